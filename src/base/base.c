@@ -1,0 +1,423 @@
+/* base.c: arena, source files, the diagnostic sink, string buffers and small helpers.
+ * The diagnostic printer is the one place that knows how a message looks on screen. */
+#define _POSIX_C_SOURCE 200809L
+#include "base.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+/* ---- arena ---- */
+
+struct ArenaBlock {
+    ArenaBlock *next;
+    size_t used, cap;
+    _Alignas(16) unsigned char data[];
+};
+
+Arena *arena_new(void)
+{
+    Arena *a = calloc(1, sizeof *a);
+    if (!a)
+        abort();
+    return a;
+}
+
+void arena_free(Arena *a)
+{
+    if (!a)
+        return;
+    for (ArenaBlock *b = a->head, *next; b; b = next) {
+        next = b->next;
+        free(b);
+    }
+    free(a);
+}
+
+void *arena_alloc(Arena *a, size_t size)
+{
+    size = (size + 15) & ~(size_t)15;
+    ArenaBlock *b = a->head;
+    if (!b || b->cap - b->used < size) {
+        size_t cap = size > 65536 ? size : 65536;
+        b = malloc(sizeof *b + cap);
+        if (!b)
+            abort();
+        b->used = 0;
+        b->cap = cap;
+        b->next = a->head;
+        a->head = b;
+    }
+    void *p = b->data + b->used;
+    b->used += size;
+    memset(p, 0, size);
+    return p;
+}
+
+char *arena_strndup(Arena *a, const char *s, size_t n)
+{
+    char *p = arena_alloc(a, n + 1);
+    memcpy(p, s, n);
+    p[n] = 0;
+    return p;
+}
+
+char *arena_strdup(Arena *a, const char *s) { return arena_strndup(a, s, strlen(s)); }
+
+char *arena_printf(Arena *a, const char *fmt, ...)
+{
+    va_list ap, ap2;
+    va_start(ap, fmt);
+    va_copy(ap2, ap);
+    int n = vsnprintf(NULL, 0, fmt, ap);
+    va_end(ap);
+    char *p = arena_alloc(a, (size_t)n + 1);
+    vsnprintf(p, (size_t)n + 1, fmt, ap2);
+    va_end(ap2);
+    return p;
+}
+
+void ptrvec_push(Arena *a, PtrVec *v, void *item)
+{
+    if (v->len == v->cap) {
+        int cap = v->cap ? v->cap * 2 : 8;
+        void **items = arena_alloc(a, sizeof(void *) * (size_t)cap);
+        if (v->len)
+            memcpy(items, v->items, sizeof(void *) * (size_t)v->len);
+        v->items = items;
+        v->cap = cap;
+    }
+    v->items[v->len++] = item;
+}
+
+/* ---- source files ---- */
+
+SrcFile *src_read(Arena *a, const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return NULL;
+    StrBuf sb;
+    sb_init(&sb);
+    char buf[65536];
+    size_t n;
+    while ((n = fread(buf, 1, sizeof buf, f)) > 0) {
+        if (sb.len + n + 1 > sb.cap) {
+            while (sb.len + n + 1 > sb.cap)
+                sb.cap = sb.cap ? sb.cap * 2 : 4096;
+            sb.data = realloc(sb.data, sb.cap);
+            if (!sb.data)
+                abort();
+        }
+        memcpy(sb.data + sb.len, buf, n);
+        sb.len += n;
+        sb.data[sb.len] = 0;
+    }
+    int err = ferror(f);
+    fclose(f);
+    if (err) {
+        sb_free(&sb);
+        errno = EIO;
+        return NULL;
+    }
+    SrcFile *sf = arena_alloc(a, sizeof *sf);
+    sf->name = arena_strdup(a, path);
+    sf->text = arena_strndup(a, sb.data ? sb.data : "", sb.len);
+    sf->len = sb.len;
+    sb_free(&sb);
+    return sf;
+}
+
+SrcFile *src_from_string(Arena *a, const char *name, const char *text)
+{
+    SrcFile *sf = arena_alloc(a, sizeof *sf);
+    sf->name = arena_strdup(a, name);
+    sf->text = arena_strdup(a, text);
+    sf->len = strlen(text);
+    return sf;
+}
+
+/* ---- diagnostics ---- */
+
+void diag_init(Diag *d, FILE *out, const char *prog)
+{
+    memset(d, 0, sizeof *d);
+    d->out = out ? out : stderr;
+    d->prog = prog;
+    d->max_errors = 20;
+}
+
+bool diag_full(const Diag *d) { return d->errors >= d->max_errors; }
+
+/* Prints the source line of loc and a caret line under the marked text. Tabs are kept in
+ * the caret line so the caret stays aligned; other control bytes print as '?'. */
+static void print_excerpt(FILE *out, SrcLoc loc)
+{
+    const SrcFile *f = loc.file;
+    const char *p = f->text, *end = f->text + f->len;
+    for (int line = 1; line < loc.line && p < end; p++)
+        if (*p == '\n')
+            line++;
+    const char *eol = p;
+    while (eol < end && *eol != '\n' && *eol != '\r')
+        eol++;
+    size_t shown = (size_t)(eol - p);
+    if (shown > 200)
+        shown = 200;
+    fprintf(out, "%5d | ", loc.line);
+    for (size_t i = 0; i < shown; i++) {
+        unsigned char c = (unsigned char)p[i];
+        fputc(c == '\t' || (c >= 32 && c < 127) || c >= 128 ? c : '?', out);
+    }
+    fputs("\n      | ", out);
+    int col = loc.col - 1;
+    for (int i = 0; i < col && (size_t)i < shown; i++)
+        fputc(p[i] == '\t' ? '\t' : ' ', out);
+    fputc('^', out);
+    int len = loc.len;
+    if ((size_t)col + (size_t)len > shown)
+        len = (int)shown - col;
+    for (int i = 1; i < len && i < 200; i++)
+        fputc('~', out);
+    fputc('\n', out);
+}
+
+void diag_vmsg(Diag *d, DiagLevel lvl, SrcLoc loc, const char *fmt, va_list ap)
+{
+    static const char *names[] = {"error", "warning", "note", "hint"};
+    if (lvl == DIAG_ERROR) {
+        d->errors++;
+        if (d->errors > d->max_errors) {
+            d->last_shown = false;
+            return;
+        }
+    } else if (lvl == DIAG_WARNING) {
+        d->warnings++;
+    } else if (!d->last_shown) {
+        return; /* notes and hints belong to a message that was not shown */
+    }
+    if (lvl == DIAG_ERROR || lvl == DIAG_WARNING)
+        d->last_shown = true;
+    FILE *out = d->out;
+    if (loc.file)
+        fprintf(out, "%s:%d:%d: ", loc.file->name, loc.line, loc.col);
+    else if (d->prog && lvl != DIAG_HINT && lvl != DIAG_NOTE)
+        fprintf(out, "%s: ", d->prog);
+    fprintf(out, "%s: ", names[lvl]);
+    vfprintf(out, fmt, ap);
+    fputc('\n', out);
+    if (loc.file && loc.line > 0 && lvl != DIAG_HINT)
+        print_excerpt(out, loc);
+    if (lvl == DIAG_ERROR && d->errors == d->max_errors) {
+        fprintf(out, "%s: error: too many errors (%d), stopping\n", d->prog ? d->prog : "netc",
+                d->max_errors);
+        d->last_shown = false;
+    }
+}
+
+#define DIAG_FN(fn, lvl)                                                                       \
+    void fn(Diag *d, SrcLoc loc, const char *fmt, ...)                                         \
+    {                                                                                          \
+        va_list ap;                                                                            \
+        va_start(ap, fmt);                                                                     \
+        diag_vmsg(d, lvl, loc, fmt, ap);                                                       \
+        va_end(ap);                                                                            \
+    }
+DIAG_FN(diag_error, DIAG_ERROR)
+DIAG_FN(diag_warning, DIAG_WARNING)
+DIAG_FN(diag_note, DIAG_NOTE)
+DIAG_FN(diag_hint, DIAG_HINT)
+
+/* ---- string buffer ---- */
+
+void sb_init(StrBuf *sb) { memset(sb, 0, sizeof *sb); }
+
+void sb_free(StrBuf *sb)
+{
+    free(sb->data);
+    memset(sb, 0, sizeof *sb);
+}
+
+static void sb_reserve(StrBuf *sb, size_t extra)
+{
+    if (sb->len + extra + 1 <= sb->cap)
+        return;
+    size_t cap = sb->cap ? sb->cap : 256;
+    while (sb->len + extra + 1 > cap)
+        cap *= 2;
+    sb->data = realloc(sb->data, cap);
+    if (!sb->data)
+        abort();
+    sb->cap = cap;
+}
+
+void sb_putc(StrBuf *sb, char c)
+{
+    sb_reserve(sb, 1);
+    sb->data[sb->len++] = c;
+    sb->data[sb->len] = 0;
+}
+
+void sb_puts(StrBuf *sb, const char *s)
+{
+    size_t n = strlen(s);
+    sb_reserve(sb, n);
+    memcpy(sb->data + sb->len, s, n + 1);
+    sb->len += n;
+}
+
+void sb_vprintf(StrBuf *sb, const char *fmt, va_list ap)
+{
+    va_list ap2;
+    va_copy(ap2, ap);
+    int n = vsnprintf(NULL, 0, fmt, ap);
+    sb_reserve(sb, (size_t)n);
+    vsnprintf(sb->data + sb->len, (size_t)n + 1, fmt, ap2);
+    va_end(ap2);
+    sb->len += (size_t)n;
+}
+
+void sb_printf(StrBuf *sb, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    sb_vprintf(sb, fmt, ap);
+    va_end(ap);
+}
+
+char *fmt_thousands(char *buf, int64_t n)
+{
+    char tmp[32];
+    int len = snprintf(tmp, sizeof tmp, "%lld", (long long)(n < 0 ? -n : n));
+    char *p = buf;
+    if (n < 0)
+        *p++ = '-';
+    for (int i = 0; i < len; i++) {
+        if (i > 0 && (len - i) % 3 == 0)
+            *p++ = ',';
+        *p++ = tmp[i];
+    }
+    *p = 0;
+    return buf;
+}
+
+void sb_thousands(StrBuf *sb, int64_t n)
+{
+    char buf[32];
+    sb_puts(sb, fmt_thousands(buf, n));
+}
+
+/* ---- random numbers ---- */
+
+static uint64_t splitmix64(uint64_t *x)
+{
+    uint64_t z = (*x += 0x9e3779b97f4a7c15ull);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    return z ^ (z >> 31);
+}
+
+void rng_seed(Rng *r, uint64_t seed)
+{
+    for (int i = 0; i < 4; i++)
+        r->s[i] = splitmix64(&seed);
+}
+
+static uint64_t rotl(uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
+
+uint64_t rng_next(Rng *r)
+{
+    uint64_t *s = r->s;
+    uint64_t result = rotl(s[1] * 5, 7) * 9;
+    uint64_t t = s[1] << 17;
+    s[2] ^= s[0];
+    s[3] ^= s[1];
+    s[1] ^= s[2];
+    s[0] ^= s[3];
+    s[2] ^= t;
+    s[3] = rotl(s[3], 45);
+    return result;
+}
+
+double rng_uniform(Rng *r) { return (double)(rng_next(r) >> 11) * 0x1.0p-53; }
+
+double rng_normal(Rng *r)
+{
+    double u1 = 1.0 - rng_uniform(r); /* (0, 1] */
+    double u2 = rng_uniform(r);
+    return sqrt(-2.0 * log(u1)) * cos(6.283185307179586 * u2);
+}
+
+uint64_t rng_below(Rng *r, uint64_t n)
+{
+    uint64_t limit = UINT64_MAX - UINT64_MAX % n;
+    uint64_t x;
+    do
+        x = rng_next(r);
+    while (x >= limit);
+    return x % n;
+}
+
+/* ---- utilities ---- */
+
+bool str_ieq(const char *a, const char *b)
+{
+    for (; *a && *b; a++, b++)
+        if (tolower((unsigned char)*a) != tolower((unsigned char)*b))
+            return false;
+    return *a == *b;
+}
+
+int str_edit_distance(const char *a, const char *b, int cap)
+{
+    size_t la = strlen(a), lb = strlen(b);
+    if (la > 64 || lb > 64)
+        return cap;
+    int row[65];
+    for (size_t j = 0; j <= lb; j++)
+        row[j] = (int)j;
+    for (size_t i = 1; i <= la; i++) {
+        int prev = row[0];
+        row[0] = (int)i;
+        for (size_t j = 1; j <= lb; j++) {
+            int cur = row[j];
+            int cost = tolower((unsigned char)a[i - 1]) != tolower((unsigned char)b[j - 1]);
+            int v = prev + cost;
+            if (row[j] + 1 < v)
+                v = row[j] + 1;
+            if (row[j - 1] + 1 < v)
+                v = row[j - 1] + 1;
+            row[j] = v;
+            prev = cur;
+        }
+    }
+    return row[lb] < cap ? row[lb] : cap;
+}
+
+void fmt_float(char *buf, size_t n, float v)
+{
+    for (int prec = 1; prec <= 9; prec++) {
+        snprintf(buf, n, "%.*g", prec, (double)v);
+        if (strtof(buf, NULL) == v)
+            return;
+    }
+}
+
+void fmt_double(char *buf, size_t n, double v)
+{
+    for (int prec = 1; prec <= 17; prec++) {
+        snprintf(buf, n, "%.*g", prec, v);
+        if (strtod(buf, NULL) == v)
+            return;
+    }
+}
+
+double now_seconds(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}

@@ -1,0 +1,123 @@
+/* base.h: the bottom module: arena, source files, diagnostics, string buffers.
+ *
+ * Design choice: every diagnostic of a compilation goes through one sink (Diag), which
+ * knows the source text so it can print the offending line with a caret. Nothing below
+ * tools/ exits the process; callers look at diag_errors() and return. */
+#ifndef NETC_BASE_H
+#define NETC_BASE_H
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+/* Exit codes shared by the tools. */
+enum { EXIT_OK = 0, EXIT_BAD_INPUT = 1, EXIT_USAGE = 2, EXIT_INTERNAL = 3 };
+
+/* ---- arena: one per compilation, freed once ---- */
+
+typedef struct ArenaBlock ArenaBlock;
+typedef struct Arena {
+    ArenaBlock *head;
+} Arena;
+
+Arena *arena_new(void);
+void arena_free(Arena *a); /* accepts NULL */
+void *arena_alloc(Arena *a, size_t size); /* zeroed, 16-byte aligned; aborts on OOM */
+char *arena_strdup(Arena *a, const char *s);
+char *arena_strndup(Arena *a, const char *s, size_t n);
+char *arena_printf(Arena *a, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Growable array of pointers, storage in an arena. */
+typedef struct PtrVec {
+    void **items;
+    int len, cap;
+} PtrVec;
+void ptrvec_push(Arena *a, PtrVec *v, void *item);
+
+/* ---- source files and locations ---- */
+
+typedef struct SrcFile {
+    const char *name; /* as the user gave it */
+    const char *text; /* NUL-terminated; may contain other NULs if the file is binary */
+    size_t len;
+} SrcFile;
+
+/* line and col are 1-based; col counts bytes. len is the length of the marked text (>= 1
+ * when the location is valid). A SrcLoc with file == NULL means "no location". */
+typedef struct SrcLoc {
+    const SrcFile *file;
+    int line, col, len;
+} SrcLoc;
+
+/* Reads a whole file into the arena. Returns NULL and sets errno on failure. */
+SrcFile *src_read(Arena *a, const char *path);
+SrcFile *src_from_string(Arena *a, const char *name, const char *text);
+
+/* ---- diagnostics ---- */
+
+typedef enum { DIAG_ERROR, DIAG_WARNING, DIAG_NOTE, DIAG_HINT } DiagLevel;
+
+typedef struct Diag {
+    FILE *out;      /* where messages go (stderr by default) */
+    const char *prog; /* used as the prefix when a message has no location */
+    int errors, warnings;
+    int max_errors; /* stop printing (and callers stop working) past this many; default 20 */
+    bool color;
+    bool last_shown; /* whether the last error/warning was printed (notes follow it) */
+} Diag;
+
+void diag_init(Diag *d, FILE *out, const char *prog);
+void diag_vmsg(Diag *d, DiagLevel lvl, SrcLoc loc, const char *fmt, va_list ap);
+void diag_error(Diag *d, SrcLoc loc, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+void diag_warning(Diag *d, SrcLoc loc, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+void diag_note(Diag *d, SrcLoc loc, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+void diag_hint(Diag *d, SrcLoc loc, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* True once max_errors errors were reported: passes should stop. */
+bool diag_full(const Diag *d);
+
+/* ---- string buffer ---- */
+
+typedef struct StrBuf {
+    char *data; /* NUL-terminated; owned (malloc) */
+    size_t len, cap;
+} StrBuf;
+
+void sb_init(StrBuf *sb);
+void sb_free(StrBuf *sb);
+void sb_putc(StrBuf *sb, char c);
+void sb_puts(StrBuf *sb, const char *s);
+void sb_printf(StrBuf *sb, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void sb_vprintf(StrBuf *sb, const char *fmt, va_list ap);
+/* Appends n with thousands separators: 3869824 -> "3,869,824". */
+void sb_thousands(StrBuf *sb, int64_t n);
+
+/* ---- random numbers ---- */
+
+/* xoshiro256** seeded by splitmix64: one seed fixes init, shuffling and dropout. The state
+ * is four words so checkpoints can store and restore it exactly. */
+typedef struct Rng {
+    uint64_t s[4];
+} Rng;
+void rng_seed(Rng *r, uint64_t seed);
+uint64_t rng_next(Rng *r);
+double rng_uniform(Rng *r);            /* [0, 1) with 53 random bits */
+double rng_normal(Rng *r);             /* standard normal (Box-Muller, no caching) */
+uint64_t rng_below(Rng *r, uint64_t n); /* uniform in [0, n), unbiased */
+
+/* ---- small utilities ---- */
+
+/* Damerau-free Levenshtein distance, case-insensitive, capped at 'cap'. */
+int str_edit_distance(const char *a, const char *b, int cap);
+bool str_ieq(const char *a, const char *b);
+/* Formats with thousands separators into buf (>= 32 bytes). Returns buf. */
+char *fmt_thousands(char *buf, int64_t n);
+/* Shortest %.*g that round-trips a float (at most 9 significant digits). */
+void fmt_float(char *buf, size_t n, float v);
+/* Shortest %.*g that round-trips a double (at most 17 significant digits). */
+void fmt_double(char *buf, size_t n, double v);
+/* Monotonic time in seconds. */
+double now_seconds(void);
+
+#endif

@@ -1,0 +1,69 @@
+/* ast.c: constructors and literal parsing shared by the .net and YAML front ends. */
+#include "ast.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+AstValue *ast_value(Arena *a, ValKind k, SrcLoc loc)
+{
+    AstValue *v = arena_alloc(a, sizeof *v);
+    v->kind = k;
+    v->loc = loc;
+    return v;
+}
+
+AstArg *ast_arg(Arena *a, const char *key, SrcLoc key_loc, AstValue *val, SrcLoc loc)
+{
+    AstArg *g = arena_alloc(a, sizeof *g);
+    g->key = key;
+    g->key_loc = key_loc;
+    g->val = val;
+    g->loc = loc;
+    return g;
+}
+
+AstStmt *ast_stmt(Arena *a, SrcLoc loc)
+{
+    AstStmt *s = arena_alloc(a, sizeof *s);
+    s->loc = loc;
+    return s;
+}
+
+bool ast_parse_number(AstValue *v, const char *text)
+{
+    const char *p = text;
+    if (*p == '-' || *p == '+')
+        p++;
+    if (!(*p >= '0' && *p <= '9') && !(*p == '.' && p[1] >= '0' && p[1] <= '9'))
+        return false;
+    bool is_float = strpbrk(p, ".eE") != NULL;
+    char *end;
+    errno = 0;
+    if (!is_float) {
+        long long i = strtoll(text, &end, 10);
+        if (*end)
+            return false;
+        v->kind = VAL_INT;
+        v->overflow = errno == ERANGE;
+        v->i = i;
+        v->f = strtod(text, NULL);
+    } else {
+        double f = strtod(text, &end);
+        if (*end)
+            return false;
+        v->kind = VAL_FLOAT;
+        v->f = f;
+    }
+    v->s = text;
+    return true;
+}
+
+SrcLoc loc_span(SrcLoc a, SrcLoc b)
+{
+    if (!a.file)
+        return b;
+    if (b.file == a.file && b.line == a.line && b.col + b.len > a.col)
+        a.len = b.col + b.len - a.col;
+    return a;
+}

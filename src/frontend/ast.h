@@ -1,0 +1,86 @@
+/* ast.h: the syntax tree both front ends build (.net via flex/bison, .yaml via libyaml).
+ *
+ * Design choice: the AST is deliberately uniform. Every line of a net or train section is
+ * one AstStmt: an optional label, a head word, arguments (positional or key=value) and an
+ * optional block of nested statements. A layer, a named group, a train setting and, later,
+ * `repeat N { ... }` or a residual block all have this shape, so the grammar never needs to
+ * know the layer kinds; lowering (lower.c) gives statements their meaning through the
+ * layer registry. Everything lives in the compilation's arena. */
+#ifndef NETC_AST_H
+#define NETC_AST_H
+
+#include "base.h"
+
+/* Deepest nesting of groups/lists either front end accepts. */
+#define AST_MAX_DEPTH 100
+
+typedef enum {
+    VAL_INT,    /* 32, -1 */
+    VAL_FLOAT,  /* 0.001, 1e-3 */
+    VAL_IDENT,  /* relu, xavier_uniform, true, k3 */
+    VAL_STRING, /* "data/mnist-mini" (YAML: any quoted scalar, or a plain one that is a path) */
+    VAL_LIST,   /* [1, 28, 28], (3, 5), 1x28x28 */
+} ValKind;
+
+typedef struct AstValue {
+    ValKind kind;
+    SrcLoc loc;
+    int64_t i;        /* VAL_INT */
+    bool overflow;    /* VAL_INT that did not fit in int64 */
+    double f;         /* VAL_FLOAT (and VAL_INT's value as double) */
+    const char *s;    /* VAL_IDENT, VAL_STRING; the source text for numbers */
+    PtrVec items;     /* VAL_LIST: AstValue* */
+} AstValue;
+
+typedef struct AstArg {
+    const char *key; /* NULL for a positional argument */
+    SrcLoc loc;      /* the whole argument: `k3`, `kernel=3`, `1->32` */
+    SrcLoc key_loc;
+    AstValue *val;
+    bool from_arrow; /* key "in" or "out" written as `in->out` */
+} AstArg;
+
+typedef struct AstStmt {
+    SrcLoc loc;          /* from the label (or head) to the end of the arguments */
+    const char *label;   /* `fc` in `fc: Linear 10`; NULL if none */
+    SrcLoc label_loc;
+    const char *head;    /* `Linear`, `layer1` (a group), `optimizer` (a train setting) */
+    SrcLoc head_loc;
+    PtrVec args;         /* AstArg* */
+    bool has_block;      /* `head { ... }` */
+    PtrVec body;         /* AstStmt* inside the block */
+} AstStmt;
+
+typedef struct AstNet {
+    const SrcFile *file;
+    const char *name; /* NULL if the file has no network */
+    SrcLoc name_loc;
+    SrcLoc loc;
+    PtrVec header;    /* AstArg*: `input 1x28x28` and, later, other header facts */
+    PtrVec body;      /* AstStmt*: layers and groups */
+    bool has_train;
+    SrcLoc train_loc;
+    PtrVec train;     /* AstStmt*: one per setting */
+} AstNet;
+
+/* Parses a .net file. Always returns an AstNet (possibly partial); errors go to d. */
+AstNet *parse_net(Arena *a, const SrcFile *f, Diag *d);
+/* Parses a YAML net file (yaml.c). Same contract. */
+AstNet *parse_yaml(Arena *a, const SrcFile *f, Diag *d);
+
+/* Facts the YAML loader needs to map mappings onto statements (defined in lower.c from
+ * the layer registry and the train-setting table). */
+bool ast_is_layer_kind(const char *word);     /* case-insensitive */
+bool ast_setting_has_kind(const char *key);   /* `optimizer: {Adam: {...}}` style settings */
+
+/* Constructors shared by both front ends. */
+AstValue *ast_value(Arena *a, ValKind k, SrcLoc loc);
+AstArg *ast_arg(Arena *a, const char *key, SrcLoc key_loc, AstValue *val, SrcLoc loc);
+AstStmt *ast_stmt(Arena *a, SrcLoc loc);
+/* Parses a numeric literal's text into v (VAL_INT or VAL_FLOAT, with overflow flagged).
+ * Returns false if text is not a number. */
+bool ast_parse_number(AstValue *v, const char *text);
+/* The location spanning from a to the end of b (same file, a before b). */
+SrcLoc loc_span(SrcLoc a, SrcLoc b);
+
+#endif

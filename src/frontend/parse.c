@@ -1,0 +1,130 @@
+/* parse.c: the driver of the .net parser and the helpers the lexer's actions call
+ * (positions, literal values, nesting limit, lexical errors). */
+#include <stdarg.h>
+#include <string.h>
+
+#include "parse_state.h"
+#include "lexer.h"
+
+void lex_advance(LexState *st, YYLTYPE *loc, const char *text, int len)
+{
+    loc->first_line = st->line;
+    loc->first_column = st->col;
+    st->tok_off = st->off;
+    st->tok_len = len;
+    for (int i = 0; i < len; i++) {
+        if (text[i] == '\n') {
+            st->line++;
+            st->col = 1;
+        } else {
+            st->col++;
+        }
+    }
+    st->off += (size_t)len;
+    loc->last_line = st->line;
+    loc->last_column = st->col;
+}
+
+SrcLoc lex_loc(const LexState *st, YYLTYPE loc)
+{
+    SrcLoc l = {st->file, loc.first_line, loc.first_column, 1};
+    if (loc.last_line == loc.first_line && loc.last_column > loc.first_column)
+        l.len = loc.last_column - loc.first_column;
+    return l;
+}
+
+AstValue *lex_value(LexState *st, ValKind k, const char *text, int len, YYLTYPE loc)
+{
+    AstValue *v = ast_value(st->arena, k, lex_loc(st, loc));
+    char *s = arena_strndup(st->arena, text, (size_t)len);
+    if (k == VAL_IDENT)
+        v->s = s;
+    else
+        ast_parse_number(v, s);
+    return v;
+}
+
+AstValue *lex_dims(LexState *st, const char *text, YYLTYPE loc)
+{
+    AstValue *v = ast_value(st->arena, VAL_LIST, lex_loc(st, loc));
+    v->s = arena_strdup(st->arena, text);
+    const char *p = text;
+    while (*p) {
+        const char *q = p;
+        while (*q >= '0' && *q <= '9')
+            q++;
+        AstValue *d = ast_value(st->arena, VAL_INT, v->loc);
+        ast_parse_number(d, arena_strndup(st->arena, p, (size_t)(q - p)));
+        ptrvec_push(st->arena, &v->items, d);
+        p = *q == 'x' ? q + 1 : q;
+    }
+    return v;
+}
+
+AstValue *lex_string(LexState *st, const char *text, int len, YYLTYPE loc)
+{
+    AstValue *v = ast_value(st->arena, VAL_STRING, lex_loc(st, loc));
+    char *s = arena_alloc(st->arena, (size_t)len + 1), *o = s;
+    int end = len > 1 && text[len - 1] == '"' ? len - 1 : len;
+    for (int i = 1; i < end; i++) {
+        if (text[i] == '\\' && i + 1 < end) {
+            i++;
+            *o++ = text[i] == 'n' ? '\n' : text[i] == 't' ? '\t' : text[i];
+        } else {
+            *o++ = text[i];
+        }
+    }
+    *o = 0;
+    v->s = s;
+    return v;
+}
+
+void lex_error(LexState *st, YYLTYPE loc, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    diag_vmsg(st->diag, DIAG_ERROR, lex_loc(st, loc), fmt, ap);
+    va_end(ap);
+}
+
+void lex_bad_char(LexState *st, YYLTYPE loc, char c)
+{
+    unsigned char u = (unsigned char)c;
+    if (u >= 32 && u < 127)
+        lex_error(st, loc, "unexpected character '%c'", c);
+    else
+        lex_error(st, loc, "unexpected byte 0x%02x (is this a text file?)", u);
+    if (st->diag->errors >= 5 && u < 32 && u != '\t')
+        st->fatal = true; /* binary garbage: one screen of errors is enough */
+}
+
+bool lex_open(LexState *st, YYLTYPE loc)
+{
+    if (st->depth + st->paren <= AST_MAX_DEPTH)
+        return false;
+    lex_error(st, loc, "nesting deeper than %d levels", AST_MAX_DEPTH);
+    st->fatal = true;
+    return true;
+}
+
+AstNet *parse_net(Arena *a, const SrcFile *f, Diag *d)
+{
+    AstNet *net = arena_alloc(a, sizeof *net);
+    net->file = f;
+    LexState st = {.arena = a, .diag = d, .file = f, .net = net, .line = 1, .col = 1};
+    yyscan_t scanner;
+    if (netyylex_init_extra(&st, &scanner) != 0) {
+        diag_error(d, (SrcLoc){0}, "%s: cannot start the lexer", f->name);
+        return net;
+    }
+    YY_BUFFER_STATE buf = netyy_scan_bytes(f->text, (int)f->len, scanner);
+    netyyparse(scanner, &st);
+    netyy_delete_buffer(buf, scanner);
+    netyylex_destroy(scanner);
+    if (!net->name && !st.fatal && d->errors == 0)
+        diag_error(d, (SrcLoc){f, 1, 1, 1},
+                   f->len == 0 ? "empty file: expected 'network NAME (input CxHxW) { ... }'"
+                               : "no network in this file: expected 'network NAME (input "
+                                 "CxHxW) { ... }'");
+    return net;
+}

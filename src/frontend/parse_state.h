@@ -1,0 +1,39 @@
+/* parse_state.h: what the flex lexer and the bison parser of the .net language share:
+ * the scanner's state (position, nesting depth, the arena and diagnostics sink) and the
+ * helpers the lexer's actions call. Private to the front end. */
+#ifndef NETC_PARSE_STATE_H
+#define NETC_PARSE_STATE_H
+
+#include "ast.h"
+
+typedef struct LexState {
+    Arena *arena;
+    Diag *diag;
+    const SrcFile *file;
+    AstNet *net;
+    int line, col; /* position of the next byte, 1-based */
+    int depth;     /* open '{' */
+    int paren;     /* open '(' and '[' (newlines inside are not statement ends) */
+    bool fatal;    /* a limit was hit: stop without further messages */
+    size_t off;    /* byte offset of the next byte */
+    size_t tok_off; /* the last token's text, for "found '...'" */
+    int tok_len;
+} LexState;
+
+#include "parser.h"
+
+#define YYSTYPE NETYYSTYPE
+#define YYLTYPE NETYYLTYPE
+
+void lex_advance(LexState *st, YYLTYPE *loc, const char *text, int len);
+AstValue *lex_value(LexState *st, ValKind k, const char *text, int len, YYLTYPE loc);
+AstValue *lex_dims(LexState *st, const char *text, YYLTYPE loc);
+AstValue *lex_string(LexState *st, const char *text, int len, YYLTYPE loc);
+/* Counts an opening bracket; returns true (and reports) when nesting is too deep. */
+bool lex_open(LexState *st, YYLTYPE loc);
+void lex_bad_char(LexState *st, YYLTYPE loc, char c);
+void lex_error(LexState *st, YYLTYPE loc, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+SrcLoc lex_loc(const LexState *st, YYLTYPE loc);
+
+#endif

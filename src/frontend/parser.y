@@ -1,0 +1,246 @@
+/* parser.y: grammar of the .net language (bison, pure, with locations).
+ *
+ * Design choice: one statement form serves layers, groups and train settings:
+ *     [label ':'] head arg* [ '{' statement* '}' ]
+ * so the grammar is independent of the layer kinds and new block forms (repeat, residual)
+ * need no grammar change. Errors recover at the end of the statement so one run reports
+ * every broken line. The full grammar is in docs/language.md. */
+%define api.pure full
+%define api.prefix {netyy}
+%define parse.error custom
+%locations
+%param {void *scanner}
+%parse-param {LexState *st}
+%expect 1
+
+%code requires {
+#include "ast.h"
+typedef struct LexState LexState;
+}
+
+%code {
+#include <string.h>
+#include "parse_state.h"
+int netyylex(NETYYSTYPE *lval, NETYYLTYPE *lloc, void *scanner);
+static void netyyerror(NETYYLTYPE *loc, void *scanner, LexState *st, const char *msg);
+#define L(x) lex_loc(st, x)
+static AstStmt *make_stmt(LexState *st, AstValue *label, AstValue *head, PtrVec *args,
+                          NETYYLTYPE loc);
+}
+
+%union {
+    AstValue *val;
+    AstArg *arg;
+    AstStmt *stmt;
+    PtrVec *vec;
+}
+
+%token NL "end of line"
+%token ARROW "'->'"
+%token <val> NETWORK "'network'"
+%token <val> TRAIN "'train'"
+%token <val> IDENT "name"
+%token <val> NUMBER "number"
+%token <val> DIMS "sizes (like 1x28x28)"
+%token <val> STRING "string"
+
+%type <val> value number
+%type <arg> arg header_arg
+%type <stmt> stmt
+%type <vec> args body list header header_args block
+
+%%
+
+/* file: { network | train | end of line } */
+file:
+    %empty
+  | file sep
+  | file network
+  | file train
+  | file error sep { yyerrok; }
+  ;
+
+sep: NL | ';' ;
+
+/* network: 'network' name [ '(' header_arg { ',' header_arg } ')' ] block */
+network:
+    NETWORK IDENT header block {
+        AstNet *n = st->net;
+        if (n->name) {
+            diag_error(st->diag, L(@1), "a file holds one network; '%s' is the second", $2->s);
+            diag_note(st->diag, n->loc, "the first is '%s', here", n->name);
+        } else {
+            n->name = $2->s;
+            n->name_loc = L(@2);
+            n->loc = loc_span(L(@1), L(@2));
+            n->header = *$3;
+            n->body = *$4;
+        }
+    }
+  ;
+
+header:
+    %empty                   { $$ = arena_alloc(st->arena, sizeof(PtrVec)); }
+  | '(' header_args ')'      { $$ = $2; }
+  ;
+
+header_args:
+    header_arg               { $$ = arena_alloc(st->arena, sizeof(PtrVec)); ptrvec_push(st->arena, $$, $1); }
+  | header_args ',' header_arg { $$ = $1; ptrvec_push(st->arena, $$, $3); }
+  ;
+
+/* header_arg: name value        e.g. input 1x28x28 */
+header_arg:
+    IDENT value              { $$ = ast_arg(st->arena, $1->s, L(@1), $2, L(@$)); }
+  ;
+
+/* train: 'train' block */
+train:
+    TRAIN block {
+        AstNet *n = st->net;
+        if (n->has_train) {
+            diag_error(st->diag, L(@1), "a file holds one train section; this is the second");
+            diag_note(st->diag, n->train_loc, "the first is here");
+        } else {
+            n->has_train = true;
+            n->train_loc = L(@1);
+            n->train = *$2;
+        }
+    }
+  ;
+
+/* block: '{' { stmt sep } [ stmt ] '}' */
+block:
+    '{' body '}'             { $$ = $2; }
+  | '{' body stmt '}'        { $$ = $2; ptrvec_push(st->arena, $$, $3); }
+  ;
+
+body:
+    %empty                   { $$ = arena_alloc(st->arena, sizeof(PtrVec)); }
+  | body sep                 { $$ = $1; }
+  | body stmt sep            { $$ = $1; ptrvec_push(st->arena, $$, $2); }
+  | body error sep           { $$ = $1; yyerrok; }
+  ;
+
+/* stmt: [ name ':' ] name { arg } [ block ] */
+stmt:
+    IDENT args               { $$ = make_stmt(st, NULL, $1, $2, @$); }
+  | IDENT ':' IDENT args     { $$ = make_stmt(st, $1, $3, $4, @$); }
+  | IDENT args block         { $$ = make_stmt(st, NULL, $1, $2, @1); $$->has_block = true; $$->body = *$3; }
+  | IDENT ':' IDENT args block {
+        $$ = make_stmt(st, $1, $3, $4, @3); $$->has_block = true; $$->body = *$5;
+    }
+  ;
+
+/* args: { arg }; arg: value | name '=' value | value '->' value | '->' value
+ * `1->32` is two arguments, in and out, both located at the whole pair. `1 ->32` reads the
+ * same: the one expected shift/reduce conflict resolves toward the pair. */
+args:
+    %empty                   { $$ = arena_alloc(st->arena, sizeof(PtrVec)); }
+  | args arg                 { $$ = $1; ptrvec_push(st->arena, $$, $2); }
+  | args value ARROW value {
+        $$ = $1;
+        AstArg *in = ast_arg(st->arena, "in", L(@2), $2, loc_span(L(@2), L(@4)));
+        AstArg *out = ast_arg(st->arena, "out", L(@4), $4, loc_span(L(@2), L(@4)));
+        in->from_arrow = out->from_arrow = true;
+        ptrvec_push(st->arena, $$, in);
+        ptrvec_push(st->arena, $$, out);
+    }
+  ;
+
+arg:
+    value                    { $$ = ast_arg(st->arena, NULL, (SrcLoc){0}, $1, L(@$)); }
+  | IDENT '=' value          { $$ = ast_arg(st->arena, $1->s, L(@1), $3, L(@$)); }
+  | ARROW value {
+        $$ = ast_arg(st->arena, "out", L(@2), $2, L(@$));
+        $$->from_arrow = true;
+    }
+  ;
+
+/* value: number | name | string | sizes | '[' [ list ] ']' | '(' list ')' */
+value:
+    number
+  | IDENT
+  | STRING
+  | DIMS
+  | '[' ']'                  { $$ = ast_value(st->arena, VAL_LIST, L(@$)); }
+  | '[' list ']'             { $$ = ast_value(st->arena, VAL_LIST, L(@$)); $$->items = *$2; }
+  | '(' list ')'             { $$ = ast_value(st->arena, VAL_LIST, L(@$)); $$->items = *$2; }
+  ;
+
+number:
+    NUMBER
+  | '-' NUMBER {
+        $$ = $2;
+        $$->loc = L(@$);
+        $$->i = -$$->i;
+        $$->f = -$$->f;
+        $$->s = arena_printf(st->arena, "-%s", $2->s);
+    }
+  ;
+
+list:
+    value                    { $$ = arena_alloc(st->arena, sizeof(PtrVec)); ptrvec_push(st->arena, $$, $1); }
+  | list ',' value           { $$ = $1; ptrvec_push(st->arena, $$, $3); }
+  ;
+
+%%
+
+static AstStmt *make_stmt(LexState *st, AstValue *label, AstValue *head, PtrVec *args,
+                          NETYYLTYPE loc)
+{
+    AstStmt *s = ast_stmt(st->arena, L(loc));
+    if (label) {
+        s->label = label->s;
+        s->label_loc = label->loc;
+    }
+    s->head = head->s;
+    s->head_loc = head->loc;
+    s->args = *args;
+    return s;
+}
+
+static void netyyerror(NETYYLTYPE *loc, void *scanner, LexState *st, const char *msg)
+{
+    (void)scanner;
+    if (!st->fatal)
+        diag_error(st->diag, lex_loc(st, *loc), "%s", msg);
+}
+
+/* "expected a name or '{', found end of line" */
+static int yyreport_syntax_error(const yypcontext_t *ctx, void *scanner, LexState *st)
+{
+    (void)scanner;
+    if (st->fatal || diag_full(st->diag))
+        return 0;
+    yysymbol_kind_t expected[6];
+    int n = yypcontext_expected_tokens(ctx, expected, 6);
+    yysymbol_kind_t tok = yypcontext_token(ctx);
+    const NETYYLTYPE *loc = yypcontext_location(ctx);
+    StrBuf sb;
+    sb_init(&sb);
+    if (n > 0 && n <= 5) {
+        sb_puts(&sb, "expected ");
+        for (int i = 0; i < n; i++) {
+            if (i)
+                sb_puts(&sb, i == n - 1 ? " or " : ", ");
+            const char *name = yysymbol_name(expected[i]);
+            sb_puts(&sb, strcmp(name, "end of file") == 0 ? "end of file" : name);
+        }
+        sb_puts(&sb, ", found ");
+    } else {
+        sb_puts(&sb, "unexpected ");
+    }
+    SrcLoc l = lex_loc(st, *loc);
+    if (tok == YYSYMBOL_YYEOF)
+        sb_puts(&sb, "end of file");
+    else if (tok == YYSYMBOL_NL)
+        sb_puts(&sb, "end of line");
+    else if (st->tok_len > 0 && st->tok_len < 40)
+        sb_printf(&sb, "'%.*s'", st->tok_len, st->file->text + st->tok_off);
+    else
+        sb_puts(&sb, yysymbol_name(tok));
+    diag_error(st->diag, l, "%s", sb.data);
+    sb_free(&sb);
+    return 0;
+}

@@ -1,0 +1,442 @@
+/* ir.c: graph construction, the registry table, the shape pass, the IR dump and the
+ * summary table. The shape pass only walks nodes; each kind's rule lives in its layer file. */
+#include "ir.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* ---- registry ---- */
+
+#define LAYER(id, sym) extern const LayerOps sym;
+#include "layers.def"
+#undef LAYER
+
+const LayerOps *const ir_layers[LAYER__COUNT] = {
+#define LAYER(id, sym) [LAYER_##id] = &sym,
+#include "layers.def"
+#undef LAYER
+};
+
+const char *const ir_init_names[] = {
+#define X(id, name) name,
+    IR_INITS(X)
+#undef X
+        NULL,
+};
+
+const LayerOps *ir_layer_find(const char *name)
+{
+    for (int k = 0; k < LAYER__COUNT; k++)
+        if (str_ieq(ir_layers[k]->name, name))
+            return ir_layers[k];
+    return NULL;
+}
+
+const char *ir_layer_suggest(const char *name)
+{
+    const char *best = NULL;
+    int best_d = 3; /* suggest only within 2 edits */
+    for (int k = 0; k < LAYER__COUNT; k++) {
+        int dist = str_edit_distance(name, ir_layers[k]->name, 3);
+        if (dist < best_d) {
+            best_d = dist;
+            best = ir_layers[k]->name;
+        }
+    }
+    return best;
+}
+
+int ir_attr_index(const LayerOps *ops, const char *name)
+{
+    for (int i = 0; i < ops->nattrs; i++)
+        if (strcmp(ops->attrs[i].name, name) == 0)
+            return i;
+    return -1;
+}
+
+/* ---- shapes ---- */
+
+int64_t shape_numel(Shape s)
+{
+    int64_t n = 1;
+    for (int i = 0; i < s.rank; i++)
+        n *= s.d[i];
+    return n;
+}
+
+char *shape_str(Shape s, char *buf)
+{
+    char *p = buf;
+    *p = 0;
+    for (int i = 0; i < s.rank; i++)
+        p += sprintf(p, i ? "x%lld" : "%lld", (long long)s.d[i]);
+    return buf;
+}
+
+Shape shape_make(int rank, const int64_t *d)
+{
+    Shape s = {.rank = rank};
+    for (int i = 0; i < rank; i++)
+        s.d[i] = d[i];
+    return s;
+}
+
+int64_t ir_conv_out(int64_t in, int64_t k, int64_t s, int64_t p, int64_t d)
+{
+    int64_t num = in + 2 * p - d * (k - 1) - 1;
+    if (num < 0)
+        return 0;
+    return num / s + 1;
+}
+
+/* ---- attributes ---- */
+
+bool attr_parse_default(const AttrSpec *spec, AttrVal *v)
+{
+    const char *t = spec->def;
+    memset(v, 0, sizeof *v);
+    if (!t)
+        return true;
+    switch (spec->type) {
+    case ATTR_INT:
+    case ATTR_INTS:
+    case ATTR_FLOAT:
+    case ATTR_FLOATS: {
+        const char *p = t;
+        if (*p == '[')
+            p++;
+        while (*p && *p != ']') {
+            char *end;
+            double f = strtod(p, &end);
+            if (end == p || v->n == ATTR_MAX_LIST)
+                return false;
+            v->f[v->n] = f;
+            v->i[v->n] = (int64_t)f;
+            v->n++;
+            p = end;
+            while (*p == ',' || *p == ' ')
+                p++;
+        }
+        return v->n >= 1;
+    }
+    case ATTR_BOOL:
+        v->b = strcmp(t, "true") == 0;
+        return v->b || strcmp(t, "false") == 0;
+    case ATTR_ENUM:
+        for (int i = 0; spec->choices[i]; i++)
+            if (strcmp(spec->choices[i], t) == 0) {
+                v->e = i;
+                v->s = spec->choices[i];
+                return true;
+            }
+        return false;
+    case ATTR_STRING:
+        v->s = t;
+        return true;
+    }
+    return false;
+}
+
+void attr_format(StrBuf *sb, const AttrSpec *spec, const AttrVal *v)
+{
+    char buf[32];
+    switch (spec->type) {
+    case ATTR_INT:
+        sb_printf(sb, "%lld", (long long)v->i[0]);
+        break;
+    case ATTR_FLOAT:
+        fmt_double(buf, sizeof buf, v->f[0]);
+        sb_puts(sb, buf);
+        break;
+    case ATTR_INTS:
+    case ATTR_FLOATS:
+        if (v->n == 1 && spec->max_len <= 2) {
+            if (spec->type == ATTR_INTS)
+                sb_printf(sb, "%lld", (long long)v->i[0]);
+            else
+                sb_puts(sb, (fmt_double(buf, sizeof buf, v->f[0]), buf));
+            break;
+        }
+        sb_putc(sb, '[');
+        for (int i = 0; i < v->n; i++) {
+            if (i)
+                sb_puts(sb, ", ");
+            if (spec->type == ATTR_INTS) {
+                sb_printf(sb, "%lld", (long long)v->i[i]);
+            } else {
+                fmt_double(buf, sizeof buf, v->f[i]);
+                sb_puts(sb, buf);
+            }
+        }
+        sb_putc(sb, ']');
+        break;
+    case ATTR_BOOL:
+        sb_puts(sb, v->b ? "true" : "false");
+        break;
+    case ATTR_ENUM:
+        sb_puts(sb, spec->choices[v->e]);
+        break;
+    case ATTR_STRING:
+        sb_putc(sb, '"');
+        for (const char *p = v->s ? v->s : ""; *p; p++) {
+            if (*p == '"' || *p == '\\')
+                sb_putc(sb, '\\');
+            sb_putc(sb, *p);
+        }
+        sb_putc(sb, '"');
+        break;
+    }
+}
+
+/* ---- graph ---- */
+
+Graph *ir_graph_new(Arena *a)
+{
+    Graph *g = arena_alloc(a, sizeof *g);
+    g->arena = a;
+    g->root = arena_alloc(a, sizeof *g->root);
+    g->root->is_group = true;
+    g->root->path = "";
+    return g;
+}
+
+Node *ir_node_add(Graph *g, LayerKind k, SrcLoc loc)
+{
+    Node *n = arena_alloc(g->arena, sizeof *n);
+    n->graph = g;
+    n->id = g->nodes.len;
+    n->kind = k;
+    n->ops = ir_layers[k];
+    n->loc = loc;
+    n->head_loc = loc;
+    n->attrs = arena_alloc(g->arena, sizeof(AttrVal) * (size_t)(n->ops->nattrs + 1));
+    for (int i = 0; i < n->ops->nattrs; i++)
+        attr_parse_default(&n->ops->attrs[i], &n->attrs[i]);
+    if (g->nodes.len > 0) {
+        n->ninputs = 1;
+        n->inputs[0] = GRAPH_NODE(g, g->nodes.len - 1);
+    } else {
+        n->ninputs = 1;
+        n->inputs[0] = NULL;
+    }
+    ptrvec_push(g->arena, &g->nodes, n);
+    return n;
+}
+
+void ir_param_add(Node *n, const char *suffix, Shape shape, int64_t fan_in, int64_t fan_out)
+{
+    Param *p = &n->params[n->nparams++];
+    p->suffix = suffix;
+    p->name = n->path && *n->path ? arena_printf(n->graph->arena, "%s.%s", n->path, suffix)
+                                  : suffix;
+    p->shape = shape;
+    p->fan_in = fan_in;
+    p->fan_out = fan_out;
+}
+
+SrcLoc ir_input_origin(const Node *n, const Graph *g)
+{
+    const Node *src = n->inputs[0];
+    return src ? src->loc : g->input_loc;
+}
+
+void ir_error_input(const Node *n, const AttrVal *given, const char *attr_name,
+                    const char *expected_desc, Diag *d)
+{
+    diag_error(d, given->loc, "'%s' expects %s, got '%s: %lld'", n->ops->name, expected_desc,
+               attr_name, (long long)given->i[0]);
+    const Node *src = n->inputs[0];
+    if (src)
+        diag_note(d, src->loc, "the input shape comes from '%s' here", src->ops->name);
+    else
+        diag_note(d, n->graph->input_loc, "the network's input is declared here");
+}
+
+bool ir_shape(Graph *g, Diag *d)
+{
+    g->shaped = true;
+    g->nparams = 0;
+    g->macs = 0;
+    for (int i = 0; i < g->nodes.len; i++) {
+        Node *n = GRAPH_NODE(g, i);
+        const Node *src = n->inputs[0];
+        if (src && !src->shaped) {
+            g->shaped = false; /* nothing to infer from: the error was reported upstream */
+            continue;
+        }
+        n->in = src ? src->out : g->input;
+        n->nparams = 0;
+        n->macs = 0;
+        n->shaped = false;
+        int errors = d->errors;
+        n->ops->shape(n, d);
+        if (d->errors != errors)
+            g->shaped = false;
+        if (!n->shaped) {
+            g->shaped = false;
+            continue;
+        }
+        for (int p = 0; p < n->nparams; p++)
+            g->nparams += shape_numel(n->params[p].shape);
+        g->macs += n->macs;
+        if (diag_full(d))
+            break;
+    }
+    return g->shaped;
+}
+
+/* ---- dump ---- */
+
+static void dump_item(const Item *it, int depth, StrBuf *sb)
+{
+    char a[64], b[64];
+    for (int i = 0; i < depth; i++)
+        sb_puts(sb, "  ");
+    if (it->is_group) {
+        sb_printf(sb, "group %s\n", it->path);
+        for (int i = 0; i < it->children.len; i++)
+            dump_item(it->children.items[i], depth + 1, sb);
+        return;
+    }
+    const Node *n = it->node;
+    sb_printf(sb, "%s %s", n->path, n->ops->name);
+    for (int i = 0; i < n->ops->nattrs; i++) {
+        const AttrSpec *s = &n->ops->attrs[i];
+        const AttrVal *v = &n->attrs[i];
+        if (!v->set && !s->def && v->n == 0 && s->type != ATTR_BOOL && s->type != ATTR_ENUM)
+            continue;
+        sb_printf(sb, " %s=", s->name);
+        attr_format(sb, s, v);
+    }
+    if (n->shaped)
+        sb_printf(sb, " : %s -> %s", shape_str(n->in, a), shape_str(n->out, b));
+    for (int p = 0; p < n->nparams; p++)
+        sb_printf(sb, " %s[%s]", n->params[p].name, shape_str(n->params[p].shape, a));
+    if (n->macs)
+        sb_printf(sb, " macs=%lld", (long long)n->macs);
+    sb_putc(sb, '\n');
+}
+
+static const char *const sched_names[] = {"none",   "StepLR",            "MultiStepLR",
+                                          "ExponentialLR", "CosineAnnealingLR", "OneCycleLR",
+                                          "LinearLR"};
+
+void ir_dump(const Graph *g, StrBuf *sb)
+{
+    char buf[64];
+    sb_printf(sb, "network %s input %s\n", g->name ? g->name : "?", shape_str(g->input, buf));
+    for (int i = 0; i < g->root->children.len; i++)
+        dump_item(g->root->children.items[i], 1, sb);
+    sb_printf(sb, "params %lld macs %lld\n", (long long)g->nparams, (long long)g->macs);
+    const TrainConfig *t = &g->train;
+    if (!t->present)
+        return;
+    static const char *const opts[] = {"SGD", "Adam", "AdamW"};
+    sb_printf(sb, "train data=%s loss=%s batch=%d epochs=%d seed=%llu shuffle=%s\n",
+              t->data_dir ? t->data_dir : "-", t->loss == LOSS_MSE ? "mse" : "cross_entropy",
+              t->batch, t->epochs, (unsigned long long)t->seed, t->shuffle ? "true" : "false");
+    sb_printf(sb, "  optimizer %s lr=%.9g momentum=%.9g dampening=%.9g weight_decay=%.9g "
+                  "nesterov=%s betas=[%.9g, %.9g] eps=%.9g\n",
+              opts[t->opt], t->lr, t->momentum, t->dampening, t->weight_decay,
+              t->nesterov ? "true" : "false", t->beta1, t->beta2, t->eps);
+    sb_printf(sb, "  schedule %s", sched_names[t->sched]);
+    switch (t->sched) {
+    case SCHED_STEP:
+        sb_printf(sb, " step_size=%d gamma=%.9g", t->step_size, t->gamma);
+        break;
+    case SCHED_MULTISTEP:
+        sb_puts(sb, " milestones=[");
+        for (int i = 0; i < t->nmilestones; i++)
+            sb_printf(sb, i ? ", %lld" : "%lld", (long long)t->milestones[i]);
+        sb_printf(sb, "] gamma=%.9g", t->gamma);
+        break;
+    case SCHED_EXPONENTIAL:
+        sb_printf(sb, " gamma=%.9g", t->gamma);
+        break;
+    case SCHED_COSINE:
+        sb_printf(sb, " T_max=%d eta_min=%.9g", t->t_max, t->eta_min);
+        break;
+    case SCHED_ONECYCLE:
+        sb_printf(sb, " max_lr=%.9g total_steps=%d pct_start=%.9g div_factor=%.9g "
+                      "final_div_factor=%.9g",
+                  t->max_lr, t->total_steps, t->pct_start, t->div_factor, t->final_div_factor);
+        break;
+    case SCHED_LINEAR:
+        sb_printf(sb, " start_factor=%.9g end_factor=%.9g total_iters=%d", t->start_factor,
+                  t->end_factor, t->total_iters);
+        break;
+    case SCHED_NONE:
+        break;
+    }
+    sb_printf(sb, " warmup=%d\n", t->warmup);
+    if (t->std > 0)
+        sb_printf(sb, "  normalize mean=%.9g std=%.9g\n", t->mean, t->std);
+}
+
+/* ---- summary ---- */
+
+void ir_summary(const Graph *g, StrBuf *sb)
+{
+    char a[64], b[32], c[32];
+    const char *rule = "------------------------------------------------------------------------"
+                       "--------\n";
+    sb_printf(sb, "network %s: input %s (%lld values per sample)\n", g->name ? g->name : "?",
+              shape_str(g->input, a), (long long)shape_numel(g->input));
+    sb_puts(sb, rule);
+    sb_printf(sb, "%-24s %-12s %-16s %12s %14s\n", "Layer", "Kind", "Output shape", "Params",
+              "MACs");
+    sb_puts(sb, rule);
+    int64_t acts = shape_numel(g->input);
+    for (int i = 0; i < g->nodes.len; i++) {
+        const Node *n = GRAPH_NODE(g, i);
+        int64_t np = 0;
+        for (int p = 0; p < n->nparams; p++)
+            np += shape_numel(n->params[p].shape);
+        acts += shape_numel(n->out);
+        sb_printf(sb, "%-24s %-12s %-16s %12s %14s\n", n->path, n->ops->name,
+                  shape_str(n->out, a), np ? fmt_thousands(b, np) : "-",
+                  n->macs ? fmt_thousands(c, n->macs) : "-");
+    }
+    sb_puts(sb, rule);
+    sb_printf(sb, "Total params: %s (%.2f KiB as float32)\n", fmt_thousands(b, g->nparams),
+              (double)g->nparams * 4 / 1024);
+    sb_printf(sb, "Total MACs per image: %s\n", fmt_thousands(b, g->macs));
+    sb_printf(sb, "Activations per sample: %s values (%.2f KiB as float32, input included)\n",
+              fmt_thousands(c, acts), (double)acts * 4 / 1024);
+}
+
+/* ---- --list-layers ---- */
+
+void ir_list_layers(StrBuf *sb)
+{
+    static const char *const tnames[] = {"int", "int or pair", "float", "floats",
+                                         "bool", "enum", "string"};
+    for (int k = 0; k < LAYER__COUNT; k++) {
+        const LayerOps *ops = ir_layers[k];
+        sb_printf(sb, "%s: %s\n", ops->name, ops->summary);
+        if (ops->positional && ops->positional[0]) {
+            sb_puts(sb, "  positional:");
+            for (int i = 0; ops->positional[i]; i++)
+                sb_printf(sb, " %s", ops->positional[i]);
+            sb_putc(sb, '\n');
+        }
+        if (ops->has_in_out)
+            sb_puts(sb, "  sizes: in->out (in is optional and checked when given)\n");
+        for (int i = 0; i < ops->nattrs; i++) {
+            const AttrSpec *s = &ops->attrs[i];
+            sb_printf(sb, "  %-14s %-11s", s->name, tnames[s->type]);
+            if (s->shortp)
+                sb_printf(sb, " short %s<n>", s->shortp);
+            if (s->required)
+                sb_puts(sb, " required");
+            else if (s->def)
+                sb_printf(sb, " default %s", s->def);
+            if (s->type == ATTR_ENUM) {
+                sb_puts(sb, " one of");
+                for (int j = 0; s->choices[j]; j++)
+                    sb_printf(sb, " %s", s->choices[j]);
+            }
+            sb_printf(sb, "  %s\n", s->help);
+        }
+    }
+}

@@ -1,0 +1,254 @@
+/* ir.h: the network IR, the layer registry and the shape pass.
+ *
+ * Design choice: a Graph keeps two views of one network. `root` is the tree as written
+ * (groups and layers, with their names and source locations) so that writers can print the
+ * file back and names follow PyTorch's state_dict rule; `nodes` is the flat execution order
+ * the shape pass, runtime and code generator walk. Every node knows its inputs, so residual
+ * joins and branches can be added without a change of representation. A layer kind is a
+ * LayerOps record defined in its own file in src/layers/; the list of kinds is layers.def. */
+#ifndef NETC_IR_H
+#define NETC_IR_H
+
+#include "base.h"
+
+/* ---- shapes ---- */
+
+#define SHAPE_MAX_RANK 4
+/* A per-sample shape (no batch dimension): C,H,W for images, N for vectors. */
+typedef struct Shape {
+    int rank;
+    int64_t d[SHAPE_MAX_RANK];
+} Shape;
+
+int64_t shape_numel(Shape s);
+/* "1x28x28"; buf >= 64 bytes. */
+char *shape_str(Shape s, char *buf);
+Shape shape_make(int rank, const int64_t *d);
+
+/* ---- attributes ---- */
+
+typedef enum {
+    ATTR_INT,    /* 32 */
+    ATTR_INTS,   /* 3, [3, 5] or 3x5: stored as a list; n is how many were given */
+    ATTR_FLOAT,  /* 0.5 */
+    ATTR_FLOATS, /* [0.9, 0.999] */
+    ATTR_BOOL,   /* true/false, on/off, yes/no */
+    ATTR_ENUM,   /* one word of `choices` */
+    ATTR_STRING, /* "path" */
+} AttrType;
+
+#define ATTR_MAX_LIST 16
+
+typedef struct AttrSpec {
+    const char *name;           /* long name: kernel */
+    const char *shortp;         /* short prefix for `k3`, or NULL */
+    AttrType type;
+    const char *def;            /* default written as in a net file; NULL: none (see help) */
+    bool required;              /* must be given (else: default, or inferred by the shape rule) */
+    double min, max;            /* range of each number */
+    int min_len, max_len;       /* list lengths for ATTR_INTS/FLOATS (a scalar counts as 1) */
+    const char *const *choices; /* ATTR_ENUM: NULL-terminated */
+    const char *help;           /* one line for --list-layers */
+} AttrSpec;
+
+typedef struct AttrVal {
+    bool set;   /* given explicitly in the file (else the default, or not known yet) */
+    SrcLoc loc; /* the argument's text when set */
+    int n;      /* list length */
+    int64_t i[ATTR_MAX_LIST];
+    double f[ATTR_MAX_LIST];
+    bool b;
+    int e;          /* ATTR_ENUM: index into choices */
+    const char *s;  /* ATTR_STRING, ATTR_ENUM (the word) */
+} AttrVal;
+
+/* Parses an attribute's default text into v (used by lowering and the registry test).
+ * Returns false if the text does not fit the spec: a registry bug. */
+bool attr_parse_default(const AttrSpec *spec, AttrVal *v);
+/* Writes a value as a net file would: `3`, `[3, 5]`, `0.001`, `true`, `xavier_uniform`. */
+void attr_format(StrBuf *sb, const AttrSpec *spec, const AttrVal *v);
+
+/* ---- initialisers (PyTorch's names) ---- */
+
+#define IR_INITS(X)                                                                             \
+    X(DEFAULT, "default")                                                                   \
+    X(KAIMING_UNIFORM, "kaiming_uniform")                                                   \
+    X(KAIMING_NORMAL, "kaiming_normal")                                                     \
+    X(XAVIER_UNIFORM, "xavier_uniform")                                                     \
+    X(XAVIER_NORMAL, "xavier_normal")                                                       \
+    X(ZEROS, "zeros")
+typedef enum {
+#define X(id, name) INIT_##id,
+    IR_INITS(X)
+#undef X
+} InitKind;
+extern const char *const ir_init_names[]; /* NULL-terminated, in InitKind order */
+
+/* ---- nodes and graph ---- */
+
+typedef enum {
+#define LAYER(id, sym) LAYER_##id,
+#include "layers.def"
+#undef LAYER
+    LAYER__COUNT
+} LayerKind;
+
+typedef struct LayerOps LayerOps;
+typedef struct Node Node;
+typedef struct Graph Graph;
+
+typedef struct Param {
+    const char *name;   /* full state_dict name: layer1.0.weight */
+    const char *suffix; /* weight, bias */
+    Shape shape;        /* PyTorch layout: conv [out,in,kh,kw], linear [out,in] */
+    int64_t fan_in, fan_out;
+} Param;
+
+#define NODE_MAX_PARAMS 2
+#define NODE_MAX_INPUTS 2
+
+struct Node {
+    Graph *graph;        /* the owner */
+    int id;              /* index in Graph.nodes */
+    LayerKind kind;
+    const LayerOps *ops;
+    const char *path;    /* dotted name: layer1.0, fc */
+    SrcLoc loc;          /* the whole statement */
+    SrcLoc head_loc;     /* the layer keyword */
+    AttrVal *attrs;      /* ops->nattrs values, in spec order */
+    int ninputs;
+    Node *inputs[NODE_MAX_INPUTS]; /* NULL input: the network's input */
+    Shape in, out;
+    bool shaped;         /* the shape pass computed `out` */
+    int nparams;
+    Param params[NODE_MAX_PARAMS];
+    int64_t macs;        /* multiply-accumulates per sample, forward */
+};
+
+/* The tree as written: a group (with children) or one layer. */
+typedef struct Item {
+    bool is_group;
+    const char *name;  /* explicit name (label or group name), or NULL */
+    const char *path;  /* dotted path */
+    SrcLoc loc;
+    Node *node;        /* layer items */
+    PtrVec children;   /* group items: Item* */
+} Item;
+
+typedef enum { LOSS_CROSS_ENTROPY, LOSS_MSE } LossKind;
+typedef enum { OPT_SGD, OPT_ADAM, OPT_ADAMW } OptKind;
+typedef enum {
+    SCHED_NONE,
+    SCHED_STEP,
+    SCHED_MULTISTEP,
+    SCHED_EXPONENTIAL,
+    SCHED_COSINE,
+    SCHED_ONECYCLE,
+    SCHED_LINEAR,
+} SchedKind;
+
+/* The train section, with PyTorch's defaults for everything not written. */
+typedef struct TrainConfig {
+    bool present;
+    SrcLoc loc;
+    const char *data_dir;  /* NULL: none given */
+    SrcLoc data_loc;
+    LossKind loss;
+    OptKind opt;
+    double lr, momentum, dampening, weight_decay, beta1, beta2, eps;
+    bool nesterov;
+    SchedKind sched;
+    int step_size;                  /* StepLR */
+    int nmilestones;                /* MultiStepLR */
+    int64_t milestones[ATTR_MAX_LIST];
+    double gamma;                   /* Step, MultiStep, Exponential */
+    int t_max;                      /* CosineAnnealingLR (epochs) */
+    double eta_min;
+    double max_lr, pct_start, div_factor, final_div_factor; /* OneCycleLR (per batch) */
+    int total_steps;                /* OneCycleLR; 0: epochs * steps per epoch */
+    double start_factor, end_factor; /* LinearLR */
+    int total_iters;
+    int warmup;                     /* linear warm-up over this many steps (per batch), 0: none */
+    int batch, epochs;
+    uint64_t seed;
+    bool shuffle;
+    double mean, std;               /* std == 0: no normalisation */
+} TrainConfig;
+
+struct Graph {
+    Arena *arena;        /* owns the graph; not owned by it */
+    const char *name;
+    SrcLoc name_loc;
+    Shape input;
+    SrcLoc input_loc;
+    Item *root;          /* the top-level group (no name) */
+    PtrVec nodes;        /* Node*, execution order */
+    TrainConfig train;
+    int64_t nparams, macs;
+    bool shaped;         /* the shape pass succeeded for every node */
+};
+
+#define GRAPH_NODE(g, i) ((Node *)(g)->nodes.items[i])
+
+Graph *ir_graph_new(Arena *a);
+/* Appends a node of kind k (attrs set to their defaults, unset) to the execution order. */
+Node *ir_node_add(Graph *g, LayerKind k, SrcLoc loc);
+/* Runs every layer's shape rule in order; fills shapes, params, MACs and totals.
+ * Reports errors to d; returns g->shaped. */
+bool ir_shape(Graph *g, Diag *d);
+/* The canonical text dump used by golden tests: one line per node with every attribute
+ * resolved, its shapes and params, then the train section. */
+void ir_dump(const Graph *g, StrBuf *sb);
+/* The torchinfo-like table of `netc --summary`. */
+void ir_summary(const Graph *g, StrBuf *sb);
+
+/* ---- the layer registry ---- */
+
+typedef struct LayerRun LayerRun; /* runtime arguments: src/layers/layer.h */
+typedef struct Emit Emit;         /* code generator arguments: src/layers/layer.h */
+
+struct LayerOps {
+    LayerKind kind;
+    const char *name;            /* PyTorch's class name: Conv2d */
+    const char *summary;         /* one line for --list-layers */
+    const AttrSpec *attrs;
+    int nattrs;
+    const char *const *positional; /* attribute names taken by position, NULL-terminated */
+    bool has_in_out;             /* accepts `in->out` */
+    /* Shape rule: n->in is set; sets n->out, n->params, n->macs and n->shaped. Reports
+     * errors at the attributes' locations; may leave n->shaped false if no output shape
+     * can be derived. */
+    void (*shape)(Node *n, Diag *d);
+    /* Runtime and code generator hooks (see src/layers/layer.h). */
+    void (*init)(const Node *n, float *const *params, Rng *rng);
+    size_t (*scratch)(const Node *n, int batch); /* floats of scratch for forward+backward */
+    void (*forward)(const Node *n, LayerRun *r);
+    void (*backward)(const Node *n, LayerRun *r);
+    void (*emit)(const Node *n, Emit *e);
+};
+
+extern const LayerOps *const ir_layers[LAYER__COUNT];
+/* Case-insensitive lookup of a kind by name; NULL if unknown. */
+const LayerOps *ir_layer_find(const char *name);
+/* The registered name closest to `name` (for "did you mean"), or NULL. */
+const char *ir_layer_suggest(const char *name);
+int ir_attr_index(const LayerOps *ops, const char *name);
+/* Prints every kind with its attributes and defaults (netc --list-layers). */
+void ir_list_layers(StrBuf *sb);
+
+/* Helpers for shape rules. */
+static inline const AttrVal *node_attr(const Node *n, int i) { return &n->attrs[i]; }
+/* Reports that an explicit input size disagrees with the inferred one, with a note at the
+ * layer that produced the input. `what` describes the actual input, e.g. "3136 inputs
+ * (64x7x7 after 'Flatten')". */
+void ir_error_input(const Node *n, const AttrVal *given, const char *attr_name,
+                    const char *expected_desc, Diag *d);
+/* Where a node's input comes from, for notes: the producer's statement, or the input. */
+SrcLoc ir_input_origin(const Node *n, const Graph *g);
+/* PyTorch's output size for one spatial dimension; may be <= 0. */
+int64_t ir_conv_out(int64_t in, int64_t k, int64_t s, int64_t p, int64_t d);
+/* Adds a parameter to n with the given suffix and shape. */
+void ir_param_add(Node *n, const char *suffix, Shape shape, int64_t fan_in,
+                  int64_t fan_out);
+
+#endif

@@ -1,0 +1,53 @@
+/* avgpool2d.c: AvgPool2d, as torch.nn.AvgPool2d (count_include_pad, floor mode):
+ * attributes, shape rule, forward, backward and C emitter. */
+#include "layer.h"
+
+enum { A_KERNEL, A_STRIDE, A_PADDING };
+
+static const AttrSpec attrs[] = {
+    [A_KERNEL] = {"kernel", "k", ATTR_INTS, NULL, true, 1, 1024, 1, 2, NULL,
+                  "window size: k or [kh, kw]"},
+    [A_STRIDE] = {"stride", "s", ATTR_INTS, NULL, false, 1, 1024, 1, 2, NULL,
+                  "stride (default: the kernel size)"},
+    [A_PADDING] = {"padding", "p", ATTR_INTS, "0", false, 0, 512, 1, 2, NULL,
+                   "zero padding counted in the average, at most half the kernel"},
+};
+static const char *const positional[] = {"kernel", "stride", NULL};
+
+static PoolGeom geom(const Node *n, int batch)
+{
+    const AttrVal *k = &n->attrs[A_KERNEL], *s = &n->attrs[A_STRIDE], *p = &n->attrs[A_PADDING];
+    return (PoolGeom){
+        .B = batch, .C = (int)n->in.d[0], .H = (int)n->in.d[1], .W = (int)n->in.d[2],
+        .KH = (int)attr_pair(k, 0), .KW = (int)attr_pair(k, 1), .SH = (int)attr_pair(s, 0),
+        .SW = (int)attr_pair(s, 1), .PH = (int)attr_pair(p, 0), .PW = (int)attr_pair(p, 1),
+        .OH = (int)n->out.d[1], .OW = (int)n->out.d[2],
+    };
+}
+
+static void shape(Node *n, Diag *d) { layer_shape_pool(n, d, A_KERNEL, A_STRIDE, A_PADDING); }
+
+static void forward(const Node *n, LayerRun *r)
+{
+    PoolGeom g = geom(n, r->batch);
+    avgpool2d_forward(r->out, r->in, &g);
+}
+
+static void backward(const Node *n, LayerRun *r)
+{
+    PoolGeom g = geom(n, r->batch);
+    if (r->din)
+        avgpool2d_backward(r->din, r->dout, &g);
+}
+
+const LayerOps layer_avgpool2d = {
+    .kind = LAYER_AVGPOOL2D,
+    .name = "AvgPool2d",
+    .summary = "2-d average pooling (torch.nn.AvgPool2d)",
+    .attrs = attrs,
+    .nattrs = sizeof attrs / sizeof attrs[0],
+    .positional = positional,
+    .shape = shape,
+    .forward = forward,
+    .backward = backward,
+};

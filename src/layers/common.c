@@ -1,0 +1,155 @@
+/* common.c: checks and rules that several layer kinds share (input rank, explicit `in`,
+ * the pooling shape rule, PyTorch's weight initialisers). */
+#include "layer.h"
+
+#include <math.h>
+
+static const char *from_desc(const Node *n, char *buf)
+{
+    const Node *src = n->inputs[0];
+    if (!src)
+        return "the network's input";
+    snprintf(buf, 96, "after '%s'", src->ops->name);
+    return buf;
+}
+
+bool layer_need_image(const Node *n, Diag *d)
+{
+    if (n->in.rank == 3)
+        return true;
+    char s[64], f[96];
+    diag_error(d, n->head_loc, "'%s' needs a CxHxW input, got %s (%s)", n->ops->name,
+               shape_str(n->in, s), from_desc(n, f));
+    if (n->inputs[0])
+        diag_note(d, n->inputs[0]->loc, "the input shape comes from '%s' here",
+                  n->inputs[0]->ops->name);
+    return false;
+}
+
+bool layer_need_flat(const Node *n, Diag *d)
+{
+    if (n->in.rank == 1)
+        return true;
+    char s[64], f[96];
+    diag_error(d, n->head_loc, "'%s' needs a flat input, got %s (%s)", n->ops->name,
+               shape_str(n->in, s), from_desc(n, f));
+    diag_hint(d, n->head_loc, "add 'Flatten' before '%s'", n->ops->name);
+    return false;
+}
+
+bool layer_check_in(const Node *n, int ai, int64_t actual, Diag *d)
+{
+    const AttrVal *v = &n->attrs[ai];
+    if (!v->set || v->i[0] == actual)
+        return true;
+    char s[64], f[96], desc[256];
+    if (n->in.rank == 1 && n->inputs[0] && n->inputs[0]->kind == LAYER_FLATTEN)
+        snprintf(desc, sizeof desc, "%lld inputs (%s %s)", (long long)actual,
+                 shape_str(n->inputs[0]->in, s), from_desc(n, f));
+    else if (n->in.rank == 3)
+        snprintf(desc, sizeof desc, "%lld input channels (%s %s)", (long long)actual,
+                 shape_str(n->in, s), from_desc(n, f));
+    else
+        snprintf(desc, sizeof desc, "%lld inputs (%s)", (long long)actual, from_desc(n, f));
+    ir_error_input(n, v, n->ops->attrs[ai].name, desc, d);
+    return false;
+}
+
+void layer_shape_same(Node *n, Diag *d)
+{
+    (void)d;
+    n->out = n->in;
+    n->shaped = true;
+}
+
+void layer_shape_pool(Node *n, Diag *d, int a_kernel, int a_stride, int a_padding)
+{
+    if (!layer_need_image(n, d))
+        return;
+    AttrVal *k = &n->attrs[a_kernel], *s = &n->attrs[a_stride], *p = &n->attrs[a_padding];
+    if (!s->set) { /* PyTorch: stride defaults to the kernel size */
+        s->n = k->n;
+        s->i[0] = k->i[0];
+        s->i[1] = k->i[1];
+    }
+    bool ok = true;
+    int64_t out[2];
+    for (int i = 0; i < 2; i++) {
+        int64_t kk = attr_pair(k, i), pp = attr_pair(p, i);
+        if (pp * 2 > kk) {
+            diag_error(d, p->set ? p->loc : n->head_loc,
+                       "'%s' padding %lld is more than half its kernel %lld", n->ops->name,
+                       (long long)pp, (long long)kk);
+            ok = false;
+        }
+        out[i] = ir_conv_out(n->in.d[1 + i], kk, attr_pair(s, i), pp, 1);
+    }
+    if (!ok)
+        return;
+    if (out[0] < 1 || out[1] < 1) {
+        char in[64];
+        diag_error(d, n->loc,
+                   "'%s' shrinks its %lldx%lld input below 1x1 (kernel %lldx%lld, stride "
+                   "%lldx%lld, padding %lldx%lld)",
+                   n->ops->name, (long long)n->in.d[1], (long long)n->in.d[2],
+                   (long long)attr_pair(k, 0), (long long)attr_pair(k, 1),
+                   (long long)attr_pair(s, 0), (long long)attr_pair(s, 1),
+                   (long long)attr_pair(p, 0), (long long)attr_pair(p, 1));
+        (void)in;
+        if (n->inputs[0])
+            diag_note(d, n->inputs[0]->loc, "the %lldx%lld input comes from '%s' here",
+                      (long long)n->in.d[1], (long long)n->in.d[2], n->inputs[0]->ops->name);
+        return;
+    }
+    n->out = shape_make(3, (int64_t[]){n->in.d[0], out[0], out[1]});
+    n->macs = 0;
+    n->shaped = true;
+}
+
+/* gain for kaiming/xavier as torch.nn.init.calculate_gain('leaky_relu', sqrt(5)) for the
+ * default init, and 'relu'-free gain 1 for xavier. */
+void layer_init_weight_bias(const Node *n, float *const *params, Rng *rng, int init)
+{
+    const Param *w = &n->params[0];
+    int64_t cnt = shape_numel(w->shape);
+    double fan_in = (double)w->fan_in, fan_out = (double)w->fan_out;
+    float *wp = params[0];
+    switch (init) {
+    case INIT_DEFAULT: /* kaiming_uniform_(a=sqrt(5)): bound = sqrt(6/((1+a^2) fan_in)) */
+    case INIT_KAIMING_UNIFORM: {
+        double gain = init == INIT_DEFAULT ? sqrt(2.0 / (1.0 + 5.0)) : sqrt(2.0);
+        double bound = gain * sqrt(3.0 / fan_in);
+        for (int64_t i = 0; i < cnt; i++)
+            wp[i] = (float)((rng_uniform(rng) * 2 - 1) * bound);
+        break;
+    }
+    case INIT_KAIMING_NORMAL: {
+        double std = sqrt(2.0) / sqrt(fan_in);
+        for (int64_t i = 0; i < cnt; i++)
+            wp[i] = (float)(rng_normal(rng) * std);
+        break;
+    }
+    case INIT_XAVIER_UNIFORM: {
+        double bound = sqrt(6.0 / (fan_in + fan_out));
+        for (int64_t i = 0; i < cnt; i++)
+            wp[i] = (float)((rng_uniform(rng) * 2 - 1) * bound);
+        break;
+    }
+    case INIT_XAVIER_NORMAL: {
+        double std = sqrt(2.0 / (fan_in + fan_out));
+        for (int64_t i = 0; i < cnt; i++)
+            wp[i] = (float)(rng_normal(rng) * std);
+        break;
+    }
+    case INIT_ZEROS:
+        for (int64_t i = 0; i < cnt; i++)
+            wp[i] = 0;
+        break;
+    }
+    if (n->nparams > 1) { /* bias: PyTorch's default whatever the weight's init */
+        double bound = fan_in > 0 ? 1.0 / sqrt(fan_in) : 0;
+        int64_t nb = shape_numel(n->params[1].shape);
+        for (int64_t i = 0; i < nb; i++)
+            params[1][i] = (float)((rng_uniform(rng) * 2 - 1) * bound);
+    }
+}

@@ -1,0 +1,58 @@
+/* dropout.c: Dropout, as torch.nn.Dropout: in training, zeroes each element with
+ * probability p and scales the rest by 1/(1-p); identity in evaluation. The mask is drawn
+ * from the run's seeded RNG and kept in the scratch for backward. */
+#include <string.h>
+
+#include "layer.h"
+
+enum { A_P };
+
+static const AttrSpec attrs[] = {
+    [A_P] = {"p", NULL, ATTR_FLOAT, "0.5", false, 0, 1, 1, 1, NULL,
+             "probability of zeroing an element, in [0, 1]"},
+};
+static const char *const positional[] = {"p", NULL};
+
+static size_t scratch(const Node *n, int batch)
+{
+    return (size_t)batch * (size_t)shape_numel(n->out);
+}
+
+static void forward(const Node *n, LayerRun *r)
+{
+    size_t cnt = (size_t)r->batch * (size_t)shape_numel(n->out);
+    double p = n->attrs[A_P].f[0];
+    if (!r->training || p == 0) {
+        if (r->out != r->in)
+            memcpy(r->out, r->in, sizeof(float) * cnt);
+        return;
+    }
+    float scale = p < 1 ? (float)(1.0 / (1.0 - p)) : 0.0f;
+    for (size_t i = 0; i < cnt; i++)
+        r->scratch[i] = rng_uniform(r->rng) < p ? 0.0f : scale;
+    dropout_forward(r->out, r->in, r->scratch, cnt);
+}
+
+static void backward(const Node *n, LayerRun *r)
+{
+    size_t cnt = (size_t)r->batch * (size_t)shape_numel(n->out);
+    if (!r->din)
+        return;
+    if (n->attrs[A_P].f[0] == 0)
+        memcpy(r->din, r->dout, sizeof(float) * cnt);
+    else
+        dropout_backward(r->din, r->dout, r->scratch, cnt);
+}
+
+const LayerOps layer_dropout = {
+    .kind = LAYER_DROPOUT,
+    .name = "Dropout",
+    .summary = "zeroes elements with probability p while training (torch.nn.Dropout)",
+    .attrs = attrs,
+    .nattrs = sizeof attrs / sizeof attrs[0],
+    .positional = positional,
+    .shape = layer_shape_same,
+    .scratch = scratch,
+    .forward = forward,
+    .backward = backward,
+};

@@ -1,0 +1,36 @@
+/* leakyrelu.c: LeakyReLU, as torch.nn.LeakyReLU: x if x >= 0 else slope * x. */
+#include "layer.h"
+
+enum { A_SLOPE };
+
+static const AttrSpec attrs[] = {
+    [A_SLOPE] = {"negative_slope", NULL, ATTR_FLOAT, "0.01", false, 0, 1e6, 1, 1, NULL,
+                 "slope for x < 0"},
+};
+static const char *const positional[] = {"negative_slope", NULL};
+
+static void forward(const Node *n, LayerRun *r)
+{
+    leaky_relu_forward(r->out, r->in, (size_t)r->batch * (size_t)shape_numel(n->out),
+                       (float)n->attrs[A_SLOPE].f[0]);
+}
+
+static void backward(const Node *n, LayerRun *r)
+{
+    if (r->din)
+        leaky_relu_backward(r->din, r->dout, r->in,
+                            (size_t)r->batch * (size_t)shape_numel(n->out),
+                            (float)n->attrs[A_SLOPE].f[0]);
+}
+
+const LayerOps layer_leakyrelu = {
+    .kind = LAYER_LEAKYRELU,
+    .name = "LeakyReLU",
+    .summary = "x for x >= 0, negative_slope * x otherwise (torch.nn.LeakyReLU)",
+    .attrs = attrs,
+    .nattrs = sizeof attrs / sizeof attrs[0],
+    .positional = positional,
+    .shape = layer_shape_same,
+    .forward = forward,
+    .backward = backward,
+};

@@ -1,0 +1,60 @@
+/* maxpool2d.c: MaxPool2d, as torch.nn.MaxPool2d (dilation 1, floor mode): attributes,
+ * shape rule, forward (remembering each window's argmax in the scratch for backward),
+ * backward and C emitter. */
+#include "layer.h"
+
+enum { A_KERNEL, A_STRIDE, A_PADDING };
+
+static const AttrSpec attrs[] = {
+    [A_KERNEL] = {"kernel", "k", ATTR_INTS, NULL, true, 1, 1024, 1, 2, NULL,
+                  "window size: k or [kh, kw]"},
+    [A_STRIDE] = {"stride", "s", ATTR_INTS, NULL, false, 1, 1024, 1, 2, NULL,
+                  "stride (default: the kernel size)"},
+    [A_PADDING] = {"padding", "p", ATTR_INTS, "0", false, 0, 512, 1, 2, NULL,
+                   "implicit -inf padding, at most half the kernel"},
+};
+static const char *const positional[] = {"kernel", "stride", NULL};
+
+static PoolGeom geom(const Node *n, int batch)
+{
+    const AttrVal *k = &n->attrs[A_KERNEL], *s = &n->attrs[A_STRIDE], *p = &n->attrs[A_PADDING];
+    return (PoolGeom){
+        .B = batch, .C = (int)n->in.d[0], .H = (int)n->in.d[1], .W = (int)n->in.d[2],
+        .KH = (int)attr_pair(k, 0), .KW = (int)attr_pair(k, 1), .SH = (int)attr_pair(s, 0),
+        .SW = (int)attr_pair(s, 1), .PH = (int)attr_pair(p, 0), .PW = (int)attr_pair(p, 1),
+        .OH = (int)n->out.d[1], .OW = (int)n->out.d[2],
+    };
+}
+
+static void shape(Node *n, Diag *d) { layer_shape_pool(n, d, A_KERNEL, A_STRIDE, A_PADDING); }
+
+static size_t scratch(const Node *n, int batch)
+{
+    return (size_t)batch * (size_t)shape_numel(n->out); /* int32 argmax per output */
+}
+
+static void forward(const Node *n, LayerRun *r)
+{
+    PoolGeom g = geom(n, r->batch);
+    maxpool2d_forward(r->out, r->training ? (int32_t *)r->scratch : NULL, r->in, &g);
+}
+
+static void backward(const Node *n, LayerRun *r)
+{
+    PoolGeom g = geom(n, r->batch);
+    if (r->din)
+        maxpool2d_backward(r->din, r->dout, (const int32_t *)r->scratch, &g);
+}
+
+const LayerOps layer_maxpool2d = {
+    .kind = LAYER_MAXPOOL2D,
+    .name = "MaxPool2d",
+    .summary = "2-d max pooling (torch.nn.MaxPool2d)",
+    .attrs = attrs,
+    .nattrs = sizeof attrs / sizeof attrs[0],
+    .positional = positional,
+    .shape = shape,
+    .scratch = scratch,
+    .forward = forward,
+    .backward = backward,
+};

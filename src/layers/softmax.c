@@ -1,0 +1,40 @@
+/* softmax.c: Softmax over the features of a flat input, as torch.nn.Softmax(dim=1). */
+#include "layer.h"
+
+enum { A_DIM };
+
+static const AttrSpec attrs[] = {
+    [A_DIM] = {"dim", NULL, ATTR_INT, "1", false, 1, 1, 1, 1, NULL,
+               "dimension to normalise (1: the features of a flat input)"},
+};
+static const char *const positional[] = {"dim", NULL};
+
+static void shape(Node *n, Diag *d)
+{
+    if (!layer_need_flat(n, d))
+        return;
+    layer_shape_same(n, d);
+}
+
+static void forward(const Node *n, LayerRun *r)
+{
+    softmax_forward(r->out, r->in, r->batch, (int)n->out.d[0]);
+}
+
+static void backward(const Node *n, LayerRun *r)
+{
+    if (r->din)
+        softmax_backward(r->din, r->dout, r->out, r->batch, (int)n->out.d[0]);
+}
+
+const LayerOps layer_softmax = {
+    .kind = LAYER_SOFTMAX,
+    .name = "Softmax",
+    .summary = "exp(x) / sum(exp(x)) over the features (torch.nn.Softmax(dim=1))",
+    .attrs = attrs,
+    .nattrs = sizeof attrs / sizeof attrs[0],
+    .positional = positional,
+    .shape = shape,
+    .forward = forward,
+    .backward = backward,
+};
