@@ -164,23 +164,26 @@ static void print_excerpt(FILE *out, SrcLoc loc)
     const char *eol = p;
     while (eol < end && *eol != '\n' && *eol != '\r')
         eol++;
-    size_t shown = (size_t)(eol - p);
-    if (shown > 200)
-        shown = 200;
-    fprintf(out, "%5d | ", loc.line);
-    for (size_t i = 0; i < shown; i++) {
+    /* Long lines: show a window of at most 120 bytes that holds the caret. */
+    size_t linelen = (size_t)(eol - p), col = (size_t)(loc.col > 0 ? loc.col - 1 : 0);
+    size_t start = 0;
+    if (linelen > 120 && col > 60)
+        start = col - 60 < linelen - 120 ? col - 60 : linelen - 120;
+    size_t shown = linelen - start > 120 ? 120 : linelen - start;
+    bool more_left = start > 0, more_right = start + shown < linelen;
+    fprintf(out, "%5d | %s", loc.line, more_left ? "..." : "");
+    for (size_t i = start; i < start + shown; i++) {
         unsigned char c = (unsigned char)p[i];
         fputc(c == '\t' || (c >= 32 && c < 127) || c >= 128 ? c : '?', out);
     }
-    fputs("\n      | ", out);
-    int col = loc.col - 1;
-    for (int i = 0; i < col && (size_t)i < shown; i++)
+    fprintf(out, "%s\n      | %s", more_right ? "..." : "", more_left ? "   " : "");
+    for (size_t i = start; i < col && i < start + shown; i++)
         fputc(p[i] == '\t' ? '\t' : ' ', out);
     fputc('^', out);
-    int len = loc.len;
-    if ((size_t)col + (size_t)len > shown)
-        len = (int)shown - col;
-    for (int i = 1; i < len && i < 200; i++)
+    size_t len = loc.len > 0 ? (size_t)loc.len : 1;
+    if (col + len > start + shown)
+        len = start + shown > col ? start + shown - col : 1;
+    for (size_t i = 1; i < len; i++)
         fputc('~', out);
     fputc('\n', out);
 }

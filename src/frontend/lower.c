@@ -450,8 +450,11 @@ static bool lower_args(Lower *L, const char *what, const AttrSpec *specs, int ns
             ok = false;
             continue;
         }
-        if (!set_attr(L, &specs[idx], &vals[idx], v, a->loc))
+        if (!set_attr(L, &specs[idx], &vals[idx], v, a->loc)) {
+            vals[idx].set = true; /* reported; not "missing" too */
+            vals[idx].loc = a->loc;
             ok = false;
+        }
     }
     for (int i = 0; i < nspecs; i++)
         if (specs[i].required && !vals[i].set) {
@@ -850,10 +853,43 @@ static bool has_suffix(const char *s, const char *suf)
     return n >= m && str_ieq(s + n - m, suf);
 }
 
+/* The first byte that is NUL, a control character other than tab/CR/LF, or not valid
+ * UTF-8; its offset is returned in .len. .file is NULL when the text is clean. */
+static SrcLoc text_check(const SrcFile *f)
+{
+    const unsigned char *p = (const unsigned char *)f->text;
+    int line = 1, col = 1;
+    for (size_t i = 0; i < f->len;) {
+        unsigned c = p[i];
+        size_t n = c < 0x80 ? 1 : (c & 0xe0) == 0xc0 ? 2 : (c & 0xf0) == 0xe0 ? 3
+                           : (c & 0xf8) == 0xf0 ? 4 : 0;
+        bool ok = n > 0 && i + n <= f->len && !(c < 32 && c != '\t' && c != '\n' && c != '\r') &&
+                  c != 0x7f && !(n == 2 && c < 0xc2);
+        for (size_t k = 1; ok && k < n; k++)
+            ok = (p[i + k] & 0xc0) == 0x80;
+        if (!ok)
+            return (SrcLoc){f, line, col, (int)i};
+        if (c == '\n')
+            line++, col = 1;
+        else
+            col++;
+        i += n;
+    }
+    return (SrcLoc){0};
+}
+
 Graph *frontend_load_file(Arena *a, const SrcFile *f, Diag *d)
 {
     if (f->len > (64u << 20)) {
         diag_error(d, (SrcLoc){0}, "%s: file too large for a net (%zu bytes)", f->name, f->len);
+        return NULL;
+    }
+    SrcLoc bad = text_check(f);
+    if (bad.file) {
+        unsigned char c = (unsigned char)f->text[bad.len];
+        bad.len = 1;
+        diag_error(d, (SrcLoc){0}, "%s:%d:%d: not a text file (byte 0x%02x is not UTF-8 text)",
+                   f->name, bad.line, bad.col, c);
         return NULL;
     }
     bool yaml = has_suffix(f->name, ".yaml") || has_suffix(f->name, ".yml");

@@ -100,6 +100,8 @@ void lex_bad_char(LexState *st, YYLTYPE loc, char c)
 
 bool lex_open(LexState *st, YYLTYPE loc)
 {
+    if (st->depth > 0 && st->depth <= AST_MAX_DEPTH + 1)
+        st->open[st->depth - 1] = lex_loc(st, loc);
     if (st->depth + st->paren <= AST_MAX_DEPTH)
         return false;
     lex_error(st, loc, "nesting deeper than %d levels", AST_MAX_DEPTH);

@@ -13,6 +13,7 @@ typedef struct LexState {
     AstNet *net;
     int line, col; /* position of the next byte, 1-based */
     int depth;     /* open '{' */
+    SrcLoc open[AST_MAX_DEPTH + 2]; /* where each open '{' is, for "not closed" notes */
     int paren;     /* open '(' and '[' (newlines inside are not statement ends) */
     bool fatal;    /* a limit was hit: stop without further messages */
     size_t off;    /* byte offset of the next byte */

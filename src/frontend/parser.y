@@ -242,5 +242,7 @@ static int yyreport_syntax_error(const yypcontext_t *ctx, void *scanner, LexStat
         sb_puts(&sb, yysymbol_name(tok));
     diag_error(st->diag, l, "%s", sb.data);
     sb_free(&sb);
+    if (tok == YYSYMBOL_YYEOF && st->depth > 0 && st->depth <= AST_MAX_DEPTH)
+        diag_note(st->diag, st->open[st->depth - 1], "this '{' is not closed");
     return 0;
 }
