@@ -1,0 +1,575 @@
+/* data.c: IDX (MNIST-layout) and PGM loaders.
+ *
+ * Design choice: an IDX file is read through zlib's gzread whether it is gzip or raw, and
+ * every size is validated before anything large is allocated: the declared n x rows x cols
+ * is checked against the file's length (exactly for raw files, against deflate's maximum
+ * expansion ratio for gzip), so a lying header fails fast instead of allocating gigabytes.
+ * After the declared bytes one more read must hit end-of-file, which also makes zlib verify
+ * the gzip CRC. */
+#include "data.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <zlib.h>
+
+#define IDX_MAX_SIDE 32768            /* rows, cols limit: rows*cols fits in an int */
+#define GZIP_MAX_RATIO 1032           /* deflate cannot expand input more than this */
+#define PGM_MAX_FILE (1u << 30)       /* largest PGM file we read */
+#define PGM_MAX_PIXELS (1u << 28)     /* w*h limit */
+
+/* strerror() with a lower-case first letter, as our messages are lower case. */
+static const char *errstr(int e, char *buf, size_t n)
+{
+    snprintf(buf, n, "%s", strerror(e));
+    if (buf[0] >= 'A' && buf[0] <= 'Z')
+        buf[0] = (char)(buf[0] - 'A' + 'a');
+    return buf;
+}
+
+/* Opens path for reading; refuses directories. On failure reports and returns -1. */
+static int open_input(const char *path, struct stat *st, Diag *d)
+{
+    char eb[128];
+    int fd = open(path, O_RDONLY);
+    if (fd < 0) {
+        diag_error(d, (SrcLoc){0}, "%s: cannot open: %s", path, errstr(errno, eb, sizeof eb));
+        return -1;
+    }
+    if (fstat(fd, st) != 0) {
+        diag_error(d, (SrcLoc){0}, "%s: cannot stat: %s", path, errstr(errno, eb, sizeof eb));
+        close(fd);
+        return -1;
+    }
+    if (S_ISDIR(st->st_mode)) {
+        diag_error(d, (SrcLoc){0}, "%s: is a directory, expected a file", path);
+        close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+/* ---- IDX ---- */
+
+typedef struct IdxIn {
+    const char *path;
+    gzFile gz;
+    uint64_t pos;      /* uncompressed bytes consumed so far */
+    uint64_t expected; /* total uncompressed size once the header is known, else 0 */
+    Diag *d;
+} IdxIn;
+
+/* The zlib message without the "<fd:N>: " prefix gzdopen puts in front of it. */
+static const char *gz_msg(gzFile gz, int *errnum)
+{
+    const char *m = gzerror(gz, errnum);
+    const char *colon = m ? strstr(m, ": ") : NULL;
+    return colon ? colon + 2 : (m ? m : "unknown error");
+}
+
+/* Reads exactly len bytes. On a short read reports truncation, corruption or an I/O error. */
+static bool idx_read(IdxIn *in, void *buf, size_t len)
+{
+    uint8_t *p = buf;
+    char eb[128];
+    while (len > 0) {
+        unsigned chunk = len > (1u << 30) ? (1u << 30) : (unsigned)len;
+        int r = gzread(in->gz, p, chunk);
+        int errnum = Z_OK;
+        const char *msg = r <= 0 ? gz_msg(in->gz, &errnum) : NULL;
+        if (r < 0 || (r == 0 && errnum != Z_OK && errnum != Z_BUF_ERROR)) {
+            if (errnum == Z_ERRNO)
+                diag_error(in->d, (SrcLoc){0}, "%s: read error at byte %llu: %s", in->path,
+                           (unsigned long long)in->pos, errstr(errno, eb, sizeof eb));
+            else /* zlib inflates ahead of us: the failing byte is not known precisely */
+                diag_error(in->d, (SrcLoc){0}, "%s: gzip data is corrupt (%s)", in->path, msg);
+            return false;
+        }
+        if (r == 0) {
+            const char *why = errnum == Z_BUF_ERROR ? "; the gzip stream ends early" : "";
+            if (in->pos == 0)
+                diag_error(in->d, (SrcLoc){0}, "%s: file is empty%s", in->path, why);
+            else if (in->expected)
+                diag_error(in->d, (SrcLoc){0}, "%s: truncated at byte %llu (expected %llu bytes%s)",
+                           in->path, (unsigned long long)in->pos,
+                           (unsigned long long)in->expected, why);
+            else
+                diag_error(in->d, (SrcLoc){0},
+                           "%s: truncated at byte %llu, inside the idx header%s", in->path,
+                           (unsigned long long)in->pos, why);
+            return false;
+        }
+        p += r;
+        len -= (size_t)r;
+        in->pos += (uint64_t)r;
+    }
+    return true;
+}
+
+static const char *idx_type_name(int t)
+{
+    switch (t) {
+    case 0x08: return "unsigned byte";
+    case 0x09: return "signed byte";
+    case 0x0B: return "short";
+    case 0x0C: return "int";
+    case 0x0D: return "float";
+    case 0x0E: return "double";
+    default: return NULL;
+    }
+}
+
+/* Loads an IDX file of unsigned bytes with the given rank (3: images, 1: labels).
+ * dims[] receives the rank sizes; *out a malloc'd buffer of their product. */
+static bool idx_load(const char *path, int rank, const char *what, uint8_t **out, int dims[3],
+                     Diag *d)
+{
+    struct stat st;
+    int fd = open_input(path, &st, d);
+    if (fd < 0)
+        return false;
+    gzFile gz = gzdopen(fd, "rb");
+    if (!gz) {
+        diag_error(d, (SrcLoc){0}, "%s: cannot open: out of memory", path);
+        close(fd);
+        return false;
+    }
+    gzbuffer(gz, 1u << 17);
+    bool ok = false;
+    uint8_t *data = NULL;
+    IdxIn in = {.path = path, .gz = gz, .d = d};
+    int direct = gzdirect(gz); /* 1: not gzip, read as is */
+
+    uint8_t hdr[4 + 4 * 3];
+    if (!idx_read(&in, hdr, 4))
+        goto done;
+    uint32_t magic = (uint32_t)hdr[0] << 24 | (uint32_t)hdr[1] << 16 | (uint32_t)hdr[2] << 8 | hdr[3];
+    uint32_t want = 0x0800u | (uint32_t)rank;
+    if (hdr[0] != 0 || hdr[1] != 0 || !idx_type_name(hdr[2])) {
+        diag_error(d, (SrcLoc){0}, "%s: bad magic 0x%08x (expected 0x%08x for %s)%s", path, magic,
+                   want, what,
+                   direct && hdr[0] == 0x1f ? "; the file looks like damaged gzip" : "");
+        goto done;
+    }
+    if (hdr[2] != 0x08) {
+        diag_error(d, (SrcLoc){0},
+                   "%s: element type 0x%02x (%s) is not supported (magic 0x%08x, expected 0x%08x "
+                   "for %s of unsigned bytes)",
+                   path, hdr[2], idx_type_name(hdr[2]), magic, want, what);
+        goto done;
+    }
+    if (hdr[3] != rank) {
+        diag_error(d, (SrcLoc){0}, "%s: rank %d in magic 0x%08x (expected rank %d, 0x%08x, for %s)",
+                   path, hdr[3], magic, rank, want, what);
+        goto done;
+    }
+    size_t hlen = 4 + 4 * (size_t)rank;
+    if (!idx_read(&in, hdr + 4, 4 * (size_t)rank))
+        goto done;
+    uint32_t v[3] = {0, 1, 1};
+    for (int k = 0; k < rank; k++) {
+        const uint8_t *b = hdr + 4 + 4 * k;
+        v[k] = (uint32_t)b[0] << 24 | (uint32_t)b[1] << 16 | (uint32_t)b[2] << 8 | b[3];
+    }
+    if (v[0] > INT_MAX) {
+        diag_error(d, (SrcLoc){0}, "%s: absurd count %u in the header (limit %d)", path, v[0],
+                   INT_MAX);
+        goto done;
+    }
+    if (v[1] == 0 || v[1] > IDX_MAX_SIDE || v[2] == 0 || v[2] > IDX_MAX_SIDE) {
+        diag_error(d, (SrcLoc){0},
+                   "%s: absurd image size %ux%u in the header (each side must be 1..%d)", path,
+                   v[1], v[2], IDX_MAX_SIDE);
+        goto done;
+    }
+    for (int k = 0; k < rank; k++)
+        dims[k] = (int)v[k];
+    uint64_t total = (uint64_t)v[0] * v[1] * v[2]; /* < 2^31 * 2^15 * 2^15: no overflow */
+    in.expected = hlen + total;
+    if (total > SIZE_MAX - 1) {
+        diag_error(d, (SrcLoc){0}, "%s: header declares %llu bytes, more than memory can hold",
+                   path, (unsigned long long)total);
+        goto done;
+    }
+    if (S_ISREG(st.st_mode)) {
+        uint64_t fsize = (uint64_t)st.st_size;
+        if (direct && in.expected > fsize) {
+            diag_error(d, (SrcLoc){0}, "%s: truncated at byte %llu (expected %llu bytes)", path,
+                       (unsigned long long)fsize, (unsigned long long)in.expected);
+            goto done;
+        }
+        if (!direct && in.expected > fsize * GZIP_MAX_RATIO + 65536) {
+            diag_error(d, (SrcLoc){0},
+                       "%s: header declares %llu bytes but a %llu-byte gzip file cannot hold that "
+                       "many (truncated, or a wrong header)",
+                       path, (unsigned long long)in.expected, (unsigned long long)fsize);
+            goto done;
+        }
+    }
+    data = malloc(total ? (size_t)total : 1);
+    if (!data) {
+        diag_error(d, (SrcLoc){0}, "%s: cannot allocate %llu bytes for %s", path,
+                   (unsigned long long)total, what);
+        goto done;
+    }
+    if (!idx_read(&in, data, (size_t)total))
+        goto done;
+    /* One more read must find end-of-file; for gzip it also checks the CRC and length. */
+    uint8_t extra;
+    int r = gzread(gz, &extra, 1);
+    int errnum = Z_OK;
+    const char *msg = gz_msg(gz, &errnum);
+    if (r < 0 || (errnum != Z_OK && errnum != Z_BUF_ERROR)) {
+        diag_error(d, (SrcLoc){0}, "%s: gzip data is corrupt (%s)", path, msg);
+        goto done;
+    }
+    if (r == 0 && errnum == Z_BUF_ERROR) {
+        diag_error(d, (SrcLoc){0}, "%s: gzip data is truncated after byte %llu (its trailer is "
+                   "missing)", path, (unsigned long long)in.pos);
+        goto done;
+    }
+    if (r > 0) {
+        diag_error(d, (SrcLoc){0}, "%s: unexpected data after byte %llu (expected %llu bytes)",
+                   path, (unsigned long long)in.pos, (unsigned long long)in.expected);
+        goto done;
+    }
+    *out = data;
+    data = NULL;
+    ok = true;
+done:
+    free(data);
+    gzclose_r(gz); /* also closes fd */
+    return ok;
+}
+
+bool idx_load_images(const char *path, uint8_t **images, int *n, int *rows, int *cols, Diag *d)
+{
+    int dims[3] = {0, 0, 0};
+    uint8_t *buf;
+    if (!idx_load(path, 3, "images", &buf, dims, d))
+        return false;
+    *images = buf;
+    *n = dims[0];
+    *rows = dims[1];
+    *cols = dims[2];
+    return true;
+}
+
+bool idx_load_labels(const char *path, uint8_t **labels, int *n, Diag *d)
+{
+    int dims[3] = {0, 0, 0};
+    uint8_t *buf;
+    if (!idx_load(path, 1, "labels", &buf, dims, d))
+        return false;
+    *labels = buf;
+    *n = dims[0];
+    return true;
+}
+
+/* Finds "<dir>/<base>" or "<dir>/<base>.gz" and leaves the path in sb. */
+static bool find_idx(StrBuf *sb, const char *dir, const char *base, Diag *d)
+{
+    size_t dl = strlen(dir);
+    const char *sep = dl == 0 || dir[dl - 1] == '/' ? "" : "/";
+    struct stat st;
+    for (int gz = 0; gz < 2; gz++) {
+        sb->len = 0;
+        sb_printf(sb, "%s%s%s%s", dir, sep, base, gz ? ".gz" : "");
+        if (stat(sb->data, &st) == 0 || (errno != ENOENT && errno != ENOTDIR))
+            return true; /* exists, or exists but unreadable: let open() report it */
+    }
+    char eb[128];
+    if (dl > 0 && stat(dir, &st) != 0)
+        diag_error(d, (SrcLoc){0}, "%s: cannot open data directory: %s", dir,
+                   errstr(errno, eb, sizeof eb));
+    else if (dl > 0 && !S_ISDIR(st.st_mode))
+        diag_error(d, (SrcLoc){0}, "%s: not a directory (expected a directory of idx files)", dir);
+    else
+        diag_error(d, (SrcLoc){0}, "%s%s%s: no such file (tried %s and %s.gz)", dir, sep, base,
+                   base, base);
+    return false;
+}
+
+bool dataset_load(Dataset *ds, const char *dir, const char *split, Diag *d)
+{
+    memset(ds, 0, sizeof *ds);
+    StrBuf name, ipath, lpath;
+    sb_init(&name);
+    sb_init(&ipath);
+    sb_init(&lpath);
+    bool ok = false;
+    Dataset t = {0};
+    int nl = 0;
+
+    sb_printf(&name, "%s-images-idx3-ubyte", split);
+    if (!find_idx(&ipath, dir, name.data, d) ||
+        !idx_load_images(ipath.data, &t.images, &t.n, &t.rows, &t.cols, d))
+        goto done;
+    name.len = 0;
+    sb_printf(&name, "%s-labels-idx1-ubyte", split);
+    if (!find_idx(&lpath, dir, name.data, d) || !idx_load_labels(lpath.data, &t.labels, &nl, d))
+        goto done;
+    if (nl != t.n) {
+        diag_error(d, (SrcLoc){0}, "%s: has %d labels but %s has %d images", lpath.data, nl,
+                   ipath.data, t.n);
+        goto done;
+    }
+    if (t.n == 0) {
+        diag_error(d, (SrcLoc){0}, "%s: contains no images", ipath.data);
+        goto done;
+    }
+    *ds = t;
+    ok = true;
+done:
+    if (!ok)
+        dataset_free(&t);
+    sb_free(&name);
+    sb_free(&ipath);
+    sb_free(&lpath);
+    return ok;
+}
+
+void dataset_free(Dataset *ds)
+{
+    if (!ds)
+        return;
+    free(ds->images);
+    free(ds->labels);
+    memset(ds, 0, sizeof *ds);
+}
+
+void dataset_image_to_float(float *dst, const Dataset *ds, int i, float mean, float std)
+{
+    size_t m = (size_t)ds->rows * (size_t)ds->cols;
+    const uint8_t *src = ds->images + (size_t)i * m;
+    /* Same operations, in the same order, as ToTensor (x/255) then Normalize ((x-mean)/std). */
+    if (std > 0) {
+        for (size_t k = 0; k < m; k++)
+            dst[k] = ((float)src[k] / 255.0f - mean) / std;
+    } else {
+        for (size_t k = 0; k < m; k++)
+            dst[k] = (float)src[k] / 255.0f;
+    }
+}
+
+/* ---- PGM ---- */
+
+/* Reads a whole file (at most limit bytes) into a malloc'd buffer. */
+static bool read_all(const char *path, uint8_t **buf, size_t *len, size_t limit, Diag *d)
+{
+    struct stat st;
+    int fd = open_input(path, &st, d);
+    if (fd < 0)
+        return false;
+    char eb[128];
+    size_t cap = S_ISREG(st.st_mode) && (uint64_t)st.st_size < limit ? (size_t)st.st_size + 1 : 65536;
+    size_t n = 0;
+    uint8_t *p = malloc(cap);
+    if (!p) {
+        diag_error(d, (SrcLoc){0}, "%s: cannot allocate %zu bytes", path, cap);
+        close(fd);
+        return false;
+    }
+    for (;;) {
+        if (n == cap) {
+            if (cap > limit) {
+                diag_error(d, (SrcLoc){0}, "%s: file is larger than the %zu-byte limit", path,
+                           limit);
+                goto fail;
+            }
+            uint8_t *q = realloc(p, cap * 2);
+            if (!q) {
+                diag_error(d, (SrcLoc){0}, "%s: cannot allocate %zu bytes", path, cap * 2);
+                goto fail;
+            }
+            p = q;
+            cap *= 2;
+        }
+        ssize_t r = read(fd, p + n, cap - n);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r < 0) {
+            diag_error(d, (SrcLoc){0}, "%s: read error at byte %zu: %s", path, n,
+                       errstr(errno, eb, sizeof eb));
+            goto fail;
+        }
+        if (r == 0)
+            break;
+        n += (size_t)r;
+    }
+    close(fd);
+    *buf = p;
+    *len = n;
+    return true;
+fail:
+    free(p);
+    close(fd);
+    return false;
+}
+
+typedef struct PgmCur {
+    const uint8_t *p;
+    size_t len, pos;
+} PgmCur;
+
+static bool pgm_space(uint8_t c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f'; }
+
+static void pgm_skip(PgmCur *c)
+{
+    while (c->pos < c->len) {
+        if (pgm_space(c->p[c->pos])) {
+            c->pos++;
+        } else if (c->p[c->pos] == '#') {
+            while (c->pos < c->len && c->p[c->pos] != '\n' && c->p[c->pos] != '\r')
+                c->pos++;
+        } else {
+            break;
+        }
+    }
+}
+
+/* Reads a decimal number after optional white space and comments.
+ * Returns 1 ok, 0 end of file, -1 not a number, -2 larger than cap. */
+static int pgm_uint(PgmCur *c, uint32_t cap, uint32_t *v)
+{
+    pgm_skip(c);
+    if (c->pos >= c->len)
+        return 0;
+    if (c->p[c->pos] < '0' || c->p[c->pos] > '9')
+        return -1;
+    uint64_t x = 0;
+    while (c->pos < c->len && c->p[c->pos] >= '0' && c->p[c->pos] <= '9') {
+        x = x * 10 + (uint64_t)(c->p[c->pos] - '0');
+        if (x > cap)
+            return -2;
+        c->pos++;
+    }
+    if (c->pos < c->len && !pgm_space(c->p[c->pos]) && c->p[c->pos] != '#')
+        return -1;
+    *v = (uint32_t)x;
+    return 1;
+}
+
+static bool pgm_header_field(PgmCur *c, const char *path, const char *what, uint32_t lo,
+                             uint32_t hi, uint32_t *v, Diag *d)
+{
+    size_t at;
+    pgm_skip(c);
+    at = c->pos;
+    int r = pgm_uint(c, hi, v);
+    if (r == 0)
+        diag_error(d, (SrcLoc){0}, "%s: truncated at byte %zu, in the header before the %s", path,
+                   at, what);
+    else if (r == -1)
+        diag_error(d, (SrcLoc){0}, "%s: expected the %s (a number) at byte %zu", path, what, at);
+    else if (r == -2 || *v < lo)
+        diag_error(d, (SrcLoc){0}, "%s: %s at byte %zu is out of range (expected %u..%u)", path,
+                   what, at, lo, hi);
+    return r == 1 && *v >= lo;
+}
+
+float *pgm_load(const char *path, int *h, int *w, Diag *d)
+{
+    uint8_t *buf;
+    size_t len;
+    if (!read_all(path, &buf, &len, PGM_MAX_FILE, d))
+        return NULL;
+    float *out = NULL;
+    PgmCur c = {.p = buf, .len = len, .pos = 0};
+    if (len == 0) {
+        diag_error(d, (SrcLoc){0}, "%s: file is empty", path);
+        goto done;
+    }
+    if (len < 2 || buf[0] != 'P' || (buf[1] != '2' && buf[1] != '5')) {
+        if (len >= 2 && buf[0] == 'P' && buf[1] >= '1' && buf[1] <= '7')
+            diag_error(d, (SrcLoc){0}, "%s: bad magic 'P%c' (expected 'P2' or 'P5', a grayscale "
+                       "pgm)", path, buf[1]);
+        else
+            diag_error(d, (SrcLoc){0}, "%s: bad magic 0x%02x%02x (expected 'P2' or 'P5', a "
+                       "grayscale pgm)", path, buf[0], len >= 2 ? buf[1] : 0);
+        goto done;
+    }
+    bool plain = buf[1] == '2';
+    c.pos = 2;
+    if (c.pos < len && !pgm_space(buf[c.pos]) && buf[c.pos] != '#') {
+        diag_error(d, (SrcLoc){0}, "%s: bad magic (expected white space after 'P%c' at byte 2)",
+                   path, buf[1]);
+        goto done;
+    }
+    uint32_t wd, ht, maxval;
+    if (!pgm_header_field(&c, path, "width", 1, 1u << 20, &wd, d) ||
+        !pgm_header_field(&c, path, "height", 1, 1u << 20, &ht, d) ||
+        !pgm_header_field(&c, path, "maxval", 1, 65535, &maxval, d))
+        goto done;
+    if ((uint64_t)wd * ht > PGM_MAX_PIXELS) {
+        diag_error(d, (SrcLoc){0}, "%s: image size %ux%u is too large (limit %u pixels)", path, wd,
+                   ht, PGM_MAX_PIXELS);
+        goto done;
+    }
+    size_t npix = (size_t)wd * ht;
+    out = malloc(npix * sizeof *out);
+    if (!out) {
+        diag_error(d, (SrcLoc){0}, "%s: cannot allocate %zu pixels", path, npix);
+        goto done;
+    }
+    float scale = (float)maxval;
+    if (plain) {
+        for (size_t k = 0; k < npix; k++) {
+            uint32_t v;
+            pgm_skip(&c);
+            size_t at = c.pos;
+            int r = pgm_uint(&c, 65535, &v);
+            if (r == 0) {
+                diag_error(d, (SrcLoc){0}, "%s: truncated at byte %zu: %zu of %zu pixel values",
+                           path, at, k, npix);
+                goto fail;
+            }
+            if (r < 0 || v > maxval) {
+                if (r == -1)
+                    diag_error(d, (SrcLoc){0}, "%s: expected pixel value %zu (a number) at byte %zu",
+                               path, k, at);
+                else
+                    diag_error(d, (SrcLoc){0}, "%s: pixel value %zu at byte %zu is above maxval %u",
+                               path, k, at, maxval);
+                goto fail;
+            }
+            out[k] = (float)v / scale;
+        }
+    } else {
+        /* Exactly one white-space byte separates maxval from the raster. */
+        if (c.pos >= len) {
+            diag_error(d, (SrcLoc){0}, "%s: truncated at byte %zu, before the raster", path, c.pos);
+            goto fail;
+        }
+        c.pos++;
+        size_t bps = maxval < 256 ? 1 : 2;
+        if (len - c.pos < npix * bps) {
+            diag_error(d, (SrcLoc){0}, "%s: truncated at byte %zu (expected %zu bytes)", path, len,
+                       c.pos + npix * bps);
+            goto fail;
+        }
+        const uint8_t *p = buf + c.pos;
+        for (size_t k = 0; k < npix; k++) {
+            uint32_t v = bps == 1 ? p[k] : (uint32_t)p[2 * k] << 8 | p[2 * k + 1];
+            if (v > maxval) {
+                diag_error(d, (SrcLoc){0}, "%s: pixel %zu at byte %zu has value %u, above maxval %u",
+                           path, k, c.pos + k * bps, v, maxval);
+                goto fail;
+            }
+            out[k] = (float)v / scale;
+        }
+    }
+    *h = (int)ht;
+    *w = (int)wd;
+    goto done;
+fail:
+    free(out);
+    out = NULL;
+done:
+    free(buf);
+    return out;
+}

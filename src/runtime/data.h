@@ -1,0 +1,44 @@
+/* data.h: loading training data: IDX image/label files (MNIST layout, gzip or raw) and PGM
+ * images.
+ *
+ * Design choice: pixels stay as bytes in memory (n x rows x cols uint8, 47 MB for 60k MNIST
+ * images instead of 188 MB as floats); the runtime converts one image at a time with
+ * dataset_image_to_float when it fills a batch. Every failure returns false/NULL after
+ * exactly one diagnostic that names the file and the problem. */
+#ifndef NETC_RUNTIME_DATA_H
+#define NETC_RUNTIME_DATA_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "base.h"
+
+typedef struct Dataset {
+    int n, rows, cols; /* images are n x rows x cols bytes */
+    uint8_t *images;   /* owned (malloc); image i starts at images + (size_t)i * rows * cols */
+    uint8_t *labels;   /* owned (malloc); n labels */
+} Dataset;
+
+/* Loads "<dir>/<split>-images-idx3-ubyte[.gz]" and "<dir>/<split>-labels-idx1-ubyte[.gz]"
+ * (split is "train" or "t10k"; the raw name is tried before the .gz one). Checks magic,
+ * rank, sizes against the data actually present, and that image and label counts agree; an
+ * empty set (n == 0) is an error. On failure *ds is left zeroed. */
+bool dataset_load(Dataset *ds, const char *dir, const char *split, Diag *d);
+
+/* One IDX file, gzip or raw. On success the caller owns *images / *labels (free()); on
+ * failure the outputs are untouched. Limits: n < 2^31, 1 <= rows, cols <= 32768. */
+bool idx_load_images(const char *path, uint8_t **images, int *n, int *rows, int *cols, Diag *d);
+bool idx_load_labels(const char *path, uint8_t **labels, int *n, Diag *d);
+
+/* Frees the arrays and zeroes *ds. Accepts NULL and a zeroed Dataset. */
+void dataset_free(Dataset *ds);
+
+/* dst (rows*cols floats) = image i scaled to [0,1] (x/255), then (x-mean)/std if std > 0. */
+void dataset_image_to_float(float *dst, const Dataset *ds, int i, float mean, float std);
+
+/* PGM P2 (plain) or P5 (raw), maxval 1..65535, '#' comments in the header. Returns h*w
+ * floats in [0,1] (value/maxval), row-major, owned by the caller (free()); NULL on error.
+ * Only the first image of a multi-image file is read. */
+float *pgm_load(const char *path, int *h, int *w, Diag *d);
+
+#endif

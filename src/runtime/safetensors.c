@@ -1,0 +1,824 @@
+/* safetensors.c: the safetensors reader and atomic writer.
+ *
+ * Design choice: the JSON header is parsed and produced with json-c (strict mode, UTF-8
+ * checked, explicit length); everything the header claims is validated against the file
+ * before any tensor byte is read, and the reader then copies each tensor straight from the
+ * file into its own 64-byte-aligned slot, so a StFile never points into unaligned memory.
+ * Raw tensor bytes are copied as they are: this file assumes a little-endian host (the
+ * format is little-endian), which the static check below enforces. */
+#include "safetensors.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <json-c/json.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#if !defined(__BYTE_ORDER__) || !defined(__ORDER_LITTLE_ENDIAN__)
+#error "safetensors.c needs __BYTE_ORDER__ to check the host's byte order"
+#endif
+_Static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__,
+               "safetensors data is little-endian and is copied as is: little-endian host only");
+
+#define ST_MAX_HEADER 100000000ull /* the reference implementation's limit */
+#define ST_ALIGN 64
+
+struct StFile {
+    int n;
+    StTensor *t;   /* n, sorted by data offset */
+    char **names;  /* n, owned; t[i].name == names[i] */
+    int nmeta;
+    char **meta;   /* 2 * nmeta: key, value, key, value ... owned */
+    void *data;    /* one aligned block holding every tensor */
+};
+
+/* ---- dtypes ---- */
+
+static const struct {
+    const char *name;
+    size_t size;
+} dtype_info[] = {
+    [ST_F32] = {"F32", 4}, [ST_F64] = {"F64", 8}, [ST_F16] = {"F16", 2},
+    [ST_BF16] = {"BF16", 2}, [ST_I64] = {"I64", 8}, [ST_I32] = {"I32", 4},
+    [ST_I16] = {"I16", 2}, [ST_I8] = {"I8", 1}, [ST_U8] = {"U8", 1}, [ST_BOOL] = {"BOOL", 1},
+};
+#define N_DTYPES ((int)(sizeof dtype_info / sizeof dtype_info[0]))
+
+static bool dtype_valid(StDtype t) { return (int)t >= 0 && (int)t < N_DTYPES; }
+
+const char *st_dtype_name(StDtype t) { return dtype_valid(t) ? dtype_info[t].name : "?"; }
+
+size_t st_dtype_size(StDtype t) { return dtype_valid(t) ? dtype_info[t].size : 0; }
+
+bool st_dtype_parse(const char *name, StDtype *t)
+{
+    for (int i = 0; i < N_DTYPES; i++) {
+        if (strcmp(name, dtype_info[i].name) == 0) {
+            *t = (StDtype)i;
+            return true;
+        }
+    }
+    return false;
+}
+
+/* ---- small helpers ---- */
+
+static const char *errstr(int e, char *buf, size_t n)
+{
+    snprintf(buf, n, "%s", strerror(e));
+    if (buf[0] >= 'A' && buf[0] <= 'Z')
+        buf[0] = (char)(buf[0] - 'A' + 'a');
+    return buf;
+}
+
+/* Reads up to len bytes at off; returns the count read (short only at end of file), or -1. */
+static ssize_t pread_full(int fd, void *buf, size_t len, off_t off)
+{
+    size_t got = 0;
+    while (got < len) {
+        ssize_t r = pread(fd, (char *)buf + got, len - got, off + (off_t)got);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r < 0)
+            return -1;
+        if (r == 0)
+            break;
+        got += (size_t)r;
+    }
+    return (ssize_t)got;
+}
+
+static bool write_full(int fd, const void *buf, size_t len)
+{
+    const char *p = buf;
+    while (len > 0) {
+        size_t chunk = len > (1u << 30) ? (1u << 30) : len;
+        ssize_t r = write(fd, p, chunk);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r < 0)
+            return false;
+        if (r == 0) {
+            errno = EIO;
+            return false;
+        }
+        p += r;
+        len -= (size_t)r;
+    }
+    return true;
+}
+
+/* Multiplies out a shape; false on overflow of uint64. */
+static bool shape_bytes(const int64_t *shape, int ndim, size_t elsize, uint64_t *out)
+{
+    uint64_t n = elsize;
+    for (int i = 0; i < ndim; i++) {
+        uint64_t s = (uint64_t)shape[i];
+        if (s != 0 && n > UINT64_MAX / s)
+            return false;
+        n *= s;
+    }
+    *out = n;
+    return true;
+}
+
+/* "[2, 3, 4]" into buf. */
+static const char *shape_str(char *buf, size_t n, const int64_t *shape, int ndim)
+{
+    size_t k = 0;
+    k += (size_t)snprintf(buf + k, n - k, "[");
+    for (int i = 0; i < ndim && k < n; i++)
+        k += (size_t)snprintf(buf + k, n - k, "%s%lld", i ? ", " : "", (long long)shape[i]);
+    if (k < n)
+        snprintf(buf + k, n - k, "]");
+    return buf;
+}
+
+static int cmp_str_ptr(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* Returns a name that occurs twice in names[0..n), or NULL. */
+static const char *find_duplicate(const char **names, int n)
+{
+    if (n < 2)
+        return NULL;
+    const char **s = malloc((size_t)n * sizeof *s);
+    if (!s)
+        return NULL;
+    memcpy(s, names, (size_t)n * sizeof *s);
+    qsort(s, (size_t)n, sizeof *s, cmp_str_ptr);
+    const char *dup = NULL;
+    for (int i = 1; i < n && !dup; i++)
+        if (strcmp(s[i - 1], s[i]) == 0)
+            dup = s[i];
+    free(s);
+    return dup;
+}
+
+/* ---- reading ---- */
+
+typedef struct Entry {
+    const char *name; /* json-c key, valid while the JSON lives */
+    StDtype dtype;
+    int ndim;
+    int64_t shape[ST_MAX_DIMS];
+    uint64_t begin, end;
+} Entry;
+
+static int cmp_entry(const void *a, const void *b)
+{
+    const Entry *x = a, *y = b;
+    if (x->begin != y->begin)
+        return x->begin < y->begin ? -1 : 1;
+    if (x->end != y->end)
+        return x->end < y->end ? -1 : 1;
+    return strcmp(x->name, y->name);
+}
+
+/* A non-negative JSON integer; false (and *why set) otherwise. */
+static bool json_uint(json_object *o, int64_t *v, const char **why)
+{
+    if (!json_object_is_type(o, json_type_int)) {
+        *why = "is not an integer";
+        return false;
+    }
+    int64_t x = json_object_get_int64(o);
+    if (x < 0) {
+        *why = "is negative";
+        return false;
+    }
+    if (x == INT64_MAX) { /* json-c saturates larger values here */
+        *why = "is too large";
+        return false;
+    }
+    *v = x;
+    return true;
+}
+
+/* Validates one tensor entry of the header. */
+static bool parse_entry(const char *path, const char *name, json_object *val, Entry *e, Diag *d)
+{
+    json_object *o;
+    const char *why;
+    memset(e, 0, sizeof *e);
+    e->name = name;
+    if (!json_object_is_type(val, json_type_object)) {
+        diag_error(d, (SrcLoc){0}, "%s: tensor '%s': expected an object with dtype, shape and "
+                   "data_offsets, found %s", path, name, json_type_to_name(json_object_get_type(val)));
+        return false;
+    }
+    /* dtype */
+    if (!json_object_object_get_ex(val, "dtype", &o)) {
+        diag_error(d, (SrcLoc){0}, "%s: tensor '%s': missing \"dtype\"", path, name);
+        return false;
+    }
+    if (!json_object_is_type(o, json_type_string)) {
+        diag_error(d, (SrcLoc){0}, "%s: tensor '%s': \"dtype\" must be a string, found %s", path,
+                   name, json_type_to_name(json_object_get_type(o)));
+        return false;
+    }
+    if (!st_dtype_parse(json_object_get_string(o), &e->dtype)) {
+        diag_error(d, (SrcLoc){0}, "%s: tensor '%s': unknown dtype '%s' (expected F32, F64, F16, "
+                   "BF16, I64, I32, I16, I8, U8 or BOOL)", path, name, json_object_get_string(o));
+        return false;
+    }
+    /* shape */
+    if (!json_object_object_get_ex(val, "shape", &o)) {
+        diag_error(d, (SrcLoc){0}, "%s: tensor '%s': missing \"shape\"", path, name);
+        return false;
+    }
+    if (!json_object_is_type(o, json_type_array)) {
+        diag_error(d, (SrcLoc){0}, "%s: tensor '%s': \"shape\" must be an array, found %s", path,
+                   name, json_type_to_name(json_object_get_type(o)));
+        return false;
+    }
+    size_t nd = json_object_array_length(o);
+    if (nd > ST_MAX_DIMS) {
+        diag_error(d, (SrcLoc){0}, "%s: tensor '%s': rank %zu exceeds the limit of %d", path, name,
+                   nd, ST_MAX_DIMS);
+        return false;
+    }
+    e->ndim = (int)nd;
+    for (size_t i = 0; i < nd; i++) {
+        if (!json_uint(json_object_array_get_idx(o, i), &e->shape[i], &why)) {
+            diag_error(d, (SrcLoc){0}, "%s: tensor '%s': shape dimension %zu %s", path, name, i,
+                       why);
+            return false;
+        }
+    }
+    /* data_offsets */
+    if (!json_object_object_get_ex(val, "data_offsets", &o)) {
+        diag_error(d, (SrcLoc){0}, "%s: tensor '%s': missing \"data_offsets\"", path, name);
+        return false;
+    }
+    if (!json_object_is_type(o, json_type_array) || json_object_array_length(o) != 2) {
+        diag_error(d, (SrcLoc){0}, "%s: tensor '%s': \"data_offsets\" must be an array [begin, end]",
+                   path, name);
+        return false;
+    }
+    int64_t off[2];
+    for (size_t i = 0; i < 2; i++) {
+        if (!json_uint(json_object_array_get_idx(o, i), &off[i], &why)) {
+            diag_error(d, (SrcLoc){0}, "%s: tensor '%s': data offset %s %s", path, name,
+                       i ? "end" : "begin", why);
+            return false;
+        }
+    }
+    e->begin = (uint64_t)off[0];
+    e->end = (uint64_t)off[1];
+    return true;
+}
+
+/* Checks offsets against the buffer and the shapes, then that the sorted tensors tile
+ * [0, data_len) exactly, as the reference implementation requires. (json-c keeps the last of
+ * two equal keys, so a duplicated tensor name shows up here as bytes belonging to no tensor.) */
+static bool check_layout(const char *path, Entry *e, int n, uint64_t data_len, uint64_t data_start,
+                         Diag *d)
+{
+    char sb[256];
+    for (int i = 0; i < n; i++) {
+        if (e[i].end < e[i].begin) {
+            diag_error(d, (SrcLoc){0}, "%s: tensor '%s': data_offsets [%llu, %llu] end before they "
+                       "begin", path, e[i].name, (unsigned long long)e[i].begin,
+                       (unsigned long long)e[i].end);
+            return false;
+        }
+        if (e[i].end > data_len) {
+            diag_error(d, (SrcLoc){0}, "%s: tensor '%s': data_offsets [%llu, %llu] are out of range: "
+                       "the data buffer has %llu bytes (the file is truncated at byte %llu, or the "
+                       "offsets are wrong)", path, e[i].name, (unsigned long long)e[i].begin,
+                       (unsigned long long)e[i].end, (unsigned long long)data_len,
+                       (unsigned long long)(data_start + data_len));
+            return false;
+        }
+        uint64_t want;
+        if (!shape_bytes(e[i].shape, e[i].ndim, st_dtype_size(e[i].dtype), &want)) {
+            diag_error(d, (SrcLoc){0}, "%s: tensor '%s': shape %s of %s is too large", path,
+                       e[i].name, shape_str(sb, sizeof sb, e[i].shape, e[i].ndim),
+                       st_dtype_name(e[i].dtype));
+            return false;
+        }
+        if (want != e[i].end - e[i].begin) {
+            diag_error(d, (SrcLoc){0}, "%s: tensor '%s': data_offsets [%llu, %llu] hold %llu bytes "
+                       "but shape %s of %s needs %llu", path, e[i].name,
+                       (unsigned long long)e[i].begin, (unsigned long long)e[i].end,
+                       (unsigned long long)(e[i].end - e[i].begin),
+                       shape_str(sb, sizeof sb, e[i].shape, e[i].ndim), st_dtype_name(e[i].dtype),
+                       (unsigned long long)want);
+            return false;
+        }
+    }
+    qsort(e, (size_t)n, sizeof *e, cmp_entry);
+    uint64_t at = 0;
+    for (int i = 0; i < n; i++) {
+        if (e[i].begin < at) {
+            const Entry *p = &e[i - 1]; /* at > 0 means a previous tensor set it */
+            diag_error(d, (SrcLoc){0}, "%s: tensors '%s' (bytes %llu..%llu) and '%s' (bytes "
+                       "%llu..%llu) overlap", path, p->name, (unsigned long long)p->begin,
+                       (unsigned long long)p->end, e[i].name, (unsigned long long)e[i].begin,
+                       (unsigned long long)e[i].end);
+            return false;
+        }
+        if (e[i].begin > at) {
+            diag_error(d, (SrcLoc){0}, "%s: bytes %llu..%llu of the data buffer (file byte %llu) "
+                       "belong to no tensor", path, (unsigned long long)at,
+                       (unsigned long long)e[i].begin, (unsigned long long)(data_start + at));
+            return false;
+        }
+        at = e[i].end;
+    }
+    if (at != data_len) {
+        diag_error(d, (SrcLoc){0}, "%s: bytes %llu..%llu of the data buffer (file byte %llu) "
+                   "belong to no tensor", path, (unsigned long long)at,
+                   (unsigned long long)data_len, (unsigned long long)(data_start + at));
+        return false;
+    }
+    return true;
+}
+
+/* Copies __metadata__ (an object of strings, or null) into f. */
+static bool parse_meta(const char *path, json_object *val, StFile *f, Diag *d)
+{
+    if (json_object_is_type(val, json_type_null))
+        return true;
+    if (!json_object_is_type(val, json_type_object)) {
+        diag_error(d, (SrcLoc){0}, "%s: \"__metadata__\" must be an object of strings, found %s",
+                   path, json_type_to_name(json_object_get_type(val)));
+        return false;
+    }
+    int n = json_object_object_length(val);
+    f->meta = calloc((size_t)n * 2 + 1, sizeof *f->meta);
+    if (!f->meta) {
+        diag_error(d, (SrcLoc){0}, "%s: out of memory reading the metadata", path);
+        return false;
+    }
+    json_object_object_foreach(val, key, v)
+    {
+        if (!json_object_is_type(v, json_type_string)) {
+            diag_error(d, (SrcLoc){0}, "%s: metadata '%s' must be a string, found %s", path, key,
+                       json_type_to_name(json_object_get_type(v)));
+            return false;
+        }
+        const char *s = json_object_get_string(v);
+        if (strlen(s) != (size_t)json_object_get_string_len(v)) {
+            diag_error(d, (SrcLoc){0}, "%s: metadata '%s' contains a nul character", path, key);
+            return false;
+        }
+        f->meta[2 * f->nmeta] = strdup(key);
+        f->meta[2 * f->nmeta + 1] = strdup(s);
+        f->nmeta++;
+        if (!f->meta[2 * f->nmeta - 2] || !f->meta[2 * f->nmeta - 1]) {
+            diag_error(d, (SrcLoc){0}, "%s: out of memory reading the metadata", path);
+            return false;
+        }
+    }
+    return true;
+}
+
+StFile *st_read(const char *path, Diag *d)
+{
+    char eb[128];
+    StFile *f = NULL;
+    char *hdr = NULL;
+    Entry *ents = NULL;
+    json_object *root = NULL;
+    json_tokener *tok = NULL;
+    bool ok = false;
+
+    int fd = open(path, O_RDONLY);
+    if (fd < 0) {
+        diag_error(d, (SrcLoc){0}, "%s: cannot open: %s", path, errstr(errno, eb, sizeof eb));
+        return NULL;
+    }
+    struct stat st;
+    if (fstat(fd, &st) != 0) {
+        diag_error(d, (SrcLoc){0}, "%s: cannot stat: %s", path, errstr(errno, eb, sizeof eb));
+        goto done;
+    }
+    if (!S_ISREG(st.st_mode)) {
+        diag_error(d, (SrcLoc){0}, "%s: %s, expected a safetensors file", path,
+                   S_ISDIR(st.st_mode) ? "is a directory" : "is not a regular file");
+        goto done;
+    }
+    uint64_t fsize = (uint64_t)st.st_size;
+    if (fsize == 0) {
+        diag_error(d, (SrcLoc){0}, "%s: file is empty", path);
+        goto done;
+    }
+    uint8_t lenb[8];
+    ssize_t r = pread_full(fd, lenb, 8, 0);
+    if (r < 0) {
+        diag_error(d, (SrcLoc){0}, "%s: read error at byte 0: %s", path, errstr(errno, eb, sizeof eb));
+        goto done;
+    }
+    if (r < 8) {
+        diag_error(d, (SrcLoc){0}, "%s: truncated at byte %zd (expected at least 8 bytes: the "
+                   "header length)", path, r);
+        goto done;
+    }
+    uint64_t hlen;
+    memcpy(&hlen, lenb, 8); /* little-endian host */
+    if (hlen > ST_MAX_HEADER) {
+        diag_error(d, (SrcLoc){0}, "%s: header length %llu is larger than the limit of %llu bytes "
+                   "(not a safetensors file?)", path, (unsigned long long)hlen, ST_MAX_HEADER);
+        goto done;
+    }
+    if (hlen > fsize - 8) {
+        diag_error(d, (SrcLoc){0}, "%s: header length %llu runs past the end of the file (%llu "
+                   "bytes): truncated, or not a safetensors file", path, (unsigned long long)hlen,
+                   (unsigned long long)fsize);
+        goto done;
+    }
+    if (hlen < 2) {
+        diag_error(d, (SrcLoc){0}, "%s: header length %llu is too small for a json object", path,
+                   (unsigned long long)hlen);
+        goto done;
+    }
+    hdr = malloc(hlen + 1);
+    if (!hdr) {
+        diag_error(d, (SrcLoc){0}, "%s: cannot allocate %llu bytes for the header", path,
+                   (unsigned long long)hlen);
+        goto done;
+    }
+    r = pread_full(fd, hdr, hlen, 8);
+    if (r < 0 || (uint64_t)r != hlen) {
+        diag_error(d, (SrcLoc){0}, "%s: %s at byte %llu while reading the header", path,
+                   r < 0 ? errstr(errno, eb, sizeof eb) : "truncated",
+                   (unsigned long long)(8 + (r < 0 ? 0 : (uint64_t)r)));
+        goto done;
+    }
+    hdr[hlen] = '\0';
+
+    tok = json_tokener_new();
+    if (!tok) {
+        diag_error(d, (SrcLoc){0}, "%s: out of memory parsing the header", path);
+        goto done;
+    }
+    json_tokener_set_flags(tok, JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8);
+    root = json_tokener_parse_ex(tok, hdr, (int)hlen);
+    enum json_tokener_error jerr = json_tokener_get_error(tok);
+    size_t end = json_tokener_get_parse_end(tok);
+    if (!root || jerr != json_tokener_success) {
+        if (jerr == json_tokener_continue)
+            diag_error(d, (SrcLoc){0}, "%s: bad json in the header: it ends at byte %llu before "
+                       "the json value is complete", path, (unsigned long long)(8 + hlen));
+        else
+            diag_error(d, (SrcLoc){0}, "%s: bad json in the header at byte %llu: %s", path,
+                       (unsigned long long)(8 + end), json_tokener_error_desc(jerr));
+        goto done;
+    }
+    for (size_t i = end; i < hlen; i++) {
+        if (hdr[i] != ' ' && hdr[i] != '\t' && hdr[i] != '\n' && hdr[i] != '\r') {
+            diag_error(d, (SrcLoc){0}, "%s: bad json in the header at byte %llu: trailing data "
+                       "after the json object", path, (unsigned long long)(8 + i));
+            goto done;
+        }
+    }
+    if (!json_object_is_type(root, json_type_object)) {
+        diag_error(d, (SrcLoc){0}, "%s: the header must be a json object, found %s", path,
+                   json_type_to_name(json_object_get_type(root)));
+        goto done;
+    }
+
+    f = calloc(1, sizeof *f);
+    int cap = json_object_object_length(root);
+    ents = calloc((size_t)cap + 1, sizeof *ents);
+    if (!f || !ents) {
+        diag_error(d, (SrcLoc){0}, "%s: out of memory reading the header", path);
+        goto done;
+    }
+    int n = 0;
+    json_object_object_foreach(root, key, val)
+    {
+        if (strcmp(key, "__metadata__") == 0) {
+            if (!parse_meta(path, val, f, d))
+                goto done;
+            continue;
+        }
+        if (!parse_entry(path, key, val, &ents[n], d))
+            goto done;
+        n++;
+    }
+    uint64_t data_start = 8 + hlen, data_len = fsize - data_start;
+    if (!check_layout(path, ents, n, data_len, data_start, d))
+        goto done;
+
+    /* Copy each tensor into its own aligned slot. */
+    size_t total = 0;
+    for (int i = 0; i < n; i++)
+        total += (size_t)(ents[i].end - ents[i].begin + ST_ALIGN - 1) / ST_ALIGN * ST_ALIGN;
+    f->data = aligned_alloc(ST_ALIGN, total ? total : ST_ALIGN);
+    f->t = calloc((size_t)n + 1, sizeof *f->t);
+    f->names = calloc((size_t)n + 1, sizeof *f->names);
+    if (!f->data || !f->t || !f->names) {
+        diag_error(d, (SrcLoc){0}, "%s: cannot allocate %zu bytes for the tensors", path, total);
+        goto done;
+    }
+    size_t slot = 0;
+    for (int i = 0; i < n; i++) {
+        const Entry *e = &ents[i];
+        StTensor *t = &f->t[i];
+        f->names[i] = strdup(e->name);
+        if (!f->names[i]) {
+            diag_error(d, (SrcLoc){0}, "%s: out of memory reading the header", path);
+            goto done;
+        }
+        f->n = i + 1;
+        t->name = f->names[i];
+        t->dtype = e->dtype;
+        t->ndim = e->ndim;
+        memcpy(t->shape, e->shape, sizeof t->shape);
+        t->nbytes = (size_t)(e->end - e->begin);
+        char *dst = (char *)f->data + slot;
+        t->data = dst;
+        r = pread_full(fd, dst, t->nbytes, (off_t)(data_start + e->begin));
+        if (r < 0 || (size_t)r != t->nbytes) {
+            diag_error(d, (SrcLoc){0}, "%s: %s at byte %llu while reading tensor '%s'", path,
+                       r < 0 ? errstr(errno, eb, sizeof eb) : "truncated",
+                       (unsigned long long)(data_start + e->begin + (r < 0 ? 0 : (uint64_t)r)),
+                       t->name);
+            goto done;
+        }
+        slot += (t->nbytes + ST_ALIGN - 1) / ST_ALIGN * ST_ALIGN;
+    }
+    const char *dup = find_duplicate((const char **)f->names, f->n);
+    if (dup) {
+        diag_error(d, (SrcLoc){0}, "%s: tensor name '%s' occurs twice", path, dup);
+        goto done;
+    }
+    ok = true;
+done:
+    close(fd);
+    free(hdr);
+    free(ents);
+    json_object_put(root);
+    if (tok)
+        json_tokener_free(tok);
+    if (!ok) {
+        st_free(f);
+        f = NULL;
+    }
+    return f;
+}
+
+int st_count(const StFile *f) { return f ? f->n : 0; }
+
+const StTensor *st_tensor(const StFile *f, int i)
+{
+    return f && i >= 0 && i < f->n ? &f->t[i] : NULL;
+}
+
+const StTensor *st_find(const StFile *f, const char *name)
+{
+    for (int i = 0; f && i < f->n; i++)
+        if (strcmp(f->t[i].name, name) == 0)
+            return &f->t[i];
+    return NULL;
+}
+
+const char *st_meta(const StFile *f, const char *key)
+{
+    for (int i = 0; f && i < f->nmeta; i++)
+        if (strcmp(f->meta[2 * i], key) == 0)
+            return f->meta[2 * i + 1];
+    return NULL;
+}
+
+void st_free(StFile *f)
+{
+    if (!f)
+        return;
+    if (f->names)
+        for (int i = 0; i < f->n; i++)
+            free(f->names[i]);
+    if (f->meta)
+        for (int i = 0; i < 2 * f->nmeta; i++)
+            free(f->meta[i]);
+    free(f->names);
+    free(f->meta);
+    free(f->t);
+    free(f->data);
+    free(f);
+}
+
+/* ---- writing ---- */
+
+/* Checks the caller's tensors and metadata; reports the first problem. */
+static bool check_write_args(const char *path, const StTensor *t, int n, const char *const *meta,
+                             Diag *d)
+{
+    char sb[256];
+    if (n < 0 || (n > 0 && !t)) {
+        diag_error(d, (SrcLoc){0}, "%s: cannot write %d tensors", path, n);
+        return false;
+    }
+    for (int i = 0; i < n; i++) {
+        const char *name = t[i].name ? t[i].name : "(null)";
+        if (!t[i].name || strcmp(t[i].name, "__metadata__") == 0) {
+            diag_error(d, (SrcLoc){0}, "%s: tensor %d has the reserved or missing name '%s'", path,
+                       i, name);
+            return false;
+        }
+        if (!dtype_valid(t[i].dtype) || t[i].ndim < 0 || t[i].ndim > ST_MAX_DIMS) {
+            diag_error(d, (SrcLoc){0}, "%s: tensor '%s': bad dtype %d or rank %d", path, name,
+                       (int)t[i].dtype, t[i].ndim);
+            return false;
+        }
+        for (int k = 0; k < t[i].ndim; k++) {
+            if (t[i].shape[k] < 0) {
+                diag_error(d, (SrcLoc){0}, "%s: tensor '%s': negative dimension in shape %s", path,
+                           name, shape_str(sb, sizeof sb, t[i].shape, t[i].ndim));
+                return false;
+            }
+        }
+        uint64_t want;
+        if (!shape_bytes(t[i].shape, t[i].ndim, st_dtype_size(t[i].dtype), &want) ||
+            want != t[i].nbytes) {
+            diag_error(d, (SrcLoc){0}, "%s: tensor '%s': nbytes %zu does not match shape %s of %s",
+                       path, name, t[i].nbytes, shape_str(sb, sizeof sb, t[i].shape, t[i].ndim),
+                       st_dtype_name(t[i].dtype));
+            return false;
+        }
+        if (t[i].nbytes > 0 && !t[i].data) {
+            diag_error(d, (SrcLoc){0}, "%s: tensor '%s' has no data", path, name);
+            return false;
+        }
+    }
+    const char **names = malloc(((size_t)n + 1) * sizeof *names);
+    if (!names) {
+        diag_error(d, (SrcLoc){0}, "%s: out of memory", path);
+        return false;
+    }
+    for (int i = 0; i < n; i++)
+        names[i] = t[i].name;
+    const char *dup = find_duplicate(names, n);
+    free(names);
+    if (dup) {
+        diag_error(d, (SrcLoc){0}, "%s: tensor name '%s' occurs twice", path, dup);
+        return false;
+    }
+    int nm = 0;
+    while (meta && meta[2 * nm])
+        nm++;
+    for (int i = 0; i < nm; i++) {
+        if (!meta[2 * i + 1]) {
+            diag_error(d, (SrcLoc){0}, "%s: metadata '%s' has no value", path, meta[2 * i]);
+            return false;
+        }
+    }
+    const char **keys = malloc(((size_t)nm + 1) * sizeof *keys);
+    if (!keys) {
+        diag_error(d, (SrcLoc){0}, "%s: out of memory", path);
+        return false;
+    }
+    for (int i = 0; i < nm; i++)
+        keys[i] = meta[2 * i];
+    dup = find_duplicate(keys, nm);
+    free(keys);
+    if (dup) {
+        diag_error(d, (SrcLoc){0}, "%s: metadata key '%s' occurs twice", path, dup);
+        return false;
+    }
+    return true;
+}
+
+/* Builds the JSON header; NULL on allocation failure. The caller puts the result. */
+static json_object *build_header(const StTensor *t, int n, const char *const *meta)
+{
+    json_object *root = json_object_new_object();
+    if (!root)
+        return NULL;
+    bool ok = true;
+    if (meta && meta[0]) {
+        json_object *m = json_object_new_object();
+        ok = m && json_object_object_add(root, "__metadata__", m) == 0;
+        for (int i = 0; ok && meta[2 * i]; i++)
+            ok = json_object_object_add(m, meta[2 * i], json_object_new_string(meta[2 * i + 1])) == 0;
+    }
+    uint64_t at = 0;
+    for (int i = 0; ok && i < n; i++) {
+        json_object *e = json_object_new_object(), *shape = json_object_new_array();
+        json_object *off = json_object_new_array();
+        ok = e && shape && off;
+        if (ok) {
+            json_object_object_add(e, "dtype", json_object_new_string(st_dtype_name(t[i].dtype)));
+            for (int k = 0; k < t[i].ndim; k++)
+                json_object_array_add(shape, json_object_new_int64(t[i].shape[k]));
+            json_object_array_add(off, json_object_new_int64((int64_t)at));
+            json_object_array_add(off, json_object_new_int64((int64_t)(at + t[i].nbytes)));
+            json_object_object_add(e, "shape", shape);
+            json_object_object_add(e, "data_offsets", off);
+            ok = json_object_object_add(root, t[i].name, e) == 0;
+            at += t[i].nbytes;
+        } else {
+            json_object_put(e);
+            json_object_put(shape);
+            json_object_put(off);
+        }
+    }
+    if (!ok) {
+        json_object_put(root);
+        return NULL;
+    }
+    return root;
+}
+
+/* fsync the directory holding path, so the rename itself is durable. Best effort. */
+static void sync_parent_dir(const char *path)
+{
+    const char *slash = strrchr(path, '/');
+    char *dir = slash ? strndup(path, slash == path ? 1 : (size_t)(slash - path)) : strdup(".");
+    if (!dir)
+        return;
+    int fd = open(dir, O_RDONLY);
+    if (fd >= 0) {
+        fsync(fd);
+        close(fd);
+    }
+    free(dir);
+}
+
+bool st_write(const char *path, const StTensor *t, int n, const char *const *meta, Diag *d)
+{
+    char eb[128];
+    if (!check_write_args(path, t, n, meta, d))
+        return false;
+    struct stat st;
+    if (stat(path, &st) == 0 && S_ISDIR(st.st_mode)) {
+        diag_error(d, (SrcLoc){0}, "%s: is a directory, cannot write a safetensors file there",
+                   path);
+        return false;
+    }
+
+    json_object *root = build_header(t, n, meta);
+    const char *json = root ? json_object_to_json_string_ext(
+                                  root, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE)
+                            : NULL;
+    if (!json) {
+        json_object_put(root);
+        diag_error(d, (SrcLoc){0}, "%s: out of memory building the header", path);
+        return false;
+    }
+    size_t jlen = strlen(json), hlen = (jlen + 7) / 8 * 8;
+    char *hdr = malloc(8 + hlen);
+    if (!hdr) {
+        json_object_put(root);
+        diag_error(d, (SrcLoc){0}, "%s: out of memory building the header", path);
+        return false;
+    }
+    uint64_t hl = hlen;
+    memcpy(hdr, &hl, 8); /* little-endian host */
+    memcpy(hdr + 8, json, jlen);
+    memset(hdr + 8 + jlen, ' ', hlen - jlen);
+    json_object_put(root);
+
+    StrBuf tmp;
+    sb_init(&tmp);
+    sb_printf(&tmp, "%s.tmp.%ld", path, (long)getpid());
+    bool ok = false;
+    int fd = open(tmp.data, O_WRONLY | O_CREAT | O_EXCL, 0666);
+    if (fd < 0 && errno == EEXIST) { /* a stale temp file of an earlier process with our pid */
+        unlink(tmp.data);
+        fd = open(tmp.data, O_WRONLY | O_CREAT | O_EXCL, 0666);
+    }
+    if (fd < 0) {
+        diag_error(d, (SrcLoc){0}, "%s: cannot create the temporary file %s: %s", path, tmp.data,
+                   errstr(errno, eb, sizeof eb));
+        goto done;
+    }
+    const char *what = "write";
+    bool w = write_full(fd, hdr, 8 + hlen);
+    for (int i = 0; w && i < n; i++)
+        w = t[i].nbytes == 0 || write_full(fd, t[i].data, t[i].nbytes);
+    if (w) {
+        what = "fsync";
+        w = fsync(fd) == 0;
+    }
+    if (w) {
+        what = "close";
+        w = close(fd) == 0;
+        fd = -1;
+    }
+    if (w) {
+        what = "rename";
+        w = rename(tmp.data, path) == 0;
+    }
+    if (!w) {
+        diag_error(d, (SrcLoc){0}, "%s: %s of the temporary file %s failed: %s", path, what,
+                   tmp.data, errstr(errno, eb, sizeof eb));
+        if (fd >= 0)
+            close(fd);
+        unlink(tmp.data);
+        goto done;
+    }
+    sync_parent_dir(path);
+    ok = true;
+done:
+    sb_free(&tmp);
+    free(hdr);
+    return ok;
+}

@@ -1,0 +1,672 @@
+/* test_data.c: IDX and PGM loading: the bundled mnist-mini set (spot values checked with
+ * Python's gzip module), raw vs gzip, and every malformed input made at test time.
+ *
+ * Design choice: each failure case asserts both the false/NULL result and the one message's
+ * text (file name and key words), as a user would read it. */
+#include <criterion/criterion.h>
+#include <math.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "data.h"
+#include "testutil.h"
+
+static char *tmp;
+static Cap cap;
+static char path[1024], path2[1024];
+
+static void setup(void)
+{
+    tmp = tmpdir_new();
+    cap_init(&cap);
+}
+
+static void teardown(void)
+{
+    cap_fini(&cap);
+    tmpdir_free(tmp);
+}
+
+TestSuite(idx, .init = setup, .fini = teardown);
+TestSuite(pgm, .init = setup, .fini = teardown);
+
+/* A small images file: header for n x rows x cols, then n*rows*cols pseudo-random bytes
+ * (incompressible, so a cut gzip file really loses data). Returns the length. */
+static void make_header(unsigned char *buf, uint32_t n, uint32_t rows, uint32_t cols)
+{
+    put_be32(buf, 0x803);
+    put_be32(buf + 4, n);
+    put_be32(buf + 8, rows);
+    put_be32(buf + 12, cols);
+}
+
+static size_t make_images(unsigned char *buf, uint32_t n, uint32_t rows, uint32_t cols)
+{
+    make_header(buf, n, rows, cols);
+    uint32_t s = 12345;
+    size_t len = 16 + (size_t)n * rows * cols;
+    for (size_t i = 16; i < len; i++) {
+        s = s * 1103515245u + 12345u;
+        buf[i] = (unsigned char)(s >> 16);
+    }
+    return len;
+}
+
+static size_t make_labels(unsigned char *buf, uint32_t n)
+{
+    put_be32(buf, 0x801);
+    put_be32(buf + 4, n);
+    for (uint32_t i = 0; i < n; i++)
+        buf[8 + i] = (unsigned char)(i % 10);
+    return 8 + n;
+}
+
+static const char *in_tmp(char *dst, const char *name)
+{
+    snprintf(dst, 1024, "%s/%s", tmp, name);
+    return dst;
+}
+
+/* ---- the bundled data ---- */
+
+Test(idx, mnist_mini_train)
+{
+    Dataset ds;
+    cr_assert(dataset_load(&ds, DATA_DIR, "train", &cap.d), "%s", cap_text(&cap));
+    cr_assert_eq(ds.n, 7996);
+    cr_assert_eq(ds.rows, 28);
+    cr_assert_eq(ds.cols, 28);
+    int hist[256] = {0};
+    for (int i = 0; i < ds.n; i++)
+        hist[ds.labels[i]]++;
+    for (int c = 10; c < 256; c++)
+        cr_assert_eq(hist[c], 0, "label %d present", c);
+    cr_assert_eq(hist[0], 800);
+    cr_assert_eq(hist[1], 901);
+    const uint8_t first[] = {3, 0, 0, 0, 0, 0, 6, 5, 3, 6, 6, 2};
+    cr_assert(memcmp(ds.labels, first, sizeof first) == 0);
+    cr_assert_eq(ds.labels[ds.n - 1], 4);
+    /* image 0: first non-zero pixels at 150.. and the sum, from Python's gzip module */
+    cr_assert_eq(ds.images[149], 0);
+    cr_assert_eq(ds.images[150], 14);
+    cr_assert_eq(ds.images[151], 142);
+    cr_assert_eq(ds.images[153], 249);
+    long sum0 = 0, sum_last = 0;
+    for (int k = 0; k < 784; k++) {
+        sum0 += ds.images[k];
+        sum_last += ds.images[(size_t)(ds.n - 1) * 784 + (size_t)k];
+    }
+    cr_assert_eq(sum0, 17905);
+    cr_assert_eq(sum_last, 11938);
+    expect_no_error(&cap);
+    dataset_free(&ds);
+    cr_assert_null(ds.images);
+    dataset_free(&ds); /* twice is harmless */
+    dataset_free(NULL);
+}
+
+Test(idx, mnist_mini_t10k)
+{
+    Dataset ds;
+    cr_assert(dataset_load(&ds, DATA_DIR "/", "t10k", &cap.d), "%s", cap_text(&cap));
+    cr_assert_eq(ds.n, 2004);
+    cr_assert_eq(ds.rows * ds.cols, 784);
+    const uint8_t first[] = {8, 9, 2, 9, 8, 6};
+    cr_assert(memcmp(ds.labels, first, sizeof first) == 0);
+    cr_assert_eq(ds.labels[2003], 9);
+    long sum = 0;
+    for (int k = 0; k < 784; k++)
+        sum += ds.images[(size_t)2003 * 784 + (size_t)k];
+    cr_assert_eq(sum, 30668);
+    dataset_free(&ds);
+}
+
+Test(idx, image_to_float)
+{
+    Dataset ds;
+    cr_assert(dataset_load(&ds, DATA_DIR, "train", &cap.d), "%s", cap_text(&cap));
+    float x[784];
+    dataset_image_to_float(x, &ds, 0, 0.0f, 0.0f);
+    cr_assert_eq(x[0], 0.0f);
+    cr_assert_eq(x[153], 249.0f / 255.0f);
+    for (int k = 0; k < 784; k++)
+        cr_assert(x[k] >= 0.0f && x[k] <= 1.0f);
+    dataset_image_to_float(x, &ds, 0, 0.1307f, 0.3081f);
+    cr_assert_eq(x[0], (0.0f - 0.1307f) / 0.3081f);
+    cr_assert_eq(x[153], (249.0f / 255.0f - 0.1307f) / 0.3081f);
+    dataset_image_to_float(x, &ds, ds.n - 1, 0.0f, 0.0f);
+    float s = 0;
+    for (int k = 0; k < 784; k++)
+        s += x[k] * 255.0f;
+    cr_assert(fabsf(s - 11938.0f) < 0.05f, "sum %f", (double)s);
+    dataset_free(&ds);
+}
+
+Test(idx, raw_equals_gzip)
+{
+    const char *names[] = {"t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"};
+    for (int i = 0; i < 2; i++) {
+        char src[1024];
+        size_t len;
+        snprintf(src, sizeof src, "%s/%s.gz", DATA_DIR, names[i]);
+        unsigned char *raw = read_gz(src, &len);
+        write_file(in_tmp(path, names[i]), raw, len);
+        free(raw);
+    }
+    Dataset a, b;
+    cr_assert(dataset_load(&a, tmp, "t10k", &cap.d), "%s", cap_text(&cap));
+    cr_assert(dataset_load(&b, DATA_DIR, "t10k", &cap.d), "%s", cap_text(&cap));
+    cr_assert_eq(a.n, b.n);
+    cr_assert(memcmp(a.images, b.images, (size_t)a.n * 784) == 0);
+    cr_assert(memcmp(a.labels, b.labels, (size_t)a.n) == 0);
+    dataset_free(&a);
+    dataset_free(&b);
+}
+
+Test(idx, small_gzip_and_raw)
+{
+    static unsigned char img[16 + 5 * 3 * 4], lab[8 + 5];
+    size_t il = make_images(img, 5, 3, 4), ll = make_labels(lab, 5);
+    write_gz(in_tmp(path, "train-images-idx3-ubyte.gz"), img, il);
+    write_file(in_tmp(path, "train-labels-idx1-ubyte"), lab, ll);
+    Dataset ds;
+    cr_assert(dataset_load(&ds, tmp, "train", &cap.d), "%s", cap_text(&cap));
+    cr_assert_eq(ds.n, 5);
+    cr_assert_eq(ds.rows, 3);
+    cr_assert_eq(ds.cols, 4);
+    cr_assert(memcmp(ds.images, img + 16, 60) == 0);
+    cr_assert(memcmp(ds.labels, lab + 8, 5) == 0);
+    dataset_free(&ds);
+}
+
+/* ---- missing and unreadable ---- */
+
+Test(idx, missing_files)
+{
+    Dataset ds;
+    cr_assert_not(dataset_load(&ds, tmp, "train", &cap.d));
+    expect_error(&cap, tmp, "train-images-idx3-ubyte: no such file",
+                 "tried train-images-idx3-ubyte and train-images-idx3-ubyte.gz");
+    cr_assert_null(ds.images);
+}
+
+Test(idx, missing_labels_only)
+{
+    static unsigned char img[16 + 2 * 2 * 2];
+    write_file(in_tmp(path, "t10k-images-idx3-ubyte"), img, make_images(img, 2, 2, 2));
+    Dataset ds;
+    cr_assert_not(dataset_load(&ds, tmp, "t10k", &cap.d));
+    expect_error(&cap, "t10k-labels-idx1-ubyte: no such file", "t10k-labels-idx1-ubyte.gz");
+}
+
+Test(idx, missing_directory)
+{
+    Dataset ds;
+    in_tmp(path, "nope");
+    cr_assert_not(dataset_load(&ds, path, "train", &cap.d));
+    expect_error(&cap, path, "cannot open data directory", "no such file or directory");
+}
+
+Test(idx, directory_is_a_file)
+{
+    write_file(in_tmp(path, "plain"), "x", 1);
+    Dataset ds;
+    cr_assert_not(dataset_load(&ds, path, "train", &cap.d));
+    expect_error(&cap, path, "not a directory (expected a directory of idx files)");
+}
+
+Test(idx, missing_single_file)
+{
+    uint8_t *p;
+    int n, r, c;
+    cr_assert_not(idx_load_images(in_tmp(path, "none"), &p, &n, &r, &c, &cap.d));
+    expect_error(&cap, path, "cannot open", "no such file or directory");
+}
+
+Test(idx, directory_given_as_file)
+{
+    uint8_t *p;
+    int n;
+    cr_assert_not(idx_load_labels(tmp, &p, &n, &cap.d));
+    expect_error(&cap, tmp, "is a directory");
+}
+
+Test(idx, directory_in_place_of_images)
+{
+    cr_assert_eq(mkdir(in_tmp(path, "train-images-idx3-ubyte"), 0755), 0);
+    Dataset ds;
+    cr_assert_not(dataset_load(&ds, tmp, "train", &cap.d));
+    expect_error(&cap, "train-images-idx3-ubyte: is a directory");
+}
+
+/* ---- malformed content ---- */
+
+Test(idx, empty_file)
+{
+    uint8_t *p;
+    int n, r, c;
+    write_file(in_tmp(path, "e"), "", 0);
+    cr_assert_not(idx_load_images(path, &p, &n, &r, &c, &cap.d));
+    expect_error(&cap, path, "file is empty");
+}
+
+Test(idx, empty_gzip)
+{
+    uint8_t *p;
+    int n;
+    write_gz(in_tmp(path, "e.gz"), "", 0);
+    cr_assert_not(idx_load_labels(path, &p, &n, &cap.d));
+    expect_error(&cap, path, "file is empty");
+}
+
+Test(idx, header_only)
+{
+    unsigned char hdr[16];
+    uint8_t *p;
+    int n, r, c;
+    make_header(hdr, 2, 28, 28);
+    write_file(in_tmp(path, "h"), hdr, 16);
+    cr_assert_not(idx_load_images(path, &p, &n, &r, &c, &cap.d));
+    expect_error(&cap, path, "truncated at byte 16 (expected 1584 bytes)");
+}
+
+Test(idx, header_only_gzip)
+{
+    unsigned char hdr[16];
+    uint8_t *p;
+    int n, r, c;
+    make_header(hdr, 2, 28, 28);
+    write_gz(in_tmp(path, "h.gz"), hdr, 16);
+    cr_assert_not(idx_load_images(path, &p, &n, &r, &c, &cap.d));
+    expect_error(&cap, path, "truncated at byte 16 (expected 1584 bytes");
+}
+
+Test(idx, partial_header)
+{
+    unsigned char hdr[16];
+    uint8_t *p;
+    int n, r, c;
+    make_header(hdr, 2, 28, 28);
+    write_file(in_tmp(path, "h"), hdr, 10);
+    cr_assert_not(idx_load_images(path, &p, &n, &r, &c, &cap.d));
+    expect_error(&cap, path, "truncated at byte 10", "header");
+}
+
+Test(idx, truncated_raw)
+{
+    static unsigned char img[16 + 10 * 784];
+    uint8_t *p;
+    int n, r, c;
+    make_images(img, 10, 28, 28);
+    write_file(in_tmp(path, "t"), img, 1234);
+    cr_assert_not(idx_load_images(path, &p, &n, &r, &c, &cap.d));
+    expect_error(&cap, path, "truncated at byte 1234 (expected 7856 bytes)");
+}
+
+Test(idx, truncated_gzip)
+{
+    static unsigned char img[16 + 10 * 784];
+    size_t len = make_images(img, 10, 28, 28), gl;
+    write_gz(in_tmp(path2, "full.gz"), img, len);
+    unsigned char *gz = read_file(path2, &gl);
+    write_file(in_tmp(path, "t.gz"), gz, gl / 2);
+    free(gz);
+    uint8_t *p;
+    int n, r, c;
+    cr_assert_not(idx_load_images(path, &p, &n, &r, &c, &cap.d));
+    expect_error(&cap, path, "truncated at byte ", "(expected 7856 bytes", "gzip stream ends early");
+}
+
+Test(idx, truncated_gzip_trailer)
+{
+    static unsigned char img[16 + 10 * 784];
+    size_t len = make_images(img, 10, 28, 28), gl;
+    write_gz(in_tmp(path2, "full.gz"), img, len);
+    unsigned char *gz = read_file(path2, &gl);
+    write_file(in_tmp(path, "t.gz"), gz, gl - 6); /* all data, half the CRC/length trailer */
+    free(gz);
+    uint8_t *p;
+    int n, r, c;
+    cr_assert_not(idx_load_images(path, &p, &n, &r, &c, &cap.d));
+    expect_error(&cap, path, "gzip data is truncated after byte 7856");
+}
+
+Test(idx, corrupt_gzip_block)
+{
+    static unsigned char img[16 + 10 * 784];
+    size_t len = make_images(img, 10, 28, 28), gl;
+    write_gz(in_tmp(path2, "full.gz"), img, len);
+    unsigned char *gz = read_file(path2, &gl);
+    memset(gz + 10, 0xff, 16); /* first deflate block: type 3, invalid */
+    write_file(in_tmp(path, "c.gz"), gz, gl);
+    free(gz);
+    uint8_t *p;
+    int n, r, c;
+    cr_assert_not(idx_load_images(path, &p, &n, &r, &c, &cap.d));
+    expect_error(&cap, path, "gzip data is corrupt", "invalid block type");
+}
+
+Test(idx, corrupt_gzip_crc)
+{
+    static unsigned char img[16 + 10 * 784];
+    size_t len = make_images(img, 10, 28, 28), gl;
+    write_gz(in_tmp(path2, "full.gz"), img, len);
+    unsigned char *gz = read_file(path2, &gl);
+    gz[gl - 8] ^= 0x55; /* the CRC-32 of the trailer */
+    write_file(in_tmp(path, "c.gz"), gz, gl);
+    free(gz);
+    uint8_t *p;
+    int n, r, c;
+    cr_assert_not(idx_load_images(path, &p, &n, &r, &c, &cap.d));
+    expect_error(&cap, path, "gzip data is corrupt", "incorrect data check");
+}
+
+Test(idx, bad_magic)
+{
+    unsigned char buf[16 + 4];
+    make_images(buf, 1, 2, 2);
+    put_be32(buf, 0x12345678);
+    write_file(in_tmp(path, "m"), buf, sizeof buf);
+    uint8_t *p;
+    int n, r, c;
+    cr_assert_not(idx_load_images(path, &p, &n, &r, &c, &cap.d));
+    expect_error(&cap, path, "bad magic 0x12345678 (expected 0x00000803 for images)");
+}
+
+Test(idx, bad_magic_zero_gzip)
+{
+    unsigned char buf[16 + 4] = {0};
+    write_gz(in_tmp(path, "train-labels-idx1-ubyte.gz"), buf, sizeof buf);
+    uint8_t *p;
+    int n;
+    cr_assert_not(idx_load_labels(path, &p, &n, &cap.d));
+    expect_error(&cap, "train-labels-idx1-ubyte.gz: bad magic 0x00000000 (expected 0x00000801 "
+                       "for labels)");
+}
+
+Test(idx, wrong_rank)
+{
+    unsigned char lab[8 + 3];
+    make_labels(lab, 3);
+    write_file(in_tmp(path, "labels"), lab, sizeof lab);
+    uint8_t *p;
+    int n, r, c;
+    cr_assert_not(idx_load_images(path, &p, &n, &r, &c, &cap.d));
+    expect_error(&cap, path, "rank 1", "0x00000801", "expected rank 3, 0x00000803, for images");
+}
+
+Test(idx, images_as_labels)
+{
+    unsigned char img[16 + 4];
+    write_file(in_tmp(path, "images"), img, make_images(img, 1, 2, 2));
+    uint8_t *p;
+    int n;
+    cr_assert_not(idx_load_labels(path, &p, &n, &cap.d));
+    expect_error(&cap, path, "rank 3", "expected rank 1, 0x00000801, for labels");
+}
+
+Test(idx, float_elements)
+{
+    unsigned char buf[16 + 16] = {0};
+    make_images(buf, 1, 2, 2);
+    put_be32(buf, 0x0D03);
+    write_file(in_tmp(path, "f"), buf, sizeof buf);
+    uint8_t *p;
+    int n, r, c;
+    cr_assert_not(idx_load_images(path, &p, &n, &r, &c, &cap.d));
+    expect_error(&cap, path, "element type 0x0d (float) is not supported");
+}
+
+Test(idx, count_mismatch)
+{
+    static unsigned char img[16 + 3 * 4], lab[8 + 2];
+    write_file(in_tmp(path, "train-images-idx3-ubyte"), img, make_images(img, 3, 2, 2));
+    write_gz(in_tmp(path2, "train-labels-idx1-ubyte.gz"), lab, make_labels(lab, 2));
+    Dataset ds;
+    cr_assert_not(dataset_load(&ds, tmp, "train", &cap.d));
+    expect_error(&cap, "train-labels-idx1-ubyte.gz: has 2 labels but", "train-images-idx3-ubyte has 3 images");
+    cr_assert_null(ds.images);
+}
+
+Test(idx, no_images)
+{
+    unsigned char img[16], lab[8];
+    write_file(in_tmp(path, "train-images-idx3-ubyte"), img, make_images(img, 0, 28, 28));
+    write_file(in_tmp(path2, "train-labels-idx1-ubyte"), lab, make_labels(lab, 0));
+    Dataset ds;
+    cr_assert_not(dataset_load(&ds, tmp, "train", &cap.d));
+    expect_error(&cap, "train-images-idx3-ubyte: contains no images");
+}
+
+Test(idx, trailing_data)
+{
+    unsigned char buf[16 + 4 + 3] = {0};
+    make_images(buf, 1, 2, 2);
+    write_file(in_tmp(path, "x"), buf, sizeof buf);
+    uint8_t *p;
+    int n, r, c;
+    cr_assert_not(idx_load_images(path, &p, &n, &r, &c, &cap.d));
+    expect_error(&cap, path, "unexpected data after byte 20 (expected 20 bytes)");
+}
+
+Test(idx, absurd_count)
+{
+    unsigned char buf[16];
+    make_header(buf, 0xffffffffu, 28, 28);
+    write_file(in_tmp(path, "a"), buf, sizeof buf);
+    uint8_t *p;
+    int n, r, c;
+    cr_assert_not(idx_load_images(path, &p, &n, &r, &c, &cap.d));
+    expect_error(&cap, path, "absurd count 4294967295");
+}
+
+Test(idx, absurd_size)
+{
+    unsigned char buf[16];
+    make_header(buf, 0, 0, 28);
+    write_file(in_tmp(path, "a"), buf, sizeof buf);
+    uint8_t *p;
+    int n, r, c;
+    cr_assert_not(idx_load_images(path, &p, &n, &r, &c, &cap.d));
+    expect_error(&cap, path, "absurd image size 0x28");
+    cap_fini(&cap);
+    cap_init(&cap);
+    make_header(buf, 0, 28, 0x10000000);
+    write_file(path, buf, sizeof buf);
+    cr_assert_not(idx_load_images(path, &p, &n, &r, &c, &cap.d));
+    expect_error(&cap, path, "absurd image size 28x268435456");
+}
+
+/* 2^31-1 images of 32768x32768 would be 2^61 bytes: checked before any allocation. */
+Test(idx, huge_dims_raw)
+{
+    unsigned char buf[16];
+    make_header(buf, 0x7fffffffu, 32768, 32768);
+    write_file(in_tmp(path, "huge"), buf, sizeof buf);
+    uint8_t *p;
+    int n, r, c;
+    cr_assert_not(idx_load_images(path, &p, &n, &r, &c, &cap.d));
+    expect_error(&cap, path, "truncated at byte 16 (expected 2305843008139952144 bytes)");
+}
+
+Test(idx, huge_dims_gzip)
+{
+    unsigned char buf[16];
+    make_header(buf, 60000000, 28, 28);
+    write_gz(in_tmp(path, "huge.gz"), buf, sizeof buf);
+    uint8_t *p;
+    int n, r, c;
+    cr_assert_not(idx_load_images(path, &p, &n, &r, &c, &cap.d));
+    expect_error(&cap, path, "header declares 47040000016 bytes", "gzip file cannot hold");
+}
+
+/* ---- Fashion-MNIST, when installed (Debian package dataset-fashion-mnist) ---- */
+
+Test(idx, fashion_mnist)
+{
+    struct stat st;
+    if (stat(FASHION_DIR, &st) != 0)
+        cr_skip_test("%s not installed", FASHION_DIR);
+    Dataset tr, te;
+    double t0 = now_seconds();
+    cr_assert(dataset_load(&tr, FASHION_DIR, "train", &cap.d), "%s", cap_text(&cap));
+    double t1 = now_seconds();
+    cr_assert(dataset_load(&te, FASHION_DIR, "t10k", &cap.d), "%s", cap_text(&cap));
+    cr_log_info("fashion-mnist train (60,000 images) loaded in %.3f s", t1 - t0);
+    cr_assert_eq(tr.n, 60000);
+    cr_assert_eq(te.n, 10000);
+    cr_assert_eq(tr.rows, 28);
+    cr_assert_eq(tr.cols, 28);
+    for (int i = 0; i < tr.n; i++)
+        cr_assert_lt(tr.labels[i], 10);
+    cr_assert_eq(tr.labels[0], 9); /* the first Fashion-MNIST training image is an ankle boot */
+    dataset_free(&tr);
+    dataset_free(&te);
+}
+
+/* ---- PGM ---- */
+
+Test(pgm, p5_with_comments)
+{
+    const unsigned char f[] = "P5\n# made by a test\n3 2 # width height\n255\n"
+                              "\x00\x80\xff\x01\x02\x03";
+    write_file(in_tmp(path, "a.pgm"), f, sizeof f - 1);
+    int h, w;
+    float *px = pgm_load(path, &h, &w, &cap.d);
+    cr_assert_not_null(px, "%s", cap_text(&cap));
+    cr_assert_eq(h, 2);
+    cr_assert_eq(w, 3);
+    cr_assert_eq(px[0], 0.0f);
+    cr_assert_eq(px[1], 128.0f / 255.0f);
+    cr_assert_eq(px[2], 1.0f);
+    cr_assert_eq(px[5], 3.0f / 255.0f);
+    free(px);
+}
+
+Test(pgm, p2_plain)
+{
+    const char *f = "P2\n# plain\n2 3\n15\n0 15\n# a comment in the raster\n7 8\n\n1   2\n";
+    write_file(in_tmp(path, "b.pgm"), f, strlen(f));
+    int h, w;
+    float *px = pgm_load(path, &h, &w, &cap.d);
+    cr_assert_not_null(px, "%s", cap_text(&cap));
+    cr_assert_eq(h, 3);
+    cr_assert_eq(w, 2);
+    const float want[] = {0, 1, 7.0f / 15, 8.0f / 15, 1.0f / 15, 2.0f / 15};
+    for (int i = 0; i < 6; i++)
+        cr_assert_eq(px[i], want[i], "pixel %d: %g", i, (double)px[i]);
+    free(px);
+}
+
+Test(pgm, p5_maxval_65535)
+{
+    const unsigned char f[] = "P5 2 1 65535\n\xff\xff\x01\x01";
+    write_file(in_tmp(path, "c.pgm"), f, sizeof f - 1);
+    int h, w;
+    float *px = pgm_load(path, &h, &w, &cap.d);
+    cr_assert_not_null(px, "%s", cap_text(&cap));
+    cr_assert_eq(h, 1);
+    cr_assert_eq(w, 2);
+    cr_assert_eq(px[0], 1.0f);
+    cr_assert_eq(px[1], 257.0f / 65535.0f);
+    free(px);
+}
+
+Test(pgm, bad_magic_ppm)
+{
+    write_file(in_tmp(path, "d.ppm"), "P6\n1 1\n255\nabc", 14);
+    int h, w;
+    cr_assert_null(pgm_load(path, &h, &w, &cap.d));
+    expect_error(&cap, path, "bad magic 'P6'", "expected 'P2' or 'P5'");
+}
+
+Test(pgm, bad_magic_binary)
+{
+    write_file(in_tmp(path, "e.pgm"), "GIF89a", 6);
+    int h, w;
+    cr_assert_null(pgm_load(path, &h, &w, &cap.d));
+    expect_error(&cap, path, "bad magic 0x4749");
+}
+
+Test(pgm, truncated_p5)
+{
+    const unsigned char f[] = "P5\n4 4\n255\n\x01\x02\x03";
+    write_file(in_tmp(path, "f.pgm"), f, sizeof f - 1);
+    int h, w;
+    cr_assert_null(pgm_load(path, &h, &w, &cap.d));
+    expect_error(&cap, path, "truncated at byte 14 (expected 27 bytes)");
+}
+
+Test(pgm, truncated_p5_16bit)
+{
+    const unsigned char f[] = "P5\n2 1\n1000\n\x01\x02\x03";
+    write_file(in_tmp(path, "f.pgm"), f, sizeof f - 1);
+    int h, w;
+    cr_assert_null(pgm_load(path, &h, &w, &cap.d));
+    expect_error(&cap, path, "truncated at byte 15 (expected 16 bytes)");
+}
+
+Test(pgm, truncated_p2)
+{
+    const char *f = "P2 3 2 9\n1 2 3\n4\n";
+    write_file(in_tmp(path, "g.pgm"), f, strlen(f));
+    int h, w;
+    cr_assert_null(pgm_load(path, &h, &w, &cap.d));
+    expect_error(&cap, path, "truncated at byte 17", "4 of 6 pixel values");
+}
+
+Test(pgm, truncated_header)
+{
+    write_file(in_tmp(path, "h.pgm"), "P5\n28 # no height", 17);
+    int h, w;
+    cr_assert_null(pgm_load(path, &h, &w, &cap.d));
+    expect_error(&cap, path, "truncated at byte 17", "before the height");
+}
+
+Test(pgm, value_above_maxval)
+{
+    const char *f = "P2 2 1 9\n3 10\n";
+    write_file(in_tmp(path, "i.pgm"), f, strlen(f));
+    int h, w;
+    cr_assert_null(pgm_load(path, &h, &w, &cap.d));
+    expect_error(&cap, path, "pixel value 1 at byte 11 is above maxval 9");
+}
+
+Test(pgm, bad_numbers)
+{
+    int h, w;
+    write_file(in_tmp(path, "j.pgm"), "P5 0 4 255\n", 11);
+    cr_assert_null(pgm_load(path, &h, &w, &cap.d));
+    expect_error(&cap, path, "width at byte 3 is out of range");
+    cap_fini(&cap);
+    cap_init(&cap);
+    write_file(path, "P5 4 4 65536\n", 13);
+    cr_assert_null(pgm_load(path, &h, &w, &cap.d));
+    expect_error(&cap, path, "maxval at byte 7 is out of range (expected 1..65535)");
+    cap_fini(&cap);
+    cap_init(&cap);
+    write_file(path, "P2 4 x4 255\n", 12);
+    cr_assert_null(pgm_load(path, &h, &w, &cap.d));
+    expect_error(&cap, path, "expected the height (a number) at byte 5");
+    cap_fini(&cap);
+    cap_init(&cap);
+    write_file(path, "P5 100000 100000 255\n", 21);
+    cr_assert_null(pgm_load(path, &h, &w, &cap.d));
+    expect_error(&cap, path, "image size 100000x100000 is too large");
+}
+
+Test(pgm, empty_missing_directory)
+{
+    int h, w;
+    write_file(in_tmp(path, "k.pgm"), "", 0);
+    cr_assert_null(pgm_load(path, &h, &w, &cap.d));
+    expect_error(&cap, path, "file is empty");
+    cap_fini(&cap);
+    cap_init(&cap);
+    cr_assert_null(pgm_load(in_tmp(path, "none.pgm"), &h, &w, &cap.d));
+    expect_error(&cap, path, "cannot open", "no such file or directory");
+    cap_fini(&cap);
+    cap_init(&cap);
+    cr_assert_null(pgm_load(tmp, &h, &w, &cap.d));
+    expect_error(&cap, tmp, "is a directory");
+}
