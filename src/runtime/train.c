@@ -1,0 +1,256 @@
+/* train.c: the training loop, evaluation and the progress display.
+ *
+ * Design choice: the loop's whole position (epoch, batch, step and the RNG states) lives in
+ * one TrainPos that checkpoints store, and each epoch's shuffle is drawn from the RNG state
+ * saved at the epoch's start, so training N epochs and training K, stopping and resuming
+ * for N-K give the same bits at a fixed thread count. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "kernels.h"
+#include "runtime.h"
+
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+void rt_set_threads(int n)
+{
+#ifdef _OPENMP
+    if (n > 0)
+        omp_set_num_threads(n);
+#else
+    (void)n;
+#endif
+}
+
+int rt_threads(void) { return kernels_threads(); }
+
+bool rt_check_data(const Model *m, const Dataset *ds, const char *what, Diag *d)
+{
+    const Shape in = m->g->input;
+    int64_t pixels = (int64_t)ds->rows * ds->cols;
+    if (shape_numel(in) != pixels || (in.rank == 3 && in.d[0] != 1)) {
+        char s[64];
+        diag_error(d, (SrcLoc){0},
+                   "%s: images are %dx%d (%lld values); network '%s' takes input %s", what,
+                   ds->rows, ds->cols, (long long)pixels, m->g->name, shape_str(in, s));
+        return false;
+    }
+    int64_t outs = rt_outputs(m);
+    for (int i = 0; i < ds->n; i++)
+        if (ds->labels[i] >= outs) {
+            diag_error(d, (SrcLoc){0},
+                       "%s: label %d of record %d is beyond the network's %lld outputs", what,
+                       ds->labels[i], i, (long long)outs);
+            return false;
+        }
+    return true;
+}
+
+static void fill_batch(Model *m, const Dataset *ds, const int *idx, int start, int count,
+                       const TrainConfig *t)
+{
+    size_t per = (size_t)ds->rows * (size_t)ds->cols;
+    for (int b = 0; b < count; b++) {
+        int i = idx ? idx[start + b] : start + b;
+        dataset_image_to_float(m->input + (size_t)b * per, ds, i, (float)t->mean,
+                               (float)t->std);
+        m->labels[b] = ds->labels[i];
+    }
+}
+
+static int argmax(const float *v, int n)
+{
+    int best = 0;
+    for (int i = 1; i < n; i++)
+        if (v[i] > v[best])
+            best = i;
+    return best;
+}
+
+static int count_correct(const Model *m, const float *logits, int batch)
+{
+    int N = (int)rt_outputs(m), ok = 0;
+    for (int b = 0; b < batch; b++)
+        ok += argmax(logits + (size_t)b * (size_t)N, N) == m->labels[b];
+    return ok;
+}
+
+EvalResult rt_evaluate(Model *m, const Dataset *ds, int batch, const TrainConfig *t)
+{
+    EvalResult r = {0};
+    if (batch > m->max_batch)
+        batch = m->max_batch;
+    double loss = 0;
+    int correct = 0;
+    for (int start = 0; start < ds->n; start += batch) {
+        int count = ds->n - start < batch ? ds->n - start : batch;
+        fill_batch(m, ds, NULL, start, count, t);
+        const float *logits = rt_forward(m, count, false);
+        loss += (double)rt_loss(m, t->loss, count, false) * count;
+        correct += count_correct(m, logits, count);
+    }
+    r.n = ds->n;
+    r.loss = ds->n ? loss / ds->n : 0;
+    r.accuracy = ds->n ? (double)correct / ds->n : 0;
+    return r;
+}
+
+static void shuffle(int *idx, int n, Rng *rng)
+{
+    for (int i = 0; i < n; i++)
+        idx[i] = i;
+    for (int i = n - 1; i > 0; i--) {
+        int j = (int)rng_below(rng, (uint64_t)i + 1);
+        int tmp = idx[i];
+        idx[i] = idx[j];
+        idx[j] = tmp;
+    }
+}
+
+static void fmt_time(char *buf, double s)
+{
+    int t = (int)(s + 0.5);
+    if (t >= 3600)
+        sprintf(buf, "%d:%02d:%02d", t / 3600, t / 60 % 60, t % 60);
+    else
+        sprintf(buf, "%d:%02d", t / 60, t % 60);
+}
+
+static void progress(FILE *out, int epoch, int epochs, int done, int total, double loss,
+                     double acc, double ips, double eta)
+{
+    char bar[32], eta_s[16], rate[32];
+    int width = 24, fill = total ? done * width / total : width;
+    for (int i = 0; i < width; i++)
+        bar[i] = i < fill ? '=' : i == fill ? '>' : ' ';
+    bar[width] = 0;
+    fmt_time(eta_s, eta);
+    fprintf(out, "\repoch %d/%d [%s] %d/%d  loss %.3f  acc %.3f  %s img/s  ETA %s \033[K",
+            epoch, epochs, bar, done, total, loss, acc, fmt_thousands(rate, (int64_t)ips),
+            eta_s);
+    fflush(out);
+}
+
+bool rt_train(Model *m, Optim *o, TrainPos *pos, const Dataset *train, const Dataset *test,
+              const RunOptions *ro, Diag *d)
+{
+    const TrainConfig *t = &m->g->train;
+    FILE *out = ro->out ? ro->out : stdout;
+    int batch = t->batch < m->max_batch ? t->batch : m->max_batch;
+    int steps_per_epoch = (train->n + batch - 1) / batch;
+    Schedule sched = {.t = t, .steps_per_epoch = steps_per_epoch,
+                      .total_steps = t->total_steps ? t->total_steps : t->epochs * steps_per_epoch};
+    int *idx = malloc(sizeof(int) * (size_t)train->n);
+    if (!idx) {
+        diag_error(d, (SrcLoc){0}, "out of memory for the shuffle of %d images", train->n);
+        return false;
+    }
+    double t_start = now_seconds();
+    int64_t images_done = 0;
+    bool ok = true;
+    bool saved_any = false, have_last = false;
+    EvalResult last = {0};
+    for (; pos->epoch < t->epochs && ok; pos->epoch++, pos->batch = 0) {
+        /* the epoch's order comes from the RNG as it was when the epoch began */
+        Rng r = pos->epoch_rng;
+        if (t->shuffle)
+            shuffle(idx, train->n, &r);
+        else
+            for (int i = 0; i < train->n; i++)
+                idx[i] = i;
+        double e_start = now_seconds(), loss_sum = 0;
+        int correct = 0, seen = 0;
+        double lr = 0;
+        for (; pos->batch < steps_per_epoch; pos->batch++) {
+            if (ro->max_steps && pos->step >= ro->max_steps)
+                break;
+            int start = pos->batch * batch;
+            int count = train->n - start < batch ? train->n - start : batch;
+            fill_batch(m, train, idx, start, count, t);
+            const float *logits = rt_forward(m, count, true);
+            float loss = rt_loss(m, t->loss, count, true);
+            if (!isfinite(loss)) {
+                if (ro->progress)
+                    fputc('\n', out);
+                diag_error(d, (SrcLoc){0},
+                           "the loss became %s at step %lld (epoch %d, batch %d); stopping",
+                           isnan(loss) ? "nan" : "infinite", (long long)pos->step + 1,
+                           pos->epoch + 1, pos->batch + 1);
+                if (ro->save && saved_any)
+                    diag_note(d, (SrcLoc){0}, "the last good checkpoint is %s", ro->save);
+                ok = false;
+                break;
+            }
+            correct += count_correct(m, logits, count);
+            rt_backward(m, count);
+            lr = sched_lr(&sched, pos->epoch, pos->step);
+            optim_step(o, m->params, m->grads, lr, sched_momentum(&sched, pos->step));
+            pos->step++;
+            loss_sum += (double)loss * count;
+            seen += count;
+            images_done += count;
+            if (ro->progress && !ro->quiet) {
+                double el = now_seconds() - e_start;
+                double ips = el > 0 ? seen / el : 0;
+                double eta = ips > 0 ? (double)(train->n - start - count) / ips : 0;
+                progress(out, pos->epoch + 1, t->epochs, pos->batch + 1, steps_per_epoch,
+                         loss_sum / seen, (double)correct / seen, ips, eta);
+            }
+        }
+        if (!ok)
+            break;
+        bool finished = pos->batch >= steps_per_epoch;
+        double el = now_seconds() - e_start;
+        if (ro->progress && !ro->quiet)
+            fputc('\n', out);
+        EvalResult ev = {0};
+        if (finished && test)
+            ev = rt_evaluate(m, test, batch, t);
+        if (!ro->quiet) {
+            char rate[32];
+            fprintf(out, "epoch %d/%d  %s  loss %.4f  acc %.4f", pos->epoch + 1, t->epochs,
+                    finished ? "done" : "stopped", seen ? loss_sum / seen : 0,
+                    seen ? (double)correct / seen : 0);
+            if (finished && test)
+                fprintf(out, "  test_loss %.4f  test_acc %.4f", ev.loss, ev.accuracy);
+            fprintf(out, "  lr %.3g  %s img/s  %.1f s\n", lr,
+                    fmt_thousands(rate, (int64_t)(el > 0 ? seen / el : 0)), el);
+        }
+        pos->drop_rng = m->rng;
+        if (finished) {
+            /* the next epoch's order comes from the RNG as this one left it */
+            pos->epoch_rng = r;
+            last = ev;
+            have_last = test != NULL;
+        } else {
+            have_last = false;
+            if (ro->save && !ckpt_save(ro->save, m, o, pos, d))
+                ok = false;
+            break;
+        }
+        if (ro->save) {
+            TrainPos next = *pos;
+            next.epoch++;
+            next.batch = 0;
+            if (!ckpt_save(ro->save, m, o, &next, d)) {
+                ok = false;
+                break;
+            }
+            saved_any = true;
+        }
+    }
+    free(idx);
+    double total = now_seconds() - t_start;
+    if (ok && !ro->quiet && test) {
+        EvalResult ev = have_last ? last : rt_evaluate(m, test, batch, t);
+        char n[32], rate[32];
+        fprintf(out, "test: loss %.4f  accuracy %.4f  (%s images)  train %.1f s, %s img/s\n",
+                ev.loss, ev.accuracy, fmt_thousands(n, ev.n), total,
+                fmt_thousands(rate, (int64_t)(total > 0 ? images_done / total : 0)));
+    }
+    return ok;
+}

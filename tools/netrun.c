@@ -1,0 +1,421 @@
+/* netrun.c: the interpreter's command line: argument parsing and calls only. */
+#include <errno.h>
+#include <getopt.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "frontend.h"
+#include "runtime.h"
+
+static void usage(FILE *f)
+{
+    fputs("usage: netrun NET [options]\n"
+          "Trains, evaluates and runs a network described in a .net or .yaml file.\n\n"
+          "actions:\n"
+          "  --train            train with the file's train section (and the flags below)\n"
+          "  --eval             evaluate on the test split (t10k-*) of the data directory\n"
+          "  --predict FILE     classify the images of an IDX file (gzip or raw) or a PGM\n"
+          "  --logits FILE      with --predict: write every output of every image as CSV\n"
+          "weights:\n"
+          "  --load FILE        start from these weights (safetensors, state_dict names)\n"
+          "  --save FILE        where --train writes its checkpoint (default NAME.safetensors)\n"
+          "  --resume FILE      continue a training run from its checkpoint exactly\n"
+          "overrides of the train section:\n"
+          "  --data DIR --epochs N --batch N --lr X --optimizer SGD|Adam|AdamW --seed N\n"
+          "  --steps N          stop after N optimizer steps in all\n"
+          "  --no-shuffle       keep the data's order\n"
+          "other:\n"
+          "  --threads N        threads for the kernels (default: all cores)\n"
+          "  --quiet            print only the final result\n"
+          "  -h, --help\n\n"
+          "exit codes: 0 ok, 1 bad input (net, data, weights), 2 bad usage, 3 internal error\n",
+          f);
+}
+
+enum {
+    O_TRAIN = 256, O_EVAL, O_PREDICT, O_LOGITS, O_LOAD, O_SAVE, O_RESUME, O_DATA, O_EPOCHS,
+    O_BATCH, O_LR, O_OPT, O_SEED, O_STEPS, O_NOSHUF, O_THREADS, O_QUIET,
+};
+
+typedef struct Args {
+    const char *net, *predict, *logits, *load, *save, *resume, *data, *opt;
+    bool train, eval, no_shuffle, quiet;
+    long epochs, batch, steps, threads;
+    double lr;
+    long long seed;
+    bool has_seed;
+} Args;
+
+static bool parse_long(const char *flag, const char *s, long lo, long hi, long *out)
+{
+    char *end;
+    long v = strtol(s, &end, 10);
+    if (*s && !*end && v >= lo && v <= hi) {
+        *out = v;
+        return true;
+    }
+    fprintf(stderr, "netrun: error: %s takes a whole number from %ld to %ld, got '%s'\n", flag,
+            lo, hi, s);
+    return false;
+}
+
+static int parse_args(int argc, char **argv, Args *a)
+{
+    static const struct option opts[] = {
+        {"train", no_argument, NULL, O_TRAIN},       {"eval", no_argument, NULL, O_EVAL},
+        {"predict", required_argument, NULL, O_PREDICT},
+        {"logits", required_argument, NULL, O_LOGITS},
+        {"load", required_argument, NULL, O_LOAD},   {"save", required_argument, NULL, O_SAVE},
+        {"resume", required_argument, NULL, O_RESUME},
+        {"data", required_argument, NULL, O_DATA},   {"epochs", required_argument, NULL, O_EPOCHS},
+        {"batch", required_argument, NULL, O_BATCH}, {"lr", required_argument, NULL, O_LR},
+        {"optimizer", required_argument, NULL, O_OPT},
+        {"seed", required_argument, NULL, O_SEED},   {"steps", required_argument, NULL, O_STEPS},
+        {"no-shuffle", no_argument, NULL, O_NOSHUF},
+        {"threads", required_argument, NULL, O_THREADS},
+        {"quiet", no_argument, NULL, O_QUIET},       {"help", no_argument, NULL, 'h'},
+        {0, 0, 0, 0},
+    };
+    int c;
+    char *end;
+    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        switch (c) {
+        case O_TRAIN: a->train = true; break;
+        case O_EVAL: a->eval = true; break;
+        case O_PREDICT: a->predict = optarg; break;
+        case O_LOGITS: a->logits = optarg; break;
+        case O_LOAD: a->load = optarg; break;
+        case O_SAVE: a->save = optarg; break;
+        case O_RESUME: a->resume = optarg; break;
+        case O_DATA: a->data = optarg; break;
+        case O_OPT: a->opt = optarg; break;
+        case O_NOSHUF: a->no_shuffle = true; break;
+        case O_QUIET: a->quiet = true; break;
+        case O_EPOCHS:
+            if (!parse_long("--epochs", optarg, 0, 1 << 20, &a->epochs))
+                return EXIT_USAGE;
+            break;
+        case O_BATCH:
+            if (!parse_long("--batch", optarg, 1, 1 << 16, &a->batch))
+                return EXIT_USAGE;
+            break;
+        case O_STEPS:
+            if (!parse_long("--steps", optarg, 1, 1L << 40, &a->steps))
+                return EXIT_USAGE;
+            break;
+        case O_THREADS:
+            if (!parse_long("--threads", optarg, 1, 1024, &a->threads))
+                return EXIT_USAGE;
+            break;
+        case O_SEED:
+            a->seed = strtoll(optarg, &end, 10);
+            if (!*optarg || *end || a->seed < 0) {
+                fprintf(stderr, "netrun: error: --seed takes a whole number >= 0, got '%s'\n",
+                        optarg);
+                return EXIT_USAGE;
+            }
+            a->has_seed = true;
+            break;
+        case O_LR:
+            a->lr = strtod(optarg, &end);
+            if (!*optarg || *end || !(a->lr > 0) || !isfinite(a->lr)) {
+                fprintf(stderr, "netrun: error: --lr takes a positive number, got '%s'\n", optarg);
+                return EXIT_USAGE;
+            }
+            break;
+        case 'h':
+            usage(stdout);
+            exit(EXIT_OK);
+        default:
+            usage(stderr);
+            return EXIT_USAGE;
+        }
+    }
+    if (optind != argc - 1) {
+        fprintf(stderr, "netrun: error: %s\n",
+                optind >= argc ? "no network file given" : "one network file at a time");
+        usage(stderr);
+        return EXIT_USAGE;
+    }
+    a->net = argv[optind];
+    if (a->logits && !a->predict) {
+        fprintf(stderr, "netrun: error: --logits goes with --predict\n");
+        return EXIT_USAGE;
+    }
+    if (a->resume && a->load) {
+        fprintf(stderr, "netrun: error: --resume and --load both give weights; use one\n");
+        return EXIT_USAGE;
+    }
+    if (a->resume && !a->train) {
+        fprintf(stderr, "netrun: error: --resume goes with --train\n");
+        return EXIT_USAGE;
+    }
+    return EXIT_OK;
+}
+
+/* Command-line overrides of the train section. */
+static int apply_overrides(const Args *a, TrainConfig *t)
+{
+    if (a->opt) {
+        static const char *const names[] = {"SGD", "Adam", "AdamW"};
+        int k = -1;
+        for (int i = 0; i < 3; i++)
+            if (str_ieq(a->opt, names[i]))
+                k = i;
+        if (k < 0) {
+            fprintf(stderr, "netrun: error: --optimizer takes SGD, Adam or AdamW, got '%s'\n",
+                    a->opt);
+            return EXIT_USAGE;
+        }
+        if ((OptKind)k != t->opt) { /* a new kind: PyTorch's defaults for it, lr kept */
+            double lr = t->lr;
+            TrainConfig d;
+            train_defaults(&d);
+            t->momentum = t->dampening = 0;
+            t->nesterov = false;
+            t->beta1 = d.beta1;
+            t->beta2 = d.beta2;
+            t->eps = d.eps;
+            t->weight_decay = k == OPT_ADAMW ? 0.01 : 0;
+            t->opt = (OptKind)k;
+            t->lr = lr;
+        }
+    }
+    if (a->data)
+        t->data_dir = a->data;
+    if (a->epochs)
+        t->epochs = (int)a->epochs;
+    if (a->batch)
+        t->batch = (int)a->batch;
+    if (a->lr > 0)
+        t->lr = a->lr;
+    if (a->has_seed)
+        t->seed = (uint64_t)a->seed;
+    if (a->no_shuffle)
+        t->shuffle = false;
+    return EXIT_OK;
+}
+
+static int top_classes(const float *logits, int n, FILE *out)
+{
+    /* softmax in double for the printed probabilities */
+    double mx = logits[0], sum = 0;
+    for (int i = 1; i < n; i++)
+        if (logits[i] > mx)
+            mx = logits[i];
+    for (int i = 0; i < n; i++)
+        sum += exp((double)logits[i] - mx);
+    int order[3] = {-1, -1, -1}, k = n < 3 ? n : 3;
+    for (int j = 0; j < k; j++)
+        for (int i = 0; i < n; i++) {
+            bool used = false;
+            for (int q = 0; q < j; q++)
+                used = used || order[q] == i;
+            if (!used && (order[j] < 0 || logits[i] > logits[order[j]]))
+                order[j] = i;
+        }
+    for (int j = 0; j < k; j++)
+        fprintf(out, j ? "   %d (p=%.3f)" : "%d  (p=%.3f)", order[j],
+                exp((double)logits[order[j]] - mx) / sum);
+    fputc('\n', out);
+    return order[0];
+}
+
+static bool has_suffix(const char *s, const char *suf)
+{
+    size_t n = strlen(s), m = strlen(suf);
+    return n >= m && str_ieq(s + n - m, suf);
+}
+
+static int predict(const Args *a, Model *m, const TrainConfig *t, Diag *d)
+{
+    Dataset ds = {0};
+    int h, w;
+    if (has_suffix(a->predict, ".pgm")) {
+        float *pix = pgm_load(a->predict, &h, &w, d);
+        if (!pix)
+            return EXIT_BAD_INPUT;
+        ds.n = 1;
+        ds.rows = h;
+        ds.cols = w;
+        char s[64];
+        if ((int64_t)h * w != shape_numel(m->g->input)) {
+            diag_error(d, (SrcLoc){0}, "%s: image is %dx%d; network '%s' takes input %s",
+                       a->predict, w, h, m->g->name, shape_str(m->g->input, s));
+            free(pix);
+            return EXIT_BAD_INPUT;
+        }
+        for (int i = 0; i < h * w; i++)
+            m->input[i] = t->std > 0 ? (float)((pix[i] - t->mean) / t->std) : pix[i];
+        free(pix);
+        const float *logits = rt_forward(m, 1, false);
+        top_classes(logits, (int)rt_outputs(m), stdout);
+        return EXIT_OK;
+    }
+    if (!idx_load_images(a->predict, &ds.images, &ds.n, &ds.rows, &ds.cols, d))
+        return EXIT_BAD_INPUT;
+    ds.labels = calloc((size_t)ds.n, 1);
+    if (!ds.labels || !rt_check_data(m, &ds, a->predict, d)) {
+        dataset_free(&ds);
+        return EXIT_BAD_INPUT;
+    }
+    FILE *csv = NULL;
+    char *tmp = NULL;
+    if (a->logits) {
+        tmp = malloc(strlen(a->logits) + 32);
+        sprintf(tmp, "%s.tmp.%d", a->logits, (int)getpid());
+        csv = fopen(tmp, "w");
+        if (!csv) {
+            diag_error(d, (SrcLoc){0}, "%s: cannot write: %s", a->logits, strerror(errno));
+            free(tmp);
+            dataset_free(&ds);
+            return EXIT_BAD_INPUT;
+        }
+    }
+    int N = (int)rt_outputs(m), batch = m->max_batch;
+    size_t per = (size_t)ds.rows * (size_t)ds.cols;
+    for (int start = 0; start < ds.n; start += batch) {
+        int count = ds.n - start < batch ? ds.n - start : batch;
+        for (int b = 0; b < count; b++)
+            dataset_image_to_float(m->input + (size_t)b * per, &ds, start + b, (float)t->mean,
+                                   (float)t->std);
+        const float *logits = rt_forward(m, count, false);
+        for (int b = 0; b < count; b++) {
+            const float *row = logits + (size_t)b * (size_t)N;
+            if (csv) {
+                for (int k = 0; k < N; k++)
+                    fprintf(csv, k ? ",%.9g" : "%.9g", (double)row[k]);
+                fputc('\n', csv);
+            } else {
+                int best = 0;
+                for (int k = 1; k < N; k++)
+                    if (row[k] > row[best])
+                        best = k;
+                printf("%d %d\n", start + b, best);
+            }
+        }
+    }
+    int status = EXIT_OK;
+    if (csv) {
+        if (fclose(csv) != 0 || rename(tmp, a->logits) != 0) {
+            diag_error(d, (SrcLoc){0}, "%s: cannot write: %s", a->logits, strerror(errno));
+            remove(tmp);
+            status = EXIT_BAD_INPUT;
+        } else if (!a->quiet) {
+            char n[32];
+            fprintf(stderr, "netrun: wrote the logits of %s images to %s\n",
+                    fmt_thousands(n, ds.n), a->logits);
+        }
+        free(tmp);
+    }
+    dataset_free(&ds);
+    return status;
+}
+
+static void say_what_it_can_do(const char *net, const Graph *g)
+{
+    StrBuf sb;
+    sb_init(&sb);
+    ir_summary(g, &sb);
+    fputs(sb.data, stdout);
+    sb_free(&sb);
+    printf("\nnothing to do: give an action.\n"
+           "  netrun %s --train                     train (data: %s)\n"
+           "  netrun %s --load W.safetensors --eval  evaluate weights on the test split\n"
+           "  netrun %s --load W.safetensors --predict IMAGES.idx3-ubyte.gz|IMAGE.pgm\n"
+           "netrun --help lists every option.\n",
+           net, g->train.data_dir ? g->train.data_dir : "give --data DIR", net, net);
+}
+
+int main(int argc, char **argv)
+{
+    Args a = {0};
+    int status = parse_args(argc, argv, &a);
+    if (status != EXIT_OK)
+        return status;
+    Arena *arena = arena_new();
+    Diag d;
+    diag_init(&d, stderr, "netrun");
+    Dataset train = {0}, test = {0};
+    Model *m = NULL;
+    Optim *o = NULL;
+    Graph *g = frontend_load(arena, a.net, &d);
+    if (!g || d.errors) {
+        status = EXIT_BAD_INPUT;
+        goto done;
+    }
+    if ((status = apply_overrides(&a, &g->train)) != EXIT_OK)
+        goto done;
+    TrainConfig *t = &g->train;
+    if (!a.train && !a.eval && !a.predict) {
+        say_what_it_can_do(a.net, g);
+        goto done;
+    }
+    rt_set_threads((int)a.threads);
+    status = EXIT_BAD_INPUT;
+    if ((a.train || a.eval) && !t->data_dir) {
+        diag_error(&d, (SrcLoc){0}, "%s: no data: the train section has no 'data' and no --data "
+                                    "was given",
+                   a.net);
+        goto done;
+    }
+    if (a.train && !dataset_load(&train, t->data_dir, "train", &d))
+        goto done;
+    if ((a.train || a.eval) && !dataset_load(&test, t->data_dir, "t10k", &d))
+        goto done;
+    m = rt_model_new(g, t->batch, &d);
+    if (!m)
+        goto done;
+    if ((a.train && !rt_check_data(m, &train, t->data_dir, &d)) ||
+        ((a.train || a.eval) && !rt_check_data(m, &test, t->data_dir, &d)))
+        goto done;
+    rt_model_init(m, t->seed);
+    if (a.load && !ckpt_load(a.load, m, &d))
+        goto done;
+    if (!a.load && !a.resume && !a.train)
+        diag_warning(&d, (SrcLoc){0}, "no --load: using the untrained initial weights (seed %llu)",
+                     (unsigned long long)t->seed);
+    if (a.train) {
+        o = optim_new(t, m->nparam_floats);
+        TrainPos pos = {0};
+        rng_seed(&pos.epoch_rng, t->seed ^ 0x5348554646ull);
+        pos.drop_rng = m->rng;
+        if (a.resume && !ckpt_resume(a.resume, m, o, &pos, &d))
+            goto done;
+        char default_save[512];
+        snprintf(default_save, sizeof default_save, "%s.safetensors", g->name);
+        RunOptions ro = {
+            .max_steps = a.steps,
+            .save = a.save ? a.save : a.resume ? a.resume : default_save,
+            .progress = isatty(fileno(stdout)) && !a.quiet,
+            .quiet = a.quiet,
+            .out = stdout,
+        };
+        if (!a.quiet)
+            printf("training %s: %s params, %d epochs of %s images, batch %d, %d thread%s\n",
+                   g->name, fmt_thousands((char[32]){0}, g->nparams), t->epochs, fmt_thousands((char[32]){0}, train.n),
+                   t->batch, rt_threads(), rt_threads() == 1 ? "" : "s");
+        if (!rt_train(m, o, &pos, &train, &test, &ro, &d))
+            goto done;
+        if (!a.quiet)
+            printf("saved %s\n", ro.save);
+    }
+    if (a.eval) {
+        EvalResult ev = rt_evaluate(m, &test, t->batch, t);
+        char n[32];
+        printf("test: loss %.4f  accuracy %.4f  (%s images)\n", ev.loss, ev.accuracy,
+               fmt_thousands(n, ev.n));
+    }
+    if (a.predict && predict(&a, m, t, &d) != EXIT_OK)
+        goto done;
+    status = EXIT_OK;
+done:
+    optim_free(o);
+    rt_model_free(m);
+    dataset_free(&train);
+    dataset_free(&test);
+    arena_free(arena);
+    return status;
+}
