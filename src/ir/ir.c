@@ -270,6 +270,21 @@ bool ir_shape(Graph *g, Diag *d)
         n->shaped = false;
         int errors = d->errors;
         n->ops->shape(n, d);
+        if (n->shaped && shape_numel(n->out) > SHAPE_MAX_NUMEL) {
+            char buf[64], lim[32];
+            diag_error(d, n->loc, "'%s' output %s is too large: more than %s values",
+                       n->ops->name, shape_str(n->out, buf), fmt_thousands(lim, SHAPE_MAX_NUMEL));
+            n->shaped = false;
+        }
+        for (int p = 0; n->shaped && p < n->nparams; p++) {
+            if (shape_numel(n->params[p].shape) > SHAPE_MAX_NUMEL) {
+                char buf[64], lim[32];
+                diag_error(d, n->loc, "'%s' %s %s is too large: more than %s values",
+                           n->ops->name, n->params[p].suffix, shape_str(n->params[p].shape, buf),
+                           fmt_thousands(lim, SHAPE_MAX_NUMEL));
+                n->shaped = false;
+            }
+        }
         if (d->errors != errors)
             g->shaped = false;
         if (!n->shaped) {

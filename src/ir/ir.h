@@ -14,6 +14,9 @@
 /* ---- shapes ---- */
 
 #define SHAPE_MAX_RANK 4
+/* The most values one tensor may hold per sample (activations, parameters): sizes are C ints
+ * in the runtime and the generated code. */
+#define SHAPE_MAX_NUMEL ((int64_t)INT32_MAX)
 /* A per-sample shape (no batch dimension): C,H,W for images, N for vectors. */
 typedef struct Shape {
     int rank;

@@ -8,7 +8,7 @@ static const char *from_desc(const Node *n, char *buf)
 {
     const Node *src = n->inputs[0];
     if (!src)
-        return "the network's input";
+        return "from the network's input";
     snprintf(buf, 96, "after '%s'", src->ops->name);
     return buf;
 }
@@ -44,13 +44,14 @@ bool layer_check_in(const Node *n, int ai, int64_t actual, Diag *d)
         return true;
     char s[64], f[96], desc[256];
     if (n->in.rank == 1 && n->inputs[0] && n->inputs[0]->kind == LAYER_FLATTEN)
-        snprintf(desc, sizeof desc, "%lld inputs (%s %s)", (long long)actual,
-                 shape_str(n->inputs[0]->in, s), from_desc(n, f));
+        snprintf(desc, sizeof desc, "%lld input%s (%s %s)", (long long)actual,
+                 actual == 1 ? "" : "s", shape_str(n->inputs[0]->in, s), from_desc(n, f));
     else if (n->in.rank == 3)
-        snprintf(desc, sizeof desc, "%lld input channels (%s %s)", (long long)actual,
-                 shape_str(n->in, s), from_desc(n, f));
+        snprintf(desc, sizeof desc, "%lld input channel%s (%s %s)", (long long)actual,
+                 actual == 1 ? "" : "s", shape_str(n->in, s), from_desc(n, f));
     else
-        snprintf(desc, sizeof desc, "%lld inputs (%s)", (long long)actual, from_desc(n, f));
+        snprintf(desc, sizeof desc, "%lld input%s (%s)", (long long)actual,
+                 actual == 1 ? "" : "s", from_desc(n, f));
     ir_error_input(n, v, n->ops->attrs[ai].name, desc, d);
     return false;
 }
@@ -76,7 +77,7 @@ void layer_shape_pool(Node *n, Diag *d, int a_kernel, int a_stride, int a_paddin
     int64_t out[2];
     for (int i = 0; i < 2; i++) {
         int64_t kk = attr_pair(k, i), pp = attr_pair(p, i);
-        if (pp * 2 > kk) {
+        if (pp * 2 > kk && ok) { /* one message for both dimensions */
             diag_error(d, p->set ? p->loc : n->head_loc,
                        "'%s' padding %lld is more than half its kernel %lld", n->ops->name,
                        (long long)pp, (long long)kk);

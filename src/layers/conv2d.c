@@ -51,9 +51,10 @@ static void shape(Node *n, Diag *d)
     if (out[0] < 1 || out[1] < 1) {
         diag_error(d, n->loc,
                    "'Conv2d' output would be %lldx%lld: input %lldx%lld, kernel %lldx%lld, "
-                   "padding %lldx%lld, dilation %lldx%lld",
+                   "stride %lldx%lld, padding %lldx%lld, dilation %lldx%lld",
                    (long long)out[0], (long long)out[1], (long long)n->in.d[1],
                    (long long)n->in.d[2], (long long)attr_pair(k, 0), (long long)attr_pair(k, 1),
+                   (long long)attr_pair(s, 0), (long long)attr_pair(s, 1),
                    (long long)attr_pair(p, 0), (long long)attr_pair(p, 1),
                    (long long)attr_pair(dl, 0), (long long)attr_pair(dl, 1));
         if (n->inputs[0])
@@ -63,6 +64,19 @@ static void shape(Node *n, Diag *d)
     }
     int64_t oc = n->attrs[A_OUT].i[0], kk = attr_pair(k, 0) * attr_pair(k, 1);
     n->out = shape_make(3, (int64_t[]){oc, out[0], out[1]});
+    if (shape_numel(n->out) > SHAPE_MAX_NUMEL || oc * c * kk > SHAPE_MAX_NUMEL) {
+        char buf[64], lim[32];
+        fmt_thousands(lim, SHAPE_MAX_NUMEL);
+        if (shape_numel(n->out) > SHAPE_MAX_NUMEL)
+            diag_error(d, n->loc, "'Conv2d' output %s is too large: more than %s values",
+                       shape_str(n->out, buf), lim);
+        else
+            diag_error(d, n->loc, "'Conv2d' weight %lldx%lldx%lldx%lld is too large: more "
+                                  "than %s values",
+                       (long long)oc, (long long)c, (long long)attr_pair(k, 0),
+                       (long long)attr_pair(k, 1), lim);
+        return;
+    }
     ir_param_add(n, "weight", shape_make(4, (int64_t[]){oc, c, attr_pair(k, 0), attr_pair(k, 1)}),
                  c * kk, oc * kk);
     if (n->attrs[A_BIAS].b)
