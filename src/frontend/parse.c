@@ -98,15 +98,61 @@ void lex_bad_char(LexState *st, YYLTYPE loc, char c)
         st->fatal = true; /* binary garbage: one screen of errors is enough */
 }
 
-bool lex_open(LexState *st, YYLTYPE loc)
+/* The column of the first non-blank byte on the line holding byte off; *first tells
+ * whether that byte is off itself. */
+static int line_indent(const LexState *st, size_t off, bool *first)
 {
-    if (st->depth > 0 && st->depth <= AST_MAX_DEPTH + 1)
+    const char *t = st->file->text;
+    size_t b = off;
+    while (b > 0 && t[b - 1] != '\n')
+        b--;
+    size_t i = b;
+    while (i < off && (t[i] == ' ' || t[i] == '\t'))
+        i++;
+    *first = i == off;
+    return (int)(i - b) + 1;
+}
+
+void lex_bad_word(LexState *st, YYLTYPE loc, const char *text)
+{
+    lex_error(st, loc, "'%s' is not a number or a name", text);
+    size_t nd = strspn(text, "0123456789");
+    size_t nl = strspn(text + nd, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ");
+    if (nl > 0 && nl <= 2 && !text[nd + nl]) /* `3k`: a short form backwards */
+        diag_hint(st->diag, lex_loc(st, loc), "a short form puts the letter first: '%s%.*s'",
+                  text + nd, (int)nd, text);
+}
+
+bool lex_open(LexState *st, YYLTYPE loc, bool brace)
+{
+    if (brace && st->depth > 0 && st->depth <= AST_MAX_DEPTH + 1) {
+        bool first;
         st->open[st->depth - 1] = lex_loc(st, loc);
+        st->open_indent[st->depth - 1] = line_indent(st, st->tok_off, &first);
+    }
+    if (!brace && st->paren == 1) {
+        st->paren_open = lex_loc(st, loc);
+        st->paren_char = st->file->text[st->tok_off];
+    }
     if (st->depth + st->paren <= AST_MAX_DEPTH)
         return false;
     lex_error(st, loc, "nesting deeper than %d levels", AST_MAX_DEPTH);
     st->fatal = true;
     return true;
+}
+
+/* Remembers the first '}' that starts its line but is not indented like the line of the
+ * '{' it closes: when a '}' is missing, that is usually where. */
+void lex_close(LexState *st, YYLTYPE loc)
+{
+    if (st->depth < 1 || st->depth > AST_MAX_DEPTH + 1 || st->misclosed.file)
+        return;
+    bool first;
+    int indent = line_indent(st, st->tok_off, &first);
+    if (first && indent != st->open_indent[st->depth - 1]) {
+        st->misclosed = lex_loc(st, loc);
+        st->misclosed_line = st->open[st->depth - 1].line;
+    }
 }
 
 AstNet *parse_net(Arena *a, const SrcFile *f, Diag *d)

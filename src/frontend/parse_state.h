@@ -14,7 +14,12 @@ typedef struct LexState {
     int line, col; /* position of the next byte, 1-based */
     int depth;     /* open '{' */
     SrcLoc open[AST_MAX_DEPTH + 2]; /* where each open '{' is, for "not closed" notes */
+    int open_indent[AST_MAX_DEPTH + 2]; /* column of the first non-blank of each '{' line */
+    SrcLoc misclosed;     /* the first '}' not indented like the line of the '{' it closes */
+    int misclosed_line;   /* the line of that '{' */
     int paren;     /* open '(' and '[' (newlines inside are not statement ends) */
+    SrcLoc paren_open; /* the outermost open '(' or '[' */
+    char paren_char;
     bool fatal;    /* a limit was hit: stop without further messages */
     size_t off;    /* byte offset of the next byte */
     size_t tok_off; /* the last token's text, for "found '...'" */
@@ -30,9 +35,13 @@ void lex_advance(LexState *st, YYLTYPE *loc, const char *text, int len);
 AstValue *lex_value(LexState *st, ValKind k, const char *text, int len, YYLTYPE loc);
 AstValue *lex_dims(LexState *st, const char *text, YYLTYPE loc);
 AstValue *lex_string(LexState *st, const char *text, int len, YYLTYPE loc);
-/* Counts an opening bracket; returns true (and reports) when nesting is too deep. */
-bool lex_open(LexState *st, YYLTYPE loc);
+/* Counts an opening bracket ('{' when brace); returns true (and reports) when nesting is
+ * too deep. lex_close is called for each '}' before the depth drops. */
+bool lex_open(LexState *st, YYLTYPE loc, bool brace);
+void lex_close(LexState *st, YYLTYPE loc);
 void lex_bad_char(LexState *st, YYLTYPE loc, char c);
+/* `3k`: digits then letters. Lowering skips such a word silently (reported here). */
+void lex_bad_word(LexState *st, YYLTYPE loc, const char *text);
 void lex_error(LexState *st, YYLTYPE loc, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 SrcLoc lex_loc(const LexState *st, YYLTYPE loc);

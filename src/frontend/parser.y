@@ -19,6 +19,7 @@ typedef struct LexState LexState;
 }
 
 %code {
+#include <ctype.h>
 #include <string.h>
 #include "parse_state.h"
 int netyylex(NETYYSTYPE *lval, NETYYLTYPE *lloc, void *scanner);
@@ -39,10 +40,10 @@ static AstStmt *make_stmt(LexState *st, AstValue *label, AstValue *head, PtrVec 
 %token ARROW "'->'"
 %token <val> NETWORK "'network'"
 %token <val> TRAIN "'train'"
-%token <val> IDENT "name"
-%token <val> NUMBER "number"
+%token <val> IDENT "a name"
+%token <val> NUMBER "a number"
 %token <val> DIMS "sizes (like 1x28x28)"
-%token <val> STRING "string"
+%token <val> STRING "a string"
 
 %type <val> value number
 %type <arg> arg header_arg
@@ -77,6 +78,7 @@ network:
             n->body = *$4;
         }
     }
+  | NETWORK error block      { /* reported; the block is parsed for its own errors */ }
   ;
 
 header:
@@ -207,30 +209,71 @@ static void netyyerror(NETYYLTYPE *loc, void *scanner, LexState *st, const char 
         diag_error(st->diag, lex_loc(st, *loc), "%s", msg);
 }
 
-/* "expected a name or '{', found end of line" */
+/* Whether the text before the last token (blanks skipped) ends with the word w. */
+static bool after_word(const LexState *st, const char *w)
+{
+    size_t n = strlen(w), e = st->tok_off;
+    const char *t = st->file->text;
+    while (e > 0 && (t[e - 1] == ' ' || t[e - 1] == '\t'))
+        e--;
+    return e >= n && memcmp(t + e - n, w, n) == 0 &&
+           (e == n || !isalnum((unsigned char)w[0]) ||
+            !(t[e - n - 1] == '_' || isalnum((unsigned char)t[e - n - 1])));
+}
+
+/* "expected a value, found end of line", "expected '}', found end of file". The tokens that
+ * can start a value are named together as "a value". */
 static int yyreport_syntax_error(const yypcontext_t *ctx, void *scanner, LexState *st)
 {
     (void)scanner;
     if (st->fatal || diag_full(st->diag))
         return 0;
-    yysymbol_kind_t expected[6];
-    int n = yypcontext_expected_tokens(ctx, expected, 6);
+    yysymbol_kind_t expected[YYNTOKENS];
+    int n = yypcontext_expected_tokens(ctx, expected, YYNTOKENS);
     yysymbol_kind_t tok = yypcontext_token(ctx);
     const NETYYLTYPE *loc = yypcontext_location(ctx);
+    static const char *const value_start[] = {"a number", "a name", "a string",
+                                              "sizes (like 1x28x28)", "'['", "'('", "'-'"};
+    const char *names[YYNTOKENS + 1];
+    int nn = 0, nvalue = 0;
+    for (int i = 0; i < n; i++) {
+        const char *name = yysymbol_name(expected[i]);
+        for (int k = 0; k < 7; k++)
+            nvalue += strcmp(name, value_start[k]) == 0;
+    }
+    if (nvalue == 7)
+        names[nn++] = "a value";
+    for (int i = 0; i < n; i++) {
+        const char *name = yysymbol_name(expected[i]);
+        bool in_value = false;
+        for (int k = 0; k < 7 && nvalue == 7; k++)
+            in_value |= strcmp(name, value_start[k]) == 0;
+        if (!in_value)
+            names[nn++] = name;
+    }
     StrBuf sb;
     sb_init(&sb);
-    if (n > 0 && n <= 5) {
+    if (tok == YYSYMBOL_YYEOF && st->depth > 0) {
+        sb_puts(&sb, "expected '}', ");
+    } else if (tok != YYSYMBOL_IDENT && nn == 1 && strcmp(names[0], "a name") == 0 &&
+               after_word(st, "network")) {
+        sb_puts(&sb, "expected the network's name after 'network', ");
+    } else if (tok != YYSYMBOL_IDENT && nn == 1 && strcmp(names[0], "a name") == 0 &&
+               after_word(st, ":")) {
+        sb_puts(&sb, "expected a layer kind after the label, ");
+    } else if (nn > 0 && nn <= 5) {
         sb_puts(&sb, "expected ");
-        for (int i = 0; i < n; i++) {
+        for (int i = 0; i < nn; i++) {
             if (i)
-                sb_puts(&sb, i == n - 1 ? " or " : ", ");
-            const char *name = yysymbol_name(expected[i]);
-            sb_puts(&sb, strcmp(name, "end of file") == 0 ? "end of file" : name);
+                sb_puts(&sb, i == nn - 1 ? " or " : ", ");
+            sb_puts(&sb, names[i]);
         }
-        sb_puts(&sb, ", found ");
+        sb_puts(&sb, ", ");
     } else {
         sb_puts(&sb, "unexpected ");
     }
+    if (strncmp(sb.data, "unexpected", 10) != 0)
+        sb_puts(&sb, "found ");
     SrcLoc l = lex_loc(st, *loc);
     if (tok == YYSYMBOL_YYEOF)
         sb_puts(&sb, "end of file");
@@ -242,7 +285,15 @@ static int yyreport_syntax_error(const yypcontext_t *ctx, void *scanner, LexStat
         sb_puts(&sb, yysymbol_name(tok));
     diag_error(st->diag, l, "%s", sb.data);
     sb_free(&sb);
-    if (tok == YYSYMBOL_YYEOF && st->depth > 0 && st->depth <= AST_MAX_DEPTH)
+    if (st->paren > 0 && st->paren_open.file && st->paren_open.line != l.line)
+        diag_note(st->diag, st->paren_open, "this '%c' is not closed", st->paren_char);
+    if (tok == YYSYMBOL_YYEOF && st->depth > 0 && st->depth <= AST_MAX_DEPTH) {
         diag_note(st->diag, st->open[st->depth - 1], "this '{' is not closed");
+        if (st->misclosed.file)
+            diag_note(st->diag, st->misclosed,
+                      "this '}' closes the '{' on line %d but is not indented like that line; "
+                      "is a '}' missing above it?",
+                      st->misclosed_line);
+    }
     return 0;
 }
