@@ -15,6 +15,7 @@ typedef struct Lower {
     Arena *arena;
     Diag *diag;
     Graph *g;
+    const char *setting; /* the train setting being lowered: names its attribute 'value' */
 } Lower;
 
 /* ---- train settings ---- */
@@ -147,12 +148,14 @@ static const Setting settings[] = {
     {"normalize", "mean/std", NULL, 0, norm_attrs, N(norm_attrs), pos_norm},
 };
 
+/* True for an unknown key too, so that a misspelt `optimiser: {Adam: {...}}` reaches
+ * lowering whole and is reported once, as an unknown setting. */
 bool ast_setting_has_kind(const char *key)
 {
     for (int i = 0; i < N(settings); i++)
         if (strcmp(settings[i].name, key) == 0)
             return settings[i].kinds != NULL;
-    return false;
+    return true;
 }
 
 bool ast_is_layer_kind(const char *word) { return ir_layer_find(word) != NULL; }
@@ -192,13 +195,15 @@ static const char *type_desc(const AttrSpec *s)
     return "?";
 }
 
+/* The attribute's name in messages: `batch 0` is about 'batch', not its 'value'. */
+static const char *aname(const Lower *L, const AttrSpec *s)
+{
+    return L->setting && strcmp(s->name, "value") == 0 ? L->setting : s->name;
+}
+
 static bool check_range(Lower *L, const AttrSpec *s, const AstValue *v, double x)
 {
-    if (v->kind == VAL_INT && v->overflow) {
-        diag_error(L->diag, v->loc, "'%s': %s is too large", s->name, v->s);
-        return false;
-    }
-    if (x < s->min || x > s->max) {
+    if (x < s->min || x > s->max || (v->kind == VAL_INT && v->overflow)) {
         char lo[32], hi[32];
         if (s->type == ATTR_INT || s->type == ATTR_INTS) {
             fmt_thousands(lo, (int64_t)s->min);
@@ -207,8 +212,8 @@ static bool check_range(Lower *L, const AttrSpec *s, const AstValue *v, double x
             snprintf(lo, sizeof lo, "%g", s->min);
             snprintf(hi, sizeof hi, "%g", s->max);
         }
-        diag_error(L->diag, v->loc, "'%s' must be between %s and %s, got %s", s->name, lo, hi,
-                   val_text(v));
+        diag_error(L->diag, v->loc, "'%s' must be between %s and %s, got %s", aname(L, s), lo,
+                   hi, val_text(v));
         return false;
     }
     return true;
@@ -216,14 +221,18 @@ static bool check_range(Lower *L, const AttrSpec *s, const AstValue *v, double x
 
 static bool type_error(Lower *L, const AttrSpec *s, const AstValue *v)
 {
-    const char *what = v->kind == VAL_LIST     ? "a list"
-                       : v->kind == VAL_STRING ? "a string"
-                                               : NULL;
-    if (what)
-        diag_error(L->diag, v->loc, "'%s' must be %s, got %s", s->name, type_desc(s), what);
+    if (v->kind == VAL_LIST)
+        diag_error(L->diag, v->loc, "'%s' must be %s, got a list", aname(L, s), type_desc(s));
+    else if (v->kind == VAL_STRING)
+        diag_error(L->diag, v->loc, "'%s' must be %s, got the string \"%s\"", aname(L, s),
+                   type_desc(s), v->s);
     else
-        diag_error(L->diag, v->loc, "'%s' must be %s, got '%s'", s->name, type_desc(s),
+        diag_error(L->diag, v->loc, "'%s' must be %s, got '%s'", aname(L, s), type_desc(s),
                    val_text(v));
+    AstValue num = {0};
+    if (v->kind == VAL_STRING && s->type != ATTR_STRING && s->type != ATTR_ENUM &&
+        ast_parse_number(&num, v->s))
+        diag_hint(L->diag, v->loc, "drop the quotes: %s", v->s);
     return false;
 }
 
@@ -255,6 +264,8 @@ static bool parse_bool(const char *s, bool *b)
 /* Checks v against s and stores it in out. */
 static bool set_attr(Lower *L, const AttrSpec *s, AttrVal *out, const AstValue *v, SrcLoc loc)
 {
+    if (v->kind == VAL_IDENT && isdigit((unsigned char)v->s[0]))
+        return false; /* `3k`: the lexer reported it */
     AttrVal nv = *out;
     nv.set = true;
     nv.loc = loc;
@@ -275,10 +286,10 @@ static bool set_attr(Lower *L, const AttrSpec *s, AttrVal *out, const AstValue *
         }
         if (v->items.len < s->min_len || v->items.len > s->max_len) {
             if (s->min_len == s->max_len)
-                diag_error(L->diag, v->loc, "'%s' takes %d values, got %d", s->name, s->min_len,
-                           v->items.len);
+                diag_error(L->diag, v->loc, "'%s' takes %d values, got %d", aname(L, s),
+                           s->min_len, v->items.len);
             else
-                diag_error(L->diag, v->loc, "'%s' takes %d to %d values, got %d", s->name,
+                diag_error(L->diag, v->loc, "'%s' takes %d to %d values, got %d", aname(L, s),
                            s->min_len, s->max_len, v->items.len);
             return false;
         }
@@ -379,6 +390,33 @@ static const char *suggest_attr(const AttrSpec *specs, int n, const char *key)
     return best;
 }
 
+/* "'MaxPool2d' takes 2 positional arguments (kernel, stride); '2' is one too many" */
+static void positional_error(Lower *L, const char *what, const AttrSpec *specs, int nspecs,
+                             const char *const *positional, const AstValue *v, SrcLoc loc)
+{
+    int npos = 0;
+    while (positional && positional[npos])
+        npos++;
+    if (nspecs == 0) {
+        diag_error(L->diag, loc, "%s takes no arguments, got '%s'", what, val_text(v));
+    } else if (npos == 0) {
+        diag_error(L->diag, loc, "%s takes no positional arguments, got '%s'", what,
+                   val_text(v));
+        if (v->kind == VAL_INT || v->kind == VAL_FLOAT)
+            diag_hint(L->diag, loc, "name it, as in '%s=%s'", specs[0].name, val_text(v));
+    } else if (npos == 1 && strcmp(positional[0], "value") == 0) {
+        diag_error(L->diag, loc, "%s takes one value; '%s' is one too many", what, val_text(v));
+    } else {
+        StrBuf sb;
+        sb_init(&sb);
+        for (int i = 0; i < npos; i++)
+            sb_printf(&sb, "%s%s", i ? ", " : "", positional[i]);
+        diag_error(L->diag, loc, "%s takes %d positional argument%s (%s); '%s' is one too many",
+                   what, npos, npos == 1 ? "" : "s", sb.data, val_text(v));
+        sb_free(&sb);
+    }
+}
+
 /* Applies args[first..] to vals (nspecs of them, spec order). `what` names the owner in
  * messages ("'Conv2d'", "optimizer 'Adam'"). Reports every problem; returns false if any. */
 static bool lower_args(Lower *L, const char *what, const AttrSpec *specs, int nspecs,
@@ -430,9 +468,7 @@ static bool lower_args(Lower *L, const char *what, const AttrSpec *specs, int ns
                     !short_form(specs, nspecs, v->s)) {
                     diag_error(L->diag, a->loc, "%s: '%s' needs a value", what, v->s);
                 } else {
-                    diag_error(L->diag, a->loc, "%s takes no further positional argument, "
-                                                "got '%s'",
-                               what, val_text(v));
+                    positional_error(L, what, specs, nspecs, positional, v, a->loc);
                     if (v->kind == VAL_IDENT) {
                         const char *s = ir_layer_suggest(v->s);
                         if (ir_layer_find(v->s) || s)
@@ -445,7 +481,7 @@ static bool lower_args(Lower *L, const char *what, const AttrSpec *specs, int ns
             }
         }
         if (vals[idx].set) {
-            diag_error(L->diag, a->loc, "%s: '%s' is given twice", what, specs[idx].name);
+            diag_error(L->diag, a->loc, "%s: '%s' is given twice", what, aname(L, &specs[idx]));
             diag_note(L->diag, vals[idx].loc, "first given here");
             ok = false;
             continue;
@@ -458,8 +494,11 @@ static bool lower_args(Lower *L, const char *what, const AttrSpec *specs, int ns
     }
     for (int i = 0; i < nspecs; i++)
         if (specs[i].required && !vals[i].set) {
-            diag_error(L->diag, head_loc, "%s needs '%s' (%s)", what, specs[i].name,
-                       specs[i].help);
+            if (L->setting && strcmp(specs[i].name, "value") == 0)
+                diag_error(L->diag, head_loc, "%s needs a value (%s)", what, specs[i].help);
+            else
+                diag_error(L->diag, head_loc, "%s needs '%s' (%s)", what, specs[i].name,
+                           specs[i].help);
             ok = false;
         }
     return ok;
@@ -559,7 +598,7 @@ static void lower_group(Lower *L, Item *parent, const AstStmt *s, int depth)
     snprintf(idx, sizeof idx, "%d", parent->children.len);
     it->path = child_path(L, parent, it->name ? it->name : idx);
     ptrvec_push(L->arena, &parent->children, it);
-    if (s->body.len == 0)
+    if (s->body.len == 0 && L->diag->errors == 0) /* else the parser may have cut it short */
         diag_warning(L->diag, s->head_loc, "group '%s' is empty", s->head);
     lower_body(L, it, &s->body, depth + 1);
 }
@@ -588,6 +627,7 @@ static void lower_header(Lower *L, const AstNet *net)
         if (strcmp(a->key, "input") != 0) {
             diag_error(L->diag, a->key_loc, "unknown network header '%s': expected 'input'",
                        a->key);
+            have_input = true; /* no "has no input" on top */
             continue;
         }
         have_input = true;
@@ -600,7 +640,16 @@ static void lower_header(Lower *L, const AstNet *net)
             continue;
         }
         if (v->kind != VAL_LIST || (v->items.len != 1 && v->items.len != 3)) {
-            diag_error(L->diag, v->loc, "input must be CxHxW (like 1x28x28) or a size N");
+            diag_error(L->diag, v->loc, "input must be CxHxW (like 1x28x28) or a size N, got %s",
+                       v->kind == VAL_LIST && !v->s ? "a list" : val_text(v));
+            if (v->kind == VAL_LIST && v->items.len == 2 &&
+                ((AstValue *)v->items.items[0])->kind == VAL_INT &&
+                ((AstValue *)v->items.items[1])->kind == VAL_INT)
+                diag_hint(L->diag, v->loc, "for one channel, write '1x%s'",
+                          v->s ? v->s
+                               : arena_printf(L->arena, "%sx%s",
+                                              ((AstValue *)v->items.items[0])->s,
+                                              ((AstValue *)v->items.items[1])->s));
             continue;
         }
         int64_t d[3];
@@ -616,6 +665,13 @@ static void lower_header(Lower *L, const AstNet *net)
         }
         if (ok)
             g->input = shape_make(v->items.len, d);
+        if (ok && shape_numel(g->input) > SHAPE_MAX_NUMEL) {
+            char buf[64], num[32], lim[32];
+            diag_error(L->diag, v->loc, "input %s is too large: %s values per sample, at most %s",
+                       shape_str(g->input, buf), fmt_thousands(num, shape_numel(g->input)),
+                       fmt_thousands(lim, SHAPE_MAX_NUMEL));
+            g->input = (Shape){0};
+        }
     }
     if (!have_input && net->name)
         diag_error(L->diag, net->loc, "network '%s' has no input shape", net->name);
@@ -751,6 +807,7 @@ static void lower_train(Lower *L, const AstNet *net)
             continue;
         }
         int si = (int)(st - settings);
+        L->setting = st->name;
         if (seen[si].file) {
             diag_error(L->diag, s->head_loc, "train setting '%s' is given twice", s->head);
             diag_note(L->diag, seen[si], "first given here");
@@ -795,6 +852,14 @@ static void lower_train(Lower *L, const AstNet *net)
                     diag_error(L->diag, a0->loc, "unknown %s '%s': expected one of %s",
                                st->name, a0->val->s, sb.data);
                     sb_free(&sb);
+                    for (int k = 0, best_p = 3; !best && k < st->nkinds; k++) {
+                        int p = 0; /* `CosineLR`: a long enough common start */
+                        while (a0->val->s[p] && tolower((unsigned char)a0->val->s[p]) ==
+                                                    tolower((unsigned char)st->kinds[k].name[p]))
+                            p++;
+                        if (p > best_p)
+                            best_p = p, best = st->kinds[k].name;
+                    }
                     if (best)
                         diag_hint(L->diag, a0->loc, "did you mean '%s'?", best);
                     continue;
@@ -814,8 +879,18 @@ static void lower_train(Lower *L, const AstNet *net)
                        s->head_loc))
             apply_setting(t, st, kind, vals, s->loc);
         if (strcmp(st->name, "optimizer") == 0 && kind == OPT_SGD && t->nesterov &&
-            (t->momentum <= 0 || t->dampening != 0))
-            diag_error(L->diag, s->loc, "nesterov momentum needs momentum > 0 and dampening 0");
+            (t->momentum <= 0 || t->dampening != 0)) {
+            SrcLoc at = vals[4].set ? vals[4].loc : s->loc;
+            if (t->momentum <= 0) {
+                diag_error(L->diag, at, "'nesterov' needs a momentum > 0, got momentum %g",
+                           t->momentum);
+                diag_hint(L->diag, at, "add a momentum, e.g. 'momentum=0.9'");
+            } else {
+                diag_error(L->diag, at, "'nesterov' needs dampening 0, got dampening %g",
+                           t->dampening);
+                diag_hint(L->diag, at, "drop 'dampening=%g'", t->dampening);
+            }
+        }
     }
 }
 
@@ -831,7 +906,7 @@ Graph *lower_net(Arena *a, const AstNet *net, Diag *d)
         diag_error(d, net->name_loc, "'%s' is not a valid network name", net->name);
     lower_header(&L, net);
     lower_body(&L, g->root, &net->body, 0);
-    if (net->name && g->nodes.len == 0)
+    if (net->name && g->nodes.len == 0 && d->errors == 0) /* else the layers had errors */
         diag_error(d, net->name_loc, "network '%s' has no layers", net->name);
     lower_train(&L, net);
     return g;
@@ -888,7 +963,9 @@ Graph *frontend_load_file(Arena *a, const SrcFile *f, Diag *d)
     if (bad.file) {
         unsigned char c = (unsigned char)f->text[bad.len];
         bad.len = 1;
-        diag_error(d, (SrcLoc){0}, "%s:%d:%d: not a text file (byte 0x%02x is not UTF-8 text)",
+        diag_error(d, (SrcLoc){0},
+                   c < 0x80 ? "%s:%d:%d: not a text file (control byte 0x%02x)"
+                            : "%s:%d:%d: not a text file (byte 0x%02x is not UTF-8)",
                    f->name, bad.line, bad.col, c);
         return NULL;
     }
