@@ -1,0 +1,28 @@
+#!/bin/sh
+# Conversion round trip: for every net in nets/ and every IR golden case, `netc --to yaml`,
+# then `netc --to net` on that output, must give the same `--dump-ir` as the original.
+#   roundtrip.sh NETC [FILE...]
+set -u
+netc=$(realpath "$1"); shift
+here=$(cd "$(dirname "$0")" && pwd)
+files=${*:-$(ls "$here"/../../nets/*.net "$here"/../../nets/*.yaml "$here"/ir/*)}
+pass=0; fail=0
+tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
+for f in $files; do
+  name=$(basename "$f")
+  ok=1
+  "$netc" --dump-ir "$f" > "$tmp/want" 2>&1 || ok=0
+  "$netc" --to yaml "$f" > "$tmp/$name.yaml" 2> "$tmp/err" || ok=0
+  "$netc" --to net "$tmp/$name.yaml" > "$tmp/$name.net" 2>> "$tmp/err" || ok=0
+  "$netc" --dump-ir "$tmp/$name.net" > "$tmp/got" 2>> "$tmp/err" || ok=0
+  if [ $ok = 1 ] && cmp -s "$tmp/want" "$tmp/got"; then
+    pass=$((pass + 1))
+  else
+    fail=$((fail + 1))
+    echo "FAIL $f (net -> yaml -> net)"
+    cat "$tmp/err"
+    diff -u "$tmp/want" "$tmp/got" | head -20
+  fi
+done
+echo "roundtrip: $pass passed, $fail failed"
+[ $fail = 0 ]
