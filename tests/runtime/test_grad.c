@@ -1,0 +1,501 @@
+/* test_grad.c: every layer kind's backward against central differences of its forward, for
+ * the input gradient and every parameter gradient, plus whole nets through the runtime
+ * (rt_forward, rt_loss, rt_backward).
+ *
+ * Design choice: the test walks the registry (ir_layers[]) and looks up, by the kind's name,
+ * the recipes below: small nets of one layer around the kind, written as net-file text and
+ * read by the front end, so attributes go through the same path a user's do. A kind with no
+ * recipe fails with a message saying where to add one; a recipe whose text builds another
+ * kind fails too. Each recipe runs the layer through its LayerOps hooks with buffers from the
+ * runtime's own memory plan (rt_model_new), at batch 2 under a max batch of 3.
+ *
+ * The loss is L = sum(out * r) for a fixed random r, so dL/dout = r is what backward gets.
+ * The numeric derivative of element x is (L(x+eps) - L(x-eps)) / (2 eps), with the forward
+ * in float (as the runtime computes it) and L summed in double.
+ *
+ * Tolerance: eps = 1e-2, and an element passes when
+ *     |analytic - numeric| <= 2e-4 + 5e-3 * max(|analytic|, |numeric|).
+ * Why: moving one input by eps changes only the outputs that depend on it; the others are
+ * recomputed bit for bit and cancel exactly. Each changed output carries a float rounding
+ * error of a few ulp of values of order 1 (~1e-7 after a conv's short sums), which the
+ * division by 2 eps = 0.02 turns into ~1e-5 per output; the truncation error of the central
+ * difference is eps^2/6 * f''' ~ 2e-5 for tanh and sigmoid and 0 for the piecewise-linear
+ * kinds. Measured worst case over all recipes: 2.5e-5 (Tanh, the truncation term), all others
+ * below 1e-5 (run with GRAD_VERBOSE=1 to see it per tensor); so 2e-4 + 0.5% leaves a margin
+ * of 8x while a wrong index, a missing term or a scale off by 1% still fails.
+ * Inputs keep clear of kinks: ReLU and LeakyReLU inputs are at least 0.1 away from 0, and
+ * MaxPool2d inputs are distinct values 0.05 apart, so no eps step switches a branch or a
+ * window's maximum. Dropout reuses the same RNG state for every forward, so the mask is fixed;
+ * its mask itself is checked separately. */
+#include <criterion/criterion.h>
+#include <criterion/parameterized.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "frontend.h"
+#include "layer.h"
+#include "runtime.h"
+
+#define EPS 1e-2
+#define ATOL 2e-4
+#define RTOL 5e-3
+
+typedef enum {
+    IN_SMOOTH,  /* uniform in [-1, 1] */
+    IN_NO_KINK, /* uniform in +-[0.1, 1]: no element within eps of 0 */
+    IN_DISTINCT /* a shuffled ramp with steps of 0.05: no ties, no near-ties */
+} InGen;
+
+typedef struct Recipe {
+    const char *kind;  /* the registry name this recipe tests */
+    const char *input; /* the network's input shape */
+    const char *layer; /* the one layer statement */
+    InGen gen;
+} Recipe;
+
+/* At least one recipe per registered kind. Geometries exercise stride, padding, dilation,
+ * non-square kernels, no bias, and windows that do not tile the input (floor mode). */
+static const Recipe recipes[] = {
+    {"Conv2d", "2x5x6", "Conv2d 3 k3 p1", IN_SMOOTH},
+    {"Conv2d", "2x5x6", "Conv2d 3 k3 s2 p1 d2", IN_SMOOTH},
+    {"Conv2d", "2x5x6",
+     "Conv2d 4 kernel=[3, 2] stride=[2, 1] padding=[1, 0] dilation=[1, 2] bias=false",
+     IN_SMOOTH},
+    {"Conv2d", "1x4x4", "Conv2d 2 k1 s3", IN_SMOOTH},
+    {"MaxPool2d", "2x5x6", "MaxPool2d 2", IN_DISTINCT},
+    {"MaxPool2d", "2x5x6", "MaxPool2d 3 s2 p1", IN_DISTINCT},
+    {"MaxPool2d", "2x5x6", "MaxPool2d kernel=[2, 3] stride=[1, 2] padding=[1, 1]", IN_DISTINCT},
+    {"AvgPool2d", "2x5x6", "AvgPool2d 2", IN_SMOOTH},
+    {"AvgPool2d", "2x5x6", "AvgPool2d 3 s2 p1", IN_SMOOTH},
+    {"AvgPool2d", "2x5x6", "AvgPool2d kernel=[2, 3] stride=[1, 2] padding=[1, 1]", IN_SMOOTH},
+    {"ReLU", "2x5x6", "ReLU", IN_NO_KINK},
+    {"ReLU", "13", "ReLU", IN_NO_KINK},
+    {"LeakyReLU", "2x5x6", "LeakyReLU", IN_NO_KINK},
+    {"LeakyReLU", "13", "LeakyReLU 0.2", IN_NO_KINK},
+    {"Sigmoid", "2x5x6", "Sigmoid", IN_SMOOTH},
+    {"Tanh", "13", "Tanh", IN_SMOOTH},
+    {"Flatten", "2x5x6", "Flatten", IN_SMOOTH},
+    {"Linear", "7", "Linear 4", IN_SMOOTH},
+    {"Linear", "7", "Linear 3 bias=false init=xavier_uniform", IN_SMOOTH},
+    {"Dropout", "2x5x6", "Dropout 0.3", IN_SMOOTH},
+    {"Dropout", "13", "Dropout p=0", IN_SMOOTH},
+    {"Softmax", "7", "Softmax", IN_SMOOTH},
+};
+#define NRECIPES ((int)(sizeof recipes / sizeof recipes[0]))
+
+#define BATCH 2
+#define MAX_BATCH 3
+
+static bool verbose(void)
+{
+    const char *v = getenv("GRAD_VERBOSE");
+    return v && *v && strcmp(v, "0") != 0;
+}
+
+/* ---- building a net from text ---- */
+
+typedef struct Net {
+    Arena *arena;
+    Graph *g;
+    Model *m;
+} Net;
+
+static bool net_build(Net *n, const char *name, const char *input, const char *body,
+                      const char *train)
+{
+    n->arena = arena_new();
+    char *text = arena_printf(n->arena, "network %s (input %s) {\n%s\n}\n%s", name, input, body,
+                              train ? train : "");
+    Diag d;
+    diag_init(&d, stderr, "test_grad");
+    n->g = frontend_load_file(n->arena, src_from_string(n->arena, "recipe.net", text), &d);
+    cr_assert(n->g && n->g->shaped && d.errors == 0, "the recipe does not build:\n%s", text);
+    n->m = rt_model_new(n->g, MAX_BATCH, &d);
+    cr_assert(n->m, "rt_model_new failed for:\n%s", text);
+    rt_model_init(n->m, 1234);
+    return true;
+}
+
+static void net_free(Net *n)
+{
+    rt_model_free(n->m);
+    arena_free(n->arena);
+}
+
+static void fill(float *x, size_t n, InGen gen, Rng *rng)
+{
+    switch (gen) {
+    case IN_SMOOTH:
+        for (size_t i = 0; i < n; i++)
+            x[i] = (float)(rng_uniform(rng) * 2 - 1);
+        break;
+    case IN_NO_KINK:
+        for (size_t i = 0; i < n; i++) {
+            double a = 0.1 + 0.9 * rng_uniform(rng);
+            x[i] = (float)(rng_uniform(rng) < 0.5 ? -a : a);
+        }
+        break;
+    case IN_DISTINCT:
+        for (size_t i = 0; i < n; i++)
+            x[i] = (float)(0.05 * ((double)i - (double)n / 2));
+        for (size_t i = n - 1; i > 0; i--) {
+            size_t j = (size_t)rng_below(rng, i + 1);
+            float t = x[i];
+            x[i] = x[j];
+            x[j] = t;
+        }
+        break;
+    }
+}
+
+static void fill_nan(float *x, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        x[i] = NAN;
+}
+
+/* ---- one layer through its hooks ---- */
+
+typedef struct Check {
+    const Node *node;
+    Model *m;
+    float *in, *din, *r;
+    size_t nin, nout;
+    Rng rng0; /* the dropout RNG state every forward starts from */
+} Check;
+
+static LayerRun layer_run(Check *c, Rng *rng)
+{
+    Model *m = c->m;
+    return (LayerRun){
+        .batch = BATCH,
+        .training = true,
+        .in = c->in,
+        .out = m->out[0],
+        .params = &m->pview[0],
+        .grads = &m->gview[0],
+        .scratch = m->scratch[0],
+        .rng = rng,
+    };
+}
+
+/* L = sum(out * r) after a fresh forward. */
+static double loss_at(Check *c)
+{
+    Rng rng = c->rng0;
+    LayerRun r = layer_run(c, &rng);
+    fill_nan(r.out, c->nout);
+    c->node->ops->forward(c->node, &r);
+    double L = 0;
+    for (size_t i = 0; i < c->nout; i++)
+        L += (double)r.out[i] * (double)c->r[i];
+    return L;
+}
+
+typedef struct Worst {
+    double err, analytic, numeric;
+    size_t at;
+    int bad;
+} Worst;
+
+/* Compares analytic[0..n) with central differences over the floats x[0..n). Returns
+ * true when every element is within tolerance; reports the worst one otherwise. */
+static bool compare(Check *c, const char *what_kind, const char *layer, const char *tensor,
+                    float *x, const float *analytic, size_t n)
+{
+    Worst w = {0};
+    double worst_abs = 0;
+    for (size_t i = 0; i < n; i++) {
+        float keep = x[i];
+        x[i] = keep + (float)EPS;
+        double hi = (double)x[i];
+        double Lp = loss_at(c);
+        x[i] = keep - (float)EPS;
+        double lo = (double)x[i];
+        double Lm = loss_at(c);
+        x[i] = keep;
+        double num = (Lp - Lm) / (hi - lo);
+        double a = analytic[i];
+        double err = fabs(a - num);
+        double tol = ATOL + RTOL * fmax(fabs(a), fabs(num));
+        if (err > worst_abs)
+            worst_abs = err;
+        if (!(err <= tol)) { /* NaN fails too */
+            w.bad++;
+            if (!(err <= w.err)) {
+                w.err = err;
+                w.analytic = a;
+                w.numeric = num;
+                w.at = i;
+            }
+        }
+    }
+    if (verbose())
+        fprintf(stderr, "grad %-10s %-60s %-8s n=%-4zu worst |a-n| %.3g\n", what_kind, layer,
+                tensor, n, worst_abs);
+    cr_expect(w.bad == 0,
+              "%s '%s': gradient of %s element %zu: analytic %.9g, numeric %.9g (|diff| %.3g; "
+              "%d of %zu elements outside %g + %g*|value|)",
+              what_kind, layer, tensor, w.at, w.analytic, w.numeric, w.err, w.bad, n, ATOL,
+              RTOL);
+    return w.bad == 0;
+}
+
+static void check_recipe(const Recipe *rc, LayerKind kind)
+{
+    Net net;
+    net_build(&net, "grad", rc->input, rc->layer, NULL);
+    cr_assert_eq(net.g->nodes.len, 1, "recipe '%s' should build one node", rc->layer);
+    const Node *node = GRAPH_NODE(net.g, 0);
+    cr_assert_eq(node->kind, kind, "recipe '%s' for %s builds a '%s'", rc->layer, rc->kind,
+                 node->ops->name);
+    cr_assert(node->ops->forward && node->ops->backward, "%s has no forward or backward",
+              rc->kind);
+    Check c = {.node = node, .m = net.m};
+    c.nin = (size_t)BATCH * (size_t)shape_numel(node->in);
+    c.nout = (size_t)BATCH * (size_t)shape_numel(node->out);
+    c.in = malloc(sizeof(float) * c.nin);
+    c.din = malloc(sizeof(float) * c.nin);
+    c.r = malloc(sizeof(float) * c.nout);
+    cr_assert(c.in && c.din && c.r);
+    Rng rng;
+    rng_seed(&rng, 42 + (uint64_t)kind);
+    fill(c.in, c.nin, rc->gen, &rng);
+    fill(c.r, c.nout, IN_SMOOTH, &rng);
+    rng_seed(&c.rng0, 99);
+
+    /* analytic: forward, then backward into NaN-filled gradients (backward overwrites) */
+    Rng drop = c.rng0;
+    LayerRun r = layer_run(&c, &drop);
+    fill_nan(r.out, c.nout);
+    node->ops->forward(node, &r);
+    for (size_t i = 0; i < c.nout; i++)
+        cr_assert(isfinite(r.out[i]), "%s '%s': forward left output %zu as %g", rc->kind,
+                  rc->layer, i, (double)r.out[i]);
+    r.dout = c.r;
+    r.din = c.din;
+    fill_nan(c.din, c.nin);
+    for (int p = 0; p < node->nparams; p++)
+        fill_nan(net.m->gview[p], (size_t)shape_numel(node->params[p].shape));
+    node->ops->backward(node, &r);
+    float *gp[NODE_MAX_PARAMS];
+    for (int p = 0; p < node->nparams; p++) {
+        size_t n = (size_t)shape_numel(node->params[p].shape);
+        gp[p] = malloc(sizeof(float) * n);
+        cr_assert(gp[p]);
+        memcpy(gp[p], net.m->gview[p], sizeof(float) * n);
+    }
+
+    compare(&c, rc->kind, rc->layer, "input", c.in, c.din, c.nin);
+    for (int p = 0; p < node->nparams; p++) {
+        compare(&c, rc->kind, rc->layer, node->params[p].name, net.m->pview[p], gp[p],
+                (size_t)shape_numel(node->params[p].shape));
+        free(gp[p]);
+    }
+    free(c.in);
+    free(c.din);
+    free(c.r);
+    net_free(&net);
+}
+
+/* ---- the registry walk ---- */
+
+ParameterizedTestParameters(grad, every_kind)
+{
+    static int kinds[LAYER__COUNT];
+    for (int k = 0; k < LAYER__COUNT; k++)
+        kinds[k] = k;
+    return cr_make_param_array(int, kinds, LAYER__COUNT);
+}
+
+ParameterizedTest(int *kind, grad, every_kind, .timeout = 120)
+{
+    const LayerOps *ops = ir_layers[*kind];
+    cr_assert(ops && ops->name, "registry entry %d is empty", *kind);
+    int found = 0;
+    for (int i = 0; i < NRECIPES; i++)
+        if (strcmp(recipes[i].kind, ops->name) == 0) {
+            check_recipe(&recipes[i], (LayerKind)*kind);
+            found++;
+        }
+    cr_assert(found > 0,
+              "layer kind '%s' has no gradient recipe: add one to recipes[] in "
+              "tests/runtime/test_grad.c",
+              ops->name);
+}
+
+/* A recipe naming a kind that is not registered is a typo that would silently test less. */
+Test(grad, recipes_name_registered_kinds)
+{
+    for (int i = 0; i < NRECIPES; i++)
+        cr_expect(ir_layer_find(recipes[i].kind) != NULL,
+                  "recipe '%s' names kind '%s', which is not in the registry", recipes[i].layer,
+                  recipes[i].kind);
+}
+
+/* ---- Dropout's mask ---- */
+
+Test(grad, dropout_mask)
+{
+    Net net;
+    net_build(&net, "drop", "50x20x20", "Dropout 0.3", NULL);
+    const Node *node = GRAPH_NODE(net.g, 0);
+    size_t n = (size_t)BATCH * 20000;
+    float *in = malloc(sizeof(float) * n), *out2 = malloc(sizeof(float) * n);
+    float *din = malloc(sizeof(float) * n), *dout = malloc(sizeof(float) * n);
+    cr_assert(in && out2 && din && dout);
+    Rng rng;
+    rng_seed(&rng, 5);
+    fill(in, n, IN_NO_KINK, &rng); /* no zero inputs: a zero output means a dropped element */
+    fill(dout, n, IN_NO_KINK, &rng);
+    Rng r0;
+    rng_seed(&r0, 77);
+    Rng a = r0;
+    LayerRun r = {.batch = BATCH, .training = true, .in = in, .out = net.m->out[0],
+                  .params = net.m->pview, .grads = net.m->gview, .scratch = net.m->scratch[0],
+                  .rng = &a};
+    node->ops->forward(node, &r);
+    const float scale = (float)(1.0 / (1.0 - 0.3));
+    size_t dropped = 0;
+    for (size_t i = 0; i < n; i++) {
+        float o = r.out[i];
+        if (o == 0)
+            dropped++;
+        else
+            cr_assert(fabsf(o - in[i] * scale) <= 1e-6f * fabsf(o),
+                      "Dropout: kept element %zu is %g, want %g * 1/(1-p) = %g", i, (double)o,
+                      (double)in[i], (double)(in[i] * scale));
+    }
+    /* 40,000 Bernoulli(0.3) draws: sd = sqrt(n p (1-p)) ~ 92; allow 6 sd */
+    double expect = 0.3 * (double)n, sd = sqrt((double)n * 0.3 * 0.7);
+    cr_expect(fabs((double)dropped - expect) <= 6 * sd,
+              "Dropout 0.3 dropped %zu of %zu elements (expected about %.0f)", dropped, n,
+              expect);
+    /* backward uses the mask of the forward */
+    r.dout = dout;
+    r.din = din;
+    node->ops->backward(node, &r);
+    for (size_t i = 0; i < n; i++) {
+        float want = r.out[i] == 0 ? 0.0f : dout[i] * scale;
+        cr_assert(fabsf(din[i] - want) <= 1e-6f * fabsf(want), "Dropout backward element %zu: "
+                  "%g, want %g (mask of the forward)", i, (double)din[i], (double)want);
+    }
+    /* the same RNG state gives the same mask; the RNG moves on, so the next mask differs */
+    memcpy(out2, r.out, sizeof(float) * n);
+    Rng b = r0;
+    r.rng = &b;
+    node->ops->forward(node, &r);
+    cr_expect(memcmp(out2, r.out, sizeof(float) * n) == 0,
+              "Dropout: the same RNG state gave a different mask");
+    node->ops->forward(node, &r);
+    cr_expect(memcmp(out2, r.out, sizeof(float) * n) != 0,
+              "Dropout: two consecutive forwards drew the same mask");
+    /* evaluation: the identity */
+    r.training = false;
+    node->ops->forward(node, &r);
+    cr_expect(memcmp(in, r.out, sizeof(float) * n) == 0, "Dropout in evaluation is not the "
+                                                         "identity");
+    free(in);
+    free(out2);
+    free(din);
+    free(dout);
+    net_free(&net);
+}
+
+/* ---- whole nets through the runtime ---- */
+
+/* Parameter gradients of a whole net through rt_forward, rt_loss and rt_backward: this
+ * checks the runtime's plumbing (the ping-pong gradient buffers, per-node scratch, the
+ * loss's dlogits and the first layer's din == NULL) rather than any one layer. The nets are
+ * smooth (no ReLU or max, whose kinks a weight step could cross). Dropout keeps its mask by
+ * restoring the model's RNG before every forward. */
+static double net_loss(Model *m, const Rng *r0, LossKind loss)
+{
+    m->rng = *r0;
+    rt_forward(m, BATCH, true);
+    return rt_loss(m, loss, BATCH, true);
+}
+
+static void check_net(const char *body, LossKind loss)
+{
+    Net net;
+    net_build(&net, "whole", "2x6x6", body, NULL);
+    Model *m = net.m;
+    Rng rng, r0;
+    rng_seed(&rng, 8);
+    rng_seed(&r0, 9);
+    size_t nin = (size_t)BATCH * (size_t)shape_numel(net.g->input);
+    fill(m->input, nin, IN_SMOOTH, &rng);
+    int outs = (int)rt_outputs(m);
+    for (int b = 0; b < BATCH; b++)
+        m->labels[b] = (int32_t)rng_below(&rng, (uint64_t)outs);
+    net_loss(m, &r0, loss);
+    fill_nan(m->grads, m->nparam_floats);
+    rt_backward(m, BATCH);
+    float *analytic = malloc(sizeof(float) * m->nparam_floats);
+    cr_assert(analytic);
+    memcpy(analytic, m->grads, sizeof(float) * m->nparam_floats);
+    for (int i = 0; i < net.g->nodes.len; i++) {
+        const Node *n = GRAPH_NODE(net.g, i);
+        for (int p = 0; p < n->nparams; p++) {
+            float *w = m->pview[(size_t)i * NODE_MAX_PARAMS + (size_t)p];
+            const float *a = analytic + (w - m->params);
+            size_t cnt = (size_t)shape_numel(n->params[p].shape);
+            int bad = 0;
+            double worst = 0, wa = 0, wn = 0, worst_abs = 0;
+            size_t at = 0;
+            for (size_t k = 0; k < cnt; k++) {
+                float keep = w[k];
+                w[k] = keep + (float)EPS;
+                double hi = w[k], Lp = net_loss(m, &r0, loss);
+                w[k] = keep - (float)EPS;
+                double lo = w[k], Lm = net_loss(m, &r0, loss);
+                w[k] = keep;
+                double num = (Lp - Lm) / (hi - lo), err = fabs(a[k] - num);
+                worst_abs = fmax(worst_abs, err);
+                if (!(err <= ATOL + RTOL * fmax(fabs(a[k]), fabs(num)))) {
+                    bad++;
+                    if (!(err <= worst))
+                        worst = err, wa = a[k], wn = num, at = k;
+                }
+            }
+            if (verbose())
+                fprintf(stderr, "grad net %-12s %-10s n=%-4zu worst |a-n| %.3g\n",
+                        loss == LOSS_MSE ? "mse" : "cross_entropy", n->params[p].name, cnt,
+                        worst_abs);
+            cr_expect(bad == 0,
+                      "whole net (%s loss), %s element %zu: analytic %.9g, numeric %.9g "
+                      "(%d of %zu off)\n%s",
+                      loss == LOSS_MSE ? "mse" : "cross_entropy", n->params[p].name, at, wa, wn,
+                      bad, cnt, body);
+        }
+    }
+    free(analytic);
+    net_free(&net);
+}
+
+static const char *const smooth_net = "  block {\n"
+                                      "    Conv2d 3 k3 s1 p1\n"
+                                      "    Tanh\n"
+                                      "    AvgPool2d 2\n"
+                                      "  }\n"
+                                      "  Conv2d 4 k2 d2 bias=false\n"
+                                      "  Sigmoid\n"
+                                      "  Flatten\n"
+                                      "  Dropout 0.25\n"
+                                      "  Linear 6\n"
+                                      "  Tanh\n"
+                                      "  fc: Linear 5\n";
+
+Test(grad, whole_net_cross_entropy, .timeout = 120) { check_net(smooth_net, LOSS_CROSS_ENTROPY); }
+
+Test(grad, whole_net_mse, .timeout = 120) { check_net(smooth_net, LOSS_MSE); }
+
+/* With a Softmax ending the net, cross_entropy is taken of its output (as PyTorch's
+ * CrossEntropyLoss would be, applied after an explicit Softmax). */
+Test(grad, whole_net_softmax_head, .timeout = 120)
+{
+    check_net("  Flatten\n  Linear 4\n  Softmax\n", LOSS_CROSS_ENTROPY);
+}
