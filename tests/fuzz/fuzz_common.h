@@ -1,0 +1,83 @@
+/* fuzz_common.h: the body both libFuzzer targets share. The bytes become a SrcFile with the
+ * given name (the suffix picks the front end) and go through frontend_load_file with
+ * diagnostics written to /dev/null. A net that loads cleanly must also survive the writers:
+ * its .net and YAML forms must read back to the same IR dump, or the target aborts.
+ * Everything is freed before returning, so leaks show up too. */
+#ifndef NETC_FUZZ_COMMON_H
+#define NETC_FUZZ_COMMON_H
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "frontend.h"
+
+static FILE *fuzz_devnull(void)
+{
+    static FILE *f;
+    if (!f)
+        f = fopen("/dev/null", "w");
+    if (!f)
+        abort();
+    return f;
+}
+
+/* Loads text as name; returns the graph only when it loaded and shaped without errors. */
+static Graph *fuzz_load(Arena *a, const char *name, const char *text, size_t len)
+{
+    SrcFile *f = arena_alloc(a, sizeof *f);
+    char *copy = arena_alloc(a, len + 1); /* NUL-terminated, NULs inside kept */
+    memcpy(copy, text, len);
+    f->name = name;
+    f->text = copy;
+    f->len = len;
+    Diag d;
+    diag_init(&d, fuzz_devnull(), "fuzz");
+    Graph *g = frontend_load_file(a, f, &d);
+    return g && d.errors == 0 && g->shaped ? g : NULL;
+}
+
+/* The writer's output of g, read back, must dump to `want`. */
+static void fuzz_roundtrip(const Graph *g, const char *want, bool yaml)
+{
+    StrBuf text, dump;
+    sb_init(&text);
+    sb_init(&dump);
+    if (yaml)
+        write_yaml(g, &text);
+    else
+        write_net(g, &text);
+    Arena *a = arena_new();
+    Graph *back = fuzz_load(a, yaml ? "back.yaml" : "back.net", text.data, text.len);
+    if (back)
+        ir_dump(back, &dump);
+    if (!back || strcmp(dump.data, want) != 0) {
+        fprintf(stderr, "round trip through %s changed the net:\n%s\n--- IR before:\n%s--- after:\n%s",
+                yaml ? "YAML" : ".net", text.data, want, back ? dump.data : "(load failed)\n");
+        abort();
+    }
+    arena_free(a);
+    sb_free(&text);
+    sb_free(&dump);
+}
+
+static int fuzz_one(const char *name, const uint8_t *data, size_t size)
+{
+    Arena *a = arena_new();
+    Graph *g = fuzz_load(a, name, (const char *)data, size);
+    if (g) {
+        StrBuf sb;
+        sb_init(&sb);
+        ir_summary(g, &sb);
+        sb_free(&sb);
+        sb_init(&sb);
+        ir_dump(g, &sb);
+        fuzz_roundtrip(g, sb.data, false);
+        fuzz_roundtrip(g, sb.data, true);
+        sb_free(&sb);
+    }
+    arena_free(a);
+    return 0;
+}
+
+#endif
