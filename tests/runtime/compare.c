@@ -1,0 +1,157 @@
+/* compare.c: the numeric comparer the runtime's shell tests use (so they need no Python).
+ *
+ *   compare csv GOT WANT TOL   every value of two CSV files of numbers, row by row
+ *   compare st GOT WANT TOL    every tensor of the safetensors file WANT against the tensor of
+ *                              the same name in GOT (same dtype F32 and shape; GOT may hold
+ *                              more tensors, e.g. a checkpoint's optimiser state)
+ *
+ * A value passes when |got - want| <= TOL * max(1, |want|): relative for values of magnitude
+ * 1 and above, absolute (TOL) below, so values near 0 are not held to a relative bound their
+ * float rounding cannot meet. Prints the number of values and the worst one (where, got, want,
+ * difference) in either case; exit 0 when all pass, 1 when one does not, 2 on a usage or
+ * file error. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "safetensors.h"
+
+typedef struct Worst {
+    double ratio; /* |diff| / (TOL * max(1, |want|)): > 1 fails */
+    double got, want;
+    char where[160];
+    long n, bad;
+} Worst;
+
+static void see(Worst *w, double tol, double got, double want, const char *where)
+{
+    double lim = tol * fmax(1.0, fabs(want));
+    double ratio = fabs(got - want) / lim;
+    if (isnan(ratio))
+        ratio = INFINITY;
+    w->n++;
+    if (ratio > 1)
+        w->bad++;
+    if (w->n == 1 || ratio > w->ratio) {
+        w->ratio = ratio;
+        w->got = got;
+        w->want = want;
+        snprintf(w->where, sizeof w->where, "%s", where);
+    }
+}
+
+static int report(const Worst *w, const char *got, const char *want, double tol)
+{
+    if (w->n == 0) {
+        fprintf(stderr, "compare: %s has no values\n", want);
+        return 2;
+    }
+    printf("compare: %ld values of %s against %s: %ld outside %g*max(1,|want|); worst at %s: "
+           "got %.9g want %.9g diff %.3g\n",
+           w->n, got, want, w->bad, tol, w->where, w->got, w->want, fabs(w->got - w->want));
+    return w->bad ? 1 : 0;
+}
+
+static int compare_csv(const char *got, const char *want, double tol)
+{
+    FILE *fg = fopen(got, "r"), *fw = fopen(want, "r");
+    if (!fg || !fw) {
+        fprintf(stderr, "compare: cannot open %s\n", !fg ? got : want);
+        if (fg)
+            fclose(fg);
+        if (fw)
+            fclose(fw);
+        return 2;
+    }
+    Worst w = {0};
+    char lg[65536], lw[65536];
+    int row = 0, status = 0;
+    for (;;) {
+        char *a = fgets(lg, sizeof lg, fg), *b = fgets(lw, sizeof lw, fw);
+        if (!a && !b)
+            break;
+        row++;
+        if (!a || !b) {
+            fprintf(stderr, "compare: %s has %s rows than %s (row %d)\n", got, !a ? "fewer" : "more",
+                    want, row);
+            status = 1;
+            break;
+        }
+        int col = 0;
+        char *pa = lg, *pb = lw;
+        for (;;) {
+            char *ea, *eb;
+            double x = strtod(pa, &ea), y = strtod(pb, &eb);
+            bool ha = ea != pa, hb = eb != pb;
+            if (!ha && !hb)
+                break;
+            col++;
+            if (ha != hb) {
+                fprintf(stderr, "compare: row %d: %s has %s values than %s\n", row, got,
+                        !ha ? "fewer" : "more", want);
+                status = 1;
+                break;
+            }
+            char where[64];
+            snprintf(where, sizeof where, "row %d column %d", row, col);
+            see(&w, tol, x, y, where);
+            pa = ea + (*ea == ',');
+            pb = eb + (*eb == ',');
+        }
+        if (status)
+            break;
+    }
+    fclose(fg);
+    fclose(fw);
+    int r = report(&w, got, want, tol);
+    return status ? status : r;
+}
+
+static int compare_st(const char *got, const char *want, double tol)
+{
+    Diag d;
+    diag_init(&d, stderr, "compare");
+    StFile *g = st_read(got, &d), *w = g ? st_read(want, &d) : NULL;
+    if (!g || !w) {
+        st_free(g);
+        return 2;
+    }
+    Worst worst = {0};
+    int status = 0;
+    for (int i = 0; i < st_count(w) && !status; i++) {
+        const StTensor *tw = st_tensor(w, i), *tg = st_find(g, tw->name);
+        if (!tg || tg->dtype != ST_F32 || tw->dtype != ST_F32 || tg->nbytes != tw->nbytes ||
+            tg->ndim != tw->ndim ||
+            memcmp(tg->shape, tw->shape, sizeof(int64_t) * (size_t)tw->ndim) != 0) {
+            fprintf(stderr, "compare: %s: tensor '%s' is %s\n", got, tw->name,
+                    !tg ? "missing" : "not F32 of the same shape");
+            status = 1;
+            break;
+        }
+        const float *a = tg->data, *b = tw->data;
+        size_t n = tw->nbytes / sizeof(float);
+        for (size_t k = 0; k < n; k++) {
+            char where[160];
+            snprintf(where, sizeof where, "%s[%zu]", tw->name, k);
+            see(&worst, tol, a[k], b[k], where);
+        }
+    }
+    st_free(g);
+    st_free(w);
+    int r = report(&worst, got, want, tol);
+    return status ? status : r;
+}
+
+int main(int argc, char **argv)
+{
+    char *end = NULL;
+    double tol = argc == 5 ? strtod(argv[4], &end) : 0;
+    if (argc != 5 || !end || *end || !(tol > 0) ||
+        (strcmp(argv[1], "csv") != 0 && strcmp(argv[1], "st") != 0)) {
+        fprintf(stderr, "usage: compare csv|st GOT WANT TOL\n");
+        return 2;
+    }
+    return strcmp(argv[1], "csv") == 0 ? compare_csv(argv[2], argv[3], tol)
+                                       : compare_st(argv[2], argv[3], tol);
+}

@@ -1,0 +1,47 @@
+#!/bin/sh
+# parity.sh NETRUN COMPARE SRCROOT: netrun against PyTorch on weights PyTorch wrote.
+#
+# 1. nets/mnist.net loads fixtures/torch_mnist.safetensors (a trained state_dict written by
+#    gen_torch_mnist.py) and predicts 64 test images with --logits: every logit agrees with
+#    PyTorch's within 1e-4 * max(1, |torch|) (relative for |logit| >= 1, absolute below).
+# 2. From the same weights, one training step (SGD lr 0.1, the first 8 training images in file
+#    order, cross_entropy) gives PyTorch's weights within 1e-5 * max(1, |w|) and its loss to
+#    the 4 decimals netrun prints. This checks the whole step: forward, the loss's gradient,
+#    every layer's backward and the update, against PyTorch's autograd.
+# Prints the worst element of each comparison. Regenerate the fixtures with
+#   /usr/bin/python3 tests/runtime/gen_torch_mnist.py
+set -u
+NETRUN=$1 COMPARE=$2 ROOT=$3
+FIX=$ROOT/tests/runtime/fixtures
+TMP=$(mktemp -d)
+trap 'rm -rf "$TMP"' EXIT
+fail=0
+
+echo "== predict: logits of 64 images against PyTorch's"
+if "$NETRUN" "$ROOT/nets/mnist.net" --load "$FIX/torch_mnist.safetensors" \
+    --predict "$FIX/images-idx3-ubyte.gz" --logits "$TMP/logits.csv" --threads 2 \
+    >"$TMP/predict.out" 2>&1; then
+    "$COMPARE" csv "$TMP/logits.csv" "$FIX/torch_logits.csv" 1e-4 || fail=1
+else
+    echo "FAIL: netrun --predict exited $?"; cat "$TMP/predict.out"; fail=1
+fi
+
+echo "== one SGD step from PyTorch's weights"
+if "$NETRUN" "$ROOT/nets/mnist.net" --load "$FIX/torch_mnist.safetensors" --train \
+    --data "$ROOT/data/mnist-mini" --optimizer SGD --lr 0.1 --batch 8 --steps 1 --epochs 1 \
+    --no-shuffle --threads 2 --save "$TMP/step.safetensors" >"$TMP/step.out" 2>&1; then
+    "$COMPARE" st "$TMP/step.safetensors" "$FIX/torch_step.safetensors" 1e-5 || fail=1
+    want=$(cat "$FIX/torch_step.loss")
+    got=$(sed -n 's/^epoch 1\/1 .* loss \([0-9.]*\) .*/\1/p' "$TMP/step.out")
+    if [ -n "$got" ] && awk -v g="$got" -v w="$want" \
+        'BEGIN { d = g - w; if (d < 0) d = -d; exit !(d <= 0.00005 + 1e-9) }'; then
+        echo "loss of the step: netrun $got, PyTorch $want"
+    else
+        echo "FAIL: loss of the step: netrun '$got', PyTorch $want"; cat "$TMP/step.out"; fail=1
+    fi
+else
+    echo "FAIL: netrun --train --steps 1 exited $?"; cat "$TMP/step.out"; fail=1
+fi
+
+[ $fail = 0 ] && echo "parity: ok" || echo "parity: FAILED"
+exit $fail
