@@ -1,9 +1,12 @@
 /* netc.c: the compiler's command line: argument parsing and calls only. */
+#include <errno.h>
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "codegen.h"
 #include "frontend.h"
+#include "runtime.h"
 
 static void usage(FILE *f)
 {
@@ -14,13 +17,94 @@ static void usage(FILE *f)
           "  --dump-ir          print the canonical IR (used by the golden tests)\n"
           "  --to net|yaml      write the network in the other format to stdout\n"
           "  --list-layers      list every layer kind with its attributes and defaults\n"
+          "code generation:\n"
+          "  -o FILE            write standalone C for the network to FILE ('-': stdout)\n"
+          "  --weights FILE     embed these weights (safetensors, PyTorch state_dict names);\n"
+          "                     without it, the train section's seeded initialisation\n"
+          "  --header FILE      also write a header with the API\n"
+          "  --main             add a main(): classify IDX or PGM input, report accuracy, time\n"
+          "  --prefix NAME      name the API NAME_forward... (default: the network's name)\n"
           "  -h, --help         this text\n"
           "  --version          the version\n\n"
           "exit codes: 0 ok, 1 bad input, 2 bad usage, 3 internal error\n",
           f);
 }
 
-enum { OPT_SUMMARY = 256, OPT_CHECK, OPT_DUMP, OPT_TO, OPT_LIST, OPT_VERSION };
+enum {
+    OPT_SUMMARY = 256, OPT_CHECK, OPT_DUMP, OPT_TO, OPT_LIST, OPT_VERSION, OPT_WEIGHTS,
+    OPT_HEADER, OPT_MAIN, OPT_PREFIX,
+};
+
+static bool write_file(const char *path, const StrBuf *sb, Diag *d)
+{
+    if (strcmp(path, "-") == 0) {
+        fputs(sb->data, stdout);
+        return true;
+    }
+    /* temp file then rename, so a failed run leaves an older output intact */
+    size_t n = strlen(path) + 16;
+    char *tmp = malloc(n);
+    snprintf(tmp, n, "%s.tmp", path);
+    FILE *f = fopen(tmp, "w");
+    bool ok = f && fputs(sb->data, f) >= 0;
+    ok = f && fclose(f) == 0 && ok;
+    if (ok && rename(tmp, path) != 0)
+        ok = false;
+    if (!ok) {
+        diag_error(d, (SrcLoc){0}, "%s: cannot write: %s", path, strerror(errno));
+        remove(tmp);
+    }
+    free(tmp);
+    return ok;
+}
+
+static const char *base_name(const char *path)
+{
+    const char *s = strrchr(path, '/');
+    return s ? s + 1 : path;
+}
+
+static bool valid_prefix(const char *s)
+{
+    if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || *s == '_'))
+        return false;
+    for (; *s; s++)
+        if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || (*s >= '0' && *s <= '9') ||
+              *s == '_'))
+            return false;
+    return true;
+}
+
+/* netc NET -o FILE: weights from --weights or the seeded init, then the generator. */
+static int generate(const char *net, Graph *g, const char *out, const char *weights,
+                    const char *header, bool with_main, const char *prefix, Diag *d)
+{
+    Model *m = rt_model_new(g, 1, d);
+    if (!m)
+        return EXIT_BAD_INPUT;
+    rt_model_init(m, g->train.seed);
+    if (weights) {
+        if (!ckpt_load(weights, m, d)) {
+            rt_model_free(m);
+            return EXIT_BAD_INPUT;
+        }
+    } else {
+        diag_warning(d, (SrcLoc){0},
+                     "no --weights: embedding the untrained initial weights (seed %llu)",
+                     (unsigned long long)g->train.seed);
+    }
+    StrBuf c, h;
+    sb_init(&c);
+    sb_init(&h);
+    CgOptions o = {.prefix = prefix, .source = net, .main = with_main,
+                   .header_name = header ? base_name(header) : NULL};
+    bool ok = cg_emit(g, (const float *const *)m->pview, &o, &c, header ? &h : NULL, d) &&
+              (!header || write_file(header, &h, d)) && write_file(out, &c, d);
+    sb_free(&c);
+    sb_free(&h);
+    rt_model_free(m);
+    return ok ? EXIT_OK : EXIT_BAD_INPUT;
+}
 
 int main(int argc, char **argv)
 {
@@ -32,12 +116,18 @@ int main(int argc, char **argv)
         {"list-layers", no_argument, NULL, OPT_LIST},
         {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, OPT_VERSION},
+        {"weights", required_argument, NULL, OPT_WEIGHTS},
+        {"header", required_argument, NULL, OPT_HEADER},
+        {"main", no_argument, NULL, OPT_MAIN},
+        {"prefix", required_argument, NULL, OPT_PREFIX},
+        {"output", required_argument, NULL, 'o'},
         {0, 0, 0, 0},
     };
     int mode = 0;
-    const char *to = NULL;
+    const char *to = NULL, *out = NULL, *weights = NULL, *header = NULL, *prefix = NULL;
+    bool with_main = false;
     int c;
-    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "ho:", opts, NULL)) != -1) {
         switch (c) {
         case OPT_SUMMARY:
         case OPT_CHECK:
@@ -50,6 +140,25 @@ int main(int argc, char **argv)
             to = optarg;
             if (strcmp(to, "net") != 0 && strcmp(to, "yaml") != 0) {
                 fprintf(stderr, "netc: error: --to takes 'net' or 'yaml', got '%s'\n", to);
+                return EXIT_USAGE;
+            }
+            break;
+        case 'o':
+            out = optarg;
+            break;
+        case OPT_WEIGHTS:
+            weights = optarg;
+            break;
+        case OPT_HEADER:
+            header = optarg;
+            break;
+        case OPT_MAIN:
+            with_main = true;
+            break;
+        case OPT_PREFIX:
+            prefix = optarg;
+            if (!valid_prefix(prefix)) {
+                fprintf(stderr, "netc: error: --prefix must be a C identifier, got '%s'\n", prefix);
                 return EXIT_USAGE;
             }
             break;
@@ -81,8 +190,17 @@ int main(int argc, char **argv)
         fprintf(stderr, "netc: error: one input file at a time (only --check takes several)\n");
         return EXIT_USAGE;
     }
+    if ((weights || header || with_main || prefix) && !out) {
+        fprintf(stderr, "netc: error: --weights, --header, --main and --prefix go with -o FILE\n");
+        return EXIT_USAGE;
+    }
+    if (out && mode) {
+        fprintf(stderr, "netc: error: -o generates code; it does not combine with --summary, "
+                        "--check, --dump-ir or --to\n");
+        return EXIT_USAGE;
+    }
     if (mode == 0)
-        mode = OPT_SUMMARY;
+        mode = out ? 'o' : OPT_SUMMARY;
     int status = EXIT_OK;
     for (int i = optind; i < argc; i++) {
         Arena *arena = arena_new();
@@ -91,6 +209,11 @@ int main(int argc, char **argv)
         Graph *g = frontend_load(arena, argv[i], &d);
         if (!g || d.errors) {
             status = EXIT_BAD_INPUT;
+            arena_free(arena);
+            continue;
+        }
+        if (mode == 'o') {
+            status = generate(argv[i], g, out, weights, header, with_main, prefix, &d);
             arena_free(arena);
             continue;
         }

@@ -209,6 +209,7 @@ void ir_summary(const Graph *g, StrBuf *sb);
 
 typedef struct LayerRun LayerRun; /* runtime arguments: src/layers/layer.h */
 typedef struct Emit Emit;         /* code generator arguments: src/layers/layer.h */
+typedef struct VecFam VecFam;     /* a vector family of the generated code: layer.h */
 
 struct LayerOps {
     LayerKind kind;
@@ -227,7 +228,20 @@ struct LayerOps {
     size_t (*scratch)(const Node *n, int batch); /* floats of scratch for forward+backward */
     void (*forward)(const Node *n, LayerRun *r);
     void (*backward)(const Node *n, LayerRun *r);
+    /* Writes this node's step of the generated program (see Emit in layer.h). */
     void (*emit)(const Node *n, Emit *e);
+    /* Activations that may be fused into the step before them (exact: elementwise and
+     * non-decreasing, so they also commute with a max pool): `var = f(var)` for one vector
+     * variable of family f. NULL for other kinds. */
+    void (*emit_act)(const Node *n, StrBuf *sb, const VecFam *f, const char *var);
+    /* The zero border the emitted step reads around its input image (a conv's padding);
+     * NULL: none. */
+    int (*emit_border)(const Node *n);
+    /* Whether this node's step can absorb `next` (an activation, a pooling). */
+    bool (*fuse)(const Node *n, const Node *next);
+    /* The layer is the identity at inference (Dropout, Flatten): generated code aliases its
+     * output to its input where the layouts allow. */
+    bool infer_identity;
 };
 
 extern const LayerOps *const ir_layers[LAYER__COUNT];

@@ -40,6 +40,12 @@ static void backward(const Node *n, LayerRun *r)
         avgpool2d_backward(r->din, r->dout, &g);
 }
 
+static void emit(const Node *n, Emit *e)
+{
+    PoolGeom g = geom(n, 1);
+    emit_pool(n, e, &g, false);
+}
+
 const LayerOps layer_avgpool2d = {
     .kind = LAYER_AVGPOOL2D,
     .name = "AvgPool2d",
@@ -50,4 +56,6 @@ const LayerOps layer_avgpool2d = {
     .shape = shape,
     .forward = forward,
     .backward = backward,
+    .emit = emit,
+    .fuse = fuse_act,
 };

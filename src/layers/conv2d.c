@@ -110,6 +110,161 @@ static void backward(const Node *n, LayerRun *r)
                     r->params[0], &g, r->scratch);
 }
 
+/* ---- C emitter ----
+ * Direct convolution over an HWC input whose zero border already holds the padding. The
+ * output channels are vectorised; a block of output pixels (a fused max pool's window, or
+ * a few pixels along x) is register-blocked: per tap, one load of each weight vector and
+ * one broadcast of each pixel feed (pixels x vectors) independent FMAs. Weights are packed
+ * [ky][kx][ic][oc] at generation time. A fused pool takes the max of the raw sums before
+ * bias and activation, which equals PyTorch's order because both are non-decreasing. */
+
+typedef struct ConvPlan {
+    const Node *n;
+    int C, OC, KH, KW, SH, SW, DH, DW, dy, dx; /* dy, dx: border beyond this conv's padding */
+    int OH, OW, pk;   /* pk: fused pool kernel (= stride), 1 if none */
+    int BH, BW;       /* output positions per block: pooled pixels, or conv pixels along x */
+    int bx;           /* conv pixels per block along x when not pooling */
+    int inrow;        /* floats per padded input row */
+} ConvPlan;
+
+static int acc_budget(int width) { return width >= 16 ? 24 : width == 8 ? 12 : 32; }
+
+static void conv_body(Emit *e, const VecFam *f, const void *ctx)
+{
+    const ConvPlan *p = ctx;
+    StrBuf *sb = e->code;
+    const char *F = f->name;
+    int VL = f->width, NV = p->OC / VL, P = p->pk > 1 ? p->pk * p->pk : p->bx;
+    /* vectors per chunk of output channels: the largest divisor of NV that fits */
+    int NVC = 1;
+    for (int k = 1; k <= NV; k++)
+        if (NV % k == 0 && k * P <= acc_budget(VL))
+            NVC = k;
+    int chunks = NV / NVC;
+    int OHB = p->pk > 1 ? p->OH / p->pk : p->OH, OWB = p->pk > 1 ? p->OW / p->pk : p->OW;
+    int xstep = p->pk > 1 ? 1 : p->bx;
+    const CLayout *o = &e->out;
+    sb_printf(sb, "    for (int oy = 0; oy < %d; oy++)\n", OHB);
+    sb_printf(sb, "    for (int ox = 0; ox < %d; ox += %d)\n", OWB, xstep);
+    if (chunks > 1)
+        sb_printf(sb, "    for (int ob = 0; ob < %d; ob++)\n", chunks);
+    sb_puts(sb, "    {\n");
+    int rowstep = p->pk * p->SH * p->inrow, colstep = p->pk * p->SW * p->C;
+    sb_printf(sb, "        const float *ip = in + oy * %d + ox * %d + %d;\n", rowstep, colstep,
+              p->dy * p->inrow + p->dx * p->C);
+    sb_printf(sb, "        const float *wp = %s_w%s;\n", e->name,
+              chunks > 1 ? arena_printf(e->arena, " + ob * %d", NVC * VL) : "");
+    for (int q = 0; q < P; q++)
+        for (int v = 0; v < NVC; v++)
+            sb_printf(sb, "        %s a%d_%d = %s_zero();\n", F, q, v, F);
+    sb_printf(sb, "        for (int ic = 0; ic < %d; ic++, wp += %d) {\n", p->C, p->OC);
+    for (int ky = 0; ky < p->KH; ky++)
+        for (int kx = 0; kx < p->KW; kx++) {
+            int tap = (ky * p->KW + kx) * p->C * p->OC;
+            sb_printf(sb, "            { /* tap %d,%d */\n", ky, kx);
+            for (int v = 0; v < NVC; v++)
+                sb_printf(sb, "                %s w%d = %s_load(wp + %d);\n", F, v, F,
+                          tap + v * VL);
+            for (int q = 0; q < P; q++) {
+                int qy = p->pk > 1 ? q / p->pk : 0, qx = p->pk > 1 ? q % p->pk : q;
+                int off = (qy * p->SH + ky * p->DH) * p->inrow + (qx * p->SW + kx * p->DW) * p->C;
+                sb_printf(sb, "                %s x%d = %s_set1(ip[%d + ic]);\n", F, q, F, off);
+            }
+            for (int q = 0; q < P; q++)
+                for (int v = 0; v < NVC; v++)
+                    sb_printf(sb, "                a%d_%d = %s_fma(w%d, x%d, a%d_%d);\n", q, v, F,
+                              v, q, q, v);
+            sb_puts(sb, "            }\n");
+        }
+    sb_puts(sb, "        }\n");
+    /* epilogue: (max over the pool window,) bias, activation, store */
+    int orow = clayout_row(o);
+    sb_printf(sb, "        float *op = out + (oy + %d) * %d + (ox + %d) * %d%s;\n", o->pad, orow,
+              o->pad, p->OC, chunks > 1 ? arena_printf(e->arena, " + ob * %d", NVC * VL) : "");
+    bool bias = p->n->nparams > 1;
+    for (int v = 0; v < NVC; v++) {
+        int outs = p->pk > 1 ? 1 : P;
+        for (int q = 0; q < outs; q++) {
+            sb_printf(sb, "        {\n            %s r = a%d_%d;\n", F, q, v);
+            if (p->pk > 1)
+                for (int k = 1; k < P; k++)
+                    sb_printf(sb, "            r = %s_max(r, a%d_%d);\n", F, k, v);
+            if (bias)
+                sb_printf(sb, "            r = %s_add(r, %s_load(%s_b + %d%s));\n", F, F,
+                          e->name, v * VL,
+                          chunks > 1 ? arena_printf(e->arena, " + ob * %d", NVC * VL) : "");
+            emit_act(sb, e->act, f, "r", 12);
+            sb_printf(sb, "            %s_store(op + %d, r);\n        }\n", F,
+                      q * p->OC + v * VL);
+        }
+    }
+    sb_puts(sb, "    }\n");
+}
+
+static bool fuse(const Node *n, const Node *next)
+{
+    (void)n;
+    if (next->ops->emit_act)
+        return true;
+    if (next->kind != LAYER_MAXPOOL2D)
+        return false;
+    /* a max pool whose windows tile the conv output: kernel == stride, no padding */
+    const AttrVal *k = &next->attrs[ir_attr_index(next->ops, "kernel")];
+    const AttrVal *s = &next->attrs[ir_attr_index(next->ops, "stride")];
+    const AttrVal *pd = &next->attrs[ir_attr_index(next->ops, "padding")];
+    int64_t kk = attr_pair(k, 0);
+    return kk == attr_pair(k, 1) && attr_pair(s, 0) == kk && attr_pair(s, 1) == kk &&
+           attr_pair(pd, 0) == 0 && attr_pair(pd, 1) == 0 && kk * kk <= 12;
+}
+
+static int emit_border(const Node *n)
+{
+    const AttrVal *p = &n->attrs[A_PADDING];
+    return (int)(attr_pair(p, 0) > attr_pair(p, 1) ? attr_pair(p, 0) : attr_pair(p, 1));
+}
+
+static void emit(const Node *n, Emit *e)
+{
+    ConvGeom g = geom(n, 1);
+    ConvPlan p = {
+        .n = n, .C = g.C, .OC = g.OC, .KH = g.KH, .KW = g.KW, .SH = g.SH, .SW = g.SW,
+        .DH = g.DH, .DW = g.DW, .dy = e->in.pad - g.PH, .dx = e->in.pad - g.PW,
+        .OH = g.OH, .OW = g.OW, .inrow = clayout_row(&e->in),
+    };
+    p.pk = 1;
+    if (e->pool)
+        p.pk = (int)attr_pair(&e->pool->attrs[ir_attr_index(e->pool->ops, "kernel")], 0);
+    p.bx = 1;
+    for (int b = 4; b >= 2 && p.pk == 1; b--)
+        if (g.OW % b == 0) {
+            p.bx = b;
+            break;
+        }
+    /* weights packed [ky][kx][ic][oc] */
+    size_t nw = (size_t)g.OC * (size_t)g.C * (size_t)g.KH * (size_t)g.KW;
+    float *packed = arena_alloc(e->arena, sizeof(float) * nw);
+    for (int oc = 0; oc < g.OC; oc++)
+        for (int ic = 0; ic < g.C; ic++)
+            for (int ky = 0; ky < g.KH; ky++)
+                for (int kx = 0; kx < g.KW; kx++)
+                    packed[(((size_t)ky * (size_t)g.KW + (size_t)kx) * (size_t)g.C + (size_t)ic) *
+                               (size_t)g.OC + (size_t)oc] =
+                        e->params[0][(((size_t)oc * (size_t)g.C + (size_t)ic) * (size_t)g.KH +
+                                      (size_t)ky) * (size_t)g.KW + (size_t)kx];
+    emit_array(e, "w", packed, nw);
+    if (n->nparams > 1)
+        emit_array(e, "b", e->params[1], (size_t)g.OC);
+    sb_printf(e->code, "/* %s: Conv2d %d->%d k%dx%d s%dx%d p%dx%d d%dx%d%s%s%s -> %dx%dx%d */\n",
+              n->path, g.C, g.OC, g.KH, g.KW, g.SH, g.SW, g.PH, g.PW, g.DH, g.DW,
+              e->act ? " + " : "", e->act ? e->act->ops->name : "",
+              e->pool ? " + MaxPool2d" : "", e->out.c, e->out.h, e->out.w);
+    sb_printf(e->code, "static void %s(const float *restrict in, float *restrict out)\n{\n",
+              e->name);
+    emit_zero_border(e->code, &e->out, "out", 4);
+    emit_families(e, g.OC, conv_body, &p);
+    sb_puts(e->code, "}\n\n");
+}
+
 const LayerOps layer_conv2d = {
     .kind = LAYER_CONV2D,
     .name = "Conv2d",
@@ -123,4 +278,7 @@ const LayerOps layer_conv2d = {
     .scratch = scratch,
     .forward = forward,
     .backward = backward,
+    .emit = emit,
+    .emit_border = emit_border,
+    .fuse = fuse,
 };

@@ -55,4 +55,6 @@ const LayerOps layer_dropout = {
     .scratch = scratch,
     .forward = forward,
     .backward = backward,
+    .emit = emit_copy_step,
+    .infer_identity = true,
 };

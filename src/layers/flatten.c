@@ -31,4 +31,6 @@ const LayerOps layer_flatten = {
     .shape = shape,
     .forward = forward,
     .backward = backward,
+    .emit = emit_copy_step,
+    .infer_identity = true,
 };

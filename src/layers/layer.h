@@ -25,16 +25,65 @@ struct LayerRun {
     Rng *rng;                 /* dropout masks */
 };
 
-/* Code generation context: where the layer's data lives in the generated program. */
+/* ---- code generation ----
+ * Generated code keeps images channels-last (HWC) with an optional zero border, so
+ * convolutions vectorise over output channels with no bounds checks; flat tensors made by
+ * flattening such an image are in HWC order ("perm"), which a consuming Linear absorbs by
+ * permuting its weight columns at generation time. */
+typedef struct CLayout {
+    int rank;         /* 3: image, 1: flat */
+    int c, h, w, pad; /* image: element (ch,y,x) at ((y+pad)*(w+2*pad) + x+pad)*c + ch */
+    int n;            /* flat: elements */
+    bool perm;        /* flat: HWC order of the image (pc, ph, pw) instead of CHW */
+    int pc, ph, pw;
+} CLayout;
+
+size_t clayout_floats(const CLayout *l);
+
 struct Emit {
-    StrBuf *sb;
-    const char *prefix;         /* the API prefix, e.g. "mnist" */
-    const char *in, *out;       /* C expressions of float* for one sample's input and output */
-    const char *const *params;  /* names of the static const arrays of n's params */
-    const char *scratch;        /* a float* expression with ops->scratch(n, 1) floats, or NULL */
-    bool fuse_relu;             /* a following ReLU was folded into this layer */
-    const Node *fused_pool;     /* a following MaxPool2d folded into this layer, or NULL */
+    Arena *arena;               /* scratch for the emitter, freed with the compilation */
+    StrBuf *code;               /* function definitions */
+    StrBuf *data;               /* static const weight arrays */
+    const char *name;           /* this step's function and weight symbol base: mnist_layer2_0 */
+    CLayout in, out;
+    const Node *act;            /* a following activation fused into this step, or NULL */
+    const Node *pool;           /* a following MaxPool2d fused into this step, or NULL */
+    const float *const *params; /* this node's parameter values, PyTorch layout */
 };
+
+/* Vector families of the generated prelude: "vf16" (AVX-512), "vf8" (AVX2+FMA), "vf1"
+ * (portable scalar). An emitter writes its body once per family that fits its channel
+ * count, through emit_families(). */
+typedef struct VecFam {
+    const char *name; /* prefix of the prelude's helpers: vf16_load ... */
+    int width;
+    const char *cond; /* preprocessor condition that selects it */
+} VecFam;
+
+/* Emits `#if cond ... #elif ... #else ... #endif` with body(e, fam, ctx) for every family
+ * whose width divides `lanes_of` (the vectorised dimension), scalar last. */
+void emit_families(Emit *e, int lanes_of,
+                   void (*body)(Emit *e, const VecFam *f, const void *ctx), const void *ctx);
+/* static const float NAME_suffix[n] = {...}; with round-trip literals. */
+void emit_array(Emit *e, const char *suffix, const float *v, size_t n);
+/* Applies the fused activation (if any) to vector variable `var` of family f. */
+void emit_act(StrBuf *sb, const Node *act, const VecFam *f, const char *var, int indent);
+/* Zeroes the border of an image layout (nothing if pad == 0), into `out`. */
+void emit_zero_border(StrBuf *sb, const CLayout *l, const char *buf, int indent);
+/* Standalone step of an activation kind: out = act(in), through its emit_act. */
+void emit_elementwise(const Node *n, Emit *e);
+/* Standalone max or average pool step over an HWC image (average counts the padding). */
+void emit_pool(const Node *n, Emit *e, const PoolGeom *g, bool is_max);
+/* A step that only copies between layouts (Flatten, Dropout when not aliased). */
+void emit_copy_step(const Node *n, Emit *e);
+/* fuse hook of kinds that absorb a following activation (pools, Linear). */
+bool fuse_act(const Node *n, const Node *next);
+/* Floats per padded row of an HWC image. */
+int clayout_row(const CLayout *l);
+/* Copies a tensor between layouts (padding, HWC/CHW order, image/flat), from the C
+ * expression src to dst. */
+void emit_relayout(StrBuf *sb, const CLayout *in, const char *src, const CLayout *out,
+                   const char *dst, int indent);
 
 /* ---- helpers shared by the layer files (common.c) ---- */
 

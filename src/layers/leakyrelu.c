@@ -23,6 +23,15 @@ static void backward(const Node *n, LayerRun *r)
                             (float)n->attrs[A_SLOPE].f[0]);
 }
 
+/* The activation on one vector variable of the generated code (fusable: non-decreasing). */
+static void emit_act_fn(const Node *n, StrBuf *sb, const VecFam *f, const char *var)
+{
+    char s[32];
+    fmt_float(s, sizeof s, (float)n->attrs[A_SLOPE].f[0]);
+    sb_printf(sb, "%s = %s_add(%s_max(%s, %s_zero()), %s_mul(%s_set1(%sf), %s_min(%s, %s_zero())));\n",
+              var, f->name, f->name, var, f->name, f->name, f->name, s, f->name, var, f->name);
+}
+
 const LayerOps layer_leakyrelu = {
     .kind = LAYER_LEAKYRELU,
     .name = "LeakyReLU",
@@ -33,4 +42,6 @@ const LayerOps layer_leakyrelu = {
     .shape = layer_shape_same,
     .forward = forward,
     .backward = backward,
+    .emit = emit_elementwise,
+    .emit_act = emit_act_fn,
 };

@@ -47,6 +47,72 @@ static void backward(const Node *n, LayerRun *r)
                     r->params[0], r->batch, (int)n->in.d[0], (int)n->out.d[0]);
 }
 
+/* ---- C emitter ----
+ * One dot product per output, vectorised along the input with four accumulators. When the
+ * input is a flattened HWC image, the weight columns are permuted at generation time so
+ * the product matches PyTorch's CHW flatten exactly in meaning. */
+
+typedef struct LinPlan {
+    const Node *n;
+    int in, out;
+} LinPlan;
+
+static void linear_body(Emit *e, const VecFam *f, const void *ctx)
+{
+    const LinPlan *p = ctx;
+    StrBuf *sb = e->code;
+    const char *F = f->name;
+    int VL = f->width, nacc = (p->in / VL) % 4 == 0 ? 4 : (p->in / VL) % 2 == 0 ? 2 : 1;
+    sb_printf(sb, "    for (int o = 0; o < %d; o++) {\n", p->out);
+    sb_printf(sb, "        const float *w = %s_w + o * %d;\n", e->name, p->in);
+    for (int k = 0; k < nacc; k++)
+        sb_printf(sb, "        %s s%d = %s_zero();\n", F, k, F);
+    sb_printf(sb, "        for (int i = 0; i < %d; i += %d) {\n", p->in, nacc * VL);
+    for (int k = 0; k < nacc; k++)
+        sb_printf(sb, "            s%d = %s_fma(%s_load(w + i + %d), %s_load(in + i + %d), s%d);\n",
+                  k, F, F, k * VL, F, k * VL, k);
+    sb_puts(sb, "        }\n");
+    for (int k = 1; k < nacc; k++)
+        sb_printf(sb, "        s0 = %s_add(s0, s%d);\n", F, k);
+    sb_printf(sb, "        vf1 r = %s_hsum(s0)%s;\n", F,
+              p->n->nparams > 1 ? arena_printf(e->arena, " + %s_b[o]", e->name) : "");
+    static const VecFam scalar = {"vf1", 1, NULL};
+    emit_act(sb, e->act, &scalar, "r", 8);
+    sb_puts(sb, "        out[o] = r;\n    }\n");
+}
+
+static bool fuse(const Node *n, const Node *next)
+{
+    (void)n;
+    return next->ops->emit_act != NULL;
+}
+
+static void emit(const Node *n, Emit *e)
+{
+    LinPlan p = {.n = n, .in = (int)n->in.d[0], .out = (int)n->out.d[0]};
+    const float *w = e->params[0];
+    float *packed = arena_alloc(e->arena, sizeof(float) * (size_t)p.in * (size_t)p.out);
+    for (int o = 0; o < p.out; o++)
+        for (int i = 0; i < p.in; i++) {
+            int src = i; /* column i of the generated input order, in PyTorch's order */
+            if (e->in.perm) {
+                int c = i % e->in.pc, pix = i / e->in.pc;
+                src = c * e->in.ph * e->in.pw + pix;
+            }
+            packed[(size_t)o * (size_t)p.in + (size_t)i] = w[(size_t)o * (size_t)p.in + (size_t)src];
+        }
+    emit_array(e, "w", packed, (size_t)p.in * (size_t)p.out);
+    if (n->nparams > 1)
+        emit_array(e, "b", e->params[1], (size_t)p.out);
+    sb_printf(e->code, "/* %s: Linear %d->%d%s%s%s */\n", n->path, p.in, p.out,
+              e->act ? " + " : "", e->act ? e->act->ops->name : "",
+              e->in.perm ? " (columns in HWC order)" : "");
+    sb_printf(e->code, "static void %s(const float *restrict in, float *restrict out)\n{\n",
+              e->name);
+    emit_families(e, p.in, linear_body, &p);
+    sb_puts(e->code, "}\n\n");
+}
+
 const LayerOps layer_linear = {
     .kind = LAYER_LINEAR,
     .name = "Linear",
@@ -59,4 +125,6 @@ const LayerOps layer_linear = {
     .init = init,
     .forward = forward,
     .backward = backward,
+    .emit = emit,
+    .fuse = fuse,
 };

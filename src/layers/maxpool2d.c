@@ -46,6 +46,12 @@ static void backward(const Node *n, LayerRun *r)
         maxpool2d_backward(r->din, r->dout, (const int32_t *)r->scratch, &g);
 }
 
+static void emit(const Node *n, Emit *e)
+{
+    PoolGeom g = geom(n, 1);
+    emit_pool(n, e, &g, true);
+}
+
 const LayerOps layer_maxpool2d = {
     .kind = LAYER_MAXPOOL2D,
     .name = "MaxPool2d",
@@ -57,4 +63,6 @@ const LayerOps layer_maxpool2d = {
     .scratch = scratch,
     .forward = forward,
     .backward = backward,
+    .emit = emit,
+    .fuse = fuse_act,
 };

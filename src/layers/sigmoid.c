@@ -12,6 +12,13 @@ static void backward(const Node *n, LayerRun *r)
         sigmoid_backward(r->din, r->dout, r->out, (size_t)r->batch * (size_t)shape_numel(n->out));
 }
 
+/* The activation on one vector variable of the generated code (fusable: non-decreasing). */
+static void emit_act_fn(const Node *n, StrBuf *sb, const VecFam *f, const char *var)
+{
+    (void)n;
+    sb_printf(sb, "%s = %s_sigmoid(%s);\n", var, f->name, var);
+}
+
 const LayerOps layer_sigmoid = {
     .kind = LAYER_SIGMOID,
     .name = "Sigmoid",
@@ -19,4 +26,6 @@ const LayerOps layer_sigmoid = {
     .shape = layer_shape_same,
     .forward = forward,
     .backward = backward,
+    .emit = emit_elementwise,
+    .emit_act = emit_act_fn,
 };

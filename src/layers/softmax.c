@@ -27,6 +27,21 @@ static void backward(const Node *n, LayerRun *r)
         softmax_backward(r->din, r->dout, r->out, r->batch, (int)n->out.d[0]);
 }
 
+/* Emitted as scalar code: max, exp, sum, scale, as the interpreter's kernel. */
+static void emit(const Node *n, Emit *e)
+{
+    int N = (int)n->out.d[0];
+    sb_printf(e->code,
+              "/* %s: Softmax over %d features */\n"
+              "static void %s(const float *restrict in, float *restrict out)\n{\n"
+              "    float mx = in[0], sum = 0.0f;\n"
+              "    for (int i = 1; i < %d; i++)\n        mx = in[i] > mx ? in[i] : mx;\n"
+              "    for (int i = 0; i < %d; i++) {\n        out[i] = expf(in[i] - mx);\n"
+              "        sum += out[i];\n    }\n"
+              "    for (int i = 0; i < %d; i++)\n        out[i] /= sum;\n}\n\n",
+              n->path, N, e->name, N, N, N);
+}
+
 const LayerOps layer_softmax = {
     .kind = LAYER_SOFTMAX,
     .name = "Softmax",
@@ -37,4 +52,5 @@ const LayerOps layer_softmax = {
     .shape = shape,
     .forward = forward,
     .backward = backward,
+    .emit = emit,
 };

@@ -12,6 +12,13 @@ static void backward(const Node *n, LayerRun *r)
         tanh_backward(r->din, r->dout, r->out, (size_t)r->batch * (size_t)shape_numel(n->out));
 }
 
+/* The activation on one vector variable of the generated code (fusable: non-decreasing). */
+static void emit_act_fn(const Node *n, StrBuf *sb, const VecFam *f, const char *var)
+{
+    (void)n;
+    sb_printf(sb, "%s = %s_tanh(%s);\n", var, f->name, var);
+}
+
 const LayerOps layer_tanh = {
     .kind = LAYER_TANH,
     .name = "Tanh",
@@ -19,4 +26,6 @@ const LayerOps layer_tanh = {
     .shape = layer_shape_same,
     .forward = forward,
     .backward = backward,
+    .emit = emit_elementwise,
+    .emit_act = emit_act_fn,
 };

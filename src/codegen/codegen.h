@@ -1,0 +1,22 @@
+/* codegen.h: the C code generator behind `netc -o`: one standalone C99 file (and an
+ * optional header) specialised to a shape-checked network and its weights. */
+#ifndef NETC_CODEGEN_H
+#define NETC_CODEGEN_H
+
+#include "ir.h"
+
+typedef struct CgOptions {
+    const char *prefix;      /* API prefix (default: the network's name) */
+    const char *source;      /* the net file's name, for the header comment */
+    const char *header_name; /* when a header is written: the name the .c includes */
+    bool main;               /* add a command-line driver */
+} CgOptions;
+
+/* Generates the program for g with the given parameter values (params[node *
+ * NODE_MAX_PARAMS + p], PyTorch layout). Writes the C file into c and, when h is not
+ * NULL, the header into h. Returns false (after a message) if the net cannot be
+ * generated, e.g. a non-finite weight. */
+bool cg_emit(const Graph *g, const float *const *params, const CgOptions *o, StrBuf *c,
+             StrBuf *h, Diag *d);
+
+#endif

@@ -1,0 +1,238 @@
+/* emit_util.c: helpers the layers' C emitters share: vector families, weight arrays,
+ * fused activations, zero borders of padded images. */
+#include <math.h>
+#include <string.h>
+
+#include "layer.h"
+
+size_t clayout_floats(const CLayout *l)
+{
+    if (l->rank == 3)
+        return (size_t)(l->h + 2 * l->pad) * (size_t)(l->w + 2 * l->pad) * (size_t)l->c;
+    return (size_t)l->n;
+}
+
+int clayout_row(const CLayout *l) { return (l->w + 2 * l->pad) * l->c; }
+
+static const VecFam families[] = {
+    {"vf16", 16, "NETC_VL >= 16"},
+    {"vf8", 8, "NETC_VL >= 8"},
+    {"vf1", 1, NULL},
+};
+
+void emit_families(Emit *e, int lanes_of,
+                   void (*body)(Emit *e, const VecFam *f, const void *ctx), const void *ctx)
+{
+    bool opened = false;
+    for (size_t i = 0; i < sizeof families / sizeof families[0]; i++) {
+        const VecFam *f = &families[i];
+        if (f->width > 1 && lanes_of % f->width != 0)
+            continue;
+        if (f->cond) {
+            sb_printf(e->code, "#%s %s\n", opened ? "elif" : "if", f->cond);
+            opened = true;
+        } else if (opened) {
+            sb_puts(e->code, "#else\n");
+        }
+        body(e, f, ctx);
+    }
+    if (opened)
+        sb_puts(e->code, "#endif\n");
+}
+
+void emit_array(Emit *e, const char *suffix, const float *v, size_t n)
+{
+    sb_printf(e->data, "static const float %s_%s[%zu] = {", e->name, suffix, n);
+    for (size_t i = 0; i < n; i++) {
+        char buf[32];
+        if (!isfinite(v[i]))
+            snprintf(buf, sizeof buf, "0"); /* caller rejects non-finite weights earlier */
+        else
+            snprintf(buf, sizeof buf, "%.9g", (double)v[i]);
+        bool has_dot = strpbrk(buf, ".e") != NULL;
+        sb_printf(e->data, "%s%s%sf", i % 8 ? " " : "\n    ", buf, has_dot ? "" : ".0");
+        if (i + 1 < n)
+            sb_putc(e->data, ',');
+    }
+    sb_puts(e->data, "\n};\n");
+}
+
+void emit_act(StrBuf *sb, const Node *act, const VecFam *f, const char *var, int indent)
+{
+    if (!act)
+        return;
+    sb_printf(sb, "%*s", indent, "");
+    act->ops->emit_act(act, sb, f, var);
+}
+
+void emit_zero_border(StrBuf *sb, const CLayout *l, const char *buf, int indent)
+{
+    if (l->rank != 3 || l->pad == 0)
+        return;
+    int P = l->pad, WP = l->w + 2 * P, HP = l->h + 2 * P, C = l->c;
+    sb_printf(sb,
+              "%*s/* zero border of the %dx%dx%d image (padding %d) */\n"
+              "%*sfor (int y = 0; y < %d; y++) {\n"
+              "%*s    int inner = y >= %d && y < %d;\n"
+              "%*s    for (int x = 0; x < %d; x += inner && x == %d ? %d : 1)\n"
+              "%*s        for (int c = 0; c < %d; c++)\n"
+              "%*s            %s[(y * %d + x) * %d + c] = 0.0f;\n"
+              "%*s}\n",
+              indent, "", l->h, l->w, C, P, indent, "", HP, indent, "", P, P + l->h, indent,
+              "", WP, P - 1, l->w + 1, indent, "", C, indent, "", buf, WP, C, indent, "");
+}
+
+/* Index expression of element (ch, y, x) of image l, given as strings. */
+static void image_index(StrBuf *sb, const CLayout *l, const char *c, const char *y, const char *x)
+{
+    sb_printf(sb, "((%s + %d) * %d + %s + %d) * %d + %s", y, l->pad, l->w + 2 * l->pad, x,
+              l->pad, l->c, c);
+}
+
+void emit_relayout(StrBuf *sb, const CLayout *in, const char *src, const CLayout *out,
+                   const char *dst, int indent)
+{
+    /* the logical image behind either side (a flat one may stand for an image) */
+    int C, H, W;
+    if (in->rank == 3)
+        C = in->c, H = in->h, W = in->w;
+    else if (in->perm)
+        C = in->pc, H = in->ph, W = in->pw;
+    else if (out->rank == 3)
+        C = out->c, H = out->h, W = out->w;
+    else
+        C = out->perm ? out->pc : 1, H = out->perm ? out->ph : 1, W = out->perm ? out->pw : in->n;
+    bool in_hwc = in->rank == 3 || in->perm, out_hwc = out->rank == 3 || out->perm;
+    if (in->rank == 1 && out->rank == 1 && in_hwc == out_hwc) {
+        sb_printf(sb, "%*smemcpy(%s, %s, sizeof(float) * %d);\n", indent, "", dst, src, in->n);
+        return;
+    }
+    emit_zero_border(sb, out, dst, indent);
+    sb_printf(sb, "%*sfor (int c = 0; c < %d; c++)\n%*s    for (int y = 0; y < %d; y++)\n"
+                  "%*s        for (int x = 0; x < %d; x++)\n%*s            %s[",
+              indent, "", C, indent, "", H, indent, "", W, indent, "", dst);
+    CLayout flat = {.rank = 3, .c = C, .h = H, .w = W};
+    if (out->rank == 3)
+        image_index(sb, out, "c", "y", "x");
+    else if (out_hwc)
+        image_index(sb, &flat, "c", "y", "x");
+    else
+        sb_printf(sb, "(c * %d + y) * %d + x", H, W);
+    sb_printf(sb, "] = %s[", src);
+    if (in->rank == 3)
+        image_index(sb, in, "c", "y", "x");
+    else if (in_hwc)
+        image_index(sb, &flat, "c", "y", "x");
+    else
+        sb_printf(sb, "(c * %d + y) * %d + x", H, W);
+    sb_puts(sb, "];\n");
+}
+
+/* ---- elementwise steps and pools ---- */
+
+typedef struct EwPlan {
+    const Node *n;
+    bool flat; /* same layout on both sides, no border: one flat loop */
+    int count; /* flat: elements */
+} EwPlan;
+
+static void elementwise_body(Emit *e, const VecFam *f, const void *ctx)
+{
+    const EwPlan *p = ctx;
+    StrBuf *sb = e->code;
+    const char *F = f->name;
+    if (p->flat) {
+        sb_printf(sb, "    for (int i = 0; i < %d; i += %d) {\n        %s v = %s_load(in + i);\n",
+                  p->count, f->width, F, F);
+        sb_puts(sb, "        ");
+        p->n->ops->emit_act(p->n, sb, f, "v");
+        sb_printf(sb, "        %s_store(out + i, v);\n    }\n", F);
+        return;
+    }
+    const CLayout *i = &e->in, *o = &e->out;
+    sb_printf(sb, "    for (int y = 0; y < %d; y++)\n    for (int x = 0; x < %d; x++)\n", o->h, o->w);
+    sb_printf(sb, "    for (int c = 0; c < %d; c += %d) {\n", o->c, f->width);
+    sb_printf(sb, "        %s v = %s_load(in + ((y + %d) * %d + x + %d) * %d + c);\n", F, F,
+              i->pad, i->w + 2 * i->pad, i->pad, i->c);
+    sb_puts(sb, "        ");
+    p->n->ops->emit_act(p->n, sb, f, "v");
+    sb_printf(sb, "        %s_store(out + ((y + %d) * %d + x + %d) * %d + c, v);\n    }\n", F,
+              o->pad, o->w + 2 * o->pad, o->pad, o->c);
+}
+
+void emit_elementwise(const Node *n, Emit *e)
+{
+    EwPlan p = {.n = n};
+    p.flat = e->in.rank == 1 || (e->in.pad == 0 && e->out.pad == 0);
+    p.count = (int)clayout_floats(&e->in);
+    sb_printf(e->code, "/* %s: %s */\nstatic void %s(const float *restrict in, float *restrict out)\n{\n",
+              n->path, n->ops->name, e->name);
+    if (!p.flat)
+        emit_zero_border(e->code, &e->out, "out", 4);
+    emit_families(e, p.flat ? p.count : e->in.c, elementwise_body, &p);
+    sb_puts(e->code, "}\n\n");
+}
+
+typedef struct PoolPlan {
+    const PoolGeom *g;
+    bool is_max;
+} PoolPlan;
+
+static void pool_body(Emit *e, const VecFam *f, const void *ctx)
+{
+    const PoolPlan *p = ctx;
+    const PoolGeom *g = p->g;
+    StrBuf *sb = e->code;
+    const char *F = f->name;
+    const CLayout *i = &e->in, *o = &e->out;
+    bool bounds = g->PH > 0 || g->PW > 0;
+    sb_printf(sb, "    for (int oy = 0; oy < %d; oy++)\n    for (int ox = 0; ox < %d; ox++)\n",
+              g->OH, g->OW);
+    sb_printf(sb, "    for (int c = 0; c < %d; c += %d) {\n", g->C, f->width);
+    sb_printf(sb, "        %s r = %s;\n", F,
+              p->is_max ? arena_printf(e->arena, "%s_set1(-INFINITY)", F)
+                        : arena_printf(e->arena, "%s_zero()", F));
+    sb_printf(sb, "        for (int ky = 0; ky < %d; ky++)\n        for (int kx = 0; kx < %d; kx++) {\n",
+              g->KH, g->KW);
+    sb_printf(sb, "            int iy = oy * %d + ky - %d, ix = ox * %d + kx - %d;\n", g->SH, g->PH,
+              g->SW, g->PW);
+    if (bounds)
+        sb_printf(sb, "            if (iy < 0 || iy >= %d || ix < 0 || ix >= %d)\n                continue;\n",
+                  g->H, g->W);
+    sb_printf(sb, "            %s v = %s_load(in + ((iy + %d) * %d + ix + %d) * %d + c);\n", F, F,
+              i->pad, i->w + 2 * i->pad, i->pad, i->c);
+    sb_printf(sb, "            r = %s_%s(r, v);\n        }\n", F, p->is_max ? "max" : "add");
+    if (!p->is_max)
+        sb_printf(sb, "        r = %s_mul(r, %s_set1(1.0f / %d));\n", F, F, g->KH * g->KW);
+    emit_act(sb, e->act, f, "r", 8);
+    sb_printf(sb, "        %s_store(out + ((oy + %d) * %d + ox + %d) * %d + c, r);\n    }\n", F,
+              o->pad, o->w + 2 * o->pad, o->pad, o->c);
+}
+
+void emit_pool(const Node *n, Emit *e, const PoolGeom *g, bool is_max)
+{
+    PoolPlan p = {.g = g, .is_max = is_max};
+    sb_printf(e->code, "/* %s: %s k%dx%d s%dx%d p%dx%d%s%s */\n", n->path, n->ops->name, g->KH,
+              g->KW, g->SH, g->SW, g->PH, g->PW, e->act ? " + " : "",
+              e->act ? e->act->ops->name : "");
+    sb_printf(e->code, "static void %s(const float *restrict in, float *restrict out)\n{\n",
+              e->name);
+    emit_zero_border(e->code, &e->out, "out", 4);
+    emit_families(e, g->C, pool_body, &p);
+    sb_puts(e->code, "}\n\n");
+}
+
+void emit_copy_step(const Node *n, Emit *e)
+{
+    sb_printf(e->code, "/* %s: %s (a copy between layouts) */\n", n->path, n->ops->name);
+    sb_printf(e->code, "static void %s(const float *restrict in, float *restrict out)\n{\n",
+              e->name);
+    emit_relayout(e->code, &e->in, "in", &e->out, "out", 4);
+    sb_puts(e->code, "}\n\n");
+}
+
+bool fuse_act(const Node *n, const Node *next)
+{
+    (void)n;
+    return next->ops->emit_act != NULL;
+}
