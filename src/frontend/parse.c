@@ -123,6 +123,28 @@ void lex_bad_word(LexState *st, YYLTYPE loc, const char *text)
                   text + nd, (int)nd, text);
 }
 
+bool lex_brace_next(LexState *st)
+{
+    const char *t = st->file->text;
+    size_t i = st->off;
+    int line = st->line, col = st->col;
+    for (; i < st->file->len && strchr(" \t\r\n", t[i]); i++) {
+        if (t[i] == '\n')
+            line++, col = 1;
+        else
+            col++;
+    }
+    if (i >= st->file->len || t[i] != '{')
+        return false;
+    if (st->brace_next_off == i + 1)
+        return true; /* a blank line between: reported at the first newline */
+    st->brace_next_off = i + 1;
+    SrcLoc at = {st->file, line, col, 1};
+    diag_error(st->diag, at, "a '{' must end the line of the statement it opens");
+    diag_hint(st->diag, at, "move it to the end of line %d", st->line - 1);
+    return true;
+}
+
 bool lex_open(LexState *st, YYLTYPE loc, bool brace)
 {
     if (brace && st->depth > 0 && st->depth <= AST_MAX_DEPTH + 1) {

@@ -20,6 +20,7 @@ typedef struct LexState {
     int paren;     /* open '(' and '[' (newlines inside are not statement ends) */
     SrcLoc paren_open; /* the outermost open '(' or '[' */
     char paren_char;
+    size_t brace_next_off; /* 1 + the offset of a '{' reported by lex_brace_next */
     bool fatal;    /* a limit was hit: stop without further messages */
     size_t off;    /* byte offset of the next byte */
     size_t tok_off; /* the last token's text, for "found '...'" */
@@ -40,6 +41,9 @@ AstValue *lex_string(LexState *st, const char *text, int len, YYLTYPE loc);
 bool lex_open(LexState *st, YYLTYPE loc, bool brace);
 void lex_close(LexState *st, YYLTYPE loc);
 void lex_bad_char(LexState *st, YYLTYPE loc, char c);
+/* At a newline: when the next non-blank byte is a '{', reports it (a '{' ends the line of
+ * its statement) and returns true, so the newline is skipped and the block still parses. */
+bool lex_brace_next(LexState *st);
 /* `3k`: digits then letters. Lowering skips such a word silently (reported here). */
 void lex_bad_word(LexState *st, YYLTYPE loc, const char *text);
 void lex_error(LexState *st, YYLTYPE loc, const char *fmt, ...)

@@ -472,3 +472,15 @@ Test(parser, error_limit)
     expect_msg("too many errors (20), stopping");
     cr_expect(diag_full(&diag));
 }
+
+Test(parser, brace_on_the_next_line)
+{
+    AstNet *n = parse("network x (input 4)\n{\n  g\n\n  {\n    Linear 2\n  }\n}\n");
+    cr_expect_eq(diag.errors, 2, "one error per misplaced '{':\n%s", msgs);
+    expect_msg("t.net:2:1: error: a '{' must end the line of the statement it opens");
+    expect_msg("t.net:5:3: error: a '{' must end the line of the statement it opens");
+    expect_msg("hint: move it to the end of line 3");
+    cr_assert_str_eq(n->name, "x", "the network still parses");
+    cr_assert_eq(n->body.len, 1);
+    cr_expect(stmt(&n->body, 0)->has_block, "'g' still gets its block");
+}
