@@ -1,0 +1,202 @@
+/* conv.c: 2-d convolution forward and backward as im2col + sgemm, one image at a time.
+ *
+ * Design choice: the batch is split into contiguous ranges, one per OpenMP thread; each thread
+ * unfolds its image into its own slice of the caller's scratch and calls the single-threaded
+ * sgemm. Weight and bias gradients go to per-thread partials in the scratch and are summed in
+ * thread order afterwards, so the result does not depend on timing. */
+#include "kernels_impl.h"
+
+#include <string.h>
+
+/* Floats of one thread's scratch slice, each part rounded up to a 64-byte multiple. */
+static size_t round16(size_t n) { return (n + 15) & ~(size_t)15; }
+static size_t col_floats(const ConvGeom *g)
+{
+    return round16((size_t)g->C * g->KH * g->KW * g->OH * g->OW);
+}
+static size_t dw_floats(const ConvGeom *g) { return round16((size_t)g->OC * g->C * g->KH * g->KW); }
+static size_t slice_floats(const ConvGeom *g)
+{
+    return col_floats(g) + dw_floats(g) + round16((size_t)g->OC);
+}
+
+size_t conv2d_scratch_floats(const ConvGeom *g)
+{
+    return slice_floats(g) * (size_t)kernels_threads();
+}
+
+/* A 1x1 convolution with unit stride and no padding multiplies by the input as it is. */
+static bool conv_is_pointwise(const ConvGeom *g)
+{
+    return g->KH == 1 && g->KW == 1 && g->SH == 1 && g->SW == 1 && g->PH == 0 && g->PW == 0;
+}
+
+/* The output columns [*lo, *hi) of a row whose input column ow*S + off lies in [0, n). */
+static void valid_cols(int OW, int S, int off, int n, int *lo, int *hi)
+{
+    int a = off >= 0 ? 0 : (-off + S - 1) / S;
+    int b = n - off <= 0 ? 0 : (n - off + S - 1) / S;
+    *lo = a < OW ? a : OW;
+    *hi = b < OW ? b : OW;
+    if (*hi < *lo)
+        *hi = *lo;
+}
+
+/* col (C*KH*KW, OH*OW) <- the receptive fields of img (C,H,W); padding reads as 0.
+ * Row (c,kh,kw) of col holds, for every output pixel, the input pixel that kernel tap meets. */
+static void im2col(float *col, const float *img, const ConvGeom *g)
+{
+    int OHW = g->OH * g->OW;
+    for (int c = 0; c < g->C; c++) {
+        for (int kh = 0; kh < g->KH; kh++) {
+            for (int kw = 0; kw < g->KW; kw++) {
+                float *dst = col + (size_t)((c * g->KH + kh) * g->KW + kw) * OHW;
+                int woff = kw * g->DW - g->PW;
+                int lo, hi;
+                valid_cols(g->OW, g->SW, woff, g->W, &lo, &hi);
+                for (int oh = 0; oh < g->OH; oh++) {
+                    float *d = dst + (size_t)oh * g->OW;
+                    int ih = oh * g->SH - g->PH + kh * g->DH;
+                    if (ih < 0 || ih >= g->H) {
+                        memset(d, 0, (size_t)g->OW * sizeof(float));
+                        continue;
+                    }
+                    const float *s = img + ((size_t)c * g->H + ih) * g->W + woff;
+                    for (int ow = 0; ow < lo; ow++)
+                        d[ow] = 0.0f;
+                    if (g->SW == 1) {
+                        memcpy(d + lo, s + lo, (size_t)(hi - lo) * sizeof(float));
+                    } else {
+                        for (int ow = lo; ow < hi; ow++)
+                            d[ow] = s[(size_t)ow * g->SW];
+                    }
+                    for (int ow = hi; ow < g->OW; ow++)
+                        d[ow] = 0.0f;
+                }
+            }
+        }
+    }
+}
+
+/* img (C,H,W) = the sum of col (C*KH*KW, OH*OW) folded back onto the input pixels each entry
+ * came from: the adjoint of im2col. Entries that came from padding are dropped. */
+static void col2im(float *img, const float *col, const ConvGeom *g)
+{
+    int OHW = g->OH * g->OW;
+    memset(img, 0, (size_t)g->C * g->H * g->W * sizeof(float));
+    for (int c = 0; c < g->C; c++) {
+        for (int kh = 0; kh < g->KH; kh++) {
+            for (int kw = 0; kw < g->KW; kw++) {
+                const float *src = col + (size_t)((c * g->KH + kh) * g->KW + kw) * OHW;
+                int woff = kw * g->DW - g->PW;
+                int lo, hi;
+                valid_cols(g->OW, g->SW, woff, g->W, &lo, &hi);
+                for (int oh = 0; oh < g->OH; oh++) {
+                    int ih = oh * g->SH - g->PH + kh * g->DH;
+                    if (ih < 0 || ih >= g->H)
+                        continue;
+                    const float *s = src + (size_t)oh * g->OW;
+                    float *d = img + ((size_t)c * g->H + ih) * g->W + woff;
+                    for (int ow = lo; ow < hi; ow++)
+                        d[(size_t)ow * g->SW] += s[ow];
+                }
+            }
+        }
+    }
+}
+
+void conv2d_forward(float *out, const float *in, const float *w, const float *b, const ConvGeom *g,
+                    float *scratch)
+{
+    int OHW = g->OH * g->OW, CKK = g->C * g->KH * g->KW;
+    size_t in_img = (size_t)g->C * g->H * g->W, out_img = (size_t)g->OC * OHW;
+    OMP_PARALLEL(g->B > 1)
+    {
+        int b0, b1;
+        split_range(g->B, team_rank(), team_size(), &b0, &b1);
+        float *col = scratch + (size_t)team_rank() * slice_floats(g);
+        for (int n = b0; n < b1; n++) {
+            const float *x = in + n * in_img;
+            float *y = out + n * out_img;
+            if (!conv_is_pointwise(g)) {
+                im2col(col, x, g);
+                x = col;
+            }
+            if (b) {
+                for (int oc = 0; oc < g->OC; oc++)
+                    for (int i = 0; i < OHW; i++)
+                        y[(size_t)oc * OHW + i] = b[oc];
+            }
+            /* y (OC,OHW) = w (OC,CKK) . col (CKK,OHW) [+ y holding the bias] */
+            sgemm(false, false, g->OC, OHW, CKK, 1.0f, w, CKK, x, OHW, b ? 1.0f : 0.0f, y, OHW);
+        }
+    }
+}
+
+void conv2d_backward(float *din, float *dw, float *db, const float *dout, const float *in,
+                     const float *w, const ConvGeom *g, float *scratch)
+{
+    int OHW = g->OH * g->OW, CKK = g->C * g->KH * g->KW;
+    size_t in_img = (size_t)g->C * g->H * g->W, out_img = (size_t)g->OC * OHW;
+    size_t nw = (size_t)g->OC * CKK, slice = slice_floats(g);
+    bool pointwise = conv_is_pointwise(g);
+    OMP_PARALLEL(g->B > 1)
+    {
+        int T = team_size(), t = team_rank(), b0, b1;
+        split_range(g->B, t, T, &b0, &b1);
+        float *col = scratch + (size_t)t * slice;
+        float *dw_part = col + col_floats(g);
+        float *db_part = dw_part + dw_floats(g);
+        for (int n = b0; n < b1; n++) {
+            const float *x = in + n * in_img;
+            const float *dy = dout + n * out_img;
+            float beta = n == b0 ? 0.0f : 1.0f; /* the first image overwrites the partials */
+            if (dw) {
+                if (!pointwise) {
+                    im2col(col, x, g);
+                    x = col;
+                }
+                /* out = w . col, so dw (OC,CKK) += dout (OC,OHW) . col^T (OHW,CKK) */
+                sgemm(false, true, g->OC, CKK, OHW, 1.0f, dy, OHW, x, OHW, beta, dw_part, CKK);
+            }
+            if (db) {
+                /* out = ... + b, so db (OC) += dout summed over the pixels */
+                for (int oc = 0; oc < g->OC; oc++) {
+                    float s = 0.0f;
+                    for (int i = 0; i < OHW; i++)
+                        s += dy[(size_t)oc * OHW + i];
+                    db_part[oc] = n == b0 ? s : db_part[oc] + s;
+                }
+            }
+            if (din) {
+                /* out = w . col, so dcol (CKK,OHW) = w^T (CKK,OC) . dout (OC,OHW); then the
+                 * adjoint of im2col sums dcol back onto the input pixels */
+                float *dx = din + n * in_img;
+                sgemm(true, false, CKK, OHW, g->OC, 1.0f, w, CKK, dy, OHW, 0.0f,
+                      pointwise ? dx : col, OHW);
+                if (!pointwise)
+                    col2im(dx, col, g);
+            }
+        }
+        OMP_BARRIER
+        /* Sum the partials of the threads that had images, in thread order. */
+        if (dw) {
+            OMP_FOR
+            for (size_t i = 0; i < nw; i++) {
+                float s = 0.0f;
+                for (int u = 0; u < T && u < g->B; u++)
+                    s += scratch[(size_t)u * slice + col_floats(g) + i];
+                dw[i] = s;
+            }
+        }
+        if (db) {
+            OMP_FOR
+            for (int oc = 0; oc < g->OC; oc++) {
+                float s = 0.0f;
+                for (int u = 0; u < T && u < g->B; u++)
+                    s += scratch[(size_t)u * slice + col_floats(g) + dw_floats(g) + oc];
+                db[oc] = s;
+            }
+        }
+    }
+}

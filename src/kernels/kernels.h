@@ -1,0 +1,121 @@
+/* kernels.h: the numeric kernels of netc, pure math on contiguous float32 NCHW tensors.
+ *
+ * Design choice: every kernel is a plain function on float* with its shapes passed in, the
+ * output first (as in karpathy/llm.c); nothing here knows about the IR, prints, allocates in
+ * the hot path or exits. Backward kernels OVERWRITE their outputs (din, dw, db) and accept
+ * NULL for any gradient that is not needed. The batch-parallel kernels (conv2d, linear, pool)
+ * split the batch over OpenMP threads in fixed contiguous ranges and reduce weight gradients
+ * from per-thread partials in thread order, so results are bit-identical from run to run for
+ * a fixed thread count. */
+#ifndef NETC_KERNELS_H
+#define NETC_KERNELS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* How many threads the kernels use: omp_get_max_threads(), or 1 without OpenMP. */
+int kernels_threads(void);
+
+/* ---- matrix multiply ---- */
+
+/* Row-major C(M,N) = alpha * op(A)(M,K) * op(B)(K,N) + beta * C, op(X) = X or X^T (ta, tb).
+ * A is (M,K) with row stride lda, or (K,M) when ta; B is (K,N) with row stride ldb, or (N,K)
+ * when tb; C is (M,N) with row stride ldc. When beta == 0, C is not read (NaN in C is fine).
+ * Single-threaded; safe to call from several threads at once. Dispatches to OpenBLAS when the
+ * build has it and it wins (large products, OpenBLAS running AVX-512 kernels), else to
+ * sgemm_builtin. */
+void sgemm(bool ta, bool tb, int M, int N, int K, float alpha, const float *A, int lda,
+           const float *B, int ldb, float beta, float *C, int ldc);
+/* The built-in blocked implementation (packed panels, register-tiled micro-kernel), same
+ * contract as sgemm; always available. Uses a per-thread packing buffer of about 1.9 MB,
+ * allocated on the thread's first call and freed when the thread exits. */
+void sgemm_builtin(bool ta, bool tb, int M, int N, int K, float alpha, const float *A, int lda,
+                   const float *B, int ldb, float beta, float *C, int ldc);
+
+/* ---- convolution ---- */
+
+/* Geometry of a 2-d convolution, PyTorch semantics: input (B,C,H,W), weight (OC,C,KH,KW),
+ * stride (SH,SW), zero padding (PH,PW), dilation (DH,DW), output (B,OC,OH,OW) with
+ * OH = (H + 2*PH - DH*(KH-1) - 1)/SH + 1 (floor), same for OW. The caller fills OH and OW. */
+typedef struct ConvGeom {
+    int B, C, H, W, OC, KH, KW, SH, SW, PH, PW, DH, DW, OH, OW;
+} ConvGeom;
+
+/* Floats of scratch that conv2d_forward and conv2d_backward need, for all kernels_threads()
+ * threads. The scratch holds no state between calls. */
+size_t conv2d_scratch_floats(const ConvGeom *g);
+/* out (B,OC,OH,OW), in (B,C,H,W), w (OC,C,KH,KW), b (OC) or NULL,
+ * scratch conv2d_scratch_floats(g) floats */
+void conv2d_forward(float *out, const float *in, const float *w, const float *b, const ConvGeom *g,
+                    float *scratch);
+/* din (B,C,H,W) or NULL, dw (OC,C,KH,KW) or NULL, db (OC) or NULL, dout (B,OC,OH,OW),
+ * in (B,C,H,W), w (OC,C,KH,KW), scratch conv2d_scratch_floats(g) floats */
+void conv2d_backward(float *din, float *dw, float *db, const float *dout, const float *in,
+                     const float *w, const ConvGeom *g, float *scratch);
+
+/* ---- fully connected ---- */
+
+/* out (B,OUT) = in (B,IN) . w (OUT,IN)^T + b (OUT); b may be NULL */
+void linear_forward(float *out, const float *in, const float *w, const float *b, int B, int IN,
+                    int OUT);
+/* din (B,IN) or NULL, dw (OUT,IN) or NULL, db (OUT) or NULL, dout (B,OUT), in (B,IN),
+ * w (OUT,IN) */
+void linear_backward(float *din, float *dw, float *db, const float *dout, const float *in,
+                     const float *w, int B, int IN, int OUT);
+
+/* ---- pooling ---- */
+
+/* Geometry of 2-d pooling, PyTorch semantics with ceil_mode=False: input (B,C,H,W), window
+ * (KH,KW), stride (SH,SW), padding (PH,PW), output (B,C,OH,OW) with
+ * OH = (H + 2*PH - KH)/SH + 1 (floor). The caller fills OH and OW. */
+typedef struct PoolGeom {
+    int B, C, H, W, KH, KW, SH, SW, PH, PW, OH, OW;
+} PoolGeom;
+
+/* out (B,C,OH,OW), argmax (B,C,OH,OW) or NULL, in (B,C,H,W). argmax receives the index
+ * within the input's H*W plane of each window's maximum. Padding acts as -inf; ties go to the
+ * first maximum in row-major window order; a NaN wins (the last one, as in PyTorch). */
+void maxpool2d_forward(float *out, int32_t *argmax, const float *in, const PoolGeom *g);
+/* din (B,C,H,W), dout (B,C,OH,OW), argmax (B,C,OH,OW) from maxpool2d_forward */
+void maxpool2d_backward(float *din, const float *dout, const int32_t *argmax, const PoolGeom *g);
+/* out (B,C,OH,OW), in (B,C,H,W); count_include_pad=True: every window divides by KH*KW */
+void avgpool2d_forward(float *out, const float *in, const PoolGeom *g);
+/* din (B,C,H,W), dout (B,C,OH,OW) */
+void avgpool2d_backward(float *din, const float *dout, const PoolGeom *g);
+
+/* ---- elementwise activations (n elements; out may alias in, din may alias dout) ---- */
+
+void relu_forward(float *out, const float *in, size_t n);
+/* din = dout where out > 0, else 0 */
+void relu_backward(float *din, const float *dout, const float *out, size_t n);
+/* out = in > 0 ? in : slope * in */
+void leaky_relu_forward(float *out, const float *in, size_t n, float slope);
+void leaky_relu_backward(float *din, const float *dout, const float *in, size_t n, float slope);
+void sigmoid_forward(float *out, const float *in, size_t n);
+/* din = dout * out * (1 - out) */
+void sigmoid_backward(float *din, const float *dout, const float *out, size_t n);
+void tanh_forward(float *out, const float *in, size_t n);
+/* din = dout * (1 - out^2) */
+void tanh_backward(float *din, const float *dout, const float *out, size_t n);
+/* out = in * mask; mask holds 0 or 1/(1-p), drawn by the caller's RNG */
+void dropout_forward(float *out, const float *in, const float *mask, size_t n);
+void dropout_backward(float *din, const float *dout, const float *mask, size_t n);
+
+/* ---- softmax and losses ---- */
+
+/* out (B,N) = softmax of in (B,N) over dim 1; out may alias in */
+void softmax_forward(float *out, const float *in, int B, int N);
+/* din (B,N) = out * (dout - sum_j dout_j * out_j), dout (B,N), out (B,N) from the forward */
+void softmax_backward(float *din, const float *dout, const float *out, int B, int N);
+/* Returns the mean over the batch of -log_softmax(logits)[label].
+ * dlogits (B,N) = (softmax(logits) - onehot(labels)) / B, or NULL, with entries below FLT_MIN
+ * (denormals) written as 0; logits (B,N);
+ * labels (B), each in [0,N) (the caller checks). */
+float cross_entropy_forward(float *dlogits, const float *logits, const int32_t *labels, int B,
+                            int N);
+/* Returns the mean over all B*N elements of (pred - target)^2.
+ * dpred (B,N) = 2 (pred - target) / (B*N), or NULL; pred (B,N), target (B,N). */
+float mse_forward(float *dpred, const float *pred, const float *target, int B, int N);
+
+#endif

@@ -1,0 +1,46 @@
+/* kernels_impl.h: private helpers shared by the kernel files (not installed, not for callers).
+ *
+ * Design choice: OpenMP appears only through the macros below, so every file compiles
+ * warning-free without -fopenmp, and the split of a range over the threads of a team is one
+ * function, which is what makes the per-thread partial sums reproducible. */
+#ifndef NETC_KERNELS_IMPL_H
+#define NETC_KERNELS_IMPL_H
+
+#include "kernels.h"
+
+#ifdef _OPENMP
+#include <omp.h>
+#define KERNELS_PRAGMA(x) _Pragma(#x)
+/* Run the following block on a team of (at most) kernels_threads() threads when cond holds. */
+#define OMP_PARALLEL(cond) KERNELS_PRAGMA(omp parallel if (cond))
+/* Split the following for loop statically over a new team when cond holds. */
+#define OMP_PARALLEL_FOR(cond) KERNELS_PRAGMA(omp parallel for schedule(static) if (cond))
+/* Split the following for loop statically over the current team. */
+#define OMP_FOR KERNELS_PRAGMA(omp for schedule(static))
+#define OMP_BARRIER KERNELS_PRAGMA(omp barrier)
+static inline int team_rank(void) { return omp_get_thread_num(); }
+static inline int team_size(void) { return omp_get_num_threads(); }
+#else
+#define OMP_PARALLEL(cond)
+#define OMP_PARALLEL_FOR(cond)
+#define OMP_FOR
+#define OMP_BARRIER
+static inline int team_rank(void) { return 0; }
+static inline int team_size(void) { return 1; }
+#endif
+
+/* Elementwise loops go parallel only past this many elements: below it a team costs more
+ * than it saves. */
+#define PARALLEL_MIN_ELEMS ((size_t)1 << 16)
+
+/* The part [*lo, *hi) of [0, n) that member t of a team of T handles: contiguous, in order,
+ * sizes differing by at most one, the larger parts first (so with n < T, exactly the members
+ * t < n get work). */
+static inline void split_range(int n, int t, int T, int *lo, int *hi)
+{
+    int base = n / T, rem = n % T;
+    *lo = t * base + (t < rem ? t : rem);
+    *hi = *lo + base + (t < rem);
+}
+
+#endif

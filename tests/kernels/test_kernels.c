@@ -1,0 +1,519 @@
+/* test_kernels.c: Criterion tests of src/kernels against PyTorch reference values, plus
+ * sgemm against a naive product and run-to-run reproducibility.
+ *
+ * Design choice: the reference cases live in tests/reference/kernels.ref (written by
+ * gen_reference.py, found through REF_DIR) and the tests walk every case of a kind found
+ * there, so a new geometry is one line in the generator and no C. A value passes when
+ * |got - want| <= 1e-5 * max(1, |want|); every output buffer is filled with NaN before the
+ * call, so a kernel that leaves an element unwritten (or accumulates into it) fails. */
+#include <criterion/criterion.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "kernels.h"
+
+#define TOL 1e-5
+
+/* ---- the reference file ---- */
+
+typedef struct RefTensor {
+    char name[64];
+    int ndim, dims[8];
+    size_t n;
+    float *v;
+} RefTensor;
+
+static RefTensor *refs;
+static int nrefs;
+
+static void refs_load(void)
+{
+    const char *path = REF_DIR "/kernels.ref";
+    FILE *f = fopen(path, "r");
+    cr_assert(f, "cannot open %s (generate it with tests/reference/gen_reference.py)", path);
+    int cap = 0;
+    char line[512];
+    while (fgets(line, sizeof line, f)) {
+        if (line[0] == '#' || line[0] == '\n')
+            continue;
+        if (nrefs == cap) {
+            cap = cap ? 2 * cap : 256;
+            refs = realloc(refs, (size_t)cap * sizeof *refs);
+            cr_assert(refs);
+        }
+        RefTensor *t = &refs[nrefs++];
+        int used = 0;
+        cr_assert(sscanf(line, "%63s %d%n", t->name, &t->ndim, &used) == 2 && t->ndim <= 8,
+                  "%s: bad tensor header: %s", path, line);
+        t->n = 1;
+        char *p = line + used;
+        for (int d = 0; d < t->ndim; d++) {
+            t->dims[d] = (int)strtol(p, &p, 10);
+            t->n *= (size_t)t->dims[d];
+        }
+        t->v = malloc((t->n ? t->n : 1) * sizeof(float));
+        cr_assert(t->v);
+        for (size_t i = 0; i < t->n; i++)
+            cr_assert(fscanf(f, "%f", &t->v[i]) == 1, "%s: %s: value %zu missing", path, t->name, i);
+    }
+    fclose(f);
+}
+
+static void refs_free(void)
+{
+    for (int i = 0; i < nrefs; i++)
+        free(refs[i].v);
+    free(refs);
+}
+
+/* The tensor '<c>.<t>', or NULL when the case has none (e.g. no bias). */
+static const RefTensor *ref_find(const char *c, const char *t)
+{
+    char name[64];
+    snprintf(name, sizeof name, "%s.%s", c, t);
+    for (int i = 0; i < nrefs; i++)
+        if (!strcmp(refs[i].name, name))
+            return &refs[i];
+    return NULL;
+}
+
+static const RefTensor *ref_get(const char *c, const char *t)
+{
+    const RefTensor *r = ref_find(c, t);
+    cr_assert(r, "kernels.ref has no tensor %s.%s", c, t);
+    return r;
+}
+
+/* The names of every case with a tensor '<prefix>*.<tensor>' (e.g. "conv2d_", "geom"). */
+static int ref_cases(const char *prefix, const char *tensor, char cases[][64], int max)
+{
+    int n = 0;
+    size_t lp = strlen(prefix), lt = strlen(tensor);
+    for (int i = 0; i < nrefs && n < max; i++) {
+        const char *nm = refs[i].name;
+        size_t ln = strlen(nm);
+        if (!strncmp(nm, prefix, lp) && ln > lt + 1 && nm[ln - lt - 1] == '.' &&
+            !strcmp(nm + ln - lt, tensor)) {
+            memcpy(cases[n], nm, ln - lt - 1);
+            cases[n][ln - lt - 1] = '\0';
+            n++;
+        }
+    }
+    return n;
+}
+
+/* ---- helpers ---- */
+
+static float *nan_buf(size_t n)
+{
+    float *p = malloc((n ? n : 1) * sizeof(float));
+    cr_assert(p);
+    for (size_t i = 0; i < n; i++)
+        p[i] = NAN;
+    return p;
+}
+
+/* Expects got (n) to match the reference '<c>.<t>' element by element. */
+static void expect_close(const char *c, const char *t, const float *got, size_t n)
+{
+    const RefTensor *want = ref_get(c, t);
+    cr_assert_eq(want->n, n, "%s.%s: kernel gives %zu elements, reference has %zu", c, t, n,
+                 want->n);
+    size_t bad = 0, first = 0;
+    double worst = 0.0;
+    for (size_t i = 0; i < n; i++) {
+        double d = fabs((double)got[i] - want->v[i]);
+        if (!(d <= TOL * fmax(1.0, fabs(want->v[i])))) {
+            if (!bad++)
+                first = i;
+        }
+        if (d > worst || isnan(d))
+            worst = d;
+    }
+    cr_expect(bad == 0,
+              "%s.%s[%zu]: got %.9g, want %.9g, |diff| %.3g > %.0e * max(1,|want|) "
+              "(%zu of %zu elements off, largest |diff| %.3g)",
+              c, t, first, bad ? got[first] : 0.0f, bad ? want->v[first] : 0.0f,
+              bad ? fabs((double)got[first] - want->v[first]) : 0.0, TOL, bad, n, worst);
+}
+
+static ConvGeom conv_geom(const RefTensor *t)
+{
+    const float *v = t->v;
+    return (ConvGeom){(int)v[0], (int)v[1],  (int)v[2],  (int)v[3],  (int)v[4],
+                      (int)v[5], (int)v[6],  (int)v[7],  (int)v[8],  (int)v[9],
+                      (int)v[10], (int)v[11], (int)v[12], (int)v[13], (int)v[14]};
+}
+
+static PoolGeom pool_geom(const RefTensor *t)
+{
+    const float *v = t->v;
+    return (PoolGeom){(int)v[0], (int)v[1], (int)v[2], (int)v[3], (int)v[4],  (int)v[5],
+                      (int)v[6], (int)v[7], (int)v[8], (int)v[9], (int)v[10], (int)v[11]};
+}
+
+TestSuite(kernels, .init = refs_load, .fini = refs_free);
+
+/* ---- reference tests ---- */
+
+Test(kernels, conv2d_reference)
+{
+    char cases[64][64];
+    int ncases = ref_cases("conv2d_", "geom", cases, 64);
+    cr_assert(ncases >= 8, "kernels.ref has only %d conv2d cases", ncases);
+    for (int k = 0; k < ncases; k++) {
+        const char *c = cases[k];
+        ConvGeom g = conv_geom(ref_get(c, "geom"));
+        const RefTensor *b = ref_find(c, "b");
+        size_t nin = ref_get(c, "in")->n, nout = ref_get(c, "out")->n, nw = ref_get(c, "w")->n;
+        float *out = nan_buf(nout), *din = nan_buf(nin), *dw = nan_buf(nw), *db = nan_buf(g.OC);
+        float *scratch = nan_buf(conv2d_scratch_floats(&g));
+        conv2d_forward(out, ref_get(c, "in")->v, ref_get(c, "w")->v, b ? b->v : NULL, &g, scratch);
+        expect_close(c, "out", out, nout);
+        conv2d_backward(din, dw, b ? db : NULL, ref_get(c, "dout")->v, ref_get(c, "in")->v,
+                        ref_get(c, "w")->v, &g, scratch);
+        expect_close(c, "din", din, nin);
+        expect_close(c, "dw", dw, nw);
+        if (b)
+            expect_close(c, "db", db, (size_t)g.OC);
+        /* Each gradient alone gives the same values (the kernel skips what is NULL). */
+        float *dw2 = nan_buf(nw), *din2 = nan_buf(nin);
+        conv2d_backward(NULL, dw2, NULL, ref_get(c, "dout")->v, ref_get(c, "in")->v,
+                        ref_get(c, "w")->v, &g, scratch);
+        conv2d_backward(din2, NULL, NULL, ref_get(c, "dout")->v, ref_get(c, "in")->v,
+                        ref_get(c, "w")->v, &g, scratch);
+        cr_expect(!memcmp(dw, dw2, nw * sizeof(float)), "%s: dw differs when din is NULL", c);
+        cr_expect(!memcmp(din, din2, nin * sizeof(float)), "%s: din differs when dw is NULL", c);
+        free(out), free(din), free(dw), free(db), free(scratch), free(dw2), free(din2);
+    }
+}
+
+Test(kernels, linear_reference)
+{
+    char cases[16][64];
+    int ncases = ref_cases("linear_", "size", cases, 16);
+    cr_assert(ncases >= 2);
+    for (int k = 0; k < ncases; k++) {
+        const char *c = cases[k];
+        const float *sz = ref_get(c, "size")->v;
+        int B = (int)sz[0], IN = (int)sz[1], OUT = (int)sz[2];
+        const RefTensor *b = ref_find(c, "b");
+        float *out = nan_buf((size_t)B * OUT), *din = nan_buf((size_t)B * IN);
+        float *dw = nan_buf((size_t)OUT * IN), *db = nan_buf((size_t)OUT);
+        linear_forward(out, ref_get(c, "in")->v, ref_get(c, "w")->v, b ? b->v : NULL, B, IN, OUT);
+        expect_close(c, "out", out, (size_t)B * OUT);
+        linear_backward(din, dw, b ? db : NULL, ref_get(c, "dout")->v, ref_get(c, "in")->v,
+                        ref_get(c, "w")->v, B, IN, OUT);
+        expect_close(c, "din", din, (size_t)B * IN);
+        expect_close(c, "dw", dw, (size_t)OUT * IN);
+        if (b)
+            expect_close(c, "db", db, (size_t)OUT);
+        free(out), free(din), free(dw), free(db);
+    }
+}
+
+Test(kernels, maxpool2d_reference)
+{
+    char cases[16][64];
+    int ncases = ref_cases("maxpool_", "geom", cases, 16);
+    cr_assert(ncases >= 4);
+    for (int k = 0; k < ncases; k++) {
+        const char *c = cases[k];
+        PoolGeom g = pool_geom(ref_get(c, "geom"));
+        size_t nin = ref_get(c, "in")->n, nout = ref_get(c, "out")->n;
+        float *out = nan_buf(nout), *out2 = nan_buf(nout), *din = nan_buf(nin);
+        int32_t *am = malloc(nout * sizeof *am);
+        maxpool2d_forward(out, am, ref_get(c, "in")->v, &g);
+        expect_close(c, "out", out, nout);
+        const RefTensor *want = ref_get(c, "argmax");
+        for (size_t i = 0; i < nout; i++)
+            if (am[i] != (int32_t)want->v[i]) {
+                cr_expect_fail("%s.argmax[%zu]: got %d, want %d", c, i, am[i], (int)want->v[i]);
+                break;
+            }
+        maxpool2d_forward(out2, NULL, ref_get(c, "in")->v, &g);
+        cr_expect(!memcmp(out, out2, nout * sizeof(float)), "%s: out differs without argmax", c);
+        maxpool2d_backward(din, ref_get(c, "dout")->v, am, &g);
+        expect_close(c, "din", din, nin);
+        free(out), free(out2), free(din), free(am);
+    }
+}
+
+Test(kernels, avgpool2d_reference)
+{
+    char cases[16][64];
+    int ncases = ref_cases("avgpool_", "geom", cases, 16);
+    cr_assert(ncases >= 3);
+    for (int k = 0; k < ncases; k++) {
+        const char *c = cases[k];
+        PoolGeom g = pool_geom(ref_get(c, "geom"));
+        size_t nin = ref_get(c, "in")->n, nout = ref_get(c, "out")->n;
+        float *out = nan_buf(nout), *din = nan_buf(nin);
+        avgpool2d_forward(out, ref_get(c, "in")->v, &g);
+        expect_close(c, "out", out, nout);
+        avgpool2d_backward(din, ref_get(c, "dout")->v, &g);
+        expect_close(c, "din", din, nin);
+        free(out), free(din);
+    }
+}
+
+Test(kernels, activations_reference)
+{
+    const char *names[] = {"relu", "leaky_relu", "leaky_relu_big", "sigmoid", "tanh"};
+    for (size_t k = 0; k < sizeof names / sizeof names[0]; k++) {
+        const char *c = names[k];
+        const RefTensor *in = ref_get(c, "in"), *dout = ref_get(c, "dout");
+        const RefTensor *slope = ref_find(c, "slope");
+        size_t n = in->n;
+        float *out = nan_buf(n), *din = nan_buf(n);
+        if (slope) {
+            leaky_relu_forward(out, in->v, n, slope->v[0]);
+            leaky_relu_backward(din, dout->v, in->v, n, slope->v[0]);
+        } else if (!strcmp(c, "relu")) {
+            relu_forward(out, in->v, n);
+            relu_backward(din, dout->v, out, n);
+        } else if (!strcmp(c, "sigmoid")) {
+            sigmoid_forward(out, in->v, n);
+            sigmoid_backward(din, dout->v, out, n);
+        } else {
+            tanh_forward(out, in->v, n);
+            tanh_backward(din, dout->v, out, n);
+        }
+        expect_close(c, "out", out, n);
+        expect_close(c, "din", din, n);
+        free(out), free(din);
+    }
+}
+
+Test(kernels, softmax_reference)
+{
+    const float *sz = ref_get("softmax", "size")->v;
+    int B = (int)sz[0], N = (int)sz[1];
+    float *out = nan_buf((size_t)B * N), *din = nan_buf((size_t)B * N);
+    softmax_forward(out, ref_get("softmax", "in")->v, B, N);
+    expect_close("softmax", "out", out, (size_t)B * N);
+    softmax_backward(din, ref_get("softmax", "dout")->v, out, B, N);
+    expect_close("softmax", "din", din, (size_t)B * N);
+    free(out), free(din);
+}
+
+Test(kernels, cross_entropy_reference)
+{
+    char cases[8][64];
+    int ncases = ref_cases("cross_entropy_", "size", cases, 8);
+    cr_assert(ncases >= 2);
+    for (int k = 0; k < ncases; k++) {
+        const char *c = cases[k];
+        const float *sz = ref_get(c, "size")->v;
+        int B = (int)sz[0], N = (int)sz[1];
+        int32_t labels[64];
+        cr_assert(B <= 64);
+        for (int i = 0; i < B; i++)
+            labels[i] = (int32_t)ref_get(c, "labels")->v[i];
+        float *dl = nan_buf((size_t)B * N);
+        float loss = cross_entropy_forward(dl, ref_get(c, "logits")->v, labels, B, N);
+        expect_close(c, "loss", &loss, 1);
+        expect_close(c, "dlogits", dl, (size_t)B * N);
+        float loss2 = cross_entropy_forward(NULL, ref_get(c, "logits")->v, labels, B, N);
+        cr_expect_eq(loss, loss2, "%s: loss %.9g without dlogits, %.9g with", c, loss2, loss);
+        free(dl);
+    }
+}
+
+Test(kernels, mse_reference)
+{
+    const float *sz = ref_get("mse", "size")->v;
+    int B = (int)sz[0], N = (int)sz[1];
+    float *dp = nan_buf((size_t)B * N);
+    float loss = mse_forward(dp, ref_get("mse", "pred")->v, ref_get("mse", "target")->v, B, N);
+    expect_close("mse", "loss", &loss, 1);
+    expect_close("mse", "dpred", dp, (size_t)B * N);
+    cr_expect_eq(loss, mse_forward(NULL, ref_get("mse", "pred")->v, ref_get("mse", "target")->v,
+                                   B, N));
+    free(dp);
+}
+
+/* ---- hand-made cases ---- */
+
+Test(kernels, maxpool2d_ties_take_the_first)
+{
+    /* one 4x4 plane of equal values but one: every 2x2 window ties except where 5 is */
+    float in[16], out[4], din[16], dout[4] = {1, 2, 3, 4};
+    int32_t am[4];
+    for (int i = 0; i < 16; i++)
+        in[i] = 1.0f;
+    in[11] = 5.0f; /* row 2, col 3: in the bottom-right window */
+    PoolGeom g = {1, 1, 4, 4, 2, 2, 2, 2, 0, 0, 2, 2};
+    maxpool2d_forward(out, am, in, &g);
+    int32_t want[4] = {0, 2, 8, 11};
+    for (int i = 0; i < 4; i++)
+        cr_expect_eq(am[i], want[i], "window %d: argmax %d, want %d", i, am[i], want[i]);
+    maxpool2d_backward(din, dout, am, &g);
+    for (int i = 0; i < 16; i++) {
+        float w = i == 0 ? 1 : i == 2 ? 2 : i == 8 ? 3 : i == 11 ? 4 : 0;
+        cr_expect_eq(din[i], w, "din[%d] = %g, want %g", i, din[i], w);
+    }
+}
+
+Test(kernels, dropout)
+{
+    float in[5] = {1, -2, 3, -4, 5}, mask[5] = {0, 2, 2, 0, 2}, out[5], din[5];
+    dropout_forward(out, in, mask, 5);
+    dropout_backward(din, in, mask, 5);
+    for (int i = 0; i < 5; i++) {
+        cr_expect_eq(out[i], in[i] * mask[i]);
+        cr_expect_eq(din[i], in[i] * mask[i]);
+    }
+}
+
+/* ---- sgemm against a naive product ---- */
+
+static unsigned rng_state = 12345u;
+static float frand(void)
+{
+    rng_state = rng_state * 1664525u + 1013904223u;
+    return (float)((rng_state >> 8) & 0xffff) / 32768.0f - 1.0f;
+}
+
+typedef void (*GemmFn)(bool, bool, int, int, int, float, const float *, int, const float *, int,
+                       float, float *, int);
+
+/* Checks fn on C(M,N) = alpha op(A) op(B) + beta C with padded leading dimensions, against a
+ * double-precision triple loop; tolerance 1e-5 * max(1, sum of the magnitudes of the terms). */
+static void check_gemm(const char *fname, GemmFn fn, bool ta, bool tb, int M, int N, int K,
+                       float alpha, float beta)
+{
+    int ar = ta ? K : M, ac = ta ? M : K, br = tb ? N : K, bc = tb ? K : N;
+    int lda = ac + 3, ldb = bc + 1, ldc = N + 2;
+    float *A = malloc((size_t)ar * lda * sizeof(float)), *B = malloc((size_t)br * ldb * sizeof(float));
+    float *C = malloc((size_t)M * ldc * sizeof(float)), *C0 = malloc((size_t)M * ldc * sizeof(float));
+    for (size_t i = 0; i < (size_t)ar * lda; i++)
+        A[i] = frand();
+    for (size_t i = 0; i < (size_t)br * ldb; i++)
+        B[i] = frand();
+    for (size_t i = 0; i < (size_t)M * ldc; i++)
+        C0[i] = beta == 0.0f ? NAN : frand(); /* beta == 0 must not read C */
+    memcpy(C, C0, (size_t)M * ldc * sizeof(float));
+    fn(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+    int bad = 0;
+    for (int i = 0; i < M && bad < 1; i++) {
+        for (int j = 0; j < N && bad < 1; j++) {
+            double s = 0.0, mag = 0.0;
+            for (int k = 0; k < K; k++) {
+                double a = ta ? A[(size_t)k * lda + i] : A[(size_t)i * lda + k];
+                double b = tb ? B[(size_t)j * ldb + k] : B[(size_t)k * ldb + j];
+                s += a * b;
+                mag += fabs(a * b);
+            }
+            double want = alpha * s, c0 = C0[(size_t)i * ldc + j];
+            mag = fabs(alpha) * mag;
+            if (beta != 0.0f) {
+                want += beta * c0;
+                mag += fabs(beta * c0);
+            }
+            double got = C[(size_t)i * ldc + j];
+            if (!(fabs(got - want) <= TOL * fmax(1.0, mag))) {
+                bad++;
+                cr_expect_fail("%s(ta=%d tb=%d M=%d N=%d K=%d alpha=%g beta=%g): C[%d][%d] = %.9g, "
+                               "want %.9g, |diff| %.3g",
+                               fname, ta, tb, M, N, K, alpha, beta, i, j, got, want,
+                               fabs(got - want));
+            }
+        }
+    }
+    /* The padding columns of C are left alone. */
+    for (int i = 0; i < M && !bad; i++)
+        for (int j = N; j < ldc; j++)
+            if (memcmp(&C[(size_t)i * ldc + j], &C0[(size_t)i * ldc + j], sizeof(float))) {
+                bad++;
+                cr_expect_fail("%s: wrote C[%d][%d], past N=%d", fname, i, j, N);
+                break;
+            }
+    free(A), free(B), free(C), free(C0);
+}
+
+Test(kernels, sgemm_against_naive)
+{
+    static const int sizes[][3] = {
+        {1, 1, 1},     {7, 13, 5},     {33, 17, 65}, {64, 196, 288}, {5, 3, 700},
+        {130, 70, 400}, {3, 1100, 20}, {200, 9, 31},  {19, 31, 1},    {17, 33, 97},
+        {300, 260, 270}, {150, 600, 130},
+    };
+    static const float ab[][2] = {{1.0f, 0.0f}, {0.5f, 1.0f}, {-1.5f, 0.25f}};
+    for (size_t s = 0; s < sizeof sizes / sizeof sizes[0]; s++)
+        for (int t = 0; t < 4; t++)
+            for (size_t k = 0; k < sizeof ab / sizeof ab[0]; k++) {
+                const int *z = sizes[s];
+                check_gemm("sgemm_builtin", sgemm_builtin, t & 1, t & 2, z[0], z[1], z[2], ab[k][0],
+                           ab[k][1]);
+                check_gemm("sgemm", sgemm, t & 1, t & 2, z[0], z[1], z[2], ab[k][0], ab[k][1]);
+            }
+}
+
+Test(kernels, sgemm_degenerate)
+{
+    /* K == 0 or alpha == 0: C = beta C, and beta == 0 clears C without reading it */
+    float C[6] = {NAN, NAN, NAN, NAN, NAN, NAN}, D[6] = {1, 2, 3, 4, 5, 6}, A[1] = {0}, B[1] = {0};
+    sgemm_builtin(false, false, 2, 3, 0, 1.0f, A, 1, B, 3, 0.0f, C, 3);
+    sgemm_builtin(false, false, 2, 3, 1, 0.0f, A, 1, B, 3, 2.0f, D, 3);
+    for (int i = 0; i < 6; i++) {
+        cr_expect_eq(C[i], 0.0f);
+        cr_expect_eq(D[i], 2.0f * (float)(i + 1));
+    }
+}
+
+/* ---- reproducibility ---- */
+
+static float *rand_buf(size_t n)
+{
+    float *p = malloc(n * sizeof(float));
+    cr_assert(p);
+    for (size_t i = 0; i < n; i++)
+        p[i] = frand();
+    return p;
+}
+
+Test(kernels, conv2d_linear_bit_identical_across_runs)
+{
+    /* the seed net's second convolution and its classifier, batch 13 (uneven over threads) */
+    ConvGeom g = {13, 32, 14, 14, 64, 3, 3, 1, 1, 1, 1, 1, 1, 14, 14};
+    size_t nin = (size_t)g.B * g.C * g.H * g.W, nout = (size_t)g.B * g.OC * g.OH * g.OW;
+    size_t nw = (size_t)g.OC * g.C * g.KH * g.KW;
+    float *in = rand_buf(nin), *w = rand_buf(nw), *b = rand_buf((size_t)g.OC), *dout = rand_buf(nout);
+    float *scratch = malloc(conv2d_scratch_floats(&g) * sizeof(float));
+    float *res[2][4];
+    for (int run = 0; run < 2; run++) {
+        float *out = nan_buf(nout), *din = nan_buf(nin), *dw = nan_buf(nw), *db = nan_buf(64);
+        conv2d_forward(out, in, w, b, &g, scratch);
+        conv2d_backward(din, dw, db, dout, in, w, &g, scratch);
+        res[run][0] = out, res[run][1] = din, res[run][2] = dw, res[run][3] = db;
+    }
+    const char *what[4] = {"out", "din", "dw", "db"};
+    size_t sizes[4] = {nout, nin, nw, 64};
+    for (int i = 0; i < 4; i++) {
+        cr_expect(!memcmp(res[0][i], res[1][i], sizes[i] * sizeof(float)),
+                  "conv2d %s differs between two runs (%d threads)", what[i], kernels_threads());
+        free(res[0][i]), free(res[1][i]);
+    }
+
+    int B = 13, IN = 3136, OUT = 10;
+    float *x = rand_buf((size_t)B * IN), *lw = rand_buf((size_t)OUT * IN), *lb = rand_buf(OUT);
+    float *ly = rand_buf((size_t)B * OUT);
+    float *lres[2][4];
+    for (int run = 0; run < 2; run++) {
+        float *out = nan_buf((size_t)B * OUT), *dx = nan_buf((size_t)B * IN);
+        float *dlw = nan_buf((size_t)OUT * IN), *dlb = nan_buf(OUT);
+        linear_forward(out, x, lw, lb, B, IN, OUT);
+        linear_backward(dx, dlw, dlb, ly, x, lw, B, IN, OUT);
+        lres[run][0] = out, lres[run][1] = dx, lres[run][2] = dlw, lres[run][3] = dlb;
+    }
+    size_t lsizes[4] = {(size_t)B * OUT, (size_t)B * IN, (size_t)OUT * IN, OUT};
+    for (int i = 0; i < 4; i++) {
+        cr_expect(!memcmp(lres[0][i], lres[1][i], lsizes[i] * sizeof(float)),
+                  "linear %s differs between two runs (%d threads)", what[i], kernels_threads());
+        free(lres[0][i]), free(lres[1][i]);
+    }
+    free(in), free(w), free(b), free(dout), free(scratch), free(x), free(lw), free(lb), free(ly);
+}

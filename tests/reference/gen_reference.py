@@ -1,0 +1,332 @@
+#!/usr/bin/python3
+"""gen_reference.py: writes the PyTorch reference values the C tests compare against.
+
+Run with Debian's Python, which has torch:  /usr/bin/python3 tests/reference/gen_reference.py
+It rewrites, next to itself:
+  kernels.ref  inputs and expected outputs of every kernel in src/kernels (forward and backward)
+  optim.ref    weights after 3 optimiser steps, and learning-rate schedules over 12 epochs
+Commit both with this script; the tests read them and need no Python.
+
+Design choice: references are computed in float64 from float32 inputs (inputs are drawn in
+float32, so they print exactly), which makes them the exact answers the float32 kernels
+should approach, not another float32 rounding to agree with. Backward references use
+loss = sum(out * r) for a fixed random r, so the upstream gradient dout is r.
+"""
+import os
+
+import torch
+import torch.nn.functional as F
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+FORMAT = """\
+# Format: '#' starts a comment line. A tensor is a header line
+#   name ndim d0 d1 ... d(ndim-1)
+# followed by d0*d1*... values in row-major order, whitespace-separated (%.9g, 8 per line).
+# Names are '<case>.<tensor>'. Integers (sizes, labels, indices) are written as values too.
+"""
+
+
+class RefWriter:
+    def __init__(self, path, header):
+        self.f = open(path, "w")
+        self.f.write(header)
+        self.f.write(FORMAT)
+
+    def comment(self, text):
+        self.f.write("#\n")
+        for line in text.strip().splitlines():
+            self.f.write("# " + line + "\n")
+
+    def tensor(self, name, t):
+        if not torch.is_tensor(t):
+            t = torch.tensor(t, dtype=torch.float64)  # Python floats are doubles: keep them so
+        t = t.detach().to(torch.float64).contiguous()
+        dims = list(t.shape)
+        self.f.write("%s %d%s\n" % (name, len(dims), "".join(" %d" % d for d in dims)))
+        vals = t.reshape(-1).tolist()
+        for i in range(0, len(vals), 8):
+            self.f.write(" ".join("%.9g" % v for v in vals[i:i + 8]) + "\n")
+
+    def close(self):
+        self.f.close()
+
+
+def rand(*shape):
+    """Standard normal float32 values, returned as float64 (exactly the same numbers)."""
+    return torch.randn(*shape, dtype=torch.float32).to(torch.float64)
+
+
+def backward_of(fn, dout, *inputs):
+    """Gradients of sum(fn(*inputs) * dout) with respect to each input (None if not a leaf)."""
+    leaves = [x.clone().requires_grad_(True) if x is not None else None for x in inputs]
+    out = fn(*leaves)
+    (out * dout).sum().backward()
+    return out.detach(), [x.grad if x is not None else None for x in leaves]
+
+
+def pair(v):
+    return (v, v) if isinstance(v, int) else v
+
+
+def out_size(n, k, s, p, d=1):
+    return (n + 2 * p - d * (k - 1) - 1) // s + 1
+
+
+def write_kernels(path):
+    torch.manual_seed(20240601)
+    w = RefWriter(path, """\
+# kernels.ref: PyTorch reference values for the kernels in src/kernels.
+# Written by tests/reference/gen_reference.py (torch float64 on float32 inputs); do not edit.
+# Backward cases use loss = sum(out * dout) for the random dout given, so dout is the
+# upstream gradient and din/dw/db are the gradients of that loss.
+""")
+
+    # ---- conv2d ----
+    w.comment("""
+conv2d_<case>: geom = B C H W OC KH KW SH SW PH PW DH DW OH OW (the ConvGeom fields);
+tensors in (B,C,H,W), w (OC,C,KH,KW), b (OC) (absent when the case has no bias),
+out (B,OC,OH,OW), dout (B,OC,OH,OW), din, dw, db (absent without bias).""")
+    conv_cases = [
+        # name,        B, C, H, W, OC, k,      s,      p,      d,      bias
+        ("basic",      2, 3, 7, 6, 4, 3,      1,      1,      1,      True),
+        ("stride2",    2, 3, 9, 8, 5, 3,      2,      0,      1,      True),
+        ("pad2",       2, 2, 6, 7, 3, 3,      1,      2,      1,      True),
+        ("dilation2",  2, 3, 9, 9, 4, 3,      1,      1,      2,      True),
+        ("rect",       2, 3, 8, 7, 4, (2, 3), (2, 1), (0, 1), (1, 2), True),
+        ("nobias",     3, 4, 6, 6, 5, 3,      1,      1,      1,      False),
+        ("pointwise",  2, 6, 5, 4, 3, 1,      1,      0,      1,      True),
+        ("seedlike",   3, 1, 12, 12, 8, 3,    1,      1,      1,      True),
+        ("wide",       2, 16, 7, 7, 24, 3,    1,      1,      1,      True),
+    ]
+    for name, B, C, H, W, OC, k, s, p, d, bias in conv_cases:
+        (KH, KW), (SH, SW), (PH, PW), (DH, DW) = pair(k), pair(s), pair(p), pair(d)
+        OH, OW = out_size(H, KH, SH, PH, DH), out_size(W, KW, SW, PW, DW)
+        x, wt = rand(B, C, H, W), rand(OC, C, KH, KW) * 0.5
+        b = rand(OC) if bias else None
+        dout = rand(B, OC, OH, OW)
+        out, (din, dw, db) = backward_of(
+            lambda x_, w_, b_: F.conv2d(x_, w_, b_, (SH, SW), (PH, PW), (DH, DW)), dout, x, wt, b)
+        n = "conv2d_" + name
+        w.tensor(n + ".geom", [B, C, H, W, OC, KH, KW, SH, SW, PH, PW, DH, DW, OH, OW])
+        w.tensor(n + ".in", x)
+        w.tensor(n + ".w", wt)
+        if bias:
+            w.tensor(n + ".b", b)
+        w.tensor(n + ".out", out)
+        w.tensor(n + ".dout", dout)
+        w.tensor(n + ".din", din)
+        w.tensor(n + ".dw", dw)
+        if bias:
+            w.tensor(n + ".db", db)
+
+    # ---- linear ----
+    w.comment("""
+linear_<case>: size = B IN OUT; in (B,IN), w (OUT,IN), b (OUT) (absent without bias),
+out (B,OUT), dout (B,OUT), din, dw, db (absent without bias).""")
+    for name, B, IN, OUT, bias in [("basic", 5, 13, 7, True), ("nobias", 4, 9, 3, False),
+                                   ("tall", 37, 70, 10, True)]:
+        x, wt = rand(B, IN), rand(OUT, IN) * 0.3
+        b = rand(OUT) if bias else None
+        dout = rand(B, OUT)
+        out, (din, dw, db) = backward_of(lambda x_, w_, b_: F.linear(x_, w_, b_), dout, x, wt, b)
+        n = "linear_" + name
+        w.tensor(n + ".size", [B, IN, OUT])
+        w.tensor(n + ".in", x)
+        w.tensor(n + ".w", wt)
+        if bias:
+            w.tensor(n + ".b", b)
+        w.tensor(n + ".out", out)
+        w.tensor(n + ".dout", dout)
+        w.tensor(n + ".din", din)
+        w.tensor(n + ".dw", dw)
+        if bias:
+            w.tensor(n + ".db", db)
+
+    # ---- pooling ----
+    w.comment("""
+maxpool_<case> and avgpool_<case>: geom = B C H W KH KW SH SW PH PW OH OW (the PoolGeom
+fields); in (B,C,H,W), out (B,C,OH,OW), argmax (maxpool only: index in the H*W plane, as
+PyTorch's return_indices), dout (B,C,OH,OW), din (B,C,H,W). PyTorch defaults otherwise
+(ceil_mode=False, count_include_pad=True). maxpool_negpad has all-negative inputs, so its
+padded windows check that padding acts as -inf.""")
+    pool_cases = [
+        # name,     B, C, H, W, k,      s,      p
+        ("k2",      2, 3, 8, 6, 2,      2,      0),
+        ("k3s2",    2, 2, 9, 9, 3,      2,      0),
+        ("pad",     2, 2, 7, 8, 3,      2,      1),
+        ("rect",    2, 3, 7, 9, (2, 3), (1, 2), (1, 1)),
+        ("k3s1",    1, 2, 6, 5, 3,      1,      1),
+    ]
+    for kind in ("maxpool", "avgpool"):
+        cases = pool_cases + ([("negpad", 1, 2, 5, 5, 3, 2, 1)] if kind == "maxpool" else [])
+        for name, B, C, H, W, k, s, p in cases:
+            (KH, KW), (SH, SW), (PH, PW) = pair(k), pair(s), pair(p)
+            OH, OW = out_size(H, KH, SH, PH), out_size(W, KW, SW, PW)
+            x = rand(B, C, H, W)
+            if name == "negpad":
+                x = -x.abs() - 0.5
+            dout = rand(B, C, OH, OW)
+            n = kind + "_" + name
+            w.tensor(n + ".geom", [B, C, H, W, KH, KW, SH, SW, PH, PW, OH, OW])
+            w.tensor(n + ".in", x)
+            if kind == "maxpool":
+                out, (din,) = backward_of(lambda x_: F.max_pool2d(x_, (KH, KW), (SH, SW), (PH, PW)),
+                                          dout, x)
+                _, idx = F.max_pool2d(x, (KH, KW), (SH, SW), (PH, PW), return_indices=True)
+                w.tensor(n + ".out", out)
+                w.tensor(n + ".argmax", idx)
+            else:
+                out, (din,) = backward_of(lambda x_: F.avg_pool2d(x_, (KH, KW), (SH, SW), (PH, PW)),
+                                          dout, x)
+                w.tensor(n + ".out", out)
+            w.tensor(n + ".dout", dout)
+            w.tensor(n + ".din", din)
+
+    # ---- elementwise activations ----
+    w.comment("""
+relu, leaky_relu, sigmoid, tanh: in (n), out (n), dout (n), din (n); leaky_relu also has
+slope (1). The inputs include exact zeros (the gradient at 0 follows PyTorch: relu 0,
+leaky_relu slope).""")
+    acts = [("relu", F.relu, None), ("leaky_relu", None, 0.01), ("leaky_relu_big", None, 0.2),
+            ("sigmoid", torch.sigmoid, None), ("tanh", torch.tanh, None)]
+    for name, fn, slope in acts:
+        x = rand(61) * 3.0
+        x[::10] = 0.0
+        dout = rand(61)
+        if slope is not None:
+            out, (din,) = backward_of(lambda x_: F.leaky_relu(x_, slope), dout, x)
+        else:
+            out, (din,) = backward_of(fn, dout, x)
+        w.tensor(name + ".in", x)
+        if slope is not None:
+            w.tensor(name + ".slope", [slope])
+        w.tensor(name + ".out", out)
+        w.tensor(name + ".dout", dout)
+        w.tensor(name + ".din", din)
+
+    # ---- softmax and losses ----
+    w.comment("""
+softmax: size = B N; in (B,N), out (B,N) softmax over dim 1, dout (B,N), din (B,N).""")
+    B, N = 4, 11
+    x, dout = rand(B, N) * 3.0, rand(B, N)
+    out, (din,) = backward_of(lambda x_: torch.softmax(x_, dim=1), dout, x)
+    for t, v in [("size", [B, N]), ("in", x), ("out", out), ("dout", dout), ("din", din)]:
+        w.tensor("softmax." + t, v)
+
+    w.comment("""
+cross_entropy_<case>: size = B N; logits (B,N), labels (B), loss (1) = mean over the batch of
+-log_softmax(logits)[label], dlogits (B,N) = d loss / d logits. The 'large' case has logits
+in the hundreds, which overflow exp without the max subtraction.""")
+    for name, B, N, scale in [("basic", 6, 10, 2.0), ("large", 4, 7, 200.0)]:
+        logits = rand(B, N) * scale
+        labels = torch.randint(0, N, (B,))
+        lg = logits.clone().requires_grad_(True)
+        loss = F.cross_entropy(lg, labels)
+        loss.backward()
+        n = "cross_entropy_" + name
+        w.tensor(n + ".size", [B, N])
+        w.tensor(n + ".logits", logits)
+        w.tensor(n + ".labels", labels)
+        w.tensor(n + ".loss", [loss.item()])
+        w.tensor(n + ".dlogits", lg.grad)
+
+    w.comment("""
+mse: size = B N; pred (B,N), target (B,N), loss (1) = mean of (pred-target)^2 over all
+elements, dpred (B,N) = d loss / d pred.""")
+    B, N = 5, 6
+    pred, target = rand(B, N), rand(B, N)
+    pr = pred.clone().requires_grad_(True)
+    loss = F.mse_loss(pr, target)
+    loss.backward()
+    for t, v in [("size", [B, N]), ("pred", pred), ("target", target), ("loss", [loss.item()]),
+                 ("dpred", pr.grad)]:
+        w.tensor("mse." + t, v)
+    w.close()
+
+
+def write_optim(path):
+    torch.manual_seed(20240602)
+    w = RefWriter(path, """\
+# optim.ref: PyTorch reference values for the optimisers and learning-rate schedules.
+# Written by tests/reference/gen_reference.py (torch float64); do not edit.
+""")
+    w0 = rand(10)
+    grads = rand(3, 10)
+    w.comment("""
+Optimisers. optim.w0 (10) are the starting weights and optim.grads (3,10) the gradient
+given at steps 1, 2, 3 (row t-1 at step t). Each case <name>.w (3,10) holds the weights
+after steps 1, 2 and 3 (row t-1 after step t). torch.optim defaults unless stated.""")
+    w.tensor("optim.w0", w0)
+    w.tensor("optim.grads", grads)
+    cases = [
+        ("sgd", "SGD(lr=0.1)", lambda p: torch.optim.SGD(p, lr=0.1)),
+        ("sgd_momentum", "SGD(lr=0.1, momentum=0.9)",
+         lambda p: torch.optim.SGD(p, lr=0.1, momentum=0.9)),
+        ("sgd_nesterov", "SGD(lr=0.1, momentum=0.9, nesterov=True)",
+         lambda p: torch.optim.SGD(p, lr=0.1, momentum=0.9, nesterov=True)),
+        ("sgd_dampening", "SGD(lr=0.1, momentum=0.9, dampening=0.1)",
+         lambda p: torch.optim.SGD(p, lr=0.1, momentum=0.9, dampening=0.1)),
+        ("sgd_weight_decay", "SGD(lr=0.1, weight_decay=0.01)",
+         lambda p: torch.optim.SGD(p, lr=0.1, weight_decay=0.01)),
+        ("adam", "Adam(lr=1e-3) (betas 0.9, 0.999, eps 1e-8)",
+         lambda p: torch.optim.Adam(p, lr=1e-3)),
+        ("adam_weight_decay", "Adam(lr=1e-3, weight_decay=0.01) (L2: decay added to the gradient)",
+         lambda p: torch.optim.Adam(p, lr=1e-3, weight_decay=0.01)),
+        ("adamw", "AdamW(lr=1e-3, weight_decay=0.01) (decoupled decay)",
+         lambda p: torch.optim.AdamW(p, lr=1e-3, weight_decay=0.01)),
+    ]
+    for name, desc, make in cases:
+        p = w0.clone().requires_grad_(True)
+        opt = make([p])
+        after = []
+        for t in range(3):
+            opt.zero_grad()
+            p.grad = grads[t].clone()
+            opt.step()
+            after.append(p.detach().clone())
+        w.comment("%s: %s" % (name, desc))
+        w.tensor(name + ".w", torch.stack(after))
+
+    w.comment("""
+Learning-rate schedules, on SGD(lr=0.1) unless stated. <name>.lr (12) is the learning rate in
+force during epoch (or step) 0..11: read before optimizer.step(), then scheduler.step() once
+per epoch. OneCycleLR also cycles the momentum; onecycle.momentum (12) holds it likewise.""")
+    scheds = [
+        ("steplr", "StepLR(step_size=3, gamma=0.5)",
+         lambda o: torch.optim.lr_scheduler.StepLR(o, step_size=3, gamma=0.5)),
+        ("multisteplr", "MultiStepLR(milestones=[2, 5, 9], gamma=0.1)",
+         lambda o: torch.optim.lr_scheduler.MultiStepLR(o, milestones=[2, 5, 9], gamma=0.1)),
+        ("exponentiallr", "ExponentialLR(gamma=0.9)",
+         lambda o: torch.optim.lr_scheduler.ExponentialLR(o, gamma=0.9)),
+        ("cosine", "CosineAnnealingLR(T_max=10)",
+         lambda o: torch.optim.lr_scheduler.CosineAnnealingLR(o, T_max=10)),
+        ("cosine_eta_min", "CosineAnnealingLR(T_max=10, eta_min=0.01)",
+         lambda o: torch.optim.lr_scheduler.CosineAnnealingLR(o, T_max=10, eta_min=0.01)),
+        ("onecycle", "OneCycleLR(max_lr=0.1, total_steps=12) (pct_start 0.3, anneal cos, "
+         "div_factor 25, final_div_factor 1e4, three_phase False, momentum 0.85..0.95)",
+         lambda o: torch.optim.lr_scheduler.OneCycleLR(o, max_lr=0.1, total_steps=12)),
+        ("linearlr", "LinearLR(start_factor=0.1, total_iters=4) (end_factor 1.0)",
+         lambda o: torch.optim.lr_scheduler.LinearLR(o, start_factor=0.1, total_iters=4)),
+    ]
+    for name, desc, make in scheds:
+        p = torch.zeros(1, dtype=torch.float64, requires_grad=True)
+        opt = torch.optim.SGD([p], lr=0.1)
+        sched = make(opt)
+        lrs, moms = [], []
+        for epoch in range(12):
+            lrs.append(opt.param_groups[0]["lr"])
+            moms.append(opt.param_groups[0]["momentum"])
+            opt.step()
+            if epoch < 11:
+                sched.step()
+        w.comment("%s: %s" % (name, desc))
+        w.tensor(name + ".lr", lrs)
+        if name == "onecycle":
+            w.tensor(name + ".momentum", moms)
+    w.close()
+
+
+if __name__ == "__main__":
+    write_kernels(os.path.join(HERE, "kernels.ref"))
+    write_optim(os.path.join(HERE, "optim.ref"))
