@@ -314,6 +314,28 @@ static int predict(const Args *a, Model *m, const TrainConfig *t, Diag *d)
     return status;
 }
 
+/* The file name dataset_load read for "<dir>/<base>" (the raw name before the .gz one). */
+static void idx_file(char *buf, size_t n, const char *dir, const char *base)
+{
+    size_t dl = strlen(dir);
+    const char *sep = dl == 0 || dir[dl - 1] == '/' ? "" : "/";
+    snprintf(buf, n, "%s%s%s", dir, sep, base);
+    if (access(buf, F_OK) != 0)
+        snprintf(buf, n, "%s%s%s.gz", dir, sep, base);
+}
+
+/* Checks a loaded split against the net, naming the images or labels file at fault. */
+static bool check_split(const Model *m, const Dataset *ds, const char *dir, const char *split,
+                        Diag *d)
+{
+    char base[64], images[4096], labels[4096];
+    snprintf(base, sizeof base, "%s-images-idx3-ubyte", split);
+    idx_file(images, sizeof images, dir, base);
+    snprintf(base, sizeof base, "%s-labels-idx1-ubyte", split);
+    idx_file(labels, sizeof labels, dir, base);
+    return rt_check_dataset(m, ds, images, labels, d);
+}
+
 static void say_what_it_can_do(const char *net, const Graph *g)
 {
     StrBuf sb;
@@ -368,8 +390,8 @@ int main(int argc, char **argv)
     m = rt_model_new(g, t->batch, &d);
     if (!m)
         goto done;
-    if ((a.train && !rt_check_data(m, &train, t->data_dir, &d)) ||
-        ((a.train || a.eval) && !rt_check_data(m, &test, t->data_dir, &d)))
+    if ((a.train && !check_split(m, &train, t->data_dir, "train", &d)) ||
+        ((a.train || a.eval) && !check_split(m, &test, t->data_dir, "t10k", &d)))
         goto done;
     rt_model_init(m, t->seed);
     if (a.load && !ckpt_load(a.load, m, &d))

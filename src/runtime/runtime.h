@@ -115,7 +115,10 @@ typedef struct EvalResult {
 } EvalResult;
 
 /* Checks that a data set fits the net: image size against the input, labels against the
- * outputs. Reports with the file and record. */
+ * outputs. Reports with the file (images or labels, the names to show) and record. */
+bool rt_check_dataset(const Model *m, const Dataset *ds, const char *images,
+                      const char *labels, Diag *d);
+/* The same with one name for both (images whose labels are not a file, as --predict's). */
 bool rt_check_data(const Model *m, const Dataset *ds, const char *what, Diag *d);
 /* Trains with g->train (already merged with command-line overrides). pos is the starting
  * position (zeroed, or from ckpt_resume with o). Returns false on a data problem or a

@@ -28,14 +28,15 @@ void rt_set_threads(int n)
 
 int rt_threads(void) { return kernels_threads(); }
 
-bool rt_check_data(const Model *m, const Dataset *ds, const char *what, Diag *d)
+bool rt_check_dataset(const Model *m, const Dataset *ds, const char *images,
+                      const char *labels, Diag *d)
 {
     const Shape in = m->g->input;
     int64_t pixels = (int64_t)ds->rows * ds->cols;
     if (shape_numel(in) != pixels || (in.rank == 3 && in.d[0] != 1)) {
         char s[64];
         diag_error(d, (SrcLoc){0},
-                   "%s: images are %dx%d (%lld values); network '%s' takes input %s", what,
+                   "%s: images are %dx%d (%lld values); network '%s' takes input %s", images,
                    ds->rows, ds->cols, (long long)pixels, m->g->name, shape_str(in, s));
         return false;
     }
@@ -43,11 +44,16 @@ bool rt_check_data(const Model *m, const Dataset *ds, const char *what, Diag *d)
     for (int i = 0; i < ds->n; i++)
         if (ds->labels[i] >= outs) {
             diag_error(d, (SrcLoc){0},
-                       "%s: label %d of record %d is beyond the network's %lld outputs", what,
+                       "%s: label %d of record %d is beyond the network's %lld outputs", labels,
                        ds->labels[i], i, (long long)outs);
             return false;
         }
     return true;
+}
+
+bool rt_check_data(const Model *m, const Dataset *ds, const char *what, Diag *d)
+{
+    return rt_check_dataset(m, ds, what, what, d);
 }
 
 static void fill_batch(Model *m, const Dataset *ds, const int *idx, int start, int count,
