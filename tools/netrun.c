@@ -1,9 +1,11 @@
 /* netrun.c: the interpreter's command line: argument parsing and calls only. */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "frontend.h"
@@ -336,6 +338,36 @@ static bool check_split(const Model *m, const Dataset *ds, const char *dir, cons
     return rt_check_dataset(m, ds, images, labels, d);
 }
 
+/* Before any training: the checkpoint must be writable where asked (st_write makes a
+ * temporary file beside it and renames it), so a bad --save fails now, not after an epoch.
+ * Nothing is left behind and an existing checkpoint is not touched. */
+static bool check_save_path(const char *path, Diag *d)
+{
+    struct stat st;
+    if (stat(path, &st) == 0 && S_ISDIR(st.st_mode)) {
+        diag_error(d, (SrcLoc){0}, "%s: is a directory, cannot write a safetensors file there",
+                   path);
+        return false;
+    }
+    char *tmp = malloc(strlen(path) + 32);
+    if (!tmp)
+        return true; /* st_write will report it */
+    sprintf(tmp, "%s.tmp.%d", path, (int)getpid());
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL, 0666);
+    if (fd < 0 && errno != EEXIST) {
+        diag_error(d, (SrcLoc){0}, "%s: cannot write the checkpoint: cannot create %s: %s", path,
+                   tmp, strerror(errno));
+        free(tmp);
+        return false;
+    }
+    if (fd >= 0) {
+        close(fd);
+        unlink(tmp);
+    }
+    free(tmp);
+    return true;
+}
+
 static void say_what_it_can_do(const char *net, const Graph *g)
 {
     StrBuf sb;
@@ -408,9 +440,12 @@ int main(int argc, char **argv)
             goto done;
         char default_save[512];
         snprintf(default_save, sizeof default_save, "%s.safetensors", g->name);
+        const char *save = a.save ? a.save : a.resume ? a.resume : default_save;
+        if (!check_save_path(save, &d))
+            goto done;
         RunOptions ro = {
             .max_steps = a.steps,
-            .save = a.save ? a.save : a.resume ? a.resume : default_save,
+            .save = save,
             .progress = isatty(fileno(stdout)) && !a.quiet,
             .quiet = a.quiet,
             .out = stdout,
