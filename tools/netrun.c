@@ -18,7 +18,8 @@ static void usage(FILE *f)
           "actions:\n"
           "  --train            train with the file's train section (and the flags below)\n"
           "  --eval             evaluate on the test split (t10k-*) of the data directory\n"
-          "  --predict FILE     classify the images of an IDX file (gzip or raw) or a PGM\n"
+          "  --predict FILE     classify the images of an IDX file (gzip or raw), a PGM, or\n"
+          "                     FILE.f32: raw little-endian float32 inputs, one after another\n"
           "  --logits FILE      with --predict: write every output of every image as CSV\n"
           "weights:\n"
           "  --load FILE        start from these weights (safetensors, state_dict names)\n"
@@ -231,6 +232,32 @@ static bool has_suffix(const char *s, const char *suf)
     return n >= m && str_ieq(s + n - m, suf);
 }
 
+/* Reads n inputs of `per` little-endian floats each (the file's size decides n). */
+static float *load_f32(const char *path, int64_t per, int *n, Diag *d)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        diag_error(d, (SrcLoc){0}, "%s: cannot open: %s", path, strerror(errno));
+        return NULL;
+    }
+    float *v = NULL;
+    long len = fseek(f, 0, SEEK_END) == 0 ? ftell(f) : -1;
+    size_t bytes = (size_t)per * sizeof(float);
+    if (len <= 0 || (size_t)len % bytes != 0 || (size_t)len / bytes > (1u << 30)) {
+        diag_error(d, (SrcLoc){0}, "%s: %ld bytes is not a whole number of inputs of %lld floats",
+                   path, len, (long long)per);
+    } else if (!(v = malloc((size_t)len)) || fseek(f, 0, SEEK_SET) != 0 ||
+               fread(v, 1, (size_t)len, f) != (size_t)len) {
+        diag_error(d, (SrcLoc){0}, "%s: cannot read", path);
+        free(v);
+        v = NULL;
+    } else {
+        *n = (int)((size_t)len / bytes);
+    }
+    fclose(f);
+    return v;
+}
+
 static int predict(const Args *a, Model *m, const TrainConfig *t, Diag *d)
 {
     Dataset ds = {0};
@@ -256,10 +283,19 @@ static int predict(const Args *a, Model *m, const TrainConfig *t, Diag *d)
         top_classes(logits, (int)rt_outputs(m), stdout);
         return EXIT_OK;
     }
-    if (!idx_load_images(a->predict, &ds.images, &ds.n, &ds.rows, &ds.cols, d))
+    float *raw = NULL; /* .f32: the network's input as raw little-endian floats */
+    if (has_suffix(a->predict, ".f32")) {
+        raw = load_f32(a->predict, shape_numel(m->g->input), &ds.n, d);
+        if (!raw)
+            return EXIT_BAD_INPUT;
+        ds.rows = 1;
+        ds.cols = (int)shape_numel(m->g->input);
+    } else if (!idx_load_images(a->predict, &ds.images, &ds.n, &ds.rows, &ds.cols, d)) {
         return EXIT_BAD_INPUT;
-    ds.labels = calloc((size_t)ds.n, 1);
-    if (!ds.labels || !rt_check_data(m, &ds, a->predict, d)) {
+    }
+    ds.labels = calloc((size_t)ds.n + 1, 1);
+    if (!ds.labels || (!raw && !rt_check_data(m, &ds, a->predict, d))) {
+        free(raw);
         dataset_free(&ds);
         return EXIT_BAD_INPUT;
     }
@@ -272,6 +308,7 @@ static int predict(const Args *a, Model *m, const TrainConfig *t, Diag *d)
         if (!csv) {
             diag_error(d, (SrcLoc){0}, "%s: cannot write: %s", a->logits, strerror(errno));
             free(tmp);
+            free(raw);
             dataset_free(&ds);
             return EXIT_BAD_INPUT;
         }
@@ -280,9 +317,12 @@ static int predict(const Args *a, Model *m, const TrainConfig *t, Diag *d)
     size_t per = (size_t)ds.rows * (size_t)ds.cols;
     for (int start = 0; start < ds.n; start += batch) {
         int count = ds.n - start < batch ? ds.n - start : batch;
-        for (int b = 0; b < count; b++)
-            dataset_image_to_float(m->input + (size_t)b * per, &ds, start + b, (float)t->mean,
-                                   (float)t->std);
+        if (raw)
+            memcpy(m->input, raw + (size_t)start * per, sizeof(float) * per * (size_t)count);
+        else
+            for (int b = 0; b < count; b++)
+                dataset_image_to_float(m->input + (size_t)b * per, &ds, start + b,
+                                       (float)t->mean, (float)t->std);
         const float *logits = rt_forward(m, count, false);
         for (int b = 0; b < count; b++) {
             const float *row = logits + (size_t)b * (size_t)N;
@@ -312,6 +352,7 @@ static int predict(const Args *a, Model *m, const TrainConfig *t, Diag *d)
         }
         free(tmp);
     }
+    free(raw);
     dataset_free(&ds);
     return status;
 }

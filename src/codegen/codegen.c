@@ -96,7 +96,7 @@ static void plan(Plan *p)
                 bool is_act = next->ops->emit_act != NULL;
                 if (is_act && !s->act && n->ops->fuse(n, next))
                     s->act = next;
-                else if (!is_act && !s->pool && !s->act && n->ops->fuse(n, next))
+                else if (!is_act && !s->pool && n->ops->fuse(n, next))
                     s->pool = next;
                 else
                     break;
