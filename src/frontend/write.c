@@ -217,7 +217,8 @@ static void yaml_items(const Item *group, int depth, StrBuf *sb)
         indent(sb, depth);
         sb_puts(sb, "- ");
         if (it->is_group) {
-            sb_printf(sb, "%s:\n", it->name);
+            /* an empty group is an empty list: `name:` alone would read as null */
+            sb_printf(sb, it->children.len ? "%s:\n" : "%s: []\n", it->name);
             yaml_items(it, depth + 2, sb);
             continue;
         }
