@@ -108,52 +108,54 @@ bool ckpt_save(const char *path, const Model *m, const Optim *o, const TrainPos 
     return ok;
 }
 
-/* Checks one tensor against a parameter's name and shape; copies it into dst. */
+/* Checks one tensor against a parameter's name and shape; copies it into dst. Only the first
+ * problem of a file is reported (*problems counts them all), so a file written for another
+ * network gives one error, not one per tensor. */
 static bool take(const char *path, const StFile *f, const char *name, const Node *n, int p,
-                 float *dst, Diag *d)
+                 float *dst, int *problems, Diag *d)
 {
     const StTensor *t = st_find(f, name);
+    bool same = t && t->dtype == ST_F32 && t->ndim == n->params[p].shape.rank;
+    for (int k = 0; same && k < t->ndim; k++)
+        same = t->shape[k] == n->params[p].shape.d[k];
+    if (same) {
+        memcpy(dst, t->data, t->nbytes);
+        return true;
+    }
+    if (++*problems > 1)
+        return false;
     char want[64];
     shape_str(n->params[p].shape, want);
     if (!t) {
         diag_error(d, (SrcLoc){0}, "%s: tensor '%s' (%s) is missing", path, name, want);
-        return false;
-    }
-    if (t->dtype != ST_F32) {
+    } else if (t->dtype != ST_F32) {
         diag_error(d, (SrcLoc){0}, "%s: tensor '%s' is %s; netc needs F32", path, name,
                    st_dtype_name(t->dtype));
-        return false;
-    }
-    bool same = t->ndim == n->params[p].shape.rank;
-    for (int k = 0; same && k < t->ndim; k++)
-        same = t->shape[k] == n->params[p].shape.d[k];
-    if (!same) {
+    } else {
         char got[128] = "", *q = got;
         for (int k = 0; k < t->ndim; k++)
             q += snprintf(q, 24, k ? "x%" PRId64 : "%" PRId64, t->shape[k]);
         diag_error(d, (SrcLoc){0}, "%s: tensor '%s' has shape %s; the network needs %s", path,
                    name, t->ndim ? got : "[] (a scalar)", want);
-        return false;
     }
-    memcpy(dst, t->data, t->nbytes);
-    return true;
+    return false;
 }
 
 static bool load_into(const char *path, const StFile *f, Model *m, Optim *o, Diag *d)
 {
-    int errors = d->errors;
+    int problems = 0;
     for (int i = 0; i < m->g->nodes.len; i++) {
         const Node *n = GRAPH_NODE(m->g, i);
         for (int p = 0; p < n->nparams; p++) {
             float *w = m->pview[(size_t)i * NODE_MAX_PARAMS + (size_t)p];
             size_t at = (size_t)(w - m->params);
-            take(path, f, n->params[p].name, n, p, w, d);
+            take(path, f, n->params[p].name, n, p, w, &problems, d);
             if (o) {
                 char name[512];
                 snprintf(name, sizeof name, "optim.m.%s", n->params[p].name);
-                take(path, f, name, n, p, o->m + at, d);
+                take(path, f, name, n, p, o->m + at, &problems, d);
                 snprintf(name, sizeof name, "optim.v.%s", n->params[p].name);
-                take(path, f, name, n, p, o->v + at, d);
+                take(path, f, name, n, p, o->v + at, &problems, d);
             }
         }
     }
@@ -168,13 +170,18 @@ static bool load_into(const char *path, const StFile *f, Model *m, Optim *o, Dia
             for (int p = 0; p < n->nparams; p++)
                 known = known || strcmp(n->params[p].name, name) == 0;
         }
-        if (!known) {
+        if (!known && ++problems == 1)
             diag_error(d, (SrcLoc){0}, "%s: tensor '%s' is not a parameter of network '%s'",
                        path, name, m->g->name);
-            break;
-        }
     }
-    return d->errors == errors;
+    if (problems > 1)
+        diag_note(d, (SrcLoc){0}, "%d more tensor%s of %s do%s not fit network '%s'",
+                  problems - 1, problems > 2 ? "s" : "", path, problems > 2 ? "" : "es",
+                  m->g->name);
+    const char *saved_from = st_meta(f, "netc.network");
+    if (problems && saved_from && strcmp(saved_from, m->g->name) != 0)
+        diag_note(d, (SrcLoc){0}, "%s was saved from network '%s'", path, saved_from);
+    return problems == 0;
 }
 
 bool ckpt_load(const char *path, Model *m, Diag *d)
