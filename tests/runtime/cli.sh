@@ -1,0 +1,330 @@
+#!/bin/bash
+# cli.sh NETRUN SRCROOT: netrun's command line, end to end.
+#
+#  - determinism: two runs with the same seed and --threads 2 print the same lines (timings
+#    aside) and write byte-identical checkpoints (the seed net, and an MLP with Dropout);
+#  - resume: N steps in one run == K steps, then --resume to N, byte for byte, for K inside an
+#    epoch, at an epoch's end, and through two resumes; and a resumed run to the last epoch;
+#  - every bad input of issue 3 (data, safetensors, checkpoint paths, a loss that becomes NaN),
+#    plus usage errors: exit 1 (2 for usage), exactly one "error:" line, naming the file and
+#    the problem (key words grepped), no sanitizer report, and an existing checkpoint given as
+#    --save (or --resume) byte-identical afterwards.
+# Bad files are made here from good ones (head, dd, gzip, printf), in a temporary directory.
+# Ends with "cli: N passed, N failed"; exit 1 if any failed.
+set -u
+NETRUN=$1 ROOT=$2
+DATA=$ROOT/data/mnist-mini
+TMP=$(mktemp -d)
+trap 'rm -rf "$TMP"' EXIT
+cd "$TMP" || exit 1
+passed=0 failed=0
+ok() { passed=$((passed + 1)); echo "ok   $1"; }
+bad() {
+    failed=$((failed + 1))
+    echo "FAIL $1"
+    shift
+    for m in "$@"; do echo "     $m"; done
+}
+
+# ---- helpers to make files ----
+
+byte() { printf "\\$(printf %03o $(($1 & 255)))"; }
+be32() { byte $(($1 >> 24)); byte $(($1 >> 16)); byte $(($1 >> 8)); byte $1; }
+le64() { local i; for i in 0 1 2 3 4 5 6 7; do byte $(($1 >> (8 * i))); done; }
+# sub_images SRC.gz DST N: the first N images of SRC as a raw IDX file (and labels likewise)
+sub_images() { { be32 2051; be32 $3; be32 28; be32 28; zcat "$1" | tail -c +17 | head -c $(($3 * 784)); } >"$2"; }
+sub_labels() { { be32 2049; be32 $3; zcat "$1" | tail -c +9 | head -c $3; } >"$2"; }
+# a data directory of N training and M test images, raw IDX
+make_data() {
+    mkdir -p "$1"
+    sub_images "$DATA/train-images-idx3-ubyte.gz" "$1/train-images-idx3-ubyte" $2
+    sub_labels "$DATA/train-labels-idx1-ubyte.gz" "$1/train-labels-idx1-ubyte" $2
+    sub_images "$DATA/t10k-images-idx3-ubyte.gz" "$1/t10k-images-idx3-ubyte" $3
+    sub_labels "$DATA/t10k-labels-idx1-ubyte.gz" "$1/t10k-labels-idx1-ubyte" $3
+}
+copy_data() { mkdir -p "$2" && cp "$1"/* "$2"/; }
+# st_file OUT JSON DATABYTES: a safetensors file with this header and DATABYTES bytes of data
+st_file() {
+    local json=$2
+    while [ $((${#json} % 8)) != 0 ]; do json="$json "; done
+    { le64 ${#json}; printf '%s' "$json"; head -c "$3" /dev/urandom; } >"$1"
+}
+
+make_data small 200 100 # 8 steps per epoch at batch 25, 10 at batch 20
+NET=$ROOT/nets/mnist.net
+cat >mlp.net <<'EOF'
+network mlp (input 1x28x28) {
+  Flatten
+  Linear 32
+  ReLU
+  Dropout 0.2
+  fc: Linear 10
+}
+train {
+  optimizer SGD lr=0.05 momentum=0.9
+  batch 20
+  epochs 3
+  seed 5
+}
+EOF
+
+# Timings aside, the lines a run prints.
+strip_times() { sed -E 's/  [0-9,]+ img\/s.*//; s/  train [0-9.]+ s, .*//; /^saved /d' "$1"; }
+no_sanitizer() { ! grep -q -E 'AddressSanitizer|LeakSanitizer|runtime error:' "$1"; }
+
+# run_ok NAME ARGS...: netrun must succeed
+run_ok() {
+    local name=$1
+    shift
+    if "$NETRUN" "$@" >"$name.out" 2>"$name.err" && no_sanitizer "$name.err"; then
+        return 0
+    fi
+    bad "$name: netrun $* failed" "$(cat "$name.err" | head -5)"
+    return 1
+}
+
+# ---- determinism ----
+
+echo "== determinism"
+for i in 1 2; do
+    run_ok det$i "$NET" --train --data small --batch 25 --epochs 3 --steps 20 --threads 2 \
+        --save det$i.st
+done
+if cmp -s det1.st det2.st && [ "$(strip_times det1.out)" = "$(strip_times det2.out)" ]; then
+    ok "seed net, 20 steps, 2 threads: same lines, byte-identical checkpoints"
+else
+    bad "seed net, two runs with the same seed differ" "$(diff <(strip_times det1.out) <(strip_times det2.out))" "$(cmp det1.st det2.st)"
+fi
+grep -q "epoch 3/3  stopped" det1.out && ok "--steps 20 stops inside epoch 3 (8 steps per epoch)" ||
+    bad "--steps 20 did not stop inside epoch 3" "$(cat det1.out)"
+for i in 1 2; do run_ok mdet$i mlp.net --train --data small --threads 2 --save mdet$i.st; done
+if cmp -s mdet1.st mdet2.st && [ "$(strip_times mdet1.out)" = "$(strip_times mdet2.out)" ]; then
+    ok "MLP with Dropout, 3 epochs: same lines, byte-identical checkpoints"
+else
+    bad "MLP with Dropout, two runs differ" "$(cmp mdet1.st mdet2.st)"
+fi
+run_ok mseed mlp.net --train --data small --threads 2 --seed 6 --save mseed.st
+cmp -s mdet1.st mseed.st && bad "--seed 6 gave the same checkpoint as seed 5" ||
+    ok "another --seed gives other weights"
+
+# ---- resume ----
+
+echo "== resume"
+# resume_case NAME STEPS_TOTAL K1 [K2...]: stop at K1, resume to K2, ..., resume to the total
+resume_case() {
+    local name=$1 total=$2 full=$3
+    shift 3
+    local first=1 k
+    for k in "$@" "$total"; do
+        if [ $first = 1 ]; then
+            run_ok "$name-$k" "${RESUME_ARGS[@]}" --steps "$k" --save "$name.st" || return
+            first=0
+        else
+            run_ok "$name-$k" "${RESUME_ARGS[@]}" --steps "$k" --resume "$name.st" || return
+        fi
+    done
+    if cmp -s "$full" "$name.st"; then
+        ok "$name: $* then resumed to $total == $total in one run, byte for byte"
+    else
+        bad "$name: resumed checkpoint differs from the one-run checkpoint" "$(cmp "$full" "$name.st")"
+    fi
+}
+RESUME_ARGS=(mlp.net --train --data small --threads 2)
+run_ok mfull25 "${RESUME_ARGS[@]}" --steps 25 --save mfull25.st
+resume_case mres7 25 mfull25.st 7          # inside epoch 1
+resume_case mres10 25 mfull25.st 10        # at the end of epoch 1
+resume_case mres13 25 mfull25.st 13 18     # inside epoch 2, twice
+resume_case mres30 30 mdet1.st 13          # to the end of the last epoch (no --steps limit hit)
+RESUME_ARGS=("$NET" --train --data small --batch 25 --epochs 3 --threads 2)
+resume_case sres10 20 det1.st 10           # the seed net, across an epoch boundary (8 per epoch)
+grep -q "epoch 2/3" sres10-20.out && ! grep -q "epoch 1/3" sres10-20.out &&
+    ok "a resumed run starts in the epoch it stopped in" ||
+    bad "the resumed run did not start in epoch 2" "$(cat sres10-20.out)"
+
+# ---- bad input ----
+
+echo "== bad input"
+# expect NAME CODE 'PATTERN;...' ARGS...: netrun ARGS must exit CODE with exactly one "error:"
+# line matching every PATTERN (extended regex, case-insensitive; ';' separates patterns), and
+# no sanitizer report. If keep.st exists it must be byte-identical afterwards.
+cp mdet1.st good.st
+expect() {
+    local name=$1 code=$2 pats=$3 rc
+    shift 3
+    cp good.st keep.st
+    "$NETRUN" "$@" >"$name.out" 2>"$name.err"
+    rc=$?
+    local errs line
+    errs=$(grep -c 'error:' "$name.err")
+    line=$(grep 'error:' "$name.err" | head -1)
+    local why=""
+    [ "$rc" = "$code" ] || why="exit $rc, want $code"
+    [ -z "$why" ] && [ "$errs" != 1 ] && why="$errs error lines, want 1"
+    [ -z "$why" ] && ! no_sanitizer "$name.err" && why="sanitizer report"
+    if [ -z "$why" ]; then
+        local p
+        while IFS= read -r p; do
+            echo "$line" | grep -q -i -E -- "$p" || { why="the error does not match '$p'"; break; }
+        done < <(tr ';' '\n' <<<"$pats")
+    fi
+    [ -z "$why" ] && ! cmp -s good.st keep.st && why="the existing checkpoint keep.st changed"
+    if [ -z "$why" ]; then
+        ok "$name: $line"
+    else
+        bad "$name: $why" "netrun $*" "$(head -c 2000 "$name.err")"
+    fi
+}
+TRAIN=(mlp.net --train --threads 2 --save keep.st)
+
+# data files
+mkdir empty
+expect missing-dir 1 'nodata;cannot open;directory' "${TRAIN[@]}" --data nodata
+expect missing-files 1 'empty/train-images-idx3-ubyte;no such file' "${TRAIN[@]}" --data empty
+copy_data small nolabels && rm nolabels/train-labels-idx1-ubyte
+expect missing-labels 1 'nolabels/train-labels-idx1-ubyte;no such file' "${TRAIN[@]}" --data nolabels
+copy_data small notest && rm notest/t10k-images-idx3-ubyte
+expect missing-test 1 'notest/t10k-images-idx3-ubyte;no such file' "${TRAIN[@]}" --data notest
+copy_data small gztrunc && gzip -c small/train-images-idx3-ubyte | head -c 20000 >gztrunc/train-images-idx3-ubyte.gz &&
+    rm gztrunc/train-images-idx3-ubyte
+expect gzip-truncated 1 'gztrunc/train-images-idx3-ubyte.gz;truncated' "${TRAIN[@]}" --data gztrunc
+copy_data small gzbad && gzip -c small/train-labels-idx1-ubyte >gzbad/train-labels-idx1-ubyte.gz &&
+    rm gzbad/train-labels-idx1-ubyte && printf 'garbage!' | dd of=gzbad/train-labels-idx1-ubyte.gz bs=1 seek=40 conv=notrunc 2>/dev/null
+expect gzip-corrupt 1 'gzbad/train-labels-idx1-ubyte.gz;corrupt;gzip' "${TRAIN[@]}" --data gzbad
+copy_data small notgz && printf 'not gzip at all' >notgz/t10k-labels-idx1-ubyte.gz && rm notgz/t10k-labels-idx1-ubyte
+expect gzip-not-gzip 1 'notgz/t10k-labels-idx1-ubyte.gz' "${TRAIN[@]}" --data notgz
+copy_data small rawtrunc && head -c 100000 small/train-images-idx3-ubyte >rawtrunc/train-images-idx3-ubyte
+expect raw-truncated 1 'rawtrunc/train-images-idx3-ubyte;truncated;bytes' "${TRAIN[@]}" --data rawtrunc
+copy_data small magic && printf 'GIF8' | dd of=magic/train-images-idx3-ubyte conv=notrunc 2>/dev/null
+expect bad-magic 1 'magic/train-images-idx3-ubyte;magic' "${TRAIN[@]}" --data magic
+copy_data small dtype && printf '\0\0\15\3' | dd of=dtype/train-images-idx3-ubyte conv=notrunc 2>/dev/null
+expect bad-element-type 1 'dtype/train-images-idx3-ubyte;0x0d;type' "${TRAIN[@]}" --data dtype
+copy_data small rank && printf '\0\0\10\1' | dd of=rank/train-images-idx3-ubyte conv=notrunc 2>/dev/null
+expect wrong-rank-images 1 'rank/train-images-idx3-ubyte;rank' "${TRAIN[@]}" --data rank
+copy_data small lrank && printf '\0\0\10\3' | dd of=lrank/t10k-labels-idx1-ubyte conv=notrunc 2>/dev/null
+expect wrong-rank-labels 1 'lrank/t10k-labels-idx1-ubyte;rank' "${TRAIN[@]}" --data lrank
+copy_data small count && cp small/t10k-labels-idx1-ubyte count/train-labels-idx1-ubyte
+expect count-mismatch 1 'count/train-labels-idx1-ubyte;100 labels;200 images' "${TRAIN[@]}" --data count
+copy_data small count2 && cp small/train-labels-idx1-ubyte count2/t10k-labels-idx1-ubyte
+expect count-mismatch-test 1 'count2/t10k-labels-idx1-ubyte;200 labels;100 images' "${TRAIN[@]}" --data count2
+make_data zero 0 100
+expect no-images 1 'zero/train-images-idx3-ubyte;no images' "${TRAIN[@]}" --data zero
+
+# data that does not fit the net
+cat >c3.net <<'EOF'
+network c3 (input 3x32x32) {
+  Conv2d 4 k3
+  Flatten
+  fc: Linear 10
+}
+EOF
+cat >l5.net <<'EOF'
+network l5 (input 1x28x28) {
+  Flatten
+  fc: Linear 5
+}
+EOF
+cat >nodata.net <<'EOF'
+network nodata (input 1x28x28) {
+  Flatten
+  fc: Linear 10
+}
+EOF
+expect image-size 1 'small/train-images-idx3-ubyte;28x28;3x32x32' c3.net --train --data small --save keep.st
+expect image-size-eval 1 'small/t10k-images-idx3-ubyte;28x28;3x32x32' c3.net --eval --data small
+expect image-size-predict 1 'small/t10k-images-idx3-ubyte;28x28;3x32x32' c3.net --predict small/t10k-images-idx3-ubyte
+expect label-beyond 1 'small/train-labels-idx1-ubyte;label [5-9];5 outputs' l5.net --train --data small --save keep.st
+expect label-beyond-eval 1 'small/t10k-labels-idx1-ubyte;label [5-9];5 outputs' l5.net --eval --data small
+expect no-data 1 'nodata.net;no data' nodata.net --train --save keep.st
+expect predict-missing 1 'nothere-idx3-ubyte' "$NET" --predict nothere-idx3-ubyte
+expect predict-corrupt 1 'gzbad/train-labels-idx1-ubyte.gz' "$NET" --predict gzbad/train-labels-idx1-ubyte.gz
+
+# safetensors: a net with two tensors, fc.weight [10, 784] and fc.bias [10]
+W='"fc.weight":{"dtype":"F32","shape":[10,784],"data_offsets":[40,31400]}'
+B='"fc.bias":{"dtype":"F32","shape":[10],"data_offsets":[0,40]}'
+st_file st-good.st "{$B,$W}" 31400
+PRED=(nodata.net --predict small/t10k-images-idx3-ubyte --quiet)
+run_ok st-good "${PRED[@]}" --load st-good.st && ok "a hand-made safetensors file loads"
+head -c 30000 st-good.st >st-trunc.st
+expect st-truncated 1 'st-trunc.st;truncated' "${PRED[@]}" --load st-trunc.st
+head -c 5 st-good.st >st-tiny.st
+expect st-shorter-than-header 1 'st-tiny.st' "${PRED[@]}" --load st-tiny.st
+{ le64 $((1 << 62)); tail -c +9 st-good.st; } >st-hlen.st
+expect st-header-length-huge 1 'st-hlen.st;header length' "${PRED[@]}" --load st-hlen.st
+{ le64 1000000; tail -c +9 st-good.st; } >st-hlen2.st
+expect st-header-length-past-end 1 'st-hlen2.st;header' "${PRED[@]}" --load st-hlen2.st
+st_file st-json.st "{$B,$W" 31400
+expect st-bad-json 1 'st-json.st;json' "${PRED[@]}" --load st-json.st
+st_file st-json2.st '{"fc.bias": nope}' 0
+expect st-bad-json2 1 'st-json2.st;json' "${PRED[@]}" --load st-json2.st
+st_file st-missing.st '{"fc.weight":{"dtype":"F32","shape":[10,784],"data_offsets":[0,31360]}}' 31360
+expect st-missing-tensor 1 "st-missing.st;fc.bias;missing" "${PRED[@]}" --load st-missing.st
+st_file st-extra.st "{$B,$W,\"extra.weight\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[31400,31404]}}" 31404
+expect st-extra-tensor 1 "st-extra.st;extra.weight;not a parameter" "${PRED[@]}" --load st-extra.st
+st_file st-shape.st "{$B,\"fc.weight\":{\"dtype\":\"F32\",\"shape\":[784,10],\"data_offsets\":[40,31400]}}" 31400
+expect st-wrong-shape 1 "st-shape.st;fc.weight;784x10;10x784" "${PRED[@]}" --load st-shape.st
+st_file st-f64.st "{\"fc.bias\":{\"dtype\":\"F64\",\"shape\":[10],\"data_offsets\":[0,80]},\"fc.weight\":{\"dtype\":\"F32\",\"shape\":[10,784],\"data_offsets\":[80,31440]}}" 31440
+expect st-wrong-dtype 1 "st-f64.st;fc.bias;F64" "${PRED[@]}" --load st-f64.st
+st_file st-offsets.st "{$B,\"fc.weight\":{\"dtype\":\"F32\",\"shape\":[10,784],\"data_offsets\":[36,31396]}}" 31400
+expect st-overlapping-offsets 1 "st-offsets.st" "${PRED[@]}" --load st-offsets.st
+expect st-no-file 1 "nothere.st" "${PRED[@]}" --load nothere.st
+expect st-for-another-net 1 "mdet1.st;layer1.0.weight;missing" "$NET" --load mdet1.st --predict small/t10k-images-idx3-ubyte
+# --resume: the file must be a training checkpoint, and is left alone when it is not
+cp st-good.st keep-weights.st
+expect resume-weights-only 1 'keep-weights.st;not a training checkpoint' nodata.net --train --data small --resume keep-weights.st
+cmp -s st-good.st keep-weights.st && ok "a failed --resume leaves its file byte-identical" ||
+    bad "a failed --resume changed its file"
+expect resume-truncated 1 'st-trunc.st;truncated' mlp.net --train --data small --resume st-trunc.st
+
+# checkpoint paths that cannot be written
+mkdir adir
+expect save-is-directory 1 'adir;directory' mlp.net --train --data small --save adir
+expect save-missing-directory 1 'nodir/x.st;cannot' mlp.net --train --data small --save nodir/x.st
+grep -q "epoch" save-missing-directory.out && bad "save-missing-directory: trained before failing" ||
+    ok "an unwritable --save fails before any training"
+expect logits-missing-directory 1 'nodir/out.csv;cannot' "$NET" --predict small/t10k-images-idx3-ubyte --logits nodir/out.csv
+# a failed run leaves an existing checkpoint byte-identical: see keep.st in every case above
+
+# a loss that becomes NaN or infinite
+expect nan-step 1 'loss became (nan|infinite);step [0-9]+' mlp.net --train --data small --optimizer SGD --lr 1e30 --save keep.st
+cp mdet1.st resumed.st
+expect nan-on-resume 1 'loss became (nan|infinite);step 3[1-9]' mlp.net --train --data small --epochs 5 --resume resumed.st --lr 1e30
+cmp -s mdet1.st resumed.st && ok "a NaN after --resume keeps the checkpoint it resumed from" ||
+    bad "a NaN after --resume changed the checkpoint"
+# NaN in epoch 2 of a run that saved epoch 1: the epoch-1 checkpoint stays, as a 1-epoch run
+# writes it
+# (MultiStepLR with a milestone given 6 times multiplies the lr by gamma^6 = 1e36 from epoch 2)
+sed 's/  epochs 3/  epochs 3\n  schedule MultiStepLR milestones=[1, 1, 1, 1, 1, 1] gamma=1000000/' mlp.net >mlpx.net
+run_ok e1 mlpx.net --train --data small --epochs 1 --threads 2 --save e1.st
+rm -f keep.st
+"$NETRUN" mlpx.net --train --data small --threads 2 --save ex.st >ex.out 2>ex.err
+rc=$?
+if [ $rc = 1 ] && grep -q 'loss became .* at step 1[1-9] (epoch 2' ex.err && [ "$(grep -c 'error:' ex.err)" = 1 ] &&
+    cmp -s e1.st ex.st && no_sanitizer ex.err; then
+    ok "NaN in epoch 2: $(grep error: ex.err); the epoch-1 checkpoint is kept byte for byte"
+else
+    bad "NaN in epoch 2 (exit $rc)" "$(cat ex.err)" "$(cmp e1.st ex.st 2>&1)"
+fi
+
+# usage errors
+expect usage-steps 2 'steps' "$NET" --train --steps 0
+expect usage-batch 2 'batch;x' "$NET" --train --batch x
+expect usage-optimizer 2 'optimizer;Foo' "$NET" --train --optimizer Foo
+expect usage-lr 2 '--lr' "$NET" --train --lr -1
+expect usage-resume-without-train 2 'resume' "$NET" --resume keep.st
+expect usage-resume-and-load 2 'resume;load' "$NET" --train --resume keep.st --load keep.st
+expect usage-logits-without-predict 2 'logits;predict' "$NET" --logits x.csv
+expect usage-no-net 2 'no network' --train
+expect usage-two-nets 2 'one network' "$NET" "$NET"
+"$NETRUN" --bogus >bogus.out 2>bogus.err
+[ $? = 2 ] && no_sanitizer bogus.err && ok "an unknown option exits 2" || bad "an unknown option did not exit 2"
+expect net-missing 1 'nothere.net' nothere.net --train
+
+# no action: says what it can do
+if "$NETRUN" "$NET" >noaction.out 2>noaction.err && grep -q -- "--train" noaction.out; then
+    ok "no action: exit 0 and the actions listed"
+else
+    bad "no action" "$(cat noaction.out noaction.err)"
+fi
+
+echo "cli: $passed passed, $failed failed"
+[ $failed = 0 ]
