@@ -2,7 +2,7 @@
 # Golden copies of generated code, so codegen changes show in review: tiny.net whole, and
 # the seed net with its weight literals elided. `golden.sh NETC ROOT --update` rewrites them.
 set -u
-netc=$1 root=$2 update=${3:-}
+netc=$(realpath "$1") root=$2 update=${3:-}
 here=$root/tests/codegen
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
 pass=0 fail=0
