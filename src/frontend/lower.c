@@ -635,8 +635,12 @@ static void lower_header(Lower *L, const AstNet *net)
         const AstValue *v = a->val;
         if (v->kind == VAL_INT) { /* `input 784` */
             g->input = shape_make(1, &v->i);
-            if (v->i < 1 || v->overflow)
-                diag_error(L->diag, v->loc, "input size must be positive, got %s", v->s);
+            if (v->i < 1 || v->i > (1 << 20) || v->overflow) {
+                diag_error(L->diag, v->loc, "input sizes must be integers from 1 to 1048576, "
+                                            "got %s",
+                           v->s);
+                g->input = (Shape){0};
+            }
             continue;
         }
         if (v->kind != VAL_LIST || (v->items.len != 1 && v->items.len != 3)) {
@@ -657,7 +661,9 @@ static void lower_header(Lower *L, const AstNet *net)
         for (int k = 0; k < v->items.len; k++) {
             const AstValue *e = v->items.items[k];
             if (e->kind != VAL_INT || e->overflow || e->i < 1 || e->i > (1 << 20)) {
-                diag_error(L->diag, e->loc, "input sizes must be integers from 1 to 1048576");
+                diag_error(L->diag, e->loc, "input sizes must be integers from 1 to 1048576, "
+                                            "got %s",
+                           e->kind == VAL_LIST ? "a list" : val_text(e));
                 ok = false;
                 break;
             }

@@ -53,7 +53,10 @@ AstValue *lex_dims(LexState *st, const char *text, YYLTYPE loc)
         const char *q = p;
         while (*q >= '0' && *q <= '9')
             q++;
-        AstValue *d = ast_value(st->arena, VAL_INT, v->loc);
+        SrcLoc dl = v->loc; /* each size marks its own digits */
+        dl.col += (int)(p - text);
+        dl.len = (int)(q - p);
+        AstValue *d = ast_value(st->arena, VAL_INT, dl);
         ast_parse_number(d, arena_strndup(st->arena, p, (size_t)(q - p)));
         ptrvec_push(st->arena, &v->items, d);
         p = *q == 'x' ? q + 1 : q;
