@@ -501,10 +501,13 @@ int main(int argc, char **argv)
             printf("saved %s\n", ro.save);
     }
     if (a.eval) {
+        double t0 = now_seconds();
         EvalResult ev = rt_evaluate(m, &test, t->batch, t);
-        char n[32];
-        printf("test: loss %.4f  accuracy %.4f  (%s images)\n", ev.loss, ev.accuracy,
-               fmt_thousands(n, ev.n));
+        double el = now_seconds() - t0;
+        char n[32], rate[32];
+        printf("test: loss %.4f  accuracy %.4f  (%s images, %s img/s, batch %d)\n", ev.loss,
+               ev.accuracy, fmt_thousands(n, ev.n),
+               fmt_thousands(rate, (int64_t)(el > 0 ? ev.n / el : 0)), t->batch);
     }
     if (a.predict && predict(&a, m, t, &d) != EXIT_OK)
         goto done;
