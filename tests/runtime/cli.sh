@@ -12,7 +12,8 @@
 # Bad files are made here from good ones (head, dd, gzip, printf), in a temporary directory.
 # Ends with "cli: N passed, N failed"; exit 1 if any failed.
 set -u
-NETRUN=$1 ROOT=$2
+abs() { (cd "$(dirname "$1")" && echo "$(pwd)/$(basename "$1")"); }
+NETRUN=$(abs "$1") ROOT=$(abs "$2")
 DATA=$ROOT/data/mnist-mini
 TMP=$(mktemp -d)
 trap 'rm -rf "$TMP"' EXIT
