@@ -65,8 +65,10 @@ static void net_init(Net *n, int B)
     size_t a1 = (size_t)B * 32 * 28 * 28, m1 = (size_t)B * 32 * 14 * 14;
     size_t a2 = (size_t)B * 64 * 14 * 14, m2 = (size_t)B * 3136;
     n->x = buf((size_t)B * 784);
-    n->w1 = weights(32 * 9, 9), n->b1 = weights(32, 9), n->a1 = buf(a1), n->r1 = buf(a1), n->m1 = buf(m1);
-    n->w2 = weights(64 * 288, 288), n->b2 = weights(64, 288), n->a2 = buf(a2), n->r2 = buf(a2), n->m2 = buf(m2);
+    n->w1 = weights(32 * 9, 9), n->b1 = weights(32, 9), n->a1 = buf(a1), n->r1 = buf(a1),
+    n->m1 = buf(m1);
+    n->w2 = weights(64 * 288, 288), n->b2 = weights(64, 288), n->a2 = buf(a2), n->r2 = buf(a2),
+    n->m2 = buf(m2);
     n->w3 = weights(10 * 3136, 3136), n->b3 = weights(10, 3136), n->logits = buf((size_t)B * 10);
     n->i1 = malloc(m1 * sizeof(int32_t)), n->i2 = malloc(m2 * sizeof(int32_t));
     n->labels = malloc((size_t)B * sizeof(int32_t));
@@ -81,19 +83,18 @@ static void net_init(Net *n, int B)
 
 static void net_free(Net *n)
 {
-    float *f[] = {n->x,   n->w1,  n->b1,  n->a1,      n->r1,      n->m1,  n->w2,  n->b2,
-                  n->a2,  n->r2,  n->m2,  n->w3,      n->b3,      n->logits, n->dw1, n->db1,
-                  n->dw2, n->db2, n->dw3, n->db3,     n->dlogits, n->dm2, n->dr2, n->dm1,
-                  n->dr1, n->scratch};
+    float *f[] = {n->x,   n->w1,  n->b1,      n->a1,  n->r1,     n->m1,  n->w2,  n->b2,     n->a2,
+                  n->r2,  n->m2,  n->w3,      n->b3,  n->logits, n->dw1, n->db1, n->dw2,    n->db2,
+                  n->dw3, n->db3, n->dlogits, n->dm2, n->dr2,    n->dm1, n->dr1, n->scratch};
     for (size_t i = 0; i < sizeof f / sizeof f[0]; i++)
         free(f[i]);
     free(n->i1), free(n->i2), free(n->labels);
 }
 
 enum { L_CONV1, L_RELU1, L_POOL1, L_CONV2, L_RELU2, L_POOL2, L_LINEAR, L_LOSS, NLAYERS };
-static const char *layer_names[NLAYERS] = {"conv1 1->32 28x28", "relu1", "maxpool1 2",
-                                           "conv2 32->64 14x14", "relu2", "maxpool2 2",
-                                           "linear 3136->10", "cross_entropy"};
+static const char *layer_names[NLAYERS] = {"conv1 1->32 28x28",  "relu1",        "maxpool1 2",
+                                           "conv2 32->64 14x14", "relu2",        "maxpool2 2",
+                                           "linear 3136->10",    "cross_entropy"};
 
 static void layer_forward(Net *n, int l)
 {
@@ -114,13 +115,19 @@ static void layer_backward(Net *n, int l)
 {
     size_t a1 = (size_t)n->B * 32 * 784, a2 = (size_t)n->B * 64 * 196;
     switch (l) {
-    case L_CONV1: conv2d_backward(NULL, n->dw1, n->db1, n->dr1, n->x, n->w1, &n->c1, n->scratch); break;
+    case L_CONV1:
+        conv2d_backward(NULL, n->dw1, n->db1, n->dr1, n->x, n->w1, &n->c1, n->scratch);
+        break;
     case L_RELU1: relu_backward(n->dr1, n->dr1, n->r1, a1); break;
     case L_POOL1: maxpool2d_backward(n->dr1, n->dm1, n->i1, &n->p1); break;
-    case L_CONV2: conv2d_backward(n->dm1, n->dw2, n->db2, n->dr2, n->m1, n->w2, &n->c2, n->scratch); break;
+    case L_CONV2:
+        conv2d_backward(n->dm1, n->dw2, n->db2, n->dr2, n->m1, n->w2, &n->c2, n->scratch);
+        break;
     case L_RELU2: relu_backward(n->dr2, n->dr2, n->r2, a2); break;
     case L_POOL2: maxpool2d_backward(n->dr2, n->dm2, n->i2, &n->p2); break;
-    case L_LINEAR: linear_backward(n->dm2, n->dw3, n->db3, n->dlogits, n->m2, n->w3, n->B, 3136, 10); break;
+    case L_LINEAR:
+        linear_backward(n->dm2, n->dw3, n->db3, n->dlogits, n->m2, n->w3, n->B, 3136, 10);
+        break;
     case L_LOSS: break; /* the loss wrote dlogits in its forward */
     }
 }
@@ -226,7 +233,7 @@ int main(int argc, char **argv)
     for (int l = 0; l < NLAYERS; l++) {
         net_train_step(&n, 0); /* every layer's inputs hold what a real step leaves there */
         double tf = time_it(layer_forward, &n, l), tb = time_it(layer_backward, &n, l);
-        double f = 2.0 * layer_macs(l) * B; /* forward; backward is 2x (dw and din) */
+        double f = 2.0 * layer_macs(l) * B;     /* forward; backward is 2x (dw and din) */
         double fb = l == L_CONV1 ? f : 2.0 * f; /* conv1 needs no din */
         total_flops += f + fb;
         if (f > 0.0)

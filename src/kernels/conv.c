@@ -3,7 +3,9 @@
  * Design choice: the batch is split into contiguous ranges, one per OpenMP thread; each thread
  * unfolds its image into its own slice of the caller's scratch and calls the single-threaded
  * sgemm. Weight and bias gradients go to per-thread partials in the scratch and are summed in
- * thread order afterwards, so the result does not depend on timing. */
+ * thread order afterwards, so the result does not depend on timing. The forward unfolds the
+ * input as col (C*KH*KW, OH*OW); the weight gradient unfolds it transposed (im2row), so that
+ * both products read their operands with unit stride. */
 #include "kernels_impl.h"
 
 #include <string.h>
@@ -24,6 +26,11 @@ size_t conv2d_scratch_floats(const ConvGeom *g)
 {
     return slice_floats(g) * (size_t)kernels_threads();
 }
+
+/* Up to this many weights per output channel, the weight gradient uses the dot-product form
+ * of sgemm (dout . col^T) rather than unfolding col^T: a narrow product wastes a register
+ * tile. */
+#define NARROW_CKK 16
 
 /* A 1x1 convolution with unit stride and no padding multiplies by the input as it is. */
 static bool conv_is_pointwise(const ConvGeom *g)
@@ -72,6 +79,38 @@ static void im2col(float *col, const float *img, const ConvGeom *g)
                     }
                     for (int ow = hi; ow < g->OW; ow++)
                         d[ow] = 0.0f;
+                }
+            }
+        }
+    }
+}
+
+/* row (OH*OW, C*KH*KW) <- im2col transposed: one row per output pixel holding its receptive
+ * field, so that the weight gradient dout . row needs no transposed operand. Filled one
+ * output row at a time, whose OW destination rows stay in L1 while the input is read in
+ * runs as im2col does. */
+static void im2row(float *row, const float *img, const ConvGeom *g)
+{
+    const ConvGeom G = *g;
+    size_t CKK = (size_t)G.C * G.KH * G.KW;
+    for (int oh = 0; oh < G.OH; oh++) {
+        float *r = row + (size_t)oh * G.OW * CKK;
+        for (int c = 0; c < G.C; c++) {
+            for (int kh = 0; kh < G.KH; kh++) {
+                int ih = oh * G.SH - G.PH + kh * G.DH;
+                bool in_rows = ih >= 0 && ih < G.H;
+                const float *src = img + ((size_t)c * G.H + (in_rows ? ih : 0)) * G.W;
+                for (int kw = 0; kw < G.KW; kw++) {
+                    size_t k = ((size_t)c * G.KH + kh) * G.KW + kw;
+                    int woff = kw * G.DW - G.PW, lo = 0, hi = 0;
+                    if (in_rows)
+                        valid_cols(G.OW, G.SW, woff, G.W, &lo, &hi);
+                    for (int ow = 0; ow < lo; ow++)
+                        r[ow * CKK + k] = 0.0f;
+                    for (int ow = lo; ow < hi; ow++)
+                        r[ow * CKK + k] = src[ow * G.SW + woff];
+                    for (int ow = hi; ow < G.OW; ow++)
+                        r[ow * CKK + k] = 0.0f;
                 }
             }
         }
@@ -139,32 +178,31 @@ void conv2d_backward(float *din, float *dw, float *db, const float *dout, const 
     int OHW = g->OH * g->OW, CKK = g->C * g->KH * g->KW;
     size_t in_img = (size_t)g->C * g->H * g->W, out_img = (size_t)g->OC * OHW;
     size_t nw = (size_t)g->OC * CKK, slice = slice_floats(g);
+    size_t dw_off = col_floats(g), db_off = dw_off + dw_floats(g); /* within a slice */
     bool pointwise = conv_is_pointwise(g);
     OMP_PARALLEL(g->B > 1)
     {
         int T = team_size(), t = team_rank(), b0, b1;
         split_range(g->B, t, T, &b0, &b1);
         float *col = scratch + (size_t)t * slice;
-        float *dw_part = col + col_floats(g);
-        float *db_part = dw_part + dw_floats(g);
+        float *dw_part = col + dw_off, *db_part = col + db_off;
         for (int n = b0; n < b1; n++) {
             const float *x = in + n * in_img;
             const float *dy = dout + n * out_img;
             float beta = n == b0 ? 0.0f : 1.0f; /* the first image overwrites the partials */
-            if (dw) {
-                if (!pointwise) {
-                    im2col(col, x, g);
-                    x = col;
-                }
+            if (dw && CKK <= NARROW_CKK) {
                 /* out = w . col, so dw (OC,CKK) += dout (OC,OHW) . col^T (OHW,CKK) */
-                sgemm(false, true, g->OC, CKK, OHW, 1.0f, dy, OHW, x, OHW, beta, dw_part, CKK);
+                im2col(col, x, g);
+                sgemm(false, true, g->OC, CKK, OHW, 1.0f, dy, OHW, col, OHW, beta, dw_part, CKK);
+            } else if (dw) {
+                /* the same product, with col^T unfolded as such */
+                im2row(col, x, g);
+                sgemm(false, false, g->OC, CKK, OHW, 1.0f, dy, OHW, col, CKK, beta, dw_part, CKK);
             }
             if (db) {
                 /* out = ... + b, so db (OC) += dout summed over the pixels */
                 for (int oc = 0; oc < g->OC; oc++) {
-                    float s = 0.0f;
-                    for (int i = 0; i < OHW; i++)
-                        s += dy[(size_t)oc * OHW + i];
+                    float s = sum_floats(dy + (size_t)oc * OHW, (size_t)OHW);
                     db_part[oc] = n == b0 ? s : db_part[oc] + s;
                 }
             }
@@ -179,13 +217,14 @@ void conv2d_backward(float *din, float *dw, float *db, const float *dout, const 
             }
         }
         OMP_BARRIER
-        /* Sum the partials of the threads that had images, in thread order. */
+        /* Sum the partials of the threads that had images (the first B), in thread order. */
+        int used = T < g->B ? T : g->B;
         if (dw) {
             OMP_FOR
             for (size_t i = 0; i < nw; i++) {
                 float s = 0.0f;
-                for (int u = 0; u < T && u < g->B; u++)
-                    s += scratch[(size_t)u * slice + col_floats(g) + i];
+                for (int u = 0; u < used; u++)
+                    s += scratch[(size_t)u * slice + dw_off + i];
                 dw[i] = s;
             }
         }
@@ -193,8 +232,8 @@ void conv2d_backward(float *din, float *dw, float *db, const float *dout, const 
             OMP_FOR
             for (int oc = 0; oc < g->OC; oc++) {
                 float s = 0.0f;
-                for (int u = 0; u < T && u < g->B; u++)
-                    s += scratch[(size_t)u * slice + col_floats(g) + dw_floats(g) + oc];
+                for (int u = 0; u < used; u++)
+                    s += scratch[(size_t)u * slice + db_off + oc];
                 db[oc] = s;
             }
         }

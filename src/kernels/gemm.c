@@ -45,11 +45,19 @@ int kernels_threads(void)
 #define NV 2
 #endif
 #define NR (NV * VL)
-#define KC 384  /* depth of a packed block: an A strip (MR x KC) stays in L1 */
+#define KC 384       /* depth of a packed block: an A strip (MR x KC) stays in L1 */
 #define MC (MR * 24) /* rows of A packed at once: the A block (MC x KC) stays in L2 */
-#define NC 1024 /* columns of B packed at once */
+#define NC 1024      /* columns of B packed at once */
 
 typedef float vfloat __attribute__((vector_size(VL * sizeof(float))));
+
+/* clang splits vfloat into halves when it prefers 256-bit vectors (its default for -march=
+ * native on AVX-512 parts) unless a function asks for full width; GCC honours the type. */
+#if defined(__clang__) && VL == 16
+#define FULL_WIDTH __attribute__((min_vector_width(512)))
+#else
+#define FULL_WIDTH
+#endif
 
 /* ---- per-thread packing buffer ---- */
 
@@ -105,11 +113,15 @@ static void pack_b(float *dst, const float *b, int ldb, bool tb, int kc, int nc)
             if (tb) {
                 for (int j = 0; j < n; j++)
                     dst[j] = b[(size_t)(j0 + j) * ldb + p];
+                for (int j = n; j < NR; j++)
+                    dst[j] = 0.0f;
             } else {
-                memcpy(dst, b + (size_t)p * ldb + j0, (size_t)n * sizeof(float));
+                /* one loop, not memcpy + fill: short rows are common, and a library call (or
+                 * rep movs) per row costs more than the copy */
+                const float *src = b + (size_t)p * ldb + j0;
+                for (int j = 0; j < NR; j++)
+                    dst[j] = j < n ? src[j] : 0.0f;
             }
-            for (int j = n; j < NR; j++)
-                dst[j] = 0.0f;
             dst += NR;
         }
     }
@@ -121,8 +133,9 @@ static void pack_b(float *dst, const float *b, int ldb, bool tb, int kc, int nc)
  * has element (i,p) at a[i*rsa + p*csa] and b (kc,NR) has element (p,j) at b[p*rsb + j]: a
  * packed strip (rsa 1, csa MR; rsb NR) or the caller's matrix itself. beta == 0 does not
  * read c. */
-static void micro_kernel(int kc, const float *restrict a, int rsa, int csa, const float *restrict b,
-                         int rsb, float *c, int ldc, int m, int n, float alpha, float beta)
+FULL_WIDTH static void micro_kernel(int kc, const float *restrict a, int rsa, int csa,
+                                    const float *restrict b, int rsb, float *c, int ldc, int m,
+                                    int n, float alpha, float beta)
 {
     vfloat acc[MR][NV];
     for (int i = 0; i < MR; i++)
@@ -153,12 +166,12 @@ static void micro_kernel(int kc, const float *restrict a, int rsa, int csa, cons
         }
         return;
     }
-    float tile[MR][NR];
-    memcpy(tile, acc, sizeof tile);
     for (int i = 0; i < m; i++) {
+        float row[NR];
         float *cp = c + (size_t)i * ldc;
+        memcpy(row, acc[i], sizeof row);
         for (int j = 0; j < n; j++)
-            cp[j] = beta != 0.0f ? alpha * tile[i][j] + beta * cp[j] : alpha * tile[i][j];
+            cp[j] = beta != 0.0f ? alpha * row[j] + beta * cp[j] : alpha * row[j];
     }
 }
 
@@ -171,7 +184,7 @@ static void scale_c(float *c, int ldc, int M, int N, float beta)
 }
 
 /* sum over the VL lanes of v, in lane order */
-static float lane_sum(vfloat v)
+FULL_WIDTH static float lane_sum(vfloat v)
 {
     float l[VL], s = 0.0f;
     memcpy(l, &v, sizeof l);
@@ -185,8 +198,8 @@ static float lane_sum(vfloat v)
  * (a register tile along N would be mostly padding). */
 #define DM 4
 #define DN 3
-static void gemm_dot(int M, int N, int K, float alpha, const float *A, int lda, const float *B,
-                     int ldb, float beta, float *C, int ldc)
+FULL_WIDTH static void gemm_dot(int M, int N, int K, float alpha, const float *A, int lda,
+                                const float *B, int ldb, float beta, float *C, int ldc)
 {
     int kv = K / VL * VL;
     for (int i0 = 0; i0 < M; i0 += DM) {
@@ -228,7 +241,8 @@ static void gemm_dot(int M, int N, int K, float alpha, const float *A, int lda, 
 /* The unpacked variant for op(B) = B: full MR x NR tiles read A and B where they are; only
  * the last, partial strips of A and B are copied (zero-padded) into pa and pb. */
 static void gemm_direct(bool ta, int M, int N, int K, float alpha, const float *A, int lda,
-                        const float *B, int ldb, float beta, float *C, int ldc, float *pa, float *pb)
+                        const float *B, int ldb, float beta, float *C, int ldc, float *pa,
+                        float *pb)
 {
     int kblocks = (K + KC - 1) / KC;
     int kstep = (K + kblocks - 1) / kblocks;
@@ -253,11 +267,11 @@ static void gemm_direct(bool ta, int M, int N, int K, float alpha, const float *
                 if (ir >= mfull)
                     micro_kernel(kc, pa, 1, MR, b, rsb, c, ldc, m, n, alpha, bt);
                 else if (ta)
-                    micro_kernel(kc, A + (size_t)pc * lda + ir, 1, lda, b, rsb, c, ldc, m, n,
-                                 alpha, bt);
+                    micro_kernel(kc, A + (size_t)pc * lda + ir, 1, lda, b, rsb, c, ldc, m, n, alpha,
+                                 bt);
                 else
-                    micro_kernel(kc, A + (size_t)ir * lda + pc, lda, 1, b, rsb, c, ldc, m, n,
-                                 alpha, bt);
+                    micro_kernel(kc, A + (size_t)ir * lda + pc, lda, 1, b, rsb, c, ldc, m, n, alpha,
+                                 bt);
             }
         }
     }
@@ -272,12 +286,12 @@ void sgemm_builtin(bool ta, bool tb, int M, int N, int K, float alpha, const flo
         scale_c(C, ldc, M, N, beta);
         return;
     }
-    float *pa = pack_buffer();
-    float *pb = pa + PACK_A_FLOATS;
     if (tb && !ta && N <= 16) {
         gemm_dot(M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
         return;
     }
+    float *pa = pack_buffer();
+    float *pb = pa + PACK_A_FLOATS;
     /* Measured on this project's AVX-512 machine: reading in place wins while A is short
      * (M < 128), K is short, or the whole of B is narrow; past that, packing wins by keeping
      * the panels in cache and TLB. op(B) = B^T always packs, to read it with unit stride. */

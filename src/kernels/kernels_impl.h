@@ -43,4 +43,21 @@ static inline void split_range(int n, int t, int T, int *lo, int *hi)
     *hi = *lo + base + (t < rem);
 }
 
+/* The sum of x[0..n), accumulated in 16 interleaved partial sums (which the compiler keeps
+ * in one vector register) combined in a fixed order: fast and reproducible. */
+static inline float sum_floats(const float *x, size_t n)
+{
+    float acc[16] = {0};
+    size_t n16 = n / 16 * 16;
+    for (size_t i = 0; i < n16; i += 16)
+        for (int l = 0; l < 16; l++)
+            acc[l] += x[i + l];
+    for (size_t i = n16; i < n; i++)
+        acc[i - n16] += x[i];
+    for (int w = 8; w >= 1; w /= 2)
+        for (int l = 0; l < w; l++)
+            acc[l] += acc[l + w];
+    return acc[0];
+}
+
 #endif

@@ -49,7 +49,8 @@ void linear_backward(float *din, float *dw, float *db, const float *dout, const 
             lo *= COL_ALIGN;
             hi = hi * COL_ALIGN < IN ? hi * COL_ALIGN : IN;
             if (hi > lo)
-                sgemm(true, false, OUT, hi - lo, B, 1.0f, dout, OUT, in + lo, IN, 0.0f, dw + lo, IN);
+                sgemm(true, false, OUT, hi - lo, B, 1.0f, dout, OUT, in + lo, IN, 0.0f, dw + lo,
+                      IN);
         }
         if (db) {
             /* out = ... + b, so db (OUT) = dout summed over the batch */

@@ -31,29 +31,52 @@ static inline void take_if_greater(float *m, int *best, float v, int i)
     *best = (int)(((uint32_t)*best & ~t) | ((uint32_t)i & t));
 }
 
-/* The common MaxPool2d(2): 2x2 windows, stride 2, no padding, all inside the plane. Kept
- * apart from the general loop so that the compiler can make it branch-free. */
+/* One output row of MaxPool2d(2) (2x2 windows, stride 2, no padding): y (OW) and am (OW)
+ * from input rows r0 and r1 (2*OW), whose first element has plane index i0 (so r1's has
+ * i0 + W). Branch-free so that it vectorises: a data-dependent branch here mispredicts
+ * half the time. */
+static void maxpool_2x2_row(float *restrict y, int32_t *restrict am, const float *restrict r0,
+                            const float *restrict r1, int i0, int W, int OW)
+{
+    for (int ow = 0; ow < OW; ow++) {
+        float a = r0[2 * ow], b = r0[2 * ow + 1], c = r1[2 * ow], d = r1[2 * ow + 1];
+        int ia = i0 + 2 * ow;
+        /* the taps in row-major order; strict > keeps the first of equal maxima, and a NaN
+         * (v != v) wins as in PyTorch */
+        bool tb = (b > a) | (b != b);
+        float m = tb ? b : a;
+        int best = tb ? ia + 1 : ia;
+        bool tc = (c > m) | (c != c);
+        m = tc ? c : m;
+        best = tc ? ia + W : best;
+        bool td = (d > m) | (d != d);
+        m = td ? d : m;
+        best = td ? ia + W + 1 : best;
+        y[ow] = m;
+        am[ow] = best;
+    }
+}
+
+/* The common MaxPool2d(2), apart from the general loop so that the compiler can vectorise it.
+ * Without argmax, each row's indices go to a small buffer and are dropped. */
 static void maxpool_2x2(float *out, int32_t *argmax, const float *in, const PoolGeom *g)
 {
+    enum { CHUNK = 256 };
     int planes = g->B * g->C, W = g->W, HW = g->H * g->W, OH = g->OH, OW = g->OW, OHW = OH * OW;
     OMP_PARALLEL_FOR((size_t)planes * HW >= PARALLEL_MIN_ELEMS)
     for (int p = 0; p < planes; p++) {
-        float *y = out + (size_t)p * OHW;
-        int32_t *am = argmax ? argmax + (size_t)p * OHW : NULL;
+        int32_t scratch[CHUNK];
         for (int oh = 0; oh < OH; oh++) {
-            const float *r0 = in + (size_t)p * HW + 2 * oh * W, *r1 = r0 + W;
-            int i0 = 2 * oh * W, i1 = i0 + W;
-            for (int ow = 0; ow < OW; ow++) {
-                /* the taps in row-major order; strict > keeps the first of equal maxima */
-                float m = r0[2 * ow];
-                int best = i0 + 2 * ow;
-                take_if_greater(&m, &best, r0[2 * ow + 1], i0 + 2 * ow + 1);
-                take_if_greater(&m, &best, r1[2 * ow], i1 + 2 * ow);
-                take_if_greater(&m, &best, r1[2 * ow + 1], i1 + 2 * ow + 1);
-                y[oh * OW + ow] = m;
-                if (am)
-                    am[oh * OW + ow] = best;
+            const float *r0 = in + (size_t)p * HW + (size_t)2 * oh * W;
+            float *y = out + (size_t)p * OHW + (size_t)oh * OW;
+            if (argmax) {
+                maxpool_2x2_row(y, argmax + (size_t)p * OHW + (size_t)oh * OW, r0, r0 + W,
+                                2 * oh * W, W, OW);
+                continue;
             }
+            for (int o = 0; o < OW; o += CHUNK)
+                maxpool_2x2_row(y + o, scratch, r0 + 2 * o, r0 + W + 2 * o, 0, W,
+                                OW - o < CHUNK ? OW - o : CHUNK);
         }
     }
 }

@@ -56,7 +56,8 @@ static void refs_load(void)
         t->v = malloc((t->n ? t->n : 1) * sizeof(float));
         cr_assert(t->v);
         for (size_t i = 0; i < t->n; i++)
-            cr_assert(fscanf(f, "%f", &t->v[i]) == 1, "%s: %s: value %zu missing", path, t->name, i);
+            cr_assert(fscanf(f, "%f", &t->v[i]) == 1, "%s: %s: value %zu missing", path, t->name,
+                      i);
     }
     fclose(f);
 }
@@ -142,8 +143,8 @@ static void expect_close(const char *c, const char *t, const float *got, size_t 
 static ConvGeom conv_geom(const RefTensor *t)
 {
     const float *v = t->v;
-    return (ConvGeom){(int)v[0], (int)v[1],  (int)v[2],  (int)v[3],  (int)v[4],
-                      (int)v[5], (int)v[6],  (int)v[7],  (int)v[8],  (int)v[9],
+    return (ConvGeom){(int)v[0],  (int)v[1],  (int)v[2],  (int)v[3],  (int)v[4],
+                      (int)v[5],  (int)v[6],  (int)v[7],  (int)v[8],  (int)v[9],
                       (int)v[10], (int)v[11], (int)v[12], (int)v[13], (int)v[14]};
 }
 
@@ -330,8 +331,8 @@ Test(kernels, mse_reference)
     float loss = mse_forward(dp, ref_get("mse", "pred")->v, ref_get("mse", "target")->v, B, N);
     expect_close("mse", "loss", &loss, 1);
     expect_close("mse", "dpred", dp, (size_t)B * N);
-    cr_expect_eq(loss, mse_forward(NULL, ref_get("mse", "pred")->v, ref_get("mse", "target")->v,
-                                   B, N));
+    cr_expect_eq(loss,
+                 mse_forward(NULL, ref_get("mse", "pred")->v, ref_get("mse", "target")->v, B, N));
     free(dp);
 }
 
@@ -387,8 +388,10 @@ static void check_gemm(const char *fname, GemmFn fn, bool ta, bool tb, int M, in
 {
     int ar = ta ? K : M, ac = ta ? M : K, br = tb ? N : K, bc = tb ? K : N;
     int lda = ac + 3, ldb = bc + 1, ldc = N + 2;
-    float *A = malloc((size_t)ar * lda * sizeof(float)), *B = malloc((size_t)br * ldb * sizeof(float));
-    float *C = malloc((size_t)M * ldc * sizeof(float)), *C0 = malloc((size_t)M * ldc * sizeof(float));
+    float *A = malloc((size_t)ar * lda * sizeof(float)),
+          *B = malloc((size_t)br * ldb * sizeof(float));
+    float *C = malloc((size_t)M * ldc * sizeof(float)),
+          *C0 = malloc((size_t)M * ldc * sizeof(float));
     for (size_t i = 0; i < (size_t)ar * lda; i++)
         A[i] = frand();
     for (size_t i = 0; i < (size_t)br * ldb; i++)
@@ -437,9 +440,8 @@ static void check_gemm(const char *fname, GemmFn fn, bool ta, bool tb, int M, in
 Test(kernels, sgemm_against_naive)
 {
     static const int sizes[][3] = {
-        {1, 1, 1},     {7, 13, 5},     {33, 17, 65}, {64, 196, 288}, {5, 3, 700},
-        {130, 70, 400}, {3, 1100, 20}, {200, 9, 31},  {19, 31, 1},    {17, 33, 97},
-        {300, 260, 270}, {150, 600, 130},
+        {1, 1, 1},     {7, 13, 5},   {33, 17, 65}, {64, 196, 288}, {5, 3, 700},     {130, 70, 400},
+        {3, 1100, 20}, {200, 9, 31}, {19, 31, 1},  {17, 33, 97},   {300, 260, 270}, {150, 600, 130},
     };
     static const float ab[][2] = {{1.0f, 0.0f}, {0.5f, 1.0f}, {-1.5f, 0.25f}};
     for (size_t s = 0; s < sizeof sizes / sizeof sizes[0]; s++)
@@ -481,7 +483,8 @@ Test(kernels, conv2d_linear_bit_identical_across_runs)
     ConvGeom g = {13, 32, 14, 14, 64, 3, 3, 1, 1, 1, 1, 1, 1, 14, 14};
     size_t nin = (size_t)g.B * g.C * g.H * g.W, nout = (size_t)g.B * g.OC * g.OH * g.OW;
     size_t nw = (size_t)g.OC * g.C * g.KH * g.KW;
-    float *in = rand_buf(nin), *w = rand_buf(nw), *b = rand_buf((size_t)g.OC), *dout = rand_buf(nout);
+    float *in = rand_buf(nin), *w = rand_buf(nw), *b = rand_buf((size_t)g.OC),
+          *dout = rand_buf(nout);
     float *scratch = malloc(conv2d_scratch_floats(&g) * sizeof(float));
     float *res[2][4];
     for (int run = 0; run < 2; run++) {

@@ -98,6 +98,7 @@ out (B,OC,OH,OW), dout (B,OC,OH,OW), din, dw, db (absent without bias).""")
         ("pointwise",  2, 6, 5, 4, 3, 1,      1,      0,      1,      True),
         ("seedlike",   3, 1, 12, 12, 8, 3,    1,      1,      1,      True),
         ("wide",       2, 16, 7, 7, 24, 3,    1,      1,      1,      True),
+        ("single",     1, 3, 6, 5, 4, 3,      1,      1,      1,      True),
     ]
     for name, B, C, H, W, OC, k, s, p, d, bias in conv_cases:
         (KH, KW), (SH, SW), (PH, PW), (DH, DW) = pair(k), pair(s), pair(p), pair(d)
@@ -125,7 +126,7 @@ out (B,OC,OH,OW), dout (B,OC,OH,OW), din, dw, db (absent without bias).""")
 linear_<case>: size = B IN OUT; in (B,IN), w (OUT,IN), b (OUT) (absent without bias),
 out (B,OUT), dout (B,OUT), din, dw, db (absent without bias).""")
     for name, B, IN, OUT, bias in [("basic", 5, 13, 7, True), ("nobias", 4, 9, 3, False),
-                                   ("tall", 37, 70, 10, True)]:
+                                   ("tall", 37, 70, 10, True), ("single", 1, 20, 6, True)]:
         x, wt = rand(B, IN), rand(OUT, IN) * 0.3
         b = rand(OUT) if bias else None
         dout = rand(B, OUT)
