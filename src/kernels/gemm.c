@@ -129,13 +129,14 @@ static void pack_b(float *dst, const float *b, int ldb, bool tb, int kc, int nc)
 
 /* ---- micro-kernel ---- */
 
-/* c (m,n) with row stride ldc, m <= MR, n <= NR: c = alpha * a.b + beta * c, where a (MR,kc)
- * has element (i,p) at a[i*rsa + p*csa] and b (kc,NR) has element (p,j) at b[p*rsb + j]: a
- * packed strip (rsa 1, csa MR; rsb NR) or the caller's matrix itself. beta == 0 does not
- * read c. */
-FULL_WIDTH static void micro_kernel(int kc, const float *restrict a, int rsa, int csa,
-                                    const float *restrict b, int rsb, float *c, int ldc, int m,
-                                    int n, float alpha, float beta)
+/* c (m,n) with row stride ldc, m <= MR, n <= nv*VL: c = alpha * a.b + beta * c, where
+ * a (MR,kc) has element (i,p) at a[i*rsa + p*csa] and b (kc,nv*VL) has element (p,j) at
+ * b[p*rsb + j]: a packed strip (rsa 1, csa MR; rsb NR) or the caller's matrix itself.
+ * beta == 0 does not read c. Called with a constant nv (NV, or 1 for a narrow last strip),
+ * so the compiler makes one register-resident version of each. */
+FULL_WIDTH static inline void micro_tile(int nv, int kc, const float *restrict a, int rsa, int csa,
+                                         const float *restrict b, int rsb, float *c, int ldc, int m,
+                                         int n, float alpha, float beta)
 {
     vfloat acc[MR][NV];
     for (int i = 0; i < MR; i++)
@@ -143,11 +144,11 @@ FULL_WIDTH static void micro_kernel(int kc, const float *restrict a, int rsa, in
             acc[i][v] = (vfloat){0};
     for (int p = 0; p < kc; p++) {
         vfloat bv[NV];
-        for (int v = 0; v < NV; v++)
+        for (int v = 0; v < nv; v++)
             memcpy(&bv[v], b + (size_t)p * rsb + v * VL, sizeof(vfloat));
         for (int i = 0; i < MR; i++) {
             float ai = a[(size_t)i * rsa + (size_t)p * csa];
-            for (int v = 0; v < NV; v++)
+            for (int v = 0; v < nv; v++)
                 acc[i][v] += ai * bv[v];
         }
     }
@@ -173,6 +174,16 @@ FULL_WIDTH static void micro_kernel(int kc, const float *restrict a, int rsa, in
         for (int j = 0; j < n; j++)
             cp[j] = beta != 0.0f ? alpha * row[j] + beta * cp[j] : alpha * row[j];
     }
+}
+
+/* micro_tile on a strip of B at most NR wide (its columns past n may be anything readable). */
+static void micro_kernel(int kc, const float *a, int rsa, int csa, const float *b, int rsb,
+                         float *c, int ldc, int m, int n, float alpha, float beta)
+{
+    if (n <= VL)
+        micro_tile(1, kc, a, rsa, csa, b, rsb, c, ldc, m, n, alpha, beta);
+    else
+        micro_tile(NV, kc, a, rsa, csa, b, rsb, c, ldc, m, n, alpha, beta);
 }
 
 /* c (M,N) = beta * c, without reading c when beta == 0. */
