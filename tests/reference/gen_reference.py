@@ -154,6 +154,7 @@ padded windows check that padding acts as -inf.""")
     pool_cases = [
         # name,     B, C, H, W, k,      s,      p
         ("k2",      2, 3, 8, 6, 2,      2,      0),
+        ("k2odd",   2, 2, 7, 9, 2,      2,      0),
         ("k3s2",    2, 2, 9, 9, 3,      2,      0),
         ("pad",     2, 2, 7, 8, 3,      2,      1),
         ("rect",    2, 3, 7, 9, (2, 3), (1, 2), (1, 1)),
