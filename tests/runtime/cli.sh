@@ -138,6 +138,21 @@ resume_case mres13 25 mfull25.st 13 18     # inside epoch 2, twice
 resume_case mres30 30 mdet1.st 13          # to the end of the last epoch (no --steps limit hit)
 RESUME_ARGS=("$NET" --train --data small --batch 25 --epochs 3 --threads 2)
 resume_case sres10 20 det1.st 10           # the seed net, across an epoch boundary (8 per epoch)
+# by epochs: 2 epochs == 1 epoch, then --resume with --epochs 2 (the issue's own example)
+run_ok e2 mlp.net --train --data small --threads 2 --epochs 2 --save e2.st
+run_ok e1of2 mlp.net --train --data small --threads 2 --epochs 1 --save e1of2.st
+run_ok e1of2r mlp.net --train --data small --threads 2 --epochs 2 --resume e1of2.st
+cmp -s e2.st e1of2.st && ok "2 epochs == 1 epoch + --resume for the 2nd, byte for byte" ||
+    bad "2 epochs != 1 epoch + resume" "$(cmp e2.st e1of2.st)"
+# the saved weights evaluate to the accuracy the training run printed last
+run_ok eval mlp.net --load mdet1.st --eval --data small --threads 2
+test_result() { sed -n 's/^test: \(loss [0-9.]*  accuracy [0-9.]*\) .*/\1/p' "$1"; }
+if [ -n "$(test_result eval.out)" ] && [ "$(test_result eval.out)" = "$(test_result mdet1.out)" ]; then
+    ok "--load + --eval reproduces the training run's final test result: $(test_result eval.out)"
+else
+    bad "--eval of the saved weights differs from the training run's final test line" \
+        "$(grep '^test:' eval.out mdet1.out)"
+fi
 grep -q "epoch 2/3" sres10-20.out && ! grep -q "epoch 1/3" sres10-20.out &&
     ok "a resumed run starts in the epoch it stopped in" ||
     bad "the resumed run did not start in epoch 2" "$(cat sres10-20.out)"
