@@ -1,30 +1,37 @@
 /* conv.c: 2-d convolution forward and backward as im2col + sgemm, one image at a time.
  *
- * Design choice: the batch is split into contiguous ranges, one per OpenMP thread; each thread
- * unfolds its image into its own slice of the caller's scratch and calls the single-threaded
- * sgemm. Weight and bias gradients go to per-thread partials in the scratch and are summed in
- * thread order afterwards, so the result does not depend on timing. The forward unfolds the
- * input as col (C*KH*KW, OH*OW); the weight gradient unfolds it transposed (im2row), so that
- * both products read their operands with unit stride. */
+ * Design choice: the OpenMP threads take images (forward) or fixed chunks of the batch
+ * (backward) as they come free, each unfolding into its own slice of the caller's scratch and
+ * calling the single-threaded sgemm. Each chunk sums its weight and bias gradients into its
+ * own partial, and the partials are added in chunk order: the chunks depend on B alone, so
+ * results are bit-identical from run to run and for any number of threads, while a thread
+ * slowed by the machine does not hold the others up. The forward unfolds the input as col
+ * (C*KH*KW, OH*OW); the weight gradient unfolds it transposed (im2row), so that both
+ * products read their operands with unit stride. */
 #include "kernels_impl.h"
 
 #include <string.h>
 
-/* Floats of one thread's scratch slice, each part rounded up to a 64-byte multiple. */
+/* The batch is cut into at most MAX_CHUNKS chunks of equal size (the last may be short),
+ * fixed by B alone; each chunk sums its weight gradient into its own partial. */
+#define MAX_CHUNKS 32
+
+static int chunk_size(const ConvGeom *g) { return (g->B + MAX_CHUNKS - 1) / MAX_CHUNKS; }
+static int chunk_count(const ConvGeom *g) { return (g->B + chunk_size(g) - 1) / chunk_size(g); }
+
+/* Scratch layout: one unfolded image per thread, then one (dw, db) partial per chunk; each
+ * part rounded up to a 64-byte multiple. */
 static size_t round16(size_t n) { return (n + 15) & ~(size_t)15; }
 static size_t col_floats(const ConvGeom *g)
 {
     return round16((size_t)g->C * g->KH * g->KW * g->OH * g->OW);
 }
 static size_t dw_floats(const ConvGeom *g) { return round16((size_t)g->OC * g->C * g->KH * g->KW); }
-static size_t slice_floats(const ConvGeom *g)
-{
-    return col_floats(g) + dw_floats(g) + round16((size_t)g->OC);
-}
+static size_t part_floats(const ConvGeom *g) { return dw_floats(g) + round16((size_t)g->OC); }
 
 size_t conv2d_scratch_floats(const ConvGeom *g)
 {
-    return slice_floats(g) * (size_t)kernels_threads();
+    return col_floats(g) * (size_t)kernels_threads() + part_floats(g) * (size_t)chunk_count(g);
 }
 
 /* Up to this many weights per output channel, the weight gradient uses the dot-product form
@@ -151,10 +158,9 @@ void conv2d_forward(float *out, const float *in, const float *w, const float *b,
     size_t in_img = (size_t)g->C * g->H * g->W, out_img = (size_t)g->OC * OHW;
     OMP_PARALLEL(g->B > 1)
     {
-        int b0, b1;
-        split_range(g->B, team_rank(), team_size(), &b0, &b1);
-        float *col = scratch + (size_t)team_rank() * slice_floats(g);
-        for (int n = b0; n < b1; n++) {
+        float *col = scratch + (size_t)team_rank() * col_floats(g);
+        OMP_FOR_DYNAMIC
+        for (int n = 0; n < g->B; n++) {
             const float *x = in + n * in_img;
             float *y = out + n * out_img;
             if (!conv_is_pointwise(g)) {
@@ -176,55 +182,59 @@ void conv2d_backward(float *din, float *dw, float *db, const float *dout, const 
                      const float *w, const ConvGeom *g, float *scratch)
 {
     int OHW = g->OH * g->OW, CKK = g->C * g->KH * g->KW;
+    int csize = chunk_size(g), chunks = chunk_count(g);
     size_t in_img = (size_t)g->C * g->H * g->W, out_img = (size_t)g->OC * OHW;
-    size_t nw = (size_t)g->OC * CKK, slice = slice_floats(g);
-    size_t dw_off = col_floats(g), db_off = dw_off + dw_floats(g); /* within a slice */
+    size_t nw = (size_t)g->OC * CKK, part = part_floats(g);
+    float *parts = scratch + col_floats(g) * (size_t)kernels_threads();
     bool pointwise = conv_is_pointwise(g);
     OMP_PARALLEL(g->B > 1)
     {
-        int T = team_size(), t = team_rank(), b0, b1;
-        split_range(g->B, t, T, &b0, &b1);
-        float *col = scratch + (size_t)t * slice;
-        float *dw_part = col + dw_off, *db_part = col + db_off;
-        for (int n = b0; n < b1; n++) {
-            const float *x = in + n * in_img;
-            const float *dy = dout + n * out_img;
-            float beta = n == b0 ? 0.0f : 1.0f; /* the first image overwrites the partials */
-            if (dw && CKK <= NARROW_CKK) {
-                /* out = w . col, so dw (OC,CKK) += dout (OC,OHW) . col^T (OHW,CKK) */
-                im2col(col, x, g);
-                sgemm(false, true, g->OC, CKK, OHW, 1.0f, dy, OHW, col, OHW, beta, dw_part, CKK);
-            } else if (dw) {
-                /* the same product, with col^T unfolded as such */
-                im2row(col, x, g);
-                sgemm(false, false, g->OC, CKK, OHW, 1.0f, dy, OHW, col, CKK, beta, dw_part, CKK);
-            }
-            if (db) {
-                /* out = ... + b, so db (OC) += dout summed over the pixels */
-                for (int oc = 0; oc < g->OC; oc++) {
-                    float s = sum_floats(dy + (size_t)oc * OHW, (size_t)OHW);
-                    db_part[oc] = n == b0 ? s : db_part[oc] + s;
+        float *col = scratch + (size_t)team_rank() * col_floats(g);
+        OMP_FOR_DYNAMIC
+        for (int k = 0; k < chunks; k++) {
+            float *dw_part = parts + (size_t)k * part, *db_part = dw_part + dw_floats(g);
+            int n0 = k * csize, n1 = n0 + csize < g->B ? n0 + csize : g->B;
+            for (int n = n0; n < n1; n++) {
+                const float *x = in + n * in_img;
+                const float *dy = dout + n * out_img;
+                float beta = n == n0 ? 0.0f : 1.0f; /* a chunk's first image overwrites */
+                if (dw && CKK <= NARROW_CKK) {
+                    /* out = w . col, so dw (OC,CKK) += dout (OC,OHW) . col^T (OHW,CKK) */
+                    im2col(col, x, g);
+                    sgemm(false, true, g->OC, CKK, OHW, 1.0f, dy, OHW, col, OHW, beta, dw_part,
+                          CKK);
+                } else if (dw) {
+                    /* the same product, with col^T unfolded as such */
+                    im2row(col, x, g);
+                    sgemm(false, false, g->OC, CKK, OHW, 1.0f, dy, OHW, col, CKK, beta, dw_part,
+                          CKK);
+                }
+                if (db) {
+                    /* out = ... + b, so db (OC) += dout summed over the pixels */
+                    for (int oc = 0; oc < g->OC; oc++) {
+                        float s = sum_floats(dy + (size_t)oc * OHW, (size_t)OHW);
+                        db_part[oc] = n == n0 ? s : db_part[oc] + s;
+                    }
+                }
+                if (din) {
+                    /* out = w . col, so dcol (CKK,OHW) = w^T (CKK,OC) . dout (OC,OHW); then
+                     * the adjoint of im2col sums dcol back onto the input pixels */
+                    float *dx = din + n * in_img;
+                    sgemm(true, false, CKK, OHW, g->OC, 1.0f, w, CKK, dy, OHW, 0.0f,
+                          pointwise ? dx : col, OHW);
+                    if (!pointwise)
+                        col2im(dx, col, g);
                 }
             }
-            if (din) {
-                /* out = w . col, so dcol (CKK,OHW) = w^T (CKK,OC) . dout (OC,OHW); then the
-                 * adjoint of im2col sums dcol back onto the input pixels */
-                float *dx = din + n * in_img;
-                sgemm(true, false, CKK, OHW, g->OC, 1.0f, w, CKK, dy, OHW, 0.0f,
-                      pointwise ? dx : col, OHW);
-                if (!pointwise)
-                    col2im(dx, col, g);
-            }
         }
-        OMP_BARRIER
-        /* Sum the partials of the threads that had images (the first B), in thread order. */
-        int used = T < g->B ? T : g->B;
+        /* The loop above ends in a barrier, so every partial is complete: add them up in
+         * chunk order. */
         if (dw) {
             OMP_FOR
             for (size_t i = 0; i < nw; i++) {
                 float s = 0.0f;
-                for (int u = 0; u < used; u++)
-                    s += scratch[(size_t)u * slice + dw_off + i];
+                for (int k = 0; k < chunks; k++)
+                    s += parts[(size_t)k * part + i];
                 dw[i] = s;
             }
         }
@@ -232,8 +242,8 @@ void conv2d_backward(float *din, float *dw, float *db, const float *dout, const 
             OMP_FOR
             for (int oc = 0; oc < g->OC; oc++) {
                 float s = 0.0f;
-                for (int u = 0; u < used; u++)
-                    s += scratch[(size_t)u * slice + db_off + oc];
+                for (int k = 0; k < chunks; k++)
+                    s += parts[(size_t)k * part + dw_floats(g) + oc];
                 db[oc] = s;
             }
         }

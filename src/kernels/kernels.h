@@ -3,10 +3,10 @@
  * Design choice: every kernel is a plain function on float* with its shapes passed in, the
  * output first (as in karpathy/llm.c); nothing here knows about the IR, prints, allocates in
  * the hot path or exits. Backward kernels OVERWRITE their outputs (din, dw, db) and accept
- * NULL for any gradient that is not needed. The batch-parallel kernels (conv2d, linear, pool)
- * split the batch over OpenMP threads in fixed contiguous ranges and reduce weight gradients
- * from per-thread partials in thread order, so results are bit-identical from run to run for
- * a fixed thread count. */
+ * NULL for any gradient that is not needed. The kernels run on OpenMP threads, but no sum is
+ * grouped by thread: weight gradients are summed per fixed chunk of the batch and the chunks
+ * added in order, so results are bit-identical from run to run and for any thread count
+ * (with the built-in sgemm; OpenBLAS, when it is used, only promises the former). */
 #ifndef NETC_KERNELS_H
 #define NETC_KERNELS_H
 
@@ -42,8 +42,8 @@ typedef struct ConvGeom {
     int B, C, H, W, OC, KH, KW, SH, SW, PH, PW, DH, DW, OH, OW;
 } ConvGeom;
 
-/* Floats of scratch that conv2d_forward and conv2d_backward need, for all kernels_threads()
- * threads. The scratch holds no state between calls. */
+/* Floats of scratch that conv2d_forward and conv2d_backward need with kernels_threads()
+ * threads (size it again if the thread count changes). It holds no state between calls. */
 size_t conv2d_scratch_floats(const ConvGeom *g);
 /* out (B,OC,OH,OW), in (B,C,H,W), w (OC,C,KH,KW), b (OC) or NULL,
  * scratch conv2d_scratch_floats(g) floats */

@@ -1,8 +1,9 @@
 /* kernels_impl.h: private helpers shared by the kernel files (not installed, not for callers).
  *
  * Design choice: OpenMP appears only through the macros below, so every file compiles
- * warning-free without -fopenmp, and the split of a range over the threads of a team is one
- * function, which is what makes the per-thread partial sums reproducible. */
+ * warning-free without -fopenmp; and no kernel lets the thread count decide how a sum is
+ * grouped: threads split work whose elements are computed independently (split_range), or
+ * take fixed chunks whose partial sums are combined in a fixed order. */
 #ifndef NETC_KERNELS_IMPL_H
 #define NETC_KERNELS_IMPL_H
 
@@ -17,14 +18,16 @@
 #define OMP_PARALLEL_FOR(cond) KERNELS_PRAGMA(omp parallel for schedule(static) if (cond))
 /* Split the following for loop statically over the current team. */
 #define OMP_FOR KERNELS_PRAGMA(omp for schedule(static))
-#define OMP_BARRIER KERNELS_PRAGMA(omp barrier)
+/* Hand the iterations of the following for loop to the current team's threads as they come
+ * free (for work whose result does not depend on which thread does it). */
+#define OMP_FOR_DYNAMIC KERNELS_PRAGMA(omp for schedule(dynamic))
 static inline int team_rank(void) { return omp_get_thread_num(); }
 static inline int team_size(void) { return omp_get_num_threads(); }
 #else
 #define OMP_PARALLEL(cond)
 #define OMP_PARALLEL_FOR(cond)
 #define OMP_FOR
-#define OMP_BARRIER
+#define OMP_FOR_DYNAMIC
 static inline int team_rank(void) { return 0; }
 static inline int team_size(void) { return 1; }
 #endif

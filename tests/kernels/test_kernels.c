@@ -14,6 +14,10 @@
 
 #include "kernels.h"
 
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
 #define TOL 1e-5
 
 /* ---- the reference file ---- */
@@ -479,46 +483,70 @@ static float *rand_buf(size_t n)
     return p;
 }
 
-Test(kernels, conv2d_linear_bit_identical_across_runs)
+/* The seed net's second convolution and its classifier, forward and backward, at batch 13
+ * (uneven over any thread count) on fixed random inputs, with the kernels' current thread
+ * count: res receives out, din, dw, db of the convolution, then of the linear layer. */
+enum { NRES = 8 };
+static const char *res_name[NRES] = {"conv2d out", "conv2d din", "conv2d dw", "conv2d db",
+                                     "linear out", "linear din", "linear dw", "linear db"};
+static void run_seed_layers(float *res[NRES], size_t sizes[NRES])
 {
-    /* the seed net's second convolution and its classifier, batch 13 (uneven over threads) */
+    rng_state = 777u;
     ConvGeom g = {13, 32, 14, 14, 64, 3, 3, 1, 1, 1, 1, 1, 1, 14, 14};
     size_t nin = (size_t)g.B * g.C * g.H * g.W, nout = (size_t)g.B * g.OC * g.OH * g.OW;
     size_t nw = (size_t)g.OC * g.C * g.KH * g.KW;
-    float *in = rand_buf(nin), *w = rand_buf(nw), *b = rand_buf((size_t)g.OC),
-          *dout = rand_buf(nout);
-    float *scratch = malloc(conv2d_scratch_floats(&g) * sizeof(float));
-    float *res[2][4];
-    for (int run = 0; run < 2; run++) {
-        float *out = nan_buf(nout), *din = nan_buf(nin), *dw = nan_buf(nw), *db = nan_buf(64);
-        conv2d_forward(out, in, w, b, &g, scratch);
-        conv2d_backward(din, dw, db, dout, in, w, &g, scratch);
-        res[run][0] = out, res[run][1] = din, res[run][2] = dw, res[run][3] = db;
-    }
-    const char *what[4] = {"out", "din", "dw", "db"};
-    size_t sizes[4] = {nout, nin, nw, 64};
-    for (int i = 0; i < 4; i++) {
-        cr_expect(!memcmp(res[0][i], res[1][i], sizes[i] * sizeof(float)),
-                  "conv2d %s differs between two runs (%d threads)", what[i], kernels_threads());
-        free(res[0][i]), free(res[1][i]);
-    }
-
     int B = 13, IN = 3136, OUT = 10;
+    size_t sz[NRES] = {
+        nout,       nin, nw, (size_t)g.OC, (size_t)B * OUT, (size_t)B * IN, (size_t)OUT * IN,
+        (size_t)OUT};
+    for (int i = 0; i < NRES; i++)
+        res[i] = nan_buf(sizes[i] = sz[i]);
+    float *in = rand_buf(nin), *w = rand_buf(nw), *b = rand_buf((size_t)g.OC);
+    float *dout = rand_buf(nout), *scratch = nan_buf(conv2d_scratch_floats(&g));
+    conv2d_forward(res[0], in, w, b, &g, scratch);
+    conv2d_backward(res[1], res[2], res[3], dout, in, w, &g, scratch);
     float *x = rand_buf((size_t)B * IN), *lw = rand_buf((size_t)OUT * IN), *lb = rand_buf(OUT);
     float *ly = rand_buf((size_t)B * OUT);
-    float *lres[2][4];
-    for (int run = 0; run < 2; run++) {
-        float *out = nan_buf((size_t)B * OUT), *dx = nan_buf((size_t)B * IN);
-        float *dlw = nan_buf((size_t)OUT * IN), *dlb = nan_buf(OUT);
-        linear_forward(out, x, lw, lb, B, IN, OUT);
-        linear_backward(dx, dlw, dlb, ly, x, lw, B, IN, OUT);
-        lres[run][0] = out, lres[run][1] = dx, lres[run][2] = dlw, lres[run][3] = dlb;
-    }
-    size_t lsizes[4] = {(size_t)B * OUT, (size_t)B * IN, (size_t)OUT * IN, OUT};
-    for (int i = 0; i < 4; i++) {
-        cr_expect(!memcmp(lres[0][i], lres[1][i], lsizes[i] * sizeof(float)),
-                  "linear %s differs between two runs (%d threads)", what[i], kernels_threads());
-        free(lres[0][i]), free(lres[1][i]);
-    }
+    linear_forward(res[4], x, lw, lb, B, IN, OUT);
+    linear_backward(res[5], res[6], res[7], ly, x, lw, B, IN, OUT);
     free(in), free(w), free(b), free(dout), free(scratch), free(x), free(lw), free(lb), free(ly);
+}
+
+static void expect_same_bits(float *a[NRES], float *b[NRES], const size_t sizes[NRES],
+                             const char *how)
+{
+    for (int i = 0; i < NRES; i++) {
+        size_t k = 0;
+        while (k < sizes[i] && !memcmp(&a[i][k], &b[i][k], sizeof(float)))
+            k++;
+        cr_expect(k == sizes[i], "%s[%zu] differs %s: %.9g vs %.9g", res_name[i], k, how,
+                  k < sizes[i] ? a[i][k] : 0.0f, k < sizes[i] ? b[i][k] : 0.0f);
+        free(a[i]), free(b[i]);
+    }
+}
+
+Test(kernels, conv2d_linear_bit_identical_across_runs)
+{
+    float *r1[NRES], *r2[NRES];
+    size_t sizes[NRES];
+    run_seed_layers(r1, sizes);
+    run_seed_layers(r2, sizes);
+    char how[64];
+    snprintf(how, sizeof how, "between two runs on %d threads", kernels_threads());
+    expect_same_bits(r1, r2, sizes, how);
+}
+
+Test(kernels, conv2d_linear_bit_identical_for_any_thread_count)
+{
+#ifdef _OPENMP
+    float *r1[NRES], *r3[NRES];
+    size_t sizes[NRES];
+    omp_set_num_threads(1);
+    run_seed_layers(r1, sizes);
+    omp_set_num_threads(3);
+    run_seed_layers(r3, sizes);
+    expect_same_bits(r1, r3, sizes, "between 1 and 3 threads");
+#else
+    cr_skip_test("built without OpenMP");
+#endif
 }
