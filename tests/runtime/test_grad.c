@@ -7,7 +7,8 @@
  * read by the front end, so attributes go through the same path a user's do. A kind with no
  * recipe fails with a message saying where to add one; a recipe whose text builds another
  * kind fails too. Each recipe runs the layer through its LayerOps hooks with buffers from the
- * runtime's own memory plan (rt_model_new), at batch 2 under a max batch of 3.
+ * runtime's own memory plan (rt_model_new), at batch 2 under a max batch of 3, and checks that
+ * the first sample alone (batch 1) gets the same output and input gradient.
  *
  * The loss is L = sum(out * r) for a fixed random r, so dL/dout = r is what backward gets.
  * The numeric derivative of element x is (L(x+eps) - L(x-eps)) / (2 eps), with the forward
@@ -243,6 +244,36 @@ static bool compare(Check *c, const char *what_kind, const char *layer, const ch
     return w.bad == 0;
 }
 
+/* The first sample run alone (batch 1) gives the output and input gradient it had in the
+ * batch of 2: a layer that indexes by max_batch, or mixes samples, fails here. Compared
+ * within 1e-6 relative, not bit for bit, since a kernel may block a batch of 1 otherwise. */
+static void batch_one(Check *c, const Recipe *rc, const float *out2)
+{
+    size_t in1 = c->nin / BATCH, out1 = c->nout / BATCH;
+    float *want = malloc(sizeof(float) * (out1 + in1));
+    cr_assert(want);
+    memcpy(want, out2, sizeof(float) * out1);
+    memcpy(want + out1, c->din, sizeof(float) * in1);
+    Rng drop = c->rng0;
+    LayerRun r = layer_run(c, &drop);
+    r.batch = 1;
+    fill_nan(r.out, c->nout);
+    c->node->ops->forward(c->node, &r);
+    r.dout = c->r;
+    r.din = malloc(sizeof(float) * in1);
+    cr_assert(r.din);
+    c->node->ops->backward(c->node, &r);
+    for (size_t i = 0; i < out1 + in1; i++) {
+        float got = i < out1 ? r.out[i] : r.din[i - out1];
+        cr_expect(fabsf(got - want[i]) <= 1e-6f * fmaxf(1.0f, fabsf(want[i])),
+                  "%s '%s': batch 1 gives %s %zu = %.9g, batch 2 gave %.9g", rc->kind,
+                  rc->layer, i < out1 ? "output" : "input gradient", i < out1 ? i : i - out1,
+                  (double)got, (double)want[i]);
+    }
+    free(r.din);
+    free(want);
+}
+
 static void check_recipe(const Recipe *rc, LayerKind kind)
 {
     Net net;
@@ -287,6 +318,8 @@ static void check_recipe(const Recipe *rc, LayerKind kind)
         cr_assert(gp[p]);
         memcpy(gp[p], net.m->gview[p], sizeof(float) * n);
     }
+
+    batch_one(&c, rc, r.out);
 
     compare(&c, rc->kind, rc->layer, "input", c.in, c.din, c.nin);
     for (int p = 0; p < node->nparams; p++) {
