@@ -79,7 +79,7 @@ bool ckpt_save(const char *path, const Model *m, const Optim *o, const TrainPos 
         }
     }
     (void)off;
-    char epoch[32], batch[32], step[32], ostep[32], r1[80], r3[80];
+    char epoch[32], batch[32], bsize[32], step[32], ostep[32], r1[80], r3[80];
     const char *meta[32];
     int mk = 0;
     meta[mk++] = "format";
@@ -89,11 +89,13 @@ bool ckpt_save(const char *path, const Model *m, const Optim *o, const TrainPos 
     if (o && pos) {
         snprintf(epoch, sizeof epoch, "%d", pos->epoch);
         snprintf(batch, sizeof batch, "%d", pos->batch);
+        snprintf(bsize, sizeof bsize, "%d", m->g->train.batch);
         snprintf(step, sizeof step, "%" PRId64, pos->step);
         snprintf(ostep, sizeof ostep, "%" PRId64, o->step);
         rng_str(r1, &pos->epoch_rng);
         rng_str(r3, &pos->drop_rng);
-        const char *kv[] = {"netc.epoch", epoch, "netc.batch", batch, "netc.step", step,
+        const char *kv[] = {"netc.epoch", epoch, "netc.batch", batch,
+                            "netc.batch_size", bsize, "netc.step", step,
                             "netc.optim_step", ostep, "netc.epoch_rng", r1,
                             "netc.dropout_rng", r3};
         for (size_t i = 0; i < sizeof kv / sizeof kv[0]; i++)
@@ -223,6 +225,17 @@ bool ckpt_resume(const char *path, Model *m, Optim *o, TrainPos *pos, Diag *d)
     if (ok && (!rng_parse(st_meta(f, "netc.epoch_rng"), &pos->epoch_rng) ||
                !rng_parse(st_meta(f, "netc.dropout_rng"), &m->rng))) {
         diag_error(d, (SrcLoc){0}, "%s: not a training checkpoint: bad RNG state", path);
+        ok = false;
+    }
+    /* inside an epoch, the position counts batches of the size it was trained with */
+    int64_t bsize = 0;
+    if (ok && batch > 0 && st_meta(f, "netc.batch_size") &&
+        meta_int(path, f, "netc.batch_size", &bsize, d) && bsize != m->g->train.batch) {
+        diag_error(d, (SrcLoc){0},
+                   "%s: stopped after batch %lld of epoch %lld with batches of %lld; resuming "
+                   "inside that epoch needs the same batch size, not %d",
+                   path, (long long)batch, (long long)epoch + 1, (long long)bsize,
+                   m->g->train.batch);
         ok = false;
     }
     ok = ok && load_into(path, f, m, o, d);

@@ -150,6 +150,13 @@ bool rt_train(Model *m, Optim *o, TrainPos *pos, const Dataset *train, const Dat
     int steps_per_epoch = (train->n + batch - 1) / batch;
     Schedule sched = {.t = t, .steps_per_epoch = steps_per_epoch,
                       .total_steps = t->total_steps ? t->total_steps : t->epochs * steps_per_epoch};
+    if (pos->batch > steps_per_epoch) { /* resuming with other data than it stopped in */
+        diag_error(d, (SrcLoc){0},
+                   "cannot resume after batch %d of epoch %d: the training data has %d batches "
+                   "of %d per epoch (%d images); resume with the data it was trained on",
+                   pos->batch, pos->epoch + 1, steps_per_epoch, batch, train->n);
+        return false;
+    }
     int *idx = malloc(sizeof(int) * (size_t)train->n);
     if (!idx) {
         diag_error(d, (SrcLoc){0}, "out of memory for the shuffle of %d images", train->n);
