@@ -290,6 +290,16 @@ expect resume-weights-only 1 'keep-weights.st;not a training checkpoint' nodata.
 cmp -s st-good.st keep-weights.st && ok "a failed --resume leaves its file byte-identical" ||
     bad "a failed --resume changed its file"
 expect resume-truncated 1 'st-trunc.st;truncated' mlp.net --train --data small --resume st-trunc.st
+# resuming inside an epoch needs the batch size and data the position counts batches of
+run_ok mid mlp.net --train --data small --threads 2 --steps 7 --save mid.st
+cp good.st good.bak && cp mid.st good.st
+expect resume-other-batch 1 'keep.st;batch size;20;30' mlp.net --train --data small --resume keep.st --batch 30
+make_data fewer 60 105
+expect resume-other-data 1 'cannot resume after batch 7;3 batches' mlp.net --train --data fewer --resume keep.st
+cp good.bak good.st
+run_ok batch-at-epoch-end mlp.net --train --data small --threads 2 --steps 11 --save end1.st &&
+    run_ok resume-other-batch-at-epoch-end mlp.net --train --data small --threads 2 --resume end1.st --batch 30 &&
+    ok "at an epoch's end, --resume may change the batch size"
 
 # checkpoint paths that cannot be written
 mkdir adir
