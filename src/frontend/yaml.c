@@ -36,11 +36,11 @@ typedef struct P {
     /* built on first use */
     size_t *line_byte, nlines; /* byte offset of each line's start */
     size_t *ckpt, nckpt;       /* see build_tables() */
-    unsigned char *on_path; /* per document node: being walked (alias cycle check) */
+    unsigned char *on_path;    /* per document node: being walked (alias cycle check) */
     size_t nnodes;
-    long budget;  /* node visits left */
-    int depth;    /* AST nesting: groups and lists */
-    bool stop;    /* nesting or alias limit hit: unwind without further messages */
+    long budget; /* node visits left */
+    int depth;   /* AST nesting: groups and lists */
+    bool stop;   /* nesting or alias limit hit: unwind without further messages */
 } P;
 
 /* ---- locations ---- */
@@ -144,7 +144,10 @@ static SrcLoc loc_marks(P *p, yaml_mark_t s, yaml_mark_t e)
     return loc_bytes(p, off, end);
 }
 
-static SrcLoc loc_node(P *p, const yaml_node_t *n) { return loc_marks(p, n->start_mark, n->end_mark); }
+static SrcLoc loc_node(P *p, const yaml_node_t *n)
+{
+    return loc_marks(p, n->start_mark, n->end_mark);
+}
 
 static SrcLoc loc_point(SrcLoc l)
 {
@@ -180,7 +183,10 @@ static bool is_null(const yaml_node_t *n)
     return !strcmp(s, "null") || !strcmp(s, "Null") || !strcmp(s, "NULL");
 }
 
-static bool is_alpha_(char c) { return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || c == '_'; }
+static bool is_alpha_(char c)
+{
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || c == '_';
+}
 static bool is_digit(char c) { return c >= '0' && c <= '9'; }
 
 /* [A-Za-z_][A-Za-z0-9_]* (dots too if allowed: they separate parameter names, so names
@@ -211,10 +217,10 @@ static const char *describe(P *p, const yaml_node_t *n)
     }
     case YAML_SEQUENCE_NODE:
         return n->data.sequence.items.top == n->data.sequence.items.start ? "an empty list"
-                                                                           : "a list";
+                                                                          : "a list";
     case YAML_MAPPING_NODE:
         return n->data.mapping.pairs.top == n->data.mapping.pairs.start ? "an empty mapping"
-                                                                         : "a mapping";
+                                                                        : "a mapping";
     default:
         return "nothing";
     }
@@ -505,14 +511,18 @@ static bool check_name(P *p, const Entry *e, const char *what)
 
 /* The statement's extent: from its start to the end of v's text when that is on the same
  * line (a block collection starts on a later line and is not included). */
-static SrcLoc stmt_loc(P *p, SrcLoc start, yaml_node_t *v) { return loc_span(start, loc_node(p, v)); }
+static SrcLoc stmt_loc(P *p, SrcLoc start, yaml_node_t *v)
+{
+    return loc_span(start, loc_node(p, v));
+}
 
 /* `K: V` where K is not a layer kind and V a mapping with one entry K2: a named layer
  * `name: {Kind: args}` if K2 is a layer kind or its value is a mapping or nothing;
  * otherwise `UnknownKind: {attr: value}`, left for lowering to report. */
 static bool is_named_layer(P *p, yaml_node_t *v, Entry **inner)
 {
-    if (v->type != YAML_MAPPING_NODE || v->data.mapping.pairs.top - v->data.mapping.pairs.start != 1)
+    if (v->type != YAML_MAPPING_NODE ||
+        v->data.mapping.pairs.top - v->data.mapping.pairs.start != 1)
         return false;
     yaml_node_t *k2 = node_at(p, v->data.mapping.pairs.start->key);
     yaml_node_t *v2 = node_at(p, v->data.mapping.pairs.start->value);
@@ -529,12 +539,12 @@ static bool is_named_layer(P *p, yaml_node_t *v, Entry **inner)
 }
 
 /* A one-key layer entry `K: V`. */
-static AstStmt *layer_entry(P *p, yaml_node_t *item, const Entry *e)
+static AstStmt *layer_entry(P *p, const Entry *e)
 {
     if (!check_name(p, e, "a layer kind or name"))
         return NULL;
     yaml_node_t *v = e->val;
-    AstStmt *s = ast_stmt(p->a, stmt_loc(p, loc_node(p, item), v));
+    AstStmt *s = ast_stmt(p->a, stmt_loc(p, e->loc, v));
     Entry *inner = NULL;
     if (ast_is_layer_kind(e->name)) {
         s->head = e->name; /* Conv2d: {in: 1, out: 32} */
@@ -586,8 +596,9 @@ static AstStmt *layer_item(P *p, yaml_node_t *item)
         } else if (!is_ident(scalar(item), false)) {
             diag_error(p->d, loc, "expected a layer kind or name, found %s", describe(p, item));
             if (first_word_is_kind(p, scalar(item)))
-                diag_hint(p->d, loc, "give a layer's arguments as a mapping, e.g. "
-                                     "'Conv2d: {in: 1, out: 32, kernel: 3}'");
+                diag_hint(p->d, loc,
+                          "give a layer's arguments as a mapping, e.g. "
+                          "'Conv2d: {in: 1, out: 32, kernel: 3}'");
         } else {
             s = ast_stmt(p->a, loc);
             s->head = arena_strdup(p->a, scalar(item));
@@ -601,7 +612,7 @@ static AstStmt *layer_item(P *p, yaml_node_t *item)
         int n = map_entries(p, item, &e);
         if (n == 1) {
             if (entry_ok(p, e, 0))
-                s = layer_entry(p, item, &e[0]);
+                s = layer_entry(p, &e[0]);
         } else if (n == 0) {
             diag_error(p->d, loc, "expected a layer, found an empty mapping");
         } else {
@@ -738,8 +749,8 @@ static void top_level(P *p, AstNet *net, yaml_node_t *root)
         if (!strcmp(k, "network")) {
             seen_network = true;
             if (v->type != YAML_SCALAR_NODE || is_empty(v) || !is_ident(scalar(v), false)) {
-                diag_error(p->d, v->type == YAML_SCALAR_NODE && !is_empty(v) ? loc_node(p, v)
-                                                                             : e[i].loc,
+                diag_error(p->d,
+                           v->type == YAML_SCALAR_NODE && !is_empty(v) ? loc_node(p, v) : e[i].loc,
                            "the network's name must be an identifier, found %s", describe(p, v));
                 continue;
             }
@@ -750,8 +761,8 @@ static void top_level(P *p, AstNet *net, yaml_node_t *root)
         } else if (!strcmp(k, "layers")) {
             seen_layers = true;
             if (v->type != YAML_SEQUENCE_NODE) {
-                diag_error(p->d, v->type == YAML_SCALAR_NODE && is_empty(v) ? e[i].loc
-                                                                            : loc_node(p, v),
+                diag_error(p->d,
+                           v->type == YAML_SCALAR_NODE && is_empty(v) ? e[i].loc : loc_node(p, v),
                            "'layers' must be a list of layers, found %s", describe(p, v));
                 continue;
             }
@@ -798,11 +809,13 @@ static void top_level(P *p, AstNet *net, yaml_node_t *root)
     if (halted(p))
         return;
     if (!seen_network)
-        diag_error(p->d, loc_point(net->loc), "missing 'network': expected 'network: NAME' at "
-                                              "the top level");
+        diag_error(p->d, loc_point(net->loc),
+                   "missing 'network': expected 'network: NAME' at "
+                   "the top level");
     if (!seen_layers)
-        diag_error(p->d, loc_point(net->loc), "missing 'layers': expected a list of layers "
-                                              "under 'layers:' at the top level");
+        diag_error(p->d, loc_point(net->loc),
+                   "missing 'layers': expected a list of layers "
+                   "under 'layers:' at the top level");
 }
 
 /* ---- libyaml's own errors ---- */
@@ -836,7 +849,8 @@ static void yaml_problem(P *p, yaml_parser_t *y)
     }
     size_t off = byte_of_index(p, y->problem_mark.index);
     SrcLoc loc = loc_point(loc_bytes(p, off, off + 1));
-    if (y->error == YAML_SCANNER_ERROR && (strstr(problem, "tab") || (off < p->f->len && t[off] == '\t'))) {
+    if (y->error == YAML_SCANNER_ERROR &&
+        (strstr(problem, "tab") || (off < p->f->len && t[off] == '\t'))) {
         if (off >= p->f->len || t[off] != '\t') {
             /* point at the first tab of the line's indentation */
             size_t b = off;
@@ -911,7 +925,7 @@ static void yaml_problem(P *p, yaml_parser_t *y)
 typedef struct Scan {
     int docs;
     yaml_mark_t doc2_start, doc2_end; /* the second document's `---` */
-    int deep_doc;          /* document (1 or 2) nested deeper than YAML_MAX_DEPTH, or 0 */
+    int deep_doc; /* document (1 or 2) nested deeper than YAML_MAX_DEPTH, or 0 */
     yaml_mark_t deep_mark;
 } Scan;
 
