@@ -367,6 +367,11 @@ calc() { awk "BEGIN {printf \"%.${2:-2}f\", $1}"; }
   echo "$(lscpu 2>/dev/null | sed -n 's/^Model name:[[:space:]]*//p' | head -n 1), $(nproc) cores;"
   echo "data: $DATA ($TEST_IMAGES test images); load average at start $LOAD0, at end $LOAD1."
   echo "PyTorch: ${TORCH_VER:-n/a ($TORCH_WHY)}; onnxruntime-node: ${ORT_VER:-n/a ($ORT_WHY)}; cc: $("$CC" --version | head -n 1)."
+  if awk -v a="${LOAD0%% *}" -v b="${LOAD1%% *}" 'BEGIN {exit !(a > 1 || b > 1)}'; then
+    echo
+    echo "**Warning: the machine was busy (load average above 1 on $(nproc) cores): every figure,"
+    echo "and the 2-thread ones most, is unreliable. Rerun on an idle machine.**"
+  fi
   echo
   echo "| what | threads | images/s | us/image | peak RSS (MiB) | test accuracy |"
   echo "|---|---:|---:|---:|---:|---:|"
