@@ -208,9 +208,26 @@ else
   fi
 fi
 
+# How busy the rest of the machine is: all CPU time in /proc/stat less our own children's
+# (bash's `times`, which must run in this shell, not in a $(...) subshell), in cores.
+snap() {  # snap PREFIX: sets PREFIX_B (busy CPU s), PREFIX_O (our children's CPU s), PREFIX_W
+  times > "$WORK/times.txt"
+  printf -v "${1}_O" %s "$(tail -n 1 "$WORK/times.txt" | awk '{ s = 0; for (i = 1; i <= 2; i++) { split($i, a, "m"); s += a[1] * 60 + a[2] } printf "%.2f", s }')"
+  printf -v "${1}_B" %s "$(awk '/^cpu / {printf "%.2f", ($2 + $3 + $4 + $7 + $8 + $9) / 100; exit}' /proc/stat 2>/dev/null)"
+  printf -v "${1}_W" %s "$(date +%s.%N)"
+}
+others_cores() {  # others_cores A B: cores used by other processes between snapshots A and B
+  local b0=${1}_B o0=${1}_O w0=${1}_W b1=${2}_B o1=${2}_O w1=${2}_W
+  awk -v b0="${!b0}" -v o0="${!o0}" -v w0="${!w0}" -v b1="${!b1}" -v o1="${!o1}" -v w1="${!w1}" \
+    'BEGIN { w = w1 - w0; x = w > 0 ? ((b1 - b0) - (o1 - o0)) / w : 0; printf "%.2f", x < 0 ? 0 : x }'
+}
+snap S0; sleep 1; snap S1
+OTHERS0=$(others_cores S0 S1)
 LOAD0=$(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null)
 log "data: $DATA ($TEST_IMAGES test images); PyTorch: ${TORCH_VER:-$TORCH_WHY}; onnxruntime: ${ORT_VER:-$ORT_WHY}"
-log "load average now: $LOAD0 (2 cores: anything above ~0.5 makes the figures noisy)"
+log "other processes are using $OTHERS0 cores now (load average $LOAD0)"
+awk -v x="$OTHERS0" 'BEGIN {exit !(x > 0.2)}' && log "warning: the machine is busy: the figures will be noisy, the 2-thread ones most"
+snap R0
 
 # ==== 1. training: netrun, then PyTorch, back to back =========================================
 W="$WORK/netrun.safetensors"
@@ -339,7 +356,8 @@ for t in 1 2; do
     row ort_batch2 "onnxruntime (batch 100)" 2 "${ORT_BATCH2:-failed}" "" "$(rss_mib ort_2)" "$(res ort_2 test_acc)"
   fi
 done
-LOAD1=$(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null)
+snap R1
+OTHERS=$(others_cores R0 R1)
 
 # ==== 5. the table =============================================================================
 isnum() { [[ "${1:-}" =~ ^-?[0-9]+([.][0-9]+)?$ ]]; }
@@ -365,12 +383,13 @@ calc() { awk "BEGIN {printf \"%.${2:-2}f\", $1}"; }
   echo
   echo "\`bench/run.sh$([ "$QUICK" = 1 ] && echo " --quick")\` on $(date -u '+%Y-%m-%d %H:%M UTC'), commit $(git describe --always --dirty 2>/dev/null || echo '?');"
   echo "$(lscpu 2>/dev/null | sed -n 's/^Model name:[[:space:]]*//p' | head -n 1), $(nproc) cores;"
-  echo "data: $DATA ($TEST_IMAGES test images); load average at start $LOAD0, at end $LOAD1."
+  echo "data: $DATA ($TEST_IMAGES test images); other processes used $OTHERS cores on average during"
+  echo "the run (CPU time in /proc/stat less the benchmark's own)."
   echo "PyTorch: ${TORCH_VER:-n/a ($TORCH_WHY)}; onnxruntime-node: ${ORT_VER:-n/a ($ORT_WHY)}; cc: $("$CC" --version | head -n 1)."
-  if awk -v a="${LOAD0%% *}" -v b="${LOAD1%% *}" 'BEGIN {exit !(a > 1 || b > 1)}'; then
+  if awk -v x="$OTHERS" 'BEGIN {exit !(x > 0.2)}'; then
     echo
-    echo "**Warning: the machine was busy (load average above 1 on $(nproc) cores): every figure,"
-    echo "and the 2-thread ones most, is unreliable. Rerun on an idle machine.**"
+    echo "**Warning: the machine was busy (other processes used $OTHERS of $(nproc) cores): every"
+    echo "figure, and the 2-thread ones most, is unreliable. Rerun on an idle machine.**"
   fi
   echo
   echo "| what | threads | images/s | us/image | peak RSS (MiB) | test accuracy |"
