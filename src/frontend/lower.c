@@ -556,7 +556,11 @@ static void lower_layer(Lower *L, Item *parent, const AstStmt *s)
     }
     Item *it = arena_alloc(L->arena, sizeof *it);
     it->loc = s->loc;
-    if (s->label) {
+    if (s->label && ir_layer_find(s->label)) {
+        /* YAML could not tell `Flatten: {Linear: ...}` from a Flatten with arguments */
+        diag_error(L->diag, s->label_loc, "'%s' is a layer kind; name the layer something else",
+                   s->label);
+    } else if (s->label) {
         if (check_name(L, parent, s->label, s->label_loc))
             it->name = s->label;
     }

@@ -222,7 +222,12 @@ static void yaml_items(const Item *group, int depth, StrBuf *sb)
             yaml_items(it, depth + 2, sb);
             continue;
         }
-        if (it->name) {
+        int given = 0;
+        for (int k = 0; it->node && k < it->node->ops->nattrs; k++)
+            given += it->node->attrs[k].set;
+        if (it->name && !given) { /* act: ReLU */
+            sb_printf(sb, "%s: %s\n", it->name, it->node->ops->name);
+        } else if (it->name) {
             sb_printf(sb, "%s: {", it->name);
             yaml_layer(it->node, sb);
             sb_puts(sb, "}\n");
