@@ -167,6 +167,7 @@ res() {  # res NAME KEY -> value of "RESULT KEY value" in NAME.log
   awk -v k="$2" '$1 == "RESULT" && $2 == k {v = $3} END {if (v != "") print v}' "$WORK/$1.log"
 }
 nocomma() { tr -d ','; }
+isnum() { [[ "${1:-}" =~ ^-?[0-9]+([.][0-9]+)?$ ]]; }
 # netrun's training line: "epoch 1/1  done  loss ...  1,293 img/s  0.8 s"
 netrun_train_img_s() { grep '^epoch ' "$WORK/$1.log" | tail -n 1 | sed -n 's/.*[[:space:]]\([0-9][0-9,.]*\) img\/s.*/\1/p' | nocomma; }
 # "test: loss 0.3373  accuracy 0.9017  (2,004 images ...)"
@@ -176,6 +177,10 @@ netrun_eval_img_s() { grep '^test:' "$WORK/$1.log" | tail -n 1 | sed -n 's/.*, \
 # generated main: "accuracy 0.9017 (2004 images), 124.1 us/image"
 gen_main_us() { sed -n 's/.*, \([0-9.]*\) us\/image.*/\1/p' "$WORK/$1.log" | tail -n 1; }
 gen_main_acc() { sed -n 's/^accuracy \([0-9.]*\) .*/\1/p' "$WORK/$1.log" | tail -n 1; }
+need() {  # need VALUE WHAT STEP: warn when a figure could not be read from a step's output
+  [ -n "$1" ] || log "warning: could not read $2 from the output of step '$3' ($WORK/$3.log): format changed?"
+  return 0
+}
 median() { tr ' ' '\n' | grep . | sort -g | awk '{a[NR] = $1} END {if (NR) print (NR % 2 ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2)}'; }
 
 # table rows: ROWS holds ids in order; LABEL THR IMG US RSS ACC keyed by id
@@ -229,6 +234,36 @@ log "other processes are using $OTHERS0 cores now (load average $LOAD0)"
 awk -v x="$OTHERS0" 'BEGIN {exit !(x > 0.2)}' && log "warning: the machine is busy: the figures will be noisy, the 2-thread ones most"
 snap R0
 
+# ==== 2. scaling: the same training work on 2 and on 1 thread, back to back ===================
+# (--quick: the 1-thread epoch right after the 2-thread one, before PyTorch; otherwise
+# SCALE_STEPS steps on each, after PyTorch, so that netrun's and PyTorch's epochs are adjacent)
+scaling() {
+  if [ -n "$SCALE_STEPS" ]; then
+    # "training mnist: 50,186 params, 1 epochs of 7,996 images, batch 100, 2 threads"
+    local n steps=$SCALE_STEPS
+    n=$(sed -n 's/^training .* of \([0-9,]*\) images.*/\1/p' "$WORK/nr_train2.log" | nocomma)
+    isnum "$n" && [ $(( (n + 99) / 100 )) -lt "$steps" ] && steps=$(( (n + 99) / 100 ))
+    log "netrun: train $steps steps on 2 threads, then on 1 (scaling)"
+    run nr_scale2 "$NETRUN" "$NET" --train --data "$DATA" --epochs 1 --batch 100 --threads 2 \
+      --steps "$SCALE_STEPS" --save "$WORK/scale2.safetensors" || die "netrun training failed"
+    NR_S2=$(netrun_train_img_s nr_scale2); need "$NR_S2" "img/s (epoch line)" nr_scale2
+    row nr_scale2 "netrun train ($steps steps)" 2 "$NR_S2" "" "$(rss_mib nr_scale2)" ""
+    run nr_scale1 "$NETRUN" "$NET" --train --data "$DATA" --epochs 1 --batch 100 --threads 1 \
+      --steps "$SCALE_STEPS" --save "$WORK/scale1.safetensors" || die "netrun training failed"
+    NR_S1=$(netrun_train_img_s nr_scale1); need "$NR_S1" "img/s (epoch line)" nr_scale1
+    row nr_scale1 "netrun train ($steps steps)" 1 "$NR_S1" "" "$(rss_mib nr_scale1)" ""
+    SCALE_WHAT="$steps steps"
+  else
+    log "netrun: train 1 epoch of $DATA_NAME, 1 thread (scaling)"
+    run nr_train1 "$NETRUN" "$NET" --train --data "$DATA" --epochs 1 --batch 100 --threads 1 \
+      --save "$WORK/train1.safetensors" || die "netrun training failed"
+    NR_S2=$NR_TRAIN2
+    NR_S1=$(netrun_train_img_s nr_train1); need "$NR_S1" "img/s (epoch line)" nr_train1
+    row nr_train1 "netrun train (1 epoch)" 1 "$NR_S1" "" "$(rss_mib nr_train1)" "$(netrun_acc nr_train1)"
+    SCALE_WHAT="1 epoch"
+  fi
+}
+
 # ==== 1. training: netrun, then PyTorch, back to back =========================================
 W="$WORK/netrun.safetensors"
 log "netrun: train 1 epoch of $DATA_NAME, 2 threads"
@@ -237,7 +272,9 @@ run nr_train2 "$NETRUN" "$NET" --train --data "$DATA" --epochs 1 --batch 100 --t
 NR_TRAIN2=$(netrun_train_img_s nr_train2)
 NR_ACC=$(netrun_acc nr_train2)
 NR_RSS=$(rss_mib nr_train2)
+need "$NR_TRAIN2" "img/s (epoch line)" nr_train2; need "$NR_ACC" "the test accuracy" nr_train2
 row nr_train2 "netrun train (1 epoch)" 2 "$NR_TRAIN2" "" "$NR_RSS" "$NR_ACC"
+if [ -z "$SCALE_STEPS" ]; then scaling; fi
 
 PT_TRAIN="" PT_ACC="" PT_RSS=""
 if [ -z "$TORCH_WHY" ]; then
@@ -252,27 +289,7 @@ else
   row pt_train "PyTorch train (1 epoch)" 2 n/a "" "" ""
 fi
 
-# ==== 2. scaling: the same training work on 2 and on 1 thread, back to back ===================
-if [ -n "$SCALE_STEPS" ]; then
-  log "netrun: train $SCALE_STEPS steps on 2 threads, then on 1 (scaling)"
-  run nr_scale2 "$NETRUN" "$NET" --train --data "$DATA" --epochs 1 --batch 100 --threads 2 \
-    --steps "$SCALE_STEPS" --save "$WORK/scale2.safetensors" || die "netrun training failed"
-  NR_S2=$(netrun_train_img_s nr_scale2)
-  row nr_scale2 "netrun train ($SCALE_STEPS steps)" 2 "$NR_S2" "" "$(rss_mib nr_scale2)" ""
-  run nr_scale1 "$NETRUN" "$NET" --train --data "$DATA" --epochs 1 --batch 100 --threads 1 \
-    --steps "$SCALE_STEPS" --save "$WORK/scale1.safetensors" || die "netrun training failed"
-  NR_S1=$(netrun_train_img_s nr_scale1)
-  row nr_scale1 "netrun train ($SCALE_STEPS steps)" 1 "$NR_S1" "" "$(rss_mib nr_scale1)" ""
-  SCALE_WHAT="$SCALE_STEPS steps"
-else
-  log "netrun: train 1 epoch of $DATA_NAME, 1 thread (scaling)"
-  run nr_train1 "$NETRUN" "$NET" --train --data "$DATA" --epochs 1 --batch 100 --threads 1 \
-    --save "$WORK/train1.safetensors" || die "netrun training failed"
-  NR_S2=$NR_TRAIN2
-  NR_S1=$(netrun_train_img_s nr_train1)
-  row nr_train1 "netrun train (1 epoch)" 1 "$NR_S1" "" "$(rss_mib nr_train1)" "$(netrun_acc nr_train1)"
-  SCALE_WHAT="1 epoch"
-fi
+if [ -n "$SCALE_STEPS" ]; then scaling; fi
 
 # ==== 3. batched inference: netrun --eval, then PyTorch (netrun's weights) ====================
 for t in 1 2; do
@@ -281,7 +298,8 @@ for t in 1 2; do
   for r in $(seq 1 "$EVAL_RUNS"); do
     run "nr_eval${t}_$r" "$NETRUN" "$NET" --load "$W" --eval --data "$DATA" --batch 100 --threads "$t" \
       || die "netrun --eval failed"
-    rates="$rates $(netrun_eval_img_s "nr_eval${t}_$r")"
+    v=$(netrun_eval_img_s "nr_eval${t}_$r"); need "$v" "img/s (test: line)" "nr_eval${t}_$r"
+    rates="$rates $v"
   done
   v=$(echo "$rates" | median)
   row "nr_eval$t" "netrun --eval (batch 100)" "$t" "$v" "" "$(rss_mib "nr_eval${t}_1")" "$(netrun_acc "nr_eval${t}_1")"
@@ -323,7 +341,7 @@ log "netc: generating and compiling C (main; batch entry point with OpenMP)"
 IMGS="$WORK/t10k-images-idx3-ubyte" LABS="$WORK/t10k-labels-idx1-ubyte"
 log "generated C: batch 1 (its main), 1 thread"
 run gen_b1 "$WORK/mnist_main" "$IMGS" "$LABS" || die "the generated program failed"
-GEN_B1=$(gen_main_us gen_b1)
+GEN_B1=$(gen_main_us gen_b1); need "$GEN_B1" "us/image" gen_b1
 row gen_b1 "generated C (batch 1)" 1 "" "$GEN_B1" "$(rss_mib gen_b1)" "$(gen_main_acc gen_b1)"
 if [ -n "$TORCH_WHY" ]; then row pt_b1 "PyTorch (batch 1)" 1 n/a "" "" ""
 else row pt_b1 "PyTorch (batch 1)" 1 "" "${PT_B1:-failed}" "" ""; fi
@@ -360,7 +378,6 @@ snap R1
 OTHERS=$(others_cores R0 R1)
 
 # ==== 5. the table =============================================================================
-isnum() { [[ "${1:-}" =~ ^-?[0-9]+([.][0-9]+)?$ ]]; }
 fmt() {  # fmt X DECIMALS: thousands separators; non-numbers as they are; empty as "-"
   if isnum "${1:-}"; then
     awk -v x="$1" -v d="$2" 'BEGIN {
