@@ -228,24 +228,25 @@ void conv2d_backward(float *din, float *dw, float *db, const float *dout, const 
             }
         }
         /* The loop above ends in a barrier, so every partial is complete: add them up in
-         * chunk order. */
+         * chunk order, each thread over its own range of elements (in this loop order, so
+         * that it vectorises over the elements). */
+        int lo, hi;
         if (dw) {
-            OMP_FOR
-            for (size_t i = 0; i < nw; i++) {
-                float s = 0.0f;
-                for (int k = 0; k < chunks; k++)
-                    s += parts[(size_t)k * part + i];
-                dw[i] = s;
-            }
+            split_range((int)nw, team_rank(), team_size(), &lo, &hi);
+            for (int i = lo; i < hi; i++)
+                dw[i] = parts[i];
+            for (int k = 1; k < chunks; k++)
+                for (int i = lo; i < hi; i++)
+                    dw[i] += parts[(size_t)k * part + i];
         }
         if (db) {
-            OMP_FOR
-            for (int oc = 0; oc < g->OC; oc++) {
-                float s = 0.0f;
-                for (int k = 0; k < chunks; k++)
-                    s += parts[(size_t)k * part + dw_floats(g) + oc];
-                db[oc] = s;
-            }
+            const float *dbp = parts + dw_floats(g);
+            split_range(g->OC, team_rank(), team_size(), &lo, &hi);
+            for (int oc = lo; oc < hi; oc++)
+                db[oc] = dbp[oc];
+            for (int k = 1; k < chunks; k++)
+                for (int oc = lo; oc < hi; oc++)
+                    db[oc] += dbp[(size_t)k * part + oc];
         }
     }
 }

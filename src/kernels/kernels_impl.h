@@ -16,8 +16,6 @@
 #define OMP_PARALLEL(cond) KERNELS_PRAGMA(omp parallel if (cond))
 /* Split the following for loop statically over a new team when cond holds. */
 #define OMP_PARALLEL_FOR(cond) KERNELS_PRAGMA(omp parallel for schedule(static) if (cond))
-/* Split the following for loop statically over the current team. */
-#define OMP_FOR KERNELS_PRAGMA(omp for schedule(static))
 /* Hand the iterations of the following for loop to the current team's threads as they come
  * free (for work whose result does not depend on which thread does it). */
 #define OMP_FOR_DYNAMIC KERNELS_PRAGMA(omp for schedule(dynamic))
@@ -26,7 +24,6 @@ static inline int team_size(void) { return omp_get_num_threads(); }
 #else
 #define OMP_PARALLEL(cond)
 #define OMP_PARALLEL_FOR(cond)
-#define OMP_FOR
 #define OMP_FOR_DYNAMIC
 static inline int team_rank(void) { return 0; }
 static inline int team_size(void) { return 1; }
