@@ -16,7 +16,10 @@
  * fixed by B alone; each chunk sums its weight gradient into its own partial. */
 #define MAX_CHUNKS 32
 
-static int chunk_size(const ConvGeom *g) { return (g->B + MAX_CHUNKS - 1) / MAX_CHUNKS; }
+static int chunk_size(const ConvGeom *g)
+{
+    return g->B > MAX_CHUNKS ? (g->B + MAX_CHUNKS - 1) / MAX_CHUNKS : 1;
+}
 static int chunk_count(const ConvGeom *g) { return (g->B + chunk_size(g) - 1) / chunk_size(g); }
 
 /* Scratch layout: one unfolded image per thread, then one (dw, db) partial per chunk; each
@@ -234,8 +237,8 @@ void conv2d_backward(float *din, float *dw, float *db, const float *dout, const 
         if (dw) {
             split_range((int)nw, team_rank(), team_size(), &lo, &hi);
             for (int i = lo; i < hi; i++)
-                dw[i] = parts[i];
-            for (int k = 1; k < chunks; k++)
+                dw[i] = 0.0f;
+            for (int k = 0; k < chunks; k++)
                 for (int i = lo; i < hi; i++)
                     dw[i] += parts[(size_t)k * part + i];
         }
@@ -243,8 +246,8 @@ void conv2d_backward(float *din, float *dw, float *db, const float *dout, const 
             const float *dbp = parts + dw_floats(g);
             split_range(g->OC, team_rank(), team_size(), &lo, &hi);
             for (int oc = lo; oc < hi; oc++)
-                db[oc] = dbp[oc];
-            for (int k = 1; k < chunks; k++)
+                db[oc] = 0.0f;
+            for (int k = 0; k < chunks; k++)
                 for (int oc = lo; oc < hi; oc++)
                     db[oc] += dbp[(size_t)k * part + oc];
         }
