@@ -524,9 +524,18 @@ static const char *child_path(Lower *L, const Item *parent, const char *local)
                          : arena_strdup(L->arena, local);
 }
 
+/* The .net syntax's keywords: a name from YAML must not be one, or --to net could not
+ * write it. */
+static bool is_keyword(const char *s) { return !strcmp(s, "network") || !strcmp(s, "train"); }
+
 /* Checks an explicit name against its siblings'. */
 static bool check_name(Lower *L, const Item *parent, const char *name, SrcLoc loc)
 {
+    if (is_keyword(name)) {
+        diag_error(L->diag, loc, "'%s' is a keyword of the .net syntax; use another name",
+                   name);
+        return false;
+    }
     if (!valid_name(name)) {
         diag_error(L->diag, loc, "'%s' is not a valid name: use letters, digits and '_', "
                                  "starting with a letter",
@@ -914,6 +923,9 @@ Graph *lower_net(Arena *a, const AstNet *net, Diag *d)
     g->name_loc = net->name_loc;
     if (net->name && !valid_name(net->name))
         diag_error(d, net->name_loc, "'%s' is not a valid network name", net->name);
+    else if (net->name && is_keyword(net->name))
+        diag_error(d, net->name_loc, "'%s' is a keyword of the .net syntax; use another name",
+                   net->name);
     lower_header(&L, net);
     lower_body(&L, g->root, &net->body, 0);
     if (net->name && g->nodes.len == 0 && d->errors == 0) /* else the layers had errors */

@@ -137,13 +137,44 @@ static int train_kvs(const TrainConfig *t, const char *setting, const char **kin
     return n;
 }
 
+/* A string in .net syntax: the lexer reads \n, \t, \" and \\; every other byte (a CR
+ * too) stands for itself inside the quotes. */
 static void quoted(StrBuf *sb, const char *s)
 {
     sb_putc(sb, '"');
     for (; *s; s++) {
+        if (*s == '\n' || *s == '\t') {
+            sb_puts(sb, *s == '\n' ? "\\n" : "\\t");
+            continue;
+        }
         if (*s == '"' || *s == '\\')
             sb_putc(sb, '\\');
         sb_putc(sb, *s);
+    }
+    sb_putc(sb, '"');
+}
+
+/* A YAML double-quoted scalar: line breaks (CR, LF, NEL, U+2028, U+2029) would fold into
+ * spaces and C1 controls are not allowed, so those are escaped; the rest is UTF-8 as is. */
+static void yaml_quoted(StrBuf *sb, const char *s)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    sb_putc(sb, '"');
+    for (; *p; p++) {
+        if (*p == '"' || *p == '\\') {
+            sb_putc(sb, '\\');
+            sb_putc(sb, (char)*p);
+        } else if (*p < 0x20 || *p == 0x7f) {
+            sb_printf(sb, "\\x%02x", *p);
+        } else if (*p == 0xc2 && p[1] >= 0x80 && p[1] <= 0x9f) { /* U+0080..U+009F */
+            sb_printf(sb, "\\x%02x", p[1]);
+            p++;
+        } else if (*p == 0xe2 && p[1] == 0x80 && (p[2] == 0xa8 || p[2] == 0xa9)) {
+            sb_puts(sb, p[2] == 0xa8 ? "\\L" : "\\P");
+            p += 2;
+        } else {
+            sb_putc(sb, (char)*p);
+        }
     }
     sb_putc(sb, '"');
 }
@@ -243,7 +274,7 @@ static void yaml_train(const TrainConfig *t, StrBuf *sb)
     sb_puts(sb, "train:\n");
     if (t->data_dir) {
         sb_puts(sb, "  data: {idx: ");
-        quoted(sb, t->data_dir);
+        yaml_quoted(sb, t->data_dir);
         sb_puts(sb, "}\n");
     }
     sb_printf(sb, "  loss: %s\n", t->loss == LOSS_MSE ? "mse" : "cross_entropy");

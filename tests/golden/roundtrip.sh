@@ -11,8 +11,10 @@ tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
 for f in $files; do
   name=$(basename "$f")
   ok=1
-  "$netc" --dump-ir "$f" > "$tmp/want" 2> "$tmp/err" || ok=0
-  "$netc" --to yaml "$f" > "$tmp/$name.yaml" 2>> "$tmp/err" || ok=0
+  # a golden case without its expectation block (which may hold bytes YAML reads as breaks)
+  sed '/^#=== expect$/,$d' "$f" > "$tmp/$name"
+  "$netc" --dump-ir "$tmp/$name" > "$tmp/want" 2> "$tmp/err" || ok=0
+  "$netc" --to yaml "$tmp/$name" > "$tmp/$name.yaml" 2>> "$tmp/err" || ok=0
   "$netc" --to net "$tmp/$name.yaml" > "$tmp/$name.net" 2>> "$tmp/err" || ok=0
   "$netc" --dump-ir "$tmp/$name.net" > "$tmp/got" 2>> "$tmp/err" || ok=0
   if [ $ok = 1 ] && cmp -s "$tmp/want" "$tmp/got"; then
