@@ -484,3 +484,29 @@ Test(parser, brace_on_the_next_line)
     cr_assert_eq(n->body.len, 1);
     cr_expect(stmt(&n->body, 0)->has_block, "'g' still gets its block");
 }
+
+/* A string survives both writers whatever it holds: newline, tab, quote, backslash, CR,
+ * NEL and U+2028 (YAML folds line breaks inside quotes unless they are escaped). */
+Test(parser, writers_escape_strings)
+{
+    const char *want = "a\nb\tc\"d\\e\rf\xc2\x85g\xe2\x80\xa8h\xc2\x9fi";
+    Graph *g = lower_ok("network x (input 4) {\n  Linear 2\n}\n"
+                        "train {\n  data \"a\\nb\\tc\\\"d\\\\e\rf\xc2\x85g\xe2\x80\xa8h\xc2\x9fi\"\n}\n");
+    cr_assert_str_eq(g->train.data_dir, want, "the .net reading");
+    for (int yaml = 0; yaml < 2; yaml++) {
+        StrBuf sb;
+        sb_init(&sb);
+        if (yaml)
+            write_yaml(g, &sb);
+        else
+            write_net(g, &sb);
+        Graph *back = frontend_load_file(
+            arena, src_from_string(arena, yaml ? "w.yaml" : "w.net", sb.data), &diag);
+        fflush(mem);
+        cr_assert(back && diag.errors == 0, "%s writer output does not read back:\n%s\n---\n%s",
+                  yaml ? "YAML" : ".net", sb.data, msgs);
+        cr_expect_str_eq(back->train.data_dir, want, "%s writer changed the string:\n%s",
+                         yaml ? "YAML" : ".net", sb.data);
+        sb_free(&sb);
+    }
+}
