@@ -961,9 +961,15 @@ static SrcLoc text_check(const SrcFile *f)
         size_t n = c < 0x80 ? 1 : (c & 0xe0) == 0xc0 ? 2 : (c & 0xf0) == 0xe0 ? 3
                            : (c & 0xf8) == 0xf0 ? 4 : 0;
         bool ok = n > 0 && i + n <= f->len && !(c < 32 && c != '\t' && c != '\n' && c != '\r') &&
-                  c != 0x7f && !(n == 2 && c < 0xc2);
+                  c != 0x7f && !(n == 2 && c < 0xc2) && c < 0xf5;
         for (size_t k = 1; ok && k < n; k++)
             ok = (p[i + k] & 0xc0) == 0x80;
+        /* no overlong forms, surrogates or code points past U+10FFFF (RFC 3629) */
+        if (ok && n > 2) {
+            unsigned c1 = p[i + 1];
+            ok = !(c == 0xe0 && c1 < 0xa0) && !(c == 0xed && c1 > 0x9f) &&
+                 !(c == 0xf0 && c1 < 0x90) && !(c == 0xf4 && c1 > 0x8f);
+        }
         if (!ok)
             return (SrcLoc){f, line, col, (int)i};
         if (c == '\n')

@@ -155,7 +155,8 @@ static void quoted(StrBuf *sb, const char *s)
 }
 
 /* A YAML double-quoted scalar: line breaks (CR, LF, NEL, U+2028, U+2029) would fold into
- * spaces and C1 controls are not allowed, so those are escaped; the rest is UTF-8 as is. */
+ * spaces, and controls, U+FFFE and U+FFFF are not allowed in YAML text, so those are
+ * escaped; the rest is UTF-8 as is. */
 static void yaml_quoted(StrBuf *sb, const char *s)
 {
     const unsigned char *p = (const unsigned char *)s;
@@ -171,6 +172,9 @@ static void yaml_quoted(StrBuf *sb, const char *s)
             p++;
         } else if (*p == 0xe2 && p[1] == 0x80 && (p[2] == 0xa8 || p[2] == 0xa9)) {
             sb_puts(sb, p[2] == 0xa8 ? "\\L" : "\\P");
+            p += 2;
+        } else if (*p == 0xef && p[1] == 0xbf && (p[2] == 0xbe || p[2] == 0xbf)) {
+            sb_puts(sb, p[2] == 0xbe ? "\\uFFFE" : "\\uFFFF"); /* not printable in YAML */
             p += 2;
         } else {
             sb_putc(sb, (char)*p);

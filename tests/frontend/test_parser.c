@@ -510,3 +510,31 @@ Test(parser, writers_escape_strings)
         sb_free(&sb);
     }
 }
+
+/* The file check accepts UTF-8 exactly (RFC 3629): what it lets through, YAML reads too. */
+Test(parser, utf8_check)
+{
+    static const char *const bad[] = {"\xc0\xaf", "\xe0\x94\x81", "\xed\xa0\x80", "\xf0\x8f\xbf\xbf",
+                                      "\xf4\x90\x80\x80", "\xf5\x80\x80\x80", "\xff", "\x80",
+                                      "\xe2\x82", "\x01", "\x7f"};
+    static const char *const good[] = {"\xc2\xa9", "\xe2\x82\xac", "\xef\xbf\xbf", "\xf0\x9f\x98\x80",
+                                       "\xf4\x8f\xbf\xbf", "\t"};
+    for (int pass = 0; pass < 2; pass++) {
+        const char *const *list = pass ? good : bad;
+        int n = pass ? 6 : 11;
+        for (int i = 0; i < n; i++) {
+            char text[128];
+            snprintf(text, sizeof text, "network x (input 4) {\n  Linear 2 # %s\n}\n", list[i]);
+            int before = diag.errors;
+            frontend_load_file(arena, src_from_string(arena, "t.net", text), &diag);
+            fflush(mem);
+            unsigned char b0 = (unsigned char)list[i][0];
+            if (pass)
+                cr_expect_eq(diag.errors, before, "good sequence %d (0x%02x...) rejected:\n%s", i,
+                             b0, msgs);
+            else
+                cr_expect_eq(diag.errors, before + 1, "bad sequence %d (0x%02x...) accepted", i,
+                             b0);
+        }
+    }
+}
