@@ -631,6 +631,14 @@ static void lower_body(Lower *L, Item *parent, const PtrVec *stmts, int depth)
 
 /* ---- header and train ---- */
 
+static bool has_suffix(const char *s, const char *suf)
+{
+    size_t n = strlen(s), m = strlen(suf);
+    return n >= m && str_ieq(s + n - m, suf);
+}
+
+static bool is_yaml(const char *name) { return has_suffix(name, ".yaml") || has_suffix(name, ".yml"); }
+
 static void lower_header(Lower *L, const AstNet *net)
 {
     Graph *g = L->g;
@@ -694,7 +702,9 @@ static void lower_header(Lower *L, const AstNet *net)
     }
     if (!have_input && net->name)
         diag_error(L->diag, net->loc, "network '%s' has no input shape", net->name);
-    if (!have_input && net->name)
+    if (!have_input && net->name && is_yaml(net->file->name))
+        diag_hint(L->diag, net->loc, "add 'input: [1, 28, 28]' at the top level");
+    else if (!have_input && net->name)
         diag_hint(L->diag, net->loc, "write 'network %s (input 1x28x28) {'", net->name);
 }
 
@@ -944,11 +954,6 @@ Graph *frontend_load(Arena *a, const char *path, Diag *d)
     return frontend_load_file(a, f, d);
 }
 
-static bool has_suffix(const char *s, const char *suf)
-{
-    size_t n = strlen(s), m = strlen(suf);
-    return n >= m && str_ieq(s + n - m, suf);
-}
 
 /* The first byte that is NUL, a control character other than tab/CR/LF, or not valid
  * UTF-8; its offset is returned in .len. .file is NULL when the text is clean. */
@@ -997,7 +1002,14 @@ Graph *frontend_load_file(Arena *a, const SrcFile *f, Diag *d)
                    f->name, bad.line, bad.col, c);
         return NULL;
     }
-    bool yaml = has_suffix(f->name, ".yaml") || has_suffix(f->name, ".yml");
+    if (f->len >= 3 && memcmp(f->text, "\xef\xbb\xbf", 3) == 0) { /* a UTF-8 byte order mark */
+        SrcFile *rest = arena_alloc(a, sizeof *rest);
+        *rest = *f;
+        rest->text += 3;
+        rest->len -= 3;
+        f = rest;
+    }
+    bool yaml = is_yaml(f->name);
     int before = d->errors;
     AstNet *net = yaml ? parse_yaml(a, f, d) : parse_net(a, f, d);
     if (!net->name && d->errors > before)
