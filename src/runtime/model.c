@@ -1,6 +1,12 @@
 /* model.c: the model's memory plan, parameter initialisation, forward, backward and loss.
  *
- * Design choice: one allocation, carved into 64-byte aligned views, holds everything a step
+ * Threads: a pass splits the batch into one contiguous slice per thread and runs every
+ * layer on its slice inside a single parallel region, so a step has no barrier between
+ * layers (the kernels, called from inside it, run single-threaded). Each thread writes its
+ * own parameter gradients; they are summed in thread order afterwards, so a fixed thread
+ * count gives the same bits every run.
+ *
+ * Memory: one allocation, carved into 64-byte aligned views, holds everything a step
  * touches. Every node's output is kept for backward; activation gradients ping-pong between
  * two buffers of the largest tensor's size, since backward only needs the gradient of the
  * current node's output and input at once. */
@@ -10,6 +16,10 @@
 
 #include "layer.h"
 #include "runtime.h"
+
+#ifdef _OPENMP
+#include <omp.h>
+#endif
 
 static size_t align16(size_t n) { return (n + 15) & ~(size_t)15; }
 
@@ -33,7 +43,9 @@ static void plan(Model *m, Carver *c)
     m->pview = carve(c, sizeof(float *) * nn * NODE_MAX_PARAMS);
     m->gview = carve(c, sizeof(float *) * nn * NODE_MAX_PARAMS);
     m->out = carve(c, sizeof(float *) * nn);
-    m->scratch = carve(c, sizeof(float *) * nn);
+    size_t T = (size_t)m->nthreads;
+    m->scratch = carve(c, sizeof(float *) * nn * T);
+    m->trng = carve(c, sizeof(Rng) * T);
     size_t nparam = 0;
     for (size_t i = 0; i < nn; i++) {
         const Node *n = GRAPH_NODE(g, i);
@@ -43,6 +55,7 @@ static void plan(Model *m, Carver *c)
     m->nparam_floats = nparam;
     m->params = carve(c, sizeof(float) * nparam);
     m->grads = carve(c, sizeof(float) * nparam);
+    m->tgrads = carve(c, sizeof(float) * nparam * (T - 1));
     size_t largest = (size_t)shape_numel(g->input);
     m->input = carve(c, sizeof(float) * B * largest);
     size_t off = 0;
@@ -59,15 +72,20 @@ static void plan(Model *m, Carver *c)
         if (numel > largest)
             largest = numel;
         float *o = carve(c, sizeof(float) * B * numel);
-        size_t sc = n->ops->scratch ? n->ops->scratch(n, m->max_batch) : 0;
-        float *s = sc ? carve(c, sizeof(float) * sc) : NULL;
-        if (c->base) {
+        if (c->base)
             m->out[i] = o;
-            m->scratch[i] = s;
+        size_t sc = n->ops->scratch ? n->ops->scratch(n, m->slice) : 0;
+        for (size_t t = 0; t < T; t++) {
+            float *s = sc ? carve(c, sizeof(float) * sc) : NULL;
+            if (c->base)
+                m->scratch[t * nn + i] = s;
         }
     }
-    m->dbuf[0] = carve(c, sizeof(float) * B * largest);
-    m->dbuf[1] = carve(c, sizeof(float) * B * largest);
+    /* each thread ping-pongs in its own part: threads do not wait for each other between
+     * layers, so rows of different layers' sizes must never share memory */
+    m->dslice = (size_t)m->slice * largest;
+    m->dbuf[0] = carve(c, sizeof(float) * m->dslice * T);
+    m->dbuf[1] = carve(c, sizeof(float) * m->dslice * T);
     size_t outs = (size_t)shape_numel(GRAPH_NODE(g, nn - 1)->out);
     m->dlogits = carve(c, sizeof(float) * B * outs);
     m->target = carve(c, sizeof(float) * B * outs);
@@ -85,6 +103,16 @@ Model *rt_model_new(const Graph *g, int max_batch, Diag *d)
         goto oom;
     m->g = g;
     m->max_batch = max_batch;
+    /* kernels called inside the model's parallel region must not fork again */
+#ifdef _OPENMP
+    omp_set_max_active_levels(1);
+#endif
+    m->nthreads = kernels_threads();
+    if (m->nthreads > max_batch)
+        m->nthreads = max_batch;
+    if (m->nthreads < 1)
+        m->nthreads = 1;
+    m->slice = (max_batch + m->nthreads - 1) / m->nthreads;
     Carver count = {0};
     plan(m, &count);
     if (posix_memalign(&m->block, 64, count.off) != 0) {
@@ -125,44 +153,108 @@ int64_t rt_outputs(const Model *m)
     return shape_numel(GRAPH_NODE(m->g, m->g->nodes.len - 1)->out);
 }
 
-static LayerRun run_args(Model *m, int i, int batch, bool training)
+/* Rows [*b0, *b0 + return) of a batch for thread t of nt: contiguous, balanced. */
+static int slice_of(int batch, int t, int nt, int *b0)
 {
+    *b0 = (int)((int64_t)batch * t / nt);
+    return (int)((int64_t)batch * (t + 1) / nt) - *b0;
+}
+
+static size_t rows(const Shape *s, int b) { return (size_t)b * (size_t)shape_numel(*s); }
+
+/* The views of node i for the rows [b0, b0 + count) on thread t. */
+static LayerRun run_args(Model *m, int i, int b0, int count, int t, bool training)
+{
+    const Node *n = GRAPH_NODE(m->g, i);
+    size_t nn = (size_t)m->g->nodes.len;
+    float *const *grads = &m->gview[(size_t)i * NODE_MAX_PARAMS];
     return (LayerRun){
-        .batch = batch,
+        .batch = count,
         .training = training,
-        .in = i ? m->out[i - 1] : m->input,
-        .out = m->out[i],
+        .in = (i ? m->out[i - 1] : m->input) + rows(&n->in, b0),
+        .out = m->out[i] + rows(&n->out, b0),
         .params = &m->pview[(size_t)i * NODE_MAX_PARAMS],
-        .grads = &m->gview[(size_t)i * NODE_MAX_PARAMS],
-        .scratch = m->scratch[i],
-        .rng = &m->rng,
-        .dout = NULL,
-        .din = NULL,
+        .grads = grads,
+        .scratch = m->scratch[(size_t)t * nn + (size_t)i],
+        .rng = &m->trng[t],
     };
+}
+
+/* Thread t's gradient views: thread 0 writes m->grads, the others their own blocks. */
+static void thread_grads(Model *m, int i, int t, float **out)
+{
+    for (int p = 0; p < NODE_MAX_PARAMS; p++) {
+        float *g = m->gview[(size_t)i * NODE_MAX_PARAMS + (size_t)p];
+        out[p] = g && t > 0 ? m->tgrads + (size_t)(t - 1) * m->nparam_floats + (size_t)(g - m->grads)
+                            : g;
+    }
 }
 
 const float *rt_forward(Model *m, int batch, bool training)
 {
-    for (int i = 0; i < m->g->nodes.len; i++) {
-        const Node *n = GRAPH_NODE(m->g, i);
-        LayerRun r = run_args(m, i, batch, training);
-        n->ops->forward(n, &r);
+    int nt = batch < m->nthreads ? (batch > 0 ? batch : 1) : m->nthreads;
+    if (training) /* each thread's dropout stream, drawn in thread order */
+        for (int t = 0; t < nt; t++)
+            rng_seed(&m->trng[t], rng_next(&m->rng));
+#ifdef _OPENMP
+#pragma omp parallel num_threads(nt) if (nt > 1)
+#endif
+    {
+#ifdef _OPENMP
+        int t = omp_get_thread_num();
+#else
+        int t = 0;
+#endif
+        int b0, count = slice_of(batch, t, nt, &b0);
+        for (int i = 0; count > 0 && i < m->g->nodes.len; i++) {
+            const Node *n = GRAPH_NODE(m->g, i);
+            LayerRun r = run_args(m, i, b0, count, t, training);
+            n->ops->forward(n, &r);
+        }
     }
     return m->out[m->g->nodes.len - 1];
 }
 
 void rt_backward(Model *m, int batch)
 {
-    const float *dout = m->dlogits;
-    int which = 0;
-    for (int i = m->g->nodes.len - 1; i >= 0; i--) {
-        const Node *n = GRAPH_NODE(m->g, i);
-        LayerRun r = run_args(m, i, batch, true);
-        r.dout = dout;
-        r.din = i > 0 ? m->dbuf[which] : NULL;
-        n->ops->backward(n, &r);
-        dout = r.din;
-        which ^= 1;
+    int nt = batch < m->nthreads ? (batch > 0 ? batch : 1) : m->nthreads;
+#ifdef _OPENMP
+#pragma omp parallel num_threads(nt) if (nt > 1)
+#endif
+    {
+#ifdef _OPENMP
+        int t = omp_get_thread_num();
+#else
+        int t = 0;
+#endif
+        int b0, count = slice_of(batch, t, nt, &b0);
+        const float *dout = m->dlogits + rows(&GRAPH_NODE(m->g, m->g->nodes.len - 1)->out, b0);
+        int which = 0;
+        for (int i = m->g->nodes.len - 1; count > 0 && i >= 0; i--) {
+            const Node *n = GRAPH_NODE(m->g, i);
+            float *grads[NODE_MAX_PARAMS];
+            thread_grads(m, i, t, grads);
+            LayerRun r = run_args(m, i, b0, count, t, true);
+            r.grads = grads;
+            r.dout = dout;
+            r.din = i > 0 ? m->dbuf[which] + (size_t)t * m->dslice : NULL;
+            n->ops->backward(n, &r);
+            dout = r.din;
+            which ^= 1;
+        }
+    }
+    /* sum the threads' gradients in thread order, element-parallel */
+    if (nt > 1) {
+        size_t n = m->nparam_floats;
+#ifdef _OPENMP
+#pragma omp parallel for num_threads(nt) schedule(static)
+#endif
+        for (size_t j = 0; j < n; j++) {
+            float s = m->grads[j];
+            for (int t = 1; t < nt; t++)
+                s += m->tgrads[(size_t)(t - 1) * n + j];
+            m->grads[j] = s;
+        }
     }
 }
 

@@ -25,8 +25,13 @@ typedef struct Model {
     float **gview;      /* same into grads */
     float *input;       /* (max_batch, input) */
     float **out;        /* [node] -> (max_batch, node out) */
-    float *dbuf[2];     /* ping-pong activation gradients, (max_batch, largest tensor) */
-    float **scratch;    /* [node] -> ops->scratch(node, max_batch) floats, or NULL */
+    float *dbuf[2];     /* ping-pong activation gradients: per thread, dslice floats each */
+    size_t dslice;      /* rows of the largest slice x the largest tensor */
+    float **scratch;    /* [thread * nodes + node] -> ops->scratch(node, slice) floats, or NULL */
+    int nthreads;       /* the batch is split into this many contiguous slices, one per thread */
+    int slice;          /* rows of the largest slice */
+    float *tgrads;      /* gradients of threads 1.. (thread 0 writes grads), same layout */
+    Rng *trng;          /* each thread's dropout RNG, drawn from rng at every forward */
     float *dlogits;     /* (max_batch, outputs) */
     int32_t *labels;    /* (max_batch) */
     float *target;      /* (max_batch, outputs): one-hot for mse */
