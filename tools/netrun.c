@@ -491,10 +491,15 @@ int main(int argc, char **argv)
             .quiet = a.quiet,
             .out = stdout,
         };
-        if (!a.quiet)
-            printf("training %s: %s params, %d epochs of %s images, batch %d, %d thread%s\n",
-                   g->name, fmt_thousands((char[32]){0}, g->nparams), t->epochs, fmt_thousands((char[32]){0}, train.n),
-                   t->batch, rt_threads(), rt_threads() == 1 ? "" : "s");
+        if (!a.quiet) {
+            char np[32], ni[32], steps[64] = "";
+            if (a.steps)
+                snprintf(steps, sizeof steps, ", stopping after step %ld", a.steps);
+            printf("training %s: %s params, %d epoch%s of %s images, batch %d, %d thread%s%s\n",
+                   g->name, fmt_thousands(np, g->nparams), t->epochs, t->epochs == 1 ? "" : "s",
+                   fmt_thousands(ni, train.n), t->batch, rt_threads(),
+                   rt_threads() == 1 ? "" : "s", steps);
+        }
         if (!rt_train(m, o, &pos, &train, &test, &ro, &d))
             goto done;
         if (!a.quiet)
