@@ -107,6 +107,17 @@ void layer_shape_pool(Node *n, Diag *d, int a_kernel, int a_stride, int a_paddin
     n->shaped = true;
 }
 
+PoolGeom layer_pool_geom(const Node *n, int batch, int a_kernel, int a_stride, int a_padding)
+{
+    const AttrVal *k = &n->attrs[a_kernel], *s = &n->attrs[a_stride], *p = &n->attrs[a_padding];
+    return (PoolGeom){
+        .B = batch, .C = (int)n->in.d[0], .H = (int)n->in.d[1], .W = (int)n->in.d[2],
+        .KH = (int)attr_pair(k, 0), .KW = (int)attr_pair(k, 1), .SH = (int)attr_pair(s, 0),
+        .SW = (int)attr_pair(s, 1), .PH = (int)attr_pair(p, 0), .PW = (int)attr_pair(p, 1),
+        .OH = (int)n->out.d[1], .OW = (int)n->out.d[2],
+    };
+}
+
 /* gain for kaiming/xavier as torch.nn.init.calculate_gain('leaky_relu', sqrt(5)) for the
  * default init, and 'relu'-free gain 1 for xavier. */
 void layer_init_weight_bias(const Node *n, float *const *params, Rng *rng, int init)

@@ -101,6 +101,8 @@ bool layer_check_in(const Node *n, int ai, int64_t actual, Diag *d);
 void layer_shape_same(Node *n, Diag *d);
 /* Shape rule of the 2-d poolings: attrs are kernel, stride, padding in that order. */
 void layer_shape_pool(Node *n, Diag *d, int a_kernel, int a_stride, int a_padding);
+/* The kernels' geometry of a shaped 2-d pooling node, same attribute order. */
+PoolGeom layer_pool_geom(const Node *n, int batch, int a_kernel, int a_stride, int a_padding);
 /* PyTorch's default init (kaiming_uniform a=sqrt(5) on the weight, U(+-1/sqrt(fan_in)) on
  * the bias) or the `init=` given, for a layer whose params are weight (and bias). */
 void layer_init_weight_bias(const Node *n, float *const *params, Rng *rng, int init);

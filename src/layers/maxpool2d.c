@@ -17,13 +17,7 @@ static const char *const positional[] = {"kernel", "stride", NULL};
 
 static PoolGeom geom(const Node *n, int batch)
 {
-    const AttrVal *k = &n->attrs[A_KERNEL], *s = &n->attrs[A_STRIDE], *p = &n->attrs[A_PADDING];
-    return (PoolGeom){
-        .B = batch, .C = (int)n->in.d[0], .H = (int)n->in.d[1], .W = (int)n->in.d[2],
-        .KH = (int)attr_pair(k, 0), .KW = (int)attr_pair(k, 1), .SH = (int)attr_pair(s, 0),
-        .SW = (int)attr_pair(s, 1), .PH = (int)attr_pair(p, 0), .PW = (int)attr_pair(p, 1),
-        .OH = (int)n->out.d[1], .OW = (int)n->out.d[2],
-    };
+    return layer_pool_geom(n, batch, A_KERNEL, A_STRIDE, A_PADDING);
 }
 
 static void shape(Node *n, Diag *d) { layer_shape_pool(n, d, A_KERNEL, A_STRIDE, A_PADDING); }

@@ -160,6 +160,21 @@ static int slice_of(int batch, int t, int nt, int *b0)
     return (int)((int64_t)batch * (t + 1) / nt) - *b0;
 }
 
+/* Threads for a pass over `batch` rows: no more than rows, at least one. */
+static int pass_threads(const Model *m, int batch)
+{
+    return batch < m->nthreads ? (batch > 0 ? batch : 1) : m->nthreads;
+}
+
+static int thread_id(void)
+{
+#ifdef _OPENMP
+    return omp_get_thread_num();
+#else
+    return 0;
+#endif
+}
+
 static size_t rows(const Shape *s, int b) { return (size_t)b * (size_t)shape_numel(*s); }
 
 /* The views of node i for the rows [b0, b0 + count) on thread t. */
@@ -192,7 +207,7 @@ static void thread_grads(Model *m, int i, int t, float **out)
 
 const float *rt_forward(Model *m, int batch, bool training)
 {
-    int nt = batch < m->nthreads ? (batch > 0 ? batch : 1) : m->nthreads;
+    int nt = pass_threads(m, batch);
     if (training) /* each thread's dropout stream, drawn in thread order */
         for (int t = 0; t < nt; t++)
             rng_seed(&m->trng[t], rng_next(&m->rng));
@@ -200,11 +215,7 @@ const float *rt_forward(Model *m, int batch, bool training)
 #pragma omp parallel num_threads(nt) if (nt > 1)
 #endif
     {
-#ifdef _OPENMP
-        int t = omp_get_thread_num();
-#else
-        int t = 0;
-#endif
+        int t = thread_id();
         int b0, count = slice_of(batch, t, nt, &b0);
         for (int i = 0; count > 0 && i < m->g->nodes.len; i++) {
             const Node *n = GRAPH_NODE(m->g, i);
@@ -217,16 +228,12 @@ const float *rt_forward(Model *m, int batch, bool training)
 
 void rt_backward(Model *m, int batch)
 {
-    int nt = batch < m->nthreads ? (batch > 0 ? batch : 1) : m->nthreads;
+    int nt = pass_threads(m, batch);
 #ifdef _OPENMP
 #pragma omp parallel num_threads(nt) if (nt > 1)
 #endif
     {
-#ifdef _OPENMP
-        int t = omp_get_thread_num();
-#else
-        int t = 0;
-#endif
+        int t = thread_id();
         int b0, count = slice_of(batch, t, nt, &b0);
         const float *dout = m->dlogits + rows(&GRAPH_NODE(m->g, m->g->nodes.len - 1)->out, b0);
         int which = 0;
