@@ -618,9 +618,16 @@ static AstStmt *layer_item(P *p, yaml_node_t *item)
         } else {
             diag_error(p->d, loc,
                        "a layer entry has one key (the layer kind or a name), found %d keys", n);
+            /* - Linear: {out: 10}
+             *   ReLU:       (a second layer without its '- ') */
+            int kinds = 0;
+            for (int i = 0; i < n && kinds < 2; i++) {
+                if (e[i].name && ast_is_layer_kind(e[i].name) && ++kinds == 2)
+                    diag_hint(p->d, e[i].loc, "start each layer with '- ': '- %s'", e[i].name);
+            }
             /* - Conv2d:
              *   in: 1       (arguments not indented under the kind) */
-            for (int i = 0; i < n; i++) {
+            for (int i = 0; i < n - 1 && kinds < 2; i++) {
                 if (e[i].name && ast_is_layer_kind(e[i].name) && is_null(e[i].val)) {
                     diag_hint(p->d, e[i].loc, "indent the arguments under '%s:'", e[i].name);
                     break;
