@@ -40,6 +40,7 @@ def parse_args():
     p.add_argument("--onnx")
     p.add_argument("--min-time", type=float, default=2.0, help="seconds of batched passes")
     p.add_argument("--seed", type=int, default=777)
+    p.add_argument("--epochs", type=int, default=1, help="train: epochs (a new order each)")
     return p.parse_args()
 
 
@@ -128,17 +129,19 @@ def train():
     opt = torch.optim.Adam(net.parameters(), lr=1e-3)
     loss_fn = nn.CrossEntropyLoss()
     g = torch.Generator().manual_seed(args.seed)
-    order = torch.randperm(len(xtr), generator=g)
     net.train()
     n = len(xtr) - len(xtr) % 100 if len(xtr) >= 100 else len(xtr)
     t0 = time.perf_counter()
-    for i in range(0, n, 100):
-        idx = order[i:i + 100]
-        opt.zero_grad(set_to_none=True)
-        loss = loss_fn(net(xtr[idx]), ytr[idx])
-        loss.backward()
-        opt.step()
+    for _ in range(args.epochs):
+        order = torch.randperm(len(xtr), generator=g)
+        for i in range(0, n, 100):
+            idx = order[i:i + 100]
+            opt.zero_grad(set_to_none=True)
+            loss = loss_fn(net(xtr[idx]), ytr[idx])
+            loss.backward()
+            opt.step()
     dt = time.perf_counter() - t0
+    n *= args.epochs
     net.eval()
     result("train_images", n)
     result("train_seconds", f"{dt:.3f}")
