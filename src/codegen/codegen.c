@@ -205,7 +205,7 @@ static void plan(Plan *p)
     p->arena_floats = top;
 }
 
-static const char *buf_expr(const Plan *p, int id, const char *prefix)
+static const char *buf_expr(const Plan *p, int id)
 {
     const Buf *b = &p->bufs[p->bufs[id].root];
     if (b->user_in)
@@ -213,12 +213,14 @@ static const char *buf_expr(const Plan *p, int id, const char *prefix)
     if (b->user_out)
         return "out";
     return arena_printf(p->arena, "arena + %zu", b->off);
-    (void)prefix;
 }
 
+/* PREFIX_L<id>_<dotted name with '_'>: readable, and unique through the node id even when
+ * two names differ only in '.' against '_' (its weights add _w and _b). */
 static const char *step_name(const Plan *p, const char *prefix, const Node *n)
 {
-    char *s = arena_printf(p->arena, "%s_%s", prefix, n ? n->path : "input");
+    char *s = n ? arena_printf(p->arena, "%s_L%d_%s", prefix, n->id, n->path)
+                : arena_printf(p->arena, "%s_input_to_hwc", prefix);
     for (char *c = s; *c; c++)
         if (!isalnum((unsigned char)*c))
             *c = '_';
@@ -582,14 +584,14 @@ bool cg_emit(const Graph *g, const float *const *params, const CgOptions *o, Str
                      s->node->ops->name, s->act ? " + " : "", s->act ? s->act->ops->name : "",
                      s->pool ? " + " : "", s->pool ? s->pool->ops->name : "");
         }
-        sb_printf(c, "    %s(%s, %s);%s\n", step_name(&p, P, s->node), buf_expr(&p, s->in, P),
-                  buf_expr(&p, s->out, P), desc);
+        sb_printf(c, "    %s(%s, %s);%s\n", step_name(&p, P, s->node), buf_expr(&p, s->in),
+                  buf_expr(&p, s->out), desc);
     }
     const Step *last = &p.steps[p.nsteps - 1];
     const Buf *lb = &p.bufs[last->out];
     if (!lb->user_out) {
         CLayout user = {.rank = 1, .n = (int)out_size};
-        emit_relayout(c, &lb->l, buf_expr(&p, last->out, P), &user, "out", 4);
+        emit_relayout(c, &lb->l, buf_expr(&p, last->out), &user, "out", 4);
     }
     sb_puts(c, "    (void)arena;\n}\n\n");
     sb_printf(c,
