@@ -332,10 +332,10 @@ static bool set_attr(Lower *L, const AttrSpec *s, AttrVal *out, const AstValue *
     case ATTR_STRING:
         if (v->kind != VAL_STRING && v->kind != VAL_IDENT)
             return type_error(L, s, v);
-        /* control characters other than tab and newline have no place in a name or path,
+        /* control characters other than tab and line breaks have no place in a name or path,
          * and a .net file could not hold them (found by fuzzing a YAML "\b" escape) */
         for (const unsigned char *c = (const unsigned char *)v->s; *c; c++)
-            if ((*c < 0x20 && *c != '\t' && *c != '\n') || *c == 0x7f) {
+            if ((*c < 0x20 && *c != '\t' && *c != '\n' && *c != '\r') || *c == 0x7f) {
                 diag_error(L->diag, v->loc, "'%s' contains the control character 0x%02x",
                            aname(L, s), *c);
                 return false;
