@@ -30,7 +30,7 @@ for t in net yaml; do
     echo "fuzz_$t: FINDING after ${execs:-?} runs (reproducer in fuzz-artifacts/)"
     grep -E -A30 'ERROR|runtime error|round trip' "$tmp/log_$t" | head -60
   else
-    echo "fuzz_$t: ${execs:-?} runs in ${secs}s, $cov, no findings"
+    echo "fuzz_$t: ${execs:-?} runs${FUZZ_RUNS:+ from seed $FUZZ_SEED} (time cap ${secs}s), $cov, no findings"
   fi
 done
 exit $status
