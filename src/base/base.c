@@ -307,12 +307,6 @@ char *fmt_thousands(char *buf, int64_t n)
     return buf;
 }
 
-void sb_thousands(StrBuf *sb, int64_t n)
-{
-    char buf[32];
-    sb_puts(sb, fmt_thousands(buf, n));
-}
-
 /* ---- random numbers ---- */
 
 static uint64_t splitmix64(uint64_t *x)

@@ -90,8 +90,6 @@ void sb_putc(StrBuf *sb, char c);
 void sb_puts(StrBuf *sb, const char *s);
 void sb_printf(StrBuf *sb, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void sb_vprintf(StrBuf *sb, const char *fmt, va_list ap);
-/* Appends n with thousands separators: 3869824 -> "3,869,824". */
-void sb_thousands(StrBuf *sb, int64_t n);
 
 /* ---- random numbers ---- */
 

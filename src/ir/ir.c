@@ -234,12 +234,6 @@ void ir_param_add(Node *n, const char *suffix, Shape shape, int64_t fan_in, int6
     p->fan_out = fan_out;
 }
 
-SrcLoc ir_input_origin(const Node *n, const Graph *g)
-{
-    const Node *src = n->inputs[0];
-    return src ? src->loc : g->input_loc;
-}
-
 void ir_error_input(const Node *n, const AttrVal *given, const char *attr_name,
                     const char *expected_desc, Diag *d)
 {

@@ -260,8 +260,6 @@ static inline const AttrVal *node_attr(const Node *n, int i) { return &n->attrs[
  * (64x7x7 after 'Flatten')". */
 void ir_error_input(const Node *n, const AttrVal *given, const char *attr_name,
                     const char *expected_desc, Diag *d);
-/* Where a node's input comes from, for notes: the producer's statement, or the input. */
-SrcLoc ir_input_origin(const Node *n, const Graph *g);
 /* PyTorch's output size for one spatial dimension; may be <= 0. */
 int64_t ir_conv_out(int64_t in, int64_t k, int64_t s, int64_t p, int64_t d);
 /* Adds a parameter to n with the given suffix and shape. */
