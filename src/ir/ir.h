@@ -242,6 +242,9 @@ struct LayerOps {
     /* The layer is the identity at inference (Dropout, Flatten): generated code aliases its
      * output to its input where the layouts allow. */
     bool infer_identity;
+    /* The output is the input's data reinterpreted, in training too (Flatten): the runtime
+     * gives it no memory of its own and skips it in backward. */
+    bool view;
 };
 
 extern const LayerOps *const ir_layers[LAYER__COUNT];

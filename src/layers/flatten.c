@@ -33,4 +33,5 @@ const LayerOps layer_flatten = {
     .backward = backward,
     .emit = emit_copy_step,
     .infer_identity = true,
+    .view = true,
 };

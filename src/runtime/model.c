@@ -71,9 +71,10 @@ static void plan(Model *m, Carver *c)
         size_t numel = (size_t)shape_numel(n->out);
         if (numel > largest)
             largest = numel;
-        float *o = carve(c, sizeof(float) * B * numel);
+        /* a view (Flatten) shares its input's memory: no copy forward or backward */
+        float *o = n->ops->view ? NULL : carve(c, sizeof(float) * B * numel);
         if (c->base)
-            m->out[i] = o;
+            m->out[i] = n->ops->view ? (i ? m->out[i - 1] : m->input) : o;
         size_t sc = n->ops->scratch ? n->ops->scratch(n, m->slice) : 0;
         for (size_t t = 0; t < T; t++) {
             float *s = sc ? carve(c, sizeof(float) * sc) : NULL;
@@ -244,6 +245,11 @@ void rt_backward(Model *m, int batch)
             LayerRun r = run_args(m, i, b0, count, t, true);
             r.grads = grads;
             r.dout = dout;
+            if (n->ops->view) { /* its input's gradient is its output's, as it is */
+                if (i == 0)
+                    break;
+                continue;
+            }
             r.din = i > 0 ? m->dbuf[which] + (size_t)t * m->dslice : NULL;
             n->ops->backward(n, &r);
             dout = r.din;
