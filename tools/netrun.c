@@ -226,12 +226,6 @@ static int top_classes(const float *logits, int n, FILE *out)
     return order[0];
 }
 
-static bool has_suffix(const char *s, const char *suf)
-{
-    size_t n = strlen(s), m = strlen(suf);
-    return n >= m && str_ieq(s + n - m, suf);
-}
-
 /* Reads n inputs of `per` little-endian floats each (the file's size decides n). */
 static float *load_f32(const char *path, int64_t per, int *n, Diag *d)
 {
@@ -262,7 +256,7 @@ static int predict(const Args *a, Model *m, const TrainConfig *t, Diag *d)
 {
     Dataset ds = {0};
     int h, w;
-    if (has_suffix(a->predict, ".pgm")) {
+    if (str_has_suffix(a->predict, ".pgm")) {
         float *pix = pgm_load(a->predict, &h, &w, d);
         if (!pix)
             return EXIT_BAD_INPUT;
@@ -284,7 +278,7 @@ static int predict(const Args *a, Model *m, const TrainConfig *t, Diag *d)
         return EXIT_OK;
     }
     float *raw = NULL; /* .f32: the network's input as raw little-endian floats */
-    if (has_suffix(a->predict, ".f32")) {
+    if (str_has_suffix(a->predict, ".f32")) {
         raw = load_f32(a->predict, shape_numel(m->g->input), &ds.n, d);
         if (!raw)
             return EXIT_BAD_INPUT;

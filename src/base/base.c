@@ -368,6 +368,12 @@ bool str_ieq(const char *a, const char *b)
     return *a == *b;
 }
 
+bool str_has_suffix(const char *s, const char *suf)
+{
+    size_t n = strlen(s), m = strlen(suf);
+    return n >= m && str_ieq(s + n - m, suf);
+}
+
 int str_edit_distance(const char *a, const char *b, int cap)
 {
     size_t la = strlen(a), lb = strlen(b);

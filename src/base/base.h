@@ -109,6 +109,8 @@ uint64_t rng_below(Rng *r, uint64_t n); /* uniform in [0, n), unbiased */
 /* Damerau-free Levenshtein distance, case-insensitive, capped at 'cap'. */
 int str_edit_distance(const char *a, const char *b, int cap);
 bool str_ieq(const char *a, const char *b);
+/* Whether s ends with suf, case-insensitively (file suffixes: .yaml, .PGM). */
+bool str_has_suffix(const char *s, const char *suf);
 /* Formats with thousands separators into buf (>= 32 bytes). Returns buf. */
 char *fmt_thousands(char *buf, int64_t n);
 /* Shortest %.*g that round-trips a float (at most 9 significant digits). */

@@ -639,13 +639,10 @@ static void lower_body(Lower *L, Item *parent, const PtrVec *stmts, int depth)
 
 /* ---- header and train ---- */
 
-static bool has_suffix(const char *s, const char *suf)
+static bool is_yaml(const char *name)
 {
-    size_t n = strlen(s), m = strlen(suf);
-    return n >= m && str_ieq(s + n - m, suf);
+    return str_has_suffix(name, ".yaml") || str_has_suffix(name, ".yml");
 }
-
-static bool is_yaml(const char *name) { return has_suffix(name, ".yaml") || has_suffix(name, ".yml"); }
 
 static void lower_header(Lower *L, const AstNet *net)
 {

@@ -73,7 +73,6 @@ void optim_step(Optim *o, float *params, const float *grads, double lr, double m
 
 typedef struct Schedule {
     const TrainConfig *t;
-    int steps_per_epoch;
     int total_steps; /* OneCycleLR */
 } Schedule;
 

@@ -148,7 +148,7 @@ bool rt_train(Model *m, Optim *o, TrainPos *pos, const Dataset *train, const Dat
     FILE *out = ro->out ? ro->out : stdout;
     int batch = t->batch < m->max_batch ? t->batch : m->max_batch;
     int steps_per_epoch = (train->n + batch - 1) / batch;
-    Schedule sched = {.t = t, .steps_per_epoch = steps_per_epoch,
+    Schedule sched = {.t = t,
                       .total_steps = t->total_steps ? t->total_steps : t->epochs * steps_per_epoch};
     if (pos->batch > steps_per_epoch) { /* resuming with other data than it stopped in */
         diag_error(d, (SrcLoc){0},

@@ -233,7 +233,7 @@ static void run_sched_case(const SchedCase *sc)
     const RefTensor *want = ref(name);
     Cfg c;
     const TrainConfig *t = cfg_load(&c, sc->train);
-    Schedule s = {.t = t, .steps_per_epoch = STEPS_PER_EPOCH,
+    Schedule s = {.t = t,
                   .total_steps = t->total_steps ? t->total_steps : t->epochs * STEPS_PER_EPOCH};
     for (size_t i = 0; i < want->n; i++) {
         int epoch = sc->per_batch ? (int)i / STEPS_PER_EPOCH : (int)i;
@@ -284,7 +284,7 @@ Test(sched, none_keeps_the_lr)
 {
     Cfg c;
     const TrainConfig *t = cfg_load(&c, "optimizer Adam lr=0.003");
-    Schedule s = {.t = t, .steps_per_epoch = 7, .total_steps = 70};
+    Schedule s = {.t = t, .total_steps = 70};
     for (int e = 0; e < 10; e++)
         cr_expect(sched_lr(&s, e, (int64_t)e * 7 + 2) == 0.003);
     cr_expect_eq(sched_momentum(&s, 3), -1);
@@ -297,7 +297,7 @@ Test(sched, warmup_ramps_per_step)
 {
     Cfg c;
     const TrainConfig *t = cfg_load(&c, "optimizer SGD lr=0.1\nwarmup 4");
-    Schedule s = {.t = t, .steps_per_epoch = 3, .total_steps = 30};
+    Schedule s = {.t = t, .total_steps = 30};
     const double want[] = {0.025, 0.05, 0.075, 0.1, 0.1, 0.1};
     for (int i = 0; i < 6; i++)
         cr_expect(close_to(sched_lr(&s, i / 3, i), want[i]), "warm-up step %d: got %.9g, want %g",
