@@ -242,9 +242,10 @@ struct LayerOps {
     /* The layer is the identity at inference (Dropout, Flatten): generated code aliases its
      * output to its input where the layouts allow. */
     bool infer_identity;
-    /* The output is the input's data reinterpreted, in training too (Flatten): the runtime
-     * gives it no memory of its own and skips it in backward. */
-    bool view;
+    /* Whether node n's output is its input's data as it is, in training too (Flatten of a
+     * one-channel image): the runtime then gives it no memory of its own and skips it in
+     * backward. NULL: never. */
+    bool (*view)(const Node *n);
 };
 
 extern const LayerOps *const ir_layers[LAYER__COUNT];

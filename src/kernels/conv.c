@@ -1,182 +1,378 @@
-/* conv.c: 2-d convolution forward and backward as im2col + sgemm, one image at a time.
+/* conv.c: 2-d convolution forward and backward on channels-last images, as direct
+ * convolutions with register tiles.
  *
- * Design choice: the OpenMP threads take images (forward) or fixed chunks of the batch
- * (backward) as they come free, each unfolding into its own slice of the caller's scratch and
- * calling the single-threaded sgemm. Each chunk sums its weight and bias gradients into its
- * own partial, and the partials are added in chunk order: the chunks depend on B alone, so
- * results are bit-identical from run to run and for any number of threads, while a thread
- * slowed by the machine does not hold the others up. The forward unfolds the input as col
- * (C*KH*KW, OH*OW); the weight gradient unfolds it transposed (im2row), so that both
- * products read their operands with unit stride. */
+ * Design choice: with channels last, the output channels of a pixel are contiguous, so one
+ * vector of output channels times one broadcast input value is the unit of work, and a tile
+ * of P pixels by NVB vectors of channels keeps its P x NVB accumulators in registers while it
+ * runs over every kernel tap and input channel (oneDNN's "nhwc" direct convolution, and what
+ * netc's generated code does). No im2col matrix is built: the only copies are the input with
+ * a zero border (so no tap needs a bounds check) and the weights, repacked per call as
+ * [tap][ic][oc] with the channels rounded up to a whole vector.
+ *   forward   out(px, oc)   = sum over taps, ic  of x(px + tap, ic) * w(tap, ic, oc)
+ *   input     dx(px + tap, ic) += sum over oc    of dy(px, oc) * w(tap, ic, oc)  (a scatter,
+ *             so any stride and dilation work; the tile is pixels by vectors of ic)
+ *   weights   dw(tap, ic, oc) = sum over pixels of x(px + tap, ic) * dy(px, oc)  (the tile is
+ *             rows (tap, ic) by vectors of oc, with the pixels as the long dimension)
+ * Every sum runs in an order fixed by the geometry alone, and a call is single-threaded (the
+ * runtime gives each thread its own slice of the batch), so results are reproducible. */
 #include "kernels_impl.h"
 
 #include <string.h>
 
-/* The batch is cut into at most MAX_CHUNKS chunks of equal size (the last may be short),
- * fixed by B alone; each chunk sums its weight gradient into its own partial. */
-#define MAX_CHUNKS 32
+#define NVB_MAX 4 /* vectors of channels in a tile */
+#define P_MAX 12  /* pixels (or weight rows) in a tile */
+#define ALWAYS_INLINE __attribute__((always_inline)) inline
 
-static int chunk_size(const ConvGeom *g)
-{
-    return g->B > MAX_CHUNKS ? (g->B + MAX_CHUNKS - 1) / MAX_CHUNKS : 1;
-}
-static int chunk_count(const ConvGeom *g) { return (g->B + chunk_size(g) - 1) / chunk_size(g); }
-
-/* Scratch layout: one unfolded image per thread, then one (dw, db) partial per chunk; each
- * part rounded up to a 64-byte multiple. */
+static int round_up(int n, int m) { return (n + m - 1) / m * m; }
 static size_t round16(size_t n) { return (n + 15) & ~(size_t)15; }
-static size_t col_floats(const ConvGeom *g)
-{
-    return round16((size_t)g->C * g->KH * g->KW * g->OH * g->OW);
-}
-static size_t dw_floats(const ConvGeom *g) { return round16((size_t)g->OC * g->C * g->KH * g->KW); }
-static size_t part_floats(const ConvGeom *g) { return dw_floats(g) + round16((size_t)g->OC); }
 
-size_t conv2d_scratch_floats(const ConvGeom *g)
+/* The widest tile of nvb vectors that fits the registers. */
+static int tile_pixels(int nvb)
 {
-    return col_floats(g) * (size_t)kernels_threads() + part_floats(g) * (size_t)chunk_count(g);
+    int p = TILE_REGS / nvb;
+    return p > P_MAX ? P_MAX : p;
 }
 
-/* Up to this many weights per output channel, the weight gradient uses the dot-product form
- * of sgemm (dout . col^T) rather than unfolding col^T: a narrow product wastes a register
- * tile. */
-#define NARROW_CKK 16
+/* Sizes derived from a geometry, and where each part lives in the caller's scratch. */
+typedef struct Plan {
+    int Hp, Wp;   /* the input with its zero border */
+    int Cp, OCp;  /* channels rounded up to whole vectors */
+    int taps;     /* KH * KW */
+    size_t wp;    /* [tap][ic][OCp] forward weights */
+    size_t bp;    /* [OCp] bias */
+    size_t wt;    /* [tap][oc][Cp] weights for the input gradient */
+    size_t xp;    /* [Hp][Wp][C] one bordered input image */
+    size_t dxp;   /* [Hp][Wp][Cp] one bordered input gradient */
+    size_t dwp;   /* [tap][ic][OCp] weight gradient accumulator */
+    size_t dyp;   /* [OH*OW][OCp] one output gradient, when OC is not whole vectors */
+    size_t total;
+} Plan;
 
-/* A 1x1 convolution with unit stride and no padding multiplies by the input as it is. */
-static bool conv_is_pointwise(const ConvGeom *g)
+static Plan plan_of(const ConvGeom *g)
 {
-    return g->KH == 1 && g->KW == 1 && g->SH == 1 && g->SW == 1 && g->PH == 0 && g->PW == 0;
+    Plan p = {
+        .Hp = g->H + 2 * g->PH, .Wp = g->W + 2 * g->PW,
+        .Cp = round_up(g->C, VL), .OCp = round_up(g->OC, VL), .taps = g->KH * g->KW,
+    };
+    size_t off = 0;
+    p.wp = off, off += round16((size_t)p.taps * g->C * p.OCp);
+    p.bp = off, off += round16((size_t)p.OCp);
+    p.wt = off, off += round16((size_t)p.taps * g->OC * p.Cp);
+    p.xp = off, off += round16((size_t)p.Hp * p.Wp * g->C);
+    p.dxp = off, off += round16((size_t)p.Hp * p.Wp * p.Cp);
+    p.dwp = off, off += round16((size_t)p.taps * g->C * p.OCp);
+    p.dyp = off, off += g->OC % VL ? round16((size_t)g->OH * g->OW * p.OCp) : 0;
+    p.total = off;
+    return p;
 }
 
-/* The output columns [*lo, *hi) of a row whose input column ow*S + off lies in [0, n). */
-static void valid_cols(int OW, int S, int off, int n, int *lo, int *hi)
+size_t conv2d_scratch_floats(const ConvGeom *g) { return plan_of(g).total; }
+
+/* The offset of each tap in a bordered image with row length Wp and pixel stride cs. */
+static void tap_offsets(int *toff, const ConvGeom *g, int Wp, int cs)
 {
-    int a = off >= 0 ? 0 : (-off + S - 1) / S;
-    int b = n - off <= 0 ? 0 : (n - off + S - 1) / S;
-    *lo = a < OW ? a : OW;
-    *hi = b < OW ? b : OW;
-    if (*hi < *lo)
-        *hi = *lo;
+    for (int ky = 0; ky < g->KH; ky++)
+        for (int kx = 0; kx < g->KW; kx++)
+            toff[ky * g->KW + kx] = (ky * g->DH * Wp + kx * g->DW) * cs;
 }
 
-/* col (C*KH*KW, OH*OW) <- the receptive fields of img (C,H,W); padding reads as 0.
- * Row (c,kh,kw) of col holds, for every output pixel, the input pixel that kernel tap meets. */
-static void im2col(float *col, const float *img, const ConvGeom *g)
+/* dst (Hp,Wp,C) <- img (H,W,C) inside a border of PH rows and PW columns. Only the interior
+ * is written: the caller zeroes the border once. */
+static void copy_bordered(float *dst, const float *img, const ConvGeom *g, int Wp)
 {
-    int OHW = g->OH * g->OW;
-    for (int c = 0; c < g->C; c++) {
-        for (int kh = 0; kh < g->KH; kh++) {
-            for (int kw = 0; kw < g->KW; kw++) {
-                float *dst = col + (size_t)((c * g->KH + kh) * g->KW + kw) * OHW;
-                int woff = kw * g->DW - g->PW;
-                int lo, hi;
-                valid_cols(g->OW, g->SW, woff, g->W, &lo, &hi);
-                for (int oh = 0; oh < g->OH; oh++) {
-                    float *d = dst + (size_t)oh * g->OW;
-                    int ih = oh * g->SH - g->PH + kh * g->DH;
-                    if (ih < 0 || ih >= g->H) {
-                        memset(d, 0, (size_t)g->OW * sizeof(float));
-                        continue;
-                    }
-                    const float *s = img + ((size_t)c * g->H + ih) * g->W + woff;
-                    for (int ow = 0; ow < lo; ow++)
-                        d[ow] = 0.0f;
-                    if (g->SW == 1) {
-                        memcpy(d + lo, s + lo, (size_t)(hi - lo) * sizeof(float));
-                    } else {
-                        for (int ow = lo; ow < hi; ow++)
-                            d[ow] = s[(size_t)ow * g->SW];
-                    }
-                    for (int ow = hi; ow < g->OW; ow++)
-                        d[ow] = 0.0f;
-                }
+    size_t row = (size_t)g->W * g->C;
+    for (int y = 0; y < g->H; y++)
+        memcpy(dst + ((size_t)(y + g->PH) * Wp + g->PW) * g->C, img + (size_t)y * row,
+               row * sizeof(float));
+}
+
+/* ---- the shared register tile ---- */
+
+/* acc[p][v] += sum over taps t < ntaps and k < K of a[toff[t] + p*ps + k] * w[t*wtap + k*ldw
+ * + v*VL]. Called with constant P and NVB, so the compiler keeps acc in registers. */
+FULL_WIDTH static ALWAYS_INLINE void tile_mac(int P, int NVB, vfloat acc[P_MAX][NVB_MAX],
+                                              const float *restrict a, const int *toff, int ntaps,
+                                              int ps, int K, const float *restrict w, size_t wtap,
+                                              int ldw)
+{
+    for (int t = 0; t < ntaps; t++) {
+        const float *at = a + toff[t], *wk = w + (size_t)t * wtap;
+        for (int k = 0; k < K; k++, wk += ldw) {
+            vfloat wv[NVB_MAX];
+#pragma GCC unroll 4
+            for (int v = 0; v < NVB; v++)
+                wv[v] = vload(wk + v * VL);
+#pragma GCC unroll 12
+            for (int p = 0; p < P; p++) {
+                float x = at[p * ps + k];
+#pragma GCC unroll 4
+                for (int v = 0; v < NVB; v++)
+                    acc[p][v] += x * wv[v];
             }
         }
     }
 }
 
-/* row (OH*OW, C*KH*KW) <- im2col transposed: one row per output pixel holding its receptive
- * field, so that the weight gradient dout . row needs no transposed operand. Filled one
- * output row at a time, whose OW destination rows stay in L1 while the input is read in
- * runs as im2col does. */
-static void im2row(float *row, const float *img, const ConvGeom *g)
+FULL_WIDTH static ALWAYS_INLINE void tile_zero(int P, int NVB, vfloat acc[P_MAX][NVB_MAX])
 {
-    const ConvGeom G = *g;
-    size_t CKK = (size_t)G.C * G.KH * G.KW;
-    for (int oh = 0; oh < G.OH; oh++) {
-        float *r = row + (size_t)oh * G.OW * CKK;
-        for (int c = 0; c < G.C; c++) {
-            for (int kh = 0; kh < G.KH; kh++) {
-                int ih = oh * G.SH - G.PH + kh * G.DH;
-                bool in_rows = ih >= 0 && ih < G.H;
-                const float *src = img + ((size_t)c * G.H + (in_rows ? ih : 0)) * G.W;
-                for (int kw = 0; kw < G.KW; kw++) {
-                    size_t k = ((size_t)c * G.KH + kh) * G.KW + kw;
-                    int woff = kw * G.DW - G.PW, lo = 0, hi = 0;
-                    if (in_rows)
-                        valid_cols(G.OW, G.SW, woff, G.W, &lo, &hi);
-                    for (int ow = 0; ow < lo; ow++)
-                        r[ow * CKK + k] = 0.0f;
-                    for (int ow = lo; ow < hi; ow++)
-                        r[ow * CKK + k] = src[ow * G.SW + woff];
-                    for (int ow = hi; ow < G.OW; ow++)
-                        r[ow * CKK + k] = 0.0f;
-                }
-            }
-        }
+#pragma GCC unroll 12
+    for (int p = 0; p < P; p++)
+#pragma GCC unroll 4
+        for (int v = 0; v < NVB; v++)
+            acc[p][v] = (vfloat){0};
+}
+
+/* Stores vector v of a pixel's channels, of which only `valid` (counted from vector 0) exist. */
+FULL_WIDTH static ALWAYS_INLINE void store_part(float *dst, int v, int valid, vfloat x)
+{
+    if ((v + 1) * VL <= valid) {
+        vstore(dst + v * VL, x);
+    } else if (v * VL < valid) {
+        float l[VL];
+        vstore(l, x);
+        memcpy(dst + v * VL, l, (size_t)(valid - v * VL) * sizeof(float));
     }
 }
 
-/* img (C,H,W) = the sum of col (C*KH*KW, OH*OW) folded back onto the input pixels each entry
- * came from: the adjoint of im2col. Entries that came from padding are dropped. */
-static void col2im(float *img, const float *col, const ConvGeom *g)
+/* ---- forward ---- */
+
+typedef struct FwdArgs {
+    const float *x;    /* the bordered input at the tile's first pixel */
+    const int *toff;   /* tap offsets */
+    int ntaps, ps, C;  /* taps, input floats between the tile's pixels, input channels */
+    const float *w;    /* packed weights at the tile's first output channel */
+    int ldw;           /* OCp */
+    const float *bias; /* padded bias at the tile's first output channel, or NULL */
+    float *out;        /* output at the tile's first pixel and channel */
+    int os, valid;     /* output floats per pixel (OC); channels that exist from the first */
+} FwdArgs;
+
+FULL_WIDTH static ALWAYS_INLINE void fwd_tile(int P, int NVB, const FwdArgs *f)
 {
-    int OHW = g->OH * g->OW;
-    memset(img, 0, (size_t)g->C * g->H * g->W * sizeof(float));
-    for (int c = 0; c < g->C; c++) {
-        for (int kh = 0; kh < g->KH; kh++) {
-            for (int kw = 0; kw < g->KW; kw++) {
-                const float *src = col + (size_t)((c * g->KH + kh) * g->KW + kw) * OHW;
-                int woff = kw * g->DW - g->PW;
-                int lo, hi;
-                valid_cols(g->OW, g->SW, woff, g->W, &lo, &hi);
-                for (int oh = 0; oh < g->OH; oh++) {
-                    int ih = oh * g->SH - g->PH + kh * g->DH;
-                    if (ih < 0 || ih >= g->H)
-                        continue;
-                    const float *s = src + (size_t)oh * g->OW;
-                    float *d = img + ((size_t)c * g->H + ih) * g->W + woff;
-                    for (int ow = lo; ow < hi; ow++)
-                        d[(size_t)ow * g->SW] += s[ow];
-                }
+    vfloat acc[P_MAX][NVB_MAX];
+    tile_zero(P, NVB, acc);
+    tile_mac(P, NVB, acc, f->x, f->toff, f->ntaps, f->ps, f->C, f->w, (size_t)f->C * f->ldw,
+             f->ldw);
+    vfloat b[NVB_MAX];
+#pragma GCC unroll 4
+    for (int v = 0; v < NVB; v++)
+        b[v] = f->bias ? vload(f->bias + v * VL) : (vfloat){0};
+#pragma GCC unroll 12
+    for (int p = 0; p < P; p++)
+#pragma GCC unroll 4
+        for (int v = 0; v < NVB; v++)
+            store_part(f->out + (size_t)p * f->os, v, f->valid, acc[p][v] + b[v]);
+}
+
+/* ---- input gradient ---- */
+
+typedef struct DxArgs {
+    const float *dy; /* output gradient at the tile's first pixel */
+    int ps, K;       /* floats between pixels of dy; output channels */
+    const float *w;  /* wt at the tap and the tile's first input channel */
+    int ldw;         /* Cp */
+    float *dx;       /* bordered input gradient where the tile's first pixel meets the tap */
+    int ds;          /* floats between the tile's pixels in dx (SW * Cp) */
+} DxArgs;
+
+FULL_WIDTH static ALWAYS_INLINE void dx_tile(int P, int NVB, const DxArgs *d)
+{
+    static const int zero = 0;
+    vfloat acc[P_MAX][NVB_MAX];
+    tile_zero(P, NVB, acc);
+    tile_mac(P, NVB, acc, d->dy, &zero, 1, d->ps, d->K, d->w, 0, d->ldw);
+#pragma GCC unroll 12
+    for (int p = 0; p < P; p++)
+#pragma GCC unroll 4
+        for (int v = 0; v < NVB; v++) {
+            float *q = d->dx + (size_t)p * d->ds + v * VL;
+            vstore(q, vload(q) + acc[p][v]);
+        }
+}
+
+/* ---- weight gradient ---- */
+
+typedef struct DwArgs {
+    const float *const *rows; /* P pointers: input (tap, ic) of the first pixel, per row */
+    const float *dy;          /* output gradient at the tile's first output channel */
+    int dys;                  /* floats per pixel of dy */
+    int oy0, oy1, OW;         /* output rows [oy0, oy1), all OW columns */
+    size_t xrow;              /* input floats between output rows (SH * Wp * C) */
+    int xs;                   /* input floats between output columns (SW * C) */
+    float *dw;                /* accumulator rows at the tile's first output channel */
+    int ldw;                  /* OCp */
+} DwArgs;
+
+FULL_WIDTH static ALWAYS_INLINE void dw_tile(int P, int NVB, const DwArgs *d)
+{
+    vfloat acc[P_MAX][NVB_MAX];
+    const float *r[P_MAX];
+#pragma GCC unroll 12
+    for (int p = 0; p < P; p++) {
+        r[p] = d->rows[p];
+#pragma GCC unroll 4
+        for (int v = 0; v < NVB; v++)
+            acc[p][v] = vload(d->dw + (size_t)p * d->ldw + v * VL);
+    }
+    for (int oy = d->oy0; oy < d->oy1; oy++) {
+        size_t xo = (size_t)oy * d->xrow;
+        const float *dy = d->dy + (size_t)oy * d->OW * d->dys;
+        for (int ox = 0; ox < d->OW; ox++, xo += (size_t)d->xs, dy += d->dys) {
+            vfloat g[NVB_MAX];
+#pragma GCC unroll 4
+            for (int v = 0; v < NVB; v++)
+                g[v] = vload(dy + v * VL);
+#pragma GCC unroll 12
+            for (int p = 0; p < P; p++) {
+                float x = r[p][xo];
+#pragma GCC unroll 4
+                for (int v = 0; v < NVB; v++)
+                    acc[p][v] += x * g[v];
             }
         }
     }
+#pragma GCC unroll 12
+    for (int p = 0; p < P; p++)
+#pragma GCC unroll 4
+        for (int v = 0; v < NVB; v++)
+            vstore(d->dw + (size_t)p * d->ldw + v * VL, acc[p][v]);
 }
+
+/* One function per tile size, in tables indexed [NVB - 1][P - 1]. */
+#define TILE_FNS(NVB, P)                                                                           \
+    FULL_WIDTH static void fwd_##NVB##_##P(const FwdArgs *a) { fwd_tile(P, NVB, a); }              \
+    FULL_WIDTH static void dx_##NVB##_##P(const DxArgs *a) { dx_tile(P, NVB, a); }                 \
+    FULL_WIDTH static void dw_##NVB##_##P(const DwArgs *a) { dw_tile(P, NVB, a); }
+#define TILE_ROW(NVB)                                                                              \
+    TILE_FNS(NVB, 1) TILE_FNS(NVB, 2) TILE_FNS(NVB, 3) TILE_FNS(NVB, 4) TILE_FNS(NVB, 5)           \
+    TILE_FNS(NVB, 6) TILE_FNS(NVB, 7) TILE_FNS(NVB, 8) TILE_FNS(NVB, 9) TILE_FNS(NVB, 10)          \
+    TILE_FNS(NVB, 11) TILE_FNS(NVB, 12)
+TILE_ROW(1)
+TILE_ROW(2)
+TILE_ROW(3)
+TILE_ROW(4)
+#define TABLE_ROW(K, NVB)                                                                          \
+    {K##_##NVB##_1, K##_##NVB##_2, K##_##NVB##_3,  K##_##NVB##_4,  K##_##NVB##_5,  K##_##NVB##_6,  \
+     K##_##NVB##_7, K##_##NVB##_8, K##_##NVB##_9, K##_##NVB##_10, K##_##NVB##_11, K##_##NVB##_12}
+static void (*const fwd_tab[NVB_MAX][P_MAX])(const FwdArgs *) = {
+    TABLE_ROW(fwd, 1), TABLE_ROW(fwd, 2), TABLE_ROW(fwd, 3), TABLE_ROW(fwd, 4)};
+static void (*const dx_tab[NVB_MAX][P_MAX])(const DxArgs *) = {
+    TABLE_ROW(dx, 1), TABLE_ROW(dx, 2), TABLE_ROW(dx, 3), TABLE_ROW(dx, 4)};
+static void (*const dw_tab[NVB_MAX][P_MAX])(const DwArgs *) = {
+    TABLE_ROW(dw, 1), TABLE_ROW(dw, 2), TABLE_ROW(dw, 3), TABLE_ROW(dw, 4)};
+
+/* Cuts n items into the fewest blocks of at most pmax, of sizes differing by at most one:
+ * block b starts at *start and has *len items. */
+static void block_of(int n, int nblocks, int b, int *start, int *len)
+{
+    *start = (int)((int64_t)n * b / nblocks);
+    *len = (int)((int64_t)n * (b + 1) / nblocks) - *start;
+}
+
+/* ---- the entry points ---- */
 
 void conv2d_forward(float *out, const float *in, const float *w, const float *b, const ConvGeom *g,
                     float *scratch)
 {
-    int OHW = g->OH * g->OW, CKK = g->C * g->KH * g->KW;
-    size_t in_img = (size_t)g->C * g->H * g->W, out_img = (size_t)g->OC * OHW;
-    OMP_PARALLEL(g->B > 1)
-    {
-        float *col = scratch + (size_t)team_rank() * col_floats(g);
-        OMP_FOR_DYNAMIC
-        for (int n = 0; n < g->B; n++) {
-            const float *x = in + n * in_img;
-            float *y = out + n * out_img;
-            if (!conv_is_pointwise(g)) {
-                im2col(col, x, g);
-                x = col;
+    Plan pl = plan_of(g);
+    const int C = g->C, OC = g->OC, OCp = pl.OCp, KK = pl.taps;
+    float *wp = scratch + pl.wp, *bp = scratch + pl.bp, *xp = scratch + pl.xp;
+    /* w (OC, C, KH, KW) -> wp [tap][ic][OCp], zero-padded */
+    for (int t = 0; t < KK; t++)
+        for (int ic = 0; ic < C; ic++) {
+            float *dst = wp + ((size_t)t * C + ic) * OCp;
+            for (int oc = 0; oc < OCp; oc++)
+                dst[oc] = oc < OC ? w[((size_t)oc * C + ic) * KK + t] : 0.0f;
+        }
+    for (int oc = 0; oc < OCp; oc++)
+        bp[oc] = b && oc < OC ? b[oc] : 0.0f;
+    bool border = g->PH || g->PW;
+    if (border)
+        memset(xp, 0, (size_t)pl.Hp * pl.Wp * C * sizeof(float));
+    int toff[KK];
+    tap_offsets(toff, g, pl.Wp, C);
+    int ovec = OCp / VL;
+    size_t in_img = (size_t)g->H * g->W * C, out_img = (size_t)g->OH * g->OW * OC;
+    for (int n = 0; n < g->B; n++) {
+        const float *x = in + n * in_img;
+        if (border) {
+            copy_bordered(xp, x, g, pl.Wp);
+            x = xp;
+        }
+        for (int oy = 0; oy < g->OH; oy++) {
+            for (int v0 = 0; v0 < ovec; v0 += NVB_MAX) {
+                int nvb = ovec - v0 < NVB_MAX ? ovec - v0 : NVB_MAX;
+                int pmax = tile_pixels(nvb), nblocks = (g->OW + pmax - 1) / pmax;
+                for (int blk = 0; blk < nblocks; blk++) {
+                    int ox, P;
+                    block_of(g->OW, nblocks, blk, &ox, &P);
+                    FwdArgs a = {
+                        .x = x + ((size_t)oy * g->SH * pl.Wp + (size_t)ox * g->SW) * C,
+                        .toff = toff, .ntaps = KK, .ps = g->SW * C, .C = C,
+                        .w = wp + v0 * VL, .ldw = OCp, .bias = b ? bp + v0 * VL : NULL,
+                        .out = out + n * out_img + ((size_t)oy * g->OW + ox) * OC + v0 * VL,
+                        .os = OC, .valid = OC - v0 * VL,
+                    };
+                    fwd_tab[nvb - 1][P - 1](&a);
+                }
             }
-            if (b) {
-                for (int oc = 0; oc < g->OC; oc++)
-                    for (int i = 0; i < OHW; i++)
-                        y[(size_t)oc * OHW + i] = b[oc];
+        }
+    }
+}
+
+/* dw (OC, C, KH, KW) and db (OC) += the gradients of image n's output gradient dy. */
+static void conv_dw_image(float *dwp, const float *x, const float *dy, int dys, const ConvGeom *g,
+                          const Plan *pl, const int *toff)
+{
+    const int C = g->C, M = pl->taps * C, ovec = pl->OCp / VL;
+    /* output rows per pass: about 16 KB of dy, so that it and its input rows stay in L1 */
+    int rb = 16384 / (int)(sizeof(float) * (size_t)g->OW * dys);
+    rb = rb < 1 ? 1 : rb;
+    for (int oy0 = 0; oy0 < g->OH; oy0 += rb) {
+        int oy1 = oy0 + rb < g->OH ? oy0 + rb : g->OH;
+        for (int v0 = 0; v0 < ovec; v0 += NVB_MAX) {
+            int nvb = ovec - v0 < NVB_MAX ? ovec - v0 : NVB_MAX;
+            int pmax = tile_pixels(nvb), nblocks = (M + pmax - 1) / pmax;
+            for (int blk = 0; blk < nblocks; blk++) {
+                int r0, P;
+                block_of(M, nblocks, blk, &r0, &P);
+                const float *rows[P_MAX];
+                for (int p = 0; p < P; p++)
+                    rows[p] = x + toff[(r0 + p) / C] + (r0 + p) % C;
+                DwArgs a = {
+                    .rows = rows, .dy = dy + v0 * VL, .dys = dys, .oy0 = oy0, .oy1 = oy1,
+                    .OW = g->OW, .xrow = (size_t)g->SH * pl->Wp * C, .xs = g->SW * C,
+                    .dw = dwp + (size_t)r0 * pl->OCp + v0 * VL, .ldw = pl->OCp,
+                };
+                dw_tab[nvb - 1][P - 1](&a);
             }
-            /* y (OC,OHW) = w (OC,CKK) . col (CKK,OHW) [+ y holding the bias] */
-            sgemm(false, false, g->OC, OHW, CKK, 1.0f, w, CKK, x, OHW, b ? 1.0f : 0.0f, y, OHW);
+        }
+    }
+}
+
+/* dx (bordered) += the input gradient of image n's output gradient dy. */
+static void conv_dx_image(float *dxp, const float *dy, int dys, const float *wt,
+                          const ConvGeom *g, const Plan *pl, const int *toff)
+{
+    const int ivec = pl->Cp / VL;
+    for (int oy = 0; oy < g->OH; oy++) {
+        for (int v0 = 0; v0 < ivec; v0 += NVB_MAX) {
+            int nvb = ivec - v0 < NVB_MAX ? ivec - v0 : NVB_MAX;
+            int pmax = tile_pixels(nvb), nblocks = (g->OW + pmax - 1) / pmax;
+            for (int blk = 0; blk < nblocks; blk++) {
+                int ox, P;
+                block_of(g->OW, nblocks, blk, &ox, &P);
+                float *base = dxp + ((size_t)oy * g->SH * pl->Wp + (size_t)ox * g->SW) * pl->Cp +
+                              v0 * VL;
+                for (int t = 0; t < pl->taps; t++) {
+                    DxArgs a = {
+                        .dy = dy + ((size_t)oy * g->OW + ox) * dys, .ps = dys, .K = g->OC,
+                        .w = wt + (size_t)t * g->OC * pl->Cp + v0 * VL, .ldw = pl->Cp,
+                        .dx = base + toff[t], .ds = g->SW * pl->Cp,
+                    };
+                    dx_tab[nvb - 1][P - 1](&a);
+                }
+            }
         }
     }
 }
@@ -184,72 +380,72 @@ void conv2d_forward(float *out, const float *in, const float *w, const float *b,
 void conv2d_backward(float *din, float *dw, float *db, const float *dout, const float *in,
                      const float *w, const ConvGeom *g, float *scratch)
 {
-    int OHW = g->OH * g->OW, CKK = g->C * g->KH * g->KW;
-    int csize = chunk_size(g), chunks = chunk_count(g);
-    size_t in_img = (size_t)g->C * g->H * g->W, out_img = (size_t)g->OC * OHW;
-    size_t nw = (size_t)g->OC * CKK, part = part_floats(g);
-    float *parts = scratch + col_floats(g) * (size_t)kernels_threads();
-    bool pointwise = conv_is_pointwise(g);
-    OMP_PARALLEL(g->B > 1)
-    {
-        float *col = scratch + (size_t)team_rank() * col_floats(g);
-        OMP_FOR_DYNAMIC
-        for (int k = 0; k < chunks; k++) {
-            float *dw_part = parts + (size_t)k * part, *db_part = dw_part + dw_floats(g);
-            int n0 = k * csize, n1 = n0 + csize < g->B ? n0 + csize : g->B;
-            for (int n = n0; n < n1; n++) {
-                const float *x = in + n * in_img;
-                const float *dy = dout + n * out_img;
-                float beta = n == n0 ? 0.0f : 1.0f; /* a chunk's first image overwrites */
-                if (dw && CKK <= NARROW_CKK) {
-                    /* out = w . col, so dw (OC,CKK) += dout (OC,OHW) . col^T (OHW,CKK) */
-                    im2col(col, x, g);
-                    sgemm(false, true, g->OC, CKK, OHW, 1.0f, dy, OHW, col, OHW, beta, dw_part,
-                          CKK);
-                } else if (dw) {
-                    /* the same product, with col^T unfolded as such */
-                    im2row(col, x, g);
-                    sgemm(false, false, g->OC, CKK, OHW, 1.0f, dy, OHW, col, CKK, beta, dw_part,
-                          CKK);
-                }
-                if (db) {
-                    /* out = ... + b, so db (OC) += dout summed over the pixels */
-                    for (int oc = 0; oc < g->OC; oc++) {
-                        float s = sum_floats(dy + (size_t)oc * OHW, (size_t)OHW);
-                        db_part[oc] = n == n0 ? s : db_part[oc] + s;
-                    }
-                }
-                if (din) {
-                    /* out = w . col, so dcol (CKK,OHW) = w^T (CKK,OC) . dout (OC,OHW); then
-                     * the adjoint of im2col sums dcol back onto the input pixels */
-                    float *dx = din + n * in_img;
-                    sgemm(true, false, CKK, OHW, g->OC, 1.0f, w, CKK, dy, OHW, 0.0f,
-                          pointwise ? dx : col, OHW);
-                    if (!pointwise)
-                        col2im(dx, col, g);
-                }
+    Plan pl = plan_of(g);
+    const int C = g->C, OC = g->OC, KK = pl.taps, Cp = pl.Cp, OCp = pl.OCp;
+    const int OHW = g->OH * g->OW;
+    float *wt = scratch + pl.wt, *xp = scratch + pl.xp, *dxp = scratch + pl.dxp;
+    float *dwp = scratch + pl.dwp, *dyp = scratch + pl.dyp;
+    bool border = g->PH || g->PW, pad_dy = OC % VL != 0;
+    int dys = pad_dy ? OCp : OC;
+    int toff_x[KK], toff_dx[KK];
+    tap_offsets(toff_x, g, pl.Wp, C);
+    tap_offsets(toff_dx, g, pl.Wp, Cp);
+    if (din) /* w (OC, C, KH, KW) -> wt [tap][oc][Cp], zero-padded */
+        for (int t = 0; t < KK; t++)
+            for (int oc = 0; oc < OC; oc++) {
+                float *dst = wt + ((size_t)t * OC + oc) * Cp;
+                for (int ic = 0; ic < Cp; ic++)
+                    dst[ic] = ic < C ? w[((size_t)oc * C + ic) * KK + t] : 0.0f;
+            }
+    if (dw) {
+        memset(dwp, 0, (size_t)KK * C * OCp * sizeof(float));
+        if (border)
+            memset(xp, 0, (size_t)pl.Hp * pl.Wp * C * sizeof(float));
+    }
+    if (pad_dy)
+        memset(dyp, 0, (size_t)OHW * OCp * sizeof(float));
+    if (db)
+        memset(db, 0, (size_t)OC * sizeof(float));
+    size_t in_img = (size_t)g->H * g->W * C, out_img = (size_t)OHW * OC;
+    for (int n = 0; n < g->B; n++) {
+        const float *dy = dout + n * out_img;
+        if (db) /* out = ... + b, so db += dout summed over the pixels, in pixel order */
+            for (int i = 0; i < OHW; i++)
+                for (int oc = 0; oc < OC; oc++)
+                    db[oc] += dy[(size_t)i * OC + oc];
+        if (pad_dy) {
+            for (int i = 0; i < OHW; i++)
+                memcpy(dyp + (size_t)i * OCp, dy + (size_t)i * OC, (size_t)OC * sizeof(float));
+            dy = dyp;
+        }
+        if (dw) {
+            const float *x = in + n * in_img;
+            if (border) {
+                copy_bordered(xp, x, g, pl.Wp);
+                x = xp;
+            }
+            conv_dw_image(dwp, x, dy, dys, g, &pl, toff_x);
+        }
+        if (din) {
+            memset(dxp, 0, (size_t)pl.Hp * pl.Wp * Cp * sizeof(float));
+            conv_dx_image(dxp, dy, dys, wt, g, &pl, toff_dx);
+            /* the interior of the bordered gradient is din; the border was padding */
+            float *dx = din + n * in_img;
+            for (int y = 0; y < g->H; y++) {
+                const float *src = dxp + ((size_t)(y + g->PH) * pl.Wp + g->PW) * Cp;
+                float *dst = dx + (size_t)y * g->W * C;
+                if (C == Cp)
+                    memcpy(dst, src, (size_t)g->W * C * sizeof(float));
+                else
+                    for (int xx = 0; xx < g->W; xx++)
+                        for (int ic = 0; ic < C; ic++)
+                            dst[(size_t)xx * C + ic] = src[(size_t)xx * Cp + ic];
             }
         }
-        /* The loop above ends in a barrier, so every partial is complete: add them up in
-         * chunk order, each thread over its own range of elements (in this loop order, so
-         * that it vectorises over the elements). */
-        int lo, hi;
-        if (dw) {
-            split_range((int)nw, team_rank(), team_size(), &lo, &hi);
-            for (int i = lo; i < hi; i++)
-                dw[i] = 0.0f;
-            for (int k = 0; k < chunks; k++)
-                for (int i = lo; i < hi; i++)
-                    dw[i] += parts[(size_t)k * part + i];
-        }
-        if (db) {
-            const float *dbp = parts + dw_floats(g);
-            split_range(g->OC, team_rank(), team_size(), &lo, &hi);
-            for (int oc = lo; oc < hi; oc++)
-                db[oc] = 0.0f;
-            for (int k = 0; k < chunks; k++)
-                for (int oc = lo; oc < hi; oc++)
-                    db[oc] += dbp[(size_t)k * part + oc];
-        }
     }
+    if (dw) /* dwp [tap][ic][OCp] -> dw (OC, C, KH, KW) */
+        for (int oc = 0; oc < OC; oc++)
+            for (int ic = 0; ic < C; ic++)
+                for (int t = 0; t < KK; t++)
+                    dw[((size_t)oc * C + ic) * KK + t] = dwp[((size_t)t * C + ic) * OCp + oc];
 }

@@ -8,7 +8,7 @@
  * into contiguous strips (the Goto/BLIS scheme) to stay in cache; A.B^T with a narrow B
  * becomes dot products. Blocking is fixed, so each element of C is summed in an order that
  * depends only on the shapes: results are reproducible. */
-#include "kernels.h"
+#include "kernels_impl.h"
 
 #include <pthread.h>
 #include <stdlib.h>
@@ -30,34 +30,19 @@ int kernels_threads(void)
 #endif
 }
 
-/* VL floats per vector register; the micro-kernel tile is MR rows by NR = NV*VL columns. */
-#if defined(__AVX512F__)
-#define VL 16
+/* The micro-kernel tile is MR rows by NR = NV*VL columns (VL: kernels_impl.h). */
+#if VL == 16
 #define MR 8
-#define NV 2
-#elif defined(__AVX__)
-#define VL 8
+#elif VL == 8
 #define MR 6
-#define NV 2
 #else
-#define VL 4
 #define MR 4
-#define NV 2
 #endif
+#define NV 2
 #define NR (NV * VL)
 #define KC 384       /* depth of a packed block: an A strip (MR x KC) stays in L1 */
 #define MC (MR * 24) /* rows of A packed at once: the A block (MC x KC) stays in L2 */
 #define NC 1024      /* columns of B packed at once */
-
-typedef float vfloat __attribute__((vector_size(VL * sizeof(float))));
-
-/* clang splits vfloat into halves when it prefers 256-bit vectors (its default for -march=
- * native on AVX-512 parts) unless a function asks for full width; GCC honours the type. */
-#if defined(__clang__) && VL == 16
-#define FULL_WIDTH __attribute__((min_vector_width(512)))
-#else
-#define FULL_WIDTH
-#endif
 
 /* ---- per-thread packing buffer ---- */
 

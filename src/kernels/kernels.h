@@ -1,12 +1,14 @@
-/* kernels.h: the numeric kernels of netc, pure math on contiguous float32 NCHW tensors.
+/* kernels.h: the numeric kernels of netc, pure math on contiguous float32 tensors. Images
+ * are channels-last: a batch of B images of C channels, H rows and W columns is (B,H,W,C),
+ * element (n,c,y,x) at ((n*H + y)*W + x)*C + c. Weights keep PyTorch's layouts.
  *
  * Design choice: every kernel is a plain function on float* with its shapes passed in, the
  * output first (as in karpathy/llm.c); nothing here knows about the IR, prints, allocates in
  * the hot path or exits. Backward kernels OVERWRITE their outputs (din, dw, db) and accept
- * NULL for any gradient that is not needed. The kernels run on OpenMP threads, but no sum is
- * grouped by thread: weight gradients are summed per fixed chunk of the batch and the chunks
- * added in order, so results are bit-identical from run to run and for any thread count
- * (with the built-in sgemm; OpenBLAS, when it is used, only promises the former). */
+ * NULL for any gradient that is not needed. The convolution runs on the calling thread: the
+ * runtime gives each thread its own slice of the batch and sums their weight gradients in
+ * thread order. Elementwise and pooling kernels split large calls over OpenMP threads, never
+ * grouping a sum by thread, so every result is bit-identical from run to run. */
 #ifndef NETC_KERNELS_H
 #define NETC_KERNELS_H
 
@@ -35,22 +37,23 @@ void sgemm_builtin(bool ta, bool tb, int M, int N, int K, float alpha, const flo
 
 /* ---- convolution ---- */
 
-/* Geometry of a 2-d convolution, PyTorch semantics: input (B,C,H,W), weight (OC,C,KH,KW),
- * stride (SH,SW), zero padding (PH,PW), dilation (DH,DW), output (B,OC,OH,OW) with
+/* Geometry of a 2-d convolution, PyTorch semantics: input (B,H,W,C), weight (OC,C,KH,KW),
+ * stride (SH,SW), zero padding (PH,PW), dilation (DH,DW), output (B,OH,OW,OC) with
  * OH = (H + 2*PH - DH*(KH-1) - 1)/SH + 1 (floor), same for OW. The caller fills OH and OW. */
 typedef struct ConvGeom {
     int B, C, H, W, OC, KH, KW, SH, SW, PH, PW, DH, DW, OH, OW;
 } ConvGeom;
 
-/* Floats of scratch that conv2d_forward and conv2d_backward need with kernels_threads()
- * threads (size it again if the thread count changes). It holds no state between calls. */
+/* Floats of scratch that conv2d_forward and conv2d_backward need (it does not grow with B).
+ * It holds no state between calls. */
 size_t conv2d_scratch_floats(const ConvGeom *g);
-/* out (B,OC,OH,OW), in (B,C,H,W), w (OC,C,KH,KW), b (OC) or NULL,
- * scratch conv2d_scratch_floats(g) floats */
+/* out (B,OH,OW,OC), in (B,H,W,C), w (OC,C,KH,KW), b (OC) or NULL,
+ * scratch conv2d_scratch_floats(g) floats. Single-threaded. */
 void conv2d_forward(float *out, const float *in, const float *w, const float *b, const ConvGeom *g,
                     float *scratch);
-/* din (B,C,H,W) or NULL, dw (OC,C,KH,KW) or NULL, db (OC) or NULL, dout (B,OC,OH,OW),
- * in (B,C,H,W), w (OC,C,KH,KW), scratch conv2d_scratch_floats(g) floats */
+/* din (B,H,W,C) or NULL, dw (OC,C,KH,KW) or NULL, db (OC) or NULL, dout (B,OH,OW,OC),
+ * in (B,H,W,C), w (OC,C,KH,KW), scratch conv2d_scratch_floats(g) floats. Single-threaded;
+ * dw and db are summed over the B images in order. */
 void conv2d_backward(float *din, float *dw, float *db, const float *dout, const float *in,
                      const float *w, const ConvGeom *g, float *scratch);
 
@@ -66,22 +69,23 @@ void linear_backward(float *din, float *dw, float *db, const float *dout, const 
 
 /* ---- pooling ---- */
 
-/* Geometry of 2-d pooling, PyTorch semantics with ceil_mode=False: input (B,C,H,W), window
- * (KH,KW), stride (SH,SW), padding (PH,PW), output (B,C,OH,OW) with
+/* Geometry of 2-d pooling, PyTorch semantics with ceil_mode=False: input (B,H,W,C), window
+ * (KH,KW), stride (SH,SW), padding (PH,PW), output (B,OH,OW,C) with
  * OH = (H + 2*PH - KH)/SH + 1 (floor). The caller fills OH and OW. */
 typedef struct PoolGeom {
     int B, C, H, W, KH, KW, SH, SW, PH, PW, OH, OW;
 } PoolGeom;
 
-/* out (B,C,OH,OW), argmax (B,C,OH,OW) or NULL, in (B,C,H,W). argmax receives the index
- * within the input's H*W plane of each window's maximum. Padding acts as -inf; ties go to the
- * first maximum in row-major window order; a NaN wins (the last one, as in PyTorch). */
+/* out (B,OH,OW,C), argmax (B,OH,OW,C) or NULL, in (B,H,W,C). argmax receives the index
+ * y*W + x within its image of each window's maximum (PyTorch's indices). Padding acts as
+ * -inf; ties go to the first maximum in row-major window order; a NaN wins (the last one,
+ * as in PyTorch). */
 void maxpool2d_forward(float *out, int32_t *argmax, const float *in, const PoolGeom *g);
-/* din (B,C,H,W), dout (B,C,OH,OW), argmax (B,C,OH,OW) from maxpool2d_forward */
+/* din (B,H,W,C), dout (B,OH,OW,C), argmax (B,OH,OW,C) from maxpool2d_forward */
 void maxpool2d_backward(float *din, const float *dout, const int32_t *argmax, const PoolGeom *g);
-/* out (B,C,OH,OW), in (B,C,H,W); count_include_pad=True: every window divides by KH*KW */
+/* out (B,OH,OW,C), in (B,H,W,C); count_include_pad=True: every window divides by KH*KW */
 void avgpool2d_forward(float *out, const float *in, const PoolGeom *g);
-/* din (B,C,H,W), dout (B,C,OH,OW) */
+/* din (B,H,W,C), dout (B,OH,OW,C) */
 void avgpool2d_backward(float *din, const float *dout, const PoolGeom *g);
 
 /* ---- elementwise activations (n elements; out may alias in, din may alias dout) ---- */

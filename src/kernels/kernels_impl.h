@@ -29,6 +29,39 @@ static inline int team_rank(void) { return 0; }
 static inline int team_size(void) { return 1; }
 #endif
 
+/* ---- vectors (GCC/clang vector extensions; the width follows the build's -march) ---- */
+
+/* VL floats per vector register; TILE_REGS of the registers may hold a micro-kernel's
+ * accumulators (AVX-512 has 32, the others 16). */
+#if defined(__AVX512F__)
+#define VL 16
+#define TILE_REGS 24
+#elif defined(__AVX__)
+#define VL 8
+#define TILE_REGS 12
+#else
+#define VL 4
+#define TILE_REGS 12
+#endif
+
+typedef float vfloat __attribute__((vector_size(VL * sizeof(float))));
+
+/* clang splits vfloat into halves when it prefers 256-bit vectors (its default for -march=
+ * native on AVX-512 parts) unless a function asks for full width; GCC honours the type. */
+#if defined(__clang__) && VL == 16
+#define FULL_WIDTH __attribute__((min_vector_width(512)))
+#else
+#define FULL_WIDTH
+#endif
+
+static inline vfloat vload(const float *p)
+{
+    vfloat v;
+    __builtin_memcpy(&v, p, sizeof v);
+    return v;
+}
+static inline void vstore(float *p, vfloat v) { __builtin_memcpy(p, &v, sizeof v); }
+
 /* Elementwise loops go parallel only past this many elements: below it a team costs more
  * than it saves. */
 #define PARALLEL_MIN_ELEMS ((size_t)1 << 16)

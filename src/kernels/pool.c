@@ -1,9 +1,12 @@
-/* pool.c: max and average 2-d pooling, forward and backward, PyTorch semantics.
+/* pool.c: max and average 2-d pooling on channels-last images, forward and backward, PyTorch
+ * semantics.
  *
- * Design choice: each (image, channel) plane is independent, so planes are split over the
- * threads; max pooling records the winning input index so that its backward is a scatter
- * with no search, and windows that overlap (stride < kernel) accumulate within one plane,
- * which one thread owns. */
+ * Design choice: with channels last, a window's taps are runs of C contiguous channels, so
+ * every loop runs innermost over the channels, branch-free, and the compiler vectorises it
+ * (a data-dependent branch on a maximum mispredicts half the time). Images are independent
+ * and split over the threads; max pooling records the winning input index so that its
+ * backward is a scatter with no search, and overlapping windows (stride < kernel) accumulate
+ * within one image, which one thread owns. */
 #include "kernels_impl.h"
 
 #include <math.h>
@@ -19,64 +22,60 @@ static void window(const PoolGeom *g, int oh, int ow, int *h0, int *h1, int *w0,
     *w1 = ws + g->KW < g->W ? ws + g->KW : g->W;
 }
 
-/* (*m, *best) = (v, i) when v > *m or v is NaN (a NaN wins, as in PyTorch), as bit masks:
- * the outcome is data-dependent, so a branch here mispredicts half the time. */
-static inline void take_if_greater(float *m, int *best, float v, int i)
-{
-    uint32_t mb, vb, t = -(uint32_t)((v > *m) | (v != v));
-    memcpy(&mb, m, sizeof mb);
-    memcpy(&vb, &v, sizeof vb);
-    mb = (mb & ~t) | (vb & t);
-    memcpy(m, &mb, sizeof mb);
-    *best = (int)(((uint32_t)*best & ~t) | ((uint32_t)i & t));
-}
+/* Channels handled at once: a chunk's running maxima and indices stay in registers or L1. */
+#define CHUNK 256
 
-/* One output row of MaxPool2d(2) (2x2 windows, stride 2, no padding): y (OW) and am (OW)
- * from input rows r0 and r1 (2*OW), whose first element has plane index i0 (so r1's has
- * i0 + W). Branch-free so that it vectorises: a data-dependent branch here mispredicts
- * half the time. */
-static void maxpool_2x2_row(float *restrict y, int32_t *restrict am, const float *restrict r0,
-                            const float *restrict r1, int i0, int W, int OW)
+/* The running maximum m (n channels) and its index takes x where x > m or x is NaN (a NaN
+ * wins, as in PyTorch): strict > keeps the first of equal maxima. */
+static inline void take_greater(float *restrict m, int32_t *restrict best, const float *restrict x,
+                                int32_t idx, int n)
 {
-    for (int ow = 0; ow < OW; ow++) {
-        float a = r0[2 * ow], b = r0[2 * ow + 1], c = r1[2 * ow], d = r1[2 * ow + 1];
-        int ia = i0 + 2 * ow;
-        /* the taps in row-major order; strict > keeps the first of equal maxima, and a NaN
-         * (v != v) wins as in PyTorch */
-        bool tb = (b > a) | (b != b);
-        float m = tb ? b : a;
-        int best = tb ? ia + 1 : ia;
-        bool tc = (c > m) | (c != c);
-        m = tc ? c : m;
-        best = tc ? ia + W : best;
-        bool td = (d > m) | (d != d);
-        m = td ? d : m;
-        best = td ? ia + W + 1 : best;
-        y[ow] = m;
-        am[ow] = best;
+    for (int c = 0; c < n; c++) {
+        bool t = (x[c] > m[c]) | (x[c] != x[c]);
+        m[c] = t ? x[c] : m[c];
+        best[c] = t ? idx : best[c];
     }
 }
 
-/* The common MaxPool2d(2), apart from the general loop so that the compiler can vectorise it.
- * Without argmax, each row's indices go to a small buffer and are dropped. */
+/* The common MaxPool2d(2) (2x2 windows, stride 2, no padding) apart from the general loop:
+ * the four taps of every channel in registers, and the indices written only when wanted. */
 static void maxpool_2x2(float *out, int32_t *argmax, const float *in, const PoolGeom *g)
 {
-    enum { CHUNK = 256 };
-    int planes = g->B * g->C, W = g->W, HW = g->H * g->W, OH = g->OH, OW = g->OW, OHW = OH * OW;
-    OMP_PARALLEL_FOR((size_t)planes * HW >= PARALLEL_MIN_ELEMS)
-    for (int p = 0; p < planes; p++) {
-        int32_t scratch[CHUNK];
+    const int C = g->C, W = g->W, OH = g->OH, OW = g->OW;
+    size_t in_img = (size_t)g->H * W * C, out_img = (size_t)OH * OW * C;
+    OMP_PARALLEL_FOR((size_t)g->B * in_img >= PARALLEL_MIN_ELEMS)
+    for (int n = 0; n < g->B; n++) {
         for (int oh = 0; oh < OH; oh++) {
-            const float *r0 = in + (size_t)p * HW + (size_t)2 * oh * W;
-            float *y = out + (size_t)p * OHW + (size_t)oh * OW;
-            if (argmax) {
-                maxpool_2x2_row(y, argmax + (size_t)p * OHW + (size_t)oh * OW, r0, r0 + W,
-                                2 * oh * W, W, OW);
-                continue;
+            for (int ow = 0; ow < OW; ow++) {
+                const float *restrict r0 = in + n * in_img + ((size_t)2 * oh * W + 2 * ow) * C;
+                const float *restrict r1 = r0 + (size_t)W * C;
+                size_t o = n * out_img + ((size_t)oh * OW + ow) * C;
+                float *restrict y = out + o;
+                int32_t ia = 2 * oh * W + 2 * ow;
+                if (!argmax) {
+                    for (int c = 0; c < C; c++) {
+                        float a = r0[c], b = r0[C + c], e = r1[c], d = r1[C + c];
+                        float m = (b > a) | (b != b) ? b : a;
+                        m = (e > m) | (e != e) ? e : m;
+                        y[c] = (d > m) | (d != d) ? d : m;
+                    }
+                    continue;
+                }
+                int32_t *restrict am = argmax + o;
+                for (int c = 0; c < C; c++) {
+                    /* the taps in row-major order, as take_greater does */
+                    float a = r0[c], b = r0[C + c], e = r1[c], d = r1[C + c];
+                    bool tb = (b > a) | (b != b);
+                    float m = tb ? b : a;
+                    int32_t best = tb ? ia + 1 : ia;
+                    bool te = (e > m) | (e != e);
+                    m = te ? e : m;
+                    best = te ? ia + W : best;
+                    bool td = (d > m) | (d != d);
+                    y[c] = td ? d : m;
+                    am[c] = td ? ia + W + 1 : best;
+                }
             }
-            for (int o = 0; o < OW; o += CHUNK)
-                maxpool_2x2_row(y + o, scratch, r0 + 2 * o, r0 + W + 2 * o, 0, W,
-                                OW - o < CHUNK ? OW - o : CHUNK);
         }
     }
 }
@@ -88,24 +87,29 @@ void maxpool2d_forward(float *out, int32_t *argmax, const float *in, const PoolG
         return;
     }
     const PoolGeom G = *g; /* a local copy: stores to out cannot alias it */
-    int planes = G.B * G.C, HW = G.H * G.W, OHW = G.OH * G.OW;
-    OMP_PARALLEL_FOR((size_t)planes * HW >= PARALLEL_MIN_ELEMS)
-    for (int p = 0; p < planes; p++) {
-        const float *x = in + (size_t)p * HW;
-        float *y = out + (size_t)p * OHW;
-        int32_t *am = argmax ? argmax + (size_t)p * OHW : NULL;
+    size_t in_img = (size_t)G.H * G.W * G.C, out_img = (size_t)G.OH * G.OW * G.C;
+    OMP_PARALLEL_FOR((size_t)G.B * in_img >= PARALLEL_MIN_ELEMS)
+    for (int n = 0; n < G.B; n++) {
+        const float *x = in + n * in_img;
         for (int oh = 0; oh < G.OH; oh++) {
             for (int ow = 0; ow < G.OW; ow++) {
                 int h0, h1, w0, w1;
                 window(&G, oh, ow, &h0, &h1, &w0, &w1);
-                int best = h0 * G.W + w0;
-                float m = -INFINITY;
-                for (int h = h0; h < h1; h++)
-                    for (int w = w0; w < w1; w++)
-                        take_if_greater(&m, &best, x[h * G.W + w], h * G.W + w);
-                y[oh * G.OW + ow] = m;
-                if (am)
-                    am[oh * G.OW + ow] = best;
+                size_t o = n * out_img + ((size_t)oh * G.OW + ow) * G.C;
+                for (int c0 = 0; c0 < G.C; c0 += CHUNK) {
+                    int nc = G.C - c0 < CHUNK ? G.C - c0 : CHUNK;
+                    float m[CHUNK];
+                    int32_t best[CHUNK];
+                    for (int c = 0; c < nc; c++)
+                        m[c] = -INFINITY, best[c] = h0 * G.W + w0;
+                    for (int h = h0; h < h1; h++)
+                        for (int w = w0; w < w1; w++)
+                            take_greater(m, best, x + ((size_t)h * G.W + w) * G.C + c0,
+                                         h * G.W + w, nc);
+                    memcpy(out + o + c0, m, (size_t)nc * sizeof(float));
+                    if (argmax)
+                        memcpy(argmax + o + c0, best, (size_t)nc * sizeof(int32_t));
+                }
             }
         }
     }
@@ -113,35 +117,45 @@ void maxpool2d_forward(float *out, int32_t *argmax, const float *in, const PoolG
 
 void maxpool2d_backward(float *din, const float *dout, const int32_t *argmax, const PoolGeom *g)
 {
-    int planes = g->B * g->C, HW = g->H * g->W, OHW = g->OH * g->OW;
-    OMP_PARALLEL_FOR((size_t)planes * HW >= PARALLEL_MIN_ELEMS)
-    for (int p = 0; p < planes; p++) {
-        float *dx = din + (size_t)p * HW;
-        const float *dy = dout + (size_t)p * OHW;
-        const int32_t *am = argmax + (size_t)p * OHW;
-        memset(dx, 0, (size_t)HW * sizeof(float));
+    size_t in_img = (size_t)g->H * g->W * g->C, out_img = (size_t)g->OH * g->OW * g->C;
+    int C = g->C, OHW = g->OH * g->OW;
+    OMP_PARALLEL_FOR((size_t)g->B * in_img >= PARALLEL_MIN_ELEMS)
+    for (int n = 0; n < g->B; n++) {
+        float *dx = din + n * in_img;
+        memset(dx, 0, in_img * sizeof(float));
         /* out = in[argmax], so din[argmax] += dout */
-        for (int i = 0; i < OHW; i++)
-            dx[am[i]] += dy[i];
+        for (int i = 0; i < OHW; i++) {
+            const float *dy = dout + n * out_img + (size_t)i * C;
+            const int32_t *am = argmax + n * out_img + (size_t)i * C;
+            for (int c = 0; c < C; c++)
+                dx[(size_t)am[c] * C + c] += dy[c];
+        }
     }
 }
 
 void avgpool2d_forward(float *out, const float *in, const PoolGeom *g)
 {
-    int planes = g->B * g->C, HW = g->H * g->W, OHW = g->OH * g->OW;
-    float scale = 1.0f / (float)(g->KH * g->KW);
-    OMP_PARALLEL_FOR((size_t)planes * HW >= PARALLEL_MIN_ELEMS)
-    for (int p = 0; p < planes; p++) {
-        const float *x = in + (size_t)p * HW;
-        for (int oh = 0; oh < g->OH; oh++) {
-            for (int ow = 0; ow < g->OW; ow++) {
+    const PoolGeom G = *g;
+    size_t in_img = (size_t)G.H * G.W * G.C, out_img = (size_t)G.OH * G.OW * G.C;
+    float scale = 1.0f / (float)(G.KH * G.KW);
+    OMP_PARALLEL_FOR((size_t)G.B * in_img >= PARALLEL_MIN_ELEMS)
+    for (int n = 0; n < G.B; n++) {
+        const float *x = in + n * in_img;
+        for (int oh = 0; oh < G.OH; oh++) {
+            for (int ow = 0; ow < G.OW; ow++) {
                 int h0, h1, w0, w1;
-                window(g, oh, ow, &h0, &h1, &w0, &w1);
-                float s = 0.0f;
+                window(&G, oh, ow, &h0, &h1, &w0, &w1);
+                float *y = out + n * out_img + ((size_t)oh * G.OW + ow) * G.C;
+                for (int c = 0; c < G.C; c++)
+                    y[c] = 0.0f;
                 for (int h = h0; h < h1; h++)
-                    for (int w = w0; w < w1; w++)
-                        s += x[h * g->W + w];
-                out[(size_t)p * OHW + oh * g->OW + ow] = s * scale;
+                    for (int w = w0; w < w1; w++) {
+                        const float *xs = x + ((size_t)h * G.W + w) * G.C;
+                        for (int c = 0; c < G.C; c++)
+                            y[c] += xs[c];
+                    }
+                for (int c = 0; c < G.C; c++)
+                    y[c] *= scale;
             }
         }
     }
@@ -149,21 +163,25 @@ void avgpool2d_forward(float *out, const float *in, const PoolGeom *g)
 
 void avgpool2d_backward(float *din, const float *dout, const PoolGeom *g)
 {
-    int planes = g->B * g->C, HW = g->H * g->W, OHW = g->OH * g->OW;
-    float scale = 1.0f / (float)(g->KH * g->KW);
-    OMP_PARALLEL_FOR((size_t)planes * HW >= PARALLEL_MIN_ELEMS)
-    for (int p = 0; p < planes; p++) {
-        float *dx = din + (size_t)p * HW;
-        memset(dx, 0, (size_t)HW * sizeof(float));
-        for (int oh = 0; oh < g->OH; oh++) {
-            for (int ow = 0; ow < g->OW; ow++) {
+    const PoolGeom G = *g;
+    size_t in_img = (size_t)G.H * G.W * G.C, out_img = (size_t)G.OH * G.OW * G.C;
+    float scale = 1.0f / (float)(G.KH * G.KW);
+    OMP_PARALLEL_FOR((size_t)G.B * in_img >= PARALLEL_MIN_ELEMS)
+    for (int n = 0; n < G.B; n++) {
+        float *dx = din + n * in_img;
+        memset(dx, 0, in_img * sizeof(float));
+        for (int oh = 0; oh < G.OH; oh++) {
+            for (int ow = 0; ow < G.OW; ow++) {
                 int h0, h1, w0, w1;
-                window(g, oh, ow, &h0, &h1, &w0, &w1);
+                window(&G, oh, ow, &h0, &h1, &w0, &w1);
                 /* out = scale * (sum of the window), so each input in it gets scale * dout */
-                float d = dout[(size_t)p * OHW + oh * g->OW + ow] * scale;
+                const float *dy = dout + n * out_img + ((size_t)oh * G.OW + ow) * G.C;
                 for (int h = h0; h < h1; h++)
-                    for (int w = w0; w < w1; w++)
-                        dx[h * g->W + w] += d;
+                    for (int w = w0; w < w1; w++) {
+                        float *d = dx + ((size_t)h * G.W + w) * G.C;
+                        for (int c = 0; c < G.C; c++)
+                            d[c] += dy[c] * scale;
+                    }
             }
         }
     }

@@ -165,3 +165,18 @@ void layer_init_weight_bias(const Node *n, float *const *params, Rng *rng, int i
             params[1][i] = (float)((rng_uniform(rng) * 2 - 1) * bound);
     }
 }
+
+void layout_transpose(float *dst, const float *src, int B, int C, int HW, bool to_hwc)
+{
+    for (int b = 0; b < B; b++) {
+        const float *s = src + (size_t)b * C * HW;
+        float *d = dst + (size_t)b * C * HW;
+        for (int c = 0; c < C; c++)
+            for (int i = 0; i < HW; i++) {
+                if (to_hwc)
+                    d[(size_t)i * C + c] = s[(size_t)c * HW + i];
+                else
+                    d[(size_t)c * HW + i] = s[(size_t)i * C + c];
+            }
+    }
+}

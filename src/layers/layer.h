@@ -11,7 +11,9 @@
 #include "ir.h"
 #include "kernels.h"
 
-/* Buffers for one layer in one step. All activations are (batch, per-sample shape). */
+/* Buffers for one layer in one step. All activations are (batch, per-sample shape), with
+ * images channels-last: a CxHxW image is stored (H,W,C), as the kernels take it. Only the
+ * runtime's edges (its input and output) and Flatten convert to and from PyTorch's order. */
 struct LayerRun {
     int batch;
     bool training;
@@ -84,6 +86,12 @@ int clayout_row(const CLayout *l);
  * expression src to dst. */
 void emit_relayout(StrBuf *sb, const CLayout *in, const char *src, const CLayout *out,
                    const char *dst, int indent);
+
+/* Whether a tensor of shape s is laid out differently channels-last than in PyTorch's
+ * order: an image with more than one channel and more than one pixel. */
+static inline bool layout_differs(Shape s) { return s.rank == 3 && s.d[0] > 1 && s.d[1] * s.d[2] > 1; }
+/* dst (B,C,HW) <- src (B,HW,C), or the reverse when to_hwc. */
+void layout_transpose(float *dst, const float *src, int B, int C, int HW, bool to_hwc);
 
 /* ---- helpers shared by the layer files (common.c) ---- */
 

@@ -9,7 +9,10 @@
  * Memory: one allocation, carved into 64-byte aligned views, holds everything a step
  * touches. Every node's output is kept for backward; activation gradients ping-pong between
  * two buffers of the largest tensor's size, since backward only needs the gradient of the
- * current node's output and input at once. */
+ * current node's output and input at once.
+ *
+ * Layout: images are channels-last inside (as the kernels take them); the input arrives and
+ * the output leaves in PyTorch's order, converted by each thread for its own slice. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -58,6 +61,9 @@ static void plan(Model *m, Carver *c)
     m->tgrads = carve(c, sizeof(float) * nparam * (T - 1));
     size_t largest = (size_t)shape_numel(g->input);
     m->input = carve(c, sizeof(float) * B * largest);
+    float *xin = layout_differs(g->input) ? carve(c, sizeof(float) * B * largest) : NULL;
+    if (c->base)
+        m->xin = xin ? xin : m->input;
     size_t off = 0;
     for (size_t i = 0; i < nn; i++) {
         const Node *n = GRAPH_NODE(g, i);
@@ -72,9 +78,10 @@ static void plan(Model *m, Carver *c)
         if (numel > largest)
             largest = numel;
         /* a view (Flatten) shares its input's memory: no copy forward or backward */
-        float *o = n->ops->view ? NULL : carve(c, sizeof(float) * B * numel);
+        bool view = n->ops->view && n->ops->view(n);
+        float *o = view ? NULL : carve(c, sizeof(float) * B * numel);
         if (c->base)
-            m->out[i] = n->ops->view ? (i ? m->out[i - 1] : m->input) : o;
+            m->out[i] = view ? (i ? m->out[i - 1] : m->xin) : o;
         size_t sc = n->ops->scratch ? n->ops->scratch(n, m->slice) : 0;
         for (size_t t = 0; t < T; t++) {
             float *s = sc ? carve(c, sizeof(float) * sc) : NULL;
@@ -87,7 +94,15 @@ static void plan(Model *m, Carver *c)
     m->dslice = (size_t)m->slice * largest;
     m->dbuf[0] = carve(c, sizeof(float) * m->dslice * T);
     m->dbuf[1] = carve(c, sizeof(float) * m->dslice * T);
-    size_t outs = (size_t)shape_numel(GRAPH_NODE(g, nn - 1)->out);
+    const Node *last = GRAPH_NODE(g, nn - 1);
+    size_t outs = (size_t)shape_numel(last->out);
+    bool convert = layout_differs(last->out);
+    float *logits = convert ? carve(c, sizeof(float) * B * outs) : NULL;
+    float *dlast = convert ? carve(c, sizeof(float) * B * outs) : NULL;
+    if (c->base) {
+        m->logits = convert ? logits : m->out[nn - 1];
+        m->dlast = dlast;
+    }
     m->dlogits = carve(c, sizeof(float) * B * outs);
     m->target = carve(c, sizeof(float) * B * outs);
     m->labels = carve(c, sizeof(int32_t) * B);
@@ -187,13 +202,21 @@ static LayerRun run_args(Model *m, int i, int b0, int count, int t, bool trainin
     return (LayerRun){
         .batch = count,
         .training = training,
-        .in = (i ? m->out[i - 1] : m->input) + rows(&n->in, b0),
+        .in = (i ? m->out[i - 1] : m->xin) + rows(&n->in, b0),
         .out = m->out[i] + rows(&n->out, b0),
         .params = &m->pview[(size_t)i * NODE_MAX_PARAMS],
         .grads = grads,
         .scratch = m->scratch[(size_t)t * nn + (size_t)i],
         .rng = &m->trng[t],
     };
+}
+
+/* Rows [b0, b0 + count) of a (B, s) tensor from src to dst, to channels-last or back. */
+static void convert_rows(float *dst, const float *src, const Shape *s, int b0, int count,
+                         bool to_hwc)
+{
+    layout_transpose(dst + rows(s, b0), src + rows(s, b0), count, (int)s->d[0],
+                     (int)(s->d[1] * s->d[2]), to_hwc);
 }
 
 /* Thread t's gradient views: thread 0 writes m->grads, the others their own blocks. */
@@ -217,14 +240,19 @@ const float *rt_forward(Model *m, int batch, bool training)
 #endif
     {
         int t = thread_id();
-        int b0, count = slice_of(batch, t, nt, &b0);
-        for (int i = 0; count > 0 && i < m->g->nodes.len; i++) {
+        int b0, count = slice_of(batch, t, nt, &b0), nn = m->g->nodes.len;
+        if (m->xin != m->input && count > 0)
+            convert_rows(m->xin, m->input, &m->g->input, b0, count, true);
+        for (int i = 0; count > 0 && i < nn; i++) {
             const Node *n = GRAPH_NODE(m->g, i);
             LayerRun r = run_args(m, i, b0, count, t, training);
             n->ops->forward(n, &r);
         }
+        if (m->dlast && count > 0)
+            convert_rows(m->logits, m->out[nn - 1], &GRAPH_NODE(m->g, nn - 1)->out, b0, count,
+                         false);
     }
-    return m->out[m->g->nodes.len - 1];
+    return m->logits;
 }
 
 void rt_backward(Model *m, int batch)
@@ -236,7 +264,12 @@ void rt_backward(Model *m, int batch)
     {
         int t = thread_id();
         int b0, count = slice_of(batch, t, nt, &b0);
-        const float *dout = m->dlogits + rows(&GRAPH_NODE(m->g, m->g->nodes.len - 1)->out, b0);
+        const Shape *os = &GRAPH_NODE(m->g, m->g->nodes.len - 1)->out;
+        const float *dout = m->dlogits + rows(os, b0);
+        if (m->dlast && count > 0) {
+            convert_rows(m->dlast, m->dlogits, os, b0, count, true);
+            dout = m->dlast + rows(os, b0);
+        }
         int which = 0;
         for (int i = m->g->nodes.len - 1; count > 0 && i >= 0; i--) {
             const Node *n = GRAPH_NODE(m->g, i);
@@ -245,7 +278,7 @@ void rt_backward(Model *m, int batch)
             LayerRun r = run_args(m, i, b0, count, t, true);
             r.grads = grads;
             r.dout = dout;
-            if (n->ops->view) { /* its input's gradient is its output's, as it is */
+            if (n->ops->view && n->ops->view(n)) { /* its input's gradient is its output's */
                 if (i == 0)
                     break;
                 continue;
@@ -274,7 +307,7 @@ void rt_backward(Model *m, int batch)
 float rt_loss(Model *m, LossKind loss, int batch, bool grad)
 {
     int N = (int)rt_outputs(m);
-    const float *logits = m->out[m->g->nodes.len - 1];
+    const float *logits = m->logits;
     if (loss == LOSS_MSE) {
         memset(m->target, 0, sizeof(float) * (size_t)batch * (size_t)N);
         for (int b = 0; b < batch; b++)

@@ -23,8 +23,11 @@ typedef struct Model {
     float *grads;       /* same layout */
     float **pview;      /* [node * NODE_MAX_PARAMS + p] -> view into params */
     float **gview;      /* same into grads */
-    float *input;       /* (max_batch, input) */
-    float **out;        /* [node] -> (max_batch, node out) */
+    float *input;       /* (max_batch, input), in PyTorch's order */
+    float *xin;         /* the input channels-last, as the first layer takes it (or input) */
+    float **out;        /* [node] -> (max_batch, node out), images channels-last */
+    float *logits;      /* the last node's output in PyTorch's order (or its out) */
+    float *dlast;       /* dlogits channels-last, when the last node outputs an image */
     float *dbuf[2];     /* ping-pong activation gradients: per thread, dslice floats each */
     size_t dslice;      /* rows of the largest slice x the largest tensor */
     float **scratch;    /* [thread * nodes + node] -> ops->scratch(node, slice) floats, or NULL */

@@ -5,7 +5,9 @@
  * gen_reference.py, found through REF_DIR) and the tests walk every case of a kind found
  * there, so a new geometry is one line in the generator and no C. A value passes when
  * |got - want| <= 1e-5 * max(1, |want|); every output buffer is filled with NaN before the
- * call, so a kernel that leaves an element unwritten (or accumulates into it) fails. */
+ * call, so a kernel that leaves an element unwritten (or accumulates into it) fails. The
+ * reference images are PyTorch's (B,C,H,W); the kernels take channels-last (B,H,W,C), so the
+ * tests transpose on the way in and out. */
 #include <criterion/criterion.h>
 #include <math.h>
 #include <stdio.h>
@@ -144,6 +146,34 @@ static void expect_close(const char *c, const char *t, const float *got, size_t 
               bad ? fabs((double)got[first] - want->v[first]) : 0.0, TOL, bad, n, worst);
 }
 
+/* A new (B,H,W,C) copy of the (B,C,H,W) tensor src of 4-byte elements, or the reverse
+ * (to_chw): the layout change between PyTorch's images and the kernels'. */
+static void *transpose_image(const void *src, int B, int C, int H, int W, bool to_chw)
+{
+    size_t n = (size_t)B * C * H * W;
+    char *dst = malloc((n ? n : 1) * 4);
+    cr_assert(dst);
+    for (int b = 0; b < B; b++)
+        for (int c = 0; c < C; c++)
+            for (size_t i = 0; i < (size_t)H * W; i++) {
+                size_t chw = ((size_t)b * C + c) * H * W + i, hwc = ((size_t)b * H * W + i) * C + c;
+                memcpy(dst + 4 * (to_chw ? chw : hwc), (const char *)src + 4 * (to_chw ? hwc : chw),
+                       4);
+            }
+    return dst;
+}
+static float *hwc_of(const float *chw, int B, int C, int H, int W)
+{
+    return transpose_image(chw, B, C, H, W, false);
+}
+/* Replaces the (B,H,W,C) buffer *p (freed) with its (B,C,H,W) transpose. */
+static void to_chw(void *p, int B, int C, int H, int W)
+{
+    void **pp = p, *t = transpose_image(*pp, B, C, H, W, true);
+    free(*pp);
+    *pp = t;
+}
+
 static ConvGeom conv_geom(const RefTensor *t)
 {
     const float *v = t->v;
@@ -173,25 +203,28 @@ Test(kernels, conv2d_reference)
         ConvGeom g = conv_geom(ref_get(c, "geom"));
         const RefTensor *b = ref_find(c, "b");
         size_t nin = ref_get(c, "in")->n, nout = ref_get(c, "out")->n, nw = ref_get(c, "w")->n;
+        float *in = hwc_of(ref_get(c, "in")->v, g.B, g.C, g.H, g.W);
+        float *dout = hwc_of(ref_get(c, "dout")->v, g.B, g.OC, g.OH, g.OW);
+        const float *w = ref_get(c, "w")->v;
         float *out = nan_buf(nout), *din = nan_buf(nin), *dw = nan_buf(nw), *db = nan_buf(g.OC);
         float *scratch = nan_buf(conv2d_scratch_floats(&g));
-        conv2d_forward(out, ref_get(c, "in")->v, ref_get(c, "w")->v, b ? b->v : NULL, &g, scratch);
+        conv2d_forward(out, in, w, b ? b->v : NULL, &g, scratch);
+        conv2d_backward(din, dw, b ? db : NULL, dout, in, w, &g, scratch);
+        /* Each gradient alone gives the same values (the kernel skips what is NULL). */
+        float *dw2 = nan_buf(nw), *din2 = nan_buf(nin);
+        conv2d_backward(NULL, dw2, NULL, dout, in, w, &g, scratch);
+        conv2d_backward(din2, NULL, NULL, dout, in, w, &g, scratch);
+        cr_expect(!memcmp(dw, dw2, nw * sizeof(float)), "%s: dw differs when din is NULL", c);
+        cr_expect(!memcmp(din, din2, nin * sizeof(float)), "%s: din differs when dw is NULL", c);
+        to_chw(&out, g.B, g.OC, g.OH, g.OW);
+        to_chw(&din, g.B, g.C, g.H, g.W);
         expect_close(c, "out", out, nout);
-        conv2d_backward(din, dw, b ? db : NULL, ref_get(c, "dout")->v, ref_get(c, "in")->v,
-                        ref_get(c, "w")->v, &g, scratch);
         expect_close(c, "din", din, nin);
         expect_close(c, "dw", dw, nw);
         if (b)
             expect_close(c, "db", db, (size_t)g.OC);
-        /* Each gradient alone gives the same values (the kernel skips what is NULL). */
-        float *dw2 = nan_buf(nw), *din2 = nan_buf(nin);
-        conv2d_backward(NULL, dw2, NULL, ref_get(c, "dout")->v, ref_get(c, "in")->v,
-                        ref_get(c, "w")->v, &g, scratch);
-        conv2d_backward(din2, NULL, NULL, ref_get(c, "dout")->v, ref_get(c, "in")->v,
-                        ref_get(c, "w")->v, &g, scratch);
-        cr_expect(!memcmp(dw, dw2, nw * sizeof(float)), "%s: dw differs when din is NULL", c);
-        cr_expect(!memcmp(din, din2, nin * sizeof(float)), "%s: din differs when dw is NULL", c);
-        free(out), free(din), free(dw), free(db), free(scratch), free(dw2), free(din2);
+        free(in), free(dout), free(out), free(din), free(dw), free(db), free(scratch), free(dw2),
+            free(din2);
     }
 }
 
@@ -228,9 +261,17 @@ Test(kernels, maxpool2d_reference)
         const char *c = cases[k];
         PoolGeom g = pool_geom(ref_get(c, "geom"));
         size_t nin = ref_get(c, "in")->n, nout = ref_get(c, "out")->n;
+        float *in = hwc_of(ref_get(c, "in")->v, g.B, g.C, g.H, g.W);
+        float *dout = hwc_of(ref_get(c, "dout")->v, g.B, g.C, g.OH, g.OW);
         float *out = nan_buf(nout), *out2 = nan_buf(nout), *din = nan_buf(nin);
         int32_t *am = malloc(nout * sizeof *am);
-        maxpool2d_forward(out, am, ref_get(c, "in")->v, &g);
+        maxpool2d_forward(out, am, in, &g);
+        maxpool2d_forward(out2, NULL, in, &g);
+        cr_expect(!memcmp(out, out2, nout * sizeof(float)), "%s: out differs without argmax", c);
+        maxpool2d_backward(din, dout, am, &g);
+        to_chw(&out, g.B, g.C, g.OH, g.OW);
+        to_chw(&am, g.B, g.C, g.OH, g.OW);
+        to_chw(&din, g.B, g.C, g.H, g.W);
         expect_close(c, "out", out, nout);
         const RefTensor *want = ref_get(c, "argmax");
         for (size_t i = 0; i < nout; i++)
@@ -238,11 +279,8 @@ Test(kernels, maxpool2d_reference)
                 cr_expect_fail("%s.argmax[%zu]: got %d, want %d", c, i, am[i], (int)want->v[i]);
                 break;
             }
-        maxpool2d_forward(out2, NULL, ref_get(c, "in")->v, &g);
-        cr_expect(!memcmp(out, out2, nout * sizeof(float)), "%s: out differs without argmax", c);
-        maxpool2d_backward(din, ref_get(c, "dout")->v, am, &g);
         expect_close(c, "din", din, nin);
-        free(out), free(out2), free(din), free(am);
+        free(in), free(dout), free(out), free(out2), free(din), free(am);
     }
 }
 
@@ -255,12 +293,16 @@ Test(kernels, avgpool2d_reference)
         const char *c = cases[k];
         PoolGeom g = pool_geom(ref_get(c, "geom"));
         size_t nin = ref_get(c, "in")->n, nout = ref_get(c, "out")->n;
+        float *in = hwc_of(ref_get(c, "in")->v, g.B, g.C, g.H, g.W);
+        float *dout = hwc_of(ref_get(c, "dout")->v, g.B, g.C, g.OH, g.OW);
         float *out = nan_buf(nout), *din = nan_buf(nin);
-        avgpool2d_forward(out, ref_get(c, "in")->v, &g);
+        avgpool2d_forward(out, in, &g);
+        avgpool2d_backward(din, dout, &g);
+        to_chw(&out, g.B, g.C, g.OH, g.OW);
+        to_chw(&din, g.B, g.C, g.H, g.W);
         expect_close(c, "out", out, nout);
-        avgpool2d_backward(din, ref_get(c, "dout")->v, &g);
         expect_close(c, "din", din, nin);
-        free(out), free(din);
+        free(in), free(dout), free(out), free(din);
     }
 }
 
