@@ -225,7 +225,8 @@ struct LayerOps {
     void (*shape)(Node *n, Diag *d);
     /* Runtime and code generator hooks (see src/layers/layer.h). */
     void (*init)(const Node *n, float *const *params, Rng *rng);
-    size_t (*scratch)(const Node *n, int batch); /* floats of scratch for forward+backward */
+    size_t (*scratch)(const Node *n); /* floats of working memory per thread (LayerRun) */
+    size_t (*saved)(const Node *n);   /* floats per sample kept from forward to backward */
     void (*forward)(const Node *n, LayerRun *r);
     void (*backward)(const Node *n, LayerRun *r);
     /* Writes this node's step of the generated program (see Emit in layer.h). */

@@ -7,74 +7,62 @@
 
 #include <math.h>
 
-#define PAR(n) OMP_PARALLEL_FOR((n) >= PARALLEL_MIN_ELEMS)
-
 void relu_forward(float *out, const float *in, size_t n)
 {
-    PAR(n)
     for (size_t i = 0; i < n; i++)
         out[i] = in[i] > 0.0f ? in[i] : 0.0f;
 }
 
 void relu_backward(float *din, const float *dout, const float *out, size_t n)
 {
-    PAR(n)
     for (size_t i = 0; i < n; i++)
         din[i] = out[i] > 0.0f ? dout[i] : 0.0f;
 }
 
 void leaky_relu_forward(float *out, const float *in, size_t n, float slope)
 {
-    PAR(n)
     for (size_t i = 0; i < n; i++)
         out[i] = in[i] > 0.0f ? in[i] : slope * in[i];
 }
 
 void leaky_relu_backward(float *din, const float *dout, const float *in, size_t n, float slope)
 {
-    PAR(n)
     for (size_t i = 0; i < n; i++)
         din[i] = in[i] > 0.0f ? dout[i] : slope * dout[i];
 }
 
 void sigmoid_forward(float *out, const float *in, size_t n)
 {
-    PAR(n)
     for (size_t i = 0; i < n; i++)
         out[i] = 1.0f / (1.0f + expf(-in[i]));
 }
 
 void sigmoid_backward(float *din, const float *dout, const float *out, size_t n)
 {
-    PAR(n)
     for (size_t i = 0; i < n; i++)
         din[i] = dout[i] * out[i] * (1.0f - out[i]);
 }
 
 void tanh_forward(float *out, const float *in, size_t n)
 {
-    PAR(n)
     for (size_t i = 0; i < n; i++)
         out[i] = tanhf(in[i]);
 }
 
 void tanh_backward(float *din, const float *dout, const float *out, size_t n)
 {
-    PAR(n)
     for (size_t i = 0; i < n; i++)
         din[i] = dout[i] * (1.0f - out[i] * out[i]);
 }
 
 void dropout_forward(float *out, const float *in, const float *mask, size_t n)
 {
-    PAR(n)
     for (size_t i = 0; i < n; i++)
         out[i] = in[i] * mask[i];
 }
 
 void dropout_backward(float *din, const float *dout, const float *mask, size_t n)
 {
-    PAR(n)
     for (size_t i = 0; i < n; i++)
         din[i] = dout[i] * mask[i];
 }

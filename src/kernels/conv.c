@@ -43,7 +43,8 @@ typedef struct Plan {
     size_t wt;    /* [tap][oc][Cp] weights for the input gradient */
     size_t xp;    /* [Hp][Wp][C] one bordered input image */
     size_t dxp;   /* [Hp][Wp][Cp] one bordered input gradient */
-    size_t dwp;   /* [tap][ic][OCp] weight gradient accumulator */
+    size_t dwp;   /* [tap][ic][OCp] weight gradient sums */
+    size_t dbp;   /* [OCp] bias gradient sums */
     size_t dyp;   /* [OH*OW][OCp] one output gradient, when OC is not whole vectors */
     size_t total;
 } Plan;
@@ -61,6 +62,7 @@ static Plan plan_of(const ConvGeom *g)
     p.xp = off, off += round16((size_t)p.Hp * p.Wp * g->C);
     p.dxp = off, off += round16((size_t)p.Hp * p.Wp * p.Cp);
     p.dwp = off, off += round16((size_t)p.taps * g->C * p.OCp);
+    p.dbp = off, off += round16((size_t)p.OCp);
     p.dyp = off, off += g->OC % VL ? round16((size_t)g->OH * g->OW * p.OCp) : 0;
     p.total = off;
     return p;
@@ -142,7 +144,7 @@ typedef struct FwdArgs {
     int ntaps, ps, C;  /* taps, input floats between the tile's pixels, input channels */
     const float *w;    /* packed weights at the tile's first output channel */
     int ldw;           /* OCp */
-    const float *bias; /* padded bias at the tile's first output channel, or NULL */
+    const float *bias; /* padded bias at the tile's first output channel */
     float *out;        /* output at the tile's first pixel and channel */
     int os, valid;     /* output floats per pixel (OC); channels that exist from the first */
 } FwdArgs;
@@ -156,7 +158,7 @@ FULL_WIDTH static ALWAYS_INLINE void fwd_tile(int P, int NVB, const FwdArgs *f)
     vfloat b[NVB_MAX];
 #pragma GCC unroll 4
     for (int v = 0; v < NVB; v++)
-        b[v] = f->bias ? vload(f->bias + v * VL) : (vfloat){0};
+        b[v] = vload(f->bias + v * VL);
 #pragma GCC unroll 12
     for (int p = 0; p < P; p++)
 #pragma GCC unroll 4
@@ -271,12 +273,11 @@ static void block_of(int n, int nblocks, int b, int *start, int *len)
 
 /* ---- the entry points ---- */
 
-void conv2d_forward(float *out, const float *in, const float *w, const float *b, const ConvGeom *g,
-                    float *scratch)
+void conv2d_pack_forward(float *scratch, const float *w, const float *b, const ConvGeom *g)
 {
     Plan pl = plan_of(g);
     const int C = g->C, OC = g->OC, OCp = pl.OCp, KK = pl.taps;
-    float *wp = scratch + pl.wp, *bp = scratch + pl.bp, *xp = scratch + pl.xp;
+    float *wp = scratch + pl.wp, *bp = scratch + pl.bp;
     /* w (OC, C, KH, KW) -> wp [tap][ic][OCp], zero-padded */
     for (int t = 0; t < KK; t++)
         for (int ic = 0; ic < C; ic++) {
@@ -286,9 +287,17 @@ void conv2d_forward(float *out, const float *in, const float *w, const float *b,
         }
     for (int oc = 0; oc < OCp; oc++)
         bp[oc] = b && oc < OC ? b[oc] : 0.0f;
+    if (g->PH || g->PW) /* the border of the input copy stays zero */
+        memset(scratch + pl.xp, 0, (size_t)pl.Hp * pl.Wp * C * sizeof(float));
+}
+
+void conv2d_forward(float *out, const float *in, const ConvGeom *g, float *scratch)
+{
+    Plan pl = plan_of(g);
+    const int C = g->C, OC = g->OC, OCp = pl.OCp, KK = pl.taps;
+    const float *wp = scratch + pl.wp, *bp = scratch + pl.bp;
+    float *xp = scratch + pl.xp;
     bool border = g->PH || g->PW;
-    if (border)
-        memset(xp, 0, (size_t)pl.Hp * pl.Wp * C * sizeof(float));
     int toff[KK];
     tap_offsets(toff, g, pl.Wp, C);
     int ovec = OCp / VL;
@@ -309,7 +318,7 @@ void conv2d_forward(float *out, const float *in, const float *w, const float *b,
                     FwdArgs a = {
                         .x = x + ((size_t)oy * g->SH * pl.Wp + (size_t)ox * g->SW) * C,
                         .toff = toff, .ntaps = KK, .ps = g->SW * C, .C = C,
-                        .w = wp + v0 * VL, .ldw = OCp, .bias = b ? bp + v0 * VL : NULL,
+                        .w = wp + v0 * VL, .ldw = OCp, .bias = bp + v0 * VL,
                         .out = out + n * out_img + ((size_t)oy * g->OW + ox) * OC + v0 * VL,
                         .os = OC, .valid = OC - v0 * VL,
                     };
@@ -320,7 +329,8 @@ void conv2d_forward(float *out, const float *in, const float *w, const float *b,
     }
 }
 
-/* dw (OC, C, KH, KW) and db (OC) += the gradients of image n's output gradient dy. */
+/* The weight gradient sums += those of one image's input x (bordered) and output gradient dy
+ * (dys floats per pixel). */
 static void conv_dw_image(float *dwp, const float *x, const float *dy, int dys, const ConvGeom *g,
                           const Plan *pl, const int *toff)
 {
@@ -350,7 +360,24 @@ static void conv_dw_image(float *dwp, const float *x, const float *dy, int dys, 
     }
 }
 
-/* dx (bordered) += the input gradient of image n's output gradient dy. */
+/* The bias gradient sums += one image's output gradient dy summed over its pixels, in pixel
+ * order, a few vectors of channels at a time with the sums in registers. */
+FULL_WIDTH static void conv_db_image(float *dbp, const float *dy, int dys, int OHW, int OCp)
+{
+    for (int v0 = 0; v0 < OCp / VL; v0 += NVB_MAX) {
+        int nvb = OCp / VL - v0 < NVB_MAX ? OCp / VL - v0 : NVB_MAX;
+        vfloat s[NVB_MAX];
+        for (int v = 0; v < nvb; v++)
+            s[v] = vload(dbp + (v0 + v) * VL);
+        for (int i = 0; i < OHW; i++)
+            for (int v = 0; v < nvb; v++)
+                s[v] += vload(dy + (size_t)i * dys + (v0 + v) * VL);
+        for (int v = 0; v < nvb; v++)
+            vstore(dbp + (v0 + v) * VL, s[v]);
+    }
+}
+
+/* dx (bordered) += the input gradient of one image's output gradient dy. */
 static void conv_dx_image(float *dxp, const float *dy, int dys, const float *wt,
                           const ConvGeom *g, const Plan *pl, const int *toff)
 {
@@ -377,48 +404,50 @@ static void conv_dx_image(float *dxp, const float *dy, int dys, const float *wt,
     }
 }
 
-void conv2d_backward(float *din, float *dw, float *db, const float *dout, const float *in,
-                     const float *w, const ConvGeom *g, float *scratch)
+void conv2d_pack_backward(float *scratch, const float *w, const ConvGeom *g)
+{
+    Plan pl = plan_of(g);
+    const int C = g->C, OC = g->OC, KK = pl.taps, Cp = pl.Cp;
+    float *wt = scratch + pl.wt;
+    /* w (OC, C, KH, KW) -> wt [tap][oc][Cp], zero-padded */
+    for (int t = 0; t < KK; t++)
+        for (int oc = 0; oc < OC; oc++) {
+            float *dst = wt + ((size_t)t * OC + oc) * Cp;
+            for (int ic = 0; ic < Cp; ic++)
+                dst[ic] = ic < C ? w[((size_t)oc * C + ic) * KK + t] : 0.0f;
+        }
+    memset(scratch + pl.dwp, 0, (size_t)KK * C * pl.OCp * sizeof(float));
+    memset(scratch + pl.dbp, 0, (size_t)pl.OCp * sizeof(float));
+    if (g->PH || g->PW)
+        memset(scratch + pl.xp, 0, (size_t)pl.Hp * pl.Wp * C * sizeof(float));
+    if (g->OC % VL) /* the padding channels of the output gradient copy stay zero */
+        memset(scratch + pl.dyp, 0, (size_t)g->OH * g->OW * pl.OCp * sizeof(float));
+}
+
+void conv2d_backward(float *din, const float *dout, const float *in, bool grads,
+                     const ConvGeom *g, float *scratch)
 {
     Plan pl = plan_of(g);
     const int C = g->C, OC = g->OC, KK = pl.taps, Cp = pl.Cp, OCp = pl.OCp;
     const int OHW = g->OH * g->OW;
     float *wt = scratch + pl.wt, *xp = scratch + pl.xp, *dxp = scratch + pl.dxp;
-    float *dwp = scratch + pl.dwp, *dyp = scratch + pl.dyp;
+    float *dwp = scratch + pl.dwp, *dbp = scratch + pl.dbp, *dyp = scratch + pl.dyp;
     bool border = g->PH || g->PW, pad_dy = OC % VL != 0;
     int dys = pad_dy ? OCp : OC;
     int toff_x[KK], toff_dx[KK];
     tap_offsets(toff_x, g, pl.Wp, C);
     tap_offsets(toff_dx, g, pl.Wp, Cp);
-    if (din) /* w (OC, C, KH, KW) -> wt [tap][oc][Cp], zero-padded */
-        for (int t = 0; t < KK; t++)
-            for (int oc = 0; oc < OC; oc++) {
-                float *dst = wt + ((size_t)t * OC + oc) * Cp;
-                for (int ic = 0; ic < Cp; ic++)
-                    dst[ic] = ic < C ? w[((size_t)oc * C + ic) * KK + t] : 0.0f;
-            }
-    if (dw) {
-        memset(dwp, 0, (size_t)KK * C * OCp * sizeof(float));
-        if (border)
-            memset(xp, 0, (size_t)pl.Hp * pl.Wp * C * sizeof(float));
-    }
-    if (pad_dy)
-        memset(dyp, 0, (size_t)OHW * OCp * sizeof(float));
-    if (db)
-        memset(db, 0, (size_t)OC * sizeof(float));
     size_t in_img = (size_t)g->H * g->W * C, out_img = (size_t)OHW * OC;
     for (int n = 0; n < g->B; n++) {
         const float *dy = dout + n * out_img;
-        if (db) /* out = ... + b, so db += dout summed over the pixels, in pixel order */
-            for (int i = 0; i < OHW; i++)
-                for (int oc = 0; oc < OC; oc++)
-                    db[oc] += dy[(size_t)i * OC + oc];
         if (pad_dy) {
             for (int i = 0; i < OHW; i++)
                 memcpy(dyp + (size_t)i * OCp, dy + (size_t)i * OC, (size_t)OC * sizeof(float));
             dy = dyp;
         }
-        if (dw) {
+        if (grads) {
+            /* out = ... + b, so db += dout summed over the pixels */
+            conv_db_image(dbp, dy, dys, OHW, OCp);
             const float *x = in + n * in_img;
             if (border) {
                 copy_bordered(xp, x, g, pl.Wp);
@@ -443,9 +472,18 @@ void conv2d_backward(float *din, float *dw, float *db, const float *dout, const 
             }
         }
     }
+}
+
+void conv2d_grads(float *dw, float *db, const ConvGeom *g, const float *scratch)
+{
+    Plan pl = plan_of(g);
+    const int C = g->C, OC = g->OC, KK = pl.taps, OCp = pl.OCp;
+    const float *dwp = scratch + pl.dwp, *dbp = scratch + pl.dbp;
     if (dw) /* dwp [tap][ic][OCp] -> dw (OC, C, KH, KW) */
         for (int oc = 0; oc < OC; oc++)
             for (int ic = 0; ic < C; ic++)
                 for (int t = 0; t < KK; t++)
                     dw[((size_t)oc * C + ic) * KK + t] = dwp[((size_t)t * C + ic) * OCp + oc];
+    if (db)
+        memcpy(db, dbp, (size_t)OC * sizeof(float));
 }

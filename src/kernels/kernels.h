@@ -5,10 +5,10 @@
  * Design choice: every kernel is a plain function on float* with its shapes passed in, the
  * output first (as in karpathy/llm.c); nothing here knows about the IR, prints, allocates in
  * the hot path or exits. Backward kernels OVERWRITE their outputs (din, dw, db) and accept
- * NULL for any gradient that is not needed. The convolution runs on the calling thread: the
- * runtime gives each thread its own slice of the batch and sums their weight gradients in
- * thread order. Elementwise and pooling kernels split large calls over OpenMP threads, never
- * grouping a sum by thread, so every result is bit-identical from run to run. */
+ * NULL for any gradient that is not needed. Every kernel runs on the calling thread and is
+ * safe to call from several threads at once (on different outputs): the runtime gives each
+ * thread its own slice of the batch and adds their weight gradients in thread order, so a
+ * result never depends on how threads were scheduled. */
 #ifndef NETC_KERNELS_H
 #define NETC_KERNELS_H
 
@@ -16,7 +16,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* How many threads the kernels use: omp_get_max_threads(), or 1 without OpenMP. */
+/* How many threads a caller should run kernels on: omp_get_max_threads(), or 1 without
+ * OpenMP. */
 int kernels_threads(void);
 
 /* ---- matrix multiply ---- */
@@ -44,18 +45,27 @@ typedef struct ConvGeom {
     int B, C, H, W, OC, KH, KW, SH, SW, PH, PW, DH, DW, OH, OW;
 } ConvGeom;
 
-/* Floats of scratch that conv2d_forward and conv2d_backward need (it does not grow with B).
- * It holds no state between calls. */
+/* The convolution keeps its weights repacked, and its gradient sums, in a scratch of
+ * conv2d_scratch_floats(g) floats (which does not grow with B), so that a batch can be run
+ * as several calls, one part at a time, while paying for the packing once:
+ *   forward:  conv2d_pack_forward, then conv2d_forward for each part;
+ *   backward: conv2d_pack_backward, then conv2d_backward for each part (in order), then
+ *             conv2d_grads.
+ * Every call is single-threaded; one scratch serves one thread. */
 size_t conv2d_scratch_floats(const ConvGeom *g);
-/* out (B,OH,OW,OC), in (B,H,W,C), w (OC,C,KH,KW), b (OC) or NULL,
- * scratch conv2d_scratch_floats(g) floats. Single-threaded. */
-void conv2d_forward(float *out, const float *in, const float *w, const float *b, const ConvGeom *g,
-                    float *scratch);
-/* din (B,H,W,C) or NULL, dw (OC,C,KH,KW) or NULL, db (OC) or NULL, dout (B,OH,OW,OC),
- * in (B,H,W,C), w (OC,C,KH,KW), scratch conv2d_scratch_floats(g) floats. Single-threaded;
- * dw and db are summed over the B images in order. */
-void conv2d_backward(float *din, float *dw, float *db, const float *dout, const float *in,
-                     const float *w, const ConvGeom *g, float *scratch);
+/* Packs w (OC,C,KH,KW) and b (OC) or NULL for conv2d_forward. */
+void conv2d_pack_forward(float *scratch, const float *w, const float *b, const ConvGeom *g);
+/* out (B,OH,OW,OC) from in (B,H,W,C) and the packed weights. */
+void conv2d_forward(float *out, const float *in, const ConvGeom *g, float *scratch);
+/* Packs w (OC,C,KH,KW) for conv2d_backward and zeroes the gradient sums. */
+void conv2d_pack_backward(float *scratch, const float *w, const ConvGeom *g);
+/* din (B,H,W,C) = the input gradient of dout (B,OH,OW,OC), or NULL; when grads, adds the
+ * weight and bias gradients of these B images (in order) to the sums, which need in
+ * (B,H,W,C). */
+void conv2d_backward(float *din, const float *dout, const float *in, bool grads,
+                     const ConvGeom *g, float *scratch);
+/* dw (OC,C,KH,KW) and db (OC), either may be NULL, = the sums since conv2d_pack_backward. */
+void conv2d_grads(float *dw, float *db, const ConvGeom *g, const float *scratch);
 
 /* ---- fully connected ---- */
 
@@ -63,9 +73,10 @@ void conv2d_backward(float *din, float *dw, float *db, const float *dout, const 
 void linear_forward(float *out, const float *in, const float *w, const float *b, int B, int IN,
                     int OUT);
 /* din (B,IN) or NULL, dw (OUT,IN) or NULL, db (OUT) or NULL, dout (B,OUT), in (B,IN),
- * w (OUT,IN) */
+ * w (OUT,IN). With accumulate, dw and db get this batch's gradients added to what they hold
+ * (a batch run in parts); din is always overwritten. */
 void linear_backward(float *din, float *dw, float *db, const float *dout, const float *in,
-                     const float *w, int B, int IN, int OUT);
+                     const float *w, int B, int IN, int OUT, bool accumulate);
 
 /* ---- pooling ---- */
 

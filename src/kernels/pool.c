@@ -3,10 +3,8 @@
  *
  * Design choice: with channels last, a window's taps are runs of C contiguous channels, so
  * every loop runs innermost over the channels, branch-free, and the compiler vectorises it
- * (a data-dependent branch on a maximum mispredicts half the time). Images are independent
- * and split over the threads; max pooling records the winning input index so that its
- * backward is a scatter with no search, and overlapping windows (stride < kernel) accumulate
- * within one image, which one thread owns. */
+ * (a data-dependent branch on a maximum mispredicts half the time). Max pooling records the
+ * winning input index so that its backward is a scatter with no search. */
 #include "kernels_impl.h"
 
 #include <math.h>
@@ -43,7 +41,6 @@ static void maxpool_2x2(float *out, int32_t *argmax, const float *in, const Pool
 {
     const int C = g->C, W = g->W, OH = g->OH, OW = g->OW;
     size_t in_img = (size_t)g->H * W * C, out_img = (size_t)OH * OW * C;
-    OMP_PARALLEL_FOR((size_t)g->B * in_img >= PARALLEL_MIN_ELEMS)
     for (int n = 0; n < g->B; n++) {
         for (int oh = 0; oh < OH; oh++) {
             for (int ow = 0; ow < OW; ow++) {
@@ -88,7 +85,6 @@ void maxpool2d_forward(float *out, int32_t *argmax, const float *in, const PoolG
     }
     const PoolGeom G = *g; /* a local copy: stores to out cannot alias it */
     size_t in_img = (size_t)G.H * G.W * G.C, out_img = (size_t)G.OH * G.OW * G.C;
-    OMP_PARALLEL_FOR((size_t)G.B * in_img >= PARALLEL_MIN_ELEMS)
     for (int n = 0; n < G.B; n++) {
         const float *x = in + n * in_img;
         for (int oh = 0; oh < G.OH; oh++) {
@@ -119,7 +115,6 @@ void maxpool2d_backward(float *din, const float *dout, const int32_t *argmax, co
 {
     size_t in_img = (size_t)g->H * g->W * g->C, out_img = (size_t)g->OH * g->OW * g->C;
     int C = g->C, OHW = g->OH * g->OW;
-    OMP_PARALLEL_FOR((size_t)g->B * in_img >= PARALLEL_MIN_ELEMS)
     for (int n = 0; n < g->B; n++) {
         float *dx = din + n * in_img;
         memset(dx, 0, in_img * sizeof(float));
@@ -138,7 +133,6 @@ void avgpool2d_forward(float *out, const float *in, const PoolGeom *g)
     const PoolGeom G = *g;
     size_t in_img = (size_t)G.H * G.W * G.C, out_img = (size_t)G.OH * G.OW * G.C;
     float scale = 1.0f / (float)(G.KH * G.KW);
-    OMP_PARALLEL_FOR((size_t)G.B * in_img >= PARALLEL_MIN_ELEMS)
     for (int n = 0; n < G.B; n++) {
         const float *x = in + n * in_img;
         for (int oh = 0; oh < G.OH; oh++) {
@@ -166,7 +160,6 @@ void avgpool2d_backward(float *din, const float *dout, const PoolGeom *g)
     const PoolGeom G = *g;
     size_t in_img = (size_t)G.H * G.W * G.C, out_img = (size_t)G.OH * G.OW * G.C;
     float scale = 1.0f / (float)(G.KH * G.KW);
-    OMP_PARALLEL_FOR((size_t)G.B * in_img >= PARALLEL_MIN_ELEMS)
     for (int n = 0; n < G.B; n++) {
         float *dx = din + n * in_img;
         memset(dx, 0, in_img * sizeof(float));

@@ -90,24 +90,30 @@ static void init(const Node *n, float *const *params, Rng *rng)
     layer_init_weight_bias(n, params, rng, n->attrs[A_INIT].e);
 }
 
-static size_t scratch(const Node *n, int batch)
+static size_t scratch(const Node *n)
 {
-    ConvGeom g = geom(n, batch);
+    ConvGeom g = geom(n, 1);
     return conv2d_scratch_floats(&g);
 }
 
+/* The kernel's packed weights and gradient sums live in the thread's scratch: packed on the
+ * first part of a pass, gradients written out on the last. */
 static void forward(const Node *n, LayerRun *r)
 {
     ConvGeom g = geom(n, r->batch);
-    conv2d_forward(r->out, r->in, r->params[0], n->nparams > 1 ? r->params[1] : NULL, &g,
-                   r->scratch);
+    if (r->first)
+        conv2d_pack_forward(r->scratch, r->params[0], n->nparams > 1 ? r->params[1] : NULL, &g);
+    conv2d_forward(r->out, r->in, &g, r->scratch);
 }
 
 static void backward(const Node *n, LayerRun *r)
 {
     ConvGeom g = geom(n, r->batch);
-    conv2d_backward(r->din, r->grads[0], n->nparams > 1 ? r->grads[1] : NULL, r->dout, r->in,
-                    r->params[0], &g, r->scratch);
+    if (r->first)
+        conv2d_pack_backward(r->scratch, r->params[0], &g);
+    conv2d_backward(r->din, r->dout, r->in, true, &g, r->scratch);
+    if (r->last)
+        conv2d_grads(r->grads[0], n->nparams > 1 ? r->grads[1] : NULL, &g, r->scratch);
 }
 
 /* ---- C emitter ----

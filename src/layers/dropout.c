@@ -1,6 +1,6 @@
 /* dropout.c: Dropout, as torch.nn.Dropout: in training, zeroes each element with
  * probability p and scales the rest by 1/(1-p); identity in evaluation. The mask is drawn
- * from the run's seeded RNG and kept in the scratch for backward. */
+ * from the run's seeded RNG and kept for backward. */
 #include <string.h>
 
 #include "layer.h"
@@ -13,9 +13,9 @@ static const AttrSpec attrs[] = {
 };
 static const char *const positional[] = {"p", NULL};
 
-static size_t scratch(const Node *n, int batch)
+static size_t saved(const Node *n)
 {
-    return (size_t)batch * (size_t)shape_numel(n->out);
+    return (size_t)shape_numel(n->out); /* the mask */
 }
 
 static void forward(const Node *n, LayerRun *r)
@@ -29,8 +29,8 @@ static void forward(const Node *n, LayerRun *r)
     }
     float scale = p < 1 ? (float)(1.0 / (1.0 - p)) : 0.0f;
     for (size_t i = 0; i < cnt; i++)
-        r->scratch[i] = rng_uniform(r->rng) < p ? 0.0f : scale;
-    dropout_forward(r->out, r->in, r->scratch, cnt);
+        r->saved[i] = rng_uniform(r->rng) < p ? 0.0f : scale;
+    dropout_forward(r->out, r->in, r->saved, cnt);
 }
 
 static void backward(const Node *n, LayerRun *r)
@@ -41,7 +41,7 @@ static void backward(const Node *n, LayerRun *r)
     if (n->attrs[A_P].f[0] == 0)
         memcpy(r->din, r->dout, sizeof(float) * cnt);
     else
-        dropout_backward(r->din, r->dout, r->scratch, cnt);
+        dropout_backward(r->din, r->dout, r->saved, cnt);
 }
 
 const LayerOps layer_dropout = {
@@ -52,7 +52,7 @@ const LayerOps layer_dropout = {
     .nattrs = sizeof attrs / sizeof attrs[0],
     .positional = positional,
     .shape = layer_shape_same,
-    .scratch = scratch,
+    .saved = saved,
     .forward = forward,
     .backward = backward,
     .emit = emit_copy_step,

@@ -11,19 +11,29 @@
 #include "ir.h"
 #include "kernels.h"
 
-/* Buffers for one layer in one step. All activations are (batch, per-sample shape), with
+/* Buffers for one layer in one call. All activations are (batch, per-sample shape), with
  * images channels-last: a CxHxW image is stored (H,W,C), as the kernels take it. Only the
- * runtime's edges (its input and output) and Flatten convert to and from PyTorch's order. */
+ * runtime's edges (its input and output) and Flatten convert to and from PyTorch's order.
+ *
+ * A thread runs its slice of a batch through the net in parts of a few samples (so that the
+ * activations stay in cache), each part through every layer: a layer's forward and backward
+ * are called once per part, in order, with `first` on the first part of the pass and `last`
+ * on the last. Parameter gradients are the sum over the parts: backward overwrites grads on
+ * the first part and adds to them on later ones (or keeps its own sums in the scratch and
+ * writes them on the last part). */
 struct LayerRun {
-    int batch;
+    int batch;                /* samples in this part */
     bool training;
+    bool first, last;         /* the first and the last part of this thread's pass */
     const float *in;          /* (B, n->in) */
     float *out;               /* (B, n->out) */
     float *const *params;     /* n->nparams tensors, PyTorch layout */
-    float *const *grads;      /* same shapes as params; backward overwrites them */
+    float *const *grads;      /* same shapes as params */
     const float *dout;        /* (B, n->out) */
     float *din;               /* (B, n->in), NULL for the first layer */
-    float *scratch;           /* ops->scratch(n, batch) floats, kept from forward to backward */
+    float *scratch;           /* ops->scratch(n) floats of this thread's, kept across its parts
+                                 and from forward to backward */
+    float *saved;             /* ops->saved(n) floats per sample, for this part's samples */
     Rng *rng;                 /* dropout masks */
 };
 

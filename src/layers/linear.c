@@ -44,7 +44,7 @@ static void forward(const Node *n, LayerRun *r)
 static void backward(const Node *n, LayerRun *r)
 {
     linear_backward(r->din, r->grads[0], n->nparams > 1 ? r->grads[1] : NULL, r->dout, r->in,
-                    r->params[0], r->batch, (int)n->in.d[0], (int)n->out.d[0]);
+                    r->params[0], r->batch, (int)n->in.d[0], (int)n->out.d[0], !r->first);
 }
 
 /* ---- C emitter ----

@@ -1,5 +1,5 @@
 /* maxpool2d.c: MaxPool2d, as torch.nn.MaxPool2d (dilation 1, floor mode): attributes,
- * shape rule, forward (remembering each window's argmax in the scratch for backward),
+ * shape rule, forward (remembering each window's argmax for backward),
  * backward and C emitter. */
 #include "layer.h"
 
@@ -22,22 +22,22 @@ static PoolGeom geom(const Node *n, int batch)
 
 static void shape(Node *n, Diag *d) { layer_shape_pool(n, d, A_KERNEL, A_STRIDE, A_PADDING); }
 
-static size_t scratch(const Node *n, int batch)
+static size_t saved(const Node *n)
 {
-    return (size_t)batch * (size_t)shape_numel(n->out); /* int32 argmax per output */
+    return (size_t)shape_numel(n->out); /* int32 argmax per output */
 }
 
 static void forward(const Node *n, LayerRun *r)
 {
     PoolGeom g = geom(n, r->batch);
-    maxpool2d_forward(r->out, r->training ? (int32_t *)r->scratch : NULL, r->in, &g);
+    maxpool2d_forward(r->out, r->training ? (int32_t *)r->saved : NULL, r->in, &g);
 }
 
 static void backward(const Node *n, LayerRun *r)
 {
     PoolGeom g = geom(n, r->batch);
     if (r->din)
-        maxpool2d_backward(r->din, r->dout, (const int32_t *)r->scratch, &g);
+        maxpool2d_backward(r->din, r->dout, (const int32_t *)r->saved, &g);
 }
 
 static void emit(const Node *n, Emit *e)
@@ -54,7 +54,7 @@ const LayerOps layer_maxpool2d = {
     .nattrs = sizeof attrs / sizeof attrs[0],
     .positional = positional,
     .shape = shape,
-    .scratch = scratch,
+    .saved = saved,
     .forward = forward,
     .backward = backward,
     .emit = emit,

@@ -1,18 +1,19 @@
 /* model.c: the model's memory plan, parameter initialisation, forward, backward and loss.
  *
- * Threads: a pass splits the batch into one contiguous slice per thread and runs every
- * layer on its slice inside a single parallel region, so a step has no barrier between
- * layers (the kernels, called from inside it, run single-threaded). Each thread writes its
- * own parameter gradients; they are summed in thread order afterwards, so a fixed thread
- * count gives the same bits every run.
+ * Threads: a pass splits the batch into one contiguous slice per thread and runs it inside
+ * a single parallel region, so a step has no barrier between layers (the kernels, called
+ * from inside it, run single-threaded). A thread takes its slice a few rows (a part) at a
+ * time through every layer, so that a layer's input is still in the core's cache. Each
+ * thread writes its own parameter gradients, summed over its parts; the threads' are added
+ * in thread order afterwards, so a fixed thread count gives the same bits every run.
  *
  * Memory: one allocation, carved into 64-byte aligned views, holds everything a step
  * touches. Every node's output is kept for backward; activation gradients ping-pong between
- * two buffers of the largest tensor's size, since backward only needs the gradient of the
- * current node's output and input at once.
+ * two buffers per thread of a part of the largest tensor, since backward only needs the
+ * gradient of the current node's output and input at once.
  *
  * Layout: images are channels-last inside (as the kernels take them); the input arrives and
- * the output leaves in PyTorch's order, converted by each thread for its own slice. */
+ * the output leaves in PyTorch's order, converted by each thread for its own part. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,6 +40,23 @@ static void *carve(Carver *c, size_t bytes)
     return p;
 }
 
+/* Rows a thread runs through the net at once: as many as keep every activation of the part
+ * within PART_BYTES, so that each layer finds its input in the core's cache (L2: 1-2 MB per
+ * core on current x86); at least one, at most a whole slice. Measured on the seed net
+ * (354 KB of activations per image, so 2 rows): parts of 1 to 8 rows train within 5% of
+ * each other, all about 5% faster than whole slices. */
+#define PART_BYTES ((size_t)1 << 20)
+static int part_rows(const Graph *g, int slice)
+{
+    size_t per = (size_t)shape_numel(g->input);
+    for (int i = 0; i < g->nodes.len; i++)
+        per += (size_t)shape_numel(GRAPH_NODE(g, i)->out);
+    size_t rows = PART_BYTES / (sizeof(float) * per);
+    if (rows < 1)
+        rows = 1;
+    return rows < (size_t)slice ? (int)rows : slice;
+}
+
 static void plan(Model *m, Carver *c)
 {
     const Graph *g = m->g;
@@ -48,6 +66,7 @@ static void plan(Model *m, Carver *c)
     m->out = carve(c, sizeof(float *) * nn);
     size_t T = (size_t)m->nthreads;
     m->scratch = carve(c, sizeof(float *) * nn * T);
+    m->saved = carve(c, sizeof(float *) * nn);
     m->trng = carve(c, sizeof(Rng) * T);
     size_t nparam = 0;
     for (size_t i = 0; i < nn; i++) {
@@ -82,16 +101,20 @@ static void plan(Model *m, Carver *c)
         float *o = view ? NULL : carve(c, sizeof(float) * B * numel);
         if (c->base)
             m->out[i] = view ? (i ? m->out[i - 1] : m->xin) : o;
-        size_t sc = n->ops->scratch ? n->ops->scratch(n, m->slice) : 0;
+        size_t sv = n->ops->saved ? n->ops->saved(n) : 0;
+        float *s = sv ? carve(c, sizeof(float) * B * sv) : NULL;
+        if (c->base)
+            m->saved[i] = s;
+        size_t sc = n->ops->scratch ? n->ops->scratch(n) : 0;
         for (size_t t = 0; t < T; t++) {
             float *s = sc ? carve(c, sizeof(float) * sc) : NULL;
             if (c->base)
                 m->scratch[t * nn + i] = s;
         }
     }
-    /* each thread ping-pongs in its own part: threads do not wait for each other between
+    /* each thread ping-pongs in its own block: threads do not wait for each other between
      * layers, so rows of different layers' sizes must never share memory */
-    m->dslice = (size_t)m->slice * largest;
+    m->dslice = (size_t)m->part * largest;
     m->dbuf[0] = carve(c, sizeof(float) * m->dslice * T);
     m->dbuf[1] = carve(c, sizeof(float) * m->dslice * T);
     const Node *last = GRAPH_NODE(g, nn - 1);
@@ -129,6 +152,7 @@ Model *rt_model_new(const Graph *g, int max_batch, Diag *d)
     if (m->nthreads < 1)
         m->nthreads = 1;
     m->slice = (max_batch + m->nthreads - 1) / m->nthreads;
+    m->part = part_rows(g, m->slice);
     Carver count = {0};
     plan(m, &count);
     if (posix_memalign(&m->block, 64, count.off) != 0) {
@@ -207,6 +231,7 @@ static LayerRun run_args(Model *m, int i, int b0, int count, int t, bool trainin
         .params = &m->pview[(size_t)i * NODE_MAX_PARAMS],
         .grads = grads,
         .scratch = m->scratch[(size_t)t * nn + (size_t)i],
+        .saved = m->saved[i] ? m->saved[i] + (size_t)b0 * n->ops->saved(n) : NULL,
         .rng = &m->trng[t],
     };
 }
@@ -229,66 +254,95 @@ static void thread_grads(Model *m, int i, int t, float **out)
     }
 }
 
-const float *rt_forward(Model *m, int batch, bool training)
+/* One part of a pass: rows [p0, p0 + pn) of the batch on thread t. */
+typedef struct Part {
+    int t, p0, pn;
+    bool first, last; /* the thread's first and last part of the pass */
+} Part;
+
+/* Runs fn on every part of a pass over `batch` rows: one parallel region, in which each
+ * thread takes its contiguous slice and goes through it m->part rows at a time. */
+static void for_each_part(Model *m, int batch, void (*fn)(Model *m, const Part *p, void *ctx),
+                          void *ctx)
 {
     int nt = pass_threads(m, batch);
-    if (training) /* each thread's dropout stream, drawn in thread order */
-        for (int t = 0; t < nt; t++)
-            rng_seed(&m->trng[t], rng_next(&m->rng));
 #ifdef _OPENMP
 #pragma omp parallel num_threads(nt) if (nt > 1)
 #endif
     {
-        int t = thread_id();
-        int b0, count = slice_of(batch, t, nt, &b0), nn = m->g->nodes.len;
-        if (m->xin != m->input && count > 0)
-            convert_rows(m->xin, m->input, &m->g->input, b0, count, true);
-        for (int i = 0; count > 0 && i < nn; i++) {
-            const Node *n = GRAPH_NODE(m->g, i);
-            LayerRun r = run_args(m, i, b0, count, t, training);
-            n->ops->forward(n, &r);
+        int t = thread_id(), b0, count = slice_of(batch, t, nt, &b0), end = b0 + count;
+        for (int p0 = b0; p0 < end; p0 += m->part) {
+            int pn = end - p0 < m->part ? end - p0 : m->part;
+            Part p = {.t = t, .p0 = p0, .pn = pn, .first = p0 == b0, .last = p0 + pn == end};
+            fn(m, &p, ctx);
         }
-        if (m->dlast && count > 0)
-            convert_rows(m->logits, m->out[nn - 1], &GRAPH_NODE(m->g, nn - 1)->out, b0, count,
-                         false);
     }
+}
+
+static LayerRun part_args(Model *m, int i, const Part *p, bool training)
+{
+    LayerRun r = run_args(m, i, p->p0, p->pn, p->t, training);
+    r.first = p->first;
+    r.last = p->last;
+    return r;
+}
+
+static void forward_part(Model *m, const Part *p, void *ctx)
+{
+    bool training = *(const bool *)ctx;
+    int nn = m->g->nodes.len;
+    if (m->xin != m->input)
+        convert_rows(m->xin, m->input, &m->g->input, p->p0, p->pn, true);
+    for (int i = 0; i < nn; i++) {
+        const Node *n = GRAPH_NODE(m->g, i);
+        LayerRun r = part_args(m, i, p, training);
+        n->ops->forward(n, &r);
+    }
+    if (m->dlast)
+        convert_rows(m->logits, m->out[nn - 1], &GRAPH_NODE(m->g, nn - 1)->out, p->p0, p->pn,
+                     false);
+}
+
+const float *rt_forward(Model *m, int batch, bool training)
+{
+    if (training) /* each thread's dropout stream, drawn in thread order */
+        for (int t = 0; t < pass_threads(m, batch); t++)
+            rng_seed(&m->trng[t], rng_next(&m->rng));
+    for_each_part(m, batch, forward_part, &training);
     return m->logits;
+}
+
+static void backward_part(Model *m, const Part *p, void *ctx)
+{
+    (void)ctx;
+    int nn = m->g->nodes.len;
+    const Shape *os = &GRAPH_NODE(m->g, nn - 1)->out;
+    const float *dout = m->dlogits + rows(os, p->p0);
+    if (m->dlast) {
+        convert_rows(m->dlast, m->dlogits, os, p->p0, p->pn, true);
+        dout = m->dlast + rows(os, p->p0);
+    }
+    int which = 0;
+    for (int i = nn - 1; i >= 0; i--) {
+        const Node *n = GRAPH_NODE(m->g, i);
+        if (n->ops->view && n->ops->view(n))
+            continue; /* its input's gradient is its output's, as it is */
+        float *grads[NODE_MAX_PARAMS];
+        thread_grads(m, i, p->t, grads);
+        LayerRun r = part_args(m, i, p, true);
+        r.grads = grads;
+        r.dout = dout;
+        r.din = i > 0 ? m->dbuf[which] + (size_t)p->t * m->dslice : NULL;
+        n->ops->backward(n, &r);
+        dout = r.din;
+        which ^= 1;
+    }
 }
 
 void rt_backward(Model *m, int batch)
 {
     int nt = pass_threads(m, batch);
-#ifdef _OPENMP
-#pragma omp parallel num_threads(nt) if (nt > 1)
-#endif
-    {
-        int t = thread_id();
-        int b0, count = slice_of(batch, t, nt, &b0);
-        const Shape *os = &GRAPH_NODE(m->g, m->g->nodes.len - 1)->out;
-        const float *dout = m->dlogits + rows(os, b0);
-        if (m->dlast && count > 0) {
-            convert_rows(m->dlast, m->dlogits, os, b0, count, true);
-            dout = m->dlast + rows(os, b0);
-        }
-        int which = 0;
-        for (int i = m->g->nodes.len - 1; count > 0 && i >= 0; i--) {
-            const Node *n = GRAPH_NODE(m->g, i);
-            float *grads[NODE_MAX_PARAMS];
-            thread_grads(m, i, t, grads);
-            LayerRun r = run_args(m, i, b0, count, t, true);
-            r.grads = grads;
-            r.dout = dout;
-            if (n->ops->view && n->ops->view(n)) { /* its input's gradient is its output's */
-                if (i == 0)
-                    break;
-                continue;
-            }
-            r.din = i > 0 ? m->dbuf[which] + (size_t)t * m->dslice : NULL;
-            n->ops->backward(n, &r);
-            dout = r.din;
-            which ^= 1;
-        }
-    }
+    for_each_part(m, batch, backward_part, NULL);
     /* sum the threads' gradients in thread order, element-parallel */
     if (nt > 1) {
         size_t n = m->nparam_floats;

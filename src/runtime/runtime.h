@@ -29,10 +29,13 @@ typedef struct Model {
     float *logits;      /* the last node's output in PyTorch's order (or its out) */
     float *dlast;       /* dlogits channels-last, when the last node outputs an image */
     float *dbuf[2];     /* ping-pong activation gradients: per thread, dslice floats each */
-    size_t dslice;      /* rows of the largest slice x the largest tensor */
-    float **scratch;    /* [thread * nodes + node] -> ops->scratch(node, slice) floats, or NULL */
+    size_t dslice;      /* rows of a part x the largest tensor */
+    float **scratch;    /* [thread * nodes + node] -> ops->scratch(node) floats, or NULL */
+    float **saved;      /* [node] -> (max_batch, ops->saved(node)), or NULL */
     int nthreads;       /* the batch is split into this many contiguous slices, one per thread */
     int slice;          /* rows of the largest slice */
+    int part;           /* a thread runs its slice through the net this many rows at a time
+                           (may be lowered after rt_model_new, never raised) */
     float *tgrads;      /* gradients of threads 1.. (thread 0 writes grads), same layout */
     Rng *trng;          /* each thread's dropout RNG, drawn from rng at every forward */
     float *dlogits;     /* (max_batch, outputs) */

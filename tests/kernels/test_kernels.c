@@ -208,14 +208,42 @@ Test(kernels, conv2d_reference)
         const float *w = ref_get(c, "w")->v;
         float *out = nan_buf(nout), *din = nan_buf(nin), *dw = nan_buf(nw), *db = nan_buf(g.OC);
         float *scratch = nan_buf(conv2d_scratch_floats(&g));
-        conv2d_forward(out, in, w, b ? b->v : NULL, &g, scratch);
-        conv2d_backward(din, dw, b ? db : NULL, dout, in, w, &g, scratch);
-        /* Each gradient alone gives the same values (the kernel skips what is NULL). */
+        conv2d_pack_forward(scratch, w, b ? b->v : NULL, &g);
+        conv2d_forward(out, in, &g, scratch);
+        conv2d_pack_backward(scratch, w, &g);
+        conv2d_backward(din, dout, in, true, &g, scratch);
+        conv2d_grads(dw, b ? db : NULL, &g, scratch);
+        /* Each gradient alone gives the same values (the kernel skips what is not asked). */
         float *dw2 = nan_buf(nw), *din2 = nan_buf(nin);
-        conv2d_backward(NULL, dw2, NULL, dout, in, w, &g, scratch);
-        conv2d_backward(din2, NULL, NULL, dout, in, w, &g, scratch);
+        conv2d_pack_backward(scratch, w, &g);
+        conv2d_backward(NULL, dout, in, true, &g, scratch);
+        conv2d_grads(dw2, NULL, &g, scratch);
+        conv2d_pack_backward(scratch, w, &g);
+        conv2d_backward(din2, dout, in, false, &g, scratch);
         cr_expect(!memcmp(dw, dw2, nw * sizeof(float)), "%s: dw differs when din is NULL", c);
         cr_expect(!memcmp(din, din2, nin * sizeof(float)), "%s: din differs when dw is NULL", c);
+        /* The batch run in two parts (the first image, then the rest) gives the same bits:
+         * the gradient sums carry over from one call to the next, in image order. */
+        if (g.B > 1) {
+            float *out3 = nan_buf(nout), *din3 = nan_buf(nin), *dw3 = nan_buf(nw);
+            float *db3 = nan_buf(g.OC);
+            ConvGeom g1 = g, g2 = g;
+            g1.B = 1, g2.B = g.B - 1;
+            size_t xi = nin / g.B, yi = nout / g.B;
+            conv2d_pack_forward(scratch, w, b ? b->v : NULL, &g1);
+            conv2d_forward(out3, in, &g1, scratch);
+            conv2d_forward(out3 + yi, in + xi, &g2, scratch);
+            conv2d_pack_backward(scratch, w, &g1);
+            conv2d_backward(din3, dout, in, true, &g1, scratch);
+            conv2d_backward(din3 + xi, dout + yi, in + xi, true, &g2, scratch);
+            conv2d_grads(dw3, db3, &g1, scratch);
+            cr_expect(!memcmp(out, out3, nout * sizeof(float)), "%s: out differs in parts", c);
+            cr_expect(!memcmp(din, din3, nin * sizeof(float)), "%s: din differs in parts", c);
+            cr_expect(!memcmp(dw, dw3, nw * sizeof(float)), "%s: dw differs in parts", c);
+            cr_expect(!b || !memcmp(db, db3, (size_t)g.OC * sizeof(float)),
+                      "%s: db differs in parts", c);
+            free(out3), free(din3), free(dw3), free(db3);
+        }
         to_chw(&out, g.B, g.OC, g.OH, g.OW);
         to_chw(&din, g.B, g.C, g.H, g.W);
         expect_close(c, "out", out, nout);
@@ -243,11 +271,24 @@ Test(kernels, linear_reference)
         linear_forward(out, ref_get(c, "in")->v, ref_get(c, "w")->v, b ? b->v : NULL, B, IN, OUT);
         expect_close(c, "out", out, (size_t)B * OUT);
         linear_backward(din, dw, b ? db : NULL, ref_get(c, "dout")->v, ref_get(c, "in")->v,
-                        ref_get(c, "w")->v, B, IN, OUT);
+                        ref_get(c, "w")->v, B, IN, OUT, false);
         expect_close(c, "din", din, (size_t)B * IN);
         expect_close(c, "dw", dw, (size_t)OUT * IN);
         if (b)
             expect_close(c, "db", db, (size_t)OUT);
+        /* In two parts, the second adding to the first's gradients: the same sums. */
+        if (B > 1) {
+            const float *dout = ref_get(c, "dout")->v, *in = ref_get(c, "in")->v;
+            float *db2 = nan_buf((size_t)OUT), *dw2 = nan_buf((size_t)OUT * IN);
+            linear_backward(NULL, dw2, b ? db2 : NULL, dout, in, ref_get(c, "w")->v, 1, IN, OUT,
+                            false);
+            linear_backward(NULL, dw2, b ? db2 : NULL, dout + OUT, in + IN, ref_get(c, "w")->v,
+                            B - 1, IN, OUT, true);
+            expect_close(c, "dw", dw2, (size_t)OUT * IN);
+            if (b)
+                expect_close(c, "db", db2, (size_t)OUT);
+            free(db2), free(dw2);
+        }
         free(out), free(din), free(dw), free(db);
     }
 }
@@ -525,33 +566,62 @@ static float *rand_buf(size_t n)
     return p;
 }
 
-/* The seed net's second convolution and its classifier, forward and backward, at batch 13
- * (uneven over any thread count) on fixed random inputs, with the kernels' current thread
- * count: res receives out, din, dw, db of the convolution, then of the linear layer. */
-enum { NRES = 8 };
+/* The seed net's second convolution and its classifier, forward and backward, at batch 13,
+ * on fixed random inputs: res receives out, din, dw, db of the convolution, then of the
+ * linear layer. Inputs are drawn before any kernel runs, so that several threads can run
+ * the kernels at once on their own outputs (seed_compute). */
+enum { NRES = 8, NIN = 8 };
 static const char *res_name[NRES] = {"conv2d out", "conv2d din", "conv2d dw", "conv2d db",
                                      "linear out", "linear din", "linear dw", "linear db"};
+static const ConvGeom seed_g = {13, 32, 14, 14, 64, 3, 3, 1, 1, 1, 1, 1, 1, 14, 14};
+enum { SB = 13, SIN = 3136, SOUT = 10 };
+
+static void seed_sizes(size_t sizes[NRES])
+{
+    const ConvGeom g = seed_g;
+    size_t nin = (size_t)g.B * g.C * g.H * g.W, nout = (size_t)g.B * g.OC * g.OH * g.OW;
+    size_t sz[NRES] = {nout,       nin,           (size_t)g.OC * g.C * g.KH * g.KW,
+                       (size_t)g.OC, (size_t)SB * SOUT, (size_t)SB * SIN,
+                       (size_t)SOUT * SIN, (size_t)SOUT};
+    memcpy(sizes, sz, sizeof sz);
+}
+
+/* in: conv input, weight, bias, dout; linear input, weight, bias, dout */
+static void seed_inputs(float *in[NIN])
+{
+    size_t sizes[NRES];
+    seed_sizes(sizes);
+    rng_state = 777u;
+    size_t n[NIN] = {sizes[1], sizes[2], sizes[3], sizes[0], sizes[5], sizes[6], sizes[7], sizes[4]};
+    for (int i = 0; i < NIN; i++)
+        in[i] = rand_buf(n[i]);
+}
+
+static void seed_compute(float *res[NRES], float *const in[NIN])
+{
+    size_t sizes[NRES];
+    seed_sizes(sizes);
+    for (int i = 0; i < NRES; i++)
+        res[i] = nan_buf(sizes[i]);
+    float *scratch = nan_buf(conv2d_scratch_floats(&seed_g));
+    conv2d_pack_forward(scratch, in[1], in[2], &seed_g);
+    conv2d_forward(res[0], in[0], &seed_g, scratch);
+    conv2d_pack_backward(scratch, in[1], &seed_g);
+    conv2d_backward(res[1], in[3], in[0], true, &seed_g, scratch);
+    conv2d_grads(res[2], res[3], &seed_g, scratch);
+    linear_forward(res[4], in[4], in[5], in[6], SB, SIN, SOUT);
+    linear_backward(res[5], res[6], res[7], in[7], in[4], in[5], SB, SIN, SOUT, false);
+    free(scratch);
+}
+
 static void run_seed_layers(float *res[NRES], size_t sizes[NRES])
 {
-    rng_state = 777u;
-    ConvGeom g = {13, 32, 14, 14, 64, 3, 3, 1, 1, 1, 1, 1, 1, 14, 14};
-    size_t nin = (size_t)g.B * g.C * g.H * g.W, nout = (size_t)g.B * g.OC * g.OH * g.OW;
-    size_t nw = (size_t)g.OC * g.C * g.KH * g.KW;
-    int B = 13, IN = 3136, OUT = 10;
-    size_t sz[NRES] = {
-        nout,       nin, nw, (size_t)g.OC, (size_t)B * OUT, (size_t)B * IN, (size_t)OUT * IN,
-        (size_t)OUT};
-    for (int i = 0; i < NRES; i++)
-        res[i] = nan_buf(sizes[i] = sz[i]);
-    float *in = rand_buf(nin), *w = rand_buf(nw), *b = rand_buf((size_t)g.OC);
-    float *dout = rand_buf(nout), *scratch = nan_buf(conv2d_scratch_floats(&g));
-    conv2d_forward(res[0], in, w, b, &g, scratch);
-    conv2d_backward(res[1], res[2], res[3], dout, in, w, &g, scratch);
-    float *x = rand_buf((size_t)B * IN), *lw = rand_buf((size_t)OUT * IN), *lb = rand_buf(OUT);
-    float *ly = rand_buf((size_t)B * OUT);
-    linear_forward(res[4], x, lw, lb, B, IN, OUT);
-    linear_backward(res[5], res[6], res[7], ly, x, lw, B, IN, OUT);
-    free(in), free(w), free(b), free(dout), free(scratch), free(x), free(lw), free(lb), free(ly);
+    float *in[NIN];
+    seed_inputs(in);
+    seed_sizes(sizes);
+    seed_compute(res, in);
+    for (int i = 0; i < NIN; i++)
+        free(in[i]);
 }
 
 static void expect_same_bits(float *a[NRES], float *b[NRES], const size_t sizes[NRES],
@@ -578,16 +648,32 @@ Test(kernels, conv2d_linear_bit_identical_across_runs)
     expect_same_bits(r1, r2, sizes, how);
 }
 
-Test(kernels, conv2d_linear_bit_identical_for_any_thread_count)
+/* Kernels called from three threads at once, each on its own outputs (as the runtime calls
+ * them), give the bits of a call on one thread: no shared state (sgemm's packing buffers are
+ * per thread). */
+Test(kernels, conv2d_linear_bit_identical_on_concurrent_threads)
 {
 #ifdef _OPENMP
-    float *r1[NRES], *r3[NRES];
+    float *r1[NRES], *in[NIN], *rt[3][NRES];
     size_t sizes[NRES];
-    omp_set_num_threads(1);
     run_seed_layers(r1, sizes);
-    omp_set_num_threads(3);
-    run_seed_layers(r3, sizes);
-    expect_same_bits(r1, r3, sizes, "between 1 and 3 threads");
+    seed_inputs(in);
+#pragma omp parallel num_threads(3)
+    seed_compute(rt[omp_get_thread_num()], in);
+    for (int t = 0; t < 3; t++) {
+        float *copy[NRES];
+        for (int i = 0; i < NRES; i++) {
+            copy[i] = malloc(sizes[i] * sizeof(float));
+            memcpy(copy[i], r1[i], sizes[i] * sizeof(float));
+        }
+        char how[64];
+        snprintf(how, sizeof how, "on thread %d of 3 running at once", t);
+        expect_same_bits(copy, rt[t], sizes, how);
+    }
+    for (int i = 0; i < NRES; i++)
+        free(r1[i]);
+    for (int i = 0; i < NIN; i++)
+        free(in[i]);
 #else
     cr_skip_test("built without OpenMP");
 #endif

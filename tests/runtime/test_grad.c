@@ -39,6 +39,10 @@
 #include "layer.h"
 #include "runtime.h"
 
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
 #define EPS 1e-2
 #define ATOL 2e-4
 #define RTOL 5e-3
@@ -173,11 +177,14 @@ static LayerRun layer_run(Check *c, Rng *rng)
     return (LayerRun){
         .batch = BATCH,
         .training = true,
+        .first = true, /* the whole batch in one part */
+        .last = true,
         .in = c->in,
         .out = m->out[0],
         .params = &m->pview[0],
         .grads = &m->gview[0],
         .scratch = m->scratch[0],
+        .saved = m->saved[0],
         .rng = rng,
     };
 }
@@ -386,9 +393,9 @@ Test(grad, dropout_mask)
     Rng r0;
     rng_seed(&r0, 77);
     Rng a = r0;
-    LayerRun r = {.batch = BATCH, .training = true, .in = in, .out = net.m->out[0],
-                  .params = net.m->pview, .grads = net.m->gview, .scratch = net.m->scratch[0],
-                  .rng = &a};
+    LayerRun r = {.batch = BATCH, .training = true, .first = true, .last = true, .in = in,
+                  .out = net.m->out[0], .params = net.m->pview, .grads = net.m->gview,
+                  .scratch = net.m->scratch[0], .saved = net.m->saved[0], .rng = &a};
     node->ops->forward(node, &r);
     const float scale = (float)(1.0 / (1.0 - 0.3));
     size_t dropped = 0;
@@ -443,7 +450,8 @@ Test(grad, dropout_mask)
  * checks the runtime's plumbing (the ping-pong gradient buffers, per-node scratch, the
  * loss's dlogits and the first layer's din == NULL) rather than any one layer. The nets are
  * smooth (no ReLU or max, whose kinks a weight step could cross). Dropout keeps its mask by
- * restoring the model's RNG before every forward. */
+ * restoring the model's RNG before every forward. With part > 0, one thread runs the batch
+ * part rows at a time, so gradients must add up across parts. */
 static double net_loss(Model *m, const Rng *r0, LossKind loss)
 {
     m->rng = *r0;
@@ -451,11 +459,20 @@ static double net_loss(Model *m, const Rng *r0, LossKind loss)
     return rt_loss(m, loss, BATCH, true);
 }
 
-static void check_net(const char *body, LossKind loss)
+static void check_net(const char *body, LossKind loss, int part)
 {
+#ifdef _OPENMP
+    if (part > 0) /* one thread, so that its slice is the whole batch */
+        omp_set_num_threads(1);
+#endif
     Net net;
     net_build(&net, "whole", "2x6x6", body, NULL);
     Model *m = net.m;
+    if (part > 0) {
+        cr_assert(part <= m->part, "the model already runs %d rows at a time", m->part);
+        m->part = part;
+        cr_assert(m->slice >= 2 * part, "a slice of %d rows is one part of %d", m->slice, part);
+    }
     Rng rng, r0;
     rng_seed(&rng, 8);
     rng_seed(&r0, 9);
@@ -522,13 +539,26 @@ static const char *const smooth_net = "  block {\n"
                                       "  Tanh\n"
                                       "  fc: Linear 5\n";
 
-Test(grad, whole_net_cross_entropy, .timeout = 120) { check_net(smooth_net, LOSS_CROSS_ENTROPY); }
+Test(grad, whole_net_cross_entropy, .timeout = 120)
+{
+    check_net(smooth_net, LOSS_CROSS_ENTROPY, 0);
+}
 
-Test(grad, whole_net_mse, .timeout = 120) { check_net(smooth_net, LOSS_MSE); }
+Test(grad, whole_net_mse, .timeout = 120) { check_net(smooth_net, LOSS_MSE, 0); }
+
+/* The batch one row at a time: every layer's parameter gradients summed over the parts. */
+Test(grad, whole_net_in_parts, .timeout = 120) { check_net(smooth_net, LOSS_MSE, 1); }
+
+/* A net whose output is a multi-channel image: the runtime turns it (and its gradient)
+ * between channels-last and PyTorch's order at its edge. */
+Test(grad, whole_net_image_output, .timeout = 120)
+{
+    check_net("  Conv2d 3 k3 p1\n  Tanh\n  Conv2d 2 k1\n", LOSS_MSE, 0);
+}
 
 /* With a Softmax ending the net, cross_entropy is taken of its output (as PyTorch's
  * CrossEntropyLoss would be, applied after an explicit Softmax). */
 Test(grad, whole_net_softmax_head, .timeout = 120)
 {
-    check_net("  Flatten\n  Linear 4\n  Softmax\n", LOSS_CROSS_ENTROPY);
+    check_net("  Flatten\n  Linear 4\n  Softmax\n", LOSS_CROSS_ENTROPY, 0);
 }
