@@ -247,6 +247,13 @@ struct LayerOps {
      * one-channel image): the runtime then gives it no memory of its own and skips it in
      * backward. NULL: never. */
     bool (*view)(const Node *n);
+    /* Forward may write its output over its input (elementwise, and backward reads only the
+     * output or what the node saved, never its input): the runtime does so, to save the
+     * memory and the cache misses of a second tensor, when the input's producer does not
+     * read its own output in backward. */
+    bool inplace;
+    /* Backward reads the node's own output (ReLU, Sigmoid, Tanh, Softmax). */
+    bool backward_reads_out;
 };
 
 extern const LayerOps *const ir_layers[LAYER__COUNT];

@@ -55,6 +55,7 @@ const LayerOps layer_dropout = {
     .saved = saved,
     .forward = forward,
     .backward = backward,
+    .inplace = true,
     .emit = emit_copy_step,
     .infer_identity = true,
 };

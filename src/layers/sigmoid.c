@@ -28,4 +28,6 @@ const LayerOps layer_sigmoid = {
     .backward = backward,
     .emit = emit_elementwise,
     .emit_act = emit_act_fn,
+    .inplace = true,
+    .backward_reads_out = true,
 };

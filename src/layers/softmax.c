@@ -52,5 +52,6 @@ const LayerOps layer_softmax = {
     .shape = shape,
     .forward = forward,
     .backward = backward,
+    .backward_reads_out = true,
     .emit = emit,
 };

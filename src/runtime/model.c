@@ -57,6 +57,17 @@ static int part_rows(const Graph *g, int slice)
     return rows < (size_t)slice ? (int)rows : slice;
 }
 
+/* Whether node i writes its output over its input: it can, its input is not the model's,
+ * and the input's producer neither reads its own output in backward nor is a view (whose
+ * memory belongs to a node before it). */
+static bool runs_in_place(const Graph *g, int i)
+{
+    if (i == 0 || !GRAPH_NODE(g, i)->ops->inplace)
+        return false;
+    const Node *prev = GRAPH_NODE(g, i - 1);
+    return !prev->ops->backward_reads_out && !(prev->ops->view && prev->ops->view(prev));
+}
+
 static void plan(Model *m, Carver *c)
 {
     const Graph *g = m->g;
@@ -96,11 +107,12 @@ static void plan(Model *m, Carver *c)
         size_t numel = (size_t)shape_numel(n->out);
         if (numel > largest)
             largest = numel;
-        /* a view (Flatten) shares its input's memory: no copy forward or backward */
-        bool view = n->ops->view && n->ops->view(n);
-        float *o = view ? NULL : carve(c, sizeof(float) * B * numel);
+        /* a view (Flatten) shares its input's memory: no copy forward or backward; an
+         * in-place node (ReLU after a convolution) writes over its input */
+        bool shared = (n->ops->view && n->ops->view(n)) || runs_in_place(g, (int)i);
+        float *o = shared ? NULL : carve(c, sizeof(float) * B * numel);
         if (c->base)
-            m->out[i] = view ? (i ? m->out[i - 1] : m->xin) : o;
+            m->out[i] = shared ? (i ? m->out[i - 1] : m->xin) : o;
         size_t sv = n->ops->saved ? n->ops->saved(n) : 0;
         float *s = sv ? carve(c, sizeof(float) * B * sv) : NULL;
         if (c->base)

@@ -556,6 +556,16 @@ Test(grad, whole_net_image_output, .timeout = 120)
     check_net("  Conv2d 3 k3 p1\n  Tanh\n  Conv2d 2 k1\n", LOSS_MSE, 0);
 }
 
+/* In-place nodes: Tanh writes over the Linear's output, but Dropout must not write over
+ * Tanh's, which Tanh's backward reads; nor may the Sigmoid after a view write over it. */
+Test(grad, whole_net_in_place_rules, .timeout = 120)
+{
+    check_net("  Flatten\n  Linear 6\n  Tanh\n  Dropout 0.25\n  Linear 5\n  Sigmoid\n"
+              "  Dropout 0.5\n  Linear 4\n",
+              LOSS_CROSS_ENTROPY, 0);
+    check_net("  Conv2d 1 k3\n  Flatten\n  Sigmoid\n  Linear 3\n", LOSS_MSE, 0);
+}
+
 /* With a Softmax ending the net, cross_entropy is taken of its output (as PyTorch's
  * CrossEntropyLoss would be, applied after an explicit Softmax). */
 Test(grad, whole_net_softmax_head, .timeout = 120)
