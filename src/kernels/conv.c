@@ -346,9 +346,13 @@ static void conv_dw_image(float *dwp, const float *x, const float *dy, int dys, 
             for (int blk = 0; blk < nblocks; blk++) {
                 int r0, P;
                 block_of(M, nblocks, blk, &r0, &P);
+                /* row r is input channel r % C at tap r / C */
                 const float *rows[P_MAX];
-                for (int p = 0; p < P; p++)
-                    rows[p] = x + toff[(r0 + p) / C] + (r0 + p) % C;
+                for (int p = 0, t = r0 / C, ic = r0 % C; p < P; p++) {
+                    rows[p] = x + toff[t] + ic;
+                    if (++ic == C)
+                        ic = 0, t++;
+                }
                 DwArgs a = {
                     .rows = rows, .dy = dy + v0 * VL, .dys = dys, .oy0 = oy0, .oy1 = oy1,
                     .OW = g->OW, .xrow = (size_t)g->SH * pl->Wp * C, .xs = g->SW * C,
