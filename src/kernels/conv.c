@@ -46,6 +46,7 @@ typedef struct Plan {
     size_t dwp;   /* [tap][ic][OCp] weight gradient sums */
     size_t dbp;   /* [OCp] bias gradient sums */
     size_t dyp;   /* [OH*OW][OCp] one output gradient, when OC is not whole vectors */
+    size_t toff;  /* [2][taps] int: each tap's offset in xp, then in dxp (tap_offsets) */
     size_t total;
 } Plan;
 
@@ -64,18 +65,26 @@ static Plan plan_of(const ConvGeom *g)
     p.dwp = off, off += round16((size_t)p.taps * g->C * p.OCp);
     p.dbp = off, off += round16((size_t)p.OCp);
     p.dyp = off, off += g->OC % VL ? round16((size_t)g->OH * g->OW * p.OCp) : 0;
+    p.toff = off, off += round16((size_t)2 * p.taps); /* sizeof(int) == sizeof(float) */
     p.total = off;
     return p;
 }
 
 size_t conv2d_scratch_floats(const ConvGeom *g) { return plan_of(g).total; }
 
-/* The offset of each tap in a bordered image with row length Wp and pixel stride cs. */
-static void tap_offsets(int *toff, const ConvGeom *g, int Wp, int cs)
+/* The offset of each tap in the bordered input (pixel stride C), then in the bordered input
+ * gradient (pixel stride Cp), kept in the scratch as ints (the scratch is allocated memory,
+ * whose type is what was last stored in it). */
+static int *tap_offsets(float *scratch, const Plan *pl) { return (int *)(scratch + pl->toff); }
+static void set_tap_offsets(float *scratch, const ConvGeom *g, const Plan *pl)
 {
+    int *toff = tap_offsets(scratch, pl);
     for (int ky = 0; ky < g->KH; ky++)
-        for (int kx = 0; kx < g->KW; kx++)
-            toff[ky * g->KW + kx] = (ky * g->DH * Wp + kx * g->DW) * cs;
+        for (int kx = 0; kx < g->KW; kx++) {
+            int t = ky * g->KW + kx, at = ky * g->DH * pl->Wp + kx * g->DW;
+            toff[t] = at * g->C;
+            toff[pl->taps + t] = at * pl->Cp;
+        }
 }
 
 /* dst (Hp,Wp,C) <- img (H,W,C) inside a border of PH rows and PW columns. Only the interior
@@ -289,6 +298,7 @@ void conv2d_pack_forward(float *scratch, const float *w, const float *b, const C
         bp[oc] = b && oc < OC ? b[oc] : 0.0f;
     if (g->PH || g->PW) /* the border of the input copy stays zero */
         memset(scratch + pl.xp, 0, (size_t)pl.Hp * pl.Wp * C * sizeof(float));
+    set_tap_offsets(scratch, g, &pl);
 }
 
 void conv2d_forward(float *out, const float *in, const ConvGeom *g, float *scratch)
@@ -298,8 +308,7 @@ void conv2d_forward(float *out, const float *in, const ConvGeom *g, float *scrat
     const float *wp = scratch + pl.wp, *bp = scratch + pl.bp;
     float *xp = scratch + pl.xp;
     bool border = g->PH || g->PW;
-    int toff[KK];
-    tap_offsets(toff, g, pl.Wp, C);
+    const int *toff = tap_offsets(scratch, &pl);
     int ovec = OCp / VL;
     size_t in_img = (size_t)g->H * g->W * C, out_img = (size_t)g->OH * g->OW * OC;
     for (int n = 0; n < g->B; n++) {
@@ -426,6 +435,7 @@ void conv2d_pack_backward(float *scratch, const float *w, const ConvGeom *g)
         memset(scratch + pl.xp, 0, (size_t)pl.Hp * pl.Wp * C * sizeof(float));
     if (g->OC % VL) /* the padding channels of the output gradient copy stay zero */
         memset(scratch + pl.dyp, 0, (size_t)g->OH * g->OW * pl.OCp * sizeof(float));
+    set_tap_offsets(scratch, g, &pl);
 }
 
 void conv2d_backward(float *din, const float *dout, const float *in, bool grads,
@@ -438,9 +448,7 @@ void conv2d_backward(float *din, const float *dout, const float *in, bool grads,
     float *dwp = scratch + pl.dwp, *dbp = scratch + pl.dbp, *dyp = scratch + pl.dyp;
     bool border = g->PH || g->PW, pad_dy = OC % VL != 0;
     int dys = pad_dy ? OCp : OC;
-    int toff_x[KK], toff_dx[KK];
-    tap_offsets(toff_x, g, pl.Wp, C);
-    tap_offsets(toff_dx, g, pl.Wp, Cp);
+    const int *toff_x = tap_offsets(scratch, &pl), *toff_dx = toff_x + KK;
     size_t in_img = (size_t)g->H * g->W * C, out_img = (size_t)OHW * OC;
     for (int n = 0; n < g->B; n++) {
         const float *dy = dout + n * out_img;
