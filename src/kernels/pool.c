@@ -111,8 +111,44 @@ void maxpool2d_forward(float *out, int32_t *argmax, const float *in, const PoolG
     }
 }
 
+/* MaxPool2d(2)'s backward: windows do not overlap, so each input pixel takes its window's
+ * gradient or 0, written once in a loop over the channels with no scatter. (v + 0.0f, as the
+ * scatter's 0 + v, turns a -0 gradient into +0.) */
+static void maxpool_2x2_backward(float *din, const float *dout, const int32_t *argmax,
+                                 const PoolGeom *g)
+{
+    const int C = g->C, W = g->W, OH = g->OH, OW = g->OW;
+    size_t in_img = (size_t)g->H * W * C, out_img = (size_t)OH * OW * C;
+    for (int n = 0; n < g->B; n++) {
+        float *dx = din + n * in_img;
+        if (g->H != 2 * OH || W != 2 * OW) /* a last row or column no window covers */
+            memset(dx, 0, in_img * sizeof(float));
+        for (int oh = 0; oh < OH; oh++) {
+            for (int ow = 0; ow < OW; ow++) {
+                int32_t ia = 2 * oh * W + 2 * ow;
+                size_t o = n * out_img + ((size_t)oh * OW + ow) * C;
+                const float *restrict dy = dout + o;
+                const int32_t *restrict am = argmax + o;
+                float *restrict d0 = dx + (size_t)ia * C, *restrict d1 = d0 + (size_t)W * C;
+                for (int c = 0; c < C; c++) {
+                    float v = dy[c] + 0.0f;
+                    int32_t a = am[c];
+                    d0[c] = a == ia ? v : 0.0f;
+                    d0[C + c] = a == ia + 1 ? v : 0.0f;
+                    d1[c] = a == ia + W ? v : 0.0f;
+                    d1[C + c] = a == ia + W + 1 ? v : 0.0f;
+                }
+            }
+        }
+    }
+}
+
 void maxpool2d_backward(float *din, const float *dout, const int32_t *argmax, const PoolGeom *g)
 {
+    if (g->KH == 2 && g->KW == 2 && g->SH == 2 && g->SW == 2 && g->PH == 0 && g->PW == 0) {
+        maxpool_2x2_backward(din, dout, argmax, g);
+        return;
+    }
     size_t in_img = (size_t)g->H * g->W * g->C, out_img = (size_t)g->OH * g->OW * g->C;
     int C = g->C, OHW = g->OH * g->OW;
     for (int n = 0; n < g->B; n++) {
