@@ -6,8 +6,9 @@
  * of P pixels by NVB vectors of channels keeps its P x NVB accumulators in registers while it
  * runs over every kernel tap and input channel (oneDNN's "nhwc" direct convolution, and what
  * netc's generated code does). No im2col matrix is built: the only copies are the input with
- * a zero border (so no tap needs a bounds check) and the weights, repacked per call as
- * [tap][ic][oc] with the channels rounded up to a whole vector.
+ * a zero border (so no tap needs a bounds check) and the weights, repacked once per pass as
+ * [tap][ic][oc] (or [tap][oc][ic] for the input gradient) with the channels rounded up to a
+ * whole vector.
  *   forward   out(px, oc)   = sum over taps, ic  of x(px + tap, ic) * w(tap, ic, oc)
  *   input     dx(px + tap, ic) += sum over oc    of dy(px, oc) * w(tap, ic, oc)  (a scatter,
  *             so any stride and dilation work; the tile is pixels by vectors of ic)

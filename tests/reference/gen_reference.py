@@ -86,7 +86,8 @@ def write_kernels(path):
     w.comment("""
 conv2d_<case>: geom = B C H W OC KH KW SH SW PH PW DH DW OH OW (the ConvGeom fields);
 tensors in (B,C,H,W), w (OC,C,KH,KW), b (OC) (absent when the case has no bias),
-out (B,OC,OH,OW), dout (B,OC,OH,OW), din, dw, db (absent without bias).""")
+out (B,OC,OH,OW), dout (B,OC,OH,OW), din, dw, db (absent without bias). PyTorch's layouts:
+the tests transpose images to the kernels' channels-last order.""")
     conv_cases = [
         # name,        B, C, H, W, OC, k,      s,      p,      d,      bias
         ("basic",      2, 3, 7, 6, 4, 3,      1,      1,      1,      True),
@@ -99,6 +100,10 @@ out (B,OC,OH,OW), dout (B,OC,OH,OW), din, dw, db (absent without bias).""")
         ("seedlike",   3, 1, 12, 12, 8, 3,    1,      1,      1,      True),
         ("wide",       2, 16, 7, 7, 24, 3,    1,      1,      1,      True),
         ("single",     1, 3, 6, 5, 4, 3,      1,      1,      1,      True),
+        # more than one tile across: 5 vectors of output channels (a tile takes 4), rows
+        # of 26 pixels, and (blocks_din) 70 input channels, 5 vectors for the input gradient
+        ("blocks",     1, 20, 4, 26, 80, 3,   1,      1,      1,      True),
+        ("blocks_din", 1, 70, 5, 7, 20, 3,    2,      1,      1,      False),
     ]
     for name, B, C, H, W, OC, k, s, p, d, bias in conv_cases:
         (KH, KW), (SH, SW), (PH, PW), (DH, DW) = pair(k), pair(s), pair(p), pair(d)
