@@ -254,6 +254,14 @@ struct LayerOps {
     bool inplace;
     /* Backward reads the node's own output (ReLU, Sigmoid, Tanh, Softmax). */
     bool backward_reads_out;
+    /* An elementwise f with f(max(a, b)) == max(f(a), f(b)) whose gradient is 0 wherever it
+     * maps different inputs to one value (ReLU), so that max-pooling f(x) equals, values and
+     * gradients, f of max-pooling x: the runtime applies it after a following max pool
+     * (selects_max), to a quarter of the values for 2x2 windows. */
+    bool commutes_with_max;
+    /* The output is the maximum of windows of the input, and its gradient goes to each
+     * window's maximum (MaxPool2d). */
+    bool selects_max;
 };
 
 extern const LayerOps *const ir_layers[LAYER__COUNT];

@@ -55,6 +55,7 @@ const LayerOps layer_maxpool2d = {
     .positional = positional,
     .shape = shape,
     .saved = saved,
+    .selects_max = true,
     .forward = forward,
     .backward = backward,
     .emit = emit,

@@ -30,4 +30,5 @@ const LayerOps layer_relu = {
     .emit_act = emit_act_fn,
     .inplace = true,
     .backward_reads_out = true,
+    .commutes_with_max = true,
 };

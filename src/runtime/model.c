@@ -57,15 +57,28 @@ static int part_rows(const Graph *g, int slice)
     return rows < (size_t)slice ? (int)rows : slice;
 }
 
+static bool runs_after_pool(const Graph *g, int i);
+
 /* Whether node i writes its output over its input: it can, its input is not the model's,
  * and the input's producer neither reads its own output in backward nor is a view (whose
- * memory belongs to a node before it). */
+ * memory belongs to a node before it), nor is a max pool whose output an activation moved
+ * after it (runs_after_pool) reads in backward. */
 static bool runs_in_place(const Graph *g, int i)
 {
     if (i == 0 || !GRAPH_NODE(g, i)->ops->inplace)
         return false;
     const Node *prev = GRAPH_NODE(g, i - 1);
-    return !prev->ops->backward_reads_out && !(prev->ops->view && prev->ops->view(prev));
+    return !prev->ops->backward_reads_out && !(prev->ops->view && prev->ops->view(prev)) &&
+           !(i >= 2 && runs_after_pool(g, i - 2));
+}
+
+/* Whether node i, an activation that commutes with a max pool, runs after the max pool that
+ * follows it, on the pool's output: it must run in place (so its input, the memory the pool
+ * reads, holds the values before the activation). */
+static bool runs_after_pool(const Graph *g, int i)
+{
+    return i + 1 < g->nodes.len && GRAPH_NODE(g, i)->ops->commutes_with_max &&
+           GRAPH_NODE(g, i + 1)->ops->selects_max && runs_in_place(g, i);
 }
 
 static void plan(Model *m, Carver *c)
@@ -78,6 +91,7 @@ static void plan(Model *m, Carver *c)
     size_t T = (size_t)m->nthreads;
     m->scratch = carve(c, sizeof(float *) * nn * T);
     m->saved = carve(c, sizeof(float *) * nn);
+    m->after_pool = carve(c, sizeof(bool) * nn);
     m->trng = carve(c, sizeof(Rng) * T);
     size_t nparam = 0;
     for (size_t i = 0; i < nn; i++) {
@@ -110,6 +124,8 @@ static void plan(Model *m, Carver *c)
         /* a view (Flatten) shares its input's memory: no copy forward or backward; an
          * in-place node (ReLU after a convolution) writes over its input */
         bool shared = (n->ops->view && n->ops->view(n)) || runs_in_place(g, (int)i);
+        if (c->base)
+            m->after_pool[i] = runs_after_pool(g, (int)i);
         float *o = shared ? NULL : carve(c, sizeof(float) * B * numel);
         if (c->base)
             m->out[i] = shared ? (i ? m->out[i - 1] : m->xin) : o;
@@ -299,6 +315,17 @@ static LayerRun part_args(Model *m, int i, const Part *p, bool training)
     return r;
 }
 
+/* The arguments of activation node a applied to node i's output in place (a runs after the
+ * max pool i): a copy of a with i's output shape, and i's output as its input and output. */
+static LayerRun late_args(Model *m, int a, int i, const Part *p, bool training, Node *as)
+{
+    *as = *GRAPH_NODE(m->g, a);
+    as->in = as->out = GRAPH_NODE(m->g, i)->out;
+    LayerRun r = part_args(m, i, p, training);
+    r.in = r.out;
+    return r;
+}
+
 static void forward_part(Model *m, const Part *p, void *ctx)
 {
     bool training = *(const bool *)ctx;
@@ -307,8 +334,15 @@ static void forward_part(Model *m, const Part *p, void *ctx)
         convert_rows(m->xin, m->input, &m->g->input, p->p0, p->pn, true);
     for (int i = 0; i < nn; i++) {
         const Node *n = GRAPH_NODE(m->g, i);
+        if (m->after_pool[i])
+            continue; /* it runs after node i + 1, on its output */
         LayerRun r = part_args(m, i, p, training);
         n->ops->forward(n, &r);
+        if (i > 0 && m->after_pool[i - 1]) {
+            Node as;
+            LayerRun ra = late_args(m, i - 1, i, p, training, &as);
+            as.ops->forward(&as, &ra);
+        }
     }
     if (m->dlast)
         convert_rows(m->logits, m->out[nn - 1], &GRAPH_NODE(m->g, nn - 1)->out, p->p0, p->pn,
@@ -337,8 +371,18 @@ static void backward_part(Model *m, const Part *p, void *ctx)
     int which = 0;
     for (int i = nn - 1; i >= 0; i--) {
         const Node *n = GRAPH_NODE(m->g, i);
-        if (n->ops->view && n->ops->view(n))
-            continue; /* its input's gradient is its output's, as it is */
+        if ((n->ops->view && n->ops->view(n)) || m->after_pool[i])
+            continue; /* its input's gradient is its output's (a view), or it was taken with
+                       * the pool after it */
+        if (i > 0 && m->after_pool[i - 1]) { /* the activation that ran on this pool's output */
+            Node as;
+            LayerRun ra = late_args(m, i - 1, i, p, true, &as);
+            ra.dout = dout;
+            ra.din = m->dbuf[which] + (size_t)p->t * m->dslice;
+            as.ops->backward(&as, &ra);
+            dout = ra.din;
+            which ^= 1;
+        }
         float *grads[NODE_MAX_PARAMS];
         thread_grads(m, i, p->t, grads);
         LayerRun r = part_args(m, i, p, true);

@@ -32,6 +32,7 @@ typedef struct Model {
     size_t dslice;      /* rows of a part x the largest tensor */
     float **scratch;    /* [thread * nodes + node] -> ops->scratch(node) floats, or NULL */
     float **saved;      /* [node] -> (max_batch, ops->saved(node)), or NULL */
+    bool *after_pool;   /* [node]: an activation run after the max pool that follows it */
     int nthreads;       /* the batch is split into this many contiguous slices, one per thread */
     int slice;          /* rows of the largest slice */
     int part;           /* a thread runs its slice through the net this many rows at a time
