@@ -238,9 +238,12 @@ static void part_backward(Net *n, Slice *s, int l, int what, int p0, int pn, boo
         relu_backward(n->da2 + r * A2, n->dr2 + r * A2, n->r2 + r * A2, (size_t)pn * A2);
         break;
     case L_POOL2: maxpool2d_backward(n->dr2 + r * A2, n->dm2 + r * M2, n->i2 + r * M2, &p2); break;
-    case L_LINEAR:
-        linear_backward(n->dm2 + r * M2, s->dw3, s->db3, n->dlogits + r * NOUT, n->m2 + r * M2,
-                        n->w3, pn, 3136, 10, !first);
+    case L_LINEAR: /* as the layer: din per part, dw and db over the slice on its last part */
+        linear_backward(n->dm2 + r * M2, NULL, NULL, n->dlogits + r * NOUT, n->m2 + r * M2, n->w3,
+                        pn, 3136, 10);
+        if (last)
+            linear_backward(NULL, s->dw3, s->db3, n->dlogits + (size_t)s->b0 * NOUT,
+                            n->m2 + (size_t)s->b0 * M2, n->w3, p0 + pn - s->b0, 3136, 10);
         break;
     }
 }
@@ -453,14 +456,15 @@ int main(int argc, char **argv)
     printf("\ntraining step (fwd+bwd): %8.3f ms/batch  %8.0f images/s  %6.1f GFLOPS\n", ts * 1e3,
            B / ts, total_flops / ts * 1e-9);
     printf("inference (fwd):         %8.3f ms/batch  %8.0f images/s\n", ti * 1e3, B / ti);
-    int part_rows = n.part;
+    int part_rows = n.part, slice_rows = (B + T - 1) / T;
     net_free(&n);
 
-    /* the linear layer's products on one call's rows; the convolutions are direct */
+    /* the linear layer's products: forward and din on one part's rows, dw on a thread's
+     * slice (the layer defers it to the last part); the convolutions are direct */
     const GemmCase gemm_cases[] = {
         {"linear fwd  in.w^T", false, true, part_rows, 10, 3136},
         {"linear din  dout.w", false, false, part_rows, 3136, 10},
-        {"linear dw   dout^T.in", true, false, 10, 3136, part_rows},
+        {"linear dw   dout^T.in", true, false, 10, 3136, slice_rows},
         {"square 512", false, false, 512, 512, 512},
     };
     printf("\nsgemm, one thread (GFLOPS)\n%-24s %5s %5s %5s %9s %9s\n", "shape", "M", "N", "K",

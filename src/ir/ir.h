@@ -226,7 +226,7 @@ struct LayerOps {
     /* Runtime and code generator hooks (see src/layers/layer.h). */
     void (*init)(const Node *n, float *const *params, Rng *rng);
     size_t (*scratch)(const Node *n); /* floats of working memory per thread (LayerRun) */
-    size_t (*saved)(const Node *n);   /* floats per sample kept from forward to backward */
+    size_t (*saved)(const Node *n);   /* floats per sample kept through a pass (LayerRun) */
     void (*forward)(const Node *n, LayerRun *r);
     void (*backward)(const Node *n, LayerRun *r);
     /* Writes this node's step of the generated program (see Emit in layer.h). */

@@ -73,10 +73,9 @@ void conv2d_grads(float *dw, float *db, const ConvGeom *g, const float *scratch)
 void linear_forward(float *out, const float *in, const float *w, const float *b, int B, int IN,
                     int OUT);
 /* din (B,IN) or NULL, dw (OUT,IN) or NULL, db (OUT) or NULL, dout (B,OUT), in (B,IN),
- * w (OUT,IN). With accumulate, dw and db get this batch's gradients added to what they hold
- * (a batch run in parts); din is always overwritten. */
+ * w (OUT,IN) */
 void linear_backward(float *din, float *dw, float *db, const float *dout, const float *in,
-                     const float *w, int B, int IN, int OUT, bool accumulate);
+                     const float *w, int B, int IN, int OUT);
 
 /* ---- pooling ---- */
 

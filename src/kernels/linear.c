@@ -17,21 +17,21 @@ void linear_forward(float *out, const float *in, const float *w, const float *b,
 }
 
 void linear_backward(float *din, float *dw, float *db, const float *dout, const float *in,
-                     const float *w, int B, int IN, int OUT, bool accumulate)
+                     const float *w, int B, int IN, int OUT)
 {
     /* out = in . w^T, so din (B,IN) = dout (B,OUT) . w (OUT,IN) */
     if (din)
         sgemm(false, false, B, IN, OUT, 1.0f, dout, OUT, w, IN, 0.0f, din, IN);
     /* and dw (OUT,IN) = dout^T (OUT,B) . in (B,IN) */
     if (dw)
-        sgemm(true, false, OUT, IN, B, 1.0f, dout, OUT, in, IN, accumulate ? 1.0f : 0.0f, dw, IN);
+        sgemm(true, false, OUT, IN, B, 1.0f, dout, OUT, in, IN, 0.0f, dw, IN);
     if (db) {
         /* out = ... + b, so db (OUT) = dout summed over the batch */
         for (int o = 0; o < OUT; o++) {
             float s = 0.0f;
             for (int r = 0; r < B; r++)
                 s += dout[(size_t)r * OUT + o];
-            db[o] = accumulate ? db[o] + s : s;
+            db[o] = s;
         }
     }
 }

@@ -18,13 +18,15 @@
  * A thread runs its slice of a batch through the net in parts of a few samples (so that the
  * activations stay in cache), each part through every layer: a layer's forward and backward
  * are called once per part, in order, with `first` on the first part of the pass and `last`
- * on the last. Parameter gradients are the sum over the parts: backward overwrites grads on
- * the first part and adds to them on later ones (or keeps its own sums in the scratch and
- * writes them on the last part). */
+ * on the last. Parameter gradients are the sum over the parts, which backward writes to grads
+ * by the last part: keeping running sums in the scratch, or computing them at the end from
+ * the whole slice (the inputs of every part of the pass stay in place until it ends). */
 struct LayerRun {
     int batch;                /* samples in this part */
     bool training;
     bool first, last;         /* the first and the last part of this thread's pass */
+    int row;                  /* this part's first sample within the thread's slice: the
+                                 slice's in and saved start `row` samples before ours */
     const float *in;          /* (B, n->in) */
     float *out;               /* (B, n->out) */
     float *const *params;     /* n->nparams tensors, PyTorch layout */
@@ -33,7 +35,8 @@ struct LayerRun {
     float *din;               /* (B, n->in), NULL for the first layer */
     float *scratch;           /* ops->scratch(n) floats of this thread's, kept across its parts
                                  and from forward to backward */
-    float *saved;             /* ops->saved(n) floats per sample, for this part's samples */
+    float *saved;             /* ops->saved(n) floats per sample, for this part's samples,
+                                 kept until the pass (forward, then backward) ends */
     Rng *rng;                 /* dropout masks */
 };
 

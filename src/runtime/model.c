@@ -284,7 +284,7 @@ static void thread_grads(Model *m, int i, int t, float **out)
 
 /* One part of a pass: rows [p0, p0 + pn) of the batch on thread t. */
 typedef struct Part {
-    int t, p0, pn;
+    int t, p0, pn, row; /* row: p0 within the thread's slice */
     bool first, last; /* the thread's first and last part of the pass */
 } Part;
 
@@ -301,7 +301,8 @@ static void for_each_part(Model *m, int batch, void (*fn)(Model *m, const Part *
         int t = thread_id(), b0, count = slice_of(batch, t, nt, &b0), end = b0 + count;
         for (int p0 = b0; p0 < end; p0 += m->part) {
             int pn = end - p0 < m->part ? end - p0 : m->part;
-            Part p = {.t = t, .p0 = p0, .pn = pn, .first = p0 == b0, .last = p0 + pn == end};
+            Part p = {.t = t, .p0 = p0, .pn = pn, .row = p0 - b0, .first = p0 == b0,
+                      .last = p0 + pn == end};
             fn(m, &p, ctx);
         }
     }
@@ -312,6 +313,7 @@ static LayerRun part_args(Model *m, int i, const Part *p, bool training)
     LayerRun r = run_args(m, i, p->p0, p->pn, p->t, training);
     r.first = p->first;
     r.last = p->last;
+    r.row = p->row;
     return r;
 }
 

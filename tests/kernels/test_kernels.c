@@ -271,24 +271,11 @@ Test(kernels, linear_reference)
         linear_forward(out, ref_get(c, "in")->v, ref_get(c, "w")->v, b ? b->v : NULL, B, IN, OUT);
         expect_close(c, "out", out, (size_t)B * OUT);
         linear_backward(din, dw, b ? db : NULL, ref_get(c, "dout")->v, ref_get(c, "in")->v,
-                        ref_get(c, "w")->v, B, IN, OUT, false);
+                        ref_get(c, "w")->v, B, IN, OUT);
         expect_close(c, "din", din, (size_t)B * IN);
         expect_close(c, "dw", dw, (size_t)OUT * IN);
         if (b)
             expect_close(c, "db", db, (size_t)OUT);
-        /* In two parts, the second adding to the first's gradients: the same sums. */
-        if (B > 1) {
-            const float *dout = ref_get(c, "dout")->v, *in = ref_get(c, "in")->v;
-            float *db2 = nan_buf((size_t)OUT), *dw2 = nan_buf((size_t)OUT * IN);
-            linear_backward(NULL, dw2, b ? db2 : NULL, dout, in, ref_get(c, "w")->v, 1, IN, OUT,
-                            false);
-            linear_backward(NULL, dw2, b ? db2 : NULL, dout + OUT, in + IN, ref_get(c, "w")->v,
-                            B - 1, IN, OUT, true);
-            expect_close(c, "dw", dw2, (size_t)OUT * IN);
-            if (b)
-                expect_close(c, "db", db2, (size_t)OUT);
-            free(db2), free(dw2);
-        }
         free(out), free(din), free(dw), free(db);
     }
 }
@@ -610,7 +597,7 @@ static void seed_compute(float *res[NRES], float *const in[NIN])
     conv2d_backward(res[1], in[3], in[0], true, &seed_g, scratch);
     conv2d_grads(res[2], res[3], &seed_g, scratch);
     linear_forward(res[4], in[4], in[5], in[6], SB, SIN, SOUT);
-    linear_backward(res[5], res[6], res[7], in[7], in[4], in[5], SB, SIN, SOUT, false);
+    linear_backward(res[5], res[6], res[7], in[7], in[4], in[5], SB, SIN, SOUT);
     free(scratch);
 }
 
