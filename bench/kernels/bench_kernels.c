@@ -6,10 +6,11 @@
  *   part_rows picks for the seed net so that a part's activations stay in cache (0: a whole
  *   slice per call).
  *
- * Threads as in src/runtime/model.c: omp_set_max_active_levels(1), then one parallel region
- * per timed call, in which thread t of T takes the rows [B*t/T, B*(t+1)/T) of the batch and
- * makes single-threaded kernel calls on its slice, part by part, with its own convolution
- * scratch and its own parameter gradients. A convolution's packing is timed with it: once
+ * Threads much as in src/runtime/model.c: omp_set_max_active_levels(1), then one parallel
+ * region per timed call, in which thread t of T takes the rows [B*t/T, B*(t+1)/T) of the
+ * batch and makes single-threaded kernel calls on its slice, part by part, with its own
+ * convolution scratch and its own parameter gradients. (The runtime hands out chunks of
+ * parts dynamically instead of fixed slices; the kernel calls are the same.) A convolution's packing is timed with it: once
  * per thread per call, as the runtime packs once per pass. The loss runs once on the whole
  * batch outside the parallel region, as rt_loss does.
  *

@@ -490,11 +490,11 @@ void conv2d_backward(float *din, const float *dout, const float *in, bool grads,
     }
 }
 
-void conv2d_grads(float *dw, float *db, const ConvGeom *g, const float *scratch)
+void conv2d_grads(float *dw, float *db, const ConvGeom *g, float *scratch)
 {
     Plan pl = plan_of(g);
     const int C = g->C, OC = g->OC, KK = pl.taps, OCp = pl.OCp;
-    const float *dwp = scratch + pl.dwp, *dbp = scratch + pl.dbp;
+    float *dwp = scratch + pl.dwp, *dbp = scratch + pl.dbp;
     if (dw) /* dwp [tap][ic][OCp] -> dw (OC, C, KH, KW) */
         for (int oc = 0; oc < OC; oc++)
             for (int ic = 0; ic < C; ic++)
@@ -502,4 +502,6 @@ void conv2d_grads(float *dw, float *db, const ConvGeom *g, const float *scratch)
                     dw[((size_t)oc * C + ic) * KK + t] = dwp[((size_t)t * C + ic) * OCp + oc];
     if (db)
         memcpy(db, dbp, (size_t)OC * sizeof(float));
+    memset(dwp, 0, (size_t)KK * C * OCp * sizeof(float));
+    memset(dbp, 0, (size_t)OCp * sizeof(float));
 }

@@ -50,7 +50,7 @@ typedef struct ConvGeom {
  * as several calls, one part at a time, while paying for the packing once:
  *   forward:  conv2d_pack_forward, then conv2d_forward for each part;
  *   backward: conv2d_pack_backward, then conv2d_backward for each part (in order), then
- *             conv2d_grads.
+ *             conv2d_grads (which restarts the sums for the next group of parts).
  * Every call is single-threaded; one scratch serves one thread. */
 size_t conv2d_scratch_floats(const ConvGeom *g);
 /* Packs w (OC,C,KH,KW) and b (OC) or NULL for conv2d_forward. */
@@ -64,8 +64,9 @@ void conv2d_pack_backward(float *scratch, const float *w, const ConvGeom *g);
  * (B,H,W,C). */
 void conv2d_backward(float *din, const float *dout, const float *in, bool grads,
                      const ConvGeom *g, float *scratch);
-/* dw (OC,C,KH,KW) and db (OC), either may be NULL, = the sums since conv2d_pack_backward. */
-void conv2d_grads(float *dw, float *db, const ConvGeom *g, const float *scratch);
+/* dw (OC,C,KH,KW) and db (OC), either may be NULL, = the sums since conv2d_pack_backward or
+ * the last conv2d_grads, and restarts them from zero. */
+void conv2d_grads(float *dw, float *db, const ConvGeom *g, float *scratch);
 
 /* ---- fully connected ---- */
 

@@ -97,7 +97,7 @@ static size_t scratch(const Node *n)
 }
 
 /* The kernel's packed weights and gradient sums live in the thread's scratch: packed on the
- * first part of a pass, gradients written out on the last. */
+ * thread's first part of a pass; the sums written out (and restarted) at a chunk's end. */
 static void forward(const Node *n, LayerRun *r)
 {
     ConvGeom g = geom(n, r->batch);

@@ -15,18 +15,21 @@
  * images channels-last: a CxHxW image is stored (H,W,C), as the kernels take it. Only the
  * runtime's edges (its input and output) and Flatten convert to and from PyTorch's order.
  *
- * A thread runs its slice of a batch through the net in parts of a few samples (so that the
- * activations stay in cache), each part through every layer: a layer's forward and backward
- * are called once per part, in order, with `first` on the first part of the pass and `last`
- * on the last. Parameter gradients are the sum over the parts, which backward writes to grads
- * by the last part: keeping running sums in the scratch, or computing them at the end from
- * the whole slice (the inputs of every part of the pass stay in place until it ends). */
+ * The runtime cuts a batch into parts of a few samples (so that the activations stay in
+ * cache) and groups the parts into chunks; a thread takes a whole chunk and runs it part by
+ * part, each part through every layer, so a layer's forward and backward are called once
+ * per part, a chunk's parts in order. `first` marks the first part a thread runs in the pass
+ * (where a layer may prepare its per-thread scratch, e.g. pack weights) and `last` the last
+ * part of a chunk. grads are the chunk's own: backward writes there, by the chunk's last
+ * part, the gradients summed over the chunk's samples, keeping running sums in the scratch
+ * or computing them at the end over the whole chunk (the inputs and `saved` of every part of
+ * the pass stay in place until it ends). */
 struct LayerRun {
     int batch;                /* samples in this part */
     bool training;
-    bool first, last;         /* the first and the last part of this thread's pass */
-    int row;                  /* this part's first sample within the thread's slice: the
-                                 slice's in and saved start `row` samples before ours */
+    bool first, last;         /* the thread's first part of the pass; its chunk's last */
+    int row;                  /* this part's first sample within its chunk: the chunk's in
+                                 and saved start `row` samples before ours */
     const float *in;          /* (B, n->in) */
     float *out;               /* (B, n->out) */
     float *const *params;     /* n->nparams tensors, PyTorch layout */
@@ -37,7 +40,7 @@ struct LayerRun {
                                  and from forward to backward */
     float *saved;             /* ops->saved(n) floats per sample, for this part's samples,
                                  kept until the pass (forward, then backward) ends */
-    Rng *rng;                 /* dropout masks */
+    Rng *rng;                 /* dropout masks: the chunk's stream */
 };
 
 /* ---- code generation ----

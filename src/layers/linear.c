@@ -48,10 +48,9 @@ static size_t saved(const Node *n)
     return (size_t)shape_numel(n->out); /* the output gradient, kept until the last part */
 }
 
-/* The input gradient part by part; the weight gradient once, on the last part, over the
- * thread's whole slice (its inputs are still in place, and each part's output gradient was
- * kept in `saved`): one product over 50 rows beats 25 over 2, each reading and writing
- * all of dw. */
+/* The input gradient part by part; the weight gradient once, on a chunk's last part, over
+ * the whole chunk (its inputs are still in place, and each part's output gradient was kept
+ * in `saved`): one product over 12 rows beats 6 over 2, each reading and writing all of dw. */
 static void backward(const Node *n, LayerRun *r)
 {
     int IN = (int)n->in.d[0], OUT = (int)n->out.d[0];

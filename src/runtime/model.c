@@ -1,11 +1,13 @@
 /* model.c: the model's memory plan, parameter initialisation, forward, backward and loss.
  *
- * Threads: a pass splits the batch into one contiguous slice per thread and runs it inside
- * a single parallel region, so a step has no barrier between layers (the kernels, called
- * from inside it, run single-threaded). A thread takes its slice a few rows (a part) at a
- * time through every layer, so that a layer's input is still in the core's cache. Each
- * thread writes its own parameter gradients, summed over its parts; the threads' are added
- * in thread order afterwards, so a fixed thread count gives the same bits every run.
+ * Threads and determinism: a pass cuts the batch into parts of a few rows (so that a part's
+ * activations stay in the core's cache as it goes through every layer) and groups the parts
+ * into at most MAX_CHUNKS chunks; both are fixed by the batch size and the net alone. In one
+ * parallel region, threads take chunks as they come free (a thread slowed by the machine
+ * does not hold the others up) and run them part by part; each chunk writes its own
+ * parameter gradients, and the chunks' are added in chunk order, so the result is the same
+ * bits whatever the number of threads and whichever thread ran which chunk. Kernels called
+ * from inside the region run single-threaded.
  *
  * Memory: one allocation, carved into 64-byte aligned views, holds everything a step
  * touches. Every node's output is kept for backward; activation gradients ping-pong between
@@ -42,11 +44,14 @@ static void *carve(Carver *c, size_t bytes)
 
 /* Rows a thread runs through the net at once: as many as keep every activation of the part
  * within PART_BYTES, so that each layer finds its input in the core's cache (L2: 1-2 MB per
- * core on current x86); at least one, at most a whole slice. Measured on the seed net
+ * core on current x86); at least one, at most a whole batch. Measured on the seed net
  * (354 KB of activations per image, so 2 rows): parts of 1 to 8 rows train within 5% of
- * each other, all about 5% faster than whole slices. */
+ * each other, all about 5% faster than a layer at a time over 50 rows. */
 #define PART_BYTES ((size_t)1 << 20)
-static int part_rows(const Graph *g, int slice)
+/* Chunks of a pass: enough for two or three threads to even out their loads, few enough
+ * that their gradient blocks stay small. */
+#define MAX_CHUNKS 8
+static int part_rows(const Graph *g, int max_batch)
 {
     size_t per = (size_t)shape_numel(g->input);
     for (int i = 0; i < g->nodes.len; i++)
@@ -54,7 +59,7 @@ static int part_rows(const Graph *g, int slice)
     size_t rows = PART_BYTES / (sizeof(float) * per);
     if (rows < 1)
         rows = 1;
-    return rows < (size_t)slice ? (int)rows : slice;
+    return rows < (size_t)max_batch ? (int)rows : max_batch;
 }
 
 static bool runs_after_pool(const Graph *g, int i);
@@ -90,9 +95,9 @@ static void plan(Model *m, Carver *c)
     m->out = carve(c, sizeof(float *) * nn);
     size_t T = (size_t)m->nthreads;
     m->scratch = carve(c, sizeof(float *) * nn * T);
+    m->crng = carve(c, sizeof(Rng) * MAX_CHUNKS);
     m->saved = carve(c, sizeof(float *) * nn);
     m->after_pool = carve(c, sizeof(bool) * nn);
-    m->trng = carve(c, sizeof(Rng) * T);
     size_t nparam = 0;
     for (size_t i = 0; i < nn; i++) {
         const Node *n = GRAPH_NODE(g, i);
@@ -102,7 +107,7 @@ static void plan(Model *m, Carver *c)
     m->nparam_floats = nparam;
     m->params = carve(c, sizeof(float) * nparam);
     m->grads = carve(c, sizeof(float) * nparam);
-    m->tgrads = carve(c, sizeof(float) * nparam * (T - 1));
+    m->cgrads = carve(c, sizeof(float) * nparam * (MAX_CHUNKS - 1));
     size_t largest = (size_t)shape_numel(g->input);
     m->input = carve(c, sizeof(float) * B * largest);
     float *xin = layout_differs(g->input) ? carve(c, sizeof(float) * B * largest) : NULL;
@@ -179,8 +184,8 @@ Model *rt_model_new(const Graph *g, int max_batch, Diag *d)
         m->nthreads = max_batch;
     if (m->nthreads < 1)
         m->nthreads = 1;
-    m->slice = (max_batch + m->nthreads - 1) / m->nthreads;
-    m->part = part_rows(g, m->slice);
+    m->part = part_rows(g, max_batch);
+    m->max_chunks = MAX_CHUNKS;
     Carver count = {0};
     plan(m, &count);
     if (posix_memalign(&m->block, 64, count.off) != 0) {
@@ -221,17 +226,21 @@ int64_t rt_outputs(const Model *m)
     return shape_numel(GRAPH_NODE(m->g, m->g->nodes.len - 1)->out);
 }
 
-/* Rows [*b0, *b0 + return) of a batch for thread t of nt: contiguous, balanced. */
-static int slice_of(int batch, int t, int nt, int *b0)
+/* The chunks of a pass over `batch` rows: at most m->max_chunks, each a run of whole parts,
+ * as even as parts allow. */
+static int chunk_count(const Model *m, int batch)
 {
-    *b0 = (int)((int64_t)batch * t / nt);
-    return (int)((int64_t)batch * (t + 1) / nt) - *b0;
+    int parts = (batch + m->part - 1) / m->part;
+    return parts < m->max_chunks ? (parts > 0 ? parts : 1) : m->max_chunks;
 }
 
-/* Threads for a pass over `batch` rows: no more than rows, at least one. */
-static int pass_threads(const Model *m, int batch)
+/* Rows [*r0, *r1) of chunk c of nc. */
+static void chunk_rows(const Model *m, int batch, int c, int nc, int *r0, int *r1)
 {
-    return batch < m->nthreads ? (batch > 0 ? batch : 1) : m->nthreads;
+    int parts = (batch + m->part - 1) / m->part;
+    *r0 = (int)((int64_t)parts * c / nc) * m->part;
+    int end = (int)((int64_t)parts * (c + 1) / nc) * m->part;
+    *r1 = end < batch ? end : batch;
 }
 
 static int thread_id(void)
@@ -245,8 +254,8 @@ static int thread_id(void)
 
 static size_t rows(const Shape *s, int b) { return (size_t)b * (size_t)shape_numel(*s); }
 
-/* The views of node i for the rows [b0, b0 + count) on thread t. */
-static LayerRun run_args(Model *m, int i, int b0, int count, int t, bool training)
+/* The views of node i for the rows [b0, b0 + count) of chunk c on thread t. */
+static LayerRun run_args(Model *m, int i, int b0, int count, int t, int c, bool training)
 {
     const Node *n = GRAPH_NODE(m->g, i);
     size_t nn = (size_t)m->g->nodes.len;
@@ -260,7 +269,7 @@ static LayerRun run_args(Model *m, int i, int b0, int count, int t, bool trainin
         .grads = grads,
         .scratch = m->scratch[(size_t)t * nn + (size_t)i],
         .saved = m->saved[i] ? m->saved[i] + (size_t)b0 * n->ops->saved(n) : NULL,
-        .rng = &m->trng[t],
+        .rng = &m->crng[c],
     };
 }
 
@@ -272,45 +281,55 @@ static void convert_rows(float *dst, const float *src, const Shape *s, int b0, i
                      (int)(s->d[1] * s->d[2]), to_hwc);
 }
 
-/* Thread t's gradient views: thread 0 writes m->grads, the others their own blocks. */
-static void thread_grads(Model *m, int i, int t, float **out)
+/* Chunk c's gradient views: chunk 0 writes m->grads, the others their own blocks. */
+static void chunk_grads(Model *m, int i, int c, float **out)
 {
     for (int p = 0; p < NODE_MAX_PARAMS; p++) {
         float *g = m->gview[(size_t)i * NODE_MAX_PARAMS + (size_t)p];
-        out[p] = g && t > 0 ? m->tgrads + (size_t)(t - 1) * m->nparam_floats + (size_t)(g - m->grads)
+        out[p] = g && c > 0 ? m->cgrads + (size_t)(c - 1) * m->nparam_floats + (size_t)(g - m->grads)
                             : g;
     }
 }
 
-/* One part of a pass: rows [p0, p0 + pn) of the batch on thread t. */
+/* One part of a pass: rows [p0, p0 + pn) of the batch, in chunk c, on thread t. */
 typedef struct Part {
-    int t, p0, pn, row; /* row: p0 within the thread's slice */
-    bool first, last; /* the thread's first and last part of the pass */
+    int t, c, p0, pn, row; /* row: p0 within its chunk */
+    bool first;            /* the thread's first part of the pass */
+    bool last;             /* the last part of its chunk */
 } Part;
 
-/* Runs fn on every part of a pass over `batch` rows: one parallel region, in which each
- * thread takes its contiguous slice and goes through it m->part rows at a time. */
+/* Runs fn on every part of a pass over `batch` rows: one parallel region, in which threads
+ * take chunks as they come free and go through each a part at a time. */
 static void for_each_part(Model *m, int batch, void (*fn)(Model *m, const Part *p, void *ctx),
                           void *ctx)
 {
-    int nt = pass_threads(m, batch);
+    int nc = chunk_count(m, batch), nt = m->nthreads < nc ? m->nthreads : nc;
 #ifdef _OPENMP
 #pragma omp parallel num_threads(nt) if (nt > 1)
 #endif
     {
-        int t = thread_id(), b0, count = slice_of(batch, t, nt, &b0), end = b0 + count;
-        for (int p0 = b0; p0 < end; p0 += m->part) {
-            int pn = end - p0 < m->part ? end - p0 : m->part;
-            Part p = {.t = t, .p0 = p0, .pn = pn, .row = p0 - b0, .first = p0 == b0,
-                      .last = p0 + pn == end};
-            fn(m, &p, ctx);
+        int t = thread_id();
+        bool first = true;
+#ifdef _OPENMP
+#pragma omp for schedule(dynamic, 1)
+#endif
+        for (int c = 0; c < nc; c++) {
+            int r0, r1;
+            chunk_rows(m, batch, c, nc, &r0, &r1);
+            for (int p0 = r0; p0 < r1; p0 += m->part) {
+                int pn = r1 - p0 < m->part ? r1 - p0 : m->part;
+                Part p = {.t = t, .c = c, .p0 = p0, .pn = pn, .row = p0 - r0, .first = first,
+                          .last = p0 + pn == r1};
+                first = false;
+                fn(m, &p, ctx);
+            }
         }
     }
 }
 
 static LayerRun part_args(Model *m, int i, const Part *p, bool training)
 {
-    LayerRun r = run_args(m, i, p->p0, p->pn, p->t, training);
+    LayerRun r = run_args(m, i, p->p0, p->pn, p->t, p->c, training);
     r.first = p->first;
     r.last = p->last;
     r.row = p->row;
@@ -353,9 +372,9 @@ static void forward_part(Model *m, const Part *p, void *ctx)
 
 const float *rt_forward(Model *m, int batch, bool training)
 {
-    if (training) /* each thread's dropout stream, drawn in thread order */
-        for (int t = 0; t < pass_threads(m, batch); t++)
-            rng_seed(&m->trng[t], rng_next(&m->rng));
+    if (training) /* each chunk's dropout stream, drawn in chunk order */
+        for (int c = 0; c < chunk_count(m, batch); c++)
+            rng_seed(&m->crng[c], rng_next(&m->rng));
     for_each_part(m, batch, forward_part, &training);
     return m->logits;
 }
@@ -386,7 +405,7 @@ static void backward_part(Model *m, const Part *p, void *ctx)
             which ^= 1;
         }
         float *grads[NODE_MAX_PARAMS];
-        thread_grads(m, i, p->t, grads);
+        chunk_grads(m, i, p->c, grads);
         LayerRun r = part_args(m, i, p, true);
         r.grads = grads;
         r.dout = dout;
@@ -399,18 +418,18 @@ static void backward_part(Model *m, const Part *p, void *ctx)
 
 void rt_backward(Model *m, int batch)
 {
-    int nt = pass_threads(m, batch);
     for_each_part(m, batch, backward_part, NULL);
-    /* sum the threads' gradients in thread order, element-parallel */
-    if (nt > 1) {
+    /* add the chunks' gradients in chunk order, element-parallel */
+    int nc = chunk_count(m, batch), nt = m->nthreads;
+    if (nc > 1) {
         size_t n = m->nparam_floats;
 #ifdef _OPENMP
-#pragma omp parallel for num_threads(nt) schedule(static)
+#pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1)
 #endif
         for (size_t j = 0; j < n; j++) {
             float s = m->grads[j];
-            for (int t = 1; t < nt; t++)
-                s += m->tgrads[(size_t)(t - 1) * n + j];
+            for (int c = 1; c < nc; c++)
+                s += m->cgrads[(size_t)(c - 1) * n + j];
             m->grads[j] = s;
         }
     }

@@ -33,12 +33,13 @@ typedef struct Model {
     float **scratch;    /* [thread * nodes + node] -> ops->scratch(node) floats, or NULL */
     float **saved;      /* [node] -> (max_batch, ops->saved(node)), or NULL */
     bool *after_pool;   /* [node]: an activation run after the max pool that follows it */
-    int nthreads;       /* the batch is split into this many contiguous slices, one per thread */
-    int slice;          /* rows of the largest slice */
-    int part;           /* a thread runs its slice through the net this many rows at a time
-                           (may be lowered after rt_model_new, never raised) */
-    float *tgrads;      /* gradients of threads 1.. (thread 0 writes grads), same layout */
-    Rng *trng;          /* each thread's dropout RNG, drawn from rng at every forward */
+    int nthreads;       /* threads of a pass (at most; never more than chunks) */
+    int part;           /* rows a thread runs through the net at once (may be lowered after
+                           rt_model_new, never raised) */
+    int max_chunks;     /* parts are grouped into at most this many chunks, each with its own
+                           gradients (may be lowered after rt_model_new) */
+    float *cgrads;      /* gradients of chunks 1.. (chunk 0 writes grads), same layout */
+    Rng *crng;          /* each chunk's dropout RNG, drawn from rng at every forward */
     float *dlogits;     /* (max_batch, outputs) */
     int32_t *labels;    /* (max_batch) */
     float *target;      /* (max_batch, outputs): one-hot for mse */

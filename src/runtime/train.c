@@ -3,7 +3,7 @@
  * Design choice: the loop's whole position (epoch, batch, step and the RNG states) lives in
  * one TrainPos that checkpoints store, and each epoch's shuffle is drawn from the RNG state
  * saved at the epoch's start, so training N epochs and training K, stopping and resuming
- * for N-K give the same bits at a fixed thread count. */
+ * for N-K give the same bits (on any number of threads: see model.c). */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>

@@ -2,7 +2,8 @@
 # cli.sh NETRUN SRCROOT: netrun's command line, end to end.
 #
 #  - determinism: two runs with the same seed and --threads 2 print the same lines (timings
-#    aside) and write byte-identical checkpoints (the seed net, and an MLP with Dropout);
+#    aside) and write byte-identical checkpoints (the seed net, and an MLP with Dropout), and
+#    so do runs on 1, 2 and 3 threads;
 #  - resume: N steps in one run == K steps, then --resume to N, byte for byte, for K inside an
 #    epoch, at an epoch's end, and through two resumes; and a resumed run to the last epoch;
 #  - every bad input of issue 3 (data, safetensors, checkpoint paths, a loss that becomes NaN),
@@ -96,6 +97,15 @@ if cmp -s det1.st det2.st && [ "$(strip_times det1.out)" = "$(strip_times det2.o
 else
     bad "seed net, two runs with the same seed differ" "$(diff <(strip_times det1.out) <(strip_times det2.out))" "$(cmp det1.st det2.st)"
 fi
+# The same bits on any number of threads: chunks, not threads, group the sums.
+run_ok det1t "$NET" --train --data small --batch 25 --epochs 3 --steps 20 --threads 1 --save det1t.st
+run_ok det3t "$NET" --train --data small --batch 25 --epochs 3 --steps 20 --threads 3 --save det3t.st
+if cmp -s det1.st det1t.st && cmp -s det1.st det3t.st &&
+   [ "$(strip_times det1.out | grep -v "^training ")" = "$(strip_times det1t.out | grep -v "^training ")" ]; then
+    ok "seed net, 20 steps on 1, 2 and 3 threads: same lines, byte-identical checkpoints"
+else
+    bad "seed net: the thread count changes the result" "$(cmp det1.st det1t.st; cmp det1.st det3t.st)" "$(diff <(strip_times det1.out) <(strip_times det1t.out))"
+fi
 grep -q "epoch 3/3  stopped" det1.out && ok "--steps 20 stops inside epoch 3 (9 steps per epoch)" ||
     bad "--steps 20 did not stop inside epoch 3" "$(cat det1.out)"
 for i in 1 2; do run_ok mdet$i mlp.net --train --data small --threads 2 --save mdet$i.st; done
@@ -104,6 +114,10 @@ if cmp -s mdet1.st mdet2.st && [ "$(strip_times mdet1.out)" = "$(strip_times mde
 else
     bad "MLP with Dropout, two runs differ" "$(cmp mdet1.st mdet2.st)"
 fi
+# Dropout's masks come from per-chunk streams, so they too ignore the thread count
+run_ok mdet1t mlp.net --train --data small --threads 1 --save mdet1t.st
+cmp -s mdet1.st mdet1t.st && ok "MLP with Dropout on 1 and 2 threads: byte-identical checkpoints" ||
+    bad "MLP with Dropout: 1 and 2 threads differ" "$(cmp mdet1.st mdet1t.st)"
 run_ok mseed mlp.net --train --data small --threads 2 --seed 6 --save mseed.st
 cmp -s mdet1.st mseed.st && bad "--seed 6 gave the same checkpoint as seed 5" ||
     ok "another --seed gives other weights"

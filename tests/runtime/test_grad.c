@@ -39,9 +39,6 @@
 #include "layer.h"
 #include "runtime.h"
 
-#ifdef _OPENMP
-#include <omp.h>
-#endif
 
 #define EPS 1e-2
 #define ATOL 2e-4
@@ -450,8 +447,9 @@ Test(grad, dropout_mask)
  * checks the runtime's plumbing (the ping-pong gradient buffers, per-node scratch, the
  * loss's dlogits and the first layer's din == NULL) rather than any one layer. The nets are
  * smooth (no ReLU or max, whose kinks a weight step could cross). Dropout keeps its mask by
- * restoring the model's RNG before every forward. With part > 0, one thread runs the batch
- * part rows at a time, so gradients must add up across parts. */
+ * restoring the model's RNG before every forward. With part > 0, the batch runs part rows at
+ * a time in at most `chunks` chunks, so gradients must add up across the parts of a chunk
+ * (one chunk) or across chunks (one part each). */
 static double net_loss(Model *m, const Rng *r0, LossKind loss)
 {
     m->rng = *r0;
@@ -459,19 +457,15 @@ static double net_loss(Model *m, const Rng *r0, LossKind loss)
     return rt_loss(m, loss, BATCH, true);
 }
 
-static void check_net(const char *body, LossKind loss, int part)
+static void check_net(const char *body, LossKind loss, int part, int chunks)
 {
-#ifdef _OPENMP
-    if (part > 0) /* one thread, so that its slice is the whole batch */
-        omp_set_num_threads(1);
-#endif
     Net net;
     net_build(&net, "whole", "2x6x6", body, NULL);
     Model *m = net.m;
     if (part > 0) {
         cr_assert(part <= m->part, "the model already runs %d rows at a time", m->part);
         m->part = part;
-        cr_assert(m->slice >= 2 * part, "a slice of %d rows is one part of %d", m->slice, part);
+        m->max_chunks = chunks;
     }
     Rng rng, r0;
     rng_seed(&rng, 8);
@@ -541,19 +535,24 @@ static const char *const smooth_net = "  block {\n"
 
 Test(grad, whole_net_cross_entropy, .timeout = 120)
 {
-    check_net(smooth_net, LOSS_CROSS_ENTROPY, 0);
+    check_net(smooth_net, LOSS_CROSS_ENTROPY, 0, 0);
 }
 
-Test(grad, whole_net_mse, .timeout = 120) { check_net(smooth_net, LOSS_MSE, 0); }
+Test(grad, whole_net_mse, .timeout = 120) { check_net(smooth_net, LOSS_MSE, 0, 0); }
 
-/* The batch one row at a time: every layer's parameter gradients summed over the parts. */
-Test(grad, whole_net_in_parts, .timeout = 120) { check_net(smooth_net, LOSS_MSE, 1); }
+/* The batch one row at a time: every layer's parameter gradients summed over the parts of
+ * one chunk, then over two chunks of one part. */
+Test(grad, whole_net_in_parts, .timeout = 120)
+{
+    check_net(smooth_net, LOSS_MSE, 1, 1);
+    check_net(smooth_net, LOSS_CROSS_ENTROPY, 1, 2);
+}
 
 /* A net whose output is a multi-channel image: the runtime turns it (and its gradient)
  * between channels-last and PyTorch's order at its edge. */
 Test(grad, whole_net_image_output, .timeout = 120)
 {
-    check_net("  Conv2d 3 k3 p1\n  Tanh\n  Conv2d 2 k1\n", LOSS_MSE, 0);
+    check_net("  Conv2d 3 k3 p1\n  Tanh\n  Conv2d 2 k1\n", LOSS_MSE, 0, 0);
 }
 
 /* In-place nodes: Tanh writes over the Linear's output, but Dropout must not write over
@@ -562,8 +561,8 @@ Test(grad, whole_net_in_place_rules, .timeout = 120)
 {
     check_net("  Flatten\n  Linear 6\n  Tanh\n  Dropout 0.25\n  Linear 5\n  Sigmoid\n"
               "  Dropout 0.5\n  Linear 4\n",
-              LOSS_CROSS_ENTROPY, 0);
-    check_net("  Conv2d 1 k3\n  Flatten\n  Sigmoid\n  Linear 3\n", LOSS_MSE, 0);
+              LOSS_CROSS_ENTROPY, 0, 0);
+    check_net("  Conv2d 1 k3\n  Flatten\n  Sigmoid\n  Linear 3\n", LOSS_MSE, 0, 0);
 }
 
 /* A ReLU before a max pool runs after it, on the pooled values (ReLU commutes with max, and
@@ -624,5 +623,5 @@ Test(grad, relu_runs_after_max_pool_exactly)
  * CrossEntropyLoss would be, applied after an explicit Softmax). */
 Test(grad, whole_net_softmax_head, .timeout = 120)
 {
-    check_net("  Flatten\n  Linear 4\n  Softmax\n", LOSS_CROSS_ENTROPY, 0);
+    check_net("  Flatten\n  Linear 4\n  Softmax\n", LOSS_CROSS_ENTROPY, 0, 0);
 }
