@@ -262,6 +262,10 @@ struct LayerOps {
     /* The output is the maximum of windows of the input, and its gradient goes to each
      * window's maximum (MaxPool2d). */
     bool selects_max;
+    /* The window (> 0) of a following max pool (selects_max) whose output and argmax this
+     * node's runtime forward can compute itself, never storing its own output
+     * (LayerRun.pool_k); 0 if it cannot. NULL: never. */
+    int (*fuses_pool)(const Node *n, const Node *pool);
 };
 
 extern const LayerOps *const ir_layers[LAYER__COUNT];

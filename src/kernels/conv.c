@@ -100,12 +100,14 @@ static void copy_bordered(float *dst, const float *img, const ConvGeom *g, int W
 
 /* ---- the shared register tile ---- */
 
-/* acc[p][v] += sum over taps t < ntaps and k < K of a[toff[t] + p*ps + k] * w[t*wtap + k*ldw
- * + v*VL]. Called with constant P and NVB, so the compiler keeps acc in registers. */
-FULL_WIDTH static ALWAYS_INLINE void tile_mac(int P, int NVB, vfloat acc[P_MAX][NVB_MAX],
-                                              const float *restrict a, const int *toff, int ntaps,
-                                              int ps, int K, const float *restrict w, size_t wtap,
-                                              int ldw)
+/* acc[p][v] += sum over taps t < ntaps and k < K of a[toff[t] + (p/PR)*rs + (p%PR)*ps + k] *
+ * w[t*wtap + k*ldw + v*VL]: the tile's pixels are rows of PR (one row when PR == P). Called
+ * with constant P, PR and NVB, so the compiler keeps acc in registers. */
+FULL_WIDTH static ALWAYS_INLINE void tile_mac_rows(int P, int PR, int NVB,
+                                                   vfloat acc[P_MAX][NVB_MAX],
+                                                   const float *restrict a, const int *toff,
+                                                   int ntaps, int ps, size_t rs, int K,
+                                                   const float *restrict w, size_t wtap, int ldw)
 {
     for (int t = 0; t < ntaps; t++) {
         const float *at = a + toff[t], *wk = w + (size_t)t * wtap;
@@ -116,13 +118,21 @@ FULL_WIDTH static ALWAYS_INLINE void tile_mac(int P, int NVB, vfloat acc[P_MAX][
                 wv[v] = vload(wk + v * VL);
 #pragma GCC unroll 12
             for (int p = 0; p < P; p++) {
-                float x = at[p * ps + k];
+                float x = at[(size_t)(p / PR) * rs + (size_t)(p % PR) * ps + k];
 #pragma GCC unroll 4
                 for (int v = 0; v < NVB; v++)
                     acc[p][v] += x * wv[v];
             }
         }
     }
+}
+
+FULL_WIDTH static ALWAYS_INLINE void tile_mac(int P, int NVB, vfloat acc[P_MAX][NVB_MAX],
+                                              const float *restrict a, const int *toff, int ntaps,
+                                              int ps, int K, const float *restrict w, size_t wtap,
+                                              int ldw)
+{
+    tile_mac_rows(P, P, NVB, acc, a, toff, ntaps, ps, 0, K, w, wtap, ldw);
 }
 
 FULL_WIDTH static ALWAYS_INLINE void tile_zero(int P, int NVB, vfloat acc[P_MAX][NVB_MAX])
@@ -174,6 +184,61 @@ FULL_WIDTH static ALWAYS_INLINE void fwd_tile(int P, int NVB, const FwdArgs *f)
 #pragma GCC unroll 4
         for (int v = 0; v < NVB; v++)
             store_part(f->out + (size_t)p * f->os, v, f->valid, acc[p][v] + b[v]);
+}
+
+/* ---- forward with a max pool (window = stride = K, no padding) ---- */
+
+typedef int32_t vint __attribute__((vector_size(VL * sizeof(int32_t))));
+
+/* store_part for a vector of indices */
+FULL_WIDTH static ALWAYS_INLINE void store_part_index(int32_t *dst, int v, int valid, vint x)
+{
+    int n = valid - v * VL;
+    if (n > 0)
+        memcpy(dst + v * VL, &x, (size_t)(n < VL ? n : VL) * sizeof(int32_t));
+}
+
+typedef struct PoolArgs {
+    FwdArgs f;     /* as the forward, at the first window's top-left pixel; out and os are
+                    * the pooled output's */
+    size_t rs;     /* input floats between the convolution's output rows (SH * Wp * C) */
+    int32_t *am;   /* argmax at the tile's first pooled pixel and channel, or NULL */
+    int32_t idx0;  /* the index y*OW + x of the first window's top-left pixel */
+    int OW;        /* the convolution's output width */
+} PoolArgs;
+
+/* Q pooled pixels of K x K windows: the convolution's K rows of Q*K pixels in registers, the
+ * bias added, then each window's maximum taken in row-major order (strict >, a NaN wins), as
+ * maxpool2d_forward would on the convolution's output, so the result is the same bits. */
+FULL_WIDTH static ALWAYS_INLINE void pool_tile(int K, int Q, int NVB, const PoolArgs *a)
+{
+    const FwdArgs *f = &a->f;
+    const int PR = Q * K, P = K * PR;
+    vfloat acc[P_MAX][NVB_MAX];
+    tile_zero(P, NVB, acc);
+    tile_mac_rows(P, PR, NVB, acc, f->x, f->toff, f->ntaps, f->ps, a->rs, f->C, f->w,
+                  (size_t)f->C * f->ldw, f->ldw);
+#pragma GCC unroll 4
+    for (int v = 0; v < NVB; v++) {
+        vfloat b = vload(f->bias + v * VL);
+#pragma GCC unroll 3
+        for (int q = 0; q < Q; q++) {
+            vfloat m = acc[q * K][v] + b;
+            vint best = (vint){0} + (a->idx0 + q * K);
+#pragma GCC unroll 9
+            for (int t = 1; t < K * K; t++) {
+                int r = t / K, c = t % K;
+                vfloat x = acc[r * PR + q * K + c][v] + b;
+                vint take = (x > m) | (x != x);
+                m = (vfloat)(((vint)x & take) | ((vint)m & ~take));
+                vint idx = (vint){0} + (a->idx0 + r * a->OW + q * K + c);
+                best = (idx & take) | (best & ~take);
+            }
+            store_part(f->out + (size_t)q * f->os, v, f->valid, m);
+            if (a->am)
+                store_part_index(a->am + (size_t)q * f->os, v, f->valid, best);
+        }
+    }
 }
 
 /* ---- input gradient ---- */
@@ -273,6 +338,25 @@ static void (*const dx_tab[NVB_MAX][P_MAX])(const DxArgs *) = {
 static void (*const dw_tab[NVB_MAX][P_MAX])(const DwArgs *) = {
     TABLE_ROW(dw, 1), TABLE_ROW(dw, 2), TABLE_ROW(dw, 3), TABLE_ROW(dw, 4)};
 
+/* The pooled tiles: windows of K = 2 (Q = 1..3 pooled pixels) and K = 3 (Q = 1), in a table
+ * indexed [K - 2][NVB - 1][Q - 1] (NULL where Q*K*K would pass P_MAX). */
+#define POOL_FN(K, NVB, Q)                                                                         \
+    FULL_WIDTH static void pool_##K##_##NVB##_##Q(const PoolArgs *a) { pool_tile(K, Q, NVB, a); }
+#define POOL_NVB(NVB) POOL_FN(2, NVB, 1) POOL_FN(2, NVB, 2) POOL_FN(2, NVB, 3) POOL_FN(3, NVB, 1)
+POOL_NVB(1)
+POOL_NVB(2)
+POOL_NVB(3)
+POOL_NVB(4)
+#define POOL_Q_MAX 3
+static void (*const pool_tab[2][NVB_MAX][POOL_Q_MAX])(const PoolArgs *) = {
+    {{pool_2_1_1, pool_2_1_2, pool_2_1_3},
+     {pool_2_2_1, pool_2_2_2, pool_2_2_3},
+     {pool_2_3_1, pool_2_3_2, pool_2_3_3},
+     {pool_2_4_1, pool_2_4_2, pool_2_4_3}},
+    {{pool_3_1_1, NULL, NULL}, {pool_3_2_1, NULL, NULL}, {pool_3_3_1, NULL, NULL},
+     {pool_3_4_1, NULL, NULL}},
+};
+
 /* Cuts n items into the fewest blocks of at most pmax, of sizes differing by at most one:
  * block b starts at *start and has *len items. */
 static void block_of(int n, int nblocks, int b, int *start, int *len)
@@ -333,6 +417,57 @@ void conv2d_forward(float *out, const float *in, const ConvGeom *g, float *scrat
                         .os = OC, .valid = OC - v0 * VL,
                     };
                     fwd_tab[nvb - 1][P - 1](&a);
+                }
+            }
+        }
+    }
+}
+
+void conv2d_forward_pool(float *out, int32_t *argmax, const float *in, const ConvGeom *g, int K,
+                         float *scratch)
+{
+    Plan pl = plan_of(g);
+    const int C = g->C, OC = g->OC, OCp = pl.OCp, KK = pl.taps;
+    const int POH = g->OH / K, POW = g->OW / K;
+    const float *wp = scratch + pl.wp, *bp = scratch + pl.bp;
+    float *xp = scratch + pl.xp;
+    bool border = g->PH || g->PW;
+    const int *toff = tap_offsets(scratch, &pl);
+    int ovec = OCp / VL;
+    /* vectors of channels a tile takes: its K*K pixels by them must fit the registers */
+    int nvb_max = TILE_REGS / (K * K);
+    nvb_max = nvb_max < 1 ? 1 : nvb_max > NVB_MAX ? NVB_MAX : nvb_max;
+    size_t in_img = (size_t)g->H * g->W * C, out_img = (size_t)POH * POW * OC;
+    for (int n = 0; n < g->B; n++) {
+        const float *x = in + n * in_img;
+        if (border) {
+            copy_bordered(xp, x, g, pl.Wp);
+            x = xp;
+        }
+        for (int py = 0; py < POH; py++) {
+            for (int v0 = 0; v0 < ovec; v0 += nvb_max) {
+                int nvb = ovec - v0 < nvb_max ? ovec - v0 : nvb_max;
+                /* pooled pixels a tile takes: their K*K*nvb accumulators fit, at most 3 */
+                int qmax = tile_pixels(nvb) / (K * K);
+                qmax = qmax < 1 ? 1 : qmax > POOL_Q_MAX ? POOL_Q_MAX : qmax;
+                if (K == 3)
+                    qmax = 1;
+                int nblocks = (POW + qmax - 1) / qmax;
+                for (int blk = 0; blk < nblocks; blk++) {
+                    int px, Q;
+                    block_of(POW, nblocks, blk, &px, &Q);
+                    size_t o = n * out_img + ((size_t)py * POW + px) * OC + v0 * VL;
+                    PoolArgs a = {
+                        .f = {
+                            .x = x + ((size_t)py * K * g->SH * pl.Wp + (size_t)px * K * g->SW) * C,
+                            .toff = toff, .ntaps = KK, .ps = g->SW * C, .C = C,
+                            .w = wp + v0 * VL, .ldw = OCp, .bias = bp + v0 * VL,
+                            .out = out + o, .os = OC, .valid = OC - v0 * VL,
+                        },
+                        .rs = (size_t)g->SH * pl.Wp * C, .am = argmax ? argmax + o : NULL,
+                        .idx0 = py * K * g->OW + px * K, .OW = g->OW,
+                    };
+                    pool_tab[K - 2][nvb - 1][Q - 1](&a);
                 }
             }
         }

@@ -57,6 +57,12 @@ size_t conv2d_scratch_floats(const ConvGeom *g);
 void conv2d_pack_forward(float *scratch, const float *w, const float *b, const ConvGeom *g);
 /* out (B,OH,OW,OC) from in (B,H,W,C) and the packed weights. */
 void conv2d_forward(float *out, const float *in, const ConvGeom *g, float *scratch);
+/* out (B,OH/K,OW/K,OC) = MaxPool2d(K) (window = stride = K, no padding, floor) of the
+ * convolution's output, which is never stored, with argmax (B,OH/K,OW/K,OC) or NULL as
+ * maxpool2d_forward gives it: the same bits as conv2d_forward then maxpool2d_forward, with
+ * one pass over memory fewer. K is 2 or 3. */
+void conv2d_forward_pool(float *out, int32_t *argmax, const float *in, const ConvGeom *g, int K,
+                         float *scratch);
 /* Packs w (OC,C,KH,KW) for conv2d_backward and zeroes the gradient sums. */
 void conv2d_pack_backward(float *scratch, const float *w, const ConvGeom *g);
 /* din (B,H,W,C) = the input gradient of dout (B,OH,OW,OC), or NULL; when grads, adds the

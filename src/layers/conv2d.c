@@ -103,7 +103,10 @@ static void forward(const Node *n, LayerRun *r)
     ConvGeom g = geom(n, r->batch);
     if (r->first)
         conv2d_pack_forward(r->scratch, r->params[0], n->nparams > 1 ? r->params[1] : NULL, &g);
-    conv2d_forward(r->out, r->in, &g, r->scratch);
+    if (r->pool_k)
+        conv2d_forward_pool(r->pool_out, r->pool_argmax, r->in, &g, r->pool_k, r->scratch);
+    else
+        conv2d_forward(r->out, r->in, &g, r->scratch);
 }
 
 static void backward(const Node *n, LayerRun *r)
@@ -207,20 +210,36 @@ static void conv_body(Emit *e, const VecFam *f, const void *ctx)
     sb_puts(sb, "    }\n");
 }
 
+/* The window k of a max pool whose windows tile the conv output (kernel k x k == stride, no
+ * padding), or 0 for any other node. */
+static int pool_window(const Node *pool)
+{
+    if (pool->kind != LAYER_MAXPOOL2D)
+        return 0;
+    const AttrVal *k = &pool->attrs[ir_attr_index(pool->ops, "kernel")];
+    const AttrVal *s = &pool->attrs[ir_attr_index(pool->ops, "stride")];
+    const AttrVal *pd = &pool->attrs[ir_attr_index(pool->ops, "padding")];
+    int64_t kk = attr_pair(k, 0);
+    bool tiles = kk == attr_pair(k, 1) && attr_pair(s, 0) == kk && attr_pair(s, 1) == kk &&
+                 attr_pair(pd, 0) == 0 && attr_pair(pd, 1) == 0;
+    return tiles ? (int)kk : 0;
+}
+
 static bool fuse(const Node *n, const Node *next)
 {
     (void)n;
     if (next->ops->emit_act)
         return true;
-    if (next->kind != LAYER_MAXPOOL2D)
-        return false;
-    /* a max pool whose windows tile the conv output: kernel == stride, no padding */
-    const AttrVal *k = &next->attrs[ir_attr_index(next->ops, "kernel")];
-    const AttrVal *s = &next->attrs[ir_attr_index(next->ops, "stride")];
-    const AttrVal *pd = &next->attrs[ir_attr_index(next->ops, "padding")];
-    int64_t kk = attr_pair(k, 0);
-    return kk == attr_pair(k, 1) && attr_pair(s, 0) == kk && attr_pair(s, 1) == kk &&
-           attr_pair(pd, 0) == 0 && attr_pair(pd, 1) == 0 && kk * kk <= 12;
+    int k = pool_window(next);
+    return k > 0 && k * k <= 12;
+}
+
+/* The runtime's kernel pools windows of 2 and 3 itself (conv2d_forward_pool). */
+static int fuses_pool(const Node *n, const Node *pool)
+{
+    (void)n;
+    int k = pool_window(pool);
+    return k == 2 || k == 3 ? k : 0;
 }
 
 static int emit_border(const Node *n)
@@ -287,4 +306,5 @@ const LayerOps layer_conv2d = {
     .emit = emit,
     .emit_border = emit_border,
     .fuse = fuse,
+    .fuses_pool = fuses_pool,
 };

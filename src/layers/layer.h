@@ -41,6 +41,11 @@ struct LayerRun {
     float *saved;             /* ops->saved(n) floats per sample, for this part's samples,
                                  kept until the pass (forward, then backward) ends */
     Rng *rng;                 /* dropout masks: the chunk's stream */
+    int pool_k;               /* > 0: forward computes instead the output (pool_out) and, in
+                                 training, the argmax (pool_argmax, the pool's saved) of the
+                                 max pool that follows (ops->fuses_pool); out is not written */
+    float *pool_out;
+    int32_t *pool_argmax;
 };
 
 /* ---- code generation ----

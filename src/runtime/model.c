@@ -86,6 +86,17 @@ static bool runs_after_pool(const Graph *g, int i)
            GRAPH_NODE(g, i + 1)->ops->selects_max && runs_in_place(g, i);
 }
 
+/* The max pool whose forward node i computes itself (ops->fuses_pool): the node after it,
+ * or the one after an activation that runs after the pool. Its index, or -1. */
+static int fused_pool_of(const Graph *g, int i)
+{
+    const Node *n = GRAPH_NODE(g, i);
+    int j = i + 1 < g->nodes.len && runs_after_pool(g, i + 1) ? i + 2 : i + 1;
+    if (!n->ops->fuses_pool || j >= g->nodes.len || !GRAPH_NODE(g, j)->ops->selects_max)
+        return -1;
+    return n->ops->fuses_pool(n, GRAPH_NODE(g, j)) > 0 ? j : -1;
+}
+
 static void plan(Model *m, Carver *c)
 {
     const Graph *g = m->g;
@@ -98,6 +109,8 @@ static void plan(Model *m, Carver *c)
     m->crng = carve(c, sizeof(Rng) * MAX_CHUNKS);
     m->saved = carve(c, sizeof(float *) * nn);
     m->after_pool = carve(c, sizeof(bool) * nn);
+    m->pool_k = carve(c, sizeof(int) * nn);
+    m->pooled = carve(c, sizeof(bool) * nn);
     size_t nparam = 0;
     for (size_t i = 0; i < nn; i++) {
         const Node *n = GRAPH_NODE(g, i);
@@ -129,8 +142,13 @@ static void plan(Model *m, Carver *c)
         /* a view (Flatten) shares its input's memory: no copy forward or backward; an
          * in-place node (ReLU after a convolution) writes over its input */
         bool shared = (n->ops->view && n->ops->view(n)) || runs_in_place(g, (int)i);
-        if (c->base)
+        if (c->base) {
             m->after_pool[i] = runs_after_pool(g, (int)i);
+            int j = fused_pool_of(g, (int)i);
+            m->pool_k[i] = j >= 0 ? n->ops->fuses_pool(n, GRAPH_NODE(g, j)) : 0;
+            if (j >= 0)
+                m->pooled[j] = true;
+        }
         float *o = shared ? NULL : carve(c, sizeof(float) * B * numel);
         if (c->base)
             m->out[i] = shared ? (i ? m->out[i - 1] : m->xin) : o;
@@ -357,8 +375,17 @@ static void forward_part(Model *m, const Part *p, void *ctx)
         const Node *n = GRAPH_NODE(m->g, i);
         if (m->after_pool[i])
             continue; /* it runs after node i + 1, on its output */
-        LayerRun r = part_args(m, i, p, training);
-        n->ops->forward(n, &r);
+        if (!m->pooled[i]) { /* else the node before computed this max pool's output */
+            LayerRun r = part_args(m, i, p, training);
+            if (m->pool_k[i]) {
+                int j = fused_pool_of(m->g, i);
+                LayerRun rp = part_args(m, j, p, training);
+                r.pool_k = m->pool_k[i];
+                r.pool_out = rp.out;
+                r.pool_argmax = training ? (int32_t *)rp.saved : NULL;
+            }
+            n->ops->forward(n, &r);
+        }
         if (i > 0 && m->after_pool[i - 1]) {
             Node as;
             LayerRun ra = late_args(m, i - 1, i, p, training, &as);

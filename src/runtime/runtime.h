@@ -33,6 +33,9 @@ typedef struct Model {
     float **scratch;    /* [thread * nodes + node] -> ops->scratch(node) floats, or NULL */
     float **saved;      /* [node] -> (max_batch, ops->saved(node)), or NULL */
     bool *after_pool;   /* [node]: an activation run after the max pool that follows it */
+    int *pool_k;        /* [node]: the window of the max pool whose output the node computes
+                           in its forward (ops->fuses_pool), or 0 */
+    bool *pooled;       /* [node]: a max pool whose output the node before computes */
     int nthreads;       /* threads of a pass (at most; never more than chunks) */
     int part;           /* rows a thread runs through the net at once (may be lowered after
                            rt_model_new, never raised) */

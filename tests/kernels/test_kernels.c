@@ -78,8 +78,9 @@ static void refs_free(void)
 /* The tensor '<c>.<t>', or NULL when the case has none (e.g. no bias). */
 static const RefTensor *ref_find(const char *c, const char *t)
 {
-    char name[64];
-    snprintf(name, sizeof name, "%s.%s", c, t);
+    char name[sizeof refs[0].name];
+    if (snprintf(name, sizeof name, "%s.%s", c, t) >= (int)sizeof name)
+        return NULL; /* longer than any name in the file */
     for (int i = 0; i < nrefs; i++)
         if (!strcmp(refs[i].name, name))
             return &refs[i];
@@ -253,6 +254,64 @@ Test(kernels, conv2d_reference)
             expect_close(c, "db", db, (size_t)g.OC);
         free(in), free(dout), free(out), free(din), free(dw), free(db), free(scratch), free(dw2),
             free(din2);
+    }
+}
+
+/* conv2d_forward_pool gives the bits of conv2d_forward then maxpool2d_forward, values and
+ * argmax, on every reference geometry with windows of 2 and 3: on the reference's random
+ * inputs, on inputs and weights rounded to a few levels (so that windows tie), and with a
+ * NaN in the input (a NaN wins its windows). */
+static void check_conv_pool(const char *c, const ConvGeom *g, const float *in, const float *w,
+                            const float *b, int K, const char *what)
+{
+    if (g->OH < K || g->OW < K)
+        return;
+    PoolGeom pg = {g->B, g->OC, g->OH, g->OW, K, K, K, K, 0, 0, g->OH / K, g->OW / K};
+    size_t nconv = (size_t)g->B * g->OH * g->OW * g->OC;
+    size_t npool = (size_t)g->B * pg.OH * pg.OW * g->OC;
+    float *scratch = nan_buf(conv2d_scratch_floats(g)), *conv = nan_buf(nconv);
+    float *want = nan_buf(npool), *got = nan_buf(npool);
+    int32_t *am_want = malloc(npool * sizeof(int32_t)), *am_got = malloc(npool * sizeof(int32_t));
+    conv2d_pack_forward(scratch, w, b, g);
+    conv2d_forward(conv, in, g, scratch);
+    maxpool2d_forward(want, am_want, conv, &pg);
+    conv2d_forward_pool(got, am_got, in, g, K, scratch);
+    size_t k = 0;
+    while (k < npool && !memcmp(&got[k], &want[k], sizeof(float)) && am_got[k] == am_want[k])
+        k++;
+    cr_expect(k == npool, "%s, MaxPool2d %d, %s: element %zu is %.9g at %d fused, %.9g at %d not",
+              c, K, what, k, k < npool ? got[k] : 0.0f, k < npool ? am_got[k] : 0,
+              k < npool ? want[k] : 0.0f, k < npool ? am_want[k] : 0);
+    float *got2 = nan_buf(npool);
+    conv2d_forward_pool(got2, NULL, in, g, K, scratch);
+    cr_expect(!memcmp(got, got2, npool * sizeof(float)), "%s: pooled out differs without argmax",
+              c);
+    free(scratch), free(conv), free(want), free(got), free(got2), free(am_want), free(am_got);
+}
+
+Test(kernels, conv2d_forward_pool_is_conv_then_maxpool)
+{
+    char cases[64][64];
+    int ncases = ref_cases("conv2d_", "geom", cases, 64);
+    for (int k = 0; k < ncases; k++) {
+        const char *c = cases[k];
+        ConvGeom g = conv_geom(ref_get(c, "geom"));
+        const RefTensor *b = ref_find(c, "b");
+        size_t nin = ref_get(c, "in")->n, nw = ref_get(c, "w")->n;
+        float *in = hwc_of(ref_get(c, "in")->v, g.B, g.C, g.H, g.W);
+        float *w = malloc(nw * sizeof(float)), *qin = malloc(nin * sizeof(float));
+        for (size_t i = 0; i < nw; i++) /* a few levels, so that sums are exact and tie */
+            w[i] = roundf(ref_get(c, "w")->v[i] * 2.0f) * 0.5f;
+        for (size_t i = 0; i < nin; i++)
+            qin[i] = roundf(in[i] * 2.0f) * 0.5f;
+        for (int K = 2; K <= 3; K++) {
+            check_conv_pool(c, &g, in, ref_get(c, "w")->v, b ? b->v : NULL, K, "random");
+            check_conv_pool(c, &g, qin, w, NULL, K, "ties");
+            qin[nin / 2] = NAN;
+            check_conv_pool(c, &g, qin, w, NULL, K, "a NaN");
+            qin[nin / 2] = 0.0f;
+        }
+        free(in), free(w), free(qin);
     }
 }
 

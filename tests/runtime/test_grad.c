@@ -566,26 +566,33 @@ Test(grad, whole_net_in_place_rules, .timeout = 120)
 }
 
 /* A ReLU before a max pool runs after it, on the pooled values (ReLU commutes with max, and
- * its gradient is 0 wherever it merges values): logits and every gradient must be the same
- * bits as running them in the written order. Inputs are uniform in [-1, 1], so windows with
+ * its gradient is 0 wherever it merges values), and the convolution before computes the
+ * pool's output itself: logits and every gradient must be the same bits as running them in
+ * the written order, with neither, and with the reordering alone. Inputs are uniform in [-1, 1], so windows with
  * all-negative values (ties at 0 in the written order) occur. The Sigmoid after a pool must
  * not write over the pool's output, which the ReLU moved there reads in backward. */
 static const char *const relu_pool_net = "  Conv2d 4 k3 p1\n  ReLU\n  MaxPool2d 2\n"
-                                         "  Conv2d 3 k3 p1\n  ReLU\n  MaxPool2d 3 s2 p1\n"
+                                         "  Conv2d 3 k3 p1\n  ReLU\n  MaxPool2d 3\n"
                                          "  Sigmoid\n  Flatten\n  Linear 5\n";
 
-/* The logits and the gradients (new arrays of *nl and *ng floats) of one step. */
-static void relu_pool_run(bool reorder, float **logits, float **grads, size_t *nl, size_t *ng)
+/* The logits and the gradients (new arrays of *nl and *ng floats) of one step, with the
+ * pools fused into the convolutions or not, and the ReLUs moved after the pools or not. */
+static void relu_pool_run(bool fuse, bool reorder, float **logits, float **grads, size_t *nl,
+                          size_t *ng)
 {
     Net net;
     net_build(&net, "relupool", "2x6x7", relu_pool_net, NULL);
     Model *m = net.m;
-    int reordered = 0;
+    int reordered = 0, fused = 0;
     for (int i = 0; i < net.g->nodes.len; i++) {
         reordered += m->after_pool[i];
+        fused += m->pooled[i];
         m->after_pool[i] = m->after_pool[i] && reorder;
+        m->pooled[i] = m->pooled[i] && fuse;
+        m->pool_k[i] = fuse ? m->pool_k[i] : 0;
     }
     cr_assert_eq(reordered, 2, "the runtime reorders %d ReLUs, not both", reordered);
+    cr_assert_eq(fused, 2, "the runtime fuses %d pools, not both", fused);
     Rng rng;
     rng_seed(&rng, 21);
     fill(m->input, (size_t)BATCH * (size_t)shape_numel(net.g->input), IN_SMOOTH, &rng);
@@ -605,18 +612,22 @@ static void relu_pool_run(bool reorder, float **logits, float **grads, size_t *n
 
 Test(grad, relu_runs_after_max_pool_exactly)
 {
-    float *l1, *l2, *g1, *g2;
+    float *l0, *g0;
     size_t nl, ng;
-    relu_pool_run(true, &l1, &g1, &nl, &ng);
-    relu_pool_run(false, &l2, &g2, &nl, &ng);
-    cr_expect(!memcmp(l1, l2, sizeof(float) * nl),
-              "logits differ when the ReLUs run after the pools");
-    size_t k = 0;
-    while (k < ng && !memcmp(&g1[k], &g2[k], sizeof(float)))
-        k++;
-    cr_expect(k == ng, "gradient %zu differs: %.9g reordered, %.9g as written", k,
-              k < ng ? g1[k] : 0.0f, k < ng ? g2[k] : 0.0f);
-    free(l1), free(l2), free(g1), free(g2);
+    relu_pool_run(false, false, &l0, &g0, &nl, &ng);
+    for (int fuse = 0; fuse < 2; fuse++) {
+        const char *how = fuse ? "fused and reordered" : "reordered";
+        float *l1, *g1;
+        relu_pool_run(fuse, true, &l1, &g1, &nl, &ng);
+        cr_expect(!memcmp(l1, l0, sizeof(float) * nl), "logits differ %s", how);
+        size_t k = 0;
+        while (k < ng && !memcmp(&g1[k], &g0[k], sizeof(float)))
+            k++;
+        cr_expect(k == ng, "gradient %zu differs: %.9g %s, %.9g as written", k,
+                  k < ng ? g1[k] : 0.0f, how, k < ng ? g0[k] : 0.0f);
+        free(l1), free(g1);
+    }
+    free(l0), free(g0);
 }
 
 /* With a Softmax ending the net, cross_entropy is taken of its output (as PyTorch's
