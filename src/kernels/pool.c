@@ -52,9 +52,9 @@ static void maxpool_2x2(float *out, int32_t *argmax, const float *in, const Pool
                 if (!argmax) {
                     for (int c = 0; c < C; c++) {
                         float a = r0[c], b = r0[C + c], e = r1[c], d = r1[C + c];
-                        float m = (b > a) | (b != b) ? b : a;
-                        m = (e > m) | (e != e) ? e : m;
-                        y[c] = (d > m) | (d != d) ? d : m;
+                        float m = ((b > a) | (b != b)) ? b : a;
+                        m = ((e > m) | (e != e)) ? e : m;
+                        y[c] = ((d > m) | (d != d)) ? d : m;
                     }
                     continue;
                 }
