@@ -5,10 +5,11 @@
  * Design choice: every kernel is a plain function on float* with its shapes passed in, the
  * output first (as in karpathy/llm.c); nothing here knows about the IR, prints, allocates in
  * the hot path or exits. Backward kernels OVERWRITE their outputs (din, dw, db) and accept
- * NULL for any gradient that is not needed. Every kernel runs on the calling thread and is
- * safe to call from several threads at once (on different outputs): the runtime gives each
- * thread its own slice of the batch and adds their weight gradients in thread order, so a
- * result never depends on how threads were scheduled. */
+ * NULL for any gradient that is not needed (the convolution sums its weight gradients in its
+ * scratch across calls; conv2d_grads writes them). Every kernel runs on the calling thread
+ * and is safe to call from several threads at once on different outputs and scratches: the
+ * runtime hands chunks of a batch to its threads and adds the chunks' weight gradients in
+ * chunk order, so a result never depends on how threads were scheduled. */
 #ifndef NETC_KERNELS_H
 #define NETC_KERNELS_H
 
