@@ -170,7 +170,7 @@ static const char *layer_names[NLAYERS] = {"conv1 1->32 28x28",  "relu1",       
 
 /* What a call runs: a training forward, the full backward, a convolution's backward with
  * only its input gradient or only its weight and bias gradients, an inference forward. */
-enum { FWD, BWD, BWD_DIN, BWD_DW, INFER };
+enum { FWD, BWD, BWD_DIN, BWD_DW, INFER, FWD_POOL };
 
 /* Layer l forward on the rows [p0, p0 + pn) of thread s; first: the slice's first part. */
 static void part_forward(Net *n, Slice *s, int l, int p0, int pn, bool first, bool training)
@@ -249,6 +249,24 @@ static void part_backward(Net *n, Slice *s, int l, int what, int p0, int pn, boo
     }
 }
 
+/* Convolution l computing the max pool after it itself (conv2d_forward_pool, with argmax),
+ * as the runtime runs the seed net's Conv2d, ReLU, MaxPool2d (ReLU then runs on the pooled
+ * values). */
+static void part_forward_pool(Net *n, Slice *s, int l, int p0, int pn, bool first)
+{
+    size_t r = (size_t)p0;
+    bool one = l == L_CONV1;
+    ConvGeom c = one ? n->c1 : n->c2;
+    c.B = pn;
+    float *sc = one ? s->s1 : s->s2;
+    if (first)
+        conv2d_pack_forward(sc, one ? n->w1 : n->w2, one ? n->b1 : n->b2, &c);
+    if (one)
+        conv2d_forward_pool(n->m1 + r * M1, n->i1 + r * M1, n->x + r * X, &c, 2, sc);
+    else
+        conv2d_forward_pool(n->m2 + r * M2, n->i2 + r * M2, n->m1 + r * M1, &c, 2, sc);
+}
+
 /* Thread s's slice through layer l alone, part by part. */
 static void slice_layer(Net *n, Slice *s, int l, int what)
 {
@@ -257,6 +275,8 @@ static void slice_layer(Net *n, Slice *s, int l, int what)
         int pn = end - p0 < n->part ? end - p0 : n->part;
         if (what == FWD)
             part_forward(n, s, l, p0, pn, p0 == s->b0, true);
+        else if (what == FWD_POOL)
+            part_forward_pool(n, s, l, p0, pn, p0 == s->b0);
         else
             part_backward(n, s, l, what, p0, pn, p0 == s->b0, p0 + pn == end);
     }
@@ -407,8 +427,9 @@ static void print_row(const char *name, double tf, double f, double tb, double f
         if (f > 0.0)
             snprintf(c[1], sizeof c[1], "%.1f", f / tf * 1e-9);
     }
-    snprintf(c[2], sizeof c[2], "%.3f", tb * 1e3);
-    if (fb > 0.0)
+    if (tb >= 0.0)
+        snprintf(c[2], sizeof c[2], "%.3f", tb * 1e3);
+    if (tb >= 0.0 && fb > 0.0)
         snprintf(c[3], sizeof c[3], "%.1f", fb / tb * 1e-9);
     printf("%-20s %10s %8s %10s %8s\n", name, c[0], c[1], c[2], c[3]);
 }
@@ -448,6 +469,7 @@ int main(int argc, char **argv)
         total_flops += f + fb;
         print_row(layer_names[l], tf, f, tb, fb);
         if (l == L_CONV1 || l == L_CONV2) { /* each half of the backward: f flops */
+            print_row("  with its max pool", time_it(layer_run, &n, l, FWD_POOL), f, -1.0, 0.0);
             print_row(l == L_CONV1 ? "  din only (unused)" : "  din only", -1.0, 0.0,
                       time_it(layer_run, &n, l, BWD_DIN), f);
             print_row("  dw+db only", -1.0, 0.0, time_it(layer_run, &n, l, BWD_DW), f);

@@ -193,9 +193,10 @@ typedef int32_t vint __attribute__((vector_size(VL * sizeof(int32_t))));
 /* store_part for a vector of indices */
 FULL_WIDTH static ALWAYS_INLINE void store_part_index(int32_t *dst, int v, int valid, vint x)
 {
-    int n = valid - v * VL;
-    if (n > 0)
-        memcpy(dst + v * VL, &x, (size_t)(n < VL ? n : VL) * sizeof(int32_t));
+    if ((v + 1) * VL <= valid)
+        __builtin_memcpy(dst + v * VL, &x, sizeof x);
+    else if (v * VL < valid)
+        memcpy(dst + v * VL, &x, (size_t)(valid - v * VL) * sizeof(int32_t));
 }
 
 typedef struct PoolArgs {
