@@ -10,9 +10,10 @@
  * region per timed call, in which thread t of T takes the rows [B*t/T, B*(t+1)/T) of the
  * batch and makes single-threaded kernel calls on its slice, part by part, with its own
  * convolution scratch and its own parameter gradients. (The runtime hands out chunks of
- * parts dynamically instead of fixed slices; the kernel calls are the same.) A convolution's packing is timed with it: once
- * per thread per call, as the runtime packs once per pass. The loss runs once on the whole
- * batch outside the parallel region, as rt_loss does.
+ * parts dynamically instead of fixed slices; the kernel calls are the same.) A
+ * convolution's packing is timed with it: once per thread per call, as the runtime packs
+ * once per pass. The loss runs once on the whole batch outside the parallel region, as
+ * rt_loss does.
  *
  * Prints, for every layer of the seed net (Conv2d 1->32 k3 p1, ReLU, MaxPool 2, Conv2d
  * 32->64 k3 p1, ReLU, MaxPool 2, Linear 3136->10, cross-entropy), the time and GFLOPS of

@@ -88,14 +88,21 @@ static void set_tap_offsets(float *scratch, const ConvGeom *g, const Plan *pl)
         }
 }
 
-/* dst (Hp,Wp,C) <- img (H,W,C) inside a border of PH rows and PW columns. Only the interior
- * is written: the caller zeroes the border once. */
-static void copy_bordered(float *dst, const float *img, const ConvGeom *g, int Wp)
+/* Image n of in (B,H,W,C) as the tiles read it: itself without padding, else copied into
+ * the scratch's (Hp,Wp,C) inside a border of PH rows and PW columns. Only the interior is
+ * written: the packing functions zero the border once. */
+static const float *input_image(const float *in, int n, const ConvGeom *g, const Plan *pl,
+                                float *scratch)
 {
     size_t row = (size_t)g->W * g->C;
+    const float *img = in + (size_t)n * g->H * row;
+    if (!g->PH && !g->PW)
+        return img;
+    float *xp = scratch + pl->xp;
     for (int y = 0; y < g->H; y++)
-        memcpy(dst + ((size_t)(y + g->PH) * Wp + g->PW) * g->C, img + (size_t)y * row,
+        memcpy(xp + ((size_t)(y + g->PH) * pl->Wp + g->PW) * g->C, img + (size_t)y * row,
                row * sizeof(float));
+    return xp;
 }
 
 /* ---- the shared register tile ---- */
@@ -392,17 +399,11 @@ void conv2d_forward(float *out, const float *in, const ConvGeom *g, float *scrat
     Plan pl = plan_of(g);
     const int C = g->C, OC = g->OC, OCp = pl.OCp, KK = pl.taps;
     const float *wp = scratch + pl.wp, *bp = scratch + pl.bp;
-    float *xp = scratch + pl.xp;
-    bool border = g->PH || g->PW;
     const int *toff = tap_offsets(scratch, &pl);
     int ovec = OCp / VL;
-    size_t in_img = (size_t)g->H * g->W * C, out_img = (size_t)g->OH * g->OW * OC;
+    size_t out_img = (size_t)g->OH * g->OW * OC;
     for (int n = 0; n < g->B; n++) {
-        const float *x = in + n * in_img;
-        if (border) {
-            copy_bordered(xp, x, g, pl.Wp);
-            x = xp;
-        }
+        const float *x = input_image(in, n, g, &pl, scratch);
         for (int oy = 0; oy < g->OH; oy++) {
             for (int v0 = 0; v0 < ovec; v0 += NVB_MAX) {
                 int nvb = ovec - v0 < NVB_MAX ? ovec - v0 : NVB_MAX;
@@ -431,20 +432,14 @@ void conv2d_forward_pool(float *out, int32_t *argmax, const float *in, const Con
     const int C = g->C, OC = g->OC, OCp = pl.OCp, KK = pl.taps;
     const int POH = g->OH / K, POW = g->OW / K;
     const float *wp = scratch + pl.wp, *bp = scratch + pl.bp;
-    float *xp = scratch + pl.xp;
-    bool border = g->PH || g->PW;
     const int *toff = tap_offsets(scratch, &pl);
     int ovec = OCp / VL;
     /* vectors of channels a tile takes: its K*K pixels by them must fit the registers */
     int nvb_max = TILE_REGS / (K * K);
     nvb_max = nvb_max < 1 ? 1 : nvb_max > NVB_MAX ? NVB_MAX : nvb_max;
-    size_t in_img = (size_t)g->H * g->W * C, out_img = (size_t)POH * POW * OC;
+    size_t out_img = (size_t)POH * POW * OC;
     for (int n = 0; n < g->B; n++) {
-        const float *x = in + n * in_img;
-        if (border) {
-            copy_bordered(xp, x, g, pl.Wp);
-            x = xp;
-        }
+        const float *x = input_image(in, n, g, &pl, scratch);
         for (int py = 0; py < POH; py++) {
             for (int v0 = 0; v0 < ovec; v0 += nvb_max) {
                 int nvb = ovec - v0 < nvb_max ? ovec - v0 : nvb_max;
@@ -584,9 +579,9 @@ void conv2d_backward(float *din, const float *dout, const float *in, bool grads,
     Plan pl = plan_of(g);
     const int C = g->C, OC = g->OC, KK = pl.taps, Cp = pl.Cp, OCp = pl.OCp;
     const int OHW = g->OH * g->OW;
-    float *wt = scratch + pl.wt, *xp = scratch + pl.xp, *dxp = scratch + pl.dxp;
+    float *wt = scratch + pl.wt, *dxp = scratch + pl.dxp;
     float *dwp = scratch + pl.dwp, *dbp = scratch + pl.dbp, *dyp = scratch + pl.dyp;
-    bool border = g->PH || g->PW, pad_dy = OC % VL != 0;
+    bool pad_dy = OC % VL != 0;
     int dys = pad_dy ? OCp : OC;
     const int *toff_x = tap_offsets(scratch, &pl), *toff_dx = toff_x + KK;
     size_t in_img = (size_t)g->H * g->W * C, out_img = (size_t)OHW * OC;
@@ -600,12 +595,7 @@ void conv2d_backward(float *din, const float *dout, const float *in, bool grads,
         if (grads) {
             /* out = ... + b, so db += dout summed over the pixels */
             conv_db_image(dbp, dy, dys, OHW, OCp);
-            const float *x = in + n * in_img;
-            if (border) {
-                copy_bordered(xp, x, g, pl.Wp);
-                x = xp;
-            }
-            conv_dw_image(dwp, x, dy, dys, g, &pl, toff_x);
+            conv_dw_image(dwp, input_image(in, n, g, &pl, scratch), dy, dys, g, &pl, toff_x);
         }
         if (din) {
             memset(dxp, 0, (size_t)pl.Hp * pl.Wp * Cp * sizeof(float));

@@ -110,7 +110,10 @@ void emit_relayout(StrBuf *sb, const CLayout *in, const char *src, const CLayout
 
 /* Whether a tensor of shape s is laid out differently channels-last than in PyTorch's
  * order: an image with more than one channel and more than one pixel. */
-static inline bool layout_differs(Shape s) { return s.rank == 3 && s.d[0] > 1 && s.d[1] * s.d[2] > 1; }
+static inline bool layout_differs(Shape s)
+{
+    return s.rank == 3 && s.d[0] > 1 && s.d[1] * s.d[2] > 1;
+}
 /* dst (B,C,HW) <- src (B,HW,C), or the reverse when to_hwc. */
 void layout_transpose(float *dst, const float *src, int B, int C, int HW, bool to_hwc);
 

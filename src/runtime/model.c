@@ -110,6 +110,7 @@ static void plan(Model *m, Carver *c)
     m->saved = carve(c, sizeof(float *) * nn);
     m->after_pool = carve(c, sizeof(bool) * nn);
     m->pool_k = carve(c, sizeof(int) * nn);
+    m->pool_of = carve(c, sizeof(int) * nn);
     m->pooled = carve(c, sizeof(bool) * nn);
     size_t nparam = 0;
     for (size_t i = 0; i < nn; i++) {
@@ -145,6 +146,7 @@ static void plan(Model *m, Carver *c)
         if (c->base) {
             m->after_pool[i] = runs_after_pool(g, (int)i);
             int j = fused_pool_of(g, (int)i);
+            m->pool_of[i] = j;
             m->pool_k[i] = j >= 0 ? n->ops->fuses_pool(n, GRAPH_NODE(g, j)) : 0;
             if (j >= 0)
                 m->pooled[j] = true;
@@ -165,9 +167,9 @@ static void plan(Model *m, Carver *c)
     }
     /* each thread ping-pongs in its own block: threads do not wait for each other between
      * layers, so rows of different layers' sizes must never share memory */
-    m->dslice = (size_t)m->part * largest;
-    m->dbuf[0] = carve(c, sizeof(float) * m->dslice * T);
-    m->dbuf[1] = carve(c, sizeof(float) * m->dslice * T);
+    m->dpart = (size_t)m->part * largest;
+    m->dbuf[0] = carve(c, sizeof(float) * m->dpart * T);
+    m->dbuf[1] = carve(c, sizeof(float) * m->dpart * T);
     const Node *last = GRAPH_NODE(g, nn - 1);
     size_t outs = (size_t)shape_numel(last->out);
     bool convert = layout_differs(last->out);
@@ -272,22 +274,31 @@ static int thread_id(void)
 
 static size_t rows(const Shape *s, int b) { return (size_t)b * (size_t)shape_numel(*s); }
 
-/* The views of node i for the rows [b0, b0 + count) of chunk c on thread t. */
-static LayerRun run_args(Model *m, int i, int b0, int count, int t, int c, bool training)
+/* One part of a pass: rows [p0, p0 + pn) of the batch, in chunk c, on thread t. */
+typedef struct Part {
+    int t, c, p0, pn, row; /* row: p0 within its chunk */
+    bool first;            /* the thread's first part of the pass */
+    bool last;             /* the last part of its chunk */
+} Part;
+
+/* The views of node i for part p. */
+static LayerRun part_args(Model *m, int i, const Part *p, bool training)
 {
     const Node *n = GRAPH_NODE(m->g, i);
     size_t nn = (size_t)m->g->nodes.len;
-    float *const *grads = &m->gview[(size_t)i * NODE_MAX_PARAMS];
     return (LayerRun){
-        .batch = count,
+        .batch = p->pn,
         .training = training,
-        .in = (i ? m->out[i - 1] : m->xin) + rows(&n->in, b0),
-        .out = m->out[i] + rows(&n->out, b0),
+        .first = p->first,
+        .last = p->last,
+        .row = p->row,
+        .in = (i ? m->out[i - 1] : m->xin) + rows(&n->in, p->p0),
+        .out = m->out[i] + rows(&n->out, p->p0),
         .params = &m->pview[(size_t)i * NODE_MAX_PARAMS],
-        .grads = grads,
-        .scratch = m->scratch[(size_t)t * nn + (size_t)i],
-        .saved = m->saved[i] ? m->saved[i] + (size_t)b0 * n->ops->saved(n) : NULL,
-        .rng = &m->crng[c],
+        .grads = &m->gview[(size_t)i * NODE_MAX_PARAMS],
+        .scratch = m->scratch[(size_t)p->t * nn + (size_t)i],
+        .saved = m->saved[i] ? m->saved[i] + (size_t)p->p0 * n->ops->saved(n) : NULL,
+        .rng = &m->crng[p->c],
     };
 }
 
@@ -304,17 +315,11 @@ static void chunk_grads(Model *m, int i, int c, float **out)
 {
     for (int p = 0; p < NODE_MAX_PARAMS; p++) {
         float *g = m->gview[(size_t)i * NODE_MAX_PARAMS + (size_t)p];
-        out[p] = g && c > 0 ? m->cgrads + (size_t)(c - 1) * m->nparam_floats + (size_t)(g - m->grads)
-                            : g;
+        out[p] = g && c > 0
+                     ? m->cgrads + (size_t)(c - 1) * m->nparam_floats + (size_t)(g - m->grads)
+                     : g;
     }
 }
-
-/* One part of a pass: rows [p0, p0 + pn) of the batch, in chunk c, on thread t. */
-typedef struct Part {
-    int t, c, p0, pn, row; /* row: p0 within its chunk */
-    bool first;            /* the thread's first part of the pass */
-    bool last;             /* the last part of its chunk */
-} Part;
 
 /* Runs fn on every part of a pass over `batch` rows: one parallel region, in which threads
  * take chunks as they come free and go through each a part at a time. */
@@ -345,15 +350,6 @@ static void for_each_part(Model *m, int batch, void (*fn)(Model *m, const Part *
     }
 }
 
-static LayerRun part_args(Model *m, int i, const Part *p, bool training)
-{
-    LayerRun r = run_args(m, i, p->p0, p->pn, p->t, p->c, training);
-    r.first = p->first;
-    r.last = p->last;
-    r.row = p->row;
-    return r;
-}
-
 /* The arguments of activation node a applied to node i's output in place (a runs after the
  * max pool i): a copy of a with i's output shape, and i's output as its input and output. */
 static LayerRun late_args(Model *m, int a, int i, const Part *p, bool training, Node *as)
@@ -378,8 +374,7 @@ static void forward_part(Model *m, const Part *p, void *ctx)
         if (!m->pooled[i]) { /* else the node before computed this max pool's output */
             LayerRun r = part_args(m, i, p, training);
             if (m->pool_k[i]) {
-                int j = fused_pool_of(m->g, i);
-                LayerRun rp = part_args(m, j, p, training);
+                LayerRun rp = part_args(m, m->pool_of[i], p, training);
                 r.pool_k = m->pool_k[i];
                 r.pool_out = rp.out;
                 r.pool_argmax = training ? (int32_t *)rp.saved : NULL;
@@ -426,7 +421,7 @@ static void backward_part(Model *m, const Part *p, void *ctx)
             Node as;
             LayerRun ra = late_args(m, i - 1, i, p, true, &as);
             ra.dout = dout;
-            ra.din = m->dbuf[which] + (size_t)p->t * m->dslice;
+            ra.din = m->dbuf[which] + (size_t)p->t * m->dpart;
             as.ops->backward(&as, &ra);
             dout = ra.din;
             which ^= 1;
@@ -436,7 +431,7 @@ static void backward_part(Model *m, const Part *p, void *ctx)
         LayerRun r = part_args(m, i, p, true);
         r.grads = grads;
         r.dout = dout;
-        r.din = i > 0 ? m->dbuf[which] + (size_t)p->t * m->dslice : NULL;
+        r.din = i > 0 ? m->dbuf[which] + (size_t)p->t * m->dpart : NULL;
         n->ops->backward(n, &r);
         dout = r.din;
         which ^= 1;

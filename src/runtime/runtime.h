@@ -28,13 +28,14 @@ typedef struct Model {
     float **out;        /* [node] -> (max_batch, node out), images channels-last */
     float *logits;      /* the last node's output in PyTorch's order (or its out) */
     float *dlast;       /* dlogits channels-last, when the last node outputs an image */
-    float *dbuf[2];     /* ping-pong activation gradients: per thread, dslice floats each */
-    size_t dslice;      /* rows of a part x the largest tensor */
+    float *dbuf[2];     /* ping-pong activation gradients: per thread, dpart floats each */
+    size_t dpart;       /* rows of a part x the largest tensor */
     float **scratch;    /* [thread * nodes + node] -> ops->scratch(node) floats, or NULL */
     float **saved;      /* [node] -> (max_batch, ops->saved(node)), or NULL */
     bool *after_pool;   /* [node]: an activation run after the max pool that follows it */
     int *pool_k;        /* [node]: the window of the max pool whose output the node computes
                            in its forward (ops->fuses_pool), or 0 */
+    int *pool_of;       /* [node]: that max pool's index, or -1 */
     bool *pooled;       /* [node]: a max pool whose output the node before computes */
     int nthreads;       /* threads of a pass (at most; never more than chunks) */
     int part;           /* rows a thread runs through the net at once (may be lowered after

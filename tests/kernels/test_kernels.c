@@ -638,7 +638,8 @@ static void seed_inputs(float *in[NIN])
     size_t sizes[NRES];
     seed_sizes(sizes);
     rng_state = 777u;
-    size_t n[NIN] = {sizes[1], sizes[2], sizes[3], sizes[0], sizes[5], sizes[6], sizes[7], sizes[4]};
+    size_t n[NIN] = {sizes[1], sizes[2], sizes[3], sizes[0],
+                     sizes[5], sizes[6], sizes[7], sizes[4]};
     for (int i = 0; i < NIN; i++)
         in[i] = rand_buf(n[i]);
 }

@@ -568,9 +568,10 @@ Test(grad, whole_net_in_place_rules, .timeout = 120)
 /* A ReLU before a max pool runs after it, on the pooled values (ReLU commutes with max, and
  * its gradient is 0 wherever it merges values), and the convolution before computes the
  * pool's output itself: logits and every gradient must be the same bits as running them in
- * the written order, with neither, and with the reordering alone. Inputs are uniform in [-1, 1], so windows with
- * all-negative values (ties at 0 in the written order) occur. The Sigmoid after a pool must
- * not write over the pool's output, which the ReLU moved there reads in backward. */
+ * the written order, with neither, and with the reordering alone. Inputs are uniform in
+ * [-1, 1], so windows with all-negative values (ties at 0 in the written order) occur. The
+ * Sigmoid after a pool must not write over the pool's output, which the ReLU moved there
+ * reads in backward. */
 static const char *const relu_pool_net = "  Conv2d 4 k3 p1\n  ReLU\n  MaxPool2d 2\n"
                                          "  Conv2d 3 k3 p1\n  ReLU\n  MaxPool2d 3\n"
                                          "  Sigmoid\n  Flatten\n  Linear 5\n";
