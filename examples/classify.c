@@ -43,8 +43,9 @@ static int read_pgm(const char *path, float *px, int w, int h)
     fw = fields[0], fh = fields[1], maxv = fields[2];
     fgetc(f);
     if (fw != w || fh != h || maxv < 1 || maxv > 255) {
-        fprintf(stderr, "classify: %s: image is %dx%d (maxval %d); the network takes %dx%d, 8-bit\n",
-                path, fw, fh, maxv, w, h);
+        fprintf(stderr,
+                "classify: %s: image is %dx%d (maxval %d); the network takes %dx%d, 8-bit\n", path,
+                fw, fh, maxv, w, h);
         fclose(f);
         return -1;
     }

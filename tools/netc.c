@@ -31,8 +31,16 @@ static void usage(FILE *f)
 }
 
 enum {
-    OPT_SUMMARY = 256, OPT_CHECK, OPT_DUMP, OPT_TO, OPT_LIST, OPT_VERSION, OPT_WEIGHTS,
-    OPT_HEADER, OPT_MAIN, OPT_PREFIX,
+    OPT_SUMMARY = 256,
+    OPT_CHECK,
+    OPT_DUMP,
+    OPT_TO,
+    OPT_LIST,
+    OPT_VERSION,
+    OPT_WEIGHTS,
+    OPT_HEADER,
+    OPT_MAIN,
+    OPT_PREFIX,
 };
 
 static bool write_file(const char *path, const StrBuf *sb, Diag *d)
@@ -96,7 +104,9 @@ static int generate(const char *net, Graph *g, const char *out, const char *weig
     StrBuf c, h;
     sb_init(&c);
     sb_init(&h);
-    CgOptions o = {.prefix = prefix, .source = net, .main = with_main,
+    CgOptions o = {.prefix = prefix,
+                   .source = net,
+                   .main = with_main,
                    .header_name = header ? base_name(header) : NULL};
     bool ok = cg_emit(g, (const float *const *)m->pview, &o, &c, header ? &h : NULL, d) &&
               (!header || write_file(header, &h, d)) && write_file(out, &c, d);
@@ -132,9 +142,7 @@ int main(int argc, char **argv)
         case OPT_SUMMARY:
         case OPT_CHECK:
         case OPT_DUMP:
-        case OPT_LIST:
-            mode = c;
-            break;
+        case OPT_LIST: mode = c; break;
         case OPT_TO:
             mode = c;
             to = optarg;
@@ -143,18 +151,10 @@ int main(int argc, char **argv)
                 return EXIT_USAGE;
             }
             break;
-        case 'o':
-            out = optarg;
-            break;
-        case OPT_WEIGHTS:
-            weights = optarg;
-            break;
-        case OPT_HEADER:
-            header = optarg;
-            break;
-        case OPT_MAIN:
-            with_main = true;
-            break;
+        case 'o': out = optarg; break;
+        case OPT_WEIGHTS: weights = optarg; break;
+        case OPT_HEADER: header = optarg; break;
+        case OPT_MAIN: with_main = true; break;
         case OPT_PREFIX:
             prefix = optarg;
             if (!valid_prefix(prefix)) {
@@ -162,15 +162,9 @@ int main(int argc, char **argv)
                 return EXIT_USAGE;
             }
             break;
-        case 'h':
-            usage(stdout);
-            return EXIT_OK;
-        case OPT_VERSION:
-            puts("netc 0.1.0");
-            return EXIT_OK;
-        default:
-            usage(stderr);
-            return EXIT_USAGE;
+        case 'h': usage(stdout); return EXIT_OK;
+        case OPT_VERSION: puts("netc 0.1.0"); return EXIT_OK;
+        default: usage(stderr); return EXIT_USAGE;
         }
     }
     if (mode == OPT_LIST) {

@@ -38,8 +38,23 @@ static void usage(FILE *f)
 }
 
 enum {
-    O_TRAIN = 256, O_EVAL, O_PREDICT, O_LOGITS, O_LOAD, O_SAVE, O_RESUME, O_DATA, O_EPOCHS,
-    O_BATCH, O_LR, O_OPT, O_SEED, O_STEPS, O_NOSHUF, O_THREADS, O_QUIET,
+    O_TRAIN = 256,
+    O_EVAL,
+    O_PREDICT,
+    O_LOGITS,
+    O_LOAD,
+    O_SAVE,
+    O_RESUME,
+    O_DATA,
+    O_EPOCHS,
+    O_BATCH,
+    O_LR,
+    O_OPT,
+    O_SEED,
+    O_STEPS,
+    O_NOSHUF,
+    O_THREADS,
+    O_QUIET,
 };
 
 typedef struct Args {
@@ -59,26 +74,32 @@ static bool parse_long(const char *flag, const char *s, long lo, long hi, long *
         *out = v;
         return true;
     }
-    fprintf(stderr, "netrun: error: %s takes a whole number from %ld to %ld, got '%s'\n", flag,
-            lo, hi, s);
+    fprintf(stderr, "netrun: error: %s takes a whole number from %ld to %ld, got '%s'\n", flag, lo,
+            hi, s);
     return false;
 }
 
 static int parse_args(int argc, char **argv, Args *a)
 {
     static const struct option opts[] = {
-        {"train", no_argument, NULL, O_TRAIN},       {"eval", no_argument, NULL, O_EVAL},
+        {"train", no_argument, NULL, O_TRAIN},
+        {"eval", no_argument, NULL, O_EVAL},
         {"predict", required_argument, NULL, O_PREDICT},
         {"logits", required_argument, NULL, O_LOGITS},
-        {"load", required_argument, NULL, O_LOAD},   {"save", required_argument, NULL, O_SAVE},
+        {"load", required_argument, NULL, O_LOAD},
+        {"save", required_argument, NULL, O_SAVE},
         {"resume", required_argument, NULL, O_RESUME},
-        {"data", required_argument, NULL, O_DATA},   {"epochs", required_argument, NULL, O_EPOCHS},
-        {"batch", required_argument, NULL, O_BATCH}, {"lr", required_argument, NULL, O_LR},
+        {"data", required_argument, NULL, O_DATA},
+        {"epochs", required_argument, NULL, O_EPOCHS},
+        {"batch", required_argument, NULL, O_BATCH},
+        {"lr", required_argument, NULL, O_LR},
         {"optimizer", required_argument, NULL, O_OPT},
-        {"seed", required_argument, NULL, O_SEED},   {"steps", required_argument, NULL, O_STEPS},
+        {"seed", required_argument, NULL, O_SEED},
+        {"steps", required_argument, NULL, O_STEPS},
         {"no-shuffle", no_argument, NULL, O_NOSHUF},
         {"threads", required_argument, NULL, O_THREADS},
-        {"quiet", no_argument, NULL, O_QUIET},       {"help", no_argument, NULL, 'h'},
+        {"quiet", no_argument, NULL, O_QUIET},
+        {"help", no_argument, NULL, 'h'},
         {0, 0, 0, 0},
     };
     int c;
@@ -128,12 +149,8 @@ static int parse_args(int argc, char **argv, Args *a)
                 return EXIT_USAGE;
             }
             break;
-        case 'h':
-            usage(stdout);
-            exit(EXIT_OK);
-        default:
-            usage(stderr);
-            return EXIT_USAGE;
+        case 'h': usage(stdout); exit(EXIT_OK);
+        default: usage(stderr); return EXIT_USAGE;
         }
     }
     if (optind != argc - 1) {
@@ -315,8 +332,8 @@ static int predict(const Args *a, Model *m, const TrainConfig *t, Diag *d)
             memcpy(m->input, raw + (size_t)start * per, sizeof(float) * per * (size_t)count);
         else
             for (int b = 0; b < count; b++)
-                dataset_image_to_float(m->input + (size_t)b * per, &ds, start + b,
-                                       (float)t->mean, (float)t->std);
+                dataset_image_to_float(m->input + (size_t)b * per, &ds, start + b, (float)t->mean,
+                                       (float)t->std);
         const float *logits = rt_forward(m, count, false);
         for (int b = 0; b < count; b++) {
             const float *row = logits + (size_t)b * (size_t)N;
@@ -341,8 +358,8 @@ static int predict(const Args *a, Model *m, const TrainConfig *t, Diag *d)
             status = EXIT_BAD_INPUT;
         } else if (!a->quiet) {
             char n[32];
-            fprintf(stderr, "netrun: wrote the logits of %s images to %s\n",
-                    fmt_thousands(n, ds.n), a->logits);
+            fprintf(stderr, "netrun: wrote the logits of %s images to %s\n", fmt_thousands(n, ds.n),
+                    a->logits);
         }
         free(tmp);
     }
@@ -445,8 +462,9 @@ int main(int argc, char **argv)
     rt_set_threads((int)a.threads);
     status = EXIT_BAD_INPUT;
     if ((a.train || a.eval) && !t->data_dir) {
-        diag_error(&d, (SrcLoc){0}, "%s: no data: the train section has no 'data' and no --data "
-                                    "was given",
+        diag_error(&d, (SrcLoc){0},
+                   "%s: no data: the train section has no 'data' and no --data "
+                   "was given",
                    a.net);
         goto done;
     }
@@ -491,8 +509,8 @@ int main(int argc, char **argv)
                 snprintf(steps, sizeof steps, ", stopping after step %ld", a.steps);
             printf("training %s: %s params, %d epoch%s of %s images, batch %d, %d thread%s%s\n",
                    g->name, fmt_thousands(np, g->nparams), t->epochs, t->epochs == 1 ? "" : "s",
-                   fmt_thousands(ni, train.n), t->batch, rt_threads(),
-                   rt_threads() == 1 ? "" : "s", steps);
+                   fmt_thousands(ni, train.n), t->batch, rt_threads(), rt_threads() == 1 ? "" : "s",
+                   steps);
         }
         if (!rt_train(m, o, &pos, &train, &test, &ro, &d))
             goto done;

@@ -154,9 +154,9 @@ static void net_init(Net *n, int B, int T, int part)
 
 static void net_free(Net *n)
 {
-    float *f[] = {n->x,  n->w1,  n->b1,  n->a1,      n->r1,  n->m1,  n->w2,  n->b2,
-                  n->a2, n->r2,  n->m2,  n->w3,      n->b3,  n->logits, n->dlogits,
-                  n->dm2, n->dr2, n->da2, n->dm1,    n->dr1, n->da1, n->dx};
+    float *f[] = {n->x,   n->w1,  n->b1,  n->a1,  n->r1,  n->m1,     n->w2,      n->b2,
+                  n->a2,  n->r2,  n->m2,  n->w3,  n->b3,  n->logits, n->dlogits, n->dm2,
+                  n->dr2, n->da2, n->dm1, n->dr1, n->da1, n->dx};
     for (size_t i = 0; i < sizeof f / sizeof f[0]; i++)
         free(f[i]);
     for (int t = 0; t < n->T; t++)
@@ -207,8 +207,7 @@ static void part_forward(Net *n, Slice *s, int l, int p0, int pn, bool first, bo
 
 /* Layer l backward (what: BWD, BWD_DIN or BWD_DW) on the rows [p0, p0 + pn) of thread s;
  * first, last: the slice's first and last parts. */
-static void part_backward(Net *n, Slice *s, int l, int what, int p0, int pn, bool first,
-                          bool last)
+static void part_backward(Net *n, Slice *s, int l, int what, int p0, int pn, bool first, bool last)
 {
     size_t r = (size_t)p0;
     ConvGeom c1 = n->c1, c2 = n->c2;
@@ -231,8 +230,8 @@ static void part_backward(Net *n, Slice *s, int l, int what, int p0, int pn, boo
     case L_CONV2:
         if (first)
             conv2d_pack_backward(s->s2, n->w2, &c2);
-        conv2d_backward(what == BWD_DW ? NULL : n->dm1 + r * M1, n->da2 + r * A2,
-                        n->m1 + r * M1, grads, &c2, s->s2);
+        conv2d_backward(what == BWD_DW ? NULL : n->dm1 + r * M1, n->da2 + r * A2, n->m1 + r * M1,
+                        grads, &c2, s->s2);
         if (last && grads)
             conv2d_grads(s->dw2, s->db2, &c2, s->s2);
         break;

@@ -221,13 +221,13 @@ void diag_vmsg(Diag *d, DiagLevel lvl, SrcLoc loc, const char *fmt, va_list ap)
     }
 }
 
-#define DIAG_FN(fn, lvl)                                                                       \
-    void fn(Diag *d, SrcLoc loc, const char *fmt, ...)                                         \
-    {                                                                                          \
-        va_list ap;                                                                            \
-        va_start(ap, fmt);                                                                     \
-        diag_vmsg(d, lvl, loc, fmt, ap);                                                       \
-        va_end(ap);                                                                            \
+#define DIAG_FN(fn, lvl)                                                                           \
+    void fn(Diag *d, SrcLoc loc, const char *fmt, ...)                                             \
+    {                                                                                              \
+        va_list ap;                                                                                \
+        va_start(ap, fmt);                                                                         \
+        diag_vmsg(d, lvl, loc, fmt, ap);                                                           \
+        va_end(ap);                                                                                \
     }
 DIAG_FN(diag_error, DIAG_ERROR)
 DIAG_FN(diag_warning, DIAG_WARNING)

@@ -23,7 +23,7 @@ typedef struct Arena {
 } Arena;
 
 Arena *arena_new(void);
-void arena_free(Arena *a); /* accepts NULL */
+void arena_free(Arena *a);                /* accepts NULL */
 void *arena_alloc(Arena *a, size_t size); /* zeroed, 16-byte aligned; aborts on OOM */
 char *arena_strdup(Arena *a, const char *s);
 char *arena_strndup(Arena *a, const char *s, size_t n);
@@ -60,7 +60,7 @@ SrcFile *src_from_string(Arena *a, const char *name, const char *text);
 typedef enum { DIAG_ERROR, DIAG_WARNING, DIAG_NOTE, DIAG_HINT } DiagLevel;
 
 typedef struct Diag {
-    FILE *out;      /* where messages go (stderr by default) */
+    FILE *out;        /* where messages go (stderr by default) */
     const char *prog; /* used as the prefix when a message has no location */
     int errors, warnings;
     int max_errors; /* stop printing (and callers stop working) past this many; default 20 */
@@ -100,8 +100,8 @@ typedef struct Rng {
 } Rng;
 void rng_seed(Rng *r, uint64_t seed);
 uint64_t rng_next(Rng *r);
-double rng_uniform(Rng *r);            /* [0, 1) with 53 random bits */
-double rng_normal(Rng *r);             /* standard normal (Box-Muller, no caching) */
+double rng_uniform(Rng *r);             /* [0, 1) with 53 random bits */
+double rng_normal(Rng *r);              /* standard normal (Box-Muller, no caching) */
 uint64_t rng_below(Rng *r, uint64_t n); /* uniform in [0, n), unbiased */
 
 /* ---- small utilities ---- */

@@ -17,17 +17,17 @@
 
 typedef struct Buf {
     CLayout l;
-    int root;       /* the buffer whose memory this one is (itself unless an alias) */
-    int def, last;  /* steps that write it and read it last */
-    size_t off;     /* floats into the arena */
+    int root;      /* the buffer whose memory this one is (itself unless an alias) */
+    int def, last; /* steps that write it and read it last */
+    size_t off;    /* floats into the arena */
     bool user_in, user_out;
 } Buf;
 
 typedef struct Step {
     const Node *node; /* NULL: the input conversion */
     const Node *act, *pool;
-    int in, out;      /* buffer ids */
-    bool alias;       /* out is in's memory */
+    int in, out; /* buffer ids */
+    bool alias;  /* out is in's memory */
 } Step;
 
 typedef struct Plan {
@@ -285,7 +285,8 @@ static const char prelude[] =
     "NETC_FN vf16 vf16_min(vf16 a, vf16 b) { return _mm512_min_ps(a, b); }\n"
     "NETC_FN float vf16_hsum(vf16 v)\n{\n"
     "    return vf8_hsum(_mm256_add_ps(_mm512_castps512_ps256(v),\n"
-    "                                  _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(v), 1))));\n}\n"
+    "                                  "
+    "_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(v), 1))));\n}\n"
     "NETC_FN vf16 vf16_sigmoid(vf16 v)\n{\n    float t[16];\n    _mm512_storeu_ps(t, v);\n"
     "    for (int i = 0; i < 16; i++)\n        t[i] = vf1_sigmoid(t[i]);\n"
     "    return _mm512_loadu_ps(t);\n}\n"
@@ -346,37 +347,38 @@ static void emit_main(StrBuf *c, const Graph *g, const char *P, const char *U)
               "            best = i;\n    return best;\n}\n\n",
               P, U);
     /* PGM */
-    sb_printf(c,
-              "static int %s_pgm(const char *path, const unsigned char *d, long len)\n{\n"
-              "    long pos = 2;\n    unsigned long v[3];\n    static float img[%s_IN_SIZE];\n"
-              "    float out[%s_OUT_SIZE];\n    int binary = d[1] == '5', maxv, best;\n"
-              "    for (int k = 0; k < 3; k++) {\n"
-              "        while (pos < len && (d[pos] == ' ' || d[pos] == '\\t' || d[pos] == '\\n' ||\n"
-              "                             d[pos] == '\\r' || d[pos] == '#'))\n"
-              "            if (d[pos] == '#')\n                while (pos < len && d[pos] != '\\n')\n"
-              "                    pos++;\n            else\n                pos++;\n"
-              "        v[k] = 0;\n        while (pos < len && d[pos] >= '0' && d[pos] <= '9')\n"
-              "            v[k] = v[k] * 10 + (unsigned long)(d[pos++] - '0');\n    }\n"
-              "    pos++;\n    maxv = (int)v[2];\n"
-              "    if (v[0] * v[1] != %s_IN_SIZE || maxv < 1 || maxv > 255) {\n"
-              "        fprintf(stderr, \"%s: %%s: image is %%lux%%lu (maxval %%d); the network takes \"\n"
-              "                \"%%d values (8-bit)\\n\", path, v[0], v[1], maxv, %s_IN_SIZE);\n"
-              "        return 1;\n    }\n"
-              "    for (int i = 0; i < %s_IN_SIZE; i++) {\n        unsigned long px = 0;\n"
-              "        if (binary) {\n            if (pos >= len)\n                goto truncated;\n"
-              "            px = d[pos++];\n        } else {\n"
-              "            while (pos < len && (d[pos] < '0' || d[pos] > '9'))\n                pos++;\n"
-              "            if (pos >= len)\n                goto truncated;\n"
-              "            while (pos < len && d[pos] >= '0' && d[pos] <= '9')\n"
-              "                px = px * 10 + (unsigned long)(d[pos++] - '0');\n        }\n"
-              "        img[i] = %s_pixel((double)px / maxv);\n    }\n"
-              "    %s_forward(img, out);\n    best = %s_argmax(out);\n"
-              "    {\n        double mx = out[best], sum = 0;\n"
-              "        for (int i = 0; i < %s_OUT_SIZE; i++)\n            sum += exp(out[i] - mx);\n"
-              "        printf(\"%%d  (p=%%.3f)\\n\", best, 1.0 / sum);\n    }\n    return 0;\n"
-              "truncated:\n    fprintf(stderr, \"%s: %%s: truncated pixel data\\n\", path);\n"
-              "    return 1;\n}\n\n",
-              P, U, U, U, P, U, U, P, P, P, U, P);
+    sb_printf(
+        c,
+        "static int %s_pgm(const char *path, const unsigned char *d, long len)\n{\n"
+        "    long pos = 2;\n    unsigned long v[3];\n    static float img[%s_IN_SIZE];\n"
+        "    float out[%s_OUT_SIZE];\n    int binary = d[1] == '5', maxv, best;\n"
+        "    for (int k = 0; k < 3; k++) {\n"
+        "        while (pos < len && (d[pos] == ' ' || d[pos] == '\\t' || d[pos] == '\\n' ||\n"
+        "                             d[pos] == '\\r' || d[pos] == '#'))\n"
+        "            if (d[pos] == '#')\n                while (pos < len && d[pos] != '\\n')\n"
+        "                    pos++;\n            else\n                pos++;\n"
+        "        v[k] = 0;\n        while (pos < len && d[pos] >= '0' && d[pos] <= '9')\n"
+        "            v[k] = v[k] * 10 + (unsigned long)(d[pos++] - '0');\n    }\n"
+        "    pos++;\n    maxv = (int)v[2];\n"
+        "    if (v[0] * v[1] != %s_IN_SIZE || maxv < 1 || maxv > 255) {\n"
+        "        fprintf(stderr, \"%s: %%s: image is %%lux%%lu (maxval %%d); the network takes \"\n"
+        "                \"%%d values (8-bit)\\n\", path, v[0], v[1], maxv, %s_IN_SIZE);\n"
+        "        return 1;\n    }\n"
+        "    for (int i = 0; i < %s_IN_SIZE; i++) {\n        unsigned long px = 0;\n"
+        "        if (binary) {\n            if (pos >= len)\n                goto truncated;\n"
+        "            px = d[pos++];\n        } else {\n"
+        "            while (pos < len && (d[pos] < '0' || d[pos] > '9'))\n                pos++;\n"
+        "            if (pos >= len)\n                goto truncated;\n"
+        "            while (pos < len && d[pos] >= '0' && d[pos] <= '9')\n"
+        "                px = px * 10 + (unsigned long)(d[pos++] - '0');\n        }\n"
+        "        img[i] = %s_pixel((double)px / maxv);\n    }\n"
+        "    %s_forward(img, out);\n    best = %s_argmax(out);\n"
+        "    {\n        double mx = out[best], sum = 0;\n"
+        "        for (int i = 0; i < %s_OUT_SIZE; i++)\n            sum += exp(out[i] - mx);\n"
+        "        printf(\"%%d  (p=%%.3f)\\n\", best, 1.0 / sum);\n    }\n    return 0;\n"
+        "truncated:\n    fprintf(stderr, \"%s: %%s: truncated pixel data\\n\", path);\n"
+        "    return 1;\n}\n\n",
+        P, U, U, U, P, U, U, P, P, P, U, P);
     /* the timed pass: images converted first, a warm-up, then every image once */
     sb_printf(c,
               "static const char *%s_thousands(long v, char *buf)\n{\n"
@@ -385,75 +387,83 @@ static void emit_main(StrBuf *c, const Graph *g, const char *P, const char *U)
               "        if (i > 0 && (len - i) %% 3 == 0)\n            buf[k++] = ',';\n"
               "        buf[k++] = tmp[i];\n    }\n    buf[k] = 0;\n    return buf;\n}\n\n",
               P);
-    sb_printf(c,
-              "static int run_all(const char *path, const unsigned char *px, long n,\n"
-              "                   const unsigned char *labels)\n{\n"
-              "    float *imgs = (float *)malloc(sizeof(float) * (size_t)n * %s_IN_SIZE + 1);\n"
-              "    int *pred = (int *)malloc(sizeof(int) * (size_t)n + 1);\n"
-              "    float out[%s_OUT_SIZE];\n    long correct = 0;\n    double t0, t1;\n"
-              "    char nb[32];\n"
-              "    if (!imgs || !pred) {\n        fprintf(stderr, \"%s: %%s: out of memory\\n\", path);\n"
-              "        free(imgs);\n        free(pred);\n        return 0;\n    }\n"
-              "    for (long i = 0; i < n * %s_IN_SIZE; i++)\n"
-              "        imgs[i] = %s_pixel(px[i] / 255.0);\n"
-              "    /* warm-up: caches and predictors as a long-running program has them */\n"
-              "    for (long i = 0; i < n && i < 64; i++)\n"
-              "        %s_forward(imgs + i * %s_IN_SIZE, out);\n"
-              "    t0 = %s_now();\n"
-              "    for (long i = 0; i < n; i++) {\n"
-              "        %s_forward(imgs + i * %s_IN_SIZE, out);\n"
-              "        pred[i] = %s_argmax(out);\n    }\n"
-              "    t1 = %s_now();\n"
-              "    for (long i = 0; i < n; i++) {\n"
-              "        if (labels)\n            correct += pred[i] == labels[i];\n"
-              "        else\n            printf(\"%%ld %%d\\n\", i, pred[i]);\n    }\n"
-              "    if (labels)\n"
-              "        printf(\"accuracy %%.4f (%%s images), %%.1f us/image\\n\", (double)correct / n,\n"
-              "               %s_thousands(n, nb), (t1 - t0) * 1e6 / n);\n"
-              "    else\n"
-              "        fprintf(stderr, \"%%s images, %%.1f us/image\\n\", %s_thousands(n, nb),\n"
-              "                (t1 - t0) * 1e6 / n);\n"
-              "    free(imgs);\n    free(pred);\n    return 1;\n}\n\n",
-              U, U, P, U, P, P, U, P, P, U, P, P, P, P);
+    sb_printf(
+        c,
+        "static int run_all(const char *path, const unsigned char *px, long n,\n"
+        "                   const unsigned char *labels)\n{\n"
+        "    float *imgs = (float *)malloc(sizeof(float) * (size_t)n * %s_IN_SIZE + 1);\n"
+        "    int *pred = (int *)malloc(sizeof(int) * (size_t)n + 1);\n"
+        "    float out[%s_OUT_SIZE];\n    long correct = 0;\n    double t0, t1;\n"
+        "    char nb[32];\n"
+        "    if (!imgs || !pred) {\n        fprintf(stderr, \"%s: %%s: out of memory\\n\", path);\n"
+        "        free(imgs);\n        free(pred);\n        return 0;\n    }\n"
+        "    for (long i = 0; i < n * %s_IN_SIZE; i++)\n"
+        "        imgs[i] = %s_pixel(px[i] / 255.0);\n"
+        "    /* warm-up: caches and predictors as a long-running program has them */\n"
+        "    for (long i = 0; i < n && i < 64; i++)\n"
+        "        %s_forward(imgs + i * %s_IN_SIZE, out);\n"
+        "    t0 = %s_now();\n"
+        "    for (long i = 0; i < n; i++) {\n"
+        "        %s_forward(imgs + i * %s_IN_SIZE, out);\n"
+        "        pred[i] = %s_argmax(out);\n    }\n"
+        "    t1 = %s_now();\n"
+        "    for (long i = 0; i < n; i++) {\n"
+        "        if (labels)\n            correct += pred[i] == labels[i];\n"
+        "        else\n            printf(\"%%ld %%d\\n\", i, pred[i]);\n    }\n"
+        "    if (labels)\n"
+        "        printf(\"accuracy %%.4f (%%s images), %%.1f us/image\\n\", (double)correct / n,\n"
+        "               %s_thousands(n, nb), (t1 - t0) * 1e6 / n);\n"
+        "    else\n"
+        "        fprintf(stderr, \"%%s images, %%.1f us/image\\n\", %s_thousands(n, nb),\n"
+        "                (t1 - t0) * 1e6 / n);\n"
+        "    free(imgs);\n    free(pred);\n    return 1;\n}\n\n",
+        U, U, P, U, P, P, U, P, P, U, P, P, P, P);
     /* IDX */
-    sb_printf(c,
-              "int main(int argc, char **argv)\n{\n"
-              "    long len = 0, llen = 0, n;\n"
-              "    unsigned char *d, *labels = NULL;\n"
-              "    if (argc < 2 || argc > 3) {\n"
-              "        fprintf(stderr, \"usage: %%s IMAGES-idx3-ubyte [LABELS-idx1-ubyte] | IMAGE.pgm\\n\"\n"
-              "                \"runs the %s network (input %%d values, %%d outputs)\\n\", argv[0],\n"
-              "                %s_IN_SIZE, %s_OUT_SIZE);\n        return 2;\n    }\n"
-              "    d = %s_read(argv[1], &len);\n    if (!d)\n        return 1;\n"
-              "    if (len >= 2 && d[0] == 'P' && (d[1] == '5' || d[1] == '2')) {\n"
-              "        int r = %s_pgm(argv[1], d, len);\n        free(d);\n        return r;\n    }\n"
-              "    if (len >= 2 && d[0] == 0x1f && d[1] == 0x8b) {\n"
-              "        fprintf(stderr, \"%s: %%s: gzip file: decompress it first (gunzip -k)\\n\", argv[1]);\n"
-              "        free(d);\n        return 1;\n    }\n"
-              "    if (len < 16 || %s_be32(d) != 0x803) {\n"
-              "        fprintf(stderr, \"%s: %%s: not an IDX image file (magic 0x00000803) or a PGM\\n\", argv[1]);\n"
-              "        free(d);\n        return 1;\n    }\n"
-              "    n = (long)%s_be32(d + 4);\n"
-              "    if (%s_be32(d + 8) * %s_be32(d + 12) != %s_IN_SIZE) {\n"
-              "        fprintf(stderr, \"%s: %%s: images are %%lux%%lu; the network takes %%d values\\n\",\n"
-              "                argv[1], %s_be32(d + 8), %s_be32(d + 12), %s_IN_SIZE);\n"
-              "        free(d);\n        return 1;\n    }\n"
-              "    if (len < 16 + n * %s_IN_SIZE) {\n"
-              "        fprintf(stderr, \"%s: %%s: truncated: %%ld images need %%ld bytes\\n\", argv[1], n,\n"
-              "                16 + n * %s_IN_SIZE);\n        free(d);\n        return 1;\n    }\n"
-              "    if (argc == 3) {\n        labels = %s_read(argv[2], &llen);\n"
-              "        if (!labels || llen < 8 + n || %s_be32(labels) != 0x801 ||\n"
-              "            (long)%s_be32(labels + 4) != n) {\n"
-              "            fprintf(stderr, \"%s: %%s: not an IDX label file for %%ld images\\n\", argv[2], n);\n"
-              "            free(labels);\n            free(d);\n            return 1;\n        }\n    }\n"
-              "    if (!run_all(argv[1], d + 16, n, labels ? labels + 8 : NULL))\n"
-              "        return 1;\n"
-              "    free(labels);\n    free(d);\n    return 0;\n}\n",
-              g->name, U, U, P, P, P, P, P, P, P, P, U, P, P, P, U, U, P, U, P, P, P, P);
+    sb_printf(
+        c,
+        "int main(int argc, char **argv)\n{\n"
+        "    long len = 0, llen = 0, n;\n"
+        "    unsigned char *d, *labels = NULL;\n"
+        "    if (argc < 2 || argc > 3) {\n"
+        "        fprintf(stderr, \"usage: %%s IMAGES-idx3-ubyte [LABELS-idx1-ubyte] | "
+        "IMAGE.pgm\\n\"\n"
+        "                \"runs the %s network (input %%d values, %%d outputs)\\n\", argv[0],\n"
+        "                %s_IN_SIZE, %s_OUT_SIZE);\n        return 2;\n    }\n"
+        "    d = %s_read(argv[1], &len);\n    if (!d)\n        return 1;\n"
+        "    if (len >= 2 && d[0] == 'P' && (d[1] == '5' || d[1] == '2')) {\n"
+        "        int r = %s_pgm(argv[1], d, len);\n        free(d);\n        return r;\n    }\n"
+        "    if (len >= 2 && d[0] == 0x1f && d[1] == 0x8b) {\n"
+        "        fprintf(stderr, \"%s: %%s: gzip file: decompress it first (gunzip -k)\\n\", "
+        "argv[1]);\n"
+        "        free(d);\n        return 1;\n    }\n"
+        "    if (len < 16 || %s_be32(d) != 0x803) {\n"
+        "        fprintf(stderr, \"%s: %%s: not an IDX image file (magic 0x00000803) or a "
+        "PGM\\n\", argv[1]);\n"
+        "        free(d);\n        return 1;\n    }\n"
+        "    n = (long)%s_be32(d + 4);\n"
+        "    if (%s_be32(d + 8) * %s_be32(d + 12) != %s_IN_SIZE) {\n"
+        "        fprintf(stderr, \"%s: %%s: images are %%lux%%lu; the network takes %%d "
+        "values\\n\",\n"
+        "                argv[1], %s_be32(d + 8), %s_be32(d + 12), %s_IN_SIZE);\n"
+        "        free(d);\n        return 1;\n    }\n"
+        "    if (len < 16 + n * %s_IN_SIZE) {\n"
+        "        fprintf(stderr, \"%s: %%s: truncated: %%ld images need %%ld bytes\\n\", argv[1], "
+        "n,\n"
+        "                16 + n * %s_IN_SIZE);\n        free(d);\n        return 1;\n    }\n"
+        "    if (argc == 3) {\n        labels = %s_read(argv[2], &llen);\n"
+        "        if (!labels || llen < 8 + n || %s_be32(labels) != 0x801 ||\n"
+        "            (long)%s_be32(labels + 4) != n) {\n"
+        "            fprintf(stderr, \"%s: %%s: not an IDX label file for %%ld images\\n\", "
+        "argv[2], n);\n"
+        "            free(labels);\n            free(d);\n            return 1;\n        }\n    }\n"
+        "    if (!run_all(argv[1], d + 16, n, labels ? labels + 8 : NULL))\n"
+        "        return 1;\n"
+        "    free(labels);\n    free(d);\n    return 0;\n}\n",
+        g->name, U, U, P, P, P, P, P, P, P, P, U, P, P, P, U, U, P, U, P, P, P, P);
 }
 
-bool cg_emit(const Graph *g, const float *const *params, const CgOptions *o, StrBuf *c,
-             StrBuf *h, Diag *d)
+bool cg_emit(const Graph *g, const float *const *params, const CgOptions *o, StrBuf *c, StrBuf *h,
+             Diag *d)
 {
     for (int i = 0; i < g->nodes.len; i++) {
         const Node *n = GRAPH_NODE(g, i);
@@ -473,7 +483,8 @@ bool cg_emit(const Graph *g, const float *const *params, const CgOptions *o, Str
     const char *P = o->prefix ? o->prefix : g->name;
     char U[256];
     upper(U, P);
-    int64_t in_size = shape_numel(g->input), out_size = shape_numel(GRAPH_NODE(g, g->nodes.len - 1)->out);
+    int64_t in_size = shape_numel(g->input),
+            out_size = shape_numel(GRAPH_NODE(g, g->nodes.len - 1)->out);
 
     /* steps: weights into data, functions into code */
     StrBuf data, code;
@@ -484,13 +495,19 @@ bool cg_emit(const Graph *g, const float *const *params, const CgOptions *o, Str
         if (s->alias)
             continue;
         Emit e = {
-            .arena = arena, .code = &code, .data = &data, .name = step_name(&p, P, s->node),
-            .in = p.bufs[s->in].l, .out = p.bufs[s->out].l,
-            .act = s->act, .pool = s->pool,
+            .arena = arena,
+            .code = &code,
+            .data = &data,
+            .name = step_name(&p, P, s->node),
+            .in = p.bufs[s->in].l,
+            .out = p.bufs[s->out].l,
+            .act = s->act,
+            .pool = s->pool,
         };
         if (!s->node) {
             CLayout user = {.rank = 1, .n = (int)in_size};
-            sb_printf(&code, "/* the input: CHW -> HWC%s */\n", e.out.pad ? " with a zero border" : "");
+            sb_printf(&code, "/* the input: CHW -> HWC%s */\n",
+                      e.out.pad ? " with a zero border" : "");
             sb_printf(&code, "static void %s(const float *restrict in, float *restrict out)\n{\n",
                       e.name);
             emit_relayout(&code, &user, "in", &e.out, "out", 4);
@@ -533,11 +550,12 @@ bool cg_emit(const Graph *g, const float *const *params, const CgOptions *o, Str
               o->main ? " and stdio" : "", P, P, P, (long long)out_size, P, P);
     if (o->main)
         sb_puts(c, "#define _POSIX_C_SOURCE 200112L\n");
-    sb_puts(c, "#include <math.h>\n#include <string.h>\n#ifdef _OPENMP\n#include <omp.h>\n#endif\n");
+    sb_puts(c,
+            "#include <math.h>\n#include <string.h>\n#ifdef _OPENMP\n#include <omp.h>\n#endif\n");
     StrBuf api;
     sb_init(&api);
-    sb_printf(&api, "#define %s_IN_SIZE %lld\n#define %s_OUT_SIZE %lld\n", U, (long long)in_size,
-              U, (long long)out_size);
+    sb_printf(&api, "#define %s_IN_SIZE %lld\n#define %s_OUT_SIZE %lld\n", U, (long long)in_size, U,
+              (long long)out_size);
     if (g->input.rank == 3)
         sb_printf(&api, "#define %s_IN_C %lld\n#define %s_IN_H %lld\n#define %s_IN_W %lld\n", U,
                   (long long)g->input.d[0], U, (long long)g->input.d[1], U,
@@ -562,8 +580,10 @@ bool cg_emit(const Graph *g, const float *const *params, const CgOptions *o, Str
     }
     sb_free(&api);
     sb_puts(c, prelude);
-    sb_printf(c, "#define %s_ARENA_FLOATS %zu\n#ifndef %s_MAX_THREADS\n#define %s_MAX_THREADS 8\n#endif\n",
-              U, p.arena_floats ? p.arena_floats : 1, U, U);
+    sb_printf(
+        c,
+        "#define %s_ARENA_FLOATS %zu\n#ifndef %s_MAX_THREADS\n#define %s_MAX_THREADS 8\n#endif\n",
+        U, p.arena_floats ? p.arena_floats : 1, U, U);
     sb_printf(c, "static float %s_arena[%s_MAX_THREADS][%s_ARENA_FLOATS];\n\n", P, U, U);
     sb_puts(c, "/* ---- weights ---- */\n");
     sb_puts(c, data.data ? data.data : "");
@@ -573,16 +593,19 @@ bool cg_emit(const Graph *g, const float *const *params, const CgOptions *o, Str
     sb_free(&code);
 
     /* the run of all steps */
-    sb_printf(c, "static void %s_run(const float *restrict in, float *restrict out, float *restrict arena)\n{\n", P);
+    sb_printf(c,
+              "static void %s_run(const float *restrict in, float *restrict out, float *restrict "
+              "arena)\n{\n",
+              P);
     for (int i = 0; i < p.nsteps; i++) {
         const Step *s = &p.steps[i];
         if (s->alias)
             continue;
         char desc[128] = "";
         if (s->node) {
-            snprintf(desc, sizeof desc, "  /* %s %s%s%s%s%s */", s->node->path,
-                     s->node->ops->name, s->act ? " + " : "", s->act ? s->act->ops->name : "",
-                     s->pool ? " + " : "", s->pool ? s->pool->ops->name : "");
+            snprintf(desc, sizeof desc, "  /* %s %s%s%s%s%s */", s->node->path, s->node->ops->name,
+                     s->act ? " + " : "", s->act ? s->act->ops->name : "", s->pool ? " + " : "",
+                     s->pool ? s->pool->ops->name : "");
         }
         sb_printf(c, "    %s(%s, %s);%s\n", step_name(&p, P, s->node), buf_expr(&p, s->in),
                   buf_expr(&p, s->out), desc);
@@ -594,25 +617,28 @@ bool cg_emit(const Graph *g, const float *const *params, const CgOptions *o, Str
         emit_relayout(c, &lb->l, buf_expr(&p, last->out), &user, "out", 4);
     }
     sb_puts(c, "    (void)arena;\n}\n\n");
-    sb_printf(c,
-              "void %s_forward(const float *in, float *out)\n{\n    %s_run(in, out, %s_arena[0]);\n}\n\n"
-              "int %s_predict(const float *in)\n{\n    float out[%s_OUT_SIZE];\n    int best = 0;\n"
-              "    %s_forward(in, out);\n    for (int i = 1; i < %s_OUT_SIZE; i++)\n"
-              "        if (out[i] > out[best])\n            best = i;\n    return best;\n}\n\n",
-              P, P, P, P, U, P, U);
-    sb_printf(c,
-              "void %s_forward_batch(const float *in, float *out, int n)\n{\n"
-              "#ifdef _OPENMP\n"
-              "    int threads = omp_get_max_threads() < %s_MAX_THREADS ? omp_get_max_threads() : %s_MAX_THREADS;\n"
-              "#pragma omp parallel for num_threads(threads) schedule(static)\n"
-              "    for (int i = 0; i < n; i++)\n"
-              "        %s_run(in + (size_t)i * %s_IN_SIZE, out + (size_t)i * %s_OUT_SIZE,\n"
-              "               %s_arena[omp_get_thread_num()]);\n"
-              "#else\n"
-              "    for (int i = 0; i < n; i++)\n"
-              "        %s_run(in + (size_t)i * %s_IN_SIZE, out + (size_t)i * %s_OUT_SIZE, %s_arena[0]);\n"
-              "#endif\n}\n\n",
-              P, U, U, P, U, U, P, P, U, U, P);
+    sb_printf(
+        c,
+        "void %s_forward(const float *in, float *out)\n{\n    %s_run(in, out, %s_arena[0]);\n}\n\n"
+        "int %s_predict(const float *in)\n{\n    float out[%s_OUT_SIZE];\n    int best = 0;\n"
+        "    %s_forward(in, out);\n    for (int i = 1; i < %s_OUT_SIZE; i++)\n"
+        "        if (out[i] > out[best])\n            best = i;\n    return best;\n}\n\n",
+        P, P, P, P, U, P, U);
+    sb_printf(
+        c,
+        "void %s_forward_batch(const float *in, float *out, int n)\n{\n"
+        "#ifdef _OPENMP\n"
+        "    int threads = omp_get_max_threads() < %s_MAX_THREADS ? omp_get_max_threads() : "
+        "%s_MAX_THREADS;\n"
+        "#pragma omp parallel for num_threads(threads) schedule(static)\n"
+        "    for (int i = 0; i < n; i++)\n"
+        "        %s_run(in + (size_t)i * %s_IN_SIZE, out + (size_t)i * %s_OUT_SIZE,\n"
+        "               %s_arena[omp_get_thread_num()]);\n"
+        "#else\n"
+        "    for (int i = 0; i < n; i++)\n"
+        "        %s_run(in + (size_t)i * %s_IN_SIZE, out + (size_t)i * %s_OUT_SIZE, %s_arena[0]);\n"
+        "#endif\n}\n\n",
+        P, U, U, P, U, U, P, P, U, U, P);
     if (o->main)
         emit_main(c, g, P, U);
     arena_free(arena);

@@ -16,7 +16,7 @@ typedef struct CgOptions {
  * NODE_MAX_PARAMS + p], PyTorch layout). Writes the C file into c and, when h is not
  * NULL, the header into h. Returns false (after a message) if the net cannot be
  * generated, e.g. a non-finite weight. */
-bool cg_emit(const Graph *g, const float *const *params, const CgOptions *o, StrBuf *c,
-             StrBuf *h, Diag *d);
+bool cg_emit(const Graph *g, const float *const *params, const CgOptions *o, StrBuf *c, StrBuf *h,
+             Diag *d);
 
 #endif

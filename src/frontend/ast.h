@@ -25,11 +25,11 @@ typedef enum {
 typedef struct AstValue {
     ValKind kind;
     SrcLoc loc;
-    int64_t i;        /* VAL_INT */
-    bool overflow;    /* VAL_INT that did not fit in int64 */
-    double f;         /* VAL_FLOAT (and VAL_INT's value as double) */
-    const char *s;    /* VAL_IDENT, VAL_STRING; the source text for numbers */
-    PtrVec items;     /* VAL_LIST: AstValue* */
+    int64_t i;     /* VAL_INT */
+    bool overflow; /* VAL_INT that did not fit in int64 */
+    double f;      /* VAL_FLOAT (and VAL_INT's value as double) */
+    const char *s; /* VAL_IDENT, VAL_STRING; the source text for numbers */
+    PtrVec items;  /* VAL_LIST: AstValue* */
 } AstValue;
 
 typedef struct AstArg {
@@ -41,14 +41,14 @@ typedef struct AstArg {
 } AstArg;
 
 typedef struct AstStmt {
-    SrcLoc loc;          /* from the label (or head) to the end of the arguments */
-    const char *label;   /* `fc` in `fc: Linear 10`; NULL if none */
+    SrcLoc loc;        /* from the label (or head) to the end of the arguments */
+    const char *label; /* `fc` in `fc: Linear 10`; NULL if none */
     SrcLoc label_loc;
-    const char *head;    /* `Linear`, `layer1` (a group), `optimizer` (a train setting) */
+    const char *head; /* `Linear`, `layer1` (a group), `optimizer` (a train setting) */
     SrcLoc head_loc;
-    PtrVec args;         /* AstArg* */
-    bool has_block;      /* `head { ... }` */
-    PtrVec body;         /* AstStmt* inside the block */
+    PtrVec args;    /* AstArg* */
+    bool has_block; /* `head { ... }` */
+    PtrVec body;    /* AstStmt* inside the block */
 } AstStmt;
 
 typedef struct AstNet {
@@ -56,11 +56,11 @@ typedef struct AstNet {
     const char *name; /* NULL if the file has no network */
     SrcLoc name_loc;
     SrcLoc loc;
-    PtrVec header;    /* AstArg*: `input 1x28x28` and, later, other header facts */
-    PtrVec body;      /* AstStmt*: layers and groups */
+    PtrVec header; /* AstArg*: `input 1x28x28` and, later, other header facts */
+    PtrVec body;   /* AstStmt*: layers and groups */
     bool has_train;
     SrcLoc train_loc;
-    PtrVec train;     /* AstStmt*: one per setting */
+    PtrVec train; /* AstStmt*: one per setting */
 } AstNet;
 
 /* Parses a .net file. Always returns an AstNet (possibly partial); errors go to d. */
@@ -70,8 +70,8 @@ AstNet *parse_yaml(Arena *a, const SrcFile *f, Diag *d);
 
 /* Facts the YAML loader needs to map mappings onto statements (defined in lower.c from
  * the layer registry and the train-setting table). */
-bool ast_is_layer_kind(const char *word);     /* case-insensitive */
-bool ast_setting_has_kind(const char *key);   /* `optimizer: {Adam: {...}}` style settings */
+bool ast_is_layer_kind(const char *word);   /* case-insensitive */
+bool ast_setting_has_kind(const char *key); /* `optimizer: {Adam: {...}}` style settings */
 
 /* Constructors shared by both front ends. */
 AstValue *ast_value(Arena *a, ValKind k, SrcLoc loc);

@@ -32,7 +32,7 @@ typedef struct Setting {
     const char *help;
     const SettingKind *kinds; /* NULL: the setting takes `value` directly */
     int nkinds;
-    const AttrSpec *attrs;    /* when kinds == NULL */
+    const AttrSpec *attrs; /* when kinds == NULL */
     int nattrs;
     const char *const *positional;
 } Setting;
@@ -165,32 +165,23 @@ bool ast_is_layer_kind(const char *word) { return ir_layer_find(word) != NULL; }
 static const char *val_text(const AstValue *v)
 {
     switch (v->kind) {
-    case VAL_LIST:
-        return v->s ? v->s : "a list";
-    case VAL_STRING:
-        return v->s;
-    default:
-        return v->s ? v->s : "?";
+    case VAL_LIST: return v->s ? v->s : "a list";
+    case VAL_STRING: return v->s;
+    default: return v->s ? v->s : "?";
     }
 }
 
 static const char *type_desc(const AttrSpec *s)
 {
     switch (s->type) {
-    case ATTR_INT:
-        return "an integer";
+    case ATTR_INT: return "an integer";
     case ATTR_INTS:
         return s->max_len == 2 ? "an integer or a pair like [3, 5]" : "a list of integers";
-    case ATTR_FLOAT:
-        return "a number";
-    case ATTR_FLOATS:
-        return "a list of numbers";
-    case ATTR_BOOL:
-        return "true or false";
-    case ATTR_ENUM:
-        return "a name";
-    case ATTR_STRING:
-        return "a string";
+    case ATTR_FLOAT: return "a number";
+    case ATTR_FLOATS: return "a list of numbers";
+    case ATTR_BOOL: return "true or false";
+    case ATTR_ENUM: return "a name";
+    case ATTR_STRING: return "a string";
     }
     return "?";
 }
@@ -212,8 +203,8 @@ static bool check_range(Lower *L, const AttrSpec *s, const AstValue *v, double x
             snprintf(lo, sizeof lo, "%g", s->min);
             snprintf(hi, sizeof hi, "%g", s->max);
         }
-        diag_error(L->diag, v->loc, "'%s' must be between %s and %s, got %s", aname(L, s), lo,
-                   hi, val_text(v));
+        diag_error(L->diag, v->loc, "'%s' must be between %s and %s, got %s", aname(L, s), lo, hi,
+                   val_text(v));
         return false;
     }
     return true;
@@ -286,8 +277,8 @@ static bool set_attr(Lower *L, const AttrSpec *s, AttrVal *out, const AstValue *
         }
         if (v->items.len < s->min_len || v->items.len > s->max_len) {
             if (s->min_len == s->max_len)
-                diag_error(L->diag, v->loc, "'%s' takes %d values, got %d", aname(L, s),
-                           s->min_len, v->items.len);
+                diag_error(L->diag, v->loc, "'%s' takes %d values, got %d", aname(L, s), s->min_len,
+                           v->items.len);
             else
                 diag_error(L->diag, v->loc, "'%s' takes %d to %d values, got %d", aname(L, s),
                            s->min_len, s->max_len, v->items.len);
@@ -322,8 +313,7 @@ static bool set_attr(Lower *L, const AttrSpec *s, AttrVal *out, const AstValue *
         sb_init(&sb);
         for (int i = 0; s->choices[i]; i++)
             sb_printf(&sb, "%s%s", i ? ", " : "", s->choices[i]);
-        diag_error(L->diag, v->loc, "unknown %s '%s': expected one of %s", s->name, v->s,
-                   sb.data);
+        diag_error(L->diag, v->loc, "unknown %s '%s': expected one of %s", s->name, v->s, sb.data);
         sb_free(&sb);
         if (best >= 0)
             diag_hint(L->diag, v->loc, "did you mean '%s'?", s->choices[best]);
@@ -408,8 +398,7 @@ static void positional_error(Lower *L, const char *what, const AttrSpec *specs, 
     if (nspecs == 0) {
         diag_error(L->diag, loc, "%s takes no arguments, got '%s'", what, val_text(v));
     } else if (npos == 0) {
-        diag_error(L->diag, loc, "%s takes no positional arguments, got '%s'", what,
-                   val_text(v));
+        diag_error(L->diag, loc, "%s takes no positional arguments, got '%s'", what, val_text(v));
         if (v->kind == VAL_INT || v->kind == VAL_FLOAT)
             diag_hint(L->diag, loc, "name it, as in '%s=%s'", specs[0].name, val_text(v));
     } else if (npos == 1 && strcmp(positional[0], "value") == 0) {
@@ -540,13 +529,13 @@ static bool is_keyword(const char *s) { return !strcmp(s, "network") || !strcmp(
 static bool check_name(Lower *L, const Item *parent, const char *name, SrcLoc loc)
 {
     if (is_keyword(name)) {
-        diag_error(L->diag, loc, "'%s' is a keyword of the .net syntax; use another name",
-                   name);
+        diag_error(L->diag, loc, "'%s' is a keyword of the .net syntax; use another name", name);
         return false;
     }
     if (!valid_name(name)) {
-        diag_error(L->diag, loc, "'%s' is not a valid name: use letters, digits and '_', "
-                                 "starting with a letter",
+        diag_error(L->diag, loc,
+                   "'%s' is not a valid name: use letters, digits and '_', "
+                   "starting with a letter",
                    name);
         return false;
     }
@@ -604,8 +593,7 @@ static void lower_group(Lower *L, Item *parent, const AstStmt *s, int depth)
         return;
     }
     if (s->label)
-        diag_error(L->diag, s->label_loc, "a group is named by its own word; drop '%s:'",
-                   s->label);
+        diag_error(L->diag, s->label_loc, "a group is named by its own word; drop '%s:'", s->label);
     if (s->args.len > 0) {
         const AstArg *a = s->args.items[0];
         diag_error(L->diag, a->loc, "group '%s' takes no arguments", s->head);
@@ -662,8 +650,9 @@ static void lower_header(Lower *L, const AstNet *net)
         if (v->kind == VAL_INT) { /* `input 784` */
             g->input = shape_make(1, &v->i);
             if (v->i < 1 || v->i > (1 << 20) || v->overflow) {
-                diag_error(L->diag, v->loc, "input sizes must be integers from 1 to 1048576, "
-                                            "got %s",
+                diag_error(L->diag, v->loc,
+                           "input sizes must be integers from 1 to 1048576, "
+                           "got %s",
                            v->s);
                 g->input = (Shape){0};
             }
@@ -677,8 +666,7 @@ static void lower_header(Lower *L, const AstNet *net)
                 ((AstValue *)v->items.items[1])->kind == VAL_INT)
                 diag_hint(L->diag, v->loc, "for one channel, write '1x%s'",
                           v->s ? v->s
-                               : arena_printf(L->arena, "%sx%s",
-                                              ((AstValue *)v->items.items[0])->s,
+                               : arena_printf(L->arena, "%sx%s", ((AstValue *)v->items.items[0])->s,
                                               ((AstValue *)v->items.items[1])->s));
             continue;
         }
@@ -687,8 +675,9 @@ static void lower_header(Lower *L, const AstNet *net)
         for (int k = 0; k < v->items.len; k++) {
             const AstValue *e = v->items.items[k];
             if (e->kind != VAL_INT || e->overflow || e->i < 1 || e->i > (1 << 20)) {
-                diag_error(L->diag, e->loc, "input sizes must be integers from 1 to 1048576, "
-                                            "got %s",
+                diag_error(L->diag, e->loc,
+                           "input sizes must be integers from 1 to 1048576, "
+                           "got %s",
                            e->kind == VAL_LIST ? "a list" : val_text(e));
                 ok = false;
                 break;
@@ -723,8 +712,7 @@ static const Setting *find_setting(const char *name)
 
 static double fv(const AttrVal *v) { return v->f[0]; }
 
-static void apply_setting(TrainConfig *t, const Setting *st, int kind, const AttrVal *v,
-                          SrcLoc loc)
+static void apply_setting(TrainConfig *t, const Setting *st, int kind, const AttrVal *v, SrcLoc loc)
 {
     const char *name = st->name;
     if (strcmp(name, "data") == 0) {
@@ -758,9 +746,7 @@ static void apply_setting(TrainConfig *t, const Setting *st, int kind, const Att
             memcpy(t->milestones, v[0].i, sizeof t->milestones);
             t->gamma = fv(&v[1]);
             break;
-        case SCHED_EXPONENTIAL:
-            t->gamma = fv(&v[0]);
-            break;
+        case SCHED_EXPONENTIAL: t->gamma = fv(&v[0]); break;
         case SCHED_COSINE:
             t->t_max = (int)v[0].i[0];
             t->eta_min = fv(&v[1]);
@@ -777,8 +763,7 @@ static void apply_setting(TrainConfig *t, const Setting *st, int kind, const Att
             t->end_factor = fv(&v[1]);
             t->total_iters = (int)v[2].i[0];
             break;
-        case SCHED_NONE:
-            break;
+        case SCHED_NONE: break;
         }
     } else if (strcmp(name, "batch") == 0) {
         t->batch = (int)v[0].i[0];
@@ -883,8 +868,8 @@ static void lower_train(Lower *L, const AstNet *net)
                         if (d < best_d)
                             best_d = d, best = st->kinds[k].name;
                     }
-                    diag_error(L->diag, a0->loc, "unknown %s '%s': expected one of %s",
-                               st->name, a0->val->s, sb.data);
+                    diag_error(L->diag, a0->loc, "unknown %s '%s': expected one of %s", st->name,
+                               a0->val->s, sb.data);
                     sb_free(&sb);
                     for (int k = 0, best_p = 3; !best && k < st->nkinds; k++) {
                         int p = 0; /* `CosineLR`: a long enough common start */
@@ -959,7 +944,6 @@ Graph *frontend_load(Arena *a, const char *path, Diag *d)
     return frontend_load_file(a, f, d);
 }
 
-
 /* The first byte that is NUL, a control character other than tab/CR/LF, or not valid
  * UTF-8; its offset is returned in .len. .file is NULL when the text is clean. */
 static SrcLoc text_check(const SrcFile *f)
@@ -968,8 +952,11 @@ static SrcLoc text_check(const SrcFile *f)
     int line = 1, col = 1;
     for (size_t i = 0; i < f->len;) {
         unsigned c = p[i];
-        size_t n = c < 0x80 ? 1 : (c & 0xe0) == 0xc0 ? 2 : (c & 0xf0) == 0xe0 ? 3
-                           : (c & 0xf8) == 0xf0 ? 4 : 0;
+        size_t n = c < 0x80             ? 1
+                   : (c & 0xe0) == 0xc0 ? 2
+                   : (c & 0xf0) == 0xe0 ? 3
+                   : (c & 0xf8) == 0xf0 ? 4
+                                        : 0;
         bool ok = n > 0 && i + n <= f->len && !(c < 32 && c != '\t' && c != '\n' && c != '\r') &&
                   c != 0x7f && !(n == 2 && c < 0xc2) && c < 0xf5;
         for (size_t k = 1; ok && k < n; k++)

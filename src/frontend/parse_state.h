@@ -11,19 +11,19 @@ typedef struct LexState {
     Diag *diag;
     const SrcFile *file;
     AstNet *net;
-    int line, col; /* position of the next byte, 1-based */
-    int depth;     /* open '{' */
-    SrcLoc open[AST_MAX_DEPTH + 2]; /* where each open '{' is, for "not closed" notes */
+    int line, col;                      /* position of the next byte, 1-based */
+    int depth;                          /* open '{' */
+    SrcLoc open[AST_MAX_DEPTH + 2];     /* where each open '{' is, for "not closed" notes */
     int open_indent[AST_MAX_DEPTH + 2]; /* column of the first non-blank of each '{' line */
-    SrcLoc misclosed;     /* the first '}' not indented like the line of the '{' it closes */
-    int misclosed_line;   /* the line of that '{' */
-    int paren;     /* open '(' and '[' (newlines inside are not statement ends) */
-    SrcLoc paren_open; /* the outermost open '(' or '[' */
+    SrcLoc misclosed;   /* the first '}' not indented like the line of the '{' it closes */
+    int misclosed_line; /* the line of that '{' */
+    int paren;          /* open '(' and '[' (newlines inside are not statement ends) */
+    SrcLoc paren_open;  /* the outermost open '(' or '[' */
     char paren_char;
     size_t brace_next_off; /* 1 + the offset of a '{' reported by lex_brace_next */
-    bool fatal;    /* a limit was hit: stop without further messages */
-    size_t off;    /* byte offset of the next byte */
-    size_t tok_off; /* the last token's text, for "found '...'" */
+    bool fatal;            /* a limit was hit: stop without further messages */
+    size_t off;            /* byte offset of the next byte */
+    size_t tok_off;        /* the last token's text, for "found '...'" */
     int tok_len;
 } LexState;
 

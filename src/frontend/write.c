@@ -65,7 +65,8 @@ static int train_kvs(const TrainConfig *t, const char *setting, const char **kin
 {
     int n = 0;
 #define KVF(k, v) (kv[n].key = (k), fmt_double(kv[n].val, sizeof kv[n].val, (v)), n++)
-#define KVI(k, v) (kv[n].key = (k), snprintf(kv[n].val, sizeof kv[n].val, "%lld", (long long)(v)), n++)
+#define KVI(k, v)                                                                                  \
+    (kv[n].key = (k), snprintf(kv[n].val, sizeof kv[n].val, "%lld", (long long)(v)), n++)
     *kind = NULL;
     if (strcmp(setting, "optimizer") == 0) {
         static const char *const names[] = {"SGD", "Adam", "AdamW"};
@@ -87,8 +88,9 @@ static int train_kvs(const TrainConfig *t, const char *setting, const char **kin
             KVF("weight_decay", t->weight_decay);
         }
     } else if (strcmp(setting, "schedule") == 0) {
-        static const char *const names[] = {NULL, "StepLR", "MultiStepLR", "ExponentialLR",
-                                            "CosineAnnealingLR", "OneCycleLR", "LinearLR"};
+        static const char *const names[] = {
+            NULL,         "StepLR",  "MultiStepLR", "ExponentialLR", "CosineAnnealingLR",
+            "OneCycleLR", "LinearLR"};
         *kind = names[t->sched];
         switch (t->sched) {
         case SCHED_STEP:
@@ -106,9 +108,7 @@ static int train_kvs(const TrainConfig *t, const char *setting, const char **kin
             KVF("gamma", t->gamma);
             break;
         }
-        case SCHED_EXPONENTIAL:
-            KVF("gamma", t->gamma);
-            break;
+        case SCHED_EXPONENTIAL: KVF("gamma", t->gamma); break;
         case SCHED_COSINE:
             KVI("T_max", t->t_max);
             KVF("eta_min", t->eta_min);
@@ -125,8 +125,7 @@ static int train_kvs(const TrainConfig *t, const char *setting, const char **kin
             KVF("end_factor", t->end_factor);
             KVI("total_iters", t->total_iters);
             break;
-        case SCHED_NONE:
-            break;
+        case SCHED_NONE: break;
         }
     } else if (strcmp(setting, "normalize") == 0) {
         KVF("mean", t->mean);
@@ -296,8 +295,8 @@ static void yaml_train(const TrainConfig *t, StrBuf *sb)
             sb_printf(sb, "%s%s: %s", i ? ", " : "", kv[i].key, kv[i].val);
         sb_puts(sb, kind ? "}}\n" : "}\n");
     }
-    sb_printf(sb, "  batch: %d\n  epochs: %d\n  seed: %llu\n  shuffle: %s\n", t->batch,
-              t->epochs, (unsigned long long)t->seed, t->shuffle ? "true" : "false");
+    sb_printf(sb, "  batch: %d\n  epochs: %d\n  seed: %llu\n  shuffle: %s\n", t->batch, t->epochs,
+              (unsigned long long)t->seed, t->shuffle ? "true" : "false");
     if (t->warmup)
         sb_printf(sb, "  warmup: %d\n", t->warmup);
 }

@@ -221,8 +221,7 @@ static const char *describe(P *p, const yaml_node_t *n)
     case YAML_MAPPING_NODE:
         return n->data.mapping.pairs.top == n->data.mapping.pairs.start ? "an empty mapping"
                                                                         : "a mapping";
-    default:
-        return "nothing";
+    default: return "nothing";
     }
 }
 
@@ -851,8 +850,7 @@ static void yaml_problem(P *p, yaml_parser_t *y)
             diag_error(p->d, loc, "not a UTF-8 text file: %s", problem);
         return;
     }
-    default:
-        break;
+    default: break;
     }
     size_t off = byte_of_index(p, y->problem_mark.index);
     SrcLoc loc = loc_point(loc_bytes(p, off, off + 1));
@@ -969,14 +967,9 @@ static void scan_events(const SrcFile *f, Scan *sc)
             }
             break;
         case YAML_SEQUENCE_END_EVENT:
-        case YAML_MAPPING_END_EVENT:
-            depth--;
-            break;
-        case YAML_STREAM_END_EVENT:
-            more = false;
-            break;
-        default:
-            break;
+        case YAML_MAPPING_END_EVENT: depth--; break;
+        case YAML_STREAM_END_EVENT: more = false; break;
+        default: break;
         }
         yaml_event_delete(&ev);
     }

@@ -119,9 +119,7 @@ bool attr_parse_default(const AttrSpec *spec, AttrVal *v)
         }
         return v->n >= 1;
     }
-    case ATTR_BOOL:
-        v->b = strcmp(t, "true") == 0;
-        return v->b || strcmp(t, "false") == 0;
+    case ATTR_BOOL: v->b = strcmp(t, "true") == 0; return v->b || strcmp(t, "false") == 0;
     case ATTR_ENUM:
         for (int i = 0; spec->choices[i]; i++)
             if (strcmp(spec->choices[i], t) == 0) {
@@ -130,9 +128,7 @@ bool attr_parse_default(const AttrSpec *spec, AttrVal *v)
                 return true;
             }
         return false;
-    case ATTR_STRING:
-        v->s = t;
-        return true;
+    case ATTR_STRING: v->s = t; return true;
     }
     return false;
 }
@@ -141,9 +137,7 @@ void attr_format(StrBuf *sb, const AttrSpec *spec, const AttrVal *v)
 {
     char buf[32];
     switch (spec->type) {
-    case ATTR_INT:
-        sb_printf(sb, "%lld", (long long)v->i[0]);
-        break;
+    case ATTR_INT: sb_printf(sb, "%lld", (long long)v->i[0]); break;
     case ATTR_FLOAT:
         fmt_double(buf, sizeof buf, v->f[0]);
         sb_puts(sb, buf);
@@ -170,12 +164,8 @@ void attr_format(StrBuf *sb, const AttrSpec *spec, const AttrVal *v)
         }
         sb_putc(sb, ']');
         break;
-    case ATTR_BOOL:
-        sb_puts(sb, v->b ? "true" : "false");
-        break;
-    case ATTR_ENUM:
-        sb_puts(sb, spec->choices[v->e]);
-        break;
+    case ATTR_BOOL: sb_puts(sb, v->b ? "true" : "false"); break;
+    case ATTR_ENUM: sb_puts(sb, spec->choices[v->e]); break;
     case ATTR_STRING:
         sb_putc(sb, '"');
         for (const char *p = v->s ? v->s : ""; *p; p++) {
@@ -227,8 +217,8 @@ void ir_param_add(Node *n, const char *suffix, Shape shape, int64_t fan_in, int6
 {
     Param *p = &n->params[n->nparams++];
     p->suffix = suffix;
-    p->name = n->path && *n->path ? arena_printf(n->graph->arena, "%s.%s", n->path, suffix)
-                                  : suffix;
+    p->name =
+        n->path && *n->path ? arena_printf(n->graph->arena, "%s.%s", n->path, suffix) : suffix;
     p->shape = shape;
     p->fan_in = fan_in;
     p->fan_out = fan_out;
@@ -266,15 +256,15 @@ bool ir_shape(Graph *g, Diag *d)
         n->ops->shape(n, d);
         if (n->shaped && shape_numel(n->out) > SHAPE_MAX_NUMEL) {
             char buf[64], lim[32];
-            diag_error(d, n->loc, "'%s' output %s is too large: more than %s values",
-                       n->ops->name, shape_str(n->out, buf), fmt_thousands(lim, SHAPE_MAX_NUMEL));
+            diag_error(d, n->loc, "'%s' output %s is too large: more than %s values", n->ops->name,
+                       shape_str(n->out, buf), fmt_thousands(lim, SHAPE_MAX_NUMEL));
             n->shaped = false;
         }
         for (int p = 0; n->shaped && p < n->nparams; p++) {
             if (shape_numel(n->params[p].shape) > SHAPE_MAX_NUMEL) {
                 char buf[64], lim[32];
-                diag_error(d, n->loc, "'%s' %s %s is too large: more than %s values",
-                           n->ops->name, n->params[p].suffix, shape_str(n->params[p].shape, buf),
+                diag_error(d, n->loc, "'%s' %s %s is too large: more than %s values", n->ops->name,
+                           n->params[p].suffix, shape_str(n->params[p].shape, buf),
                            fmt_thousands(lim, SHAPE_MAX_NUMEL));
                 n->shaped = false;
             }
@@ -326,9 +316,9 @@ static void dump_item(const Item *it, int depth, StrBuf *sb)
     sb_putc(sb, '\n');
 }
 
-static const char *const sched_names[] = {"none",   "StepLR",            "MultiStepLR",
-                                          "ExponentialLR", "CosineAnnealingLR", "OneCycleLR",
-                                          "LinearLR"};
+static const char *const sched_names[] = {
+    "none",       "StepLR",  "MultiStepLR", "ExponentialLR", "CosineAnnealingLR",
+    "OneCycleLR", "LinearLR"};
 
 void ir_dump(const Graph *g, StrBuf *sb)
 {
@@ -344,38 +334,33 @@ void ir_dump(const Graph *g, StrBuf *sb)
     sb_printf(sb, "train data=%s loss=%s batch=%d epochs=%d seed=%llu shuffle=%s\n",
               t->data_dir ? t->data_dir : "-", t->loss == LOSS_MSE ? "mse" : "cross_entropy",
               t->batch, t->epochs, (unsigned long long)t->seed, t->shuffle ? "true" : "false");
-    sb_printf(sb, "  optimizer %s lr=%.9g momentum=%.9g dampening=%.9g weight_decay=%.9g "
-                  "nesterov=%s betas=[%.9g, %.9g] eps=%.9g\n",
+    sb_printf(sb,
+              "  optimizer %s lr=%.9g momentum=%.9g dampening=%.9g weight_decay=%.9g "
+              "nesterov=%s betas=[%.9g, %.9g] eps=%.9g\n",
               opts[t->opt], t->lr, t->momentum, t->dampening, t->weight_decay,
               t->nesterov ? "true" : "false", t->beta1, t->beta2, t->eps);
     sb_printf(sb, "  schedule %s", sched_names[t->sched]);
     switch (t->sched) {
-    case SCHED_STEP:
-        sb_printf(sb, " step_size=%d gamma=%.9g", t->step_size, t->gamma);
-        break;
+    case SCHED_STEP: sb_printf(sb, " step_size=%d gamma=%.9g", t->step_size, t->gamma); break;
     case SCHED_MULTISTEP:
         sb_puts(sb, " milestones=[");
         for (int i = 0; i < t->nmilestones; i++)
             sb_printf(sb, i ? ", %lld" : "%lld", (long long)t->milestones[i]);
         sb_printf(sb, "] gamma=%.9g", t->gamma);
         break;
-    case SCHED_EXPONENTIAL:
-        sb_printf(sb, " gamma=%.9g", t->gamma);
-        break;
-    case SCHED_COSINE:
-        sb_printf(sb, " T_max=%d eta_min=%.9g", t->t_max, t->eta_min);
-        break;
+    case SCHED_EXPONENTIAL: sb_printf(sb, " gamma=%.9g", t->gamma); break;
+    case SCHED_COSINE: sb_printf(sb, " T_max=%d eta_min=%.9g", t->t_max, t->eta_min); break;
     case SCHED_ONECYCLE:
-        sb_printf(sb, " max_lr=%.9g total_steps=%d pct_start=%.9g div_factor=%.9g "
-                      "final_div_factor=%.9g",
+        sb_printf(sb,
+                  " max_lr=%.9g total_steps=%d pct_start=%.9g div_factor=%.9g "
+                  "final_div_factor=%.9g",
                   t->max_lr, t->total_steps, t->pct_start, t->div_factor, t->final_div_factor);
         break;
     case SCHED_LINEAR:
         sb_printf(sb, " start_factor=%.9g end_factor=%.9g total_iters=%d", t->start_factor,
                   t->end_factor, t->total_iters);
         break;
-    case SCHED_NONE:
-        break;
+    case SCHED_NONE: break;
     }
     sb_printf(sb, " warmup=%d\n", t->warmup);
     if (t->std > 0)
@@ -402,9 +387,8 @@ void ir_summary(const Graph *g, StrBuf *sb)
         for (int p = 0; p < n->nparams; p++)
             np += shape_numel(n->params[p].shape);
         acts += shape_numel(n->out);
-        sb_printf(sb, "%-24s %-12s %-16s %12s %14s\n", n->path, n->ops->name,
-                  shape_str(n->out, a), np ? fmt_thousands(b, np) : "-",
-                  n->macs ? fmt_thousands(c, n->macs) : "-");
+        sb_printf(sb, "%-24s %-12s %-16s %12s %14s\n", n->path, n->ops->name, shape_str(n->out, a),
+                  np ? fmt_thousands(b, np) : "-", n->macs ? fmt_thousands(c, n->macs) : "-");
     }
     sb_puts(sb, rule);
     sb_printf(sb, "Total params: %s (%.2f KiB as float32)\n", fmt_thousands(b, g->nparams),
@@ -418,8 +402,8 @@ void ir_summary(const Graph *g, StrBuf *sb)
 
 void ir_list_layers(StrBuf *sb)
 {
-    static const char *const tnames[] = {"int", "int or pair", "float", "floats",
-                                         "bool", "enum", "string"};
+    static const char *const tnames[] = {"int",  "int or pair", "float", "floats",
+                                         "bool", "enum",        "string"};
     for (int k = 0; k < LAYER__COUNT; k++) {
         const LayerOps *ops = ir_layers[k];
         sb_printf(sb, "%s: %s\n", ops->name, ops->summary);

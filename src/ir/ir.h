@@ -43,8 +43,8 @@ typedef enum {
 #define ATTR_MAX_LIST 16
 
 typedef struct AttrSpec {
-    const char *name;           /* long name: kernel */
-    const char *shortp;         /* short prefix for `k3`, or NULL */
+    const char *name;   /* long name: kernel */
+    const char *shortp; /* short prefix for `k3`, or NULL */
     AttrType type;
     const char *def;            /* default written as in a net file; NULL: none (see help) */
     bool required;              /* must be given (else: default, or inferred by the shape rule) */
@@ -61,8 +61,8 @@ typedef struct AttrVal {
     int64_t i[ATTR_MAX_LIST];
     double f[ATTR_MAX_LIST];
     bool b;
-    int e;          /* ATTR_ENUM: index into choices */
-    const char *s;  /* ATTR_STRING, ATTR_ENUM (the word) */
+    int e;         /* ATTR_ENUM: index into choices */
+    const char *s; /* ATTR_STRING, ATTR_ENUM (the word) */
 } AttrVal;
 
 /* Parses an attribute's default text into v (used by lowering and the registry test).
@@ -73,12 +73,12 @@ void attr_format(StrBuf *sb, const AttrSpec *spec, const AttrVal *v);
 
 /* ---- initialisers (PyTorch's names) ---- */
 
-#define IR_INITS(X)                                                                             \
-    X(DEFAULT, "default")                                                                   \
-    X(KAIMING_UNIFORM, "kaiming_uniform")                                                   \
-    X(KAIMING_NORMAL, "kaiming_normal")                                                     \
-    X(XAVIER_UNIFORM, "xavier_uniform")                                                     \
-    X(XAVIER_NORMAL, "xavier_normal")                                                       \
+#define IR_INITS(X)                                                                                \
+    X(DEFAULT, "default")                                                                          \
+    X(KAIMING_UNIFORM, "kaiming_uniform")                                                          \
+    X(KAIMING_NORMAL, "kaiming_normal")                                                            \
+    X(XAVIER_UNIFORM, "xavier_uniform")                                                            \
+    X(XAVIER_NORMAL, "xavier_normal")                                                              \
     X(ZEROS, "zeros")
 typedef enum {
 #define X(id, name) INIT_##id,
@@ -111,31 +111,31 @@ typedef struct Param {
 #define NODE_MAX_INPUTS 2
 
 struct Node {
-    Graph *graph;        /* the owner */
-    int id;              /* index in Graph.nodes */
+    Graph *graph; /* the owner */
+    int id;       /* index in Graph.nodes */
     LayerKind kind;
     const LayerOps *ops;
-    const char *path;    /* dotted name: layer1.0, fc */
-    SrcLoc loc;          /* the whole statement */
-    SrcLoc head_loc;     /* the layer keyword */
-    AttrVal *attrs;      /* ops->nattrs values, in spec order */
+    const char *path; /* dotted name: layer1.0, fc */
+    SrcLoc loc;       /* the whole statement */
+    SrcLoc head_loc;  /* the layer keyword */
+    AttrVal *attrs;   /* ops->nattrs values, in spec order */
     int ninputs;
     Node *inputs[NODE_MAX_INPUTS]; /* NULL input: the network's input */
     Shape in, out;
-    bool shaped;         /* the shape pass computed `out` */
+    bool shaped; /* the shape pass computed `out` */
     int nparams;
     Param params[NODE_MAX_PARAMS];
-    int64_t macs;        /* multiply-accumulates per sample, forward */
+    int64_t macs; /* multiply-accumulates per sample, forward */
 };
 
 /* The tree as written: a group (with children) or one layer. */
 typedef struct Item {
     bool is_group;
-    const char *name;  /* explicit name (label or group name), or NULL */
-    const char *path;  /* dotted path */
+    const char *name; /* explicit name (label or group name), or NULL */
+    const char *path; /* dotted path */
     SrcLoc loc;
-    Node *node;        /* layer items */
-    PtrVec children;   /* group items: Item* */
+    Node *node;      /* layer items */
+    PtrVec children; /* group items: Item* */
 } Item;
 
 typedef enum { LOSS_CROSS_ENTROPY, LOSS_MSE } LossKind;
@@ -154,41 +154,41 @@ typedef enum {
 typedef struct TrainConfig {
     bool present;
     SrcLoc loc;
-    const char *data_dir;  /* NULL: none given */
+    const char *data_dir; /* NULL: none given */
     SrcLoc data_loc;
     LossKind loss;
     OptKind opt;
     double lr, momentum, dampening, weight_decay, beta1, beta2, eps;
     bool nesterov;
     SchedKind sched;
-    int step_size;                  /* StepLR */
-    int nmilestones;                /* MultiStepLR */
+    int step_size;   /* StepLR */
+    int nmilestones; /* MultiStepLR */
     int64_t milestones[ATTR_MAX_LIST];
-    double gamma;                   /* Step, MultiStep, Exponential */
-    int t_max;                      /* CosineAnnealingLR (epochs) */
+    double gamma; /* Step, MultiStep, Exponential */
+    int t_max;    /* CosineAnnealingLR (epochs) */
     double eta_min;
     double max_lr, pct_start, div_factor, final_div_factor; /* OneCycleLR (per batch) */
-    int total_steps;                /* OneCycleLR; 0: epochs * steps per epoch */
+    int total_steps;                 /* OneCycleLR; 0: epochs * steps per epoch */
     double start_factor, end_factor; /* LinearLR */
     int total_iters;
-    int warmup;                     /* linear warm-up over this many steps (per batch), 0: none */
+    int warmup; /* linear warm-up over this many steps (per batch), 0: none */
     int batch, epochs;
     uint64_t seed;
     bool shuffle;
-    double mean, std;               /* std == 0: no normalisation */
+    double mean, std; /* std == 0: no normalisation */
 } TrainConfig;
 
 struct Graph {
-    Arena *arena;        /* owns the graph; not owned by it */
+    Arena *arena; /* owns the graph; not owned by it */
     const char *name;
     SrcLoc name_loc;
     Shape input;
     SrcLoc input_loc;
-    Item *root;          /* the top-level group (no name) */
-    PtrVec nodes;        /* Node*, execution order */
+    Item *root;   /* the top-level group (no name) */
+    PtrVec nodes; /* Node*, execution order */
     TrainConfig train;
     int64_t nparams, macs;
-    bool shaped;         /* the shape pass succeeded for every node */
+    bool shaped; /* the shape pass succeeded for every node */
 };
 
 #define GRAPH_NODE(g, i) ((Node *)(g)->nodes.items[i])
@@ -213,12 +213,12 @@ typedef struct VecFam VecFam;     /* a vector family of the generated code: laye
 
 struct LayerOps {
     LayerKind kind;
-    const char *name;            /* PyTorch's class name: Conv2d */
-    const char *summary;         /* one line for --list-layers */
+    const char *name;    /* PyTorch's class name: Conv2d */
+    const char *summary; /* one line for --list-layers */
     const AttrSpec *attrs;
     int nattrs;
     const char *const *positional; /* attribute names taken by position, NULL-terminated */
-    bool has_in_out;             /* accepts `in->out` */
+    bool has_in_out;               /* accepts `in->out` */
     /* Shape rule: n->in is set; sets n->out, n->params, n->macs and n->shaped. Reports
      * errors at the attributes' locations; may leave n->shaped false if no output shape
      * can be derived. */
@@ -287,7 +287,6 @@ void ir_error_input(const Node *n, const AttrVal *given, const char *attr_name,
 /* PyTorch's output size for one spatial dimension; may be <= 0. */
 int64_t ir_conv_out(int64_t in, int64_t k, int64_t s, int64_t p, int64_t d);
 /* Adds a parameter to n with the given suffix and shape. */
-void ir_param_add(Node *n, const char *suffix, Shape shape, int64_t fan_in,
-                  int64_t fan_out);
+void ir_param_add(Node *n, const char *suffix, Shape shape, int64_t fan_in, int64_t fan_out);
 
 #endif

@@ -36,26 +36,29 @@ static int tile_pixels(int nvb)
 
 /* Sizes derived from a geometry, and where each part lives in the caller's scratch. */
 typedef struct Plan {
-    int Hp, Wp;   /* the input with its zero border */
-    int Cp, OCp;  /* channels rounded up to whole vectors */
-    int taps;     /* KH * KW */
-    size_t wp;    /* [tap][ic][OCp] forward weights */
-    size_t bp;    /* [OCp] bias */
-    size_t wt;    /* [tap][oc][Cp] weights for the input gradient */
-    size_t xp;    /* [Hp][Wp][C] one bordered input image */
-    size_t dxp;   /* [Hp][Wp][Cp] one bordered input gradient */
-    size_t dwp;   /* [tap][ic][OCp] weight gradient sums */
-    size_t dbp;   /* [OCp] bias gradient sums */
-    size_t dyp;   /* [OH*OW][OCp] one output gradient, when OC is not whole vectors */
-    size_t toff;  /* [2][taps] int: each tap's offset in xp, then in dxp (tap_offsets) */
+    int Hp, Wp;  /* the input with its zero border */
+    int Cp, OCp; /* channels rounded up to whole vectors */
+    int taps;    /* KH * KW */
+    size_t wp;   /* [tap][ic][OCp] forward weights */
+    size_t bp;   /* [OCp] bias */
+    size_t wt;   /* [tap][oc][Cp] weights for the input gradient */
+    size_t xp;   /* [Hp][Wp][C] one bordered input image */
+    size_t dxp;  /* [Hp][Wp][Cp] one bordered input gradient */
+    size_t dwp;  /* [tap][ic][OCp] weight gradient sums */
+    size_t dbp;  /* [OCp] bias gradient sums */
+    size_t dyp;  /* [OH*OW][OCp] one output gradient, when OC is not whole vectors */
+    size_t toff; /* [2][taps] int: each tap's offset in xp, then in dxp (tap_offsets) */
     size_t total;
 } Plan;
 
 static Plan plan_of(const ConvGeom *g)
 {
     Plan p = {
-        .Hp = g->H + 2 * g->PH, .Wp = g->W + 2 * g->PW,
-        .Cp = round_up(g->C, VL), .OCp = round_up(g->OC, VL), .taps = g->KH * g->KW,
+        .Hp = g->H + 2 * g->PH,
+        .Wp = g->W + 2 * g->PW,
+        .Cp = round_up(g->C, VL),
+        .OCp = round_up(g->OC, VL),
+        .taps = g->KH * g->KW,
     };
     size_t off = 0;
     p.wp = off, off += round16((size_t)p.taps * g->C * p.OCp);
@@ -207,12 +210,12 @@ FULL_WIDTH static ALWAYS_INLINE void store_part_index(int32_t *dst, int v, int v
 }
 
 typedef struct PoolArgs {
-    FwdArgs f;     /* as the forward, at the first window's top-left pixel; out and os are
-                    * the pooled output's */
-    size_t rs;     /* input floats between the convolution's output rows (SH * Wp * C) */
-    int32_t *am;   /* argmax at the tile's first pooled pixel and channel, or NULL */
-    int32_t idx0;  /* the index y*OW + x of the first window's top-left pixel */
-    int OW;        /* the convolution's output width */
+    FwdArgs f;    /* as the forward, at the first window's top-left pixel; out and os are
+                   * the pooled output's */
+    size_t rs;    /* input floats between the convolution's output rows (SH * Wp * C) */
+    int32_t *am;  /* argmax at the tile's first pooled pixel and channel, or NULL */
+    int32_t idx0; /* the index y*OW + x of the first window's top-left pixel */
+    int OW;       /* the convolution's output width */
 } PoolArgs;
 
 /* Q pooled pixels of K x K windows: the convolution's K rows of Q*K pixels in registers, the
@@ -328,23 +331,29 @@ FULL_WIDTH static ALWAYS_INLINE void dw_tile(int P, int NVB, const DwArgs *d)
     FULL_WIDTH static void fwd_##NVB##_##P(const FwdArgs *a) { fwd_tile(P, NVB, a); }              \
     FULL_WIDTH static void dx_##NVB##_##P(const DxArgs *a) { dx_tile(P, NVB, a); }                 \
     FULL_WIDTH static void dw_##NVB##_##P(const DwArgs *a) { dw_tile(P, NVB, a); }
+/* (clang-format cannot settle on one layout of these macro lines) */
+/* clang-format off */
 #define TILE_ROW(NVB)                                                                              \
     TILE_FNS(NVB, 1) TILE_FNS(NVB, 2) TILE_FNS(NVB, 3) TILE_FNS(NVB, 4) TILE_FNS(NVB, 5)           \
     TILE_FNS(NVB, 6) TILE_FNS(NVB, 7) TILE_FNS(NVB, 8) TILE_FNS(NVB, 9) TILE_FNS(NVB, 10)          \
     TILE_FNS(NVB, 11) TILE_FNS(NVB, 12)
+/* clang-format on */
 TILE_ROW(1)
 TILE_ROW(2)
 TILE_ROW(3)
 TILE_ROW(4)
 #define TABLE_ROW(K, NVB)                                                                          \
-    {K##_##NVB##_1, K##_##NVB##_2, K##_##NVB##_3,  K##_##NVB##_4,  K##_##NVB##_5,  K##_##NVB##_6,  \
-     K##_##NVB##_7, K##_##NVB##_8, K##_##NVB##_9, K##_##NVB##_10, K##_##NVB##_11, K##_##NVB##_12}
+    {                                                                                              \
+        K##_##NVB##_1, K##_##NVB##_2, K##_##NVB##_3, K##_##NVB##_4, K##_##NVB##_5, K##_##NVB##_6,  \
+            K##_##NVB##_7, K##_##NVB##_8, K##_##NVB##_9, K##_##NVB##_10, K##_##NVB##_11,           \
+            K##_##NVB##_12                                                                         \
+    }
 static void (*const fwd_tab[NVB_MAX][P_MAX])(const FwdArgs *) = {
     TABLE_ROW(fwd, 1), TABLE_ROW(fwd, 2), TABLE_ROW(fwd, 3), TABLE_ROW(fwd, 4)};
-static void (*const dx_tab[NVB_MAX][P_MAX])(const DxArgs *) = {
-    TABLE_ROW(dx, 1), TABLE_ROW(dx, 2), TABLE_ROW(dx, 3), TABLE_ROW(dx, 4)};
-static void (*const dw_tab[NVB_MAX][P_MAX])(const DwArgs *) = {
-    TABLE_ROW(dw, 1), TABLE_ROW(dw, 2), TABLE_ROW(dw, 3), TABLE_ROW(dw, 4)};
+static void (*const dx_tab[NVB_MAX][P_MAX])(const DxArgs *) = {TABLE_ROW(dx, 1), TABLE_ROW(dx, 2),
+                                                               TABLE_ROW(dx, 3), TABLE_ROW(dx, 4)};
+static void (*const dw_tab[NVB_MAX][P_MAX])(const DwArgs *) = {TABLE_ROW(dw, 1), TABLE_ROW(dw, 2),
+                                                               TABLE_ROW(dw, 3), TABLE_ROW(dw, 4)};
 
 /* The pooled tiles: windows of K = 2 (Q = 1..3 pooled pixels) and K = 3 (Q = 1), in a table
  * indexed [K - 2][NVB - 1][Q - 1] (NULL where Q*K*K would pass P_MAX). */
@@ -361,7 +370,9 @@ static void (*const pool_tab[2][NVB_MAX][POOL_Q_MAX])(const PoolArgs *) = {
      {pool_2_2_1, pool_2_2_2, pool_2_2_3},
      {pool_2_3_1, pool_2_3_2, pool_2_3_3},
      {pool_2_4_1, pool_2_4_2, pool_2_4_3}},
-    {{pool_3_1_1, NULL, NULL}, {pool_3_2_1, NULL, NULL}, {pool_3_3_1, NULL, NULL},
+    {{pool_3_1_1, NULL, NULL},
+     {pool_3_2_1, NULL, NULL},
+     {pool_3_3_1, NULL, NULL},
      {pool_3_4_1, NULL, NULL}},
 };
 
@@ -413,10 +424,16 @@ void conv2d_forward(float *out, const float *in, const ConvGeom *g, float *scrat
                     block_of(g->OW, nblocks, blk, &ox, &P);
                     FwdArgs a = {
                         .x = x + ((size_t)oy * g->SH * pl.Wp + (size_t)ox * g->SW) * C,
-                        .toff = toff, .ntaps = KK, .ps = g->SW * C, .C = C,
-                        .w = wp + v0 * VL, .ldw = OCp, .bias = bp + v0 * VL,
+                        .toff = toff,
+                        .ntaps = KK,
+                        .ps = g->SW * C,
+                        .C = C,
+                        .w = wp + v0 * VL,
+                        .ldw = OCp,
+                        .bias = bp + v0 * VL,
                         .out = out + n * out_img + ((size_t)oy * g->OW + ox) * OC + v0 * VL,
-                        .os = OC, .valid = OC - v0 * VL,
+                        .os = OC,
+                        .valid = OC - v0 * VL,
                     };
                     fwd_tab[nvb - 1][P - 1](&a);
                 }
@@ -454,14 +471,25 @@ void conv2d_forward_pool(float *out, int32_t *argmax, const float *in, const Con
                     block_of(POW, nblocks, blk, &px, &Q);
                     size_t o = n * out_img + ((size_t)py * POW + px) * OC + v0 * VL;
                     PoolArgs a = {
-                        .f = {
-                            .x = x + ((size_t)py * K * g->SH * pl.Wp + (size_t)px * K * g->SW) * C,
-                            .toff = toff, .ntaps = KK, .ps = g->SW * C, .C = C,
-                            .w = wp + v0 * VL, .ldw = OCp, .bias = bp + v0 * VL,
-                            .out = out + o, .os = OC, .valid = OC - v0 * VL,
-                        },
-                        .rs = (size_t)g->SH * pl.Wp * C, .am = argmax ? argmax + o : NULL,
-                        .idx0 = py * K * g->OW + px * K, .OW = g->OW,
+                        .f =
+                            {
+                                .x = x +
+                                     ((size_t)py * K * g->SH * pl.Wp + (size_t)px * K * g->SW) * C,
+                                .toff = toff,
+                                .ntaps = KK,
+                                .ps = g->SW * C,
+                                .C = C,
+                                .w = wp + v0 * VL,
+                                .ldw = OCp,
+                                .bias = bp + v0 * VL,
+                                .out = out + o,
+                                .os = OC,
+                                .valid = OC - v0 * VL,
+                            },
+                        .rs = (size_t)g->SH * pl.Wp * C,
+                        .am = argmax ? argmax + o : NULL,
+                        .idx0 = py * K * g->OW + px * K,
+                        .OW = g->OW,
                     };
                     pool_tab[K - 2][nvb - 1][Q - 1](&a);
                 }
@@ -498,9 +526,16 @@ static void conv_dw_image(float *dwp, const float *x, const float *dy, int dys, 
                         ic = 0, t++;
                 }
                 DwArgs a = {
-                    .rows = rows, .dy = dy + v0 * VL, .dys = dys, .oy0 = oy0, .oy1 = oy1,
-                    .OW = g->OW, .xrow = (size_t)g->SH * pl->Wp * C, .xs = g->SW * C,
-                    .dw = dwp + (size_t)r0 * pl->OCp + v0 * VL, .ldw = pl->OCp,
+                    .rows = rows,
+                    .dy = dy + v0 * VL,
+                    .dys = dys,
+                    .oy0 = oy0,
+                    .oy1 = oy1,
+                    .OW = g->OW,
+                    .xrow = (size_t)g->SH * pl->Wp * C,
+                    .xs = g->SW * C,
+                    .dw = dwp + (size_t)r0 * pl->OCp + v0 * VL,
+                    .ldw = pl->OCp,
                 };
                 dw_tab[nvb - 1][P - 1](&a);
             }
@@ -526,8 +561,8 @@ FULL_WIDTH static void conv_db_image(float *dbp, const float *dy, int dys, int O
 }
 
 /* dx (bordered) += the input gradient of one image's output gradient dy. */
-static void conv_dx_image(float *dxp, const float *dy, int dys, const float *wt,
-                          const ConvGeom *g, const Plan *pl, const int *toff)
+static void conv_dx_image(float *dxp, const float *dy, int dys, const float *wt, const ConvGeom *g,
+                          const Plan *pl, const int *toff)
 {
     const int ivec = pl->Cp / VL;
     for (int oy = 0; oy < g->OH; oy++) {
@@ -537,13 +572,17 @@ static void conv_dx_image(float *dxp, const float *dy, int dys, const float *wt,
             for (int blk = 0; blk < nblocks; blk++) {
                 int ox, P;
                 block_of(g->OW, nblocks, blk, &ox, &P);
-                float *base = dxp + ((size_t)oy * g->SH * pl->Wp + (size_t)ox * g->SW) * pl->Cp +
-                              v0 * VL;
+                float *base =
+                    dxp + ((size_t)oy * g->SH * pl->Wp + (size_t)ox * g->SW) * pl->Cp + v0 * VL;
                 for (int t = 0; t < pl->taps; t++) {
                     DxArgs a = {
-                        .dy = dy + ((size_t)oy * g->OW + ox) * dys, .ps = dys, .K = g->OC,
-                        .w = wt + (size_t)t * g->OC * pl->Cp + v0 * VL, .ldw = pl->Cp,
-                        .dx = base + toff[t], .ds = g->SW * pl->Cp,
+                        .dy = dy + ((size_t)oy * g->OW + ox) * dys,
+                        .ps = dys,
+                        .K = g->OC,
+                        .w = wt + (size_t)t * g->OC * pl->Cp + v0 * VL,
+                        .ldw = pl->Cp,
+                        .dx = base + toff[t],
+                        .ds = g->SW * pl->Cp,
                     };
                     dx_tab[nvb - 1][P - 1](&a);
                 }
@@ -573,8 +612,8 @@ void conv2d_pack_backward(float *scratch, const float *w, const ConvGeom *g)
     set_tap_offsets(scratch, g, &pl);
 }
 
-void conv2d_backward(float *din, const float *dout, const float *in, bool grads,
-                     const ConvGeom *g, float *scratch)
+void conv2d_backward(float *din, const float *dout, const float *in, bool grads, const ConvGeom *g,
+                     float *scratch)
 {
     Plan pl = plan_of(g);
     const int C = g->C, OC = g->OC, KK = pl.taps, Cp = pl.Cp, OCp = pl.OCp;

@@ -69,8 +69,8 @@ void conv2d_pack_backward(float *scratch, const float *w, const ConvGeom *g);
 /* din (B,H,W,C) = the input gradient of dout (B,OH,OW,OC), or NULL; when grads, adds the
  * weight and bias gradients of these B images (in order) to the sums, which need in
  * (B,H,W,C). */
-void conv2d_backward(float *din, const float *dout, const float *in, bool grads,
-                     const ConvGeom *g, float *scratch);
+void conv2d_backward(float *din, const float *dout, const float *in, bool grads, const ConvGeom *g,
+                     float *scratch);
 /* dw (OC,C,KH,KW) and db (OC), either may be NULL, = the sums since conv2d_pack_backward or
  * the last conv2d_grads, and restarts them from zero. */
 void conv2d_grads(float *dw, float *db, const ConvGeom *g, float *scratch);

@@ -100,8 +100,8 @@ void maxpool2d_forward(float *out, int32_t *argmax, const float *in, const PoolG
                         m[c] = -INFINITY, best[c] = h0 * G.W + w0;
                     for (int h = h0; h < h1; h++)
                         for (int w = w0; w < w1; w++)
-                            take_greater(m, best, x + ((size_t)h * G.W + w) * G.C + c0,
-                                         h * G.W + w, nc);
+                            take_greater(m, best, x + ((size_t)h * G.W + w) * G.C + c0, h * G.W + w,
+                                         nc);
                     memcpy(out + o + c0, m, (size_t)nc * sizeof(float));
                     if (argmax)
                         memcpy(argmax + o + c0, best, (size_t)nc * sizeof(int32_t));

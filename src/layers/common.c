@@ -50,8 +50,8 @@ bool layer_check_in(const Node *n, int ai, int64_t actual, Diag *d)
         snprintf(desc, sizeof desc, "%lld input channel%s (%s %s)", (long long)actual,
                  actual == 1 ? "" : "s", shape_str(n->in, s), from_desc(n, f));
     else
-        snprintf(desc, sizeof desc, "%lld input%s (%s)", (long long)actual,
-                 actual == 1 ? "" : "s", from_desc(n, f));
+        snprintf(desc, sizeof desc, "%lld input%s (%s)", (long long)actual, actual == 1 ? "" : "s",
+                 from_desc(n, f));
     ir_error_input(n, v, n->ops->attrs[ai].name, desc, d);
     return false;
 }
@@ -111,10 +111,18 @@ PoolGeom layer_pool_geom(const Node *n, int batch, int a_kernel, int a_stride, i
 {
     const AttrVal *k = &n->attrs[a_kernel], *s = &n->attrs[a_stride], *p = &n->attrs[a_padding];
     return (PoolGeom){
-        .B = batch, .C = (int)n->in.d[0], .H = (int)n->in.d[1], .W = (int)n->in.d[2],
-        .KH = (int)attr_pair(k, 0), .KW = (int)attr_pair(k, 1), .SH = (int)attr_pair(s, 0),
-        .SW = (int)attr_pair(s, 1), .PH = (int)attr_pair(p, 0), .PW = (int)attr_pair(p, 1),
-        .OH = (int)n->out.d[1], .OW = (int)n->out.d[2],
+        .B = batch,
+        .C = (int)n->in.d[0],
+        .H = (int)n->in.d[1],
+        .W = (int)n->in.d[2],
+        .KH = (int)attr_pair(k, 0),
+        .KW = (int)attr_pair(k, 1),
+        .SH = (int)attr_pair(s, 0),
+        .SW = (int)attr_pair(s, 1),
+        .PH = (int)attr_pair(p, 0),
+        .PW = (int)attr_pair(p, 1),
+        .OH = (int)n->out.d[1],
+        .OW = (int)n->out.d[2],
     };
 }
 

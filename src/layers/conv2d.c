@@ -23,14 +23,24 @@ static const char *const positional[] = {"out", "kernel", NULL};
 
 static ConvGeom geom(const Node *n, int batch)
 {
-    const AttrVal *k = &n->attrs[A_KERNEL], *s = &n->attrs[A_STRIDE],
-                  *p = &n->attrs[A_PADDING], *dl = &n->attrs[A_DILATION];
+    const AttrVal *k = &n->attrs[A_KERNEL], *s = &n->attrs[A_STRIDE], *p = &n->attrs[A_PADDING],
+                  *dl = &n->attrs[A_DILATION];
     return (ConvGeom){
-        .B = batch, .C = (int)n->in.d[0], .H = (int)n->in.d[1], .W = (int)n->in.d[2],
-        .OC = (int)n->out.d[0], .KH = (int)attr_pair(k, 0), .KW = (int)attr_pair(k, 1),
-        .SH = (int)attr_pair(s, 0), .SW = (int)attr_pair(s, 1), .PH = (int)attr_pair(p, 0),
-        .PW = (int)attr_pair(p, 1), .DH = (int)attr_pair(dl, 0), .DW = (int)attr_pair(dl, 1),
-        .OH = (int)n->out.d[1], .OW = (int)n->out.d[2],
+        .B = batch,
+        .C = (int)n->in.d[0],
+        .H = (int)n->in.d[1],
+        .W = (int)n->in.d[2],
+        .OC = (int)n->out.d[0],
+        .KH = (int)attr_pair(k, 0),
+        .KW = (int)attr_pair(k, 1),
+        .SH = (int)attr_pair(s, 0),
+        .SW = (int)attr_pair(s, 1),
+        .PH = (int)attr_pair(p, 0),
+        .PW = (int)attr_pair(p, 1),
+        .DH = (int)attr_pair(dl, 0),
+        .DW = (int)attr_pair(dl, 1),
+        .OH = (int)n->out.d[1],
+        .OW = (int)n->out.d[2],
     };
 }
 
@@ -42,8 +52,8 @@ static void shape(Node *n, Diag *d)
     layer_check_in(n, A_IN, c, d);
     n->attrs[A_IN].i[0] = c;
     n->attrs[A_IN].n = 1;
-    const AttrVal *k = &n->attrs[A_KERNEL], *s = &n->attrs[A_STRIDE],
-                  *p = &n->attrs[A_PADDING], *dl = &n->attrs[A_DILATION];
+    const AttrVal *k = &n->attrs[A_KERNEL], *s = &n->attrs[A_STRIDE], *p = &n->attrs[A_PADDING],
+                  *dl = &n->attrs[A_DILATION];
     int64_t out[2];
     for (int i = 0; i < 2; i++)
         out[i] = ir_conv_out(n->in.d[1 + i], attr_pair(k, i), attr_pair(s, i), attr_pair(p, i),
@@ -71,8 +81,9 @@ static void shape(Node *n, Diag *d)
             diag_error(d, n->loc, "'Conv2d' output %s is too large: more than %s values",
                        shape_str(n->out, buf), lim);
         else
-            diag_error(d, n->loc, "'Conv2d' weight %lldx%lldx%lldx%lld is too large: more "
-                                  "than %s values",
+            diag_error(d, n->loc,
+                       "'Conv2d' weight %lldx%lldx%lldx%lld is too large: more "
+                       "than %s values",
                        (long long)oc, (long long)c, (long long)attr_pair(k, 0),
                        (long long)attr_pair(k, 1), lim);
         return;
@@ -130,10 +141,10 @@ static void backward(const Node *n, LayerRun *r)
 typedef struct ConvPlan {
     const Node *n;
     int C, OC, KH, KW, SH, SW, DH, DW, dy, dx; /* dy, dx: border beyond this conv's padding */
-    int OH, OW, pk;   /* pk: fused pool kernel (= stride), 1 if none */
-    int BH, BW;       /* output positions per block: pooled pixels, or conv pixels along x */
-    int bx;           /* conv pixels per block along x when not pooling */
-    int inrow;        /* floats per padded input row */
+    int OH, OW, pk;                            /* pk: fused pool kernel (= stride), 1 if none */
+    int BH, BW; /* output positions per block: pooled pixels, or conv pixels along x */
+    int bx;     /* conv pixels per block along x when not pooling */
+    int inrow;  /* floats per padded input row */
 } ConvPlan;
 
 static int acc_budget(int width) { return width >= 16 ? 24 : width == 8 ? 12 : 32; }
@@ -199,12 +210,10 @@ static void conv_body(Emit *e, const VecFam *f, const void *ctx)
                 for (int k = 1; k < P; k++)
                     sb_printf(sb, "            r = %s_max(r, a%d_%d);\n", F, k, v);
             if (bias)
-                sb_printf(sb, "            r = %s_add(r, %s_load(%s_b + %d%s));\n", F, F,
-                          e->name, v * VL,
-                          chunks > 1 ? arena_printf(e->arena, " + ob * %d", NVC * VL) : "");
+                sb_printf(sb, "            r = %s_add(r, %s_load(%s_b + %d%s));\n", F, F, e->name,
+                          v * VL, chunks > 1 ? arena_printf(e->arena, " + ob * %d", NVC * VL) : "");
             emit_act(sb, e->act, f, "r", 12);
-            sb_printf(sb, "            %s_store(op + %d, r);\n        }\n", F,
-                      q * p->OC + v * VL);
+            sb_printf(sb, "            %s_store(op + %d, r);\n        }\n", F, q * p->OC + v * VL);
         }
     }
     sb_puts(sb, "    }\n");
@@ -252,9 +261,20 @@ static void emit(const Node *n, Emit *e)
 {
     ConvGeom g = geom(n, 1);
     ConvPlan p = {
-        .n = n, .C = g.C, .OC = g.OC, .KH = g.KH, .KW = g.KW, .SH = g.SH, .SW = g.SW,
-        .DH = g.DH, .DW = g.DW, .dy = e->in.pad - g.PH, .dx = e->in.pad - g.PW,
-        .OH = g.OH, .OW = g.OW, .inrow = clayout_row(&e->in),
+        .n = n,
+        .C = g.C,
+        .OC = g.OC,
+        .KH = g.KH,
+        .KW = g.KW,
+        .SH = g.SH,
+        .SW = g.SW,
+        .DH = g.DH,
+        .DW = g.DW,
+        .dy = e->in.pad - g.PH,
+        .dx = e->in.pad - g.PW,
+        .OH = g.OH,
+        .OW = g.OW,
+        .inrow = clayout_row(&e->in),
     };
     p.pk = 1;
     if (e->pool)
@@ -273,16 +293,19 @@ static void emit(const Node *n, Emit *e)
             for (int ky = 0; ky < g.KH; ky++)
                 for (int kx = 0; kx < g.KW; kx++)
                     packed[(((size_t)ky * (size_t)g.KW + (size_t)kx) * (size_t)g.C + (size_t)ic) *
-                               (size_t)g.OC + (size_t)oc] =
+                               (size_t)g.OC +
+                           (size_t)oc] =
                         e->params[0][(((size_t)oc * (size_t)g.C + (size_t)ic) * (size_t)g.KH +
-                                      (size_t)ky) * (size_t)g.KW + (size_t)kx];
+                                      (size_t)ky) *
+                                         (size_t)g.KW +
+                                     (size_t)kx];
     emit_array(e, "w", packed, nw);
     if (n->nparams > 1)
         emit_array(e, "b", e->params[1], (size_t)g.OC);
     sb_printf(e->code, "/* %s: Conv2d %d->%d k%dx%d s%dx%d p%dx%d d%dx%d%s%s%s -> %dx%dx%d */\n",
               n->path, g.C, g.OC, g.KH, g.KW, g.SH, g.SW, g.PH, g.PW, g.DH, g.DW,
-              e->act ? " + " : "", e->act ? e->act->ops->name : "",
-              e->pool ? " + MaxPool2d" : "", e->out.c, e->out.h, e->out.w);
+              e->act ? " + " : "", e->act ? e->act->ops->name : "", e->pool ? " + MaxPool2d" : "",
+              e->out.c, e->out.h, e->out.w);
     sb_printf(e->code, "static void %s(const float *restrict in, float *restrict out)\n{\n",
               e->name);
     emit_zero_border(e->code, &e->out, "out", 4);

@@ -13,10 +13,7 @@ static const AttrSpec attrs[] = {
 };
 static const char *const positional[] = {"p", NULL};
 
-static size_t saved(const Node *n)
-{
-    return (size_t)shape_numel(n->out); /* the mask */
-}
+static size_t saved(const Node *n) { return (size_t)shape_numel(n->out); /* the mask */ }
 
 static void forward(const Node *n, LayerRun *r)
 {

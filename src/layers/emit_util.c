@@ -20,8 +20,8 @@ static const VecFam families[] = {
     {"vf1", 1, NULL},
 };
 
-void emit_families(Emit *e, int lanes_of,
-                   void (*body)(Emit *e, const VecFam *f, const void *ctx), const void *ctx)
+void emit_families(Emit *e, int lanes_of, void (*body)(Emit *e, const VecFam *f, const void *ctx),
+                   const void *ctx)
 {
     bool opened = false;
     for (size_t i = 0; i < sizeof families / sizeof families[0]; i++) {
@@ -78,15 +78,15 @@ void emit_zero_border(StrBuf *sb, const CLayout *l, const char *buf, int indent)
               "%*s        for (int c = 0; c < %d; c++)\n"
               "%*s            %s[(y * %d + x) * %d + c] = 0.0f;\n"
               "%*s}\n",
-              indent, "", l->h, l->w, C, P, indent, "", HP, indent, "", P, P + l->h, indent,
-              "", WP, P - 1, l->w + 1, indent, "", C, indent, "", buf, WP, C, indent, "");
+              indent, "", l->h, l->w, C, P, indent, "", HP, indent, "", P, P + l->h, indent, "", WP,
+              P - 1, l->w + 1, indent, "", C, indent, "", buf, WP, C, indent, "");
 }
 
 /* Index expression of element (ch, y, x) of image l, given as strings. */
 static void image_index(StrBuf *sb, const CLayout *l, const char *c, const char *y, const char *x)
 {
-    sb_printf(sb, "((%s + %d) * %d + %s + %d) * %d + %s", y, l->pad, l->w + 2 * l->pad, x,
-              l->pad, l->c, c);
+    sb_printf(sb, "((%s + %d) * %d + %s + %d) * %d + %s", y, l->pad, l->w + 2 * l->pad, x, l->pad,
+              l->c, c);
 }
 
 void emit_relayout(StrBuf *sb, const CLayout *in, const char *src, const CLayout *out,
@@ -108,8 +108,9 @@ void emit_relayout(StrBuf *sb, const CLayout *in, const char *src, const CLayout
         return;
     }
     emit_zero_border(sb, out, dst, indent);
-    sb_printf(sb, "%*sfor (int c = 0; c < %d; c++)\n%*s    for (int y = 0; y < %d; y++)\n"
-                  "%*s        for (int x = 0; x < %d; x++)\n%*s            %s[",
+    sb_printf(sb,
+              "%*sfor (int c = 0; c < %d; c++)\n%*s    for (int y = 0; y < %d; y++)\n"
+              "%*s        for (int x = 0; x < %d; x++)\n%*s            %s[",
               indent, "", C, indent, "", H, indent, "", W, indent, "", dst);
     CLayout flat = {.rank = 3, .c = C, .h = H, .w = W};
     if (out->rank == 3)
@@ -150,10 +151,11 @@ static void elementwise_body(Emit *e, const VecFam *f, const void *ctx)
         return;
     }
     const CLayout *i = &e->in, *o = &e->out;
-    sb_printf(sb, "    for (int y = 0; y < %d; y++)\n    for (int x = 0; x < %d; x++)\n", o->h, o->w);
+    sb_printf(sb, "    for (int y = 0; y < %d; y++)\n    for (int x = 0; x < %d; x++)\n", o->h,
+              o->w);
     sb_printf(sb, "    for (int c = 0; c < %d; c += %d) {\n", o->c, f->width);
-    sb_printf(sb, "        %s v = %s_load(in + ((y + %d) * %d + x + %d) * %d + c);\n", F, F,
-              i->pad, i->w + 2 * i->pad, i->pad, i->c);
+    sb_printf(sb, "        %s v = %s_load(in + ((y + %d) * %d + x + %d) * %d + c);\n", F, F, i->pad,
+              i->w + 2 * i->pad, i->pad, i->c);
     sb_puts(sb, "        ");
     p->n->ops->emit_act(p->n, sb, f, "v");
     sb_printf(sb, "        %s_store(out + ((y + %d) * %d + x + %d) * %d + c, v);\n    }\n", F,
@@ -165,7 +167,8 @@ void emit_elementwise(const Node *n, Emit *e)
     EwPlan p = {.n = n};
     p.flat = e->in.rank == 1 || (e->in.pad == 0 && e->out.pad == 0);
     p.count = (int)clayout_floats(&e->in);
-    sb_printf(e->code, "/* %s: %s */\nstatic void %s(const float *restrict in, float *restrict out)\n{\n",
+    sb_printf(e->code,
+              "/* %s: %s */\nstatic void %s(const float *restrict in, float *restrict out)\n{\n",
               n->path, n->ops->name, e->name);
     if (!p.flat)
         emit_zero_border(e->code, &e->out, "out", 4);
@@ -192,12 +195,15 @@ static void pool_body(Emit *e, const VecFam *f, const void *ctx)
     sb_printf(sb, "        %s r = %s;\n", F,
               p->is_max ? arena_printf(e->arena, "%s_set1(-INFINITY)", F)
                         : arena_printf(e->arena, "%s_zero()", F));
-    sb_printf(sb, "        for (int ky = 0; ky < %d; ky++)\n        for (int kx = 0; kx < %d; kx++) {\n",
-              g->KH, g->KW);
+    sb_printf(
+        sb, "        for (int ky = 0; ky < %d; ky++)\n        for (int kx = 0; kx < %d; kx++) {\n",
+        g->KH, g->KW);
     sb_printf(sb, "            int iy = oy * %d + ky - %d, ix = ox * %d + kx - %d;\n", g->SH, g->PH,
               g->SW, g->PW);
     if (bounds)
-        sb_printf(sb, "            if (iy < 0 || iy >= %d || ix < 0 || ix >= %d)\n                continue;\n",
+        sb_printf(sb,
+                  "            if (iy < 0 || iy >= %d || ix < 0 || ix >= %d)\n                "
+                  "continue;\n",
                   g->H, g->W);
     sb_printf(sb, "            %s v = %s_load(in + ((iy + %d) * %d + ix + %d) * %d + c);\n", F, F,
               i->pad, i->w + 2 * i->pad, i->pad, i->c);

@@ -19,8 +19,8 @@ static bool view(const Node *n) { return !layout_differs(n->in); }
 static void forward(const Node *n, LayerRun *r)
 {
     if (layout_differs(n->in))
-        layout_transpose(r->out, r->in, r->batch, (int)n->in.d[0],
-                         (int)(n->in.d[1] * n->in.d[2]), false);
+        layout_transpose(r->out, r->in, r->batch, (int)n->in.d[0], (int)(n->in.d[1] * n->in.d[2]),
+                         false);
     else if (r->out != r->in)
         memcpy(r->out, r->in, sizeof(float) * (size_t)r->batch * (size_t)shape_numel(n->out));
 }
@@ -30,8 +30,8 @@ static void backward(const Node *n, LayerRun *r)
     if (!r->din)
         return;
     if (layout_differs(n->in))
-        layout_transpose(r->din, r->dout, r->batch, (int)n->in.d[0],
-                         (int)(n->in.d[1] * n->in.d[2]), true);
+        layout_transpose(r->din, r->dout, r->batch, (int)n->in.d[0], (int)(n->in.d[1] * n->in.d[2]),
+                         true);
     else if (r->din != r->dout)
         memcpy(r->din, r->dout, sizeof(float) * (size_t)r->batch * (size_t)shape_numel(n->out));
 }

@@ -25,25 +25,25 @@
  * or computing them at the end over the whole chunk (the inputs and `saved` of every part of
  * the pass stay in place until it ends). */
 struct LayerRun {
-    int batch;                /* samples in this part */
+    int batch; /* samples in this part */
     bool training;
-    bool first, last;         /* the thread's first part of the pass; its chunk's last */
-    int row;                  /* this part's first sample within its chunk: the chunk's in
-                                 and saved start `row` samples before ours */
-    const float *in;          /* (B, n->in) */
-    float *out;               /* (B, n->out) */
-    float *const *params;     /* n->nparams tensors, PyTorch layout */
-    float *const *grads;      /* same shapes as params */
-    const float *dout;        /* (B, n->out) */
-    float *din;               /* (B, n->in), NULL for the first layer */
-    float *scratch;           /* ops->scratch(n) floats of this thread's, kept across its parts
-                                 and from forward to backward */
-    float *saved;             /* ops->saved(n) floats per sample, for this part's samples,
-                                 kept until the pass (forward, then backward) ends */
-    Rng *rng;                 /* dropout masks: the chunk's stream */
-    int pool_k;               /* > 0: forward computes instead the output (pool_out) and, in
-                                 training, the argmax (pool_argmax, the pool's saved) of the
-                                 max pool that follows (ops->fuses_pool); out is not written */
+    bool first, last;     /* the thread's first part of the pass; its chunk's last */
+    int row;              /* this part's first sample within its chunk: the chunk's in
+                             and saved start `row` samples before ours */
+    const float *in;      /* (B, n->in) */
+    float *out;           /* (B, n->out) */
+    float *const *params; /* n->nparams tensors, PyTorch layout */
+    float *const *grads;  /* same shapes as params */
+    const float *dout;    /* (B, n->out) */
+    float *din;           /* (B, n->in), NULL for the first layer */
+    float *scratch;       /* ops->scratch(n) floats of this thread's, kept across its parts
+                             and from forward to backward */
+    float *saved;         /* ops->saved(n) floats per sample, for this part's samples,
+                             kept until the pass (forward, then backward) ends */
+    Rng *rng;             /* dropout masks: the chunk's stream */
+    int pool_k;           /* > 0: forward computes instead the output (pool_out) and, in
+                             training, the argmax (pool_argmax, the pool's saved) of the
+                             max pool that follows (ops->fuses_pool); out is not written */
     float *pool_out;
     int32_t *pool_argmax;
 };
@@ -64,10 +64,10 @@ typedef struct CLayout {
 size_t clayout_floats(const CLayout *l);
 
 struct Emit {
-    Arena *arena;               /* scratch for the emitter, freed with the compilation */
-    StrBuf *code;               /* function definitions */
-    StrBuf *data;               /* static const weight arrays */
-    const char *name;           /* this step's function and weight symbol base: mnist_layer2_0 */
+    Arena *arena;     /* scratch for the emitter, freed with the compilation */
+    StrBuf *code;     /* function definitions */
+    StrBuf *data;     /* static const weight arrays */
+    const char *name; /* this step's function and weight symbol base: mnist_layer2_0 */
     CLayout in, out;
     const Node *act;            /* a following activation fused into this step, or NULL */
     const Node *pool;           /* a following MaxPool2d fused into this step, or NULL */
@@ -85,8 +85,8 @@ typedef struct VecFam {
 
 /* Emits `#if cond ... #elif ... #else ... #endif` with body(e, fam, ctx) for every family
  * whose width divides `lanes_of` (the vectorised dimension), scalar last. */
-void emit_families(Emit *e, int lanes_of,
-                   void (*body)(Emit *e, const VecFam *f, const void *ctx), const void *ctx);
+void emit_families(Emit *e, int lanes_of, void (*body)(Emit *e, const VecFam *f, const void *ctx),
+                   const void *ctx);
 /* static const float NAME_suffix[n] = {...}; with round-trip literals. */
 void emit_array(Emit *e, const char *suffix, const float *v, size_t n);
 /* Applies the fused activation (if any) to vector variable `var` of family f. */

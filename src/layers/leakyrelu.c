@@ -18,8 +18,7 @@ static void forward(const Node *n, LayerRun *r)
 static void backward(const Node *n, LayerRun *r)
 {
     if (r->din)
-        leaky_relu_backward(r->din, r->dout, r->in,
-                            (size_t)r->batch * (size_t)shape_numel(n->out),
+        leaky_relu_backward(r->din, r->dout, r->in, (size_t)r->batch * (size_t)shape_numel(n->out),
                             (float)n->attrs[A_SLOPE].f[0]);
 }
 
@@ -28,7 +27,8 @@ static void emit_act_fn(const Node *n, StrBuf *sb, const VecFam *f, const char *
 {
     char s[32];
     fmt_float(s, sizeof s, (float)n->attrs[A_SLOPE].f[0]);
-    sb_printf(sb, "%s = %s_add(%s_max(%s, %s_zero()), %s_mul(%s_set1(%sf), %s_min(%s, %s_zero())));\n",
+    sb_printf(sb,
+              "%s = %s_add(%s_max(%s, %s_zero()), %s_mul(%s_set1(%sf), %s_min(%s, %s_zero())));\n",
               var, f->name, f->name, var, f->name, f->name, f->name, s, f->name, var, f->name);
 }
 

@@ -58,8 +58,8 @@ static void backward(const Node *n, LayerRun *r)
     memcpy(r->saved, r->dout, sizeof(float) * (size_t)r->batch * (size_t)OUT);
     if (r->last)
         linear_backward(NULL, r->grads[0], n->nparams > 1 ? r->grads[1] : NULL,
-                        r->saved - (size_t)r->row * OUT, r->in - (size_t)r->row * IN,
-                        r->params[0], r->row + r->batch, IN, OUT);
+                        r->saved - (size_t)r->row * OUT, r->in - (size_t)r->row * IN, r->params[0],
+                        r->row + r->batch, IN, OUT);
 }
 
 /* ---- C emitter ----
@@ -114,14 +114,14 @@ static void emit(const Node *n, Emit *e)
                 int c = i % e->in.pc, pix = i / e->in.pc;
                 src = c * e->in.ph * e->in.pw + pix;
             }
-            packed[(size_t)o * (size_t)p.in + (size_t)i] = w[(size_t)o * (size_t)p.in + (size_t)src];
+            packed[(size_t)o * (size_t)p.in + (size_t)i] =
+                w[(size_t)o * (size_t)p.in + (size_t)src];
         }
     emit_array(e, "w", packed, (size_t)p.in * (size_t)p.out);
     if (n->nparams > 1)
         emit_array(e, "b", e->params[1], (size_t)p.out);
-    sb_printf(e->code, "/* %s: Linear %d->%d%s%s%s */\n", n->path, p.in, p.out,
-              e->act ? " + " : "", e->act ? e->act->ops->name : "",
-              e->in.perm ? " (columns in HWC order)" : "");
+    sb_printf(e->code, "/* %s: Linear %d->%d%s%s%s */\n", n->path, p.in, p.out, e->act ? " + " : "",
+              e->act ? e->act->ops->name : "", e->in.perm ? " (columns in HWC order)" : "");
     sb_printf(e->code, "static void %s(const float *restrict in, float *restrict out)\n{\n",
               e->name);
     emit_families(e, p.in, linear_body, &p);

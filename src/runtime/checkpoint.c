@@ -27,8 +27,8 @@ static int count_params(const Model *m)
 
 static void rng_str(char *buf, const Rng *r)
 {
-    sprintf(buf, "%016" PRIx64 "%016" PRIx64 "%016" PRIx64 "%016" PRIx64, r->s[0], r->s[1],
-            r->s[2], r->s[3]);
+    sprintf(buf, "%016" PRIx64 "%016" PRIx64 "%016" PRIx64 "%016" PRIx64, r->s[0], r->s[1], r->s[2],
+            r->s[3]);
 }
 
 static bool rng_parse(const char *s, Rng *r)
@@ -94,9 +94,9 @@ bool ckpt_save(const char *path, const Model *m, const Optim *o, const TrainPos 
         snprintf(ostep, sizeof ostep, "%" PRId64, o->step);
         rng_str(r1, &pos->epoch_rng);
         rng_str(r3, &pos->drop_rng);
-        const char *kv[] = {"netc.epoch", epoch, "netc.batch", batch,
-                            "netc.batch_size", bsize, "netc.step", step,
-                            "netc.optim_step", ostep, "netc.epoch_rng", r1,
+        const char *kv[] = {"netc.epoch",       epoch, "netc.batch",     batch,
+                            "netc.batch_size",  bsize, "netc.step",      step,
+                            "netc.optim_step",  ostep, "netc.epoch_rng", r1,
                             "netc.dropout_rng", r3};
         for (size_t i = 0; i < sizeof kv / sizeof kv[0]; i++)
             meta[mk++] = kv[i];
@@ -137,8 +137,8 @@ static bool take(const char *path, const StFile *f, const char *name, const Node
         char got[128] = "", *q = got;
         for (int k = 0; k < t->ndim; k++)
             q += snprintf(q, 24, k ? "x%" PRId64 : "%" PRId64, t->shape[k]);
-        diag_error(d, (SrcLoc){0}, "%s: tensor '%s' has shape %s; the network needs %s", path,
-                   name, t->ndim ? got : "[] (a scalar)", want);
+        diag_error(d, (SrcLoc){0}, "%s: tensor '%s' has shape %s; the network needs %s", path, name,
+                   t->ndim ? got : "[] (a scalar)", want);
     }
     return false;
 }
@@ -173,13 +173,12 @@ static bool load_into(const char *path, const StFile *f, Model *m, Optim *o, Dia
                 known = known || strcmp(n->params[p].name, name) == 0;
         }
         if (!known && ++problems == 1)
-            diag_error(d, (SrcLoc){0}, "%s: tensor '%s' is not a parameter of network '%s'",
-                       path, name, m->g->name);
+            diag_error(d, (SrcLoc){0}, "%s: tensor '%s' is not a parameter of network '%s'", path,
+                       name, m->g->name);
     }
     if (problems > 1)
-        diag_note(d, (SrcLoc){0}, "%d more tensor%s of %s do%s not fit network '%s'",
-                  problems - 1, problems > 2 ? "s" : "", path, problems > 2 ? "" : "es",
-                  m->g->name);
+        diag_note(d, (SrcLoc){0}, "%d more tensor%s of %s do%s not fit network '%s'", problems - 1,
+                  problems > 2 ? "s" : "", path, problems > 2 ? "" : "es", m->g->name);
     const char *saved_from = st_meta(f, "netc.network");
     if (problems && saved_from && strcmp(saved_from, m->g->name) != 0)
         diag_note(d, (SrcLoc){0}, "%s was saved from network '%s'", path, saved_from);
@@ -218,10 +217,9 @@ bool ckpt_resume(const char *path, Model *m, Optim *o, TrainPos *pos, Diag *d)
     if (!f)
         return false;
     int64_t epoch = 0, batch = 0, step = 0, ostep = 0;
-    bool ok = meta_int(path, f, "netc.epoch", &epoch, d) &&
-              meta_int(path, f, "netc.batch", &batch, d) &&
-              meta_int(path, f, "netc.step", &step, d) &&
-              meta_int(path, f, "netc.optim_step", &ostep, d);
+    bool ok =
+        meta_int(path, f, "netc.epoch", &epoch, d) && meta_int(path, f, "netc.batch", &batch, d) &&
+        meta_int(path, f, "netc.step", &step, d) && meta_int(path, f, "netc.optim_step", &ostep, d);
     if (ok && (!rng_parse(st_meta(f, "netc.epoch_rng"), &pos->epoch_rng) ||
                !rng_parse(st_meta(f, "netc.dropout_rng"), &m->rng))) {
         diag_error(d, (SrcLoc){0}, "%s: not a training checkpoint: bad RNG state", path);

@@ -17,10 +17,10 @@
 #include <unistd.h>
 #include <zlib.h>
 
-#define IDX_MAX_SIDE 32768            /* rows, cols limit: rows*cols fits in an int */
-#define GZIP_MAX_RATIO 1032           /* deflate cannot expand input more than this */
-#define PGM_MAX_FILE (1u << 30)       /* largest PGM file we read */
-#define PGM_MAX_PIXELS (1u << 28)     /* w*h limit */
+#define IDX_MAX_SIDE 32768        /* rows, cols limit: rows*cols fits in an int */
+#define GZIP_MAX_RATIO 1032       /* deflate cannot expand input more than this */
+#define PGM_MAX_FILE (1u << 30)   /* largest PGM file we read */
+#define PGM_MAX_PIXELS (1u << 28) /* w*h limit */
 
 /* strerror() with a lower-case first letter, as our messages are lower case. */
 static const char *errstr(int e, char *buf, size_t n)
@@ -95,8 +95,8 @@ static bool idx_read(IdxIn *in, void *buf, size_t len)
                 diag_error(in->d, (SrcLoc){0}, "%s: file is empty%s", in->path, why);
             else if (in->expected)
                 diag_error(in->d, (SrcLoc){0}, "%s: truncated at byte %llu (expected %llu bytes%s)",
-                           in->path, (unsigned long long)in->pos,
-                           (unsigned long long)in->expected, why);
+                           in->path, (unsigned long long)in->pos, (unsigned long long)in->expected,
+                           why);
             else
                 diag_error(in->d, (SrcLoc){0},
                            "%s: truncated at byte %llu, inside the idx header%s", in->path,
@@ -147,7 +147,8 @@ static bool idx_load(const char *path, int rank, const char *what, uint8_t **out
     uint8_t hdr[4 + 4 * 3];
     if (!idx_read(&in, hdr, 4))
         goto done;
-    uint32_t magic = (uint32_t)hdr[0] << 24 | (uint32_t)hdr[1] << 16 | (uint32_t)hdr[2] << 8 | hdr[3];
+    uint32_t magic =
+        (uint32_t)hdr[0] << 24 | (uint32_t)hdr[1] << 16 | (uint32_t)hdr[2] << 8 | hdr[3];
     uint32_t want = 0x0800u | (uint32_t)rank;
     if (hdr[0] != 0 || hdr[1] != 0 || !idx_type_name(hdr[2])) {
         diag_error(d, (SrcLoc){0}, "%s: bad magic 0x%08x (expected 0x%08x for %s)%s", path, magic,
@@ -228,8 +229,10 @@ static bool idx_load(const char *path, int rank, const char *what, uint8_t **out
         goto done;
     }
     if (r == 0 && errnum == Z_BUF_ERROR) {
-        diag_error(d, (SrcLoc){0}, "%s: gzip data is truncated after byte %llu (its trailer is "
-                   "missing)", path, (unsigned long long)in.pos);
+        diag_error(d, (SrcLoc){0},
+                   "%s: gzip data is truncated after byte %llu (its trailer is "
+                   "missing)",
+                   path, (unsigned long long)in.pos);
         goto done;
     }
     if (r > 0) {
@@ -366,7 +369,8 @@ static bool read_all(const char *path, uint8_t **buf, size_t *len, size_t limit,
     if (fd < 0)
         return false;
     char eb[128];
-    size_t cap = S_ISREG(st.st_mode) && (uint64_t)st.st_size < limit ? (size_t)st.st_size + 1 : 65536;
+    size_t cap =
+        S_ISREG(st.st_mode) && (uint64_t)st.st_size < limit ? (size_t)st.st_size + 1 : 65536;
     size_t n = 0;
     uint8_t *p = malloc(cap);
     if (!p) {
@@ -416,7 +420,10 @@ typedef struct PgmCur {
     size_t len, pos;
 } PgmCur;
 
-static bool pgm_space(uint8_t c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f'; }
+static bool pgm_space(uint8_t c)
+{
+    return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f';
+}
 
 static void pgm_skip(PgmCur *c)
 {
@@ -486,11 +493,15 @@ float *pgm_load(const char *path, int *h, int *w, Diag *d)
     }
     if (len < 2 || buf[0] != 'P' || (buf[1] != '2' && buf[1] != '5')) {
         if (len >= 2 && buf[0] == 'P' && buf[1] >= '1' && buf[1] <= '7')
-            diag_error(d, (SrcLoc){0}, "%s: bad magic 'P%c' (expected 'P2' or 'P5', a grayscale "
-                       "pgm)", path, buf[1]);
+            diag_error(d, (SrcLoc){0},
+                       "%s: bad magic 'P%c' (expected 'P2' or 'P5', a grayscale "
+                       "pgm)",
+                       path, buf[1]);
         else
-            diag_error(d, (SrcLoc){0}, "%s: bad magic 0x%02x%02x (expected 'P2' or 'P5', a "
-                       "grayscale pgm)", path, buf[0], len >= 2 ? buf[1] : 0);
+            diag_error(d, (SrcLoc){0},
+                       "%s: bad magic 0x%02x%02x (expected 'P2' or 'P5', a "
+                       "grayscale pgm)",
+                       path, buf[0], len >= 2 ? buf[1] : 0);
         goto done;
     }
     bool plain = buf[1] == '2';
@@ -530,8 +541,8 @@ float *pgm_load(const char *path, int *h, int *w, Diag *d)
             }
             if (r < 0 || v > maxval) {
                 if (r == -1)
-                    diag_error(d, (SrcLoc){0}, "%s: expected pixel value %zu (a number) at byte %zu",
-                               path, k, at);
+                    diag_error(d, (SrcLoc){0},
+                               "%s: expected pixel value %zu (a number) at byte %zu", path, k, at);
                 else
                     diag_error(d, (SrcLoc){0}, "%s: pixel value %zu at byte %zu is above maxval %u",
                                path, k, at, maxval);
@@ -556,8 +567,9 @@ float *pgm_load(const char *path, int *h, int *w, Diag *d)
         for (size_t k = 0; k < npix; k++) {
             uint32_t v = bps == 1 ? p[k] : (uint32_t)p[2 * k] << 8 | p[2 * k + 1];
             if (v > maxval) {
-                diag_error(d, (SrcLoc){0}, "%s: pixel %zu at byte %zu has value %u, above maxval %u",
-                           path, k, c.pos + k * bps, v, maxval);
+                diag_error(d, (SrcLoc){0},
+                           "%s: pixel %zu at byte %zu has value %u, above maxval %u", path, k,
+                           c.pos + k * bps, v, maxval);
                 goto fail;
             }
             out[k] = (float)v / scale;

@@ -341,7 +341,12 @@ static void for_each_part(Model *m, int batch, void (*fn)(Model *m, const Part *
             chunk_rows(m, batch, c, nc, &r0, &r1);
             for (int p0 = r0; p0 < r1; p0 += m->part) {
                 int pn = r1 - p0 < m->part ? r1 - p0 : m->part;
-                Part p = {.t = t, .c = c, .p0 = p0, .pn = pn, .row = p0 - r0, .first = first,
+                Part p = {.t = t,
+                          .c = c,
+                          .p0 = p0,
+                          .pn = pn,
+                          .row = p0 - r0,
+                          .first = first,
                           .last = p0 + pn == r1};
                 first = false;
                 fn(m, &p, ctx);
@@ -370,7 +375,7 @@ static void forward_part(Model *m, const Part *p, void *ctx)
     for (int i = 0; i < nn; i++) {
         const Node *n = GRAPH_NODE(m->g, i);
         if (m->after_pool[i])
-            continue; /* it runs after node i + 1, on its output */
+            continue;        /* it runs after node i + 1, on its output */
         if (!m->pooled[i]) { /* else the node before computed this max pool's output */
             LayerRun r = part_args(m, i, p, training);
             if (m->pool_k[i]) {

@@ -111,11 +111,8 @@ double sched_lr(const Schedule *s, int epoch, int64_t step)
     const TrainConfig *t = s->t;
     double base = t->lr, lr = base;
     switch (t->sched) {
-    case SCHED_NONE:
-        break;
-    case SCHED_STEP:
-        lr = base * pow(t->gamma, epoch / t->step_size);
-        break;
+    case SCHED_NONE: break;
+    case SCHED_STEP: lr = base * pow(t->gamma, epoch / t->step_size); break;
     case SCHED_MULTISTEP: {
         int k = 0;
         for (int i = 0; i < t->nmilestones; i++)
@@ -123,9 +120,7 @@ double sched_lr(const Schedule *s, int epoch, int64_t step)
         lr = base * pow(t->gamma, k);
         break;
     }
-    case SCHED_EXPONENTIAL:
-        lr = base * pow(t->gamma, epoch);
-        break;
+    case SCHED_EXPONENTIAL: lr = base * pow(t->gamma, epoch); break;
     case SCHED_COSINE:
         lr = t->eta_min + (base - t->eta_min) * (1 + cos(PI * epoch / t->t_max)) / 2;
         break;
@@ -149,6 +144,7 @@ double sched_momentum(const Schedule *s, int64_t step)
 {
     if (s->t->sched != SCHED_ONECYCLE)
         return -1;
-    /* cycle_momentum=True (PyTorch's default, which also overrides an SGD momentum of 0): base_momentum 0.85, max_momentum 0.95, inverse to the lr */
+    /* cycle_momentum=True (PyTorch's default, which also overrides an SGD momentum of 0):
+     * base_momentum 0.85, max_momentum 0.95, inverse to the lr */
     return onecycle(s, step, 0.95, 0.85, 0.95);
 }

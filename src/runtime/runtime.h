@@ -16,39 +16,39 @@
 /* ---- model ---- */
 
 typedef struct Model {
-    const Graph *g;     /* not owned */
+    const Graph *g; /* not owned */
     int max_batch;
     size_t nparam_floats;
-    float *params;      /* all parameters, node order, each 16-float aligned */
-    float *grads;       /* same layout */
-    float **pview;      /* [node * NODE_MAX_PARAMS + p] -> view into params */
-    float **gview;      /* same into grads */
-    float *input;       /* (max_batch, input), in PyTorch's order */
-    float *xin;         /* the input channels-last, as the first layer takes it (or input) */
-    float **out;        /* [node] -> (max_batch, node out), images channels-last */
-    float *logits;      /* the last node's output in PyTorch's order (or its out) */
-    float *dlast;       /* dlogits channels-last, when the last node outputs an image */
-    float *dbuf[2];     /* ping-pong activation gradients: per thread, dpart floats each */
-    size_t dpart;       /* rows of a part x the largest tensor */
-    float **scratch;    /* [thread * nodes + node] -> ops->scratch(node) floats, or NULL */
-    float **saved;      /* [node] -> (max_batch, ops->saved(node)), or NULL */
-    bool *after_pool;   /* [node]: an activation run after the max pool that follows it */
-    int *pool_k;        /* [node]: the window of the max pool whose output the node computes
-                           in its forward (ops->fuses_pool), or 0 */
-    int *pool_of;       /* [node]: that max pool's index, or -1 */
-    bool *pooled;       /* [node]: a max pool whose output the node before computes */
-    int nthreads;       /* threads of a pass (at most; never more than chunks) */
-    int part;           /* rows a thread runs through the net at once (may be lowered after
-                           rt_model_new, never raised) */
-    int max_chunks;     /* parts are grouped into at most this many chunks, each with its own
-                           gradients (may be lowered after rt_model_new) */
-    float *cgrads;      /* gradients of chunks 1.. (chunk 0 writes grads), same layout */
-    Rng *crng;          /* each chunk's dropout RNG, drawn from rng at every forward */
-    float *dlogits;     /* (max_batch, outputs) */
-    int32_t *labels;    /* (max_batch) */
-    float *target;      /* (max_batch, outputs): one-hot for mse */
-    void *block;        /* the one allocation all of the above live in */
-    Rng rng;            /* dropout */
+    float *params;    /* all parameters, node order, each 16-float aligned */
+    float *grads;     /* same layout */
+    float **pview;    /* [node * NODE_MAX_PARAMS + p] -> view into params */
+    float **gview;    /* same into grads */
+    float *input;     /* (max_batch, input), in PyTorch's order */
+    float *xin;       /* the input channels-last, as the first layer takes it (or input) */
+    float **out;      /* [node] -> (max_batch, node out), images channels-last */
+    float *logits;    /* the last node's output in PyTorch's order (or its out) */
+    float *dlast;     /* dlogits channels-last, when the last node outputs an image */
+    float *dbuf[2];   /* ping-pong activation gradients: per thread, dpart floats each */
+    size_t dpart;     /* rows of a part x the largest tensor */
+    float **scratch;  /* [thread * nodes + node] -> ops->scratch(node) floats, or NULL */
+    float **saved;    /* [node] -> (max_batch, ops->saved(node)), or NULL */
+    bool *after_pool; /* [node]: an activation run after the max pool that follows it */
+    int *pool_k;      /* [node]: the window of the max pool whose output the node computes
+                         in its forward (ops->fuses_pool), or 0 */
+    int *pool_of;     /* [node]: that max pool's index, or -1 */
+    bool *pooled;     /* [node]: a max pool whose output the node before computes */
+    int nthreads;     /* threads of a pass (at most; never more than chunks) */
+    int part;         /* rows a thread runs through the net at once (may be lowered after
+                         rt_model_new, never raised) */
+    int max_chunks;   /* parts are grouped into at most this many chunks, each with its own
+                         gradients (may be lowered after rt_model_new) */
+    float *cgrads;    /* gradients of chunks 1.. (chunk 0 writes grads), same layout */
+    Rng *crng;        /* each chunk's dropout RNG, drawn from rng at every forward */
+    float *dlogits;   /* (max_batch, outputs) */
+    int32_t *labels;  /* (max_batch) */
+    float *target;    /* (max_batch, outputs): one-hot for mse */
+    void *block;      /* the one allocation all of the above live in */
+    Rng rng;          /* dropout */
 } Model;
 
 /* Plans and allocates the memory for batches of up to max_batch. NULL (after a message)
@@ -72,9 +72,9 @@ typedef struct Optim {
     OptKind kind;
     double lr, momentum, dampening, weight_decay, beta1, beta2, eps;
     bool nesterov;
-    int64_t step;     /* optimiser steps taken (Adam's t) */
-    size_t n;         /* floats */
-    float *m, *v;     /* Adam moments, or SGD momentum buffer in m; owned */
+    int64_t step; /* optimiser steps taken (Adam's t) */
+    size_t n;     /* floats */
+    float *m, *v; /* Adam moments, or SGD momentum buffer in m; owned */
 } Optim;
 
 Optim *optim_new(const TrainConfig *t, size_t n);
@@ -98,11 +98,11 @@ double sched_momentum(const Schedule *s, int64_t step);
 
 /* Training position stored with a checkpoint so --resume continues exactly. */
 typedef struct TrainPos {
-    int epoch;          /* epoch in progress (0-based) */
-    int batch;          /* batches of it already done */
-    int64_t step;       /* optimiser steps so far */
-    Rng epoch_rng;      /* shuffle RNG at the start of the epoch (its order derives from it) */
-    Rng drop_rng;       /* the model's dropout RNG now */
+    int epoch;     /* epoch in progress (0-based) */
+    int batch;     /* batches of it already done */
+    int64_t step;  /* optimiser steps so far */
+    Rng epoch_rng; /* shuffle RNG at the start of the epoch (its order derives from it) */
+    Rng drop_rng;  /* the model's dropout RNG now */
 } TrainPos;
 
 /* Writes the weights under their state_dict names (and, when o and pos are given, the
@@ -117,12 +117,12 @@ bool ckpt_resume(const char *path, Model *m, Optim *o, TrainPos *pos, Diag *d);
 /* ---- training, evaluation, prediction ---- */
 
 typedef struct RunOptions {
-    int threads;          /* 0: the kernels' default */
-    int64_t max_steps;    /* stop after this many optimiser steps in all (0: no limit) */
-    const char *save;     /* checkpoint path, or NULL */
-    bool progress;        /* a live progress bar (stdout is a terminal) */
+    int threads;       /* 0: the kernels' default */
+    int64_t max_steps; /* stop after this many optimiser steps in all (0: no limit) */
+    const char *save;  /* checkpoint path, or NULL */
+    bool progress;     /* a live progress bar (stdout is a terminal) */
     bool quiet;
-    FILE *out;            /* where progress and results go */
+    FILE *out; /* where progress and results go */
 } RunOptions;
 
 typedef struct EvalResult {
@@ -132,8 +132,8 @@ typedef struct EvalResult {
 
 /* Checks that a data set fits the net: image size against the input, labels against the
  * outputs. Reports with the file (images or labels, the names to show) and record. */
-bool rt_check_dataset(const Model *m, const Dataset *ds, const char *images,
-                      const char *labels, Diag *d);
+bool rt_check_dataset(const Model *m, const Dataset *ds, const char *images, const char *labels,
+                      Diag *d);
 /* The same with one name for both (images whose labels are not a file, as --predict's). */
 bool rt_check_data(const Model *m, const Dataset *ds, const char *what, Diag *d);
 /* Trains with g->train (already merged with command-line overrides). pos is the starting

@@ -27,11 +27,11 @@ _Static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__,
 
 struct StFile {
     int n;
-    StTensor *t;   /* n, sorted by data offset */
-    char **names;  /* n, owned; t[i].name == names[i] */
+    StTensor *t;  /* n, sorted by data offset */
+    char **names; /* n, owned; t[i].name == names[i] */
     int nmeta;
-    char **meta;   /* 2 * nmeta: key, value, key, value ... owned */
-    void *data;    /* one aligned block holding every tensor */
+    char **meta; /* 2 * nmeta: key, value, key, value ... owned */
+    void *data;  /* one aligned block holding every tensor */
 };
 
 /* ---- dtypes ---- */
@@ -40,9 +40,9 @@ static const struct {
     const char *name;
     size_t size;
 } dtype_info[] = {
-    [ST_F32] = {"F32", 4}, [ST_F64] = {"F64", 8}, [ST_F16] = {"F16", 2},
-    [ST_BF16] = {"BF16", 2}, [ST_I64] = {"I64", 8}, [ST_I32] = {"I32", 4},
-    [ST_I16] = {"I16", 2}, [ST_I8] = {"I8", 1}, [ST_U8] = {"U8", 1}, [ST_BOOL] = {"BOOL", 1},
+    [ST_F32] = {"F32", 4}, [ST_F64] = {"F64", 8},   [ST_F16] = {"F16", 2}, [ST_BF16] = {"BF16", 2},
+    [ST_I64] = {"I64", 8}, [ST_I32] = {"I32", 4},   [ST_I16] = {"I16", 2}, [ST_I8] = {"I8", 1},
+    [ST_U8] = {"U8", 1},   [ST_BOOL] = {"BOOL", 1},
 };
 #define N_DTYPES ((int)(sizeof dtype_info / sizeof dtype_info[0]))
 
@@ -207,8 +207,10 @@ static bool parse_entry(const char *path, const char *name, json_object *val, En
     memset(e, 0, sizeof *e);
     e->name = name;
     if (!json_object_is_type(val, json_type_object)) {
-        diag_error(d, (SrcLoc){0}, "%s: tensor '%s': expected an object with dtype, shape and "
-                   "data_offsets, found %s", path, name, json_type_to_name(json_object_get_type(val)));
+        diag_error(d, (SrcLoc){0},
+                   "%s: tensor '%s': expected an object with dtype, shape and "
+                   "data_offsets, found %s",
+                   path, name, json_type_to_name(json_object_get_type(val)));
         return false;
     }
     /* dtype */
@@ -222,8 +224,10 @@ static bool parse_entry(const char *path, const char *name, json_object *val, En
         return false;
     }
     if (!st_dtype_parse(json_object_get_string(o), &e->dtype)) {
-        diag_error(d, (SrcLoc){0}, "%s: tensor '%s': unknown dtype '%s' (expected F32, F64, F16, "
-                   "BF16, I64, I32, I16, I8, U8 or BOOL)", path, name, json_object_get_string(o));
+        diag_error(d, (SrcLoc){0},
+                   "%s: tensor '%s': unknown dtype '%s' (expected F32, F64, F16, "
+                   "BF16, I64, I32, I16, I8, U8 or BOOL)",
+                   path, name, json_object_get_string(o));
         return false;
     }
     /* shape */
@@ -256,8 +260,8 @@ static bool parse_entry(const char *path, const char *name, json_object *val, En
         return false;
     }
     if (!json_object_is_type(o, json_type_array) || json_object_array_length(o) != 2) {
-        diag_error(d, (SrcLoc){0}, "%s: tensor '%s': \"data_offsets\" must be an array [begin, end]",
-                   path, name);
+        diag_error(d, (SrcLoc){0},
+                   "%s: tensor '%s': \"data_offsets\" must be an array [begin, end]", path, name);
         return false;
     }
     int64_t off[2];
@@ -282,15 +286,19 @@ static bool check_layout(const char *path, Entry *e, int n, uint64_t data_len, u
     char sb[256];
     for (int i = 0; i < n; i++) {
         if (e[i].end < e[i].begin) {
-            diag_error(d, (SrcLoc){0}, "%s: tensor '%s': data_offsets [%llu, %llu] end before they "
-                       "begin", path, e[i].name, (unsigned long long)e[i].begin,
+            diag_error(d, (SrcLoc){0},
+                       "%s: tensor '%s': data_offsets [%llu, %llu] end before they "
+                       "begin",
+                       path, e[i].name, (unsigned long long)e[i].begin,
                        (unsigned long long)e[i].end);
             return false;
         }
         if (e[i].end > data_len) {
-            diag_error(d, (SrcLoc){0}, "%s: tensor '%s': data_offsets [%llu, %llu] are out of range: "
+            diag_error(d, (SrcLoc){0},
+                       "%s: tensor '%s': data_offsets [%llu, %llu] are out of range: "
                        "the data buffer has %llu bytes (the file is truncated at byte %llu, or the "
-                       "offsets are wrong)", path, e[i].name, (unsigned long long)e[i].begin,
+                       "offsets are wrong)",
+                       path, e[i].name, (unsigned long long)e[i].begin,
                        (unsigned long long)e[i].end, (unsigned long long)data_len,
                        (unsigned long long)(data_start + data_len));
             return false;
@@ -303,10 +311,11 @@ static bool check_layout(const char *path, Entry *e, int n, uint64_t data_len, u
             return false;
         }
         if (want != e[i].end - e[i].begin) {
-            diag_error(d, (SrcLoc){0}, "%s: tensor '%s': data_offsets [%llu, %llu] hold %llu bytes "
-                       "but shape %s of %s needs %llu", path, e[i].name,
-                       (unsigned long long)e[i].begin, (unsigned long long)e[i].end,
-                       (unsigned long long)(e[i].end - e[i].begin),
+            diag_error(d, (SrcLoc){0},
+                       "%s: tensor '%s': data_offsets [%llu, %llu] hold %llu bytes "
+                       "but shape %s of %s needs %llu",
+                       path, e[i].name, (unsigned long long)e[i].begin,
+                       (unsigned long long)e[i].end, (unsigned long long)(e[i].end - e[i].begin),
                        shape_str(sb, sizeof sb, e[i].shape, e[i].ndim), st_dtype_name(e[i].dtype),
                        (unsigned long long)want);
             return false;
@@ -317,24 +326,29 @@ static bool check_layout(const char *path, Entry *e, int n, uint64_t data_len, u
     for (int i = 0; i < n; i++) {
         if (e[i].begin < at) {
             const Entry *p = &e[i - 1]; /* at > 0 means a previous tensor set it */
-            diag_error(d, (SrcLoc){0}, "%s: tensors '%s' (bytes %llu..%llu) and '%s' (bytes "
-                       "%llu..%llu) overlap", path, p->name, (unsigned long long)p->begin,
-                       (unsigned long long)p->end, e[i].name, (unsigned long long)e[i].begin,
-                       (unsigned long long)e[i].end);
+            diag_error(d, (SrcLoc){0},
+                       "%s: tensors '%s' (bytes %llu..%llu) and '%s' (bytes "
+                       "%llu..%llu) overlap",
+                       path, p->name, (unsigned long long)p->begin, (unsigned long long)p->end,
+                       e[i].name, (unsigned long long)e[i].begin, (unsigned long long)e[i].end);
             return false;
         }
         if (e[i].begin > at) {
-            diag_error(d, (SrcLoc){0}, "%s: bytes %llu..%llu of the data buffer (file byte %llu) "
-                       "belong to no tensor", path, (unsigned long long)at,
-                       (unsigned long long)e[i].begin, (unsigned long long)(data_start + at));
+            diag_error(d, (SrcLoc){0},
+                       "%s: bytes %llu..%llu of the data buffer (file byte %llu) "
+                       "belong to no tensor",
+                       path, (unsigned long long)at, (unsigned long long)e[i].begin,
+                       (unsigned long long)(data_start + at));
             return false;
         }
         at = e[i].end;
     }
     if (at != data_len) {
-        diag_error(d, (SrcLoc){0}, "%s: bytes %llu..%llu of the data buffer (file byte %llu) "
-                   "belong to no tensor", path, (unsigned long long)at,
-                   (unsigned long long)data_len, (unsigned long long)(data_start + at));
+        diag_error(d, (SrcLoc){0},
+                   "%s: bytes %llu..%llu of the data buffer (file byte %llu) "
+                   "belong to no tensor",
+                   path, (unsigned long long)at, (unsigned long long)data_len,
+                   (unsigned long long)(data_start + at));
         return false;
     }
     return true;
@@ -412,25 +426,31 @@ StFile *st_read(const char *path, Diag *d)
     uint8_t lenb[8];
     ssize_t r = pread_full(fd, lenb, 8, 0);
     if (r < 0) {
-        diag_error(d, (SrcLoc){0}, "%s: read error at byte 0: %s", path, errstr(errno, eb, sizeof eb));
+        diag_error(d, (SrcLoc){0}, "%s: read error at byte 0: %s", path,
+                   errstr(errno, eb, sizeof eb));
         goto done;
     }
     if (r < 8) {
-        diag_error(d, (SrcLoc){0}, "%s: truncated at byte %zd (expected at least 8 bytes: the "
-                   "header length)", path, r);
+        diag_error(d, (SrcLoc){0},
+                   "%s: truncated at byte %zd (expected at least 8 bytes: the "
+                   "header length)",
+                   path, r);
         goto done;
     }
     uint64_t hlen;
     memcpy(&hlen, lenb, 8); /* little-endian host */
     if (hlen > ST_MAX_HEADER) {
-        diag_error(d, (SrcLoc){0}, "%s: header length %llu is larger than the limit of %llu bytes "
-                   "(not a safetensors file?)", path, (unsigned long long)hlen, ST_MAX_HEADER);
+        diag_error(d, (SrcLoc){0},
+                   "%s: header length %llu is larger than the limit of %llu bytes "
+                   "(not a safetensors file?)",
+                   path, (unsigned long long)hlen, ST_MAX_HEADER);
         goto done;
     }
     if (hlen > fsize - 8) {
-        diag_error(d, (SrcLoc){0}, "%s: header length %llu runs past the end of the file (%llu "
-                   "bytes): truncated, or not a safetensors file", path, (unsigned long long)hlen,
-                   (unsigned long long)fsize);
+        diag_error(d, (SrcLoc){0},
+                   "%s: header length %llu runs past the end of the file (%llu "
+                   "bytes): truncated, or not a safetensors file",
+                   path, (unsigned long long)hlen, (unsigned long long)fsize);
         goto done;
     }
     if (hlen < 2) {
@@ -464,8 +484,10 @@ StFile *st_read(const char *path, Diag *d)
     size_t end = json_tokener_get_parse_end(tok);
     if (!root || jerr != json_tokener_success) {
         if (jerr == json_tokener_continue)
-            diag_error(d, (SrcLoc){0}, "%s: bad json in the header: it ends at byte %llu before "
-                       "the json value is complete", path, (unsigned long long)(8 + hlen));
+            diag_error(d, (SrcLoc){0},
+                       "%s: bad json in the header: it ends at byte %llu before "
+                       "the json value is complete",
+                       path, (unsigned long long)(8 + hlen));
         else
             diag_error(d, (SrcLoc){0}, "%s: bad json in the header at byte %llu: %s", path,
                        (unsigned long long)(8 + end), json_tokener_error_desc(jerr));
@@ -473,8 +495,10 @@ StFile *st_read(const char *path, Diag *d)
     }
     for (size_t i = end; i < hlen; i++) {
         if (hdr[i] != ' ' && hdr[i] != '\t' && hdr[i] != '\n' && hdr[i] != '\r') {
-            diag_error(d, (SrcLoc){0}, "%s: bad json in the header at byte %llu: trailing data "
-                       "after the json object", path, (unsigned long long)(8 + i));
+            diag_error(d, (SrcLoc){0},
+                       "%s: bad json in the header at byte %llu: trailing data "
+                       "after the json object",
+                       path, (unsigned long long)(8 + i));
             goto done;
         }
     }
@@ -697,7 +721,8 @@ static json_object *build_header(const StTensor *t, int n, const char *const *me
         json_object *m = json_object_new_object();
         ok = m && json_object_object_add(root, "__metadata__", m) == 0;
         for (int i = 0; ok && meta[2 * i]; i++)
-            ok = json_object_object_add(m, meta[2 * i], json_object_new_string(meta[2 * i + 1])) == 0;
+            ok = json_object_object_add(m, meta[2 * i], json_object_new_string(meta[2 * i + 1])) ==
+                 0;
     }
     uint64_t at = 0;
     for (int i = 0; ok && i < n; i++) {

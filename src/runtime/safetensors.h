@@ -18,7 +18,18 @@
 
 #include "base.h"
 
-typedef enum { ST_F32, ST_F64, ST_F16, ST_BF16, ST_I64, ST_I32, ST_I16, ST_I8, ST_U8, ST_BOOL } StDtype;
+typedef enum {
+    ST_F32,
+    ST_F64,
+    ST_F16,
+    ST_BF16,
+    ST_I64,
+    ST_I32,
+    ST_I16,
+    ST_I8,
+    ST_U8,
+    ST_BOOL
+} StDtype;
 
 #define ST_MAX_DIMS 8
 
@@ -27,7 +38,7 @@ typedef struct StTensor {
     StDtype dtype;
     int ndim; /* 0..ST_MAX_DIMS; 0 is a scalar */
     int64_t shape[ST_MAX_DIMS];
-    size_t nbytes; /* product(shape) * st_dtype_size(dtype) */
+    size_t nbytes;    /* product(shape) * st_dtype_size(dtype) */
     const void *data; /* st_read: 64-byte aligned, owned by the StFile; st_write: caller's */
 } StTensor;
 
@@ -39,8 +50,8 @@ int st_count(const StFile *f);
 /* Tensors in the file order of their data offsets; NULL if i is out of range. */
 const StTensor *st_tensor(const StFile *f, int i);
 const StTensor *st_find(const StFile *f, const char *name); /* NULL if absent */
-const char *st_meta(const StFile *f, const char *key);       /* NULL if absent */
-void st_free(StFile *f);                                     /* accepts NULL */
+const char *st_meta(const StFile *f, const char *key);      /* NULL if absent */
+void st_free(StFile *f);                                    /* accepts NULL */
 
 const char *st_dtype_name(StDtype t); /* "F32" ... */
 size_t st_dtype_size(StDtype t);

@@ -28,8 +28,8 @@ void rt_set_threads(int n)
 
 int rt_threads(void) { return kernels_threads(); }
 
-bool rt_check_dataset(const Model *m, const Dataset *ds, const char *images,
-                      const char *labels, Diag *d)
+bool rt_check_dataset(const Model *m, const Dataset *ds, const char *images, const char *labels,
+                      Diag *d)
 {
     const Shape in = m->g->input;
     int64_t pixels = (int64_t)ds->rows * ds->cols;
@@ -62,8 +62,7 @@ static void fill_batch(Model *m, const Dataset *ds, const int *idx, int start, i
     size_t per = (size_t)ds->rows * (size_t)ds->cols;
     for (int b = 0; b < count; b++) {
         int i = idx ? idx[start + b] : start + b;
-        dataset_image_to_float(m->input + (size_t)b * per, ds, i, (float)t->mean,
-                               (float)t->std);
+        dataset_image_to_float(m->input + (size_t)b * per, ds, i, (float)t->mean, (float)t->std);
         m->labels[b] = ds->labels[i];
     }
 }
@@ -126,8 +125,8 @@ static void fmt_time(char *buf, double s)
         sprintf(buf, "%d:%02d", t / 60, t % 60);
 }
 
-static void progress(FILE *out, int epoch, int epochs, int done, int total, double loss,
-                     double acc, double ips, double eta)
+static void progress(FILE *out, int epoch, int epochs, int done, int total, double loss, double acc,
+                     double ips, double eta)
 {
     char bar[32], eta_s[16], rate[32];
     int width = 24, fill = total ? done * width / total : width;
@@ -135,9 +134,8 @@ static void progress(FILE *out, int epoch, int epochs, int done, int total, doub
         bar[i] = i < fill ? '=' : i == fill ? '>' : ' ';
     bar[width] = 0;
     fmt_time(eta_s, eta);
-    fprintf(out, "\repoch %d/%d [%s] %d/%d  loss %.3f  acc %.3f  %s img/s  ETA %s \033[K",
-            epoch, epochs, bar, done, total, loss, acc, fmt_thousands(rate, (int64_t)ips),
-            eta_s);
+    fprintf(out, "\repoch %d/%d [%s] %d/%d  loss %.3f  acc %.3f  %s img/s  ETA %s \033[K", epoch,
+            epochs, bar, done, total, loss, acc, fmt_thousands(rate, (int64_t)ips), eta_s);
     fflush(out);
 }
 

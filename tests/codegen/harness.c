@@ -56,8 +56,8 @@ int main(int argc, char **argv)
     float *in = malloc(sizeof(float) * (size_t)(n * NET_IN_SIZE + 1));
     float *out = malloc(sizeof(float) * (size_t)(n * NET_OUT_SIZE + 1));
     float *batch = malloc(sizeof(float) * (size_t)(n * NET_OUT_SIZE + 1));
-    if (!in || !out || !batch || fread(in, sizeof(float), (size_t)(n * NET_IN_SIZE), f) !=
-                                     (size_t)(n * NET_IN_SIZE))
+    if (!in || !out || !batch ||
+        fread(in, sizeof(float), (size_t)(n * NET_IN_SIZE), f) != (size_t)(n * NET_IN_SIZE))
         return fail("cannot read inputs", argv[1]);
     fclose(f);
     for (long i = 0; i < n; i++)
@@ -70,7 +70,8 @@ int main(int argc, char **argv)
         return fail("cannot write", argv[2]);
     for (long i = 0; i < n; i++)
         for (int k = 0; k < NET_OUT_SIZE; k++)
-            fprintf(o, k + 1 < NET_OUT_SIZE ? "%.9g," : "%.9g\n", (double)out[i * NET_OUT_SIZE + k]);
+            fprintf(o, k + 1 < NET_OUT_SIZE ? "%.9g," : "%.9g\n",
+                    (double)out[i * NET_OUT_SIZE + k]);
     free(in);
     free(out);
     free(batch);

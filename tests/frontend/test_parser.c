@@ -67,8 +67,8 @@ static AstArg *arg(const AstStmt *s, int i)
 static void expect_loc(SrcLoc l, int line, int col, int len, const char *what)
 {
     cr_expect(l.line == line && l.col == col && l.len == len,
-              "%s: location %d:%d len %d, want %d:%d len %d", what, l.line, l.col, l.len, line,
-              col, len);
+              "%s: location %d:%d len %d, want %d:%d len %d", what, l.line, l.col, l.len, line, col,
+              len);
 }
 
 static void expect_int(const AstValue *v, int64_t want, const char *what)
@@ -351,8 +351,8 @@ Test(parser, short_forms_reach_lowering)
                         "}\n");
     const Node *c = GRAPH_NODE(g, 0);
     const AttrVal *k = attr(c, "kernel");
-    cr_expect(k->set && k->n == 2 && k->i[0] == 3 && k->i[1] == 5, "k3x5 -> kernel [%lld, %lld] n=%d",
-              (long long)k->i[0], (long long)k->i[1], k->n);
+    cr_expect(k->set && k->n == 2 && k->i[0] == 3 && k->i[1] == 5,
+              "k3x5 -> kernel [%lld, %lld] n=%d", (long long)k->i[0], (long long)k->i[1], k->n);
     cr_expect_eq(attr(c, "stride")->i[0], 2);
     cr_expect_eq(attr(c, "padding")->i[0], 1);
     cr_expect_eq(attr(c, "dilation")->i[0], 2);
@@ -369,8 +369,8 @@ Test(parser, short_forms_reach_lowering)
 Test(parser, positional_order)
 {
     Graph *g = lower_ok("network x (input 3x9x9) {\n"
-                        "  MaxPool2d 3 2\n"          /* kernel, stride */
-                        "  Conv2d kernel=1 8\n"      /* 8 fills out, the first free slot */
+                        "  MaxPool2d 3 2\n"     /* kernel, stride */
+                        "  Conv2d kernel=1 8\n" /* 8 fills out, the first free slot */
                         "  LeakyReLU 0.2\n"
                         "  Flatten\n"
                         "  Dropout 0.25\n"
@@ -490,8 +490,9 @@ Test(parser, brace_on_the_next_line)
 Test(parser, writers_escape_strings)
 {
     const char *want = "a\nb\tc\"d\\e\rf\xc2\x85g\xe2\x80\xa8h\xc2\x9fi";
-    Graph *g = lower_ok("network x (input 4) {\n  Linear 2\n}\n"
-                        "train {\n  data \"a\\nb\\tc\\\"d\\\\e\rf\xc2\x85g\xe2\x80\xa8h\xc2\x9fi\"\n}\n");
+    Graph *g =
+        lower_ok("network x (input 4) {\n  Linear 2\n}\n"
+                 "train {\n  data \"a\\nb\\tc\\\"d\\\\e\rf\xc2\x85g\xe2\x80\xa8h\xc2\x9fi\"\n}\n");
     cr_assert_str_eq(g->train.data_dir, want, "the .net reading");
     for (int yaml = 0; yaml < 2; yaml++) {
         StrBuf sb;
@@ -514,11 +515,19 @@ Test(parser, writers_escape_strings)
 /* The file check accepts UTF-8 exactly (RFC 3629): what it lets through, YAML reads too. */
 Test(parser, utf8_check)
 {
-    static const char *const bad[] = {"\xc0\xaf", "\xe0\x94\x81", "\xed\xa0\x80", "\xf0\x8f\xbf\xbf",
-                                      "\xf4\x90\x80\x80", "\xf5\x80\x80\x80", "\xff", "\x80",
-                                      "\xe2\x82", "\x01", "\x7f"};
-    static const char *const good[] = {"\xc2\xa9", "\xe2\x82\xac", "\xef\xbf\xbf", "\xf0\x9f\x98\x80",
-                                       "\xf4\x8f\xbf\xbf", "\t"};
+    static const char *const bad[] = {"\xc0\xaf",
+                                      "\xe0\x94\x81",
+                                      "\xed\xa0\x80",
+                                      "\xf0\x8f\xbf\xbf",
+                                      "\xf4\x90\x80\x80",
+                                      "\xf5\x80\x80\x80",
+                                      "\xff",
+                                      "\x80",
+                                      "\xe2\x82",
+                                      "\x01",
+                                      "\x7f"};
+    static const char *const good[] = {"\xc2\xa9",         "\xe2\x82\xac",     "\xef\xbf\xbf",
+                                       "\xf0\x9f\x98\x80", "\xf4\x8f\xbf\xbf", "\t"};
     for (int pass = 0; pass < 2; pass++) {
         const char *const *list = pass ? good : bad;
         int n = pass ? 6 : 11;

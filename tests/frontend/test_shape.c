@@ -209,8 +209,8 @@ Test(shape, pooling_cases)
         const char *input, *stmt, *want;
     } cases[] = {
         {"32x28x28", "MaxPool2d 2", "32x14x14"},
-        {"2x15x15", "MaxPool2d 2", "2x7x7"},            /* floor mode */
-        {"2x7x7", "MaxPool2d 3 1", "2x5x5"},            /* positional stride */
+        {"2x15x15", "MaxPool2d 2", "2x7x7"}, /* floor mode */
+        {"2x7x7", "MaxPool2d 3 1", "2x5x5"}, /* positional stride */
         {"2x7x7", "MaxPool2d 3 s2 p1", "2x4x4"},
         {"2x6x9", "MaxPool2d kernel=[2, 3]", "2x3x3"}, /* stride [2, 3] */
         {"2x5x5", "AvgPool2d 3 s2 p1", "2x3x3"},
@@ -320,7 +320,7 @@ Test(shape, seed_net_totals_and_names)
     cr_expect_eq(g->nparams, 50186, "params %lld, want 50,186", (long long)g->nparams);
     cr_expect_eq(g->macs, 3869824, "MACs %lld, want 3,869,824", (long long)g->macs);
     static const char *const names[] = {"layer1.0.weight", "layer1.0.bias", "layer2.0.weight",
-                                        "layer2.0.bias", "fc.weight", "fc.bias"};
+                                        "layer2.0.bias",   "fc.weight",     "fc.bias"};
     static const char *const shapes[] = {"32x1x3x3", "32", "64x32x3x3", "64", "10x3136", "10"};
     int k = 0;
     for (int i = 0; i < g->nodes.len; i++) {
@@ -351,9 +351,9 @@ Test(shape, state_dict_names_count_every_sibling)
                        "  Flatten\n"
                        "  head: Linear 3\n"
                        "}\n");
-    static const char *const want[] = {"1.weight", "1.bias", "g.inner.0.weight",
-                                       "g.inner.0.bias", "g.2.weight", "g.2.bias",
-                                       "g.x.weight", "g.x.bias", "head.weight", "head.bias"};
+    static const char *const want[] = {
+        "1.weight", "1.bias",     "g.inner.0.weight", "g.inner.0.bias", "g.2.weight",
+        "g.2.bias", "g.x.weight", "g.x.bias",         "head.weight",    "head.bias"};
     int k = 0;
     for (int i = 0; i < g->nodes.len; i++) {
         const Node *n = GRAPH_NODE(g, i);
@@ -396,8 +396,7 @@ Test(registry, every_kind_is_complete)
                   ops->nattrs);
         for (int i = 0; ops->positional && ops->positional[i]; i++)
             cr_expect_geq(ir_attr_index(ops, ops->positional[i]), 0,
-                          "%s: positional '%s' is not an attribute", ops->name,
-                          ops->positional[i]);
+                          "%s: positional '%s' is not an attribute", ops->name, ops->positional[i]);
         if (ops->has_in_out) {
             cr_expect_geq(ir_attr_index(ops, "in"), 0, "%s: in->out without 'in'", ops->name);
             cr_expect_geq(ir_attr_index(ops, "out"), 0, "%s: in->out without 'out'", ops->name);
@@ -408,14 +407,14 @@ Test(registry, every_kind_is_complete)
             cr_expect(attr_parse_default(s, &v), "%s.%s: default '%s' does not parse", ops->name,
                       s->name, s->def ? s->def : "(none)");
             cr_expect(s->help && *s->help, "%s.%s has no help", ops->name, s->name);
-            cr_expect(s->type != ATTR_ENUM || s->choices, "%s.%s: enum without choices",
-                      ops->name, s->name);
+            cr_expect(s->type != ATTR_ENUM || s->choices, "%s.%s: enum without choices", ops->name,
+                      s->name);
             cr_expect(!(s->required && s->def), "%s.%s: required and defaulted", ops->name,
                       s->name);
             if (s->def && (s->type == ATTR_INT || s->type == ATTR_FLOAT))
                 cr_expect(v.f[0] >= s->min && v.f[0] <= s->max,
-                          "%s.%s: default %s outside [%g, %g]", ops->name, s->name, s->def,
-                          s->min, s->max);
+                          "%s.%s: default %s outside [%g, %g]", ops->name, s->name, s->def, s->min,
+                          s->max);
             for (int j = 0; j < i; j++) {
                 cr_expect(strcmp(s->name, ops->attrs[j].name) != 0, "%s: '%s' twice", ops->name,
                           s->name);
@@ -450,8 +449,8 @@ Test(registry, kinds_with_params_have_init)
                 if (n->nparams > 0)
                     cr_expect_not_null(ops->init, "%s has parameters but no init", ops->name);
                 for (int p = 0; p < n->nparams; p++)
-                    cr_expect(shape_numel(n->params[p].shape) > 0, "%s: empty param %s",
-                              ops->name, n->params[p].name);
+                    cr_expect(shape_numel(n->params[p].shape) > 0, "%s: empty param %s", ops->name,
+                              n->params[p].name);
             }
             fclose(null);
             arena_free(a);

@@ -52,7 +52,8 @@ static void fuzz_roundtrip(const Graph *g, const char *want, bool yaml)
     if (back)
         ir_dump(back, &dump);
     if (!back || strcmp(dump.data, want) != 0) {
-        fprintf(stderr, "round trip through %s changed the net:\n%s\n--- IR before:\n%s--- after:\n%s",
+        fprintf(stderr,
+                "round trip through %s changed the net:\n%s\n--- IR before:\n%s--- after:\n%s",
                 yaml ? "YAML" : ".net", text.data, want, back ? dump.data : "(load failed)\n");
         abort();
     }

@@ -626,9 +626,14 @@ static void seed_sizes(size_t sizes[NRES])
 {
     const ConvGeom g = seed_g;
     size_t nin = (size_t)g.B * g.C * g.H * g.W, nout = (size_t)g.B * g.OC * g.OH * g.OW;
-    size_t sz[NRES] = {nout,       nin,           (size_t)g.OC * g.C * g.KH * g.KW,
-                       (size_t)g.OC, (size_t)SB * SOUT, (size_t)SB * SIN,
-                       (size_t)SOUT * SIN, (size_t)SOUT};
+    size_t sz[NRES] = {nout,
+                       nin,
+                       (size_t)g.OC * g.C * g.KH * g.KW,
+                       (size_t)g.OC,
+                       (size_t)SB * SOUT,
+                       (size_t)SB * SIN,
+                       (size_t)SOUT * SIN,
+                       (size_t)SOUT};
     memcpy(sizes, sz, sizeof sz);
 }
 

@@ -73,8 +73,8 @@ static int compare_csv(const char *got, const char *want, double tol)
             break;
         row++;
         if (!a || !b) {
-            fprintf(stderr, "compare: %s has %s rows than %s (row %d)\n", got, !a ? "fewer" : "more",
-                    want, row);
+            fprintf(stderr, "compare: %s has %s rows than %s (row %d)\n", got,
+                    !a ? "fewer" : "more", want, row);
             status = 1;
             break;
         }

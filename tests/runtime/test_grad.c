@@ -39,7 +39,6 @@
 #include "layer.h"
 #include "runtime.h"
 
-
 #define EPS 1e-2
 #define ATOL 2e-4
 #define RTOL 5e-3
@@ -63,8 +62,7 @@ static const Recipe recipes[] = {
     {"Conv2d", "2x5x6", "Conv2d 3 k3 p1", IN_SMOOTH},
     {"Conv2d", "2x5x6", "Conv2d 3 k3 s2 p1 d2", IN_SMOOTH},
     {"Conv2d", "2x5x6",
-     "Conv2d 4 kernel=[3, 2] stride=[2, 1] padding=[1, 0] dilation=[1, 2] bias=false",
-     IN_SMOOTH},
+     "Conv2d 4 kernel=[3, 2] stride=[2, 1] padding=[1, 0] dilation=[1, 2] bias=false", IN_SMOOTH},
     {"Conv2d", "1x4x4", "Conv2d 2 k1 s3", IN_SMOOTH},
     {"MaxPool2d", "2x5x6", "MaxPool2d 2", IN_DISTINCT},
     {"MaxPool2d", "2x5x6", "MaxPool2d 3 s2 p1", IN_DISTINCT},
@@ -243,8 +241,7 @@ static bool compare(Check *c, const char *what_kind, const char *layer, const ch
     cr_expect(w.bad == 0,
               "%s '%s': gradient of %s element %zu: analytic %.9g, numeric %.9g (|diff| %.3g; "
               "%d of %zu elements outside %g + %g*|value|)",
-              what_kind, layer, tensor, w.at, w.analytic, w.numeric, w.err, w.bad, n, ATOL,
-              RTOL);
+              what_kind, layer, tensor, w.at, w.analytic, w.numeric, w.err, w.bad, n, ATOL, RTOL);
     return w.bad == 0;
 }
 
@@ -270,9 +267,9 @@ static void batch_one(Check *c, const Recipe *rc, const float *out2)
     for (size_t i = 0; i < out1 + in1; i++) {
         float got = i < out1 ? r.out[i] : r.din[i - out1];
         cr_expect(fabsf(got - want[i]) <= 1e-6f * fmaxf(1.0f, fabsf(want[i])),
-                  "%s '%s': batch 1 gives %s %zu = %.9g, batch 2 gave %.9g", rc->kind,
-                  rc->layer, i < out1 ? "output" : "input gradient", i < out1 ? i : i - out1,
-                  (double)got, (double)want[i]);
+                  "%s '%s': batch 1 gives %s %zu = %.9g, batch 2 gave %.9g", rc->kind, rc->layer,
+                  i < out1 ? "output" : "input gradient", i < out1 ? i : i - out1, (double)got,
+                  (double)want[i]);
     }
     free(r.din);
     free(want);
@@ -286,8 +283,7 @@ static void check_recipe(const Recipe *rc, LayerKind kind)
     const Node *node = GRAPH_NODE(net.g, 0);
     cr_assert_eq(node->kind, kind, "recipe '%s' for %s builds a '%s'", rc->layer, rc->kind,
                  node->ops->name);
-    cr_assert(node->ops->forward && node->ops->backward, "%s has no forward or backward",
-              rc->kind);
+    cr_assert(node->ops->forward && node->ops->backward, "%s has no forward or backward", rc->kind);
     Check c = {.node = node, .m = net.m};
     c.nin = (size_t)BATCH * (size_t)shape_numel(node->in);
     c.nout = (size_t)BATCH * (size_t)shape_numel(node->out);
@@ -307,8 +303,8 @@ static void check_recipe(const Recipe *rc, LayerKind kind)
     fill_nan(r.out, c.nout);
     node->ops->forward(node, &r);
     for (size_t i = 0; i < c.nout; i++)
-        cr_assert(isfinite(r.out[i]), "%s '%s': forward left output %zu as %g", rc->kind,
-                  rc->layer, i, (double)r.out[i]);
+        cr_assert(isfinite(r.out[i]), "%s '%s': forward left output %zu as %g", rc->kind, rc->layer,
+                  i, (double)r.out[i]);
     r.dout = c.r;
     r.din = c.din;
     fill_nan(c.din, c.nin);
@@ -390,9 +386,17 @@ Test(grad, dropout_mask)
     Rng r0;
     rng_seed(&r0, 77);
     Rng a = r0;
-    LayerRun r = {.batch = BATCH, .training = true, .first = true, .last = true, .in = in,
-                  .out = net.m->out[0], .params = net.m->pview, .grads = net.m->gview,
-                  .scratch = net.m->scratch[0], .saved = net.m->saved[0], .rng = &a};
+    LayerRun r = {.batch = BATCH,
+                  .training = true,
+                  .first = true,
+                  .last = true,
+                  .in = in,
+                  .out = net.m->out[0],
+                  .params = net.m->pview,
+                  .grads = net.m->gview,
+                  .scratch = net.m->scratch[0],
+                  .saved = net.m->saved[0],
+                  .rng = &a};
     node->ops->forward(node, &r);
     const float scale = (float)(1.0 / (1.0 - 0.3));
     size_t dropped = 0;
@@ -408,16 +412,17 @@ Test(grad, dropout_mask)
     /* 40,000 Bernoulli(0.3) draws: sd = sqrt(n p (1-p)) ~ 92; allow 6 sd */
     double expect = 0.3 * (double)n, sd = sqrt((double)n * 0.3 * 0.7);
     cr_expect(fabs((double)dropped - expect) <= 6 * sd,
-              "Dropout 0.3 dropped %zu of %zu elements (expected about %.0f)", dropped, n,
-              expect);
+              "Dropout 0.3 dropped %zu of %zu elements (expected about %.0f)", dropped, n, expect);
     /* backward uses the mask of the forward */
     r.dout = dout;
     r.din = din;
     node->ops->backward(node, &r);
     for (size_t i = 0; i < n; i++) {
         float want = r.out[i] == 0 ? 0.0f : dout[i] * scale;
-        cr_assert(fabsf(din[i] - want) <= 1e-6f * fabsf(want), "Dropout backward element %zu: "
-                  "%g, want %g (mask of the forward)", i, (double)din[i], (double)want);
+        cr_assert(fabsf(din[i] - want) <= 1e-6f * fabsf(want),
+                  "Dropout backward element %zu: "
+                  "%g, want %g (mask of the forward)",
+                  i, (double)din[i], (double)want);
     }
     /* the same RNG state gives the same mask; the RNG moves on, so the next mask differs */
     memcpy(out2, r.out, sizeof(float) * n);

@@ -64,8 +64,8 @@ static void refs_load(void)
         t->v = malloc((t->n ? t->n : 1) * sizeof(double));
         cr_assert(t->v);
         for (size_t i = 0; i < t->n; i++)
-            cr_assert(fscanf(f, "%lf", &t->v[i]) == 1, "%s: %s: value %zu missing", path,
-                      t->name, i);
+            cr_assert(fscanf(f, "%lf", &t->v[i]) == 1, "%s: %s: value %zu missing", path, t->name,
+                      i);
     }
     fclose(f);
 }
@@ -103,8 +103,8 @@ typedef struct Cfg {
 static const TrainConfig *cfg_load(Cfg *c, const char *train)
 {
     c->arena = arena_new();
-    char *text = arena_printf(c->arena, "network o (input 10) {\n  Linear 1\n}\ntrain {\n%s\n}\n",
-                              train);
+    char *text =
+        arena_printf(c->arena, "network o (input 10) {\n  Linear 1\n}\ntrain {\n%s\n}\n", train);
     Diag d;
     diag_init(&d, stderr, "test_optim");
     c->g = frontend_load_file(c->arena, src_from_string(c->arena, "optim.net", text), &d);
@@ -180,8 +180,9 @@ Test(optim, every_case_in_the_reference, .init = refs_load, .fini = refs_free)
             continue;
         bool known = false;
         for (size_t k = 0; k < sizeof opt_cases / sizeof opt_cases[0]; k++)
-            known = known || (strncmp(refs[i].name, opt_cases[k].name, (size_t)(dot - refs[i].name)) == 0 &&
-                              strlen(opt_cases[k].name) == (size_t)(dot - refs[i].name));
+            known = known ||
+                    (strncmp(refs[i].name, opt_cases[k].name, (size_t)(dot - refs[i].name)) == 0 &&
+                     strlen(opt_cases[k].name) == (size_t)(dot - refs[i].name));
         cr_expect(known, "optim.ref case '%s' has no entry in opt_cases[] of test_optim.c",
                   refs[i].name);
     }
@@ -239,9 +240,8 @@ static void run_sched_case(const SchedCase *sc)
         int epoch = sc->per_batch ? (int)i / STEPS_PER_EPOCH : (int)i;
         int64_t step = sc->per_batch ? (int64_t)i : (int64_t)i * STEPS_PER_EPOCH + 3;
         double lr = sched_lr(&s, epoch, step);
-        cr_expect(close_to(lr, want->v[i]),
-                  "%s (%s): lr at %s %zu: got %.9g, PyTorch %.9g", sc->name, sc->train,
-                  sc->per_batch ? "step" : "epoch", i, lr, want->v[i]);
+        cr_expect(close_to(lr, want->v[i]), "%s (%s): lr at %s %zu: got %.9g, PyTorch %.9g",
+                  sc->name, sc->train, sc->per_batch ? "step" : "epoch", i, lr, want->v[i]);
     }
     snprintf(name, sizeof name, "%s.momentum", sc->name);
     bool has_mom = false;
@@ -252,8 +252,8 @@ static void run_sched_case(const SchedCase *sc)
         for (size_t i = 0; i < mom->n; i++) {
             double m = sched_momentum(&s, (int64_t)i);
             cr_expect(close_to(m, mom->v[i]),
-                      "%s (%s): momentum at step %zu: got %.9g, PyTorch %.9g", sc->name,
-                      sc->train, i, m, mom->v[i]);
+                      "%s (%s): momentum at step %zu: got %.9g, PyTorch %.9g", sc->name, sc->train,
+                      i, m, mom->v[i]);
         }
     } else {
         cr_expect_eq(sched_momentum(&s, 0), -1, "%s cycles no momentum", sc->name);
@@ -271,11 +271,13 @@ Test(sched, every_case_in_the_reference, .init = refs_load, .fini = refs_free)
             continue;
         bool known = false;
         for (size_t k = 0; k < sizeof sched_cases / sizeof sched_cases[0]; k++)
-            known = known || (strlen(sched_cases[k].name) == (size_t)(dot - refs[i].name) &&
-                              strncmp(refs[i].name, sched_cases[k].name,
-                                      (size_t)(dot - refs[i].name)) == 0);
-        cr_expect(known, "optim.ref schedule '%s' has no entry in sched_cases[] of "
-                         "test_optim.c", refs[i].name);
+            known = known ||
+                    (strlen(sched_cases[k].name) == (size_t)(dot - refs[i].name) &&
+                     strncmp(refs[i].name, sched_cases[k].name, (size_t)(dot - refs[i].name)) == 0);
+        cr_expect(known,
+                  "optim.ref schedule '%s' has no entry in sched_cases[] of "
+                  "test_optim.c",
+                  refs[i].name);
     }
 }
 

@@ -314,7 +314,8 @@ Test(idx, truncated_gzip)
     uint8_t *p;
     int n, r, c;
     cr_assert_not(idx_load_images(path, &p, &n, &r, &c, &cap.d));
-    expect_error(&cap, path, "truncated at byte ", "(expected 7856 bytes", "gzip stream ends early");
+    expect_error(&cap, path, "truncated at byte ", "(expected 7856 bytes",
+                 "gzip stream ends early");
 }
 
 Test(idx, truncated_gzip_trailer)
@@ -424,7 +425,8 @@ Test(idx, count_mismatch)
     write_gz(in_tmp(path2, "train-labels-idx1-ubyte.gz"), lab, make_labels(lab, 2));
     Dataset ds;
     cr_assert_not(dataset_load(&ds, tmp, "train", &cap.d));
-    expect_error(&cap, "train-labels-idx1-ubyte.gz: has 2 labels but", "train-images-idx3-ubyte has 3 images");
+    expect_error(&cap, "train-labels-idx1-ubyte.gz: has 2 labels but",
+                 "train-images-idx3-ubyte has 3 images");
     cr_assert_null(ds.images);
 }
 

@@ -46,14 +46,17 @@ static void write_st_raw(uint64_t hlen, const char *json, size_t data_len)
     free(buf);
 }
 
-static void write_st(const char *json, size_t data_len) { write_st_raw(strlen(json), json, data_len); }
+static void write_st(const char *json, size_t data_len)
+{
+    write_st_raw(strlen(json), json, data_len);
+}
 
 /* Asserts st_read fails on path with one error naming the file and containing want. */
-#define expect_read_error(...)                                                                 \
-    do {                                                                                       \
-        StFile *f_ = st_read(path, &cap.d);                                                    \
-        cr_assert_null(f_, "st_read accepted a bad file");                                     \
-        expect_error(&cap, path, __VA_ARGS__);                                                 \
+#define expect_read_error(...)                                                                     \
+    do {                                                                                           \
+        StFile *f_ = st_read(path, &cap.d);                                                        \
+        cr_assert_null(f_, "st_read accepted a bad file");                                         \
+        expect_error(&cap, path, __VA_ARGS__);                                                     \
     } while (0)
 
 /* ---- round trips ---- */
@@ -67,13 +70,28 @@ Test(st, round_trip)
     uint8_t mask[3] = {1, 0, 1};
     uint16_t half[3] = {0x3c00, 0xc000, 0x7bff};
     StTensor t[] = {
-        {.name = "layer1.0.weight", .dtype = ST_F32, .ndim = 2, .shape = {2, 3}, .nbytes = 24, .data = w},
+        {.name = "layer1.0.weight",
+         .dtype = ST_F32,
+         .ndim = 2,
+         .shape = {2, 3},
+         .nbytes = 24,
+         .data = w},
         {.name = "opt.step", .dtype = ST_I64, .ndim = 1, .shape = {4}, .nbytes = 32, .data = steps},
         {.name = "scalar", .dtype = ST_U8, .ndim = 0, .nbytes = 1, .data = &flag},
         {.name = "empty", .dtype = ST_BF16, .ndim = 2, .shape = {0, 5}, .nbytes = 0, .data = NULL},
-        {.name = "deep", .dtype = ST_F64, .ndim = 8, .shape = {1, 1, 1, 1, 1, 1, 1, 1}, .nbytes = 8, .data = big},
+        {.name = "deep",
+         .dtype = ST_F64,
+         .ndim = 8,
+         .shape = {1, 1, 1, 1, 1, 1, 1, 1},
+         .nbytes = 8,
+         .data = big},
         {.name = "mask", .dtype = ST_BOOL, .ndim = 1, .shape = {3}, .nbytes = 3, .data = mask},
-        {.name = "h \"quoted\" / \\ \xc3\xa9", .dtype = ST_F16, .ndim = 1, .shape = {3}, .nbytes = 6, .data = half},
+        {.name = "h \"quoted\" / \\ \xc3\xa9",
+         .dtype = ST_F16,
+         .ndim = 1,
+         .shape = {3},
+         .nbytes = 6,
+         .data = half},
     };
     int n = (int)(sizeof t / sizeof t[0]);
     const char *meta[] = {"format", "pt", "epoch", "3", "note", "caf\xc3\xa9 \"x\"\n\\", NULL};
@@ -92,7 +110,8 @@ Test(st, round_trip)
               raw + 8);
     char *json = strndup((const char *)raw + 8, hlen);
     cr_assert(strstr(json, "\"layer1.0.weight\":{\"dtype\":\"F32\",\"shape\":[2,3],"
-                           "\"data_offsets\":[0,24]}") != NULL, "header: %s", json);
+                           "\"data_offsets\":[0,24]}") != NULL,
+              "header: %s", json);
     free(json);
     free(raw);
 
@@ -250,8 +269,12 @@ Test(st, write_failure_keeps_old_file)
     cr_assert_eq(setrlimit(RLIMIT_FSIZE, &rl), 0);
     size_t n = 16384;
     float *big = calloc(n, sizeof *big);
-    StTensor t = {.name = "big", .dtype = ST_F32, .ndim = 1, .shape = {(int64_t)n},
-                  .nbytes = n * sizeof *big, .data = big};
+    StTensor t = {.name = "big",
+                  .dtype = ST_F32,
+                  .ndim = 1,
+                  .shape = {(int64_t)n},
+                  .nbytes = n * sizeof *big,
+                  .data = big};
     bool ok = st_write(path, &t, 1, NULL, &cap.d);
     free(big);
     rl.rlim_cur = RLIM_INFINITY;
@@ -417,7 +440,8 @@ Test(st, wrong_types)
     cap_fini(&cap);
     cap_init(&cap);
     write_st("{\"w\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]},"
-             "\"__metadata__\":{\"epoch\":3}}", 4);
+             "\"__metadata__\":{\"epoch\":3}}",
+             4);
     expect_read_error("metadata 'epoch' must be a string, found int");
     cap_fini(&cap);
     cap_init(&cap);
@@ -436,11 +460,13 @@ Test(st, bad_shapes)
     cap_fini(&cap);
     cap_init(&cap);
     write_st("{\"w\":{\"dtype\":\"F32\",\"shape\":[4294967296,4294967296,4294967296],"
-             "\"data_offsets\":[0,4]}}", 4);
+             "\"data_offsets\":[0,4]}}",
+             4);
     expect_read_error("tensor 'w': shape [4294967296, 4294967296, 4294967296] of F32 is too large");
     cap_fini(&cap);
     cap_init(&cap);
-    write_st("{\"w\":{\"dtype\":\"F32\",\"shape\":[99999999999999999999],\"data_offsets\":[0,4]}}", 4);
+    write_st("{\"w\":{\"dtype\":\"F32\",\"shape\":[99999999999999999999],\"data_offsets\":[0,4]}}",
+             4);
     expect_read_error("tensor 'w': shape dimension 0 is too large");
 }
 
@@ -464,7 +490,8 @@ Test(st, offsets_out_of_range)
     expect_read_error("tensor 'w': data offset begin is negative");
     cap_fini(&cap);
     cap_init(&cap);
-    write_st("{\"w\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,18446744073709551615]}}", 8);
+    write_st("{\"w\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,18446744073709551615]}}",
+             8);
     expect_read_error("tensor 'w': data offset end is too large");
 }
 
@@ -477,19 +504,22 @@ Test(st, product_mismatch)
 Test(st, overlapping)
 {
     write_st("{\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]},"
-             "\"b\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[4,12]}}", 12);
+             "\"b\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[4,12]}}",
+             12);
     expect_read_error("tensors 'a' (bytes 0..8) and 'b' (bytes 4..12) overlap");
     cap_fini(&cap);
     cap_init(&cap);
     write_st("{\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]},"
-             "\"b\":{\"dtype\":\"U8\",\"shape\":[8],\"data_offsets\":[0,8]}}", 8);
+             "\"b\":{\"dtype\":\"U8\",\"shape\":[8],\"data_offsets\":[0,8]}}",
+             8);
     expect_read_error("tensors 'a' (bytes 0..8) and 'b' (bytes 0..8) overlap");
 }
 
 Test(st, gaps)
 {
     write_st("{\"a\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]},"
-             "\"b\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[8,12]}}", 12);
+             "\"b\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[8,12]}}",
+             12);
     expect_read_error("bytes 4..8 of the data buffer", "belong to no tensor");
     cap_fini(&cap);
     cap_init(&cap);
@@ -536,7 +566,8 @@ Test(st, torch_fixture)
             }
             cr_assert_eq(sscanf(p, "%x %x", &e->first, &e->last), 2);
         } else if (strncmp(line, "output ", 7) == 0) {
-            cr_assert_eq(sscanf(line + 7, "%lf %lf %lf", &out_want[0], &out_want[1], &out_want[2]), 3);
+            cr_assert_eq(sscanf(line + 7, "%lf %lf %lf", &out_want[0], &out_want[1], &out_want[2]),
+                         3);
         }
     }
     fclose(ef);
