@@ -94,9 +94,12 @@ static void plan(Plan *p)
             while (i + 1 < nn) {
                 const Node *next = GRAPH_NODE(g, i + 1);
                 bool is_act = next->ops->emit_act != NULL;
+                /* a fused step applies its activation after its pool's maximum: exact for
+                 * act-then-pool only when the activation never decreases */
                 if (is_act && !s->act && n->ops->fuse(n, next))
                     s->act = next;
-                else if (!is_act && !s->pool && n->ops->fuse(n, next))
+                else if (!is_act && !s->pool && (!s->act || s->act->ops->monotonic) &&
+                         n->ops->fuse(n, next))
                     s->pool = next;
                 else
                     break;

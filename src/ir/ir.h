@@ -231,10 +231,15 @@ struct LayerOps {
     void (*backward)(const Node *n, LayerRun *r);
     /* Writes this node's step of the generated program (see Emit in layer.h). */
     void (*emit)(const Node *n, Emit *e);
-    /* Activations that may be fused into the step before them (exact: elementwise and
-     * non-decreasing, so they also commute with a max pool): `var = f(var)` for one vector
-     * variable of family f. NULL for other kinds. */
+    /* An elementwise kind written as a vector expression, `var = f(var)` for one vector
+     * variable of family f, so that it can be fused into the step before it (applied to the
+     * step's results before they are stored). NULL for other kinds. */
     void (*emit_act)(const Node *n, StrBuf *sb, const VecFam *f, const char *var);
+    /* An elementwise f that never decreases (a <= b implies f(a) <= f(b), and f(NaN) is NaN),
+     * so f(max(a, b)) == max(f(a), f(b)): generated code may take a following max pool's
+     * maximum before applying it (a convolution fused with f and the pool). The property
+     * tests check it on random values, ties and NaN. */
+    bool monotonic;
     /* The zero border the emitted step reads around its input image (a conv's padding);
      * NULL: none. */
     int (*emit_border)(const Node *n);

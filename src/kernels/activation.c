@@ -10,13 +10,13 @@
 void relu_forward(float *out, const float *in, size_t n)
 {
     for (size_t i = 0; i < n; i++)
-        out[i] = in[i] > 0.0f ? in[i] : 0.0f;
+        out[i] = in[i] <= 0.0f ? 0.0f : in[i]; /* NaN stays NaN, as in PyTorch */
 }
 
 void relu_backward(float *din, const float *dout, const float *out, size_t n)
 {
     for (size_t i = 0; i < n; i++)
-        din[i] = out[i] > 0.0f ? dout[i] : 0.0f;
+        din[i] = out[i] <= 0.0f ? 0.0f : dout[i]; /* NaN passes the gradient, as in PyTorch */
 }
 
 void leaky_relu_forward(float *out, const float *in, size_t n, float slope)

@@ -108,8 +108,9 @@ void avgpool2d_backward(float *din, const float *dout, const PoolGeom *g);
 
 /* ---- elementwise activations (n elements; out may alias in, din may alias dout) ---- */
 
+/* out = in <= 0 ? 0 : in (a NaN stays NaN, as torch.relu) */
 void relu_forward(float *out, const float *in, size_t n);
-/* din = dout where out > 0, else 0 */
+/* din = out <= 0 ? 0 : dout (a NaN output passes the gradient, as in PyTorch) */
 void relu_backward(float *din, const float *dout, const float *out, size_t n);
 /* out = in > 0 ? in : slope * in */
 void leaky_relu_forward(float *out, const float *in, size_t n, float slope);

@@ -22,14 +22,14 @@ static void backward(const Node *n, LayerRun *r)
                             (float)n->attrs[A_SLOPE].f[0]);
 }
 
-/* The activation on one vector variable of the generated code (fusable: non-decreasing). */
+/* The activation on one vector variable of the generated code. */
 static void emit_act_fn(const Node *n, StrBuf *sb, const VecFam *f, const char *var)
 {
     char s[32];
     fmt_float(s, sizeof s, (float)n->attrs[A_SLOPE].f[0]);
     sb_printf(sb,
-              "%s = %s_add(%s_max(%s, %s_zero()), %s_mul(%s_set1(%sf), %s_min(%s, %s_zero())));\n",
-              var, f->name, f->name, var, f->name, f->name, f->name, s, f->name, var, f->name);
+              "%s = %s_add(%s_max(%s_zero(), %s), %s_mul(%s_set1(%sf), %s_min(%s_zero(), %s)));\n",
+              var, f->name, f->name, f->name, var, f->name, f->name, s, f->name, f->name, var);
 }
 
 const LayerOps layer_leakyrelu = {
@@ -44,4 +44,5 @@ const LayerOps layer_leakyrelu = {
     .backward = backward,
     .emit = emit_elementwise,
     .emit_act = emit_act_fn,
+    .monotonic = true,
 };

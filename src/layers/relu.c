@@ -12,11 +12,12 @@ static void backward(const Node *n, LayerRun *r)
         relu_backward(r->din, r->dout, r->out, (size_t)r->batch * (size_t)shape_numel(n->out));
 }
 
-/* The activation on one vector variable of the generated code (fusable: non-decreasing). */
+/* The activation on one vector variable of the generated code. */
 static void emit_act_fn(const Node *n, StrBuf *sb, const VecFam *f, const char *var)
 {
     (void)n;
-    sb_printf(sb, "%s = %s_max(%s, %s_zero());\n", var, f->name, var, f->name);
+    /* max(0, v): the vector max returns its second operand when one is NaN, so NaN stays */
+    sb_printf(sb, "%s = %s_max(%s_zero(), %s);\n", var, f->name, f->name, var);
 }
 
 const LayerOps layer_relu = {
@@ -28,6 +29,7 @@ const LayerOps layer_relu = {
     .backward = backward,
     .emit = emit_elementwise,
     .emit_act = emit_act_fn,
+    .monotonic = true,
     .inplace = true,
     .backward_reads_out = true,
     .commutes_with_max = true,

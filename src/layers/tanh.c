@@ -12,7 +12,7 @@ static void backward(const Node *n, LayerRun *r)
         tanh_backward(r->din, r->dout, r->out, (size_t)r->batch * (size_t)shape_numel(n->out));
 }
 
-/* The activation on one vector variable of the generated code (fusable: non-decreasing). */
+/* The activation on one vector variable of the generated code. */
 static void emit_act_fn(const Node *n, StrBuf *sb, const VecFam *f, const char *var)
 {
     (void)n;
@@ -28,6 +28,7 @@ const LayerOps layer_tanh = {
     .backward = backward,
     .emit = emit_elementwise,
     .emit_act = emit_act_fn,
+    .monotonic = true,
     .inplace = true,
     .backward_reads_out = true,
 };
