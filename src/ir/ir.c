@@ -407,6 +407,7 @@ void ir_list_layers(StrBuf *sb)
     for (int k = 0; k < LAYER__COUNT; k++) {
         const LayerOps *ops = ir_layers[k];
         sb_printf(sb, "%s: %s\n", ops->name, ops->summary);
+        sb_printf(sb, "  example: %s\n", ops->example);
         if (ops->positional && ops->positional[0]) {
             sb_puts(sb, "  positional:");
             for (int i = 0; ops->positional[i]; i++)

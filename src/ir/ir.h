@@ -215,6 +215,9 @@ struct LayerOps {
     LayerKind kind;
     const char *name;    /* PyTorch's class name: Conv2d */
     const char *summary; /* one line for --list-layers */
+    /* A typical statement of the kind ("Conv2d 4 k3 p1"): shown by --list-layers, and put
+     * by the property tests at every position of whole nets (tests/common/kind_nets.c). */
+    const char *example;
     const AttrSpec *attrs;
     int nattrs;
     const char *const *positional; /* attribute names taken by position, NULL-terminated */

@@ -44,6 +44,7 @@ const LayerOps layer_avgpool2d = {
     .kind = LAYER_AVGPOOL2D,
     .name = "AvgPool2d",
     .summary = "2-d average pooling (torch.nn.AvgPool2d)",
+    .example = "AvgPool2d 2",
     .attrs = attrs,
     .nattrs = sizeof attrs / sizeof attrs[0],
     .positional = positional,

@@ -317,6 +317,7 @@ const LayerOps layer_conv2d = {
     .kind = LAYER_CONV2D,
     .name = "Conv2d",
     .summary = "2-d convolution over CxHxW (torch.nn.Conv2d)",
+    .example = "Conv2d 4 k3 p1",
     .attrs = attrs,
     .nattrs = sizeof attrs / sizeof attrs[0],
     .positional = positional,

@@ -45,6 +45,7 @@ const LayerOps layer_dropout = {
     .kind = LAYER_DROPOUT,
     .name = "Dropout",
     .summary = "zeroes elements with probability p while training (torch.nn.Dropout)",
+    .example = "Dropout 0.25",
     .attrs = attrs,
     .nattrs = sizeof attrs / sizeof attrs[0],
     .positional = positional,

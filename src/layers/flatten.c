@@ -40,6 +40,7 @@ const LayerOps layer_flatten = {
     .kind = LAYER_FLATTEN,
     .name = "Flatten",
     .summary = "CxHxW -> C*H*W (torch.nn.Flatten)",
+    .example = "Flatten",
     .shape = shape,
     .forward = forward,
     .backward = backward,

@@ -36,6 +36,7 @@ const LayerOps layer_leakyrelu = {
     .kind = LAYER_LEAKYRELU,
     .name = "LeakyReLU",
     .summary = "x for x >= 0, negative_slope * x otherwise (torch.nn.LeakyReLU)",
+    .example = "LeakyReLU 0.1",
     .attrs = attrs,
     .nattrs = sizeof attrs / sizeof attrs[0],
     .positional = positional,

@@ -132,6 +132,7 @@ const LayerOps layer_linear = {
     .kind = LAYER_LINEAR,
     .name = "Linear",
     .summary = "fully connected layer on a flat input (torch.nn.Linear)",
+    .example = "Linear 6",
     .attrs = attrs,
     .nattrs = sizeof attrs / sizeof attrs[0],
     .positional = positional,

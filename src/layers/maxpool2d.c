@@ -50,6 +50,7 @@ const LayerOps layer_maxpool2d = {
     .kind = LAYER_MAXPOOL2D,
     .name = "MaxPool2d",
     .summary = "2-d max pooling (torch.nn.MaxPool2d)",
+    .example = "MaxPool2d 2",
     .attrs = attrs,
     .nattrs = sizeof attrs / sizeof attrs[0],
     .positional = positional,

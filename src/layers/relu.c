@@ -24,6 +24,7 @@ const LayerOps layer_relu = {
     .kind = LAYER_RELU,
     .name = "ReLU",
     .summary = "max(0, x) (torch.nn.ReLU)",
+    .example = "ReLU",
     .shape = layer_shape_same,
     .forward = forward,
     .backward = backward,

@@ -23,6 +23,7 @@ const LayerOps layer_sigmoid = {
     .kind = LAYER_SIGMOID,
     .name = "Sigmoid",
     .summary = "1 / (1 + exp(-x)) (torch.nn.Sigmoid)",
+    .example = "Sigmoid",
     .shape = layer_shape_same,
     .forward = forward,
     .backward = backward,

@@ -46,6 +46,7 @@ const LayerOps layer_softmax = {
     .kind = LAYER_SOFTMAX,
     .name = "Softmax",
     .summary = "exp(x) / sum(exp(x)) over the features (torch.nn.Softmax(dim=1))",
+    .example = "Softmax",
     .attrs = attrs,
     .nattrs = sizeof attrs / sizeof attrs[0],
     .positional = positional,

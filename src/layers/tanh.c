@@ -23,6 +23,7 @@ const LayerOps layer_tanh = {
     .kind = LAYER_TANH,
     .name = "Tanh",
     .summary = "hyperbolic tangent (torch.nn.Tanh)",
+    .example = "Tanh",
     .shape = layer_shape_same,
     .forward = forward,
     .backward = backward,

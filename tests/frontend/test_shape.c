@@ -391,6 +391,14 @@ Test(registry, every_kind_is_complete)
         cr_expect_not_null(ops->shape, "%s has no shape rule", ops->name);
         cr_expect_not_null(ops->forward, "%s has no forward", ops->name);
         cr_expect_not_null(ops->backward, "%s has no backward", ops->name);
+        cr_expect_not_null(ops->emit, "%s has no C emitter (emit)", ops->name);
+        cr_expect(ops->example && *ops->example,
+                  "%s has no example statement (LayerOps.example: the property tests place it)",
+                  ops->name);
+        cr_expect(!ops->monotonic || ops->emit_act,
+                  "%s: 'monotonic' is for elementwise kinds written by emit_act", ops->name);
+        cr_expect(!ops->commutes_with_max || ops->monotonic,
+                  "%s: 'commutes_with_max' implies 'monotonic'", ops->name);
         cr_expect_eq(ir_layer_find(ops->name), ops, "%s is not found by its name", ops->name);
         cr_expect(ops->nattrs == 0 || ops->attrs, "%s: %d attrs but no table", ops->name,
                   ops->nattrs);
