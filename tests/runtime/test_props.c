@@ -1,0 +1,383 @@
+/* test_props.c: property tests that walk the layer registry through whole nets. For every
+ * kind, tests/common/kind_nets.c puts the kind's example statement at every position a net
+ * allows (first, between a convolution and a max pool, after a pool, between two layers
+ * with parameters, last; image and flat), and each net must pass:
+ *   - a gradient check of every parameter of the whole net through the runtime (rt_forward,
+ *     rt_backward), against central differences;
+ *   - every property the kind declares in its LayerOps, on random values, ties and NaN:
+ *     'monotonic' (a <= b gives f(a) <= f(b), ties give equal outputs, NaN stays NaN) and
+ *     'commutes_with_max' (the runtime's reordering of the kind after a max pool gives the
+ *     same bits as the written order).
+ * A kind that declares a property it does not have fails here, by name; a new kind needs
+ * no edit of this file.
+ *
+ * Gradient check: loss L = sum(out * r) for a fixed random r (so every output matters, as in
+ * test_grad.c), numeric derivative (L(w + eps) - L(w - eps)) / 2 eps in float forwards with
+ * L summed in double, eps = 1e-3. The nets hold ReLUs and max pools, whose kinks a step may
+ * cross (a first-layer weight moves 128 values; eps = 1e-2 crossed a kink for two elements
+ * in three): each element is also differenced with eps / 2, and an element whose two
+ * estimates disagree by a quarter of the tolerance is near a kink and skipped; at most a quarter of
+ * a net's checked elements may be skipped, and every tensor keeps at least one. A wrong backward
+ * gives two estimates that agree with each other and not with it, so it still fails (a Flatten
+ * backward transposing the wrong way fails every net it is in). Tolerance:
+ * |analytic - numeric| <= 3e-4 + 1e-2 * max(|analytic|, |numeric|): rounding noise of the
+ * float forward divided by 2 eps is ~1e-4 here; the worst element measured uses 19% of
+ * its tolerance (GRAD_VERBOSE=1 prints the share per tensor). Large tensors are sampled (48
+ * elements each) to keep the suite quick. */
+#include <criterion/criterion.h>
+#include <criterion/parameterized.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "frontend.h"
+#include "kind_nets.h"
+#include "layer.h"
+#include "runtime.h"
+
+#define BATCH 2
+#define EPS 1e-3
+#define EPS2 5e-4
+#define ATOL 3e-4
+#define RTOL 1e-2
+#define SAMPLE 48
+
+static bool verbose(void)
+{
+    const char *v = getenv("GRAD_VERBOSE");
+    return v && *v && strcmp(v, "0") != 0;
+}
+
+typedef struct Net {
+    Arena *arena;
+    Graph *g;
+    Model *m;
+} Net;
+
+static void net_load(Net *n, const char *text, const char *what)
+{
+    n->arena = arena_new();
+    Diag d;
+    diag_init(&d, stderr, "test_props");
+    n->g = frontend_load_file(n->arena, src_from_string(n->arena, "props.net", text), &d);
+    cr_assert(n->g && n->g->shaped && d.errors == 0, "%s does not build:\n%s", what, text);
+    n->m = rt_model_new(n->g, BATCH, &d);
+    cr_assert(n->m, "rt_model_new failed for %s", what);
+    rt_model_init(n->m, 77);
+}
+
+static void net_free(Net *n)
+{
+    rt_model_free(n->m);
+    arena_free(n->arena);
+}
+
+static void fill_uniform(float *x, size_t n, Rng *rng)
+{
+    for (size_t i = 0; i < n; i++)
+        x[i] = (float)(rng_uniform(rng) * 2 - 1);
+}
+
+/* ---- whole-net gradients ---- */
+
+typedef struct GradNet {
+    Model *m;
+    const float *r; /* dL/dout, (BATCH, outputs) in PyTorch's order */
+    size_t nout;
+    Rng drop; /* the dropout RNG every forward starts from */
+} GradNet;
+
+static double loss_at(GradNet *gn)
+{
+    gn->m->rng = gn->drop;
+    const float *out = rt_forward(gn->m, BATCH, true);
+    double L = 0;
+    for (size_t i = 0; i < gn->nout; i++)
+        L += (double)out[i] * (double)gn->r[i];
+    return L;
+}
+
+static double numeric(GradNet *gn, float *w, double eps)
+{
+    float keep = *w;
+    *w = keep + (float)eps;
+    double hi = *w, Lp = loss_at(gn);
+    *w = keep - (float)eps;
+    double lo = *w, Lm = loss_at(gn);
+    *w = keep;
+    return (Lp - Lm) / (hi - lo);
+}
+
+/* Whether a and b agree within share * the tolerance. */
+static bool close_enough(double a, double b, double share)
+{
+    return fabs(a - b) <= share * (ATOL + RTOL * fmax(fabs(a), fabs(b)));
+}
+
+static void check_net_grads(const KindNet *kn, const char *kind)
+{
+    Net net;
+    net_load(&net, kn->text, kind);
+    Model *m = net.m;
+    Rng rng;
+    rng_seed(&rng, 1000 + (uint64_t)kn->pos);
+    fill_uniform(m->input, (size_t)BATCH * (size_t)shape_numel(net.g->input), &rng);
+    size_t nout = (size_t)BATCH * (size_t)rt_outputs(m);
+    float *r = malloc(sizeof(float) * nout);
+    cr_assert(r);
+    fill_uniform(r, nout, &rng);
+    GradNet gn = {.m = m, .r = r, .nout = nout};
+    rng_seed(&gn.drop, 5);
+
+    loss_at(&gn);
+    memcpy(m->dlogits, r, sizeof(float) * nout);
+    rt_backward(m, BATCH);
+    float *analytic = malloc(sizeof(float) * (m->nparam_floats + 1));
+    cr_assert(analytic);
+    memcpy(analytic, m->grads, sizeof(float) * m->nparam_floats);
+
+    size_t net_checks = 0, net_kinks = 0;
+    for (int i = 0; i < net.g->nodes.len; i++) {
+        const Node *n = GRAPH_NODE(net.g, i);
+        for (int p = 0; p < n->nparams; p++) {
+            float *w = m->pview[(size_t)i * NODE_MAX_PARAMS + (size_t)p];
+            const float *a = analytic + (w - m->params);
+            size_t cnt = (size_t)shape_numel(n->params[p].shape);
+            size_t checks = cnt < SAMPLE ? cnt : SAMPLE;
+            int bad = 0, kinks = 0;
+            double worst = 0, worst_ok = 0; /* worst_ok: the largest share of its tolerance */
+            size_t at = 0;
+            double wa = 0, wn = 0;
+            for (size_t s = 0; s < checks; s++) {
+                size_t k = cnt <= SAMPLE ? s : (size_t)rng_below(&rng, cnt);
+                double n1 = numeric(&gn, &w[k], EPS), n2 = numeric(&gn, &w[k], EPS2);
+                if (!close_enough(n1, n2, 0.25)) { /* a kink between the steps */
+                    kinks++;
+                    continue;
+                }
+                double err = fabs(a[k] - n1);
+                double used = err / (ATOL + RTOL * fmax(fabs(a[k]), fabs(n1)));
+                worst_ok = used > worst_ok && close_enough(a[k], n1, 1) ? used : worst_ok;
+                if (!close_enough(a[k], n1, 1)) {
+                    bad++;
+                    if (!(err <= worst))
+                        worst = err, at = k, wa = a[k], wn = n1;
+                }
+            }
+            if (verbose())
+                fprintf(stderr,
+                        "props grad %-10s %-16s %-9s n=%-3zu kinks %2d, %.0f%% of tolerance\n",
+                        kind, kn->tag, n->params[p].name, checks, kinks, 100 * worst_ok);
+            cr_expect(bad == 0,
+                      "%s at position '%s': gradient of %s element %zu: analytic %.9g, numeric "
+                      "%.9g (%d of %zu checked elements off)\n%s",
+                      kind, kn->tag, n->params[p].name, at, wa, wn, bad, checks, kn->text);
+            cr_expect((size_t)kinks < checks,
+                      "%s at position '%s': every checked element of %s gave two different "
+                      "numeric derivatives (kinks, or a forward that is not a function of its "
+                      "input)\n%s",
+                      kind, kn->tag, n->params[p].name, kn->text);
+            net_checks += checks;
+            net_kinks += (size_t)kinks;
+        }
+    }
+    cr_expect(net_kinks * 4 <= net_checks,
+              "%s at position '%s': %zu of %zu elements gave two different numeric derivatives "
+              "(kinks, or a forward that is not a function of its input)\n%s",
+              kind, kn->tag, net_kinks, net_checks, kn->text);
+    free(analytic);
+    free(r);
+    net_free(&net);
+}
+
+/* ---- declared properties ---- */
+
+/* Values with every awkward case: signed zeros, ties, tiny and huge magnitudes, infinities,
+ * then random ones. */
+static size_t probe_values(float *x, size_t cap, Rng *rng)
+{
+    static const float fixed[] = {0.0f,  -0.0f,  1e-40f, -1e-40f, 1e-20f,   -1e-20f,
+                                  0.5f,  -0.5f,  1.0f,   -1.0f,   3.0f,     -3.0f,
+                                  40.0f, -40.0f, 1e30f,  -1e30f,  INFINITY, -INFINITY};
+    size_t n = 0;
+    for (size_t i = 0; i < sizeof fixed / sizeof fixed[0] && n < cap; i++)
+        x[n++] = fixed[i];
+    while (n < cap)
+        x[n++] = (float)((rng_uniform(rng) * 2 - 1) * (rng_uniform(rng) < 0.5 ? 1 : 8));
+    return n;
+}
+
+static int cmp_float(const void *a, const void *b)
+{
+    float x = *(const float *)a, y = *(const float *)b;
+    return (x > y) - (x < y);
+}
+
+/* The kind's forward on one flat sample of n values (its example, on input n). */
+static void run_elementwise(const LayerOps *ops, const float *in, float *out, size_t n)
+{
+    char text[256];
+    snprintf(text, sizeof text, "network p (input %zu) {\n  %s\n}\n", n, ops->example);
+    Net net;
+    net_load(&net, text, ops->name);
+    const Node *node = GRAPH_NODE(net.g, 0);
+    cr_assert_eq(node->ops, ops, "%s: its example builds a '%s'", ops->name, node->ops->name);
+    memcpy(net.m->input, in, sizeof(float) * n);
+    memcpy(out, rt_forward(net.m, 1, false), sizeof(float) * n);
+    net_free(&net);
+}
+
+static void check_monotonic(const LayerOps *ops)
+{
+    enum { N = 256 };
+    float x[N + 1], y[N + 1];
+    Rng rng;
+    rng_seed(&rng, 31);
+    size_t n = probe_values(x, N, &rng);
+    qsort(x, n, sizeof x[0], cmp_float);
+    x[n] = NAN;
+    run_elementwise(ops, x, y, n + 1);
+    for (size_t i = 1; i < n; i++) {
+        cr_expect(!(y[i] < y[i - 1]),
+                  "%s declares 'monotonic' but f(%.9g) = %.9g is less than f(%.9g) = %.9g",
+                  ops->name, (double)x[i], (double)y[i], (double)x[i - 1], (double)y[i - 1]);
+        if (x[i] == x[i - 1])
+            cr_expect(y[i] == y[i - 1] || (isnan(y[i]) && isnan(y[i - 1])),
+                      "%s declares 'monotonic' but equal inputs %.9g, %.9g give %.9g and %.9g",
+                      ops->name, (double)x[i - 1], (double)x[i], (double)y[i - 1], (double)y[i]);
+    }
+    cr_expect(isnan(y[n]), "%s declares 'monotonic' but f(NaN) = %.9g, not NaN", ops->name,
+              (double)y[n]);
+}
+
+/* One window through `Conv2d 1 k1` (the identity), the kind and `MaxPool2d 2`, in the
+ * runtime's order (the kind moved after the pool, the pool fused into the convolution) or
+ * in the written order: the output and the convolution's weight and bias gradients for an
+ * output gradient of 1. The weight gradient is the input value the pool's gradient reaches,
+ * times the kind's derivative there, so it shows which element the pool picked. */
+static void pool_window(const LayerOps *ops, const float win[4], bool reorder, float res[3])
+{
+    char text[256];
+    snprintf(text, sizeof text,
+             "network p (input 1x2x2) {\n  Conv2d 1 k1\n  %s\n  MaxPool2d 2\n}\n", ops->example);
+    Net net;
+    net_load(&net, text, ops->name);
+    Model *m = net.m;
+    int moved = 0;
+    for (int i = 0; i < net.g->nodes.len; i++) {
+        moved += m->after_pool[i];
+        if (!reorder) { /* the written order: neither moved nor fused into the conv */
+            m->after_pool[i] = false;
+            m->pooled[i] = false;
+            m->pool_k[i] = 0;
+        }
+    }
+    cr_assert_eq(moved, 1,
+                 "%s declares 'commutes_with_max' but the runtime does not move it after the "
+                 "max pool",
+                 ops->name);
+    m->pview[0][0] = 1;
+    m->pview[1][0] = 0;
+    memcpy(m->input, win, sizeof(float) * 4);
+    res[0] = rt_forward(m, 1, true)[0];
+    m->dlogits[0] = 1;
+    rt_backward(m, 1);
+    res[1] = m->gview[0][0];
+    res[2] = m->gview[1][0];
+    net_free(&net);
+}
+
+/* Pairs a < b that the kind maps to one float, f(a) == f(b) (a ReLU's negatives, a Tanh's
+ * saturation), as {a, b, f(a)}: found by sweeping the kind over [-40, 40], one pair per tied
+ * output value. Returns how many (at most max). */
+static int tie_pairs(const LayerOps *ops, float (*pairs)[3], int max)
+{
+    enum { N = 80001 };
+    float *x = malloc(sizeof(float) * N), *y = malloc(sizeof(float) * N);
+    cr_assert(x && y);
+    for (int i = 0; i < N; i++)
+        x[i] = (float)(-40.0 + 80.0 * i / (N - 1));
+    run_elementwise(ops, x, y, N);
+    int n = 0; /* one pair per tied output value: a saturating kind ties at several */
+    for (int i = 1; i < N && n < max; i++)
+        if (y[i] == y[i - 1] && (n == 0 || y[i] != pairs[n - 1][2])) {
+            pairs[n][0] = x[i - 1];
+            pairs[n][1] = x[i];
+            pairs[n][2] = y[i];
+            n++;
+        }
+    free(x);
+    free(y);
+    return n;
+}
+
+/* The runtime's reordering of the kind after a max pool against the written order, value
+ * and gradients, window by window: pairs of distinct values the kind maps to one float
+ * (pooling after the kind picks the first of the tie, pooling before picks the larger, and
+ * where the kind's derivative is not 0 there, as in a saturated Tanh, the gradient reaches
+ * another input), ties in the input, random windows and a NaN in each place. */
+static void check_commutes_with_max(const LayerOps *ops)
+{
+    float pairs[64][3];
+    int npairs = tie_pairs(ops, pairs, 64);
+    Rng rng;
+    rng_seed(&rng, 17);
+    for (int c = 0; c < npairs + 24; c++) {
+        float win[4];
+        if (c < npairs) { /* the smaller of the tie first, so the two orders disagree */
+            win[0] = pairs[c][0], win[1] = pairs[c][1];
+            win[2] = win[3] = pairs[c][0] - 1;
+        } else {
+            for (int k = 0; k < 4; k++) /* a grid of 5 values: ties in the input */
+                win[k] = (float)((int)rng_below(&rng, 5) - 2) * 0.5f;
+            if (c >= npairs + 20)
+                win[c - npairs - 20] = NAN;
+        }
+        float a[3], b[3];
+        pool_window(ops, win, false, a);
+        pool_window(ops, win, true, b);
+        for (int k = 0; k < 3; k++)
+            cr_expect(!memcmp(&a[k], &b[k], sizeof(float)) || (isnan(a[k]) && isnan(b[k])),
+                      "%s declares 'commutes_with_max' but moved after a max pool it gives %s "
+                      "%.9g, in the written order %.9g (window %.9g %.9g %.9g %.9g)",
+                      ops->name,
+                      k == 0   ? "output"
+                      : k == 1 ? "weight gradient"
+                               : "bias gradient",
+                      (double)b[k], (double)a[k], (double)win[0], (double)win[1], (double)win[2],
+                      (double)win[3]);
+    }
+}
+
+/* ---- the registry walk ---- */
+
+ParameterizedTestParameters(props, every_kind)
+{
+    static int kinds[LAYER__COUNT];
+    for (int k = 0; k < LAYER__COUNT; k++)
+        kinds[k] = k;
+    return cr_make_param_array(int, kinds, LAYER__COUNT);
+}
+
+ParameterizedTest(int *kind, props, every_kind, .timeout = 300)
+{
+    const LayerOps *ops = ir_layers[*kind];
+    KindNet nets[32];
+    int n = kind_nets(ops, nets, 32);
+    bool seen[POS__COUNT] = {false};
+    for (int i = 0; i < n; i++) {
+        seen[nets[i].pos] = true;
+        check_net_grads(&nets[i], ops->name);
+    }
+    cr_expect(seen[POS_FIRST] && seen[POS_LAST] &&
+                  (seen[POS_BEFORE_POOL] || seen[POS_AFTER_POOL] || seen[POS_MIDDLE]),
+              "%s ('%s') is not placed at the first, a middle and the last position of a net: "
+              "see tests/common/kind_nets.c",
+              ops->name, ops->example);
+    kind_nets_free(nets, n);
+    if (ops->monotonic)
+        check_monotonic(ops);
+    if (ops->commutes_with_max)
+        check_commutes_with_max(ops);
+}
