@@ -380,58 +380,71 @@ static void minimal_stmt(const LayerOps *ops, char *buf, size_t n)
     }
 }
 
+/* Every piece a kind needs, whether it is registered or the template. */
+static void check_complete(const LayerOps *ops)
+{
+    cr_assert_not_null(ops->name, "a kind has no name");
+    cr_expect(ops->summary && *ops->summary, "%s has no summary", ops->name);
+    cr_expect_not_null(ops->shape, "%s has no shape rule", ops->name);
+    cr_expect_not_null(ops->forward, "%s has no forward", ops->name);
+    cr_expect_not_null(ops->backward, "%s has no backward", ops->name);
+    cr_expect_not_null(ops->emit, "%s has no C emitter (emit)", ops->name);
+    cr_expect(ops->example && *ops->example,
+              "%s has no example statement (LayerOps.example: the property tests place it)",
+              ops->name);
+    cr_expect(!ops->monotonic || ops->emit_act,
+              "%s: 'monotonic' is for elementwise kinds written by emit_act", ops->name);
+    cr_expect(!ops->commutes_with_max || ops->monotonic,
+              "%s: 'commutes_with_max' implies 'monotonic'", ops->name);
+    cr_expect(ops->nattrs == 0 || ops->attrs, "%s: %d attrs but no table", ops->name, ops->nattrs);
+    for (int i = 0; ops->positional && ops->positional[i]; i++)
+        cr_expect_geq(ir_attr_index(ops, ops->positional[i]), 0,
+                      "%s: positional '%s' is not an attribute", ops->name, ops->positional[i]);
+    if (ops->has_in_out) {
+        cr_expect_geq(ir_attr_index(ops, "in"), 0, "%s: in->out without 'in'", ops->name);
+        cr_expect_geq(ir_attr_index(ops, "out"), 0, "%s: in->out without 'out'", ops->name);
+    }
+    for (int i = 0; i < ops->nattrs; i++) {
+        const AttrSpec *s = &ops->attrs[i];
+        AttrVal v;
+        cr_expect(attr_parse_default(s, &v), "%s.%s: default '%s' does not parse", ops->name,
+                  s->name, s->def ? s->def : "(none)");
+        cr_expect(s->help && *s->help, "%s.%s has no help", ops->name, s->name);
+        cr_expect(s->type != ATTR_ENUM || s->choices, "%s.%s: enum without choices", ops->name,
+                  s->name);
+        cr_expect(!(s->required && s->def), "%s.%s: required and defaulted", ops->name, s->name);
+        if (s->def && (s->type == ATTR_INT || s->type == ATTR_FLOAT))
+            cr_expect(v.f[0] >= s->min && v.f[0] <= s->max, "%s.%s: default %s outside [%g, %g]",
+                      ops->name, s->name, s->def, s->min, s->max);
+        for (int j = 0; j < i; j++) {
+            cr_expect(strcmp(s->name, ops->attrs[j].name) != 0, "%s: '%s' twice", ops->name,
+                      s->name);
+            cr_expect(!s->shortp || !ops->attrs[j].shortp ||
+                          strcmp(s->shortp, ops->attrs[j].shortp) != 0,
+                      "%s: short form '%s' twice", ops->name, s->shortp);
+        }
+    }
+}
+
 Test(registry, every_kind_is_complete)
 {
     for (int k = 0; k < LAYER__COUNT; k++) {
         const LayerOps *ops = ir_layers[k];
         cr_assert_not_null(ops, "kind %d has no LayerOps", k);
+        check_complete(ops);
         cr_expect_eq((int)ops->kind, k, "%s: kind %d listed at %d", ops->name, ops->kind, k);
-        cr_assert_not_null(ops->name, "kind %d has no name", k);
-        cr_expect(ops->summary && *ops->summary, "%s has no summary", ops->name);
-        cr_expect_not_null(ops->shape, "%s has no shape rule", ops->name);
-        cr_expect_not_null(ops->forward, "%s has no forward", ops->name);
-        cr_expect_not_null(ops->backward, "%s has no backward", ops->name);
-        cr_expect_not_null(ops->emit, "%s has no C emitter (emit)", ops->name);
-        cr_expect(ops->example && *ops->example,
-                  "%s has no example statement (LayerOps.example: the property tests place it)",
-                  ops->name);
-        cr_expect(!ops->monotonic || ops->emit_act,
-                  "%s: 'monotonic' is for elementwise kinds written by emit_act", ops->name);
-        cr_expect(!ops->commutes_with_max || ops->monotonic,
-                  "%s: 'commutes_with_max' implies 'monotonic'", ops->name);
         cr_expect_eq(ir_layer_find(ops->name), ops, "%s is not found by its name", ops->name);
-        cr_expect(ops->nattrs == 0 || ops->attrs, "%s: %d attrs but no table", ops->name,
-                  ops->nattrs);
-        for (int i = 0; ops->positional && ops->positional[i]; i++)
-            cr_expect_geq(ir_attr_index(ops, ops->positional[i]), 0,
-                          "%s: positional '%s' is not an attribute", ops->name, ops->positional[i]);
-        if (ops->has_in_out) {
-            cr_expect_geq(ir_attr_index(ops, "in"), 0, "%s: in->out without 'in'", ops->name);
-            cr_expect_geq(ir_attr_index(ops, "out"), 0, "%s: in->out without 'out'", ops->name);
-        }
-        for (int i = 0; i < ops->nattrs; i++) {
-            const AttrSpec *s = &ops->attrs[i];
-            AttrVal v;
-            cr_expect(attr_parse_default(s, &v), "%s.%s: default '%s' does not parse", ops->name,
-                      s->name, s->def ? s->def : "(none)");
-            cr_expect(s->help && *s->help, "%s.%s has no help", ops->name, s->name);
-            cr_expect(s->type != ATTR_ENUM || s->choices, "%s.%s: enum without choices", ops->name,
-                      s->name);
-            cr_expect(!(s->required && s->def), "%s.%s: required and defaulted", ops->name,
-                      s->name);
-            if (s->def && (s->type == ATTR_INT || s->type == ATTR_FLOAT))
-                cr_expect(v.f[0] >= s->min && v.f[0] <= s->max,
-                          "%s.%s: default %s outside [%g, %g]", ops->name, s->name, s->def, s->min,
-                          s->max);
-            for (int j = 0; j < i; j++) {
-                cr_expect(strcmp(s->name, ops->attrs[j].name) != 0, "%s: '%s' twice", ops->name,
-                          s->name);
-                cr_expect(!s->shortp || !ops->attrs[j].shortp ||
-                              strcmp(s->shortp, ops->attrs[j].shortp) != 0,
-                          "%s: short form '%s' twice", ops->name, s->shortp);
-            }
-        }
     }
+}
+
+/* src/layers/template.c, the file a new kind copies, is compiled into this test (and not
+ * registered), so it keeps building and keeps every piece. */
+extern const LayerOps layer_template;
+
+Test(registry, template_is_complete)
+{
+    check_complete(&layer_template);
+    cr_expect_null(ir_layer_find(layer_template.name), "the template is registered");
 }
 
 Test(registry, kinds_with_params_have_init)
