@@ -55,6 +55,39 @@ void tanh_backward(float *din, const float *dout, const float *out, size_t n)
         din[i] = dout[i] * (1.0f - out[i] * out[i]);
 }
 
+/* GELU, as torch.nn.GELU: approximate 'none' is x * Phi(x) = 0.5 x (1 + erf(x / sqrt 2)),
+ * 'tanh' is 0.5 x (1 + tanh(beta (x + kappa x^3))) with beta = sqrt(2 / pi), kappa = 0.044715;
+ * the constants and the order of operations are PyTorch's (aten/native/cpu/Activation.cpp). */
+
+void gelu_forward(float *out, const float *in, size_t n, bool tanh_approx)
+{
+    for (size_t i = 0; i < n; i++) {
+        float x = in[i];
+        if (tanh_approx)
+            out[i] = 0.5f * x * (1.0f + tanhf(GELU_BETA * (x + GELU_KAPPA * (x * x * x))));
+        else
+            out[i] = x * 0.5f * (1.0f + erff(x * GELU_ALPHA));
+    }
+}
+
+/* none: d/dx x Phi(x) = Phi(x) + x phi(x), phi(x) = exp(-x^2 / 2) / sqrt(2 pi).
+ * tanh: with t = tanh(u), u = beta (x + kappa x^3):
+ *       d/dx 0.5 x (1 + t) = 0.5 (1 + t) + 0.5 x (1 - t^2) beta (1 + 3 kappa x^2). */
+void gelu_backward(float *din, const float *dout, const float *in, size_t n, bool tanh_approx)
+{
+    for (size_t i = 0; i < n; i++) {
+        float x = in[i], d;
+        if (tanh_approx) {
+            float t = tanhf(GELU_BETA * (x + GELU_KAPPA * (x * x * x)));
+            d = 0.5f * (1.0f + t) +
+                0.5f * x * (1.0f - t * t) * (GELU_BETA * (1.0f + 3.0f * GELU_KAPPA * (x * x)));
+        } else {
+            d = 0.5f * (1.0f + erff(x * GELU_ALPHA)) + x * (GELU_PDF * expf(-0.5f * (x * x)));
+        }
+        din[i] = dout[i] * d;
+    }
+}
+
 void dropout_forward(float *out, const float *in, const float *mask, size_t n)
 {
     for (size_t i = 0; i < n; i++)

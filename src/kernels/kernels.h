@@ -121,6 +121,15 @@ void sigmoid_backward(float *din, const float *dout, const float *out, size_t n)
 void tanh_forward(float *out, const float *in, size_t n);
 /* din = dout * (1 - out^2) */
 void tanh_backward(float *din, const float *dout, const float *out, size_t n);
+/* GELU, as torch.nn.GELU(approximate='tanh' if tanh_approx else 'none'), with PyTorch's
+ * constants (the code generator writes the same ones) */
+#define GELU_ALPHA 0.70710678118654752f /* 1 / sqrt 2 */
+#define GELU_PDF 0.39894228040143268f   /* 1 / sqrt(2 pi) */
+#define GELU_BETA 0.79788456080286536f  /* sqrt(2 / pi) */
+#define GELU_KAPPA 0.044715f
+void gelu_forward(float *out, const float *in, size_t n, bool tanh_approx);
+/* din = dout * GELU'(in) */
+void gelu_backward(float *din, const float *dout, const float *in, size_t n, bool tanh_approx);
 /* out = in * mask; mask holds 0 or 1/(1-p), drawn by the caller's RNG */
 void dropout_forward(float *out, const float *in, const float *mask, size_t n);
 void dropout_backward(float *din, const float *dout, const float *mask, size_t n);
