@@ -88,6 +88,22 @@ void gelu_backward(float *din, const float *dout, const float *in, size_t n, boo
     }
 }
 
+/* SiLU, as torch.nn.SiLU: x * sigmoid(x), computed x / (1 + exp(-x)) as PyTorch does. */
+void silu_forward(float *out, const float *in, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        out[i] = in[i] / (1.0f + expf(-in[i]));
+}
+
+/* d/dx x s(x) = s(x) + x s(x) (1 - s(x)) = s(x) (1 + x (1 - s(x))), s = sigmoid. */
+void silu_backward(float *din, const float *dout, const float *in, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        float x = in[i], sg = 1.0f / (1.0f + expf(-x));
+        din[i] = dout[i] * (sg * (1.0f + x * (1.0f - sg)));
+    }
+}
+
 void dropout_forward(float *out, const float *in, const float *mask, size_t n)
 {
     for (size_t i = 0; i < n; i++)

@@ -130,6 +130,10 @@ void tanh_backward(float *din, const float *dout, const float *out, size_t n);
 void gelu_forward(float *out, const float *in, size_t n, bool tanh_approx);
 /* din = dout * GELU'(in) */
 void gelu_backward(float *din, const float *dout, const float *in, size_t n, bool tanh_approx);
+/* SiLU, as torch.nn.SiLU: out = in * sigmoid(in) */
+void silu_forward(float *out, const float *in, size_t n);
+/* din = dout * SiLU'(in) */
+void silu_backward(float *din, const float *dout, const float *in, size_t n);
 /* out = in * mask; mask holds 0 or 1/(1-p), drawn by the caller's RNG */
 void dropout_forward(float *out, const float *in, const float *mask, size_t n);
 void dropout_backward(float *din, const float *dout, const float *mask, size_t n);
