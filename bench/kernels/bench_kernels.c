@@ -110,9 +110,9 @@ static void net_init(Net *n, int B, int T, int part)
 {
     n->B = B, n->T = T;
     n->c1 = (ConvGeom){B, 1, 28, 28, 32, 3, 3, 1, 1, 1, 1, 1, 1, 28, 28};
-    n->p1 = (PoolGeom){B, 32, 28, 28, 2, 2, 2, 2, 0, 0, 14, 14};
+    n->p1 = (PoolGeom){B, 32, 28, 28, 2, 2, 2, 2, 0, 0, 14, 14, false};
     n->c2 = (ConvGeom){B, 32, 14, 14, 64, 3, 3, 1, 1, 1, 1, 1, 1, 14, 14};
-    n->p2 = (PoolGeom){B, 64, 14, 14, 2, 2, 2, 2, 0, 0, 7, 7};
+    n->p2 = (PoolGeom){B, 64, 14, 14, 2, 2, 2, 2, 0, 0, 7, 7, false};
     size_t b = (size_t)B;
     n->x = buf(b * X), n->dx = buf(b * X);
     n->w1 = weights(32 * 9, 9), n->b1 = weights(32, 9), n->a1 = buf(b * A1), n->r1 = buf(b * A1),

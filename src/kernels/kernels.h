@@ -75,6 +75,22 @@ void conv2d_backward(float *din, const float *dout, const float *in, bool grads,
  * the last conv2d_grads, and restarts them from zero. */
 void conv2d_grads(float *dw, float *db, const ConvGeom *g, float *scratch);
 
+/* Depthwise convolution (groups == C): output channel oc = c*M + m (M = OC/C) reads input
+ * channel c; weight (OC,1,KH,KW), bias (OC). Same geometry as conv2d and the same contract:
+ * a scratch of dwconv2d_scratch_floats(g) floats per thread, dwconv2d_pack once per pass
+ * (before the forward parts, and again before the backward parts: it restarts the gradient
+ * sums), the parts in order, then dwconv2d_grads. */
+size_t dwconv2d_scratch_floats(const ConvGeom *g);
+void dwconv2d_pack(float *scratch, const float *w, const float *b, const ConvGeom *g);
+/* out (B,OH,OW,OC) from in (B,H,W,C) */
+void dwconv2d_forward(float *out, const float *in, const ConvGeom *g, float *scratch);
+/* din (B,H,W,C) or NULL from dout (B,OH,OW,OC); with grads, adds these B images' weight and
+ * bias gradients (which need in (B,H,W,C)) to the sums */
+void dwconv2d_backward(float *din, const float *dout, const float *in, bool grads,
+                       const ConvGeom *g, float *scratch);
+/* dw (OC,1,KH,KW), db (OC), either may be NULL, = the sums; restarts them */
+void dwconv2d_grads(float *dw, float *db, const ConvGeom *g, float *scratch);
+
 /* ---- fully connected ---- */
 
 /* out (B,OUT) = in (B,IN) . w (OUT,IN)^T + b (OUT); b may be NULL */
@@ -87,11 +103,13 @@ void linear_backward(float *din, float *dw, float *db, const float *dout, const 
 
 /* ---- pooling ---- */
 
-/* Geometry of 2-d pooling, PyTorch semantics with ceil_mode=False: input (B,H,W,C), window
- * (KH,KW), stride (SH,SW), padding (PH,PW), output (B,OH,OW,C) with
- * OH = (H + 2*PH - KH)/SH + 1 (floor). The caller fills OH and OW. */
+/* Geometry of 2-d pooling, PyTorch semantics: input (B,H,W,C), window (KH,KW), stride
+ * (SH,SW), padding (PH,PW), output (B,OH,OW,C). The caller fills OH and OW: floor((H + 2*PH -
+ * KH)/SH) + 1, or with ceil_mode the ceiling, less one when the last window would start in
+ * the padding. Windows are clipped to the input. */
 typedef struct PoolGeom {
     int B, C, H, W, KH, KW, SH, SW, PH, PW, OH, OW;
+    bool exclude_pad; /* average pooling with count_include_pad=False */
 } PoolGeom;
 
 /* out (B,OH,OW,C), argmax (B,OH,OW,C) or NULL, in (B,H,W,C). argmax receives the index
@@ -101,10 +119,19 @@ typedef struct PoolGeom {
 void maxpool2d_forward(float *out, int32_t *argmax, const float *in, const PoolGeom *g);
 /* din (B,H,W,C), dout (B,OH,OW,C), argmax (B,OH,OW,C) from maxpool2d_forward */
 void maxpool2d_backward(float *din, const float *dout, const int32_t *argmax, const PoolGeom *g);
-/* out (B,OH,OW,C), in (B,H,W,C); count_include_pad=True: every window divides by KH*KW */
+/* out (B,OH,OW,C), in (B,H,W,C): each window's sum divided, as PyTorch divides it, by the
+ * window clipped to the padded input (count_include_pad) or by the input pixels it covers
+ * (exclude_pad) */
 void avgpool2d_forward(float *out, const float *in, const PoolGeom *g);
 /* din (B,H,W,C), dout (B,OH,OW,C) */
 void avgpool2d_backward(float *din, const float *dout, const PoolGeom *g);
+/* out (B,OH,OW,C), in (B,H,W,C): AdaptiveAvgPool2d((OH, OW)); output row i averages input
+ * rows [floor(i*H/OH), ceil((i+1)*H/OH)), and columns likewise (sum / kh / kw, as PyTorch) */
+void adaptive_avgpool2d_forward(float *out, const float *in, int B, int C, int H, int W, int OH,
+                                int OW);
+/* din (B,H,W,C), dout (B,OH,OW,C) */
+void adaptive_avgpool2d_backward(float *din, const float *dout, int B, int C, int H, int W, int OH,
+                                 int OW);
 
 /* ---- elementwise activations (n elements; out may alias in, din may alias dout) ---- */
 
@@ -137,6 +164,24 @@ void silu_backward(float *din, const float *dout, const float *in, size_t n);
 /* out = in * mask; mask holds 0 or 1/(1-p), drawn by the caller's RNG */
 void dropout_forward(float *out, const float *in, const float *mask, size_t n);
 void dropout_backward(float *din, const float *dout, const float *mask, size_t n);
+
+/* ---- batch normalisation, on rows of C channels (channels last) ----
+ * The batch statistics need every part of a batch: each part adds its partial sums, the
+ * caller adds the parts' in a fixed order and derives per-channel factors, and each part
+ * then applies them (PyTorch's forms: alpha = invstd * weight, beta = bias - mean * alpha;
+ * k = sum(dy * (x - mean)) * invstd^2 / N, scale = invstd * weight). */
+/* sum (C) += sum of x (rows, C) over the rows; sumsq (C) += sum of x^2 (in double) */
+void batchnorm_stats(double *sum, double *sumsq, const float *x, size_t rows, int C);
+/* out (rows, C) = x * alpha (C) + beta (C); out may alias x */
+void batchnorm_apply(float *out, const float *x, const float *alpha, const float *beta, size_t rows,
+                     int C);
+/* sum_dy (C) += sum of dy (rows, C); sum_dy_xmu (C) += sum of dy * (x - mean) (in double) */
+void batchnorm_backward_stats(double *sum_dy, double *sum_dy_xmu, const float *dy, const float *x,
+                              const float *mean, size_t rows, int C);
+/* dx (rows, C) = (dy - mean_dy - (x - mean) * k) * scale, per channel; dx may alias dy */
+void batchnorm_backward_dx(float *dx, const float *dy, const float *x, const float *mean,
+                           const float *mean_dy, const float *k, const float *scale, size_t rows,
+                           int C);
 
 /* ---- softmax and losses ---- */
 

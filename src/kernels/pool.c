@@ -35,6 +35,13 @@ static inline void take_greater(float *restrict m, int32_t *restrict best, const
     }
 }
 
+/* MaxPool2d(2) whose windows all lie inside the input (not a ceil_mode window past it). */
+static bool is_2x2(const PoolGeom *g)
+{
+    return g->KH == 2 && g->KW == 2 && g->SH == 2 && g->SW == 2 && g->PH == 0 && g->PW == 0 &&
+           2 * g->OH <= g->H && 2 * g->OW <= g->W;
+}
+
 /* The common MaxPool2d(2) (2x2 windows, stride 2, no padding) apart from the general loop:
  * the four taps of every channel in registers, and the indices written only when wanted. */
 static void maxpool_2x2(float *out, int32_t *argmax, const float *in, const PoolGeom *g)
@@ -79,7 +86,7 @@ static void maxpool_2x2(float *out, int32_t *argmax, const float *in, const Pool
 
 void maxpool2d_forward(float *out, int32_t *argmax, const float *in, const PoolGeom *g)
 {
-    if (g->KH == 2 && g->KW == 2 && g->SH == 2 && g->SW == 2 && g->PH == 0 && g->PW == 0) {
+    if (is_2x2(g)) {
         maxpool_2x2(out, argmax, in, g);
         return;
     }
@@ -145,7 +152,7 @@ static void maxpool_2x2_backward(float *din, const float *dout, const int32_t *a
 
 void maxpool2d_backward(float *din, const float *dout, const int32_t *argmax, const PoolGeom *g)
 {
-    if (g->KH == 2 && g->KW == 2 && g->SH == 2 && g->SW == 2 && g->PH == 0 && g->PW == 0) {
+    if (is_2x2(g)) {
         maxpool_2x2_backward(din, dout, argmax, g);
         return;
     }
@@ -164,17 +171,33 @@ void maxpool2d_backward(float *din, const float *dout, const int32_t *argmax, co
     }
 }
 
+/* The divisor of window (oh, ow), as PyTorch's avg_pool2d: with count_include_pad, the
+ * window's size clipped to the padded input (a ceil_mode window may run past it), else the
+ * number of input pixels it covers. */
+static float avg_divisor(const PoolGeom *g, int oh, int ow)
+{
+    int hs = oh * g->SH - g->PH, ws = ow * g->SW - g->PW;
+    int he = hs + g->KH < g->H + g->PH ? hs + g->KH : g->H + g->PH;
+    int we = ws + g->KW < g->W + g->PW ? ws + g->KW : g->W + g->PW;
+    if (g->exclude_pad) {
+        int h0, h1, w0, w1;
+        window(g, oh, ow, &h0, &h1, &w0, &w1);
+        return (float)((h1 - h0) * (w1 - w0));
+    }
+    return (float)((he - hs) * (we - ws));
+}
+
 void avgpool2d_forward(float *out, const float *in, const PoolGeom *g)
 {
     const PoolGeom G = *g;
     size_t in_img = (size_t)G.H * G.W * G.C, out_img = (size_t)G.OH * G.OW * G.C;
-    float scale = 1.0f / (float)(G.KH * G.KW);
     for (int n = 0; n < G.B; n++) {
         const float *x = in + n * in_img;
         for (int oh = 0; oh < G.OH; oh++) {
             for (int ow = 0; ow < G.OW; ow++) {
                 int h0, h1, w0, w1;
                 window(&G, oh, ow, &h0, &h1, &w0, &w1);
+                float div = avg_divisor(&G, oh, ow);
                 float *y = out + n * out_img + ((size_t)oh * G.OW + ow) * G.C;
                 for (int c = 0; c < G.C; c++)
                     y[c] = 0.0f;
@@ -185,7 +208,7 @@ void avgpool2d_forward(float *out, const float *in, const PoolGeom *g)
                             y[c] += xs[c];
                     }
                 for (int c = 0; c < G.C; c++)
-                    y[c] *= scale;
+                    y[c] /= div;
             }
         }
     }
@@ -195,7 +218,6 @@ void avgpool2d_backward(float *din, const float *dout, const PoolGeom *g)
 {
     const PoolGeom G = *g;
     size_t in_img = (size_t)G.H * G.W * G.C, out_img = (size_t)G.OH * G.OW * G.C;
-    float scale = 1.0f / (float)(G.KH * G.KW);
     for (int n = 0; n < G.B; n++) {
         float *dx = din + n * in_img;
         memset(dx, 0, in_img * sizeof(float));
@@ -203,13 +225,73 @@ void avgpool2d_backward(float *din, const float *dout, const PoolGeom *g)
             for (int ow = 0; ow < G.OW; ow++) {
                 int h0, h1, w0, w1;
                 window(&G, oh, ow, &h0, &h1, &w0, &w1);
-                /* out = scale * (sum of the window), so each input in it gets scale * dout */
+                float div = avg_divisor(&G, oh, ow);
+                /* out = (sum of the window) / div, so each input in it gets dout / div */
                 const float *dy = dout + n * out_img + ((size_t)oh * G.OW + ow) * G.C;
                 for (int h = h0; h < h1; h++)
                     for (int w = w0; w < w1; w++) {
                         float *d = dx + ((size_t)h * G.W + w) * G.C;
                         for (int c = 0; c < G.C; c++)
-                            d[c] += dy[c] * scale;
+                            d[c] += dy[c] / div;
+                    }
+            }
+        }
+    }
+}
+
+/* Adaptive windows, as PyTorch's: output row i covers input rows [floor(i H / OH),
+ * ceil((i + 1) H / OH)). */
+static int adaptive_start(int i, int in, int out) { return (int)((int64_t)i * in / out); }
+static int adaptive_end(int i, int in, int out)
+{
+    return (int)(((int64_t)(i + 1) * in + out - 1) / out);
+}
+
+void adaptive_avgpool2d_forward(float *out, const float *in, int B, int C, int H, int W, int OH,
+                                int OW)
+{
+    size_t in_img = (size_t)H * W * C, out_img = (size_t)OH * OW * C;
+    for (int n = 0; n < B; n++) {
+        const float *x = in + n * in_img;
+        for (int oh = 0; oh < OH; oh++) {
+            int h0 = adaptive_start(oh, H, OH), h1 = adaptive_end(oh, H, OH);
+            for (int ow = 0; ow < OW; ow++) {
+                int w0 = adaptive_start(ow, W, OW), w1 = adaptive_end(ow, W, OW);
+                float *y = out + n * out_img + ((size_t)oh * OW + ow) * C;
+                for (int c = 0; c < C; c++)
+                    y[c] = 0.0f;
+                for (int h = h0; h < h1; h++)
+                    for (int w = w0; w < w1; w++) {
+                        const float *xs = x + ((size_t)h * W + w) * C;
+                        for (int c = 0; c < C; c++)
+                            y[c] += xs[c];
+                    }
+                float kh = (float)(h1 - h0), kw = (float)(w1 - w0);
+                for (int c = 0; c < C; c++)
+                    y[c] = y[c] / kh / kw;
+            }
+        }
+    }
+}
+
+void adaptive_avgpool2d_backward(float *din, const float *dout, int B, int C, int H, int W, int OH,
+                                 int OW)
+{
+    size_t in_img = (size_t)H * W * C, out_img = (size_t)OH * OW * C;
+    for (int n = 0; n < B; n++) {
+        float *dx = din + n * in_img;
+        memset(dx, 0, in_img * sizeof(float));
+        for (int oh = 0; oh < OH; oh++) {
+            int h0 = adaptive_start(oh, H, OH), h1 = adaptive_end(oh, H, OH);
+            for (int ow = 0; ow < OW; ow++) {
+                int w0 = adaptive_start(ow, W, OW), w1 = adaptive_end(ow, W, OW);
+                float kh = (float)(h1 - h0), kw = (float)(w1 - w0);
+                const float *dy = dout + n * out_img + ((size_t)oh * OW + ow) * C;
+                for (int h = h0; h < h1; h++)
+                    for (int w = w0; w < w1; w++) {
+                        float *d = dx + ((size_t)h * W + w) * C;
+                        for (int c = 0; c < C; c++)
+                            d[c] += dy[c] / kh / kw;
                     }
             }
         }

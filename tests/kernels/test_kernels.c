@@ -186,8 +186,8 @@ static ConvGeom conv_geom(const RefTensor *t)
 static PoolGeom pool_geom(const RefTensor *t)
 {
     const float *v = t->v;
-    return (PoolGeom){(int)v[0], (int)v[1], (int)v[2], (int)v[3], (int)v[4],  (int)v[5],
-                      (int)v[6], (int)v[7], (int)v[8], (int)v[9], (int)v[10], (int)v[11]};
+    return (PoolGeom){(int)v[0], (int)v[1], (int)v[2], (int)v[3],  (int)v[4],  (int)v[5], (int)v[6],
+                      (int)v[7], (int)v[8], (int)v[9], (int)v[10], (int)v[11], false};
 }
 
 TestSuite(kernels, .init = refs_load, .fini = refs_free);
@@ -266,7 +266,7 @@ static void check_conv_pool(const char *c, const ConvGeom *g, const float *in, c
 {
     if (g->OH < K || g->OW < K)
         return;
-    PoolGeom pg = {g->B, g->OC, g->OH, g->OW, K, K, K, K, 0, 0, g->OH / K, g->OW / K};
+    PoolGeom pg = {g->B, g->OC, g->OH, g->OW, K, K, K, K, 0, 0, g->OH / K, g->OW / K, false};
     size_t nconv = (size_t)g->B * g->OH * g->OW * g->OC;
     size_t npool = (size_t)g->B * pg.OH * pg.OW * g->OC;
     float *scratch = nan_buf(conv2d_scratch_floats(g)), *conv = nan_buf(nconv);
@@ -479,7 +479,7 @@ Test(kernels, maxpool2d_ties_take_the_first)
     for (int i = 0; i < 16; i++)
         in[i] = 1.0f;
     in[11] = 5.0f; /* row 2, col 3: in the bottom-right window */
-    PoolGeom g = {1, 1, 4, 4, 2, 2, 2, 2, 0, 0, 2, 2};
+    PoolGeom g = {1, 1, 4, 4, 2, 2, 2, 2, 0, 0, 2, 2, false};
     maxpool2d_forward(out, am, in, &g);
     int32_t want[4] = {0, 2, 8, 11};
     for (int i = 0; i < 4; i++)

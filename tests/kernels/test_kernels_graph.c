@@ -1,0 +1,292 @@
+/* test_kernels_graph.c: Criterion tests of the kernels graph networks brought (batch norm's
+ * pieces in norm.c, depthwise convolution, ceil-mode, count_include_pad=False and adaptive
+ * pooling, GELU and SiLU) against PyTorch's values in tests/reference/graph.ref (written by
+ * gen_graph_reference.py). The conventions of test_kernels.c: every case of a kind in the
+ * file is run, a value passes when |got - want| <= 1e-5 * max(1, |want|), outputs start as
+ * NaN, and images are transposed to channels-last on the way in and back on the way out.
+ * Batches run in two calls (parts), as the runtime runs them, wherever a kernel allows. */
+#include <criterion/criterion.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "kernels.h"
+#include "ref.h"
+
+#define TOL 1e-5
+
+static RefFile ref;
+
+static void setup(void) { cr_assert(ref_load(&ref, REF_DIR "/graph.ref")); }
+static void teardown(void) { ref_free(&ref); }
+
+TestSuite(graph_kernels, .init = setup, .fini = teardown);
+
+static const RefTensor *get(const char *c, const char *t)
+{
+    const RefTensor *r = ref_find(&ref, c, t);
+    cr_assert(r, "graph.ref has no tensor %s.%s", c, t);
+    return r;
+}
+
+static float *nan_buf(size_t n)
+{
+    float *p = malloc((n ? n : 1) * sizeof(float));
+    cr_assert(p);
+    for (size_t i = 0; i < n; i++)
+        p[i] = NAN;
+    return p;
+}
+
+/* (B,C,HW) <-> (B,HW,C) into a new buffer */
+static float *to_hwc(const float *src, int B, int C, int HW)
+{
+    float *d = nan_buf((size_t)B * C * HW);
+    for (int b = 0; b < B; b++)
+        for (int c = 0; c < C; c++)
+            for (int i = 0; i < HW; i++)
+                d[((size_t)b * HW + i) * C + c] = src[((size_t)b * C + c) * HW + i];
+    return d;
+}
+
+static float *to_chw(const float *src, int B, int C, int HW)
+{
+    float *d = nan_buf((size_t)B * C * HW);
+    for (int b = 0; b < B; b++)
+        for (int c = 0; c < C; c++)
+            for (int i = 0; i < HW; i++)
+                d[((size_t)b * C + c) * HW + i] = src[((size_t)b * HW + i) * C + c];
+    return d;
+}
+
+static void expect_close(const char *c, const char *what, const float *got, const float *want,
+                         size_t n)
+{
+    size_t bad = 0, at = 0;
+    double worst = 0;
+    for (size_t i = 0; i < n; i++) {
+        double err = fabs((double)got[i] - (double)want[i]);
+        if (!(err <= TOL * fmax(1.0, fabs((double)want[i])))) {
+            if (!bad || !(err <= worst))
+                worst = err, at = i;
+            bad++;
+        }
+    }
+    cr_expect(bad == 0, "%s %s: element %zu is %.9g, PyTorch %.9g (%zu of %zu off)", c, what, at,
+              bad ? (double)got[at] : 0.0, bad ? (double)want[at] : 0.0, bad, n);
+}
+
+/* an image tensor of the case, channels-last (B, HW, C) */
+static float *image(const char *c, const char *t, int B, int C, int HW)
+{
+    return to_hwc(get(c, t)->v, B, C, HW);
+}
+
+/* ---- batch norm ---- */
+
+Test(graph_kernels, batchnorm)
+{
+    char cases[16][64];
+    int nc = ref_cases(&ref, "bn_", "size", cases, 16);
+    cr_assert(nc >= 4);
+    for (int k = 0; k < nc; k++) {
+        const char *c = cases[k];
+        const float *sz = get(c, "size")->v;
+        int B = (int)sz[0], C = (int)sz[1], HW = (int)(sz[2] * sz[3]);
+        size_t rows = (size_t)B * HW, half = rows / 2, N = rows;
+        float *x = image(c, "in", B, C, HW), *dy = image(c, "dout", B, C, HW);
+        const float *w = get(c, "weight")->v, *b = get(c, "bias")->v;
+        double eps = get(c, "eps")->v[0], mom = get(c, "momentum")->v[0];
+        /* statistics in two parts, added in order */
+        double *sum = calloc((size_t)C, sizeof(double)), *sq = calloc((size_t)C, sizeof(double));
+        batchnorm_stats(sum, sq, x, half, C);
+        batchnorm_stats(sum, sq, x + half * C, rows - half, C);
+        float *mean = nan_buf((size_t)C), *var = nan_buf((size_t)C), *alpha = nan_buf((size_t)C),
+              *beta = nan_buf((size_t)C), *rm = nan_buf((size_t)C), *rv = nan_buf((size_t)C),
+              *invstd = nan_buf((size_t)C);
+        for (int ch = 0; ch < C; ch++) {
+            double m = sum[ch] / (double)N, v = sq[ch] / (double)N - m * m;
+            mean[ch] = (float)m;
+            var[ch] = (float)v;
+            invstd[ch] = (float)(1.0 / sqrt(v + eps));
+            alpha[ch] = invstd[ch] * w[ch];
+            beta[ch] = b[ch] - mean[ch] * alpha[ch];
+            rm[ch] = (float)((1 - mom) * get(c, "rm0")->v[ch] + mom * m);
+            rv[ch] =
+                (float)((1 - mom) * get(c, "rv0")->v[ch] + mom * v * (double)N / (double)(N - 1));
+        }
+        expect_close(c, "mean", mean, get(c, "mean")->v, (size_t)C);
+        expect_close(c, "var", var, get(c, "var")->v, (size_t)C);
+        expect_close(c, "running_mean", rm, get(c, "rm")->v, (size_t)C);
+        if (N > 1)
+            expect_close(c, "running_var", rv, get(c, "rv")->v, (size_t)C);
+        float *y = nan_buf(rows * C);
+        batchnorm_apply(y, x, alpha, beta, half, C);
+        batchnorm_apply(y + half * C, x + half * C, alpha, beta, rows - half, C);
+        float *yc = to_chw(y, B, C, HW);
+        expect_close(c, "out", yc, get(c, "out")->v, rows * C);
+        /* backward: the sums in two parts, then dx part by part */
+        double *sdy = calloc((size_t)C, sizeof(double)), *sdx = calloc((size_t)C, sizeof(double));
+        batchnorm_backward_stats(sdy, sdx, dy, x, mean, half, C);
+        batchnorm_backward_stats(sdy, sdx, dy + half * C, x + half * C, mean, rows - half, C);
+        float *mdy = nan_buf((size_t)C), *kk = nan_buf((size_t)C), *scale = nan_buf((size_t)C),
+              *dw = nan_buf((size_t)C), *db = nan_buf((size_t)C);
+        for (int ch = 0; ch < C; ch++) {
+            mdy[ch] = (float)(sdy[ch] / (double)N);
+            kk[ch] = (float)(sdx[ch] * invstd[ch] * invstd[ch] / (double)N);
+            scale[ch] = invstd[ch] * w[ch];
+            dw[ch] = (float)(sdx[ch] * invstd[ch]);
+            db[ch] = (float)sdy[ch];
+        }
+        float *dx = nan_buf(rows * C);
+        batchnorm_backward_dx(dx, dy, x, mean, mdy, kk, scale, half, C);
+        batchnorm_backward_dx(dx + half * C, dy + half * C, x + half * C, mean, mdy, kk, scale,
+                              rows - half, C);
+        float *dxc = to_chw(dx, B, C, HW);
+        expect_close(c, "din", dxc, get(c, "din")->v, rows * C);
+        expect_close(c, "dweight", dw, get(c, "dweight")->v, (size_t)C);
+        expect_close(c, "dbias", db, get(c, "dbias")->v, (size_t)C);
+        /* eval: the running statistics as constants */
+        for (int ch = 0; ch < C; ch++) {
+            alpha[ch] = (float)(1.0 / sqrt((double)get(c, "rv0")->v[ch] + eps)) * w[ch];
+            beta[ch] = b[ch] - get(c, "rm0")->v[ch] * alpha[ch];
+        }
+        batchnorm_apply(y, x, alpha, beta, rows, C);
+        free(yc);
+        yc = to_chw(y, B, C, HW);
+        expect_close(c, "eval_out", yc, get(c, "eval_out")->v, rows * C);
+        for (size_t r = 0; r < rows; r++)
+            for (int ch = 0; ch < C; ch++)
+                dx[r * C + ch] = dy[r * C + ch] * alpha[ch];
+        free(dxc);
+        dxc = to_chw(dx, B, C, HW);
+        expect_close(c, "eval_din", dxc, get(c, "eval_din")->v, rows * C);
+        free(x), free(dy), free(sum), free(sq), free(mean), free(var), free(alpha), free(beta);
+        free(rm), free(rv), free(invstd), free(y), free(yc), free(sdy), free(sdx), free(mdy);
+        free(kk), free(scale), free(dw), free(db), free(dx), free(dxc);
+    }
+}
+
+/* ---- depthwise convolution ---- */
+
+Test(graph_kernels, dwconv)
+{
+    char cases[16][64];
+    int nc = ref_cases(&ref, "dwconv_", "geom", cases, 16);
+    cr_assert(nc >= 5);
+    for (int k = 0; k < nc; k++) {
+        const char *c = cases[k];
+        const float *v = get(c, "geom")->v;
+        ConvGeom g = {(int)v[0],  (int)v[1],  (int)v[2],  (int)v[3],  (int)v[4],
+                      (int)v[5],  (int)v[6],  (int)v[7],  (int)v[8],  (int)v[9],
+                      (int)v[10], (int)v[11], (int)v[12], (int)v[13], (int)v[14]};
+        int B = g.B;
+        const RefTensor *bt = ref_find(&ref, c, "b");
+        float *x = image(c, "in", B, g.C, g.H * g.W), *dy = image(c, "dout", B, g.OC, g.OH * g.OW);
+        float *scratch = nan_buf(dwconv2d_scratch_floats(&g));
+        size_t outn = (size_t)B * g.OH * g.OW * g.OC, inn = (size_t)B * g.H * g.W * g.C;
+        float *y = nan_buf(outn), *dx = nan_buf(inn);
+        /* two parts: the first image, then the rest */
+        ConvGeom g1 = g, g2 = g;
+        g1.B = 1, g2.B = B - 1;
+        size_t in1 = (size_t)g.H * g.W * g.C, out1 = (size_t)g.OH * g.OW * g.OC;
+        dwconv2d_pack(scratch, get(c, "w")->v, bt ? bt->v : NULL, &g);
+        dwconv2d_forward(y, x, &g1, scratch);
+        if (B > 1)
+            dwconv2d_forward(y + out1, x + in1, &g2, scratch);
+        float *yc = to_chw(y, B, g.OC, g.OH * g.OW);
+        expect_close(c, "out", yc, get(c, "out")->v, outn);
+        dwconv2d_pack(scratch, get(c, "w")->v, bt ? bt->v : NULL, &g);
+        dwconv2d_backward(dx, dy, x, true, &g1, scratch);
+        if (B > 1)
+            dwconv2d_backward(dx + in1, dy + out1, x + in1, true, &g2, scratch);
+        size_t nw = (size_t)g.OC * g.KH * g.KW;
+        float *dw = nan_buf(nw), *db = nan_buf((size_t)g.OC);
+        dwconv2d_grads(dw, bt ? db : NULL, &g, scratch);
+        float *dxc = to_chw(dx, B, g.C, g.H * g.W);
+        expect_close(c, "din", dxc, get(c, "din")->v, inn);
+        expect_close(c, "dw", dw, get(c, "dw")->v, nw);
+        if (bt)
+            expect_close(c, "db", db, get(c, "db")->v, (size_t)g.OC);
+        free(x), free(dy), free(scratch), free(y), free(dx), free(yc), free(dw), free(db);
+        free(dxc);
+    }
+}
+
+/* ---- pooling ---- */
+
+Test(graph_kernels, pooling_ceil_and_count)
+{
+    char cases[16][64];
+    int nc = ref_cases(&ref, "pool2_", "geom", cases, 16);
+    cr_assert(nc >= 6);
+    for (int k = 0; k < nc; k++) {
+        const char *c = cases[k];
+        const float *v = get(c, "geom")->v;
+        PoolGeom g = {(int)v[0], (int)v[1], (int)v[2], (int)v[3],  (int)v[4],  (int)v[5], (int)v[6],
+                      (int)v[7], (int)v[8], (int)v[9], (int)v[10], (int)v[11], v[14] == 0};
+        bool is_max = v[12] != 0;
+        size_t outn = (size_t)g.B * g.OH * g.OW * g.C, inn = (size_t)g.B * g.H * g.W * g.C;
+        float *x = image(c, "in", g.B, g.C, g.H * g.W),
+              *dy = image(c, "dout", g.B, g.C, g.OH * g.OW);
+        float *y = nan_buf(outn), *dx = nan_buf(inn);
+        int32_t *am = malloc(sizeof(int32_t) * (outn ? outn : 1));
+        cr_assert(am);
+        if (is_max) {
+            maxpool2d_forward(y, am, x, &g);
+            maxpool2d_backward(dx, dy, am, &g);
+        } else {
+            avgpool2d_forward(y, x, &g);
+            avgpool2d_backward(dx, dy, &g);
+        }
+        float *yc = to_chw(y, g.B, g.C, g.OH * g.OW), *dxc = to_chw(dx, g.B, g.C, g.H * g.W);
+        expect_close(c, "out", yc, get(c, "out")->v, outn);
+        expect_close(c, "din", dxc, get(c, "din")->v, inn);
+        free(x), free(dy), free(y), free(dx), free(am), free(yc), free(dxc);
+    }
+}
+
+Test(graph_kernels, adaptive_avgpool)
+{
+    char cases[16][64];
+    int nc = ref_cases(&ref, "adaptive_", "size", cases, 16);
+    cr_assert(nc >= 5);
+    for (int k = 0; k < nc; k++) {
+        const char *c = cases[k];
+        const float *v = get(c, "size")->v;
+        int B = (int)v[0], C = (int)v[1], H = (int)v[2], W = (int)v[3], OH = (int)v[4],
+            OW = (int)v[5];
+        size_t outn = (size_t)B * OH * OW * C, inn = (size_t)B * H * W * C;
+        float *x = image(c, "in", B, C, H * W), *dy = image(c, "dout", B, C, OH * OW);
+        float *y = nan_buf(outn), *dx = nan_buf(inn);
+        adaptive_avgpool2d_forward(y, x, B, C, H, W, OH, OW);
+        adaptive_avgpool2d_backward(dx, dy, B, C, H, W, OH, OW);
+        float *yc = to_chw(y, B, C, OH * OW), *dxc = to_chw(dx, B, C, H * W);
+        expect_close(c, "out", yc, get(c, "out")->v, outn);
+        expect_close(c, "din", dxc, get(c, "din")->v, inn);
+        free(x), free(dy), free(y), free(dx), free(yc), free(dxc);
+    }
+}
+
+/* ---- GELU and SiLU ---- */
+
+Test(graph_kernels, gelu_silu)
+{
+    static const char *const names[] = {"gelu", "gelu_tanh", "silu"};
+    for (int k = 0; k < 3; k++) {
+        const char *c = names[k];
+        const RefTensor *in = get(c, "in");
+        size_t n = in->n;
+        float *y = nan_buf(n), *dx = nan_buf(n);
+        if (k < 2) {
+            gelu_forward(y, in->v, n, k == 1);
+            gelu_backward(dx, get(c, "dout")->v, in->v, n, k == 1);
+        } else {
+            silu_forward(y, in->v, n);
+            silu_backward(dx, get(c, "dout")->v, in->v, n);
+        }
+        expect_close(c, "out", y, get(c, "out")->v, n);
+        expect_close(c, "din", dx, get(c, "din")->v, n);
+        free(y), free(dx);
+    }
+}
