@@ -116,8 +116,9 @@ typedef struct Optim {
 
 Optim *optim_new(const TrainConfig *t, size_t n);
 void optim_free(Optim *o);
-/* One step over all n parameters: p -= update(grad) with learning rate lr (and momentum or
- * beta1 override when >= 0, for OneCycleLR's cycling). */
+/* One step over all n parameters, as torch.optim takes it on float32 parameters (the same
+ * bits), with learning rate lr and, when momentum >= 0, that SGD momentum or Adam beta1
+ * instead of the config's (OneCycleLR's cycling; beta1 also enters the bias correction). */
 void optim_step(Optim *o, float *params, const float *grads, double lr, double momentum);
 
 typedef struct Schedule {
