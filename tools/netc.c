@@ -83,6 +83,18 @@ static bool valid_prefix(const char *s)
     return true;
 }
 
+/* The generator's table of parameter views, [node * NODE_MAX_PARAMS + p] (free it), or NULL
+ * when memory runs out. */
+static const float **param_table(const Model *m)
+{
+    int nn = m->g->nodes.len;
+    const float **t = calloc((size_t)nn * NODE_MAX_PARAMS, sizeof *t);
+    for (int i = 0; t && i < nn; i++)
+        for (int p = 0; p < GRAPH_NODE(m->g, i)->nparams; p++)
+            t[(size_t)i * NODE_MAX_PARAMS + (size_t)p] = rt_node_params(m, i)[p];
+    return t;
+}
+
 /* netc NET -o FILE: weights from --weights or the seeded init, then the generator. */
 static int generate(const char *net, Graph *g, const char *out, const char *weights,
                     const char *header, bool with_main, const char *prefix, Diag *d)
@@ -108,8 +120,12 @@ static int generate(const char *net, Graph *g, const char *out, const char *weig
                    .source = net,
                    .main = with_main,
                    .header_name = header ? base_name(header) : NULL};
-    bool ok = cg_emit(g, (const float *const *)m->pview, &o, &c, header ? &h : NULL, d) &&
+    const float **params = param_table(m);
+    if (!params)
+        diag_error(d, (SrcLoc){0}, "out of memory");
+    bool ok = params && cg_emit(g, params, &o, &c, header ? &h : NULL, d) &&
               (!header || write_file(header, &h, d)) && write_file(out, &c, d);
+    free(params);
     sb_free(&c);
     sb_free(&h);
     rt_model_free(m);

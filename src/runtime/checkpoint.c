@@ -63,7 +63,7 @@ bool ckpt_save(const char *path, const Model *m, const Optim *o, const TrainPos 
     for (int i = 0; i < m->g->nodes.len; i++) {
         const Node *n = GRAPH_NODE(m->g, i);
         for (int p = 0; p < n->nparams; p++) {
-            size_t at = (size_t)(m->pview[(size_t)i * NODE_MAX_PARAMS + (size_t)p] - m->params);
+            size_t at = (size_t)(m->plan[i].params[p] - m->params);
             t[k++] = param_tensor(n, p, n->params[p].name, m->params + at);
             if (o) {
                 names[k] = malloc(strlen(n->params[p].name) + 16);
@@ -149,7 +149,7 @@ static bool load_into(const char *path, const StFile *f, Model *m, Optim *o, Dia
     for (int i = 0; i < m->g->nodes.len; i++) {
         const Node *n = GRAPH_NODE(m->g, i);
         for (int p = 0; p < n->nparams; p++) {
-            float *w = m->pview[(size_t)i * NODE_MAX_PARAMS + (size_t)p];
+            float *w = m->plan[i].params[p];
             size_t at = (size_t)(w - m->params);
             take(path, f, n->params[p].name, n, p, w, &problems, d);
             if (o) {

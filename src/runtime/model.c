@@ -12,7 +12,8 @@
  * Memory: one allocation, carved into 64-byte aligned views, holds everything a step
  * touches. Every node's output is kept for backward; activation gradients ping-pong between
  * two buffers per thread of a part of the largest tensor, since backward only needs the
- * gradient of the current node's output and input at once.
+ * gradient of the current node's output and input at once. Each node's views and the
+ * plan's decisions about it (in place, after a pool, a fused pool) are its NodePlan.
  *
  * Layout: images are channels-last inside (as the kernels take them); the input arrives and
  * the output leaves in PyTorch's order, converted by each thread for its own part. */
@@ -62,37 +63,34 @@ static int part_rows(const Graph *g, int max_batch)
     return rows < (size_t)max_batch ? (int)rows : max_batch;
 }
 
-static bool runs_after_pool(const Graph *g, int i);
+const RtPlan rt_plan_default = {.in_place = true, .after_pool = true, .fused_pool = true};
 
-/* Whether node i writes its output over its input: it can, its input is not the model's,
- * and the input's producer neither reads its own output in backward nor is a view (whose
- * memory belongs to a node before it), nor is a max pool whose output an activation moved
- * after it (runs_after_pool) reads in backward. */
-static bool runs_in_place(const Graph *g, int i)
+/* The rules behind NodePlan's in_place, after_pool and pool_k (see there), under the
+ * options o. */
+static bool runs_after_pool(const Graph *g, const RtPlan *o, int i);
+
+static bool runs_in_place(const Graph *g, const RtPlan *o, int i)
 {
-    if (i == 0 || !GRAPH_NODE(g, i)->ops->inplace)
+    if (!o->in_place || i == 0 || !GRAPH_NODE(g, i)->ops->inplace)
         return false;
     const Node *prev = GRAPH_NODE(g, i - 1);
     return !prev->ops->backward_reads_out && !(prev->ops->view && prev->ops->view(prev)) &&
-           !(i >= 2 && runs_after_pool(g, i - 2));
+           !(i >= 2 && runs_after_pool(g, o, i - 2));
 }
 
-/* Whether node i, an activation that commutes with a max pool, runs after the max pool that
- * follows it, on the pool's output: it must run in place (so its input, the memory the pool
- * reads, holds the values before the activation). */
-static bool runs_after_pool(const Graph *g, int i)
+static bool runs_after_pool(const Graph *g, const RtPlan *o, int i)
 {
-    return i + 1 < g->nodes.len && GRAPH_NODE(g, i)->ops->commutes_with_max &&
-           GRAPH_NODE(g, i + 1)->ops->selects_max && runs_in_place(g, i);
+    return o->after_pool && i + 1 < g->nodes.len && GRAPH_NODE(g, i)->ops->commutes_with_max &&
+           GRAPH_NODE(g, i + 1)->ops->selects_max && runs_in_place(g, o, i);
 }
 
-/* The max pool whose forward node i computes itself (ops->fuses_pool): the node after it,
- * or the one after an activation that runs after the pool. Its index, or -1. */
-static int fused_pool_of(const Graph *g, int i)
+/* The index of the max pool whose forward node i computes itself, or -1. */
+static int fused_pool_of(const Graph *g, const RtPlan *o, int i)
 {
     const Node *n = GRAPH_NODE(g, i);
-    int j = i + 1 < g->nodes.len && runs_after_pool(g, i + 1) ? i + 2 : i + 1;
-    if (!n->ops->fuses_pool || j >= g->nodes.len || !GRAPH_NODE(g, j)->ops->selects_max)
+    int j = i + 1 < g->nodes.len && runs_after_pool(g, o, i + 1) ? i + 2 : i + 1;
+    if (!o->fused_pool || !n->ops->fuses_pool || j >= g->nodes.len ||
+        !GRAPH_NODE(g, j)->ops->selects_max)
         return -1;
     return n->ops->fuses_pool(n, GRAPH_NODE(g, j)) > 0 ? j : -1;
 }
@@ -100,18 +98,11 @@ static int fused_pool_of(const Graph *g, int i)
 static void plan(Model *m, Carver *c)
 {
     const Graph *g = m->g;
+    const RtPlan *o = &m->opts;
     size_t B = (size_t)m->max_batch, nn = (size_t)g->nodes.len;
-    m->pview = carve(c, sizeof(float *) * nn * NODE_MAX_PARAMS);
-    m->gview = carve(c, sizeof(float *) * nn * NODE_MAX_PARAMS);
-    m->out = carve(c, sizeof(float *) * nn);
+    m->plan = carve(c, sizeof(NodePlan) * nn);
     size_t T = (size_t)m->nthreads;
-    m->scratch = carve(c, sizeof(float *) * nn * T);
     m->crng = carve(c, sizeof(Rng) * MAX_CHUNKS);
-    m->saved = carve(c, sizeof(float *) * nn);
-    m->after_pool = carve(c, sizeof(bool) * nn);
-    m->pool_k = carve(c, sizeof(int) * nn);
-    m->pool_of = carve(c, sizeof(int) * nn);
-    m->pooled = carve(c, sizeof(bool) * nn);
     size_t nparam = 0;
     for (size_t i = 0; i < nn; i++) {
         const Node *n = GRAPH_NODE(g, i);
@@ -128,41 +119,39 @@ static void plan(Model *m, Carver *c)
     if (c->base)
         m->xin = xin ? xin : m->input;
     size_t off = 0;
+    NodePlan dry; /* what the counting pass fills */
     for (size_t i = 0; i < nn; i++) {
         const Node *n = GRAPH_NODE(g, i);
+        NodePlan *np = c->base ? &m->plan[i] : &dry;
         for (int p = 0; p < n->nparams; p++) {
             if (c->base) {
-                m->pview[i * NODE_MAX_PARAMS + (size_t)p] = m->params + off;
-                m->gview[i * NODE_MAX_PARAMS + (size_t)p] = m->grads + off;
+                np->params[p] = m->params + off;
+                np->grads[p] = m->grads + off;
             }
             off += align16((size_t)shape_numel(n->params[p].shape));
         }
         size_t numel = (size_t)shape_numel(n->out);
         if (numel > largest)
             largest = numel;
-        /* a view (Flatten) shares its input's memory: no copy forward or backward; an
-         * in-place node (ReLU after a convolution) writes over its input */
-        bool shared = (n->ops->view && n->ops->view(n)) || runs_in_place(g, (int)i);
-        if (c->base) {
-            m->after_pool[i] = runs_after_pool(g, (int)i);
-            int j = fused_pool_of(g, (int)i);
-            m->pool_of[i] = j;
-            m->pool_k[i] = j >= 0 ? n->ops->fuses_pool(n, GRAPH_NODE(g, j)) : 0;
-            if (j >= 0)
-                m->pooled[j] = true;
-        }
-        float *o = shared ? NULL : carve(c, sizeof(float) * B * numel);
+        np->view = n->ops->view && n->ops->view(n);
+        np->in_place = runs_in_place(g, o, (int)i);
+        np->after_pool = runs_after_pool(g, o, (int)i);
+        np->pool_of = fused_pool_of(g, o, (int)i);
+        np->pool_k = np->pool_of >= 0 ? n->ops->fuses_pool(n, GRAPH_NODE(g, np->pool_of)) : 0;
+        if (c->base && np->pool_of >= 0)
+            m->plan[np->pool_of].pooled = true;
+        bool shared = np->view || np->in_place;
+        float *out = shared ? NULL : carve(c, sizeof(float) * B * numel);
         if (c->base)
-            m->out[i] = shared ? (i ? m->out[i - 1] : m->xin) : o;
+            np->out = shared ? (i ? m->plan[i - 1].out : m->xin) : out;
         size_t sv = n->ops->saved ? n->ops->saved(n) : 0;
-        float *s = sv ? carve(c, sizeof(float) * B * sv) : NULL;
-        if (c->base)
-            m->saved[i] = s;
+        np->saved = sv ? carve(c, sizeof(float) * B * sv) : NULL;
         size_t sc = n->ops->scratch ? n->ops->scratch(n) : 0;
+        np->scratch = carve(c, sizeof(float *) * T);
         for (size_t t = 0; t < T; t++) {
             float *s = sc ? carve(c, sizeof(float) * sc) : NULL;
             if (c->base)
-                m->scratch[t * nn + i] = s;
+                np->scratch[t] = s;
         }
     }
     /* each thread ping-pongs in its own block: threads do not wait for each other between
@@ -176,7 +165,7 @@ static void plan(Model *m, Carver *c)
     float *logits = convert ? carve(c, sizeof(float) * B * outs) : NULL;
     float *dlast = convert ? carve(c, sizeof(float) * B * outs) : NULL;
     if (c->base) {
-        m->logits = convert ? logits : m->out[nn - 1];
+        m->logits = convert ? logits : m->plan[nn - 1].out;
         m->dlast = dlast;
     }
     m->dlogits = carve(c, sizeof(float) * B * outs);
@@ -185,6 +174,11 @@ static void plan(Model *m, Carver *c)
 }
 
 Model *rt_model_new(const Graph *g, int max_batch, Diag *d)
+{
+    return rt_model_new_opts(g, max_batch, &rt_plan_default, d);
+}
+
+Model *rt_model_new_opts(const Graph *g, int max_batch, const RtPlan *opts, Diag *d)
 {
     if (!g->shaped || g->nodes.len == 0) {
         diag_error(d, (SrcLoc){0}, "the network did not pass the shape check");
@@ -195,6 +189,7 @@ Model *rt_model_new(const Graph *g, int max_batch, Diag *d)
         goto oom;
     m->g = g;
     m->max_batch = max_batch;
+    m->opts = *opts;
     /* kernels called inside the model's parallel region must not fork again */
 #ifdef _OPENMP
     omp_set_max_active_levels(1);
@@ -236,7 +231,7 @@ void rt_model_init(Model *m, uint64_t seed)
     for (int i = 0; i < m->g->nodes.len; i++) {
         const Node *n = GRAPH_NODE(m->g, i);
         if (n->nparams && n->ops->init)
-            n->ops->init(n, &m->pview[(size_t)i * NODE_MAX_PARAMS], &rng);
+            n->ops->init(n, m->plan[i].params, &rng);
     }
     rng_seed(&m->rng, rng_next(&rng));
 }
@@ -285,19 +280,19 @@ typedef struct Part {
 static LayerRun part_args(Model *m, int i, const Part *p, bool training)
 {
     const Node *n = GRAPH_NODE(m->g, i);
-    size_t nn = (size_t)m->g->nodes.len;
+    const NodePlan *np = &m->plan[i];
     return (LayerRun){
         .batch = p->pn,
         .training = training,
         .first = p->first,
         .last = p->last,
         .row = p->row,
-        .in = (i ? m->out[i - 1] : m->xin) + rows(&n->in, p->p0),
-        .out = m->out[i] + rows(&n->out, p->p0),
-        .params = &m->pview[(size_t)i * NODE_MAX_PARAMS],
-        .grads = &m->gview[(size_t)i * NODE_MAX_PARAMS],
-        .scratch = m->scratch[(size_t)p->t * nn + (size_t)i],
-        .saved = m->saved[i] ? m->saved[i] + (size_t)p->p0 * n->ops->saved(n) : NULL,
+        .in = (i ? m->plan[i - 1].out : m->xin) + rows(&n->in, p->p0),
+        .out = np->out + rows(&n->out, p->p0),
+        .params = np->params,
+        .grads = np->grads,
+        .scratch = np->scratch[p->t],
+        .saved = np->saved ? np->saved + (size_t)p->p0 * n->ops->saved(n) : NULL,
         .rng = &m->crng[p->c],
     };
 }
@@ -314,7 +309,7 @@ static void convert_rows(float *dst, const float *src, const Shape *s, int b0, i
 static void chunk_grads(Model *m, int i, int c, float **out)
 {
     for (int p = 0; p < NODE_MAX_PARAMS; p++) {
-        float *g = m->gview[(size_t)i * NODE_MAX_PARAMS + (size_t)p];
+        float *g = m->plan[i].grads[p];
         out[p] = g && c > 0
                      ? m->cgrads + (size_t)(c - 1) * m->nparam_floats + (size_t)(g - m->grads)
                      : g;
@@ -374,26 +369,27 @@ static void forward_part(Model *m, const Part *p, void *ctx)
         convert_rows(m->xin, m->input, &m->g->input, p->p0, p->pn, true);
     for (int i = 0; i < nn; i++) {
         const Node *n = GRAPH_NODE(m->g, i);
-        if (m->after_pool[i])
-            continue;        /* it runs after node i + 1, on its output */
-        if (!m->pooled[i]) { /* else the node before computed this max pool's output */
+        const NodePlan *np = &m->plan[i];
+        if (np->after_pool)
+            continue;      /* it runs after node i + 1, on its output */
+        if (!np->pooled) { /* else the node before computed this max pool's output */
             LayerRun r = part_args(m, i, p, training);
-            if (m->pool_k[i]) {
-                LayerRun rp = part_args(m, m->pool_of[i], p, training);
-                r.pool_k = m->pool_k[i];
+            if (np->pool_k) {
+                LayerRun rp = part_args(m, np->pool_of, p, training);
+                r.pool_k = np->pool_k;
                 r.pool_out = rp.out;
                 r.pool_argmax = training ? (int32_t *)rp.saved : NULL;
             }
             n->ops->forward(n, &r);
         }
-        if (i > 0 && m->after_pool[i - 1]) {
+        if (i > 0 && m->plan[i - 1].after_pool) {
             Node as;
             LayerRun ra = late_args(m, i - 1, i, p, training, &as);
             as.ops->forward(&as, &ra);
         }
     }
     if (m->dlast)
-        convert_rows(m->logits, m->out[nn - 1], &GRAPH_NODE(m->g, nn - 1)->out, p->p0, p->pn,
+        convert_rows(m->logits, m->plan[nn - 1].out, &GRAPH_NODE(m->g, nn - 1)->out, p->p0, p->pn,
                      false);
 }
 
@@ -419,10 +415,11 @@ static void backward_part(Model *m, const Part *p, void *ctx)
     int which = 0;
     for (int i = nn - 1; i >= 0; i--) {
         const Node *n = GRAPH_NODE(m->g, i);
-        if ((n->ops->view && n->ops->view(n)) || m->after_pool[i])
+        if (m->plan[i].view || m->plan[i].after_pool)
             continue; /* its input's gradient is its output's (a view), or it was taken with
                        * the pool after it */
-        if (i > 0 && m->after_pool[i - 1]) { /* the activation that ran on this pool's output */
+        if (i > 0 &&
+            m->plan[i - 1].after_pool) { /* the activation that ran on this pool's output */
             Node as;
             LayerRun ra = late_args(m, i - 1, i, p, true, &as);
             ra.dout = dout;

@@ -1,7 +1,19 @@
 /* optim.c: SGD (momentum, dampening, nesterov, weight_decay), Adam and AdamW exactly as
- * torch.optim's single-tensor implementations define them, and the lr schedules of
- * torch.optim.lr_scheduler in closed form (epoch-wise ones by epoch, OneCycleLR and the
- * linear warm-up by optimiser step). Arithmetic is float32 per element, as PyTorch's. */
+ * torch.optim's single-tensor implementations (torch 1.13, _single_tensor_*) compute them on
+ * float32 parameters, and the lr schedules of torch.optim.lr_scheduler in closed form
+ * (epoch-wise ones by epoch, OneCycleLR and the linear warm-up by optimiser step).
+ *
+ * Design choice: every step repeats PyTorch's operations one for one, with its roundings.
+ * PyTorch forms its scalars (1 - beta, beta**step, lr / bias_correction1, sqrt of
+ * bias_correction2, 1 - lr * weight_decay) as Python floats, i.e. doubles from the config's
+ * doubles (and from OneCycleLR's cycled momentum), and rounds each once to float where it
+ * meets a float32 tensor; so do we, never from an already rounded beta. Tensor operations
+ * are float32, in PyTorch's order: `a.mul_(s)` is a * (float)s, `a.add_(b, alpha=s)` is
+ * fmaf((float)s, b, a) and `a.addcmul_(b, c, value=s)` is fmaf((float)s * b, c, a) (ATen's
+ * vectorised CPU kernels fuse these multiply-adds, and so does its scalar tail: measured on
+ * torch 1.13), `a.addcdiv_(b, c, value=s)` is a + (float)s * b / c, unfused. Each line
+ * below quotes the PyTorch statement it computes; no product feeds a sum outside fmaf, so a
+ * compiler that contracts a * b + c (clang's default) changes nothing. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -43,41 +55,51 @@ void optim_free(Optim *o)
     free(o);
 }
 
-static void sgd_step(Optim *o, float *p, const float *grad, float lr, float momentum)
+static void sgd_step(Optim *o, float *p, const float *grad, double lr, double momentum)
 {
-    float wd = (float)o->weight_decay, damp = 1.0f - (float)o->dampening;
-    bool first = o->step == 1;
+    float wd = (float)o->weight_decay, mom = (float)momentum, damp = (float)(1 - o->dampening);
+    float neg_lr = (float)-lr;
+    bool decay = o->weight_decay != 0, first = o->step == 1;
     for (size_t i = 0; i < o->n; i++) {
-        float g = grad[i];
-        if (wd != 0)
-            g += wd * p[i];
+        float d_p = grad[i];
+        if (decay) /* d_p = d_p.add(param, alpha=weight_decay) */
+            d_p = fmaf(wd, p[i], d_p);
         if (momentum != 0) {
-            float buf = first ? g : momentum * o->m[i] + damp * g;
+            /* buf = clone(d_p) at the first step, else
+             * buf.mul_(momentum).add_(d_p, alpha=1 - dampening) */
+            float buf = first ? d_p : fmaf(damp, d_p, o->m[i] * mom);
             o->m[i] = buf;
-            g = o->nesterov ? g + momentum * buf : buf;
+            /* nesterov: d_p = d_p.add(buf, alpha=momentum), else d_p = buf */
+            d_p = o->nesterov ? fmaf(mom, buf, d_p) : buf;
         }
-        p[i] -= lr * g;
+        p[i] = fmaf(neg_lr, d_p, p[i]); /* param.add_(d_p, alpha=-lr) */
     }
 }
 
-static void adam_step(Optim *o, float *p, const float *grad, float lr, float beta1)
+/* step: state_steps[i].item(), a float32 count in PyTorch, exact below 2^24 steps. */
+static void adam_step(Optim *o, float *p, const float *grad, double lr, double beta1)
 {
-    float b2 = (float)o->beta2, wd = (float)o->weight_decay, eps = (float)o->eps;
-    double t = (double)o->step;
-    float bc1 = (float)(1.0 - pow((double)beta1, t));
-    float bc2_sqrt = (float)sqrt(1.0 - pow(o->beta2, t));
-    float step_size = lr / bc1;
-    bool decoupled = o->kind == OPT_ADAMW;
+    double beta2 = o->beta2, step = (double)o->step;
+    double bias_correction1 = 1 - pow(beta1, step), bias_correction2 = 1 - pow(beta2, step);
+    float b1 = (float)beta1, b2 = (float)beta2, one_b1 = (float)(1 - beta1);
+    float one_b2 = (float)(1 - beta2), bc2_sqrt = (float)sqrt(bias_correction2);
+    float neg_step_size = (float)-(lr / bias_correction1), eps = (float)o->eps;
+    float wd = (float)o->weight_decay, shrink = (float)(1 - lr * o->weight_decay);
+    bool adamw = o->kind == OPT_ADAMW, l2 = !adamw && o->weight_decay != 0;
     for (size_t i = 0; i < o->n; i++) {
         float g = grad[i];
-        if (decoupled)
-            p[i] *= 1.0f - lr * wd;
-        else if (wd != 0)
-            g += wd * p[i];
-        o->m[i] = o->m[i] * beta1 + (1.0f - beta1) * g;
-        o->v[i] = o->v[i] * b2 + (1.0f - b2) * g * g;
+        if (adamw) /* param.mul_(1 - lr * weight_decay) */
+            p[i] *= shrink;
+        else if (l2) /* grad = grad.add(param, alpha=weight_decay) */
+            g = fmaf(wd, p[i], g);
+        /* exp_avg.mul_(beta1).add_(grad, alpha=1 - beta1) */
+        o->m[i] = fmaf(one_b1, g, o->m[i] * b1);
+        /* exp_avg_sq.mul_(beta2).addcmul_(grad, grad, value=1 - beta2) */
+        o->v[i] = fmaf(one_b2 * g, g, o->v[i] * b2);
+        /* denom = (exp_avg_sq.sqrt() / bias_correction2_sqrt).add_(eps) */
         float denom = sqrtf(o->v[i]) / bc2_sqrt + eps;
-        p[i] -= step_size * (o->m[i] / denom);
+        /* param.addcdiv_(exp_avg, denom, value=-step_size) */
+        p[i] += neg_step_size * o->m[i] / denom;
     }
 }
 
@@ -85,9 +107,9 @@ void optim_step(Optim *o, float *params, const float *grads, double lr, double m
 {
     o->step++;
     if (o->kind == OPT_SGD)
-        sgd_step(o, params, grads, (float)lr, (float)(momentum >= 0 ? momentum : o->momentum));
+        sgd_step(o, params, grads, lr, momentum >= 0 ? momentum : o->momentum);
     else
-        adam_step(o, params, grads, (float)lr, (float)(momentum >= 0 ? momentum : o->beta1));
+        adam_step(o, params, grads, lr, momentum >= 0 ? momentum : o->beta1);
 }
 
 /* ---- schedules ---- */

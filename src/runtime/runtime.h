@@ -15,50 +15,87 @@
 
 /* ---- model ---- */
 
+/* What the memory plan may do beyond running the nodes as written, one at a time. Each is
+ * exact (the same bits as without it); rt_model_new turns them all on (rt_plan_default), and
+ * tests turn them off one by one to check that. */
+typedef struct RtPlan {
+    bool in_place;   /* a node with ops->inplace may write its output over its input
+                        (NodePlan.in_place); off also turns after_pool off, which needs it */
+    bool after_pool; /* an activation that commutes with max may run after the max pool
+                        that follows it (NodePlan.after_pool) */
+    bool fused_pool; /* a node with ops->fuses_pool may compute the max pool after it
+                        (NodePlan.pool_k) */
+} RtPlan;
+
+extern const RtPlan rt_plan_default; /* all on */
+
+/* Everything the runtime decided for one node: its views into the model's blocks and the
+ * order it runs in. */
+typedef struct NodePlan {
+    float *out;      /* (max_batch, node out), images channels-last; the input's memory
+                        when the node is a view or runs in place */
+    float *saved;    /* (max_batch, ops->saved(node)), or NULL */
+    float **scratch; /* [thread] -> ops->scratch(node) floats, or NULL */
+    float *params[NODE_MAX_PARAMS]; /* views into Model.params, PyTorch layout */
+    float *grads[NODE_MAX_PARAMS];  /* the same into Model.grads */
+    bool view; /* shares its input's memory (Flatten of one channel): no copy forward
+                  or backward */
+    /* Writes its output over its input: it can (ops->inplace), its input is not the
+     * model's, and the input's producer neither reads its own output in backward nor is a
+     * view (whose memory belongs to a node before it), nor is a max pool whose output an
+     * activation moved after it (after_pool) reads in backward. */
+    bool in_place;
+    /* An activation that commutes with max, run after the max pool that follows it, on the
+     * pool's output: it must run in place (so its input, the memory the pool reads, holds
+     * the values before the activation). */
+    bool after_pool;
+    /* The window of the max pool whose output the node computes in its forward
+     * (ops->fuses_pool), or 0: the node after it, or the one after an activation that runs
+     * after the pool. pool_of is that max pool's index, or -1. */
+    int pool_k, pool_of;
+    bool pooled; /* a max pool whose output the node before computes */
+} NodePlan;
+
 typedef struct Model {
     const Graph *g; /* not owned */
     int max_batch;
+    RtPlan opts;
     size_t nparam_floats;
-    float *params;    /* all parameters, node order, each 16-float aligned */
-    float *grads;     /* same layout */
-    float **pview;    /* [node * NODE_MAX_PARAMS + p] -> view into params */
-    float **gview;    /* same into grads */
-    float *input;     /* (max_batch, input), in PyTorch's order */
-    float *xin;       /* the input channels-last, as the first layer takes it (or input) */
-    float **out;      /* [node] -> (max_batch, node out), images channels-last */
-    float *logits;    /* the last node's output in PyTorch's order (or its out) */
-    float *dlast;     /* dlogits channels-last, when the last node outputs an image */
-    float *dbuf[2];   /* ping-pong activation gradients: per thread, dpart floats each */
-    size_t dpart;     /* rows of a part x the largest tensor */
-    float **scratch;  /* [thread * nodes + node] -> ops->scratch(node) floats, or NULL */
-    float **saved;    /* [node] -> (max_batch, ops->saved(node)), or NULL */
-    bool *after_pool; /* [node]: an activation run after the max pool that follows it */
-    int *pool_k;      /* [node]: the window of the max pool whose output the node computes
-                         in its forward (ops->fuses_pool), or 0 */
-    int *pool_of;     /* [node]: that max pool's index, or -1 */
-    bool *pooled;     /* [node]: a max pool whose output the node before computes */
-    int nthreads;     /* threads of a pass (at most; never more than chunks) */
-    int part;         /* rows a thread runs through the net at once (may be lowered after
-                         rt_model_new, never raised) */
-    int max_chunks;   /* parts are grouped into at most this many chunks, each with its own
-                         gradients (may be lowered after rt_model_new) */
-    float *cgrads;    /* gradients of chunks 1.. (chunk 0 writes grads), same layout */
-    Rng *crng;        /* each chunk's dropout RNG, drawn from rng at every forward */
-    float *dlogits;   /* (max_batch, outputs) */
-    int32_t *labels;  /* (max_batch) */
-    float *target;    /* (max_batch, outputs): one-hot for mse */
-    void *block;      /* the one allocation all of the above live in */
-    Rng rng;          /* dropout */
+    float *params;   /* all parameters, node order, each 16-float aligned */
+    float *grads;    /* same layout */
+    NodePlan *plan;  /* [node] */
+    float *input;    /* (max_batch, input), in PyTorch's order */
+    float *xin;      /* the input channels-last, as the first layer takes it (or input) */
+    float *logits;   /* the last node's output in PyTorch's order (or its out) */
+    float *dlast;    /* dlogits channels-last, when the last node outputs an image */
+    float *dbuf[2];  /* ping-pong activation gradients: per thread, dpart floats each */
+    size_t dpart;    /* rows of a part x the largest tensor */
+    int nthreads;    /* threads of a pass (at most; never more than chunks) */
+    int part;        /* rows a thread runs through the net at once (may be lowered after
+                        rt_model_new, never raised) */
+    int max_chunks;  /* parts are grouped into at most this many chunks, each with its own
+                        gradients (may be lowered after rt_model_new) */
+    float *cgrads;   /* gradients of chunks 1.. (chunk 0 writes grads), same layout */
+    Rng *crng;       /* each chunk's dropout RNG, drawn from rng at every forward */
+    float *dlogits;  /* (max_batch, outputs) */
+    int32_t *labels; /* (max_batch) */
+    float *target;   /* (max_batch, outputs): one-hot for mse */
+    void *block;     /* the one allocation all of the above live in */
+    Rng rng;         /* dropout */
 } Model;
 
-/* Plans and allocates the memory for batches of up to max_batch. NULL (after a message)
- * when the graph is not shaped or memory runs out. */
+/* Plans and allocates the memory for batches of up to max_batch, with every plan option
+ * on. NULL (after a message) when the graph is not shaped or memory runs out. */
 Model *rt_model_new(const Graph *g, int max_batch, Diag *d);
+/* The same with the plan options given. */
+Model *rt_model_new_opts(const Graph *g, int max_batch, const RtPlan *opts, Diag *d);
 void rt_model_free(Model *m);
 /* Initialises every parameter with its layer's initialiser from one seeded RNG, in node
  * order, and seeds the dropout RNG from the same stream. */
 void rt_model_init(Model *m, uint64_t seed);
 int64_t rt_outputs(const Model *m); /* features of the last node */
+/* Node i's parameter views (its n->nparams first entries), PyTorch layout. */
+static inline float *const *rt_node_params(const Model *m, int i) { return m->plan[i].params; }
 /* Runs the net on m->input (batch rows); returns the last node's output. */
 const float *rt_forward(Model *m, int batch, bool training);
 /* Backward from m->dlogits through every layer, filling the gradients. */
@@ -79,8 +116,9 @@ typedef struct Optim {
 
 Optim *optim_new(const TrainConfig *t, size_t n);
 void optim_free(Optim *o);
-/* One step over all n parameters: p -= update(grad) with learning rate lr (and momentum or
- * beta1 override when >= 0, for OneCycleLR's cycling). */
+/* One step over all n parameters, as torch.optim takes it on float32 parameters (the same
+ * bits), with learning rate lr and, when momentum >= 0, that SGD momentum or Adam beta1
+ * instead of the config's (OneCycleLR's cycling; beta1 also enters the bias correction). */
 void optim_step(Optim *o, float *params, const float *grads, double lr, double momentum);
 
 typedef struct Schedule {

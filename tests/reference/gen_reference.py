@@ -4,18 +4,27 @@
 Run with Debian's Python, which has torch:  /usr/bin/python3 tests/reference/gen_reference.py
 It rewrites, next to itself:
   kernels.ref  inputs and expected outputs of every kernel in src/kernels (forward and backward)
-  optim.ref    weights after 3 optimiser steps, and learning-rate schedules over 12 epochs
+  optim.ref    weights after 3 optimiser steps in float64, weights along 25 steps of
+               torch.optim in float32 over every argument's extremes, and learning-rate
+               schedules over 12 epochs
 Commit both with this script; the tests read them and need no Python.
 
-Design choice: references are computed in float64 from float32 inputs (inputs are drawn in
-float32, so they print exactly), which makes them the exact answers the float32 kernels
-should approach, not another float32 rounding to agree with. Backward references use
-loss = sum(out * r) for a fixed random r, so the upstream gradient dout is r.
+Design choice: kernel references are computed in float64 from float32 inputs (inputs are
+drawn in float32, so they print exactly), which makes them the exact answers the float32
+kernels should approach, not another float32 rounding to agree with. Backward references use
+loss = sum(out * r) for a fixed random r, so the upstream gradient dout is r. The float32
+optimiser runs are the opposite: what torch.optim computes on a float32 model, roundings
+included, which netrun must reproduce operation by operation.
 """
 import os
 
-import torch
-import torch.nn.functional as F
+# torch.optim's float32 steps go through ATen's vectorised CPU kernels, whose multiply-adds
+# (add with alpha, addcmul) are fused on AVX2 and AVX-512: pin the kernel set, so that a
+# machine that would pick another one does not silently write other roundings.
+os.environ.setdefault("ATEN_CPU_CAPABILITY", "avx2")
+
+import torch  # noqa: E402
+import torch.nn.functional as F  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
@@ -256,7 +265,8 @@ def write_optim(path):
     torch.manual_seed(20240602)
     w = RefWriter(path, """\
 # optim.ref: PyTorch reference values for the optimisers and learning-rate schedules.
-# Written by tests/reference/gen_reference.py (torch float64); do not edit.
+# Written by tests/reference/gen_reference.py (torch float64, and float32 where stated); do
+# not edit.
 """)
     w0 = rand(10)
     grads = rand(3, 10)
@@ -295,6 +305,8 @@ after steps 1, 2 and 3 (row t-1 after step t). torch.optim defaults unless state
         w.comment("%s: %s" % (name, desc))
         w.tensor(name + ".w", torch.stack(after))
 
+    write_optim32(w)
+
     w.comment("""
 Learning-rate schedules, on SGD(lr=0.1) unless stated. <name>.lr (12) is the learning rate in
 force during epoch (or step) 0..11: read before optimizer.step(), then scheduler.step() once
@@ -332,6 +344,95 @@ per epoch. OneCycleLR also cycles the momentum; onecycle.momentum (12) holds it 
         if name == "onecycle":
             w.tensor(name + ".momentum", moms)
     w.close()
+
+
+def write_optim32(w):
+    """torch.optim on float32 parameters, as a user's model runs it, over every argument at its
+    extremes and OneCycleLR's cycling of Adam's beta1 and SGD's momentum."""
+    caps = torch.__config__.show()
+    assert "CPU capability usage: AVX2" in caps or "CPU capability usage: AVX512" in caps, \
+        "ATen's float32 kernels here are not the AVX2/AVX-512 ones these references assume"
+    torch.manual_seed(20240603)
+    n, steps = 19, 25  # 19: one 16-float vector loop of ATen's and a scalar tail
+    at = [1, 2, 3, 5, 10, 15, 20, 25]  # the steps whose weights are kept
+    w0 = torch.randn(n, dtype=torch.float32)
+    # each element's gradients keep one magnitude, from 1e-6 to 10, so that eps matters for
+    # some and not for others
+    scale = torch.pow(10.0, torch.empty(n).uniform_(-6.0, 1.0))
+    grads = (torch.randn(steps, n) * scale).to(torch.float32)
+    w.comment("""
+Optimisers in float32, as torch.optim steps a float32 model (ATen's AVX2 CPU kernels, whose
+add-with-alpha and addcmul fuse their multiply-add). optim32.w0 (19) are the starting
+weights and optim32.grads (25,19) the gradient given at steps 1..25 (row t-1 at step t); each
+element's gradients have one magnitude, 1e-6 to 10. Each case <name>.w32 (8,19) holds the
+weights after the steps listed in optim32.at (8). A case with a schedule steps it once after
+every optimiser step (per batch, as netrun steps OneCycleLR). torch.optim defaults unless
+stated.""")
+    w.tensor("optim32.w0", w0)
+    w.tensor("optim32.grads", grads)
+    w.tensor("optim32.at", at)
+    SGD, Adam, AdamW = torch.optim.SGD, torch.optim.Adam, torch.optim.AdamW
+    def onecycle(max_lr):
+        return lambda o: torch.optim.lr_scheduler.OneCycleLR(o, max_lr=max_lr, total_steps=steps)
+    cases = [
+        # name, optimizer, its arguments, OneCycleLR's max_lr or None (no schedule)
+        ("adam_f32", Adam, dict(lr=1e-3), None),
+        ("adam_betas_99999", Adam, dict(lr=0.1, betas=(0.9, 0.99999)), None),
+        ("adam_betas_5_9", Adam, dict(lr=1e-2, betas=(0.5, 0.9)), None),
+        ("adam_betas_0_0", Adam, dict(lr=1e-3, betas=(0.0, 0.0)), None),
+        ("adam_betas_99_999999", Adam, dict(lr=1e-3, betas=(0.99, 0.999999)), None),
+        ("adam_eps_tiny", Adam, dict(lr=1e-3, eps=1e-12), None),
+        ("adam_eps_one", Adam, dict(lr=1e-3, eps=1.0), None),
+        ("adam_wd_small", Adam, dict(lr=1e-3, weight_decay=1e-4), None),
+        ("adam_wd_large", Adam, dict(lr=1e-3, weight_decay=0.5, betas=(0.8, 0.99999)), None),
+        ("adam_lr_tiny", Adam, dict(lr=1e-7), None),
+        ("adam_lr_large", Adam, dict(lr=3.0, betas=(0.9, 0.9999)), None),
+        ("adamw_f32", AdamW, dict(lr=1e-3), None),
+        ("adamw_betas_99999", AdamW, dict(lr=0.1, betas=(0.9, 0.99999)), None),
+        ("adamw_betas_0_0", AdamW, dict(lr=1e-3, betas=(0.0, 0.0)), None),
+        ("adamw_betas_99_999999", AdamW, dict(lr=1e-3, betas=(0.99, 0.999999)), None),
+        ("adamw_eps_tiny", AdamW, dict(lr=1e-3, eps=1e-12), None),
+        ("adamw_eps_one", AdamW, dict(lr=1e-3, eps=1.0), None),
+        ("adamw_wd_0", AdamW, dict(lr=1e-3, weight_decay=0.0), None),
+        ("adamw_wd_large", AdamW, dict(lr=0.1, weight_decay=0.5), None),
+        ("adamw_lr_large", AdamW, dict(lr=1.5, weight_decay=0.3, betas=(0.7, 0.9999)), None),
+        ("sgd_f32", SGD, dict(lr=0.1), None),
+        ("sgd_lr_tiny", SGD, dict(lr=1e-6), None),
+        ("sgd_lr_large", SGD, dict(lr=7.0, momentum=0.9), None),
+        ("sgd_momentum_9", SGD, dict(lr=0.1, momentum=0.9), None),
+        ("sgd_momentum_999", SGD, dict(lr=0.1, momentum=0.999), None),
+        ("sgd_dampening_5", SGD, dict(lr=0.1, momentum=0.9, dampening=0.5), None),
+        ("sgd_dampening_1", SGD, dict(lr=0.1, momentum=0.9, dampening=1.0), None),
+        ("sgd_nesterov_9", SGD, dict(lr=0.1, momentum=0.9, nesterov=True), None),
+        ("sgd_nesterov_999_wd", SGD,
+         dict(lr=0.05, momentum=0.999, nesterov=True, weight_decay=0.01), None),
+        ("sgd_wd_small", SGD, dict(lr=0.1, weight_decay=1e-4), None),
+        ("sgd_wd_large", SGD, dict(lr=0.1, momentum=0.7, dampening=0.3, weight_decay=0.5), None),
+        ("adam_onecycle", Adam, dict(lr=1e-3, betas=(0.9, 0.99999)), 0.01),
+        ("adamw_onecycle", AdamW, dict(lr=1e-3, weight_decay=0.1), 0.01),
+        ("sgd_onecycle", SGD, dict(lr=0.1, momentum=0.9), 2.0),
+        ("sgd_onecycle_nesterov", SGD, dict(lr=0.1, momentum=0.9, nesterov=True), 2.0),
+        ("sgd_onecycle_no_momentum", SGD, dict(lr=0.1), 2.0),
+    ]
+    for name, cls, args, max_lr in cases:
+        p = w0.clone().requires_grad_(True)
+        opt = cls([p], **args)
+        s = onecycle(max_lr)(opt) if max_lr else None
+        after = []
+        for t in range(steps):
+            opt.zero_grad()
+            p.grad = grads[t].clone()
+            opt.step()
+            if s:
+                s.step()
+            if t + 1 in at:
+                after.append(p.detach().clone())
+        desc = "%s(%s)" % (cls.__name__, ", ".join("%s=%r" % kv for kv in args.items()))
+        if max_lr:
+            desc += " with OneCycleLR(max_lr=%g, total_steps=%d), cycling %s" % (
+                max_lr, steps, "beta1" if cls is not SGD else "momentum")
+        w.comment("%s: %s" % (name, desc))
+        w.tensor(name + ".w32", torch.stack(after))
 
 
 if __name__ == "__main__":

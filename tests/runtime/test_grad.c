@@ -100,8 +100,8 @@ typedef struct Net {
     Model *m;
 } Net;
 
-static bool net_build(Net *n, const char *name, const char *input, const char *body,
-                      const char *train)
+static bool net_build_opts(Net *n, const char *name, const char *input, const char *body,
+                           const char *train, const RtPlan *opts)
 {
     n->arena = arena_new();
     char *text = arena_printf(n->arena, "network %s (input %s) {\n%s\n}\n%s", name, input, body,
@@ -110,10 +110,16 @@ static bool net_build(Net *n, const char *name, const char *input, const char *b
     diag_init(&d, stderr, "test_grad");
     n->g = frontend_load_file(n->arena, src_from_string(n->arena, "recipe.net", text), &d);
     cr_assert(n->g && n->g->shaped && d.errors == 0, "the recipe does not build:\n%s", text);
-    n->m = rt_model_new(n->g, MAX_BATCH, &d);
+    n->m = rt_model_new_opts(n->g, MAX_BATCH, opts, &d);
     cr_assert(n->m, "rt_model_new failed for:\n%s", text);
     rt_model_init(n->m, 1234);
     return true;
+}
+
+static bool net_build(Net *n, const char *name, const char *input, const char *body,
+                      const char *train)
+{
+    return net_build_opts(n, name, input, body, train, &rt_plan_default);
 }
 
 static void net_free(Net *n)
@@ -175,11 +181,11 @@ static LayerRun layer_run(Check *c, Rng *rng)
         .first = true, /* the whole batch in one part */
         .last = true,
         .in = c->in,
-        .out = m->out[0],
-        .params = &m->pview[0],
-        .grads = &m->gview[0],
-        .scratch = m->scratch[0],
-        .saved = m->saved[0],
+        .out = m->plan[0].out,
+        .params = m->plan[0].params,
+        .grads = m->plan[0].grads,
+        .scratch = m->plan[0].scratch[0],
+        .saved = m->plan[0].saved,
         .rng = rng,
     };
 }
@@ -309,21 +315,21 @@ static void check_recipe(const Recipe *rc, LayerKind kind)
     r.din = c.din;
     fill_nan(c.din, c.nin);
     for (int p = 0; p < node->nparams; p++)
-        fill_nan(net.m->gview[p], (size_t)shape_numel(node->params[p].shape));
+        fill_nan(net.m->plan[0].grads[p], (size_t)shape_numel(node->params[p].shape));
     node->ops->backward(node, &r);
     float *gp[NODE_MAX_PARAMS];
     for (int p = 0; p < node->nparams; p++) {
         size_t n = (size_t)shape_numel(node->params[p].shape);
         gp[p] = malloc(sizeof(float) * n);
         cr_assert(gp[p]);
-        memcpy(gp[p], net.m->gview[p], sizeof(float) * n);
+        memcpy(gp[p], net.m->plan[0].grads[p], sizeof(float) * n);
     }
 
     batch_one(&c, rc, r.out);
 
     compare(&c, rc->kind, rc->layer, "input", c.in, c.din, c.nin);
     for (int p = 0; p < node->nparams; p++) {
-        compare(&c, rc->kind, rc->layer, node->params[p].name, net.m->pview[p], gp[p],
+        compare(&c, rc->kind, rc->layer, node->params[p].name, net.m->plan[0].params[p], gp[p],
                 (size_t)shape_numel(node->params[p].shape));
         free(gp[p]);
     }
@@ -409,11 +415,11 @@ Test(grad, dropout_mask)
                   .first = true,
                   .last = true,
                   .in = in,
-                  .out = net.m->out[0],
-                  .params = net.m->pview,
-                  .grads = net.m->gview,
-                  .scratch = net.m->scratch[0],
-                  .saved = net.m->saved[0],
+                  .out = net.m->plan[0].out,
+                  .params = net.m->plan[0].params,
+                  .grads = net.m->plan[0].grads,
+                  .scratch = net.m->plan[0].scratch[0],
+                  .saved = net.m->plan[0].saved,
                   .rng = &a};
     node->ops->forward(node, &r);
     const float scale = (float)(1.0 / (1.0 - 0.3));
@@ -507,7 +513,7 @@ static void check_net(const char *body, LossKind loss, int part, int chunks)
     for (int i = 0; i < net.g->nodes.len; i++) {
         const Node *n = GRAPH_NODE(net.g, i);
         for (int p = 0; p < n->nparams; p++) {
-            float *w = m->pview[(size_t)i * NODE_MAX_PARAMS + (size_t)p];
+            float *w = m->plan[i].params[p];
             const float *a = analytic + (w - m->params);
             size_t cnt = (size_t)shape_numel(n->params[p].shape);
             int bad = 0;
@@ -591,32 +597,33 @@ Test(grad, whole_net_in_place_rules, .timeout = 120)
 /* A ReLU before a max pool runs after it, on the pooled values (ReLU commutes with max, and
  * its gradient is 0 wherever it merges values), and the convolution before computes the
  * pool's output itself: logits and every gradient must be the same bits as running them in
- * the written order, with neither, and with the reordering alone. Inputs are uniform in
- * [-1, 1], so windows with all-negative values (ties at 0 in the written order) occur. The
- * Sigmoid after a pool must not write over the pool's output, which the ReLU moved there
- * reads in backward. */
+ * the written order, with neither, with the reordering alone, and with no node in place
+ * either. Inputs are uniform in [-1, 1], so windows with all-negative values (ties at 0 in
+ * the written order) occur. The Sigmoid after a pool must not write over the pool's output,
+ * which the ReLU moved there reads in backward. */
 static const char *const relu_pool_net = "  Conv2d 4 k3 p1\n  ReLU\n  MaxPool2d 2\n"
                                          "  Conv2d 3 k3 p1\n  ReLU\n  MaxPool2d 3\n"
                                          "  Sigmoid\n  Flatten\n  Linear 5\n";
 
-/* The logits and the gradients (new arrays of *nl and *ng floats) of one step, with the
- * pools fused into the convolutions or not, and the ReLUs moved after the pools or not. */
-static void relu_pool_run(bool fuse, bool reorder, float **logits, float **grads, size_t *nl,
-                          size_t *ng)
+/* The logits and the gradients (new arrays of *nl and *ng floats) of one step under the plan
+ * options o, checking that the plan reorders and fuses both ReLU-pool pairs when o lets it
+ * (a ReLU moves only in place, and a pool fuses into the convolution only once the ReLU
+ * between them has moved). */
+static void relu_pool_run(const RtPlan *o, float **logits, float **grads, size_t *nl, size_t *ng)
 {
     Net net;
-    net_build(&net, "relupool", "2x6x7", relu_pool_net, NULL);
+    net_build_opts(&net, "relupool", "2x6x7", relu_pool_net, NULL, o);
     Model *m = net.m;
     int reordered = 0, fused = 0;
     for (int i = 0; i < net.g->nodes.len; i++) {
-        reordered += m->after_pool[i];
-        fused += m->pooled[i];
-        m->after_pool[i] = m->after_pool[i] && reorder;
-        m->pooled[i] = m->pooled[i] && fuse;
-        m->pool_k[i] = fuse ? m->pool_k[i] : 0;
+        reordered += m->plan[i].after_pool;
+        fused += m->plan[i].pooled;
     }
-    cr_assert_eq(reordered, 2, "the runtime reorders %d ReLUs, not both", reordered);
-    cr_assert_eq(fused, 2, "the runtime fuses %d pools, not both", fused);
+    bool reorder = o->in_place && o->after_pool, fuse = reorder && o->fused_pool;
+    cr_assert_eq(reordered, reorder ? 2 : 0, "the runtime reorders %d ReLUs, not %s", reordered,
+                 reorder ? "both" : "none");
+    cr_assert_eq(fused, fuse ? 2 : 0, "the runtime fuses %d pools, not %s", fused,
+                 fuse ? "both" : "none");
     Rng rng;
     rng_seed(&rng, 21);
     fill(m->input, (size_t)BATCH * (size_t)shape_numel(net.g->input), IN_SMOOTH, &rng);
@@ -636,19 +643,27 @@ static void relu_pool_run(bool fuse, bool reorder, float **logits, float **grads
 
 Test(grad, relu_runs_after_max_pool_exactly)
 {
+    static const struct {
+        RtPlan o;
+        const char *how;
+    } plans[] = {
+        {{.in_place = false, .after_pool = true, .fused_pool = true}, "with nothing in place"},
+        {{.in_place = true}, "in place"},
+        {{.in_place = true, .after_pool = true}, "reordered"},
+        {{.in_place = true, .after_pool = true, .fused_pool = true}, "fused and reordered"},
+    };
     float *l0, *g0;
     size_t nl, ng;
-    relu_pool_run(false, false, &l0, &g0, &nl, &ng);
-    for (int fuse = 0; fuse < 2; fuse++) {
-        const char *how = fuse ? "fused and reordered" : "reordered";
+    relu_pool_run(&(RtPlan){0}, &l0, &g0, &nl, &ng); /* as written */
+    for (size_t c = 0; c < sizeof plans / sizeof plans[0]; c++) {
         float *l1, *g1;
-        relu_pool_run(fuse, true, &l1, &g1, &nl, &ng);
-        cr_expect(!memcmp(l1, l0, sizeof(float) * nl), "logits differ %s", how);
+        relu_pool_run(&plans[c].o, &l1, &g1, &nl, &ng);
+        cr_expect(!memcmp(l1, l0, sizeof(float) * nl), "logits differ %s", plans[c].how);
         size_t k = 0;
         while (k < ng && !memcmp(&g1[k], &g0[k], sizeof(float)))
             k++;
         cr_expect(k == ng, "gradient %zu differs: %.9g %s, %.9g as written", k,
-                  k < ng ? g1[k] : 0.0f, how, k < ng ? g0[k] : 0.0f);
+                  k < ng ? g1[k] : 0.0f, plans[c].how, k < ng ? g0[k] : 0.0f);
         free(l1), free(g1);
     }
     free(l0), free(g0);
