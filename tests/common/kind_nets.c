@@ -24,6 +24,10 @@ static const Template templates[] = {
     {POS_AFTER_POOL, "after_pool", "3x8x8", "Conv2d 4 k3 p1\nMaxPool2d 2\nX\nFlatten\nLinear 5"},
     {POS_MIDDLE, "middle_image", "3x8x8", "Conv2d 4 k3 p1\nX\nConv2d 3 k3\nFlatten\nLinear 5"},
     {POS_MIDDLE, "middle_flat", "3x8x8", "Flatten\nLinear 8\nX\nLinear 5"},
+    /* followed by a kind that writes in place: the kind's own output or input is overwritten
+     * unless it says its backward reads them */
+    {POS_MIDDLE, "before_relu", "3x8x8", "Conv2d 4 k3 p1\nX\nReLU\nFlatten\nLinear 5"},
+    {POS_MIDDLE, "before_dropout", "3x8x8", "Flatten\nLinear 8\nX\nDropout 0.25\nLinear 5"},
     {POS_LAST, "last_image", "3x8x8", "Conv2d 4 k3 p1\nX"},
     {POS_LAST, "last_pooled", "3x8x8", "Conv2d 4 k3 p1\nMaxPool2d 2\nX"},
     {POS_LAST, "last_flat", "3x8x8", "Flatten\nLinear 6\nX"},

@@ -4,6 +4,8 @@
  * with parameters, last; image and flat), and each net must pass:
  *   - a gradient check of every parameter of the whole net through the runtime (rt_forward,
  *     rt_backward), against central differences;
+ *   - the same bits, outputs and gradients, with the runtime's plan (in place, an activation
+ *     moved after its max pool, the pool fused into the convolution) and without;
  *   - every property the kind declares in its LayerOps, on random values, ties and NaN:
  *     'monotonic' (a <= b gives f(a) <= f(b), ties give equal outputs, NaN stays NaN) and
  *     'commutes_with_max' (the runtime's reordering of the kind after a max pool gives the
@@ -55,16 +57,21 @@ typedef struct Net {
     Model *m;
 } Net;
 
-static void net_load(Net *n, const char *text, const char *what)
+static void net_load_opts(Net *n, const char *text, const char *what, const RtPlan *opts)
 {
     n->arena = arena_new();
     Diag d;
     diag_init(&d, stderr, "test_props");
     n->g = frontend_load_file(n->arena, src_from_string(n->arena, "props.net", text), &d);
     cr_assert(n->g && n->g->shaped && d.errors == 0, "%s does not build:\n%s", what, text);
-    n->m = rt_model_new(n->g, BATCH, &d);
+    n->m = rt_model_new_opts(n->g, BATCH, opts, &d);
     cr_assert(n->m, "rt_model_new failed for %s", what);
     rt_model_init(n->m, 77);
+}
+
+static void net_load(Net *n, const char *text, const char *what)
+{
+    net_load_opts(n, text, what, &rt_plan_default);
 }
 
 static void net_free(Net *n)
@@ -141,7 +148,7 @@ static void check_net_grads(const KindNet *kn, const char *kind)
     for (int i = 0; i < net.g->nodes.len; i++) {
         const Node *n = GRAPH_NODE(net.g, i);
         for (int p = 0; p < n->nparams; p++) {
-            float *w = m->pview[(size_t)i * NODE_MAX_PARAMS + (size_t)p];
+            float *w = m->plan[i].params[p];
             const float *a = analytic + (w - m->params);
             size_t cnt = (size_t)shape_numel(n->params[p].shape);
             size_t checks = cnt < SAMPLE ? cnt : SAMPLE;
@@ -189,6 +196,72 @@ static void check_net_grads(const KindNet *kn, const char *kind)
     free(analytic);
     free(r);
     net_free(&net);
+}
+
+/* ---- the memory plan's liberties ---- */
+
+/* One training step's output and parameter gradients (new arrays) under a plan. */
+static void step_under(const KindNet *kn, const char *kind, const RtPlan *opts, bool ties,
+                       float **out, float **grads, size_t *nout, size_t *ngrads)
+{
+    Net net;
+    net_load_opts(&net, kn->text, kind, opts);
+    Model *m = net.m;
+    Rng rng;
+    rng_seed(&rng, 2000 + (uint64_t)kn->pos);
+    size_t nin = (size_t)BATCH * (size_t)shape_numel(net.g->input);
+    fill_uniform(m->input, nin, &rng);
+    if (ties) /* a grid of 5 values, ties everywhere (max pools pick the first) */
+        for (size_t i = 0; i < nin; i++)
+            m->input[i] = (float)((int)(m->input[i] * 2.5f)) * 0.4f;
+    *nout = (size_t)BATCH * (size_t)rt_outputs(m);
+    *ngrads = m->nparam_floats;
+    *out = malloc(sizeof(float) * *nout);
+    *grads = malloc(sizeof(float) * (*ngrads + 1));
+    cr_assert(*out && *grads);
+    m->rng = (Rng){{1, 2, 3, 4}};
+    memcpy(*out, rt_forward(m, BATCH, true), sizeof(float) * *nout);
+    fill_uniform(m->dlogits, *nout, &rng);
+    rt_backward(m, BATCH);
+    memcpy(*grads, m->grads, sizeof(float) * *ngrads);
+    net_free(&net);
+}
+
+static size_t first_difference(const float *a, const float *b, size_t n)
+{
+    size_t k = 0;
+    while (k < n && (!memcmp(&a[k], &b[k], sizeof(float)) || (isnan(a[k]) && isnan(b[k]))))
+        k++;
+    return k;
+}
+
+/* In place on and off, the ReLU moved after its max pool or not, the pool fused into the
+ * convolution or not: the same bits, outputs and gradients, on random inputs and on inputs
+ * full of ties. A kind that declares 'inplace' while its backward reads its input, or that
+ * reads its own output in backward without saying so, fails here. */
+static void check_plans_agree(const KindNet *kn, const char *kind)
+{
+    static const RtPlan off = {false, false, false};
+    for (int ties = 0; ties < 2; ties++) {
+        float *o0, *g0, *o1, *g1;
+        size_t no, ng;
+        step_under(kn, kind, &rt_plan_default, ties, &o0, &g0, &no, &ng);
+        step_under(kn, kind, &off, ties, &o1, &g1, &no, &ng);
+        size_t ko = first_difference(o0, o1, no), kg = first_difference(g0, g1, ng);
+        cr_expect(ko == no && kg == ng,
+                  "%s at position '%s'%s: the runtime's plan (in place, reordered, fused) gives "
+                  "%s %zu = %.9g, the plain order %.9g\n%s",
+                  kind, kn->tag, ties ? " (inputs with ties)" : "", ko < no ? "output" : "gradient",
+                  ko < no ? ko : kg,
+                  ko < no   ? (double)o0[ko]
+                  : kg < ng ? (double)g0[kg]
+                            : 0,
+                  ko < no   ? (double)o1[ko]
+                  : kg < ng ? (double)g1[kg]
+                            : 0,
+                  kn->text);
+        free(o0), free(g0), free(o1), free(g1);
+    }
 }
 
 /* ---- declared properties ---- */
@@ -261,30 +334,27 @@ static void pool_window(const LayerOps *ops, const float win[4], bool reorder, f
     char text[256];
     snprintf(text, sizeof text,
              "network p (input 1x2x2) {\n  Conv2d 1 k1\n  %s\n  MaxPool2d 2\n}\n", ops->example);
+    /* the written order: neither moved after the pool nor fused into the conv */
+    RtPlan written = rt_plan_default;
+    written.after_pool = written.fused_pool = false;
     Net net;
-    net_load(&net, text, ops->name);
+    net_load_opts(&net, text, ops->name, reorder ? &rt_plan_default : &written);
     Model *m = net.m;
     int moved = 0;
-    for (int i = 0; i < net.g->nodes.len; i++) {
-        moved += m->after_pool[i];
-        if (!reorder) { /* the written order: neither moved nor fused into the conv */
-            m->after_pool[i] = false;
-            m->pooled[i] = false;
-            m->pool_k[i] = 0;
-        }
-    }
-    cr_assert_eq(moved, 1,
+    for (int i = 0; i < net.g->nodes.len; i++)
+        moved += m->plan[i].after_pool;
+    cr_assert_eq(moved, reorder,
                  "%s declares 'commutes_with_max' but the runtime does not move it after the "
                  "max pool",
                  ops->name);
-    m->pview[0][0] = 1;
-    m->pview[1][0] = 0;
+    m->plan[0].params[0][0] = 1;
+    m->plan[0].params[1][0] = 0;
     memcpy(m->input, win, sizeof(float) * 4);
     res[0] = rt_forward(m, 1, true)[0];
     m->dlogits[0] = 1;
     rt_backward(m, 1);
-    res[1] = m->gview[0][0];
-    res[2] = m->gview[1][0];
+    res[1] = m->plan[0].grads[0][0];
+    res[2] = m->plan[0].grads[1][0];
     net_free(&net);
 }
 
@@ -369,6 +439,7 @@ ParameterizedTest(int *kind, props, every_kind, .timeout = 300)
     for (int i = 0; i < n; i++) {
         seen[nets[i].pos] = true;
         check_net_grads(&nets[i], ops->name);
+        check_plans_agree(&nets[i], ops->name);
     }
     cr_expect(seen[POS_FIRST] && seen[POS_LAST] &&
                   (seen[POS_BEFORE_POOL] || seen[POS_AFTER_POOL] || seen[POS_MIDDLE]),
