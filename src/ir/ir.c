@@ -202,15 +202,24 @@ Node *ir_node_add(Graph *g, LayerKind k, SrcLoc loc)
     n->attrs = arena_alloc(g->arena, sizeof(AttrVal) * (size_t)(n->ops->nattrs + 1));
     for (int i = 0; i < n->ops->nattrs; i++)
         attr_parse_default(&n->ops->attrs[i], &n->attrs[i]);
-    if (g->nodes.len > 0) {
-        n->ninputs = 1;
-        n->inputs[0] = GRAPH_NODE(g, g->nodes.len - 1);
-    } else {
-        n->ninputs = 1;
-        n->inputs[0] = NULL;
-    }
+    n->ninputs = 1;
+    n->inputs = arena_alloc(g->arena, sizeof(Node *));
+    n->inputs[0] = g->nodes.len > 0 ? GRAPH_NODE(g, g->nodes.len - 1) : NULL;
     ptrvec_push(g->arena, &g->nodes, n);
     return n;
+}
+
+void ir_node_set_inputs(Node *n, Node *const *inputs, int k)
+{
+    n->ninputs = k;
+    n->inputs = arena_alloc(n->graph->arena, sizeof(Node *) * (size_t)(k > 0 ? k : 1));
+    for (int i = 0; i < k; i++)
+        n->inputs[i] = inputs[i];
+}
+
+Shape ir_input_shape(const Node *n, int k)
+{
+    return n->inputs[k] ? n->inputs[k]->out : n->graph->input;
 }
 
 void ir_param_add(Node *n, const char *suffix, Shape shape, int64_t fan_in, int64_t fan_out)
@@ -241,14 +250,21 @@ bool ir_shape(Graph *g, Diag *d)
     g->shaped = true;
     g->nparams = 0;
     g->macs = 0;
+    for (int i = 0; i < g->nodes.len; i++)
+        GRAPH_NODE(g, i)->nuses = 0;
     for (int i = 0; i < g->nodes.len; i++) {
         Node *n = GRAPH_NODE(g, i);
-        const Node *src = n->inputs[0];
-        if (src && !src->shaped) {
+        bool ready = true;
+        for (int k = 0; k < n->ninputs; k++) {
+            if (n->inputs[k])
+                n->inputs[k]->nuses++;
+            ready = ready && (!n->inputs[k] || n->inputs[k]->shaped);
+        }
+        if (!ready) {
             g->shaped = false; /* nothing to infer from: the error was reported upstream */
             continue;
         }
-        n->in = src ? src->out : g->input;
+        n->in = ir_input_shape(n, 0);
         n->nparams = 0;
         n->macs = 0;
         n->shaped = false;
@@ -276,7 +292,8 @@ bool ir_shape(Graph *g, Diag *d)
             continue;
         }
         for (int p = 0; p < n->nparams; p++)
-            g->nparams += shape_numel(n->params[p].shape);
+            if (!n->params[p].buffer)
+                g->nparams += shape_numel(n->params[p].shape);
         g->macs += n->macs;
         if (diag_full(d))
             break;

@@ -100,15 +100,21 @@ typedef struct LayerOps LayerOps;
 typedef struct Node Node;
 typedef struct Graph Graph;
 
+/* A parameter, or a buffer: state that is saved under its state_dict name but not trained
+ * (BatchNorm's running statistics). */
 typedef struct Param {
     const char *name;   /* full state_dict name: layer1.0.weight */
-    const char *suffix; /* weight, bias */
+    const char *suffix; /* weight, bias, running_mean */
     Shape shape;        /* PyTorch layout: conv [out,in,kh,kw], linear [out,in] */
     int64_t fan_in, fan_out;
+    bool buffer;  /* not trained: no gradient, no optimiser state, not in the param count */
+    bool integer; /* stored as int64 in checkpoints (num_batches_tracked); a float in memory,
+                     exact up to 2^24 */
 } Param;
 
-#define NODE_MAX_PARAMS 2
-#define NODE_MAX_INPUTS 2
+#define NODE_MAX_PARAMS 6
+/* The most inputs of one join (Add, Concat). */
+#define IR_MAX_JOIN 16
 
 struct Node {
     Graph *graph; /* the owner */
@@ -119,10 +125,11 @@ struct Node {
     SrcLoc loc;       /* the whole statement */
     SrcLoc head_loc;  /* the layer keyword */
     AttrVal *attrs;   /* ops->nattrs values, in spec order */
-    int ninputs;
-    Node *inputs[NODE_MAX_INPUTS]; /* NULL input: the network's input */
-    Shape in, out;
-    bool shaped; /* the shape pass computed `out` */
+    int ninputs;      /* 1, or more for a join (ops->max_inputs) */
+    Node **inputs;    /* the producers, in order; NULL stands for the network's input */
+    int nuses;        /* the nodes that read this one's output (the shape pass counts them) */
+    Shape in, out;    /* in: inputs[0]'s shape (ir_input_shape gives the others) */
+    bool shaped;      /* the shape pass computed `out` */
     int nparams;
     Param params[NODE_MAX_PARAMS];
     int64_t macs; /* multiply-accumulates per sample, forward */
@@ -194,8 +201,13 @@ struct Graph {
 #define GRAPH_NODE(g, i) ((Node *)(g)->nodes.items[i])
 
 Graph *ir_graph_new(Arena *a);
-/* Appends a node of kind k (attrs set to their defaults, unset) to the execution order. */
+/* Appends a node of kind k (attrs set to their defaults, unset) to the execution order; its
+ * input is the node before it (or the network's input). */
 Node *ir_node_add(Graph *g, LayerKind k, SrcLoc loc);
+/* Sets n's inputs (NULL: the network's input); each must come before n. */
+void ir_node_set_inputs(Node *n, Node *const *inputs, int k);
+/* The shape of input k of a shaped node. */
+Shape ir_input_shape(const Node *n, int k);
 /* Runs every layer's shape rule in order; fills shapes, params, MACs and totals.
  * Reports errors to d; returns g->shaped. */
 bool ir_shape(Graph *g, Diag *d);
@@ -222,6 +234,8 @@ struct LayerOps {
     int nattrs;
     const char *const *positional; /* attribute names taken by position, NULL-terminated */
     bool has_in_out;               /* accepts `in->out` */
+    int max_inputs; /* a join of 2 or more inputs (Add, Concat): written `join KIND a b`;
+                       0 for the kinds of one input */
     /* Shape rule: n->in is set; sets n->out, n->params, n->macs and n->shaped. Reports
      * errors at the attributes' locations; may leave n->shaped false if no output shape
      * can be derived. */
@@ -274,6 +288,23 @@ struct LayerOps {
      * node's runtime forward can compute itself, never storing its own output
      * (LayerRun.pool_k); 0 if it cannot. NULL: never. */
     int (*fuses_pool)(const Node *n, const Node *pool);
+    /* Kinds whose training forward needs statistics over the whole batch (BatchNorm). The
+     * runtime, which runs a batch in parts on several threads, splits such a node's pass at
+     * a barrier: each part adds its partial sums (batch_sums doubles, in double) with
+     * forward_sums or backward_sums into its chunk's block; after every part, the chunks'
+     * blocks are added in chunk order and forward_finish or backward_finish turns the total
+     * into the per-node factors (stats floats) that forward and backward then apply part by
+     * part (LayerRun.stats; LayerRun.sums is the chunk's backward block, for the parameter
+     * gradients). count is the samples times the positions per channel. Outside training the
+     * node runs like any other. NULL: not such a kind. */
+    size_t (*batch_sums)(const Node *n);
+    size_t (*stats)(const Node *n);
+    void (*forward_sums)(const Node *n, const LayerRun *r, double *sums);
+    void (*forward_finish)(const Node *n, const double *sums, int64_t count, float *const *params,
+                           float *stats);
+    void (*backward_sums)(const Node *n, const LayerRun *r, double *sums);
+    void (*backward_finish)(const Node *n, const double *sums, int64_t count, float *const *params,
+                            float *stats);
 };
 
 extern const LayerOps *const ir_layers[LAYER__COUNT];

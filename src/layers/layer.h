@@ -46,6 +46,15 @@ struct LayerRun {
                              max pool that follows (ops->fuses_pool); out is not written */
     float *pool_out;
     int32_t *pool_argmax;
+    /* A join (ops->max_inputs): its n->ninputs inputs (B, ir_input_shape(n, k)) and their
+     * gradients (each NULL when not wanted); in and din are the first. */
+    const float *const *ins;
+    float *const *dins;
+    /* A kind with batch statistics (ops->batch_sums), in training: its finished factors
+     * (ops->stats floats, written by its finish hooks) and this chunk's partial sums of the
+     * backward (ops->batch_sums doubles), for its parameter gradients. */
+    float *stats;
+    const double *sums;
 };
 
 /* ---- code generation ----

@@ -1,4 +1,4 @@
-/* model.c: the model's memory plan, parameter initialisation, forward, backward and loss.
+/* model.c: the model's passes: parameter initialisation, forward, backward and loss.
  *
  * Threads and determinism: a pass cuts the batch into parts of a few rows (so that a part's
  * activations stay in the core's cache as it goes through every layer) and groups the parts
@@ -9,11 +9,20 @@
  * bits whatever the number of threads and whichever thread ran which chunk. Kernels called
  * from inside the region run single-threaded.
  *
- * Memory: one allocation, carved into 64-byte aligned views, holds everything a step
- * touches. Every node's output is kept for backward; activation gradients ping-pong between
- * two buffers per thread of a part of the largest tensor, since backward only needs the
- * gradient of the current node's output and input at once. Each node's views and the
- * plan's decisions about it (in place, after a pool, a fused pool) are its NodePlan.
+ * Graphs: nodes run in their order (a topological one); a node reads any earlier outputs
+ * (LayerRun.ins), and in backward each reader writes or adds its share of an input's
+ * gradient (plan.c decides who writes first and where each gradient lives).
+ *
+ * Batch statistics (BatchNorm in training) need every sample of the batch: a training pass
+ * is then cut into regions at each such node; each region is one parallel pass over the
+ * parts, which ends with that node's partial sums per chunk; the chunks' sums are added in
+ * chunk order, and the next region starts by applying them. The results still do not
+ * depend on the thread count.
+ *
+ * Memory: one allocation, carved into 64-byte aligned views (plan.c), holds everything a
+ * step touches. Every node's output is kept for backward; output gradients live in each
+ * thread's arena, a part's rows at a time, from their first write to their producer's
+ * backward.
  *
  * Layout: images are channels-last inside (as the kernels take them); the input arrives and
  * the output leaves in PyTorch's order, converted by each thread for its own part. */
@@ -21,27 +30,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "layer.h"
-#include "runtime.h"
+#include "model_impl.h"
 
 #ifdef _OPENMP
 #include <omp.h>
 #endif
-
-static size_t align16(size_t n) { return (n + 15) & ~(size_t)15; }
-
-/* Carves views from one block: a first pass with base == NULL only counts. */
-typedef struct Carver {
-    char *base;
-    size_t off;
-} Carver;
-
-static void *carve(Carver *c, size_t bytes)
-{
-    void *p = c->base ? c->base + c->off : NULL;
-    c->off += (bytes + 63) & ~(size_t)63;
-    return p;
-}
 
 /* Rows a thread runs through the net at once: as many as keep every activation of the part
  * within PART_BYTES, so that each layer finds its input in the core's cache (L2: 1-2 MB per
@@ -49,9 +42,6 @@ static void *carve(Carver *c, size_t bytes)
  * (354 KB of activations per image, so 2 rows): parts of 1 to 8 rows train within 5% of
  * each other, all about 5% faster than a layer at a time over 50 rows. */
 #define PART_BYTES ((size_t)1 << 20)
-/* Chunks of a pass: enough for two or three threads to even out their loads, few enough
- * that their gradient blocks stay small. */
-#define MAX_CHUNKS 8
 static int part_rows(const Graph *g, int max_batch)
 {
     size_t per = (size_t)shape_numel(g->input);
@@ -61,116 +51,6 @@ static int part_rows(const Graph *g, int max_batch)
     if (rows < 1)
         rows = 1;
     return rows < (size_t)max_batch ? (int)rows : max_batch;
-}
-
-const RtPlan rt_plan_default = {.in_place = true, .after_pool = true, .fused_pool = true};
-
-/* The rules behind NodePlan's in_place, after_pool and pool_k (see there), under the
- * options o. */
-static bool runs_after_pool(const Graph *g, const RtPlan *o, int i);
-
-static bool runs_in_place(const Graph *g, const RtPlan *o, int i)
-{
-    if (!o->in_place || i == 0 || !GRAPH_NODE(g, i)->ops->inplace)
-        return false;
-    const Node *prev = GRAPH_NODE(g, i - 1);
-    return !prev->ops->backward_reads_out && !(prev->ops->view && prev->ops->view(prev)) &&
-           !(i >= 2 && runs_after_pool(g, o, i - 2));
-}
-
-static bool runs_after_pool(const Graph *g, const RtPlan *o, int i)
-{
-    return o->after_pool && i + 1 < g->nodes.len && GRAPH_NODE(g, i)->ops->commutes_with_max &&
-           GRAPH_NODE(g, i + 1)->ops->selects_max && runs_in_place(g, o, i);
-}
-
-/* The index of the max pool whose forward node i computes itself, or -1. */
-static int fused_pool_of(const Graph *g, const RtPlan *o, int i)
-{
-    const Node *n = GRAPH_NODE(g, i);
-    int j = i + 1 < g->nodes.len && runs_after_pool(g, o, i + 1) ? i + 2 : i + 1;
-    if (!o->fused_pool || !n->ops->fuses_pool || j >= g->nodes.len ||
-        !GRAPH_NODE(g, j)->ops->selects_max)
-        return -1;
-    return n->ops->fuses_pool(n, GRAPH_NODE(g, j)) > 0 ? j : -1;
-}
-
-static void plan(Model *m, Carver *c)
-{
-    const Graph *g = m->g;
-    const RtPlan *o = &m->opts;
-    size_t B = (size_t)m->max_batch, nn = (size_t)g->nodes.len;
-    m->plan = carve(c, sizeof(NodePlan) * nn);
-    size_t T = (size_t)m->nthreads;
-    m->crng = carve(c, sizeof(Rng) * MAX_CHUNKS);
-    size_t nparam = 0;
-    for (size_t i = 0; i < nn; i++) {
-        const Node *n = GRAPH_NODE(g, i);
-        for (int p = 0; p < n->nparams; p++)
-            nparam += align16((size_t)shape_numel(n->params[p].shape));
-    }
-    m->nparam_floats = nparam;
-    m->params = carve(c, sizeof(float) * nparam);
-    m->grads = carve(c, sizeof(float) * nparam);
-    m->cgrads = carve(c, sizeof(float) * nparam * (MAX_CHUNKS - 1));
-    size_t largest = (size_t)shape_numel(g->input);
-    m->input = carve(c, sizeof(float) * B * largest);
-    float *xin = layout_differs(g->input) ? carve(c, sizeof(float) * B * largest) : NULL;
-    if (c->base)
-        m->xin = xin ? xin : m->input;
-    size_t off = 0;
-    NodePlan dry; /* what the counting pass fills */
-    for (size_t i = 0; i < nn; i++) {
-        const Node *n = GRAPH_NODE(g, i);
-        NodePlan *np = c->base ? &m->plan[i] : &dry;
-        for (int p = 0; p < n->nparams; p++) {
-            if (c->base) {
-                np->params[p] = m->params + off;
-                np->grads[p] = m->grads + off;
-            }
-            off += align16((size_t)shape_numel(n->params[p].shape));
-        }
-        size_t numel = (size_t)shape_numel(n->out);
-        if (numel > largest)
-            largest = numel;
-        np->view = n->ops->view && n->ops->view(n);
-        np->in_place = runs_in_place(g, o, (int)i);
-        np->after_pool = runs_after_pool(g, o, (int)i);
-        np->pool_of = fused_pool_of(g, o, (int)i);
-        np->pool_k = np->pool_of >= 0 ? n->ops->fuses_pool(n, GRAPH_NODE(g, np->pool_of)) : 0;
-        if (c->base && np->pool_of >= 0)
-            m->plan[np->pool_of].pooled = true;
-        bool shared = np->view || np->in_place;
-        float *out = shared ? NULL : carve(c, sizeof(float) * B * numel);
-        if (c->base)
-            np->out = shared ? (i ? m->plan[i - 1].out : m->xin) : out;
-        size_t sv = n->ops->saved ? n->ops->saved(n) : 0;
-        np->saved = sv ? carve(c, sizeof(float) * B * sv) : NULL;
-        size_t sc = n->ops->scratch ? n->ops->scratch(n) : 0;
-        np->scratch = carve(c, sizeof(float *) * T);
-        for (size_t t = 0; t < T; t++) {
-            float *s = sc ? carve(c, sizeof(float) * sc) : NULL;
-            if (c->base)
-                np->scratch[t] = s;
-        }
-    }
-    /* each thread ping-pongs in its own block: threads do not wait for each other between
-     * layers, so rows of different layers' sizes must never share memory */
-    m->dpart = (size_t)m->part * largest;
-    m->dbuf[0] = carve(c, sizeof(float) * m->dpart * T);
-    m->dbuf[1] = carve(c, sizeof(float) * m->dpart * T);
-    const Node *last = GRAPH_NODE(g, nn - 1);
-    size_t outs = (size_t)shape_numel(last->out);
-    bool convert = layout_differs(last->out);
-    float *logits = convert ? carve(c, sizeof(float) * B * outs) : NULL;
-    float *dlast = convert ? carve(c, sizeof(float) * B * outs) : NULL;
-    if (c->base) {
-        m->logits = convert ? logits : m->plan[nn - 1].out;
-        m->dlast = dlast;
-    }
-    m->dlogits = carve(c, sizeof(float) * B * outs);
-    m->target = carve(c, sizeof(float) * B * outs);
-    m->labels = carve(c, sizeof(int32_t) * B);
 }
 
 Model *rt_model_new(const Graph *g, int max_batch, Diag *d)
@@ -201,16 +81,19 @@ Model *rt_model_new_opts(const Graph *g, int max_batch, const RtPlan *opts, Diag
         m->nthreads = 1;
     m->part = part_rows(g, max_batch);
     m->max_chunks = MAX_CHUNKS;
+    if (!rt_plan_decide(m))
+        goto oom_free;
     Carver count = {0};
-    plan(m, &count);
-    if (posix_memalign(&m->block, 64, count.off) != 0) {
-        free(m);
-        goto oom;
-    }
+    rt_plan_carve(m, &count);
+    if (posix_memalign(&m->block, 64, count.off) != 0)
+        goto oom_free;
     memset(m->block, 0, count.off);
     Carver c = {.base = m->block};
-    plan(m, &c);
+    rt_plan_carve(m, &c);
     return m;
+oom_free:
+    rt_plan_release(m);
+    free(m);
 oom:
     diag_error(d, (SrcLoc){0}, "out of memory for the model at batch %d", max_batch);
     return NULL;
@@ -220,6 +103,7 @@ void rt_model_free(Model *m)
 {
     if (!m)
         return;
+    rt_plan_release(m);
     free(m->block);
     free(m);
 }
@@ -267,33 +151,47 @@ static int thread_id(void)
 #endif
 }
 
-static size_t rows(const Shape *s, int b) { return (size_t)b * (size_t)shape_numel(*s); }
-
 /* One part of a pass: rows [p0, p0 + pn) of the batch, in chunk c, on thread t. */
 typedef struct Part {
     int t, c, p0, pn, row; /* row: p0 within its chunk */
-    bool first;            /* the thread's first part of the pass */
+    bool first;            /* the thread's first part of the region */
     bool last;             /* the last part of its chunk */
 } Part;
 
-/* The views of node i for part p. */
-static LayerRun part_args(Model *m, int i, const Part *p, bool training)
+/* The most inputs a join may have (lowering refuses more). */
+#define MAX_INS IR_MAX_JOIN
+
+/* Input k of node i for part p: its producer's output rows, or the network's input. */
+static const float *input_rows(const Model *m, int i, int k, const Part *p)
+{
+    int t = m->plan[i].inputs[k];
+    Shape s = ir_input_shape(GRAPH_NODE(m->g, i), k);
+    return (t >= 0 ? m->plan[t].out : m->xin) + rows_of(&s, p->p0);
+}
+
+/* The views of node i for part p; ins (MAX_INS) receives its inputs. */
+static LayerRun part_args(Model *m, int i, const Part *p, bool training, const float **ins)
 {
     const Node *n = GRAPH_NODE(m->g, i);
     const NodePlan *np = &m->plan[i];
+    for (int k = 0; k < n->ninputs; k++)
+        ins[k] = input_rows(m, i, k, p);
     return (LayerRun){
         .batch = p->pn,
         .training = training,
         .first = p->first,
         .last = p->last,
         .row = p->row,
-        .in = (i ? m->plan[i - 1].out : m->xin) + rows(&n->in, p->p0),
-        .out = np->out + rows(&n->out, p->p0),
+        .in = ins[0],
+        .ins = ins,
+        .out = np->out + rows_of(&n->out, p->p0),
         .params = np->params,
         .grads = np->grads,
         .scratch = np->scratch[p->t],
         .saved = np->saved ? np->saved + (size_t)p->p0 * n->ops->saved(n) : NULL,
         .rng = &m->crng[p->c],
+        .stats = np->stats,
+        .sums = np->bsums ? np->bsums + (size_t)p->c * n->ops->batch_sums(n) : NULL,
     };
 }
 
@@ -301,7 +199,7 @@ static LayerRun part_args(Model *m, int i, const Part *p, bool training)
 static void convert_rows(float *dst, const float *src, const Shape *s, int b0, int count,
                          bool to_hwc)
 {
-    layout_transpose(dst + rows(s, b0), src + rows(s, b0), count, (int)s->d[0],
+    layout_transpose(dst + rows_of(s, b0), src + rows_of(s, b0), count, (int)s->d[0],
                      (int)(s->d[1] * s->d[2]), to_hwc);
 }
 
@@ -316,10 +214,17 @@ static void chunk_grads(Model *m, int i, int c, float **out)
     }
 }
 
+/* A region of a pass: nodes [lo, hi] (forward: up; backward: down), and the coupled node
+ * whose partial sums close it (or -1). */
+typedef struct Region {
+    int lo, hi, sums;
+    bool training;
+} Region;
+
 /* Runs fn on every part of a pass over `batch` rows: one parallel region, in which threads
  * take chunks as they come free and go through each a part at a time. */
-static void for_each_part(Model *m, int batch, void (*fn)(Model *m, const Part *p, void *ctx),
-                          void *ctx)
+static void for_each_part(Model *m, int batch, void (*fn)(Model *m, const Part *p, const Region *r),
+                          const Region *r)
 {
     int nc = chunk_count(m, batch), nt = m->nthreads < nc ? m->nthreads : nc;
 #ifdef _OPENMP
@@ -344,105 +249,233 @@ static void for_each_part(Model *m, int batch, void (*fn)(Model *m, const Part *
                           .first = first,
                           .last = p0 + pn == r1};
                 first = false;
-                fn(m, &p, ctx);
+                fn(m, &p, r);
             }
         }
     }
 }
 
-/* The arguments of activation node a applied to node i's output in place (a runs after the
- * max pool i): a copy of a with i's output shape, and i's output as its input and output. */
-static LayerRun late_args(Model *m, int a, int i, const Part *p, bool training, Node *as)
+/* The arguments of activation node a applied to the output of max pool i in place (a runs
+ * after it): a copy of a with i's output shape, and i's output as its input and output. */
+static LayerRun late_args(Model *m, int a, int i, const Part *p, bool training, Node *as,
+                          const float **ins)
 {
     *as = *GRAPH_NODE(m->g, a);
     as->in = as->out = GRAPH_NODE(m->g, i)->out;
-    LayerRun r = part_args(m, i, p, training);
-    r.in = r.out;
+    LayerRun r = part_args(m, i, p, training, ins);
+    r.in = ins[0] = r.out;
     return r;
 }
 
-static void forward_part(Model *m, const Part *p, void *ctx)
+/* ---- forward ---- */
+
+static void forward_part(Model *m, const Part *p, const Region *rg)
 {
-    bool training = *(const bool *)ctx;
-    int nn = m->g->nodes.len;
-    if (m->xin != m->input)
-        convert_rows(m->xin, m->input, &m->g->input, p->p0, p->pn, true);
-    for (int i = 0; i < nn; i++) {
-        const Node *n = GRAPH_NODE(m->g, i);
+    const Graph *g = m->g;
+    int nn = g->nodes.len;
+    const float *ins[MAX_INS];
+    if (rg->lo == 0 && m->xin != m->input)
+        convert_rows(m->xin, m->input, &g->input, p->p0, p->pn, true);
+    for (int i = rg->lo; i <= rg->hi; i++) {
+        const Node *n = GRAPH_NODE(g, i);
         const NodePlan *np = &m->plan[i];
-        if (np->after_pool)
-            continue;      /* it runs after node i + 1, on its output */
-        if (!np->pooled) { /* else the node before computed this max pool's output */
-            LayerRun r = part_args(m, i, p, training);
+        if (np->after_pool || np->view)
+            continue;      /* it runs after its max pool, on its output; a view needs no pass */
+        if (!np->pooled) { /* else the node that feeds it computed this max pool's output */
+            LayerRun r = part_args(m, i, p, rg->training, ins);
             if (np->pool_k) {
-                LayerRun rp = part_args(m, np->pool_of, p, training);
+                const float *pins[MAX_INS];
+                LayerRun rp = part_args(m, np->pool_of, p, rg->training, pins);
                 r.pool_k = np->pool_k;
                 r.pool_out = rp.out;
-                r.pool_argmax = training ? (int32_t *)rp.saved : NULL;
+                r.pool_argmax = rg->training ? (int32_t *)rp.saved : NULL;
             }
             n->ops->forward(n, &r);
         }
-        if (i > 0 && m->plan[i - 1].after_pool) {
+        if (np->late_act >= 0) {
             Node as;
-            LayerRun ra = late_args(m, i - 1, i, p, training, &as);
+            LayerRun ra = late_args(m, np->late_act, i, p, rg->training, &as, ins);
             as.ops->forward(&as, &ra);
         }
     }
-    if (m->dlast)
-        convert_rows(m->logits, m->plan[nn - 1].out, &GRAPH_NODE(m->g, nn - 1)->out, p->p0, p->pn,
+    if (rg->sums >= 0) {
+        const Node *n = GRAPH_NODE(g, rg->sums);
+        LayerRun r = part_args(m, rg->sums, p, true, ins);
+        n->ops->forward_sums(n, &r, m->plan[rg->sums].fsums + (size_t)p->c * n->ops->batch_sums(n));
+    }
+    if (rg->hi == nn - 1 && m->dlast)
+        convert_rows(m->logits, m->plan[nn - 1].out, &GRAPH_NODE(g, nn - 1)->out, p->p0, p->pn,
                      false);
+}
+
+/* After a region: coupled node b's chunks' partial sums added in chunk order, then its
+ * finish hook. */
+static void finish_sums(Model *m, int b, int batch, bool backward)
+{
+    const Node *n = GRAPH_NODE(m->g, b);
+    NodePlan *np = &m->plan[b];
+    size_t k = n->ops->batch_sums(n);
+    double *sums = backward ? np->bsums : np->fsums, *tot = sums + (size_t)MAX_CHUNKS * k;
+    int nc = chunk_count(m, batch);
+    for (size_t j = 0; j < k; j++) {
+        double s = 0;
+        for (int c = 0; c < nc; c++)
+            s += sums[(size_t)c * k + j];
+        tot[j] = s;
+    }
+    Shape in = ir_input_shape(n, 0);
+    int64_t count = (int64_t)batch * (in.rank == 3 ? in.d[1] * in.d[2] : 1);
+    if (backward)
+        n->ops->backward_finish(n, tot, count, np->params, np->stats);
+    else
+        n->ops->forward_finish(n, tot, count, np->params, np->stats);
 }
 
 const float *rt_forward(Model *m, int batch, bool training)
 {
+    int nn = m->g->nodes.len;
     if (training) /* each chunk's dropout stream, drawn in chunk order */
         for (int c = 0; c < chunk_count(m, batch); c++)
             rng_seed(&m->crng[c], rng_next(&m->rng));
-    for_each_part(m, batch, forward_part, &training);
+    if (!training || m->nsegments == 0) {
+        Region r = {.lo = 0, .hi = nn - 1, .sums = -1, .training = training};
+        for_each_part(m, batch, forward_part, &r);
+        return m->logits;
+    }
+    /* training with batch statistics: a region up to each coupled node, whose sums close it */
+    int lo = 0;
+    for (int s = 0; s <= m->nsegments; s++) {
+        int b = s < m->nsegments ? m->segments[s] : -1;
+        Region r = {.lo = lo, .hi = b >= 0 ? b - 1 : nn - 1, .sums = b, .training = true};
+        if (b >= 0) {
+            const Node *n = GRAPH_NODE(m->g, b);
+            memset(m->plan[b].fsums, 0, sizeof(double) * n->ops->batch_sums(n) * MAX_CHUNKS);
+        }
+        for_each_part(m, batch, forward_part, &r);
+        if (b >= 0)
+            finish_sums(m, b, batch, false);
+        lo = b;
+    }
     return m->logits;
 }
 
-static void backward_part(Model *m, const Part *p, void *ctx)
+/* ---- backward ---- */
+
+/* Part p's rows of node t's output gradient. */
+static float *grad_rows(Model *m, int t, const Part *p)
 {
-    (void)ctx;
+    const NodePlan *np = &m->plan[t];
+    const Shape *s = &GRAPH_NODE(m->g, t)->out;
+    if (np->gbatch)
+        return np->gbatch + rows_of(s, p->p0);
+    return m->garena + (size_t)p->t * m->gsize + np->goff;
+}
+
+static float *temp_rows(Model *m, int k, const Part *p)
+{
+    return m->gtemp + ((size_t)p->t * (size_t)m->ntemp + (size_t)k) * m->tsize;
+}
+
+/* The loss's gradient for part p, channels-last when the last node outputs an image. */
+static const float *loss_rows(Model *m, const Part *p)
+{
     int nn = m->g->nodes.len;
     const Shape *os = &GRAPH_NODE(m->g, nn - 1)->out;
-    const float *dout = m->dlogits + rows(os, p->p0);
-    if (m->dlast) {
-        convert_rows(m->dlast, m->dlogits, os, p->p0, p->pn, true);
-        dout = m->dlast + rows(os, p->p0);
+    if (!m->dlast)
+        return m->dlogits + rows_of(os, p->p0);
+    convert_rows(m->dlast, m->dlogits, os, p->p0, p->pn, true);
+    return m->dlast + rows_of(os, p->p0);
+}
+
+static void backward_node(Model *m, int j, const Part *p, const float *dlast_rows)
+{
+    const Graph *g = m->g;
+    int nn = g->nodes.len;
+    const Node *n = GRAPH_NODE(g, j);
+    const NodePlan *np = &m->plan[j];
+    const float *ins[MAX_INS];
+    const float *dout = j == nn - 1 ? dlast_rows : grad_rows(m, j, p);
+    if (np->late_act >= 0) { /* the activation that ran on this pool's output */
+        Node as;
+        LayerRun ra = late_args(m, np->late_act, j, p, true, &as, ins);
+        ra.dout = dout;
+        ra.din = temp_rows(m, m->ntemp - 1, p);
+        as.ops->backward(&as, &ra);
+        dout = ra.din;
     }
-    int which = 0;
-    for (int i = nn - 1; i >= 0; i--) {
-        const Node *n = GRAPH_NODE(m->g, i);
-        if (m->plan[i].view || m->plan[i].after_pool)
-            continue; /* its input's gradient is its output's (a view), or it was taken with
-                       * the pool after it */
-        if (i > 0 &&
-            m->plan[i - 1].after_pool) { /* the activation that ran on this pool's output */
-            Node as;
-            LayerRun ra = late_args(m, i - 1, i, p, true, &as);
-            ra.dout = dout;
-            ra.din = m->dbuf[which] + (size_t)p->t * m->dpart;
-            as.ops->backward(&as, &ra);
-            dout = ra.din;
-            which ^= 1;
-        }
-        float *grads[NODE_MAX_PARAMS];
-        chunk_grads(m, i, p->c, grads);
-        LayerRun r = part_args(m, i, p, true);
-        r.grads = grads;
-        r.dout = dout;
-        r.din = i > 0 ? m->dbuf[which] + (size_t)p->t * m->dpart : NULL;
-        n->ops->backward(n, &r);
-        dout = r.din;
-        which ^= 1;
+    float *dins[MAX_INS];
+    int target[MAX_INS];
+    bool direct[MAX_INS];
+    for (int k = 0; k < n->ninputs; k++) {
+        int t = np->inputs[k] >= 0 ? m->plan[np->inputs[k]].gsrc : -1;
+        bool first = t >= 0 && m->plan[t].first_writer == j;
+        for (int q = 0; q < k && first; q++)
+            first = target[q] != t;
+        target[k] = t;
+        direct[k] = first;
+        dins[k] = t < 0 ? NULL : first ? grad_rows(m, t, p) : temp_rows(m, k, p);
+    }
+    float *grads[NODE_MAX_PARAMS];
+    chunk_grads(m, j, p->c, grads);
+    LayerRun r = part_args(m, j, p, true, ins);
+    r.grads = grads;
+    r.dout = dout;
+    r.din = dins[0];
+    r.dins = dins;
+    n->ops->backward(n, &r);
+    for (int k = 0; k < n->ninputs; k++) { /* a later reader adds its share */
+        if (target[k] < 0 || direct[k])
+            continue;
+        float *dst = grad_rows(m, target[k], p);
+        const float *src = dins[k];
+        size_t cnt = rows_of(&GRAPH_NODE(g, target[k])->out, p->pn);
+        for (size_t e = 0; e < cnt; e++)
+            dst[e] += src[e];
+    }
+}
+
+static void backward_part(Model *m, const Part *p, const Region *rg)
+{
+    int nn = m->g->nodes.len;
+    const float *dl = NULL;
+    if (rg->hi == nn - 1) {
+        dl = loss_rows(m, p);
+        int last = m->plan[nn - 1].gsrc;
+        if (last >= 0 && last != nn - 1) /* a view ends the net: its input takes the loss's */
+            memcpy(grad_rows(m, last, p), dl,
+                   sizeof(float) * rows_of(&GRAPH_NODE(m->g, nn - 1)->out, p->pn));
+    }
+    for (int j = rg->hi; j >= rg->lo; j--)
+        if (!m->plan[j].view && !m->plan[j].after_pool)
+            backward_node(m, j, p, dl);
+    if (rg->sums >= 0) {
+        const Node *n = GRAPH_NODE(m->g, rg->sums);
+        const float *ins[MAX_INS];
+        LayerRun r = part_args(m, rg->sums, p, true, ins);
+        r.dout = grad_rows(m, rg->sums, p);
+        n->ops->backward_sums(n, &r,
+                              m->plan[rg->sums].bsums + (size_t)p->c * n->ops->batch_sums(n));
     }
 }
 
 void rt_backward(Model *m, int batch)
 {
-    for_each_part(m, batch, backward_part, NULL);
+    int nn = m->g->nodes.len;
+    /* regions from the top down: each ends at a coupled node, whose sums close it; the next
+     * starts with that node's own backward */
+    int hi = nn - 1;
+    for (int s = m->nsegments - 1; s >= -1; s--) {
+        int b = s >= 0 ? m->segments[s] : -1;
+        Region r = {.lo = b + 1, .hi = hi, .sums = b, .training = true};
+        if (b >= 0) {
+            const Node *n = GRAPH_NODE(m->g, b);
+            memset(m->plan[b].bsums, 0, sizeof(double) * n->ops->batch_sums(n) * MAX_CHUNKS);
+        }
+        for_each_part(m, batch, backward_part, &r);
+        if (b >= 0)
+            finish_sums(m, b, batch, true);
+        hi = b;
+    }
     /* add the chunks' gradients in chunk order, element-parallel */
     int nc = chunk_count(m, batch), nt = m->nthreads;
     if (nc > 1) {

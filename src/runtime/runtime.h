@@ -29,31 +29,46 @@ typedef struct RtPlan {
 
 extern const RtPlan rt_plan_default; /* all on */
 
-/* Everything the runtime decided for one node: its views into the model's blocks and the
- * order it runs in. */
+/* Everything the runtime decided for one node: its views into the model's blocks, where its
+ * output's gradient lives, and the order it runs in (plan.c). */
 typedef struct NodePlan {
     float *out;      /* (max_batch, node out), images channels-last; the input's memory
                         when the node is a view or runs in place */
     float *saved;    /* (max_batch, ops->saved(node)), or NULL */
     float **scratch; /* [thread] -> ops->scratch(node) floats, or NULL */
-    float *params[NODE_MAX_PARAMS]; /* views into Model.params, PyTorch layout */
-    float *grads[NODE_MAX_PARAMS];  /* the same into Model.grads */
-    bool view; /* shares its input's memory (Flatten of one channel): no copy forward
-                  or backward */
+    float *params[NODE_MAX_PARAMS]; /* views into Model.params (Model.bufs for a buffer),
+                                       PyTorch layout */
+    float *grads[NODE_MAX_PARAMS];  /* the same into Model.grads; NULL for a buffer */
+    int *inputs;                    /* [ninputs] the producers' indices; -1: the network's input */
+    bool view; /* shares its input's memory (Flatten of one channel, Identity): no copy
+                  forward or backward */
     /* Writes its output over its input: it can (ops->inplace), its input is not the
-     * model's, and the input's producer neither reads its own output in backward nor is a
-     * view (whose memory belongs to a node before it), nor is a max pool whose output an
-     * activation moved after it (after_pool) reads in backward. */
+     * model's and has no other reader, and the input's producer neither reads its own
+     * output in backward nor is a view (whose memory belongs to a node before it), nor is a
+     * max pool whose output an activation moved after it (after_pool) reads in backward. */
     bool in_place;
-    /* An activation that commutes with max, run after the max pool that follows it, on the
-     * pool's output: it must run in place (so its input, the memory the pool reads, holds
-     * the values before the activation). */
+    /* An activation that commutes with max, whose only reader is a max pool, run after that
+     * pool on the pool's output: it must run in place (so its input, the memory the pool
+     * reads, holds the values before the activation). The pool's late_act names it. */
     bool after_pool;
+    int late_act; /* the activation that runs after this max pool, or -1 */
     /* The window of the max pool whose output the node computes in its forward
-     * (ops->fuses_pool), or 0: the node after it, or the one after an activation that runs
-     * after the pool. pool_of is that max pool's index, or -1. */
+     * (ops->fuses_pool), or 0: its only reader, or the only reader of an activation that
+     * runs after the pool. pool_of is that max pool's index, or -1. */
     int pool_k, pool_of;
-    bool pooled; /* a max pool whose output the node before computes */
+    bool pooled; /* a max pool whose output the node that feeds it computes */
+    /* The gradient of this node's output: the node whose gradient it is (itself, or for a
+     * view or a moved activation its input's gsrc; -1 for the network's input); for a node
+     * that is its own gsrc, the node whose backward writes it first (its last reader), and
+     * where it lives: a slot of gcount rows at goff floats in each thread's gradient arena,
+     * or, when it must outlive a barrier (batch statistics), gbatch (max_batch rows). */
+    int gsrc, first_writer;
+    size_t goff;
+    float *gbatch;
+    /* batch statistics in training (ops->batch_sums): the barrier's per-node memory */
+    bool coupled;
+    float *stats;          /* ops->stats(node) floats */
+    double *fsums, *bsums; /* [chunk][ops->batch_sums(node)] partial sums, then the total */
 } NodePlan;
 
 typedef struct Model {
@@ -61,15 +76,24 @@ typedef struct Model {
     int max_batch;
     RtPlan opts;
     size_t nparam_floats;
-    float *params;   /* all parameters, node order, each 16-float aligned */
-    float *grads;    /* same layout */
-    NodePlan *plan;  /* [node] */
-    float *input;    /* (max_batch, input), in PyTorch's order */
-    float *xin;      /* the input channels-last, as the first layer takes it (or input) */
-    float *logits;   /* the last node's output in PyTorch's order (or its out) */
-    float *dlast;    /* dlogits channels-last, when the last node outputs an image */
-    float *dbuf[2];  /* ping-pong activation gradients: per thread, dpart floats each */
-    size_t dpart;    /* rows of a part x the largest tensor */
+    float *params; /* all parameters, node order, each 16-float aligned */
+    float *grads;  /* same layout */
+    size_t nbuf_floats;
+    float *bufs;    /* all buffers (running statistics), node order, 16-float aligned */
+    NodePlan *plan; /* [node] */
+    float *input;   /* (max_batch, input), in PyTorch's order */
+    float *xin;     /* the input channels-last, as the first layer takes it (or input) */
+    float *logits;  /* the last node's output in PyTorch's order (or its out) */
+    float *dlast;   /* dlogits channels-last, when the last node outputs an image */
+    float *garena;  /* per thread: gsize floats of output gradients (NodePlan.goff) */
+    size_t gsize;
+    float *gtemp; /* per thread: ntemp blocks of tsize floats, for a gradient that adds to
+                     one already written, and for a moved activation's */
+    size_t tsize;
+    int ntemp;
+    int *segments; /* the nodes that start a new segment of a training pass (the coupled
+                      ones), ascending, then the node count */
+    int nsegments;
     int nthreads;    /* threads of a pass (at most; never more than chunks) */
     int part;        /* rows a thread runs through the net at once (may be lowered after
                         rt_model_new, never raised) */
