@@ -233,6 +233,13 @@ void ir_param_add(Node *n, const char *suffix, Shape shape, int64_t fan_in, int6
     p->fan_out = fan_out;
 }
 
+void ir_buffer_add(Node *n, const char *suffix, Shape shape, bool integer)
+{
+    ir_param_add(n, suffix, shape, 0, 0);
+    n->params[n->nparams - 1].buffer = true;
+    n->params[n->nparams - 1].integer = integer;
+}
+
 void ir_error_input(const Node *n, const AttrVal *given, const char *attr_name,
                     const char *expected_desc, Diag *d)
 {
@@ -402,7 +409,8 @@ void ir_summary(const Graph *g, StrBuf *sb)
         const Node *n = GRAPH_NODE(g, i);
         int64_t np = 0;
         for (int p = 0; p < n->nparams; p++)
-            np += shape_numel(n->params[p].shape);
+            if (!n->params[p].buffer)
+                np += shape_numel(n->params[p].shape);
         acts += shape_numel(n->out);
         sb_printf(sb, "%-24s %-12s %-16s %12s %14s\n", n->path, n->ops->name, shape_str(n->out, a),
                   np ? fmt_thousands(b, np) : "-", n->macs ? fmt_thousands(c, n->macs) : "-");

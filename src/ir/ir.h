@@ -297,7 +297,7 @@ struct LayerOps {
      * part (LayerRun.stats; LayerRun.sums is the chunk's backward block, for the parameter
      * gradients). count is the samples times the positions per channel. Outside training the
      * node runs like any other. NULL: not such a kind. */
-    size_t (*batch_sums)(const Node *n);
+    size_t (*batch_sums)(const Node *n, bool training); /* 0 when not needed in this mode */
     size_t (*stats)(const Node *n);
     void (*forward_sums)(const Node *n, const LayerRun *r, double *sums);
     void (*forward_finish)(const Node *n, const double *sums, int64_t count, float *const *params,
@@ -327,5 +327,7 @@ void ir_error_input(const Node *n, const AttrVal *given, const char *attr_name,
 int64_t ir_conv_out(int64_t in, int64_t k, int64_t s, int64_t p, int64_t d);
 /* Adds a parameter to n with the given suffix and shape. */
 void ir_param_add(Node *n, const char *suffix, Shape shape, int64_t fan_in, int64_t fan_out);
+/* Adds a buffer (saved, not trained; integer: int64 in checkpoints) to n. */
+void ir_buffer_add(Node *n, const char *suffix, Shape shape, bool integer);
 
 #endif

@@ -128,6 +128,10 @@ void layout_transpose(float *dst, const float *src, int B, int C, int HW, bool t
 
 /* ---- helpers shared by the layer files (common.c) ---- */
 
+/* BatchNorm's evaluation factors (alpha, beta: C floats each, y = x alpha + beta) from its
+ * parameters and running statistics, for code generators that fold it (batchnorm.c). */
+void batchnorm_eval_factors(const Node *n, const float *const *params, float *alpha, float *beta);
+
 /* Value i of a pair attribute given as `3` or `[3, 5]`. */
 static inline int64_t attr_pair(const AttrVal *v, int i) { return v->n == 1 ? v->i[0] : v->i[i]; }
 

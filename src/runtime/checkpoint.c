@@ -58,14 +58,22 @@ bool ckpt_save(const char *path, const Model *m, const Optim *o, const TrainPos 
         diag_error(d, (SrcLoc){0}, "%s: out of memory", path);
         return false;
     }
-    int k = 0;
-    size_t off = 0;
-    for (int i = 0; i < m->g->nodes.len; i++) {
+    /* integer buffers (num_batches_tracked) are int64 in the file, as in PyTorch */
+    int64_t *ints = calloc((size_t)np + 1, sizeof *ints);
+    int k = 0, ki = 0;
+    for (int i = 0; ints && i < m->g->nodes.len; i++) {
         const Node *n = GRAPH_NODE(m->g, i);
         for (int p = 0; p < n->nparams; p++) {
-            size_t at = (size_t)(m->plan[i].params[p] - m->params);
-            t[k++] = param_tensor(n, p, n->params[p].name, m->params + at);
-            if (o) {
+            const float *w = m->plan[i].params[p];
+            t[k++] = param_tensor(n, p, n->params[p].name, w);
+            if (n->params[p].integer) {
+                ints[ki] = (int64_t)w[0];
+                t[k - 1].dtype = ST_I64;
+                t[k - 1].nbytes = sizeof(int64_t);
+                t[k - 1].data = &ints[ki++];
+            }
+            if (o && !n->params[p].buffer) {
+                size_t at = (size_t)(w - m->params);
                 names[k] = malloc(strlen(n->params[p].name) + 16);
                 sprintf(names[k], "optim.m.%s", n->params[p].name);
                 t[k] = param_tensor(n, p, names[k], o->m + at);
@@ -75,10 +83,8 @@ bool ckpt_save(const char *path, const Model *m, const Optim *o, const TrainPos 
                 t[k] = param_tensor(n, p, names[k], o->v + at);
                 k++;
             }
-            off = at;
         }
     }
-    (void)off;
     char epoch[32], batch[32], bsize[32], step[32], ostep[32], r1[80], r3[80];
     const char *meta[32];
     int mk = 0;
@@ -102,11 +108,14 @@ bool ckpt_save(const char *path, const Model *m, const Optim *o, const TrainPos 
             meta[mk++] = kv[i];
     }
     meta[mk] = NULL;
-    bool ok = st_write(path, t, k, meta, d);
+    bool ok = ints && st_write(path, t, k, meta, d);
+    if (!ints)
+        diag_error(d, (SrcLoc){0}, "%s: out of memory", path);
     for (int i = 0; i < k; i++)
         free(names[i]);
     free(names);
     free(t);
+    free(ints);
     return ok;
 }
 
@@ -117,9 +126,22 @@ static bool take(const char *path, const StFile *f, const char *name, const Node
                  float *dst, int *problems, Diag *d)
 {
     const StTensor *t = st_find(f, name);
-    bool same = t && t->dtype == ST_F32 && t->ndim == n->params[p].shape.rank;
+    StDtype want_type = n->params[p].integer ? ST_I64 : ST_F32;
+    bool same = t && t->dtype == want_type && t->ndim == n->params[p].shape.rank;
     for (int k = 0; same && k < t->ndim; k++)
         same = t->shape[k] == n->params[p].shape.d[k];
+    if (same && want_type == ST_I64) { /* a count, kept as a float: exact below 2^24 */
+        int64_t v;
+        memcpy(&v, t->data, sizeof v);
+        if (v >= 0 && v <= (1 << 24)) {
+            dst[0] = (float)v;
+            return true;
+        }
+        if (++*problems == 1)
+            diag_error(d, (SrcLoc){0}, "%s: tensor '%s' is %lld; netc takes 0 to 16,777,216", path,
+                       name, (long long)v);
+        return false;
+    }
     if (same) {
         memcpy(dst, t->data, t->nbytes);
         return true;
@@ -130,9 +152,9 @@ static bool take(const char *path, const StFile *f, const char *name, const Node
     shape_str(n->params[p].shape, want);
     if (!t) {
         diag_error(d, (SrcLoc){0}, "%s: tensor '%s' (%s) is missing", path, name, want);
-    } else if (t->dtype != ST_F32) {
-        diag_error(d, (SrcLoc){0}, "%s: tensor '%s' is %s; netc needs F32", path, name,
-                   st_dtype_name(t->dtype));
+    } else if (t->dtype != want_type) {
+        diag_error(d, (SrcLoc){0}, "%s: tensor '%s' is %s; netc needs %s", path, name,
+                   st_dtype_name(t->dtype), st_dtype_name(want_type));
     } else {
         char got[128] = "", *q = got;
         for (int k = 0; k < t->ndim; k++)
@@ -150,9 +172,9 @@ static bool load_into(const char *path, const StFile *f, Model *m, Optim *o, Dia
         const Node *n = GRAPH_NODE(m->g, i);
         for (int p = 0; p < n->nparams; p++) {
             float *w = m->plan[i].params[p];
-            size_t at = (size_t)(w - m->params);
             take(path, f, n->params[p].name, n, p, w, &problems, d);
-            if (o) {
+            if (o && !n->params[p].buffer) {
+                size_t at = (size_t)(w - m->params);
                 char name[512];
                 snprintf(name, sizeof name, "optim.m.%s", n->params[p].name);
                 take(path, f, name, n, p, o->m + at, &problems, d);

@@ -191,7 +191,7 @@ static LayerRun part_args(Model *m, int i, const Part *p, bool training, const f
         .saved = np->saved ? np->saved + (size_t)p->p0 * n->ops->saved(n) : NULL,
         .rng = &m->crng[p->c],
         .stats = np->stats,
-        .sums = np->bsums ? np->bsums + (size_t)p->c * n->ops->batch_sums(n) : NULL,
+        .sums = np->bsums ? np->bsums + (size_t)p->c * np->nsums : NULL,
     };
 }
 
@@ -301,7 +301,8 @@ static void forward_part(Model *m, const Part *p, const Region *rg)
     if (rg->sums >= 0) {
         const Node *n = GRAPH_NODE(g, rg->sums);
         LayerRun r = part_args(m, rg->sums, p, true, ins);
-        n->ops->forward_sums(n, &r, m->plan[rg->sums].fsums + (size_t)p->c * n->ops->batch_sums(n));
+        n->ops->forward_sums(n, &r,
+                             m->plan[rg->sums].fsums + (size_t)p->c * m->plan[rg->sums].nsums);
     }
     if (rg->hi == nn - 1 && m->dlast)
         convert_rows(m->logits, m->plan[nn - 1].out, &GRAPH_NODE(g, nn - 1)->out, p->p0, p->pn,
@@ -314,7 +315,7 @@ static void finish_sums(Model *m, int b, int batch, bool backward)
 {
     const Node *n = GRAPH_NODE(m->g, b);
     NodePlan *np = &m->plan[b];
-    size_t k = n->ops->batch_sums(n);
+    size_t k = np->nsums;
     double *sums = backward ? np->bsums : np->fsums, *tot = sums + (size_t)MAX_CHUNKS * k;
     int nc = chunk_count(m, batch);
     for (size_t j = 0; j < k; j++) {
@@ -337,20 +338,14 @@ const float *rt_forward(Model *m, int batch, bool training)
     if (training) /* each chunk's dropout stream, drawn in chunk order */
         for (int c = 0; c < chunk_count(m, batch); c++)
             rng_seed(&m->crng[c], rng_next(&m->rng));
-    if (!training || m->nsegments == 0) {
-        Region r = {.lo = 0, .hi = nn - 1, .sums = -1, .training = training};
-        for_each_part(m, batch, forward_part, &r);
-        return m->logits;
-    }
-    /* training with batch statistics: a region up to each coupled node, whose sums close it */
-    int lo = 0;
-    for (int s = 0; s <= m->nsegments; s++) {
-        int b = s < m->nsegments ? m->segments[s] : -1;
-        Region r = {.lo = lo, .hi = b >= 0 ? b - 1 : nn - 1, .sums = b, .training = true};
-        if (b >= 0) {
-            const Node *n = GRAPH_NODE(m->g, b);
-            memset(m->plan[b].fsums, 0, sizeof(double) * n->ops->batch_sums(n) * MAX_CHUNKS);
-        }
+    /* a region up to each node that needs batch statistics, whose sums close it */
+    const int *seg = training ? m->segments : m->esegments;
+    int nseg = training ? m->nsegments : m->nesegments, lo = 0;
+    for (int s = 0; s <= nseg; s++) {
+        int b = s < nseg ? seg[s] : -1;
+        Region r = {.lo = lo, .hi = b >= 0 ? b - 1 : nn - 1, .sums = b, .training = training};
+        if (b >= 0)
+            memset(m->plan[b].fsums, 0, sizeof(double) * m->plan[b].nsums * MAX_CHUNKS);
         for_each_part(m, batch, forward_part, &r);
         if (b >= 0)
             finish_sums(m, b, batch, false);
@@ -452,9 +447,9 @@ static void backward_part(Model *m, const Part *p, const Region *rg)
         const Node *n = GRAPH_NODE(m->g, rg->sums);
         const float *ins[MAX_INS];
         LayerRun r = part_args(m, rg->sums, p, true, ins);
-        r.dout = grad_rows(m, rg->sums, p);
+        r.dout = rg->sums == nn - 1 ? dl : grad_rows(m, rg->sums, p);
         n->ops->backward_sums(n, &r,
-                              m->plan[rg->sums].bsums + (size_t)p->c * n->ops->batch_sums(n));
+                              m->plan[rg->sums].bsums + (size_t)p->c * m->plan[rg->sums].nsums);
     }
 }
 
@@ -467,10 +462,8 @@ void rt_backward(Model *m, int batch)
     for (int s = m->nsegments - 1; s >= -1; s--) {
         int b = s >= 0 ? m->segments[s] : -1;
         Region r = {.lo = b + 1, .hi = hi, .sums = b, .training = true};
-        if (b >= 0) {
-            const Node *n = GRAPH_NODE(m->g, b);
-            memset(m->plan[b].bsums, 0, sizeof(double) * n->ops->batch_sums(n) * MAX_CHUNKS);
-        }
+        if (b >= 0)
+            memset(m->plan[b].bsums, 0, sizeof(double) * m->plan[b].nsums * MAX_CHUNKS);
         for_each_part(m, batch, backward_part, &r);
         if (b >= 0)
             finish_sums(m, b, batch, true);

@@ -114,14 +114,17 @@ static void decide_gradients(Model *m)
     int last = m->plan[nn - 1].gsrc;
     if (last >= 0 && last != nn - 1)
         m->plan[last].first_writer = nn; /* the loss's gradient is copied there first */
-    m->nsegments = 0;
+    m->nsegments = m->nesegments = 0;
     for (int i = 0; i < nn; i++) {
         const Node *n = node(m, i);
-        m->plan[i].coupled = n->ops->batch_sums != NULL;
-        if (m->plan[i].coupled)
+        size_t tr = n->ops->batch_sums ? n->ops->batch_sums(n, true) : 0;
+        size_t ev = n->ops->batch_sums ? n->ops->batch_sums(n, false) : 0;
+        m->plan[i].nsums = tr > ev ? tr : ev;
+        if (tr)
             m->segments[m->nsegments++] = i;
+        if (ev)
+            m->esegments[m->nesegments++] = i;
     }
-    m->segments[m->nsegments] = nn;
 }
 
 /* Whether node t's gradient is alive across a barrier: a coupled node b with
@@ -189,8 +192,9 @@ bool rt_plan_decide(Model *m)
     int nn = g->nodes.len, ntemp = 1;
     m->plan = calloc((size_t)nn, sizeof(NodePlan));
     m->segments = calloc((size_t)nn + 1, sizeof(int));
+    m->esegments = calloc((size_t)nn + 1, sizeof(int));
     int *readers = malloc(sizeof(int) * (size_t)nn), *sole = malloc(sizeof(int) * (size_t)nn);
-    bool ok = m->plan && m->segments && readers && sole;
+    bool ok = m->plan && m->segments && m->esegments && readers && sole;
     for (int i = 0; ok && i < nn; i++) {
         const Node *n = node(m, i);
         m->plan[i].inputs = malloc(sizeof(int) * (size_t)n->ninputs);
@@ -225,6 +229,7 @@ void rt_plan_release(Model *m)
         free(m->plan[i].inputs);
     free(m->plan);
     free(m->segments);
+    free(m->esegments);
 }
 
 /* ---- memory ---- */
@@ -294,8 +299,7 @@ void rt_plan_carve(Model *m, Carver *c)
         bool batch_grad =
             np->gsrc == (int)i && np->first_writer > (int)i && crosses_barrier(m, (int)i);
         np->gbatch = batch_grad ? carve(c, sizeof(float) * B * numel) : NULL;
-        size_t st = np->coupled ? n->ops->stats(n) : 0,
-               bs = np->coupled ? n->ops->batch_sums(n) : 0;
+        size_t st = np->nsums ? n->ops->stats(n) : 0, bs = np->nsums;
         np->stats = st ? carve(c, sizeof(float) * st) : NULL;
         /* a block per chunk, and one for the total */
         np->fsums = bs ? carve(c, sizeof(double) * bs * (MAX_CHUNKS + 1)) : NULL;

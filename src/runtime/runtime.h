@@ -65,8 +65,8 @@ typedef struct NodePlan {
     int gsrc, first_writer;
     size_t goff;
     float *gbatch;
-    /* batch statistics in training (ops->batch_sums): the barrier's per-node memory */
-    bool coupled;
+    /* batch statistics (ops->batch_sums): the barrier's per-node memory */
+    size_t nsums;          /* doubles per block: the larger of training's and evaluation's */
     float *stats;          /* ops->stats(node) floats */
     double *fsums, *bsums; /* [chunk][ops->batch_sums(node)] partial sums, then the total */
 } NodePlan;
@@ -91,9 +91,11 @@ typedef struct Model {
                      one already written, and for a moved activation's */
     size_t tsize;
     int ntemp;
-    int *segments; /* the nodes that start a new segment of a training pass (the coupled
-                      ones), ascending, then the node count */
+    int *segments; /* the nodes that need batch statistics in a training pass (each cuts
+                      it at a barrier), ascending */
     int nsegments;
+    int *esegments; /* the same in an evaluation pass */
+    int nesegments;
     int nthreads;    /* threads of a pass (at most; never more than chunks) */
     int part;        /* rows a thread runs through the net at once (may be lowered after
                         rt_model_new, never raised) */

@@ -85,6 +85,10 @@ static const Recipe recipes[] = {
 
 #define BATCH 2
 #define MAX_BATCH 3
+/* Kinds with batch statistics see a batch of 8 in the per-kind check: BatchNorm1d over two
+ * samples normalises every feature to about +-1 whatever its input, a derivative too flat
+ * for central differences. */
+#define COUPLED_BATCH 8
 
 static bool verbose(void)
 {
@@ -110,7 +114,7 @@ static bool net_build_opts(Net *n, const char *name, const char *input, const ch
     diag_init(&d, stderr, "test_grad");
     n->g = frontend_load_file(n->arena, src_from_string(n->arena, "recipe.net", text), &d);
     cr_assert(n->g && n->g->shaped && d.errors == 0, "the recipe does not build:\n%s", text);
-    n->m = rt_model_new_opts(n->g, MAX_BATCH, opts, &d);
+    n->m = rt_model_new_opts(n->g, COUPLED_BATCH, opts, &d);
     cr_assert(n->m, "rt_model_new failed for:\n%s", text);
     rt_model_init(n->m, 1234);
     return true;
@@ -169,14 +173,15 @@ typedef struct Check {
     Model *m;
     float *in, *din, *r;
     size_t nin, nout;
-    Rng rng0; /* the dropout RNG state every forward starts from */
+    Rng rng0;  /* the dropout RNG state every forward starts from */
+    int batch; /* BATCH, or COUPLED_BATCH for a kind with batch statistics */
 } Check;
 
 static LayerRun layer_run(Check *c, Rng *rng)
 {
     Model *m = c->m;
     return (LayerRun){
-        .batch = BATCH,
+        .batch = c->batch,
         .training = true,
         .first = true, /* the whole batch in one part */
         .last = true,
@@ -187,7 +192,45 @@ static LayerRun layer_run(Check *c, Rng *rng)
         .scratch = m->plan[0].scratch[0],
         .saved = m->plan[0].saved,
         .rng = rng,
+        .stats = m->plan[0].stats,
+        .sums = m->plan[0].bsums,
     };
+}
+
+/* Batch statistics (BatchNorm): the runtime's barrier, for the whole batch as one part. */
+static bool coupled(const Node *n) { return n->ops->batch_sums && n->ops->batch_sums(n, true) > 0; }
+
+static int64_t stat_count(const Node *n, int batch)
+{
+    return (int64_t)batch * (n->in.rank == 3 ? n->in.d[1] * n->in.d[2] : 1);
+}
+
+static void run_forward(Check *c, LayerRun *r)
+{
+    const Node *n = c->node;
+    if (coupled(n)) {
+        double *sums = c->m->plan[0].fsums;
+        size_t k = n->ops->batch_sums(n, true);
+        memset(sums, 0, sizeof(double) * k);
+        n->ops->forward_sums(n, r, sums);
+        n->ops->forward_finish(n, sums, stat_count(n, r->batch), c->m->plan[0].params,
+                               c->m->plan[0].stats);
+    }
+    n->ops->forward(n, r);
+}
+
+static void run_backward(Check *c, LayerRun *r)
+{
+    const Node *n = c->node;
+    if (coupled(n)) {
+        double *sums = c->m->plan[0].bsums;
+        size_t k = n->ops->batch_sums(n, true);
+        memset(sums, 0, sizeof(double) * k);
+        n->ops->backward_sums(n, r, sums);
+        n->ops->backward_finish(n, sums, stat_count(n, r->batch), c->m->plan[0].params,
+                                c->m->plan[0].stats);
+    }
+    n->ops->backward(n, r);
 }
 
 /* L = sum(out * r) after a fresh forward. */
@@ -196,7 +239,7 @@ static double loss_at(Check *c)
     Rng rng = c->rng0;
     LayerRun r = layer_run(c, &rng);
     fill_nan(r.out, c->nout);
-    c->node->ops->forward(c->node, &r);
+    run_forward(c, &r);
     double L = 0;
     for (size_t i = 0; i < c->nout; i++)
         L += (double)r.out[i] * (double)c->r[i];
@@ -256,7 +299,7 @@ static bool compare(Check *c, const char *what_kind, const char *layer, const ch
  * within 1e-6 relative, not bit for bit, since a kernel may block a batch of 1 otherwise. */
 static void batch_one(Check *c, const Recipe *rc, const float *out2)
 {
-    size_t in1 = c->nin / BATCH, out1 = c->nout / BATCH;
+    size_t in1 = c->nin / (size_t)c->batch, out1 = c->nout / (size_t)c->batch;
     float *want = malloc(sizeof(float) * (out1 + in1));
     cr_assert(want);
     memcpy(want, out2, sizeof(float) * out1);
@@ -290,9 +333,9 @@ static void check_recipe(const Recipe *rc, LayerKind kind)
     cr_assert_eq(node->kind, kind, "recipe '%s' for %s builds a '%s'", rc->layer, rc->kind,
                  node->ops->name);
     cr_assert(node->ops->forward && node->ops->backward, "%s has no forward or backward", rc->kind);
-    Check c = {.node = node, .m = net.m};
-    c.nin = (size_t)BATCH * (size_t)shape_numel(node->in);
-    c.nout = (size_t)BATCH * (size_t)shape_numel(node->out);
+    Check c = {.node = node, .m = net.m, .batch = coupled(node) ? COUPLED_BATCH : BATCH};
+    c.nin = (size_t)c.batch * (size_t)shape_numel(node->in);
+    c.nout = (size_t)c.batch * (size_t)shape_numel(node->out);
     c.in = malloc(sizeof(float) * c.nin);
     c.din = malloc(sizeof(float) * c.nin);
     c.r = malloc(sizeof(float) * c.nout);
@@ -307,7 +350,7 @@ static void check_recipe(const Recipe *rc, LayerKind kind)
     Rng drop = c.rng0;
     LayerRun r = layer_run(&c, &drop);
     fill_nan(r.out, c.nout);
-    node->ops->forward(node, &r);
+    run_forward(&c, &r);
     for (size_t i = 0; i < c.nout; i++)
         cr_assert(isfinite(r.out[i]), "%s '%s': forward left output %zu as %g", rc->kind, rc->layer,
                   i, (double)r.out[i]);
@@ -315,20 +358,26 @@ static void check_recipe(const Recipe *rc, LayerKind kind)
     r.din = c.din;
     fill_nan(c.din, c.nin);
     for (int p = 0; p < node->nparams; p++)
-        fill_nan(net.m->plan[0].grads[p], (size_t)shape_numel(node->params[p].shape));
-    node->ops->backward(node, &r);
-    float *gp[NODE_MAX_PARAMS];
+        if (!node->params[p].buffer)
+            fill_nan(net.m->plan[0].grads[p], (size_t)shape_numel(node->params[p].shape));
+    run_backward(&c, &r);
+    float *gp[NODE_MAX_PARAMS] = {NULL};
     for (int p = 0; p < node->nparams; p++) {
+        if (node->params[p].buffer)
+            continue; /* saved, not trained: no gradient */
         size_t n = (size_t)shape_numel(node->params[p].shape);
         gp[p] = malloc(sizeof(float) * n);
         cr_assert(gp[p]);
         memcpy(gp[p], net.m->plan[0].grads[p], sizeof(float) * n);
     }
 
-    batch_one(&c, rc, r.out);
+    if (!coupled(node)) /* batch statistics depend on the batch */
+        batch_one(&c, rc, r.out);
 
     compare(&c, rc->kind, rc->layer, "input", c.in, c.din, c.nin);
     for (int p = 0; p < node->nparams; p++) {
+        if (!gp[p])
+            continue;
         compare(&c, rc->kind, rc->layer, node->params[p].name, net.m->plan[0].params[p], gp[p],
                 (size_t)shape_numel(node->params[p].shape));
         free(gp[p]);

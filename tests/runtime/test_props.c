@@ -16,16 +16,17 @@
  * Gradient check: loss L = sum(out * r) for a fixed random r (so every output matters, as in
  * test_grad.c), numeric derivative (L(w + eps) - L(w - eps)) / 2 eps in float forwards with
  * L summed in double, eps = 1e-3. The nets hold ReLUs and max pools, whose kinks a step may
- * cross (a first-layer weight moves 128 values; eps = 1e-2 crossed a kink for two elements
- * in three): each element is also differenced with eps / 2, and an element whose two
- * estimates disagree by a quarter of the tolerance is near a kink and skipped; at most a quarter of
- * a net's checked elements may be skipped, and every tensor keeps at least one. A wrong backward
- * gives two estimates that agree with each other and not with it, so it still fails (a Flatten
- * backward transposing the wrong way fails every net it is in). Tolerance:
- * |analytic - numeric| <= 3e-4 + 1e-2 * max(|analytic|, |numeric|): rounding noise of the
- * float forward divided by 2 eps is ~1e-4 here; the worst element measured uses 19% of
- * its tolerance (GRAD_VERBOSE=1 prints the share per tensor). Large tensors are sampled (48
- * elements each) to keep the suite quick. */
+ * cross (a first-layer weight moves 128 values; behind a BatchNorm, every value of its
+ * channel): a step that changes any of the forward's decisions (an elementwise node's output
+ * signs, a max pool's argmax, anything a node saves) crossed a kink, and the element is
+ * skipped; at most a third of a net's checked elements may be, and every tensor keeps one.
+ * Comparing two step sizes instead misses a kink much closer than both, which behind a
+ * BatchNorm happens often. Tolerance: |analytic - numeric| <= atol + 1e-2 * max(|analytic|,
+ * |numeric|), atol = 3e-4 or, when larger, the float rounding of L divided by 2 eps
+ * (net_atol); the worst element measured uses 32% of its tolerance (GRAD_VERBOSE=1 prints
+ * the share per tensor). A Flatten backward transposing the wrong way fails every net it is
+ * in; a BatchNorm bias gradient 3% off fails. Large tensors are sampled (48 elements each)
+ * to keep the suite quick. Nets with batch statistics run a batch of 8. */
 #include <criterion/criterion.h>
 #include <criterion/parameterized.h>
 #include <math.h>
@@ -39,8 +40,10 @@
 #include "runtime.h"
 
 #define BATCH 2
+/* Nets with batch statistics run a batch of 8: BatchNorm1d over two samples normalises
+ * every feature to about +-1 whatever its input, too flat a function to difference. */
+#define COUPLED_BATCH 8
 #define EPS 1e-3
-#define EPS2 5e-4
 #define ATOL 3e-4
 #define RTOL 1e-2
 #define SAMPLE 48
@@ -64,7 +67,7 @@ static void net_load_opts(Net *n, const char *text, const char *what, const RtPl
     diag_init(&d, stderr, "test_props");
     n->g = frontend_load_file(n->arena, src_from_string(n->arena, "props.net", text), &d);
     cr_assert(n->g && n->g->shaped && d.errors == 0, "%s does not build:\n%s", what, text);
-    n->m = rt_model_new_opts(n->g, BATCH, opts, &d);
+    n->m = rt_model_new_opts(n->g, COUPLED_BATCH, opts, &d);
     cr_assert(n->m, "rt_model_new failed for %s", what);
     rt_model_init(n->m, 77);
 }
@@ -93,33 +96,101 @@ typedef struct GradNet {
     const float *r; /* dL/dout, (BATCH, outputs) in PyTorch's order */
     size_t nout;
     Rng drop; /* the dropout RNG every forward starts from */
+    int batch;
+    uint64_t pattern; /* the unperturbed forward's decisions */
 } GradNet;
 
-static double loss_at(GradNet *gn)
+/* The batch a net runs in the tests. */
+static int net_batch(const Graph *g)
+{
+    for (int i = 0; i < g->nodes.len; i++) {
+        const Node *n = GRAPH_NODE(g, i);
+        if (n->ops->batch_sums && n->ops->batch_sums(n, true))
+            return COUPLED_BATCH;
+    }
+    return BATCH;
+}
+
+static uint64_t fnv(uint64_t h, const void *p, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ ((const unsigned char *)p)[i]) * 1099511628211ull;
+    return h;
+}
+
+/* The discrete decisions of the last forward, hashed: the sign of every elementwise node's
+ * output (a ReLU's zeros, a LeakyReLU's branch; for an activation moved after its max pool,
+ * the pool's output it wrote) and every byte a node saved for backward (a max pool's
+ * argmax, a dropout mask). A step that changes them crossed a kink, however close to the
+ * point the kink is (which two step sizes cannot tell when it is much closer than both). */
+static uint64_t decisions(const Model *m, int batch)
+{
+    uint64_t h = 1469598103934665603ull;
+    const Graph *g = m->g;
+    for (int i = 0; i < g->nodes.len; i++) {
+        const Node *n = GRAPH_NODE(g, i);
+        const NodePlan *np = &m->plan[i];
+        if (n->ops->emit_act) {
+            int at = i;
+            for (int j = i + 1; np->after_pool && j < g->nodes.len; j++)
+                if (m->plan[j].late_act == i)
+                    at = j;
+            const float *o = m->plan[at].out;
+            size_t cnt = (size_t)batch * (size_t)shape_numel(GRAPH_NODE(g, at)->out);
+            for (size_t k = 0; k < cnt; k++) {
+                char sgn = o[k] > 0 ? 1 : o[k] < 0 ? 2 : 0;
+                h = fnv(h, &sgn, 1);
+            }
+        }
+        if (np->saved && n->ops->saved)
+            h = fnv(h, np->saved, sizeof(float) * n->ops->saved(n) * (size_t)batch);
+    }
+    return h;
+}
+
+static double loss_at(GradNet *gn, uint64_t *pattern)
 {
     gn->m->rng = gn->drop;
-    const float *out = rt_forward(gn->m, BATCH, true);
+    const float *out = rt_forward(gn->m, gn->batch, true);
     double L = 0;
     for (size_t i = 0; i < gn->nout; i++)
         L += (double)out[i] * (double)gn->r[i];
+    if (pattern)
+        *pattern = decisions(gn->m, gn->batch);
     return L;
 }
 
+/* The central difference at w, or NAN when a step changes the forward's decisions. */
 static double numeric(GradNet *gn, float *w, double eps)
 {
+    uint64_t ph, pl;
     float keep = *w;
     *w = keep + (float)eps;
-    double hi = *w, Lp = loss_at(gn);
+    double hi = *w, Lp = loss_at(gn, &ph);
     *w = keep - (float)eps;
-    double lo = *w, Lm = loss_at(gn);
+    double lo = *w, Lm = loss_at(gn, &pl);
     *w = keep;
-    return (Lp - Lm) / (hi - lo);
+    return ph == gn->pattern && pl == gn->pattern ? (Lp - Lm) / (hi - lo) : NAN;
 }
 
-/* Whether a and b agree within share * the tolerance. */
-static bool close_enough(double a, double b, double share)
+/* Whether a and b agree within the tolerance, whose absolute part is atol. */
+static bool close_enough(double a, double b, double atol)
 {
-    return fabs(a - b) <= share * (ATOL + RTOL * fmax(fabs(a), fabs(b)));
+    return fabs(a - b) <= atol + RTOL * fmax(fabs(a), fabs(b));
+}
+
+/* The absolute part of the tolerance for a net: ATOL, or more when the float rounding of L
+ * (2^-24 of sum |out r|, each output rounded once more at least) divided by 2 eps is larger:
+ * a net with batch statistics moves every output when one weight moves, and a gradient
+ * that is 0 by construction (a bias before a BatchNorm) then reads as that noise. */
+static double net_atol(const GradNet *gn)
+{
+    const float *out = gn->m->logits;
+    double sum = 0;
+    for (size_t i = 0; i < gn->nout; i++)
+        sum += fabs((double)out[i] * (double)gn->r[i]);
+    double noise = 4 * sum * 0x1p-24 / (2 * EPS);
+    return noise > ATOL ? noise : ATOL;
 }
 
 static void check_net_grads(const KindNet *kn, const char *kind)
@@ -127,27 +198,32 @@ static void check_net_grads(const KindNet *kn, const char *kind)
     Net net;
     net_load(&net, kn->text, kind);
     Model *m = net.m;
+    int batch = net_batch(net.g);
     Rng rng;
     rng_seed(&rng, 1000 + (uint64_t)kn->pos);
-    fill_uniform(m->input, (size_t)BATCH * (size_t)shape_numel(net.g->input), &rng);
-    size_t nout = (size_t)BATCH * (size_t)rt_outputs(m);
+    fill_uniform(m->input, (size_t)batch * (size_t)shape_numel(net.g->input), &rng);
+    size_t nout = (size_t)batch * (size_t)rt_outputs(m);
     float *r = malloc(sizeof(float) * nout);
     cr_assert(r);
     fill_uniform(r, nout, &rng);
-    GradNet gn = {.m = m, .r = r, .nout = nout};
+    GradNet gn = {.m = m, .r = r, .nout = nout, .batch = batch};
     rng_seed(&gn.drop, 5);
 
-    loss_at(&gn);
+    loss_at(&gn, NULL);
     memcpy(m->dlogits, r, sizeof(float) * nout);
-    rt_backward(m, BATCH);
+    rt_backward(m, batch);
     float *analytic = malloc(sizeof(float) * (m->nparam_floats + 1));
     cr_assert(analytic);
     memcpy(analytic, m->grads, sizeof(float) * m->nparam_floats);
+    loss_at(&gn, &gn.pattern); /* after backward, which wrote what some nodes save */
+    double atol = net_atol(&gn);
 
     size_t net_checks = 0, net_kinks = 0;
     for (int i = 0; i < net.g->nodes.len; i++) {
         const Node *n = GRAPH_NODE(net.g, i);
         for (int p = 0; p < n->nparams; p++) {
+            if (n->params[p].buffer)
+                continue; /* saved, not trained: no gradient */
             float *w = m->plan[i].params[p];
             const float *a = analytic + (w - m->params);
             size_t cnt = (size_t)shape_numel(n->params[p].shape);
@@ -158,15 +234,15 @@ static void check_net_grads(const KindNet *kn, const char *kind)
             double wa = 0, wn = 0;
             for (size_t s = 0; s < checks; s++) {
                 size_t k = cnt <= SAMPLE ? s : (size_t)rng_below(&rng, cnt);
-                double n1 = numeric(&gn, &w[k], EPS), n2 = numeric(&gn, &w[k], EPS2);
-                if (!close_enough(n1, n2, 0.25)) { /* a kink between the steps */
+                double n1 = numeric(&gn, &w[k], EPS);
+                if (isnan(n1)) { /* a step crossed a kink */
                     kinks++;
                     continue;
                 }
                 double err = fabs(a[k] - n1);
-                double used = err / (ATOL + RTOL * fmax(fabs(a[k]), fabs(n1)));
-                worst_ok = used > worst_ok && close_enough(a[k], n1, 1) ? used : worst_ok;
-                if (!close_enough(a[k], n1, 1)) {
+                double used = err / (atol + RTOL * fmax(fabs(a[k]), fabs(n1)));
+                worst_ok = used > worst_ok && close_enough(a[k], n1, atol) ? used : worst_ok;
+                if (!close_enough(a[k], n1, atol)) {
                     bad++;
                     if (!(err <= worst))
                         worst = err, at = k, wa = a[k], wn = n1;
@@ -189,7 +265,7 @@ static void check_net_grads(const KindNet *kn, const char *kind)
             net_kinks += (size_t)kinks;
         }
     }
-    cr_expect(net_kinks * 4 <= net_checks,
+    cr_expect(net_kinks * 3 <= net_checks,
               "%s at position '%s': %zu of %zu elements gave two different numeric derivatives "
               "(kinks, or a forward that is not a function of its input)\n%s",
               kind, kn->tag, net_kinks, net_checks, kn->text);
