@@ -109,9 +109,9 @@ typedef struct Net {
 static void net_init(Net *n, int B, int T, int part)
 {
     n->B = B, n->T = T;
-    n->c1 = (ConvGeom){B, 1, 28, 28, 32, 3, 3, 1, 1, 1, 1, 1, 1, 28, 28};
+    n->c1 = (ConvGeom){B, 1, 28, 28, 32, 3, 3, 1, 1, 1, 1, 1, 1, 28, 28, 1};
     n->p1 = (PoolGeom){B, 32, 28, 28, 2, 2, 2, 2, 0, 0, 14, 14, false};
-    n->c2 = (ConvGeom){B, 32, 14, 14, 64, 3, 3, 1, 1, 1, 1, 1, 1, 14, 14};
+    n->c2 = (ConvGeom){B, 32, 14, 14, 64, 3, 3, 1, 1, 1, 1, 1, 1, 14, 14, 1};
     n->p2 = (PoolGeom){B, 64, 14, 14, 2, 2, 2, 2, 0, 0, 7, 7, false};
     size_t b = (size_t)B;
     n->x = buf(b * X), n->dx = buf(b * X);

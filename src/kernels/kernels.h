@@ -44,6 +44,7 @@ void sgemm_builtin(bool ta, bool tb, int M, int N, int K, float alpha, const flo
  * OH = (H + 2*PH - DH*(KH-1) - 1)/SH + 1 (floor), same for OW. The caller fills OH and OW. */
 typedef struct ConvGeom {
     int B, C, H, W, OC, KH, KW, SH, SW, PH, PW, DH, DW, OH, OW;
+    int G; /* groups, for gconv2d (C and OC are the totals); the other kernels take 0 or 1 */
 } ConvGeom;
 
 /* The convolution keeps its weights repacked, and its gradient sums, in a scratch of
@@ -74,6 +75,16 @@ void conv2d_backward(float *din, const float *dout, const float *in, bool grads,
 /* dw (OC,C,KH,KW) and db (OC), either may be NULL, = the sums since conv2d_pack_backward or
  * the last conv2d_grads, and restarts them from zero. */
 void conv2d_grads(float *dw, float *db, const ConvGeom *g, float *scratch);
+
+/* Grouped convolution (1 < G < C, G dividing C and OC): conv2d's contract and the same
+ * calls, gconv2d_*, with w (OC, C/G, KH, KW); one ordinary convolution per group. */
+size_t gconv2d_scratch_floats(const ConvGeom *g);
+void gconv2d_pack_forward(float *scratch, const float *w, const float *b, const ConvGeom *g);
+void gconv2d_forward(float *out, const float *in, const ConvGeom *g, float *scratch);
+void gconv2d_pack_backward(float *scratch, const float *w, const ConvGeom *g);
+void gconv2d_backward(float *din, const float *dout, const float *in, bool grads, const ConvGeom *g,
+                      float *scratch);
+void gconv2d_grads(float *dw, float *db, const ConvGeom *g, float *scratch);
 
 /* Depthwise convolution (groups == C): output channel oc = c*M + m (M = OC/C) reads input
  * channel c; weight (OC,1,KH,KW), bias (OC). Same geometry as conv2d and the same contract:

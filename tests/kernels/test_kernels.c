@@ -180,7 +180,7 @@ static ConvGeom conv_geom(const RefTensor *t)
     const float *v = t->v;
     return (ConvGeom){(int)v[0],  (int)v[1],  (int)v[2],  (int)v[3],  (int)v[4],
                       (int)v[5],  (int)v[6],  (int)v[7],  (int)v[8],  (int)v[9],
-                      (int)v[10], (int)v[11], (int)v[12], (int)v[13], (int)v[14]};
+                      (int)v[10], (int)v[11], (int)v[12], (int)v[13], (int)v[14], 1};
 }
 
 static PoolGeom pool_geom(const RefTensor *t)
@@ -619,7 +619,7 @@ static float *rand_buf(size_t n)
 enum { NRES = 8, NIN = 8 };
 static const char *res_name[NRES] = {"conv2d out", "conv2d din", "conv2d dw", "conv2d db",
                                      "linear out", "linear din", "linear dw", "linear db"};
-static const ConvGeom seed_g = {13, 32, 14, 14, 64, 3, 3, 1, 1, 1, 1, 1, 1, 14, 14};
+static const ConvGeom seed_g = {13, 32, 14, 14, 64, 3, 3, 1, 1, 1, 1, 1, 1, 14, 14, 1};
 enum { SB = 13, SIN = 3136, SOUT = 10 };
 
 static void seed_sizes(size_t sizes[NRES])

@@ -82,6 +82,16 @@ static float *image(const char *c, const char *t, int B, int C, int HW)
     return to_hwc(get(c, t)->v, B, C, HW);
 }
 
+/* B C H W OC KH KW SH SW PH PW DH DW OH OW [G] */
+static ConvGeom conv_geom(const RefTensor *t)
+{
+    const float *v = t->v;
+    return (ConvGeom){(int)v[0],  (int)v[1],  (int)v[2],  (int)v[3],
+                      (int)v[4],  (int)v[5],  (int)v[6],  (int)v[7],
+                      (int)v[8],  (int)v[9],  (int)v[10], (int)v[11],
+                      (int)v[12], (int)v[13], (int)v[14], t->n > 15 ? (int)v[15] : 1};
+}
+
 /* ---- batch norm ---- */
 
 Test(graph_kernels, batchnorm)
@@ -176,10 +186,7 @@ Test(graph_kernels, dwconv)
     cr_assert(nc >= 5);
     for (int k = 0; k < nc; k++) {
         const char *c = cases[k];
-        const float *v = get(c, "geom")->v;
-        ConvGeom g = {(int)v[0],  (int)v[1],  (int)v[2],  (int)v[3],  (int)v[4],
-                      (int)v[5],  (int)v[6],  (int)v[7],  (int)v[8],  (int)v[9],
-                      (int)v[10], (int)v[11], (int)v[12], (int)v[13], (int)v[14]};
+        ConvGeom g = conv_geom(get(c, "geom"));
         int B = g.B;
         const RefTensor *bt = ref_find(&ref, c, "b");
         float *x = image(c, "in", B, g.C, g.H * g.W), *dy = image(c, "dout", B, g.OC, g.OH * g.OW);
@@ -203,6 +210,48 @@ Test(graph_kernels, dwconv)
         size_t nw = (size_t)g.OC * g.KH * g.KW;
         float *dw = nan_buf(nw), *db = nan_buf((size_t)g.OC);
         dwconv2d_grads(dw, bt ? db : NULL, &g, scratch);
+        float *dxc = to_chw(dx, B, g.C, g.H * g.W);
+        expect_close(c, "din", dxc, get(c, "din")->v, inn);
+        expect_close(c, "dw", dw, get(c, "dw")->v, nw);
+        if (bt)
+            expect_close(c, "db", db, get(c, "db")->v, (size_t)g.OC);
+        free(x), free(dy), free(scratch), free(y), free(dx), free(yc), free(dw), free(db);
+        free(dxc);
+    }
+}
+
+/* ---- grouped convolution ---- */
+
+Test(graph_kernels, gconv)
+{
+    char cases[16][64];
+    int nc = ref_cases(&ref, "gconv_", "geom", cases, 16);
+    cr_assert(nc >= 4);
+    for (int k = 0; k < nc; k++) {
+        const char *c = cases[k];
+        ConvGeom g = conv_geom(get(c, "geom"));
+        int B = g.B;
+        const RefTensor *bt = ref_find(&ref, c, "b");
+        float *x = image(c, "in", B, g.C, g.H * g.W), *dy = image(c, "dout", B, g.OC, g.OH * g.OW);
+        float *scratch = nan_buf(gconv2d_scratch_floats(&g));
+        size_t outn = (size_t)B * g.OH * g.OW * g.OC, inn = (size_t)B * g.H * g.W * g.C;
+        float *y = nan_buf(outn), *dx = nan_buf(inn);
+        ConvGeom g1 = g, g2 = g; /* two parts: the first image, then the rest */
+        g1.B = 1, g2.B = B - 1;
+        size_t in1 = (size_t)g.H * g.W * g.C, out1 = (size_t)g.OH * g.OW * g.OC;
+        gconv2d_pack_forward(scratch, get(c, "w")->v, bt ? bt->v : NULL, &g);
+        gconv2d_forward(y, x, &g1, scratch);
+        if (B > 1)
+            gconv2d_forward(y + out1, x + in1, &g2, scratch);
+        float *yc = to_chw(y, B, g.OC, g.OH * g.OW);
+        expect_close(c, "out", yc, get(c, "out")->v, outn);
+        gconv2d_pack_backward(scratch, get(c, "w")->v, &g);
+        gconv2d_backward(dx, dy, x, true, &g1, scratch);
+        if (B > 1)
+            gconv2d_backward(dx + in1, dy + out1, x + in1, true, &g2, scratch);
+        size_t nw = (size_t)g.OC * (g.C / g.G) * g.KH * g.KW;
+        float *dw = nan_buf(nw), *db = nan_buf((size_t)g.OC);
+        gconv2d_grads(dw, bt ? db : NULL, &g, scratch);
         float *dxc = to_chw(dx, B, g.C, g.H * g.W);
         expect_close(c, "din", dxc, get(c, "din")->v, inn);
         expect_close(c, "dw", dw, get(c, "dw")->v, nw);

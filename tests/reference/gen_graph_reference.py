@@ -93,6 +93,28 @@ in, w (OC,1,KH,KW), b (OC) (absent without bias), out, dout, din, dw, db.""")
             if v is not None:
                 w.tensor(n + "." + t, v)
 
+    # ---- grouped convolution ----
+    w.comment("""
+gconv_<case>: geom = B C H W OC KH KW SH SW PH PW DH DW OH OW G; in, w (OC,C/G,KH,KW), b (OC)
+(absent without bias), out, dout, din, dw, db.""")
+    for name, B, C, H, W, OC, G, k, s, p, bias in [
+            ("g2", 2, 4, 6, 7, 6, 2, 3, 1, 1, True), ("g4s2", 2, 8, 9, 8, 8, 4, 3, 2, 1, True),
+            ("g2nobias", 1, 6, 5, 5, 4, 2, 1, 1, 0, False), ("g3rect", 2, 9, 7, 6, 6, 3, (3, 1), 1, (1, 0), True)]:
+        (KH, KW), (SH, SW), (PH, PW) = pair(k), pair(s), pair(p)
+        OH = (H + 2 * PH - (KH - 1) - 1) // SH + 1
+        OW = (W + 2 * PW - (KW - 1) - 1) // SW + 1
+        x, wt = rand(B, C, H, W), rand(OC, C // G, KH, KW) * 0.5
+        b = rand(OC) if bias else None
+        dout = rand(B, OC, OH, OW)
+        out, (din, dw, db) = backward_of(
+            lambda x_, w_, b_: F.conv2d(x_, w_, b_, (SH, SW), (PH, PW), 1, groups=G), dout, x, wt, b)
+        n = "gconv_" + name
+        w.tensor(n + ".geom", [B, C, H, W, OC, KH, KW, SH, SW, PH, PW, 1, 1, OH, OW, G])
+        for t, v in [("in", x), ("w", wt), ("b", b), ("out", out), ("dout", dout), ("din", din),
+                     ("dw", dw), ("db", db)]:
+            if v is not None:
+                w.tensor(n + "." + t, v)
+
     # ---- pooling: ceil_mode, count_include_pad, adaptive ----
     w.comment("""
 pool2_<case>: geom = B C H W KH KW SH SW PH PW OH OW max ceil count_include_pad; in, out,
