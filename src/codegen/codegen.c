@@ -1,212 +1,15 @@
-/* codegen.c: plans and writes the generated program: which layers fuse into one step, the
- * layout and zero border of every tensor, a liveness plan that packs the tensors into one
- * static arena, then the file itself (prelude, weights, one function per step, the API and
- * an optional main). What each layer's step computes is written by the layer's own emit
- * hook in src/layers/.
+/* codegen.c: writes the generated program from the plan (plan.c): the prelude, the
+ * weights and one function per step (each written by its layer's emit hook in src/layers/),
+ * the run of all steps, the API and an optional main.
  *
- * Design choice: tensors live channels-last (HWC) inside the generated code, and a tensor a
- * convolution reads carries that convolution's padding as a zero border written by its
- * producer, so no interior loop tests bounds. The API still takes and returns PyTorch's
- * layouts; the first step converts the input and the last writes the output. */
+ * Design choice: the API takes and returns PyTorch's layouts whatever the plan keeps inside;
+ * the plan's first and last steps convert, and everything between is the layers' own code. */
 #include <ctype.h>
 #include <math.h>
 #include <string.h>
 
 #include "codegen.h"
-#include "layer.h"
-
-typedef struct Buf {
-    CLayout l;
-    int root;      /* the buffer whose memory this one is (itself unless an alias) */
-    int def, last; /* steps that write it and read it last */
-    size_t off;    /* floats into the arena */
-    bool user_in, user_out;
-} Buf;
-
-typedef struct Step {
-    const Node *node; /* NULL: the input conversion */
-    const Node *act, *pool;
-    int in, out; /* buffer ids */
-    bool alias;  /* out is in's memory */
-} Step;
-
-typedef struct Plan {
-    Arena *arena;
-    const Graph *g;
-    Step *steps;
-    int nsteps;
-    Buf *bufs;
-    int nbufs;
-    size_t arena_floats;
-} Plan;
-
-static int new_buf(Plan *p, CLayout l, int def)
-{
-    Buf *b = &p->bufs[p->nbufs];
-    memset(b, 0, sizeof *b);
-    b->l = l;
-    b->root = p->nbufs;
-    b->def = def;
-    b->last = def;
-    return p->nbufs++;
-}
-
-static CLayout layout_of(Shape s)
-{
-    CLayout l = {.rank = s.rank == 3 ? 3 : 1};
-    if (s.rank == 3) {
-        l.c = (int)s.d[0];
-        l.h = (int)s.d[1];
-        l.w = (int)s.d[2];
-    } else {
-        l.n = (int)shape_numel(s);
-    }
-    return l;
-}
-
-static void plan(Plan *p)
-{
-    const Graph *g = p->g;
-    int nn = g->nodes.len;
-    p->steps = arena_alloc(p->arena, sizeof(Step) * (size_t)(nn + 2));
-    p->bufs = arena_alloc(p->arena, sizeof(Buf) * (size_t)(nn + 3));
-    int cur = new_buf(p, layout_of(g->input), -1);
-    p->bufs[cur].user_in = true;
-    /* steps, with fusion */
-    for (int i = 0; i < nn; i++) {
-        const Node *n = GRAPH_NODE(g, i);
-        Step *s = &p->steps[p->nsteps];
-        memset(s, 0, sizeof *s);
-        s->node = n;
-        s->in = cur;
-        CLayout out = layout_of(n->out);
-        if (n->ops->infer_identity) {
-            Buf *src = &p->bufs[cur];
-            s->alias = true;
-            if (out.rank == 1 && src->l.rank == 3) {
-                out.perm = true;
-                out.pc = src->l.c, out.ph = src->l.h, out.pw = src->l.w;
-            } else if (out.rank == 1) {
-                out.perm = src->l.perm;
-                out.pc = src->l.pc, out.ph = src->l.ph, out.pw = src->l.pw;
-            }
-        } else if (n->ops->fuse) {
-            while (i + 1 < nn) {
-                const Node *next = GRAPH_NODE(g, i + 1);
-                bool is_act = next->ops->emit_act != NULL;
-                /* a fused step applies its activation after its pool's maximum: exact for
-                 * act-then-pool only when the activation never decreases */
-                if (is_act && !s->act && n->ops->fuse(n, next))
-                    s->act = next;
-                else if (!is_act && !s->pool && (!s->act || s->act->ops->monotonic) &&
-                         n->ops->fuse(n, next))
-                    s->pool = next;
-                else
-                    break;
-                i++;
-                out = layout_of(next->out);
-            }
-        }
-        if (out.rank == 1 && !out.perm && p->bufs[cur].l.perm && !n->ops->infer_identity &&
-            n->nparams == 0 && out.n == p->bufs[cur].l.n) {
-            /* a parameterless same-size step on a permuted flat tensor keeps the order */
-            out.perm = true;
-            out.pc = p->bufs[cur].l.pc, out.ph = p->bufs[cur].l.ph, out.pw = p->bufs[cur].l.pw;
-        }
-        s->out = new_buf(p, out, p->nsteps);
-        if (s->alias)
-            p->bufs[s->out].root = p->bufs[cur].root;
-        cur = s->out;
-        p->nsteps++;
-    }
-    /* zero borders: a conv's input carries its padding */
-    for (int i = 0; i < p->nsteps; i++) {
-        Step *s = &p->steps[i];
-        if (s->alias)
-            continue;
-        int pad = s->node && s->node->ops->emit_border ? s->node->ops->emit_border(s->node) : 0;
-        Buf *root = &p->bufs[p->bufs[s->in].root];
-        if (pad > root->l.pad)
-            root->l.pad = pad;
-    }
-    /* aliases see their root's border; a flatten of a bordered image must copy */
-    for (int i = 0; i < p->nsteps; i++) {
-        Step *s = &p->steps[i];
-        if (!s->alias)
-            continue;
-        Buf *root = &p->bufs[p->bufs[s->in].root], *o = &p->bufs[s->out];
-        bool same_shape = o->l.rank == root->l.rank;
-        if (same_shape)
-            o->l.pad = root->l.pad;
-        if (root->l.pad > 0 && !same_shape) {
-            s->alias = false;
-            o->root = s->out;
-        }
-    }
-    /* the user's input is CHW without border: convert it when the plan wants otherwise */
-    Buf *in = &p->bufs[0];
-    if (in->l.rank == 3 && (in->l.c > 1 || in->l.pad > 0)) {
-        int conv = new_buf(p, in->l, 0);
-        in->l.pad = 0;
-        for (int i = 0; i < p->nbufs; i++)
-            if (i != conv && p->bufs[i].root == 0 && i != 0)
-                p->bufs[i].root = conv;
-        for (int i = 0; i < p->nsteps; i++)
-            if (p->steps[i].in == 0)
-                p->steps[i].in = conv;
-        memmove(p->steps + 1, p->steps, sizeof(Step) * (size_t)p->nsteps);
-        p->nsteps++;
-        memset(&p->steps[0], 0, sizeof(Step));
-        p->steps[0].in = 0;
-        p->steps[0].out = conv;
-        for (int i = 0; i < p->nbufs; i++)
-            if (i != 0)
-                p->bufs[i].def = p->bufs[i].def < 0 ? -1 : p->bufs[i].def + 1;
-        p->bufs[conv].def = 0;
-    }
-    /* the last tensor goes straight to the caller when it is in the caller's layout */
-    Step *last = &p->steps[p->nsteps - 1];
-    Buf *lb = &p->bufs[last->out];
-    if (!last->alias && lb->l.rank == 1 && !lb->l.perm)
-        lb->user_out = true;
-    /* liveness: steps read their input; the final copy reads the last tensor */
-    for (int i = 0; i < p->nsteps; i++) {
-        Buf *r = &p->bufs[p->bufs[p->steps[i].in].root];
-        if (i > r->last)
-            r->last = i;
-        Buf *w = &p->bufs[p->bufs[p->steps[i].out].root];
-        if (w->def < 0 || w->def > i)
-            w->def = i;
-    }
-    Buf *lroot = &p->bufs[lb->root];
-    lroot->last = p->nsteps;
-    /* first fit, in order of definition */
-    size_t top = 0;
-    for (int b = 0; b < p->nbufs; b++) {
-        Buf *x = &p->bufs[b];
-        if (x->root != b || x->user_in || x->user_out)
-            continue;
-        size_t size = (clayout_floats(&x->l) + 15) & ~(size_t)15, off = 0;
-        for (bool moved = true; moved;) {
-            moved = false;
-            for (int o = 0; o < b; o++) {
-                Buf *y = &p->bufs[o];
-                if (y->root != o || y->user_in || y->user_out || y->last < x->def ||
-                    x->last < y->def)
-                    continue;
-                size_t ysize = (clayout_floats(&y->l) + 15) & ~(size_t)15;
-                if (off < y->off + ysize && y->off < off + size) {
-                    off = y->off + ysize;
-                    moved = true;
-                }
-            }
-        }
-        x->off = off;
-        if (off + size > top)
-            top = off + size;
-    }
-    p->arena_floats = top;
-}
+#include "plan.h"
 
 static const char *buf_expr(const Plan *p, int id)
 {
@@ -220,10 +23,11 @@ static const char *buf_expr(const Plan *p, int id)
 
 /* PREFIX_L<id>_<dotted name with '_'>: readable, and unique through the node id even when
  * two names differ only in '.' against '_' (its weights add _w and _b). */
-static const char *step_name(const Plan *p, const char *prefix, const Node *n)
+static const char *step_name(const Plan *p, const char *prefix, const Step *st)
 {
-    char *s = n ? arena_printf(p->arena, "%s_L%d_%s", prefix, n->id, n->path)
-                : arena_printf(p->arena, "%s_input_to_hwc", prefix);
+    const Node *n = st->node;
+    char *s = st->kind == STEP_LAYER ? arena_printf(p->arena, "%s_L%d_%s", prefix, n->id, n->path)
+                                     : arena_printf(p->arena, "%s_input_to_hwc", prefix);
     for (char *c = s; *c; c++)
         if (!isalnum((unsigned char)*c))
             *c = '_';
@@ -297,6 +101,15 @@ static const char prelude[] =
     "    for (int i = 0; i < 16; i++)\n        t[i] = tanhf(t[i]);\n"
     "    return _mm512_loadu_ps(t);\n}\n"
     "#endif\n\n";
+
+void cg_dump_plan(const Graph *g, StrBuf *sb)
+{
+    Arena *arena = arena_new();
+    Plan p;
+    plan_build(&p, arena, g);
+    plan_dump(&p, sb);
+    arena_free(arena);
+}
 
 static void upper(char *dst, const char *src)
 {
@@ -481,8 +294,8 @@ bool cg_emit(const Graph *g, const float *const *params, const CgOptions *o, Str
         }
     }
     Arena *arena = arena_new();
-    Plan p = {.arena = arena, .g = g};
-    plan(&p);
+    Plan p;
+    plan_build(&p, arena, g);
     const char *P = o->prefix ? o->prefix : g->name;
     char U[256];
     upper(U, P);
@@ -501,13 +314,13 @@ bool cg_emit(const Graph *g, const float *const *params, const CgOptions *o, Str
             .arena = arena,
             .code = &code,
             .data = &data,
-            .name = step_name(&p, P, s->node),
+            .name = step_name(&p, P, s),
             .in = p.bufs[s->in].l,
             .out = p.bufs[s->out].l,
             .act = s->act,
             .pool = s->pool,
         };
-        if (!s->node) {
+        if (s->kind == STEP_INPUT) {
             CLayout user = {.rank = 1, .n = (int)in_size};
             sb_printf(&code, "/* the input: CHW -> HWC%s */\n",
                       e.out.pad ? " with a zero border" : "");
@@ -605,12 +418,12 @@ bool cg_emit(const Graph *g, const float *const *params, const CgOptions *o, Str
         if (s->alias)
             continue;
         char desc[128] = "";
-        if (s->node) {
+        if (s->kind == STEP_LAYER) {
             snprintf(desc, sizeof desc, "  /* %s %s%s%s%s%s */", s->node->path, s->node->ops->name,
                      s->act ? " + " : "", s->act ? s->act->ops->name : "", s->pool ? " + " : "",
                      s->pool ? s->pool->ops->name : "");
         }
-        sb_printf(c, "    %s(%s, %s);%s\n", step_name(&p, P, s->node), buf_expr(&p, s->in),
+        sb_printf(c, "    %s(%s, %s);%s\n", step_name(&p, P, s), buf_expr(&p, s->in),
                   buf_expr(&p, s->out), desc);
     }
     const Step *last = &p.steps[p.nsteps - 1];
