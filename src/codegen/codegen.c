@@ -26,8 +26,9 @@ static const char *buf_expr(const Plan *p, int id)
 static const char *step_name(const Plan *p, const char *prefix, const Step *st)
 {
     const Node *n = st->node;
-    char *s = st->kind == STEP_LAYER ? arena_printf(p->arena, "%s_L%d_%s", prefix, n->id, n->path)
-                                     : arena_printf(p->arena, "%s_input_to_hwc", prefix);
+    char *s = st->kind == STEP_LAYER   ? arena_printf(p->arena, "%s_L%d_%s", prefix, n->id, n->path)
+              : st->kind == STEP_INPUT ? arena_printf(p->arena, "%s_input_to_hwc", prefix)
+                                       : arena_printf(p->arena, "%s_output_to_chw", prefix);
     for (char *c = s; *c; c++)
         if (!isalnum((unsigned char)*c))
             *c = '_';
@@ -320,13 +321,17 @@ bool cg_emit(const Graph *g, const float *const *params, const CgOptions *o, Str
             .act = s->act,
             .pool = s->pool,
         };
-        if (s->kind == STEP_INPUT) {
+        if (s->kind != STEP_LAYER) {
+            /* the caller's input is CxHxW: the plan sees it as an image without border */
             CLayout user = {.rank = 1, .n = (int)in_size};
-            sb_printf(&code, "/* the input: CHW -> HWC%s */\n",
-                      e.out.pad ? " with a zero border" : "");
+            if (s->kind == STEP_INPUT)
+                sb_printf(&code, "/* the input: CHW -> HWC%s */\n",
+                          e.out.pad ? " with a zero border" : "");
+            else
+                sb_puts(&code, "/* the output: to the caller's order (CxHxW flattened) */\n");
             sb_printf(&code, "static void %s(const float *restrict in, float *restrict out)\n{\n",
                       e.name);
-            emit_relayout(&code, &user, "in", &e.out, "out", 4);
+            emit_relayout(&code, s->kind == STEP_INPUT ? &user : &e.in, "in", &e.out, "out", 4);
             sb_puts(&code, "}\n\n");
             continue;
         }
@@ -417,20 +422,14 @@ bool cg_emit(const Graph *g, const float *const *params, const CgOptions *o, Str
         const Step *s = &p.steps[i];
         if (s->alias)
             continue;
-        char desc[128] = "";
+        sb_printf(c, "    %s(%s, %s);", step_name(&p, P, s), buf_expr(&p, s->in),
+                  buf_expr(&p, s->out));
         if (s->kind == STEP_LAYER) {
-            snprintf(desc, sizeof desc, "  /* %s %s%s%s%s%s */", s->node->path, s->node->ops->name,
-                     s->act ? " + " : "", s->act ? s->act->ops->name : "", s->pool ? " + " : "",
-                     s->pool ? s->pool->ops->name : "");
+            char what[256];
+            plan_step_what(s, what, sizeof what);
+            sb_printf(c, "  /* %s */", what);
         }
-        sb_printf(c, "    %s(%s, %s);%s\n", step_name(&p, P, s), buf_expr(&p, s->in),
-                  buf_expr(&p, s->out), desc);
-    }
-    const Step *last = &p.steps[p.nsteps - 1];
-    const Buf *lb = &p.bufs[last->out];
-    if (!lb->user_out) {
-        CLayout user = {.rank = 1, .n = (int)out_size};
-        emit_relayout(c, &lb->l, buf_expr(&p, last->out), &user, "out", 4);
+        sb_putc(c, '\n');
     }
     sb_puts(c, "    (void)arena;\n}\n\n");
     sb_printf(

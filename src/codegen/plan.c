@@ -5,6 +5,7 @@
  * convolution reads carries that convolution's padding as a zero border written by its
  * producer, so no interior loop tests bounds. The API still takes and returns PyTorch's
  * layouts; the first step converts the input and the last writes the output. */
+#include <stdio.h>
 #include <string.h>
 
 #include "plan.h"
@@ -129,13 +130,22 @@ static void plan_aliases(Plan *p)
     }
 }
 
-/* The caller's input is CHW without a border: when the first layer wants HWC (several
- * channels) or a border, a first step converts it into a buffer of the wanted layout,
- * which takes the input's place for every reader. */
+/* Whether a buffer's memory holds its values in the caller's order: PyTorch's, CxHxW
+ * flattened for an image. */
+static bool in_caller_order(const CLayout *l)
+{
+    if (l->rank == 3)
+        return l->pad == 0 && (l->c == 1 || l->h * l->w == 1);
+    return !l->perm || l->pc == 1 || l->ph * l->pw == 1;
+}
+
+/* The caller's input is CHW without a border: when the first layer wants it otherwise (HWC
+ * with several channels and pixels, or a border), a first step converts it into a buffer
+ * of the wanted layout, which takes the input's place for every reader. */
 static void plan_input(Plan *p)
 {
     Buf *in = &p->bufs[0];
-    if (in->l.rank != 3 || (in->l.c == 1 && in->l.pad == 0))
+    if (in_caller_order(&in->l))
         return;
     int conv = new_buf(p, in->l);
     in->l.pad = 0;
@@ -150,17 +160,24 @@ static void plan_input(Plan *p)
     p->steps[0] = (Step){.kind = STEP_INPUT, .in = 0, .out = conv};
 }
 
-/* The last tensor goes straight to the caller when it is in the caller's layout. */
+/* The last tensor goes to the caller's output. When its memory already holds it in the
+ * caller's order (and is not the caller's input), that memory is the caller's output and
+ * the layer writes there; otherwise a last step converts it. */
 static void plan_output(Plan *p)
 {
-    Step *last = &p->steps[p->nsteps - 1];
-    Buf *lb = &p->bufs[last->out];
-    if (!last->alias && lb->l.rank == 1 && !lb->l.perm)
-        lb->user_out = true;
+    int last = p->steps[p->nsteps - 1].out;
+    Buf *root = &p->bufs[p->bufs[last].root];
+    if (!root->user_in && in_caller_order(&root->l)) {
+        root->user_out = true;
+        return;
+    }
+    const Node *n = GRAPH_NODE(p->g, p->g->nodes.len - 1);
+    int out = new_buf(p, (CLayout){.rank = 1, .n = (int)shape_numel(n->out)});
+    p->bufs[out].user_out = true;
+    p->steps[p->nsteps++] = (Step){.kind = STEP_OUTPUT, .in = last, .out = out};
 }
 
-/* For every root: the first step that writes it and the last that reads it (the last
- * tensor is read after the last step, by the copy to the caller). */
+/* For every root: the first step that writes it and the last that reads it. */
 static void plan_liveness(Plan *p)
 {
     for (int i = 0; i < p->nbufs; i++)
@@ -177,7 +194,6 @@ static void plan_liveness(Plan *p)
         if (i > r->last)
             r->last = i;
     }
-    p->bufs[p->bufs[p->steps[p->nsteps - 1].out].root].last = p->nsteps;
 }
 
 static size_t buf_floats(const Buf *b) { return (clayout_floats(&b->l) + 15) & ~(size_t)15; }
@@ -217,6 +233,7 @@ void plan_build(Plan *p, Arena *arena, const Graph *g)
 {
     int nn = g->nodes.len;
     *p = (Plan){.arena = arena, .g = g};
+    /* a step per layer and the conversions; their buffers and the caller's input */
     p->steps = arena_alloc(arena, sizeof(Step) * (size_t)(nn + 2));
     p->bufs = arena_alloc(arena, sizeof(Buf) * (size_t)(nn + 3));
     plan_steps(p);
@@ -242,19 +259,30 @@ static void layout_dump(StrBuf *sb, const CLayout *l, bool chw)
         sb_printf(sb, " border %d", l->pad);
 }
 
+void plan_step_what(const Step *s, char *buf, size_t n)
+{
+    if (s->kind == STEP_INPUT)
+        snprintf(buf, n, "the input, CHW to the first layer's layout");
+    else if (s->kind == STEP_OUTPUT)
+        snprintf(buf, n, "the output, to the caller's CHW");
+    else
+        snprintf(buf, n, "%s %s%s%s%s%s", s->node->path, s->node->ops->name, s->act ? " + " : "",
+                 s->act ? s->act->ops->name : "", s->pool ? " + " : "",
+                 s->pool ? s->pool->ops->name : "");
+}
+
 void plan_dump(const Plan *p, StrBuf *sb)
 {
-    char nb[32];
-    sb_printf(sb, "plan of %s: %d steps, %d buffers\n", p->g->name, p->nsteps, p->nbufs);
+    char nb[32], line[256];
+    sb_printf(sb, "plan of %s: %d step%s, %d buffer%s\n", p->g->name, p->nsteps,
+              p->nsteps == 1 ? "" : "s", p->nbufs, p->nbufs == 1 ? "" : "s");
     for (int i = 0; i < p->nsteps; i++) {
         const Step *s = &p->steps[i];
         sb_printf(sb, "step %d: b%d -> b%d  ", i, s->in, s->out);
-        if (s->kind == STEP_INPUT)
-            sb_puts(sb, "the input, CHW to the first layer's layout");
-        else
-            sb_printf(sb, "%s %s%s%s%s%s%s", s->node->path, s->node->ops->name, s->act ? " + " : "",
-                      s->act ? s->act->ops->name : "", s->pool ? " + " : "",
-                      s->pool ? s->pool->ops->name : "", s->alias ? " (alias: no code)" : "");
+        plan_step_what(s, line, sizeof line);
+        sb_puts(sb, line);
+        if (s->alias)
+            sb_puts(sb, " (alias: no code)");
         sb_putc(sb, '\n');
     }
     for (int i = 0; i < p->nbufs; i++) {

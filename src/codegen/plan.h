@@ -21,8 +21,9 @@ typedef struct Buf {
 } Buf;
 
 typedef enum {
-    STEP_LAYER, /* a layer, with the activation and pool fused into it */
-    STEP_INPUT, /* the caller's CHW input converted to the first layer's layout */
+    STEP_LAYER,  /* a layer, with the activation and pool fused into it */
+    STEP_INPUT,  /* the caller's CHW input converted to the first layer's layout */
+    STEP_OUTPUT, /* the last tensor converted to the caller's output (CHW, flat) */
 } StepKind;
 
 typedef struct Step {
@@ -46,6 +47,8 @@ typedef struct Plan {
 
 /* Plans the program of shaped graph g, everything allocated in arena. */
 void plan_build(Plan *p, Arena *arena, const Graph *g);
+/* What step s does, into buf: "layer1.0 Conv2d + ReLU + MaxPool2d" for a layer step. */
+void plan_step_what(const Step *s, char *buf, size_t n);
 /* The plan as text: steps, buffers with layout, border, offset and life, the arena size. */
 void plan_dump(const Plan *p, StrBuf *sb);
 
