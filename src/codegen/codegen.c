@@ -23,7 +23,7 @@ typedef struct Gen {
     const CgOptions *o;
     Plan plan;
     const char *P;   /* the API's prefix: mnist */
-    char U[256];     /* the same in capitals: MNIST */
+    char *U;         /* the same in capitals: MNIST */
     int64_t in_size; /* floats in and out of the API */
     int64_t out_size;
     const Shape *out; /* the network's output shape */
@@ -178,11 +178,8 @@ static void emit_api(const Gen *gen, StrBuf *api)
     const char *P = gen->P, *U = gen->U;
     sb_printf(api, "#define %s_IN_SIZE %lld\n#define %s_OUT_SIZE %lld\n", U,
               (long long)gen->in_size, U, (long long)gen->out_size);
-    char name[300];
-    snprintf(name, sizeof name, "%s_IN", U);
-    emit_image_macros(api, name, &gen->g->input);
-    snprintf(name, sizeof name, "%s_OUT", U);
-    emit_image_macros(api, name, gen->out);
+    emit_image_macros(api, arena_printf(gen->plan.arena, "%s_IN", U), &gen->g->input);
+    emit_image_macros(api, arena_printf(gen->plan.arena, "%s_OUT", U), gen->out);
     sb_printf(api,
               "\n/* in: %s_IN_SIZE floats (CxHxW as PyTorch), out: %s_OUT_SIZE floats. */\n"
               "void %s_forward(const float *in, float *out);\n"
@@ -270,6 +267,7 @@ bool cg_emit(const Graph *g, const float *const *params, const CgOptions *o, Str
     Arena *arena = arena_new();
     Gen gen = {.g = g, .o = o, .P = o->prefix ? o->prefix : g->name};
     plan_build(&gen.plan, arena, g);
+    gen.U = arena_alloc(arena, strlen(gen.P) + 1);
     upper(gen.U, gen.P);
     gen.out = &GRAPH_NODE(g, g->nodes.len - 1)->out;
     gen.in_size = shape_numel(g->input);
