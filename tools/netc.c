@@ -15,6 +15,7 @@ static void usage(FILE *f)
           "  --summary          print each layer's name, kind, output shape, params, MACs\n"
           "  --check            parse and shape-check only; exit 0 if every file is good\n"
           "  --dump-ir          print the canonical IR (used by the golden tests)\n"
+          "  --dump-plan        print the generated program's plan: steps, buffers, arena\n"
           "  --to net|yaml      write the network in the other format to stdout\n"
           "  --list-layers      list every layer kind with its attributes and defaults\n"
           "code generation:\n"
@@ -34,6 +35,7 @@ enum {
     OPT_SUMMARY = 256,
     OPT_CHECK,
     OPT_DUMP,
+    OPT_DUMP_PLAN,
     OPT_TO,
     OPT_LIST,
     OPT_VERSION,
@@ -138,6 +140,7 @@ int main(int argc, char **argv)
         {"summary", no_argument, NULL, OPT_SUMMARY},
         {"check", no_argument, NULL, OPT_CHECK},
         {"dump-ir", no_argument, NULL, OPT_DUMP},
+        {"dump-plan", no_argument, NULL, OPT_DUMP_PLAN},
         {"to", required_argument, NULL, OPT_TO},
         {"list-layers", no_argument, NULL, OPT_LIST},
         {"help", no_argument, NULL, 'h'},
@@ -158,6 +161,7 @@ int main(int argc, char **argv)
         case OPT_SUMMARY:
         case OPT_CHECK:
         case OPT_DUMP:
+        case OPT_DUMP_PLAN:
         case OPT_LIST: mode = c; break;
         case OPT_TO:
             mode = c;
@@ -206,7 +210,7 @@ int main(int argc, char **argv)
     }
     if (out && mode) {
         fprintf(stderr, "netc: error: -o generates code; it does not combine with --summary, "
-                        "--check, --dump-ir or --to\n");
+                        "--check, --dump-ir, --dump-plan or --to\n");
         return EXIT_USAGE;
     }
     if (mode == 0)
@@ -233,6 +237,8 @@ int main(int argc, char **argv)
             ir_summary(g, &sb);
         else if (mode == OPT_DUMP)
             ir_dump(g, &sb);
+        else if (mode == OPT_DUMP_PLAN)
+            cg_dump_plan(g, &sb);
         else if (mode == OPT_TO && strcmp(to, "net") == 0)
             write_net(g, &sb);
         else if (mode == OPT_TO)

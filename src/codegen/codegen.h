@@ -18,5 +18,7 @@ typedef struct CgOptions {
  * generated, e.g. a non-finite weight. */
 bool cg_emit(const Graph *g, const float *const *params, const CgOptions *o, StrBuf *c, StrBuf *h,
              Diag *d);
+/* The plan of g's program (steps, buffers, arena), as `netc --dump-plan` prints it. */
+void cg_dump_plan(const Graph *g, StrBuf *sb);
 
 #endif

@@ -1,17 +1,17 @@
 #!/bin/sh
-# Codegen parity: for every net in nets/, generate C with netc, compile it with the system
-# compiler (warnings are errors; each vector family; clang too when present), run it on random inputs and on real
-# mnist-mini images where the input fits, and compare with netrun --logits on the same
+# Codegen parity: generate C with netc for a net, compile it with the system compiler
+# (warnings are errors) for each vector family, run it on random inputs (and on real
+# mnist-mini images where the input fits), and compare with netrun --logits on the same
 # weights (the seeded initial weights, and for the seed net also weights trained by PyTorch).
 # Outputs must agree within 1e-5 relative to the largest output of the row
 # (|a - b| <= 1e-5 * max(1, max_k |b_k|)), and the predicted class must be the same.
-#   parity.sh NETC NETRUN SOURCE_ROOT
+#
+# The nets: every net in nets/ (families native AVX-512, AVX2+FMA, portable C, clang); with
+# KIND_NETS_TOOL, also every layer kind at every position of a whole net (the nets
+# tests/common/kind_nets.c writes) and tests/codegen/edge/*.net (native and portable).
+# Nets are checked PARITY_JOBS (default 2) at a time; each failure names its net.
+#   parity.sh NETC NETRUN SOURCE_ROOT [KIND_NETS_TOOL]
 set -u
-netc=$1 netrun=$2 root=$3
-here=$root/tests/codegen
-tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
-pass=0 fail=0
-gunzip -c "$root/data/mnist-mini/t10k-images-idx3-ubyte.gz" > "$tmp/t10k-images"
 
 compare() { # ref.csv got.csv label
   awk -F, -v label="$3" '
@@ -36,41 +36,81 @@ compare() { # ref.csv got.csv label
     }' "$1" "$2"
 }
 
-check() { # net weights-or-empty label
+# check NET WEIGHTS|- LABEL FAMILIES: one net, every family in the comma-separated list;
+# prints a line per comparison, each starting "ok  " or "FAIL".
+check() {
   net=$1 w=$2 label=$3
-  wflag=""; [ -n "$w" ] && wflag="--weights $w"
-  lflag=""; [ -n "$w" ] && lflag="--load $w"
-  for fam in native avx2 portable clang; do
+  wflag="" lflag=""
+  [ "$w" != - ] && wflag="--weights $w" lflag="--load $w"
+  d=$tmp/$(echo "$label" | tr -c 'A-Za-z0-9._+\n-' _)
+  mkdir -p "$d"
+  if ! "$netc" "$net" $wflag -o "$d/net.c" --header "$d/net.h" --prefix net 2>"$d/netc.err"; then
+    echo "FAIL $label: netc failed"; cat "$d/netc.err"; return
+  fi
+  built=""
+  for fam in $(echo "$4" | tr , ' '); do
     cc=${CC:-cc}
     case $fam in
       native) flags="-march=native";; avx2) flags="-mavx2 -mfma";; portable) flags="-DNETC_NO_SIMD";;
       clang) command -v clang >/dev/null || continue; cc=clang; flags="-march=native";;
     esac
-    d=$tmp/$label.$fam; mkdir -p "$d"
-    if ! "$netc" "$net" $wflag -o "$d/net.c" --header "$d/net.h" --prefix net 2>"$d/netc.err"; then
-      echo "FAIL $label: netc failed"; cat "$d/netc.err"; fail=$((fail + 1)); continue
+    if $cc -std=c99 -O2 $flags -Wall -Wextra -pedantic -Werror -I"$d" "$here/harness.c" "$d/net.c" -o "$d/$fam" -lm 2>"$d/cc.err"; then
+      built="$built $fam"
+    else
+      echo "FAIL $label ($fam): the generated code does not compile cleanly"; head -20 "$d/cc.err"
     fi
-    if ! $cc -std=c99 -O2 $flags -Wall -Wextra -pedantic -Werror -I"$d" "$here/harness.c" "$d/net.c" -o "$d/harness" -lm 2>"$d/cc.err"; then
-      echo "FAIL $label ($fam): the generated code does not compile cleanly"; head -20 "$d/cc.err"; fail=$((fail + 1)); continue
-    fi
-    "$d/harness" --random 64 7 "$d/random.f32"
-    inputs="random"
-    if grep -q "NET_IN_SIZE 784$" "$d/net.h"; then   # 28x28 nets also see real digits
-      "$d/harness" --idx "$tmp/t10k-images" 200 "$d/real.f32" && inputs="random real"
-    fi
-    for kind in $inputs; do
-      "$netrun" "$net" $lflag --predict "$d/$kind.f32" --logits "$d/ref.csv" --quiet 2>"$d/netrun.err" || {
-        echo "FAIL $label: netrun failed"; cat "$d/netrun.err"; fail=$((fail + 1)); continue; }
-      if ! "$d/harness" "$d/$kind.f32" "$d/got.csv"; then fail=$((fail + 1)); continue; fi
-      if compare "$d/ref.csv" "$d/got.csv" "$label $fam $kind"; then pass=$((pass + 1)); else fail=$((fail + 1)); fi
+  done
+  [ -n "$built" ] || return
+  h=$d/${built# }; h=${h%% *}   # inputs come from any harness: they do not depend on the family
+  "$h" --random 64 7 "$d/random.f32"
+  inputs="random"
+  if grep -q "NET_IN_SIZE 784$" "$d/net.h"; then   # 28x28 nets also see real digits
+    "$h" --idx "$tmp/t10k-images" 200 "$d/real.f32" && inputs="random real"
+  fi
+  for kind in $inputs; do
+    "$netrun" "$net" $lflag --predict "$d/$kind.f32" --logits "$d/$kind.ref" --quiet 2>"$d/netrun.err" || {
+      echo "FAIL $label: netrun failed"; cat "$d/netrun.err"; continue; }
+    for fam in $built; do
+      if ! "$d/$fam" "$d/$kind.f32" "$d/got.csv" 2>"$d/harness.err"; then
+        echo "FAIL $label ($fam): the generated code failed"; cat "$d/harness.err"; continue
+      fi
+      compare "$d/$kind.ref" "$d/got.csv" "$label $fam $kind"
     done
   done
 }
 
-for net in "$root"/nets/*.net "$root"/nets/*.yaml; do
-  check "$net" "" "$(basename "$net")"
-done
-w=$root/tests/runtime/fixtures/torch_mnist.safetensors
-[ -f "$w" ] && check "$root/nets/mnist.net" "$w" "mnist.net+torch-weights"
-echo "parity: $pass passed, $fail failed"
-[ "$fail" = 0 ]
+if [ "${1:-}" = --one ]; then   # one line of the list, run by xargs below
+  shift
+  check "$2" "$3" "$4" "$5" > "$tmp/$1.log" 2>&1
+  exit 0
+fi
+
+netc=$1 netrun=$2 root=$3 kinds=${4:-}
+here=$root/tests/codegen
+tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
+export netc netrun here tmp
+gunzip -c "$root/data/mnist-mini/t10k-images-idx3-ubyte.gz" > "$tmp/t10k-images"
+all=native,avx2,portable,clang two=native,portable
+{
+  for net in "$root"/nets/*.net "$root"/nets/*.yaml; do
+    echo "$net - $(basename "$net") $all"
+  done
+  w=$root/tests/runtime/fixtures/torch_mnist.safetensors
+  [ -f "$w" ] && echo "$root/nets/mnist.net $w mnist.net+torch-weights $all"
+  if [ -n "$kinds" ]; then
+    mkdir -p "$tmp/kind_nets"
+    "$kinds" "$tmp/kind_nets" > "$tmp/kind_nets.list" || echo "FAIL kind_nets_tool" > "$tmp/kinds.fail"
+    while read -r net; do
+      echo "$net - kind_nets/$(basename "$net") $two"
+    done < "$tmp/kind_nets.list"
+    for net in "$here"/edge/*.net; do
+      echo "$net - edge/$(basename "$net") $two"
+    done
+  fi
+} | awk '{ print NR, $0 }' > "$tmp/list"
+xargs -P "${PARITY_JOBS:-2}" -L 1 sh "$0" --one < "$tmp/list"
+for i in $(cut -d' ' -f1 "$tmp/list"); do cat "$tmp/$i.log"; done > "$tmp/all.log"
+cat "$tmp/kinds.fail" "$tmp/all.log" 2>/dev/null
+pass=$(grep -c '^ok  ' "$tmp/all.log") fail=$(cat "$tmp/kinds.fail" "$tmp/all.log" 2>/dev/null | grep -c '^FAIL')
+echo "parity: $pass passed, $fail failed ($(wc -l < "$tmp/list") nets)"
+[ "$fail" = 0 ] && [ "$pass" -gt 0 ]

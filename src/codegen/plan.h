@@ -1,0 +1,55 @@
+/* plan.h: the code generator's plan of a network, private to src/codegen: the steps of the
+ * generated program (which layers each fuses) and the buffers between them (layout, zero
+ * border, arena offset). plan.c builds it by a list of passes; codegen.c writes the program
+ * from it; `netc --dump-plan` prints it.
+ *
+ * Design choice: a buffer that shares another's memory (a Flatten or Dropout that is a
+ * view) keeps its own layout and names the buffer that owns the memory as its root; every
+ * question about memory (border, liveness, offset) is asked of the root. */
+#ifndef NETC_PLAN_H
+#define NETC_PLAN_H
+
+#include "layer.h"
+
+typedef struct Buf {
+    CLayout l;
+    int root;      /* the buffer whose memory this one is (itself unless an alias) */
+    int def, last; /* roots: the first step that writes it and the last that reads it */
+    size_t off;    /* roots in the arena: floats into it */
+    bool user_in;  /* the caller's input (CHW, no border) */
+    bool user_out; /* the caller's output */
+} Buf;
+
+typedef enum {
+    STEP_LAYER,  /* a layer, with the activation and pool fused into it */
+    STEP_INPUT,  /* the caller's CHW input converted to the first layer's layout */
+    STEP_OUTPUT, /* the last tensor converted to the caller's output (CHW, flat) */
+} StepKind;
+
+typedef struct Step {
+    StepKind kind;
+    const Node *node; /* STEP_LAYER: the layer */
+    const Node *act;  /* a following activation fused into the step, or NULL */
+    const Node *pool; /* a following pool fused into the step, or NULL */
+    int in, out;      /* buffer ids */
+    bool alias;       /* out is in's memory: no code */
+} Step;
+
+typedef struct Plan {
+    Arena *arena; /* the compilation's: steps, buffers and names live in it */
+    const Graph *g;
+    Step *steps;
+    int nsteps;
+    Buf *bufs;
+    int nbufs;
+    size_t arena_floats; /* the activation arena: floats, every root packed in */
+} Plan;
+
+/* Plans the program of shaped graph g, everything allocated in arena. */
+void plan_build(Plan *p, Arena *arena, const Graph *g);
+/* What step s does, into buf: "layer1.0 Conv2d + ReLU + MaxPool2d" for a layer step. */
+void plan_step_what(const Step *s, char *buf, size_t n);
+/* The plan as text: steps, buffers with layout, border, offset and life, the arena size. */
+void plan_dump(const Plan *p, StrBuf *sb);
+
+#endif

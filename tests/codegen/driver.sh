@@ -1,0 +1,132 @@
+#!/bin/sh
+# The generated program's prelude and --main driver as C on their own. Each compiler (cc,
+# and clang when present) builds them with -std=c99 -Wall -Wextra -pedantic -Werror:
+# prelude_test.c for each vector family, and the driver against a stub network
+# (driver_stub.c: output k is input k, normalisation (x - 0.5) / 0.25) with a 1x4x3 image
+# input, a 3x4x3 one and a flat one of 12 values. The driver then runs on small IDX and PGM
+# files written here: the right classes, accuracy and probability, and one message and
+# exit 1 for each file that does not fit the network. Last, the seed net with the example
+# weights, generated with --main: its classes of mnist-mini's test images and of
+# examples/*.pgm are netrun's.
+#   driver.sh NETC NETRUN SOURCE_ROOT
+set -u
+netc=$1 netrun=$2 root=$3
+here=$root/tests/codegen
+tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
+pass=0 fail=0
+
+bytes() { for b in "$@"; do printf "\\$(printf %03o "$b")"; done; }
+be32() { bytes $(($1 >> 24 & 255)) $(($1 >> 16 & 255)) $(($1 >> 8 & 255)) $(($1 & 255)); }
+idx() { # FILE N ROWS COLS BYTE...: an IDX image file
+  f=$1 n=$2 r=$3 c=$4; shift 4
+  { bytes 0 0 8 3; be32 "$n"; be32 "$r"; be32 "$c"; bytes "$@"; } > "$f"
+}
+zeros() { i=0; while [ $i -lt "$1" ]; do printf '0 '; i=$((i + 1)); done; }
+
+# expect WHAT STATUS PATTERN PROGRAM ARGS...: PROGRAM exits STATUS and its output (stdout
+# then stderr, lines joined by spaces) matches the grep pattern PATTERN
+expect() {
+  what=$1 want=$2 pat=$3; shift 3
+  "$@" > "$tmp/out" 2> "$tmp/err"; got=$?
+  cat "$tmp/err" >> "$tmp/out"
+  if [ "$got" = "$want" ] && tr '\n' ' ' < "$tmp/out" | grep -q -- "$pat"; then
+    pass=$((pass + 1))
+  else
+    fail=$((fail + 1))
+    echo "FAIL $cc: $what: expected exit $want and '$pat', got exit $got:"; sed 's/^/    /' "$tmp/out"
+  fi
+}
+
+# the files: images of 4 rows x 3 columns whose first three pixels pick the class
+idx "$tmp/three.idx" 3 4 3 0 255 0 $(zeros 9) 0 0 255 $(zeros 9) 255 0 0 $(zeros 9)
+{ bytes 0 0 8 1; be32 3; bytes 1 2 2; } > "$tmp/three.labels"
+idx "$tmp/wide.idx" 1 3 4 $(zeros 12)                  # 3 rows x 4 columns
+idx "$tmp/flat.idx" 1 2 6 0 0 255 $(zeros 9)           # 2 x 6: 12 values
+idx "$tmp/big.idx" 1 5 3 $(zeros 15)
+idx "$tmp/short.idx" 3 4 3 $(zeros 24)                 # 3 images, 2 there
+idx "$tmp/empty.idx" 0 4 3
+{ bytes 0 0 8 4; be32 1; be32 4; be32 3; bytes $(zeros 12); } > "$tmp/magic.idx"
+{ bytes 0 0 8 2; be32 3; bytes 1 2 2; } > "$tmp/magic.labels"
+{ bytes 0 0 8 1; be32 2; bytes 1 2; } > "$tmp/two.labels"
+{ bytes 0 0 8 1; be32 3; bytes 1 5 2; } > "$tmp/five.labels"
+{ bytes 0 0 8 1; be32 3; bytes 1 2; } > "$tmp/short.labels"
+bytes 31 139 8 0 0 0 0 0 > "$tmp/gz.idx"
+# PGM 3 wide, 4 high: pixels 0, 1, 0.2 -> normalised -2, 2, -1.2: class 1, p = 0.944
+{ printf 'P5\n3 4\n255\n'; bytes 0 255 51 $(zeros 9); } > "$tmp/p5.pgm"
+printf 'P2\n# plain, with a comment\n3 4\n255\n0 255 51\n%s\n' "$(zeros 9)" > "$tmp/p2.pgm"
+{ printf 'P5 3 4 1000\n'; bytes 0 0 3 232 0 200 $(zeros 18); } > "$tmp/p16.pgm"
+{ printf 'P5\n4 3\n255\n'; bytes $(zeros 12); } > "$tmp/wide.pgm"
+{ printf 'P5\n3 4\n0\n'; bytes $(zeros 12); } > "$tmp/max0.pgm"
+{ printf 'P5\n3 4\n65536\n'; bytes $(zeros 24); } > "$tmp/max65536.pgm"
+{ printf 'P5\n3 4\n1000\n'; bytes $(zeros 23); } > "$tmp/short.pgm"
+printf 'P2\n3 4\n255\n0 300 %s\n' "$(zeros 10)" > "$tmp/above.pgm"
+printf 'P2\n3 4\n255\n0 1 2\n' > "$tmp/few.pgm"
+printf 'P5\n3 x\n255\n' > "$tmp/header.pgm"
+
+ccs=${CC:-cc}
+command -v clang > /dev/null && ccs="$ccs clang"
+for cc in $ccs; do
+  build() { # OUT FLAGS... FILE: compile strictly, counting a failure
+    out=$1; shift
+    if $cc -std=c99 -O2 -Wall -Wextra -pedantic -Werror -I"$root/src/codegen" "$@" -o "$tmp/$out" -lm 2> "$tmp/cc.err"; then
+      pass=$((pass + 1)); return 0
+    fi
+    fail=$((fail + 1)); echo "FAIL $cc: $out does not compile cleanly:"; head -20 "$tmp/cc.err"; return 1
+  }
+  for fam in native:vf avx2:vf8 portable:vf1; do   # native: the machine's widest
+    case $fam in
+      native*) flags=-march=native;; avx2*) flags="-mavx2 -mfma";; portable*) flags=-DNETC_NO_SIMD;;
+    esac
+    build "prelude.$cc" $flags "$here/prelude_test.c" &&
+      expect "prelude_test $flags" 0 "^${fam#*:}" "$tmp/prelude.$cc"
+  done
+  stub() { build "$1.$cc" -DSTUB_C="$2" -DSTUB_H=4 -DSTUB_W=3 -DSTUB_OUT="$3" "$here/driver_stub.c"; }
+  stub image 1 3 && stub rgb 3 3 && stub flat 0 3 && stub wide_out 1 300 || continue
+  img=$tmp/image.$cc rgb=$tmp/rgb.$cc flat=$tmp/flat.$cc
+  expect "usage" 2 "^usage: .* runs the stub network (input 12 values, 3 outputs)" "$img"
+  expect "IDX classes" 0 "^0 1 1 2 2 0 3 images, .* us/image $" "$img" "$tmp/three.idx"
+  expect "IDX accuracy" 0 "^accuracy 0.6667 (3 images), .* us/image" "$img" "$tmp/three.idx" "$tmp/three.labels"
+  expect "PGM P5" 0 "^1  (p=0.944) $" "$img" "$tmp/p5.pgm"
+  expect "PGM P2" 0 "^1  (p=0.944) $" "$img" "$tmp/p2.pgm"
+  expect "PGM 16-bit" 0 "^1  (p=0.944) $" "$img" "$tmp/p16.pgm"
+  expect "flat IDX 4x3" 0 "^0 1 1 2 2 0 " "$flat" "$tmp/three.idx"
+  expect "flat IDX 2x6" 0 "^0 2 " "$flat" "$tmp/flat.idx"
+  expect "flat PGM" 0 "^1  (p=0.944) $" "$flat" "$tmp/p5.pgm"
+  expect "no file" 1 "^stub: $tmp/none: cannot open $" "$img" "$tmp/none"
+  expect "gzip" 1 "^stub: $tmp/gz.idx: gzip file: decompress it first" "$img" "$tmp/gz.idx"
+  expect "IDX magic" 1 "^stub: $tmp/magic.idx: not an IDX image file (magic 0x00000803) or a PGM $" "$img" "$tmp/magic.idx"
+  expect "IDX truncated" 1 "^stub: $tmp/short.idx: truncated: 3 images of 12 bytes need 52 bytes, the file has 40 $" "$img" "$tmp/short.idx"
+  expect "IDX empty" 1 "^stub: $tmp/empty.idx: holds no images $" "$img" "$tmp/empty.idx"
+  expect "IDX rows and cols" 1 "^stub: $tmp/wide.idx: images are 4x3 (width x height); the network takes 3x4 $" "$img" "$tmp/wide.idx"
+  expect "IDX channels" 1 "^stub: $tmp/three.idx: images are one-channel; the network takes 3x4x3 (CxHxW) $" "$rgb" "$tmp/three.idx"
+  expect "flat IDX size" 1 "^stub: $tmp/big.idx: images are 3x5 (15 values); the network takes 12 values $" "$flat" "$tmp/big.idx"
+  expect "label magic" 1 "^stub: $tmp/magic.labels: not an IDX label file (magic 0x00000801) $" "$img" "$tmp/three.idx" "$tmp/magic.labels"
+  expect "label count" 1 "^stub: $tmp/two.labels: holds 2 labels for 3 images $" "$img" "$tmp/three.idx" "$tmp/two.labels"
+  expect "label range" 1 "^stub: $tmp/five.labels: label 5 of record 1 is beyond the network's 3 outputs $" "$img" "$tmp/three.idx" "$tmp/five.labels"
+  expect "labels truncated" 1 "^stub: $tmp/short.labels: truncated: 3 labels need 11 bytes, the file has 10 $" "$img" "$tmp/three.idx" "$tmp/short.labels"
+  expect "labels with PGM" 1 "^stub: $tmp/three.labels: labels go with IDX images, not with a PGM $" "$img" "$tmp/p5.pgm" "$tmp/three.labels"
+  expect "PGM width and height" 1 "^stub: $tmp/wide.pgm: image is 4x3 (width x height); the network takes 3x4 $" "$img" "$tmp/wide.pgm"
+  expect "PGM channels" 1 "^stub: $tmp/p5.pgm: image is one-channel; the network takes 3x4x3 (CxHxW) $" "$rgb" "$tmp/p5.pgm"
+  expect "PGM maxval 0" 1 "^stub: $tmp/max0.pgm: maxval 0 is out of range (expected 1..65535) $" "$img" "$tmp/max0.pgm"
+  expect "PGM maxval 65536" 1 "^stub: $tmp/max65536.pgm: maxval 65536 is out of range (expected 1..65535) $" "$img" "$tmp/max65536.pgm"
+  expect "PGM truncated" 1 "^stub: $tmp/short.pgm: truncated: 12 pixels need 24 bytes after the header, 23 left $" "$img" "$tmp/short.pgm"
+  expect "PGM above maxval" 1 "^stub: $tmp/above.pgm: pixel 1 is 300, above maxval 255 $" "$img" "$tmp/above.pgm"
+  expect "PGM few pixels" 1 "^stub: $tmp/few.pgm: expected pixel 3 of 12 (a number) at byte " "$img" "$tmp/few.pgm"
+  expect "PGM header" 1 "^stub: $tmp/header.pgm: expected the height (a number) at byte 5 $" "$img" "$tmp/header.pgm"
+done
+
+cc=${CC:-cc}
+if "$netc" "$root/nets/mnist.net" --weights "$root/examples/mnist.safetensors" -o "$tmp/mnist.c" --main 2> "$tmp/netc.err" &&
+  $cc -std=c99 -O2 -march=native -Wall -Wextra -pedantic -Werror "$tmp/mnist.c" -o "$tmp/mnist" -lm 2> "$tmp/cc.err"; then
+  gunzip -c "$root/data/mnist-mini/t10k-images-idx3-ubyte.gz" > "$tmp/t10k-images"
+  "$netrun" "$root/nets/mnist.net" --load "$root/examples/mnist.safetensors" --predict "$tmp/t10k-images" --quiet > "$tmp/want" 2>&1
+  expect "mnist --main: netrun's classes" 0 "^$(tr '\n' ' ' < "$tmp/want")2,004 images, .* us/image $" "$tmp/mnist" "$tmp/t10k-images"
+  for pgm in "$root"/examples/*.pgm; do
+    want=$("$netrun" "$root/nets/mnist.net" --load "$root/examples/mnist.safetensors" --predict "$pgm" | cut -d' ' -f1)
+    expect "mnist --main: $(basename "$pgm")" 0 "^$want  (p=" "$tmp/mnist" "$pgm"
+  done
+else
+  fail=$((fail + 1)); echo "FAIL: nets/mnist.net with --main does not generate or compile:"; cat "$tmp/netc.err" "$tmp/cc.err"
+fi
+echo "driver: $pass passed, $fail failed"
+[ "$fail" = 0 ]

@@ -1,0 +1,86 @@
+/* prelude_test.c: the generated programs' prelude (src/codegen/prelude.h) as C on its own:
+ * every helper of the vector family the compiler's target selects, lane by lane, against
+ * plain C, and the portable family's too. Prints the family it checked; exits 1 (naming
+ * the helper and the lane) on a difference. Built by tests/codegen/driver.sh with
+ * -march=native, -mavx2 -mfma and -DNETC_NO_SIMD. */
+#include <stdio.h>
+
+#include "prelude.h"
+
+#define CHECK_FAMILY(F, W)                                                                         \
+    static int check_##F(void)                                                                     \
+    {                                                                                              \
+        float a[W], b[W], c[W], r[W];                                                              \
+        int bad = 0;                                                                               \
+        for (int i = 0; i < W; i++) {                                                              \
+            a[i] = (float)i * 0.75f - 3.0f;                                                        \
+            b[i] = 2.0f - (float)i * 0.5f;                                                         \
+            c[i] = (float)(i % 3) - 1.25f;                                                         \
+        }                                                                                          \
+        F va = F##_load(a), vb = F##_load(b), vc = F##_load(c);                                    \
+        float sum = 0;                                                                             \
+        for (int i = 0; i < W; i++)                                                                \
+            sum += a[i];                                                                           \
+        bad += near(#F "_hsum", 0, F##_hsum(va), sum);                                             \
+        F##_store(r, F##_set1(1.5f));                                                              \
+        for (int i = 0; i < W; i++)                                                                \
+            bad += near(#F "_set1", i, r[i], 1.5f);                                                \
+        F##_store(r, F##_zero());                                                                  \
+        for (int i = 0; i < W; i++)                                                                \
+            bad += near(#F "_zero", i, r[i], 0.0f);                                                \
+        F##_store(r, F##_fma(va, vb, vc));                                                         \
+        for (int i = 0; i < W; i++)                                                                \
+            bad += near(#F "_fma", i, r[i], a[i] * b[i] + c[i]);                                   \
+        F##_store(r, F##_add(va, vb));                                                             \
+        for (int i = 0; i < W; i++)                                                                \
+            bad += near(#F "_add", i, r[i], a[i] + b[i]);                                          \
+        F##_store(r, F##_mul(va, vb));                                                             \
+        for (int i = 0; i < W; i++)                                                                \
+            bad += near(#F "_mul", i, r[i], a[i] * b[i]);                                          \
+        F##_store(r, F##_max(va, vb));                                                             \
+        for (int i = 0; i < W; i++)                                                                \
+            bad += near(#F "_max", i, r[i], a[i] > b[i] ? a[i] : b[i]);                            \
+        F##_store(r, F##_min(va, vb));                                                             \
+        for (int i = 0; i < W; i++)                                                                \
+            bad += near(#F "_min", i, r[i], a[i] < b[i] ? a[i] : b[i]);                            \
+        F##_store(r, F##_sigmoid(va));                                                             \
+        for (int i = 0; i < W; i++)                                                                \
+            bad += near(#F "_sigmoid", i, r[i], 1.0f / (1.0f + expf(-a[i])));                      \
+        F##_store(r, F##_tanh(va));                                                                \
+        for (int i = 0; i < W; i++)                                                                \
+            bad += near(#F "_tanh", i, r[i], tanhf(a[i]));                                         \
+        return bad;                                                                                \
+    }
+
+/* Within 1e-6 relative: fma rounds once where plain C rounds twice, and hsum adds in
+ * another order. */
+static int near(const char *what, int lane, float got, float want)
+{
+    if (fabsf(got - want) <= 1e-6f * (1.0f + fabsf(want)))
+        return 0;
+    printf("%s, lane %d: %.9g, expected %.9g\n", what, lane, (double)got, (double)want);
+    return 1;
+}
+
+CHECK_FAMILY(vf1, 1)
+#if NETC_VL >= 8
+CHECK_FAMILY(vf8, 8)
+#endif
+#if NETC_VL >= 16
+CHECK_FAMILY(vf16, 16)
+#endif
+
+int main(void)
+{
+    int bad = check_vf1();
+#if NETC_VL >= 16
+    bad += check_vf16();
+    puts("vf16");
+#endif
+#if NETC_VL >= 8
+    bad += check_vf8();
+    puts("vf8");
+#endif
+    puts("vf1");
+    return bad != 0;
+}
