@@ -298,25 +298,24 @@ static bool set_attr(Lower *L, const AttrSpec *s, AttrVal *out, const AstValue *
     case ATTR_ENUM: {
         if (v->kind != VAL_IDENT && v->kind != VAL_STRING)
             return type_error(L, s, v);
-        int best = -1, best_d = 3;
         for (int i = 0; s->choices[i]; i++) {
             if (str_ieq(s->choices[i], v->s)) {
                 nv.e = i;
                 nv.s = s->choices[i];
                 goto done;
             }
-            int d = str_edit_distance(v->s, s->choices[i], 3);
-            if (d < best_d)
-                best_d = d, best = i;
         }
         StrBuf sb;
         sb_init(&sb);
-        for (int i = 0; s->choices[i]; i++)
+        Suggest sug;
+        suggest_init(&sug, v->s, false);
+        for (int i = 0; s->choices[i]; i++) {
             sb_printf(&sb, "%s%s", i ? ", " : "", s->choices[i]);
+            suggest_add(&sug, s->choices[i]);
+        }
         diag_error(L->diag, v->loc, "unknown %s '%s': expected one of %s", s->name, v->s, sb.data);
         sb_free(&sb);
-        if (best >= 0)
-            diag_hint(L->diag, v->loc, "did you mean '%s'?", s->choices[best]);
+        diag_suggest(L->diag, v->loc, &sug);
         return false;
     }
     case ATTR_STRING:
@@ -378,14 +377,11 @@ static AstValue *short_value(Lower *L, const AstValue *v, size_t pl)
 
 static const char *suggest_attr(const AttrSpec *specs, int n, const char *key)
 {
-    const char *best = NULL;
-    int best_d = 3;
-    for (int i = 0; i < n; i++) {
-        int d = str_edit_distance(key, specs[i].name, 3);
-        if (d < best_d)
-            best_d = d, best = specs[i].name;
-    }
-    return best;
+    Suggest s;
+    suggest_init(&s, key, false);
+    for (int i = 0; i < n; i++)
+        suggest_add(&s, specs[i].name);
+    return suggest_best(&s);
 }
 
 /* "'MaxPool2d' takes 2 positional arguments (kernel, stride); '2' is one too many" */
@@ -810,15 +806,11 @@ static void lower_train(Lower *L, const AstNet *net)
         if (!st || s->has_block || s->label) {
             if (!st) {
                 diag_error(L->diag, s->head_loc, "unknown train setting '%s'", s->head);
-                const char *best = NULL;
-                int best_d = 3;
-                for (int k = 0; k < N(settings); k++) {
-                    int d = str_edit_distance(s->head, settings[k].name, 3);
-                    if (d < best_d)
-                        best_d = d, best = settings[k].name;
-                }
-                if (best)
-                    diag_hint(L->diag, s->head_loc, "did you mean '%s'?", best);
+                Suggest sug;
+                suggest_init(&sug, s->head, false);
+                for (int k = 0; k < N(settings); k++)
+                    suggest_add(&sug, settings[k].name);
+                diag_suggest(L->diag, s->head_loc, &sug);
             } else {
                 diag_error(L->diag, s->head_loc, "train setting '%s' takes no %s", s->head,
                            s->has_block ? "block" : "label");
@@ -860,27 +852,16 @@ static void lower_train(Lower *L, const AstNet *net)
                 if (kind < 0) {
                     StrBuf sb;
                     sb_init(&sb);
-                    const char *best = NULL;
-                    int best_d = 3;
+                    Suggest sug; /* `CosineLR`: a long enough common start will do */
+                    suggest_init(&sug, a0->val->s, true);
                     for (int k = 0; k < st->nkinds; k++) {
                         sb_printf(&sb, "%s%s", k ? ", " : "", st->kinds[k].name);
-                        int d = str_edit_distance(a0->val->s, st->kinds[k].name, 3);
-                        if (d < best_d)
-                            best_d = d, best = st->kinds[k].name;
+                        suggest_add(&sug, st->kinds[k].name);
                     }
                     diag_error(L->diag, a0->loc, "unknown %s '%s': expected one of %s", st->name,
                                a0->val->s, sb.data);
                     sb_free(&sb);
-                    for (int k = 0, best_p = 3; !best && k < st->nkinds; k++) {
-                        int p = 0; /* `CosineLR`: a long enough common start */
-                        while (a0->val->s[p] && tolower((unsigned char)a0->val->s[p]) ==
-                                                    tolower((unsigned char)st->kinds[k].name[p]))
-                            p++;
-                        if (p > best_p)
-                            best_p = p, best = st->kinds[k].name;
-                    }
-                    if (best)
-                        diag_hint(L->diag, a0->loc, "did you mean '%s'?", best);
+                    diag_suggest(L->diag, a0->loc, &sug);
                     continue;
                 }
                 first = 1;

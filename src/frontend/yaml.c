@@ -798,17 +798,11 @@ static void top_level(P *p, AstNet *net, yaml_node_t *root)
                        "unknown top-level key '%s' (expected 'network', 'input', 'layers' or "
                        "'train')",
                        k);
-            int best = 3;
-            const char *guess = NULL;
-            for (size_t j = 0; j < sizeof top_keys / sizeof *top_keys; j++) {
-                int dist = str_edit_distance(k, top_keys[j], 3);
-                if (dist < best) {
-                    best = dist;
-                    guess = top_keys[j];
-                }
-            }
-            if (guess)
-                diag_hint(p->d, e[i].loc, "did you mean '%s'?", guess);
+            Suggest sug;
+            suggest_init(&sug, k, false);
+            for (size_t j = 0; j < sizeof top_keys / sizeof *top_keys; j++)
+                suggest_add(&sug, top_keys[j]);
+            diag_suggest(p->d, e[i].loc, &sug);
         }
     }
     leave(p, root);

@@ -34,16 +34,11 @@ const LayerOps *ir_layer_find(const char *name)
 
 const char *ir_layer_suggest(const char *name)
 {
-    const char *best = NULL;
-    int best_d = 3; /* suggest only within 2 edits */
-    for (int k = 0; k < LAYER__COUNT; k++) {
-        int dist = str_edit_distance(name, ir_layers[k]->name, 3);
-        if (dist < best_d) {
-            best_d = dist;
-            best = ir_layers[k]->name;
-        }
-    }
-    return best;
+    Suggest s;
+    suggest_init(&s, name, false);
+    for (int k = 0; k < LAYER__COUNT; k++)
+        suggest_add(&s, ir_layers[k]->name);
+    return suggest_best(&s);
 }
 
 int ir_attr_index(const LayerOps *ops, const char *name)
