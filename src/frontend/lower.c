@@ -337,7 +337,17 @@ done:
     return true;
 }
 
-/* `k3` -> kernel=3, `k3x5` -> kernel=[3, 5]; NULL if `word` is not a short form. */
+/* The index of the attribute called name, or -1. */
+static int spec_index(const AttrSpec *specs, int nspecs, const char *name)
+{
+    for (int i = 0; i < nspecs; i++)
+        if (strcmp(specs[i].name, name) == 0)
+            return i;
+    return -1;
+}
+
+/* The index of the attribute `word` is a short form of (`k3`: kernel=3, `k3x5`: kernel=[3, 5]),
+ * or -1 if it is none. */
 static int short_form(const AttrSpec *specs, int nspecs, const char *word)
 {
     size_t pl = 0;
@@ -430,10 +440,7 @@ static bool lower_args(Lower *L, const char *what, const AttrSpec *specs, int ns
                     ai++; /* one message for the pair */
                 continue;
             }
-            idx = -1;
-            for (int i = 0; i < nspecs; i++)
-                if (strcmp(specs[i].name, a->key) == 0)
-                    idx = i;
+            idx = spec_index(specs, nspecs, a->key);
             if (idx < 0) {
                 diag_error(L->diag, a->key_loc, "%s has no attribute '%s'", what, a->key);
                 const char *s = suggest_attr(specs, nspecs, a->key);
@@ -444,6 +451,16 @@ static bool lower_args(Lower *L, const char *what, const AttrSpec *specs, int ns
             }
         } else if (v->kind == VAL_IDENT && (idx = short_form(specs, nspecs, v->s)) >= 0) {
             v = short_value(L, v, strlen(specs[idx].shortp));
+        } else if (v->kind == VAL_IDENT && (idx = spec_index(specs, nspecs, v->s)) >= 0) {
+            /* `Conv2d 8 k3 stride`: a keyed attribute written without its value */
+            if (L->setting && strcmp(v->s, "value") == 0)
+                diag_error(L->diag, a->loc, "%s needs a value", what);
+            else
+                diag_error(L->diag, a->loc, "%s: '%s' needs a value", what, v->s);
+            vals[idx].set = true; /* reported; not "missing" too */
+            vals[idx].loc = a->loc;
+            ok = false;
+            continue;
         } else {
             idx = -1;
             for (int i = 0; positional && positional[i] && idx < 0; i++) {
@@ -457,18 +474,10 @@ static bool lower_args(Lower *L, const char *what, const AttrSpec *specs, int ns
                 }
             }
             if (idx < 0) {
-                if (v->kind == VAL_IDENT && specs && suggest_attr(specs, nspecs, v->s) &&
-                    !short_form(specs, nspecs, v->s)) {
-                    diag_error(L->diag, a->loc, "%s: '%s' needs a value", what, v->s);
-                } else {
-                    positional_error(L, what, specs, nspecs, positional, v, a->loc);
-                    if (v->kind == VAL_IDENT) {
-                        const char *s = ir_layer_suggest(v->s);
-                        if (ir_layer_find(v->s) || s)
-                            diag_hint(L->diag, a->loc,
-                                      "put each layer on its own line (or separate with ';')");
-                    }
-                }
+                positional_error(L, what, specs, nspecs, positional, v, a->loc);
+                if (v->kind == VAL_IDENT && (ir_layer_find(v->s) || ir_layer_suggest(v->s)))
+                    diag_hint(L->diag, a->loc,
+                              "put each layer on its own line (or separate with ';')");
                 ok = false;
                 continue;
             }

@@ -383,6 +383,42 @@ Test(parser, positional_order)
 
 /* ---- errors and recovery ---- */
 
+/* Loads text as a file called name (the suffix picks the front end); true if the messages
+ * include want and none of the messages a bare name used to get instead. */
+static bool says_needs_value(const char *name, const char *text, const char *want)
+{
+    fclose(mem); /* a fresh sink: no messages, no errors counted */
+    free(msgs);
+    mem = open_memstream(&msgs, &msgs_len);
+    cr_assert(mem);
+    diag_init(&diag, mem, "test");
+    frontend_load_file(arena, src_from_string(arena, name, text), &diag);
+    fflush(mem);
+    return strstr(msgs, want) && !strstr(msgs, "one too many") && !strstr(msgs, "must be");
+}
+
+/* Every attribute of every layer kind written bare, in both formats, is reported as an
+ * attribute without its value (issue 9: `Conv2d 8 k3 stride` said "one too many", and a
+ * bare name that fit a positional slot was read as that slot's value). */
+Test(parser, every_bare_attribute_needs_a_value)
+{
+    for (int k = 0; k < LAYER__COUNT; k++) {
+        const LayerOps *ops = ir_layers[k];
+        for (int i = 0; i < ops->nattrs; i++) {
+            const char *a = ops->attrs[i].name;
+            char want[128], net[256], yaml[256];
+            snprintf(want, sizeof want, "error: '%s': '%s' needs a value", ops->name, a);
+            snprintf(net, sizeof net, "network x (input 1x8x8) {\n  %s %s\n}\n", ops->name, a);
+            snprintf(yaml, sizeof yaml, "network: x\ninput: [1, 8, 8]\nlayers:\n  - %s: [%s]\n",
+                     ops->name, a);
+            cr_expect(says_needs_value("t.net", net, want), "%s\nwant \"%s\", got:\n%s", net, want,
+                      msgs);
+            cr_expect(says_needs_value("t.yaml", yaml, want), "%s\nwant \"%s\", got:\n%s", yaml,
+                      want, msgs);
+        }
+    }
+}
+
 Test(parser, every_broken_line_is_reported)
 {
     AstNet *n = parse("network x (input 4) {\n"
