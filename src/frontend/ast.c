@@ -59,6 +59,32 @@ bool ast_parse_number(AstValue *v, const char *text)
     return true;
 }
 
+AstValue *ast_sizes(Arena *a, const char *text, SrcLoc loc)
+{
+    for (const char *p = text;; p++) {
+        if (*p < '0' || *p > '9')
+            return NULL;
+        p += strspn(p, "0123456789");
+        if (!*p)
+            break;
+        if (*p != 'x')
+            return NULL;
+    }
+    AstValue *v = ast_value(a, VAL_LIST, loc);
+    v->s = arena_strdup(a, text);
+    for (const char *p = text; *p;) {
+        size_t n = strspn(p, "0123456789");
+        SrcLoc dl = loc; /* each size marks its own digits */
+        dl.col += (int)(p - text);
+        dl.len = (int)n;
+        AstValue *d = ast_value(a, VAL_INT, dl);
+        ast_parse_number(d, arena_strndup(a, p, n));
+        ptrvec_push(a, &v->items, d);
+        p += n + (p[n] == 'x');
+    }
+    return v;
+}
+
 SrcLoc loc_span(SrcLoc a, SrcLoc b)
 {
     if (!a.file)

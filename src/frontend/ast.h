@@ -80,6 +80,11 @@ AstStmt *ast_stmt(Arena *a, SrcLoc loc);
 /* Parses a numeric literal's text into v (VAL_INT or VAL_FLOAT, with overflow flagged).
  * Returns false if text is not a number. */
 bool ast_parse_number(AstValue *v, const char *text);
+/* Reads sizes, decimal integers joined by 'x' (`3x5`, `1x28x28`; one integer alone too),
+ * into a VAL_LIST of VAL_INT, each located at its own digits within loc (text's location),
+ * with s = text. NULL if text is not of that form. The lexer's `1x28x28`, YAML's plain
+ * scalar `3x5` and the short form `k3x5` all read through here. */
+AstValue *ast_sizes(Arena *a, const char *text, SrcLoc loc);
 /* The location spanning from a to the end of b (same file, a before b). */
 SrcLoc loc_span(SrcLoc a, SrcLoc b);
 

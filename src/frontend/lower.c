@@ -346,43 +346,28 @@ static int spec_index(const AttrSpec *specs, int nspecs, const char *name)
     return -1;
 }
 
-/* The index of the attribute `word` is a short form of (`k3`: kernel=3, `k3x5`: kernel=[3, 5]),
- * or -1 if it is none. */
-static int short_form(const AttrSpec *specs, int nspecs, const char *word)
+/* The index of the attribute `word` is a short form of, its value in *out (`k3`: kernel=3,
+ * `k3x5`: kernel=[3, 5]), or -1 if it is none. */
+static int short_form(Lower *L, const AttrSpec *specs, int nspecs, const AstValue *word,
+                      AstValue **out)
 {
     size_t pl = 0;
-    while (isalpha((unsigned char)word[pl]))
+    while (isalpha((unsigned char)word->s[pl]))
         pl++;
-    if (pl == 0 || !isdigit((unsigned char)word[pl]))
-        return -1;
-    for (const char *p = word + pl; *p; p++)
-        if (!isdigit((unsigned char)*p) && !(*p == 'x' && isdigit((unsigned char)p[1])))
-            return -1;
-    for (int i = 0; i < nspecs; i++)
+    for (int i = 0; pl > 0 && i < nspecs; i++) {
         if (specs[i].shortp && strlen(specs[i].shortp) == pl &&
-            strncmp(specs[i].shortp, word, pl) == 0)
+            strncmp(specs[i].shortp, word->s, pl) == 0) {
+            SrcLoc loc = word->loc; /* the digits */
+            loc.col += (int)pl;
+            loc.len -= (int)pl;
+            AstValue *v = ast_sizes(L->arena, word->s + pl, loc);
+            if (!v)
+                return -1;
+            *out = v->items.len == 1 ? v->items.items[0] : v;
             return i;
-    return -1;
-}
-
-static AstValue *short_value(Lower *L, const AstValue *v, size_t pl)
-{
-    const char *digits = v->s + pl;
-    AstValue *out = ast_value(L->arena, VAL_LIST, v->loc);
-    out->s = arena_strdup(L->arena, digits);
-    const char *p = digits;
-    while (*p) {
-        const char *q = p;
-        while (isdigit((unsigned char)*q))
-            q++;
-        AstValue *d = ast_value(L->arena, VAL_INT, v->loc);
-        ast_parse_number(d, arena_strndup(L->arena, p, (size_t)(q - p)));
-        ptrvec_push(L->arena, &out->items, d);
-        p = *q ? q + 1 : q;
+        }
     }
-    if (out->items.len == 1)
-        return out->items.items[0];
-    return out;
+    return -1;
 }
 
 static const char *suggest_attr(const AttrSpec *specs, int n, const char *key)
@@ -432,6 +417,7 @@ static bool lower_args(Lower *L, const char *what, const AttrSpec *specs, int ns
         const AstArg *a = args->items[ai];
         int idx = -1;
         const AstValue *v = a->val;
+        AstValue *sv;
         if (a->key) {
             if (a->from_arrow && !has_in_out) {
                 diag_error(L->diag, a->loc, "%s takes no 'in->out' sizes", what);
@@ -449,8 +435,8 @@ static bool lower_args(Lower *L, const char *what, const AttrSpec *specs, int ns
                 ok = false;
                 continue;
             }
-        } else if (v->kind == VAL_IDENT && (idx = short_form(specs, nspecs, v->s)) >= 0) {
-            v = short_value(L, v, strlen(specs[idx].shortp));
+        } else if (v->kind == VAL_IDENT && (idx = short_form(L, specs, nspecs, v, &sv)) >= 0) {
+            v = sv;
         } else if (v->kind == VAL_IDENT && (idx = spec_index(specs, nspecs, v->s)) >= 0) {
             /* `Conv2d 8 k3 stride`: a keyed attribute written without its value */
             if (L->setting && strcmp(v->s, "value") == 0)

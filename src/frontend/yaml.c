@@ -363,41 +363,6 @@ static bool entry_ok(P *p, const Entry *e, int i)
 
 /* ---- values ---- */
 
-/* A plain scalar 1x28x28 (two or more decimal integers joined by 'x'), as the .net lexer
- * reads it: a list of integers. */
-static AstValue *dims_value(P *p, const char *s, SrcLoc loc)
-{
-    const char *q = s;
-    int parts = 0;
-    for (;;) {
-        if (!is_digit(*q))
-            return NULL;
-        while (is_digit(*q))
-            q++;
-        parts++;
-        if (!*q)
-            break;
-        if (*q++ != 'x')
-            return NULL;
-    }
-    if (parts < 2)
-        return NULL;
-    AstValue *v = ast_value(p->a, VAL_LIST, loc);
-    for (q = s; *q;) {
-        size_t len = strspn(q, "0123456789");
-        SrcLoc il = loc;
-        il.col += (int)(q - s);
-        il.len = (int)len;
-        AstValue *item = ast_value(p->a, VAL_INT, il);
-        ast_parse_number(item, arena_strndup(p->a, q, len));
-        ptrvec_push(p->a, &v->items, item);
-        q += len;
-        if (*q)
-            q++;
-    }
-    return v;
-}
-
 /* A node where a value is expected. key names the argument for messages (NULL if
  * positional). Returns NULL after reporting an error. */
 static AstValue *value(P *p, yaml_node_t *n, const char *key, SrcLoc key_loc)
@@ -416,10 +381,10 @@ static AstValue *value(P *p, yaml_node_t *n, const char *key, SrcLoc key_loc)
         } else if (!is_plain(n)) {
             v = ast_value(p->a, VAL_STRING, loc);
             v->s = s;
-        } else if (!(v = dims_value(p, s, loc))) {
-            v = ast_value(p->a, VAL_IDENT, loc);
-            if (!ast_parse_number(v, s)) {
-                v->kind = is_ident(s, true) ? VAL_IDENT : VAL_STRING;
+        } else {
+            v = ast_value(p->a, VAL_IDENT, loc); /* a number, sizes (3x5), a name or a string */
+            if (!ast_parse_number(v, s) && !(v = ast_sizes(p->a, s, loc))) {
+                v = ast_value(p->a, is_ident(s, true) ? VAL_IDENT : VAL_STRING, loc);
                 v->s = s;
             }
         }
