@@ -268,27 +268,24 @@ static bool set_attr(Lower *L, const AttrSpec *s, AttrVal *out, const AstValue *
         nv.n = 1;
         break;
     case ATTR_INTS:
-    case ATTR_FLOATS:
-        if (v->kind != VAL_LIST) {
-            if (!set_number(L, s, &nv, 0, v))
-                return false;
-            nv.n = 1;
-            break;
-        }
-        if (v->items.len < s->min_len || v->items.len > s->max_len) {
+    case ATTR_FLOATS: {
+        int n = v->kind == VAL_LIST ? v->items.len : 1; /* a scalar counts as one value */
+        if (n < s->min_len || n > s->max_len) {
             if (s->min_len == s->max_len)
                 diag_error(L->diag, v->loc, "'%s' takes %d values, got %d", aname(L, s), s->min_len,
-                           v->items.len);
+                           n);
             else
                 diag_error(L->diag, v->loc, "'%s' takes %d to %d values, got %d", aname(L, s),
-                           s->min_len, s->max_len, v->items.len);
+                           s->min_len, s->max_len, n);
             return false;
         }
-        for (int i = 0; i < v->items.len; i++)
-            if (!set_number(L, s, &nv, i, v->items.items[i]))
+        for (int i = 0; i < n; i++)
+            if (!set_number(L, s, &nv, i, v->kind == VAL_LIST ? v->items.items[i] : v))
                 return false;
-        nv.n = v->items.len;
+        nv.n = n;
+        attr_fill_pair(s, &nv);
         break;
+    }
     case ATTR_BOOL:
         if (v->kind == VAL_INT && (v->i == 0 || v->i == 1))
             nv.b = v->i == 1;

@@ -86,6 +86,14 @@ int64_t ir_conv_out(int64_t in, int64_t k, int64_t s, int64_t p, int64_t d)
 
 /* ---- attributes ---- */
 
+void attr_fill_pair(const AttrSpec *spec, AttrVal *v)
+{
+    if (attr_is_pair(spec) && v->n == 1) {
+        v->i[1] = v->i[0];
+        v->f[1] = v->f[0];
+    }
+}
+
 bool attr_parse_default(const AttrSpec *spec, AttrVal *v)
 {
     const char *t = spec->def;
@@ -112,6 +120,7 @@ bool attr_parse_default(const AttrSpec *spec, AttrVal *v)
             while (*p == ',' || *p == ' ')
                 p++;
         }
+        attr_fill_pair(spec, v);
         return v->n >= 1;
     }
     case ATTR_BOOL: v->b = strcmp(t, "true") == 0; return v->b || strcmp(t, "false") == 0;

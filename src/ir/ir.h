@@ -65,6 +65,15 @@ typedef struct AttrVal {
     const char *s; /* ATTR_STRING, ATTR_ENUM (the word) */
 } AttrVal;
 
+/* A pair attribute: an integer or two (kernel, stride, padding, dilation). However it was
+ * written, `3` or `[3, 5]`, its value holds both in i[0] and i[1] (attr_fill_pair, called
+ * wherever a value is made), so users read i[0] and i[1]; n stays as written (1 or 2), so
+ * that writers print `kernel=3` back. */
+static inline bool attr_is_pair(const AttrSpec *s)
+{
+    return s->type == ATTR_INTS && s->min_len == 1 && s->max_len == 2;
+}
+void attr_fill_pair(const AttrSpec *spec, AttrVal *v);
 /* Parses an attribute's default text into v (used by lowering and the registry test).
  * Returns false if the text does not fit the spec: a registry bug. */
 bool attr_parse_default(const AttrSpec *spec, AttrVal *v);

@@ -366,6 +366,55 @@ Test(parser, short_forms_reach_lowering)
     cr_expect_eq(attr(c2, "out")->i[0], 4);
 }
 
+/* A pair attribute holds both values however it is written (i[0] and i[1]), and keeps how
+ * many were written (n), so the writers print `kernel=3` back. */
+Test(parser, pair_attributes_hold_both_values)
+{
+    Graph *g = lower_ok("network x (input 3x32x32) {\n"
+                        "  Conv2d 4 k3 stride=[2, 1] padding=(1) dilation=2\n"
+                        "  MaxPool2d 2x3\n" /* stride: the kernel, both values */
+                        "  MaxPool2d 2\n"
+                        "}\n");
+    static const struct {
+        int node;
+        const char *attr;
+        int n;
+        int64_t i0, i1;
+    } want[] = {
+        {0, "kernel", 1, 3, 3},   {0, "stride", 2, 2, 1}, {0, "padding", 1, 1, 1},
+        {0, "dilation", 1, 2, 2}, {1, "kernel", 2, 2, 3}, {1, "stride", 2, 2, 3},
+        {1, "padding", 1, 0, 0},  {2, "kernel", 1, 2, 2}, {2, "stride", 1, 2, 2},
+    };
+    for (size_t k = 0; k < sizeof want / sizeof want[0]; k++) {
+        const AttrVal *v = attr(GRAPH_NODE(g, want[k].node), want[k].attr);
+        cr_expect(v->n == want[k].n && v->i[0] == want[k].i0 && v->i[1] == want[k].i1,
+                  "node %d %s: n=%d [%lld, %lld], want n=%d [%lld, %lld]", want[k].node,
+                  want[k].attr, v->n, (long long)v->i[0], (long long)v->i[1], want[k].n,
+                  (long long)want[k].i0, (long long)want[k].i1);
+    }
+    /* and every default of every kind's pair attributes */
+    for (int k = 0; k < LAYER__COUNT; k++)
+        for (int i = 0; i < ir_layers[k]->nattrs; i++) {
+            const AttrSpec *s = &ir_layers[k]->attrs[i];
+            AttrVal v;
+            if (attr_is_pair(s) && s->def && attr_parse_default(s, &v))
+                cr_expect(v.n == 1 && v.i[0] == v.i[1], "%s.%s default: n=%d [%lld, %lld]",
+                          ir_layers[k]->name, s->name, v.n, (long long)v.i[0], (long long)v.i[1]);
+        }
+}
+
+/* A list of fixed length takes exactly that many values: a scalar counts as one. */
+Test(parser, fixed_length_list_rejects_a_scalar)
+{
+    frontend_load_file(arena,
+                       src_from_string(arena, "t.net",
+                                       "network x (input 4) {\n  Linear 2\n}\n"
+                                       "train {\n  optimizer Adam betas=0.9\n}\n"),
+                       &diag);
+    fflush(mem);
+    expect_msg("t.net:5:24: error: 'betas' takes 2 values, got 1");
+}
+
 Test(parser, positional_order)
 {
     Graph *g = lower_ok("network x (input 3x9x9) {\n"
