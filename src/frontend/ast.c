@@ -85,6 +85,15 @@ AstValue *ast_sizes(Arena *a, const char *text, SrcLoc loc)
     return v;
 }
 
+const char *ast_value_text(const AstValue *v)
+{
+    switch (v->kind) {
+    case VAL_LIST: return v->s ? v->s : "a list";
+    case VAL_STRING: return v->s;
+    default: return v->s ? v->s : "?";
+    }
+}
+
 SrcLoc loc_span(SrcLoc a, SrcLoc b)
 {
     if (!a.file)

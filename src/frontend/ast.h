@@ -53,6 +53,7 @@ typedef struct AstStmt {
 
 typedef struct AstNet {
     const SrcFile *file;
+    bool yaml;        /* read by parse_yaml (hints name that syntax) */
     const char *name; /* NULL if the file has no network */
     SrcLoc name_loc;
     SrcLoc loc;
@@ -68,10 +69,9 @@ AstNet *parse_net(Arena *a, const SrcFile *f, Diag *d);
 /* Parses a YAML net file (yaml.c). Same contract. */
 AstNet *parse_yaml(Arena *a, const SrcFile *f, Diag *d);
 
-/* Facts the YAML loader needs to map mappings onto statements (defined in lower.c from
- * the layer registry and the train-setting table). */
-bool ast_is_layer_kind(const char *word);   /* case-insensitive */
-bool ast_setting_has_kind(const char *key); /* `optimizer: {Adam: {...}}` style settings */
+/* Whether a YAML train key names a setting that takes a kind first (`optimizer: {Adam:
+ * {...}}`): the train-setting table's fact, for the YAML reader (lower_train.c). */
+bool ast_setting_has_kind(const char *key);
 
 /* Constructors shared by both front ends. */
 AstValue *ast_value(Arena *a, ValKind k, SrcLoc loc);
@@ -85,6 +85,8 @@ bool ast_parse_number(AstValue *v, const char *text);
  * with s = text. NULL if text is not of that form. The lexer's `1x28x28`, YAML's plain
  * scalar `3x5` and the short form `k3x5` all read through here. */
 AstValue *ast_sizes(Arena *a, const char *text, SrcLoc loc);
+/* A value as messages quote it: its source text (`1x28x28`), the string, or "a list". */
+const char *ast_value_text(const AstValue *v);
 /* The location spanning from a to the end of b (same file, a before b). */
 SrcLoc loc_span(SrcLoc a, SrcLoc b);
 

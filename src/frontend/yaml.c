@@ -3,7 +3,7 @@
  * Design choice: libyaml's document API loads the whole document first (a YAML syntax error
  * is therefore one diagnostic and no AST), then one recursive walk maps YAML shapes onto the
  * uniform AstStmt. Which shape a one-key mapping is (a layer with arguments, a named group,
- * a named layer) is decided by ast_is_layer_kind() alone, and an unknown kind is passed on
+ * a named layer) is decided by is_layer_kind() alone, and an unknown kind is passed on
  * as a layer head rather than rejected here, so that lowering, which owns the layer list,
  * reports it with its did-you-mean hint exactly as it does for the .net syntax.
  *
@@ -13,6 +13,7 @@
  * mapping is exact. Aliases share nodes; the walk guards against alias cycles (a node on the
  * current path) and alias bombs (a budget of nodes visited). */
 #include "ast.h"
+#include "ir.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -156,6 +157,8 @@ static SrcLoc loc_point(SrcLoc l)
 }
 
 /* ---- node helpers ---- */
+
+static bool is_layer_kind(const char *word) { return ir_layer_find(word) != NULL; }
 
 static yaml_node_t *node_at(P *p, int id) { return yaml_document_get_node(p->doc, id); }
 
@@ -492,7 +495,7 @@ static bool is_named_layer(P *p, yaml_node_t *v, Entry **inner)
     yaml_node_t *v2 = node_at(p, v->data.mapping.pairs.start->value);
     if (!k2 || !v2 || k2->type != YAML_SCALAR_NODE || is_empty(k2))
         return false;
-    if (!(ast_is_layer_kind(scalar(k2)) || v2->type == YAML_MAPPING_NODE || is_null(v2)))
+    if (!(is_layer_kind(scalar(k2)) || v2->type == YAML_MAPPING_NODE || is_null(v2)))
         return false;
     if (!enter(p, v))
         return true; /* *inner stays NULL: the caller gives up */
@@ -510,7 +513,7 @@ static AstStmt *layer_entry(P *p, const Entry *e)
     yaml_node_t *v = e->val;
     AstStmt *s = ast_stmt(p->a, stmt_loc(p, e->loc, v));
     Entry *inner = NULL;
-    if (ast_is_layer_kind(e->name)) {
+    if (is_layer_kind(e->name)) {
         s->head = e->name; /* Conv2d: {in: 1, out: 32} */
         s->head_loc = e->loc;
         layer_args(p, s, v);
@@ -544,7 +547,7 @@ static AstStmt *layer_entry(P *p, const Entry *e)
 static bool first_word_is_kind(P *p, const char *s)
 {
     size_t n = strcspn(s, " \t");
-    return s[n] && ast_is_layer_kind(arena_strndup(p->a, s, n));
+    return s[n] && is_layer_kind(arena_strndup(p->a, s, n));
 }
 
 /* One item of a layer list: `ReLU`, `Conv2d: {...}`, `layer1: [...]`, `fc: {Linear: ...}`. */
@@ -586,13 +589,13 @@ static AstStmt *layer_item(P *p, yaml_node_t *item)
              *   ReLU:       (a second layer without its '- ') */
             int kinds = 0;
             for (int i = 0; i < n && kinds < 2; i++) {
-                if (e[i].name && ast_is_layer_kind(e[i].name) && ++kinds == 2)
+                if (e[i].name && is_layer_kind(e[i].name) && ++kinds == 2)
                     diag_hint(p->d, e[i].loc, "start each layer with '- ': '- %s'", e[i].name);
             }
             /* - Conv2d:
              *   in: 1       (arguments not indented under the kind) */
             for (int i = 0; i < n - 1 && kinds < 2; i++) {
-                if (e[i].name && ast_is_layer_kind(e[i].name) && is_null(e[i].val)) {
+                if (e[i].name && is_layer_kind(e[i].name) && is_null(e[i].val)) {
                     diag_hint(p->d, e[i].loc, "indent the arguments under '%s:'", e[i].name);
                     break;
                 }
@@ -939,6 +942,7 @@ AstNet *parse_yaml(Arena *a, const SrcFile *f, Diag *d)
 {
     AstNet *net = arena_alloc(a, sizeof *net);
     net->file = f;
+    net->yaml = true;
     P p = {.a = a, .f = f, .d = d};
     Scan sc = {0};
     scan_events(f, &sc);
