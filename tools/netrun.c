@@ -192,7 +192,7 @@ static int apply_overrides(const Args *a, TrainConfig *t)
         if ((OptKind)k != t->opt) { /* a new kind: PyTorch's defaults for it, lr kept */
             double lr = t->lr;
             TrainConfig d;
-            train_defaults(&d);
+            ir_train_defaults(&d);
             t->momentum = t->dampening = 0;
             t->nesterov = false;
             t->beta1 = d.beta1;

@@ -69,10 +69,6 @@ AstNet *parse_net(Arena *a, const SrcFile *f, Diag *d);
 /* Parses a YAML net file (yaml.c). Same contract. */
 AstNet *parse_yaml(Arena *a, const SrcFile *f, Diag *d);
 
-/* Whether a YAML train key names a setting that takes a kind first (`optimizer: {Adam:
- * {...}}`): the train-setting table's fact, for the YAML reader (lower_train.c). */
-bool ast_setting_has_kind(const char *key);
-
 /* Constructors shared by both front ends. */
 AstValue *ast_value(Arena *a, ValKind k, SrcLoc loc);
 AstArg *ast_arg(Arena *a, const char *key, SrcLoc key_loc, AstValue *val, SrcLoc loc);

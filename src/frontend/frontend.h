@@ -13,8 +13,6 @@ Graph *frontend_load(Arena *a, const char *path, Diag *d);
 Graph *frontend_load_file(Arena *a, const SrcFile *f, Diag *d);
 /* AST -> IR without the shape pass. */
 Graph *lower_net(Arena *a, const AstNet *net, Diag *d);
-/* The train section's defaults (used when a file has none). */
-void train_defaults(TrainConfig *t);
 
 /* Writers: the IR in canonical .net or YAML form (explicit attributes as written; train
  * settings in full). Reading the output back gives the same IR. */

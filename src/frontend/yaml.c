@@ -15,6 +15,15 @@
 
 static bool is_layer_kind(const char *word) { return ir_layer_find(word) != NULL; }
 
+/* Whether a train key names a setting that takes a kind first (`optimizer: {Adam: {...}}`).
+ * True for an unknown key too, so that a misspelt `optimiser: {Adam: {...}}` reaches
+ * lowering whole and is reported once, as an unknown setting. */
+static bool setting_has_kind(const char *key)
+{
+    const Setting *s = ir_setting_find(key);
+    return !s || s->kinds[0].name;
+}
+
 static bool is_alpha_(char c)
 {
     return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || c == '_';
@@ -307,7 +316,7 @@ static AstStmt *train_entry(YamlReader *p, const YamlEntry *e)
     s->head = e->name;
     s->head_loc = e->loc;
     if (v->type == YAML_MAPPING_NODE) {
-        if (!ast_setting_has_kind(e->name) ||
+        if (!setting_has_kind(e->name) ||
             v->data.mapping.pairs.top - v->data.mapping.pairs.start != 1) {
             keyed_args(p, &s->args, v);
             return s;

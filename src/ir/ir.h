@@ -9,6 +9,8 @@
 #ifndef NETC_IR_H
 #define NETC_IR_H
 
+#include <stddef.h>
+
 #include "base.h"
 
 /* ---- shapes ---- */
@@ -159,20 +161,38 @@ typedef enum {
     SCHED_LINEAR,
 } SchedKind;
 
-/* The train section, with PyTorch's defaults for everything not written. */
+/* A list of integers of varying length as one member (MultiStepLR's milestones). */
+typedef struct IntList {
+    int n;
+    int64_t v[ATTR_MAX_LIST];
+} IntList;
+
+/* The train section, with PyTorch's defaults for everything not written. Each member is
+ * filled from the settings table (settings.c: TrainField), which also gives its default. */
 typedef struct TrainConfig {
-    bool present;
-    SrcLoc loc;
+    bool present;         /* the file has a train section */
+    SrcLoc loc;           /* its `train` */
+    uint32_t given;       /* bit i: ir_settings[i] was written (or set by a netrun flag) */
     const char *data_dir; /* NULL: none given */
-    SrcLoc data_loc;
     LossKind loss;
     OptKind opt;
-    double lr, momentum, dampening, weight_decay, beta1, beta2, eps;
+    double lr, momentum, dampening, weight_decay, eps;
+    union { /* Adam, AdamW */
+        double betas[2];
+        struct { /* the same two under the names src/runtime/optim.c reads */
+            double beta1, beta2;
+        };
+    };
     bool nesterov;
     SchedKind sched;
-    int step_size;   /* StepLR */
-    int nmilestones; /* MultiStepLR */
-    int64_t milestones[ATTR_MAX_LIST];
+    int step_size; /* StepLR */
+    union {        /* MultiStepLR */
+        IntList milestone_list;
+        struct { /* the same list under the names src/runtime/optim.c reads */
+            int nmilestones;
+            int64_t milestones[ATTR_MAX_LIST];
+        };
+    };
     double gamma; /* Step, MultiStep, Exponential */
     int t_max;    /* CosineAnnealingLR (epochs) */
     double eta_min;
@@ -213,6 +233,77 @@ bool ir_shape(Graph *g, Diag *d);
 void ir_dump(const Graph *g, StrBuf *sb);
 /* The torchinfo-like table of `netc --summary`. */
 void ir_summary(const Graph *g, StrBuf *sb);
+
+/* ---- train settings: the one table (settings.c) ----
+ * Every setting a train section can hold is an entry of ir_settings: its name, its kinds
+ * when it names one first (`optimizer Adam`), and each kind's values, each an AttrSpec
+ * (name, type, default, range, help: checked by the same code as a layer's attributes)
+ * with the TrainConfig member it fills and netrun's flag for it. Lowering, the defaults,
+ * both writers, the IR dump, netrun's flags and --help and the docs' table all walk it:
+ * adding a setting is an entry there and the code that uses its member. */
+
+/* Where a value lives in TrainConfig (TRAIN_FIELD(member)); size 0: nowhere. */
+typedef struct TrainField {
+    size_t off, size;
+} TrainField;
+#define TRAIN_FIELD(m)                                                                             \
+    {                                                                                              \
+        offsetof(TrainConfig, m), sizeof(((TrainConfig *)0)->m)                                    \
+    }
+
+typedef struct SettingValue {
+    AttrSpec spec;    /* `def` is what a section without the setting gets; `required`, whether
+                         a statement of the setting must give it */
+    TrainField field; /* int or int64_t (ATTR_INT), double, bool, const char *, double[n] for
+                         a list of fixed length n, IntList for ATTR_INTS */
+    const char *flag; /* netrun's flag setting it ("--lr"), or NULL */
+} SettingValue;
+
+typedef struct SettingKind {
+    const char *name; /* `Adam`; NULL for the one kind of a setting that names none (batch) */
+    int id;           /* what the setting's kind member holds for it: OPT_ADAM */
+    const char *help;
+    const SettingValue *values; /* its own, after the setting's common ones */
+    int nvalues;
+    const char *const *positional; /* value names taken by position, NULL-terminated */
+    /* Checks what each value's range cannot (SGD: nesterov needs momentum); at[i] is where
+     * the kind's own value i was written, else the statement. NULL: nothing to check. */
+    void (*check)(const TrainConfig *t, const SrcLoc *at, Diag *d);
+} SettingKind;
+
+typedef struct Setting {
+    const char *name; /* `optimizer` */
+    const char *help;
+    const SettingValue *common; /* values every kind has (optimizer: lr), kept when a netrun
+                                   flag changes the kind */
+    int ncommon;
+    const SettingKind *kinds;
+    int nkinds;
+    TrainField kind;  /* the member the kind's id goes to; size 0 for a single kind */
+    int def_kind;     /* the kind of a section without the setting; -1: it is then absent */
+    int string_kind;  /* the kind taken when a string comes first (`data "DIR"`), or -1 */
+    const char *flag; /* netrun's flag naming the kind (`--optimizer`), or NULL */
+} Setting;
+
+#define SETTING_MAX_VALUES 8 /* common and own values of one kind */
+#define SETTING_MAX 32       /* settings: bits of TrainConfig.given */
+
+extern const Setting ir_settings[];
+extern const int ir_nsettings;
+
+const Setting *ir_setting_find(const char *name);
+/* The kind of s in t, or NULL when s is absent. */
+const SettingKind *ir_setting_kind(const Setting *s, const TrainConfig *t);
+/* The values of kind k of s, the common ones first, into out[SETTING_MAX_VALUES]. */
+int ir_setting_values(const Setting *s, const SettingKind *k, const SettingValue **out);
+/* A value's member of t as an AttrVal (not `set`), and back. */
+void ir_setting_get(const SettingValue *v, const TrainConfig *t, AttrVal *out);
+void ir_setting_put(const SettingValue *v, TrainConfig *t, const AttrVal *val);
+/* Makes k the kind of s in t (marked given), its values at their defaults; the common
+ * values too unless keep_common. */
+void ir_setting_choose(const Setting *s, const SettingKind *k, TrainConfig *t, bool keep_common);
+/* Every setting at its default: what a net without a train section trains with. */
+void ir_train_defaults(TrainConfig *t);
 
 /* ---- the layer registry ---- */
 

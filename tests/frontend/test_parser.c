@@ -12,29 +12,9 @@
 #include <string.h>
 
 #include "frontend.h"
+#include "capture.h"
 
-static Arena *arena;
-static Diag diag;
-static FILE *mem;
-static char *msgs;
-static size_t msgs_len;
-
-static void setup(void)
-{
-    arena = arena_new();
-    mem = open_memstream(&msgs, &msgs_len);
-    cr_assert(mem);
-    diag_init(&diag, mem, "test");
-}
-
-static void teardown(void)
-{
-    fclose(mem);
-    free(msgs);
-    arena_free(arena);
-}
-
-TestSuite(parser, .init = setup, .fini = teardown);
+TestSuite(parser, .init = capture_setup, .fini = capture_teardown);
 
 /* Parses text; the diagnostics so far are in msgs. */
 static AstNet *parse(const char *text)
@@ -436,11 +416,7 @@ Test(parser, positional_order)
  * include want and none of the messages a bare name used to get instead. */
 static bool says_needs_value(const char *name, const char *text, const char *want)
 {
-    fclose(mem); /* a fresh sink: no messages, no errors counted */
-    free(msgs);
-    mem = open_memstream(&msgs, &msgs_len);
-    cr_assert(mem);
-    diag_init(&diag, mem, "test");
+    capture_reset();
     frontend_load_file(arena, src_from_string(arena, name, text), &diag);
     fflush(mem);
     return strstr(msgs, want) && !strstr(msgs, "one too many") && !strstr(msgs, "must be");
