@@ -170,16 +170,62 @@ void attr_format(StrBuf *sb, const AttrSpec *spec, const AttrVal *v)
         break;
     case ATTR_BOOL: sb_puts(sb, v->b ? "true" : "false"); break;
     case ATTR_ENUM: sb_puts(sb, spec->choices[v->e]); break;
-    case ATTR_STRING:
-        sb_putc(sb, '"');
-        for (const char *p = v->s ? v->s : ""; *p; p++) {
-            if (*p == '"' || *p == '\\')
-                sb_putc(sb, '\\');
-            sb_putc(sb, *p);
-        }
-        sb_putc(sb, '"');
-        break;
+    case ATTR_STRING: attr_quote(sb, v->s ? v->s : "", false); break;
     }
+}
+
+/* A string in .net syntax: the lexer reads \n, \t, \" and \\; every other byte (a CR
+ * too) stands for itself inside the quotes. */
+static void quote_net(StrBuf *sb, const char *s)
+{
+    sb_putc(sb, '"');
+    for (; *s; s++) {
+        if (*s == '\n' || *s == '\t') {
+            sb_puts(sb, *s == '\n' ? "\\n" : "\\t");
+            continue;
+        }
+        if (*s == '"' || *s == '\\')
+            sb_putc(sb, '\\');
+        sb_putc(sb, *s);
+    }
+    sb_putc(sb, '"');
+}
+
+/* A YAML double-quoted scalar: line breaks (CR, LF, NEL, U+2028, U+2029) would fold into
+ * spaces, and controls, U+FFFE and U+FFFF are not allowed in YAML text, so those are
+ * escaped; the rest is UTF-8 as is. */
+static void quote_yaml(StrBuf *sb, const char *s)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    sb_putc(sb, '"');
+    for (; *p; p++) {
+        if (*p == '"' || *p == '\\') {
+            sb_putc(sb, '\\');
+            sb_putc(sb, (char)*p);
+        } else if (*p < 0x20 || *p == 0x7f) {
+            sb_printf(sb, "\\x%02x", *p);
+        } else if (*p == 0xc2 && p[1] >= 0x80 && p[1] <= 0x9f) { /* U+0080..U+009F */
+            sb_printf(sb, "\\x%02x", p[1]);
+            p++;
+        } else if (*p == 0xe2 && p[1] == 0x80 && (p[2] == 0xa8 || p[2] == 0xa9)) {
+            sb_puts(sb, p[2] == 0xa8 ? "\\L" : "\\P");
+            p += 2;
+        } else if (*p == 0xef && p[1] == 0xbf && (p[2] == 0xbe || p[2] == 0xbf)) {
+            sb_puts(sb, p[2] == 0xbe ? "\\uFFFE" : "\\uFFFF"); /* not printable in YAML */
+            p += 2;
+        } else {
+            sb_putc(sb, (char)*p);
+        }
+    }
+    sb_putc(sb, '"');
+}
+
+void attr_quote(StrBuf *sb, const char *s, bool yaml)
+{
+    if (yaml)
+        quote_yaml(sb, s);
+    else
+        quote_net(sb, s);
 }
 
 /* ---- graph ---- */

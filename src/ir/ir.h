@@ -81,6 +81,9 @@ void attr_fill_pair(const AttrSpec *spec, AttrVal *v);
 bool attr_parse_default(const AttrSpec *spec, AttrVal *v);
 /* Writes a value as a net file would: `3`, `[3, 5]`, `0.001`, `true`, `xavier_uniform`. */
 void attr_format(StrBuf *sb, const AttrSpec *spec, const AttrVal *v);
+/* Writes s quoted as the .net syntax reads it back (\n, \t, \" and \\ escaped), or as a
+ * YAML double-quoted scalar (line breaks, controls and YAML's non-characters escaped). */
+void attr_quote(StrBuf *sb, const char *s, bool yaml);
 
 /* ---- initialisers (PyTorch's names) ---- */
 
@@ -304,6 +307,13 @@ void ir_setting_put(const SettingValue *v, TrainConfig *t, const AttrVal *val);
 void ir_setting_choose(const Setting *s, const SettingKind *k, TrainConfig *t, bool keep_common);
 /* Every setting at its default: what a net without a train section trains with. */
 void ir_train_defaults(TrainConfig *t);
+
+typedef enum { TRAIN_NET, TRAIN_YAML, TRAIN_DUMP } TrainSyntax;
+/* Writes t's settings in table order, one a line indented by two spaces, every value of
+ * each: as the statements of a .net train block, as the entries of YAML's `train:`, or for
+ * the IR dump (the .net form, and an absent setting as `NAME none`). A kind's one
+ * positional value is written bare (`batch 100`, `data idx "DIR"`), others keyed. */
+void ir_train_write(StrBuf *sb, const TrainConfig *t, TrainSyntax syn);
 
 /* ---- the layer registry ---- */
 

@@ -319,3 +319,54 @@ void ir_train_defaults(TrainConfig *t)
     }
     t->given = 0; /* defaults, not written */
 }
+
+/* ---- writing ---- */
+
+static void write_value(StrBuf *sb, const SettingValue *v, const TrainConfig *t, bool yaml)
+{
+    AttrVal val;
+    ir_setting_get(v, t, &val);
+    if (v->spec.type == ATTR_STRING)
+        attr_quote(sb, val.s ? val.s : "", yaml);
+    else
+        attr_format(sb, &v->spec, &val);
+}
+
+void ir_train_write(StrBuf *sb, const TrainConfig *t, TrainSyntax syn)
+{
+    bool yaml = syn == TRAIN_YAML;
+    for (int i = 0; i < ir_nsettings; i++) {
+        const Setting *s = &ir_settings[i];
+        const SettingKind *k = ir_setting_kind(s, t);
+        if (!k) {
+            if (syn == TRAIN_DUMP)
+                sb_printf(sb, "  %s none\n", s->name);
+            continue;
+        }
+        const SettingValue *vals[SETTING_MAX_VALUES];
+        int n = ir_setting_values(s, k, vals);
+        bool bare = n == 1 && k->positional[0] && !strcmp(k->positional[0], vals[0]->spec.name);
+        /* .net:  name [kind] (value | key=value...)
+         * YAML:  name: value | {key: value, ...} | kind | {kind: value} | {kind: {...}} */
+        sb_printf(sb, yaml ? "  %s:" : "  %s", s->name);
+        int open = 0;
+        if (k->name && yaml && n > 0)
+            sb_printf(sb, " {%s:", k->name), open++;
+        else if (k->name)
+            sb_printf(sb, " %s", k->name);
+        if (yaml && n > 0 && !bare)
+            sb_puts(sb, " {"), open++;
+        for (int v = 0; v < n; v++) {
+            if (bare)
+                sb_putc(sb, ' ');
+            else if (yaml)
+                sb_printf(sb, "%s%s: ", v ? ", " : "", vals[v]->spec.name);
+            else
+                sb_printf(sb, " %s=", vals[v]->spec.name);
+            write_value(sb, vals[v], t, yaml);
+        }
+        while (open--)
+            sb_putc(sb, '}');
+        sb_putc(sb, '\n');
+    }
+}
