@@ -366,10 +366,6 @@ static void dump_item(const Item *it, int depth, StrBuf *sb)
     sb_putc(sb, '\n');
 }
 
-static const char *const sched_names[] = {
-    "none",       "StepLR",  "MultiStepLR", "ExponentialLR", "CosineAnnealingLR",
-    "OneCycleLR", "LinearLR"};
-
 void ir_dump(const Graph *g, StrBuf *sb)
 {
     char buf[64];
@@ -380,41 +376,8 @@ void ir_dump(const Graph *g, StrBuf *sb)
     const TrainConfig *t = &g->train;
     if (!t->present)
         return;
-    static const char *const opts[] = {"SGD", "Adam", "AdamW"};
-    sb_printf(sb, "train data=%s loss=%s batch=%d epochs=%d seed=%llu shuffle=%s\n",
-              t->data_dir ? t->data_dir : "-", t->loss == LOSS_MSE ? "mse" : "cross_entropy",
-              t->batch, t->epochs, (unsigned long long)t->seed, t->shuffle ? "true" : "false");
-    sb_printf(sb,
-              "  optimizer %s lr=%.9g momentum=%.9g dampening=%.9g weight_decay=%.9g "
-              "nesterov=%s betas=[%.9g, %.9g] eps=%.9g\n",
-              opts[t->opt], t->lr, t->momentum, t->dampening, t->weight_decay,
-              t->nesterov ? "true" : "false", t->beta1, t->beta2, t->eps);
-    sb_printf(sb, "  schedule %s", sched_names[t->sched]);
-    switch (t->sched) {
-    case SCHED_STEP: sb_printf(sb, " step_size=%d gamma=%.9g", t->step_size, t->gamma); break;
-    case SCHED_MULTISTEP:
-        sb_puts(sb, " milestones=[");
-        for (int i = 0; i < t->nmilestones; i++)
-            sb_printf(sb, i ? ", %lld" : "%lld", (long long)t->milestones[i]);
-        sb_printf(sb, "] gamma=%.9g", t->gamma);
-        break;
-    case SCHED_EXPONENTIAL: sb_printf(sb, " gamma=%.9g", t->gamma); break;
-    case SCHED_COSINE: sb_printf(sb, " T_max=%d eta_min=%.9g", t->t_max, t->eta_min); break;
-    case SCHED_ONECYCLE:
-        sb_printf(sb,
-                  " max_lr=%.9g total_steps=%d pct_start=%.9g div_factor=%.9g "
-                  "final_div_factor=%.9g",
-                  t->max_lr, t->total_steps, t->pct_start, t->div_factor, t->final_div_factor);
-        break;
-    case SCHED_LINEAR:
-        sb_printf(sb, " start_factor=%.9g end_factor=%.9g total_iters=%d", t->start_factor,
-                  t->end_factor, t->total_iters);
-        break;
-    case SCHED_NONE: break;
-    }
-    sb_printf(sb, " warmup=%d\n", t->warmup);
-    if (t->std > 0)
-        sb_printf(sb, "  normalize mean=%.9g std=%.9g\n", t->mean, t->std);
+    sb_puts(sb, "train\n");
+    ir_train_write(sb, t, TRAIN_DUMP);
 }
 
 /* ---- summary ---- */
