@@ -1,6 +1,7 @@
 /* ast.c: constructors and literal parsing shared by the .net and YAML front ends. */
 #include "ast.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -57,6 +58,28 @@ bool ast_parse_number(AstValue *v, const char *text)
     }
     v->s = text;
     return true;
+}
+
+bool ast_is_name(const char *s, bool dots)
+{
+    if (!isalpha((unsigned char)*s) && *s != '_')
+        return false;
+    for (s++; *s; s++)
+        if (!isalnum((unsigned char)*s) && *s != '_' && !(dots && *s == '.'))
+            return false;
+    return true;
+}
+
+AstValue *ast_scalar(Arena *a, const char *text, SrcLoc loc)
+{
+    AstValue *v = ast_value(a, VAL_INT, loc);
+    if (ast_parse_number(v, text))
+        return v;
+    if ((v = ast_sizes(a, text, loc)))
+        return v;
+    v = ast_value(a, ast_is_name(text, true) ? VAL_IDENT : VAL_STRING, loc);
+    v->s = text;
+    return v;
 }
 
 AstValue *ast_sizes(Arena *a, const char *text, SrcLoc loc)

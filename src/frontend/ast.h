@@ -76,6 +76,12 @@ AstStmt *ast_stmt(Arena *a, SrcLoc loc);
 /* Parses a numeric literal's text into v (VAL_INT or VAL_FLOAT, with overflow flagged).
  * Returns false if text is not a number. */
 bool ast_parse_number(AstValue *v, const char *text);
+/* Whether s is a name: [A-Za-z_][A-Za-z0-9_]*, and dots too when `dots` (the .net lexer's
+ * words; dots separate parameter names, so names of layers and groups may not have them). */
+bool ast_is_name(const char *s, bool dots);
+/* A bare word as YAML's plain scalars and netrun's flags read it: a number if it reads as
+ * one, sizes (3x5), a name (dots allowed), else a string. Keeps text (no copy). */
+AstValue *ast_scalar(Arena *a, const char *text, SrcLoc loc);
 /* Reads sizes, decimal integers joined by 'x' (`3x5`, `1x28x28`; one integer alone too),
  * into a VAL_LIST of VAL_INT, each located at its own digits within loc (text's location),
  * with s = text. NULL if text is not of that form. The lexer's `1x28x28`, YAML's plain

@@ -5,20 +5,9 @@
  *
  * Design choice: lowering reports every bad statement and goes on; a statement it cannot
  * make sense of adds no node, and the shape pass runs only on a net that lowered cleanly. */
-#include <ctype.h>
 #include <string.h>
 
 #include "lower.h"
-
-static bool valid_name(const char *s)
-{
-    if (!isalpha((unsigned char)*s) && *s != '_')
-        return false;
-    for (; *s; s++)
-        if (!isalnum((unsigned char)*s) && *s != '_')
-            return false;
-    return true;
-}
 
 static void lower_body(Lower *L, Item *parent, const PtrVec *stmts, int depth);
 
@@ -39,7 +28,7 @@ static bool check_name(Lower *L, const Item *parent, const char *name, SrcLoc lo
         diag_error(L->diag, loc, "'%s' is a keyword of the .net syntax; use another name", name);
         return false;
     }
-    if (!valid_name(name)) {
+    if (!ast_is_name(name, false)) {
         diag_error(L->diag, loc,
                    "'%s' is not a valid name: use letters, digits and '_', "
                    "starting with a letter",
@@ -208,7 +197,7 @@ Graph *lower_net(Arena *a, const AstNet *net, Diag *d)
     Graph *g = L.g;
     g->name = net->name;
     g->name_loc = net->name_loc;
-    if (net->name && !valid_name(net->name))
+    if (net->name && !ast_is_name(net->name, false))
         diag_error(d, net->name_loc, "'%s' is not a valid network name", net->name);
     else if (net->name && is_keyword(net->name))
         diag_error(d, net->name_loc, "'%s' is a keyword of the .net syntax; use another name",

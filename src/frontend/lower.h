@@ -10,6 +10,7 @@ typedef struct Lower {
     Diag *diag;
     Graph *g;
     const char *setting; /* the train setting being lowered: names its attribute 'value' */
+    const char *flag;    /* the netrun flag being applied: names the value in messages */
 } Lower;
 
 /* Applies args[first..] to vals (nspecs of them, spec order; defaults already in place).

@@ -28,6 +28,8 @@ static const char *type_desc(const AttrSpec *s)
 /* The attribute's name in messages: `batch 0` is about 'batch', not its 'value'. */
 static const char *aname(const Lower *L, const AttrSpec *s)
 {
+    if (L->flag)
+        return L->flag; /* `--lr -1`: about the flag the user wrote */
     return L->setting && strcmp(s->name, "value") == 0 ? L->setting : s->name;
 }
 

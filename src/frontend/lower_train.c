@@ -123,3 +123,43 @@ void lower_train(Lower *L, const AstNet *net)
     }
     L->setting = NULL;
 }
+
+bool train_flag(TrainConfig *t, const SettingFlag *f, const char *text, Arena *a, Diag *d)
+{
+    Lower L = {.arena = a, .diag = d, .setting = f->setting->name, .flag = f->name};
+    const Setting *st = f->setting;
+    SrcLoc none = {0};
+    PtrVec args = {0};
+    const SettingKind *now = ir_setting_kind(st, t);
+    if (!f->value) { /* --optimizer SGD: as `optimizer SGD` would name it */
+        ptrvec_push(a, &args, ast_arg(a, NULL, none, ast_scalar(a, text, none), none));
+        int first;
+        const SettingKind *k = stmt_kind(&L, st, &args, none, &first);
+        if (!k)
+            return false;
+        if (k != now)
+            ir_setting_choose(st, k, t, true);
+        return true;
+    }
+    const SettingKind *owner = ir_setting_kind_of(st, f->value); /* NULL: a common value */
+    if (!now) { /* an absent setting (data): the value's kind, at its defaults */
+        now = owner ? owner : &st->kinds[0];
+        ir_setting_choose(st, now, t, false);
+    } else if (owner && owner != now) {
+        diag_error(d, none, "%s sets '%s' of %s '%s', but the %s is '%s'", f->name,
+                   f->value->spec.name, st->name, owner->name, st->name, now->name);
+        return false;
+    }
+    AstValue *v;
+    if (f->value->spec.type == ATTR_BOOL) { /* --shuffle, --no-shuffle */
+        v = ast_value(a, VAL_IDENT, none);
+        v->s = f->negated ? "false" : "true";
+    } else if (f->value->spec.type == ATTR_STRING) { /* a path stays a string */
+        v = ast_value(a, VAL_STRING, none);
+        v->s = text;
+    } else {
+        v = ast_scalar(a, text, none);
+    }
+    ptrvec_push(a, &args, ast_arg(a, f->value->spec.name, none, v, none));
+    return apply_values(&L, st, now, t, &args, 0, false, none, none);
+}

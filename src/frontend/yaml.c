@@ -24,24 +24,6 @@ static bool setting_has_kind(const char *key)
     return !s || s->kinds[0].name;
 }
 
-static bool is_alpha_(char c)
-{
-    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || c == '_';
-}
-static bool is_digit(char c) { return c >= '0' && c <= '9'; }
-
-/* [A-Za-z_][A-Za-z0-9_]* (dots too if allowed: they separate parameter names, so names
- * of layers and groups may not have them). */
-static bool is_ident(const char *s, bool dots)
-{
-    if (!is_alpha_(*s))
-        return false;
-    for (s++; *s; s++)
-        if (!is_alpha_(*s) && !is_digit(*s) && !(dots && *s == '.'))
-            return false;
-    return true;
-}
-
 /* ---- values ---- */
 
 /* A node where a value is expected. key names the argument for messages (NULL if
@@ -63,11 +45,7 @@ static AstValue *value(YamlReader *p, yaml_node_t *n, const char *key, SrcLoc ke
             v = ast_value(p->a, VAL_STRING, loc);
             v->s = s;
         } else {
-            v = ast_value(p->a, VAL_IDENT, loc); /* a number, sizes (3x5), a name or a string */
-            if (!ast_parse_number(v, s) && !(v = ast_sizes(p->a, s, loc))) {
-                v = ast_value(p->a, is_ident(s, true) ? VAL_IDENT : VAL_STRING, loc);
-                v->s = s;
-            }
+            v = ast_scalar(p->a, s, loc);
         }
     } else if (n->type == YAML_SEQUENCE_NODE) {
         if (ydoc_deeper(p, n)) {
@@ -108,7 +86,7 @@ static void keyed_args(YamlReader *p, PtrVec *args, yaml_node_t *m)
     for (int i = 0; i < n && !halted(p); i++) {
         if (!ydoc_entry_ok(p, e, i))
             continue;
-        if (!is_ident(e[i].name, false)) {
+        if (!ast_is_name(e[i].name, false)) {
             diag_error(p->d, e[i].loc, "expected an argument name, found %s",
                        ydoc_describe(p, e[i].key));
             continue;
@@ -148,7 +126,7 @@ static void layer_list(YamlReader *p, PtrVec *body, yaml_node_t *seq, bool neste
 
 static bool check_name(YamlReader *p, const YamlEntry *e, const char *what)
 {
-    if (is_ident(e->name, false))
+    if (ast_is_name(e->name, false))
         return true;
     diag_error(p->d, e->loc, "expected %s, found %s", what, ydoc_describe(p, e->key));
     return false;
@@ -208,7 +186,7 @@ static AstStmt *layer_entry(YamlReader *p, const YamlEntry *e)
         s->head = inner->name;
         s->head_loc = inner->loc;
         layer_args(p, s, inner->val);
-    } else if (v->type == YAML_SCALAR_NODE && is_ident(scalar(v), false)) {
+    } else if (v->type == YAML_SCALAR_NODE && ast_is_name(scalar(v), false)) {
         s->label = e->name; /* act: ReLU */
         s->label_loc = e->loc;
         s->head = arena_strdup(p->a, scalar(v));
@@ -238,7 +216,7 @@ static AstStmt *layer_item(YamlReader *p, yaml_node_t *item)
     if (item->type == YAML_SCALAR_NODE) {
         if (is_null(item)) {
             diag_error(p->d, loc, "expected a layer, found nothing");
-        } else if (!is_ident(scalar(item), false)) {
+        } else if (!ast_is_name(scalar(item), false)) {
             diag_error(p->d, loc, "expected a layer kind or name, found %s",
                        ydoc_describe(p, item));
             if (first_word_is_kind(p, scalar(item)))
@@ -401,7 +379,7 @@ static void top_level(YamlReader *p, AstNet *net, yaml_node_t *root)
         yaml_node_t *v = e[i].val;
         if (!strcmp(k, "network")) {
             seen_network = true;
-            if (v->type != YAML_SCALAR_NODE || is_empty(v) || !is_ident(scalar(v), false)) {
+            if (v->type != YAML_SCALAR_NODE || is_empty(v) || !ast_is_name(scalar(v), false)) {
                 diag_error(
                     p->d,
                     v->type == YAML_SCALAR_NODE && !is_empty(v) ? ydoc_loc_node(p, v) : e[i].loc,

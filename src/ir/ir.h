@@ -297,6 +297,8 @@ extern const int ir_nsettings;
 const Setting *ir_setting_find(const char *name);
 /* The kind of s in t, or NULL when s is absent. */
 const SettingKind *ir_setting_kind(const Setting *s, const TrainConfig *t);
+/* The kind of s whose own values include v; NULL for one of s's common values. */
+const SettingKind *ir_setting_kind_of(const Setting *s, const SettingValue *v);
 /* The values of kind k of s, the common ones first, into out[SETTING_MAX_VALUES]. */
 int ir_setting_values(const Setting *s, const SettingKind *k, const SettingValue **out);
 /* A value's member of t as an AttrVal (not `set`), and back. */
@@ -307,6 +309,20 @@ void ir_setting_put(const SettingValue *v, TrainConfig *t, const AttrVal *val);
 void ir_setting_choose(const Setting *s, const SettingKind *k, TrainConfig *t, bool keep_common);
 /* Every setting at its default: what a net without a train section trains with. */
 void ir_train_defaults(TrainConfig *t);
+
+/* netrun's flags, in table order: a setting's kind flag, then its values' flags; a bool
+ * value's flag comes twice, as --X (true) and --no-X (false). */
+typedef struct SettingFlag {
+    char name[32]; /* "--lr", "--no-shuffle" */
+    const Setting *setting;
+    const SettingValue *value; /* NULL: the flag names the setting's kind */
+    bool negated;              /* --no-X */
+} SettingFlag;
+#define SETTING_MAX_FLAGS 32
+/* Fills out[SETTING_MAX_FLAGS]; returns how many. */
+int ir_setting_flags(SettingFlag *out);
+/* The lines of netrun --help that list them, with what each sets and its default. */
+void ir_setting_flags_help(StrBuf *sb);
 
 typedef enum { TRAIN_NET, TRAIN_YAML, TRAIN_DUMP } TrainSyntax;
 /* Writes t's settings in table order, one a line indented by two spaces, every value of

@@ -370,3 +370,99 @@ void ir_train_write(StrBuf *sb, const TrainConfig *t, TrainSyntax syn)
         sb_putc(sb, '\n');
     }
 }
+
+/* ---- netrun's flags ---- */
+
+static void add_flag(SettingFlag *out, int *n, const Setting *s, const SettingValue *v,
+                     const char *flag)
+{
+    bool two = v && v->spec.type == ATTR_BOOL;
+    for (int neg = 0; neg <= two && *n < SETTING_MAX_FLAGS; neg++) {
+        SettingFlag *f = &out[(*n)++];
+        snprintf(f->name, sizeof f->name, neg ? "--no-%s" : "%s", neg ? flag + 2 : flag);
+        f->setting = s;
+        f->value = v;
+        f->negated = neg;
+    }
+}
+
+int ir_setting_flags(SettingFlag *out)
+{
+    int n = 0;
+    for (int i = 0; i < ir_nsettings; i++) {
+        const Setting *s = &ir_settings[i];
+        if (s->flag)
+            add_flag(out, &n, s, NULL, s->flag);
+        for (int c = 0; c < s->ncommon; c++)
+            if (s->common[c].flag)
+                add_flag(out, &n, s, &s->common[c], s->common[c].flag);
+        for (int k = 0; k < s->nkinds; k++)
+            for (int v = 0; v < s->kinds[k].nvalues; v++)
+                if (s->kinds[k].values[v].flag)
+                    add_flag(out, &n, s, &s->kinds[k].values[v], s->kinds[k].values[v].flag);
+    }
+    return n;
+}
+
+const SettingKind *ir_setting_kind_of(const Setting *s, const SettingValue *v)
+{
+    for (int k = 0; k < s->nkinds; k++)
+        for (int i = 0; i < s->kinds[k].nvalues; i++)
+            if (&s->kinds[k].values[i] == v)
+                return &s->kinds[k];
+    return NULL;
+}
+
+void ir_setting_flags_help(StrBuf *sb)
+{
+    static const char *const metavar[] = {
+        [ATTR_INT] = "N", [ATTR_INTS] = "N,N...", [ATTR_FLOAT] = "X",   [ATTR_FLOATS] = "X,X...",
+        [ATTR_BOOL] = "", [ATTR_ENUM] = "NAME",   [ATTR_STRING] = "DIR"};
+    SettingFlag flags[SETTING_MAX_FLAGS];
+    int n = ir_setting_flags(flags);
+    for (int i = 0; i < n; i++) {
+        const SettingFlag *f = &flags[i];
+        const Setting *s = f->setting;
+        if (f->negated) /* listed with the plain one */
+            continue;
+        StrBuf left, help;
+        sb_init(&left);
+        sb_init(&help);
+        sb_puts(&left, f->name);
+        if (!f->value) { /* --optimizer SGD|Adam|AdamW */
+            for (int k = 0; k < s->nkinds; k++)
+                sb_printf(&left, "%c%s", k ? '|' : ' ', s->kinds[k].name);
+            sb_puts(&help, s->help);
+            if (s->def_kind >= 0)
+                sb_printf(&help, " (default %s)", s->kinds[s->def_kind].name);
+            sb_puts(&help, "; a new kind takes its defaults");
+            for (int c = 0; c < s->ncommon; c++)
+                sb_printf(&help, ", %s kept", s->common[c].spec.name);
+        } else { /* --lr X: what it sets, where (unless the flag says it), its default */
+            const AttrSpec *a = &f->value->spec;
+            const SettingKind *k = ir_setting_kind_of(s, f->value);
+            if (a->type == ATTR_BOOL)
+                sb_printf(&left, ", --no-%s", f->name + 2);
+            else
+                sb_printf(&left, " %s", metavar[a->type]);
+            sb_puts(&help, a->help);
+            StrBuf where;
+            sb_init(&where);
+            if (k && k->name) /* data idx, loss cross_entropy */
+                sb_printf(&where, "%s %s", s->name, k->name);
+            else if (strcmp(f->name + 2, s->name) != 0) /* optimizer */
+                sb_puts(&where, s->name);
+            if (a->def)
+                sb_printf(&where, "%sdefault %s", where.len ? "; " : "", a->def);
+            if (where.len)
+                sb_printf(&help, " (%s)", where.data);
+            sb_free(&where);
+        }
+        if (left.len > 18) /* the help on a line of its own */
+            sb_printf(sb, "  %s\n  %-18s %s\n", left.data, "", help.data);
+        else
+            sb_printf(sb, "  %-18s %s\n", left.data, help.data);
+        sb_free(&left);
+        sb_free(&help);
+    }
+}

@@ -285,3 +285,184 @@ static void both_writers(const Setting *s, const SettingKind *kd, const SettingV
 }
 
 Test(settings, every_kind_survives_both_writers) { for_each_kind(both_writers); }
+
+/* ---- netrun's flags ---- */
+
+/* The train part of the dump of t. */
+static char *dump(const TrainConfig *t)
+{
+    StrBuf sb;
+    sb_init(&sb);
+    ir_train_write(&sb, t, TRAIN_DUMP);
+    return sb.data; /* the caller frees */
+}
+
+/* The first error message in msgs, from "error: " to the end of its line. */
+static char *first_error(void)
+{
+    const char *e = msgs ? strstr(msgs, "error: ") : NULL;
+    if (!e)
+        return strdup("(no error)");
+    return strndup(e, strcspn(e, "\n"));
+}
+
+/* msg with the flag's name replaced by the name the file's message gives the value. */
+static char *as_in_file(const char *msg, const SettingFlag *f)
+{
+    const char *name =
+        strcmp(f->value->spec.name, "value") ? f->value->spec.name : f->setting->name; /* batch */
+    const char *p = strstr(msg, f->name);
+    StrBuf sb;
+    sb_init(&sb);
+    if (p)
+        sb_printf(&sb, "%.*s%s%s", (int)(p - msg), msg, name, p + strlen(f->name));
+    else
+        sb_puts(&sb, msg);
+    return sb.data;
+}
+
+/* The kind a statement setting v names: v's own, or the default one for a common value. */
+static const SettingKind *value_kind(const Setting *s, const SettingValue *v)
+{
+    const SettingKind *k = ir_setting_kind_of(s, v);
+    return k ? k : &s->kinds[s->def_kind >= 0 ? s->def_kind : 0];
+}
+
+/* Every flag sets what the train section's statement would, over the defaults: a value's
+ * flag what `setting [kind] value=X` sets, a kind's flag what `setting KIND` sets. */
+Test(settings, every_flag_sets_what_the_file_would)
+{
+    SettingFlag flags[SETTING_MAX_FLAGS];
+    int n = ir_setting_flags(flags);
+    cr_assert_gt(n, 0);
+    for (int i = 0; i < n; i++) {
+        const SettingFlag *f = &flags[i];
+        const Setting *s = f->setting;
+        for (int k = 0; k < (f->value ? 1 : s->nkinds); k++) {
+            const SettingKind *kd = f->value ? value_kind(s, f->value) : &s->kinds[k];
+            StrBuf text, stmt;
+            sb_init(&text);
+            sb_init(&stmt);
+            if (!f->value) {
+                sb_puts(&text, kd->name);
+            } else if (f->value->spec.type == ATTR_STRING) {
+                sb_puts(&text, "dir x");
+            } else if (f->value->spec.type != ATTR_BOOL) {
+                sample(&text, &f->value->spec, false);
+            }
+            sb_printf(&stmt, "%s", s->name);
+            if (kd && kd->name)
+                sb_printf(&stmt, " %s", kd->name);
+            if (f->value) {
+                sb_printf(&stmt, " %s=", f->value->spec.name);
+                if (f->value->spec.type == ATTR_BOOL)
+                    sb_puts(&stmt, f->negated ? "false" : "true");
+                else if (f->value->spec.type == ATTR_STRING)
+                    sb_puts(&stmt, "\"dir x\"");
+                else
+                    sb_puts(&stmt, text.data);
+            }
+            TrainConfig t;
+            ir_train_defaults(&t);
+            capture_reset();
+            bool ok =
+                train_flag(&t, f, f->value && f->value->spec.type == ATTR_BOOL ? NULL : text.data,
+                           arena, &diag);
+            fflush(mem);
+            cr_assert(ok, "%s %s: %s", f->name, text.data, msgs);
+            char file[512];
+            snprintf(file, sizeof file, "network x (input 4) {\n  Linear 2\n}\ntrain {\n  %s\n}\n",
+                     stmt.data);
+            Graph *g = load("t.net", file);
+            cr_assert(g && diag.errors == 0, "%s: %s", stmt.data, msgs);
+            char *a = dump(&t), *b = dump(&g->train);
+            cr_expect_str_eq(a, b, "%s %s, and the statement '%s'", f->name, text.data, stmt.data);
+            free(a);
+            free(b);
+            sb_free(&text);
+            sb_free(&stmt);
+        }
+    }
+}
+
+/* A bad value for a flag gets the file's message, naming the flag (compared with YAML,
+ * which can write a control character into a string). */
+Test(settings, every_flag_is_checked_as_the_file_is)
+{
+    SettingFlag flags[SETTING_MAX_FLAGS];
+    int n = ir_setting_flags(flags);
+    for (int i = 0; i < n; i++) {
+        const SettingFlag *f = &flags[i];
+        const Setting *s = f->setting;
+        if (f->value && f->value->spec.type == ATTR_BOOL)
+            continue; /* --X and --no-X take no value */
+        const char *bad = "nonsense", *yaml_bad = "nonsense";
+        char below[64];
+        if (f->value && (f->value->spec.type == ATTR_INT || f->value->spec.type == ATTR_FLOAT)) {
+            snprintf(below, sizeof below, "%.17g", f->value->spec.min - 1);
+            bad = yaml_bad = below;
+        } else if (f->value && f->value->spec.type == ATTR_STRING) {
+            bad = "a\x01z"; /* a control character */
+            yaml_bad = "\"a\\x01z\"";
+        }
+        const SettingKind *kd = f->value ? value_kind(s, f->value) : NULL;
+        char yaml[512];
+        int len = snprintf(yaml, sizeof yaml,
+                           "network: x\ninput: 4\nlayers: [Linear: 2]\ntrain:\n  %s: ", s->name);
+        if (!f->value)
+            snprintf(yaml + len, sizeof yaml - (size_t)len, "%s\n", yaml_bad);
+        else if (kd && kd->name)
+            snprintf(yaml + len, sizeof yaml - (size_t)len, "{%s: {%s: %s}}\n", kd->name,
+                     f->value->spec.name, yaml_bad);
+        else
+            snprintf(yaml + len, sizeof yaml - (size_t)len, "{%s: %s}\n", f->value->spec.name,
+                     yaml_bad);
+        TrainConfig t;
+        ir_train_defaults(&t);
+        capture_reset();
+        cr_expect(!train_flag(&t, f, bad, arena, &diag), "%s %s accepted", f->name, bad);
+        fflush(mem);
+        char *got = first_error(), *flag_msg = f->value ? as_in_file(got, f) : strdup(got);
+        free(got);
+        load("t.yaml", yaml);
+        char *file_msg = first_error();
+        cr_expect_str_eq(flag_msg, file_msg, "%s %s: '%s', and\n%s: '%s'", f->name, bad, flag_msg,
+                         yaml, file_msg);
+        free(flag_msg);
+        free(file_msg);
+    }
+}
+
+static const SettingFlag *flag_named(const char *name)
+{
+    static SettingFlag flags[SETTING_MAX_FLAGS];
+    int n = ir_setting_flags(flags);
+    for (int i = 0; i < n; i++)
+        if (strcmp(flags[i].name, name) == 0)
+            return &flags[i];
+    cr_assert_fail("no flag %s", name);
+    return NULL;
+}
+
+/* A kind's flag naming another kind resets that kind's values but the common ones
+ * (--optimizer keeps lr, as netrun always did); naming the present kind changes nothing. */
+Test(settings, a_new_kind_keeps_only_the_common_values)
+{
+    Graph *g = load("t.net", "network x (input 4) {\n  Linear 2\n}\ntrain {\n"
+                             "  optimizer SGD lr=0.05 momentum=0.9 weight_decay=0.1\n}\n");
+    cr_assert(g && diag.errors == 0, "%s", msgs);
+    TrainConfig *t = &g->train;
+    cr_assert(train_flag(t, flag_named("--optimizer"), "sgd", arena, &diag));
+    cr_expect(t->opt == OPT_SGD && t->lr == 0.05 && t->momentum == 0.9 && t->weight_decay == 0.1,
+              "the same kind changed its values");
+    cr_assert(train_flag(t, flag_named("--optimizer"), "AdamW", arena, &diag));
+    cr_expect(t->opt == OPT_ADAMW && t->lr == 0.05 && t->weight_decay == 0.01 &&
+                  t->betas[0] == 0.9 && t->betas[1] == 0.999 && t->eps == 1e-8,
+              "AdamW: lr %g (want 0.05 kept), weight_decay %g (want its default 0.01)", t->lr,
+              t->weight_decay);
+    /* a flag of an absent setting makes it present: --data */
+    cr_expect_null(t->data_dir);
+    cr_assert(train_flag(t, flag_named("--data"), "some dir", arena, &diag));
+    cr_expect_str_eq(t->data_dir, "some dir");
+    cr_expect_not_null(ir_setting_kind(ir_setting_find("data"), t));
+}
