@@ -324,6 +324,10 @@ int ir_setting_flags(SettingFlag *out);
 /* The lines of netrun --help that list them, with what each sets and its default. */
 void ir_setting_flags_help(StrBuf *sb);
 
+/* Every setting, kind and value with its type, range, default, flag and help, as the
+ * Markdown table of docs/language.md (netc --list-settings; a test keeps the doc current). */
+void ir_list_settings(StrBuf *sb);
+
 typedef enum { TRAIN_NET, TRAIN_YAML, TRAIN_DUMP } TrainSyntax;
 /* Writes t's settings in table order, one a line indented by two spaces, every value of
  * each: as the statements of a .net train block, as the entries of YAML's `train:`, or for

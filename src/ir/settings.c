@@ -127,14 +127,20 @@ static const char *const pos_tmax[] = {"T_max", NULL};
 static const char *const pos_maxlr[] = {"max_lr", NULL};
 static const char *const pos_milestones[] = {"milestones", NULL};
 static const SettingKind sched_kinds[] = {
-    {"StepLR", SCHED_STEP, "per epoch", step_values, N(step_values), pos_step, NULL},
-    {"MultiStepLR", SCHED_MULTISTEP, "per epoch", multistep_values, N(multistep_values),
-     pos_milestones, NULL},
-    {"ExponentialLR", SCHED_EXPONENTIAL, "per epoch", exp_values, N(exp_values), pos_gamma, NULL},
-    {"CosineAnnealingLR", SCHED_COSINE, "per epoch", cos_values, N(cos_values), pos_tmax, NULL},
-    {"OneCycleLR", SCHED_ONECYCLE, "per batch, momentum cycled too", onecycle_values,
-     N(onecycle_values), pos_maxlr, NULL},
-    {"LinearLR", SCHED_LINEAR, "per epoch", linear_values, N(linear_values), pos_none, NULL},
+    {"StepLR", SCHED_STEP, "lr times gamma every step_size epochs", step_values, N(step_values),
+     pos_step, NULL},
+    {"MultiStepLR", SCHED_MULTISTEP, "lr times gamma at each milestone (epochs)", multistep_values,
+     N(multistep_values), pos_milestones, NULL},
+    {"ExponentialLR", SCHED_EXPONENTIAL, "lr times gamma every epoch", exp_values, N(exp_values),
+     pos_gamma, NULL},
+    {"CosineAnnealingLR", SCHED_COSINE, "lr down to eta_min along a half cosine of T_max epochs",
+     cos_values, N(cos_values), pos_tmax, NULL},
+    {"OneCycleLR", SCHED_ONECYCLE,
+     "per batch: up to max_lr and down again, momentum (Adam: beta1) the other way",
+     onecycle_values, N(onecycle_values), pos_maxlr, NULL},
+    {"LinearLR", SCHED_LINEAR,
+     "lr times a factor going from start_factor to end_factor in total_iters epochs", linear_values,
+     N(linear_values), pos_none, NULL},
 };
 
 /* ---- settings of one value, and normalize ---- */
@@ -165,7 +171,7 @@ static const SettingKind norm_kinds[] = {
         0, 0                                                                                       \
     }
 const Setting ir_settings[] = {
-    {"data", "where the data is", NULL, 0, data_kinds, N(data_kinds), NONE, -1, 0, NULL},
+    {"data", "the data set", NULL, 0, data_kinds, N(data_kinds), NONE, -1, 0, NULL},
     {"loss", "the loss on the net's output", NULL, 0, loss_kinds, N(loss_kinds), TRAIN_FIELD(loss),
      0, -1, NULL},
     {"optimizer", "as torch.optim", opt_common, N(opt_common), opt_kinds, N(opt_kinds),
@@ -464,5 +470,100 @@ void ir_setting_flags_help(StrBuf *sb)
             sb_printf(sb, "  %-18s %s\n", left.data, help.data);
         sb_free(&left);
         sb_free(&help);
+    }
+}
+
+/* ---- the docs' table ---- */
+
+/* "int, 1 to 1,048,576", "2 floats, 0 to 1", "bool" */
+static void type_text(StrBuf *sb, const AttrSpec *a)
+{
+    static const char *const names[] = {
+        [ATTR_INT] = "int",       [ATTR_INTS] = "ints", [ATTR_FLOAT] = "float",
+        [ATTR_FLOATS] = "floats", [ATTR_BOOL] = "bool", [ATTR_ENUM] = "name",
+        [ATTR_STRING] = "string"};
+    if (a->type == ATTR_INTS || a->type == ATTR_FLOATS) {
+        if (a->min_len == a->max_len)
+            sb_printf(sb, "%d ", a->max_len);
+        else
+            sb_printf(sb, "%d to %d ", a->min_len, a->max_len);
+    }
+    sb_puts(sb, names[a->type]);
+    char lo[32], hi[32];
+    if (a->type == ATTR_INT || a->type == ATTR_INTS)
+        sb_printf(sb, ", %s to %s", fmt_thousands(lo, (int64_t)a->min),
+                  fmt_thousands(hi, (int64_t)a->max));
+    else if (a->type == ATTR_FLOAT || a->type == ATTR_FLOATS)
+        sb_printf(sb, ", %g to %g", a->min, a->max);
+}
+
+/* `--lr`, `--shuffle`, `--no-shuffle` */
+static void flag_text(StrBuf *sb, const char *flag, bool two)
+{
+    if (flag)
+        sb_printf(sb, two ? "`%s`, `--no-%s`" : "`%s`", flag, flag + 2);
+}
+
+/* | setting | kind | value | type | default | flag | meaning | for one value; `value` is
+ * the name of a setting's only value (batch), left out */
+static void value_row(StrBuf *sb, const char *setting, const SettingValue *v)
+{
+    const AttrSpec *a = &v->spec;
+    sb_printf(sb, "| %s | | ", setting);
+    if (strcmp(a->name, "value") != 0)
+        sb_printf(sb, "`%s`", a->name);
+    sb_puts(sb, " | ");
+    type_text(sb, a);
+    sb_printf(sb, " | %s | ", a->def ? a->def : "required");
+    flag_text(sb, v->flag, a->type == ATTR_BOOL);
+    sb_printf(sb, " | %s |\n", a->help);
+}
+
+/* "; by position: mean, std" */
+static void by_position(StrBuf *sb, const SettingKind *k)
+{
+    for (int i = 0; k->positional[i]; i++)
+        sb_printf(sb, "%s`%s`", i ? ", " : "; by position: ", k->positional[i]);
+}
+
+void ir_list_settings(StrBuf *sb)
+{
+    sb_puts(sb, "| setting | kind | value | type | default | netrun flag | meaning |\n"
+                "|---|---|---|---|---|---|---|\n");
+    for (int i = 0; i < ir_nsettings; i++) {
+        const Setting *s = &ir_settings[i];
+        char name[64];
+        snprintf(name, sizeof name, "`%s`", s->name);
+        bool named = s->kinds[0].name != NULL;
+        if (!named && s->kinds[0].nvalues == 1 && s->def_kind >= 0) { /* batch: one row */
+            value_row(sb, name, &s->kinds[0].values[0]);
+            continue;
+        }
+        sb_printf(sb, "| %s | | | | ", name);
+        if (s->def_kind < 0)
+            sb_puts(sb, "none");
+        else if (named)
+            sb_printf(sb, "`%s`", s->kinds[s->def_kind].name);
+        sb_puts(sb, " | ");
+        flag_text(sb, s->flag, false);
+        sb_printf(sb, " | %s", s->help);
+        if (!named)
+            by_position(sb, &s->kinds[0]);
+        if (s->string_kind >= 0)
+            sb_printf(sb, "; `%s \"DIR\"` is `%s %s \"DIR\"`", s->name, s->name,
+                      s->kinds[s->string_kind].name);
+        sb_puts(sb, " |\n");
+        for (int c = 0; c < s->ncommon; c++)
+            value_row(sb, "", &s->common[c]);
+        for (int k = 0; k < s->nkinds; k++) {
+            const SettingKind *kd = &s->kinds[k];
+            if (kd->name) {
+                sb_printf(sb, "| | `%s` | | | | | %s", kd->name, kd->help);
+                by_position(sb, kd);
+                sb_puts(sb, " |\n");
+            }
+            for (int v = 0; v < kd->nvalues; v++)
+                value_row(sb, "", &kd->values[v]);
+        }
     }
 }
