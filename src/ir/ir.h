@@ -178,6 +178,7 @@ typedef struct TrainConfig {
     uint32_t given;       /* bit i: ir_settings[i] was written (or set by a netrun flag) */
     const char *data_dir; /* NULL: none given */
     LossKind loss;
+    double label_smoothing; /* cross_entropy */
     OptKind opt;
     double lr, momentum, dampening, weight_decay, eps;
     union { /* Adam, AdamW */

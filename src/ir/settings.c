@@ -39,9 +39,14 @@ static const SettingKind data_kinds[] = {
 
 /* ---- loss ---- */
 
+static const SettingValue ce_values[] = {
+    V("label_smoothing", ATTR_FLOAT, "0", false, 0, 1, 1, 1,
+      "share of the target spread over all classes, as torch's", label_smoothing,
+      "--label-smoothing"),
+};
 static const SettingKind loss_kinds[] = {
-    {"cross_entropy", LOSS_CROSS_ENTROPY, "mean over the batch of -log_softmax[label]", NULL, 0,
-     pos_none, NULL},
+    {"cross_entropy", LOSS_CROSS_ENTROPY, "mean over the batch of -log_softmax[label]", ce_values,
+     N(ce_values), pos_none, NULL},
     {"mse", LOSS_MSE, "mean squared error against the one-hot label", NULL, 0, pos_none, NULL},
 };
 
