@@ -133,6 +133,16 @@ if cmp -s shuf.st shufon.st && cmp -s noshuf.st shufoff.st && ! cmp -s shuf.st n
 else
     bad "--shuffle/--no-shuffle do not act as the file's 'shuffle'" "$(cmp shuf.st shufon.st; cmp noshuf.st shufoff.st)"
 fi
+# --label-smoothing sets cross_entropy's label_smoothing as the file does, and it changes
+# the training (shuf.st: the same 5 steps without it)
+sed 's/  seed 5/  seed 5\n  loss cross_entropy label_smoothing=0.1/' mlp.net >mlpls.net
+run_ok lsfile mlpls.net --train --data small --threads 2 --steps 5 --save lsfile.st
+run_ok lsflag mlp.net --train --data small --threads 2 --steps 5 --label-smoothing 0.1 --save lsflag.st
+if cmp -s lsfile.st lsflag.st && ! cmp -s lsflag.st shuf.st; then
+    ok "--label-smoothing 0.1 == 'loss cross_entropy label_smoothing=0.1', and differs from none"
+else
+    bad "--label-smoothing does not act as the file's label_smoothing" "$(cmp lsfile.st lsflag.st; cmp lsflag.st shuf.st)"
+fi
 run_ok epochs0 mlp.net --train --data small --threads 2 --epochs 0 --save epochs0.st &&
     grep -q "0 epochs" epochs0.out && ok "--epochs 0 trains no epoch" ||
     bad "--epochs 0" "$(cat epochs0.out)"
@@ -371,6 +381,9 @@ expect usage-lr 2 "'--lr' must be between 0 and 1e\\+06, got -1" "$NET" --train 
 expect usage-lr-too-big 2 "'--lr' must be between 0 and 1e\\+06, got 1e30" "$NET" --train --lr 1e30
 expect usage-seed 2 "'--seed' must be between 0 and" "$NET" --train --seed -1
 expect usage-epochs 2 "'--epochs' must be an integer, got '1.5'" "$NET" --train --epochs 1.5
+sed 's/  seed 5/  seed 5\n  loss mse/' mlp.net >mlpmse.net
+expect usage-label-smoothing-mse 2 "--label-smoothing sets 'label_smoothing' of loss 'cross_entropy', but the loss is 'mse'" mlpmse.net --train --label-smoothing 0.1
+expect usage-label-smoothing 2 "'--label-smoothing' must be between 0 and 1, got 2" "$NET" --train --label-smoothing 2
 expect usage-data 2 "'--data' contains the control character 0x01" "$NET" --train --data "$(printf 'a\001b')"
 expect usage-resume-without-train 2 'resume' "$NET" --resume keep.st
 expect usage-resume-and-load 2 'resume;load' "$NET" --train --resume keep.st --load keep.st
