@@ -59,13 +59,15 @@ enum {
     O_SETTING, /* + the flag's index */
 };
 
+enum { MAX_SET = 64 }; /* train-setting flags on one command line */
+
 typedef struct Args {
     const char *net, *predict, *logits, *load, *save, *resume;
     bool train, eval, quiet;
     long steps, threads;
-    int nset;                 /* settings' flags given, in order */
-    int set[64];              /* index into flags */
-    const char *set_text[64]; /* their arguments */
+    int nset;                      /* settings' flags given, in order */
+    int set[MAX_SET];              /* index into flags */
+    const char *set_text[MAX_SET]; /* their arguments */
 } Args;
 
 static bool parse_long(const char *flag, const char *s, long lo, long hi, long *out)
@@ -126,7 +128,11 @@ static int parse_args(int argc, char **argv, Args *a)
             break;
         case 'h': usage(stdout); exit(EXIT_OK);
         default:
-            if (c >= O_SETTING && c < O_SETTING + nflags && a->nset < 64) {
+            if (c >= O_SETTING && c < O_SETTING + nflags) {
+                if (a->nset == MAX_SET) {
+                    fprintf(stderr, "netrun: error: more than %d train-setting flags\n", MAX_SET);
+                    return EXIT_USAGE;
+                }
                 a->set[a->nset] = c - O_SETTING;
                 a->set_text[a->nset++] = optarg;
                 break;

@@ -139,6 +139,13 @@ Test(settings, every_entry_is_well_formed)
     for (int a = 0; a < nflags; a++)
         for (int b = 0; b < a; b++)
             cr_expect(strcmp(flags[a], flags[b]), "flag '%s' twice", flags[a]);
+    /* and netrun gets them all (a bool value's twice: --X, --no-X) */
+    SettingFlag listed[SETTING_MAX_FLAGS];
+    int nlisted = ir_setting_flags(listed), nbool = 0;
+    for (int i = 0; i < nlisted; i++)
+        nbool += listed[i].negated;
+    cr_expect(nlisted - nbool == nflags && nlisted < SETTING_MAX_FLAGS,
+              "%d flags in the table, %d listed (%d --no-X)", nflags, nlisted, nbool);
 }
 
 /* The defaults are the table's: each setting that has a default kind is that kind with
