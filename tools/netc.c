@@ -18,6 +18,8 @@ static void usage(FILE *f)
           "  --dump-plan        print the generated program's plan: steps, buffers, arena\n"
           "  --to net|yaml      write the network in the other format to stdout\n"
           "  --list-layers      list every layer kind with its attributes and defaults\n"
+          "  --list-settings    list every train setting, its values, defaults and flags\n"
+          "                     (the Markdown table of docs/language.md)\n"
           "code generation:\n"
           "  -o FILE            write standalone C for the network to FILE ('-': stdout)\n"
           "  --weights FILE     embed these weights (safetensors, PyTorch state_dict names);\n"
@@ -38,6 +40,7 @@ enum {
     OPT_DUMP_PLAN,
     OPT_TO,
     OPT_LIST,
+    OPT_LIST_SETTINGS,
     OPT_VERSION,
     OPT_WEIGHTS,
     OPT_HEADER,
@@ -143,6 +146,7 @@ int main(int argc, char **argv)
         {"dump-plan", no_argument, NULL, OPT_DUMP_PLAN},
         {"to", required_argument, NULL, OPT_TO},
         {"list-layers", no_argument, NULL, OPT_LIST},
+        {"list-settings", no_argument, NULL, OPT_LIST_SETTINGS},
         {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, OPT_VERSION},
         {"weights", required_argument, NULL, OPT_WEIGHTS},
@@ -162,7 +166,8 @@ int main(int argc, char **argv)
         case OPT_CHECK:
         case OPT_DUMP:
         case OPT_DUMP_PLAN:
-        case OPT_LIST: mode = c; break;
+        case OPT_LIST:
+        case OPT_LIST_SETTINGS: mode = c; break;
         case OPT_TO:
             mode = c;
             to = optarg;
@@ -187,10 +192,13 @@ int main(int argc, char **argv)
         default: usage(stderr); return EXIT_USAGE;
         }
     }
-    if (mode == OPT_LIST) {
+    if (mode == OPT_LIST || mode == OPT_LIST_SETTINGS) {
         StrBuf sb;
         sb_init(&sb);
-        ir_list_layers(&sb);
+        if (mode == OPT_LIST)
+            ir_list_layers(&sb);
+        else
+            ir_list_settings(&sb);
         fputs(sb.data, stdout);
         sb_free(&sb);
         return EXIT_OK;

@@ -11,30 +11,38 @@
 #include "frontend.h"
 #include "runtime.h"
 
+/* The train settings' flags (ir_setting_flags): options O_SETTING + their index. */
+static SettingFlag flags[SETTING_MAX_FLAGS];
+static int nflags;
+
 static void usage(FILE *f)
 {
-    fputs("usage: netrun NET [options]\n"
-          "Trains, evaluates and runs a network described in a .net or .yaml file.\n\n"
-          "actions:\n"
-          "  --train            train with the file's train section (and the flags below)\n"
-          "  --eval             evaluate on the test split (t10k-*) of the data directory\n"
-          "  --predict FILE     classify the images of an IDX file (gzip or raw), a PGM, or\n"
-          "                     FILE.f32: raw little-endian float32 inputs, one after another\n"
-          "  --logits FILE      with --predict: write every output of every image as CSV\n"
-          "weights:\n"
-          "  --load FILE        start from these weights (safetensors, state_dict names)\n"
-          "  --save FILE        where --train writes its checkpoint (default NAME.safetensors)\n"
-          "  --resume FILE      continue a training run from its checkpoint exactly\n"
-          "overrides of the train section:\n"
-          "  --data DIR --epochs N --batch N --lr X --optimizer SGD|Adam|AdamW --seed N\n"
-          "  --steps N          stop after N optimizer steps in all\n"
-          "  --no-shuffle       keep the data's order\n"
-          "other:\n"
-          "  --threads N        threads for the kernels (default: all cores)\n"
-          "  --quiet            print only the final result\n"
-          "  -h, --help\n\n"
-          "exit codes: 0 ok, 1 bad input (net, data, weights), 2 bad usage, 3 internal error\n",
-          f);
+    StrBuf sb;
+    sb_init(&sb);
+    ir_setting_flags_help(&sb);
+    fprintf(f,
+            "usage: netrun NET [options]\n"
+            "Trains, evaluates and runs a network described in a .net or .yaml file.\n\n"
+            "actions:\n"
+            "  --train            train with the file's train section (and the flags below)\n"
+            "  --eval             evaluate on the test split (t10k-*) of the data directory\n"
+            "  --predict FILE     classify the images of an IDX file (gzip or raw), a PGM, or\n"
+            "                     FILE.f32: raw little-endian float32 inputs, one after another\n"
+            "  --logits FILE      with --predict: write every output of every image as CSV\n"
+            "weights:\n"
+            "  --load FILE        start from these weights (safetensors, state_dict names)\n"
+            "  --save FILE        where --train writes its checkpoint (default NAME.safetensors)\n"
+            "  --resume FILE      continue a training run from its checkpoint exactly\n"
+            "overrides of the train section (checked as the file's values are):\n"
+            "%s"
+            "  --steps N          stop after N optimizer steps in all\n"
+            "other:\n"
+            "  --threads N        threads for the kernels (default: all cores)\n"
+            "  --quiet            print only the final result\n"
+            "  -h, --help\n\n"
+            "exit codes: 0 ok, 1 bad input (net, data, weights), 2 bad usage, 3 internal error\n",
+            sb.data);
+    sb_free(&sb);
 }
 
 enum {
@@ -45,25 +53,21 @@ enum {
     O_LOAD,
     O_SAVE,
     O_RESUME,
-    O_DATA,
-    O_EPOCHS,
-    O_BATCH,
-    O_LR,
-    O_OPT,
-    O_SEED,
     O_STEPS,
-    O_NOSHUF,
     O_THREADS,
     O_QUIET,
+    O_SETTING, /* + the flag's index */
 };
 
+enum { MAX_SET = 64 }; /* train-setting flags on one command line */
+
 typedef struct Args {
-    const char *net, *predict, *logits, *load, *save, *resume, *data, *opt;
-    bool train, eval, no_shuffle, quiet;
-    long epochs, batch, steps, threads;
-    double lr;
-    long long seed;
-    bool has_seed;
+    const char *net, *predict, *logits, *load, *save, *resume;
+    bool train, eval, quiet;
+    long steps, threads;
+    int nset;                      /* settings' flags given, in order */
+    int set[MAX_SET];              /* index into flags */
+    const char *set_text[MAX_SET]; /* their arguments */
 } Args;
 
 static bool parse_long(const char *flag, const char *s, long lo, long hi, long *out)
@@ -81,7 +85,7 @@ static bool parse_long(const char *flag, const char *s, long lo, long hi, long *
 
 static int parse_args(int argc, char **argv, Args *a)
 {
-    static const struct option opts[] = {
+    static const struct option fixed[] = {
         {"train", no_argument, NULL, O_TRAIN},
         {"eval", no_argument, NULL, O_EVAL},
         {"predict", required_argument, NULL, O_PREDICT},
@@ -89,21 +93,21 @@ static int parse_args(int argc, char **argv, Args *a)
         {"load", required_argument, NULL, O_LOAD},
         {"save", required_argument, NULL, O_SAVE},
         {"resume", required_argument, NULL, O_RESUME},
-        {"data", required_argument, NULL, O_DATA},
-        {"epochs", required_argument, NULL, O_EPOCHS},
-        {"batch", required_argument, NULL, O_BATCH},
-        {"lr", required_argument, NULL, O_LR},
-        {"optimizer", required_argument, NULL, O_OPT},
-        {"seed", required_argument, NULL, O_SEED},
         {"steps", required_argument, NULL, O_STEPS},
-        {"no-shuffle", no_argument, NULL, O_NOSHUF},
         {"threads", required_argument, NULL, O_THREADS},
         {"quiet", no_argument, NULL, O_QUIET},
         {"help", no_argument, NULL, 'h'},
-        {0, 0, 0, 0},
     };
+    enum { NFIXED = sizeof fixed / sizeof fixed[0] };
+    struct option opts[NFIXED + SETTING_MAX_FLAGS + 1] = {{0}};
+    memcpy(opts, fixed, sizeof fixed);
+    nflags = ir_setting_flags(flags);
+    for (int i = 0; i < nflags; i++) {
+        bool bare = flags[i].value && flags[i].value->spec.type == ATTR_BOOL;
+        opts[NFIXED + i] = (struct option){
+            flags[i].name + 2, bare ? no_argument : required_argument, NULL, O_SETTING + i};
+    }
     int c;
-    char *end;
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         switch (c) {
         case O_TRAIN: a->train = true; break;
@@ -113,18 +117,7 @@ static int parse_args(int argc, char **argv, Args *a)
         case O_LOAD: a->load = optarg; break;
         case O_SAVE: a->save = optarg; break;
         case O_RESUME: a->resume = optarg; break;
-        case O_DATA: a->data = optarg; break;
-        case O_OPT: a->opt = optarg; break;
-        case O_NOSHUF: a->no_shuffle = true; break;
         case O_QUIET: a->quiet = true; break;
-        case O_EPOCHS:
-            if (!parse_long("--epochs", optarg, 0, 1 << 20, &a->epochs))
-                return EXIT_USAGE;
-            break;
-        case O_BATCH:
-            if (!parse_long("--batch", optarg, 1, 1 << 16, &a->batch))
-                return EXIT_USAGE;
-            break;
         case O_STEPS:
             if (!parse_long("--steps", optarg, 1, 1L << 40, &a->steps))
                 return EXIT_USAGE;
@@ -133,24 +126,19 @@ static int parse_args(int argc, char **argv, Args *a)
             if (!parse_long("--threads", optarg, 1, 1024, &a->threads))
                 return EXIT_USAGE;
             break;
-        case O_SEED:
-            a->seed = strtoll(optarg, &end, 10);
-            if (!*optarg || *end || a->seed < 0) {
-                fprintf(stderr, "netrun: error: --seed takes a whole number >= 0, got '%s'\n",
-                        optarg);
-                return EXIT_USAGE;
-            }
-            a->has_seed = true;
-            break;
-        case O_LR:
-            a->lr = strtod(optarg, &end);
-            if (!*optarg || *end || !(a->lr > 0) || !isfinite(a->lr)) {
-                fprintf(stderr, "netrun: error: --lr takes a positive number, got '%s'\n", optarg);
-                return EXIT_USAGE;
-            }
-            break;
         case 'h': usage(stdout); exit(EXIT_OK);
-        default: usage(stderr); return EXIT_USAGE;
+        default:
+            if (c >= O_SETTING && c < O_SETTING + nflags) {
+                if (a->nset == MAX_SET) {
+                    fprintf(stderr, "netrun: error: more than %d train-setting flags\n", MAX_SET);
+                    return EXIT_USAGE;
+                }
+                a->set[a->nset] = c - O_SETTING;
+                a->set_text[a->nset++] = optarg;
+                break;
+            }
+            usage(stderr);
+            return EXIT_USAGE;
         }
     }
     if (optind != argc - 1) {
@@ -175,46 +163,16 @@ static int parse_args(int argc, char **argv, Args *a)
     return EXIT_OK;
 }
 
-/* Command-line overrides of the train section. */
-static int apply_overrides(const Args *a, TrainConfig *t)
+/* The settings' flags over the file's train section: those naming a kind first (a new kind
+ * resets its values), then the others, each group in command-line order. */
+static int apply_overrides(const Args *a, TrainConfig *t, Arena *arena, Diag *d)
 {
-    if (a->opt) {
-        static const char *const names[] = {"SGD", "Adam", "AdamW"};
-        int k = -1;
-        for (int i = 0; i < 3; i++)
-            if (str_ieq(a->opt, names[i]))
-                k = i;
-        if (k < 0) {
-            fprintf(stderr, "netrun: error: --optimizer takes SGD, Adam or AdamW, got '%s'\n",
-                    a->opt);
-            return EXIT_USAGE;
+    for (int pass = 0; pass < 2; pass++)
+        for (int i = 0; i < a->nset; i++) {
+            const SettingFlag *f = &flags[a->set[i]];
+            if ((f->value == NULL) == (pass == 0) && !train_flag(t, f, a->set_text[i], arena, d))
+                return EXIT_USAGE;
         }
-        if ((OptKind)k != t->opt) { /* a new kind: PyTorch's defaults for it, lr kept */
-            double lr = t->lr;
-            TrainConfig d;
-            train_defaults(&d);
-            t->momentum = t->dampening = 0;
-            t->nesterov = false;
-            t->beta1 = d.beta1;
-            t->beta2 = d.beta2;
-            t->eps = d.eps;
-            t->weight_decay = k == OPT_ADAMW ? 0.01 : 0;
-            t->opt = (OptKind)k;
-            t->lr = lr;
-        }
-    }
-    if (a->data)
-        t->data_dir = a->data;
-    if (a->epochs)
-        t->epochs = (int)a->epochs;
-    if (a->batch)
-        t->batch = (int)a->batch;
-    if (a->lr > 0)
-        t->lr = a->lr;
-    if (a->has_seed)
-        t->seed = (uint64_t)a->seed;
-    if (a->no_shuffle)
-        t->shuffle = false;
     return EXIT_OK;
 }
 
@@ -452,7 +410,7 @@ int main(int argc, char **argv)
         status = EXIT_BAD_INPUT;
         goto done;
     }
-    if ((status = apply_overrides(&a, &g->train)) != EXIT_OK)
+    if ((status = apply_overrides(&a, &g->train, arena, &d)) != EXIT_OK)
         goto done;
     TrainConfig *t = &g->train;
     if (!a.train && !a.eval && !a.predict) {

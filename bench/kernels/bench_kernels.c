@@ -314,7 +314,7 @@ static void in_parallel(Net *n, void (*body)(Net *, Slice *, int, int), int a, i
 }
 
 /* The runtime's loss: the whole batch, on the calling thread. */
-static void loss(Net *n) { cross_entropy_forward(n->dlogits, n->logits, n->labels, n->B, 10); }
+static void loss(Net *n) { cross_entropy_forward(n->dlogits, n->logits, n->labels, 0, n->B, 10); }
 
 static void layer_run(Net *n, int l, int what)
 {

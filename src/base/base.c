@@ -374,7 +374,8 @@ bool str_has_suffix(const char *s, const char *suf)
     return n >= m && str_ieq(s + n - m, suf);
 }
 
-int str_edit_distance(const char *a, const char *b, int cap)
+/* Damerau-free Levenshtein distance, case-insensitive, capped at 'cap'. */
+static int edit_distance(const char *a, const char *b, int cap)
 {
     size_t la = strlen(a), lb = strlen(b);
     if (la > 64 || lb > 64)
@@ -398,6 +399,39 @@ int str_edit_distance(const char *a, const char *b, int cap)
         }
     }
     return row[lb] < cap ? row[lb] : cap;
+}
+
+void suggest_init(Suggest *s, const char *word, bool by_start)
+{
+    *s = (Suggest){.word = word, .by_start = by_start, .near_d = 3, .start_len = 3};
+}
+
+void suggest_add(Suggest *s, const char *name)
+{
+    int d = edit_distance(s->word, name, 3);
+    if (d < s->near_d) {
+        s->near_d = d;
+        s->near = name;
+    }
+    int p = 0;
+    while (s->word[p] && tolower((unsigned char)s->word[p]) == tolower((unsigned char)name[p]))
+        p++;
+    if (p > s->start_len) {
+        s->start_len = p;
+        s->start = name;
+    }
+}
+
+const char *suggest_best(const Suggest *s)
+{
+    return s->near ? s->near : s->by_start ? s->start : NULL;
+}
+
+void diag_suggest(Diag *d, SrcLoc loc, const Suggest *s)
+{
+    const char *best = suggest_best(s);
+    if (best)
+        diag_hint(d, loc, "did you mean '%s'?", best);
 }
 
 void fmt_float(char *buf, size_t n, float v)

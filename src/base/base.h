@@ -106,8 +106,6 @@ uint64_t rng_below(Rng *r, uint64_t n); /* uniform in [0, n), unbiased */
 
 /* ---- small utilities ---- */
 
-/* Damerau-free Levenshtein distance, case-insensitive, capped at 'cap'. */
-int str_edit_distance(const char *a, const char *b, int cap);
 bool str_ieq(const char *a, const char *b);
 /* Whether s ends with suf, case-insensitively (file suffixes: .yaml, .PGM). */
 bool str_has_suffix(const char *s, const char *suf);
@@ -117,6 +115,22 @@ char *fmt_thousands(char *buf, int64_t n);
 void fmt_float(char *buf, size_t n, float v);
 /* Shortest %.*g that round-trips a double (at most 17 significant digits). */
 void fmt_double(char *buf, size_t n, double v);
+/* "Did you mean": give every known name to suggest_add(); suggest_best() is then the one
+ * nearest to `word` within 2 edits (Levenshtein, case-insensitive; the first on a tie), or,
+ * when `by_start` is set and none is that near, the one sharing the longest start of 4 or
+ * more characters with it (`CosineLR`); NULL if none. Every hint of a misspelt name comes
+ * from here, so they all follow one rule. */
+typedef struct Suggest {
+    const char *word;
+    bool by_start;
+    const char *near, *start; /* the best candidates so far by each rule */
+    int near_d, start_len;
+} Suggest;
+void suggest_init(Suggest *s, const char *word, bool by_start);
+void suggest_add(Suggest *s, const char *name);
+const char *suggest_best(const Suggest *s);
+/* The hint "did you mean 'NAME'?" at loc, when s has a suggestion. */
+void diag_suggest(Diag *d, SrcLoc loc, const Suggest *s);
 /* Monotonic time in seconds. */
 double now_seconds(void);
 

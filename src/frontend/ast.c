@@ -1,6 +1,7 @@
 /* ast.c: constructors and literal parsing shared by the .net and YAML front ends. */
 #include "ast.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -57,6 +58,63 @@ bool ast_parse_number(AstValue *v, const char *text)
     }
     v->s = text;
     return true;
+}
+
+bool ast_is_name(const char *s, bool dots)
+{
+    if (!isalpha((unsigned char)*s) && *s != '_')
+        return false;
+    for (s++; *s; s++)
+        if (!isalnum((unsigned char)*s) && *s != '_' && !(dots && *s == '.'))
+            return false;
+    return true;
+}
+
+AstValue *ast_scalar(Arena *a, const char *text, SrcLoc loc)
+{
+    AstValue *v = ast_value(a, VAL_INT, loc);
+    if (ast_parse_number(v, text))
+        return v;
+    if ((v = ast_sizes(a, text, loc)))
+        return v;
+    v = ast_value(a, ast_is_name(text, true) ? VAL_IDENT : VAL_STRING, loc);
+    v->s = text;
+    return v;
+}
+
+AstValue *ast_sizes(Arena *a, const char *text, SrcLoc loc)
+{
+    for (const char *p = text;; p++) {
+        if (*p < '0' || *p > '9')
+            return NULL;
+        p += strspn(p, "0123456789");
+        if (!*p)
+            break;
+        if (*p != 'x')
+            return NULL;
+    }
+    AstValue *v = ast_value(a, VAL_LIST, loc);
+    v->s = arena_strdup(a, text);
+    for (const char *p = text; *p;) {
+        size_t n = strspn(p, "0123456789");
+        SrcLoc dl = loc; /* each size marks its own digits */
+        dl.col += (int)(p - text);
+        dl.len = (int)n;
+        AstValue *d = ast_value(a, VAL_INT, dl);
+        ast_parse_number(d, arena_strndup(a, p, n));
+        ptrvec_push(a, &v->items, d);
+        p += n + (p[n] == 'x');
+    }
+    return v;
+}
+
+const char *ast_value_text(const AstValue *v)
+{
+    switch (v->kind) {
+    case VAL_LIST: return v->s ? v->s : "a list";
+    case VAL_STRING: return v->s;
+    default: return v->s ? v->s : "?";
+    }
 }
 
 SrcLoc loc_span(SrcLoc a, SrcLoc b)

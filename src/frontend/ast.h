@@ -53,6 +53,7 @@ typedef struct AstStmt {
 
 typedef struct AstNet {
     const SrcFile *file;
+    bool yaml;        /* read by parse_yaml (hints name that syntax) */
     const char *name; /* NULL if the file has no network */
     SrcLoc name_loc;
     SrcLoc loc;
@@ -68,11 +69,6 @@ AstNet *parse_net(Arena *a, const SrcFile *f, Diag *d);
 /* Parses a YAML net file (yaml.c). Same contract. */
 AstNet *parse_yaml(Arena *a, const SrcFile *f, Diag *d);
 
-/* Facts the YAML loader needs to map mappings onto statements (defined in lower.c from
- * the layer registry and the train-setting table). */
-bool ast_is_layer_kind(const char *word);   /* case-insensitive */
-bool ast_setting_has_kind(const char *key); /* `optimizer: {Adam: {...}}` style settings */
-
 /* Constructors shared by both front ends. */
 AstValue *ast_value(Arena *a, ValKind k, SrcLoc loc);
 AstArg *ast_arg(Arena *a, const char *key, SrcLoc key_loc, AstValue *val, SrcLoc loc);
@@ -80,6 +76,19 @@ AstStmt *ast_stmt(Arena *a, SrcLoc loc);
 /* Parses a numeric literal's text into v (VAL_INT or VAL_FLOAT, with overflow flagged).
  * Returns false if text is not a number. */
 bool ast_parse_number(AstValue *v, const char *text);
+/* Whether s is a name: [A-Za-z_][A-Za-z0-9_]*, and dots too when `dots` (the .net lexer's
+ * words; dots separate parameter names, so names of layers and groups may not have them). */
+bool ast_is_name(const char *s, bool dots);
+/* A bare word as YAML's plain scalars and netrun's flags read it: a number if it reads as
+ * one, sizes (3x5), a name (dots allowed), else a string. Keeps text (no copy). */
+AstValue *ast_scalar(Arena *a, const char *text, SrcLoc loc);
+/* Reads sizes, decimal integers joined by 'x' (`3x5`, `1x28x28`; one integer alone too),
+ * into a VAL_LIST of VAL_INT, each located at its own digits within loc (text's location),
+ * with s = text. NULL if text is not of that form. The lexer's `1x28x28`, YAML's plain
+ * scalar `3x5` and the short form `k3x5` all read through here. */
+AstValue *ast_sizes(Arena *a, const char *text, SrcLoc loc);
+/* A value as messages quote it: its source text (`1x28x28`), the string, or "a list". */
+const char *ast_value_text(const AstValue *v);
 /* The location spanning from a to the end of b (same file, a before b). */
 SrcLoc loc_span(SrcLoc a, SrcLoc b);
 

@@ -13,8 +13,13 @@ Graph *frontend_load(Arena *a, const char *path, Diag *d);
 Graph *frontend_load_file(Arena *a, const SrcFile *f, Diag *d);
 /* AST -> IR without the shape pass. */
 Graph *lower_net(Arena *a, const AstNet *net, Diag *d);
-/* The train section's defaults (used when a file has none). */
-void train_defaults(TrainConfig *t);
+
+/* Applies a netrun flag (one of ir_setting_flags) to t as a train section would, with the
+ * same checks and the same messages, naming the flag: `--lr -1` says what `lr=-1` would.
+ * A flag naming a kind makes it the setting's kind, its values at their defaults but the
+ * setting's common ones (--optimizer keeps lr). text: the flag's argument (NULL for --X and
+ * --no-X). Returns false after reporting to d. */
+bool train_flag(TrainConfig *t, const SettingFlag *f, const char *text, Arena *a, Diag *d);
 
 /* Writers: the IR in canonical .net or YAML form (explicit attributes as written; train
  * settings in full). Reading the output back gives the same IR. */

@@ -44,26 +44,6 @@ AstValue *lex_value(LexState *st, ValKind k, const char *text, int len, YYLTYPE 
     return v;
 }
 
-AstValue *lex_dims(LexState *st, const char *text, YYLTYPE loc)
-{
-    AstValue *v = ast_value(st->arena, VAL_LIST, lex_loc(st, loc));
-    v->s = arena_strdup(st->arena, text);
-    const char *p = text;
-    while (*p) {
-        const char *q = p;
-        while (*q >= '0' && *q <= '9')
-            q++;
-        SrcLoc dl = v->loc; /* each size marks its own digits */
-        dl.col += (int)(p - text);
-        dl.len = (int)(q - p);
-        AstValue *d = ast_value(st->arena, VAL_INT, dl);
-        ast_parse_number(d, arena_strndup(st->arena, p, (size_t)(q - p)));
-        ptrvec_push(st->arena, &v->items, d);
-        p = *q == 'x' ? q + 1 : q;
-    }
-    return v;
-}
-
 AstValue *lex_string(LexState *st, const char *text, int len, YYLTYPE loc)
 {
     AstValue *v = ast_value(st->arena, VAL_STRING, lex_loc(st, loc));

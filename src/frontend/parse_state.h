@@ -34,7 +34,6 @@ typedef struct LexState {
 
 void lex_advance(LexState *st, YYLTYPE *loc, const char *text, int len);
 AstValue *lex_value(LexState *st, ValKind k, const char *text, int len, YYLTYPE loc);
-AstValue *lex_dims(LexState *st, const char *text, YYLTYPE loc);
 AstValue *lex_string(LexState *st, const char *text, int len, YYLTYPE loc);
 /* Counts an opening bracket ('{' when brace); returns true (and reports) when nesting is
  * too deep. lex_close is called for each '}' before the depth drops. */

@@ -34,16 +34,11 @@ const LayerOps *ir_layer_find(const char *name)
 
 const char *ir_layer_suggest(const char *name)
 {
-    const char *best = NULL;
-    int best_d = 3; /* suggest only within 2 edits */
-    for (int k = 0; k < LAYER__COUNT; k++) {
-        int dist = str_edit_distance(name, ir_layers[k]->name, 3);
-        if (dist < best_d) {
-            best_d = dist;
-            best = ir_layers[k]->name;
-        }
-    }
-    return best;
+    Suggest s;
+    suggest_init(&s, name, false);
+    for (int k = 0; k < LAYER__COUNT; k++)
+        suggest_add(&s, ir_layers[k]->name);
+    return suggest_best(&s);
 }
 
 int ir_attr_index(const LayerOps *ops, const char *name)
@@ -91,6 +86,14 @@ int64_t ir_conv_out(int64_t in, int64_t k, int64_t s, int64_t p, int64_t d)
 
 /* ---- attributes ---- */
 
+void attr_fill_pair(const AttrSpec *spec, AttrVal *v)
+{
+    if (attr_is_pair(spec) && v->n == 1) {
+        v->i[1] = v->i[0];
+        v->f[1] = v->f[0];
+    }
+}
+
 bool attr_parse_default(const AttrSpec *spec, AttrVal *v)
 {
     const char *t = spec->def;
@@ -117,6 +120,7 @@ bool attr_parse_default(const AttrSpec *spec, AttrVal *v)
             while (*p == ',' || *p == ' ')
                 p++;
         }
+        attr_fill_pair(spec, v);
         return v->n >= 1;
     }
     case ATTR_BOOL: v->b = strcmp(t, "true") == 0; return v->b || strcmp(t, "false") == 0;
@@ -166,16 +170,62 @@ void attr_format(StrBuf *sb, const AttrSpec *spec, const AttrVal *v)
         break;
     case ATTR_BOOL: sb_puts(sb, v->b ? "true" : "false"); break;
     case ATTR_ENUM: sb_puts(sb, spec->choices[v->e]); break;
-    case ATTR_STRING:
-        sb_putc(sb, '"');
-        for (const char *p = v->s ? v->s : ""; *p; p++) {
-            if (*p == '"' || *p == '\\')
-                sb_putc(sb, '\\');
-            sb_putc(sb, *p);
-        }
-        sb_putc(sb, '"');
-        break;
+    case ATTR_STRING: attr_quote(sb, v->s ? v->s : "", false); break;
     }
+}
+
+/* A string in .net syntax: the lexer reads \n, \t, \" and \\; every other byte (a CR
+ * too) stands for itself inside the quotes. */
+static void quote_net(StrBuf *sb, const char *s)
+{
+    sb_putc(sb, '"');
+    for (; *s; s++) {
+        if (*s == '\n' || *s == '\t') {
+            sb_puts(sb, *s == '\n' ? "\\n" : "\\t");
+            continue;
+        }
+        if (*s == '"' || *s == '\\')
+            sb_putc(sb, '\\');
+        sb_putc(sb, *s);
+    }
+    sb_putc(sb, '"');
+}
+
+/* A YAML double-quoted scalar: line breaks (CR, LF, NEL, U+2028, U+2029) would fold into
+ * spaces, and controls, U+FFFE and U+FFFF are not allowed in YAML text, so those are
+ * escaped; the rest is UTF-8 as is. */
+static void quote_yaml(StrBuf *sb, const char *s)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    sb_putc(sb, '"');
+    for (; *p; p++) {
+        if (*p == '"' || *p == '\\') {
+            sb_putc(sb, '\\');
+            sb_putc(sb, (char)*p);
+        } else if (*p < 0x20 || *p == 0x7f) {
+            sb_printf(sb, "\\x%02x", *p);
+        } else if (*p == 0xc2 && p[1] >= 0x80 && p[1] <= 0x9f) { /* U+0080..U+009F */
+            sb_printf(sb, "\\x%02x", p[1]);
+            p++;
+        } else if (*p == 0xe2 && p[1] == 0x80 && (p[2] == 0xa8 || p[2] == 0xa9)) {
+            sb_puts(sb, p[2] == 0xa8 ? "\\L" : "\\P");
+            p += 2;
+        } else if (*p == 0xef && p[1] == 0xbf && (p[2] == 0xbe || p[2] == 0xbf)) {
+            sb_puts(sb, p[2] == 0xbe ? "\\uFFFE" : "\\uFFFF"); /* not printable in YAML */
+            p += 2;
+        } else {
+            sb_putc(sb, (char)*p);
+        }
+    }
+    sb_putc(sb, '"');
+}
+
+void attr_quote(StrBuf *sb, const char *s, bool yaml)
+{
+    if (yaml)
+        quote_yaml(sb, s);
+    else
+        quote_net(sb, s);
 }
 
 /* ---- graph ---- */
@@ -340,10 +390,6 @@ static void dump_item(const Item *it, int depth, StrBuf *sb)
     sb_putc(sb, '\n');
 }
 
-static const char *const sched_names[] = {
-    "none",       "StepLR",  "MultiStepLR", "ExponentialLR", "CosineAnnealingLR",
-    "OneCycleLR", "LinearLR"};
-
 void ir_dump(const Graph *g, StrBuf *sb)
 {
     char buf[64];
@@ -354,41 +400,8 @@ void ir_dump(const Graph *g, StrBuf *sb)
     const TrainConfig *t = &g->train;
     if (!t->present)
         return;
-    static const char *const opts[] = {"SGD", "Adam", "AdamW"};
-    sb_printf(sb, "train data=%s loss=%s batch=%d epochs=%d seed=%llu shuffle=%s\n",
-              t->data_dir ? t->data_dir : "-", t->loss == LOSS_MSE ? "mse" : "cross_entropy",
-              t->batch, t->epochs, (unsigned long long)t->seed, t->shuffle ? "true" : "false");
-    sb_printf(sb,
-              "  optimizer %s lr=%.9g momentum=%.9g dampening=%.9g weight_decay=%.9g "
-              "nesterov=%s betas=[%.9g, %.9g] eps=%.9g\n",
-              opts[t->opt], t->lr, t->momentum, t->dampening, t->weight_decay,
-              t->nesterov ? "true" : "false", t->beta1, t->beta2, t->eps);
-    sb_printf(sb, "  schedule %s", sched_names[t->sched]);
-    switch (t->sched) {
-    case SCHED_STEP: sb_printf(sb, " step_size=%d gamma=%.9g", t->step_size, t->gamma); break;
-    case SCHED_MULTISTEP:
-        sb_puts(sb, " milestones=[");
-        for (int i = 0; i < t->nmilestones; i++)
-            sb_printf(sb, i ? ", %lld" : "%lld", (long long)t->milestones[i]);
-        sb_printf(sb, "] gamma=%.9g", t->gamma);
-        break;
-    case SCHED_EXPONENTIAL: sb_printf(sb, " gamma=%.9g", t->gamma); break;
-    case SCHED_COSINE: sb_printf(sb, " T_max=%d eta_min=%.9g", t->t_max, t->eta_min); break;
-    case SCHED_ONECYCLE:
-        sb_printf(sb,
-                  " max_lr=%.9g total_steps=%d pct_start=%.9g div_factor=%.9g "
-                  "final_div_factor=%.9g",
-                  t->max_lr, t->total_steps, t->pct_start, t->div_factor, t->final_div_factor);
-        break;
-    case SCHED_LINEAR:
-        sb_printf(sb, " start_factor=%.9g end_factor=%.9g total_iters=%d", t->start_factor,
-                  t->end_factor, t->total_iters);
-        break;
-    case SCHED_NONE: break;
-    }
-    sb_printf(sb, " warmup=%d\n", t->warmup);
-    if (t->std > 0)
-        sb_printf(sb, "  normalize mean=%.9g std=%.9g\n", t->mean, t->std);
+    sb_puts(sb, "train\n");
+    ir_train_write(sb, t, TRAIN_DUMP);
 }
 
 /* ---- summary ---- */

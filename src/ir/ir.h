@@ -9,6 +9,8 @@
 #ifndef NETC_IR_H
 #define NETC_IR_H
 
+#include <stddef.h>
+
 #include "base.h"
 
 /* ---- shapes ---- */
@@ -65,11 +67,23 @@ typedef struct AttrVal {
     const char *s; /* ATTR_STRING, ATTR_ENUM (the word) */
 } AttrVal;
 
+/* A pair attribute: an integer or two (kernel, stride, padding, dilation). However it was
+ * written, `3` or `[3, 5]`, its value holds both in i[0] and i[1] (attr_fill_pair, called
+ * wherever a value is made), so users read i[0] and i[1]; n stays as written (1 or 2), so
+ * that writers print `kernel=3` back. */
+static inline bool attr_is_pair(const AttrSpec *s)
+{
+    return s->type == ATTR_INTS && s->min_len == 1 && s->max_len == 2;
+}
+void attr_fill_pair(const AttrSpec *spec, AttrVal *v);
 /* Parses an attribute's default text into v (used by lowering and the registry test).
  * Returns false if the text does not fit the spec: a registry bug. */
 bool attr_parse_default(const AttrSpec *spec, AttrVal *v);
 /* Writes a value as a net file would: `3`, `[3, 5]`, `0.001`, `true`, `xavier_uniform`. */
 void attr_format(StrBuf *sb, const AttrSpec *spec, const AttrVal *v);
+/* Writes s quoted as the .net syntax reads it back (\n, \t, \" and \\ escaped), or as a
+ * YAML double-quoted scalar (line breaks, controls and YAML's non-characters escaped). */
+void attr_quote(StrBuf *sb, const char *s, bool yaml);
 
 /* ---- initialisers (PyTorch's names) ---- */
 
@@ -157,20 +171,39 @@ typedef enum {
     SCHED_LINEAR,
 } SchedKind;
 
-/* The train section, with PyTorch's defaults for everything not written. */
+/* A list of integers of varying length as one member (MultiStepLR's milestones). */
+typedef struct IntList {
+    int n;
+    int64_t v[ATTR_MAX_LIST];
+} IntList;
+
+/* The train section, with PyTorch's defaults for everything not written. Each member is
+ * filled from the settings table (settings.c: TrainField), which also gives its default. */
 typedef struct TrainConfig {
-    bool present;
-    SrcLoc loc;
+    bool present;         /* the file has a train section */
+    SrcLoc loc;           /* its `train` */
+    uint32_t given;       /* bit i: ir_settings[i] was written (or set by a netrun flag) */
     const char *data_dir; /* NULL: none given */
-    SrcLoc data_loc;
     LossKind loss;
+    double label_smoothing; /* cross_entropy */
     OptKind opt;
-    double lr, momentum, dampening, weight_decay, beta1, beta2, eps;
+    double lr, momentum, dampening, weight_decay, eps;
+    union { /* Adam, AdamW */
+        double betas[2];
+        struct { /* the same two under the names src/runtime/optim.c reads */
+            double beta1, beta2;
+        };
+    };
     bool nesterov;
     SchedKind sched;
-    int step_size;   /* StepLR */
-    int nmilestones; /* MultiStepLR */
-    int64_t milestones[ATTR_MAX_LIST];
+    int step_size; /* StepLR */
+    union {        /* MultiStepLR */
+        IntList milestone_list;
+        struct { /* the same list under the names src/runtime/optim.c reads */
+            int nmilestones;
+            int64_t milestones[ATTR_MAX_LIST];
+        };
+    };
     double gamma; /* Step, MultiStep, Exponential */
     int t_max;    /* CosineAnnealingLR (epochs) */
     double eta_min;
@@ -216,6 +249,104 @@ bool ir_shape(Graph *g, Diag *d);
 void ir_dump(const Graph *g, StrBuf *sb);
 /* The torchinfo-like table of `netc --summary`. */
 void ir_summary(const Graph *g, StrBuf *sb);
+
+/* ---- train settings: the one table (settings.c) ----
+ * Every setting a train section can hold is an entry of ir_settings: its name, its kinds
+ * when it names one first (`optimizer Adam`), and each kind's values, each an AttrSpec
+ * (name, type, default, range, help: checked by the same code as a layer's attributes)
+ * with the TrainConfig member it fills and netrun's flag for it. Lowering, the defaults,
+ * both writers, the IR dump, netrun's flags and --help and the docs' table all walk it:
+ * adding a setting is an entry there and the code that uses its member. */
+
+/* Where a value lives in TrainConfig (TRAIN_FIELD(member)); size 0: nowhere. */
+typedef struct TrainField {
+    size_t off, size;
+} TrainField;
+#define TRAIN_FIELD(m)                                                                             \
+    {                                                                                              \
+        offsetof(TrainConfig, m), sizeof(((TrainConfig *)0)->m)                                    \
+    }
+
+typedef struct SettingValue {
+    AttrSpec spec;    /* `def` is what a section without the setting gets; `required`, whether
+                         a statement of the setting must give it */
+    TrainField field; /* int or int64_t (ATTR_INT), double, bool, const char *, double[n] for
+                         a list of fixed length n, IntList for ATTR_INTS */
+    const char *flag; /* netrun's flag setting it ("--lr"), or NULL */
+} SettingValue;
+
+typedef struct SettingKind {
+    const char *name; /* `Adam`; NULL for the one kind of a setting that names none (batch) */
+    int id;           /* what the setting's kind member holds for it: OPT_ADAM */
+    const char *help;
+    const SettingValue *values; /* its own, after the setting's common ones */
+    int nvalues;
+    const char *const *positional; /* value names taken by position, NULL-terminated */
+    /* Checks what each value's range cannot (SGD: nesterov needs momentum); at[i] is where
+     * the kind's own value i was written, else the statement. NULL: nothing to check. */
+    void (*check)(const TrainConfig *t, const SrcLoc *at, Diag *d);
+} SettingKind;
+
+typedef struct Setting {
+    const char *name; /* `optimizer` */
+    const char *help;
+    const SettingValue *common; /* values every kind has (optimizer: lr), kept when a netrun
+                                   flag changes the kind */
+    int ncommon;
+    const SettingKind *kinds;
+    int nkinds;
+    TrainField kind;  /* the member the kind's id goes to; size 0 for a single kind */
+    int def_kind;     /* the kind of a section without the setting; -1: it is then absent */
+    int string_kind;  /* the kind taken when a string comes first (`data "DIR"`), or -1 */
+    const char *flag; /* netrun's flag naming the kind (`--optimizer`), or NULL */
+} Setting;
+
+#define SETTING_MAX_VALUES 8 /* common and own values of one kind */
+#define SETTING_MAX 32       /* settings: bits of TrainConfig.given */
+
+extern const Setting ir_settings[];
+extern const int ir_nsettings;
+
+const Setting *ir_setting_find(const char *name);
+/* The kind of s in t, or NULL when s is absent. */
+const SettingKind *ir_setting_kind(const Setting *s, const TrainConfig *t);
+/* The kind of s whose own values include v; NULL for one of s's common values. */
+const SettingKind *ir_setting_kind_of(const Setting *s, const SettingValue *v);
+/* The values of kind k of s, the common ones first, into out[SETTING_MAX_VALUES]. */
+int ir_setting_values(const Setting *s, const SettingKind *k, const SettingValue **out);
+/* A value's member of t as an AttrVal (not `set`), and back. */
+void ir_setting_get(const SettingValue *v, const TrainConfig *t, AttrVal *out);
+void ir_setting_put(const SettingValue *v, TrainConfig *t, const AttrVal *val);
+/* Makes k the kind of s in t (marked given), its values at their defaults; the common
+ * values too unless keep_common. */
+void ir_setting_choose(const Setting *s, const SettingKind *k, TrainConfig *t, bool keep_common);
+/* Every setting at its default: what a net without a train section trains with. */
+void ir_train_defaults(TrainConfig *t);
+
+/* netrun's flags, in table order: a setting's kind flag, then its values' flags; a bool
+ * value's flag comes twice, as --X (true) and --no-X (false). */
+typedef struct SettingFlag {
+    char name[32]; /* "--lr", "--no-shuffle" */
+    const Setting *setting;
+    const SettingValue *value; /* NULL: the flag names the setting's kind */
+    bool negated;              /* --no-X */
+} SettingFlag;
+#define SETTING_MAX_FLAGS 32
+/* Fills out[SETTING_MAX_FLAGS]; returns how many. */
+int ir_setting_flags(SettingFlag *out);
+/* The lines of netrun --help that list them, with what each sets and its default. */
+void ir_setting_flags_help(StrBuf *sb);
+
+/* Every setting, kind and value with its type, range, default, flag and help, as the
+ * Markdown table of docs/language.md (netc --list-settings; a test keeps the doc current). */
+void ir_list_settings(StrBuf *sb);
+
+typedef enum { TRAIN_NET, TRAIN_YAML, TRAIN_DUMP } TrainSyntax;
+/* Writes t's settings in table order, one a line indented by two spaces, every value of
+ * each: as the statements of a .net train block, as the entries of YAML's `train:`, or for
+ * the IR dump (the .net form, and an absent setting as `NAME none`). A kind's one
+ * positional value is written bare (`batch 100`, `data idx "DIR"`), others keyed. */
+void ir_train_write(StrBuf *sb, const TrainConfig *t, TrainSyntax syn);
 
 /* ---- the layer registry ---- */
 

@@ -200,12 +200,14 @@ void batchnorm_backward_dx(float *dx, const float *dy, const float *x, const flo
 void softmax_forward(float *out, const float *in, int B, int N);
 /* din (B,N) = out * (dout - sum_j dout_j * out_j), dout (B,N), out (B,N) from the forward */
 void softmax_backward(float *din, const float *dout, const float *out, int B, int N);
-/* Returns the mean over the batch of -log_softmax(logits)[label].
- * dlogits (B,N) = (softmax(logits) - onehot(labels)) / B, or NULL, with entries below FLT_MIN
- * (denormals) written as 0; logits (B,N);
- * labels (B), each in [0,N) (the caller checks). */
-float cross_entropy_forward(float *dlogits, const float *logits, const int32_t *labels, int B,
-                            int N);
+/* Returns the mean over the batch of -log_softmax(logits)[label], as
+ * torch.nn.CrossEntropyLoss(label_smoothing=e): with e > 0 the target is (1 - e) on the label
+ * and e/N on every class, so the loss is (1 - e) nll + e mean_j(-log_softmax_j).
+ * dlogits (B,N) = (softmax(logits) - target) / B, or NULL, with entries below FLT_MIN
+ * (denormals) written as 0; logits (B,N); labels (B), each in [0,N) (the caller checks);
+ * e in [0, 1] (0: the plain loss, the same bits as without smoothing). */
+float cross_entropy_forward(float *dlogits, const float *logits, const int32_t *labels,
+                            double label_smoothing, int B, int N);
 /* Returns the mean over all B*N elements of (pred - target)^2.
  * dpred (B,N) = 2 (pred - target) / (B*N), or NULL; pred (B,N), target (B,N). */
 float mse_forward(float *dpred, const float *pred, const float *target, int B, int N);

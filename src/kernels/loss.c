@@ -10,25 +10,31 @@
 #include <float.h>
 #include <math.h>
 
-float cross_entropy_forward(float *dlogits, const float *logits, const int32_t *labels, int B,
-                            int N)
+float cross_entropy_forward(float *dlogits, const float *logits, const int32_t *labels,
+                            double label_smoothing, int B, int N)
 {
+    /* With e = label_smoothing, as torch.nn.CrossEntropyLoss, per sample
+     *   loss = (1 - e) (lse - x[label]) + e mean_j (lse - x_j) = lse - (1 - e) x[label] - e mean(x)
+     * (lse = log sum_j exp x_j), so dx_j = softmax_j - ((1 - e) [j == label] + e / N), over B. */
+    const double e = label_smoothing;
     double loss = 0.0;
     for (int b = 0; b < B; b++) {
         const float *x = logits + (size_t)b * N;
         float m = -INFINITY;
         for (int j = 0; j < N; j++)
             m = x[j] > m ? x[j] : m;
-        double s = 0.0;
-        for (int j = 0; j < N; j++)
+        double s = 0.0, sum_x = 0.0;
+        for (int j = 0; j < N; j++) {
             s += exp((double)x[j] - m);
-        double lse = m + log(s);
-        loss += lse - x[labels[b]];
+            sum_x += x[j];
+        }
+        double lse = m + log(s), nll = lse - x[labels[b]];
+        loss += e > 0 ? (1 - e) * nll + e * (lse - sum_x / N) : nll;
         if (dlogits) {
-            /* loss = (lse - x[label]) / B, so dx_j = (softmax_j - [j == label]) / B */
             float *dx = dlogits + (size_t)b * N;
             for (int j = 0; j < N; j++) {
-                double d = (exp((double)x[j] - lse) - (j == labels[b])) / B;
+                double target = (j == labels[b]) * (1 - e) + e / N;
+                double d = (exp((double)x[j] - lse) - target) / B;
                 dx[j] = fabs(d) < FLT_MIN ? 0.0f : (float)d; /* no denormals downstream */
             }
         }

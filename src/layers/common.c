@@ -76,14 +76,14 @@ void layer_shape_pool(Node *n, Diag *d, int a_kernel, int a_stride, int a_paddin
     bool ok = true;
     int64_t out[2];
     for (int i = 0; i < 2; i++) {
-        int64_t kk = attr_pair(k, i), pp = attr_pair(p, i);
+        int64_t kk = k->i[i], pp = p->i[i];
         if (pp * 2 > kk && ok) { /* one message for both dimensions */
             diag_error(d, p->set ? p->loc : n->head_loc,
                        "'%s' padding %lld is more than half its kernel %lld", n->ops->name,
                        (long long)pp, (long long)kk);
             ok = false;
         }
-        out[i] = ir_conv_out(n->in.d[1 + i], kk, attr_pair(s, i), pp, 1);
+        out[i] = ir_conv_out(n->in.d[1 + i], kk, s->i[i], pp, 1);
     }
     if (!ok)
         return;
@@ -92,10 +92,9 @@ void layer_shape_pool(Node *n, Diag *d, int a_kernel, int a_stride, int a_paddin
         diag_error(d, n->loc,
                    "'%s' shrinks its %lldx%lld input below 1x1 (kernel %lldx%lld, stride "
                    "%lldx%lld, padding %lldx%lld)",
-                   n->ops->name, (long long)n->in.d[1], (long long)n->in.d[2],
-                   (long long)attr_pair(k, 0), (long long)attr_pair(k, 1),
-                   (long long)attr_pair(s, 0), (long long)attr_pair(s, 1),
-                   (long long)attr_pair(p, 0), (long long)attr_pair(p, 1));
+                   n->ops->name, (long long)n->in.d[1], (long long)n->in.d[2], (long long)k->i[0],
+                   (long long)k->i[1], (long long)s->i[0], (long long)s->i[1], (long long)p->i[0],
+                   (long long)p->i[1]);
         (void)in;
         if (n->inputs[0])
             diag_note(d, n->inputs[0]->loc, "the %lldx%lld input comes from '%s' here",
@@ -115,12 +114,12 @@ PoolGeom layer_pool_geom(const Node *n, int batch, int a_kernel, int a_stride, i
         .C = (int)n->in.d[0],
         .H = (int)n->in.d[1],
         .W = (int)n->in.d[2],
-        .KH = (int)attr_pair(k, 0),
-        .KW = (int)attr_pair(k, 1),
-        .SH = (int)attr_pair(s, 0),
-        .SW = (int)attr_pair(s, 1),
-        .PH = (int)attr_pair(p, 0),
-        .PW = (int)attr_pair(p, 1),
+        .KH = (int)k->i[0],
+        .KW = (int)k->i[1],
+        .SH = (int)s->i[0],
+        .SW = (int)s->i[1],
+        .PH = (int)p->i[0],
+        .PW = (int)p->i[1],
         .OH = (int)n->out.d[1],
         .OW = (int)n->out.d[2],
     };

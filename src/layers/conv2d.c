@@ -31,14 +31,14 @@ static ConvGeom geom(const Node *n, int batch)
         .H = (int)n->in.d[1],
         .W = (int)n->in.d[2],
         .OC = (int)n->out.d[0],
-        .KH = (int)attr_pair(k, 0),
-        .KW = (int)attr_pair(k, 1),
-        .SH = (int)attr_pair(s, 0),
-        .SW = (int)attr_pair(s, 1),
-        .PH = (int)attr_pair(p, 0),
-        .PW = (int)attr_pair(p, 1),
-        .DH = (int)attr_pair(dl, 0),
-        .DW = (int)attr_pair(dl, 1),
+        .KH = (int)k->i[0],
+        .KW = (int)k->i[1],
+        .SH = (int)s->i[0],
+        .SW = (int)s->i[1],
+        .PH = (int)p->i[0],
+        .PW = (int)p->i[1],
+        .DH = (int)dl->i[0],
+        .DW = (int)dl->i[1],
         .OH = (int)n->out.d[1],
         .OW = (int)n->out.d[2],
     };
@@ -56,23 +56,21 @@ static void shape(Node *n, Diag *d)
                   *dl = &n->attrs[A_DILATION];
     int64_t out[2];
     for (int i = 0; i < 2; i++)
-        out[i] = ir_conv_out(n->in.d[1 + i], attr_pair(k, i), attr_pair(s, i), attr_pair(p, i),
-                             attr_pair(dl, i));
+        out[i] = ir_conv_out(n->in.d[1 + i], k->i[i], s->i[i], p->i[i], dl->i[i]);
     if (out[0] < 1 || out[1] < 1) {
         diag_error(d, n->loc,
                    "'Conv2d' output would be %lldx%lld: input %lldx%lld, kernel %lldx%lld, "
                    "stride %lldx%lld, padding %lldx%lld, dilation %lldx%lld",
                    (long long)out[0], (long long)out[1], (long long)n->in.d[1],
-                   (long long)n->in.d[2], (long long)attr_pair(k, 0), (long long)attr_pair(k, 1),
-                   (long long)attr_pair(s, 0), (long long)attr_pair(s, 1),
-                   (long long)attr_pair(p, 0), (long long)attr_pair(p, 1),
-                   (long long)attr_pair(dl, 0), (long long)attr_pair(dl, 1));
+                   (long long)n->in.d[2], (long long)k->i[0], (long long)k->i[1],
+                   (long long)s->i[0], (long long)s->i[1], (long long)p->i[0], (long long)p->i[1],
+                   (long long)dl->i[0], (long long)dl->i[1]);
         if (n->inputs[0])
             diag_note(d, n->inputs[0]->loc, "the %lldx%lld input comes from '%s' here",
                       (long long)n->in.d[1], (long long)n->in.d[2], n->inputs[0]->ops->name);
         return;
     }
-    int64_t oc = n->attrs[A_OUT].i[0], kk = attr_pair(k, 0) * attr_pair(k, 1);
+    int64_t oc = n->attrs[A_OUT].i[0], kk = k->i[0] * k->i[1];
     n->out = shape_make(3, (int64_t[]){oc, out[0], out[1]});
     if (shape_numel(n->out) > SHAPE_MAX_NUMEL || oc * c * kk > SHAPE_MAX_NUMEL) {
         char buf[64], lim[32];
@@ -84,12 +82,10 @@ static void shape(Node *n, Diag *d)
             diag_error(d, n->loc,
                        "'Conv2d' weight %lldx%lldx%lldx%lld is too large: more "
                        "than %s values",
-                       (long long)oc, (long long)c, (long long)attr_pair(k, 0),
-                       (long long)attr_pair(k, 1), lim);
+                       (long long)oc, (long long)c, (long long)k->i[0], (long long)k->i[1], lim);
         return;
     }
-    ir_param_add(n, "weight", shape_make(4, (int64_t[]){oc, c, attr_pair(k, 0), attr_pair(k, 1)}),
-                 c * kk, oc * kk);
+    ir_param_add(n, "weight", shape_make(4, (int64_t[]){oc, c, k->i[0], k->i[1]}), c * kk, oc * kk);
     if (n->attrs[A_BIAS].b)
         ir_param_add(n, "bias", shape_make(1, (int64_t[]){oc}), c * kk, oc * kk);
     n->macs = oc * out[0] * out[1] * c * kk;
@@ -228,9 +224,8 @@ static int pool_window(const Node *pool)
     const AttrVal *k = &pool->attrs[ir_attr_index(pool->ops, "kernel")];
     const AttrVal *s = &pool->attrs[ir_attr_index(pool->ops, "stride")];
     const AttrVal *pd = &pool->attrs[ir_attr_index(pool->ops, "padding")];
-    int64_t kk = attr_pair(k, 0);
-    bool tiles = kk == attr_pair(k, 1) && attr_pair(s, 0) == kk && attr_pair(s, 1) == kk &&
-                 attr_pair(pd, 0) == 0 && attr_pair(pd, 1) == 0;
+    int64_t kk = k->i[0];
+    bool tiles = kk == k->i[1] && s->i[0] == kk && s->i[1] == kk && pd->i[0] == 0 && pd->i[1] == 0;
     return tiles ? (int)kk : 0;
 }
 
@@ -254,7 +249,7 @@ static int fuses_pool(const Node *n, const Node *pool)
 static int emit_border(const Node *n)
 {
     const AttrVal *p = &n->attrs[A_PADDING];
-    return (int)(attr_pair(p, 0) > attr_pair(p, 1) ? attr_pair(p, 0) : attr_pair(p, 1));
+    return (int)(p->i[0] > p->i[1] ? p->i[0] : p->i[1]);
 }
 
 static void emit(const Node *n, Emit *e)
@@ -278,7 +273,7 @@ static void emit(const Node *n, Emit *e)
     };
     p.pk = 1;
     if (e->pool)
-        p.pk = (int)attr_pair(&e->pool->attrs[ir_attr_index(e->pool->ops, "kernel")], 0);
+        p.pk = (int)e->pool->attrs[ir_attr_index(e->pool->ops, "kernel")].i[0];
     p.bx = 1;
     for (int b = 4; b >= 2 && p.pk == 1; b--)
         if (g.OW % b == 0) {

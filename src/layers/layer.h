@@ -132,9 +132,6 @@ void layout_transpose(float *dst, const float *src, int B, int C, int HW, bool t
  * parameters and running statistics, for code generators that fold it (batchnorm.c). */
 void batchnorm_eval_factors(const Node *n, const float *const *params, float *alpha, float *beta);
 
-/* Value i of a pair attribute given as `3` or `[3, 5]`. */
-static inline int64_t attr_pair(const AttrVal *v, int i) { return v->n == 1 ? v->i[0] : v->i[i]; }
-
 /* Checks that n's input is CxHxW; reports and returns false otherwise. */
 bool layer_need_image(const Node *n, Diag *d);
 /* Checks that n's input is a flat vector; reports (with a Flatten hint) and returns false. */

@@ -495,5 +495,6 @@ float rt_loss(Model *m, LossKind loss, int batch, bool grad)
             m->target[(size_t)b * (size_t)N + (size_t)m->labels[b]] = 1.0f;
         return mse_forward(grad ? m->dlogits : NULL, logits, m->target, batch, N);
     }
-    return cross_entropy_forward(grad ? m->dlogits : NULL, logits, m->labels, batch, N);
+    return cross_entropy_forward(grad ? m->dlogits : NULL, logits, m->labels,
+                                 m->g->train.label_smoothing, batch, N);
 }

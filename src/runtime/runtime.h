@@ -126,7 +126,8 @@ static inline float *const *rt_node_params(const Model *m, int i) { return m->pl
 const float *rt_forward(Model *m, int batch, bool training);
 /* Backward from m->dlogits through every layer, filling the gradients. */
 void rt_backward(Model *m, int batch);
-/* Loss of the last forward against m->labels; fills m->dlogits when grad is true. */
+/* Loss of the last forward against m->labels (cross-entropy with the train section's
+ * label_smoothing); fills m->dlogits when grad is true. */
 float rt_loss(Model *m, LossKind loss, int batch, bool grad);
 
 /* ---- optimisers and schedules ---- */

@@ -12,29 +12,9 @@
 #include <string.h>
 
 #include "frontend.h"
+#include "capture.h"
 
-static Arena *arena;
-static Diag diag;
-static FILE *mem;
-static char *msgs;
-static size_t msgs_len;
-
-static void setup(void)
-{
-    arena = arena_new();
-    mem = open_memstream(&msgs, &msgs_len);
-    cr_assert(mem);
-    diag_init(&diag, mem, "test");
-}
-
-static void teardown(void)
-{
-    fclose(mem);
-    free(msgs);
-    arena_free(arena);
-}
-
-TestSuite(parser, .init = setup, .fini = teardown);
+TestSuite(parser, .init = capture_setup, .fini = capture_teardown);
 
 /* Parses text; the diagnostics so far are in msgs. */
 static AstNet *parse(const char *text)
@@ -366,6 +346,55 @@ Test(parser, short_forms_reach_lowering)
     cr_expect_eq(attr(c2, "out")->i[0], 4);
 }
 
+/* A pair attribute holds both values however it is written (i[0] and i[1]), and keeps how
+ * many were written (n), so the writers print `kernel=3` back. */
+Test(parser, pair_attributes_hold_both_values)
+{
+    Graph *g = lower_ok("network x (input 3x32x32) {\n"
+                        "  Conv2d 4 k3 stride=[2, 1] padding=(1) dilation=2\n"
+                        "  MaxPool2d 2x3\n" /* stride: the kernel, both values */
+                        "  MaxPool2d 2\n"
+                        "}\n");
+    static const struct {
+        int node;
+        const char *attr;
+        int n;
+        int64_t i0, i1;
+    } want[] = {
+        {0, "kernel", 1, 3, 3},   {0, "stride", 2, 2, 1}, {0, "padding", 1, 1, 1},
+        {0, "dilation", 1, 2, 2}, {1, "kernel", 2, 2, 3}, {1, "stride", 2, 2, 3},
+        {1, "padding", 1, 0, 0},  {2, "kernel", 1, 2, 2}, {2, "stride", 1, 2, 2},
+    };
+    for (size_t k = 0; k < sizeof want / sizeof want[0]; k++) {
+        const AttrVal *v = attr(GRAPH_NODE(g, want[k].node), want[k].attr);
+        cr_expect(v->n == want[k].n && v->i[0] == want[k].i0 && v->i[1] == want[k].i1,
+                  "node %d %s: n=%d [%lld, %lld], want n=%d [%lld, %lld]", want[k].node,
+                  want[k].attr, v->n, (long long)v->i[0], (long long)v->i[1], want[k].n,
+                  (long long)want[k].i0, (long long)want[k].i1);
+    }
+    /* and every default of every kind's pair attributes */
+    for (int k = 0; k < LAYER__COUNT; k++)
+        for (int i = 0; i < ir_layers[k]->nattrs; i++) {
+            const AttrSpec *s = &ir_layers[k]->attrs[i];
+            AttrVal v;
+            if (attr_is_pair(s) && s->def && attr_parse_default(s, &v))
+                cr_expect(v.n == 1 && v.i[0] == v.i[1], "%s.%s default: n=%d [%lld, %lld]",
+                          ir_layers[k]->name, s->name, v.n, (long long)v.i[0], (long long)v.i[1]);
+        }
+}
+
+/* A list of fixed length takes exactly that many values: a scalar counts as one. */
+Test(parser, fixed_length_list_rejects_a_scalar)
+{
+    frontend_load_file(arena,
+                       src_from_string(arena, "t.net",
+                                       "network x (input 4) {\n  Linear 2\n}\n"
+                                       "train {\n  optimizer Adam betas=0.9\n}\n"),
+                       &diag);
+    fflush(mem);
+    expect_msg("t.net:5:24: error: 'betas' takes 2 values, got 1");
+}
+
 Test(parser, positional_order)
 {
     Graph *g = lower_ok("network x (input 3x9x9) {\n"
@@ -382,6 +411,38 @@ Test(parser, positional_order)
 }
 
 /* ---- errors and recovery ---- */
+
+/* Loads text as a file called name (the suffix picks the front end); true if the messages
+ * include want and none of the messages a bare name used to get instead. */
+static bool says_needs_value(const char *name, const char *text, const char *want)
+{
+    capture_reset();
+    frontend_load_file(arena, src_from_string(arena, name, text), &diag);
+    fflush(mem);
+    return strstr(msgs, want) && !strstr(msgs, "one too many") && !strstr(msgs, "must be");
+}
+
+/* Every attribute of every layer kind written bare, in both formats, is reported as an
+ * attribute without its value (issue 9: `Conv2d 8 k3 stride` said "one too many", and a
+ * bare name that fit a positional slot was read as that slot's value). */
+Test(parser, every_bare_attribute_needs_a_value)
+{
+    for (int k = 0; k < LAYER__COUNT; k++) {
+        const LayerOps *ops = ir_layers[k];
+        for (int i = 0; i < ops->nattrs; i++) {
+            const char *a = ops->attrs[i].name;
+            char want[128], net[256], yaml[256];
+            snprintf(want, sizeof want, "error: '%s': '%s' needs a value", ops->name, a);
+            snprintf(net, sizeof net, "network x (input 1x8x8) {\n  %s %s\n}\n", ops->name, a);
+            snprintf(yaml, sizeof yaml, "network: x\ninput: [1, 8, 8]\nlayers:\n  - %s: [%s]\n",
+                     ops->name, a);
+            cr_expect(says_needs_value("t.net", net, want), "%s\nwant \"%s\", got:\n%s", net, want,
+                      msgs);
+            cr_expect(says_needs_value("t.yaml", yaml, want), "%s\nwant \"%s\", got:\n%s", yaml,
+                      want, msgs);
+        }
+    }
+}
 
 Test(parser, every_broken_line_is_reported)
 {

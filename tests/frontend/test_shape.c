@@ -13,46 +13,15 @@
 #include <string.h>
 
 #include "frontend.h"
+#include "capture.h"
 
-static Arena *arena;
-static Diag diag;
-static FILE *mem;
-static char *msgs;
-static size_t msgs_len;
-
-static void reset_diag(void)
-{
-    if (mem) {
-        fclose(mem);
-        free(msgs);
-    }
-    msgs = NULL;
-    mem = open_memstream(&msgs, &msgs_len);
-    cr_assert(mem);
-    diag_init(&diag, mem, "test");
-}
-
-static void setup(void)
-{
-    arena = arena_new();
-    mem = NULL;
-    reset_diag();
-}
-
-static void teardown(void)
-{
-    fclose(mem);
-    free(msgs);
-    arena_free(arena);
-}
-
-TestSuite(shape, .init = setup, .fini = teardown);
+TestSuite(shape, .init = capture_setup, .fini = capture_teardown);
 TestSuite(registry);
 
 /* Loads a net; the caller checks diag.errors. */
 static Graph *load(const char *text)
 {
-    reset_diag();
+    capture_reset();
     Graph *g = frontend_load_file(arena, src_from_string(arena, "t.net", text), &diag);
     fflush(mem);
     return g;

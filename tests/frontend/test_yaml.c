@@ -11,29 +11,9 @@
 #include <string.h>
 
 #include "ast.h"
+#include "capture.h"
 
-static Arena *arena;
-static Diag diag;
-static FILE *mem;
-static char *msgs;
-static size_t msgs_len;
-
-static void setup(void)
-{
-    arena = arena_new();
-    mem = open_memstream(&msgs, &msgs_len);
-    cr_assert(mem);
-    diag_init(&diag, mem, "test");
-}
-
-static void teardown(void)
-{
-    fclose(mem);
-    free(msgs);
-    arena_free(arena);
-}
-
-TestSuite(yaml, .init = setup, .fini = teardown);
+TestSuite(yaml, .init = capture_setup, .fini = capture_teardown);
 
 /* Parses len bytes of text (which may hold NULs); the diagnostics so far are in msgs. */
 static AstNet *parse_bytes(const char *text, size_t len)

@@ -178,9 +178,9 @@ static void to_chw(void *p, int B, int C, int H, int W)
 static ConvGeom conv_geom(const RefTensor *t)
 {
     const float *v = t->v;
-    return (ConvGeom){(int)v[0],  (int)v[1],  (int)v[2],  (int)v[3],  (int)v[4],
-                      (int)v[5],  (int)v[6],  (int)v[7],  (int)v[8],  (int)v[9],
-                      (int)v[10], (int)v[11], (int)v[12], (int)v[13], (int)v[14], 1};
+    return (ConvGeom){(int)v[0],  (int)v[1],  (int)v[2],  (int)v[3], (int)v[4],  (int)v[5],
+                      (int)v[6],  (int)v[7],  (int)v[8],  (int)v[9], (int)v[10], (int)v[11],
+                      (int)v[12], (int)v[13], (int)v[14], 1};
 }
 
 static PoolGeom pool_geom(const RefTensor *t)
@@ -437,7 +437,7 @@ Test(kernels, cross_entropy_reference)
 {
     char cases[8][64];
     int ncases = ref_cases("cross_entropy_", "size", cases, 8);
-    cr_assert(ncases >= 2);
+    cr_assert(ncases >= 5, "%d cross_entropy cases, want the 2 plain and 3 smoothed", ncases);
     for (int k = 0; k < ncases; k++) {
         const char *c = cases[k];
         const float *sz = ref_get(c, "size")->v;
@@ -446,11 +446,13 @@ Test(kernels, cross_entropy_reference)
         cr_assert(B <= 64);
         for (int i = 0; i < B; i++)
             labels[i] = (int32_t)ref_get(c, "labels")->v[i];
+        const RefTensor *ls = ref_find(c, "label_smoothing"); /* absent: none */
+        double e = ls ? ls->v[0] : 0;
         float *dl = nan_buf((size_t)B * N);
-        float loss = cross_entropy_forward(dl, ref_get(c, "logits")->v, labels, B, N);
+        float loss = cross_entropy_forward(dl, ref_get(c, "logits")->v, labels, e, B, N);
         expect_close(c, "loss", &loss, 1);
         expect_close(c, "dlogits", dl, (size_t)B * N);
-        float loss2 = cross_entropy_forward(NULL, ref_get(c, "logits")->v, labels, B, N);
+        float loss2 = cross_entropy_forward(NULL, ref_get(c, "logits")->v, labels, e, B, N);
         cr_expect_eq(loss, loss2, "%s: loss %.9g without dlogits, %.9g with", c, loss2, loss);
         free(dl);
     }

@@ -258,6 +258,28 @@ elements, dpred (B,N) = d loss / d pred.""")
     for t, v in [("size", [B, N]), ("pred", pred), ("target", target), ("loss", [loss.item()]),
                  ("dpred", pr.grad)]:
         w.tensor("mse." + t, v)
+
+    # After every other case, with a seed of its own, so that adding these left the values
+    # above as they were.
+    torch.manual_seed(20240603)
+    w.comment("""
+cross_entropy_smooth<case>: as cross_entropy_<case>, with label_smoothing (1) = e, the loss of
+torch.nn.CrossEntropyLoss(label_smoothing=e): (1 - e) nll + e mean over classes of
+-log_softmax. e = 1 is the uniform target alone; the 'large' case has logits in the hundreds.""")
+    for name, B, N, scale, e in [("", 6, 10, 2.0, 0.1), ("_large", 4, 7, 200.0, 0.3),
+                                 ("_uniform", 5, 3, 1.0, 1.0)]:
+        logits = rand(B, N) * scale
+        labels = torch.randint(0, N, (B,))
+        lg = logits.clone().requires_grad_(True)
+        loss = torch.nn.CrossEntropyLoss(label_smoothing=e)(lg, labels)
+        loss.backward()
+        n = "cross_entropy_smooth" + name
+        w.tensor(n + ".size", [B, N])
+        w.tensor(n + ".logits", logits)
+        w.tensor(n + ".labels", labels)
+        w.tensor(n + ".label_smoothing", [e])
+        w.tensor(n + ".loss", [loss.item()])
+        w.tensor(n + ".dlogits", lg.grad)
     w.close()
 
 

@@ -122,6 +122,31 @@ run_ok mseed mlp.net --train --data small --threads 2 --seed 6 --save mseed.st
 cmp -s mdet1.st mseed.st && bad "--seed 6 gave the same checkpoint as seed 5" ||
     ok "another --seed gives other weights"
 
+# --shuffle and --no-shuffle set the file's 'shuffle'; --epochs 0 trains nothing
+run_ok noshuf mlp.net --train --data small --threads 2 --steps 5 --no-shuffle --save noshuf.st
+run_ok shuf mlp.net --train --data small --threads 2 --steps 5 --save shuf.st
+sed 's/  seed 5/  seed 5\n  shuffle false/' mlp.net >mlpns.net
+run_ok shufon mlpns.net --train --data small --threads 2 --steps 5 --shuffle --save shufon.st
+run_ok shufoff mlpns.net --train --data small --threads 2 --steps 5 --save shufoff.st
+if cmp -s shuf.st shufon.st && cmp -s noshuf.st shufoff.st && ! cmp -s shuf.st noshuf.st; then
+    ok "--no-shuffle == 'shuffle false', --shuffle == 'shuffle true', and they differ"
+else
+    bad "--shuffle/--no-shuffle do not act as the file's 'shuffle'" "$(cmp shuf.st shufon.st; cmp noshuf.st shufoff.st)"
+fi
+# --label-smoothing sets cross_entropy's label_smoothing as the file does, and it changes
+# the training (shuf.st: the same 5 steps without it)
+sed 's/  seed 5/  seed 5\n  loss cross_entropy label_smoothing=0.1/' mlp.net >mlpls.net
+run_ok lsfile mlpls.net --train --data small --threads 2 --steps 5 --save lsfile.st
+run_ok lsflag mlp.net --train --data small --threads 2 --steps 5 --label-smoothing 0.1 --save lsflag.st
+if cmp -s lsfile.st lsflag.st && ! cmp -s lsflag.st shuf.st; then
+    ok "--label-smoothing 0.1 == 'loss cross_entropy label_smoothing=0.1', and differs from none"
+else
+    bad "--label-smoothing does not act as the file's label_smoothing" "$(cmp lsfile.st lsflag.st; cmp lsflag.st shuf.st)"
+fi
+run_ok epochs0 mlp.net --train --data small --threads 2 --epochs 0 --save epochs0.st &&
+    grep -q "0 epochs" epochs0.out && ok "--epochs 0 trains no epoch" ||
+    bad "--epochs 0" "$(cat epochs0.out)"
+
 # ---- resume ----
 
 echo "== resume"
@@ -324,10 +349,12 @@ grep -q "epoch" save-missing-directory.out && bad "save-missing-directory: train
 expect logits-missing-directory 1 'nodir/out.csv;cannot' "$NET" --predict small/t10k-images-idx3-ubyte --logits nodir/out.csv
 # a failed run leaves an existing checkpoint byte-identical: see keep.st in every case above
 
-# a loss that becomes NaN or infinite
-expect nan-step 1 'loss became (nan|infinite);step [0-9]+' mlp.net --train --data small --optimizer SGD --lr 1e30 --save keep.st
+# a loss that becomes NaN or infinite: momentum 1e6 (the most a file allows) diverges in a few
+# steps; --optimizer SGD, the file's kind, keeps it, and --lr 1e6 is the flag's upper bound
+sed 's/momentum=0.9/momentum=1000000/' mlp.net >mlpnan.net
+expect nan-step 1 'loss became (nan|infinite);step [0-9]+' mlpnan.net --train --data small --optimizer SGD --lr 1e6 --save keep.st
 cp mdet1.st resumed.st
-expect nan-on-resume 1 'loss became (nan|infinite);step 3[4-9]' mlp.net --train --data small --epochs 5 --resume resumed.st --lr 1e30
+expect nan-on-resume 1 'loss became (nan|infinite);step 3[4-9]' mlpnan.net --train --data small --epochs 5 --resume resumed.st
 cmp -s mdet1.st resumed.st && ok "a NaN after --resume keeps the checkpoint it resumed from" ||
     bad "a NaN after --resume changed the checkpoint"
 # NaN in epoch 2 of a run that saved epoch 1: the epoch-1 checkpoint stays, as a 1-epoch run
@@ -349,7 +376,15 @@ fi
 expect usage-steps 2 'steps' "$NET" --train --steps 0
 expect usage-batch 2 'batch;x' "$NET" --train --batch x
 expect usage-optimizer 2 'optimizer;Foo' "$NET" --train --optimizer Foo
-expect usage-lr 2 '--lr' "$NET" --train --lr -1
+# a flag's value is checked as the file's is, with the file's message naming the flag
+expect usage-lr 2 "'--lr' must be between 0 and 1e\\+06, got -1" "$NET" --train --lr -1
+expect usage-lr-too-big 2 "'--lr' must be between 0 and 1e\\+06, got 1e30" "$NET" --train --lr 1e30
+expect usage-seed 2 "'--seed' must be between 0 and" "$NET" --train --seed -1
+expect usage-epochs 2 "'--epochs' must be an integer, got '1.5'" "$NET" --train --epochs 1.5
+sed 's/  seed 5/  seed 5\n  loss mse/' mlp.net >mlpmse.net
+expect usage-label-smoothing-mse 2 "--label-smoothing sets 'label_smoothing' of loss 'cross_entropy', but the loss is 'mse'" mlpmse.net --train --label-smoothing 0.1
+expect usage-label-smoothing 2 "'--label-smoothing' must be between 0 and 1, got 2" "$NET" --train --label-smoothing 2
+expect usage-data 2 "'--data' contains the control character 0x01" "$NET" --train --data "$(printf 'a\001b')"
 expect usage-resume-without-train 2 'resume' "$NET" --resume keep.st
 expect usage-resume-and-load 2 'resume;load' "$NET" --train --resume keep.st --load keep.st
 expect usage-logits-without-predict 2 'logits;predict' "$NET" --logits x.csv

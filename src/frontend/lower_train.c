@@ -1,0 +1,165 @@
+/* lower_train.c: the train section. Each statement is one setting of the settings table
+ * (src/ir/settings.c): its kind first when it names one (`optimizer Adam`), then its values,
+ * checked by lower_args like a layer's attributes and stored in the members the table
+ * names. Nothing here knows a setting by name. */
+#include <string.h>
+
+#include "lower.h"
+
+/* The kind a statement of st names with args[0] (*first is then 1), or the one it may
+ * leave out before a string (`data "DIR"`); NULL after reporting. */
+static const SettingKind *stmt_kind(Lower *L, const Setting *st, const PtrVec *args,
+                                    SrcLoc head_loc, int *first)
+{
+    *first = 0;
+    if (!st->kinds[0].name)
+        return &st->kinds[0];
+    const AstArg *a0 = args->len ? args->items[0] : NULL;
+    if (st->string_kind >= 0 && a0 && !a0->key && a0->val->kind == VAL_STRING)
+        return &st->kinds[st->string_kind];
+    StrBuf names;
+    sb_init(&names);
+    for (int k = 0; k < st->nkinds; k++)
+        sb_printf(&names, "%s%s", k ? ", " : "", st->kinds[k].name);
+    const SettingKind *kind = NULL;
+    if (!a0 || a0->key || a0->val->kind != VAL_IDENT) {
+        diag_error(L->diag, a0 ? a0->loc : head_loc, "'%s' needs a kind first: one of %s", st->name,
+                   names.data);
+    } else {
+        for (int k = 0; k < st->nkinds; k++)
+            if (str_ieq(st->kinds[k].name, a0->val->s))
+                kind = &st->kinds[k];
+        if (!kind) {
+            Suggest sug; /* `CosineLR`: a long enough common start will do */
+            suggest_init(&sug, a0->val->s, true);
+            for (int k = 0; k < st->nkinds; k++)
+                suggest_add(&sug, st->kinds[k].name);
+            diag_error(L->diag, a0->loc, "unknown %s '%s': expected one of %s", st->name,
+                       a0->val->s, names.data);
+            diag_suggest(L->diag, a0->loc, &sug);
+        }
+    }
+    sb_free(&names);
+    *first = kind != NULL;
+    return kind;
+}
+
+/* Checks args[first..] against kind k of st and stores them in t: over the defaults when
+ * from_defaults (a statement), else over t's current values (a flag). */
+static bool apply_values(Lower *L, const Setting *st, const SettingKind *k, TrainConfig *t,
+                         const PtrVec *args, int first, bool from_defaults, SrcLoc head_loc,
+                         SrcLoc stmt_loc)
+{
+    const SettingValue *vals[SETTING_MAX_VALUES];
+    AttrSpec specs[SETTING_MAX_VALUES];
+    AttrVal av[SETTING_MAX_VALUES + 1];
+    int n = ir_setting_values(st, k, vals);
+    for (int i = 0; i < n; i++) {
+        specs[i] = vals[i]->spec;
+        if (from_defaults)
+            attr_parse_default(&specs[i], &av[i]);
+        else
+            ir_setting_get(vals[i], t, &av[i]);
+    }
+    char what[96];
+    if (k->name)
+        snprintf(what, sizeof what, "%s '%s'", st->name, k->name);
+    else
+        snprintf(what, sizeof what, "'%s'", st->name);
+    if (!lower_args(L, what, specs, n, k->positional, false, args, first, av, head_loc))
+        return false;
+    ir_setting_choose(st, k, t, true);
+    for (int i = 0; i < n; i++)
+        ir_setting_put(vals[i], t, &av[i]);
+    if (k->check) {
+        SrcLoc at[SETTING_MAX_VALUES];
+        for (int i = st->ncommon; i < n; i++)
+            at[i - st->ncommon] = av[i].set ? av[i].loc : stmt_loc;
+        int errors = L->diag->errors;
+        k->check(t, at, L->diag);
+        return L->diag->errors == errors;
+    }
+    return true;
+}
+
+void lower_train(Lower *L, const AstNet *net)
+{
+    TrainConfig *t = &L->g->train;
+    ir_train_defaults(t);
+    if (!net->has_train)
+        return;
+    t->present = true;
+    t->loc = net->train_loc;
+    SrcLoc seen[SETTING_MAX] = {{0}};
+    for (int i = 0; i < net->train.len && !diag_full(L->diag); i++) {
+        const AstStmt *s = net->train.items[i];
+        const Setting *st = ir_setting_find(s->head);
+        if (!st) {
+            diag_error(L->diag, s->head_loc, "unknown train setting '%s'", s->head);
+            Suggest sug;
+            suggest_init(&sug, s->head, false);
+            for (int k = 0; k < ir_nsettings; k++)
+                suggest_add(&sug, ir_settings[k].name);
+            diag_suggest(L->diag, s->head_loc, &sug);
+            continue;
+        }
+        if (s->has_block || s->label) {
+            diag_error(L->diag, s->head_loc, "train setting '%s' takes no %s", s->head,
+                       s->has_block ? "block" : "label");
+            continue;
+        }
+        int si = (int)(st - ir_settings);
+        if (seen[si].file) {
+            diag_error(L->diag, s->head_loc, "train setting '%s' is given twice", s->head);
+            diag_note(L->diag, seen[si], "first given here");
+            continue;
+        }
+        seen[si] = s->head_loc;
+        L->setting = st->name;
+        int first;
+        const SettingKind *k = stmt_kind(L, st, &s->args, s->head_loc, &first);
+        if (k)
+            apply_values(L, st, k, t, &s->args, first, true, s->head_loc, s->loc);
+    }
+    L->setting = NULL;
+}
+
+bool train_flag(TrainConfig *t, const SettingFlag *f, const char *text, Arena *a, Diag *d)
+{
+    Lower L = {.arena = a, .diag = d, .setting = f->setting->name, .flag = f->name};
+    const Setting *st = f->setting;
+    SrcLoc none = {0};
+    PtrVec args = {0};
+    const SettingKind *now = ir_setting_kind(st, t);
+    if (!f->value) { /* --optimizer SGD: as `optimizer SGD` would name it */
+        ptrvec_push(a, &args, ast_arg(a, NULL, none, ast_scalar(a, text, none), none));
+        int first;
+        const SettingKind *k = stmt_kind(&L, st, &args, none, &first);
+        if (!k)
+            return false;
+        if (k != now)
+            ir_setting_choose(st, k, t, true);
+        return true;
+    }
+    const SettingKind *owner = ir_setting_kind_of(st, f->value); /* NULL: a common value */
+    if (!now) { /* an absent setting (data): the value's kind, at its defaults */
+        now = owner ? owner : &st->kinds[0];
+        ir_setting_choose(st, now, t, false);
+    } else if (owner && owner != now) {
+        diag_error(d, none, "%s sets '%s' of %s '%s', but the %s is '%s'", f->name,
+                   f->value->spec.name, st->name, owner->name, st->name, now->name);
+        return false;
+    }
+    AstValue *v;
+    if (f->value->spec.type == ATTR_BOOL) { /* --shuffle, --no-shuffle */
+        v = ast_value(a, VAL_IDENT, none);
+        v->s = f->negated ? "false" : "true";
+    } else if (f->value->spec.type == ATTR_STRING) { /* a path stays a string */
+        v = ast_value(a, VAL_STRING, none);
+        v->s = text;
+    } else {
+        v = ast_scalar(a, text, none);
+    }
+    ptrvec_push(a, &args, ast_arg(a, f->value->spec.name, none, v, none));
+    return apply_values(&L, st, now, t, &args, 0, false, none, none);
+}

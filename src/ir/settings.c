@@ -1,0 +1,574 @@
+/* settings.c: the train settings, the one table (see ir.h), and what walks it without
+ * knowing any setting by name: defaults, a value's member read and written, a kind chosen.
+ *
+ * Design choice: a value is an AttrSpec plus the TrainConfig member it fills (offset and
+ * size), so the front end checks it with the layers' checker and stores it with
+ * ir_setting_put; no code picks a setting's values by position or by name. Numbers follow
+ * torch.optim and torch.optim.lr_scheduler; ranges are what those accept. */
+#include <string.h>
+
+#include "ir.h"
+
+#define N(a) ((int)(sizeof(a) / sizeof((a)[0])))
+
+/* One value: name, type, default, required, range, list lengths, help; then the
+ * TrainConfig member it fills and netrun's flag for it. FLOAT and INT: a single number,
+ * required when it has no default. */
+#define V(name, type, def, req, lo, hi, nmin, nmax, help, member, flag)                            \
+    {                                                                                              \
+        {name, NULL, type, def, req, lo, hi, nmin, nmax, NULL, help}, TRAIN_FIELD(member), flag    \
+    }
+#define FLOAT(name, def, lo, hi, help, member)                                                     \
+    V(name, ATTR_FLOAT, def, !def, lo, hi, 1, 1, help, member, NULL)
+#define INT(name, def, lo, hi, help, member)                                                       \
+    V(name, ATTR_INT, def, !def, lo, hi, 1, 1, help, member, NULL)
+
+static const char *const pos_none[] = {NULL};
+
+/* ---- data ---- */
+
+static const char *const pos_path[] = {"path", NULL};
+static const SettingValue idx_values[] = {
+    V("path", ATTR_STRING, NULL, true, 0, 0, 0, 0, "directory of the IDX files", data_dir,
+      "--data"),
+};
+static const SettingKind data_kinds[] = {
+    {"idx", 0, "the four IDX files (train-images-idx3-ubyte...), gzip or not", idx_values,
+     N(idx_values), pos_path, NULL},
+};
+
+/* ---- loss ---- */
+
+static const SettingValue ce_values[] = {
+    V("label_smoothing", ATTR_FLOAT, "0", false, 0, 1, 1, 1,
+      "share of the target spread over all classes, as torch's", label_smoothing,
+      "--label-smoothing"),
+};
+static const SettingKind loss_kinds[] = {
+    {"cross_entropy", LOSS_CROSS_ENTROPY, "mean over the batch of -log_softmax[label]", ce_values,
+     N(ce_values), pos_none, NULL},
+    {"mse", LOSS_MSE, "mean squared error against the one-hot label", NULL, 0, pos_none, NULL},
+};
+
+/* ---- optimizer ---- */
+
+static const SettingValue opt_common[] = {
+    V("lr", ATTR_FLOAT, "0.001", false, 0, 1e6, 1, 1, "learning rate", lr, "--lr"),
+};
+enum { SGD_MOMENTUM, SGD_DAMPENING, SGD_WEIGHT_DECAY, SGD_NESTEROV };
+static const SettingValue sgd_values[] = {
+    [SGD_MOMENTUM] = FLOAT("momentum", "0", 0, 1e6, "momentum factor", momentum),
+    [SGD_DAMPENING] = FLOAT("dampening", "0", 0, 1, "dampening for momentum", dampening),
+    [SGD_WEIGHT_DECAY] = FLOAT("weight_decay", "0", 0, 1e6, "L2 penalty", weight_decay),
+    [SGD_NESTEROV] = V("nesterov", ATTR_BOOL, "false", false, 0, 0, 0, 0,
+                       "Nesterov momentum (needs momentum > 0 and dampening 0)", nesterov, NULL),
+};
+/* Adam and AdamW differ in what weight_decay means, and its default. */
+#define ADAM_VALUES(wd_default, wd_help)                                                           \
+    V("betas", ATTR_FLOATS, "[0.9, 0.999]", false, 0, 1, 2, 2, "moment decay rates", betas, NULL), \
+        FLOAT("eps", "1e-08", 0, 1, "denominator term", eps),                                      \
+        FLOAT("weight_decay", wd_default, 0, 1e6, wd_help, weight_decay)
+static const SettingValue adam_values[] = {ADAM_VALUES("0", "L2 penalty")};
+static const SettingValue adamw_values[] = {ADAM_VALUES("0.01", "decoupled decay")};
+
+static void sgd_check(const TrainConfig *t, const SrcLoc *at, Diag *d)
+{
+    if (!t->nesterov)
+        return;
+    if (t->momentum <= 0) {
+        diag_error(d, at[SGD_NESTEROV], "'nesterov' needs a momentum > 0, got momentum %g",
+                   t->momentum);
+        diag_hint(d, at[SGD_NESTEROV], "add a momentum, e.g. 'momentum=0.9'");
+    } else if (t->dampening != 0) {
+        diag_error(d, at[SGD_NESTEROV], "'nesterov' needs dampening 0, got dampening %g",
+                   t->dampening);
+        diag_hint(d, at[SGD_NESTEROV], "drop 'dampening=%g'", t->dampening);
+    }
+}
+
+static const SettingKind opt_kinds[] = {
+    {"SGD", OPT_SGD, "torch.optim.SGD", sgd_values, N(sgd_values), pos_none, sgd_check},
+    {"Adam", OPT_ADAM, "torch.optim.Adam (weight_decay: L2)", adam_values, N(adam_values), pos_none,
+     NULL},
+    {"AdamW", OPT_ADAMW, "torch.optim.AdamW (weight_decay: decoupled)", adamw_values,
+     N(adamw_values), pos_none, NULL},
+};
+
+/* ---- schedule ---- */
+
+static const SettingValue step_values[] = {
+    INT("step_size", NULL, 1, 1e9, "epochs between decays", step_size),
+    FLOAT("gamma", "0.1", 0, 1e6, "decay factor", gamma),
+};
+static const SettingValue multistep_values[] = {
+    V("milestones", ATTR_INTS, NULL, true, 0, 1e9, 1, ATTR_MAX_LIST, "epochs at which to decay",
+      milestone_list, NULL),
+    FLOAT("gamma", "0.1", 0, 1e6, "decay factor", gamma),
+};
+static const SettingValue exp_values[] = {
+    FLOAT("gamma", NULL, 0, 1e6, "decay factor per epoch", gamma),
+};
+static const SettingValue cos_values[] = {
+    INT("T_max", NULL, 1, 1e9, "epochs of the half cosine", t_max),
+    FLOAT("eta_min", "0", 0, 1e6, "smallest lr", eta_min),
+};
+static const SettingValue onecycle_values[] = {
+    FLOAT("max_lr", NULL, 0, 1e6, "peak lr", max_lr),
+    INT("total_steps", "0", 0, 1e9, "batches in the cycle (0: epochs x batches per epoch)",
+        total_steps),
+    FLOAT("pct_start", "0.3", 0, 1, "fraction spent rising", pct_start),
+    FLOAT("div_factor", "25", 1e-9, 1e9, "initial lr = max_lr / div_factor", div_factor),
+    FLOAT("final_div_factor", "10000", 1e-9, 1e12, "final lr = initial lr / final_div_factor",
+          final_div_factor),
+};
+static const SettingValue linear_values[] = {
+    FLOAT("start_factor", "0.333333343", 1e-9, 1, "first multiplier of lr", start_factor),
+    FLOAT("end_factor", "1", 0, 1, "last multiplier of lr", end_factor),
+    INT("total_iters", "5", 1, 1e9, "epochs of the ramp", total_iters),
+};
+static const char *const pos_step[] = {"step_size", NULL};
+static const char *const pos_gamma[] = {"gamma", NULL};
+static const char *const pos_tmax[] = {"T_max", NULL};
+static const char *const pos_maxlr[] = {"max_lr", NULL};
+static const char *const pos_milestones[] = {"milestones", NULL};
+static const SettingKind sched_kinds[] = {
+    {"StepLR", SCHED_STEP, "lr times gamma every step_size epochs", step_values, N(step_values),
+     pos_step, NULL},
+    {"MultiStepLR", SCHED_MULTISTEP, "lr times gamma at each milestone (epochs)", multistep_values,
+     N(multistep_values), pos_milestones, NULL},
+    {"ExponentialLR", SCHED_EXPONENTIAL, "lr times gamma every epoch", exp_values, N(exp_values),
+     pos_gamma, NULL},
+    {"CosineAnnealingLR", SCHED_COSINE, "lr down to eta_min along a half cosine of T_max epochs",
+     cos_values, N(cos_values), pos_tmax, NULL},
+    {"OneCycleLR", SCHED_ONECYCLE,
+     "per batch: up to max_lr and down again, momentum (Adam: beta1) the other way",
+     onecycle_values, N(onecycle_values), pos_maxlr, NULL},
+    {"LinearLR", SCHED_LINEAR,
+     "lr times a factor going from start_factor to end_factor in total_iters epochs", linear_values,
+     N(linear_values), pos_none, NULL},
+};
+
+/* ---- settings of one value, and normalize ---- */
+
+static const char *const pos_value[] = {"value", NULL};
+#define ONE_VALUE(name, type, def, lo, hi, member, flag, help)                                     \
+    static const SettingValue name##_values[] = {                                                  \
+        V("value", type, def, true, lo, hi, 1, 1, help, member, flag)};                            \
+    static const SettingKind name##_kinds[] = {{NULL, 0, NULL, name##_values, 1, pos_value, NULL}}
+ONE_VALUE(batch, ATTR_INT, "64", 1, 1 << 20, batch, "--batch", "samples per step");
+ONE_VALUE(epochs, ATTR_INT, "1", 0, 1 << 20, epochs, "--epochs", "passes over the data");
+ONE_VALUE(seed, ATTR_INT, "0", 0, 9.2e18, seed, "--seed", "fixes init, order and dropout");
+ONE_VALUE(shuffle, ATTR_BOOL, "true", 0, 0, shuffle, "--shuffle", "reshuffle every epoch");
+ONE_VALUE(warmup, ATTR_INT, "0", 0, 1e9, warmup, NULL, "batches of linear lr warm-up");
+
+static const char *const pos_norm[] = {"mean", "std", NULL};
+static const SettingValue norm_values[] = {
+    FLOAT("mean", NULL, -1e6, 1e6, "subtracted after /255", mean),
+    FLOAT("std", NULL, 1e-9, 1e6, "divides after the mean", std),
+};
+static const SettingKind norm_kinds[] = {
+    {NULL, 0, NULL, norm_values, N(norm_values), pos_norm, NULL}};
+
+/* ---- the table ---- */
+
+#define NONE                                                                                       \
+    {                                                                                              \
+        0, 0                                                                                       \
+    }
+const Setting ir_settings[] = {
+    {"data", "the data set", NULL, 0, data_kinds, N(data_kinds), NONE, -1, 0, NULL},
+    {"loss", "the loss on the net's output", NULL, 0, loss_kinds, N(loss_kinds), TRAIN_FIELD(loss),
+     0, -1, NULL},
+    {"optimizer", "as torch.optim", opt_common, N(opt_common), opt_kinds, N(opt_kinds),
+     TRAIN_FIELD(opt), 1, -1, "--optimizer"},
+    {"schedule", "lr schedule, as torch.optim.lr_scheduler (none: constant lr)", NULL, 0,
+     sched_kinds, N(sched_kinds), TRAIN_FIELD(sched), -1, -1, NULL},
+    {"batch", "samples per step", NULL, 0, batch_kinds, 1, NONE, 0, -1, NULL},
+    {"epochs", "passes over the data", NULL, 0, epochs_kinds, 1, NONE, 0, -1, NULL},
+    {"seed", "fixes initialisation, order and dropout", NULL, 0, seed_kinds, 1, NONE, 0, -1, NULL},
+    {"shuffle", "reshuffle every epoch", NULL, 0, shuffle_kinds, 1, NONE, 0, -1, NULL},
+    {"warmup", "linear lr warm-up over this many batches", NULL, 0, warmup_kinds, 1, NONE, 0, -1,
+     NULL},
+    {"normalize", "after scaling to [0, 1], (x - mean) / std (none: no normalisation)", NULL, 0,
+     norm_kinds, 1, NONE, -1, -1, NULL},
+};
+const int ir_nsettings = N(ir_settings);
+
+/* ---- walking it ---- */
+
+const Setting *ir_setting_find(const char *name)
+{
+    for (int i = 0; i < ir_nsettings; i++)
+        if (strcmp(ir_settings[i].name, name) == 0)
+            return &ir_settings[i];
+    return NULL;
+}
+
+static uint32_t given_bit(const Setting *s) { return 1u << (s - ir_settings); }
+
+static int64_t get_int(const TrainConfig *t, TrainField f)
+{
+    const char *p = (const char *)t + f.off;
+    if (f.size == sizeof(int32_t)) {
+        int32_t v;
+        memcpy(&v, p, sizeof v);
+        return v;
+    }
+    int64_t v;
+    memcpy(&v, p, sizeof v);
+    return v;
+}
+
+static void put_int(TrainConfig *t, TrainField f, int64_t v)
+{
+    char *p = (char *)t + f.off;
+    if (f.size == sizeof(int32_t)) {
+        int32_t v32 = (int32_t)v;
+        memcpy(p, &v32, sizeof v32);
+    } else {
+        memcpy(p, &v, sizeof v);
+    }
+}
+
+const SettingKind *ir_setting_kind(const Setting *s, const TrainConfig *t)
+{
+    if (s->def_kind < 0 && !(t->given & given_bit(s)))
+        return NULL;
+    if (s->kind.size == 0)
+        return &s->kinds[0];
+    int64_t id = get_int(t, s->kind);
+    for (int k = 0; k < s->nkinds; k++)
+        if (s->kinds[k].id == id)
+            return &s->kinds[k];
+    return NULL;
+}
+
+int ir_setting_values(const Setting *s, const SettingKind *k, const SettingValue **out)
+{
+    int n = 0;
+    for (int i = 0; i < s->ncommon; i++)
+        out[n++] = &s->common[i];
+    for (int i = 0; i < k->nvalues; i++)
+        out[n++] = &k->values[i];
+    return n;
+}
+
+void ir_setting_get(const SettingValue *v, const TrainConfig *t, AttrVal *out)
+{
+    const char *p = (const char *)t + v->field.off;
+    memset(out, 0, sizeof *out);
+    out->n = 1;
+    switch (v->spec.type) {
+    case ATTR_INT:
+    case ATTR_ENUM:
+        out->i[0] = get_int(t, v->field);
+        out->f[0] = (double)out->i[0];
+        out->e = (int)out->i[0];
+        if (v->spec.type == ATTR_ENUM)
+            out->s = v->spec.choices[out->e];
+        break;
+    case ATTR_FLOAT: memcpy(&out->f[0], p, sizeof(double)); break;
+    case ATTR_FLOATS:
+        out->n = v->spec.max_len;
+        memcpy(out->f, p, sizeof(double) * (size_t)out->n);
+        break;
+    case ATTR_INTS: {
+        IntList l;
+        memcpy(&l, p, sizeof l);
+        out->n = l.n;
+        for (int i = 0; i < l.n; i++) {
+            out->i[i] = l.v[i];
+            out->f[i] = (double)l.v[i];
+        }
+        break;
+    }
+    case ATTR_BOOL: memcpy(&out->b, p, sizeof(bool)); break;
+    case ATTR_STRING: memcpy(&out->s, p, sizeof(const char *)); break;
+    }
+}
+
+void ir_setting_put(const SettingValue *v, TrainConfig *t, const AttrVal *val)
+{
+    char *p = (char *)t + v->field.off;
+    switch (v->spec.type) {
+    case ATTR_INT: put_int(t, v->field, val->i[0]); break;
+    case ATTR_ENUM: put_int(t, v->field, val->e); break;
+    case ATTR_FLOAT: memcpy(p, &val->f[0], sizeof(double)); break;
+    case ATTR_FLOATS: memcpy(p, val->f, sizeof(double) * (size_t)v->spec.max_len); break;
+    case ATTR_INTS: {
+        IntList l = {.n = val->n};
+        memcpy(l.v, val->i, sizeof l.v);
+        memcpy(p, &l, sizeof l);
+        break;
+    }
+    case ATTR_BOOL: memcpy(p, &val->b, sizeof(bool)); break;
+    case ATTR_STRING: memcpy(p, &val->s, sizeof(const char *)); break;
+    }
+}
+
+void ir_setting_choose(const Setting *s, const SettingKind *k, TrainConfig *t, bool keep_common)
+{
+    if (s->kind.size)
+        put_int(t, s->kind, k->id);
+    t->given |= given_bit(s);
+    const SettingValue *vals[SETTING_MAX_VALUES];
+    int n = ir_setting_values(s, k, vals);
+    for (int i = keep_common ? s->ncommon : 0; i < n; i++) {
+        AttrVal def;
+        attr_parse_default(&vals[i]->spec, &def);
+        ir_setting_put(vals[i], t, &def);
+    }
+}
+
+void ir_train_defaults(TrainConfig *t)
+{
+    memset(t, 0, sizeof *t);
+    for (int i = 0; i < ir_nsettings; i++) {
+        const Setting *s = &ir_settings[i];
+        if (s->def_kind >= 0)
+            ir_setting_choose(s, &s->kinds[s->def_kind], t, false);
+    }
+    t->given = 0; /* defaults, not written */
+}
+
+/* ---- writing ---- */
+
+static void write_value(StrBuf *sb, const SettingValue *v, const TrainConfig *t, bool yaml)
+{
+    AttrVal val;
+    ir_setting_get(v, t, &val);
+    if (v->spec.type == ATTR_STRING)
+        attr_quote(sb, val.s ? val.s : "", yaml);
+    else
+        attr_format(sb, &v->spec, &val);
+}
+
+void ir_train_write(StrBuf *sb, const TrainConfig *t, TrainSyntax syn)
+{
+    bool yaml = syn == TRAIN_YAML;
+    for (int i = 0; i < ir_nsettings; i++) {
+        const Setting *s = &ir_settings[i];
+        const SettingKind *k = ir_setting_kind(s, t);
+        if (!k) {
+            if (syn == TRAIN_DUMP)
+                sb_printf(sb, "  %s none\n", s->name);
+            continue;
+        }
+        const SettingValue *vals[SETTING_MAX_VALUES];
+        int n = ir_setting_values(s, k, vals);
+        bool bare = n == 1 && k->positional[0] && !strcmp(k->positional[0], vals[0]->spec.name);
+        /* .net:  name [kind] (value | key=value...)
+         * YAML:  name: value | {key: value, ...} | kind | {kind: value} | {kind: {...}} */
+        sb_printf(sb, yaml ? "  %s:" : "  %s", s->name);
+        int open = 0;
+        if (k->name && yaml && n > 0)
+            sb_printf(sb, " {%s:", k->name), open++;
+        else if (k->name)
+            sb_printf(sb, " %s", k->name);
+        if (yaml && n > 0 && !bare)
+            sb_puts(sb, " {"), open++;
+        for (int v = 0; v < n; v++) {
+            if (bare)
+                sb_putc(sb, ' ');
+            else if (yaml)
+                sb_printf(sb, "%s%s: ", v ? ", " : "", vals[v]->spec.name);
+            else
+                sb_printf(sb, " %s=", vals[v]->spec.name);
+            write_value(sb, vals[v], t, yaml);
+        }
+        while (open--)
+            sb_putc(sb, '}');
+        sb_putc(sb, '\n');
+    }
+}
+
+/* ---- netrun's flags ---- */
+
+static void add_flag(SettingFlag *out, int *n, const Setting *s, const SettingValue *v,
+                     const char *flag)
+{
+    bool two = v && v->spec.type == ATTR_BOOL;
+    for (int neg = 0; neg <= two && *n < SETTING_MAX_FLAGS; neg++) {
+        SettingFlag *f = &out[(*n)++];
+        snprintf(f->name, sizeof f->name, neg ? "--no-%s" : "%s", neg ? flag + 2 : flag);
+        f->setting = s;
+        f->value = v;
+        f->negated = neg;
+    }
+}
+
+int ir_setting_flags(SettingFlag *out)
+{
+    int n = 0;
+    for (int i = 0; i < ir_nsettings; i++) {
+        const Setting *s = &ir_settings[i];
+        if (s->flag)
+            add_flag(out, &n, s, NULL, s->flag);
+        for (int c = 0; c < s->ncommon; c++)
+            if (s->common[c].flag)
+                add_flag(out, &n, s, &s->common[c], s->common[c].flag);
+        for (int k = 0; k < s->nkinds; k++)
+            for (int v = 0; v < s->kinds[k].nvalues; v++)
+                if (s->kinds[k].values[v].flag)
+                    add_flag(out, &n, s, &s->kinds[k].values[v], s->kinds[k].values[v].flag);
+    }
+    return n;
+}
+
+const SettingKind *ir_setting_kind_of(const Setting *s, const SettingValue *v)
+{
+    for (int k = 0; k < s->nkinds; k++)
+        for (int i = 0; i < s->kinds[k].nvalues; i++)
+            if (&s->kinds[k].values[i] == v)
+                return &s->kinds[k];
+    return NULL;
+}
+
+void ir_setting_flags_help(StrBuf *sb)
+{
+    static const char *const metavar[] = {
+        [ATTR_INT] = "N", [ATTR_INTS] = "N,N...", [ATTR_FLOAT] = "X",   [ATTR_FLOATS] = "X,X...",
+        [ATTR_BOOL] = "", [ATTR_ENUM] = "NAME",   [ATTR_STRING] = "DIR"};
+    SettingFlag flags[SETTING_MAX_FLAGS];
+    int n = ir_setting_flags(flags);
+    for (int i = 0; i < n; i++) {
+        const SettingFlag *f = &flags[i];
+        const Setting *s = f->setting;
+        if (f->negated) /* listed with the plain one */
+            continue;
+        StrBuf left, help;
+        sb_init(&left);
+        sb_init(&help);
+        sb_puts(&left, f->name);
+        if (!f->value) { /* --optimizer SGD|Adam|AdamW */
+            for (int k = 0; k < s->nkinds; k++)
+                sb_printf(&left, "%c%s", k ? '|' : ' ', s->kinds[k].name);
+            sb_puts(&help, s->help);
+            if (s->def_kind >= 0)
+                sb_printf(&help, " (default %s)", s->kinds[s->def_kind].name);
+            sb_puts(&help, "; a new kind takes its defaults");
+            for (int c = 0; c < s->ncommon; c++)
+                sb_printf(&help, ", %s kept", s->common[c].spec.name);
+        } else { /* --lr X: what it sets, where (unless the flag says it), its default */
+            const AttrSpec *a = &f->value->spec;
+            const SettingKind *k = ir_setting_kind_of(s, f->value);
+            if (a->type == ATTR_BOOL)
+                sb_printf(&left, ", --no-%s", f->name + 2);
+            else
+                sb_printf(&left, " %s", metavar[a->type]);
+            sb_puts(&help, a->help);
+            StrBuf where;
+            sb_init(&where);
+            if (k && k->name) /* data idx, loss cross_entropy */
+                sb_printf(&where, "%s %s", s->name, k->name);
+            else if (strcmp(f->name + 2, s->name) != 0) /* optimizer */
+                sb_puts(&where, s->name);
+            if (a->def)
+                sb_printf(&where, "%sdefault %s", where.len ? "; " : "", a->def);
+            if (where.len)
+                sb_printf(&help, " (%s)", where.data);
+            sb_free(&where);
+        }
+        if (left.len > 18) /* the help on a line of its own */
+            sb_printf(sb, "  %s\n  %-18s %s\n", left.data, "", help.data);
+        else
+            sb_printf(sb, "  %-18s %s\n", left.data, help.data);
+        sb_free(&left);
+        sb_free(&help);
+    }
+}
+
+/* ---- the docs' table ---- */
+
+/* "int, 1 to 1,048,576", "2 floats, 0 to 1", "bool" */
+static void type_text(StrBuf *sb, const AttrSpec *a)
+{
+    static const char *const names[] = {
+        [ATTR_INT] = "int",       [ATTR_INTS] = "ints", [ATTR_FLOAT] = "float",
+        [ATTR_FLOATS] = "floats", [ATTR_BOOL] = "bool", [ATTR_ENUM] = "name",
+        [ATTR_STRING] = "string"};
+    if (a->type == ATTR_INTS || a->type == ATTR_FLOATS) {
+        if (a->min_len == a->max_len)
+            sb_printf(sb, "%d ", a->max_len);
+        else
+            sb_printf(sb, "%d to %d ", a->min_len, a->max_len);
+    }
+    sb_puts(sb, names[a->type]);
+    char lo[32], hi[32];
+    if (a->type == ATTR_INT || a->type == ATTR_INTS)
+        sb_printf(sb, ", %s to %s", fmt_thousands(lo, (int64_t)a->min),
+                  fmt_thousands(hi, (int64_t)a->max));
+    else if (a->type == ATTR_FLOAT || a->type == ATTR_FLOATS)
+        sb_printf(sb, ", %g to %g", a->min, a->max);
+}
+
+/* `--lr`, `--shuffle`, `--no-shuffle` */
+static void flag_text(StrBuf *sb, const char *flag, bool two)
+{
+    if (flag)
+        sb_printf(sb, two ? "`%s`, `--no-%s`" : "`%s`", flag, flag + 2);
+}
+
+/* | setting | kind | value | type | default | flag | meaning | for one value; `value` is
+ * the name of a setting's only value (batch), left out */
+static void value_row(StrBuf *sb, const char *setting, const SettingValue *v)
+{
+    const AttrSpec *a = &v->spec;
+    sb_printf(sb, "| %s | | ", setting);
+    if (strcmp(a->name, "value") != 0)
+        sb_printf(sb, "`%s`", a->name);
+    sb_puts(sb, " | ");
+    type_text(sb, a);
+    sb_printf(sb, " | %s | ", a->def ? a->def : "required");
+    flag_text(sb, v->flag, a->type == ATTR_BOOL);
+    sb_printf(sb, " | %s |\n", a->help);
+}
+
+/* "; by position: mean, std" */
+static void by_position(StrBuf *sb, const SettingKind *k)
+{
+    for (int i = 0; k->positional[i]; i++)
+        sb_printf(sb, "%s`%s`", i ? ", " : "; by position: ", k->positional[i]);
+}
+
+void ir_list_settings(StrBuf *sb)
+{
+    sb_puts(sb, "| setting | kind | value | type | default | netrun flag | meaning |\n"
+                "|---|---|---|---|---|---|---|\n");
+    for (int i = 0; i < ir_nsettings; i++) {
+        const Setting *s = &ir_settings[i];
+        char name[64];
+        snprintf(name, sizeof name, "`%s`", s->name);
+        bool named = s->kinds[0].name != NULL;
+        if (!named && s->kinds[0].nvalues == 1 && s->def_kind >= 0) { /* batch: one row */
+            value_row(sb, name, &s->kinds[0].values[0]);
+            continue;
+        }
+        sb_printf(sb, "| %s | | | | ", name);
+        if (s->def_kind < 0)
+            sb_puts(sb, "none");
+        else if (named)
+            sb_printf(sb, "`%s`", s->kinds[s->def_kind].name);
+        sb_puts(sb, " | ");
+        flag_text(sb, s->flag, false);
+        sb_printf(sb, " | %s", s->help);
+        if (!named)
+            by_position(sb, &s->kinds[0]);
+        if (s->string_kind >= 0)
+            sb_printf(sb, "; `%s \"DIR\"` is `%s %s \"DIR\"`", s->name, s->name,
+                      s->kinds[s->string_kind].name);
+        sb_puts(sb, " |\n");
+        for (int c = 0; c < s->ncommon; c++)
+            value_row(sb, "", &s->common[c]);
+        for (int k = 0; k < s->nkinds; k++) {
+            const SettingKind *kd = &s->kinds[k];
+            if (kd->name) {
+                sb_printf(sb, "| | `%s` | | | | | %s", kd->name, kd->help);
+                by_position(sb, kd);
+                sb_puts(sb, " |\n");
+            }
+            for (int v = 0; v < kd->nvalues; v++)
+                value_row(sb, "", &kd->values[v]);
+        }
+    }
+}
