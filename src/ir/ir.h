@@ -188,24 +188,13 @@ typedef struct TrainConfig {
     double label_smoothing; /* cross_entropy */
     OptKind opt;
     double lr, momentum, dampening, weight_decay, eps;
-    union { /* Adam, AdamW */
-        double betas[2];
-        struct { /* the same two under the names src/runtime/optim.c reads */
-            double beta1, beta2;
-        };
-    };
+    double betas[2]; /* Adam, AdamW */
     bool nesterov;
     SchedKind sched;
-    int step_size; /* StepLR */
-    union {        /* MultiStepLR */
-        IntList milestone_list;
-        struct { /* the same list under the names src/runtime/optim.c reads */
-            int nmilestones;
-            int64_t milestones[ATTR_MAX_LIST];
-        };
-    };
-    double gamma; /* Step, MultiStep, Exponential */
-    int t_max;    /* CosineAnnealingLR (epochs) */
+    int step_size;          /* StepLR */
+    IntList milestone_list; /* MultiStepLR */
+    double gamma;           /* Step, MultiStep, Exponential */
+    int t_max;              /* CosineAnnealingLR (epochs) */
     double eta_min;
     double max_lr, pct_start, div_factor, final_div_factor; /* OneCycleLR (per batch) */
     int total_steps;                 /* OneCycleLR; 0: epochs * steps per epoch */

@@ -11,11 +11,7 @@ static const AttrSpec attrs[] = {
 };
 static const char *const positional[] = {"output_size", NULL};
 
-static int64_t out_dim(const Node *n, int i)
-{
-    const AttrVal *v = &n->attrs[A_SIZE];
-    return v->n == 1 ? v->i[0] : v->i[i];
-}
+static int64_t out_dim(const Node *n, int i) { return n->attrs[A_SIZE].i[i]; }
 
 static void shape(Node *n, Diag *d)
 {

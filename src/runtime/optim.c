@@ -32,8 +32,8 @@ Optim *optim_new(const TrainConfig *t, size_t n)
     o->momentum = t->momentum;
     o->dampening = t->dampening;
     o->weight_decay = t->weight_decay;
-    o->beta1 = t->beta1;
-    o->beta2 = t->beta2;
+    o->beta1 = t->betas[0];
+    o->beta2 = t->betas[1];
     o->eps = t->eps;
     o->nesterov = t->nesterov;
     o->n = n;
@@ -137,8 +137,8 @@ double sched_lr(const Schedule *s, int epoch, int64_t step)
     case SCHED_STEP: lr = base * pow(t->gamma, epoch / t->step_size); break;
     case SCHED_MULTISTEP: {
         int k = 0;
-        for (int i = 0; i < t->nmilestones; i++)
-            k += t->milestones[i] <= epoch;
+        for (int i = 0; i < t->milestone_list.n; i++)
+            k += t->milestone_list.v[i] <= epoch;
         lr = base * pow(t->gamma, k);
         break;
     }

@@ -181,7 +181,7 @@ Test(settings, defaults_come_from_the_table)
         }
     }
     /* and the members the runtime reads, as PyTorch's defaults */
-    cr_expect(t.opt == OPT_ADAM && t.lr == 1e-3 && t.beta1 == 0.9 && t.beta2 == 0.999 &&
+    cr_expect(t.opt == OPT_ADAM && t.lr == 1e-3 && t.betas[0] == 0.9 && t.betas[1] == 0.999 &&
               t.eps == 1e-8 && t.loss == LOSS_CROSS_ENTROPY && t.batch == 64 && t.epochs == 1 &&
               t.shuffle && t.sched == SCHED_NONE && t.std == 0 && !t.data_dir);
 }
