@@ -125,3 +125,5 @@ SrcLoc loc_span(SrcLoc a, SrcLoc b)
         a.len = b.col + b.len - a.col;
     return a;
 }
+
+bool ast_is_block_word(const char *s) { return !strcmp(s, AST_RESIDUAL) || !strcmp(s, AST_BRANCH); }

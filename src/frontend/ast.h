@@ -79,6 +79,13 @@ bool ast_parse_number(AstValue *v, const char *text);
 /* Whether s is a name: [A-Za-z_][A-Za-z0-9_]*, and dots too when `dots` (the .net lexer's
  * words; dots separate parameter names, so names of layers and groups may not have them). */
 bool ast_is_name(const char *s, bool dots);
+/* The words that open a graph block (`residual`, `branch`) or make a join (`join`): not layer
+ * kinds, not names of groups. */
+#define AST_RESIDUAL "residual"
+#define AST_BRANCH "branch"
+#define AST_JOIN "join"
+#define AST_SHORTCUT "shortcut"
+bool ast_is_block_word(const char *s); /* residual, branch */
 /* A bare word as YAML's plain scalars and netrun's flags read it: a number if it reads as
  * one, sizes (3x5), a name (dots allowed), else a string. Keeps text (no copy). */
 AstValue *ast_scalar(Arena *a, const char *text, SrcLoc loc);

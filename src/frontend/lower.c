@@ -1,7 +1,10 @@
 /* lower.c: AST -> IR. Walks the network's statements: a statement with a block is a group,
- * one without is a layer whose kind and attributes come from the layer registry; names
- * follow PyTorch's state_dict rule (a named item contributes its name, an unnamed one its
- * position among all its siblings). The train section is lower_train's (lower_train.c).
+ * a branch or a residual, `join` joins named siblings, any other is a layer whose kind and
+ * attributes come from the layer registry; names follow PyTorch's state_dict rule (a named
+ * item contributes its name, an unnamed one its position among all its siblings, a
+ * residual's shortcut none). The walk carries the tensor current at each statement, so a
+ * node's inputs are what the structure says, not the node before it. The train section is
+ * lower_train's (lower_train.c).
  *
  * Design choice: lowering reports every bad statement and goes on; a statement it cannot
  * make sense of adds no node, and the shape pass runs only on a net that lowered cleanly. */
@@ -9,7 +12,7 @@
 
 #include "lower.h"
 
-static void lower_body(Lower *L, Item *parent, const PtrVec *stmts, int depth);
+static Node *lower_body(Lower *L, Item *parent, const PtrVec *stmts, int depth, Node *in);
 
 static const char *child_path(Lower *L, const Item *parent, const char *local)
 {
@@ -19,7 +22,11 @@ static const char *child_path(Lower *L, const Item *parent, const char *local)
 
 /* The .net syntax's keywords: a name from YAML must not be one, or --to net could not
  * write it. */
-static bool is_keyword(const char *s) { return !strcmp(s, "network") || !strcmp(s, "train"); }
+static bool is_keyword(const char *s)
+{
+    return !strcmp(s, "network") || !strcmp(s, "train") || !strcmp(s, AST_JOIN) ||
+           ast_is_block_word(s);
+}
 
 /* Checks an explicit name against its siblings'. */
 static bool check_name(Lower *L, const Item *parent, const char *name, SrcLoc loc)
@@ -46,7 +53,50 @@ static bool check_name(Lower *L, const Item *parent, const char *name, SrcLoc lo
     return true;
 }
 
-static void lower_layer(Lower *L, Item *parent, const AstStmt *s)
+/* A new child of parent, named or at its position among the siblings that take one (a
+ * residual's shortcut does not: the body keeps nn.Sequential's indices). */
+static Item *new_item(Lower *L, Item *parent, ItemKind kind, const char *name, SrcLoc loc)
+{
+    Item *it = arena_alloc(L->arena, sizeof *it);
+    it->kind = kind;
+    it->is_group = kind == ITEM_GROUP || kind == ITEM_BRANCH || kind == ITEM_RESIDUAL;
+    it->loc = loc;
+    it->name = name;
+    it->is_shortcut = parent->kind == ITEM_RESIDUAL && name && !strcmp(name, AST_SHORTCUT);
+    int pos = 0;
+    for (int i = 0; i < parent->children.len; i++)
+        pos += !((const Item *)parent->children.items[i])->is_shortcut;
+    char idx[16];
+    snprintf(idx, sizeof idx, "%d", pos);
+    it->path = child_path(L, parent, name ? name : idx);
+    ptrvec_push(L->arena, &parent->children, it);
+    return it;
+}
+
+static Node *new_node(Lower *L, LayerKind k, const AstStmt *s, const char *path, Node *in)
+{
+    Node *n = ir_node_add(L->g, k, s->loc);
+    n->head_loc = s->head_loc;
+    n->path = path;
+    ir_node_set_inputs(n, &in, 1);
+    return n;
+}
+
+/* The statement's label, checked; NULL if none or not usable. */
+static const char *label_of(Lower *L, const Item *parent, const AstStmt *s)
+{
+    if (!s->label)
+        return NULL;
+    if (ir_layer_find(s->label)) {
+        /* YAML could not tell `Flatten: {Linear: ...}` from a Flatten with arguments */
+        diag_error(L->diag, s->label_loc, "'%s' is a layer kind; name the layer something else",
+                   s->label);
+        return NULL;
+    }
+    return check_name(L, parent, s->label, s->label_loc) ? s->label : NULL;
+}
+
+static Node *lower_layer(Lower *L, Item *parent, const AstStmt *s, Node *in)
 {
     const LayerOps *ops = ir_layer_find(s->head);
     if (!ops) {
@@ -54,71 +104,230 @@ static void lower_layer(Lower *L, Item *parent, const AstStmt *s)
         const char *sug = ir_layer_suggest(s->head);
         if (sug)
             diag_hint(L->diag, s->head_loc, "did you mean '%s'?", sug);
-        return;
+        return in;
     }
-    Item *it = arena_alloc(L->arena, sizeof *it);
-    it->loc = s->loc;
-    if (s->label && ir_layer_find(s->label)) {
-        /* YAML could not tell `Flatten: {Linear: ...}` from a Flatten with arguments */
-        diag_error(L->diag, s->label_loc, "'%s' is a layer kind; name the layer something else",
-                   s->label);
-    } else if (s->label) {
-        if (check_name(L, parent, s->label, s->label_loc))
-            it->name = s->label;
+    if (ops->max_inputs) {
+        diag_error(L->diag, s->head_loc, "'%s' joins several inputs: write 'join %s NAME NAME'",
+                   ops->name, ops->example + strlen(AST_JOIN " "));
+        return in;
     }
-    char idx[16];
-    snprintf(idx, sizeof idx, "%d", parent->children.len);
-    it->path = child_path(L, parent, it->name ? it->name : idx);
-    Node *n = ir_node_add(L->g, ops->kind, s->loc);
-    n->head_loc = s->head_loc;
-    n->path = it->path;
-    it->node = n;
-    ptrvec_push(L->arena, &parent->children, it);
+    Item *it = new_item(L, parent, ITEM_LAYER, label_of(L, parent, s), s->loc);
+    Node *n = new_node(L, ops->kind, s, it->path, in);
+    it->node = it->out = n;
     char what[64];
     snprintf(what, sizeof what, "'%s'", ops->name);
     lower_args(L, what, ops->attrs, ops->nattrs, ops->positional, ops->has_in_out, &s->args, 0,
                n->attrs, s->head_loc);
+    return n;
 }
 
-static void lower_group(Lower *L, Item *parent, const AstStmt *s, int depth)
+/* The earlier sibling of a join named `name`, or NULL after reporting why not. */
+static Item *join_ref(Lower *L, const Item *parent, const PtrVec *stmts, int at, const char *name,
+                      SrcLoc loc)
 {
-    if (ir_layer_find(s->head)) {
-        diag_error(L->diag, s->head_loc, "'%s' is a layer kind; a group needs a name of its own",
-                   s->head);
-        diag_hint(L->diag, s->head_loc, "write 'block1 { ... }'");
-        return;
+    for (int i = 0; i < parent->children.len; i++) {
+        Item *sib = parent->children.items[i];
+        if (sib->name && !strcmp(sib->name, name) && !sib->is_shortcut)
+            return sib;
     }
-    if (s->label)
-        diag_error(L->diag, s->label_loc, "a group is named by its own word; drop '%s:'", s->label);
+    for (int i = at; i < stmts->len; i++) { /* named later in the block: a cycle */
+        const AstStmt *t = stmts->items[i];
+        const char *tn = t->label                                      ? t->label
+                         : t->has_block && !ast_is_block_word(t->head) ? t->head
+                                                                       : NULL;
+        if (tn && !strcmp(tn, name)) {
+            diag_error(L->diag, loc,
+                       i == at ? "a join cannot take its own output ('%s'): that is a cycle"
+                               : "'%s' comes after this join: a join takes what is defined "
+                                 "before it (the other way round is a cycle)",
+                       name);
+            if (i != at)
+                diag_note(L->diag, t->label ? t->label_loc : t->head_loc, "'%s' is defined here",
+                          name);
+            return NULL;
+        }
+    }
+    diag_error(L->diag, loc, "nothing named '%s' before this join", name);
+    Suggest sg;
+    suggest_init(&sg, name, false);
+    for (int i = 0; i < parent->children.len; i++) {
+        const Item *sib = parent->children.items[i];
+        if (sib->name && !sib->is_shortcut)
+            suggest_add(&sg, sib->name);
+    }
+    diag_suggest(L->diag, loc, &sg);
+    return NULL;
+}
+
+/* join: [label ':'] 'join' KIND NAME NAME ... */
+static Node *lower_join(Lower *L, Item *parent, const PtrVec *stmts, int at, Node *in)
+{
+    const AstStmt *s = stmts->items[at];
+    const AstArg *a0 = s->args.len ? s->args.items[0] : NULL;
+    const LayerOps *ops = NULL;
+    if (a0 && !a0->key && a0->val->kind == VAL_IDENT) {
+        const LayerOps *k = ir_layer_find(a0->val->s);
+        ops = k && k->max_inputs ? k : NULL;
+    }
+    if (!ops) {
+        Suggest sg;
+        suggest_init(&sg, a0 && a0->val->s ? a0->val->s : "", false);
+        for (int k = 0; k < LAYER__COUNT; k++)
+            if (ir_layers[k]->max_inputs)
+                suggest_add(&sg, ir_layers[k]->example + strlen(AST_JOIN " "));
+        diag_error(L->diag, a0 ? a0->loc : s->head_loc,
+                   "a join needs its kind first: 'add' or 'concat', got %s",
+                   a0 ? arena_printf(L->arena, "'%s'", ast_value_text(a0->val)) : "nothing");
+        if (a0)
+            diag_suggest(L->diag, a0->loc, &sg);
+        parent->bad_join = true;
+        return in;
+    }
+    int k = s->args.len - 1;
+    if (k < 2 || k > IR_MAX_JOIN) {
+        diag_error(L->diag, s->loc, "a join takes 2 to %d names of what it joins, got %d",
+                   IR_MAX_JOIN, k);
+        parent->bad_join = true;
+        return in;
+    }
+    Node **ins = arena_alloc(L->arena, sizeof(Node *) * (size_t)k);
+    const char **names = arena_alloc(L->arena, sizeof(char *) * (size_t)k);
+    SrcLoc *locs = arena_alloc(L->arena, sizeof(SrcLoc) * (size_t)k);
+    bool ok = true;
+    for (int i = 0; i < k; i++) {
+        const AstArg *a = s->args.items[i + 1];
+        if (a->key || a->val->kind != VAL_IDENT) {
+            diag_error(L->diag, a->loc, "a join takes names of blocks or layers, got '%s'",
+                       a->key ? a->key : ast_value_text(a->val));
+            ok = false;
+            continue;
+        }
+        Item *ref = join_ref(L, parent, stmts, at, a->val->s, a->loc);
+        if (!ref) {
+            ok = false;
+            continue;
+        }
+        ref->used = true;
+        ins[i] = ref->out;
+        names[i] = a->val->s;
+        locs[i] = ref->loc;
+    }
+    const char *label = label_of(L, parent, s);
+    if (!ok) {
+        parent->bad_join = true;
+        return in;
+    }
+    Item *it = new_item(L, parent, ITEM_JOIN, label, s->loc);
+    Node *n = new_node(L, ops->kind, s, it->path, in);
+    ir_node_set_inputs(n, ins, k);
+    n->in_names = names;
+    n->in_locs = locs;
+    it->node = it->out = n;
+    it->nrefs = k;
+    it->refs = names;
+    return n;
+}
+
+/* A block: a group, a branch or a residual. Returns the tensor current after it. */
+static Node *lower_block(Lower *L, Item *parent, const AstStmt *s, int depth, Node *in)
+{
+    bool block_word = ast_is_block_word(s->head);
+    ItemKind kind = !block_word                      ? ITEM_GROUP
+                    : !strcmp(s->head, AST_RESIDUAL) ? ITEM_RESIDUAL
+                                                     : ITEM_BRANCH;
+    const char *name = NULL;
+    if (kind == ITEM_GROUP) {
+        if (ir_layer_find(s->head)) {
+            diag_error(L->diag, s->head_loc,
+                       "'%s' is a layer kind; a group needs a name of its own", s->head);
+            diag_hint(L->diag, s->head_loc, "write 'block1 { ... }'");
+            return in;
+        }
+        if (s->label)
+            diag_error(L->diag, s->label_loc, "a group is named by its own word; drop '%s:'",
+                       s->label);
+        if (check_name(L, parent, s->head, s->head_loc) || parent->kind == ITEM_RESIDUAL)
+            name = s->head;
+    } else {
+        name = label_of(L, parent, s);
+        if (kind == ITEM_BRANCH && !s->label) {
+            diag_error(L->diag, s->head_loc, "a branch needs a name, for the join that takes it");
+            diag_hint(L->diag, s->head_loc, "write 'b1: branch { ... }'");
+        }
+    }
     if (s->args.len > 0) {
         const AstArg *a = s->args.items[0];
-        diag_error(L->diag, a->loc, "group '%s' takes no arguments", s->head);
+        diag_error(L->diag, a->loc, "%s '%s' takes no arguments",
+                   kind == ITEM_GROUP ? "group" : s->head, name ? name : s->head);
     }
-    Item *it = arena_alloc(L->arena, sizeof *it);
-    it->is_group = true;
-    it->loc = s->head_loc;
-    if (check_name(L, parent, s->head, s->head_loc))
-        it->name = s->head;
-    char idx[16];
-    snprintf(idx, sizeof idx, "%d", parent->children.len);
-    it->path = child_path(L, parent, it->name ? it->name : idx);
-    ptrvec_push(L->arena, &parent->children, it);
-    if (s->body.len == 0 && L->diag->errors == 0) /* else the parser may have cut it short */
+    Item *it = new_item(L, parent, kind, name, kind == ITEM_GROUP ? s->head_loc : s->loc);
+    if (kind == ITEM_GROUP && s->body.len == 0 && L->diag->errors == 0)
         diag_warning(L->diag, s->head_loc, "group '%s' is empty", s->head);
-    lower_body(L, it, &s->body, depth + 1);
+    if (kind == ITEM_RESIDUAL && s->body.len == 0)
+        diag_error(L->diag, s->head_loc,
+                   "a residual needs a body: the layers whose output is "
+                   "added to its input");
+    Node *out = lower_body(L, it, &s->body, depth + 1, in);
+    if (kind == ITEM_BRANCH) { /* its output is named; the flow goes on from its input */
+        it->out = out;
+        return in;
+    }
+    if (kind == ITEM_GROUP) {
+        it->out = out;
+        return out;
+    }
+    /* residual: the body's output plus the input, or plus the shortcut's output */
+    const Item *sc = NULL;
+    for (int i = 0; i < it->children.len; i++)
+        if (((const Item *)it->children.items[i])->is_shortcut)
+            sc = it->children.items[i];
+    Node *ins[2] = {out, sc ? sc->out : in};
+    Node *add = ir_node_add(L->g, LAYER_ADD, s->loc);
+    add->head_loc = s->head_loc;
+    add->path = it->path;
+    ir_node_set_inputs(add, ins, 2);
+    const char **names = arena_alloc(L->arena, sizeof(char *) * 2);
+    SrcLoc *locs = arena_alloc(L->arena, sizeof(SrcLoc) * 2);
+    names[0] = "its body";
+    names[1] = sc ? "its shortcut" : "its input";
+    locs[0] = it->children.len ? ((const Item *)it->children.items[0])->loc : s->loc;
+    locs[1] = sc ? sc->loc : s->head_loc;
+    add->in_names = names;
+    add->in_locs = locs;
+    add->join_what = name ? arena_printf(L->arena, "residual '%s'", name) : "this residual";
+    add->join_residual = !sc;
+    it->node = it->out = add;
+    return add;
 }
 
-static void lower_body(Lower *L, Item *parent, const PtrVec *stmts, int depth)
+/* A block's statements in order, from the tensor `in` (NULL: the network's input); returns
+ * the tensor current at its end. A shortcut group of a residual runs on the residual's
+ * input and leaves the flow as it was. */
+static Node *lower_body(Lower *L, Item *parent, const PtrVec *stmts, int depth, Node *in)
 {
     if (depth > AST_MAX_DEPTH)
-        return; /* the parsers stop before this; a guard for hand-made ASTs */
+        return in; /* the parsers stop before this; a guard for hand-made ASTs */
+    Node *cur = in;
     for (int i = 0; i < stmts->len && !diag_full(L->diag); i++) {
         const AstStmt *s = stmts->items[i];
-        if (s->has_block)
-            lower_group(L, parent, s, depth);
-        else
-            lower_layer(L, parent, s);
+        if (s->has_block) {
+            bool shortcut =
+                parent->kind == ITEM_RESIDUAL && !s->label && !strcmp(s->head, AST_SHORTCUT);
+            Node *after = lower_block(L, parent, s, depth, shortcut ? in : cur);
+            if (!shortcut)
+                cur = after;
+        } else if (!strcmp(s->head, AST_JOIN)) {
+            cur = lower_join(L, parent, stmts, i, cur);
+        } else {
+            cur = lower_layer(L, parent, s, cur);
+        }
     }
+    for (int i = 0; i < parent->children.len; i++) {
+        const Item *it = parent->children.items[i];
+        if (it->kind == ITEM_BRANCH && !it->used && it->name && !parent->bad_join)
+            diag_error(L->diag, it->loc, "branch '%s' is never joined", it->name);
+    }
+    return cur;
 }
 
 static void lower_header(Lower *L, const AstNet *net)
@@ -203,7 +412,7 @@ Graph *lower_net(Arena *a, const AstNet *net, Diag *d)
         diag_error(d, net->name_loc, "'%s' is a keyword of the .net syntax; use another name",
                    net->name);
     lower_header(&L, net);
-    lower_body(&L, g->root, &net->body, 0);
+    lower_body(&L, g->root, &net->body, 0, NULL);
     if (net->name && g->nodes.len == 0 && d->errors == 0) /* else the layers had errors */
         diag_error(d, net->name_loc, "network '%s' has no layers", net->name);
     lower_train(&L, net);

@@ -37,13 +37,22 @@ static void net_layer(const Node *n, StrBuf *sb)
     }
 }
 
+/* The join kind's word: the kind's example without its `join `. */
+static const char *join_word(const Node *n) { return n->ops->example + strlen(AST_JOIN " "); }
+
 static void net_items(const Item *group, int depth, StrBuf *sb)
 {
     for (int i = 0; i < group->children.len; i++) {
         const Item *it = group->children.items[i];
         indent(sb, depth);
         if (it->is_group) {
-            sb_printf(sb, "%s {\n", it->name);
+            if (it->kind == ITEM_GROUP)
+                sb_printf(sb, "%s {\n", it->name);
+            else if (it->name)
+                sb_printf(sb, "%s: %s {\n", it->name,
+                          it->kind == ITEM_BRANCH ? AST_BRANCH : AST_RESIDUAL);
+            else
+                sb_printf(sb, "%s {\n", it->kind == ITEM_BRANCH ? AST_BRANCH : AST_RESIDUAL);
             net_items(it, depth + 1, sb);
             indent(sb, depth);
             sb_puts(sb, "}\n");
@@ -51,7 +60,13 @@ static void net_items(const Item *group, int depth, StrBuf *sb)
         }
         if (it->name)
             sb_printf(sb, "%s: ", it->name);
-        net_layer(it->node, sb);
+        if (it->kind == ITEM_JOIN) {
+            sb_printf(sb, AST_JOIN " %s", join_word(it->node));
+            for (int k = 0; k < it->nrefs; k++)
+                sb_printf(sb, " %s", it->refs[k]);
+        } else {
+            net_layer(it->node, sb);
+        }
         sb_putc(sb, '\n');
     }
 }
@@ -97,10 +112,31 @@ static void yaml_items(const Item *group, int depth, StrBuf *sb)
         const Item *it = group->children.items[i];
         indent(sb, depth);
         sb_puts(sb, "- ");
-        if (it->is_group) {
+        if (it->kind == ITEM_GROUP) {
             /* an empty group is an empty list: `name:` alone would read as null */
             sb_printf(sb, it->children.len ? "%s:\n" : "%s: []\n", it->name);
             yaml_items(it, depth + 2, sb);
+            continue;
+        }
+        if (it->is_group) { /* `- name: {branch: [...]}` written as a block: name, then word */
+            const char *word = it->kind == ITEM_BRANCH ? AST_BRANCH : AST_RESIDUAL;
+            int inner = depth + 1;
+            if (it->name) {
+                sb_printf(sb, "%s:\n", it->name);
+                indent(sb, depth + 2);
+                inner = depth + 2;
+            }
+            sb_printf(sb, it->children.len ? "%s:\n" : "%s: []\n", word);
+            yaml_items(it, inner + 1, sb);
+            continue;
+        }
+        if (it->kind == ITEM_JOIN) {
+            if (it->name)
+                sb_printf(sb, "%s: {", it->name);
+            sb_printf(sb, AST_JOIN ": [%s", join_word(it->node));
+            for (int k = 0; k < it->nrefs; k++)
+                sb_printf(sb, ", %s", it->refs[k]);
+            sb_puts(sb, it->name ? "]}\n" : "]\n");
             continue;
         }
         int given = 0;

@@ -161,6 +161,25 @@ static bool is_named_layer(YamlReader *p, yaml_node_t *v, YamlEntry **inner)
     return true;
 }
 
+/* `name: {residual: [...]}`, `name: {branch: [...]}` or `name: {join: [...]}`: V a mapping
+ * of one key that is a graph word. *inner is that entry (NULL after an error). */
+static bool is_graph_entry(YamlReader *p, yaml_node_t *v, YamlEntry **inner)
+{
+    if (v->type != YAML_MAPPING_NODE ||
+        v->data.mapping.pairs.top - v->data.mapping.pairs.start != 1)
+        return false;
+    yaml_node_t *k2 = node_at(p, v->data.mapping.pairs.start->key);
+    if (!k2 || k2->type != YAML_SCALAR_NODE ||
+        !(ast_is_block_word(scalar(k2)) || !strcmp(scalar(k2), AST_JOIN)))
+        return false;
+    if (!ydoc_enter(p, v))
+        return true;
+    if (ydoc_entries(p, v, inner) != 1 || !ydoc_entry_ok(p, *inner, 0))
+        *inner = NULL;
+    ydoc_leave(p, v);
+    return true;
+}
+
 /* A one-key layer entry `K: V`. */
 static AstStmt *layer_entry(YamlReader *p, const YamlEntry *e)
 {
@@ -169,7 +188,29 @@ static AstStmt *layer_entry(YamlReader *p, const YamlEntry *e)
     yaml_node_t *v = e->val;
     AstStmt *s = ast_stmt(p->a, stmt_loc(p, e->loc, v));
     YamlEntry *inner = NULL;
-    if (is_layer_kind(e->name)) {
+    if (!strcmp(e->name, AST_JOIN)) {
+        s->head = e->name; /* join: [add, a, b] */
+        s->head_loc = e->loc;
+        layer_args(p, s, v);
+    } else if (is_graph_entry(p, v, &inner)) {
+        if (!inner)
+            return NULL;
+        s->label = e->name; /* block1: {residual: [...]}, b1: {branch: [...]}, j: {join: [...]} */
+        s->label_loc = e->loc;
+        s->head = inner->name;
+        s->head_loc = inner->loc;
+        if (!strcmp(inner->name, AST_JOIN)) {
+            layer_args(p, s, inner->val);
+        } else {
+            s->has_block = true;
+            if (inner->val->type == YAML_SEQUENCE_NODE)
+                layer_list(p, &s->body, inner->val, true);
+            else if (!is_null(inner->val))
+                diag_error(p->d, ydoc_loc_node(p, inner->val),
+                           "'%s' takes a list of layers, found %s", inner->name,
+                           ydoc_describe(p, inner->val));
+        }
+    } else if (is_layer_kind(e->name)) {
         s->head = e->name; /* Conv2d: {in: 1, out: 32} */
         s->head_loc = e->loc;
         layer_args(p, s, v);

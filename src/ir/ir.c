@@ -236,6 +236,7 @@ Graph *ir_graph_new(Arena *a)
     g->arena = a;
     g->root = arena_alloc(a, sizeof *g->root);
     g->root->is_group = true;
+    g->root->kind = ITEM_GROUP;
     g->root->path = "";
     return g;
 }
@@ -360,18 +361,11 @@ bool ir_shape(Graph *g, Diag *d)
 
 /* ---- dump ---- */
 
-static void dump_item(const Item *it, int depth, StrBuf *sb)
+static void dump_node(const Node *n, int depth, StrBuf *sb)
 {
     char a[64], b[64];
     for (int i = 0; i < depth; i++)
         sb_puts(sb, "  ");
-    if (it->is_group) {
-        sb_printf(sb, "group %s\n", it->path);
-        for (int i = 0; i < it->children.len; i++)
-            dump_item(it->children.items[i], depth + 1, sb);
-        return;
-    }
-    const Node *n = it->node;
     sb_printf(sb, "%s %s", n->path, n->ops->name);
     for (int i = 0; i < n->ops->nattrs; i++) {
         const AttrSpec *s = &n->ops->attrs[i];
@@ -381,6 +375,12 @@ static void dump_item(const Item *it, int depth, StrBuf *sb)
         sb_printf(sb, " %s=", s->name);
         attr_format(sb, s, v);
     }
+    if (n->ops->max_inputs) { /* a join: what it reads */
+        sb_puts(sb, " from=[");
+        for (int k = 0; k < n->ninputs; k++)
+            sb_printf(sb, "%s%s", k ? ", " : "", n->inputs[k] ? n->inputs[k]->path : "input");
+        sb_putc(sb, ']');
+    }
     if (n->shaped)
         sb_printf(sb, " : %s -> %s", shape_str(n->in, a), shape_str(n->out, b));
     for (int p = 0; p < n->nparams; p++)
@@ -388,6 +388,23 @@ static void dump_item(const Item *it, int depth, StrBuf *sb)
     if (n->macs)
         sb_printf(sb, " macs=%lld", (long long)n->macs);
     sb_putc(sb, '\n');
+}
+
+static void dump_item(const Item *it, int depth, StrBuf *sb)
+{
+    if (!it->is_group) {
+        dump_node(it->node, depth, sb);
+        return;
+    }
+    static const char *const words[] = {[ITEM_GROUP] = "group", [ITEM_BRANCH] = "branch",
+                                        [ITEM_RESIDUAL] = "residual"};
+    for (int i = 0; i < depth; i++)
+        sb_puts(sb, "  ");
+    sb_printf(sb, "%s %s\n", words[it->kind], it->path);
+    for (int i = 0; i < it->children.len; i++)
+        dump_item(it->children.items[i], depth + 1, sb);
+    if (it->kind == ITEM_RESIDUAL && it->node)
+        dump_node(it->node, depth + 1, sb);
 }
 
 void ir_dump(const Graph *g, StrBuf *sb)
@@ -414,7 +431,7 @@ void ir_summary(const Graph *g, StrBuf *sb)
     sb_printf(sb, "network %s: input %s (%lld values per sample)\n", g->name ? g->name : "?",
               shape_str(g->input, a), (long long)shape_numel(g->input));
     sb_puts(sb, rule);
-    sb_printf(sb, "%-24s %-12s %-16s %12s %14s\n", "Layer", "Kind", "Output shape", "Params",
+    sb_printf(sb, "%-24s %-17s %-16s %12s %14s\n", "Layer", "Kind", "Output shape", "Params",
               "MACs");
     sb_puts(sb, rule);
     int64_t acts = shape_numel(g->input);
@@ -425,7 +442,7 @@ void ir_summary(const Graph *g, StrBuf *sb)
             if (!n->params[p].buffer)
                 np += shape_numel(n->params[p].shape);
         acts += shape_numel(n->out);
-        sb_printf(sb, "%-24s %-12s %-16s %12s %14s\n", n->path, n->ops->name, shape_str(n->out, a),
+        sb_printf(sb, "%-24s %-17s %-16s %12s %14s\n", n->path, n->ops->name, shape_str(n->out, a),
                   np ? fmt_thousands(b, np) : "-", n->macs ? fmt_thousands(c, n->macs) : "-");
     }
     sb_puts(sb, rule);

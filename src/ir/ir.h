@@ -142,21 +142,42 @@ struct Node {
     int ninputs;      /* 1, or more for a join (ops->max_inputs) */
     Node **inputs;    /* the producers, in order; NULL stands for the network's input */
     int nuses;        /* the nodes that read this one's output (the shape pass counts them) */
-    Shape in, out;    /* in: inputs[0]'s shape (ir_input_shape gives the others) */
-    bool shaped;      /* the shape pass computed `out` */
+    /* For a join: how its statement named each input (`join add a b`: "a", "b") and where
+     * that input is defined, for messages; NULL for other nodes. */
+    const char **in_names;
+    SrcLoc *in_locs;
+    const char *join_what; /* how messages name the join ("residual 'block2'"), or NULL */
+    bool join_residual;    /* a residual's add without a shortcut: hint at one */
+    Shape in, out;         /* in: inputs[0]'s shape (ir_input_shape gives the others) */
+    bool shaped;           /* the shape pass computed `out` */
     int nparams;
     Param params[NODE_MAX_PARAMS];
     int64_t macs; /* multiply-accumulates per sample, forward */
 };
 
-/* The tree as written: a group (with children) or one layer. */
+/* The tree as written: one layer, or a block of items:
+ *   group     `name { ... }`: its items in sequence;
+ *   branch    `name: branch { ... }`: its items in sequence, on the tensor current where it
+ *             stands, which stays current after it; its output is named for a join;
+ *   residual  `[name:] residual { ... }`: its items on the current tensor, plus that tensor
+ *             (or its `shortcut` group's output), added by its node;
+ *   join      `[name:] join add|concat a b ...`: one node on the named siblings' outputs. */
+typedef enum { ITEM_LAYER, ITEM_GROUP, ITEM_BRANCH, ITEM_RESIDUAL, ITEM_JOIN } ItemKind;
+
 typedef struct Item {
-    bool is_group;
+    ItemKind kind;
+    bool is_group;    /* group, branch or residual: has children */
     const char *name; /* explicit name (label or group name), or NULL */
     const char *path; /* dotted path */
     SrcLoc loc;
-    Node *node;      /* layer items */
-    PtrVec children; /* group items: Item* */
+    Node *node;       /* a layer's or a join's node; a residual's Add */
+    PtrVec children;  /* a block's items: Item* */
+    bool is_shortcut; /* the `shortcut` group of a residual (it takes no position) */
+    int nrefs;        /* a join: the names it joins, as written */
+    const char **refs;
+    Node *out;     /* the node whose output the item gives; NULL: the network's input */
+    bool used;     /* a branch: a join names it */
+    bool bad_join; /* a block: one of its joins was in error (no "never joined" on top) */
 } Item;
 
 typedef enum { LOSS_CROSS_ENTROPY, LOSS_MSE } LossKind;

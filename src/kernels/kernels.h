@@ -194,6 +194,16 @@ void batchnorm_backward_dx(float *dx, const float *dy, const float *x, const flo
                            const float *mean_dy, const float *k, const float *scale, size_t rows,
                            int C);
 
+/* ---- joins ---- */
+
+/* out (n) = ins[0] + ins[1] + ... + ins[k-1] (n each), added left to right; out may alias
+ * ins[0] */
+void add_forward(float *out, const float *const *ins, int k, size_t n);
+/* out (rows, sum of chans) = the k tensors (rows, chans[j]) side by side in each row */
+void concat_forward(float *out, const float *const *ins, const int *chans, int k, size_t rows);
+/* dins[j] (rows, chans[j]) or NULL = its columns of dout (rows, sum of chans) */
+void concat_backward(float *const *dins, const float *dout, const int *chans, int k, size_t rows);
+
 /* ---- softmax and losses ---- */
 
 /* out (B,N) = softmax of in (B,N) over dim 1; out may alias in */

@@ -1,8 +1,10 @@
-/* conv2d.c: Conv2d, as torch.nn.Conv2d (groups=1): attributes, shape rule, init, forward,
- * backward and C emitter. Weight [out, in, kh, kw], bias [out]. */
+/* conv2d.c: Conv2d, as torch.nn.Conv2d: attributes, shape rule, init, forward, backward and
+ * C emitter. Weight [out, in/groups, kh, kw], bias [out]. The runtime runs groups == 1 on
+ * conv.c's register tiles, depthwise (groups == in) on dwconv.c and other groups on gconv.c;
+ * generated code has a depthwise step of its own and loops over other groups. */
 #include "layer.h"
 
-enum { A_IN, A_OUT, A_KERNEL, A_STRIDE, A_PADDING, A_DILATION, A_BIAS, A_INIT };
+enum { A_IN, A_OUT, A_KERNEL, A_STRIDE, A_PADDING, A_DILATION, A_GROUPS, A_BIAS, A_INIT };
 
 static const AttrSpec attrs[] = {
     [A_IN] = {"in", NULL, ATTR_INT, NULL, false, 1, 1 << 20, 1, 1, NULL,
@@ -15,6 +17,8 @@ static const AttrSpec attrs[] = {
                    "zero padding on each side"},
     [A_DILATION] = {"dilation", "d", ATTR_INTS, "1", false, 1, 1024, 1, 2, NULL,
                     "spacing between kernel taps"},
+    [A_GROUPS] = {"groups", NULL, ATTR_INT, "1", false, 1, 1 << 20, 1, 1, NULL,
+                  "channel groups, dividing in and out (in: depthwise)"},
     [A_BIAS] = {"bias", NULL, ATTR_BOOL, "true", false, 0, 0, 0, 0, NULL, "learnable bias"},
     [A_INIT] = {"init", NULL, ATTR_ENUM, "default", false, 0, 0, 0, 0, ir_init_names,
                 "weight initialiser (default: kaiming_uniform a=sqrt(5), as PyTorch)"},
@@ -41,8 +45,12 @@ static ConvGeom geom(const Node *n, int batch)
         .DW = (int)dl->i[1],
         .OH = (int)n->out.d[1],
         .OW = (int)n->out.d[2],
+        .G = (int)n->attrs[A_GROUPS].i[0],
     };
 }
+
+static int groups(const Node *n) { return (int)n->attrs[A_GROUPS].i[0]; }
+static bool depthwise(const Node *n) { return groups(n) > 1 && groups(n) == n->in.d[0]; }
 
 static void shape(Node *n, Diag *d)
 {
@@ -70,7 +78,20 @@ static void shape(Node *n, Diag *d)
                       (long long)n->in.d[1], (long long)n->in.d[2], n->inputs[0]->ops->name);
         return;
     }
-    int64_t oc = n->attrs[A_OUT].i[0], kk = k->i[0] * k->i[1];
+    int64_t oc = n->attrs[A_OUT].i[0], kk = k->i[0] * k->i[1], G = n->attrs[A_GROUPS].i[0];
+    if (c % G || oc % G) {
+        const AttrVal *gv = &n->attrs[A_GROUPS];
+        diag_error(d, gv->set ? gv->loc : n->loc,
+                   "'groups' %lld must divide both channel counts: %lld in, %lld out", (long long)G,
+                   (long long)c, (long long)oc);
+        diag_hint(d, gv->set ? gv->loc : n->loc, "for a depthwise convolution, 'groups=%lld'",
+                  (long long)c);
+        if (n->inputs[0])
+            diag_note(d, n->inputs[0]->loc, "the %lld input channels come from '%s' here",
+                      (long long)c, n->inputs[0]->ops->name);
+        return;
+    }
+    c /= G; /* input channels per output channel */
     n->out = shape_make(3, (int64_t[]){oc, out[0], out[1]});
     if (shape_numel(n->out) > SHAPE_MAX_NUMEL || oc * c * kk > SHAPE_MAX_NUMEL) {
         char buf[64], lim[32];
@@ -100,7 +121,9 @@ static void init(const Node *n, float *const *params, Rng *rng)
 static size_t scratch(const Node *n)
 {
     ConvGeom g = geom(n, 1);
-    return conv2d_scratch_floats(&g);
+    return depthwise(n)    ? dwconv2d_scratch_floats(&g)
+           : groups(n) > 1 ? gconv2d_scratch_floats(&g)
+                           : conv2d_scratch_floats(&g);
 }
 
 /* The kernel's packed weights and gradient sums live in the thread's scratch: packed on the
@@ -108,22 +131,48 @@ static size_t scratch(const Node *n)
 static void forward(const Node *n, LayerRun *r)
 {
     ConvGeom g = geom(n, r->batch);
-    if (r->first)
-        conv2d_pack_forward(r->scratch, r->params[0], n->nparams > 1 ? r->params[1] : NULL, &g);
-    if (r->pool_k)
-        conv2d_forward_pool(r->pool_out, r->pool_argmax, r->in, &g, r->pool_k, r->scratch);
-    else
-        conv2d_forward(r->out, r->in, &g, r->scratch);
+    const float *b = n->nparams > 1 ? r->params[1] : NULL;
+    if (depthwise(n)) {
+        if (r->first)
+            dwconv2d_pack(r->scratch, r->params[0], b, &g);
+        dwconv2d_forward(r->out, r->in, &g, r->scratch);
+    } else if (groups(n) > 1) {
+        if (r->first)
+            gconv2d_pack_forward(r->scratch, r->params[0], b, &g);
+        gconv2d_forward(r->out, r->in, &g, r->scratch);
+    } else {
+        if (r->first)
+            conv2d_pack_forward(r->scratch, r->params[0], b, &g);
+        if (r->pool_k)
+            conv2d_forward_pool(r->pool_out, r->pool_argmax, r->in, &g, r->pool_k, r->scratch);
+        else
+            conv2d_forward(r->out, r->in, &g, r->scratch);
+    }
 }
 
 static void backward(const Node *n, LayerRun *r)
 {
     ConvGeom g = geom(n, r->batch);
-    if (r->first)
-        conv2d_pack_backward(r->scratch, r->params[0], &g);
-    conv2d_backward(r->din, r->dout, r->in, true, &g, r->scratch);
-    if (r->last)
-        conv2d_grads(r->grads[0], n->nparams > 1 ? r->grads[1] : NULL, &g, r->scratch);
+    float *db = n->nparams > 1 ? r->grads[1] : NULL;
+    if (depthwise(n)) {
+        if (r->first)
+            dwconv2d_pack(r->scratch, r->params[0], n->nparams > 1 ? r->params[1] : NULL, &g);
+        dwconv2d_backward(r->din, r->dout, r->in, true, &g, r->scratch);
+        if (r->last)
+            dwconv2d_grads(r->grads[0], db, &g, r->scratch);
+    } else if (groups(n) > 1) {
+        if (r->first)
+            gconv2d_pack_backward(r->scratch, r->params[0], &g);
+        gconv2d_backward(r->din, r->dout, r->in, true, &g, r->scratch);
+        if (r->last)
+            gconv2d_grads(r->grads[0], db, &g, r->scratch);
+    } else {
+        if (r->first)
+            conv2d_pack_backward(r->scratch, r->params[0], &g);
+        conv2d_backward(r->din, r->dout, r->in, true, &g, r->scratch);
+        if (r->last)
+            conv2d_grads(r->grads[0], db, &g, r->scratch);
+    }
 }
 
 /* ---- C emitter ----
@@ -138,9 +187,10 @@ typedef struct ConvPlan {
     const Node *n;
     int C, OC, KH, KW, SH, SW, DH, DW, dy, dx; /* dy, dx: border beyond this conv's padding */
     int OH, OW, pk;                            /* pk: fused pool kernel (= stride), 1 if none */
-    int BH, BW; /* output positions per block: pooled pixels, or conv pixels along x */
-    int bx;     /* conv pixels per block along x when not pooling */
-    int inrow;  /* floats per padded input row */
+    int BH, BW;     /* output positions per block: pooled pixels, or conv pixels along x */
+    int bx;         /* conv pixels per block along x when not pooling */
+    int inrow;      /* floats per padded input row */
+    int G, Cg, OCg; /* groups, and the input and output channels of each */
 } ConvPlan;
 
 static int acc_budget(int width) { return width >= 16 ? 24 : width == 8 ? 12 : 32; }
@@ -150,7 +200,7 @@ static void conv_body(Emit *e, const VecFam *f, const void *ctx)
     const ConvPlan *p = ctx;
     StrBuf *sb = e->code;
     const char *F = f->name;
-    int VL = f->width, NV = p->OC / VL, P = p->pk > 1 ? p->pk * p->pk : p->bx;
+    int VL = f->width, NV = p->OCg / VL, P = p->pk > 1 ? p->pk * p->pk : p->bx;
     /* vectors per chunk of output channels: the largest divisor of NV that fits */
     int NVC = 1;
     for (int k = 1; k <= NV; k++)
@@ -160,23 +210,31 @@ static void conv_body(Emit *e, const VecFam *f, const void *ctx)
     int OHB = p->pk > 1 ? p->OH / p->pk : p->OH, OWB = p->pk > 1 ? p->OW / p->pk : p->OW;
     int xstep = p->pk > 1 ? 1 : p->bx;
     const CLayout *o = &e->out;
+    /* with groups, each runs over its own input channels (gi * Cg) into its own outputs */
+    bool grouped = p->G > 1;
+    const char *gin = grouped ? arena_printf(e->arena, " + gi * %d", p->Cg) : "";
+    const char *gw =
+        grouped ? arena_printf(e->arena, " + gi * %d", p->KH * p->KW * p->Cg * p->OCg) : "";
+    const char *gout = grouped ? arena_printf(e->arena, " + gi * %d", p->OCg) : "";
+    if (grouped)
+        sb_printf(sb, "    for (int gi = 0; gi < %d; gi++)\n", p->G);
     sb_printf(sb, "    for (int oy = 0; oy < %d; oy++)\n", OHB);
     sb_printf(sb, "    for (int ox = 0; ox < %d; ox += %d)\n", OWB, xstep);
     if (chunks > 1)
         sb_printf(sb, "    for (int ob = 0; ob < %d; ob++)\n", chunks);
     sb_puts(sb, "    {\n");
     int rowstep = p->pk * p->SH * p->inrow, colstep = p->pk * p->SW * p->C;
-    sb_printf(sb, "        const float *ip = in + oy * %d + ox * %d + %d;\n", rowstep, colstep,
-              p->dy * p->inrow + p->dx * p->C);
-    sb_printf(sb, "        const float *wp = %s_w%s;\n", e->name,
+    sb_printf(sb, "        const float *ip = in + oy * %d + ox * %d + %d%s;\n", rowstep, colstep,
+              p->dy * p->inrow + p->dx * p->C, gin);
+    sb_printf(sb, "        const float *wp = %s_w%s%s;\n", e->name, gw,
               chunks > 1 ? arena_printf(e->arena, " + ob * %d", NVC * VL) : "");
     for (int q = 0; q < P; q++)
         for (int v = 0; v < NVC; v++)
             sb_printf(sb, "        %s a%d_%d = %s_zero();\n", F, q, v, F);
-    sb_printf(sb, "        for (int ic = 0; ic < %d; ic++, wp += %d) {\n", p->C, p->OC);
+    sb_printf(sb, "        for (int ic = 0; ic < %d; ic++, wp += %d) {\n", p->Cg, p->OCg);
     for (int ky = 0; ky < p->KH; ky++)
         for (int kx = 0; kx < p->KW; kx++) {
-            int tap = (ky * p->KW + kx) * p->C * p->OC;
+            int tap = (ky * p->KW + kx) * p->Cg * p->OCg;
             sb_printf(sb, "            { /* tap %d,%d */\n", ky, kx);
             for (int v = 0; v < NVC; v++)
                 sb_printf(sb, "                %s w%d = %s_load(wp + %d);\n", F, v, F,
@@ -195,8 +253,9 @@ static void conv_body(Emit *e, const VecFam *f, const void *ctx)
     sb_puts(sb, "        }\n");
     /* epilogue: (max over the pool window,) bias, activation, store */
     int orow = clayout_row(o);
-    sb_printf(sb, "        float *op = out + (oy + %d) * %d + (ox + %d) * %d%s;\n", o->pad, orow,
-              o->pad, p->OC, chunks > 1 ? arena_printf(e->arena, " + ob * %d", NVC * VL) : "");
+    sb_printf(sb, "        float *op = out + (oy + %d) * %d + (ox + %d) * %d%s%s;\n", o->pad, orow,
+              o->pad, p->OC, gout,
+              chunks > 1 ? arena_printf(e->arena, " + ob * %d", NVC * VL) : "");
     bool bias = p->n->nparams > 1;
     for (int v = 0; v < NVC; v++) {
         int outs = p->pk > 1 ? 1 : P;
@@ -206,11 +265,48 @@ static void conv_body(Emit *e, const VecFam *f, const void *ctx)
                 for (int k = 1; k < P; k++)
                     sb_printf(sb, "            r = %s_max(r, a%d_%d);\n", F, k, v);
             if (bias)
-                sb_printf(sb, "            r = %s_add(r, %s_load(%s_b + %d%s));\n", F, F, e->name,
-                          v * VL, chunks > 1 ? arena_printf(e->arena, " + ob * %d", NVC * VL) : "");
+                sb_printf(sb, "            r = %s_add(r, %s_load(%s_b + %d%s%s));\n", F, F, e->name,
+                          v * VL, gout,
+                          chunks > 1 ? arena_printf(e->arena, " + ob * %d", NVC * VL) : "");
             emit_act(sb, e->act, f, "r", 12);
             sb_printf(sb, "            %s_store(op + %d, r);\n        }\n", F, q * p->OC + v * VL);
         }
+    }
+    sb_puts(sb, "    }\n");
+}
+
+/* Depthwise (groups == channels, one output channel each): the channels are the vector
+ * dimension, every tap one multiply-add of a vector of channels, a few pixels along x at a
+ * time; weights packed [ky][kx][c]. */
+static void dw_body(Emit *e, const VecFam *f, const void *ctx)
+{
+    const ConvPlan *p = ctx;
+    StrBuf *sb = e->code;
+    const char *F = f->name;
+    const CLayout *o = &e->out;
+    int P = p->bx;
+    sb_printf(sb, "    for (int oy = 0; oy < %d; oy++)\n    for (int ox = 0; ox < %d; ox += %d)\n",
+              p->OH, p->OW, P);
+    sb_printf(sb, "    for (int c = 0; c < %d; c += %d) {\n", p->C, f->width);
+    sb_printf(sb, "        const float *ip = in + oy * %d + ox * %d + %d + c;\n", p->SH * p->inrow,
+              p->SW * p->C, p->dy * p->inrow + p->dx * p->C);
+    for (int q = 0; q < P; q++)
+        sb_printf(sb, "        %s a%d = %s;\n", F, q,
+                  p->n->nparams > 1 ? arena_printf(e->arena, "%s_load(%s_b + c)", F, e->name)
+                                    : arena_printf(e->arena, "%s_zero()", F));
+    for (int ky = 0; ky < p->KH; ky++)
+        for (int kx = 0; kx < p->KW; kx++) {
+            sb_printf(sb, "        {\n            %s w = %s_load(%s_w + %d + c);\n", F, F, e->name,
+                      (ky * p->KW + kx) * p->C);
+            for (int q = 0; q < P; q++)
+                sb_printf(sb, "            a%d = %s_fma(%s_load(ip + %d), w, a%d);\n", q, F, F,
+                          ky * p->DH * p->inrow + (q * p->SW + kx * p->DW) * p->C, q);
+            sb_puts(sb, "        }\n");
+        }
+    for (int q = 0; q < P; q++) {
+        emit_act(sb, e->act, f, arena_printf(e->arena, "a%d", q), 8);
+        sb_printf(sb, "        %s_store(out + (oy + %d) * %d + (ox + %d + %d) * %d + c, a%d);\n", F,
+                  o->pad, clayout_row(o), o->pad, q, p->C, q);
     }
     sb_puts(sb, "    }\n");
 }
@@ -231,19 +327,17 @@ static int pool_window(const Node *pool)
 
 static bool fuse(const Node *n, const Node *next)
 {
-    (void)n;
     if (next->ops->emit_act)
         return true;
     int k = pool_window(next);
-    return k > 0 && k * k <= 12;
+    return groups(n) == 1 && k > 0 && k * k <= 12;
 }
 
 /* The runtime's kernel pools windows of 2 and 3 itself (conv2d_forward_pool). */
 static int fuses_pool(const Node *n, const Node *pool)
 {
-    (void)n;
     int k = pool_window(pool);
-    return k == 2 || k == 3 ? k : 0;
+    return groups(n) == 1 && (k == 2 || k == 3) ? k : 0;
 }
 
 static int emit_border(const Node *n)
@@ -270,6 +364,9 @@ static void emit(const Node *n, Emit *e)
         .OH = g.OH,
         .OW = g.OW,
         .inrow = clayout_row(&e->in),
+        .G = groups(n),
+        .Cg = g.C / groups(n),
+        .OCg = g.OC / groups(n),
     };
     p.pk = 1;
     if (e->pool)
@@ -280,31 +377,35 @@ static void emit(const Node *n, Emit *e)
             p.bx = b;
             break;
         }
-    /* weights packed [ky][kx][ic][oc] */
-    size_t nw = (size_t)g.OC * (size_t)g.C * (size_t)g.KH * (size_t)g.KW;
+    /* weights packed [group][ky][kx][ic][oc] (a depthwise one: [ky][kx][c]) */
+    int Cg = p.Cg, OCg = p.OCg;
+    size_t taps = (size_t)g.KH * (size_t)g.KW, nw = (size_t)g.OC * (size_t)Cg * taps;
     float *packed = arena_alloc(e->arena, sizeof(float) * nw);
+    bool dw = depthwise(n) && OCg == 1;
     for (int oc = 0; oc < g.OC; oc++)
-        for (int ic = 0; ic < g.C; ic++)
-            for (int ky = 0; ky < g.KH; ky++)
-                for (int kx = 0; kx < g.KW; kx++)
-                    packed[(((size_t)ky * (size_t)g.KW + (size_t)kx) * (size_t)g.C + (size_t)ic) *
-                               (size_t)g.OC +
-                           (size_t)oc] =
-                        e->params[0][(((size_t)oc * (size_t)g.C + (size_t)ic) * (size_t)g.KH +
-                                      (size_t)ky) *
-                                         (size_t)g.KW +
-                                     (size_t)kx];
+        for (int ic = 0; ic < Cg; ic++)
+            for (size_t t = 0; t < taps; t++) {
+                size_t gi = (size_t)(oc / OCg), o = (size_t)(oc % OCg);
+                size_t at = dw ? t * (size_t)g.OC + (size_t)oc
+                               : gi * taps * (size_t)Cg * (size_t)OCg +
+                                     (t * (size_t)Cg + (size_t)ic) * (size_t)OCg + o;
+                packed[at] = e->params[0][((size_t)oc * (size_t)Cg + (size_t)ic) * taps + t];
+            }
     emit_array(e, "w", packed, nw);
     if (n->nparams > 1)
         emit_array(e, "b", e->params[1], (size_t)g.OC);
-    sb_printf(e->code, "/* %s: Conv2d %d->%d k%dx%d s%dx%d p%dx%d d%dx%d%s%s%s -> %dx%dx%d */\n",
-              n->path, g.C, g.OC, g.KH, g.KW, g.SH, g.SW, g.PH, g.PW, g.DH, g.DW,
+    sb_printf(e->code,
+              "/* %s: Conv2d %d->%d k%dx%d s%dx%d p%dx%d d%dx%d g%d%s%s%s -> %dx%dx%d */\n",
+              n->path, g.C, g.OC, g.KH, g.KW, g.SH, g.SW, g.PH, g.PW, g.DH, g.DW, p.G,
               e->act ? " + " : "", e->act ? e->act->ops->name : "", e->pool ? " + MaxPool2d" : "",
               e->out.c, e->out.h, e->out.w);
     sb_printf(e->code, "static void %s(const float *restrict in, float *restrict out)\n{\n",
               e->name);
     emit_zero_border(e->code, &e->out, "out", 4);
-    emit_families(e, g.OC, conv_body, &p);
+    if (dw)
+        emit_families(e, g.C, dw_body, &p);
+    else
+        emit_families(e, OCg, conv_body, &p);
     sb_puts(e->code, "}\n\n");
 }
 

@@ -78,6 +78,9 @@ struct Emit {
     StrBuf *data;     /* static const weight arrays */
     const char *name; /* this step's function and weight symbol base: mnist_layer2_0 */
     CLayout in, out;
+    int nin; /* a join: its inputs, whose layouts are ins (in = ins[0]);
+                its function takes `const float *const *in` */
+    CLayout ins[IR_MAX_JOIN];
     const Node *act;            /* a following activation fused into this step, or NULL */
     const Node *pool;           /* a following MaxPool2d fused into this step, or NULL */
     const float *const *params; /* this node's parameter values, PyTorch layout */
@@ -131,6 +134,14 @@ void layout_transpose(float *dst, const float *src, int B, int C, int HW, bool t
 /* BatchNorm's evaluation factors (alpha, beta: C floats each, y = x alpha + beta) from its
  * parameters and running statistics, for code generators that fold it (batchnorm.c). */
 void batchnorm_eval_factors(const Node *n, const float *const *params, float *alpha, float *beta);
+
+/* Joins (join_common.c): how the statement named input k; notes at each input's definition
+ * with its shape; the generated step's header; the index of pixel (y, x), channel c, of an
+ * image layout in generated code. */
+const char *join_input_name(const Node *n, int k);
+void join_input_notes(const Node *n, Diag *d);
+void emit_join_header(const Node *n, Emit *e, const char *what);
+void emit_pixel(StrBuf *sb, const CLayout *l, const char *c);
 
 /* Checks that n's input is CxHxW; reports and returns false otherwise. */
 bool layer_need_image(const Node *n, Diag *d);

@@ -33,6 +33,26 @@ static const Template templates[] = {
     {POS_LAST, "last_flat", "3x8x8", "Flatten\nLinear 6\nX"},
 };
 
+/* Joins (kinds of several inputs) take their own templates: X stands for the join of the
+ * branches a and b ("join add a b"); branches of other shapes are left to shape errors. */
+static const Template join_templates[] = {
+    {POS_FIRST, "first", "3x8x8",
+     "a: branch { Conv2d 4 k1 }\nb: branch { Conv2d 4 k3 p1 }\nX\nFlatten\nLinear 5"},
+    {POS_BEFORE_POOL, "before_pool", "3x8x8",
+     "Conv2d 4 k3 p1\na: branch { Conv2d 4 k1 }\nb: branch { ReLU }\nX\nMaxPool2d 2\n"
+     "Flatten\nLinear 5"},
+    {POS_AFTER_POOL, "after_pool", "3x8x8",
+     "Conv2d 4 k3 p1\nMaxPool2d 2\na: branch { Conv2d 4 k1 }\nb: branch { }\nX\nFlatten\n"
+     "Linear 5"},
+    {POS_MIDDLE, "middle_flat", "3x8x8",
+     "Flatten\nLinear 8\na: branch { Linear 8 }\nb: branch { Tanh }\nX\nLinear 5"},
+    {POS_MIDDLE, "before_relu", "3x8x8",
+     "Conv2d 4 k3 p1\na: branch { Conv2d 4 k3 p1 }\nb: branch { Conv2d 4 k1 }\nX\nReLU\n"
+     "Flatten\nLinear 5"},
+    {POS_LAST, "last_image", "3x8x8",
+     "Conv2d 4 k3 p1\na: branch { Conv2d 4 k1 }\nb: branch { ReLU }\nX"},
+};
+
 static char *net_text(const LayerOps *ops, const Template *t)
 {
     StrBuf sb;
@@ -42,7 +62,7 @@ static char *net_text(const LayerOps *ops, const Template *t)
     for (const char *p = t->body; *p;) {
         size_t n = strcspn(p, "\n");
         if (n == 1 && *p == 'X')
-            sb_printf(&sb, "  %s\n", ops->example);
+            sb_printf(&sb, ops->max_inputs ? "  %s a b\n" : "  %s\n", ops->example);
         else
             sb_printf(&sb, "  %.*s\n", (int)n, p);
         p += n + (p[n] == '\n');
@@ -73,14 +93,17 @@ static bool builds(const LayerOps *ops, const char *text)
 
 int kind_nets(const LayerOps *ops, KindNet *out, int max)
 {
+    const Template *ts = ops->max_inputs ? join_templates : templates;
+    size_t nt = ops->max_inputs ? sizeof join_templates / sizeof join_templates[0]
+                                : sizeof templates / sizeof templates[0];
     int n = 0;
-    for (size_t i = 0; i < sizeof templates / sizeof templates[0] && n < max; i++) {
-        char *text = net_text(ops, &templates[i]);
+    for (size_t i = 0; i < nt && n < max; i++) {
+        char *text = net_text(ops, &ts[i]);
         if (!text || !builds(ops, text)) {
             free(text);
             continue;
         }
-        out[n++] = (KindNet){templates[i].pos, templates[i].tag, templates[i].input, text};
+        out[n++] = (KindNet){ts[i].pos, ts[i].tag, ts[i].input, text};
     }
     return n;
 }
