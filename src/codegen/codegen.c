@@ -26,7 +26,8 @@ typedef struct Gen {
     char *U;         /* the same in capitals: MNIST */
     int64_t in_size; /* floats in and out of the API */
     int64_t out_size;
-    const Shape *out; /* the network's output shape */
+    const Shape *out;     /* the network's output shape */
+    size_t weight_floats; /* the weights the steps wrote (folded, packed) */
 } Gen;
 
 static const char *buf_expr(const Plan *p, int id)
@@ -43,10 +44,15 @@ static const char *buf_expr(const Plan *p, int id)
  * two names differ only in '.' against '_' (its weights add _w and _b). */
 static const char *step_name(const Plan *p, const char *prefix, const Step *st)
 {
-    const Node *n = st->node;
-    char *s = st->kind == STEP_LAYER   ? arena_printf(p->arena, "%s_L%d_%s", prefix, n->id, n->path)
-              : st->kind == STEP_INPUT ? arena_printf(p->arena, "%s_input_to_hwc", prefix)
-                                       : arena_printf(p->arena, "%s_output_to_chw", prefix);
+    char *s;
+    switch (st->kind) {
+    case STEP_LAYER:
+        s = arena_printf(p->arena, "%s_L%d_%s", prefix, st->node->id, st->node->path);
+        break;
+    case STEP_INPUT: s = arena_printf(p->arena, "%s_input_to_hwc", prefix); break;
+    case STEP_OUTPUT: s = arena_printf(p->arena, "%s_output_to_chw", prefix); break;
+    default: s = arena_printf(p->arena, "%s_convert_b%d", prefix, st->out); break;
+    }
     for (char *c = s; *c; c++)
         if (!isalnum((unsigned char)*c))
             *c = '_';
@@ -86,24 +92,37 @@ static bool weights_finite(const Graph *g, const float *const *params, Diag *d)
     return true;
 }
 
-/* A conversion step between the caller's layout (CxHxW, flat) and the plan's. */
+/* A conversion step between the caller's layout (CxHxW, flat) and the plan's, or between
+ * two orders of a flat tensor. */
 static void emit_conversion(const Gen *gen, const Step *s, Emit *e)
 {
     CLayout user = {.rank = 1, .n = (int)gen->in_size};
     if (s->kind == STEP_INPUT)
         sb_printf(e->code, "/* the input: CHW -> HWC%s */\n",
                   e->out.pad ? " with a zero border" : "");
-    else
+    else if (s->kind == STEP_OUTPUT)
         sb_puts(e->code, "/* the output: to the caller's order (CxHxW flattened) */\n");
+    else
+        sb_puts(e->code, "/* a flat tensor in the order its join wants */\n");
     sb_printf(e->code, "static void %s(const float *restrict in, float *restrict out)\n{\n",
               e->name);
     emit_relayout(e->code, s->kind == STEP_INPUT ? &user : &e->in, "in", &e->out, "out", 4);
     sb_puts(e->code, "}\n\n");
 }
 
+/* The parameter values a layer step's emitter sees: its node's, params[1] NULL without a
+ * bias. */
+static const float *const *step_params(const Plan *p, const Step *s, const float *const *params)
+{
+    const Node *n = s->node;
+    const float **fp = arena_alloc(p->arena, sizeof(float *) * NODE_MAX_PARAMS);
+    for (int k = 0; k < NODE_MAX_PARAMS; k++)
+        fp[k] = k < n->nparams ? params[(size_t)n->id * NODE_MAX_PARAMS + (size_t)k] : NULL;
+    return fp;
+}
+
 /* Every step that has code: its weights into data, its function into code. */
-static bool emit_steps(const Gen *gen, const float *const *params, StrBuf *data, StrBuf *code,
-                       Diag *d)
+static bool emit_steps(Gen *gen, const float *const *params, StrBuf *data, StrBuf *code, Diag *d)
 {
     const Plan *p = &gen->plan;
     for (int i = 0; i < p->nsteps; i++) {
@@ -115,11 +134,14 @@ static bool emit_steps(const Gen *gen, const float *const *params, StrBuf *data,
             .code = code,
             .data = data,
             .name = step_name(p, gen->P, s),
-            .in = p->bufs[s->in].l,
+            .in = p->bufs[s->ins[0]].l,
             .out = p->bufs[s->out].l,
+            .nin = s->nin,
             .act = s->act,
             .pool = s->pool,
         };
+        for (int k = 0; k < s->nin; k++)
+            e.ins[k] = p->bufs[s->ins[k]].l;
         if (s->kind != STEP_LAYER) {
             emit_conversion(gen, s, &e);
             continue;
@@ -128,8 +150,9 @@ static bool emit_steps(const Gen *gen, const float *const *params, StrBuf *data,
             diag_error(d, (SrcLoc){0}, "layer kind '%s' has no C emitter", s->node->ops->name);
             return false;
         }
-        e.params = &params[(size_t)s->node->id * NODE_MAX_PARAMS];
+        e.params = step_params(p, s, params);
         s->node->ops->emit(s->node, &e);
+        gen->weight_floats += e.weights;
     }
     return true;
 }
@@ -202,8 +225,16 @@ static void emit_run(const Gen *gen, StrBuf *c)
         const Step *s = &p->steps[i];
         if (s->alias)
             continue;
-        sb_printf(c, "    %s(%s, %s);", step_name(p, P, s), buf_expr(p, s->in),
-                  buf_expr(p, s->out));
+        sb_printf(c, "    %s(", step_name(p, P, s));
+        if (s->nin > 1) {
+            sb_puts(c, "(const float *const[]){");
+            for (int k = 0; k < s->nin; k++)
+                sb_printf(c, "%s%s", k ? ", " : "", buf_expr(p, s->ins[k]));
+            sb_puts(c, "}");
+        } else {
+            sb_puts(c, buf_expr(p, s->ins[0]));
+        }
+        sb_printf(c, ", %s);", buf_expr(p, s->out));
         if (s->kind == STEP_LAYER) {
             char what[256];
             plan_step_what(s, what, sizeof what);

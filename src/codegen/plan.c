@@ -1,10 +1,12 @@
 /* plan.c: the passes that plan the generated program (plan_build lists them in order) and
- * the plan's dump.
+ * the plan's dump. The network is a DAG: a step reads the buffers its nodes' producers
+ * wrote, wherever they are in the program, and a buffer lives until its last reader.
  *
  * Design choice: tensors live channels-last (HWC) inside the generated code, and a tensor a
  * convolution reads carries that convolution's padding as a zero border written by its
- * producer, so no interior loop tests bounds. The API still takes and returns PyTorch's
- * layouts; the first step converts the input and the last writes the output. */
+ * producer (the largest any reader wants), so no interior loop tests bounds. The API still
+ * takes and returns PyTorch's layouts; the first step converts the input and the last
+ * writes the output. */
 #include <stdio.h>
 #include <string.h>
 
@@ -45,85 +47,164 @@ static void flat_order_of(CLayout *out, const CLayout *src)
     }
 }
 
-/* One step per layer, and a buffer for its output. A kind with a fuse hook takes in the
- * activation and the pool that follow it when that is exact; Flatten and Dropout become
- * aliases of their input (plan_aliases may undo it). */
-static void plan_steps(Plan *p)
+/* Whether two flat layouts hold their values in the same order. */
+static bool same_order(const CLayout *a, const CLayout *b)
+{
+    bool pa = a->perm && a->pc > 1 && a->ph * a->pw > 1;
+    bool pb = b->perm && b->pc > 1 && b->ph * b->pw > 1;
+    return pa == pb && (!pa || (a->pc == b->pc && a->ph == b->ph && a->pw == b->pw));
+}
+
+/* What the walk over the graph knows of each node. */
+typedef struct NodeInfo {
+    int reads;  /* how many times other nodes read its output (a join may read it twice) */
+    int reader; /* the last node that reads it */
+    int owner;  /* the node whose step computes it, -1 before the walk reaches it */
+    int chain;  /* the node whose step ends with it, or -1 */
+    int buf;    /* the buffer that holds its output */
+} NodeInfo;
+
+/* Step s takes in node m, the only reader of the step's last node, when the fusions keep
+ * their order: a fused max pool takes the maximum of the raw sums, before bias and
+ * activation, which is exact only when the activation never decreases. */
+static bool absorb(Step *s, const Node *m)
+{
+    if (m->ops->emit_act) {
+        if (s->act)
+            return false;
+        s->act = m;
+    } else {
+        if (s->pool || (s->act && !s->act->ops->monotonic))
+            return false;
+        s->pool = m;
+    }
+    return true;
+}
+
+/* Which nodes each step takes in: from each node the walk has not taken yet, the step
+ * absorbs the reader after it while that reader reads only the step's last node and the
+ * first node's fuse hook takes it. Flatten and Dropout steps are aliases of their input
+ * (plan_aliases may undo it). The step goes into the program where its last node is in
+ * the graph's order, when every input of its nodes is ready (plan_buffers). */
+static void plan_fusion(Plan *p, NodeInfo *info, Step *chains)
 {
     const Graph *g = p->g;
     int nn = g->nodes.len;
-    int cur = new_buf(p, layout_of(g->input));
-    p->bufs[cur].user_in = true;
+    for (int i = 0; i < nn; i++)
+        info[i] = (NodeInfo){.reader = -1, .owner = -1, .chain = -1};
+    for (int i = 0; i < nn; i++) {
+        const Node *m = GRAPH_NODE(g, i);
+        for (int k = 0; k < m->ninputs; k++)
+            if (m->inputs[k]) {
+                info[m->inputs[k]->id].reads++;
+                info[m->inputs[k]->id].reader = i;
+            }
+    }
     for (int i = 0; i < nn; i++) {
         const Node *n = GRAPH_NODE(g, i);
-        Step *s = &p->steps[p->nsteps];
-        memset(s, 0, sizeof *s);
-        s->kind = STEP_LAYER;
-        s->node = n;
-        s->in = cur;
-        const CLayout *src = &p->bufs[cur].l;
-        CLayout out = layout_of(n->out);
-        if (n->ops->infer_identity) {
-            s->alias = true;
-            if (out.rank == 1)
-                flat_order_of(&out, src);
-        } else if (n->ops->fuse) {
-            while (i + 1 < nn) {
-                const Node *next = GRAPH_NODE(g, i + 1);
-                bool is_act = next->ops->emit_act != NULL;
-                /* a fused step applies its activation after its pool's maximum: exact for
-                 * act-then-pool only when the activation never decreases */
-                if (is_act && !s->act && n->ops->fuse(n, next))
-                    s->act = next;
-                else if (!is_act && !s->pool && (!s->act || s->act->ops->monotonic) &&
-                         n->ops->fuse(n, next))
-                    s->pool = next;
-                else
-                    break;
-                i++;
-                out = layout_of(next->out);
-            }
+        if (info[i].owner >= 0)
+            continue;
+        Step *s = &chains[i];
+        *s = (Step){.kind = STEP_LAYER, .node = n, .alias = n->ops->infer_identity};
+        info[i].owner = i;
+        int last = i;
+        while (!s->alias && n->ops->fuse && info[last].reads == 1) {
+            const Node *m = GRAPH_NODE(g, info[last].reader);
+            if (info[m->id].owner >= 0 || !n->ops->fuse(n, m) || !absorb(s, m))
+                break;
+            info[m->id].owner = i;
+            last = m->id;
         }
-        /* a parameterless same-size step on a permuted flat tensor keeps the order */
-        if (out.rank == 1 && !out.perm && src->perm && !n->ops->infer_identity && n->nparams == 0 &&
-            out.n == src->n)
-            flat_order_of(&out, src);
-        s->out = new_buf(p, out);
-        if (s->alias)
-            p->bufs[s->out].root = p->bufs[cur].root;
-        cur = s->out;
-        p->nsteps++;
+        info[last].chain = i;
     }
 }
 
+/* A flat input of a join whose order is not the one the join wants (Add: its first
+ * input's; Concat: PyTorch's) gets a step that converts it, before the join. */
+static int join_input(Plan *p, const Step *join, int k, int buf)
+{
+    const CLayout *l = &p->bufs[buf].l;
+    if (l->rank != 1)
+        return buf;
+    CLayout want = {.rank = 1, .n = l->n};
+    if (join->node->kind == LAYER_ADD)
+        want = p->bufs[join->ins[0]].l;
+    if (same_order(l, &want) || (k == 0 && join->node->kind == LAYER_ADD))
+        return buf;
+    int conv = new_buf(p, want);
+    p->steps[p->nsteps++] = (Step){.kind = STEP_CONVERT, .nin = 1, .ins = {buf}, .out = conv};
+    return conv;
+}
+
+/* The steps in the graph's order of their last nodes, and a buffer for each step's output:
+ * a layer's input is its producer's buffer (or the caller's input), a join reads all of
+ * its producers'. */
+static void plan_buffers(Plan *p, NodeInfo *info, const Step *chains)
+{
+    const Graph *g = p->g;
+    int nn = g->nodes.len;
+    new_buf(p, layout_of(g->input));
+    p->bufs[0].user_in = true;
+#define BUF_OF(node) ((node) ? info[(node)->id].buf : 0)
+    for (int i = 0; i < nn; i++) {
+        if (info[i].chain < 0)
+            continue;
+        Step s = chains[info[i].chain];
+        const Node *n = s.node, *last = GRAPH_NODE(g, i);
+        if (n->ops->max_inputs) {
+            for (int k = 0; k < n->ninputs; k++)
+                s.ins[s.nin++] = BUF_OF(n->inputs[k]);
+            for (int k = 0; k < s.nin; k++)
+                s.ins[k] = join_input(p, &s, k, s.ins[k]);
+        } else {
+            s.ins[s.nin++] = BUF_OF(n->inputs[0]);
+        }
+        const CLayout *src = &p->bufs[s.ins[0]].l;
+        CLayout out = layout_of(last->out);
+        /* a view keeps its input's order; so does a parameterless same-size step on a flat
+         * tensor */
+        if (out.rank == 1 && (s.alias || (src->rank == 1 && n->nparams == 0 && out.n == src->n)))
+            flat_order_of(&out, src);
+        s.out = new_buf(p, out);
+        if (s.alias)
+            p->bufs[s.out].root = p->bufs[s.ins[0]].root;
+        info[i].buf = s.out;
+        p->steps[p->nsteps++] = s;
+    }
+#undef BUF_OF
+}
+
 /* The input of a step that reads a zero border (a convolution's padding) carries it: the
- * root buffer takes the largest border any of its readers wants. */
+ * root buffer takes the largest border any of its readers wants, and each reader indexes
+ * it with the border it has. */
 static void plan_borders(Plan *p)
 {
     for (int i = 0; i < p->nsteps; i++) {
         Step *s = &p->steps[i];
-        if (s->alias)
+        if (s->alias || s->kind != STEP_LAYER || !s->node->ops->emit_border)
             continue;
-        int pad = s->node && s->node->ops->emit_border ? s->node->ops->emit_border(s->node) : 0;
-        Buf *root = &p->bufs[p->bufs[s->in].root];
+        int pad = s->node->ops->emit_border(s->node);
+        Buf *root = &p->bufs[p->bufs[s->ins[0]].root];
         if (pad > root->l.pad)
             root->l.pad = pad;
     }
 }
 
 /* An alias of the same rank sees its root's border; a flatten of a bordered image cannot
- * be a view, so it becomes a copy with memory of its own. */
+ * be a view, so it becomes a copy with memory of its own, and the views of it (in step
+ * order, after it) take it as their root. */
 static void plan_aliases(Plan *p)
 {
     for (int i = 0; i < p->nsteps; i++) {
         Step *s = &p->steps[i];
         if (!s->alias)
             continue;
-        Buf *root = &p->bufs[p->bufs[s->in].root], *o = &p->bufs[s->out];
-        bool same_shape = o->l.rank == root->l.rank;
-        if (same_shape)
+        Buf *o = &p->bufs[s->out];
+        o->root = p->bufs[s->ins[0]].root;
+        const Buf *root = &p->bufs[o->root];
+        if (o->l.rank == root->l.rank) {
             o->l.pad = root->l.pad;
-        if (root->l.pad > 0 && !same_shape) {
+        } else if (root->l.pad > 0) {
             s->alias = false;
             o->root = s->out;
         }
@@ -139,7 +220,7 @@ static bool in_caller_order(const CLayout *l)
     return !l->perm || l->pc == 1 || l->ph * l->pw == 1;
 }
 
-/* The caller's input is CHW without a border: when the first layer wants it otherwise (HWC
+/* The caller's input is CHW without a border: when its readers want it otherwise (HWC
  * with several channels and pixels, or a border), a first step converts it into a buffer
  * of the wanted layout, which takes the input's place for every reader. */
 static void plan_input(Plan *p)
@@ -153,11 +234,12 @@ static void plan_input(Plan *p)
         if (i != conv && p->bufs[i].root == 0)
             p->bufs[i].root = conv;
     for (int i = 0; i < p->nsteps; i++)
-        if (p->steps[i].in == 0)
-            p->steps[i].in = conv;
+        for (int k = 0; k < p->steps[i].nin; k++)
+            if (p->steps[i].ins[k] == 0)
+                p->steps[i].ins[k] = conv;
     memmove(p->steps + 1, p->steps, sizeof(Step) * (size_t)p->nsteps);
     p->nsteps++;
-    p->steps[0] = (Step){.kind = STEP_INPUT, .in = 0, .out = conv};
+    p->steps[0] = (Step){.kind = STEP_INPUT, .nin = 1, .ins = {0}, .out = conv};
 }
 
 /* The last tensor goes to the caller's output. When its memory already holds it in the
@@ -174,10 +256,11 @@ static void plan_output(Plan *p)
     const Node *n = GRAPH_NODE(p->g, p->g->nodes.len - 1);
     int out = new_buf(p, (CLayout){.rank = 1, .n = (int)shape_numel(n->out)});
     p->bufs[out].user_out = true;
-    p->steps[p->nsteps++] = (Step){.kind = STEP_OUTPUT, .in = last, .out = out};
+    p->steps[p->nsteps++] = (Step){.kind = STEP_OUTPUT, .nin = 1, .ins = {last}, .out = out};
 }
 
-/* For every root: the first step that writes it and the last that reads it. */
+/* For every root: the first step that writes it and the last that reads it, wherever
+ * that reader is (a skip connection keeps a tensor alive across the steps it jumps). */
 static void plan_liveness(Plan *p)
 {
     for (int i = 0; i < p->nbufs; i++)
@@ -189,11 +272,12 @@ static void plan_liveness(Plan *p)
             w->last = i;
         }
     }
-    for (int i = 0; i < p->nsteps; i++) {
-        Buf *r = &p->bufs[p->bufs[p->steps[i].in].root];
-        if (i > r->last)
-            r->last = i;
-    }
+    for (int i = 0; i < p->nsteps; i++)
+        for (int k = 0; k < p->steps[i].nin; k++) {
+            Buf *r = &p->bufs[p->bufs[p->steps[i].ins[k]].root];
+            if (i > r->last)
+                r->last = i;
+        }
 }
 
 static size_t buf_floats(const Buf *b) { return (clayout_floats(&b->l) + 15) & ~(size_t)15; }
@@ -231,12 +315,18 @@ static void plan_arena(Plan *p)
 
 void plan_build(Plan *p, Arena *arena, const Graph *g)
 {
-    int nn = g->nodes.len;
+    int nn = g->nodes.len, joins = 0;
+    for (int i = 0; i < nn; i++)
+        joins += GRAPH_NODE(g, i)->ninputs;
     *p = (Plan){.arena = arena, .g = g};
-    /* a step per layer and the conversions; their buffers and the caller's input */
-    p->steps = arena_alloc(arena, sizeof(Step) * (size_t)(nn + 2));
-    p->bufs = arena_alloc(arena, sizeof(Buf) * (size_t)(nn + 3));
-    plan_steps(p);
+    /* a step per node, a conversion per join input, the input's and the output's; a buffer
+     * for each and the caller's input */
+    p->steps = arena_alloc(arena, sizeof(Step) * (size_t)(nn + joins + 2));
+    p->bufs = arena_alloc(arena, sizeof(Buf) * (size_t)(nn + joins + 3));
+    NodeInfo *info = arena_alloc(arena, sizeof(NodeInfo) * (size_t)(nn + 1));
+    Step *chains = arena_alloc(arena, sizeof(Step) * (size_t)(nn + 1));
+    plan_fusion(p, info, chains);
+    plan_buffers(p, info, chains);
     plan_borders(p);
     plan_aliases(p);
     plan_input(p);
@@ -261,14 +351,19 @@ static void layout_dump(StrBuf *sb, const CLayout *l, bool chw)
 
 void plan_step_what(const Step *s, char *buf, size_t n)
 {
-    if (s->kind == STEP_INPUT)
+    if (s->kind == STEP_INPUT) {
         snprintf(buf, n, "the input, CHW to the first layer's layout");
-    else if (s->kind == STEP_OUTPUT)
+    } else if (s->kind == STEP_OUTPUT) {
         snprintf(buf, n, "the output, to the caller's CHW");
-    else
-        snprintf(buf, n, "%s %s%s%s%s%s", s->node->path, s->node->ops->name, s->act ? " + " : "",
-                 s->act ? s->act->ops->name : "", s->pool ? " + " : "",
-                 s->pool ? s->pool->ops->name : "");
+    } else if (s->kind == STEP_CONVERT) {
+        snprintf(buf, n, "a flat tensor put in the order its join wants");
+    } else {
+        const Node *parts[] = {s->act, s->pool};
+        int at = snprintf(buf, n, "%s %s", s->node->path, s->node->ops->name);
+        for (size_t k = 0; k < sizeof parts / sizeof parts[0]; k++)
+            if (parts[k] && at >= 0 && (size_t)at < n)
+                at += snprintf(buf + at, n - (size_t)at, " + %s", parts[k]->ops->name);
+    }
 }
 
 void plan_dump(const Plan *p, StrBuf *sb)
@@ -278,7 +373,10 @@ void plan_dump(const Plan *p, StrBuf *sb)
               p->nsteps == 1 ? "" : "s", p->nbufs, p->nbufs == 1 ? "" : "s");
     for (int i = 0; i < p->nsteps; i++) {
         const Step *s = &p->steps[i];
-        sb_printf(sb, "step %d: b%d -> b%d  ", i, s->in, s->out);
+        sb_printf(sb, "step %d:", i);
+        for (int k = 0; k < s->nin; k++)
+            sb_printf(sb, " b%d", s->ins[k]);
+        sb_printf(sb, " -> b%d  ", s->out);
         plan_step_what(s, line, sizeof line);
         sb_puts(sb, line);
         if (s->alias)

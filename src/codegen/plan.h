@@ -1,11 +1,12 @@
 /* plan.h: the code generator's plan of a network, private to src/codegen: the steps of the
- * generated program (which layers each fuses) and the buffers between them (layout, zero
- * border, arena offset). plan.c builds it by a list of passes; codegen.c writes the program
- * from it; `netc --dump-plan` prints it.
+ * generated program (which layers each fuses, which buffers each reads) and the buffers
+ * between them (layout, zero border, arena offset). plan.c builds it by a list of passes;
+ * codegen.c writes the program from it; `netc --dump-plan` prints it.
  *
- * Design choice: a buffer that shares another's memory (a Flatten or Dropout that is a
- * view) keeps its own layout and names the buffer that owns the memory as its root; every
- * question about memory (border, liveness, offset) is asked of the root. */
+ * Design choice: the network is a DAG, and a step reads the buffers of its layers' actual
+ * producers (a join several); a buffer that shares another's memory (a Flatten or Dropout
+ * that is a view) keeps its own layout and names the buffer that owns the memory as its
+ * root; every question about memory (border, liveness, offset) is asked of the root. */
 #ifndef NETC_PLAN_H
 #define NETC_PLAN_H
 
@@ -21,18 +22,23 @@ typedef struct Buf {
 } Buf;
 
 typedef enum {
-    STEP_LAYER,  /* a layer, with the activation and pool fused into it */
-    STEP_INPUT,  /* the caller's CHW input converted to the first layer's layout */
-    STEP_OUTPUT, /* the last tensor converted to the caller's output (CHW, flat) */
+    STEP_LAYER,   /* a layer, with the nodes after it that it absorbs */
+    STEP_INPUT,   /* the caller's CHW input converted to the first layers' layout */
+    STEP_OUTPUT,  /* the last tensor converted to the caller's output (CHW, flat) */
+    STEP_CONVERT, /* a flat tensor put in the order a join wants (its inputs' orders differ) */
 } StepKind;
 
+/* A layer step absorbs the nodes after it that read only it, each the only reader of the
+ * one before: an activation, a max pool; the step writes the last one's output. */
 typedef struct Step {
     StepKind kind;
     const Node *node; /* STEP_LAYER: the layer */
-    const Node *act;  /* a following activation fused into the step, or NULL */
-    const Node *pool; /* a following pool fused into the step, or NULL */
-    int in, out;      /* buffer ids */
-    bool alias;       /* out is in's memory: no code */
+    const Node *act;  /* an activation fused into the step, or NULL */
+    const Node *pool; /* a pool fused into the step, or NULL */
+    int nin;          /* buffers read: a join's inputs in order, one for other steps */
+    int ins[IR_MAX_JOIN];
+    int out;    /* the buffer written */
+    bool alias; /* out is ins[0]'s memory: no code */
 } Step;
 
 typedef struct Plan {

@@ -252,11 +252,9 @@ static void conv_body(Emit *e, const VecFam *f, const void *ctx)
         }
     sb_puts(sb, "        }\n");
     /* epilogue: (max over the pool window,) bias, activation, store */
-    int orow = clayout_row(o);
-    sb_printf(sb, "        float *op = out + (oy + %d) * %d + (ox + %d) * %d%s%s;\n", o->pad, orow,
-              o->pad, p->OC, gout,
-              chunks > 1 ? arena_printf(e->arena, " + ob * %d", NVC * VL) : "");
-    bool bias = p->n->nparams > 1;
+    const char *ob = chunks > 1 ? arena_printf(e->arena, " + ob * %d", NVC * VL) : "";
+    emit_pixel_ptr(e, "float *op", "out", o, arena_printf(e->arena, "%s%s", gout, ob));
+    bool bias = e->params[1] != NULL;
     for (int v = 0; v < NVC; v++) {
         int outs = p->pk > 1 ? 1 : P;
         for (int q = 0; q < outs; q++) {
@@ -266,8 +264,7 @@ static void conv_body(Emit *e, const VecFam *f, const void *ctx)
                     sb_printf(sb, "            r = %s_max(r, a%d_%d);\n", F, k, v);
             if (bias)
                 sb_printf(sb, "            r = %s_add(r, %s_load(%s_b + %d%s%s));\n", F, F, e->name,
-                          v * VL, gout,
-                          chunks > 1 ? arena_printf(e->arena, " + ob * %d", NVC * VL) : "");
+                          v * VL, gout, ob);
             emit_act(sb, e->act, f, "r", 12);
             sb_printf(sb, "            %s_store(op + %d, r);\n        }\n", F, q * p->OC + v * VL);
         }
@@ -292,8 +289,8 @@ static void dw_body(Emit *e, const VecFam *f, const void *ctx)
               p->SW * p->C, p->dy * p->inrow + p->dx * p->C);
     for (int q = 0; q < P; q++)
         sb_printf(sb, "        %s a%d = %s;\n", F, q,
-                  p->n->nparams > 1 ? arena_printf(e->arena, "%s_load(%s_b + c)", F, e->name)
-                                    : arena_printf(e->arena, "%s_zero()", F));
+                  e->params[1] ? arena_printf(e->arena, "%s_load(%s_b + c)", F, e->name)
+                               : arena_printf(e->arena, "%s_zero()", F));
     for (int ky = 0; ky < p->KH; ky++)
         for (int kx = 0; kx < p->KW; kx++) {
             sb_printf(sb, "        {\n            %s w = %s_load(%s_w + %d + c);\n", F, F, e->name,
@@ -303,10 +300,10 @@ static void dw_body(Emit *e, const VecFam *f, const void *ctx)
                           ky * p->DH * p->inrow + (q * p->SW + kx * p->DW) * p->C, q);
             sb_puts(sb, "        }\n");
         }
+    emit_pixel_ptr(e, "float *op", "out", o, " + c");
     for (int q = 0; q < P; q++) {
         emit_act(sb, e->act, f, arena_printf(e->arena, "a%d", q), 8);
-        sb_printf(sb, "        %s_store(out + (oy + %d) * %d + (ox + %d + %d) * %d + c, a%d);\n", F,
-                  o->pad, clayout_row(o), o->pad, q, p->C, q);
+        sb_printf(sb, "        %s_store(op + %d, a%d);\n", F, q * p->C, q);
     }
     sb_puts(sb, "    }\n");
 }
@@ -392,15 +389,12 @@ static void emit(const Node *n, Emit *e)
                 packed[at] = e->params[0][((size_t)oc * (size_t)Cg + (size_t)ic) * taps + t];
             }
     emit_array(e, "w", packed, nw);
-    if (n->nparams > 1)
+    if (e->params[1])
         emit_array(e, "b", e->params[1], (size_t)g.OC);
-    sb_printf(e->code,
-              "/* %s: Conv2d %d->%d k%dx%d s%dx%d p%dx%d d%dx%d g%d%s%s%s -> %dx%dx%d */\n",
+    sb_printf(e->code, "/* %s: Conv2d %d->%d k%dx%d s%dx%d p%dx%d d%dx%d g%d%s -> %dx%dx%d */\n",
               n->path, g.C, g.OC, g.KH, g.KW, g.SH, g.SW, g.PH, g.PW, g.DH, g.DW, p.G,
-              e->act ? " + " : "", e->act ? e->act->ops->name : "", e->pool ? " + MaxPool2d" : "",
-              e->out.c, e->out.h, e->out.w);
-    sb_printf(e->code, "static void %s(const float *restrict in, float *restrict out)\n{\n",
-              e->name);
+              emit_fused_names(e), e->out.c, e->out.h, e->out.w);
+    emit_step_open(e);
     emit_zero_border(e->code, &e->out, "out", 4);
     if (dw)
         emit_families(e, g.C, dw_body, &p);

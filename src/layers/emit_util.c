@@ -42,6 +42,7 @@ void emit_families(Emit *e, int lanes_of, void (*body)(Emit *e, const VecFam *f,
 
 void emit_array(Emit *e, const char *suffix, const float *v, size_t n)
 {
+    e->weights += n;
     sb_printf(e->data, "static const float %s_%s[%zu] = {", e->name, suffix, n);
     for (size_t i = 0; i < n; i++) {
         char buf[32];
@@ -63,6 +64,35 @@ void emit_act(StrBuf *sb, const Node *act, const VecFam *f, const char *var, int
         return;
     sb_printf(sb, "%*s", indent, "");
     act->ops->emit_act(act, sb, f, var);
+}
+
+const char *emit_fused_names(const Emit *e)
+{
+    const Node *parts[] = {e->act, e->pool};
+    char *s = "";
+    for (size_t k = 0; k < sizeof parts / sizeof parts[0]; k++)
+        if (parts[k])
+            s = arena_printf(e->arena, "%s + %s", s, parts[k]->ops->name);
+    return s;
+}
+
+void emit_step_open(const Emit *e)
+{
+    if (e->nin > 1)
+        sb_printf(e->code,
+                  "static void %s(const float *const *restrict ins, float *restrict out)\n{\n"
+                  "    const float *restrict in = ins[0];\n",
+                  e->name);
+    else
+        sb_printf(e->code, "static void %s(const float *restrict in, float *restrict out)\n{\n",
+                  e->name);
+}
+
+void emit_pixel_ptr(const Emit *e, const char *decl, const char *base, const CLayout *l,
+                    const char *extra)
+{
+    sb_printf(e->code, "        %s = %s + (oy + %d) * %d + (ox + %d) * %d%s;\n", decl, base, l->pad,
+              clayout_row(l), l->pad, l->c, extra);
 }
 
 void emit_zero_border(StrBuf *sb, const CLayout *l, const char *buf, int indent)

@@ -78,12 +78,16 @@ struct Emit {
     StrBuf *data;     /* static const weight arrays */
     const char *name; /* this step's function and weight symbol base: mnist_layer2_0 */
     CLayout in, out;
-    int nin; /* a join: its inputs, whose layouts are ins (in = ins[0]);
-                its function takes `const float *const *in` */
+    /* The buffers the step reads, in = ins[0]: a join's inputs (its function takes
+     * `const float *const *in`, in[k] of layout ins[k]), one for other steps. */
+    int nin;
     CLayout ins[IR_MAX_JOIN];
-    const Node *act;            /* a following activation fused into this step, or NULL */
-    const Node *pool;           /* a following MaxPool2d fused into this step, or NULL */
-    const float *const *params; /* this node's parameter values, PyTorch layout */
+    const Node *act;  /* a following activation fused into this step, or NULL */
+    const Node *pool; /* a following MaxPool2d fused into this step, or NULL */
+    /* This node's parameter values, PyTorch layout: params[1] is the bias, NULL for a
+     * layer without. */
+    const float *const *params;
+    size_t weights; /* floats of static const data emit_array wrote for the step */
 };
 
 /* Vector families of the generated prelude: "vf16" (AVX-512), "vf8" (AVX2+FMA), "vf1"
@@ -103,6 +107,15 @@ void emit_families(Emit *e, int lanes_of, void (*body)(Emit *e, const VecFam *f,
 void emit_array(Emit *e, const char *suffix, const float *v, size_t n);
 /* Applies the fused activation (if any) to vector variable `var` of family f. */
 void emit_act(StrBuf *sb, const Node *act, const VecFam *f, const char *var, int indent);
+/* What the step fuses, for its comment: " + ReLU + MaxPool2d", or "". */
+const char *emit_fused_names(const Emit *e);
+/* Opens the step's function: `(const float *restrict in, float *restrict out)`, or with
+ * several inputs `(const float *const *restrict ins, ...)` and `in` = ins[0]. */
+void emit_step_open(const Emit *e);
+/* `DECL = BASE + <pixel (oy, ox) of image l>EXTRA;`: a pointer to an output pixel's
+ * channels, or an input's at the same pixel (a fused add's), in a body over oy and ox. */
+void emit_pixel_ptr(const Emit *e, const char *decl, const char *base, const CLayout *l,
+                    const char *extra);
 /* Zeroes the border of an image layout (nothing if pad == 0), into `out`. */
 void emit_zero_border(StrBuf *sb, const CLayout *l, const char *buf, int indent);
 /* Standalone step of an activation kind: out = act(in), through its emit_act. */

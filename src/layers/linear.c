@@ -90,7 +90,7 @@ static void linear_body(Emit *e, const VecFam *f, const void *ctx)
     for (int k = 1; k < nacc; k++)
         sb_printf(sb, "        s0 = %s_add(s0, s%d);\n", F, k);
     sb_printf(sb, "        vf1 r = %s_hsum(s0)%s;\n", F,
-              p->n->nparams > 1 ? arena_printf(e->arena, " + %s_b[o]", e->name) : "");
+              e->params[1] ? arena_printf(e->arena, " + %s_b[o]", e->name) : "");
     static const VecFam scalar = {"vf1", 1, NULL};
     emit_act(sb, e->act, &scalar, "r", 8);
     sb_puts(sb, "        out[o] = r;\n    }\n");
@@ -118,12 +118,11 @@ static void emit(const Node *n, Emit *e)
                 w[(size_t)o * (size_t)p.in + (size_t)src];
         }
     emit_array(e, "w", packed, (size_t)p.in * (size_t)p.out);
-    if (n->nparams > 1)
+    if (e->params[1])
         emit_array(e, "b", e->params[1], (size_t)p.out);
-    sb_printf(e->code, "/* %s: Linear %d->%d%s%s%s */\n", n->path, p.in, p.out, e->act ? " + " : "",
-              e->act ? e->act->ops->name : "", e->in.perm ? " (columns in HWC order)" : "");
-    sb_printf(e->code, "static void %s(const float *restrict in, float *restrict out)\n{\n",
-              e->name);
+    sb_printf(e->code, "/* %s: Linear %d->%d%s%s */\n", n->path, p.in, p.out, emit_fused_names(e),
+              e->in.perm ? " (columns in HWC order)" : "");
+    emit_step_open(e);
     emit_families(e, p.in, linear_body, &p);
     sb_puts(e->code, "}\n\n");
 }
