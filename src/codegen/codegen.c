@@ -110,14 +110,31 @@ static void emit_conversion(const Gen *gen, const Step *s, Emit *e)
     sb_puts(e->code, "}\n\n");
 }
 
-/* The parameter values a layer step's emitter sees: its node's, params[1] NULL without a
- * bias. */
+/* The parameter values a layer step's emitter sees: its node's (params[1] NULL without a
+ * bias) with a folded BatchNorm's evaluation factors multiplied in, per output channel:
+ * w' = w alpha, b' = b alpha + beta (beta alone for a layer without a bias). The folding
+ * kinds (their fuse hook takes the affine) have weight [out, ...] and bias [out]. */
 static const float *const *step_params(const Plan *p, const Step *s, const float *const *params)
 {
     const Node *n = s->node;
     const float **fp = arena_alloc(p->arena, sizeof(float *) * NODE_MAX_PARAMS);
     for (int k = 0; k < NODE_MAX_PARAMS; k++)
         fp[k] = k < n->nparams ? params[(size_t)n->id * NODE_MAX_PARAMS + (size_t)k] : NULL;
+    if (!s->bn)
+        return fp;
+    size_t oc = (size_t)n->params[0].shape.d[0], per = (size_t)shape_numel(n->params[0].shape) / oc;
+    float *alpha = arena_alloc(p->arena, sizeof(float) * oc);
+    float *beta = arena_alloc(p->arena, sizeof(float) * oc);
+    s->bn->ops->eval_affine(s->bn, &params[(size_t)s->bn->id * NODE_MAX_PARAMS], alpha, beta);
+    float *w = arena_alloc(p->arena, sizeof(float) * oc * per);
+    float *b = arena_alloc(p->arena, sizeof(float) * oc);
+    for (size_t o = 0; o < oc; o++) {
+        for (size_t j = 0; j < per; j++)
+            w[o * per + j] = fp[0][o * per + j] * alpha[o];
+        b[o] = fp[1] ? fp[1][o] * alpha[o] + beta[o] : beta[o];
+    }
+    fp[0] = w;
+    fp[1] = b;
     return fp;
 }
 
@@ -137,6 +154,7 @@ static bool emit_steps(Gen *gen, const float *const *params, StrBuf *data, StrBu
             .in = p->bufs[s->ins[0]].l,
             .out = p->bufs[s->out].l,
             .nin = s->nin,
+            .bn = s->bn,
             .act = s->act,
             .pool = s->pool,
         };

@@ -65,14 +65,19 @@ typedef struct NodeInfo {
 } NodeInfo;
 
 /* Step s takes in node m, the only reader of the step's last node, when the fusions keep
- * their order: a fused max pool takes the maximum of the raw sums, before bias and
- * activation, which is exact only when the activation never decreases. */
+ * their order in the step's epilogue: a folded affine first, then the activation; a fused
+ * max pool takes the maximum of the raw sums, before bias and activation, which is exact
+ * only when the activation never decreases. */
 static bool absorb(Step *s, const Node *m)
 {
     if (m->ops->emit_act) {
         if (s->act)
             return false;
         s->act = m;
+    } else if (m->ops->eval_affine) {
+        if (s->bn || s->act || s->pool)
+            return false;
+        s->bn = m;
     } else {
         if (s->pool || (s->act && !s->act->ops->monotonic))
             return false;
@@ -161,9 +166,10 @@ static void plan_buffers(Plan *p, NodeInfo *info, const Step *chains)
         }
         const CLayout *src = &p->bufs[s.ins[0]].l;
         CLayout out = layout_of(last->out);
-        /* a view keeps its input's order; so does a parameterless same-size step on a flat
-         * tensor */
-        if (out.rank == 1 && (s.alias || (src->rank == 1 && n->nparams == 0 && out.n == src->n)))
+        /* a view keeps its input's order; so does a same-size step on a flat tensor that has
+         * no weights or only per-feature ones (the emitter puts those in the input's order) */
+        bool keeps = n->nparams == 0 || n->ops->eval_affine;
+        if (out.rank == 1 && (s.alias || (src->rank == 1 && keeps && out.n == src->n)))
             flat_order_of(&out, src);
         s.out = new_buf(p, out);
         if (s.alias)
@@ -358,11 +364,12 @@ void plan_step_what(const Step *s, char *buf, size_t n)
     } else if (s->kind == STEP_CONVERT) {
         snprintf(buf, n, "a flat tensor put in the order its join wants");
     } else {
-        const Node *parts[] = {s->act, s->pool};
+        const Node *parts[] = {s->bn, s->act, s->pool};
         int at = snprintf(buf, n, "%s %s", s->node->path, s->node->ops->name);
         for (size_t k = 0; k < sizeof parts / sizeof parts[0]; k++)
             if (parts[k] && at >= 0 && (size_t)at < n)
-                at += snprintf(buf + at, n - (size_t)at, " + %s", parts[k]->ops->name);
+                at += snprintf(buf + at, n - (size_t)at, " + %s%s", parts[k]->ops->name,
+                               parts[k] == s->bn ? " (folded)" : "");
     }
 }
 

@@ -401,8 +401,17 @@ struct LayerOps {
     /* The zero border the emitted step reads around its input image (a conv's padding);
      * NULL: none. */
     int (*emit_border)(const Node *n);
-    /* Whether this node's step can absorb `next` (an activation, a pooling). */
+    /* Whether this node's step can absorb `next`, a node that reads only this one's output:
+     * an activation (emit_act), a pooling, a per-channel affine (eval_affine; the kind's
+     * first parameters are then weight [out, ...] and bias [out], into which the code
+     * generator folds it), or an Add (its emitter adds the Add's other inputs, Emit.ins[1..],
+     * before the activation). */
     bool (*fuse)(const Node *n, const Node *next);
+    /* At inference the node is y = x alpha + beta per channel (BatchNorm in evaluation):
+     * fills alpha and beta (channels floats each) from its parameters and buffers, so the
+     * code generator can fold it into the weights of the node before it. NULL: not such a
+     * kind. */
+    void (*eval_affine)(const Node *n, const float *const *params, float *alpha, float *beta);
     /* The layer is the identity at inference (Dropout, Flatten): generated code aliases its
      * output to its input where the layouts allow. */
     bool infer_identity;

@@ -234,8 +234,9 @@ static void bn_body(Emit *e, const VecFam *f, const void *ctx)
         sb_printf(sb, "        %s_store(out + c, v);\n    }\n", F);
 }
 
-/* The evaluation factors of a node from its parameters and running statistics. */
-void batchnorm_eval_factors(const Node *n, const float *const *params, float *alpha, float *beta)
+/* The evaluation factors of a node from its parameters and running statistics (its
+ * eval_affine hook: the code generator folds them into a convolution or Linear before it). */
+static void eval_factors(const Node *n, const float *const *params, float *alpha, float *beta)
 {
     int C = channels(n), p = affine(n) ? 2 : 0;
     double eps = n->attrs[A_EPS].f[0];
@@ -252,7 +253,18 @@ static void emit(const Node *n, Emit *e)
     BnPlan p = {.n = n, .C = channels(n)};
     float *a = arena_alloc(e->arena, sizeof(float) * (size_t)p.C);
     float *b = arena_alloc(e->arena, sizeof(float) * (size_t)p.C);
-    batchnorm_eval_factors(n, e->params, a, b);
+    eval_factors(n, e->params, a, b);
+    if (e->in.rank == 1 && e->in.perm) { /* a flattened HWC image: the factors in its order */
+        float *t = arena_alloc(e->arena, sizeof(float) * 2 * (size_t)p.C);
+        int pix = e->in.ph * e->in.pw;
+        for (int i = 0; i < p.C; i++) {
+            int src = i % e->in.pc * pix + i / e->in.pc;
+            t[i] = a[src];
+            t[p.C + i] = b[src];
+        }
+        a = t;
+        b = t + p.C;
+    }
     emit_array(e, "a", a, (size_t)p.C);
     emit_array(e, "b", b, (size_t)p.C);
     sb_printf(e->code, "/* %s: %s (evaluation: x * a + b per channel)%s%s */\n", n->path,
@@ -267,8 +279,8 @@ static void emit(const Node *n, Emit *e)
 #define BATCHNORM_OPS                                                                              \
     .attrs = attrs, .nattrs = sizeof attrs / sizeof attrs[0], .positional = positional,            \
     .shape = shape, .init = init, .scratch = scratch, .forward = forward, .backward = backward,    \
-    .emit = emit, .fuse = fuse_act, .batch_sums = batch_sums, .stats = stats_floats,               \
-    .forward_sums = forward_sums, .forward_finish = forward_finish,                                \
+    .emit = emit, .fuse = fuse_act, .eval_affine = eval_factors, .batch_sums = batch_sums,         \
+    .stats = stats_floats, .forward_sums = forward_sums, .forward_finish = forward_finish,         \
     .backward_sums = backward_sums, .backward_finish = backward_finish
 
 const LayerOps layer_batchnorm1d = {

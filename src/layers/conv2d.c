@@ -322,9 +322,11 @@ static int pool_window(const Node *pool)
     return tiles ? (int)kk : 0;
 }
 
+/* A step absorbs an activation, a BatchNorm (folded into the weights) and a max pool whose
+ * windows tile the output; the plan keeps their order exact (plan.c). */
 static bool fuse(const Node *n, const Node *next)
 {
-    if (next->ops->emit_act)
+    if (next->ops->emit_act || next->ops->eval_affine)
         return true;
     int k = pool_window(next);
     return groups(n) == 1 && k > 0 && k * k <= 12;

@@ -68,11 +68,12 @@ void emit_act(StrBuf *sb, const Node *act, const VecFam *f, const char *var, int
 
 const char *emit_fused_names(const Emit *e)
 {
-    const Node *parts[] = {e->act, e->pool};
+    const Node *parts[] = {e->bn, e->act, e->pool};
     char *s = "";
     for (size_t k = 0; k < sizeof parts / sizeof parts[0]; k++)
         if (parts[k])
-            s = arena_printf(e->arena, "%s + %s", s, parts[k]->ops->name);
+            s = arena_printf(e->arena, "%s + %s%s", s, parts[k]->ops->name,
+                             parts[k] == e->bn ? " (folded)" : "");
     return s;
 }
 

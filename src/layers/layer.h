@@ -82,10 +82,11 @@ struct Emit {
      * `const float *const *in`, in[k] of layout ins[k]), one for other steps. */
     int nin;
     CLayout ins[IR_MAX_JOIN];
+    const Node *bn;   /* a BatchNorm folded into params (already), for comments; or NULL */
     const Node *act;  /* a following activation fused into this step, or NULL */
     const Node *pool; /* a following MaxPool2d fused into this step, or NULL */
-    /* This node's parameter values, PyTorch layout: params[1] is the bias, NULL for a
-     * layer without. */
+    /* This node's parameter values, PyTorch layout, a folded BatchNorm multiplied in:
+     * params[1] is the bias, NULL for a layer without (a folded one always has one). */
     const float *const *params;
     size_t weights; /* floats of static const data emit_array wrote for the step */
 };
@@ -107,7 +108,7 @@ void emit_families(Emit *e, int lanes_of, void (*body)(Emit *e, const VecFam *f,
 void emit_array(Emit *e, const char *suffix, const float *v, size_t n);
 /* Applies the fused activation (if any) to vector variable `var` of family f. */
 void emit_act(StrBuf *sb, const Node *act, const VecFam *f, const char *var, int indent);
-/* What the step fuses, for its comment: " + ReLU + MaxPool2d", or "". */
+/* What the step fuses, for its comment: " + BatchNorm2d (folded) + ReLU", or "". */
 const char *emit_fused_names(const Emit *e);
 /* Opens the step's function: `(const float *restrict in, float *restrict out)`, or with
  * several inputs `(const float *const *restrict ins, ...)` and `in` = ins[0]. */
@@ -143,10 +144,6 @@ static inline bool layout_differs(Shape s)
 void layout_transpose(float *dst, const float *src, int B, int C, int HW, bool to_hwc);
 
 /* ---- helpers shared by the layer files (common.c) ---- */
-
-/* BatchNorm's evaluation factors (alpha, beta: C floats each, y = x alpha + beta) from its
- * parameters and running statistics, for code generators that fold it (batchnorm.c). */
-void batchnorm_eval_factors(const Node *n, const float *const *params, float *alpha, float *beta);
 
 /* Joins (join_common.c): how the statement named input k; notes at each input's definition
  * with its shape; the generated step's header; the index of pixel (y, x), channel c, of an

@@ -96,10 +96,11 @@ static void linear_body(Emit *e, const VecFam *f, const void *ctx)
     sb_puts(sb, "        out[o] = r;\n    }\n");
 }
 
+/* An activation, and a BatchNorm1d folded into the weights. */
 static bool fuse(const Node *n, const Node *next)
 {
     (void)n;
-    return next->ops->emit_act != NULL;
+    return next->ops->emit_act || next->ops->eval_affine;
 }
 
 static void emit(const Node *n, Emit *e)

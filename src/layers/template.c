@@ -80,7 +80,8 @@ const LayerOps layer_template = {
      *   .commutes_with_max a max pool after it may run first (ReLU only, so far)
      *   .infer_identity    the identity at inference (Dropout)
      * Also: .scratch/.saved (memory a node keeps), .init (parameters), .emit_border (the zero
-     * border a step reads), .fuse (a step that absorbs the next), .view, .fuses_pool. */
+     * border a step reads), .fuse (a step that absorbs the next), .eval_affine (a per-channel
+     * affine at inference, folded into the weights before it), .view, .fuses_pool. */
     .monotonic = true,
     .inplace = true,
 };

@@ -9,8 +9,11 @@
 # The nets: every net in nets/ (families native AVX-512, AVX2+FMA, portable C, clang); with
 # KIND_NETS_TOOL, also every layer kind at every position of a whole net (the nets
 # tests/common/kind_nets.c writes) and tests/codegen/edge/*.net (native and portable).
-# Nets are checked PARITY_JOBS (default 2) at a time; each failure names its net.
-#   parity.sh NETC NETRUN SOURCE_ROOT [KIND_NETS_TOOL]
+# With BN_WEIGHTS (bn_weights.c), a net with BatchNorm is checked a second time with its
+# BatchNorm weights and statistics drawn at random (label +bn-weights), so that a fold
+# that is wrong shows. Nets are checked PARITY_JOBS (default 2) at a time; each failure
+# names its net.
+#   parity.sh NETC NETRUN SOURCE_ROOT [KIND_NETS_TOOL [BN_WEIGHTS]]
 set -u
 
 compare() { # ref.csv got.csv label
@@ -85,15 +88,23 @@ if [ "${1:-}" = --one ]; then   # one line of the list, run by xargs below
   exit 0
 fi
 
-netc=$1 netrun=$2 root=$3 kinds=${4:-}
+netc=$1 netrun=$2 root=$3 kinds=${4:-} bnw=${5:-}
 here=$root/tests/codegen
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
 export netc netrun here tmp
 gunzip -c "$root/data/mnist-mini/t10k-images-idx3-ubyte.gz" > "$tmp/t10k-images"
 all=native,avx2,portable,clang two=native,portable
+nbn=0
+line() { # NET LABEL FAMILIES: the net, and again with random BatchNorm weights if it has any
+  echo "$1 - $2 $3"
+  if [ -n "$bnw" ] && grep -qi batchnorm "$1"; then
+    nbn=$((nbn + 1))
+    "$bnw" "$1" "$tmp/bn$nbn.safetensors" && echo "$1 $tmp/bn$nbn.safetensors $2+bn-weights $3"
+  fi
+}
 {
   for net in "$root"/nets/*.net "$root"/nets/*.yaml; do
-    echo "$net - $(basename "$net") $all"
+    line "$net" "$(basename "$net")" $all
   done
   w=$root/tests/runtime/fixtures/torch_mnist.safetensors
   [ -f "$w" ] && echo "$root/nets/mnist.net $w mnist.net+torch-weights $all"
@@ -101,10 +112,10 @@ all=native,avx2,portable,clang two=native,portable
     mkdir -p "$tmp/kind_nets"
     "$kinds" "$tmp/kind_nets" > "$tmp/kind_nets.list" || echo "FAIL kind_nets_tool" > "$tmp/kinds.fail"
     while read -r net; do
-      echo "$net - kind_nets/$(basename "$net") $two"
+      line "$net" "kind_nets/$(basename "$net")" $two
     done < "$tmp/kind_nets.list"
     for net in "$here"/edge/*.net; do
-      echo "$net - edge/$(basename "$net") $two"
+      line "$net" "edge/$(basename "$net")" $two
     done
   fi
 } | awk '{ print NR, $0 }' > "$tmp/list"
