@@ -155,6 +155,7 @@ static bool emit_steps(Gen *gen, const float *const *params, StrBuf *data, StrBu
             .out = p->bufs[s->out].l,
             .nin = s->nin,
             .bn = s->bn,
+            .add = s->add,
             .act = s->act,
             .pool = s->pool,
         };

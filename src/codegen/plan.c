@@ -65,9 +65,9 @@ typedef struct NodeInfo {
 } NodeInfo;
 
 /* Step s takes in node m, the only reader of the step's last node, when the fusions keep
- * their order in the step's epilogue: a folded affine first, then the activation; a fused
- * max pool takes the maximum of the raw sums, before bias and activation, which is exact
- * only when the activation never decreases. */
+ * their order in the step's epilogue: a folded affine first, then an added tensor, then the
+ * activation; a fused max pool takes the maximum of the raw sums, before bias and
+ * activation, which is exact only when the activation never decreases and nothing is added. */
 static bool absorb(Step *s, const Node *m)
 {
     if (m->ops->emit_act) {
@@ -75,11 +75,15 @@ static bool absorb(Step *s, const Node *m)
             return false;
         s->act = m;
     } else if (m->ops->eval_affine) {
-        if (s->bn || s->act || s->pool)
+        if (s->bn || s->add || s->act || s->pool)
             return false;
         s->bn = m;
+    } else if (m->ops->max_inputs) {
+        if (s->add || s->act || s->pool)
+            return false;
+        s->add = m;
     } else {
-        if (s->pool || (s->act && !s->act->ops->monotonic))
+        if (s->pool || s->add || (s->act && !s->act->ops->monotonic))
             return false;
         s->pool = m;
     }
@@ -143,7 +147,7 @@ static int join_input(Plan *p, const Step *join, int k, int buf)
 
 /* The steps in the graph's order of their last nodes, and a buffer for each step's output:
  * a layer's input is its producer's buffer (or the caller's input), a join reads all of
- * its producers'. */
+ * its producers', a fused Add's other inputs follow the layer's. */
 static void plan_buffers(Plan *p, NodeInfo *info, const Step *chains)
 {
     const Graph *g = p->g;
@@ -163,6 +167,11 @@ static void plan_buffers(Plan *p, NodeInfo *info, const Step *chains)
                 s.ins[k] = join_input(p, &s, k, s.ins[k]);
         } else {
             s.ins[s.nin++] = BUF_OF(n->inputs[0]);
+            for (int k = 0; s.add && k < s.add->ninputs; k++) {
+                const Node *x = s.add->inputs[k];
+                if (!x || info[x->id].owner != n->id)
+                    s.ins[s.nin++] = BUF_OF(x);
+            }
         }
         const CLayout *src = &p->bufs[s.ins[0]].l;
         CLayout out = layout_of(last->out);
@@ -364,7 +373,7 @@ void plan_step_what(const Step *s, char *buf, size_t n)
     } else if (s->kind == STEP_CONVERT) {
         snprintf(buf, n, "a flat tensor put in the order its join wants");
     } else {
-        const Node *parts[] = {s->bn, s->act, s->pool};
+        const Node *parts[] = {s->bn, s->add, s->act, s->pool};
         int at = snprintf(buf, n, "%s %s", s->node->path, s->node->ops->name);
         for (size_t k = 0; k < sizeof parts / sizeof parts[0]; k++)
             if (parts[k] && at >= 0 && (size_t)at < n)

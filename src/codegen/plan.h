@@ -29,15 +29,18 @@ typedef enum {
 } StepKind;
 
 /* A layer step absorbs the nodes after it that read only it, each the only reader of the
- * one before: a BatchNorm folded into its weights, an activation, a max pool; the step
- * writes the last one's output. */
+ * one before: a BatchNorm folded into its weights, an Add fused into its epilogue, an
+ * activation, a max pool; the step writes the last one's output. */
 typedef struct Step {
     StepKind kind;
     const Node *node; /* STEP_LAYER: the layer */
     const Node *bn;   /* a BatchNorm folded into the layer's weights and bias, or NULL */
+    const Node *add;  /* an Add fused into the epilogue (it adds ins[1..nin-1]), or NULL */
     const Node *act;  /* an activation fused into the step, or NULL */
     const Node *pool; /* a pool fused into the step, or NULL */
-    int nin;          /* buffers read: a join's inputs in order, one for other steps */
+    /* The buffers read: a join's inputs in order; a layer's input, then the other inputs
+     * of an Add fused into it; one for the other steps. */
+    int nin;
     int ins[IR_MAX_JOIN];
     int out;    /* the buffer written */
     bool alias; /* out is ins[0]'s memory: no code */

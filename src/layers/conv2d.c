@@ -251,9 +251,13 @@ static void conv_body(Emit *e, const VecFam *f, const void *ctx)
             sb_puts(sb, "            }\n");
         }
     sb_puts(sb, "        }\n");
-    /* epilogue: (max over the pool window,) bias, activation, store */
+    /* epilogue: (max over the pool window,) bias, the fused add's tensors, activation, store */
     const char *ob = chunks > 1 ? arena_printf(e->arena, " + ob * %d", NVC * VL) : "";
     emit_pixel_ptr(e, "float *op", "out", o, arena_printf(e->arena, "%s%s", gout, ob));
+    for (int k = 1; k < e->nin; k++)
+        emit_pixel_ptr(e, arena_printf(e->arena, "const float *s%d", k),
+                       arena_printf(e->arena, "ins[%d]", k), &e->ins[k],
+                       arena_printf(e->arena, "%s%s", gout, ob));
     bool bias = e->params[1] != NULL;
     for (int v = 0; v < NVC; v++) {
         int outs = p->pk > 1 ? 1 : P;
@@ -265,6 +269,9 @@ static void conv_body(Emit *e, const VecFam *f, const void *ctx)
             if (bias)
                 sb_printf(sb, "            r = %s_add(r, %s_load(%s_b + %d%s%s));\n", F, F, e->name,
                           v * VL, gout, ob);
+            for (int k = 1; k < e->nin; k++)
+                sb_printf(sb, "            r = %s_add(r, %s_load(s%d + %d));\n", F, F, k,
+                          q * p->OC + v * VL);
             emit_act(sb, e->act, f, "r", 12);
             sb_printf(sb, "            %s_store(op + %d, r);\n        }\n", F, q * p->OC + v * VL);
         }
@@ -301,7 +308,13 @@ static void dw_body(Emit *e, const VecFam *f, const void *ctx)
             sb_puts(sb, "        }\n");
         }
     emit_pixel_ptr(e, "float *op", "out", o, " + c");
+    for (int k = 1; k < e->nin; k++)
+        emit_pixel_ptr(e, arena_printf(e->arena, "const float *s%d", k),
+                       arena_printf(e->arena, "ins[%d]", k), &e->ins[k], " + c");
     for (int q = 0; q < P; q++) {
+        for (int k = 1; k < e->nin; k++)
+            sb_printf(sb, "        a%d = %s_add(a%d, %s_load(s%d + %d));\n", q, F, q, F, k,
+                      q * p->C);
         emit_act(sb, e->act, f, arena_printf(e->arena, "a%d", q), 8);
         sb_printf(sb, "        %s_store(op + %d, a%d);\n", F, q * p->C, q);
     }
@@ -322,11 +335,12 @@ static int pool_window(const Node *pool)
     return tiles ? (int)kk : 0;
 }
 
-/* A step absorbs an activation, a BatchNorm (folded into the weights) and a max pool whose
- * windows tile the output; the plan keeps their order exact (plan.c). */
+/* A step absorbs an activation, a BatchNorm (folded into the weights), an Add (its other
+ * inputs added in the epilogue, pixel by pixel) and a max pool whose windows tile the
+ * output; the plan keeps their order exact (plan.c). */
 static bool fuse(const Node *n, const Node *next)
 {
-    if (next->ops->emit_act || next->ops->eval_affine)
+    if (next->ops->emit_act || next->ops->eval_affine || next->kind == LAYER_ADD)
         return true;
     int k = pool_window(next);
     return groups(n) == 1 && k > 0 && k * k <= 12;

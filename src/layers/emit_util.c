@@ -68,7 +68,7 @@ void emit_act(StrBuf *sb, const Node *act, const VecFam *f, const char *var, int
 
 const char *emit_fused_names(const Emit *e)
 {
-    const Node *parts[] = {e->bn, e->act, e->pool};
+    const Node *parts[] = {e->bn, e->add, e->act, e->pool};
     char *s = "";
     for (size_t k = 0; k < sizeof parts / sizeof parts[0]; k++)
         if (parts[k])

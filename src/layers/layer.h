@@ -78,11 +78,13 @@ struct Emit {
     StrBuf *data;     /* static const weight arrays */
     const char *name; /* this step's function and weight symbol base: mnist_layer2_0 */
     CLayout in, out;
-    /* The buffers the step reads, in = ins[0]: a join's inputs (its function takes
-     * `const float *const *in`, in[k] of layout ins[k]), one for other steps. */
+    /* The buffers the step reads, in = ins[0]: a join's inputs, or a layer's input and the
+     * other inputs of an Add fused into it (added before the activation). With more than
+     * one, the step's function takes `const float *const *in` (in[k] has layout ins[k]). */
     int nin;
     CLayout ins[IR_MAX_JOIN];
     const Node *bn;   /* a BatchNorm folded into params (already), for comments; or NULL */
+    const Node *add;  /* an Add fused into this step, or NULL */
     const Node *act;  /* a following activation fused into this step, or NULL */
     const Node *pool; /* a following MaxPool2d fused into this step, or NULL */
     /* This node's parameter values, PyTorch layout, a folded BatchNorm multiplied in:
@@ -108,7 +110,7 @@ void emit_families(Emit *e, int lanes_of, void (*body)(Emit *e, const VecFam *f,
 void emit_array(Emit *e, const char *suffix, const float *v, size_t n);
 /* Applies the fused activation (if any) to vector variable `var` of family f. */
 void emit_act(StrBuf *sb, const Node *act, const VecFam *f, const char *var, int indent);
-/* What the step fuses, for its comment: " + BatchNorm2d (folded) + ReLU", or "". */
+/* What the step fuses, for its comment: " + BatchNorm2d (folded) + Add + ReLU", or "". */
 const char *emit_fused_names(const Emit *e);
 /* Opens the step's function: `(const float *restrict in, float *restrict out)`, or with
  * several inputs `(const float *const *restrict ins, ...)` and `in` = ins[0]. */
