@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""The seed net (nets/mnist.net) in PyTorch, for bench/run.sh.
+"""The seed net (nets/mnist.net), or any netc net (--net YAML), in PyTorch, for bench/.
 
     torch_mnist.py train --data DIR --threads N [--save PT] [--max-images N]
     torch_mnist.py infer --data DIR --threads N [--weights W.safetensors | --load PT]
@@ -41,6 +41,7 @@ def parse_args():
     p.add_argument("--min-time", type=float, default=2.0, help="seconds of batched passes")
     p.add_argument("--seed", type=int, default=777)
     p.add_argument("--epochs", type=int, default=1, help="train: epochs (a new order each)")
+    p.add_argument("--net", help="a netc net as `netc --to yaml` writes it (default: the seed)")
     return p.parse_args()
 
 
@@ -84,6 +85,10 @@ def load_split(d, split):
 
 
 def make_net():
+    if args.net:
+        import torch_net
+        with open(args.net) as f:
+            return torch_net.build(f.read(), args.seed)[0]
     torch.manual_seed(args.seed)
     net = nn.Sequential()
     net.add_module("layer1", nn.Sequential(nn.Conv2d(1, 32, 3, 1, 1), nn.ReLU(), nn.MaxPool2d(2)))
@@ -104,10 +109,12 @@ def load_safetensors(path):
     base = 8 + n
     out = {}
     for name, t in header.items():
-        if name == "__metadata__" or t["dtype"] != "F32":
+        if name == "__metadata__" or t["dtype"] not in ("F32", "I64"):
             continue
         a, b = t["data_offsets"]
-        arr = np.frombuffer(raw, dtype="<f4", count=(b - a) // 4, offset=base + a)
+        dt = "<f4" if t["dtype"] == "F32" else "<i8"
+        arr = np.frombuffer(raw, dtype=dt, count=(b - a) // 8 if dt == "<i8" else (b - a) // 4,
+                            offset=base + a)
         out[name] = torch.from_numpy(arr.copy().reshape(t["shape"]))
     return out
 

@@ -78,31 +78,95 @@ static const float *dw_input(const float *in, int n, const ConvGeom *g, const Dw
     return xp;
 }
 
+/* Pixels of a row computed at once in the forward: their accumulators stay in registers
+ * over every tap, and each tap's weight vector is loaded once for all of them. */
+#define DW_P 8
+
 /* out (B,OH,OW,OC): out(px, oc) = b(oc) + sum over taps of x(px*S + tap*D - P, oc/M) w(oc, tap).
  * The taps are added in row-major order onto the bias, as a direct convolution does. */
 void dwconv2d_forward(float *out, const float *in, const ConvGeom *g, float *scratch)
 {
     DwPlan p = dw_plan(g);
-    const int OC = g->OC;
+    const int OC = g->OC, CV = OC / VL * VL;
     const float *wp = scratch + p.wp, *bp = scratch + p.bp;
     for (int n = 0; n < g->B; n++) {
         const float *xp = dw_input(in, n, g, &p, scratch);
         for (int oy = 0; oy < g->OH; oy++)
-            for (int ox = 0; ox < g->OW; ox++) {
-                float *restrict y = out + (((size_t)n * g->OH + oy) * g->OW + ox) * OC;
-                for (int oc = 0; oc < OC; oc++)
-                    y[oc] = bp[oc];
-                for (int ky = 0; ky < g->KH; ky++)
-                    for (int kx = 0; kx < g->KW; kx++) {
-                        const float *restrict x = xp + ((size_t)(oy * g->SH + ky * g->DH) * p.Wp +
-                                                        ox * g->SW + kx * g->DW) *
-                                                           OC;
-                        const float *restrict w = wp + (size_t)(ky * g->KW + kx) * OC;
-                        for (int oc = 0; oc < OC; oc++)
-                            y[oc] += x[oc] * w[oc];
+            for (int ox0 = 0; ox0 < g->OW; ox0 += DW_P) {
+                int np = g->OW - ox0 < DW_P ? g->OW - ox0 : DW_P;
+                float *restrict y = out + (((size_t)n * g->OH + oy) * g->OW + ox0) * OC;
+                for (int c = 0; c < CV; c += VL) {
+                    vfloat acc[DW_P];
+                    for (int q = 0; q < np; q++)
+                        acc[q] = vload(bp + c);
+                    for (int ky = 0; ky < g->KH; ky++)
+                        for (int kx = 0; kx < g->KW; kx++) {
+                            vfloat w = vload(wp + (size_t)(ky * g->KW + kx) * OC + c);
+                            const float *x = xp +
+                                             ((size_t)(oy * g->SH + ky * g->DH) * p.Wp +
+                                              ox0 * g->SW + kx * g->DW) *
+                                                 OC +
+                                             c;
+                            for (int q = 0; q < np; q++)
+                                acc[q] += vload(x + (size_t)q * g->SW * OC) * w;
+                        }
+                    for (int q = 0; q < np; q++)
+                        vstore(y + (size_t)q * OC + c, acc[q]);
+                }
+                for (int q = 0; q < np; q++) /* channels past the last whole vector */
+                    for (int c = CV; c < OC; c++) {
+                        float a = bp[c];
+                        for (int ky = 0; ky < g->KH; ky++)
+                            for (int kx = 0; kx < g->KW; kx++)
+                                a += xp[((size_t)(oy * g->SH + ky * g->DH) * p.Wp +
+                                         (ox0 + q) * g->SW + kx * g->DW) *
+                                            OC +
+                                        c] *
+                                     wp[(size_t)(ky * g->KW + kx) * OC + c];
+                        y[(size_t)q * OC + c] = a;
                     }
             }
     }
+}
+
+/* The weight gradient of one image, added to the sums: for each vector of channels, the taps'
+ * sums in registers over every output pixel (each pixel's dy loaded once for all taps). */
+static void dw_weight_grads(const float *xp, const float *dy, const ConvGeom *g, const DwPlan *p,
+                            float *dwp, float *dbp)
+{
+    const int OC = g->OC, taps = p->taps, CV = OC / VL * VL;
+    for (int c = 0; c < CV; c += VL) {
+        vfloat acc[25], bacc = vload(dbp + c);
+        int tb = taps <= 25 ? taps : 0; /* larger kernels take the loop below */
+        for (int t = 0; t < tb; t++)
+            acc[t] = vload(dwp + (size_t)t * OC + c);
+        for (int oy = 0; oy < g->OH; oy++)
+            for (int ox = 0; ox < g->OW; ox++) {
+                vfloat d = vload(dy + ((size_t)oy * g->OW + ox) * OC + c);
+                bacc += d;
+                const float *x = xp + ((size_t)oy * g->SH * p->Wp + (size_t)ox * g->SW) * OC + c;
+                for (int t = 0; t < tb; t++) {
+                    int ky = t / g->KW, kx = t % g->KW;
+                    acc[t] += vload(x + ((size_t)ky * g->DH * p->Wp + (size_t)kx * g->DW) * OC) * d;
+                }
+            }
+        for (int t = 0; t < tb; t++)
+            vstore(dwp + (size_t)t * OC + c, acc[t]);
+        vstore(dbp + c, bacc);
+    }
+    for (int oy = 0; oy < g->OH; oy++) /* what the vectors above left */
+        for (int ox = 0; ox < g->OW; ox++) {
+            const float *d = dy + ((size_t)oy * g->OW + ox) * OC;
+            const float *x = xp + ((size_t)oy * g->SH * p->Wp + (size_t)ox * g->SW) * OC;
+            for (int c = CV; c < OC; c++)
+                dbp[c] += d[c];
+            for (int t = 0; t < taps; t++) {
+                int ky = t / g->KW, kx = t % g->KW, c0 = taps <= 25 ? CV : 0;
+                const float *xt = x + ((size_t)ky * g->DH * p->Wp + (size_t)kx * g->DW) * OC;
+                for (int c = c0; c < OC; c++)
+                    dwp[(size_t)t * OC + c] += xt[c] * d[c];
+            }
+        }
 }
 
 /* din (B,H,W,C) or NULL: the input gradient of dout (B,OH,OW,OC), a scatter of each output
@@ -113,42 +177,34 @@ void dwconv2d_backward(float *din, const float *dout, const float *in, bool grad
                        const ConvGeom *g, float *scratch)
 {
     DwPlan p = dw_plan(g);
-    const int OC = g->OC;
+    const int OC = g->OC, CV = OC / VL * VL;
     const float *wp = scratch + p.wp;
-    float *dxp = scratch + p.dxp, *dwp = scratch + p.dwp, *dbp = scratch + p.dbp;
+    float *dxp = scratch + p.dxp;
     size_t img = (size_t)p.Hp * p.Wp * OC;
     for (int n = 0; n < g->B; n++) {
-        const float *xp = grads ? dw_input(in, n, g, &p, scratch) : NULL;
-        if (din)
-            memset(dxp, 0, sizeof(float) * img);
-        for (int oy = 0; oy < g->OH; oy++)
-            for (int ox = 0; ox < g->OW; ox++) {
-                const float *restrict dy = dout + (((size_t)n * g->OH + oy) * g->OW + ox) * OC;
-                if (grads)
-                    for (int oc = 0; oc < OC; oc++)
-                        dbp[oc] += dy[oc];
-                for (int ky = 0; ky < g->KH; ky++)
-                    for (int kx = 0; kx < g->KW; kx++) {
-                        size_t at =
-                            ((size_t)(oy * g->SH + ky * g->DH) * p.Wp + ox * g->SW + kx * g->DW) *
-                            OC;
-                        size_t t = (size_t)(ky * g->KW + kx) * OC;
-                        if (din) {
-                            float *restrict dx = dxp + at;
-                            const float *restrict w = wp + t;
-                            for (int oc = 0; oc < OC; oc++)
-                                dx[oc] += dy[oc] * w[oc];
-                        }
-                        if (grads) {
-                            float *restrict dw = dwp + t;
-                            const float *restrict x = xp + at;
-                            for (int oc = 0; oc < OC; oc++)
-                                dw[oc] += x[oc] * dy[oc];
-                        }
-                    }
-            }
+        const float *dyn = dout + (size_t)n * g->OH * g->OW * OC;
+        if (grads)
+            dw_weight_grads(dw_input(in, n, g, &p, scratch), dyn, g, &p, scratch + p.dwp,
+                            scratch + p.dbp);
         if (!din)
             continue;
+        memset(dxp, 0, sizeof(float) * img);
+        for (int oy = 0; oy < g->OH; oy++)
+            for (int ox = 0; ox < g->OW; ox++) {
+                const float *restrict dy = dyn + ((size_t)oy * g->OW + ox) * OC;
+                for (int ky = 0; ky < g->KH; ky++)
+                    for (int kx = 0; kx < g->KW; kx++) {
+                        float *restrict dx = dxp + ((size_t)(oy * g->SH + ky * g->DH) * p.Wp +
+                                                    ox * g->SW + kx * g->DW) *
+                                                       OC;
+                        const float *restrict w = wp + (size_t)(ky * g->KW + kx) * OC;
+                        int c = 0;
+                        for (; c < CV; c += VL)
+                            vstore(dx + c, vload(dx + c) + vload(dy + c) * vload(w + c));
+                        for (; c < OC; c++)
+                            dx[c] += dy[c] * w[c];
+                    }
+            }
         float *dimg = din + (size_t)n * g->H * g->W * g->C;
         for (int y = 0; y < g->H; y++)
             for (int x = 0; x < g->W; x++) {

@@ -1,8 +1,8 @@
-/* avgpool2d.c: AvgPool2d, as torch.nn.AvgPool2d (count_include_pad, floor mode):
+/* avgpool2d.c: AvgPool2d, as torch.nn.AvgPool2d (ceil_mode, count_include_pad):
  * attributes, shape rule, forward, backward and C emitter. */
 #include "layer.h"
 
-enum { A_KERNEL, A_STRIDE, A_PADDING };
+enum { A_KERNEL, A_STRIDE, A_PADDING, A_CEIL, A_COUNT };
 
 static const AttrSpec attrs[] = {
     [A_KERNEL] = {"kernel", "k", ATTR_INTS, NULL, true, 1, 1024, 1, 2, NULL,
@@ -11,6 +11,10 @@ static const AttrSpec attrs[] = {
                   "stride (default: the kernel size)"},
     [A_PADDING] = {"padding", "p", ATTR_INTS, "0", false, 0, 512, 1, 2, NULL,
                    "zero padding counted in the average, at most half the kernel"},
+    [A_CEIL] = {"ceil_mode", NULL, ATTR_BOOL, "false", false, 0, 0, 0, 0, NULL,
+                "round the output size up (a last window may overhang)"},
+    [A_COUNT] = {"count_include_pad", NULL, ATTR_BOOL, "true", false, 0, 0, 0, 0, NULL,
+                 "the average counts the zero padding"},
 };
 static const char *const positional[] = {"kernel", "stride", NULL};
 

@@ -84,6 +84,14 @@ void layer_shape_pool(Node *n, Diag *d, int a_kernel, int a_stride, int a_paddin
             ok = false;
         }
         out[i] = ir_conv_out(n->in.d[1 + i], kk, s->i[i], pp, 1);
+        int ceil = ir_attr_index(n->ops, "ceil_mode");
+        if (ceil >= 0 && n->attrs[ceil].b && out[i] >= 1) {
+            /* PyTorch: round up, unless the last window would start in the padding */
+            int64_t num = n->in.d[1 + i] + 2 * pp - kk;
+            out[i] = (num + s->i[i] - 1) / s->i[i] + 1;
+            if ((out[i] - 1) * s->i[i] >= n->in.d[1 + i] + pp)
+                out[i]--;
+        }
     }
     if (!ok)
         return;
@@ -122,6 +130,8 @@ PoolGeom layer_pool_geom(const Node *n, int batch, int a_kernel, int a_stride, i
         .PW = (int)p->i[1],
         .OH = (int)n->out.d[1],
         .OW = (int)n->out.d[2],
+        .exclude_pad = ir_attr_index(n->ops, "count_include_pad") >= 0 &&
+                       !n->attrs[ir_attr_index(n->ops, "count_include_pad")].b,
     };
 }
 

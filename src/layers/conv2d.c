@@ -331,7 +331,9 @@ static int pool_window(const Node *pool)
     const AttrVal *s = &pool->attrs[ir_attr_index(pool->ops, "stride")];
     const AttrVal *pd = &pool->attrs[ir_attr_index(pool->ops, "padding")];
     int64_t kk = k->i[0];
-    bool tiles = kk == k->i[1] && s->i[0] == kk && s->i[1] == kk && pd->i[0] == 0 && pd->i[1] == 0;
+    bool tiles = kk == k->i[1] && s->i[0] == kk && s->i[1] == kk && pd->i[0] == 0 &&
+                 pd->i[1] == 0 && pool->out.d[1] * kk <= pool->in.d[1] &&
+                 pool->out.d[2] * kk <= pool->in.d[2]; /* no ceil_mode window overhangs */
     return tiles ? (int)kk : 0;
 }
 

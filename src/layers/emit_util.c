@@ -219,7 +219,12 @@ static void pool_body(Emit *e, const VecFam *f, const void *ctx)
     StrBuf *sb = e->code;
     const char *F = f->name;
     const CLayout *i = &e->in, *o = &e->out;
-    bool bounds = g->PH > 0 || g->PW > 0;
+    /* windows that reach into the padding, or past the input (ceil_mode), test bounds */
+    bool overhang =
+        (g->OH - 1) * g->SH + g->KH > g->H + g->PH || (g->OW - 1) * g->SW + g->KW > g->W + g->PW;
+    bool bounds = g->PH > 0 || g->PW > 0 || overhang;
+    /* an average divides by a constant unless some window is clipped in the count */
+    bool var_div = !p->is_max && (overhang || (g->exclude_pad && (g->PH > 0 || g->PW > 0)));
     sb_printf(sb, "    for (int oy = 0; oy < %d; oy++)\n    for (int ox = 0; ox < %d; ox++)\n",
               g->OH, g->OW);
     sb_printf(sb, "    for (int c = 0; c < %d; c += %d) {\n", g->C, f->width);
@@ -239,8 +244,24 @@ static void pool_body(Emit *e, const VecFam *f, const void *ctx)
     sb_printf(sb, "            %s v = %s_load(in + ((iy + %d) * %d + ix + %d) * %d + c);\n", F, F,
               i->pad, i->w + 2 * i->pad, i->pad, i->c);
     sb_printf(sb, "            r = %s_%s(r, v);\n        }\n", F, p->is_max ? "max" : "add");
-    if (!p->is_max)
+    if (var_div) { /* as the kernel's avg_divisor */
+        const char *lo = g->exclude_pad ? "0" : NULL;
+        sb_printf(
+            sb,
+            "        {\n            int hs = oy * %d - %d, ws = ox * %d - %d;\n"
+            "            int he = hs + %d < %d ? hs + %d : %d, we = ws + %d < %d ? ws + %d : %d;\n",
+            g->SH, g->PH, g->SW, g->PW, g->KH, lo ? g->H : g->H + g->PH, g->KH,
+            lo ? g->H : g->H + g->PH, g->KW, lo ? g->W : g->W + g->PW, g->KW,
+            lo ? g->W : g->W + g->PW);
+        if (lo)
+            sb_puts(sb, "            hs = hs > 0 ? hs : 0;\n            ws = ws > 0 ? ws : 0;\n");
+        sb_printf(sb,
+                  "            r = %s_mul(r, %s_set1(1.0f / (float)((he - hs) * (we - ws))));\n"
+                  "        }\n",
+                  F, F);
+    } else if (!p->is_max) {
         sb_printf(sb, "        r = %s_mul(r, %s_set1(1.0f / %d));\n", F, F, g->KH * g->KW);
+    }
     emit_act(sb, e->act, f, "r", 8);
     sb_printf(sb, "        %s_store(out + ((oy + %d) * %d + ox + %d) * %d + c, r);\n    }\n", F,
               o->pad, o->w + 2 * o->pad, o->pad, o->c);

@@ -1,9 +1,9 @@
-/* maxpool2d.c: MaxPool2d, as torch.nn.MaxPool2d (dilation 1, floor mode): attributes,
+/* maxpool2d.c: MaxPool2d, as torch.nn.MaxPool2d (dilation 1; ceil_mode): attributes,
  * shape rule, forward (remembering each window's argmax for backward),
  * backward and C emitter. */
 #include "layer.h"
 
-enum { A_KERNEL, A_STRIDE, A_PADDING };
+enum { A_KERNEL, A_STRIDE, A_PADDING, A_CEIL };
 
 static const AttrSpec attrs[] = {
     [A_KERNEL] = {"kernel", "k", ATTR_INTS, NULL, true, 1, 1024, 1, 2, NULL,
@@ -12,6 +12,8 @@ static const AttrSpec attrs[] = {
                   "stride (default: the kernel size)"},
     [A_PADDING] = {"padding", "p", ATTR_INTS, "0", false, 0, 512, 1, 2, NULL,
                    "implicit -inf padding, at most half the kernel"},
+    [A_CEIL] = {"ceil_mode", NULL, ATTR_BOOL, "false", false, 0, 0, 0, 0, NULL,
+                "round the output size up (a last window may overhang)"},
 };
 static const char *const positional[] = {"kernel", "stride", NULL};
 

@@ -2,8 +2,9 @@
  *
  *   compare csv GOT WANT TOL   every value of two CSV files of numbers, row by row
  *   compare st GOT WANT TOL    every tensor of the safetensors file WANT against the tensor of
- *                              the same name in GOT (same dtype F32 and shape; GOT may hold
- *                              more tensors, e.g. a checkpoint's optimiser state)
+ *                              the same name in GOT (same dtype, F32 or I64, and shape; GOT
+ *                              may hold more tensors, e.g. a checkpoint's optimiser state);
+ *                              I64 values (counts) must be equal
  *
  * A value passes when |got - want| <= TOL * max(1, |want|): relative for values of magnitude
  * 1 and above, absolute (TOL) below, so values near 0 are not held to a relative bound their
@@ -121,20 +122,24 @@ static int compare_st(const char *got, const char *want, double tol)
     int status = 0;
     for (int i = 0; i < st_count(w) && !status; i++) {
         const StTensor *tw = st_tensor(w, i), *tg = st_find(g, tw->name);
-        if (!tg || tg->dtype != ST_F32 || tw->dtype != ST_F32 || tg->nbytes != tw->nbytes ||
+        bool typed = tw->dtype == ST_F32 || tw->dtype == ST_I64;
+        if (!tg || !typed || tg->dtype != tw->dtype || tg->nbytes != tw->nbytes ||
             tg->ndim != tw->ndim ||
             memcmp(tg->shape, tw->shape, sizeof(int64_t) * (size_t)tw->ndim) != 0) {
             fprintf(stderr, "compare: %s: tensor '%s' is %s\n", got, tw->name,
-                    !tg ? "missing" : "not F32 of the same shape");
+                    !tg ? "missing" : "not of the same type (F32 or I64) and shape");
             status = 1;
             break;
         }
-        const float *a = tg->data, *b = tw->data;
-        size_t n = tw->nbytes / sizeof(float);
+        size_t n = tw->nbytes / st_dtype_size(tw->dtype);
         for (size_t k = 0; k < n; k++) {
             char where[160];
             snprintf(where, sizeof where, "%s[%zu]", tw->name, k);
-            see(&worst, tol, a[k], b[k], where);
+            if (tw->dtype == ST_I64) /* counts (num_batches_tracked): exactly */
+                see(&worst, tol, (double)((const int64_t *)tg->data)[k] * 1e9,
+                    (double)((const int64_t *)tw->data)[k] * 1e9, where);
+            else
+                see(&worst, tol, ((const float *)tg->data)[k], ((const float *)tw->data)[k], where);
         }
     }
     st_free(g);
