@@ -241,9 +241,13 @@ int main(int argc, char **argv)
         }
         StrBuf sb;
         sb_init(&sb);
-        if (mode == OPT_SUMMARY)
+        if (mode == OPT_SUMMARY) {
             ir_summary(g, &sb);
-        else if (mode == OPT_DUMP)
+            char b[32];
+            size_t arena = cg_arena_bytes(g);
+            sb_printf(&sb, "Generated C: peak activation memory %s bytes (%.2f KiB, its arena)\n",
+                      fmt_thousands(b, (int64_t)arena), (double)arena / 1024);
+        } else if (mode == OPT_DUMP)
             ir_dump(g, &sb);
         else if (mode == OPT_DUMP_PLAN)
             cg_dump_plan(g, &sb);

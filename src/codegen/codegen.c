@@ -75,6 +75,15 @@ void cg_dump_plan(const Graph *g, StrBuf *sb)
     arena_free(arena);
 }
 
+size_t cg_arena_bytes(const Graph *g)
+{
+    Arena *arena = arena_new();
+    Plan p;
+    plan_build(&p, arena, g);
+    arena_free(arena);
+    return p.arena_floats * sizeof(float);
+}
+
 static bool weights_finite(const Graph *g, const float *const *params, Diag *d)
 {
     for (int i = 0; i < g->nodes.len; i++) {
@@ -202,8 +211,9 @@ static void emit_head(const Gen *gen, StrBuf *c)
               " * %s_forward uses one static arena: call it from one thread at a time;\n"
               " * %s_forward_batch runs images in parallel when compiled with OpenMP.\n */\n",
               fmt_thousands(ab, (int64_t)gen->plan.arena_floats * 4),
-              fmt_thousands(wb, g->nparams * 4), P, gen->o->main ? " and stdio" : "", P, P, P,
-              (long long)gen->out_size, gen->out->rank == 3 ? " (CxHxW, as PyTorch)" : "", P, P);
+              fmt_thousands(wb, (int64_t)gen->weight_floats * 4), P,
+              gen->o->main ? " and stdio" : "", P, P, P, (long long)gen->out_size,
+              gen->out->rank == 3 ? " (CxHxW, as PyTorch)" : "", P, P);
 }
 
 /* NAME_C, NAME_H, NAME_W of an image shape. */
@@ -220,6 +230,12 @@ static void emit_api(const Gen *gen, StrBuf *api)
     const char *P = gen->P, *U = gen->U;
     sb_printf(api, "#define %s_IN_SIZE %lld\n#define %s_OUT_SIZE %lld\n", U,
               (long long)gen->in_size, U, (long long)gen->out_size);
+    sb_printf(api,
+              "/* Peak activation memory (the static arena, per thread of %s_forward_batch) and\n"
+              " * the weights' static const data, in bytes. */\n"
+              "#define %s_ARENA_BYTES %zu\n#define %s_WEIGHT_BYTES %zu\n",
+              gen->P, U, gen->plan.arena_floats * sizeof(float), U,
+              gen->weight_floats * sizeof(float));
     emit_image_macros(api, arena_printf(gen->plan.arena, "%s_IN", U), &gen->g->input);
     emit_image_macros(api, arena_printf(gen->plan.arena, "%s_OUT", U), gen->out);
     sb_printf(api,

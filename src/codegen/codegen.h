@@ -20,5 +20,8 @@ bool cg_emit(const Graph *g, const float *const *params, const CgOptions *o, Str
              Diag *d);
 /* The plan of g's program (steps, buffers, arena), as `netc --dump-plan` prints it. */
 void cg_dump_plan(const Graph *g, StrBuf *sb);
+/* The generated program's peak activation memory: its arena's bytes (NAME_ARENA_BYTES),
+ * every tensor but the caller's input and output, packed by the liveness plan. */
+size_t cg_arena_bytes(const Graph *g);
 
 #endif

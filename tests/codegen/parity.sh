@@ -50,6 +50,10 @@ check() {
   if ! "$netc" "$net" $wflag -o "$d/net.c" --header "$d/net.h" --prefix net 2>"$d/netc.err"; then
     echo "FAIL $label: netc failed"; cat "$d/netc.err"; return
   fi
+  # --summary's peak activation memory is the generated program's arena
+  sum=$("$netc" --summary "$net" | sed -n 's/^Generated C: peak activation memory \([0-9,]*\) bytes.*/\1/p' | tr -d ,)
+  hdr=$(sed -n 's/^#define NET_ARENA_BYTES //p' "$d/net.h")
+  [ -n "$hdr" ] && [ "$sum" = "$hdr" ] || echo "FAIL $label: --summary says ${sum:-nothing} arena bytes, net.h NET_ARENA_BYTES ${hdr:-nothing}"
   built=""
   for fam in $(echo "$4" | tr , ' '); do
     cc=${CC:-cc}
