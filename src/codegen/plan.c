@@ -297,23 +297,19 @@ static void plan_liveness(Plan *p)
 
 static size_t buf_floats(const Buf *b) { return (clayout_floats(&b->l) + 15) & ~(size_t)15; }
 
-/* First fit, in the order of the buffer ids: each root in the arena goes at the lowest
- * offset where it overlaps no root placed before it that is live at the same time. Sizes
- * are rounded to 16 floats so every buffer starts on a 64-byte boundary. */
-static void plan_arena(Plan *p)
+/* Each root in the given order at the lowest offset where it overlaps no root placed
+ * before it that is live at the same time; returns the arena's floats. */
+static size_t first_fit(Plan *p, const int *order, int n)
 {
     size_t top = 0;
-    for (int b = 0; b < p->nbufs; b++) {
-        Buf *x = &p->bufs[b];
-        if (x->root != b || x->user_in || x->user_out)
-            continue;
+    for (int i = 0; i < n; i++) {
+        Buf *x = &p->bufs[order[i]];
         size_t size = buf_floats(x), off = 0;
         for (bool moved = true; moved;) {
             moved = false;
-            for (int o = 0; o < b; o++) {
-                Buf *y = &p->bufs[o];
-                if (y->root != o || y->user_in || y->user_out || y->last < x->def ||
-                    x->last < y->def)
+            for (int j = 0; j < i; j++) {
+                const Buf *y = &p->bufs[order[j]];
+                if (y->last < x->def || x->last < y->def)
                     continue;
                 if (off < y->off + buf_floats(y) && y->off < off + size) {
                     off = y->off + buf_floats(y);
@@ -325,7 +321,32 @@ static void plan_arena(Plan *p)
         if (off + size > top)
             top = off + size;
     }
-    p->arena_floats = top;
+    return top;
+}
+
+/* The roots in the arena by first fit, in the order of their ids (the order they are
+ * written) or largest first, whichever packs tighter: placing large tensors first keeps
+ * small ones from splitting the space a large one needs later, which a skip connection
+ * (a tensor kept across several steps) makes likely. Sizes are rounded to 16 floats so
+ * every buffer starts on a 64-byte boundary. */
+static void plan_arena(Plan *p)
+{
+    int *by_id = arena_alloc(p->arena, sizeof(int) * (size_t)p->nbufs * 2), n = 0;
+    int *by_size = by_id + p->nbufs;
+    for (int b = 0; b < p->nbufs; b++) {
+        const Buf *x = &p->bufs[b];
+        if (x->root != b || x->user_in || x->user_out)
+            continue;
+        by_id[n] = b;
+        int at = n++; /* insertion sort: larger first, stable */
+        for (; at > 0 && buf_floats(&p->bufs[by_size[at - 1]]) < buf_floats(x); at--)
+            by_size[at] = by_size[at - 1];
+        by_size[at] = b;
+    }
+    size_t sized = first_fit(p, by_size, n);
+    p->arena_floats = first_fit(p, by_id, n);
+    if (sized < p->arena_floats)
+        p->arena_floats = first_fit(p, by_size, n);
 }
 
 void plan_build(Plan *p, Arena *arena, const Graph *g)
