@@ -177,9 +177,11 @@ static void backward(const Node *n, LayerRun *r)
 
 /* ---- C emitter ----
  * Direct convolution over an HWC input whose zero border already holds the padding. The
- * output channels are vectorised; a block of output pixels (a fused max pool's window, or
- * a few pixels along x) is register-blocked: per tap, one load of each weight vector and
- * one broadcast of each pixel feed (pixels x vectors) independent FMAs. Weights are packed
+ * output channels are vectorised; a block of output pixels (rows and columns of them, or of
+ * a fused max pool's windows) is register-blocked: per tap, one load of each weight vector
+ * (kept in a register) and one broadcast of each pixel feed (pixels x vectors) independent
+ * FMAs. The block's shape comes from a model of the core (conv_block), so that small channel
+ * counts and odd image sizes still keep both FMA ports busy. Weights are packed
  * [ky][kx][ic][oc] at generation time. A fused pool takes the max of the raw sums before
  * bias and activation, which equals PyTorch's order because both are non-decreasing. */
 
@@ -187,28 +189,66 @@ typedef struct ConvPlan {
     const Node *n;
     int C, OC, KH, KW, SH, SW, DH, DW, dy, dx; /* dy, dx: border beyond this conv's padding */
     int OH, OW, pk;                            /* pk: fused pool kernel (= stride), 1 if none */
-    int BH, BW;     /* output positions per block: pooled pixels, or conv pixels along x */
-    int bx;         /* conv pixels per block along x when not pooling */
-    int inrow;      /* floats per padded input row */
+    int inrow;                                 /* floats per padded input row */
     int G, Cg, OCg; /* groups, and the input and output channels of each */
 } ConvPlan;
 
+/* Vector registers of a family, and how many a block may keep as accumulators. */
+static int vec_regs(int width) { return width >= 16 ? 32 : 16; }
 static int acc_budget(int width) { return width >= 16 ? 24 : width == 8 ? 12 : 32; }
+
+/* Cycles of a pass of `fmas` FMAs and `loads` loads on one core with two FMA and two load
+ * ports and a 4-cycle FMA latency, each accumulator a chain of `chain` dependent FMAs. */
+static double pass_cycles(int fmas, int loads, int chain)
+{
+    double f = fmas / 2.0, l = loads / 2.0, lat = 4.0 * chain;
+    return f > l ? (f > lat ? f : lat) : (l > lat ? l : lat);
+}
+
+/* A register block of a convolution: nvc of the output vectors at bh x bw outputs (bh
+ * dividing the output's rows and bw its columns, so that no block is ragged). An output is
+ * a pixel, or with a fused max pool a window of pk x pk pixels; the block's pixels are
+ * numbered row by row. */
+typedef struct ConvBlock {
+    int nvc, bh, bw;
+} ConvBlock;
+
+/* The block that reaches the largest share of the FMA peak: per input channel and tap,
+ * nvc weight loads and a broadcast per pixel feed nvc x pixels FMAs, one per accumulator,
+ * and per block the epilogue stores (with a pool, takes the maximum of) each output
+ * vector; then the one with fewer loads, then the flatter one. */
+static ConvBlock conv_block(const ConvPlan *p, int NV, int VL)
+{
+    ConvBlock best = {1, 1, 1};
+    double share = -1, loads = 0;
+    int rows = p->OH / p->pk, cols = p->OW / p->pk, pool = p->pk * p->pk;
+    int passes = p->Cg * p->KH * p->KW;
+    for (int nvc = 1; nvc <= NV; nvc++)
+        for (int bh = 1; bh <= rows && NV % nvc == 0; bh++)
+            for (int bw = 1; bw <= cols && rows % bh == 0; bw++) {
+                int outs = bh * bw, P = outs * pool;
+                if (cols % bw || nvc * P > acc_budget(VL))
+                    continue;
+                double cycles = passes * pass_cycles(nvc * P, nvc + P, 1) +
+                                nvc * outs * (1.5 + (pool - 1) / 2.0);
+                double s = passes * nvc * P / 2.0 / cycles, l = (double)(nvc + P) / (nvc * P);
+                if (s > share + 1e-9 || (s > share - 1e-9 && l < loads - 1e-9)) {
+                    best = (ConvBlock){nvc, bh, bw};
+                    share = s;
+                    loads = l;
+                }
+            }
+    return best;
+}
 
 static void conv_body(Emit *e, const VecFam *f, const void *ctx)
 {
     const ConvPlan *p = ctx;
     StrBuf *sb = e->code;
     const char *F = f->name;
-    int VL = f->width, NV = p->OCg / VL, P = p->pk > 1 ? p->pk * p->pk : p->bx;
-    /* vectors per chunk of output channels: the largest divisor of NV that fits */
-    int NVC = 1;
-    for (int k = 1; k <= NV; k++)
-        if (NV % k == 0 && k * P <= acc_budget(VL))
-            NVC = k;
-    int chunks = NV / NVC;
-    int OHB = p->pk > 1 ? p->OH / p->pk : p->OH, OWB = p->pk > 1 ? p->OW / p->pk : p->OW;
-    int xstep = p->pk > 1 ? 1 : p->bx;
+    int VL = f->width, NV = p->OCg / VL;
+    ConvBlock blk = conv_block(p, NV, VL);
+    int NVC = blk.nvc, pk = p->pk, BW = blk.bw * pk, P = blk.bh * pk * BW, chunks = NV / NVC;
     const CLayout *o = &e->out;
     /* with groups, each runs over its own input channels (gi * Cg) into its own outputs */
     bool grouped = p->G > 1;
@@ -218,12 +258,14 @@ static void conv_body(Emit *e, const VecFam *f, const void *ctx)
     const char *gout = grouped ? arena_printf(e->arena, " + gi * %d", p->OCg) : "";
     if (grouped)
         sb_printf(sb, "    for (int gi = 0; gi < %d; gi++)\n", p->G);
-    sb_printf(sb, "    for (int oy = 0; oy < %d; oy++)\n", OHB);
-    sb_printf(sb, "    for (int ox = 0; ox < %d; ox += %d)\n", OWB, xstep);
+    /* oy, ox: the block's first output (a pixel, or a pooled one) */
+    sb_printf(sb,
+              "    for (int oy = 0; oy < %d; oy += %d)\n    for (int ox = 0; ox < %d; ox += %d)\n",
+              p->OH / pk, blk.bh, p->OW / pk, blk.bw);
     if (chunks > 1)
         sb_printf(sb, "    for (int ob = 0; ob < %d; ob++)\n", chunks);
     sb_puts(sb, "    {\n");
-    int rowstep = p->pk * p->SH * p->inrow, colstep = p->pk * p->SW * p->C;
+    int rowstep = pk * p->SH * p->inrow, colstep = pk * p->SW * p->C;
     sb_printf(sb, "        const float *ip = in + oy * %d + ox * %d + %d%s;\n", rowstep, colstep,
               p->dy * p->inrow + p->dx * p->C, gin);
     sb_printf(sb, "        const float *wp = %s_w%s%s;\n", e->name, gw,
@@ -231,25 +273,39 @@ static void conv_body(Emit *e, const VecFam *f, const void *ctx)
     for (int q = 0; q < P; q++)
         for (int v = 0; v < NVC; v++)
             sb_printf(sb, "        %s a%d_%d = %s_zero();\n", F, q, v, F);
-    sb_printf(sb, "        for (int ic = 0; ic < %d; ic++, wp += %d) {\n", p->Cg, p->OCg);
-    for (int ky = 0; ky < p->KH; ky++)
-        for (int kx = 0; kx < p->KW; kx++) {
-            int tap = (ky * p->KW + kx) * p->Cg * p->OCg;
-            sb_printf(sb, "            { /* tap %d,%d */\n", ky, kx);
-            for (int v = 0; v < NVC; v++)
-                sb_printf(sb, "                %s w%d = %s_load(wp + %d);\n", F, v, F,
-                          tap + v * VL);
-            for (int q = 0; q < P; q++) {
-                int qy = p->pk > 1 ? q / p->pk : 0, qx = p->pk > 1 ? q % p->pk : q;
-                int off = (qy * p->SH + ky * p->DH) * p->inrow + (qx * p->SW + kx * p->DW) * p->C;
-                sb_printf(sb, "                %s x%d = %s_set1(ip[%d + ic]);\n", F, q, F, off);
-            }
-            for (int q = 0; q < P; q++)
+    /* few taps (a 1x1 convolution): U input channels per iteration, so that the loop's own
+     * work does not crowd the FMAs */
+    int U = 1, K = p->KH * p->KW;
+    while (U * 2 * K <= 8 && p->Cg % (U * 2) == 0)
+        U *= 2;
+    if (U > 1)
+        sb_printf(sb, "        for (int ic = 0; ic < %d; ic += %d, wp += %d) {\n", p->Cg, U,
+                  U * p->OCg);
+    else
+        sb_printf(sb, "        for (int ic = 0; ic < %d; ic++, wp += %d) {\n", p->Cg, p->OCg);
+    for (int u = 0; u < U; u++)
+        for (int ky = 0; ky < p->KH; ky++)
+            for (int kx = 0; kx < p->KW; kx++) {
+                int tap = (ky * p->KW + kx) * p->Cg * p->OCg + u * p->OCg;
+                sb_printf(sb, "            { /* tap %d,%d%s */\n", ky, kx,
+                          U > 1 ? arena_printf(e->arena, ", channel ic + %d", u) : "");
                 for (int v = 0; v < NVC; v++)
-                    sb_printf(sb, "                a%d_%d = %s_fma(w%d, x%d, a%d_%d);\n", q, v, F,
-                              v, q, q, v);
-            sb_puts(sb, "            }\n");
-        }
+                    sb_printf(sb, "                %s w%d = %s_load(wp + %d);\n", F, v, F,
+                              tap + v * VL);
+                for (int v = 0; v < NVC && P > 1; v++)
+                    sb_printf(sb, "                %s_keep(w%d);\n", F, v);
+                for (int q = 0; q < P; q++) {
+                    int qy = q / BW, qx = q % BW;
+                    int off =
+                        (qy * p->SH + ky * p->DH) * p->inrow + (qx * p->SW + kx * p->DW) * p->C + u;
+                    sb_printf(sb, "                %s x%d = %s_set1(ip[%d + ic]);\n", F, q, F, off);
+                }
+                for (int q = 0; q < P; q++)
+                    for (int v = 0; v < NVC; v++)
+                        sb_printf(sb, "                a%d_%d = %s_fma(w%d, x%d, a%d_%d);\n", q, v,
+                                  F, v, q, q, v);
+                sb_puts(sb, "            }\n");
+            }
     sb_puts(sb, "        }\n");
     /* epilogue: (max over the pool window,) bias, the fused add's tensors, activation, store */
     const char *ob = chunks > 1 ? arena_printf(e->arena, " + ob * %d", NVC * VL) : "";
@@ -259,36 +315,58 @@ static void conv_body(Emit *e, const VecFam *f, const void *ctx)
                        arena_printf(e->arena, "ins[%d]", k), &e->ins[k],
                        arena_printf(e->arena, "%s%s", gout, ob));
     bool bias = e->params[1] != NULL;
-    for (int v = 0; v < NVC; v++) {
-        int outs = p->pk > 1 ? 1 : P;
-        for (int q = 0; q < outs; q++) {
-            sb_printf(sb, "        {\n            %s r = a%d_%d;\n", F, q, v);
-            if (p->pk > 1)
-                for (int k = 1; k < P; k++)
-                    sb_printf(sb, "            r = %s_max(r, a%d_%d);\n", F, k, v);
-            if (bias)
-                sb_printf(sb, "            r = %s_add(r, %s_load(%s_b + %d%s%s));\n", F, F, e->name,
-                          v * VL, gout, ob);
-            for (int k = 1; k < e->nin; k++)
-                sb_printf(sb, "            r = %s_add(r, %s_load(s%d + %d));\n", F, F, k,
-                          q * p->OC + v * VL);
-            emit_act(sb, e->act, f, "r", 12);
-            sb_printf(sb, "            %s_store(op + %d, r);\n        }\n", F, q * p->OC + v * VL);
-        }
-    }
+    for (int v = 0; v < NVC; v++)
+        for (int wy = 0; wy < blk.bh; wy++)
+            for (int wx = 0; wx < blk.bw; wx++) { /* an output: the max of its window's pixels */
+                for (int q = 0, first = 1; q < P; q++)
+                    if (q / BW / pk == wy && q % BW / pk == wx) {
+                        sb_printf(sb,
+                                  first ? "        {\n            %s r = a%d_%d;\n"
+                                        : "            r = %s_max(r, a%d_%d);\n",
+                                  F, q, v);
+                        first = 0;
+                    }
+                if (bias)
+                    sb_printf(sb, "            r = %s_add(r, %s_load(%s_b + %d%s%s));\n", F, F,
+                              e->name, v * VL, gout, ob);
+                for (int k = 1; k < e->nin; k++)
+                    sb_printf(sb, "            r = %s_add(r, %s_load(s%d + %d));\n", F, F, k,
+                              wy * clayout_row(&e->ins[k]) + wx * p->OC + v * VL);
+                emit_act(sb, e->act, f, "r", 12);
+                sb_printf(sb, "            %s_store(op + %d, r);\n        }\n", F,
+                          wy * clayout_row(o) + wx * p->OC + v * VL);
+            }
     sb_puts(sb, "    }\n");
 }
 
 /* Depthwise (groups == channels, one output channel each): the channels are the vector
- * dimension, every tap one multiply-add of a vector of channels, a few pixels along x at a
- * time; weights packed [ky][kx][c]. */
+ * dimension, every tap one multiply-add of a vector of channels, for a row of bw output
+ * pixels at a time (bw dividing OW): per kernel row, each input pixel the row's taps read
+ * is loaded once and feeds every output pixel that reads it. Weights packed [ky][kx][c]. */
+static int dw_block(const ConvPlan *p, int VL)
+{
+    int best = 1, K = p->KH * p->KW;
+    double share = -1;
+    for (int bw = 1; bw <= p->OW; bw++) {
+        int cols = (bw - 1) * p->SW + (p->KW - 1) * p->DW + 1;
+        if (p->OW % bw || bw + p->KW + 2 > vec_regs(VL))
+            continue;
+        double s = bw * K / 2.0 / (pass_cycles(bw * K, p->KH * (p->KW + cols), K) + bw * 1.5);
+        if (s > share + 1e-9) {
+            best = bw;
+            share = s;
+        }
+    }
+    return best;
+}
+
 static void dw_body(Emit *e, const VecFam *f, const void *ctx)
 {
     const ConvPlan *p = ctx;
     StrBuf *sb = e->code;
     const char *F = f->name;
     const CLayout *o = &e->out;
-    int P = p->bx;
+    int P = dw_block(p, f->width);
     sb_printf(sb, "    for (int oy = 0; oy < %d; oy++)\n    for (int ox = 0; ox < %d; ox += %d)\n",
               p->OH, p->OW, P);
     sb_printf(sb, "    for (int c = 0; c < %d; c += %d) {\n", p->C, f->width);
@@ -298,15 +376,29 @@ static void dw_body(Emit *e, const VecFam *f, const void *ctx)
         sb_printf(sb, "        %s a%d = %s;\n", F, q,
                   e->params[1] ? arena_printf(e->arena, "%s_load(%s_b + c)", F, e->name)
                                : arena_printf(e->arena, "%s_zero()", F));
-    for (int ky = 0; ky < p->KH; ky++)
-        for (int kx = 0; kx < p->KW; kx++) {
-            sb_printf(sb, "        {\n            %s w = %s_load(%s_w + %d + c);\n", F, F, e->name,
+    int cols = (P - 1) * p->SW + (p->KW - 1) * p->DW + 1;
+    for (int ky = 0; ky < p->KH; ky++) {
+        sb_puts(sb, "        {\n");
+        for (int kx = 0; kx < p->KW; kx++)
+            sb_printf(sb, "            %s w%d = %s_load(%s_w + %d + c);\n", F, kx, F, e->name,
                       (ky * p->KW + kx) * p->C);
-            for (int q = 0; q < P; q++)
-                sb_printf(sb, "            a%d = %s_fma(%s_load(ip + %d), w, a%d);\n", q, F, F,
-                          ky * p->DH * p->inrow + (q * p->SW + kx * p->DW) * p->C, q);
-            sb_puts(sb, "        }\n");
+        for (int j = 0; j < cols; j++) {
+            int uses = 0;
+            for (int kx = 0; kx < p->KW; kx++) {
+                int q = j - kx * p->DW;
+                if (q < 0 || q % p->SW || q / p->SW >= P)
+                    continue;
+                if (uses++ == 0)
+                    sb_printf(sb, "            %s x%d = %s_load(ip + %d);\n", F, j, F,
+                              ky * p->DH * p->inrow + j * p->C);
+                if (uses == 2) /* read by two taps: keep it in a register, as conv_body's w */
+                    sb_printf(sb, "            %s_keep(x%d);\n", F, j);
+                sb_printf(sb, "            a%d = %s_fma(x%d, w%d, a%d);\n", q / p->SW, F, j, kx,
+                          q / p->SW);
+            }
         }
+        sb_puts(sb, "        }\n");
+    }
     emit_pixel_ptr(e, "float *op", "out", o, " + c");
     for (int k = 1; k < e->nin; k++)
         emit_pixel_ptr(e, arena_printf(e->arena, "const float *s%d", k),
@@ -386,12 +478,6 @@ static void emit(const Node *n, Emit *e)
     p.pk = 1;
     if (e->pool)
         p.pk = (int)e->pool->attrs[ir_attr_index(e->pool->ops, "kernel")].i[0];
-    p.bx = 1;
-    for (int b = 4; b >= 2 && p.pk == 1; b--)
-        if (g.OW % b == 0) {
-            p.bx = b;
-            break;
-        }
     /* weights packed [group][ky][kx][ic][oc] (a depthwise one: [ky][kx][c]) */
     int Cg = p.Cg, OCg = p.OCg;
     size_t taps = (size_t)g.KH * (size_t)g.KW, nw = (size_t)g.OC * (size_t)Cg * taps;

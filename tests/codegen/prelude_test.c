@@ -46,6 +46,11 @@
         F##_store(r, F##_sigmoid(va));                                                             \
         for (int i = 0; i < W; i++)                                                                \
             bad += near(#F "_sigmoid", i, r[i], 1.0f / (1.0f + expf(-a[i])));                      \
+        F keep = va;                                                                               \
+        F##_keep(keep);                                                                            \
+        F##_store(r, keep);                                                                        \
+        for (int i = 0; i < W; i++)                                                                \
+            bad += near(#F "_keep", i, r[i], a[i]);                                                \
         F##_store(r, F##_tanh(va));                                                                \
         for (int i = 0; i < W; i++)                                                                \
             bad += near(#F "_tanh", i, r[i], tanhf(a[i]));                                         \
