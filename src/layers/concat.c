@@ -60,12 +60,12 @@ static void backward(const Node *n, LayerRun *r)
     concat_backward(r->dins, r->dout, ch, chans(n, ch), rows(n, r->batch));
 }
 
-/* ---- C emitter: each input's channels copied into its slice of every output pixel ---- */
+/* ---- C emitter: each input's channels copied into its slice of every output pixel, in
+ * vectors of the widest family that divides every input's channel count ---- */
 
-static void emit(const Node *n, Emit *e)
+static void body(Emit *e, const VecFam *f, const void *ctx)
 {
-    emit_join_header(n, e, "Concat");
-    emit_zero_border(e->code, &e->out, "out", 4);
+    const Node *n = ctx;
     StrBuf *sb = e->code;
     const CLayout *o = &e->out;
     bool image = o->rank == 3;
@@ -78,23 +78,37 @@ static void emit(const Node *n, Emit *e)
     for (int k = 0; k < n->ninputs; k++) {
         const CLayout *i = &e->ins[k];
         int c = image ? i->c : i->n;
-        sb_printf(sb, "        for (int c = 0; c < %d; c++) {\n            float v = in[%d][", c,
-                  k);
+        sb_printf(
+            sb, "        for (int c = 0; c < %d; c += %d) {\n            %s v = %s_load(in[%d] + ",
+            c, f->width, f->name, f->name, k);
         if (image)
             emit_pixel(sb, i, "c");
         else
             sb_puts(sb, "c");
-        sb_puts(sb, "];\n");
-        emit_act(sb, e->act, &(VecFam){"vf1", 1, NULL}, "v", 12);
-        sb_puts(sb, "            out[");
+        sb_puts(sb, ");\n");
+        emit_act(sb, e->act, f, "v", 12);
+        sb_printf(sb, "            %s_store(out + ", f->name);
         if (image)
             emit_pixel(sb, o, arena_printf(e->arena, "%d + c", at));
         else
             sb_printf(sb, "%d + c", at);
-        sb_puts(sb, "] = v;\n        }\n");
+        sb_puts(sb, ", v);\n        }\n");
         at += c;
     }
-    sb_puts(sb, "    }\n}\n\n");
+    sb_puts(sb, "    }\n");
+}
+
+static int gcd(int a, int b) { return b ? gcd(b, a % b) : a; }
+
+static void emit(const Node *n, Emit *e)
+{
+    emit_join_header(n, e, "Concat");
+    emit_zero_border(e->code, &e->out, "out", 4);
+    int lanes = 0;
+    for (int k = 0; k < n->ninputs; k++)
+        lanes = gcd(lanes, e->ins[k].rank == 3 ? e->ins[k].c : e->ins[k].n);
+    emit_families(e, lanes, body, n);
+    sb_puts(e->code, "}\n\n");
 }
 
 const LayerOps layer_concat = {

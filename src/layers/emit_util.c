@@ -225,22 +225,29 @@ static void pool_body(Emit *e, const VecFam *f, const void *ctx)
     bool bounds = g->PH > 0 || g->PW > 0 || overhang;
     /* an average divides by a constant unless some window is clipped in the count */
     bool var_div = !p->is_max && (overhang || (g->exclude_pad && (g->PH > 0 || g->PW > 0)));
-    sb_printf(sb, "    for (int oy = 0; oy < %d; oy++)\n    for (int ox = 0; ox < %d; ox++)\n",
+    sb_printf(sb, "    for (int oy = 0; oy < %d; oy++)\n    for (int ox = 0; ox < %d; ox++) {\n",
               g->OH, g->OW);
+    /* the window's taps inside the input: bounds per window, none in the loop over taps */
+    const char *ky0 = "0", *ky1 = arena_printf(e->arena, "%d", g->KH), *kx0 = "0",
+               *kx1 = arena_printf(e->arena, "%d", g->KW);
+    if (bounds) {
+        sb_printf(sb,
+                  "        int y0 = oy * %d - %d, x0 = ox * %d - %d;\n"
+                  "        int ky0 = y0 < 0 ? -y0 : 0, ky1 = y0 + %d < %d ? %d : %d - y0;\n"
+                  "        int kx0 = x0 < 0 ? -x0 : 0, kx1 = x0 + %d < %d ? %d : %d - x0;\n",
+                  g->SH, g->PH, g->SW, g->PW, g->KH, g->H, g->KH, g->H, g->KW, g->W, g->KW, g->W);
+        ky0 = "ky0", ky1 = "ky1", kx0 = "kx0", kx1 = "kx1";
+    }
     sb_printf(sb, "    for (int c = 0; c < %d; c += %d) {\n", g->C, f->width);
     sb_printf(sb, "        %s r = %s;\n", F,
               p->is_max ? arena_printf(e->arena, "%s_set1(-INFINITY)", F)
                         : arena_printf(e->arena, "%s_zero()", F));
     sb_printf(
-        sb, "        for (int ky = 0; ky < %d; ky++)\n        for (int kx = 0; kx < %d; kx++) {\n",
-        g->KH, g->KW);
+        sb,
+        "        for (int ky = %s; ky < %s; ky++)\n        for (int kx = %s; kx < %s; kx++) {\n",
+        ky0, ky1, kx0, kx1);
     sb_printf(sb, "            int iy = oy * %d + ky - %d, ix = ox * %d + kx - %d;\n", g->SH, g->PH,
               g->SW, g->PW);
-    if (bounds)
-        sb_printf(sb,
-                  "            if (iy < 0 || iy >= %d || ix < 0 || ix >= %d)\n                "
-                  "continue;\n",
-                  g->H, g->W);
     sb_printf(sb, "            %s v = %s_load(in + ((iy + %d) * %d + ix + %d) * %d + c);\n", F, F,
               i->pad, i->w + 2 * i->pad, i->pad, i->c);
     sb_printf(sb, "            r = %s_%s(r, v);\n        }\n", F, p->is_max ? "max" : "add");
@@ -263,8 +270,8 @@ static void pool_body(Emit *e, const VecFam *f, const void *ctx)
         sb_printf(sb, "        r = %s_mul(r, %s_set1(1.0f / %d));\n", F, F, g->KH * g->KW);
     }
     emit_act(sb, e->act, f, "r", 8);
-    sb_printf(sb, "        %s_store(out + ((oy + %d) * %d + ox + %d) * %d + c, r);\n    }\n", F,
-              o->pad, o->w + 2 * o->pad, o->pad, o->c);
+    sb_printf(sb, "        %s_store(out + ((oy + %d) * %d + ox + %d) * %d + c, r);\n    }\n    }\n",
+              F, o->pad, o->w + 2 * o->pad, o->pad, o->c);
 }
 
 void emit_pool(const Node *n, Emit *e, const PoolGeom *g, bool is_max)
