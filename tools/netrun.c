@@ -1,13 +1,11 @@
 /* netrun.c: the interpreter's command line: argument parsing and calls only. */
-#include <errno.h>
-#include <fcntl.h>
 #include <getopt.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
+#include "fileio.h"
 #include "frontend.h"
 #include "runtime.h"
 
@@ -243,32 +241,6 @@ static int top_classes(const float *logits, int n, FILE *out)
     return order[0];
 }
 
-/* Reads n inputs of `per` little-endian floats each (the file's size decides n). */
-static float *load_f32(const char *path, int64_t per, int *n, Diag *d)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        diag_error(d, (SrcLoc){0}, "%s: cannot open: %s", path, strerror(errno));
-        return NULL;
-    }
-    float *v = NULL;
-    long len = fseek(f, 0, SEEK_END) == 0 ? ftell(f) : -1;
-    size_t bytes = (size_t)per * sizeof(float);
-    if (len <= 0 || (size_t)len % bytes != 0 || (size_t)len / bytes > (1u << 30)) {
-        diag_error(d, (SrcLoc){0}, "%s: %ld bytes is not a whole number of inputs of %lld floats",
-                   path, len, (long long)per);
-    } else if (!(v = malloc((size_t)len)) || fseek(f, 0, SEEK_SET) != 0 ||
-               fread(v, 1, (size_t)len, f) != (size_t)len) {
-        diag_error(d, (SrcLoc){0}, "%s: cannot read", path);
-        free(v);
-        v = NULL;
-    } else {
-        *n = (int)((size_t)len / bytes);
-    }
-    fclose(f);
-    return v;
-}
-
 static int predict(const Args *a, Model *m, const TrainConfig *t, Diag *d)
 {
     Dataset ds = {0};
@@ -277,13 +249,7 @@ static int predict(const Args *a, Model *m, const TrainConfig *t, Diag *d)
         float *pix = pgm_load(a->predict, &h, &w, d);
         if (!pix)
             return EXIT_BAD_INPUT;
-        ds.n = 1;
-        ds.rows = h;
-        ds.cols = w;
-        char s[64];
-        if ((int64_t)h * w != shape_numel(m->g->input)) {
-            diag_error(d, (SrcLoc){0}, "%s: image is %dx%d; network '%s' takes input %s",
-                       a->predict, w, h, m->g->name, shape_str(m->g->input, s));
+        if (!rt_check_image(m, 1, h, w, a->predict, d)) {
             free(pix);
             return EXIT_BAD_INPUT;
         }
@@ -296,7 +262,7 @@ static int predict(const Args *a, Model *m, const TrainConfig *t, Diag *d)
     }
     float *raw = NULL; /* .f32: the network's input as raw little-endian floats */
     if (str_has_suffix(a->predict, ".f32")) {
-        raw = load_f32(a->predict, shape_numel(m->g->input), &ds.n, d);
+        raw = f32_load(a->predict, shape_numel(m->g->input), &ds.n, d);
         if (!raw)
             return EXIT_BAD_INPUT;
         ds.rows = 1;
@@ -311,18 +277,13 @@ static int predict(const Args *a, Model *m, const TrainConfig *t, Diag *d)
         return EXIT_BAD_INPUT;
     }
     FILE *csv = NULL;
-    char *tmp = NULL;
-    if (a->logits) {
-        tmp = malloc(strlen(a->logits) + 32);
-        sprintf(tmp, "%s.tmp.%d", a->logits, (int)getpid());
-        csv = fopen(tmp, "w");
-        if (!csv) {
-            diag_error(d, (SrcLoc){0}, "%s: cannot write: %s", a->logits, strerror(errno));
-            free(tmp);
-            free(raw);
-            dataset_free(&ds);
-            return EXIT_BAD_INPUT;
-        }
+    SaveFile out;
+    if (a->logits && (!save_begin(&out, a->logits, true, d) || !(csv = save_stream(&out, d)))) {
+        if (out.fd >= 0)
+            save_abort(&out);
+        free(raw);
+        dataset_free(&ds);
+        return EXIT_BAD_INPUT;
     }
     int N = (int)rt_outputs(m), batch = m->max_batch;
     size_t per = (size_t)ds.rows * (size_t)ds.cols;
@@ -352,16 +313,13 @@ static int predict(const Args *a, Model *m, const TrainConfig *t, Diag *d)
     }
     int status = EXIT_OK;
     if (csv) {
-        if (fclose(csv) != 0 || rename(tmp, a->logits) != 0) {
-            diag_error(d, (SrcLoc){0}, "%s: cannot write: %s", a->logits, strerror(errno));
-            remove(tmp);
+        if (!save_commit(&out, d)) {
             status = EXIT_BAD_INPUT;
         } else if (!a->quiet) {
             char n[32];
             fprintf(stderr, "netrun: wrote the logits of %s images to %s\n", fmt_thousands(n, ds.n),
                     a->logits);
         }
-        free(tmp);
     }
     free(raw);
     dataset_free(&ds);
@@ -388,36 +346,6 @@ static bool check_split(const Model *m, const Dataset *ds, const char *dir, cons
     snprintf(base, sizeof base, "%s-labels-idx1-ubyte", split);
     idx_file(labels, sizeof labels, dir, base);
     return rt_check_dataset(m, ds, images, labels, d);
-}
-
-/* Before any training: the checkpoint must be writable where asked (st_write makes a
- * temporary file beside it and renames it), so a bad --save fails now, not after an epoch.
- * Nothing is left behind and an existing checkpoint is not touched. */
-static bool check_save_path(const char *path, Diag *d)
-{
-    struct stat st;
-    if (stat(path, &st) == 0 && S_ISDIR(st.st_mode)) {
-        diag_error(d, (SrcLoc){0}, "%s: is a directory, cannot write a safetensors file there",
-                   path);
-        return false;
-    }
-    char *tmp = malloc(strlen(path) + 32);
-    if (!tmp)
-        return true; /* st_write will report it */
-    sprintf(tmp, "%s.tmp.%d", path, (int)getpid());
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL, 0666);
-    if (fd < 0 && errno != EEXIST) {
-        diag_error(d, (SrcLoc){0}, "%s: cannot write the checkpoint: cannot create %s: %s", path,
-                   tmp, strerror(errno));
-        free(tmp);
-        return false;
-    }
-    if (fd >= 0) {
-        close(fd);
-        unlink(tmp);
-    }
-    free(tmp);
-    return true;
 }
 
 static void say_what_it_can_do(const char *net, const Graph *g)
@@ -494,7 +422,8 @@ int main(int argc, char **argv)
         char default_save[512];
         snprintf(default_save, sizeof default_save, "%s.safetensors", g->name);
         const char *save = a.save ? a.save : a.resume ? a.resume : default_save;
-        if (!check_save_path(save, &d))
+        /* a bad --save fails now, not after an epoch; nothing is left behind */
+        if (!save_check(save, false, &d))
             goto done;
         RunOptions ro = {
             .max_steps = a.steps,

@@ -194,8 +194,13 @@ typedef struct EvalResult {
     int n;
 } EvalResult;
 
-/* Checks that a data set fits the net: image size against the input, labels against the
- * outputs. Reports with the file (images or labels, the names to show) and record. */
+/* Checks that images of c channels, h rows and w columns fit the net's input, dimension by
+ * dimension: an image input (CxHxW) takes exactly that shape, a vector input of N values
+ * any image of N values. Reports with `what` (the file) and both shapes. */
+bool rt_check_image(const Model *m, int c, int h, int w, const char *what, Diag *d);
+/* Checks that a data set fits the net: at least one image, one-channel images of the input's
+ * size (rt_check_image), labels below the outputs. Reports with the file (images or labels,
+ * the names to show) and record. */
 bool rt_check_dataset(const Model *m, const Dataset *ds, const char *images, const char *labels,
                       Diag *d);
 /* The same with one name for both (images whose labels are not a file, as --predict's). */

@@ -28,18 +28,32 @@ void rt_set_threads(int n)
 
 int rt_threads(void) { return kernels_threads(); }
 
+bool rt_check_image(const Model *m, int c, int h, int w, const char *what, Diag *d)
+{
+    const Shape in = m->g->input;
+    bool fits = c < 1 || h < 1 || w < 1 ? false
+                : in.rank == 1          ? in.d[0] == (int64_t)c * h * w
+                : in.rank == 2          ? c == 1 && in.d[0] == h && in.d[1] == w
+                               : in.rank == 3 && in.d[0] == c && in.d[1] == h && in.d[2] == w;
+    if (!fits) {
+        char s[64];
+        diag_error(d, (SrcLoc){0},
+                   "%s: images are %dx%dx%d (channels x rows x columns); network '%s' takes "
+                   "input %s",
+                   what, c, h, w, m->g->name, shape_str(in, s));
+    }
+    return fits;
+}
+
 bool rt_check_dataset(const Model *m, const Dataset *ds, const char *images, const char *labels,
                       Diag *d)
 {
-    const Shape in = m->g->input;
-    int64_t pixels = (int64_t)ds->rows * ds->cols;
-    if (shape_numel(in) != pixels || (in.rank == 3 && in.d[0] != 1)) {
-        char s[64];
-        diag_error(d, (SrcLoc){0},
-                   "%s: images are %dx%d (%lld values); network '%s' takes input %s", images,
-                   ds->rows, ds->cols, (long long)pixels, m->g->name, shape_str(in, s));
+    if (ds->n <= 0) {
+        diag_error(d, (SrcLoc){0}, "%s: contains no images", images);
         return false;
     }
+    if (!rt_check_image(m, 1, ds->rows, ds->cols, images, d))
+        return false;
     int64_t outs = rt_outputs(m);
     for (int i = 0; i < ds->n; i++)
         if (ds->labels[i] >= outs) {

@@ -10,6 +10,9 @@
 #    plus usage errors: exit 1 (2 for usage), exactly one "error:" line, naming the file and
 #    the problem (key words grepped), no sanitizer report, and an existing checkpoint given as
 #    --save (or --resume) byte-identical afterwards.
+#  - hostile files (a training position out of range or not a number, images whose pixel
+#    count fits but not their shape, no images, names with a nul or a megabyte long, a save
+#    onto a device node or FIFO, stale temporary files).
 # Bad files are made here from good ones (head, dd, gzip, printf), in a temporary directory.
 # Ends with "cli: N passed, N failed"; exit 1 if any failed.
 set -u
@@ -344,6 +347,72 @@ if [ $rc = 1 ] && grep -q 'loss became .* at step 1[2-9] (epoch 2' ex.err && [ "
 else
     bad "NaN in epoch 2 (exit $rc)" "$(cat ex.err)" "$(cmp e1.st ex.st 2>&1)"
 fi
+
+# ---- hostile files: every field a loader reads is checked before use ----
+
+echo "== hostile files"
+# set_meta SRC DST KEY VALUE: SRC's safetensors header with metadata KEY set to VALUE
+set_meta() {
+    local n json
+    n=$(od -An -t u8 -N8 "$1" | tr -d ' ')
+    json=$(head -c $((8 + n)) "$1" | tail -c "$n" | sed -E 's/ +$//')
+    json=$(printf '%s' "$json" | sed -E "s/\"$3\":\"[^\"]*\"/\"$3\":\"$4\"/")
+    while [ $((${#json} % 8)) != 0 ]; do json="$json "; done
+    { le64 ${#json}; printf '%s' "$json"; tail -c +$((9 + n)) "$1"; } >"$2"
+}
+# the training position: a value out of range, or not a number, is an error naming the file,
+# the key and the value, and the checkpoint stays as it was
+for kv in netc.batch=-1 netc.batch=4294967295 netc.epoch=-3 netc.epoch=4294967296 \
+    netc.step=9223372036854775808 netc.optim_step=-1 netc.batch_size=0 netc.batch= \
+    netc.epoch=1e3 netc.dropout_rng=00000000000000000000000000000000000000000000000000000000000000000 \
+    netc.epoch_rng=-00000000000000100000000000000010000000000000001000000000000001; do
+    k=${kv%%=*} v=${kv#*=}
+    set_meta mid.st pos.st "$k" "$v" && cp pos.st pos.bak
+    expect "position-$k=$v" 1 "pos.st;bad training position;'$k'" mlp.net --train --data small --resume pos.st
+    cmp -s pos.st pos.bak || bad "position-$k=$v: the checkpoint changed"
+done
+# image shapes, dimension by dimension: 784 pixels are not 1x28x28 unless they are 28x28
+reshape() { { be32 2051; be32 $2; be32 $3; be32 $4; tail -c +17 "$1"; } >"$5"; }
+copy_data small wide && reshape small/train-images-idx3-ubyte 210 14 56 wide/train-images-idx3-ubyte
+copy_data small tall && reshape small/t10k-images-idx3-ubyte 105 56 14 tall/t10k-images-idx3-ubyte
+expect idx-14x56-train 1 'wide/train-images-idx3-ubyte;1x14x56;1x28x28' mlp.net --train --data wide --save keep.st
+expect idx-56x14-eval 1 'tall/t10k-images-idx3-ubyte;1x56x14;1x28x28' mlp.net --eval --data tall
+expect idx-14x56-predict 1 'wide/train-images-idx3-ubyte;1x14x56;1x28x28' "$NET" --predict wide/train-images-idx3-ubyte
+pgm() { printf 'P5 %d %d 255\n' $1 $2; head -c $(($1 * $2)) /dev/zero; }
+pgm 14 56 >p14x56.pgm && pgm 64 48 >p64x48.pgm && pgm 28 28 >p28.pgm
+expect pgm-14x56 1 'p14x56.pgm;1x56x14;1x28x28' "$NET" --predict p14x56.pgm
+expect pgm-64x48-into-3x32x32 1 'p64x48.pgm;1x48x64;3x32x32' c3.net --predict p64x48.pgm
+expect pgm-1-channel-into-3 1 'p28.pgm;1x28x28;3x32x32' c3.net --predict p28.pgm
+make_data none 0 0
+expect predict-no-images 1 'none/t10k-images-idx3-ubyte;no images' "$NET" --predict none/t10k-images-idx3-ubyte
+{ head -c 3132 /dev/zero; printf '\0\0\300\177'; } >nan.f32
+expect f32-nan 1 'nan.f32;value 783 of input 0;nan;finite' "$NET" --predict nan.f32
+head -c 3137 /dev/zero >odd.f32
+expect f32-size 1 'odd.f32;3137 bytes;784 floats' "$NET" --predict odd.f32
+# names: a nul inside is refused; a megabyte of name is shown cut to 60 bytes
+st_file st-nul.st '{"fc.bias\u0000x":{"dtype":"F32","shape":[10],"data_offsets":[0,40]},'"$W"'}' 31400
+expect st-nul-in-name 1 'st-nul.st;nul character' "${PRED[@]}" --load st-nul.st
+long=$(head -c 1000000 /dev/zero | tr '\0' n)
+st_file st-long.st "{$B,$W,\"$long\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[31400,31404]}}" 31404
+expect st-1mb-name 1 "st-long.st;tensor name 'nnn" "${PRED[@]}" --load st-long.st
+[ "$(wc -c <st-1mb-name.err)" -lt 400 ] && ok "a 1 MB name is cut in the message ($(wc -c <st-1mb-name.err) bytes)" ||
+    bad "a 1 MB name was echoed: $(wc -c <st-1mb-name.err) bytes of message"
+
+# saving: only a regular file is replaced; stale temporary files of dead processes go
+expect save-to-device 1 '/dev/null;character device;only a regular file' mlp.net --train --data small --steps 2 --save /dev/null
+[ -c /dev/null ] && ok "/dev/null is still a character device" || bad "/dev/null was replaced"
+mkfifo fifo.st
+expect save-to-fifo 1 'fifo.st;FIFO' mlp.net --train --data small --steps 2 --save fifo.st
+(exit 0) & deadpid=$! && wait $deadpid
+printf partial >stale.st.tmp.$deadpid && printf partial >stale.st.tmp.1
+run_ok stale mlp.net --train --data small --steps 2 --save stale.st &&
+    [ ! -e stale.st.tmp.$deadpid ] && [ -e stale.st.tmp.1 ] &&
+    ok "a save removes a dead process's temporary file and keeps a live one's" ||
+    bad "stale temporary files" "$(ls stale.st*)"
+"$NETRUN" "$NET" --load det1.st --predict small/t10k-images-idx3-ubyte --logits /dev/stdout >lg.out 2>lg.err
+[ $? = 0 ] && [ "$(wc -l <lg.out)" = 105 ] && ok "--logits /dev/stdout writes the CSV to standard output" ||
+    bad "--logits /dev/stdout" "$(head -3 lg.err)"
+
 
 # usage errors
 expect usage-steps 2 'steps' "$NET" --train --steps 0

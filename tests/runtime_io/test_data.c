@@ -672,3 +672,58 @@ Test(pgm, empty_missing_directory)
     cr_assert_null(pgm_load(tmp, &h, &w, &cap.d));
     expect_error(&cap, tmp, "is a directory");
 }
+
+/* ---- raw float32 (--predict FILE.f32) ---- */
+
+TestSuite(f32, .init = setup, .fini = teardown);
+
+Test(f32, inputs_by_size)
+{
+    float v[6] = {0, 1, -2.5f, 3e38f, -0.0f, 1e-40f};
+    write_file(in_tmp(path, "x.f32"), v, sizeof v);
+    int n = 0;
+    float *got = f32_load(path, 3, &n, &cap.d);
+    cr_assert_not_null(got, "%s", cap_text(&cap));
+    cr_assert_eq(n, 2);
+    cr_assert(memcmp(got, v, sizeof v) == 0);
+    free(got);
+}
+
+Test(f32, bad_sizes)
+{
+    float v[7] = {0};
+    const size_t sizes[] = {0, 1, 4, 8, 11, 13, 25, 27};
+    for (size_t i = 0; i < sizeof sizes / sizeof *sizes; i++) {
+        cap_fini(&cap);
+        cap_init(&cap);
+        write_file(in_tmp(path, "x.f32"), v, sizes[i]);
+        int n = -1;
+        cr_assert_null(f32_load(path, 3, &n, &cap.d), "%zu bytes accepted", sizes[i]);
+        char want[64];
+        snprintf(want, sizeof want, "%zu bytes is not a whole number of inputs", sizes[i]);
+        expect_error(&cap, path, want, "of 3 floats (12 bytes each)");
+        cr_assert_eq(n, -1);
+    }
+}
+
+Test(f32, values_must_be_finite)
+{
+    float v[6] = {0, 1, 2, 3, 4, 5};
+    const float bad[] = {NAN, -NAN, INFINITY, -INFINITY};
+    for (int k = 0; k < 4; k++) {
+        cap_fini(&cap);
+        cap_init(&cap);
+        v[4] = bad[k];
+        write_file(in_tmp(path, "x.f32"), v, sizeof v);
+        int n;
+        cr_assert_null(f32_load(path, 3, &n, &cap.d));
+        expect_error(&cap, path, "value 1 of input 1 (byte 16) is", "must be finite");
+    }
+}
+
+Test(f32, not_a_file)
+{
+    int n;
+    cr_assert_null(f32_load(tmp, 3, &n, &cap.d));
+    expect_error(&cap, tmp, "is a directory");
+}

@@ -1,0 +1,318 @@
+/* test_checks.c: what the runtime checks before it uses a value from a file, class by class:
+ *   - every field of a checkpoint's training position (netc.epoch, netc.batch,
+ *     netc.batch_size, netc.step, netc.optim_step, the two RNG states), each at -1, 2^31,
+ *     2^32, 2^63, 2^64, non-numbers and empty, and each at the ends of its range;
+ *   - image shapes against the net's input, dimension by dimension, and an empty data set.
+ * A checkpoint is written by ckpt_save from a small net, then rewritten with one metadata
+ * value changed (st_read, st_write), so each case differs from a good file in one field. */
+#include <criterion/criterion.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "frontend.h"
+#include "runtime.h"
+#include "testutil.h"
+
+static const char net_text[] = "network c (input 1x4x4) {\n"
+                               "  Flatten\n"
+                               "  Dropout 0.5\n"
+                               "  fc: Linear 3\n"
+                               "}\n"
+                               "train {\n"
+                               "  optimizer Adam lr=0.01\n"
+                               "  batch 2\n"
+                               "  epochs 3\n"
+                               "}\n";
+
+/* Every metadata key ckpt_save writes for a training position, in its order. */
+static const char *const pos_keys[] = {"netc.epoch",      "netc.batch",      "netc.batch_size",
+                                       "netc.step",       "netc.optim_step", "netc.epoch_rng",
+                                       "netc.dropout_rng"};
+#define NKEYS 7
+
+static char *tmp;
+static Cap cap;
+static char good[1024], bad[1024];
+static Arena *arena;
+static Graph *g;
+static Model *m;
+static Optim *o;
+static uint8_t images[5 * 16], labels[5] = {0, 1, 2, 1, 0};
+static Dataset ds = {.n = 5, .rows = 4, .cols = 4, .images = images, .labels = labels};
+
+static Graph *load_net(const char *text)
+{
+    Diag d;
+    diag_init(&d, stderr, "test");
+    Graph *gr = frontend_load_file(arena, src_from_string(arena, "c.net", text), &d);
+    cr_assert(gr && d.errors == 0, "the test's net does not load");
+    return gr;
+}
+
+static void setup(void)
+{
+    tmp = tmpdir_new();
+    cap_init(&cap);
+    snprintf(good, sizeof good, "%s/good.st", tmp);
+    snprintf(bad, sizeof bad, "%s/bad.st", tmp);
+    arena = arena_new();
+    g = load_net(net_text);
+    m = rt_model_new(g, g->train.batch, &cap.d);
+    o = optim_new(&g->train, m->nparam_floats);
+    cr_assert(m && o);
+    rt_model_init(m, 7);
+    for (int i = 0; i < 5 * 16; i++)
+        images[i] = (uint8_t)(i * 37);
+    /* a position inside epoch 2: 4 steps of 3 per epoch */
+    TrainPos pos = {.epoch = 1, .batch = 1, .step = 4};
+    rng_seed(&pos.epoch_rng, 1);
+    pos.drop_rng = m->rng;
+    o->step = 4;
+    cr_assert(ckpt_save(good, m, o, &pos, &cap.d), "%s", cap_text(&cap));
+}
+
+static void teardown(void)
+{
+    optim_free(o);
+    rt_model_free(m);
+    arena_free(arena);
+    cap_fini(&cap);
+    tmpdir_free(tmp);
+}
+
+TestSuite(checks, .init = setup, .fini = teardown);
+
+/* Writes `bad`: `good` with n metadata keys set to values (NULL: removed). */
+static void rewrite_n(int n, const char *const *keys, const char *const *values)
+{
+    StFile *f = st_read(good, &cap.d);
+    cr_assert(f, "%s", cap_text(&cap));
+    int nt = st_count(f);
+    StTensor *t = calloc((size_t)nt, sizeof *t);
+    for (int i = 0; i < nt; i++)
+        t[i] = *st_tensor(f, i);
+    const char *meta[2 * (NKEYS + 2) + 1];
+    int k = 0;
+    const char *fixed[] = {"format", "netc.network"};
+    for (int i = 0; i < 2 + NKEYS; i++) {
+        const char *name = i < 2 ? fixed[i] : pos_keys[i - 2];
+        const char *v = st_meta(f, name);
+        for (int j = 0; j < n; j++)
+            if (strcmp(name, keys[j]) == 0)
+                v = values[j];
+        if (v) {
+            meta[k++] = name;
+            meta[k++] = v;
+        }
+    }
+    meta[k] = NULL;
+    cr_assert(st_write(bad, t, nt, meta, &cap.d), "%s", cap_text(&cap));
+    free(t);
+    st_free(f);
+}
+
+static void rewrite(const char *key, const char *value) { rewrite_n(1, &key, &value); }
+
+/* ckpt_resume of `bad` into a fresh optimiser; the position in *pos. */
+static bool resume(TrainPos *pos)
+{
+    Optim *o2 = optim_new(&g->train, m->nparam_floats);
+    memset(pos, 0, sizeof *pos);
+    bool ok = ckpt_resume(bad, m, o2, pos, &cap.d);
+    optim_free(o2);
+    return ok;
+}
+
+static void expect_rejected(const char *key, const char *value)
+{
+    cap_fini(&cap);
+    cap_init(&cap);
+    rewrite(key, value);
+    TrainPos pos;
+    cr_assert_not(resume(&pos), "%s = '%s' was accepted", key, value);
+    char want[80];
+    snprintf(want, sizeof want, "'%s'", key);
+    expect_error(&cap, bad, want, "bad training position");
+}
+
+static void expect_accepted(const char *key, const char *value, TrainPos *pos)
+{
+    cap_fini(&cap);
+    cap_init(&cap);
+    rewrite(key, value);
+    cr_assert(resume(pos), "%s = '%s' was refused:\n%s", key, value, cap_text(&cap));
+}
+
+/* Not a whole number, for every integer key; and values past every integer key's range. */
+static const char *const not_numbers[] = {"",    "x",   " 1", "1 ", "+1",  "0x10",    "1.5",
+                                          "1e3", "--1", "-",  "1-", "0 1", "\xd9\xa1"};
+static const char *const too_large_for_all[] = {"-1",
+                                                "-2147483648",
+                                                "-9223372036854775808",
+                                                "9223372036854775807",
+                                                "9223372036854775808", /* 2^63 */
+                                                "18446744073709551615",
+                                                "18446744073709551616",
+                                                "99999999999999999999999999999"};
+
+Test(checks, every_integer_key_rejects_non_numbers_and_negatives)
+{
+    for (int k = 0; k < 5; k++) {
+        for (size_t i = 0; i < sizeof not_numbers / sizeof *not_numbers; i++)
+            expect_rejected(pos_keys[k], not_numbers[i]);
+        for (size_t i = 0; i < sizeof too_large_for_all / sizeof *too_large_for_all; i++)
+            expect_rejected(pos_keys[k], too_large_for_all[i]);
+    }
+}
+
+Test(checks, epoch_batch_and_batch_size_stay_in_an_int)
+{
+    const char *const big[] = {"2147483647", "2147483648", "4294967295", "4294967296"};
+    for (int k = 0; k < 3; k++)
+        for (int i = k == 2 ? 1 : 0; i < 4; i++) /* batch_size may be INT32_MAX */
+            expect_rejected(pos_keys[k], big[i]);
+    expect_rejected("netc.batch_size", "0");
+    TrainPos pos;
+    expect_accepted("netc.epoch", "2147483646", &pos);
+    cr_assert_eq(pos.epoch, 2147483646);
+    expect_accepted("netc.epoch", "0", &pos);
+    cr_assert_eq(pos.epoch, 0);
+    expect_accepted("netc.batch", "2147483646", &pos); /* rt_train checks it against the data */
+    cr_assert_eq(pos.batch, 2147483646);
+    expect_accepted("netc.batch", "0", &pos);
+    expect_accepted("netc.batch_size", "2", &pos);
+    cr_assert_eq(pos.batch, 1);
+}
+
+Test(checks, steps_stay_exact_in_a_double)
+{
+    TrainPos pos;
+    for (int k = 3; k < 5; k++) {
+        expect_rejected(pos_keys[k], "9007199254740993"); /* 2^53 + 1 */
+        expect_accepted(pos_keys[k], "2147483648", &pos);
+        expect_accepted(pos_keys[k], "4294967296", &pos);
+        expect_accepted(pos_keys[k], "9007199254740992", &pos);
+    }
+    cr_assert_eq(pos.step, 4);
+}
+
+Test(checks, rng_states)
+{
+    const char *const bad_states[] = {
+        "",
+        "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcde",   /* 63 */
+        "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef0", /* 65 */
+        "g123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
+        "-123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
+        " 123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
+        "0x23456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
+        "0000000000000000000000000000000000000000000000000000000000000000", /* never moves */
+        "-1",
+        "18446744073709551616",
+    };
+    for (int k = 5; k < 7; k++)
+        for (size_t i = 0; i < sizeof bad_states / sizeof *bad_states; i++)
+            expect_rejected(pos_keys[k], bad_states[i]);
+    TrainPos pos;
+    expect_accepted("netc.epoch_rng",
+                    "0123456789ABCDEF0123456789abcdef0000000000000000000000000000000F", &pos);
+    cr_assert_eq(pos.epoch_rng.s[0], 0x0123456789abcdefull);
+    cr_assert_eq(pos.epoch_rng.s[3], 0xfull);
+}
+
+Test(checks, missing_keys)
+{
+    for (int k = 0; k < NKEYS; k++) {
+        if (strcmp(pos_keys[k], "netc.batch_size") == 0)
+            continue;
+        cap_fini(&cap);
+        cap_init(&cap);
+        rewrite(pos_keys[k], NULL);
+        TrainPos pos;
+        cr_assert_not(resume(&pos), "%s missing was accepted", pos_keys[k]);
+        expect_error(&cap, bad, pos_keys[k], "not a training checkpoint", "missing");
+    }
+    TrainPos pos; /* older checkpoints have no batch size */
+    expect_accepted("netc.batch_size", NULL, &pos);
+    cr_assert_eq(pos.batch, 1);
+}
+
+/* A value of a megabyte is shown cut short, and a control character escaped. */
+Test(checks, long_values_are_cut_in_messages)
+{
+    char *v = malloc(1 << 20);
+    memset(v, '7', (1 << 20) - 1);
+    v[(1 << 20) - 1] = 0;
+    v[3] = '\033';
+    expect_rejected("netc.epoch", v);
+    free(v);
+    const char *t = cap_text(&cap);
+    cr_assert_lt(strlen(t), 400, "message of %zu bytes:\n%.400s", strlen(t), t);
+    cr_assert(strstr(t, "'777\\x1b7777") && strstr(t, "...'"), "%s", t);
+}
+
+Test(checks, batch_size_of_another_run_inside_an_epoch)
+{
+    cap_fini(&cap);
+    cap_init(&cap);
+    rewrite("netc.batch_size", "3");
+    TrainPos pos;
+    cr_assert_not(resume(&pos));
+    expect_error(&cap, bad, "batches of 3", "same batch size");
+}
+
+/* ---- images against the input ---- */
+
+Test(checks, image_dimensions_one_by_one)
+{
+    Graph *g3 = load_net("network c3 (input 3x32x32) {\n  Flatten\n  fc: Linear 2\n}\n");
+    Graph *flat = load_net("network f (input 16) {\n  fc: Linear 2\n}\n");
+    Model *m3 = rt_model_new(g3, 1, &cap.d), *mf = rt_model_new(flat, 1, &cap.d);
+    cr_assert(m3 && mf);
+    struct {
+        Model *m;
+        int c, h, w;
+        bool fits;
+    } cases[] = {
+        {m, 1, 4, 4, true},     {m, 1, 2, 8, false},    {m, 1, 8, 2, false},
+        {m, 1, 16, 1, false},   {m, 1, 1, 16, false},   {m, 2, 4, 4, false},
+        {m, 1, 4, 5, false},    {m3, 3, 32, 32, true},  {m3, 1, 48, 64, false},
+        {m3, 1, 64, 48, false}, {m3, 1, 32, 32, false}, {m3, 3, 16, 64, false},
+        {mf, 1, 4, 4, true},    {mf, 1, 2, 8, true},    {mf, 1, 4, 5, false},
+        {m, 0, 4, 4, false},    {m, 1, 0, 4, false},    {m, 1, -4, -4, false},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        cap_fini(&cap);
+        cap_init(&cap);
+        bool fits = rt_check_image(cases[i].m, cases[i].c, cases[i].h, cases[i].w, "img", &cap.d);
+        cr_assert_eq(fits, cases[i].fits, "%dx%dx%d into %s", cases[i].c, cases[i].h, cases[i].w,
+                     cases[i].m->g->name);
+        if (!fits) {
+            char shape[64];
+            snprintf(shape, sizeof shape, "%dx%dx%d", cases[i].c, cases[i].h, cases[i].w);
+            expect_error(&cap, "img: images are", shape, "takes input");
+        }
+    }
+    rt_model_free(m3);
+    rt_model_free(mf);
+}
+
+Test(checks, data_sets)
+{
+    Dataset empty = ds;
+    empty.n = 0;
+    cr_assert_not(rt_check_dataset(m, &empty, "imgs", "labs", &cap.d));
+    expect_error(&cap, "imgs: contains no images");
+    cap_fini(&cap);
+    cap_init(&cap);
+    uint8_t wide[5] = {0, 1, 3, 0, 0};
+    Dataset beyond = ds;
+    beyond.labels = wide;
+    cr_assert_not(rt_check_dataset(m, &beyond, "imgs", "labs", &cap.d));
+    expect_error(&cap, "labs: label 3 of record 2", "3 outputs");
+    cap_fini(&cap);
+    cap_init(&cap);
+    cr_assert(rt_check_dataset(m, &ds, "imgs", "labs", &cap.d), "%s", cap_text(&cap));
+}
