@@ -1,6 +1,7 @@
 /* netrun.c: the interpreter's command line: argument parsing and calls only. */
 #include <getopt.h>
 #include <math.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -363,6 +364,110 @@ static void say_what_it_can_do(const char *net, const Graph *g)
            net, g->train.data_dir ? g->train.data_dir : "give --data DIR", net, net);
 }
 
+/* ---- Ctrl-C: the first SIGINT or SIGTERM stops training after the step in progress and
+ * saves the position (rt_train, RunOptions.stop); a second one exits at once, leaving the
+ * last checkpoint as it was and removing the temporary file of a save in progress. */
+
+static volatile sig_atomic_t stop_signal; /* the first signal's number; 0 before one came */
+
+static void on_stop_signal(int sig)
+{
+    static const char first[] =
+        "\nnetrun: interrupted: stopping after this step to save (interrupt again to exit now)\n";
+    static const char again[] =
+        "\nnetrun: interrupted again: exiting without saving; the last checkpoint is unchanged\n";
+    if (stop_signal) {
+        save_abandon();
+        (void)!write(STDERR_FILENO, again, sizeof again - 1);
+        _exit(128 + sig);
+    }
+    stop_signal = sig;
+    (void)!write(STDERR_FILENO, first, sizeof first - 1);
+}
+
+/* Catches SIGINT and SIGTERM during training (on), or restores what was there (off). A
+ * signal ignored when netrun started (nohup, a background job) stays ignored. */
+static void catch_stop_signals(bool on)
+{
+    static struct sigaction old[2];
+    static const int sigs[2] = {SIGINT, SIGTERM};
+    for (int i = 0; i < 2; i++) {
+        if (on) {
+            struct sigaction sa = {.sa_handler = on_stop_signal, .sa_flags = SA_RESTART};
+            sigemptyset(&sa.sa_mask);
+            sigaction(sigs[i], NULL, &old[i]);
+            if (old[i].sa_handler != SIG_IGN)
+                sigaction(sigs[i], &sa, NULL);
+        } else {
+            sigaction(sigs[i], &old[i], NULL);
+        }
+    }
+}
+
+/* For tests: NETRUN_TEST_SIGNAL=STEP[,COUNT[,SIGNAL]] raises SIGNAL (default SIGINT) COUNT
+ * times (default 1) right after optimiser step STEP, so an interruption lands on a known
+ * step. */
+typedef struct TestSignal {
+    long long step;
+    int count, sig;
+} TestSignal;
+
+static void raise_at_step(void *ctx, int64_t step)
+{
+    const TestSignal *ts = ctx;
+    for (int i = 0; step == ts->step && i < ts->count; i++)
+        raise(ts->sig);
+}
+
+/* A word as a POSIX shell reads it back: as it is, or in single quotes. */
+static void put_shell_word(const char *w, FILE *f)
+{
+    if (*w && strspn(w, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
+                        "_-./=:,+@%") == strlen(w)) {
+        fputs(w, f);
+        return;
+    }
+    fputc('\'', f);
+    for (; *w; w++)
+        fputs(*w == '\'' ? "'\\''" : (char[]){*w, 0}, f);
+    fputc('\'', f);
+}
+
+/* After an interruption: where the position is saved and the command that continues the run:
+ * this one's words without its --load, --save and --resume (found by the pointers getopt left
+ * in a, which point into argv), then --resume FILE. */
+static void say_how_to_resume(int argc, char **argv, const Args *a, const char *save,
+                              const TrainPos *pos)
+{
+    const char *weights[3] = {a->load, a->save, a->resume};
+    fflush(stdout);
+    if (pos->batch)
+        fprintf(stderr, "netrun: interrupted after step %lld (epoch %d, batch %d); ",
+                (long long)pos->step, pos->epoch + 1, pos->batch);
+    else
+        fprintf(stderr, "netrun: interrupted after step %lld (epoch %d done); ",
+                (long long)pos->step, pos->epoch);
+    fprintf(stderr, "the training position is saved in %s\nto continue, run:\n  ", save);
+    put_shell_word(argv[0], stderr);
+    for (int i = 1; i < argc; i++) {
+        bool drop = false;
+        for (int k = 0; k < 3 && !drop; k++) {
+            const char *v = weights[k];
+            if (v && v > argv[i] && v <= argv[i] + strlen(argv[i])) /* --save=FILE */
+                drop = true;
+            if (v && i + 1 < argc && v == argv[i + 1]) /* --save FILE */
+                drop = true, i++;
+        }
+        if (!drop) {
+            fputc(' ', stderr);
+            put_shell_word(argv[i], stderr);
+        }
+    }
+    fputs(" --resume ", stderr);
+    put_shell_word(save, stderr);
+    fputc('\n', stderr);
+}
+
 int main(int argc, char **argv)
 {
     Args a = {0};
@@ -425,12 +530,20 @@ int main(int argc, char **argv)
         /* a bad --save fails now, not after an epoch; nothing is left behind */
         if (!save_check(save, false, &d))
             goto done;
+        TestSignal ts = {-1, 1, SIGINT};
+        const char *env = getenv("NETRUN_TEST_SIGNAL");
+        if (env)
+            sscanf(env, "%lld,%d,%d", &ts.step, &ts.count, &ts.sig);
         RunOptions ro = {
             .max_steps = a.steps,
             .save = save,
+            .resume = a.resume,
             .progress = isatty(fileno(stdout)) && !a.quiet,
             .quiet = a.quiet,
             .out = stdout,
+            .stop = &stop_signal,
+            .on_step = env ? raise_at_step : NULL,
+            .ctx = &ts,
         };
         if (!a.quiet) {
             char np[32], ni[32], steps[64] = "";
@@ -441,9 +554,17 @@ int main(int argc, char **argv)
                    fmt_thousands(ni, train.n), t->batch, rt_threads(), rt_threads() == 1 ? "" : "s",
                    steps);
         }
-        if (!rt_train(m, o, &pos, &train, &test, &ro, &d))
+        catch_stop_signals(true);
+        TrainResult tr = rt_train(m, o, &pos, &train, &test, &ro, &d);
+        catch_stop_signals(false);
+        if (!tr.ok)
             goto done;
-        if (!a.quiet)
+        if (tr.interrupted) {
+            say_how_to_resume(argc, argv, &a, save, &pos);
+            status = 128 + stop_signal;
+            goto done;
+        }
+        if (!a.quiet && tr.saves)
             printf("saved %s\n", ro.save);
     }
     if (a.eval) {

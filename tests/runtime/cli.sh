@@ -12,7 +12,10 @@
 #    --save (or --resume) byte-identical afterwards.
 #  - hostile files (a training position out of range or not a number, images whose pixel
 #    count fits but not their shape, no images, names with a nul or a megabyte long, a save
-#    onto a device node or FIFO, stale temporary files).
+#    onto a device node or FIFO, stale temporary files) and runs already at their end;
+#  - interruption: SIGINT or SIGTERM after a given step (NETRUN_TEST_SIGNAL, at random steps
+#    too, printed), a second signal, and real asynchronous kills: exit 128 + signal, and the
+#    command netrun prints resumes to the same bytes as one uninterrupted run.
 # Bad files are made here from good ones (head, dd, gzip, printf), in a temporary directory.
 # Ends with "cli: N passed, N failed"; exit 1 if any failed.
 set -u
@@ -371,6 +374,27 @@ for kv in netc.batch=-1 netc.batch=4294967295 netc.epoch=-3 netc.epoch=429496729
     expect "position-$k=$v" 1 "pos.st;bad training position;'$k'" mlp.net --train --data small --resume pos.st
     cmp -s pos.st pos.bak || bad "position-$k=$v: the checkpoint changed"
 done
+set_meta mid.st pos.st netc.batch 12 # in range, but the data has 11 batches of 20
+expect position-batch-beyond-data 1 "pos.st;cannot resume after batch 12;11 batches" mlp.net --train --data small --resume pos.st
+# a run already at its end: a warning, no "saved", the file untouched, exit 0
+cp mdet1.st ended.st
+if "$NETRUN" mlp.net --train --data small --resume ended.st >ended.out 2>ended.err &&
+    grep -q "warning: nothing to train: 3 epochs done, and the run has 3; ended.st is left as it is" ended.err &&
+    ! grep -q "saved" ended.out && cmp -s mdet1.st ended.st && no_sanitizer ended.err; then
+    ok "resuming a finished run: $(grep warning: ended.err)"
+else
+    bad "resuming a finished run" "$(cat ended.out ended.err)"
+fi
+"$NETRUN" mlp.net --train --data small --resume ended.st --epochs 2 >ended2.out 2>ended2.err
+[ $? = 0 ] && grep -q "nothing to train: 3 epochs done, and the run has 2" ended2.err && ! grep -q saved ended2.out &&
+    cmp -s mdet1.st ended.st && ok "resuming past --epochs: nothing trained or saved" ||
+    bad "resuming past --epochs" "$(cat ended2.out ended2.err)"
+cp mid.st mid2.st
+"$NETRUN" mlp.net --train --data small --resume mid2.st --steps 7 >ended3.out 2>ended3.err
+[ $? = 0 ] && grep -q "nothing to train: 7 steps done, and the run stops after step 7" ended3.err &&
+    ! grep -q saved ended3.out && cmp -s mid.st mid2.st && ok "resuming at --steps: nothing trained or saved" ||
+    bad "resuming at --steps" "$(cat ended3.out ended3.err)"
+
 # image shapes, dimension by dimension: 784 pixels are not 1x28x28 unless they are 28x28
 reshape() { { be32 2051; be32 $2; be32 $3; be32 $4; tail -c +17 "$1"; } >"$5"; }
 copy_data small wide && reshape small/train-images-idx3-ubyte 210 14 56 wide/train-images-idx3-ubyte
@@ -413,6 +437,68 @@ run_ok stale mlp.net --train --data small --steps 2 --save stale.st &&
 [ $? = 0 ] && [ "$(wc -l <lg.out)" = 105 ] && ok "--logits /dev/stdout writes the CSV to standard output" ||
     bad "--logits /dev/stdout" "$(head -3 lg.err)"
 
+# ---- interruption: Ctrl-C saves a position that resumes bit for bit ----
+
+echo "== interruption"
+# resume_cmd ERRFILE: the command netrun printed to continue
+resume_cmd() { sed -n '/^to continue, run:$/{n;s/^  //p;}' "$1"; }
+# interrupted NAME EXIT FULL: netrun (already run, NAME.out/.err) exited EXIT after an
+# interruption; the command it printed must finish the run with FULL's bytes
+interrupted() {
+    local name=$1 want=$2 full=$3 cmd
+    cmd=$(resume_cmd "$name.err")
+    if [ "$rc" != "$want" ] || [ -z "$cmd" ] || ! no_sanitizer "$name.err"; then
+        bad "$name: exit $rc (want $want), resume command '$cmd'" "$(cat "$name.err")"
+        return
+    fi
+    eval "$cmd" >"$name-r.out" 2>"$name-r.err"
+    local rrc=$?
+    if [ $rrc = 0 ] && cmp -s "$full" "$name.st" && no_sanitizer "$name-r.err"; then
+        ok "$name: $(grep -o 'after step [0-9]*' "$name.err"), exit $rc; then '${cmd#"$NETRUN" }' == one run, byte for byte"
+    else
+        bad "$name: the resumed run (exit $rrc) differs from one uninterrupted run" "$cmd" "$(cmp "$full" "$name.st")" "$(cat "$name-r.err")"
+    fi
+}
+# at a random step (printed, to replay a failure), at an epoch's end, at the first and last step
+INT_ARGS=(mlp.net --train --data small --threads 2)
+for n in $((RANDOM % 32 + 1)) $((RANDOM % 32 + 1)) 1 11 32; do
+    NETRUN_TEST_SIGNAL=$n "$NETRUN" "${INT_ARGS[@]}" --save int$n.st >int$n.out 2>int$n.err
+    rc=$?
+    interrupted int$n 130 mdet1.st
+done
+# SIGTERM too (128 + 15), with other words on the line: --load's weights and --save= go
+NETRUN_TEST_SIGNAL=17,1,15 "$NETRUN" mlp.net --train --data small --load good.st --threads=2 --save=term.st >term.out 2>term.err
+rc=$?
+run_ok termfull mlp.net --train --data small --load good.st --threads 2 --save termfull.st
+interrupted term 143 termfull.st
+# a second signal exits at once: the last checkpoint (epoch 1's) stays, no temporary file
+run_ok end11 "${INT_ARGS[@]}" --steps 11 --save end11.st
+NETRUN_TEST_SIGNAL=15,2 "$NETRUN" "${INT_ARGS[@]}" --save twice.st >twice.out 2>twice.err
+rc=$?
+if [ $rc = 130 ] && cmp -s end11.st twice.st && [ -z "$(ls twice.st.tmp.* 2>/dev/null)" ] &&
+    grep -q "interrupted again" twice.err && [ -z "$(resume_cmd twice.err)" ]; then
+    ok "a second signal exits at once (130), the last checkpoint intact, nothing left behind"
+else
+    bad "a second signal (exit $rc)" "$(cat twice.err)" "$(cmp end11.st twice.st 2>&1; ls twice.st*)"
+fi
+# a real asynchronous kill, once the first checkpoint exists (somewhere in 300 epochs of
+# 11 steps, a save included), by SIGINT (job control on, so the background job takes it) and
+# by SIGTERM
+ASYNC_ARGS=(mlp.net --train --data small --threads 2 --epochs 300)
+run_ok asyncfull "${ASYNC_ARGS[@]}" --save asyncfull.st
+for sig in INT TERM; do
+    rm -f async$sig.st
+    set -m
+    "$NETRUN" "${ASYNC_ARGS[@]}" --save async$sig.st >async$sig.out 2>async$sig.err &
+    pid=$!
+    set +m
+    for _ in $(seq 1000); do [ -e async$sig.st ] && break; sleep 0.01; done
+    sleep 0.0$((RANDOM % 5))
+    kill -$sig $pid
+    wait $pid
+    rc=$?
+    interrupted async$sig $([ $sig = INT ] && echo 130 || echo 143) asyncfull.st
+done
 
 # usage errors
 expect usage-steps 2 'steps' "$NET" --train --steps 0

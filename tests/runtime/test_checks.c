@@ -2,6 +2,8 @@
  *   - every field of a checkpoint's training position (netc.epoch, netc.batch,
  *     netc.batch_size, netc.step, netc.optim_step, the two RNG states), each at -1, 2^31,
  *     2^32, 2^63, 2^64, non-numbers and empty, and each at the ends of its range;
+ *   - positions that are in range but not for this run (a batch beyond the data, a run
+ *     already at its end), and a stop request, through rt_train;
  *   - image shapes against the net's input, dimension by dimension, and an empty data set.
  * A checkpoint is written by ckpt_save from a small net, then rewritten with one metadata
  * value changed (st_read, st_write), so each case differs from a good file in one field. */
@@ -261,6 +263,117 @@ Test(checks, batch_size_of_another_run_inside_an_epoch)
     TrainPos pos;
     cr_assert_not(resume(&pos));
     expect_error(&cap, bad, "batches of 3", "same batch size");
+}
+
+/* ---- positions in range but not for this run, through rt_train ---- */
+
+static TrainResult train_from(TrainPos *pos, int64_t max_steps, const char *save)
+{
+    RunOptions ro = {.max_steps = max_steps, .save = save, .resume = bad, .quiet = true};
+    return rt_train(m, o, pos, &ds, NULL, &ro, &cap.d);
+}
+
+Test(checks, batch_beyond_the_data)
+{
+    const char *const beyond[] = {"4", "2147483646"}; /* 3 batches per epoch */
+    for (int i = 0; i < 2; i++) {
+        cap_fini(&cap);
+        cap_init(&cap);
+        rewrite("netc.batch", beyond[i]);
+        TrainPos pos;
+        cr_assert(resume(&pos), "%s", cap_text(&cap));
+        TrainResult r = train_from(&pos, 0, NULL);
+        cr_assert_not(r.ok);
+        expect_error(&cap, bad, "cannot resume after batch", "3 batches");
+    }
+}
+
+Test(checks, a_position_at_the_end_trains_and_saves_nothing)
+{
+    const char *const at_end[] = {"3", "4", "2147483646"}; /* the run has 3 epochs */
+    for (int i = 0; i < 3; i++) {
+        cap_fini(&cap);
+        cap_init(&cap);
+        rewrite_n(2, (const char *[]){"netc.epoch", "netc.batch"},
+                  (const char *[]){at_end[i], "0"});
+        TrainPos pos;
+        cr_assert(resume(&pos), "%s", cap_text(&cap));
+        size_t n0, n1;
+        unsigned char *before = read_file(bad, &n0);
+        TrainResult r = train_from(&pos, 0, bad);
+        unsigned char *after = read_file(bad, &n1);
+        cr_assert(r.ok && r.saves == 0 && !r.interrupted);
+        cr_assert(n0 == n1 && memcmp(before, after, n0) == 0, "the checkpoint changed");
+        cr_assert_eq(cap.d.errors, 0);
+        cr_assert_eq(cap.d.warnings, 1);
+        cr_assert(strstr(cap_text(&cap), "nothing to train") && strstr(cap_text(&cap), bad), "%s",
+                  cap_text(&cap));
+        free(before);
+        free(after);
+    }
+    /* and by the step limit */
+    cap_fini(&cap);
+    cap_init(&cap);
+    rewrite("netc.epoch", "1");
+    TrainPos pos;
+    cr_assert(resume(&pos));
+    TrainResult r = train_from(&pos, 4, bad);
+    cr_assert(r.ok && r.saves == 0);
+    cr_assert(strstr(cap_text(&cap), "nothing to train: 4 steps done"), "%s", cap_text(&cap));
+}
+
+/* A stop request after step k: the position saved, and resuming it gives the same bits as
+ * not stopping, for k inside an epoch, at its end and before the first step. */
+static volatile sig_atomic_t stop_flag;
+static void stop_at(void *ctx, int64_t step)
+{
+    if (step == *(const int64_t *)ctx)
+        stop_flag = 1;
+}
+
+Test(checks, a_stop_request_saves_a_position_that_resumes_exactly)
+{
+    char full[1024], part[1024];
+    snprintf(full, sizeof full, "%s/full.st", tmp);
+    snprintf(part, sizeof part, "%s/part.st", tmp);
+    TrainPos start = {0};
+    rng_seed(&start.epoch_rng, 3);
+    rt_model_init(m, 7);
+    start.drop_rng = m->rng;
+    TrainPos pos = start;
+    RunOptions ro = {.save = full, .quiet = true};
+    Optim *o1 = optim_new(&g->train, m->nparam_floats);
+    cr_assert(rt_train(m, o1, &pos, &ds, NULL, &ro, &cap.d).ok);
+    optim_free(o1);
+    size_t nf, np;
+    unsigned char *want = read_file(full, &nf);
+    for (int64_t k = 0; k <= 9; k += 1) {
+        rt_model_init(m, 7);
+        pos = start;
+        stop_flag = 0;
+        o1 = optim_new(&g->train, m->nparam_floats);
+        ro = (RunOptions){
+            .save = part, .quiet = true, .stop = &stop_flag, .on_step = stop_at, .ctx = &k};
+        if (k == 0)
+            stop_flag = 1;
+        TrainResult r = rt_train(m, o1, &pos, &ds, NULL, &ro, &cap.d);
+        cr_assert(r.ok && r.interrupted == (k < 9) && r.saves >= 1, "stop after step %lld",
+                  (long long)k);
+        cr_assert_eq(pos.step, k);
+        optim_free(o1);
+        o1 = optim_new(&g->train, m->nparam_floats);
+        stop_flag = 0;
+        cr_assert(ckpt_resume(part, m, o1, &pos, &cap.d), "%s", cap_text(&cap));
+        ro = (RunOptions){.save = part, .quiet = true};
+        cr_assert(rt_train(m, o1, &pos, &ds, NULL, &ro, &cap.d).ok || k == 9);
+        optim_free(o1);
+        unsigned char *got = read_file(part, &np);
+        cr_assert(np == nf && memcmp(got, want, nf) == 0,
+                  "stopped after step %lld and resumed: the checkpoint differs from one run's",
+                  (long long)k);
+        free(got);
+    }
+    free(want);
 }
 
 /* ---- images against the input ---- */
