@@ -19,11 +19,11 @@
 
 static const char net_text[] = "network c (input 1x4x4) {\n"
                                "  Flatten\n"
-                               "  Dropout 0.5\n"
+                               "  Dropout 0.25\n"
                                "  fc: Linear 3\n"
                                "}\n"
                                "train {\n"
-                               "  optimizer Adam lr=0.01\n"
+                               "  optimizer SGD lr=0.05 momentum=0.9\n"
                                "  batch 2\n"
                                "  epochs 3\n"
                                "}\n";
