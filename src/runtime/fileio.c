@@ -44,6 +44,26 @@ const char *io_clip(char buf[IO_CLIP_BUF], const char *s)
     return buf;
 }
 
+bool io_write_all(int fd, const void *buf, size_t len)
+{
+    const char *p = buf;
+    while (len > 0) {
+        size_t chunk = len > (1u << 30) ? (1u << 30) : len;
+        ssize_t r = write(fd, p, chunk);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r < 0)
+            return false;
+        if (r == 0) {
+            errno = EIO;
+            return false;
+        }
+        p += r;
+        len -= (size_t)r;
+    }
+    return true;
+}
+
 /* ---- atomic replacement ---- */
 
 /* The temporary file being written, for save_abandon. */

@@ -19,6 +19,9 @@
 /* strerror(e) with a lower-case first letter, as our messages are lower case. */
 const char *io_errstr(int e, char *buf, size_t n);
 
+/* Writes all len bytes (in chunks, retrying after EINTR); false with errno set. */
+bool io_write_all(int fd, const void *buf, size_t len);
+
 /* Text from a file, as a message shows it: at most IO_CLIP_MAX bytes of s (cut at a UTF-8
  * character's start, then "..."), control characters as \xNN. Returns buf. */
 #define IO_CLIP_MAX 60
