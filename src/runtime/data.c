@@ -517,13 +517,12 @@ float *pgm_load(const char *path, int *h, int *w, Diag *d)
                    ht, PGM_MAX_PIXELS);
         goto done;
     }
-    size_t npix = (size_t)wd * ht;
-    out = malloc(npix * sizeof *out);
-    if (!out) {
-        diag_error(d, (SrcLoc){0}, "%s: cannot allocate %zu pixels", path, npix);
-        goto done;
-    }
+    size_t npix = (size_t)wd * ht, cap = 0;
     float scale = (float)maxval;
+    /* Memory follows what the file holds, not what its header claims (a 24-byte file
+     * declaring 554x242554 pixels would otherwise cost 537 MB before the parse finds 3): a
+     * raw raster's length is checked before it is allocated, plain values are stored in an
+     * array that grows as they are read. */
     if (plain) {
         for (size_t k = 0; k < npix; k++) {
             uint32_t v;
@@ -544,6 +543,15 @@ float *pgm_load(const char *path, int *h, int *w, Diag *d)
                                path, k, at, maxval);
                 goto fail;
             }
+            if (k == cap) {
+                cap = cap ? (2 * cap < npix ? 2 * cap : npix) : (npix < 4096 ? npix : 4096);
+                float *q = realloc(out, cap * sizeof *out);
+                if (!q) {
+                    diag_error(d, (SrcLoc){0}, "%s: cannot allocate %zu pixels", path, cap);
+                    goto fail;
+                }
+                out = q;
+            }
             out[k] = (float)v / scale;
         }
     } else {
@@ -557,6 +565,11 @@ float *pgm_load(const char *path, int *h, int *w, Diag *d)
         if (len - c.pos < npix * bps) {
             diag_error(d, (SrcLoc){0}, "%s: truncated at byte %zu (expected %zu bytes)", path, len,
                        c.pos + npix * bps);
+            goto fail;
+        }
+        out = malloc(npix * sizeof *out);
+        if (!out) {
+            diag_error(d, (SrcLoc){0}, "%s: cannot allocate %zu pixels", path, npix);
             goto fail;
         }
         const uint8_t *p = buf + c.pos;

@@ -7,6 +7,7 @@
 #include <math.h>
 #include <stdint.h>
 #include <string.h>
+#include <sys/resource.h>
 
 #include "data.h"
 #include "testutil.h"
@@ -726,4 +727,25 @@ Test(f32, not_a_file)
     int n;
     cr_assert_null(f32_load(tmp, 3, &n, &cap.d));
     expect_error(&cap, tmp, "is a directory");
+}
+
+/* What a header claims costs no memory before the file shows it: 24 bytes declaring
+ * 554x242554 pixels (537 MB of floats) fail as truncated within a 200 MB data limit (found
+ * by fuzz_pgm as a slow input). The limit would also catch ASan's own mappings: not there. */
+Test(pgm, header_claims_cost_no_memory)
+{
+#ifndef __SANITIZE_ADDRESS__
+    struct rlimit lim = {200u << 20, 200u << 20};
+    cr_assert_eq(setrlimit(RLIMIT_DATA, &lim), 0);
+#endif
+    const char *const files[] = {"P2 554\n242554\n9\n4\n4\n", "P5 554 242554 255\n\x01\x02"};
+    const char *const want[] = {"2 of 134374916 pixel values", "expected 134374934 bytes"};
+    for (int i = 0; i < 2; i++) {
+        cap_fini(&cap);
+        cap_init(&cap);
+        write_file(in_tmp(path, "big.pgm"), files[i], strlen(files[i]));
+        int h, w;
+        cr_assert_null(pgm_load(path, &h, &w, &cap.d));
+        expect_error(&cap, path, "truncated at byte", want[i]);
+    }
 }
