@@ -8,7 +8,10 @@
 #   FUZZ_TARGETS="idx pgm"               only these targets
 #   FUZZ_KEEP=DIR                        keep each target's corpus in DIR/TARGET (a campaign
 #                                        grows it over runs; minimise it into corpus/ after)
+#                                        and its libFuzzer log in DIR/log_TARGET
 #   FUZZ_JOBS=N                          N parallel jobs (-jobs=N -workers=N) per target
+#   FUZZ_TIMEOUT=S                       an input slower than S seconds is a finding (10; a
+#                                        campaign at nice 19 on a busy machine needs more)
 # max_len is per target, large enough for the inputs that reach the loaders' size checks
 # (a 28x28 IDX file, a checkpoint with a long name or many tensors).
 set -u
@@ -40,11 +43,12 @@ for t in ${FUZZ_TARGETS:-net yaml safetensors idx pgm f32}; do
   [ -n "${FUZZ_JOBS:-}" ] && jobs="-jobs=$FUZZ_JOBS -workers=$FUZZ_JOBS"
   # FUZZ_SEED and FUZZ_RUNS make a run repeatable (CI uses them, so that CI's verdict does
   # not depend on luck); without them each run explores from a fresh random seed.
-  (cd "$tmp" && "$exe" "$corpus" -max_total_time="$secs" -max_len=$max_len -timeout=10 \
+  (cd "$tmp" && "$exe" "$corpus" -max_total_time="$secs" -max_len=$max_len -timeout=${FUZZ_TIMEOUT:-10} \
     -rss_limit_mb=2048 ${FUZZ_SEED:+-seed=$FUZZ_SEED} ${FUZZ_RUNS:+-runs=$FUZZ_RUNS} $dict $jobs \
     -artifact_prefix="$tmp/artifacts_$t/" -print_final_stats=1 > "$tmp/log_$t" 2>&1)
   rc=$?
-  [ -n "$jobs" ] && cat "$tmp"/fuzz-*.log >> "$tmp/log_$t" 2>/dev/null
+  [ -n "$jobs" ] && cat "$tmp"/fuzz-*.log >> "$tmp/log_$t" 2>/dev/null && rm -f "$tmp"/fuzz-*.log
+  [ -n "${FUZZ_KEEP:-}" ] && cp "$tmp/log_$t" "$FUZZ_KEEP/log_$t"
   execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$tmp/log_$t" | awk '{s += $1} END {print s}')
   cov=$(grep -o 'cov: [0-9]*' "$tmp/log_$t" | tail -1)
   if [ $rc != 0 ]; then
@@ -53,7 +57,7 @@ for t in ${FUZZ_TARGETS:-net yaml safetensors idx pgm f32}; do
     echo "fuzz_$t: FINDING after ${execs:-?} runs (reproducer in fuzz-artifacts/)"
     grep -E -A30 'ERROR|runtime error|round trip' "$tmp/log_$t" | head -60
   else
-    echo "fuzz_$t: ${execs:-?} runs${FUZZ_RUNS:+ from seed $FUZZ_SEED} (time cap ${secs}s), $cov, no findings"
+    echo "fuzz_$t: ${execs:-?} runs${FUZZ_SEED:+ from seed $FUZZ_SEED} (time cap ${secs}s), $cov, $(ls "$corpus" | wc -l) inputs in the corpus, no findings"
   fi
 done
 exit $status
