@@ -212,7 +212,11 @@ Test(checks, rng_states)
         "0x23456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
         "0000000000000000000000000000000000000000000000000000000000000000", /* never moves */
         "-1",
+        "2147483648",
+        "4294967296",
+        "9223372036854775808",
         "18446744073709551616",
+        "x",
     };
     for (int k = 5; k < 7; k++)
         for (size_t i = 0; i < sizeof bad_states / sizeof *bad_states; i++)
