@@ -47,7 +47,7 @@ for t in ${FUZZ_TARGETS:-net yaml safetensors idx pgm f32}; do
     -rss_limit_mb=2048 ${FUZZ_SEED:+-seed=$FUZZ_SEED} ${FUZZ_RUNS:+-runs=$FUZZ_RUNS} $dict $jobs \
     -artifact_prefix="$tmp/artifacts_$t/" -print_final_stats=1 > "$tmp/log_$t" 2>&1)
   rc=$?
-  [ -n "$jobs" ] && cat "$tmp"/fuzz-*.log >> "$tmp/log_$t" 2>/dev/null && rm -f "$tmp"/fuzz-*.log
+  rm -f "$tmp"/fuzz-*.log # with -jobs, the jobs' logs (already copied into the main one)
   [ -n "${FUZZ_KEEP:-}" ] && cp "$tmp/log_$t" "$FUZZ_KEEP/log_$t"
   execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$tmp/log_$t" | awk '{s += $1} END {print s}')
   cov=$(grep -o 'cov: [0-9]*' "$tmp/log_$t" | tail -1)
