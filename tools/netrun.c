@@ -1,13 +1,12 @@
 /* netrun.c: the interpreter's command line: argument parsing and calls only. */
-#include <errno.h>
-#include <fcntl.h>
 #include <getopt.h>
 #include <math.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
+#include "fileio.h"
 #include "frontend.h"
 #include "runtime.h"
 
@@ -201,32 +200,6 @@ static int top_classes(const float *logits, int n, FILE *out)
     return order[0];
 }
 
-/* Reads n inputs of `per` little-endian floats each (the file's size decides n). */
-static float *load_f32(const char *path, int64_t per, int *n, Diag *d)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        diag_error(d, (SrcLoc){0}, "%s: cannot open: %s", path, strerror(errno));
-        return NULL;
-    }
-    float *v = NULL;
-    long len = fseek(f, 0, SEEK_END) == 0 ? ftell(f) : -1;
-    size_t bytes = (size_t)per * sizeof(float);
-    if (len <= 0 || (size_t)len % bytes != 0 || (size_t)len / bytes > (1u << 30)) {
-        diag_error(d, (SrcLoc){0}, "%s: %ld bytes is not a whole number of inputs of %lld floats",
-                   path, len, (long long)per);
-    } else if (!(v = malloc((size_t)len)) || fseek(f, 0, SEEK_SET) != 0 ||
-               fread(v, 1, (size_t)len, f) != (size_t)len) {
-        diag_error(d, (SrcLoc){0}, "%s: cannot read", path);
-        free(v);
-        v = NULL;
-    } else {
-        *n = (int)((size_t)len / bytes);
-    }
-    fclose(f);
-    return v;
-}
-
 static int predict(const Args *a, Model *m, const TrainConfig *t, Diag *d)
 {
     Dataset ds = {0};
@@ -235,13 +208,7 @@ static int predict(const Args *a, Model *m, const TrainConfig *t, Diag *d)
         float *pix = pgm_load(a->predict, &h, &w, d);
         if (!pix)
             return EXIT_BAD_INPUT;
-        ds.n = 1;
-        ds.rows = h;
-        ds.cols = w;
-        char s[64];
-        if ((int64_t)h * w != shape_numel(m->g->input)) {
-            diag_error(d, (SrcLoc){0}, "%s: image is %dx%d; network '%s' takes input %s",
-                       a->predict, w, h, m->g->name, shape_str(m->g->input, s));
+        if (!rt_check_image(m, 1, h, w, a->predict, d)) {
             free(pix);
             return EXIT_BAD_INPUT;
         }
@@ -254,7 +221,7 @@ static int predict(const Args *a, Model *m, const TrainConfig *t, Diag *d)
     }
     float *raw = NULL; /* .f32: the network's input as raw little-endian floats */
     if (str_has_suffix(a->predict, ".f32")) {
-        raw = load_f32(a->predict, shape_numel(m->g->input), &ds.n, d);
+        raw = f32_load(a->predict, shape_numel(m->g->input), &ds.n, d);
         if (!raw)
             return EXIT_BAD_INPUT;
         ds.rows = 1;
@@ -269,18 +236,13 @@ static int predict(const Args *a, Model *m, const TrainConfig *t, Diag *d)
         return EXIT_BAD_INPUT;
     }
     FILE *csv = NULL;
-    char *tmp = NULL;
-    if (a->logits) {
-        tmp = malloc(strlen(a->logits) + 32);
-        sprintf(tmp, "%s.tmp.%d", a->logits, (int)getpid());
-        csv = fopen(tmp, "w");
-        if (!csv) {
-            diag_error(d, (SrcLoc){0}, "%s: cannot write: %s", a->logits, strerror(errno));
-            free(tmp);
-            free(raw);
-            dataset_free(&ds);
-            return EXIT_BAD_INPUT;
-        }
+    SaveFile out;
+    if (a->logits && (!save_begin(&out, a->logits, true, d) || !(csv = save_stream(&out, d)))) {
+        if (out.fd >= 0)
+            save_abort(&out);
+        free(raw);
+        dataset_free(&ds);
+        return EXIT_BAD_INPUT;
     }
     int N = (int)rt_outputs(m), batch = m->max_batch;
     size_t per = (size_t)ds.rows * (size_t)ds.cols;
@@ -310,16 +272,13 @@ static int predict(const Args *a, Model *m, const TrainConfig *t, Diag *d)
     }
     int status = EXIT_OK;
     if (csv) {
-        if (fclose(csv) != 0 || rename(tmp, a->logits) != 0) {
-            diag_error(d, (SrcLoc){0}, "%s: cannot write: %s", a->logits, strerror(errno));
-            remove(tmp);
+        if (!save_commit(&out, d)) {
             status = EXIT_BAD_INPUT;
         } else if (!a->quiet) {
             char n[32];
             fprintf(stderr, "netrun: wrote the logits of %s images to %s\n", fmt_thousands(n, ds.n),
                     a->logits);
         }
-        free(tmp);
     }
     free(raw);
     dataset_free(&ds);
@@ -348,36 +307,6 @@ static bool check_split(const Model *m, const Dataset *ds, const char *dir, cons
     return rt_check_dataset(m, ds, images, labels, d);
 }
 
-/* Before any training: the checkpoint must be writable where asked (st_write makes a
- * temporary file beside it and renames it), so a bad --save fails now, not after an epoch.
- * Nothing is left behind and an existing checkpoint is not touched. */
-static bool check_save_path(const char *path, Diag *d)
-{
-    struct stat st;
-    if (stat(path, &st) == 0 && S_ISDIR(st.st_mode)) {
-        diag_error(d, (SrcLoc){0}, "%s: is a directory, cannot write a safetensors file there",
-                   path);
-        return false;
-    }
-    char *tmp = malloc(strlen(path) + 32);
-    if (!tmp)
-        return true; /* st_write will report it */
-    sprintf(tmp, "%s.tmp.%d", path, (int)getpid());
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL, 0666);
-    if (fd < 0 && errno != EEXIST) {
-        diag_error(d, (SrcLoc){0}, "%s: cannot write the checkpoint: cannot create %s: %s", path,
-                   tmp, strerror(errno));
-        free(tmp);
-        return false;
-    }
-    if (fd >= 0) {
-        close(fd);
-        unlink(tmp);
-    }
-    free(tmp);
-    return true;
-}
-
 static void say_what_it_can_do(const char *net, const Graph *g)
 {
     StrBuf sb;
@@ -391,6 +320,110 @@ static void say_what_it_can_do(const char *net, const Graph *g)
            "  netrun %s --load W.safetensors --predict IMAGES.idx3-ubyte.gz|IMAGE.pgm\n"
            "netrun --help lists every option.\n",
            net, g->train.data_dir ? g->train.data_dir : "give --data DIR", net, net);
+}
+
+/* ---- Ctrl-C: the first SIGINT or SIGTERM stops training after the step in progress and
+ * saves the position (rt_train, RunOptions.stop); a second one exits at once, leaving the
+ * last checkpoint as it was and removing the temporary file of a save in progress. */
+
+static volatile sig_atomic_t stop_signal; /* the first signal's number; 0 before one came */
+
+static void on_stop_signal(int sig)
+{
+    static const char first[] =
+        "\nnetrun: interrupted: stopping after this step to save (interrupt again to exit now)\n";
+    static const char again[] =
+        "\nnetrun: interrupted again: exiting without saving; the last checkpoint is unchanged\n";
+    if (stop_signal) {
+        save_abandon();
+        (void)!write(STDERR_FILENO, again, sizeof again - 1);
+        _exit(128 + sig);
+    }
+    stop_signal = sig;
+    (void)!write(STDERR_FILENO, first, sizeof first - 1);
+}
+
+/* Catches SIGINT and SIGTERM during training (on), or restores what was there (off). A
+ * signal ignored when netrun started (nohup, a background job) stays ignored. */
+static void catch_stop_signals(bool on)
+{
+    static struct sigaction old[2];
+    static const int sigs[2] = {SIGINT, SIGTERM};
+    for (int i = 0; i < 2; i++) {
+        if (on) {
+            struct sigaction sa = {.sa_handler = on_stop_signal, .sa_flags = SA_RESTART};
+            sigemptyset(&sa.sa_mask);
+            sigaction(sigs[i], NULL, &old[i]);
+            if (old[i].sa_handler != SIG_IGN)
+                sigaction(sigs[i], &sa, NULL);
+        } else {
+            sigaction(sigs[i], &old[i], NULL);
+        }
+    }
+}
+
+/* For tests: NETRUN_TEST_SIGNAL=STEP[,COUNT[,SIGNAL]] raises SIGNAL (default SIGINT) COUNT
+ * times (default 1) right after optimiser step STEP, so an interruption lands on a known
+ * step. */
+typedef struct TestSignal {
+    long long step;
+    int count, sig;
+} TestSignal;
+
+static void raise_at_step(void *ctx, int64_t step)
+{
+    const TestSignal *ts = ctx;
+    for (int i = 0; step == ts->step && i < ts->count; i++)
+        raise(ts->sig);
+}
+
+/* A word as a POSIX shell reads it back: as it is, or in single quotes. */
+static void put_shell_word(const char *w, FILE *f)
+{
+    if (*w && strspn(w, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
+                        "_-./=:,+@%") == strlen(w)) {
+        fputs(w, f);
+        return;
+    }
+    fputc('\'', f);
+    for (; *w; w++)
+        fputs(*w == '\'' ? "'\\''" : (char[]){*w, 0}, f);
+    fputc('\'', f);
+}
+
+/* After an interruption: where the position is saved and the command that continues the run:
+ * this one's words without its --load, --save and --resume (found by the pointers getopt left
+ * in a, which point into argv), then --resume FILE. */
+static void say_how_to_resume(int argc, char **argv, const Args *a, const char *save,
+                              const TrainPos *pos)
+{
+    const char *weights[3] = {a->load, a->save, a->resume};
+    fflush(stdout);
+    if (pos->batch)
+        fprintf(stderr, "netrun: interrupted after step %lld (epoch %d, batch %d); ",
+                (long long)pos->step, pos->epoch + 1, pos->batch);
+    else
+        fprintf(stderr, "netrun: interrupted after step %lld (epoch %d done); ",
+                (long long)pos->step, pos->epoch);
+    fprintf(stderr, "the training position is saved in %s\nto continue, run:\n  ", save);
+    put_shell_word(argv[0], stderr);
+    for (int i = 1; i < argc; i++) {
+        bool drop = false;
+        for (int k = 0; k < 3 && !drop; k++) {
+            const char *v = weights[k];
+            if (v && v > argv[i] && v <= argv[i] + strlen(argv[i])) /* --save=FILE */
+                drop = true;
+            if (v && i + 1 < argc && v == argv[i + 1]) /* --save FILE */
+                drop = true, i++;
+        }
+        if (!drop) {
+            fputc(' ', stderr);
+            put_shell_word(argv[i], stderr);
+        }
+    }
+    fputs(" --resume ", stderr);
+    put_shell_word(save, stderr);
+    fputc('\n', stderr);
 }
 
 int main(int argc, char **argv)
@@ -452,14 +485,23 @@ int main(int argc, char **argv)
         char default_save[512];
         snprintf(default_save, sizeof default_save, "%s.safetensors", g->name);
         const char *save = a.save ? a.save : a.resume ? a.resume : default_save;
-        if (!check_save_path(save, &d))
+        /* a bad --save fails now, not after an epoch; nothing is left behind */
+        if (!save_check(save, false, &d))
             goto done;
+        TestSignal ts = {-1, 1, SIGINT};
+        const char *env = getenv("NETRUN_TEST_SIGNAL");
+        if (env)
+            sscanf(env, "%lld,%d,%d", &ts.step, &ts.count, &ts.sig);
         RunOptions ro = {
             .max_steps = a.steps,
             .save = save,
+            .resume = a.resume,
             .progress = isatty(fileno(stdout)) && !a.quiet,
             .quiet = a.quiet,
             .out = stdout,
+            .stop = &stop_signal,
+            .on_step = env ? raise_at_step : NULL,
+            .ctx = &ts,
         };
         if (!a.quiet) {
             char np[32], ni[32], steps[64] = "";
@@ -470,9 +512,17 @@ int main(int argc, char **argv)
                    fmt_thousands(ni, train.n), t->batch, rt_threads(), rt_threads() == 1 ? "" : "s",
                    steps);
         }
-        if (!rt_train(m, o, &pos, &train, &test, &ro, &d))
+        catch_stop_signals(true);
+        TrainResult tr = rt_train(m, o, &pos, &train, &test, &ro, &d);
+        catch_stop_signals(false);
+        if (!tr.ok)
             goto done;
-        if (!a.quiet)
+        if (tr.interrupted) {
+            say_how_to_resume(argc, argv, &a, save, &pos);
+            status = 128 + stop_signal;
+            goto done;
+        }
+        if (!a.quiet && tr.saves)
             printf("saved %s\n", ro.save);
     }
     if (a.eval) {

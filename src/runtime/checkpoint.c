@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fileio.h"
 #include "runtime.h"
 
 static StTensor param_tensor(const Node *n, int p, const char *name, const float *data)
@@ -31,19 +32,58 @@ static void rng_str(char *buf, const Rng *r)
             r->s[3]);
 }
 
+/* An RNG state as rng_str writes it: 64 hex digits, not all zero (xoshiro256's one state
+ * that never changes). */
 static bool rng_parse(const char *s, Rng *r)
 {
-    if (!s || strlen(s) != 64)
+    if (strlen(s) != 64 || strspn(s, "0123456789abcdefABCDEF") != 64)
         return false;
     for (int i = 0; i < 4; i++) {
         char part[17];
         memcpy(part, s + 16 * i, 16);
         part[16] = 0;
-        char *end;
-        r->s[i] = strtoull(part, &end, 16);
-        if (*end)
-            return false;
+        r->s[i] = strtoull(part, NULL, 16);
     }
+    return r->s[0] | r->s[1] | r->s[2] | r->s[3];
+}
+
+/* The training position's integers in the metadata, in the order they are written, with the
+ * range a file's value must be in before anything uses it. The ranges keep every later
+ * computation in its type (epoch + 1, batch * batch size as an index, step + 1, beta**step);
+ * the values are then checked against the run (rt_train: the batches of an epoch, the
+ * epochs asked for; ckpt_resume: the batch size). */
+enum { P_EPOCH, P_BATCH, P_BSIZE, P_STEP, P_OSTEP, P_NINTS };
+static const struct {
+    const char *key;
+    int64_t lo, hi;
+    bool required; /* netc.batch_size came later: older checkpoints lack it */
+} pos_keys[P_NINTS] = {
+    [P_EPOCH] = {"netc.epoch", 0, INT32_MAX - 1, true},
+    [P_BATCH] = {"netc.batch", 0, INT32_MAX - 1, true},
+    [P_BSIZE] = {"netc.batch_size", 1, INT32_MAX, false},
+    [P_STEP] = {"netc.step", 0, (int64_t)1 << 53, true},
+    [P_OSTEP] = {"netc.optim_step", 0, (int64_t)1 << 53, true},
+};
+static const char *const rng_keys[2] = {"netc.epoch_rng", "netc.dropout_rng"};
+
+/* A decimal integer as ckpt_save writes it (an optional '-', then digits only) within
+ * [lo, hi], where lo >= -hi. */
+static bool int_parse(const char *s, int64_t lo, int64_t hi, int64_t *out)
+{
+    bool neg = *s == '-';
+    const char *p = s + neg;
+    if (!*p || strspn(p, "0123456789") != strlen(p))
+        return false;
+    uint64_t v = 0;
+    for (; *p; p++) {
+        v = v * 10 + (uint64_t)(*p - '0');
+        if (v > (uint64_t)hi)
+            return false; /* also beyond -lo: no overflow */
+    }
+    int64_t x = neg ? -(int64_t)v : (int64_t)v;
+    if (x < lo)
+        return false;
+    *out = x;
     return true;
 }
 
@@ -85,27 +125,30 @@ bool ckpt_save(const char *path, const Model *m, const Optim *o, const TrainPos 
             }
         }
     }
-    char epoch[32], batch[32], bsize[32], step[32], ostep[32], r1[80], r3[80];
-    const char *meta[32];
+    char nums[P_NINTS][32], rngs[2][80];
+    const char *meta[4 + 2 * (P_NINTS + 2) + 1];
     int mk = 0;
     meta[mk++] = "format";
     meta[mk++] = "pt";
     meta[mk++] = "netc.network";
     meta[mk++] = m->g->name;
     if (o && pos) {
-        snprintf(epoch, sizeof epoch, "%d", pos->epoch);
-        snprintf(batch, sizeof batch, "%d", pos->batch);
-        snprintf(bsize, sizeof bsize, "%d", m->g->train.batch);
-        snprintf(step, sizeof step, "%" PRId64, pos->step);
-        snprintf(ostep, sizeof ostep, "%" PRId64, o->step);
-        rng_str(r1, &pos->epoch_rng);
-        rng_str(r3, &pos->drop_rng);
-        const char *kv[] = {"netc.epoch",       epoch, "netc.batch",     batch,
-                            "netc.batch_size",  bsize, "netc.step",      step,
-                            "netc.optim_step",  ostep, "netc.epoch_rng", r1,
-                            "netc.dropout_rng", r3};
-        for (size_t i = 0; i < sizeof kv / sizeof kv[0]; i++)
-            meta[mk++] = kv[i];
+        const int64_t v[P_NINTS] = {[P_EPOCH] = pos->epoch,
+                                    [P_BATCH] = pos->batch,
+                                    [P_BSIZE] = m->g->train.batch,
+                                    [P_STEP] = pos->step,
+                                    [P_OSTEP] = o->step};
+        for (int i = 0; i < P_NINTS; i++) {
+            snprintf(nums[i], sizeof nums[i], "%" PRId64, v[i]);
+            meta[mk++] = pos_keys[i].key;
+            meta[mk++] = nums[i];
+        }
+        rng_str(rngs[0], &pos->epoch_rng);
+        rng_str(rngs[1], &pos->drop_rng);
+        for (int i = 0; i < 2; i++) {
+            meta[mk++] = rng_keys[i];
+            meta[mk++] = rngs[i];
+        }
     }
     meta[mk] = NULL;
     bool ok = ints && st_write(path, t, k, meta, d);
@@ -194,16 +237,18 @@ static bool load_into(const char *path, const StFile *f, Model *m, Optim *o, Dia
             for (int p = 0; p < n->nparams; p++)
                 known = known || strcmp(n->params[p].name, name) == 0;
         }
+        char nb[IO_CLIP_BUF];
         if (!known && ++problems == 1)
             diag_error(d, (SrcLoc){0}, "%s: tensor '%s' is not a parameter of network '%s'", path,
-                       name, m->g->name);
+                       io_clip(nb, name), m->g->name);
     }
     if (problems > 1)
         diag_note(d, (SrcLoc){0}, "%d more tensor%s of %s do%s not fit network '%s'", problems - 1,
                   problems > 2 ? "s" : "", path, problems > 2 ? "" : "es", m->g->name);
     const char *saved_from = st_meta(f, "netc.network");
+    char nb[IO_CLIP_BUF];
     if (problems && saved_from && strcmp(saved_from, m->g->name) != 0)
-        diag_note(d, (SrcLoc){0}, "%s was saved from network '%s'", path, saved_from);
+        diag_note(d, (SrcLoc){0}, "%s was saved from network '%s'", path, io_clip(nb, saved_from));
     return problems == 0;
 }
 
@@ -217,20 +262,49 @@ bool ckpt_load(const char *path, Model *m, Diag *d)
     return ok;
 }
 
-static bool meta_int(const char *path, const StFile *f, const char *key, int64_t *out, Diag *d)
+/* A metadata value of a training checkpoint; NULL after a message when it is missing. */
+static const char *meta_get(const char *path, const StFile *f, const char *key, Diag *d)
 {
     const char *s = st_meta(f, key);
-    char *end;
-    if (s) {
-        long long v = strtoll(s, &end, 10);
-        if (!*end && *s) {
-            *out = v;
-            return true;
+    if (!s)
+        diag_error(d, (SrcLoc){0}, "%s: not a training checkpoint: metadata '%s' is missing", path,
+                   key);
+    return s;
+}
+
+/* The training position in f's metadata, every value checked (pos_keys, rng_parse); v[P_BSIZE]
+ * is 0 when the file does not say. */
+static bool read_pos(const char *path, const StFile *f, int64_t v[P_NINTS], Rng rng[2], Diag *d)
+{
+    char vb[IO_CLIP_BUF];
+    for (int i = 0; i < P_NINTS; i++) {
+        v[i] = 0;
+        if (!pos_keys[i].required && !st_meta(f, pos_keys[i].key))
+            continue;
+        const char *s = meta_get(path, f, pos_keys[i].key, d);
+        if (!s)
+            return false;
+        if (!int_parse(s, pos_keys[i].lo, pos_keys[i].hi, &v[i])) {
+            diag_error(d, (SrcLoc){0},
+                       "%s: bad training position: metadata '%s' is '%s'; expected a whole "
+                       "number from %" PRId64 " to %" PRId64,
+                       path, pos_keys[i].key, io_clip(vb, s), pos_keys[i].lo, pos_keys[i].hi);
+            return false;
         }
     }
-    diag_error(d, (SrcLoc){0}, "%s: not a training checkpoint: metadata '%s' is %s", path, key,
-               s ? "not a number" : "missing");
-    return false;
+    for (int i = 0; i < 2; i++) {
+        const char *s = meta_get(path, f, rng_keys[i], d);
+        if (!s)
+            return false;
+        if (!rng_parse(s, &rng[i])) {
+            diag_error(d, (SrcLoc){0},
+                       "%s: bad training position: metadata '%s' is '%s'; expected an RNG state "
+                       "(64 hex digits, not all zero)",
+                       path, rng_keys[i], io_clip(vb, s));
+            return false;
+        }
+    }
+    return true;
 }
 
 bool ckpt_resume(const char *path, Model *m, Optim *o, TrainPos *pos, Diag *d)
@@ -238,33 +312,26 @@ bool ckpt_resume(const char *path, Model *m, Optim *o, TrainPos *pos, Diag *d)
     StFile *f = st_read(path, d);
     if (!f)
         return false;
-    int64_t epoch = 0, batch = 0, step = 0, ostep = 0;
-    bool ok =
-        meta_int(path, f, "netc.epoch", &epoch, d) && meta_int(path, f, "netc.batch", &batch, d) &&
-        meta_int(path, f, "netc.step", &step, d) && meta_int(path, f, "netc.optim_step", &ostep, d);
-    if (ok && (!rng_parse(st_meta(f, "netc.epoch_rng"), &pos->epoch_rng) ||
-               !rng_parse(st_meta(f, "netc.dropout_rng"), &m->rng))) {
-        diag_error(d, (SrcLoc){0}, "%s: not a training checkpoint: bad RNG state", path);
-        ok = false;
-    }
+    int64_t v[P_NINTS];
+    Rng rng[2];
+    bool ok = read_pos(path, f, v, rng, d);
     /* inside an epoch, the position counts batches of the size it was trained with */
-    int64_t bsize = 0;
-    if (ok && batch > 0 && st_meta(f, "netc.batch_size") &&
-        meta_int(path, f, "netc.batch_size", &bsize, d) && bsize != m->g->train.batch) {
+    if (ok && v[P_BATCH] > 0 && v[P_BSIZE] && v[P_BSIZE] != m->g->train.batch) {
         diag_error(d, (SrcLoc){0},
-                   "%s: stopped after batch %lld of epoch %lld with batches of %lld; resuming "
-                   "inside that epoch needs the same batch size, not %d",
-                   path, (long long)batch, (long long)epoch + 1, (long long)bsize,
-                   m->g->train.batch);
+                   "%s: stopped after batch %" PRId64 " of epoch %" PRId64
+                   " with batches of %" PRId64 "; resuming inside that epoch needs the same "
+                   "batch size, not %d",
+                   path, v[P_BATCH], v[P_EPOCH] + 1, v[P_BSIZE], m->g->train.batch);
         ok = false;
     }
     ok = ok && load_into(path, f, m, o, d);
     if (ok) {
-        pos->epoch = (int)epoch;
-        pos->batch = (int)batch;
-        pos->step = step;
-        pos->drop_rng = m->rng;
-        o->step = ostep;
+        pos->epoch = (int)v[P_EPOCH];
+        pos->batch = (int)v[P_BATCH];
+        pos->step = v[P_STEP];
+        pos->epoch_rng = rng[0];
+        pos->drop_rng = m->rng = rng[1];
+        o->step = v[P_OSTEP];
     }
     st_free(f);
     return ok;

@@ -8,9 +8,12 @@
  * the gzip CRC. */
 #include "data.h"
 
+#include "fileio.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -21,15 +24,7 @@
 #define GZIP_MAX_RATIO 1032       /* deflate cannot expand input more than this */
 #define PGM_MAX_FILE (1u << 30)   /* largest PGM file we read */
 #define PGM_MAX_PIXELS (1u << 28) /* w*h limit */
-
-/* strerror() with a lower-case first letter, as our messages are lower case. */
-static const char *errstr(int e, char *buf, size_t n)
-{
-    snprintf(buf, n, "%s", strerror(e));
-    if (buf[0] >= 'A' && buf[0] <= 'Z')
-        buf[0] = (char)(buf[0] - 'A' + 'a');
-    return buf;
-}
+#define F32_MAX_FILE (1u << 30)   /* largest .f32 file we read */
 
 /* Opens path for reading; refuses directories. On failure reports and returns -1. */
 static int open_input(const char *path, struct stat *st, Diag *d)
@@ -37,11 +32,11 @@ static int open_input(const char *path, struct stat *st, Diag *d)
     char eb[128];
     int fd = open(path, O_RDONLY);
     if (fd < 0) {
-        diag_error(d, (SrcLoc){0}, "%s: cannot open: %s", path, errstr(errno, eb, sizeof eb));
+        diag_error(d, (SrcLoc){0}, "%s: cannot open: %s", path, io_errstr(errno, eb, sizeof eb));
         return -1;
     }
     if (fstat(fd, st) != 0) {
-        diag_error(d, (SrcLoc){0}, "%s: cannot stat: %s", path, errstr(errno, eb, sizeof eb));
+        diag_error(d, (SrcLoc){0}, "%s: cannot stat: %s", path, io_errstr(errno, eb, sizeof eb));
         close(fd);
         return -1;
     }
@@ -84,7 +79,7 @@ static bool idx_read(IdxIn *in, void *buf, size_t len)
         if (r < 0 || (r == 0 && errnum != Z_OK && errnum != Z_BUF_ERROR)) {
             if (errnum == Z_ERRNO)
                 diag_error(in->d, (SrcLoc){0}, "%s: read error at byte %llu: %s", in->path,
-                           (unsigned long long)in->pos, errstr(errno, eb, sizeof eb));
+                           (unsigned long long)in->pos, io_errstr(errno, eb, sizeof eb));
             else /* zlib inflates ahead of us: the failing byte is not known precisely */
                 diag_error(in->d, (SrcLoc){0}, "%s: gzip data is corrupt (%s)", in->path, msg);
             return false;
@@ -138,7 +133,8 @@ static bool idx_load(const char *path, int rank, const char *what, uint8_t **out
         close(fd);
         return false;
     }
-    gzbuffer(gz, 1u << 17);
+    /* large reads for a data set; a small file gets a small buffer (zlib allocates three) */
+    gzbuffer(gz, S_ISREG(st.st_mode) && st.st_size < (1 << 17) ? 8192u : 1u << 17);
     bool ok = false;
     uint8_t *data = NULL;
     IdxIn in = {.path = path, .gz = gz, .d = d};
@@ -288,7 +284,7 @@ static bool find_idx(StrBuf *sb, const char *dir, const char *base, Diag *d)
     char eb[128];
     if (dl > 0 && stat(dir, &st) != 0)
         diag_error(d, (SrcLoc){0}, "%s: cannot open data directory: %s", dir,
-                   errstr(errno, eb, sizeof eb));
+                   io_errstr(errno, eb, sizeof eb));
     else if (dl > 0 && !S_ISDIR(st.st_mode))
         diag_error(d, (SrcLoc){0}, "%s: not a directory (expected a directory of idx files)", dir);
     else
@@ -398,7 +394,7 @@ static bool read_all(const char *path, uint8_t **buf, size_t *len, size_t limit,
             continue;
         if (r < 0) {
             diag_error(d, (SrcLoc){0}, "%s: read error at byte %zu: %s", path, n,
-                       errstr(errno, eb, sizeof eb));
+                       io_errstr(errno, eb, sizeof eb));
             goto fail;
         }
         if (r == 0)
@@ -521,13 +517,12 @@ float *pgm_load(const char *path, int *h, int *w, Diag *d)
                    ht, PGM_MAX_PIXELS);
         goto done;
     }
-    size_t npix = (size_t)wd * ht;
-    out = malloc(npix * sizeof *out);
-    if (!out) {
-        diag_error(d, (SrcLoc){0}, "%s: cannot allocate %zu pixels", path, npix);
-        goto done;
-    }
+    size_t npix = (size_t)wd * ht, cap = 0;
     float scale = (float)maxval;
+    /* Memory follows what the file holds, not what its header claims (a 24-byte file
+     * declaring 554x242554 pixels would otherwise cost 537 MB before the parse finds 3): a
+     * raw raster's length is checked before it is allocated, plain values are stored in an
+     * array that grows as they are read. */
     if (plain) {
         for (size_t k = 0; k < npix; k++) {
             uint32_t v;
@@ -548,6 +543,15 @@ float *pgm_load(const char *path, int *h, int *w, Diag *d)
                                path, k, at, maxval);
                 goto fail;
             }
+            if (k == cap) {
+                cap = cap ? (2 * cap < npix ? 2 * cap : npix) : (npix < 4096 ? npix : 4096);
+                float *q = realloc(out, cap * sizeof *out);
+                if (!q) {
+                    diag_error(d, (SrcLoc){0}, "%s: cannot allocate %zu pixels", path, cap);
+                    goto fail;
+                }
+                out = q;
+            }
             out[k] = (float)v / scale;
         }
     } else {
@@ -561,6 +565,11 @@ float *pgm_load(const char *path, int *h, int *w, Diag *d)
         if (len - c.pos < npix * bps) {
             diag_error(d, (SrcLoc){0}, "%s: truncated at byte %zu (expected %zu bytes)", path, len,
                        c.pos + npix * bps);
+            goto fail;
+        }
+        out = malloc(npix * sizeof *out);
+        if (!out) {
+            diag_error(d, (SrcLoc){0}, "%s: cannot allocate %zu pixels", path, npix);
             goto fail;
         }
         const uint8_t *p = buf + c.pos;
@@ -584,4 +593,35 @@ fail:
 done:
     free(buf);
     return out;
+}
+
+/* ---- raw float32 ---- */
+
+float *f32_load(const char *path, int64_t per, int *n, Diag *d)
+{
+    uint8_t *buf;
+    size_t len, bytes = (size_t)per * sizeof(float);
+    if (!read_all(path, &buf, &len, F32_MAX_FILE, d))
+        return NULL;
+    if (len == 0 || len % bytes != 0) {
+        diag_error(d, (SrcLoc){0},
+                   "%s: %zu bytes is not a whole number of inputs of %lld floats (%zu bytes each)",
+                   path, len, (long long)per, bytes);
+        free(buf);
+        return NULL;
+    }
+    float *v = (float *)(void *)buf; /* malloc's alignment */
+    for (size_t k = 0; k < len / sizeof(float); k++) {
+        if (!isfinite(v[k])) {
+            diag_error(d, (SrcLoc){0},
+                       "%s: value %zu of input %zu (byte %zu) is %s; inputs must "
+                       "be finite",
+                       path, k % (size_t)per, k / (size_t)per, k * sizeof(float),
+                       isnan(v[k]) ? "nan" : "infinite");
+            free(buf);
+            return NULL;
+        }
+    }
+    *n = (int)(len / bytes);
+    return v;
 }

@@ -41,4 +41,9 @@ void dataset_image_to_float(float *dst, const Dataset *ds, int i, float mean, fl
  * Only the first image of a multi-image file is read. */
 float *pgm_load(const char *path, int *h, int *w, Diag *d);
 
+/* FILE.f32: inputs of `per` little-endian float32 values each, one after another; the file's
+ * size gives their count *n (>= 1). Every value must be finite. Returns *n * per floats owned
+ * by the caller (free()); NULL after one message naming the file and the byte. */
+float *f32_load(const char *path, int64_t per, int *n, Diag *d);
+
 #endif

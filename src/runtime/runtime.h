@@ -9,6 +9,8 @@
 #ifndef NETC_RUNTIME_H
 #define NETC_RUNTIME_H
 
+#include <signal.h>
+
 #include "data.h"
 #include "ir.h"
 #include "safetensors.h"
@@ -182,12 +184,19 @@ bool ckpt_resume(const char *path, Model *m, Optim *o, TrainPos *pos, Diag *d);
 /* ---- training, evaluation, prediction ---- */
 
 typedef struct RunOptions {
-    int threads;       /* 0: the kernels' default */
-    int64_t max_steps; /* stop after this many optimiser steps in all (0: no limit) */
-    const char *save;  /* checkpoint path, or NULL */
-    bool progress;     /* a live progress bar (stdout is a terminal) */
+    int threads;        /* 0: the kernels' default */
+    int64_t max_steps;  /* stop after this many optimiser steps in all (0: no limit) */
+    const char *save;   /* checkpoint path, or NULL */
+    const char *resume; /* the checkpoint the position came from (for messages), or NULL */
+    bool progress;      /* a live progress bar (stdout is a terminal) */
     bool quiet;
     FILE *out; /* where progress and results go */
+    /* When it becomes non-zero (a signal handler sets it), training stops after the step in
+     * progress and saves the position. NULL: never. */
+    const volatile sig_atomic_t *stop;
+    /* Called after every optimiser step with the steps taken so far, or NULL. */
+    void (*on_step)(void *ctx, int64_t step);
+    void *ctx;
 } RunOptions;
 
 typedef struct EvalResult {
@@ -195,17 +204,31 @@ typedef struct EvalResult {
     int n;
 } EvalResult;
 
-/* Checks that a data set fits the net: image size against the input, labels against the
- * outputs. Reports with the file (images or labels, the names to show) and record. */
+/* How a training run ended. */
+typedef struct TrainResult {
+    bool ok;          /* false: a data problem, a loss that is not finite, or a failed save
+                         (reported; the last checkpoint stays) */
+    bool interrupted; /* *RunOptions.stop was set: stopped after a step, the position saved */
+    int saves;        /* checkpoints written to RunOptions.save */
+} TrainResult;
+
+/* Checks that images of c channels, h rows and w columns fit the net's input, dimension by
+ * dimension: an image input (CxHxW) takes exactly that shape, a vector input of N values
+ * any image of N values. Reports with `what` (the file) and both shapes. */
+bool rt_check_image(const Model *m, int c, int h, int w, const char *what, Diag *d);
+/* Checks that a data set fits the net: at least one image, one-channel images of the input's
+ * size (rt_check_image), labels below the outputs. Reports with the file (images or labels,
+ * the names to show) and record. */
 bool rt_check_dataset(const Model *m, const Dataset *ds, const char *images, const char *labels,
                       Diag *d);
 /* The same with one name for both (images whose labels are not a file, as --predict's). */
 bool rt_check_data(const Model *m, const Dataset *ds, const char *what, Diag *d);
 /* Trains with g->train (already merged with command-line overrides). pos is the starting
- * position (zeroed, or from ckpt_resume with o). Returns false on a data problem or a
- * loss that is not finite (the last checkpoint stays). */
-bool rt_train(Model *m, Optim *o, TrainPos *pos, const Dataset *train, const Dataset *test,
-              const RunOptions *ro, Diag *d);
+ * position (zeroed, or from ckpt_resume with o), and afterwards where training stopped.
+ * A position already at the end (epochs, max_steps) trains and saves nothing, with a
+ * warning. */
+TrainResult rt_train(Model *m, Optim *o, TrainPos *pos, const Dataset *train, const Dataset *test,
+                     const RunOptions *ro, Diag *d);
 EvalResult rt_evaluate(Model *m, const Dataset *ds, int batch, const TrainConfig *t);
 
 /* Threads for the kernels (0: leave the default). */

@@ -1,11 +1,16 @@
-/* safetensors.c: the safetensors reader, and what it shares with the writer
- * (safetensors_write.c): dtypes, shapes, duplicate names.
+/* safetensors.c: the safetensors reader (the writer is st_write.c).
  *
- * Design choice: the JSON header is parsed with json-c (strict mode, UTF-8 checked, explicit
- * length); everything the header claims is validated against the file before any tensor
- * byte is read, and the reader then copies each tensor straight from the file into its own
- * 64-byte-aligned slot, so a StFile never points into unaligned memory. Raw tensor bytes are
- * copied as they are: a little-endian host only (safetensors_impl.h checks it). */
+ * Design choice: the JSON header is parsed and produced with json-c (strict mode, UTF-8
+ * checked, explicit length); everything the header claims is validated against the file
+ * before any tensor byte is read, and the reader then copies each tensor straight from the
+ * file into its own 64-byte-aligned slot, so a StFile never points into unaligned memory.
+ * Raw tensor bytes are copied as they are: this file assumes a little-endian host (the
+ * format is little-endian), which the static check below enforces. */
+#include "safetensors.h"
+
+#include "fileio.h"
+#include "safetensors_impl.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <json-c/json.h>
@@ -14,9 +19,14 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "safetensors_impl.h"
+#if !defined(__BYTE_ORDER__) || !defined(__ORDER_LITTLE_ENDIAN__)
+#error "safetensors.c needs __BYTE_ORDER__ to check the host's byte order"
+#endif
+_Static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__,
+               "safetensors data is little-endian and is copied as is: little-endian host only");
 
 #define ST_MAX_HEADER 100000000ull /* the reference implementation's limit */
+#define ST_MAX_NAME 1024           /* bytes in a tensor name or metadata key */
 #define ST_ALIGN 64
 
 struct StFile {
@@ -58,14 +68,6 @@ bool st_dtype_parse(const char *name, StDtype *t)
 }
 
 /* ---- small helpers ---- */
-
-const char *st_errstr(int e, char *buf, size_t n)
-{
-    snprintf(buf, n, "%s", strerror(e));
-    if (buf[0] >= 'A' && buf[0] <= 'Z')
-        buf[0] = (char)(buf[0] - 'A' + 'a');
-    return buf;
-}
 
 /* Reads up to len bytes at off; returns the count read (short only at end of file), or -1. */
 static ssize_t pread_full(int fd, void *buf, size_t len, off_t off)
@@ -132,6 +134,24 @@ const char *st_find_duplicate(const char **names, int n)
 
 /* ---- reading ---- */
 
+/* The offset in the json text of the first \u0000 escape inside a string, or -1. json-c
+ * keeps such a string's length but cuts object keys (tensor names) at the nul, and every C
+ * string use of a value stops there, so a name or value holding one is refused as a whole. */
+static long nul_escape_at(const char *s, size_t n)
+{
+    bool in_string = false;
+    for (size_t i = 0; i < n; i++) {
+        if (s[i] == '"') {
+            in_string = !in_string;
+        } else if (in_string && s[i] == '\\') {
+            if (i + 5 < n && s[i + 1] == 'u' && memcmp(s + i + 2, "0000", 4) == 0)
+                return (long)i;
+            i++; /* the escaped character, which may be a quote */
+        }
+    }
+    return -1;
+}
+
 typedef struct Entry {
     const char *name; /* json-c key, valid while the JSON lives */
     StDtype dtype;
@@ -175,70 +195,72 @@ static bool parse_entry(const char *path, const char *name, json_object *val, En
 {
     json_object *o;
     const char *why;
+    char nb[IO_CLIP_BUF], vb[IO_CLIP_BUF];
+    const char *shown = io_clip(nb, name);
     memset(e, 0, sizeof *e);
     e->name = name;
     if (!json_object_is_type(val, json_type_object)) {
         diag_error(d, (SrcLoc){0},
                    "%s: tensor '%s': expected an object with dtype, shape and "
                    "data_offsets, found %s",
-                   path, name, json_type_to_name(json_object_get_type(val)));
+                   path, shown, json_type_to_name(json_object_get_type(val)));
         return false;
     }
     /* dtype */
     if (!json_object_object_get_ex(val, "dtype", &o)) {
-        diag_error(d, (SrcLoc){0}, "%s: tensor '%s': missing \"dtype\"", path, name);
+        diag_error(d, (SrcLoc){0}, "%s: tensor '%s': missing \"dtype\"", path, shown);
         return false;
     }
     if (!json_object_is_type(o, json_type_string)) {
         diag_error(d, (SrcLoc){0}, "%s: tensor '%s': \"dtype\" must be a string, found %s", path,
-                   name, json_type_to_name(json_object_get_type(o)));
+                   shown, json_type_to_name(json_object_get_type(o)));
         return false;
     }
     if (!st_dtype_parse(json_object_get_string(o), &e->dtype)) {
         diag_error(d, (SrcLoc){0},
                    "%s: tensor '%s': unknown dtype '%s' (expected F32, F64, F16, "
                    "BF16, I64, I32, I16, I8, U8 or BOOL)",
-                   path, name, json_object_get_string(o));
+                   path, shown, io_clip(vb, json_object_get_string(o)));
         return false;
     }
     /* shape */
     if (!json_object_object_get_ex(val, "shape", &o)) {
-        diag_error(d, (SrcLoc){0}, "%s: tensor '%s': missing \"shape\"", path, name);
+        diag_error(d, (SrcLoc){0}, "%s: tensor '%s': missing \"shape\"", path, shown);
         return false;
     }
     if (!json_object_is_type(o, json_type_array)) {
         diag_error(d, (SrcLoc){0}, "%s: tensor '%s': \"shape\" must be an array, found %s", path,
-                   name, json_type_to_name(json_object_get_type(o)));
+                   shown, json_type_to_name(json_object_get_type(o)));
         return false;
     }
     size_t nd = json_object_array_length(o);
     if (nd > ST_MAX_DIMS) {
-        diag_error(d, (SrcLoc){0}, "%s: tensor '%s': rank %zu exceeds the limit of %d", path, name,
+        diag_error(d, (SrcLoc){0}, "%s: tensor '%s': rank %zu exceeds the limit of %d", path, shown,
                    nd, ST_MAX_DIMS);
         return false;
     }
     e->ndim = (int)nd;
     for (size_t i = 0; i < nd; i++) {
         if (!json_uint(json_object_array_get_idx(o, i), &e->shape[i], &why)) {
-            diag_error(d, (SrcLoc){0}, "%s: tensor '%s': shape dimension %zu %s", path, name, i,
+            diag_error(d, (SrcLoc){0}, "%s: tensor '%s': shape dimension %zu %s", path, shown, i,
                        why);
             return false;
         }
     }
     /* data_offsets */
     if (!json_object_object_get_ex(val, "data_offsets", &o)) {
-        diag_error(d, (SrcLoc){0}, "%s: tensor '%s': missing \"data_offsets\"", path, name);
+        diag_error(d, (SrcLoc){0}, "%s: tensor '%s': missing \"data_offsets\"", path, shown);
         return false;
     }
     if (!json_object_is_type(o, json_type_array) || json_object_array_length(o) != 2) {
         diag_error(d, (SrcLoc){0},
-                   "%s: tensor '%s': \"data_offsets\" must be an array [begin, end]", path, name);
+                   "%s: tensor '%s': \"data_offsets\" must be an array [begin, end]", path, shown);
         return false;
     }
     int64_t off[2];
     for (size_t i = 0; i < 2; i++) {
         if (!json_uint(json_object_array_get_idx(o, i), &off[i], &why)) {
-            diag_error(d, (SrcLoc){0}, "%s: tensor '%s': data offset %s %s", path, name,
+            diag_error(d, (SrcLoc){0}, "%s: tensor '%s': data offset %s %s", path, shown,
                        i ? "end" : "begin", why);
             return false;
         }
@@ -254,13 +276,13 @@ static bool parse_entry(const char *path, const char *name, json_object *val, En
 static bool check_layout(const char *path, Entry *e, int n, uint64_t data_len, uint64_t data_start,
                          Diag *d)
 {
-    char sb[256];
+    char sb[256], nb[IO_CLIP_BUF], pb[IO_CLIP_BUF];
     for (int i = 0; i < n; i++) {
         if (e[i].end < e[i].begin) {
             diag_error(d, (SrcLoc){0},
                        "%s: tensor '%s': data_offsets [%llu, %llu] end before they "
                        "begin",
-                       path, e[i].name, (unsigned long long)e[i].begin,
+                       path, io_clip(nb, e[i].name), (unsigned long long)e[i].begin,
                        (unsigned long long)e[i].end);
             return false;
         }
@@ -269,7 +291,7 @@ static bool check_layout(const char *path, Entry *e, int n, uint64_t data_len, u
                        "%s: tensor '%s': data_offsets [%llu, %llu] are out of range: "
                        "the data buffer has %llu bytes (the file is truncated at byte %llu, or the "
                        "offsets are wrong)",
-                       path, e[i].name, (unsigned long long)e[i].begin,
+                       path, io_clip(nb, e[i].name), (unsigned long long)e[i].begin,
                        (unsigned long long)e[i].end, (unsigned long long)data_len,
                        (unsigned long long)(data_start + data_len));
             return false;
@@ -277,7 +299,7 @@ static bool check_layout(const char *path, Entry *e, int n, uint64_t data_len, u
         uint64_t want;
         if (!st_shape_bytes(e[i].shape, e[i].ndim, st_dtype_size(e[i].dtype), &want)) {
             diag_error(d, (SrcLoc){0}, "%s: tensor '%s': shape %s of %s is too large", path,
-                       e[i].name, st_shape_str(sb, sizeof sb, e[i].shape, e[i].ndim),
+                       io_clip(nb, e[i].name), st_shape_str(sb, sizeof sb, e[i].shape, e[i].ndim),
                        st_dtype_name(e[i].dtype));
             return false;
         }
@@ -285,7 +307,7 @@ static bool check_layout(const char *path, Entry *e, int n, uint64_t data_len, u
             diag_error(d, (SrcLoc){0},
                        "%s: tensor '%s': data_offsets [%llu, %llu] hold %llu bytes "
                        "but shape %s of %s needs %llu",
-                       path, e[i].name, (unsigned long long)e[i].begin,
+                       path, io_clip(nb, e[i].name), (unsigned long long)e[i].begin,
                        (unsigned long long)e[i].end, (unsigned long long)(e[i].end - e[i].begin),
                        st_shape_str(sb, sizeof sb, e[i].shape, e[i].ndim),
                        st_dtype_name(e[i].dtype), (unsigned long long)want);
@@ -300,8 +322,9 @@ static bool check_layout(const char *path, Entry *e, int n, uint64_t data_len, u
             diag_error(d, (SrcLoc){0},
                        "%s: tensors '%s' (bytes %llu..%llu) and '%s' (bytes "
                        "%llu..%llu) overlap",
-                       path, p->name, (unsigned long long)p->begin, (unsigned long long)p->end,
-                       e[i].name, (unsigned long long)e[i].begin, (unsigned long long)e[i].end);
+                       path, io_clip(pb, p->name), (unsigned long long)p->begin,
+                       (unsigned long long)p->end, io_clip(nb, e[i].name),
+                       (unsigned long long)e[i].begin, (unsigned long long)e[i].end);
             return false;
         }
         if (e[i].begin > at) {
@@ -341,18 +364,20 @@ static bool parse_meta(const char *path, json_object *val, StFile *f, Diag *d)
         diag_error(d, (SrcLoc){0}, "%s: out of memory reading the metadata", path);
         return false;
     }
+    char kb[IO_CLIP_BUF];
     json_object_object_foreach(val, key, v)
     {
         if (!json_object_is_type(v, json_type_string)) {
-            diag_error(d, (SrcLoc){0}, "%s: metadata '%s' must be a string, found %s", path, key,
-                       json_type_to_name(json_object_get_type(v)));
+            diag_error(d, (SrcLoc){0}, "%s: metadata '%s' must be a string, found %s", path,
+                       io_clip(kb, key), json_type_to_name(json_object_get_type(v)));
             return false;
         }
-        const char *s = json_object_get_string(v);
-        if (strlen(s) != (size_t)json_object_get_string_len(v)) {
-            diag_error(d, (SrcLoc){0}, "%s: metadata '%s' contains a nul character", path, key);
+        if (strlen(key) > ST_MAX_NAME) {
+            diag_error(d, (SrcLoc){0}, "%s: metadata key '%s' is %zu bytes long (the limit is %d)",
+                       path, io_clip(kb, key), strlen(key), ST_MAX_NAME);
             return false;
         }
+        const char *s = json_object_get_string(v); /* no nul inside: see nul_escape_at */
         f->meta[2 * f->nmeta] = strdup(key);
         f->meta[2 * f->nmeta + 1] = strdup(s);
         f->nmeta++;
@@ -366,7 +391,7 @@ static bool parse_meta(const char *path, json_object *val, StFile *f, Diag *d)
 
 StFile *st_read(const char *path, Diag *d)
 {
-    char eb[128];
+    char eb[128], nb[IO_CLIP_BUF];
     StFile *f = NULL;
     char *hdr = NULL;
     Entry *ents = NULL;
@@ -376,12 +401,12 @@ StFile *st_read(const char *path, Diag *d)
 
     int fd = open(path, O_RDONLY);
     if (fd < 0) {
-        diag_error(d, (SrcLoc){0}, "%s: cannot open: %s", path, st_errstr(errno, eb, sizeof eb));
+        diag_error(d, (SrcLoc){0}, "%s: cannot open: %s", path, io_errstr(errno, eb, sizeof eb));
         return NULL;
     }
     struct stat st;
     if (fstat(fd, &st) != 0) {
-        diag_error(d, (SrcLoc){0}, "%s: cannot stat: %s", path, st_errstr(errno, eb, sizeof eb));
+        diag_error(d, (SrcLoc){0}, "%s: cannot stat: %s", path, io_errstr(errno, eb, sizeof eb));
         goto done;
     }
     if (!S_ISREG(st.st_mode)) {
@@ -398,7 +423,7 @@ StFile *st_read(const char *path, Diag *d)
     ssize_t r = pread_full(fd, lenb, 8, 0);
     if (r < 0) {
         diag_error(d, (SrcLoc){0}, "%s: read error at byte 0: %s", path,
-                   st_errstr(errno, eb, sizeof eb));
+                   io_errstr(errno, eb, sizeof eb));
         goto done;
     }
     if (r < 8) {
@@ -438,7 +463,7 @@ StFile *st_read(const char *path, Diag *d)
     r = pread_full(fd, hdr, hlen, 8);
     if (r < 0 || (uint64_t)r != hlen) {
         diag_error(d, (SrcLoc){0}, "%s: %s at byte %llu while reading the header", path,
-                   r < 0 ? st_errstr(errno, eb, sizeof eb) : "truncated",
+                   r < 0 ? io_errstr(errno, eb, sizeof eb) : "truncated",
                    (unsigned long long)(8 + (r < 0 ? 0 : (uint64_t)r)));
         goto done;
     }
@@ -478,6 +503,14 @@ StFile *st_read(const char *path, Diag *d)
                    json_type_to_name(json_object_get_type(root)));
         goto done;
     }
+    long nul = nul_escape_at(hdr, hlen);
+    if (nul >= 0) {
+        diag_error(d, (SrcLoc){0},
+                   "%s: a string in the header holds a nul character (\\u0000 at byte %llu); "
+                   "names and values must not",
+                   path, (unsigned long long)(8 + (uint64_t)nul));
+        goto done;
+    }
 
     f = calloc(1, sizeof *f);
     int cap = json_object_object_length(root);
@@ -489,6 +522,11 @@ StFile *st_read(const char *path, Diag *d)
     int n = 0;
     json_object_object_foreach(root, key, val)
     {
+        if (strlen(key) > ST_MAX_NAME) {
+            diag_error(d, (SrcLoc){0}, "%s: tensor name '%s' is %zu bytes long (the limit is %d)",
+                       path, io_clip(nb, key), strlen(key), ST_MAX_NAME);
+            goto done;
+        }
         if (strcmp(key, "__metadata__") == 0) {
             if (!parse_meta(path, val, f, d))
                 goto done;
@@ -533,16 +571,16 @@ StFile *st_read(const char *path, Diag *d)
         r = pread_full(fd, dst, t->nbytes, (off_t)(data_start + e->begin));
         if (r < 0 || (size_t)r != t->nbytes) {
             diag_error(d, (SrcLoc){0}, "%s: %s at byte %llu while reading tensor '%s'", path,
-                       r < 0 ? st_errstr(errno, eb, sizeof eb) : "truncated",
+                       r < 0 ? io_errstr(errno, eb, sizeof eb) : "truncated",
                        (unsigned long long)(data_start + e->begin + (r < 0 ? 0 : (uint64_t)r)),
-                       t->name);
+                       io_clip(nb, t->name));
             goto done;
         }
         slot += (t->nbytes + ST_ALIGN - 1) / ST_ALIGN * ST_ALIGN;
     }
     const char *dup = st_find_duplicate((const char **)f->names, f->n);
     if (dup) {
-        diag_error(d, (SrcLoc){0}, "%s: tensor name '%s' occurs twice", path, dup);
+        diag_error(d, (SrcLoc){0}, "%s: tensor name '%s' occurs twice", path, io_clip(nb, dup));
         goto done;
     }
     ok = true;

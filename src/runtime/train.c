@@ -28,18 +28,32 @@ void rt_set_threads(int n)
 
 int rt_threads(void) { return kernels_threads(); }
 
+bool rt_check_image(const Model *m, int c, int h, int w, const char *what, Diag *d)
+{
+    const Shape in = m->g->input;
+    bool fits = c < 1 || h < 1 || w < 1 ? false
+                : in.rank == 1          ? in.d[0] == (int64_t)c * h * w
+                : in.rank == 2          ? c == 1 && in.d[0] == h && in.d[1] == w
+                               : in.rank == 3 && in.d[0] == c && in.d[1] == h && in.d[2] == w;
+    if (!fits) {
+        char s[64];
+        diag_error(d, (SrcLoc){0},
+                   "%s: images are %dx%dx%d (channels x rows x columns); network '%s' takes "
+                   "input %s",
+                   what, c, h, w, m->g->name, shape_str(in, s));
+    }
+    return fits;
+}
+
 bool rt_check_dataset(const Model *m, const Dataset *ds, const char *images, const char *labels,
                       Diag *d)
 {
-    const Shape in = m->g->input;
-    int64_t pixels = (int64_t)ds->rows * ds->cols;
-    if (shape_numel(in) != pixels || (in.rank == 3 && in.d[0] != 1)) {
-        char s[64];
-        diag_error(d, (SrcLoc){0},
-                   "%s: images are %dx%d (%lld values); network '%s' takes input %s", images,
-                   ds->rows, ds->cols, (long long)pixels, m->g->name, shape_str(in, s));
+    if (ds->n <= 0) {
+        diag_error(d, (SrcLoc){0}, "%s: contains no images", images);
         return false;
     }
+    if (!rt_check_image(m, 1, ds->rows, ds->cols, images, d))
+        return false;
     int64_t outs = rt_outputs(m);
     for (int i = 0; i < ds->n; i++)
         if (ds->labels[i] >= outs) {
@@ -139,33 +153,67 @@ static void progress(FILE *out, int epoch, int epochs, int done, int total, doub
     fflush(out);
 }
 
-bool rt_train(Model *m, Optim *o, TrainPos *pos, const Dataset *train, const Dataset *test,
-              const RunOptions *ro, Diag *d)
+/* Whether training stops before the next step: the step limit, or a stop request (which
+ * sets *interrupted). */
+static bool must_stop(const RunOptions *ro, const TrainPos *pos, bool *interrupted)
+{
+    if (ro->stop && *ro->stop)
+        *interrupted = true;
+    return *interrupted || (ro->max_steps && pos->step >= ro->max_steps);
+}
+
+/* A position at or past the end of the run: says so (nothing is trained or saved). */
+static bool at_end(const TrainPos *pos, const RunOptions *ro, const TrainConfig *t, Diag *d)
+{
+    char why[128];
+    if (pos->epoch >= t->epochs)
+        snprintf(why, sizeof why, "%d epoch%s done, and the run has %d", pos->epoch,
+                 pos->epoch == 1 ? "" : "s", t->epochs);
+    else if (ro->max_steps && pos->step >= ro->max_steps)
+        snprintf(why, sizeof why, "%lld steps done, and the run stops after step %lld",
+                 (long long)pos->step, (long long)ro->max_steps);
+    else
+        return false;
+    diag_warning(d, (SrcLoc){0}, "nothing to train: %s%s%s%s", why, ro->save ? "; " : "",
+                 ro->save ? ro->save : "", ro->save ? " is left as it is" : "");
+    return true;
+}
+
+TrainResult rt_train(Model *m, Optim *o, TrainPos *pos, const Dataset *train, const Dataset *test,
+                     const RunOptions *ro, Diag *d)
 {
     const TrainConfig *t = &m->g->train;
     FILE *out = ro->out ? ro->out : stdout;
+    TrainResult res = {.ok = true};
     int batch = t->batch < m->max_batch ? t->batch : m->max_batch;
     int steps_per_epoch = (train->n + batch - 1) / batch;
     Schedule sched = {.t = t,
                       .total_steps = t->total_steps ? t->total_steps : t->epochs * steps_per_epoch};
-    if (pos->batch > steps_per_epoch) { /* resuming with other data than it stopped in */
+    if (pos->epoch < 0 || pos->batch < 0 || pos->step < 0 || pos->batch > steps_per_epoch) {
+        /* resuming with other data than it stopped in */
         diag_error(d, (SrcLoc){0},
-                   "cannot resume after batch %d of epoch %d: the training data has %d batches "
-                   "of %d per epoch (%d images); resume with the data it was trained on",
-                   pos->batch, pos->epoch + 1, steps_per_epoch, batch, train->n);
-        return false;
+                   "%s%scannot resume after batch %d of epoch %d: the training data has %d "
+                   "batches of %d per epoch (%d images); resume with the data it was trained on",
+                   ro->resume ? ro->resume : "", ro->resume ? ": " : "", pos->batch, pos->epoch + 1,
+                   steps_per_epoch, batch, train->n);
+        res.ok = false;
+        return res;
     }
+    if (at_end(pos, ro, t, d))
+        return res;
     int *idx = malloc(sizeof(int) * (size_t)train->n);
     if (!idx) {
         diag_error(d, (SrcLoc){0}, "out of memory for the shuffle of %d images", train->n);
-        return false;
+        res.ok = false;
+        return res;
     }
     double t_start = now_seconds();
-    int64_t images_done = 0;
-    bool ok = true;
-    bool saved_any = false, have_last = false;
+    int64_t images_done = 0, unsaved = 0; /* steps since the last checkpoint */
+    bool have_last = false;
     EvalResult last = {0};
-    for (; pos->epoch < t->epochs && ok; pos->epoch++, pos->batch = 0) {
+    for (; pos->epoch < t->epochs; pos->epoch++, pos->batch = 0) {
+        if (must_stop(ro, pos, &res.interrupted))
+            break;
         /* the epoch's order comes from the RNG as it was when the epoch began */
         Rng r = pos->epoch_rng;
         if (t->shuffle)
@@ -177,7 +225,7 @@ bool rt_train(Model *m, Optim *o, TrainPos *pos, const Dataset *train, const Dat
         int correct = 0, seen = 0;
         double lr = 0;
         for (; pos->batch < steps_per_epoch; pos->batch++) {
-            if (ro->max_steps && pos->step >= ro->max_steps)
+            if (must_stop(ro, pos, &res.interrupted))
                 break;
             int start = pos->batch * batch;
             int count = train->n - start < batch ? train->n - start : batch;
@@ -191,9 +239,9 @@ bool rt_train(Model *m, Optim *o, TrainPos *pos, const Dataset *train, const Dat
                            "the loss became %s at step %lld (epoch %d, batch %d); stopping",
                            isnan(loss) ? "nan" : "infinite", (long long)pos->step + 1,
                            pos->epoch + 1, pos->batch + 1);
-                if (ro->save && saved_any)
+                if (ro->save && res.saves)
                     diag_note(d, (SrcLoc){0}, "the last good checkpoint is %s", ro->save);
-                ok = false;
+                res.ok = false;
                 break;
             }
             correct += count_correct(m, logits, count);
@@ -201,6 +249,7 @@ bool rt_train(Model *m, Optim *o, TrainPos *pos, const Dataset *train, const Dat
             lr = sched_lr(&sched, pos->epoch, pos->step);
             optim_step(o, m->params, m->grads, lr, sched_momentum(&sched, pos->step));
             pos->step++;
+            unsaved++;
             loss_sum += (double)loss * count;
             seen += count;
             images_done += count;
@@ -211,57 +260,66 @@ bool rt_train(Model *m, Optim *o, TrainPos *pos, const Dataset *train, const Dat
                 progress(out, pos->epoch + 1, t->epochs, pos->batch + 1, steps_per_epoch,
                          loss_sum / seen, (double)correct / seen, ips, eta);
             }
+            if (ro->on_step)
+                ro->on_step(ro->ctx, pos->step);
         }
-        if (!ok)
+        if (!res.ok)
             break;
         bool finished = pos->batch >= steps_per_epoch;
         double el = now_seconds() - e_start;
         if (ro->progress && !ro->quiet)
             fputc('\n', out);
         EvalResult ev = {0};
-        if (finished && test)
+        bool eval = finished && test && !(ro->stop && *ro->stop); /* not after Ctrl-C */
+        if (eval)
             ev = rt_evaluate(m, test, batch, t);
         if (!ro->quiet) {
             char rate[32];
             fprintf(out, "epoch %d/%d  %s  loss %.4f  acc %.4f", pos->epoch + 1, t->epochs,
                     finished ? "done" : "stopped", seen ? loss_sum / seen : 0,
                     seen ? (double)correct / seen : 0);
-            if (finished && test)
+            if (eval)
                 fprintf(out, "  test_loss %.4f  test_acc %.4f", ev.loss, ev.accuracy);
             fprintf(out, "  lr %.3g  %s img/s  %.1f s\n", lr,
                     fmt_thousands(rate, (int64_t)(el > 0 ? seen / el : 0)), el);
         }
         pos->drop_rng = m->rng;
-        if (finished) {
-            /* the next epoch's order comes from the RNG as this one left it */
-            pos->epoch_rng = r;
-            last = ev;
-            have_last = test != NULL;
-        } else {
+        if (!finished) {
             have_last = false;
-            if (ro->save && !ckpt_save(ro->save, m, o, pos, d))
-                ok = false;
-            break;
+            break; /* saved below */
         }
+        /* the next epoch's order comes from the RNG as this one left it */
+        pos->epoch_rng = r;
+        last = ev;
+        have_last = eval;
         if (ro->save) {
             TrainPos next = *pos;
             next.epoch++;
             next.batch = 0;
             if (!ckpt_save(ro->save, m, o, &next, d)) {
-                ok = false;
+                res.ok = false;
                 break;
             }
-            saved_any = true;
+            res.saves++;
+            unsaved = 0;
         }
     }
     free(idx);
+    /* stopped inside an epoch, or interrupted before anything was saved: save where it is */
+    if (res.ok && ro->save && (unsaved || (res.interrupted && !res.saves))) {
+        pos->drop_rng = m->rng;
+        if (ckpt_save(ro->save, m, o, pos, d))
+            res.saves++;
+        else
+            res.ok = false;
+    }
     double total = now_seconds() - t_start;
-    if (ok && !ro->quiet && test) {
+    if (res.ok && !res.interrupted && !ro->quiet && test) {
         EvalResult ev = have_last ? last : rt_evaluate(m, test, batch, t);
         char n[32], rate[32];
         fprintf(out, "test: loss %.4f  accuracy %.4f  (%s images)  train %.1f s, %s img/s\n",
                 ev.loss, ev.accuracy, fmt_thousands(n, ev.n), total,
                 fmt_thousands(rate, (int64_t)(total > 0 ? images_done / total : 0)));
     }
-    return ok;
+    return res;
 }

@@ -10,6 +10,12 @@
 #    plus usage errors: exit 1 (2 for usage), exactly one "error:" line, naming the file and
 #    the problem (key words grepped), no sanitizer report, and an existing checkpoint given as
 #    --save (or --resume) byte-identical afterwards.
+#  - hostile files (a training position out of range or not a number, images whose pixel
+#    count fits but not their shape, no images, names with a nul or a megabyte long, a save
+#    onto a device node or FIFO, stale temporary files) and runs already at their end;
+#  - interruption: SIGINT or SIGTERM after a given step (NETRUN_TEST_SIGNAL, at random steps
+#    too, printed), a second signal, and real asynchronous kills: exit 128 + signal, and the
+#    command netrun prints resumes to the same bytes as one uninterrupted run.
 # Bad files are made here from good ones (head, dd, gzip, printf), in a temporary directory.
 # Ends with "cli: N passed, N failed"; exit 1 if any failed.
 set -u
@@ -371,6 +377,155 @@ if [ $rc = 1 ] && grep -q 'loss became .* at step 1[2-9] (epoch 2' ex.err && [ "
 else
     bad "NaN in epoch 2 (exit $rc)" "$(cat ex.err)" "$(cmp e1.st ex.st 2>&1)"
 fi
+
+# ---- hostile files: every field a loader reads is checked before use ----
+
+echo "== hostile files"
+# set_meta SRC DST KEY VALUE: SRC's safetensors header with metadata KEY set to VALUE
+set_meta() {
+    local n json
+    n=$(od -An -t u8 -N8 "$1" | tr -d ' ')
+    json=$(head -c $((8 + n)) "$1" | tail -c "$n" | sed -E 's/ +$//')
+    json=$(printf '%s' "$json" | sed -E "s/\"$3\":\"[^\"]*\"/\"$3\":\"$4\"/")
+    while [ $((${#json} % 8)) != 0 ]; do json="$json "; done
+    { le64 ${#json}; printf '%s' "$json"; tail -c +$((9 + n)) "$1"; } >"$2"
+}
+# the training position: a value out of range, or not a number, is an error naming the file,
+# the key and the value, and the checkpoint stays as it was
+for kv in netc.batch=-1 netc.batch=4294967295 netc.epoch=-3 netc.epoch=4294967296 \
+    netc.step=9223372036854775808 netc.optim_step=-1 netc.batch_size=0 netc.batch= \
+    netc.epoch=1e3 netc.dropout_rng=00000000000000000000000000000000000000000000000000000000000000000 \
+    netc.epoch_rng=-00000000000000100000000000000010000000000000001000000000000001; do
+    k=${kv%%=*} v=${kv#*=}
+    set_meta mid.st pos.st "$k" "$v" && cp pos.st pos.bak
+    expect "position-$k=$v" 1 "pos.st;bad training position;'$k'" mlp.net --train --data small --resume pos.st
+    cmp -s pos.st pos.bak || bad "position-$k=$v: the checkpoint changed"
+done
+set_meta mid.st pos.st netc.batch 12 # in range, but the data has 11 batches of 20
+expect position-batch-beyond-data 1 "pos.st;cannot resume after batch 12;11 batches" mlp.net --train --data small --resume pos.st
+# a run already at its end: a warning, no "saved", the file untouched, exit 0
+cp mdet1.st ended.st
+if "$NETRUN" mlp.net --train --data small --resume ended.st >ended.out 2>ended.err &&
+    grep -q "warning: nothing to train: 3 epochs done, and the run has 3; ended.st is left as it is" ended.err &&
+    ! grep -q "saved" ended.out && cmp -s mdet1.st ended.st && no_sanitizer ended.err; then
+    ok "resuming a finished run: $(grep warning: ended.err)"
+else
+    bad "resuming a finished run" "$(cat ended.out ended.err)"
+fi
+"$NETRUN" mlp.net --train --data small --resume ended.st --epochs 2 >ended2.out 2>ended2.err
+[ $? = 0 ] && grep -q "nothing to train: 3 epochs done, and the run has 2" ended2.err && ! grep -q saved ended2.out &&
+    cmp -s mdet1.st ended.st && ok "resuming past --epochs: nothing trained or saved" ||
+    bad "resuming past --epochs" "$(cat ended2.out ended2.err)"
+cp mid.st mid2.st
+"$NETRUN" mlp.net --train --data small --resume mid2.st --steps 7 >ended3.out 2>ended3.err
+[ $? = 0 ] && grep -q "nothing to train: 7 steps done, and the run stops after step 7" ended3.err &&
+    ! grep -q saved ended3.out && cmp -s mid.st mid2.st && ok "resuming at --steps: nothing trained or saved" ||
+    bad "resuming at --steps" "$(cat ended3.out ended3.err)"
+
+# image shapes, dimension by dimension: 784 pixels are not 1x28x28 unless they are 28x28
+reshape() { { be32 2051; be32 $2; be32 $3; be32 $4; tail -c +17 "$1"; } >"$5"; }
+copy_data small wide && reshape small/train-images-idx3-ubyte 210 14 56 wide/train-images-idx3-ubyte
+copy_data small tall && reshape small/t10k-images-idx3-ubyte 105 56 14 tall/t10k-images-idx3-ubyte
+expect idx-14x56-train 1 'wide/train-images-idx3-ubyte;1x14x56;1x28x28' mlp.net --train --data wide --save keep.st
+expect idx-56x14-eval 1 'tall/t10k-images-idx3-ubyte;1x56x14;1x28x28' mlp.net --eval --data tall
+expect idx-14x56-predict 1 'wide/train-images-idx3-ubyte;1x14x56;1x28x28' "$NET" --predict wide/train-images-idx3-ubyte
+pgm() { printf 'P5 %d %d 255\n' $1 $2; head -c $(($1 * $2)) /dev/zero; }
+pgm 14 56 >p14x56.pgm && pgm 64 48 >p64x48.pgm && pgm 28 28 >p28.pgm
+expect pgm-14x56 1 'p14x56.pgm;1x56x14;1x28x28' "$NET" --predict p14x56.pgm
+expect pgm-64x48-into-3x32x32 1 'p64x48.pgm;1x48x64;3x32x32' c3.net --predict p64x48.pgm
+expect pgm-1-channel-into-3 1 'p28.pgm;1x28x28;3x32x32' c3.net --predict p28.pgm
+make_data none 0 0
+expect predict-no-images 1 'none/t10k-images-idx3-ubyte;no images' "$NET" --predict none/t10k-images-idx3-ubyte
+{ head -c 3132 /dev/zero; printf '\0\0\300\177'; } >nan.f32
+expect f32-nan 1 'nan.f32;value 783 of input 0;nan;finite' "$NET" --predict nan.f32
+head -c 3137 /dev/zero >odd.f32
+expect f32-size 1 'odd.f32;3137 bytes;784 floats' "$NET" --predict odd.f32
+# names: a nul inside is refused; a megabyte of name is shown cut to 60 bytes
+st_file st-nul.st '{"fc.bias\u0000x":{"dtype":"F32","shape":[10],"data_offsets":[0,40]},'"$W"'}' 31400
+expect st-nul-in-name 1 'st-nul.st;nul character' "${PRED[@]}" --load st-nul.st
+long=$(head -c 1000000 /dev/zero | tr '\0' n)
+st_file st-long.st "{$B,$W,\"$long\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[31400,31404]}}" 31404
+expect st-1mb-name 1 "st-long.st;tensor name 'nnn" "${PRED[@]}" --load st-long.st
+[ "$(wc -c <st-1mb-name.err)" -lt 400 ] && ok "a 1 MB name is cut in the message ($(wc -c <st-1mb-name.err) bytes)" ||
+    bad "a 1 MB name was echoed: $(wc -c <st-1mb-name.err) bytes of message"
+
+# saving: only a regular file is replaced; stale temporary files of dead processes go
+expect save-to-device 1 '/dev/null;character device;only a regular file' mlp.net --train --data small --steps 2 --save /dev/null
+[ -c /dev/null ] && ok "/dev/null is still a character device" || bad "/dev/null was replaced"
+mkfifo fifo.st
+expect save-to-fifo 1 'fifo.st;FIFO' mlp.net --train --data small --steps 2 --save fifo.st
+(exit 0) & deadpid=$! && wait $deadpid
+printf partial >stale.st.tmp.$deadpid && printf partial >stale.st.tmp.1
+run_ok stale mlp.net --train --data small --steps 2 --save stale.st &&
+    [ ! -e stale.st.tmp.$deadpid ] && [ -e stale.st.tmp.1 ] &&
+    ok "a save removes a dead process's temporary file and keeps a live one's" ||
+    bad "stale temporary files" "$(ls stale.st*)"
+"$NETRUN" "$NET" --load det1.st --predict small/t10k-images-idx3-ubyte --logits /dev/stdout >lg.out 2>lg.err
+[ $? = 0 ] && [ "$(wc -l <lg.out)" = 105 ] && ok "--logits /dev/stdout writes the CSV to standard output" ||
+    bad "--logits /dev/stdout" "$(head -3 lg.err)"
+
+# ---- interruption: Ctrl-C saves a position that resumes bit for bit ----
+
+echo "== interruption"
+# resume_cmd ERRFILE: the command netrun printed to continue
+resume_cmd() { sed -n '/^to continue, run:$/{n;s/^  //p;}' "$1"; }
+# interrupted NAME EXIT FULL: netrun (already run, NAME.out/.err) exited EXIT after an
+# interruption; the command it printed must finish the run with FULL's bytes
+interrupted() {
+    local name=$1 want=$2 full=$3 cmd
+    cmd=$(resume_cmd "$name.err")
+    if [ "$rc" != "$want" ] || [ -z "$cmd" ] || ! no_sanitizer "$name.err"; then
+        bad "$name: exit $rc (want $want), resume command '$cmd'" "$(cat "$name.err")"
+        return
+    fi
+    eval "$cmd" >"$name-r.out" 2>"$name-r.err"
+    local rrc=$?
+    if [ $rrc = 0 ] && cmp -s "$full" "$name.st" && no_sanitizer "$name-r.err"; then
+        ok "$name: $(grep -o 'after step [0-9]*' "$name.err"), exit $rc; then '${cmd#"$NETRUN" }' == one run, byte for byte"
+    else
+        bad "$name: the resumed run (exit $rrc) differs from one uninterrupted run" "$cmd" "$(cmp "$full" "$name.st")" "$(cat "$name-r.err")"
+    fi
+}
+# at a random step (printed, to replay a failure), at an epoch's end, at the first and last step
+INT_ARGS=(mlp.net --train --data small --threads 2)
+for n in $((RANDOM % 32 + 1)) $((RANDOM % 32 + 1)) 1 11 32; do
+    NETRUN_TEST_SIGNAL=$n "$NETRUN" "${INT_ARGS[@]}" --save int$n.st >int$n.out 2>int$n.err
+    rc=$?
+    interrupted int$n 130 mdet1.st
+done
+# SIGTERM too (128 + 15), with other words on the line: --load's weights and --save= go
+NETRUN_TEST_SIGNAL=17,1,15 "$NETRUN" mlp.net --train --data small --load good.st --threads=2 --save=term.st >term.out 2>term.err
+rc=$?
+run_ok termfull mlp.net --train --data small --load good.st --threads 2 --save termfull.st
+interrupted term 143 termfull.st
+# a second signal exits at once: the last checkpoint (epoch 1's) stays, no temporary file
+run_ok end11 "${INT_ARGS[@]}" --steps 11 --save end11.st
+NETRUN_TEST_SIGNAL=15,2 "$NETRUN" "${INT_ARGS[@]}" --save twice.st >twice.out 2>twice.err
+rc=$?
+if [ $rc = 130 ] && cmp -s end11.st twice.st && [ -z "$(ls twice.st.tmp.* 2>/dev/null)" ] &&
+    grep -q "interrupted again" twice.err && [ -z "$(resume_cmd twice.err)" ]; then
+    ok "a second signal exits at once (130), the last checkpoint intact, nothing left behind"
+else
+    bad "a second signal (exit $rc)" "$(cat twice.err)" "$(cmp end11.st twice.st 2>&1; ls twice.st*)"
+fi
+# a real asynchronous kill, once the first checkpoint exists (somewhere in 300 epochs of
+# 11 steps, a save included), by SIGINT (job control on, so the background job takes it) and
+# by SIGTERM
+ASYNC_ARGS=(mlp.net --train --data small --threads 2 --epochs 300)
+run_ok asyncfull "${ASYNC_ARGS[@]}" --save asyncfull.st
+for sig in INT TERM; do
+    rm -f async$sig.st
+    set -m
+    "$NETRUN" "${ASYNC_ARGS[@]}" --save async$sig.st >async$sig.out 2>async$sig.err &
+    pid=$!
+    set +m
+    for _ in $(seq 1000); do [ -e async$sig.st ] && break; sleep 0.01; done
+    sleep 0.0$((RANDOM % 5))
+    kill -$sig $pid
+    wait $pid
+    rc=$?
+    interrupted async$sig $([ $sig = INT ] && echo 130 || echo 143) asyncfull.st
+done
 
 # usage errors
 expect usage-steps 2 'steps' "$NET" --train --steps 0

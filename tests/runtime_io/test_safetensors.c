@@ -617,3 +617,110 @@ Test(st, torch_fixture)
     }
     st_free(f);
 }
+
+/* ---- names: no nul, a bounded length, shown cut short ---- */
+
+/* A \u0000 anywhere in a string of the header: json-c would cut a tensor name or metadata key
+ * there and read the name before it, and a value (dtype) would compare as its prefix. */
+Test(st, nul_in_names_and_values)
+{
+    const char *const cases[] = {
+        "{\"fc.bias\\u0000junk\":{\"dtype\":\"U8\",\"shape\":[1],\"data_offsets\":[0,1]}}",
+        "{\"\\u0000\":{\"dtype\":\"U8\",\"shape\":[1],\"data_offsets\":[0,1]}}",
+        "{\"w\":{\"dtype\":\"U8\\u0000x\",\"shape\":[1],\"data_offsets\":[0,1]}}",
+        "{\"__metadata__\":{\"netc.epoch\\u0000\":\"1\"},"
+        "\"w\":{\"dtype\":\"U8\",\"shape\":[1],\"data_offsets\":[0,1]}}",
+        "{\"__metadata__\":{\"netc.epoch\":\"1\\u0000\"},"
+        "\"w\":{\"dtype\":\"U8\",\"shape\":[1],\"data_offsets\":[0,1]}}",
+        "{\"w\\\\\\u0000\":{\"dtype\":\"U8\",\"shape\":[1],\"data_offsets\":[0,1]}}",
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        cap_fini(&cap);
+        cap_init(&cap);
+        write_st(cases[i], 1);
+        char at[64];
+        snprintf(at, sizeof at, "at byte %zu",
+                 8 + (size_t)(strstr(cases[i], "\\u0000") - cases[i]));
+        expect_read_error("holds a nul character", at);
+    }
+    /* an escaped backslash before "u0000" is no nul */
+    cap_fini(&cap);
+    cap_init(&cap);
+    write_st("{\"w\\\\u0000\":{\"dtype\":\"U8\",\"shape\":[1],\"data_offsets\":[0,1]}}", 1);
+    StFile *f = st_read(path, &cap.d);
+    cr_assert_not_null(f, "%s", cap_text(&cap));
+    cr_assert_str_eq(st_tensor(f, 0)->name, "w\\u0000");
+    st_free(f);
+}
+
+/* Writes a header with one tensor (or metadata key) whose name is len bytes of c. */
+static void write_long_name(size_t len, char c, bool meta)
+{
+    char *name = malloc(len + 1);
+    memset(name, c, len);
+    name[len] = 0;
+    size_t jl = len + 128;
+    char *json = malloc(jl);
+    if (meta)
+        snprintf(json, jl, "{\"__metadata__\":{\"%s\":\"v\"}}", name);
+    else
+        snprintf(json, jl, "{\"%s\":{\"dtype\":\"U8\",\"shape\":[1],\"data_offsets\":[0,1]}}",
+                 name);
+    write_st(json, meta ? 0 : 1);
+    free(name);
+    free(json);
+}
+
+Test(st, name_length_limit)
+{
+    write_long_name(1024, 'a', false);
+    StFile *f = st_read(path, &cap.d);
+    cr_assert_not_null(f, "%s", cap_text(&cap));
+    cr_assert_eq(strlen(st_tensor(f, 0)->name), 1024);
+    st_free(f);
+    write_long_name(1025, 'a', false);
+    expect_read_error("tensor name 'aaaa", "...' is 1025 bytes long (the limit is 1024)");
+    cap_fini(&cap);
+    cap_init(&cap);
+    write_long_name(1 << 20, 'b', true);
+    expect_read_error("metadata key 'bbbb", "is 1048576 bytes long");
+}
+
+/* Every message that shows a name or value from the file shows at most 60 bytes of it, with
+ * "..." when cut, and control characters escaped: a megabyte of name is not echoed whole. */
+Test(st, names_in_messages_are_cut)
+{
+    size_t n = 1000;
+    char *name = malloc(n + 1);
+    memset(name, 'n', n);
+    name[n] = 0;
+    name[1] = '\x1b'; /* no terminal escape sequences from a file */
+    char *json = malloc(4 * n);
+    const char *const forms[] = {
+        "{\"%s\":{\"dtype\":\"Q8\",\"shape\":[1],\"data_offsets\":[0,1]}}",
+        "{\"%s\":{\"dtype\":\"U8\",\"shape\":[2],\"data_offsets\":[0,1]}}",
+        "{\"%s\":{\"dtype\":\"U8\",\"shape\":[1],\"data_offsets\":[0,9]}}",
+        "{\"%s\":7}",
+        "{\"w\":{\"dtype\":\"%s\",\"shape\":[1],\"data_offsets\":[0,1]}}",
+        "{\"__metadata__\":{\"%s\":7}}",
+    };
+    /* the name as JSON: the escape character written as \u001b */
+    char *jname = malloc(n + 8);
+    snprintf(jname, n + 8, "n\\u001b%s", name + 2);
+    for (size_t i = 0; i < sizeof forms / sizeof *forms; i++) {
+        cap_fini(&cap);
+        cap_init(&cap);
+        snprintf(json, 4 * n, forms[i], jname);
+        write_st(json, 1);
+        StFile *f = st_read(path, &cap.d);
+        cr_assert_null(f, "form %zu accepted", i);
+        const char *t = cap_text(&cap);
+        cr_assert_eq(cap.d.errors, 1, "%s", t);
+        cr_assert_lt(strlen(t), strlen(path) + 300, "form %zu: %zu bytes:\n%s", i, strlen(t), t);
+        cr_assert(strstr(t, "n\\x1bnnn") && strstr(t, "nnn...'"), "form %zu:\n%s", i, t);
+        cr_assert_null(strchr(t, '\x1b'), "form %zu: a raw escape character", i);
+    }
+    free(jname);
+    free(json);
+    free(name);
+}

@@ -1,35 +1,17 @@
-/* safetensors_write.c: the safetensors writer: checks the caller's tensors, builds the JSON
- * header with json-c and replaces the target atomically (a temporary file beside it, fsync,
- * rename, fsync of the directory), so a reader sees the old file or the new one, whole. */
+/* st_write.c: the safetensors writer: the caller's tensors checked, the json header built
+ * with json-c, the file replaced atomically (fileio.c's SaveFile).
+ *
+ * Design choice: the header is padded with spaces so that the data buffer starts at a
+ * multiple of 8 bytes, and tensors are written in the order given, contiguous, so a file's
+ * offsets follow from the tensors alone. */
 #include <errno.h>
-#include <fcntl.h>
 #include <json-c/json.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
+#include "fileio.h"
+#include "safetensors.h"
 #include "safetensors_impl.h"
-
-static bool write_full(int fd, const void *buf, size_t len)
-{
-    const char *p = buf;
-    while (len > 0) {
-        size_t chunk = len > (1u << 30) ? (1u << 30) : len;
-        ssize_t r = write(fd, p, chunk);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r < 0)
-            return false;
-        if (r == 0) {
-            errno = EIO;
-            return false;
-        }
-        p += r;
-        len -= (size_t)r;
-    }
-    return true;
-}
 
 /* Checks the caller's tensors and metadata; reports the first problem. */
 static bool check_write_args(const char *path, const StTensor *t, int n, const char *const *meta,
@@ -152,33 +134,11 @@ static json_object *build_header(const StTensor *t, int n, const char *const *me
     return root;
 }
 
-/* fsync the directory holding path, so the rename itself is durable. Best effort. */
-static void sync_parent_dir(const char *path)
-{
-    const char *slash = strrchr(path, '/');
-    char *dir = slash ? strndup(path, slash == path ? 1 : (size_t)(slash - path)) : strdup(".");
-    if (!dir)
-        return;
-    int fd = open(dir, O_RDONLY);
-    if (fd >= 0) {
-        fsync(fd);
-        close(fd);
-    }
-    free(dir);
-}
-
 bool st_write(const char *path, const StTensor *t, int n, const char *const *meta, Diag *d)
 {
     char eb[128];
     if (!check_write_args(path, t, n, meta, d))
         return false;
-    struct stat st;
-    if (stat(path, &st) == 0 && S_ISDIR(st.st_mode)) {
-        diag_error(d, (SrcLoc){0}, "%s: is a directory, cannot write a safetensors file there",
-                   path);
-        return false;
-    }
-
     json_object *root = build_header(t, n, meta);
     const char *json = root ? json_object_to_json_string_ext(
                                   root, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE)
@@ -201,49 +161,18 @@ bool st_write(const char *path, const StTensor *t, int n, const char *const *met
     memset(hdr + 8 + jlen, ' ', hlen - jlen);
     json_object_put(root);
 
-    StrBuf tmp;
-    sb_init(&tmp);
-    sb_printf(&tmp, "%s.tmp.%ld", path, (long)getpid());
-    bool ok = false;
-    int fd = open(tmp.data, O_WRONLY | O_CREAT | O_EXCL, 0666);
-    if (fd < 0 && errno == EEXIST) { /* a stale temp file of an earlier process with our pid */
-        unlink(tmp.data);
-        fd = open(tmp.data, O_WRONLY | O_CREAT | O_EXCL, 0666);
-    }
-    if (fd < 0) {
-        diag_error(d, (SrcLoc){0}, "%s: cannot create the temporary file %s: %s", path, tmp.data,
-                   st_errstr(errno, eb, sizeof eb));
-        goto done;
-    }
-    const char *what = "write";
-    bool w = write_full(fd, hdr, 8 + hlen);
+    SaveFile sf;
+    bool ok = save_begin(&sf, path, false, d);
+    bool w = ok && io_write_all(sf.fd, hdr, 8 + hlen);
     for (int i = 0; w && i < n; i++)
-        w = t[i].nbytes == 0 || write_full(fd, t[i].data, t[i].nbytes);
-    if (w) {
-        what = "fsync";
-        w = fsync(fd) == 0;
+        w = t[i].nbytes == 0 || io_write_all(sf.fd, t[i].data, t[i].nbytes);
+    if (ok && !w) {
+        diag_error(d, (SrcLoc){0}, "%s: write of the temporary file %s failed: %s", path, sf.tmp,
+                   io_errstr(errno, eb, sizeof eb));
+        save_abort(&sf);
+        ok = false;
     }
-    if (w) {
-        what = "close";
-        w = close(fd) == 0;
-        fd = -1;
-    }
-    if (w) {
-        what = "rename";
-        w = rename(tmp.data, path) == 0;
-    }
-    if (!w) {
-        diag_error(d, (SrcLoc){0}, "%s: %s of the temporary file %s failed: %s", path, what,
-                   tmp.data, st_errstr(errno, eb, sizeof eb));
-        if (fd >= 0)
-            close(fd);
-        unlink(tmp.data);
-        goto done;
-    }
-    sync_parent_dir(path);
-    ok = true;
-done:
-    sb_free(&tmp);
+    ok = ok && save_commit(&sf, d);
     free(hdr);
     return ok;
 }

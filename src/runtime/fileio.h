@@ -1,0 +1,57 @@
+/* fileio.h: what the runtime's loaders and writers share: errno text for messages, text
+ * from a file cut to a readable length before it goes into a message, and replacing a file
+ * atomically.
+ *
+ * Design choice: a file is replaced by writing "<path>.tmp.<pid>" beside it, fsyncing it and
+ * renaming it over the path, so a reader sees the old file or the new one, never a part of
+ * either. Only a regular file (or nothing) is ever replaced: a directory, a device node, a
+ * FIFO or a socket at the path is an error, and a symbolic link is followed to the file it
+ * names. Temporary files left by processes that are gone (killed while saving) are removed
+ * when the next save of the same path begins. */
+#ifndef NETC_RUNTIME_FILEIO_H
+#define NETC_RUNTIME_FILEIO_H
+
+#include <stdbool.h>
+#include <stdio.h>
+
+#include "base.h"
+
+/* strerror(e) with a lower-case first letter, as our messages are lower case. */
+const char *io_errstr(int e, char *buf, size_t n);
+
+/* Writes all len bytes (in chunks, retrying after EINTR); false with errno set. */
+bool io_write_all(int fd, const void *buf, size_t len);
+
+/* Text from a file, as a message shows it: at most IO_CLIP_MAX bytes of s (cut at a UTF-8
+ * character's start, then "..."), control characters as \xNN. Returns buf. */
+#define IO_CLIP_MAX 60
+#define IO_CLIP_BUF (4 * IO_CLIP_MAX + 8)
+const char *io_clip(char buf[IO_CLIP_BUF], const char *s);
+
+/* A file being written to replace another. */
+typedef struct SaveFile {
+    char *path; /* the file replaced (a symbolic link resolved); owned */
+    char *tmp;  /* the temporary file, owned; NULL when writing straight into a stream */
+    int fd;
+    FILE *f; /* save_stream's, or NULL */
+} SaveFile;
+
+/* Starts writing path: checks what is there (nothing, a regular file, or, when streams is
+ * true, a character device or FIFO such as /dev/stdout, written straight through), removes
+ * the stale temporary files of path, creates its own. false after one message naming path. */
+bool save_begin(SaveFile *s, const char *path, bool streams, Diag *d);
+/* A stdio stream on s's file (fdopen), owned by s. NULL after a message. */
+FILE *save_stream(SaveFile *s, Diag *d);
+/* Flushes, fsyncs, closes and renames the temporary file over the path; on failure removes
+ * it (the old file stays) and reports. what names the content for messages ("checkpoint"). */
+bool save_commit(SaveFile *s, Diag *d);
+/* Closes and removes the temporary file; the old file stays. Accepts a finished s. */
+void save_abort(SaveFile *s);
+/* save_begin and save_abort: whether a save to path could start now, for a check before a
+ * long run. Nothing is left behind. */
+bool save_check(const char *path, bool streams, Diag *d);
+/* For a signal handler that is about to _exit: removes the temporary file of the save in
+ * progress, if any (async-signal-safe). */
+void save_abandon(void);
+
+#endif
