@@ -2,9 +2,9 @@
  * verbatim: the headers the program needs, and the vector families its steps are written
  * in: vf16 (AVX-512), vf8 (AVX2 + FMA) and vf1 (portable C), the widest the compiler's
  * target allows; define NETC_NO_SIMD to force the portable code. Every family has the same
- * helpers (load, store, set1, zero, fma, add, mul, max, min, hsum, sigmoid, tanh, keep), so an
- * emitter writes a step's body once and instantiates it per family (src/layers/
- * emit_util.c). tests/codegen/prelude_test.c checks every helper against plain C. */
+ * helpers (load, store, set1, zero, fma, add, mul, max, min, hsum, exp, sigmoid, tanh,
+ * keep), so an emitter writes a step's body once and instantiates it per family
+ * (src/layers/emit_util.c). tests/codegen/prelude_test.c checks every helper against plain C. */
 #include <math.h>
 #include <string.h>
 #ifdef _OPENMP
@@ -37,6 +37,7 @@ NETC_FN vf1 vf1_mul(vf1 a, vf1 b) { return a * b; }
 NETC_FN vf1 vf1_max(vf1 a, vf1 b) { return a > b ? a : b; }
 NETC_FN vf1 vf1_min(vf1 a, vf1 b) { return a < b ? a : b; }
 NETC_FN float vf1_hsum(vf1 v) { return v; }
+NETC_FN vf1 vf1_exp(vf1 v) { return expf(v); }
 NETC_FN vf1 vf1_sigmoid(vf1 v) { return 1.0f / (1.0f + expf(-v)); }
 NETC_FN vf1 vf1_tanh(vf1 v) { return tanhf(v); }
 /* F_keep(v): v stays in a register from here on. GCC otherwise reloads a vector used
@@ -52,16 +53,43 @@ NETC_FN vf1 vf1_tanh(vf1 v) { return tanhf(v); }
 #else
 #define NETC_KEEP(v) ((void)(v))
 #endif
-/* No vector exp or tanh: the wider families' sigmoid and tanh go lane by lane through vf1's
- * (no semicolon after a use: it is a function definition). */
-#define NETC_LANEWISE(F, W, op)                                                                    \
-    NETC_FN F F##_##op(F v)                                                                        \
+/* The wider families' exp, and sigmoid and tanh through it, from a few primitives each
+ * family has (div, floor, pow2i: 2^n of an integral n, copysign, select_lt: a < b ? x : y).
+ * exp is Cephes' expf (v = n ln2 + r, a degree-6 polynomial for e^r, about 1 ulp), tanh
+ * Cephes' tanhf (an odd polynomial below 0.625, 1 - 2 / (e^2|v| + 1) above); NaN stays
+ * NaN (min and max return their second operand when one is NaN). The portable family
+ * calls libm, as the interpreter does; these agree with it within a few ulp. */
+#define NETC_VMATH(F)                                                                              \
+    NETC_FN F F##_exp(F v)                                                                         \
     {                                                                                              \
-        float t[W];                                                                                \
-        F##_store(t, v);                                                                           \
-        for (int i = 0; i < W; i++)                                                                \
-            t[i] = vf1_##op(t[i]);                                                                 \
-        return F##_load(t);                                                                        \
+        v = F##_max(F##_set1(-87.3f), F##_min(F##_set1(88.0f), v));                                \
+        F n = F##_floor(F##_fma(v, F##_set1(1.44269504088896341f), F##_set1(0.5f)));               \
+        F r = F##_fma(n, F##_set1(-0.693359375f), v);                                              \
+        r = F##_fma(n, F##_set1(2.12194440e-4f), r);                                               \
+        F p = F##_fma(F##_set1(1.9875691500e-4f), r, F##_set1(1.3981999507e-3f));                  \
+        p = F##_fma(p, r, F##_set1(8.3334519073e-3f));                                             \
+        p = F##_fma(p, r, F##_set1(4.1665795894e-2f));                                             \
+        p = F##_fma(p, r, F##_set1(1.6666665459e-1f));                                             \
+        p = F##_fma(p, r, F##_set1(5.0000001201e-1f));                                             \
+        p = F##_fma(p, F##_mul(r, r), F##_add(r, F##_set1(1.0f)));                                 \
+        return F##_mul(p, F##_pow2i(n));                                                           \
+    }                                                                                              \
+    NETC_FN F F##_sigmoid(F v)                                                                     \
+    {                                                                                              \
+        F one = F##_set1(1.0f);                                                                    \
+        return F##_div(one, F##_add(one, F##_exp(F##_mul(v, F##_set1(-1.0f)))));                   \
+    }                                                                                              \
+    NETC_FN F F##_tanh(F v)                                                                        \
+    {                                                                                              \
+        F a = F##_copysign(v, F##_zero()), z = F##_mul(v, v);                                      \
+        F s = F##_fma(F##_set1(-5.70498872745e-3f), z, F##_set1(2.06390887954e-2f));               \
+        s = F##_fma(s, z, F##_set1(-5.37397155531e-2f));                                           \
+        s = F##_fma(s, z, F##_set1(1.33314422036e-1f));                                            \
+        s = F##_fma(s, z, F##_set1(-3.33332819422e-1f));                                           \
+        s = F##_fma(F##_mul(s, z), v, v);                                                          \
+        F q = F##_div(F##_set1(2.0f), F##_add(F##_exp(F##_add(a, a)), F##_set1(1.0f)));            \
+        F l = F##_copysign(F##_fma(q, F##_set1(-1.0f), F##_set1(1.0f)), v);                        \
+        return F##_select_lt(a, F##_set1(0.625f), s, l);                                           \
     }
 #if NETC_VL >= 8
 typedef __m256 vf8;
@@ -81,8 +109,23 @@ NETC_FN float vf8_hsum(vf8 v)
     s = _mm_add_ps(s, _mm_movehl_ps(s, s));
     return _mm_cvtss_f32(_mm_add_ss(s, _mm_shuffle_ps(s, s, 1)));
 }
-NETC_LANEWISE(vf8, 8, sigmoid)
-NETC_LANEWISE(vf8, 8, tanh)
+NETC_FN vf8 vf8_div(vf8 a, vf8 b) { return _mm256_div_ps(a, b); }
+NETC_FN vf8 vf8_floor(vf8 a) { return _mm256_floor_ps(a); }
+NETC_FN vf8 vf8_pow2i(vf8 n)
+{
+    __m256i e = _mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127));
+    return _mm256_castsi256_ps(_mm256_slli_epi32(e, 23));
+}
+NETC_FN vf8 vf8_copysign(vf8 a, vf8 b)
+{
+    vf8 sign = _mm256_set1_ps(-0.0f);
+    return _mm256_or_ps(_mm256_andnot_ps(sign, a), _mm256_and_ps(sign, b));
+}
+NETC_FN vf8 vf8_select_lt(vf8 a, vf8 b, vf8 x, vf8 y)
+{
+    return _mm256_blendv_ps(y, x, _mm256_cmp_ps(a, b, _CMP_LT_OQ));
+}
+NETC_VMATH(vf8)
 #endif
 #if NETC_VL >= 16
 typedef __m512 vf16;
@@ -102,6 +145,25 @@ NETC_FN float vf16_hsum(vf16 v)
         _mm256_add_ps(_mm512_castps512_ps256(v),
                       _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(v), 1))));
 }
-NETC_LANEWISE(vf16, 16, sigmoid)
-NETC_LANEWISE(vf16, 16, tanh)
+NETC_FN vf16 vf16_div(vf16 a, vf16 b) { return _mm512_div_ps(a, b); }
+NETC_FN vf16 vf16_floor(vf16 a)
+{
+    return _mm512_roundscale_ps(a, _MM_FROUND_TO_NEG_INF | _MM_FROUND_NO_EXC);
+}
+NETC_FN vf16 vf16_pow2i(vf16 n)
+{
+    __m512i e = _mm512_add_epi32(_mm512_cvtps_epi32(n), _mm512_set1_epi32(127));
+    return _mm512_castsi512_ps(_mm512_slli_epi32(e, 23));
+}
+NETC_FN vf16 vf16_copysign(vf16 a, vf16 b)
+{
+    __m512i sign = _mm512_set1_epi32((int)0x80000000u);
+    return _mm512_castsi512_ps(_mm512_or_si512(_mm512_andnot_si512(sign, _mm512_castps_si512(a)),
+                                               _mm512_and_si512(sign, _mm512_castps_si512(b))));
+}
+NETC_FN vf16 vf16_select_lt(vf16 a, vf16 b, vf16 x, vf16 y)
+{
+    return _mm512_mask_blend_ps(_mm512_cmp_ps_mask(a, b, _CMP_LT_OQ), y, x);
+}
+NETC_VMATH(vf16)
 #endif

@@ -13,14 +13,11 @@ static void backward(const Node *n, LayerRun *r)
         silu_backward(r->din, r->dout, r->in, (size_t)r->batch * (size_t)shape_numel(n->out));
 }
 
-/* Lane by lane, as the kernel computes it. */
+/* x * sigmoid(x), through the family's sigmoid (libm's for the portable one). */
 static void emit_act_fn(const Node *n, StrBuf *sb, const VecFam *f, const char *var)
 {
     (void)n;
-    sb_printf(sb,
-              "{ float t_[%d]; %s_store(t_, %s); for (int l_ = 0; l_ < %d; l_++) "
-              "t_[l_] = t_[l_] / (1.0f + expf(-t_[l_])); %s = %s_load(t_); }\n",
-              f->width, f->name, var, f->width, var, f->name);
+    sb_printf(sb, "%s = %s_mul(%s, %s_sigmoid(%s));\n", var, f->name, var, f->name, var);
 }
 
 const LayerOps layer_silu = {

@@ -3,6 +3,7 @@
  * plain C, and the portable family's too. Prints the family it checked; exits 1 (naming
  * the helper and the lane) on a difference. Built by tests/codegen/driver.sh with
  * -march=native, -mavx2 -mfma and -DNETC_NO_SIMD. */
+#include <stdbool.h>
 #include <stdio.h>
 
 #include "prelude.h"
@@ -57,33 +58,69 @@
         return bad;                                                                                \
     }
 
-/* Within 1e-6 relative: fma rounds once where plain C rounds twice, and hsum adds in
- * another order. */
+/* Within 1e-6 relative: fma rounds once where plain C rounds twice, hsum adds in another
+ * order, and the wider families' exp, sigmoid and tanh are polynomials (a few ulp). NaN
+ * must stay NaN. */
 static int near(const char *what, int lane, float got, float want)
 {
-    if (fabsf(got - want) <= 1e-6f * (1.0f + fabsf(want)))
+    if (fabsf(got - want) <= 1e-6f * (1.0f + fabsf(want)) || (isnan(got) && isnan(want)))
         return 0;
     printf("%s, lane %d: %.9g, expected %.9g\n", what, lane, (double)got, (double)want);
     return 1;
 }
 
+/* exp over the range where it is a normal float; sigmoid and tanh over a wide range, near
+ * 0 and the polynomial's edge (0.625), at the infinities and NaN: lanes against libm. */
+static float math_arg(int i, bool for_exp)
+{
+    static const float special[] = {0.0f,   -0.0f,    0.625f,    -0.625f, 0.62499994f,
+                                    1e-30f, INFINITY, -INFINITY, NAN};
+    int ns = (int)(sizeof special / sizeof special[0]);
+    if (for_exp)
+        return -87.0f + (float)i * 0.0875f; /* 2000 points in [-87, 88) */
+    return i < ns ? special[i] : i % 2 ? -100.0f + (float)i * 0.1f : (float)(i - 1000) * 1e-3f;
+}
+#define CHECK_MATH(F, W)                                                                           \
+    static int math_##F(void)                                                                      \
+    {                                                                                              \
+        int bad = 0;                                                                               \
+        for (int i = 0; i < 2000; i += W) {                                                        \
+            float x[W], e[W], r[W];                                                                \
+            for (int l = 0; l < W; l++)                                                            \
+                x[l] = math_arg(i + l, false), e[l] = math_arg(i + l, true);                       \
+            F##_store(r, F##_exp(F##_load(e)));                                                    \
+            for (int l = 0; l < W; l++)                                                            \
+                bad += near(#F "_exp", l, r[l], expf(e[l]));                                       \
+            F##_store(r, F##_sigmoid(F##_load(x)));                                                \
+            for (int l = 0; l < W; l++)                                                            \
+                bad += near(#F "_sigmoid", l, r[l], 1.0f / (1.0f + expf(-x[l])));                  \
+            F##_store(r, F##_tanh(F##_load(x)));                                                   \
+            for (int l = 0; l < W; l++)                                                            \
+                bad += near(#F "_tanh", l, r[l], tanhf(x[l]));                                     \
+        }                                                                                          \
+        return bad;                                                                                \
+    }
+
 CHECK_FAMILY(vf1, 1)
+CHECK_MATH(vf1, 1)
 #if NETC_VL >= 8
 CHECK_FAMILY(vf8, 8)
+CHECK_MATH(vf8, 8)
 #endif
 #if NETC_VL >= 16
 CHECK_FAMILY(vf16, 16)
+CHECK_MATH(vf16, 16)
 #endif
 
 int main(void)
 {
-    int bad = check_vf1();
+    int bad = check_vf1() + math_vf1();
 #if NETC_VL >= 16
-    bad += check_vf16();
+    bad += check_vf16() + math_vf16();
     puts("vf16");
 #endif
 #if NETC_VL >= 8
-    bad += check_vf8();
+    bad += check_vf8() + math_vf8();
     puts("vf8");
 #endif
     puts("vf1");
