@@ -2,8 +2,8 @@
  * verbatim: the headers the program needs, and the vector families its steps are written
  * in: vf16 (AVX-512), vf8 (AVX2 + FMA) and vf1 (portable C), the widest the compiler's
  * target allows; define NETC_NO_SIMD to force the portable code. Every family has the same
- * helpers (load, store, set1, zero, fma, add, mul, max, min, hsum, exp, sigmoid, tanh,
- * keep), so an emitter writes a step's body once and instantiates it per family
+ * helpers (load, store, load_n, store_n, set1, zero, fma, add, mul, max, min, hsum, exp,
+ * sigmoid, tanh, keep), so an emitter writes a step's body once and instantiates it per family
  * (src/layers/emit_util.c). tests/codegen/prelude_test.c checks every helper against plain C. */
 #include <math.h>
 #include <string.h>
@@ -37,6 +37,10 @@ NETC_FN vf1 vf1_mul(vf1 a, vf1 b) { return a * b; }
 NETC_FN vf1 vf1_max(vf1 a, vf1 b) { return a > b ? a : b; }
 NETC_FN vf1 vf1_min(vf1 a, vf1 b) { return a < b ? a : b; }
 NETC_FN float vf1_hsum(vf1 v) { return v; }
+/* F_load_n, F_store_n: the first n lanes (0 < n <= width), the others read as 0 and left as
+ * they are; for a last vector of channels that only partly exists. */
+NETC_FN vf1 vf1_load_n(const float *p, int n) { return (void)n, *p; }
+NETC_FN void vf1_store_n(float *p, vf1 v, int n) { (void)n, *p = v; }
 NETC_FN vf1 vf1_exp(vf1 v) { return expf(v); }
 NETC_FN vf1 vf1_sigmoid(vf1 v) { return 1.0f / (1.0f + expf(-v)); }
 NETC_FN vf1 vf1_tanh(vf1 v) { return tanhf(v); }
@@ -103,6 +107,12 @@ NETC_FN vf8 vf8_mul(vf8 a, vf8 b) { return _mm256_mul_ps(a, b); }
 NETC_FN vf8 vf8_max(vf8 a, vf8 b) { return _mm256_max_ps(a, b); }
 NETC_FN vf8 vf8_min(vf8 a, vf8 b) { return _mm256_min_ps(a, b); }
 #define vf8_keep(v) NETC_KEEP(v)
+NETC_FN __m256i vf8_lanes(int n)
+{
+    return _mm256_cmpgt_epi32(_mm256_set1_epi32(n), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+}
+NETC_FN vf8 vf8_load_n(const float *p, int n) { return _mm256_maskload_ps(p, vf8_lanes(n)); }
+NETC_FN void vf8_store_n(float *p, vf8 v, int n) { _mm256_maskstore_ps(p, vf8_lanes(n), v); }
 NETC_FN float vf8_hsum(vf8 v)
 {
     __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
@@ -139,6 +149,14 @@ NETC_FN vf16 vf16_mul(vf16 a, vf16 b) { return _mm512_mul_ps(a, b); }
 NETC_FN vf16 vf16_max(vf16 a, vf16 b) { return _mm512_max_ps(a, b); }
 NETC_FN vf16 vf16_min(vf16 a, vf16 b) { return _mm512_min_ps(a, b); }
 #define vf16_keep(v) NETC_KEEP(v)
+NETC_FN vf16 vf16_load_n(const float *p, int n)
+{
+    return _mm512_maskz_loadu_ps((__mmask16)((1u << n) - 1), p);
+}
+NETC_FN void vf16_store_n(float *p, vf16 v, int n)
+{
+    _mm512_mask_storeu_ps(p, (__mmask16)((1u << n) - 1), v);
+}
 NETC_FN float vf16_hsum(vf16 v)
 {
     return vf8_hsum(

@@ -2,6 +2,8 @@
  * C emitter. Weight [out, in/groups, kh, kw], bias [out]. The runtime runs groups == 1 on
  * conv.c's register tiles, depthwise (groups == in) on dwconv.c and other groups on gconv.c;
  * generated code has a depthwise step of its own and loops over other groups. */
+#include <string.h>
+
 #include "layer.h"
 
 enum { A_IN, A_OUT, A_KERNEL, A_STRIDE, A_PADDING, A_DILATION, A_GROUPS, A_BIAS, A_INIT };
@@ -191,6 +193,7 @@ typedef struct ConvPlan {
     int OH, OW, pk;                            /* pk: fused pool kernel (= stride), 1 if none */
     int inrow;                                 /* floats per padded input row */
     int G, Cg, OCg; /* groups, and the input and output channels of each */
+    int OCp;        /* OCg, or rounded up to a multiple of 8 (zero weights) for vectors */
 } ConvPlan;
 
 /* Vector registers of a family, and how many a block may keep as accumulators. */
@@ -219,6 +222,7 @@ typedef struct ConvBlock {
  * vector; then the one with fewer loads, then the flatter one. */
 static ConvBlock conv_block(const ConvPlan *p, int NV, int VL)
 {
+    bool whole = p->OCp != p->OCg && VL > 1; /* a partial vector: one chunk of all of them */
     ConvBlock best = {1, 1, 1};
     double share = -1, loads = 0;
     int rows = p->OH / p->pk, cols = p->OW / p->pk, pool = p->pk * p->pk;
@@ -227,7 +231,7 @@ static ConvBlock conv_block(const ConvPlan *p, int NV, int VL)
         for (int bh = 1; bh <= rows && NV % nvc == 0; bh++)
             for (int bw = 1; bw <= cols && rows % bh == 0; bw++) {
                 int outs = bh * bw, P = outs * pool;
-                if (cols % bw || nvc * P > acc_budget(VL))
+                if (cols % bw || (whole && nvc != NV) || nvc * P > acc_budget(VL))
                     continue;
                 double cycles = passes * pass_cycles(nvc * P, nvc + P, 1) +
                                 nvc * outs * (1.5 + (pool - 1) / 2.0);
@@ -246,7 +250,7 @@ static void conv_body(Emit *e, const VecFam *f, const void *ctx)
     const ConvPlan *p = ctx;
     StrBuf *sb = e->code;
     const char *F = f->name;
-    int VL = f->width, NV = p->OCg / VL;
+    int VL = f->width, NV = VL > 1 ? p->OCp / VL : p->OCg;
     ConvBlock blk = conv_block(p, NV, VL);
     int NVC = blk.nvc, pk = p->pk, BW = blk.bw * pk, P = blk.bh * pk * BW, chunks = NV / NVC;
     const CLayout *o = &e->out;
@@ -280,13 +284,13 @@ static void conv_body(Emit *e, const VecFam *f, const void *ctx)
         U *= 2;
     if (U > 1)
         sb_printf(sb, "        for (int ic = 0; ic < %d; ic += %d, wp += %d) {\n", p->Cg, U,
-                  U * p->OCg);
+                  U * p->OCp);
     else
-        sb_printf(sb, "        for (int ic = 0; ic < %d; ic++, wp += %d) {\n", p->Cg, p->OCg);
+        sb_printf(sb, "        for (int ic = 0; ic < %d; ic++, wp += %d) {\n", p->Cg, p->OCp);
     for (int u = 0; u < U; u++)
         for (int ky = 0; ky < p->KH; ky++)
             for (int kx = 0; kx < p->KW; kx++) {
-                int tap = (ky * p->KW + kx) * p->Cg * p->OCg + u * p->OCg;
+                int tap = (ky * p->KW + kx) * p->Cg * p->OCp + u * p->OCp;
                 sb_printf(sb, "            { /* tap %d,%d%s */\n", ky, kx,
                           U > 1 ? arena_printf(e->arena, ", channel ic + %d", u) : "");
                 for (int v = 0; v < NVC; v++)
@@ -315,7 +319,11 @@ static void conv_body(Emit *e, const VecFam *f, const void *ctx)
                        arena_printf(e->arena, "ins[%d]", k), &e->ins[k],
                        arena_printf(e->arena, "%s%s", gout, ob));
     bool bias = e->params[1] != NULL;
-    for (int v = 0; v < NVC; v++)
+    for (int v = 0; v < NVC; v++) {
+        /* the channels of vector v that exist: all but in a padded last vector */
+        int lanes = p->OCg - v * VL < VL ? p->OCg - v * VL : VL;
+        const char *n = lanes < VL ? arena_printf(e->arena, "_n") : "";
+        const char *nl = lanes < VL ? arena_printf(e->arena, ", %d", lanes) : "";
         for (int wy = 0; wy < blk.bh; wy++)
             for (int wx = 0; wx < blk.bw; wx++) { /* an output: the max of its window's pixels */
                 for (int q = 0, first = 1; q < P; q++)
@@ -330,12 +338,13 @@ static void conv_body(Emit *e, const VecFam *f, const void *ctx)
                     sb_printf(sb, "            r = %s_add(r, %s_load(%s_b + %d%s%s));\n", F, F,
                               e->name, v * VL, gout, ob);
                 for (int k = 1; k < e->nin; k++)
-                    sb_printf(sb, "            r = %s_add(r, %s_load(s%d + %d));\n", F, F, k,
-                              wy * clayout_row(&e->ins[k]) + wx * p->OC + v * VL);
+                    sb_printf(sb, "            r = %s_add(r, %s_load%s(s%d + %d%s));\n", F, F, n, k,
+                              wy * clayout_row(&e->ins[k]) + wx * p->OC + v * VL, nl);
                 emit_act(sb, e->act, f, "r", 12);
-                sb_printf(sb, "            %s_store(op + %d, r);\n        }\n", F,
-                          wy * clayout_row(o) + wx * p->OC + v * VL);
+                sb_printf(sb, "            %s_store%s(op + %d, r%s);\n        }\n", F, n,
+                          wy * clayout_row(o) + wx * p->OC + v * VL, nl);
             }
+    }
     sb_puts(sb, "    }\n");
 }
 
@@ -478,23 +487,33 @@ static void emit(const Node *n, Emit *e)
     p.pk = 1;
     if (e->pool)
         p.pk = (int)e->pool->attrs[ir_attr_index(e->pool->ops, "kernel")].i[0];
+    bool dw = depthwise(n) && p.OCg == 1;
+    /* a few output channels that no vector width divides (LeNet's 6): padded with zero
+     * weights to a multiple of 8, so the vector families run, storing only the real lanes */
+    p.OCp = p.OCg;
+    if (!dw && p.G == 1 && p.OCg % 8 != 0 && p.OCg > 2 && p.OCg < 32)
+        p.OCp = (p.OCg + 7) / 8 * 8;
     /* weights packed [group][ky][kx][ic][oc] (a depthwise one: [ky][kx][c]) */
-    int Cg = p.Cg, OCg = p.OCg;
-    size_t taps = (size_t)g.KH * (size_t)g.KW, nw = (size_t)g.OC * (size_t)Cg * taps;
+    int Cg = p.Cg, OCg = p.OCg, OCp = p.OCp;
+    size_t taps = (size_t)g.KH * (size_t)g.KW, nw = (size_t)(g.OC / OCg * OCp) * (size_t)Cg * taps;
     float *packed = arena_alloc(e->arena, sizeof(float) * nw);
-    bool dw = depthwise(n) && OCg == 1;
+    memset(packed, 0, sizeof(float) * nw);
     for (int oc = 0; oc < g.OC; oc++)
         for (int ic = 0; ic < Cg; ic++)
             for (size_t t = 0; t < taps; t++) {
                 size_t gi = (size_t)(oc / OCg), o = (size_t)(oc % OCg);
                 size_t at = dw ? t * (size_t)g.OC + (size_t)oc
-                               : gi * taps * (size_t)Cg * (size_t)OCg +
-                                     (t * (size_t)Cg + (size_t)ic) * (size_t)OCg + o;
+                               : gi * taps * (size_t)Cg * (size_t)OCp +
+                                     (t * (size_t)Cg + (size_t)ic) * (size_t)OCp + o;
                 packed[at] = e->params[0][((size_t)oc * (size_t)Cg + (size_t)ic) * taps + t];
             }
     emit_array(e, "w", packed, nw);
-    if (e->params[1])
-        emit_array(e, "b", e->params[1], (size_t)g.OC);
+    if (e->params[1]) {
+        float *b = arena_alloc(e->arena, sizeof(float) * (size_t)(g.OC - OCg + OCp));
+        memset(b, 0, sizeof(float) * (size_t)(g.OC - OCg + OCp));
+        memcpy(b, e->params[1], sizeof(float) * (size_t)g.OC);
+        emit_array(e, "b", b, (size_t)(g.OC - OCg + OCp));
+    }
     sb_printf(e->code, "/* %s: Conv2d %d->%d k%dx%d s%dx%d p%dx%d d%dx%d g%d%s -> %dx%dx%d */\n",
               n->path, g.C, g.OC, g.KH, g.KW, g.SH, g.SW, g.PH, g.PW, g.DH, g.DW, p.G,
               emit_fused_names(e), e->out.c, e->out.h, e->out.w);
@@ -503,7 +522,7 @@ static void emit(const Node *n, Emit *e)
     if (dw)
         emit_families(e, g.C, dw_body, &p);
     else
-        emit_families(e, OCg, conv_body, &p);
+        emit_families(e, OCp, conv_body, &p);
     sb_puts(e->code, "}\n\n");
 }
 

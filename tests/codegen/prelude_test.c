@@ -47,6 +47,17 @@
         F##_store(r, F##_sigmoid(va));                                                             \
         for (int i = 0; i < W; i++)                                                                \
             bad += near(#F "_sigmoid", i, r[i], 1.0f / (1.0f + expf(-a[i])));                      \
+        for (int n = 1; n <= W; n++) { /* the first n lanes; the others 0, or as they were */      \
+            float t[W];                                                                            \
+            F##_store(r, F##_load_n(a, n));                                                        \
+            for (int i = 0; i < W; i++)                                                            \
+                t[i] = -7.0f;                                                                      \
+            F##_store_n(t, va, n);                                                                 \
+            for (int i = 0; i < W; i++) {                                                          \
+                bad += near(#F "_load_n", i, r[i], i < n ? a[i] : 0.0f);                           \
+                bad += near(#F "_store_n", i, t[i], i < n ? a[i] : -7.0f);                         \
+            }                                                                                      \
+        }                                                                                          \
         F keep = va;                                                                               \
         F##_keep(keep);                                                                            \
         F##_store(r, keep);                                                                        \
