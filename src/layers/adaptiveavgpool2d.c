@@ -55,16 +55,17 @@ static void body(Emit *e, const VecFam *f, const void *ctx)
     sb_printf(sb, "            %s r = %s_zero();\n", F, F);
     sb_puts(sb, "            for (int y = y0; y < y1; y++)\n"
                 "                for (int x = x0; x < x1; x++)\n");
-    sb_printf(
-        sb, "                    r = %s_add(r, %s_load(in + ((y + %d) * %d + x + %d) * %d + c));\n",
-        F, F, i->pad, i->w + 2 * i->pad, i->pad, i->c);
+    sb_printf(sb, "                    r = %s_add(r, %s_load(in + ", F, F);
+    emit_index(sb, i, "y", "x", "c");
+    sb_puts(sb, "));\n");
     sb_printf(sb,
               "            r = %s_mul(r, %s_set1(1.0f / (float)(y1 - y0)));\n"
               "            r = %s_mul(r, %s_set1(1.0f / (float)(x1 - x0)));\n",
               F, F, F, F);
     emit_act(sb, e->act, f, "r", 12);
-    sb_printf(sb, "            %s_store(out + ((oy + %d) * %d + ox + %d) * %d + c, r);\n", F,
-              o->pad, o->w + 2 * o->pad, o->pad, o->c);
+    sb_printf(sb, "            %s_store(out + ", F);
+    emit_index(sb, o, "oy", "ox", "c");
+    sb_puts(sb, ", r);\n");
     sb_puts(sb, "        }\n    }\n");
 }
 

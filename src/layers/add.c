@@ -72,12 +72,12 @@ static void body(Emit *e, const VecFam *f, const void *ctx)
         sb_printf(
             sb, k ? "        v = %s_add(v, %s_load(in[%d] + " : "        %s v = %s_load(in[%d] + ",
             F, F, k);
-        emit_pixel(sb, &e->ins[k], "c");
+        emit_index(sb, &e->ins[k], "y", "x", "c");
         sb_puts(sb, k ? "));\n" : ");\n");
     }
     emit_act(sb, e->act, f, "v", 8);
     sb_printf(sb, "        %s_store(out + ", F);
-    emit_pixel(sb, o, "c");
+    emit_index(sb, o, "y", "x", "c");
     sb_puts(sb, ", v);\n    }\n");
 }
 

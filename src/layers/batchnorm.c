@@ -219,19 +219,15 @@ static void bn_body(Emit *e, const VecFam *f, const void *ctx)
     int H = image ? i->h : 1, W = image ? i->w : 1;
     sb_printf(sb, "    for (int y = 0; y < %d; y++)\n    for (int x = 0; x < %d; x++)\n", H, W);
     sb_printf(sb, "    for (int c = 0; c < %d; c += %d) {\n", p->C, f->width);
-    if (image)
-        sb_printf(sb, "        %s v = %s_load(in + ((y + %d) * %d + x + %d) * %d + c);\n", F, F,
-                  i->pad, i->w + 2 * i->pad, i->pad, i->c);
-    else
-        sb_printf(sb, "        %s v = %s_load(in + c);\n", F, F);
+    sb_printf(sb, "        %s v = %s_load(in + ", F, F);
+    image ? emit_index(sb, i, "y", "x", "c") : sb_puts(sb, "c");
+    sb_puts(sb, ");\n");
     sb_printf(sb, "        v = %s_fma(v, %s_load(%s_a + c), %s_load(%s_b + c));\n", F, F, e->name,
               F, e->name);
     emit_act(sb, e->act, f, "v", 8);
-    if (image)
-        sb_printf(sb, "        %s_store(out + ((y + %d) * %d + x + %d) * %d + c, v);\n    }\n", F,
-                  o->pad, o->w + 2 * o->pad, o->pad, o->c);
-    else
-        sb_printf(sb, "        %s_store(out + c, v);\n    }\n", F);
+    sb_printf(sb, "        %s_store(out + ", F);
+    image ? emit_index(sb, o, "y", "x", "c") : sb_puts(sb, "c");
+    sb_puts(sb, ", v);\n    }\n");
 }
 
 /* The evaluation factors of a node from its parameters and running statistics (its

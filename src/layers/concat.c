@@ -82,14 +82,14 @@ static void body(Emit *e, const VecFam *f, const void *ctx)
             sb, "        for (int c = 0; c < %d; c += %d) {\n            %s v = %s_load(in[%d] + ",
             c, f->width, f->name, f->name, k);
         if (image)
-            emit_pixel(sb, i, "c");
+            emit_index(sb, i, "y", "x", "c");
         else
             sb_puts(sb, "c");
         sb_puts(sb, ");\n");
         emit_act(sb, e->act, f, "v", 12);
         sb_printf(sb, "            %s_store(out + ", f->name);
         if (image)
-            emit_pixel(sb, o, arena_printf(e->arena, "%d + c", at));
+            emit_index(sb, o, "y", "x", arena_printf(e->arena, "%d + c", at));
         else
             sb_printf(sb, "%d + c", at);
         sb_puts(sb, ", v);\n        }\n");

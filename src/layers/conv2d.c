@@ -191,7 +191,7 @@ typedef struct ConvPlan {
     const Node *n;
     int C, OC, KH, KW, SH, SW, DH, DW, dy, dx; /* dy, dx: border beyond this conv's padding */
     int OH, OW, pk;                            /* pk: fused pool kernel (= stride), 1 if none */
-    int inrow;                                 /* floats per padded input row */
+    int inrow, ipx; /* floats per padded input row, and per input pixel */
     int G, Cg, OCg; /* groups, and the input and output channels of each */
     int OCp;        /* OCg, or rounded up to a multiple of 8 (zero weights) for vectors */
 } ConvPlan;
@@ -269,9 +269,9 @@ static void conv_body(Emit *e, const VecFam *f, const void *ctx)
     if (chunks > 1)
         sb_printf(sb, "    for (int ob = 0; ob < %d; ob++)\n", chunks);
     sb_puts(sb, "    {\n");
-    int rowstep = pk * p->SH * p->inrow, colstep = pk * p->SW * p->C;
+    int rowstep = pk * p->SH * p->inrow, colstep = pk * p->SW * p->ipx;
     sb_printf(sb, "        const float *ip = in + oy * %d + ox * %d + %d%s;\n", rowstep, colstep,
-              p->dy * p->inrow + p->dx * p->C, gin);
+              p->dy * p->inrow + p->dx * p->ipx, gin);
     sb_printf(sb, "        const float *wp = %s_w%s%s;\n", e->name, gw,
               chunks > 1 ? arena_printf(e->arena, " + ob * %d", NVC * VL) : "");
     for (int q = 0; q < P; q++)
@@ -300,8 +300,8 @@ static void conv_body(Emit *e, const VecFam *f, const void *ctx)
                     sb_printf(sb, "                %s_keep(w%d);\n", F, v);
                 for (int q = 0; q < P; q++) {
                     int qy = q / BW, qx = q % BW;
-                    int off =
-                        (qy * p->SH + ky * p->DH) * p->inrow + (qx * p->SW + kx * p->DW) * p->C + u;
+                    int off = (qy * p->SH + ky * p->DH) * p->inrow +
+                              (qx * p->SW + kx * p->DW) * p->ipx + u;
                     sb_printf(sb, "                %s x%d = %s_set1(ip[%d + ic]);\n", F, q, F, off);
                 }
                 for (int q = 0; q < P; q++)
@@ -339,10 +339,11 @@ static void conv_body(Emit *e, const VecFam *f, const void *ctx)
                               e->name, v * VL, gout, ob);
                 for (int k = 1; k < e->nin; k++)
                     sb_printf(sb, "            r = %s_add(r, %s_load%s(s%d + %d%s));\n", F, F, n, k,
-                              wy * clayout_row(&e->ins[k]) + wx * p->OC + v * VL, nl);
+                              wy * clayout_row(&e->ins[k]) + wx * clayout_px(&e->ins[k]) + v * VL,
+                              nl);
                 emit_act(sb, e->act, f, "r", 12);
                 sb_printf(sb, "            %s_store%s(op + %d, r%s);\n        }\n", F, n,
-                          wy * clayout_row(o) + wx * p->OC + v * VL, nl);
+                          wy * clayout_row(o) + wx * clayout_px(o) + v * VL, nl);
             }
     }
     sb_puts(sb, "    }\n");
@@ -380,7 +381,7 @@ static void dw_body(Emit *e, const VecFam *f, const void *ctx)
               p->OH, p->OW, P);
     sb_printf(sb, "    for (int c = 0; c < %d; c += %d) {\n", p->C, f->width);
     sb_printf(sb, "        const float *ip = in + oy * %d + ox * %d + %d + c;\n", p->SH * p->inrow,
-              p->SW * p->C, p->dy * p->inrow + p->dx * p->C);
+              p->SW * p->ipx, p->dy * p->inrow + p->dx * p->ipx);
     for (int q = 0; q < P; q++)
         sb_printf(sb, "        %s a%d = %s;\n", F, q,
                   e->params[1] ? arena_printf(e->arena, "%s_load(%s_b + c)", F, e->name)
@@ -399,7 +400,7 @@ static void dw_body(Emit *e, const VecFam *f, const void *ctx)
                     continue;
                 if (uses++ == 0)
                     sb_printf(sb, "            %s x%d = %s_load(ip + %d);\n", F, j, F,
-                              ky * p->DH * p->inrow + j * p->C);
+                              ky * p->DH * p->inrow + j * p->ipx);
                 if (uses == 2) /* read by two taps: keep it in a register, as conv_body's w */
                     sb_printf(sb, "            %s_keep(x%d);\n", F, j);
                 sb_printf(sb, "            a%d = %s_fma(x%d, w%d, a%d);\n", q / p->SW, F, j, kx,
@@ -415,9 +416,9 @@ static void dw_body(Emit *e, const VecFam *f, const void *ctx)
     for (int q = 0; q < P; q++) {
         for (int k = 1; k < e->nin; k++)
             sb_printf(sb, "        a%d = %s_add(a%d, %s_load(s%d + %d));\n", q, F, q, F, k,
-                      q * p->C);
+                      q * clayout_px(&e->ins[k]));
         emit_act(sb, e->act, f, arena_printf(e->arena, "a%d", q), 8);
-        sb_printf(sb, "        %s_store(op + %d, a%d);\n", F, q * p->C, q);
+        sb_printf(sb, "        %s_store(op + %d, a%d);\n", F, q * clayout_px(o), q);
     }
     sb_puts(sb, "    }\n");
 }
@@ -480,6 +481,7 @@ static void emit(const Node *n, Emit *e)
         .OH = g.OH,
         .OW = g.OW,
         .inrow = clayout_row(&e->in),
+        .ipx = clayout_px(&e->in),
         .G = groups(n),
         .Cg = g.C / groups(n),
         .OCg = g.OC / groups(n),

@@ -12,7 +12,9 @@ size_t clayout_floats(const CLayout *l)
     return (size_t)l->n;
 }
 
-int clayout_row(const CLayout *l) { return (l->w + 2 * l->pad) * l->c; }
+int clayout_px(const CLayout *l) { return l->cs ? l->cs : l->c; }
+
+int clayout_row(const CLayout *l) { return (l->w + 2 * l->pad) * clayout_px(l); }
 
 static const VecFam families[] = {
     {"vf16", 16, "NETC_VL >= 16"},
@@ -93,14 +95,14 @@ void emit_pixel_ptr(const Emit *e, const char *decl, const char *base, const CLa
                     const char *extra)
 {
     sb_printf(e->code, "        %s = %s + (oy + %d) * %d + (ox + %d) * %d%s;\n", decl, base, l->pad,
-              clayout_row(l), l->pad, l->c, extra);
+              clayout_row(l), l->pad, clayout_px(l), extra);
 }
 
 void emit_zero_border(StrBuf *sb, const CLayout *l, const char *buf, int indent)
 {
     if (l->rank != 3 || l->pad == 0)
         return;
-    int P = l->pad, WP = l->w + 2 * P, HP = l->h + 2 * P, C = l->c;
+    int P = l->pad, WP = l->w + 2 * P, HP = l->h + 2 * P, C = l->c, PX = clayout_px(l);
     sb_printf(sb,
               "%*s/* zero border of the %dx%dx%d image (padding %d) */\n"
               "%*sfor (int y = 0; y < %d; y++) {\n"
@@ -110,14 +112,13 @@ void emit_zero_border(StrBuf *sb, const CLayout *l, const char *buf, int indent)
               "%*s            %s[(y * %d + x) * %d + c] = 0.0f;\n"
               "%*s}\n",
               indent, "", l->h, l->w, C, P, indent, "", HP, indent, "", P, P + l->h, indent, "", WP,
-              P - 1, l->w + 1, indent, "", C, indent, "", buf, WP, C, indent, "");
+              P - 1, l->w + 1, indent, "", C, indent, "", buf, WP, PX, indent, "");
 }
 
-/* Index expression of element (ch, y, x) of image l, given as strings. */
-static void image_index(StrBuf *sb, const CLayout *l, const char *c, const char *y, const char *x)
+void emit_index(StrBuf *sb, const CLayout *l, const char *y, const char *x, const char *c)
 {
     sb_printf(sb, "((%s + %d) * %d + %s + %d) * %d + %s", y, l->pad, l->w + 2 * l->pad, x, l->pad,
-              l->c, c);
+              clayout_px(l), c);
 }
 
 void emit_relayout(StrBuf *sb, const CLayout *in, const char *src, const CLayout *out,
@@ -145,16 +146,16 @@ void emit_relayout(StrBuf *sb, const CLayout *in, const char *src, const CLayout
               indent, "", C, indent, "", H, indent, "", W, indent, "", dst);
     CLayout flat = {.rank = 3, .c = C, .h = H, .w = W};
     if (out->rank == 3)
-        image_index(sb, out, "c", "y", "x");
+        emit_index(sb, out, "y", "x", "c");
     else if (out_hwc)
-        image_index(sb, &flat, "c", "y", "x");
+        emit_index(sb, &flat, "y", "x", "c");
     else
         sb_printf(sb, "(c * %d + y) * %d + x", H, W);
     sb_printf(sb, "] = %s[", src);
     if (in->rank == 3)
-        image_index(sb, in, "c", "y", "x");
+        emit_index(sb, in, "y", "x", "c");
     else if (in_hwc)
-        image_index(sb, &flat, "c", "y", "x");
+        emit_index(sb, &flat, "y", "x", "c");
     else
         sb_printf(sb, "(c * %d + y) * %d + x", H, W);
     sb_puts(sb, "];\n");
@@ -185,18 +186,20 @@ static void elementwise_body(Emit *e, const VecFam *f, const void *ctx)
     sb_printf(sb, "    for (int y = 0; y < %d; y++)\n    for (int x = 0; x < %d; x++)\n", o->h,
               o->w);
     sb_printf(sb, "    for (int c = 0; c < %d; c += %d) {\n", o->c, f->width);
-    sb_printf(sb, "        %s v = %s_load(in + ((y + %d) * %d + x + %d) * %d + c);\n", F, F, i->pad,
-              i->w + 2 * i->pad, i->pad, i->c);
-    sb_puts(sb, "        ");
+    sb_printf(sb, "        %s v = %s_load(in + ", F, F);
+    emit_index(sb, i, "y", "x", "c");
+    sb_puts(sb, ");\n        ");
     p->n->ops->emit_act(p->n, sb, f, "v");
-    sb_printf(sb, "        %s_store(out + ((y + %d) * %d + x + %d) * %d + c, v);\n    }\n", F,
-              o->pad, o->w + 2 * o->pad, o->pad, o->c);
+    sb_printf(sb, "        %s_store(out + ", F);
+    emit_index(sb, o, "y", "x", "c");
+    sb_puts(sb, ", v);\n    }\n");
 }
 
 void emit_elementwise(const Node *n, Emit *e)
 {
     EwPlan p = {.n = n};
-    p.flat = e->in.rank == 1 || (e->in.pad == 0 && e->out.pad == 0);
+    p.flat = e->in.rank == 1 || (e->in.pad == 0 && e->out.pad == 0 &&
+                                 clayout_px(&e->in) == e->in.c && clayout_px(&e->out) == e->out.c);
     p.count = (int)clayout_floats(&e->in);
     sb_printf(e->code,
               "/* %s: %s */\nstatic void %s(const float *restrict in, float *restrict out)\n{\n",
@@ -248,8 +251,9 @@ static void pool_body(Emit *e, const VecFam *f, const void *ctx)
         ky0, ky1, kx0, kx1);
     sb_printf(sb, "            int iy = oy * %d + ky - %d, ix = ox * %d + kx - %d;\n", g->SH, g->PH,
               g->SW, g->PW);
-    sb_printf(sb, "            %s v = %s_load(in + ((iy + %d) * %d + ix + %d) * %d + c);\n", F, F,
-              i->pad, i->w + 2 * i->pad, i->pad, i->c);
+    sb_printf(sb, "            %s v = %s_load(in + ", F, F);
+    emit_index(sb, i, "iy", "ix", "c");
+    sb_puts(sb, ");\n");
     sb_printf(sb, "            r = %s_%s(r, v);\n        }\n", F, p->is_max ? "max" : "add");
     if (var_div) { /* as the kernel's avg_divisor */
         const char *lo = g->exclude_pad ? "0" : NULL;
@@ -270,8 +274,9 @@ static void pool_body(Emit *e, const VecFam *f, const void *ctx)
         sb_printf(sb, "        r = %s_mul(r, %s_set1(1.0f / %d));\n", F, F, g->KH * g->KW);
     }
     emit_act(sb, e->act, f, "r", 8);
-    sb_printf(sb, "        %s_store(out + ((oy + %d) * %d + ox + %d) * %d + c, r);\n    }\n    }\n",
-              F, o->pad, o->w + 2 * o->pad, o->pad, o->c);
+    sb_printf(sb, "        %s_store(out + ", F);
+    emit_index(sb, o, "oy", "ox", "c");
+    sb_puts(sb, ", r);\n    }\n    }\n");
 }
 
 void emit_pool(const Node *n, Emit *e, const PoolGeom *g, bool is_max)

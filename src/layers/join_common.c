@@ -29,9 +29,3 @@ void emit_join_header(const Node *n, Emit *e, const char *what)
     sb_printf(e->code, "static void %s(const float *const *restrict in, float *restrict out)\n{\n",
               e->name);
 }
-
-/* The index expression of pixel (y, x) of image layout l, channel expression c. */
-void emit_pixel(StrBuf *sb, const CLayout *l, const char *c)
-{
-    sb_printf(sb, "((y + %d) * %d + x + %d) * %d + %s", l->pad, l->w + 2 * l->pad, l->pad, l->c, c);
-}

@@ -64,7 +64,9 @@ struct LayerRun {
  * permuting its weight columns at generation time. */
 typedef struct CLayout {
     int rank;         /* 3: image, 1: flat */
-    int c, h, w, pad; /* image: element (ch,y,x) at ((y+pad)*(w+2*pad) + x+pad)*c + ch */
+    int c, h, w, pad; /* image: element (ch,y,x) at ((y+pad)*(w+2*pad) + x+pad)*cs + ch */
+    int cs;           /* image: floats per pixel, c (0 means c) or more for a slice of a
+                         wider image (a Concat's input written in place) */
     int n;            /* flat: elements */
     bool perm;        /* flat: HWC order of the image (pc, ph, pw) instead of CHW */
     int pc, ph, pw;
@@ -129,8 +131,13 @@ void emit_pool(const Node *n, Emit *e, const PoolGeom *g, bool is_max);
 void emit_copy_step(const Node *n, Emit *e);
 /* fuse hook of kinds that absorb a following activation (pools, Linear). */
 bool fuse_act(const Node *n, const Node *next);
-/* Floats per padded row of an HWC image. */
+/* Floats from one pixel of an HWC image to the next (cs, or c when cs is 0), and per
+ * padded row. */
+int clayout_px(const CLayout *l);
 int clayout_row(const CLayout *l);
+/* The index expression of element (y, x, c) of image l in generated code, each given as C
+ * text: ((y + pad) * (w + 2 pad) + x + pad) * px + c. */
+void emit_index(StrBuf *sb, const CLayout *l, const char *y, const char *x, const char *c);
 /* Copies a tensor between layouts (padding, HWC/CHW order, image/flat), from the C
  * expression src to dst. */
 void emit_relayout(StrBuf *sb, const CLayout *in, const char *src, const CLayout *out,
@@ -148,12 +155,10 @@ void layout_transpose(float *dst, const float *src, int B, int C, int HW, bool t
 /* ---- helpers shared by the layer files (common.c) ---- */
 
 /* Joins (join_common.c): how the statement named input k; notes at each input's definition
- * with its shape; the generated step's header; the index of pixel (y, x), channel c, of an
- * image layout in generated code. */
+ * with its shape; the generated step's header. */
 const char *join_input_name(const Node *n, int k);
 void join_input_notes(const Node *n, Diag *d);
 void emit_join_header(const Node *n, Emit *e, const char *what);
-void emit_pixel(StrBuf *sb, const CLayout *l, const char *c);
 
 /* Checks that n's input is CxHxW; reports and returns false otherwise. */
 bool layer_need_image(const Node *n, Diag *d);
