@@ -33,11 +33,12 @@ typedef struct Gen {
 static const char *buf_expr(const Plan *p, int id)
 {
     const Buf *b = &p->bufs[p->bufs[id].root];
+    int sub = p->bufs[id].sub;
     if (b->user_in)
         return "in";
     if (b->user_out)
-        return "out";
-    return arena_printf(p->arena, "arena + %zu", b->off);
+        return sub ? arena_printf(p->arena, "out + %d", sub) : "out";
+    return arena_printf(p->arena, "arena + %zu", b->off + (size_t)sub);
 }
 
 /* PREFIX_L<id>_<dotted name with '_'>: readable, and unique through the node id even when
@@ -153,7 +154,7 @@ static bool emit_steps(Gen *gen, const float *const *params, StrBuf *data, StrBu
     const Plan *p = &gen->plan;
     for (int i = 0; i < p->nsteps; i++) {
         const Step *s = &p->steps[i];
-        if (s->alias)
+        if (!step_has_code(s))
             continue;
         Emit e = {
             .arena = p->arena,
@@ -258,7 +259,7 @@ static void emit_run(const Gen *gen, StrBuf *c)
               P);
     for (int i = 0; i < p->nsteps; i++) {
         const Step *s = &p->steps[i];
-        if (s->alias)
+        if (!step_has_code(s))
             continue;
         sb_printf(c, "    %s(", step_name(p, P, s));
         if (s->nin > 1) {

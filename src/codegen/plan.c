@@ -205,6 +205,45 @@ static void plan_borders(Plan *p)
     }
 }
 
+/* A Concat of images whose every input is a buffer of its own, written by a layer step and
+ * read by the Concat alone, copies nothing: its inputs become slices of its output (each
+ * writes its channels of every pixel, with the output's pixel stride and border) and the
+ * Concat has no code. Its output then lives from the first input's step. */
+static void plan_slices(Plan *p)
+{
+    int *reads = arena_alloc(p->arena, sizeof(int) * (size_t)p->nbufs);
+    memset(reads, 0, sizeof(int) * (size_t)p->nbufs);
+    for (int i = 0; i < p->nsteps; i++)
+        for (int k = 0; k < p->steps[i].nin; k++)
+            reads[p->bufs[p->steps[i].ins[k]].root]++;
+    for (int i = 0; i < p->nsteps; i++) {
+        Step *s = &p->steps[i];
+        const CLayout *o = &p->bufs[s->out].l;
+        if (s->kind != STEP_LAYER || s->node->kind != LAYER_CONCAT || s->act || o->rank != 3)
+            continue;
+        bool ok = true;
+        for (int k = 0; k < s->nin && ok; k++) {
+            const Buf *x = &p->bufs[s->ins[k]];
+            ok = x->root == s->ins[k] && !x->user_in && reads[s->ins[k]] == 1;
+        }
+        for (int j = 0; j < i && ok; j++) /* written by a layer's own code */
+            for (int k = 0; k < s->nin; k++)
+                if (p->steps[j].out == s->ins[k])
+                    ok = ok && p->steps[j].kind == STEP_LAYER && step_has_code(&p->steps[j]);
+        if (!ok)
+            continue;
+        s->in_place = true;
+        for (int k = 0, at = 0; k < s->nin; k++) {
+            Buf *x = &p->bufs[s->ins[k]];
+            x->root = s->out;
+            x->sub = at;
+            x->l.cs = o->c;
+            x->l.pad = o->pad;
+            at += x->l.c;
+        }
+    }
+}
+
 /* An alias of the same rank sees its root's border; a flatten of a bordered image cannot
  * be a view, so it becomes a copy with memory of its own, and the views of it (in step
  * order, after it) take it as their root. */
@@ -364,6 +403,7 @@ void plan_build(Plan *p, Arena *arena, const Graph *g)
     plan_fusion(p, info, chains);
     plan_buffers(p, info, chains);
     plan_borders(p);
+    plan_slices(p);
     plan_aliases(p);
     plan_input(p);
     plan_output(p);
@@ -418,13 +458,17 @@ void plan_dump(const Plan *p, StrBuf *sb)
         sb_puts(sb, line);
         if (s->alias)
             sb_puts(sb, " (alias: no code)");
+        if (s->in_place)
+            sb_puts(sb, " (its inputs write into it: no code)");
         sb_putc(sb, '\n');
     }
     for (int i = 0; i < p->nbufs; i++) {
         const Buf *b = &p->bufs[i];
         sb_printf(sb, "b%d: ", i);
         layout_dump(sb, &b->l, b->user_in);
-        if (b->root != i)
+        if (b->root != i && b->l.rank == 3 && clayout_px(&b->l) != b->l.c)
+            sb_printf(sb, ", channels %d..%d of b%d", b->sub, b->sub + b->l.c, b->root);
+        else if (b->root != i)
             sb_printf(sb, ", the memory of b%d", b->root);
         else if (b->user_in)
             sb_puts(sb, ", the caller's input");

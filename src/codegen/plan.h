@@ -14,7 +14,9 @@
 
 typedef struct Buf {
     CLayout l;
-    int root;      /* the buffer whose memory this one is (itself unless an alias) */
+    int root;      /* the buffer whose memory this one is (itself unless an alias or a slice) */
+    int sub;       /* a slice (a Concat's input written into its output): floats from the
+                      root's start to this one's, its first channel; its l.cs is the root's c */
     int def, last; /* roots: the first step that writes it and the last that reads it */
     size_t off;    /* roots in the arena: floats into it */
     bool user_in;  /* the caller's input (CHW, no border) */
@@ -42,9 +44,12 @@ typedef struct Step {
      * of an Add fused into it; one for the other steps. */
     int nin;
     int ins[IR_MAX_JOIN];
-    int out;    /* the buffer written */
-    bool alias; /* out is ins[0]'s memory: no code */
+    int out;       /* the buffer written */
+    bool alias;    /* out is ins[0]'s memory: no code */
+    bool in_place; /* a Concat whose inputs were written into slices of its output: no code */
 } Step;
+
+static inline bool step_has_code(const Step *s) { return !s->alias && !s->in_place; }
 
 typedef struct Plan {
     Arena *arena; /* the compilation's: steps, buffers and names live in it */
