@@ -431,32 +431,40 @@ void conv2d_pack_forward(float *scratch, const float *w, const float *b, const C
     set_tap_offsets(scratch, g, &pl);
 }
 
+/* The forward tile's arguments: input pixels from x, output pixels to out, channels from
+ * vector v0. */
+static FwdArgs fwd_args(const ConvGeom *g, const Plan *pl, float *scratch, const float *x,
+                        float *out, int v0)
+{
+    return (FwdArgs){
+        .x = x,
+        .toff = tap_offsets(scratch, pl),
+        .ntaps = pl->taps,
+        .ps = g->SW * g->C,
+        .C = g->C,
+        .w = scratch + pl->wp + v0 * VL,
+        .ldw = pl->OCp,
+        .bias = scratch + pl->bp + v0 * VL,
+        .out = out + v0 * VL,
+        .os = g->OC,
+        .valid = g->OC - v0 * VL,
+    };
+}
+
 void conv2d_forward(float *out, const float *in, const ConvGeom *g, float *scratch)
 {
     Plan pl = plan_of(g);
-    const int C = g->C, OC = g->OC, OCp = pl.OCp, KK = pl.taps;
-    const float *wp = scratch + pl.wp, *bp = scratch + pl.bp;
-    const int *toff = tap_offsets(scratch, &pl);
-    int ovec = OCp / VL;
+    const int C = g->C, OC = g->OC;
+    int ovec = pl.OCp / VL;
     size_t out_img = (size_t)g->OH * g->OW * OC;
     for (int n = 0; n < g->B; n++) {
         const float *x = input_image(in, n, g, &pl, scratch);
         for (int oy = 0; oy < g->OH; oy++) {
             for (Tiles t = tiles(ovec, g->OW); tile_next(&t);) {
-                int ox = t.start, v0 = t.v0;
-                FwdArgs a = {
-                    .x = x + ((size_t)oy * g->SH * pl.Wp + (size_t)ox * g->SW) * C,
-                    .toff = toff,
-                    .ntaps = KK,
-                    .ps = g->SW * C,
-                    .C = C,
-                    .w = wp + v0 * VL,
-                    .ldw = OCp,
-                    .bias = bp + v0 * VL,
-                    .out = out + n * out_img + ((size_t)oy * g->OW + ox) * OC + v0 * VL,
-                    .os = OC,
-                    .valid = OC - v0 * VL,
-                };
+                int ox = t.start;
+                FwdArgs a = fwd_args(g, &pl, scratch,
+                                     x + ((size_t)oy * g->SH * pl.Wp + (size_t)ox * g->SW) * C,
+                                     out + n * out_img + ((size_t)oy * g->OW + ox) * OC, t.v0);
                 fwd_tab[t.nvb - 1][t.len - 1](&a);
             }
         }
@@ -467,11 +475,9 @@ void conv2d_forward_pool(float *out, int32_t *argmax, const float *in, const Con
                          float *scratch)
 {
     Plan pl = plan_of(g);
-    const int C = g->C, OC = g->OC, OCp = pl.OCp, KK = pl.taps;
+    const int C = g->C, OC = g->OC;
     const int POH = g->OH / K, POW = g->OW / K;
-    const float *wp = scratch + pl.wp, *bp = scratch + pl.bp;
-    const int *toff = tap_offsets(scratch, &pl);
-    int ovec = OCp / VL;
+    int ovec = pl.OCp / VL;
     /* vectors of channels a tile takes: its K*K pixels by them must fit the registers */
     int nvb_max = TILE_REGS / (K * K);
     nvb_max = nvb_max < 1 ? 1 : nvb_max > NVB_MAX ? NVB_MAX : nvb_max;
@@ -492,21 +498,10 @@ void conv2d_forward_pool(float *out, int32_t *argmax, const float *in, const Con
                     block_of(POW, nblocks, blk, &px, &Q);
                     size_t o = n * out_img + ((size_t)py * POW + px) * OC + v0 * VL;
                     PoolArgs a = {
-                        .f =
-                            {
-                                .x = x +
-                                     ((size_t)py * K * g->SH * pl.Wp + (size_t)px * K * g->SW) * C,
-                                .toff = toff,
-                                .ntaps = KK,
-                                .ps = g->SW * C,
-                                .C = C,
-                                .w = wp + v0 * VL,
-                                .ldw = OCp,
-                                .bias = bp + v0 * VL,
-                                .out = out + o,
-                                .os = OC,
-                                .valid = OC - v0 * VL,
-                            },
+                        .f = fwd_args(
+                            g, &pl, scratch,
+                            x + ((size_t)py * K * g->SH * pl.Wp + (size_t)px * K * g->SW) * C,
+                            out + o - v0 * VL, v0),
                         .rs = (size_t)g->SH * pl.Wp * C,
                         .am = argmax ? argmax + o : NULL,
                         .idx0 = py * K * g->OW + px * K,
