@@ -384,6 +384,32 @@ static void block_of(int n, int nblocks, int b, int *start, int *len)
     *len = (int)((int64_t)n * (b + 1) / nblocks) - *start;
 }
 
+/* The register tiles of n items (pixels, or weight rows) by nvec vectors of channels:
+ * channel groups of at most NVB_MAX vectors (v0, nvb), and in each the items cut by block_of
+ * into blocks of at most tile_pixels(nvb) (start, len). Walk them with
+ *     for (Tiles t = tiles(nvec, n); tile_next(&t);) ... */
+typedef struct {
+    int v0, nvb, start, len; /* the tile */
+    int blk, nblocks, nvec, n;
+} Tiles;
+
+static Tiles tiles(int nvec, int n) { return (Tiles){.v0 = -NVB_MAX, .nvec = nvec, .n = n}; }
+
+static bool tile_next(Tiles *t)
+{
+    if (++t->blk >= t->nblocks) {
+        t->v0 += NVB_MAX;
+        if (t->v0 >= t->nvec)
+            return false;
+        t->nvb = t->nvec - t->v0 < NVB_MAX ? t->nvec - t->v0 : NVB_MAX;
+        int pmax = tile_pixels(t->nvb);
+        t->nblocks = (t->n + pmax - 1) / pmax;
+        t->blk = 0;
+    }
+    block_of(t->n, t->nblocks, t->blk, &t->start, &t->len);
+    return true;
+}
+
 /* ---- the entry points ---- */
 
 void conv2d_pack_forward(float *scratch, const float *w, const float *b, const ConvGeom *g)
@@ -405,38 +431,41 @@ void conv2d_pack_forward(float *scratch, const float *w, const float *b, const C
     set_tap_offsets(scratch, g, &pl);
 }
 
+/* The forward tile's arguments: input pixels from x, output pixels to out, channels from
+ * vector v0. */
+static FwdArgs fwd_args(const ConvGeom *g, const Plan *pl, float *scratch, const float *x,
+                        float *out, int v0)
+{
+    return (FwdArgs){
+        .x = x,
+        .toff = tap_offsets(scratch, pl),
+        .ntaps = pl->taps,
+        .ps = g->SW * g->C,
+        .C = g->C,
+        .w = scratch + pl->wp + v0 * VL,
+        .ldw = pl->OCp,
+        .bias = scratch + pl->bp + v0 * VL,
+        .out = out + v0 * VL,
+        .os = g->OC,
+        .valid = g->OC - v0 * VL,
+    };
+}
+
 void conv2d_forward(float *out, const float *in, const ConvGeom *g, float *scratch)
 {
     Plan pl = plan_of(g);
-    const int C = g->C, OC = g->OC, OCp = pl.OCp, KK = pl.taps;
-    const float *wp = scratch + pl.wp, *bp = scratch + pl.bp;
-    const int *toff = tap_offsets(scratch, &pl);
-    int ovec = OCp / VL;
+    const int C = g->C, OC = g->OC;
+    int ovec = pl.OCp / VL;
     size_t out_img = (size_t)g->OH * g->OW * OC;
     for (int n = 0; n < g->B; n++) {
         const float *x = input_image(in, n, g, &pl, scratch);
         for (int oy = 0; oy < g->OH; oy++) {
-            for (int v0 = 0; v0 < ovec; v0 += NVB_MAX) {
-                int nvb = ovec - v0 < NVB_MAX ? ovec - v0 : NVB_MAX;
-                int pmax = tile_pixels(nvb), nblocks = (g->OW + pmax - 1) / pmax;
-                for (int blk = 0; blk < nblocks; blk++) {
-                    int ox, P;
-                    block_of(g->OW, nblocks, blk, &ox, &P);
-                    FwdArgs a = {
-                        .x = x + ((size_t)oy * g->SH * pl.Wp + (size_t)ox * g->SW) * C,
-                        .toff = toff,
-                        .ntaps = KK,
-                        .ps = g->SW * C,
-                        .C = C,
-                        .w = wp + v0 * VL,
-                        .ldw = OCp,
-                        .bias = bp + v0 * VL,
-                        .out = out + n * out_img + ((size_t)oy * g->OW + ox) * OC + v0 * VL,
-                        .os = OC,
-                        .valid = OC - v0 * VL,
-                    };
-                    fwd_tab[nvb - 1][P - 1](&a);
-                }
+            for (Tiles t = tiles(ovec, g->OW); tile_next(&t);) {
+                int ox = t.start;
+                FwdArgs a = fwd_args(g, &pl, scratch,
+                                     x + ((size_t)oy * g->SH * pl.Wp + (size_t)ox * g->SW) * C,
+                                     out + n * out_img + ((size_t)oy * g->OW + ox) * OC, t.v0);
+                fwd_tab[t.nvb - 1][t.len - 1](&a);
             }
         }
     }
@@ -446,11 +475,9 @@ void conv2d_forward_pool(float *out, int32_t *argmax, const float *in, const Con
                          float *scratch)
 {
     Plan pl = plan_of(g);
-    const int C = g->C, OC = g->OC, OCp = pl.OCp, KK = pl.taps;
+    const int C = g->C, OC = g->OC;
     const int POH = g->OH / K, POW = g->OW / K;
-    const float *wp = scratch + pl.wp, *bp = scratch + pl.bp;
-    const int *toff = tap_offsets(scratch, &pl);
-    int ovec = OCp / VL;
+    int ovec = pl.OCp / VL;
     /* vectors of channels a tile takes: its K*K pixels by them must fit the registers */
     int nvb_max = TILE_REGS / (K * K);
     nvb_max = nvb_max < 1 ? 1 : nvb_max > NVB_MAX ? NVB_MAX : nvb_max;
@@ -471,21 +498,10 @@ void conv2d_forward_pool(float *out, int32_t *argmax, const float *in, const Con
                     block_of(POW, nblocks, blk, &px, &Q);
                     size_t o = n * out_img + ((size_t)py * POW + px) * OC + v0 * VL;
                     PoolArgs a = {
-                        .f =
-                            {
-                                .x = x +
-                                     ((size_t)py * K * g->SH * pl.Wp + (size_t)px * K * g->SW) * C,
-                                .toff = toff,
-                                .ntaps = KK,
-                                .ps = g->SW * C,
-                                .C = C,
-                                .w = wp + v0 * VL,
-                                .ldw = OCp,
-                                .bias = bp + v0 * VL,
-                                .out = out + o,
-                                .os = OC,
-                                .valid = OC - v0 * VL,
-                            },
+                        .f = fwd_args(
+                            g, &pl, scratch,
+                            x + ((size_t)py * K * g->SH * pl.Wp + (size_t)px * K * g->SW) * C,
+                            out + o - v0 * VL, v0),
                         .rs = (size_t)g->SH * pl.Wp * C,
                         .am = argmax ? argmax + o : NULL,
                         .idx0 = py * K * g->OW + px * K,
@@ -512,33 +528,28 @@ static void conv_dw_image(float *dwp, const float *x, const float *dy, int dys, 
     rb = rb < 1 ? 1 : rb;
     for (int oy0 = 0; oy0 < g->OH; oy0 += rb) {
         int oy1 = oy0 + rb < g->OH ? oy0 + rb : g->OH;
-        for (int v0 = 0; v0 < ovec; v0 += NVB_MAX) {
-            int nvb = ovec - v0 < NVB_MAX ? ovec - v0 : NVB_MAX;
-            int pmax = tile_pixels(nvb), nblocks = (M + pmax - 1) / pmax;
-            for (int blk = 0; blk < nblocks; blk++) {
-                int r0, P;
-                block_of(M, nblocks, blk, &r0, &P);
-                /* row r is input channel r % C at tap r / C */
-                const float *rows[P_MAX];
-                for (int p = 0, t = r0 / C, ic = r0 % C; p < P; p++) {
-                    rows[p] = x + toff[t] + ic;
-                    if (++ic == C)
-                        ic = 0, t++;
-                }
-                DwArgs a = {
-                    .rows = rows,
-                    .dy = dy + v0 * VL,
-                    .dys = dys,
-                    .oy0 = oy0,
-                    .oy1 = oy1,
-                    .OW = g->OW,
-                    .xrow = (size_t)g->SH * pl->Wp * C,
-                    .xs = g->SW * C,
-                    .dw = dwp + (size_t)r0 * pl->OCp + v0 * VL,
-                    .ldw = pl->OCp,
-                };
-                dw_tab[nvb - 1][P - 1](&a);
+        for (Tiles tl = tiles(ovec, M); tile_next(&tl);) {
+            int r0 = tl.start;
+            /* row r is input channel r % C at tap r / C */
+            const float *rows[P_MAX];
+            for (int p = 0, t = r0 / C, ic = r0 % C; p < tl.len; p++) {
+                rows[p] = x + toff[t] + ic;
+                if (++ic == C)
+                    ic = 0, t++;
             }
+            DwArgs a = {
+                .rows = rows,
+                .dy = dy + tl.v0 * VL,
+                .dys = dys,
+                .oy0 = oy0,
+                .oy1 = oy1,
+                .OW = g->OW,
+                .xrow = (size_t)g->SH * pl->Wp * C,
+                .xs = g->SW * C,
+                .dw = dwp + (size_t)r0 * pl->OCp + tl.v0 * VL,
+                .ldw = pl->OCp,
+            };
+            dw_tab[tl.nvb - 1][tl.len - 1](&a);
         }
     }
 }
@@ -566,26 +577,21 @@ static void conv_dx_image(float *dxp, const float *dy, int dys, const float *wt,
 {
     const int ivec = pl->Cp / VL;
     for (int oy = 0; oy < g->OH; oy++) {
-        for (int v0 = 0; v0 < ivec; v0 += NVB_MAX) {
-            int nvb = ivec - v0 < NVB_MAX ? ivec - v0 : NVB_MAX;
-            int pmax = tile_pixels(nvb), nblocks = (g->OW + pmax - 1) / pmax;
-            for (int blk = 0; blk < nblocks; blk++) {
-                int ox, P;
-                block_of(g->OW, nblocks, blk, &ox, &P);
-                float *base =
-                    dxp + ((size_t)oy * g->SH * pl->Wp + (size_t)ox * g->SW) * pl->Cp + v0 * VL;
-                for (int t = 0; t < pl->taps; t++) {
-                    DxArgs a = {
-                        .dy = dy + ((size_t)oy * g->OW + ox) * dys,
-                        .ps = dys,
-                        .K = g->OC,
-                        .w = wt + (size_t)t * g->OC * pl->Cp + v0 * VL,
-                        .ldw = pl->Cp,
-                        .dx = base + toff[t],
-                        .ds = g->SW * pl->Cp,
-                    };
-                    dx_tab[nvb - 1][P - 1](&a);
-                }
+        for (Tiles tl = tiles(ivec, g->OW); tile_next(&tl);) {
+            int ox = tl.start, v0 = tl.v0;
+            float *base =
+                dxp + ((size_t)oy * g->SH * pl->Wp + (size_t)ox * g->SW) * pl->Cp + v0 * VL;
+            for (int t = 0; t < pl->taps; t++) {
+                DxArgs a = {
+                    .dy = dy + ((size_t)oy * g->OW + ox) * dys,
+                    .ps = dys,
+                    .K = g->OC,
+                    .w = wt + (size_t)t * g->OC * pl->Cp + v0 * VL,
+                    .ldw = pl->Cp,
+                    .dx = base + toff[t],
+                    .ds = g->SW * pl->Cp,
+                };
+                dx_tab[tl.nvb - 1][tl.len - 1](&a);
             }
         }
     }

@@ -62,16 +62,20 @@ void gconv2d_pack_backward(float *scratch, const float *w, const ConvGeom *g)
         conv2d_pack_backward(scratch + p.per * (size_t)k, w + wg * (size_t)k, &p.sub);
 }
 
-/* dst (pixels, n) = channels [c0, c0 + n) of src (pixels, stride); or back when scatter */
-static void channels(float *dst, const float *src, size_t pixels, int n, int stride, int c0,
-                     bool scatter)
+/* Image n of src (pixels, all channels): its channels of group k (sub of them) to dst (pixels,
+ * sub); scatter does the reverse, from src (pixels, sub) into image n of dst. */
+static void gather(float *dst, const float *src, size_t pixels, int sub, int all, int n, int k)
 {
-    for (size_t px = 0; px < pixels; px++) {
-        if (scatter)
-            memcpy(dst + px * (size_t)stride + c0, src + px * (size_t)n, sizeof(float) * (size_t)n);
-        else
-            memcpy(dst + px * (size_t)n, src + px * (size_t)stride + c0, sizeof(float) * (size_t)n);
-    }
+    src += (size_t)n * pixels * all + (size_t)k * sub;
+    for (size_t px = 0; px < pixels; px++)
+        memcpy(dst + px * sub, src + px * all, sizeof(float) * (size_t)sub);
+}
+
+static void scatter(float *dst, const float *src, size_t pixels, int sub, int all, int n, int k)
+{
+    dst += (size_t)n * pixels * all + (size_t)k * sub;
+    for (size_t px = 0; px < pixels; px++)
+        memcpy(dst + px * all, src + px * sub, sizeof(float) * (size_t)sub);
 }
 
 void gconv2d_forward(float *out, const float *in, const ConvGeom *g, float *scratch)
@@ -80,11 +84,9 @@ void gconv2d_forward(float *out, const float *in, const ConvGeom *g, float *scra
     size_t pix = (size_t)g->H * g->W, opix = (size_t)g->OH * g->OW;
     for (int n = 0; n < g->B; n++)
         for (int k = 0; k < g->G; k++) {
-            channels(scratch + p.x, in + (size_t)n * pix * g->C, pix, p.sub.C, g->C, k * p.sub.C,
-                     false);
+            gather(scratch + p.x, in, pix, p.sub.C, g->C, n, k);
             conv2d_forward(scratch + p.y, scratch + p.x, &p.sub, scratch + p.per * (size_t)k);
-            channels(out + (size_t)n * opix * g->OC, scratch + p.y, opix, p.sub.OC, g->OC,
-                     k * p.sub.OC, true);
+            scatter(out, scratch + p.y, opix, p.sub.OC, g->OC, n, k);
         }
 }
 
@@ -95,15 +97,12 @@ void gconv2d_backward(float *din, const float *dout, const float *in, bool grads
     size_t pix = (size_t)g->H * g->W, opix = (size_t)g->OH * g->OW;
     for (int n = 0; n < g->B; n++)
         for (int k = 0; k < g->G; k++) {
-            channels(scratch + p.x, in + (size_t)n * pix * g->C, pix, p.sub.C, g->C, k * p.sub.C,
-                     false);
-            channels(scratch + p.dy, dout + (size_t)n * opix * g->OC, opix, p.sub.OC, g->OC,
-                     k * p.sub.OC, false);
+            gather(scratch + p.x, in, pix, p.sub.C, g->C, n, k);
+            gather(scratch + p.dy, dout, opix, p.sub.OC, g->OC, n, k);
             conv2d_backward(din ? scratch + p.dx : NULL, scratch + p.dy, scratch + p.x, grads,
                             &p.sub, scratch + p.per * (size_t)k);
             if (din)
-                channels(din + (size_t)n * pix * g->C, scratch + p.dx, pix, p.sub.C, g->C,
-                         k * p.sub.C, true);
+                scatter(din, scratch + p.dx, pix, p.sub.C, g->C, n, k);
         }
 }
 

@@ -20,6 +20,29 @@ static void window(const PoolGeom *g, int oh, int ow, int *h0, int *h1, int *w0,
     *w1 = ws + g->KW < g->W ? ws + g->KW : g->W;
 }
 
+/* The output pixels of a pooling in order (image n, row oh, column ow), each with its offset
+ * o in the output and its window clipped to the input. Walk them with
+ *     for (Win w = {.ow = -1}; win_next(g, &w);) ... */
+typedef struct {
+    int n, oh, ow, h0, h1, w0, w1;
+    size_t o;
+} Win;
+
+static bool win_next(const PoolGeom *g, Win *w)
+{
+    if (++w->ow == g->OW) {
+        w->ow = 0;
+        if (++w->oh == g->OH) {
+            w->oh = 0;
+            if (++w->n == g->B)
+                return false;
+        }
+    }
+    window(g, w->oh, w->ow, &w->h0, &w->h1, &w->w0, &w->w1);
+    w->o = ((size_t)(w->n * g->OH + w->oh) * g->OW + w->ow) * g->C;
+    return true;
+}
+
 /* Channels handled at once: a chunk's running maxima and indices stay in registers or L1. */
 #define CHUNK 256
 
@@ -91,29 +114,21 @@ void maxpool2d_forward(float *out, int32_t *argmax, const float *in, const PoolG
         return;
     }
     const PoolGeom G = *g; /* a local copy: stores to out cannot alias it */
-    size_t in_img = (size_t)G.H * G.W * G.C, out_img = (size_t)G.OH * G.OW * G.C;
-    for (int n = 0; n < G.B; n++) {
-        const float *x = in + n * in_img;
-        for (int oh = 0; oh < G.OH; oh++) {
-            for (int ow = 0; ow < G.OW; ow++) {
-                int h0, h1, w0, w1;
-                window(&G, oh, ow, &h0, &h1, &w0, &w1);
-                size_t o = n * out_img + ((size_t)oh * G.OW + ow) * G.C;
-                for (int c0 = 0; c0 < G.C; c0 += CHUNK) {
-                    int nc = G.C - c0 < CHUNK ? G.C - c0 : CHUNK;
-                    float m[CHUNK];
-                    int32_t best[CHUNK];
-                    for (int c = 0; c < nc; c++)
-                        m[c] = -INFINITY, best[c] = h0 * G.W + w0;
-                    for (int h = h0; h < h1; h++)
-                        for (int w = w0; w < w1; w++)
-                            take_greater(m, best, x + ((size_t)h * G.W + w) * G.C + c0, h * G.W + w,
-                                         nc);
-                    memcpy(out + o + c0, m, (size_t)nc * sizeof(float));
-                    if (argmax)
-                        memcpy(argmax + o + c0, best, (size_t)nc * sizeof(int32_t));
-                }
-            }
+    size_t in_img = (size_t)G.H * G.W * G.C;
+    for (Win v = {.ow = -1}; win_next(&G, &v);) {
+        const float *x = in + v.n * in_img;
+        for (int c0 = 0; c0 < G.C; c0 += CHUNK) {
+            int nc = G.C - c0 < CHUNK ? G.C - c0 : CHUNK;
+            float m[CHUNK];
+            int32_t best[CHUNK];
+            for (int c = 0; c < nc; c++)
+                m[c] = -INFINITY, best[c] = v.h0 * G.W + v.w0;
+            for (int h = v.h0; h < v.h1; h++)
+                for (int w = v.w0; w < v.w1; w++)
+                    take_greater(m, best, x + ((size_t)h * G.W + w) * G.C + c0, h * G.W + w, nc);
+            memcpy(out + v.o + c0, m, (size_t)nc * sizeof(float));
+            if (argmax)
+                memcpy(argmax + v.o + c0, best, (size_t)nc * sizeof(int32_t));
         }
     }
 }
@@ -187,56 +202,53 @@ static float avg_divisor(const PoolGeom *g, int oh, int ow)
     return (float)((he - hs) * (we - ws));
 }
 
+/* y = the sum of image x's window (rows [h0,h1), cols [w0,w1); W pixels a row, C channels)
+ * / d1 / d2, summed in row-major order as PyTorch's CPU kernels do. */
+static void window_mean(float *restrict y, const float *restrict x, int W, int C, int h0, int h1,
+                        int w0, int w1, float d1, float d2)
+{
+    for (int c = 0; c < C; c++)
+        y[c] = 0.0f;
+    for (int h = h0; h < h1; h++)
+        for (int w = w0; w < w1; w++) {
+            const float *xs = x + ((size_t)h * W + w) * C;
+            for (int c = 0; c < C; c++)
+                y[c] += xs[c];
+        }
+    for (int c = 0; c < C; c++)
+        y[c] = y[c] / d1 / d2;
+}
+
+/* window_mean's backward: every pixel of the window in dx gets dy / d1 / d2 added. */
+static void window_spread(float *restrict dx, const float *restrict dy, int W, int C, int h0,
+                          int h1, int w0, int w1, float d1, float d2)
+{
+    for (int h = h0; h < h1; h++)
+        for (int w = w0; w < w1; w++) {
+            float *d = dx + ((size_t)h * W + w) * C;
+            for (int c = 0; c < C; c++)
+                d[c] += dy[c] / d1 / d2;
+        }
+}
+
 void avgpool2d_forward(float *out, const float *in, const PoolGeom *g)
 {
     const PoolGeom G = *g;
-    size_t in_img = (size_t)G.H * G.W * G.C, out_img = (size_t)G.OH * G.OW * G.C;
-    for (int n = 0; n < G.B; n++) {
-        const float *x = in + n * in_img;
-        for (int oh = 0; oh < G.OH; oh++) {
-            for (int ow = 0; ow < G.OW; ow++) {
-                int h0, h1, w0, w1;
-                window(&G, oh, ow, &h0, &h1, &w0, &w1);
-                float div = avg_divisor(&G, oh, ow);
-                float *y = out + n * out_img + ((size_t)oh * G.OW + ow) * G.C;
-                for (int c = 0; c < G.C; c++)
-                    y[c] = 0.0f;
-                for (int h = h0; h < h1; h++)
-                    for (int w = w0; w < w1; w++) {
-                        const float *xs = x + ((size_t)h * G.W + w) * G.C;
-                        for (int c = 0; c < G.C; c++)
-                            y[c] += xs[c];
-                    }
-                for (int c = 0; c < G.C; c++)
-                    y[c] /= div;
-            }
-        }
-    }
+    size_t in_img = (size_t)G.H * G.W * G.C;
+    /* x / div / 1 is x / div: division by 1 is exact */
+    for (Win v = {.ow = -1}; win_next(&G, &v);)
+        window_mean(out + v.o, in + v.n * in_img, G.W, G.C, v.h0, v.h1, v.w0, v.w1,
+                    avg_divisor(&G, v.oh, v.ow), 1.0f);
 }
 
 void avgpool2d_backward(float *din, const float *dout, const PoolGeom *g)
 {
     const PoolGeom G = *g;
-    size_t in_img = (size_t)G.H * G.W * G.C, out_img = (size_t)G.OH * G.OW * G.C;
-    for (int n = 0; n < G.B; n++) {
-        float *dx = din + n * in_img;
-        memset(dx, 0, in_img * sizeof(float));
-        for (int oh = 0; oh < G.OH; oh++) {
-            for (int ow = 0; ow < G.OW; ow++) {
-                int h0, h1, w0, w1;
-                window(&G, oh, ow, &h0, &h1, &w0, &w1);
-                float div = avg_divisor(&G, oh, ow);
-                /* out = (sum of the window) / div, so each input in it gets dout / div */
-                const float *dy = dout + n * out_img + ((size_t)oh * G.OW + ow) * G.C;
-                for (int h = h0; h < h1; h++)
-                    for (int w = w0; w < w1; w++) {
-                        float *d = dx + ((size_t)h * G.W + w) * G.C;
-                        for (int c = 0; c < G.C; c++)
-                            d[c] += dy[c] / div;
-                    }
-            }
-        }
-    }
+    size_t in_img = (size_t)G.H * G.W * G.C;
+    memset(din, 0, G.B * in_img * sizeof(float));
+    for (Win v = {.ow = -1}; win_next(&G, &v);)
+        window_spread(din + v.n * in_img, dout + v.o, G.W, G.C, v.h0, v.h1, v.w0, v.w1,
+                      avg_divisor(&G, v.oh, v.ow), 1.0f);
 }
 
 /* Adaptive windows, as PyTorch's: output row i covers input rows [floor(i H / OH),
@@ -257,18 +269,8 @@ void adaptive_avgpool2d_forward(float *out, const float *in, int B, int C, int H
             int h0 = adaptive_start(oh, H, OH), h1 = adaptive_end(oh, H, OH);
             for (int ow = 0; ow < OW; ow++) {
                 int w0 = adaptive_start(ow, W, OW), w1 = adaptive_end(ow, W, OW);
-                float *y = out + n * out_img + ((size_t)oh * OW + ow) * C;
-                for (int c = 0; c < C; c++)
-                    y[c] = 0.0f;
-                for (int h = h0; h < h1; h++)
-                    for (int w = w0; w < w1; w++) {
-                        const float *xs = x + ((size_t)h * W + w) * C;
-                        for (int c = 0; c < C; c++)
-                            y[c] += xs[c];
-                    }
-                float kh = (float)(h1 - h0), kw = (float)(w1 - w0);
-                for (int c = 0; c < C; c++)
-                    y[c] = y[c] / kh / kw;
+                window_mean(out + n * out_img + ((size_t)oh * OW + ow) * C, x, W, C, h0, h1, w0, w1,
+                            (float)(h1 - h0), (float)(w1 - w0));
             }
         }
     }
@@ -285,14 +287,8 @@ void adaptive_avgpool2d_backward(float *din, const float *dout, int B, int C, in
             int h0 = adaptive_start(oh, H, OH), h1 = adaptive_end(oh, H, OH);
             for (int ow = 0; ow < OW; ow++) {
                 int w0 = adaptive_start(ow, W, OW), w1 = adaptive_end(ow, W, OW);
-                float kh = (float)(h1 - h0), kw = (float)(w1 - w0);
-                const float *dy = dout + n * out_img + ((size_t)oh * OW + ow) * C;
-                for (int h = h0; h < h1; h++)
-                    for (int w = w0; w < w1; w++) {
-                        float *d = dx + ((size_t)h * W + w) * C;
-                        for (int c = 0; c < C; c++)
-                            d[c] += dy[c] / kh / kw;
-                    }
+                window_spread(dx, dout + n * out_img + ((size_t)oh * OW + ow) * C, W, C, h0, h1, w0,
+                              w1, (float)(h1 - h0), (float)(w1 - w0));
             }
         }
     }
