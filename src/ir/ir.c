@@ -396,8 +396,8 @@ static void dump_item(const Item *it, int depth, StrBuf *sb)
         dump_node(it->node, depth, sb);
         return;
     }
-    static const char *const words[] = {[ITEM_GROUP] = "group", [ITEM_BRANCH] = "branch",
-                                        [ITEM_RESIDUAL] = "residual"};
+    static const char *const words[] = {
+        [ITEM_GROUP] = "group", [ITEM_BRANCH] = "branch", [ITEM_RESIDUAL] = "residual"};
     for (int i = 0; i < depth; i++)
         sb_puts(sb, "  ");
     sb_printf(sb, "%s %s\n", words[it->kind], it->path);
