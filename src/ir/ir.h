@@ -387,6 +387,12 @@ struct LayerOps {
     size_t (*saved)(const Node *n);   /* floats per sample kept through a pass (LayerRun) */
     void (*forward)(const Node *n, LayerRun *r);
     void (*backward)(const Node *n, LayerRun *r);
+    /* An elementwise kind with no attributes gives its kernels here and takes the shared
+     * forward and backward (layer_map_forward, layer_map_backward in layer.h): out = f(in)
+     * over every element, and din = dout f'(x) with x its output when backward_reads_out,
+     * else its input. NULL for other kinds. */
+    void (*map_forward)(float *out, const float *in, size_t n);
+    void (*map_backward)(float *din, const float *dout, const float *x, size_t n);
     /* Writes this node's step of the generated program (see Emit in layer.h). */
     void (*emit)(const Node *n, Emit *e);
     /* An elementwise kind written as a vector expression, `var = f(var)` for one vector

@@ -76,9 +76,7 @@ static void emit(const Node *n, Emit *e)
               e->act ? e->act->ops->name : "");
     sb_printf(e->code, "static void %s(const float *restrict in, float *restrict out)\n{\n",
               e->name);
-    emit_zero_border(e->code, &e->out, "out", 4);
-    emit_families(e, (int)n->in.d[0], body, n);
-    sb_puts(e->code, "}\n\n");
+    emit_step_body(e, (int)n->in.d[0], body, n);
 }
 
 const LayerOps layer_adaptiveavgpool2d = {

@@ -36,12 +36,12 @@ static void shape(Node *n, Diag *d)
 
 static void forward(const Node *n, LayerRun *r)
 {
-    add_forward(r->out, r->ins, n->ninputs, (size_t)r->batch * (size_t)shape_numel(n->out));
+    add_forward(r->out, r->ins, n->ninputs, layer_run_numel(n, r));
 }
 
 static void backward(const Node *n, LayerRun *r)
 {
-    size_t cnt = (size_t)r->batch * (size_t)shape_numel(n->out);
+    size_t cnt = layer_run_numel(n, r);
     for (int k = 0; k < n->ninputs; k++)
         if (r->dins[k])
             memcpy(r->dins[k], r->dout, sizeof(float) * cnt);
@@ -84,9 +84,7 @@ static void body(Emit *e, const VecFam *f, const void *ctx)
 static void emit(const Node *n, Emit *e)
 {
     emit_join_header(n, e, "Add");
-    emit_zero_border(e->code, &e->out, "out", 4);
-    emit_families(e, e->out.rank == 3 ? e->out.c : e->out.n, body, n);
-    sb_puts(e->code, "}\n\n");
+    emit_step_body(e, e->out.rank == 3 ? e->out.c : e->out.n, body, n);
 }
 
 const LayerOps layer_add = {

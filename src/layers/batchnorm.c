@@ -267,9 +267,7 @@ static void emit(const Node *n, Emit *e)
               n->ops->name, e->act ? " + " : "", e->act ? e->act->ops->name : "");
     sb_printf(e->code, "static void %s(const float *restrict in, float *restrict out)\n{\n",
               e->name);
-    emit_zero_border(e->code, &e->out, "out", 4);
-    emit_families(e, p.C, bn_body, &p);
-    sb_puts(e->code, "}\n\n");
+    emit_step_body(e, p.C, bn_body, &p);
 }
 
 #define BATCHNORM_OPS                                                                              \

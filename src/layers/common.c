@@ -63,11 +63,29 @@ void layer_shape_same(Node *n, Diag *d)
     n->shaped = true;
 }
 
-void layer_shape_pool(Node *n, Diag *d, int a_kernel, int a_stride, int a_padding)
+size_t layer_run_numel(const Node *n, const LayerRun *r)
+{
+    return (size_t)r->batch * (size_t)shape_numel(n->out);
+}
+
+void layer_map_forward(const Node *n, LayerRun *r)
+{
+    n->ops->map_forward(r->out, r->in, layer_run_numel(n, r));
+}
+
+void layer_map_backward(const Node *n, LayerRun *r)
+{
+    if (r->din)
+        n->ops->map_backward(r->din, r->dout, n->ops->backward_reads_out ? r->out : r->in,
+                             layer_run_numel(n, r));
+}
+
+void layer_shape_pool(Node *n, Diag *d)
 {
     if (!layer_need_image(n, d))
         return;
-    AttrVal *k = &n->attrs[a_kernel], *s = &n->attrs[a_stride], *p = &n->attrs[a_padding];
+    AttrVal *k = &n->attrs[POOL_A_KERNEL], *s = &n->attrs[POOL_A_STRIDE],
+            *p = &n->attrs[POOL_A_PADDING];
     if (!s->set) { /* PyTorch: stride defaults to the kernel size */
         s->n = k->n;
         s->i[0] = k->i[0];
@@ -84,8 +102,7 @@ void layer_shape_pool(Node *n, Diag *d, int a_kernel, int a_stride, int a_paddin
             ok = false;
         }
         out[i] = ir_conv_out(n->in.d[1 + i], kk, s->i[i], pp, 1);
-        int ceil = ir_attr_index(n->ops, "ceil_mode");
-        if (ceil >= 0 && n->attrs[ceil].b && out[i] >= 1) {
+        if (n->attrs[POOL_A_CEIL].b && out[i] >= 1) {
             /* PyTorch: round up, unless the last window would start in the padding */
             int64_t num = n->in.d[1 + i] + 2 * pp - kk;
             out[i] = (num + s->i[i] - 1) / s->i[i] + 1;
@@ -96,14 +113,12 @@ void layer_shape_pool(Node *n, Diag *d, int a_kernel, int a_stride, int a_paddin
     if (!ok)
         return;
     if (out[0] < 1 || out[1] < 1) {
-        char in[64];
         diag_error(d, n->loc,
                    "'%s' shrinks its %lldx%lld input below 1x1 (kernel %lldx%lld, stride "
                    "%lldx%lld, padding %lldx%lld)",
                    n->ops->name, (long long)n->in.d[1], (long long)n->in.d[2], (long long)k->i[0],
                    (long long)k->i[1], (long long)s->i[0], (long long)s->i[1], (long long)p->i[0],
                    (long long)p->i[1]);
-        (void)in;
         if (n->inputs[0])
             diag_note(d, n->inputs[0]->loc, "the %lldx%lld input comes from '%s' here",
                       (long long)n->in.d[1], (long long)n->in.d[2], n->inputs[0]->ops->name);
@@ -114,9 +129,10 @@ void layer_shape_pool(Node *n, Diag *d, int a_kernel, int a_stride, int a_paddin
     n->shaped = true;
 }
 
-PoolGeom layer_pool_geom(const Node *n, int batch, int a_kernel, int a_stride, int a_padding)
+PoolGeom layer_pool_geom(const Node *n, int batch)
 {
-    const AttrVal *k = &n->attrs[a_kernel], *s = &n->attrs[a_stride], *p = &n->attrs[a_padding];
+    const AttrVal *k = &n->attrs[POOL_A_KERNEL], *s = &n->attrs[POOL_A_STRIDE],
+                  *p = &n->attrs[POOL_A_PADDING];
     return (PoolGeom){
         .B = batch,
         .C = (int)n->in.d[0],

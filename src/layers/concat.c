@@ -103,12 +103,10 @@ static int gcd(int a, int b) { return b ? gcd(b, a % b) : a; }
 static void emit(const Node *n, Emit *e)
 {
     emit_join_header(n, e, "Concat");
-    emit_zero_border(e->code, &e->out, "out", 4);
     int lanes = 0;
     for (int k = 0; k < n->ninputs; k++)
         lanes = gcd(lanes, e->ins[k].rank == 3 ? e->ins[k].c : e->ins[k].n);
-    emit_families(e, lanes, body, n);
-    sb_puts(e->code, "}\n\n");
+    emit_step_body(e, lanes, body, n);
 }
 
 const LayerOps layer_concat = {

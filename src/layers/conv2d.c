@@ -520,12 +520,10 @@ static void emit(const Node *n, Emit *e)
               n->path, g.C, g.OC, g.KH, g.KW, g.SH, g.SW, g.PH, g.PW, g.DH, g.DW, p.G,
               emit_fused_names(e), e->out.c, e->out.h, e->out.w);
     emit_step_open(e);
-    emit_zero_border(e->code, &e->out, "out", 4);
     if (dw)
-        emit_families(e, g.C, dw_body, &p);
+        emit_step_body(e, g.C, dw_body, &p);
     else
-        emit_families(e, OCp, conv_body, &p);
-    sb_puts(e->code, "}\n\n");
+        emit_step_body(e, OCp, conv_body, &p);
 }
 
 const LayerOps layer_conv2d = {

@@ -17,7 +17,7 @@ static size_t saved(const Node *n) { return (size_t)shape_numel(n->out); /* the 
 
 static void forward(const Node *n, LayerRun *r)
 {
-    size_t cnt = (size_t)r->batch * (size_t)shape_numel(n->out);
+    size_t cnt = layer_run_numel(n, r);
     double p = n->attrs[A_P].f[0];
     if (!r->training || p == 0) {
         if (r->out != r->in)
@@ -32,7 +32,7 @@ static void forward(const Node *n, LayerRun *r)
 
 static void backward(const Node *n, LayerRun *r)
 {
-    size_t cnt = (size_t)r->batch * (size_t)shape_numel(n->out);
+    size_t cnt = layer_run_numel(n, r);
     if (!r->din)
         return;
     if (n->attrs[A_P].f[0] == 0)

@@ -195,6 +195,19 @@ static void elementwise_body(Emit *e, const VecFam *f, const void *ctx)
     sb_puts(sb, ", v);\n    }\n");
 }
 
+void emit_step_body(Emit *e, int lanes_of, void (*body)(Emit *e, const VecFam *f, const void *ctx),
+                    const void *ctx)
+{
+    emit_zero_border(e->code, &e->out, "out", 4);
+    emit_families(e, lanes_of, body, ctx);
+    sb_puts(e->code, "}\n\n");
+}
+
+void emit_act_call(StrBuf *sb, const VecFam *f, const char *var, const char *fn)
+{
+    sb_printf(sb, "%s = %s_%s(%s);\n", var, f->name, fn, var);
+}
+
 void emit_elementwise(const Node *n, Emit *e)
 {
     EwPlan p = {.n = n};
@@ -204,10 +217,7 @@ void emit_elementwise(const Node *n, Emit *e)
     sb_printf(e->code,
               "/* %s: %s */\nstatic void %s(const float *restrict in, float *restrict out)\n{\n",
               n->path, n->ops->name, e->name);
-    if (!p.flat)
-        emit_zero_border(e->code, &e->out, "out", 4);
-    emit_families(e, p.flat ? p.count : e->in.c, elementwise_body, &p);
-    sb_puts(e->code, "}\n\n");
+    emit_step_body(e, p.flat ? p.count : e->in.c, elementwise_body, &p);
 }
 
 typedef struct PoolPlan {
@@ -287,9 +297,7 @@ void emit_pool(const Node *n, Emit *e, const PoolGeom *g, bool is_max)
               e->act ? e->act->ops->name : "");
     sb_printf(e->code, "static void %s(const float *restrict in, float *restrict out)\n{\n",
               e->name);
-    emit_zero_border(e->code, &e->out, "out", 4);
-    emit_families(e, g->C, pool_body, &p);
-    sb_puts(e->code, "}\n\n");
+    emit_step_body(e, g->C, pool_body, &p);
 }
 
 void emit_copy_step(const Node *n, Emit *e)

@@ -22,7 +22,7 @@ static void forward(const Node *n, LayerRun *r)
         layout_transpose(r->out, r->in, r->batch, (int)n->in.d[0], (int)(n->in.d[1] * n->in.d[2]),
                          false);
     else if (r->out != r->in)
-        memcpy(r->out, r->in, sizeof(float) * (size_t)r->batch * (size_t)shape_numel(n->out));
+        memcpy(r->out, r->in, sizeof(float) * layer_run_numel(n, r));
 }
 
 static void backward(const Node *n, LayerRun *r)
@@ -33,7 +33,7 @@ static void backward(const Node *n, LayerRun *r)
         layout_transpose(r->din, r->dout, r->batch, (int)n->in.d[0], (int)(n->in.d[1] * n->in.d[2]),
                          true);
     else if (r->din != r->dout)
-        memcpy(r->din, r->dout, sizeof(float) * (size_t)r->batch * (size_t)shape_numel(n->out));
+        memcpy(r->din, r->dout, sizeof(float) * layer_run_numel(n, r));
 }
 
 const LayerOps layer_flatten = {

@@ -15,14 +15,13 @@ static bool tanh_approx(const Node *n) { return n->attrs[A_APPROX].e == 1; }
 
 static void forward(const Node *n, LayerRun *r)
 {
-    gelu_forward(r->out, r->in, (size_t)r->batch * (size_t)shape_numel(n->out), tanh_approx(n));
+    gelu_forward(r->out, r->in, layer_run_numel(n, r), tanh_approx(n));
 }
 
 static void backward(const Node *n, LayerRun *r)
 {
     if (r->din)
-        gelu_backward(r->din, r->dout, r->in, (size_t)r->batch * (size_t)shape_numel(n->out),
-                      tanh_approx(n));
+        gelu_backward(r->din, r->dout, r->in, layer_run_numel(n, r), tanh_approx(n));
 }
 
 /* The tanh approximation through the family's tanh; erf lane by lane through libm, as the

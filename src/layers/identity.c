@@ -14,13 +14,13 @@ static bool view(const Node *n)
 static void forward(const Node *n, LayerRun *r)
 {
     if (r->out != r->in)
-        memcpy(r->out, r->in, sizeof(float) * (size_t)r->batch * (size_t)shape_numel(n->out));
+        memcpy(r->out, r->in, sizeof(float) * layer_run_numel(n, r));
 }
 
 static void backward(const Node *n, LayerRun *r)
 {
     if (r->din && r->din != r->dout)
-        memcpy(r->din, r->dout, sizeof(float) * (size_t)r->batch * (size_t)shape_numel(n->out));
+        memcpy(r->din, r->dout, sizeof(float) * layer_run_numel(n, r));
 }
 
 const LayerOps layer_identity = {

@@ -108,6 +108,10 @@ typedef struct VecFam {
  * whose width divides `lanes_of` (the vectorised dimension), scalar last. */
 void emit_families(Emit *e, int lanes_of, void (*body)(Emit *e, const VecFam *f, const void *ctx),
                    const void *ctx);
+/* The rest of a step's function once it is opened: the output's zero border (if it has
+ * one), body for every family as emit_families, and the closing brace. */
+void emit_step_body(Emit *e, int lanes_of, void (*body)(Emit *e, const VecFam *f, const void *ctx),
+                    const void *ctx);
 /* static const float NAME_suffix[n] = {...}; with round-trip literals. */
 void emit_array(Emit *e, const char *suffix, const float *v, size_t n);
 /* Applies the fused activation (if any) to vector variable `var` of family f. */
@@ -125,6 +129,8 @@ void emit_pixel_ptr(const Emit *e, const char *decl, const char *base, const CLa
 void emit_zero_border(StrBuf *sb, const CLayout *l, const char *buf, int indent);
 /* Standalone step of an activation kind: out = act(in), through its emit_act. */
 void emit_elementwise(const Node *n, Emit *e);
+/* `var = F_fn(var);`: an activation that is one of the prelude's vector functions. */
+void emit_act_call(StrBuf *sb, const VecFam *f, const char *var, const char *fn);
 /* Standalone max or average pool step over an HWC image (average counts the padding). */
 void emit_pool(const Node *n, Emit *e, const PoolGeom *g, bool is_max);
 /* A step that only copies between layouts (Flatten, Dropout when not aliased). */
@@ -169,10 +175,44 @@ bool layer_need_flat(const Node *n, Diag *d);
 bool layer_check_in(const Node *n, int ai, int64_t actual, Diag *d);
 /* Output shape = input shape (activations, dropout). */
 void layer_shape_same(Node *n, Diag *d);
-/* Shape rule of the 2-d poolings: attrs are kernel, stride, padding in that order. */
-void layer_shape_pool(Node *n, Diag *d, int a_kernel, int a_stride, int a_padding);
-/* The kernels' geometry of a shaped 2-d pooling node, same attribute order. */
-PoolGeom layer_pool_geom(const Node *n, int batch, int a_kernel, int a_stride, int a_padding);
+/* The values of one part's tensor of the node's output shape: batch x numel(out). */
+size_t layer_run_numel(const Node *n, const LayerRun *r);
+/* forward and backward of an elementwise kind through its map_forward and map_backward. */
+void layer_map_forward(const Node *n, LayerRun *r);
+void layer_map_backward(const Node *n, LayerRun *r);
+/* The attributes the 2-d poolings share, first in their attrs[] in this order (the shape
+ * rule and the geometry below read them there); a kind's own follow from POOL_A_OWN. */
+enum { POOL_A_KERNEL, POOL_A_STRIDE, POOL_A_PADDING, POOL_A_CEIL, POOL_A_OWN };
+#define POOL_ATTRS(padding_help)                                                                   \
+    [POOL_A_KERNEL] =                                                                              \
+        {"kernel", "k", ATTR_INTS, NULL, true, 1, 1024, 1, 2, NULL, "window size: k or [kh, kw]"}, \
+    [POOL_A_STRIDE] = {"stride",                                                                   \
+                       "s",                                                                        \
+                       ATTR_INTS,                                                                  \
+                       NULL,                                                                       \
+                       false,                                                                      \
+                       1,                                                                          \
+                       1024,                                                                       \
+                       1,                                                                          \
+                       2,                                                                          \
+                       NULL,                                                                       \
+                       "stride (default: the kernel size)"},                                       \
+    [POOL_A_PADDING] = {"padding", "p", ATTR_INTS, "0", false, 0, 512, 1, 2, NULL, padding_help},  \
+    [POOL_A_CEIL] = {"ceil_mode",                                                                  \
+                     NULL,                                                                         \
+                     ATTR_BOOL,                                                                    \
+                     "false",                                                                      \
+                     false,                                                                        \
+                     0,                                                                            \
+                     0,                                                                            \
+                     0,                                                                            \
+                     0,                                                                            \
+                     NULL,                                                                         \
+                     "round the output size up (a last window may overhang)"}
+/* Shape rule of the 2-d poolings. */
+void layer_shape_pool(Node *n, Diag *d);
+/* The kernels' geometry of a shaped 2-d pooling node. */
+PoolGeom layer_pool_geom(const Node *n, int batch);
 /* PyTorch's default init (kaiming_uniform a=sqrt(5) on the weight, U(+-1/sqrt(fan_in)) on
  * the bias) or the `init=` given, for a layer whose params are weight (and bias). */
 void layer_init_weight_bias(const Node *n, float *const *params, Rng *rng, int init);

@@ -11,14 +11,13 @@ static const char *const positional[] = {"negative_slope", NULL};
 
 static void forward(const Node *n, LayerRun *r)
 {
-    leaky_relu_forward(r->out, r->in, (size_t)r->batch * (size_t)shape_numel(n->out),
-                       (float)n->attrs[A_SLOPE].f[0]);
+    leaky_relu_forward(r->out, r->in, layer_run_numel(n, r), (float)n->attrs[A_SLOPE].f[0]);
 }
 
 static void backward(const Node *n, LayerRun *r)
 {
     if (r->din)
-        leaky_relu_backward(r->din, r->dout, r->in, (size_t)r->batch * (size_t)shape_numel(n->out),
+        leaky_relu_backward(r->din, r->dout, r->in, layer_run_numel(n, r),
                             (float)n->attrs[A_SLOPE].f[0]);
 }
 

@@ -124,8 +124,7 @@ static void emit(const Node *n, Emit *e)
     sb_printf(e->code, "/* %s: Linear %d->%d%s%s */\n", n->path, p.in, p.out, emit_fused_names(e),
               e->in.perm ? " (columns in HWC order)" : "");
     emit_step_open(e);
-    emit_families(e, p.in, linear_body, &p);
-    sb_puts(e->code, "}\n\n");
+    emit_step_body(e, p.in, linear_body, &p);
 }
 
 const LayerOps layer_linear = {

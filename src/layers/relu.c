@@ -1,17 +1,6 @@
 /* relu.c: ReLU, as torch.nn.ReLU: max(0, x). Backward uses the output's sign. */
 #include "layer.h"
 
-static void forward(const Node *n, LayerRun *r)
-{
-    relu_forward(r->out, r->in, (size_t)r->batch * (size_t)shape_numel(n->out));
-}
-
-static void backward(const Node *n, LayerRun *r)
-{
-    if (r->din)
-        relu_backward(r->din, r->dout, r->out, (size_t)r->batch * (size_t)shape_numel(n->out));
-}
-
 /* The activation on one vector variable of the generated code. */
 static void emit_act_fn(const Node *n, StrBuf *sb, const VecFam *f, const char *var)
 {
@@ -26,8 +15,10 @@ const LayerOps layer_relu = {
     .summary = "max(0, x) (torch.nn.ReLU)",
     .example = "ReLU",
     .shape = layer_shape_same,
-    .forward = forward,
-    .backward = backward,
+    .forward = layer_map_forward,
+    .backward = layer_map_backward,
+    .map_forward = relu_forward,
+    .map_backward = relu_backward,
     .emit = emit_elementwise,
     .emit_act = emit_act_fn,
     .monotonic = true,

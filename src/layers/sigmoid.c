@@ -1,22 +1,11 @@
 /* sigmoid.c: Sigmoid, as torch.nn.Sigmoid. Backward uses the output. */
 #include "layer.h"
 
-static void forward(const Node *n, LayerRun *r)
-{
-    sigmoid_forward(r->out, r->in, (size_t)r->batch * (size_t)shape_numel(n->out));
-}
-
-static void backward(const Node *n, LayerRun *r)
-{
-    if (r->din)
-        sigmoid_backward(r->din, r->dout, r->out, (size_t)r->batch * (size_t)shape_numel(n->out));
-}
-
 /* The activation on one vector variable of the generated code. */
 static void emit_act_fn(const Node *n, StrBuf *sb, const VecFam *f, const char *var)
 {
     (void)n;
-    sb_printf(sb, "%s = %s_sigmoid(%s);\n", var, f->name, var);
+    emit_act_call(sb, f, var, "sigmoid");
 }
 
 const LayerOps layer_sigmoid = {
@@ -25,8 +14,10 @@ const LayerOps layer_sigmoid = {
     .summary = "1 / (1 + exp(-x)) (torch.nn.Sigmoid)",
     .example = "Sigmoid",
     .shape = layer_shape_same,
-    .forward = forward,
-    .backward = backward,
+    .forward = layer_map_forward,
+    .backward = layer_map_backward,
+    .map_forward = sigmoid_forward,
+    .map_backward = sigmoid_backward,
     .emit = emit_elementwise,
     .emit_act = emit_act_fn,
     .monotonic = true,

@@ -1,22 +1,11 @@
 /* tanh.c: Tanh, as torch.nn.Tanh. Backward uses the output. */
 #include "layer.h"
 
-static void forward(const Node *n, LayerRun *r)
-{
-    tanh_forward(r->out, r->in, (size_t)r->batch * (size_t)shape_numel(n->out));
-}
-
-static void backward(const Node *n, LayerRun *r)
-{
-    if (r->din)
-        tanh_backward(r->din, r->dout, r->out, (size_t)r->batch * (size_t)shape_numel(n->out));
-}
-
 /* The activation on one vector variable of the generated code. */
 static void emit_act_fn(const Node *n, StrBuf *sb, const VecFam *f, const char *var)
 {
     (void)n;
-    sb_printf(sb, "%s = %s_tanh(%s);\n", var, f->name, var);
+    emit_act_call(sb, f, var, "tanh");
 }
 
 const LayerOps layer_tanh = {
@@ -25,8 +14,10 @@ const LayerOps layer_tanh = {
     .summary = "hyperbolic tangent (torch.nn.Tanh)",
     .example = "Tanh",
     .shape = layer_shape_same,
-    .forward = forward,
-    .backward = backward,
+    .forward = layer_map_forward,
+    .backward = layer_map_backward,
+    .map_forward = tanh_forward,
+    .map_backward = tanh_backward,
     .emit = emit_elementwise,
     .emit_act = emit_act_fn,
     .monotonic = true,

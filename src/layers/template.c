@@ -26,12 +26,17 @@ static const AttrSpec attrs[] = {
 /* Attributes that may be written without their name, in order: `Template 0.5`. */
 static const char *const positional[] = {"alpha", NULL};
 
-/* forward and backward run on a part of a batch: r->batch samples of the node's shapes,
+/* An elementwise kind with no attributes needs no forward or backward of its own: it names
+ * its kernels and takes the shared ones (see sigmoid.c):
+ *     .forward = layer_map_forward, .backward = layer_map_backward,
+ *     .map_forward = <kind>_forward, .map_backward = <kind>_backward,
+ *
+ * forward and backward run on a part of a batch: r->batch samples of the node's shapes,
  * images channels-last (see LayerRun in layer.h). out may be in (in place) only if the kind
  * declares `inplace` below. */
 static void forward(const Node *n, LayerRun *r)
 {
-    size_t cnt = (size_t)r->batch * (size_t)shape_numel(n->out);
+    size_t cnt = layer_run_numel(n, r);
     float alpha = (float)n->attrs[A_ALPHA].f[0];
     for (size_t i = 0; i < cnt; i++)
         r->out[i] = alpha * r->in[i];
@@ -42,7 +47,7 @@ static void backward(const Node *n, LayerRun *r)
 {
     if (!r->din)
         return;
-    size_t cnt = (size_t)r->batch * (size_t)shape_numel(n->out);
+    size_t cnt = layer_run_numel(n, r);
     float alpha = (float)n->attrs[A_ALPHA].f[0];
     for (size_t i = 0; i < cnt; i++)
         r->din[i] = alpha * r->dout[i];
