@@ -111,11 +111,17 @@ bool lex_brace_next(LexState *st)
     const char *t = st->file->text;
     size_t i = st->off;
     int line = st->line, col = st->col;
-    for (; i < st->file->len && strchr(" \t\r\n", t[i]); i++) {
-        if (t[i] == '\n')
-            line++, col = 1;
-        else
-            col++;
+    if (st->ws_end > st->ws_from && st->ws_from <= i && i <= st->ws_end) {
+        i = st->ws_end; /* inside the whitespace scanned at an earlier newline */
+        line = st->ws_line, col = st->ws_col;
+    } else {
+        for (; i < st->file->len && strchr(" \t\r\n", t[i]); i++) {
+            if (t[i] == '\n')
+                line++, col = 1;
+            else
+                col++;
+        }
+        st->ws_from = st->off, st->ws_end = i, st->ws_line = line, st->ws_col = col;
     }
     if (i >= st->file->len || t[i] != '{')
         return false;

@@ -21,6 +21,11 @@ typedef struct LexState {
     SrcLoc paren_open;  /* the outermost open '(' or '[' */
     char paren_char;
     size_t brace_next_off; /* 1 + the offset of a '{' reported by lex_brace_next */
+    /* lex_brace_next's last scan: the whitespace from ws_from to ws_end (exclusive), and
+     * the line and column at ws_end; a newline inside it reuses the scan, so a run of blank
+     * lines costs linear time, not quadratic. */
+    size_t ws_from, ws_end;
+    int ws_line, ws_col;
     bool fatal;            /* a limit was hit: stop without further messages */
     size_t off;            /* byte offset of the next byte */
     size_t tok_off;        /* the last token's text, for "found '...'" */
