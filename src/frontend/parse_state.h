@@ -26,9 +26,9 @@ typedef struct LexState {
      * lines costs linear time, not quadratic. */
     size_t ws_from, ws_end;
     int ws_line, ws_col;
-    bool fatal;            /* a limit was hit: stop without further messages */
-    size_t off;            /* byte offset of the next byte */
-    size_t tok_off;        /* the last token's text, for "found '...'" */
+    bool fatal;     /* a limit was hit: stop without further messages */
+    size_t off;     /* byte offset of the next byte */
+    size_t tok_off; /* the last token's text, for "found '...'" */
     int tok_len;
 } LexState;
 
