@@ -53,9 +53,10 @@ int ir_attr_index(const LayerOps *ops, const char *name)
 
 int64_t shape_numel(Shape s)
 {
-    int64_t n = 1;
+    int64_t n = 1; /* saturates: a count past int64 reads as INT64_MAX, too large anywhere */
     for (int i = 0; i < s.rank; i++)
-        n *= s.d[i];
+        if (__builtin_mul_overflow(n, s.d[i], &n))
+            return INT64_MAX;
     return n;
 }
 
@@ -349,10 +350,18 @@ bool ir_shape(Graph *g, Diag *d)
             g->shaped = false;
             continue;
         }
+        bool over_p = false, over_m = __builtin_add_overflow(g->macs, n->macs, &g->macs);
         for (int p = 0; p < n->nparams; p++)
             if (!n->params[p].buffer)
-                g->nparams += shape_numel(n->params[p].shape);
-        g->macs += n->macs;
+                over_p |= __builtin_add_overflow(g->nparams, shape_numel(n->params[p].shape),
+                                                 &g->nparams);
+        if (over_p || over_m) { /* checked sums: the layer that passes the limit is blamed */
+            char lim[32];
+            diag_error(d, n->loc, "the network's %s count passes %s with this '%s'",
+                       over_m ? "MAC" : "parameter", fmt_thousands(lim, INT64_MAX), n->ops->name);
+            g->shaped = false;
+            break;
+        }
         if (diag_full(d))
             break;
     }
