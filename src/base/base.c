@@ -8,6 +8,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 
 /* ---- arena ---- */
@@ -100,6 +101,12 @@ SrcFile *src_read(Arena *a, const char *path)
     FILE *f = fopen(path, "rb");
     if (!f)
         return NULL;
+    struct stat st;
+    if (fstat(fileno(f), &st) == 0 && S_ISDIR(st.st_mode)) {
+        fclose(f); /* fopen opens a directory; reading it would say "Input/output error" */
+        errno = EISDIR;
+        return NULL;
+    }
     StrBuf sb;
     sb_init(&sb);
     char buf[65536];
@@ -188,6 +195,31 @@ static void print_excerpt(FILE *out, SrcLoc loc)
     fputc('\n', out);
 }
 
+/* Writes a message with every word longer than DIAG_WORD_MAX bytes (a name, a path: a run
+ * without spaces or quotes) cut to its start and end around "...", so a megabyte of name
+ * in a file does not become a megabyte of message. Cuts fall between UTF-8 characters. */
+#define DIAG_WORD_MAX 96
+static void put_shortened(FILE *out, const char *msg)
+{
+    const char *p = msg;
+    while (*p) {
+        size_t w = strcspn(p, " \t\n'\"");
+        if (w > DIAG_WORD_MAX) {
+            size_t head = 64, tail = 24;
+            while (head > 0 && ((unsigned char)p[head] & 0xc0) == 0x80)
+                head--;
+            while (tail > 0 && ((unsigned char)p[w - tail] & 0xc0) == 0x80)
+                tail--;
+            fprintf(out, "%.*s...%.*s", (int)head, p, (int)tail, p + w - tail);
+        } else {
+            fwrite(p, 1, w, out);
+        }
+        p += w;
+        if (*p)
+            fputc(*p++, out);
+    }
+}
+
 void diag_vmsg(Diag *d, DiagLevel lvl, SrcLoc loc, const char *fmt, va_list ap)
 {
     static const char *names[] = {"error", "warning", "note", "hint"};
@@ -210,7 +242,16 @@ void diag_vmsg(Diag *d, DiagLevel lvl, SrcLoc loc, const char *fmt, va_list ap)
     else if (d->prog && lvl != DIAG_HINT && lvl != DIAG_NOTE)
         fprintf(out, "%s: ", d->prog);
     fprintf(out, "%s: ", names[lvl]);
-    vfprintf(out, fmt, ap);
+    va_list ap2;
+    va_copy(ap2, ap);
+    int n = vsnprintf(NULL, 0, fmt, ap);
+    char *msg = malloc((size_t)(n > 0 ? n : 0) + 1);
+    if (!msg)
+        abort();
+    vsnprintf(msg, (size_t)(n > 0 ? n : 0) + 1, fmt, ap2);
+    va_end(ap2);
+    put_shortened(out, msg);
+    free(msg);
     fputc('\n', out);
     if (loc.file && loc.line > 0 && lvl != DIAG_HINT)
         print_excerpt(out, loc);
