@@ -64,7 +64,8 @@ static bool type_error(Lower *L, const AttrSpec *s, const AstValue *v)
     AstValue num = {0};
     if (v->kind == VAL_STRING && s->type != ATTR_STRING && s->type != ATTR_ENUM &&
         ast_parse_number(&num, v->s))
-        diag_hint(L->diag, v->loc, "drop the quotes: %s", v->s);
+        diag_hint(L->diag, v->loc, "write the number bare, without quotes or a !!str tag: %s",
+                  v->s);
     return false;
 }
 

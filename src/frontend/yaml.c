@@ -525,7 +525,8 @@ AstNet *parse_yaml(Arena *a, const SrcFile *f, Diag *d)
     if (!p.on_path)
         abort();
     net->loc = ydoc_loc_marks(&p, doc.start_mark, doc.end_mark);
-    top_level(&p, net, root);
+    if (ydoc_check_tags(&p))
+        top_level(&p, net, root);
     free(p.on_path);
     yaml_document_delete(&doc);
     p.doc = NULL;

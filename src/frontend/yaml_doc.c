@@ -400,3 +400,62 @@ void ydoc_scan(const SrcFile *f, YamlScan *sc)
     }
     yaml_parser_delete(&y);
 }
+
+/* A node's explicit tag (`!!str 10`, `!foo`): where it is written, or len 0 if it has none.
+ * libyaml gives every node a tag, a default one when none is written, so the source is the
+ * only witness; a node's start mark is at its properties (an anchor and a tag, in either
+ * order). */
+static size_t explicit_tag(YamlReader *p, const yaml_node_t *n, size_t *at)
+{
+    const char *t = p->f->text;
+    size_t i = ydoc_byte_of_index(p, n->start_mark.index), end = p->f->len;
+    for (int k = 0; k < 2 && i < end; k++) {
+        if (t[i] != '&' && t[i] != '!')
+            return 0;
+        size_t w = strcspn(t + i, " \t\r\n,[]{}");
+        if (t[i] == '!') {
+            *at = i;
+            return w;
+        }
+        i += w;
+        while (i < end && (t[i] == ' ' || t[i] == '\t'))
+            i++;
+    }
+    return 0;
+}
+
+bool ydoc_check_tags(YamlReader *p)
+{
+    static const struct {
+        const char *tag;
+        yaml_node_type_t type;
+    } honoured[] = {
+        {YAML_STR_TAG, YAML_SCALAR_NODE},
+        {YAML_SEQ_TAG, YAML_SEQUENCE_NODE},
+        {YAML_MAP_TAG, YAML_MAPPING_NODE},
+    };
+    bool ok = true;
+    for (yaml_node_t *n = p->doc->nodes.start; n < p->doc->nodes.top && !diag_full(p->d); n++) {
+        size_t at = 0, len = explicit_tag(p, n, &at);
+        if (!len)
+            continue;
+        const char *tag = (const char *)n->tag;
+        size_t k = 0;
+        while (k < sizeof honoured / sizeof *honoured &&
+               !(tag && !strcmp(tag, honoured[k].tag) && n->type == honoured[k].type))
+            k++;
+        if (k < sizeof honoured / sizeof *honoured) {
+            /* !!str: the value is a string, as if quoted (`!!str 10` is not the number 10) */
+            if (n->type == YAML_SCALAR_NODE)
+                n->data.scalar.style = YAML_SINGLE_QUOTED_SCALAR_STYLE;
+            continue;
+        }
+        SrcLoc loc = ydoc_loc_bytes(p, at, at + len);
+        diag_error(p->d, loc, "YAML tag '%.*s' is not supported here", (int)len, p->f->text + at);
+        diag_hint(p->d, loc,
+                  "netc reads each value by the type its setting or attribute takes: remove the "
+                  "tag (only !!str, and !!seq and !!map on a list and a mapping, are honoured)");
+        ok = false;
+    }
+    return ok;
+}

@@ -127,5 +127,9 @@ bool ydoc_entry_ok(YamlReader *p, const YamlEntry *e, int i);
 void ydoc_problem(YamlReader *p, yaml_parser_t *y);
 /* A first pass over the events of f: how many documents, and where nesting gets hopeless. */
 void ydoc_scan(const SrcFile *f, YamlScan *sc);
+/* Honours the document's explicit tags that netc understands (!!str makes a scalar a string;
+ * !!seq and !!map on a list and a mapping) and reports every other one at its location;
+ * false if it reported any. */
+bool ydoc_check_tags(YamlReader *p);
 
 #endif
