@@ -85,10 +85,13 @@ Model *rt_model_new_opts(const Graph *g, int max_batch, const RtPlan *opts, Diag
         goto oom_free;
     Carver count = {0};
     rt_plan_carve(m, &count);
-    if (posix_memalign(&m->block, 64, count.off) != 0)
+    /* calloc, not memset: the pages a run never touches (the gradients of a model that only
+     * infers, the chunk gradient blocks of a small batch) cost no memory, and a big net's
+     * model starts at once */
+    m->block = calloc(1, count.off + 64);
+    if (!m->block)
         goto oom_free;
-    memset(m->block, 0, count.off);
-    Carver c = {.base = m->block};
+    Carver c = {.base = (void *)(((uintptr_t)m->block + 63) & ~(uintptr_t)63)};
     rt_plan_carve(m, &c);
     return m;
 oom_free:
