@@ -27,6 +27,10 @@ static void usage(FILE *f)
           "  --header FILE      also write a header with the API\n"
           "  --main             add a main(): classify IDX or PGM input, report accuracy, time\n"
           "  --prefix NAME      name the API NAME_forward... (default: the network's name)\n"
+          "  --blob, --no-blob  weights in a binary file beside FILE (FILE without .c, plus\n"
+          "                     .weights), pulled in by the assembler, or as C literals;\n"
+          "                     default: a blob past 4,194,304 weights, which compilers\n"
+          "                     handle at any size\n"
           "  -h, --help         this text\n"
           "  --version          the version\n\n"
           "exit codes: 0 ok, 1 bad input, 2 bad usage, 3 internal error\n",
@@ -46,6 +50,8 @@ enum {
     OPT_HEADER,
     OPT_MAIN,
     OPT_PREFIX,
+    OPT_BLOB,
+    OPT_NO_BLOB,
 };
 
 static bool write_file(const char *path, const StrBuf *sb, Diag *d)
@@ -58,8 +64,8 @@ static bool write_file(const char *path, const StrBuf *sb, Diag *d)
     size_t n = strlen(path) + 16;
     char *tmp = malloc(n);
     snprintf(tmp, n, "%s.tmp", path);
-    FILE *f = fopen(tmp, "w");
-    bool ok = f && fputs(sb->data, f) >= 0;
+    FILE *f = fopen(tmp, "wb");
+    bool ok = f && (sb->len == 0 || fwrite(sb->data, 1, sb->len, f) == sb->len);
     ok = f && fclose(f) == 0 && ok;
     if (ok && rename(tmp, path) != 0)
         ok = false;
@@ -100,10 +106,34 @@ static const float **param_table(const Model *m)
     return t;
 }
 
-/* netc NET -o FILE: weights from --weights or the seeded init, then the generator. */
-static int generate(const char *net, Graph *g, const char *out, const char *weights,
-                    const char *header, bool with_main, const char *prefix, Diag *d)
+/* FILE.c -> FILE.weights: where the blob goes, beside the C file (free it). */
+static char *blob_name(const char *out)
 {
+    size_t n = strlen(out);
+    if (n > 2 && !strcmp(out + n - 2, ".c"))
+        n -= 2;
+    char *s = malloc(n + sizeof ".weights");
+    if (!s)
+        abort();
+    memcpy(s, out, n);
+    strcpy(s + n, ".weights");
+    return s;
+}
+
+/* netc NET -o FILE: weights from --weights or the seeded init, then the generator. blob:
+ * 1 always, 0 never, -1 past CG_BLOB_AUTO_FLOATS weights when FILE is a file. */
+static int generate(const char *net, Graph *g, const char *out, const char *weights,
+                    const char *header, bool with_main, const char *prefix, int blob, Diag *d)
+{
+    if (blob < 0)
+        blob = strcmp(out, "-") != 0 && cg_weight_floats(g) > CG_BLOB_AUTO_FLOATS;
+    if (blob && (strpbrk(out, "\n\r") || strstr(out, "*/"))) {
+        diag_error(d, (SrcLoc){0},
+                   "%s: the generated C names its weight blob in a comment and a string: "
+                   "choose a file name without a newline or '*/' (or --no-blob)",
+                   out);
+        return EXIT_BAD_INPUT;
+    }
     Model *m = rt_model_new(g, 1, d);
     if (!m)
         return EXIT_BAD_INPUT;
@@ -118,21 +148,27 @@ static int generate(const char *net, Graph *g, const char *out, const char *weig
                      "no --weights: embedding the untrained initial weights (seed %llu)",
                      (unsigned long long)g->train.seed);
     }
-    StrBuf c, h;
+    StrBuf c, h, b;
     sb_init(&c);
     sb_init(&h);
+    sb_init(&b);
+    char *bpath = blob ? blob_name(out) : NULL;
     CgOptions o = {.prefix = prefix,
                    .source = net,
                    .main = with_main,
-                   .header_name = header ? base_name(header) : NULL};
+                   .header_name = header ? base_name(header) : NULL,
+                   .blob_path = bpath};
     const float **params = param_table(m);
     if (!params)
         diag_error(d, (SrcLoc){0}, "out of memory");
-    bool ok = params && cg_emit(g, params, &o, &c, header ? &h : NULL, d) &&
-              (!header || write_file(header, &h, d)) && write_file(out, &c, d);
+    bool ok = params && cg_emit(g, params, &o, &c, header ? &h : NULL, &b, d) &&
+              (!header || write_file(header, &h, d)) && (!bpath || write_file(bpath, &b, d)) &&
+              write_file(out, &c, d);
     free(params);
+    free(bpath);
     sb_free(&c);
     sb_free(&h);
+    sb_free(&b);
     rt_model_free(m);
     return ok ? EXIT_OK : EXIT_BAD_INPUT;
 }
@@ -154,12 +190,14 @@ int main(int argc, char **argv)
         {"main", no_argument, NULL, OPT_MAIN},
         {"prefix", required_argument, NULL, OPT_PREFIX},
         {"output", required_argument, NULL, 'o'},
+        {"blob", no_argument, NULL, OPT_BLOB},
+        {"no-blob", no_argument, NULL, OPT_NO_BLOB},
         {0, 0, 0, 0},
     };
     int mode = 0;
     const char *to = NULL, *out = NULL, *weights = NULL, *header = NULL, *prefix = NULL;
     bool with_main = false;
-    int c;
+    int blob = -1, c;
     while ((c = getopt_long(argc, argv, "ho:", opts, NULL)) != -1) {
         switch (c) {
         case OPT_SUMMARY:
@@ -180,6 +218,8 @@ int main(int argc, char **argv)
         case OPT_WEIGHTS: weights = optarg; break;
         case OPT_HEADER: header = optarg; break;
         case OPT_MAIN: with_main = true; break;
+        case OPT_BLOB: blob = 1; break;
+        case OPT_NO_BLOB: blob = 0; break;
         case OPT_PREFIX:
             prefix = optarg;
             if (!valid_prefix(prefix)) {
@@ -212,8 +252,14 @@ int main(int argc, char **argv)
         fprintf(stderr, "netc: error: one input file at a time (only --check takes several)\n");
         return EXIT_USAGE;
     }
-    if ((weights || header || with_main || prefix) && !out) {
-        fprintf(stderr, "netc: error: --weights, --header, --main and --prefix go with -o FILE\n");
+    if ((weights || header || with_main || prefix || blob >= 0) && !out) {
+        fprintf(stderr, "netc: error: --weights, --header, --main, --prefix and --blob go with "
+                        "-o FILE\n");
+        return EXIT_USAGE;
+    }
+    if (blob == 1 && !strcmp(out, "-")) {
+        fprintf(stderr, "netc: error: --blob writes the weights beside -o FILE: give a file name, "
+                        "not '-'\n");
         return EXIT_USAGE;
     }
     if (out && mode) {
@@ -235,7 +281,7 @@ int main(int argc, char **argv)
             continue;
         }
         if (mode == 'o') {
-            status = generate(argv[i], g, out, weights, header, with_main, prefix, &d);
+            status = generate(argv[i], g, out, weights, header, with_main, prefix, blob, &d);
             arena_free(arena);
             continue;
         }

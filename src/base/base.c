@@ -305,6 +305,14 @@ void sb_putc(StrBuf *sb, char c)
     sb->data[sb->len] = 0;
 }
 
+void sb_write(StrBuf *sb, const void *p, size_t n)
+{
+    sb_reserve(sb, n);
+    memcpy(sb->data + sb->len, p, n);
+    sb->len += n;
+    sb->data[sb->len] = 0;
+}
+
 void sb_puts(StrBuf *sb, const char *s)
 {
     size_t n = strlen(s);

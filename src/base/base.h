@@ -88,6 +88,8 @@ void sb_init(StrBuf *sb);
 void sb_free(StrBuf *sb);
 void sb_putc(StrBuf *sb, char c);
 void sb_puts(StrBuf *sb, const char *s);
+/* n bytes, NUL bytes included (binary data: use len, not strlen). */
+void sb_write(StrBuf *sb, const void *p, size_t n);
 void sb_printf(StrBuf *sb, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void sb_vprintf(StrBuf *sb, const char *fmt, va_list ap);
 

@@ -149,7 +149,8 @@ static const float *const *step_params(const Plan *p, const Step *s, const float
 }
 
 /* Every step that has code: its weights into data, its function into code. */
-static bool emit_steps(Gen *gen, const float *const *params, StrBuf *data, StrBuf *code, Diag *d)
+static bool emit_steps(Gen *gen, const float *const *params, StrBuf *data, StrBuf *code,
+                       StrBuf *blob, Diag *d)
 {
     const Plan *p = &gen->plan;
     for (int i = 0; i < p->nsteps; i++) {
@@ -160,6 +161,8 @@ static bool emit_steps(Gen *gen, const float *const *params, StrBuf *data, StrBu
             .arena = p->arena,
             .code = code,
             .data = data,
+            .blob = blob,
+            .blob_sym = arena_printf(p->arena, "%s_weights", gen->P),
             .name = step_name(p, gen->P, s),
             .in = p->bufs[s->ins[0]].l,
             .out = p->bufs[s->out].l,
@@ -205,16 +208,17 @@ static void emit_head(const Gen *gen, StrBuf *c)
     char ab[32], wb[32];
     sb_printf(c,
               " *\n * Activation arena: %s bytes (one static block; a liveness plan reuses it).\n"
-              " * Weights: %s bytes of static const float.\n"
+              " * Weights: %s bytes of %s%s.\n"
               " * Build: cc -O2 -march=native %s.c -lm   (C99, needs only libm%s)\n"
               " * API: %s_forward(in, out), %s_predict(in), %s_forward_batch(in, out, n);\n"
               " * in is the network input in PyTorch's layout (CxHxW), out its %lld outputs%s.\n"
               " * %s_forward uses one static arena: call it from one thread at a time;\n"
               " * %s_forward_batch runs images in parallel when compiled with OpenMP.\n */\n",
               fmt_thousands(ab, (int64_t)gen->plan.arena_floats * 4),
-              fmt_thousands(wb, (int64_t)gen->weight_floats * 4), P,
-              gen->o->main ? " and stdio" : "", P, P, P, (long long)gen->out_size,
-              gen->out->rank == 3 ? " (CxHxW, as PyTorch)" : "", P, P);
+              fmt_thousands(wb, (int64_t)gen->weight_floats * 4),
+              gen->o->blob_path ? "float32 in " : "static const float",
+              gen->o->blob_path ? gen->o->blob_path : "", P, gen->o->main ? " and stdio" : "", P, P,
+              P, (long long)gen->out_size, gen->out->rank == 3 ? " (CxHxW, as PyTorch)" : "", P, P);
 }
 
 /* NAME_C, NAME_H, NAME_W of an image shape. */
@@ -326,8 +330,43 @@ static void emit_main(const Gen *gen, StrBuf *c)
     sb_puts(c, cg_driver);
 }
 
+size_t cg_weight_floats(const Graph *g)
+{
+    size_t n = 0;
+    for (int i = 0; i < g->nodes.len; i++) {
+        const Node *nd = GRAPH_NODE(g, i);
+        for (int p = 0; p < nd->nparams; p++)
+            n += (size_t)shape_numel(nd->params[p].shape);
+    }
+    return n;
+}
+
+/* The blob's symbol: the assembler pulls the file in (.incbin) as local read-only data. */
+static void emit_blob_symbol(const Gen *gen, StrBuf *c, size_t bytes)
+{
+    const char *P = gen->P;
+    sb_printf(
+        c,
+        "/* The weights: %zu bytes of little-endian float32 in %s, pulled in by the\n"
+        " * assembler (.incbin: GCC and Clang on ELF targets). It finds the file from the\n"
+        " * compiler's working directory; compiling elsewhere, pass -Wa,-I<its directory>. */\n"
+        "#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__\n"
+        "#error \"the weight blob holds little-endian floats\"\n#endif\n"
+        "__asm__(\".section .rodata\\n.balign 64\\n%s_weight_blob:\\n.incbin \\\"",
+        bytes, gen->o->blob_path, P);
+    for (const char *s = gen->o->blob_path; *s; s++) {
+        if (*s == '"' || *s == '\\')
+            sb_puts(c, "\\\\\\"); /* C string of an assembler string: \\\" */
+        sb_putc(c, *s);
+    }
+    sb_printf(c,
+              "\\\"\\n.previous\\n\");\n"
+              "extern const float %s_weights[] __asm__(\"%s_weight_blob\");\n",
+              P, P);
+}
+
 bool cg_emit(const Graph *g, const float *const *params, const CgOptions *o, StrBuf *c, StrBuf *h,
-             Diag *d)
+             StrBuf *blob, Diag *d)
 {
     if (!weights_finite(g, params, d))
         return false;
@@ -345,7 +384,7 @@ bool cg_emit(const Graph *g, const float *const *params, const CgOptions *o, Str
     sb_init(&data);
     sb_init(&code);
     sb_init(&api);
-    bool ok = emit_steps(&gen, params, &data, &code, d);
+    bool ok = emit_steps(&gen, params, &data, &code, o->blob_path ? blob : NULL, d);
     if (ok) {
         emit_head(&gen, c);
         if (o->main)
@@ -369,6 +408,8 @@ bool cg_emit(const Graph *g, const float *const *params, const CgOptions *o, Str
                   U, gen.plan.arena_floats ? gen.plan.arena_floats : 1, U, U);
         sb_printf(c, "static float %s_arena[%s_MAX_THREADS][%s_ARENA_FLOATS];\n\n", P, U, U);
         sb_puts(c, "/* ---- weights ---- */\n");
+        if (o->blob_path)
+            emit_blob_symbol(&gen, c, blob->len);
         sb_puts(c, data.data ? data.data : "");
         sb_puts(c, "\n/* ---- steps ---- */\n\n");
         sb_puts(c, code.data ? code.data : "");

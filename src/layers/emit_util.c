@@ -45,6 +45,21 @@ void emit_families(Emit *e, int lanes_of, void (*body)(Emit *e, const VecFam *f,
 void emit_array(Emit *e, const char *suffix, const float *v, size_t n)
 {
     e->weights += n;
+    if (e->blob) {
+        while (e->blob->len % 64)
+            sb_putc(e->blob, 0);
+        sb_printf(e->data, "#define %s_%s (%s + %zu) /* %zu floats */\n", e->name, suffix,
+                  e->blob_sym, e->blob->len / sizeof(float), n);
+        for (size_t i = 0; i < n; i++) {
+            uint32_t u;
+            float x = isfinite(v[i]) ? v[i] : 0.0f; /* caller rejects non-finite weights */
+            memcpy(&u, &x, sizeof u);
+            unsigned char le[4] = {(unsigned char)u, (unsigned char)(u >> 8),
+                                   (unsigned char)(u >> 16), (unsigned char)(u >> 24)};
+            sb_write(e->blob, le, sizeof le);
+        }
+        return;
+    }
     sb_printf(e->data, "static const float %s_%s[%zu] = {", e->name, suffix, n);
     for (size_t i = 0; i < n; i++) {
         char buf[32];

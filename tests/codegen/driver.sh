@@ -128,5 +128,32 @@ if "$netc" "$root/nets/mnist.net" --weights "$root/examples/mnist.safetensors" -
 else
   fail=$((fail + 1)); echo "FAIL: nets/mnist.net with --main does not generate or compile:"; cat "$tmp/netc.err" "$tmp/cc.err"
 fi
+# The weights as a blob (--blob): the same program, bit for bit, as with C literals. It is
+# compiled from the blob's directory, and from elsewhere with -Wa,-I; a net past
+# CG_BLOB_AUTO_FLOATS weights gets a blob unasked, and --no-blob keeps literals.
+mkdir -p "$tmp/blob"
+if "$netc" "$root/nets/mnist.net" --weights "$root/examples/mnist.safetensors" -o "$tmp/blob/m.c" --main --blob 2> "$tmp/netc.err" &&
+  (cd "$tmp/blob" && $cc -std=c99 -O2 -march=native -Wall -Wextra -pedantic -Werror m.c -o m -lm) 2> "$tmp/cc.err" &&
+  $cc -O2 -march=native -Wa,-I"$tmp/blob" "$tmp/blob/m.c" -o "$tmp/blob/m2" -lm 2>> "$tmp/cc.err"; then
+  "$tmp/mnist" "$tmp/t10k-images" | sed 's/, [0-9.]* us\/image//' > "$tmp/lit.out"
+  expect "--blob: the literal program's output, from the blob's directory" 0 "^$(tr '\n' ' ' < "$tmp/lit.out")" \
+    sh -c "'$tmp/blob/m' '$tmp/t10k-images' | sed 's/, [0-9.]* us\/image//'"
+  expect "--blob: compiled elsewhere with -Wa,-I" 0 "^$(tr '\n' ' ' < "$tmp/lit.out")" \
+    sh -c "'$tmp/blob/m2' '$tmp/t10k-images' | sed 's/, [0-9.]* us\/image//'"
+  expect "--blob: no float literals in the C file" 1 "^0 $" grep -c 'static const float' "$tmp/blob/m.c"
+  bytes=$(sed -n 's/^#define MNIST_WEIGHT_BYTES //p' "$tmp/blob/m.c")
+  size=$(wc -c < "$tmp/blob/m.weights")
+  expect "--blob: m.weights holds MNIST_WEIGHT_BYTES ($bytes) and alignment padding" 0 "^ok" \
+    sh -c "[ $size -ge $bytes ] && [ $size -lt $((bytes + 64 * 8)) ] && echo ok"
+else
+  fail=$((fail + 1)); echo "FAIL: nets/mnist.net with --blob does not generate or compile:"; cat "$tmp/netc.err" "$tmp/cc.err"
+fi
+printf 'network wide (input 1x28x28) {\n  Flatten\n  Linear 5400\n}\n' > "$tmp/wide.net"
+expect "a net of 4,239,000 weights gets a blob unasked" 0 "^ok" \
+  sh -c "'$netc' '$tmp/wide.net' -o '$tmp/wide.c' 2>/dev/null && [ -s '$tmp/wide.weights' ] && ! grep -q 'static const float' '$tmp/wide.c' && echo ok"
+rm -f "$tmp/wide.weights"
+expect "--no-blob keeps C literals" 0 "^ok" \
+  sh -c "'$netc' '$tmp/wide.net' -o '$tmp/wide.c' --no-blob 2>/dev/null && [ ! -e '$tmp/wide.weights' ] && grep -q 'static const float' '$tmp/wide.c' && echo ok"
+expect "--blob needs a file" 2 "give a file name" "$netc" "$root/nets/mnist.net" -o - --blob
 echo "driver: $pass passed, $fail failed"
 [ "$fail" = 0 ]
