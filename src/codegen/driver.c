@@ -63,7 +63,7 @@ static unsigned char *netc_read_file(const char *path, size_t *len)
     do {
         if (n == cap) {
             unsigned char *nb;
-            cap = cap ? cap * 2 : (size_t)1 << 20;
+            cap = cap ? cap * 2 : (size_t)1 << 16;
             nb = (unsigned char *)realloc(buf, cap);
             if (!nb) {
                 free(buf);
