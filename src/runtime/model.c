@@ -58,6 +58,13 @@ Model *rt_model_new(const Graph *g, int max_batch, Diag *d)
     return rt_model_new_opts(g, max_batch, &rt_plan_default, d);
 }
 
+/* Faults in every page of [p, end) and keeps its contents. */
+static void touch_pages(char *p, char *end)
+{
+    for (volatile char *q = p; q < end; q += 4096)
+        *q = *q;
+}
+
 Model *rt_model_new_opts(const Graph *g, int max_batch, const RtPlan *opts, Diag *d)
 {
     if (!g->shaped || g->nodes.len == 0) {
@@ -85,14 +92,19 @@ Model *rt_model_new_opts(const Graph *g, int max_batch, const RtPlan *opts, Diag
         goto oom_free;
     Carver count = {0};
     rt_plan_carve(m, &count);
-    /* calloc, not memset: the pages a run never touches (the gradients of a model that only
-     * infers, the chunk gradient blocks of a small batch) cost no memory, and a big net's
-     * model starts at once */
+    /* calloc: zero pages that cost no memory until touched. The gradients (m->grads, then
+     * the chunks' m->cgrads) stay so until a run trains: a model that only infers (netc, a
+     * big net's --predict) never pays for them. Everything else is touched here, so that
+     * its page faults do not land in the first timed pass (on two threads they serialise). */
     m->block = calloc(1, count.off + 64);
     if (!m->block)
         goto oom_free;
     Carver c = {.base = (void *)(((uintptr_t)m->block + 63) & ~(uintptr_t)63)};
     rt_plan_carve(m, &c);
+    char *base = c.base, *g0 = (char *)m->grads,
+         *g1 = (char *)(m->cgrads + m->nparam_floats * (MAX_CHUNKS - 1));
+    touch_pages(base, g0);
+    touch_pages(g1, base + count.off); /* keeps the pointers the carving wrote there */
     return m;
 oom_free:
     rt_plan_release(m);
