@@ -177,6 +177,13 @@ static void print_excerpt(FILE *out, SrcLoc loc)
     if (linelen > 120 && col > 60)
         start = col - 60 < linelen - 120 ? col - 60 : linelen - 120;
     size_t shown = linelen - start > 120 ? 120 : linelen - start;
+    /* the window's edges between UTF-8 characters; the padding and the underline count
+     * characters, not bytes */
+#define CONT(i) (((unsigned char)p[i] & 0xc0) == 0x80)
+    while (start > 0 && CONT(start))
+        start--, shown++;
+    while (start + shown < linelen && shown > 0 && CONT(start + shown))
+        shown--;
     bool more_left = start > 0, more_right = start + shown < linelen;
     fprintf(out, "%5d | %s", loc.line, more_left ? "..." : "");
     for (size_t i = start; i < start + shown; i++) {
@@ -185,27 +192,31 @@ static void print_excerpt(FILE *out, SrcLoc loc)
     }
     fprintf(out, "%s\n      | %s", more_right ? "..." : "", more_left ? "   " : "");
     for (size_t i = start; i < col && i < start + shown; i++)
-        fputc(p[i] == '\t' ? '\t' : ' ', out);
+        if (!CONT(i))
+            fputc(p[i] == '\t' ? '\t' : ' ', out);
     fputc('^', out);
     size_t len = loc.len > 0 ? (size_t)loc.len : 1;
     if (col + len > start + shown)
         len = start + shown > col ? start + shown - col : 1;
-    for (size_t i = 1; i < len; i++)
-        fputc('~', out);
+    for (size_t i = col + 1; i < col + len && i < linelen; i++)
+        if (!CONT(i))
+            fputc('~', out);
     fputc('\n', out);
+#undef CONT
 }
 
 /* Writes a message with every word longer than DIAG_WORD_MAX bytes (a name, a path: a run
- * without spaces or quotes) cut to its start and end around "...", so a megabyte of name
- * in a file does not become a megabyte of message. Cuts fall between UTF-8 characters. */
-#define DIAG_WORD_MAX 96
+ * without spaces or quotes) cut to its first 80 and last 40 bytes around "...", so a
+ * megabyte of name in a file does not become a megabyte of message, while any path a
+ * person types stays whole. Cuts fall between UTF-8 characters. */
+#define DIAG_WORD_MAX 128
 static void put_shortened(FILE *out, const char *msg)
 {
     const char *p = msg;
     while (*p) {
         size_t w = strcspn(p, " \t\n'\"");
         if (w > DIAG_WORD_MAX) {
-            size_t head = 64, tail = 24;
+            size_t head = 80, tail = 40;
             while (head > 0 && ((unsigned char)p[head] & 0xc0) == 0x80)
                 head--;
             while (tail > 0 && ((unsigned char)p[w - tail] & 0xc0) == 0x80)
