@@ -22,8 +22,8 @@ typedef struct CgOptions {
 
 /* Generates the program for g with the given parameter values (params[node *
  * NODE_MAX_PARAMS + p], PyTorch layout). Writes the C file into c and, when h is not
- * NULL, the header into h, and with o->blob_path the weights into blob. Returns false (after a message) if the net cannot be
- * generated, e.g. a non-finite weight. */
+ * NULL, the header into h, and with o->blob_path the weights into blob. Returns false (after a
+ * message) if the net cannot be generated, e.g. a non-finite weight. */
 bool cg_emit(const Graph *g, const float *const *params, const CgOptions *o, StrBuf *c, StrBuf *h,
              StrBuf *blob, Diag *d);
 /* The weight floats g's program embeds (before folding and packing: its parameters and

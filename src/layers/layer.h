@@ -75,12 +75,12 @@ typedef struct CLayout {
 size_t clayout_floats(const CLayout *l);
 
 struct Emit {
-    Arena *arena;     /* scratch for the emitter, freed with the compilation */
-    StrBuf *code;     /* function definitions */
-    StrBuf *data;     /* static const weight arrays */
-    StrBuf *blob;     /* or, when not NULL, the weights' binary blob (little-endian float32,
-                         each array 64-byte aligned): data then gets one #define per array,
-                         NAME_suffix as a pointer into the blob's symbol blob_sym */
+    Arena *arena; /* scratch for the emitter, freed with the compilation */
+    StrBuf *code; /* function definitions */
+    StrBuf *data; /* static const weight arrays */
+    StrBuf *blob; /* or, when not NULL, the weights' binary blob (little-endian float32,
+                     each array 64-byte aligned): data then gets one #define per array,
+                     NAME_suffix as a pointer into the blob's symbol blob_sym */
     const char *blob_sym;
     const char *name; /* this step's function and weight symbol base: mnist_layer2_0 */
     CLayout in, out;
