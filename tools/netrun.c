@@ -6,6 +6,9 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <zlib.h>
+
+#include "dist.h"
 #include "fileio.h"
 #include "frontend.h"
 #include "runtime.h"
@@ -38,9 +41,13 @@ static void usage(FILE *f)
             "other:\n"
             "  --threads N        threads for the kernels (default: all cores)\n"
             "  --quiet            print only the final result\n"
+            "  --progress         the live progress line even when stdout is not a terminal\n"
+            "                     (under mpirun, which pipes it)\n"
             "  -h, --help\n\n"
+            "several processes: mpirun -np N netrun NET --train ... (%s)\n\n"
             "exit codes: 0 ok, 1 bad input (net, data, weights), 2 bad usage, 3 internal error\n",
-            sb.data);
+            sb.data,
+            dist_available() ? "this build has MPI" : "this build has no MPI: meson -Dmpi=enabled");
     sb_free(&sb);
 }
 
@@ -55,6 +62,7 @@ enum {
     O_STEPS,
     O_THREADS,
     O_QUIET,
+    O_PROGRESS,
     O_SETTING, /* + the flag's index */
 };
 
@@ -62,7 +70,7 @@ enum { MAX_SET = 64 }; /* train-setting flags on one command line */
 
 typedef struct Args {
     const char *net, *predict, *logits, *load, *save, *resume;
-    bool train, eval, quiet;
+    bool train, eval, quiet, progress;
     long steps, threads;
     int nset;                      /* settings' flags given, in order */
     int set[MAX_SET];              /* index into flags */
@@ -95,6 +103,7 @@ static int parse_args(int argc, char **argv, Args *a)
         {"steps", required_argument, NULL, O_STEPS},
         {"threads", required_argument, NULL, O_THREADS},
         {"quiet", no_argument, NULL, O_QUIET},
+        {"progress", no_argument, NULL, O_PROGRESS},
         {"help", no_argument, NULL, 'h'},
     };
     enum { NFIXED = sizeof fixed / sizeof fixed[0] };
@@ -117,6 +126,7 @@ static int parse_args(int argc, char **argv, Args *a)
         case O_SAVE: a->save = optarg; break;
         case O_RESUME: a->resume = optarg; break;
         case O_QUIET: a->quiet = true; break;
+        case O_PROGRESS: a->progress = true; break;
         case O_STEPS:
             if (!parse_long("--steps", optarg, 1, 1L << 40, &a->steps))
                 return EXIT_USAGE;
@@ -332,15 +342,23 @@ static void on_stop_signal(int sig)
 {
     static const char first[] =
         "\nnetrun: interrupted: stopping after this step to save (interrupt again to exit now)\n";
+    /* under mpirun the signal comes from mpirun: a Ctrl-C, or a process that died */
+    static const char first_mpi[] =
+        "\nnetrun: interrupted: every process stops after this step and saves (if a process "
+        "died, mpirun ends the job and the last checkpoint stays as it was)\n";
     static const char again[] =
         "\nnetrun: interrupted again: exiting without saving; the last checkpoint is unchanged\n";
+    bool say = dist_rank() == 0, mpi = dist_size() > 1;
     if (stop_signal) {
         save_abandon();
-        (void)!write(STDERR_FILENO, again, sizeof again - 1);
+        if (say)
+            (void)!write(STDERR_FILENO, again, sizeof again - 1);
         _exit(128 + sig);
     }
     stop_signal = sig;
-    (void)!write(STDERR_FILENO, first, sizeof first - 1);
+    if (say)
+        (void)!write(STDERR_FILENO, mpi ? first_mpi : first,
+                     mpi ? sizeof first_mpi - 1 : sizeof first - 1);
 }
 
 /* Catches SIGINT and SIGTERM during training (on), or restores what was there (off). A
@@ -405,7 +423,8 @@ static void say_how_to_resume(int argc, char **argv, const Args *a, const char *
     else
         fprintf(stderr, "netrun: interrupted after step %lld (epoch %d done); ",
                 (long long)pos->step, pos->epoch);
-    fprintf(stderr, "the training position is saved in %s\nto continue, run:\n  ", save);
+    fprintf(stderr, "the training position is saved in %s\nto continue, run%s:\n  ", save,
+            dist_size() > 1 ? " (under mpirun, with any number of processes)" : "");
     put_shell_word(argv[0], stderr);
     for (int i = 1; i < argc; i++) {
         bool drop = false;
@@ -426,15 +445,118 @@ static void say_how_to_resume(int argc, char **argv, const Args *a, const char *
     fputc('\n', stderr);
 }
 
+/* ---- several processes (mpirun): see dist.h ---- */
+
+/* A fingerprint of what every process must have alike: the net with its settings, and
+ * both data sets. */
+static void fingerprint(uint32_t fp[5], const Graph *g, const Dataset *train, const Dataset *test)
+{
+    StrBuf sb;
+    sb_init(&sb);
+    Graph same = *g; /* where the data is may differ from machine to machine */
+    same.train.data_dir = NULL;
+    write_net(&same, &sb);
+    fp[0] = (uint32_t)crc32(0, (const Bytef *)sb.data, (uInt)sb.len);
+    sb_free(&sb);
+    const Dataset *ds[2] = {train, test};
+    for (int k = 0; k < 2; k++) {
+        uLong c = crc32(0, NULL, 0);
+        size_t n = (size_t)ds[k]->n, per = (size_t)ds[k]->rows * (size_t)ds[k]->cols;
+        c = crc32_z(c, ds[k]->labels ? ds[k]->labels : (const Bytef *)"", ds[k]->labels ? n : 0);
+        c = crc32_z(c, ds[k]->images ? ds[k]->images : (const Bytef *)"",
+                    ds[k]->images ? n * per : 0);
+        fp[1 + 2 * k] = (uint32_t)ds[k]->n;
+        fp[2 + 2 * k] = (uint32_t)c;
+    }
+}
+
+/* Checks that every process has the net and data of process 0, then gives every process
+ * process 0's weights, buffers, optimizer state and position (only process 0 read --load or
+ * --resume), and makes the model one of the job's. */
+static bool share_state(Model *m, Optim *o, TrainPos *pos, const Dataset *train,
+                        const Dataset *test, Diag *d)
+{
+    if (!dist_all(true)) /* another process failed before (see main) */
+        return false;
+    uint32_t mine[5], first[5];
+    fingerprint(mine, m->g, train, test);
+    memcpy(first, mine, sizeof mine);
+    dist_bcast(first, sizeof first, 0);
+    static const char *const what[5] = {"network (with its train settings)", "training set's size",
+                                        "training set", "test set's size", "test set"};
+    bool ok = true;
+    for (int k = 0; k < 5 && ok; k++)
+        if (mine[k] != first[k]) {
+            diag_error(d, (SrcLoc){0},
+                       "its %s differs from process 0's; every process needs the same net, "
+                       "settings and data",
+                       what[k]);
+            ok = false;
+        }
+    if (!dist_all(ok))
+        return false;
+    dist_bcast(m->params, sizeof(float) * m->nparam_floats, 0);
+    dist_bcast(m->bufs, sizeof(float) * m->nbuf_floats, 0);
+    dist_bcast(&m->rng, sizeof m->rng, 0);
+    if (o) {
+        dist_bcast(&o->step, sizeof o->step, 0);
+        if (o->m)
+            dist_bcast(o->m, sizeof(float) * o->n, 0);
+        if (o->v)
+            dist_bcast(o->v, sizeof(float) * o->n, 0);
+    }
+    if (pos)
+        dist_bcast(pos, sizeof *pos, 0);
+    rt_model_distribute(m, dist_rank(), dist_size());
+    return true;
+}
+
+static void say_communication(const TrainResult *tr)
+{
+    if (dist_size() < 2 || tr->steps < 1)
+        return;
+    DistStats st = dist_stats();
+    double per = tr->seconds / (double)tr->steps, comm = st.seconds / (double)tr->steps;
+    printf("communication (process 0 of %d): %.1f KB and %.2f ms per step, %.1f%% of a step's "
+           "%.2f ms\n",
+           dist_size(), st.bytes / (double)tr->steps / 1e3, comm * 1e3,
+           per > 0 ? 100 * comm / per : 0, per * 1e3);
+}
+
+static int run(int argc, char **argv, bool *collective);
+
 int main(int argc, char **argv)
+{
+    int nproc = dist_init(&argc, &argv);
+    bool collective = false; /* the status was reached by every process alike */
+    int status = run(argc, argv, &collective);
+    /* A process that failed alone (bad input before share_state) says so to the others,
+     * which wait in share_state's first call, and all end with their own status. */
+    if (nproc > 1 && status != EXIT_OK && !collective)
+        dist_all(false);
+    dist_finalize();
+    return status;
+}
+
+static int run(int argc, char **argv, bool *collective)
 {
     Args a = {0};
     int status = parse_args(argc, argv, &a);
     if (status != EXIT_OK)
         return status;
+    int nproc = dist_size(), rank = dist_rank();
+    if (nproc > 1 && rank > 0) {
+        if (!a.train && !a.eval) /* process 0 predicts alone */
+            return EXIT_OK;
+        if (!freopen("/dev/null", "w", stdout)) /* process 0 alone prints */
+            return EXIT_INTERNAL;
+    }
     Arena *arena = arena_new();
     Diag d;
-    diag_init(&d, stderr, "netrun");
+    char prog[64] = "netrun";
+    if (nproc > 1)
+        snprintf(prog, sizeof prog, "netrun (process %d of %d)", rank, nproc);
+    diag_init(&d, stderr, prog);
     Dataset train = {0}, test = {0};
     Model *m = NULL;
     Optim *o = NULL;
@@ -470,7 +592,7 @@ int main(int argc, char **argv)
         ((a.train || a.eval) && !check_split(m, &test, t->data_dir, "t10k", &d)))
         goto done;
     rt_model_init(m, t->seed);
-    if (a.load && !ckpt_load(a.load, m, &d))
+    if (a.load && rank == 0 && !ckpt_load(a.load, m, &d))
         goto done;
     if (!a.load && !a.resume && !a.train)
         diag_warning(&d, (SrcLoc){0}, "no --load: using the untrained initial weights (seed %llu)",
@@ -480,13 +602,16 @@ int main(int argc, char **argv)
         TrainPos pos = {0};
         rng_seed(&pos.epoch_rng, t->seed ^ 0x5348554646ull);
         pos.drop_rng = m->rng;
-        if (a.resume && !ckpt_resume(a.resume, m, o, &pos, &d))
+        if (a.resume && rank == 0 && !ckpt_resume(a.resume, m, o, &pos, &d))
             goto done;
         char default_save[512];
         snprintf(default_save, sizeof default_save, "%s.safetensors", g->name);
         const char *save = a.save ? a.save : a.resume ? a.resume : default_save;
         /* a bad --save fails now, not after an epoch; nothing is left behind */
-        if (!save_check(save, false, &d))
+        if (rank == 0 && !save_check(save, false, &d))
+            goto done;
+        *collective = true; /* share_state's failures are agreed; so are rt_train's */
+        if (nproc > 1 && !share_state(m, o, &pos, &train, &test, &d))
             goto done;
         TestSignal ts = {-1, 1, SIGINT};
         const char *env = getenv("NETRUN_TEST_SIGNAL");
@@ -496,7 +621,7 @@ int main(int argc, char **argv)
             .max_steps = a.steps,
             .save = save,
             .resume = a.resume,
-            .progress = isatty(fileno(stdout)) && !a.quiet,
+            .progress = (a.progress || isatty(fileno(stdout))) && !a.quiet && rank == 0,
             .quiet = a.quiet,
             .out = stdout,
             .stop = &stop_signal,
@@ -507,18 +632,25 @@ int main(int argc, char **argv)
             char np[32], ni[32], steps[64] = "";
             if (a.steps)
                 snprintf(steps, sizeof steps, ", stopping after step %ld", a.steps);
-            printf("training %s: %s params, %d epoch%s of %s images, batch %d, %d thread%s%s\n",
+            char procs[64] = "";
+            if (nproc > 1)
+                snprintf(procs, sizeof procs, "%d processes of ", nproc);
+            printf("training %s: %s params, %d epoch%s of %s images, batch %d, %s%d thread%s%s\n",
                    g->name, fmt_thousands(np, g->nparams), t->epochs, t->epochs == 1 ? "" : "s",
-                   fmt_thousands(ni, train.n), t->batch, rt_threads(), rt_threads() == 1 ? "" : "s",
-                   steps);
+                   fmt_thousands(ni, train.n), t->batch, procs, rt_threads(),
+                   rt_threads() == 1 ? "" : "s", steps);
         }
         catch_stop_signals(true);
+        dist_stats_reset();
         TrainResult tr = rt_train(m, o, &pos, &train, &test, &ro, &d);
         catch_stop_signals(false);
         if (!tr.ok)
             goto done;
+        if (!a.quiet)
+            say_communication(&tr);
         if (tr.interrupted) {
-            say_how_to_resume(argc, argv, &a, save, &pos);
+            if (rank == 0)
+                say_how_to_resume(argc, argv, &a, save, &pos);
             status = 128 + stop_signal;
             goto done;
         }
@@ -526,6 +658,9 @@ int main(int argc, char **argv)
             printf("saved %s\n", ro.save);
     }
     if (a.eval) {
+        *collective = true;
+        if (nproc > 1 && !a.train && !share_state(m, NULL, NULL, &train, &test, &d))
+            goto done;
         double t0 = now_seconds();
         EvalResult ev = rt_evaluate(m, &test, t->batch, t);
         double el = now_seconds() - t0;
@@ -534,8 +669,11 @@ int main(int argc, char **argv)
                ev.accuracy, fmt_thousands(n, ev.n),
                fmt_thousands(rate, (int64_t)(el > 0 ? ev.n / el : 0)), t->batch);
     }
-    if (a.predict && predict(&a, m, t, &d) != EXIT_OK)
-        goto done;
+    if (a.predict && rank == 0) {
+        rt_model_distribute(m, 0, 1); /* process 0 predicts alone */
+        if (predict(&a, m, t, &d) != EXIT_OK)
+            goto done;
+    }
     status = EXIT_OK;
 done:
     optim_free(o);

@@ -221,5 +221,13 @@ float cross_entropy_forward(float *dlogits, const float *logits, const int32_t *
 /* Returns the mean over all B*N elements of (pred - target)^2.
  * dpred (B,N) = 2 (pred - target) / (B*N), or NULL; pred (B,N), target (B,N). */
 float mse_forward(float *dpred, const float *pred, const float *target, int B, int N);
+/* The same for rows [b0, b1) of a batch of B (one process's share of it): each row's loss
+ * (its sum over classes: the mean's numerator) in row_loss[b], its gradient, still over the
+ * whole batch, in dlogits or dpred. The means above are these rows' sums, added in row order,
+ * over B (cross-entropy) or B*N (MSE). */
+void cross_entropy_rows(float *dlogits, const float *logits, const int32_t *labels,
+                        double label_smoothing, int B, int N, int b0, int b1, double *row_loss);
+void mse_rows(float *dpred, const float *pred, const float *target, int B, int N, int b0, int b1,
+              double *row_loss);
 
 #endif

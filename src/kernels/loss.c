@@ -9,16 +9,16 @@
 
 #include <float.h>
 #include <math.h>
+#include <stdlib.h>
 
-float cross_entropy_forward(float *dlogits, const float *logits, const int32_t *labels,
-                            double label_smoothing, int B, int N)
+void cross_entropy_rows(float *dlogits, const float *logits, const int32_t *labels,
+                        double label_smoothing, int B, int N, int b0, int b1, double *row_loss)
 {
     /* With e = label_smoothing, as torch.nn.CrossEntropyLoss, per sample
      *   loss = (1 - e) (lse - x[label]) + e mean_j (lse - x_j) = lse - (1 - e) x[label] - e mean(x)
      * (lse = log sum_j exp x_j), so dx_j = softmax_j - ((1 - e) [j == label] + e / N), over B. */
     const double e = label_smoothing;
-    double loss = 0.0;
-    for (int b = 0; b < B; b++) {
+    for (int b = b0; b < b1; b++) {
         const float *x = logits + (size_t)b * N;
         float m = -INFINITY;
         for (int j = 0; j < N; j++)
@@ -29,7 +29,7 @@ float cross_entropy_forward(float *dlogits, const float *logits, const int32_t *
             sum_x += x[j];
         }
         double lse = m + log(s), nll = lse - x[labels[b]];
-        loss += e > 0 ? (1 - e) * nll + e * (lse - sum_x / N) : nll;
+        row_loss[b] = e > 0 ? (1 - e) * nll + e * (lse - sum_x / N) : nll;
         if (dlogits) {
             float *dx = dlogits + (size_t)b * N;
             for (int j = 0; j < N; j++) {
@@ -39,19 +39,53 @@ float cross_entropy_forward(float *dlogits, const float *logits, const int32_t *
             }
         }
     }
-    return (float)(loss / B);
+}
+
+void mse_rows(float *dpred, const float *pred, const float *target, int B, int N, int b0, int b1,
+              double *row_loss)
+{
+    double n = (double)B * N;
+    for (int b = b0; b < b1; b++) {
+        double loss = 0.0;
+        for (size_t i = (size_t)b * N; i < (size_t)(b + 1) * N; i++) {
+            double d = (double)pred[i] - target[i];
+            loss += d * d;
+            /* loss = sum d^2 / n, so dpred = 2 d / n */
+            if (dpred)
+                dpred[i] = (float)(2.0 * d / n);
+        }
+        row_loss[b] = loss;
+    }
+}
+
+/* The whole batch at once: its rows' losses added in row order. */
+static float row_mean(const double *row_loss, int B, double n)
+{
+    double loss = 0.0;
+    for (int b = 0; b < B; b++)
+        loss += row_loss[b];
+    return (float)(loss / n);
+}
+
+float cross_entropy_forward(float *dlogits, const float *logits, const int32_t *labels,
+                            double label_smoothing, int B, int N)
+{
+    double *rows = malloc(sizeof(double) * (size_t)(B > 0 ? B : 1));
+    if (!rows)
+        return NAN;
+    cross_entropy_rows(dlogits, logits, labels, label_smoothing, B, N, 0, B, rows);
+    float loss = row_mean(rows, B, B);
+    free(rows);
+    return loss;
 }
 
 float mse_forward(float *dpred, const float *pred, const float *target, int B, int N)
 {
-    size_t n = (size_t)B * N;
-    double loss = 0.0;
-    for (size_t i = 0; i < n; i++) {
-        double d = (double)pred[i] - target[i];
-        loss += d * d;
-        /* loss = sum d^2 / n, so dpred = 2 d / n */
-        if (dpred)
-            dpred[i] = (float)(2.0 * d / (double)n);
-    }
-    return (float)(loss / (double)n);
+    double *rows = malloc(sizeof(double) * (size_t)(B > 0 ? B : 1));
+    if (!rows)
+        return NAN;
+    mse_rows(dpred, pred, target, B, N, 0, B, rows);
+    float loss = row_mean(rows, B, (double)B * N);
+    free(rows);
+    return loss;
 }

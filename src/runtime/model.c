@@ -30,6 +30,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "dist.h"
 #include "model_impl.h"
 
 #ifdef _OPENMP
@@ -88,6 +89,7 @@ Model *rt_model_new_opts(const Graph *g, int max_batch, const RtPlan *opts, Diag
         m->nthreads = 1;
     m->part = part_rows(g, max_batch);
     m->max_chunks = MAX_CHUNKS;
+    m->nranks = 1;
     if (!rt_plan_decide(m))
         goto oom_free;
     Carver count = {0};
@@ -155,6 +157,30 @@ static void chunk_rows(const Model *m, int batch, int c, int nc, int *r0, int *r
     *r0 = (int)((int64_t)parts * c / nc) * m->part;
     int end = (int)((int64_t)parts * (c + 1) / nc) * m->part;
     *r1 = end < batch ? end : batch;
+}
+
+void rt_model_distribute(Model *m, int rank, int nranks)
+{
+    m->rank = rank;
+    m->nranks = nranks;
+}
+
+/* This process's chunks [*a, *b) of nc. */
+static void local_chunks(const Model *m, int nc, int *a, int *b)
+{
+    dist_range(nc, m->rank, m->nranks, a, b);
+}
+
+void rt_local_rows(const Model *m, int batch, int *r0, int *r1)
+{
+    int nc = chunk_count(m, batch), a, b, e;
+    local_chunks(m, nc, &a, &b);
+    if (a >= b) {
+        *r0 = *r1 = 0;
+        return;
+    }
+    chunk_rows(m, batch, a, nc, r0, &e);
+    chunk_rows(m, batch, b - 1, nc, &e, r1);
 }
 
 static int thread_id(void)
@@ -241,7 +267,9 @@ typedef struct Region {
 static void for_each_part(Model *m, int batch, void (*fn)(Model *m, const Part *p, const Region *r),
                           const Region *r)
 {
-    int nc = chunk_count(m, batch), nt = m->nthreads < nc ? m->nthreads : nc;
+    int nc = chunk_count(m, batch), a, b;
+    local_chunks(m, nc, &a, &b);
+    int nt = m->nthreads < b - a ? m->nthreads : b - a;
 #ifdef _OPENMP
 #pragma omp parallel num_threads(nt) if (nt > 1)
 #endif
@@ -251,7 +279,7 @@ static void for_each_part(Model *m, int batch, void (*fn)(Model *m, const Part *
 #ifdef _OPENMP
 #pragma omp for schedule(dynamic, 1)
 #endif
-        for (int c = 0; c < nc; c++) {
+        for (int c = a; c < b; c++) {
             int r0, r1;
             chunk_rows(m, batch, c, nc, &r0, &r1);
             for (int p0 = r0; p0 < r1; p0 += m->part) {
@@ -333,6 +361,8 @@ static void finish_sums(Model *m, int b, int batch, bool backward)
     size_t k = np->nsums;
     double *sums = backward ? np->bsums : np->fsums, *tot = sums + (size_t)MAX_CHUNKS * k;
     int nc = chunk_count(m, batch);
+    if (m->nranks > 1) /* every process adds every chunk's sums, in chunk order */
+        dist_gather_ranges(sums, nc, k);
     for (size_t j = 0; j < k; j++) {
         double s = 0;
         for (int c = 0; c < nc; c++)
@@ -468,6 +498,32 @@ static void backward_part(Model *m, const Part *p, const Region *rg)
     }
 }
 
+/* Chunks [a, b) of nc's gradients added into m->grads[lo, hi), which holds chunk 0's or
+ * the sum of the chunks before a. */
+typedef struct Fold {
+    Model *m;
+    int nc, a, b;
+} Fold;
+
+static void fold_chunks(void *ctx, size_t lo, size_t hi)
+{
+    const Fold *f = ctx;
+    Model *m = f->m;
+    size_t n = m->nparam_floats;
+    int c0 = f->a > 1 ? f->a : 1, nt = m->nthreads;
+    if (c0 >= f->b)
+        return;
+#ifdef _OPENMP
+#pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1 && hi - lo > 4096)
+#endif
+    for (size_t j = lo; j < hi; j++) {
+        float s = m->grads[j];
+        for (int c = c0; c < f->b; c++)
+            s += m->cgrads[(size_t)(c - 1) * n + j];
+        m->grads[j] = s;
+    }
+}
+
 void rt_backward(Model *m, int batch)
 {
     int nn = m->g->nodes.len;
@@ -484,32 +540,49 @@ void rt_backward(Model *m, int batch)
             finish_sums(m, b, batch, true);
         hi = b;
     }
-    /* add the chunks' gradients in chunk order, element-parallel */
-    int nc = chunk_count(m, batch), nt = m->nthreads;
-    if (nc > 1) {
-        size_t n = m->nparam_floats;
-#ifdef _OPENMP
-#pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1)
-#endif
-        for (size_t j = 0; j < n; j++) {
-            float s = m->grads[j];
-            for (int c = 1; c < nc; c++)
-                s += m->cgrads[(size_t)(c - 1) * n + j];
-            m->grads[j] = s;
+    /* add the chunks' gradients in chunk order, element-parallel; over processes, down the
+     * chain of ranks (dist_chain), each adding its own chunks */
+    int nc = chunk_count(m, batch);
+    if (nc > 1 || m->nranks > 1) {
+        Fold f = {.m = m, .nc = nc};
+        local_chunks(m, nc, &f.a, &f.b);
+        int last = 0;
+        for (int r = 0; r < m->nranks; r++) {
+            int a, b;
+            dist_range(nc, r, m->nranks, &a, &b);
+            if (a < b)
+                last = r;
         }
+        dist_chain(m->grads, m->nparam_floats, last, fold_chunks, &f);
     }
 }
 
 float rt_loss(Model *m, LossKind loss, int batch, bool grad)
 {
-    int N = (int)rt_outputs(m);
+    int N = (int)rt_outputs(m), r0, r1;
+    rt_local_rows(m, batch, &r0, &r1);
     const float *logits = m->logits;
     if (loss == LOSS_MSE) {
-        memset(m->target, 0, sizeof(float) * (size_t)batch * (size_t)N);
-        for (int b = 0; b < batch; b++)
-            m->target[(size_t)b * (size_t)N + (size_t)m->labels[b]] = 1.0f;
-        return mse_forward(grad ? m->dlogits : NULL, logits, m->target, batch, N);
+        size_t row = (size_t)N;
+        memset(m->target + r0 * row, 0, sizeof(float) * (size_t)(r1 - r0) * row);
+        for (int b = r0; b < r1; b++)
+            m->target[(size_t)b * row + (size_t)m->labels[b]] = 1.0f;
+        mse_rows(grad ? m->dlogits : NULL, logits, m->target, batch, N, r0, r1, m->rowloss);
+    } else {
+        cross_entropy_rows(grad ? m->dlogits : NULL, logits, m->labels, m->g->train.label_smoothing,
+                           batch, N, r0, r1, m->rowloss);
     }
-    return cross_entropy_forward(grad ? m->dlogits : NULL, logits, m->labels,
-                                 m->g->train.label_smoothing, batch, N);
+    if (m->nranks > 1) { /* every process gets every row's loss */
+        int nc = chunk_count(m, batch), off[MAX_CHUNKS], size[MAX_CHUNKS];
+        for (int c = 0; c < nc; c++) {
+            int e;
+            chunk_rows(m, batch, c, nc, &off[c], &e);
+            size[c] = e - off[c];
+        }
+        dist_gather_blocks(m->rowloss, nc, off, size);
+    }
+    double sum = 0;
+    for (int b = 0; b < batch; b++)
+        sum += m->rowloss[b];
+    return (float)(sum / (loss == LOSS_MSE ? (double)batch * N : batch));
 }

@@ -319,4 +319,5 @@ void rt_plan_carve(Model *m, Carver *c)
     m->dlogits = carve(c, sizeof(float) * B * outs);
     m->target = carve(c, sizeof(float) * B * outs);
     m->labels = carve(c, sizeof(int32_t) * B);
+    m->rowloss = carve(c, sizeof(double) * B);
 }

@@ -98,18 +98,21 @@ typedef struct Model {
     int nsegments;
     int *esegments; /* the same in an evaluation pass */
     int nesegments;
-    int nthreads;    /* threads of a pass (at most; never more than chunks) */
-    int part;        /* rows a thread runs through the net at once (may be lowered after
-                        rt_model_new, never raised) */
-    int max_chunks;  /* parts are grouped into at most this many chunks, each with its own
-                        gradients (may be lowered after rt_model_new) */
-    float *cgrads;   /* gradients of chunks 1.. (chunk 0 writes grads), same layout */
-    Rng *crng;       /* each chunk's dropout RNG, drawn from rng at every forward */
-    float *dlogits;  /* (max_batch, outputs) */
-    int32_t *labels; /* (max_batch) */
-    float *target;   /* (max_batch, outputs): one-hot for mse */
-    void *block;     /* the one allocation all of the above live in */
-    Rng rng;         /* dropout */
+    int nthreads;     /* threads of a pass (at most; never more than chunks) */
+    int part;         /* rows a thread runs through the net at once (may be lowered after
+                         rt_model_new, never raised) */
+    int max_chunks;   /* parts are grouped into at most this many chunks, each with its own
+                         gradients (may be lowered after rt_model_new) */
+    float *cgrads;    /* gradients of chunks 1.. (chunk 0 writes grads), same layout */
+    Rng *crng;        /* each chunk's dropout RNG, drawn from rng at every forward */
+    float *dlogits;   /* (max_batch, outputs) */
+    int32_t *labels;  /* (max_batch) */
+    float *target;    /* (max_batch, outputs): one-hot for mse */
+    double *rowloss;  /* (max_batch): each row's loss, summed in row order */
+    int rank, nranks; /* this process's place in a data-parallel job (dist.h): it runs the
+                         rank-th of nranks ranges of each pass's chunks; 0 and 1 alone */
+    void *block;      /* the one allocation all of the above live in */
+    Rng rng;          /* dropout */
 } Model;
 
 /* Plans and allocates the memory for batches of up to max_batch, with every plan option
@@ -118,6 +121,13 @@ Model *rt_model_new(const Graph *g, int max_batch, Diag *d);
 /* The same with the plan options given. */
 Model *rt_model_new_opts(const Graph *g, int max_batch, const RtPlan *opts, Diag *d);
 void rt_model_free(Model *m);
+/* Makes m one of nranks processes of a data-parallel job (dist.h): its passes run only
+ * the rank-th range of chunks, and the losses, batch statistics and gradients are combined
+ * so that every process ends each step with the same bits as one process alone. */
+void rt_model_distribute(Model *m, int rank, int nranks);
+/* The rows [*r0, *r1) of a pass over `batch` rows that this process runs (all of them
+ * alone; may be empty when the batch has fewer chunks than processes). */
+void rt_local_rows(const Model *m, int batch, int *r0, int *r1);
 /* Initialises every parameter with its layer's initialiser from one seeded RNG, in node
  * order, and seeds the dropout RNG from the same stream. */
 void rt_model_init(Model *m, uint64_t seed);
@@ -129,7 +139,8 @@ const float *rt_forward(Model *m, int batch, bool training);
 /* Backward from m->dlogits through every layer, filling the gradients. */
 void rt_backward(Model *m, int batch);
 /* Loss of the last forward against m->labels (cross-entropy with the train section's
- * label_smoothing); fills m->dlogits when grad is true. */
+ * label_smoothing); fills m->dlogits (this process's rows) when grad is true. The rows'
+ * losses are added in row order, whatever the number of processes. */
 float rt_loss(Model *m, LossKind loss, int batch, bool grad);
 
 /* ---- optimisers and schedules ---- */
@@ -210,6 +221,8 @@ typedef struct TrainResult {
                          (reported; the last checkpoint stays) */
     bool interrupted; /* *RunOptions.stop was set: stopped after a step, the position saved */
     int saves;        /* checkpoints written to RunOptions.save */
+    int64_t steps;    /* optimiser steps taken by this call */
+    double seconds;   /* the time they took (the steps alone: no evaluation, no saving) */
 } TrainResult;
 
 /* Checks that images of c channels, h rows and w columns fit the net's input, dimension by

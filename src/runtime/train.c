@@ -9,6 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "dist.h"
 #include "kernels.h"
 #include "runtime.h"
 
@@ -70,13 +71,19 @@ bool rt_check_data(const Model *m, const Dataset *ds, const char *what, Diag *d)
     return rt_check_dataset(m, ds, what, what, d);
 }
 
+/* The batch of `count` images from position start of the order idx (NULL: the data set's
+ * order): every label, and the images of this process's rows. */
 static void fill_batch(Model *m, const Dataset *ds, const int *idx, int start, int count,
                        const TrainConfig *t)
 {
     size_t per = (size_t)ds->rows * (size_t)ds->cols;
+    int r0, r1;
+    rt_local_rows(m, count, &r0, &r1);
     for (int b = 0; b < count; b++) {
         int i = idx ? idx[start + b] : start + b;
-        dataset_image_to_float(m->input + (size_t)b * per, ds, i, (float)t->mean, (float)t->std);
+        if (b >= r0 && b < r1)
+            dataset_image_to_float(m->input + (size_t)b * per, ds, i, (float)t->mean,
+                                   (float)t->std);
         m->labels[b] = ds->labels[i];
     }
 }
@@ -90,12 +97,14 @@ static int argmax(const float *v, int n)
     return best;
 }
 
+/* Rows of the batch whose largest output is the label, over every process. */
 static int count_correct(const Model *m, const float *logits, int batch)
 {
-    int N = (int)rt_outputs(m), ok = 0;
-    for (int b = 0; b < batch; b++)
+    int N = (int)rt_outputs(m), ok = 0, r0, r1;
+    rt_local_rows(m, batch, &r0, &r1);
+    for (int b = r0; b < r1; b++)
         ok += argmax(logits + (size_t)b * (size_t)N, N) == m->labels[b];
-    return ok;
+    return m->nranks > 1 ? (int)dist_sum(ok) : ok;
 }
 
 EvalResult rt_evaluate(Model *m, const Dataset *ds, int batch, const TrainConfig *t)
@@ -153,13 +162,27 @@ static void progress(FILE *out, int epoch, int epochs, int done, int total, doub
     fflush(out);
 }
 
+/* Whether a stop was requested (a signal), in any process: all of them agree. */
+static bool stop_requested(const Model *m, const RunOptions *ro)
+{
+    bool on = ro->stop && *ro->stop;
+    return m->nranks > 1 ? dist_any(on) : on;
+}
+
 /* Whether training stops before the next step: the step limit, or a stop request (which
  * sets *interrupted). */
-static bool must_stop(const RunOptions *ro, const TrainPos *pos, bool *interrupted)
+static bool must_stop(const Model *m, const RunOptions *ro, const TrainPos *pos, bool *interrupted)
 {
-    if (ro->stop && *ro->stop)
+    if (stop_requested(m, ro))
         *interrupted = true;
     return *interrupted || (ro->max_steps && pos->step >= ro->max_steps);
+}
+
+/* A checkpoint, written by the first process alone; every process learns whether it was. */
+static bool save(const char *path, const Model *m, const Optim *o, const TrainPos *pos, Diag *d)
+{
+    bool ok = m->rank > 0 || ckpt_save(path, m, o, pos, d);
+    return m->nranks > 1 ? dist_all(ok) : ok;
 }
 
 /* A position at or past the end of the run: says so (nothing is trained or saved). */
@@ -212,7 +235,7 @@ TrainResult rt_train(Model *m, Optim *o, TrainPos *pos, const Dataset *train, co
     bool have_last = false;
     EvalResult last = {0};
     for (; pos->epoch < t->epochs; pos->epoch++, pos->batch = 0) {
-        if (must_stop(ro, pos, &res.interrupted))
+        if (must_stop(m, ro, pos, &res.interrupted))
             break;
         /* the epoch's order comes from the RNG as it was when the epoch began */
         Rng r = pos->epoch_rng;
@@ -225,10 +248,11 @@ TrainResult rt_train(Model *m, Optim *o, TrainPos *pos, const Dataset *train, co
         int correct = 0, seen = 0;
         double lr = 0;
         for (; pos->batch < steps_per_epoch; pos->batch++) {
-            if (must_stop(ro, pos, &res.interrupted))
+            if (must_stop(m, ro, pos, &res.interrupted))
                 break;
             int start = pos->batch * batch;
             int count = train->n - start < batch ? train->n - start : batch;
+            double t_step = now_seconds();
             fill_batch(m, train, idx, start, count, t);
             const float *logits = rt_forward(m, count, true);
             float loss = rt_loss(m, t->loss, count, true);
@@ -249,6 +273,8 @@ TrainResult rt_train(Model *m, Optim *o, TrainPos *pos, const Dataset *train, co
             lr = sched_lr(&sched, pos->epoch, pos->step);
             optim_step(o, m->params, m->grads, lr, sched_momentum(&sched, pos->step));
             pos->step++;
+            res.steps++;
+            res.seconds += now_seconds() - t_step;
             unsaved++;
             loss_sum += (double)loss * count;
             seen += count;
@@ -270,7 +296,7 @@ TrainResult rt_train(Model *m, Optim *o, TrainPos *pos, const Dataset *train, co
         if (ro->progress && !ro->quiet)
             fputc('\n', out);
         EvalResult ev = {0};
-        bool eval = finished && test && !(ro->stop && *ro->stop); /* not after Ctrl-C */
+        bool eval = finished && test && !stop_requested(m, ro); /* not after Ctrl-C */
         if (eval)
             ev = rt_evaluate(m, test, batch, t);
         if (!ro->quiet) {
@@ -296,7 +322,7 @@ TrainResult rt_train(Model *m, Optim *o, TrainPos *pos, const Dataset *train, co
             TrainPos next = *pos;
             next.epoch++;
             next.batch = 0;
-            if (!ckpt_save(ro->save, m, o, &next, d)) {
+            if (!save(ro->save, m, o, &next, d)) {
                 res.ok = false;
                 break;
             }
@@ -308,7 +334,7 @@ TrainResult rt_train(Model *m, Optim *o, TrainPos *pos, const Dataset *train, co
     /* stopped inside an epoch, or interrupted before anything was saved: save where it is */
     if (res.ok && ro->save && (unsaved || (res.interrupted && !res.saves))) {
         pos->drop_rng = m->rng;
-        if (ckpt_save(ro->save, m, o, pos, d))
+        if (save(ro->save, m, o, pos, d))
             res.saves++;
         else
             res.ok = false;

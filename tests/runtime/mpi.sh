@@ -1,0 +1,170 @@
+#!/bin/bash
+# mpi.sh NETRUN SRCROOT: data-parallel training under mpirun (Open MPI), end to end.
+#
+#  - the same bytes: after N steps the checkpoint of 1, 2 and 3 processes (oversubscribed
+#    on this machine; 1 or 2 threads each) equals that of a plain netrun run, for nets of
+#    every sort the batch is shared by: the seed net (over an epoch's end and its short last
+#    batch), Dropout (one RNG stream per chunk), BatchNorm (batch statistics gathered at
+#    each barrier), a residual, an Inception-style and a depthwise net, and a batch with
+#    fewer chunks than processes;
+#  - resume: K steps on 2 processes, then --resume to N on 3 (and on a plain run) equals N
+#    steps uninterrupted;
+#  - --eval on 2 processes prints what a plain --eval prints;
+#  - one process with other data than process 0 (mpirun's MPMD form): exit non-zero, one
+#    error naming the difference, and no checkpoint written;
+#  - a killed process: mpirun exits non-zero (a 60 s guard, not a stopwatch), no netrun is
+#    left running, and the checkpoint it leaves loads and resumes;
+#  - Ctrl-C to mpirun: every process stops after the same step, the first saves, and the
+#    saved position resumes to the bytes of an uninterrupted run.
+# Skips (exit 77) when mpirun is missing or netrun was built without MPI.
+# Ends with "mpi: N passed, N failed"; exit 1 if any failed.
+set -u
+abs() { (cd "$(dirname "$1")" && echo "$(pwd)/$(basename "$1")"); }
+NETRUN=$(abs "$1") ROOT=$(abs "$2")
+DATA=$ROOT/data/mnist-mini
+command -v mpirun >/dev/null || { echo "mpi: no mpirun: skipped"; exit 77; }
+"$NETRUN" --help | grep -q "this build has MPI" || { echo "mpi: netrun without MPI: skipped"; exit 77; }
+TMP=$(mktemp -d)
+trap 'rm -rf "$TMP"' EXIT
+cd "$TMP" || exit 1
+# root may run mpirun here (a container); Open MPI's leaks are not ours (under ASan)
+export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
+export OMPI_MCA_rmaps_base_oversubscribe=1
+export ASAN_OPTIONS=${ASAN_OPTIONS:-}:detect_leaks=0
+passed=0 failed=0
+ok() { passed=$((passed + 1)); echo "ok   $1"; }
+bad() {
+    failed=$((failed + 1))
+    echo "FAIL $1"
+    shift
+    for m in "$@"; do echo "     $m"; done
+}
+sum() { sha256sum "$1" 2>/dev/null | cut -c1-16; }
+mpi() { local np=$1; shift; timeout 300 mpirun -np "$np" "$NETRUN" "$@"; }
+
+# ---- the same bytes on any number of processes ----
+
+# same NAME STEPS NET [flags]: plain (2 threads) against 1, 2 and 3 processes of 1 thread
+# and 2 processes of 2 threads
+same() {
+    local name=$1 steps=$2 net=$3
+    shift 3
+    local common=(--train --steps "$steps" --data "$DATA" --quiet "$@")
+    "$NETRUN" "$net" "${common[@]}" --threads 2 --save "$name-plain.st" >"$name-plain.log" 2>&1
+    local want
+    want=$(sum "$name-plain.st")
+    [ -n "$want" ] || { bad "$name: plain run" "$(tail -3 "$name-plain.log")"; return; }
+    local np th got fails=()
+    for run in 1x1 2x1 3x1 2x2; do
+        np=${run%x*} th=${run#*x}
+        mpi "$np" "$net" "${common[@]}" --threads "$th" --save "$name-$run.st" >"$name-$run.log" 2>&1
+        got=$(sum "$name-$run.st")
+        [ "$got" = "$want" ] || fails+=("$np processes x $th threads: ${got:-no checkpoint} != $want: $(tail -2 "$name-$run.log")")
+    done
+    if [ ${#fails[@]} = 0 ]; then
+        ok "$name: $steps steps: 1, 2, 3 processes == plain ($want)"
+    else
+        bad "$name: $steps steps" "${fails[@]}"
+    fi
+}
+same mnist 85 "$ROOT/nets/mnist.net"              # 80 batches an epoch: the short last, and on
+same mlp_dropout 30 "$ROOT/nets/mlp.yaml"
+same resnet_bn 6 "$ROOT/nets/resnet.net" --batch 24
+same inception 4 "$ROOT/nets/inception.net" --batch 24
+same mobilenet_bn 4 "$ROOT/nets/mobilenet.net" --batch 24
+same few_chunks 12 "$ROOT/nets/mnist.net" --batch 3 # 2 chunks for 3 processes
+# SGD with momentum, MSE and a per-step schedule (the settings every process must share)
+sed 's/loss .*/loss mse/; s/optimizer .*/optimizer SGD lr=0.05 momentum=0.9 nesterov=true weight_decay=0.0001\n  schedule OneCycleLR max_lr=0.1/' \
+    "$ROOT/nets/mnist.net" >sgd_mse.net
+same sgd_mse 20 sgd_mse.net
+
+# ---- resume on another number of processes ----
+common=(--train --data "$DATA" --quiet --threads 1)
+mpi 2 "$ROOT/nets/mnist.net" "${common[@]}" --steps 10 --save r.st >r1.log 2>&1
+cp r.st r-plain.st
+mpi 3 "$ROOT/nets/mnist.net" "${common[@]}" --steps 85 --resume r.st >r2.log 2>&1
+"$NETRUN" "$ROOT/nets/mnist.net" "${common[@]}" --steps 85 --resume r-plain.st >r3.log 2>&1
+want=$(sum mnist-plain.st)
+if [ "$(sum r.st)" = "$want" ] && [ "$(sum r-plain.st)" = "$want" ]; then
+    ok "resume: 10 steps on 2 processes, then to 85 on 3 (and plain) == 85 uninterrupted"
+else
+    bad "resume" "3 processes: $(sum r.st), plain: $(sum r-plain.st), want $want" \
+        "$(tail -2 r1.log r2.log r3.log)"
+fi
+
+# ---- evaluation ----
+"$NETRUN" "$ROOT/nets/mnist.net" --eval --load mnist-plain.st --data "$DATA" >e1.log 2>&1
+mpi 2 "$ROOT/nets/mnist.net" --eval --load mnist-plain.st --data "$DATA" --threads 1 >e2.log 2>&1
+strip() { sed 's/[0-9,]* img\/s//' "$1"; }
+if [ "$(strip e1.log)" = "$(strip e2.log)" ] && grep -q "^test: loss" e2.log; then
+    ok "--eval on 2 processes prints the plain run's loss and accuracy"
+else
+    bad "--eval on 2 processes" "plain: $(cat e1.log)" "2 processes: $(cat e2.log)"
+fi
+
+# ---- a process with other data ----
+# other/: the same files, but the first test label changed (the raw file is read before .gz)
+mkdir -p other && cp "$DATA"/* other/
+gzip -dc "$DATA/t10k-labels-idx1-ubyte.gz" >other/t10k-labels-idx1-ubyte
+first=$(od -An -tu1 -j8 -N1 other/t10k-labels-idx1-ubyte | tr -d ' ')
+printf "\\x0$(((first + 1) % 10))" | dd of=other/t10k-labels-idx1-ubyte bs=1 seek=8 conv=notrunc 2>/dev/null
+timeout 120 mpirun -np 1 "$NETRUN" "$ROOT/nets/mnist.net" --train --steps 5 --data "$DATA" \
+    --threads 1 --save mixed.st : -np 1 "$NETRUN" "$ROOT/nets/mnist.net" --train --steps 5 \
+    --data other --threads 1 --save mixed.st >mixed.log 2>&1
+st=$?
+if [ $st != 0 ] && [ $st != 124 ] && grep -q "process 1 of 2): error: its test set differs from process 0's" mixed.log &&
+    [ ! -e mixed.st ]; then
+    ok "a process with other test data: exit $st, the difference named, nothing saved"
+else
+    bad "a process with other test data" "exit $st, saved: $([ -e mixed.st ] && echo yes || echo no)" \
+        "$(grep -v '^-\|^$' mixed.log | head -5)"
+fi
+
+# ---- a killed process ----
+rank_pid() { # PATTERN RANK: the pid of that rank's netrun
+    local p
+    for p in $(pgrep -f "$1"); do
+        grep -qa "OMPI_COMM_WORLD_RANK=$2" "/proc/$p/environ" 2>/dev/null && { echo "$p"; return; }
+    done
+}
+timeout 120 mpirun -np 2 "$NETRUN" "$ROOT/nets/mnist.net" --train --epochs 100 --data "$DATA" \
+    --threads 1 --quiet --save killed.st >killed.log 2>&1 &
+job=$!
+for _ in $(seq 600); do [ -e killed.st ] && break; sleep 0.1; done # the first epoch saved
+victim=$(rank_pid "save killed.st" 1)
+[ -n "$victim" ] && kill -9 "$victim"
+wait $job
+st=$?
+left=$(pgrep -f "save killed.st")
+"$NETRUN" "$ROOT/nets/mnist.net" --train --epochs 100 --steps 5 --data "$DATA" --quiet \
+    --resume killed.st --save killed2.st >killed2.log 2>&1
+rs=$?
+if [ -n "$victim" ] && [ $st != 0 ] && [ $st != 124 ] && [ -z "$left" ] && [ $rs = 0 ] &&
+    ! ls killed.st.* >/dev/null 2>&1; then
+    ok "a killed process: mpirun exits $st, nothing left running, the checkpoint resumes"
+else
+    bad "a killed process" "victim '$victim', mpirun exit $st, left running '$left', resume exit $rs" \
+        "$(tail -3 killed.log killed2.log)"
+fi
+
+# ---- Ctrl-C to mpirun ----
+long=(--train --epochs 8 --steps 600 --data "$DATA" --quiet)
+"$NETRUN" "$ROOT/nets/mnist.net" "${long[@]}" --threads 2 --save long-plain.st >/dev/null 2>&1
+timeout 120 mpirun -np 2 "$NETRUN" "$ROOT/nets/mnist.net" "${long[@]}" --threads 1 \
+    --save int.st >int.log 2>&1 &
+job=$!
+for _ in $(seq 600); do [ -e int.st ] && break; sleep 0.05; done # an epoch done
+kill -INT "$(pgrep -P $job -x mpirun)" 2>/dev/null
+wait $job
+st=$?
+after=$(grep -o "interrupted after step [0-9]*" int.log)
+"$NETRUN" "$ROOT/nets/mnist.net" "${long[@]}" --threads 2 --resume int.st >int2.log 2>&1
+if [ -n "$after" ] && [ $st != 0 ] && [ "$(sum int.st)" = "$(sum long-plain.st)" ]; then
+    ok "Ctrl-C: $after on 2 processes, saved; resumed to 600 == uninterrupted"
+else
+    bad "Ctrl-C to mpirun" "exit $st, '$after', $(sum int.st) != $(sum long-plain.st)" \
+        "$(tail -4 int.log int2.log)"
+fi
+
+echo "mpi: $passed passed, $failed failed"
+[ $failed = 0 ]
