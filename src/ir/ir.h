@@ -223,6 +223,7 @@ typedef struct TrainConfig {
     int total_iters;
     int warmup; /* linear warm-up over this many steps (per batch), 0: none */
     int batch, epochs;
+    int chunks; /* a batch is cut into at most this many chunks (0: the default, 8) */
     uint64_t seed;
     bool shuffle;
     double mean, std; /* std == 0: no normalisation */

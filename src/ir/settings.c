@@ -160,6 +160,8 @@ ONE_VALUE(epochs, ATTR_INT, "1", 0, 1 << 20, epochs, "--epochs", "passes over th
 ONE_VALUE(seed, ATTR_INT, "0", 0, 9.2e18, seed, "--seed", "fixes init, order and dropout");
 ONE_VALUE(shuffle, ATTR_BOOL, "true", 0, 0, shuffle, "--shuffle", "reshuffle every epoch");
 ONE_VALUE(warmup, ATTR_INT, "0", 0, 1e9, warmup, NULL, "batches of linear lr warm-up");
+ONE_VALUE(chunks, ATTR_INT, "8", 1, 1024, chunks, "--chunks",
+          "most chunks a batch is cut into; the bits depend on it, not on threads or processes");
 
 static const char *const pos_norm[] = {"mean", "std", NULL};
 static const SettingValue norm_values[] = {
@@ -189,6 +191,8 @@ const Setting ir_settings[] = {
     {"shuffle", "reshuffle every epoch", NULL, 0, shuffle_kinds, 1, NONE, 0, -1, NULL},
     {"warmup", "linear lr warm-up over this many batches", NULL, 0, warmup_kinds, 1, NONE, 0, -1,
      NULL},
+    {"chunks", "most chunks a batch is cut into (each adds its gradients in chunk order)", NULL, 0,
+     chunks_kinds, 1, NONE, 0, -1, NULL},
     {"normalize", "after scaling to [0, 1], (x - mean) / std (none: no normalisation)", NULL, 0,
      norm_kinds, 1, NONE, -1, -1, NULL},
 };

@@ -14,9 +14,16 @@
 static int rank, size = 1;
 static DistStats stats;
 
-/* Floats per message of the gradient chain: big enough that latency is small against it,
- * small enough that the chain's processes work at the same time (a pipeline). */
-#define CHAIN_SEGMENT 65536
+/* Floats per message of the gradient chain: n / p, between these bounds: big enough that
+ * latency is small against it, small enough that the chain's processes work at the same
+ * time (a pipeline; with more processes the pipeline is longer and a segment shorter). */
+enum { SEGMENT_MIN = 4096, SEGMENT_MAX = 65536 };
+
+static size_t chain_segment(size_t n, int p)
+{
+    size_t s = (n + (size_t)p - 1) / (size_t)p;
+    return s < SEGMENT_MIN ? SEGMENT_MIN : s > SEGMENT_MAX ? SEGMENT_MAX : s;
+}
 
 bool dist_available(void)
 {
@@ -228,7 +235,7 @@ void dist_chain(float *acc, size_t n, int last_rank, void (*fold)(void *ctx, siz
     if (size > 1) {
         static MPI_Request *req;
         static size_t nreq;
-        size_t nseg = (n + CHAIN_SEGMENT - 1) / CHAIN_SEGMENT;
+        size_t seg = chain_segment(n, size), nseg = (n + seg - 1) / seg;
         if (nseg > nreq) {
             free(req);
             req = malloc(sizeof *req * nseg);
@@ -242,7 +249,7 @@ void dist_chain(float *acc, size_t n, int last_rank, void (*fold)(void *ctx, siz
         size_t sent = 0;
         if (rank <= last_rank) {
             for (size_t s = 0; s < nseg; s++) {
-                size_t lo = s * CHAIN_SEGMENT, hi = lo + CHAIN_SEGMENT < n ? lo + CHAIN_SEGMENT : n;
+                size_t lo = s * seg, hi = lo + seg < n ? lo + seg : n;
                 if (rank > 0) {
                     enter();
                     MPI_Recv(acc + lo, (int)(hi - lo), MPI_FLOAT, rank - 1, (int)s, MPI_COMM_WORLD,

@@ -2,7 +2,8 @@
  *
  * Threads and determinism: a pass cuts the batch into parts of a few rows (so that a part's
  * activations stay in the core's cache as it goes through every layer) and groups the parts
- * into at most MAX_CHUNKS chunks; both are fixed by the batch size and the net alone. In one
+ * into at most max_chunks chunks (the train setting `chunks`); all are fixed by the batch size,
+ * the net and its settings alone. In one
  * parallel region, threads take chunks as they come free (a thread slowed by the machine
  * does not hold the others up) and run them part by part; each chunk writes its own
  * parameter gradients, and the chunks' are added in chunk order, so the result is the same
@@ -88,7 +89,7 @@ Model *rt_model_new_opts(const Graph *g, int max_batch, const RtPlan *opts, Diag
     if (m->nthreads < 1)
         m->nthreads = 1;
     m->part = part_rows(g, max_batch);
-    m->max_chunks = MAX_CHUNKS;
+    m->max_chunks = g->train.chunks > 0 ? g->train.chunks : MAX_CHUNKS;
     m->nranks = 1;
     if (!rt_plan_decide(m))
         goto oom_free;
@@ -104,7 +105,7 @@ Model *rt_model_new_opts(const Graph *g, int max_batch, const RtPlan *opts, Diag
     Carver c = {.base = (void *)(((uintptr_t)m->block + 63) & ~(uintptr_t)63)};
     rt_plan_carve(m, &c);
     char *base = c.base, *g0 = (char *)m->grads,
-         *g1 = (char *)(m->cgrads + m->nparam_floats * (MAX_CHUNKS - 1));
+         *g1 = (char *)(m->cgrads + m->nparam_floats * (size_t)(m->max_chunks - 1));
     touch_pages(base, g0);
     touch_pages(g1, base + count.off); /* keeps the pointers the carving wrote there */
     return m;
@@ -359,7 +360,7 @@ static void finish_sums(Model *m, int b, int batch, bool backward)
     const Node *n = GRAPH_NODE(m->g, b);
     NodePlan *np = &m->plan[b];
     size_t k = np->nsums;
-    double *sums = backward ? np->bsums : np->fsums, *tot = sums + (size_t)MAX_CHUNKS * k;
+    double *sums = backward ? np->bsums : np->fsums, *tot = sums + (size_t)m->max_chunks * k;
     int nc = chunk_count(m, batch);
     if (m->nranks > 1) /* every process adds every chunk's sums, in chunk order */
         dist_gather_ranges(sums, nc, k);
@@ -390,7 +391,7 @@ const float *rt_forward(Model *m, int batch, bool training)
         int b = s < nseg ? seg[s] : -1;
         Region r = {.lo = lo, .hi = b >= 0 ? b - 1 : nn - 1, .sums = b, .training = training};
         if (b >= 0)
-            memset(m->plan[b].fsums, 0, sizeof(double) * m->plan[b].nsums * MAX_CHUNKS);
+            memset(m->plan[b].fsums, 0, sizeof(double) * m->plan[b].nsums * (size_t)m->max_chunks);
         for_each_part(m, batch, forward_part, &r);
         if (b >= 0)
             finish_sums(m, b, batch, false);
@@ -534,7 +535,7 @@ void rt_backward(Model *m, int batch)
         int b = s >= 0 ? m->segments[s] : -1;
         Region r = {.lo = b + 1, .hi = hi, .sums = b, .training = true};
         if (b >= 0)
-            memset(m->plan[b].bsums, 0, sizeof(double) * m->plan[b].nsums * MAX_CHUNKS);
+            memset(m->plan[b].bsums, 0, sizeof(double) * m->plan[b].nsums * (size_t)m->max_chunks);
         for_each_part(m, batch, backward_part, &r);
         if (b >= 0)
             finish_sums(m, b, batch, true);
@@ -573,7 +574,7 @@ float rt_loss(Model *m, LossKind loss, int batch, bool grad)
                            batch, N, r0, r1, m->rowloss);
     }
     if (m->nranks > 1) { /* every process gets every row's loss */
-        int nc = chunk_count(m, batch), off[MAX_CHUNKS], size[MAX_CHUNKS];
+        int nc = chunk_count(m, batch), *off = m->chunk_off, *size = off + nc;
         for (int c = 0; c < nc; c++) {
             int e;
             chunk_rows(m, batch, c, nc, &off[c], &e);

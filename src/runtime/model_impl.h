@@ -8,7 +8,7 @@
 
 /* Chunks of a pass: enough for two or three threads to even out their loads, few enough
  * that their gradient blocks stay small. */
-#define MAX_CHUNKS 8
+#define MAX_CHUNKS 8 /* the default of the train setting `chunks` */
 
 /* Carves views from one block: a first pass with base == NULL only counts. */
 typedef struct Carver {

@@ -238,7 +238,8 @@ void rt_plan_carve(Model *m, Carver *c)
 {
     const Graph *g = m->g;
     size_t B = (size_t)m->max_batch, nn = (size_t)g->nodes.len, T = (size_t)m->nthreads;
-    m->crng = carve(c, sizeof(Rng) * MAX_CHUNKS);
+    m->crng = carve(c, sizeof(Rng) * (size_t)m->max_chunks);
+    m->chunk_off = carve(c, sizeof(int) * 2 * (size_t)m->max_chunks);
     size_t nparam = 0, nbuf = 0;
     for (size_t i = 0; i < nn; i++) {
         const Node *n = node(m, (int)i);
@@ -254,7 +255,7 @@ void rt_plan_carve(Model *m, Carver *c)
     m->nbuf_floats = nbuf;
     m->params = carve(c, sizeof(float) * nparam);
     m->grads = carve(c, sizeof(float) * nparam);
-    m->cgrads = carve(c, sizeof(float) * nparam * (MAX_CHUNKS - 1));
+    m->cgrads = carve(c, sizeof(float) * nparam * (size_t)(m->max_chunks - 1));
     m->bufs = carve(c, sizeof(float) * nbuf);
     m->input = carve(c, sizeof(float) * B * (size_t)shape_numel(g->input));
     float *xin = layout_differs(g->input)
@@ -302,8 +303,8 @@ void rt_plan_carve(Model *m, Carver *c)
         size_t st = np->nsums ? n->ops->stats(n) : 0, bs = np->nsums;
         np->stats = st ? carve(c, sizeof(float) * st) : NULL;
         /* a block per chunk, and one for the total */
-        np->fsums = bs ? carve(c, sizeof(double) * bs * (MAX_CHUNKS + 1)) : NULL;
-        np->bsums = bs ? carve(c, sizeof(double) * bs * (MAX_CHUNKS + 1)) : NULL;
+        np->fsums = bs ? carve(c, sizeof(double) * bs * (size_t)(m->max_chunks + 1)) : NULL;
+        np->bsums = bs ? carve(c, sizeof(double) * bs * (size_t)(m->max_chunks + 1)) : NULL;
     }
     m->garena = carve(c, sizeof(float) * (m->gsize ? m->gsize : 1) * T);
     m->gtemp = carve(c, sizeof(float) * m->tsize * (size_t)m->ntemp * T);

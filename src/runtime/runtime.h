@@ -105,6 +105,7 @@ typedef struct Model {
                          gradients (may be lowered after rt_model_new) */
     float *cgrads;    /* gradients of chunks 1.. (chunk 0 writes grads), same layout */
     Rng *crng;        /* each chunk's dropout RNG, drawn from rng at every forward */
+    int *chunk_off;   /* [2 * max_chunks] scratch: each chunk's first row and row count */
     float *dlogits;   /* (max_batch, outputs) */
     int32_t *labels;  /* (max_batch) */
     float *target;    /* (max_batch, outputs): one-hot for mse */
