@@ -42,7 +42,6 @@ static void usage(FILE *f)
             "  --threads N        threads for the kernels (default: all cores)\n"
             "  --quiet            print only the final result\n"
             "  --progress         the live progress line even when stdout is not a terminal\n"
-            "                     (under mpirun, which pipes it)\n"
             "  -h, --help\n\n"
             "several processes: mpirun -np N netrun NET --train ... (%s)\n\n"
             "exit codes: 0 ok, 1 bad input (net, data, weights), 2 bad usage, 3 internal error\n",
@@ -518,9 +517,12 @@ static void say_communication(const TrainResult *tr)
     DistStats st = dist_stats();
     double per = tr->seconds / (double)tr->steps, comm = st.seconds / (double)tr->steps;
     printf("communication (process 0 of %d): %.1f KB and %.2f ms per step, %.1f%% of a step's "
-           "%.2f ms\n",
+           "%.2f ms",
            dist_size(), st.bytes / (double)tr->steps / 1e3, comm * 1e3,
            per > 0 ? 100 * comm / per : 0, per * 1e3);
+    if (st.wait > 0) /* NETRUN_MPI_WAIT=1 */
+        printf("; %.2f ms waiting for the slowest process", st.wait / (double)tr->steps * 1e3);
+    putchar('\n');
 }
 
 static int run(int argc, char **argv, bool *collective);

@@ -13,6 +13,10 @@
 
 static int rank, size = 1;
 static DistStats stats;
+/* NETRUN_MPI_WAIT=1 (bench/mpi.sh): a barrier before every exchange, timed apart, so that
+ * the communication time holds the transfers alone and the wait for the slowest process is
+ * counted on its own (the barriers cost a little; a normal run has none). */
+static bool split_wait;
 
 /* Floats per message of the gradient chain: n / p, between these bounds: big enough that
  * latency is small against it, small enough that the chain's processes work at the same
@@ -49,6 +53,8 @@ int dist_init(int *argc, char ***argv)
         MPI_Init_thread(argc, argv, MPI_THREAD_FUNNELED, &provided);
         MPI_Comm_rank(MPI_COMM_WORLD, &rank);
         MPI_Comm_size(MPI_COMM_WORLD, &size);
+        const char *w = getenv("NETRUN_MPI_WAIT");
+        split_wait = w && *w == '1';
     }
 #else
     (void)argc;
@@ -93,7 +99,18 @@ void dist_stats_reset(void) { stats = (DistStats){0}; }
 
 #ifdef NETC_MPI
 static double t_enter;
-static void enter(void) { t_enter = now_seconds(); }
+/* Before an exchange every process makes (the first call of each collective operation). */
+static void enter(void)
+{
+    if (split_wait) {
+        double t = now_seconds();
+        MPI_Barrier(MPI_COMM_WORLD);
+        stats.wait += now_seconds() - t;
+    }
+    t_enter = now_seconds();
+}
+/* Before a further exchange of the same operation. */
+static void enter_again(void) { t_enter = now_seconds(); }
 static void leave(double bytes)
 {
     stats.seconds += now_seconds() - t_enter;
@@ -233,40 +250,45 @@ void dist_chain(float *acc, size_t n, int last_rank, void (*fold)(void *ctx, siz
 {
 #ifdef NETC_MPI
     if (size > 1) {
-        static MPI_Request *req;
+        static MPI_Request *req; /* [2 * nseg]: the receives, then the sends */
         static size_t nreq;
         size_t seg = chain_segment(n, size), nseg = (n + seg - 1) / seg;
-        if (nseg > nreq) {
+        if (2 * nseg > nreq) {
             free(req);
-            req = malloc(sizeof *req * nseg);
+            req = malloc(sizeof *req * 2 * nseg);
             if (!req) {
                 fprintf(stderr, "netrun: rank %d: out of memory\n", rank);
                 dist_abort(1);
             }
-            nreq = nseg;
+            nreq = 2 * nseg;
         }
+        enter();
         double bytes = 0;
         size_t sent = 0;
         if (rank <= last_rank) {
+            /* every receive posted at once: segment s + 1 arrives while s is added to */
+            for (size_t s = 0; s < nseg && rank > 0; s++) {
+                size_t lo = s * seg, hi = lo + seg < n ? lo + seg : n;
+                MPI_Irecv(acc + lo, (int)(hi - lo), MPI_FLOAT, rank - 1, (int)s, MPI_COMM_WORLD,
+                          &req[s]);
+                bytes += (double)(hi - lo) * sizeof(float);
+            }
             for (size_t s = 0; s < nseg; s++) {
                 size_t lo = s * seg, hi = lo + seg < n ? lo + seg : n;
-                if (rank > 0) {
-                    enter();
-                    MPI_Recv(acc + lo, (int)(hi - lo), MPI_FLOAT, rank - 1, (int)s, MPI_COMM_WORLD,
-                             MPI_STATUS_IGNORE);
-                    leave((double)(hi - lo) * sizeof(float));
-                }
+                if (rank > 0)
+                    MPI_Wait(&req[s], MPI_STATUS_IGNORE);
+                leave(0);
                 fold(ctx, lo, hi);
+                enter_again();
                 if (rank < last_rank) {
                     MPI_Isend(acc + lo, (int)(hi - lo), MPI_FLOAT, rank + 1, (int)s, MPI_COMM_WORLD,
-                              &req[sent++]);
+                              &req[nseg + sent++]);
                     bytes += (double)(hi - lo) * sizeof(float);
                 }
             }
-            enter();
-            MPI_Waitall((int)sent, req, MPI_STATUSES_IGNORE);
-            leave(bytes);
+            MPI_Waitall((int)sent, req + nseg, MPI_STATUSES_IGNORE);
         }
+        leave(bytes);
         dist_bcast(acc, n * sizeof(float), last_rank);
         return;
     }

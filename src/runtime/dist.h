@@ -56,9 +56,11 @@ void dist_chain(float *acc, size_t n, int last_rank, void (*fold)(void *ctx, siz
                 void *ctx);
 
 /* Communication since the last dist_stats_reset: bytes this process sent and received, and
- * seconds it spent inside communication calls (waiting included). */
+ * seconds it spent inside communication calls (waiting for the others included). With
+ * NETRUN_MPI_WAIT=1 in the environment, every exchange starts with a barrier whose time is
+ * counted in wait instead: seconds then holds the transfers alone. */
 typedef struct DistStats {
-    double bytes, seconds;
+    double bytes, seconds, wait;
     int64_t calls;
 } DistStats;
 DistStats dist_stats(void);

@@ -270,6 +270,8 @@ static void for_each_part(Model *m, int batch, void (*fn)(Model *m, const Part *
 {
     int nc = chunk_count(m, batch), a, b;
     local_chunks(m, nc, &a, &b);
+    if (a >= b) /* more processes than chunks: this one has none */
+        return;
     int nt = m->nthreads < b - a ? m->nthreads : b - a;
 #ifdef _OPENMP
 #pragma omp parallel num_threads(nt) if (nt > 1)
