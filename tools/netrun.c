@@ -1,5 +1,7 @@
 /* netrun.c: the interpreter's command line: argument parsing and calls only. */
+#define _GNU_SOURCE /* sched_getaffinity, CPU_COUNT */
 #include <getopt.h>
+#include <sched.h>
 #include <math.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -525,6 +527,24 @@ static void say_communication(const TrainResult *tr)
     putchar('\n');
 }
 
+/* More threads than the cores this process is bound to, when it is bound to fewer than the
+ * machine has: mpirun binds each process to one core by default, and --threads 2 then runs
+ * both threads on it, at half the speed. (More threads than the machine has is a choice.) */
+static void say_if_crowded(Diag *d)
+{
+    cpu_set_t set;
+    if (sched_getaffinity(0, sizeof set, &set) != 0)
+        return;
+    int cores = CPU_COUNT(&set), threads = rt_threads();
+    if (cores >= threads || cores >= sysconf(_SC_NPROCESSORS_ONLN))
+        return;
+    diag_warning(d, (SrcLoc){0}, "%d threads, but this process may run on %d core%s only%s",
+                 threads, cores, cores == 1 ? "" : "s",
+                 dist_launched() ? ": start mpirun with --bind-to none, or with --map-by "
+                                   "slot:PE=N for N threads a process"
+                                 : "");
+}
+
 static int run(int argc, char **argv, bool *collective);
 
 int main(int argc, char **argv)
@@ -575,6 +595,7 @@ static int run(int argc, char **argv, bool *collective)
         goto done;
     }
     rt_set_threads((int)a.threads);
+    say_if_crowded(&d);
     status = EXIT_BAD_INPUT;
     if ((a.train || a.eval) && !t->data_dir) {
         diag_error(&d, (SrcLoc){0},

@@ -40,7 +40,7 @@ bool dist_available(void)
 
 /* Started by a process manager: Open MPI's mpirun (or a PMIx one) sets these. A plain run
  * does not start MPI at all (an MPI singleton costs 0.4 s here and changes nothing). */
-static bool under_mpirun(void)
+bool dist_launched(void)
 {
     return getenv("OMPI_COMM_WORLD_SIZE") || getenv("PMIX_RANK") || getenv("PMI_RANK");
 }
@@ -48,7 +48,7 @@ static bool under_mpirun(void)
 int dist_init(int *argc, char ***argv)
 {
 #ifdef NETC_MPI
-    if (under_mpirun()) {
+    if (dist_launched()) {
         int provided;
         MPI_Init_thread(argc, argv, MPI_THREAD_FUNNELED, &provided);
         MPI_Comm_rank(MPI_COMM_WORLD, &rank);

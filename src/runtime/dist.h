@@ -27,6 +27,8 @@ void dist_finalize(void);
 _Noreturn void dist_abort(int status);
 int dist_rank(void);
 int dist_size(void);
+/* Whether a process manager (mpirun) started this process. */
+bool dist_launched(void);
 /* Whether the build has MPI. */
 bool dist_available(void);
 
