@@ -293,6 +293,7 @@ void dist_chain(float *acc, size_t n, int last_rank, void (*fold)(void *ctx, siz
         return;
     }
 #else
+    (void)acc;
     (void)last_rank;
 #endif
     fold(ctx, 0, n);
