@@ -118,32 +118,47 @@ static void leave(double bytes)
     stats.calls++;
 }
 
-/* Per-rank counts and displacements for MPI_Allgatherv (grown to the job's size once). */
+/* malloc, or the end of the job: a process that cannot take part in an exchange would leave
+ * the others waiting. */
+static void *must_alloc(size_t bytes)
+{
+    void *p = malloc(bytes);
+    if (!p) {
+        fprintf(stderr, "netrun: process %d: out of memory\n", rank);
+        dist_abort(1);
+    }
+    return p;
+}
+
+/* Per-rank counts and displacements for MPI_Allgatherv (made for the job's size once). */
 static int *counts, *displs;
 static bool gatherv_arrays(void)
 {
     if (!counts) {
-        counts = malloc(sizeof(int) * (size_t)size);
-        displs = malloc(sizeof(int) * (size_t)size);
-        if (!counts || !displs) {
-            fprintf(stderr, "netrun: rank %d: out of memory\n", rank);
-            dist_abort(1);
-        }
+        counts = must_alloc(sizeof(int) * (size_t)size);
+        displs = must_alloc(sizeof(int) * (size_t)size);
     }
     return true;
+}
+#endif
+
+#ifdef NETC_MPI
+/* v combined over every process with op. */
+static int64_t allreduce(int64_t v, MPI_Op op)
+{
+    int64_t r;
+    enter();
+    MPI_Allreduce(&v, &r, 1, MPI_INT64_T, op, MPI_COMM_WORLD);
+    leave(2.0 * sizeof v);
+    return r;
 }
 #endif
 
 bool dist_all(bool ok)
 {
 #ifdef NETC_MPI
-    if (size > 1) {
-        int v = ok, all;
-        enter();
-        MPI_Allreduce(&v, &all, 1, MPI_INT, MPI_LAND, MPI_COMM_WORLD);
-        leave(2.0 * sizeof v);
-        return all;
-    }
+    if (size > 1)
+        return allreduce(ok, MPI_LAND);
 #endif
     return ok;
 }
@@ -151,13 +166,8 @@ bool dist_all(bool ok)
 bool dist_any(bool on)
 {
 #ifdef NETC_MPI
-    if (size > 1) {
-        int v = on, any;
-        enter();
-        MPI_Allreduce(&v, &any, 1, MPI_INT, MPI_LOR, MPI_COMM_WORLD);
-        leave(2.0 * sizeof v);
-        return any;
-    }
+    if (size > 1)
+        return allreduce(on, MPI_LOR);
 #endif
     return on;
 }
@@ -165,13 +175,8 @@ bool dist_any(bool on)
 int64_t dist_sum(int64_t v)
 {
 #ifdef NETC_MPI
-    if (size > 1) {
-        int64_t s;
-        enter();
-        MPI_Allreduce(&v, &s, 1, MPI_INT64_T, MPI_SUM, MPI_COMM_WORLD);
-        leave(2.0 * sizeof v);
-        return s;
-    }
+    if (size > 1)
+        return allreduce(v, MPI_SUM);
 #endif
     return v;
 }
@@ -255,11 +260,7 @@ void dist_chain(float *acc, size_t n, int last_rank, void (*fold)(void *ctx, siz
         size_t seg = chain_segment(n, size), nseg = (n + seg - 1) / seg;
         if (2 * nseg > nreq) {
             free(req);
-            req = malloc(sizeof *req * 2 * nseg);
-            if (!req) {
-                fprintf(stderr, "netrun: rank %d: out of memory\n", rank);
-                dist_abort(1);
-            }
+            req = must_alloc(sizeof *req * 2 * nseg);
             nreq = 2 * nseg;
         }
         enter();
