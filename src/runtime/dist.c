@@ -13,6 +13,7 @@
 
 static int rank, size = 1;
 static DistStats stats;
+#ifdef NETC_MPI
 /* NETRUN_MPI_WAIT=1 (bench/mpi.sh): a barrier before every exchange, timed apart, so that
  * the communication time holds the transfers alone and the wait for the slowest process is
  * counted on its own (the barriers cost a little; a normal run has none). */
@@ -28,6 +29,7 @@ static size_t chain_segment(size_t n, int p)
     size_t s = (n + (size_t)p - 1) / (size_t)p;
     return s < SEGMENT_MIN ? SEGMENT_MIN : s > SEGMENT_MAX ? SEGMENT_MAX : s;
 }
+#endif
 
 bool dist_available(void)
 {
