@@ -114,6 +114,11 @@ oom_free:
     free(m);
 oom:
     diag_error(d, (SrcLoc){0}, "out of memory for the model at batch %d", max_batch);
+    if (g->train.chunks > MAX_CHUNKS) /* each chunk past the first has its own gradients */
+        diag_note(d, (SrcLoc){0},
+                  "'chunks %d' keeps %d copies of the %lld parameters' gradients; fewer chunks "
+                  "need less",
+                  g->train.chunks, g->train.chunks - 1, (long long)g->nparams);
     return NULL;
 }
 
