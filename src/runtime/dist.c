@@ -92,8 +92,9 @@ int dist_size(void) { return size; }
 
 void dist_range(int n, int r, int p, int *a, int *b)
 {
-    *a = (int)(((int64_t)r * n + p - 1) / p);
-    *b = (int)(((int64_t)(r + 1) * n + p - 1) / p);
+    int q = n / p, extra = n % p; /* the first `extra` ranks take one more */
+    *a = r * q + (r < extra ? r : extra);
+    *b = *a + q + (r < extra);
 }
 
 DistStats dist_stats(void) { return stats; }
