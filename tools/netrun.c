@@ -509,6 +509,11 @@ static bool share_state(Model *m, Optim *o, TrainPos *pos, const Dataset *train,
     if (pos)
         dist_bcast(pos, sizeof *pos, 0);
     rt_model_distribute(m, dist_rank(), dist_size());
+    /* from here on every problem is met by every process alike (a loss that is not finite,
+     * a save process 0 could not make): process 0 alone says it */
+    static FILE *quiet;
+    if (dist_rank() > 0 && (quiet || (quiet = fopen("/dev/null", "w"))))
+        d->out = quiet;
     return true;
 }
 

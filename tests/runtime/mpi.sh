@@ -12,6 +12,7 @@
 #  - --eval on 2 processes prints what a plain --eval prints;
 #  - one process with other data than process 0 (mpirun's MPMD form): exit non-zero, one
 #    error naming the difference, and no checkpoint written;
+#  - a loss that becomes NaN: every process stops at the same step, process 0 alone says so;
 #  - a killed process: mpirun exits non-zero (a 60 s guard, not a stopwatch), no netrun is
 #    left running, and the checkpoint it leaves loads and resumes;
 #  - Ctrl-C to mpirun: every process stops after the same step, the first saves, and the
@@ -130,6 +131,17 @@ if [ $st != 0 ] && [ $st != 124 ] && grep -q "process 1 of 2): error: its test s
 else
     bad "a process with other test data" "exit $st, saved: $([ -e mixed.st ] && echo yes || echo no)" \
         "$(grep -v '^-\|^$' mixed.log | head -5)"
+fi
+
+# ---- a loss that is not finite: every process stops at the same step, one says so ----
+mpi 2 "$ROOT/nets/mnist.net" --train --steps 30 --optimizer SGD --lr 1e6 --data "$DATA" \
+    --threads 1 --quiet --save nan.st >nan.log 2>&1
+st=$?
+errors=$(grep -c "error:" nan.log)
+if [ $st != 0 ] && [ "$errors" = 1 ] && grep -q "process 0 of 2): error: the loss became" nan.log; then
+    ok "a loss that is not finite: exit $st, one error, from process 0"
+else
+    bad "a loss that is not finite" "exit $st, $errors error lines" "$(grep -v '^-\|^$' nan.log | head -5)"
 fi
 
 if [ $QUICK = 1 ]; then
