@@ -13,6 +13,7 @@
 #  - one process with other data than process 0 (mpirun's MPMD form): exit non-zero, one
 #    error naming the difference, and no checkpoint written;
 #  - a loss that becomes NaN: every process stops at the same step, process 0 alone says so;
+#  - two threads in a process mpirun bound to one core: a warning that names --bind-to none;
 #  - a killed process: mpirun exits non-zero (a 60 s guard, not a stopwatch), no netrun is
 #    left running, and the checkpoint it leaves loads and resumes;
 #  - Ctrl-C to mpirun: every process stops after the same step, the first saves, and the
@@ -131,6 +132,21 @@ if [ $st != 0 ] && [ $st != 124 ] && grep -q "process 1 of 2): error: its test s
 else
     bad "a process with other test data" "exit $st, saved: $([ -e mixed.st ] && echo yes || echo no)" \
         "$(grep -v '^-\|^$' mixed.log | head -5)"
+fi
+
+# ---- bound to one core with two threads (mpirun's default binding): a warning with the fix ----
+if [ "$(nproc)" -ge 2 ]; then
+    mpi 1 "$ROOT/nets/mnist.net" --train --steps 1 --data "$DATA" --threads 2 --quiet \
+        --save bound.st >bound1.log 2>&1
+    timeout 300 mpirun -np 1 --bind-to none "$NETRUN" "$ROOT/nets/mnist.net" --train --steps 1 \
+        --data "$DATA" --threads 2 --quiet --save bound.st >bound2.log 2>&1
+    if grep -q "warning: 2 threads, but this process may run on 1 core only: start mpirun with --bind-to none" bound1.log &&
+        ! grep -q "warning" bound2.log; then
+        ok "2 threads bound to 1 core: a warning naming --bind-to none; none with it"
+    else
+        bad "2 threads bound to 1 core" "default binding: $(grep warning bound1.log)" \
+            "--bind-to none: $(grep warning bound2.log)"
+    fi
 fi
 
 # ---- a loss that is not finite: every process stops at the same step, one says so ----
