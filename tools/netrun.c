@@ -35,7 +35,12 @@ static void usage(FILE *f)
             "  --logits FILE      with --predict: write every output of every image as CSV\n"
             "weights:\n"
             "  --load FILE        start from these weights (safetensors, state_dict names)\n"
-            "  --save FILE        where --train writes its checkpoint (default NAME.safetensors)\n"
+            "  --save FILE        where --train writes the weights (default NAME.safetensors, or\n"
+            "                     beside the checkpoint of --resume): PyTorch's state_dict,\n"
+            "                     for --load, netc --weights and PyTorch's load_state_dict\n"
+            "  --checkpoint FILE  where --train writes its training checkpoint (weights,\n"
+            "                     optimizer state, position; default: FILE of --save with\n"
+            "                     .ckpt before its extension, NAME.ckpt.safetensors)\n"
             "  --resume FILE      continue a training run from its checkpoint exactly\n"
             "overrides of the train section (checked as the file's values are):\n"
             "%s"
@@ -59,6 +64,7 @@ enum {
     O_LOGITS,
     O_LOAD,
     O_SAVE,
+    O_CHECKPOINT,
     O_RESUME,
     O_STEPS,
     O_THREADS,
@@ -70,7 +76,7 @@ enum {
 enum { MAX_SET = 64 }; /* train-setting flags on one command line */
 
 typedef struct Args {
-    const char *net, *predict, *logits, *load, *save, *resume;
+    const char *net, *predict, *logits, *load, *save, *checkpoint, *resume;
     bool train, eval, quiet, progress;
     long steps, threads;
     int nset;                      /* settings' flags given, in order */
@@ -100,6 +106,7 @@ static int parse_args(int argc, char **argv, Args *a)
         {"logits", required_argument, NULL, O_LOGITS},
         {"load", required_argument, NULL, O_LOAD},
         {"save", required_argument, NULL, O_SAVE},
+        {"checkpoint", required_argument, NULL, O_CHECKPOINT},
         {"resume", required_argument, NULL, O_RESUME},
         {"steps", required_argument, NULL, O_STEPS},
         {"threads", required_argument, NULL, O_THREADS},
@@ -125,6 +132,7 @@ static int parse_args(int argc, char **argv, Args *a)
         case O_LOGITS: a->logits = optarg; break;
         case O_LOAD: a->load = optarg; break;
         case O_SAVE: a->save = optarg; break;
+        case O_CHECKPOINT: a->checkpoint = optarg; break;
         case O_RESUME: a->resume = optarg; break;
         case O_QUIET: a->quiet = true; break;
         case O_PROGRESS: a->progress = true; break;
@@ -164,6 +172,19 @@ static int parse_args(int argc, char **argv, Args *a)
     }
     if (a->resume && a->load) {
         fprintf(stderr, "netrun: error: --resume and --load both give weights; use one\n");
+        return EXIT_USAGE;
+    }
+    if (a->checkpoint && !a->train) {
+        fprintf(stderr, "netrun: error: --checkpoint goes with --train\n");
+        return EXIT_USAGE;
+    }
+    /* the checkpoint is --checkpoint, else --resume's file, else beside the weights */
+    const char *ckpt = a->checkpoint ? a->checkpoint : a->resume;
+    if (a->save && ckpt && strcmp(a->save, ckpt) == 0) {
+        fprintf(stderr,
+                "netrun: error: --save %s and the training checkpoint (--%s) are one file; the "
+                "weights and the checkpoint need two\n",
+                a->save, a->checkpoint ? "checkpoint" : "resume");
         return EXIT_USAGE;
     }
     if (a->resume && !a->train) {
@@ -411,12 +432,13 @@ static void put_shell_word(const char *w, FILE *f)
 }
 
 /* After an interruption: where the position is saved and the command that continues the run:
- * this one's words without its --load, --save and --resume (found by the pointers getopt left
- * in a, which point into argv), then --resume FILE. */
+ * this one's words without its --load, --checkpoint and --resume (found by the pointers getopt
+ * left in a, which point into argv), then --resume FILE. --save stays: the weights go on to the
+ * same file. */
 static void say_how_to_resume(int argc, char **argv, const Args *a, const char *save,
                               const TrainPos *pos)
 {
-    const char *weights[3] = {a->load, a->save, a->resume};
+    const char *weights[3] = {a->load, a->checkpoint, a->resume};
     fflush(stdout);
     if (pos->batch)
         fprintf(stderr, "netrun: interrupted after step %lld (epoch %d, batch %d); ",
@@ -444,6 +466,38 @@ static void say_how_to_resume(int argc, char **argv, const Args *a, const char *
     fputs(" --resume ", stderr);
     put_shell_word(save, stderr);
     fputc('\n', stderr);
+}
+
+/* ---- where training writes: the weights, and the training checkpoint beside them ---- */
+
+/* Where the extension of path's last component starts (its last '.', not the first
+ * character), or the end of path when it has none. */
+static size_t ext_at(const char *path)
+{
+    const char *base = strrchr(path, '/');
+    base = base ? base + 1 : path;
+    const char *dot = strrchr(base, '.');
+    return dot && dot > base ? (size_t)(dot - path) : strlen(path);
+}
+
+/* The checkpoint beside a weights file: ".ckpt" before its extension
+ * (mnist.safetensors: mnist.ckpt.safetensors). */
+static char *ckpt_beside(Arena *arena, const char *weights)
+{
+    size_t at = ext_at(weights);
+    return arena_printf(arena, "%.*s.ckpt%s", (int)at, weights, weights + at);
+}
+
+/* The weights beside a checkpoint named as ckpt_beside names it, or NULL. */
+static char *weights_beside(Arena *arena, const char *ckpt)
+{
+    const char *base = strrchr(ckpt, '/');
+    size_t b = base ? (size_t)(base + 1 - ckpt) : 0, at = ext_at(ckpt);
+    if (strcmp(ckpt + at, ".ckpt") == 0 && at > b) /* "x.ckpt": "x" */
+        return arena_strndup(arena, ckpt, at);
+    if (at < b + 6 || strncmp(ckpt + at - 5, ".ckpt", 5) != 0) /* "x.ckpt.st": "x.st" */
+        return NULL;
+    return arena_printf(arena, "%.*s%s", (int)(at - 5), ckpt, ckpt + at);
 }
 
 /* ---- several processes (mpirun): see dist.h ---- */
@@ -632,11 +686,16 @@ static int run(int argc, char **argv, bool *collective)
         pos.drop_rng = m->rng;
         if (a.resume && rank == 0 && !ckpt_resume(a.resume, m, o, &pos, &d))
             goto done;
-        char default_save[512];
-        snprintf(default_save, sizeof default_save, "%s.safetensors", g->name);
-        const char *save = a.save ? a.save : a.resume ? a.resume : default_save;
+        /* the weights: --save, or beside the checkpoint resumed from, or NAME.safetensors; the
+         * checkpoint: --checkpoint, or the one resumed from, or beside the weights */
+        const char *save = a.save ? a.save : a.resume ? weights_beside(arena, a.resume) : NULL;
+        if (!save)
+            save = arena_printf(arena, "%s.safetensors", g->name);
+        const char *ckpt = a.checkpoint ? a.checkpoint
+                           : a.resume   ? a.resume
+                                        : ckpt_beside(arena, save);
         /* a bad --save fails now, not after an epoch; nothing is left behind */
-        if (rank == 0 && !save_check(save, false, &d))
+        if (rank == 0 && (!save_check(save, false, &d) || !save_check(ckpt, false, &d)))
             goto done;
         *collective = true; /* share_state's failures are agreed; so are rt_train's */
         if (nproc > 1 && !share_state(m, o, &pos, &train, &test, &d))
@@ -648,6 +707,7 @@ static int run(int argc, char **argv, bool *collective)
         RunOptions ro = {
             .max_steps = a.steps,
             .save = save,
+            .checkpoint = ckpt,
             .resume = a.resume,
             .progress = (a.progress || isatty(fileno(stdout))) && !a.quiet && rank == 0,
             .quiet = a.quiet,
@@ -678,12 +738,12 @@ static int run(int argc, char **argv, bool *collective)
             say_communication(&tr);
         if (tr.interrupted) {
             if (rank == 0)
-                say_how_to_resume(argc, argv, &a, save, &pos);
+                say_how_to_resume(argc, argv, &a, ckpt, &pos);
             status = 128 + stop_signal;
             goto done;
         }
         if (!a.quiet && tr.saves)
-            printf("saved %s\n", ro.save);
+            printf("saved %s (weights) and %s (training checkpoint, for --resume)\n", save, ckpt);
     }
     if (a.eval) {
         *collective = true;

@@ -1,7 +1,8 @@
 /* checkpoint.c: weights and training state as safetensors. Weights go under their PyTorch
- * state_dict names, so files load into PyTorch and PyTorch's files load here; optimiser
- * moments go under "optim.m.<name>" / "optim.v.<name>"; the training position (epoch, batch,
- * step, RNG states) goes into the metadata as decimal strings. */
+ * state_dict names, so files load into PyTorch and PyTorch's files load here. A weights file
+ * holds those alone (PyTorch's strict load_state_dict takes it); a training checkpoint adds
+ * the optimiser moments under "optim.m.<name>" / "optim.v.<name>" and the training position
+ * (epoch, batch, step, RNG states) in the metadata as decimal strings. */
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
@@ -277,6 +278,21 @@ static const char *meta_get(const char *path, const StFile *f, const char *key, 
 static bool read_pos(const char *path, const StFile *f, int64_t v[P_NINTS], Rng rng[2], Diag *d)
 {
     char vb[IO_CLIP_BUF];
+    bool state = false; /* any training state at all: a weights file has none */
+    for (int i = 0; i < P_NINTS && !state; i++)
+        state = st_meta(f, pos_keys[i].key) != NULL;
+    for (int k = 0; k < st_count(f) && !state; k++)
+        state = strncmp(st_tensor(f, k)->name, "optim.", 6) == 0;
+    if (!state) {
+        diag_error(d, (SrcLoc){0},
+                   "%s: not a training checkpoint: it holds weights only, and --resume needs the "
+                   "optimizer state and position too",
+                   path);
+        diag_note(d, (SrcLoc){0},
+                  "training writes them to a checkpoint beside its weights (W.safetensors: "
+                  "W.ckpt.safetensors); --load starts a new run from weights");
+        return false;
+    }
     for (int i = 0; i < P_NINTS; i++) {
         v[i] = 0;
         if (!pos_keys[i].required && !st_meta(f, pos_keys[i].key))

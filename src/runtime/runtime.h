@@ -184,23 +184,26 @@ typedef struct TrainPos {
     Rng drop_rng;  /* the model's dropout RNG now */
 } TrainPos;
 
-/* Writes the weights under their state_dict names (and, when o and pos are given, the
- * optimiser state under "optim." and the position in the metadata), atomically. */
+/* Writes the weights and buffers under their state_dict names, atomically: with o and pos
+ * NULL, a weights file that PyTorch's strict load_state_dict takes as it is; with both, a
+ * training checkpoint for --resume, which adds the optimiser state under "optim.m.<name>"
+ * and "optim.v.<name>" and the training position in the metadata (docs/architecture.md). */
 bool ckpt_save(const char *path, const Model *m, const Optim *o, const TrainPos *pos, Diag *d);
-/* Loads weights by name; every parameter must be present with its shape as F32, and no
- * other tensor may be present except "optim.*" ones. */
+/* Loads weights by name from a weights file or a training checkpoint; every parameter must be
+ * present with its shape as F32, and no other tensor may be present except "optim.*" ones. */
 bool ckpt_load(const char *path, Model *m, Diag *d);
-/* Loads weights, optimiser state and position for --resume. */
+/* Loads weights, optimiser state and position from a training checkpoint for --resume. */
 bool ckpt_resume(const char *path, Model *m, Optim *o, TrainPos *pos, Diag *d);
 
 /* ---- training, evaluation, prediction ---- */
 
 typedef struct RunOptions {
-    int threads;        /* 0: the kernels' default */
-    int64_t max_steps;  /* stop after this many optimiser steps in all (0: no limit) */
-    const char *save;   /* checkpoint path, or NULL */
-    const char *resume; /* the checkpoint the position came from (for messages), or NULL */
-    bool progress;      /* a live progress bar (stdout is a terminal) */
+    int threads;            /* 0: the kernels' default */
+    int64_t max_steps;      /* stop after this many optimiser steps in all (0: no limit) */
+    const char *save;       /* where the weights go (PyTorch's state_dict), or NULL */
+    const char *checkpoint; /* where the training checkpoint goes, or NULL */
+    const char *resume;     /* the checkpoint the position came from (for messages), or NULL */
+    bool progress;          /* a live progress bar (stdout is a terminal) */
     bool quiet;
     FILE *out; /* where progress and results go */
     /* When it becomes non-zero (a signal handler sets it), training stops after the step in
@@ -221,7 +224,7 @@ typedef struct TrainResult {
     bool ok;          /* false: a data problem, a loss that is not finite, or a failed save
                          (reported; the last checkpoint stays) */
     bool interrupted; /* *RunOptions.stop was set: stopped after a step, the position saved */
-    int saves;        /* checkpoints written to RunOptions.save */
+    int saves;        /* times the weights and checkpoint were written */
     int64_t steps;    /* optimiser steps taken by this call */
     double seconds;   /* the time they took (the steps alone: no evaluation, no saving) */
 } TrainResult;

@@ -178,11 +178,26 @@ static bool must_stop(const Model *m, const RunOptions *ro, const TrainPos *pos,
     return *interrupted || (ro->max_steps && pos->step >= ro->max_steps);
 }
 
-/* A checkpoint, written by the first process alone; every process learns whether it was. */
-static bool save(const char *path, const Model *m, const Optim *o, const TrainPos *pos, Diag *d)
+/* Whether the run writes anything: weights, a checkpoint or both. */
+static bool saving(const RunOptions *ro) { return ro->save || ro->checkpoint; }
+
+/* The training checkpoint, then the weights, each atomically, written by the first process
+ * alone; every process learns whether both were. */
+static bool save(const RunOptions *ro, const Model *m, const Optim *o, const TrainPos *pos, Diag *d)
 {
-    bool ok = m->rank > 0 || ckpt_save(path, m, o, pos, d);
+    bool ok = m->rank > 0 || ((!ro->checkpoint || ckpt_save(ro->checkpoint, m, o, pos, d)) &&
+                              (!ro->save || ckpt_save(ro->save, m, NULL, NULL, d)));
     return m->nranks > 1 ? dist_all(ok) : ok;
+}
+
+/* What the run writes, for messages: "W and C", or the one of them. */
+static const char *saved_files(char *buf, size_t n, const RunOptions *ro)
+{
+    if (ro->save && ro->checkpoint)
+        snprintf(buf, n, "%s and %s", ro->save, ro->checkpoint);
+    else
+        snprintf(buf, n, "%s", ro->save ? ro->save : ro->checkpoint ? ro->checkpoint : "");
+    return buf;
 }
 
 /* A position at or past the end of the run: says so (nothing is trained or saved). */
@@ -197,8 +212,12 @@ static bool at_end(const TrainPos *pos, const RunOptions *ro, const TrainConfig 
                  (long long)pos->step, (long long)ro->max_steps);
     else
         return false;
-    diag_warning(d, (SrcLoc){0}, "nothing to train: %s%s%s%s", why, ro->save ? "; " : "",
-                 ro->save ? ro->save : "", ro->save ? " is left as it is" : "");
+    char files[8300];
+    saved_files(files, sizeof files, ro);
+    diag_warning(d, (SrcLoc){0}, "nothing to train: %s%s%s%s", why, saving(ro) ? "; " : "", files,
+                 !saving(ro)                  ? ""
+                 : ro->save && ro->checkpoint ? " are left as they are"
+                                              : " is left as it is");
     return true;
 }
 
@@ -263,8 +282,11 @@ TrainResult rt_train(Model *m, Optim *o, TrainPos *pos, const Dataset *train, co
                            "the loss became %s at step %lld (epoch %d, batch %d); stopping",
                            isnan(loss) ? "nan" : "infinite", (long long)pos->step + 1,
                            pos->epoch + 1, pos->batch + 1);
-                if (ro->save && res.saves)
-                    diag_note(d, (SrcLoc){0}, "the last good checkpoint is %s", ro->save);
+                if (saving(ro) && res.saves) {
+                    char files[8300];
+                    diag_note(d, (SrcLoc){0}, "the last good save is %s",
+                              saved_files(files, sizeof files, ro));
+                }
                 res.ok = false;
                 break;
             }
@@ -318,11 +340,11 @@ TrainResult rt_train(Model *m, Optim *o, TrainPos *pos, const Dataset *train, co
         pos->epoch_rng = r;
         last = ev;
         have_last = eval;
-        if (ro->save) {
+        if (saving(ro)) {
             TrainPos next = *pos;
             next.epoch++;
             next.batch = 0;
-            if (!save(ro->save, m, o, &next, d)) {
+            if (!save(ro, m, o, &next, d)) {
                 res.ok = false;
                 break;
             }
@@ -332,9 +354,9 @@ TrainResult rt_train(Model *m, Optim *o, TrainPos *pos, const Dataset *train, co
     }
     free(idx);
     /* stopped inside an epoch, or interrupted before anything was saved: save where it is */
-    if (res.ok && ro->save && (unsaved || (res.interrupted && !res.saves))) {
+    if (res.ok && saving(ro) && (unsaved || (res.interrupted && !res.saves))) {
         pos->drop_rng = m->rng;
-        if (save(ro->save, m, o, pos, d))
+        if (save(ro, m, o, pos, d))
             res.saves++;
         else
             res.ok = false;

@@ -79,6 +79,9 @@ EOF
 # Timings aside, the lines a run prints.
 strip_times() { sed -E 's/  [0-9,]+ img\/s.*//; s/  train [0-9.]+ s, .*//; /^saved /d' "$1"; }
 no_sanitizer() { ! grep -q -E 'AddressSanitizer|LeakSanitizer|runtime error:' "$1"; }
+# same A.st B.st: byte-identical weights, and byte-identical training checkpoints beside them
+# (A.ckpt.st, B.ckpt.st: the optimizer state and position too)
+same() { cmp -s "$1" "$2" && cmp -s "${1%.st}.ckpt.st" "${2%.st}.ckpt.st"; }
 
 # run_ok NAME ARGS...: netrun must succeed
 run_ok() {
@@ -98,7 +101,7 @@ for i in 1 2; do
     run_ok det$i "$NET" --train --data small --batch 25 --epochs 3 --steps 20 --threads 2 \
         --save det$i.st
 done
-if cmp -s det1.st det2.st && [ "$(strip_times det1.out)" = "$(strip_times det2.out)" ]; then
+if same det1.st det2.st && [ "$(strip_times det1.out)" = "$(strip_times det2.out)" ]; then
     ok "seed net, 20 steps, 2 threads: same lines, byte-identical checkpoints"
 else
     bad "seed net, two runs with the same seed differ" "$(diff <(strip_times det1.out) <(strip_times det2.out))" "$(cmp det1.st det2.st)"
@@ -106,7 +109,7 @@ fi
 # The same bits on any number of threads: chunks, not threads, group the sums.
 run_ok det1t "$NET" --train --data small --batch 25 --epochs 3 --steps 20 --threads 1 --save det1t.st
 run_ok det3t "$NET" --train --data small --batch 25 --epochs 3 --steps 20 --threads 3 --save det3t.st
-if cmp -s det1.st det1t.st && cmp -s det1.st det3t.st &&
+if same det1.st det1t.st && same det1.st det3t.st &&
    [ "$(strip_times det1.out | grep -v "^training ")" = "$(strip_times det1t.out | grep -v "^training ")" ]; then
     ok "seed net, 20 steps on 1, 2 and 3 threads: same lines, byte-identical checkpoints"
 else
@@ -115,14 +118,14 @@ fi
 grep -q "epoch 3/3  stopped" det1.out && ok "--steps 20 stops inside epoch 3 (9 steps per epoch)" ||
     bad "--steps 20 did not stop inside epoch 3" "$(cat det1.out)"
 for i in 1 2; do run_ok mdet$i mlp.net --train --data small --threads 2 --save mdet$i.st; done
-if cmp -s mdet1.st mdet2.st && [ "$(strip_times mdet1.out)" = "$(strip_times mdet2.out)" ]; then
+if same mdet1.st mdet2.st && [ "$(strip_times mdet1.out)" = "$(strip_times mdet2.out)" ]; then
     ok "MLP with Dropout, 3 epochs: same lines, byte-identical checkpoints"
 else
     bad "MLP with Dropout, two runs differ" "$(cmp mdet1.st mdet2.st)"
 fi
 # Dropout's masks come from per-chunk streams, so they too ignore the thread count
 run_ok mdet1t mlp.net --train --data small --threads 1 --save mdet1t.st
-cmp -s mdet1.st mdet1t.st && ok "MLP with Dropout on 1 and 2 threads: byte-identical checkpoints" ||
+same mdet1.st mdet1t.st && ok "MLP with Dropout on 1 and 2 threads: byte-identical checkpoints" ||
     bad "MLP with Dropout: 1 and 2 threads differ" "$(cmp mdet1.st mdet1t.st)"
 run_ok mseed mlp.net --train --data small --threads 2 --seed 6 --save mseed.st
 cmp -s mdet1.st mseed.st && bad "--seed 6 gave the same checkpoint as seed 5" ||
@@ -166,10 +169,10 @@ resume_case() {
             run_ok "$name-$k" "${RESUME_ARGS[@]}" --steps "$k" --save "$name.st" || return
             first=0
         else
-            run_ok "$name-$k" "${RESUME_ARGS[@]}" --steps "$k" --resume "$name.st" || return
+            run_ok "$name-$k" "${RESUME_ARGS[@]}" --steps "$k" --resume "$name.ckpt.st" || return
         fi
     done
-    if cmp -s "$full" "$name.st"; then
+    if same "$full" "$name.st"; then
         ok "$name: $* then resumed to $total == $total in one run, byte for byte"
     else
         bad "$name: resumed checkpoint differs from the one-run checkpoint" "$(cmp "$full" "$name.st")"
@@ -183,11 +186,31 @@ resume_case mres13 25 mfull25.st 13 18     # inside epoch 2, twice
 resume_case mres33 33 mdet1.st 13          # to the end of the last epoch (3 x 11 steps)
 RESUME_ARGS=("$NET" --train --data small --batch 25 --epochs 3 --threads 2)
 resume_case sres10 20 det1.st 10           # the seed net, across an epoch boundary (9 per epoch)
+# --checkpoint names the checkpoint; --resume from a file not named NAME.ckpt.EXT needs --save
+# for the weights, or writes them to NETWORK.safetensors
+run_ok cc7 mlp.net --train --data small --threads 2 --steps 7 --save cw.st --checkpoint cc.st
+[ -e cw.st ] && [ -e cc.st ] && [ ! -e cw.ckpt.st ] && ok "--checkpoint cc.st: the checkpoint goes there" ||
+    bad "--checkpoint cc.st" "$(ls c*.st)"
+run_ok cc25 mlp.net --train --data small --threads 2 --steps 25 --resume cc.st --save cw.st
+cmp -s cw.st mfull25.st && cmp -s cc.st mfull25.ckpt.st &&
+    ok "--resume cc.st --save cw.st: both files continue, and equal one run's" ||
+    bad "--checkpoint and --resume of it differ from one run" "$(cmp cw.st mfull25.st; cmp cc.st mfull25.ckpt.st)"
+run_ok o7 mlp.net --train --data small --threads 2 --steps 7 --save o7.st && cp o7.ckpt.st other.st
+run_ok other mlp.net --train --data small --threads 2 --steps 25 --resume other.st
+cmp -s mlp.safetensors mfull25.st && ok "--resume other.st alone: the weights go to mlp.safetensors" ||
+    bad "--resume other.st alone: no mlp.safetensors equal to one run's" "$(cat other.out)"
+# a training checkpoint holds the weights too: --load takes it as the weights file
+run_ok ckload mlp.net --load mfull25.ckpt.st --eval --data small --threads 2
+run_ok wload mlp.net --load mfull25.st --eval --data small --threads 2
+ev() { grep -o 'loss [0-9.]*  accuracy [0-9.]*' "$1"; }
+[ "$(ev ckload.out)" = "$(ev wload.out)" ] && [ -n "$(ev ckload.out)" ] &&
+    ok "--load of the checkpoint evaluates as the weights: $(grep -o 'accuracy [0-9.]*' ckload.out)" ||
+    bad "--load of a checkpoint" "$(cat ckload.out wload.out)"
 # by epochs: 2 epochs == 1 epoch, then --resume with --epochs 2 (the issue's own example)
 run_ok e2 mlp.net --train --data small --threads 2 --epochs 2 --save e2.st
 run_ok e1of2 mlp.net --train --data small --threads 2 --epochs 1 --save e1of2.st
-run_ok e1of2r mlp.net --train --data small --threads 2 --epochs 2 --resume e1of2.st
-cmp -s e2.st e1of2.st && ok "2 epochs == 1 epoch + --resume for the 2nd, byte for byte" ||
+run_ok e1of2r mlp.net --train --data small --threads 2 --epochs 2 --resume e1of2.ckpt.st
+same e2.st e1of2.st && ok "2 epochs == 1 epoch + --resume for the 2nd, byte for byte" ||
     bad "2 epochs != 1 epoch + resume" "$(cmp e2.st e1of2.st)"
 # the saved weights evaluate to the accuracy the training run printed last
 run_ok eval mlp.net --load mdet1.st --eval --data small --threads 2
@@ -207,12 +230,13 @@ grep -q "epoch 2/3" sres10-20.out && ! grep -q "epoch 1/3" sres10-20.out &&
 echo "== bad input"
 # expect NAME CODE 'PATTERN;...' ARGS...: netrun ARGS must exit CODE with exactly one "error:"
 # line matching every PATTERN (extended regex, case-insensitive; ';' separates patterns), and
-# no sanitizer report. If keep.st exists it must be byte-identical afterwards.
-cp mdet1.st good.st
+# no sanitizer report. If keep.st (weights) and keep.ckpt.st (its training checkpoint) exist,
+# they must be byte-identical afterwards.
+cp mdet1.st good.st && cp mdet1.ckpt.st good.ckpt.st
 expect() {
     local name=$1 code=$2 pats=$3 rc
     shift 3
-    cp good.st keep.st
+    cp good.st keep.st && cp good.ckpt.st keep.ckpt.st
     "$NETRUN" "$@" >"$name.out" 2>"$name.err"
     rc=$?
     local errs line
@@ -228,7 +252,7 @@ expect() {
             echo "$line" | grep -q -i -E -- "$p" || { why="the error does not match '$p'"; break; }
         done < <(tr ';' '\n' <<<"$pats")
     fi
-    [ -z "$why" ] && ! cmp -s good.st keep.st && why="the existing checkpoint keep.st changed"
+    [ -z "$why" ] && ! same good.st keep.st && why="the existing keep.st or keep.ckpt.st changed"
     if [ -z "$why" ]; then
         ok "$name: $line"
     else
@@ -336,22 +360,25 @@ cp st-good.st keep-weights.st
 expect resume-weights-only 1 'keep-weights.st;not a training checkpoint' nodata.net --train --data small --resume keep-weights.st
 cmp -s st-good.st keep-weights.st && ok "a failed --resume leaves its file byte-identical" ||
     bad "a failed --resume changed its file"
+expect resume-trained-weights 1 'keep.st;weights only;optimizer state' mlp.net --train --data small --resume keep.st
 expect resume-truncated 1 'st-trunc.st;truncated' mlp.net --train --data small --resume st-trunc.st
 # resuming inside an epoch needs the batch size and data the position counts batches of
 run_ok mid mlp.net --train --data small --threads 2 --steps 7 --save mid.st
-cp good.st good.bak && cp mid.st good.st
-expect resume-other-batch 1 'keep.st;batch size;20;30' mlp.net --train --data small --resume keep.st --batch 30
+cp good.ckpt.st good.bak && cp mid.ckpt.st good.ckpt.st
+expect resume-other-batch 1 'keep.ckpt.st;batch size;20;30' mlp.net --train --data small --resume keep.ckpt.st --batch 30
 make_data fewer 60 105
-expect resume-other-data 1 'cannot resume after batch 7;3 batches' mlp.net --train --data fewer --resume keep.st
-cp good.bak good.st
+expect resume-other-data 1 'cannot resume after batch 7;3 batches' mlp.net --train --data fewer --resume keep.ckpt.st
+cp good.bak good.ckpt.st
 run_ok batch-at-epoch-end mlp.net --train --data small --threads 2 --steps 11 --save end1.st &&
-    run_ok resume-other-batch-at-epoch-end mlp.net --train --data small --threads 2 --resume end1.st --batch 30 &&
+    run_ok resume-other-batch-at-epoch-end mlp.net --train --data small --threads 2 --resume end1.ckpt.st --batch 30 &&
     ok "at an epoch's end, --resume may change the batch size"
 
 # checkpoint paths that cannot be written
 mkdir adir
 expect save-is-directory 1 'adir;directory' mlp.net --train --data small --save adir
 expect save-missing-directory 1 'nodir/x.st;cannot' mlp.net --train --data small --save nodir/x.st
+expect checkpoint-missing-directory 1 'nodir/c.st;cannot' mlp.net --train --data small --save cm.st --checkpoint nodir/c.st
+[ -e cm.st ] && bad "checkpoint-missing-directory: wrote the weights" || ok "an unwritable --checkpoint writes nothing"
 grep -q "epoch" save-missing-directory.out && bad "save-missing-directory: trained before failing" ||
     ok "an unwritable --save fails before any training"
 expect logits-missing-directory 1 'nodir/out.csv;cannot' "$NET" --predict small/t10k-images-idx3-ubyte --logits nodir/out.csv
@@ -361,9 +388,9 @@ expect logits-missing-directory 1 'nodir/out.csv;cannot' "$NET" --predict small/
 # steps; --optimizer SGD, the file's kind, keeps it, and --lr 1e6 is the flag's upper bound
 sed 's/momentum=0.9/momentum=1000000/' mlp.net >mlpnan.net
 expect nan-step 1 'loss became (nan|infinite);step [0-9]+' mlpnan.net --train --data small --optimizer SGD --lr 1e6 --save keep.st
-cp mdet1.st resumed.st
-expect nan-on-resume 1 'loss became (nan|infinite);step 3[4-9]' mlpnan.net --train --data small --epochs 5 --resume resumed.st
-cmp -s mdet1.st resumed.st && ok "a NaN after --resume keeps the checkpoint it resumed from" ||
+cp mdet1.st resumed.st && cp mdet1.ckpt.st resumed.ckpt.st
+expect nan-on-resume 1 'loss became (nan|infinite);step 3[4-9]' mlpnan.net --train --data small --epochs 5 --resume resumed.ckpt.st
+same mdet1.st resumed.st && ok "a NaN after --resume keeps the checkpoint it resumed from" ||
     bad "a NaN after --resume changed the checkpoint"
 # NaN in epoch 2 of a run that saved epoch 1: the epoch-1 checkpoint stays, as a 1-epoch run
 # writes it
@@ -374,7 +401,7 @@ rm -f keep.st
 "$NETRUN" mlpx.net --train --data small --threads 2 --save ex.st >ex.out 2>ex.err
 rc=$?
 if [ $rc = 1 ] && grep -q 'loss became .* at step 1[2-9] (epoch 2' ex.err && [ "$(grep -c 'error:' ex.err)" = 1 ] &&
-    cmp -s e1.st ex.st && no_sanitizer ex.err; then
+    same e1.st ex.st && no_sanitizer ex.err; then
     ok "NaN in epoch 2: $(grep error: ex.err); the epoch-1 checkpoint is kept byte for byte"
 else
     bad "NaN in epoch 2 (exit $rc)" "$(cat ex.err)" "$(cmp e1.st ex.st 2>&1)"
@@ -399,29 +426,29 @@ for kv in netc.batch=-1 netc.batch=4294967295 netc.epoch=-3 netc.epoch=429496729
     netc.epoch=1e3 netc.dropout_rng=00000000000000000000000000000000000000000000000000000000000000000 \
     netc.epoch_rng=-00000000000000100000000000000010000000000000001000000000000001; do
     k=${kv%%=*} v=${kv#*=}
-    set_meta mid.st pos.st "$k" "$v" && cp pos.st pos.bak
+    set_meta mid.ckpt.st pos.st "$k" "$v" && cp pos.st pos.bak
     expect "position-$k=$v" 1 "pos.st;bad training position;'$k'" mlp.net --train --data small --resume pos.st
     cmp -s pos.st pos.bak || bad "position-$k=$v: the checkpoint changed"
 done
-set_meta mid.st pos.st netc.batch 12 # in range, but the data has 11 batches of 20
+set_meta mid.ckpt.st pos.st netc.batch 12 # in range, but the data has 11 batches of 20
 expect position-batch-beyond-data 1 "pos.st;cannot resume after batch 12;11 batches" mlp.net --train --data small --resume pos.st
 # a run already at its end: a warning, no "saved", the file untouched, exit 0
-cp mdet1.st ended.st
-if "$NETRUN" mlp.net --train --data small --resume ended.st >ended.out 2>ended.err &&
-    grep -q "warning: nothing to train: 3 epochs done, and the run has 3; ended.st is left as it is" ended.err &&
-    ! grep -q "saved" ended.out && cmp -s mdet1.st ended.st && no_sanitizer ended.err; then
+cp mdet1.st ended.st && cp mdet1.ckpt.st ended.ckpt.st
+if "$NETRUN" mlp.net --train --data small --resume ended.ckpt.st >ended.out 2>ended.err &&
+    grep -q "warning: nothing to train: 3 epochs done, and the run has 3; ended.st and ended.ckpt.st are left as they are" ended.err &&
+    ! grep -q "saved" ended.out && same mdet1.st ended.st && no_sanitizer ended.err; then
     ok "resuming a finished run: $(grep warning: ended.err)"
 else
     bad "resuming a finished run" "$(cat ended.out ended.err)"
 fi
-"$NETRUN" mlp.net --train --data small --resume ended.st --epochs 2 >ended2.out 2>ended2.err
+"$NETRUN" mlp.net --train --data small --resume ended.ckpt.st --epochs 2 >ended2.out 2>ended2.err
 [ $? = 0 ] && grep -q "nothing to train: 3 epochs done, and the run has 2" ended2.err && ! grep -q saved ended2.out &&
-    cmp -s mdet1.st ended.st && ok "resuming past --epochs: nothing trained or saved" ||
+    same mdet1.st ended.st && ok "resuming past --epochs: nothing trained or saved" ||
     bad "resuming past --epochs" "$(cat ended2.out ended2.err)"
-cp mid.st mid2.st
-"$NETRUN" mlp.net --train --data small --resume mid2.st --steps 7 >ended3.out 2>ended3.err
+cp mid.st mid2.st && cp mid.ckpt.st mid2.ckpt.st
+"$NETRUN" mlp.net --train --data small --resume mid2.ckpt.st --steps 7 >ended3.out 2>ended3.err
 [ $? = 0 ] && grep -q "nothing to train: 7 steps done, and the run stops after step 7" ended3.err &&
-    ! grep -q saved ended3.out && cmp -s mid.st mid2.st && ok "resuming at --steps: nothing trained or saved" ||
+    ! grep -q saved ended3.out && same mid.st mid2.st && ok "resuming at --steps: nothing trained or saved" ||
     bad "resuming at --steps" "$(cat ended3.out ended3.err)"
 
 # image shapes, dimension by dimension: 784 pixels are not 1x28x28 unless they are 28x28
@@ -482,7 +509,7 @@ interrupted() {
     fi
     eval "$cmd" >"$name-r.out" 2>"$name-r.err"
     local rrc=$?
-    if [ $rrc = 0 ] && cmp -s "$full" "$name.st" && no_sanitizer "$name-r.err"; then
+    if [ $rrc = 0 ] && same "$full" "$name.st" && no_sanitizer "$name-r.err"; then
         ok "$name: $(grep -o 'after step [0-9]*' "$name.err"), exit $rc; then '${cmd#"$NETRUN" }' == one run, byte for byte"
     else
         bad "$name: the resumed run (exit $rrc) differs from one uninterrupted run" "$cmd" "$(cmp "$full" "$name.st")" "$(cat "$name-r.err")"
@@ -504,7 +531,7 @@ interrupted term 143 termfull.st
 run_ok end11 "${INT_ARGS[@]}" --steps 11 --save end11.st
 NETRUN_TEST_SIGNAL=15,2 "$NETRUN" "${INT_ARGS[@]}" --save twice.st >twice.out 2>twice.err
 rc=$?
-if [ $rc = 130 ] && cmp -s end11.st twice.st && [ -z "$(ls twice.st.tmp.* 2>/dev/null)" ] &&
+if [ $rc = 130 ] && same end11.st twice.st && [ -z "$(ls twice.*st.tmp.* 2>/dev/null)" ] &&
     grep -q "interrupted again" twice.err && [ -z "$(resume_cmd twice.err)" ]; then
     ok "a second signal exits at once (130), the last checkpoint intact, nothing left behind"
 else
@@ -516,12 +543,12 @@ fi
 ASYNC_ARGS=(mlp.net --train --data small --threads 2 --epochs 300)
 run_ok asyncfull "${ASYNC_ARGS[@]}" --save asyncfull.st
 for sig in INT TERM; do
-    rm -f async$sig.st
+    rm -f async$sig.st async$sig.ckpt.st
     set -m
     "$NETRUN" "${ASYNC_ARGS[@]}" --save async$sig.st >async$sig.out 2>async$sig.err &
     pid=$!
     set +m
-    for _ in $(seq 1000); do [ -e async$sig.st ] && break; sleep 0.01; done
+    for _ in $(seq 1000); do [ -e async$sig.st ] && [ -e async$sig.ckpt.st ] && break; sleep 0.01; done
     sleep 0.0$((RANDOM % 5))
     kill -$sig $pid
     wait $pid
@@ -544,6 +571,9 @@ expect usage-label-smoothing 2 "'--label-smoothing' must be between 0 and 1, got
 expect usage-data 2 "'--data' contains the control character 0x01" "$NET" --train --data "$(printf 'a\001b')"
 expect usage-resume-without-train 2 'resume' "$NET" --resume keep.st
 expect usage-resume-and-load 2 'resume;load' "$NET" --train --resume keep.st --load keep.st
+expect usage-checkpoint-without-train 2 'checkpoint goes with --train' "$NET" --checkpoint c.st
+expect usage-save-is-checkpoint 2 'save keep.st;--checkpoint;one file' "$NET" --train --save keep.st --checkpoint keep.st
+expect usage-save-is-resume 2 'save keep.ckpt.st;--resume;one file' "$NET" --train --save keep.ckpt.st --resume keep.ckpt.st
 expect usage-logits-without-predict 2 'logits;predict' "$NET" --logits x.csv
 expect usage-no-net 2 'no network' --train
 expect usage-two-nets 2 'one network' "$NET" "$NET"

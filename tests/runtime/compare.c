@@ -5,6 +5,9 @@
  *                              the same name in GOT (same dtype, F32 or I64, and shape; GOT
  *                              may hold more tensors, e.g. a checkpoint's optimiser state);
  *                              I64 values (counts) must be equal
+ *   compare keys GOT WANT      what PyTorch's strict load_state_dict checks: GOT has exactly
+ *                              WANT's tensor names, each with WANT's dtype and shape (no
+ *                              missing key, no unexpected one)
  *
  * A value passes when |got - want| <= TOL * max(1, |want|): relative for values of magnitude
  * 1 and above, absolute (TOL) below, so values near 0 are not held to a relative bound their
@@ -109,15 +112,23 @@ static int compare_csv(const char *got, const char *want, double tol)
     return status ? status : r;
 }
 
-static int compare_st(const char *got, const char *want, double tol)
+/* Reads both safetensors files, or says why not. */
+static bool read_pair(const char *got, const char *want, StFile **g, StFile **w)
 {
     Diag d;
     diag_init(&d, stderr, "compare");
-    StFile *g = st_read(got, &d), *w = g ? st_read(want, &d) : NULL;
-    if (!g || !w) {
-        st_free(g);
+    *g = st_read(got, &d);
+    *w = *g ? st_read(want, &d) : NULL;
+    if (!*w)
+        st_free(*g);
+    return *w != NULL;
+}
+
+static int compare_st(const char *got, const char *want, double tol)
+{
+    StFile *g, *w;
+    if (!read_pair(got, want, &g, &w))
         return 2;
-    }
     Worst worst = {0};
     int status = 0;
     for (int i = 0; i < st_count(w) && !status; i++) {
@@ -148,13 +159,46 @@ static int compare_st(const char *got, const char *want, double tol)
     return status ? status : r;
 }
 
+static int compare_keys(const char *got, const char *want)
+{
+    StFile *g, *w;
+    if (!read_pair(got, want, &g, &w))
+        return 2;
+    int bad = 0;
+    for (int i = 0; i < st_count(w); i++) {
+        const StTensor *tw = st_tensor(w, i), *tg = st_find(g, tw->name);
+        const char *why = NULL;
+        if (!tg)
+            why = "missing key";
+        else if (tg->dtype != tw->dtype || tg->ndim != tw->ndim ||
+                 memcmp(tg->shape, tw->shape, sizeof(int64_t) * (size_t)tw->ndim) != 0)
+            why = "another dtype or shape than PyTorch's for";
+        if (why) {
+            fprintf(stderr, "compare: %s: %s '%s'\n", got, why, tw->name);
+            bad++;
+        }
+    }
+    for (int i = 0; i < st_count(g); i++)
+        if (!st_find(w, st_tensor(g, i)->name)) {
+            fprintf(stderr, "compare: %s: unexpected key '%s'\n", got, st_tensor(g, i)->name);
+            bad++;
+        }
+    printf("compare: %d keys of %s against %s's %d: %d differ\n", st_count(g), got, want,
+           st_count(w), bad);
+    st_free(g);
+    st_free(w);
+    return bad ? 1 : 0;
+}
+
 int main(int argc, char **argv)
 {
+    if (argc == 4 && strcmp(argv[1], "keys") == 0)
+        return compare_keys(argv[2], argv[3]);
     char *end = NULL;
     double tol = argc == 5 ? strtod(argv[4], &end) : 0;
     if (argc != 5 || !end || *end || !(tol > 0) ||
         (strcmp(argv[1], "csv") != 0 && strcmp(argv[1], "st") != 0)) {
-        fprintf(stderr, "usage: compare csv|st GOT WANT TOL\n");
+        fprintf(stderr, "usage: compare csv|st GOT WANT TOL, or compare keys GOT WANT\n");
         return 2;
     }
     return strcmp(argv[1], "csv") == 0 ? compare_csv(argv[2], argv[3], tol)

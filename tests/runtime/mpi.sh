@@ -44,7 +44,8 @@ bad() {
     shift
     for m in "$@"; do echo "     $m"; done
 }
-sum() { sha256sum "$1" 2>/dev/null | cut -c1-16; }
+# sum W.st: a digest of the weights and the training checkpoint beside them (W.ckpt.st)
+sum() { cat "$1" "${1%.st}.ckpt.st" 2>/dev/null | sha256sum | cut -c1-16; }
 mpi() { local np=$1; shift; timeout 300 mpirun -np "$np" "$NETRUN" "$@"; }
 
 # ---- the same bytes on any number of processes ----
@@ -95,9 +96,9 @@ fi
 common=(--train --data "$DATA" --quiet --threads 1)
 [ $QUICK = 1 ] && common+=(--batch 20) N=10 K=4 || N=85 K=10
 mpi 2 "$ROOT/nets/mnist.net" "${common[@]}" --steps $K --save r.st >r1.log 2>&1
-cp r.st r-plain.st
-mpi 3 "$ROOT/nets/mnist.net" "${common[@]}" --steps $N --resume r.st >r2.log 2>&1
-"$NETRUN" "$ROOT/nets/mnist.net" "${common[@]}" --steps $N --resume r-plain.st >r3.log 2>&1
+cp r.st r-plain.st && cp r.ckpt.st r-plain.ckpt.st
+mpi 3 "$ROOT/nets/mnist.net" "${common[@]}" --steps $N --resume r.ckpt.st >r2.log 2>&1
+"$NETRUN" "$ROOT/nets/mnist.net" "${common[@]}" --steps $N --resume r-plain.ckpt.st >r3.log 2>&1
 want=$(sum mnist-plain.st)
 if [ "$(sum r.st)" = "$want" ] && [ "$(sum r-plain.st)" = "$want" ]; then
     ok "resume: $K steps on 2 processes, then to $N on 3 (and plain) == $N uninterrupted"
@@ -185,11 +186,11 @@ st=$?
 took=$(( ($(date +%s%N) - t_kill) / 1000000 )) # ms from the kill to mpirun's exit
 left=$(pgrep -f "save killed.st")
 "$NETRUN" "$ROOT/nets/mnist.net" --train --epochs 100 --steps 5 --data "$DATA" --quiet \
-    --resume killed.st --save killed2.st >killed2.log 2>&1
+    --resume killed.ckpt.st --save killed2.st >killed2.log 2>&1
 rs=$?
 # (not a stopwatch: 30 s only tells a job that ended from one that hangs until the guard)
 if [ -n "$victim" ] && [ $st != 0 ] && [ $st != 124 ] && [ "$took" -lt 30000 ] && [ -z "$left" ] &&
-    [ $rs = 0 ] && ! ls killed.st.* >/dev/null 2>&1; then
+    [ $rs = 0 ] && [ -z "$(ls killed.st.* killed.ckpt.st.* 2>/dev/null)" ]; then
     ok "a killed process: mpirun exits $st after $took ms, nothing left running, the checkpoint resumes"
 else
     bad "a killed process" "victim '$victim', mpirun exit $st after $took ms, left running '$left', resume exit $rs" \
@@ -207,7 +208,7 @@ kill -INT "$(pgrep -P $job -x mpirun)" 2>/dev/null
 wait $job
 st=$?
 after=$(grep -o "interrupted after step [0-9]*" int.log)
-"$NETRUN" "$ROOT/nets/mnist.net" "${long[@]}" --threads 2 --resume int.st >int2.log 2>&1
+"$NETRUN" "$ROOT/nets/mnist.net" "${long[@]}" --threads 2 --resume int.ckpt.st >int2.log 2>&1
 if [ -n "$after" ] && [ $st != 0 ] && [ "$(sum int.st)" = "$(sum long-plain.st)" ]; then
     ok "Ctrl-C: $after on 2 processes, saved; resumed to 600 == uninterrupted"
 else

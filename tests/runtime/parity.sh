@@ -8,6 +8,9 @@
 #    order, cross_entropy) gives PyTorch's weights within 1e-5 * max(1, |w|) and its loss to
 #    the 4 decimals netrun prints. This checks the whole step: forward, the loss's gradient,
 #    every layer's backward and the update, against PyTorch's autograd.
+# 3. The weights file that step wrote has exactly the keys, dtypes and shapes of PyTorch's
+#    state_dict (fixtures/torch_step.safetensors): what strict load_state_dict checks, so
+#    PyTorch loads it as it is. Its training checkpoint is the other file.
 # Prints the worst element of each comparison. Regenerate the fixtures with
 #   /usr/bin/python3 tests/runtime/gen_torch_mnist.py
 set -u
@@ -46,6 +49,9 @@ if "$NETRUN" "$ROOT/nets/mnist.net" --load "$FIX/torch_mnist.safetensors" --trai
     --data "$TMP/data" --optimizer SGD --lr 0.1 --batch 8 --steps 1 --epochs 1 \
     --no-shuffle --threads 2 --save "$TMP/step.safetensors" >"$TMP/step.out" 2>&1; then
     "$COMPARE" st "$TMP/step.safetensors" "$FIX/torch_step.safetensors" 1e-5 || fail=1
+    "$COMPARE" keys "$TMP/step.safetensors" "$FIX/torch_step.safetensors" || fail=1
+    [ -s "$TMP/step.ckpt.safetensors" ] ||
+        { echo "FAIL: no training checkpoint beside the weights"; fail=1; }
     want=$(cat "$FIX/torch_step.loss")
     got=$(sed -n 's/^epoch 1\/1 .* loss \([0-9.]*\) .*/\1/p' "$TMP/step.out")
     if [ -n "$got" ] && awk -v g="$got" -v w="$want" \

@@ -273,7 +273,7 @@ Test(checks, batch_size_of_another_run_inside_an_epoch)
 
 static TrainResult train_from(TrainPos *pos, int64_t max_steps, const char *save)
 {
-    RunOptions ro = {.max_steps = max_steps, .save = save, .resume = bad, .quiet = true};
+    RunOptions ro = {.max_steps = max_steps, .checkpoint = save, .resume = bad, .quiet = true};
     return rt_train(m, o, pos, &ds, NULL, &ro, &cap.d);
 }
 
@@ -345,7 +345,7 @@ Test(checks, a_stop_request_saves_a_position_that_resumes_exactly)
     rt_model_init(m, 7);
     start.drop_rng = m->rng;
     TrainPos pos = start;
-    RunOptions ro = {.save = full, .quiet = true};
+    RunOptions ro = {.checkpoint = full, .quiet = true};
     Optim *o1 = optim_new(&g->train, m->nparam_floats);
     cr_assert(rt_train(m, o1, &pos, &ds, NULL, &ro, &cap.d).ok);
     optim_free(o1);
@@ -357,7 +357,7 @@ Test(checks, a_stop_request_saves_a_position_that_resumes_exactly)
         stop_flag = 0;
         o1 = optim_new(&g->train, m->nparam_floats);
         ro = (RunOptions){
-            .save = part, .quiet = true, .stop = &stop_flag, .on_step = stop_at, .ctx = &k};
+            .checkpoint = part, .quiet = true, .stop = &stop_flag, .on_step = stop_at, .ctx = &k};
         if (k == 0)
             stop_flag = 1;
         TrainResult r = rt_train(m, o1, &pos, &ds, NULL, &ro, &cap.d);
@@ -368,7 +368,7 @@ Test(checks, a_stop_request_saves_a_position_that_resumes_exactly)
         o1 = optim_new(&g->train, m->nparam_floats);
         stop_flag = 0;
         cr_assert(ckpt_resume(part, m, o1, &pos, &cap.d), "%s", cap_text(&cap));
-        ro = (RunOptions){.save = part, .quiet = true};
+        ro = (RunOptions){.checkpoint = part, .quiet = true};
         cr_assert(rt_train(m, o1, &pos, &ds, NULL, &ro, &cap.d).ok || k == 9);
         optim_free(o1);
         unsigned char *got = read_file(part, &np);
