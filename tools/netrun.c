@@ -6,13 +6,17 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <zlib.h>
 
+#include <json-c/json.h>
+
 #include "dist.h"
 #include "fileio.h"
 #include "frontend.h"
+#include "record.h"
 #include "runtime.h"
 
 /* The train settings' flags (ir_setting_flags): options O_SETTING + their index. */
@@ -30,6 +34,8 @@ static void usage(FILE *f)
             "actions:\n"
             "  --train            train with the file's train section (and the flags below)\n"
             "  --eval             evaluate on the test split (t10k-*) of the data directory\n"
+            "  --eval-on SPLIT    with --eval: test (the default) or val (the train section's\n"
+            "                     validation share of the training set)\n"
             "  --predict FILE     classify the images of an IDX file (gzip or raw), a PGM, or\n"
             "                     FILE.f32: raw little-endian float32 inputs, one after another\n"
             "  --logits FILE      with --predict: write every output of every image as CSV\n"
@@ -41,7 +47,14 @@ static void usage(FILE *f)
             "  --checkpoint FILE  where --train writes its training checkpoint (weights,\n"
             "                     optimizer state, position; default: FILE of --save with\n"
             "                     .ckpt before its extension, NAME.ckpt.safetensors)\n"
-            "  --resume FILE      continue a training run from its checkpoint exactly\n"
+            "  --resume FILE      continue a training run from its checkpoint exactly (in its\n"
+            "                     run folder, when it is one's)\n"
+            "the record of a training run (net, settings, metrics.jsonl, weights, best weights,\n"
+            "checkpoint):\n"
+            "  --record DIR       in this new folder (default: runs/NAME-N, the next N)\n"
+            "  --no-record        no run folder: the weights go to --save, NAME.safetensors\n"
+            "  --log-every N      a line of the mean loss every N steps in metrics.jsonl\n"
+            "                     (default 50; 0: epochs only)\n"
             "overrides of the train section (checked as the file's values are):\n"
             "%s"
             "  --steps N          stop after N optimizer steps in all\n"
@@ -66,6 +79,10 @@ enum {
     O_SAVE,
     O_CHECKPOINT,
     O_RESUME,
+    O_RECORD,
+    O_NO_RECORD,
+    O_LOG_EVERY,
+    O_EVAL_ON,
     O_STEPS,
     O_THREADS,
     O_QUIET,
@@ -76,9 +93,9 @@ enum {
 enum { MAX_SET = 64 }; /* train-setting flags on one command line */
 
 typedef struct Args {
-    const char *net, *predict, *logits, *load, *save, *checkpoint, *resume;
-    bool train, eval, quiet, progress;
-    long steps, threads;
+    const char *net, *predict, *logits, *load, *save, *checkpoint, *resume, *record;
+    bool train, eval, eval_val, quiet, progress, no_record;
+    long steps, threads, log_every;
     int nset;                      /* settings' flags given, in order */
     int set[MAX_SET];              /* index into flags */
     const char *set_text[MAX_SET]; /* their arguments */
@@ -99,6 +116,7 @@ static bool parse_long(const char *flag, const char *s, long lo, long hi, long *
 
 static int parse_args(int argc, char **argv, Args *a)
 {
+    a->log_every = 50;
     static const struct option fixed[] = {
         {"train", no_argument, NULL, O_TRAIN},
         {"eval", no_argument, NULL, O_EVAL},
@@ -107,6 +125,10 @@ static int parse_args(int argc, char **argv, Args *a)
         {"load", required_argument, NULL, O_LOAD},
         {"save", required_argument, NULL, O_SAVE},
         {"checkpoint", required_argument, NULL, O_CHECKPOINT},
+        {"record", required_argument, NULL, O_RECORD},
+        {"no-record", no_argument, NULL, O_NO_RECORD},
+        {"log-every", required_argument, NULL, O_LOG_EVERY},
+        {"eval-on", required_argument, NULL, O_EVAL_ON},
         {"resume", required_argument, NULL, O_RESUME},
         {"steps", required_argument, NULL, O_STEPS},
         {"threads", required_argument, NULL, O_THREADS},
@@ -133,6 +155,19 @@ static int parse_args(int argc, char **argv, Args *a)
         case O_LOAD: a->load = optarg; break;
         case O_SAVE: a->save = optarg; break;
         case O_CHECKPOINT: a->checkpoint = optarg; break;
+        case O_RECORD: a->record = optarg; break;
+        case O_NO_RECORD: a->no_record = true; break;
+        case O_LOG_EVERY:
+            if (!parse_long("--log-every", optarg, 0, 1L << 30, &a->log_every))
+                return EXIT_USAGE;
+            break;
+        case O_EVAL_ON:
+            if (strcmp(optarg, "val") != 0 && strcmp(optarg, "test") != 0) {
+                fprintf(stderr, "netrun: error: --eval-on takes test or val, got '%s'\n", optarg);
+                return EXIT_USAGE;
+            }
+            a->eval_val = strcmp(optarg, "val") == 0;
+            break;
         case O_RESUME: a->resume = optarg; break;
         case O_QUIET: a->quiet = true; break;
         case O_PROGRESS: a->progress = true; break;
@@ -172,6 +207,15 @@ static int parse_args(int argc, char **argv, Args *a)
     }
     if (a->resume && a->load) {
         fprintf(stderr, "netrun: error: --resume and --load both give weights; use one\n");
+        return EXIT_USAGE;
+    }
+    if (a->record && a->no_record) {
+        fprintf(stderr, "netrun: error: --record and --no-record: use one\n");
+        return EXIT_USAGE;
+    }
+    if ((a->record || a->no_record) && !a->train) {
+        fprintf(stderr, "netrun: error: --%s goes with --train\n",
+                a->record ? "record" : "no-record");
         return EXIT_USAGE;
     }
     if (a->checkpoint && !a->train) {
@@ -438,7 +482,7 @@ static void put_shell_word(const char *w, FILE *f)
 static void say_how_to_resume(int argc, char **argv, const Args *a, const char *save,
                               const TrainPos *pos)
 {
-    const char *weights[3] = {a->load, a->checkpoint, a->resume};
+    const char *weights[4] = {a->load, a->checkpoint, a->resume, a->record};
     fflush(stdout);
     if (pos->batch)
         fprintf(stderr, "netrun: interrupted after step %lld (epoch %d, batch %d); ",
@@ -451,7 +495,7 @@ static void say_how_to_resume(int argc, char **argv, const Args *a, const char *
     put_shell_word(argv[0], stderr);
     for (int i = 1; i < argc; i++) {
         bool drop = false;
-        for (int k = 0; k < 3 && !drop; k++) {
+        for (int k = 0; k < 4 && !drop; k++) {
             const char *v = weights[k];
             if (v && v > argv[i] && v <= argv[i] + strlen(argv[i])) /* --save=FILE */
                 drop = true;
@@ -604,6 +648,85 @@ static void say_if_crowded(Diag *d)
                                  : "");
 }
 
+/* ---- the run's record (record.h) ---- */
+
+/* run.json: what started the run and everything it was started with. */
+static char *run_json(const Args *a, const Graph *g, int argc, char **argv, const Dataset *train,
+                      const Dataset *val, const Dataset *test)
+{
+    json_object *o = json_object_new_object(), *cmd = json_object_new_array();
+    for (int i = 0; i < argc; i++)
+        json_object_array_add(cmd, json_object_new_string(argv[i]));
+    json_object_object_add(o, "command", cmd);
+    char cwd[4096], when[32];
+    json_object_object_add(o, "cwd", json_object_new_string(getcwd(cwd, sizeof cwd) ? cwd : ""));
+    time_t now = time(NULL);
+    struct tm tm;
+    strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", gmtime_r(&now, &tm));
+    json_object_object_add(o, "started", json_object_new_string(when));
+    json_object_object_add(o, "net", json_object_new_string(a->net));
+    json_object_object_add(o, "network", json_object_new_string(g->name));
+    json_object_object_add(o, "params", json_object_new_int64(g->nparams));
+    json_object_object_add(o, "threads", json_object_new_int(rt_threads()));
+    json_object_object_add(o, "processes", json_object_new_int(dist_size()));
+    json_object *data = json_object_new_object();
+    json_object_object_add(data, "train", json_object_new_int(train->n));
+    json_object_object_add(data, "val", json_object_new_int(val->n));
+    json_object_object_add(data, "test", json_object_new_int(test->n));
+    json_object_object_add(o, "images", data);
+    /* every setting resolved, defaults included, as the IR dump writes them */
+    StrBuf sb;
+    sb_init(&sb);
+    ir_train_write(&sb, &g->train, TRAIN_DUMP);
+    json_object *set = json_object_new_array();
+    for (char *line = sb.data, *nl; line && *line; line = nl + 1) {
+        nl = strchr(line, '\n');
+        if (!nl)
+            break;
+        *nl = 0;
+        json_object_array_add(set, json_object_new_string(line + strspn(line, " ")));
+    }
+    sb_free(&sb);
+    json_object_object_add(o, "settings", set);
+    char *text = strdup(json_object_to_json_string_ext(
+        o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED | JSON_C_TO_STRING_NOSLASHESCAPE));
+    json_object_put(o);
+    return text;
+}
+
+/* The run folder: the one --resume's checkpoint is in (when it is a run folder and no
+ * --record names another), or a new one with net.net and run.json written. */
+static bool open_record(Record *rec, const Args *a, const Graph *g, int argc, char **argv,
+                        const Dataset *train, const Dataset *val, const Dataset *test, int64_t step,
+                        Diag *d)
+{
+    if (a->resume && !a->record) {
+        char *dir = strdup(a->resume), *slash = dir ? strrchr(dir, '/') : NULL;
+        const char *where = slash ? (*slash = 0, dir) : ".";
+        bool run = dir && record_is_run(where);
+        bool ok = run && record_reopen(rec, where, step, d);
+        free(dir);
+        if (run) {
+            if (ok)
+                record_resume(rec, step, argc, argv);
+            return ok;
+        }
+    }
+    if (!record_create(rec, a->record, "runs", g->name, d))
+        return false;
+    StrBuf sb;
+    sb_init(&sb);
+    write_net(g, &sb);
+    char *json = run_json(a, g, argc, argv, train, val, test);
+    bool ok = json && record_write(rec, "net.net", sb.data, sb.len, d) &&
+              record_write(rec, "run.json", json, strlen(json), d);
+    if (!json)
+        diag_error(d, (SrcLoc){0}, "out of memory");
+    free(json);
+    sb_free(&sb);
+    return ok;
+}
+
 static int run(int argc, char **argv, bool *collective);
 
 int main(int argc, char **argv)
@@ -638,7 +761,8 @@ static int run(int argc, char **argv, bool *collective)
     if (nproc > 1)
         snprintf(prog, sizeof prog, "netrun (process %d of %d)", rank, nproc);
     diag_init(&d, stderr, prog);
-    Dataset train = {0}, test = {0};
+    Dataset train = {0}, val = {0}, test = {0};
+    Record rec = {0};
     Model *m = NULL;
     Optim *o = NULL;
     Graph *g = frontend_load(arena, a.net, &d);
@@ -663,15 +787,24 @@ static int run(int argc, char **argv, bool *collective)
                    a.net);
         goto done;
     }
-    if (a.train && !dataset_load(&train, t->data_dir, "train", &d))
+    if (a.eval && a.eval_val && t->val <= 0) {
+        diag_error(&d, (SrcLoc){0},
+                   "--eval-on val: the train section holds out no validation set; give 'val "
+                   "0.1' there, or --val 0.1, as the training run did");
+        goto done;
+    }
+    bool need_train = a.train || (a.eval && a.eval_val);
+    if (need_train && !dataset_load(&train, t->data_dir, "train", &d))
         goto done;
     if ((a.train || a.eval) && !dataset_load(&test, t->data_dir, "t10k", &d))
         goto done;
     m = rt_model_new(g, t->batch, &d);
     if (!m)
         goto done;
-    if ((a.train && !check_split(m, &train, t->data_dir, "train", &d)) ||
+    if ((need_train && !check_split(m, &train, t->data_dir, "train", &d)) ||
         ((a.train || a.eval) && !check_split(m, &test, t->data_dir, "t10k", &d)))
+        goto done;
+    if (need_train && !dataset_split(&train, &val, t->val, t->seed, &d))
         goto done;
     rt_model_init(m, t->seed);
     if (a.load && rank == 0 && !ckpt_load(a.load, m, &d))
@@ -686,17 +819,33 @@ static int run(int argc, char **argv, bool *collective)
         pos.drop_rng = m->rng;
         if (a.resume && rank == 0 && !ckpt_resume(a.resume, m, o, &pos, &d))
             goto done;
-        /* the weights: --save, or beside the checkpoint resumed from, or NAME.safetensors; the
-         * checkpoint: --checkpoint, or the one resumed from, or beside the weights */
+        /* the weights: --save, or beside the checkpoint resumed from (when named so), or in
+         * the run folder, or NAME.safetensors; the checkpoint: --checkpoint, or the one resumed
+         * from, or in the run folder (when the weights are), or beside the weights */
+        bool recording = !a.no_record;
         const char *save = a.save ? a.save : a.resume ? weights_beside(arena, a.resume) : NULL;
-        if (!save)
+        bool in_run = !save && recording;
+        if (!save && !in_run)
             save = arena_printf(arena, "%s.safetensors", g->name);
         const char *ckpt = a.checkpoint ? a.checkpoint
                            : a.resume   ? a.resume
+                           : in_run     ? NULL
                                         : ckpt_beside(arena, save);
-        /* a bad --save fails now, not after an epoch; nothing is left behind */
-        if (rank == 0 && (!save_check(save, false, &d) || !save_check(ckpt, false, &d)))
+        /* a bad path fails now, not after an epoch, and before the run folder is made */
+        if (rank == 0 &&
+            ((save && !save_check(save, false, &d)) || (ckpt && !save_check(ckpt, false, &d))))
             goto done;
+        /* the run folder, made by process 0 (the others know only that there is one) */
+        if (recording && rank == 0 &&
+            !open_record(&rec, &a, g, argc, argv, &train, &val, &test, pos.step, &d))
+            goto done;
+        const char *dir = rec.dir ? rec.dir : "(process 0's run folder)";
+        if (in_run) {
+            save = arena_printf(arena, "%s/weights.safetensors", dir);
+            if (!ckpt)
+                ckpt = arena_printf(arena, "%s/checkpoint.safetensors", dir);
+        }
+        const char *best = recording ? arena_printf(arena, "%s/best.safetensors", dir) : NULL;
         *collective = true; /* share_state's failures are agreed; so are rt_train's */
         if (nproc > 1 && !share_state(m, o, &pos, &train, &test, &d))
             goto done;
@@ -709,6 +858,10 @@ static int run(int argc, char **argv, bool *collective)
             .save = save,
             .checkpoint = ckpt,
             .resume = a.resume,
+            .best = best,
+            .val = val.n ? &val : NULL,
+            .record = rec.dir ? &rec : NULL,
+            .log_every = (int)a.log_every,
             .progress = (a.progress || isatty(fileno(stdout))) && !a.quiet && rank == 0,
             .quiet = a.quiet,
             .out = stdout,
@@ -717,15 +870,19 @@ static int run(int argc, char **argv, bool *collective)
             .ctx = &ts,
         };
         if (!a.quiet) {
-            char np[32], ni[32], steps[64] = "";
+            char np[32], ni[32], nv[32], steps[64] = "";
             if (a.steps)
                 snprintf(steps, sizeof steps, ", stopping after step %ld", a.steps);
             char procs[64] = "";
             if (nproc > 1)
                 snprintf(procs, sizeof procs, "%d processes of ", nproc);
-            printf("training %s: %s params, %d epoch%s of %s images, batch %d, %s%d thread%s%s\n",
+            char held[64] = "";
+            if (val.n)
+                snprintf(held, sizeof held, " (%s held out for validation)",
+                         fmt_thousands(nv, val.n));
+            printf("training %s: %s params, %d epoch%s of %s images%s, batch %d, %s%d thread%s%s\n",
                    g->name, fmt_thousands(np, g->nparams), t->epochs, t->epochs == 1 ? "" : "s",
-                   fmt_thousands(ni, train.n), t->batch, procs, rt_threads(),
+                   fmt_thousands(ni, train.n), held, t->batch, procs, rt_threads(),
                    rt_threads() == 1 ? "" : "s", steps);
         }
         catch_stop_signals(true);
@@ -736,6 +893,8 @@ static int run(int argc, char **argv, bool *collective)
             goto done;
         if (!a.quiet)
             say_communication(&tr);
+        if (rec.dir && !a.quiet)
+            printf("run recorded in %s/\n", rec.dir);
         if (tr.interrupted) {
             if (rank == 0)
                 say_how_to_resume(argc, argv, &a, ckpt, &pos);
@@ -750,11 +909,11 @@ static int run(int argc, char **argv, bool *collective)
         if (nproc > 1 && !a.train && !share_state(m, NULL, NULL, &train, &test, &d))
             goto done;
         double t0 = now_seconds();
-        EvalResult ev = rt_evaluate(m, &test, t->batch, t);
+        EvalResult ev = rt_evaluate(m, a.eval_val ? &val : &test, t->batch, t);
         double el = now_seconds() - t0;
         char n[32], rate[32];
-        printf("test: loss %.4f  accuracy %.4f  (%s images, %s img/s, batch %d)\n", ev.loss,
-               ev.accuracy, fmt_thousands(n, ev.n),
+        printf("%s: loss %.4f  accuracy %.4f  (%s images, %s img/s, batch %d)\n",
+               a.eval_val ? "val" : "test", ev.loss, ev.accuracy, fmt_thousands(n, ev.n),
                fmt_thousands(rate, (int64_t)(el > 0 ? ev.n / el : 0)), t->batch);
     }
     if (a.predict && rank == 0) {
@@ -764,8 +923,10 @@ static int run(int argc, char **argv, bool *collective)
     }
     status = EXIT_OK;
 done:
+    record_close(&rec);
     optim_free(o);
     rt_model_free(m);
+    dataset_free(&val);
     dataset_free(&train);
     dataset_free(&test);
     arena_free(arena);

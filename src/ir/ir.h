@@ -226,6 +226,8 @@ typedef struct TrainConfig {
     int chunks; /* a batch is cut into at most this many chunks (0: the default, 8) */
     uint64_t seed;
     bool shuffle;
+    double val;       /* share of the training set held out for validation (0: none) */
+    int early_stop;   /* epochs without a better accuracy before stopping (0: never) */
     double mean, std; /* std == 0: no normalisation */
 } TrainConfig;
 

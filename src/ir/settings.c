@@ -162,6 +162,10 @@ ONE_VALUE(shuffle, ATTR_BOOL, "true", 0, 0, shuffle, "--shuffle", "reshuffle eve
 ONE_VALUE(warmup, ATTR_INT, "0", 0, 1e9, warmup, NULL, "batches of linear lr warm-up");
 ONE_VALUE(chunks, ATTR_INT, "8", 1, 1024, chunks, "--chunks",
           "most chunks a batch is cut into; the bits depend on it, not on threads or processes");
+ONE_VALUE(val, ATTR_FLOAT, "0", 0, 0.9, val, "--val",
+          "share of the training set held out (seeded) for validation");
+ONE_VALUE(early_stop, ATTR_INT, "0", 0, 1 << 20, early_stop, "--early-stop",
+          "stop after this many epochs without a better accuracy (0: never)");
 
 static const char *const pos_norm[] = {"mean", "std", NULL};
 static const SettingValue norm_values[] = {
@@ -193,6 +197,12 @@ const Setting ir_settings[] = {
      NULL},
     {"chunks", "most chunks a batch is cut into (each adds its gradients in chunk order)", NULL, 0,
      chunks_kinds, 1, NONE, 0, -1, NULL},
+    {"val", "a validation set held out of the training set: a seeded shuffle of it, the last share",
+     NULL, 0, val_kinds, 1, NONE, 0, -1, NULL},
+    {"early_stop",
+     "stop after this many epochs without a better validation accuracy (test accuracy when "
+     "there is no val); the best weights are kept",
+     NULL, 0, early_stop_kinds, 1, NONE, 0, -1, NULL},
     {"normalize", "after scaling to [0, 1], (x - mean) / std (none: no normalisation)", NULL, 0,
      norm_kinds, 1, NONE, -1, -1, NULL},
 };

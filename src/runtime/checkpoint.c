@@ -4,6 +4,7 @@
  * the optimiser moments under "optim.m.<name>" / "optim.v.<name>" and the training position
  * (epoch, batch, step, RNG states) in the metadata as decimal strings. */
 #include <inttypes.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -66,6 +67,14 @@ static const struct {
     [P_OSTEP] = {"netc.optim_step", 0, (int64_t)1 << 53, true},
 };
 static const char *const rng_keys[2] = {"netc.epoch_rng", "netc.dropout_rng"};
+/* The best accuracy so far and its epoch: written once an epoch has been evaluated; older
+ * checkpoints lack them. */
+static const char *const best_keys[2] = {"netc.best_accuracy", "netc.best_epoch"};
+/* The epoch's sums so far and the loss since the last record line (TrainPos): written when
+ * not zero; older checkpoints lack them. */
+enum { S_LOSS, S_CORRECT, S_SEEN, S_LOG_LOSS, S_LOG_STEPS, S_N };
+static const char *const sum_keys[S_N] = {"netc.epoch_loss_sum", "netc.epoch_correct",
+                                          "netc.epoch_seen", "netc.log_loss", "netc.log_steps"};
 
 /* A decimal integer as ckpt_save writes it (an optional '-', then digits only) within
  * [lo, hi], where lo >= -hi. */
@@ -126,8 +135,8 @@ bool ckpt_save(const char *path, const Model *m, const Optim *o, const TrainPos 
             }
         }
     }
-    char nums[P_NINTS][32], rngs[2][80];
-    const char *meta[4 + 2 * (P_NINTS + 2) + 1];
+    char nums[P_NINTS][32], rngs[2][80], best[2][40], sums[S_N][40];
+    const char *meta[4 + 2 * (P_NINTS + 4 + S_N) + 1];
     int mk = 0;
     meta[mk++] = "format";
     meta[mk++] = "pt";
@@ -149,6 +158,23 @@ bool ckpt_save(const char *path, const Model *m, const Optim *o, const TrainPos 
         for (int i = 0; i < 2; i++) {
             meta[mk++] = rng_keys[i];
             meta[mk++] = rngs[i];
+        }
+        snprintf(sums[S_LOSS], sizeof sums[0], "%.17g", pos->loss_sum);
+        snprintf(sums[S_CORRECT], sizeof sums[0], "%" PRId64, pos->correct);
+        snprintf(sums[S_SEEN], sizeof sums[0], "%" PRId64, pos->seen);
+        snprintf(sums[S_LOG_LOSS], sizeof sums[0], "%.17g", pos->log_loss);
+        snprintf(sums[S_LOG_STEPS], sizeof sums[0], "%" PRId64, pos->log_steps);
+        for (int i = 0; i < S_N && (pos->seen || pos->log_steps); i++) {
+            meta[mk++] = sum_keys[i];
+            meta[mk++] = sums[i];
+        }
+        if (pos->best_epoch > 0) {
+            snprintf(best[0], sizeof best[0], "%.17g", pos->best);
+            snprintf(best[1], sizeof best[1], "%d", pos->best_epoch);
+            for (int i = 0; i < 2; i++) {
+                meta[mk++] = best_keys[i];
+                meta[mk++] = best[i];
+            }
         }
     }
     meta[mk] = NULL;
@@ -323,14 +349,101 @@ static bool read_pos(const char *path, const StFile *f, int64_t v[P_NINTS], Rng 
     return true;
 }
 
+/* The best accuracy and its epoch, both or neither: an accuracy from 0 to 1 and an epoch from
+ * 1 to the epochs done (*epoch 0 when the file has neither). */
+static bool read_best(const char *path, const StFile *f, int64_t epochs_done, double *best,
+                      int64_t *epoch, Diag *d)
+{
+    const char *a = st_meta(f, best_keys[0]), *e = st_meta(f, best_keys[1]);
+    *best = 0;
+    *epoch = 0;
+    if (!a && !e)
+        return true;
+    char vb[IO_CLIP_BUF], *end = NULL;
+    double v = a ? strtod(a, &end) : NAN;
+    if (!a || !e || end == a || *end || !(v >= 0 && v <= 1)) {
+        diag_error(d, (SrcLoc){0},
+                   "%s: bad training position: metadata '%s' is '%s'; expected a number from 0 "
+                   "to 1 (with '%s')",
+                   path, best_keys[0], a ? io_clip(vb, a) : "(missing)", best_keys[1]);
+        return false;
+    }
+    if (!int_parse(e, 1, epochs_done < 1 ? 1 : epochs_done, epoch) || epochs_done < 1) {
+        diag_error(d, (SrcLoc){0},
+                   "%s: bad training position: metadata '%s' is '%s'; expected an epoch from 1 "
+                   "to the %" PRId64 " done",
+                   path, best_keys[1], io_clip(vb, e), epochs_done);
+        return false;
+    }
+    *best = v;
+    return true;
+}
+
+/* A double as ckpt_save writes it (%.17g), finite, within [lo, hi]. */
+static bool double_parse(const char *s, double lo, double hi, double *out)
+{
+    char *end = NULL;
+    double v = strtod(s, &end);
+    if (end == s || *end || !(v >= lo && v <= hi))
+        return false;
+    *out = v;
+    return true;
+}
+
+/* The epoch's sums and the record's loss since its last line, all or none: counts in range
+ * (correct <= seen = the images of the batches done, log_steps <= step) and sums that are
+ * finite and not negative (both losses are). */
+static bool read_sums(const char *path, const StFile *f, const int64_t v[P_NINTS], TrainPos *pos,
+                      Diag *d)
+{
+    int given = 0;
+    for (int i = 0; i < S_N; i++)
+        given += st_meta(f, sum_keys[i]) != NULL;
+    if (given == 0)
+        return true;
+    int64_t seen_max = v[P_BATCH] * (v[P_BSIZE] ? v[P_BSIZE] : INT32_MAX);
+    for (int i = 0; i < S_N; i++) {
+        const char *s = st_meta(f, sum_keys[i]);
+        bool ok = s != NULL;
+        if (ok && (i == S_LOSS || i == S_LOG_LOSS))
+            ok = double_parse(s, 0, 1e300, i == S_LOSS ? &pos->loss_sum : &pos->log_loss);
+        else if (ok && i == S_SEEN)
+            ok = int_parse(s, 0, seen_max, &pos->seen) && (!v[P_BSIZE] || pos->seen == seen_max);
+        else if (ok && i == S_CORRECT)
+            ok = int_parse(s, 0, seen_max, &pos->correct);
+        else if (ok)
+            ok = int_parse(s, 0, v[P_STEP], &pos->log_steps);
+        if (!ok) {
+            char vb[IO_CLIP_BUF];
+            diag_error(d, (SrcLoc){0},
+                       "%s: bad training position: metadata '%s' is '%s'; it does not fit batch "
+                       "%" PRId64 " of the epoch and step %" PRId64,
+                       path, sum_keys[i], s ? io_clip(vb, s) : "(missing)", v[P_BATCH], v[P_STEP]);
+            return false;
+        }
+    }
+    if (pos->correct > pos->seen) {
+        diag_error(d, (SrcLoc){0},
+                   "%s: bad training position: metadata '%s' (%" PRId64
+                   ") is more than '%s' (%" PRId64 ")",
+                   path, sum_keys[S_CORRECT], pos->correct, sum_keys[S_SEEN], pos->seen);
+        return false;
+    }
+    return true;
+}
+
 bool ckpt_resume(const char *path, Model *m, Optim *o, TrainPos *pos, Diag *d)
 {
     StFile *f = st_read(path, d);
     if (!f)
         return false;
-    int64_t v[P_NINTS];
+    int64_t v[P_NINTS], best_epoch = 0;
     Rng rng[2];
-    bool ok = read_pos(path, f, v, rng, d);
+    double best = 0;
+    TrainPos sums = {0};
+    bool ok = read_pos(path, f, v, rng, d) &&
+              read_best(path, f, v[P_EPOCH], &best, &best_epoch, d) &&
+              read_sums(path, f, v, &sums, d);
     /* inside an epoch, the position counts batches of the size it was trained with */
     if (ok && v[P_BATCH] > 0 && v[P_BSIZE] && v[P_BSIZE] != m->g->train.batch) {
         diag_error(d, (SrcLoc){0},
@@ -348,6 +461,13 @@ bool ckpt_resume(const char *path, Model *m, Optim *o, TrainPos *pos, Diag *d)
         pos->epoch_rng = rng[0];
         pos->drop_rng = m->rng = rng[1];
         o->step = v[P_OSTEP];
+        pos->best = best;
+        pos->best_epoch = (int)best_epoch;
+        pos->loss_sum = sums.loss_sum;
+        pos->correct = sums.correct;
+        pos->seen = sums.seen;
+        pos->log_loss = sums.log_loss;
+        pos->log_steps = sums.log_steps;
     }
     st_free(f);
     return ok;

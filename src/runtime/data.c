@@ -336,9 +336,53 @@ void dataset_free(Dataset *ds)
 {
     if (!ds)
         return;
-    free(ds->images);
-    free(ds->labels);
+    if (!ds->view) {
+        free(ds->images);
+        free(ds->labels);
+    }
     memset(ds, 0, sizeof *ds);
+}
+
+bool dataset_split(Dataset *train, Dataset *val, double share, uint64_t seed, Diag *d)
+{
+    memset(val, 0, sizeof *val);
+    if (share <= 0)
+        return true;
+    int nval = (int)floor(train->n * share);
+    if (nval < 1 || nval >= train->n) {
+        diag_error(d, (SrcLoc){0},
+                   "val %g of %d training images holds out %d; both parts need at least one image",
+                   share, train->n, nval);
+        return false;
+    }
+    size_t per = (size_t)train->rows * (size_t)train->cols;
+    uint8_t *tmp = malloc(per);
+    if (!tmp) {
+        diag_error(d, (SrcLoc){0}, "out of memory for the validation split");
+        return false;
+    }
+    /* Fisher-Yates on the records themselves: record i swaps with one of 0..i */
+    Rng r;
+    rng_seed(&r, seed ^ 0x56414c4944415445ull); /* a stream of its own */
+    for (int i = train->n - 1; i > 0; i--) {
+        int j = (int)rng_below(&r, (uint64_t)i + 1);
+        uint8_t *a = train->images + (size_t)i * per, *b = train->images + (size_t)j * per;
+        memcpy(tmp, a, per);
+        memcpy(a, b, per);
+        memcpy(b, tmp, per);
+        uint8_t l = train->labels[i];
+        train->labels[i] = train->labels[j];
+        train->labels[j] = l;
+    }
+    free(tmp);
+    train->n -= nval;
+    *val = (Dataset){.n = nval,
+                     .rows = train->rows,
+                     .cols = train->cols,
+                     .images = train->images + (size_t)train->n * per,
+                     .labels = train->labels + train->n,
+                     .view = true};
+    return true;
 }
 
 void dataset_image_to_float(float *dst, const Dataset *ds, int i, float mean, float std)

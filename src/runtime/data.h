@@ -17,6 +17,7 @@ typedef struct Dataset {
     int n, rows, cols; /* images are n x rows x cols bytes */
     uint8_t *images;   /* owned (malloc); image i starts at images + (size_t)i * rows * cols */
     uint8_t *labels;   /* owned (malloc); n labels */
+    bool view;         /* images and labels belong to another Dataset (dataset_split) */
 } Dataset;
 
 /* Loads "<dir>/<split>-images-idx3-ubyte[.gz]" and "<dir>/<split>-labels-idx1-ubyte[.gz]"
@@ -30,7 +31,13 @@ bool dataset_load(Dataset *ds, const char *dir, const char *split, Diag *d);
 bool idx_load_images(const char *path, uint8_t **images, int *n, int *rows, int *cols, Diag *d);
 bool idx_load_labels(const char *path, uint8_t **labels, int *n, Diag *d);
 
-/* Frees the arrays and zeroes *ds. Accepts NULL and a zeroed Dataset. */
+/* Holds out a validation set: reorders train by a shuffle drawn from seed (in place: no
+ * second copy of the images), then moves its last floor(n * share) records into *val, a view
+ * into train's arrays (free train after val). share 0 leaves *val empty. An error (after one
+ * message) when either part would be empty. */
+bool dataset_split(Dataset *train, Dataset *val, double share, uint64_t seed, Diag *d);
+
+/* Frees the arrays (not a view's) and zeroes *ds. Accepts NULL and a zeroed Dataset. */
 void dataset_free(Dataset *ds);
 
 /* dst (rows*cols floats) = image i scaled to [0,1] (x/255), then (x-mean)/std if std > 0. */

@@ -182,6 +182,16 @@ typedef struct TrainPos {
     int64_t step;  /* optimiser steps so far */
     Rng epoch_rng; /* shuffle RNG at the start of the epoch (its order derives from it) */
     Rng drop_rng;  /* the model's dropout RNG now */
+    /* the best accuracy an epoch's end reached (validation set, else test set), and that
+     * epoch (1-based; 0: none yet): for the best weights and early_stop */
+    double best;
+    int best_epoch;
+    /* the epoch's sums so far (its printed and recorded loss and accuracy), and the loss's
+     * sum over the steps since the last "step" line of the record */
+    double loss_sum;
+    int64_t correct, seen;
+    double log_loss;
+    int64_t log_steps;
 } TrainPos;
 
 /* Writes the weights and buffers under their state_dict names, atomically: with o and pos
@@ -203,6 +213,10 @@ typedef struct RunOptions {
     const char *save;       /* where the weights go (PyTorch's state_dict), or NULL */
     const char *checkpoint; /* where the training checkpoint goes, or NULL */
     const char *resume;     /* the checkpoint the position came from (for messages), or NULL */
+    const char *best;       /* where the weights of the best epoch go, or NULL */
+    const Dataset *val;     /* the validation set, evaluated after every epoch, or NULL */
+    struct Record *record;  /* the run's record (record.h: metrics.jsonl), or NULL */
+    int log_every;          /* a "step" line in the record every this many steps (0: none) */
     bool progress;          /* a live progress bar (stdout is a terminal) */
     bool quiet;
     FILE *out; /* where progress and results go */
@@ -224,6 +238,7 @@ typedef struct TrainResult {
     bool ok;          /* false: a data problem, a loss that is not finite, or a failed save
                          (reported; the last checkpoint stays) */
     bool interrupted; /* *RunOptions.stop was set: stopped after a step, the position saved */
+    bool early_stop;  /* stopped by early_stop after an epoch without a better accuracy */
     int saves;        /* times the weights and checkpoint were written */
     int64_t steps;    /* optimiser steps taken by this call */
     double seconds;   /* the time they took (the steps alone: no evaluation, no saving) */

@@ -11,6 +11,7 @@
 
 #include "dist.h"
 #include "kernels.h"
+#include "record.h"
 #include "runtime.h"
 
 #ifdef _OPENMP
@@ -181,13 +182,26 @@ static bool must_stop(const Model *m, const RunOptions *ro, const TrainPos *pos,
 /* Whether the run writes anything: weights, a checkpoint or both. */
 static bool saving(const RunOptions *ro) { return ro->save || ro->checkpoint; }
 
-/* The training checkpoint, then the weights, each atomically, written by the first process
- * alone; every process learns whether both were. */
+/* A training checkpoint, then weights (either NULL: not that one), each atomically, written
+ * by the first process alone; every process learns whether both were. */
+static bool save_files(const char *ckpt, const char *weights, const Model *m, const Optim *o,
+                       const TrainPos *pos, Diag *d)
+{
+    bool ok = m->rank > 0 || ((!ckpt || ckpt_save(ckpt, m, o, pos, d)) &&
+                              (!weights || ckpt_save(weights, m, NULL, NULL, d)));
+    return m->nranks > 1 ? dist_all(ok) : ok;
+}
+
 static bool save(const RunOptions *ro, const Model *m, const Optim *o, const TrainPos *pos, Diag *d)
 {
-    bool ok = m->rank > 0 || ((!ro->checkpoint || ckpt_save(ro->checkpoint, m, o, pos, d)) &&
-                              (!ro->save || ckpt_save(ro->save, m, NULL, NULL, d)));
-    return m->nranks > 1 ? dist_all(ok) : ok;
+    return save_files(ro->checkpoint, ro->save, m, o, pos, d);
+}
+
+/* Whether early_stop stops the run once epochs_done epochs are done. */
+static bool stops_early(const TrainConfig *t, const TrainPos *pos, int epochs_done)
+{
+    return t->early_stop > 0 && pos->best_epoch > 0 &&
+           epochs_done - pos->best_epoch >= t->early_stop;
 }
 
 /* What the run writes, for messages: "W and C", or the one of them. */
@@ -210,6 +224,10 @@ static bool at_end(const TrainPos *pos, const RunOptions *ro, const TrainConfig 
     else if (ro->max_steps && pos->step >= ro->max_steps)
         snprintf(why, sizeof why, "%lld steps done, and the run stops after step %lld",
                  (long long)pos->step, (long long)ro->max_steps);
+    else if (pos->batch == 0 && stops_early(t, pos, pos->epoch))
+        snprintf(why, sizeof why,
+                 "it stopped early after epoch %d, %d epochs after its best (%.4f, epoch %d)",
+                 pos->epoch, pos->epoch - pos->best_epoch, pos->best, pos->best_epoch);
     else
         return false;
     char files[8300];
@@ -263,8 +281,10 @@ TrainResult rt_train(Model *m, Optim *o, TrainPos *pos, const Dataset *train, co
         else
             for (int i = 0; i < train->n; i++)
                 idx[i] = i;
-        double e_start = now_seconds(), loss_sum = 0;
-        int correct = 0, seen = 0;
+        double e_start = now_seconds();
+        int seen = 0; /* images this call trained in this epoch (pos->seen: all of them) */
+        if (pos->batch == 0)
+            pos->loss_sum = 0, pos->correct = pos->seen = 0;
         double lr = 0;
         for (; pos->batch < steps_per_epoch; pos->batch++) {
             if (must_stop(m, ro, pos, &res.interrupted))
@@ -290,7 +310,7 @@ TrainResult rt_train(Model *m, Optim *o, TrainPos *pos, const Dataset *train, co
                 res.ok = false;
                 break;
             }
-            correct += count_correct(m, logits, count);
+            pos->correct += count_correct(m, logits, count);
             rt_backward(m, count);
             lr = sched_lr(&sched, pos->epoch, pos->step);
             optim_step(o, m->params, m->grads, lr, sched_momentum(&sched, pos->step));
@@ -298,7 +318,16 @@ TrainResult rt_train(Model *m, Optim *o, TrainPos *pos, const Dataset *train, co
             res.steps++;
             res.seconds += now_seconds() - t_step;
             unsaved++;
-            loss_sum += (double)loss * count;
+            pos->log_loss += loss;
+            pos->log_steps++;
+            if (ro->log_every && pos->step % ro->log_every == 0) { /* the same steps on resume */
+                record_line(ro->record, "step", pos->epoch + 1, pos->step, "loss",
+                            pos->log_loss / pos->log_steps, "lr", lr, (const char *)NULL);
+                pos->log_loss = 0;
+                pos->log_steps = 0;
+            }
+            pos->loss_sum += (double)loss * count;
+            pos->seen += count;
             seen += count;
             images_done += count;
             if (ro->progress && !ro->quiet) {
@@ -306,7 +335,8 @@ TrainResult rt_train(Model *m, Optim *o, TrainPos *pos, const Dataset *train, co
                 double ips = el > 0 ? seen / el : 0;
                 double eta = ips > 0 ? (double)(train->n - start - count) / ips : 0;
                 progress(out, pos->epoch + 1, t->epochs, pos->batch + 1, steps_per_epoch,
-                         loss_sum / seen, (double)correct / seen, ips, eta);
+                         pos->loss_sum / (double)pos->seen,
+                         (double)pos->correct / (double)pos->seen, ips, eta);
             }
             if (ro->on_step)
                 ro->on_step(ro->ctx, pos->step);
@@ -317,19 +347,43 @@ TrainResult rt_train(Model *m, Optim *o, TrainPos *pos, const Dataset *train, co
         double el = now_seconds() - e_start;
         if (ro->progress && !ro->quiet)
             fputc('\n', out);
-        EvalResult ev = {0};
-        bool eval = finished && test && !stop_requested(m, ro); /* not after Ctrl-C */
+        EvalResult ev = {0}, vev = {0};
+        bool evaluated = finished && !stop_requested(m, ro); /* not after Ctrl-C */
+        bool eval = evaluated && test, veval = evaluated && ro->val;
         if (eval)
             ev = rt_evaluate(m, test, batch, t);
+        if (veval)
+            vev = rt_evaluate(m, ro->val, batch, t);
+        double tr_loss = pos->seen ? pos->loss_sum / (double)pos->seen : 0,
+               tr_acc = pos->seen ? (double)pos->correct / (double)pos->seen : 0;
         if (!ro->quiet) {
             char rate[32];
             fprintf(out, "epoch %d/%d  %s  loss %.4f  acc %.4f", pos->epoch + 1, t->epochs,
-                    finished ? "done" : "stopped", seen ? loss_sum / seen : 0,
-                    seen ? (double)correct / seen : 0);
+                    finished ? "done" : "stopped", tr_loss, tr_acc);
+            if (veval)
+                fprintf(out, "  val_loss %.4f  val_acc %.4f", vev.loss, vev.accuracy);
             if (eval)
                 fprintf(out, "  test_loss %.4f  test_acc %.4f", ev.loss, ev.accuracy);
             fprintf(out, "  lr %.3g  %s img/s  %.1f s\n", lr,
                     fmt_thousands(rate, (int64_t)(el > 0 ? seen / el : 0)), el);
+        }
+        if (finished)
+            record_line(ro->record, "epoch", pos->epoch + 1, pos->step, "loss", tr_loss, "acc",
+                        tr_acc, "val_loss", veval ? vev.loss : -1, "val_acc",
+                        veval ? vev.accuracy : -1, "test_loss", eval ? ev.loss : -1, "test_acc",
+                        eval ? ev.accuracy : -1, "lr", lr, "img_per_s", el > 0 ? seen / el : 0,
+                        "seconds", el, "wall", now_seconds() - t_start, (const char *)NULL);
+        /* the best epoch: by validation accuracy, else by test accuracy */
+        bool judged = veval || eval, better = false;
+        double acc = veval ? vev.accuracy : ev.accuracy;
+        if (judged && (pos->best_epoch == 0 || acc > pos->best)) {
+            pos->best = acc;
+            pos->best_epoch = pos->epoch + 1;
+            better = true;
+        }
+        if (better && ro->best && !save_files(NULL, ro->best, m, o, pos, d)) {
+            res.ok = false;
+            break;
         }
         pos->drop_rng = m->rng;
         if (!finished) {
@@ -344,12 +398,28 @@ TrainResult rt_train(Model *m, Optim *o, TrainPos *pos, const Dataset *train, co
             TrainPos next = *pos;
             next.epoch++;
             next.batch = 0;
+            next.loss_sum = 0;
+            next.correct = next.seen = 0;
             if (!save(ro, m, o, &next, d)) {
                 res.ok = false;
                 break;
             }
             res.saves++;
             unsaved = 0;
+        }
+        if (stops_early(t, pos, pos->epoch + 1)) {
+            if (!ro->quiet)
+                fprintf(out,
+                        "early stop: %d epoch%s without a better %s accuracy than %.4f (epoch "
+                        "%d)%s%s\n",
+                        pos->epoch + 1 - pos->best_epoch,
+                        pos->epoch + 1 - pos->best_epoch == 1 ? "" : "s",
+                        ro->val ? "validation" : "test", pos->best, pos->best_epoch,
+                        ro->best ? "; those weights are in " : "", ro->best ? ro->best : "");
+            res.early_stop = true;
+            pos->epoch++;
+            pos->batch = 0;
+            break;
         }
     }
     free(idx);

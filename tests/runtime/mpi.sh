@@ -32,18 +32,11 @@ command -v mpirun >/dev/null || { echo "mpi: no mpirun: skipped"; exit 77; }
 TMP=$(mktemp -d)
 trap 'rm -rf "$TMP"' EXIT
 cd "$TMP" || exit 1
+. "$ROOT/tests/runtime/lib.sh"
 # root may run mpirun here (a container); Open MPI's leaks are not ours (under ASan)
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 export OMPI_MCA_rmaps_base_oversubscribe=1
 export ASAN_OPTIONS=${ASAN_OPTIONS:-}:detect_leaks=0
-passed=0 failed=0
-ok() { passed=$((passed + 1)); echo "ok   $1"; }
-bad() {
-    failed=$((failed + 1))
-    echo "FAIL $1"
-    shift
-    for m in "$@"; do echo "     $m"; done
-}
 # sum W.st: a digest of the weights and the training checkpoint beside them (W.ckpt.st)
 sum() { cat "$1" "${1%.st}.ckpt.st" 2>/dev/null | sha256sum | cut -c1-16; }
 mpi() { local np=$1; shift; timeout 300 mpirun -np "$np" "$NETRUN" "$@"; }

@@ -1,0 +1,53 @@
+/* record.h: the record of a training run, in a folder of its own (runs/NAME-N/):
+ *
+ *   net.net                the net as trained, its train section with every override
+ *   run.json               the command line, working directory, start time, threads,
+ *                          processes, and every train setting resolved (defaults included)
+ *   metrics.jsonl          one JSON object a line: "step" lines every --log-every steps (the
+ *                          mean loss since the last one), "epoch" lines (train, val and test
+ *                          loss and accuracy, lr, images/s, seconds), "resume" lines
+ *   weights.safetensors    the weights at the end (PyTorch's state_dict)
+ *   best.safetensors       the weights of the epoch with the best accuracy
+ *   checkpoint.safetensors the training checkpoint, for --resume
+ *
+ * Design choice: metrics.jsonl is appended a line at a time and flushed, so a run killed
+ * midway keeps every finished line; resuming cuts the lines past the checkpoint's step (they
+ * describe steps that are trained again) and goes on appending. The other files are written
+ * atomically (fileio.h). */
+#ifndef NETC_RUNTIME_RECORD_H
+#define NETC_RUNTIME_RECORD_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "base.h"
+
+typedef struct Record {
+    char *dir;     /* the run folder, owned */
+    FILE *metrics; /* metrics.jsonl, open for appending */
+} Record;
+
+/* A new run folder: dir itself when given (created; it may exist if empty), else
+ * parent/NAME-N with N one more than the largest of parent's NAME-<number> folders
+ * (parent is created when missing). false after one message. */
+bool record_create(Record *r, const char *dir, const char *parent, const char *name, Diag *d);
+/* Whether dir is a run folder (holds a run.json). */
+bool record_is_run(const char *dir);
+/* Reopens a run folder to go on after a checkpoint at `step`: metrics.jsonl keeps its lines
+ * up to that step (a line that does not parse, as a torn last one, goes too). */
+bool record_reopen(Record *r, const char *dir, int64_t step, Diag *d);
+/* dir/file, owned by the caller (free()). */
+char *record_path(const Record *r, const char *file);
+/* Writes dir/file atomically with the text. */
+bool record_write(const Record *r, const char *file, const char *text, size_t len, Diag *d);
+/* Appends one line: {"type": type, then the fields} (name, value pairs; NULL ends). A
+ * negative value of a field whose name starts with "val_" or "test_" is left out (no such
+ * set). */
+void record_line(Record *r, const char *type, int epoch, int64_t step, const char *name, ...);
+/* Appends a "resume" line with the command line. */
+void record_resume(Record *r, int64_t step, int argc, char **argv);
+/* Closes metrics.jsonl and frees; accepts a zeroed Record. */
+void record_close(Record *r);
+
+#endif

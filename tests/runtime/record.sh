@@ -1,0 +1,201 @@
+#!/bin/bash
+# record.sh NETRUN SRCROOT: the record of a training run (src/runtime/record.h), the
+# validation split, early stopping and the best weights, end to end.
+#
+#  - a run folder holds net.net, run.json, metrics.jsonl, weights, best weights and the
+#    training checkpoint; metrics.jsonl has one "epoch" line per epoch (train, val and test
+#    loss and accuracy, lr, images/s, time) and a "step" line every --log-every steps;
+#  - runs/NAME-N takes the next N; --record DIR names the folder; --no-record writes none;
+#  - two runs with the same seed record the same numbers (timings aside) and the same bytes;
+#  - an interrupted run resumed in its folder ends with the files and the lines of one run,
+#    and a torn or later line left by a killed run is cut;
+#  - val: a seeded share held out, the same images on --eval --eval-on val, the best weights
+#    those of the best val_acc; early_stop stops after N epochs without a better one, and
+#    stops at the same epoch when resumed in between;
+#  - bad input: a folder that cannot be made or is not empty, --eval-on val with no val, a
+#    val share that leaves a part empty, a checkpoint's best accuracy or epoch out of range:
+#    exit 1 (2 for usage), one error line naming the problem, no sanitizer report.
+# Ends with "record: N passed, N failed"; exit 1 if any failed.
+set -u
+abs() { (cd "$(dirname "$1")" && echo "$(pwd)/$(basename "$1")"); }
+NETRUN=$(abs "$1") ROOT=$(abs "$2")
+DATA=$ROOT/data/mnist-mini
+TMP=$(mktemp -d)
+trap 'rm -rf "$TMP"' EXIT
+cd "$TMP" || exit 1
+. "$ROOT/tests/runtime/lib.sh"
+run_ok() { # NAME ARGS...: netrun must succeed
+    local name=$1
+    shift
+    "$NETRUN" "$@" >"$name.out" 2>"$name.err" && no_sanitizer "$name.err" && return 0
+    bad "$name: netrun $* failed" "$(head -5 "$name.err")"
+    return 1
+}
+# expect NAME CODE 'PATTERN;...' ARGS...: exit CODE, one "error:" line matching each pattern
+expect() {
+    local name=$1 code=$2 pats=$3 rc p why=""
+    shift 3
+    "$NETRUN" "$@" >"$name.out" 2>"$name.err"
+    rc=$?
+    local line
+    line=$(grep 'error:' "$name.err" | head -1)
+    [ "$rc" = "$code" ] || why="exit $rc, want $code"
+    [ -z "$why" ] && [ "$(grep -c 'error:' "$name.err")" != 1 ] && why="not one error line"
+    [ -z "$why" ] && ! no_sanitizer "$name.err" && why="sanitizer report"
+    while [ -z "$why" ] && IFS= read -r p; do
+        echo "$line" | grep -q -i -E -- "$p" || why="the error does not match '$p'"
+    done < <(tr ';' '\n' <<<"$pats")
+    [ -z "$why" ] && ok "$name: $line" || bad "$name: $why" "netrun $*" "$(head -c 1500 "$name.err")"
+}
+
+make_data data 600 200
+cat >mlp.net <<'EOF'
+network mlp (input 1x28x28) {
+  Flatten
+  Linear 32
+  ReLU
+  Dropout 0.2
+  fc: Linear 10
+}
+train {
+  data idx "data"
+  optimizer SGD lr=0.05 momentum=0.9
+  batch 20
+  epochs 4
+  seed 5
+  val 0.1
+}
+EOF
+# the lines of metrics.jsonl without what differs from run to run (time, speed)
+numbers() { sed -E 's/"time":"[^"]*",//; s/,"img_per_s":[^,}]*//; s/,"seconds":[^,}]*//; s/,"wall":[^,}]*//' "$1"; }
+# field FILE TYPE NAME: NAME's values in the TYPE lines, one a line
+field() { grep "\"type\":\"$2\"" "$1" | sed -E "s/.*\"$3\":([^,}]*).*/\\1/"; }
+same_files() { # DIR1 DIR2: weights, best and checkpoint byte-identical
+    local f
+    for f in weights best checkpoint; do cmp -s "$1/$f.safetensors" "$2/$f.safetensors" || return 1; done
+}
+
+echo "== a run folder"
+run_ok r1 mlp.net --train --threads 2 --record r1 --log-every 5
+files=$(cd r1 && ls | tr '\n' ' ')
+[ "$files" = "best.safetensors checkpoint.safetensors metrics.jsonl net.net run.json weights.safetensors " ] &&
+    ok "--record r1 holds: $files" || bad "--record r1 holds '$files'"
+grep -q "^run recorded in r1/$" r1.out && ok "it says where: $(grep 'run recorded' r1.out)" ||
+    bad "no 'run recorded in r1/' line" "$(cat r1.out)"
+# 540 training images (60 held out) in batches of 20: 27 steps an epoch, 108 in all
+[ "$(grep -c '"type":"epoch"' r1/metrics.jsonl)" = 4 ] && [ "$(field r1/metrics.jsonl epoch step | tr '\n' ' ')" = "27 54 81 108 " ] &&
+    ok "4 epoch lines, at steps 27 54 81 108" || bad "epoch lines" "$(cat r1/metrics.jsonl)"
+[ "$(field r1/metrics.jsonl step step | tr '\n' ' ')" = "$(seq 5 5 105 | tr '\n' ' ')" ] &&
+    ok "a step line every 5 steps: 5 ... 105" || bad "step lines" "$(field r1/metrics.jsonl step step | tr '\n' ' ')"
+for k in loss acc val_loss val_acc test_loss test_acc lr img_per_s seconds wall; do
+    [ "$(grep '"type":"epoch"' r1/metrics.jsonl | grep -c "\"$k\":[0-9]")" = 4 ] || { bad "an epoch line lacks $k" "$(head -3 r1/metrics.jsonl)"; break; }
+done && ok "every epoch line has loss acc val_loss val_acc test_loss test_acc lr img_per_s seconds wall"
+# the printed epoch lines and the recorded ones are the same numbers
+printed=$(sed -n 's/^epoch 4\/4  done  loss \([0-9.]*\)  acc [0-9.]*  val_loss [0-9.]*  val_acc \([0-9.]*\)  test_loss [0-9.]*  test_acc \([0-9.]*\).*/\1 \2 \3/p' r1.out)
+recorded=$(grep '"epoch":4,"step":108' r1/metrics.jsonl | grep '"type":"epoch"' |
+    awk -F'[:,}]' '{ for (i = 1; i < NF; i++) { if ($i == "\"loss\"") l = $(i+1); if ($i == "\"val_acc\"") v = $(i+1); if ($i == "\"test_acc\"") t = $(i+1) } printf "%.4f %.4f %.4f", l, v, t }')
+[ -n "$printed" ] && [ "$printed" = "$recorded" ] && ok "epoch 4 as printed and as recorded: loss, val_acc, test_acc $printed" ||
+    bad "printed '$printed' != recorded '$recorded'"
+grep -q '"val 0.1"' r1/run.json && grep -q '"--record"' r1/run.json && grep -q '"val": 60' r1/run.json &&
+    ok "run.json: the command line, the settings resolved, the images of each part" || bad "run.json" "$(cat r1/run.json)"
+run_ok netfile r1/net.net --train --steps 1 --no-record --threads 2 --save nf.st &&
+    grep -q "  val 0.1" r1/net.net && ok "net.net is a net file with the run's train section" || bad "net.net" "$(cat r1/net.net)"
+
+echo "== folder names"
+mkdir -p runs/mlp-7 runs/mlp-x runs/mlpx-9 runs/other-12
+run_ok n1 mlp.net --train --threads 2 --steps 3 --quiet
+run_ok n2 mlp.net --train --threads 2 --steps 3 --quiet
+[ -e runs/mlp-8/run.json ] && [ -e runs/mlp-9/run.json ] && [ ! -e runs/mlp-10 ] &&
+    ok "runs/mlp-N takes the next N after the largest (7): mlp-8, then mlp-9" || bad "run numbers" "$(ls runs)"
+rm -rf runs
+run_ok nr mlp.net --train --threads 2 --steps 3 --no-record --save nr.st --quiet
+[ ! -e runs ] && [ -e nr.st ] && [ -e nr.ckpt.st ] && ok "--no-record makes no folder" || bad "--no-record" "$(ls)"
+run_ok ns mlp.net --train --threads 2 --epochs 1 --save ns.st --quiet
+[ -e ns.st ] && [ -e ns.ckpt.st ] && [ -e runs/mlp-1/best.safetensors ] && [ ! -e runs/mlp-1/weights.safetensors ] &&
+    ok "--save puts the weights and checkpoint there; the folder keeps the record and the best" || bad "--save with a record" "$(ls . runs/mlp-1)"
+
+echo "== determinism and resume"
+run_ok r2 mlp.net --train --threads 2 --record r2 --log-every 5
+same_files r1 r2 && [ "$(numbers r1/metrics.jsonl)" = "$(numbers r2/metrics.jsonl)" ] &&
+    ok "two runs: the same files, the same recorded numbers" || bad "two runs differ" "$(diff <(numbers r1/metrics.jsonl) <(numbers r2/metrics.jsonl) | head -5)"
+run_ok r3t mlp.net --train --threads 1 --record r3t --log-every 5
+same_files r1 r3t && ok "1 thread: the same files as 2" || bad "1 thread differs"
+# interrupted at step 37 (inside epoch 2), then a torn line and a later one, as a kill leaves
+NETRUN_TEST_SIGNAL=37 "$NETRUN" mlp.net --train --threads 2 --record ri --log-every 5 >ri.out 2>ri.err
+rc=$?
+printf '{"type":"step","epoch":2,"step":40,"loss":1}\n{"type":"ep' >>ri/metrics.jsonl
+cmd=$(sed -n '/^to continue, run:$/{n;s/^  //p;}' ri.err)
+case $cmd in *"--resume ri/checkpoint.safetensors") ;; *) cmd="" ;; esac
+if [ $rc = 130 ] && [ -n "$cmd" ] && eval "$cmd" >ri2.out 2>ri2.err && no_sanitizer ri2.err; then
+    grep -q "^run recorded in ri/$" ri2.out && same_files r1 ri &&
+        [ "$(numbers r1/metrics.jsonl)" = "$(numbers ri/metrics.jsonl | grep -v '"type":"resume"')" ] &&
+        [ "$(numbers ri/metrics.jsonl | grep -c '"type":"resume","step":37')" = 1 ] &&
+        ok "interrupted at 37, resumed with '${cmd#"$NETRUN" }': the files and lines of one run, a resume line, the torn ones cut" ||
+        bad "the resumed record differs" "$(diff <(numbers r1/metrics.jsonl) <(numbers ri/metrics.jsonl))"
+else
+    bad "interrupt (exit $rc) and resume '$cmd'" "$(cat ri.err ri2.err 2>/dev/null)"
+fi
+
+echo "== val, best weights, early stop"
+best_val=$(field r1/metrics.jsonl epoch val_acc | sort -g | tail -1)
+run_ok evalval mlp.net --load r1/best.safetensors --eval --eval-on val --threads 2
+got=$(sed -n 's/^val: loss [0-9.]*  accuracy \([0-9.]*\) .*/\1/p' evalval.out)
+awk -v a="$got" -v b="$best_val" 'BEGIN { exit !(a != "" && (a - b < 1e-4 && b - a < 1e-4)) }' &&
+    ok "best.safetensors on --eval-on val: accuracy $got, the best val_acc recorded ($best_val)" ||
+    bad "--eval-on val of the best weights: '$got', best recorded $best_val" "$(cat evalval.out evalval.err)"
+grep -q "^val: .*(60 images" evalval.out && ok "--eval-on val: the 60 images held out" || bad "--eval-on val count" "$(cat evalval.out)"
+run_ok seed6 mlp.net --train --threads 2 --record seed6 --seed 6 --steps 1 --quiet
+run_ok val2 mlp.net --train --threads 2 --record val2 --val 0.2 --steps 1 --quiet
+grep -q '"val": 120' val2/run.json && ok "--val 0.2 holds out 120 of 600" || bad "--val 0.2" "$(grep -A3 images val2/run.json)"
+# early stop: lr 0.5 and no momentum wanders; stop after 1 epoch without a better val_acc
+ES=(mlp.net --train --threads 2 --epochs 40 --early-stop 1 --lr 0.5 --log-every 0)
+run_ok es "${ES[@]}" --record es
+n=$(grep -c '"type":"epoch"' es/metrics.jsonl)
+if grep -q "^early stop: 1 epoch without a better validation accuracy than" es.out && [ "$n" -lt 40 ]; then
+    ok "early stop after epoch $n: $(grep '^early stop' es.out)"
+else
+    bad "early stop (epochs: $n)" "$(cat es.out)"
+fi
+[ "$(grep -c '"type":"step"' es/metrics.jsonl)" = 0 ] && ok "--log-every 0: no step lines" || bad "--log-every 0 wrote step lines"
+# stopping in between and resuming stops at the same epoch, with the same files
+run_ok es2a "${ES[@]}" --record es2 --epochs 2
+run_ok es2b "${ES[@]}" --resume es2/checkpoint.safetensors
+same_files es es2 && [ "$(grep -c '"type":"epoch"' es2/metrics.jsonl)" = "$n" ] &&
+    ok "2 epochs, then resumed with --epochs 40: stops early at the same epoch, same files" || bad "early stop across a resume" "$(cat es2b.out)"
+cp -r es es3
+"$NETRUN" "${ES[@]}" --resume es3/checkpoint.safetensors >es3.out 2>es3.err
+[ $? = 0 ] && grep -q "warning: nothing to train: it stopped early after epoch $n" es3.err && same_files es es3 &&
+    ok "resuming a run that stopped early: $(grep warning: es3.err | cut -c1-90)..." || bad "resume after an early stop" "$(cat es3.out es3.err)"
+
+echo "== bad input"
+printf x >afile
+expect folder-under-file 1 'afile/run;cannot create the run folder' mlp.net --train --record afile/run
+expect folder-not-empty 1 'r1;not empty' mlp.net --train --record r1
+expect folder-is-file 1 'afile;cannot create the run folder;not a folder' mlp.net --train --record afile
+expect eval-on-val-without-val 1 'eval-on val;no validation set' mlp.net --eval --eval-on val --val 0
+expect val-leaves-none 1 'val 0.001 of 600;holds out 0' mlp.net --train --val 0.001
+expect usage-eval-on 2 'eval-on;test or val' mlp.net --eval --eval-on train
+expect usage-record-and-no 2 'record;no-record' mlp.net --train --record x --no-record
+expect usage-record-without-train 2 'record goes with --train' mlp.net --eval --record x
+expect usage-log-every 2 'log-every' mlp.net --train --log-every -1
+expect usage-val 2 "'--val' must be between 0 and 0.9" mlp.net --train --val 0.95
+# the best accuracy and epoch in a checkpoint are checked like the rest of the position
+for kv in netc.best_accuracy=1.5 netc.best_accuracy=-0.1 netc.best_accuracy=nan netc.best_accuracy=0.5x \
+    netc.best_epoch=0 netc.best_epoch=5 netc.best_epoch=-1; do
+    k=${kv%%=*} v=${kv#*=}
+    set_meta r1/checkpoint.safetensors pos.st "$k" "$v"
+    expect "best-$k=$v" 1 "pos.st;bad training position;'$k'" mlp.net --train --no-record --resume pos.st --epochs 9
+done
+
+# the epoch's sums and the record's loss since its last line: counts that fit the position,
+# sums finite and not negative
+run_ok midrun mlp.net --train --threads 2 --steps 37 --record midrun --quiet
+for kv in netc.epoch_seen=199 netc.epoch_seen=-20 netc.epoch_correct=201 netc.epoch_loss_sum=-1 \
+    netc.epoch_loss_sum=inf netc.log_loss=nan netc.log_steps=38 netc.epoch_correct=1e2; do
+    k=${kv%%=*} v=${kv#*=}
+    set_meta midrun/checkpoint.safetensors pos.st "$k" "$v"
+    expect "sums-$k=$v" 1 "pos.st;bad training position;'$k'" mlp.net --train --no-record --resume pos.st
+done
+
+echo "record: $passed passed, $failed failed"
+[ $failed = 0 ]
