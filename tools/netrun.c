@@ -16,6 +16,7 @@
 #include "dist.h"
 #include "fileio.h"
 #include "frontend.h"
+#include "plot.h"
 #include "record.h"
 #include "runtime.h"
 
@@ -30,12 +31,16 @@ static void usage(FILE *f)
     ir_setting_flags_help(&sb);
     fprintf(f,
             "usage: netrun NET [options]\n"
+            "       netrun --plot RUN... [-o FILE.svg]\n"
             "Trains, evaluates and runs a network described in a .net or .yaml file.\n\n"
             "actions:\n"
             "  --train            train with the file's train section (and the flags below)\n"
             "  --eval             evaluate on the test split (t10k-*) of the data directory\n"
             "  --eval-on SPLIT    with --eval: test (the default) or val (the train section's\n"
             "                     validation share of the training set)\n"
+            "  --confusion FILE   with --eval: print the confusion matrix and draw it as SVG\n"
+            "  --plot RUN...      draw the loss and accuracy curves of run folders, on shared\n"
+            "                     axes, into -o FILE (default curves.svg)\n"
             "  --predict FILE     classify the images of an IDX file (gzip or raw), a PGM, or\n"
             "                     FILE.f32: raw little-endian float32 inputs, one after another\n"
             "  --logits FILE      with --predict: write every output of every image as CSV\n"
@@ -83,6 +88,8 @@ enum {
     O_NO_RECORD,
     O_LOG_EVERY,
     O_EVAL_ON,
+    O_CONFUSION,
+    O_PLOT,
     O_STEPS,
     O_THREADS,
     O_QUIET,
@@ -94,7 +101,10 @@ enum { MAX_SET = 64 }; /* train-setting flags on one command line */
 
 typedef struct Args {
     const char *net, *predict, *logits, *load, *save, *checkpoint, *resume, *record;
-    bool train, eval, eval_val, quiet, progress, no_record;
+    const char *confusion, *out;
+    bool train, eval, eval_val, quiet, progress, no_record, plot;
+    int nruns;
+    char **runs; /* --plot's run folders */
     long steps, threads, log_every;
     int nset;                      /* settings' flags given, in order */
     int set[MAX_SET];              /* index into flags */
@@ -129,6 +139,8 @@ static int parse_args(int argc, char **argv, Args *a)
         {"no-record", no_argument, NULL, O_NO_RECORD},
         {"log-every", required_argument, NULL, O_LOG_EVERY},
         {"eval-on", required_argument, NULL, O_EVAL_ON},
+        {"confusion", required_argument, NULL, O_CONFUSION},
+        {"plot", no_argument, NULL, O_PLOT},
         {"resume", required_argument, NULL, O_RESUME},
         {"steps", required_argument, NULL, O_STEPS},
         {"threads", required_argument, NULL, O_THREADS},
@@ -146,7 +158,7 @@ static int parse_args(int argc, char **argv, Args *a)
             flags[i].name + 2, bare ? no_argument : required_argument, NULL, O_SETTING + i};
     }
     int c;
-    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "ho:", opts, NULL)) != -1) {
         switch (c) {
         case O_TRAIN: a->train = true; break;
         case O_EVAL: a->eval = true; break;
@@ -156,6 +168,9 @@ static int parse_args(int argc, char **argv, Args *a)
         case O_SAVE: a->save = optarg; break;
         case O_CHECKPOINT: a->checkpoint = optarg; break;
         case O_RECORD: a->record = optarg; break;
+        case O_CONFUSION: a->confusion = optarg; break;
+        case O_PLOT: a->plot = true; break;
+        case 'o': a->out = optarg; break;
         case O_NO_RECORD: a->no_record = true; break;
         case O_LOG_EVERY:
             if (!parse_long("--log-every", optarg, 0, 1L << 30, &a->log_every))
@@ -193,6 +208,30 @@ static int parse_args(int argc, char **argv, Args *a)
             usage(stderr);
             return EXIT_USAGE;
         }
+    }
+    if (a->plot) {
+        if (optind == argc) {
+            fprintf(stderr, "netrun: error: --plot needs one run folder or more\n");
+            return EXIT_USAGE;
+        }
+        if (a->train || a->eval || a->predict) {
+            fprintf(stderr, "netrun: error: --plot draws run folders; it takes no net and no "
+                            "other action\n");
+            return EXIT_USAGE;
+        }
+        a->runs = argv + optind;
+        a->nruns = argc - optind;
+        if (!a->out)
+            a->out = "curves.svg";
+        return EXIT_OK;
+    }
+    if (a->out) {
+        fprintf(stderr, "netrun: error: -o goes with --plot\n");
+        return EXIT_USAGE;
+    }
+    if (a->confusion && !a->eval) {
+        fprintf(stderr, "netrun: error: --confusion goes with --eval\n");
+        return EXIT_USAGE;
     }
     if (optind != argc - 1) {
         fprintf(stderr, "netrun: error: %s\n",
@@ -761,6 +800,13 @@ static int run(int argc, char **argv, bool *collective)
     if (nproc > 1)
         snprintf(prog, sizeof prog, "netrun (process %d of %d)", rank, nproc);
     diag_init(&d, stderr, prog);
+    if (a.plot) {
+        bool ok = rank > 0 || plot_runs(a.out, (const char *const *)a.runs, a.nruns, &d);
+        if (ok && rank == 0 && !a.quiet)
+            printf("wrote %s: %d run%s\n", a.out, a.nruns, a.nruns == 1 ? "" : "s");
+        arena_free(arena);
+        return ok ? EXIT_OK : EXIT_BAD_INPUT;
+    }
     Dataset train = {0}, val = {0}, test = {0};
     Record rec = {0};
     Model *m = NULL;
@@ -909,12 +955,33 @@ static int run(int argc, char **argv, bool *collective)
         if (nproc > 1 && !a.train && !share_state(m, NULL, NULL, &train, &test, &d))
             goto done;
         double t0 = now_seconds();
-        EvalResult ev = rt_evaluate(m, a.eval_val ? &val : &test, t->batch, t);
+        if (a.confusion && rank == 0 && !save_check(a.confusion, false, &d))
+            goto done;
+        int64_t N = rt_outputs(m);
+        int64_t *cm = a.confusion ? calloc((size_t)(N * N), sizeof *cm) : NULL;
+        if (a.confusion && !cm) {
+            diag_error(&d, (SrcLoc){0}, "out of memory for a %lldx%lld confusion matrix",
+                       (long long)N, (long long)N);
+            goto done;
+        }
+        EvalResult ev = rt_evaluate_cm(m, a.eval_val ? &val : &test, t->batch, t, cm);
         double el = now_seconds() - t0;
         char n[32], rate[32];
         printf("%s: loss %.4f  accuracy %.4f  (%s images, %s img/s, batch %d)\n",
                a.eval_val ? "val" : "test", ev.loss, ev.accuracy, fmt_thousands(n, ev.n),
                fmt_thousands(rate, (int64_t)(el > 0 ? ev.n / el : 0)), t->batch);
+        if (cm) {
+            char title[512];
+            snprintf(title, sizeof title, "%s on %s (%s images)", g->name,
+                     a.eval_val ? "val" : "test", n);
+            confusion_print(stdout, cm, (int)N);
+            bool drawn = rank > 0 || plot_confusion(a.confusion, cm, (int)N, title, &d);
+            free(cm);
+            if (!drawn)
+                goto done;
+            if (!a.quiet)
+                printf("wrote %s\n", a.confusion);
+        }
     }
     if (a.predict && rank == 0) {
         rt_model_distribute(m, 0, 1); /* process 0 predicts alone */

@@ -260,3 +260,17 @@ bool save_check(const char *path, bool streams, Diag *d)
     save_abort(&s);
     return true;
 }
+
+bool save_text(const char *path, const char *text, size_t len, Diag *d)
+{
+    SaveFile s;
+    if (!save_begin(&s, path, false, d))
+        return false;
+    if (!io_write_all(s.fd, text, len)) {
+        char eb[128];
+        diag_error(d, (SrcLoc){0}, "%s: cannot write: %s", s.path, io_errstr(errno, eb, sizeof eb));
+        save_abort(&s);
+        return false;
+    }
+    return save_commit(&s, d);
+}

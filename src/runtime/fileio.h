@@ -50,6 +50,9 @@ void save_abort(SaveFile *s);
 /* save_begin and save_abort: whether a save to path could start now, for a check before a
  * long run. Nothing is left behind. */
 bool save_check(const char *path, bool streams, Diag *d);
+/* Writes path atomically with len bytes of text (save_begin, a write, save_commit). false
+ * after one message. */
+bool save_text(const char *path, const char *text, size_t len, Diag *d);
 /* For a signal handler that is about to _exit: removes the temporary file of the save in
  * progress, if any (async-signal-safe). */
 void save_abandon(void);

@@ -202,19 +202,11 @@ bool record_reopen(Record *r, const char *dir, int64_t step, Diag *d)
 bool record_write(const Record *r, const char *file, const char *text, size_t len, Diag *d)
 {
     char *p = record_path(r, file);
-    SaveFile s;
-    if (!p || !save_begin(&s, p, false, d)) {
-        free(p);
-        return false;
-    }
+    bool ok = p && save_text(p, text, len, d);
+    if (!p)
+        diag_error(d, (SrcLoc){0}, "out of memory");
     free(p);
-    if (!io_write_all(s.fd, text, len)) {
-        char eb[128];
-        diag_error(d, (SrcLoc){0}, "%s: cannot write: %s", s.path, io_errstr(errno, eb, sizeof eb));
-        save_abort(&s);
-        return false;
-    }
-    return save_commit(&s, d);
+    return ok;
 }
 
 static void put_line(Record *r, json_object *o)

@@ -262,6 +262,10 @@ bool rt_check_data(const Model *m, const Dataset *ds, const char *what, Diag *d)
 TrainResult rt_train(Model *m, Optim *o, TrainPos *pos, const Dataset *train, const Dataset *test,
                      const RunOptions *ro, Diag *d);
 EvalResult rt_evaluate(Model *m, const Dataset *ds, int batch, const TrainConfig *t);
+/* The same, counting every image in cm (outputs x outputs, zeroed by the caller) at
+ * cm[label * outputs + the largest output's index]: the confusion matrix. */
+EvalResult rt_evaluate_cm(Model *m, const Dataset *ds, int batch, const TrainConfig *t,
+                          int64_t *cm);
 
 /* Threads for the kernels (0: leave the default). */
 void rt_set_threads(int n);

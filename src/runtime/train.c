@@ -98,17 +98,27 @@ static int argmax(const float *v, int n)
     return best;
 }
 
-/* Rows of the batch whose largest output is the label, over every process. */
-static int count_correct(const Model *m, const float *logits, int batch)
+/* Rows of the batch whose largest output is the label, over every process; cm (or NULL)
+ * counts this process's rows by label and prediction. */
+static int count_correct(const Model *m, const float *logits, int batch, int64_t *cm)
 {
     int N = (int)rt_outputs(m), ok = 0, r0, r1;
     rt_local_rows(m, batch, &r0, &r1);
-    for (int b = r0; b < r1; b++)
-        ok += argmax(logits + (size_t)b * (size_t)N, N) == m->labels[b];
+    for (int b = r0; b < r1; b++) {
+        int pred = argmax(logits + (size_t)b * (size_t)N, N);
+        ok += pred == m->labels[b];
+        if (cm)
+            cm[(size_t)m->labels[b] * (size_t)N + (size_t)pred]++;
+    }
     return m->nranks > 1 ? (int)dist_sum(ok) : ok;
 }
 
 EvalResult rt_evaluate(Model *m, const Dataset *ds, int batch, const TrainConfig *t)
+{
+    return rt_evaluate_cm(m, ds, batch, t, NULL);
+}
+
+EvalResult rt_evaluate_cm(Model *m, const Dataset *ds, int batch, const TrainConfig *t, int64_t *cm)
 {
     EvalResult r = {0};
     if (batch > m->max_batch)
@@ -120,8 +130,11 @@ EvalResult rt_evaluate(Model *m, const Dataset *ds, int batch, const TrainConfig
         fill_batch(m, ds, NULL, start, count, t);
         const float *logits = rt_forward(m, count, false);
         loss += (double)rt_loss(m, t->loss, count, false) * count;
-        correct += count_correct(m, logits, count);
+        correct += count_correct(m, logits, count, cm);
     }
+    int64_t N = rt_outputs(m);
+    for (int64_t i = 0; cm && m->nranks > 1 && i < N * N; i++)
+        cm[i] = dist_sum(cm[i]);
     r.n = ds->n;
     r.loss = ds->n ? loss / ds->n : 0;
     r.accuracy = ds->n ? (double)correct / ds->n : 0;
@@ -310,7 +323,7 @@ TrainResult rt_train(Model *m, Optim *o, TrainPos *pos, const Dataset *train, co
                 res.ok = false;
                 break;
             }
-            pos->correct += count_correct(m, logits, count);
+            pos->correct += count_correct(m, logits, count, NULL);
             rt_backward(m, count);
             lr = sched_lr(&sched, pos->epoch, pos->step);
             optim_step(o, m->params, m->grads, lr, sched_momentum(&sched, pos->step));

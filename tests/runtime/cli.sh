@@ -61,16 +61,6 @@ strip_times() { sed -E 's/  [0-9,]+ img\/s.*//; s/  train [0-9.]+ s, .*//; /^sav
 # (A.ckpt.st, B.ckpt.st: the optimizer state and position too)
 same() { cmp -s "$1" "$2" && cmp -s "${1%.st}.ckpt.st" "${2%.st}.ckpt.st"; }
 
-# run_ok NAME ARGS...: netrun must succeed
-run_ok() {
-    local name=$1
-    shift
-    if "$NETRUN" "$@" >"$name.out" 2>"$name.err" && no_sanitizer "$name.err"; then
-        return 0
-    fi
-    bad "$name: netrun $* failed" "$(cat "$name.err" | head -5)"
-    return 1
-}
 
 # ---- determinism ----
 

@@ -1,5 +1,6 @@
-# lib.sh: what netrun's shell tests share (sourced by cli.sh, record.sh and mpi.sh): the
-# tally, the sanitizer check, and the makers of binary files (IDX data from data/mnist-mini,
+# lib.sh: what netrun's shell tests share (sourced by cli.sh, record.sh, pictures.sh and
+# mpi.sh): the tally, the sanitizer check, a run that must succeed and one that must fail
+# (cli.sh has its own, which also guards an existing checkpoint), and the makers of binary files (IDX data from data/mnist-mini,
 # a checkpoint with one metadata value changed). The sourcing script sets DATA first.
 passed=0 failed=0
 ok() { passed=$((passed + 1)); echo "ok   $1"; }
@@ -10,6 +11,30 @@ bad() {
     for m in "$@"; do echo "     $m"; done
 }
 no_sanitizer() { ! grep -q -E 'AddressSanitizer|LeakSanitizer|runtime error:' "$1"; }
+run_ok() { # NAME ARGS...: netrun must succeed
+    local name=$1
+    shift
+    "$NETRUN" "$@" >"$name.out" 2>"$name.err" && no_sanitizer "$name.err" && return 0
+    bad "$name: netrun $* failed" "$(head -5 "$name.err")"
+    return 1
+}
+# expect NAME CODE 'PATTERN;...' ARGS...: netrun ARGS must exit CODE with exactly one "error:"
+# line matching every PATTERN (extended regex, case-insensitive), and no sanitizer report
+expect() {
+    local name=$1 code=$2 pats=$3 rc p why=""
+    shift 3
+    "$NETRUN" "$@" >"$name.out" 2>"$name.err"
+    rc=$?
+    local line
+    line=$(grep 'error:' "$name.err" | head -1)
+    [ "$rc" = "$code" ] || why="exit $rc, want $code"
+    [ -z "$why" ] && [ "$(grep -c 'error:' "$name.err")" != 1 ] && why="not one error line"
+    [ -z "$why" ] && ! no_sanitizer "$name.err" && why="sanitizer report"
+    while [ -z "$why" ] && IFS= read -r p; do
+        echo "$line" | grep -q -i -E -- "$p" || why="the error does not match '$p'"
+    done < <(tr ';' '\n' <<<"$pats")
+    [ -z "$why" ] && ok "$name: $line" || bad "$name: $why" "netrun $*" "$(head -c 1500 "$name.err")"
+}
 
 byte() { printf "\\$(printf %03o $(($1 & 255)))"; }
 be32() { byte $(($1 >> 24)); byte $(($1 >> 16)); byte $(($1 >> 8)); byte $1; }

@@ -24,29 +24,6 @@ TMP=$(mktemp -d)
 trap 'rm -rf "$TMP"' EXIT
 cd "$TMP" || exit 1
 . "$ROOT/tests/runtime/lib.sh"
-run_ok() { # NAME ARGS...: netrun must succeed
-    local name=$1
-    shift
-    "$NETRUN" "$@" >"$name.out" 2>"$name.err" && no_sanitizer "$name.err" && return 0
-    bad "$name: netrun $* failed" "$(head -5 "$name.err")"
-    return 1
-}
-# expect NAME CODE 'PATTERN;...' ARGS...: exit CODE, one "error:" line matching each pattern
-expect() {
-    local name=$1 code=$2 pats=$3 rc p why=""
-    shift 3
-    "$NETRUN" "$@" >"$name.out" 2>"$name.err"
-    rc=$?
-    local line
-    line=$(grep 'error:' "$name.err" | head -1)
-    [ "$rc" = "$code" ] || why="exit $rc, want $code"
-    [ -z "$why" ] && [ "$(grep -c 'error:' "$name.err")" != 1 ] && why="not one error line"
-    [ -z "$why" ] && ! no_sanitizer "$name.err" && why="sanitizer report"
-    while [ -z "$why" ] && IFS= read -r p; do
-        echo "$line" | grep -q -i -E -- "$p" || why="the error does not match '$p'"
-    done < <(tr ';' '\n' <<<"$pats")
-    [ -z "$why" ] && ok "$name: $line" || bad "$name: $why" "netrun $*" "$(head -c 1500 "$name.err")"
-}
 
 make_data data 600 200
 cat >mlp.net <<'EOF'

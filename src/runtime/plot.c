@@ -1,0 +1,458 @@
+/* plot.c: loss and accuracy curves of runs, and confusion matrices, as SVG (see plot.h). */
+#include "plot.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <json-c/json.h>
+
+#include "fileio.h"
+#include "record.h"
+
+static const char *const palette[10] = {"1f77b4", "d62728", "2ca02c", "ff7f0e", "9467bd",
+                                        "8c564b", "e377c2", "17becf", "bcbd22", "7f7f7f"};
+
+const char *plot_color(int i) { return palette[i % 10]; }
+
+/* ---- the runs' numbers ---- */
+
+typedef struct Series {
+    double *x, *y;
+    int n, cap;
+} Series;
+
+enum { TRAIN, VAL, TEST, NPARTS };
+typedef struct Run {
+    char *label;
+    Series loss[NPARTS], acc[NPARTS], steps; /* epoch lines; the step lines' loss */
+    double per_epoch; /* steps an epoch, from the first epoch line (its step / its epoch) */
+} Run;
+
+static bool add(Series *s, double x, double y)
+{
+    if (s->n == s->cap) {
+        int cap = s->cap ? 2 * s->cap : 64;
+        double *nx = realloc(s->x, sizeof(double) * (size_t)cap);
+        if (nx)
+            s->x = nx;
+        double *ny = nx ? realloc(s->y, sizeof(double) * (size_t)cap) : NULL;
+        if (!ny)
+            return false;
+        s->y = ny;
+        s->cap = cap;
+    }
+    s->x[s->n] = x;
+    s->y[s->n++] = y;
+    return true;
+}
+
+static void run_free(Run *r)
+{
+    Series *all[] = {&r->loss[0], &r->loss[1], &r->loss[2], &r->acc[0],
+                     &r->acc[1],  &r->acc[2],  &r->steps};
+    for (size_t i = 0; i < sizeof all / sizeof all[0]; i++) {
+        free(all[i]->x);
+        free(all[i]->y);
+    }
+    free(r->label);
+}
+
+/* A number field of a metrics line: false when absent; *bad when present but not a finite
+ * number. */
+static bool num(json_object *o, const char *key, double *v, bool *bad)
+{
+    json_object *f;
+    if (!json_object_object_get_ex(o, key, &f))
+        return false;
+    if (!json_object_is_type(f, json_type_double) && !json_object_is_type(f, json_type_int)) {
+        *bad = true;
+        return false;
+    }
+    *v = json_object_get_double(f);
+    if (!isfinite(*v)) {
+        *bad = true;
+        return false;
+    }
+    return true;
+}
+
+/* Reads one line into r: an epoch line's values at x = its epoch, a step line's loss at x = its
+ * step (read_run makes it epochs). false after a message naming the file and line. */
+static bool read_line(Run *r, const char *file, int lineno, const char *line, size_t len, Diag *d)
+{
+    json_tokener *tok = json_tokener_new();
+    json_object *o = tok ? json_tokener_parse_ex(tok, line, (int)len) : NULL;
+    bool whole = tok && json_tokener_get_error(tok) == json_tokener_success &&
+                 json_object_is_type(o, json_type_object);
+    if (tok)
+        json_tokener_free(tok);
+    json_object *type;
+    const char *t = whole && json_object_object_get_ex(o, "type", &type) &&
+                            json_object_is_type(type, json_type_string)
+                        ? json_object_get_string(type)
+                        : NULL;
+    bool bad = !t, ok = true;
+    double epoch = 0, step = 0, v;
+    if (t && (strcmp(t, "epoch") == 0 || strcmp(t, "step") == 0)) {
+        bad = !num(o, "epoch", &epoch, &bad) || !num(o, "step", &step, &bad) || epoch < 1 ||
+              step < 0 || bad;
+        static const char *const lk[NPARTS] = {"loss", "val_loss", "test_loss"};
+        static const char *const ak[NPARTS] = {"acc", "val_acc", "test_acc"};
+        if (!bad && strcmp(t, "step") == 0) {
+            ok = !num(o, "loss", &v, &bad) || add(&r->steps, step, v);
+        } else if (!bad) {
+            if (r->per_epoch == 0)
+                r->per_epoch = step / epoch;
+            for (int p = 0; p < NPARTS && ok; p++) {
+                if (num(o, lk[p], &v, &bad))
+                    ok = add(&r->loss[p], epoch, v);
+                if (ok && num(o, ak[p], &v, &bad))
+                    ok = add(&r->acc[p], epoch, v);
+            }
+        }
+    }
+    json_object_put(o);
+    if (!ok)
+        diag_error(d, (SrcLoc){0}, "out of memory reading %s", file);
+    else if (bad)
+        diag_error(d, (SrcLoc){0},
+                   "%s:%d: not a metrics line: expected a JSON object with a \"type\", and for "
+                   "epoch and step lines an epoch from 1, a step from 0 and finite numbers",
+                   file, lineno);
+    return ok && !bad;
+}
+
+static bool read_run(Run *r, const char *dir, Diag *d)
+{
+    if (!record_is_run(dir)) {
+        diag_error(d, (SrcLoc){0}, "%s: not a run folder (it has no run.json)", dir);
+        return false;
+    }
+    const char *base = strrchr(dir, '/');
+    while (base && !base[1] && base > dir) { /* "runs/mlp-3/": the name before the slash */
+        const char *p = base - 1;
+        while (p > dir && *p != '/')
+            p--;
+        base = p;
+    }
+    r->label = strdup(base && *base == '/' ? base + 1 : dir);
+    if (r->label && strchr(r->label, '/'))
+        *strchr(r->label, '/') = 0;
+    size_t n = strlen(dir) + 16;
+    char *file = malloc(n);
+    if (!file || !r->label) {
+        free(file);
+        diag_error(d, (SrcLoc){0}, "out of memory");
+        return false;
+    }
+    snprintf(file, n, "%s/metrics.jsonl", dir);
+    FILE *f = fopen(file, "r");
+    if (!f) {
+        char eb[128];
+        diag_error(d, (SrcLoc){0}, "%s: cannot open: %s", file, io_errstr(errno, eb, sizeof eb));
+        free(file);
+        return false;
+    }
+    char *line = NULL;
+    size_t cap = 0;
+    ssize_t len;
+    bool ok = true;
+    for (int lineno = 1; ok && (len = getline(&line, &cap, f)) > 0; lineno++)
+        ok = read_line(r, file, lineno, line, (size_t)len, d);
+    free(line);
+    fclose(f);
+    if (ok && r->loss[TRAIN].n == 0) {
+        diag_error(d, (SrcLoc){0}, "%s: no epoch has finished yet: nothing to plot", file);
+        ok = false;
+    }
+    free(file);
+    for (int i = 0; ok && r->per_epoch > 0 && i < r->steps.n; i++)
+        r->steps.x[i] /= r->per_epoch; /* in epochs, as the epoch lines */
+    return ok;
+}
+
+/* ---- drawing ---- */
+
+typedef struct Axis {
+    double lo, hi, step; /* ticks at lo, lo + step, ... hi */
+} Axis;
+
+static Axis nice_axis(double lo, double hi, int ticks)
+{
+    if (!(hi > lo))
+        hi = lo + 1;
+    double raw = (hi - lo) / ticks, mag = pow(10, floor(log10(raw))), f = raw / mag;
+    double step = (f <= 1 ? 1 : f <= 2 ? 2 : f <= 5 ? 5 : 10) * mag;
+    return (Axis){floor(lo / step + 1e-9) * step, ceil(hi / step - 1e-9) * step, step};
+}
+
+typedef struct Panel {
+    double x0, y0, w, h; /* the plotting area */
+    Axis x, y;
+} Panel;
+
+static double px(const Panel *p, double x)
+{
+    return p->x0 + (x - p->x.lo) / (p->x.hi - p->x.lo) * p->w;
+}
+static double py(const Panel *p, double y)
+{
+    return p->y0 + p->h - (y - p->y.lo) / (p->y.hi - p->y.lo) * p->h;
+}
+
+static void xml_text(StrBuf *sb, const char *s)
+{
+    for (; *s; s++) {
+        switch (*s) {
+        case '&': sb_puts(sb, "&amp;"); break;
+        case '<': sb_puts(sb, "&lt;"); break;
+        case '>': sb_puts(sb, "&gt;"); break;
+        case '"': sb_puts(sb, "&quot;"); break;
+        default:
+            if ((unsigned char)*s >= 0x20)
+                sb_putc(sb, *s);
+        }
+    }
+}
+
+static void frame(StrBuf *sb, const Panel *p, const char *title, const char *xlabel,
+                  const char *ylabel)
+{
+    for (double v = p->y.lo; v <= p->y.hi + p->y.step / 2; v += p->y.step) {
+        double y = py(p, v);
+        sb_printf(sb,
+                  "<line x1='%.1f' y1='%.1f' x2='%.1f' y2='%.1f' stroke='#dddddd'/>\n"
+                  "<text x='%.1f' y='%.1f' text-anchor='end' font-size='11'>%g</text>\n",
+                  p->x0, y, p->x0 + p->w, y, p->x0 - 6, y + 4, fabs(v) < 1e-12 ? 0 : v);
+    }
+    for (double v = p->x.lo; v <= p->x.hi + p->x.step / 2; v += p->x.step) {
+        double x = px(p, v);
+        sb_printf(sb,
+                  "<line x1='%.1f' y1='%.1f' x2='%.1f' y2='%.1f' stroke='#eeeeee'/>\n"
+                  "<text x='%.1f' y='%.1f' text-anchor='middle' font-size='11'>%g</text>\n",
+                  x, p->y0, x, p->y0 + p->h, x, p->y0 + p->h + 16, v);
+    }
+    sb_printf(sb,
+              "<rect x='%.1f' y='%.1f' width='%.1f' height='%.1f' fill='none' stroke='#444444'/>\n"
+              "<text x='%.1f' y='%.1f' text-anchor='middle' font-size='14' "
+              "font-weight='bold'>%s</text>\n"
+              "<text x='%.1f' y='%.1f' text-anchor='middle' font-size='12'>%s</text>\n"
+              "<text x='%.1f' y='%.1f' text-anchor='middle' font-size='12' "
+              "transform='rotate(-90 %.1f %.1f)'>%s</text>\n",
+              p->x0, p->y0, p->w, p->h, p->x0 + p->w / 2, p->y0 - 10, title, p->x0 + p->w / 2,
+              p->y0 + p->h + 34, xlabel, p->x0 - 44, p->y0 + p->h / 2, p->x0 - 44, p->y0 + p->h / 2,
+              ylabel);
+}
+
+static const char *const dashes[NPARTS] = {"", " stroke-dasharray='7 4'",
+                                           " stroke-dasharray='2 3'"};
+
+static void curve(StrBuf *sb, const Panel *p, const Series *s, const char *color, const char *dash,
+                  double width, double opacity, bool dots)
+{
+    if (s->n == 0)
+        return;
+    sb_printf(sb,
+              "<polyline fill='none' stroke='#%s' stroke-width='%.1f'%s stroke-opacity='%.2f' "
+              "points='",
+              color, width, dash, opacity);
+    for (int i = 0; i < s->n; i++)
+        sb_printf(sb, "%s%.1f,%.1f", i ? " " : "", px(p, s->x[i]), py(p, s->y[i]));
+    sb_puts(sb, "'/>\n");
+    for (int i = 0; dots && i < s->n && s->n <= 60; i++)
+        sb_printf(sb, "<circle cx='%.1f' cy='%.1f' r='2.5' fill='#%s'/>\n", px(p, s->x[i]),
+                  py(p, s->y[i]), color);
+}
+
+static void range(const Series *s, double *lo, double *hi)
+{
+    for (int i = 0; i < s->n; i++) {
+        *lo = fmin(*lo, s->y[i]);
+        *hi = fmax(*hi, s->y[i]);
+    }
+}
+
+bool plot_runs(const char *out, const char *const *runs, int n, Diag *d)
+{
+    Run *r = calloc((size_t)n, sizeof *r);
+    bool ok = r != NULL;
+    if (!r)
+        diag_error(d, (SrcLoc){0}, "out of memory");
+    for (int i = 0; ok && i < n; i++)
+        ok = read_run(&r[i], runs[i], d);
+    if (!ok) {
+        for (int i = 0; r && i < n; i++)
+            run_free(&r[i]);
+        free(r);
+        return false;
+    }
+    double xmax = 1, llo = 0, lhi = 0, alo = 1, ahi = 0;
+    for (int i = 0; i < n; i++) {
+        for (int p = 0; p < NPARTS; p++) {
+            range(&r[i].loss[p], &llo, &lhi);
+            range(&r[i].acc[p], &alo, &ahi);
+            for (int k = 0; k < r[i].loss[p].n; k++)
+                xmax = fmax(xmax, r[i].loss[p].x[k]);
+        }
+    }
+    for (int i = 0; i < n; i++)
+        range(&r[i].steps, &llo, &lhi);
+    Panel pl = {70, 50, 400, 300, nice_axis(0, xmax, 6), nice_axis(0, lhi, 5)};
+    Panel pa = {570, 50, 400, 300, pl.x, nice_axis(fmin(alo, ahi), fmax(ahi, alo), 5)};
+    if (pa.y.hi > 1 && ahi <= 1)
+        pa.y.hi = 1;
+    StrBuf sb;
+    sb_init(&sb);
+    int lh = 50 + 300 + 60, legend_rows = (n + 2) / 3;
+    int height = lh + 24 * legend_rows + 40;
+    sb_printf(&sb,
+              "<?xml version='1.0' encoding='UTF-8'?>\n"
+              "<svg xmlns='http://www.w3.org/2000/svg' width='1000' height='%d' viewBox='0 0 1000 "
+              "%d' font-family='sans-serif'>\n<rect width='1000' height='%d' fill='white'/>\n",
+              height, height, height);
+    frame(&sb, &pl, "loss", "epoch", "loss");
+    frame(&sb, &pa, "accuracy", "epoch", "accuracy");
+    for (int i = 0; i < n; i++) {
+        const char *c = plot_color(i);
+        curve(&sb, &pl, &r[i].steps, c, "", 1, 0.35, false);
+        for (int p = 0; p < NPARTS; p++) {
+            curve(&sb, &pl, &r[i].loss[p], c, dashes[p], 2, 1, true);
+            curve(&sb, &pa, &r[i].acc[p], c, dashes[p], 2, 1, true);
+        }
+    }
+    /* the legend: a colour a run, then the line styles */
+    for (int i = 0; i < n; i++) {
+        double x = 70 + (i % 3) * 300, y = lh + 24 * (i / 3);
+        sb_printf(&sb,
+                  "<line x1='%.0f' y1='%.0f' x2='%.0f' y2='%.0f' stroke='#%s' stroke-width='4'/>\n"
+                  "<text x='%.0f' y='%.0f' font-size='12'>",
+                  x, y, x + 26, y, plot_color(i), x + 32, y + 4);
+        xml_text(&sb, r[i].label);
+        sb_puts(&sb, "</text>\n");
+    }
+    static const char *const names[NPARTS] = {"train", "val", "test"};
+    double y = lh + 24 * legend_rows + 10;
+    for (int p = 0; p <= NPARTS; p++) {
+        double x = 70 + p * 160;
+        sb_printf(&sb,
+                  "<line x1='%.0f' y1='%.0f' x2='%.0f' y2='%.0f' stroke='#333333' "
+                  "stroke-width='%d'%s%s/>\n<text x='%.0f' y='%.0f' font-size='12'>%s</text>\n",
+                  x, y, x + 26, y, p < NPARTS ? 2 : 1, p < NPARTS ? dashes[p] : "",
+                  p < NPARTS ? "" : " stroke-opacity='0.35'", x + 32, y + 4,
+                  p < NPARTS ? names[p] : "train loss every --log-every steps");
+    }
+    sb_puts(&sb, "</svg>\n");
+    ok = save_text(out, sb.data, sb.len, d);
+    sb_free(&sb);
+    for (int i = 0; i < n; i++)
+        run_free(&r[i]);
+    free(r);
+    return ok;
+}
+
+/* ---- the confusion matrix ---- */
+
+static int64_t row_total(const int64_t *cm, int n, int t)
+{
+    int64_t s = 0;
+    for (int p = 0; p < n; p++)
+        s += cm[(size_t)t * (size_t)n + (size_t)p];
+    return s;
+}
+
+bool plot_confusion(const char *out, const int64_t *cm, int n, const char *title, Diag *d)
+{
+    double cell = n <= 15 ? 36 : fmax(4, 540.0 / n), x0 = 90, y0 = 80;
+    double side = cell * n, width = x0 + side + 90, height = y0 + side + 50;
+    int64_t right = 0, all = 0;
+    for (int t = 0; t < n; t++) {
+        right += cm[(size_t)t * (size_t)n + (size_t)t];
+        all += row_total(cm, n, t);
+    }
+    StrBuf sb;
+    sb_init(&sb);
+    sb_printf(&sb,
+              "<?xml version='1.0' encoding='UTF-8'?>\n"
+              "<svg xmlns='http://www.w3.org/2000/svg' width='%.0f' height='%.0f' viewBox='0 0 "
+              "%.0f %.0f' font-family='sans-serif'>\n<rect width='%.0f' height='%.0f' "
+              "fill='white'/>\n<text x='%.0f' y='24' text-anchor='middle' font-size='14' "
+              "font-weight='bold'>",
+              width, height, width, height, width, height, width / 2);
+    xml_text(&sb, title);
+    sb_printf(&sb,
+              ": accuracy %.4f</text>\n"
+              "<text x='%.1f' y='%.1f' text-anchor='middle' font-size='12'>predicted</text>\n"
+              "<text x='%.1f' y='%.1f' text-anchor='middle' font-size='12' "
+              "transform='rotate(-90 %.1f %.1f)'>true</text>\n"
+              "<text x='%.1f' y='%.1f' text-anchor='middle' font-size='11'>accuracy</text>\n",
+              all ? (double)right / (double)all : 0, x0 + side / 2, y0 - 30, x0 - 50, y0 + side / 2,
+              x0 - 50, y0 + side / 2, x0 + side + 45, y0 - 10);
+    bool labels = cell >= 14;
+    for (int t = 0; t < n; t++) {
+        int64_t total = row_total(cm, n, t);
+        double y = y0 + t * cell;
+        if (labels)
+            sb_printf(&sb,
+                      "<text x='%.1f' y='%.1f' text-anchor='end' font-size='11'>%d</text>\n"
+                      "<text x='%.1f' y='%.1f' text-anchor='middle' font-size='11'>%d</text>\n",
+                      x0 - 6, y + cell / 2 + 4, t, x0 + t * cell + cell / 2, y0 - 8, t);
+        for (int p = 0; p < n; p++) {
+            int64_t v = cm[(size_t)t * (size_t)n + (size_t)p];
+            double f = total ? (double)v / (double)total : 0;
+            /* white to blue (31, 119, 180) by the share of the true class */
+            int rr = (int)lround(255 - f * (255 - 31)), gg = (int)lround(255 - f * (255 - 119)),
+                bb = (int)lround(255 - f * (255 - 180));
+            double x = x0 + p * cell;
+            sb_printf(&sb,
+                      "<rect x='%.1f' y='%.1f' width='%.1f' height='%.1f' fill='#%02x%02x%02x' "
+                      "stroke='#ffffff' stroke-width='0.5'/>\n",
+                      x, y, cell, cell, rr, gg, bb);
+            if (labels && v)
+                sb_printf(&sb,
+                          "<text x='%.1f' y='%.1f' text-anchor='middle' font-size='%.0f' "
+                          "fill='%s'>%lld</text>\n",
+                          x + cell / 2, y + cell / 2 + 4, fmin(12, cell * 0.32),
+                          f > 0.5 ? "#ffffff" : "#000000", (long long)v);
+        }
+        if (labels)
+            sb_printf(&sb,
+                      "<text x='%.1f' y='%.1f' text-anchor='middle' font-size='11'>%s</text>\n",
+                      x0 + side + 45, y + cell / 2 + 4, total ? "" : "-");
+        if (labels && total)
+            sb_printf(&sb,
+                      "<text x='%.1f' y='%.1f' text-anchor='middle' font-size='11'>%.1f%%</text>\n",
+                      x0 + side + 45, y + cell / 2 + 4,
+                      100.0 * (double)cm[(size_t)t * (size_t)n + (size_t)t] / (double)total);
+    }
+    sb_puts(&sb, "</svg>\n");
+    bool ok = save_text(out, sb.data, sb.len, d);
+    sb_free(&sb);
+    return ok;
+}
+
+void confusion_print(FILE *f, const int64_t *cm, int n)
+{
+    int64_t most = 0;
+    for (size_t i = 0; i < (size_t)n * (size_t)n; i++)
+        most = cm[i] > most ? cm[i] : most;
+    int w = snprintf(NULL, 0, "%lld", (long long)most);
+    if (w < 3)
+        w = 3;
+    fprintf(f, "confusion (rows: true class, columns: predicted)\n%5s", "");
+    for (int p = 0; p < n; p++)
+        fprintf(f, " %*d", w, p);
+    fprintf(f, "  %7s\n", "acc");
+    for (int t = 0; t < n; t++) {
+        fprintf(f, "%5d", t);
+        for (int p = 0; p < n; p++)
+            fprintf(f, " %*lld", w, (long long)cm[(size_t)t * (size_t)n + (size_t)p]);
+        int64_t total = row_total(cm, n, t);
+        if (total)
+            fprintf(f, "  %6.2f%%\n",
+                    100.0 * (double)cm[(size_t)t * (size_t)n + (size_t)t] / (double)total);
+        else
+            fprintf(f, "  %7s\n", "-");
+    }
+}

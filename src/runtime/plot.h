@@ -1,0 +1,32 @@
+/* plot.h: the pictures of runs, written as SVG by netrun itself: the loss and accuracy
+ * curves of one run or several (netrun --plot), and a confusion matrix (--confusion).
+ *
+ * Design choice: plain SVG 1.1 with no script, no CSS and no external font (sans-serif), so
+ * every renderer draws it the same (tests render it with rsvg-convert and count the pixels
+ * of each run's colour). Runs are read from their metrics.jsonl (record.h), and every value
+ * a line gives is checked: a line that does not parse, or a number that is not finite, is an
+ * error naming the file and line. */
+#ifndef NETC_RUNTIME_PLOT_H
+#define NETC_RUNTIME_PLOT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "base.h"
+
+/* The colour of run i in --plot (of a palette of 10, as RRGGBB), for tests and legends. */
+const char *plot_color(int i);
+/* Draws the runs (run folders) into out: loss on the left (train solid, val dashed, test
+ * dotted, and the loss every --log-every steps as a thin line), accuracy on the right, one
+ * colour a run, on shared axes, with a legend. false after one message. */
+bool plot_runs(const char *out, const char *const *runs, int n, Diag *d);
+
+/* cm is n x n counts, cm[true * n + predicted]. Draws it (per-class accuracy beside each
+ * row) into out; title says what was evaluated. */
+bool plot_confusion(const char *out, const int64_t *cm, int n, const char *title, Diag *d);
+/* The same as a text table: a row per true class, a column per predicted one, then the
+ * class's accuracy. */
+void confusion_print(FILE *f, const int64_t *cm, int n);
+
+#endif

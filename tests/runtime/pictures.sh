@@ -1,0 +1,107 @@
+#!/bin/bash
+# pictures.sh NETRUN PNGCOUNT SRCROOT: netrun's SVG pictures, rendered by a real renderer
+# (rsvg-convert, librsvg) and checked by the pixels of the PNG (pngcount counts a colour's).
+#
+#  - --plot of two runs: the SVG renders; each run's colour is drawn (hundreds of pixels) and
+#    a third run's colour is not; --plot of one run: only its colour; a run named with & < >
+#    renders (the names are escaped);
+#  - --confusion: the text table has a row a class, its cells sum to the images evaluated and
+#    its diagonal over that is the accuracy printed; the rendered matrix shows the blue of a
+#    full cell; on --eval-on val the title says so;
+#  - bad input: a folder that is not a run, a metrics line that does not parse or has a value
+#    that is not a number, a run with no finished epoch, an output that cannot be written, and
+#    the usage errors: exit 1 (2 for usage), one error line naming the file (and line).
+# Skips (exit 77) without rsvg-convert (Debian's librsvg2-bin, which .ci/run installs).
+# Ends with "pictures: N passed, N failed"; exit 1 if any failed.
+set -u
+abs() { (cd "$(dirname "$1")" && echo "$(pwd)/$(basename "$1")"); }
+NETRUN=$(abs "$1") PNGCOUNT=$(abs "$2") ROOT=$(abs "$3")
+DATA=$ROOT/data/mnist-mini
+command -v rsvg-convert >/dev/null || { echo "pictures: no rsvg-convert: skipped"; exit 77; }
+TMP=$(mktemp -d)
+trap 'rm -rf "$TMP"' EXIT
+cd "$TMP" || exit 1
+. "$ROOT/tests/runtime/lib.sh"
+
+# render SVG: the PNG beside it; false (after a failure line) when rsvg-convert refuses it
+render() {
+    rsvg-convert "$1" -o "${1%.svg}.png" 2>"$1.rsvg" && return 0
+    bad "rsvg-convert $1 failed" "$(head -3 "$1.rsvg")"
+    return 1
+}
+
+make_data data 400 200
+cat >mlp.net <<'EOF'
+network mlp (input 1x28x28) {
+  Flatten
+  Linear 32
+  ReLU
+  fc: Linear 10
+}
+train {
+  data idx "data"
+  optimizer SGD lr=0.05 momentum=0.9
+  batch 20
+  epochs 3
+  seed 5
+  val 0.1
+}
+EOF
+BLUE=1f77b4 RED=d62728 GREEN=2ca02c
+
+echo "== --plot"
+run_ok a mlp.net --train --threads 2 --record runA --log-every 3
+run_ok b mlp.net --train --threads 2 --record 'run&<b>' --lr 0.01 --epochs 5
+if run_ok plot2 --plot runA 'run&<b>' -o two.svg && render two.svg; then
+    read -r size blue red green <<<"$("$PNGCOUNT" two.png $BLUE $RED $GREEN)"
+    if [ "$size" = 1000x474 ] && [ "$blue" -gt 400 ] && [ "$red" -gt 400 ] && [ "$green" = 0 ]; then
+        ok "two runs rendered ($size): $blue pixels of the first run's blue, $red of the second's red, none of a third's green"
+    else
+        bad "two runs: size $size, blue $blue, red $red, green $green"
+    fi
+    grep -q 'run&amp;&lt;b&gt;' two.svg && ok "a run named run&<b> is escaped in the SVG" || bad "the name is not escaped"
+fi
+if run_ok plot1 --plot runA/ -o one.svg && render one.svg; then
+    read -r size blue red <<<"$("$PNGCOUNT" one.png $BLUE $RED)"
+    [ "$blue" -gt 400 ] && [ "$red" = 0 ] && grep -q '>runA<' one.svg &&
+        ok "one run (given as runA/): $blue pixels of blue, none of red, labelled runA" ||
+        bad "one run: blue $blue, red $red" "$(grep -o '>run[^<]*<' one.svg)"
+fi
+run_ok plotdefault --plot runA && [ -s curves.svg ] && ok "-o defaults to curves.svg" || bad "no curves.svg"
+
+echo "== --confusion"
+if run_ok cm mlp.net --load runA/best.safetensors --eval --confusion cm.svg --threads 2 && render cm.svg; then
+    acc=$(sed -n 's/^test: loss [0-9.]*  accuracy \([0-9.]*\) .*/\1/p' cm.out)
+    # rows of the table: "    t  c0 c1 ... c9  acc%"
+    check=$(awk -v acc="$acc" '/^ +[0-9]+ +[0-9].*%$/ { t = $1; for (i = 2; i <= 11; i++) all += $i; diag += $(t + 2); rows++ }
+        END { printf "%d %d %.4f", rows, all, diag / all; exit !(rows == 10 && all == 200 && sprintf("%.4f", diag / all) == acc) }' cm.out)
+    [ $? = 0 ] && ok "the table: 10 rows, 200 images, diagonal / total = accuracy $acc" ||
+        bad "the confusion table ($check) does not match accuracy $acc" "$(cat cm.out)"
+    read -r size blue <<<"$("$PNGCOUNT" cm.png 3a86bd)"
+    [ "$blue" -gt 1000 ] && ok "the matrix rendered ($size): $blue pixels of the diagonal's blue" ||
+        bad "the matrix: $blue blue pixels" "$(head -c 600 cm.svg)"
+fi
+run_ok cmval mlp.net --load runA/best.safetensors --eval --eval-on val --confusion cmval.svg --threads 2 &&
+    grep -q "mlp on val (40 images)" cmval.svg && ok "--eval-on val --confusion: the title says val (40 images)" ||
+    bad "--confusion on val" "$(grep -o '<text[^>]*font-weight[^<]*<' cmval.svg)"
+
+echo "== bad input"
+mkdir notrun
+expect plot-not-a-run 1 'notrun;not a run folder' --plot notrun
+expect plot-missing 1 'nothere;not a run folder' --plot runA nothere
+cp -r runA broken && printf '{"type":"epoch","epoch":1,"step":1,"loss":"x"}\n' >>broken/metrics.jsonl
+n=$(wc -l <broken/metrics.jsonl)
+expect plot-bad-value 1 "broken/metrics.jsonl:$n;not a metrics line" --plot broken
+cp -r runA torn && printf '{"type":"ep' >>torn/metrics.jsonl
+expect plot-torn-line 1 "torn/metrics.jsonl:$((n));not a metrics line" --plot torn
+cp -r runA noepoch && grep -v '"type":"epoch"' runA/metrics.jsonl >noepoch/metrics.jsonl
+expect plot-no-epoch 1 'noepoch/metrics.jsonl;no epoch has finished' --plot noepoch
+expect plot-unwritable 1 'nodir/x.svg' --plot runA -o nodir/x.svg
+expect confusion-unwritable 1 'nodir/cm.svg' mlp.net --load runA/best.safetensors --eval --confusion nodir/cm.svg
+expect usage-plot-nothing 2 'plot needs one run folder' --plot
+expect usage-plot-and-train 2 'plot draws run folders' --plot runA --train
+expect usage-o-without-plot 2 '-o goes with --plot' mlp.net --train -o x.svg
+expect usage-confusion-without-eval 2 'confusion goes with --eval' mlp.net --train --confusion x.svg
+
+echo "pictures: $passed passed, $failed failed"
+[ $failed = 0 ]
