@@ -44,6 +44,9 @@ static void usage(FILE *f)
             "  --predict FILE     classify the images of an IDX file (gzip or raw), a PGM, or\n"
             "                     FILE.f32: raw little-endian float32 inputs, one after another\n"
             "  --logits FILE      with --predict: write every output of every image as CSV\n"
+            "  --profile          time training steps layer by layer: forward and backward ms,\n"
+            "                     GFLOPS and share of a step (--steps N timed, default 20,\n"
+            "                     after 3 warm-up steps)\n"
             "weights:\n"
             "  --load FILE        start from these weights (safetensors, state_dict names)\n"
             "  --save FILE        where --train writes the weights (default NAME.safetensors, or\n"
@@ -90,6 +93,7 @@ enum {
     O_EVAL_ON,
     O_CONFUSION,
     O_PLOT,
+    O_PROFILE,
     O_STEPS,
     O_THREADS,
     O_QUIET,
@@ -102,7 +106,7 @@ enum { MAX_SET = 64 }; /* train-setting flags on one command line */
 typedef struct Args {
     const char *net, *predict, *logits, *load, *save, *checkpoint, *resume, *record;
     const char *confusion, *out;
-    bool train, eval, eval_val, quiet, progress, no_record, plot;
+    bool train, eval, eval_val, quiet, progress, no_record, plot, profile;
     int nruns;
     char **runs; /* --plot's run folders */
     long steps, threads, log_every;
@@ -141,6 +145,7 @@ static int parse_args(int argc, char **argv, Args *a)
         {"eval-on", required_argument, NULL, O_EVAL_ON},
         {"confusion", required_argument, NULL, O_CONFUSION},
         {"plot", no_argument, NULL, O_PLOT},
+        {"profile", no_argument, NULL, O_PROFILE},
         {"resume", required_argument, NULL, O_RESUME},
         {"steps", required_argument, NULL, O_STEPS},
         {"threads", required_argument, NULL, O_THREADS},
@@ -170,6 +175,7 @@ static int parse_args(int argc, char **argv, Args *a)
         case O_RECORD: a->record = optarg; break;
         case O_CONFUSION: a->confusion = optarg; break;
         case O_PLOT: a->plot = true; break;
+        case O_PROFILE: a->profile = true; break;
         case 'o': a->out = optarg; break;
         case O_NO_RECORD: a->no_record = true; break;
         case O_LOG_EVERY:
@@ -214,7 +220,7 @@ static int parse_args(int argc, char **argv, Args *a)
             fprintf(stderr, "netrun: error: --plot needs one run folder or more\n");
             return EXIT_USAGE;
         }
-        if (a->train || a->eval || a->predict) {
+        if (a->train || a->eval || a->predict || a->profile) {
             fprintf(stderr, "netrun: error: --plot draws run folders; it takes no net and no "
                             "other action\n");
             return EXIT_USAGE;
@@ -227,6 +233,11 @@ static int parse_args(int argc, char **argv, Args *a)
     }
     if (a->out) {
         fprintf(stderr, "netrun: error: -o goes with --plot\n");
+        return EXIT_USAGE;
+    }
+    if (a->profile && (a->train || a->eval || a->predict)) {
+        fprintf(stderr, "netrun: error: --profile is an action of its own; it trains steps "
+                        "to time them and saves nothing\n");
         return EXIT_USAGE;
     }
     if (a->confusion && !a->eval) {
@@ -687,6 +698,55 @@ static void say_if_crowded(Diag *d)
                                  : "");
 }
 
+/* ---- --profile ---- */
+
+static void profile_row(const char *name, const char *kind, double fwd, double bwd, double flops,
+                        double step)
+{
+    char f[16] = "", b[16] = "", gf[16] = "";
+    if (fwd > 0)
+        snprintf(f, sizeof f, "%.3f", fwd * 1e3);
+    if (bwd > 0)
+        snprintf(b, sizeof b, "%.3f", bwd * 1e3);
+    if (flops > 0 && fwd + bwd > 0)
+        snprintf(gf, sizeof gf, "%.1f", flops / (fwd + bwd) / 1e9);
+    printf("%-24s %-18s %10s %11s %8s %7.1f%%\n", name, kind, f, b, gf,
+           step > 0 ? 100 * (fwd + bwd) / step : 0);
+}
+
+/* The table of --profile: a row a node, then the step's other parts, then their sum against
+ * the step as measured around it. */
+static void print_profile(const Graph *g, const Profile *pr, int threads)
+{
+    printf("profile of a training step of %s: batch %d, %d thread%s, the mean of %d steps "
+           "after 3 warm-up: %.3f ms a step, %.0f img/s\n",
+           g->name, pr->batch, threads, threads == 1 ? "" : "s", pr->steps, pr->step * 1e3,
+           pr->step > 0 ? pr->batch / pr->step : 0);
+    printf("%-24s %-18s %10s %11s %8s %8s\n", "node", "kind", "forward ms", "backward ms", "GFLOPS",
+           "share");
+    double sum = 0, flops_all = 0;
+    for (int i = 0; i < g->nodes.len; i++) {
+        const Node *n = GRAPH_NODE(g, i);
+        double fwd = pr->node[2 * i], bwd = pr->node[2 * i + 1];
+        /* a forward of 2 x MACs; a backward of twice that (input and weight gradients) */
+        double flops = 6.0 * (double)n->macs * pr->batch;
+        flops_all += flops;
+        sum += fwd + bwd;
+        char kind[64];
+        snprintf(kind, sizeof kind, "%s%s", n->ops->name, fwd + bwd > 0 ? "" : " (fused)");
+        profile_row(n->path ? n->path : "", kind, fwd, bwd, flops, pr->step);
+    }
+    profile_row("(chunks' gradients)", "added in order", 0, pr->fold, 0, pr->step);
+    profile_row("(loss)", "", pr->loss, 0, 0, pr->step);
+    profile_row("(optimizer step)", "", 0, pr->optim, 0, pr->step);
+    profile_row("(batch of images)", "bytes to floats", pr->data, 0, 0, pr->step);
+    sum += pr->fold + pr->loss + pr->optim + pr->data;
+    printf("rows: %.3f ms, %.1f%% of the %.3f ms measured around a step; the layers: %.1f "
+           "GFLOPS\n",
+           sum * 1e3, pr->step > 0 ? 100 * sum / pr->step : 0, pr->step * 1e3,
+           pr->step > 0 ? flops_all / pr->step / 1e9 : 0);
+}
+
 /* ---- the run's record (record.h) ---- */
 
 /* run.json: what started the run and everything it was started with. */
@@ -819,14 +879,14 @@ static int run(int argc, char **argv, bool *collective)
     if ((status = apply_overrides(&a, &g->train, arena, &d)) != EXIT_OK)
         goto done;
     TrainConfig *t = &g->train;
-    if (!a.train && !a.eval && !a.predict) {
+    if (!a.train && !a.eval && !a.predict && !a.profile) {
         say_what_it_can_do(a.net, g);
         goto done;
     }
     rt_set_threads((int)a.threads);
     say_if_crowded(&d);
     status = EXIT_BAD_INPUT;
-    if ((a.train || a.eval) && !t->data_dir) {
+    if ((a.train || a.eval || a.profile) && !t->data_dir) {
         diag_error(&d, (SrcLoc){0},
                    "%s: no data: the train section has no 'data' and no --data "
                    "was given",
@@ -839,7 +899,7 @@ static int run(int argc, char **argv, bool *collective)
                    "0.1' there, or --val 0.1, as the training run did");
         goto done;
     }
-    bool need_train = a.train || (a.eval && a.eval_val);
+    bool need_train = a.train || a.profile || (a.eval && a.eval_val);
     if (need_train && !dataset_load(&train, t->data_dir, "train", &d))
         goto done;
     if ((a.train || a.eval) && !dataset_load(&test, t->data_dir, "t10k", &d))
@@ -858,6 +918,18 @@ static int run(int argc, char **argv, bool *collective)
     if (!a.load && !a.resume && !a.train)
         diag_warning(&d, (SrcLoc){0}, "no --load: using the untrained initial weights (seed %llu)",
                      (unsigned long long)t->seed);
+    if (a.profile) {
+        if (nproc > 1) {
+            diag_error(&d, (SrcLoc){0}, "--profile times one process: run it without mpirun");
+            goto done;
+        }
+        o = optim_new(t, m->nparam_floats);
+        Profile pr;
+        if (!rt_profile(m, o, &train, 3, a.steps ? (int)a.steps : 20, &pr, &d))
+            goto done;
+        print_profile(g, &pr, rt_threads());
+        free(pr.node);
+    }
     if (a.train) {
         o = optim_new(t, m->nparam_floats);
         TrainPos pos = {0};

@@ -128,6 +128,8 @@ void rt_model_free(Model *m)
         return;
     rt_plan_release(m);
     free(m->block);
+    free(m->prof_t);
+    free(m->prof_w);
     free(m);
 }
 
@@ -268,6 +270,40 @@ typedef struct Region {
     bool training;
 } Region;
 
+bool rt_profile_enable(Model *m)
+{
+    size_t nn = (size_t)m->g->nodes.len;
+    m->prof_t = calloc((size_t)m->nthreads * nn * 2, sizeof(double));
+    m->prof_w = calloc(nn * 2, sizeof(double));
+    return m->prof_t && m->prof_w;
+}
+
+/* --profile: adds the seconds since t0 to node i's phase (0 forward, 1 backward) on thread t */
+static void prof_add(Model *m, int t, int i, int phase, double t0)
+{
+    if (m->prof_t)
+        m->prof_t[((size_t)t * (size_t)m->g->nodes.len + (size_t)i) * 2 + (size_t)phase] +=
+            now_seconds() - t0;
+}
+
+static double prof_start(const Model *m) { return m->prof_t ? now_seconds() : 0; }
+
+/* --profile: after a region that took `wall` seconds, shares that time out among the nodes
+ * by their threads' seconds in it (so waiting and the region's own cost go with the work),
+ * and clears the threads' seconds for the next region. */
+static void prof_region(Model *m, double wall)
+{
+    size_t nn = (size_t)m->g->nodes.len, n = nn * 2;
+    double total = 0;
+    for (size_t t = 0; t < (size_t)m->nthreads; t++)
+        for (size_t k = 0; k < n; k++)
+            total += m->prof_t[t * n + k];
+    for (size_t t = 0; total > 0 && t < (size_t)m->nthreads; t++)
+        for (size_t k = 0; k < n; k++)
+            m->prof_w[k] += wall * m->prof_t[t * n + k] / total;
+    memset(m->prof_t, 0, sizeof(double) * n * (size_t)m->nthreads);
+}
+
 /* Runs fn on every part of a pass over `batch` rows: one parallel region, in which threads
  * take chunks as they come free and go through each a part at a time. */
 static void for_each_part(Model *m, int batch, void (*fn)(Model *m, const Part *p, const Region *r),
@@ -331,7 +367,8 @@ static void forward_part(Model *m, const Part *p, const Region *rg)
         const Node *n = GRAPH_NODE(g, i);
         const NodePlan *np = &m->plan[i];
         if (np->after_pool || np->view)
-            continue;      /* it runs after its max pool, on its output; a view needs no pass */
+            continue; /* it runs after its max pool, on its output; a view needs no pass */
+        double t0 = prof_start(m);
         if (!np->pooled) { /* else the node that feeds it computed this max pool's output */
             LayerRun r = part_args(m, i, p, rg->training, ins);
             if (np->pool_k) {
@@ -348,12 +385,15 @@ static void forward_part(Model *m, const Part *p, const Region *rg)
             LayerRun ra = late_args(m, np->late_act, i, p, rg->training, &as, ins);
             as.ops->forward(&as, &ra);
         }
+        prof_add(m, p->t, i, 0, t0);
     }
     if (rg->sums >= 0) {
+        double t0 = prof_start(m);
         const Node *n = GRAPH_NODE(g, rg->sums);
         LayerRun r = part_args(m, rg->sums, p, true, ins);
         n->ops->forward_sums(n, &r,
                              m->plan[rg->sums].fsums + (size_t)p->c * m->plan[rg->sums].nsums);
+        prof_add(m, p->t, rg->sums, 0, t0);
     }
     if (rg->hi == nn - 1 && m->dlast)
         convert_rows(m->logits, m->plan[nn - 1].out, &GRAPH_NODE(g, nn - 1)->out, p->p0, p->pn,
@@ -399,9 +439,16 @@ const float *rt_forward(Model *m, int batch, bool training)
         Region r = {.lo = lo, .hi = b >= 0 ? b - 1 : nn - 1, .sums = b, .training = training};
         if (b >= 0)
             memset(m->plan[b].fsums, 0, sizeof(double) * m->plan[b].nsums * (size_t)m->max_chunks);
+        double t0 = prof_start(m);
         for_each_part(m, batch, forward_part, &r);
-        if (b >= 0)
+        if (m->prof_t)
+            prof_region(m, now_seconds() - t0);
+        if (b >= 0) {
+            t0 = prof_start(m);
             finish_sums(m, b, batch, false);
+            if (m->prof_w)
+                m->prof_w[(size_t)b * 2] += now_seconds() - t0;
+        }
         lo = b;
     }
     return m->logits;
@@ -494,15 +541,20 @@ static void backward_part(Model *m, const Part *p, const Region *rg)
                    sizeof(float) * rows_of(&GRAPH_NODE(m->g, nn - 1)->out, p->pn));
     }
     for (int j = rg->hi; j >= rg->lo; j--)
-        if (!m->plan[j].view && !m->plan[j].after_pool)
+        if (!m->plan[j].view && !m->plan[j].after_pool) {
+            double t0 = prof_start(m);
             backward_node(m, j, p, dl);
+            prof_add(m, p->t, j, 1, t0);
+        }
     if (rg->sums >= 0) {
+        double t0 = prof_start(m);
         const Node *n = GRAPH_NODE(m->g, rg->sums);
         const float *ins[MAX_INS];
         LayerRun r = part_args(m, rg->sums, p, true, ins);
         r.dout = rg->sums == nn - 1 ? dl : grad_rows(m, rg->sums, p);
         n->ops->backward_sums(n, &r,
                               m->plan[rg->sums].bsums + (size_t)p->c * m->plan[rg->sums].nsums);
+        prof_add(m, p->t, rg->sums, 1, t0);
     }
 }
 
@@ -543,9 +595,16 @@ void rt_backward(Model *m, int batch)
         Region r = {.lo = b + 1, .hi = hi, .sums = b, .training = true};
         if (b >= 0)
             memset(m->plan[b].bsums, 0, sizeof(double) * m->plan[b].nsums * (size_t)m->max_chunks);
+        double t0 = prof_start(m);
         for_each_part(m, batch, backward_part, &r);
-        if (b >= 0)
+        if (m->prof_t)
+            prof_region(m, now_seconds() - t0);
+        if (b >= 0) {
+            t0 = prof_start(m);
             finish_sums(m, b, batch, true);
+            if (m->prof_w)
+                m->prof_w[(size_t)b * 2 + 1] += now_seconds() - t0;
+        }
         hi = b;
     }
     /* add the chunks' gradients in chunk order, element-parallel; over processes, down the
@@ -561,7 +620,10 @@ void rt_backward(Model *m, int batch)
             if (a < b)
                 last = r;
         }
+        double t0 = prof_start(m);
         dist_chain(m->grads, m->nparam_floats, last, fold_chunks, &f);
+        if (m->prof_t)
+            m->prof_fold += now_seconds() - t0;
     }
 }
 

@@ -114,6 +114,11 @@ typedef struct Model {
                          rank-th of nranks ranges of each pass's chunks; 0 and 1 alone */
     void *block;      /* the one allocation all of the above live in */
     Rng rng;          /* dropout */
+    /* --profile (rt_profile_enable): each thread's seconds in each node's forward [0] and
+     * backward [1] during the pass region running now, [thread][node][2]; and the wall time
+     * of every region so far, shared out among the nodes by those seconds, [node][2] */
+    double *prof_t, *prof_w;
+    double prof_fold; /* seconds spent adding the chunks' gradients */
 } Model;
 
 /* Plans and allocates the memory for batches of up to max_batch, with every plan option
@@ -129,6 +134,8 @@ void rt_model_distribute(Model *m, int rank, int nranks);
 /* The rows [*r0, *r1) of a pass over `batch` rows that this process runs (all of them
  * alone; may be empty when the batch has fewer chunks than processes). */
 void rt_local_rows(const Model *m, int batch, int *r0, int *r1);
+/* Times every node's forward and backward from now on (rt_profile_* in profile.c). */
+bool rt_profile_enable(Model *m);
 /* Initialises every parameter with its layer's initialiser from one seeded RNG, in node
  * order, and seeds the dropout RNG from the same stream. */
 void rt_model_init(Model *m, uint64_t seed);
@@ -266,6 +273,19 @@ EvalResult rt_evaluate(Model *m, const Dataset *ds, int batch, const TrainConfig
  * cm[label * outputs + the largest output's index]: the confusion matrix. */
 EvalResult rt_evaluate_cm(Model *m, const Dataset *ds, int batch, const TrainConfig *t,
                           int64_t *cm);
+
+/* --profile: where a training step's time goes, in mean seconds per step. */
+typedef struct Profile {
+    int steps, batch;
+    double step;              /* a whole step, measured around it */
+    double data, loss, optim; /* the batch's images converted; the loss; the update */
+    double fold;              /* the chunks' gradients added (rt_backward's end) */
+    double *node;             /* [node][2]: forward, backward (owned; free()) */
+} Profile;
+/* Trains `warmup` steps, then `steps` more timed: full batches of the train section's size
+ * from the start of ds in file order (the model and o change as in training). false after
+ * a message when memory runs out. */
+bool rt_profile(Model *m, Optim *o, const Dataset *ds, int warmup, int steps, Profile *pr, Diag *d);
 
 /* Threads for the kernels (0: leave the default). */
 void rt_set_threads(int n);

@@ -454,3 +454,56 @@ TrainResult rt_train(Model *m, Optim *o, TrainPos *pos, const Dataset *train, co
     }
     return res;
 }
+
+bool rt_profile(Model *m, Optim *o, const Dataset *ds, int warmup, int steps, Profile *pr, Diag *d)
+{
+    const TrainConfig *t = &m->g->train;
+    size_t nn = (size_t)m->g->nodes.len;
+    int batch = t->batch < m->max_batch ? t->batch : m->max_batch;
+    if (batch > ds->n)
+        batch = ds->n;
+    memset(pr, 0, sizeof *pr);
+    pr->node = calloc(nn * 2, sizeof(double));
+    if (!pr->node || (!m->prof_t && !rt_profile_enable(m))) {
+        free(pr->node);
+        pr->node = NULL;
+        diag_error(d, (SrcLoc){0}, "out of memory for the profile");
+        return false;
+    }
+    Schedule sched = {.t = t, .total_steps = t->total_steps ? t->total_steps : warmup + steps};
+    int per_epoch = ds->n / batch;
+    for (int s = 0; s < warmup + steps; s++) {
+        if (s == warmup) { /* the warm-up's times go */
+            memset(m->prof_w, 0, sizeof(double) * nn * 2);
+            m->prof_fold = 0;
+        }
+        int start = s % per_epoch * batch;
+        double t0 = now_seconds();
+        fill_batch(m, ds, NULL, start, batch, t);
+        double t1 = now_seconds();
+        rt_forward(m, batch, true);
+        double t2 = now_seconds();
+        rt_loss(m, t->loss, batch, true);
+        double t3 = now_seconds();
+        rt_backward(m, batch);
+        double t4 = now_seconds();
+        optim_step(o, m->params, m->grads, sched_lr(&sched, 0, s), sched_momentum(&sched, s));
+        double t5 = now_seconds();
+        if (s >= warmup) {
+            pr->data += t1 - t0;
+            pr->loss += t3 - t2;
+            pr->optim += t5 - t4;
+            pr->step += t5 - t0;
+        }
+    }
+    for (size_t k = 0; k < nn * 2; k++)
+        pr->node[k] = m->prof_w[k] / steps;
+    pr->steps = steps;
+    pr->batch = batch;
+    pr->data /= steps;
+    pr->loss /= steps;
+    pr->optim /= steps;
+    pr->step /= steps;
+    pr->fold = m->prof_fold / steps;
+    return true;
+}

@@ -12,6 +12,8 @@
 #  - val: a seeded share held out, the same images on --eval --eval-on val, the best weights
 #    those of the best val_acc; early_stop stops after N epochs without a better one, and
 #    stops at the same epoch when resumed in between;
+#  - --profile: a row a node and a row for each other part of a step, adding up to within 5%
+#    of the step measured around it, on 1 thread and on 2;
 #  - bad input: a folder that cannot be made or is not empty, --eval-on val with no val, a
 #    val share that leaves a part empty, a checkpoint's best accuracy or epoch out of range:
 #    exit 1 (2 for usage), one error line naming the problem, no sanitizer report.
@@ -143,6 +145,23 @@ cp -r es es3
 "$NETRUN" "${ES[@]}" --resume es3/checkpoint.safetensors >es3.out 2>es3.err
 [ $? = 0 ] && grep -q "warning: nothing to train: it stopped early after epoch $n" es3.err && same_files es es3 &&
     ok "resuming a run that stopped early: $(grep warning: es3.err | cut -c1-90)..." || bad "resume after an early stop" "$(cat es3.out es3.err)"
+
+echo "== --profile"
+# a row a node (5), one for each other part of a step (4); the rows add up to the step as
+# measured around it (a part left untimed would leave a gap), on 1 thread and on 2
+for th in 1 2; do
+    if run_ok prof$th mlp.net --profile --steps 5 --threads $th; then
+        rows=$(sed -n '/^node /,/^rows:/p' prof$th.out | grep -c -v -E '^(node|rows:)')
+        share=$(sed -n 's/^rows: [0-9.]* ms, \([0-9.]*\)% of the .*/\1/p' prof$th.out)
+        if [ "$rows" = 9 ] && awk -v s="$share" 'BEGIN { exit !(s != "" && s >= 95 && s <= 105) }' &&
+            grep -q -E '^fc +Linear +[0-9.]+ +[0-9.]+ +[0-9.]+ +[0-9.]+%' prof$th.out; then
+            ok "--profile on $th thread(s): 9 rows, summing to $share% of the measured step; fc's GFLOPS shown"
+        else
+            bad "--profile on $th thread(s): $rows rows, sum $share%" "$(cat prof$th.out)"
+        fi
+    fi
+done
+expect usage-profile-and-train 2 'profile is an action of its own' mlp.net --profile --train
 
 echo "== bad input"
 printf x >afile
