@@ -82,7 +82,7 @@ static bool num(json_object *o, const char *key, double *v, bool *bad)
  * step (read_run makes it epochs). false after a message naming the file and line. */
 static bool read_line(Run *r, const char *file, int lineno, const char *line, size_t len, Diag *d)
 {
-    json_tokener *tok = json_tokener_new();
+    json_tokener *tok = len < (1u << 20) ? json_tokener_new() : NULL; /* a line is < 1 KB */
     json_object *o = tok ? json_tokener_parse_ex(tok, line, (int)len) : NULL;
     bool whole = tok && json_tokener_get_error(tok) == json_tokener_success &&
                  json_object_is_type(o, json_type_object);
@@ -124,6 +124,32 @@ static bool read_line(Run *r, const char *file, int lineno, const char *line, si
     return ok && !bad;
 }
 
+/* A metrics.jsonl into r: every line checked; at least one epoch line. */
+static bool read_metrics(Run *r, const char *file, Diag *d)
+{
+    FILE *f = fopen(file, "r");
+    if (!f) {
+        char eb[128];
+        diag_error(d, (SrcLoc){0}, "%s: cannot open: %s", file, io_errstr(errno, eb, sizeof eb));
+        return false;
+    }
+    char *line = NULL;
+    size_t cap = 0;
+    ssize_t len;
+    bool ok = true;
+    for (int lineno = 1; ok && (len = getline(&line, &cap, f)) > 0; lineno++)
+        ok = read_line(r, file, lineno, line, (size_t)len, d);
+    free(line);
+    fclose(f);
+    if (ok && r->loss[TRAIN].n == 0) {
+        diag_error(d, (SrcLoc){0}, "%s: no epoch has finished yet: nothing to plot", file);
+        ok = false;
+    }
+    for (int i = 0; ok && r->per_epoch > 0 && i < r->steps.n; i++)
+        r->steps.x[i] /= r->per_epoch; /* in epochs, as the epoch lines */
+    return ok;
+}
+
 static bool read_run(Run *r, const char *dir, Diag *d)
 {
     if (!record_is_run(dir)) {
@@ -148,28 +174,8 @@ static bool read_run(Run *r, const char *dir, Diag *d)
         return false;
     }
     snprintf(file, n, "%s/metrics.jsonl", dir);
-    FILE *f = fopen(file, "r");
-    if (!f) {
-        char eb[128];
-        diag_error(d, (SrcLoc){0}, "%s: cannot open: %s", file, io_errstr(errno, eb, sizeof eb));
-        free(file);
-        return false;
-    }
-    char *line = NULL;
-    size_t cap = 0;
-    ssize_t len;
-    bool ok = true;
-    for (int lineno = 1; ok && (len = getline(&line, &cap, f)) > 0; lineno++)
-        ok = read_line(r, file, lineno, line, (size_t)len, d);
-    free(line);
-    fclose(f);
-    if (ok && r->loss[TRAIN].n == 0) {
-        diag_error(d, (SrcLoc){0}, "%s: no epoch has finished yet: nothing to plot", file);
-        ok = false;
-    }
+    bool ok = read_metrics(r, file, d);
     free(file);
-    for (int i = 0; ok && r->per_epoch > 0 && i < r->steps.n; i++)
-        r->steps.x[i] /= r->per_epoch; /* in epochs, as the epoch lines */
     return ok;
 }
 
@@ -181,8 +187,10 @@ typedef struct Axis {
 
 static Axis nice_axis(double lo, double hi, int ticks)
 {
+    if (!isfinite(lo) || !isfinite(hi) || fabs(lo) > 1e300 || fabs(hi) > 1e300)
+        lo = 0, hi = 1; /* no finite axis holds them: the values were checked finite */
     if (!(hi > lo))
-        hi = lo + 1;
+        hi = lo + fmax(1, fabs(lo));
     double raw = (hi - lo) / ticks, mag = pow(10, floor(log10(raw))), f = raw / mag;
     double step = (f <= 1 ? 1 : f <= 2 ? 2 : f <= 5 ? 5 : 10) * mag;
     return (Axis){floor(lo / step + 1e-9) * step, ceil(hi / step - 1e-9) * step, step};
@@ -220,14 +228,18 @@ static void xml_text(StrBuf *sb, const char *s)
 static void frame(StrBuf *sb, const Panel *p, const char *title, const char *xlabel,
                   const char *ylabel)
 {
-    for (double v = p->y.lo; v <= p->y.hi + p->y.step / 2; v += p->y.step) {
+    int ny = (int)fmin(100, llround((p->y.hi - p->y.lo) / p->y.step));
+    for (int k = 0; k <= ny; k++) {
+        double v = p->y.lo + k * p->y.step;
         double y = py(p, v);
         sb_printf(sb,
                   "<line x1='%.1f' y1='%.1f' x2='%.1f' y2='%.1f' stroke='#dddddd'/>\n"
                   "<text x='%.1f' y='%.1f' text-anchor='end' font-size='11'>%g</text>\n",
                   p->x0, y, p->x0 + p->w, y, p->x0 - 6, y + 4, fabs(v) < 1e-12 ? 0 : v);
     }
-    for (double v = p->x.lo; v <= p->x.hi + p->x.step / 2; v += p->x.step) {
+    int nx = (int)fmin(100, llround((p->x.hi - p->x.lo) / p->x.step));
+    for (int k = 0; k <= nx; k++) {
+        double v = p->x.lo + k * p->x.step;
         double x = px(p, v);
         sb_printf(sb,
                   "<line x1='%.1f' y1='%.1f' x2='%.1f' y2='%.1f' stroke='#eeeeee'/>\n"
@@ -274,20 +286,9 @@ static void range(const Series *s, double *lo, double *hi)
     }
 }
 
-bool plot_runs(const char *out, const char *const *runs, int n, Diag *d)
+/* The SVG of runs r[0..n) into sb. */
+static void draw_runs(const Run *r, int n, StrBuf *sb)
 {
-    Run *r = calloc((size_t)n, sizeof *r);
-    bool ok = r != NULL;
-    if (!r)
-        diag_error(d, (SrcLoc){0}, "out of memory");
-    for (int i = 0; ok && i < n; i++)
-        ok = read_run(&r[i], runs[i], d);
-    if (!ok) {
-        for (int i = 0; r && i < n; i++)
-            run_free(&r[i]);
-        free(r);
-        return false;
-    }
     double xmax = 1, llo = 0, lhi = 0, alo = 1, ahi = 0;
     for (int i = 0; i < n; i++) {
         for (int p = 0; p < NPARTS; p++) {
@@ -303,52 +304,75 @@ bool plot_runs(const char *out, const char *const *runs, int n, Diag *d)
     Panel pa = {570, 50, 400, 300, pl.x, nice_axis(fmin(alo, ahi), fmax(ahi, alo), 5)};
     if (pa.y.hi > 1 && ahi <= 1)
         pa.y.hi = 1;
-    StrBuf sb;
-    sb_init(&sb);
     int lh = 50 + 300 + 60, legend_rows = (n + 2) / 3;
     int height = lh + 24 * legend_rows + 40;
-    sb_printf(&sb,
+    sb_printf(sb,
               "<?xml version='1.0' encoding='UTF-8'?>\n"
               "<svg xmlns='http://www.w3.org/2000/svg' width='1000' height='%d' viewBox='0 0 1000 "
               "%d' font-family='sans-serif'>\n<rect width='1000' height='%d' fill='white'/>\n",
               height, height, height);
-    frame(&sb, &pl, "loss", "epoch", "loss");
-    frame(&sb, &pa, "accuracy", "epoch", "accuracy");
+    frame(sb, &pl, "loss", "epoch", "loss");
+    frame(sb, &pa, "accuracy", "epoch", "accuracy");
     for (int i = 0; i < n; i++) {
         const char *c = plot_color(i);
-        curve(&sb, &pl, &r[i].steps, c, "", 1, 0.35, false);
+        curve(sb, &pl, &r[i].steps, c, "", 1, 0.35, false);
         for (int p = 0; p < NPARTS; p++) {
-            curve(&sb, &pl, &r[i].loss[p], c, dashes[p], 2, 1, true);
-            curve(&sb, &pa, &r[i].acc[p], c, dashes[p], 2, 1, true);
+            curve(sb, &pl, &r[i].loss[p], c, dashes[p], 2, 1, true);
+            curve(sb, &pa, &r[i].acc[p], c, dashes[p], 2, 1, true);
         }
     }
     /* the legend: a colour a run, then the line styles */
     for (int i = 0; i < n; i++) {
         double x = 70 + (i % 3) * 300, y = lh + 24 * (i / 3);
-        sb_printf(&sb,
+        sb_printf(sb,
                   "<line x1='%.0f' y1='%.0f' x2='%.0f' y2='%.0f' stroke='#%s' stroke-width='4'/>\n"
                   "<text x='%.0f' y='%.0f' font-size='12'>",
                   x, y, x + 26, y, plot_color(i), x + 32, y + 4);
-        xml_text(&sb, r[i].label);
-        sb_puts(&sb, "</text>\n");
+        xml_text(sb, r[i].label);
+        sb_puts(sb, "</text>\n");
     }
     static const char *const names[NPARTS] = {"train", "val", "test"};
     double y = lh + 24 * legend_rows + 10;
     for (int p = 0; p <= NPARTS; p++) {
         double x = 70 + p * 160;
-        sb_printf(&sb,
+        sb_printf(sb,
                   "<line x1='%.0f' y1='%.0f' x2='%.0f' y2='%.0f' stroke='#333333' "
                   "stroke-width='%d'%s%s/>\n<text x='%.0f' y='%.0f' font-size='12'>%s</text>\n",
                   x, y, x + 26, y, p < NPARTS ? 2 : 1, p < NPARTS ? dashes[p] : "",
                   p < NPARTS ? "" : " stroke-opacity='0.35'", x + 32, y + 4,
                   p < NPARTS ? names[p] : "train loss every --log-every steps");
     }
-    sb_puts(&sb, "</svg>\n");
-    ok = save_text(out, sb.data, sb.len, d);
-    sb_free(&sb);
-    for (int i = 0; i < n; i++)
+    sb_puts(sb, "</svg>\n");
+}
+
+bool plot_runs(const char *out, const char *const *runs, int n, Diag *d)
+{
+    Run *r = calloc((size_t)n, sizeof *r);
+    bool ok = r != NULL;
+    if (!r)
+        diag_error(d, (SrcLoc){0}, "out of memory");
+    for (int i = 0; ok && i < n; i++)
+        ok = read_run(&r[i], runs[i], d);
+    if (ok) {
+        StrBuf sb;
+        sb_init(&sb);
+        draw_runs(r, n, &sb);
+        ok = save_text(out, sb.data, sb.len, d);
+        sb_free(&sb);
+    }
+    for (int i = 0; r && i < n; i++)
         run_free(&r[i]);
     free(r);
+    return ok;
+}
+
+bool plot_metrics_svg(const char *file, StrBuf *out, Diag *d)
+{
+    Run r = {.label = strdup("run")};
+    bool ok = r.label && read_metrics(&r, file, d);
+    if (ok)
+        draw_runs(&r, 1, out);
+    run_free(&r);
     return ok;
 }
 

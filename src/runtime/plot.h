@@ -22,6 +22,9 @@ const char *plot_color(int i);
  * colour a run, on shared axes, with a legend. false after one message. */
 bool plot_runs(const char *out, const char *const *runs, int n, Diag *d);
 
+/* One metrics.jsonl drawn as a run into out (for the fuzz target). false after a message. */
+bool plot_metrics_svg(const char *file, StrBuf *out, Diag *d);
+
 /* cm is n x n counts, cm[true * n + predicted]. Draws it (per-class accuracy beside each
  * row) into out; title says what was evaluated. */
 bool plot_confusion(const char *out, const int64_t *cm, int n, const char *title, Diag *d);
