@@ -338,8 +338,8 @@ static int predict(const Args *a, Model *m, const TrainConfig *t, Diag *d)
             free(pix);
             return EXIT_BAD_INPUT;
         }
-        for (int i = 0; i < h * w; i++)
-            m->input[i] = t->std > 0 ? (float)((pix[i] - t->mean) / t->std) : pix[i];
+        for (int i = 0; i < h * w; i++) /* one channel: normalize's first values */
+            m->input[i] = t->std[0] > 0 ? (float)((pix[i] - t->mean[0]) / t->std[0]) : pix[i];
         free(pix);
         const float *logits = rt_forward(m, 1, false);
         top_classes(logits, (int)rt_outputs(m), stdout);
@@ -371,15 +371,17 @@ static int predict(const Args *a, Model *m, const TrainConfig *t, Diag *d)
         return EXIT_BAD_INPUT;
     }
     int N = (int)rt_outputs(m), batch = m->max_batch;
-    size_t per = (size_t)ds.rows * (size_t)ds.cols;
+    size_t per = dataset_image_bytes(&ds);
+    float mean[NORM_MAX], std[NORM_MAX];
+    bool norm = rt_norm(t, dataset_channels(&ds), mean, std);
     for (int start = 0; start < ds.n; start += batch) {
         int count = ds.n - start < batch ? ds.n - start : batch;
         if (raw)
             memcpy(m->input, raw + (size_t)start * per, sizeof(float) * per * (size_t)count);
         else
             for (int b = 0; b < count; b++)
-                dataset_image_to_float(m->input + (size_t)b * per, &ds, start + b, (float)t->mean,
-                                       (float)t->std);
+                dataset_image_to_float(m->input + (size_t)b * per, &ds, start + b,
+                                       norm ? mean : NULL, norm ? std : NULL);
         const float *logits = rt_forward(m, count, false);
         for (int b = 0; b < count; b++) {
             const float *row = logits + (size_t)b * (size_t)N;
@@ -411,26 +413,19 @@ static int predict(const Args *a, Model *m, const TrainConfig *t, Diag *d)
     return status;
 }
 
-/* The file name dataset_load read for "<dir>/<base>" (the raw name before the .gz one). */
-static void idx_file(char *buf, size_t n, const char *dir, const char *base)
+/* The training or the test split of the train section's data set. */
+static bool load_split(Dataset *ds, const TrainConfig *t, bool train, Diag *d)
 {
-    size_t dl = strlen(dir);
-    const char *sep = dl == 0 || dir[dl - 1] == '/' ? "" : "/";
-    snprintf(buf, n, "%s%s%s", dir, sep, base);
-    if (access(buf, F_OK) != 0)
-        snprintf(buf, n, "%s%s%s.gz", dir, sep, base);
+    if (t->data_kind == DATA_CIFAR)
+        return dataset_load_cifar(ds, t->data_dir, train, t->cifar_labels == 1, d);
+    return dataset_load(ds, t->data_dir, train ? "train" : "t10k", d);
 }
 
 /* Checks a loaded split against the net, naming the images or labels file at fault. */
-static bool check_split(const Model *m, const Dataset *ds, const char *dir, const char *split,
-                        Diag *d)
+static bool check_split(const Model *m, const Dataset *ds, Diag *d)
 {
-    char base[64], images[4096], labels[4096];
-    snprintf(base, sizeof base, "%s-images-idx3-ubyte", split);
-    idx_file(images, sizeof images, dir, base);
-    snprintf(base, sizeof base, "%s-labels-idx1-ubyte", split);
-    idx_file(labels, sizeof labels, dir, base);
-    return rt_check_dataset(m, ds, images, labels, d);
+    return rt_check_dataset(m, ds, ds->images_file ? ds->images_file : "images",
+                            ds->labels_file ? ds->labels_file : "labels", d);
 }
 
 static void say_what_it_can_do(const char *net, const Graph *g)
@@ -610,7 +605,7 @@ static void fingerprint(uint32_t fp[5], const Graph *g, const Dataset *train, co
     const Dataset *ds[2] = {train, test};
     for (int k = 0; k < 2; k++) {
         uLong c = crc32(0, NULL, 0);
-        size_t n = (size_t)ds[k]->n, per = (size_t)ds[k]->rows * (size_t)ds[k]->cols;
+        size_t n = (size_t)ds[k]->n, per = dataset_image_bytes(ds[k]);
         c = crc32_z(c, ds[k]->labels ? ds[k]->labels : (const Bytef *)"", ds[k]->labels ? n : 0);
         c = crc32_z(c, ds[k]->images ? ds[k]->images : (const Bytef *)"",
                     ds[k]->images ? n * per : 0);
@@ -900,15 +895,15 @@ static int run(int argc, char **argv, bool *collective)
         goto done;
     }
     bool need_train = a.train || a.profile || (a.eval && a.eval_val);
-    if (need_train && !dataset_load(&train, t->data_dir, "train", &d))
+    if (need_train && !load_split(&train, t, true, &d))
         goto done;
-    if ((a.train || a.eval) && !dataset_load(&test, t->data_dir, "t10k", &d))
+    if ((a.train || a.eval) && !load_split(&test, t, false, &d))
         goto done;
     m = rt_model_new(g, t->batch, &d);
     if (!m)
         goto done;
-    if ((need_train && !check_split(m, &train, t->data_dir, "train", &d)) ||
-        ((a.train || a.eval) && !check_split(m, &test, t->data_dir, "t10k", &d)))
+    if ((need_train && !check_split(m, &train, &d)) ||
+        ((a.train || a.eval) && !check_split(m, &test, &d)))
         goto done;
     if (need_train && !dataset_split(&train, &val, t->val, t->seed, &d))
         goto done;

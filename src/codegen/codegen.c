@@ -313,9 +313,9 @@ static void emit_main(const Gen *gen, StrBuf *c)
     const TrainConfig *t = &gen->g->train;
     const Shape *in = &gen->g->input;
     char mean[40] = "0", std[40] = "0";
-    if (t->std > 0) {
-        fmt_double(mean, sizeof mean, t->mean);
-        fmt_double(std, sizeof std, t->std);
+    if (t->std[0] > 0) { /* the driver reads one-channel images: the first values */
+        fmt_double(mean, sizeof mean, t->mean[0]);
+        fmt_double(std, sizeof std, t->std[0]);
     }
     bool image = in->rank == 3;
     sb_printf(c,

@@ -181,6 +181,7 @@ typedef struct Item {
 } Item;
 
 typedef enum { LOSS_CROSS_ENTROPY, LOSS_MSE } LossKind;
+typedef enum { DATA_IDX, DATA_CIFAR } DataKind;
 typedef enum { OPT_SGD, OPT_ADAM, OPT_ADAMW } OptKind;
 typedef enum {
     SCHED_NONE,
@@ -198,6 +199,9 @@ typedef struct IntList {
     int64_t v[ATTR_MAX_LIST];
 } IntList;
 
+/* The most channels normalize gives values for. */
+#define NORM_MAX 4
+
 /* The train section, with PyTorch's defaults for everything not written. Each member is
  * filled from the settings table (settings.c: TrainField), which also gives its default. */
 typedef struct TrainConfig {
@@ -205,6 +209,8 @@ typedef struct TrainConfig {
     SrcLoc loc;           /* its `train` */
     uint32_t given;       /* bit i: ir_settings[i] was written (or set by a netrun flag) */
     const char *data_dir; /* NULL: none given */
+    int data_kind;        /* DataKind */
+    int cifar_labels;     /* CIFAR-100: 0 fine, 1 coarse */
     LossKind loss;
     double label_smoothing; /* cross_entropy */
     OptKind opt;
@@ -226,9 +232,11 @@ typedef struct TrainConfig {
     int chunks; /* a batch is cut into at most this many chunks (0: the default, 8) */
     uint64_t seed;
     bool shuffle;
-    double val;       /* share of the training set held out for validation (0: none) */
-    int early_stop;   /* epochs without a better accuracy before stopping (0: never) */
-    double mean, std; /* std == 0: no normalisation */
+    double val;     /* share of the training set held out for validation (0: none) */
+    int early_stop; /* epochs without a better accuracy before stopping (0: never) */
+    /* normalize: a value for every channel, or one for all; the unused ones NaN;
+     * std[0] == 0: no normalisation */
+    double mean[NORM_MAX], std[NORM_MAX];
 } TrainConfig;
 
 struct Graph {
@@ -353,6 +361,8 @@ void ir_setting_flags_help(StrBuf *sb);
 /* Every setting, kind and value with its type, range, default, flag and help, as the
  * Markdown table of docs/language.md (netc --list-settings; a test keeps the doc current). */
 void ir_list_settings(StrBuf *sb);
+/* The values normalize gives (mean or std): those before the first NaN. */
+int ir_norm_count(const double v[NORM_MAX]);
 
 typedef enum { TRAIN_NET, TRAIN_YAML, TRAIN_DUMP } TrainSyntax;
 /* Writes t's settings in table order, one a line indented by two spaces, every value of

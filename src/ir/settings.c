@@ -5,6 +5,7 @@
  * size), so the front end checks it with the layers' checker and stores it with
  * ir_setting_put; no code picks a setting's values by position or by name. Numbers follow
  * torch.optim and torch.optim.lr_scheduler; ranges are what those accept. */
+#include <math.h>
 #include <string.h>
 
 #include "ir.h"
@@ -28,13 +29,23 @@ static const char *const pos_none[] = {NULL};
 /* ---- data ---- */
 
 static const char *const pos_path[] = {"path", NULL};
-static const SettingValue idx_values[] = {
-    V("path", ATTR_STRING, NULL, true, 0, 0, 0, 0, "directory of the IDX files", data_dir,
-      "--data"),
+static const SettingValue data_common[] = {
+    V("path", ATTR_STRING, NULL, true, 0, 0, 0, 0, "the data set's directory", data_dir, "--data"),
+};
+static const char *const cifar_label_names[] = {"fine", "coarse", NULL};
+static const SettingValue cifar_values[] = {
+    {{"labels", NULL, ATTR_ENUM, "fine", false, 0, 0, 0, 0, cifar_label_names,
+      "CIFAR-100's 100 fine classes or its 20 coarse ones"},
+     TRAIN_FIELD(cifar_labels),
+     NULL},
 };
 static const SettingKind data_kinds[] = {
-    {"idx", 0, "the four IDX files (train-images-idx3-ubyte...), gzip or not", idx_values,
-     N(idx_values), pos_path, NULL},
+    {"idx", DATA_IDX, "the four IDX files (train-images-idx3-ubyte...), gzip or not", NULL, 0,
+     pos_path, NULL},
+    {"cifar", DATA_CIFAR,
+     "CIFAR-10 or CIFAR-100, binary version: data_batch_1..5.bin and test_batch.bin, or "
+     "train.bin and test.bin",
+     cifar_values, N(cifar_values), pos_path, NULL},
 };
 
 /* ---- loss ---- */
@@ -169,11 +180,34 @@ ONE_VALUE(early_stop, ATTR_INT, "0", 0, 1 << 20, early_stop, "--early-stop",
 
 static const char *const pos_norm[] = {"mean", "std", NULL};
 static const SettingValue norm_values[] = {
-    FLOAT("mean", NULL, -1e6, 1e6, "subtracted after /255", mean),
-    FLOAT("std", NULL, 1e-9, 1e6, "divides after the mean", std),
+    V("mean", ATTR_FLOATS, NULL, true, -1e6, 1e6, 1, NORM_MAX,
+      "subtracted after /255: one for every channel, or one for all", mean, NULL),
+    V("std", ATTR_FLOATS, NULL, true, 1e-9, 1e6, 1, NORM_MAX,
+      "divides after the mean: one for every channel, or one for all", std, NULL),
 };
+
+/* As many standard deviations as means, or one of either for every channel (torchvision's
+ * Normalize broadcasts a single value the same way). */
+static void norm_check(const TrainConfig *t, const SrcLoc *at, Diag *d)
+{
+    int nm = ir_norm_count(t->mean), ns = ir_norm_count(t->std);
+    if (nm != ns && nm > 1 && ns > 1)
+        diag_error(d, at[1],
+                   "normalize gives %d means and %d stds; give one for every channel, or one "
+                   "for all",
+                   nm, ns);
+}
+
 static const SettingKind norm_kinds[] = {
-    {NULL, 0, NULL, norm_values, N(norm_values), pos_norm, NULL}};
+    {NULL, 0, NULL, norm_values, N(norm_values), pos_norm, norm_check}};
+
+int ir_norm_count(const double v[NORM_MAX])
+{
+    int n = 0;
+    while (n < NORM_MAX && !isnan(v[n]))
+        n++;
+    return n;
+}
 
 /* ---- the table ---- */
 
@@ -182,7 +216,8 @@ static const SettingKind norm_kinds[] = {
         0, 0                                                                                       \
     }
 const Setting ir_settings[] = {
-    {"data", "the data set", NULL, 0, data_kinds, N(data_kinds), NONE, -1, 0, NULL},
+    {"data", "the data set", data_common, N(data_common), data_kinds, N(data_kinds),
+     TRAIN_FIELD(data_kind), -1, 0, NULL},
     {"loss", "the loss on the net's output", NULL, 0, loss_kinds, N(loss_kinds), TRAIN_FIELD(loss),
      0, -1, NULL},
     {"optimizer", "as torch.optim", opt_common, N(opt_common), opt_kinds, N(opt_kinds),
@@ -282,9 +317,11 @@ void ir_setting_get(const SettingValue *v, const TrainConfig *t, AttrVal *out)
             out->s = v->spec.choices[out->e];
         break;
     case ATTR_FLOAT: memcpy(&out->f[0], p, sizeof(double)); break;
-    case ATTR_FLOATS:
+    case ATTR_FLOATS: /* the values given, then NaN up to max_len */
+        memcpy(out->f, p, sizeof(double) * (size_t)v->spec.max_len);
         out->n = v->spec.max_len;
-        memcpy(out->f, p, sizeof(double) * (size_t)out->n);
+        while (out->n > v->spec.min_len && isnan(out->f[out->n - 1]))
+            out->n--;
         break;
     case ATTR_INTS: {
         IntList l;
@@ -308,7 +345,13 @@ void ir_setting_put(const SettingValue *v, TrainConfig *t, const AttrVal *val)
     case ATTR_INT: put_int(t, v->field, val->i[0]); break;
     case ATTR_ENUM: put_int(t, v->field, val->e); break;
     case ATTR_FLOAT: memcpy(p, &val->f[0], sizeof(double)); break;
-    case ATTR_FLOATS: memcpy(p, val->f, sizeof(double) * (size_t)v->spec.max_len); break;
+    case ATTR_FLOATS: {
+        double f[ATTR_MAX_LIST];
+        for (int i = 0; i < v->spec.max_len; i++)
+            f[i] = i < val->n ? val->f[i] : NAN;
+        memcpy(p, f, sizeof(double) * (size_t)v->spec.max_len);
+        break;
+    }
     case ATTR_INTS: {
         IntList l = {.n = val->n};
         memcpy(l.v, val->i, sizeof l.v);

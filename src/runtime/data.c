@@ -301,7 +301,7 @@ bool dataset_load(Dataset *ds, const char *dir, const char *split, Diag *d)
     sb_init(&ipath);
     sb_init(&lpath);
     bool ok = false;
-    Dataset t = {0};
+    Dataset t = {.channels = 1};
     int nl = 0;
 
     sb_printf(&name, "%s-images-idx3-ubyte", split);
@@ -321,6 +321,8 @@ bool dataset_load(Dataset *ds, const char *dir, const char *split, Diag *d)
         diag_error(d, (SrcLoc){0}, "%s: contains no images", ipath.data);
         goto done;
     }
+    t.images_file = strdup(ipath.data);
+    t.labels_file = strdup(lpath.data);
     *ds = t;
     ok = true;
 done:
@@ -332,6 +334,181 @@ done:
     return ok;
 }
 
+/* ---- CIFAR ---- */
+
+enum { CIFAR_PIXELS = 3 * 32 * 32 };
+
+/* dir/name when it is there, else dir/sub/name when that is, else NULL (nothing said). */
+static char *cifar_find(const char *dir, const char *sub, const char *name)
+{
+    struct stat st;
+    StrBuf sb;
+    sb_init(&sb);
+    for (int k = 0; k < 2; k++) {
+        sb.len = 0;
+        sb_printf(&sb, "%s/%s%s%s", dir, k ? sub : "", k ? "/" : "", name);
+        if (stat(sb.data, &st) == 0)
+            return sb.data; /* owned by the caller */
+    }
+    sb_free(&sb);
+    return NULL;
+}
+
+/* Appends the records of one file to t (labels[t->n...], images likewise). */
+static bool cifar_read(Dataset *t, const char *path, int label_bytes, int pick, int classes,
+                       Diag *d)
+{
+    struct stat st;
+    int fd = open_input(path, &st, d);
+    if (fd < 0)
+        return false;
+    size_t rec = (size_t)label_bytes + CIFAR_PIXELS;
+    char eb[128];
+    bool ok = false;
+    uint8_t *buf = NULL;
+    if (st.st_size == 0 || (size_t)st.st_size % rec != 0) {
+        diag_error(d, (SrcLoc){0},
+                   "%s: %lld bytes, not a whole number of %zu-byte records (a label%s and "
+                   "3x32x32 pixels): not a CIFAR-%d binary file, or cut short",
+                   path, (long long)st.st_size, rec, label_bytes == 2 ? " pair" : "",
+                   label_bytes == 2 ? 100 : 10);
+        goto done;
+    }
+    size_t n = (size_t)st.st_size / rec;
+    if (n > (size_t)INT32_MAX - (size_t)t->n) {
+        diag_error(d, (SrcLoc){0}, "%s: too many records", path);
+        goto done;
+    }
+    uint8_t *images = realloc(t->images, ((size_t)t->n + n) * CIFAR_PIXELS);
+    if (images)
+        t->images = images;
+    uint8_t *labels = images ? realloc(t->labels, (size_t)t->n + n) : NULL;
+    if (labels)
+        t->labels = labels;
+    buf = labels ? malloc(rec * 1024) : NULL;
+    if (!buf) {
+        diag_error(d, (SrcLoc){0}, "%s: out of memory for %zu images", path, n);
+        goto done;
+    }
+    for (size_t done_n = 0; done_n < n;) {
+        size_t want = n - done_n < 1024 ? n - done_n : 1024;
+        ssize_t got = read(fd, buf, want * rec);
+        if (got < 0 && errno == EINTR)
+            continue;
+        if (got <= 0 || (size_t)got % rec != 0) { /* a regular file reads whole records */
+            diag_error(d, (SrcLoc){0}, "%s: cannot read: %s", path,
+                       got < 0 ? io_errstr(errno, eb, sizeof eb) : "it changed while read");
+            goto done;
+        }
+        for (size_t r = 0; r < (size_t)got / rec; r++) {
+            const uint8_t *p = buf + r * rec;
+            size_t i = (size_t)t->n + done_n + r;
+            if (p[pick] >= classes) {
+                diag_error(d, (SrcLoc){0},
+                           "%s: record %zu has label %d; CIFAR-%d's %s labels go from 0 to %d",
+                           path, done_n + r, p[pick], label_bytes == 2 ? 100 : 10,
+                           label_bytes == 1 ? ""
+                           : pick == 0      ? "coarse"
+                                            : "fine",
+                           classes - 1);
+                goto done;
+            }
+            t->labels[i] = p[pick];
+            memcpy(t->images + i * CIFAR_PIXELS, p + label_bytes, CIFAR_PIXELS);
+        }
+        done_n += (size_t)got / rec;
+    }
+    t->n += (int)n;
+    ok = true;
+done:
+    free(buf);
+    close(fd);
+    return ok;
+}
+
+bool dataset_load_cifar_file(Dataset *ds, const char *path, bool cifar100, bool coarse, Diag *d)
+{
+    Dataset t = {.rows = 32, .cols = 32, .channels = 3};
+    memset(ds, 0, sizeof *ds);
+    if (!cifar_read(&t, path, cifar100 ? 2 : 1, cifar100 && !coarse,
+                    !cifar100 ? 10
+                    : coarse  ? 20
+                              : 100,
+                    d)) {
+        dataset_free(&t);
+        return false;
+    }
+    t.images_file = strdup(path);
+    t.labels_file = strdup(path);
+    *ds = t;
+    return true;
+}
+
+bool dataset_load_cifar(Dataset *ds, const char *dir, bool train, bool coarse, Diag *d)
+{
+    memset(ds, 0, sizeof *ds);
+    Dataset t = {.rows = 32, .cols = 32, .channels = 3};
+    char *first = NULL;
+    bool ok = false, c10 = (first = cifar_find(dir, "cifar-10-batches-bin", "data_batch_1.bin"));
+    StrBuf names;
+    sb_init(&names);
+    if (c10) {
+        if (coarse) {
+            diag_error(d, (SrcLoc){0},
+                       "%s: CIFAR-10 has no coarse labels; 'labels=coarse' is for CIFAR-100", dir);
+            goto done;
+        }
+        for (int b = 1; b <= (train ? 5 : 1); b++) {
+            char name[32];
+            snprintf(name, sizeof name, train ? "data_batch_%d.bin" : "test_batch.bin", b);
+            char *path = cifar_find(dir, "cifar-10-batches-bin", name);
+            if (!path) {
+                diag_error(d, (SrcLoc){0},
+                           "%s: %s is missing (CIFAR-10 has data_batch_1..5.bin "
+                           "and test_batch.bin)",
+                           dir, name);
+                goto done;
+            }
+            bool read = cifar_read(&t, path, 1, 0, 10, d);
+            if (b == 1) /* messages name them all: DIR/data_batch_1..5.bin */
+                sb_printf(&names, "%.*s%s", (int)(strlen(path) - strlen(name)), path,
+                          train ? "data_batch_1..5.bin" : name);
+            free(path);
+            if (!read)
+                goto done;
+        }
+    } else {
+        char *path = cifar_find(dir, "cifar-100-binary", train ? "train.bin" : "test.bin");
+        if (!path) {
+            struct stat st;
+            if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode))
+                diag_error(d, (SrcLoc){0}, "%s: cannot open data directory", dir);
+            else
+                diag_error(d, (SrcLoc){0},
+                           "%s: no CIFAR files: expected CIFAR-10's data_batch_1.bin or "
+                           "CIFAR-100's %s (binary versions), here or in cifar-10-batches-bin "
+                           "or cifar-100-binary",
+                           dir, train ? "train.bin" : "test.bin");
+            goto done;
+        }
+        bool read = cifar_read(&t, path, 2, coarse ? 0 : 1, coarse ? 20 : 100, d);
+        sb_puts(&names, path);
+        free(path);
+        if (!read)
+            goto done;
+    }
+    t.images_file = strdup(names.data);
+    t.labels_file = strdup(names.data);
+    *ds = t;
+    ok = true;
+done:
+    free(first);
+    sb_free(&names);
+    if (!ok)
+        dataset_free(&t);
+    return ok;
+}
+
 void dataset_free(Dataset *ds)
 {
     if (!ds)
@@ -339,6 +516,8 @@ void dataset_free(Dataset *ds)
     if (!ds->view) {
         free(ds->images);
         free(ds->labels);
+        free(ds->images_file);
+        free(ds->labels_file);
     }
     memset(ds, 0, sizeof *ds);
 }
@@ -355,7 +534,7 @@ bool dataset_split(Dataset *train, Dataset *val, double share, uint64_t seed, Di
                    share, train->n, nval);
         return false;
     }
-    size_t per = (size_t)train->rows * (size_t)train->cols;
+    size_t per = dataset_image_bytes(train);
     uint8_t *tmp = malloc(per);
     if (!tmp) {
         diag_error(d, (SrcLoc){0}, "out of memory for the validation split");
@@ -379,23 +558,27 @@ bool dataset_split(Dataset *train, Dataset *val, double share, uint64_t seed, Di
     *val = (Dataset){.n = nval,
                      .rows = train->rows,
                      .cols = train->cols,
+                     .channels = train->channels,
                      .images = train->images + (size_t)train->n * per,
                      .labels = train->labels + train->n,
                      .view = true};
     return true;
 }
 
-void dataset_image_to_float(float *dst, const Dataset *ds, int i, float mean, float std)
+void dataset_image_to_float(float *dst, const Dataset *ds, int i, const float *mean,
+                            const float *std)
 {
     size_t m = (size_t)ds->rows * (size_t)ds->cols;
-    const uint8_t *src = ds->images + (size_t)i * m;
+    const uint8_t *src = ds->images + (size_t)i * dataset_image_bytes(ds);
     /* Same operations, in the same order, as ToTensor (x/255) then Normalize ((x-mean)/std). */
-    if (std > 0) {
-        for (size_t k = 0; k < m; k++)
-            dst[k] = ((float)src[k] / 255.0f - mean) / std;
-    } else {
-        for (size_t k = 0; k < m; k++)
-            dst[k] = (float)src[k] / 255.0f;
+    for (int c = 0; c < dataset_channels(ds); c++, src += m, dst += m) {
+        if (mean) {
+            for (size_t k = 0; k < m; k++)
+                dst[k] = ((float)src[k] / 255.0f - mean[c]) / std[c];
+        } else {
+            for (size_t k = 0; k < m; k++)
+                dst[k] = (float)src[k] / 255.0f;
+        }
     }
 }
 

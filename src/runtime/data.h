@@ -14,10 +14,13 @@
 #include "base.h"
 
 typedef struct Dataset {
-    int n, rows, cols; /* images are n x rows x cols bytes */
-    uint8_t *images;   /* owned (malloc); image i starts at images + (size_t)i * rows * cols */
+    int n, rows, cols; /* images are n x channels x rows x cols bytes (channels first) */
+    int channels;      /* 0 counts as 1 */
+    uint8_t *images;   /* owned (malloc); image i at images + i * dataset_image_bytes() */
     uint8_t *labels;   /* owned (malloc); n labels */
     bool view;         /* images and labels belong to another Dataset (dataset_split) */
+    char *images_file; /* where the images and labels came from, for messages (owned) */
+    char *labels_file;
 } Dataset;
 
 /* Loads "<dir>/<split>-images-idx3-ubyte[.gz]" and "<dir>/<split>-labels-idx1-ubyte[.gz]"
@@ -25,6 +28,16 @@ typedef struct Dataset {
  * rank, sizes against the data actually present, and that image and label counts agree; an
  * empty set (n == 0) is an error. On failure *ds is left zeroed. */
 bool dataset_load(Dataset *ds, const char *dir, const char *split, Diag *d);
+
+/* CIFAR-10 or CIFAR-100, binary version, in dir (or its cifar-10-batches-bin or
+ * cifar-100-binary folder): CIFAR-10's data_batch_1..5.bin (train) or test_batch.bin, a
+ * record being a label byte and 3x32x32 pixel bytes (channels first); CIFAR-100's train.bin
+ * or test.bin, a record being the coarse label, the fine label and the pixels. coarse picks
+ * CIFAR-100's 20 coarse classes (an error for CIFAR-10). Every file must be a whole number
+ * of records and every label in range; one message names the file (and record). */
+bool dataset_load_cifar(Dataset *ds, const char *dir, bool train, bool coarse, Diag *d);
+/* One CIFAR-10 (cifar100 false) or CIFAR-100 file, checked the same way. */
+bool dataset_load_cifar_file(Dataset *ds, const char *path, bool cifar100, bool coarse, Diag *d);
 
 /* One IDX file, gzip or raw. On success the caller owns *images / *labels (free()); on
  * failure the outputs are untouched. Limits: n < 2^31, 1 <= rows, cols <= 32768. */
@@ -40,8 +53,20 @@ bool dataset_split(Dataset *train, Dataset *val, double share, uint64_t seed, Di
 /* Frees the arrays (not a view's) and zeroes *ds. Accepts NULL and a zeroed Dataset. */
 void dataset_free(Dataset *ds);
 
-/* dst (rows*cols floats) = image i scaled to [0,1] (x/255), then (x-mean)/std if std > 0. */
-void dataset_image_to_float(float *dst, const Dataset *ds, int i, float mean, float std);
+static inline int dataset_channels(const Dataset *ds)
+{
+    return ds->channels > 0 ? ds->channels : 1;
+}
+/* Bytes of one image: channels x rows x cols. */
+static inline size_t dataset_image_bytes(const Dataset *ds)
+{
+    return (size_t)dataset_channels(ds) * (size_t)ds->rows * (size_t)ds->cols;
+}
+
+/* dst (channels x rows x cols floats) = image i scaled to [0,1] (x/255), then, when mean is
+ * not NULL, (x - mean[c]) / std[c] for channel c: torchvision's ToTensor and Normalize. */
+void dataset_image_to_float(float *dst, const Dataset *ds, int i, const float *mean,
+                            const float *std);
 
 /* PGM P2 (plain) or P5 (raw), maxval 1..65535, '#' comments in the header. Returns h*w
  * floats in [0,1] (value/maxval), row-major, owned by the caller (free()); NULL on error.

@@ -251,6 +251,9 @@ typedef struct TrainResult {
     double seconds;   /* the time they took (the steps alone: no evaluation, no saving) */
 } TrainResult;
 
+/* normalize's mean and std for each of `channels` channels (one value given: for all); false
+ * when the train section does not normalize. */
+bool rt_norm(const TrainConfig *t, int channels, float mean[NORM_MAX], float std[NORM_MAX]);
 /* Checks that images of c channels, h rows and w columns fit the net's input, dimension by
  * dimension: an image input (CxHxW) takes exactly that shape, a vector input of N values
  * any image of N values. Reports with `what` (the file) and both shapes. */

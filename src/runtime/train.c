@@ -54,8 +54,17 @@ bool rt_check_dataset(const Model *m, const Dataset *ds, const char *images, con
         diag_error(d, (SrcLoc){0}, "%s: contains no images", images);
         return false;
     }
-    if (!rt_check_image(m, 1, ds->rows, ds->cols, images, d))
+    if (!rt_check_image(m, dataset_channels(ds), ds->rows, ds->cols, images, d))
         return false;
+    const TrainConfig *t = &m->g->train;
+    int nn = ir_norm_count(t->mean) > 1 ? ir_norm_count(t->mean) : ir_norm_count(t->std);
+    if (t->std[0] > 0 && nn > 1 && nn != dataset_channels(ds)) {
+        diag_error(d, (SrcLoc){0},
+                   "%s: images of %d channel%s, but normalize gives %d values; give one for "
+                   "every channel, or one for all",
+                   images, dataset_channels(ds), dataset_channels(ds) == 1 ? "" : "s", nn);
+        return false;
+    }
     int64_t outs = rt_outputs(m);
     for (int i = 0; i < ds->n; i++)
         if (ds->labels[i] >= outs) {
@@ -72,19 +81,31 @@ bool rt_check_data(const Model *m, const Dataset *ds, const char *what, Diag *d)
     return rt_check_dataset(m, ds, what, what, d);
 }
 
+bool rt_norm(const TrainConfig *t, int channels, float mean[NORM_MAX], float std[NORM_MAX])
+{
+    int nm = ir_norm_count(t->mean), ns = ir_norm_count(t->std);
+    for (int c = 0; c < channels && c < NORM_MAX; c++) {
+        mean[c] = (float)t->mean[nm == 1 ? 0 : c];
+        std[c] = (float)t->std[ns == 1 ? 0 : c];
+    }
+    return t->std[0] > 0;
+}
+
 /* The batch of `count` images from position start of the order idx (NULL: the data set's
  * order): every label, and the images of this process's rows. */
 static void fill_batch(Model *m, const Dataset *ds, const int *idx, int start, int count,
                        const TrainConfig *t)
 {
-    size_t per = (size_t)ds->rows * (size_t)ds->cols;
+    size_t per = dataset_image_bytes(ds);
+    float mean[NORM_MAX], std[NORM_MAX];
+    bool norm = rt_norm(t, dataset_channels(ds), mean, std);
     int r0, r1;
     rt_local_rows(m, count, &r0, &r1);
     for (int b = 0; b < count; b++) {
         int i = idx ? idx[start + b] : start + b;
         if (b >= r0 && b < r1)
-            dataset_image_to_float(m->input + (size_t)b * per, ds, i, (float)t->mean,
-                                   (float)t->std);
+            dataset_image_to_float(m->input + (size_t)b * per, ds, i, norm ? mean : NULL,
+                                   norm ? std : NULL);
         m->labels[b] = ds->labels[i];
     }
 }

@@ -8,6 +8,7 @@
 #include <stdint.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 
 #include "data.h"
 #include "testutil.h"
@@ -127,15 +128,16 @@ Test(idx, image_to_float)
     Dataset ds;
     cr_assert(dataset_load(&ds, DATA_DIR, "train", &cap.d), "%s", cap_text(&cap));
     float x[784];
-    dataset_image_to_float(x, &ds, 0, 0.0f, 0.0f);
+    dataset_image_to_float(x, &ds, 0, NULL, NULL);
     cr_assert_eq(x[0], 0.0f);
     cr_assert_eq(x[153], 249.0f / 255.0f);
     for (int k = 0; k < 784; k++)
         cr_assert(x[k] >= 0.0f && x[k] <= 1.0f);
-    dataset_image_to_float(x, &ds, 0, 0.1307f, 0.3081f);
+    const float mean[1] = {0.1307f}, std[1] = {0.3081f};
+    dataset_image_to_float(x, &ds, 0, mean, std);
     cr_assert_eq(x[0], (0.0f - 0.1307f) / 0.3081f);
     cr_assert_eq(x[153], (249.0f / 255.0f - 0.1307f) / 0.3081f);
-    dataset_image_to_float(x, &ds, ds.n - 1, 0.0f, 0.0f);
+    dataset_image_to_float(x, &ds, ds.n - 1, NULL, NULL);
     float s = 0;
     for (int k = 0; k < 784; k++)
         s += x[k] * 255.0f;
@@ -748,4 +750,163 @@ Test(pgm, header_claims_cost_no_memory)
         cr_assert_null(pgm_load(path, &h, &w, &cap.d));
         expect_error(&cap, path, "truncated at byte", want[i]);
     }
+}
+
+/* ---- CIFAR (binary version), files made here ---- */
+
+TestSuite(cifar, .init = setup, .fini = teardown);
+
+/* n records of CIFAR-10 (label_bytes 1) or CIFAR-100 (2: coarse, fine): record i has labels
+ * (i % 20, i % 100) or i % 10, and pixel (c, y, x) = (i + 3c + 5y + 7x) mod 256. */
+static unsigned char *cifar_records(int n, int label_bytes, size_t *len)
+{
+    size_t rec = (size_t)label_bytes + 3072;
+    unsigned char *b = malloc(rec * (size_t)n);
+    for (int i = 0; i < n; i++) {
+        unsigned char *p = b + rec * (size_t)i;
+        if (label_bytes == 1) {
+            p[0] = (unsigned char)(i % 10);
+        } else {
+            p[0] = (unsigned char)(i % 20);
+            p[1] = (unsigned char)(i % 100);
+        }
+        for (int c = 0; c < 3; c++)
+            for (int y = 0; y < 32; y++)
+                for (int x = 0; x < 32; x++)
+                    p[label_bytes + c * 1024 + y * 32 + x] =
+                        (unsigned char)(i + 3 * c + 5 * y + 7 * x);
+    }
+    *len = rec * (size_t)n;
+    return b;
+}
+
+static void cifar10_files(const char *dir, int per_batch)
+{
+    size_t len;
+    unsigned char *b = cifar_records(per_batch, 1, &len);
+    char file[1100];
+    for (int k = 1; k <= 5; k++) {
+        snprintf(file, sizeof file, "%.1024s/data_batch_%d.bin", dir, k);
+        write_file(file, b, len);
+    }
+    snprintf(file, sizeof file, "%.1024s/test_batch.bin", dir);
+    write_file(file, b, len);
+    free(b);
+}
+
+Test(cifar, cifar10_records_channels_first)
+{
+    cifar10_files(tmp, 7);
+    Dataset ds;
+    cr_assert(dataset_load_cifar(&ds, tmp, true, false, &cap.d), "%s", cap_text(&cap));
+    cr_assert_eq(ds.n, 35);
+    cr_assert(ds.channels == 3 && ds.rows == 32 && ds.cols == 32);
+    cr_assert_eq(dataset_image_bytes(&ds), 3072);
+    for (int i = 0; i < 35; i++) /* each batch holds records 0..6 */
+        cr_assert_eq(ds.labels[i], (i % 7) % 10);
+    /* record 9 is batch 2's record 2: pixel (c, y, x) = 2 + 3c + 5y + 7x */
+    const uint8_t *im = ds.images + 9 * 3072;
+    cr_assert_eq(im[0], 2);
+    cr_assert_eq(im[1024 + 32 * 4 + 6], (2 + 3 + 20 + 42) & 255);
+    cr_assert_eq(im[2048 + 32 * 31 + 31], (2 + 6 + 155 + 217) & 255);
+    /* per-channel Normalize: channel c of pixel (0,0) is (x/255 - mean[c]) / std[c] */
+    float x[3072];
+    const float mean[3] = {0.5f, 0.25f, 0.125f}, std[3] = {0.5f, 0.25f, 2.0f};
+    dataset_image_to_float(x, &ds, 9, mean, std);
+    for (int c = 0; c < 3; c++)
+        cr_assert_eq(x[c * 1024], ((float)(2 + 3 * c) / 255.0f - mean[c]) / std[c], "channel %d",
+                     c);
+    Dataset te;
+    cr_assert(dataset_load_cifar(&te, tmp, false, false, &cap.d), "%s", cap_text(&cap));
+    cr_assert_eq(te.n, 7);
+    cr_assert_not_null(strstr(te.images_file, "test_batch.bin"));
+    dataset_free(&te);
+    dataset_free(&ds);
+}
+
+Test(cifar, cifar10_in_its_own_folder)
+{
+    snprintf(path2, sizeof path2, "%s/cifar-10-batches-bin", tmp);
+    mkdir(path2, 0777);
+    cifar10_files(path2, 2);
+    Dataset ds;
+    cr_assert(dataset_load_cifar(&ds, tmp, true, false, &cap.d), "%s", cap_text(&cap));
+    cr_assert_eq(ds.n, 10);
+    dataset_free(&ds);
+}
+
+Test(cifar, cifar100_fine_and_coarse)
+{
+    size_t len;
+    unsigned char *b = cifar_records(150, 2, &len);
+    snprintf(path, sizeof path, "%s/train.bin", tmp);
+    write_file(path, b, len);
+    free(b);
+    Dataset fine, coarse;
+    cr_assert(dataset_load_cifar(&fine, tmp, true, false, &cap.d), "%s", cap_text(&cap));
+    cr_assert(dataset_load_cifar(&coarse, tmp, true, true, &cap.d), "%s", cap_text(&cap));
+    cr_assert(fine.n == 150 && coarse.n == 150);
+    for (int i = 0; i < 150; i++)
+        cr_assert(fine.labels[i] == i % 100 && coarse.labels[i] == i % 20, "record %d", i);
+    cr_assert_eq(memcmp(fine.images, coarse.images, 150 * 3072), 0);
+    cr_assert_eq(fine.images[149 * 3072 + 1024], (149 + 3) & 255);
+    dataset_free(&fine);
+    dataset_free(&coarse);
+}
+
+Test(cifar, not_whole_records)
+{
+    cifar10_files(tmp, 3);
+    snprintf(path, sizeof path, "%s/data_batch_4.bin", tmp);
+    size_t len;
+    unsigned char *b = read_file(path, &len);
+    write_file(path, b, len - 1);
+    free(b);
+    Dataset ds;
+    cr_assert_not(dataset_load_cifar(&ds, tmp, true, false, &cap.d));
+    expect_error(&cap, "data_batch_4.bin", "9218 bytes", "3073-byte records");
+    cr_assert_null(ds.images);
+}
+
+Test(cifar, label_out_of_range)
+{
+    size_t len;
+    unsigned char *b = cifar_records(4, 1, &len);
+    b[3073 * 2] = 10; /* record 2 */
+    snprintf(path, sizeof path, "%s/test_batch.bin", tmp);
+    write_file(path, b, len);
+    snprintf(path, sizeof path, "%s/data_batch_1.bin", tmp);
+    write_file(path, b, len);
+    free(b);
+    Dataset ds;
+    cr_assert_not(dataset_load_cifar(&ds, tmp, false, false, &cap.d));
+    expect_error(&cap, "test_batch.bin", "record 2 has label 10", "0 to 9");
+}
+
+Test(cifar, coarse_of_cifar10_and_missing_files)
+{
+    cifar10_files(tmp, 1);
+    Dataset ds;
+    cr_assert_not(dataset_load_cifar(&ds, tmp, true, true, &cap.d));
+    expect_error(&cap, "CIFAR-10 has no coarse labels");
+    cap_fini(&cap);
+    cap_init(&cap);
+    snprintf(path, sizeof path, "%s/data_batch_3.bin", tmp);
+    remove(path);
+    cr_assert_not(dataset_load_cifar(&ds, tmp, true, false, &cap.d));
+    expect_error(&cap, "data_batch_3.bin is missing");
+    cap_fini(&cap);
+    cap_init(&cap);
+    snprintf(path, sizeof path, "%s/none", tmp);
+    mkdir(path, 0777);
+    cr_assert_not(dataset_load_cifar(&ds, path, true, false, &cap.d));
+    expect_error(&cap, "no CIFAR files", "data_batch_1.bin", "train.bin");
+    cap_fini(&cap);
+    cap_init(&cap);
+    snprintf(path2, sizeof path2, "%s/empty", tmp);
+    mkdir(path2, 0777);
+    snprintf(path, sizeof path, "%s/empty/train.bin", tmp);
+    write_file(path, "", 0);
+    cr_assert_not(dataset_load_cifar(&ds, path2, true, false, &cap.d));
+    expect_error(&cap, "train.bin", "0 bytes", "3074-byte records");
 }
