@@ -421,11 +421,12 @@ static bool load_split(Dataset *ds, const TrainConfig *t, bool train, Diag *d)
     return dataset_load(ds, t->data_dir, train ? "train" : "t10k", d);
 }
 
-/* Checks a loaded split against the net, naming the images or labels file at fault. */
-static bool check_split(const Model *m, const Dataset *ds, Diag *d)
+/* Checks a loaded split against the net, naming the images or labels file at fault; the
+ * training split is cropped (augment), the test split taken as it is. */
+static bool check_split(const Model *m, const Dataset *ds, bool training, Diag *d)
 {
     return rt_check_dataset(m, ds, ds->images_file ? ds->images_file : "images",
-                            ds->labels_file ? ds->labels_file : "labels", d);
+                            ds->labels_file ? ds->labels_file : "labels", training, d);
 }
 
 static void say_what_it_can_do(const char *net, const Graph *g)
@@ -902,8 +903,8 @@ static int run(int argc, char **argv, bool *collective)
     m = rt_model_new(g, t->batch, &d);
     if (!m)
         goto done;
-    if ((need_train && !check_split(m, &train, &d)) ||
-        ((a.train || a.eval) && !check_split(m, &test, &d)))
+    if ((need_train && !check_split(m, &train, !a.eval_val, &d)) ||
+        ((a.train || a.eval) && !check_split(m, &test, false, &d)))
         goto done;
     if (need_train && !dataset_split(&train, &val, t->val, t->seed, &d))
         goto done;

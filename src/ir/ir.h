@@ -234,6 +234,8 @@ typedef struct TrainConfig {
     bool shuffle;
     double val;     /* share of the training set held out for validation (0: none) */
     int early_stop; /* epochs without a better accuracy before stopping (0: never) */
+    int crop, pad;  /* augment: RandomCrop(crop, padding=pad); crop 0: none */
+    bool flip;      /* augment: RandomHorizontalFlip(0.5) */
     /* normalize: a value for every channel, or one for all; the unused ones NaN;
      * std[0] == 0: no normalisation */
     double mean[NORM_MAX], std[NORM_MAX];

@@ -178,6 +178,18 @@ ONE_VALUE(val, ATTR_FLOAT, "0", 0, 0.9, val, "--val",
 ONE_VALUE(early_stop, ATTR_INT, "0", 0, 1 << 20, early_stop, "--early-stop",
           "stop after this many epochs without a better accuracy (0: never)");
 
+static const char *const pos_augment[] = {"crop", "pad", NULL};
+static const SettingValue augment_values[] = {
+    INT("crop", NULL, 1, 4096,
+        "torchvision's RandomCrop: a crop x crop square at a random place (the net's input size)",
+        crop),
+    INT("pad", "0", 0, 1024, "RandomCrop's padding: zeros on every side before the crop", pad),
+    V("flip", ATTR_BOOL, "false", false, 0, 0, 0, 0,
+      "RandomHorizontalFlip: mirror half the images, at random", flip, NULL),
+};
+static const SettingKind augment_kinds[] = {
+    {NULL, 0, NULL, augment_values, N(augment_values), pos_augment, NULL}};
+
 static const char *const pos_norm[] = {"mean", "std", NULL};
 static const SettingValue norm_values[] = {
     V("mean", ATTR_FLOATS, NULL, true, -1e6, 1e6, 1, NORM_MAX,
@@ -238,6 +250,10 @@ const Setting ir_settings[] = {
      "stop after this many epochs without a better validation accuracy (test accuracy when "
      "there is no val); the best weights are kept",
      NULL, 0, early_stop_kinds, 1, NONE, 0, -1, NULL},
+    {"augment",
+     "training images cropped at random and flipped, drawn from the seed, the epoch and the "
+     "image (none: as they are)",
+     NULL, 0, augment_kinds, 1, NONE, -1, -1, NULL},
     {"normalize", "after scaling to [0, 1], (x - mean) / std (none: no normalisation)", NULL, 0,
      norm_kinds, 1, NONE, -1, -1, NULL},
 };

@@ -334,6 +334,27 @@ done:
     return ok;
 }
 
+void dataset_image_crop_to_float(float *dst, const Dataset *ds, int i, int crop, int pad, int top,
+                                 int left, bool flip, const float *mean, const float *std)
+{
+    size_t plane = (size_t)ds->rows * (size_t)ds->cols;
+    const uint8_t *src = ds->images + (size_t)i * dataset_image_bytes(ds);
+    for (int c = 0; c < dataset_channels(ds); c++, src += plane) {
+        float m = mean ? mean[c] : 0, s = mean ? std[c] : 1;
+        for (int y = 0; y < crop; y++) {
+            int sy = top + y - pad; /* the row in the image; outside it, padding */
+            for (int x = 0; x < crop; x++) {
+                int sx = left + (flip ? crop - 1 - x : x) - pad;
+                uint8_t v = sy >= 0 && sy < ds->rows && sx >= 0 && sx < ds->cols
+                                ? src[(size_t)sy * (size_t)ds->cols + (size_t)sx]
+                                : 0;
+                float f = (float)v / 255.0f;
+                *dst++ = mean ? (f - m) / s : f;
+            }
+        }
+    }
+}
+
 /* ---- CIFAR ---- */
 
 enum { CIFAR_PIXELS = 3 * 32 * 32 };

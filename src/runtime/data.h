@@ -68,6 +68,13 @@ static inline size_t dataset_image_bytes(const Dataset *ds)
 void dataset_image_to_float(float *dst, const Dataset *ds, int i, const float *mean,
                             const float *std);
 
+/* Image i as torchvision's RandomCrop(crop, padding=pad) takes it at (top, left) of the
+ * padded image (zeros outside the image), mirrored left to right when flip
+ * (RandomHorizontalFlip), then ToTensor and, when mean is not NULL, Normalize: dst is
+ * channels x crop x crop floats. */
+void dataset_image_crop_to_float(float *dst, const Dataset *ds, int i, int crop, int pad, int top,
+                                 int left, bool flip, const float *mean, const float *std);
+
 /* PGM P2 (plain) or P5 (raw), maxval 1..65535, '#' comments in the header. Returns h*w
  * floats in [0,1] (value/maxval), row-major, owned by the caller (free()); NULL on error.
  * Only the first image of a multi-image file is read. */

@@ -262,7 +262,7 @@ bool rt_check_image(const Model *m, int c, int h, int w, const char *what, Diag 
  * size (rt_check_image), labels below the outputs. Reports with the file (images or labels,
  * the names to show) and record. */
 bool rt_check_dataset(const Model *m, const Dataset *ds, const char *images, const char *labels,
-                      Diag *d);
+                      bool cropped, Diag *d);
 /* The same with one name for both (images whose labels are not a file, as --predict's). */
 bool rt_check_data(const Model *m, const Dataset *ds, const char *what, Diag *d);
 /* Trains with g->train (already merged with command-line overrides). pos is the starting

@@ -48,15 +48,28 @@ bool rt_check_image(const Model *m, int c, int h, int w, const char *what, Diag 
 }
 
 bool rt_check_dataset(const Model *m, const Dataset *ds, const char *images, const char *labels,
-                      Diag *d)
+                      bool cropped, Diag *d)
 {
     if (ds->n <= 0) {
         diag_error(d, (SrcLoc){0}, "%s: contains no images", images);
         return false;
     }
-    if (!rt_check_image(m, dataset_channels(ds), ds->rows, ds->cols, images, d))
-        return false;
     const TrainConfig *t = &m->g->train;
+    if (cropped && t->crop > 0) { /* augment: the net takes the crop */
+        if (t->crop > ds->rows + 2 * t->pad || t->crop > ds->cols + 2 * t->pad) {
+            diag_error(d, (SrcLoc){0},
+                       "%s: images of %dx%d padded by %d are smaller than the crop of %d "
+                       "(augment)",
+                       images, ds->rows, ds->cols, t->pad, t->crop);
+            return false;
+        }
+        char what[4200];
+        snprintf(what, sizeof what, "%.4000s, cropped by augment", images);
+        if (!rt_check_image(m, dataset_channels(ds), t->crop, t->crop, what, d))
+            return false;
+    } else if (!rt_check_image(m, dataset_channels(ds), ds->rows, ds->cols, images, d)) {
+        return false;
+    }
     int nn = ir_norm_count(t->mean) > 1 ? ir_norm_count(t->mean) : ir_norm_count(t->std);
     if (t->std[0] > 0 && nn > 1 && nn != dataset_channels(ds)) {
         diag_error(d, (SrcLoc){0},
@@ -78,7 +91,7 @@ bool rt_check_dataset(const Model *m, const Dataset *ds, const char *images, con
 
 bool rt_check_data(const Model *m, const Dataset *ds, const char *what, Diag *d)
 {
-    return rt_check_dataset(m, ds, what, what, d);
+    return rt_check_dataset(m, ds, what, what, false, d);
 }
 
 bool rt_norm(const TrainConfig *t, int channels, float mean[NORM_MAX], float std[NORM_MAX])
@@ -92,20 +105,33 @@ bool rt_norm(const TrainConfig *t, int channels, float mean[NORM_MAX], float std
 }
 
 /* The batch of `count` images from position start of the order idx (NULL: the data set's
- * order): every label, and the images of this process's rows. */
+ * order): every label, and the images of this process's rows. In training (epoch >= 0) with
+ * augment, image i of the epoch is cropped and flipped as a stream of its own draws it, from
+ * the seed, the epoch and i: the same whoever converts it, and again after a resume. */
 static void fill_batch(Model *m, const Dataset *ds, const int *idx, int start, int count,
-                       const TrainConfig *t)
+                       const TrainConfig *t, int epoch)
 {
-    size_t per = dataset_image_bytes(ds);
+    bool aug = epoch >= 0 && t->crop > 0;
+    size_t per = aug ? (size_t)dataset_channels(ds) * (size_t)t->crop * (size_t)t->crop
+                     : dataset_image_bytes(ds);
     float mean[NORM_MAX], std[NORM_MAX];
     bool norm = rt_norm(t, dataset_channels(ds), mean, std);
     int r0, r1;
     rt_local_rows(m, count, &r0, &r1);
     for (int b = 0; b < count; b++) {
         int i = idx ? idx[start + b] : start + b;
-        if (b >= r0 && b < r1)
-            dataset_image_to_float(m->input + (size_t)b * per, ds, i, norm ? mean : NULL,
-                                   norm ? std : NULL);
+        float *dst = m->input + (size_t)b * per;
+        if (b >= r0 && b < r1 && aug) {
+            Rng r;
+            rng_seed(&r, t->seed ^ 0x4155474d454e54ull ^ ((uint64_t)epoch << 32) ^ (uint64_t)i);
+            int top = (int)rng_below(&r, (uint64_t)(ds->rows + 2 * t->pad - t->crop) + 1);
+            int left = (int)rng_below(&r, (uint64_t)(ds->cols + 2 * t->pad - t->crop) + 1);
+            bool flip = t->flip && (rng_next(&r) >> 63);
+            dataset_image_crop_to_float(dst, ds, i, t->crop, t->pad, top, left, flip,
+                                        norm ? mean : NULL, norm ? std : NULL);
+        } else if (b >= r0 && b < r1) {
+            dataset_image_to_float(dst, ds, i, norm ? mean : NULL, norm ? std : NULL);
+        }
         m->labels[b] = ds->labels[i];
     }
 }
@@ -148,7 +174,7 @@ EvalResult rt_evaluate_cm(Model *m, const Dataset *ds, int batch, const TrainCon
     int correct = 0;
     for (int start = 0; start < ds->n; start += batch) {
         int count = ds->n - start < batch ? ds->n - start : batch;
-        fill_batch(m, ds, NULL, start, count, t);
+        fill_batch(m, ds, NULL, start, count, t, -1);
         const float *logits = rt_forward(m, count, false);
         loss += (double)rt_loss(m, t->loss, count, false) * count;
         correct += count_correct(m, logits, count, cm);
@@ -326,7 +352,7 @@ TrainResult rt_train(Model *m, Optim *o, TrainPos *pos, const Dataset *train, co
             int start = pos->batch * batch;
             int count = train->n - start < batch ? train->n - start : batch;
             double t_step = now_seconds();
-            fill_batch(m, train, idx, start, count, t);
+            fill_batch(m, train, idx, start, count, t, pos->epoch);
             const float *logits = rt_forward(m, count, true);
             float loss = rt_loss(m, t->loss, count, true);
             if (!isfinite(loss)) {
@@ -500,7 +526,7 @@ bool rt_profile(Model *m, Optim *o, const Dataset *ds, int warmup, int steps, Pr
         }
         int start = s % per_epoch * batch;
         double t0 = now_seconds();
-        fill_batch(m, ds, NULL, start, batch, t);
+        fill_batch(m, ds, NULL, start, batch, t, s / per_epoch);
         double t1 = now_seconds();
         rt_forward(m, batch, true);
         double t2 = now_seconds();

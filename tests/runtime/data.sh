@@ -6,7 +6,10 @@
 #    channel's value; an MLP with per-channel normalize learns them (test accuracy 1.0), on
 #    both formats and on CIFAR-100's coarse labels; the same bits on 1 and 2 threads;
 #    --eval and --eval-on val work on them;
-#  - bad input: a file that is not whole records, a label beyond the net's outputs, coarse
+#  - augment (RandomCrop with padding, RandomHorizontalFlip): still learnt, the same bits on
+#    1 and 2 threads and after a resume inside an epoch, other bits than without it;
+#  - bad input: a crop beyond the padded image or not the net's input, a file that is not
+#    whole records, a label beyond the net's outputs, coarse
 #    labels of CIFAR-10, a net whose input is not 3x32x32, normalize values that are neither
 #    one nor one per channel, a directory without CIFAR files: exit 1, one error line naming
 #    the file (and record), no sanitizer report.
@@ -82,7 +85,32 @@ net c10one 'cifar "c10"' 10 '0.5 0.25'
 run_ok c10one c10one.net --train --threads 2 --no-record --steps 3 --save c10one.st &&
     ok "normalize with one mean and std for the three channels" || true
 
+echo "== augment"
+# RandomCrop 32 with padding 4 and flips: learnt still; the same bits on 1 and 2 threads and
+# after a resume inside an epoch (each image's crop comes from the seed, epoch and image);
+# other bits than without it; a crop smaller than the images needs a net of the crop's size
+sed 's/  seed 1/  seed 1\n  augment 32 4 flip=true/' c10.net >aug.net
+if run_ok aug2 aug.net --train --threads 2 --no-record --save aug2.st; then
+    awk -v a="$(acc aug2.out)" 'BEGIN { exit !(a >= 0.8) }' && ok "augment 32 4 flip=true: test accuracy $(acc aug2.out)" ||
+        bad "augment: test accuracy $(acc aug2.out)" "$(cat aug2.out)"
+fi
+run_ok aug1 aug.net --train --threads 1 --no-record --save aug1.st
+cmp -s aug1.st aug2.st && cmp -s aug1.ckpt.st aug2.ckpt.st && ok "augment: 1 and 2 threads, the same bits" ||
+    bad "augment: 1 and 2 threads differ"
+run_ok augr1 aug.net --train --threads 2 --no-record --save augr.st --steps 23 &&
+    run_ok augr2 aug.net --train --threads 2 --no-record --resume augr.ckpt.st &&
+    cmp -s augr.st aug2.st && cmp -s augr.ckpt.st aug2.ckpt.st &&
+    ok "augment: 23 steps (inside epoch 2), then --resume == one run, byte for byte" ||
+    bad "augment: the resumed run differs"
+cmp -s aug2.st c10.st && bad "augment changed nothing" || ok "augment gives other weights than none"
+sed 's/input 3x32x32/input 3x28x28/; s/  seed 1/  seed 1\n  augment 28 flip=true/' c10.net >crop28.net
+expect crop28-test-not-cropped 1 'c10/test_batch.bin;3x32x32;3x28x28' crop28.net --train
+
 echo "== bad input"
+sed 's/  seed 1/  seed 1\n  augment 48 4/' c10.net >crop48.net
+expect crop-beyond-padded 1 'c10/data_batch_1..5.bin;32x32 padded by 4;crop of 48' crop48.net --train
+sed 's/  seed 1/  seed 1\n  augment 28/' c10.net >crop28b.net
+expect crop-not-the-input 1 'c10/data_batch_1..5.bin, cropped by augment;3x28x28;3x32x32' crop28b.net --train
 mkdir cut && cp c10/* cut/ && head -c 100000 c10/data_batch_3.bin >cut/data_batch_3.bin
 net cut 'cifar "cut"' 10
 expect cifar-not-records 1 'cut/data_batch_3.bin;100000 bytes;3073-byte records' cut.net --train

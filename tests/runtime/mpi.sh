@@ -5,8 +5,8 @@
 #    on this machine; 1 or 2 threads each) equals that of a plain netrun run, for nets of
 #    every sort the batch is shared by: the seed net (over an epoch's end and its short last
 #    batch), Dropout (one RNG stream per chunk), BatchNorm (batch statistics gathered at
-#    each barrier), a residual, an Inception-style and a depthwise net, and a batch with
-#    fewer chunks than processes;
+#    each barrier), a residual, an Inception-style and a depthwise net, a batch with fewer
+#    chunks than processes, and augmentation with a validation split over an epoch's end;
 #  - resume: K steps on 2 processes, then --resume to N on 3 (and on a plain run) equals N
 #    steps uninterrupted;
 #  - --eval on 2 processes prints what a plain --eval prints;
@@ -69,6 +69,8 @@ same() {
 # SGD with momentum, MSE and a per-step schedule (the settings every process must share)
 sed 's/loss .*/loss mse/; s/optimizer .*/optimizer SGD lr=0.05 momentum=0.9 nesterov=true weight_decay=0.0001\n  schedule OneCycleLR max_lr=0.1/' \
     "$ROOT/nets/mnist.net" >sgd_mse.net
+# augmentation: each image's crop and flip drawn from its own stream, whoever converts it
+sed 's/  seed 777/  seed 777\n  augment 28 2 flip=true\n  val 0.1/' "$ROOT/nets/mnist.net" >augment.net
 if [ $QUICK = 1 ]; then
     same mnist 10 "$ROOT/nets/mnist.net" --batch 20
     same mlp_dropout 6 "$ROOT/nets/mlp.yaml"
@@ -83,6 +85,7 @@ else
     same few_chunks 12 "$ROOT/nets/mnist.net" --batch 3 # 2 chunks for 3 processes
     same sgd_mse 20 sgd_mse.net
     same chunks_20 20 "$ROOT/nets/mnist.net" --chunks 20  # more chunks than the default 8
+    same augment_val 75 augment.net                      # an epoch's end: val and best weights
 fi
 
 # ---- resume on another number of processes ----

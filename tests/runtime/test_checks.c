@@ -420,16 +420,16 @@ Test(checks, data_sets)
 {
     Dataset empty = ds;
     empty.n = 0;
-    cr_assert_not(rt_check_dataset(m, &empty, "imgs", "labs", &cap.d));
+    cr_assert_not(rt_check_dataset(m, &empty, "imgs", "labs", false, &cap.d));
     expect_error(&cap, "imgs: contains no images");
     cap_fini(&cap);
     cap_init(&cap);
     uint8_t wide[5] = {0, 1, 3, 0, 0};
     Dataset beyond = ds;
     beyond.labels = wide;
-    cr_assert_not(rt_check_dataset(m, &beyond, "imgs", "labs", &cap.d));
+    cr_assert_not(rt_check_dataset(m, &beyond, "imgs", "labs", false, &cap.d));
     expect_error(&cap, "labs: label 3 of record 2", "3 outputs");
     cap_fini(&cap);
     cap_init(&cap);
-    cr_assert(rt_check_dataset(m, &ds, "imgs", "labs", &cap.d), "%s", cap_text(&cap));
+    cr_assert(rt_check_dataset(m, &ds, "imgs", "labs", false, &cap.d), "%s", cap_text(&cap));
 }

@@ -910,3 +910,59 @@ Test(cifar, coarse_of_cifar10_and_missing_files)
     cr_assert_not(dataset_load_cifar(&ds, path2, true, false, &cap.d));
     expect_error(&cap, "train.bin", "0 bytes", "3074-byte records");
 }
+
+/* ---- augmentation: RandomCrop with padding, RandomHorizontalFlip ---- */
+
+TestSuite(augment);
+
+/* A 2-channel 3x4 image: pixel (c, y, x) = 100c + 10y + x + 1, so 0 is only padding. */
+static Dataset tiny(uint8_t *bytes)
+{
+    for (int c = 0; c < 2; c++)
+        for (int y = 0; y < 3; y++)
+            for (int x = 0; x < 4; x++)
+                bytes[c * 12 + y * 4 + x] = (uint8_t)(100 * c + 10 * y + x + 1);
+    uint8_t *labels = bytes + 24;
+    labels[0] = 0;
+    return (Dataset){
+        .n = 1, .rows = 3, .cols = 4, .channels = 2, .images = bytes, .labels = labels};
+}
+
+Test(augment, crop_with_padding_and_flip)
+{
+    uint8_t bytes[25];
+    Dataset ds = tiny(bytes);
+    float x[2 * 3 * 3];
+    /* pad 1, a 3x3 crop at (0, 0) of the padded 5x6 image: the top row and left column are
+     * padding, then image rows 0..1 and columns 0..1 */
+    dataset_image_crop_to_float(x, &ds, 0, 3, 1, 0, 0, false, NULL, NULL);
+    const int want[2][3][3] = {{{0, 0, 0}, {0, 1, 2}, {0, 11, 12}},
+                               {{0, 0, 0}, {0, 101, 102}, {0, 111, 112}}};
+    for (int c = 0; c < 2; c++)
+        for (int y = 0; y < 3; y++)
+            for (int k = 0; k < 3; k++)
+                cr_assert_eq(x[c * 9 + y * 3 + k], (float)want[c][y][k] / 255.0f, "(%d,%d,%d)", c,
+                             y, k);
+    /* flipped: the same crop mirrored left to right (torchvision flips the crop) */
+    dataset_image_crop_to_float(x, &ds, 0, 3, 1, 0, 0, true, NULL, NULL);
+    for (int c = 0; c < 2; c++)
+        for (int y = 0; y < 3; y++)
+            for (int k = 0; k < 3; k++)
+                cr_assert_eq(x[c * 9 + y * 3 + k], (float)want[c][y][2 - k] / 255.0f, "(%d,%d,%d)",
+                             c, y, k);
+    /* the far corner (2, 3) of the padded image, with Normalize per channel */
+    const float mean[2] = {0.5f, 0.25f}, std[2] = {0.5f, 2.0f};
+    dataset_image_crop_to_float(x, &ds, 0, 3, 1, 2, 3, false, mean, std);
+    cr_assert_eq(x[0], (13.0f / 255.0f - 0.5f) / 0.5f);       /* image (1, 2) */
+    cr_assert_eq(x[2], (0.0f - 0.5f) / 0.5f);                 /* right padding */
+    cr_assert_eq(x[9 + 8], (0.0f - 0.25f) / 2.0f);            /* bottom right padding */
+    cr_assert_eq(x[9 + 3], (123.0f / 255.0f - 0.25f) / 2.0f); /* image (2, 2) of channel 1 */
+    /* no padding, the whole image: the plain conversion */
+    float whole[24], plain[24];
+    dataset_image_crop_to_float(whole, &ds, 0, 3, 0, 0, 0, false, NULL, NULL);
+    dataset_image_to_float(plain, &ds, 0, NULL, NULL);
+    for (int c = 0; c < 2; c++)
+        for (int y = 0; y < 3; y++)
+            for (int k = 0; k < 3; k++)
+                cr_assert_eq(whole[c * 9 + y * 3 + k], plain[c * 12 + y * 4 + k]);
+}
