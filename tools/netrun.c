@@ -413,11 +413,26 @@ static int predict(const Args *a, Model *m, const TrainConfig *t, Diag *d)
     return status;
 }
 
+/* The class names of an image-folder data set (its training split's folders). */
+typedef struct Classes {
+    char **name;
+    int n;
+} Classes;
+
+static void classes_free(Classes *c)
+{
+    for (int i = 0; c->name && i < c->n; i++)
+        free(c->name[i]);
+    free(c->name);
+}
+
 /* The training or the test split of the train section's data set. */
-static bool load_split(Dataset *ds, const TrainConfig *t, bool train, Diag *d)
+static bool load_split(Dataset *ds, const TrainConfig *t, bool train, Classes *cls, Diag *d)
 {
     if (t->data_kind == DATA_CIFAR)
         return dataset_load_cifar(ds, t->data_dir, train, t->cifar_labels == 1, d);
+    if (t->data_kind == DATA_FOLDER)
+        return dataset_load_folder(ds, t->data_dir, train, &cls->name, &cls->n, d);
     return dataset_load(ds, t->data_dir, train ? "train" : "t10k", d);
 }
 
@@ -864,6 +879,7 @@ static int run(int argc, char **argv, bool *collective)
         return ok ? EXIT_OK : EXIT_BAD_INPUT;
     }
     Dataset train = {0}, val = {0}, test = {0};
+    Classes classes = {0};
     Record rec = {0};
     Model *m = NULL;
     Optim *o = NULL;
@@ -896,10 +912,15 @@ static int run(int argc, char **argv, bool *collective)
         goto done;
     }
     bool need_train = a.train || a.profile || (a.eval && a.eval_val);
-    if (need_train && !load_split(&train, t, true, &d))
+    if (need_train && !load_split(&train, t, true, &classes, &d))
         goto done;
-    if ((a.train || a.eval) && !load_split(&test, t, false, &d))
+    if ((a.train || a.eval) && !load_split(&test, t, false, &classes, &d))
         goto done;
+    if (classes.n && !a.quiet && rank == 0) { /* image folders: which label is which */
+        printf("classes of %s:", t->data_dir);
+        for (int k = 0; k < classes.n; k++)
+            printf(" %d %s%s", k, classes.name[k], k + 1 < classes.n ? "," : "\n");
+    }
     m = rt_model_new(g, t->batch, &d);
     if (!m)
         goto done;
@@ -1058,6 +1079,7 @@ static int run(int argc, char **argv, bool *collective)
     }
     status = EXIT_OK;
 done:
+    classes_free(&classes);
     record_close(&rec);
     optim_free(o);
     rt_model_free(m);

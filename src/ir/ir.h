@@ -181,7 +181,7 @@ typedef struct Item {
 } Item;
 
 typedef enum { LOSS_CROSS_ENTROPY, LOSS_MSE } LossKind;
-typedef enum { DATA_IDX, DATA_CIFAR } DataKind;
+typedef enum { DATA_IDX, DATA_CIFAR, DATA_FOLDER } DataKind;
 typedef enum { OPT_SGD, OPT_ADAM, OPT_ADAMW } OptKind;
 typedef enum {
     SCHED_NONE,

@@ -42,6 +42,9 @@ static const SettingValue cifar_values[] = {
 static const SettingKind data_kinds[] = {
     {"idx", DATA_IDX, "the four IDX files (train-images-idx3-ubyte...), gzip or not", NULL, 0,
      pos_path, NULL},
+    {"folder", DATA_FOLDER,
+     "image folders as torchvision's ImageFolder: train/<class>/*.png|*.jpg and test/<class>/",
+     NULL, 0, pos_path, NULL},
     {"cifar", DATA_CIFAR,
      "CIFAR-10 or CIFAR-100, binary version: data_batch_1..5.bin and test_batch.bin, or "
      "train.bin and test.bin",

@@ -39,6 +39,20 @@ bool dataset_load_cifar(Dataset *ds, const char *dir, bool train, bool coarse, D
 /* One CIFAR-10 (cifar100 false) or CIFAR-100 file, checked the same way. */
 bool dataset_load_cifar_file(Dataset *ds, const char *path, bool cifar100, bool coarse, Diag *d);
 
+/* An image folder data set (torchvision's ImageFolder): dir/train/<class>/ or dir/test/<class>/
+ * holding .png, .jpg or .jpeg files, all of one size and of 1 (gray) or 3 (colour) channels
+ * (an alpha channel is an error). The classes are the training split's folder names in byte
+ * order, their index the label: loading train fills *classes (owned by the caller: free each
+ * and the array) and *nclasses; loading test takes them (or, when *classes is NULL, reads
+ * them from dir/train) and refuses a folder that is not one of them. Decoded by libpng and
+ * libjpeg on every thread; one message names the first file at fault. */
+bool dataset_load_folder(Dataset *ds, const char *dir, bool train, char ***classes, int *nclasses,
+                         Diag *d);
+
+/* One PNG (png) or JPEG file as image folders read it: h x w x c bytes (interleaved; c 1 or
+ * 3), owned by the caller; NULL with the reason in why. */
+uint8_t *image_decode(const char *path, bool png, int *w, int *h, int *c, char why[200]);
+
 /* One IDX file, gzip or raw. On success the caller owns *images / *labels (free()); on
  * failure the outputs are untouched. Limits: n < 2^31, 1 <= rows, cols <= 32768. */
 bool idx_load_images(const char *path, uint8_t **images, int *n, int *rows, int *cols, Diag *d);

@@ -1,5 +1,5 @@
 #!/bin/bash
-# data.sh NETRUN SRCROOT: data sets beyond MNIST through netrun (the loaders' own cases are in
+# data.sh NETRUN SRCROOT IMGMAKE: data sets beyond MNIST through netrun (the loaders' own cases are in
 # tests/runtime_io/test_data.c).
 #
 #  - CIFAR-10 and CIFAR-100 binary files, made here: 3-channel records whose class sets each
@@ -8,6 +8,10 @@
 #    --eval and --eval-on val work on them;
 #  - augment (RandomCrop with padding, RandomHorizontalFlip): still learnt, the same bits on
 #    1 and 2 threads and after a resume inside an epoch, other bits than without it;
+#  - image folders (PNG and JPEG, made here by imgmake): the classes named in byte order, a
+#    colour and a gray set learnt, the same bits on 1 and 2 threads; a corrupt PNG or JPEG,
+#    an image of another size, one with alpha, an empty class folder, a test class the
+#    training split lacks, labels beyond the outputs, no class folders, another shape;
 #  - bad input: a crop beyond the padded image or not the net's input, a file that is not
 #    whole records, a label beyond the net's outputs, coarse
 #    labels of CIFAR-10, a net whose input is not 3x32x32, normalize values that are neither
@@ -16,7 +20,7 @@
 # Ends with "data: N passed, N failed"; exit 1 if any failed.
 set -u
 abs() { (cd "$(dirname "$1")" && echo "$(pwd)/$(basename "$1")"); }
-NETRUN=$(abs "$1") ROOT=$(abs "$2")
+NETRUN=$(abs "$1") ROOT=$(abs "$2") IMGMAKE=$(abs "$3")
 DATA=$ROOT/data/mnist-mini
 TMP=$(mktemp -d)
 trap 'rm -rf "$TMP"' EXIT
@@ -106,7 +110,78 @@ cmp -s aug2.st c10.st && bad "augment changed nothing" || ok "augment gives othe
 sed 's/input 3x32x32/input 3x28x28/; s/  seed 1/  seed 1\n  augment 28 flip=true/' c10.net >crop28.net
 expect crop28-test-not-cropped 1 'c10/test_batch.bin;3x32x32;3x28x28' crop28.net --train
 
-echo "== bad input"
+echo "== image folders"
+# three classes of 16x12 images (PNG and JPEG mixed), each class its own colour with a ramp
+for split in train test; do
+    for k in 0 1 2; do
+        mkdir -p imgs/$split/cls$k
+        n=8 && [ $split = test ] && n=3
+        for i in $(seq $n); do
+            ext=png && [ $((i % 2)) = 0 ] && ext=jpg
+            "$IMGMAKE" imgs/$split/cls$k/$i.$ext 16 12 3 "$((k * 80)),$((200 - k * 60)),$((k * 30 + i))+"
+        done
+    done
+done
+cat >f.net <<'EOF'
+network f (input 3x12x16) {
+  Flatten
+  Linear 16
+  ReLU
+  fc: Linear 3
+}
+train {
+  data folder "imgs"
+  optimizer Adam lr=0.01
+  batch 4
+  epochs 8
+  seed 3
+}
+EOF
+if run_ok folder f.net --train --threads 2 --no-record --save f.st; then
+    grep -q "^classes of imgs: 0 cls0, 1 cls1, 2 cls2$" folder.out && [ "$(acc folder.out)" = 1.0000 ] &&
+        grep -q "of 24 images" folder.out &&
+        ok "PNG and JPEG folders: classes named, 24 images learnt, test accuracy $(acc folder.out)" ||
+        bad "image folders" "$(cat folder.out)"
+fi
+run_ok folder1 f.net --train --threads 1 --no-record --save f1.st && cmp -s f.st f1.st &&
+    ok "image folders: 1 and 2 threads decode and train to the same bits" || bad "image folders: threads differ"
+mkdir -p gray/train/a gray/train/b gray/test/a
+for i in 1 2; do "$IMGMAKE" gray/train/a/$i.png 8 8 1 20; "$IMGMAKE" gray/train/b/$i.jpg 8 8 1 220; done
+"$IMGMAKE" gray/test/a/1.png 8 8 1 20
+sed 's/input 3x12x16/input 1x8x8/; s/imgs/gray/; s/Linear 3/Linear 2/' f.net >g.net
+run_ok gray g.net --train --threads 2 --no-record --save g.st && grep -q "of 4 images" gray.out &&
+    ok "gray images are 1 channel; a test split without every class" || bad "gray folder" "$(cat gray.out)"
+
+echo "== bad input (image folders)"
+cp -r imgs bad1 && head -c 60 imgs/train/cls1/3.png >bad1/train/cls1/3.png
+sed 's/"imgs"/"bad1"/' f.net >b1.net
+expect folder-corrupt-png 1 'bad1/train/cls1/3.png;not a PNG' b1.net --train
+cp -r imgs bad2 && head -c 300 imgs/train/cls2/2.jpg >bad2/train/cls2/2.jpg
+sed 's/"imgs"/"bad2"/' f.net >b2.net
+expect folder-corrupt-jpeg 1 'bad2/train/cls2/2.jpg;JPEG' b2.net --train
+head -c -40 imgs/train/cls2/4.jpg >bad2/train/cls2/2.jpg # its header whole: libjpeg would fill in gray
+expect folder-cut-jpeg 1 'bad2/train/cls2/2.jpg;damaged JPEG' b2.net --train
+cp -r imgs bad3 && "$IMGMAKE" bad3/train/cls0/5.png 16 13 3 1
+sed 's/"imgs"/"bad3"/' f.net >b3.net
+expect folder-wrong-size 1 'bad3/train/cls0/5.png;3x13x16;3x12x16' b3.net --train
+cp -r imgs bad4 && "$IMGMAKE" bad4/train/cls0/5.png 16 12 4 1,2,3,4
+sed 's/"imgs"/"bad4"/' f.net >b4.net
+expect folder-alpha 1 'bad4/train/cls0/5.png;alpha channel' b4.net --train
+cp -r imgs bad5 && rm bad5/train/cls1/*
+sed 's/"imgs"/"bad5"/' f.net >b5.net
+expect folder-empty-class 1 'bad5/train/cls1;empty class folder' b5.net --train
+cp -r imgs bad6 && mkdir bad6/test/cls9 && "$IMGMAKE" bad6/test/cls9/1.png 16 12 3 1
+sed 's/"imgs"/"bad6"/' f.net >b6.net
+expect folder-unknown-test-class 1 'bad6/test/cls9;training split does not have' b6.net --train
+sed 's/Linear 3/Linear 2/' f.net >two.net
+expect folder-labels-beyond-outputs 1 'imgs/train;label 2;2 outputs' two.net --train
+mkdir -p noclass/train
+sed 's/"imgs"/"noclass"/' f.net >nc.net
+expect folder-no-classes 1 'noclass/train;no class folders' nc.net --train
+sed 's/input 3x12x16/input 3x16x12/' f.net >rot.net
+expect folder-into-other-shape 1 'imgs/train;3x12x16;3x16x12' rot.net --train
+
+echo "== bad input (CIFAR)"
 sed 's/  seed 1/  seed 1\n  augment 48 4/' c10.net >crop48.net
 expect crop-beyond-padded 1 'c10/data_batch_1..5.bin;32x32 padded by 4;crop of 48' crop48.net --train
 sed 's/  seed 1/  seed 1\n  augment 28/' c10.net >crop28b.net

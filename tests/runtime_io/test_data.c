@@ -10,6 +10,8 @@
 #include <sys/resource.h>
 #include <sys/stat.h>
 
+#include <png.h>
+
 #include "data.h"
 #include "testutil.h"
 
@@ -965,4 +967,119 @@ Test(augment, crop_with_padding_and_flip)
         for (int y = 0; y < 3; y++)
             for (int k = 0; k < 3; k++)
                 cr_assert_eq(whole[c * 9 + y * 3 + k], plain[c * 12 + y * 4 + k]);
+}
+
+/* ---- image folders (ImageFolder), files made here with libpng ---- */
+
+TestSuite(folder, .init = setup, .fini = teardown);
+
+/* DIR/SPLIT/CLASS/NAME.png: a w x h image of c channels, pixel (y, x) channel k = base + 10y +
+ * x + 100k (gray: base + 10y + x). */
+static void png_file(const char *split, const char *cls, const char *name, int w, int h, int c,
+                     int base)
+{
+    char dir[1200], file[1300];
+    snprintf(dir, sizeof dir, "%.1024s/%s", tmp, split);
+    mkdir(dir, 0777);
+    snprintf(dir, sizeof dir, "%.1024s/%s/%s", tmp, split, cls);
+    mkdir(dir, 0777);
+    snprintf(file, sizeof file, "%s/%s.png", dir, name);
+    unsigned char px[4 * 64 * 64];
+    for (int y = 0; y < h; y++)
+        for (int x = 0; x < w; x++)
+            for (int k = 0; k < c; k++)
+                px[(y * w + x) * c + k] = (unsigned char)(base + 10 * y + x + 100 * k);
+    png_image img;
+    memset(&img, 0, sizeof img);
+    img.version = PNG_IMAGE_VERSION;
+    img.width = (png_uint_32)w;
+    img.height = (png_uint_32)h;
+    img.format = c == 1 ? PNG_FORMAT_GRAY : c == 3 ? PNG_FORMAT_RGB : PNG_FORMAT_RGBA;
+    cr_assert(png_image_write_to_file(&img, file, 0, px, 0, NULL), "%s", img.message);
+}
+
+static void free_classes(char **cls, int n)
+{
+    for (int i = 0; i < n; i++)
+        free(cls[i]);
+    free(cls);
+}
+
+Test(folder, classes_in_byte_order_pixels_channels_first)
+{
+    png_file("train", "zebra", "a", 4, 3, 3, 1);
+    png_file("train", "ant", "b", 4, 3, 3, 2);
+    png_file("train", "ant", "a", 4, 3, 3, 3);
+    png_file("test", "zebra", "x", 4, 3, 3, 4);
+    char **cls = NULL;
+    int ncls = 0;
+    Dataset tr, te;
+    cr_assert(dataset_load_folder(&tr, tmp, true, &cls, &ncls, &cap.d), "%s", cap_text(&cap));
+    cr_assert(ncls == 2 && strcmp(cls[0], "ant") == 0 && strcmp(cls[1], "zebra") == 0);
+    cr_assert(tr.n == 3 && tr.channels == 3 && tr.rows == 3 && tr.cols == 4);
+    /* ant/a.png (base 3), ant/b.png (2), zebra/a.png (1): class by class, files sorted */
+    const int base[3] = {3, 2, 1}, lab[3] = {0, 0, 1};
+    for (int i = 0; i < 3; i++) {
+        cr_assert_eq(tr.labels[i], lab[i]);
+        const uint8_t *im = tr.images + (size_t)i * 36;
+        cr_assert_eq(im[0], base[i]);                         /* channel 0, (0, 0) */
+        cr_assert_eq(im[12 + 4 * 2 + 3], base[i] + 23 + 100); /* channel 1, (2, 3) */
+        cr_assert_eq(im[24 + 4 * 1 + 2], base[i] + 12 + 200); /* channel 2, (1, 2) */
+    }
+    cr_assert(dataset_load_folder(&te, tmp, false, &cls, &ncls, &cap.d), "%s", cap_text(&cap));
+    cr_assert(te.n == 1 && te.labels[0] == 1 && te.images[0] == 4);
+    dataset_free(&te);
+    /* the test split alone reads the classes from train */
+    char **cls2 = NULL;
+    int n2 = 0;
+    cr_assert(dataset_load_folder(&te, tmp, false, &cls2, &n2, &cap.d), "%s", cap_text(&cap));
+    cr_assert(n2 == 2 && te.labels[0] == 1);
+    free_classes(cls2, n2);
+    dataset_free(&te);
+    dataset_free(&tr);
+    free_classes(cls, ncls);
+}
+
+Test(folder, gray_images)
+{
+    png_file("train", "a", "1", 5, 2, 1, 7);
+    char **cls = NULL;
+    int ncls = 0;
+    Dataset tr;
+    cr_assert(dataset_load_folder(&tr, tmp, true, &cls, &ncls, &cap.d), "%s", cap_text(&cap));
+    cr_assert(tr.channels == 1 && tr.rows == 2 && tr.cols == 5 && tr.images[5 + 4] == 7 + 14);
+    dataset_free(&tr);
+    free_classes(cls, ncls);
+}
+
+Test(folder, bad_folders_and_images)
+{
+    char **cls = NULL;
+    int ncls = 0;
+    Dataset tr;
+    cr_assert_not(dataset_load_folder(&tr, tmp, true, &cls, &ncls, &cap.d));
+    expect_error(&cap, "/train", "cannot open");
+    png_file("train", "a", "1", 4, 4, 3, 0);
+    png_file("train", "b", "1", 4, 5, 3, 0);
+    cap_fini(&cap);
+    cap_init(&cap);
+    cr_assert_not(dataset_load_folder(&tr, tmp, true, &cls, &ncls, &cap.d));
+    expect_error(&cap, "train/b/1.png", "3x5x4", "train/a/1.png is 3x4x4");
+    png_file("train", "b", "1", 4, 4, 4, 0);
+    cap_fini(&cap);
+    cap_init(&cap);
+    cr_assert_not(dataset_load_folder(&tr, tmp, true, &cls, &ncls, &cap.d));
+    expect_error(&cap, "train/b/1.png", "alpha channel");
+    snprintf(path, sizeof path, "%s/train/b/1.png", tmp);
+    write_file(path, "\x89PNG\r\n\x1a\n garbage", 17);
+    cap_fini(&cap);
+    cap_init(&cap);
+    cr_assert_not(dataset_load_folder(&tr, tmp, true, &cls, &ncls, &cap.d));
+    expect_error(&cap, "train/b/1.png", "not a PNG");
+    remove(path);
+    cap_fini(&cap);
+    cap_init(&cap);
+    cr_assert_not(dataset_load_folder(&tr, tmp, true, &cls, &ncls, &cap.d));
+    expect_error(&cap, "train/b", "empty class folder");
+    cr_assert_null(cls);
 }

@@ -1,0 +1,422 @@
+/* folder.c: a data set of image files in class folders (torchvision's ImageFolder):
+ * DIR/train/<class>/ and DIR/test/<class>/ holding .png, .jpg or .jpeg files, decoded by libpng and
+ * libjpeg(-turbo).
+ *
+ * Design choice: the classes are the training split's folder names in byte order (their
+ * index is the label); the first image fixes the size and channels (1: gray, 3: colour) and
+ * every other one must match, since the net takes one shape. Files are decoded in parallel
+ * (OpenMP), each into its own slot, and the first failure in file order is reported after
+ * the loop, so the message does not depend on the thread count. Images are kept as bytes,
+ * channels first, as the other loaders keep them. */
+#include <ctype.h>
+#include <dirent.h>
+#include <errno.h>
+#include <setjmp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include <jpeglib.h>
+#include <png.h>
+
+#include "data.h"
+#include "fileio.h"
+
+enum { MSG = 200 };
+
+typedef struct Decoded {
+    int w, h, c;
+    uint8_t *px; /* h x w x c, interleaved, or NULL */
+    char why[MSG];
+} Decoded;
+
+static bool has_ext(const char *name, const char *ext)
+{
+    size_t n = strlen(name), e = strlen(ext);
+    if (n <= e)
+        return false;
+    for (size_t i = 0; i < e; i++)
+        if (tolower((unsigned char)name[n - e + i]) != ext[i])
+            return false;
+    return true;
+}
+
+static bool is_png(const char *name) { return has_ext(name, ".png"); }
+
+static bool is_image(const char *name)
+{
+    return is_png(name) || has_ext(name, ".jpg") || has_ext(name, ".jpeg");
+}
+
+static void decode_png(const char *path, Decoded *out)
+{
+    png_image img;
+    memset(&img, 0, sizeof img);
+    img.version = PNG_IMAGE_VERSION;
+    if (!png_image_begin_read_from_file(&img, path)) {
+        snprintf(out->why, MSG, "not a PNG libpng can read: %s", img.message);
+        return;
+    }
+    if (img.format & PNG_FORMAT_FLAG_ALPHA) {
+        png_image_free(&img);
+        snprintf(out->why, MSG,
+                 "has an alpha channel; netrun takes gray (1 channel) or colour (3) images");
+        return;
+    }
+    bool color = img.format & PNG_FORMAT_FLAG_COLOR;
+    img.format = color ? PNG_FORMAT_RGB : PNG_FORMAT_GRAY;
+    if (img.width > 4096 || img.height > 4096) {
+        png_image_free(&img);
+        snprintf(out->why, MSG, "%ux%u pixels; netrun takes at most 4096 a side", img.width,
+                 img.height);
+        return;
+    }
+    out->px = malloc(PNG_IMAGE_SIZE(img));
+    if (!out->px || !png_image_finish_read(&img, NULL, out->px, 0, NULL)) {
+        if (out->px)
+            snprintf(out->why, MSG, "not a PNG libpng can read (cut short or corrupt): %.100s",
+                     img.message);
+        else
+            snprintf(out->why, MSG, "out of memory");
+        free(out->px);
+        out->px = NULL;
+        png_image_free(&img);
+        return;
+    }
+    out->w = (int)img.width;
+    out->h = (int)img.height;
+    out->c = color ? 3 : 1;
+}
+
+typedef struct JpegErr {
+    struct jpeg_error_mgr pub;
+    jmp_buf jump;
+    char *why;
+    bool warned; /* libjpeg went on past damage (a cut file: gray rows); an error here */
+} JpegErr;
+
+static void jpeg_fail(j_common_ptr cinfo)
+{
+    JpegErr *e = (JpegErr *)cinfo->err;
+    char msg[JMSG_LENGTH_MAX];
+    e->pub.format_message(cinfo, msg);
+    snprintf(e->why, MSG, "not a JPEG libjpeg can read: %.150s", msg);
+    longjmp(e->jump, 1);
+}
+
+/* libjpeg's warnings (level -1): corrupt data it decoded around. The first one is kept. */
+static void jpeg_warning(j_common_ptr cinfo, int level)
+{
+    JpegErr *e = (JpegErr *)cinfo->err;
+    if (level >= 0 || e->warned)
+        return;
+    char msg[JMSG_LENGTH_MAX];
+    e->pub.format_message(cinfo, msg);
+    snprintf(e->why, MSG, "a damaged JPEG (cut short or corrupt): %.150s", msg);
+    e->warned = true;
+}
+
+static void decode_jpeg(const char *path, Decoded *out)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        snprintf(out->why, MSG, "cannot open: %s", strerror(errno));
+        return;
+    }
+    struct jpeg_decompress_struct cinfo;
+    JpegErr err;
+    cinfo.err = jpeg_std_error(&err.pub);
+    err.pub.error_exit = jpeg_fail;
+    err.pub.emit_message = jpeg_warning;
+    err.why = out->why;
+    err.warned = false;
+    uint8_t *volatile px = NULL;
+    if (setjmp(err.jump)) {
+        jpeg_destroy_decompress(&cinfo);
+        free(px);
+        fclose(f);
+        return;
+    }
+    jpeg_create_decompress(&cinfo);
+    jpeg_stdio_src(&cinfo, f);
+    jpeg_read_header(&cinfo, TRUE);
+    int c = cinfo.num_components == 1 ? 1 : 3;
+    cinfo.out_color_space = c == 1 ? JCS_GRAYSCALE : JCS_RGB;
+    if (cinfo.image_width > 4096 || cinfo.image_height > 4096) {
+        snprintf(out->why, MSG, "%ux%u pixels; netrun takes at most 4096 a side", cinfo.image_width,
+                 cinfo.image_height);
+        jpeg_destroy_decompress(&cinfo);
+        fclose(f);
+        return;
+    }
+    jpeg_start_decompress(&cinfo);
+    size_t row = (size_t)cinfo.output_width * (size_t)c;
+    px = malloc(row * cinfo.output_height);
+    if (!px) {
+        snprintf(out->why, MSG, "out of memory");
+        jpeg_destroy_decompress(&cinfo);
+        fclose(f);
+        return;
+    }
+    while (cinfo.output_scanline < cinfo.output_height) {
+        JSAMPROW r = px + row * cinfo.output_scanline;
+        jpeg_read_scanlines(&cinfo, &r, 1);
+    }
+    jpeg_finish_decompress(&cinfo);
+    if (err.warned) {
+        jpeg_destroy_decompress(&cinfo);
+        free(px);
+        fclose(f);
+        return;
+    }
+    out->w = (int)cinfo.output_width;
+    out->h = (int)cinfo.output_height;
+    out->c = c;
+    out->px = px;
+    jpeg_destroy_decompress(&cinfo);
+    fclose(f);
+}
+
+static void decode_as(const char *path, bool png, Decoded *out)
+{
+    if (png)
+        decode_png(path, out);
+    else
+        decode_jpeg(path, out);
+}
+
+static void decode(const char *path, Decoded *out) { decode_as(path, is_png(path), out); }
+
+uint8_t *image_decode(const char *path, bool png, int *w, int *h, int *c, char why[200])
+{
+    Decoded dec = {0};
+    decode_as(path, png, &dec);
+    *w = dec.w;
+    *h = dec.h;
+    *c = dec.c;
+    memcpy(why, dec.why, MSG);
+    return dec.px;
+}
+
+/* The names in dir (sorted bytewise), folders or image files, leaving out hidden ones. */
+static char **list(const char *dir, bool folders, int *n, Diag *d)
+{
+    DIR *dp = opendir(dir);
+    *n = 0;
+    if (!dp) {
+        char eb[128];
+        diag_error(d, (SrcLoc){0}, "%s: cannot open: %s", dir, io_errstr(errno, eb, sizeof eb));
+        return NULL;
+    }
+    char **names = NULL;
+    int cap = 0;
+    struct dirent *de;
+    StrBuf p;
+    sb_init(&p);
+    while ((de = readdir(dp))) {
+        if (de->d_name[0] == '.')
+            continue;
+        p.len = 0;
+        sb_printf(&p, "%s/%s", dir, de->d_name);
+        struct stat st;
+        if (stat(p.data, &st) != 0 ||
+            (folders ? !S_ISDIR(st.st_mode) : !S_ISREG(st.st_mode) || !is_image(de->d_name)))
+            continue;
+        if (*n == cap) {
+            cap = cap ? 2 * cap : 64;
+            char **nn = realloc(names, sizeof *names * (size_t)cap);
+            if (!nn)
+                break;
+            names = nn;
+        }
+        names[(*n)++] = strdup(de->d_name);
+    }
+    sb_free(&p);
+    closedir(dp);
+    for (int i = 1; i < *n; i++) /* insertion sort: bytewise, as ls -U | sort */
+        for (int j = i; j > 0 && strcmp(names[j - 1], names[j]) > 0; j--) {
+            char *t = names[j];
+            names[j] = names[j - 1];
+            names[j - 1] = t;
+        }
+    if (!names)
+        names = calloc(1, sizeof *names);
+    return names;
+}
+
+static void free_list(char **names, int n)
+{
+    for (int i = 0; names && i < n; i++)
+        free(names[i]);
+    free(names);
+}
+
+bool dataset_load_folder(Dataset *ds, const char *dir, bool train, char ***classes, int *nclasses,
+                         Diag *d)
+{
+    memset(ds, 0, sizeof *ds);
+    StrBuf split;
+    sb_init(&split);
+    sb_printf(&split, "%s/%s", dir, train ? "train" : "test");
+    bool ok = false;
+    int nfiles = 0, ncls = 0;
+    char **files = NULL, **cls = NULL;
+    int *label = NULL;
+    Decoded *dec = NULL;
+    Dataset t = {0};
+    if (train) { /* the classes: the training split's folders */
+        cls = list(split.data, true, &ncls, d);
+        if (!cls)
+            goto done;
+        if (ncls == 0) {
+            diag_error(d, (SrcLoc){0}, "%s: no class folders (expected %s/<class>/*.png|*.jpg)",
+                       split.data, split.data);
+            goto done;
+        }
+        if (ncls > 256) {
+            diag_error(d, (SrcLoc){0}, "%s: %d class folders; netrun takes at most 256", split.data,
+                       ncls);
+            goto done;
+        }
+    } else {             /* the test split's folders must be training classes */
+        if (!*classes) { /* the test split alone (--eval): the classes still come from train */
+            StrBuf tr;
+            sb_init(&tr);
+            sb_printf(&tr, "%s/train", dir);
+            *classes = list(tr.data, true, nclasses, d);
+            sb_free(&tr);
+            if (!*classes)
+                goto done;
+        }
+        int n;
+        char **test = list(split.data, true, &n, d);
+        if (!test)
+            goto done;
+        for (int i = 0; i < n; i++) {
+            bool known = false;
+            for (int k = 0; k < *nclasses && !known; k++)
+                known = strcmp(test[i], (*classes)[k]) == 0;
+            if (!known) {
+                diag_error(d, (SrcLoc){0}, "%s/%s: a class the training split does not have",
+                           split.data, test[i]);
+                free_list(test, n);
+                goto done;
+            }
+        }
+        free_list(test, n);
+        cls = *classes;
+        ncls = *nclasses;
+    }
+    /* every file, class by class */
+    StrBuf p;
+    sb_init(&p);
+    for (int k = 0; k < ncls; k++) {
+        p.len = 0;
+        sb_printf(&p, "%s/%s", split.data, cls[k]);
+        struct stat st;
+        if (!train && stat(p.data, &st) != 0)
+            continue; /* a class with no test folder */
+        int n;
+        char **names = list(p.data, false, &n, d);
+        if (!names) {
+            sb_free(&p);
+            goto done;
+        }
+        if (n == 0 && train) {
+            diag_error(d, (SrcLoc){0}, "%s: an empty class folder (no .png, .jpg or .jpeg)",
+                       p.data);
+            free_list(names, n);
+            sb_free(&p);
+            goto done;
+        }
+        char **nf = realloc(files, sizeof *files * (size_t)(nfiles + n + 1));
+        int *nl = nf ? realloc(label, sizeof *label * (size_t)(nfiles + n + 1)) : NULL;
+        if (nf)
+            files = nf;
+        if (nl)
+            label = nl;
+        for (int i = 0; nl && i < n; i++) {
+            size_t len = strlen(p.data) + strlen(names[i]) + 2;
+            files[nfiles] = malloc(len);
+            if (files[nfiles])
+                snprintf(files[nfiles], len, "%s/%s", p.data, names[i]);
+            label[nfiles++] = k;
+        }
+        free_list(names, n);
+        if (!nl) {
+            diag_error(d, (SrcLoc){0}, "out of memory listing %s", split.data);
+            sb_free(&p);
+            goto done;
+        }
+    }
+    sb_free(&p);
+    if (nfiles == 0) {
+        diag_error(d, (SrcLoc){0}, "%s: no images", split.data);
+        goto done;
+    }
+    /* decode in parallel; the first failure in file order is the one reported */
+    dec = calloc((size_t)nfiles, sizeof *dec);
+    if (!dec) {
+        diag_error(d, (SrcLoc){0}, "out of memory for %d images", nfiles);
+        goto done;
+    }
+#ifdef _OPENMP
+#pragma omp parallel for schedule(dynamic, 16)
+#endif
+    for (int i = 0; i < nfiles; i++)
+        if (files[i])
+            decode(files[i], &dec[i]);
+        else
+            snprintf(dec[i].why, MSG, "out of memory");
+    for (int i = 0; i < nfiles; i++) {
+        if (!dec[i].px) {
+            diag_error(d, (SrcLoc){0}, "%s: %s", files[i] ? files[i] : split.data, dec[i].why);
+            goto done;
+        }
+        if (dec[i].w != dec[0].w || dec[i].h != dec[0].h || dec[i].c != dec[0].c) {
+            diag_error(d, (SrcLoc){0},
+                       "%s: a %dx%dx%d image (channels x rows x columns), but %s is %dx%dx%d; "
+                       "every image needs the net's input size",
+                       files[i], dec[i].c, dec[i].h, dec[i].w, files[0], dec[0].c, dec[0].h,
+                       dec[0].w);
+            goto done;
+        }
+    }
+    t = (Dataset){.n = nfiles, .rows = dec[0].h, .cols = dec[0].w, .channels = dec[0].c};
+    size_t per = dataset_image_bytes(&t), plane = (size_t)t.rows * (size_t)t.cols;
+    t.images = malloc(per * (size_t)nfiles);
+    t.labels = malloc((size_t)nfiles);
+    if (!t.images || !t.labels) {
+        diag_error(d, (SrcLoc){0}, "out of memory for %d images", nfiles);
+        goto done;
+    }
+    for (int i = 0; i < nfiles; i++) { /* interleaved to channels first */
+        uint8_t *dst = t.images + per * (size_t)i;
+        for (int c = 0; c < t.channels; c++)
+            for (size_t q = 0; q < plane; q++)
+                dst[(size_t)c * plane + q] = dec[i].px[q * (size_t)t.channels + (size_t)c];
+        t.labels[i] = (uint8_t)label[i];
+    }
+    t.images_file = strdup(split.data);
+    t.labels_file = strdup(split.data);
+    *ds = t;
+    t = (Dataset){0};
+    if (train) {
+        *classes = cls;
+        *nclasses = ncls;
+        cls = NULL;
+    }
+    ok = true;
+done:
+    dataset_free(&t);
+    for (int i = 0; dec && i < nfiles; i++)
+        free(dec[i].px);
+    free(dec);
+    free_list(files, nfiles);
+    free(label);
+    if (train)
+        free_list(cls, ncls);
+    sb_free(&split);
+    return ok;
+}
