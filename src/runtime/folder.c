@@ -355,33 +355,20 @@ bool dataset_load_folder(Dataset *ds, const char *dir, bool train, char ***class
         diag_error(d, (SrcLoc){0}, "%s: no images", split.data);
         goto done;
     }
-    /* decode in parallel; the first failure in file order is the one reported */
+    /* the first image gives the size; the others are decoded in parallel straight into their
+     * place (channels first), each thread's decoded pixels freed at once: one copy of the
+     * data set in memory, and the first failure in file order is the one reported */
     dec = calloc((size_t)nfiles, sizeof *dec);
     if (!dec) {
         diag_error(d, (SrcLoc){0}, "out of memory for %d images", nfiles);
         goto done;
     }
-#ifdef _OPENMP
-#pragma omp parallel for schedule(dynamic, 16)
-#endif
-    for (int i = 0; i < nfiles; i++)
-        if (files[i])
-            decode(files[i], &dec[i]);
-        else
-            snprintf(dec[i].why, MSG, "out of memory");
-    for (int i = 0; i < nfiles; i++) {
-        if (!dec[i].px) {
-            diag_error(d, (SrcLoc){0}, "%s: %s", files[i] ? files[i] : split.data, dec[i].why);
-            goto done;
-        }
-        if (dec[i].w != dec[0].w || dec[i].h != dec[0].h || dec[i].c != dec[0].c) {
-            diag_error(d, (SrcLoc){0},
-                       "%s: a %dx%dx%d image (channels x rows x columns), but %s is %dx%dx%d; "
-                       "every image needs the net's input size",
-                       files[i], dec[i].c, dec[i].h, dec[i].w, files[0], dec[0].c, dec[0].h,
-                       dec[0].w);
-            goto done;
-        }
+    if (files[0])
+        decode(files[0], &dec[0]);
+    if (!dec[0].px) {
+        diag_error(d, (SrcLoc){0}, "%s: %s", files[0] ? files[0] : split.data,
+                   files[0] ? dec[0].why : "out of memory");
+        goto done;
     }
     t = (Dataset){.n = nfiles, .rows = dec[0].h, .cols = dec[0].w, .channels = dec[0].c};
     size_t per = dataset_image_bytes(&t), plane = (size_t)t.rows * (size_t)t.cols;
@@ -391,13 +378,52 @@ bool dataset_load_folder(Dataset *ds, const char *dir, bool train, char ***class
         diag_error(d, (SrcLoc){0}, "out of memory for %d images", nfiles);
         goto done;
     }
-    for (int i = 0; i < nfiles; i++) { /* interleaved to channels first */
-        uint8_t *dst = t.images + per * (size_t)i;
-        for (int c = 0; c < t.channels; c++)
-            for (size_t q = 0; q < plane; q++)
-                dst[(size_t)c * plane + q] = dec[i].px[q * (size_t)t.channels + (size_t)c];
+    int *bad = calloc((size_t)nfiles, sizeof *bad); /* 1: failed, 2: another size */
+    if (!bad) {
+        diag_error(d, (SrcLoc){0}, "out of memory for %d images", nfiles);
+        goto done;
+    }
+#ifdef _OPENMP
+#pragma omp parallel for schedule(dynamic, 16)
+#endif
+    for (int i = 0; i < nfiles; i++) {
+        Decoded *di = &dec[i];
+        if (i > 0 && files[i])
+            decode(files[i], di);
+        else if (i > 0)
+            snprintf(di->why, MSG, "out of memory");
+        if (!di->px) {
+            bad[i] = 1;
+            continue;
+        }
+        if (di->w != t.cols || di->h != t.rows || di->c != t.channels) {
+            bad[i] = 2;
+        } else { /* interleaved to channels first */
+            uint8_t *dst = t.images + per * (size_t)i;
+            for (int c = 0; c < t.channels; c++)
+                for (size_t q = 0; q < plane; q++)
+                    dst[(size_t)c * plane + q] = di->px[q * (size_t)t.channels + (size_t)c];
+        }
+        free(di->px);
+        di->px = NULL;
+    }
+    for (int i = 0; i < nfiles; i++) {
+        if (bad[i] == 1) {
+            diag_error(d, (SrcLoc){0}, "%s: %s", files[i] ? files[i] : split.data, dec[i].why);
+        } else if (bad[i] == 2) {
+            diag_error(d, (SrcLoc){0},
+                       "%s: a %dx%dx%d image (channels x rows x columns), but %s is %dx%dx%d; "
+                       "every image needs the net's input size",
+                       files[i], dec[i].c, dec[i].h, dec[i].w, files[0], t.channels, t.rows,
+                       t.cols);
+        }
+        if (bad[i]) {
+            free(bad);
+            goto done;
+        }
         t.labels[i] = (uint8_t)label[i];
     }
+    free(bad);
     t.images_file = strdup(split.data);
     t.labels_file = strdup(split.data);
     *ds = t;
