@@ -4,7 +4,6 @@
  * the optimiser moments under "optim.m.<name>" / "optim.v.<name>" and the training position
  * (epoch, batch, step, RNG states) in the metadata as decimal strings. */
 #include <inttypes.h>
-#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -349,6 +348,17 @@ static bool read_pos(const char *path, const StFile *f, int64_t v[P_NINTS], Rng 
     return true;
 }
 
+/* A double as ckpt_save writes it (%.17g), finite, within [lo, hi]. */
+static bool double_parse(const char *s, double lo, double hi, double *out)
+{
+    char *end = NULL;
+    double v = strtod(s, &end);
+    if (end == s || *end || !(v >= lo && v <= hi))
+        return false;
+    *out = v;
+    return true;
+}
+
 /* The best accuracy and its epoch, both or neither: an accuracy from 0 to 1 and an epoch from
  * 1 to the epochs done (*epoch 0 when the file has neither). */
 static bool read_best(const char *path, const StFile *f, int64_t epochs_done, double *best,
@@ -359,9 +369,9 @@ static bool read_best(const char *path, const StFile *f, int64_t epochs_done, do
     *epoch = 0;
     if (!a && !e)
         return true;
-    char vb[IO_CLIP_BUF], *end = NULL;
-    double v = a ? strtod(a, &end) : NAN;
-    if (!a || !e || end == a || *end || !(v >= 0 && v <= 1)) {
+    char vb[IO_CLIP_BUF];
+    double v = 0;
+    if (!a || !e || !double_parse(a, 0, 1, &v)) {
         diag_error(d, (SrcLoc){0},
                    "%s: bad training position: metadata '%s' is '%s'; expected a number from 0 "
                    "to 1 (with '%s')",
@@ -376,17 +386,6 @@ static bool read_best(const char *path, const StFile *f, int64_t epochs_done, do
         return false;
     }
     *best = v;
-    return true;
-}
-
-/* A double as ckpt_save writes it (%.17g), finite, within [lo, hi]. */
-static bool double_parse(const char *s, double lo, double hi, double *out)
-{
-    char *end = NULL;
-    double v = strtod(s, &end);
-    if (end == s || *end || !(v >= lo && v <= hi))
-        return false;
-    *out = v;
     return true;
 }
 

@@ -199,6 +199,11 @@ uint8_t *image_decode(const char *path, bool png, int *w, int *h, int *c, char w
     return dec.px;
 }
 
+static int by_name(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
 /* The names in dir (sorted bytewise), folders or image files, leaving out hidden ones. */
 static char **list(const char *dir, bool folders, int *n, Diag *d)
 {
@@ -234,12 +239,8 @@ static char **list(const char *dir, bool folders, int *n, Diag *d)
     }
     sb_free(&p);
     closedir(dp);
-    for (int i = 1; i < *n; i++) /* insertion sort: bytewise, as ls -U | sort */
-        for (int j = i; j > 0 && strcmp(names[j - 1], names[j]) > 0; j--) {
-            char *t = names[j];
-            names[j] = names[j - 1];
-            names[j - 1] = t;
-        }
+    if (*n > 1) /* bytewise, as LC_ALL=C sort */
+        qsort(names, (size_t)*n, sizeof *names, by_name);
     if (!names)
         names = calloc(1, sizeof *names);
     return names;

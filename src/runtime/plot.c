@@ -156,16 +156,12 @@ static bool read_run(Run *r, const char *dir, Diag *d)
         diag_error(d, (SrcLoc){0}, "%s: not a run folder (it has no run.json)", dir);
         return false;
     }
-    const char *base = strrchr(dir, '/');
-    while (base && !base[1] && base > dir) { /* "runs/mlp-3/": the name before the slash */
-        const char *p = base - 1;
-        while (p > dir && *p != '/')
-            p--;
-        base = p;
-    }
-    r->label = strdup(base && *base == '/' ? base + 1 : dir);
-    if (r->label && strchr(r->label, '/'))
-        *strchr(r->label, '/') = 0;
+    size_t end = strlen(dir), start; /* the folder's own name: "runs/mlp-3/" is mlp-3 */
+    while (end > 1 && dir[end - 1] == '/')
+        end--;
+    for (start = end; start > 0 && dir[start - 1] != '/'; start--)
+        ;
+    r->label = strndup(dir + start, end - start);
     size_t n = strlen(dir) + 16;
     char *file = malloc(n);
     if (!file || !r->label) {
