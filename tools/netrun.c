@@ -41,8 +41,9 @@ static void usage(FILE *f)
             "  --confusion FILE   with --eval: print the confusion matrix and draw it as SVG\n"
             "  --plot RUN...      draw the loss and accuracy curves of run folders, on shared\n"
             "                     axes, into -o FILE (default curves.svg)\n"
-            "  --predict FILE     classify the images of an IDX file (gzip or raw), a PGM, or\n"
-            "                     FILE.f32: raw little-endian float32 inputs, one after another\n"
+            "  --predict FILE     classify the images of an IDX file (gzip or raw), a PGM, the\n"
+            "                     records of a CSV table (FILE.csv[.gz], its label column\n"
+            "                     skipped), or FILE.f32: raw little-endian float32 inputs\n"
             "  --logits FILE      with --predict: write every output of every image as CSV\n"
             "  --profile          time training steps layer by layer: forward and backward ms,\n"
             "                     GFLOPS and share of a step (--steps N timed, default 20,\n"
@@ -352,10 +353,27 @@ static int predict(const Args *a, Model *m, const TrainConfig *t, Diag *d)
             return EXIT_BAD_INPUT;
         ds.rows = 1;
         ds.cols = (int)shape_numel(m->g->input);
+    } else if (str_has_suffix(a->predict, ".csv") || str_has_suffix(a->predict, ".csv.gz")) {
+        /* a table of features; its label column, when there, is skipped */
+        char **names = NULL;
+        int nnames = 0;
+        CsvSpec spec = {.label = t->csv_label ? t->csv_label : "label",
+                        .label_optional = true,
+                        .learn = true,
+                        .classes = &names,
+                        .nclasses = &nnames};
+        bool loaded = dataset_load_csv(&ds, a->predict, &spec, d);
+        for (int k = 0; k < nnames; k++)
+            free(names[k]);
+        free(names);
+        if (!loaded)
+            return EXIT_BAD_INPUT;
+        memset(ds.labels, 0, (size_t)ds.n); /* what is predicted is not checked */
     } else if (!idx_load_images(a->predict, &ds.images, &ds.n, &ds.rows, &ds.cols, d)) {
         return EXIT_BAD_INPUT;
     }
-    ds.labels = calloc((size_t)ds.n + 1, 1);
+    if (!ds.labels)
+        ds.labels = calloc((size_t)ds.n + 1, 1);
     if (!ds.labels || (!raw && !rt_check_data(m, &ds, a->predict, d))) {
         free(raw);
         dataset_free(&ds);
@@ -417,6 +435,7 @@ static int predict(const Args *a, Model *m, const TrainConfig *t, Diag *d)
 typedef struct Classes {
     char **name;
     int n;
+    bool known; /* the training split was read: name is its classes (NULL: class numbers) */
 } Classes;
 
 static void classes_free(Classes *c)
@@ -426,9 +445,43 @@ static void classes_free(Classes *c)
     free(c->name);
 }
 
-/* The training or the test split of the train section's data set. */
-static bool load_split(Dataset *ds, const TrainConfig *t, bool train, Classes *cls, Diag *d)
+/* A CSV data set's test table: as given, or the training table's path with its last
+ * "train" made "test" (iris_train.csv: iris_test.csv). NULL after a message. */
+static const char *csv_test_path(Arena *a, const TrainConfig *t, Diag *d)
 {
+    if (t->csv_test && *t->csv_test)
+        return t->csv_test;
+    const char *p = t->data_dir, *base = strrchr(p, '/'), *at = NULL;
+    for (const char *q = base ? base + 1 : p; (q = strstr(q, "train")) != NULL; q++)
+        at = q;
+    if (!at) {
+        diag_error(d, (SrcLoc){0},
+                   "%s: which table is the test split? its name has no 'train' to make "
+                   "'test'; give it: data csv \"%s\" test=\"FILE\"",
+                   p, p);
+        return NULL;
+    }
+    return arena_printf(a, "%.*stest%s", (int)(at - p), p, at + 5);
+}
+
+/* The training or the test split of the train section's data set. */
+static bool load_split(Arena *a, Dataset *ds, const TrainConfig *t, bool train, Classes *cls,
+                       Diag *d)
+{
+    if (t->data_kind == DATA_CSV) {
+        CsvSpec spec = {.label = t->csv_label, .classes = &cls->name, .nclasses = &cls->n};
+        if (!train && !cls->known) { /* the test table alone: the classes are train's */
+            Dataset tr;
+            spec.learn = true;
+            if (!dataset_load_csv(&tr, t->data_dir, &spec, d))
+                return false;
+            dataset_free(&tr);
+        }
+        const char *path = train ? t->data_dir : csv_test_path(a, t, d);
+        spec.learn = train;
+        cls->known = path && dataset_load_csv(ds, path, &spec, d);
+        return cls->known;
+    }
     if (t->data_kind == DATA_CIFAR)
         return dataset_load_cifar(ds, t->data_dir, train, t->cifar_labels == 1, d);
     if (t->data_kind == DATA_FOLDER)
@@ -454,7 +507,7 @@ static void say_what_it_can_do(const char *net, const Graph *g)
     printf("\nnothing to do: give an action.\n"
            "  netrun %s --train                     train (data: %s)\n"
            "  netrun %s --load W.safetensors --eval  evaluate weights on the test split\n"
-           "  netrun %s --load W.safetensors --predict IMAGES.idx3-ubyte.gz|IMAGE.pgm\n"
+           "  netrun %s --load W.safetensors --predict IMAGES.idx3-ubyte.gz|IMAGE.pgm|T.csv\n"
            "netrun --help lists every option.\n",
            net, g->train.data_dir ? g->train.data_dir : "give --data DIR", net, net);
 }
@@ -625,6 +678,8 @@ static void fingerprint(uint32_t fp[5], const Graph *g, const Dataset *train, co
         c = crc32_z(c, ds[k]->labels ? ds[k]->labels : (const Bytef *)"", ds[k]->labels ? n : 0);
         c = crc32_z(c, ds[k]->images ? ds[k]->images : (const Bytef *)"",
                     ds[k]->images ? n * per : 0);
+        c = crc32_z(c, ds[k]->features ? (const Bytef *)ds[k]->features : (const Bytef *)"",
+                    ds[k]->features ? n * per * sizeof(float) : 0);
         fp[1 + 2 * k] = (uint32_t)ds[k]->n;
         fp[2 + 2 * k] = (uint32_t)c;
     }
@@ -912,9 +967,9 @@ static int run(int argc, char **argv, bool *collective)
         goto done;
     }
     bool need_train = a.train || a.profile || (a.eval && a.eval_val);
-    if (need_train && !load_split(&train, t, true, &classes, &d))
+    if (need_train && !load_split(arena, &train, t, true, &classes, &d))
         goto done;
-    if ((a.train || a.eval) && !load_split(&test, t, false, &classes, &d))
+    if ((a.train || a.eval) && !load_split(arena, &test, t, false, &classes, &d))
         goto done;
     if (classes.n && !a.quiet && rank == 0) { /* image folders: which label is which */
         printf("classes of %s:", t->data_dir);

@@ -181,7 +181,7 @@ typedef struct Item {
 } Item;
 
 typedef enum { LOSS_CROSS_ENTROPY, LOSS_MSE } LossKind;
-typedef enum { DATA_IDX, DATA_CIFAR, DATA_FOLDER } DataKind;
+typedef enum { DATA_IDX, DATA_CIFAR, DATA_FOLDER, DATA_CSV } DataKind;
 typedef enum { OPT_SGD, OPT_ADAM, OPT_ADAMW } OptKind;
 typedef enum {
     SCHED_NONE,
@@ -205,12 +205,14 @@ typedef struct IntList {
 /* The train section, with PyTorch's defaults for everything not written. Each member is
  * filled from the settings table (settings.c: TrainField), which also gives its default. */
 typedef struct TrainConfig {
-    bool present;         /* the file has a train section */
-    SrcLoc loc;           /* its `train` */
-    uint32_t given;       /* bit i: ir_settings[i] was written (or set by a netrun flag) */
-    const char *data_dir; /* NULL: none given */
-    int data_kind;        /* DataKind */
-    int cifar_labels;     /* CIFAR-100: 0 fine, 1 coarse */
+    bool present;          /* the file has a train section */
+    SrcLoc loc;            /* its `train` */
+    uint32_t given;        /* bit i: ir_settings[i] was written (or set by a netrun flag) */
+    const char *data_dir;  /* NULL: none given */
+    int data_kind;         /* DataKind */
+    int cifar_labels;      /* CIFAR-100: 0 fine, 1 coarse */
+    const char *csv_label; /* csv: the label column's name */
+    const char *csv_test;  /* csv: the test table ("": derived from the training table's) */
     LossKind loss;
     double label_smoothing; /* cross_entropy */
     OptKind opt;

@@ -30,7 +30,8 @@ static const char *const pos_none[] = {NULL};
 
 static const char *const pos_path[] = {"path", NULL};
 static const SettingValue data_common[] = {
-    V("path", ATTR_STRING, NULL, true, 0, 0, 0, 0, "the data set's directory", data_dir, "--data"),
+    V("path", ATTR_STRING, NULL, true, 0, 0, 0, 0,
+      "the data set's directory (csv: the training table's file)", data_dir, "--data"),
 };
 static const char *const cifar_label_names[] = {"fine", "coarse", NULL};
 static const SettingValue cifar_values[] = {
@@ -38,6 +39,14 @@ static const SettingValue cifar_values[] = {
       "CIFAR-100's 100 fine classes or its 20 coarse ones"},
      TRAIN_FIELD(cifar_labels),
      NULL},
+};
+static const SettingValue csv_values[] = {
+    V("label", ATTR_STRING, "label", false, 0, 0, 0, 0,
+      "the label column's header name; every other column is a numeric feature", csv_label, NULL),
+    V("test", ATTR_STRING, "", false, 0, 0, 0, 0,
+      "the test table's file (empty: the training table's path with its last 'train' made "
+      "'test')",
+      csv_test, NULL),
 };
 static const SettingKind data_kinds[] = {
     {"idx", DATA_IDX, "the four IDX files (train-images-idx3-ubyte...), gzip or not", NULL, 0,
@@ -49,6 +58,10 @@ static const SettingKind data_kinds[] = {
      "CIFAR-10 or CIFAR-100, binary version: data_batch_1..5.bin and test_batch.bin, or "
      "train.bin and test.bin",
      cifar_values, N(cifar_values), pos_path, NULL},
+    {"csv", DATA_CSV,
+     "a CSV table with a header row: numeric features and a label column (class numbers or "
+     "names), gzip or not",
+     csv_values, N(csv_values), pos_path, NULL},
 };
 
 /* ---- loss ---- */

@@ -27,7 +27,7 @@
 #define F32_MAX_FILE (1u << 30)   /* largest .f32 file we read */
 
 /* Opens path for reading; refuses directories. On failure reports and returns -1. */
-static int open_input(const char *path, struct stat *st, Diag *d)
+int dataset_open_input(const char *path, struct stat *st, Diag *d)
 {
     char eb[128];
     int fd = open(path, O_RDONLY);
@@ -124,7 +124,7 @@ static bool idx_load(const char *path, int rank, const char *what, uint8_t **out
                      Diag *d)
 {
     struct stat st;
-    int fd = open_input(path, &st, d);
+    int fd = dataset_open_input(path, &st, d);
     if (fd < 0)
         return false;
     gzFile gz = gzdopen(fd, "rb");
@@ -380,7 +380,7 @@ static bool cifar_read(Dataset *t, const char *path, int label_bytes, int pick, 
                        Diag *d)
 {
     struct stat st;
-    int fd = open_input(path, &st, d);
+    int fd = dataset_open_input(path, &st, d);
     if (fd < 0)
         return false;
     size_t rec = (size_t)label_bytes + CIFAR_PIXELS;
@@ -539,6 +539,9 @@ void dataset_free(Dataset *ds)
         free(ds->labels);
         free(ds->images_file);
         free(ds->labels_file);
+        free(ds->features);
+        free(ds->lines);
+        free(ds->label_name);
     }
     memset(ds, 0, sizeof *ds);
 }
@@ -555,7 +558,9 @@ bool dataset_split(Dataset *train, Dataset *val, double share, uint64_t seed, Di
                    share, train->n, nval);
         return false;
     }
-    size_t per = dataset_image_bytes(train);
+    /* a record: an image's bytes, or a table's features */
+    size_t per = train->features ? sizeof(float) * (size_t)train->cols : dataset_image_bytes(train);
+    uint8_t *base = train->features ? (uint8_t *)train->features : train->images;
     uint8_t *tmp = malloc(per);
     if (!tmp) {
         diag_error(d, (SrcLoc){0}, "out of memory for the validation split");
@@ -566,13 +571,18 @@ bool dataset_split(Dataset *train, Dataset *val, double share, uint64_t seed, Di
     rng_seed(&r, seed ^ 0x56414c4944415445ull); /* a stream of its own */
     for (int i = train->n - 1; i > 0; i--) {
         int j = (int)rng_below(&r, (uint64_t)i + 1);
-        uint8_t *a = train->images + (size_t)i * per, *b = train->images + (size_t)j * per;
+        uint8_t *a = base + (size_t)i * per, *b = base + (size_t)j * per;
         memcpy(tmp, a, per);
         memcpy(a, b, per);
         memcpy(b, tmp, per);
         uint8_t l = train->labels[i];
         train->labels[i] = train->labels[j];
         train->labels[j] = l;
+        if (train->lines) {
+            int t = train->lines[i];
+            train->lines[i] = train->lines[j];
+            train->lines[j] = t;
+        }
     }
     free(tmp);
     train->n -= nval;
@@ -580,8 +590,16 @@ bool dataset_split(Dataset *train, Dataset *val, double share, uint64_t seed, Di
                      .rows = train->rows,
                      .cols = train->cols,
                      .channels = train->channels,
-                     .images = train->images + (size_t)train->n * per,
+                     .images = train->images ? train->images + (size_t)train->n * per : NULL,
                      .labels = train->labels + train->n,
+                     .features = train->features
+                                     ? train->features + (size_t)train->n * (size_t)train->cols
+                                     : NULL,
+                     .lines = train->lines ? train->lines + train->n : NULL,
+                     .label_column = train->label_column,
+                     .label_name = train->label_name,
+                     .images_file = train->images_file,
+                     .labels_file = train->labels_file,
                      .view = true};
     return true;
 }
@@ -590,6 +608,12 @@ void dataset_image_to_float(float *dst, const Dataset *ds, int i, const float *m
                             const float *std)
 {
     size_t m = (size_t)ds->rows * (size_t)ds->cols;
+    if (ds->features) { /* a table's record as it is */
+        const float *x = ds->features + (size_t)i * m;
+        for (size_t k = 0; k < m; k++)
+            dst[k] = mean ? (x[k] - mean[0]) / std[0] : x[k];
+        return;
+    }
     const uint8_t *src = ds->images + (size_t)i * dataset_image_bytes(ds);
     /* Same operations, in the same order, as ToTensor (x/255) then Normalize ((x-mean)/std). */
     for (int c = 0; c < dataset_channels(ds); c++, src += m, dst += m) {
@@ -609,7 +633,7 @@ void dataset_image_to_float(float *dst, const Dataset *ds, int i, const float *m
 static bool read_all(const char *path, uint8_t **buf, size_t *len, size_t limit, Diag *d)
 {
     struct stat st;
-    int fd = open_input(path, &st, d);
+    int fd = dataset_open_input(path, &st, d);
     if (fd < 0)
         return false;
     char eb[128];

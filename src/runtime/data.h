@@ -21,6 +21,12 @@ typedef struct Dataset {
     bool view;         /* images and labels belong to another Dataset (dataset_split) */
     char *images_file; /* where the images and labels came from, for messages (owned) */
     char *labels_file;
+    /* A table (data csv): records of cols float features (rows and channels 1) in place of
+     * images (NULL), and where each came from, for messages. All owned. */
+    float *features;
+    int *lines;       /* the line of the file each record ends on */
+    int label_column; /* the label's column, from 1; 0: none */
+    char *label_name; /* its header name */
 } Dataset;
 
 /* Loads "<dir>/<split>-images-idx3-ubyte[.gz]" and "<dir>/<split>-labels-idx1-ubyte[.gz]"
@@ -48,6 +54,34 @@ bool dataset_load_cifar_file(Dataset *ds, const char *path, bool cifar100, bool 
  * libjpeg on every thread; one message names the first file at fault. */
 bool dataset_load_folder(Dataset *ds, const char *dir, bool train, char ***classes, int *nclasses,
                          Diag *d);
+
+/* What a CSV table is read as. */
+typedef struct CsvSpec {
+    const char *label;   /* the label column's header name */
+    bool label_optional; /* a table without that column is features only (--predict) */
+    /* Label names become classes: learn (the training table) fills *classes (owned by the
+     * caller: free each and the array) and *nclasses, in byte order; otherwise they are
+     * looked up in *classes, and *classes NULL means the training table's labels were
+     * numbers, as these must be then. Labels that are all plain integers are class numbers
+     * (0 to 255) and leave *classes NULL. */
+    bool learn;
+    char ***classes;
+    int *nclasses;
+} CsvSpec;
+
+/* A CSV table (RFC 4180, gzip or not): a header row naming the columns, then one record a
+ * row; the label column by name, every other column a number (a feature, kept as float32).
+ * A missing value, a field that is not a finite number, a row with another count of fields,
+ * an unknown label column or class: one message naming the file, the line and the column
+ * (number and name). */
+bool dataset_load_csv(Dataset *ds, const char *path, const CsvSpec *spec, Diag *d);
+/* The same from len bytes of text; name is for messages (the fuzz target's entry). */
+bool dataset_parse_csv(Dataset *ds, const char *name, const char *text, size_t len,
+                       const CsvSpec *spec, Diag *d);
+
+/* Opens path for reading; refuses a directory. -1 after one message naming path. */
+struct stat;
+int dataset_open_input(const char *path, struct stat *st, Diag *d);
 
 /* One PNG (png) or JPEG file as image folders read it: h x w x c bytes (interleaved; c 1 or
  * 3), owned by the caller; NULL with the reason in why. */
@@ -78,7 +112,8 @@ static inline size_t dataset_image_bytes(const Dataset *ds)
 }
 
 /* dst (channels x rows x cols floats) = image i scaled to [0,1] (x/255), then, when mean is
- * not NULL, (x - mean[c]) / std[c] for channel c: torchvision's ToTensor and Normalize. */
+ * not NULL, (x - mean[c]) / std[c] for channel c: torchvision's ToTensor and Normalize. A
+ * table's record is taken as it is (no /255), then normalised with mean[0] and std[0]. */
 void dataset_image_to_float(float *dst, const Dataset *ds, int i, const float *mean,
                             const float *std);
 

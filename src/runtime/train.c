@@ -55,7 +55,24 @@ bool rt_check_dataset(const Model *m, const Dataset *ds, const char *images, con
         return false;
     }
     const TrainConfig *t = &m->g->train;
-    if (cropped && t->crop > 0) { /* augment: the net takes the crop */
+    if (ds->features) { /* a table: its features are the net's input */
+        if (cropped && t->crop > 0) {
+            diag_error(d, (SrcLoc){0},
+                       "%s: a table has no images to crop; drop 'augment' from the train "
+                       "section",
+                       images);
+            return false;
+        }
+        if (shape_numel(m->g->input) != ds->cols) {
+            char s[64];
+            diag_error(d, (SrcLoc){0},
+                       "%s: records of %d features, but network '%s' takes input %s (%lld "
+                       "values); write 'input %d'",
+                       images, ds->cols, m->g->name, shape_str(m->g->input, s),
+                       (long long)shape_numel(m->g->input), ds->cols);
+            return false;
+        }
+    } else if (cropped && t->crop > 0) { /* augment: the net takes the crop */
         if (t->crop > ds->rows + 2 * t->pad || t->crop > ds->cols + 2 * t->pad) {
             diag_error(d, (SrcLoc){0},
                        "%s: images of %dx%d padded by %d are smaller than the crop of %d "
@@ -80,7 +97,13 @@ bool rt_check_dataset(const Model *m, const Dataset *ds, const char *images, con
     }
     int64_t outs = rt_outputs(m);
     for (int i = 0; i < ds->n; i++)
-        if (ds->labels[i] >= outs) {
+        if (ds->labels[i] >= outs && ds->lines) {
+            diag_error(d, (SrcLoc){0},
+                       "%s:%d: column %d ('%s'): class %d is beyond the network's %lld outputs",
+                       labels, ds->lines[i], ds->label_column, ds->label_name, ds->labels[i],
+                       (long long)outs);
+            return false;
+        } else if (ds->labels[i] >= outs) {
             diag_error(d, (SrcLoc){0},
                        "%s: label %d of record %d is beyond the network's %lld outputs", labels,
                        ds->labels[i], i, (long long)outs);

@@ -22,7 +22,7 @@ tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
 # a UBSan report must stop the run (the targets are also built with -fno-sanitize-recover)
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-halt_on_error=1:print_stacktrace=1}
 status=0
-for t in ${FUZZ_TARGETS:-net yaml safetensors idx pgm f32 metrics cifar image driver}; do
+for t in ${FUZZ_TARGETS:-net yaml safetensors idx pgm f32 metrics cifar image csv driver}; do
   exe=$build/tests/fuzz/fuzz_$t
   [ -x "$exe" ] || { echo "run.sh: $exe not built (fuzz=true, CC=clang)"; exit 2; }
   case $t in

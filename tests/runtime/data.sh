@@ -1,5 +1,5 @@
 #!/bin/bash
-# data.sh NETRUN SRCROOT IMGMAKE: data sets beyond MNIST through netrun (the loaders' own cases are in
+# data.sh NETRUN SRCROOT IMGMAKE NETC: data sets beyond MNIST through netrun (the loaders' own cases are in
 # tests/runtime_io/test_data.c).
 #
 #  - CIFAR-10 and CIFAR-100 binary files, made here: 3-channel records whose class sets each
@@ -12,6 +12,11 @@
 #    colour and a gray set learnt, the same bits on 1 and 2 threads; a corrupt PNG or JPEG,
 #    an image of another size, one with alpha, an empty class folder, a test class the
 #    training split lacks, labels beyond the outputs, no class folders, another shape;
+#  - CSV tables (made here): names as classes, learnt; 1 and 2 threads, gzip and YAML give the
+#    same bits; --eval alone, --val, --predict with and without the label column, class
+#    numbers; a label beyond the outputs, another input size, augment, a test table that
+#    cannot be named or is missing, an unknown label column, a missing value, a non-number,
+#    an unknown test class: one error naming file, line and column;
 #  - bad input: a crop beyond the padded image or not the net's input, a file that is not
 #    whole records, a label beyond the net's outputs, coarse
 #    labels of CIFAR-10, a net whose input is not 3x32x32, normalize values that are neither
@@ -20,7 +25,7 @@
 # Ends with "data: N passed, N failed"; exit 1 if any failed.
 set -u
 abs() { (cd "$(dirname "$1")" && echo "$(pwd)/$(basename "$1")"); }
-NETRUN=$(abs "$1") ROOT=$(abs "$2") IMGMAKE=$(abs "$3")
+NETRUN=$(abs "$1") ROOT=$(abs "$2") IMGMAKE=$(abs "$3") NETC=$(abs "$4")
 DATA=$ROOT/data/mnist-mini
 TMP=$(mktemp -d)
 trap 'rm -rf "$TMP"' EXIT
@@ -202,6 +207,96 @@ net none 'cifar "nocifar"' 10
 expect cifar-no-files 1 'nocifar;no CIFAR files' none.net --train
 # --data changes the directory, not the kind of data set
 expect data-flag-keeps-cifar 1 'mnist-mini;no CIFAR files' c10.net --train --data "$DATA"
+
+echo "== CSV tables"
+# table FILE N SEED: a header, then N records of 4 features around a mean set by the class
+# (gamma, alpha, beta in turn), noise from an LCG; the label column third
+table() {
+    awk -v n="$2" -v s="$3" 'BEGIN {
+        split("gamma alpha beta", name, " ")
+        print "f1,f2,species,f3,f4"
+        for (i = 0; i < n; i++) {
+            k = i % 3
+            for (j = 0; j < 4; j++) { s = (s * 1103515245 + 12345) % 2147483648; e[j] = s / 2147483648 - 0.5 }
+            printf "%.4f,%.4f,%s,%.4f,%.4f\n", k * 2 + e[0], -k + e[1], name[k + 1], (k % 2) * 3 + e[2], 1 + e[3]
+        }
+    }' >"$1"
+}
+table iris_train.csv 90 1
+table iris_test.csv 30 2
+cat >t.net <<'EOF'
+network t (input 4) {
+  Linear 16
+  ReLU
+  fc: Linear 3
+}
+train {
+  data csv "iris_train.csv" label="species"
+  optimizer Adam lr=0.02
+  batch 10
+  epochs 12
+  seed 5
+}
+EOF
+if run_ok csv t.net --train --threads 2 --no-record --save t.st; then
+    grep -q "^classes of iris_train.csv: 0 alpha, 1 beta, 2 gamma$" csv.out && [ "$(acc csv.out)" = 1.0000 ] &&
+        grep -q "of 90 " csv.out && grep -q "(30 " csv.out &&
+        ok "a table: names as classes in byte order, 90 records learnt, iris_test.csv found, test accuracy $(acc csv.out)" ||
+        bad "CSV table" "$(cat csv.out)"
+fi
+run_ok csv1 t.net --train --threads 1 --no-record --save t1.st && cmp -s t.st t1.st &&
+    ok "a table: 1 and 2 threads, the same bits" || bad "a table: threads differ"
+gzip -c iris_train.csv >gz_train.csv.gz && gzip -c iris_test.csv >gz_test.csv.gz
+sed 's/"iris_train.csv"/"gz_train.csv.gz"/' t.net >tgz.net
+run_ok csvgz tgz.net --train --threads 2 --no-record --save tgz.st && cmp -s t.st tgz.st &&
+    ok "a gzip table (gz_test.csv.gz found) trains to the same bits" || bad "gzip table differs" "$(cat csvgz.out)"
+"$NETC" --to yaml t.net >t.yaml 2>/dev/null &&
+    run_ok csvyaml t.yaml --train --threads 2 --no-record --save tyaml.st && cmp -s t.st tyaml.st &&
+    ok "the same net in YAML ($(grep -o 'data: .*' t.yaml)): the same bits" || bad "YAML table differs"
+run_ok csvev t.net --load t.st --eval && grep -q "^test: .*accuracy 1.0000  (30 " csvev.out &&
+    grep -q "^classes of iris_train.csv: 0 alpha" csvev.out &&
+    ok "--eval alone: the classes come from the training table" || bad "--eval on a table" "$(cat csvev.out csvev.err)"
+run_ok csvval t.net --train --val 0.2 --steps 3 --no-record --save tv.st &&
+    run_ok csvvalev t.net --load tv.st --eval --eval-on val --val 0.2 && grep -q "^val: .*(18 " csvvalev.out &&
+    ok "--val 0.2 of a table: 18 records held out" || bad "--val on a table" "$(cat csvvalev.out csvvalev.err)"
+cut -d, -f1,2,4,5 iris_test.csv >unlabelled.csv
+run_ok csvpred t.net --load t.st --predict unlabelled.csv &&
+    [ "$(awk '{ printf "%s", $2 }' csvpred.out)" = "$(printf '201%.0s' $(seq 10))" ] &&
+    ok "--predict a table without labels: gamma alpha beta in turn" || bad "--predict a table" "$(head -5 csvpred.out)"
+run_ok csvpred2 t.net --load t.st --predict iris_test.csv && cmp -s csvpred.out csvpred2.out &&
+    ok "--predict skips the label column" || bad "--predict with the label column"
+# class numbers instead of names
+numbers() { awk -F, 'NR == 1 { print "label,a,b,c,d"; next } { print ($3 == "alpha" ? 0 : $3 == "beta" ? 1 : 2) "," $1 "," $2 "," $4 "," $5 }' "$1" >"$2"; }
+numbers iris_train.csv num_train.csv
+numbers iris_test.csv num_test.csv
+sed 's/data csv .*/data csv "num_train.csv"/' t.net >num.net
+run_ok csvnum num.net --train --no-record --save num.st && ! grep -q "^classes" csvnum.out && [ "$(acc csvnum.out)" = 1.0000 ] &&
+    ok "class numbers as labels: learnt, no names printed" || bad "numeric labels" "$(cat csvnum.out)"
+# bad tables and nets, each through netrun
+sed 's/fc: Linear 3/fc: Linear 2/' t.net >two2.net
+expect csv-label-beyond-outputs 1 "iris_train.csv:2: column 3 .'species'.: class 2 is beyond the network's 2 outputs" two2.net --train
+sed 's/input 4/input 5/' t.net >in5.net
+expect csv-into-other-input 1 "iris_train.csv: records of 4 features;takes input 5;write 'input 4'" in5.net --train
+sed 's/  seed 5/  seed 5\n  augment 4/' t.net >augt.net
+expect csv-augment 1 'iris_train.csv: a table has no images to crop' augt.net --train
+cp iris_train.csv mine.csv && sed 's/"iris_train.csv"/"mine.csv"/' t.net >mine.net
+expect csv-no-test-name 1 "mine.csv: which table is the test split;test=" mine.net --train
+sed 's/"mine.csv"/"mine.csv" test="iris_test.csv"/' mine.net >mine2.net
+run_ok csvtest mine2.net --train --steps 2 --no-record --save m2.st && ok "test=\"FILE\" names the test table" || true
+sed 's/label="species"/label="specie"/' t.net >lab.net
+expect csv-unknown-column 1 "iris_train.csv:1: no column named 'specie';did you mean 'species'" lab.net --train
+sed '5s/^[^,]*,/,/' iris_train.csv >hole_train.csv && cp iris_test.csv hole_test.csv
+sed 's/"iris_train.csv"/"hole_train.csv"/' t.net >hole.net
+expect csv-missing-value 1 "hole_train.csv:5: column 1 .'f1'.: a missing value" hole.net --train
+sed '7s/,[^,]*$/,x1/' iris_train.csv >nan_train.csv && cp iris_test.csv nan_test.csv
+sed 's/"iris_train.csv"/"nan_train.csv"/' t.net >nan.net
+expect csv-not-a-number 1 "nan_train.csv:7: column 5 .'f4'.: 'x1' is not a number" nan.net --train
+cp iris_train.csv cls_train.csv && sed '3s/alpha/alpah/' iris_test.csv >cls_test.csv
+sed 's/"iris_train.csv"/"cls_train.csv"/' t.net >cls.net
+expect csv-unknown-test-class 1 "cls_test.csv:3: column 3 .'species'.: 'alpah' is not one of the training table's 3 classes;did you mean 'alpha'" cls.net --train
+cp iris_train.csv lone_train.csv
+sed 's/"iris_train.csv"/"lone_train.csv"/' t.net >lone.net
+expect csv-test-missing 1 "lone_test.csv: cannot open: no such file" lone.net --train
 
 echo "data: $passed passed, $failed failed"
 [ $failed = 0 ]

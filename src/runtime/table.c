@@ -1,0 +1,529 @@
+/* table.c: a CSV table as a data set (data csv "FILE" label=NAME): a header row naming the
+ * columns, then one record a row; every column but the label's is a numeric feature.
+ * Parsed by libcsv (RFC 4180: quoted fields, "" inside quotes, CRLF or LF), read through
+ * zlib so that FILE.csv.gz works as well.
+ *
+ * Design choice: the file is fed to the parser one line at a time, so a callback knows the
+ * line it is on and every message names file, line and column (number and header name).
+ * Features are kept as float32, row-major (a record is `cols` floats, rows and channels 1);
+ * labels are either all non-negative integers (used as the class index) or names, mapped to
+ * indices in byte order as torchvision's ImageFolder orders class folders. The test table's
+ * names must be among the training table's. */
+#include <errno.h>
+#include <limits.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <csv.h>
+#include <zlib.h>
+
+#include "data.h"
+#include "fileio.h"
+
+#define TABLE_MAX_COLUMNS (1 << 20)
+#define TABLE_MAX_CLASSES 256
+
+typedef struct Table {
+    const char *path; /* for messages */
+    const CsvSpec *spec;
+    Diag *d;
+    bool failed;
+    int line;       /* the line being fed, from 1 */
+    bool have_head; /* the header row is read */
+    char **col;     /* the header's names (owned) */
+    int ncol, label_col;
+    int field;          /* fields of the current row so far */
+    char pending[1024]; /* the row's first bad field, told at its end unless its field count
+                         * is wrong (the likelier cause) */
+    bool started;       /* bytes were fed */
+    int n;              /* records so far */
+    float *x;           /* n x (ncol - has label) features */
+    size_t x_cap;
+    char *lab; /* the label strings, NUL-separated, in record order */
+    size_t lab_len, lab_cap;
+    int *lines; /* the line each record ends on */
+    int lines_cap;
+} Table;
+
+static int features(const Table *t) { return t->ncol - (t->label_col >= 0); }
+
+static void fail(Table *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void fail(Table *t, const char *fmt, ...)
+{
+    if (t->failed)
+        return;
+    t->failed = true;
+    va_list ap;
+    va_start(ap, fmt);
+    char msg[1024];
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    diag_error(t->d, (SrcLoc){0}, "%s", msg);
+}
+
+/* A bad field: kept until the row's end (the row's first only). */
+static void bad_field(Table *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void bad_field(Table *t, const char *fmt, ...)
+{
+    if (t->pending[0])
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(t->pending, sizeof t->pending, fmt, ap);
+    va_end(ap);
+}
+
+/* Grows *p (elements of size sz, capacity *cap) to hold need; false when out of memory. */
+static bool grow(void **p, size_t *cap, size_t need, size_t sz)
+{
+    if (need <= *cap)
+        return true;
+    size_t c = *cap ? *cap : 64;
+    while (c < need)
+        c *= 2;
+    if (c > SIZE_MAX / sz)
+        return false;
+    void *q = realloc(*p, c * sz);
+    if (!q)
+        return false;
+    *p = q;
+    *cap = c;
+    return true;
+}
+
+/* The field's text for a message: clipped, control characters escaped. */
+static const char *shown(char buf[IO_CLIP_BUF], const char *s) { return io_clip(buf, s); }
+
+/* " (did you mean 'NAME'?)" for the name of names nearest to word, or "". Returns buf. */
+static const char *did_you_mean(char buf[300], const char *word, char *const *names, int n)
+{
+    Suggest s;
+    suggest_init(&s, word, false);
+    for (int k = 0; k < n; k++)
+        suggest_add(&s, names[k]);
+    const char *best = suggest_best(&s);
+    buf[0] = 0;
+    if (best)
+        snprintf(buf, 300, " (did you mean '%.200s'?)", best);
+    return buf;
+}
+
+static void on_field(void *s, size_t len, void *ctx)
+{
+    Table *t = ctx;
+    if (t->failed)
+        return;
+    const char *f = s ? s : "";
+    if (s && strlen(f) != len) {
+        if (!t->have_head)
+            fail(t, "%s:%d: column %d: a NUL byte in the header", t->path, t->line, t->ncol + 1);
+        else
+            bad_field(t, "%s:%d: column %d: a NUL byte in the field", t->path, t->line, ++t->field);
+        return;
+    }
+    if (!t->have_head) { /* a column name */
+        if (t->ncol >= TABLE_MAX_COLUMNS) {
+            fail(t, "%s:%d: more than %d columns", t->path, t->line, TABLE_MAX_COLUMNS);
+            return;
+        }
+        char **c = realloc(t->col, sizeof *c * (size_t)(t->ncol + 1));
+        char *name = c ? strdup(f) : NULL;
+        if (c)
+            t->col = c;
+        if (!name) {
+            fail(t, "%s: out of memory for the header", t->path);
+            return;
+        }
+        t->col[t->ncol++] = name;
+        return;
+    }
+    int k = t->field++;
+    if (k >= t->ncol)
+        return; /* too many fields: the row's end says so */
+    char cb[IO_CLIP_BUF];
+    if (k == t->label_col) {
+        if (!*f) {
+            bad_field(t, "%s:%d: column %d ('%s'): the label is missing", t->path, t->line, k + 1,
+                      t->col[k]);
+            return;
+        }
+        if (!grow((void **)&t->lab, &t->lab_cap, t->lab_len + len + 1, 1)) {
+            fail(t, "%s: out of memory for the labels", t->path);
+            return;
+        }
+        memcpy(t->lab + t->lab_len, f, len + 1);
+        t->lab_len += len + 1;
+        return;
+    }
+    int nf = features(t), j = k - (t->label_col >= 0 && k > t->label_col);
+    if (!grow((void **)&t->x, &t->x_cap, ((size_t)t->n + 1) * (size_t)nf, sizeof(float))) {
+        fail(t, "%s: out of memory for %d records", t->path, t->n + 1);
+        return;
+    }
+    const char *p = f;
+    while (*p == ' ' || *p == '\t')
+        p++;
+    if (!*p) {
+        bad_field(t, "%s:%d: column %d ('%s'): a missing value", t->path, t->line, k + 1,
+                  t->col[k]);
+        return;
+    }
+    char *end;
+    errno = 0;
+    double v = strtod(p, &end);
+    while (*end == ' ' || *end == '\t')
+        end++;
+    if (end == p || *end) {
+        bad_field(t, "%s:%d: column %d ('%s'): '%s' is not a number", t->path, t->line, k + 1,
+                  t->col[k], shown(cb, f));
+        return;
+    }
+    if (!isfinite(v) || !isfinite((float)v)) {
+        bad_field(t, "%s:%d: column %d ('%s'): '%s' is not a finite float32 value", t->path,
+                  t->line, k + 1, t->col[k], shown(cb, f));
+        return;
+    }
+    t->x[(size_t)t->n * (size_t)nf + (size_t)j] = (float)v;
+}
+
+/* The header is read: finds the label column. */
+static void on_header(Table *t)
+{
+    t->have_head = true;
+    t->label_col = -1;
+    if (!t->spec->label) {
+        return;
+    }
+    for (int k = 0; k < t->ncol; k++) {
+        if (strcmp(t->col[k], t->spec->label) != 0)
+            continue;
+        if (t->label_col >= 0) {
+            fail(t, "%s:%d: columns %d and %d are both named '%s'; the label column must be one",
+                 t->path, t->line, t->label_col + 1, k + 1, t->spec->label);
+            return;
+        }
+        t->label_col = k;
+    }
+    if (t->label_col < 0 && t->spec->label_optional)
+        return;
+    if (t->label_col >= 0) {
+        if (t->ncol < 2)
+            fail(t, "%s:%d: the label column '%s' is the only column: no features", t->path,
+                 t->line, t->spec->label);
+        return;
+    }
+    StrBuf names;
+    sb_init(&names);
+    for (int k = 0; k < t->ncol && k < 8; k++)
+        sb_printf(&names, "%s'%s'", k ? ", " : "", t->col[k]);
+    if (t->ncol > 8)
+        sb_printf(&names, " and %d more", t->ncol - 8);
+    char hint[300];
+    fail(t,
+         "%s:%d: no column named '%s'%s; the header names %s; give the label column with "
+         "label=NAME",
+         t->path, t->line, t->spec->label, did_you_mean(hint, t->spec->label, t->col, t->ncol),
+         names.data);
+    sb_free(&names);
+}
+
+static void on_row(int c, void *ctx)
+{
+    (void)c;
+    Table *t = ctx;
+    if (t->failed)
+        return;
+    if (!t->have_head) {
+        on_header(t);
+        return;
+    }
+    if (t->field != t->ncol) {
+        fail(t, "%s:%d: %d field%s, but the header has %d columns", t->path, t->line, t->field,
+             t->field == 1 ? "" : "s", t->ncol);
+        return;
+    }
+    if (t->pending[0]) {
+        fail(t, "%s", t->pending);
+        return;
+    }
+    if (t->n == INT_MAX) {
+        fail(t, "%s:%d: more than %d records", t->path, t->line, INT_MAX - 1);
+        return;
+    }
+    size_t cap = (size_t)t->lines_cap;
+    if (!grow((void **)&t->lines, &cap, (size_t)t->n + 1, sizeof(int)) || cap > INT_MAX) {
+        fail(t, "%s: out of memory for %d records", t->path, t->n + 1);
+        return;
+    }
+    t->lines_cap = (int)cap;
+    t->lines[t->n++] = t->line;
+    t->field = 0;
+}
+
+/* Feeds len bytes, a line at a time, counting lines. */
+static void feed(Table *t, struct csv_parser *p, const char *buf, size_t len)
+{
+    if (!t->started && len) { /* skip the UTF-8 byte order mark spreadsheets write */
+        t->started = true;
+        if (len >= 3 && memcmp(buf, "\xEF\xBB\xBF", 3) == 0)
+            buf += 3, len -= 3;
+    }
+    while (len && !t->failed) {
+        const char *nl = memchr(buf, '\n', len);
+        size_t k = nl ? (size_t)(nl - buf) + 1 : len;
+        if (csv_parse(p, buf, k, on_field, on_row, t) != k) {
+            fail(t, "%s:%d: %s", t->path, t->line,
+                 csv_error(p) == CSV_EPARSE ? "a quote in an unquoted field, or text after a "
+                                              "closing quote (quote the field, and double "
+                                              "every quote inside it)"
+                                            : "out of memory");
+            return;
+        }
+        if (nl)
+            t->line++;
+        buf += k;
+        len -= k;
+    }
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* A label as a class index when it is a plain non-negative integer; -1 otherwise. */
+static long label_number(const char *s)
+{
+    while (*s == ' ')
+        s++;
+    if (*s < '0' || *s > '9')
+        return -1;
+    long v = 0;
+    for (; *s >= '0' && *s <= '9'; s++)
+        v = v > 100000000 ? v : v * 10 + (*s - '0');
+    while (*s == ' ')
+        s++;
+    return *s ? -1 : v;
+}
+
+static void free_names(char **names, int n)
+{
+    for (int i = 0; names && i < n; i++)
+        free(names[i]);
+    free(names);
+}
+
+/* The labels: numbers, or names mapped to classes (found from the table when *classes is
+ * NULL and learn is set, else looked up in them). */
+static bool map_labels(Table *t, uint8_t *labels, const CsvSpec *spec)
+{
+    bool learn = spec->learn;
+    char ***classes = spec->classes;
+    int *nclasses = spec->nclasses;
+    int n = t->n;
+    char **str = malloc(sizeof *str * (size_t)(n ? n : 1));
+    if (!str) {
+        fail(t, "%s: out of memory for the labels", t->path);
+        return false;
+    }
+    for (size_t i = 0, at = 0; i < (size_t)n; i++, at += strlen(t->lab + at) + 1)
+        str[i] = t->lab + at;
+    bool numeric = !*classes;
+    for (int i = 0; i < n && numeric; i++)
+        numeric = label_number(str[i]) >= 0;
+    if (!*classes && !numeric && !learn) { /* the training table had numbers */
+        for (int i = 0; i < n; i++)
+            if (label_number(str[i]) < 0) {
+                char cb[IO_CLIP_BUF];
+                fail(t,
+                     "%s:%d: column %d ('%s'): '%s' is not a class number, and the training "
+                     "table's labels are numbers",
+                     t->path, t->lines[i], t->label_col + 1, t->spec->label, shown(cb, str[i]));
+                break;
+            }
+        free(str);
+        return false;
+    }
+    if (numeric) {
+        for (int i = 0; i < n; i++) {
+            long v = label_number(str[i]);
+            if (v >= TABLE_MAX_CLASSES) {
+                fail(t, "%s:%d: column %d ('%s'): label %ld; netrun takes classes 0 to %d", t->path,
+                     t->lines[i], t->label_col + 1, t->spec->label, v, TABLE_MAX_CLASSES - 1);
+                free(str);
+                return false;
+            }
+            labels[i] = (uint8_t)v;
+        }
+        free(str);
+        return true;
+    }
+    if (!*classes) { /* the distinct names in byte order */
+        char **sorted = malloc(sizeof *sorted * (size_t)n);
+        if (!sorted) {
+            fail(t, "%s: out of memory for the labels", t->path);
+            free(str);
+            return false;
+        }
+        memcpy(sorted, str, sizeof *sorted * (size_t)n);
+        qsort(sorted, (size_t)n, sizeof *sorted, cmp_str);
+        int k = 0;
+        for (int i = 0; i < n; i++)
+            if (i == 0 || strcmp(sorted[i], sorted[i - 1]) != 0)
+                sorted[k++] = sorted[i];
+        if (k > TABLE_MAX_CLASSES) {
+            fail(t, "%s: column %d ('%s') names %d classes; netrun takes at most %d", t->path,
+                 t->label_col + 1, t->spec->label, k, TABLE_MAX_CLASSES);
+            free(sorted);
+            free(str);
+            return false;
+        }
+        char **names = calloc((size_t)k, sizeof *names);
+        for (int i = 0; names && i < k; i++)
+            if (!(names[i] = strdup(sorted[i]))) {
+                free_names(names, i);
+                names = NULL;
+            }
+        free(sorted);
+        if (!names) {
+            fail(t, "%s: out of memory for the class names", t->path);
+            free(str);
+            return false;
+        }
+        *classes = names;
+        *nclasses = k;
+    }
+    for (int i = 0; i < n; i++) {
+        char **hit = bsearch(&str[i], *classes, (size_t)*nclasses, sizeof **classes, cmp_str);
+        if (!hit) {
+            char cb[IO_CLIP_BUF];
+            char hint[300];
+            fail(t,
+                 "%s:%d: column %d ('%s'): '%s' is not one of the training table's %d "
+                 "classes%s",
+                 t->path, t->lines[i], t->label_col + 1, t->spec->label, shown(cb, str[i]),
+                 *nclasses, did_you_mean(hint, str[i], *classes, *nclasses));
+            free(str);
+            return false;
+        }
+        labels[i] = (uint8_t)(hit - *classes);
+    }
+    free(str);
+    return true;
+}
+
+static void table_free(Table *t)
+{
+    free_names(t->col, t->ncol);
+    free(t->x);
+    free(t->lab);
+    free(t->lines);
+}
+
+/* Finishes a parsed table into *ds. */
+static bool table_finish(Table *t, Dataset *ds, const CsvSpec *spec)
+{
+    if (!t->failed && !t->have_head)
+        fail(t, "%s: empty: no header row naming the columns", t->path);
+    if (!t->failed && t->n == 0)
+        fail(t, "%s: a header but no records", t->path);
+    if (!t->failed && features(t) < 1)
+        fail(t, "%s: no feature columns", t->path);
+    if (t->failed)
+        return false;
+    Dataset r = {.n = t->n, .rows = 1, .cols = features(t), .channels = 1};
+    r.labels = calloc((size_t)t->n, 1);
+    r.images_file = strdup(t->path);
+    r.labels_file = strdup(t->path);
+    if (!r.labels || !r.images_file || !r.labels_file) {
+        fail(t, "%s: out of memory", t->path);
+        dataset_free(&r);
+        return false;
+    }
+    if (t->label_col >= 0) {
+        r.label_column = t->label_col + 1;
+        r.label_name = strdup(t->spec->label);
+        if (!r.label_name || !map_labels(t, r.labels, spec)) {
+            fail(t, "%s: out of memory", t->path);
+            dataset_free(&r);
+            return false;
+        }
+    }
+    r.features = t->x;
+    r.lines = t->lines;
+    t->x = NULL;
+    t->lines = NULL;
+    *ds = r;
+    return true;
+}
+
+static const int csv_options = CSV_STRICT | CSV_STRICT_FINI | CSV_APPEND_NULL;
+
+/* Ends the parse: the last row, then the records into *ds. */
+static bool table_end(Table *t, struct csv_parser *p, Dataset *ds, const CsvSpec *spec)
+{
+    if (!t->failed && csv_fini(p, on_field, on_row, t) != 0)
+        fail(t, "%s:%d: a quoted field with no closing quote", t->path, t->line);
+    csv_free(p);
+    bool ok = table_finish(t, ds, spec);
+    table_free(t);
+    return ok;
+}
+
+bool dataset_parse_csv(Dataset *ds, const char *name, const char *text, size_t len,
+                       const CsvSpec *spec, Diag *d)
+{
+    memset(ds, 0, sizeof *ds);
+    Table t = {.path = name, .spec = spec, .d = d, .line = 1, .label_col = -1};
+    struct csv_parser p;
+    if (csv_init(&p, csv_options) != 0) {
+        diag_error(d, (SrcLoc){0}, "%s: out of memory for the CSV parser", name);
+        return false;
+    }
+    feed(&t, &p, text, len);
+    return table_end(&t, &p, ds, spec);
+}
+
+bool dataset_load_csv(Dataset *ds, const char *path, const CsvSpec *spec, Diag *d)
+{
+    memset(ds, 0, sizeof *ds);
+    struct stat st;
+    int fd = dataset_open_input(path, &st, d);
+    if (fd < 0)
+        return false;
+    gzFile gz = gzdopen(fd, "rb");
+    struct csv_parser p;
+    if (!gz || csv_init(&p, csv_options) != 0) {
+        diag_error(d, (SrcLoc){0}, "%s: cannot open: out of memory", path);
+        if (gz)
+            gzclose(gz);
+        else
+            close(fd);
+        return false;
+    }
+    Table t = {.path = path, .spec = spec, .d = d, .line = 1, .label_col = -1};
+    char *buf = malloc(1 << 16);
+    if (!buf)
+        fail(&t, "%s: out of memory", path);
+    while (!t.failed) {
+        int r = gzread(gz, buf, 1 << 16);
+        if (r < 0) {
+            int e;
+            const char *m = gzerror(gz, &e);
+            char eb[128];
+            fail(&t, "%s: cannot read: %s", path,
+                 e == Z_ERRNO ? io_errstr(errno, eb, sizeof eb) : m);
+        }
+        if (r <= 0)
+            break;
+        feed(&t, &p, buf, (size_t)r);
+    }
+    free(buf);
+    gzclose(gz);
+    return table_end(&t, &p, ds, spec);
+}
