@@ -485,7 +485,8 @@ static bool load_split(Arena *a, Dataset *ds, const TrainConfig *t, bool train, 
     if (t->data_kind == DATA_CIFAR)
         return dataset_load_cifar(ds, t->data_dir, train, t->cifar_labels == 1, d);
     if (t->data_kind == DATA_FOLDER)
-        return dataset_load_folder(ds, t->data_dir, train, &cls->name, &cls->n, d);
+        return dataset_load_folder(ds, t->data_dir, train, &cls->name, &cls->n, (int)t->resize.v[0],
+                                   (int)t->resize.v[t->resize.n > 1 ? 1 : 0], d);
     return dataset_load(ds, t->data_dir, train ? "train" : "t10k", d);
 }
 

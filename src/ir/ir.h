@@ -213,6 +213,7 @@ typedef struct TrainConfig {
     int cifar_labels;      /* CIFAR-100: 0 fine, 1 coarse */
     const char *csv_label; /* csv: the label column's name */
     const char *csv_test;  /* csv: the test table ("": derived from the training table's) */
+    IntList resize;        /* folder: [H, W] or [N] (N x N) to resize to; [0]: none */
     LossKind loss;
     double label_smoothing; /* cross_entropy */
     OptKind opt;

@@ -48,12 +48,28 @@ static const SettingValue csv_values[] = {
       "'test')",
       csv_test, NULL),
 };
+static const SettingValue folder_values[] = {
+    V("resize", ATTR_INTS, "0", false, 0, 4096, 1, 2,
+      "[H, W] (or N for N x N): every image resized so, as torchvision's Resize((H, W)) on "
+      "PIL images (bilinear, antialiased); 0: sizes must match",
+      resize, NULL),
+};
+/* resize: N, or [H, W] with both > 0 (0 alone: none) */
+static void folder_check(const TrainConfig *t, const SrcLoc *at, Diag *d)
+{
+    const IntList *r = &t->resize;
+    if (r->n == 2 && (r->v[0] == 0) != (r->v[1] == 0)) {
+        diag_error(d, at[0], "resize [%lld, %lld]: give both sides (rows, columns), or 0 for none",
+                   (long long)r->v[0], (long long)r->v[1]);
+    }
+}
+
 static const SettingKind data_kinds[] = {
     {"idx", DATA_IDX, "the four IDX files (train-images-idx3-ubyte...), gzip or not", NULL, 0,
      pos_path, NULL},
     {"folder", DATA_FOLDER,
      "image folders as torchvision's ImageFolder: train/<class>/*.png|*.jpg and test/<class>/",
-     NULL, 0, pos_path, NULL},
+     folder_values, N(folder_values), pos_path, folder_check},
     {"cifar", DATA_CIFAR,
      "CIFAR-10 or CIFAR-100, binary version: data_batch_1..5.bin and test_batch.bin, or "
      "train.bin and test.bin",

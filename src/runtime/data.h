@@ -51,9 +51,17 @@ bool dataset_load_cifar_file(Dataset *ds, const char *path, bool cifar100, bool 
  * order, their index the label: loading train fills *classes (owned by the caller: free each
  * and the array) and *nclasses; loading test takes them (or, when *classes is NULL, reads
  * them from dir/train) and refuses a folder that is not one of them. Decoded by libpng and
- * libjpeg on every thread; one message names the first file at fault. */
+ * libjpeg on every thread; one message names the first file at fault. resize_h > 0: every
+ * image of another size is resized to resize_h x resize_w (image_resize) instead of being
+ * an error. */
 bool dataset_load_folder(Dataset *ds, const char *dir, bool train, char ***classes, int *nclasses,
-                         Diag *d);
+                         int resize_h, int resize_w, Diag *d);
+
+/* src (h x w x c bytes, interleaved) resized to oh x ow as PIL's Image.resize((ow, oh),
+ * BILINEAR) does it, byte for byte: what torchvision's Resize((oh, ow)) gives on the PIL
+ * images ImageFolder loads. Returns oh x ow x c bytes owned by the caller; NULL when out of
+ * memory. */
+uint8_t *image_resize(const uint8_t *src, int w, int h, int c, int ow, int oh);
 
 /* What a CSV table is read as. */
 typedef struct CsvSpec {

@@ -11,6 +11,7 @@
 #include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
+#include <math.h>
 #include <setjmp.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -188,6 +189,112 @@ static void decode_as(const char *path, bool png, Decoded *out)
 
 static void decode(const char *path, Decoded *out) { decode_as(path, is_png(path), out); }
 
+/* ---- resize: PIL's Image.resize((w, h), BILINEAR), which torchvision's Resize((h, w)) calls
+ * on the PIL images ImageFolder loads ----
+ *
+ * PIL's algorithm (libImaging/Resample.c), followed step for step so that the bytes are
+ * PIL's: a triangle filter widened by the scale when shrinking (antialiasing), coefficients
+ * normalised, then turned into 22-bit fixed point; the horizontal pass into an 8-bit
+ * intermediate image first, then the vertical pass, each output byte rounded and clipped. */
+
+enum { RESIZE_BITS = 32 - 8 - 2 };
+
+/* For each of out output positions: the first input index (*lo), the count (*cnt) and
+ * ksize fixed-point weights. NULL when out of memory. */
+static int *resize_coeffs(int in, int out, int **lo, int **cnt, int *ksize_out)
+{
+    double scale = (double)in / out, fs = scale < 1.0 ? 1.0 : scale, support = fs;
+    int ksize = (int)ceil(support) * 2 + 1;
+    double *k = malloc(sizeof *k * (size_t)ksize);
+    int *kk = malloc(sizeof *kk * (size_t)out * (size_t)ksize);
+    *lo = malloc(sizeof **lo * (size_t)out);
+    *cnt = malloc(sizeof **cnt * (size_t)out);
+    if (!k || !kk || !*lo || !*cnt) {
+        free(k);
+        free(kk);
+        free(*lo);
+        free(*cnt);
+        return NULL;
+    }
+    for (int x = 0; x < out; x++) {
+        double center = (x + 0.5) * scale, ww = 0.0, ss = 1.0 / fs;
+        int xmin = (int)(center - support + 0.5), xmax;
+        if (xmin < 0)
+            xmin = 0;
+        xmax = (int)(center + support + 0.5);
+        if (xmax > in)
+            xmax = in;
+        xmax -= xmin;
+        for (int i = 0; i < xmax; i++) {
+            double t = fabs((i + xmin - center + 0.5) * ss), w = t < 1.0 ? 1.0 - t : 0.0;
+            k[i] = w;
+            ww += w;
+        }
+        for (int i = 0; i < ksize; i++) {
+            double w = i < xmax && ww != 0.0 ? k[i] / ww : 0.0;
+            kk[x * ksize + i] =
+                (int)(w < 0 ? -0.5 + w * (1 << RESIZE_BITS) : 0.5 + w * (1 << RESIZE_BITS));
+        }
+        (*lo)[x] = xmin;
+        (*cnt)[x] = xmax;
+    }
+    free(k);
+    *ksize_out = ksize;
+    return kk;
+}
+
+static uint8_t clip8(int64_t v)
+{
+    if (v >= (int64_t)1 << RESIZE_BITS << 8)
+        return 255;
+    if (v <= 0)
+        return 0;
+    return (uint8_t)(v >> RESIZE_BITS);
+}
+
+uint8_t *image_resize(const uint8_t *src, int w, int h, int c, int ow, int oh)
+{
+    int *xlo, *xn, *ylo, *yn, xk, yk;
+    int *kx = resize_coeffs(w, ow, &xlo, &xn, &xk);
+    int *ky = kx ? resize_coeffs(h, oh, &ylo, &yn, &yk) : NULL;
+    uint8_t *mid = ky ? malloc((size_t)ow * (size_t)h * (size_t)c) : NULL;
+    uint8_t *dst = mid ? malloc((size_t)ow * (size_t)oh * (size_t)c) : NULL;
+    if (dst) {
+        const int64_t half = (int64_t)1 << (RESIZE_BITS - 1);
+        for (int y = 0; y < h; y++) /* horizontal: h x ow */
+            for (int x = 0; x < ow; x++)
+                for (int ch = 0; ch < c; ch++) {
+                    int64_t s = half;
+                    for (int i = 0; i < xn[x]; i++)
+                        s += (int64_t)src[((size_t)y * (size_t)w + (size_t)(xlo[x] + i)) * c + ch] *
+                             kx[x * xk + i];
+                    mid[((size_t)y * (size_t)ow + (size_t)x) * c + ch] = clip8(s);
+                }
+        for (int y = 0; y < oh; y++) /* vertical: oh x ow */
+            for (int x = 0; x < ow; x++)
+                for (int ch = 0; ch < c; ch++) {
+                    int64_t s = half;
+                    for (int i = 0; i < yn[y]; i++)
+                        s +=
+                            (int64_t)mid[((size_t)(ylo[y] + i) * (size_t)ow + (size_t)x) * c + ch] *
+                            ky[y * yk + i];
+                    dst[((size_t)y * (size_t)ow + (size_t)x) * c + ch] = clip8(s);
+                }
+    }
+    if (kx) {
+        free(kx);
+        free(xlo);
+        free(xn);
+    }
+    if (ky) {
+        free(ky);
+        free(ylo);
+        free(yn);
+    }
+    free(mid);
+    return dst;
+}
+
 uint8_t *image_decode(const char *path, bool png, int *w, int *h, int *c, char why[200])
 {
     Decoded dec = {0};
@@ -254,7 +361,7 @@ static void free_list(char **names, int n)
 }
 
 bool dataset_load_folder(Dataset *ds, const char *dir, bool train, char ***classes, int *nclasses,
-                         Diag *d)
+                         int resize_h, int resize_w, Diag *d)
 {
     memset(ds, 0, sizeof *ds);
     StrBuf split;
@@ -371,7 +478,10 @@ bool dataset_load_folder(Dataset *ds, const char *dir, bool train, char ***class
                    files[0] ? dec[0].why : "out of memory");
         goto done;
     }
-    t = (Dataset){.n = nfiles, .rows = dec[0].h, .cols = dec[0].w, .channels = dec[0].c};
+    t = (Dataset){.n = nfiles,
+                  .rows = resize_h > 0 ? resize_h : dec[0].h,
+                  .cols = resize_w > 0 ? resize_w : dec[0].w,
+                  .channels = dec[0].c};
     size_t per = dataset_image_bytes(&t), plane = (size_t)t.rows * (size_t)t.cols;
     t.images = malloc(per * (size_t)nfiles);
     t.labels = malloc((size_t)nfiles);
@@ -393,6 +503,17 @@ bool dataset_load_folder(Dataset *ds, const char *dir, bool train, char ***class
             decode(files[i], di);
         else if (i > 0)
             snprintf(di->why, MSG, "out of memory");
+        if (di->px && resize_h > 0 && (di->w != t.cols || di->h != t.rows)) {
+            uint8_t *r = image_resize(di->px, di->w, di->h, di->c, t.cols, t.rows);
+            free(di->px);
+            di->px = r;
+            if (r) {
+                di->w = t.cols;
+                di->h = t.rows;
+            } else {
+                snprintf(di->why, MSG, "out of memory resizing");
+            }
+        }
         if (!di->px) {
             bad[i] = 1;
             continue;
@@ -414,7 +535,8 @@ bool dataset_load_folder(Dataset *ds, const char *dir, bool train, char ***class
         } else if (bad[i] == 2) {
             diag_error(d, (SrcLoc){0},
                        "%s: a %dx%dx%d image (channels x rows x columns), but %s is %dx%dx%d; "
-                       "every image needs the net's input size",
+                       "every image needs the net's input size (or give the folder "
+                       "resize=[H, W])",
                        files[i], dec[i].c, dec[i].h, dec[i].w, files[0], t.channels, t.rows,
                        t.cols);
         }

@@ -1,6 +1,8 @@
 /* fuzz_image.c: libFuzzer target for the image folders' decoders (libpng's simplified API and
  * libjpeg with our error and warning handlers): the first byte picks PNG or JPEG, the rest is
- * the file. A decoded image has every byte read (see fuzz_io.h). */
+ * the file. A decoded image has every byte read (see fuzz_io.h), and is resized (PIL's
+ * bilinear, as `resize` does) to a size the first byte's other bits pick: 1x1 up to 64 a side,
+ * shrinking and growing. */
 #include "fuzz_io.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -19,8 +21,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         unsigned sum = 0;
         for (size_t i = 0; i < (size_t)w * (size_t)h * (size_t)c; i++)
             sum += px[i];
+        int ow = 1 + (data[0] >> 1 & 7) * 9, oh = 1 + (data[0] >> 4) * 4;
+        uint8_t *r = image_resize(px, w, h, c, ow, oh);
+        for (size_t i = 0; r && i < (size_t)ow * (size_t)oh * (size_t)c; i++)
+            sum += r[i];
         if (sum == 0xdeadbeef)
             fprintf(f->null, "%u", sum);
+        free(r);
         free(px);
     }
     return 0;

@@ -9,7 +9,9 @@
 #  - augment (RandomCrop with padding, RandomHorizontalFlip): still learnt, the same bits on
 #    1 and 2 threads and after a resume inside an epoch, other bits than without it;
 #  - image folders (PNG and JPEG, made here by imgmake): the classes named in byte order, a
-#    colour and a gray set learnt, the same bits on 1 and 2 threads; a corrupt PNG or JPEG,
+#    colour and a gray set learnt, the same bits on 1 and 2 threads; images of three sizes
+#    resized to the net's (resize=[H, W]) and learnt, the same bits on 1 and 2 threads, and
+#    an error that names resize without it; a corrupt PNG or JPEG,
 #    an image of another size, one with alpha, an empty class folder, a test class the
 #    training split lacks, labels beyond the outputs, no class folders, another shape;
 #  - CSV tables (made here): names as classes, learnt; 1 and 2 threads, gzip and YAML give the
@@ -156,6 +158,26 @@ for i in 1 2; do "$IMGMAKE" gray/train/a/$i.png 8 8 1 20; "$IMGMAKE" gray/train/
 sed 's/input 3x12x16/input 1x8x8/; s/imgs/gray/; s/Linear 3/Linear 2/' f.net >g.net
 run_ok gray g.net --train --threads 2 --no-record --save g.st && grep -q "of 4 images" gray.out &&
     ok "gray images are 1 channel; a test split without every class" || bad "gray folder" "$(cat gray.out)"
+# resize: images of three sizes (PNG and JPEG) made 12x16 (Resize((12, 16))), learnt
+for split in train test; do
+    for k in 0 1 2; do
+        mkdir -p sizes/$split/cls$k
+        for i in 1 2 3; do
+            ext=png && [ $i = 2 ] && ext=jpg
+            "$IMGMAKE" sizes/$split/cls$k/$i.$ext $((8 + 8 * i)) $((6 + 5 * i)) 3 "$((k * 80)),$((200 - k * 60)),$((k * 30 + i))+"
+        done
+    done
+done
+sed 's/"imgs"/"sizes" resize=[12, 16]/; s/epochs 8/epochs 12/' f.net >rs.net
+if run_ok resize rs.net --train --threads 2 --no-record --save rs.st; then
+    [ "$(acc resize.out)" = 1.0000 ] && grep -q "of 9 images" resize.out &&
+        ok "resize=[12, 16]: 16x11, 24x16 and 32x21 images made the net's 12x16, learnt, test accuracy $(acc resize.out)" ||
+        bad "resize" "$(cat resize.out)"
+fi
+run_ok resize1 rs.net --train --threads 1 --no-record --save rs1.st && cmp -s rs.st rs1.st &&
+    ok "resize: 1 and 2 threads, the same bits" || bad "resize: threads differ"
+sed 's/"imgs"/"sizes"/' f.net >nors.net
+expect folder-sizes-without-resize 1 'sizes/train/cls0/2.jpg;3x16x24;3x11x16;resize=' nors.net --train
 
 echo "== bad input (image folders)"
 cp -r imgs bad1 && head -c 60 imgs/train/cls1/3.png >bad1/train/cls1/3.png

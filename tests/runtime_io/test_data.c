@@ -1014,7 +1014,7 @@ Test(folder, classes_in_byte_order_pixels_channels_first)
     char **cls = NULL;
     int ncls = 0;
     Dataset tr, te;
-    cr_assert(dataset_load_folder(&tr, tmp, true, &cls, &ncls, &cap.d), "%s", cap_text(&cap));
+    cr_assert(dataset_load_folder(&tr, tmp, true, &cls, &ncls, 0, 0, &cap.d), "%s", cap_text(&cap));
     cr_assert(ncls == 2 && strcmp(cls[0], "ant") == 0 && strcmp(cls[1], "zebra") == 0);
     cr_assert(tr.n == 3 && tr.channels == 3 && tr.rows == 3 && tr.cols == 4);
     /* ant/a.png (base 3), ant/b.png (2), zebra/a.png (1): class by class, files sorted */
@@ -1026,13 +1026,14 @@ Test(folder, classes_in_byte_order_pixels_channels_first)
         cr_assert_eq(im[12 + 4 * 2 + 3], base[i] + 23 + 100); /* channel 1, (2, 3) */
         cr_assert_eq(im[24 + 4 * 1 + 2], base[i] + 12 + 200); /* channel 2, (1, 2) */
     }
-    cr_assert(dataset_load_folder(&te, tmp, false, &cls, &ncls, &cap.d), "%s", cap_text(&cap));
+    cr_assert(dataset_load_folder(&te, tmp, false, &cls, &ncls, 0, 0, &cap.d), "%s",
+              cap_text(&cap));
     cr_assert(te.n == 1 && te.labels[0] == 1 && te.images[0] == 4);
     dataset_free(&te);
     /* the test split alone reads the classes from train */
     char **cls2 = NULL;
     int n2 = 0;
-    cr_assert(dataset_load_folder(&te, tmp, false, &cls2, &n2, &cap.d), "%s", cap_text(&cap));
+    cr_assert(dataset_load_folder(&te, tmp, false, &cls2, &n2, 0, 0, &cap.d), "%s", cap_text(&cap));
     cr_assert(n2 == 2 && te.labels[0] == 1);
     free_classes(cls2, n2);
     dataset_free(&te);
@@ -1046,7 +1047,7 @@ Test(folder, gray_images)
     char **cls = NULL;
     int ncls = 0;
     Dataset tr;
-    cr_assert(dataset_load_folder(&tr, tmp, true, &cls, &ncls, &cap.d), "%s", cap_text(&cap));
+    cr_assert(dataset_load_folder(&tr, tmp, true, &cls, &ncls, 0, 0, &cap.d), "%s", cap_text(&cap));
     cr_assert(tr.channels == 1 && tr.rows == 2 && tr.cols == 5 && tr.images[5 + 4] == 7 + 14);
     dataset_free(&tr);
     free_classes(cls, ncls);
@@ -1057,29 +1058,94 @@ Test(folder, bad_folders_and_images)
     char **cls = NULL;
     int ncls = 0;
     Dataset tr;
-    cr_assert_not(dataset_load_folder(&tr, tmp, true, &cls, &ncls, &cap.d));
+    cr_assert_not(dataset_load_folder(&tr, tmp, true, &cls, &ncls, 0, 0, &cap.d));
     expect_error(&cap, "/train", "cannot open");
     png_file("train", "a", "1", 4, 4, 3, 0);
     png_file("train", "b", "1", 4, 5, 3, 0);
     cap_fini(&cap);
     cap_init(&cap);
-    cr_assert_not(dataset_load_folder(&tr, tmp, true, &cls, &ncls, &cap.d));
+    cr_assert_not(dataset_load_folder(&tr, tmp, true, &cls, &ncls, 0, 0, &cap.d));
     expect_error(&cap, "train/b/1.png", "3x5x4", "train/a/1.png is 3x4x4");
     png_file("train", "b", "1", 4, 4, 4, 0);
     cap_fini(&cap);
     cap_init(&cap);
-    cr_assert_not(dataset_load_folder(&tr, tmp, true, &cls, &ncls, &cap.d));
+    cr_assert_not(dataset_load_folder(&tr, tmp, true, &cls, &ncls, 0, 0, &cap.d));
     expect_error(&cap, "train/b/1.png", "alpha channel");
     snprintf(path, sizeof path, "%s/train/b/1.png", tmp);
     write_file(path, "\x89PNG\r\n\x1a\n garbage", 17);
     cap_fini(&cap);
     cap_init(&cap);
-    cr_assert_not(dataset_load_folder(&tr, tmp, true, &cls, &ncls, &cap.d));
+    cr_assert_not(dataset_load_folder(&tr, tmp, true, &cls, &ncls, 0, 0, &cap.d));
     expect_error(&cap, "train/b/1.png", "not a PNG");
     remove(path);
     cap_fini(&cap);
     cap_init(&cap);
-    cr_assert_not(dataset_load_folder(&tr, tmp, true, &cls, &ncls, &cap.d));
+    cr_assert_not(dataset_load_folder(&tr, tmp, true, &cls, &ncls, 0, 0, &cap.d));
     expect_error(&cap, "train/b", "empty class folder");
     cr_assert_null(cls);
+}
+
+/* fixtures/gen_pil_resize.py's test image: the same formula */
+static unsigned char resize_pixel(int x, int y, int ch)
+{
+    return (unsigned char)((x * 7 + y * 13 + ch * 50 + x * y * 3 + (x ^ y) * 5) & 255);
+}
+
+Test(folder, resize_is_pils_bilinear_byte_for_byte)
+{
+    size_t len;
+    unsigned char *want = read_file(FIXTURE_DIR "/resize.expected", &len);
+    int cases = 0;
+    for (size_t at = 0; at + 5 <= len; cases++) {
+        int w = want[at], h = want[at + 1], c = want[at + 2], ow = want[at + 3], oh = want[at + 4];
+        at += 5;
+        uint8_t *src = malloc((size_t)w * h * c);
+        for (int y = 0; y < h; y++)
+            for (int x = 0; x < w; x++)
+                for (int ch = 0; ch < c; ch++)
+                    src[(y * w + x) * c + ch] = resize_pixel(x, y, ch);
+        uint8_t *got = image_resize(src, w, h, c, ow, oh);
+        cr_assert_not_null(got);
+        size_t n = (size_t)ow * oh * c;
+        cr_assert(at + n <= len);
+        for (size_t k = 0; k < n; k++)
+            cr_assert_eq(got[k], want[at + k], "%dx%dx%d to %dx%d: byte %zu is %d, PIL's %d", w, h,
+                         c, ow, oh, k, got[k], want[at + k]);
+        at += n;
+        free(src);
+        free(got);
+    }
+    cr_assert_eq(cases, 7);
+    free(want);
+}
+
+Test(folder, resize_makes_every_image_the_size_asked)
+{
+    png_file("train", "a", "1", 4, 4, 3, 0);
+    png_file("train", "b", "1", 6, 5, 3, 20);
+    png_file("train", "b", "2", 8, 8, 3, 40);
+    char **cls = NULL;
+    int ncls = 0;
+    Dataset tr;
+    cr_assert(dataset_load_folder(&tr, tmp, true, &cls, &ncls, 4, 4, &cap.d), "%s", cap_text(&cap));
+    cr_assert(tr.n == 3 && tr.rows == 4 && tr.cols == 4 && tr.channels == 3);
+    /* the 4x4 image is as it was; the others as image_resize makes them, channels first */
+    for (int q = 0; q < 16; q++)
+        cr_assert_eq(tr.images[q], 10 * (q / 4) + q % 4);
+    uint8_t px[6 * 5 * 3];
+    for (int y = 0; y < 5; y++)
+        for (int x = 0; x < 6; x++)
+            for (int k = 0; k < 3; k++)
+                px[(y * 6 + x) * 3 + k] = (uint8_t)(20 + 10 * y + x + 100 * k);
+    uint8_t *r = image_resize(px, 6, 5, 3, 4, 4);
+    for (int k = 0; k < 3; k++)
+        for (int q = 0; q < 16; q++)
+            cr_assert_eq(tr.images[48 + k * 16 + q], r[q * 3 + k], "channel %d pixel %d", k, q);
+    free(r);
+    dataset_free(&tr);
+    free_classes(cls, ncls);
+    /* without resize the second size is an error that says how to ask for it */
+    cls = NULL;
+    cr_assert_not(dataset_load_folder(&tr, tmp, true, &cls, &ncls, 0, 0, &cap.d));
+    expect_error(&cap, "train/b/1.png", "3x5x6", "resize=[H, W]");
 }
