@@ -114,6 +114,11 @@ run_ok augr1 aug.net --train --threads 2 --no-record --save augr.st --steps 23 &
     ok "augment: 23 steps (inside epoch 2), then --resume == one run, byte for byte" ||
     bad "augment: the resumed run differs"
 cmp -s aug2.st c10.st && bad "augment changed nothing" || ok "augment gives other weights than none"
+# nets/resnet_cifar.net, the README's CIFAR example, as it is: every setting it has (augment,
+# normalize, SGD with Nesterov, cosine, val, early_stop) on the CIFAR files made here
+run_ok rcifar "$ROOT/nets/resnet_cifar.net" --train --data c10 --steps 3 --batch 16 --threads 2 --no-record --save rc.st &&
+    grep -q "of 270 images" rcifar.out && grep -q "stopping after step 3" rcifar.out &&
+    ok "nets/resnet_cifar.net trains on CIFAR-10 files (3 steps; 30 of 300 held out)" || bad "resnet_cifar" "$(cat rcifar.out)"
 sed 's/input 3x32x32/input 3x28x28/; s/  seed 1/  seed 1\n  augment 28 flip=true/' c10.net >crop28.net
 expect crop28-test-not-cropped 1 'c10/test_batch.bin;3x32x32;3x28x28' crop28.net --train
 
