@@ -284,7 +284,9 @@ static void feed(Table *t, struct csv_parser *p, const char *buf, size_t len)
                                             : "out of memory");
             return;
         }
-        if (nl)
+        if (nl && t->line == INT_MAX)
+            fail(t, "%s: more than %d lines", t->path, INT_MAX - 1);
+        else if (nl)
             t->line++;
         buf += k;
         len -= k;

@@ -299,6 +299,22 @@ numbers iris_test.csv num_test.csv
 sed 's/data csv .*/data csv "num_train.csv"/' t.net >num.net
 run_ok csvnum num.net --train --no-record --save num.st && ! grep -q "^classes" csvnum.out && [ "$(acc csvnum.out)" = 1.0000 ] &&
     ok "class numbers as labels: learnt, no names printed" || bad "numeric labels" "$(cat csvnum.out)"
+# MNIST's pixels as a table (label column first, as Kaggle's mnist_train.csv) with normalize
+# 0 255 are the IDX files' x/255: the same net trains to the same bits from either
+make_data mn 300 100
+idx_csv() { # IMAGES LABELS OUT
+    { printf 'label'; for ((p = 0; p < 784; p++)); do printf ',p%d' $p; done; echo
+      paste -d, <(tail -c +9 "$2" | od -An -v -tu1 -w1 | tr -d ' ') \
+          <(tail -c +17 "$1" | od -An -v -tu1 -w784 | sed -E 's/^ +//; s/ +/,/g'); } >"$3"
+}
+idx_csv mn/train-images-idx3-ubyte mn/train-labels-idx1-ubyte mn_train.csv
+idx_csv mn/t10k-images-idx3-ubyte mn/t10k-labels-idx1-ubyte mn_test.csv
+printf 'network m (input 784) {\n  Linear 32\n  ReLU\n  fc: Linear 10\n}\ntrain {\n  data idx "mn"\n  batch 20\n  epochs 2\n  seed 4\n}\n' >mi.net
+sed 's/data idx "mn"/data csv "mn_train.csv"\n  normalize 0 255/' mi.net >mc.net
+run_ok mnidx mi.net --train --no-record --save mi.st && run_ok mncsv mc.net --train --no-record --save mc.st &&
+    cmp -s mi.st mc.st && [ "$(acc mnidx.out)" = "$(acc mncsv.out)" ] &&
+    ok "MNIST as a 785-column table trains to the IDX files' bits (test accuracy $(acc mncsv.out) both)" ||
+    bad "MNIST table and IDX differ" "$(tail -2 mnidx.out mncsv.out)"
 # bad tables and nets, each through netrun
 sed 's/fc: Linear 3/fc: Linear 2/' t.net >two2.net
 expect csv-label-beyond-outputs 1 "iris_train.csv:2: column 3 .'species'.: class 2 is beyond the network's 2 outputs" two2.net --train
