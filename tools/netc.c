@@ -17,9 +17,12 @@ static void usage(FILE *f)
           "  --dump-ir          print the canonical IR (used by the golden tests)\n"
           "  --dump-plan        print the generated program's plan: steps, buffers, arena\n"
           "  --to net|yaml      write the network in the other format to stdout\n"
+          "  --expand           write the network expanded, in its own format: parameters\n"
+          "                     and expressions as values, every repeat unrolled\n"
           "  --list-layers      list every layer kind with its attributes and defaults\n"
           "  --list-settings    list every train setting, its values, defaults and flags\n"
           "                     (the Markdown table of docs/language.md)\n"
+          "  -D NAME=VALUE      give a parameter of the net's params block a value\n"
           "code generation:\n"
           "  -o FILE            write standalone C for the network to FILE ('-': stdout)\n"
           "  --weights FILE     embed these weights (safetensors, PyTorch state_dict names);\n"
@@ -52,6 +55,7 @@ enum {
     OPT_PREFIX,
     OPT_BLOB,
     OPT_NO_BLOB,
+    OPT_EXPAND,
 };
 
 static bool write_file(const char *path, const StrBuf *sb, Diag *d)
@@ -181,6 +185,7 @@ int main(int argc, char **argv)
         {"dump-ir", no_argument, NULL, OPT_DUMP},
         {"dump-plan", no_argument, NULL, OPT_DUMP_PLAN},
         {"to", required_argument, NULL, OPT_TO},
+        {"expand", no_argument, NULL, OPT_EXPAND},
         {"list-layers", no_argument, NULL, OPT_LIST},
         {"list-settings", no_argument, NULL, OPT_LIST_SETTINGS},
         {"help", no_argument, NULL, 'h'},
@@ -198,12 +203,22 @@ int main(int argc, char **argv)
     const char *to = NULL, *out = NULL, *weights = NULL, *header = NULL, *prefix = NULL;
     bool with_main = false;
     int blob = -1, c;
-    while ((c = getopt_long(argc, argv, "ho:", opts, NULL)) != -1) {
+    static const char *defines[NETC_MAX_DEFINES];
+    int ndefines = 0;
+    while ((c = getopt_long(argc, argv, "ho:D:", opts, NULL)) != -1) {
         switch (c) {
+        case 'D':
+            if (ndefines == NETC_MAX_DEFINES) {
+                fprintf(stderr, "netc: error: more than %d -D\n", NETC_MAX_DEFINES);
+                return EXIT_USAGE;
+            }
+            defines[ndefines++] = optarg;
+            break;
         case OPT_SUMMARY:
         case OPT_CHECK:
         case OPT_DUMP:
         case OPT_DUMP_PLAN:
+        case OPT_EXPAND:
         case OPT_LIST:
         case OPT_LIST_SETTINGS: mode = c; break;
         case OPT_TO:
@@ -264,7 +279,7 @@ int main(int argc, char **argv)
     }
     if (out && mode) {
         fprintf(stderr, "netc: error: -o generates code; it does not combine with --summary, "
-                        "--check, --dump-ir, --dump-plan or --to\n");
+                        "--check, --dump-ir, --dump-plan, --to or --expand\n");
         return EXIT_USAGE;
     }
     if (mode == 0)
@@ -274,9 +289,11 @@ int main(int argc, char **argv)
         Arena *arena = arena_new();
         Diag d;
         diag_init(&d, stderr, "netc");
-        Graph *g = frontend_load(arena, argv[i], &d);
+        bool bad_define = false;
+        FrontendOptions fo = {.defines = defines, .ndefines = ndefines, .bad_define = &bad_define};
+        Graph *g = frontend_load_opts(arena, argv[i], &fo, &d);
         if (!g || d.errors) {
-            status = EXIT_BAD_INPUT;
+            status = bad_define ? EXIT_USAGE : EXIT_BAD_INPUT;
             arena_free(arena);
             continue;
         }
@@ -297,7 +314,10 @@ int main(int argc, char **argv)
             ir_dump(g, &sb);
         else if (mode == OPT_DUMP_PLAN)
             cg_dump_plan(g, &sb);
-        else if (mode == OPT_TO && strcmp(to, "net") == 0)
+        else if (mode == OPT_EXPAND &&
+                 (str_has_suffix(argv[i], ".yaml") || str_has_suffix(argv[i], ".yml")))
+            write_yaml(g, &sb);
+        else if (mode == OPT_EXPAND || (mode == OPT_TO && strcmp(to, "net") == 0))
             write_net(g, &sb);
         else if (mode == OPT_TO)
             write_yaml(g, &sb);

@@ -20,7 +20,26 @@ typedef enum {
     VAL_IDENT,  /* relu, xavier_uniform, true, k3 */
     VAL_STRING, /* "data/mnist-mini" (YAML: any quoted scalar, or a plain one that is a path) */
     VAL_LIST,   /* [1, 28, 28], (3, 5), 1x28x28 */
+    VAL_EXPR,   /* (width * 2): op, its operands in items (evaluated when lowered) */
 } ValKind;
+
+/* The operators of an expression in parentheses, loosest binding first. */
+typedef enum {
+    OP_COND, /* c ? a : b */
+    OP_EQ,
+    OP_NE,
+    OP_LT,
+    OP_LE,
+    OP_GT,
+    OP_GE,
+    OP_ADD,
+    OP_SUB,
+    OP_MUL,
+    OP_DIV,  /* / : always a float, as Python's */
+    OP_IDIV, /* // : floor division */
+    OP_MOD,  /* % : the divisor's sign, as Python's */
+    OP_NEG,  /* unary - */
+} ExprOp;
 
 typedef struct AstValue {
     ValKind kind;
@@ -29,7 +48,9 @@ typedef struct AstValue {
     bool overflow; /* VAL_INT that did not fit in int64 */
     double f;      /* VAL_FLOAT (and VAL_INT's value as double) */
     const char *s; /* VAL_IDENT, VAL_STRING; the source text for numbers */
-    PtrVec items;  /* VAL_LIST: AstValue* */
+    PtrVec items;  /* VAL_LIST: AstValue*; VAL_EXPR: its operands */
+    ExprOp op;     /* VAL_EXPR */
+    bool bad;      /* stands for a value whose error was reported: every check skips it */
 } AstValue;
 
 typedef struct AstArg {
@@ -69,6 +90,16 @@ AstNet *parse_net(Arena *a, const SrcFile *f, Diag *d);
 /* Parses a YAML net file (yaml.c). Same contract. */
 AstNet *parse_yaml(Arena *a, const SrcFile *f, Diag *d);
 
+/* An expression's text as YAML gives it ("(width * 2)", parentheses included), parsed with
+ * the .net grammar's operators and precedence; loc is the text's (one line). NULL after an
+ * error reported to d. */
+AstValue *ast_parse_expr(Arena *a, const char *text, SrcLoc loc, Diag *d);
+/* An operator as written ("//"). */
+const char *ast_op_text(ExprOp op);
+/* An expression's text for messages, from its operands' ("width * 2", inner expressions
+ * in parentheses). */
+const char *ast_expr_text(Arena *a, const AstValue *v);
+
 /* Constructors shared by both front ends. */
 AstValue *ast_value(Arena *a, ValKind k, SrcLoc loc);
 AstArg *ast_arg(Arena *a, const char *key, SrcLoc key_loc, AstValue *val, SrcLoc loc);
@@ -85,6 +116,10 @@ bool ast_is_name(const char *s, bool dots);
 #define AST_BRANCH "branch"
 #define AST_JOIN "join"
 #define AST_SHORTCUT "shortcut"
+#define AST_PARAMS "params"            /* the network's parameters (params.c) */
+#define AST_REPEAT "repeat"            /* repeat N [as i] { ... } */
+#define AST_SEQUENTIAL "sequential"    /* a group named by its label or its index */
+#define AST_MAX_REPEAT 100000          /* the largest repeat count */
 bool ast_is_block_word(const char *s); /* residual, branch */
 /* A bare word as YAML's plain scalars and netrun's flags read it: a number if it reads as
  * one, sizes (3x5), a name (dots allowed), else a string. Keeps text (no copy). */

@@ -11,8 +11,20 @@
  * `shaped` says whether the shape pass succeeded. Errors go to d. */
 Graph *frontend_load(Arena *a, const char *path, Diag *d);
 Graph *frontend_load_file(Arena *a, const SrcFile *f, Diag *d);
-/* AST -> IR without the shape pass. */
-Graph *lower_net(Arena *a, const AstNet *net, Diag *d);
+
+/* The most -D a tool takes. */
+#define NETC_MAX_DEFINES 256
+
+/* What a tool can ask of the front end beyond the file. */
+typedef struct FrontendOptions {
+    const char *const *defines; /* -D NAME=VALUE: a parameter's value in place of its default */
+    int ndefines;
+    bool *bad_define; /* set when a -D names no parameter or does not read as its type */
+} FrontendOptions;
+Graph *frontend_load_opts(Arena *a, const char *path, const FrontendOptions *opt, Diag *d);
+Graph *frontend_load_file_opts(Arena *a, const SrcFile *f, const FrontendOptions *opt, Diag *d);
+/* AST -> IR without the shape pass (opt may be NULL). */
+Graph *lower_net(Arena *a, const AstNet *net, const FrontendOptions *opt, Diag *d);
 
 /* Applies a netrun flag (one of ir_setting_flags) to t as a train section would, with the
  * same checks and the same messages, naming the flag: `--lr -1` says what `lr=-1` would.

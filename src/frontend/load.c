@@ -13,12 +13,17 @@ static bool is_yaml(const char *name)
 
 Graph *frontend_load(Arena *a, const char *path, Diag *d)
 {
+    return frontend_load_opts(a, path, NULL, d);
+}
+
+Graph *frontend_load_opts(Arena *a, const char *path, const FrontendOptions *opt, Diag *d)
+{
     SrcFile *f = src_read(a, path);
     if (!f) {
         diag_error(d, (SrcLoc){0}, "%s: cannot read: %s", path, strerror(errno));
         return NULL;
     }
-    return frontend_load_file(a, f, d);
+    return frontend_load_file_opts(a, f, opt, d);
 }
 
 /* The first byte that is NUL, a control character other than tab/CR/LF, or not valid
@@ -57,6 +62,11 @@ static SrcLoc text_check(const SrcFile *f)
 
 Graph *frontend_load_file(Arena *a, const SrcFile *f, Diag *d)
 {
+    return frontend_load_file_opts(a, f, NULL, d);
+}
+
+Graph *frontend_load_file_opts(Arena *a, const SrcFile *f, const FrontendOptions *opt, Diag *d)
+{
     if (f->len > (64u << 20)) {
         diag_error(d, (SrcLoc){0}, "%s: file too large for a net (%zu bytes)", f->name, f->len);
         return NULL;
@@ -83,7 +93,7 @@ Graph *frontend_load_file(Arena *a, const SrcFile *f, Diag *d)
     AstNet *net = yaml ? parse_yaml(a, f, d) : parse_net(a, f, d);
     if (!net->name && d->errors > before)
         return NULL;
-    Graph *g = lower_net(a, net, d);
+    Graph *g = lower_net(a, net, opt, d);
     /* Shapes only of a net that lowered cleanly: a skipped layer would make its successors'
      * shapes wrong and their errors noise. */
     if (d->errors == before)

@@ -13,6 +13,7 @@
 #include "lower.h"
 
 static Node *lower_body(Lower *L, Item *parent, const PtrVec *stmts, int depth, Node *in);
+static const char *label_of(Lower *L, const Item *parent, const AstStmt *s);
 
 static const char *child_path(Lower *L, const Item *parent, const char *local)
 {
@@ -25,6 +26,7 @@ static const char *child_path(Lower *L, const Item *parent, const char *local)
 static bool is_keyword(const char *s)
 {
     return !strcmp(s, "network") || !strcmp(s, "train") || !strcmp(s, AST_JOIN) ||
+           !strcmp(s, AST_PARAMS) || !strcmp(s, AST_REPEAT) || !strcmp(s, AST_SEQUENTIAL) ||
            ast_is_block_word(s);
 }
 
@@ -236,7 +238,10 @@ static Node *lower_block(Lower *L, Item *parent, const AstStmt *s, int depth, No
                     : !strcmp(s->head, AST_RESIDUAL) ? ITEM_RESIDUAL
                                                      : ITEM_BRANCH;
     const char *name = NULL;
-    if (kind == ITEM_GROUP) {
+    bool seq = !strcmp(s->head, AST_SEQUENTIAL); /* nn.Sequential: named by its label or index */
+    if (seq) {
+        name = label_of(L, parent, s);
+    } else if (kind == ITEM_GROUP) {
         if (ir_layer_find(s->head)) {
             diag_error(L->diag, s->head_loc,
                        "'%s' is a layer kind; a group needs a name of its own", s->head);
@@ -262,7 +267,7 @@ static Node *lower_block(Lower *L, Item *parent, const AstStmt *s, int depth, No
     }
     Item *it = new_item(L, parent, kind, name, kind == ITEM_GROUP ? s->head_loc : s->loc);
     if (kind == ITEM_GROUP && s->body.len == 0 && L->diag->errors == 0)
-        diag_warning(L->diag, s->head_loc, "group '%s' is empty", s->head);
+        diag_warning(L->diag, s->head_loc, "group '%s' is empty", name ? name : s->head);
     if (kind == ITEM_RESIDUAL && s->body.len == 0)
         diag_error(L->diag, s->head_loc,
                    "a residual needs a body: the layers whose output is "
@@ -300,6 +305,84 @@ static Node *lower_block(Lower *L, Item *parent, const AstStmt *s, int depth, No
     return add;
 }
 
+/* `[label:] repeat N [as i] { body }`: a group of N copies of the body, as
+ * nn.Sequential(*[copy for i in range(N)]): a copy of one statement is that statement (named
+ * by its index: `stage1.0.conv1`), a copy of several an unnamed group of them (`blocks.0.0`).
+ * With `as i`, i is 0, 1, ... in copy i. Returns the tensor current after it. */
+static Node *lower_repeat(Lower *L, Item *parent, const AstStmt *s, int depth, Node *in)
+{
+    int64_t n = 0;
+    const char *var = NULL;
+    SrcLoc var_loc = {0};
+    bool ok = true;
+    if (s->args.len < 1 || ((const AstArg *)s->args.items[0])->key) {
+        diag_error(L->diag, s->head_loc, "'repeat' needs a count: repeat 3 { ... }");
+        ok = false;
+    } else {
+        const AstArg *a = s->args.items[0];
+        const AstValue *v = lower_value(L, a->val);
+        if (v && (v->kind != VAL_INT || v->overflow || v->i < 1 || v->i > AST_MAX_REPEAT)) {
+            diag_error(L->diag, a->loc, "a repeat count must be an integer from 1 to %d, got %s",
+                       AST_MAX_REPEAT, ast_value_text(v));
+            ok = false;
+        } else if (!v) {
+            ok = false;
+        } else {
+            n = v->i;
+        }
+    }
+    if (s->args.len >= 2) { /* as i */
+        const AstArg *as = s->args.items[1], *name = s->args.len > 2 ? s->args.items[2] : NULL;
+        bool good = !as->key && as->val->kind == VAL_IDENT && !strcmp(as->val->s, "as") && name &&
+                    !name->key && name->val->kind == VAL_IDENT &&
+                    ast_is_name(name->val->s, false) && s->args.len == 3;
+        if (!good) {
+            diag_error(L->diag, as->loc,
+                       "after the count, 'repeat' takes 'as NAME' (the copy's index) and nothing "
+                       "else");
+            ok = false;
+        } else {
+            var = name->val->s;
+            var_loc = name->loc;
+        }
+    }
+    if (!s->has_block || s->body.len == 0) {
+        diag_error(L->diag, s->head_loc, "'repeat' needs a body: repeat 3 { Linear 64; ReLU }");
+        ok = false;
+    }
+    if (s->body.len == 1) {
+        const AstStmt *only = s->body.items[0];
+        if (only->label) {
+            diag_error(L->diag, only->label_loc,
+                       "a repeated layer is named by its copy's index; drop '%s:' (or name the "
+                       "repeat: '%s: repeat ...')",
+                       only->label, only->label);
+            ok = false;
+        }
+    }
+    if (!ok)
+        return in;
+    const char *name = label_of(L, parent, s);
+    Item *it = new_item(L, parent, ITEM_GROUP, name, s->head_loc);
+    Node *cur = in;
+    int errors = L->diag->errors;
+    /* the first copy in error stops the rest: one message, not one per copy */
+    for (int64_t k = 0; k < n && L->diag->errors == errors; k++) {
+        if (var && !lower_params_push(L, var, var_loc, k))
+            return in;
+        if (s->body.len == 1) {
+            cur = lower_body(L, it, &s->body, depth + 1, cur);
+        } else {
+            Item *copy = new_item(L, it, ITEM_GROUP, NULL, s->head_loc);
+            copy->out = cur = lower_body(L, copy, &s->body, depth + 2, cur);
+        }
+        if (var)
+            lower_params_pop(L);
+    }
+    it->out = cur;
+    return cur;
+}
+
 /* A block's statements in order, from the tensor `in` (NULL: the network's input); returns
  * the tensor current at its end. A shortcut group of a residual runs on the residual's
  * input and leaves the flow as it was. */
@@ -310,7 +393,15 @@ static Node *lower_body(Lower *L, Item *parent, const PtrVec *stmts, int depth, 
     Node *cur = in;
     for (int i = 0; i < stmts->len && !diag_full(L->diag); i++) {
         const AstStmt *s = stmts->items[i];
-        if (s->has_block) {
+        if (!strcmp(s->head, AST_PARAMS) && !s->label) {
+            if (depth > 0 || i > 0)
+                diag_error(L->diag, s->head_loc,
+                           "'params' goes first in the network, outside every block");
+            continue; /* declared by lower_params */
+        }
+        if (!strcmp(s->head, AST_REPEAT)) {
+            cur = lower_repeat(L, parent, s, depth, cur);
+        } else if (s->has_block) {
             bool shortcut =
                 parent->kind == ITEM_RESIDUAL && !s->label && !strcmp(s->head, AST_SHORTCUT);
             Node *after = lower_block(L, parent, s, depth, shortcut ? in : cur);
@@ -400,9 +491,10 @@ static void lower_header(Lower *L, const AstNet *net)
         diag_hint(L->diag, net->loc, "write 'network %s (input 1x28x28) {'", net->name);
 }
 
-Graph *lower_net(Arena *a, const AstNet *net, Diag *d)
+Graph *lower_net(Arena *a, const AstNet *net, const FrontendOptions *opt, Diag *d)
 {
     Lower L = {.arena = a, .diag = d, .g = ir_graph_new(a)};
+    lower_params(&L, net, opt);
     Graph *g = L.g;
     g->name = net->name;
     g->name_loc = net->name_loc;
@@ -416,5 +508,7 @@ Graph *lower_net(Arena *a, const AstNet *net, Diag *d)
     if (net->name && g->nodes.len == 0 && d->errors == 0) /* else the layers had errors */
         diag_error(d, net->name_loc, "network '%s' has no layers", net->name);
     lower_train(&L, net);
+    if (d->errors == 0)
+        lower_params_unused(&L);
     return g;
 }

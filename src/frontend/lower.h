@@ -5,10 +5,14 @@
 
 #include "frontend.h"
 
+typedef struct NetParam NetParam; /* params.c */
+
 typedef struct Lower {
     Arena *arena;
     Diag *diag;
     Graph *g;
+    NetParam *params; /* the network's parameters (params.c) */
+    int nparams;
     const char *setting; /* the train setting being lowered: names its attribute 'value' */
     const char *flag;    /* the netrun flag being applied: names the value in messages */
 } Lower;
@@ -19,6 +23,19 @@ typedef struct Lower {
 bool lower_args(Lower *L, const char *what, const AttrSpec *specs, int nspecs,
                 const char *const *positional, bool has_in_out, const PtrVec *args, int first,
                 AttrVal *vals, SrcLoc head_loc);
+/* Declares the network's parameters (its `params` block, with opt's -D values in place of
+ * the defaults); reports a -D the net does not declare or cannot read (and sets
+ * *opt->bad_define). */
+void lower_params(Lower *L, const AstNet *net, const FrontendOptions *opt);
+/* v with parameters replaced by their values and expressions evaluated, as literals located
+ * at v; NULL after an error. */
+AstValue *lower_value(Lower *L, const AstValue *v);
+/* Binds a repeat's index variable to k (false after an error: it hides a parameter or an
+ * outer index); lower_params_pop unbinds the last one. */
+bool lower_params_push(Lower *L, const char *name, SrcLoc loc, int64_t k);
+void lower_params_pop(Lower *L);
+/* Warns of each parameter nothing used. */
+void lower_params_unused(Lower *L);
 /* Lowers net's train section (or its defaults) into L->g->train (lower_train.c). */
 void lower_train(Lower *L, const AstNet *net);
 

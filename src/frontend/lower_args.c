@@ -97,8 +97,8 @@ static bool parse_bool(const char *s, bool *b)
 /* Checks v against s and stores it in out. */
 static bool set_attr(Lower *L, const AttrSpec *s, AttrVal *out, const AstValue *v, SrcLoc loc)
 {
-    if (v->kind == VAL_IDENT && isdigit((unsigned char)v->s[0]))
-        return false; /* `3k`: the lexer reported it */
+    if (v->bad || (v->kind == VAL_IDENT && isdigit((unsigned char)v->s[0])))
+        return false; /* reported: an expression's error, or `3k` by the lexer */
     AttrVal nv = *out;
     nv.set = true;
     nv.loc = loc;
@@ -257,8 +257,15 @@ bool lower_args(Lower *L, const char *what, const AttrSpec *specs, int nspecs,
     for (int ai = first; ai < args->len; ai++) {
         const AstArg *a = args->items[ai];
         int idx = -1;
-        const AstValue *v = a->val;
+        const AstValue *v = lower_value(L, a->val); /* parameters and expressions */
         AstValue *sv;
+        if (!v) { /* reported: it still takes its place, so nothing else is "missing" */
+            AstValue *bad = ast_value(L->arena, VAL_IDENT, a->val->loc);
+            bad->s = "?";
+            bad->bad = true;
+            v = bad;
+            ok = false;
+        }
         if (a->key) {
             if (a->from_arrow && !has_in_out) {
                 diag_error(L->diag, a->loc, "%s takes no 'in->out' sizes", what);

@@ -23,10 +23,35 @@ typedef struct LexState LexState;
 #include <string.h>
 #include "parse_state.h"
 int netyylex(NETYYSTYPE *lval, NETYYLTYPE *lloc, void *scanner);
+static AstValue *op3(LexState *st, ExprOp op, AstValue *a, AstValue *b, AstValue *c, SrcLoc loc)
+{
+    AstValue *v = ast_value(st->arena, VAL_EXPR, loc);
+    v->op = op;
+    AstValue *operands[3] = {a, b, c};
+    for (int i = 0; i < 3 && operands[i]; i++)
+        ptrvec_push(st->arena, &v->items, operands[i]);
+    v->s = ast_expr_text(st->arena, v);
+    return v;
+}
+
+/* (x): x itself, its location and text the parentheses' (an expression keeps its own);
+ * (x, y): a list */
+static AstValue *paren(LexState *st, PtrVec *items, SrcLoc loc)
+{
+    if (items->len > 1) {
+        AstValue *v = ast_value(st->arena, VAL_LIST, loc);
+        v->items = *items;
+        return v;
+    }
+    return items->items[0];
+}
+
 static void netyyerror(NETYYLTYPE *loc, void *scanner, LexState *st, const char *msg);
 #define L(x) lex_loc(st, x)
 static AstStmt *make_stmt(LexState *st, AstValue *label, AstValue *head, PtrVec *args,
                           NETYYLTYPE loc);
+static AstValue *op3(LexState *st, ExprOp op, AstValue *a, AstValue *b, AstValue *c, SrcLoc loc);
+static AstValue *paren(LexState *st, PtrVec *items, SrcLoc loc);
 }
 
 %union {
@@ -44,11 +69,23 @@ static AstStmt *make_stmt(LexState *st, AstValue *label, AstValue *head, PtrVec 
 %token <val> NUMBER "a number"
 %token <val> DIMS "sizes (like 1x28x28)"
 %token <val> STRING "a string"
+%token IDIV "'//'"
+%token EQ "'=='"
+%token NE "'!='"
+%token LE "'<='"
+%token GE "'>='"
 
-%type <val> value number
+/* expressions, loosest first (only inside parentheses) */
+%right '?' ':'
+%nonassoc EQ NE '<' LE '>' GE
+%left '+' '-'
+%left '*' '/' IDIV '%'
+%precedence UMINUS
+
+%type <val> value number expr atom
 %type <arg> arg header_arg
 %type <stmt> stmt
-%type <vec> args body list header header_args block
+%type <vec> args body list header header_args block exprs
 
 %%
 
@@ -167,7 +204,41 @@ value:
   | DIMS
   | '[' ']'                  { $$ = ast_value(st->arena, VAL_LIST, L(@$)); }
   | '[' list ']'             { $$ = ast_value(st->arena, VAL_LIST, L(@$)); $$->items = *$2; }
-  | '(' list ')'             { $$ = ast_value(st->arena, VAL_LIST, L(@$)); $$->items = *$2; }
+  | '(' exprs ')'            { $$ = paren(st, $2, L(@$)); }
+  ;
+
+/* '(' expr ')' is the expression, '(' expr ',' ... ')' a list (as Python's tuples) */
+exprs:
+    expr                     { $$ = arena_alloc(st->arena, sizeof(PtrVec)); ptrvec_push(st->arena, $$, $1); }
+  | exprs ',' expr           { $$ = $1; ptrvec_push(st->arena, $$, $3); }
+  ;
+
+expr:
+    atom
+  | expr '?' expr ':' expr   { $$ = op3(st, OP_COND, $1, $3, $5, L(@$)); }
+  | expr EQ expr             { $$ = op3(st, OP_EQ, $1, $3, NULL, L(@$)); }
+  | expr NE expr             { $$ = op3(st, OP_NE, $1, $3, NULL, L(@$)); }
+  | expr '<' expr            { $$ = op3(st, OP_LT, $1, $3, NULL, L(@$)); }
+  | expr LE expr             { $$ = op3(st, OP_LE, $1, $3, NULL, L(@$)); }
+  | expr '>' expr            { $$ = op3(st, OP_GT, $1, $3, NULL, L(@$)); }
+  | expr GE expr             { $$ = op3(st, OP_GE, $1, $3, NULL, L(@$)); }
+  | expr '+' expr            { $$ = op3(st, OP_ADD, $1, $3, NULL, L(@$)); }
+  | expr '-' expr            { $$ = op3(st, OP_SUB, $1, $3, NULL, L(@$)); }
+  | expr '*' expr            { $$ = op3(st, OP_MUL, $1, $3, NULL, L(@$)); }
+  | expr '/' expr            { $$ = op3(st, OP_DIV, $1, $3, NULL, L(@$)); }
+  | expr IDIV expr           { $$ = op3(st, OP_IDIV, $1, $3, NULL, L(@$)); }
+  | expr '%' expr            { $$ = op3(st, OP_MOD, $1, $3, NULL, L(@$)); }
+  | '-' expr %prec UMINUS    { $$ = op3(st, OP_NEG, $2, NULL, NULL, L(@$)); }
+  ;
+
+atom:
+    NUMBER
+  | IDENT
+  | STRING
+  | DIMS
+  | '[' ']'                  { $$ = ast_value(st->arena, VAL_LIST, L(@$)); }
+  | '[' list ']'             { $$ = ast_value(st->arena, VAL_LIST, L(@$)); $$->items = *$2; }
+  | '(' exprs ')'            { $$ = paren(st, $2, L(@$)); }
   ;
 
 number:

@@ -46,8 +46,10 @@ static void net_items(const Item *group, int depth, StrBuf *sb)
         const Item *it = group->children.items[i];
         indent(sb, depth);
         if (it->is_group) {
-            if (it->kind == ITEM_GROUP)
+            if (it->kind == ITEM_GROUP && it->name)
                 sb_printf(sb, "%s {\n", it->name);
+            else if (it->kind == ITEM_GROUP) /* a repeat's copy */
+                sb_puts(sb, AST_SEQUENTIAL " {\n");
             else if (it->name)
                 sb_printf(sb, "%s: %s {\n", it->name,
                           it->kind == ITEM_BRANCH ? AST_BRANCH : AST_RESIDUAL);
@@ -114,7 +116,8 @@ static void yaml_items(const Item *group, int depth, StrBuf *sb)
         sb_puts(sb, "- ");
         if (it->kind == ITEM_GROUP) {
             /* an empty group is an empty list: `name:` alone would read as null */
-            sb_printf(sb, it->children.len ? "%s:\n" : "%s: []\n", it->name);
+            sb_printf(sb, it->children.len ? "%s:\n" : "%s: []\n",
+                      it->name ? it->name : AST_SEQUENTIAL);
             yaml_items(it, depth + 2, sb);
             continue;
         }

@@ -41,6 +41,11 @@ static AstValue *value(YamlReader *p, yaml_node_t *n, const char *key, SrcLoc ke
                 diag_error(p->d, key_loc, "expected a value for '%s', found nothing", key);
             else
                 diag_error(p->d, loc, "expected a value, found nothing");
+        } else if (s[0] == '(') { /* an expression, plain or quoted: "(i == 0 ? 2 : 1)" */
+            SrcLoc at = loc;
+            if (!is_plain(n) && at.file)
+                at.col++; /* past the quote */
+            v = ast_parse_expr(p->a, s, at, p->d);
         } else if (!is_plain(n)) {
             v = ast_value(p->a, VAL_STRING, loc);
             v->s = s;
@@ -180,6 +185,72 @@ static bool is_graph_entry(YamlReader *p, yaml_node_t *v, YamlEntry **inner)
     return true;
 }
 
+/* `{count: N, as: i, layers: [...]}`, the value of `repeat`: s becomes `repeat N as i { ... }`. */
+static void repeat_body(YamlReader *p, AstStmt *s, yaml_node_t *v, SrcLoc at)
+{
+    s->has_block = true;
+    if (v->type != YAML_MAPPING_NODE) {
+        diag_error(p->d, is_empty(v) ? at : ydoc_loc_node(p, v),
+                   "'repeat' takes {count: N, as: NAME, layers: [...]}, found %s",
+                   ydoc_describe(p, v));
+        return;
+    }
+    if (!ydoc_enter(p, v))
+        return;
+    YamlEntry *e;
+    int n = ydoc_entries(p, v, &e);
+    AstArg *count = NULL, *as = NULL;
+    for (int i = 0; i < n && !halted(p); i++) {
+        if (!ydoc_entry_ok(p, e, i))
+            continue;
+        if (!strcmp(e[i].name, "count") || !strcmp(e[i].name, "as")) {
+            AstValue *val = value(p, e[i].val, e[i].name, e[i].loc);
+            if (!val)
+                continue;
+            AstArg *a = ast_arg(p->a, NULL, (SrcLoc){0}, val, val->loc);
+            if (!strcmp(e[i].name, "count"))
+                count = a;
+            else
+                as = a;
+        } else if (!strcmp(e[i].name, "layers")) {
+            if (e[i].val->type == YAML_SEQUENCE_NODE)
+                layer_list(p, &s->body, e[i].val, true);
+            else
+                diag_error(p->d, ydoc_loc_node(p, e[i].val),
+                           "'layers' takes a list of layers, found %s", ydoc_describe(p, e[i].val));
+        } else {
+            diag_error(p->d, e[i].loc, "'repeat' has no '%s': it takes count, as and layers",
+                       e[i].name);
+        }
+    }
+    ydoc_leave(p, v);
+    if (count)
+        ptrvec_push(p->a, &s->args, count);
+    if (as) { /* as the .net syntax writes it: repeat N as i */
+        AstValue *w = ast_value(p->a, VAL_IDENT, as->loc);
+        w->s = "as";
+        ptrvec_push(p->a, &s->args, ast_arg(p->a, NULL, (SrcLoc){0}, w, as->loc));
+        ptrvec_push(p->a, &s->args, as);
+    }
+}
+
+/* `name: {repeat: {...}}`: V a mapping of the one key repeat. */
+static bool is_repeat_entry(YamlReader *p, yaml_node_t *v, YamlEntry **inner)
+{
+    if (v->type != YAML_MAPPING_NODE ||
+        v->data.mapping.pairs.top - v->data.mapping.pairs.start != 1)
+        return false;
+    yaml_node_t *k2 = node_at(p, v->data.mapping.pairs.start->key);
+    if (!k2 || k2->type != YAML_SCALAR_NODE || strcmp(scalar(k2), AST_REPEAT) != 0)
+        return false;
+    if (!ydoc_enter(p, v))
+        return true;
+    if (ydoc_entries(p, v, inner) != 1 || !ydoc_entry_ok(p, *inner, 0))
+        *inner = NULL;
+    ydoc_leave(p, v);
+    return true;
+}
+
 /* A one-key layer entry `K: V`. */
 static AstStmt *layer_entry(YamlReader *p, const YamlEntry *e)
 {
@@ -188,7 +259,19 @@ static AstStmt *layer_entry(YamlReader *p, const YamlEntry *e)
     yaml_node_t *v = e->val;
     AstStmt *s = ast_stmt(p->a, stmt_loc(p, e->loc, v));
     YamlEntry *inner = NULL;
-    if (!strcmp(e->name, AST_JOIN)) {
+    if (!strcmp(e->name, AST_REPEAT)) {
+        s->head = e->name; /* repeat: {count: 3, layers: [...]} */
+        s->head_loc = e->loc;
+        repeat_body(p, s, v, e->loc);
+    } else if (is_repeat_entry(p, v, &inner)) {
+        if (!inner)
+            return NULL;
+        s->label = e->name; /* stage1: {repeat: {count: 3, as: i, layers: [...]}} */
+        s->label_loc = e->loc;
+        s->head = inner->name;
+        s->head_loc = inner->loc;
+        repeat_body(p, s, inner->val, inner->loc);
+    } else if (!strcmp(e->name, AST_JOIN)) {
         s->head = e->name; /* join: [add, a, b] */
         s->head_loc = e->loc;
         layer_args(p, s, v);
@@ -360,7 +443,41 @@ static AstStmt *train_entry(YamlReader *p, const YamlEntry *e)
 
 /* ---- the top level ---- */
 
-static const char *const top_keys[] = {"network", "input", "layers", "train"};
+static const char *const top_keys[] = {"network", "input", "params", "layers", "train"};
+
+/* `params: {width: 16, lr: 0.1}`: the network's parameters, as the .net `params` block (a
+ * statement per name, its default the one argument). */
+static AstStmt *top_params(YamlReader *p, const YamlEntry *e)
+{
+    if (e->val->type != YAML_MAPPING_NODE) {
+        diag_error(p->d, is_empty(e->val) ? e->loc : ydoc_loc_node(p, e->val),
+                   "'params' must be a mapping of names to defaults, like {width: 16}, found %s",
+                   ydoc_describe(p, e->val));
+        return NULL;
+    }
+    AstStmt *ps = ast_stmt(p->a, e->loc);
+    ps->head = AST_PARAMS;
+    ps->head_loc = e->loc;
+    ps->has_block = true;
+    if (!ydoc_enter(p, e->val))
+        return NULL;
+    YamlEntry *t;
+    int n = ydoc_entries(p, e->val, &t);
+    for (int i = 0; i < n && !halted(p); i++) {
+        if (!ydoc_entry_ok(p, t, i))
+            continue;
+        AstValue *v = value(p, t[i].val, t[i].name, t[i].loc);
+        if (!v)
+            continue;
+        AstStmt *s = ast_stmt(p->a, loc_span(t[i].loc, v->loc));
+        s->head = t[i].name;
+        s->head_loc = t[i].loc;
+        ptrvec_push(p->a, &s->args, ast_arg(p->a, NULL, (SrcLoc){0}, v, v->loc));
+        ptrvec_push(p->a, &ps->body, s);
+    }
+    ydoc_leave(p, e->val);
+    return ps;
+}
 
 /* What a value is, for "found ..." in messages. */
 static const char *describe_value(YamlReader *p, const AstValue *v)
@@ -413,6 +530,7 @@ static void top_level(YamlReader *p, AstNet *net, yaml_node_t *root)
     YamlEntry *e;
     int n = ydoc_entries(p, root, &e);
     bool seen_network = false, seen_layers = false;
+    AstStmt *params = NULL;
     for (int i = 0; i < n && !halted(p); i++) {
         if (!ydoc_entry_ok(p, e, i))
             continue;
@@ -431,6 +549,8 @@ static void top_level(YamlReader *p, AstNet *net, yaml_node_t *root)
             net->name_loc = ydoc_loc_node(p, v);
         } else if (!strcmp(k, "input")) {
             top_input(p, net, &e[i]);
+        } else if (!strcmp(k, "params")) {
+            params = top_params(p, &e[i]);
         } else if (!strcmp(k, "layers")) {
             seen_layers = true;
             if (v->type != YAML_SEQUENCE_NODE) {
@@ -463,8 +583,8 @@ static void top_level(YamlReader *p, AstNet *net, yaml_node_t *root)
             ydoc_leave(p, v);
         } else {
             diag_error(p->d, e[i].loc,
-                       "unknown top-level key '%s' (expected 'network', 'input', 'layers' or "
-                       "'train')",
+                       "unknown top-level key '%s' (expected 'network', 'input', 'params', "
+                       "'layers' or 'train')",
                        k);
             Suggest sug;
             suggest_init(&sug, k, false);
@@ -474,6 +594,13 @@ static void top_level(YamlReader *p, AstNet *net, yaml_node_t *root)
         }
     }
     ydoc_leave(p, root);
+    if (params) { /* first, as the .net syntax has it */
+        PtrVec body = {0};
+        ptrvec_push(p->a, &body, params);
+        for (int i = 0; i < net->body.len; i++)
+            ptrvec_push(p->a, &body, net->body.items[i]);
+        net->body = body;
+    }
     if (halted(p))
         return;
     if (!seen_network)

@@ -2,7 +2,8 @@
 # Golden tests: each case is a net file under diag/ (checked with `netc --check`: the
 # expected diagnostics and exit code) or ir/ (`netc --dump-ir`: the expected IR).
 # The expectation sits at the end of the case file, after a line `#=== expect`, each line
-# prefixed by `# `; binary or empty cases keep it in a sidecar CASE.expected instead.
+# prefixed by `# `; binary or empty cases keep it in a sidecar CASE.expected instead. A line
+# `#=== args ARGS` in a case gives netc more arguments (-D NAME=VALUE).
 #   run.sh NETC [--update] [CASE...]   --update rewrites the expectations for review in git diff
 set -u
 netc=$(realpath "$1"); shift
@@ -17,7 +18,9 @@ for c in $cases; do
   # netc reads the case without its expectation block, under the same relative name
   mkdir -p "$tmp/in/$(dirname "$c")"
   if [ -f "$c.expected" ]; then cp "$c" "$tmp/in/$c"; else sed '/^#=== expect$/,$d' "$c" > "$tmp/in/$c"; fi
-  (cd "$tmp/in" && "$netc" $mode "$c") > "$tmp/out" 2>&1
+  # a line `#=== args ...` in the case adds netc arguments (-D NAME=VALUE)
+  extra=$(sed -n 's/^#=== args //p' "$c" | head -1)
+  (cd "$tmp/in" && "$netc" $mode $extra "$c") > "$tmp/out" 2>&1
   echo "exit $?" >> "$tmp/out"
   if [ -f "$c.expected" ]; then
     if [ $update = 1 ]; then cp "$tmp/out" "$c.expected"; fi
@@ -27,6 +30,16 @@ for c in $cases; do
       { cat "$tmp/in/$c"; echo '#=== expect'; sed 's/^/# /' "$tmp/out"; } > "$c"
     fi
     sed -n '/^#=== expect$/,$p' "$c" | sed '1d; s/^# //; s/^#$//' > "$tmp/want"
+  fi
+  # a line `#=== same-ir-as FILE`: the case's IR must also be FILE's (a hand-unrolled net)
+  same=$(sed -n 's/^#=== same-ir-as //p' "$c" | head -1)
+  if [ -n "$same" ]; then
+    "$netc" --dump-ir "$same" > "$tmp/same" 2>&1
+    (cd "$tmp/in" && "$netc" --dump-ir $extra "$c") > "$tmp/case.ir" 2>&1
+    if ! cmp -s "$tmp/same" "$tmp/case.ir"; then
+      echo "FAIL $c: its IR is not $same's"; diff -u "$tmp/same" "$tmp/case.ir" | head -20
+      fail=$((fail + 1)); continue
+    fi
   fi
   sed 's/[[:space:]]*$//' "$tmp/want" > "$tmp/want2"; sed 's/[[:space:]]*$//' "$tmp/out" > "$tmp/out2"
   if cmp -s "$tmp/want2" "$tmp/out2"; then

@@ -1,0 +1,439 @@
+/* params.c: a net's parameters and the expressions that use them, at lowering time.
+ *
+ *     network resnet (input 1x28x28) {
+ *       params { width 16; drop 0.25 }
+ *       Conv2d width k3 p1
+ *       Conv2d (width * 2) k3 s2 p1
+ *       Dropout drop
+ *       ...
+ *
+ * `params` (first in the network, once) declares names with defaults; a default's literal
+ * gives the type (int, float, bool, a word, a string), and may use the names above it.
+ * `-D NAME=VALUE` replaces a default, read as that type. A name is usable wherever a value
+ * is, in the network and in the train section; an expression in parentheses takes + - * /
+ * // %, comparisons and `c ? a : b`, with Python's meaning (/ gives a float, // and % floor).
+ *
+ * Design choice: values are resolved just before lower_args checks them, into literals
+ * located where they are used, so every range and type message of the attribute checker
+ * applies to a computed value as to a written one. Integers are int64 and every operation
+ * is checked (overflow, division by zero, a float that is not finite): an error at the
+ * expression, never a wrapped value. */
+#include <math.h>
+#include <string.h>
+
+#include "lower.h"
+
+typedef enum { P_INT, P_FLOAT, P_BOOL, P_WORD, P_STRING, P_LIST } PType;
+
+static const char *const ptype_name[] = {"an int", "a float",  "a bool",
+                                         "a word", "a string", "a list"};
+
+struct NetParam {
+    const char *name;
+    SrcLoc loc; /* the declaration's name */
+    AstValue *val;
+    PType type;
+    bool used, defined; /* defined: by -D */
+    bool index;         /* a repeat's index variable */
+};
+
+static bool is_bool_word(const char *s) { return !strcmp(s, "true") || !strcmp(s, "false"); }
+
+static PType type_of(const AstValue *v)
+{
+    switch (v->kind) {
+    case VAL_INT: return P_INT;
+    case VAL_FLOAT: return P_FLOAT;
+    case VAL_IDENT: return is_bool_word(v->s) ? P_BOOL : P_WORD;
+    case VAL_STRING: return P_STRING;
+    default: return P_LIST;
+    }
+}
+
+static NetParam *find(Lower *L, const char *name)
+{
+    for (int i = 0; i < L->nparams; i++)
+        if (!strcmp(L->params[i].name, name))
+            return &L->params[i];
+    return NULL;
+}
+
+static AstValue *int_value(Lower *L, int64_t x, SrcLoc loc)
+{
+    AstValue *v = ast_value(L->arena, VAL_INT, loc);
+    v->i = x;
+    v->f = (double)x;
+    v->s = arena_printf(L->arena, "%lld", (long long)x);
+    return v;
+}
+
+static AstValue *float_value(Lower *L, double x, SrcLoc loc)
+{
+    AstValue *v = ast_value(L->arena, VAL_FLOAT, loc);
+    char buf[48];
+    fmt_double(buf, sizeof buf, x);
+    if (!strpbrk(buf, ".eEn")) /* 4.0, not 4: a float where an int goes says so */
+        strcat(buf, ".0");
+    v->f = x;
+    v->s = arena_strdup(L->arena, buf);
+    return v;
+}
+
+static AstValue *bool_value(Lower *L, bool b, SrcLoc loc)
+{
+    AstValue *v = ast_value(L->arena, VAL_IDENT, loc);
+    v->s = b ? "true" : "false";
+    return v;
+}
+
+/* A copy of v located at loc (a parameter's value where the name is used). */
+static AstValue *relocated(Lower *L, const AstValue *v, SrcLoc loc)
+{
+    AstValue *c = ast_value(L->arena, v->kind, loc);
+    *c = *v;
+    c->loc = loc;
+    return c;
+}
+
+static bool is_number(const AstValue *v) { return v->kind == VAL_INT || v->kind == VAL_FLOAT; }
+
+static const char *kind_name(const AstValue *v) { return ptype_name[type_of(v)]; }
+
+static AstValue *eval(Lower *L, const AstValue *v, int depth, bool in_expr);
+
+static AstValue *type_mismatch(Lower *L, const AstValue *e, const AstValue *x, const char *want)
+{
+    diag_error(L->diag, x->loc, "'%s' needs %s, but '%s' is %s", ast_op_text(e->op), want,
+               ast_value_text(x), kind_name(x));
+    return NULL;
+}
+
+static AstValue *arith(Lower *L, const AstValue *e, const AstValue *x, const AstValue *y)
+{
+    if (!is_number(x))
+        return type_mismatch(L, e, x, "numbers");
+    if (!is_number(y))
+        return type_mismatch(L, e, y, "numbers");
+    bool ints = x->kind == VAL_INT && y->kind == VAL_INT;
+    if ((e->op == OP_DIV || e->op == OP_IDIV || e->op == OP_MOD) &&
+        (y->kind == VAL_INT ? y->i == 0 : y->f == 0)) {
+        const AstValue *src = e->items.items[1];
+        if (src->kind == VAL_INT || src->kind == VAL_FLOAT)
+            diag_error(L->diag, y->loc, "division by zero");
+        else
+            diag_error(L->diag, y->loc, "division by zero: '%s' is 0", ast_value_text(src));
+        return NULL;
+    }
+    if (ints && e->op != OP_DIV) {
+        int64_t a = x->i, b = y->i, r = 0;
+        bool over = false;
+        switch (e->op) {
+        case OP_ADD: over = __builtin_add_overflow(a, b, &r); break;
+        case OP_SUB: over = __builtin_sub_overflow(a, b, &r); break;
+        case OP_MUL: over = __builtin_mul_overflow(a, b, &r); break;
+        case OP_IDIV:
+        case OP_MOD:
+            if (a == INT64_MIN && b == -1) {
+                over = e->op == OP_IDIV;
+                break;
+            }
+            r = e->op == OP_IDIV ? a / b : a % b;
+            if (e->op == OP_IDIV && (a % b != 0) && ((a < 0) != (b < 0)))
+                r--; /* floor, as Python's // */
+            if (e->op == OP_MOD && r != 0 && ((r < 0) != (b < 0)))
+                r += b; /* the divisor's sign, as Python's % */
+            break;
+        default: break;
+        }
+        if (over) {
+            diag_error(L->diag, e->loc, "integer overflow: %s does not fit in 64 bits", e->s);
+            return NULL;
+        }
+        return int_value(L, r, e->loc);
+    }
+    double a = x->kind == VAL_INT ? (double)x->i : x->f,
+           b = y->kind == VAL_INT ? (double)y->i : y->f, r = 0;
+    switch (e->op) {
+    case OP_ADD: r = a + b; break;
+    case OP_SUB: r = a - b; break;
+    case OP_MUL: r = a * b; break;
+    case OP_DIV: r = a / b; break;
+    case OP_IDIV: r = floor(a / b); break;
+    case OP_MOD:
+        r = fmod(a, b);
+        if (r != 0 && ((r < 0) != (b < 0)))
+            r += b;
+        break;
+    default: break;
+    }
+    if (!isfinite(r)) {
+        diag_error(L->diag, e->loc, "overflow: %s is not a finite number", e->s);
+        return NULL;
+    }
+    return float_value(L, r, e->loc);
+}
+
+static AstValue *compare(Lower *L, const AstValue *e, const AstValue *x, const AstValue *y)
+{
+    if (is_number(x) && is_number(y)) {
+        bool ints = x->kind == VAL_INT && y->kind == VAL_INT;
+        double a = x->kind == VAL_INT ? (double)x->i : x->f,
+               b = y->kind == VAL_INT ? (double)y->i : y->f;
+        int c = ints ? (x->i > y->i) - (x->i < y->i) : (a > b) - (a < b);
+        bool r = e->op == OP_EQ   ? c == 0
+                 : e->op == OP_NE ? c != 0
+                 : e->op == OP_LT ? c < 0
+                 : e->op == OP_LE ? c <= 0
+                 : e->op == OP_GT ? c > 0
+                                  : c >= 0;
+        return bool_value(L, r, e->loc);
+    }
+    bool words = (x->kind == VAL_IDENT || x->kind == VAL_STRING) && x->kind == y->kind;
+    if (!words || (e->op != OP_EQ && e->op != OP_NE))
+        return type_mismatch(L, e, is_number(x) ? y : x,
+                             e->op == OP_EQ || e->op == OP_NE ? "two values of one type"
+                                                              : "numbers");
+    bool same = !strcmp(x->s, y->s);
+    return bool_value(L, e->op == OP_EQ ? same : !same, e->loc);
+}
+
+static AstValue *eval_expr(Lower *L, const AstValue *e, int depth)
+{
+    AstValue *x = eval(L, e->items.items[0], depth + 1, true);
+    if (!x)
+        return NULL;
+    if (e->op == OP_NEG) {
+        if (!is_number(x))
+            return type_mismatch(L, e, x, "a number");
+        if (x->kind == VAL_INT && x->i == INT64_MIN) {
+            diag_error(L->diag, e->loc, "integer overflow: %s does not fit in 64 bits", e->s);
+            return NULL;
+        }
+        return x->kind == VAL_INT ? int_value(L, -x->i, e->loc) : float_value(L, -x->f, e->loc);
+    }
+    if (e->op == OP_COND) {
+        if (x->kind != VAL_IDENT || !is_bool_word(x->s)) {
+            diag_error(L->diag, x->loc, "the condition of '?' must be true or false, got '%s' (%s)",
+                       ast_value_text(x), kind_name(x));
+            return NULL;
+        }
+        AstValue *r = eval(L, e->items.items[!strcmp(x->s, "true") ? 1 : 2], depth + 1, true);
+        return r ? relocated(L, r, e->loc) : NULL;
+    }
+    AstValue *y = eval(L, e->items.items[1], depth + 1, true);
+    if (!y)
+        return NULL;
+    if (e->op >= OP_EQ && e->op <= OP_GE)
+        return compare(L, e, x, y);
+    return arith(L, e, x, y);
+}
+
+/* v with parameters replaced by their values and expressions evaluated; NULL after an
+ * error. A bare name that is not a parameter stays a name (relu, k3); inside an
+ * expression it must be a parameter, true or false. */
+static AstValue *eval(Lower *L, const AstValue *v, int depth, bool in_expr)
+{
+    if (depth > 2 * AST_MAX_DEPTH) {
+        diag_error(L->diag, v->loc, "expression nested too deep");
+        return NULL;
+    }
+    switch (v->kind) {
+    case VAL_IDENT: {
+        NetParam *p = find(L, v->s);
+        if (p) {
+            p->used = true;
+            return relocated(L, p->val, v->loc);
+        }
+        if (!in_expr || is_bool_word(v->s))
+            return (AstValue *)v;
+        diag_error(L->diag, v->loc, "unknown name '%s' in the expression", v->s);
+        Suggest s;
+        suggest_init(&s, v->s, false);
+        for (int i = 0; i < L->nparams; i++)
+            suggest_add(&s, L->params[i].name);
+        if (suggest_best(&s))
+            diag_suggest(L->diag, v->loc, &s);
+        else if (L->nparams == 0)
+            diag_hint(L->diag, v->loc, "declare it first: params { %s 1 }", v->s);
+        return NULL;
+    }
+    case VAL_EXPR: return eval_expr(L, v, depth);
+    case VAL_LIST: {
+        AstValue *c = NULL;
+        for (int i = 0; i < v->items.len; i++) {
+            AstValue *x = eval(L, v->items.items[i], depth + 1, in_expr);
+            if (!x)
+                return NULL;
+            if (x != v->items.items[i] && !c) {
+                c = relocated(L, v, v->loc);
+                c->items = (PtrVec){0};
+                for (int k = 0; k < i; k++)
+                    ptrvec_push(L->arena, &c->items, v->items.items[k]);
+                c->s = NULL; /* no longer the source's text */
+            }
+            if (c)
+                ptrvec_push(L->arena, &c->items, x);
+        }
+        return c ? c : (AstValue *)v;
+    }
+    default: return (AstValue *)v;
+    }
+}
+
+AstValue *lower_value(Lower *L, const AstValue *v) { return eval(L, v, 0, false); }
+
+/* -D NAME=VALUE read as the parameter's type; NULL after an error. */
+static AstValue *define_value(Lower *L, const NetParam *p, const char *text)
+{
+    AstValue *v = ast_scalar(L->arena, text, (SrcLoc){0});
+    if (text[0] == '(')
+        v = ast_parse_expr(L->arena, text, (SrcLoc){0}, L->diag);
+    if (!v)
+        return NULL;
+    v = eval(L, v, 0, text[0] == '(');
+    if (!v)
+        return NULL;
+    PType t = type_of(v);
+    if (p->type == P_STRING) /* any text */
+        t = P_STRING, v = relocated(L, v, v->loc), v->kind = VAL_STRING, v->s = text;
+    if (t == P_INT && p->type == P_FLOAT)
+        v = float_value(L, (double)v->i, v->loc), t = P_FLOAT;
+    if (t != p->type || (v->kind == VAL_INT && v->overflow)) {
+        diag_error(L->diag, (SrcLoc){0}, "-D %s=%s: '%s' is %s (its default is %s), got '%s'",
+                   p->name, text, p->name, ptype_name[p->type], ast_value_text(p->val), text);
+        diag_note(L->diag, p->loc, "'%s' is declared here", p->name);
+        return NULL;
+    }
+    return v;
+}
+
+/* The `params` block: first in the network, once. */
+static const AstStmt *params_stmt(Lower *L, const AstNet *net)
+{
+    const AstStmt *found = NULL;
+    for (int i = 0; i < net->body.len; i++) {
+        const AstStmt *s = net->body.items[i];
+        if (strcmp(s->head, AST_PARAMS) != 0 || s->label)
+            continue;
+        if (found) {
+            diag_error(L->diag, s->head_loc,
+                       "a network has one 'params' block; this is the second");
+            diag_note(L->diag, found->head_loc, "the first is here");
+        } else {
+            found = s;
+        }
+    }
+    return found;
+}
+
+/* The -D of name, or NULL; marks it taken. */
+static const char *define_of(Lower *L, const FrontendOptions *opt, const char *name, bool *taken)
+{
+    for (int i = 0; opt && i < opt->ndefines; i++) {
+        const char *d = opt->defines[i], *eq = strchr(d, '=');
+        if (eq && (size_t)(eq - d) == strlen(name) && !strncmp(d, name, (size_t)(eq - d))) {
+            taken[i] = true;
+            return eq + 1;
+        }
+    }
+    (void)L;
+    return NULL;
+}
+
+void lower_params(Lower *L, const AstNet *net, const FrontendOptions *opt)
+{
+    const AstStmt *ps = params_stmt(L, net);
+    int n = ps ? ps->body.len : 0, nd = opt ? opt->ndefines : 0;
+    /* room for the parameters and an index variable at each repeat depth */
+    L->params = arena_alloc(L->arena, sizeof(NetParam) * (size_t)(n + AST_MAX_DEPTH + 1));
+    L->nparams = 0;
+    bool *taken = arena_alloc(L->arena, sizeof(bool) * (size_t)(nd ? nd : 1));
+    bool bad = false;
+    if (ps && !ps->has_block)
+        diag_error(L->diag, ps->head_loc, "'params' takes a block: params { width 16; lr 0.1 }");
+    for (int i = 0; i < n; i++) { /* in order: a default may use the names above it */
+        const AstStmt *s = ps->body.items[i];
+        if (s->has_block || s->label || s->args.len != 1 ||
+            ((const AstArg *)s->args.items[0])->key) {
+            diag_error(L->diag, s->loc,
+                       "a parameter is a name and its default value: 'width 16', 'lr 0.1'");
+            continue;
+        }
+        if (!ast_is_name(s->head, false)) {
+            diag_error(L->diag, s->head_loc, "'%s' is not a valid parameter name", s->head);
+            continue;
+        }
+        if (find(L, s->head)) {
+            diag_error(L->diag, s->head_loc, "parameter '%s' is declared twice", s->head);
+            diag_note(L->diag, find(L, s->head)->loc, "first declared here");
+            continue;
+        }
+        const AstArg *a = s->args.items[0];
+        AstValue *v = eval(L, a->val, 0, a->val->kind == VAL_EXPR);
+        if (!v)
+            continue;
+        NetParam p = {.name = s->head, .loc = s->head_loc, .val = v, .type = type_of(v)};
+        const char *text = define_of(L, opt, s->head, taken);
+        if (text) {
+            AstValue *dv = define_value(L, &p, text);
+            if (dv)
+                p.val = dv, p.defined = true;
+            else
+                bad = true;
+        }
+        L->params[L->nparams++] = p;
+    }
+    for (int i = 0; i < nd; i++) {
+        if (taken[i])
+            continue;
+        const char *d = opt->defines[i], *eq = strchr(d, '=');
+        const char *name = eq ? arena_strndup(L->arena, d, (size_t)(eq - d)) : d;
+        bad = true;
+        if (!eq || !*name) {
+            diag_error(L->diag, (SrcLoc){0}, "-D %s: write -D NAME=VALUE", d);
+            continue;
+        }
+        if (find(L, name)) /* declared twice, or its default in error: reported */
+            continue;
+        diag_error(L->diag, (SrcLoc){0}, "-D %s: the net declares no parameter '%s'", d, name);
+        Suggest sg;
+        suggest_init(&sg, name, false);
+        for (int k = 0; k < L->nparams; k++)
+            suggest_add(&sg, L->params[k].name);
+        if (suggest_best(&sg))
+            diag_hint(L->diag, (SrcLoc){0}, "did you mean '%s'?", suggest_best(&sg));
+        else if (L->nparams == 0)
+            diag_hint(L->diag, (SrcLoc){0}, "declare it first in the network: params { %s ... }",
+                      name);
+    }
+    if (bad && opt && opt->bad_define)
+        *opt->bad_define = true;
+}
+
+bool lower_params_push(Lower *L, const char *name, SrcLoc loc, int64_t k)
+{
+    NetParam *p = find(L, name);
+    if (p) {
+        diag_error(L->diag, loc, "the index '%s' hides %s of that name", name,
+                   p->index ? "an outer repeat's index" : "a parameter");
+        diag_note(L->diag, p->loc, "'%s' is declared here", name);
+        return false;
+    }
+    L->params[L->nparams++] = (NetParam){.name = name,
+                                         .loc = loc,
+                                         .val = int_value(L, k, loc),
+                                         .type = P_INT,
+                                         .used = true,
+                                         .index = true};
+    return true;
+}
+
+void lower_params_pop(Lower *L) { L->nparams--; }
+
+void lower_params_unused(Lower *L)
+{
+    for (int i = 0; i < L->nparams; i++)
+        if (!L->params[i].used)
+            diag_warning(L->diag, L->params[i].loc, "parameter '%s' is never used",
+                         L->params[i].name);
+}
