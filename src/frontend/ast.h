@@ -120,6 +120,8 @@ bool ast_is_name(const char *s, bool dots);
 #define AST_REPEAT "repeat"            /* repeat N [as i] { ... } */
 #define AST_SEQUENTIAL "sequential"    /* a group named by its label or its index */
 #define AST_MAX_REPEAT 100000          /* the largest repeat count */
+#define AST_TEMPLATE "template"        /* template NAME p1 p2=default { ... } */
+#define AST_IF "if"                    /* if (COND) { ... } */
 bool ast_is_block_word(const char *s); /* residual, branch */
 /* A bare word as YAML's plain scalars and netrun's flags read it: a number if it reads as
  * one, sizes (3x5), a name (dots allowed), else a string. Keeps text (no copy). */

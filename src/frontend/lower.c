@@ -13,6 +13,9 @@
 #include "lower.h"
 
 static Node *lower_body(Lower *L, Item *parent, const PtrVec *stmts, int depth, Node *in);
+static Node *lower_stmts(Lower *L, Item *parent, const PtrVec *stmts, int depth, Node *in,
+                         Node *cur);
+static Node *lower_if(Lower *L, Item *parent, const AstStmt *s, int depth, Node *in, Node *cur);
 static const char *label_of(Lower *L, const Item *parent, const AstStmt *s);
 
 static const char *child_path(Lower *L, const Item *parent, const char *local)
@@ -27,7 +30,7 @@ static bool is_keyword(const char *s)
 {
     return !strcmp(s, "network") || !strcmp(s, "train") || !strcmp(s, AST_JOIN) ||
            !strcmp(s, AST_PARAMS) || !strcmp(s, AST_REPEAT) || !strcmp(s, AST_SEQUENTIAL) ||
-           ast_is_block_word(s);
+           !strcmp(s, AST_TEMPLATE) || !strcmp(s, AST_IF) || ast_is_block_word(s);
 }
 
 /* Checks an explicit name against its siblings'. */
@@ -386,21 +389,233 @@ static Node *lower_repeat(Lower *L, Item *parent, const AstStmt *s, int depth, N
 /* A block's statements in order, from the tensor `in` (NULL: the network's input); returns
  * the tensor current at its end. A shortcut group of a residual runs on the residual's
  * input and leaves the flow as it was. */
-static Node *lower_body(Lower *L, Item *parent, const PtrVec *stmts, int depth, Node *in)
+/* The template named name, or NULL. */
+static const AstStmt *template_of(const Lower *L, const char *name)
+{
+    for (int i = 0; i < L->ntemplates; i++) {
+        const AstStmt *t = L->templates[i];
+        if (!strcmp(((const AstArg *)t->args.items[0])->val->s, name))
+            return t;
+    }
+    return NULL;
+}
+
+/* A template's parameter i (from 0): its name, and its default (NULL: required). */
+static const char *template_param(const AstStmt *t, int i, const AstValue **def)
+{
+    const AstArg *a = t->args.items[i + 1];
+    *def = a->key ? a->val : NULL;
+    return a->key ? a->key : a->val->s;
+}
+
+/* `[label:] NAME args`, a use of template t: its parameters bound to the arguments (each
+ * evaluated where the use is), then its body lowered in their place: one statement as that
+ * statement, named by the use's label or index; several as a group so named (nn.Sequential).
+ * Returns the tensor current after it. */
+static Node *lower_use(Lower *L, Item *parent, const AstStmt *s, const AstStmt *t, int depth,
+                       Node *in, Node *cur)
+{
+    const char *name = ((const AstArg *)t->args.items[0])->val->s;
+    for (int i = 0; i < L->nexpanding; i++)
+        if (L->expanding[i] == t) {
+            diag_error(L->diag, s->head_loc, "template '%s' uses itself", name);
+            diag_note(L->diag, t->head_loc, "'%s' is defined here", name);
+            return cur;
+        }
+    if (L->nexpanding == AST_MAX_DEPTH) {
+        diag_error(L->diag, s->head_loc, "templates nested more than %d deep", AST_MAX_DEPTH);
+        return cur;
+    }
+    if (s->has_block) {
+        diag_error(L->diag, s->head_loc, "a use of template '%s' takes arguments, not a block",
+                   name);
+        return cur;
+    }
+    int np = t->args.len - 1;
+    const AstValue **val = arena_alloc(L->arena, sizeof *val * (size_t)(np + 1));
+    SrcLoc *at = arena_alloc(L->arena, sizeof *at * (size_t)(np + 1));
+    bool ok = true;
+    int pos = 0;
+    for (int i = 0; i < s->args.len; i++) {
+        const AstArg *a = s->args.items[i];
+        int k = -1;
+        const AstValue *def;
+        if (a->key) {
+            for (int j = 0; j < np && k < 0; j++)
+                if (!strcmp(template_param(t, j, &def), a->key))
+                    k = j;
+            if (k < 0) {
+                diag_error(L->diag, a->key_loc, "template '%s' has no parameter '%s'", name,
+                           a->key);
+                Suggest sg;
+                suggest_init(&sg, a->key, false);
+                for (int j = 0; j < np; j++)
+                    suggest_add(&sg, template_param(t, j, &def));
+                diag_suggest(L->diag, a->key_loc, &sg);
+                ok = false;
+                continue;
+            }
+        } else {
+            while (pos < np && val[pos])
+                pos++;
+            if (pos == np) {
+                diag_error(L->diag, a->loc,
+                           "template '%s' takes %d argument%s; '%s' is one too many", name, np,
+                           np == 1 ? "" : "s", ast_value_text(a->val));
+                ok = false;
+                continue;
+            }
+            k = pos;
+        }
+        if (val[k]) {
+            diag_error(L->diag, a->loc, "template '%s': '%s' is given twice", name,
+                       template_param(t, k, &def));
+            ok = false;
+            continue;
+        }
+        val[k] = lower_value(L, a->val);
+        at[k] = a->loc;
+        if (!val[k]) {
+            val[k] = a->val; /* reported */
+            ok = false;
+        }
+    }
+    for (int j = 0; j < np; j++) {
+        const AstValue *def;
+        const char *pn = template_param(t, j, &def);
+        if (val[j])
+            continue;
+        if (!def) {
+            diag_error(L->diag, s->head_loc, "template '%s' needs '%s'", name, pn);
+            diag_note(L->diag, t->head_loc, "'%s' is defined here", name);
+            ok = false;
+            continue;
+        }
+        val[j] = lower_value(L, def);
+        at[j] = s->head_loc;
+        ok &= val[j] != NULL;
+    }
+    if (!ok)
+        return cur;
+    for (int i = 0; i < L->ntemplates; i++)
+        if (L->templates[i] == t && L->template_failed[i])
+            return cur; /* its errors were told at its first use */
+    int before = L->nparams, errors = L->diag->errors;
+    for (int j = 0; j < np; j++) {
+        const AstValue *def;
+        lower_params_bind(L, template_param(t, j, &def), at[j], val[j]);
+    }
+    L->expanding[L->nexpanding++] = t;
+    if (t->body.len == 1) { /* the statement itself, named by the use */
+        AstStmt *one = arena_alloc(L->arena, sizeof *one);
+        *one = *(const AstStmt *)t->body.items[0];
+        one->label = s->label;
+        one->label_loc = s->label_loc;
+        PtrVec v = {0};
+        ptrvec_push(L->arena, &v, one);
+        cur = lower_stmts(L, parent, &v, depth, in, cur);
+    } else {
+        Item *it = new_item(L, parent, ITEM_GROUP, label_of(L, parent, s), s->head_loc);
+        it->out = cur = lower_body(L, it, &t->body, depth + 1, cur);
+    }
+    L->nexpanding--;
+    L->nparams = before;
+    for (int i = 0; i < L->ntemplates && L->diag->errors > errors; i++)
+        if (L->templates[i] == t)
+            L->template_failed[i] = true;
+    return cur;
+}
+
+/* `template NAME p1 p2=default ... { body }` at the top of the network: checked and kept
+ * (lower_use expands each use). */
+static void lower_templates(Lower *L, const AstNet *net)
+{
+    L->templates = arena_alloc(L->arena, sizeof(AstStmt *) * (size_t)(net->body.len + 1));
+    L->template_failed = arena_alloc(L->arena, sizeof(bool) * (size_t)(net->body.len + 1));
+    for (int i = 0; i < net->body.len; i++) {
+        const AstStmt *t = net->body.items[i];
+        if (strcmp(t->head, AST_TEMPLATE) != 0)
+            continue;
+        const AstArg *a = t->args.len ? t->args.items[0] : NULL;
+        if (!a || a->key || a->val->kind != VAL_IDENT || !ast_is_name(a->val->s, false)) {
+            diag_error(L->diag, a ? a->loc : t->head_loc,
+                       "a template needs a name: template basic planes stride=1 { ... }");
+            continue;
+        }
+        const char *name = a->val->s;
+        if (ir_layer_find(name) || is_keyword(name)) {
+            diag_error(L->diag, a->loc, "'%s' is a %s; name the template something else", name,
+                       ir_layer_find(name) ? "layer kind" : "keyword");
+            continue;
+        }
+        if (template_of(L, name)) {
+            diag_error(L->diag, a->loc, "template '%s' is defined twice", name);
+            diag_note(L->diag, template_of(L, name)->head_loc, "first defined here");
+            continue;
+        }
+        bool ok = true;
+        for (int k = 1; k < t->args.len && ok; k++) {
+            const AstArg *p = t->args.items[k];
+            const char *pn = p->key ? p->key : p->val->kind == VAL_IDENT ? p->val->s : NULL;
+            if (!pn || !ast_is_name(pn, false)) {
+                diag_error(L->diag, p->loc,
+                           "a template's parameters are names, each with an optional default: "
+                           "planes stride=1");
+                ok = false;
+            }
+            for (int j = 1; j < k && ok; j++) {
+                const AstValue *def;
+                if (!strcmp(template_param(t, j - 1, &def), pn)) {
+                    diag_error(L->diag, p->loc, "parameter '%s' is named twice", pn);
+                    ok = false;
+                }
+            }
+        }
+        if (!t->has_block || t->body.len == 0) {
+            diag_error(L->diag, t->head_loc, "template '%s' needs a body", name);
+            ok = false;
+        } else if (t->body.len == 1 && ((const AstStmt *)t->body.items[0])->label) {
+            const AstStmt *one = t->body.items[0];
+            diag_error(L->diag, one->label_loc,
+                       "the statement a template makes is named where it is used; drop '%s:'",
+                       one->label);
+            ok = false;
+        }
+        if (ok)
+            L->templates[L->ntemplates++] = t;
+    }
+}
+
+/* Statements in order, in the block whose input is `in`, from the tensor `cur`; returns the
+ * tensor current at their end. A shortcut group of a residual runs on the residual's input
+ * and leaves the flow as it was; `if` lowers its body in place when its condition holds. */
+static Node *lower_stmts(Lower *L, Item *parent, const PtrVec *stmts, int depth, Node *in,
+                         Node *cur)
 {
     if (depth > AST_MAX_DEPTH)
-        return in; /* the parsers stop before this; a guard for hand-made ASTs */
-    Node *cur = in;
+        return cur; /* the parsers stop before this; a guard for hand-made ASTs */
     for (int i = 0; i < stmts->len && !diag_full(L->diag); i++) {
         const AstStmt *s = stmts->items[i];
+        const AstStmt *t;
         if (!strcmp(s->head, AST_PARAMS) && !s->label) {
             if (depth > 0 || i > 0)
                 diag_error(L->diag, s->head_loc,
                            "'params' goes first in the network, outside every block");
             continue; /* declared by lower_params */
         }
-        if (!strcmp(s->head, AST_REPEAT)) {
+        if (!strcmp(s->head, AST_TEMPLATE) && !s->label) {
+            if (depth > 0)
+                diag_error(L->diag, s->head_loc,
+                           "a template is defined at the top of the network, outside every "
+                           "block");
+            continue; /* kept by lower_templates */
+        }
+        if (!strcmp(s->head, AST_IF) && !s->label) {
+            cur = lower_if(L, parent, s, depth, in, cur);
+        } else if (!strcmp(s->head, AST_REPEAT)) {
             cur = lower_repeat(L, parent, s, depth, cur);
+        } else if ((t = template_of(L, s->head)) != NULL) {
+            cur = lower_use(L, parent, s, t, depth, in, cur);
         } else if (s->has_block) {
             bool shortcut =
                 parent->kind == ITEM_RESIDUAL && !s->label && !strcmp(s->head, AST_SHORTCUT);
@@ -413,6 +628,34 @@ static Node *lower_body(Lower *L, Item *parent, const PtrVec *stmts, int depth, 
             cur = lower_layer(L, parent, s, cur);
         }
     }
+    return cur;
+}
+
+/* `if (COND) { body }`: the body in place (no group of its own) when COND is true. */
+static Node *lower_if(Lower *L, Item *parent, const AstStmt *s, int depth, Node *in, Node *cur)
+{
+    const AstArg *a = s->args.len == 1 ? s->args.items[0] : NULL;
+    if (!a || a->key || !s->has_block) {
+        diag_error(L->diag, s->head_loc,
+                   "'if' takes a condition and a block: if (stride != 1) { ... }");
+        return cur;
+    }
+    const AstValue *c = lower_value(L, a->val);
+    if (!c)
+        return cur;
+    if (c->kind != VAL_IDENT || (strcmp(c->s, "true") && strcmp(c->s, "false"))) {
+        diag_error(L->diag, a->loc, "an 'if' condition must be true or false, got '%s'",
+                   ast_value_text(c));
+        return cur;
+    }
+    return strcmp(c->s, "true") ? cur : lower_stmts(L, parent, &s->body, depth, in, cur);
+}
+
+/* A block's statements in order, from the tensor `in` (NULL: the network's input); returns
+ * the tensor current at its end. */
+static Node *lower_body(Lower *L, Item *parent, const PtrVec *stmts, int depth, Node *in)
+{
+    Node *cur = lower_stmts(L, parent, stmts, depth, in, in);
     for (int i = 0; i < parent->children.len; i++) {
         const Item *it = parent->children.items[i];
         if (it->kind == ITEM_BRANCH && !it->used && it->name && !parent->bad_join)
@@ -495,6 +738,7 @@ Graph *lower_net(Arena *a, const AstNet *net, const FrontendOptions *opt, Diag *
 {
     Lower L = {.arena = a, .diag = d, .g = ir_graph_new(a)};
     lower_params(&L, net, opt);
+    lower_templates(&L, net);
     Graph *g = L.g;
     g->name = net->name;
     g->name_loc = net->name_loc;

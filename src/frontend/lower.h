@@ -11,8 +11,13 @@ typedef struct Lower {
     Arena *arena;
     Diag *diag;
     Graph *g;
-    NetParam *params; /* the network's parameters (params.c) */
+    NetParam *params; /* the network's parameters (params.c), then bound names */
     int nparams;
+    const AstStmt **templates; /* `template` definitions */
+    bool *template_failed;     /* its first use had errors: later ones are not expanded */
+    int ntemplates;
+    const AstStmt *expanding[AST_MAX_DEPTH]; /* the templates being expanded, outermost first */
+    int nexpanding;
     const char *setting; /* the train setting being lowered: names its attribute 'value' */
     const char *flag;    /* the netrun flag being applied: names the value in messages */
 } Lower;
@@ -34,6 +39,8 @@ AstValue *lower_value(Lower *L, const AstValue *v);
  * outer index); lower_params_pop unbinds the last one. */
 bool lower_params_push(Lower *L, const char *name, SrcLoc loc, int64_t k);
 void lower_params_pop(Lower *L);
+/* Binds a template's parameter (hiding any outer name) until L->nparams is set back. */
+void lower_params_bind(Lower *L, const char *name, SrcLoc loc, const AstValue *v);
 /* Warns of each parameter nothing used. */
 void lower_params_unused(Lower *L);
 /* Lowers net's train section (or its defaults) into L->g->train (lower_train.c). */

@@ -50,9 +50,10 @@ static PType type_of(const AstValue *v)
     }
 }
 
+/* The innermost binding of name: a template's parameter hides the network's. */
 static NetParam *find(Lower *L, const char *name)
 {
-    for (int i = 0; i < L->nparams; i++)
+    for (int i = L->nparams - 1; i >= 0; i--)
         if (!strcmp(L->params[i].name, name))
             return &L->params[i];
     return NULL;
@@ -359,8 +360,9 @@ void lower_params(Lower *L, const AstNet *net, const FrontendOptions *opt)
                        "a parameter is a name and its default value: 'width 16', 'lr 0.1'");
             continue;
         }
-        if (!ast_is_name(s->head, false)) {
-            diag_error(L->diag, s->head_loc, "'%s' is not a valid parameter name", s->head);
+        if (!ast_is_name(s->head, false) || is_bool_word(s->head) || ir_layer_find(s->head)) {
+            diag_error(L->diag, s->head_loc, "'%s' is not a valid parameter name%s", s->head,
+                       ir_layer_find(s->head) ? " (it is a layer kind)" : "");
             continue;
         }
         if (find(L, s->head)) {
@@ -429,6 +431,12 @@ bool lower_params_push(Lower *L, const char *name, SrcLoc loc, int64_t k)
 }
 
 void lower_params_pop(Lower *L) { L->nparams--; }
+
+void lower_params_bind(Lower *L, const char *name, SrcLoc loc, const AstValue *v)
+{
+    L->params[L->nparams++] = (NetParam){
+        .name = name, .loc = loc, .val = (AstValue *)v, .type = type_of(v), .used = true};
+}
 
 void lower_params_unused(Lower *L)
 {

@@ -3,17 +3,25 @@
  * Design choice: libyaml's document API loads the whole document first (a YAML syntax error
  * is therefore one diagnostic and no AST), then one recursive walk maps YAML shapes onto the
  * uniform AstStmt. Which shape a one-key mapping is (a layer with arguments, a named group,
- * a named layer) is decided by is_layer_kind() alone, and an unknown kind is passed on
- * as a layer head rather than rejected here, so that lowering, which owns the layer list,
- * reports it with its did-you-mean hint exactly as it does for the .net syntax. Aliases
- * share nodes; the walk guards against alias cycles (a node on the current path) and alias
+ * a named layer) is decided by is_kind() alone (a layer kind or a template of the file), and an
+ * unknown kind is passed on as a layer head rather than rejected here, so that lowering, which owns
+ * the layer list, reports it with its did-you-mean hint exactly as it does for the .net syntax.
+ * Aliases share nodes; the walk guards against alias cycles (a node on the current path) and alias
  * bombs (a budget of nodes visited) through yaml_doc.h. */
 #include <stdlib.h>
+#include <string.h>
 
 #include "ir.h"
 #include "yaml_doc.h"
 
-static bool is_layer_kind(const char *word) { return ir_layer_find(word) != NULL; }
+/* A layer kind, or a template of this file (used as a layer is: `- basic: [32, 2]`). */
+static bool is_kind(YamlReader *p, const char *word)
+{
+    for (int i = 0; i < p->ntemplates; i++)
+        if (!strcmp(p->templates[i], word))
+            return true;
+    return ir_layer_find(word) != NULL;
+}
 
 /* Whether a train key names a setting that takes a kind first (`optimizer: {Adam: {...}}`).
  * True for an unknown key too, so that a misspelt `optimiser: {Adam: {...}}` reaches
@@ -156,7 +164,7 @@ static bool is_named_layer(YamlReader *p, yaml_node_t *v, YamlEntry **inner)
     yaml_node_t *v2 = node_at(p, v->data.mapping.pairs.start->value);
     if (!k2 || !v2 || k2->type != YAML_SCALAR_NODE || is_empty(k2))
         return false;
-    if (!(is_layer_kind(scalar(k2)) || v2->type == YAML_MAPPING_NODE || is_null(v2)))
+    if (!(is_kind(p, scalar(k2)) || v2->type == YAML_MAPPING_NODE || is_null(v2)))
         return false;
     if (!ydoc_enter(p, v))
         return true; /* *inner stays NULL: the caller gives up */
@@ -234,6 +242,36 @@ static void repeat_body(YamlReader *p, AstStmt *s, yaml_node_t *v, SrcLoc at)
     }
 }
 
+/* `{cond: (c), layers: [...]}`, the value of `if`: s becomes `if (c) { ... }`. */
+static void if_body(YamlReader *p, AstStmt *s, yaml_node_t *v, SrcLoc at)
+{
+    s->has_block = true;
+    if (v->type != YAML_MAPPING_NODE) {
+        diag_error(p->d, is_empty(v) ? at : ydoc_loc_node(p, v),
+                   "'if' takes {cond: (CONDITION), layers: [...]}, found %s", ydoc_describe(p, v));
+        return;
+    }
+    if (!ydoc_enter(p, v))
+        return;
+    YamlEntry *e;
+    int n = ydoc_entries(p, v, &e);
+    for (int i = 0; i < n && !halted(p); i++) {
+        if (!ydoc_entry_ok(p, e, i))
+            continue;
+        if (!strcmp(e[i].name, "cond")) {
+            AstValue *c = value(p, e[i].val, e[i].name, e[i].loc);
+            if (c)
+                ptrvec_push(p->a, &s->args, ast_arg(p->a, NULL, (SrcLoc){0}, c, c->loc));
+        } else if (!strcmp(e[i].name, "layers") && e[i].val->type == YAML_SEQUENCE_NODE) {
+            layer_list(p, &s->body, e[i].val, true);
+        } else {
+            diag_error(p->d, e[i].loc, "'if' takes cond and layers (a list), found '%s'",
+                       e[i].name);
+        }
+    }
+    ydoc_leave(p, v);
+}
+
 /* `name: {repeat: {...}}`: V a mapping of the one key repeat. */
 static bool is_repeat_entry(YamlReader *p, yaml_node_t *v, YamlEntry **inner)
 {
@@ -259,7 +297,11 @@ static AstStmt *layer_entry(YamlReader *p, const YamlEntry *e)
     yaml_node_t *v = e->val;
     AstStmt *s = ast_stmt(p->a, stmt_loc(p, e->loc, v));
     YamlEntry *inner = NULL;
-    if (!strcmp(e->name, AST_REPEAT)) {
+    if (!strcmp(e->name, AST_IF)) {
+        s->head = e->name; /* if: {cond: (stride != 1), layers: [...]} */
+        s->head_loc = e->loc;
+        if_body(p, s, v, e->loc);
+    } else if (!strcmp(e->name, AST_REPEAT)) {
         s->head = e->name; /* repeat: {count: 3, layers: [...]} */
         s->head_loc = e->loc;
         repeat_body(p, s, v, e->loc);
@@ -293,7 +335,7 @@ static AstStmt *layer_entry(YamlReader *p, const YamlEntry *e)
                            "'%s' takes a list of layers, found %s", inner->name,
                            ydoc_describe(p, inner->val));
         }
-    } else if (is_layer_kind(e->name)) {
+    } else if (is_kind(p, e->name)) {
         s->head = e->name; /* Conv2d: {in: 1, out: 32} */
         s->head_loc = e->loc;
         layer_args(p, s, v);
@@ -327,7 +369,7 @@ static AstStmt *layer_entry(YamlReader *p, const YamlEntry *e)
 static bool first_word_is_kind(YamlReader *p, const char *s)
 {
     size_t n = strcspn(s, " \t");
-    return s[n] && is_layer_kind(arena_strndup(p->a, s, n));
+    return s[n] && is_kind(p, arena_strndup(p->a, s, n));
 }
 
 /* One item of a layer list: `ReLU`, `Conv2d: {...}`, `layer1: [...]`, `fc: {Linear: ...}`. */
@@ -370,13 +412,13 @@ static AstStmt *layer_item(YamlReader *p, yaml_node_t *item)
              *   ReLU:       (a second layer without its '- ') */
             int kinds = 0;
             for (int i = 0; i < n && kinds < 2; i++) {
-                if (e[i].name && is_layer_kind(e[i].name) && ++kinds == 2)
+                if (e[i].name && is_kind(p, e[i].name) && ++kinds == 2)
                     diag_hint(p->d, e[i].loc, "start each layer with '- ': '- %s'", e[i].name);
             }
             /* - Conv2d:
              *   in: 1       (arguments not indented under the kind) */
             for (int i = 0; i < n - 1 && kinds < 2; i++) {
-                if (e[i].name && is_layer_kind(e[i].name) && is_null(e[i].val)) {
+                if (e[i].name && is_kind(p, e[i].name) && is_null(e[i].val)) {
                     diag_hint(p->d, e[i].loc, "indent the arguments under '%s:'", e[i].name);
                     break;
                 }
@@ -443,7 +485,107 @@ static AstStmt *train_entry(YamlReader *p, const YamlEntry *e)
 
 /* ---- the top level ---- */
 
-static const char *const top_keys[] = {"network", "input", "params", "layers", "train"};
+static const char *const top_keys[] = {"network",   "input",  "params",
+                                       "templates", "layers", "train"};
+
+/* `templates: {basic: {params: [planes, {stride: 1}], layers: [...]}}`: each becomes the
+ * .net statement `template basic planes stride=1 { ... }`, pushed onto body. */
+static void top_templates(YamlReader *p, PtrVec *body, const YamlEntry *e)
+{
+    if (e->val->type != YAML_MAPPING_NODE) {
+        diag_error(p->d, is_empty(e->val) ? e->loc : ydoc_loc_node(p, e->val),
+                   "'templates' must be a mapping of names to {params: [...], layers: [...]}, "
+                   "found %s",
+                   ydoc_describe(p, e->val));
+        return;
+    }
+    if (!ydoc_enter(p, e->val))
+        return;
+    YamlEntry *t;
+    int n = ydoc_entries(p, e->val, &t);
+    for (int i = 0; i < n && !halted(p); i++) {
+        if (!ydoc_entry_ok(p, t, i))
+            continue;
+        AstStmt *s = ast_stmt(p->a, t[i].loc);
+        s->head = AST_TEMPLATE;
+        s->head_loc = t[i].loc;
+        s->has_block = true;
+        AstValue *name = ast_value(p->a, VAL_IDENT, t[i].loc);
+        name->s = t[i].name;
+        ptrvec_push(p->a, &s->args, ast_arg(p->a, NULL, (SrcLoc){0}, name, t[i].loc));
+        yaml_node_t *v = t[i].val;
+        if (v->type != YAML_MAPPING_NODE) {
+            diag_error(p->d, is_empty(v) ? t[i].loc : ydoc_loc_node(p, v),
+                       "template '%s' must be {params: [...], layers: [...]}, found %s", t[i].name,
+                       ydoc_describe(p, v));
+            continue;
+        }
+        if (!ydoc_enter(p, v))
+            continue;
+        YamlEntry *f;
+        int nf = ydoc_entries(p, v, &f);
+        for (int j = 0; j < nf && !halted(p); j++) {
+            if (!ydoc_entry_ok(p, f, j))
+                continue;
+            if (!strcmp(f[j].name, "layers") && f[j].val->type == YAML_SEQUENCE_NODE) {
+                layer_list(p, &s->body, f[j].val, true);
+            } else if (!strcmp(f[j].name, "params") && f[j].val->type == YAML_SEQUENCE_NODE) {
+                /* a name (required), or {name: default} */
+                for (yaml_node_item_t *it = f[j].val->data.sequence.items.start;
+                     it < f[j].val->data.sequence.items.top; it++) {
+                    yaml_node_t *pn = node_at(p, *it);
+                    YamlEntry *d;
+                    if (pn && pn->type == YAML_MAPPING_NODE && ydoc_enter(p, pn)) {
+                        if (ydoc_entries(p, pn, &d) == 1 && ydoc_entry_ok(p, d, 0)) {
+                            AstValue *dv = value(p, d[0].val, d[0].name, d[0].loc);
+                            if (dv)
+                                ptrvec_push(p->a, &s->args,
+                                            ast_arg(p->a, d[0].name, d[0].loc, dv,
+                                                    loc_span(d[0].loc, dv->loc)));
+                        } else {
+                            diag_error(p->d, ydoc_loc_node(p, pn),
+                                       "a template parameter is a name or {name: default}");
+                        }
+                        ydoc_leave(p, pn);
+                    } else if (pn) {
+                        AstValue *nv = value(p, pn, NULL, t[i].loc);
+                        if (nv)
+                            ptrvec_push(p->a, &s->args,
+                                        ast_arg(p->a, NULL, (SrcLoc){0}, nv, nv->loc));
+                    }
+                }
+            } else {
+                diag_error(p->d, f[j].loc,
+                           "template '%s' takes params (a list) and layers (a list), found '%s'",
+                           t[i].name, f[j].name);
+            }
+        }
+        ydoc_leave(p, v);
+        ptrvec_push(p->a, body, s);
+    }
+    ydoc_leave(p, e->val);
+}
+
+/* The names of the templates (`templates:` at the top level), known before any layer is
+ * read: a use is read as a layer is. */
+static void template_names(YamlReader *p, yaml_node_t *root)
+{
+    for (yaml_node_pair_t *kv = root->data.mapping.pairs.start; kv < root->data.mapping.pairs.top;
+         kv++) {
+        yaml_node_t *k = node_at(p, kv->key), *v = node_at(p, kv->value);
+        if (!k || !v || k->type != YAML_SCALAR_NODE || strcmp(scalar(k), "templates") != 0 ||
+            v->type != YAML_MAPPING_NODE)
+            continue;
+        size_t n = (size_t)(v->data.mapping.pairs.top - v->data.mapping.pairs.start);
+        p->templates = arena_alloc(p->a, sizeof(char *) * (n + 1));
+        for (yaml_node_pair_t *t = v->data.mapping.pairs.start; t < v->data.mapping.pairs.top;
+             t++) {
+            yaml_node_t *tk = node_at(p, t->key);
+            if (tk && tk->type == YAML_SCALAR_NODE && !is_empty(tk))
+                p->templates[p->ntemplates++] = arena_strdup(p->a, scalar(tk));
+        }
+    }
+}
 
 /* `params: {width: 16, lr: 0.1}`: the network's parameters, as the .net `params` block (a
  * statement per name, its default the one argument). */
@@ -531,6 +673,8 @@ static void top_level(YamlReader *p, AstNet *net, yaml_node_t *root)
     int n = ydoc_entries(p, root, &e);
     bool seen_network = false, seen_layers = false;
     AstStmt *params = NULL;
+    PtrVec templates = {0};
+    template_names(p, root);
     for (int i = 0; i < n && !halted(p); i++) {
         if (!ydoc_entry_ok(p, e, i))
             continue;
@@ -551,6 +695,8 @@ static void top_level(YamlReader *p, AstNet *net, yaml_node_t *root)
             top_input(p, net, &e[i]);
         } else if (!strcmp(k, "params")) {
             params = top_params(p, &e[i]);
+        } else if (!strcmp(k, "templates")) {
+            top_templates(p, &templates, &e[i]);
         } else if (!strcmp(k, "layers")) {
             seen_layers = true;
             if (v->type != YAML_SEQUENCE_NODE) {
@@ -584,7 +730,7 @@ static void top_level(YamlReader *p, AstNet *net, yaml_node_t *root)
         } else {
             diag_error(p->d, e[i].loc,
                        "unknown top-level key '%s' (expected 'network', 'input', 'params', "
-                       "'layers' or 'train')",
+                       "'templates', 'layers' or 'train')",
                        k);
             Suggest sug;
             suggest_init(&sug, k, false);
@@ -594,9 +740,12 @@ static void top_level(YamlReader *p, AstNet *net, yaml_node_t *root)
         }
     }
     ydoc_leave(p, root);
-    if (params) { /* first, as the .net syntax has it */
+    if (params || templates.len) { /* first, as the .net syntax has them */
         PtrVec body = {0};
-        ptrvec_push(p->a, &body, params);
+        if (params)
+            ptrvec_push(p->a, &body, params);
+        for (int i = 0; i < templates.len; i++)
+            ptrvec_push(p->a, &body, templates.items[i]);
         for (int i = 0; i < net->body.len; i++)
             ptrvec_push(p->a, &body, net->body.items[i]);
         net->body = body;

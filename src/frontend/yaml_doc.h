@@ -50,9 +50,11 @@ typedef struct YamlReader {
     size_t *ckpt, nckpt;       /* every 64th character's offset */
     unsigned char *on_path;    /* per document node: being walked (alias cycle check) */
     size_t nnodes;
-    long budget; /* node visits left */
-    int depth;   /* AST nesting: groups and lists */
-    bool stop;   /* nesting or alias limit hit: unwind without further messages */
+    long budget;            /* node visits left */
+    int depth;              /* AST nesting: groups and lists */
+    bool stop;              /* nesting or alias limit hit: unwind without further messages */
+    const char **templates; /* the file's template names (read as layer kinds) */
+    int ntemplates;
 } YamlReader;
 
 /* ---- locations ---- */
