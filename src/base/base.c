@@ -266,6 +266,13 @@ void diag_vmsg(Diag *d, DiagLevel lvl, SrcLoc loc, const char *fmt, va_list ap)
     fputc('\n', out);
     if (loc.file && loc.line > 0 && lvl != DIAG_HINT)
         print_excerpt(out, loc);
+    /* gcc's "In file included from": each include on the way to the file, innermost first */
+    for (const SrcLoc *inc = loc.file && (lvl == DIAG_ERROR || lvl == DIAG_WARNING)
+                                 ? loc.file->included_from
+                                 : NULL;
+         inc && inc->file; inc = inc->file->included_from)
+        fprintf(out, "%s:%d:%d: note: in file included from here\n", inc->file->name, inc->line,
+                inc->col);
     if (lvl == DIAG_ERROR && d->errors == d->max_errors) {
         fprintf(out, "%s: error: too many errors (%d), stopping\n", d->prog ? d->prog : "netc",
                 d->max_errors);

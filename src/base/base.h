@@ -38,10 +38,14 @@ void ptrvec_push(Arena *a, PtrVec *v, void *item);
 
 /* ---- source files and locations ---- */
 
+struct SrcLoc;
 typedef struct SrcFile {
     const char *name; /* as the user gave it */
     const char *text; /* NUL-terminated; may contain other NULs if the file is binary */
     size_t len;
+    /* the `include` that read it (NULL: none): messages in it get an "in file included
+     * from" note for each include on the way */
+    const struct SrcLoc *included_from;
 } SrcFile;
 
 /* line and col are 1-based; col counts bytes. len is the length of the marked text (>= 1

@@ -83,12 +83,18 @@ typedef struct AstNet {
     bool has_train;
     SrcLoc train_loc;
     PtrVec train; /* AstStmt*: one per setting */
+    PtrVec top;   /* AstStmt*: statements outside network and train (include, params,
+                   * template), an included file's first */
 } AstNet;
 
 /* Parses a .net file. Always returns an AstNet (possibly partial); errors go to d. */
 AstNet *parse_net(Arena *a, const SrcFile *f, Diag *d);
 /* Parses a YAML net file (yaml.c). Same contract. */
 AstNet *parse_yaml(Arena *a, const SrcFile *f, Diag *d);
+/* The same, knowing the templates included files define: a use of one reads as a layer's
+ * (`- basic: [32, 2]`), not as a group. */
+AstNet *parse_yaml_with(Arena *a, const SrcFile *f, const char *const *templates, int ntemplates,
+                        Diag *d);
 
 /* An expression's text as YAML gives it ("(width * 2)", parentheses included), parsed with
  * the .net grammar's operators and precedence; loc is the text's (one line). NULL after an
@@ -121,6 +127,7 @@ bool ast_is_name(const char *s, bool dots);
 #define AST_SEQUENTIAL "sequential"    /* a group named by its label or its index */
 #define AST_MAX_REPEAT 100000          /* the largest repeat count */
 #define AST_TEMPLATE "template"        /* template NAME p1 p2=default { ... } */
+#define AST_INCLUDE "include"          /* include "FILE" (outside network and train) */
 #define AST_IF "if"                    /* if (COND) { ... } */
 bool ast_is_block_word(const char *s); /* residual, branch */
 /* A bare word as YAML's plain scalars and netrun's flags read it: a number if it reads as

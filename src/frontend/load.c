@@ -1,7 +1,9 @@
 /* load.c: the front end's driver: reads a file, rejects what is not UTF-8 text, picks the
  * parser by the file's suffix, lowers, and runs the shape pass on a net that lowered
  * cleanly. */
+#define _GNU_SOURCE /* realpath, memmem */
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "frontend.h"
@@ -60,12 +62,140 @@ static SrcLoc text_check(const SrcFile *f)
     return (SrcLoc){0};
 }
 
+/* ---- include ---- */
+
+/* The files being included, outermost first: a cycle is one of them again. */
+typedef struct IncStack {
+    const char *real[AST_MAX_DEPTH + 1];  /* realpath of each */
+    const AstStmt *at[AST_MAX_DEPTH + 1]; /* the include that read the next one */
+    int n;
+} IncStack;
+
+static AstNet *parse_text(Arena *a, const SrcFile *f, Diag *d);
+static AstNet *parse_expanded(Arena *a, const SrcFile *f, IncStack *st, Diag *d);
+
+/* An included file's params and templates, in order (its own includes' first). */
+static void take_shared(Arena *a, const AstNet *inc, PtrVec *out)
+{
+    for (int i = 0; i < inc->top.len; i++)
+        ptrvec_push(a, out, inc->top.items[i]);
+    for (int i = 0; i < inc->body.len; i++) { /* YAML's params: and templates: */
+        const AstStmt *s = inc->body.items[i];
+        if (!strcmp(s->head, AST_PARAMS) || !strcmp(s->head, AST_TEMPLATE))
+            ptrvec_push(a, out, (void *)s);
+    }
+}
+
+/* Replaces each `include "FILE"` of net's top level by FILE's params and templates (FILE
+ * relative to the including file), recursively; reports a file that cannot be read and a
+ * cycle (with a note at each include on it). */
+static void expand_includes(Arena *a, AstNet *net, IncStack *st, Diag *d)
+{
+    PtrVec top = {0};
+    for (int i = 0; i < net->top.len; i++) {
+        AstStmt *s = net->top.items[i];
+        if (strcmp(s->head, AST_INCLUDE) != 0 || s->label) {
+            ptrvec_push(a, &top, s);
+            continue;
+        }
+        const AstArg *arg = s->args.len == 1 ? s->args.items[0] : NULL;
+        if (!arg || arg->key || s->has_block ||
+            (arg->val->kind != VAL_STRING && !(net->yaml && arg->val->kind == VAL_IDENT))) {
+            diag_error(d, s->loc, "include takes one file name in quotes: include \"blocks.net\"");
+            continue;
+        }
+        const char *name = arg->val->s, *from = net->file->name, *slash = strrchr(from, '/');
+        const char *path = name[0] == '/' || !slash
+                               ? arena_strdup(a, name)
+                               : arena_printf(a, "%.*s/%s", (int)(slash - from), from, name);
+        char *real = realpath(path, NULL);
+        if (!real) {
+            diag_error(d, arg->loc, "cannot include '%s': %s", path, strerror(errno));
+            continue;
+        }
+        const char *r = arena_strdup(a, real);
+        free(real);
+        int on = -1;
+        for (int k = 0; k < st->n && on < 0; k++)
+            if (!strcmp(st->real[k], r))
+                on = k;
+        if (on >= 0) {
+            diag_error(d, arg->loc, "include cycle: '%s' includes itself", name);
+            for (int k = st->n - 1; k > on; k--)
+                diag_note(d, st->at[k - 1]->loc, "included from here");
+            continue;
+        }
+        if (st->n == AST_MAX_DEPTH) {
+            diag_error(d, arg->loc, "includes nested more than %d deep", AST_MAX_DEPTH);
+            continue;
+        }
+        SrcFile *f = src_read(a, path);
+        if (!f) {
+            diag_error(d, arg->loc, "cannot include '%s': %s", path, strerror(errno));
+            continue;
+        }
+        SrcLoc *at = arena_alloc(a, sizeof *at);
+        *at = s->loc;
+        f->included_from = at;
+        st->at[st->n - 1] = s;
+        st->real[st->n++] = r;
+        AstNet *inc = parse_expanded(a, f, st, d);
+        if (inc) {
+            if (inc->name)
+                diag_warning(d, inc->name_loc,
+                             "an included file gives params and templates; its network '%s' is "
+                             "not used",
+                             inc->name);
+            take_shared(a, inc, &top);
+        }
+        st->n--;
+    }
+    net->top = top;
+}
+
+/* Parses f and replaces its includes (expand_includes). YAML reads a use of a template as a
+ * layer only when it knows the name, so a YAML file with includes is read twice: once
+ * silently to find them, then again knowing the templates they define. */
+static AstNet *parse_expanded(Arena *a, const SrcFile *f, IncStack *st, Diag *d)
+{
+    /* a YAML file without the word include has no includes: read once */
+    bool yaml = is_yaml(f->name) && memmem(f->text, f->len, AST_INCLUDE, strlen(AST_INCLUDE));
+    Diag quiet;
+    FILE *null = yaml ? fopen("/dev/null", "w") : NULL;
+    diag_init(&quiet, null, d->prog);
+    AstNet *net = parse_text(a, f, yaml && null ? &quiet : d);
+    if (null)
+        fclose(null);
+    if (!net)
+        return yaml ? parse_text(a, f, d) : NULL; /* now with its message */
+    bool includes = false;
+    for (int i = 0; i < net->top.len && !includes; i++)
+        includes = !strcmp(((const AstStmt *)net->top.items[i])->head, AST_INCLUDE);
+    if (yaml && !includes)
+        return parse_text(a, f, d); /* now with its messages */
+    expand_includes(a, net, st, d);
+    if (!yaml)
+        return net;
+    const char **names = arena_alloc(a, sizeof(char *) * (size_t)(net->top.len + 1));
+    int n = 0;
+    for (int i = 0; i < net->top.len; i++) {
+        const AstStmt *t = net->top.items[i];
+        if (!strcmp(t->head, AST_TEMPLATE) && t->args.len > 0 &&
+            ((const AstArg *)t->args.items[0])->val->kind == VAL_IDENT)
+            names[n++] = ((const AstArg *)t->args.items[0])->val->s;
+    }
+    AstNet *again = parse_yaml_with(a, f, names, n, d);
+    again->top = net->top; /* includes replaced */
+    return again;
+}
+
 Graph *frontend_load_file(Arena *a, const SrcFile *f, Diag *d)
 {
     return frontend_load_file_opts(a, f, NULL, d);
 }
 
-Graph *frontend_load_file_opts(Arena *a, const SrcFile *f, const FrontendOptions *opt, Diag *d)
+/* Checks the text and parses it by the file's suffix; NULL when it is not text. */
+static AstNet *parse_text(Arena *a, const SrcFile *f, Diag *d)
 {
     if (f->len > (64u << 20)) {
         diag_error(d, (SrcLoc){0}, "%s: file too large for a net (%zu bytes)", f->name, f->len);
@@ -88,10 +218,18 @@ Graph *frontend_load_file_opts(Arena *a, const SrcFile *f, const FrontendOptions
         rest->len -= 3;
         f = rest;
     }
-    bool yaml = is_yaml(f->name);
+    return is_yaml(f->name) ? parse_yaml(a, f, d) : parse_net(a, f, d);
+}
+
+Graph *frontend_load_file_opts(Arena *a, const SrcFile *f, const FrontendOptions *opt, Diag *d)
+{
     int before = d->errors;
-    AstNet *net = yaml ? parse_yaml(a, f, d) : parse_net(a, f, d);
-    if (!net->name && d->errors > before)
+    IncStack st = {.n = 1};
+    char *real = realpath(f->name, NULL);
+    st.real[0] = arena_strdup(a, real ? real : f->name);
+    free(real);
+    AstNet *net = parse_expanded(a, f, &st, d);
+    if (!net || (!net->name && d->errors > before))
         return NULL;
     Graph *g = lower_net(a, net, opt, d);
     /* Shapes only of a net that lowered cleanly: a skipped layer would make its successors'

@@ -530,10 +530,19 @@ static Node *lower_use(Lower *L, Item *parent, const AstStmt *s, const AstStmt *
  * (lower_use expands each use). */
 static void lower_templates(Lower *L, const AstNet *net)
 {
-    L->templates = arena_alloc(L->arena, sizeof(AstStmt *) * (size_t)(net->body.len + 1));
-    L->template_failed = arena_alloc(L->arena, sizeof(bool) * (size_t)(net->body.len + 1));
-    for (int i = 0; i < net->body.len; i++) {
-        const AstStmt *t = net->body.items[i];
+    int n = net->top.len + net->body.len;
+    L->templates = arena_alloc(L->arena, sizeof(AstStmt *) * (size_t)(n + 1));
+    L->template_failed = arena_alloc(L->arena, sizeof(bool) * (size_t)(n + 1));
+    for (int i = 0; i < n; i++) { /* outside the network (included ones first), then in it */
+        const AstStmt *t = i < net->top.len ? net->top.items[i] : net->body.items[i - net->top.len];
+        if (i < net->top.len && strcmp(t->head, AST_TEMPLATE) != 0 &&
+            strcmp(t->head, AST_PARAMS) != 0) {
+            diag_error(L->diag, t->head_loc,
+                       "outside the network a file holds include, params and template; '%s' "
+                       "goes in the network",
+                       t->head);
+            continue;
+        }
         if (strcmp(t->head, AST_TEMPLATE) != 0)
             continue;
         const AstArg *a = t->args.len ? t->args.items[0] : NULL;

@@ -12,7 +12,7 @@ typedef struct Lower {
     Diag *diag;
     Graph *g;
     NetParam *params; /* the network's parameters (params.c), then bound names */
-    int nparams;
+    int nparams, params_cap;
     const AstStmt **templates; /* `template` definitions */
     bool *template_failed;     /* its first use had errors: later ones are not expanded */
     int ntemplates;

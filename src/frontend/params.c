@@ -341,56 +341,99 @@ static const char *define_of(Lower *L, const FrontendOptions *opt, const char *n
     return NULL;
 }
 
+/* Room for one more name. */
+static void room(Lower *L)
+{
+    if (L->nparams < L->params_cap)
+        return;
+    NetParam *p = arena_alloc(L->arena, sizeof(NetParam) * (size_t)L->params_cap * 2);
+    memcpy(p, L->params, sizeof(NetParam) * (size_t)L->nparams);
+    L->params = p;
+    L->params_cap *= 2;
+}
+
+static void declare(Lower *L, const AstStmt *s, const FrontendOptions *opt, bool *taken, bool *bad);
+static void undeclared_defines(Lower *L, const FrontendOptions *opt, const bool *taken, bool *bad);
+
 void lower_params(Lower *L, const AstNet *net, const FrontendOptions *opt)
 {
-    const AstStmt *ps = params_stmt(L, net);
-    int n = ps ? ps->body.len : 0, nd = opt ? opt->ndefines : 0;
-    /* room for the parameters and an index variable at each repeat depth */
-    L->params = arena_alloc(L->arena, sizeof(NetParam) * (size_t)(n + AST_MAX_DEPTH + 1));
+    /* the params blocks outside the network (included files' first), then the network's */
+    PtrVec blocks = {0};
+    int n = 0, nd = opt ? opt->ndefines : 0;
+    for (int i = 0; i < net->top.len; i++) {
+        const AstStmt *t = net->top.items[i];
+        if (!strcmp(t->head, AST_PARAMS) && !t->label) {
+            ptrvec_push(L->arena, &blocks, (void *)t);
+            n += t->body.len;
+        }
+    }
+    const AstStmt *own = params_stmt(L, net);
+    if (own) {
+        ptrvec_push(L->arena, &blocks, (void *)own);
+        n += own->body.len;
+    }
+    L->params_cap = n + 16; /* bound names (repeat indices, templates' parameters) grow it */
+    L->params = arena_alloc(L->arena, sizeof(NetParam) * (size_t)L->params_cap);
     L->nparams = 0;
     bool *taken = arena_alloc(L->arena, sizeof(bool) * (size_t)(nd ? nd : 1));
     bool bad = false;
-    if (ps && !ps->has_block)
-        diag_error(L->diag, ps->head_loc, "'params' takes a block: params { width 16; lr 0.1 }");
-    for (int i = 0; i < n; i++) { /* in order: a default may use the names above it */
-        const AstStmt *s = ps->body.items[i];
-        if (s->has_block || s->label || s->args.len != 1 ||
-            ((const AstArg *)s->args.items[0])->key) {
-            diag_error(L->diag, s->loc,
-                       "a parameter is a name and its default value: 'width 16', 'lr 0.1'");
-            continue;
-        }
-        if (!ast_is_name(s->head, false) || is_bool_word(s->head) || ir_layer_find(s->head)) {
-            diag_error(L->diag, s->head_loc, "'%s' is not a valid parameter name%s", s->head,
-                       ir_layer_find(s->head) ? " (it is a layer kind)" : "");
-            continue;
-        }
-        if (find(L, s->head)) {
-            diag_error(L->diag, s->head_loc, "parameter '%s' is declared twice", s->head);
-            diag_note(L->diag, find(L, s->head)->loc, "first declared here");
-            continue;
-        }
-        const AstArg *a = s->args.items[0];
-        AstValue *v = eval(L, a->val, 0, a->val->kind == VAL_EXPR);
-        if (!v)
-            continue;
-        NetParam p = {.name = s->head, .loc = s->head_loc, .val = v, .type = type_of(v)};
-        const char *text = define_of(L, opt, s->head, taken);
-        if (text) {
-            AstValue *dv = define_value(L, &p, text);
-            if (dv)
-                p.val = dv, p.defined = true;
-            else
-                bad = true;
-        }
-        L->params[L->nparams++] = p;
+    for (int b = 0; b < blocks.len; b++) {
+        const AstStmt *ps = blocks.items[b];
+        if (!ps->has_block)
+            diag_error(L->diag, ps->head_loc,
+                       "'params' takes a block: params { width 16; lr 0.1 }");
+        for (int i = 0; i < ps->body.len; i++) /* in order: a default may use names above it */
+            declare(L, ps->body.items[i], opt, taken, &bad);
     }
-    for (int i = 0; i < nd; i++) {
+    undeclared_defines(L, opt, taken, &bad);
+    if (bad && opt && opt->bad_define)
+        *opt->bad_define = true;
+}
+
+/* One parameter: its default, or its -D. */
+static void declare(Lower *L, const AstStmt *s, const FrontendOptions *opt, bool *taken, bool *bad)
+{
+    if (s->has_block || s->label || s->args.len != 1 || ((const AstArg *)s->args.items[0])->key) {
+        diag_error(L->diag, s->loc,
+                   "a parameter is a name and its default value: 'width 16', 'lr 0.1'");
+        return;
+    }
+    if (!ast_is_name(s->head, false) || is_bool_word(s->head) || ir_layer_find(s->head)) {
+        diag_error(L->diag, s->head_loc, "'%s' is not a valid parameter name%s", s->head,
+                   ir_layer_find(s->head) ? " (it is a layer kind)" : "");
+        return;
+    }
+    if (find(L, s->head)) {
+        diag_error(L->diag, s->head_loc, "parameter '%s' is declared twice", s->head);
+        diag_note(L->diag, find(L, s->head)->loc, "first declared here");
+        return;
+    }
+    const AstArg *a = s->args.items[0];
+    AstValue *v = eval(L, a->val, 0, a->val->kind == VAL_EXPR);
+    if (!v)
+        return;
+    NetParam p = {.name = s->head, .loc = s->head_loc, .val = v, .type = type_of(v)};
+    const char *text = define_of(L, opt, s->head, taken);
+    if (text) {
+        AstValue *dv = define_value(L, &p, text);
+        if (dv)
+            p.val = dv, p.defined = true;
+        else
+            *bad = true;
+    }
+    room(L);
+    L->params[L->nparams++] = p;
+}
+
+/* Every -D that named no declared parameter. */
+static void undeclared_defines(Lower *L, const FrontendOptions *opt, const bool *taken, bool *bad)
+{
+    for (int i = 0; opt && i < opt->ndefines; i++) {
         if (taken[i])
             continue;
         const char *d = opt->defines[i], *eq = strchr(d, '=');
         const char *name = eq ? arena_strndup(L->arena, d, (size_t)(eq - d)) : d;
-        bad = true;
+        *bad = true;
         if (!eq || !*name) {
             diag_error(L->diag, (SrcLoc){0}, "-D %s: write -D NAME=VALUE", d);
             continue;
@@ -408,8 +451,6 @@ void lower_params(Lower *L, const AstNet *net, const FrontendOptions *opt)
             diag_hint(L->diag, (SrcLoc){0}, "declare it first in the network: params { %s ... }",
                       name);
     }
-    if (bad && opt && opt->bad_define)
-        *opt->bad_define = true;
 }
 
 bool lower_params_push(Lower *L, const char *name, SrcLoc loc, int64_t k)
@@ -421,6 +462,7 @@ bool lower_params_push(Lower *L, const char *name, SrcLoc loc, int64_t k)
         diag_note(L->diag, p->loc, "'%s' is declared here", name);
         return false;
     }
+    room(L);
     L->params[L->nparams++] = (NetParam){.name = name,
                                          .loc = loc,
                                          .val = int_value(L, k, loc),
@@ -434,6 +476,7 @@ void lower_params_pop(Lower *L) { L->nparams--; }
 
 void lower_params_bind(Lower *L, const char *name, SrcLoc loc, const AstValue *v)
 {
+    room(L);
     L->params[L->nparams++] = (NetParam){
         .name = name, .loc = loc, .val = (AstValue *)v, .type = type_of(v), .used = true};
 }

@@ -180,7 +180,7 @@ AstNet *parse_net(Arena *a, const SrcFile *f, Diag *d)
     netyyparse(scanner, &st);
     netyy_delete_buffer(buf, scanner);
     netyylex_destroy(scanner);
-    if (!net->name && !st.fatal && d->errors == 0)
+    if (!net->name && !st.fatal && d->errors == 0 && !f->included_from)
         diag_error(d, (SrcLoc){f, 1, 1, 1},
                    f->len == 0 ? "empty file: expected 'network NAME (input CxHxW) { ... }'"
                                : "no network in this file: expected 'network NAME (input "

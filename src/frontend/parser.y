@@ -89,12 +89,14 @@ static AstValue *paren(LexState *st, PtrVec *items, SrcLoc loc);
 
 %%
 
-/* file: { network | train | end of line } */
+/* file: { network | train | stmt | end of line }: a statement outside both is `include
+ * "FILE"`, or a file's shared `params` and `template`s (lowering says which are allowed) */
 file:
     %empty
   | file sep
   | file network
   | file train
+  | file stmt sep            { ptrvec_push(st->arena, &st->net->top, $2); }
   | file error sep { yyerrok; }
   ;
 

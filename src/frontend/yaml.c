@@ -20,6 +20,9 @@ static bool is_kind(YamlReader *p, const char *word)
     for (int i = 0; i < p->ntemplates; i++)
         if (!strcmp(p->templates[i], word))
             return true;
+    for (int i = 0; i < p->nknown; i++)
+        if (!strcmp(p->known[i], word))
+            return true;
     return ir_layer_find(word) != NULL;
 }
 
@@ -49,7 +52,9 @@ static AstValue *value(YamlReader *p, yaml_node_t *n, const char *key, SrcLoc ke
                 diag_error(p->d, key_loc, "expected a value for '%s', found nothing", key);
             else
                 diag_error(p->d, loc, "expected a value, found nothing");
-        } else if (s[0] == '(') { /* an expression, plain or quoted: "(i == 0 ? 2 : 1)" */
+        } else if (s[0] == '(' && n->data.scalar.style != YAML_SINGLE_QUOTED_SCALAR_STYLE) {
+            /* an expression, plain or double-quoted: "(i == 0 ? 2 : 1)"; single-quoted or
+             * tagged !!str (ydoc_check_tags makes it single-quoted) it is a string */
             SrcLoc at = loc;
             if (!is_plain(n) && at.file)
                 at.col++; /* past the quote */
@@ -584,6 +589,7 @@ static void template_names(YamlReader *p, yaml_node_t *root)
             if (tk && tk->type == YAML_SCALAR_NODE && !is_empty(tk))
                 p->templates[p->ntemplates++] = arena_strdup(p->a, scalar(tk));
         }
+        return; /* a second `templates` is a duplicate key, reported as one */
     }
 }
 
@@ -697,6 +703,16 @@ static void top_level(YamlReader *p, AstNet *net, yaml_node_t *root)
             params = top_params(p, &e[i]);
         } else if (!strcmp(k, "templates")) {
             top_templates(p, &templates, &e[i]);
+        } else if (!strcmp(k, "include")) { /* include: FILE, or a list of them */
+            AstValue *files = value(p, v, k, e[i].loc);
+            for (int j = 0; files && j < (files->kind == VAL_LIST ? files->items.len : 1); j++) {
+                AstValue *f = files->kind == VAL_LIST ? files->items.items[j] : files;
+                AstStmt *inc = ast_stmt(p->a, loc_span(e[i].loc, f->loc));
+                inc->head = AST_INCLUDE;
+                inc->head_loc = e[i].loc;
+                ptrvec_push(p->a, &inc->args, ast_arg(p->a, NULL, (SrcLoc){0}, f, f->loc));
+                ptrvec_push(p->a, &net->top, inc);
+            }
         } else if (!strcmp(k, "layers")) {
             seen_layers = true;
             if (v->type != YAML_SEQUENCE_NODE) {
@@ -730,7 +746,7 @@ static void top_level(YamlReader *p, AstNet *net, yaml_node_t *root)
         } else {
             diag_error(p->d, e[i].loc,
                        "unknown top-level key '%s' (expected 'network', 'input', 'params', "
-                       "'templates', 'layers' or 'train')",
+                       "'templates', 'include', 'layers' or 'train')",
                        k);
             Suggest sug;
             suggest_init(&sug, k, false);
@@ -752,6 +768,8 @@ static void top_level(YamlReader *p, AstNet *net, yaml_node_t *root)
     }
     if (halted(p))
         return;
+    if (p->f->included_from) /* an included file gives params and templates only */
+        return;
     if (!seen_network)
         diag_error(p->d, loc_point(net->loc),
                    "missing 'network': expected 'network: NAME' at "
@@ -764,10 +782,16 @@ static void top_level(YamlReader *p, AstNet *net, yaml_node_t *root)
 
 AstNet *parse_yaml(Arena *a, const SrcFile *f, Diag *d)
 {
+    return parse_yaml_with(a, f, NULL, 0, d);
+}
+
+AstNet *parse_yaml_with(Arena *a, const SrcFile *f, const char *const *templates, int ntemplates,
+                        Diag *d)
+{
     AstNet *net = arena_alloc(a, sizeof *net);
     net->file = f;
     net->yaml = true;
-    YamlReader p = {.a = a, .f = f, .d = d};
+    YamlReader p = {.a = a, .f = f, .d = d, .known = templates, .nknown = ntemplates};
     YamlScan sc = {0};
     ydoc_scan(f, &sc);
     if (sc.deep_doc == 1) {

@@ -55,6 +55,8 @@ typedef struct YamlReader {
     bool stop;              /* nesting or alias limit hit: unwind without further messages */
     const char **templates; /* the file's template names (read as layer kinds) */
     int ntemplates;
+    const char *const *known; /* included files' template names, likewise */
+    int nknown;
 } YamlReader;
 
 /* ---- locations ---- */

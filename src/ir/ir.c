@@ -192,12 +192,15 @@ static void quote_net(StrBuf *sb, const char *s)
     sb_putc(sb, '"');
 }
 
-/* A YAML double-quoted scalar: line breaks (CR, LF, NEL, U+2028, U+2029) would fold into
+/* A YAML double-quoted scalar (tagged !!str when it starts with '('): line breaks (CR, LF,
+ * NEL, U+2028, U+2029) would fold into
  * spaces, and controls, U+FFFE and U+FFFF are not allowed in YAML text, so those are
  * escaped; the rest is UTF-8 as is. */
 static void quote_yaml(StrBuf *sb, const char *s)
 {
     const unsigned char *p = (const unsigned char *)s;
+    if (*s == '(') /* "(...)" would read as an expression: tagged, it stays a string */
+        sb_puts(sb, "!!str ");
     sb_putc(sb, '"');
     for (; *p; p++) {
         if (*p == '"' || *p == '\\') {

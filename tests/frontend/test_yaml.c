@@ -400,7 +400,7 @@ Test(yaml, unknown_top_key_with_hint)
 {
     parse("network: n\nlayer: [ReLU]\n");
     expect_msg("t.yaml:2:1: error: unknown top-level key 'layer' (expected 'network', 'input', "
-               "'params', 'templates', 'layers' or 'train')");
+               "'params', 'templates', 'include', 'layers' or 'train')");
     expect_msg("t.yaml:2:1: hint: did you mean 'layers'?");
     expect_msg("t.yaml:1:1: error: missing 'layers'");
     expect_errors(2);

@@ -7,7 +7,9 @@ netc=$(realpath "$1"); shift
 here=$(cd "$(dirname "$0")" && pwd)
 files=${*:-$(ls "$here"/../../nets/*.net "$here"/../../nets/*.yaml "$here"/ir/*)}
 pass=0; fail=0
-tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
+top=$(mktemp -d); trap 'rm -rf "$top"' EXIT
+# the cases sit in case/, beside inc/ (what they include as "../inc/...")
+cp -r "$here/inc" "$top/inc"; tmp=$top/case; mkdir "$tmp"
 for f in $files; do
   name=$(basename "$f")
   ok=1

@@ -13,6 +13,8 @@ cd "$(dirname "$0")" || exit 2
 cases=${*:-$(ls diag/* ir/* | grep -v '\.expected$')}
 pass=0; fail=0
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
+# inc/ holds files the cases include ("../inc/blocks.net"); they are not cases
+mkdir -p "$tmp/in" && cp -r inc "$tmp/in/"
 for c in $cases; do
   case $c in diag/*) mode=--check ;; *) mode=--dump-ir ;; esac
   # netc reads the case without its expectation block, under the same relative name
@@ -34,7 +36,7 @@ for c in $cases; do
   # a line `#=== same-ir-as FILE`: the case's IR must also be FILE's (a hand-unrolled net)
   same=$(sed -n 's/^#=== same-ir-as //p' "$c" | head -1)
   if [ -n "$same" ]; then
-    "$netc" --dump-ir "$same" > "$tmp/same" 2>&1
+    "$netc" --dump-ir $extra "$same" > "$tmp/same" 2>&1
     (cd "$tmp/in" && "$netc" --dump-ir $extra "$c") > "$tmp/case.ir" 2>&1
     if ! cmp -s "$tmp/same" "$tmp/case.ir"; then
       echo "FAIL $c: its IR is not $same's"; diff -u "$tmp/same" "$tmp/case.ir" | head -20
