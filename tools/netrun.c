@@ -19,6 +19,7 @@
 #include "plot.h"
 #include "record.h"
 #include "runtime.h"
+#include "sweep.h"
 
 /* The train settings' flags (ir_setting_flags): options O_SETTING + their index. */
 static SettingFlag flags[SETTING_MAX_FLAGS];
@@ -48,6 +49,10 @@ static void usage(FILE *f)
             "  --profile          time training steps layer by layer: forward and backward ms,\n"
             "                     GFLOPS and share of a step (--steps N timed, default 20,\n"
             "                     after 3 warm-up steps)\n"
+            "  -D NAME=VALUE      give a parameter of the net's params block a value\n"
+            "  --sweep NAME=V1,V2 with --train: a run for each value (repeat --sweep for a\n"
+            "                     grid); NAME a parameter or a train setting's flag (lr);\n"
+            "                     runs in runs/NET-sweep-N/, results.md and results.csv\n"
             "weights:\n"
             "  --load FILE        start from these weights (safetensors, state_dict names)\n"
             "  --save FILE        where --train writes the weights (default NAME.safetensors, or\n"
@@ -81,6 +86,7 @@ static void usage(FILE *f)
 
 enum {
     O_TRAIN = 256,
+    O_SWEEP,
     O_EVAL,
     O_PREDICT,
     O_LOGITS,
@@ -114,6 +120,10 @@ typedef struct Args {
     int nset;                      /* settings' flags given, in order */
     int set[MAX_SET];              /* index into flags */
     const char *set_text[MAX_SET]; /* their arguments */
+    int ndefines;                  /* -D NAME=VALUE */
+    const char *defines[NETC_MAX_DEFINES];
+    int nsweeps; /* --sweep NAME=V1,V2 */
+    const char *sweeps[SWEEP_MAX];
 } Args;
 
 static bool parse_long(const char *flag, const char *s, long lo, long hi, long *out)
@@ -134,6 +144,7 @@ static int parse_args(int argc, char **argv, Args *a)
     a->log_every = 50;
     static const struct option fixed[] = {
         {"train", no_argument, NULL, O_TRAIN},
+        {"sweep", required_argument, NULL, O_SWEEP},
         {"eval", no_argument, NULL, O_EVAL},
         {"predict", required_argument, NULL, O_PREDICT},
         {"logits", required_argument, NULL, O_LOGITS},
@@ -164,8 +175,22 @@ static int parse_args(int argc, char **argv, Args *a)
             flags[i].name + 2, bare ? no_argument : required_argument, NULL, O_SETTING + i};
     }
     int c;
-    while ((c = getopt_long(argc, argv, "ho:", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "ho:D:", opts, NULL)) != -1) {
         switch (c) {
+        case 'D':
+            if (a->ndefines == NETC_MAX_DEFINES) {
+                fprintf(stderr, "netrun: error: more than %d -D\n", NETC_MAX_DEFINES);
+                return EXIT_USAGE;
+            }
+            a->defines[a->ndefines++] = optarg;
+            break;
+        case O_SWEEP:
+            if (a->nsweeps == SWEEP_MAX) {
+                fprintf(stderr, "netrun: error: more than %d --sweep\n", SWEEP_MAX);
+                return EXIT_USAGE;
+            }
+            a->sweeps[a->nsweeps++] = optarg;
+            break;
         case O_TRAIN: a->train = true; break;
         case O_EVAL: a->eval = true; break;
         case O_PREDICT: a->predict = optarg; break;
@@ -284,6 +309,13 @@ static int parse_args(int argc, char **argv, Args *a)
     }
     if (a->resume && !a->train) {
         fprintf(stderr, "netrun: error: --resume goes with --train\n");
+        return EXIT_USAGE;
+    }
+    if (a->nsweeps && (!a->train || a->resume || a->save || a->checkpoint || a->record ||
+                       a->no_record || a->eval || a->predict)) {
+        fprintf(stderr, "netrun: error: --sweep goes with --train, and each run records itself "
+                        "in the sweep's folder: no --resume, --save, --checkpoint, --record, "
+                        "--no-record, --eval or --predict\n");
         return EXIT_USAGE;
     }
     return EXIT_OK;
@@ -915,6 +947,14 @@ static int run(int argc, char **argv, bool *collective)
     if (status != EXIT_OK)
         return status;
     int nproc = dist_size(), rank = dist_rank();
+    if (a.nsweeps) {
+        if (nproc > 1) {
+            fprintf(stderr, "netrun: error: --sweep runs its grid in one process; run it "
+                            "without mpirun\n");
+            return EXIT_USAGE;
+        }
+        return sweep_run(argc, argv, a.net, a.sweeps, a.nsweeps, a.quiet);
+    }
     if (nproc > 1 && rank > 0) {
         if (!a.train && !a.eval) /* process 0 predicts alone */
             return EXIT_OK;
@@ -939,9 +979,11 @@ static int run(int argc, char **argv, bool *collective)
     Record rec = {0};
     Model *m = NULL;
     Optim *o = NULL;
-    Graph *g = frontend_load(arena, a.net, &d);
+    bool bad_define = false;
+    FrontendOptions fo = {.defines = a.defines, .ndefines = a.ndefines, .bad_define = &bad_define};
+    Graph *g = frontend_load_opts(arena, a.net, &fo, &d);
     if (!g || d.errors) {
-        status = EXIT_BAD_INPUT;
+        status = bad_define ? EXIT_USAGE : EXIT_BAD_INPUT;
         goto done;
     }
     if ((status = apply_overrides(&a, &g->train, arena, &d)) != EXIT_OK)

@@ -1,0 +1,104 @@
+#!/bin/bash
+# sweep.sh NETRUN SRCROOT: netrun --sweep, end to end.
+#
+#  - a 2 x 2 grid over a parameter of the net (width, as -D) and a train setting (lr, as its
+#    flag): a run folder each in runs/NET-sweep-1/, the last name varying fastest, and the
+#    table (results.md and results.csv) with the values, params, MACs, accuracies and loss;
+#  - a point of the grid trains to the bytes of the same run made by hand (-D, --lr);
+#  - a second sweep takes runs/NET-sweep-2;
+#  - Ctrl-C: stopping the grid after its first run keeps that run and its table (exit 130),
+#    and a run interrupted inside stops the grid with the run marked so;
+#  - a point that fails (width 0) is marked failed and the grid goes on (exit 1);
+#  - bad usage: an unknown name, no values, no --train, --save with it: exit 2.
+# Ends with "sweep: N passed, N failed"; exit 1 if any failed.
+set -u
+abs() { (cd "$(dirname "$1")" && echo "$(pwd)/$(basename "$1")"); }
+NETRUN=$(abs "$1") ROOT=$(abs "$2")
+DATA=$ROOT/data/mnist-mini
+TMP=$(mktemp -d)
+trap 'rm -rf "$TMP"' EXIT
+cd "$TMP" || exit 1
+. "$ROOT/tests/runtime/lib.sh"
+
+make_data data 400 100
+cat >mlp.net <<'EOF'
+network mlp (input 1x28x28) {
+  params { width 16 }
+  Flatten
+  Linear width
+  ReLU
+  fc: Linear 10
+}
+train {
+  data idx "data"
+  optimizer SGD lr=0.1
+  batch 50
+  epochs 2
+  seed 3
+}
+EOF
+
+echo "== a grid"
+S=runs/mlp-sweep-1
+if run_ok grid mlp.net --train --threads 2 --sweep width=8,32 --sweep lr=0.1,0.02; then
+    dirs=$(cd $S && ls -d */ | tr '\n' ' ')
+    [ "$dirs" = "width=32,lr=0.02/ width=32,lr=0.1/ width=8,lr=0.02/ width=8,lr=0.1/ " ] &&
+        ok "4 run folders in $S: $dirs" || bad "run folders '$dirs'"
+    [ "$(sed -n '3,6p' $S/results.md | cut -d'|' -f2,3 | tr -d ' ' | tr '\n' ' ')" = "8|0.1 8|0.02 32|0.1 32|0.02 " ] &&
+        ok "results.md: a row a run, the last name varying fastest" || bad "results.md order" "$(cat $S/results.md)"
+    # params: 784*w + w + 10*w + 10
+    [ "$(sed -n '2,5p' $S/results.csv | cut -d, -f3 | tr '\n' ' ')" = "6370 6370 25450 25450 " ] &&
+        ok "params of each point's net: 6370 for width 8, 25450 for width 32" || bad "params" "$(cat $S/results.csv)"
+    head -1 $S/results.csv | grep -q '^width,lr,params,MACs,test acc,best acc,train loss,time (s),img/s,run$' &&
+        sed -n 2p $S/results.csv | grep -q ',"runs/mlp-sweep-1/width=8,lr=0.1"$' &&
+        ok "results.csv: a header, the run's folder quoted (it holds commas)" || bad "results.csv" "$(cat $S/results.csv)"
+    acc=$(grep '"type":"epoch"' "$S/width=32,lr=0.1/metrics.jsonl" | grep '"epoch":2,' | sed -E 's/.*"test_acc":([0-9.]*).*/\1/')
+    row=$(sed -n 4p $S/results.csv | cut -d, -f5)
+    [ -n "$acc" ] && awk -v a="$acc" -v r="$row" 'BEGIN { exit !(a - r < 0.00005 && r - a < 0.00005) }' &&
+        ok "the table's test accuracy is the run's last epoch's ($row)" || bad "test acc '$row' vs '$acc'"
+    grep -q '"-D",' "$S/width=8,lr=0.1/run.json" && grep -q '"width=8"' "$S/width=8,lr=0.1/run.json" &&
+        grep -q '"--lr",' "$S/width=8,lr=0.1/run.json" &&
+        ok "each run.json has the command: -D width=8 --lr 0.1" || bad "run.json command" "$(head -5 "$S/width=8,lr=0.1/run.json")"
+    grep -q "^sweep: 4 of 4 runs finished" grid.out && ok "$(grep '^sweep:' grid.out | cut -c1-60)" || bad "no summary line"
+fi
+run_ok byhand mlp.net --train --threads 2 -D width=32 --lr 0.02 --record byhand &&
+    cmp -s byhand/weights.safetensors "$S/width=32,lr=0.02/weights.safetensors" &&
+    ok "width=32,lr=0.02 trains to the bytes of -D width=32 --lr 0.02 by hand" || bad "the sweep's run differs from one by hand"
+run_ok grid2 mlp.net --train --threads 2 --sweep lr=0.05 && [ -d "runs/mlp-sweep-2/lr=0.05" ] &&
+    ok "a second sweep: runs/mlp-sweep-2" || bad "second sweep"
+
+echo "== Ctrl-C"
+NETRUN_TEST_SWEEP_SIGNAL=1 "$NETRUN" mlp.net --train --threads 2 --sweep width=8,16,32 >stop.out 2>stop.err
+rc=$?
+S=runs/mlp-sweep-3
+[ $rc = 130 ] && [ "$(cd $S && ls -d */ | tr '\n' ' ')" = "width=8/ " ] && [ "$(wc -l <$S/results.csv)" = 2 ] &&
+    grep -q "1 of 3 runs finished (stopped by a signal" stop.out && no_sanitizer stop.err &&
+    ok "a signal after run 1: exit 130, run 1 and its table kept, no run 2" ||
+    bad "stopping the grid (exit $rc)" "$(ls $S)" "$(tail -3 stop.out)"
+NETRUN_TEST_SIGNAL=3 "$NETRUN" mlp.net --train --threads 2 --sweep width=8,16 >inner.out 2>inner.err
+rc=$?
+S=runs/mlp-sweep-4
+[ $rc = 130 ] && grep -q "width=8 (interrupted)" $S/results.md && [ ! -d "$S/width=16" ] &&
+    [ -f "$S/width=8/checkpoint.safetensors" ] &&
+    ok "a run interrupted at step 3 saves its checkpoint and stops the grid" ||
+    bad "interrupting a run (exit $rc)" "$(cat $S/results.md 2>/dev/null)" "$(tail -3 inner.err)"
+
+echo "== a failed point"
+"$NETRUN" mlp.net --train --threads 2 --sweep width=0,8 >fail.out 2>fail.err
+rc=$?
+S=runs/mlp-sweep-5
+[ $rc = 1 ] && grep -q "width=0 (failed)" $S/results.md && [ -f "$S/width=8/weights.safetensors" ] &&
+    grep -q "1 of 2 runs finished" fail.out &&
+    ok "width 0 fails (its error shown), the grid goes on to width 8, exit 1" || bad "failed point (exit $rc)" "$(cat fail.out)"
+
+echo "== bad usage"
+expect define-unknown 2 "-D widht=8: the net declares no parameter 'widht'" mlp.net -D widht=8 --train
+expect define-type 2 "-D width=8.5: 'width' is an int" mlp.net -D width=8.5 --train
+expect unknown-name 2 "--sweep widht: mlp.net declares no parameter 'widht', and no train setting has a flag --widht" \
+    mlp.net --train --sweep widht=1,2
+expect no-values 2 "--sweep lr=: write --sweep NAME=V1,V2" mlp.net --train --sweep lr=
+expect no-train 2 "--sweep goes with --train" mlp.net --sweep lr=0.1
+expect with-save 2 "--sweep goes with --train.*--save" mlp.net --train --save x.st --sweep lr=0.1
+
+echo "sweep: $passed passed, $failed failed"
+[ $failed = 0 ]

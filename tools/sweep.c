@@ -1,0 +1,426 @@
+/* sweep.c: netrun NET --train --sweep NAME=V1,V2 [--sweep ...]: a grid of training runs, one
+ * after another, each recorded in its own run folder, and a table of their results.
+ *
+ * Design choice: each point of the grid is a child netrun (the same executable) with the
+ * point's values as `-D NAME=V` (a parameter of the net) or as the train setting's flag
+ * (`--lr V`), and `--record SWEEP/LABEL`; the parent reads each child's metrics.jsonl. A
+ * process per run keeps runs as independent as separate commands would be (nothing of one
+ * run's model, threads or RNG reaches the next), and Ctrl-C needs nothing new: the child is
+ * in a process group of its own, the parent forwards the signal to it, the child stops after
+ * its step and saves as any run does, and the parent stops the grid with the finished runs
+ * and their table kept. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <json-c/json.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "fileio.h"
+#include "frontend.h"
+#include "sweep.h"
+
+typedef struct Axis {
+    char *name;
+    char *list; /* the values' text, cut at the commas */
+    char **values;
+    int n;
+    bool param; /* a parameter of the net (-D), else a train setting's flag */
+    char *flag;
+} Axis;
+
+static void axes_free(Axis *ax, int n)
+{
+    for (int a = 0; a < n; a++) {
+        free(ax[a].name);
+        free(ax[a].list);
+        free(ax[a].values);
+        free(ax[a].flag);
+    }
+}
+
+typedef struct Result {
+    char *label, *dir;
+    int status; /* the child's: 0 done, 130 interrupted, else failed */
+    bool have;  /* metrics read */
+    double loss, test_acc, best_acc, seconds, img_per_s;
+    int64_t params, macs;
+} Result;
+
+static volatile sig_atomic_t stop_sweep;
+static volatile pid_t child_pid;
+
+static void on_signal(int sig)
+{
+    stop_sweep = sig;
+    if (child_pid > 0)
+        kill(child_pid, sig); /* the child stops after its step and saves */
+}
+
+/* The last epoch line's numbers, and the best accuracy (val's, or test's without val). */
+static bool read_results(Result *r)
+{
+    char *file = NULL;
+    if (asprintf(&file, "%s/metrics.jsonl", r->dir) < 0)
+        return false;
+    FILE *f = fopen(file, "r");
+    free(file);
+    if (!f)
+        return false;
+    char *line = NULL;
+    size_t cap = 0;
+    r->best_acc = -1;
+    while (getline(&line, &cap, f) > 0) {
+        json_object *o = json_tokener_parse(line), *v;
+        if (!o)
+            continue;
+        if (json_object_object_get_ex(o, "type", &v) &&
+            !strcmp(json_object_get_string(v), "epoch")) {
+            r->have = true;
+#define GET(key, field)                                                                            \
+    if (json_object_object_get_ex(o, key, &v))                                                     \
+        r->field = json_object_get_double(v);
+            GET("loss", loss)
+            GET("test_acc", test_acc)
+            GET("img_per_s", img_per_s)
+            GET("wall", seconds)
+#undef GET
+            double acc;
+            if ((json_object_object_get_ex(o, "val_acc", &v) ||
+                 json_object_object_get_ex(o, "test_acc", &v)) &&
+                (acc = json_object_get_double(v)) > r->best_acc)
+                r->best_acc = acc;
+        }
+        json_object_put(o);
+    }
+    free(line);
+    fclose(f);
+    return r->have;
+}
+
+/* The table: markdown (md) or CSV. */
+static void table(StrBuf *sb, const Axis *ax, int nax, const Result *res, int nres, bool md)
+{
+    const char *sep = md ? " | " : ",";
+    static const char *const cols[] = {"params",     "MACs",     "test acc", "best acc",
+                                       "train loss", "time (s)", "img/s",    "run"};
+    sb_puts(sb, md ? "| " : "");
+    for (int a = 0; a < nax; a++)
+        sb_printf(sb, "%s%s", ax[a].name, sep);
+    for (int c = 0; c < 8; c++)
+        sb_printf(sb, "%s%s", cols[c], c < 7 ? sep : md ? " |\n" : "\n");
+    if (md) {
+        for (int c = 0; c < nax + 8; c++)
+            sb_puts(sb, c ? "---|" : "|---|");
+        sb_putc(sb, '\n');
+    }
+    for (int i = 0; i < nres; i++) {
+        const Result *r = &res[i];
+        sb_puts(sb, md ? "| " : "");
+        const char *p = r->label; /* NAME=V,NAME=V: the values */
+        for (int a = 0; a < nax; a++) {
+            const char *eq = strchr(p, '='), *end = strchr(eq, ',');
+            int n = end ? (int)(end - eq - 1) : (int)strlen(eq + 1);
+            sb_printf(sb, "%.*s%s", n, eq + 1, sep);
+            p = end ? end + 1 : eq + 1 + n;
+        }
+        sb_printf(sb, "%lld%s%lld%s", (long long)r->params, sep, (long long)r->macs, sep);
+        if (r->have)
+            sb_printf(sb, "%.4f%s%.4f%s%.4f%s%.2f%s%.0f%s", r->test_acc, sep,
+                      r->best_acc < 0 ? r->test_acc : r->best_acc, sep, r->loss, sep, r->seconds,
+                      sep, r->img_per_s, sep);
+        else
+            for (int c = 0; c < 5; c++)
+                sb_printf(sb, "%s%s", md ? "-" : "", sep);
+        const char *what = r->status == 0              ? ""
+                           : r->status == 128 + SIGINT ? " (interrupted)"
+                                                       : " (failed)";
+        if (md) {
+            sb_printf(sb, "%s%s |\n", r->dir, what);
+        } else { /* RFC 4180: a field with a comma or a quote is quoted, its quotes doubled */
+            sb_putc(sb, '"');
+            for (const char *c = r->dir; *c; c++)
+                sb_puts(sb, *c == '"' ? "\"\"" : (char[]){*c, 0});
+            sb_printf(sb, "%s\"\n", what);
+        }
+    }
+}
+
+/* Which kind each name is: a parameter of the net, else a train setting with a flag. */
+static bool classify(Axis *ax, const char *net, Diag *d)
+{
+    char *def = NULL;
+    if (asprintf(&def, "%s=%s", ax->name, ax->values[0]) < 0)
+        return false;
+    const char *defs[1] = {def};
+    bool bad = false;
+    FrontendOptions fo = {.defines = defs, .ndefines = 1, .bad_define = &bad};
+    Diag quiet;
+    FILE *null = fopen("/dev/null", "w");
+    diag_init(&quiet, null, "netrun");
+    Arena *arena = arena_new();
+    Graph *g = frontend_load_opts(arena, net, &fo, &quiet);
+    arena_free(arena);
+    if (null)
+        fclose(null);
+    free(def);
+    if (g && !bad) {
+        ax->param = true;
+        return true;
+    }
+    SettingFlag flags[SETTING_MAX_FLAGS];
+    int nf = ir_setting_flags(flags);
+    char want[64];
+    snprintf(want, sizeof want, "--%s", ax->name);
+    for (char *c = want; *c; c++)
+        *c = *c == '_' ? '-' : *c;
+    for (int i = 0; i < nf; i++)
+        if (!strcmp(flags[i].name, want) && flags[i].value &&
+            flags[i].value->spec.type != ATTR_BOOL) {
+            ax->flag = strdup(want);
+            return true;
+        }
+    diag_error(d, (SrcLoc){0},
+               "--sweep %s: %s declares no parameter '%s', and no train setting has a flag "
+               "%s",
+               ax->name, net, ax->name, want);
+    return false;
+}
+
+/* The sweep's folder: runs/NAME-sweep-N, the next N. */
+static char *sweep_dir(const char *name, Diag *d)
+{
+    if (mkdir("runs", 0777) != 0 && errno != EEXIST) {
+        char eb[128];
+        diag_error(d, (SrcLoc){0}, "runs: cannot create: %s", io_errstr(errno, eb, sizeof eb));
+        return NULL;
+    }
+    for (int n = 1; n < 100000; n++) {
+        char *dir = NULL;
+        if (asprintf(&dir, "runs/%s-sweep-%d", name, n) < 0)
+            return NULL;
+        if (mkdir(dir, 0777) == 0)
+            return dir;
+        int e = errno;
+        free(dir);
+        if (e != EEXIST) {
+            char eb[128];
+            diag_error(d, (SrcLoc){0}, "runs/%s-sweep-%d: cannot create: %s", name, n,
+                       io_errstr(e, eb, sizeof eb));
+            return NULL;
+        }
+    }
+    return NULL;
+}
+
+static const char dash_d[] = "-D"; /* the child's -D words, told from the user's by address */
+
+/* The child's words: argv without --sweep, then the point's values and its folder. */
+static char **child_argv(int argc, char **argv, const Axis *ax, int nax, const int *pick,
+                         const char *dir)
+{
+    char **out = calloc((size_t)argc + 2 * (size_t)nax + 4, sizeof *out);
+    int n = 0;
+    for (int i = 0; out && i < argc; i++) {
+        if (!strcmp(argv[i], "--sweep")) {
+            i++;
+            continue;
+        }
+        if (!strncmp(argv[i], "--sweep=", 8))
+            continue;
+        out[n++] = argv[i];
+    }
+    for (int a = 0; out && a < nax; a++) {
+        if (ax[a].param) {
+            out[n++] = (char *)dash_d;
+            if (asprintf(&out[n++], "%s=%s", ax[a].name, ax[a].values[pick[a]]) < 0)
+                return NULL;
+        } else {
+            out[n++] = (char *)ax[a].flag;
+            out[n++] = ax[a].values[pick[a]];
+        }
+    }
+    if (out) {
+        out[n++] = "--record";
+        out[n++] = (char *)dir;
+    }
+    return out;
+}
+
+static bool save_tables(const char *dir, const Axis *ax, int nax, const Result *res, int n, Diag *d)
+{
+    bool ok = true;
+    for (int md = 0; md < 2; md++) {
+        StrBuf sb;
+        sb_init(&sb);
+        table(&sb, ax, nax, res, n, md);
+        char *file = NULL;
+        if (asprintf(&file, "%s/results.%s", dir, md ? "md" : "csv") >= 0)
+            ok &= save_text(file, sb.data, sb.len, d);
+        free(file);
+        sb_free(&sb);
+    }
+    return ok;
+}
+
+int sweep_run(int argc, char **argv, const char *net, const char *const *specs, int nspecs,
+              bool quiet)
+{
+    Diag d;
+    diag_init(&d, stderr, "netrun");
+    Arena *first = arena_new(); /* the net must load; its name names the sweep */
+    Graph *g0 = frontend_load(first, net, &d);
+    const char *name = g0 && !d.errors ? strdup(g0->name) : NULL;
+    arena_free(first);
+    if (!name)
+        return EXIT_BAD_INPUT;
+    Axis ax[SWEEP_MAX] = {{0}};
+    int total = 1, status = EXIT_OK;
+    for (int a = 0; a < nspecs && status == EXIT_OK; a++) {
+        const char *eq = strchr(specs[a], '=');
+        if (!eq || eq == specs[a] || !eq[1]) {
+            fprintf(stderr, "netrun: error: --sweep %s: write --sweep NAME=V1,V2,...\n", specs[a]);
+            status = EXIT_USAGE;
+            break;
+        }
+        ax[a].name = strndup(specs[a], (size_t)(eq - specs[a]));
+        ax[a].list = strdup(eq + 1);
+        char *save = NULL;
+        for (char *v = strtok_r(ax[a].list, ",", &save); v; v = strtok_r(NULL, ",", &save)) {
+            char **nv = realloc(ax[a].values, sizeof(char *) * (size_t)(ax[a].n + 1));
+            if (!nv)
+                break;
+            ax[a].values = nv;
+            ax[a].values[ax[a].n++] = v;
+        }
+        if (ax[a].n == 0 || total > 10000 / ax[a].n) {
+            fprintf(stderr, "netrun: error: --sweep %s: %s\n", specs[a],
+                    ax[a].n ? "more than 10,000 runs" : "no values");
+            status = EXIT_USAGE;
+            break;
+        }
+        total *= ax[a].n;
+        for (int b = 0; b < a && status == EXIT_OK; b++)
+            if (!strcmp(ax[a].name, ax[b].name)) {
+                fprintf(stderr, "netrun: error: --sweep %s is given twice\n", ax[a].name);
+                status = EXIT_USAGE;
+            }
+        if (status == EXIT_OK && !classify(&ax[a], net, &d))
+            status = EXIT_USAGE;
+    }
+    char *dir = status == EXIT_OK ? sweep_dir(name, &d) : NULL;
+    if (!dir) {
+        axes_free(ax, nspecs);
+        free((char *)name);
+        return status == EXIT_OK ? EXIT_BAD_INPUT : status;
+    }
+    Result *res = calloc((size_t)total, sizeof *res);
+    int pick[SWEEP_MAX] = {0}, done = 0;
+    struct sigaction sa = {.sa_handler = on_signal}, old_int, old_term;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, &old_int);
+    sigaction(SIGTERM, &sa, &old_term);
+    if (!quiet)
+        printf("sweep of %d runs into %s/\n", total, dir);
+    const char *test_stop = getenv("NETRUN_TEST_SWEEP_SIGNAL"); /* tests: after run K */
+    for (int k = 0; k < total && !stop_sweep && res; k++) {
+        /* the point: the last name varies fastest */
+        for (int a = nspecs - 1, q = k; a >= 0; a--) {
+            pick[a] = q % ax[a].n;
+            q /= ax[a].n;
+        }
+        Result *r = &res[k];
+        StrBuf lb;
+        sb_init(&lb);
+        for (int a = 0; a < nspecs; a++)
+            sb_printf(&lb, "%s%s=%s", a ? "," : "", ax[a].name, ax[a].values[pick[a]]);
+        r->label = lb.data;
+        if (asprintf(&r->dir, "%s/%s", dir, lb.data) < 0)
+            break;
+        for (char *c = r->dir + strlen(dir) + 1; *c; c++)
+            *c = *c == '/' ? '_' : *c;
+        /* params and MACs of the point's net */
+        const char *defs[SWEEP_MAX];
+        int nd = 0;
+        for (int a = 0; a < nspecs; a++)
+            if (ax[a].param &&
+                asprintf((char **)&defs[nd], "%s=%s", ax[a].name, ax[a].values[pick[a]]) >= 0)
+                nd++;
+        FrontendOptions fo = {.defines = defs, .ndefines = nd};
+        Arena *arena = arena_new();
+        Diag quiet_d;
+        FILE *null = fopen("/dev/null", "w");
+        diag_init(&quiet_d, null, "netrun");
+        Graph *g = frontend_load_opts(arena, net, &fo, &quiet_d);
+        if (g && !quiet_d.errors)
+            r->params = g->nparams, r->macs = g->macs;
+        arena_free(arena);
+        if (null)
+            fclose(null);
+        for (int i = 0; i < nd; i++)
+            free((char *)defs[i]);
+        if (!quiet) {
+            printf("\n== sweep run %d of %d: %s\n", k + 1, total, lb.data);
+            fflush(stdout);
+        }
+        char **cargv = child_argv(argc, argv, ax, nspecs, pick, r->dir);
+        pid_t pid = cargv ? fork() : -1;
+        if (pid == 0) {
+            setpgid(0, 0); /* Ctrl-C reaches the parent alone, which forwards it once */
+            execv("/proc/self/exe", cargv);
+            execvp(argv[0], cargv);
+            _exit(127);
+        }
+        if (pid < 0) {
+            diag_error(&d, (SrcLoc){0}, "cannot start a run: %s", strerror(errno));
+            status = EXIT_INTERNAL;
+            break;
+        }
+        child_pid = pid;
+        int ws = 0;
+        while (waitpid(pid, &ws, 0) < 0 && errno == EINTR)
+            ;
+        child_pid = 0;
+        r->status = WIFEXITED(ws) ? WEXITSTATUS(ws) : 128 + WTERMSIG(ws);
+        for (int i = 0; cargv[i]; i++)
+            if (cargv[i] == dash_d)
+                free(cargv[i + 1]);
+        free(cargv);
+        read_results(r);
+        done = k + 1;
+        if (r->status == 128 + SIGINT || r->status == 128 + SIGTERM)
+            stop_sweep = stop_sweep ? stop_sweep : SIGINT;
+        save_tables(dir, ax, nspecs, res, done, &d);
+        if (test_stop && atoi(test_stop) == k + 1)
+            raise(SIGINT);
+    }
+    sigaction(SIGINT, &old_int, NULL);
+    sigaction(SIGTERM, &old_term, NULL);
+    StrBuf sb;
+    sb_init(&sb);
+    table(&sb, ax, nspecs, res, done, true);
+    printf("\n%s", sb.data);
+    sb_free(&sb);
+    int finished = 0;
+    for (int k = 0; k < done; k++)
+        finished += res[k].status == 0;
+    printf("sweep: %d of %d runs finished%s; results in %s/results.md and results.csv\n", finished,
+           total, stop_sweep ? " (stopped by a signal: the finished runs are kept)" : "", dir);
+    if (stop_sweep)
+        status = 128 + SIGINT;
+    else if (finished < total && status == EXIT_OK)
+        status = EXIT_BAD_INPUT;
+    for (int k = 0; res && k < total; k++) {
+        free(res[k].label);
+        free(res[k].dir);
+    }
+    free(res);
+    free(dir);
+    free((char *)name);
+    axes_free(ax, nspecs);
+    return status;
+}

@@ -1,0 +1,19 @@
+/* sweep.h: netrun's --sweep (sweep.c): a grid of training runs and a table of their results. */
+#ifndef NETC_TOOLS_SWEEP_H
+#define NETC_TOOLS_SWEEP_H
+
+#include <stdbool.h>
+
+/* The most --sweep names on one command line. */
+#define SWEEP_MAX 8
+
+/* Runs net's training once for each point of the grid the specs ("NAME=V1,V2,...") span,
+ * the last name varying fastest: each a child netrun with argv's words (without --sweep),
+ * the point's values as -D (a parameter of the net) or as the train setting's flag, and
+ * --record runs/NETNAME-sweep-N/POINT. Prints and writes (results.md, results.csv) the
+ * table. Returns netrun's exit status: 0 when every run finished, 130 when stopped by a
+ * signal (the finished runs kept), 2 for a bad --sweep, 1 when a run failed. */
+int sweep_run(int argc, char **argv, const char *net, const char *const *specs, int nspecs,
+              bool quiet);
+
+#endif
