@@ -3,7 +3,8 @@
 # if) give exactly the state_dict of the PyTorch module tree they mirror: every key and shape
 # in PyTorch's order, and its parameter count. The reference was written by
 # bench/resnet20_torch.py with PyTorch (fixtures/resnet20_torch_keys.txt); this test does
-# not need PyTorch. -D width=8 must change the shapes (the check can fail).
+# not need PyTorch. -D width=8 must change the shapes (the check can fail). And its IR must
+# be that of the same net written out by hand (unrolled/resnet20.net).
 set -u
 netc=$1
 here=$(cd "$(dirname "$0")" && pwd)
@@ -28,6 +29,13 @@ if keys "$root/nets/resnet20.net" -D width=8 > "$tmp/narrow" && ! cmp -s "$tmp/n
   pass=$((pass + 1)); echo "ok   -D width=8: $(head -1 "$tmp/narrow"), conv1.weight 8x3x3x3"
 else
   fail=$((fail + 1)); echo "FAIL -D width=8 did not narrow the net"
+fi
+# the expanded IR (train section included) equals the net written out by hand
+if "$netc" --dump-ir "$root/nets/resnet20.net" > "$tmp/a" && "$netc" --dump-ir "$here/unrolled/resnet20.net" > "$tmp/b" &&
+   cmp -s "$tmp/a" "$tmp/b"; then
+  pass=$((pass + 1)); echo "ok   nets/resnet20.net's IR is unrolled/resnet20.net's, written out by hand"
+else
+  fail=$((fail + 1)); echo "FAIL nets/resnet20.net's IR differs from unrolled/resnet20.net's"; diff "$tmp/b" "$tmp/a" | head
 fi
 echo "torch_keys: $pass passed, $fail failed"
 [ $fail = 0 ]
