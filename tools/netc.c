@@ -16,7 +16,8 @@ static void usage(FILE *f)
           "  --check            parse and shape-check only; exit 0 if every file is good\n"
           "  --dump-ir          print the canonical IR (used by the golden tests)\n"
           "  --dump-plan        print the generated program's plan: steps, buffers, arena\n"
-          "  --to net|yaml      write the network in the other format to stdout\n"
+          "  --to net|yaml      write the network in the other format to stdout (params,\n"
+          "                     repeat, template, if and include kept as written)\n"
           "  --expand           write the network expanded, in its own format: parameters\n"
           "                     and expressions as values, every repeat unrolled\n"
           "  --list-layers      list every layer kind with its attributes and defaults\n"
@@ -57,6 +58,17 @@ enum {
     OPT_NO_BLOB,
     OPT_EXPAND,
 };
+
+/* --to: a file with parameters, repeats, templates, ifs or includes as written (its syntax
+ * tree), any other as its canonical IR. */
+static void convert(Arena *arena, const char *path, const Graph *g, bool yaml, StrBuf *sb, Diag *d)
+{
+    AstNet *src = frontend_source(arena, path, d);
+    if (src && ast_has_forms(src))
+        (yaml ? write_ast_yaml : write_ast_net)(src, sb);
+    else
+        (yaml ? write_yaml : write_net)(g, sb);
+}
 
 static bool write_file(const char *path, const StrBuf *sb, Diag *d)
 {
@@ -317,10 +329,10 @@ int main(int argc, char **argv)
         else if (mode == OPT_EXPAND &&
                  (str_has_suffix(argv[i], ".yaml") || str_has_suffix(argv[i], ".yml")))
             write_yaml(g, &sb);
-        else if (mode == OPT_EXPAND || (mode == OPT_TO && strcmp(to, "net") == 0))
+        else if (mode == OPT_EXPAND)
             write_net(g, &sb);
         else if (mode == OPT_TO)
-            write_yaml(g, &sb);
+            convert(arena, argv[i], g, strcmp(to, "yaml") == 0, &sb, &d);
         if (sb.data)
             fputs(sb.data, stdout);
         sb_free(&sb);

@@ -33,6 +33,16 @@ Graph *lower_net(Arena *a, const AstNet *net, const FrontendOptions *opt, Diag *
  * --no-X). Returns false after reporting to d. */
 bool train_flag(TrainConfig *t, const SettingFlag *f, const char *text, Arena *a, Diag *d);
 
+/* The file's syntax tree as written: its includes kept (their templates known to YAML's
+ * reader). NULL after an error. */
+AstNet *frontend_source(Arena *a, const char *path, Diag *d);
+/* Whether the tree uses a form expansion removes: params, template, repeat, if, include, an
+ * expression. */
+bool ast_has_forms(const AstNet *net);
+/* The tree written back in .net or YAML form, those forms kept (netc --to of such a file). */
+void write_ast_net(const AstNet *net, StrBuf *sb);
+void write_ast_yaml(const AstNet *net, StrBuf *sb);
+
 /* Writers: the IR in canonical .net or YAML form (explicit attributes as written; train
  * settings in full). Reading the output back gives the same IR. */
 void write_net(const Graph *g, StrBuf *sb);

@@ -73,6 +73,7 @@ typedef struct IncStack {
 
 static AstNet *parse_text(Arena *a, const SrcFile *f, Diag *d);
 static AstNet *parse_expanded(Arena *a, const SrcFile *f, IncStack *st, Diag *d);
+static AstNet *parse_includes(Arena *a, const SrcFile *f, IncStack *st, bool keep, Diag *d);
 
 /* An included file's params and templates, in order (its own includes' first). */
 static void take_shared(Arena *a, const AstNet *inc, PtrVec *out)
@@ -158,6 +159,13 @@ static void expand_includes(Arena *a, AstNet *net, IncStack *st, Diag *d)
  * silently to find them, then again knowing the templates they define. */
 static AstNet *parse_expanded(Arena *a, const SrcFile *f, IncStack *st, Diag *d)
 {
+    return parse_includes(a, f, st, false, d);
+}
+
+/* parse_expanded, or with keep the includes left as they are (their templates still known
+ * to YAML's reader). */
+static AstNet *parse_includes(Arena *a, const SrcFile *f, IncStack *st, bool keep, Diag *d)
+{
     /* a YAML file without the word include has no includes: read once */
     bool yaml = is_yaml(f->name) && memmem(f->text, f->len, AST_INCLUDE, strlen(AST_INCLUDE));
     Diag quiet;
@@ -173,20 +181,39 @@ static AstNet *parse_expanded(Arena *a, const SrcFile *f, IncStack *st, Diag *d)
         includes = !strcmp(((const AstStmt *)net->top.items[i])->head, AST_INCLUDE);
     if (yaml && !includes)
         return parse_text(a, f, d); /* now with its messages */
+    PtrVec written = net->top;
     expand_includes(a, net, st, d);
+    PtrVec expanded = net->top;
+    if (keep)
+        net->top = written;
     if (!yaml)
         return net;
-    const char **names = arena_alloc(a, sizeof(char *) * (size_t)(net->top.len + 1));
+    const char **names = arena_alloc(a, sizeof(char *) * (size_t)(expanded.len + 1));
     int n = 0;
-    for (int i = 0; i < net->top.len; i++) {
-        const AstStmt *t = net->top.items[i];
+    for (int i = 0; i < expanded.len; i++) { /* the templates the includes gave */
+        const AstStmt *t = expanded.items[i];
         if (!strcmp(t->head, AST_TEMPLATE) && t->args.len > 0 &&
             ((const AstArg *)t->args.items[0])->val->kind == VAL_IDENT)
             names[n++] = ((const AstArg *)t->args.items[0])->val->s;
     }
     AstNet *again = parse_yaml_with(a, f, names, n, d);
-    again->top = net->top; /* includes replaced */
+    if (!keep)
+        again->top = expanded; /* includes replaced */
     return again;
+}
+
+AstNet *frontend_source(Arena *a, const char *path, Diag *d)
+{
+    SrcFile *f = src_read(a, path);
+    if (!f) {
+        diag_error(d, (SrcLoc){0}, "%s: cannot read: %s", path, strerror(errno));
+        return NULL;
+    }
+    IncStack st = {.n = 1};
+    char *real = realpath(f->name, NULL);
+    st.real[0] = arena_strdup(a, real ? real : f->name);
+    free(real);
+    return parse_includes(a, f, &st, true, d);
 }
 
 Graph *frontend_load_file(Arena *a, const SrcFile *f, Diag *d)

@@ -118,7 +118,8 @@ static void keyed_args(YamlReader *p, PtrVec *args, yaml_node_t *m)
 }
 
 /* A layer's arguments from the value of its kind: `{in: 1, out: 32}` gives keyed arguments,
- * `2` one positional, `[2, 2]` one positional per element, nothing none. */
+ * `2` one positional, `[2, 2]` one positional per element, `[32, k3, {stride: 2}]` both (a
+ * mapping as the list's last item), nothing none. */
 static void layer_args(YamlReader *p, AstStmt *s, yaml_node_t *v)
 {
     if (v->type == YAML_MAPPING_NODE) {
@@ -129,7 +130,9 @@ static void layer_args(YamlReader *p, AstStmt *s, yaml_node_t *v)
         for (yaml_node_item_t *i = v->data.sequence.items.start;
              i < v->data.sequence.items.top && !halted(p); i++) {
             yaml_node_t *item = node_at(p, *i);
-            if (item)
+            if (item && item->type == YAML_MAPPING_NODE && i + 1 == v->data.sequence.items.top)
+                keyed_args(p, &s->args, item); /* [32, k3, {stride: 2}]: keyed ones last */
+            else if (item)
                 push_positional(p, &s->args, item);
         }
         ydoc_leave(p, v);

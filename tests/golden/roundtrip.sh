@@ -1,6 +1,7 @@
 #!/bin/sh
 # Conversion round trip: for every net in nets/ and every IR golden case, `netc --to yaml`,
-# then `netc --to net` on that output, must give the same `--dump-ir` as the original.
+# then `netc --to net` on that output, must give the same `--dump-ir` as the original, and
+# keep its params, repeats, templates and includes (converted, not expanded).
 #   roundtrip.sh NETC [FILE...]
 set -u
 netc=$(realpath "$1"); shift
@@ -19,6 +20,15 @@ for f in $files; do
   "$netc" --to yaml "$tmp/$name" > "$tmp/$name.yaml" 2>> "$tmp/err" || ok=0
   "$netc" --to net "$tmp/$name.yaml" > "$tmp/$name.net" 2>> "$tmp/err" || ok=0
   "$netc" --dump-ir "$tmp/$name.net" > "$tmp/got" 2>> "$tmp/err" || ok=0
+  # parameters, repeats, templates, ifs and includes are converted, not expanded: each word
+  # of the source is in both conversions as often as in the source
+  for w in params repeat template include; do
+    n=$(grep -c "\b$w\b" "$tmp/$name"); [ "$n" = 0 ] && continue
+    for out in "$tmp/$name.yaml" "$tmp/$name.net"; do
+      m=$(grep -c "\b${w}s\?\b" "$out") # YAML's key is templates
+      [ "$m" -ge 1 ] || { ok=0; echo "'$w' is gone from $(basename "$out")" >> "$tmp/err"; }
+    done
+  done
   if [ $ok = 1 ] && cmp -s "$tmp/want" "$tmp/got"; then
     pass=$((pass + 1))
   else
