@@ -469,8 +469,9 @@ Test(yaml, layer_with_several_keys)
 
 Test(yaml, value_is_a_mapping)
 {
-    parse("network: n\nlayers:\n  - MaxPool2d: [2, {a: 1}]\n");
-    expect_msg("t.yaml:3:20: error: expected a value, found a mapping");
+    /* a mapping gives keyed arguments only as a list's last item */
+    parse("network: n\nlayers:\n  - MaxPool2d: [{a: 1}, 2]\n");
+    expect_msg("t.yaml:3:17: error: expected a value, found a mapping");
     parse("network: n\nlayers:\n  - Linear: {out: }\n");
     expect_msg("t.yaml:3:14: error: expected a value for 'out', found nothing");
 }
@@ -686,4 +687,17 @@ Test(yaml, alias_bomb)
     parse(text);
     expect_msg("error: aliases expand to more than 100000 extra nodes");
     expect_errors(1);
+}
+
+Test(yaml, positional_then_keyed_in_one_list)
+{
+    AstNet *net = parse_ok("network: n\nlayers:\n  - Conv2d: [32, k3, {stride: 2, bias: false}]\n");
+    AstStmt *s = stmt(&net->body, 0);
+    cr_assert_eq(s->args.len, 4);
+    const AstArg *a0 = s->args.items[0], *a1 = s->args.items[1], *a2 = s->args.items[2],
+                 *a3 = s->args.items[3];
+    cr_assert(!a0->key && a0->val->kind == VAL_INT && a0->val->i == 32);
+    cr_assert(!a1->key && a1->val->kind == VAL_IDENT && !strcmp(a1->val->s, "k3"));
+    cr_assert(a2->key && !strcmp(a2->key, "stride") && a2->val->i == 2);
+    cr_assert(a3->key && !strcmp(a3->key, "bias") && !strcmp(a3->val->s, "false"));
 }
