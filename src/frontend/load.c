@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "frontend.h"
 
@@ -128,6 +129,12 @@ static void expand_includes(Arena *a, AstNet *net, IncStack *st, Diag *d)
         }
         if (st->n == AST_MAX_DEPTH) {
             diag_error(d, arg->loc, "includes nested more than %d deep", AST_MAX_DEPTH);
+            continue;
+        }
+        struct stat sbuf;
+        if (stat(path, &sbuf) == 0 && (!S_ISREG(sbuf.st_mode) || sbuf.st_size > (64 << 20))) {
+            diag_error(d, arg->loc, "cannot include '%s': %s", path,
+                       S_ISREG(sbuf.st_mode) ? "larger than 64 MiB" : "not a regular file");
             continue;
         }
         SrcFile *f = src_read(a, path);

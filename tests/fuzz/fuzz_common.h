@@ -1,7 +1,8 @@
 /* fuzz_common.h: the body both libFuzzer targets share. The bytes become a SrcFile with the
  * given name (the suffix picks the front end) and go through frontend_load_file with
  * diagnostics written to /dev/null. A net that loads cleanly must also survive the writers:
- * its .net and YAML forms must read back to the same IR dump, or the target aborts.
+ * its .net and YAML forms, from its IR and (with parameters, repeats, templates) from its
+ * syntax tree, must read back to the same IR dump, or the target aborts.
  * Everything is freed before returning, so leaks show up too. */
 #ifndef NETC_FUZZ_COMMON_H
 #define NETC_FUZZ_COMMON_H
@@ -62,6 +63,47 @@ static void fuzz_roundtrip(const Graph *g, const char *want, bool yaml)
     sb_free(&dump);
 }
 
+/* A net with parameters, repeats, templates or ifs (and no include: that reads files) is
+ * also converted from its syntax tree, as netc --to does: both forms must read back to
+ * `want`. */
+static void fuzz_ast_roundtrip(const char *name, const uint8_t *data, size_t size,
+                               const char *want)
+{
+    Arena *a = arena_new();
+    SrcFile *f = arena_alloc(a, sizeof *f);
+    char *copy = arena_alloc(a, size + 1);
+    memcpy(copy, data, size);
+    *f = (SrcFile){.name = name, .text = copy, .len = size};
+    Diag d;
+    diag_init(&d, fuzz_devnull(), "fuzz");
+    bool yaml = strstr(name, ".yaml") != NULL;
+    AstNet *net = yaml ? parse_yaml(a, f, &d) : parse_net(a, f, &d);
+    bool includes = false;
+    for (int i = 0; net && i < net->top.len; i++)
+        includes |= !strcmp(((const AstStmt *)net->top.items[i])->head, AST_INCLUDE);
+    for (int y = 0; net && !d.errors && !includes && ast_has_forms(net) && y < 2; y++) {
+        StrBuf text, dump;
+        sb_init(&text);
+        sb_init(&dump);
+        (y ? write_ast_yaml : write_ast_net)(net, &text);
+        Arena *b = arena_new();
+        Graph *back = fuzz_load(b, y ? "back.yaml" : "back.net", text.data, text.len);
+        if (back)
+            ir_dump(back, &dump);
+        if (!back || strcmp(dump.data, want) != 0) {
+            fprintf(stderr,
+                    "conversion of the syntax tree to %s changed the net:\n%s\n--- IR "
+                    "before:\n%s--- after:\n%s",
+                    y ? "YAML" : ".net", text.data, want, back ? dump.data : "(load failed)\n");
+            abort();
+        }
+        arena_free(b);
+        sb_free(&text);
+        sb_free(&dump);
+    }
+    arena_free(a);
+}
+
 static int fuzz_one(const char *name, const uint8_t *data, size_t size)
 {
     Arena *a = arena_new();
@@ -75,6 +117,7 @@ static int fuzz_one(const char *name, const uint8_t *data, size_t size)
         ir_dump(g, &sb);
         fuzz_roundtrip(g, sb.data, false);
         fuzz_roundtrip(g, sb.data, true);
+        fuzz_ast_roundtrip(name, data, size, sb.data);
         sb_free(&sb);
     }
     arena_free(a);
