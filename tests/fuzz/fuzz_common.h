@@ -66,8 +66,7 @@ static void fuzz_roundtrip(const Graph *g, const char *want, bool yaml)
 /* A net with parameters, repeats, templates or ifs (and no include: that reads files) is
  * also converted from its syntax tree, as netc --to does: both forms must read back to
  * `want`. */
-static void fuzz_ast_roundtrip(const char *name, const uint8_t *data, size_t size,
-                               const char *want)
+static void fuzz_ast_roundtrip(const char *name, const uint8_t *data, size_t size, const char *want)
 {
     Arena *a = arena_new();
     SrcFile *f = arena_alloc(a, sizeof *f);
