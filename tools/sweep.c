@@ -309,6 +309,17 @@ int sweep_run(int argc, char **argv, const char *net, const char *const *specs, 
                 fprintf(stderr, "netrun: error: --sweep %s is given twice\n", ax[a].name);
                 status = EXIT_USAGE;
             }
+        for (int i = 1; i < argc && status == EXIT_OK; i++) { /* -D NAME= would win */
+            const char *def = !strcmp(argv[i], "-D") && i + 1 < argc ? argv[i + 1]
+                              : !strncmp(argv[i], "-D", 2)           ? argv[i] + 2
+                                                                     : NULL;
+            size_t n = strlen(ax[a].name);
+            if (def && !strncmp(def, ax[a].name, n) && def[n] == '=') {
+                fprintf(stderr, "netrun: error: --sweep %s and -D %s: give the values once\n",
+                        ax[a].name, def);
+                status = EXIT_USAGE;
+            }
+        }
         if (status == EXIT_OK && !classify(&ax[a], net, &d))
             status = EXIT_USAGE;
     }

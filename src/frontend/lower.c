@@ -68,9 +68,8 @@ static Item *new_item(Lower *L, Item *parent, ItemKind kind, const char *name, S
     it->loc = loc;
     it->name = name;
     it->is_shortcut = parent->kind == ITEM_RESIDUAL && name && !strcmp(name, AST_SHORTCUT);
-    int pos = 0;
-    for (int i = 0; i < parent->children.len; i++)
-        pos += !((const Item *)parent->children.items[i])->is_shortcut;
+    int pos = parent->npos; /* counted, not recounted: a repeat of 100,000 copies */
+    parent->npos += !it->is_shortcut;
     char idx[16];
     snprintf(idx, sizeof idx, "%d", pos);
     it->path = child_path(L, parent, name ? name : idx);
@@ -370,11 +369,11 @@ static Node *lower_repeat(Lower *L, Item *parent, const AstStmt *s, int depth, N
     Node *cur = in;
     int errors = L->diag->errors;
     /* the first copy in error stops the rest: one message, not one per copy */
-    for (int64_t k = 0; k < n && L->diag->errors == errors; k++) {
+    for (int64_t k = 0; k < n && L->diag->errors == errors && !L->too_big; k++) {
         if (var && !lower_params_push(L, var, var_loc, k))
             return in;
         if (s->body.len == 1) {
-            cur = lower_body(L, it, &s->body, depth + 1, cur);
+            cur = lower_stmts(L, it, &s->body, depth + 1, cur, cur); /* no rescan of the copies */
         } else {
             Item *copy = new_item(L, it, ITEM_GROUP, NULL, s->head_loc);
             copy->out = cur = lower_body(L, copy, &s->body, depth + 2, cur);
@@ -603,9 +602,18 @@ static Node *lower_stmts(Lower *L, Item *parent, const PtrVec *stmts, int depth,
 {
     if (depth > AST_MAX_DEPTH)
         return cur; /* the parsers stop before this; a guard for hand-made ASTs */
-    for (int i = 0; i < stmts->len && !diag_full(L->diag); i++) {
+    for (int i = 0; i < stmts->len && !diag_full(L->diag) && !L->too_big; i++) {
         const AstStmt *s = stmts->items[i];
         const AstStmt *t;
+        if (L->g->nodes.len > LOWER_MAX_NODES) { /* repeats and templates multiply */
+            char max[32];
+            diag_error(L->diag, s->head_loc,
+                       "the network expands to more than %s layers; is a repeat count too "
+                       "large, or a template used inside its own loop?",
+                       fmt_thousands(max, LOWER_MAX_NODES));
+            L->too_big = true;
+            return cur;
+        }
         if (!strcmp(s->head, AST_PARAMS) && !s->label) {
             if (depth > 0 || i > 0)
                 diag_error(L->diag, s->head_loc,

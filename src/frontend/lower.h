@@ -7,6 +7,9 @@
 
 typedef struct NetParam NetParam; /* params.c */
 
+/* The most layers a network may expand to (repeats and templates multiply statements). */
+#define LOWER_MAX_NODES 100000
+
 typedef struct Lower {
     Arena *arena;
     Diag *diag;
@@ -18,6 +21,7 @@ typedef struct Lower {
     int ntemplates;
     const AstStmt *expanding[AST_MAX_DEPTH]; /* the templates being expanded, outermost first */
     int nexpanding;
+    bool too_big;        /* LOWER_MAX_NODES was passed: lowering stops */
     const char *setting; /* the train setting being lowered: names its attribute 'value' */
     const char *flag;    /* the netrun flag being applied: names the value in messages */
 } Lower;

@@ -178,6 +178,7 @@ typedef struct Item {
     Node *out;     /* the node whose output the item gives; NULL: the network's input */
     bool used;     /* a branch: a join names it */
     bool bad_join; /* a block: one of its joins was in error (no "never joined" on top) */
+    int npos;      /* a block: its children that take a position (all but a shortcut) */
 } Item;
 
 typedef enum { LOSS_CROSS_ENTROPY, LOSS_MSE } LossKind;

@@ -98,6 +98,7 @@ expect unknown-name 2 "--sweep widht: mlp.net declares no parameter 'widht', and
     mlp.net --train --sweep widht=1,2
 expect no-values 2 "--sweep lr=: write --sweep NAME=V1,V2" mlp.net --train --sweep lr=
 expect no-train 2 "--sweep goes with --train" mlp.net --sweep lr=0.1
+expect with-define 2 "--sweep width and -D width=8: give the values once" mlp.net --train -D width=8 --sweep width=16,32
 expect with-save 2 "--sweep goes with --train.*--save" mlp.net --train --save x.st --sweep lr=0.1
 
 echo "sweep: $passed passed, $failed failed"
