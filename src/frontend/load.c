@@ -70,6 +70,7 @@ typedef struct IncStack {
     const char *real[AST_MAX_DEPTH + 1];  /* realpath of each */
     const AstStmt *at[AST_MAX_DEPTH + 1]; /* the include that read the next one */
     int n;
+    PtrVec done; /* realpaths of every file included so far: each is read once */
 } IncStack;
 
 static AstNet *parse_text(Arena *a, const SrcFile *f, Diag *d);
@@ -131,6 +132,12 @@ static void expand_includes(Arena *a, AstNet *net, IncStack *st, Diag *d)
             diag_error(d, arg->loc, "includes nested more than %d deep", AST_MAX_DEPTH);
             continue;
         }
+        bool again = false; /* a file two includes share (a diamond) gives its names once */
+        for (int k = 0; k < st->done.len && !again; k++)
+            again = !strcmp(st->done.items[k], r);
+        if (again)
+            continue;
+        ptrvec_push(a, &st->done, (void *)r);
         struct stat sbuf;
         if (stat(path, &sbuf) == 0 && (!S_ISREG(sbuf.st_mode) || sbuf.st_size > (64 << 20))) {
             diag_error(d, arg->loc, "cannot include '%s': %s", path,

@@ -23,7 +23,7 @@ for f in $files; do
   # parameters, repeats, templates, ifs and includes are converted, not expanded: each word
   # of the source is in both conversions as often as in the source
   for w in params repeat template include; do
-    n=$(grep -c "\b$w\b" "$tmp/$name"); [ "$n" = 0 ] && continue
+    n=$(grep -v '^ *#' "$tmp/$name" | grep -c "\b$w\b"); [ "$n" = 0 ] && continue
     for out in "$tmp/$name.yaml" "$tmp/$name.net"; do
       m=$(grep -c "\b${w}s\?\b" "$out") # YAML's key is templates
       [ "$m" -ge 1 ] || { ok=0; echo "'$w' is gone from $(basename "$out")" >> "$tmp/err"; }
