@@ -136,6 +136,7 @@ Test(csv, test_table_takes_the_training_classes)
               cap_text(&cap));
     cr_assert(te.labels[0] == 2 && te.labels[1] == 2 && te.labels[2] == 0);
     cr_assert_eq(ncls, 3);
+    dataset_free(&te);
     cr_assert_not(load(&te, "test2.csv", "x,label\n4,c\n5,dgo\n", false, false));
     expect_error(&cap, "test2.csv:3: column 2 ('label'): 'dgo'", "training table's 3 classes");
     dataset_free(&tr);
