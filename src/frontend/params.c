@@ -328,7 +328,7 @@ static const AstStmt *params_stmt(Lower *L, const AstNet *net)
 }
 
 /* The -D of name, or NULL; marks it taken. */
-static const char *define_of(Lower *L, const FrontendOptions *opt, const char *name, bool *taken)
+static const char *define_of(const FrontendOptions *opt, const char *name, bool *taken)
 {
     for (int i = 0; opt && i < opt->ndefines; i++) {
         const char *d = opt->defines[i], *eq = strchr(d, '=');
@@ -337,7 +337,6 @@ static const char *define_of(Lower *L, const FrontendOptions *opt, const char *n
             return eq + 1;
         }
     }
-    (void)L;
     return NULL;
 }
 
@@ -413,7 +412,7 @@ static void declare(Lower *L, const AstStmt *s, const FrontendOptions *opt, bool
     if (!v)
         return;
     NetParam p = {.name = s->head, .loc = s->head_loc, .val = v, .type = type_of(v)};
-    const char *text = define_of(L, opt, s->head, taken);
+    const char *text = define_of(opt, s->head, taken);
     if (text) {
         AstValue *dv = define_value(L, &p, text);
         if (dv)

@@ -201,20 +201,27 @@ static bool is_graph_entry(YamlReader *p, yaml_node_t *v, YamlEntry **inner)
     return true;
 }
 
+/* The entries of v, the mapping a form takes, entered (the caller leaves it with
+ * ydoc_leave): -1 after an error, which for a node that is not a mapping says "SHAPE, found
+ * WHAT" at v (at `at` when v is empty). */
+static int form_entries(YamlReader *p, yaml_node_t *v, SrcLoc at, const char *shape, YamlEntry **e)
+{
+    if (v->type != YAML_MAPPING_NODE) {
+        diag_error(p->d, is_empty(v) ? at : ydoc_loc_node(p, v), "%s, found %s", shape,
+                   ydoc_describe(p, v));
+        return -1;
+    }
+    return ydoc_enter(p, v) ? ydoc_entries(p, v, e) : -1;
+}
+
 /* `{count: N, as: i, layers: [...]}`, the value of `repeat`: s becomes `repeat N as i { ... }`. */
 static void repeat_body(YamlReader *p, AstStmt *s, yaml_node_t *v, SrcLoc at)
 {
     s->has_block = true;
-    if (v->type != YAML_MAPPING_NODE) {
-        diag_error(p->d, is_empty(v) ? at : ydoc_loc_node(p, v),
-                   "'repeat' takes {count: N, as: NAME, layers: [...]}, found %s",
-                   ydoc_describe(p, v));
-        return;
-    }
-    if (!ydoc_enter(p, v))
-        return;
     YamlEntry *e;
-    int n = ydoc_entries(p, v, &e);
+    int n = form_entries(p, v, at, "'repeat' takes {count: N, as: NAME, layers: [...]}", &e);
+    if (n < 0)
+        return;
     AstArg *count = NULL, *as = NULL;
     for (int i = 0; i < n && !halted(p); i++) {
         if (!ydoc_entry_ok(p, e, i))
@@ -254,15 +261,10 @@ static void repeat_body(YamlReader *p, AstStmt *s, yaml_node_t *v, SrcLoc at)
 static void if_body(YamlReader *p, AstStmt *s, yaml_node_t *v, SrcLoc at)
 {
     s->has_block = true;
-    if (v->type != YAML_MAPPING_NODE) {
-        diag_error(p->d, is_empty(v) ? at : ydoc_loc_node(p, v),
-                   "'if' takes {cond: (CONDITION), layers: [...]}, found %s", ydoc_describe(p, v));
-        return;
-    }
-    if (!ydoc_enter(p, v))
-        return;
     YamlEntry *e;
-    int n = ydoc_entries(p, v, &e);
+    int n = form_entries(p, v, at, "'if' takes {cond: (CONDITION), layers: [...]}", &e);
+    if (n < 0)
+        return;
     for (int i = 0; i < n && !halted(p); i++) {
         if (!ydoc_entry_ok(p, e, i))
             continue;
@@ -500,17 +502,13 @@ static const char *const top_keys[] = {"network",   "input",  "params",
  * .net statement `template basic planes stride=1 { ... }`, pushed onto body. */
 static void top_templates(YamlReader *p, PtrVec *body, const YamlEntry *e)
 {
-    if (e->val->type != YAML_MAPPING_NODE) {
-        diag_error(p->d, is_empty(e->val) ? e->loc : ydoc_loc_node(p, e->val),
-                   "'templates' must be a mapping of names to {params: [...], layers: [...]}, "
-                   "found %s",
-                   ydoc_describe(p, e->val));
-        return;
-    }
-    if (!ydoc_enter(p, e->val))
-        return;
     YamlEntry *t;
-    int n = ydoc_entries(p, e->val, &t);
+    int n = form_entries(p, e->val, e->loc,
+                         "'templates' must be a mapping of names to {params: [...], layers: "
+                         "[...]}",
+                         &t);
+    if (n < 0)
+        return;
     for (int i = 0; i < n && !halted(p); i++) {
         if (!ydoc_entry_ok(p, t, i))
             continue;
@@ -522,16 +520,13 @@ static void top_templates(YamlReader *p, PtrVec *body, const YamlEntry *e)
         name->s = t[i].name;
         ptrvec_push(p->a, &s->args, ast_arg(p->a, NULL, (SrcLoc){0}, name, t[i].loc));
         yaml_node_t *v = t[i].val;
-        if (v->type != YAML_MAPPING_NODE) {
-            diag_error(p->d, is_empty(v) ? t[i].loc : ydoc_loc_node(p, v),
-                       "template '%s' must be {params: [...], layers: [...]}, found %s", t[i].name,
-                       ydoc_describe(p, v));
-            continue;
-        }
-        if (!ydoc_enter(p, v))
-            continue;
         YamlEntry *f;
-        int nf = ydoc_entries(p, v, &f);
+        int nf = form_entries(
+            p, v, t[i].loc,
+            arena_printf(p->a, "template '%s' must be {params: [...], layers: [...]}", t[i].name),
+            &f);
+        if (nf < 0)
+            continue;
         for (int j = 0; j < nf && !halted(p); j++) {
             if (!ydoc_entry_ok(p, f, j))
                 continue;
@@ -600,20 +595,15 @@ static void template_names(YamlReader *p, yaml_node_t *root)
  * statement per name, its default the one argument). */
 static AstStmt *top_params(YamlReader *p, const YamlEntry *e)
 {
-    if (e->val->type != YAML_MAPPING_NODE) {
-        diag_error(p->d, is_empty(e->val) ? e->loc : ydoc_loc_node(p, e->val),
-                   "'params' must be a mapping of names to defaults, like {width: 16}, found %s",
-                   ydoc_describe(p, e->val));
+    YamlEntry *t;
+    int n = form_entries(p, e->val, e->loc,
+                         "'params' must be a mapping of names to defaults, like {width: 16}", &t);
+    if (n < 0)
         return NULL;
-    }
     AstStmt *ps = ast_stmt(p->a, e->loc);
     ps->head = AST_PARAMS;
     ps->head_loc = e->loc;
     ps->has_block = true;
-    if (!ydoc_enter(p, e->val))
-        return NULL;
-    YamlEntry *t;
-    int n = ydoc_entries(p, e->val, &t);
     for (int i = 0; i < n && !halted(p); i++) {
         if (!ydoc_entry_ok(p, t, i))
             continue;
