@@ -3,7 +3,7 @@
 set -e
 pkgs="meson ninja-build pkg-config gcc clang flex bison libyaml-dev zlib1g-dev libjson-c-dev
       libopenblas-dev libcriterion-dev libclang-rt-14-dev openmpi-bin libopenmpi-dev
-      libpng-dev libjpeg62-turbo-dev librsvg2-bin"
+      libpng-dev libjpeg62-turbo-dev libcsv-dev librsvg2-bin"
 missing=""
 for p in $pkgs; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
