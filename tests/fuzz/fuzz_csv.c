@@ -32,7 +32,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             free(cls[k]);
         free(cls);
     }
-    Dataset val;
+    Dataset val = {0}; /* empty when the table is too small to split */
     if (ds.n >= 2 && !dataset_split(&ds, &val, 0.5, 7, &d))
         abort(); /* two records or more always split */
     float *x = malloc(sizeof(float) * (size_t)ds.cols);
