@@ -525,3 +525,97 @@ double now_seconds(void)
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
+
+/* ---- memory planning ---- */
+
+typedef struct Span {
+    size_t off, end;
+} Span;
+
+static int span_cmp(const void *a, const void *b)
+{
+    const Span *x = a, *y = b;
+    return (x->off > y->off) - (x->off < y->off);
+}
+
+typedef struct Keyed {
+    size_t key;
+    int i;
+} Keyed;
+
+static int keyed_cmp(const void *a, const void *b)
+{
+    const Keyed *x = a, *y = b;
+    if (x->key != y->key)
+        return x->key < y->key ? 1 : -1;
+    return (x->i > y->i) - (x->i < y->i);
+}
+
+static void *xcalloc(size_t n, size_t size)
+{
+    void *p = calloc(n ? n : 1, size);
+    if (!p)
+        abort();
+    return p;
+}
+
+size_t first_fit(int n, const int *order, const int *lo, const int *hi, const size_t *size,
+                 int nsteps, size_t *off)
+{
+    /* live[start[s] .. start[s + 1]): the blocks alive at step s */
+    int *start = xcalloc((size_t)nsteps + 1, sizeof(int));
+    for (int i = 0; i < n; i++)
+        for (int s = lo[i]; s <= hi[i]; s++)
+            start[s + 1]++;
+    for (int s = 0; s < nsteps; s++)
+        start[s + 1] += start[s];
+    int *fill = xcalloc((size_t)nsteps + 1, sizeof(int));
+    memcpy(fill, start, sizeof(int) * (size_t)nsteps);
+    int *live = xcalloc((size_t)start[nsteps], sizeof(int));
+    for (int i = 0; i < n; i++)
+        for (int s = lo[i]; s <= hi[i]; s++)
+            live[fill[s]++] = i;
+    /* seen[b]: 1 + the place in order of the last block that met b (0: none yet) */
+    int *seen = xcalloc((size_t)n, sizeof(int));
+    bool *placed = xcalloc((size_t)n, sizeof(bool));
+    Span *spans = xcalloc((size_t)n, sizeof(Span));
+    size_t top = 0;
+    for (int k = 0; k < n; k++) {
+        int i = order ? order[k] : k, nc = 0;
+        for (int s = lo[i]; s <= hi[i]; s++)
+            for (int e = start[s]; e < start[s + 1]; e++) {
+                int b = live[e];
+                if (placed[b] && seen[b] != k + 1) {
+                    seen[b] = k + 1;
+                    spans[nc++] = (Span){off[b], off[b] + size[b]};
+                }
+            }
+        qsort(spans, (size_t)nc, sizeof *spans, span_cmp);
+        size_t at = 0;
+        for (int c = 0; c < nc && spans[c].off < at + size[i]; c++)
+            if (spans[c].end > at)
+                at = spans[c].end;
+        off[i] = at;
+        placed[i] = true;
+        if (at + size[i] > top)
+            top = at + size[i];
+    }
+    free(start);
+    free(fill);
+    free(live);
+    free(seen);
+    free(placed);
+    free(spans);
+    return top;
+}
+
+void order_largest_first(int n, const size_t *key, int *order)
+{
+    Keyed *k = xcalloc((size_t)n, sizeof *k);
+    for (int i = 0; i < n; i++)
+        k[i] = (Keyed){key[i], i};
+    qsort(k, (size_t)n, sizeof *k, keyed_cmp);
+    for (int i = 0; i < n; i++)
+        order[i] = k[i].i;
+    free(k);
+}

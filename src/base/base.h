@@ -140,4 +140,19 @@ void diag_suggest(Diag *d, SrcLoc loc, const Suggest *s);
 /* Monotonic time in seconds. */
 double now_seconds(void);
 
+/* ---- memory planning ---- */
+
+/* First fit of n blocks in one memory: block i is size[i] long and alive over the steps
+ * lo[i]..hi[i] (both included, 0 <= lo <= hi < nsteps). In order (a permutation of 0..n-1;
+ * NULL: 0, 1, ...), each is placed at the lowest offset where it overlaps no block placed
+ * before it that is alive at a common step. Writes off[] and returns the memory's size
+ * (the end of the highest block). A block meets only those alive at its own steps, so the
+ * cost is that of the live sets, not quadratic: linear for a chain of 100,000 layers.
+ * Aborts when out of memory, as the arena does. */
+size_t first_fit(int n, const int *order, const int *lo, const int *hi, const size_t *size,
+                 int nsteps, size_t *off);
+/* Fills order with 0..n-1 by key, largest first, equal keys in index order (a stable sort:
+ * the placement orders first_fit is given). */
+void order_largest_first(int n, const size_t *key, int *order);
+
 #endif

@@ -8,6 +8,7 @@
  * takes and returns PyTorch's layouts; the first step converts the input and the last
  * writes the output. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "plan.h"
@@ -336,33 +337,6 @@ static void plan_liveness(Plan *p)
 
 static size_t buf_floats(const Buf *b) { return (clayout_floats(&b->l) + 15) & ~(size_t)15; }
 
-/* Each root in the given order at the lowest offset where it overlaps no root placed
- * before it that is live at the same time; returns the arena's floats. */
-static size_t first_fit(Plan *p, const int *order, int n)
-{
-    size_t top = 0;
-    for (int i = 0; i < n; i++) {
-        Buf *x = &p->bufs[order[i]];
-        size_t size = buf_floats(x), off = 0;
-        for (bool moved = true; moved;) {
-            moved = false;
-            for (int j = 0; j < i; j++) {
-                const Buf *y = &p->bufs[order[j]];
-                if (y->last < x->def || x->last < y->def)
-                    continue;
-                if (off < y->off + buf_floats(y) && y->off < off + size) {
-                    off = y->off + buf_floats(y);
-                    moved = true;
-                }
-            }
-        }
-        x->off = off;
-        if (off + size > top)
-            top = off + size;
-    }
-    return top;
-}
-
 /* The roots in the arena by first fit, in the order of their ids (the order they are
  * written) or largest first, whichever packs tighter: placing large tensors first keeps
  * small ones from splitting the space a large one needs later, which a skip connection
@@ -370,22 +344,30 @@ static size_t first_fit(Plan *p, const int *order, int n)
  * every buffer starts on a 64-byte boundary. */
 static void plan_arena(Plan *p)
 {
-    int *by_id = arena_alloc(p->arena, sizeof(int) * (size_t)p->nbufs * 2), n = 0;
-    int *by_size = by_id + p->nbufs;
+    size_t nb = (size_t)p->nbufs + 1;
+    int *root = arena_alloc(p->arena, sizeof(int) * nb), n = 0;
+    int *lo = arena_alloc(p->arena, sizeof(int) * nb),
+        *hi = arena_alloc(p->arena, sizeof(int) * nb);
+    int *by_size = arena_alloc(p->arena, sizeof(int) * nb);
+    size_t *size = arena_alloc(p->arena, sizeof(size_t) * nb);
+    size_t *off = arena_alloc(p->arena, sizeof(size_t) * nb);
     for (int b = 0; b < p->nbufs; b++) {
         const Buf *x = &p->bufs[b];
         if (x->root != b || x->user_in || x->user_out)
             continue;
-        by_id[n] = b;
-        int at = n++; /* insertion sort: larger first, stable */
-        for (; at > 0 && buf_floats(&p->bufs[by_size[at - 1]]) < buf_floats(x); at--)
-            by_size[at] = by_size[at - 1];
-        by_size[at] = b;
+        root[n] = b;
+        lo[n] = x->def > 0 ? x->def : 0; /* every root is written; a guard all the same */
+        hi[n] = x->last > lo[n] ? x->last : lo[n];
+        size[n] = buf_floats(x);
+        n++;
     }
-    size_t sized = first_fit(p, by_size, n);
-    p->arena_floats = first_fit(p, by_id, n);
+    order_largest_first(n, size, by_size);
+    size_t sized = first_fit(n, by_size, lo, hi, size, p->nsteps, off);
+    p->arena_floats = first_fit(n, NULL, lo, hi, size, p->nsteps, off);
     if (sized < p->arena_floats)
-        p->arena_floats = first_fit(p, by_size, n);
+        p->arena_floats = first_fit(n, by_size, lo, hi, size, p->nsteps, off);
+    for (int i = 0; i < n; i++)
+        p->bufs[root[i]].off = off[i];
 }
 
 void plan_build(Plan *p, Arena *arena, const Graph *g)

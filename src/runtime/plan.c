@@ -128,15 +128,19 @@ static void decide_gradients(Model *m)
 }
 
 /* Whether node t's gradient is alive across a barrier: a coupled node b with
- * t <= b < first writer (the barrier of b falls between the write and t's backward). */
+ * t <= b < first writer (the barrier of b falls between the write and t's backward). The
+ * segments are in node order: the first at or after t decides. */
 static bool crosses_barrier(const Model *m, int t)
 {
-    for (int s = 0; s < m->nsegments; s++) {
-        int b = m->segments[s];
-        if (t <= b && b < m->plan[t].first_writer)
-            return true;
+    int a = 0, z = m->nsegments;
+    while (a < z) {
+        int mid = a + (z - a) / 2;
+        if (m->segments[mid] < t)
+            a = mid + 1;
+        else
+            z = mid;
     }
-    return false;
+    return a < m->nsegments && m->segments[a] < m->plan[t].first_writer;
 }
 
 /* Packs the thread-local gradients into the arena: a gradient occupies its slot from its
@@ -144,46 +148,38 @@ static bool crosses_barrier(const Model *m, int t)
  * alive in backward (latest first writer first). */
 static void decide_slots(Model *m)
 {
-    int nn = m->g->nodes.len;
-    int *order = malloc(sizeof(int) * (size_t)nn);
-    int cnt = 0;
+    int nn = m->g->nodes.len, cnt = 0;
+    /* per candidate: its node, its life (node .. first writer), size and place */
+    int *cand = malloc(sizeof(int) * (size_t)nn), *order = malloc(sizeof(int) * (size_t)nn);
+    int *lo = malloc(sizeof(int) * (size_t)nn), *hi = malloc(sizeof(int) * (size_t)nn);
+    size_t *size = malloc(sizeof(size_t) * (size_t)nn), *off = malloc(sizeof(size_t) * (size_t)nn);
+    size_t *writer = malloc(sizeof(size_t) * (size_t)nn);
+    if (!cand || !order || !lo || !hi || !size || !off || !writer)
+        abort();
     for (int t = nn - 1; t >= 0; t--) {
         NodePlan *np = &m->plan[t];
         np->goff = 0;
-        if (np->gsrc == t && np->first_writer > t && !crosses_barrier(m, t))
-            order[cnt++] = t;
-    }
-    /* stable insertion sort by first writer, descending */
-    for (int a = 1; a < cnt; a++)
-        for (int b = a;
-             b > 0 && m->plan[order[b]].first_writer > m->plan[order[b - 1]].first_writer; b--) {
-            int x = order[b];
-            order[b] = order[b - 1];
-            order[b - 1] = x;
+        if (np->gsrc == t && np->first_writer > t && !crosses_barrier(m, t)) {
+            cand[cnt] = t;
+            lo[cnt] = t;
+            hi[cnt] = np->first_writer;
+            writer[cnt] = (size_t)np->first_writer;
+            size[cnt] = align16((size_t)m->part * (size_t)shape_numel(node(m, t)->out));
+            cnt++;
         }
-    size_t top = 0;
-    for (int a = 0; a < cnt; a++) {
-        int t = order[a];
-        size_t size = align16((size_t)m->part * (size_t)shape_numel(node(m, t)->out)), off = 0;
-        for (bool moved = true; moved;) {
-            moved = false;
-            for (int b = 0; b < a; b++) {
-                int u = order[b];
-                const NodePlan *q = &m->plan[u];
-                bool live_together = !(q->first_writer < t || m->plan[t].first_writer < u);
-                size_t usize = align16((size_t)m->part * (size_t)shape_numel(node(m, u)->out));
-                if (live_together && off < q->goff + usize && q->goff < off + size) {
-                    off = q->goff + usize;
-                    moved = true;
-                }
-            }
-        }
-        m->plan[t].goff = off;
-        if (off + size > top)
-            top = off + size;
     }
-    m->gsize = top;
+    order_largest_first(cnt, writer, order);
+    /* first writers reach nn: the loss's gradient is copied into the last node's first */
+    m->gsize = first_fit(cnt, order, lo, hi, size, nn + 1, off);
+    for (int a = 0; a < cnt; a++)
+        m->plan[cand[a]].goff = off[a];
+    free(cand);
     free(order);
+    free(lo);
+    free(hi);
+    free(size);
+    free(off);
+    free(writer);
 }
 
 bool rt_plan_decide(Model *m)
