@@ -20,6 +20,8 @@ typedef struct FrontendOptions {
     const char *const *defines; /* -D NAME=VALUE: a parameter's value in place of its default */
     int ndefines;
     bool *bad_define; /* set when a -D names no parameter or does not read as its type */
+    int max_layers;   /* the most layers the net may expand to; 0: LOWER_MAX_NODES (100,000).
+                         The fuzz targets lower it, to keep each input fast */
 } FrontendOptions;
 Graph *frontend_load_opts(Arena *a, const char *path, const FrontendOptions *opt, Diag *d);
 Graph *frontend_load_file_opts(Arena *a, const SrcFile *f, const FrontendOptions *opt, Diag *d);

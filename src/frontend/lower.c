@@ -605,12 +605,22 @@ static Node *lower_stmts(Lower *L, Item *parent, const PtrVec *stmts, int depth,
     for (int i = 0; i < stmts->len && !diag_full(L->diag) && !L->too_big; i++) {
         const AstStmt *s = stmts->items[i];
         const AstStmt *t;
-        if (L->g->nodes.len > LOWER_MAX_NODES) { /* repeats and templates multiply */
+        if (L->g->nodes.len > L->max_nodes) { /* repeats and templates multiply */
             char max[32];
             diag_error(L->diag, s->head_loc,
                        "the network expands to more than %s layers; is a repeat count too "
                        "large, or a template used inside its own loop?",
-                       fmt_thousands(max, LOWER_MAX_NODES));
+                       fmt_thousands(max, L->max_nodes));
+            L->too_big = true;
+            return cur;
+        }
+        if (++L->visits > LOWER_VISITS_PER_LAYER * L->max_nodes) {
+            char max[32];
+            diag_error(L->diag, s->head_loc,
+                       "the network expands to more than %s statements; is a repeat count too "
+                       "large (a repeat inside a repeat multiplies them), or a template used "
+                       "inside its own loop?",
+                       fmt_thousands(max, LOWER_VISITS_PER_LAYER * L->max_nodes));
             L->too_big = true;
             return cur;
         }
@@ -753,7 +763,9 @@ static void lower_header(Lower *L, const AstNet *net)
 
 Graph *lower_net(Arena *a, const AstNet *net, const FrontendOptions *opt, Diag *d)
 {
-    Lower L = {.arena = a, .diag = d, .g = ir_graph_new(a)};
+    Lower L = {.arena = a, .diag = d, .g = ir_graph_new(a), .max_nodes = LOWER_MAX_NODES};
+    if (opt && opt->max_layers > 0 && opt->max_layers < LOWER_MAX_NODES)
+        L.max_nodes = opt->max_layers;
     lower_params(&L, net, opt);
     lower_templates(&L, net);
     Graph *g = L.g;

@@ -9,6 +9,10 @@ typedef struct NetParam NetParam; /* params.c */
 
 /* The most layers a network may expand to (repeats and templates multiply statements). */
 #define LOWER_MAX_NODES 100000
+/* The most statements lowering may visit, per layer allowed: a repeat of an `if` that does
+ * not hold makes no layer, yet costs its visits (a repeat of 100,000 such repeats would run
+ * for hours). */
+#define LOWER_VISITS_PER_LAYER 4
 
 typedef struct Lower {
     Arena *arena;
@@ -21,7 +25,9 @@ typedef struct Lower {
     int ntemplates;
     const AstStmt *expanding[AST_MAX_DEPTH]; /* the templates being expanded, outermost first */
     int nexpanding;
-    bool too_big;        /* LOWER_MAX_NODES was passed: lowering stops */
+    int max_nodes;       /* LOWER_MAX_NODES, or the caller's FrontendOptions.max_layers */
+    int visits;          /* statements visited so far, repeated ones each time */
+    bool too_big;        /* max_nodes or its visits were passed: lowering stops */
     const char *setting; /* the train setting being lowered: names its attribute 'value' */
     const char *flag;    /* the netrun flag being applied: names the value in messages */
 } Lower;
