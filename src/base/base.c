@@ -562,16 +562,17 @@ static void *xcalloc(size_t n, size_t size)
 size_t first_fit(int n, const int *order, const int *lo, const int *hi, const size_t *size,
                  int nsteps, size_t *off)
 {
-    /* live[start[s] .. start[s + 1]): the blocks alive at step s */
-    int *start = xcalloc((size_t)nsteps + 1, sizeof(int));
+    /* live[start[s] .. start[s + 1]): the blocks alive at step s (the lifetimes' sum may
+     * pass INT_MAX in a net made to: then the allocation fails, it does not wrap) */
+    size_t *start = xcalloc((size_t)nsteps + 1, sizeof(size_t));
     for (int i = 0; i < n; i++)
         for (int s = lo[i]; s <= hi[i]; s++)
             start[s + 1]++;
     for (int s = 0; s < nsteps; s++)
         start[s + 1] += start[s];
-    int *fill = xcalloc((size_t)nsteps + 1, sizeof(int));
-    memcpy(fill, start, sizeof(int) * (size_t)nsteps);
-    int *live = xcalloc((size_t)start[nsteps], sizeof(int));
+    size_t *fill = xcalloc((size_t)nsteps + 1, sizeof(size_t));
+    memcpy(fill, start, sizeof(size_t) * (size_t)nsteps);
+    int *live = xcalloc(start[nsteps], sizeof(int));
     for (int i = 0; i < n; i++)
         for (int s = lo[i]; s <= hi[i]; s++)
             live[fill[s]++] = i;
@@ -583,7 +584,7 @@ size_t first_fit(int n, const int *order, const int *lo, const int *hi, const si
     for (int k = 0; k < n; k++) {
         int i = order ? order[k] : k, nc = 0;
         for (int s = lo[i]; s <= hi[i]; s++)
-            for (int e = start[s]; e < start[s + 1]; e++) {
+            for (size_t e = start[s]; e < start[s + 1]; e++) {
                 int b = live[e];
                 if (placed[b] && seen[b] != k + 1) {
                     seen[b] = k + 1;
