@@ -42,29 +42,36 @@ static Graph *fuzz_load(Arena *a, const char *name, const char *text, size_t len
     return g && d.errors == 0 && g->shaped ? g : NULL;
 }
 
+/* text, a writer's output in YAML or .net, read back must dump to `want`; else the target
+ * aborts, saying `what` changed the net. Frees text. */
+static void fuzz_read_back(StrBuf *text, bool yaml, const char *want, const char *what)
+{
+    StrBuf dump;
+    sb_init(&dump);
+    Arena *a = arena_new();
+    Graph *back = fuzz_load(a, yaml ? "back.yaml" : "back.net", text->data, text->len);
+    if (back)
+        ir_dump(back, &dump);
+    if (!back || strcmp(dump.data, want) != 0) {
+        fprintf(stderr, "%s %s changed the net:\n%s\n--- IR before:\n%s--- after:\n%s", what,
+                yaml ? "YAML" : ".net", text->data, want, back ? dump.data : "(load failed)\n");
+        abort();
+    }
+    arena_free(a);
+    sb_free(text);
+    sb_free(&dump);
+}
+
 /* The writer's output of g, read back, must dump to `want`. */
 static void fuzz_roundtrip(const Graph *g, const char *want, bool yaml)
 {
-    StrBuf text, dump;
+    StrBuf text;
     sb_init(&text);
-    sb_init(&dump);
     if (yaml)
         write_yaml(g, &text);
     else
         write_net(g, &text);
-    Arena *a = arena_new();
-    Graph *back = fuzz_load(a, yaml ? "back.yaml" : "back.net", text.data, text.len);
-    if (back)
-        ir_dump(back, &dump);
-    if (!back || strcmp(dump.data, want) != 0) {
-        fprintf(stderr,
-                "round trip through %s changed the net:\n%s\n--- IR before:\n%s--- after:\n%s",
-                yaml ? "YAML" : ".net", text.data, want, back ? dump.data : "(load failed)\n");
-        abort();
-    }
-    arena_free(a);
-    sb_free(&text);
-    sb_free(&dump);
+    fuzz_read_back(&text, yaml, want, "round trip through");
 }
 
 /* A net with parameters, repeats, templates or ifs (and no include: that reads files) is
@@ -85,24 +92,10 @@ static void fuzz_ast_roundtrip(const char *name, const uint8_t *data, size_t siz
     for (int i = 0; net && i < net->top.len; i++)
         includes |= !strcmp(((const AstStmt *)net->top.items[i])->head, AST_INCLUDE);
     for (int y = 0; net && !d.errors && !includes && ast_has_forms(net) && y < 2; y++) {
-        StrBuf text, dump;
+        StrBuf text;
         sb_init(&text);
-        sb_init(&dump);
         (y ? write_ast_yaml : write_ast_net)(net, &text);
-        Arena *b = arena_new();
-        Graph *back = fuzz_load(b, y ? "back.yaml" : "back.net", text.data, text.len);
-        if (back)
-            ir_dump(back, &dump);
-        if (!back || strcmp(dump.data, want) != 0) {
-            fprintf(stderr,
-                    "conversion of the syntax tree to %s changed the net:\n%s\n--- IR "
-                    "before:\n%s--- after:\n%s",
-                    y ? "YAML" : ".net", text.data, want, back ? dump.data : "(load failed)\n");
-            abort();
-        }
-        arena_free(b);
-        sb_free(&text);
-        sb_free(&dump);
+        fuzz_read_back(&text, y, want, "conversion of the syntax tree to");
     }
     arena_free(a);
 }
