@@ -350,6 +350,12 @@ void sb_vprintf(StrBuf *sb, const char *fmt, va_list ap)
     sb->len += (size_t)n;
 }
 
+void sb_indent(StrBuf *sb, int depth)
+{
+    for (int i = 0; i < depth; i++)
+        sb_puts(sb, "  ");
+}
+
 void sb_printf(StrBuf *sb, const char *fmt, ...)
 {
     va_list ap;

@@ -96,6 +96,8 @@ void sb_puts(StrBuf *sb, const char *s);
 void sb_write(StrBuf *sb, const void *p, size_t n);
 void sb_printf(StrBuf *sb, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void sb_vprintf(StrBuf *sb, const char *fmt, va_list ap);
+/* Two spaces per level: the indentation of every tree the project writes. */
+void sb_indent(StrBuf *sb, int depth);
 
 /* ---- random numbers ---- */
 

@@ -6,12 +6,6 @@
 
 #include "frontend.h"
 
-static void indent(StrBuf *sb, int depth)
-{
-    for (int i = 0; i < depth; i++)
-        sb_puts(sb, "  ");
-}
-
 static bool in_out_given(const Node *n, int *ai_in, int *ai_out)
 {
     *ai_in = ir_attr_index(n->ops, "in");
@@ -44,7 +38,7 @@ static void net_items(const Item *group, int depth, StrBuf *sb)
 {
     for (int i = 0; i < group->children.len; i++) {
         const Item *it = group->children.items[i];
-        indent(sb, depth);
+        sb_indent(sb, depth);
         if (it->is_group) {
             if (it->kind == ITEM_GROUP && it->name)
                 sb_printf(sb, "%s {\n", it->name);
@@ -56,7 +50,7 @@ static void net_items(const Item *group, int depth, StrBuf *sb)
             else
                 sb_printf(sb, "%s {\n", it->kind == ITEM_BRANCH ? AST_BRANCH : AST_RESIDUAL);
             net_items(it, depth + 1, sb);
-            indent(sb, depth);
+            sb_indent(sb, depth);
             sb_puts(sb, "}\n");
             continue;
         }
@@ -112,7 +106,7 @@ static void yaml_items(const Item *group, int depth, StrBuf *sb)
 {
     for (int i = 0; i < group->children.len; i++) {
         const Item *it = group->children.items[i];
-        indent(sb, depth);
+        sb_indent(sb, depth);
         sb_puts(sb, "- ");
         if (it->kind == ITEM_GROUP) {
             /* an empty group is an empty list: `name:` alone would read as null */
@@ -126,7 +120,7 @@ static void yaml_items(const Item *group, int depth, StrBuf *sb)
             int inner = depth + 1;
             if (it->name) {
                 sb_printf(sb, "%s:\n", it->name);
-                indent(sb, depth + 2);
+                sb_indent(sb, depth + 2);
                 inner = depth + 2;
             }
             sb_printf(sb, it->children.len ? "%s:\n" : "%s: []\n", word);

@@ -86,12 +86,6 @@ static void value(StrBuf *sb, const AstValue *v, bool yaml, bool in_expr)
 
 /* ---- .net ---- */
 
-static void indent(StrBuf *sb, int depth)
-{
-    for (int i = 0; i < depth; i++)
-        sb_puts(sb, "  ");
-}
-
 static void net_args(StrBuf *sb, const PtrVec *args)
 {
     for (int i = 0; i < args->len; i++) {
@@ -114,7 +108,7 @@ static void net_stmts(StrBuf *sb, const PtrVec *stmts, int depth)
 {
     for (int i = 0; i < stmts->len; i++) {
         const AstStmt *s = stmts->items[i];
-        indent(sb, depth);
+        sb_indent(sb, depth);
         if (s->label)
             sb_printf(sb, "%s: ", s->label);
         sb_puts(sb, s->head);
@@ -122,7 +116,7 @@ static void net_stmts(StrBuf *sb, const PtrVec *stmts, int depth)
         if (s->has_block) {
             sb_puts(sb, " {\n");
             net_stmts(sb, &s->body, depth + 1);
-            indent(sb, depth);
+            sb_indent(sb, depth);
             sb_putc(sb, '}');
         }
         sb_putc(sb, '\n');
@@ -195,14 +189,14 @@ static void yaml_args(StrBuf *sb, const PtrVec *args)
 static void yaml_parts(StrBuf *sb, const AstStmt *s, int depth)
 {
     sb_putc(sb, '\n');
-    indent(sb, depth);
+    sb_indent(sb, depth);
     if (!strcmp(s->head, AST_REPEAT)) {
         sb_puts(sb, "count: ");
         if (s->args.len > 0)
             value(sb, ((const AstArg *)s->args.items[0])->val, true, false);
         if (s->args.len > 2) {
             sb_putc(sb, '\n');
-            indent(sb, depth);
+            sb_indent(sb, depth);
             sb_puts(sb, "as: ");
             value(sb, ((const AstArg *)s->args.items[2])->val, true, false);
         }
@@ -212,7 +206,7 @@ static void yaml_parts(StrBuf *sb, const AstStmt *s, int depth)
             value(sb, ((const AstArg *)s->args.items[0])->val, true, false);
     }
     sb_putc(sb, '\n');
-    indent(sb, depth);
+    sb_indent(sb, depth);
     sb_puts(sb, s->body.len ? "layers:\n" : "layers: []\n");
     yaml_items(sb, &s->body, depth + 1);
 }
@@ -223,24 +217,20 @@ static void yaml_items(StrBuf *sb, const PtrVec *stmts, int depth)
         const AstStmt *s = stmts->items[i];
         if (!strcmp(s->head, AST_PARAMS) || !strcmp(s->head, AST_TEMPLATE))
             continue; /* at the top level */
-        indent(sb, depth);
+        sb_indent(sb, depth);
         sb_puts(sb, "- ");
         bool parts = !strcmp(s->head, AST_REPEAT) || !strcmp(s->head, AST_IF);
         bool graph = ast_is_block_word(s->head);
-        if (s->has_block && !parts && !graph && !s->label) { /* a group: name: [...] */
-            sb_printf(sb, s->body.len ? "%s:\n" : "%s: []\n", s->head);
-            yaml_items(sb, &s->body, depth + 1);
-            continue;
-        }
-        if (s->has_block && !parts && !graph) { /* x: sequential { } is the group x */
-            sb_printf(sb, s->body.len ? "%s:\n" : "%s: []\n", s->label);
+        if (s->has_block && !parts && !graph) { /* a group `name { }`, or `x: sequential { }`
+                                                    (the group x): name: [...] */
+            sb_printf(sb, s->body.len ? "%s:\n" : "%s: []\n", s->label ? s->label : s->head);
             yaml_items(sb, &s->body, depth + 1);
             continue;
         }
         int inner = depth + 1;
         if (s->label && (s->has_block || s->args.len || parts)) { /* label:\n  head: ... */
             sb_printf(sb, "%s:\n", s->label);
-            indent(sb, depth + 2);
+            sb_indent(sb, depth + 2);
             inner = depth + 2;
         } else if (s->label) { /* act: ReLU */
             sb_printf(sb, "%s: %s\n", s->label, s->head);

@@ -376,8 +376,7 @@ bool ir_shape(Graph *g, Diag *d)
 static void dump_node(const Node *n, int depth, StrBuf *sb)
 {
     char a[64], b[64];
-    for (int i = 0; i < depth; i++)
-        sb_puts(sb, "  ");
+    sb_indent(sb, depth);
     sb_printf(sb, "%s %s", n->path, n->ops->name);
     for (int i = 0; i < n->ops->nattrs; i++) {
         const AttrSpec *s = &n->ops->attrs[i];
@@ -410,8 +409,7 @@ static void dump_item(const Item *it, int depth, StrBuf *sb)
     }
     static const char *const words[] = {
         [ITEM_GROUP] = "group", [ITEM_BRANCH] = "branch", [ITEM_RESIDUAL] = "residual"};
-    for (int i = 0; i < depth; i++)
-        sb_puts(sb, "  ");
+    sb_indent(sb, depth);
     sb_printf(sb, "%s %s\n", words[it->kind], it->path);
     for (int i = 0; i < it->children.len; i++)
         dump_item(it->children.items[i], depth + 1, sb);
