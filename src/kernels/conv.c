@@ -22,7 +22,6 @@
 
 #define NVB_MAX 4 /* vectors of channels in a tile */
 #define P_MAX 12  /* pixels (or weight rows) in a tile */
-#define ALWAYS_INLINE __attribute__((always_inline)) inline
 
 static int round_up(int n, int m) { return (n + m - 1) / m * m; }
 static size_t round16(size_t n) { return (n + 15) & ~(size_t)15; }

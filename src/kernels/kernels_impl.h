@@ -36,6 +36,8 @@ typedef float vfloat __attribute__((vector_size(VL * sizeof(float))));
 #define FULL_WIDTH
 #endif
 
+#define ALWAYS_INLINE __attribute__((always_inline)) inline
+
 static inline vfloat vload(const float *p)
 {
     vfloat v;

@@ -183,7 +183,7 @@ Test(graph_kernels, dwconv)
 {
     char cases[16][64];
     int nc = ref_cases(&ref, "dwconv_", "geom", cases, 16);
-    cr_assert(nc >= 5);
+    cr_assert(nc >= 12);
     for (int k = 0; k < nc; k++) {
         const char *c = cases[k];
         ConvGeom g = conv_geom(get(c, "geom"));

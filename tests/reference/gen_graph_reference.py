@@ -76,7 +76,19 @@ in, w (OC,1,KH,KW), b (OC) (absent without bias), out, dout, din, dw, db.""")
     for name, B, C, H, W, M, k, s, p, d, bias in [
             ("k3", 2, 5, 7, 6, 1, 3, 1, 1, 1, True), ("stride2", 2, 17, 9, 8, 1, 3, 2, 1, 1, True),
             ("mult2", 2, 3, 6, 7, 2, 3, 1, 1, 1, False), ("dil2", 1, 4, 9, 9, 1, 3, 1, 2, 2, True),
-            ("rect", 2, 6, 8, 7, 1, (3, 1), (1, 2), (1, 0), 1, True), ("k5", 1, 32, 8, 8, 1, 5, 1, 2, 1, True)]:
+            ("rect", 2, 6, 8, 7, 1, (3, 1), (1, 2), (1, 0), 1, True), ("k5", 1, 32, 8, 8, 1, 5, 1, 2, 1, True),
+            # rows of several whole tiles of pixels, and two vectors of channels
+            ("wide", 2, 16, 5, 30, 1, 3, 1, 1, 1, True),
+            # stride 2 without padding on odd sizes; channels past the last whole vector
+            ("s2p0", 2, 9, 11, 13, 1, 3, 2, 0, 1, False),
+            # a stride larger than the kernel: input pixels that no tap reaches
+            ("s3k2", 1, 8, 10, 11, 1, 2, 3, 1, 1, True),
+            # padding wider than half the kernel, a multiplier of 3 and a stride in x only
+            ("pad2mult3", 1, 4, 6, 9, 3, 3, (1, 2), 2, 1, True),
+            # 49 taps: the weight gradient in six passes of at most 9
+            ("k7", 1, 8, 9, 9, 1, 7, 1, 3, 1, True),
+            # no padding: the input's edge pixels reached by fewer taps
+            ("p0", 2, 8, 7, 10, 1, 3, 1, 0, 1, True)]:
         (KH, KW), (SH, SW), (PH, PW), (DH, DW) = pair(k), pair(s), pair(p), pair(d)
         OC = C * M
         OH = (H + 2 * PH - DH * (KH - 1) - 1) // SH + 1
