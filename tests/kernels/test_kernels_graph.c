@@ -98,7 +98,7 @@ Test(graph_kernels, batchnorm)
 {
     char cases[16][64];
     int nc = ref_cases(&ref, "bn_", "size", cases, 16);
-    cr_assert(nc >= 4);
+    cr_assert(nc >= 6);
     for (int k = 0; k < nc; k++) {
         const char *c = cases[k];
         const float *sz = get(c, "size")->v;

@@ -40,7 +40,9 @@ weight (C), bias (C), eps (1), momentum (1), rm0/rv0 the running statistics befo
 training mode: out, mean (C), var (C, biased), rm/rv after the update (running_var with the
 unbiased variance), dout, din, dweight, dbias; eval mode (from rm0/rv0): eval_out, eval_din.""")
     for name, B, C, H, W, eps, mom in [("2d", 4, 3, 5, 6, 1e-5, 0.1), ("2d_wide", 2, 20, 3, 3, 1e-3, 0.3),
-                                       ("1d", 7, 5, 1, 1, 1e-5, 0.1), ("2d_one", 1, 4, 3, 2, 1e-5, 0.1)]:
+                                       ("1d", 7, 5, 1, 1, 1e-5, 0.1), ("2d_one", 1, 4, 3, 2, 1e-5, 0.1),
+                                       # the kernels' blocks: 16 channels, 64 rows; and past them
+                                       ("2d_16", 2, 16, 9, 8, 1e-5, 0.1), ("2d_blocks", 3, 40, 7, 5, 1e-5, 0.1)]:
         x = rand(B, C, H, W) * 2 + 0.5
         wt, b = rand(C) * 0.5 + 1, rand(C) * 0.5
         rm0, rv0 = rand(C) * 0.1, rand(C).abs() + 0.5
