@@ -339,3 +339,160 @@ Test(graph_kernels, gelu_silu)
         free(y), free(dx);
     }
 }
+
+/* ---- depthwise convolution on random geometries, against a direct loop ---- */
+
+/* A small deterministic generator (the tests must not depend on libc's rand). */
+static uint64_t rng_state = 0x9e3779b97f4a7c15u;
+static uint32_t next_u32(void)
+{
+    rng_state = rng_state * 6364136223846793005u + 1442695040888963407u;
+    return (uint32_t)(rng_state >> 33);
+}
+static int rnd(int lo, int hi) { return lo + (int)(next_u32() % (uint32_t)(hi - lo + 1)); }
+static float rndf(void) { return (float)next_u32() / 4294967296.0f * 2.0f - 1.0f; }
+
+/* out, din, dw, db of a depthwise convolution, summed in double by the definition. Tensors are
+ * channels-last; w is (OC,1,KH,KW); channel oc reads input channel oc / M. */
+static void dw_naive(const ConvGeom *g, const float *x, const float *w, const float *b,
+                     const float *dy, double *out, double *din, double *dw, double *db)
+{
+    int M = g->OC / g->C, taps = g->KH * g->KW;
+    size_t nin = (size_t)g->B * g->H * g->W * g->C;
+    for (size_t i = 0; i < nin; i++)
+        din[i] = 0;
+    for (int i = 0; i < g->OC * taps; i++)
+        dw[i] = 0;
+    for (int oc = 0; oc < g->OC; oc++)
+        db[oc] = 0;
+    for (int n = 0; n < g->B; n++)
+        for (int oy = 0; oy < g->OH; oy++)
+            for (int ox = 0; ox < g->OW; ox++)
+                for (int oc = 0; oc < g->OC; oc++) {
+                    size_t o = (((size_t)n * g->OH + oy) * g->OW + ox) * g->OC + oc;
+                    double s = b ? b[oc] : 0.0;
+                    db[oc] += dy[o];
+                    for (int ky = 0; ky < g->KH; ky++)
+                        for (int kx = 0; kx < g->KW; kx++) {
+                            int y = oy * g->SH + ky * g->DH - g->PH;
+                            int xx = ox * g->SW + kx * g->DW - g->PW;
+                            if (y < 0 || y >= g->H || xx < 0 || xx >= g->W)
+                                continue;
+                            size_t i = (((size_t)n * g->H + y) * g->W + xx) * g->C + oc / M;
+                            int t = oc * taps + ky * g->KW + kx;
+                            s += (double)x[i] * w[t];
+                            din[i] += (double)dy[o] * w[t];
+                            dw[t] += (double)dy[o] * x[i];
+                        }
+                    out[o] = s;
+                }
+}
+
+static void expect_near(const char *what, int k, const float *got, const double *want, size_t n,
+                        int terms)
+{
+    for (size_t i = 0; i < n; i++) {
+        /* float sums of `terms` products of values below 1 in magnitude */
+        double tol = 1e-6 * (terms + 1);
+        cr_assert(fabs(got[i] - want[i]) <= tol, "geometry %d: %s[%zu] = %.9g, want %.9g", k, what,
+                  i, (double)got[i], want[i]);
+    }
+}
+
+/* Every geometry class the layer accepts: kernels 1..5 on each axis, strides 1..3 (past the
+ * kernel too), padding 0..3 (past half the kernel too), dilation 1..3, multipliers 1..3,
+ * channels from under one vector to several and a tail, with and without bias; the batch in
+ * two calls. */
+Test(graph_kernels, dwconv_random_geometries)
+{
+    int done = 0;
+    for (int k = 0; done < 400; k++) {
+        ConvGeom g = {.B = rnd(1, 3), .C = rnd(1, 21), .H = rnd(1, 11), .W = rnd(1, 19)};
+        int M = rnd(1, 3);
+        g.OC = g.C * M, g.KH = rnd(1, 5), g.KW = rnd(1, 5), g.SH = rnd(1, 3), g.SW = rnd(1, 3);
+        g.PH = rnd(0, 3), g.PW = rnd(0, 3), g.DH = rnd(1, 3), g.DW = rnd(1, 3), g.G = g.C;
+        g.OH = (g.H + 2 * g.PH - g.DH * (g.KH - 1) - 1) / g.SH + 1;
+        g.OW = (g.W + 2 * g.PW - g.DW * (g.KW - 1) - 1) / g.SW + 1;
+        if (g.H + 2 * g.PH - g.DH * (g.KH - 1) - 1 < 0 ||
+            g.W + 2 * g.PW - g.DW * (g.KW - 1) - 1 < 0)
+            continue; /* the kernel does not fit: the shape pass refuses it */
+        done++;
+        bool bias = next_u32() & 1;
+        int taps = g.KH * g.KW;
+        size_t nin = (size_t)g.B * g.H * g.W * g.C, nout = (size_t)g.B * g.OH * g.OW * g.OC;
+        float *x = nan_buf(nin), *dy = nan_buf(nout), *w = nan_buf((size_t)g.OC * taps);
+        float *b = nan_buf((size_t)g.OC);
+        for (size_t i = 0; i < nin; i++)
+            x[i] = rndf();
+        for (size_t i = 0; i < nout; i++)
+            dy[i] = rndf();
+        for (int i = 0; i < g.OC * taps; i++)
+            w[i] = rndf();
+        for (int i = 0; i < g.OC; i++)
+            b[i] = rndf();
+        double *out = malloc(sizeof(double) * nout), *din = malloc(sizeof(double) * nin);
+        double *dw = malloc(sizeof(double) * (size_t)g.OC * taps);
+        double *db = malloc(sizeof(double) * (size_t)g.OC);
+        cr_assert(out && din && dw && db);
+        dw_naive(&g, x, w, bias ? b : NULL, dy, out, din, dw, db);
+
+        float *scratch = nan_buf(dwconv2d_scratch_floats(&g));
+        float *y = nan_buf(nout), *dx = nan_buf(nin), *gw = nan_buf((size_t)g.OC * taps);
+        float *gb = nan_buf((size_t)g.OC);
+        ConvGeom g1 = g, g2 = g;
+        g1.B = 1, g2.B = g.B - 1;
+        size_t in1 = (size_t)g.H * g.W * g.C, out1 = (size_t)g.OH * g.OW * g.OC;
+        dwconv2d_pack(scratch, w, bias ? b : NULL, &g);
+        dwconv2d_forward(y, x, &g1, scratch);
+        if (g.B > 1)
+            dwconv2d_forward(y + out1, x + in1, &g2, scratch);
+        dwconv2d_pack(scratch, w, bias ? b : NULL, &g);
+        dwconv2d_backward(dx, dy, x, true, &g1, scratch);
+        if (g.B > 1)
+            dwconv2d_backward(dx + in1, dy + out1, x + in1, true, &g2, scratch);
+        dwconv2d_grads(gw, bias ? gb : NULL, &g, scratch);
+        expect_near("out", k, y, out, nout, taps + 1);
+        expect_near("din", k, dx, din, nin, taps * M);
+        expect_near("dw", k, gw, dw, (size_t)g.OC * taps, g.B * g.OH * g.OW);
+        if (bias)
+            expect_near("db", k, gb, db, (size_t)g.OC, g.B * g.OH * g.OW);
+        free(x), free(dy), free(w), free(b), free(out), free(din), free(dw), free(db);
+        free(scratch), free(y), free(dx), free(gw), free(gb);
+    }
+}
+
+/* ---- batch norm's statistics: the same bits as the plain loop over rows ---- */
+
+Test(graph_kernels, batchnorm_stats_same_bits_as_plain_loop)
+{
+    for (int k = 0; k < 200; k++) {
+        int C = rnd(1, 70);
+        size_t rows = (size_t)rnd(1, 300), n = rows * (size_t)C;
+        float *x = nan_buf(n), *dy = nan_buf(n), *mean = nan_buf((size_t)C);
+        for (size_t i = 0; i < n; i++)
+            x[i] = rndf() * 3, dy[i] = rndf();
+        for (int c = 0; c < C; c++)
+            mean[c] = rndf();
+        /* start from nonzero sums, as a later part of a batch does */
+        double *s = malloc(sizeof(double) * 4 * (size_t)C),
+               *r = malloc(sizeof(double) * 4 * (size_t)C);
+        cr_assert(s && r);
+        for (int i = 0; i < 4 * C; i++)
+            s[i] = r[i] = rndf();
+        batchnorm_stats(s, s + C, x, rows, C);
+        batchnorm_backward_stats(s + 2 * C, s + 3 * C, dy, x, mean, rows, C);
+        for (size_t i = 0; i < rows; i++)
+            for (int c = 0; c < C; c++) {
+                double v = x[i * C + c];
+                r[c] += v;
+                r[C + c] += v * v;
+                r[2 * C + c] += dy[i * C + c];
+                r[3 * C + c] += (double)dy[i * C + c] * (double)(x[i * C + c] - mean[c]);
+            }
+        for (int i = 0; i < 4 * C; i++)
+            cr_assert(memcmp(&s[i], &r[i], sizeof(double)) == 0,
+                      "C %d, rows %zu: sum %d of 4, channel %d: %.17g, the plain loop %.17g", C,
+                      rows, i / C, i % C, s[i], r[i]);
+        free(x), free(dy), free(mean), free(s), free(r);
+    }
+}
