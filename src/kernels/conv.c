@@ -46,7 +46,7 @@ typedef struct Plan {
     size_t dwp;  /* [tap][ic][OCp] weight gradient sums */
     size_t dbp;  /* [OCp] bias gradient sums */
     size_t dyp;  /* [OH*OW][OCp] one output gradient, when OC is not whole vectors */
-    size_t toff; /* [2][taps] int: each tap's offset in xp, then in dxp (tap_offsets) */
+    size_t toff; /* [2][taps] ptrdiff_t: each tap's offset in xp, then in dxp (tap_offsets) */
     size_t total;
 } Plan;
 
@@ -68,7 +68,7 @@ static Plan plan_of(const ConvGeom *g)
     p.dwp = off, off += round16((size_t)p.taps * g->C * p.OCp);
     p.dbp = off, off += round16((size_t)p.OCp);
     p.dyp = off, off += g->OC % VL ? round16((size_t)g->OH * g->OW * p.OCp) : 0;
-    p.toff = off, off += round16((size_t)2 * p.taps); /* sizeof(int) == sizeof(float) */
+    p.toff = off, off += round16((size_t)2 * p.taps * (sizeof(ptrdiff_t) / sizeof(float)));
     p.total = off;
     return p;
 }
@@ -76,15 +76,19 @@ static Plan plan_of(const ConvGeom *g)
 size_t conv2d_scratch_floats(const ConvGeom *g) { return plan_of(g).total; }
 
 /* The offset of each tap in the bordered input (pixel stride C), then in the bordered input
- * gradient (pixel stride Cp), kept in the scratch as ints (the scratch is allocated memory,
- * whose type is what was last stored in it). */
-static int *tap_offsets(float *scratch, const Plan *pl) { return (int *)(scratch + pl->toff); }
+ * gradient (pixel stride Cp), kept in the scratch as ptrdiff_t (the scratch is allocated
+ * memory, whose type is what was last stored in it; a bordered image may pass 2^31 floats). */
+static ptrdiff_t *tap_offsets(float *scratch, const Plan *pl)
+{
+    return (ptrdiff_t *)(scratch + pl->toff);
+}
 static void set_tap_offsets(float *scratch, const ConvGeom *g, const Plan *pl)
 {
-    int *toff = tap_offsets(scratch, pl);
+    ptrdiff_t *toff = tap_offsets(scratch, pl);
     for (int ky = 0; ky < g->KH; ky++)
         for (int kx = 0; kx < g->KW; kx++) {
-            int t = ky * g->KW + kx, at = ky * g->DH * pl->Wp + kx * g->DW;
+            int t = ky * g->KW + kx;
+            ptrdiff_t at = (ptrdiff_t)ky * g->DH * pl->Wp + (ptrdiff_t)kx * g->DW;
             toff[t] = at * g->C;
             toff[pl->taps + t] = at * pl->Cp;
         }
@@ -114,7 +118,7 @@ static const float *input_image(const float *in, int n, const ConvGeom *g, const
  * with constant P, PR and NVB, so the compiler keeps acc in registers. */
 FULL_WIDTH static ALWAYS_INLINE void tile_mac_rows(int P, int PR, int NVB,
                                                    vfloat acc[P_MAX][NVB_MAX],
-                                                   const float *restrict a, const int *toff,
+                                                   const float *restrict a, const ptrdiff_t *toff,
                                                    int ntaps, int ps, size_t rs, int K,
                                                    const float *restrict w, size_t wtap, int ldw)
 {
@@ -137,9 +141,9 @@ FULL_WIDTH static ALWAYS_INLINE void tile_mac_rows(int P, int PR, int NVB,
 }
 
 FULL_WIDTH static ALWAYS_INLINE void tile_mac(int P, int NVB, vfloat acc[P_MAX][NVB_MAX],
-                                              const float *restrict a, const int *toff, int ntaps,
-                                              int ps, int K, const float *restrict w, size_t wtap,
-                                              int ldw)
+                                              const float *restrict a, const ptrdiff_t *toff,
+                                              int ntaps, int ps, int K, const float *restrict w,
+                                              size_t wtap, int ldw)
 {
     tile_mac_rows(P, P, NVB, acc, a, toff, ntaps, ps, 0, K, w, wtap, ldw);
 }
@@ -168,14 +172,14 @@ FULL_WIDTH static ALWAYS_INLINE void store_part(float *dst, int v, int valid, vf
 /* ---- forward ---- */
 
 typedef struct FwdArgs {
-    const float *x;    /* the bordered input at the tile's first pixel */
-    const int *toff;   /* tap offsets */
-    int ntaps, ps, C;  /* taps, input floats between the tile's pixels, input channels */
-    const float *w;    /* packed weights at the tile's first output channel */
-    int ldw;           /* OCp */
-    const float *bias; /* padded bias at the tile's first output channel */
-    float *out;        /* output at the tile's first pixel and channel */
-    int os, valid;     /* output floats per pixel (OC); channels that exist from the first */
+    const float *x;        /* the bordered input at the tile's first pixel */
+    const ptrdiff_t *toff; /* tap offsets */
+    int ntaps, ps, C;      /* taps, input floats between the tile's pixels, input channels */
+    const float *w;        /* packed weights at the tile's first output channel */
+    int ldw;               /* OCp */
+    const float *bias;     /* padded bias at the tile's first output channel */
+    float *out;            /* output at the tile's first pixel and channel */
+    int os, valid;         /* output floats per pixel (OC); channels that exist from the first */
 } FwdArgs;
 
 FULL_WIDTH static ALWAYS_INLINE void fwd_tile(int P, int NVB, const FwdArgs *f)
@@ -264,7 +268,7 @@ typedef struct DxArgs {
 
 FULL_WIDTH static ALWAYS_INLINE void dx_tile(int P, int NVB, const DxArgs *d)
 {
-    static const int zero = 0;
+    static const ptrdiff_t zero = 0;
     vfloat acc[P_MAX][NVB_MAX];
     tile_zero(P, NVB, acc);
     tile_mac(P, NVB, acc, d->dy, &zero, 1, d->ps, d->K, d->w, 0, d->ldw);
@@ -516,7 +520,7 @@ void conv2d_forward_pool(float *out, int32_t *argmax, const float *in, const Con
 /* The weight gradient sums += those of one image's input x (bordered) and output gradient dy
  * (dys floats per pixel). */
 static void conv_dw_image(float *dwp, const float *x, const float *dy, int dys, const ConvGeom *g,
-                          const Plan *pl, const int *toff)
+                          const Plan *pl, const ptrdiff_t *toff)
 {
     const int C = g->C, M = pl->taps * C, ovec = pl->OCp / VL;
     /* output rows per pass over the weight rows: up to 64 KB of dy (a 14x14x64 image whole).
@@ -572,7 +576,7 @@ FULL_WIDTH static void conv_db_image(float *dbp, const float *dy, int dys, int O
 
 /* dx (bordered) += the input gradient of one image's output gradient dy. */
 static void conv_dx_image(float *dxp, const float *dy, int dys, const float *wt, const ConvGeom *g,
-                          const Plan *pl, const int *toff)
+                          const Plan *pl, const ptrdiff_t *toff)
 {
     const int ivec = pl->Cp / VL;
     for (int oy = 0; oy < g->OH; oy++) {
@@ -627,7 +631,7 @@ void conv2d_backward(float *din, const float *dout, const float *in, bool grads,
     float *dwp = scratch + pl.dwp, *dbp = scratch + pl.dbp, *dyp = scratch + pl.dyp;
     bool pad_dy = OC % VL != 0;
     int dys = pad_dy ? OCp : OC;
-    const int *toff_x = tap_offsets(scratch, &pl), *toff_dx = toff_x + KK;
+    const ptrdiff_t *toff_x = tap_offsets(scratch, &pl), *toff_dx = toff_x + KK;
     size_t in_img = (size_t)g->H * g->W * C, out_img = (size_t)OHW * OC;
     for (int n = 0; n < g->B; n++) {
         const float *dy = dout + n * out_img;

@@ -33,7 +33,7 @@ typedef struct DwPlan {
     size_t dxp;         /* [H][W][OC] one widened input gradient (M > 1) */
     size_t dwp;         /* [tap][OC] weight gradient sums */
     size_t dbp;         /* [OC] bias gradient sums */
-    size_t toff;        /* [2][taps] int: tap offsets (see tap_offsets) */
+    size_t toff;        /* [2][taps] ptrdiff_t: tap offsets (see tap_offsets) */
     size_t total;
 } DwPlan;
 
@@ -58,16 +58,20 @@ static DwPlan dw_plan(const ConvGeom *g)
     p.dxp = off, off += p.M > 1 ? round16((size_t)g->H * g->W * g->OC) : 0;
     p.dwp = off, off += round16((size_t)p.taps * g->OC);
     p.dbp = off, off += round16((size_t)g->OC);
-    p.toff = off, off += round16((size_t)2 * p.taps); /* sizeof(int) == sizeof(float) */
+    p.toff = off, off += round16((size_t)2 * p.taps * (sizeof(ptrdiff_t) / sizeof(float)));
     p.total = off;
     return p;
 }
 
 size_t dwconv2d_scratch_floats(const ConvGeom *g) { return dw_plan(g).total; }
 
-/* Two arrays of taps ints in the scratch, for the offsets a pass computes once (the
- * scratch is allocated memory, whose type is what was last stored in it). */
-static int *tap_offsets(float *scratch, const DwPlan *p) { return (int *)(scratch + p->toff); }
+/* Two arrays of taps offsets in the scratch, for the offsets a pass computes once (the
+ * scratch is allocated memory, whose type is what was last stored in it; a bordered image
+ * may pass 2^31 floats). */
+static ptrdiff_t *tap_offsets(float *scratch, const DwPlan *p)
+{
+    return (ptrdiff_t *)(scratch + p->toff);
+}
 
 /* Weights w (OC,1,KH,KW) -> [tap][OC]; bias or zeros; the borders of the bordered input and
  * output gradient zeroed (only their interiors are ever written); the gradient sums
@@ -115,15 +119,15 @@ static const float *dw_input(const float *in, int n, const ConvGeom *g, const Dw
 #define DW_P 8
 
 typedef struct DwTile {
-    const float *a;    /* the tile's first pixel, at its channel vector */
-    const int *aoff;   /* n tap offsets into a */
-    const int *woff;   /* n tap offsets into w */
-    int n;             /* taps */
-    size_t as;         /* floats between the tile's pixels in a */
-    const float *w;    /* packed weights at the channel vector */
-    const float *init; /* the sums' start (the bias), or NULL for zero */
-    float *out;        /* the first pixel's result, at the channel vector */
-    size_t os;         /* floats between the tile's pixels in out */
+    const float *a;        /* the tile's first pixel, at its channel vector */
+    const ptrdiff_t *aoff; /* n tap offsets into a */
+    const ptrdiff_t *woff; /* n tap offsets into w */
+    int n;                 /* taps */
+    size_t as;             /* floats between the tile's pixels in a */
+    const float *w;        /* packed weights at the channel vector */
+    const float *init;     /* the sums' start (the bias), or NULL for zero */
+    float *out;            /* the first pixel's result, at the channel vector */
+    size_t os;             /* floats between the tile's pixels in out */
 } DwTile;
 
 FULL_WIDTH static ALWAYS_INLINE void dw_tile(int P, const DwTile *d)
@@ -189,11 +193,11 @@ void dwconv2d_forward(float *out, const float *in, const ConvGeom *g, float *scr
 {
     DwPlan p = dw_plan(g);
     const int OC = g->OC, CV = OC / VL * VL, taps = p.taps;
-    int *aoff = tap_offsets(scratch, &p), *woff = aoff + taps;
+    ptrdiff_t *aoff = tap_offsets(scratch, &p), *woff = aoff + taps;
     for (int t = 0; t < taps; t++) {
         int ky = t / g->KW, kx = t % g->KW;
-        aoff[t] = (ky * g->DH * p.Wp + kx * g->DW) * OC;
-        woff[t] = t * OC;
+        aoff[t] = ((ptrdiff_t)ky * g->DH * p.Wp + (ptrdiff_t)kx * g->DW) * OC;
+        woff[t] = (ptrdiff_t)t * OC;
     }
     for (int n = 0; n < g->B; n++) {
         const float *xp = dw_input(in, n, g, &p, scratch);
@@ -218,11 +222,11 @@ void dwconv2d_forward(float *out, const float *in, const ConvGeom *g, float *scr
  * channels: T accumulators in registers over every output pixel, each pixel's dy loaded once
  * for them all. */
 typedef struct DwGrad {
-    const float *x;  /* bordered input at the channel vector */
-    const float *dy; /* output gradient at the channel vector */
-    const int *xoff; /* T tap offsets into x */
-    float *dw;       /* the sums of the first tap, at the channel vector */
-    float *db;       /* the bias sums at the channel vector, or NULL */
+    const float *x;        /* bordered input at the channel vector */
+    const float *dy;       /* output gradient at the channel vector */
+    const ptrdiff_t *xoff; /* T tap offsets into x */
+    float *dw;             /* the sums of the first tap, at the channel vector */
+    float *db;             /* the bias sums at the channel vector, or NULL */
     int OH, OW, OC;
     size_t xrow, xs; /* input floats between output rows, and between output columns */
 } DwGrad;
@@ -271,11 +275,11 @@ static void (*const dw_grad_tab[DW_T])(const DwGrad *) = {dw_grad_1, dw_grad_2, 
 /* The weight gradient of one image, added to the sums: dw(oc, tap) += sum over output pixels
  * of x(px*S + tap*D, oc) dy(px, oc), in pixel order; db(oc) += sum of dy(px, oc). */
 static void dw_weight_grads(const float *xp, const float *dy, const ConvGeom *g, const DwPlan *p,
-                            float *dwp, float *dbp, int *xoff)
+                            float *dwp, float *dbp, ptrdiff_t *xoff)
 {
     const int OC = g->OC, taps = p->taps, CV = OC / VL * VL;
     for (int t = 0; t < taps; t++)
-        xoff[t] = ((t / g->KW) * g->DH * p->Wp + (t % g->KW) * g->DW) * OC;
+        xoff[t] = ((ptrdiff_t)(t / g->KW) * g->DH * p->Wp + (ptrdiff_t)(t % g->KW) * g->DW) * OC;
     size_t xrow = (size_t)g->SH * p->Wp * OC, xs = (size_t)g->SW * OC;
     for (int c = 0; c < CV; c += VL)
         for (int t0 = 0; t0 < taps; t0 += DW_T) {
@@ -314,10 +318,10 @@ static void dw_weight_grads(const float *xp, const float *dy, const ConvGeom *g,
  * rotated taps. dyb is the bordered output gradient (output pixel (oy, ox) at (oy + BT,
  * ox + BL), zero outside); the sums go to dx (H,W,OC), taps in row-major order. */
 static void dw_input_grad(float *dx, const float *dyb, const ConvGeom *g, const DwPlan *p,
-                          const float *wp, int *aoff)
+                          const float *wp, ptrdiff_t *aoff)
 {
     const int OC = g->OC, CV = OC / VL * VL;
-    int *woff = aoff + p->taps;
+    ptrdiff_t *woff = aoff + p->taps;
     for (int y = 0; y < g->H; y++) {
         int yp = y + g->PH;
         for (int r = 0; r < g->SW; r++) {
@@ -336,8 +340,8 @@ static void dw_input_grad(float *dx, const float *dyb, const ConvGeom *g, const 
                     if (dxx % g->SW)
                         continue;
                     int ox = dxx / g->SW;
-                    aoff[n] = ((oy + p->BT) * p->Wd + ox + p->BL) * OC;
-                    woff[n] = (ky * g->KW + kx) * OC;
+                    aoff[n] = ((ptrdiff_t)(oy + p->BT) * p->Wd + ox + p->BL) * OC;
+                    woff[n] = (ptrdiff_t)(ky * g->KW + kx) * OC;
                     n++;
                 }
             }
