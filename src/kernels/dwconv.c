@@ -73,6 +73,13 @@ static ptrdiff_t *tap_offsets(float *scratch, const DwPlan *p)
     return (ptrdiff_t *)(scratch + p->toff);
 }
 
+/* off[t] = tap t's offset in the bordered input, whose pixels are OC floats. */
+static void input_tap_offsets(ptrdiff_t *off, const ConvGeom *g, const DwPlan *p)
+{
+    for (int t = 0; t < p->taps; t++)
+        off[t] = ((ptrdiff_t)(t / g->KW) * g->DH * p->Wp + (ptrdiff_t)(t % g->KW) * g->DW) * g->OC;
+}
+
 /* Weights w (OC,1,KH,KW) -> [tap][OC]; bias or zeros; the borders of the bordered input and
  * output gradient zeroed (only their interiors are ever written); the gradient sums
  * restarted. */
@@ -194,11 +201,9 @@ void dwconv2d_forward(float *out, const float *in, const ConvGeom *g, float *scr
     DwPlan p = dw_plan(g);
     const int OC = g->OC, CV = OC / VL * VL, taps = p.taps;
     ptrdiff_t *aoff = tap_offsets(scratch, &p), *woff = aoff + taps;
-    for (int t = 0; t < taps; t++) {
-        int ky = t / g->KW, kx = t % g->KW;
-        aoff[t] = ((ptrdiff_t)ky * g->DH * p.Wp + (ptrdiff_t)kx * g->DW) * OC;
+    input_tap_offsets(aoff, g, &p);
+    for (int t = 0; t < taps; t++)
         woff[t] = (ptrdiff_t)t * OC;
-    }
     for (int n = 0; n < g->B; n++) {
         const float *xp = dw_input(in, n, g, &p, scratch);
         for (int oy = 0; oy < g->OH; oy++) {
@@ -278,8 +283,7 @@ static void dw_weight_grads(const float *xp, const float *dy, const ConvGeom *g,
                             float *dwp, float *dbp, ptrdiff_t *xoff)
 {
     const int OC = g->OC, taps = p->taps, CV = OC / VL * VL;
-    for (int t = 0; t < taps; t++)
-        xoff[t] = ((ptrdiff_t)(t / g->KW) * g->DH * p->Wp + (ptrdiff_t)(t % g->KW) * g->DW) * OC;
+    input_tap_offsets(xoff, g, p);
     size_t xrow = (size_t)g->SH * p->Wp * OC, xs = (size_t)g->SW * OC;
     for (int c = 0; c < CV; c += VL)
         for (int t0 = 0; t0 < taps; t0 += DW_T) {
