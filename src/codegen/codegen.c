@@ -368,7 +368,13 @@ static void emit_blob_symbol(const Gen *gen, StrBuf *c, size_t bytes)
 bool cg_emit(const Graph *g, const float *const *params, const CgOptions *o, StrBuf *c, StrBuf *h,
              StrBuf *blob, Diag *d)
 {
-    if (!weights_finite(g, params, d))
+    bool can = true;
+    for (int i = 0; i < g->nodes.len; i++) {
+        const Node *n = GRAPH_NODE(g, i);
+        if (n->ops->emit_check && !n->ops->emit_check(n, d))
+            can = false;
+    }
+    if (!can || !weights_finite(g, params, d))
         return false;
     Arena *arena = arena_new();
     Gen gen = {.g = g, .o = o, .P = o->prefix ? o->prefix : g->name};

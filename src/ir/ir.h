@@ -414,6 +414,10 @@ struct LayerOps {
     void (*map_backward)(float *din, const float *dout, const float *x, size_t n);
     /* Writes this node's step of the generated program (see Emit in layer.h). */
     void (*emit)(const Node *n, Emit *e);
+    /* Whether the generated program, which runs one sample at a time, can compute the node
+     * as PyTorch's evaluation mode does; if not, reports why at the node and returns false.
+     * NULL: it always can. */
+    bool (*emit_check)(const Node *n, Diag *d);
     /* An elementwise kind written as a vector expression, `var = f(var)` for one vector
      * variable of family f, so that it can be fused into the step before it (applied to the
      * step's results before they are stored). NULL for other kinds. */

@@ -270,12 +270,32 @@ static void emit(const Node *n, Emit *e)
     emit_step_body(e, p.C, bn_body, &p);
 }
 
+/* Without running statistics, evaluation normalises with the batch's own statistics, which
+ * a program of one sample at a time does not have (PyTorch refuses a BatchNorm1d batch of
+ * one, and a BatchNorm2d one would normalise each image by itself). */
+static bool emit_check(const Node *n, Diag *d)
+{
+    if (track(n))
+        return true;
+    const AttrVal *a = &n->attrs[A_TRACK];
+    diag_error(d, a->set ? a->loc : n->head_loc,
+               "netc cannot compile '%s' with track_running_stats=false: in evaluation it "
+               "normalises with each batch's statistics, and the generated program runs one "
+               "sample at a time",
+               n->ops->name);
+    diag_hint(d, n->head_loc,
+              "train with track_running_stats=true (the default), so that evaluation uses "
+              "the running statistics");
+    return false;
+}
+
 #define BATCHNORM_OPS                                                                              \
     .attrs = attrs, .nattrs = sizeof attrs / sizeof attrs[0], .positional = positional,            \
     .shape = shape, .init = init, .scratch = scratch, .forward = forward, .backward = backward,    \
-    .emit = emit, .fuse = fuse_act, .eval_affine = eval_factors, .batch_sums = batch_sums,         \
-    .stats = stats_floats, .forward_sums = forward_sums, .forward_finish = forward_finish,         \
-    .backward_sums = backward_sums, .backward_finish = backward_finish
+    .emit = emit, .emit_check = emit_check, .fuse = fuse_act, .eval_affine = eval_factors,         \
+    .batch_sums = batch_sums, .stats = stats_floats, .forward_sums = forward_sums,                 \
+    .forward_finish = forward_finish, .backward_sums = backward_sums,                              \
+    .backward_finish = backward_finish
 
 const LayerOps layer_batchnorm1d = {
     .kind = LAYER_BATCHNORM1D,

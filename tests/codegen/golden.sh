@@ -2,7 +2,9 @@
 # Golden copies of generated code and of its plan, so codegen changes show in review:
 # tiny.{plan,c}.golden and mnist.{plan,c}.golden (`netc --dump-plan`, and the generated file,
 # the seed net's with its weight literals elided), and edge.plan.golden (the plans of
-# tests/codegen/edge/*.net, one after another). `golden.sh NETC ROOT --update` rewrites them.
+# tests/codegen/edge/*.net, one after another), and reject.txt.golden (what netc says, and its
+# exit status, for each net of tests/codegen/reject/, which it must refuse to compile).
+# `golden.sh NETC ROOT --update` rewrites them.
 set -u
 netc=$(realpath "$1") root=$2 update=${3:-}
 here=$root/tests/codegen
@@ -21,7 +23,11 @@ done
 for net in tests/codegen/edge/*.net; do
   echo "# $net"; "$netc" --dump-plan "$net" 2>&1; echo
 done > "$tmp/edge.plan"
-for out in tiny.plan tiny.c mnist.plan mnist.c edge.plan; do
+# nets netc must refuse to compile: what it says, and its exit status
+for net in tests/codegen/reject/*; do
+  echo "# $net"; "$netc" "$net" -o "$tmp/reject.c" 2>&1; echo "exit $?"; echo
+done > "$tmp/reject.txt"
+for out in tiny.plan tiny.c mnist.plan mnist.c edge.plan reject.txt; do
   if [ "$update" = --update ]; then cp "$tmp/$out" "$here/$out.golden"; fi
   if cmp -s "$tmp/$out" "$here/$out.golden"; then
     pass=$((pass + 1))
