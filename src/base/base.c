@@ -516,6 +516,13 @@ void fmt_float(char *buf, size_t n, float v)
     }
 }
 
+void fmt_c_float(char *buf, size_t n, float v)
+{
+    char g[32];
+    fmt_float(g, sizeof g, v);
+    snprintf(buf, n, "%s%sf", g, strpbrk(g, ".e") ? "" : ".0");
+}
+
 void fmt_double(char *buf, size_t n, double v)
 {
     for (int prec = 1; prec <= 17; prec++) {

@@ -121,6 +121,9 @@ bool str_has_suffix(const char *s, const char *suf);
 char *fmt_thousands(char *buf, int64_t n);
 /* Shortest %.*g that round-trips a float (at most 9 significant digits). */
 void fmt_float(char *buf, size_t n, float v);
+/* The same as a C float literal of generated code: a dot or an exponent, and the f suffix
+ * (3 -> 3.0f, 0.25 -> 0.25f; a bare "3f" is not C). Finite values only. */
+void fmt_c_float(char *buf, size_t n, float v);
 /* Shortest %.*g that round-trips a double (at most 17 significant digits). */
 void fmt_double(char *buf, size_t n, double v);
 /* "Did you mean": give every known name to suggest_add(); suggest_best() is then the one

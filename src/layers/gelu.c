@@ -29,20 +29,20 @@ static void backward(const Node *n, LayerRun *r)
 static void emit_act_fn(const Node *n, StrBuf *sb, const VecFam *f, const char *var)
 {
     char a[32], b[32], k[32];
-    fmt_float(a, sizeof a, GELU_ALPHA);
-    fmt_float(b, sizeof b, GELU_BETA);
-    fmt_float(k, sizeof k, GELU_KAPPA);
+    fmt_c_float(a, sizeof a, GELU_ALPHA);
+    fmt_c_float(b, sizeof b, GELU_BETA);
+    fmt_c_float(k, sizeof k, GELU_KAPPA);
     const char *F = f->name, *x = var;
     if (tanh_approx(n)) { /* 0.5 x (1 + tanh(beta (x + kappa x^3))) */
         sb_printf(sb,
                   "%s = %s_mul(%s_mul(%s_set1(0.5f), %s), %s_add(%s_set1(1.0f), %s_tanh(%s_mul("
-                  "%s_set1(%sf), %s_fma(%s_mul(%s_set1(%sf), %s_mul(%s, %s)), %s, %s)))));\n",
+                  "%s_set1(%s), %s_fma(%s_mul(%s_set1(%s), %s_mul(%s, %s)), %s, %s)))));\n",
                   x, F, F, F, x, F, F, F, F, F, b, F, F, F, k, F, x, x, x, x);
         return;
     }
     sb_printf(sb,
               "{ float t_[%d]; %s_store(t_, %s); for (int l_ = 0; l_ < %d; l_++) t_[l_] = "
-              "t_[l_] * 0.5f * (1.0f + erff(t_[l_] * %sf)); %s = %s_load(t_); }\n",
+              "t_[l_] * 0.5f * (1.0f + erff(t_[l_] * %s)); %s = %s_load(t_); }\n",
               f->width, F, x, f->width, a, x, F);
 }
 

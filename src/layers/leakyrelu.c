@@ -25,9 +25,9 @@ static void backward(const Node *n, LayerRun *r)
 static void emit_act_fn(const Node *n, StrBuf *sb, const VecFam *f, const char *var)
 {
     char s[32];
-    fmt_float(s, sizeof s, (float)n->attrs[A_SLOPE].f[0]);
+    fmt_c_float(s, sizeof s, (float)n->attrs[A_SLOPE].f[0]);
     sb_printf(sb,
-              "%s = %s_add(%s_max(%s_zero(), %s), %s_mul(%s_set1(%sf), %s_min(%s_zero(), %s)));\n",
+              "%s = %s_add(%s_max(%s_zero(), %s), %s_mul(%s_set1(%s), %s_min(%s_zero(), %s)));\n",
               var, f->name, f->name, f->name, var, f->name, f->name, s, f->name, f->name, var);
 }
 

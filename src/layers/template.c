@@ -59,8 +59,8 @@ static void backward(const Node *n, LayerRun *r)
 static void emit_act_fn(const Node *n, StrBuf *sb, const VecFam *f, const char *var)
 {
     char a[32];
-    fmt_float(a, sizeof a, (float)n->attrs[A_ALPHA].f[0]);
-    sb_printf(sb, "%s = %s_mul(%s, %s_set1(%sf));\n", var, f->name, var, f->name, a);
+    fmt_c_float(a, sizeof a, (float)n->attrs[A_ALPHA].f[0]);
+    sb_printf(sb, "%s = %s_mul(%s, %s_set1(%s));\n", var, f->name, var, f->name, a);
 }
 
 const LayerOps layer_template = {

@@ -1,8 +1,11 @@
 /* test_base.c: first_fit, the memory planner both the runtime (gradient slots) and the code
  * generator (the arena) use, against the plain quadratic first fit it replaced: the same
- * offsets for every block, on random lifetimes, sizes and orders. */
+ * offsets for every block, on random lifetimes, sizes and orders; and fmt_c_float, the float
+ * literals of generated code. */
 #include <criterion/criterion.h>
 #include <stdlib.h>
+#include <math.h>
+#include <string.h>
 
 #include "base.h"
 
@@ -101,4 +104,25 @@ Test(order_largest_first, is_stable)
     order_largest_first(7, key, order);
     for (int i = 0; i < 7; i++)
         cr_assert_eq(order[i], want[i], "place %d: %d, want %d", i, order[i], want[i]);
+}
+
+/* Generated code spells constants (a LeakyReLU's slope, a template's alpha) with
+ * fmt_c_float: each must be a C float literal that reads back as the same float, whole
+ * numbers included ("3f" is not C). */
+Test(fmt_c_float, is_a_c_literal_that_round_trips)
+{
+    const float vals[] = {0.0f,   -0.0f,  1.0f,  3.0f,    0.01f, 1.5f,     1e6f,
+                          1e-12f, 100.0f, -7.0f, 0.3333f, 1e30f, -2.5e-7f, 16777216.0f};
+    for (size_t i = 0; i < sizeof vals / sizeof vals[0]; i++) {
+        char buf[48];
+        fmt_c_float(buf, sizeof buf, vals[i]);
+        size_t n = strlen(buf);
+        cr_assert(n >= 2 && buf[n - 1] == 'f', "%s: no f suffix", buf);
+        cr_assert(strpbrk(buf, ".e"), "%s: an integer constant with an f suffix is not C", buf);
+        char *end;
+        float back = strtof(buf, &end);
+        cr_assert(end == buf + n - 1, "%s: not a number before the suffix", buf);
+        cr_assert(back == vals[i] && signbit(back) == signbit(vals[i]), "%s is not %.9g", buf,
+                  (double)vals[i]);
+    }
 }
