@@ -26,7 +26,11 @@ def pair(v):
 
 def layer(kind, a):
     k = kind.lower()
-    a = a or {}
+    a = dict(a or {})
+    # PyYAML reads YAML 1.1, where a float needs a dot: netc's 1e-05 arrives as a string
+    for f in ("eps", "momentum", "negative_slope", "p"):
+        if isinstance(a.get(f), str):
+            a[f] = float(a[f])
     if k == "conv2d":
         return nn.LazyConv2d(a["out"], pair(a["kernel"]), pair(a.get("stride", 1)),
                              pair(a.get("padding", 0)), pair(a.get("dilation", 1)),

@@ -8,7 +8,8 @@
 #
 # The nets: every net in nets/ (families native AVX-512, AVX2+FMA, portable C, clang); with
 # KIND_NETS_TOOL, also every layer kind at every position of a whole net (the nets
-# tests/common/kind_nets.c writes) and tests/codegen/edge/*.net (native and portable).
+# tests/common/kind_nets.c writes), tests/codegen/edge/*.net and the random nets of
+# tests/runtime/fixtures/random with PyTorch's trained weights (native and portable).
 # With BN_WEIGHTS (bn_weights.c), a net with BatchNorm is checked a second time with its
 # BatchNorm weights and statistics drawn at random (label +bn-weights, the first family
 # only), so that a fold that is wrong shows. Nets are checked PARITY_JOBS (default 2) at a time; each failure
@@ -129,6 +130,12 @@ line() { # NET LABEL FAMILIES: the net, and again with random BatchNorm weights 
     done < "$tmp/kind_nets.list"
     for net in "$here"/edge/*.net; do
       line "$net" "edge/$(basename "$net")" $two
+    done
+    # the random nets of tests/runtime/random_parity.sh, with the weights and BatchNorm
+    # statistics PyTorch trained (netc refuses those without running statistics)
+    for net in "$root"/tests/runtime/fixtures/random/*.net; do
+      grep -q track_running_stats=false "$net" && continue
+      echo "$net ${net%.net}.steps.safetensors random/$(basename "$net")+steps $two"
     done
   fi
 } | awk '{ print NR, $0 }' > "$tmp/list"

@@ -1,0 +1,400 @@
+#!/usr/bin/python3
+# gen_torch_random.py: PyTorch fixtures for tests/runtime/random_parity.sh: random nets, each
+# trained and evaluated by PyTorch, so that netrun is checked against PyTorch on a whole class
+# of nets rather than on the few we wrote by hand.
+#
+# Each net is drawn from a fixed seed: a stem, two to four blocks and a head, where
+#   - a block is a group of layers, a residual (with or without a shortcut that changes the
+#     shape), or named branches (convolutions, pools, empty ones) joined by add or concat in
+#     a random order;
+#   - a layer is Conv2d (kernel 1 to 5 on each axis, stride 1 to 3, padding, dilation, groups
+#     dividing both channel counts, with or without bias), BatchNorm2d (eps, momentum 0 to
+#     1, affine, track_running_stats), MaxPool2d and AvgPool2d (stride, padding, ceil_mode,
+#     count_include_pad), or an activation (ReLU, LeakyReLU of any slope, Sigmoid, Tanh, GELU
+#     in both forms, SiLU, Identity);
+#   - the head flattens (after an AdaptiveAvgPool2d of a random size when the image is
+#     large), may hold a BatchNorm1d and a hidden Linear with an activation, and ends in
+#     `fc: Linear 10`;
+#   - training draws a loss (cross_entropy with or without label_smoothing, mse) and an
+#     optimizer (SGD with momentum, dampening, nesterov and weight_decay; Adam with betas, eps
+#     and weight_decay; AdamW) with its learning rate.
+# A net on which PyTorch's own float32 steps depart from its float64 ones by more than 1e-6
+# (relative, as the test measures) is drawn again: there float32 rounding is amplified (Adam
+# on a bias whose gradient a BatchNorm after it makes almost zero, a large learning rate),
+# and no float32 program could meet the test's 1e-5.
+# netc checks each drawn net and writes it as YAML (`netc --to yaml`); bench/torch_net.py
+# builds the PyTorch module from that YAML with the module tree docs/language.md gives. A
+# net netc accepts and PyTorch refuses (or the reverse) stops the script: the two must agree
+# on every shape.
+#
+# For net NN it writes into fixtures/random/:
+#   NN.net               the net and its train section (data idx "data/mnist-mini", batch 8,
+#                        shuffle false)
+#   NN.init.safetensors  PyTorch's initial state_dict (weights and BatchNorm buffers)
+#   NN.steps.safetensors the state_dict after 3 steps on the first 24 training images of
+#                        data/mnist-mini in file order, computed in float64 from the float32
+#                        initial weights (so the fixture is the exact result, rounded once)
+#   NN.logits.csv        the trained net's outputs for the 16 test images of
+#                        fixtures/graph/images-idx3-ubyte.gz in evaluation mode, two batches
+#                        of 8 as netrun --predict takes them (a BatchNorm without running
+#                        statistics normalises each batch by itself)
+#
+#   /usr/bin/python3 tests/runtime/gen_torch_random.py NETC   (NETC: a built tools/netc)
+import copy
+import os
+import random
+import subprocess
+import sys
+import tempfile
+
+import torch
+from torch import nn
+
+import gen_torch_mnist as base
+from gen_torch_graph import write_safetensors
+
+sys.path.insert(0, os.path.join(base.ROOT, "bench"))
+import torch_net  # noqa: E402
+
+OUT = os.path.join(base.HERE, "fixtures", "random")
+NETS = 32
+STEPS, BATCH = 3, 8
+
+
+def fmt(x):
+    return ("%.6g" % x) if isinstance(x, float) else str(x)
+
+
+def pair_text(a, b):
+    return str(a) if a == b else "[%d, %d]" % (a, b)
+
+
+class Drawer:
+    """Draws layers at a current shape (C, H, W), keeping only those PyTorch accepts there."""
+
+    def __init__(self, rng):
+        self.r = rng
+
+    def out_shape(self, mod, shape):
+        try:
+            with torch.no_grad():
+                y = mod(torch.zeros(2, *shape))
+        except RuntimeError:
+            return None
+        s = tuple(y.shape[1:])
+        return s if min(s) >= 1 else None
+
+    def conv(self, shape, same=False, oc=None):
+        r, (C, H, W) = self.r, shape
+        for _ in range(100):
+            oc_ = oc or r.choice([2, 3, 4, 6, 8, 12])
+            if same:
+                kh = kw = r.choice([1, 3, 3, 5])
+                d = r.choice([1, 1, 2])
+                sh = sw = 1
+                ph, pw = d * (kh - 1) // 2, d * (kw - 1) // 2
+                dh = dw = d
+            else:
+                kh, kw = r.randint(1, 5), r.choice([None, r.randint(1, 5)])
+                kw = kw or kh
+                sh = r.choice([1, 1, 2, 3])
+                sw = sh if r.random() < 0.8 else r.randint(1, 3)
+                ph, pw = r.randint(0, 3), r.randint(0, 3)
+                dh = dw = r.choice([1, 1, 1, 2])
+            gs = [g for g in range(1, C + 1) if C % g == 0 and oc_ % g == 0]
+            g = r.choice(gs) if r.random() < 0.4 else 1
+            bias = r.random() < 0.6
+            mod = nn.Conv2d(C, oc_, (kh, kw), (sh, sw), (ph, pw), (dh, dw), g, bias)
+            s = self.out_shape(mod, shape)
+            if s is None or s[1] * s[2] > 900:
+                continue
+            text = "Conv2d %d kernel=%s" % (oc_, pair_text(kh, kw))
+            if (sh, sw) != (1, 1):
+                text += " stride=%s" % pair_text(sh, sw)
+            if (ph, pw) != (0, 0):
+                text += " padding=%s" % pair_text(ph, pw)
+            if (dh, dw) != (1, 1):
+                text += " dilation=%s" % pair_text(dh, dw)
+            if g > 1:
+                text += " groups=%d" % g
+            if not bias:
+                text += " bias=false"
+            return text, s
+        raise RuntimeError("no convolution fits %r" % (shape,))
+
+    def bn(self, shape, two_d=True):
+        r = self.r
+        text = "BatchNorm2d" if two_d else "BatchNorm1d"
+        if r.random() < 0.5:
+            text += " eps=%s" % fmt(r.choice([1e-3, 0.5, 1e-5]))
+        if r.random() < 0.5:
+            text += " momentum=%s" % fmt(r.choice([0.0, 1.0, 0.37, 0.9]))
+        if r.random() < 0.25:
+            text += " affine=false"
+        if r.random() < 0.2:
+            text += " track_running_stats=false"
+        return text, shape
+
+    def act(self, shape):
+        r = self.r
+        a = r.choice(["ReLU", "LeakyReLU", "Sigmoid", "Tanh", "GELU", "GELU approximate=tanh",
+                      "SiLU", "Identity", "ReLU"])
+        if a == "LeakyReLU":
+            a += " negative_slope=%s" % fmt(r.choice([0.01, 0.3, 1.5, 0.0]))
+        return a, shape
+
+    def pool(self, shape, same=False):
+        r, (C, H, W) = self.r, shape
+        for _ in range(100):
+            kind = r.choice(["MaxPool2d", "AvgPool2d"])
+            if same:
+                kh = kw = r.choice([1, 3, 5])
+                sh = sw = 1
+                ph, pw = kh // 2, kw // 2
+                ceil = False
+            else:
+                kh, kw = r.randint(1, 4), r.randint(1, 4)
+                if r.random() < 0.6:
+                    kw = kh
+                sh, sw = r.randint(1, kh), r.randint(1, kw)
+                ph, pw = r.randint(0, kh // 2), r.randint(0, kw // 2)
+                ceil = r.random() < 0.4
+            count = r.random() < 0.6
+            if kind == "MaxPool2d":
+                mod = nn.MaxPool2d((kh, kw), (sh, sw), (ph, pw), ceil_mode=ceil)
+            else:
+                mod = nn.AvgPool2d((kh, kw), (sh, sw), (ph, pw), ceil_mode=ceil,
+                                   count_include_pad=count)
+            s = self.out_shape(mod, shape)
+            if s is None:
+                continue
+            text = "%s kernel=%s stride=%s" % (kind, pair_text(kh, kw), pair_text(sh, sw))
+            if (ph, pw) != (0, 0):
+                text += " padding=%s" % pair_text(ph, pw)
+            if ceil:
+                text += " ceil_mode=true"
+            if kind == "AvgPool2d" and not count:
+                text += " count_include_pad=false"
+            return text, s
+        raise RuntimeError("no pool fits %r" % (shape,))
+
+    def layer(self, shape, same=False):
+        """Any layer; with same, one that keeps the shape (a convolution keeps the channels)."""
+        k = self.r.choice(["conv", "conv", "bn", "act", "act", "pool"])
+        if k == "conv":
+            return self.conv(shape, same, shape[0] if same else None)
+        if k == "bn":
+            return self.bn(shape)
+        if k == "act":
+            return self.act(shape)
+        return self.pool(shape, same)
+
+
+def draw_net(rng, idx):
+    d = Drawer(rng)
+    lines, shape = [], (1, 28, 28)
+
+    def seq(shape, n, same=False):
+        out = []
+        for _ in range(n):
+            t, shape = d.layer(shape, same)
+            out.append(t)
+        return out, shape
+
+    # stem: a convolution that shrinks, then up to two layers
+    t, shape = d.conv(shape)
+    stem = [t]
+    more, shape = seq(shape, rng.randint(0, 2))
+    lines.append("stem { %s }" % "; ".join(stem + more))
+    for b in range(rng.randint(2, 4)):
+        kind = rng.choice(["group", "residual", "residual_sc", "branches"])
+        name = "b%d" % b
+        if kind == "group":
+            body, shape = seq(shape, rng.randint(1, 3))
+            lines.append("%s { %s }" % (name, "; ".join(body)))
+        elif kind == "residual":
+            body, _ = seq(shape, rng.randint(1, 3), same=True)
+            lines.append("%s: residual { %s }" % (name, "; ".join(body)))
+        elif kind == "residual_sc":
+            t, s2 = d.conv(shape)
+            body, s2 = [t], s2
+            more, s2 = seq(s2, rng.randint(0, 2), same=True)
+            # the shortcut: a 1x1 (or larger) convolution with the same output shape
+            for _ in range(200):
+                sc, s3 = d.conv(shape, oc=s2[0])
+                if s3 == s2:
+                    break
+            else:
+                continue
+            sc_body = [sc] + ([d.bn(s3)[0]] if rng.random() < 0.5 else [])
+            lines.append("%s: residual { %s; shortcut { %s } }" % (
+                name, "; ".join(body + more), "; ".join(sc_body)))
+            shape = s2
+        else:
+            op = rng.choice(["add", "concat"])
+            nb = rng.randint(2, 3)
+            branches, outs = [], []
+            for k in range(nb):
+                bn_ = "br%d" % k
+                n = rng.randint(0, 2)
+                if op == "add":
+                    body, s = seq(shape, n, same=True)
+                else:
+                    body, s = [], shape
+                    for _ in range(n):
+                        if rng.random() < 0.5:
+                            t, s = d.conv(s, same=True)
+                        else:
+                            t, s = d.layer(s, same=True)
+                        body.append(t)
+                branches.append("%s: branch { %s }" % (bn_, "; ".join(body)))
+                outs.append((bn_, s))
+            order = [o[0] for o in outs]
+            rng.shuffle(order)
+            lines.append("%s { %s; join %s %s }" % (name, "; ".join(branches), op,
+                                                     " ".join(order)))
+            s0 = dict(outs)
+            shape = (sum(s0[o][0] for o in order), shape[1], shape[2]) if op == "concat" \
+                else shape
+        if rng.random() < 0.3:
+            t, shape = d.act(shape)
+            lines.append(t)
+    # head
+    C, H, W = shape
+    if C * H * W > 160 or rng.random() < 0.3:
+        for _ in range(100):
+            oh, ow = rng.randint(1, min(H, 4)), rng.randint(1, min(W, 4))
+            if rng.random() < 0.5:
+                ow = oh if oh <= W else ow
+            if C * oh * ow <= 160:
+                break
+        lines.append("AdaptiveAvgPool2d %s" % pair_text(oh, ow))
+    lines.append("Flatten")
+    if rng.random() < 0.3:
+        lines.append(d.bn(None, two_d=False)[0])
+    if rng.random() < 0.4:
+        lines.append("hidden: Linear %d%s" % (rng.choice([8, 16]),
+                                              "" if rng.random() < 0.7 else " bias=false"))
+        lines.append(d.act(None)[0])
+    lines.append("fc: Linear 10")
+    # training
+    loss = rng.choice(["cross_entropy", "cross_entropy label_smoothing=0.1", "mse"])
+    o = rng.choice(["SGD", "SGD", "Adam", "AdamW"])
+    if o == "SGD":
+        opt = "SGD lr=%s" % fmt(rng.choice([0.1, 0.01, 0.5]))
+        mom = rng.choice([0.0, 0.9, 0.5])
+        if mom:
+            opt += " momentum=%s" % fmt(mom)
+            if rng.random() < 0.4:
+                opt += " nesterov=true"
+            elif rng.random() < 0.5:
+                opt += " dampening=%s" % fmt(rng.choice([0.1, 1.0]))
+        if rng.random() < 0.4:
+            opt += " weight_decay=%s" % fmt(rng.choice([1e-3, 0.1]))
+    else:
+        opt = "%s lr=%s" % (o, fmt(rng.choice([1e-3, 1e-2])))
+        if rng.random() < 0.5:
+            opt += " betas=[%s, %s]" % (fmt(rng.choice([0.5, 0.0, 0.95])),
+                                        fmt(rng.choice([0.9, 0.99, 0.5])))
+        if rng.random() < 0.5:
+            opt += " eps=%s" % fmt(rng.choice([1e-6, 1e-3, 0.1]))
+        if rng.random() < 0.5:
+            opt += " weight_decay=%s" % fmt(rng.choice([0.0, 1e-2, 0.5]))
+    text = "# tests/runtime/fixtures/random/%02d.net: drawn by gen_torch_random.py\n" % idx
+    text += "network r%02d (input 1x28x28) {\n" % idx
+    text += "".join("  %s\n" % ln for ln in lines) + "}\n\n"
+    text += ("train {\n  data idx \"data/mnist-mini\"\n  loss %s\n  optimizer %s\n"
+             "  batch %d\n  epochs 1\n  shuffle false\n}\n") % (loss, opt, BATCH)
+    return text, loss, opt
+
+
+def make_optimizer(params, opt):
+    words = opt.split(" ", 1)
+    kind, kw = words[0], {}
+    rest = words[1] if len(words) > 1 else ""
+    rest = rest.replace(", ", ",")
+    for item in rest.split():
+        k, v = item.split("=")
+        if k == "betas":
+            kw[k] = tuple(float(x) for x in v.strip("[]").split(","))
+        elif k == "nesterov":
+            kw[k] = v == "true"
+        else:
+            kw[k] = float(v)
+    return getattr(torch.optim, kind)(params, **kw)
+
+
+def loss_of(loss, out, y):
+    if loss == "mse":
+        return nn.functional.mse_loss(out, nn.functional.one_hot(y, 10).to(out.dtype))
+    ls = 0.1 if "label_smoothing" in loss else 0.0
+    return nn.functional.cross_entropy(out, y, label_smoothing=ls)
+
+
+def train(model, x, y, loss, opt):
+    model.train()
+    o = make_optimizer(model.parameters(), opt)
+    for s in range(STEPS):
+        o.zero_grad()
+        out = model(x[s * BATCH:(s + 1) * BATCH])
+        loss_of(loss, out, y[s * BATCH:(s + 1) * BATCH]).backward()
+        o.step()
+
+
+def departure(got, want):
+    """The largest |got - want| / max(1, |want|) over the floating-point tensors."""
+    worst = 0.0
+    for k, w in want.items():
+        if w.is_floating_point():
+            d = (got[k].double() - w).abs() / w.abs().clamp(min=1)
+            worst = max(worst, d.max().item() if d.numel() else 0.0)
+    return worst
+
+
+def main():
+    netc = os.path.abspath(sys.argv[1])
+    torch.set_num_threads(1)
+    os.makedirs(OUT, exist_ok=True)
+    x, _, _ = base.images(os.path.join(base.DATA, "train-images-idx3-ubyte.gz"), STEPS * BATCH)
+    y = base.labels(os.path.join(base.DATA, "train-labels-idx1-ubyte.gz"), STEPS * BATCH)
+    xt, _, _ = base.images(os.path.join(base.DATA, "t10k-images-idx3-ubyte.gz"), 16)
+    rng = random.Random(20261205)
+    made = rejected = 0
+    while made < NETS:
+        text, loss, opt = draw_net(rng, made)
+        with tempfile.NamedTemporaryFile("w", suffix=".net", delete=False) as f:
+            f.write(text)
+        p = subprocess.run([netc, "--to", "yaml", f.name], capture_output=True, text=True)
+        os.unlink(f.name)
+        if p.returncode != 0:
+            sys.exit("netc refused a net PyTorch accepts:\n%s\n%s" % (text, p.stderr))
+        model, _ = torch_net.build(p.stdout, 1000 + made)
+        init = copy.deepcopy(model.state_dict())
+        model32 = copy.deepcopy(model)
+        model = model.double()
+        train(model, x.double(), y, loss, opt)
+        train(model32, x, y, loss, opt)
+        dev = departure(model32.state_dict(), model.state_dict())
+        if dev > 1e-6:
+            print("drawn again: PyTorch's own float32 steps depart from float64 by %.3g" % dev)
+            rejected += 1
+            continue
+        path = os.path.join(OUT, "%02d" % made)
+        with open(path + ".net", "w") as f:
+            f.write(text)
+        write_safetensors(path + ".init.safetensors", init)
+        write_safetensors(path + ".steps.safetensors", model.state_dict())
+        model.eval()
+        with torch.no_grad():
+            logits = torch.cat([model(xt[i:i + BATCH].double()) for i in range(0, 16, BATCH)])
+        with open(path + ".logits.csv", "w") as f:
+            for row in logits:
+                f.write(",".join("%.9g" % float(v) for v in row) + "\n")
+        n = sum(p.numel() for p in model.parameters())
+        print("%02d: %d parameters, %s, %s" % (made, n, loss, opt))
+        made += 1
+    print("%d nets; %d drawn again" % (made, rejected))
+
+
+if __name__ == "__main__":
+    main()

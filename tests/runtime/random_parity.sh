@@ -1,0 +1,60 @@
+#!/bin/sh
+# random_parity.sh NETRUN COMPARE SRCROOT: netrun against PyTorch on random nets.
+#
+# tests/runtime/fixtures/random/NN.net are nets drawn by gen_torch_random.py over every layer
+# kind, graph form, loss and optimizer, with random geometries and arguments (see there).
+# From the initial weights PyTorch wrote, for each net:
+# 1. three steps (batch 8, the first 24 training images in file order) on 2 threads give
+#    PyTorch's weights and BatchNorm buffers within 1e-5 * max(1, |w|), and
+#    num_batches_tracked exactly; 1 thread gives the same bits; the weights file has exactly
+#    the keys, dtypes and shapes of PyTorch's state_dict;
+# 2. the trained net in evaluation mode gives PyTorch's outputs for 16 test images within
+#    1e-5 * max(1, |output|).
+# Each net is one check; a failure names the net and its worst value. Regenerate the fixtures
+# with /usr/bin/python3 tests/runtime/gen_torch_random.py build/tools/netc
+set -u
+abs() { (cd "$(dirname "$1")" && echo "$(pwd)/$(basename "$1")"); }
+NETRUN=$(abs "$1") COMPARE=$(abs "$2") ROOT=$(abs "$3")
+FIX=$ROOT/tests/runtime/fixtures/random
+DATA=$ROOT/data/mnist-mini
+TMP=$(mktemp -d)
+trap 'rm -rf "$TMP"' EXIT
+
+byte() { printf "\\$(printf %03o $(($1 & 255)))"; }
+be32() { byte $(($1 >> 24)); byte $(($1 >> 16)); byte $(($1 >> 8)); byte $1; }
+mkdir "$TMP/data"
+for split in train t10k; do
+    { be32 2051; be32 24; be32 28; be32 28
+      zcat "$DATA/$split-images-idx3-ubyte.gz" | tail -c +17 | head -c 18816; } \
+        >"$TMP/data/$split-images-idx3-ubyte"
+    { be32 2049; be32 24; zcat "$DATA/$split-labels-idx1-ubyte.gz" | tail -c +9 | head -c 24; } \
+        >"$TMP/data/$split-labels-idx1-ubyte"
+done
+images=$ROOT/tests/runtime/fixtures/graph/images-idx3-ubyte.gz
+
+pass=0 fail=0
+for net in "$FIX"/*.net; do
+    n=$(basename "$net" .net) f=${net%.net} w=$TMP/$n ok=1
+    for t in 1 2; do
+        if ! "$NETRUN" "$net" --data "$TMP/data" --load "$f.init.safetensors" --train --steps 3 \
+            --threads $t --save "$w.$t.safetensors" >"$w.out" 2>&1; then
+            echo "FAIL $n: netrun --train on $t threads exited $?"; cat "$w.out"; ok=0
+        fi
+    done
+    [ $ok = 1 ] && { "$COMPARE" st "$w.2.safetensors" "$f.steps.safetensors" 1e-5 >"$w.cmp" 2>&1 &&
+        "$COMPARE" keys "$w.2.safetensors" "$f.steps.safetensors" >>"$w.cmp" 2>&1 ||
+        { echo "FAIL $n: the weights after 3 steps"; cat "$w.cmp"; ok=0; }; }
+    [ $ok = 1 ] && { cmp -s "$w.1.safetensors" "$w.2.safetensors" &&
+        cmp -s "$w.1.ckpt.safetensors" "$w.2.ckpt.safetensors" ||
+        { echo "FAIL $n: 1 thread gives other bits than 2"; ok=0; }; }
+    if "$NETRUN" "$net" --load "$f.steps.safetensors" --predict "$images" --logits "$w.csv" \
+        --quiet 2>"$w.err"; then
+        "$COMPARE" csv "$w.csv" "$f.logits.csv" 1e-5 >"$w.cmp" 2>&1 ||
+            { echo "FAIL $n: the outputs in evaluation mode"; cat "$w.cmp"; ok=0; }
+    else
+        echo "FAIL $n: netrun --predict exited $?"; cat "$w.err"; ok=0
+    fi
+    if [ $ok = 1 ]; then pass=$((pass + 1)); echo "ok   $n"; else fail=$((fail + 1)); fi
+done
+echo "random parity: $pass passed, $fail failed"
+[ $fail = 0 ] && [ $pass -gt 0 ]
