@@ -262,8 +262,8 @@ int ir_norm_count(const double v[NORM_MAX])
 const Setting ir_settings[] = {
     {"data", "the data set", data_common, N(data_common), data_kinds, N(data_kinds),
      TRAIN_FIELD(data_kind), -1, 0, NULL},
-    {"loss", "the loss on the net's output", NULL, 0, loss_kinds, N(loss_kinds), TRAIN_FIELD(loss),
-     0, -1, NULL},
+    {"loss", "the loss on the net's output, a vector of class scores (not an image)", NULL, 0,
+     loss_kinds, N(loss_kinds), TRAIN_FIELD(loss), 0, -1, NULL},
     {"optimizer", "as torch.optim", opt_common, N(opt_common), opt_kinds, N(opt_kinds),
      TRAIN_FIELD(opt), 1, -1, "--optimizer"},
     {"schedule", "lr schedule, as torch.optim.lr_scheduler (none: constant lr)", NULL, 0,

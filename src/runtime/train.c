@@ -55,6 +55,20 @@ bool rt_check_dataset(const Model *m, const Dataset *ds, const char *images, con
         return false;
     }
     const TrainConfig *t = &m->g->train;
+    /* both losses score a sample's label against a vector of class scores; PyTorch's
+     * cross_entropy on an image output would be a loss per pixel, which labels of one class
+     * per sample cannot feed, so netrun does not flatten the image quietly */
+    const Node *last = m->g->nodes.len ? GRAPH_NODE(m->g, m->g->nodes.len - 1) : NULL;
+    if (last && last->out.rank != 1) {
+        char s[64];
+        diag_error(d, last->head_loc,
+                   "the loss compares each label with one score per class, but the network's "
+                   "output (%s '%s') is %s, not a vector",
+                   last->ops->name, last->path, shape_str(last->out, s));
+        diag_hint(d, last->head_loc,
+                  "end the network with Flatten and a Linear to the number of classes");
+        return false;
+    }
     if (ds->features) { /* a table: its features are the net's input */
         if (cropped && t->crop > 0) {
             diag_error(d, (SrcLoc){0},

@@ -322,6 +322,11 @@ sed 's/input 4/input 5/' t.net >in5.net
 expect csv-into-other-input 1 "iris_train.csv: records of 4 features;takes input 5;write 'input 4'" in5.net --train
 sed 's/  seed 5/  seed 5\n  augment 4/' t.net >augt.net
 expect csv-augment 1 'iris_train.csv: a table has no images to crop' augt.net --train
+# a loss on an image output: PyTorch's cross_entropy would score each pixel, so netrun says
+# where the output comes from rather than flatten it quietly (training and evaluation)
+printf 'network img (input 1x2x2) {\n  Conv2d 3 k1\n}\ntrain {\n  data csv "iris_train.csv" label="species"\n}\n' >imgout.net
+expect loss-on-image-output 1 "imgout.net:2:3: error;output .Conv2d '0'. is 3x2x2, not a vector" imgout.net --train
+expect eval-on-image-output 1 "imgout.net:2:3: error;output .Conv2d '0'. is 3x2x2, not a vector" imgout.net --eval
 cp iris_train.csv mine.csv && sed 's/"iris_train.csv"/"mine.csv"/' t.net >mine.net
 expect csv-no-test-name 1 "mine.csv: which table is the test split;test=" mine.net --train
 sed 's/"mine.csv"/"mine.csv" test="iris_test.csv"/' mine.net >mine2.net
