@@ -133,9 +133,13 @@ line() { # NET LABEL FAMILIES: the net, and again with random BatchNorm weights 
     done
     # the random nets of tests/runtime/random_parity.sh, with the weights and BatchNorm
     # statistics PyTorch trained (netc refuses those without running statistics)
-    for net in "$root"/tests/runtime/fixtures/random/*.net; do
+    for net in "$root"/tests/runtime/fixtures/random/[0-9]*.net; do
       grep -q track_running_stats=false "$net" && continue
       echo "$net ${net%.net}.steps.safetensors random/$(basename "$net")+steps $two"
+    done
+    for net in "$root"/tests/runtime/fixtures/random/s*.net; do   # random input shapes
+      grep -q track_running_stats=false "$net" && continue
+      echo "$net ${net%.net}.safetensors random/$(basename "$net") $two"
     done
   fi
 } | awk '{ print NR, $0 }' > "$tmp/list"

@@ -8,6 +8,13 @@
  *   compare keys GOT WANT      what PyTorch's strict load_state_dict checks: GOT has exactly
  *                              WANT's tensor names, each with WANT's dtype and shape (no
  *                              missing key, no unexpected one)
+ *   compare rand COUNT SEED OUT   writes COUNT float32 inputs to OUT (raw, little-endian): value
+ *                              i is (splitmix64(SEED + i) >> 40) * 2^-22 - 2, in [-2, 2), so
+ *                              gen_torch_random.py makes the same inputs with no file
+ *   compare table ROWS COLS CLASSES SEED OUT.csv   a CSV table of ROWS records: a header
+ *                              f0,...,label, then COLS features each (value r*COLS + i of
+ *                              `rand` with SEED) and a label, splitmix64(SEED + 2^32 + r)
+ *                              modulo CLASSES
  *
  * A value passes when |got - want| <= TOL * max(1, |want|): relative for values of magnitude
  * 1 and above, absolute (TOL) below, so values near 0 are not held to a relative bound their
@@ -15,6 +22,7 @@
  * difference) in either case; exit 0 when all pass, 1 when one does not, 2 on a usage or
  * file error. */
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -190,15 +198,98 @@ static int compare_keys(const char *got, const char *want)
     return bad ? 1 : 0;
 }
 
+/* Steele, Lea and Flood's SplitMix64 output function, applied to SEED + i. */
+static uint64_t splitmix64(uint64_t x)
+{
+    x += 0x9E3779B97F4A7C15u;
+    x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9u;
+    x = (x ^ (x >> 27)) * 0x94D049BB133111EBu;
+    return x ^ (x >> 31);
+}
+
+static float rand_value(uint64_t s, uint64_t i);
+
+static int write_rand(const char *count, const char *seed, const char *path)
+{
+    char *e1, *e2;
+    long n = strtol(count, &e1, 10);
+    unsigned long long s = strtoull(seed, &e2, 10);
+    if (*e1 || *e2 || n < 1 || n > 100000000) {
+        fprintf(stderr, "compare rand: COUNT (1 to 1e8) and SEED are whole numbers\n");
+        return 2;
+    }
+    FILE *f = fopen(path, "wb");
+    if (!f) {
+        perror(path);
+        return 2;
+    }
+    for (long i = 0; i < n; i++) {
+        /* 24 bits: exact in a float, and in the double Python computes it in */
+        float v = rand_value(s, (uint64_t)i);
+        unsigned char le[4];
+        uint32_t u;
+        memcpy(&u, &v, sizeof u);
+        for (int k = 0; k < 4; k++)
+            le[k] = (unsigned char)(u >> (8 * k));
+        fwrite(le, 1, sizeof le, f);
+    }
+    return fclose(f) == 0 ? 0 : 2;
+}
+
+/* The value i of `compare rand` with seed s. */
+static float rand_value(uint64_t s, uint64_t i)
+{
+    return (float)((double)(splitmix64(s + i) >> 40) * 0x1p-22 - 2.0);
+}
+
+static int write_table(char **arg)
+{
+    long v[4];
+    for (int k = 0; k < 4; k++) {
+        char *e;
+        v[k] = strtol(arg[k], &e, 10);
+        if (*e || v[k] < 0 || v[k] > 100000000) {
+            fprintf(stderr, "compare table: ROWS COLS CLASSES SEED are whole numbers\n");
+            return 2;
+        }
+    }
+    long rows = v[0], cols = v[1], classes = v[2];
+    if (rows < 1 || cols < 1 || classes < 1) {
+        fprintf(stderr, "compare table: ROWS, COLS and CLASSES are at least 1\n");
+        return 2;
+    }
+    FILE *f = fopen(arg[4], "w");
+    if (!f) {
+        perror(arg[4]);
+        return 2;
+    }
+    for (long i = 0; i < cols; i++)
+        fprintf(f, "f%ld,", i);
+    fprintf(f, "label\n");
+    for (long r = 0; r < rows; r++) {
+        for (long i = 0; i < cols; i++)
+            fprintf(f, "%.9g,", (double)rand_value((uint64_t)v[3], (uint64_t)(r * cols + i)));
+        fprintf(f, "%llu\n",
+                (unsigned long long)(splitmix64((uint64_t)v[3] + (1ull << 32) + (uint64_t)r) %
+                                     (uint64_t)classes));
+    }
+    return fclose(f) == 0 ? 0 : 2;
+}
+
 int main(int argc, char **argv)
 {
+    if (argc == 7 && strcmp(argv[1], "table") == 0)
+        return write_table(argv + 2);
+    if (argc == 5 && strcmp(argv[1], "rand") == 0)
+        return write_rand(argv[2], argv[3], argv[4]);
     if (argc == 4 && strcmp(argv[1], "keys") == 0)
         return compare_keys(argv[2], argv[3]);
     char *end = NULL;
     double tol = argc == 5 ? strtod(argv[4], &end) : 0;
     if (argc != 5 || !end || *end || !(tol > 0) ||
         (strcmp(argv[1], "csv") != 0 && strcmp(argv[1], "st") != 0)) {
-        fprintf(stderr, "usage: compare csv|st GOT WANT TOL, or compare keys GOT WANT\n");
+        fprintf(stderr, "usage: compare csv|st GOT WANT TOL, compare keys GOT WANT, compare rand "
+                        "COUNT SEED OUT, or compare table ROWS COLS CLASSES SEED OUT\n");
         return 2;
     }
     return strcmp(argv[1], "csv") == 0 ? compare_csv(argv[2], argv[3], tol)

@@ -43,6 +43,7 @@
 import copy
 import os
 import random
+import re
 import subprocess
 import sys
 import tempfile
@@ -58,6 +59,7 @@ import torch_net  # noqa: E402
 
 OUT = os.path.join(base.HERE, "fixtures", "random")
 NETS = 32
+SHAPE_NETS, SHAPE_INPUTS = 24, 8
 STEPS, BATCH = 3, 8
 
 
@@ -181,13 +183,140 @@ class Drawer:
     def layer(self, shape, same=False):
         """Any layer; with same, one that keeps the shape (a convolution keeps the channels)."""
         k = self.r.choice(["conv", "conv", "bn", "act", "act", "pool"])
-        if k == "conv":
-            return self.conv(shape, same, shape[0] if same else None)
+        try:
+            if k == "conv":
+                return self.conv(shape, same, shape[0] if same else None)
+            if k == "pool":
+                return self.pool(shape, same)
+        except RuntimeError:  # nothing of the kind fits a tiny image
+            pass
         if k == "bn":
             return self.bn(shape)
-        if k == "act":
-            return self.act(shape)
-        return self.pool(shape, same)
+        return self.act(shape)
+
+
+def draw_flat(d, n):
+    """A layer on a flat input of n features: (text, features after it)."""
+    r = d.r
+    k = r.choice(["linear", "linear", "bn", "act", "act", "dropout"])
+    if k == "linear":
+        m = r.randint(1, 24)
+        return "Linear %d%s" % (m, "" if r.random() < 0.7 else " bias=false"), m
+    if k == "bn":
+        return d.bn(None, two_d=False)[0], n
+    if k == "dropout":
+        return "Dropout %s" % fmt(r.choice([0.0, 0.5, 1.0])), n
+    return d.act(None)[0], n
+
+
+def draw_shape_net(rng, idx):
+    """A net for evaluation only, on an input of random shape: an image of 1 to 5 channels
+    and 3 to 40 pixels a side, or a flat vector; its output may be an image."""
+    d = Drawer(rng)
+    lines = []
+    if rng.random() < 0.3:  # flat: a multilayer perceptron, with a residual or a join
+        n = rng.randint(2, 64)
+        inp = "%d" % n
+        for b in range(rng.randint(2, 4)):
+            kind = rng.choice(["layer", "layer", "residual", "branches"])
+            if kind == "layer":
+                t, n = draw_flat(d, n)
+                lines.append(t)
+            elif kind == "residual":
+                body = [t for t in (draw_flat(d, n) for _ in range(rng.randint(1, 2)))]
+                text = "; ".join("Linear %d" % n if t[1] != n else t[0] for t in body)
+                lines.append("b%d: residual { %s }" % (b, text))
+            else:
+                op = rng.choice(["add", "concat"])
+                outs, brs = [], []
+                for k in range(rng.randint(2, 3)):
+                    m = n if op == "add" else rng.randint(1, 12)
+                    body = "Linear %d" % m if (m != n or rng.random() < 0.7) else ""
+                    brs.append("br%d: branch { %s }" % (k, body))
+                    outs.append(("br%d" % k, m))
+                order = [o[0] for o in outs]
+                rng.shuffle(order)
+                lines.append("b%d { %s; join %s %s }" % (b, "; ".join(brs), op, " ".join(order)))
+                n = n if op == "add" else sum(m for _, m in outs)
+        lines.append("out: Linear %d" % rng.randint(1, 12))
+        if rng.random() < 0.3:
+            lines.append("Softmax")
+    else:
+        C, H, W = rng.randint(1, 5), rng.randint(3, 40), rng.randint(3, 40)
+        inp = "%dx%dx%d" % (C, H, W)
+        shape = (C, H, W)
+        for b in range(rng.randint(1, 4)):
+            kind = rng.choice(["layer", "layer", "residual", "branches"])
+            if kind == "layer":
+                t, shape = d.layer(shape)
+                lines.append(t)
+            elif kind == "residual":
+                body = []
+                for _ in range(rng.randint(1, 2)):
+                    t, _ = d.layer(shape, same=True)
+                    body.append(t)
+                lines.append("b%d: residual { %s }" % (b, "; ".join(body)))
+            else:
+                op = rng.choice(["add", "concat"])
+                brs, outs = [], []
+                for k in range(rng.randint(2, 3)):
+                    if op == "add" or rng.random() < 0.3:
+                        t, s = d.layer(shape, same=True) if rng.random() < 0.8 else ("", shape)
+                    else:
+                        t, s = d.conv(shape, same=True)
+                    brs.append("br%d: branch { %s }" % (k, t))
+                    outs.append(("br%d" % k, s))
+                order = [o[0] for o in outs]
+                rng.shuffle(order)
+                lines.append("b%d { %s; join %s %s }" % (b, "; ".join(brs), op, " ".join(order)))
+                if op == "concat":
+                    shape = (sum(s[0] for _, s in outs), shape[1], shape[2])
+        end = rng.choice(["image", "linear", "pool"])
+        if end == "linear":
+            lines.append("Flatten")
+            lines.append("out: Linear %d" % rng.randint(1, 12))
+        elif end == "pool":
+            lines.append("AdaptiveAvgPool2d %s" % pair_text(rng.randint(1, 3), rng.randint(1, 3)))
+    text = ("# tests/runtime/fixtures/random/s%02d.net: drawn by gen_torch_random.py (evaluation "
+            "only)\n" % idx)
+    text += "network s%02d (input %s) {\n" % (idx, inp)
+    text += "".join("  %s\n" % ln for ln in lines) + "}\n"
+    return text
+
+
+def splitmix64(x):
+    m = (1 << 64) - 1
+    x = (x + 0x9E3779B97F4A7C15) & m
+    x = ((x ^ (x >> 30)) * 0xBF58476D1CE4E5B9) & m
+    x = ((x ^ (x >> 27)) * 0x94D049BB133111EB) & m
+    return x ^ (x >> 31)
+
+
+def splitmix_inputs(count, seed):
+    """compare rand COUNT SEED: (splitmix64(SEED + i) >> 40) * 2^-22 - 2."""
+    out = [(splitmix64(seed + i) >> 40) * 2.0 ** -22 - 2.0 for i in range(count)]
+    return torch.tensor(out, dtype=torch.float64)
+
+
+def splitmix_labels(rows, classes, seed):
+    """The labels of compare table ROWS COLS CLASSES SEED."""
+    return torch.tensor([splitmix64(seed + (1 << 32) + r) % classes for r in range(rows)])
+
+
+def randomize_buffers(model, rng):
+    """BatchNorm statistics and affine factors away from their initial 0 and 1, as after
+    training, so that evaluation (and netc's fold) has something to get wrong."""
+    g = torch.Generator().manual_seed(rng.randint(0, 1 << 30))
+    with torch.no_grad():
+        for m in model.modules():
+            if isinstance(m, nn.modules.batchnorm._BatchNorm):
+                if m.running_mean is not None:
+                    m.running_mean.copy_(torch.randn(m.running_mean.shape, generator=g) * 0.5)
+                    m.running_var.copy_(torch.rand(m.running_var.shape, generator=g) * 2 + 0.1)
+                    m.num_batches_tracked.fill_(rng.randint(1, 1000))
+                if m.affine:
+                    m.weight.copy_(torch.randn(m.weight.shape, generator=g))
+                    m.bias.copy_(torch.randn(m.bias.shape, generator=g) * 0.5)
 
 
 def draw_net(rng, idx):
@@ -279,6 +408,16 @@ def draw_net(rng, idx):
     lines.append("fc: Linear 10")
     # training
     loss = rng.choice(["cross_entropy", "cross_entropy label_smoothing=0.1", "mse"])
+    opt = draw_optimizer(rng)
+    text = "# tests/runtime/fixtures/random/%02d.net: drawn by gen_torch_random.py\n" % idx
+    text += "network r%02d (input 1x28x28) {\n" % idx
+    text += "".join("  %s\n" % ln for ln in lines) + "}\n\n"
+    text += ("train {\n  data idx \"data/mnist-mini\"\n  loss %s\n  optimizer %s\n"
+             "  batch %d\n  epochs 1\n  shuffle false\n}\n") % (loss, opt, BATCH)
+    return text, loss, opt
+
+
+def draw_optimizer(rng):
     o = rng.choice(["SGD", "SGD", "Adam", "AdamW"])
     if o == "SGD":
         opt = "SGD lr=%s" % fmt(rng.choice([0.1, 0.01, 0.5]))
@@ -300,12 +439,7 @@ def draw_net(rng, idx):
             opt += " eps=%s" % fmt(rng.choice([1e-6, 1e-3, 0.1]))
         if rng.random() < 0.5:
             opt += " weight_decay=%s" % fmt(rng.choice([0.0, 1e-2, 0.5]))
-    text = "# tests/runtime/fixtures/random/%02d.net: drawn by gen_torch_random.py\n" % idx
-    text += "network r%02d (input 1x28x28) {\n" % idx
-    text += "".join("  %s\n" % ln for ln in lines) + "}\n\n"
-    text += ("train {\n  data idx \"data/mnist-mini\"\n  loss %s\n  optimizer %s\n"
-             "  batch %d\n  epochs 1\n  shuffle false\n}\n") % (loss, opt, BATCH)
-    return text, loss, opt
+    return opt
 
 
 def make_optimizer(params, opt):
@@ -326,7 +460,7 @@ def make_optimizer(params, opt):
 
 def loss_of(loss, out, y):
     if loss == "mse":
-        return nn.functional.mse_loss(out, nn.functional.one_hot(y, 10).to(out.dtype))
+        return nn.functional.mse_loss(out, nn.functional.one_hot(y, out.shape[1]).to(out.dtype))
     ls = 0.1 if "label_smoothing" in loss else 0.0
     return nn.functional.cross_entropy(out, y, label_smoothing=ls)
 
@@ -394,6 +528,57 @@ def main():
         print("%02d: %d parameters, %s, %s" % (made, n, loss, opt))
         made += 1
     print("%d nets; %d drawn again" % (made, rejected))
+    for idx in range(SHAPE_NETS):
+        text = draw_shape_net(rng, idx)
+        with tempfile.NamedTemporaryFile("w", suffix=".net", delete=False) as f:
+            f.write(text)
+        p = subprocess.run([netc, "--to", "yaml", f.name], capture_output=True, text=True)
+        os.unlink(f.name)
+        if p.returncode != 0:
+            sys.exit("netc refused a net PyTorch accepts:\n%s\n%s" % (text, p.stderr))
+        model, shape = torch_net.build(p.stdout, 2000 + idx)
+        randomize_buffers(model, rng)
+        path = os.path.join(OUT, "s%02d" % idx)
+        size = 1
+        for k in shape:
+            size *= k
+        x = splitmix_inputs(SHAPE_INPUTS * size, idx).reshape(SHAPE_INPUTS, *shape)
+        init = copy.deepcopy(model.state_dict())
+        model32 = copy.deepcopy(model)
+        model = model.double().eval()
+        with torch.no_grad():
+            out = model(x)
+        outs = out[0].numel()
+        # training on a table of STEPS * BATCH records (compare table), where the output is a
+        # vector of class scores and no dropout draws at random
+        trained = ""
+        drops = [float(q) for q in re.findall(r"Dropout ([0-9.e+-]+)", text)]
+        if out.dim() == 2 and all(q in (0.0, 1.0) for q in drops):
+            loss = rng.choice(["cross_entropy", "cross_entropy label_smoothing=0.1", "mse"])
+            opt = draw_optimizer(rng)
+            rows = STEPS * BATCH
+            xs = splitmix_inputs(rows * size, idx).reshape(rows, *shape)
+            ys = splitmix_labels(rows, outs, idx)
+            train(model.train(), xs, ys, loss, opt)
+            train(model32, xs.float(), ys, loss, opt)
+            dev = departure(model32.state_dict(), model.state_dict())
+            if dev <= 1e-6:
+                write_safetensors(path + ".steps.safetensors", model.state_dict())
+                trained = ("\n# trained on: compare table %d %d %d %d\ntrain {\n  data csv "
+                           "\"table.csv\"\n  loss %s\n  optimizer %s\n  batch %d\n"
+                           "  epochs 1\n  shuffle false\n}\n") % (rows, size, outs, idx, loss,
+                                                                   opt, BATCH)
+            else:
+                print("s%02d: not trained: PyTorch's float32 steps depart by %.3g" % (idx, dev))
+        with open(path + ".net", "w") as f:
+            f.write(text + trained)
+        write_safetensors(path + ".safetensors", init)
+        with open(path + ".out.csv", "w") as f:
+            for row in out.reshape(SHAPE_INPUTS, -1):
+                f.write(",".join("%.9g" % float(v) for v in row) + "\n")
+        print("s%02d: input %s, output %s%s" % (idx, "x".join(map(str, shape)),
+                                               "x".join(map(str, out.shape[1:])),
+                                               ", trained" if trained else ""))
 
 
 if __name__ == "__main__":
