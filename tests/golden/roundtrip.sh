@@ -1,12 +1,14 @@
 #!/bin/sh
-# Conversion round trip: for every net in nets/ and every IR golden case, `netc --to yaml`,
-# then `netc --to net` on that output, must give the same `--dump-ir` as the original, and
-# keep its params, repeats, templates and includes (converted, not expanded).
+# Conversion round trip: for every net in nets/, every IR golden case and the random nets of
+# tests/runtime/fixtures/random, `netc --to yaml`, then `netc --to net` on that output, must
+# give the same `--dump-ir` as the original, and keep its params, repeats, templates and
+# includes (converted, not expanded).
 #   roundtrip.sh NETC [FILE...]
 set -u
 netc=$(realpath "$1"); shift
 here=$(cd "$(dirname "$0")" && pwd)
-files=${*:-$(ls "$here"/../../nets/*.net "$here"/../../nets/*.yaml "$here"/ir/*)}
+files=${*:-$(ls "$here"/../../nets/*.net "$here"/../../nets/*.yaml "$here"/ir/* \
+  "$here"/../runtime/fixtures/random/*.net)}
 pass=0; fail=0
 top=$(mktemp -d); trap 'rm -rf "$top"' EXIT
 # the cases sit in case/, beside inc/ (what they include as "../inc/...")
