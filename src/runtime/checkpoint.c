@@ -4,6 +4,7 @@
  * the optimiser moments under "optim.m.<name>" / "optim.v.<name>" and the training position
  * (epoch, batch, step, RNG states) in the metadata as decimal strings. */
 #include <inttypes.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -188,20 +189,85 @@ bool ckpt_save(const char *path, const Model *m, const Optim *o, const TrainPos 
     return ok;
 }
 
-/* Checks one tensor against a parameter's name and shape; copies it into dst. Only the first
+/* IEEE binary16 bits as a float (exact: every half is a float). */
+static float half_to_float(uint16_t h)
+{
+    int e = (h >> 10) & 31, m = h & 1023;
+    float v = e == 0    ? ldexpf((float)m, -24)              /* zero, subnormal */
+              : e == 31 ? (m ? NAN : INFINITY)               /* inf, NaN */
+                        : ldexpf((float)(m | 1024), e - 25); /* normal */
+    return h & 0x8000 ? -v : v;
+}
+
+/* Whether a file's dtype converts to the parameter's as PyTorch's load_state_dict converts it
+ * (Tensor.copy_): floats of any width into float32, integers of any width into a count. */
+static bool converts(StDtype have, bool integer)
+{
+    if (integer)
+        return have == ST_I64 || have == ST_I32 || have == ST_I16 || have == ST_I8 || have == ST_U8;
+    return have == ST_F32 || have == ST_F64 || have == ST_F16 || have == ST_BF16;
+}
+
+/* Element i of t (a float dtype) as float32: rounded to nearest from F64, exact from the
+ * narrower ones, as PyTorch's copy_ gives. */
+static float float_at(const StTensor *t, size_t i)
+{
+    const unsigned char *b = t->data;
+    uint16_t u16;
+    uint32_t u32;
+    float f;
+    double x;
+    switch (t->dtype) {
+    case ST_F64: memcpy(&x, b + 8 * i, sizeof x); return (float)x;
+    case ST_F16: memcpy(&u16, b + 2 * i, sizeof u16); return half_to_float(u16);
+    case ST_BF16:
+        memcpy(&u16, b + 2 * i, sizeof u16);
+        u32 = (uint32_t)u16 << 16;
+        memcpy(&f, &u32, sizeof f);
+        return f;
+    default: memcpy(&f, b + 4 * i, sizeof f); return f;
+    }
+}
+
+/* The count t (an integer dtype) holds. */
+static int64_t int_at(const StTensor *t)
+{
+    const unsigned char *b = t->data;
+    int64_t v64;
+    int32_t v32;
+    int16_t v16;
+    switch (t->dtype) {
+    case ST_I32: memcpy(&v32, b, sizeof v32); return v32;
+    case ST_I16: memcpy(&v16, b, sizeof v16); return v16;
+    case ST_I8: return (int8_t)b[0];
+    case ST_U8: return b[0];
+    default: memcpy(&v64, b, sizeof v64); return v64;
+    }
+}
+
+/* Checks one tensor against a parameter's name and shape; copies it into dst, converting its
+ * dtype as PyTorch's load_state_dict would (F64, F16 and BF16 weights; a count of any integer
+ * width). A missing num_batches_tracked is 0, as PyTorch's BatchNorm makes it when a
+ * state_dict has none (files written before the buffer existed, or by hand). Only the first
  * problem of a file is reported (*problems counts them all), so a file written for another
  * network gives one error, not one per tensor. */
 static bool take(const char *path, const StFile *f, const char *name, const Node *n, int p,
                  float *dst, int *problems, Diag *d)
 {
     const StTensor *t = st_find(f, name);
-    StDtype want_type = n->params[p].integer ? ST_I64 : ST_F32;
-    bool same = t && t->dtype == want_type && t->ndim == n->params[p].shape.rank;
+    bool integer = n->params[p].integer;
+    if (!t && integer && n->params[p].buffer && n->params[p].shape.rank == 0) {
+        const char *dot = strrchr(name, '.');
+        if (dot && strcmp(dot + 1, "num_batches_tracked") == 0) {
+            dst[0] = 0.0f;
+            return true;
+        }
+    }
+    bool same = t && converts(t->dtype, integer) && t->ndim == n->params[p].shape.rank;
     for (int k = 0; same && k < t->ndim; k++)
         same = t->shape[k] == n->params[p].shape.d[k];
-    if (same && want_type == ST_I64) { /* a count, kept as a float: exact below 2^24 */
-        int64_t v;
-        memcpy(&v, t->data, sizeof v);
+    if (same && integer) { /* a count, kept as a float: exact below 2^24 */
+        int64_t v = int_at(t);
         if (v >= 0 && v <= (1 << 24)) {
             dst[0] = (float)v;
             return true;
@@ -211,8 +277,14 @@ static bool take(const char *path, const StFile *f, const char *name, const Node
                        name, (long long)v);
         return false;
     }
-    if (same) {
+    if (same && t->dtype == ST_F32) {
         memcpy(dst, t->data, t->nbytes);
+        return true;
+    }
+    if (same) {
+        size_t count = t->nbytes / st_dtype_size(t->dtype);
+        for (size_t i = 0; i < count; i++)
+            dst[i] = float_at(t, i);
         return true;
     }
     if (++*problems > 1)
@@ -221,9 +293,11 @@ static bool take(const char *path, const StFile *f, const char *name, const Node
     shape_str(n->params[p].shape, want);
     if (!t) {
         diag_error(d, (SrcLoc){0}, "%s: tensor '%s' (%s) is missing", path, name, want);
-    } else if (t->dtype != want_type) {
+    } else if (!converts(t->dtype, integer)) {
         diag_error(d, (SrcLoc){0}, "%s: tensor '%s' is %s; netc needs %s", path, name,
-                   st_dtype_name(t->dtype), st_dtype_name(want_type));
+                   st_dtype_name(t->dtype),
+                   integer ? "an integer (I64, I32, I16, I8 or U8)"
+                           : "floating point (F32, F64, F16 or BF16)");
     } else {
         char got[128] = "", *q = got;
         for (int k = 0; k < t->ndim; k++)

@@ -1,0 +1,330 @@
+/* test_load_dtypes.c: weights files in every dtype PyTorch saves load as PyTorch's
+ * load_state_dict converts them (Tensor.copy_ into the float32 model), class by class:
+ *   - F32, F64 (rounded to nearest), F16 and BF16 (exact), over random bit patterns of each
+ *     width (subnormals, signed zeros, infinities, extremes), into every parameter and
+ *     BatchNorm statistic of a net;
+ *   - num_batches_tracked as I64, I32, I16, I8 and U8, and missing (0, as PyTorch's
+ *     BatchNorm fills it in);
+ *   - what does not convert (BOOL or U8 weights, a floating-point count, a count out of
+ *     range, another shape) is refused with one message naming the tensor.
+ * The expected floats come from the compiler's double-to-float conversion and from moving
+ * bits (half and bfloat16), not from the loader's arithmetic. */
+#include <criterion/criterion.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "frontend.h"
+#include "runtime.h"
+#include "testutil.h"
+
+static const char net_text[] = "network d (input 2x5x5) {\n"
+                               "  Conv2d 3 k3\n"
+                               "  BatchNorm2d\n"
+                               "  ReLU\n"
+                               "  Flatten\n"
+                               "  BatchNorm1d affine=false\n"
+                               "  fc: Linear 4\n"
+                               "}\n";
+
+static char *tmp;
+static Cap cap;
+static Arena *arena;
+static Model *m;
+static char path[1024];
+
+static void setup(void)
+{
+    tmp = tmpdir_new();
+    cap_init(&cap);
+    snprintf(path, sizeof path, "%s/w.safetensors", tmp);
+    arena = arena_new();
+    Diag d;
+    diag_init(&d, stderr, "test");
+    Graph *g = frontend_load_file(arena, src_from_string(arena, "d.net", net_text), &d);
+    cr_assert(g && d.errors == 0, "the test's net does not load");
+    m = rt_model_new(g, 2, &cap.d);
+    cr_assert(m);
+    rt_model_init(m, 3);
+}
+
+static void teardown(void)
+{
+    rt_model_free(m);
+    arena_free(arena);
+    cap_fini(&cap);
+    tmpdir_free(tmp);
+}
+
+TestSuite(dtypes, .init = setup, .fini = teardown);
+
+static uint64_t rng = 0x9E3779B97F4A7C15u;
+static uint64_t next(void)
+{
+    rng ^= rng << 13;
+    rng ^= rng >> 7;
+    rng ^= rng << 17;
+    return rng;
+}
+
+/* Bits for element i of a float dtype: the first few are the edge cases, then random. */
+static uint64_t float_bits(StDtype t, size_t i)
+{
+    static const uint16_t h_edges[] = {0x0000, 0x8000, 0x0001, 0x03ff, 0x0400, 0x7bff,
+                                       0xfbff, 0x7c00, 0xfc00, 0x3c00, 0x8001};
+    static const uint16_t b_edges[] = {0x0000, 0x8000, 0x0001, 0x007f, 0x0080, 0x7f7f,
+                                       0xff7f, 0x7f80, 0xff80, 0x3f80, 0x8001};
+    static const uint64_t d_edges[] = {0x0000000000000000u, 0x8000000000000000u,
+                                       0x0000000000000001u, 0x3ff0000000000001u,
+                                       0x47efffffe0000000u, /* rounds up to infinity */
+                                       0x47efffffdfffffffu, /* rounds down to FLT_MAX */
+                                       0x36a0000000000000u, /* 2^-149: the least subnormal */
+                                       0x3690000000000000u, /* 2^-150: a tie, to zero */
+                                       0x3fb999999999999au};
+    uint64_t r = next();
+    switch (t) {
+    case ST_F16:
+        if (i < sizeof h_edges / sizeof h_edges[0])
+            return h_edges[i];
+        r &= 0xffff;
+        return (r & 0x7c00) == 0x7c00 ? r & 0x83ff : r; /* no NaN: it has no value to compare */
+    case ST_BF16:
+        if (i < sizeof b_edges / sizeof b_edges[0])
+            return b_edges[i];
+        r &= 0xffff;
+        return (r & 0x7f80) == 0x7f80 ? r & 0x807f : r;
+    case ST_F64:
+        if (i < sizeof d_edges / sizeof d_edges[0])
+            return d_edges[i];
+        return ((r >> 1) & 0x000fffffffffffffu) | ((uint64_t)(0x380 + r % 0xf0) << 52) |
+               (r & 1) << 63; /* exponents around float's range */
+    default:
+        if (i < 3)
+            return (uint32_t[]){0x00000000u, 0x80000001u, 0x7f7fffffu}[i];
+        r &= 0xffffffffu;
+        return (r & 0x7f800000u) == 0x7f800000u ? r & 0x807fffffu : r;
+    }
+}
+
+/* The float32 PyTorch's copy_ makes of those bits. */
+static float expected(StDtype t, uint64_t bits)
+{
+    switch (t) {
+    case ST_F16: { /* by moving bits, where the loader computes: two ways to one value */
+        uint32_t sign = (uint32_t)(bits & 0x8000) << 16, e = (bits >> 10) & 31, mant = bits & 1023;
+        uint32_t u = sign | (e + 112) << 23 | mant << 13; /* a normal half */
+        if (e == 31) {
+            u = sign | 0x7f800000u | mant << 13;
+        } else if (e == 0 && mant == 0) {
+            u = sign;
+        } else if (e == 0) { /* a subnormal half is a normal float */
+            for (e = 113; !(mant & 1024); e--)
+                mant <<= 1;
+            u = sign | e << 23 | (mant & 1023) << 13;
+        }
+        float f;
+        memcpy(&f, &u, sizeof f);
+        return f;
+    }
+    case ST_BF16: {
+        uint32_t u = (uint32_t)bits << 16;
+        float f;
+        memcpy(&f, &u, sizeof f);
+        return f;
+    }
+    case ST_F64: {
+        double x;
+        memcpy(&x, &bits, sizeof x);
+        return (float)x;
+    }
+    default: {
+        uint32_t u = (uint32_t)bits;
+        float f;
+        memcpy(&f, &u, sizeof f);
+        return f;
+    }
+    }
+}
+
+#define MAX_TENSORS 32
+
+typedef struct File {
+    StTensor t[MAX_TENSORS];
+    void *data[MAX_TENSORS];
+    float *want[MAX_TENSORS]; /* what each parameter must hold after loading */
+    float *dst[MAX_TENSORS];
+    size_t numel[MAX_TENSORS];
+    int n;
+} File;
+
+/* Every parameter and buffer of m as a tensor: floats in dtype ft, counts in ct with value
+ * count (or left out when omit_count). */
+static void build(File *f, StDtype ft, StDtype ct, int64_t count, bool omit_count)
+{
+    memset(f, 0, sizeof *f);
+    for (int i = 0; i < m->g->nodes.len; i++) {
+        const Node *n = GRAPH_NODE(m->g, i);
+        for (int p = 0; p < n->nparams; p++) {
+            cr_assert(f->n < MAX_TENSORS);
+            int k = f->n;
+            bool integer = n->params[p].integer;
+            if (integer && omit_count) {
+                m->plan[i].params[p][0] = 77.0f; /* must become 0 */
+                f->want[k] = calloc(1, sizeof(float));
+                f->dst[k] = m->plan[i].params[p];
+                f->numel[k] = 1;
+                f->n++; /* counted for the check, not written */
+                f->t[k].name = NULL;
+                continue;
+            }
+            StDtype dt = integer ? ct : ft;
+            size_t numel = (size_t)shape_numel(n->params[p].shape), es = st_dtype_size(dt);
+            unsigned char *data = calloc(numel ? numel : 1, es);
+            float *want = calloc(numel ? numel : 1, sizeof(float));
+            for (size_t e = 0; e < numel; e++) {
+                if (integer) {
+                    memcpy(data + e * es, &count, es); /* little-endian: the low bytes */
+                    want[e] = (float)count;
+                } else {
+                    uint64_t bits = float_bits(dt, e);
+                    memcpy(data + e * es, &bits, es);
+                    want[e] = expected(dt, bits);
+                }
+            }
+            f->t[k] = (StTensor){.name = n->params[p].name,
+                                 .dtype = dt,
+                                 .ndim = n->params[p].shape.rank,
+                                 .nbytes = numel * es,
+                                 .data = data};
+            for (int r = 0; r < f->t[k].ndim; r++)
+                f->t[k].shape[r] = n->params[p].shape.d[r];
+            f->data[k] = data;
+            f->want[k] = want;
+            f->dst[k] = m->plan[i].params[p];
+            f->numel[k] = numel;
+            f->n++;
+        }
+    }
+}
+
+static void write_st(const File *f)
+{
+    StTensor t[MAX_TENSORS];
+    int nt = 0;
+    for (int k = 0; k < f->n; k++)
+        if (f->t[k].name)
+            t[nt++] = f->t[k];
+    const char *meta[] = {"format", "pt", NULL};
+    cr_assert(st_write(path, t, nt, meta, &cap.d), "%s", cap_text(&cap));
+}
+
+static void release(File *f)
+{
+    for (int k = 0; k < f->n; k++) {
+        free(f->data[k]);
+        free(f->want[k]);
+    }
+}
+
+static void expect_loaded(StDtype ft, StDtype ct, int64_t count, bool omit_count)
+{
+    File f;
+    build(&f, ft, ct, count, omit_count);
+    write_st(&f);
+    cap_fini(&cap);
+    cap_init(&cap);
+    cr_assert(ckpt_load(path, m, &cap.d), "%s / %s refused:\n%s", st_dtype_name(ft),
+              st_dtype_name(ct), cap_text(&cap));
+    for (int k = 0; k < f.n; k++)
+        for (size_t e = 0; e < f.numel[k]; e++) {
+            float got = f.dst[k][e], want = f.want[k][e];
+            cr_assert(memcmp(&got, &want, sizeof got) == 0,
+                      "%s from %s, element %zu: got %a, want %a", f.t[k].name ? f.t[k].name : "?",
+                      st_dtype_name(ft), e, (double)got, (double)want);
+        }
+    release(&f);
+}
+
+Test(dtypes, every_float_width_converts_as_pytorch)
+{
+    const StDtype fts[] = {ST_F32, ST_F64, ST_F16, ST_BF16};
+    for (int rep = 0; rep < 20; rep++)
+        for (int i = 0; i < 4; i++)
+            expect_loaded(fts[i], ST_I64, rep, false);
+}
+
+Test(dtypes, every_integer_width_is_a_count)
+{
+    const StDtype cts[] = {ST_I64, ST_I32, ST_I16, ST_I8, ST_U8};
+    const int64_t counts[] = {0, 1, 100, 127};
+    for (int i = 0; i < 5; i++)
+        for (int c = 0; c < 4; c++)
+            expect_loaded(ST_F32, cts[i], counts[c], false);
+    expect_loaded(ST_F32, ST_I32, 1 << 24, false);
+}
+
+Test(dtypes, a_missing_count_is_zero)
+{
+    expect_loaded(ST_F32, ST_I64, 0, true);
+    expect_loaded(ST_F16, ST_I64, 0, true);
+}
+
+/* A good file (F32 weights, I64 counts of 1) with one tensor changed to dtype dt and value
+ * v (a weight: the first tensor; a count: the first count): the load must fail with one
+ * message naming it, with want in the text. */
+static void expect_refused(bool count, StDtype dt, int64_t v, const char *want)
+{
+    File f;
+    build(&f, ST_F32, ST_I64, 1, false);
+    int k = 0;
+    while (count && f.t[k].dtype != ST_I64)
+        k++;
+    size_t numel = f.numel[k], es = st_dtype_size(dt);
+    unsigned char *data = calloc(numel, es);
+    for (size_t e = 0; e < numel; e++)
+        memcpy(data + e * es, &v, es < sizeof v ? es : sizeof v);
+    free(f.data[k]);
+    f.data[k] = data;
+    f.t[k].data = data;
+    f.t[k].dtype = dt;
+    f.t[k].nbytes = numel * es;
+    write_st(&f);
+    cap_fini(&cap);
+    cap_init(&cap);
+    cr_assert_not(ckpt_load(path, m, &cap.d), "%s as %s accepted", f.t[k].name, st_dtype_name(dt));
+    expect_error(&cap, path, f.t[k].name, want);
+    release(&f);
+}
+
+Test(dtypes, what_does_not_convert_is_refused)
+{
+    expect_refused(false, ST_BOOL, 1, "is BOOL; netc needs floating point");
+    expect_refused(false, ST_U8, 1, "is U8; netc needs floating point");
+    expect_refused(false, ST_I64, 1, "is I64; netc needs floating point");
+    expect_refused(true, ST_F32, 0, "is F32; netc needs an integer");
+    expect_refused(true, ST_BOOL, 1, "is BOOL; netc needs an integer");
+    expect_refused(true, ST_I64, -1, "is -1; netc takes 0 to 16,777,216");
+    expect_refused(true, ST_I32, (1 << 24) + 1, "netc takes 0 to 16,777,216");
+    expect_refused(true, ST_I8, 0xfb, "is -5");
+}
+
+Test(dtypes, another_shape_is_refused_in_any_dtype)
+{
+    const StDtype fts[] = {ST_F32, ST_F64, ST_F16, ST_BF16};
+    for (int i = 0; i < 4; i++) {
+        File f;
+        build(&f, fts[i], ST_I64, 1, false);
+        f.t[0].shape[0] += 1; /* the first weight, one output more */
+        f.t[0].nbytes += f.t[0].nbytes / (size_t)(f.t[0].shape[0] - 1);
+        void *grown = calloc(1, f.t[0].nbytes);
+        f.t[0].data = grown;
+        write_st(&f);
+        free(grown);
+        cap_fini(&cap);
+        cap_init(&cap);
+        cr_assert_not(ckpt_load(path, m, &cap.d));
+        expect_error(&cap, "has shape 4x2x3x3; the network needs 3x2x3x3");
+        release(&f);
+    }
+}
