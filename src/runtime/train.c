@@ -65,8 +65,13 @@ bool rt_check_dataset(const Model *m, const Dataset *ds, const char *images, con
                    "the loss compares each label with one score per class, but the network's "
                    "output (%s '%s') is %s, not a vector",
                    last->ops->name, last->path, shape_str(last->out, s));
-        diag_hint(d, last->head_loc,
-                  "end the network with Flatten and a Linear to the number of classes");
+        if (last->out.rank == 3 && last->out.d[1] * last->out.d[2] == 1)
+            diag_hint(d, last->head_loc,
+                      "end the network with Flatten: its %lld channels become the scores",
+                      (long long)last->out.d[0]);
+        else
+            diag_hint(d, last->head_loc,
+                      "end the network with Flatten and a Linear to the number of classes");
         return false;
     }
     if (ds->features) { /* a table: its features are the net's input */

@@ -327,6 +327,12 @@ expect csv-augment 1 'iris_train.csv: a table has no images to crop' augt.net --
 printf 'network img (input 1x2x2) {\n  Conv2d 3 k1\n}\ntrain {\n  data csv "iris_train.csv" label="species"\n}\n' >imgout.net
 expect loss-on-image-output 1 "imgout.net:2:3: error;output .Conv2d '0'. is 3x2x2, not a vector" imgout.net --train
 expect eval-on-image-output 1 "imgout.net:2:3: error;output .Conv2d '0'. is 3x2x2, not a vector" imgout.net --eval
+grep -q "hint: end the network with Flatten and a Linear" eval-on-image-output.err &&
+    ok "image output: the hint says Flatten and a Linear" || bad "image output hint" "$(cat eval-on-image-output.err)"
+printf 'network pooled (input 1x2x2) {\n  Conv2d 3 k1\n  AdaptiveAvgPool2d 1\n}\ntrain {\n  data csv "iris_train.csv" label="species"\n}\n' >pooled.net
+expect loss-on-pooled-output 1 "pooled.net:3:3: error;output .AdaptiveAvgPool2d '1'. is 3x1x1" pooled.net --train
+grep -q "hint: end the network with Flatten: its 3 channels become the scores" loss-on-pooled-output.err &&
+    ok "3x1x1 output: the hint says Flatten alone" || bad "pooled output hint" "$(cat loss-on-pooled-output.err)"
 cp iris_train.csv mine.csv && sed 's/"iris_train.csv"/"mine.csv"/' t.net >mine.net
 expect csv-no-test-name 1 "mine.csv: which table is the test split;test=" mine.net --train
 sed 's/"mine.csv"/"mine.csv" test="iris_test.csv"/' mine.net >mine2.net
