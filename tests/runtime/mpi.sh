@@ -6,7 +6,8 @@
 #    every sort the batch is shared by: the seed net (over an epoch's end and its short last
 #    batch), Dropout (one RNG stream per chunk), BatchNorm (batch statistics gathered at
 #    each barrier), a residual, an Inception-style and a depthwise net, a batch with fewer
-#    chunks than processes, and augmentation with a validation split over an epoch's end;
+#    chunks than processes, augmentation with a validation split over an epoch's end, and
+#    random nets with BatchNorm settings off the defaults;
 #  - resume: K steps on 2 processes, then --resume to N on 3 (and on a plain run) equals N
 #    steps uninterrupted;
 #  - --eval on 2 processes prints what a plain --eval prints;
@@ -86,6 +87,18 @@ else
     same sgd_mse 20 sgd_mse.net
     same chunks_20 20 "$ROOT/nets/mnist.net" --chunks 20  # more chunks than the default 8
     same augment_val 75 augment.net                      # an epoch's end: val and best weights
+    # random nets (tests/runtime/fixtures/random) whose BatchNorms have no running
+    # statistics, momentum 1, no affine factors, or are 1-d: the settings the gathered batch
+    # statistics must honour on every process
+    used=""
+    for p in track_running_stats=false momentum=1 affine=false BatchNorm1d; do
+        for net in $(grep -l "$p" "$ROOT"/tests/runtime/fixtures/random/[0-9]*.net); do
+            case " $used " in *" $net "*) continue ;; esac
+            used="$used $net"
+            same "random_$(basename "$net" .net)_${p%%=*}" 6 "$net"
+            break
+        done
+    done
 fi
 
 # ---- resume on another number of processes ----
