@@ -485,6 +485,17 @@ def departure(got, want):
     return worst
 
 
+def to_yaml(netc, text):
+    """netc's check of a drawn net, and the net as YAML for torch_net.py."""
+    with tempfile.NamedTemporaryFile("w", suffix=".net", delete=False) as f:
+        f.write(text)
+    p = subprocess.run([netc, "--to", "yaml", f.name], capture_output=True, text=True)
+    os.unlink(f.name)
+    if p.returncode != 0:
+        sys.exit("netc refused a net PyTorch accepts:\n%s\n%s" % (text, p.stderr))
+    return p.stdout
+
+
 def main():
     netc = os.path.abspath(sys.argv[1])
     torch.set_num_threads(1)
@@ -496,13 +507,7 @@ def main():
     made = rejected = 0
     while made < NETS:
         text, loss, opt = draw_net(rng, made)
-        with tempfile.NamedTemporaryFile("w", suffix=".net", delete=False) as f:
-            f.write(text)
-        p = subprocess.run([netc, "--to", "yaml", f.name], capture_output=True, text=True)
-        os.unlink(f.name)
-        if p.returncode != 0:
-            sys.exit("netc refused a net PyTorch accepts:\n%s\n%s" % (text, p.stderr))
-        model, _ = torch_net.build(p.stdout, 1000 + made)
+        model, _ = torch_net.build(to_yaml(netc, text), 1000 + made)
         init = copy.deepcopy(model.state_dict())
         model32 = copy.deepcopy(model)
         model = model.double()
@@ -530,13 +535,7 @@ def main():
     print("%d nets; %d drawn again" % (made, rejected))
     for idx in range(SHAPE_NETS):
         text = draw_shape_net(rng, idx)
-        with tempfile.NamedTemporaryFile("w", suffix=".net", delete=False) as f:
-            f.write(text)
-        p = subprocess.run([netc, "--to", "yaml", f.name], capture_output=True, text=True)
-        os.unlink(f.name)
-        if p.returncode != 0:
-            sys.exit("netc refused a net PyTorch accepts:\n%s\n%s" % (text, p.stderr))
-        model, shape = torch_net.build(p.stdout, 2000 + idx)
+        model, shape = torch_net.build(to_yaml(netc, text), 2000 + idx)
         randomize_buffers(model, rng)
         path = os.path.join(OUT, "s%02d" % idx)
         size = 1

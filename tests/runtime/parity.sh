@@ -24,16 +24,8 @@ fail=0
 
 # The step's data: the first 8 training images of mnist-mini (what PyTorch stepped on) and 8
 # test images (evaluated after the step), as raw IDX files, so the run stays short.
-byte() { printf "\\$(printf %03o $(($1 & 255)))"; }
-be32() { byte $(($1 >> 24)); byte $(($1 >> 16)); byte $(($1 >> 8)); byte $1; }
-mkdir "$TMP/data"
-for split in train t10k; do
-    { be32 2051; be32 8; be32 28; be32 28
-      zcat "$DATA/$split-images-idx3-ubyte.gz" | tail -c +17 | head -c 6272; } \
-        >"$TMP/data/$split-images-idx3-ubyte"
-    { be32 2049; be32 8; zcat "$DATA/$split-labels-idx1-ubyte.gz" | tail -c +9 | head -c 8; } \
-        >"$TMP/data/$split-labels-idx1-ubyte"
-done
+. "$ROOT/tests/runtime/idx_head.sh"
+idx_head "$DATA" "$TMP/data" 8
 
 echo "== predict: logits of 64 images against PyTorch's"
 if "$NETRUN" "$ROOT/nets/mnist.net" --load "$FIX/torch_mnist.safetensors" \

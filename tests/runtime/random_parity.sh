@@ -21,16 +21,8 @@ TMP=$(mktemp -d)
 trap 'rm -rf "$TMP"' EXIT
 cd "$TMP" || exit 2   # netrun's run records land here
 
-byte() { printf "\\$(printf %03o $(($1 & 255)))"; }
-be32() { byte $(($1 >> 24)); byte $(($1 >> 16)); byte $(($1 >> 8)); byte $1; }
-mkdir "$TMP/data"
-for split in train t10k; do
-    { be32 2051; be32 24; be32 28; be32 28
-      zcat "$DATA/$split-images-idx3-ubyte.gz" | tail -c +17 | head -c 18816; } \
-        >"$TMP/data/$split-images-idx3-ubyte"
-    { be32 2049; be32 24; zcat "$DATA/$split-labels-idx1-ubyte.gz" | tail -c +9 | head -c 24; } \
-        >"$TMP/data/$split-labels-idx1-ubyte"
-done
+. "$ROOT/tests/runtime/idx_head.sh"
+idx_head "$DATA" "$TMP/data" 24
 images=$ROOT/tests/runtime/fixtures/graph/images-idx3-ubyte.gz
 
 pass=0 fail=0
