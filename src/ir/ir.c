@@ -368,6 +368,29 @@ bool ir_shape(Graph *g, Diag *d)
         if (diag_full(d))
             break;
     }
+    /* A layer nothing reads (a join took other tensors after it) would still run: PyTorch
+     * gives its parameters no gradient at all, where a runtime of gradient buffers would
+     * need a rule of its own for them. It is written by mistake far more often than on
+     * purpose, so it is an error, at the layer. */
+    bool whole = g->shaped; /* every node's uses were counted */
+    for (int i = 0; whole && i + 1 < g->nodes.len; i++) {
+        const Node *n = GRAPH_NODE(g, i);
+        if (n->nuses)
+            continue;
+        const char *dot = strrchr(n->path, '.');
+        diag_error(d, n->head_loc,
+                   "the output of '%s' (%s) is never used: no layer or join reads it, and it "
+                   "is not the network's output",
+                   n->path, n->ops->name);
+        const char *name = dot ? dot + 1 : n->path;
+        if (strspn(name, "0123456789") == strlen(name)) /* a position, not a name */
+            diag_hint(d, n->head_loc,
+                      "name it ('x: %s') and take it into the join after it, or remove it",
+                      n->ops->name);
+        else
+            diag_hint(d, n->head_loc, "take '%s' into the join after it, or remove it", name);
+        g->shaped = false;
+    }
     return g->shaped;
 }
 
