@@ -6,7 +6,8 @@
 # Each net is drawn from a fixed seed: a stem, two to four blocks and a head, where
 #   - a block is a group of layers, a residual (with or without a shortcut that changes the
 #     shape), or named branches (convolutions, pools, empty ones) joined by add or concat in
-#     a random order;
+#     a random order; in the last DENSE_NETS nets (a seed of their own) also named layers in
+#     sequence joined by name, as DenseNet does;
 #   - a layer is Conv2d (kernel 1 to 5 on each axis, stride 1 to 3, padding, dilation, groups
 #     dividing both channel counts, with or without bias), BatchNorm2d (eps, momentum 0 to
 #     1, affine, track_running_stats), MaxPool2d and AvgPool2d (stride, padding, ceil_mode,
@@ -58,7 +59,7 @@ sys.path.insert(0, os.path.join(base.ROOT, "bench"))
 import torch_net  # noqa: E402
 
 OUT = os.path.join(base.HERE, "fixtures", "random")
-NETS = 32
+NETS, DENSE_NETS = 32, 8
 SHAPE_NETS, SHAPE_INPUTS = 24, 8
 STEPS, BATCH = 3, 8
 
@@ -319,7 +320,7 @@ def randomize_buffers(model, rng):
                     m.bias.copy_(torch.randn(m.bias.shape, generator=g) * 0.5)
 
 
-def draw_net(rng, idx):
+def draw_net(rng, idx, dense=False):
     d = Drawer(rng)
     lines, shape = [], (1, 28, 28)
 
@@ -336,9 +337,35 @@ def draw_net(rng, idx):
     more, shape = seq(shape, rng.randint(0, 2))
     lines.append("stem { %s }" % "; ".join(stem + more))
     for b in range(rng.randint(2, 4)):
-        kind = rng.choice(["group", "residual", "residual_sc", "branches"])
+        kind = rng.choice(["group", "residual", "residual_sc", "branches"] +
+                          (["dense"] * 2 if dense else []))
+        if dense and b == 0:
+            kind = "dense"
         name = "b%d" % b
-        if kind == "group":
+        if kind == "dense":
+            # named layers in sequence, joined by name (DenseNet's form): each reads the one
+            # before it, and the join takes any two or more of them in any order
+            items, shapes, s2 = [], {}, shape
+            for k in range(rng.randint(2, 3)):
+                nm = "c%d" % k
+                t, s2 = d.conv(s2, same=True) if rng.random() < 0.6 else d.layer(s2, same=True)
+                items.append("%s: %s" % (nm, t))
+                shapes[nm] = s2
+            # the join takes the last (a layer nothing reads is an error: netc refuses it)
+            last = "c%d" % (len(shapes) - 1)
+            others = [n for n in shapes if n != last]
+            rng.shuffle(others)
+            op = rng.choice(["add", "concat"])
+            if op == "add":  # names of one shape
+                others = [n for n in others if shapes[n] == shapes[last]]
+                if not others:
+                    op, others = "concat", [n for n in shapes if n != last]
+            names = others[:rng.randint(1, len(others))] + [last]
+            rng.shuffle(names)
+            lines.append("%s { %s; join %s %s }" % (name, "; ".join(items), op, " ".join(names)))
+            c0 = shapes[last]
+            shape = (sum(shapes[n][0] for n in names), c0[1], c0[2]) if op == "concat" else c0
+        elif kind == "group":
             body, shape = seq(shape, rng.randint(1, 3))
             lines.append("%s { %s }" % (name, "; ".join(body)))
         elif kind == "residual":
@@ -505,8 +532,14 @@ def main():
     xt, _, _ = base.images(os.path.join(base.DATA, "t10k-images-idx3-ubyte.gz"), 16)
     rng = random.Random(20261205)
     made = rejected = 0
-    while made < NETS:
-        text, loss, opt = draw_net(rng, made)
+    # the nets of the first draw, then DENSE_NETS with named layers joined by name, from a
+    # seed of their own (so that adding them left the first draw as it was)
+    rng2 = random.Random(20261206)
+    while made < NETS + DENSE_NETS:
+        if made < NETS:
+            text, loss, opt = draw_net(rng, made)
+        else:
+            text, loss, opt = draw_net(rng2, made, dense=True)
         model, _ = torch_net.build(to_yaml(netc, text), 1000 + made)
         init = copy.deepcopy(model.state_dict())
         model32 = copy.deepcopy(model)
