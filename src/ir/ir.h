@@ -124,6 +124,8 @@ typedef struct Param {
     bool buffer;  /* not trained: no gradient, no optimiser state, not in the param count */
     bool integer; /* stored as int64 in checkpoints (num_batches_tracked); a float in memory,
                      exact up to 2^24 */
+    bool zero_if_missing; /* a file without it loads it as 0, as the PyTorch module's own
+                             loading does (BatchNorm's num_batches_tracked) */
 } Param;
 
 #define NODE_MAX_PARAMS 6

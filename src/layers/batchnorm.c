@@ -69,6 +69,9 @@ static void shape(Node *n, Diag *d)
         ir_buffer_add(n, "running_mean", vec, false);
         ir_buffer_add(n, "running_var", vec, false);
         ir_buffer_add(n, "num_batches_tracked", shape_make(0, NULL), true);
+        /* PyTorch's BatchNorm fills it in as 0 for a state_dict without it (one written
+         * before the buffer existed, or safetensors' load_file, which has no version) */
+        n->params[n->nparams - 1].zero_if_missing = true;
     }
     n->out = n->in;
     n->macs = 2 * shape_numel(n->in);

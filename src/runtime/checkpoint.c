@@ -247,8 +247,8 @@ static int64_t int_at(const StTensor *t)
 
 /* Checks one tensor against a parameter's name and shape; copies it into dst, converting its
  * dtype as PyTorch's load_state_dict would (F64, F16 and BF16 weights; a count of any integer
- * width). A missing num_batches_tracked is 0, as PyTorch's BatchNorm makes it when a
- * state_dict has none (files written before the buffer existed, or by hand). Only the first
+ * width). A missing tensor its kind marks zero_if_missing (BatchNorm's num_batches_tracked)
+ * is 0, as PyTorch's module makes it. Only the first
  * problem of a file is reported (*problems counts them all), so a file written for another
  * network gives one error, not one per tensor. */
 static bool take(const char *path, const StFile *f, const char *name, const Node *n, int p,
@@ -256,12 +256,9 @@ static bool take(const char *path, const StFile *f, const char *name, const Node
 {
     const StTensor *t = st_find(f, name);
     bool integer = n->params[p].integer;
-    if (!t && integer && n->params[p].buffer && n->params[p].shape.rank == 0) {
-        const char *dot = strrchr(name, '.');
-        if (dot && strcmp(dot + 1, "num_batches_tracked") == 0) {
-            dst[0] = 0.0f;
-            return true;
-        }
+    if (!t && n->params[p].zero_if_missing && strcmp(name, n->params[p].name) == 0) {
+        memset(dst, 0, sizeof(float) * (size_t)shape_numel(n->params[p].shape));
+        return true;
     }
     bool same = t && converts(t->dtype, integer) && t->ndim == n->params[p].shape.rank;
     for (int k = 0; same && k < t->ndim; k++)
