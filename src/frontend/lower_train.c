@@ -115,6 +115,7 @@ void lower_train(Lower *L, const AstNet *net)
             continue;
         }
         seen[si] = s->head_loc;
+        t->at[si] = s->head_loc;
         L->setting = st->name;
         int first;
         const SettingKind *k = stmt_kind(L, st, &s->args, s->head_loc, &first);

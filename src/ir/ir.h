@@ -202,21 +202,24 @@ typedef struct IntList {
     int64_t v[ATTR_MAX_LIST];
 } IntList;
 
+#define SETTING_MAX 32 /* settings: bits of TrainConfig.given */
+
 /* The most channels normalize gives values for. */
 #define NORM_MAX 4
 
 /* The train section, with PyTorch's defaults for everything not written. Each member is
  * filled from the settings table (settings.c: TrainField), which also gives its default. */
 typedef struct TrainConfig {
-    bool present;          /* the file has a train section */
-    SrcLoc loc;            /* its `train` */
-    uint32_t given;        /* bit i: ir_settings[i] was written (or set by a netrun flag) */
-    const char *data_dir;  /* NULL: none given */
-    int data_kind;         /* DataKind */
-    int cifar_labels;      /* CIFAR-100: 0 fine, 1 coarse */
-    const char *csv_label; /* csv: the label column's name */
-    const char *csv_test;  /* csv: the test table ("": derived from the training table's) */
-    IntList resize;        /* folder: [H, W] or [N] (N x N) to resize to; [0]: none */
+    bool present;           /* the file has a train section */
+    SrcLoc loc;             /* its `train` */
+    uint32_t given;         /* bit i: ir_settings[i] was written (or set by a netrun flag) */
+    SrcLoc at[SETTING_MAX]; /* at[i]: where ir_settings[i]'s statement is (zero: not written) */
+    const char *data_dir;   /* NULL: none given */
+    int data_kind;          /* DataKind */
+    int cifar_labels;       /* CIFAR-100: 0 fine, 1 coarse */
+    const char *csv_label;  /* csv: the label column's name */
+    const char *csv_test;   /* csv: the test table ("": derived from the training table's) */
+    IntList resize;         /* folder: [H, W] or [N] (N x N) to resize to; [0]: none */
     LossKind loss;
     double label_smoothing; /* cross_entropy */
     OptKind opt;
@@ -331,7 +334,6 @@ typedef struct Setting {
 } Setting;
 
 #define SETTING_MAX_VALUES 8 /* common and own values of one kind */
-#define SETTING_MAX 32       /* settings: bits of TrainConfig.given */
 
 extern const Setting ir_settings[];
 extern const int ir_nsettings;

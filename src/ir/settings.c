@@ -155,17 +155,37 @@ static const SettingValue cos_values[] = {
     INT("T_max", NULL, 1, 1e9, "epochs of the half cosine", t_max),
     FLOAT("eta_min", "0", 0, 1e6, "smallest lr", eta_min),
 };
+enum { OC_MAX_LR, OC_TOTAL_STEPS, OC_PCT_START, OC_DIV_FACTOR, OC_FINAL_DIV_FACTOR };
 static const SettingValue onecycle_values[] = {
-    FLOAT("max_lr", NULL, 0, 1e6, "peak lr", max_lr),
-    INT("total_steps", "0", 0, 1e9, "batches in the cycle (0: epochs x batches per epoch)",
-        total_steps),
-    FLOAT("pct_start", "0.3", 0, 1, "fraction spent rising", pct_start),
-    FLOAT("div_factor", "25", 1e-9, 1e9, "initial lr = max_lr / div_factor", div_factor),
-    FLOAT("final_div_factor", "10000", 1e-9, 1e12, "final lr = initial lr / final_div_factor",
-          final_div_factor),
+    [OC_MAX_LR] = FLOAT("max_lr", NULL, 0, 1e6, "peak lr", max_lr),
+    [OC_TOTAL_STEPS] = INT("total_steps", "0", 0, 1e9,
+                           "batches in the cycle (0: epochs x batches per epoch; the run may "
+                           "not take more)",
+                           total_steps),
+    [OC_PCT_START] =
+        FLOAT("pct_start", "0.3", 0, 1,
+              "fraction spent rising (pct_start x total_steps may not be 1)", pct_start),
+    [OC_DIV_FACTOR] =
+        FLOAT("div_factor", "25", 1e-9, 1e9, "initial lr = max_lr / div_factor", div_factor),
+    [OC_FINAL_DIV_FACTOR] = FLOAT("final_div_factor", "10000", 1e-9, 1e12,
+                                  "final lr = initial lr / final_div_factor", final_div_factor),
 };
+
+/* With total_steps written, what the runtime checks again for the run's own count
+ * (sched_check): PyTorch's rising phase ends at step pct_start x total_steps - 1, and at 0
+ * its first step divides by zero. */
+static void onecycle_check(const TrainConfig *t, const SrcLoc *at, Diag *d)
+{
+    if (t->total_steps > 0 && t->pct_start * t->total_steps == 1) {
+        diag_error(d, at[OC_PCT_START],
+                   "OneCycleLR's rise would last pct_start x total_steps = %g x %d = 1 step, "
+                   "which PyTorch cannot schedule (it divides by zero)",
+                   t->pct_start, t->total_steps);
+        diag_hint(d, at[OC_PCT_START], "take a pct_start other than 1/%d", t->total_steps);
+    }
+}
 static const SettingValue linear_values[] = {
-    FLOAT("start_factor", "0.333333343", 1e-9, 1, "first multiplier of lr", start_factor),
+    FLOAT("start_factor", "0.3333333333333333", 1e-9, 1, "first multiplier of lr", start_factor),
     FLOAT("end_factor", "1", 0, 1, "last multiplier of lr", end_factor),
     INT("total_iters", "5", 1, 1e9, "epochs of the ramp", total_iters),
 };
@@ -185,7 +205,7 @@ static const SettingKind sched_kinds[] = {
      cos_values, N(cos_values), pos_tmax, NULL},
     {"OneCycleLR", SCHED_ONECYCLE,
      "per batch: up to max_lr and down again, momentum (Adam: beta1) the other way",
-     onecycle_values, N(onecycle_values), pos_maxlr, NULL},
+     onecycle_values, N(onecycle_values), pos_maxlr, onecycle_check},
     {"LinearLR", SCHED_LINEAR,
      "lr times a factor going from start_factor to end_factor in total_iters epochs", linear_values,
      N(linear_values), pos_none, NULL},

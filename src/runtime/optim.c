@@ -162,6 +162,37 @@ double sched_lr(const Schedule *s, int epoch, int64_t step)
     return lr;
 }
 
+bool sched_check(const TrainConfig *t, int epochs, int per_epoch, Diag *d)
+{
+    if (t->sched != SCHED_ONECYCLE)
+        return true;
+    const Setting *st = ir_setting_find("schedule");
+    SrcLoc at = st ? t->at[st - ir_settings] : (SrcLoc){0};
+    if (!at.file)
+        at = t->loc;
+    int64_t steps = (int64_t)epochs * per_epoch;
+    if (t->total_steps > 0 && steps > t->total_steps) {
+        diag_error(d, at,
+                   "OneCycleLR has total_steps=%d, but the run takes %lld steps (%d epoch%s of "
+                   "%d batches); PyTorch's OneCycleLR stops with an error past its total_steps",
+                   t->total_steps, (long long)steps, epochs, epochs == 1 ? "" : "s", per_epoch);
+        diag_hint(d, at, "give total_steps=%lld or more, or leave it out (epochs x batches)",
+                  (long long)steps);
+        return false;
+    }
+    if (t->total_steps == 0 && t->pct_start * (double)steps == 1) {
+        diag_error(d, at,
+                   "OneCycleLR's rise would last pct_start x total steps = %g x %lld = 1 step "
+                   "(%d epoch%s of %d batches), which PyTorch cannot schedule (it divides by "
+                   "zero)",
+                   t->pct_start, (long long)steps, epochs, epochs == 1 ? "" : "s", per_epoch);
+        diag_hint(d, at, "take a pct_start other than 1/%lld, or give total_steps",
+                  (long long)steps);
+        return false;
+    }
+    return true;
+}
+
 double sched_momentum(const Schedule *s, int64_t step)
 {
     if (s->t->sched != SCHED_ONECYCLE)

@@ -171,8 +171,13 @@ void optim_step(Optim *o, float *params, const float *grads, double lr, double m
 
 typedef struct Schedule {
     const TrainConfig *t;
-    int total_steps; /* OneCycleLR */
+    int64_t total_steps; /* OneCycleLR */
 } Schedule;
+
+/* Whether the schedule can run `steps` optimiser steps, `epochs` of `per_epoch` batches, as
+ * PyTorch's would: OneCycleLR stops with an error past its total_steps, and cannot schedule a
+ * rise of one step. Reports at the schedule's statement. */
+bool sched_check(const TrainConfig *t, int epochs, int per_epoch, Diag *d);
 
 /* The lr for a given epoch (0-based) and global step (0-based), as torch.optim.lr_scheduler
  * computes it: epoch-wise schedules use `epoch`, OneCycleLR and warm-up use `step`. */

@@ -350,7 +350,8 @@ TrainResult rt_train(Model *m, Optim *o, TrainPos *pos, const Dataset *train, co
     int batch = t->batch < m->max_batch ? t->batch : m->max_batch;
     int steps_per_epoch = (train->n + batch - 1) / batch;
     Schedule sched = {.t = t,
-                      .total_steps = t->total_steps ? t->total_steps : t->epochs * steps_per_epoch};
+                      .total_steps =
+                          t->total_steps ? t->total_steps : (int64_t)t->epochs * steps_per_epoch};
     if (pos->epoch < 0 || pos->batch < 0 || pos->step < 0 || pos->batch > steps_per_epoch) {
         /* resuming with other data than it stopped in */
         diag_error(d, (SrcLoc){0},
@@ -358,6 +359,10 @@ TrainResult rt_train(Model *m, Optim *o, TrainPos *pos, const Dataset *train, co
                    "batches of %d per epoch (%d images); resume with the data it was trained on",
                    ro->resume ? ro->resume : "", ro->resume ? ": " : "", pos->batch, pos->epoch + 1,
                    steps_per_epoch, batch, train->n);
+        res.ok = false;
+        return res;
+    }
+    if (!sched_check(t, t->epochs, steps_per_epoch, d)) {
         res.ok = false;
         return res;
     }

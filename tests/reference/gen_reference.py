@@ -349,21 +349,80 @@ per epoch. OneCycleLR also cycles the momentum; onecycle.momentum (12) holds it 
          lambda o: torch.optim.lr_scheduler.OneCycleLR(o, max_lr=0.1, total_steps=12)),
         ("linearlr", "LinearLR(start_factor=0.1, total_iters=4) (end_factor 1.0)",
          lambda o: torch.optim.lr_scheduler.LinearLR(o, start_factor=0.1, total_iters=4)),
+        ("linearlr_default", "LinearLR() (start_factor 1/3, end_factor 1.0, total_iters 5)",
+         lambda o: torch.optim.lr_scheduler.LinearLR(o)),
+    ]
+    # Every argument at its extremes, and past the schedule's own end.
+    LR = torch.optim.lr_scheduler
+    scheds += [
+        ("steplr_1_gamma0", "StepLR(step_size=1, gamma=0)",
+         lambda o: LR.StepLR(o, step_size=1, gamma=0.0)),
+        ("steplr_gamma_up", "StepLR(step_size=5, gamma=3.5)",
+         lambda o: LR.StepLR(o, step_size=5, gamma=3.5)),
+        ("steplr_past_end", "StepLR(step_size=1000000000)",
+         lambda o: LR.StepLR(o, step_size=1000000000)),
+        ("multisteplr_repeats", "MultiStepLR(milestones=[7, 0, 3, 3], gamma=0.5) (unsorted; "
+         "0 decays from the start; a repeated milestone decays twice)",
+         lambda o: LR.MultiStepLR(o, milestones=[7, 0, 3, 3], gamma=0.5)),
+        ("multisteplr_gamma0", "MultiStepLR(milestones=[1, 30], gamma=0)",
+         lambda o: LR.MultiStepLR(o, milestones=[1, 30], gamma=0.0)),
+        ("multisteplr_gamma_up", "MultiStepLR(milestones=[2, 4, 6, 8, 10, 11], gamma=7)",
+         lambda o: LR.MultiStepLR(o, milestones=[2, 4, 6, 8, 10, 11], gamma=7.0)),
+        ("exponentiallr_0", "ExponentialLR(gamma=0)", lambda o: LR.ExponentialLR(o, gamma=0.0)),
+        ("exponentiallr_1", "ExponentialLR(gamma=1)", lambda o: LR.ExponentialLR(o, gamma=1.0)),
+        ("exponentiallr_up", "ExponentialLR(gamma=2.5)",
+         lambda o: LR.ExponentialLR(o, gamma=2.5)),
+        ("cosine_tmax1", "CosineAnnealingLR(T_max=1, eta_min=0.02) (past T_max: up and down "
+         "again every epoch)", lambda o: LR.CosineAnnealingLR(o, T_max=1, eta_min=0.02)),
+        ("cosine_past_end", "CosineAnnealingLR(T_max=4) (past T_max: back up)",
+         lambda o: LR.CosineAnnealingLR(o, T_max=4)),
+        ("cosine_eta_above", "CosineAnnealingLR(T_max=7, eta_min=0.5) (eta_min above the lr)",
+         lambda o: LR.CosineAnnealingLR(o, T_max=7, eta_min=0.5)),
+        ("cosine_long", "CosineAnnealingLR(T_max=1000000000, eta_min=1e-6)",
+         lambda o: LR.CosineAnnealingLR(o, T_max=1000000000, eta_min=1e-6)),
+        ("onecycle_pct0", "OneCycleLR(max_lr=0.5, total_steps=12, pct_start=0) (no rise)",
+         lambda o: LR.OneCycleLR(o, max_lr=0.5, total_steps=12, pct_start=0.0)),
+        ("onecycle_pct1", "OneCycleLR(max_lr=0.5, total_steps=12, pct_start=1) (no fall)",
+         lambda o: LR.OneCycleLR(o, max_lr=0.5, total_steps=12, pct_start=1.0)),
+        ("onecycle_pct_small", "OneCycleLR(max_lr=0.5, total_steps=12, pct_start=0.05) (the "
+         "rise ends before step 0)",
+         lambda o: LR.OneCycleLR(o, max_lr=0.5, total_steps=12, pct_start=0.05)),
+        ("onecycle_factors", "OneCycleLR(max_lr=2, total_steps=12, pct_start=0.5, "
+         "div_factor=1, final_div_factor=1e12)",
+         lambda o: LR.OneCycleLR(o, max_lr=2.0, total_steps=12, pct_start=0.5, div_factor=1.0,
+                                 final_div_factor=1e12)),
+        ("onecycle_factors_small", "OneCycleLR(max_lr=0.001, total_steps=12, pct_start=0.7, "
+         "div_factor=1e-9, final_div_factor=1e-9) (starts and ends above max_lr)",
+         lambda o: LR.OneCycleLR(o, max_lr=0.001, total_steps=12, pct_start=0.7,
+                                 div_factor=1e-9, final_div_factor=1e-9)),
+        ("onecycle_short", "OneCycleLR(max_lr=0.3, total_steps=1) (one step)",
+         lambda o: LR.OneCycleLR(o, max_lr=0.3, total_steps=1)),
+        ("onecycle_long", "OneCycleLR(max_lr=0.3, total_steps=1000000000)",
+         lambda o: LR.OneCycleLR(o, max_lr=0.3, total_steps=1000000000)),
+        ("linearlr_down", "LinearLR(start_factor=1, end_factor=0, total_iters=1)",
+         lambda o: LR.LinearLR(o, start_factor=1.0, end_factor=0.0, total_iters=1)),
+        ("linearlr_tiny", "LinearLR(start_factor=1e-9, end_factor=0.5, total_iters=20) "
+         "(longer than the 12 epochs)",
+         lambda o: LR.LinearLR(o, start_factor=1e-9, end_factor=0.5, total_iters=20)),
+        ("linearlr_flat", "LinearLR(start_factor=0.25, end_factor=0.25, total_iters=3)",
+         lambda o: LR.LinearLR(o, start_factor=0.25, end_factor=0.25, total_iters=3)),
     ]
     for name, desc, make in scheds:
         p = torch.zeros(1, dtype=torch.float64, requires_grad=True)
         opt = torch.optim.SGD([p], lr=0.1)
         sched = make(opt)
+        # a run of OneCycleLR may take total_steps steps at most (past them PyTorch raises)
+        n = min(12, getattr(sched, "total_steps", 12))
         lrs, moms = [], []
-        for epoch in range(12):
+        for epoch in range(n):
             lrs.append(opt.param_groups[0]["lr"])
             moms.append(opt.param_groups[0]["momentum"])
             opt.step()
-            if epoch < 11:
+            if epoch < n - 1:
                 sched.step()
         w.comment("%s: %s" % (name, desc))
         w.tensor(name + ".lr", lrs)
-        if name == "onecycle":
+        if name.startswith("onecycle"):
             w.tensor(name + ".momentum", moms)
     w.close()
 

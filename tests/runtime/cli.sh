@@ -364,6 +364,16 @@ cp mdet1.st resumed.st && cp mdet1.ckpt.st resumed.ckpt.st
 expect nan-on-resume 1 'loss became (nan|infinite);step 3[4-9]' mlpnan.net --train --data small --epochs 5 --resume resumed.ckpt.st
 same mdet1.st resumed.st && ok "a NaN after --resume keeps the checkpoint it resumed from" ||
     bad "a NaN after --resume changed the checkpoint"
+# OneCycleLR as PyTorch's: a run may take total_steps steps (3 epochs of 11 here) but no more,
+# and a rise of pct_start x steps = 1 step (PyTorch divides by zero) is refused, where
+# total_steps is written (the front end) and where it is the run's own count (the runtime)
+sed 's/  epochs 3/  epochs 3\n  schedule OneCycleLR max_lr=0.1 total_steps=33/' mlp.net >mlp1c.net
+run_ok onecycle-total mlp1c.net --train --data small --threads 2
+expect onecycle-past-total 1 'mlp1c.net:[0-9]+:3: error;total_steps=33;takes 44 steps' \
+    mlp1c.net --train --data small --epochs 4
+sed 's/  epochs 3/  epochs 3\n  schedule OneCycleLR max_lr=0.1 pct_start=0.05/' mlp.net >mlp1d.net
+expect onecycle-rise-one-step 1 'mlp1d.net:[0-9]+:3: error;0.05 x 20 = 1 step' \
+    mlp1d.net --train --data small --epochs 2 --batch 21
 # NaN in epoch 2 of a run that saved epoch 1: the epoch-1 checkpoint stays, as a 1-epoch run
 # writes it
 # (MultiStepLR with a milestone given 6 times multiplies the lr by gamma^6 = 1e36 from epoch 2)
