@@ -57,7 +57,7 @@ def layer(kind, a):
     if k == "gelu":
         return nn.GELU(approximate=a.get("approximate", "none"))
     if k == "softmax":
-        return nn.Softmax(1)
+        return nn.Softmax(a.get("dim", 1))
     if k in ACT:
         return ACT[k]()
     raise ValueError("torch_net.py: no PyTorch module for " + kind)

@@ -1,16 +1,25 @@
-/* softmax.c: Softmax over the features of a flat input, as torch.nn.Softmax(dim=1). */
+/* softmax.c: Softmax over the features of a flat input, as torch.nn.Softmax(dim=1), or
+ * dim=-1, the same dimension of a flat [batch, features] input. */
 #include "layer.h"
 
 enum { A_DIM };
 
 static const AttrSpec attrs[] = {
-    [A_DIM] = {"dim", NULL, ATTR_INT, "1", false, 1, 1, 1, 1, NULL,
-               "dimension to normalise (1: the features of a flat input)"},
+    [A_DIM] = {"dim", NULL, ATTR_INT, "1", false, -1, 1, 1, 1, NULL,
+               "dimension to normalise (1 or -1: the features of a flat input)"},
 };
 static const char *const positional[] = {"dim", NULL};
 
 static void shape(Node *n, Diag *d)
 {
+    const AttrVal *dim = &n->attrs[A_DIM];
+    if (dim->i[0] == 0) { /* torch.nn.Softmax(dim=0) normalises across the batch's samples */
+        diag_error(d, dim->set ? dim->loc : n->loc,
+                   "Softmax over dim 0 would mix the samples of a batch (dim 0 is the batch)");
+        diag_hint(d, dim->set ? dim->loc : n->loc,
+                  "'dim=1' (or -1) normalises each sample's features");
+        return;
+    }
     if (!layer_need_flat(n, d))
         return;
     layer_shape_same(n, d);
@@ -45,7 +54,7 @@ static void emit(const Node *n, Emit *e)
 const LayerOps layer_softmax = {
     .kind = LAYER_SOFTMAX,
     .name = "Softmax",
-    .summary = "exp(x) / sum(exp(x)) over the features (torch.nn.Softmax(dim=1))",
+    .summary = "exp(x) / sum(exp(x)) over the features (torch.nn.Softmax(dim=1), or dim=-1)",
     .example = "Softmax",
     .attrs = attrs,
     .nattrs = sizeof attrs / sizeof attrs[0],
