@@ -46,6 +46,7 @@ static void usage(FILE *f)
             "                     records of a CSV table (FILE.csv[.gz], its label column\n"
             "                     skipped), or FILE.f32: raw little-endian float32 inputs\n"
             "  --logits FILE      with --predict: write every output of every image as CSV\n"
+            "                     (a row an image; an image output in C, H, W order)\n"
             "  --profile          time training steps layer by layer: forward and backward ms,\n"
             "                     GFLOPS and share of a step (--steps N timed, default 20,\n"
             "                     after 3 warm-up steps)\n"
@@ -361,25 +362,37 @@ static int top_classes(const float *logits, int n, FILE *out)
 
 static int predict(const Args *a, Model *m, const TrainConfig *t, Diag *d)
 {
+    /* a class for each image needs class scores; any output goes to --logits */
+    const Node *last = GRAPH_NODE(m->g, m->g->nodes.len - 1);
+    if (last->out.rank != 1 && !a->logits) {
+        char s[64];
+        diag_error(d, last->head_loc,
+                   "--predict prints each image's class, but the network's output (%s '%s') is "
+                   "%s, not a vector of class scores",
+                   last->ops->name, last->path, shape_str(last->out, s));
+        diag_hint(d, last->head_loc,
+                  "add --logits FILE to write every output of every image (channels, then "
+                  "rows, then columns)");
+        return EXIT_BAD_INPUT;
+    }
     Dataset ds = {0};
-    int h, w;
-    if (str_has_suffix(a->predict, ".pgm")) {
-        float *pix = pgm_load(a->predict, &h, &w, d);
-        if (!pix)
+    float *raw = NULL; /* .f32 or .pgm: the network's input as floats */
+    bool pgm = str_has_suffix(a->predict, ".pgm");
+    if (pgm) {
+        int h, w;
+        raw = pgm_load(a->predict, &h, &w, d);
+        if (!raw)
             return EXIT_BAD_INPUT;
         if (!rt_check_image(m, 1, h, w, a->predict, d)) {
-            free(pix);
+            free(raw);
             return EXIT_BAD_INPUT;
         }
         for (int i = 0; i < h * w; i++) /* one channel: normalize's first values */
-            m->input[i] = t->std[0] > 0 ? (float)((pix[i] - t->mean[0]) / t->std[0]) : pix[i];
-        free(pix);
-        const float *logits = rt_forward(m, 1, false);
-        top_classes(logits, (int)rt_outputs(m), stdout);
-        return EXIT_OK;
-    }
-    float *raw = NULL; /* .f32: the network's input as raw little-endian floats */
-    if (str_has_suffix(a->predict, ".f32")) {
+            raw[i] = t->std[0] > 0 ? (float)((raw[i] - t->mean[0]) / t->std[0]) : raw[i];
+        ds.n = 1;
+        ds.rows = 1;
+        ds.cols = h * w;
+    } else if (str_has_suffix(a->predict, ".f32")) {
         raw = f32_load(a->predict, shape_numel(m->g->input), &ds.n, d);
         if (!raw)
             return EXIT_BAD_INPUT;
@@ -439,6 +452,8 @@ static int predict(const Args *a, Model *m, const TrainConfig *t, Diag *d)
                 for (int k = 0; k < N; k++)
                     fprintf(csv, k ? ",%.9g" : "%.9g", (double)row[k]);
                 fputc('\n', csv);
+            } else if (pgm) { /* one image: its three likeliest classes */
+                top_classes(row, N, stdout);
             } else {
                 int best = 0;
                 for (int k = 1; k < N; k++)
@@ -454,8 +469,8 @@ static int predict(const Args *a, Model *m, const TrainConfig *t, Diag *d)
             status = EXIT_BAD_INPUT;
         } else if (!a->quiet) {
             char n[32];
-            fprintf(stderr, "netrun: wrote the logits of %s images to %s\n", fmt_thousands(n, ds.n),
-                    a->logits);
+            fprintf(stderr, "netrun: wrote the logits of %s image%s to %s\n",
+                    fmt_thousands(n, ds.n), ds.n == 1 ? "" : "s", a->logits);
         }
     }
     free(raw);

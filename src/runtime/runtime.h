@@ -263,12 +263,18 @@ bool rt_norm(const TrainConfig *t, int channels, float mean[NORM_MAX], float std
  * dimension: an image input (CxHxW) takes exactly that shape, a vector input of N values
  * any image of N values. Reports with `what` (the file) and both shapes. */
 bool rt_check_image(const Model *m, int c, int h, int w, const char *what, Diag *d);
-/* Checks that a data set fits the net: at least one image, one-channel images of the input's
- * size (rt_check_image), labels below the outputs. Reports with the file (images or labels,
- * the names to show) and record. */
+/* Checks that the net's output is a vector of class scores, which a loss, an accuracy or a
+ * predicted class needs (an image output is not flattened quietly); reports at the last
+ * layer, with a hint. */
+bool rt_check_scores(const Model *m, Diag *d);
+/* Checks that a data set fits the net for training or evaluation: at least one image,
+ * images of the input's size (rt_check_image), an output of class scores (rt_check_scores),
+ * labels below the outputs. Reports with the file (images or labels, the names to show) and
+ * record. */
 bool rt_check_dataset(const Model *m, const Dataset *ds, const char *images, const char *labels,
                       bool cropped, Diag *d);
-/* The same with one name for both (images whose labels are not a file, as --predict's). */
+/* The images' part of it, with one name for both (--predict's inputs, whose labels are not a
+ * file): any output shape passes. */
 bool rt_check_data(const Model *m, const Dataset *ds, const char *what, Diag *d);
 /* Trains with g->train (already merged with command-line overrides). pos is the starting
  * position (zeroed, or from ckpt_resume with o), and afterwards where training stopped.

@@ -47,14 +47,8 @@ bool rt_check_image(const Model *m, int c, int h, int w, const char *what, Diag 
     return fits;
 }
 
-bool rt_check_dataset(const Model *m, const Dataset *ds, const char *images, const char *labels,
-                      bool cropped, Diag *d)
+bool rt_check_scores(const Model *m, Diag *d)
 {
-    if (ds->n <= 0) {
-        diag_error(d, (SrcLoc){0}, "%s: contains no images", images);
-        return false;
-    }
-    const TrainConfig *t = &m->g->train;
     /* both losses score a sample's label against a vector of class scores; PyTorch's
      * cross_entropy on an image output would be a loss per pixel, which labels of one class
      * per sample cannot feed, so netrun does not flatten the image quietly */
@@ -74,6 +68,19 @@ bool rt_check_dataset(const Model *m, const Dataset *ds, const char *images, con
                       "end the network with Flatten and a Linear to the number of classes");
         return false;
     }
+    return true;
+}
+
+static bool check_dataset(const Model *m, const Dataset *ds, const char *images, const char *labels,
+                          bool cropped, bool scored, Diag *d)
+{
+    if (ds->n <= 0) {
+        diag_error(d, (SrcLoc){0}, "%s: contains no images", images);
+        return false;
+    }
+    const TrainConfig *t = &m->g->train;
+    if (scored && !rt_check_scores(m, d))
+        return false;
     if (ds->features) { /* a table: its features are the net's input */
         if (cropped && t->crop > 0) {
             diag_error(d, (SrcLoc){0},
@@ -131,9 +138,15 @@ bool rt_check_dataset(const Model *m, const Dataset *ds, const char *images, con
     return true;
 }
 
+bool rt_check_dataset(const Model *m, const Dataset *ds, const char *images, const char *labels,
+                      bool cropped, Diag *d)
+{
+    return check_dataset(m, ds, images, labels, cropped, true, d);
+}
+
 bool rt_check_data(const Model *m, const Dataset *ds, const char *what, Diag *d)
 {
-    return rt_check_dataset(m, ds, what, what, false, d);
+    return check_dataset(m, ds, what, what, false, false, d);
 }
 
 bool rt_norm(const TrainConfig *t, int channels, float mean[NORM_MAX], float std[NORM_MAX])

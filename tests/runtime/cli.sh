@@ -465,6 +465,13 @@ run_ok stale mlp.net --train --data small --steps 2 --save stale.st &&
 "$NETRUN" "$NET" --load det1.st --predict small/t10k-images-idx3-ubyte --logits /dev/stdout >lg.out 2>lg.err
 [ $? = 0 ] && [ "$(wc -l <lg.out)" = 105 ] && ok "--logits /dev/stdout writes the CSV to standard output" ||
     bad "--logits /dev/stdout" "$(head -3 lg.err)"
+# a PGM with --logits writes its one row (it used to print the classes and ignore --logits):
+# the logits the IDX file gives its first image
+{ printf 'P5 28 28 255\n'; tail -c +17 small/t10k-images-idx3-ubyte | head -c 784; } >first.pgm
+"$NETRUN" "$NET" --load det1.st --predict first.pgm --logits pgm.csv 2>pgm.err &&
+    [ "$(wc -l <pgm.csv)" = 1 ] && [ "$(cat pgm.csv)" = "$(head -1 lg.out)" ] &&
+    ok "--predict IMAGE.pgm --logits: one row, the IDX file's logits of the same image" ||
+    bad "--predict IMAGE.pgm --logits" "$(head -3 pgm.err)" "$(head -c 300 pgm.csv)"
 
 # ---- interruption: Ctrl-C saves a position that resumes bit for bit ----
 

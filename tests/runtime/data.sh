@@ -333,6 +333,21 @@ printf 'network pooled (input 1x2x2) {\n  Conv2d 3 k1\n  AdaptiveAvgPool2d 1\n}\
 expect loss-on-pooled-output 1 "pooled.net:3:3: error;output .AdaptiveAvgPool2d '1'. is 3x1x1" pooled.net --train
 grep -q "hint: end the network with Flatten: its 3 channels become the scores" loss-on-pooled-output.err &&
     ok "3x1x1 output: the hint says Flatten alone" || bad "pooled output hint" "$(cat loss-on-pooled-output.err)"
+# --predict of an image output: no class to print, so an error naming --logits; with
+# --logits, every output of every record, in C, H, W order: as the same net flattened writes
+expect predict-image-output 1 "imgout.net:2:3: error;--predict prints each image's class;3x2x2" \
+    imgout.net --predict iris_test.csv
+grep -q "hint: add --logits FILE" predict-image-output.err &&
+    ok "image output: --predict's hint names --logits" || bad "predict image output hint" "$(cat predict-image-output.err)"
+printf 'network img (input 1x2x2) {\n  Conv2d 3 k1\n  Flatten\n}\ntrain {\n  data csv "iris_train.csv" label="species"\n}\n' >imgflat.net
+if "$NETRUN" imgout.net --predict iris_test.csv --logits img.csv 2>img.err &&
+    "$NETRUN" imgflat.net --predict iris_test.csv --logits flat.csv 2>>img.err &&
+    [ "$(wc -l <img.csv)" = "$(($(wc -l <iris_test.csv) - 1))" ] &&
+    [ "$(head -1 img.csv | tr ',' '\n' | wc -l)" = 12 ] && cmp -s img.csv flat.csv; then
+    ok "--predict --logits of a 3x2x2 output: 12 values a record, as Flatten orders them"
+else
+    bad "--predict --logits of an image output" "$(head -3 img.err)" "$(head -2 img.csv flat.csv)"
+fi
 cp iris_train.csv mine.csv && sed 's/"iris_train.csv"/"mine.csv"/' t.net >mine.net
 expect csv-no-test-name 1 "mine.csv: which table is the test split;test=" mine.net --train
 sed 's/"mine.csv"/"mine.csv" test="iris_test.csv"/' mine.net >mine2.net
