@@ -818,7 +818,7 @@ AstNet *parse_yaml_with(Arena *a, const SrcFile *f, const char *const *templates
     if (!p.on_path)
         abort();
     net->loc = ydoc_loc_marks(&p, doc.start_mark, doc.end_mark);
-    if (ydoc_check_tags(&p))
+    if (ydoc_check_tags(&p) && ydoc_merge(&p))
         top_level(&p, net, root);
     free(p.on_path);
     yaml_document_delete(&doc);

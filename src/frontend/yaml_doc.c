@@ -261,6 +261,145 @@ bool ydoc_entry_ok(YamlReader *p, const YamlEntry *e, int i)
     return true;
 }
 
+/* ---- merge keys ---- */
+
+/* `<<` written plain: YAML's merge key (a quoted "<<" is an ordinary key). */
+static bool is_merge_key(const yaml_node_t *k)
+{
+    return k && k->type == YAML_SCALAR_NODE && k->data.scalar.style == YAML_PLAIN_SCALAR_STYLE &&
+           k->data.scalar.length == 2 && !memcmp(k->data.scalar.value, "<<", 2);
+}
+
+/* Open addressing over the key names of one mapping (merge_into). */
+typedef struct KeySet {
+    const yaml_node_t **slot;
+    size_t cap;
+} KeySet;
+
+/* Adds scalar key k; false if a key of the same text is already there. */
+static bool keyset_add(KeySet *ks, const yaml_node_t *k)
+{
+    const unsigned char *s = k->data.scalar.value;
+    size_t len = k->data.scalar.length;
+    size_t h = hash_bytes(s, len) & (ks->cap - 1);
+    for (; ks->slot[h]; h = (h + 1) & (ks->cap - 1))
+        if (ks->slot[h]->data.scalar.length == len &&
+            !memcmp(ks->slot[h]->data.scalar.value, s, len))
+            return false;
+    ks->slot[h] = k;
+    return true;
+}
+
+/* Resolves the merge keys of mapping `id` (1-based), after those of the mappings it merges:
+ * their pairs whose keys it lacks are appended (keys written in the mapping win, then the
+ * earlier of the merged mappings), and its `<<` pairs go. state: per node, 1 while being
+ * resolved, 2 done. */
+static bool merge_into(YamlReader *p, int id, unsigned char *state)
+{
+    yaml_node_t *m = node_at(p, id);
+    if (state[id - 1])
+        return true;
+    state[id - 1] = 1;
+    int n = (int)(m->data.mapping.pairs.top - m->data.mapping.pairs.start);
+    size_t total = (size_t)n;
+    bool any = false;
+    for (int i = 0; i < n; i++) {
+        yaml_node_pair_t pr = m->data.mapping.pairs.start[i];
+        yaml_node_t *k = node_at(p, pr.key), *v = node_at(p, pr.value);
+        if (!is_merge_key(k) || !v)
+            continue;
+        any = true;
+        int nsrc = v->type == YAML_SEQUENCE_NODE
+                       ? (int)(v->data.sequence.items.top - v->data.sequence.items.start)
+                       : 1;
+        for (int j = 0; j < nsrc; j++) {
+            int sid = v->type == YAML_SEQUENCE_NODE ? v->data.sequence.items.start[j] : pr.value;
+            yaml_node_t *src = node_at(p, sid);
+            if (!src || src->type != YAML_MAPPING_NODE) {
+                diag_error(p->d, ydoc_loc_node(p, src ? src : k),
+                           "the merge key '<<' takes a mapping (an alias '*name' of one) or a "
+                           "list of them, found %s",
+                           src ? ydoc_describe(p, src) : "nothing");
+                return false;
+            }
+            if (state[sid - 1] == 1) {
+                diag_error(p->d, ydoc_loc_node(p, k),
+                           "the merge key '<<' merges a mapping into itself");
+                return false;
+            }
+            if (!merge_into(p, sid, state))
+                return false;
+            total += (size_t)(src->data.mapping.pairs.top - src->data.mapping.pairs.start);
+        }
+    }
+    state[id - 1] = 2;
+    if (!any)
+        return true;
+    KeySet ks = {NULL, 8};
+    while (ks.cap < 2 * total)
+        ks.cap *= 2;
+    ks.slot = calloc(ks.cap, sizeof *ks.slot);
+    if (!ks.slot)
+        abort();
+    for (int i = 0; i < n; i++) {
+        yaml_node_t *k = node_at(p, m->data.mapping.pairs.start[i].key);
+        if (k && k->type == YAML_SCALAR_NODE && !is_merge_key(k))
+            keyset_add(&ks, k);
+    }
+    bool ok = true;
+    for (int i = 0; i < n && ok; i++) {
+        yaml_node_pair_t pr = m->data.mapping.pairs.start[i];
+        if (!is_merge_key(node_at(p, pr.key)))
+            continue;
+        yaml_node_t *v = node_at(p, pr.value);
+        int nsrc = v->type == YAML_SEQUENCE_NODE
+                       ? (int)(v->data.sequence.items.top - v->data.sequence.items.start)
+                       : 1;
+        for (int j = 0; j < nsrc && ok; j++) {
+            int sid = v->type == YAML_SEQUENCE_NODE ? v->data.sequence.items.start[j] : pr.value;
+            yaml_node_t *src = node_at(p, sid);
+            int ns = (int)(src->data.mapping.pairs.top - src->data.mapping.pairs.start);
+            for (int q = 0; q < ns && ok; q++) {
+                yaml_node_pair_t sp = src->data.mapping.pairs.start[q];
+                yaml_node_t *k = node_at(p, sp.key);
+                if (k && k->type == YAML_SCALAR_NODE && !keyset_add(&ks, k))
+                    continue;          /* written here, or by an earlier merged mapping */
+                if (--p->budget < 0) { /* merges of merges, each copying keys */
+                    diag_error(p->d, ydoc_loc_node(p, node_at(p, pr.key)),
+                               "too many keys merged by '<<' (more than %d)", YAML_ALIAS_BUDGET);
+                    ok = false;
+                } else if (!yaml_document_append_mapping_pair(p->doc, id, sp.key, sp.value)) {
+                    abort();
+                }
+                /* the append may move m's pairs */
+                m = node_at(p, id);
+            }
+        }
+    }
+    free(ks.slot);
+    if (!ok)
+        return false;
+    yaml_node_pair_t *out = m->data.mapping.pairs.start; /* drop the `<<` pairs, in place */
+    for (yaml_node_pair_t *in = m->data.mapping.pairs.start; in < m->data.mapping.pairs.top; in++)
+        if (!is_merge_key(node_at(p, in->key)))
+            *out++ = *in;
+    m->data.mapping.pairs.top = out;
+    return true;
+}
+
+bool ydoc_merge(YamlReader *p)
+{
+    unsigned char *state = calloc(p->nnodes ? p->nnodes : 1, 1);
+    if (!state)
+        abort();
+    bool ok = true;
+    for (size_t i = 0; i < p->nnodes && ok && !diag_full(p->d); i++)
+        if (p->doc->nodes.start[i].type == YAML_MAPPING_NODE)
+            ok = merge_into(p, (int)i + 1, state);
+    free(state);
+    return ok;
+}
+
 /* ---- libyaml's own errors ---- */
 
 void ydoc_problem(YamlReader *p, yaml_parser_t *y)

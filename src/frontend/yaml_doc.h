@@ -135,5 +135,10 @@ void ydoc_scan(const SrcFile *f, YamlScan *sc);
  * !!seq and !!map on a list and a mapping) and reports every other one at its location;
  * false if it reported any. */
 bool ydoc_check_tags(YamlReader *p);
+/* Resolves YAML's merge keys (`<<: *base`, `<<: [*a, *b]`) in every mapping, as PyYAML
+ * does: the merged mappings' pairs join it where it lacks their keys, and keep their own
+ * locations for messages. Reports a merge of something not a mapping, a mapping merged into
+ * itself and a merge past the node budget; false if it reported. */
+bool ydoc_merge(YamlReader *p);
 
 #endif

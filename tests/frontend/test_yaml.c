@@ -689,6 +689,56 @@ Test(yaml, alias_bomb)
     expect_errors(1);
 }
 
+/* YAML's merge key, as PyYAML reads it: the keys written win, then the earlier merged
+ * mapping; merged values keep the locations where they were written. */
+Test(yaml, merge_keys)
+{
+    AstNet *net = parse_ok("network: n\nlayers:\n"
+                           "  - Conv2d: &c {out: 8, kernel: 3, stride: 1}\n"
+                           "  - Conv2d: {<<: *c, out: 16}\n"
+                           "  - Conv2d: {<<: [{stride: 2}, *c], kernel: 5}\n");
+    AstStmt *s1 = stmt(&net->body, 1), *s2 = stmt(&net->body, 2);
+    expect_int(keyed(s1, 0, "out"), 16, "written out");
+    expect_int(keyed(s1, 1, "kernel"), 3, "merged kernel");
+    expect_int(keyed(s1, 2, "stride"), 1, "merged stride");
+    expect_loc(arg(s1, 1)->key_loc, 3, 25, 6, "merged key at its anchor");
+    expect_int(keyed(s2, 0, "kernel"), 5, "written kernel");
+    expect_int(keyed(s2, 1, "stride"), 2, "first merged mapping's stride");
+    expect_int(keyed(s2, 2, "out"), 8, "second merged mapping's out");
+    cr_expect_eq(s2->args.len, 3, "a key merged twice is taken once");
+    /* a quoted "<<" is an ordinary key, which no argument is named */
+    parse("network: n\nlayers:\n  - Linear: {\"<<\": 1}\n");
+    expect_msg("t.yaml:3:14: error: expected an argument name, found '<<'");
+}
+
+Test(yaml, merge_errors)
+{
+    parse("network: n\nlayers:\n  - Linear: {<<: 3}\n");
+    expect_msg("t.yaml:3:18: error: the merge key '<<' takes a mapping");
+    parse("network: n\nlayers:\n  - Linear: &s {<<: *s}\n");
+    expect_msg("t.yaml:3:17: error: the merge key '<<' merges a mapping into itself");
+    parse("network: n\nlayers:\n  - Linear: &b {<<: *c}\n  - Linear: &c {<<: *b}\n");
+    expect_msg("t.yaml:3:21: error: anchor '*c' is not defined");
+}
+
+/* Each mapping merges the one before and adds a key: 700 of them copy 244,650 keys, which
+ * the node budget stops early. */
+Test(yaml, merge_bomb)
+{
+    size_t cap = 64 * 1024, len = 0;
+    char *text = malloc(cap);
+    cr_assert(text);
+    len += (size_t)snprintf(text, cap, "network: n\nlayers:\n  - Linear:\n      k0: &a0 {k0: 1}\n");
+    for (int i = 1; i < 700; i++)
+        len += (size_t)snprintf(text + len, cap - len, "      x%d: &a%d {<<: *a%d, k%d: 1}\n", i, i,
+                                i - 1, i);
+    cr_assert(len < cap);
+    parse(text);
+    free(text);
+    expect_msg("error: too many keys merged by '<<' (more than 100000)");
+    expect_errors(1);
+}
+
 Test(yaml, positional_then_keyed_in_one_list)
 {
     AstNet *net = parse_ok("network: n\nlayers:\n  - Conv2d: [32, k3, {stride: 2, bias: false}]\n");
