@@ -311,8 +311,57 @@ static int by_name(const void *a, const void *b)
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-/* The names in dir (sorted bytewise), folders or image files, leaving out hidden ones. */
-static char **list(const char *dir, bool folders, int *n, Diag *d)
+/* rel/name (name alone when rel is ""), malloc'd; NULL when out of memory. */
+static char *join_rel(const char *rel, const char *name)
+{
+    size_t len = strlen(rel) + strlen(name) + 2;
+    char *s = malloc(len);
+    if (s)
+        snprintf(s, len, "%s%s%s", rel, *rel ? "/" : "", name);
+    return s;
+}
+
+/* A growing list of names. */
+typedef struct Names {
+    char **v;
+    int n, cap;
+} Names;
+
+static bool names_add(Names *l, char *name)
+{
+    if (l->n == l->cap) {
+        int cap = l->cap ? 2 * l->cap : 64;
+        char **nv = realloc(l->v, sizeof *nv * (size_t)cap);
+        if (!nv) {
+            free(name);
+            return false;
+        }
+        l->v = nv;
+        l->cap = cap;
+    }
+    if (!name)
+        return false;
+    l->v[l->n++] = name;
+    return true;
+}
+
+/* The list sorted by `order` (its count in *n), or when !ok, NULL with the list freed. */
+static char **names_done(Names *l, bool ok, int (*order)(const void *, const void *), int *n)
+{
+    if (!ok) {
+        for (int i = 0; i < l->n; i++)
+            free(l->v[i]);
+        free(l->v);
+        return NULL;
+    }
+    if (l->n > 1)
+        qsort(l->v, (size_t)l->n, sizeof *l->v, order);
+    *n = l->n;
+    return l->v ? l->v : calloc(1, sizeof *l->v);
+}
+
+/* The folders in dir, sorted bytewise (as LC_ALL=C sort), leaving out hidden ones. */
+static char **list(const char *dir, int *n, Diag *d)
 {
     DIR *dp = opendir(dir);
     *n = 0;
@@ -321,36 +370,130 @@ static char **list(const char *dir, bool folders, int *n, Diag *d)
         diag_error(d, (SrcLoc){0}, "%s: cannot open: %s", dir, io_errstr(errno, eb, sizeof eb));
         return NULL;
     }
-    char **names = NULL;
-    int cap = 0;
+    Names l = {0};
     struct dirent *de;
     StrBuf p;
     sb_init(&p);
-    while ((de = readdir(dp))) {
+    bool ok = true;
+    while (ok && (de = readdir(dp))) {
         if (de->d_name[0] == '.')
             continue;
         p.len = 0;
         sb_printf(&p, "%s/%s", dir, de->d_name);
         struct stat st;
-        if (stat(p.data, &st) != 0 ||
-            (folders ? !S_ISDIR(st.st_mode) : !S_ISREG(st.st_mode) || !is_image(de->d_name)))
-            continue;
-        if (*n == cap) {
-            cap = cap ? 2 * cap : 64;
-            char **nn = realloc(names, sizeof *names * (size_t)cap);
-            if (!nn)
-                break;
-            names = nn;
-        }
-        names[(*n)++] = strdup(de->d_name);
+        if (stat(p.data, &st) == 0 && S_ISDIR(st.st_mode))
+            ok = names_add(&l, strdup(de->d_name));
     }
     sb_free(&p);
     closedir(dp);
-    if (*n > 1) /* bytewise, as LC_ALL=C sort */
-        qsort(names, (size_t)*n, sizeof *names, by_name);
-    if (!names)
-        names = calloc(1, sizeof *names);
-    return names;
+    if (!ok)
+        diag_error(d, (SrcLoc){0}, "out of memory listing %s", dir);
+    return names_done(&l, ok, by_name, n);
+}
+
+/* Formats torchvision's ImageFolder takes that netrun does not decode. */
+static bool is_foreign_image(const char *name)
+{
+    static const char *const ext[] = {".ppm", ".bmp", ".pgm", ".tif", ".tiff", ".webp"};
+    for (size_t i = 0; i < sizeof ext / sizeof *ext; i++)
+        if (has_ext(name, ext[i]))
+            return true;
+    return false;
+}
+
+/* Orders paths as torchvision's make_dataset does: sorted(os.walk(...)) takes the folders
+ * in the order of their paths, then sorted(files) within each. */
+static int by_folder_then_name(const void *a, const void *b)
+{
+    const char *x = *(char *const *)a, *y = *(char *const *)b;
+    const char *sx = strrchr(x, '/'), *sy = strrchr(y, '/');
+    size_t dx = sx ? (size_t)(sx - x) : 0, dy = sy ? (size_t)(sy - y) : 0;
+    int c = strncmp(x, y, dx < dy ? dx : dy);
+    if (c == 0 && dx != dy) /* one folder is a prefix of the other: the shorter first */
+        return dx < dy ? -1 : 1;
+    return c ? c : strcmp(sx ? sx + 1 : x, sy ? sy + 1 : y);
+}
+
+#define WALK_DEPTH 32 /* folders below a class folder */
+
+/* Adds the image files under dir/rel (rel "" for dir itself) to l as paths relative to dir,
+ * going into every folder as ImageFolder does (os.walk, following symbolic links), but not
+ * into one already on the way down (a link loop) or deeper than WALK_DEPTH. Hidden names
+ * are left out, as list() leaves them out; a file in a format ImageFolder would take and
+ * netrun cannot read is an error, not a silent gap. */
+static bool walk(const char *dir, const char *rel, Names *l, dev_t *dev, ino_t *ino, int depth,
+                 Diag *d)
+{
+    StrBuf p;
+    sb_init(&p);
+    sb_printf(&p, "%s%s%s", dir, *rel ? "/" : "", rel);
+    DIR *dp = opendir(p.data);
+    if (!dp) {
+        char eb[128];
+        diag_error(d, (SrcLoc){0}, "%s: cannot open: %s", p.data, io_errstr(errno, eb, sizeof eb));
+        sb_free(&p);
+        return false;
+    }
+    struct stat st;
+    if (fstat(dirfd(dp), &st) == 0) {
+        dev[depth] = st.st_dev;
+        ino[depth] = st.st_ino;
+    }
+    bool ok = true;
+    struct dirent *de;
+    size_t base = p.len;
+    while (ok && (de = readdir(dp))) {
+        if (de->d_name[0] == '.')
+            continue;
+        p.len = base;
+        sb_printf(&p, "/%s", de->d_name);
+        if (stat(p.data, &st) != 0)
+            continue;
+        char *sub = join_rel(rel, de->d_name);
+        if (!sub) {
+            diag_error(d, (SrcLoc){0}, "out of memory listing %s", dir);
+            ok = false;
+        } else if (S_ISDIR(st.st_mode)) {
+            bool loop = false;
+            for (int k = 0; k <= depth; k++)
+                loop = loop || (dev[k] == st.st_dev && ino[k] == st.st_ino);
+            if (!loop && depth + 1 >= WALK_DEPTH) {
+                diag_error(d, (SrcLoc){0}, "%s: folders nested deeper than %d below %s", p.data,
+                           WALK_DEPTH, dir);
+                ok = false;
+            } else if (!loop) {
+                ok = walk(dir, sub, l, dev, ino, depth + 1, d);
+            }
+            free(sub);
+        } else if (S_ISREG(st.st_mode) && is_image(de->d_name)) {
+            ok = names_add(l, sub);
+            if (!ok)
+                diag_error(d, (SrcLoc){0}, "out of memory listing %s", dir);
+        } else if (S_ISREG(st.st_mode) && is_foreign_image(de->d_name)) {
+            diag_error(d, (SrcLoc){0},
+                       "%s: an image torchvision's ImageFolder would read, but netrun reads only "
+                       ".png, .jpg and .jpeg; convert it (e.g. 'mogrify -format png') or move it",
+                       p.data);
+            free(sub);
+            ok = false;
+        } else {
+            free(sub); /* another file, as ImageFolder leaves it out */
+        }
+    }
+    closedir(dp);
+    sb_free(&p);
+    return ok;
+}
+
+/* The image files under class folder dir, as paths relative to it in ImageFolder's order;
+ * NULL after reporting. */
+static char **list_images(const char *dir, int *n, Diag *d)
+{
+    Names l = {0};
+    dev_t dev[WALK_DEPTH];
+    ino_t ino[WALK_DEPTH];
+    *n = 0;
+    return names_done(&l, walk(dir, "", &l, dev, ino, 0, d), by_folder_then_name, n);
 }
 
 static void free_list(char **names, int n)
@@ -374,7 +517,7 @@ bool dataset_load_folder(Dataset *ds, const char *dir, bool train, char ***class
     Decoded *dec = NULL;
     Dataset t = {0};
     if (train) { /* the classes: the training split's folders */
-        cls = list(split.data, true, &ncls, d);
+        cls = list(split.data, &ncls, d);
         if (!cls)
             goto done;
         if (ncls == 0) {
@@ -392,13 +535,13 @@ bool dataset_load_folder(Dataset *ds, const char *dir, bool train, char ***class
             StrBuf tr;
             sb_init(&tr);
             sb_printf(&tr, "%s/train", dir);
-            *classes = list(tr.data, true, nclasses, d);
+            *classes = list(tr.data, nclasses, d);
             sb_free(&tr);
             if (!*classes)
                 goto done;
         }
         int n;
-        char **test = list(split.data, true, &n, d);
+        char **test = list(split.data, &n, d);
         if (!test)
             goto done;
         for (int i = 0; i < n; i++) {
@@ -426,7 +569,7 @@ bool dataset_load_folder(Dataset *ds, const char *dir, bool train, char ***class
         if (!train && stat(p.data, &st) != 0)
             continue; /* a class with no test folder */
         int n;
-        char **names = list(p.data, false, &n, d);
+        char **names = list_images(p.data, &n, d);
         if (!names) {
             sb_free(&p);
             goto done;

@@ -14,6 +14,7 @@
 #    an error that names resize without it; a corrupt PNG or JPEG,
 #    an image of another size, one with alpha, an empty class folder, a test class the
 #    training split lacks, labels beyond the outputs, no class folders, another shape;
+#    images in sub-folders (as ImageFolder walks them), a format only torchvision reads;
 #  - CSV tables (made here): names as classes, learnt; 1 and 2 threads, gzip and YAML give the
 #    same bits; --eval alone, --val, --predict with and without the label column, class
 #    numbers; a label beyond the outputs, another input size, augment, a test table that
@@ -212,6 +213,23 @@ sed 's/"imgs"/"noclass"/' f.net >nc.net
 expect folder-no-classes 1 'noclass/train;no class folders' nc.net --train
 sed 's/input 3x12x16/input 3x16x12/' f.net >rot.net
 expect folder-into-other-shape 1 'imgs/train;3x12x16;3x16x12' rot.net --train
+# images in folders below a class folder count, as ImageFolder's os.walk finds them; hidden
+# folders, other files and a link back up (a loop) do not
+cp -r imgs nest && mkdir -p nest/train/cls0/sub/deeper nest/train/cls2/.ipynb_checkpoints &&
+    mv nest/train/cls0/1.png nest/train/cls0/sub/ && mv nest/train/cls0/2.jpg nest/train/cls0/sub/deeper/ &&
+    cp nest/train/cls2/1.png nest/train/cls2/.ipynb_checkpoints/ && echo notes >nest/train/cls1/notes.txt &&
+    ln -s . nest/train/cls1/self && ln -s ../.. nest/train/cls0/sub/deeper/up
+sed 's/"imgs"/"nest"/' f.net >nest.net
+run_ok folder-nested nest.net --train --threads 2 --no-record --save nest.st &&
+    grep -q "of 24 images" folder-nested.out &&
+    ok "images in sub-folders count; hidden folders, other files and link loops do not" ||
+    bad "nested image folders" "$(cat folder-nested.out folder-nested.err)"
+cp -r imgs bad7 && cp bad7/train/cls2/1.png bad7/train/cls2/x.BMP
+sed 's/"imgs"/"bad7"/' f.net >b7.net
+expect folder-foreign-format 1 "bad7/train/cls2/x.BMP;ImageFolder would read;only .png, .jpg and .jpeg" b7.net --train
+cp -r imgs bad8 && mkdir -p "bad8/train/cls1/$(printf 'd/%.0s' $(seq 33))"
+sed 's/"imgs"/"bad8"/' f.net >b8.net
+expect folder-too-deep 1 "bad8/train/cls1/d/d;deeper than 32" b8.net --train
 
 echo "== bad input (CIFAR)"
 sed 's/  seed 1/  seed 1\n  augment 48 4/' c10.net >crop48.net
