@@ -318,15 +318,19 @@ static void emit_main(const Gen *gen, StrBuf *c)
         fmt_double(std, sizeof std, t->std[0]);
     }
     bool image = in->rank == 3;
+    const Node *last = GRAPH_NODE(gen->g, gen->g->nodes.len - 1);
+    char shape[64];
+    shape_str(last->out, shape);
     sb_printf(c,
               "/* ---- command-line driver (--main) ---- */\n"
               "#define NETC_MAIN_NAME \"%s\"\n#define NETC_MAIN_FORWARD %s_forward\n"
               "#define NETC_MAIN_IN_SIZE %lld\n#define NETC_MAIN_OUT_SIZE %lld\n"
               "#define NETC_MAIN_IN_C %lld\n#define NETC_MAIN_IN_H %lld\n"
-              "#define NETC_MAIN_IN_W %lld\n#define NETC_MAIN_MEAN %s\n#define NETC_MAIN_STD %s\n",
+              "#define NETC_MAIN_IN_W %lld\n#define NETC_MAIN_MEAN %s\n#define NETC_MAIN_STD %s\n"
+              "#define NETC_MAIN_SCORES %d\n#define NETC_MAIN_OUT_SHAPE \"%s\"\n",
               gen->g->name, gen->P, (long long)gen->in_size, (long long)gen->out_size,
               image ? (long long)in->d[0] : 0, image ? (long long)in->d[1] : 0,
-              image ? (long long)in->d[2] : 0, mean, std);
+              image ? (long long)in->d[2] : 0, mean, std, last->out.rank == 1, shape);
     sb_puts(c, cg_driver);
 }
 

@@ -3,6 +3,8 @@
  *   PROGRAM IMAGES-idx3-ubyte [LABELS-idx1-ubyte]  the class of every image, or with labels
  *                                                  the accuracy; the time per image
  *   PROGRAM IMAGE.pgm                              the class and its probability
+ * A network whose output is an image (no class scores) prints every output of every image
+ * instead, a CSV row an image in C, H, W order, as `netrun --predict --logits` writes it.
  * An image is read as netrun reads it: x/255 (x/maxval for PGM), then the train section's
  * normalisation, in the same operations, so both give the same outputs. A file that does
  * not fit the network (size, channels, labels) is refused with one message and exit 1.
@@ -14,7 +16,9 @@
  *   NETC_MAIN_IN_SIZE   floats in, NETC_MAIN_OUT_SIZE floats out
  *   NETC_MAIN_IN_C, _H, _W   the input image's channels, height and width (0 for a flat
  *                       input, which takes any image of NETC_MAIN_IN_SIZE pixels)
- *   NETC_MAIN_MEAN, NETC_MAIN_STD   the normalisation (std 0: none) */
+ *   NETC_MAIN_MEAN, NETC_MAIN_STD   the normalisation (std 0: none)
+ *   NETC_MAIN_SCORES    1 if the output is a vector of class scores, 0 for an image of
+ *                       shape NETC_MAIN_OUT_SHAPE (a string, "3x13x13") */
 #ifndef _POSIX_C_SOURCE /* for clock_gettime (netc defines it at the top of the program) */
 #define _POSIX_C_SOURCE 200112L
 #endif
@@ -25,7 +29,20 @@
 #include <string.h>
 #include <time.h>
 
+#ifndef NETC_MAIN_SCORES
+#define NETC_MAIN_SCORES 1
+#define NETC_MAIN_OUT_SHAPE ""
+#endif
+
 void NETC_MAIN_FORWARD(const float *in, float *out);
+
+/* Every output as a CSV row (an image output: no class to print). */
+static void netc_print_outputs(const float *out)
+{
+    for (int k = 0; k < NETC_MAIN_OUT_SIZE; k++)
+        printf(k ? ",%.9g" : "%.9g", (double)out[k]);
+    putchar('\n');
+}
 
 static double netc_now(void)
 {
@@ -205,6 +222,10 @@ static int netc_pgm(const char *path, const unsigned char *d, size_t len)
         img[i] = netc_pgm_pixel(px, v[2]);
     }
     NETC_MAIN_FORWARD(img, out);
+    if (!NETC_MAIN_SCORES) {
+        netc_print_outputs(out);
+        return 0;
+    }
     best = netc_argmax(out);
     mx = out[best];
     for (int i = 0; i < NETC_MAIN_OUT_SIZE; i++)
@@ -258,7 +279,11 @@ static int netc_classify(const char *path, const unsigned char *px, unsigned lon
         pred[i] = netc_argmax(out);
     }
     t1 = netc_now();
-    for (unsigned long i = 0; i < n; i++) {
+    for (unsigned long i = 0; i < n && !NETC_MAIN_SCORES; i++) { /* every output, untimed */
+        NETC_MAIN_FORWARD(imgs + i * NETC_MAIN_IN_SIZE, out);
+        netc_print_outputs(out);
+    }
+    for (unsigned long i = 0; i < n && NETC_MAIN_SCORES; i++) {
         if (labels)
             correct += pred[i] == labels[i];
         else
@@ -343,10 +368,17 @@ int main(int argc, char **argv)
     if (argc < 2 || argc > 3) {
         fprintf(stderr,
                 "usage: %s IMAGES-idx3-ubyte [LABELS-idx1-ubyte] | IMAGE.pgm\n"
-                "runs the %s network (input %d values, %d outputs)\n",
-                argv[0], NETC_MAIN_NAME, NETC_MAIN_IN_SIZE, NETC_MAIN_OUT_SIZE);
+                "runs the %s network (input %d values, %d outputs%s%s%s)\n",
+                argv[0], NETC_MAIN_NAME, NETC_MAIN_IN_SIZE, NETC_MAIN_OUT_SIZE,
+                NETC_MAIN_SCORES ? "" : ": an image of ", NETC_MAIN_OUT_SHAPE,
+                NETC_MAIN_SCORES ? "" : ", printed as a CSV row an image");
         return 2;
     }
+    if (argc == 3 && !NETC_MAIN_SCORES)
+        return netc_fail(argv[2],
+                         "labels need class scores, but the %s network's output is an image "
+                         "(%s)",
+                         NETC_MAIN_NAME, NETC_MAIN_OUT_SHAPE);
     d = netc_read_file(argv[1], &len);
     if (!d)
         return 1;

@@ -7,7 +7,7 @@
 # files written here: the right classes, accuracy and probability, and one message and
 # exit 1 for each file that does not fit the network. Last, the seed net with the example
 # weights, generated with --main: its classes of mnist-mini's test images and of
-# examples/*.pgm are netrun's.
+# examples/*.pgm are netrun's; a net whose output is an image prints netrun's --logits rows.
 #   driver.sh NETC NETRUN SOURCE_ROOT
 set -u
 netc=$1 netrun=$2 root=$3
@@ -113,6 +113,14 @@ for cc in $ccs; do
   expect "PGM above maxval" 1 "^stub: $tmp/above.pgm: pixel 1 is 300, above maxval 255 $" "$img" "$tmp/above.pgm"
   expect "PGM few pixels" 1 "^stub: $tmp/few.pgm: expected pixel 3 of 12 (a number) at byte " "$img" "$tmp/few.pgm"
   expect "PGM header" 1 "^stub: $tmp/header.pgm: expected the height (a number) at byte 5 $" "$img" "$tmp/header.pgm"
+  # an image output: every output, a CSV row an image (normalised pixels, as output k is
+  # input k), and no classes, so labels are refused
+  build "imgout.$cc" -DSTUB_C=1 -DSTUB_H=4 -DSTUB_W=3 -DSTUB_OUT=3 -DSTUB_OUT_SHAPE=\"3x1x1\" "$here/driver_stub.c" || continue
+  imgout=$tmp/imgout.$cc
+  expect "image output: usage" 2 "3 outputs: an image of 3x1x1, printed as a CSV row an image)" "$imgout"
+  expect "image output: IDX rows" 0 "^-2,2,-2 -2,-2,2 2,-2,-2 3 images, .* us/image $" "$imgout" "$tmp/three.idx"
+  expect "image output: PGM row" 0 "^-2,2,-1.2[0-9]* $" "$imgout" "$tmp/p5.pgm"
+  expect "image output: labels" 1 "^stub: $tmp/three.labels: labels need class scores, but the stub network's output is an image (3x1x1) $" "$imgout" "$tmp/three.idx" "$tmp/three.labels"
 done
 
 cc=${CC:-cc}
@@ -127,6 +135,23 @@ if "$netc" "$root/nets/mnist.net" --weights "$root/examples/mnist.safetensors" -
   done
 else
   fail=$((fail + 1)); echo "FAIL: nets/mnist.net with --main does not generate or compile:"; cat "$tmp/netc.err" "$tmp/cc.err"
+fi
+# A net whose output is an image: --main prints netrun --predict --logits's rows (within
+# 1e-5 of the largest value of the row, as codegen parity compares)
+printf 'network img (input 1x28x28) {\n  Conv2d 3 k3 s2\n  ReLU\n}\n' > "$tmp/img.net"
+if "$netc" "$tmp/img.net" -o "$tmp/img.c" --main 2> "$tmp/netc.err" &&
+  $cc -std=c99 -O2 -march=native -Wall -Wextra -pedantic -Werror "$tmp/img.c" -o "$tmp/img" -lm 2> "$tmp/cc.err" &&
+  "$tmp/img" "$tmp/t10k-images" > "$tmp/img.csv" 2> /dev/null &&
+  "$netrun" "$tmp/img.net" --predict "$tmp/t10k-images" --logits "$tmp/img.want" --quiet 2> /dev/null; then
+  expect "image output --main: netrun's --logits rows" 0 "^ok 2004 rows of 507 $" \
+    awk -F, 'NR == FNR { for (k = 1; k <= NF; k++) w[FNR, k] = $k; nw = FNR; next }
+      { m = 1; for (k = 1; k <= NF; k++) if (w[FNR, k] > m || -w[FNR, k] > m) m = (w[FNR, k] > 0 ? w[FNR, k] : -w[FNR, k])
+        for (k = 1; k <= NF; k++) { d = $k - w[FNR, k]; if (d > 1e-5 * m || -d > 1e-5 * m) bad++ }
+        rows++; cols = NF }
+      END { if (!bad && rows == nw) printf "ok %d rows of %d\n", rows, cols; else printf "%d bad values, %d of %d rows\n", bad, rows, nw }' \
+    "$tmp/img.want" "$tmp/img.csv"
+else
+  fail=$((fail + 1)); echo "FAIL: an image-output net with --main does not generate, compile or run:"; cat "$tmp/netc.err" "$tmp/cc.err"
 fi
 # The weights as a blob (--blob): the same program, bit for bit, as with C literals. It is
 # compiled from the blob's directory, and from elsewhere with -Wa,-I; a net past

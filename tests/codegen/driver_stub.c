@@ -2,7 +2,8 @@
  * as C on its own, assembled as netc assembles a program: the network's forward function,
  * the NETC_MAIN_* macros, then the driver. The input is a STUB_C x STUB_H x STUB_W image
  * (STUB_C 0: a flat input of STUB_H * STUB_W values), there are STUB_OUT outputs, and the
- * forward pass is easy to predict: output k is input value k (0 past the input).
+ * forward pass is easy to predict: output k is input value k (0 past the input). With
+ * STUB_OUT_SHAPE (a string) the output is an image of that shape rather than class scores.
  * Built by tests/codegen/driver.sh. */
 #if STUB_C == 0
 #define STUB_IN_SIZE (STUB_H * STUB_W)
@@ -33,4 +34,8 @@ void stub_forward(const float *in, float *out)
 #endif
 #define NETC_MAIN_MEAN 0.5
 #define NETC_MAIN_STD 0.25
+#ifdef STUB_OUT_SHAPE /* an image output ("3x1x1"): no class scores */
+#define NETC_MAIN_SCORES 0
+#define NETC_MAIN_OUT_SHAPE STUB_OUT_SHAPE
+#endif
 #include "driver.c"
