@@ -102,11 +102,13 @@ void layer_shape_pool(Node *n, Diag *d)
             ok = false;
         }
         out[i] = ir_conv_out(n->in.d[1 + i], kk, s->i[i], pp, 1);
-        if (n->attrs[POOL_A_CEIL].b && out[i] >= 1) {
-            /* PyTorch: round up, unless the last window would start in the padding */
-            int64_t num = n->in.d[1 + i] + 2 * pp - kk;
-            out[i] = (num + s->i[i] - 1) / s->i[i] + 1;
-            if ((out[i] - 1) * s->i[i] >= n->in.d[1 + i] + pp)
+        if (n->attrs[POOL_A_CEIL].b) {
+            /* PyTorch (pooling_output_shape): round up, with the quotient floored (a kernel
+             * past the padded input still gives one window, over what it covers), unless
+             * the last window would start in the padding */
+            int64_t num = n->in.d[1 + i] + 2 * pp - kk + s->i[i] - 1, st = s->i[i];
+            out[i] = (num >= 0 ? num / st : -((-num + st - 1) / st)) + 1;
+            if (out[i] >= 1 && (out[i] - 1) * st >= n->in.d[1 + i] + pp)
                 out[i]--;
         }
     }

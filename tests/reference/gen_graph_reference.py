@@ -25,6 +25,30 @@ def pool_out(n, k, s, p, ceil):
     return o
 
 
+def write_pool2(w, name, is_max, B, C, H, W, k, s, p, ceil, cip):
+    """One pool2_<name> case: PyTorch's max or average pooling, forward and backward."""
+    (KH, KW), (SH, SW), (PH, PW) = pair(k), pair(s), pair(p)
+    OH, OW = pool_out(H, KH, SH, PH, ceil), pool_out(W, KW, SW, PW, ceil)
+    x = rand(B, C, H, W)
+    dout = rand(B, C, OH, OW)
+    if is_max:
+        fn = lambda x_: F.max_pool2d(x_, (KH, KW), (SH, SW), (PH, PW), ceil_mode=ceil)
+    else:
+        fn = lambda x_: F.avg_pool2d(x_, (KH, KW), (SH, SW), (PH, PW), ceil_mode=ceil,
+                                     count_include_pad=cip)
+    out, (din,) = backward_of(fn, dout, x)
+    assert out.shape[2:] == (OH, OW), (name, out.shape, OH, OW)
+    n = "pool2_" + name
+    w.tensor(n + ".geom", [B, C, H, W, KH, KW, SH, SW, PH, PW, OH, OW, int(is_max), int(ceil), int(cip)])
+    w.tensor(n + ".in", x)
+    w.tensor(n + ".out", out)
+    if is_max:
+        _, idx = F.max_pool2d(x, (KH, KW), (SH, SW), (PH, PW), ceil_mode=ceil, return_indices=True)
+        w.tensor(n + ".argmax", idx)
+    w.tensor(n + ".dout", dout)
+    w.tensor(n + ".din", din)
+
+
 def write(path):
     torch.manual_seed(20261203)
     w = RefWriter(path, """\
@@ -133,7 +157,7 @@ gconv_<case>: geom = B C H W OC KH KW SH SW PH PW DH DW OH OW G; in, w (OC,C/G,K
     w.comment("""
 pool2_<case>: geom = B C H W KH KW SH SW PH PW OH OW max ceil count_include_pad; in, out,
 argmax (max only), dout, din.""")
-    for name, is_max, B, C, H, W, k, s, p, ceil, cip in [
+    for case in [
             ("max_ceil", True, 2, 3, 7, 8, 2, 2, 0, True, True),
             ("max_ceil_k3s2", True, 2, 2, 8, 10, 3, 2, 1, True, True),
             ("avg_ceil", False, 2, 3, 7, 8, 2, 2, 0, True, True),
@@ -141,26 +165,7 @@ argmax (max only), dout, din.""")
             ("avg_nopad_count", False, 2, 2, 7, 7, 3, 2, 1, False, False),
             ("avg_ceil_nopad_count", False, 2, 3, 8, 7, 3, 2, 1, True, False),
             ("avg_rect", False, 1, 2, 9, 6, (3, 2), (2, 1), (1, 1), True, False)]:
-        (KH, KW), (SH, SW), (PH, PW) = pair(k), pair(s), pair(p)
-        OH, OW = pool_out(H, KH, SH, PH, ceil), pool_out(W, KW, SW, PW, ceil)
-        x = rand(B, C, H, W)
-        dout = rand(B, C, OH, OW)
-        if is_max:
-            fn = lambda x_: F.max_pool2d(x_, (KH, KW), (SH, SW), (PH, PW), ceil_mode=ceil)
-        else:
-            fn = lambda x_: F.avg_pool2d(x_, (KH, KW), (SH, SW), (PH, PW), ceil_mode=ceil,
-                                         count_include_pad=cip)
-        out, (din,) = backward_of(fn, dout, x)
-        assert out.shape[2:] == (OH, OW), (name, out.shape, OH, OW)
-        n = "pool2_" + name
-        w.tensor(n + ".geom", [B, C, H, W, KH, KW, SH, SW, PH, PW, OH, OW, int(is_max), int(ceil), int(cip)])
-        w.tensor(n + ".in", x)
-        w.tensor(n + ".out", out)
-        if is_max:
-            _, idx = F.max_pool2d(x, (KH, KW), (SH, SW), (PH, PW), ceil_mode=ceil, return_indices=True)
-            w.tensor(n + ".argmax", idx)
-        w.tensor(n + ".dout", dout)
-        w.tensor(n + ".din", din)
+        write_pool2(w, *case)
 
     w.comment("""
 adaptive_<case>: size = B C H W OH OW; in, out, dout, din (AdaptiveAvgPool2d((OH, OW))).""")
@@ -185,6 +190,21 @@ gelu, gelu_tanh, silu: in (n), out (n), dout (n), din (n).""")
         out, (din,) = backward_of(fn, dout, x)
         for t, v in [("in", x), ("out", out), ("dout", dout), ("din", din)]:
             w.tensor(name + "." + t, v)
+
+    # After every other case, with a seed of its own, so that adding these left the values
+    # above as they were: ceil_mode windows wider than the padded input, where PyTorch's
+    # floored quotient still gives one window over what the kernel covers.
+    torch.manual_seed(20261205)
+    w.comment("""
+pool2_over_<case>: as pool2_, a kernel past the padded input (ceil_mode).""")
+    for case in [
+            ("over_max", True, 2, 2, 2, 3, 3, (2, 4), 0, True, True),
+            ("over_max_pad", True, 1, 3, 1, 7, (2, 4), (1, 3), (1, 1), True, True),
+            ("over_avg_count", False, 2, 2, 2, 7, (3, 4), (2, 1), 0, True, True),
+            ("over_avg_pad_count", False, 1, 3, 1, 7, (4, 4), (3, 1), (1, 2), True, True),
+            ("over_avg_pad_nocount", False, 1, 3, 1, 7, (4, 4), (3, 1), (1, 2), True, False),
+            ("over_avg_tall", False, 2, 1, 7, 1, (2, 4), (1, 3), (1, 1), True, False)]:
+        write_pool2(w, *case)
     w.close()
 
 
