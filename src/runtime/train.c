@@ -354,6 +354,50 @@ static bool at_end(const TrainPos *pos, const RunOptions *ro, const TrainConfig 
     return true;
 }
 
+/* Whether every layer that normalises with its batch's statistics (BatchNorm) sees more
+ * than one value per channel in every batch of n samples in batches of `batch` (the short
+ * last one only if the run gets to it): PyTorch refuses one value in training ("Expected
+ * more than 1 value per channel when training"), where the variance is 0 and the step
+ * meaningless. Reports at the first such layer. */
+static bool check_batch_stats(const Model *m, int batch, int n, bool reaches_last, Diag *d)
+{
+    int last = reaches_last ? n % batch : 0;
+    for (int i = 0; i < m->g->nodes.len; i++) {
+        const Node *nd = GRAPH_NODE(m->g, i);
+        if (!nd->ops->forward_finish)
+            continue;
+        Shape in = ir_input_shape(nd, 0);
+        int64_t per = in.rank == 3 ? in.d[1] * in.d[2] : 1; /* values per channel a sample */
+        if ((int64_t)batch * per == 1) {
+            diag_error(d, nd->head_loc,
+                       "%s '%s' normalises each channel over the batch, and a batch of 1 gives "
+                       "it one value per channel, which PyTorch refuses in training",
+                       nd->ops->name, nd->path);
+            diag_hint(d, nd->head_loc, "train with a batch of 2 or more");
+            return false;
+        }
+        if (per == 1 && last == 1) {
+            int better = batch; /* the nearest batch size whose last batch is not 1 */
+            for (int k = 1; k < batch && better == batch; k++)
+                better = n % (batch + k) != 1                     ? batch + k
+                         : batch - k >= 2 && n % (batch - k) != 1 ? batch - k
+                                                                  : batch;
+            char ns[32];
+            diag_error(d, nd->head_loc,
+                       "%s '%s' normalises each channel over the batch, and the last batch "
+                       "(%s samples in batches of %d) holds 1 sample: one value per channel, "
+                       "which PyTorch refuses in training",
+                       nd->ops->name, nd->path, fmt_thousands(ns, n), batch);
+            diag_hint(d, nd->head_loc,
+                      "take a batch size that leaves 0 or at least 2 samples for the last "
+                      "batch, e.g. 'batch %d'",
+                      better);
+            return false;
+        }
+    }
+    return true;
+}
+
 TrainResult rt_train(Model *m, Optim *o, TrainPos *pos, const Dataset *train, const Dataset *test,
                      const RunOptions *ro, Diag *d)
 {
@@ -375,7 +419,15 @@ TrainResult rt_train(Model *m, Optim *o, TrainPos *pos, const Dataset *train, co
         res.ok = false;
         return res;
     }
-    if (!sched_check(t, t->epochs, steps_per_epoch, d)) {
+    /* the run's steps [pos->step, end) reach an epoch's last batch (step spe - 1 + k spe) */
+    int64_t end = (int64_t)t->epochs * steps_per_epoch, first_last = steps_per_epoch - 1;
+    if (ro->max_steps > 0 && ro->max_steps < end)
+        end = ro->max_steps;
+    if (pos->step > first_last)
+        first_last +=
+            (pos->step - first_last + steps_per_epoch - 1) / steps_per_epoch * steps_per_epoch;
+    if (!sched_check(t, t->epochs, steps_per_epoch, d) ||
+        !check_batch_stats(m, batch, train->n, first_last < end, d)) {
         res.ok = false;
         return res;
     }

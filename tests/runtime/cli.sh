@@ -374,6 +374,16 @@ expect onecycle-past-total 1 'mlp1c.net:[0-9]+:3: error;total_steps=33;takes 44 
 sed 's/  epochs 3/  epochs 3\n  schedule OneCycleLR max_lr=0.1 pct_start=0.05/' mlp.net >mlp1d.net
 expect onecycle-rise-one-step 1 'mlp1d.net:[0-9]+:3: error;0.05 x 20 = 1 step' \
     mlp1d.net --train --data small --epochs 2 --batch 21
+# BatchNorm over one value per channel, which PyTorch refuses in training: a batch of 1, or
+# a last batch of 1 sample (210 = 11 x 19 + 1) when the run gets to it
+sed 's/  Linear 32/  Linear 32\n  BatchNorm1d/' mlp.net >mlpbn.net
+expect bn-batch-of-one 1 'mlpbn.net:4:3: error;BatchNorm1d .2.;a batch of 1' mlpbn.net --train --data small --batch 1
+expect bn-last-batch-of-one 1 "mlpbn.net:4:3: error;last batch .210 samples in batches of 19. holds 1 sample" \
+    mlpbn.net --train --data small --batch 19
+grep -q "hint: .*e.g. 'batch 20'" bn-last-batch-of-one.err && ok "a last batch of 1: the hint names batch 20" ||
+    bad "last batch of 1: hint" "$(cat bn-last-batch-of-one.err)"
+run_ok bn-stops-before-last mlpbn.net --train --data small --batch 19 --steps 11 --threads 2 &&
+    ok "a run that stops before the last batch of 1 trains"
 # NaN in epoch 2 of a run that saved epoch 1: the epoch-1 checkpoint stays, as a 1-epoch run
 # writes it
 # (MultiStepLR with a milestone given 6 times multiplies the lr by gamma^6 = 1e36 from epoch 2)
