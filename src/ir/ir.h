@@ -225,6 +225,7 @@ typedef struct TrainConfig {
     OptKind opt;
     double lr, momentum, dampening, weight_decay, eps;
     double betas[2]; /* Adam, AdamW */
+    bool amsgrad;    /* Adam, AdamW */
     bool nesterov;
     SchedKind sched;
     int step_size;          /* StepLR */

@@ -110,7 +110,9 @@ static const SettingValue sgd_values[] = {
 #define ADAM_VALUES(wd_default, wd_help)                                                           \
     V("betas", ATTR_FLOATS, "[0.9, 0.999]", false, 0, 1, 2, 2, "moment decay rates", betas, NULL), \
         FLOAT("eps", "1e-08", 0, 1, "denominator term", eps),                                      \
-        FLOAT("weight_decay", wd_default, 0, 1e6, wd_help, weight_decay)
+        FLOAT("weight_decay", wd_default, 0, 1e6, wd_help, weight_decay),                          \
+        V("amsgrad", ATTR_BOOL, "false", false, 0, 0, 0, 0,                                        \
+          "AMSGrad: the largest second moment so far in the denominator", amsgrad, NULL)
 static const SettingValue adam_values[] = {ADAM_VALUES("0", "L2 penalty")};
 static const SettingValue adamw_values[] = {ADAM_VALUES("0.01", "decoupled decay")};
 

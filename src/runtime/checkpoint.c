@@ -99,7 +99,7 @@ static bool int_parse(const char *s, int64_t lo, int64_t hi, int64_t *out)
 
 bool ckpt_save(const char *path, const Model *m, const Optim *o, const TrainPos *pos, Diag *d)
 {
-    int np = count_params(m), per = o ? 3 : 1;
+    int np = count_params(m), per = o ? (o->vmax ? 4 : 3) : 1;
     StTensor *t = calloc((size_t)(np * per) + 1, sizeof *t);
     char **names = calloc((size_t)(np * per) + 1, sizeof *names);
     if (!t || !names) {
@@ -132,6 +132,12 @@ bool ckpt_save(const char *path, const Model *m, const Optim *o, const TrainPos 
                 sprintf(names[k], "optim.v.%s", n->params[p].name);
                 t[k] = param_tensor(n, p, names[k], o->v + at);
                 k++;
+                if (o->vmax) {
+                    names[k] = malloc(strlen(n->params[p].name) + 16);
+                    sprintf(names[k], "optim.vmax.%s", n->params[p].name);
+                    t[k] = param_tensor(n, p, names[k], o->vmax + at);
+                    k++;
+                }
             }
         }
     }
@@ -290,6 +296,10 @@ static bool take(const char *path, const StFile *f, const char *name, const Node
     shape_str(n->params[p].shape, want);
     if (!t) {
         diag_error(d, (SrcLoc){0}, "%s: tensor '%s' (%s) is missing", path, name, want);
+        if (strncmp(name, "optim.vmax.", 11) == 0)
+            diag_hint(d, (SrcLoc){0},
+                      "AMSGrad's state: the checkpoint was saved by a run without "
+                      "amsgrad=true; resume with the optimizer it was saved with");
     } else if (!converts(t->dtype, integer)) {
         diag_error(d, (SrcLoc){0}, "%s: tensor '%s' is %s; netc needs %s", path, name,
                    st_dtype_name(t->dtype),
@@ -320,6 +330,10 @@ static bool load_into(const char *path, const StFile *f, Model *m, Optim *o, Dia
                 take(path, f, name, n, p, o->m + at, &problems, d);
                 snprintf(name, sizeof name, "optim.v.%s", n->params[p].name);
                 take(path, f, name, n, p, o->v + at, &problems, d);
+                if (o->vmax) {
+                    snprintf(name, sizeof name, "optim.vmax.%s", n->params[p].name);
+                    take(path, f, name, n, p, o->vmax + at, &problems, d);
+                }
             }
         }
     }

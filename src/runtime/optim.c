@@ -36,10 +36,12 @@ Optim *optim_new(const TrainConfig *t, size_t n)
     o->beta2 = t->betas[1];
     o->eps = t->eps;
     o->nesterov = t->nesterov;
+    o->amsgrad = t->opt != OPT_SGD && t->amsgrad; /* a flag's --optimizer SGD leaves it set */
     o->n = n;
     o->m = calloc(n ? n : 1, sizeof(float));
     o->v = calloc(n ? n : 1, sizeof(float));
-    if (!o->m || !o->v) {
+    o->vmax = o->amsgrad ? calloc(n ? n : 1, sizeof(float)) : NULL;
+    if (!o->m || !o->v || (o->amsgrad && !o->vmax)) {
         optim_free(o);
         return NULL;
     }
@@ -52,6 +54,7 @@ void optim_free(Optim *o)
         return;
     free(o->m);
     free(o->v);
+    free(o->vmax);
     free(o);
 }
 
@@ -96,8 +99,15 @@ static void adam_step(Optim *o, float *p, const float *grad, double lr, double b
         o->m[i] = fmaf(one_b1, g, o->m[i] * b1);
         /* exp_avg_sq.mul_(beta2).addcmul_(grad, grad, value=1 - beta2) */
         o->v[i] = fmaf(one_b2 * g, g, o->v[i] * b2);
-        /* denom = (exp_avg_sq.sqrt() / bias_correction2_sqrt).add_(eps) */
-        float denom = sqrtf(o->v[i]) / bc2_sqrt + eps;
+        /* denom = (exp_avg_sq.sqrt() / bias_correction2_sqrt).add_(eps), with amsgrad
+         * torch.maximum(max_exp_avg_sq, exp_avg_sq) (a NaN wins) in place of exp_avg_sq */
+        float v = o->v[i];
+        if (o->vmax) {
+            float vm = o->vmax[i];
+            v = vm != vm || !(v != v || v > vm) ? vm : v;
+            o->vmax[i] = v;
+        }
+        float denom = sqrtf(v) / bc2_sqrt + eps;
         /* param.addcdiv_(exp_avg, denom, value=-step_size) */
         p[i] += neg_step_size * o->m[i] / denom;
     }

@@ -156,10 +156,11 @@ float rt_loss(Model *m, LossKind loss, int batch, bool grad);
 typedef struct Optim {
     OptKind kind;
     double lr, momentum, dampening, weight_decay, beta1, beta2, eps;
-    bool nesterov;
+    bool nesterov, amsgrad;
     int64_t step; /* optimiser steps taken (Adam's t) */
     size_t n;     /* floats */
     float *m, *v; /* Adam moments, or SGD momentum buffer in m; owned */
+    float *vmax;  /* AMSGrad: the largest v so far (max_exp_avg_sq); owned, NULL without */
 } Optim;
 
 Optim *optim_new(const TrainConfig *t, size_t n);

@@ -494,6 +494,15 @@ stated.""")
         ("sgd_onecycle", SGD, dict(lr=0.1, momentum=0.9), 2.0),
         ("sgd_onecycle_nesterov", SGD, dict(lr=0.1, momentum=0.9, nesterov=True), 2.0),
         ("sgd_onecycle_no_momentum", SGD, dict(lr=0.1), 2.0),
+        # amsgrad: the largest second moment so far in the denominator
+        ("adam_amsgrad", Adam, dict(lr=1e-2, amsgrad=True), None),
+        ("adam_amsgrad_betas_5_9", Adam, dict(lr=1e-2, betas=(0.5, 0.9), amsgrad=True), None),
+        ("adam_amsgrad_wd_eps", Adam,
+         dict(lr=1e-3, betas=(0.0, 0.0), eps=1e-12, weight_decay=0.5, amsgrad=True), None),
+        ("adamw_amsgrad", AdamW, dict(lr=0.1, weight_decay=0.5, amsgrad=True), None),
+        ("adamw_amsgrad_betas_99_999999", AdamW,
+         dict(lr=1e-3, betas=(0.99, 0.999999), eps=1.0, amsgrad=True), None),
+        ("adam_amsgrad_onecycle", Adam, dict(lr=1e-3, betas=(0.9, 0.99), amsgrad=True), 0.01),
     ]
     for name, cls, args, max_lr in cases:
         p = w0.clone().requires_grad_(True)

@@ -154,6 +154,20 @@ resume_case mres13 25 mfull25.st 13 18     # inside epoch 2, twice
 resume_case mres33 33 mdet1.st 13          # to the end of the last epoch (3 x 11 steps)
 RESUME_ARGS=("$NET" --train --data small --batch 25 --epochs 3 --threads 2)
 resume_case sres10 20 det1.st 10           # the seed net, across an epoch boundary (9 per epoch)
+# AMSGrad keeps one more state (the largest second moment): it goes into the checkpoint, and
+# a checkpoint saved without it does not resume an AMSGrad run
+sed 's/optimizer SGD lr=0.05 momentum=0.9/optimizer Adam lr=0.01 amsgrad=true/' mlp.net >mlpams.net
+RESUME_ARGS=(mlpams.net --train --data small --threads 2)
+run_ok amsfull25 "${RESUME_ARGS[@]}" --steps 25 --save amsfull25.st
+resume_case amsres13 25 amsfull25.st 13 18
+sed 's/ amsgrad=true//' mlpams.net >mlpadam.net
+run_ok adam25 mlpadam.net --train --data small --threads 2 --steps 25 --save adam25.st &&
+    ! cmp -s adam25.st amsfull25.st && ok "amsgrad=true trains otherwise than Adam without it" ||
+    bad "amsgrad=true made no difference"
+run_ok adam7 mlpadam.net --train --data small --threads 2 --steps 7 --save adam7.st
+"$NETRUN" mlpams.net --train --data small --threads 2 --steps 25 --resume adam7.ckpt.st >amsnot.out 2>amsnot.err
+[ $? = 1 ] && grep -q "optim.vmax" amsnot.err && ok "an Adam checkpoint does not resume an AMSGrad run: $(grep error: amsnot.err | head -1)" ||
+    bad "resuming AMSGrad from a checkpoint without its state" "$(head -3 amsnot.err)"
 # --checkpoint names the checkpoint; --resume from a file not named NAME.ckpt.EXT needs --save
 # for the weights, or writes them to NETWORK.safetensors
 run_ok cc7 mlp.net --train --data small --threads 2 --steps 7 --save cw.st --checkpoint cc.st

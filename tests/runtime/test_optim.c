@@ -184,6 +184,15 @@ static const OptCase opt32_cases[] = {
     {"sgd_onecycle", "optimizer SGD lr=0.1 momentum=0.9" ONECYCLE("2")},
     {"sgd_onecycle_nesterov", "optimizer SGD lr=0.1 momentum=0.9 nesterov=true" ONECYCLE("2")},
     {"sgd_onecycle_no_momentum", "optimizer SGD lr=0.1" ONECYCLE("2")},
+    {"adam_amsgrad", "optimizer Adam lr=0.01 amsgrad=true"},
+    {"adam_amsgrad_betas_5_9", "optimizer Adam lr=0.01 betas=[0.5, 0.9] amsgrad=true"},
+    {"adam_amsgrad_wd_eps",
+     "optimizer Adam lr=0.001 betas=[0.0, 0.0] eps=1e-12 weight_decay=0.5 amsgrad=true"},
+    {"adamw_amsgrad", "optimizer AdamW lr=0.1 weight_decay=0.5 amsgrad=true"},
+    {"adamw_amsgrad_betas_99_999999",
+     "optimizer AdamW lr=0.001 betas=[0.99, 0.999999] eps=1.0 amsgrad=true"},
+    {"adam_amsgrad_onecycle",
+     "optimizer Adam lr=0.001 betas=[0.9, 0.99] amsgrad=true" ONECYCLE("0.01")},
 };
 
 #define NCASES(a) (sizeof(a) / sizeof((a)[0]))
