@@ -385,13 +385,19 @@ static bool check_batch_stats(const Model *m, int batch, int n, bool reaches_las
             char ns[32];
             diag_error(d, nd->head_loc,
                        "%s '%s' normalises each channel over the batch, and the last batch "
-                       "(%s samples in batches of %d) holds 1 sample: one value per channel, "
+                       "(%s sample%s in batches of %d) holds 1 sample: one value per channel, "
                        "which PyTorch refuses in training",
-                       nd->ops->name, nd->path, fmt_thousands(ns, n), batch);
-            diag_hint(d, nd->head_loc,
-                      "take a batch size that leaves 0 or at least 2 samples for the last "
-                      "batch, e.g. 'batch %d'",
-                      better);
+                       nd->ops->name, nd->path, fmt_thousands(ns, n), n == 1 ? "" : "s", batch);
+            if (better != batch)
+                diag_hint(d, nd->head_loc,
+                          "take a batch size that leaves 0 or at least 2 samples for the last "
+                          "batch, e.g. 'batch %d'",
+                          better);
+            else /* 1 sample, or every size near this one leaves 1 */
+                diag_hint(d, nd->head_loc,
+                          "no batch size near %d leaves more than 1 of %s samples for the "
+                          "last batch: train on more samples, or without this BatchNorm",
+                          batch, ns);
             return false;
         }
     }

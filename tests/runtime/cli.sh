@@ -398,6 +398,12 @@ grep -q "hint: .*e.g. 'batch 20'" bn-last-batch-of-one.err && ok "a last batch o
     bad "last batch of 1: hint" "$(cat bn-last-batch-of-one.err)"
 run_ok bn-stops-before-last mlpbn.net --train --data small --batch 19 --steps 11 --threads 2 &&
     ok "a run that stops before the last batch of 1 trains"
+make_data one 1 105 # a training set of 1 image: no batch size helps
+expect bn-one-sample 1 "mlpbn.net:4:3: error;last batch .1 sample in batches of 20. holds 1 sample" \
+    mlpbn.net --train --data one
+grep -q "hint: no batch size near 20 leaves more than 1 of 1 samples" bn-one-sample.err &&
+    ok "a training set of 1 sample: the hint says no batch size helps" ||
+    bad "1 sample: hint" "$(cat bn-one-sample.err)"
 # NaN in epoch 2 of a run that saved epoch 1: the epoch-1 checkpoint stays, as a 1-epoch run
 # writes it
 # (MultiStepLR with a milestone given 6 times multiplies the lr by gamma^6 = 1e36 from epoch 2)
