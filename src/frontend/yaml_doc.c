@@ -290,6 +290,20 @@ static bool keyset_add(KeySet *ks, const yaml_node_t *k)
     return true;
 }
 
+/* The mappings a `<<` value v names: one (an alias of a mapping), or a list of them. */
+static int merge_count(const yaml_node_t *v)
+{
+    return v->type == YAML_SEQUENCE_NODE
+               ? (int)(v->data.sequence.items.top - v->data.sequence.items.start)
+               : 1;
+}
+
+/* Mapping j of merge_count(v) as a node id; vid is v's own id. */
+static int merge_source(const yaml_node_t *v, int vid, int j)
+{
+    return v->type == YAML_SEQUENCE_NODE ? v->data.sequence.items.start[j] : vid;
+}
+
 /* Resolves the merge keys of mapping `id` (1-based), after those of the mappings it merges:
  * their pairs whose keys it lacks are appended (keys written in the mapping win, then the
  * earlier of the merged mappings), and its `<<` pairs go. state: per node, 1 while being
@@ -309,11 +323,8 @@ static bool merge_into(YamlReader *p, int id, unsigned char *state)
         if (!is_merge_key(k) || !v)
             continue;
         any = true;
-        int nsrc = v->type == YAML_SEQUENCE_NODE
-                       ? (int)(v->data.sequence.items.top - v->data.sequence.items.start)
-                       : 1;
-        for (int j = 0; j < nsrc; j++) {
-            int sid = v->type == YAML_SEQUENCE_NODE ? v->data.sequence.items.start[j] : pr.value;
+        for (int j = 0; j < merge_count(v); j++) {
+            int sid = merge_source(v, pr.value, j);
             yaml_node_t *src = node_at(p, sid);
             if (!src || src->type != YAML_MAPPING_NODE) {
                 diag_error(p->d, ydoc_loc_node(p, src ? src : k),
@@ -352,11 +363,8 @@ static bool merge_into(YamlReader *p, int id, unsigned char *state)
         if (!is_merge_key(node_at(p, pr.key)))
             continue;
         yaml_node_t *v = node_at(p, pr.value);
-        int nsrc = v->type == YAML_SEQUENCE_NODE
-                       ? (int)(v->data.sequence.items.top - v->data.sequence.items.start)
-                       : 1;
-        for (int j = 0; j < nsrc && ok; j++) {
-            int sid = v->type == YAML_SEQUENCE_NODE ? v->data.sequence.items.start[j] : pr.value;
+        for (int j = 0; j < merge_count(v) && ok; j++) {
+            int sid = merge_source(v, pr.value, j);
             yaml_node_t *src = node_at(p, sid);
             int ns = (int)(src->data.mapping.pairs.top - src->data.mapping.pairs.start);
             for (int q = 0; q < ns && ok; q++) {

@@ -97,9 +97,22 @@ static bool int_parse(const char *s, int64_t lo, int64_t hi, int64_t *out)
     return true;
 }
 
+/* The optimiser's state arrays, each saved as optim.<key>.<parameter>: both moments (SGD's
+ * momentum buffer in m), and AMSGrad's largest v when it keeps one. Returns how many. */
+static int optim_states(const Optim *o, float *arr[3], const char *key[3])
+{
+    arr[0] = o->m, key[0] = "m";
+    arr[1] = o->v, key[1] = "v";
+    arr[2] = o->vmax, key[2] = "vmax";
+    return o->vmax ? 3 : 2;
+}
+
 bool ckpt_save(const char *path, const Model *m, const Optim *o, const TrainPos *pos, Diag *d)
 {
-    int np = count_params(m), per = o ? (o->vmax ? 4 : 3) : 1;
+    float *arr[3];
+    const char *key[3];
+    int ns = o ? optim_states(o, arr, key) : 0;
+    int np = count_params(m), per = 1 + ns;
     StTensor *t = calloc((size_t)(np * per) + 1, sizeof *t);
     char **names = calloc((size_t)(np * per) + 1, sizeof *names);
     if (!t || !names) {
@@ -124,19 +137,10 @@ bool ckpt_save(const char *path, const Model *m, const Optim *o, const TrainPos 
             }
             if (o && !n->params[p].buffer) {
                 size_t at = (size_t)(w - m->params);
-                names[k] = malloc(strlen(n->params[p].name) + 16);
-                sprintf(names[k], "optim.m.%s", n->params[p].name);
-                t[k] = param_tensor(n, p, names[k], o->m + at);
-                k++;
-                names[k] = malloc(strlen(n->params[p].name) + 16);
-                sprintf(names[k], "optim.v.%s", n->params[p].name);
-                t[k] = param_tensor(n, p, names[k], o->v + at);
-                k++;
-                if (o->vmax) {
+                for (int j = 0; j < ns; j++, k++) {
                     names[k] = malloc(strlen(n->params[p].name) + 16);
-                    sprintf(names[k], "optim.vmax.%s", n->params[p].name);
-                    t[k] = param_tensor(n, p, names[k], o->vmax + at);
-                    k++;
+                    sprintf(names[k], "optim.%s.%s", key[j], n->params[p].name);
+                    t[k] = param_tensor(n, p, names[k], arr[j] + at);
                 }
             }
         }
@@ -318,6 +322,9 @@ static bool take(const char *path, const StFile *f, const char *name, const Node
 static bool load_into(const char *path, const StFile *f, Model *m, Optim *o, Diag *d)
 {
     int problems = 0;
+    float *arr[3];
+    const char *key[3];
+    int ns = o ? optim_states(o, arr, key) : 0;
     for (int i = 0; i < m->g->nodes.len; i++) {
         const Node *n = GRAPH_NODE(m->g, i);
         for (int p = 0; p < n->nparams; p++) {
@@ -326,13 +333,9 @@ static bool load_into(const char *path, const StFile *f, Model *m, Optim *o, Dia
             if (o && !n->params[p].buffer) {
                 size_t at = (size_t)(w - m->params);
                 char name[512];
-                snprintf(name, sizeof name, "optim.m.%s", n->params[p].name);
-                take(path, f, name, n, p, o->m + at, &problems, d);
-                snprintf(name, sizeof name, "optim.v.%s", n->params[p].name);
-                take(path, f, name, n, p, o->v + at, &problems, d);
-                if (o->vmax) {
-                    snprintf(name, sizeof name, "optim.vmax.%s", n->params[p].name);
-                    take(path, f, name, n, p, o->vmax + at, &problems, d);
+                for (int j = 0; j < ns; j++) {
+                    snprintf(name, sizeof name, "optim.%s.%s", key[j], n->params[p].name);
+                    take(path, f, name, n, p, arr[j] + at, &problems, d);
                 }
             }
         }

@@ -345,13 +345,18 @@ static bool names_add(Names *l, char *name)
     return true;
 }
 
+static void free_list(char **names, int n)
+{
+    for (int i = 0; names && i < n; i++)
+        free(names[i]);
+    free(names);
+}
+
 /* The list sorted by `order` (its count in *n), or when !ok, NULL with the list freed. */
 static char **names_done(Names *l, bool ok, int (*order)(const void *, const void *), int *n)
 {
     if (!ok) {
-        for (int i = 0; i < l->n; i++)
-            free(l->v[i]);
-        free(l->v);
+        free_list(l->v, l->n);
         return NULL;
     }
     if (l->n > 1)
@@ -494,13 +499,6 @@ static char **list_images(const char *dir, int *n, Diag *d)
     ino_t ino[WALK_DEPTH];
     *n = 0;
     return names_done(&l, walk(dir, "", &l, dev, ino, 0, d), by_folder_then_name, n);
-}
-
-static void free_list(char **names, int n)
-{
-    for (int i = 0; names && i < n; i++)
-        free(names[i]);
-    free(names);
 }
 
 bool dataset_load_folder(Dataset *ds, const char *dir, bool train, char ***classes, int *nclasses,
