@@ -171,6 +171,7 @@ static bool emit_steps(Gen *gen, const float *const *params, StrBuf *data, StrBu
             .add = s->add,
             .act = s->act,
             .pool = s->pool,
+            .scratch = s->scratch != 0,
         };
         for (int k = 0; k < s->nin; k++)
             e.ins[k] = p->bufs[s->ins[k]].l;
@@ -274,7 +275,10 @@ static void emit_run(const Gen *gen, StrBuf *c)
         } else {
             sb_puts(c, buf_expr(p, s->ins[0]));
         }
-        sb_printf(c, ", %s);", buf_expr(p, s->out));
+        sb_printf(c, ", %s", buf_expr(p, s->out));
+        if (s->scratch)
+            sb_printf(c, ", %s", buf_expr(p, s->scratch));
+        sb_puts(c, ");");
         if (s->kind == STEP_LAYER) {
             char what[256];
             plan_step_what(s, what, sizeof what);

@@ -314,6 +314,21 @@ static void plan_output(Plan *p)
     p->steps[p->nsteps++] = (Step){.kind = STEP_OUTPUT, .nin = 1, .ins = {last}, .out = out};
 }
 
+/* A layer step whose emitter asks for working memory gets a buffer of its own for it. */
+static void plan_scratch(Plan *p)
+{
+    for (int i = 0; i < p->nsteps; i++) {
+        Step *s = &p->steps[i];
+        if (s->kind != STEP_LAYER || !step_has_code(s) || !s->node->ops->emit_scratch)
+            continue;
+        size_t n = s->node->ops->emit_scratch(s->node, s->pool);
+        if (n > 0) {
+            s->scratch = new_buf(p, (CLayout){.rank = 1, .n = (int)n});
+            p->bufs[s->scratch].scratch = true;
+        }
+    }
+}
+
 /* For every root: the first step that writes it and the last that reads it, wherever
  * that reader is (a skip connection keeps a tensor alive across the steps it jumps). */
 static void plan_liveness(Plan *p)
@@ -326,6 +341,8 @@ static void plan_liveness(Plan *p)
             w->def = i;
             w->last = i;
         }
+        if (p->steps[i].scratch)
+            p->bufs[p->steps[i].scratch].def = p->bufs[p->steps[i].scratch].last = i;
     }
     for (int i = 0; i < p->nsteps; i++)
         for (int k = 0; k < p->steps[i].nin; k++) {
@@ -377,9 +394,9 @@ void plan_build(Plan *p, Arena *arena, const Graph *g)
         joins += GRAPH_NODE(g, i)->ninputs;
     *p = (Plan){.arena = arena, .g = g};
     /* a step per node, a conversion per join input, the input's and the output's; a buffer
-     * for each and the caller's input */
+     * for each, the caller's input and a layer's working memory */
     p->steps = arena_alloc(arena, sizeof(Step) * (size_t)(nn + joins + 2));
-    p->bufs = arena_alloc(arena, sizeof(Buf) * (size_t)(nn + joins + 3));
+    p->bufs = arena_alloc(arena, sizeof(Buf) * (size_t)(2 * nn + joins + 3));
     NodeInfo *info = arena_alloc(arena, sizeof(NodeInfo) * (size_t)(nn + 1));
     Step *chains = arena_alloc(arena, sizeof(Step) * (size_t)(nn + 1));
     plan_fusion(p, info, chains);
@@ -389,6 +406,7 @@ void plan_build(Plan *p, Arena *arena, const Graph *g)
     plan_aliases(p);
     plan_input(p);
     plan_output(p);
+    plan_scratch(p);
     plan_liveness(p);
     plan_arena(p);
 }
@@ -442,6 +460,8 @@ void plan_dump(const Plan *p, StrBuf *sb)
             sb_puts(sb, " (alias: no code)");
         if (s->in_place)
             sb_puts(sb, " (its inputs write into it: no code)");
+        if (s->scratch)
+            sb_printf(sb, " (working memory b%d)", s->scratch);
         sb_putc(sb, '\n');
     }
     for (int i = 0; i < p->nbufs; i++) {
@@ -456,6 +476,9 @@ void plan_dump(const Plan *p, StrBuf *sb)
             sb_puts(sb, ", the caller's input");
         else if (b->user_out)
             sb_puts(sb, ", the caller's output");
+        else if (b->scratch)
+            sb_printf(sb, ", working memory, arena floats [%zu, %zu), live in step %d", b->off,
+                      b->off + buf_floats(b), b->def);
         else
             sb_printf(sb, ", arena floats [%zu, %zu), live in steps %d..%d", b->off,
                       b->off + buf_floats(b), b->def, b->last);

@@ -21,6 +21,7 @@ typedef struct Buf {
     size_t off;    /* roots in the arena: floats into it */
     bool user_in;  /* the caller's input (CHW, no border) */
     bool user_out; /* the caller's output */
+    bool scratch;  /* a step's working memory (Step.scratch), live in that step alone */
 } Buf;
 
 typedef enum {
@@ -47,6 +48,7 @@ typedef struct Step {
     int out;       /* the buffer written */
     bool alias;    /* out is ins[0]'s memory: no code */
     bool in_place; /* a Concat whose inputs were written into slices of its output: no code */
+    int scratch;   /* the buffer of the layer's working memory (emit_scratch), 0 if none */
 } Step;
 
 static inline bool step_has_code(const Step *s) { return !s->alias && !s->in_place; }

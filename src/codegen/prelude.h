@@ -2,7 +2,7 @@
  * verbatim: the headers the program needs, and the vector families its steps are written
  * in: vf16 (AVX-512), vf8 (AVX2 + FMA) and vf1 (portable C), the widest the compiler's
  * target allows; define NETC_NO_SIMD to force the portable code. Every family has the same
- * helpers (load, store, load_n, store_n, set1, zero, fma, add, mul, max, min, hsum, exp,
+ * helpers (load, store, load_n, store_n, set1, zero, fma, add, sub, mul, max, min, hsum, exp,
  * sigmoid, tanh, keep), so an emitter writes a step's body once and instantiates it per family
  * (src/layers/emit_util.c). tests/codegen/prelude_test.c checks every helper against plain C. */
 #include <math.h>
@@ -33,6 +33,7 @@ NETC_FN vf1 vf1_set1(float x) { return x; }
 NETC_FN vf1 vf1_zero(void) { return 0.0f; }
 NETC_FN vf1 vf1_fma(vf1 a, vf1 b, vf1 c) { return a * b + c; }
 NETC_FN vf1 vf1_add(vf1 a, vf1 b) { return a + b; }
+NETC_FN vf1 vf1_sub(vf1 a, vf1 b) { return a - b; }
 NETC_FN vf1 vf1_mul(vf1 a, vf1 b) { return a * b; }
 NETC_FN vf1 vf1_max(vf1 a, vf1 b) { return a > b ? a : b; }
 NETC_FN vf1 vf1_min(vf1 a, vf1 b) { return a < b ? a : b; }
@@ -103,6 +104,7 @@ NETC_FN vf8 vf8_set1(float x) { return _mm256_set1_ps(x); }
 NETC_FN vf8 vf8_zero(void) { return _mm256_setzero_ps(); }
 NETC_FN vf8 vf8_fma(vf8 a, vf8 b, vf8 c) { return _mm256_fmadd_ps(a, b, c); }
 NETC_FN vf8 vf8_add(vf8 a, vf8 b) { return _mm256_add_ps(a, b); }
+NETC_FN vf8 vf8_sub(vf8 a, vf8 b) { return _mm256_sub_ps(a, b); }
 NETC_FN vf8 vf8_mul(vf8 a, vf8 b) { return _mm256_mul_ps(a, b); }
 NETC_FN vf8 vf8_max(vf8 a, vf8 b) { return _mm256_max_ps(a, b); }
 NETC_FN vf8 vf8_min(vf8 a, vf8 b) { return _mm256_min_ps(a, b); }
@@ -145,6 +147,7 @@ NETC_FN vf16 vf16_set1(float x) { return _mm512_set1_ps(x); }
 NETC_FN vf16 vf16_zero(void) { return _mm512_setzero_ps(); }
 NETC_FN vf16 vf16_fma(vf16 a, vf16 b, vf16 c) { return _mm512_fmadd_ps(a, b, c); }
 NETC_FN vf16 vf16_add(vf16 a, vf16 b) { return _mm512_add_ps(a, b); }
+NETC_FN vf16 vf16_sub(vf16 a, vf16 b) { return _mm512_sub_ps(a, b); }
 NETC_FN vf16 vf16_mul(vf16 a, vf16 b) { return _mm512_mul_ps(a, b); }
 NETC_FN vf16 vf16_max(vf16 a, vf16 b) { return _mm512_max_ps(a, b); }
 NETC_FN vf16 vf16_min(vf16 a, vf16 b) { return _mm512_min_ps(a, b); }

@@ -435,6 +435,11 @@ struct LayerOps {
     /* The zero border the emitted step reads around its input image (a conv's padding);
      * NULL: none. */
     int (*emit_border)(const Node *n);
+    /* Floats of working memory the emitted step of n (with `pool`, a max pool fused into the
+     * step, or NULL) needs beside its input and output, 0 or NULL: none. The plan gives it a
+     * block of the arena live during the step only, and the step's function takes it as a
+     * third argument, `float *restrict scratch`. */
+    size_t (*emit_scratch)(const Node *n, const Node *pool);
     /* Whether this node's step can absorb `next`, a node that reads only this one's output:
      * an activation (emit_act), a pooling, a per-channel affine (eval_affine; the kind's
      * first parameters are then weight [out, ...] and bias [out], into which the code

@@ -2,6 +2,7 @@
  * C emitter. Weight [out, in/groups, kh, kw], bias [out]. The runtime runs groups == 1 on
  * conv.c's register tiles, depthwise (groups == in) on dwconv.c and other groups on gconv.c;
  * generated code has a depthwise step of its own and loops over other groups. */
+#include <math.h>
 #include <string.h>
 
 #include "layer.h"
@@ -457,10 +458,311 @@ static int fuses_pool(const Node *n, const Node *pool)
     return groups(n) == 1 && (k == 2 || k == 3) ? k : 0;
 }
 
+/* ---- Winograd F(2x2, 3x3) ----
+ * A 3x3 convolution of stride 1 computes each 2x2 block of outputs (a tile) from the 4x4
+ * input patch under it with 16 multiplications per input and output channel instead of 36
+ * (Lavin and Gray, 2015): the patch d goes to V = B^T d B, the weights g (at generation
+ * time, in double) to U = G g G^T, and the tile is A^T (U . V) A, the product elementwise
+ * and summed over input channels. So the step is three passes over a block of tiles in its
+ * working memory: the input's transform into V[16][tiles][C], 16 matrix products
+ * M[x] = V[x] U[x] (register-blocked as conv_body's), and the output's transform with the
+ * epilogue (bias, a fused Add, the activation; with a fused 2x2 max pool, whose windows are
+ * the tiles, the maximum of the raw sums first). Every transform adds and subtracts only,
+ * so the outputs differ from the direct sums by rounding alone. A tile past an odd output
+ * edge reads one more row or column of zero border (emit_border) and stores only its
+ * outputs that exist. */
+enum { WINO_BUDGET = 16384 }; /* floats of V and M for a block of tiles (64 KiB) */
+
+typedef struct WinoGeom {
+    int TY, TX; /* tiles down and across (outputs, or a fused pool's outputs) */
+    int R, XB;  /* a block of tiles: R rows of XB */
+} WinoGeom;
+
+/* Whether n's step (with `pool` fused, or NULL) runs Winograd: a 3x3 stride-1 undilated
+ * convolution of one group whose channel counts fill vectors of 8 and are at least 16 (with
+ * fewer, the transforms cost what the products save), where the tiles do not waste a
+ * quarter of the multiplications saved on outputs past the edge. */
+static bool wino(const Node *n, const Node *pool, WinoGeom *wg)
+{
+    const AttrVal *k = &n->attrs[A_KERNEL], *s = &n->attrs[A_STRIDE], *dl = &n->attrs[A_DILATION];
+    int64_t c = n->in.d[0], oc = n->out.d[0], oh = n->out.d[1], ow = n->out.d[2];
+    if (k->i[0] != 3 || k->i[1] != 3 || s->i[0] != 1 || s->i[1] != 1 || dl->i[0] != 1 ||
+        dl->i[1] != 1 || groups(n) != 1 || c % 8 || oc % 8 || c < 16 || oc < 16)
+        return false;
+    WinoGeom g;
+    if (pool) { /* a fused pool (fuse: it tiles the output): only 2x2, whose windows are tiles */
+        if (pool_window(pool) != 2)
+            return false;
+        g.TY = (int)pool->out.d[1];
+        g.TX = (int)pool->out.d[2];
+    } else {
+        g.TY = (int)(oh + 1) / 2;
+        g.TX = (int)(ow + 1) / 2;
+    }
+    if (16.0 * g.TY * g.TX > 0.75 * 9.0 * (pool ? 4.0 * g.TY * g.TX : (double)(oh * ow)))
+        return false;
+    int per_tile = 16 * (int)(c + oc);
+    g.XB = WINO_BUDGET / per_tile < 1 ? 1 : WINO_BUDGET / per_tile;
+    g.XB = g.XB < g.TX ? g.XB : g.TX;
+    g.R = WINO_BUDGET / (per_tile * g.XB);
+    g.R = g.R < 1 ? 1 : g.R < g.TY ? g.R : g.TY;
+    if (wg)
+        *wg = g;
+    return true;
+}
+
+static size_t emit_scratch(const Node *n, const Node *pool)
+{
+    WinoGeom g;
+    if (!wino(n, pool, &g))
+        return 0;
+    return (size_t)16 * (size_t)(g.R * g.XB) * (size_t)(n->in.d[0] + n->out.d[0]);
+}
+
+/* U = G g G^T of every pair of channels, packed [x][ic][oc] (x = 4 * row + column of U);
+ * NULL if a value does not fit a float. */
+static float *wino_weights(Arena *a, const float *w, int C, int OC)
+{
+    static const double G[4][3] = {{1, 0, 0}, {0.5, 0.5, 0.5}, {0.5, -0.5, 0.5}, {0, 0, 1}};
+    float *u = arena_alloc(a, sizeof(float) * 16 * (size_t)C * (size_t)OC);
+    for (int oc = 0; oc < OC; oc++)
+        for (int ic = 0; ic < C; ic++) {
+            const float *g = w + ((size_t)oc * (size_t)C + (size_t)ic) * 9;
+            double gg[4][3]; /* G g */
+            for (int i = 0; i < 4; i++)
+                for (int b = 0; b < 3; b++)
+                    gg[i][b] = G[i][0] * g[b] + G[i][1] * g[3 + b] + G[i][2] * g[6 + b];
+            for (int i = 0; i < 4; i++)
+                for (int j = 0; j < 4; j++) {
+                    double v = gg[i][0] * G[j][0] + gg[i][1] * G[j][1] + gg[i][2] * G[j][2];
+                    u[((size_t)(4 * i + j) * (size_t)C + (size_t)ic) * (size_t)OC + (size_t)oc] =
+                        (float)v;
+                }
+        }
+    /* weights near FLT_MAX whose transform overflows: the direct sums instead */
+    for (size_t i = 0; i < (size_t)16 * (size_t)C * (size_t)OC; i++)
+        if (!isfinite(u[i]))
+            return NULL;
+    return u;
+}
+
+typedef struct WinoPlan {
+    const ConvPlan *p;
+    WinoGeom g;
+} WinoPlan;
+
+/* The tile counts of the blocks (full, short of rows, of columns, of both): count[i]
+ * tiles in each of times[i] blocks. */
+static void wino_blocks(const WinoGeom *g, int count[4], int times[4])
+{
+    int rows[2] = {g->R, g->TY % g->R}, cols[2] = {g->XB, g->TX % g->XB};
+    int nrows[2] = {g->TY / g->R, g->TY % g->R != 0},
+        ncols[2] = {g->TX / g->XB, g->TX % g->XB != 0};
+    for (int i = 0; i < 4; i++) {
+        count[i] = rows[i / 2] * cols[i % 2];
+        times[i] = nrows[i / 2] * ncols[i % 2];
+    }
+}
+
+/* The products' register block: nvc output vectors for nt tiles a pass over the input
+ * channels, and the tiles a block has past a multiple of nt in one pass of their own; the
+ * fewest cycles over all blocks by pass_cycles, with an FMA latency of 5 cycles (AMD's;
+ * Intel's 4 needs no more accumulators than that). */
+static ConvBlock wino_block(const WinoGeom *g, int NV, int VL)
+{
+    int count[4], times[4];
+    wino_blocks(g, count, times);
+    ConvBlock best = {1, 1, 1};
+    double least = -1;
+    for (int nvc = 1; nvc <= NV; nvc++)
+        for (int nt = 1; nt * nvc <= acc_budget(VL) && NV % nvc == 0; nt++) {
+            double cycles = 0;
+            for (int i = 0; i < 4; i++) {
+                int full = count[i] / nt, rest = count[i] % nt;
+                double pass = pass_cycles(nvc * nt, nvc + nt, 1);
+                double tail = rest ? pass_cycles(nvc * rest, nvc + rest, 1) : 0;
+                cycles += (double)times[i] * (NV / nvc) *
+                          (full * (pass > 5 ? pass : 5) + (rest ? (tail > 5 ? tail : 5) : 0));
+            }
+            if (least < 0 || cycles < least - 1e-9) {
+                best = (ConvBlock){nvc, 1, nt};
+                least = cycles;
+            }
+        }
+    return best;
+}
+
+/* The products of nt tiles from tile t on, nvc vectors from output channel oc0. */
+static void wino_product(Emit *e, const VecFam *f, int C, int OCp, int nvc, int nt)
+{
+    StrBuf *sb = e->code;
+    const char *F = f->name;
+    int VL = f->width;
+    sb_printf(sb, "            {\n                const float *vp = v + t * %d;\n", C);
+    for (int q = 0; q < nt; q++)
+        for (int j = 0; j < nvc; j++)
+            sb_printf(sb, "                %s a%d_%d = %s_zero();\n", F, q, j, F);
+    sb_printf(sb, "                for (int ic = 0; ic < %d; ic++) {\n", C);
+    for (int j = 0; j < nvc; j++)
+        sb_printf(sb, "                    %s w%d = %s_load(u + ic * %d + %d);\n", F, j, F, OCp,
+                  j * VL);
+    for (int j = 0; j < nvc && nt > 1; j++)
+        sb_printf(sb, "                    %s_keep(w%d);\n", F, j);
+    for (int q = 0; q < nt; q++) {
+        sb_printf(sb, "                    %s x%d = %s_set1(vp[%d + ic]);\n", F, q, F, q * C);
+        for (int j = 0; j < nvc; j++)
+            sb_printf(sb, "                    a%d_%d = %s_fma(w%d, x%d, a%d_%d);\n", q, j, F, j, q,
+                      q, j);
+    }
+    sb_puts(sb, "                }\n");
+    for (int q = 0; q < nt; q++)
+        for (int j = 0; j < nvc; j++)
+            sb_printf(sb, "                %s_store(m + (t + %d) * %d + %d, a%d_%d);\n", F, q, OCp,
+                      j * VL, q, j);
+    sb_puts(sb, "            }\n");
+}
+
+static void wino_body(Emit *e, const VecFam *f, const void *ctx)
+{
+    const WinoPlan *wp = ctx;
+    const ConvPlan *p = wp->p;
+    const WinoGeom *g = &wp->g;
+    StrBuf *sb = e->code;
+    const char *F = f->name;
+    int VL = f->width, C = p->C, OCp = p->OCp, T = g->R * g->XB, pk = p->pk;
+    int NV = OCp / VL;
+    ConvBlock blk = wino_block(g, NV, VL);
+    int nvc = blk.nvc, nt = blk.bw;
+    const CLayout *o = &e->out;
+    sb_printf(
+        sb,
+        "    float *restrict wv = scratch, *restrict wm = scratch + %d;\n"
+        "    for (int ty0 = 0; ty0 < %d; ty0 += %d)\n"
+        "    for (int tx0 = 0; tx0 < %d; tx0 += %d) {\n"
+        "        int nr = %d - ty0 < %d ? %d - ty0 : %d, nc = %d - tx0 < %d ? %d - tx0 : %d;\n"
+        "        int nt = nr * nc;\n",
+        16 * T * C, g->TY, g->R, g->TX, g->XB, g->TY, g->R, g->TY, g->R, g->TX, g->XB, g->TX,
+        g->XB);
+    /* the input's transform: V = B^T d B, B^T = [1 0 -1 0; 0 1 1 0; 0 -1 1 0; 0 1 0 -1] */
+    sb_printf(sb,
+              "        for (int r = 0, t = 0; r < nr; r++)\n"
+              "        for (int q = 0; q < nc; q++, t++)\n"
+              "        for (int c = 0; c < %d; c += %d) {\n"
+              "            const float *ip = in + (ty0 + r) * %d + (tx0 + q) * %d + %d + c;\n",
+              C, VL, 2 * p->inrow, 2 * p->ipx, p->dy * p->inrow + p->dx * p->ipx);
+    for (int i = 0; i < 4; i++)
+        for (int j = 0; j < 4; j++)
+            sb_printf(sb, "            %s d%d%d = %s_load(ip + %d);\n", F, i, j, F,
+                      i * p->inrow + j * p->ipx);
+    for (int j = 0; j < 4; j++)
+        sb_printf(sb,
+                  "            %s t0%d = %s_sub(d0%d, d2%d), t1%d = %s_add(d1%d, d2%d);\n"
+                  "            %s t2%d = %s_sub(d2%d, d1%d), t3%d = %s_sub(d1%d, d3%d);\n",
+                  F, j, F, j, j, j, F, j, j, F, j, F, j, j, j, F, j, j);
+    for (int i = 0; i < 4; i++) {
+        const char *v[4] = {
+            arena_printf(e->arena, "%s_sub(t%d0, t%d2)", F, i, i),
+            arena_printf(e->arena, "%s_add(t%d1, t%d2)", F, i, i),
+            arena_printf(e->arena, "%s_sub(t%d2, t%d1)", F, i, i),
+            arena_printf(e->arena, "%s_sub(t%d1, t%d3)", F, i, i),
+        };
+        for (int j = 0; j < 4; j++)
+            sb_printf(sb, "            %s_store(wv + (%d + t) * %d + c, %s);\n", F, (4 * i + j) * T,
+                      C, v[j]);
+    }
+    sb_puts(sb, "        }\n");
+    /* the products */
+    sb_printf(sb,
+              "        for (int x = 0; x < 16; x++)\n"
+              "        for (int ob = 0; ob < %d; ob++) {\n"
+              "            const float *u = %s_w + x * %d + ob * %d, *v = wv + x * %d;\n"
+              "            float *m = wm + x * %d + ob * %d;\n"
+              "            int t = 0;\n"
+              "            for (; t + %d <= nt; t += %d)\n",
+              NV / nvc, e->name, C * OCp, nvc * VL, T * C, T * OCp, nvc * VL, nt, nt);
+    wino_product(e, f, C, OCp, nvc, nt);
+    /* a block's tiles past a multiple of nt: a pass for each count that occurs */
+    int count[4], times[4];
+    wino_blocks(g, count, times);
+    for (int i = 0; i < 4; i++) {
+        int rest = count[i] % nt;
+        bool seen = false;
+        for (int k = 0; k < i; k++)
+            seen |= times[k] && count[k] % nt == rest;
+        if (times[i] && rest && !seen) {
+            sb_printf(sb, "            if (nt - t == %d)\n", rest);
+            wino_product(e, f, C, OCp, nvc, rest);
+        }
+    }
+    sb_puts(sb, "        }\n");
+    /* the output's transform: A^T [m] A, A^T = [1 1 1 0; 0 1 -1 -1] */
+    sb_printf(sb,
+              "        for (int r = 0, t = 0; r < nr; r++)\n"
+              "        for (int q = 0; q < nc; q++, t++)\n"
+              "        for (int c = 0; c < %d; c += %d) {\n",
+              OCp, VL);
+    for (int i = 0; i < 4; i++)
+        for (int j = 0; j < 4; j++)
+            sb_printf(sb, "            %s m%d%d = %s_load(wm + (%d + t) * %d + c);\n", F, i, j, F,
+                      (4 * i + j) * T, OCp);
+    for (int j = 0; j < 4; j++)
+        sb_printf(sb,
+                  "            %s s0%d = %s_add(%s_add(m0%d, m1%d), m2%d);\n"
+                  "            %s s1%d = %s_sub(%s_sub(m1%d, m2%d), m3%d);\n",
+                  F, j, F, F, j, j, j, F, j, F, F, j, j, j);
+    const char *y[4];
+    for (int i = 0; i < 2; i++) {
+        y[2 * i] = arena_printf(e->arena, "%s_add(%s_add(s%d0, s%d1), s%d2)", F, F, i, i, i);
+        y[2 * i + 1] = arena_printf(e->arena, "%s_sub(%s_sub(s%d1, s%d2), s%d3)", F, F, i, i, i);
+    }
+    sb_puts(sb, "            int oy = ty0 + r, ox = tx0 + q;\n");
+    if (pk == 1)
+        sb_puts(sb, "            oy *= 2;\n            ox *= 2;\n");
+    emit_pixel_ptr(e, "    float *op", "out", o, " + c");
+    for (int k = 1; k < e->nin; k++)
+        emit_pixel_ptr(e, arena_printf(e->arena, "    const float *s%d", k),
+                       arena_printf(e->arena, "ins[%d]", k), &e->ins[k], " + c");
+    if (e->params[1])
+        sb_printf(sb, "            %s bias = %s_load(%s_b + c);\n", F, F, e->name);
+    if (pk == 2) { /* the pool's window is the tile: its maximum, then the epilogue */
+        sb_printf(sb, "            %s r = %s_max(%s_max(%s, %s), %s_max(%s, %s));\n", F, F, F, y[0],
+                  y[1], F, y[2], y[3]);
+        if (e->params[1])
+            sb_printf(sb, "            r = %s_add(r, bias);\n", F);
+        emit_act(sb, e->act, f, "r", 12);
+        sb_printf(sb, "            %s_store(op, r);\n        }\n    }\n", F);
+        return;
+    }
+    for (int i = 0; i < 2; i++)
+        for (int j = 0; j < 2; j++) {
+            /* an output past an odd edge does not exist */
+            const char *cond = "";
+            if (i && p->OH % 2 && j && p->OW % 2)
+                cond = arena_printf(e->arena, "if (oy + 1 < %d && ox + 1 < %d) ", p->OH, p->OW);
+            else if (i && p->OH % 2)
+                cond = arena_printf(e->arena, "if (oy + 1 < %d) ", p->OH);
+            else if (j && p->OW % 2)
+                cond = arena_printf(e->arena, "if (ox + 1 < %d) ", p->OW);
+            sb_printf(sb, "            %s{\n                %s r = %s;\n", cond, F, y[2 * i + j]);
+            if (e->params[1])
+                sb_printf(sb, "                r = %s_add(r, bias);\n", F);
+            for (int k = 1; k < e->nin; k++)
+                sb_printf(sb, "                r = %s_add(r, %s_load(s%d + %d));\n", F, F, k,
+                          i * clayout_row(&e->ins[k]) + j * clayout_px(&e->ins[k]));
+            emit_act(sb, e->act, f, "r", 16);
+            sb_printf(sb, "                %s_store(op + %d, r);\n            }\n", F,
+                      i * clayout_row(o) + j * clayout_px(o));
+        }
+    sb_puts(sb, "        }\n    }\n");
+}
+
 static int emit_border(const Node *n)
 {
     const AttrVal *p = &n->attrs[A_PADDING];
-    return (int)(p->i[0] > p->i[1] ? p->i[0] : p->i[1]);
+    int pad = (int)(p->i[0] > p->i[1] ? p->i[0] : p->i[1]);
+    /* a Winograd tile past an odd output edge reads a row or column beyond the padding */
+    bool odd = n->out.d[1] % 2 || n->out.d[2] % 2;
+    return pad + (odd && wino(n, NULL, NULL));
 }
 
 static void emit(const Node *n, Emit *e)
@@ -495,6 +797,21 @@ static void emit(const Node *n, Emit *e)
     p.OCp = p.OCg;
     if (!dw && p.G == 1 && p.OCg % 8 != 0 && p.OCg > 2 && p.OCg < 32)
         p.OCp = (p.OCg + 7) / 8 * 8;
+    WinoPlan wp = {.p = &p};
+    float *u = wino(n, e->pool, &wp.g) ? wino_weights(e->arena, e->params[0], g.C, g.OC) : NULL;
+    if (u) {
+        emit_array(e, "w", u, (size_t)16 * g.C * g.OC);
+        if (e->params[1])
+            emit_array(e, "b", e->params[1], (size_t)g.OC);
+        sb_printf(e->code,
+                  "/* %s: Conv2d %d->%d k3x3 s1x1 p%dx%d%s -> %dx%dx%d, Winograd F(2x2,3x3) in "
+                  "blocks of %dx%d tiles */\n",
+                  n->path, g.C, g.OC, g.PH, g.PW, emit_fused_names(e), e->out.c, e->out.h, e->out.w,
+                  wp.g.R, wp.g.XB);
+        emit_step_open(e);
+        emit_step_body(e, g.C % 16 == 0 ? g.OC : 8, wino_body, &wp);
+        return;
+    }
     /* weights packed [group][ky][kx][ic][oc] (a depthwise one: [ky][kx][c]) */
     int Cg = p.Cg, OCg = p.OCg, OCp = p.OCp;
     size_t taps = (size_t)g.KH * (size_t)g.KW, nw = (size_t)(g.OC / OCg * OCp) * (size_t)Cg * taps;
@@ -520,6 +837,8 @@ static void emit(const Node *n, Emit *e)
               n->path, g.C, g.OC, g.KH, g.KW, g.SH, g.SW, g.PH, g.PW, g.DH, g.DW, p.G,
               emit_fused_names(e), e->out.c, e->out.h, e->out.w);
     emit_step_open(e);
+    if (e->scratch) /* planned for Winograd, whose weights did not fit a float */
+        sb_puts(e->code, "    (void)scratch;\n");
     if (dw)
         emit_step_body(e, g.C, dw_body, &p);
     else
@@ -542,6 +861,7 @@ const LayerOps layer_conv2d = {
     .backward = backward,
     .emit = emit,
     .emit_border = emit_border,
+    .emit_scratch = emit_scratch,
     .fuse = fuse,
     .fuses_pool = fuses_pool,
 };

@@ -96,14 +96,15 @@ const char *emit_fused_names(const Emit *e)
 
 void emit_step_open(const Emit *e)
 {
+    const char *scratch = e->scratch ? ", float *restrict scratch" : "";
     if (e->nin > 1)
         sb_printf(e->code,
-                  "static void %s(const float *const *restrict ins, float *restrict out)\n{\n"
+                  "static void %s(const float *const *restrict ins, float *restrict out%s)\n{\n"
                   "    const float *restrict in = ins[0];\n",
-                  e->name);
+                  e->name, scratch);
     else
-        sb_printf(e->code, "static void %s(const float *restrict in, float *restrict out)\n{\n",
-                  e->name);
+        sb_printf(e->code, "static void %s(const float *restrict in, float *restrict out%s)\n{\n",
+                  e->name, scratch);
 }
 
 void emit_pixel_ptr(const Emit *e, const char *decl, const char *base, const CLayout *l,

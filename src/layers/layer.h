@@ -97,6 +97,7 @@ struct Emit {
      * params[1] is the bias, NULL for a layer without (a folded one always has one). */
     const float *const *params;
     size_t weights; /* floats of static const data emit_array wrote for the step */
+    bool scratch;   /* the step's function takes `float *restrict scratch` (emit_scratch) */
 };
 
 /* Vector families of the generated prelude: "vf16" (AVX-512), "vf8" (AVX2+FMA), "vf1"

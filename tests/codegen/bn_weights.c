@@ -2,7 +2,10 @@
  * seeded initial ones (netrun's, from the train section's seed), except that every
  * BatchNorm's weight, bias, running mean and running variance are drawn at random. The
  * initial ones make BatchNorm the identity (up to eps), which would hide a wrong fold.
- *   bn_weights NET OUT.safetensors    exit 0 written, 1 bad net or write */
+ * With --huge, every Conv2d weight is instead 3e38 in size (its sign kept) and BatchNorm
+ * left as it is, so that a Winograd transform of the weights does not fit a float (netc
+ * must fall back).
+ *   bn_weights NET OUT.safetensors [--huge]    exit 0 written, 1 bad net or write */
 #include <stdio.h>
 #include <string.h>
 
@@ -11,8 +14,9 @@
 
 int main(int argc, char **argv)
 {
-    if (argc != 3) {
-        fprintf(stderr, "usage: bn_weights NET OUT.safetensors\n");
+    bool huge = argc == 4 && !strcmp(argv[3], "--huge");
+    if (argc != 3 && !huge) {
+        fprintf(stderr, "usage: bn_weights NET OUT.safetensors [--huge]\n");
         return 2;
     }
     Arena *arena = arena_new();
@@ -27,7 +31,12 @@ int main(int argc, char **argv)
         rng_seed(&rng, 12345);
         for (int i = 0; i < g->nodes.len; i++) {
             const Node *n = GRAPH_NODE(g, i);
-            if (!n->ops->eval_affine)
+            if (huge && n->kind == LAYER_CONV2D) {
+                float *w = rt_node_params(m, i)[0];
+                for (int64_t k = 0; k < shape_numel(n->params[0].shape); k++)
+                    w[k] = w[k] < 0 ? -3e38f : 3e38f;
+            }
+            if (huge || !n->ops->eval_affine)
                 continue;
             /* weight, bias, running_mean, running_var as far as the node has them */
             for (int k = 0; k < n->nparams && n->params[k].shape.rank == 1; k++) {

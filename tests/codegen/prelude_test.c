@@ -35,6 +35,9 @@
         F##_store(r, F##_add(va, vb));                                                             \
         for (int i = 0; i < W; i++)                                                                \
             bad += near(#F "_add", i, r[i], a[i] + b[i]);                                          \
+        F##_store(r, F##_sub(va, vb));                                                             \
+        for (int i = 0; i < W; i++)                                                                \
+            bad += near(#F "_sub", i, r[i], a[i] - b[i]);                                          \
         F##_store(r, F##_mul(va, vb));                                                             \
         for (int i = 0; i < W; i++)                                                                \
             bad += near(#F "_mul", i, r[i], a[i] * b[i]);                                          \
