@@ -26,8 +26,8 @@ typedef struct CgOptions {
  * message) if the net cannot be generated, e.g. a non-finite weight. */
 bool cg_emit(const Graph *g, const float *const *params, const CgOptions *o, StrBuf *c, StrBuf *h,
              StrBuf *blob, Diag *d);
-/* The weight floats g's program embeds (before folding and packing: its parameters and
- * buffers), to choose between a blob and literals. */
+/* The weight floats g's program embeds, to choose between a blob and literals: its
+ * parameters and buffers before folding, a Winograd convolution's weights as transformed. */
 size_t cg_weight_floats(const Graph *g);
 /* The plan of g's program (steps, buffers, arena), as `netc --dump-plan` prints it. */
 void cg_dump_plan(const Graph *g, StrBuf *sb);

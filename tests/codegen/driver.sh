@@ -177,6 +177,11 @@ printf 'network wide (input 1x28x28) {\n  Flatten\n  Linear 5400\n}\n' > "$tmp/w
 expect "a net of 4,239,000 weights gets a blob unasked" 0 "^ok" \
   sh -c "'$netc' '$tmp/wide.net' -o '$tmp/wide.c' 2>/dev/null && [ -s '$tmp/wide.weights' ] && ! grep -q 'static const float' '$tmp/wide.c' && echo ok"
 rm -f "$tmp/wide.weights"
+# 2,663,424 kernel weights, but a Winograd step embeds them transformed: 4,734,976 floats
+printf 'network wino (input 544x4x4) {\n  Conv2d 544 k3 p1 bias=false\n}\n' > "$tmp/wino.net"
+expect "a Winograd convolution's weights count as transformed (4,734,976): a blob unasked" 0 "^ok" \
+  sh -c "'$netc' '$tmp/wino.net' -o '$tmp/wino.c' 2>/dev/null && grep -q Winograd '$tmp/wino.c' && [ -s '$tmp/wino.weights' ] && ! grep -q 'static const float' '$tmp/wino.c' && echo ok"
+rm -f "$tmp/wino.weights"
 expect "--no-blob keeps C literals" 0 "^ok" \
   sh -c "'$netc' '$tmp/wide.net' -o '$tmp/wide.c' --no-blob 2>/dev/null && [ ! -e '$tmp/wide.weights' ] && grep -q 'static const float' '$tmp/wide.c' && echo ok"
 expect "--blob needs a file" 2 "give a file name" "$netc" "$root/nets/mnist.net" -o - --blob
