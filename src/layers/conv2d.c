@@ -476,28 +476,44 @@ enum { WINO_BUDGET = 16384 }; /* floats of V and M for a block of tiles (64 KiB)
 typedef struct WinoGeom {
     int TY, TX; /* tiles down and across (outputs, or a fused pool's outputs) */
     int R, XB;  /* a block of tiles: R rows of XB */
+    int DH, DW; /* dilation: a tile's outputs and its patch's pixels DH rows, DW columns apart */
 } WinoGeom;
 
-/* Whether n's step (with `pool` fused, or NULL) runs Winograd: a 3x3 stride-1 undilated
- * convolution of one group whose channel counts fill vectors of 8 and are at least 16 (with
- * fewer, the transforms cost what the products save), where the tiles do not waste a
- * quarter of the multiplications saved on outputs past the edge. */
+/* With dilation d, the outputs of a tile are d apart, and tile row t starts at output row
+ * (t / d) * 2d + t % d: each run of 2d output rows is d tiles of interleaved rows (d = 1:
+ * row 2t). The tiles cover ceil(n / 2d) such runs; the last may reach past the edge. */
+static int wino_tiles(int64_t n, int d) { return d * (int)((n + 2 * d - 1) / (2 * d)); }
+static int wino_start(int t, int d) { return t / d * 2 * d + t % d; }
+
+/* The zero border one dimension of the input needs for the tiles' patches: pad (the
+ * convolution's padding), or more where the last tile's patch reaches past it. */
+static int wino_border(int64_t in, int64_t out, int pad, int d)
+{
+    int last = wino_start(wino_tiles(out, d) - 1, d) + 3 * d; /* padded rows from the first */
+    int need = last - (int)in - pad + 1;
+    return need > pad ? need : pad;
+}
+
+/* Whether n's step (with `pool` fused, or NULL) runs Winograd: a 3x3 stride-1 convolution
+ * (dilated or not; with a fused pool, not) of one group whose channel counts fill vectors
+ * of 8 and are at least 16 (with fewer, the transforms cost what the products save), where
+ * the tiles do not waste a quarter of the multiplications saved on outputs past the edge. */
 static bool wino(const Node *n, const Node *pool, WinoGeom *wg)
 {
     const AttrVal *k = &n->attrs[A_KERNEL], *s = &n->attrs[A_STRIDE], *dl = &n->attrs[A_DILATION];
     int64_t c = n->in.d[0], oc = n->out.d[0], oh = n->out.d[1], ow = n->out.d[2];
-    if (k->i[0] != 3 || k->i[1] != 3 || s->i[0] != 1 || s->i[1] != 1 || dl->i[0] != 1 ||
-        dl->i[1] != 1 || groups(n) != 1 || c % 8 || oc % 8 || c < 16 || oc < 16)
+    if (k->i[0] != 3 || k->i[1] != 3 || s->i[0] != 1 || s->i[1] != 1 || groups(n) != 1 || c % 8 ||
+        oc % 8 || c < 16 || oc < 16 || dl->i[0] > 64 || dl->i[1] > 64)
         return false;
-    WinoGeom g;
+    WinoGeom g = {.DH = (int)dl->i[0], .DW = (int)dl->i[1]};
     if (pool) { /* a fused pool (fuse: it tiles the output): only 2x2, whose windows are tiles */
-        if (pool_window(pool) != 2)
+        if (pool_window(pool) != 2 || g.DH != 1 || g.DW != 1)
             return false;
         g.TY = (int)pool->out.d[1];
         g.TX = (int)pool->out.d[2];
     } else {
-        g.TY = (int)(oh + 1) / 2;
-        g.TX = (int)(ow + 1) / 2;
+        g.TY = wino_tiles(oh, g.DH);
+        g.TX = wino_tiles(ow, g.DW);
     }
     if (16.0 * g.TY * g.TX > 0.75 * 9.0 * (pool ? 4.0 * g.TY * g.TX : (double)(oh * ow)))
         return false;
@@ -622,6 +638,19 @@ static void wino_product(Emit *e, const VecFam *f, int C, int OCp, int nvc, int 
     sb_puts(sb, "            }\n");
 }
 
+/* `int oy = ..., ox = ...;`: the first output of tile (ty0 + r, tx0 + q) (wino_start). */
+static void wino_origin(Emit *e, const WinoGeom *g, const char *indent)
+{
+    const char *y = "ty0 + r", *x = "tx0 + q";
+    const char *oy = g->DH == 1 ? arena_printf(e->arena, "(%s) * 2", y)
+                                : arena_printf(e->arena, "(%s) / %d * %d + (%s) %% %d", y, g->DH,
+                                               2 * g->DH, y, g->DH);
+    const char *ox = g->DW == 1 ? arena_printf(e->arena, "(%s) * 2", x)
+                                : arena_printf(e->arena, "(%s) / %d * %d + (%s) %% %d", x, g->DW,
+                                               2 * g->DW, x, g->DW);
+    sb_printf(e->code, "%sint oy = %s, ox = %s;\n", indent, oy, ox);
+}
+
 static void wino_body(Emit *e, const VecFam *f, const void *ctx)
 {
     const WinoPlan *wp = ctx;
@@ -647,13 +676,15 @@ static void wino_body(Emit *e, const VecFam *f, const void *ctx)
     sb_printf(sb,
               "        for (int r = 0, t = 0; r < nr; r++)\n"
               "        for (int q = 0; q < nc; q++, t++)\n"
-              "        for (int c = 0; c < %d; c += %d) {\n"
-              "            const float *ip = in + (ty0 + r) * %d + (tx0 + q) * %d + %d + c;\n",
-              C, VL, 2 * p->inrow, 2 * p->ipx, p->dy * p->inrow + p->dx * p->ipx);
+              "        for (int c = 0; c < %d; c += %d) {\n",
+              C, VL);
+    wino_origin(e, g, "            ");
+    sb_printf(sb, "            const float *ip = in + oy * %d + ox * %d + %d + c;\n", p->inrow,
+              p->ipx, p->dy * p->inrow + p->dx * p->ipx);
     for (int i = 0; i < 4; i++)
         for (int j = 0; j < 4; j++)
             sb_printf(sb, "            %s d%d%d = %s_load(ip + %d);\n", F, i, j, F,
-                      i * p->inrow + j * p->ipx);
+                      i * g->DH * p->inrow + j * g->DW * p->ipx);
     for (int j = 0; j < 4; j++)
         sb_printf(sb,
                   "            %s t0%d = %s_sub(d0%d, d2%d), t1%d = %s_add(d1%d, d2%d);\n"
@@ -715,9 +746,10 @@ static void wino_body(Emit *e, const VecFam *f, const void *ctx)
         y[2 * i] = arena_printf(e->arena, "%s_add(%s_add(s%d0, s%d1), s%d2)", F, F, i, i, i);
         y[2 * i + 1] = arena_printf(e->arena, "%s_sub(%s_sub(s%d1, s%d2), s%d3)", F, F, i, i, i);
     }
-    sb_puts(sb, "            int oy = ty0 + r, ox = tx0 + q;\n");
     if (pk == 1)
-        sb_puts(sb, "            oy *= 2;\n            ox *= 2;\n");
+        wino_origin(e, g, "            ");
+    else
+        sb_puts(sb, "            int oy = ty0 + r, ox = tx0 + q;\n");
     emit_pixel_ptr(e, "    float *op", "out", o, " + c");
     for (int k = 1; k < e->nin; k++)
         emit_pixel_ptr(e, arena_printf(e->arena, "    const float *s%d", k),
@@ -733,25 +765,28 @@ static void wino_body(Emit *e, const VecFam *f, const void *ctx)
         sb_printf(sb, "            %s_store(op, r);\n        }\n    }\n", F);
         return;
     }
+    /* the last tiles' start, to know which outputs may lie past the edge */
+    int ylast = wino_start(g->TY - 1, g->DH), xlast = wino_start(g->TX - 1, g->DW);
     for (int i = 0; i < 2; i++)
         for (int j = 0; j < 2; j++) {
-            /* an output past an odd edge does not exist */
+            /* an output past the edge (an odd one, or a dilated tile's) does not exist */
+            int ay = i * g->DH, ax = j * g->DW;
+            bool cy = ylast + ay >= p->OH, cx = xlast + ax >= p->OW;
             const char *cond = "";
-            if (i && p->OH % 2 && j && p->OW % 2)
-                cond = arena_printf(e->arena, "if (oy + 1 < %d && ox + 1 < %d) ", p->OH, p->OW);
-            else if (i && p->OH % 2)
-                cond = arena_printf(e->arena, "if (oy + 1 < %d) ", p->OH);
-            else if (j && p->OW % 2)
-                cond = arena_printf(e->arena, "if (ox + 1 < %d) ", p->OW);
+            if (cy || cx)
+                cond = arena_printf(e->arena, "if (%s%s%s) ",
+                                    cy ? arena_printf(e->arena, "oy + %d < %d", ay, p->OH) : "",
+                                    cy && cx ? " && " : "",
+                                    cx ? arena_printf(e->arena, "ox + %d < %d", ax, p->OW) : "");
             sb_printf(sb, "            %s{\n                %s r = %s;\n", cond, F, y[2 * i + j]);
             if (e->params[1])
                 sb_printf(sb, "                r = %s_add(r, bias);\n", F);
             for (int k = 1; k < e->nin; k++)
                 sb_printf(sb, "                r = %s_add(r, %s_load(s%d + %d));\n", F, F, k,
-                          i * clayout_row(&e->ins[k]) + j * clayout_px(&e->ins[k]));
+                          ay * clayout_row(&e->ins[k]) + ax * clayout_px(&e->ins[k]));
             emit_act(sb, e->act, f, "r", 16);
             sb_printf(sb, "                %s_store(op + %d, r);\n            }\n", F,
-                      i * clayout_row(o) + j * clayout_px(o));
+                      ay * clayout_row(o) + ax * clayout_px(o));
         }
     sb_puts(sb, "        }\n    }\n");
 }
@@ -760,9 +795,13 @@ static int emit_border(const Node *n)
 {
     const AttrVal *p = &n->attrs[A_PADDING];
     int pad = (int)(p->i[0] > p->i[1] ? p->i[0] : p->i[1]);
-    /* a Winograd tile past an odd output edge reads a row or column beyond the padding */
-    bool odd = n->out.d[1] % 2 || n->out.d[2] % 2;
-    return pad + (odd && wino(n, NULL, NULL));
+    WinoGeom g;
+    if (!wino(n, NULL, &g))
+        return pad;
+    /* a Winograd tile past the output's edge reads rows or columns beyond the padding */
+    int by = wino_border(n->in.d[1], n->out.d[1], (int)p->i[0], g.DH);
+    int bx = wino_border(n->in.d[2], n->out.d[2], (int)p->i[1], g.DW);
+    return by > bx ? (by > pad ? by : pad) : (bx > pad ? bx : pad);
 }
 
 static void emit(const Node *n, Emit *e)
@@ -804,10 +843,10 @@ static void emit(const Node *n, Emit *e)
         if (e->params[1])
             emit_array(e, "b", e->params[1], (size_t)g.OC);
         sb_printf(e->code,
-                  "/* %s: Conv2d %d->%d k3x3 s1x1 p%dx%d%s -> %dx%dx%d, Winograd F(2x2,3x3) in "
-                  "blocks of %dx%d tiles */\n",
-                  n->path, g.C, g.OC, g.PH, g.PW, emit_fused_names(e), e->out.c, e->out.h, e->out.w,
-                  wp.g.R, wp.g.XB);
+                  "/* %s: Conv2d %d->%d k3x3 s1x1 p%dx%d d%dx%d%s -> %dx%dx%d, Winograd "
+                  "F(2x2,3x3) in blocks of %dx%d tiles */\n",
+                  n->path, g.C, g.OC, g.PH, g.PW, g.DH, g.DW, emit_fused_names(e), e->out.c,
+                  e->out.h, e->out.w, wp.g.R, wp.g.XB);
         emit_step_open(e);
         emit_step_body(e, g.C % 16 == 0 ? g.OC : 8, wino_body, &wp);
         return;
