@@ -468,9 +468,9 @@ static int fuses_pool(const Node *n, const Node *pool)
  * M[x] = V[x] U[x] (register-blocked as conv_body's), and the output's transform with the
  * epilogue (bias, a fused Add, the activation; with a fused 2x2 max pool, whose windows are
  * the tiles, the maximum of the raw sums first). Every transform adds and subtracts only,
- * so the outputs differ from the direct sums by rounding alone. A tile past an odd output
- * edge reads one more row or column of zero border (emit_border) and stores only its
- * outputs that exist. */
+ * so the outputs differ from the direct sums by rounding alone. A tile past the output's
+ * edge (an odd one, or a dilated tile's) reads more of the zero border (emit_border asks
+ * for it) and stores only its outputs that exist. */
 enum { WINO_BUDGET = 16384 }; /* floats of V and M for a block of tiles (64 KiB) */
 
 typedef struct WinoGeom {
