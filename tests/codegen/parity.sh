@@ -8,7 +8,8 @@
 #
 # The nets: every net in nets/ (families native AVX-512, AVX2+FMA, portable C, clang); with
 # KIND_NETS_TOOL, also every layer kind at every position of a whole net (the nets
-# tests/common/kind_nets.c writes), tests/codegen/edge/*.net and the random nets of
+# tests/common/kind_nets.c writes), tests/codegen/edge/*.net, 24 convolutions of random
+# geometry of the class the generated code runs by Winograd, and the random nets of
 # tests/runtime/fixtures/random with PyTorch's trained weights (native and portable).
 # With BN_WEIGHTS (bn_weights.c), a net with BatchNorm is checked a second time with its
 # BatchNorm weights and statistics drawn at random (label +bn-weights, the first family
@@ -133,6 +134,30 @@ line() { # NET LABEL FAMILIES: the net, and again with random BatchNorm weights 
     for net in "$here"/edge/*.net; do
       line "$net" "edge/$(basename "$net")" $two
     done
+    # 24 convolutions of random geometry (a fixed sequence) of the class Winograd takes:
+    # 3x3 stride 1, 16-64 channels, any size from 1x1, padding 0-3, dilation 1-2, bias or
+    # not, nothing fused, an activation, or a 2x2 max pool; each net's output is the image
+    mkdir -p "$tmp/wino"
+    awk -v dir="$tmp/wino" 'function rnd(n) { x = (x * 69069 + 1) % 4294967296; return int(x / 65536) % n }
+      BEGIN {
+        x = 20261205; split("16 24 32 64", cs, " "); split("16 24 48 64", ocs, " ")
+        for (i = 0; i < 24; i++) {
+          c = cs[rnd(4) + 1]; oc = ocs[rnd(4) + 1]; h = rnd(17) + 1; w = rnd(17) + 1
+          ph = rnd(4); pw = rnd(4); dh = rnd(2) + 1; dw = rnd(2) + 1; t = rnd(4)
+          bias = rnd(2) ? "" : " bias=false"
+          oh = h + 2 * ph - 2 * dh; ow = w + 2 * pw - 2 * dw
+          if (oh < 1 || ow < 1) { i--; continue }
+          tail = t == 1 ? "  ReLU\n" : t == 2 ? "  SiLU\n" : ""
+          if (t == 3 && oh >= 2 && ow >= 2) tail = "  ReLU\n  MaxPool2d 2\n"
+          f = sprintf("%s/w%02d.net", dir, i)
+          printf "network w%02d (input %dx%dx%d) {\n  Conv2d %d k3 padding=[%d, %d] dilation=[%d, %d]%s\n%s}\n",
+            i, c, h, w, oc, ph, pw, dh, dw, bias, tail > f
+          close(f); print f
+        }
+      }' > "$tmp/wino.list"
+    while read -r net; do
+      line "$net" "winograd-class/$(basename "$net")" $two
+    done < "$tmp/wino.list"
     # the random nets of tests/runtime/random_parity.sh, with the weights and BatchNorm
     # statistics PyTorch trained (netc refuses those without running statistics)
     for net in "$root"/tests/runtime/fixtures/random/[0-9]*.net; do
