@@ -515,7 +515,7 @@ static bool wino(const Node *n, const Node *pool, WinoGeom *wg)
         g.TY = wino_tiles(oh, g.DH);
         g.TX = wino_tiles(ow, g.DW);
     }
-    if (16.0 * g.TY * g.TX > 0.75 * 9.0 * (pool ? 4.0 * g.TY * g.TX : (double)(oh * ow)))
+    if (!pool && 16.0 * g.TY * g.TX > 0.75 * 9.0 * (double)(oh * ow)) /* a pool's tiles fit */
         return false;
     int per_tile = 16 * (int)(c + oc);
     g.XB = WINO_BUDGET / per_tile < 1 ? 1 : WINO_BUDGET / per_tile;
@@ -608,7 +608,8 @@ static ConvBlock wino_block(const WinoGeom *g, int NV, int VL)
     return best;
 }
 
-/* The products of nt tiles from tile t on, nvc vectors from output channel oc0. */
+/* The products of nt tiles from tile t on, for nvc vectors of output channels: V's rows
+ * from v, U's from u, M's into m (the generated loop's pointers). */
 static void wino_product(Emit *e, const VecFam *f, int C, int OCp, int nvc, int nt)
 {
     StrBuf *sb = e->code;
@@ -638,17 +639,19 @@ static void wino_product(Emit *e, const VecFam *f, int C, int OCp, int nvc, int 
     sb_puts(sb, "            }\n");
 }
 
+/* wino_start of tile index t (an expression) with dilation d, as C. */
+static const char *wino_start_expr(Arena *a, const char *t, int d)
+{
+    return d == 1 ? arena_printf(a, "(%s) * 2", t)
+                  : arena_printf(a, "(%s) / %d * %d + (%s) %% %d", t, d, 2 * d, t, d);
+}
+
 /* `int oy = ..., ox = ...;`: the first output of tile (ty0 + r, tx0 + q) (wino_start). */
 static void wino_origin(Emit *e, const WinoGeom *g, const char *indent)
 {
-    const char *y = "ty0 + r", *x = "tx0 + q";
-    const char *oy = g->DH == 1 ? arena_printf(e->arena, "(%s) * 2", y)
-                                : arena_printf(e->arena, "(%s) / %d * %d + (%s) %% %d", y, g->DH,
-                                               2 * g->DH, y, g->DH);
-    const char *ox = g->DW == 1 ? arena_printf(e->arena, "(%s) * 2", x)
-                                : arena_printf(e->arena, "(%s) / %d * %d + (%s) %% %d", x, g->DW,
-                                               2 * g->DW, x, g->DW);
-    sb_printf(e->code, "%sint oy = %s, ox = %s;\n", indent, oy, ox);
+    sb_printf(e->code, "%sint oy = %s, ox = %s;\n", indent,
+              wino_start_expr(e->arena, "ty0 + r", g->DH),
+              wino_start_expr(e->arena, "tx0 + q", g->DW));
 }
 
 static void wino_body(Emit *e, const VecFam *f, const void *ctx)
