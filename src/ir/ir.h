@@ -477,6 +477,11 @@ struct LayerOps {
      * node's runtime forward can compute itself, never storing its own output
      * (LayerRun.pool_k); 0 if it cannot. NULL: never. */
     int (*fuses_pool)(const Node *n, const Node *pool);
+    /* Whether this node's runtime forward can apply the activation act (its one reader)
+     * to its own output, and its backward take the gradient of act's output in its place
+     * (LayerRun.act): the runtime then runs act in no pass of its own (BatchNorm takes a
+     * ReLU, whose mask it recomputes from its input). NULL: never. */
+    bool (*fuses_act)(const Node *n, const Node *act);
     /* Kinds whose training forward needs statistics over the whole batch (BatchNorm). The
      * runtime, which runs a batch in parts on several threads, splits such a node's pass at
      * a barrier: each part adds its partial sums (batch_sums doubles, in double) with

@@ -183,16 +183,21 @@ void dropout_backward(float *din, const float *dout, const float *mask, size_t n
  * k = sum(dy * (x - mean)) * invstd^2 / N, scale = invstd * weight). */
 /* sum (C) += sum of x (rows, C) over the rows; sumsq (C) += sum of x^2 (in double) */
 void batchnorm_stats(double *sum, double *sumsq, const float *x, size_t rows, int C);
-/* out (rows, C) = x * alpha (C) + beta (C); out may alias x */
+/* out (rows, C) = x * alpha (C) + beta (C), then with relu max(0, that) as relu_forward;
+ * out may alias x */
 void batchnorm_apply(float *out, const float *x, const float *alpha, const float *beta, size_t rows,
-                     int C);
+                     int C, bool relu);
+/* A ReLU fused after the normalisation (ra, rb: its forward's alpha and beta; NULL: none): dy
+ * is then the gradient of max(0, z), z = x * ra + rb, which the backward kernels take as 0
+ * where z <= 0, as relu_backward does, with z recomputed exactly as batchnorm_apply made it. */
 /* sum_dy (C) += sum of dy (rows, C); sum_dy_xmu (C) += sum of dy * (x - mean) (in double) */
 void batchnorm_backward_stats(double *sum_dy, double *sum_dy_xmu, const float *dy, const float *x,
-                              const float *mean, size_t rows, int C);
+                              const float *mean, size_t rows, int C, const float *ra,
+                              const float *rb);
 /* dx (rows, C) = (dy - mean_dy - (x - mean) * k) * scale, per channel; dx may alias dy */
 void batchnorm_backward_dx(float *dx, const float *dy, const float *x, const float *mean,
                            const float *mean_dy, const float *k, const float *scale, size_t rows,
-                           int C);
+                           int C, const float *ra, const float *rb);
 
 /* ---- joins ---- */
 

@@ -162,13 +162,32 @@ static void forward(const Node *n, LayerRun *r)
         }
     }
     batchnorm_apply(r->out, r->in, stat(stats, n, S_ALPHA), stat(stats, n, S_BETA),
-                    (size_t)r->batch * positions(n), channels(n));
+                    (size_t)r->batch * positions(n), channels(n), r->act != NULL);
+}
+
+/* A ReLU after it: applied by forward, its mask recomputed by backward from the input and
+ * the forward's factors (no pass of the ReLU's own, and no read of the output). */
+static bool takes_relu(const Node *n, const Node *act)
+{
+    (void)n;
+    return act->kind == LAYER_RELU;
+}
+
+/* The fused ReLU's factors for the backward kernels (the forward's alpha and beta), or NULL. */
+static const float *relu_alpha(const Node *n, const LayerRun *r)
+{
+    return r->act ? stat(r->stats, n, S_ALPHA) : NULL;
+}
+static const float *relu_beta(const Node *n, const LayerRun *r)
+{
+    return r->act ? stat(r->stats, n, S_BETA) : NULL;
 }
 
 static void backward_sums(const Node *n, const LayerRun *r, double *sums)
 {
     batchnorm_backward_stats(sums, sums + channels(n), r->dout, r->in, stat(r->stats, n, S_MEAN),
-                             (size_t)r->batch * positions(n), channels(n));
+                             (size_t)r->batch * positions(n), channels(n), relu_alpha(n, r),
+                             relu_beta(n, r));
 }
 
 /* dx = (dy - mean(dy) - (x - mean) k) invstd weight, k = sum(dy (x - mean)) invstd^2 / N */
@@ -194,7 +213,8 @@ static void backward(const Node *n, LayerRun *r)
     if (r->din)
         batchnorm_backward_dx(r->din, r->dout, r->in, stat(r->stats, n, S_MEAN),
                               stat(r->stats, n, S_MEANDY), stat(r->stats, n, S_K),
-                              stat(r->stats, n, S_SCALE), (size_t)r->batch * positions(n), C);
+                              stat(r->stats, n, S_SCALE), (size_t)r->batch * positions(n), C,
+                              relu_alpha(n, r), relu_beta(n, r));
     if (r->last && affine(n)) {
         const float *invstd = stat(r->stats, n, S_INVSTD);
         for (int c = 0; c < C; c++) {
@@ -296,9 +316,9 @@ static bool emit_check(const Node *n, Diag *d)
     .attrs = attrs, .nattrs = sizeof attrs / sizeof attrs[0], .positional = positional,            \
     .shape = shape, .init = init, .scratch = scratch, .forward = forward, .backward = backward,    \
     .emit = emit, .emit_check = emit_check, .fuse = fuse_act, .eval_affine = eval_factors,         \
-    .batch_sums = batch_sums, .stats = stats_floats, .forward_sums = forward_sums,                 \
-    .forward_finish = forward_finish, .backward_sums = backward_sums,                              \
-    .backward_finish = backward_finish
+    .fuses_act = takes_relu, .batch_sums = batch_sums, .stats = stats_floats,                      \
+    .forward_sums = forward_sums, .forward_finish = forward_finish,                                \
+    .backward_sums = backward_sums, .backward_finish = backward_finish
 
 const LayerOps layer_batchnorm1d = {
     .kind = LAYER_BATCHNORM1D,

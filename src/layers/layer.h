@@ -55,6 +55,9 @@ struct LayerRun {
      * backward (ops->batch_sums doubles), for its parameter gradients. */
     float *stats;
     const double *sums;
+    /* The activation node fused into this one (ops->fuses_act), or NULL: forward writes
+     * act(output) to out, and dout is the gradient of that. */
+    const Node *act;
 };
 
 /* ---- code generation ----

@@ -241,6 +241,7 @@ static LayerRun part_args(Model *m, int i, const Part *p, bool training, const f
         .rng = &m->crng[p->c],
         .stats = np->stats,
         .sums = np->bsums ? np->bsums + (size_t)p->c * np->nsums : NULL,
+        .act = np->act >= 0 ? GRAPH_NODE(m->g, np->act) : NULL,
     };
 }
 
@@ -366,8 +367,9 @@ static void forward_part(Model *m, const Part *p, const Region *rg)
     for (int i = rg->lo; i <= rg->hi; i++) {
         const Node *n = GRAPH_NODE(g, i);
         const NodePlan *np = &m->plan[i];
-        if (np->after_pool || np->view)
-            continue; /* it runs after its max pool, on its output; a view needs no pass */
+        if (np->after_pool || np->view || np->fused)
+            continue; /* it runs after its max pool, on its output, or in the node before it;
+                         a view needs no pass */
         double t0 = prof_start(m);
         if (!np->pooled) { /* else the node that feeds it computed this max pool's output */
             LayerRun r = part_args(m, i, p, rg->training, ins);
@@ -541,7 +543,7 @@ static void backward_part(Model *m, const Part *p, const Region *rg)
                    sizeof(float) * rows_of(&GRAPH_NODE(m->g, nn - 1)->out, p->pn));
     }
     for (int j = rg->hi; j >= rg->lo; j--)
-        if (!m->plan[j].view && !m->plan[j].after_pool) {
+        if (!m->plan[j].view && !m->plan[j].after_pool && !m->plan[j].fused) {
             double t0 = prof_start(m);
             backward_node(m, j, p, dl);
             prof_add(m, p->t, j, 1, t0);

@@ -29,7 +29,8 @@ void *carve(Carver *c, size_t bytes)
     return p;
 }
 
-const RtPlan rt_plan_default = {.in_place = true, .after_pool = true, .fused_pool = true};
+const RtPlan rt_plan_default = {
+    .in_place = true, .after_pool = true, .fused_pool = true, .fused_act = true};
 
 static const Node *node(const Model *m, int i) { return GRAPH_NODE(m->g, i); }
 
@@ -59,7 +60,7 @@ static void decide_flags(Model *m, const int *readers, const int *sole)
     const RtPlan *o = &m->opts;
     int nn = m->g->nodes.len;
     for (int i = 0; i < nn; i++)
-        m->plan[i].late_act = m->plan[i].pool_of = -1;
+        m->plan[i].late_act = m->plan[i].pool_of = m->plan[i].act = -1;
     for (int i = 0; i < nn; i++) {
         const Node *n = node(m, i);
         NodePlan *np = &m->plan[i];
@@ -68,6 +69,14 @@ static void decide_flags(Model *m, const int *readers, const int *sole)
         if (o->in_place && n->ops->inplace && t >= 0 && readers[t] == 1 && !m->plan[t].view &&
             !node(m, t)->ops->backward_reads_out && m->plan[t].late_act < 0)
             np->in_place = true;
+        /* an activation its producer applies: in place on the producer's output, which
+         * only it reads, and not moved after a pool (fused, it costs no pass at all) */
+        if (o->fused_act && np->in_place && node(m, t)->ops->fuses_act &&
+            m->plan[t].act < 0 && node(m, t)->ops->fuses_act(node(m, t), n)) {
+            np->fused = true;
+            m->plan[t].act = i;
+            continue;
+        }
         int p = sole[i];
         if (o->in_place && o->after_pool && np->in_place && n->ops->commutes_with_max && p >= 0 &&
             node(m, p)->ops->selects_max && node(m, p)->ninputs == 1) {
@@ -98,12 +107,12 @@ static void decide_gradients(Model *m)
     for (int i = 0; i < nn; i++) {
         NodePlan *np = &m->plan[i];
         int t = np->inputs[0];
-        np->gsrc = np->view || np->after_pool ? (t >= 0 ? m->plan[t].gsrc : -1) : i;
+        np->gsrc = np->view || np->after_pool || np->fused ? (t >= 0 ? m->plan[t].gsrc : -1) : i;
         np->first_writer = -1;
     }
     for (int j = nn - 1; j >= 0; j--) {
         const NodePlan *np = &m->plan[j];
-        if (np->view || np->after_pool)
+        if (np->view || np->after_pool || np->fused)
             continue; /* no backward of its own: its readers write its input's gradient */
         for (int k = 0; k < node(m, j)->ninputs; k++) {
             int t = np->inputs[k] >= 0 ? m->plan[np->inputs[k]].gsrc : -1;

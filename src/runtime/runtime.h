@@ -27,6 +27,8 @@ typedef struct RtPlan {
                         that follows it (NodePlan.after_pool) */
     bool fused_pool; /* a node with ops->fuses_pool may compute the max pool after it
                         (NodePlan.pool_k) */
+    bool fused_act;  /* a node with ops->fuses_act may apply the activation that follows it
+                        (NodePlan.fused, NodePlan.act) */
 } RtPlan;
 
 extern const RtPlan rt_plan_default; /* all on */
@@ -59,8 +61,13 @@ typedef struct NodePlan {
      * runs after the pool. pool_of is that max pool's index, or -1. */
     int pool_k, pool_of;
     bool pooled; /* a max pool whose output the node that feeds it computes */
+    /* An activation whose producer applies it (ops->fuses_act), in its forward and its
+     * backward: it runs in place (its output is its producer's memory) and in no pass of its
+     * own. The producer's act names it (else -1). */
+    bool fused;
+    int act;
     /* The gradient of this node's output: the node whose gradient it is (itself, or for a
-     * view or a moved activation its input's gsrc; -1 for the network's input); for a node
+     * view, a moved or a fused activation its input's gsrc; -1 for the network's input); for a node
      * that is its own gsrc, the node whose backward writes it first (its last reader), and
      * where it lives: a slot of gcount rows at goff floats in each thread's gradient arena,
      * or, when it must outlive a barrier (batch statistics), gbatch (max_batch rows). */

@@ -131,14 +131,15 @@ Test(graph_kernels, batchnorm)
         if (N > 1)
             expect_close(c, "running_var", rv, get(c, "rv")->v, (size_t)C);
         float *y = nan_buf(rows * C);
-        batchnorm_apply(y, x, alpha, beta, half, C);
-        batchnorm_apply(y + half * C, x + half * C, alpha, beta, rows - half, C);
+        batchnorm_apply(y, x, alpha, beta, half, C, false);
+        batchnorm_apply(y + half * C, x + half * C, alpha, beta, rows - half, C, false);
         float *yc = to_chw(y, B, C, HW);
         expect_close(c, "out", yc, get(c, "out")->v, rows * C);
         /* backward: the sums in two parts, then dx part by part */
         double *sdy = calloc((size_t)C, sizeof(double)), *sdx = calloc((size_t)C, sizeof(double));
-        batchnorm_backward_stats(sdy, sdx, dy, x, mean, half, C);
-        batchnorm_backward_stats(sdy, sdx, dy + half * C, x + half * C, mean, rows - half, C);
+        batchnorm_backward_stats(sdy, sdx, dy, x, mean, half, C, NULL, NULL);
+        batchnorm_backward_stats(sdy, sdx, dy + half * C, x + half * C, mean, rows - half, C, NULL,
+                                 NULL);
         float *mdy = nan_buf((size_t)C), *kk = nan_buf((size_t)C), *scale = nan_buf((size_t)C),
               *dw = nan_buf((size_t)C), *db = nan_buf((size_t)C);
         for (int ch = 0; ch < C; ch++) {
@@ -149,9 +150,9 @@ Test(graph_kernels, batchnorm)
             db[ch] = (float)sdy[ch];
         }
         float *dx = nan_buf(rows * C);
-        batchnorm_backward_dx(dx, dy, x, mean, mdy, kk, scale, half, C);
+        batchnorm_backward_dx(dx, dy, x, mean, mdy, kk, scale, half, C, NULL, NULL);
         batchnorm_backward_dx(dx + half * C, dy + half * C, x + half * C, mean, mdy, kk, scale,
-                              rows - half, C);
+                              rows - half, C, NULL, NULL);
         float *dxc = to_chw(dx, B, C, HW);
         expect_close(c, "din", dxc, get(c, "din")->v, rows * C);
         expect_close(c, "dweight", dw, get(c, "dweight")->v, (size_t)C);
@@ -161,7 +162,7 @@ Test(graph_kernels, batchnorm)
             alpha[ch] = (float)(1.0 / sqrt((double)get(c, "rv0")->v[ch] + eps)) * w[ch];
             beta[ch] = b[ch] - get(c, "rm0")->v[ch] * alpha[ch];
         }
-        batchnorm_apply(y, x, alpha, beta, rows, C);
+        batchnorm_apply(y, x, alpha, beta, rows, C, false);
         free(yc);
         yc = to_chw(y, B, C, HW);
         expect_close(c, "eval_out", yc, get(c, "eval_out")->v, rows * C);
@@ -480,7 +481,7 @@ Test(graph_kernels, batchnorm_stats_same_bits_as_plain_loop)
         for (int i = 0; i < 4 * C; i++)
             s[i] = r[i] = rndf();
         batchnorm_stats(s, s + C, x, rows, C);
-        batchnorm_backward_stats(s + 2 * C, s + 3 * C, dy, x, mean, rows, C);
+        batchnorm_backward_stats(s + 2 * C, s + 3 * C, dy, x, mean, rows, C, NULL, NULL);
         for (size_t i = 0; i < rows; i++)
             for (int c = 0; c < C; c++) {
                 double v = x[i * C + c];
@@ -494,5 +495,63 @@ Test(graph_kernels, batchnorm_stats_same_bits_as_plain_loop)
                       "C %d, rows %zu: sum %d of 4, channel %d: %.17g, the plain loop %.17g", C,
                       rows, i / C, i % C, s[i], r[i]);
         free(x), free(dy), free(mean), free(s), free(r);
+    }
+}
+
+/* ---- batch norm with its ReLU fused: the same bits as the two kinds one after the other ----
+ * Many values land on the ReLU's edge: x = -beta / alpha, where z = x * alpha + beta is 0 or
+ * a rounding error either side of it, so a backward that recomputed z otherwise than the
+ * forward made it (a multiply-add fused in one and not the other) would mask other values. */
+
+Test(graph_kernels, batchnorm_fused_relu_same_bits_as_relu_after)
+{
+    for (int k = 0; k < 200; k++) {
+        int C = rnd(1, 70);
+        size_t rows = (size_t)rnd(1, 200), n = rows * (size_t)C;
+        float *x = nan_buf(n), *dy = nan_buf(n), *y = nan_buf(n), *yf = nan_buf(n);
+        float *dm = nan_buf(n), *dx = nan_buf(n), *dxf = nan_buf(n);
+        float *al = nan_buf((size_t)C), *be = nan_buf((size_t)C), *mean = nan_buf((size_t)C);
+        float *mdy = nan_buf((size_t)C), *kk = nan_buf((size_t)C), *sc = nan_buf((size_t)C);
+        for (int c = 0; c < C; c++) {
+            al[c] = rndf() * 3, be[c] = rndf() * 2, mean[c] = rndf();
+            mdy[c] = rndf(), kk[c] = rndf(), sc[c] = rndf() * 2;
+            if (c % 7 == 3)
+                al[c] = 0.5f, be[c] = -1.0f; /* x = 2 gives z = 0 exactly */
+        }
+        int edge = 0;
+        for (size_t i = 0; i < n; i++) {
+            int c = (int)(i % (size_t)C);
+            x[i] = rnd(0, 2) ? rndf() * 3 : -be[c] / al[c];
+            dy[i] = rndf();
+        }
+        if (C >= 4)
+            x[3] = 2.0f; /* channel 3 of the first row: z = 0 */
+        batchnorm_apply(y, x, al, be, rows, C, false);
+        relu_forward(y, y, n);
+        batchnorm_apply(yf, x, al, be, rows, C, true);
+        for (size_t i = 0; i < n; i++) {
+            cr_assert(memcmp(&y[i], &yf[i], sizeof(float)) == 0,
+                      "C %d, value %zu: fused %.9g, ReLU after %.9g", C, i, (double)yf[i],
+                      (double)y[i]);
+            edge += x[i] * al[i % (size_t)C] + be[i % (size_t)C] == 0.0f;
+        }
+        relu_backward(dm, dy, y, n);
+        double *s = calloc(4 * (size_t)C, sizeof(double));
+        cr_assert(s);
+        batchnorm_backward_stats(s, s + C, dm, x, mean, rows, C, NULL, NULL);
+        batchnorm_backward_stats(s + 2 * C, s + 3 * C, dy, x, mean, rows, C, al, be);
+        for (int i = 0; i < 2 * C; i++)
+            cr_assert(memcmp(&s[i], &s[2 * C + i], sizeof(double)) == 0,
+                      "C %d, rows %zu: sum %d, channel %d: fused %.17g, ReLU after %.17g", C,
+                      rows, i / C, i % C, s[2 * C + i], s[i]);
+        batchnorm_backward_dx(dx, dm, x, mean, mdy, kk, sc, rows, C, NULL, NULL);
+        batchnorm_backward_dx(dxf, dy, x, mean, mdy, kk, sc, rows, C, al, be);
+        for (size_t i = 0; i < n; i++)
+            cr_assert(memcmp(&dx[i], &dxf[i], sizeof(float)) == 0,
+                      "C %d, value %zu: fused dx %.9g, ReLU after %.9g", C, i, (double)dxf[i],
+                      (double)dx[i]);
+        cr_assert(C < 4 || edge > 0, "C %d: no value on the ReLU's edge", C);
+        free(x), free(dy), free(y), free(yf), free(dm), free(dx), free(dxf), free(al), free(be);
+        free(mean), free(mdy), free(kk), free(sc), free(s);
     }
 }

@@ -317,7 +317,7 @@ static size_t first_difference(const float *a, const float *b, size_t n)
  * reads its own output in backward without saying so, fails here. */
 static void check_plans_agree(const KindNet *kn, const char *kind)
 {
-    static const RtPlan off = {false, false, false};
+    static const RtPlan off = {false, false, false, false};
     for (int ties = 0; ties < 2; ties++) {
         float *o0, *g0, *o1, *g1;
         size_t no, ng;
