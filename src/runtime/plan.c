@@ -71,8 +71,8 @@ static void decide_flags(Model *m, const int *readers, const int *sole)
             np->in_place = true;
         /* an activation its producer applies: in place on the producer's output, which
          * only it reads, and not moved after a pool (fused, it costs no pass at all) */
-        if (o->fused_act && np->in_place && node(m, t)->ops->fuses_act &&
-            m->plan[t].act < 0 && node(m, t)->ops->fuses_act(node(m, t), n)) {
+        if (o->fused_act && np->in_place && node(m, t)->ops->fuses_act && m->plan[t].act < 0 &&
+            node(m, t)->ops->fuses_act(node(m, t), n)) {
             np->fused = true;
             m->plan[t].act = i;
             continue;
