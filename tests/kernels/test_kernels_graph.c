@@ -542,8 +542,8 @@ Test(graph_kernels, batchnorm_fused_relu_same_bits_as_relu_after)
         batchnorm_backward_stats(s + 2 * C, s + 3 * C, dy, x, mean, rows, C, al, be);
         for (int i = 0; i < 2 * C; i++)
             cr_assert(memcmp(&s[i], &s[2 * C + i], sizeof(double)) == 0,
-                      "C %d, rows %zu: sum %d, channel %d: fused %.17g, ReLU after %.17g", C,
-                      rows, i / C, i % C, s[2 * C + i], s[i]);
+                      "C %d, rows %zu: sum %d, channel %d: fused %.17g, ReLU after %.17g", C, rows,
+                      i / C, i % C, s[2 * C + i], s[i]);
         batchnorm_backward_dx(dx, dm, x, mean, mdy, kk, sc, rows, C, NULL, NULL);
         batchnorm_backward_dx(dxf, dy, x, mean, mdy, kk, sc, rows, C, al, be);
         for (size_t i = 0; i < n; i++)
