@@ -107,15 +107,15 @@ void batchnorm_apply(float *out, const float *x, const float *alpha, const float
  * x * ra + rb, and counts as 0 where z <= 0 (relu_backward's rule, on the recomputed z). */
 static ALWAYS_INLINE void backward_stats(double *sum_dy, double *sum_dy_xmu, const float *dy,
                                          const float *x, const float *mean, size_t rows, int C,
-                                         const float *ra, const float *rb, bool relu)
+                                         const float *ra, const float *rb, bool relu, int nb)
 {
-    int CB = C / NB * NB;
+    int CB = C / nb * nb;
     for (size_t r0 = 0; r0 < rows; r0 += NR) {
         size_t r1 = rows - r0 < NR ? rows : r0 + NR;
-        for (int c0 = 0; c0 < CB; c0 += NB) {
+        for (int c0 = 0; c0 < CB; c0 += nb) {
             d4 s[NB / 4], q[NB / 4];
             f4 mu[NB / 4], av[NB / 4], bv[NB / 4];
-            for (int j = 0; j < NB / 4; j++) {
+            for (int j = 0; j < nb / 4; j++) {
                 s[j] = load_d4(sum_dy + c0 + 4 * j), q[j] = load_d4(sum_dy_xmu + c0 + 4 * j);
                 __builtin_memcpy(&mu[j], mean + c0 + 4 * j, sizeof mu[j]);
                 if (relu) {
@@ -126,11 +126,11 @@ static ALWAYS_INLINE void backward_stats(double *sum_dy, double *sum_dy_xmu, con
             for (size_t r = r0; r < r1; r++) {
                 const float *dr = dy + r * (size_t)C + c0, *xr = x + r * (size_t)C + c0;
                 if (c0 == 0)
-                    for (int c = NB; c < C; c += 16) {
+                    for (int c = nb; c < C; c += 16) {
                         __builtin_prefetch(dr + c);
                         __builtin_prefetch(xr + c);
                     }
-                for (int j = 0; j < NB / 4; j++) {
+                for (int j = 0; j < nb / 4; j++) {
                     f4 xv, dv;
                     __builtin_memcpy(&xv, xr + 4 * j, sizeof xv);
                     __builtin_memcpy(&dv, dr + 4 * j, sizeof dv);
@@ -141,7 +141,7 @@ static ALWAYS_INLINE void backward_stats(double *sum_dy, double *sum_dy_xmu, con
                     q[j] += d * __builtin_convertvector(xv - mu[j], d4);
                 }
             }
-            for (int j = 0; j < NB / 4; j++)
+            for (int j = 0; j < nb / 4; j++)
                 store_d4(sum_dy + c0 + 4 * j, s[j]), store_d4(sum_dy_xmu + c0 + 4 * j, q[j]);
         }
         for (size_t r = r0; r < r1; r++) { /* the channels past the last whole block */
@@ -159,10 +159,11 @@ void batchnorm_backward_stats(double *sum_dy, double *sum_dy_xmu, const float *d
                               const float *mean, size_t rows, int C, const float *ra,
                               const float *rb)
 {
+    /* the ReLU's factors take registers: blocks of 8 channels, so that nothing spills */
     if (ra)
-        backward_stats(sum_dy, sum_dy_xmu, dy, x, mean, rows, C, ra, rb, true);
+        backward_stats(sum_dy, sum_dy_xmu, dy, x, mean, rows, C, ra, rb, true, 8);
     else
-        backward_stats(sum_dy, sum_dy_xmu, dy, x, mean, rows, C, NULL, NULL, false);
+        backward_stats(sum_dy, sum_dy_xmu, dy, x, mean, rows, C, NULL, NULL, false, NB);
 }
 
 void batchnorm_backward_dx(float *dx, const float *dy, const float *x, const float *mean,
