@@ -27,6 +27,10 @@ static const Template templates[] = {
     /* followed by a kind that writes in place: the kind's own output or input is overwritten
      * unless it says its backward reads them */
     {POS_MIDDLE, "before_relu", "3x8x8", "Conv2d 4 k3 p1\nX\nReLU\nFlatten\nLinear 5"},
+    /* a ReLU that the kind may take into itself (BatchNorm's fuses_act): on 20 channels,
+     * both the kernels' vector blocks and their scalar tail; and on a flat vector */
+    {POS_MIDDLE, "before_relu_wide", "3x8x8", "Conv2d 20 k3 p1\nX\nReLU\nFlatten\nLinear 5"},
+    {POS_MIDDLE, "before_relu_flat", "3x8x8", "Flatten\nLinear 8\nX\nReLU\nLinear 5"},
     {POS_MIDDLE, "before_dropout", "3x8x8", "Flatten\nLinear 8\nX\nDropout 0.25\nLinear 5"},
     {POS_LAST, "last_image", "3x8x8", "Conv2d 4 k3 p1\nX"},
     {POS_LAST, "last_pooled", "3x8x8", "Conv2d 4 k3 p1\nMaxPool2d 2\nX"},
