@@ -5,7 +5,8 @@
  *   - a gradient check of every parameter of the whole net through the runtime (rt_forward,
  *     rt_backward), against central differences;
  *   - the same bits, outputs and gradients, with the runtime's plan (in place, an activation
- *     moved after its max pool, the pool fused into the convolution) and without;
+ *     moved after its max pool, the pool fused into the convolution, a ReLU run inside the
+ *     BatchNorm before it) and without;
  *   - every property the kind declares in its LayerOps, on random values, ties and NaN:
  *     'monotonic' (a <= b gives f(a) <= f(b), ties give equal outputs, NaN stays NaN) and
  *     'commutes_with_max' (the runtime's reordering of the kind after a max pool gives the
@@ -312,7 +313,7 @@ static size_t first_difference(const float *a, const float *b, size_t n)
 }
 
 /* In place on and off, the ReLU moved after its max pool or not, the pool fused into the
- * convolution or not: the same bits, outputs and gradients, on random inputs and on inputs
+ * convolution or not, the ReLU run inside the BatchNorm before it or not: the same bits, outputs and gradients, on random inputs and on inputs
  * full of ties. A kind that declares 'inplace' while its backward reads its input, or that
  * reads its own output in backward without saying so, fails here. */
 static void check_plans_agree(const KindNet *kn, const char *kind)
