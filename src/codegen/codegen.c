@@ -346,14 +346,15 @@ size_t cg_weight_floats(const Graph *g)
         for (int p = 0; p < nd->nparams; p++)
             n += (size_t)shape_numel(nd->params[p].shape);
     }
-    /* a convolution step with working memory runs Winograd: its weights become 16 floats
-     * for each 9 of the kernel's (conv2d.c's wino_weights) */
+    /* and what a step embeds beyond its node's parameters (Winograd's transformed kernel) */
     Arena *arena = arena_new();
     Plan p;
     plan_build(&p, arena, g);
-    for (int i = 0; i < p.nsteps; i++)
-        if (p.steps[i].scratch && p.steps[i].node->kind == LAYER_CONV2D)
-            n += (size_t)shape_numel(p.steps[i].node->params[0].shape) / 9 * 7;
+    for (int i = 0; i < p.nsteps; i++) {
+        const Step *st = &p.steps[i];
+        if (st->kind == STEP_LAYER && step_has_code(st) && st->node->ops->emit_weight_floats)
+            n += st->node->ops->emit_weight_floats(st->node, st->pool);
+    }
     arena_free(arena);
     return n;
 }

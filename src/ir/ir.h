@@ -440,6 +440,10 @@ struct LayerOps {
      * block of the arena live during the step only, and the step's function takes it as a
      * third argument, `float *restrict scratch`. */
     size_t (*emit_scratch)(const Node *n, const Node *pool);
+    /* Floats the emitted step of n embeds beyond n's own parameters (a transform of them,
+     * such as Winograd's 16 for each 9 of a 3x3 kernel), 0 or NULL: none. netc counts them
+     * when it decides whether the weights go to a blob file (cg_weight_floats). */
+    size_t (*emit_weight_floats)(const Node *n, const Node *pool);
     /* Whether this node's step can absorb `next`, a node that reads only this one's output:
      * an activation (emit_act), a pooling, a per-channel affine (eval_affine; the kind's
      * first parameters are then weight [out, ...] and bias [out], into which the code

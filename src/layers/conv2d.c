@@ -535,6 +535,13 @@ static size_t emit_scratch(const Node *n, const Node *pool)
     return (size_t)16 * (size_t)(g.R * g.XB) * (size_t)(n->in.d[0] + n->out.d[0]);
 }
 
+/* Winograd embeds U (wino_weights) in place of the kernel: 16 floats for each 9 (an upper
+ * bound: weights whose U overflows a float stay direct). */
+static size_t emit_weight_floats(const Node *n, const Node *pool)
+{
+    return wino(n, pool, NULL) ? (size_t)shape_numel(n->params[0].shape) / 9 * 7 : 0;
+}
+
 /* U = G g G^T of every pair of channels, packed [x][ic][oc] (x = 4 * row + column of U);
  * NULL if a value does not fit a float. */
 static float *wino_weights(Arena *a, const float *w, int C, int OC)
@@ -904,6 +911,7 @@ const LayerOps layer_conv2d = {
     .emit = emit,
     .emit_border = emit_border,
     .emit_scratch = emit_scratch,
+    .emit_weight_floats = emit_weight_floats,
     .fuse = fuse,
     .fuses_pool = fuses_pool,
 };

@@ -313,9 +313,10 @@ static size_t first_difference(const float *a, const float *b, size_t n)
 }
 
 /* In place on and off, the ReLU moved after its max pool or not, the pool fused into the
- * convolution or not, the ReLU run inside the BatchNorm before it or not: the same bits, outputs and gradients, on random inputs and on inputs
- * full of ties. A kind that declares 'inplace' while its backward reads its input, or that
- * reads its own output in backward without saying so, fails here. */
+ * convolution or not, the ReLU run inside the BatchNorm before it or not: the same bits, outputs
+ * and gradients, on random inputs and on inputs full of ties. A kind that declares 'inplace' while
+ * its backward reads its input, or that reads its own output in backward without saying so, fails
+ * here. */
 static void check_plans_agree(const KindNet *kn, const char *kind)
 {
     static const RtPlan off = {false, false, false, false};
