@@ -66,12 +66,15 @@ static void decide_flags(Model *m, const int *readers, const int *sole)
         NodePlan *np = &m->plan[i];
         np->view = n->ops->view && n->ops->view(n);
         int t = n->ninputs == 1 ? np->inputs[0] : -1;
-        if (o->in_place && n->ops->inplace && t >= 0 && readers[t] == 1 && !m->plan[t].view &&
-            !node(m, t)->ops->backward_reads_out && m->plan[t].late_act < 0)
+        /* the input's memory may take this node's output: this node is its one reader,
+         * and its producer owns it and reads neither it nor its own output in backward */
+        bool share = t >= 0 && readers[t] == 1 && !m->plan[t].view &&
+                     !node(m, t)->ops->backward_reads_out && m->plan[t].late_act < 0;
+        if (o->in_place && n->ops->inplace && share)
             np->in_place = true;
-        /* an activation its producer applies: in place on the producer's output, which
-         * only it reads, and not moved after a pool (fused, it costs no pass at all) */
-        if (o->fused_act && np->in_place && node(m, t)->ops->fuses_act && m->plan[t].act < 0 &&
+        /* an activation its producer applies: its output is the producer's, it runs in no
+         * pass of its own, and it is not moved after a pool (fused, it costs nothing) */
+        if (o->fused_act && share && node(m, t)->ops->fuses_act && m->plan[t].act < 0 &&
             node(m, t)->ops->fuses_act(node(m, t), n)) {
             np->fused = true;
             m->plan[t].act = i;
@@ -285,7 +288,7 @@ void rt_plan_carve(Model *m, Carver *c)
             }
         }
         size_t numel = (size_t)shape_numel(n->out);
-        bool shared = np->view || np->in_place;
+        bool shared = np->view || np->in_place || np->fused;
         float *out = shared ? NULL : carve(c, sizeof(float) * B * numel);
         if (c->base) {
             int t = np->inputs[0];

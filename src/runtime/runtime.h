@@ -62,8 +62,9 @@ typedef struct NodePlan {
     int pool_k, pool_of;
     bool pooled; /* a max pool whose output the node that feeds it computes */
     /* An activation whose producer applies it (ops->fuses_act), in its forward and its
-     * backward: it runs in place (its output is its producer's memory) and in no pass of its
-     * own. The producer's act names it (else -1). */
+     * backward: its output is its producer's memory (under in_place's conditions but the
+     * kind's own .inplace), and it runs in no pass of its own. The producer's act names it
+     * (else -1). */
     bool fused;
     int act;
     /* The gradient of this node's output: the node whose gradient it is (itself, or for a
