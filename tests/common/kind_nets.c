@@ -33,8 +33,7 @@ static const Template templates[] = {
     {POS_MIDDLE, "before_relu_flat", "3x8x8", "Flatten\nLinear 8\nX\nReLU\nLinear 5"},
     /* after a BatchNorm, which takes an activation into itself (fuses_act): every kind
      * there, image and flat */
-    {POS_MIDDLE, "after_batchnorm", "3x8x8",
-     "Conv2d 20 k3 p1\nBatchNorm2d\nX\nFlatten\nLinear 5"},
+    {POS_MIDDLE, "after_batchnorm", "3x8x8", "Conv2d 20 k3 p1\nBatchNorm2d\nX\nFlatten\nLinear 5"},
     {POS_MIDDLE, "after_batchnorm_flat", "3x8x8", "Flatten\nLinear 8\nBatchNorm1d\nX\nLinear 5"},
     {POS_MIDDLE, "before_dropout", "3x8x8", "Flatten\nLinear 8\nX\nDropout 0.25\nLinear 5"},
     {POS_LAST, "last_image", "3x8x8", "Conv2d 4 k3 p1\nX"},
