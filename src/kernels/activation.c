@@ -31,10 +31,66 @@ void leaky_relu_backward(float *din, const float *dout, const float *in, size_t 
         din[i] = in[i] > 0.0f ? dout[i] : slope * dout[i];
 }
 
-void sigmoid_forward(float *out, const float *in, size_t n)
+/* ---- exp on vectors, for sigmoid and SiLU ----
+ * libm's expf is a call per value, which made SiLU and Sigmoid the slowest layers of a net
+ * (3 ns a value on Zen 1; a SiLU after each BatchNorm took a third of a MobileNet's step).
+ * vexp is Cephes' expf, the generated C's (prelude.h): v = n ln2 + r, a degree-6 polynomial
+ * for e^r, 2^n from its bits; within a few ulp of expf on [-87.3, 88]. Outside it: e^88 up
+ * to expf's overflow at 88.72, then infinity as expf; e^-87.3 down to -103.97, then 0 (expf
+ * gives denormals there). Both only ever meet 1 + e^-x here, where the quotient differs by
+ * less than 1e-37. NaN stays NaN. Every value of a call goes through the vector code, the
+ * last ones in a vector padded with zeros, so a value's result does not depend on where it
+ * lies in the tensor. */
+typedef int vint __attribute__((vector_size(VL * sizeof(int))));
+
+static inline vfloat vsel(vint m, vfloat a, vfloat b) /* m ? a : b, lane by lane */
 {
-    for (size_t i = 0; i < n; i++)
-        out[i] = 1.0f / (1.0f + expf(-in[i]));
+    return (vfloat)(((vint)a & m) | ((vint)b & ~m));
+}
+
+FULL_WIDTH static inline vfloat vexp(vfloat v)
+{
+    const vfloat zero = {0};
+    vint over = v > 88.7228394f, under = v < -103.972084f, nan = v != v;
+    vfloat t = vsel(v > 88.0f, zero + 88.0f, vsel(nan, zero, v)); /* no NaN to convert */
+    t = vsel(t < -87.3f, zero - 87.3f, t);
+    vfloat h = t * 1.44269504088896341f + 0.5f;
+    vfloat tr = __builtin_convertvector(__builtin_convertvector(h, vint), vfloat);
+    vfloat n = tr + __builtin_convertvector(tr > h, vfloat); /* floor: -1 where it truncated up */
+    vfloat r = n * -0.693359375f + t;
+    r = n * 2.12194440e-4f + r;
+    vfloat p = r * 1.9875691500e-4f + 1.3981999507e-3f;
+    p = p * r + 8.3334519073e-3f;
+    p = p * r + 4.1665795894e-2f;
+    p = p * r + 1.6666665459e-1f;
+    p = p * r + 5.0000001201e-1f;
+    p = p * (r * r) + (r + 1.0f);
+    vint e = (__builtin_convertvector(n, vint) + 127) << 23;
+    vfloat x = p * (vfloat)e;
+    x = vsel(over, zero + __builtin_inff(), x);
+    return vsel(nan, v, vsel(under, zero, x));
+}
+
+/* out[i] = f(in[i]) for a vector function f, the last values padded with zeros */
+#define VMAP(out, in, n, f)                                                                        \
+    do {                                                                                           \
+        size_t i_ = 0;                                                                             \
+        for (; i_ + VL <= (n); i_ += VL) {                                                         \
+            vfloat x = vload((in) + i_);                                                           \
+            vstore((out) + i_, f);                                                                 \
+        }                                                                                          \
+        if (i_ < (n)) {                                                                            \
+            float b_[VL] = {0};                                                                    \
+            __builtin_memcpy(b_, (in) + i_, sizeof(float) * ((n)-i_));                             \
+            vfloat x = vload(b_);                                                                  \
+            vstore(b_, f);                                                                         \
+            __builtin_memcpy((out) + i_, b_, sizeof(float) * ((n)-i_));                            \
+        }                                                                                          \
+    } while (0)
+
+FULL_WIDTH void sigmoid_forward(float *out, const float *in, size_t n)
+{
+    VMAP(out, in, n, 1.0f / (1.0f + vexp(-x)));
 }
 
 void sigmoid_backward(float *din, const float *dout, const float *out, size_t n)
@@ -89,18 +145,27 @@ void gelu_backward(float *din, const float *dout, const float *in, size_t n, boo
 }
 
 /* SiLU, as torch.nn.SiLU: x * sigmoid(x), computed x / (1 + exp(-x)) as PyTorch does. */
-void silu_forward(float *out, const float *in, size_t n)
+FULL_WIDTH void silu_forward(float *out, const float *in, size_t n)
 {
-    for (size_t i = 0; i < n; i++)
-        out[i] = in[i] / (1.0f + expf(-in[i]));
+    VMAP(out, in, n, x / (1.0f + vexp(-x)));
 }
 
-/* d/dx x s(x) = s(x) + x s(x) (1 - s(x)) = s(x) (1 + x (1 - s(x))), s = sigmoid. */
-void silu_backward(float *din, const float *dout, const float *in, size_t n)
+/* d/dx x s(x) = s(x) + x s(x) (1 - s(x)) = s(x) (1 + x (1 - s(x))), s = sigmoid: computed
+ * into din, then times dout (din may be dout: each value is read before it is written). */
+FULL_WIDTH void silu_backward(float *din, const float *dout, const float *in, size_t n)
 {
-    for (size_t i = 0; i < n; i++) {
-        float x = in[i], sg = 1.0f / (1.0f + expf(-x));
-        din[i] = dout[i] * (sg * (1.0f + x * (1.0f - sg)));
+    size_t i = 0;
+    for (; i + VL <= n; i += VL) {
+        vfloat x = vload(in + i), sg = 1.0f / (1.0f + vexp(-x));
+        vstore(din + i, vload(dout + i) * (sg * (1.0f + x * (1.0f - sg))));
+    }
+    if (i < n) {
+        float bx[VL] = {0}, bd[VL] = {0};
+        __builtin_memcpy(bx, in + i, sizeof(float) * (n - i));
+        __builtin_memcpy(bd, dout + i, sizeof(float) * (n - i));
+        vfloat x = vload(bx), sg = 1.0f / (1.0f + vexp(-x));
+        vstore(bd, vload(bd) * (sg * (1.0f + x * (1.0f - sg))));
+        __builtin_memcpy(din + i, bd, sizeof(float) * (n - i));
     }
 }
 

@@ -555,3 +555,59 @@ Test(graph_kernels, batchnorm_fused_relu_same_bits_as_relu_after)
         free(mean), free(mdy), free(kk), free(sc), free(s);
     }
 }
+
+/* ---- sigmoid and SiLU on vectors: every value alike, wherever it lies; libm's special cases ----
+ * The kernels compute exp on whole vectors, the last values of a call in a padded one: a value
+ * must give the same bits at every position and in calls of every length; and the results
+ * must keep libm's infinities, NaNs and signed zeros and be within a few ulp elsewhere. */
+
+Test(graph_kernels, sigmoid_silu_vector_exp)
+{
+    static const float special[] = {INFINITY, -INFINITY, NAN,    0.0f,   -0.0f,  1e-30f,  -1e-30f,
+                                    88.5f,    -88.5f,    88.8f,  -88.8f, 100.0f, -100.0f, 1e30f,
+                                    -1e30f,   20.0f,     -20.0f, 0.5f,   -0.5f,  3.0f,    -3.0f};
+    enum { NS = sizeof special / sizeof special[0] };
+    float y[3][NS], g[NS], ones[NS];
+    for (int i = 0; i < NS; i++)
+        ones[i] = 1.0f;
+    sigmoid_forward(y[0], special, NS);
+    silu_forward(y[1], special, NS);
+    silu_backward(g, ones, special, NS);
+    for (int i = 0; i < NS; i++) {
+        double x = special[i], s = 1.0 / (1.0 + exp(-x)), want[3] = {s, x * s, 0};
+        want[2] = s * (1.0 + x * (1.0 - s));
+        if (isinf(x) && x < 0) /* libm: x / (1 + inf), inf * (1 - 0) ... as PyTorch */
+            want[1] = NAN, want[2] = NAN;
+        if (isinf(x) && x > 0)
+            want[2] = NAN; /* 1 + inf * 0 */
+        const float got[3] = {y[0][i], y[1][i], g[i]};
+        for (int k = 0; k < 3; k++) {
+            const char *what = k == 0 ? "sigmoid" : k == 1 ? "silu" : "silu'";
+            if (isnan(want[k])) {
+                cr_expect(isnan(got[k]), "%s(%g) = %g, want NaN", what, x, (double)got[k]);
+                continue;
+            }
+            double err =
+                isinf(want[k]) ? (got[k] == want[k] ? 0 : INFINITY) : fabs(got[k] - want[k]);
+            cr_expect(err <= 1e-6 * fmax(1e-30, fabs(want[k])) || err < 1e-36,
+                      "%s(%g) = %.9g, want %.9g", what, x, (double)got[k], want[k]);
+            if (want[k] == 0)
+                cr_expect(!signbit(got[k]) == !signbit(want[k]), "%s(%g) = %g: the sign of 0", what,
+                          x, (double)got[k]);
+        }
+    }
+    /* every value at every offset of calls of every length up to three vectors: the same bits */
+    enum { N = 40 };
+    float x[N], a[N], b[N];
+    for (int i = 0; i < N; i++)
+        x[i] = (float)(i * 7 % 23) * 0.37f - 4.0f;
+    silu_forward(a, x, N);
+    for (int len = 1; len <= N; len++)
+        for (int off = 0; off + len <= N; off += 3) {
+            silu_forward(b, x + off, (size_t)len);
+            for (int i = 0; i < len; i++)
+                cr_assert(memcmp(&a[off + i], &b[i], sizeof(float)) == 0,
+                          "silu of value %d: %.9g alone in a call of %d, %.9g in one of %d",
+                          off + i, (double)b[i], len, (double)a[off + i], N);
+        }
+}
