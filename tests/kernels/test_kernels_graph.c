@@ -556,11 +556,11 @@ Test(graph_kernels, batchnorm_fused_relu_same_bits_as_relu_after)
     }
 }
 
-/* ---- SiLU on vectors: every value alike, wherever it lies; libm's special cases ----
- * SiLU computes exp on whole vectors, the last values of a call in a padded one: a value must
- * give the same bits at every position and in calls of every length; and the results must
- * keep libm's infinities, NaNs and signed zeros and be within a few ulp elsewhere (sigmoid,
- * through libm, is checked beside it). */
+/* ---- SiLU and tanh on vectors: every value alike, wherever it lies; libm's special cases ----
+ * They compute on whole vectors, the last values of a call in a padded one: a value must give
+ * the same bits at every position and in calls of every length; and the results must keep
+ * libm's infinities, NaNs and signed zeros and be within a few ulp elsewhere (sigmoid,
+ * through libm, is checked beside them). Tanh's 'monotonic' is the props test's. */
 
 Test(graph_kernels, silu_vector_exp)
 {
@@ -568,15 +568,22 @@ Test(graph_kernels, silu_vector_exp)
                                     88.5f,    -88.5f,    88.8f,  -88.8f, 100.0f, -100.0f, 1e30f,
                                     -1e30f,   20.0f,     -20.0f, 0.5f,   -0.5f,  3.0f,    -3.0f};
     enum { NS = sizeof special / sizeof special[0] };
-    float y[3][NS], g[NS], ones[NS];
+    float y[3][NS], g[NS], th[NS], ones[NS];
     for (int i = 0; i < NS; i++)
         ones[i] = 1.0f;
     sigmoid_forward(y[0], special, NS);
     silu_forward(y[1], special, NS);
     silu_backward(g, ones, special, NS);
+    tanh_forward(th, special, NS);
     for (int i = 0; i < NS; i++) {
         double x = special[i], s = 1.0 / (1.0 + exp(-x)), want[3] = {s, x * s, 0};
         want[2] = s * (1.0 + x * (1.0 - s));
+        double t = tanh(x); /* odd, so tanh(-0) is -0 */
+        if (isnan(t))
+            cr_expect(isnan(th[i]), "tanh(%g) = %g, want NaN", x, (double)th[i]);
+        else
+            cr_expect(fabs(th[i] - t) <= 2e-7 * fabs(t) && !signbit(th[i]) == !signbit(t),
+                      "tanh(%g) = %.9g, want %.9g", x, (double)th[i], t);
         if (isinf(x) && x < 0) /* libm: x / (1 + inf), inf * (1 - 0) ... as PyTorch */
             want[1] = NAN, want[2] = NAN;
         if (isinf(x) && x > 0)
@@ -602,13 +609,17 @@ Test(graph_kernels, silu_vector_exp)
     float x[N], a[N], b[N];
     for (int i = 0; i < N; i++)
         x[i] = (float)(i * 7 % 23) * 0.37f - 4.0f;
-    silu_forward(a, x, N);
-    for (int len = 1; len <= N; len++)
-        for (int off = 0; off + len <= N; off += 3) {
-            silu_forward(b, x + off, (size_t)len);
-            for (int i = 0; i < len; i++)
-                cr_assert(memcmp(&a[off + i], &b[i], sizeof(float)) == 0,
-                          "silu of value %d: %.9g alone in a call of %d, %.9g in one of %d",
-                          off + i, (double)b[i], len, (double)a[off + i], N);
-        }
+    for (int k = 0; k < 2; k++) {
+        void (*f)(float *, const float *, size_t) = k ? tanh_forward : silu_forward;
+        const char *name = k ? "tanh" : "silu";
+        f(a, x, N);
+        for (int len = 1; len <= N; len++)
+            for (int off = 0; off + len <= N; off += 3) {
+                f(b, x + off, (size_t)len);
+                for (int i = 0; i < len; i++)
+                    cr_assert(memcmp(&a[off + i], &b[i], sizeof(float)) == 0,
+                              "%s of value %d: %.9g alone in a call of %d, %.9g in one of %d", name,
+                              off + i, (double)b[i], len, (double)a[off + i], N);
+            }
+    }
 }
