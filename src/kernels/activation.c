@@ -71,22 +71,28 @@ FULL_WIDTH static inline vfloat vexp(vfloat v)
     return vsel(nan, v, vsel(under, zero, x));
 }
 
-/* out[i] = f(in[i]) for a vector function f, the last values padded with zeros */
-#define VMAP(out, in, n, f)                                                                        \
+/* out[i] = f(x, y) for a vector function f of x = in[i] and y = in2[i], the last values of
+ * both padded with zeros (so a value's bits do not depend on where it lies in a call) */
+#define VMAP2(out, in, in2, n, f)                                                                  \
     do {                                                                                           \
         size_t i_ = 0;                                                                             \
         for (; i_ + VL <= (n); i_ += VL) {                                                         \
-            vfloat x = vload((in) + i_);                                                           \
+            vfloat x = vload((in) + i_), y = vload((in2) + i_);                                    \
+            (void)y;                                                                               \
             vstore((out) + i_, f);                                                                 \
         }                                                                                          \
         if (i_ < (n)) {                                                                            \
-            float b_[VL] = {0};                                                                    \
-            __builtin_memcpy(b_, (in) + i_, sizeof(float) * ((n)-i_));                             \
-            vfloat x = vload(b_);                                                                  \
-            vstore(b_, f);                                                                         \
-            __builtin_memcpy((out) + i_, b_, sizeof(float) * ((n)-i_));                            \
+            float bx_[VL] = {0}, by_[VL] = {0};                                                    \
+            __builtin_memcpy(bx_, (in) + i_, sizeof(float) * ((n)-i_));                            \
+            __builtin_memcpy(by_, (in2) + i_, sizeof(float) * ((n)-i_));                           \
+            vfloat x = vload(bx_), y = vload(by_);                                                 \
+            (void)y;                                                                               \
+            vstore(bx_, f);                                                                        \
+            __builtin_memcpy((out) + i_, bx_, sizeof(float) * ((n)-i_));                           \
         }                                                                                          \
     } while (0)
+/* out[i] = f(x) for x = in[i] */
+#define VMAP(out, in, n, f) VMAP2(out, in, in, n, f)
 
 /* libm's expf: Sigmoid declares 'monotonic', which vexp's rounding breaks by an ulp here and
  * there (330,819 decreases among the floats in [-95, 95]; none with expf). */
@@ -166,23 +172,17 @@ FULL_WIDTH void silu_forward(float *out, const float *in, size_t n)
     VMAP(out, in, n, x / (1.0f + vexp(-x)));
 }
 
-/* d/dx x s(x) = s(x) + x s(x) (1 - s(x)) = s(x) (1 + x (1 - s(x))), s = sigmoid (din may be
- * dout: each vector is read before it is written). */
+/* dy d/dx x s(x) = dy (s(x) + x s(x) (1 - s(x))) = dy s(x) (1 + x (1 - s(x))), s = sigmoid */
+FULL_WIDTH static inline vfloat silu_grad(vfloat x, vfloat dy)
+{
+    vfloat sg = 1.0f / (1.0f + vexp(-x));
+    return dy * (sg * (1.0f + x * (1.0f - sg)));
+}
+
+/* din may be dout: each vector is read before it is written */
 FULL_WIDTH void silu_backward(float *din, const float *dout, const float *in, size_t n)
 {
-    size_t i = 0;
-    for (; i + VL <= n; i += VL) {
-        vfloat x = vload(in + i), sg = 1.0f / (1.0f + vexp(-x));
-        vstore(din + i, vload(dout + i) * (sg * (1.0f + x * (1.0f - sg))));
-    }
-    if (i < n) {
-        float bx[VL] = {0}, bd[VL] = {0};
-        __builtin_memcpy(bx, in + i, sizeof(float) * (n - i));
-        __builtin_memcpy(bd, dout + i, sizeof(float) * (n - i));
-        vfloat x = vload(bx), sg = 1.0f / (1.0f + vexp(-x));
-        vstore(bd, vload(bd) * (sg * (1.0f + x * (1.0f - sg))));
-        __builtin_memcpy(din + i, bd, sizeof(float) * (n - i));
-    }
+    VMAP2(din, in, dout, n, silu_grad(x, y));
 }
 
 void dropout_forward(float *out, const float *in, const float *mask, size_t n)

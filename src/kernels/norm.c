@@ -93,7 +93,7 @@ void batchnorm_apply(float *out, const float *x, const float *alpha, const float
             __builtin_memcpy(&bv, beta + c, sizeof bv);
             f4 z = bn_z4(xv, av, bv);
             if (relu) /* relu_forward's max(0, z): NaN stays */
-                z = (f4)((i4)z & ~(z <= (f4){0, 0, 0, 0}));
+                z = relu_mask4(z, z);
             __builtin_memcpy(yr + c, &z, sizeof z);
         }
         for (int c = CV; c < C; c++) {
