@@ -126,6 +126,8 @@ typedef struct Param {
                      exact up to 2^24 */
     bool zero_if_missing; /* a file without it loads it as 0, as the PyTorch module's own
                              loading does (BatchNorm's num_batches_tracked) */
+    bool nonneg;          /* never negative (BatchNorm's running_var): a file's negative value
+                             is refused, as a non-finite one is */
 } Param;
 
 #define NODE_MAX_PARAMS 6

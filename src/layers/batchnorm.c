@@ -68,6 +68,7 @@ static void shape(Node *n, Diag *d)
     if (track(n)) {
         ir_buffer_add(n, "running_mean", vec, false);
         ir_buffer_add(n, "running_var", vec, false);
+        n->params[n->nparams - 1].nonneg = true; /* a variance: sqrt(var + eps) */
         ir_buffer_add(n, "num_batches_tracked", shape_make(0, NULL), true);
         /* PyTorch's BatchNorm fills it in as 0 for a state_dict without it (one written
          * before the buffer existed, or safetensors' load_file, which has no version) */

@@ -63,8 +63,8 @@ static const struct {
     [P_EPOCH] = {"netc.epoch", 0, INT32_MAX - 1, true},
     [P_BATCH] = {"netc.batch", 0, INT32_MAX - 1, true},
     [P_BSIZE] = {"netc.batch_size", 1, INT32_MAX, false},
-    [P_STEP] = {"netc.step", 0, (int64_t)1 << 53, true},
-    [P_OSTEP] = {"netc.optim_step", 0, (int64_t)1 << 53, true},
+    [P_STEP] = {"netc.step", 0, CKPT_MAX_STEP, true},
+    [P_OSTEP] = {"netc.optim_step", 0, CKPT_MAX_STEP, true},
 };
 static const char *const rng_keys[2] = {"netc.epoch_rng", "netc.dropout_rng"};
 /* The best accuracy so far and its epoch: written once an epoch has been evaluated; older
@@ -107,6 +107,12 @@ static int optim_states(const Optim *o, float *arr[3], const char *key[3])
     return o->vmax ? 3 : 2;
 }
 
+/* The optimizer's name in the net's train section, as the language writes it (Adam). */
+static const char *optim_name(const Graph *g)
+{
+    return ir_setting_kind(ir_setting_find("optimizer"), &g->train)->name;
+}
+
 bool ckpt_save(const char *path, const Model *m, const Optim *o, const TrainPos *pos, Diag *d)
 {
     float *arr[3];
@@ -146,13 +152,15 @@ bool ckpt_save(const char *path, const Model *m, const Optim *o, const TrainPos 
         }
     }
     char nums[P_NINTS][32], rngs[2][80], best[2][40], sums[S_N][40];
-    const char *meta[4 + 2 * (P_NINTS + 4 + S_N) + 1];
+    const char *meta[4 + 2 * (1 + P_NINTS + 4 + S_N) + 1];
     int mk = 0;
     meta[mk++] = "format";
     meta[mk++] = "pt";
     meta[mk++] = "netc.network";
     meta[mk++] = m->g->name;
     if (o && pos) {
+        meta[mk++] = "netc.optimizer"; /* whose state optim.* is: resume refuses another's */
+        meta[mk++] = optim_name(m->g);
         const int64_t v[P_NINTS] = {[P_EPOCH] = pos->epoch,
                                     [P_BATCH] = pos->batch,
                                     [P_BSIZE] = m->g->train.batch,
@@ -255,6 +263,26 @@ static int64_t int_at(const StTensor *t)
     }
 }
 
+/* Whether the values a file gave a parameter (or its optimiser state) make sense: finite, and
+ * not negative where they never are (nonneg: a variance, Adam's squared-gradient averages);
+ * a value that is not would make every output NaN with nothing to say where it came from. */
+static bool values_valid(const char *path, const char *name, const float *v, int64_t count,
+                         bool nonneg, int *problems, Diag *d)
+{
+    for (int64_t i = 0; i < count; i++) {
+        if (isfinite(v[i]) && !(nonneg && v[i] < 0))
+            continue;
+        if (++*problems == 1)
+            diag_error(d, (SrcLoc){0}, "%s: tensor '%s' holds %g at index %lld; %s", path, name,
+                       (double)v[i], (long long)i,
+                       isfinite(v[i]) ? "it holds variances (or averages of squares), never "
+                                        "negative"
+                                      : "weights and training state must be finite");
+        return false;
+    }
+    return true;
+}
+
 /* Checks one tensor against a parameter's name and shape; copies it into dst, converting its
  * dtype as PyTorch's load_state_dict would (F64, F16 and BF16 weights; a count of any integer
  * width). A missing tensor its kind marks zero_if_missing (BatchNorm's num_batches_tracked)
@@ -262,7 +290,7 @@ static int64_t int_at(const StTensor *t)
  * problem of a file is reported (*problems counts them all), so a file written for another
  * network gives one error, not one per tensor. */
 static bool take(const char *path, const StFile *f, const char *name, const Node *n, int p,
-                 float *dst, int *problems, Diag *d)
+                 bool nonneg, float *dst, int *problems, Diag *d)
 {
     const StTensor *t = st_find(f, name);
     bool integer = n->params[p].integer;
@@ -284,15 +312,14 @@ static bool take(const char *path, const StFile *f, const char *name, const Node
                        name, (long long)v);
         return false;
     }
-    if (same && t->dtype == ST_F32) {
-        memcpy(dst, t->data, t->nbytes);
-        return true;
-    }
     if (same) {
         size_t count = t->nbytes / st_dtype_size(t->dtype);
-        for (size_t i = 0; i < count; i++)
-            dst[i] = float_at(t, i);
-        return true;
+        if (t->dtype == ST_F32)
+            memcpy(dst, t->data, t->nbytes);
+        else
+            for (size_t i = 0; i < count; i++)
+                dst[i] = float_at(t, i);
+        return values_valid(path, name, dst, (int64_t)count, nonneg, problems, d);
     }
     if (++*problems > 1)
         return false;
@@ -329,32 +356,51 @@ static bool load_into(const char *path, const StFile *f, Model *m, Optim *o, Dia
         const Node *n = GRAPH_NODE(m->g, i);
         for (int p = 0; p < n->nparams; p++) {
             float *w = m->plan[i].params[p];
-            take(path, f, n->params[p].name, n, p, w, &problems, d);
+            take(path, f, n->params[p].name, n, p, n->params[p].nonneg, w, &problems, d);
             if (o && !n->params[p].buffer) {
                 size_t at = (size_t)(w - m->params);
                 char name[512];
                 for (int j = 0; j < ns; j++) {
                     snprintf(name, sizeof name, "optim.%s.%s", key[j], n->params[p].name);
-                    take(path, f, name, n, p, arr[j] + at, &problems, d);
+                    take(path, f, name, n, p, j > 0, arr[j] + at, &problems, d); /* v, vmax */
                 }
             }
         }
     }
-    /* a tensor the network does not have means the file is for another network */
+    /* a tensor the network does not have means the file is for another network; optimiser
+     * state this run does not keep, that it was saved by another optimizer (weights alone,
+     * for --load, ignore the state) */
     for (int k = 0; k < st_count(f); k++) {
-        const char *name = st_tensor(f, k)->name;
-        if (strncmp(name, "optim.", 6) == 0)
+        const char *name = st_tensor(f, k)->name, *param = name;
+        bool state = strncmp(name, "optim.", 6) == 0, known = false;
+        if (state && !o)
             continue;
-        bool known = false;
-        for (int i = 0; i < m->g->nodes.len && !known; i++) {
+        for (int j = 0; state && j < ns && param == name; j++) {
+            size_t len = strlen(key[j]);
+            if (strncmp(name + 6, key[j], len) == 0 && name[6 + len] == '.')
+                param = name + 7 + len;
+        }
+        for (int i = 0; i < m->g->nodes.len && !known && (!state || param != name); i++) {
             const Node *n = GRAPH_NODE(m->g, i);
             for (int p = 0; p < n->nparams; p++)
-                known = known || strcmp(n->params[p].name, name) == 0;
+                known = known ||
+                        (strcmp(n->params[p].name, param) == 0 && !(state && n->params[p].buffer));
         }
         char nb[IO_CLIP_BUF];
-        if (!known && ++problems == 1)
+        if (known || ++problems > 1)
+            continue;
+        if (!state) {
             diag_error(d, (SrcLoc){0}, "%s: tensor '%s' is not a parameter of network '%s'", path,
                        io_clip(nb, name), m->g->name);
+            continue;
+        }
+        diag_error(d, (SrcLoc){0},
+                   "%s: tensor '%s' is optimizer state that this run's %s does not keep", path,
+                   io_clip(nb, name), optim_name(m->g));
+        if (strncmp(name, "optim.vmax.", 11) == 0)
+            diag_hint(d, (SrcLoc){0},
+                      "AMSGrad's state: the checkpoint was saved by a run with amsgrad=true; "
+                      "resume with the optimizer it was saved with");
     }
     if (problems > 1)
         diag_note(d, (SrcLoc){0}, "%d more tensor%s of %s do%s not fit network '%s'", problems - 1,
@@ -531,6 +577,15 @@ bool ckpt_resume(const char *path, Model *m, Optim *o, TrainPos *pos, Diag *d)
     bool ok = read_pos(path, f, v, rng, d) &&
               read_best(path, f, v[P_EPOCH], &best, &best_epoch, d) &&
               read_sums(path, f, v, &sums, d);
+    /* every batch is a step, and every epoch at least one; the optimiser counts them all */
+    if (ok && (v[P_STEP] < v[P_EPOCH] + v[P_BATCH] || v[P_OSTEP] != v[P_STEP])) {
+        diag_error(d, (SrcLoc){0},
+                   "%s: bad training position: step %" PRId64 " (optimizer step %" PRId64
+                   ") after batch %" PRId64 " of epoch %" PRId64
+                   "; a run takes a step a batch, and its optimizer counts the same steps",
+                   path, v[P_STEP], v[P_OSTEP], v[P_BATCH], v[P_EPOCH] + 1);
+        ok = false;
+    }
     /* inside an epoch, the position counts batches of the size it was trained with */
     if (ok && v[P_BATCH] > 0 && v[P_BSIZE] && v[P_BSIZE] != m->g->train.batch) {
         diag_error(d, (SrcLoc){0},
@@ -538,6 +593,15 @@ bool ckpt_resume(const char *path, Model *m, Optim *o, TrainPos *pos, Diag *d)
                    " with batches of %" PRId64 "; resuming inside that epoch needs the same "
                    "batch size, not %d",
                    path, v[P_BATCH], v[P_EPOCH] + 1, v[P_BSIZE], m->g->train.batch);
+        ok = false;
+    }
+    const char *saved_opt = st_meta(f, "netc.optimizer"); /* older checkpoints lack it */
+    if (ok && saved_opt && strcmp(saved_opt, optim_name(m->g)) != 0) {
+        char vb[IO_CLIP_BUF];
+        diag_error(d, (SrcLoc){0},
+                   "%s: the optimizer state is %s's, and this run's optimizer is %s: resume "
+                   "with --optimizer %s, or start a new run from its weights with --load",
+                   path, io_clip(vb, saved_opt), optim_name(m->g), io_clip(vb, saved_opt));
         ok = false;
     }
     ok = ok && load_into(path, f, m, o, d);

@@ -220,6 +220,8 @@ typedef struct TrainPos {
  * training checkpoint for --resume, which adds the optimiser state under "optim.m.<name>"
  * and "optim.v.<name>" and the training position in the metadata (docs/architecture.md). */
 bool ckpt_save(const char *path, const Model *m, const Optim *o, const TrainPos *pos, Diag *d);
+/* The most optimiser steps a checkpoint can count (a double's exact integers: Adam's t). */
+#define CKPT_MAX_STEP ((int64_t)1 << 53)
 /* Loads weights by name from a weights file or a training checkpoint; every parameter must be
  * present with its shape as F32, and no other tensor may be present except "optim.*" ones. */
 bool ckpt_load(const char *path, Model *m, Diag *d);

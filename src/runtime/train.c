@@ -425,6 +425,17 @@ TrainResult rt_train(Model *m, Optim *o, TrainPos *pos, const Dataset *train, co
         res.ok = false;
         return res;
     }
+    /* its last step must fit a checkpoint (a resumed step count is only checked for range) */
+    int64_t left = ((int64_t)t->epochs - pos->epoch) * steps_per_epoch - pos->batch;
+    if (left > 0 && pos->step > CKPT_MAX_STEP - left) {
+        diag_error(d, (SrcLoc){0},
+                   "%s%scannot resume at step %lld: %lld more steps go past the %lld a checkpoint "
+                   "can count",
+                   ro->resume ? ro->resume : "", ro->resume ? ": " : "", (long long)pos->step,
+                   (long long)left, (long long)CKPT_MAX_STEP);
+        res.ok = false;
+        return res;
+    }
     /* the run's steps [pos->step, end) reach an epoch's last batch (step spe - 1 + k spe) */
     int64_t end = (int64_t)t->epochs * steps_per_epoch, first_last = steps_per_epoch - 1;
     if (ro->max_steps > 0 && ro->max_steps < end)

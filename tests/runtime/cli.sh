@@ -34,7 +34,7 @@ copy_data() { mkdir -p "$2" && cp "$1"/* "$2"/; }
 st_file() {
     local json=$2
     while [ $((${#json} % 8)) != 0 ]; do json="$json "; done
-    { le64 ${#json}; printf '%s' "$json"; head -c "$3" /dev/urandom; } >"$1"
+    { le64 ${#json}; printf '%s' "$json"; head -c "$3" /dev/zero; } >"$1" # finite weights
 }
 
 make_data small 210 105 # 9 steps per epoch at batch 25, 11 at batch 20: the last ones short
@@ -352,6 +352,8 @@ expect resume-truncated 1 'st-trunc.st;truncated' mlp.net --train --data small -
 run_ok mid mlp.net --train --data small --threads 2 --steps 7 --save mid.st
 cp good.ckpt.st good.bak && cp mid.ckpt.st good.ckpt.st
 expect resume-other-batch 1 'keep.ckpt.st;batch size;20;30' mlp.net --train --data small --resume keep.ckpt.st --batch 30
+# the optimizer state is the optimizer's own: SGD's momentum is not Adam's first moment
+expect resume-other-optimizer 1 "keep.ckpt.st;optimizer state is SGD's;--optimizer SGD" mlp.net --train --data small --resume keep.ckpt.st --optimizer Adam
 make_data fewer 60 105
 expect resume-other-data 1 'cannot resume after batch 7;3 batches' mlp.net --train --data fewer --resume keep.ckpt.st
 cp good.bak good.ckpt.st
@@ -433,7 +435,9 @@ for kv in netc.batch=-1 netc.batch=4294967295 netc.epoch=-3 netc.epoch=429496729
     expect "position-$k=$v" 1 "pos.st;bad training position;'$k'" mlp.net --train --data small --resume pos.st
     cmp -s pos.st pos.bak || bad "position-$k=$v: the checkpoint changed"
 done
-set_meta mid.ckpt.st pos0.st netc.epoch_seen 240 && set_meta pos0.st pos.st netc.batch 12 # in range, but the data has 11 batches of 20
+# in range, and a step a batch, but the data has 11 batches of 20
+set_meta mid.ckpt.st pos0.st netc.epoch_seen 240 && set_meta pos0.st pos1.st netc.batch 12 &&
+    set_meta pos1.st pos2.st netc.step 12 && set_meta pos2.st pos.st netc.optim_step 12
 expect position-batch-beyond-data 1 "pos.st;cannot resume after batch 12;11 batches" mlp.net --train --data small --resume pos.st
 # a run already at its end: a warning, no "saved", the file untouched, exit 0
 cp mdet1.st ended.st && cp mdet1.ckpt.st ended.ckpt.st

@@ -95,11 +95,11 @@ static void rewrite_n(int n, const char *const *keys, const char *const *values)
     StTensor *t = calloc((size_t)nt, sizeof *t);
     for (int i = 0; i < nt; i++)
         t[i] = *st_tensor(f, i);
-    const char *meta[2 * (NKEYS + 2) + 1];
+    const char *meta[2 * (NKEYS + 3) + 1];
     int k = 0;
-    const char *fixed[] = {"format", "netc.network"};
-    for (int i = 0; i < 2 + NKEYS; i++) {
-        const char *name = i < 2 ? fixed[i] : pos_keys[i - 2];
+    const char *fixed[] = {"format", "netc.network", "netc.optimizer"};
+    for (int i = 0; i < 3 + NKEYS; i++) {
+        const char *name = i < 3 ? fixed[i] : pos_keys[i - 3];
         const char *v = st_meta(f, name);
         for (int j = 0; j < n; j++)
             if (strcmp(name, keys[j]) == 0)
@@ -147,6 +147,16 @@ static void expect_accepted(const char *key, const char *value, TrainPos *pos)
     cr_assert(resume(pos), "%s = '%s' was refused:\n%s", key, value, cap_text(&cap));
 }
 
+/* The same, with both step counts at `steps` (a step a batch, and one an epoch at least). */
+static void expect_accepted_at(const char *key, const char *value, const char *steps, TrainPos *pos)
+{
+    cap_fini(&cap);
+    cap_init(&cap);
+    rewrite_n(3, (const char *[]){key, "netc.step", "netc.optim_step"},
+              (const char *[]){value, steps, steps});
+    cr_assert(resume(pos), "%s = '%s' was refused:\n%s", key, value, cap_text(&cap));
+}
+
 /* Not a whole number, for every integer key; and values past every integer key's range. */
 static const char *const not_numbers[] = {"",    "x",   " 1", "1 ", "+1",  "0x10",    "1.5",
                                           "1e3", "--1", "-",  "1-", "0 1", "\xd9\xa1"};
@@ -177,11 +187,12 @@ Test(checks, epoch_batch_and_batch_size_stay_in_an_int)
             expect_rejected(pos_keys[k], big[i]);
     expect_rejected("netc.batch_size", "0");
     TrainPos pos;
-    expect_accepted("netc.epoch", "2147483646", &pos);
+    expect_accepted_at("netc.epoch", "2147483646", "4294967296", &pos);
     cr_assert_eq(pos.epoch, 2147483646);
     expect_accepted("netc.epoch", "0", &pos);
     cr_assert_eq(pos.epoch, 0);
-    expect_accepted("netc.batch", "2147483646", &pos); /* rt_train checks it against the data */
+    /* rt_train checks it against the data */
+    expect_accepted_at("netc.batch", "2147483646", "4294967296", &pos);
     cr_assert_eq(pos.batch, 2147483646);
     expect_accepted("netc.batch", "0", &pos);
     expect_accepted("netc.batch_size", "2", &pos);
@@ -191,13 +202,104 @@ Test(checks, epoch_batch_and_batch_size_stay_in_an_int)
 Test(checks, steps_stay_exact_in_a_double)
 {
     TrainPos pos;
-    for (int k = 3; k < 5; k++) {
+    for (int k = 3; k < 5; k++)
         expect_rejected(pos_keys[k], "9007199254740993"); /* 2^53 + 1 */
-        expect_accepted(pos_keys[k], "2147483648", &pos);
-        expect_accepted(pos_keys[k], "4294967296", &pos);
-        expect_accepted(pos_keys[k], "9007199254740992", &pos);
+    const char *const fit[] = {"2", "2147483648", "4294967296", "9007199254740992"};
+    for (int i = 0; i < 4; i++) {
+        expect_accepted_at("netc.epoch", "1", fit[i], &pos);
+        cr_assert_eq(pos.step, strtoll(fit[i], NULL, 10));
     }
-    cr_assert_eq(pos.step, 4);
+}
+
+/* A value of a megabyte is shown cut short, and a control character escaped. */
+Test(checks, long_values_are_cut_in_messages)
+{
+    char *v = malloc(1 << 20);
+    memset(v, '7', (1 << 20) - 1);
+    v[(1 << 20) - 1] = 0;
+    v[3] = '\033';
+    expect_rejected("netc.epoch", v);
+    free(v);
+    const char *t = cap_text(&cap);
+    cr_assert_lt(strlen(t), 400, "message of %zu bytes:\n%.400s", strlen(t), t);
+    cr_assert(strstr(t, "'777\\x1b7777") && strstr(t, "...'"), "%s", t);
+}
+
+Test(checks, batch_size_of_another_run_inside_an_epoch)
+{
+    cap_fini(&cap);
+    cap_init(&cap);
+    rewrite("netc.batch_size", "3");
+    TrainPos pos;
+    cr_assert_not(resume(&pos));
+    expect_error(&cap, bad, "batches of 3", "same batch size");
+}
+
+/* ---- positions in range but not for this run, through rt_train ---- */
+
+static TrainResult train_from(TrainPos *pos, int64_t max_steps, const char *save)
+{
+    RunOptions ro = {.max_steps = max_steps, .checkpoint = save, .resume = bad, .quiet = true};
+    return rt_train(m, o, pos, &ds, NULL, &ro, &cap.d);
+}
+
+Test(checks, batch_beyond_the_data)
+{
+    const char *const beyond[] = {"4", "2147483646"}; /* 3 batches per epoch */
+    for (int i = 0; i < 2; i++) {
+        cap_fini(&cap);
+        cap_init(&cap);
+        rewrite_n(3, (const char *[]){"netc.batch", "netc.step", "netc.optim_step"},
+                  (const char *[]){beyond[i], "4294967296", "4294967296"});
+        TrainPos pos;
+        cr_assert(resume(&pos), "%s", cap_text(&cap));
+        TrainResult r = train_from(&pos, 0, NULL);
+        cr_assert_not(r.ok);
+        expect_error(&cap, bad, "cannot resume after batch", "3 batches");
+    }
+}
+
+/* The step counts against the position (a step a batch, at least one an epoch) and against
+ * each other (the optimiser counts the same steps); the last step of the run against what a
+ * checkpoint can count; the optimizer against the one whose state the file holds. */
+Test(checks, step_counts_fit_the_position_and_the_run)
+{
+    const char *const wrong[][2] = {{"1", "1"}, {"0", "0"}, {"4", "5"}, {"5", "4"}, {"4", "0"}};
+    for (int i = 0; i < 5; i++) { /* epoch 2, batch 1: at least 2 steps */
+        cap_fini(&cap);
+        cap_init(&cap);
+        rewrite_n(2, (const char *[]){"netc.step", "netc.optim_step"}, wrong[i]);
+        TrainPos pos;
+        cr_assert_not(resume(&pos), "step %s, optimizer step %s accepted", wrong[i][0],
+                      wrong[i][1]);
+        expect_error(&cap, bad, "bad training position", "after batch 1 of epoch 2");
+    }
+    /* 2 epochs of 3 batches left, less the one done: 5 more steps */
+    const char *const ends[] = {"9007199254740987", "9007199254740988"};
+    for (int i = 0; i < 2; i++) {
+        cap_fini(&cap);
+        cap_init(&cap);
+        rewrite_n(2, (const char *[]){"netc.step", "netc.optim_step"},
+                  (const char *[]){ends[i], ends[i]});
+        TrainPos pos;
+        cr_assert(resume(&pos), "%s", cap_text(&cap));
+        TrainResult r = train_from(&pos, 0, NULL);
+        if (i == 0) {
+            cr_assert(r.ok, "%s", cap_text(&cap));
+            cr_assert_eq(pos.step, 9007199254740992);
+        } else {
+            cr_assert_not(r.ok);
+            expect_error(&cap, bad, "cannot resume at step 9007199254740988", "5 more steps");
+        }
+    }
+    cap_fini(&cap);
+    cap_init(&cap);
+    rewrite("netc.optimizer", "Adam");
+    TrainPos pos;
+    cr_assert_not(resume(&pos));
+    expect_error(&cap, bad, "optimizer state is Adam's", "optimizer is SGD", "--optimizer Adam");
+    expect_accepted("netc.optimizer", "SGD", &pos);
+    expect_accepted("netc.optimizer", NULL, &pos); /* older checkpoints do not say */
 }
 
 Test(checks, rng_states)
@@ -245,61 +347,14 @@ Test(checks, missing_keys)
     cr_assert_eq(pos.batch, 1);
 }
 
-/* A value of a megabyte is shown cut short, and a control character escaped. */
-Test(checks, long_values_are_cut_in_messages)
-{
-    char *v = malloc(1 << 20);
-    memset(v, '7', (1 << 20) - 1);
-    v[(1 << 20) - 1] = 0;
-    v[3] = '\033';
-    expect_rejected("netc.epoch", v);
-    free(v);
-    const char *t = cap_text(&cap);
-    cr_assert_lt(strlen(t), 400, "message of %zu bytes:\n%.400s", strlen(t), t);
-    cr_assert(strstr(t, "'777\\x1b7777") && strstr(t, "...'"), "%s", t);
-}
-
-Test(checks, batch_size_of_another_run_inside_an_epoch)
-{
-    cap_fini(&cap);
-    cap_init(&cap);
-    rewrite("netc.batch_size", "3");
-    TrainPos pos;
-    cr_assert_not(resume(&pos));
-    expect_error(&cap, bad, "batches of 3", "same batch size");
-}
-
-/* ---- positions in range but not for this run, through rt_train ---- */
-
-static TrainResult train_from(TrainPos *pos, int64_t max_steps, const char *save)
-{
-    RunOptions ro = {.max_steps = max_steps, .checkpoint = save, .resume = bad, .quiet = true};
-    return rt_train(m, o, pos, &ds, NULL, &ro, &cap.d);
-}
-
-Test(checks, batch_beyond_the_data)
-{
-    const char *const beyond[] = {"4", "2147483646"}; /* 3 batches per epoch */
-    for (int i = 0; i < 2; i++) {
-        cap_fini(&cap);
-        cap_init(&cap);
-        rewrite("netc.batch", beyond[i]);
-        TrainPos pos;
-        cr_assert(resume(&pos), "%s", cap_text(&cap));
-        TrainResult r = train_from(&pos, 0, NULL);
-        cr_assert_not(r.ok);
-        expect_error(&cap, bad, "cannot resume after batch", "3 batches");
-    }
-}
-
 Test(checks, a_position_at_the_end_trains_and_saves_nothing)
 {
     const char *const at_end[] = {"3", "4", "2147483646"}; /* the run has 3 epochs */
     for (int i = 0; i < 3; i++) {
         cap_fini(&cap);
         cap_init(&cap);
-        rewrite_n(2, (const char *[]){"netc.epoch", "netc.batch"},
-                  (const char *[]){at_end[i], "0"});
+        rewrite_n(4, (const char *[]){"netc.epoch", "netc.batch", "netc.step", "netc.optim_step"},
+                  (const char *[]){at_end[i], "0", "4294967296", "4294967296"});
         TrainPos pos;
         cr_assert(resume(&pos), "%s", cap_text(&cap));
         size_t n0, n1;

@@ -6,7 +6,10 @@
  *   - num_batches_tracked as I64, I32, I16, I8 and U8, and missing (0, as PyTorch's
  *     BatchNorm fills it in);
  *   - what does not convert (BOOL or U8 weights, a floating-point count, a count out of
- *     range, another shape) is refused with one message naming the tensor.
+ *     range, another shape) is refused with one message naming the tensor;
+ *   - values that make no sense are refused the same way, in every tensor and dtype: an
+ *     infinity or a NaN anywhere (also a double too large for a float), a negative variance
+ *     (running_var); a negative mean or weight, and -0 variance, load.
  * The expected floats come from the compiler's double-to-float conversion and from moving
  * bits (half and bfloat16), not from the loader's arithmetic. */
 #include <criterion/criterion.h>
@@ -77,8 +80,8 @@ static uint64_t float_bits(StDtype t, size_t i)
                                        0xff7f, 0x7f80, 0xff80, 0x3f80, 0x8001};
     static const uint64_t d_edges[] = {0x0000000000000000u, 0x8000000000000000u,
                                        0x0000000000000001u, 0x3ff0000000000001u,
-                                       0x47efffffe0000000u, /* rounds up to infinity */
-                                       0x47efffffdfffffffu, /* rounds down to FLT_MAX */
+                                       0x47efffffe0000000u, /* FLT_MAX */
+                                       0x47efffffefffffffu, /* below the tie: FLT_MAX */
                                        0x36a0000000000000u, /* 2^-149: the least subnormal */
                                        0x3690000000000000u, /* 2^-150: a tie, to zero */
                                        0x3fb999999999999au};
@@ -188,6 +191,10 @@ static void build(File *f, StDtype ft, StDtype ct, int64_t count, bool omit_coun
                     want[e] = (float)count;
                 } else {
                     uint64_t bits = float_bits(dt, e);
+                    if (!isfinite(expected(dt, bits))) /* refused: values_refused below */
+                        bits = float_bits(dt, 0);
+                    if (n->params[p].nonneg && expected(dt, bits) < 0) /* refused too */
+                        bits &= ~((uint64_t)1 << (8 * es - 1));
                     memcpy(data + e * es, &bits, es);
                     want[e] = expected(dt, bits);
                 }
@@ -327,4 +334,62 @@ Test(dtypes, another_shape_is_refused_in_any_dtype)
         expect_error(&cap, "has shape 4x2x3x3; the network needs 3x2x3x3");
         release(&f);
     }
+}
+
+/* A good file in dtype dt (every float tensor finite, variances not negative) with element e
+ * of the tensor named `name` set to the bits of v (a double, converted to dt by its bits):
+ * refused with one message naming the tensor and want, or loaded when want is NULL. */
+static void expect_value(StDtype dt, const char *name, size_t e, uint64_t bits, const char *want)
+{
+    File f;
+    build(&f, dt, ST_I64, 1, false);
+    int k = 0;
+    while (k < f.n && !(f.t[k].name && strcmp(f.t[k].name, name) == 0))
+        k++;
+    cr_assert(k < f.n, "no tensor %s", name);
+    size_t es = st_dtype_size(dt);
+    memcpy((unsigned char *)f.data[k] + e * es, &bits, es);
+    write_st(&f);
+    cap_fini(&cap);
+    cap_init(&cap);
+    bool ok = ckpt_load(path, m, &cap.d);
+    if (want) {
+        cr_assert_not(ok, "%s[%zu] = %s in %s accepted", name, e, want, st_dtype_name(dt));
+        expect_error(&cap, path, name, want);
+    } else {
+        cr_assert(ok, "%s[%zu] in %s refused:\n%s", name, e, st_dtype_name(dt), cap_text(&cap));
+    }
+    release(&f);
+}
+
+Test(dtypes, values_that_make_no_sense_are_refused)
+{
+    const StDtype fts[] = {ST_F32, ST_F64, ST_F16, ST_BF16};
+    /* +inf, -inf, NaN, -1 and -0 in each dtype's bits */
+    const uint64_t bits[4][5] = {{0x7f800000u, 0xff800000u, 0x7fc00000u, 0xbf800000u, 0x80000000u},
+                                 {0x7ff0000000000000u, 0xfff0000000000000u, 0x7ff8000000000000u,
+                                  0xbff0000000000000u, 0x8000000000000000u},
+                                 {0x7c00, 0xfc00, 0x7e00, 0xbc00, 0x8000},
+                                 {0x7f80, 0xff80, 0x7fc0, 0xbf80, 0x8000}};
+    const char *const holds[3] = {"holds inf", "holds -inf", "holds nan"};
+    for (int i = 0; i < 4; i++)
+        for (int t = 0; t < m->g->nodes.len; t++) {
+            const Node *n = GRAPH_NODE(m->g, t);
+            for (int p = 0; p < n->nparams; p++) {
+                if (n->params[p].integer)
+                    continue;
+                size_t last = (size_t)shape_numel(n->params[p].shape) - 1;
+                for (int v = 0; v < 3; v++)
+                    expect_value(fts[i], n->params[p].name, v == 1 ? last : 0, bits[i][v],
+                                 holds[v]);
+                bool var = strstr(n->params[p].name, "running_var") != NULL;
+                cr_assert_eq(var, n->params[p].nonneg, "%s", n->params[p].name);
+                expect_value(fts[i], n->params[p].name, last, bits[i][3],
+                             var ? "holds -1 at index" : NULL);
+                expect_value(fts[i], n->params[p].name, 0, bits[i][4], NULL);
+            }
+        }
+    /* a double past float's range becomes an infinity, refused as one */
+    expect_value(ST_F64, "fc.bias", 1, 0x47effffff0000000u, "holds inf at index 1"); /* a tie */
+    expect_value(ST_F64, "fc.bias", 1, 0x47efffffefffffffu, NULL);                   /* FLT_MAX */
 }
