@@ -101,20 +101,35 @@ static const SettingValue opt_common[] = {
 enum { SGD_MOMENTUM, SGD_DAMPENING, SGD_WEIGHT_DECAY, SGD_NESTEROV };
 static const SettingValue sgd_values[] = {
     [SGD_MOMENTUM] = FLOAT("momentum", "0", 0, 1e6, "momentum factor", momentum),
-    [SGD_DAMPENING] = FLOAT("dampening", "0", 0, 1, "dampening for momentum", dampening),
+    [SGD_DAMPENING] = FLOAT("dampening", "0", 0, 1e6, "dampening for momentum", dampening),
     [SGD_WEIGHT_DECAY] = FLOAT("weight_decay", "0", 0, 1e6, "L2 penalty", weight_decay),
     [SGD_NESTEROV] = V("nesterov", ATTR_BOOL, "false", false, 0, 0, 0, 0,
                        "Nesterov momentum (needs momentum > 0 and dampening 0)", nesterov, NULL),
 };
 /* Adam and AdamW differ in what weight_decay means, and its default. */
 #define ADAM_VALUES(wd_default, wd_help)                                                           \
-    V("betas", ATTR_FLOATS, "[0.9, 0.999]", false, 0, 1, 2, 2, "moment decay rates", betas, NULL), \
-        FLOAT("eps", "1e-08", 0, 1, "denominator term", eps),                                      \
+    V("betas", ATTR_FLOATS, "[0.9, 0.999]", false, 0, 1, 2, 2, "moment decay rates, each below 1", \
+      betas, NULL),                                                                                \
+        FLOAT("eps", "1e-08", 0, 1e6, "denominator term", eps),                                    \
         FLOAT("weight_decay", wd_default, 0, 1e6, wd_help, weight_decay),                          \
         V("amsgrad", ATTR_BOOL, "false", false, 0, 0, 0, 0,                                        \
           "AMSGrad: the largest second moment so far in the denominator", amsgrad, NULL)
 static const SettingValue adam_values[] = {ADAM_VALUES("0", "L2 penalty")};
 static const SettingValue adamw_values[] = {ADAM_VALUES("0.01", "decoupled decay")};
+
+/* A beta of 1 is in the value's range but not torch.optim's [0, 1): the moment never moves
+ * from 0 (or beta2's bias correction is 1 - 1 = 0), and the step is NaN or infinite. */
+static void adam_check(const TrainConfig *t, const SrcLoc *at, Diag *d)
+{
+    for (int i = 0; i < 2; i++)
+        if (t->betas[i] >= 1) {
+            diag_error(d, at[0], "'betas' must each be below 1 (as torch.optim's), got beta%d = %g",
+                       i + 1, t->betas[i]);
+            diag_hint(d, at[0], "%s",
+                      i ? "the default beta2 is 0.999" : "the default beta1 is 0.9");
+            return;
+        }
+}
 
 static void sgd_check(const TrainConfig *t, const SrcLoc *at, Diag *d)
 {
@@ -134,9 +149,9 @@ static void sgd_check(const TrainConfig *t, const SrcLoc *at, Diag *d)
 static const SettingKind opt_kinds[] = {
     {"SGD", OPT_SGD, "torch.optim.SGD", sgd_values, N(sgd_values), pos_none, sgd_check},
     {"Adam", OPT_ADAM, "torch.optim.Adam (weight_decay: L2)", adam_values, N(adam_values), pos_none,
-     NULL},
+     adam_check},
     {"AdamW", OPT_ADAMW, "torch.optim.AdamW (weight_decay: decoupled)", adamw_values,
-     N(adamw_values), pos_none, NULL},
+     N(adamw_values), pos_none, adam_check},
 };
 
 /* ---- schedule ---- */
