@@ -111,23 +111,33 @@ SrcFile *src_read(Arena *a, const char *path)
     sb_init(&sb);
     char buf[65536];
     size_t n;
-    while ((n = fread(buf, 1, sizeof buf, f)) > 0) {
+    int err = 0;
+    while (!err && (n = fread(buf, 1, sizeof buf, f)) > 0) {
+        if (sb.len + n > SRC_MAX_BYTES) { /* /dev/zero, or a file that is no net */
+            err = EFBIG;
+            break;
+        }
         if (sb.len + n + 1 > sb.cap) {
-            while (sb.len + n + 1 > sb.cap)
-                sb.cap = sb.cap ? sb.cap * 2 : 4096;
-            sb.data = realloc(sb.data, sb.cap);
-            if (!sb.data)
-                abort();
+            size_t cap = sb.cap ? sb.cap : 4096;
+            while (sb.len + n + 1 > cap)
+                cap *= 2;
+            char *grown = realloc(sb.data, cap);
+            if (!grown) {
+                err = ENOMEM;
+                break;
+            }
+            sb.data = grown, sb.cap = cap;
         }
         memcpy(sb.data + sb.len, buf, n);
         sb.len += n;
         sb.data[sb.len] = 0;
     }
-    int err = ferror(f);
+    if (!err && ferror(f))
+        err = EIO;
     fclose(f);
     if (err) {
         sb_free(&sb);
-        errno = EIO;
+        errno = err;
         return NULL;
     }
     SrcFile *sf = arena_alloc(a, sizeof *sf);

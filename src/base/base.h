@@ -57,6 +57,8 @@ typedef struct SrcLoc {
 
 /* Reads a whole file into the arena. Returns NULL and sets errno on failure. */
 SrcFile *src_read(Arena *a, const char *path);
+/* The most a source file may hold: a net is text a person writes (errno EFBIG past it). */
+#define SRC_MAX_BYTES ((size_t)64 << 20)
 SrcFile *src_from_string(Arena *a, const char *name, const char *text);
 
 /* ---- diagnostics ---- */

@@ -316,9 +316,12 @@ static const unsigned char *netc_labels(const char *path, unsigned long n, unsig
         netc_fail(path, "holds %lu labels for %lu images", netc_be32(d + 4), n);
         return NULL;
     }
-    if (len - 8 < n) {
-        netc_fail(path, "truncated: %lu labels need %lu bytes, the file has %lu", n, n + 8,
-                  (unsigned long)len);
+    if (len - 8 != n) { /* as netrun: a count that disagrees with the file is no count */
+        if (len - 8 < n)
+            netc_fail(path, "truncated: %lu labels need %lu bytes, the file has %lu", n, n + 8,
+                      (unsigned long)len);
+        else
+            netc_fail(path, "unexpected data after byte %lu (%lu labels)", n + 8, n);
         return NULL;
     }
     for (unsigned long i = 0; i < n; i++) {
@@ -351,6 +354,9 @@ static int netc_idx(const char *path, const unsigned char *d, size_t len, const 
     if ((len - 16) / NETC_MAIN_IN_SIZE < n)
         return netc_fail(path, "truncated: %lu images of %d bytes need %lu bytes, the file has %lu",
                          n, NETC_MAIN_IN_SIZE, 16 + n * NETC_MAIN_IN_SIZE, (unsigned long)len);
+    if (len - 16 != n * NETC_MAIN_IN_SIZE) /* as netrun: the header's count is the file's */
+        return netc_fail(path, "unexpected data after byte %lu (%lu images of %d bytes)",
+                         16 + n * NETC_MAIN_IN_SIZE, n, NETC_MAIN_IN_SIZE);
     if (lpath && !(labels = netc_labels(lpath, n, &lfile))) {
         free(lfile);
         return 1;

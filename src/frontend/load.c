@@ -14,6 +14,12 @@ static bool is_yaml(const char *name)
     return str_has_suffix(name, ".yaml") || str_has_suffix(name, ".yml");
 }
 
+/* Why src_read failed, for a message. */
+static const char *read_error(int e)
+{
+    return e == EFBIG ? "larger than 64 MiB (a net file is text written by hand)" : strerror(e);
+}
+
 Graph *frontend_load(Arena *a, const char *path, Diag *d)
 {
     return frontend_load_opts(a, path, NULL, d);
@@ -23,7 +29,7 @@ Graph *frontend_load_opts(Arena *a, const char *path, const FrontendOptions *opt
 {
     SrcFile *f = src_read(a, path);
     if (!f) {
-        diag_error(d, (SrcLoc){0}, "%s: cannot read: %s", path, strerror(errno));
+        diag_error(d, (SrcLoc){0}, "%s: cannot read: %s", path, read_error(errno));
         return NULL;
     }
     return frontend_load_file_opts(a, f, opt, d);
@@ -113,7 +119,7 @@ static void expand_includes(Arena *a, AstNet *net, IncStack *st, Diag *d)
                                : arena_printf(a, "%.*s/%s", (int)(slash - from), from, name);
         char *real = realpath(path, NULL);
         if (!real) {
-            diag_error(d, arg->loc, "cannot include '%s': %s", path, strerror(errno));
+            diag_error(d, arg->loc, "cannot include '%s': %s", path, read_error(errno));
             continue;
         }
         const char *r = arena_strdup(a, real);
@@ -139,14 +145,15 @@ static void expand_includes(Arena *a, AstNet *net, IncStack *st, Diag *d)
             continue;
         ptrvec_push(a, &st->done, (void *)r);
         struct stat sbuf;
-        if (stat(path, &sbuf) == 0 && (!S_ISREG(sbuf.st_mode) || sbuf.st_size > (64 << 20))) {
+        if (stat(path, &sbuf) == 0 &&
+            (!S_ISREG(sbuf.st_mode) || (size_t)sbuf.st_size > SRC_MAX_BYTES)) {
             diag_error(d, arg->loc, "cannot include '%s': %s", path,
                        S_ISREG(sbuf.st_mode) ? "larger than 64 MiB" : "not a regular file");
             continue;
         }
         SrcFile *f = src_read(a, path);
         if (!f) {
-            diag_error(d, arg->loc, "cannot include '%s': %s", path, strerror(errno));
+            diag_error(d, arg->loc, "cannot include '%s': %s", path, read_error(errno));
             continue;
         }
         SrcLoc *at = arena_alloc(a, sizeof *at);
@@ -220,7 +227,7 @@ AstNet *frontend_source(Arena *a, const char *path, Diag *d)
 {
     SrcFile *f = src_read(a, path);
     if (!f) {
-        diag_error(d, (SrcLoc){0}, "%s: cannot read: %s", path, strerror(errno));
+        diag_error(d, (SrcLoc){0}, "%s: cannot read: %s", path, read_error(errno));
         return NULL;
     }
     IncStack st = {.n = 1};

@@ -44,12 +44,15 @@ idx "$tmp/wide.idx" 1 3 4 $(zeros 12)                  # 3 rows x 4 columns
 idx "$tmp/flat.idx" 1 2 6 0 0 255 $(zeros 9)           # 2 x 6: 12 values
 idx "$tmp/big.idx" 1 5 3 $(zeros 15)
 idx "$tmp/short.idx" 3 4 3 $(zeros 24)                 # 3 images, 2 there
+idx "$tmp/long.idx" 2 4 3 $(zeros 36)                  # 2 images, 3 there
+idx "$tmp/odd.idx" 2 4 3 $(zeros 25)                   # 2 images and a byte
 idx "$tmp/empty.idx" 0 4 3
 { bytes 0 0 8 4; be32 1; be32 4; be32 3; bytes $(zeros 12); } > "$tmp/magic.idx"
 { bytes 0 0 8 2; be32 3; bytes 1 2 2; } > "$tmp/magic.labels"
 { bytes 0 0 8 1; be32 2; bytes 1 2; } > "$tmp/two.labels"
 { bytes 0 0 8 1; be32 3; bytes 1 5 2; } > "$tmp/five.labels"
 { bytes 0 0 8 1; be32 3; bytes 1 2; } > "$tmp/short.labels"
+{ bytes 0 0 8 1; be32 3; bytes 1 2 0 1; } > "$tmp/long.labels"
 bytes 31 139 8 0 0 0 0 0 > "$tmp/gz.idx"
 # PGM 3 wide, 4 high: pixels 0, 1, 0.2 -> normalised -2, 2, -1.2: class 1, p = 0.944
 { printf 'P5\n3 4\n255\n'; bytes 0 255 51 $(zeros 9); } > "$tmp/p5.pgm"
@@ -96,6 +99,8 @@ for cc in $ccs; do
   expect "gzip" 1 "^stub: $tmp/gz.idx: gzip file: decompress it first" "$img" "$tmp/gz.idx"
   expect "IDX magic" 1 "^stub: $tmp/magic.idx: not an IDX image file (magic 0x00000803) or a PGM $" "$img" "$tmp/magic.idx"
   expect "IDX truncated" 1 "^stub: $tmp/short.idx: truncated: 3 images of 12 bytes need 52 bytes, the file has 40 $" "$img" "$tmp/short.idx"
+  expect "IDX longer" 1 "^stub: $tmp/long.idx: unexpected data after byte 40 (2 images of 12 bytes) $" "$img" "$tmp/long.idx"
+  expect "IDX a byte longer" 1 "^stub: $tmp/odd.idx: unexpected data after byte 40 (2 images of 12 bytes) $" "$img" "$tmp/odd.idx"
   expect "IDX empty" 1 "^stub: $tmp/empty.idx: holds no images $" "$img" "$tmp/empty.idx"
   expect "IDX rows and cols" 1 "^stub: $tmp/wide.idx: images are 4x3 (width x height); the network takes 3x4 $" "$img" "$tmp/wide.idx"
   expect "IDX channels" 1 "^stub: $tmp/three.idx: images are one-channel; the network takes 3x4x3 (CxHxW) $" "$rgb" "$tmp/three.idx"
@@ -104,6 +109,7 @@ for cc in $ccs; do
   expect "label count" 1 "^stub: $tmp/two.labels: holds 2 labels for 3 images $" "$img" "$tmp/three.idx" "$tmp/two.labels"
   expect "label range" 1 "^stub: $tmp/five.labels: label 5 of record 1 is beyond the network's 3 outputs $" "$img" "$tmp/three.idx" "$tmp/five.labels"
   expect "labels truncated" 1 "^stub: $tmp/short.labels: truncated: 3 labels need 11 bytes, the file has 10 $" "$img" "$tmp/three.idx" "$tmp/short.labels"
+  expect "labels longer" 1 "^stub: $tmp/long.labels: unexpected data after byte 11 (3 labels) $" "$img" "$tmp/three.idx" "$tmp/long.labels"
   expect "labels with PGM" 1 "^stub: $tmp/three.labels: labels go with IDX images, not with a PGM $" "$img" "$tmp/p5.pgm" "$tmp/three.labels"
   expect "PGM width and height" 1 "^stub: $tmp/wide.pgm: image is 4x3 (width x height); the network takes 3x4 $" "$img" "$tmp/wide.pgm"
   expect "PGM channels" 1 "^stub: $tmp/p5.pgm: image is one-channel; the network takes 3x4x3 (CxHxW) $" "$rgb" "$tmp/p5.pgm"

@@ -248,6 +248,9 @@ mkdir empty
 expect missing-dir 1 'nodata;cannot open;directory' "${TRAIN[@]}" --data nodata
 mkdir -p adir.net
 expect net-is-directory 1 'adir.net;is a directory' adir.net --train --threads 2 --save keep.st
+# a net file is text a person writes: an endless or huge one is refused at 64 MiB, not read
+# until memory runs out
+expect net-endless 1 '/dev/zero;larger than 64 MiB' /dev/zero --train --threads 2 --save keep.st
 expect missing-files 1 'empty/train-images-idx3-ubyte;no such file' "${TRAIN[@]}" --data empty
 copy_data small nolabels && rm nolabels/train-labels-idx1-ubyte
 expect missing-labels 1 'nolabels/train-labels-idx1-ubyte;no such file' "${TRAIN[@]}" --data nolabels
