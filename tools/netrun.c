@@ -482,7 +482,9 @@ static int predict(const Args *a, Model *m, const TrainConfig *t, Diag *d)
 typedef struct Classes {
     char **name;
     int n;
-    bool known; /* the training split was read: name is its classes (NULL: class numbers) */
+    bool known;    /* the training split was read: name is its classes (NULL: class numbers) */
+    char **column; /* a table's: the training table's feature columns, which the test's are */
+    int ncolumns;
 } Classes;
 
 static void classes_free(Classes *c)
@@ -490,6 +492,9 @@ static void classes_free(Classes *c)
     for (int i = 0; c->name && i < c->n; i++)
         free(c->name[i]);
     free(c->name);
+    for (int i = 0; c->column && i < c->ncolumns; i++)
+        free(c->column[i]);
+    free(c->column);
 }
 
 /* A CSV data set's test table: as given, or the training table's path with its last
@@ -516,7 +521,11 @@ static bool load_split(Arena *a, Dataset *ds, const TrainConfig *t, bool train, 
                        Diag *d)
 {
     if (t->data_kind == DATA_CSV) {
-        CsvSpec spec = {.label = t->csv_label, .classes = &cls->name, .nclasses = &cls->n};
+        CsvSpec spec = {.label = t->csv_label,
+                        .classes = &cls->name,
+                        .nclasses = &cls->n,
+                        .columns = &cls->column,
+                        .ncolumns = &cls->ncolumns};
         if (!train && !cls->known) { /* the test table alone: the classes are train's */
             Dataset tr;
             spec.learn = true;

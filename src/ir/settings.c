@@ -44,7 +44,8 @@ static const SettingValue csv_values[] = {
     V("label", ATTR_STRING, "label", false, 0, 0, 0, 0,
       "the label column's header name; every other column is a numeric feature", csv_label, NULL),
     V("test", ATTR_STRING, "", false, 0, 0, 0, 0,
-      "the test table's file (empty: the training table's path with its last 'train' made "
+      "the test table's file, with the training table's feature columns in their order "
+      "(empty: the training table's path with its last 'train' made "
       "'test')",
       csv_test, NULL),
 };

@@ -232,6 +232,52 @@ static void on_header(Table *t)
     sb_free(&names);
 }
 
+static void free_names(char **names, int n);
+
+/* The header's feature names: kept (the training table), or checked against the training
+ * table's, name by name (spec->columns). */
+static void match_columns(Table *t)
+{
+    const CsvSpec *s = t->spec;
+    int nf = features(t);
+    if (!s->columns || t->failed || (!s->learn && !*s->columns))
+        return;
+    if (s->learn) {
+        char **names = calloc((size_t)nf + 1, sizeof *names);
+        int j = 0;
+        for (int k = 0; names && k < t->ncol; k++)
+            if (k != t->label_col && !(names[j++] = strdup(t->col[k]))) {
+                free_names(names, j);
+                names = NULL;
+            }
+        if (!names) {
+            fail(t, "%s: out of memory for the header", t->path);
+            return;
+        }
+        *s->columns = names;
+        *s->ncolumns = nf;
+        return;
+    }
+    const char *const *want = (const char *const *)*s->columns;
+    for (int k = 0, j = 0; k < t->ncol && j < *s->ncolumns; k++) {
+        if (k == t->label_col)
+            continue;
+        if (strcmp(t->col[k], want[j]) != 0) {
+            char cb[IO_CLIP_BUF], wb[IO_CLIP_BUF];
+            fail(t,
+                 "%s:%d: column %d is '%s' where the training table's feature %d is '%s'; a "
+                 "model takes its features by position: the test table needs the training "
+                 "table's columns, in its order",
+                 t->path, t->line, k + 1, shown(cb, t->col[k]), j + 1, shown(wb, want[j]));
+            return;
+        }
+        j++;
+    }
+    if (nf != *s->ncolumns)
+        fail(t, "%s:%d: %d feature columns; the training table has %d", t->path, t->line, nf,
+             *s->ncolumns);
+}
+
 static void on_row(int c, void *ctx)
 {
     (void)c;
@@ -240,6 +286,7 @@ static void on_row(int c, void *ctx)
         return;
     if (!t->have_head) {
         on_header(t);
+        match_columns(t);
         return;
     }
     if (t->field != t->ncol) {

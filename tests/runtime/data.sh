@@ -338,6 +338,23 @@ sed 's/fc: Linear 3/fc: Linear 2/' t.net >two2.net
 expect csv-label-beyond-outputs 1 "iris_train.csv:2: column 3 .'species'.: class 2 is beyond the network's 2 outputs" two2.net --train
 sed 's/input 4/input 5/' t.net >in5.net
 expect csv-into-other-input 1 "iris_train.csv: records of 4 features;takes input 5;write 'input 4'" in5.net --train
+# the test table's features are the training table's, by name and in order (a model takes
+# them by position); where the label column is does not matter
+awk -F, -v OFS=, '{ print $2, $1, $3, $4, $5 }' iris_test.csv >swapped_test.csv
+sed 's/label="species"/label="species" test="swapped_test.csv"/' t.net >swapped.net
+expect csv-test-columns-swapped 1 "swapped_test.csv:1: column 1 is 'f2' where the training table's feature 1 is 'f1'" swapped.net --train
+expect csv-test-columns-swapped-eval 1 "swapped_test.csv:1: column 1 is 'f2'" swapped.net --load t.st --eval
+sed '1s/f4/f5/' iris_test.csv >renamed_test.csv
+sed 's/label="species"/label="species" test="renamed_test.csv"/' t.net >renamed.net
+expect csv-test-column-renamed 1 "renamed_test.csv:1: column 5 is 'f5' where the training table's feature 4 is 'f4'" renamed.net --load t.st --eval
+cut -d, -f1-4 iris_test.csv >fewer_test.csv
+sed 's/label="species"/label="species" test="fewer_test.csv"/' t.net >fewer.net
+expect csv-test-fewer-columns 1 "fewer_test.csv:1: 3 feature columns; the training table has 4" fewer.net --load t.st --eval
+awk -F, -v OFS=, '{ print $3, $1, $2, $4, $5 }' iris_test.csv >labelfirst_test.csv
+sed 's/label="species"/label="species" test="labelfirst_test.csv"/' t.net >labelfirst.net
+run_ok csv-test-label-first labelfirst.net --load t.st --eval && grep -q "^test: .*accuracy 1.0000  (30 " csv-test-label-first.out &&
+    ok "a test table with the label column elsewhere: the features match by name and order" ||
+    bad "label column moved in the test table" "$(cat csv-test-label-first.out csv-test-label-first.err)"
 sed 's/  seed 5/  seed 5\n  augment 4/' t.net >augt.net
 expect csv-augment 1 'iris_train.csv: a table has no images to crop' augt.net --train
 # a loss on an image output: PyTorch's cross_entropy would score each pixel, so netrun says
