@@ -78,7 +78,7 @@ static bool read_results(Result *r)
         json_object *o = json_tokener_parse(line), *v;
         if (!o)
             continue;
-        if (json_object_object_get_ex(o, "type", &v) &&
+        if (json_object_object_get_ex(o, "type", &v) && json_object_is_type(v, json_type_string) &&
             !strcmp(json_object_get_string(v), "epoch")) {
             r->have = true;
 #define GET(key, field)                                                                            \
