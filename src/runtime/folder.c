@@ -50,44 +50,90 @@ static bool is_image(const char *name)
     return is_png(name) || has_ext(name, ".jpg") || has_ext(name, ".jpeg");
 }
 
+/* libpng's errors: the message kept, then back to decode_png's setjmp. */
+typedef struct PngErr {
+    jmp_buf jb;
+    char msg[MSG];
+} PngErr;
+
+static void png_fail(png_structp p, png_const_charp m)
+{
+    PngErr *e = png_get_error_ptr(p);
+    snprintf(e->msg, MSG, "%s", m);
+    longjmp(e->jb, 1);
+}
+
+static void png_quiet(png_structp p, png_const_charp m)
+{
+    (void)p, (void)m; /* a warning (a bad ancillary chunk) is not the user's business */
+}
+
+/* The samples as the file stores them, as PIL reads them for torchvision: palettes expanded
+ * to RGB, gray below 8 bits widened, and no colour management (a gAMA, cHRM, sRGB or iCCP
+ * chunk changes nothing; libpng's simplified API would convert to sRGB by it). 16-bit
+ * samples have no one reading (PIL keeps a colour image's high bytes but clips a gray one)
+ * and are refused, as is any transparency. */
 static void decode_png(const char *path, Decoded *out)
 {
-    png_image img;
-    memset(&img, 0, sizeof img);
-    img.version = PNG_IMAGE_VERSION;
-    if (!png_image_begin_read_from_file(&img, path)) {
-        snprintf(out->why, MSG, "not a PNG libpng can read: %s", img.message);
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        char eb[128];
+        snprintf(out->why, MSG, "cannot open: %s", io_errstr(errno, eb, sizeof eb));
         return;
     }
-    if (img.format & PNG_FORMAT_FLAG_ALPHA) {
-        png_image_free(&img);
-        snprintf(out->why, MSG,
-                 "has an alpha channel; netrun takes gray (1 channel) or colour (3) images");
-        return;
+    PngErr err = {.msg = ""};
+    png_structp p = png_create_read_struct(PNG_LIBPNG_VER_STRING, &err, png_fail, png_quiet);
+    png_infop info = p ? png_create_info_struct(p) : NULL;
+    uint8_t *volatile px = NULL;
+    png_bytep *volatile rows = NULL;
+    if (!info) {
+        snprintf(out->why, MSG, "out of memory");
+    } else if (setjmp(err.jb)) {
+        snprintf(out->why, MSG, "not a PNG libpng can read (cut short or corrupt): %.100s",
+                 err.msg);
+    } else {
+        png_init_io(p, f);
+        png_read_info(p, info);
+        png_uint_32 w = png_get_image_width(p, info), h = png_get_image_height(p, info);
+        int depth = png_get_bit_depth(p, info), type = png_get_color_type(p, info);
+        int c = type & PNG_COLOR_MASK_COLOR ? 3 : 1; /* a palette is colour */
+        if ((type & PNG_COLOR_MASK_ALPHA) || png_get_valid(p, info, PNG_INFO_tRNS)) {
+            snprintf(out->why, MSG,
+                     "has an alpha channel; netrun takes gray (1 channel) or colour (3) images");
+        } else if (w > 4096 || h > 4096) {
+            snprintf(out->why, MSG, "%ux%u pixels; netrun takes at most 4096 a side", w, h);
+        } else if (depth == 16) {
+            snprintf(out->why, MSG,
+                     "has 16 bits a sample; netrun takes 8-bit PNGs (as torchvision reads "
+                     "them: PIL has no one 8-bit reading of 16-bit ones)");
+        } else {
+            if (type == PNG_COLOR_TYPE_PALETTE)
+                png_set_palette_to_rgb(p);
+            else if (depth < 8)
+                png_set_expand_gray_1_2_4_to_8(p);
+            png_set_interlace_handling(p);
+            png_read_update_info(p, info);
+            size_t row = (size_t)w * (size_t)c;
+            if (png_get_rowbytes(p, info) != row)
+                png_error(p, "unexpected row size"); /* not reached: the transforms give it */
+            px = malloc(row * h);
+            rows = malloc(sizeof *rows * h);
+            if (!px || !rows) {
+                snprintf(out->why, MSG, "out of memory");
+            } else {
+                for (png_uint_32 y = 0; y < h; y++)
+                    rows[y] = px + row * y;
+                png_read_image(p, rows);
+                png_read_end(p, NULL);
+                out->px = px, px = NULL;
+                out->w = (int)w, out->h = (int)h, out->c = c;
+            }
+        }
     }
-    bool color = img.format & PNG_FORMAT_FLAG_COLOR;
-    img.format = color ? PNG_FORMAT_RGB : PNG_FORMAT_GRAY;
-    if (img.width > 4096 || img.height > 4096) {
-        png_image_free(&img);
-        snprintf(out->why, MSG, "%ux%u pixels; netrun takes at most 4096 a side", img.width,
-                 img.height);
-        return;
-    }
-    out->px = malloc(PNG_IMAGE_SIZE(img));
-    if (!out->px || !png_image_finish_read(&img, NULL, out->px, 0, NULL)) {
-        if (out->px)
-            snprintf(out->why, MSG, "not a PNG libpng can read (cut short or corrupt): %.100s",
-                     img.message);
-        else
-            snprintf(out->why, MSG, "out of memory");
-        free(out->px);
-        out->px = NULL;
-        png_image_free(&img);
-        return;
-    }
-    out->w = (int)img.width;
-    out->h = (int)img.height;
-    out->c = color ? 3 : 1;
+    png_destroy_read_struct(&p, &info, NULL);
+    free(px);
+    free(rows);
+    fclose(f);
 }
 
 typedef struct JpegErr {

@@ -1,4 +1,4 @@
-/* fuzz_image.c: libFuzzer target for the image folders' decoders (libpng's simplified API and
+/* fuzz_image.c: libFuzzer target for the image folders' decoders (libpng's read API and
  * libjpeg with our error and warning handlers): the first byte picks PNG or JPEG, the rest is
  * the file. A decoded image has every byte read (see fuzz_io.h), and is resized (PIL's
  * bilinear, as `resize` does) to a size the first byte's other bits pick: 1x1 up to 64 a side,

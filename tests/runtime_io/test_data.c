@@ -1085,6 +1085,106 @@ Test(folder, bad_folders_and_images)
     cr_assert_null(cls);
 }
 
+/* A PNG written with libpng's full API: w x h, colour type and bit depth as given, sample
+ * (y, x, k) = (7 + 10y + x + 40k) within the depth (a palette: index (y + x) % 4 of
+ * pal[]), with a gAMA chunk of `gamma` (0: none), interlaced or not. */
+static const png_color pal[4] = {{10, 20, 30}, {200, 100, 0}, {0, 0, 255}, {77, 88, 99}};
+
+static void png_full(const char *file, int w, int h, int type, int depth, double gamma,
+                     bool interlace)
+{
+    FILE *f = fopen(file, "wb");
+    cr_assert(f);
+    png_structp p = png_create_write_struct(PNG_LIBPNG_VER_STRING, NULL, NULL, NULL);
+    png_infop info = png_create_info_struct(p);
+    cr_assert(p && info);
+    png_init_io(p, f);
+    png_set_IHDR(p, info, (png_uint_32)w, (png_uint_32)h, depth, type,
+                 interlace ? PNG_INTERLACE_ADAM7 : PNG_INTERLACE_NONE, PNG_COMPRESSION_TYPE_DEFAULT,
+                 PNG_FILTER_TYPE_DEFAULT);
+    if (type == PNG_COLOR_TYPE_PALETTE)
+        png_set_PLTE(p, info, pal, 4);
+    if (gamma > 0)
+        png_set_gAMA(p, info, gamma);
+    png_write_info(p, info);
+    if (depth < 8)
+        png_set_packing(p); /* a byte a sample in, packed in the file */
+    int c = type == PNG_COLOR_TYPE_RGB ? 3 : 1, bytes = depth == 16 ? 2 : 1, max = (1 << depth) - 1;
+    png_bytep row = malloc((size_t)w * c * bytes);
+    for (int pass = png_set_interlace_handling(p); pass > 0; pass--)
+        for (int y = 0; y < h; y++) {
+            for (int x = 0; x < w; x++)
+                for (int k = 0; k < c; k++) {
+                    int v = type == PNG_COLOR_TYPE_PALETTE ? (y + x) % 4
+                                                           : (7 + 10 * y + x + 40 * k) % (max + 1);
+                    if (bytes == 2)
+                        row[(x * c + k) * 2] = (png_byte)(v >> 8),
+                                          row[(x * c + k) * 2 + 1] = (png_byte)v;
+                    else
+                        row[x * c + k] = (png_byte)v;
+                }
+            png_write_row(p, row);
+        }
+    png_write_end(p, NULL);
+    png_destroy_write_struct(&p, &info);
+    free(row);
+    fclose(f);
+}
+
+/* The samples as the file holds them, as PIL reads them for torchvision: no gamma or colour
+ * conversion (libpng's simplified API turned 64 into 136 under gAMA 1.0), a palette's
+ * colours, gray of 1, 2 and 4 bits widened to 8 as PIL widens them (bits repeated: 1 is 255
+ * at 1 bit, 85 at 2, 17 at 4), interlaced as not; 16-bit samples refused. */
+Test(folder, png_samples_as_stored)
+{
+    snprintf(path, sizeof path, "%s/x.png", tmp);
+    const int W = 9, H = 5;
+    for (int g = 0; g < 3; g++)
+        for (int il = 0; il < 2; il++)
+            for (int type = 0; type < 3; type++) {
+                const int types[3] = {PNG_COLOR_TYPE_GRAY, PNG_COLOR_TYPE_RGB,
+                                      PNG_COLOR_TYPE_PALETTE};
+                png_full(path, W, H, types[type], 8, (double[]){0, 1.0, 0.45455}[g], il);
+                int w, h, c;
+                char why[200] = "";
+                uint8_t *px = image_decode(path, true, &w, &h, &c, why);
+                cr_assert(px, "type %d gamma %d interlace %d: %s", type, g, il, why);
+                cr_assert(w == W && h == H && c == (type ? 3 : 1));
+                for (int y = 0; y < H; y++)
+                    for (int x = 0; x < W; x++)
+                        for (int k = 0; k < c; k++) {
+                            const png_color *e = &pal[(y + x) % 4];
+                            int want = type == 2 ? (k == 0   ? e->red
+                                                    : k == 1 ? e->green
+                                                             : e->blue)
+                                                 : 7 + 10 * y + x + 40 * k;
+                            cr_assert_eq(
+                                px[(y * W + x) * c + k], want,
+                                "type %d gamma %d interlace %d: (%d, %d, %d) is %d, not %d", type,
+                                g, il, y, x, k, px[(y * W + x) * c + k], want);
+                        }
+                free(px);
+            }
+    for (int depth = 1; depth <= 4; depth *= 2) {
+        png_full(path, W, H, PNG_COLOR_TYPE_GRAY, depth, 0, false);
+        int w, h, c, max = (1 << depth) - 1;
+        char why[200] = "";
+        uint8_t *px = image_decode(path, true, &w, &h, &c, why);
+        cr_assert(px && c == 1, "%d bits: %s", depth, why);
+        for (int i = 0; i < W * H; i++)
+            cr_assert_eq(px[i], (7 + 10 * (i / W) + i % W) % (max + 1) * (255 / max), "%d bits",
+                         depth);
+        free(px);
+    }
+    for (int type = 0; type < 2; type++) {
+        png_full(path, W, H, type ? PNG_COLOR_TYPE_RGB : PNG_COLOR_TYPE_GRAY, 16, 0, false);
+        int w, h, c;
+        char why[200] = "";
+        cr_assert_null(image_decode(path, true, &w, &h, &c, why));
+        cr_assert(strstr(why, "16 bits a sample"), "%s", why);
+    }
+}
+
 /* fixtures/gen_pil_resize.py's test image: the same formula */
 static unsigned char resize_pixel(int x, int y, int ch)
 {
