@@ -460,7 +460,9 @@ static void layer_list(YamlReader *p, PtrVec *body, yaml_node_t *seq, bool neste
 /* ---- train settings ---- */
 
 /* `K: V` in train: `batch: 100`, `milestones: [2, 5]`, `normalize: {mean: .., std: ..}`,
- * and for settings that name a kind, `optimizer: {Adam: {lr: 0.001}}` -> Adam lr=0.001. */
+ * and for settings that name a kind, `optimizer: {Adam: {lr: 0.001}}` -> Adam lr=0.001,
+ * `schedule: {StepLR: 5}` -> StepLR 5, `schedule: {StepLR: [5, {gamma: 0.5}]}` -> StepLR 5
+ * gamma=0.5. */
 static AstStmt *train_entry(YamlReader *p, const YamlEntry *e)
 {
     if (!check_name(p, e, "a setting name"))
@@ -480,11 +482,24 @@ static AstStmt *train_entry(YamlReader *p, const YamlEntry *e)
         YamlEntry *inner;
         if (ydoc_entries(p, v, &inner) == 1 && ydoc_entry_ok(p, inner, 0)) {
             push_positional(p, &s->args, inner->key);
-            yaml_node_t *v2 = inner->val;
-            if (v2->type == YAML_MAPPING_NODE)
+            yaml_node_t *v2 = inner->val, *last = NULL;
+            if (v2->type == YAML_SEQUENCE_NODE &&
+                v2->data.sequence.items.top > v2->data.sequence.items.start)
+                last = node_at(p, v2->data.sequence.items.top[-1]);
+            if (v2->type == YAML_MAPPING_NODE) {
                 keyed_args(p, &s->args, v2);
-            else if (!is_null(v2))
+            } else if (last && last->type == YAML_MAPPING_NODE && ydoc_enter(p, v2)) {
+                /* [[2, 5], {gamma: 0.5}]: positional values, keyed ones last, as a layer's;
+                 * a list without a mapping at its end is one value ([2, 5]: milestones) */
+                for (yaml_node_item_t *i = v2->data.sequence.items.start;
+                     i + 1 < v2->data.sequence.items.top && !halted(p); i++)
+                    if (node_at(p, *i))
+                        push_positional(p, &s->args, node_at(p, *i));
+                keyed_args(p, &s->args, last);
+                ydoc_leave(p, v2);
+            } else if (!is_null(v2)) {
                 push_positional(p, &s->args, v2);
+            }
         }
         ydoc_leave(p, v);
     } else if (!is_null(v)) {

@@ -327,6 +327,29 @@ Test(yaml, train_forms)
     expect_text(positional(stmt(&net->train, 4), 0), VAL_IDENT, "false", "shuffle");
 }
 
+/* A kind's value as a list: one positional value (a list), unless a mapping ends it, which
+ * then holds the keyed ones after the positional items before it, as a layer's list does. */
+Test(yaml, train_kind_positional_and_keyed)
+{
+    AstNet *net = parse_ok("network: n\nlayers: [ReLU]\ntrain:\n"
+                           "  schedule: {MultiStepLR: [[2, 5], {gamma: 0.5}]}\n"
+                           "  optimizer: {SGD: [0.1, {momentum: 0.9}]}\n"
+                           "  loss: {cross_entropy: [2, 5]}\n");
+    AstStmt *sched = stmt(&net->train, 0);
+    expect_head(sched, NULL, "schedule", 3, false);
+    AstValue *ms = positional(sched, 1);
+    cr_expect_eq(ms->items.len, 2);
+    expect_int(item(ms, 1), 5, "milestones[1]");
+    expect_float(keyed(sched, 2, "gamma"), 0.5, "gamma");
+    AstStmt *opt = stmt(&net->train, 1);
+    expect_head(opt, NULL, "optimizer", 3, false);
+    expect_float(positional(opt, 1), 0.1, "lr");
+    expect_float(keyed(opt, 2, "momentum"), 0.9, "momentum");
+    AstStmt *loss = stmt(&net->train, 2);
+    expect_head(loss, NULL, "loss", 2, false);
+    cr_expect_eq(positional(loss, 1)->items.len, 2, "a list without a mapping is one value");
+}
+
 Test(yaml, empty_train)
 {
     AstNet *net = parse_ok("network: n\nlayers: [ReLU]\ntrain:\n");
