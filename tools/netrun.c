@@ -434,6 +434,13 @@ static int predict(const Args *a, Model *m, const TrainConfig *t, Diag *d)
         return EXIT_BAD_INPUT;
     }
     int N = (int)rt_outputs(m), batch = m->max_batch;
+    if (!rt_check_batch_stats(m, batch, ds.n, true, false, d)) {
+        if (csv)
+            save_abort(&out);
+        free(raw);
+        dataset_free(&ds);
+        return EXIT_BAD_INPUT;
+    }
     size_t per = dataset_image_bytes(&ds);
     float mean[NORM_MAX], std[NORM_MAX];
     bool norm = rt_norm(t, dataset_channels(&ds), mean, std);
@@ -1173,6 +1180,10 @@ static int run(int argc, char **argv, bool *collective)
         if (a.confusion && !cm) {
             diag_error(&d, (SrcLoc){0}, "out of memory for a %lldx%lld confusion matrix",
                        (long long)N, (long long)N);
+            goto done;
+        }
+        if (!rt_check_batch_stats(m, t->batch, (a.eval_val ? &val : &test)->n, true, false, &d)) {
+            free(cm);
             goto done;
         }
         EvalResult ev = rt_evaluate_cm(m, a.eval_val ? &val : &test, t->batch, t, cm);

@@ -293,6 +293,13 @@ bool rt_check_data(const Model *m, const Dataset *ds, const char *what, Diag *d)
  * warning. */
 TrainResult rt_train(Model *m, Optim *o, TrainPos *pos, const Dataset *train, const Dataset *test,
                      const RunOptions *ro, Diag *d);
+/* Whether every layer that normalises with its batch's statistics (BatchNorm in training, or
+ * in evaluation without running statistics) sees more than one value per channel in every
+ * batch of n samples in batches of `batch` (the short last one only if reaches_last):
+ * PyTorch refuses one value ("Expected more than 1 value per channel when training"),
+ * where the variance is 0 and the output the bias alone. Reports at the first such layer. */
+bool rt_check_batch_stats(const Model *m, int batch, int n, bool reaches_last, bool training,
+                          Diag *d);
 EvalResult rt_evaluate(Model *m, const Dataset *ds, int batch, const TrainConfig *t);
 /* The same, counting every image in cm (outputs x outputs, zeroed by the caller) at
  * cm[label * outputs + the largest output's index]: the confusion matrix. */

@@ -354,26 +354,26 @@ static bool at_end(const TrainPos *pos, const RunOptions *ro, const TrainConfig 
     return true;
 }
 
-/* Whether every layer that normalises with its batch's statistics (BatchNorm) sees more
- * than one value per channel in every batch of n samples in batches of `batch` (the short
- * last one only if the run gets to it): PyTorch refuses one value in training ("Expected
- * more than 1 value per channel when training"), where the variance is 0 and the step
- * meaningless. Reports at the first such layer. */
-static bool check_batch_stats(const Model *m, int batch, int n, bool reaches_last, Diag *d)
+bool rt_check_batch_stats(const Model *m, int batch, int n, bool reaches_last, bool training,
+                          Diag *d)
 {
     int last = reaches_last ? n % batch : 0;
+    const char *when = training ? "in training" : "in evaluation without running statistics";
     for (int i = 0; i < m->g->nodes.len; i++) {
         const Node *nd = GRAPH_NODE(m->g, i);
-        if (!nd->ops->forward_finish)
+        if (!nd->ops->batch_sums || !nd->ops->batch_sums(nd, training))
             continue;
         Shape in = ir_input_shape(nd, 0);
         int64_t per = in.rank == 3 ? in.d[1] * in.d[2] : 1; /* values per channel a sample */
         if ((int64_t)batch * per == 1) {
             diag_error(d, nd->head_loc,
                        "%s '%s' normalises each channel over the batch, and a batch of 1 gives "
-                       "it one value per channel, which PyTorch refuses in training",
-                       nd->ops->name, nd->path);
-            diag_hint(d, nd->head_loc, "train with a batch of 2 or more");
+                       "it one value per channel, which PyTorch refuses %s",
+                       nd->ops->name, nd->path, when);
+            diag_hint(d, nd->head_loc, "%s",
+                      training ? "train with a batch of 2 or more"
+                               : "give it running statistics (track_running_stats=true), or "
+                                 "take 2 or more samples a batch");
             return false;
         }
         if (per == 1 && last == 1) {
@@ -386,18 +386,21 @@ static bool check_batch_stats(const Model *m, int batch, int n, bool reaches_las
             diag_error(d, nd->head_loc,
                        "%s '%s' normalises each channel over the batch, and the last batch "
                        "(%s sample%s in batches of %d) holds 1 sample: one value per channel, "
-                       "which PyTorch refuses in training",
-                       nd->ops->name, nd->path, fmt_thousands(ns, n), n == 1 ? "" : "s", batch);
+                       "which PyTorch refuses %s",
+                       nd->ops->name, nd->path, fmt_thousands(ns, n), n == 1 ? "" : "s", batch,
+                       when);
             if (better != batch)
                 diag_hint(d, nd->head_loc,
                           "take a batch size that leaves 0 or at least 2 samples for the last "
-                          "batch, e.g. 'batch %d'",
-                          better);
-            else /* 1 sample, or every size near this one leaves 1 */
+                          "batch, e.g. 'batch %d' (--batch %d)",
+                          better, better);
+            else /* every size near this one leaves 1 */
                 diag_hint(d, nd->head_loc,
                           "no batch size near %d leaves more than 1 of %s samples for the "
-                          "last batch: train on more samples, or without this BatchNorm",
-                          batch, ns);
+                          "last batch: %s",
+                          batch, ns,
+                          training ? "train on more samples, or without this BatchNorm"
+                                   : "give it running statistics (track_running_stats=true)");
             return false;
         }
     }
@@ -444,7 +447,9 @@ TrainResult rt_train(Model *m, Optim *o, TrainPos *pos, const Dataset *train, co
         first_last +=
             (pos->step - first_last + steps_per_epoch - 1) / steps_per_epoch * steps_per_epoch;
     if (!sched_check(t, t->epochs, steps_per_epoch, d) ||
-        !check_batch_stats(m, batch, train->n, first_last < end, d)) {
+        !rt_check_batch_stats(m, batch, train->n, first_last < end, true, d) ||
+        (test && !rt_check_batch_stats(m, batch, test->n, true, false, d)) ||
+        (ro->val && !rt_check_batch_stats(m, batch, ro->val->n, true, false, d))) {
         res.ok = false;
         return res;
     }

@@ -409,6 +409,23 @@ expect bn-one-sample 1 "mlpbn.net:4:3: error;last batch .1 sample in batches of 
 grep -q "hint: no batch size near 20 leaves more than 1 of 1 samples" bn-one-sample.err &&
     ok "a training set of 1 sample: the hint says no batch size helps" ||
     bad "1 sample: hint" "$(cat bn-one-sample.err)"
+# without running statistics a BatchNorm normalises over the batch in evaluation too, and
+# PyTorch refuses one value per channel there as well: a last test batch of 1 (105 = 2 x 52
+# + 1) is refused before training, in --eval and in --predict, whose outputs would be the
+# bias alone whatever the input
+sed 's/  Linear 32/  Linear 32\n  BatchNorm1d track_running_stats=false/' mlp.net >mlpbnf.net
+expect bnf-test-last-one 1 "mlpbnf.net:4:3: error;last batch .105 samples in batches of 52. holds 1 sample;in evaluation without running statistics" \
+    mlpbnf.net --train --data small --batch 52
+grep -q "^epoch" bnf-test-last-one.out && bad "bnf-test-last-one: trained before failing" ||
+    ok "a test set whose last batch is 1: refused before any training"
+expect bnf-eval-last-one 1 "mlpbnf.net:4:3: error;last batch .105 samples in batches of 52. holds 1 sample" \
+    mlpbnf.net --eval --data small --batch 52
+run_ok bnf-eval mlpbnf.net --eval --data small --batch 50 && ok "--eval with no last batch of 1 runs"
+expect bnf-predict-one 1 "mlpbnf.net:4:3: error;1 sample in batches of 20;in evaluation without running statistics" \
+    mlpbnf.net --predict one/train-images-idx3-ubyte
+grep -q "hint: .*give it running statistics (track_running_stats=true)" bnf-predict-one.err &&
+    ok "one sample to predict: the hint says running statistics" || bad "bnf-predict-one hint" "$(cat bnf-predict-one.err)"
+
 # NaN in epoch 2 of a run that saved epoch 1: the epoch-1 checkpoint stays, as a 1-epoch run
 # writes it
 # (MultiStepLR with a milestone given 6 times multiplies the lr by gamma^6 = 1e36 from epoch 2)
