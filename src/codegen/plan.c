@@ -84,7 +84,7 @@ static bool absorb(Step *s, const Node *m)
             return false;
         s->add = m;
     } else {
-        if (s->pool || s->add || (s->act && !s->act->ops->monotonic))
+        if (s->pool || s->add || (s->act && !ir_monotonic(s->act)))
             return false;
         s->pool = m;
     }

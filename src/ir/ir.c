@@ -24,6 +24,11 @@ const char *const ir_init_names[] = {
         NULL,
 };
 
+bool ir_monotonic(const Node *n)
+{
+    return n->ops->monotonic && (!n->ops->monotonic_if || n->ops->monotonic_if(n));
+}
+
 const LayerOps *ir_layer_find(const char *name)
 {
     for (int k = 0; k < LAYER__COUNT; k++)

@@ -434,6 +434,9 @@ struct LayerOps {
      * maximum before applying it (a convolution fused with f and the pool). The property
      * tests check it on random values, ties and NaN. */
     bool monotonic;
+    /* Whether a node of a monotonic kind is, with its attributes (LeakyReLU with a negative
+     * slope is not); NULL: every node is. Ask ir_monotonic. */
+    bool (*monotonic_if)(const Node *n);
     /* The zero border the emitted step reads around its input image (a conv's padding);
      * NULL: none. */
     int (*emit_border)(const Node *n);
@@ -508,6 +511,8 @@ struct LayerOps {
 };
 
 extern const LayerOps *const ir_layers[LAYER__COUNT];
+/* Whether node n's function never decreases (LayerOps.monotonic and monotonic_if). */
+bool ir_monotonic(const Node *n);
 /* Case-insensitive lookup of a kind by name; NULL if unknown. */
 const LayerOps *ir_layer_find(const char *name);
 /* The registered name closest to `name` (for "did you mean"), or NULL. */

@@ -20,7 +20,7 @@ enum { A_FEATURES, A_EPS, A_MOMENTUM, A_AFFINE, A_TRACK };
 static const AttrSpec attrs[] = {
     [A_FEATURES] = {"features", NULL, ATTR_INT, NULL, false, 1, 1 << 24, 1, 1, NULL,
                     "channels (num_features; inferred, checked when given)"},
-    [A_EPS] = {"eps", NULL, ATTR_FLOAT, "1e-05", false, 1e-12, 1, 1, 1, NULL,
+    [A_EPS] = {"eps", NULL, ATTR_FLOAT, "1e-05", false, 0, 1e6, 1, 1, NULL,
                "added to the variance"},
     [A_MOMENTUM] = {"momentum", NULL, ATTR_FLOAT, "0.1", false, 0, 1, 1, 1, NULL,
                     "weight of the batch in the running statistics"},

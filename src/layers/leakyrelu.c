@@ -1,10 +1,11 @@
-/* leakyrelu.c: LeakyReLU, as torch.nn.LeakyReLU: x if x >= 0 else slope * x. */
+/* leakyrelu.c: LeakyReLU, as torch.nn.LeakyReLU: x if x >= 0 else slope * x, for any slope
+ * (a negative one too, as PyTorch's: then it is not monotonic). */
 #include "layer.h"
 
 enum { A_SLOPE };
 
 static const AttrSpec attrs[] = {
-    [A_SLOPE] = {"negative_slope", NULL, ATTR_FLOAT, "0.01", false, 0, 1e6, 1, 1, NULL,
+    [A_SLOPE] = {"negative_slope", NULL, ATTR_FLOAT, "0.01", false, -1e6, 1e6, 1, 1, NULL,
                  "slope for x < 0"},
 };
 static const char *const positional[] = {"negative_slope", NULL};
@@ -31,6 +32,8 @@ static void emit_act_fn(const Node *n, StrBuf *sb, const VecFam *f, const char *
               var, f->name, f->name, f->name, var, f->name, f->name, s, f->name, f->name, var);
 }
 
+static bool monotonic_if(const Node *n) { return n->attrs[A_SLOPE].f[0] >= 0; }
+
 const LayerOps layer_leakyrelu = {
     .kind = LAYER_LEAKYRELU,
     .name = "LeakyReLU",
@@ -45,4 +48,5 @@ const LayerOps layer_leakyrelu = {
     .emit = emit_elementwise,
     .emit_act = emit_act_fn,
     .monotonic = true,
+    .monotonic_if = monotonic_if,
 };

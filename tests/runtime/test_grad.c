@@ -83,6 +83,8 @@ static const Recipe recipes[] = {
     {"ReLU", "13", "ReLU", IN_NO_KINK},
     {"LeakyReLU", "2x5x6", "LeakyReLU", IN_NO_KINK},
     {"LeakyReLU", "13", "LeakyReLU 0.2", IN_NO_KINK},
+    {"LeakyReLU", "2x5x6", "LeakyReLU -0.5", IN_NO_KINK}, /* PyTorch takes any slope */
+    {"LeakyReLU", "13", "LeakyReLU 3", IN_NO_KINK},
     {"Tanh", "13", "Tanh", IN_SMOOTH},
     {"Linear", "7", "Linear 4", IN_SMOOTH},
     {"Linear", "7", "Linear 3 bias=false init=xavier_uniform", IN_SMOOTH},
