@@ -29,7 +29,7 @@ def layer(kind, a):
     a = dict(a or {})
     # PyYAML reads YAML 1.1, where a float needs a dot: netc's 1e-05 arrives as a string
     for f in ("eps", "momentum", "negative_slope", "p"):
-        if isinstance(a.get(f), str):
+        if isinstance(a.get(f), str) and a[f] != "none":
             a[f] = float(a[f])
     if k == "conv2d":
         return nn.LazyConv2d(a["out"], pair(a["kernel"]), pair(a.get("stride", 1)),
@@ -39,7 +39,8 @@ def layer(kind, a):
         return nn.LazyLinear(a["out"], a.get("bias", True))
     if k in ("batchnorm2d", "batchnorm1d"):
         cls = nn.LazyBatchNorm2d if k == "batchnorm2d" else nn.LazyBatchNorm1d
-        return cls(a.get("eps", 1e-5), a.get("momentum", 0.1), a.get("affine", True),
+        momentum = a.get("momentum", 0.1)  # `none` is PyTorch's None: the cumulative average
+        return cls(a.get("eps", 1e-5), None if momentum == "none" else momentum, a.get("affine", True),
                    a.get("track_running_stats", True))
     if k == "maxpool2d":
         return nn.MaxPool2d(pair(a["kernel"]), pair(a.get("stride", a["kernel"])),

@@ -6,6 +6,7 @@
  * Design choice: every problem is reported and checking goes on; a value that was reported
  * counts as given, so a bad `kernel=-3` does not also make "needs 'kernel'". */
 #include <ctype.h>
+#include <math.h>
 #include <string.h>
 
 #include "lower.h"
@@ -16,7 +17,7 @@ static const char *type_desc(const AttrSpec *s)
     case ATTR_INT: return "an integer";
     case ATTR_INTS:
         return s->max_len == 2 ? "an integer or a pair like [3, 5]" : "a list of integers";
-    case ATTR_FLOAT: return "a number";
+    case ATTR_FLOAT: return s->none ? "a number or none" : "a number";
     case ATTR_FLOATS: return "a list of numbers";
     case ATTR_BOOL: return "true or false";
     case ATTR_ENUM: return "a name";
@@ -105,6 +106,12 @@ static bool set_attr(Lower *L, const AttrSpec *s, AttrVal *out, const AstValue *
     switch (s->type) {
     case ATTR_INT:
     case ATTR_FLOAT:
+        if (s->none && v->kind == VAL_IDENT && (str_ieq(v->s, "none") || str_ieq(v->s, "null"))) {
+            /* PyTorch's None, also as YAML writes it */
+            nv.f[0] = NAN;
+            nv.n = 1;
+            break;
+        }
         if (!set_number(L, s, &nv, 0, v))
             return false;
         nv.n = 1;

@@ -3,6 +3,7 @@
 #include "ir.h"
 
 #include <stdlib.h>
+#include <math.h>
 #include <string.h>
 
 /* ---- registry ---- */
@@ -149,6 +150,10 @@ void attr_format(StrBuf *sb, const AttrSpec *spec, const AttrVal *v)
     switch (spec->type) {
     case ATTR_INT: sb_printf(sb, "%lld", (long long)v->i[0]); break;
     case ATTR_FLOAT:
+        if (isnan(v->f[0])) { /* AttrSpec.none */
+            sb_puts(sb, "none");
+            break;
+        }
         fmt_double(buf, sizeof buf, v->f[0]);
         sb_puts(sb, buf);
         break;

@@ -54,6 +54,7 @@ typedef struct AttrSpec {
     int min_len, max_len;       /* list lengths for ATTR_INTS/FLOATS (a scalar counts as 1) */
     const char *const *choices; /* ATTR_ENUM: NULL-terminated */
     const char *help;           /* one line for --list-layers */
+    bool none;                  /* ATTR_FLOAT: may also be `none` (PyTorch's None), held as NaN */
 } AttrSpec;
 
 typedef struct AttrVal {

@@ -17,7 +17,8 @@
  * required when it has no default. */
 #define V(name, type, def, req, lo, hi, nmin, nmax, help, member, flag)                            \
     {                                                                                              \
-        {name, NULL, type, def, req, lo, hi, nmin, nmax, NULL, help}, TRAIN_FIELD(member), flag    \
+        {name, NULL, type, def, req, lo, hi, nmin, nmax, NULL, help, false}, TRAIN_FIELD(member),  \
+            flag                                                                                   \
     }
 #define FLOAT(name, def, lo, hi, help, member)                                                     \
     V(name, ATTR_FLOAT, def, !def, lo, hi, 1, 1, help, member, NULL)

@@ -3,7 +3,8 @@
  * input they take, so they share this file.
  *
  * Training uses the batch's mean and biased variance and updates the running statistics
- * with the unbiased one (momentum m: r = (1 - m) r + m x, in double as PyTorch's CPU code);
+ * with the unbiased one (momentum m: r = (1 - m) r + m x, in double as PyTorch's CPU code;
+ * momentum none: m = 1 / num_batches_tracked, counting this batch, as PyTorch's None);
  * evaluation uses the running statistics, unless track_running_stats is off, when it too
  * uses the batch's. The batch statistics cross the runtime's parts and threads through the
  * LayerOps barrier hooks (batch_sums...): forward_sums / backward_sums add a part's sums,
@@ -23,7 +24,9 @@ static const AttrSpec attrs[] = {
     [A_EPS] = {"eps", NULL, ATTR_FLOAT, "1e-05", false, 0, 1e6, 1, 1, NULL,
                "added to the variance"},
     [A_MOMENTUM] = {"momentum", NULL, ATTR_FLOAT, "0.1", false, 0, 1, 1, 1, NULL,
-                    "weight of the batch in the running statistics"},
+                    "weight of the batch in the running statistics (none: their cumulative "
+                    "average, 1 / batches seen)",
+                    true},
     [A_AFFINE] = {"affine", NULL, ATTR_BOOL, "true", false, 0, 0, 0, 0, NULL,
                   "learnable weight and bias"},
     [A_TRACK] = {"track_running_stats", NULL, ATTR_BOOL, "true", false, 0, 0, 0, 0, NULL,
@@ -125,6 +128,8 @@ static void forward_finish(const Node *n, const double *sums, int64_t count, flo
 {
     int C = channels(n), p = affine(n) ? 2 : 0;
     double mom = n->attrs[A_MOMENTUM].f[0], eps = n->attrs[A_EPS].f[0];
+    if (isnan(mom) && track(n)) /* none: the cumulative average, 1 / batches seen with this one */
+        mom = 1.0 / ((double)params[p + 2][0] + 1.0);
     float *mean = stat(stats, n, S_MEAN), *invstd = stat(stats, n, S_INVSTD);
     for (int c = 0; c < C; c++) {
         double mu = sums[c] / (double)count, var = sums[C + c] / (double)count - mu * mu;

@@ -470,3 +470,82 @@ Test(sched, warmup_ramps_per_step)
                   i, sched_lr(&s, i / 3, i), want[i]);
     cfg_free(&c);
 }
+
+/* ---- BatchNorm's momentum none: the running statistics' cumulative average ----
+ *
+ * PyTorch's momentum=None makes the running statistics the plain average of every batch's
+ * (r_n = r_{n-1} + (x_n - r_{n-1}) / n, factor 1 / num_batches_tracked after this batch).
+ * The batch statistics do not feed back into training, so a run with momentum 1 (running =
+ * the last batch's) sees the same batches: the average of its k one-step-more results is
+ * what momentum none must hold after k steps, and after one step both are the same bits. */
+static const char bn_net[] = "network b (input 2x3x3) {\n"
+                             "  Conv2d 3 k1\n"
+                             "  BatchNorm2d momentum=%s\n"
+                             "  Flatten\n"
+                             "  fc: Linear 3\n"
+                             "}\n"
+                             "train {\n"
+                             "  optimizer SGD lr=0.1\n"
+                             "  batch 4\n"
+                             "  shuffle false\n"
+                             "  seed 3\n"
+                             "  epochs 4\n"
+                             "}\n";
+
+/* running_mean and running_var (6 floats) after k steps of bn_net with this momentum */
+static void bn_running(const char *momentum, int k, float out[6])
+{
+    char text[1024];
+    snprintf(text, sizeof text, bn_net, momentum);
+    Diag d;
+    diag_init(&d, stderr, "test");
+    Arena *a = arena_new();
+    Graph *g = frontend_load_file(a, src_from_string(a, "b.net", text), &d);
+    cr_assert(g && d.errors == 0);
+    Model *m = rt_model_new(g, g->train.batch, &d);
+    Optim *o = optim_new(&g->train, m->nparam_floats);
+    cr_assert(m && o);
+    rt_model_init(m, 3);
+    static uint8_t images[16 * 18], labels[16];
+    for (int i = 0; i < 16 * 18; i++)
+        images[i] = (uint8_t)(i * 97 + i / 7);
+    for (int i = 0; i < 16; i++)
+        labels[i] = (uint8_t)(i % 3);
+    Dataset ds = {.n = 16, .rows = 3, .cols = 3, .channels = 2, .images = images, .labels = labels};
+    TrainPos pos = {0};
+    rng_seed(&pos.epoch_rng, 1);
+    pos.drop_rng = m->rng;
+    RunOptions ro = {.max_steps = k, .quiet = true};
+    cr_assert(rt_train(m, o, &pos, &ds, NULL, &ro, &d).ok);
+    const Node *bn = GRAPH_NODE(g, 1);
+    cr_assert_str_eq(bn->params[2].suffix, "running_mean");
+    memcpy(out, m->plan[1].params[2], sizeof(float) * 3);
+    memcpy(out + 3, m->plan[1].params[3], sizeof(float) * 3);
+    cr_assert_eq(m->plan[1].params[4][0], (float)k, "num_batches_tracked %g, not %d",
+                 (double)m->plan[1].params[4][0], k);
+    optim_free(o);
+    rt_model_free(m);
+    arena_free(a);
+}
+
+Test(batchnorm, momentum_none_is_the_cumulative_average)
+{
+    float none[6], one[6], sum[6] = {0};
+    bn_running("none", 1, none);
+    bn_running("1", 1, one);
+    cr_assert(memcmp(none, one, sizeof none) == 0, "one step: momentum none is not momentum 1");
+    for (int k = 1; k <= 7; k++) {
+        bn_running("1", k, one);
+        for (int i = 0; i < 6; i++)
+            sum[i] += one[i];
+        bn_running("none", k, none);
+        for (int i = 0; i < 6; i++)
+            cr_assert(fabsf(none[i] - sum[i] / (float)k) <= 1e-6f * fmaxf(1.0f, fabsf(sum[i] / k)),
+                      "after %d steps, %s[%d] is %.9g, the batches' average %.9g", k,
+                      i < 3 ? "running_mean" : "running_var", i % 3, (double)none[i],
+                      (double)(sum[i] / (float)k));
+    }
+    float tenth[6];
+    bn_running("0.1", 7, tenth);
+    cr_assert(fabsf(tenth[0] - none[0]) > 1e-3f, "momentum none is momentum 0.1");
+}
