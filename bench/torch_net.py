@@ -114,13 +114,16 @@ def parse_item(it):
         return None, "layer", layer(key, val if isinstance(val, dict) else None), None
     if key == "join":
         return None, "join", None, (val[0], val[1:])
-    if isinstance(val, list):  # a group, or a residual's shortcut
-        role = "shortcut" if key == "shortcut" else "group"
-        return key, role, Block(val), None
+    # unnamed forms first: their key is the form, not a group's name (a list too)
     if key == "residual":
         return None, "residual", Residual(val or []), None
     if key == "branch":
         return None, "branch", Block(val or []), None
+    if key == "sequential":  # an unnamed group (--expand, --to yaml): named by position
+        return None, "group", Block(val or []), None
+    if isinstance(val, list):  # a group, or a residual's shortcut
+        role = "shortcut" if key == "shortcut" else "group"
+        return key, role, Block(val), None
     if isinstance(val, dict) and len(val) == 1:
         (k2, v2), = val.items()
         if k2 == "residual":

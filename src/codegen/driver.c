@@ -185,8 +185,8 @@ static int netc_pgm_number(const unsigned char *d, size_t len, size_t *pos, unsi
 static int netc_pgm(const char *path, const unsigned char *d, size_t len)
 {
     static const char *const field[3] = {"width", "height", "maxval"};
-    static float img[NETC_MAIN_IN_SIZE];
-    float out[NETC_MAIN_OUT_SIZE];
+    /* not on the stack: an image output can be larger than a stack */
+    static float img[NETC_MAIN_IN_SIZE], out[NETC_MAIN_OUT_SIZE];
     unsigned long v[3], px;
     size_t pos = 2, bytes;
     int plain = d[1] == '2', best;
@@ -254,7 +254,8 @@ static const char *netc_thousands(unsigned long v, char *buf)
 static int netc_classify(const char *path, const unsigned char *px, unsigned long n,
                          const unsigned char *labels)
 {
-    float *imgs, out[NETC_MAIN_OUT_SIZE];
+    static float out[NETC_MAIN_OUT_SIZE]; /* not on the stack: an image output can be large */
+    float *imgs;
     int *pred;
     unsigned long correct = 0;
     double t0, t1;

@@ -11,7 +11,9 @@
 #include <omp.h>
 #endif
 
-#if defined(__AVX512F__) && !defined(NETC_NO_SIMD)
+/* AVX-512 with FMA: the vf8 helpers it also defines use AVX2's FMA (gcc's -mavx512f alone
+ * turns AVX2 on but not FMA; every -march with AVX-512 has both) */
+#if defined(__AVX512F__) && defined(__FMA__) && !defined(NETC_NO_SIMD)
 #include <immintrin.h>
 #define NETC_VL 16
 #elif defined(__AVX2__) && defined(__FMA__) && !defined(NETC_NO_SIMD)

@@ -83,6 +83,9 @@ for cc in $ccs; do
     build "prelude.$cc" $flags "$here/prelude_test.c" &&
       expect "prelude_test $flags" 0 "^${fam#*:}" "$tmp/prelude.$cc"
   done
+  # AVX-512 without FMA (gcc's -mavx512f alone): compiles, to the portable family (built,
+  # not run: this machine may have no AVX-512)
+  build "prelude512.$cc" -mavx512f "$here/prelude_test.c"
   stub() { build "$1.$cc" -DSTUB_C="$2" -DSTUB_H=4 -DSTUB_W=3 -DSTUB_OUT="$3" "$here/driver_stub.c"; }
   stub image 1 3 && stub rgb 3 3 && stub flat 0 3 && stub wide_out 1 300 || continue
   img=$tmp/image.$cc rgb=$tmp/rgb.$cc flat=$tmp/flat.$cc
@@ -127,6 +130,11 @@ for cc in $ccs; do
   expect "image output: IDX rows" 0 "^-2,2,-2 -2,-2,2 2,-2,-2 3 images, .* us/image $" "$imgout" "$tmp/three.idx"
   expect "image output: PGM row" 0 "^-2,2,-1.2[0-9]* $" "$imgout" "$tmp/p5.pgm"
   expect "image output: labels" 1 "^stub: $tmp/three.labels: labels need class scores, but the stub network's output is an image (3x1x1) $" "$imgout" "$tmp/three.idx" "$tmp/three.labels"
+  # an output larger than the stack (2 MB under a 1 MiB stack) lives in static memory
+  build "bigout.$cc" -DSTUB_C=1 -DSTUB_H=4 -DSTUB_W=3 -DSTUB_OUT=500000 -DSTUB_OUT_SHAPE=\"500000x1x1\" "$here/driver_stub.c" || continue
+  small_stack() { sh -c 'ulimit -s 1024 && exec "$0" "$@"' "$@"; }
+  expect "output larger than the stack: PGM" 0 "^-2,2,-1.2[0-9]*,-2,.*,0,0 $" small_stack "$tmp/bigout.$cc" "$tmp/p5.pgm"
+  expect "output larger than the stack: IDX" 0 "^-2,2,-2,.*,0,0 .* 3 images, .* us/image $" small_stack "$tmp/bigout.$cc" "$tmp/three.idx"
 done
 
 cc=${CC:-cc}
