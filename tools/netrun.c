@@ -1076,6 +1076,13 @@ static int run(int argc, char **argv, bool *collective)
         print_profile(g, &pr, rt_threads());
         free(pr.node);
     }
+    if (a.train && m->nparam_floats == 0) { /* torch.optim: "got an empty parameter list" */
+        diag_error(&d, g->name_loc, "network '%s' has no parameters to train", g->name);
+        diag_hint(&d, g->name_loc,
+                  "--eval or --predict run it as it is; training needs a layer with "
+                  "weights (Conv2d, Linear, BatchNorm)");
+        goto done;
+    }
     if (a.train) {
         o = optim_new(t, m->nparam_floats);
         TrainPos pos = {0};

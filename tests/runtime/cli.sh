@@ -248,6 +248,9 @@ mkdir empty
 expect missing-dir 1 'nodata;cannot open;directory' "${TRAIN[@]}" --data nodata
 mkdir -p adir.net
 expect net-is-directory 1 'adir.net;is a directory' adir.net --train --threads 2 --save keep.st
+# a net without parameters: torch.optim refuses an empty parameter list, and so does --train
+printf 'network np (input 1x28x28) {\n  Flatten\n}\n' >np.net
+expect train-no-params 1 "np.net:1:9: error;network 'np' has no parameters to train" np.net --train --data small
 # a net file is text a person writes: an endless or huge one is refused at 64 MiB, not read
 # until memory runs out
 expect net-endless 1 '/dev/zero;larger than 64 MiB' /dev/zero --train --threads 2 --save keep.st
