@@ -535,6 +535,10 @@ void fmt_c_float(char *buf, size_t n, float v)
 
 void fmt_double(char *buf, size_t n, double v)
 {
+    if (v == 0 && signbit(v)) { /* "-0" would read back as the integer 0 */
+        snprintf(buf, n, "-0.0");
+        return;
+    }
     for (int prec = 1; prec <= 17; prec++) {
         snprintf(buf, n, "%.*g", prec, v);
         if (strtod(buf, NULL) == v)

@@ -198,10 +198,20 @@ static AstValue *compare(Lower *L, const AstValue *e, const AstValue *x, const A
     return bool_value(L, e->op == OP_EQ ? same : !same, e->loc);
 }
 
+/* An operand that is an integer literal past 64 bits (its value clamped by the lexer) is an
+ * error where it is used, as it is as an attribute: never a clamped value computed on. */
+static bool fits64(Lower *L, const AstValue *v)
+{
+    if (v->kind != VAL_INT || !v->overflow)
+        return true;
+    diag_error(L->diag, v->loc, "integer overflow: %s does not fit in 64 bits", ast_value_text(v));
+    return false;
+}
+
 static AstValue *eval_expr(Lower *L, const AstValue *e, int depth)
 {
     AstValue *x = eval(L, e->items.items[0], depth + 1, true);
-    if (!x)
+    if (!x || (e->op != OP_COND && !fits64(L, x)))
         return NULL;
     if (e->op == OP_NEG) {
         if (!is_number(x))
@@ -222,7 +232,7 @@ static AstValue *eval_expr(Lower *L, const AstValue *e, int depth)
         return r ? relocated(L, r, e->loc) : NULL;
     }
     AstValue *y = eval(L, e->items.items[1], depth + 1, true);
-    if (!y)
+    if (!y || !fits64(L, y))
         return NULL;
     if (e->op >= OP_EQ && e->op <= OP_GE)
         return compare(L, e, x, y);
@@ -435,6 +445,16 @@ static void undeclared_defines(Lower *L, const FrontendOptions *opt, const bool 
         *bad = true;
         if (!eq || !*name) {
             diag_error(L->diag, (SrcLoc){0}, "-D %s: write -D NAME=VALUE", d);
+            continue;
+        }
+        const char *first = NULL; /* an earlier -D of the same name: which value is meant? */
+        for (int j = 0; j < i && !first; j++)
+            if (!strncmp(opt->defines[j], name, strlen(name)) &&
+                opt->defines[j][strlen(name)] == '=')
+                first = opt->defines[j];
+        if (first) {
+            diag_error(L->diag, (SrcLoc){0}, "-D %s: '%s' is given twice (-D %s before)", d, name,
+                       first);
             continue;
         }
         if (find(L, name)) /* declared twice, or its default in error: reported */
