@@ -31,6 +31,21 @@ AstStmt *ast_stmt(Arena *a, SrcLoc loc)
     return s;
 }
 
+char *ast_unescape(Arena *a, const char *body, int n)
+{
+    char *s = arena_alloc(a, (size_t)n + 1), *o = s;
+    for (int i = 0; i < n; i++) {
+        if (body[i] == '\\' && i + 1 < n) {
+            i++;
+            *o++ = body[i] == 'n' ? '\n' : body[i] == 't' ? '\t' : body[i];
+        } else {
+            *o++ = body[i];
+        }
+    }
+    *o = 0;
+    return s;
+}
+
 bool ast_parse_number(AstValue *v, const char *text)
 {
     const char *p = text;

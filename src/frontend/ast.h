@@ -113,6 +113,10 @@ AstStmt *ast_stmt(Arena *a, SrcLoc loc);
 /* Parses a numeric literal's text into v (VAL_INT or VAL_FLOAT, with overflow flagged).
  * Returns false if text is not a number. */
 bool ast_parse_number(AstValue *v, const char *text);
+/* A string literal's body, the n bytes between its quotes, with its escapes undone (\n, \t,
+ * and a backslash before any other byte, which stands for that byte): the .net lexer's rule,
+ * also for strings inside an expression that YAML holds. */
+char *ast_unescape(Arena *a, const char *body, int n);
 /* Whether s is a name: [A-Za-z_][A-Za-z0-9_]*, and dots too when `dots` (the .net lexer's
  * words; dots separate parameter names, so names of layers and groups may not have them). */
 bool ast_is_name(const char *s, bool dots);

@@ -135,14 +135,16 @@ static AstValue *atom(ExprIn *in)
             v = ast_value(in->a, VAL_LIST, at(in, from, (int)(in->p - from)));
             v->items = items;
         }
-    } else if (*in->p == '"') {
-        const char *e = strchr(in->p + 1, '"');
-        if (!e) {
-            fail(in, in->p + strlen(in->p), "'\"'");
+    } else if (*in->p == '"') { /* escapes as the .net lexer takes them (ast_unescape) */
+        const char *e = in->p + 1;
+        while (*e && *e != '"')
+            e += e[0] == '\\' && e[1] ? 2 : 1;
+        if (!*e) {
+            fail(in, e, "'\"'");
             return NULL;
         }
         v = ast_value(in->a, VAL_STRING, at(in, from, (int)(e + 1 - from)));
-        v->s = arena_strndup(in->a, in->p + 1, (size_t)(e - in->p - 1));
+        v->s = ast_unescape(in->a, in->p + 1, (int)(e - in->p - 1));
         in->p = e + 1;
     } else if (isalnum((unsigned char)*in->p) || *in->p == '_' || *in->p == '.') {
         while (isalnum((unsigned char)*in->p) || *in->p == '_' || *in->p == '.' ||

@@ -47,18 +47,8 @@ AstValue *lex_value(LexState *st, ValKind k, const char *text, int len, YYLTYPE 
 AstValue *lex_string(LexState *st, const char *text, int len, YYLTYPE loc)
 {
     AstValue *v = ast_value(st->arena, VAL_STRING, lex_loc(st, loc));
-    char *s = arena_alloc(st->arena, (size_t)len + 1), *o = s;
     int end = len > 1 && text[len - 1] == '"' ? len - 1 : len;
-    for (int i = 1; i < end; i++) {
-        if (text[i] == '\\' && i + 1 < end) {
-            i++;
-            *o++ = text[i] == 'n' ? '\n' : text[i] == 't' ? '\t' : text[i];
-        } else {
-            *o++ = text[i];
-        }
-    }
-    *o = 0;
-    v->s = s;
+    v->s = ast_unescape(st->arena, text + 1, end - 1);
     return v;
 }
 
