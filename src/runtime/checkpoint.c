@@ -76,6 +76,13 @@ enum { S_LOSS, S_CORRECT, S_SEEN, S_LOG_LOSS, S_LOG_STEPS, S_N };
 static const char *const sum_keys[S_N] = {"netc.epoch_loss_sum", "netc.epoch_correct",
                                           "netc.epoch_seen", "netc.log_loss", "netc.log_steps"};
 
+/* The run the position is a position in (older checkpoints lack them): its seed (the
+ * validation split and augmentation come from it) and validation share, whether it
+ * shuffles, the training images of an epoch and OneCycleLR's cycle in steps. */
+enum { R_SEED, R_VAL, R_SHUFFLE, R_IMAGES, R_CYCLE, R_N };
+static const char *const run_keys[R_N] = {"netc.seed", "netc.val", "netc.shuffle", "netc.images",
+                                          "netc.cycle"};
+
 /* A decimal integer as ckpt_save writes it (an optional '-', then digits only) within
  * [lo, hi], where lo >= -hi. */
 static bool int_parse(const char *s, int64_t lo, int64_t hi, int64_t *out)
@@ -151,8 +158,8 @@ bool ckpt_save(const char *path, const Model *m, const Optim *o, const TrainPos 
             }
         }
     }
-    char nums[P_NINTS][32], rngs[2][80], best[2][40], sums[S_N][40];
-    const char *meta[4 + 2 * (1 + P_NINTS + 4 + S_N) + 1];
+    char nums[P_NINTS][32], rngs[2][80], best[2][40], sums[S_N][40], run[R_N][40];
+    const char *meta[4 + 2 * (1 + P_NINTS + 4 + S_N + R_N) + 1];
     int mk = 0;
     meta[mk++] = "format";
     meta[mk++] = "pt";
@@ -161,6 +168,17 @@ bool ckpt_save(const char *path, const Model *m, const Optim *o, const TrainPos 
     if (o && pos) {
         meta[mk++] = "netc.optimizer"; /* whose state optim.* is: resume refuses another's */
         meta[mk++] = optim_name(m->g);
+        const TrainConfig *t = &m->g->train; /* what the position is a position in */
+        snprintf(run[R_SEED], sizeof run[0], "%" PRIu64, t->seed);
+        snprintf(run[R_VAL], sizeof run[0], "%.17g", t->val);
+        snprintf(run[R_SHUFFLE], sizeof run[0], "%s", t->shuffle ? "true" : "false");
+        snprintf(run[R_IMAGES], sizeof run[0], "%" PRId64, pos->images);
+        snprintf(run[R_CYCLE], sizeof run[0], "%" PRId64, pos->cycle);
+        for (int i = 0; i < R_N; i++)
+            if ((i != R_IMAGES || pos->images) && (i != R_CYCLE || pos->cycle)) {
+                meta[mk++] = run_keys[i];
+                meta[mk++] = run[i];
+            }
         const int64_t v[P_NINTS] = {[P_EPOCH] = pos->epoch,
                                     [P_BATCH] = pos->batch,
                                     [P_BSIZE] = m->g->train.batch,
@@ -565,6 +583,59 @@ static bool read_sums(const char *path, const StFile *f, const int64_t v[P_NINTS
     return true;
 }
 
+/* The run's settings the file names (run_keys), against this run's: the seed and the
+ * validation share always (a resumed run that drew another split would validate on images
+ * it trained on), shuffling inside an epoch (its order); the images and the cycle are
+ * checked by rt_train, which knows the data (0 in *images and *cycle when not given). */
+static bool read_run(const char *path, const StFile *f, const TrainConfig *t, bool inside,
+                     int64_t *images, int64_t *cycle, Diag *d)
+{
+    char vb[IO_CLIP_BUF];
+    *images = *cycle = 0;
+    for (int i = 0; i < R_N; i++) {
+        const char *s = st_meta(f, run_keys[i]);
+        if (!s)
+            continue;
+        int64_t n = 0;
+        double x = 0;
+        bool ok = i == R_SEED      ? int_parse(s, 0, INT64_MAX, &n)
+                  : i == R_VAL     ? double_parse(s, 0, 1, &x)
+                  : i == R_SHUFFLE ? !strcmp(s, "true") || !strcmp(s, "false")
+                  : i == R_IMAGES  ? int_parse(s, 1, INT32_MAX, images)
+                                   : int_parse(s, 1, CKPT_MAX_STEP, cycle);
+        if (!ok) {
+            diag_error(d, (SrcLoc){0}, "%s: bad training position: metadata '%s' is '%s'", path,
+                       run_keys[i], io_clip(vb, s));
+            return false;
+        }
+        if (i == R_SEED && (uint64_t)n != t->seed) {
+            diag_error(d, (SrcLoc){0},
+                       "%s: the run's seed is %" PRId64 ", not %" PRIu64
+                       ": its validation split and augmentation come from it; resume with "
+                       "--seed %" PRId64 ", or start a new run",
+                       path, n, t->seed, n);
+            return false;
+        }
+        if (i == R_VAL && x != t->val) {
+            diag_error(d, (SrcLoc){0},
+                       "%s: the run holds out %g of its training set for validation, not %g: "
+                       "another share would validate on images it trained on; resume with --val "
+                       "%g, or start a new run",
+                       path, x, t->val, x);
+            return false;
+        }
+        if (i == R_SHUFFLE && inside && !strcmp(s, "true") != t->shuffle) {
+            diag_error(d, (SrcLoc){0},
+                       "%s: stopped inside an epoch %s; resuming inside it needs the same "
+                       "order: resume with %s",
+                       path, t->shuffle ? "in file order" : "in shuffled order",
+                       t->shuffle ? "--no-shuffle" : "--shuffle");
+            return false;
+        }
+    }
+    return true;
+}
+
 bool ckpt_resume(const char *path, Model *m, Optim *o, TrainPos *pos, Diag *d)
 {
     StFile *f = st_read(path, d);
@@ -574,9 +645,11 @@ bool ckpt_resume(const char *path, Model *m, Optim *o, TrainPos *pos, Diag *d)
     Rng rng[2];
     double best = 0;
     TrainPos sums = {0};
+    int64_t images = 0, cycle = 0;
     bool ok = read_pos(path, f, v, rng, d) &&
               read_best(path, f, v[P_EPOCH], &best, &best_epoch, d) &&
-              read_sums(path, f, v, &sums, d);
+              read_sums(path, f, v, &sums, d) &&
+              read_run(path, f, &m->g->train, v[P_BATCH] > 0, &images, &cycle, d);
     /* every batch is a step, and every epoch at least one; the optimiser counts them all */
     if (ok && (v[P_STEP] < v[P_EPOCH] + v[P_BATCH] || v[P_OSTEP] != v[P_STEP])) {
         diag_error(d, (SrcLoc){0},
@@ -619,6 +692,8 @@ bool ckpt_resume(const char *path, Model *m, Optim *o, TrainPos *pos, Diag *d)
         pos->seen = sums.seen;
         pos->log_loss = sums.log_loss;
         pos->log_steps = sums.log_steps;
+        pos->images = images;
+        pos->cycle = cycle;
     }
     st_free(f);
     return ok;

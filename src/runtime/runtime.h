@@ -213,6 +213,9 @@ typedef struct TrainPos {
     int64_t correct, seen;
     double log_loss;
     int64_t log_steps;
+    /* what the position counts in (0: not known, from an older checkpoint): the training
+     * images of an epoch, and OneCycleLR's cycle in steps (rt_train sets both) */
+    int64_t images, cycle;
 } TrainPos;
 
 /* Writes the weights and buffers under their state_dict names, atomically: with o and pos

@@ -428,6 +428,29 @@ TrainResult rt_train(Model *m, Optim *o, TrainPos *pos, const Dataset *train, co
         res.ok = false;
         return res;
     }
+    /* a position inside an epoch counts batches of its images; OneCycleLR's cycle is fixed
+     * when the run starts (PyTorch's scheduler refuses to step past it) */
+    int64_t cycle = t->sched == SCHED_ONECYCLE ? sched.total_steps : 0;
+    const char *rs = ro->resume ? ro->resume : "", *sep = ro->resume ? ": " : "";
+    if (pos->batch > 0 && pos->images && pos->images != train->n) {
+        diag_error(d, (SrcLoc){0},
+                   "%s%sstopped inside an epoch of %lld training images, but the training data "
+                   "has %d; resume with the data it was trained on",
+                   rs, sep, (long long)pos->images, train->n);
+        res.ok = false;
+        return res;
+    }
+    if (pos->step > 0 && pos->cycle && cycle && pos->cycle != cycle) {
+        diag_error(d, (SrcLoc){0},
+                   "%s%sOneCycleLR's cycle is %lld steps, but this run's epochs make it %lld: a "
+                   "second, stretched cycle; resume with the epochs it started with, or start "
+                   "a new run",
+                   rs, sep, (long long)pos->cycle, (long long)cycle);
+        res.ok = false;
+        return res;
+    }
+    pos->images = train->n;
+    pos->cycle = cycle;
     /* its last step must fit a checkpoint (a resumed step count is only checked for range) */
     int64_t left = ((int64_t)t->epochs - pos->epoch) * steps_per_epoch - pos->batch;
     if (left > 0 && pos->step > CKPT_MAX_STEP - left) {

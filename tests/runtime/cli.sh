@@ -396,6 +396,11 @@ expect onecycle-past-total 1 'mlp1c.net:[0-9]+:3: error;total_steps=33;takes 44 
 sed 's/  epochs 3/  epochs 3\n  schedule OneCycleLR max_lr=0.1 pct_start=0.05/' mlp.net >mlp1d.net
 expect onecycle-rise-one-step 1 'mlp1d.net:[0-9]+:3: error;0.05 x 20 = 1 step' \
     mlp1d.net --train --data small --epochs 2 --batch 21
+# a run's cycle is fixed when it starts: resuming a finished 3-epoch cycle with --epochs 5
+# would start a second, stretched one (PyTorch's scheduler refuses to step past its total)
+run_ok onecycle-3 mlp1d.net --train --data small --threads 2 --save oc3.st
+expect onecycle-resume-longer 1 "oc3.ckpt.st;OneCycleLR's cycle is 33 steps;make it 55" \
+    mlp1d.net --train --data small --threads 2 --epochs 5 --resume oc3.ckpt.st
 # BatchNorm over one value per channel, which PyTorch refuses in training: a batch of 1, or
 # a last batch of 1 sample (210 = 11 x 19 + 1) when the run gets to it
 sed 's/  Linear 32/  Linear 32\n  BatchNorm1d/' mlp.net >mlpbn.net

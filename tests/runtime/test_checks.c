@@ -95,11 +95,13 @@ static void rewrite_n(int n, const char *const *keys, const char *const *values)
     StTensor *t = calloc((size_t)nt, sizeof *t);
     for (int i = 0; i < nt; i++)
         t[i] = *st_tensor(f, i);
-    const char *meta[2 * (NKEYS + 3) + 1];
+    const char *meta[2 * (NKEYS + 8) + 1];
     int k = 0;
-    const char *fixed[] = {"format", "netc.network", "netc.optimizer"};
-    for (int i = 0; i < 3 + NKEYS; i++) {
-        const char *name = i < 3 ? fixed[i] : pos_keys[i - 3];
+    const char *fixed[] = {"format",   "netc.network", "netc.optimizer", "netc.seed",
+                           "netc.val", "netc.shuffle", "netc.images",    "netc.cycle"};
+    enum { NFIXED = sizeof fixed / sizeof *fixed };
+    for (int i = 0; i < NFIXED + NKEYS; i++) {
+        const char *name = i < NFIXED ? fixed[i] : pos_keys[i - NFIXED];
         const char *v = st_meta(f, name);
         for (int j = 0; j < n; j++)
             if (strcmp(name, keys[j]) == 0)
@@ -345,6 +347,51 @@ Test(checks, missing_keys)
     TrainPos pos; /* older checkpoints have no batch size */
     expect_accepted("netc.batch_size", NULL, &pos);
     cr_assert_eq(pos.batch, 1);
+}
+
+/* The run a position is a position in: its seed and validation share always (the split
+ * comes from them), its order and images inside an epoch; a value that is not one is bad. */
+Test(checks, the_run_the_position_is_in)
+{
+    const char *const refused[][3] = {
+        {"netc.seed", "8", "the run's seed is 8, not 0"},
+        {"netc.val", "0.25", "holds out 0.25 of its training set for validation, not 0"},
+        {"netc.shuffle", "false", "stopped inside an epoch in file order"},
+        {"netc.seed", "-1", "bad training position: metadata 'netc.seed'"},
+        {"netc.val", "2", "bad training position: metadata 'netc.val'"},
+        {"netc.shuffle", "yes", "bad training position: metadata 'netc.shuffle'"},
+        {"netc.images", "0", "bad training position: metadata 'netc.images'"},
+        {"netc.cycle", "x", "bad training position: metadata 'netc.cycle'"}};
+    for (size_t i = 0; i < sizeof refused / sizeof *refused; i++) {
+        cap_fini(&cap);
+        cap_init(&cap);
+        rewrite(refused[i][0], refused[i][1]);
+        TrainPos pos;
+        cr_assert_not(resume(&pos), "%s = %s accepted", refused[i][0], refused[i][1]);
+        expect_error(&cap, bad, refused[i][2]);
+    }
+    TrainPos pos;
+    expect_accepted("netc.seed", "0", &pos);
+    expect_accepted("netc.val", "0", &pos);
+    cap_fini(&cap); /* at an epoch's end the order may change */
+    cap_init(&cap);
+    rewrite_n(2, (const char *[]){"netc.shuffle", "netc.batch"}, (const char *[]){"false", "0"});
+    cr_assert(resume(&pos), "%s", cap_text(&cap));
+    /* the images: rt_train knows the data (5 images here) */
+    const char *const images[] = {"4", "5"};
+    for (int i = 0; i < 2; i++) {
+        cap_fini(&cap);
+        cap_init(&cap);
+        rewrite("netc.images", images[i]);
+        cr_assert(resume(&pos), "%s", cap_text(&cap));
+        TrainResult r = train_from(&pos, 5, NULL);
+        if (i == 0) {
+            cr_assert_not(r.ok);
+            expect_error(&cap, bad, "stopped inside an epoch of 4 training images", "has 5");
+        } else {
+            cr_assert(r.ok, "%s", cap_text(&cap));
+        }
+    }
 }
 
 Test(checks, a_position_at_the_end_trains_and_saves_nothing)
