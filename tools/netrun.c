@@ -923,23 +923,27 @@ static char *run_json(const Args *a, const Graph *g, int argc, char **argv, cons
     return text;
 }
 
+/* Whether --resume's checkpoint is in a run folder (that run's record goes on there). */
+static bool resume_in_run(const char *resume)
+{
+    char *dir = strdup(resume), *slash = dir ? strrchr(dir, '/') : NULL;
+    bool run = dir && record_is_run(slash ? (*slash = 0, dir) : ".");
+    free(dir);
+    return run;
+}
+
 /* The run folder: the one --resume's checkpoint is in (when it is a run folder and no
- * --record names another), or a new one with net.net and run.json written. */
+ * --record names another; rt_train writes its "resume" line), or a new one with net.net and
+ * run.json written. */
 static bool open_record(Record *rec, const Args *a, const Graph *g, int argc, char **argv,
                         const Dataset *train, const Dataset *val, const Dataset *test, int64_t step,
                         Diag *d)
 {
-    if (a->resume && !a->record) {
+    if (a->resume && !a->record && resume_in_run(a->resume)) {
         char *dir = strdup(a->resume), *slash = dir ? strrchr(dir, '/') : NULL;
-        const char *where = slash ? (*slash = 0, dir) : ".";
-        bool run = dir && record_is_run(where);
-        bool ok = run && record_reopen(rec, where, step, d);
+        bool ok = dir && record_reopen(rec, slash ? (*slash = 0, dir) : ".", step, d);
         free(dir);
-        if (run) {
-            if (ok)
-                record_resume(rec, step, argc, argv);
-            return ok;
-        }
+        return ok;
     }
     if (!record_create(rec, a->record, "runs", g->name, d))
         return false;
@@ -1093,7 +1097,9 @@ static int run(int argc, char **argv, bool *collective)
         /* the weights: --save, or beside the checkpoint resumed from (when named so), or in
          * the run folder, or NAME.safetensors; the checkpoint: --checkpoint, or the one resumed
          * from, or in the run folder (when the weights are), or beside the weights */
-        bool recording = !a.no_record;
+        /* a run without a record (--no-record) resumed goes on without one, unless --record
+         * asks for one: a new folder would hold only the epochs after the resume */
+        bool recording = !a.no_record && (!a.resume || a.record || resume_in_run(a.resume));
         const char *save = a.save ? a.save : a.resume ? weights_beside(arena, a.resume) : NULL;
         bool in_run = !save && recording;
         if (!save && !in_run)
@@ -1139,6 +1145,8 @@ static int run(int argc, char **argv, bool *collective)
             .stop = &stop_signal,
             .on_step = env ? raise_at_step : NULL,
             .ctx = &ts,
+            .argc = recording && a.resume && !a.record && resume_in_run(a.resume) ? argc : 0,
+            .argv = argv,
         };
         if (!a.quiet) {
             char np[32], ni[32], nv[32], steps[64] = "";

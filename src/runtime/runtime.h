@@ -242,8 +242,12 @@ typedef struct RunOptions {
     const char *best;       /* where the weights of the best epoch go, or NULL */
     const Dataset *val;     /* the validation set, evaluated after every epoch, or NULL */
     struct Record *record;  /* the run's record (record.h: metrics.jsonl), or NULL */
-    int log_every;          /* a "step" line in the record every this many steps (0: none) */
-    bool progress;          /* a live progress bar (stdout is a terminal) */
+    /* A run resumed into its folder: the command, for the record's "resume" line, written
+     * when there is something to train (argc 0: none) */
+    int argc;
+    char **argv;
+    int log_every; /* a "step" line in the record every this many steps (0: none) */
+    bool progress; /* a live progress bar (stdout is a terminal) */
     bool quiet;
     FILE *out; /* where progress and results go */
     /* When it becomes non-zero (a signal handler sets it), training stops after the step in

@@ -478,6 +478,8 @@ TrainResult rt_train(Model *m, Optim *o, TrainPos *pos, const Dataset *train, co
     }
     if (at_end(pos, ro, t, d))
         return res;
+    if (ro->record && ro->argc) /* resumed into its folder, and it trains: say by what */
+        record_resume(ro->record, pos->step, ro->argc, ro->argv);
     int *idx = malloc(sizeof(int) * (size_t)train->n);
     if (!idx) {
         diag_error(d, (SrcLoc){0}, "out of memory for the shuffle of %d images", train->n);

@@ -89,6 +89,9 @@ run_ok n2 mlp.net --train --threads 2 --steps 3 --quiet
 rm -rf runs
 run_ok nr mlp.net --train --threads 2 --steps 3 --no-record --save nr.st --quiet
 [ ! -e runs ] && [ -e nr.st ] && [ -e nr.ckpt.st ] && ok "--no-record makes no folder" || bad "--no-record" "$(ls)"
+run_ok nrr mlp.net --train --threads 2 --steps 6 --resume nr.ckpt.st --quiet
+[ ! -e runs ] && ok "a run without a record, resumed, goes on without one (no folder of its last epochs)" ||
+    bad "--no-record resumed" "$(ls runs)"
 run_ok ns mlp.net --train --threads 2 --epochs 1 --save ns.st --quiet
 [ -e ns.st ] && [ -e ns.ckpt.st ] && [ -e runs/mlp-1/best.safetensors ] && [ ! -e runs/mlp-1/weights.safetensors ] &&
     ok "--save puts the weights and checkpoint there; the folder keeps the record and the best" || bad "--save with a record" "$(ls . runs/mlp-1)"
@@ -145,6 +148,8 @@ cp -r es es3
 "$NETRUN" "${ES[@]}" --resume es3/checkpoint.safetensors >es3.out 2>es3.err
 [ $? = 0 ] && grep -q "warning: nothing to train: it stopped early after epoch $n" es3.err && same_files es es3 &&
     ok "resuming a run that stopped early: $(grep warning: es3.err | cut -c1-90)..." || bad "resume after an early stop" "$(cat es3.out es3.err)"
+cmp -s es/metrics.jsonl es3/metrics.jsonl && ok "... and its record is left as it is (no resume line)" ||
+    bad "a resume with nothing to train wrote to the record" "$(diff es/metrics.jsonl es3/metrics.jsonl)"
 
 echo "== --profile"
 # a row a node (5), one for each other part of a step (4); the rows add up to the step as
