@@ -304,6 +304,19 @@ int sweep_run(int argc, char **argv, const char *net, const char *const *specs, 
             break;
         }
         total *= ax[a].n;
+        /* a value twice is the same run twice, and the same folder ('/' becomes '_') */
+        for (int i = 0; i < ax[a].n && status == EXIT_OK; i++)
+            for (int j = 0; j < i && status == EXIT_OK; j++) {
+                const char *x = ax[a].values[i], *y = ax[a].values[j];
+                while (*x && (*x == *y || (*x == '/' && *y == '_') || (*x == '_' && *y == '/')))
+                    x++, y++;
+                if (!*x && !*y) {
+                    fprintf(stderr, "netrun: error: --sweep %s: '%s' is given twice%s\n", specs[a],
+                            ax[a].values[i],
+                            strcmp(ax[a].values[i], ax[a].values[j]) ? " (as a folder name)" : "");
+                    status = EXIT_USAGE;
+                }
+            }
         for (int b = 0; b < a && status == EXIT_OK; b++)
             if (!strcmp(ax[a].name, ax[b].name)) {
                 fprintf(stderr, "netrun: error: --sweep %s is given twice\n", ax[a].name);
