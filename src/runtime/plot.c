@@ -80,7 +80,10 @@ static bool num(json_object *o, const char *key, double *v, bool *bad)
 
 /* Reads one line into r: an epoch line's values at x = its epoch, a step line's loss at x = its
  * step (read_run makes it epochs). false after a message naming the file and line. */
-static bool read_line(Run *r, const char *file, int lineno, const char *line, size_t len, Diag *d)
+/* torn: the file's last line, cut short (no newline): a killed run's, skipped when it is not
+ * whole, as a resume cuts it */
+static bool read_line(Run *r, const char *file, int lineno, const char *line, size_t len, bool torn,
+                      Diag *d)
 {
     json_tokener *tok = len < (1u << 20) ? json_tokener_new() : NULL; /* a line is < 1 KB */
     json_object *o = tok ? json_tokener_parse_ex(tok, line, (int)len) : NULL;
@@ -88,6 +91,10 @@ static bool read_line(Run *r, const char *file, int lineno, const char *line, si
                  json_object_is_type(o, json_type_object);
     if (tok)
         json_tokener_free(tok);
+    if (torn && !whole) {
+        json_object_put(o);
+        return true;
+    }
     json_object *type;
     const char *t = whole && json_object_object_get_ex(o, "type", &type) &&
                             json_object_is_type(type, json_type_string)
@@ -138,7 +145,7 @@ static bool read_metrics(Run *r, const char *file, Diag *d)
     ssize_t len;
     bool ok = true;
     for (int lineno = 1; ok && (len = getline(&line, &cap, f)) > 0; lineno++)
-        ok = read_line(r, file, lineno, line, (size_t)len, d);
+        ok = read_line(r, file, lineno, line, (size_t)len, line[len - 1] != '\n', d);
     free(line);
     fclose(f);
     if (ok && r->loss[TRAIN].n == 0) {
@@ -184,8 +191,8 @@ typedef struct Axis {
 static Axis nice_axis(double lo, double hi, int ticks)
 {
     if (!isfinite(lo) || !isfinite(hi) || fabs(lo) > 1e300 || fabs(hi) > 1e300)
-        lo = 0, hi = 1; /* no finite axis holds them: the values were checked finite */
-    if (!(hi > lo))
+        lo = 0, hi = 1;      /* no finite axis holds them: the values were checked finite */
+    if (!(hi - lo > 1e-300)) /* also a range of denormals, whose tenth is no number */
         hi = lo + fmax(1, fabs(lo));
     double raw = (hi - lo) / ticks, mag = pow(10, floor(log10(raw))), f = raw / mag;
     double step = (f <= 1 ? 1 : f <= 2 ? 2 : f <= 5 ? 5 : 10) * mag;
@@ -197,13 +204,20 @@ typedef struct Panel {
     Axis x, y;
 } Panel;
 
+/* A coordinate, kept near the panel: a value far outside the axis (above 1e300, which no
+ * axis holds) would otherwise be written as inf or nan, which is no SVG number. */
+static double near(double v, double lo, double len)
+{
+    return fmin(fmax(v, lo - len), lo + 2 * len);
+}
+
 static double px(const Panel *p, double x)
 {
-    return p->x0 + (x - p->x.lo) / (p->x.hi - p->x.lo) * p->w;
+    return near(p->x0 + (x - p->x.lo) / (p->x.hi - p->x.lo) * p->w, p->x0, p->w);
 }
 static double py(const Panel *p, double y)
 {
-    return p->y0 + p->h - (y - p->y.lo) / (p->y.hi - p->y.lo) * p->h;
+    return near(p->y0 + p->h - (y - p->y.lo) / (p->y.hi - p->y.lo) * p->h, p->y0, p->h);
 }
 
 static void xml_text(StrBuf *sb, const char *s)

@@ -92,8 +92,22 @@ expect plot-missing 1 'nothere;not a run folder' --plot runA nothere
 cp -r runA broken && printf '{"type":"epoch","epoch":1,"step":1,"loss":"x"}\n' >>broken/metrics.jsonl
 n=$(wc -l <broken/metrics.jsonl)
 expect plot-bad-value 1 "broken/metrics.jsonl:$n;not a metrics line" --plot broken
+# a killed run's last line, cut short, is left out, as a resume cuts it; the same bytes with
+# a newline after them are a line, and not a metrics one
 cp -r runA torn && printf '{"type":"ep' >>torn/metrics.jsonl
-expect plot-torn-line 1 "torn/metrics.jsonl:$((n));not a metrics line" --plot torn
+run_ok plot-torn-line --plot torn -o torn.svg && render torn.svg &&
+    ok "a run whose last line is cut short (killed) plots without it" || bad "--plot of a torn run" "$(cat plot-torn-line.err)"
+cp -r runA torn2 && printf '{"type":"ep\n' >>torn2/metrics.jsonl
+expect plot-torn-line-ended 1 "torn2/metrics.jsonl:$((n));not a metrics line" --plot torn2
+# finite values that no axis holds (1e308) or whose range is a denormal: coordinates stay
+# numbers near the panel, never inf or nan
+for v in 1e308,-1e308 5e-324,1e-323; do
+    d=extreme${v%%,*}; mkdir -p $d && cp runA/net.net runA/run.json $d/
+    printf '{"type":"epoch","epoch":1,"step":5,"loss":%s,"acc":0.5}\n{"type":"epoch","epoch":2,"step":10,"loss":%s,"acc":0.6}\n' \
+        "${v%%,*}" "${v#*,}" >$d/metrics.jsonl
+    run_ok plot-$d --plot $d -o $d.svg && render $d.svg && ! grep -q 'inf\|nan' $d.svg &&
+        ok "--plot of losses $v: a picture with finite coordinates" || bad "--plot of losses $v" "$(grep -o '[^ ]*\(inf\|nan\)[^ ]*' $d.svg | head -3)"
+done
 cp -r runA noepoch && grep -v '"type":"epoch"' runA/metrics.jsonl >noepoch/metrics.jsonl
 expect plot-no-epoch 1 'noepoch/metrics.jsonl;no epoch has finished' --plot noepoch
 expect plot-unwritable 1 'nodir/x.svg' --plot runA -o nodir/x.svg
