@@ -482,27 +482,39 @@ static Node *lower_use(Lower *L, Item *parent, const AstStmt *s, const AstStmt *
     for (int j = 0; j < np; j++) {
         const AstValue *def;
         const char *pn = template_param(t, j, &def);
-        if (val[j])
-            continue;
-        if (!def) {
+        if (!val[j] && !def) {
             diag_error(L->diag, s->head_loc, "template '%s' needs '%s'", name, pn);
             diag_note(L->diag, t->head_loc, "'%s' is defined here", name);
             ok = false;
-            continue;
         }
-        val[j] = lower_value(L, def);
-        at[j] = s->head_loc;
-        ok &= val[j] != NULL;
     }
     if (!ok)
         return cur;
     for (int i = 0; i < L->ntemplates; i++)
         if (L->templates[i] == t && L->template_failed[i])
             return cur; /* its errors were told at its first use */
-    int before = L->nparams, errors = L->diag->errors;
-    for (int j = 0; j < np; j++) {
+    /* the body, and the defaults, see the network's names and the template's own (a default
+     * the parameters before it), not the caller's: lexical scope */
+    int before = L->nparams, scope = L->scope, errors = L->diag->errors;
+    L->scope = L->nparams;
+    for (int j = 0; j < np && ok; j++) {
         const AstValue *def;
-        lower_params_bind(L, template_param(t, j, &def), at[j], val[j]);
+        const char *pn = template_param(t, j, &def);
+        if (!val[j]) {
+            val[j] = lower_value(L, def);
+            at[j] = s->head_loc;
+            ok = val[j] != NULL;
+        }
+        if (ok)
+            lower_params_bind(L, pn, at[j], val[j]);
+    }
+    if (!ok) { /* a default in error: told once, as an error in the body */
+        L->nparams = before;
+        L->scope = scope;
+        for (int i = 0; i < L->ntemplates; i++)
+            if (L->templates[i] == t)
+                L->template_failed[i] = true;
+        return cur;
     }
     L->expanding[L->nexpanding++] = t;
     if (t->body.len == 1) { /* the statement itself, named by the use */
@@ -519,6 +531,7 @@ static Node *lower_use(Lower *L, Item *parent, const AstStmt *s, const AstStmt *
     }
     L->nexpanding--;
     L->nparams = before;
+    L->scope = scope;
     for (int i = 0; i < L->ntemplates && L->diag->errors > errors; i++)
         if (L->templates[i] == t)
             L->template_failed[i] = true;

@@ -20,6 +20,10 @@ typedef struct Lower {
     Graph *g;
     NetParam *params; /* the network's parameters (params.c), then bound names */
     int nparams, params_cap;
+    /* Names are lexically scoped: a template's body sees the network's nnet parameters and
+     * the names bound from params[scope] on (its own parameters, its repeats' indices), not
+     * its caller's. scope 0: every name (outside templates). */
+    int nnet, scope;
     const AstStmt **templates; /* `template` definitions */
     bool *template_failed;     /* its first use had errors: later ones are not expanded */
     int ntemplates;

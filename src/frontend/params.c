@@ -51,11 +51,17 @@ static PType type_of(const AstValue *v)
 }
 
 /* The innermost binding of name: a template's parameter hides the network's. */
+/* Whether name i is seen where lowering is: not a template's caller's. */
+static bool in_scope(const Lower *L, int i) { return i >= L->scope || i < L->nnet; }
+
 static NetParam *find(Lower *L, const char *name)
 {
-    for (int i = L->nparams - 1; i >= 0; i--)
+    for (int i = L->nparams - 1; i >= 0; i--) {
+        if (!in_scope(L, i))
+            continue;
         if (!strcmp(L->params[i].name, name))
             return &L->params[i];
+    }
     return NULL;
 }
 
@@ -258,11 +264,21 @@ static AstValue *eval(Lower *L, const AstValue *v, int depth, bool in_expr)
         if (!in_expr || is_bool_word(v->s))
             return (AstValue *)v;
         diag_error(L->diag, v->loc, "unknown name '%s' in the expression", v->s);
+        bool callers = false;
         Suggest s;
         suggest_init(&s, v->s, false);
-        for (int i = 0; i < L->nparams; i++)
-            suggest_add(&s, L->params[i].name);
-        if (suggest_best(&s))
+        for (int i = 0; i < L->nparams; i++) {
+            if (in_scope(L, i))
+                suggest_add(&s, L->params[i].name);
+            else
+                callers = callers || !strcmp(L->params[i].name, v->s);
+        }
+        if (callers)
+            diag_hint(L->diag, v->loc,
+                      "'%s' is the template's caller's: a template sees the network's "
+                      "parameters and its own; give it as a parameter of the template",
+                      v->s);
+        else if (suggest_best(&s))
             diag_suggest(L->diag, v->loc, &s);
         else if (L->nparams == 0)
             diag_hint(L->diag, v->loc, "declare it first: params { %s 1 }", v->s);
@@ -395,6 +411,7 @@ void lower_params(Lower *L, const AstNet *net, const FrontendOptions *opt)
             declare(L, ps->body.items[i], opt, taken, &bad);
     }
     undeclared_defines(L, opt, taken, &bad);
+    L->nnet = L->nparams;
     if (bad && opt && opt->bad_define)
         *opt->bad_define = true;
 }
