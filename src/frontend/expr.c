@@ -74,9 +74,14 @@ static void fail(ExprIn *in, const char *from, const char *what)
         return;
     in->failed = true;
     skip(in);
+    unsigned char c = (unsigned char)*from; /* a UTF-8 character whole, not its first byte */
+    int n = c < 0x80 ? 1 : c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : c >= 0xC0 ? 2 : 1;
+    for (int k = 1; k < n; k++)
+        if (((unsigned char)from[k] & 0xC0) != 0x80)
+            n = 1; /* not UTF-8 after all: the byte alone */
     if (*from)
-        diag_error(in->d, at(in, from, 1), "expected %s in the expression, found '%c'", what,
-                   *from);
+        diag_error(in->d, at(in, from, n), "expected %s in the expression, found '%.*s'", what, n,
+                   from);
     else
         diag_error(in->d, at(in, from, 1), "expected %s in the expression, found its end", what);
 }

@@ -71,6 +71,11 @@ void lex_bad_char(LexState *st, YYLTYPE loc, char c)
         st->fatal = true; /* binary garbage: one screen of errors is enough */
 }
 
+void lex_bad_utf8(LexState *st, YYLTYPE loc, const char *text, int len)
+{
+    lex_error(st, loc, "unexpected character '%.*s': names and words are ASCII", len, text);
+}
+
 /* The column of the first non-blank byte on the line holding byte off; *first tells
  * whether that byte is off itself. */
 static int line_indent(const LexState *st, size_t off, bool *first)

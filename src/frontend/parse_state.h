@@ -45,6 +45,9 @@ AstValue *lex_string(LexState *st, const char *text, int len, YYLTYPE loc);
 bool lex_open(LexState *st, YYLTYPE loc, bool brace);
 void lex_close(LexState *st, YYLTYPE loc);
 void lex_bad_char(LexState *st, YYLTYPE loc, char c);
+/* A character outside ASCII (the file is checked to be UTF-8 before it is lexed): one error
+ * naming it, not one a byte. */
+void lex_bad_utf8(LexState *st, YYLTYPE loc, const char *text, int len);
 /* At a newline: when the next non-blank byte is a '{', reports it (a '{' ends the line of
  * its statement) and returns true, so the newline is skipped and the block still parses. */
 bool lex_brace_next(LexState *st);

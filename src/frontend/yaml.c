@@ -59,6 +59,11 @@ static AstValue *value(YamlReader *p, yaml_node_t *n, const char *key, SrcLoc ke
             if (!is_plain(n) && at.file)
                 at.col++; /* past the quote */
             v = ast_parse_expr(p->a, s, at, p->d);
+            if (!v) { /* reported: it still takes its place, so nothing else is "missing" */
+                v = ast_value(p->a, VAL_IDENT, at);
+                v->s = "?";
+                v->bad = true;
+            }
         } else if (!is_plain(n)) {
             v = ast_value(p->a, VAL_STRING, loc);
             v->s = s;
