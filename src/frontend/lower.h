@@ -24,8 +24,10 @@ typedef struct Lower {
      * the names bound from params[scope] on (its own parameters, its repeats' indices), not
      * its caller's. scope 0: every name (outside templates). */
     int nnet, scope;
-    const AstStmt **templates; /* `template` definitions */
-    bool *template_failed;     /* its first use had errors: later ones are not expanded */
+    const PtrVec *param_blocks; /* while the network's parameters are declared: their blocks
+                                   (AstStmt *), to tell a name declared further down */
+    const AstStmt **templates;  /* `template` definitions */
+    bool *template_failed;      /* its first use had errors: later ones are not expanded */
     int ntemplates;
     const AstStmt *expanding[AST_MAX_DEPTH]; /* the templates being expanded, outermost first */
     int nexpanding;

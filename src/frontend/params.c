@@ -217,8 +217,8 @@ static bool fits64(Lower *L, const AstValue *v)
 static AstValue *eval_expr(Lower *L, const AstValue *e, int depth)
 {
     AstValue *x = eval(L, e->items.items[0], depth + 1, true);
-    if (!x || (e->op != OP_COND && !fits64(L, x)))
-        return NULL;
+    if (!x || x->bad || (e->op != OP_COND && !fits64(L, x)))
+        return NULL; /* bad: a parameter whose default was in error, reported */
     if (e->op == OP_NEG) {
         if (!is_number(x))
             return type_mismatch(L, e, x, "a number");
@@ -238,7 +238,7 @@ static AstValue *eval_expr(Lower *L, const AstValue *e, int depth)
         return r ? relocated(L, r, e->loc) : NULL;
     }
     AstValue *y = eval(L, e->items.items[1], depth + 1, true);
-    if (!y || !fits64(L, y))
+    if (!y || y->bad || !fits64(L, y))
         return NULL;
     if (e->op >= OP_EQ && e->op <= OP_GE)
         return compare(L, e, x, y);
@@ -273,7 +273,18 @@ static AstValue *eval(Lower *L, const AstValue *v, int depth, bool in_expr)
             else
                 callers = callers || !strcmp(L->params[i].name, v->s);
         }
-        if (callers)
+        bool below = false; /* a default using a parameter declared after it */
+        for (int b = 0; L->param_blocks && b < L->param_blocks->len && !below; b++) {
+            const AstStmt *ps = L->param_blocks->items[b];
+            for (int k = 0; k < ps->body.len && !below; k++)
+                below = !strcmp(((const AstStmt *)ps->body.items[k])->head, v->s);
+        }
+        if (below)
+            diag_hint(L->diag, v->loc,
+                      "'%s' is declared further down: a default may use the parameters "
+                      "declared before it",
+                      v->s);
+        else if (callers)
             diag_hint(L->diag, v->loc,
                       "'%s' is the template's caller's: a template sees the network's "
                       "parameters and its own; give it as a parameter of the template",
@@ -402,6 +413,7 @@ void lower_params(Lower *L, const AstNet *net, const FrontendOptions *opt)
     L->nparams = 0;
     bool *taken = arena_alloc(L->arena, sizeof(bool) * (size_t)(nd ? nd : 1));
     bool bad = false;
+    L->param_blocks = &blocks;
     for (int b = 0; b < blocks.len; b++) {
         const AstStmt *ps = blocks.items[b];
         if (!ps->has_block)
@@ -410,6 +422,7 @@ void lower_params(Lower *L, const AstNet *net, const FrontendOptions *opt)
         for (int i = 0; i < ps->body.len; i++) /* in order: a default may use names above it */
             declare(L, ps->body.items[i], opt, taken, &bad);
     }
+    L->param_blocks = NULL;
     undeclared_defines(L, opt, taken, &bad);
     L->nnet = L->nparams;
     if (bad && opt && opt->bad_define)
@@ -436,8 +449,16 @@ static void declare(Lower *L, const AstStmt *s, const FrontendOptions *opt, bool
     }
     const AstArg *a = s->args.items[0];
     AstValue *v = eval(L, a->val, 0, a->val->kind == VAL_EXPR);
-    if (!v)
+    if (!v) { /* reported: declared all the same, so its uses and its -D say nothing more */
+        AstValue *bad = ast_value(L->arena, VAL_IDENT, a->val->loc);
+        bad->s = "?";
+        bad->bad = true;
+        define_of(opt, s->head, taken);
+        room(L);
+        L->params[L->nparams++] = (NetParam){
+            .name = s->head, .loc = s->head_loc, .val = bad, .type = type_of(bad), .used = true};
         return;
+    }
     NetParam p = {.name = s->head, .loc = s->head_loc, .val = v, .type = type_of(v)};
     const char *text = define_of(opt, s->head, taken);
     if (text) {
