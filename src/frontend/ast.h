@@ -99,7 +99,10 @@ AstNet *parse_yaml_with(Arena *a, const SrcFile *f, const char *const *templates
 /* An expression's text as YAML gives it ("(width * 2)", parentheses included), parsed with
  * the .net grammar's operators and precedence; loc is the text's (one line). NULL after an
  * error reported to d. */
-AstValue *ast_parse_expr(Arena *a, const char *text, SrcLoc loc, Diag *d);
+/* exact: text is loc's source byte for byte (one line, no escapes), so a message points at
+ * its part; otherwise (a YAML scalar with escapes, folded or on several lines) every message
+ * points at loc, the scalar's start. */
+AstValue *ast_parse_expr(Arena *a, const char *text, SrcLoc loc, bool exact, Diag *d);
 /* An operator as written ("//"). */
 const char *ast_op_text(ExprOp op);
 /* An expression's text for messages, from its operands' ("width * 2", inner expressions

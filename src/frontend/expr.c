@@ -49,13 +49,14 @@ typedef struct ExprIn {
     SrcLoc loc; /* the scalar's */
     int depth;
     bool failed;
+    bool exact; /* text is the source's bytes (ast_parse_expr) */
 } ExprIn;
 
 /* The location of text from byte at of the scalar, n bytes long (within its line). */
 static SrcLoc at(const ExprIn *in, const char *from, int n)
 {
     SrcLoc l = in->loc;
-    if (!l.file)
+    if (!l.file || !in->exact)
         return l;
     l.col += (int)(from - in->text);
     l.len = n > 0 ? n : 1;
@@ -257,9 +258,9 @@ static AstValue *cond(ExprIn *in)
     return y ? node(in, OP_COND, c, x, y, from) : NULL;
 }
 
-AstValue *ast_parse_expr(Arena *a, const char *text, SrcLoc loc, Diag *d)
+AstValue *ast_parse_expr(Arena *a, const char *text, SrcLoc loc, bool exact, Diag *d)
 {
-    ExprIn in = {.a = a, .d = d, .text = text, .p = text, .loc = loc};
+    ExprIn in = {.a = a, .d = d, .text = text, .p = text, .loc = loc, .exact = exact};
     AstValue *v = atom(&in); /* the whole scalar is one parenthesised atom */
     skip(&in);
     if (v && *in.p) {

@@ -325,7 +325,7 @@ static AstValue *define_value(Lower *L, const NetParam *p, const char *text)
 {
     AstValue *v = ast_scalar(L->arena, text, (SrcLoc){0});
     if (text[0] == '(')
-        v = ast_parse_expr(L->arena, text, (SrcLoc){0}, L->diag);
+        v = ast_parse_expr(L->arena, text, (SrcLoc){0}, false, L->diag);
     if (!v)
         return NULL;
     v = eval(L, v, 0, text[0] == '(');

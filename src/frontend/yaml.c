@@ -58,7 +58,15 @@ static AstValue *value(YamlReader *p, yaml_node_t *n, const char *key, SrcLoc ke
             SrcLoc at = loc;
             if (!is_plain(n) && at.file)
                 at.col++; /* past the quote */
-            v = ast_parse_expr(p->a, s, at, p->d);
+            /* exact when the text is the source's bytes (no escape, fold or line break) */
+            size_t off = ydoc_byte_of_index(p, n->start_mark.index),
+                   end = ydoc_byte_of_index(p, n->end_mark.index), q = is_plain(n) ? 0 : 1;
+            bool exact = end >= off + 2 * q && end - off - 2 * q == strlen(s) &&
+                         !memcmp(p->f->text + off + q, s, strlen(s)) &&
+                         (is_plain(n) || n->data.scalar.style == YAML_DOUBLE_QUOTED_SCALAR_STYLE);
+            if (!exact)
+                at = loc;
+            v = ast_parse_expr(p->a, s, at, exact, p->d);
             if (!v) { /* reported: it still takes its place, so nothing else is "missing" */
                 v = ast_value(p->a, VAL_IDENT, at);
                 v->s = "?";
