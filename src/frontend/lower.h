@@ -26,6 +26,7 @@ typedef struct Lower {
     int nnet, scope;
     const PtrVec *param_blocks; /* while the network's parameters are declared: their blocks
                                    (AstStmt *), to tell a name declared further down */
+    const char *defining;       /* the parameter whose -D is being read, or NULL */
     const AstStmt **templates;  /* `template` definitions */
     bool *template_failed;      /* its first use had errors: later ones are not expanded */
     int ntemplates;

@@ -279,7 +279,11 @@ static AstValue *eval(Lower *L, const AstValue *v, int depth, bool in_expr)
             for (int k = 0; k < ps->body.len && !below; k++)
                 below = !strcmp(((const AstStmt *)ps->body.items[k])->head, v->s);
         }
-        if (below)
+        if (L->defining)
+            diag_hint(L->diag, v->loc,
+                      "a -D value may use the parameters declared before '%s' (not itself)",
+                      L->defining);
+        else if (below)
             diag_hint(L->diag, v->loc,
                       "'%s' is declared further down: a default may use the parameters "
                       "declared before it",
@@ -323,17 +327,25 @@ AstValue *lower_value(Lower *L, const AstValue *v) { return eval(L, v, 0, false)
 /* -D NAME=VALUE read as the parameter's type; NULL after an error. */
 static AstValue *define_value(Lower *L, const NetParam *p, const char *text)
 {
+    if (p->type == P_STRING) { /* any text, as it is: "(1+2)" too */
+        AstValue *sv = ast_value(L->arena, VAL_STRING, (SrcLoc){0});
+        sv->s = text;
+        return sv;
+    }
     AstValue *v = ast_scalar(L->arena, text, (SrcLoc){0});
+    int errors = L->diag->errors;
     if (text[0] == '(')
         v = ast_parse_expr(L->arena, text, (SrcLoc){0}, false, L->diag);
-    if (!v)
+    L->defining = p->name;
+    if (v)
+        v = eval(L, v, 0, text[0] == '(');
+    L->defining = NULL;
+    if (!v) {
+        if (L->diag->errors > errors) /* the message has no place of its own: say where */
+            diag_note(L->diag, (SrcLoc){0}, "in -D %s=%s", p->name, text);
         return NULL;
-    v = eval(L, v, 0, text[0] == '(');
-    if (!v)
-        return NULL;
+    }
     PType t = type_of(v);
-    if (p->type == P_STRING) /* any text */
-        t = P_STRING, v = relocated(L, v, v->loc), v->kind = VAL_STRING, v->s = text;
     if (t == P_INT && p->type == P_FLOAT)
         v = float_value(L, (double)v->i, v->loc), t = P_FLOAT;
     if (t != p->type || (v->kind == VAL_INT && v->overflow)) {
