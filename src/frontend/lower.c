@@ -532,6 +532,8 @@ static Node *lower_use(Lower *L, Item *parent, const AstStmt *s, const AstStmt *
     L->nexpanding--;
     L->nparams = before;
     L->scope = scope;
+    if (L->diag->errors > errors) /* the body's errors are told once: say by which use */
+        diag_note(L->diag, s->head_loc, "in template '%s', used here", name);
     for (int i = 0; i < L->ntemplates && L->diag->errors > errors; i++)
         if (L->templates[i] == t)
             L->template_failed[i] = true;
