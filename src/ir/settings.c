@@ -37,7 +37,7 @@ static const SettingValue data_common[] = {
 static const char *const cifar_label_names[] = {"fine", "coarse", NULL};
 static const SettingValue cifar_values[] = {
     {{"labels", NULL, ATTR_ENUM, "fine", false, 0, 0, 0, 0, cifar_label_names,
-      "CIFAR-100's 100 fine classes or its 20 coarse ones"},
+      "CIFAR-100's 100 fine classes or its 20 coarse ones", false},
      TRAIN_FIELD(cifar_labels),
      NULL},
 };
