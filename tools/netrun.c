@@ -591,7 +591,8 @@ static void on_stop_signal(int sig)
         "\nnetrun: interrupted: every process stops after this step and saves (if a process "
         "died, mpirun ends the job and the last checkpoint stays as it was)\n";
     static const char again[] =
-        "\nnetrun: interrupted again: exiting without saving; the last checkpoint is unchanged\n";
+        "\nnetrun: interrupted again: exiting without saving; a checkpoint saved before stays "
+        "as it was\n";
     bool say = dist_rank() == 0, mpi = dist_size() > 1;
     if (stop_signal) {
         save_abandon();

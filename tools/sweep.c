@@ -45,7 +45,7 @@ static void axes_free(Axis *ax, int n)
 
 typedef struct Result {
     char *label, *dir;
-    int status; /* the child's: 0 done, 130 interrupted, else failed */
+    int status; /* the child's: 0 done, 128 + SIGINT or SIGTERM interrupted, else failed */
     bool have;  /* metrics read */
     double loss, test_acc, best_acc, seconds, img_per_s;
     int64_t params, macs;
@@ -136,9 +136,10 @@ static void table(StrBuf *sb, const Axis *ax, int nax, const Result *res, int nr
         else
             for (int c = 0; c < 5; c++)
                 sb_printf(sb, "%s%s", md ? "-" : "", sep);
-        const char *what = r->status == 0              ? ""
-                           : r->status == 128 + SIGINT ? " (interrupted)"
-                                                       : " (failed)";
+        const char *what = r->status == 0 ? ""
+                           : r->status == 128 + SIGINT || r->status == 128 + SIGTERM
+                               ? " (interrupted)"
+                               : " (failed)";
         if (md) {
             sb_printf(sb, "%s%s |\n", r->dir, what);
         } else { /* RFC 4180: a field with a comma or a quote is quoted, its quotes doubled */
@@ -417,7 +418,7 @@ int sweep_run(int argc, char **argv, const char *net, const char *const *specs, 
         read_results(r);
         done = k + 1;
         if (r->status == 128 + SIGINT || r->status == 128 + SIGTERM)
-            stop_sweep = stop_sweep ? stop_sweep : SIGINT;
+            stop_sweep = stop_sweep ? stop_sweep : r->status - 128;
         save_tables(dir, ax, nspecs, res, done, &d);
         if (test_stop && atoi(test_stop) == k + 1)
             raise(SIGINT);
@@ -434,8 +435,8 @@ int sweep_run(int argc, char **argv, const char *net, const char *const *specs, 
         finished += res[k].status == 0;
     printf("sweep: %d of %d runs finished%s; results in %s/results.md and results.csv\n", finished,
            total, stop_sweep ? " (stopped by a signal: the finished runs are kept)" : "", dir);
-    if (stop_sweep)
-        status = 128 + SIGINT;
+    if (stop_sweep) /* the signal's own status, as a run stopped by it exits */
+        status = 128 + stop_sweep;
     else if (finished < total && status == EXIT_OK)
         status = EXIT_BAD_INPUT;
     for (int k = 0; res && k < total; k++) {

@@ -11,8 +11,9 @@
  * the last name varying fastest: each a child netrun with argv's words (without --sweep),
  * the point's values as -D (a parameter of the net) or as the train setting's flag, and
  * --record runs/NETNAME-sweep-N/POINT. Prints and writes (results.md, results.csv) the
- * table. Returns netrun's exit status: 0 when every run finished, 130 when stopped by a
- * signal (the finished runs kept), 2 for a bad --sweep, 1 when a run failed. */
+ * table. Returns netrun's exit status: 0 when every run finished, 128 + the signal when
+ * stopped by SIGINT or SIGTERM (the finished runs kept), 2 for a bad --sweep, 1 when a run
+ * failed. */
 int sweep_run(int argc, char **argv, const char *net, const char *const *specs, int nspecs,
               bool quiet);
 

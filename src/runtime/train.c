@@ -457,8 +457,7 @@ TrainResult rt_train(Model *m, Optim *o, TrainPos *pos, const Dataset *train, co
         diag_error(d, (SrcLoc){0},
                    "%s%scannot resume at step %lld: %lld more steps go past the %lld a checkpoint "
                    "can count",
-                   ro->resume ? ro->resume : "", ro->resume ? ": " : "", (long long)pos->step,
-                   (long long)left, (long long)CKPT_MAX_STEP);
+                   rs, sep, (long long)pos->step, (long long)left, (long long)CKPT_MAX_STEP);
         res.ok = false;
         return res;
     }

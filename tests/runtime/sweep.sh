@@ -82,11 +82,17 @@ S=runs/mlp-sweep-4
     [ -f "$S/width=8/checkpoint.safetensors" ] &&
     ok "a run interrupted at step 3 saves its checkpoint and stops the grid" ||
     bad "interrupting a run (exit $rc)" "$(cat $S/results.md 2>/dev/null)" "$(tail -3 inner.err)"
+NETRUN_TEST_SIGNAL=3,1,15 "$NETRUN" mlp.net --train --threads 2 --sweep width=8,16 >term.out 2>term.err
+rc=$?
+S=runs/mlp-sweep-5
+[ $rc = 143 ] && grep -q "width=8 (interrupted)" $S/results.md && [ ! -d "$S/width=16" ] &&
+    ok "a run stopped by SIGTERM: marked interrupted (not failed), and the sweep exits 143 as it did" ||
+    bad "SIGTERM in a sweep (exit $rc)" "$(cat $S/results.md 2>/dev/null)" "$(tail -3 term.err)"
 
 echo "== a failed point"
 "$NETRUN" mlp.net --train --threads 2 --sweep width=0,8 >fail.out 2>fail.err
 rc=$?
-S=runs/mlp-sweep-5
+S=runs/mlp-sweep-6
 [ $rc = 1 ] && grep -q "width=0 (failed)" $S/results.md && [ -f "$S/width=8/weights.safetensors" ] &&
     grep -q "1 of 2 runs finished" fail.out &&
     ok "width 0 fails (its error shown), the grid goes on to width 8, exit 1" || bad "failed point (exit $rc)" "$(cat fail.out)"
