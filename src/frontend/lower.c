@@ -50,6 +50,13 @@ static bool check_name(Lower *L, const Item *parent, const char *name, SrcLoc lo
     for (int i = 0; i < parent->children.len; i++) {
         const Item *sib = parent->children.items[i];
         if (sib->name && strcmp(sib->name, name) == 0) {
+            if (sib->loc.file == loc.file && sib->loc.line == loc.line && sib->loc.col == loc.col) {
+                /* one statement made twice (a repeat's copies): not two names written */
+                diag_error(L->diag, loc, "every copy of this statement would be named '%s'", name);
+                diag_hint(L->diag, loc,
+                          "leave it unnamed: a repeat names its copies by their index");
+                return false;
+            }
             diag_error(L->diag, loc, "duplicate name '%s'", name);
             diag_note(L->diag, sib->loc, "'%s' is first defined here", name);
             return false;
