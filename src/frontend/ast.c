@@ -31,6 +31,14 @@ AstStmt *ast_stmt(Arena *a, SrcLoc loc)
     return s;
 }
 
+AstValue *ast_bad_value(Arena *a, SrcLoc loc)
+{
+    AstValue *v = ast_value(a, VAL_IDENT, loc);
+    v->s = "?";
+    v->bad = true;
+    return v;
+}
+
 char *ast_unescape(Arena *a, const char *body, int n)
 {
     char *s = arena_alloc(a, (size_t)n + 1), *o = s;

@@ -120,6 +120,9 @@ bool ast_parse_number(AstValue *v, const char *text);
  * and a backslash before any other byte, which stands for that byte): the .net lexer's rule,
  * also for strings inside an expression that YAML holds. */
 char *ast_unescape(Arena *a, const char *body, int n);
+/* The stand-in for a value whose error is reported (`bad`, the word "?"): it keeps its place
+ * (an argument, a parameter) so that nothing after it says the value is missing or wrong. */
+AstValue *ast_bad_value(Arena *a, SrcLoc loc);
 /* Whether s is a name: [A-Za-z_][A-Za-z0-9_]*, and dots too when `dots` (the .net lexer's
  * words; dots separate parameter names, so names of layers and groups may not have them). */
 bool ast_is_name(const char *s, bool dots);

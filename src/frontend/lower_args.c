@@ -267,10 +267,7 @@ bool lower_args(Lower *L, const char *what, const AttrSpec *specs, int nspecs,
         const AstValue *v = lower_value(L, a->val); /* parameters and expressions */
         AstValue *sv;
         if (!v) { /* reported: it still takes its place, so nothing else is "missing" */
-            AstValue *bad = ast_value(L->arena, VAL_IDENT, a->val->loc);
-            bad->s = "?";
-            bad->bad = true;
-            v = bad;
+            v = ast_bad_value(L->arena, a->val->loc);
             ok = false;
         }
         if (a->key) {

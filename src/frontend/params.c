@@ -462,9 +462,7 @@ static void declare(Lower *L, const AstStmt *s, const FrontendOptions *opt, bool
     const AstArg *a = s->args.items[0];
     AstValue *v = eval(L, a->val, 0, a->val->kind == VAL_EXPR);
     if (!v) { /* reported: declared all the same, so its uses and its -D say nothing more */
-        AstValue *bad = ast_value(L->arena, VAL_IDENT, a->val->loc);
-        bad->s = "?";
-        bad->bad = true;
+        AstValue *bad = ast_bad_value(L->arena, a->val->loc);
         define_of(opt, s->head, taken);
         room(L);
         L->params[L->nparams++] = (NetParam){

@@ -67,11 +67,8 @@ static AstValue *value(YamlReader *p, yaml_node_t *n, const char *key, SrcLoc ke
             if (!exact)
                 at = loc;
             v = ast_parse_expr(p->a, s, at, exact, p->d);
-            if (!v) { /* reported: it still takes its place, so nothing else is "missing" */
-                v = ast_value(p->a, VAL_IDENT, at);
-                v->s = "?";
-                v->bad = true;
-            }
+            if (!v) /* reported: it still takes its place, so nothing else is "missing" */
+                v = ast_bad_value(p->a, at);
         } else if (!is_plain(n)) {
             v = ast_value(p->a, VAL_STRING, loc);
             v->s = s;
@@ -130,9 +127,9 @@ static void keyed_args(YamlReader *p, PtrVec *args, yaml_node_t *m)
     ydoc_leave(p, m);
 }
 
-/* A layer's arguments from the value of its kind: `{in: 1, out: 32}` gives keyed arguments,
- * `2` one positional, `[2, 2]` one positional per element, `[32, k3, {stride: 2}]` both (a
- * mapping as the list's last item), nothing none. */
+/* A layer's (or a train setting kind's) arguments from the value of its kind: `{in: 1, out: 32}`
+ * gives keyed arguments, `2` one positional, `[2, 2]` one positional per element, `[32, k3,
+ * {stride: 2}]` both (a mapping as the list's last item), nothing none. */
 static void layer_args(YamlReader *p, AstStmt *s, yaml_node_t *v)
 {
     if (v->type == YAML_MAPPING_NODE) {
@@ -501,15 +498,10 @@ static AstStmt *train_entry(YamlReader *p, const YamlEntry *e)
                 last = node_at(p, v2->data.sequence.items.top[-1]);
             if (v2->type == YAML_MAPPING_NODE) {
                 keyed_args(p, &s->args, v2);
-            } else if (last && last->type == YAML_MAPPING_NODE && ydoc_enter(p, v2)) {
+            } else if (last && last->type == YAML_MAPPING_NODE) {
                 /* [[2, 5], {gamma: 0.5}]: positional values, keyed ones last, as a layer's;
                  * a list without a mapping at its end is one value ([2, 5]: milestones) */
-                for (yaml_node_item_t *i = v2->data.sequence.items.start;
-                     i + 1 < v2->data.sequence.items.top && !halted(p); i++)
-                    if (node_at(p, *i))
-                        push_positional(p, &s->args, node_at(p, *i));
-                keyed_args(p, &s->args, last);
-                ydoc_leave(p, v2);
+                layer_args(p, s, v2);
             } else if (!is_null(v2)) {
                 push_positional(p, &s->args, v2);
             }
