@@ -197,6 +197,9 @@ typedef struct ConvPlan {
     int OCp;        /* OCg, or rounded up to a multiple of 8 (zero weights) for vectors */
 } ConvPlan;
 
+/* A core's L1 data cache: 32 KB on most x86 cores (48 on Intel's since Ice Lake). */
+#define L1_BYTES 32768
+
 /* Vector registers of a family, and how many a block may keep as accumulators. */
 static int vec_regs(int width) { return width >= 16 ? 32 : 16; }
 static int acc_budget(int width) { return width >= 16 ? 24 : width == 8 ? 12 : 32; }
@@ -210,49 +213,73 @@ static double pass_cycles(int fmas, int loads, int chain)
 }
 
 /* A register block of a convolution: nvc of the output vectors at bh x bw outputs (bh
- * dividing the output's rows and bw its columns, so that no block is ragged). An output is
- * a pixel, or with a fused max pool a window of pk x pk pixels; the block's pixels are
- * numbered row by row. */
+ * dividing the output's rows; where bw does not divide its columns, each band of rows ends
+ * in one narrower block of the tail = columns % bw remaining ones). An output is a pixel, or
+ * with a fused max pool a window of pk x pk pixels; the block's pixels are numbered row by
+ * row. */
 typedef struct ConvBlock {
-    int nvc, bh, bw;
+    int nvc, bh, bw, tail;
 } ConvBlock;
 
-/* The block that reaches the largest share of the FMA peak: per input channel and tap,
- * nvc weight loads and a broadcast per pixel feed nvc x pixels FMAs, one per accumulator,
- * and per block the epilogue stores (with a pool, takes the maximum of) each output
- * vector; then the one with fewer loads, then the flatter one. */
+/* Cycles of one block of nvc vectors at outs outputs of P pixels each pass: per input channel
+ * and tap, nvc weight loads and a broadcast per pixel feed nvc x P FMAs, one per accumulator;
+ * the epilogue stores (with a pool, takes the maximum of) each output vector. With weights
+ * past L1 (l2), each weight vector comes from L2, at one a cycle: a block of one pixel then
+ * waits on them. On Zen 1, a 1x1 convolution 128->128 on 7x7 (64 KB of weights) took 1.5-2
+ * times as long with 1 pixel x 8 vectors as with 7 pixels x 1 vector or 4 x 2. */
+static double block_cycles(int passes, int nvc, int outs, int pool, bool l2)
+{
+    int P = outs * pool;
+    double pass = pass_cycles(nvc * P, nvc + P, 1);
+    if (l2 && pass < nvc)
+        pass = nvc;
+    return passes * pass + nvc * outs * (1.5 + (pool - 1) / 2.0);
+}
+
+/* The block that reaches the largest share of the FMA peak over the whole output (its tail
+ * blocks counted), then the one with fewer loads, then the flatter one; one with a tail only
+ * where it beats every block without one by a sixth. Odd widths (7, 13) with their weights
+ * past L1 thus still get a block of several pixels: on Zen 1, a 1x1 convolution 128->128 on
+ * 13x13 took 327 us with 1 pixel x 8 vectors, 214-237 with 3 or 4 pixels and a tail of one.
+ * But where a block of one pixel keeps up (weights in L1: 64 channels on 11x11 and 17x17),
+ * the tails the model scored a little higher measured a few percent slower. */
 static ConvBlock conv_block(const ConvPlan *p, int NV, int VL)
 {
     bool whole = p->OCp != p->OCg && VL > 1; /* a partial vector: one chunk of all of them */
-    ConvBlock best = {1, 1, 1};
-    double share = -1, loads = 0;
+    ConvBlock best[2] = {{1, 1, 1, 0}, {1, 1, 1, 0}}; /* without a tail, with one */
+    double share[2] = {-1, -1}, loads[2] = {0, 0};
     int rows = p->OH / p->pk, cols = p->OW / p->pk, pool = p->pk * p->pk;
     int passes = p->Cg * p->KH * p->KW;
+    bool l2 = (size_t)passes * p->OCp * p->G * sizeof(float) > L1_BYTES;
     for (int nvc = 1; nvc <= NV; nvc++)
         for (int bh = 1; bh <= rows && NV % nvc == 0; bh++)
             for (int bw = 1; bw <= cols && rows % bh == 0; bw++) {
-                int outs = bh * bw, P = outs * pool;
-                if (cols % bw || (whole && nvc != NV) || nvc * P > acc_budget(VL))
+                int outs = bh * bw, P = outs * pool, tail = cols % bw, t = tail > 0;
+                if ((whole && nvc != NV) || nvc * P > acc_budget(VL))
                     continue;
-                double cycles = passes * pass_cycles(nvc * P, nvc + P, 1) +
-                                nvc * outs * (1.5 + (pool - 1) / 2.0);
-                double s = passes * nvc * P / 2.0 / cycles, l = (double)(nvc + P) / (nvc * P);
-                if (s > share + 1e-9 || (s > share - 1e-9 && l < loads - 1e-9)) {
-                    best = (ConvBlock){nvc, bh, bw};
-                    share = s;
-                    loads = l;
+                /* one band of bh rows: cols / bw blocks, and a tail block if any */
+                double cycles = cols / bw * block_cycles(passes, nvc, outs, pool, l2) +
+                                (t ? block_cycles(passes, nvc, bh * tail, pool, l2) : 0);
+                double fmas = (double)passes * nvc * bh * cols * pool;
+                double s = fmas / 2.0 / cycles,
+                       l = (cols / bw * (nvc + P) + (t ? nvc + bh * tail * pool : 0)) * passes /
+                           fmas;
+                if (s > share[t] + 1e-9 || (s > share[t] - 1e-9 && l < loads[t] - 1e-9)) {
+                    best[t] = (ConvBlock){nvc, bh, bw, tail};
+                    share[t] = s;
+                    loads[t] = l;
                 }
             }
-    return best;
+    return share[1] > share[0] * 7 / 6 ? best[1] : best[0];
 }
 
-static void conv_body(Emit *e, const VecFam *f, const void *ctx)
+/* The blocks of bw outputs of blk.bh rows at columns [x0, x1) (bw dividing x1 - x0): the loops
+ * over them and the block itself. */
+static void conv_nest(Emit *e, const VecFam *f, const ConvPlan *p, ConvBlock blk, int x0, int x1)
 {
-    const ConvPlan *p = ctx;
     StrBuf *sb = e->code;
     const char *F = f->name;
     int VL = f->width, NV = VL > 1 ? p->OCp / VL : p->OCg;
-    ConvBlock blk = conv_block(p, NV, VL);
     int NVC = blk.nvc, pk = p->pk, BW = blk.bw * pk, P = blk.bh * pk * BW, chunks = NV / NVC;
     const CLayout *o = &e->out;
     /* with groups, each runs over its own input channels (gi * Cg) into its own outputs */
@@ -261,12 +288,10 @@ static void conv_body(Emit *e, const VecFam *f, const void *ctx)
     const char *gw =
         grouped ? arena_printf(e->arena, " + gi * %d", p->KH * p->KW * p->Cg * p->OCg) : "";
     const char *gout = grouped ? arena_printf(e->arena, " + gi * %d", p->OCg) : "";
-    if (grouped)
-        sb_printf(sb, "    for (int gi = 0; gi < %d; gi++)\n", p->G);
     /* oy, ox: the block's first output (a pixel, or a pooled one) */
     sb_printf(sb,
-              "    for (int oy = 0; oy < %d; oy += %d)\n    for (int ox = 0; ox < %d; ox += %d)\n",
-              p->OH / pk, blk.bh, p->OW / pk, blk.bw);
+              "    for (int oy = 0; oy < %d; oy += %d)\n    for (int ox = %d; ox < %d; ox += %d)\n",
+              p->OH / pk, blk.bh, x0, x1, blk.bw);
     if (chunks > 1)
         sb_printf(sb, "    for (int ob = 0; ob < %d; ob++)\n", chunks);
     sb_puts(sb, "    {\n");
@@ -348,6 +373,23 @@ static void conv_body(Emit *e, const VecFam *f, const void *ctx)
             }
     }
     sb_puts(sb, "    }\n");
+}
+
+static void conv_body(Emit *e, const VecFam *f, const void *ctx)
+{
+    const ConvPlan *p = ctx;
+    int VL = f->width, NV = VL > 1 ? p->OCp / VL : p->OCg, cols = p->OW / p->pk;
+    ConvBlock blk = conv_block(p, NV, VL);
+    if (p->G > 1)
+        sb_printf(e->code, "    for (int gi = 0; gi < %d; gi++) {\n", p->G);
+    conv_nest(e, f, p, blk, 0, cols - blk.tail);
+    if (blk.tail) { /* the columns left: one narrower block per band of rows */
+        ConvBlock t = blk;
+        t.bw = blk.tail;
+        conv_nest(e, f, p, t, cols - blk.tail, cols);
+    }
+    if (p->G > 1)
+        sb_puts(e->code, "    }\n");
 }
 
 /* Depthwise (groups == channels, one output channel each): the channels are the vector
@@ -595,7 +637,7 @@ static ConvBlock wino_block(const WinoGeom *g, int NV, int VL)
 {
     int count[4], times[4];
     wino_blocks(g, count, times);
-    ConvBlock best = {1, 1, 1};
+    ConvBlock best = {1, 1, 1, 0};
     double least = -1;
     for (int nvc = 1; nvc <= NV; nvc++)
         for (int nt = 1; nt * nvc <= acc_budget(VL) && NV % nvc == 0; nt++) {
@@ -608,7 +650,7 @@ static ConvBlock wino_block(const WinoGeom *g, int NV, int VL)
                           (full * (pass > 5 ? pass : 5) + (rest ? (tail > 5 ? tail : 5) : 0));
             }
             if (least < 0 || cycles < least - 1e-9) {
-                best = (ConvBlock){nvc, 1, nt};
+                best = (ConvBlock){nvc, 1, nt, 0};
                 least = cycles;
             }
         }
