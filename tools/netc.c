@@ -76,6 +76,8 @@ static bool write_file(const char *path, const StrBuf *sb, Diag *d)
         fputs(sb->data, stdout);
         return true;
     }
+    if (!io_output_ok(path, "netc", d)) /* -o at the net file, --header at the weights... */
+        return false;
     /* temp file then rename, so a failed run leaves an older output intact */
     size_t n = strlen(path) + 16;
     char *tmp = malloc(n);
@@ -169,6 +171,17 @@ static int generate(const char *net, Graph *g, const char *out, const char *weig
     sb_init(&h);
     sb_init(&b);
     char *bpath = blob ? blob_name(out) : NULL;
+    /* three outputs, three files (a header written over the C would include itself) */
+    const char *clash = header && strcmp(out, "-") && io_same_file(header, out) ? out
+                        : header && bpath && io_same_file(header, bpath)        ? bpath
+                                                                                : NULL;
+    if (clash) {
+        diag_error(d, (SrcLoc){0}, "--header %s and %s are one file; the header needs its own",
+                   header, clash);
+        free(bpath);
+        rt_model_free(m);
+        return EXIT_USAGE;
+    }
     CgOptions o = {.prefix = prefix,
                    .source = net,
                    .main = with_main,

@@ -426,6 +426,7 @@ static int predict(const Args *a, Model *m, const TrainConfig *t, Diag *d)
     }
     FILE *csv = NULL;
     SaveFile out;
+    io_note_read(a->predict); /* whatever its format, --logits may not overwrite it */
     if (a->logits && (!save_begin(&out, a->logits, true, d) || !(csv = save_stream(&out, d)))) {
         if (out.fd >= 0)
             save_abort(&out);
@@ -692,6 +693,31 @@ static void say_how_to_resume(int argc, char **argv, const Args *a, const char *
 }
 
 /* ---- where training writes: the weights, and the training checkpoint beside them ---- */
+
+/* The weights, the checkpoint and the run folder's best weights (or NULL) are three files
+ * (two spellings of one path, or a link, would let one save replace another's). */
+static bool distinct_outputs(const char *save, const char *ckpt, const char *best, Diag *d)
+{
+    if (save && ckpt && io_same_file(save, ckpt)) {
+        diag_error(d, (SrcLoc){0},
+                   "%s (the weights) and %s (the training checkpoint) are one file; the weights "
+                   "and the checkpoint need two",
+                   save, ckpt);
+        return false;
+    }
+    const char *other = best && save && io_same_file(save, best)   ? save
+                        : best && ckpt && io_same_file(ckpt, best) ? ckpt
+                                                                   : NULL;
+    if (other) {
+        diag_error(d, (SrcLoc){0},
+                   "%s is the run folder's best weights%s%s%s, which the run keeps apart; name "
+                   "another file",
+                   other, strcmp(other, best) ? " (" : "", strcmp(other, best) ? best : "",
+                   strcmp(other, best) ? ")" : "");
+        return false;
+    }
+    return true;
+}
 
 /* Where the extension of path's last component starts (its last '.', not the first
  * character), or the end of path when it has none. */
@@ -1095,6 +1121,12 @@ static int run(int argc, char **argv, bool *collective)
         pos.drop_rng = m->rng;
         if (a.resume && rank == 0 && !ckpt_resume(a.resume, m, o, &pos, &d))
             goto done;
+        /* the checkpoint resumed goes on in the same file; weights trained from --load may
+         * replace the file they came from when --save names it */
+        if (a.resume)
+            io_may_rewrite(a.resume);
+        if (a.load && a.save && io_same_file(a.load, a.save))
+            io_may_rewrite(a.load);
         /* the weights: --save, or beside the checkpoint resumed from (when named so), or in
          * the run folder, or NAME.safetensors; the checkpoint: --checkpoint, or the one resumed
          * from, or in the run folder (when the weights are), or beside the weights */
@@ -1124,6 +1156,8 @@ static int run(int argc, char **argv, bool *collective)
                 ckpt = arena_printf(arena, "%s/checkpoint.safetensors", dir);
         }
         const char *best = recording ? arena_printf(arena, "%s/best.safetensors", dir) : NULL;
+        if (rank == 0 && !distinct_outputs(save, ckpt, best, &d))
+            goto done;
         *collective = true; /* share_state's failures are agreed; so are rt_train's */
         if (nproc > 1 && !share_state(m, o, &pos, &train, &test, &d))
             goto done;

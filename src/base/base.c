@@ -1,6 +1,7 @@
 /* base.c: arena, source files, the diagnostic sink, string buffers and small helpers.
  * The diagnostic printer is the one place that knows how a message looks on screen. */
 #define _POSIX_C_SOURCE 200809L
+#define _XOPEN_SOURCE 700 /* realpath */
 #include "base.h"
 
 #include <ctype.h>
@@ -94,6 +95,104 @@ void ptrvec_push(Arena *a, PtrVec *v, void *item)
     v->items[v->len++] = item;
 }
 
+/* ---- the files a run reads ---- */
+
+typedef struct ReadFile {
+    dev_t dev;
+    ino_t ino;
+    char *path;
+} ReadFile;
+static ReadFile *reads;
+static size_t nreads, capreads;
+
+static ReadFile *read_entry(const struct stat *st)
+{
+    for (size_t i = 0; i < nreads; i++)
+        if (reads[i].dev == st->st_dev && reads[i].ino == st->st_ino)
+            return &reads[i];
+    return NULL;
+}
+
+void io_note_read(const char *path)
+{
+    struct stat st;
+    if (stat(path, &st) != 0 || !S_ISREG(st.st_mode) || read_entry(&st))
+        return;
+    if (nreads == capreads) {
+        size_t cap = capreads ? 2 * capreads : 16;
+        ReadFile *grown = realloc(reads, cap * sizeof *grown);
+        if (!grown)
+            return; /* the check is a safeguard: without memory, it is skipped */
+        reads = grown, capreads = cap;
+    }
+    char *copy = strdup(path);
+    if (copy)
+        reads[nreads++] = (ReadFile){st.st_dev, st.st_ino, copy};
+}
+
+void io_may_rewrite(const char *path)
+{
+    struct stat st;
+    ReadFile *r = stat(path, &st) == 0 ? read_entry(&st) : NULL;
+    if (r) {
+        free(r->path);
+        *r = reads[--nreads];
+    }
+}
+
+const char *io_read_as(const char *path)
+{
+    struct stat st;
+    ReadFile *r = stat(path, &st) == 0 ? read_entry(&st) : NULL;
+    return r ? r->path : NULL;
+}
+
+bool io_output_ok(const char *path, const char *who, Diag *d)
+{
+    const char *input = io_read_as(path);
+    if (!input)
+        return true;
+    if (strcmp(input, path) == 0)
+        diag_error(d, (SrcLoc){0},
+                   "%s: is a file %s reads; writing there would destroy it: "
+                   "name another file",
+                   path, who);
+    else
+        diag_error(d, (SrcLoc){0},
+                   "%s: is %s, a file %s reads; writing there would destroy it: "
+                   "name another file",
+                   path, input, who);
+    return false;
+}
+
+/* path with its directory resolved (realpath), malloc'ed; NULL if the directory cannot be */
+static char *resolved(const char *path)
+{
+    const char *slash = strrchr(path, '/');
+    char *dir = slash ? strndup(path, (size_t)(slash - path) + (slash == path)) : strdup(".");
+    char *real = dir ? realpath(dir, NULL) : NULL;
+    free(dir);
+    const char *base = slash ? slash + 1 : path;
+    char *out = real ? malloc(strlen(real) + strlen(base) + 2) : NULL;
+    if (out)
+        sprintf(out, "%s/%s", real, base);
+    free(real);
+    return out;
+}
+
+bool io_same_file(const char *a, const char *b)
+{
+    struct stat sa, sb;
+    bool ea = stat(a, &sa) == 0, eb = stat(b, &sb) == 0;
+    if (ea || eb)
+        return ea && eb && sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
+    char *ra = resolved(a), *rb = resolved(b);
+    bool same = ra && rb ? strcmp(ra, rb) == 0 : strcmp(a, b) == 0;
+    free(ra);
+    free(rb);
+    return same;
+}
+
 /* ---- source files ---- */
 
 SrcFile *src_read(Arena *a, const char *path)
@@ -101,6 +200,7 @@ SrcFile *src_read(Arena *a, const char *path)
     FILE *f = fopen(path, "rb");
     if (!f)
         return NULL;
+    io_note_read(path);
     struct stat st;
     if (fstat(fileno(f), &st) == 0 && S_ISDIR(st.st_mode)) {
         fclose(f); /* fopen opens a directory; reading it would say "Input/output error" */

@@ -61,6 +61,26 @@ SrcFile *src_read(Arena *a, const char *path);
 #define SRC_MAX_BYTES ((size_t)64 << 20)
 SrcFile *src_from_string(Arena *a, const char *name, const char *text);
 
+/* ---- the files a run reads, which it must not overwrite ----
+ * Every reader of a user's file (net sources, weights, data) notes it after opening it; a
+ * writer asks io_read_as before it replaces a file, so that an output named like an input
+ * (--logits at the --predict file, -o at the net file, by another spelling or a link) is an
+ * error rather than the input destroyed. Process-wide; not thread-safe (files are opened by
+ * the main thread). */
+/* Notes the regular file at path (as the user gave it; just opened) as read by this run. */
+void io_note_read(const char *path);
+/* Takes back the note of a file the run replaces by design (the checkpoint it resumes). */
+void io_may_rewrite(const char *path);
+/* The path, as it was given, of a file this run read that path names (the same file), or
+ * NULL. */
+const char *io_read_as(const char *path);
+/* Whether path may be written: not a file who ("this run") reads; false after a message. */
+struct Diag;
+bool io_output_ok(const char *path, const char *who, struct Diag *d);
+/* Whether a and b name one file: the same file if both exist, else the same directory entry
+ * (their directories resolved). */
+bool io_same_file(const char *a, const char *b);
+
 /* ---- diagnostics ---- */
 
 typedef enum { DIAG_ERROR, DIAG_WARNING, DIAG_NOTE, DIAG_HINT } DiagLevel;

@@ -377,7 +377,8 @@ int main(int argc, char **argv)
                 "usage: %s IMAGES-idx3-ubyte [LABELS-idx1-ubyte] | IMAGE.pgm\n"
                 "runs the %s network (input %d values, %d outputs%s%s%s)\n",
                 argv[0], NETC_MAIN_NAME, NETC_MAIN_IN_SIZE, NETC_MAIN_OUT_SIZE,
-                NETC_MAIN_SCORES ? "" : ": an image of ", NETC_MAIN_OUT_SHAPE,
+                NETC_MAIN_SCORES ? "" : ": an image of ",
+                NETC_MAIN_SCORES ? "" : NETC_MAIN_OUT_SHAPE,
                 NETC_MAIN_SCORES ? "" : ", printed as a CSV row an image");
         return 2;
     }

@@ -35,6 +35,7 @@ int dataset_open_input(const char *path, struct stat *st, Diag *d)
         diag_error(d, (SrcLoc){0}, "%s: cannot open: %s", path, io_errstr(errno, eb, sizeof eb));
         return -1;
     }
+    io_note_read(path);
     if (fstat(fd, st) != 0) {
         diag_error(d, (SrcLoc){0}, "%s: cannot stat: %s", path, io_errstr(errno, eb, sizeof eb));
         close(fd);

@@ -144,6 +144,8 @@ bool save_begin(SaveFile *s, const char *path, bool streams, Diag *d)
     char eb[128];
     memset(s, 0, sizeof *s);
     s->fd = -1;
+    if (!io_output_ok(path, "this run", d)) /* --logits at the --predict file... */
+        return false;
     struct stat st, lst;
     bool exists = stat(path, &st) == 0;
     if (exists && !S_ISREG(st.st_mode)) {

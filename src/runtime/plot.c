@@ -140,6 +140,7 @@ static bool read_metrics(Run *r, const char *file, Diag *d)
         diag_error(d, (SrcLoc){0}, "%s: cannot open: %s", file, io_errstr(errno, eb, sizeof eb));
         return false;
     }
+    io_note_read(file);
     char *line = NULL;
     size_t cap = 0;
     ssize_t len;

@@ -404,6 +404,7 @@ StFile *st_read(const char *path, Diag *d)
         diag_error(d, (SrcLoc){0}, "%s: cannot open: %s", path, io_errstr(errno, eb, sizeof eb));
         return NULL;
     }
+    io_note_read(path);
     struct stat st;
     if (fstat(fd, &st) != 0) {
         diag_error(d, (SrcLoc){0}, "%s: cannot stat: %s", path, io_errstr(errno, eb, sizeof eb));

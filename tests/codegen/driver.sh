@@ -143,6 +143,7 @@ if "$netc" "$root/nets/mnist.net" --weights "$root/examples/mnist.safetensors" -
   gunzip -c "$root/data/mnist-mini/t10k-images-idx3-ubyte.gz" > "$tmp/t10k-images"
   "$netrun" "$root/nets/mnist.net" --load "$root/examples/mnist.safetensors" --predict "$tmp/t10k-images" --quiet > "$tmp/want" 2>&1
   expect "mnist --main: netrun's classes" 0 "^$(tr '\n' ' ' < "$tmp/want")2,004 images, .* us/image $" "$tmp/mnist" "$tmp/t10k-images"
+  expect "mnist --main: usage" 2 "(input 784 values, 10 outputs) $" "$tmp/mnist"
   for pgm in "$root"/examples/*.pgm; do
     want=$("$netrun" "$root/nets/mnist.net" --load "$root/examples/mnist.safetensors" --predict "$pgm" | cut -d' ' -f1)
     expect "mnist --main: $(basename "$pgm")" 0 "^$want  (p=" "$tmp/mnist" "$pgm"
@@ -199,5 +200,20 @@ rm -f "$tmp/wino.weights"
 expect "--no-blob keeps C literals" 0 "^ok" \
   sh -c "'$netc' '$tmp/wide.net' -o '$tmp/wide.c' --no-blob 2>/dev/null && [ ! -e '$tmp/wide.weights' ] && grep -q 'static const float' '$tmp/wide.c' && echo ok"
 expect "--blob needs a file" 2 "give a file name" "$netc" "$root/nets/mnist.net" -o - --blob
+# an output that names an input or another output (another spelling, a link) is refused,
+# and the file stays
+cp "$root/nets/mnist.net" "$tmp/keep.net"
+cp "$root/examples/mnist.safetensors" "$tmp/keep.safetensors"
+ln -s keep.net "$tmp/link.net"
+expect "-o at the net file" 1 "keep.net: is a file netc reads; writing there would destroy it" \
+  "$netc" "$tmp/keep.net" -o "$tmp/keep.net"
+expect "-o at the net file through a link" 1 "link.net: is $tmp/keep.net, a file netc reads" \
+  "$netc" "$tmp/keep.net" -o "$tmp/link.net"
+expect "--header at the weights" 1 "/../$(basename "$tmp")/keep.safetensors: is $tmp/keep.safetensors, a file netc reads" \
+  "$netc" "$tmp/keep.net" --weights "$tmp/keep.safetensors" -o "$tmp/k.c" --header "$tmp/../$(basename "$tmp")/keep.safetensors"
+expect "-o and --header one file" 2 "header $tmp/./k.c and $tmp/k.c are one file" \
+  "$netc" "$tmp/keep.net" --weights "$tmp/keep.safetensors" -o "$tmp/k.c" --header "$tmp/./k.c"
+expect "... and the net and the weights are intact" 0 "^ok" sh -c "cmp -s '$root/nets/mnist.net' '$tmp/keep.net' &&
+  cmp -s '$root/examples/mnist.safetensors' '$tmp/keep.safetensors' && [ -L '$tmp/link.net' ] && echo ok"
 echo "driver: $pass passed, $fail failed"
 [ "$fail" = 0 ]

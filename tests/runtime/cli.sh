@@ -598,6 +598,25 @@ for sig in INT TERM; do
     interrupted async$sig $([ $sig = INT ] && echo 130 || echo 143) asyncfull.st
 done
 
+# an output that names an input, or another output, by another spelling or a link, is refused
+# before anything is written (expect checks that keep.st and keep.ckpt.st stay as they were)
+ln -sf keep.ckpt.st link.ckpt.st
+expect save-is-checkpoint-spelled 1 'keep.st;keep.st;one file' mlp.net --train --data small --save ./keep.st --checkpoint "$PWD/keep.st"
+expect save-is-checkpoint-link 1 'link.ckpt.st;keep.ckpt.st;one file' mlp.net --train --data small --save link.ckpt.st --checkpoint keep.ckpt.st
+cp mlp.net mlpkeep.net
+expect save-is-net 1 'mlpkeep.net;reads;destroy' mlpkeep.net --train --data small --steps 1 --save ./mlpkeep.net
+cmp -s mlp.net mlpkeep.net && ok "save-is-net: the net file is intact" || bad "save-is-net: the net file changed"
+cp -r small smallkeep
+expect save-is-data 1 'smallkeep/../smallkeep/train-labels-idx1-ubyte;reads;destroy' mlp.net --train --data smallkeep --steps 1 --save smallkeep/../smallkeep/train-labels-idx1-ubyte
+expect logits-is-predict 1 'smallkeep/t10k-images-idx3-ubyte;reads;destroy' mlp.net --load keep.st --predict smallkeep/t10k-images-idx3-ubyte --logits "$PWD/smallkeep/t10k-images-idx3-ubyte"
+cmp -s small/train-labels-idx1-ubyte smallkeep/train-labels-idx1-ubyte && cmp -s small/t10k-images-idx3-ubyte smallkeep/t10k-images-idx3-ubyte &&
+    ok "save-is-data, logits-is-predict: the data files are intact" || bad "a data file changed"
+expect confusion-is-load 1 'keep.st;reads;destroy' mlp.net --load keep.st --eval --data small --confusion ./keep.st
+# weights trained from --load may go back to the file they came from, as asked
+cp good.st inplace.st
+run_ok load-is-save mlp.net --train --data small --steps 1 --load inplace.st --save ./inplace.st &&
+    ! cmp -s good.st inplace.st && ok "--load W --save W: trained weights replace W" || bad "--load W --save W did not write W"
+
 # usage errors
 expect usage-steps 2 'steps' "$NET" --train --steps 0
 expect usage-batch 2 'batch;x' "$NET" --train --batch x

@@ -173,6 +173,13 @@ printf x >afile
 expect folder-under-file 1 'afile/run;cannot create the run folder' mlp.net --train --record afile/run
 expect folder-not-empty 1 'r1;not empty' mlp.net --train --record r1
 expect folder-is-file 1 'afile;cannot create the run folder;not a folder' mlp.net --train --record afile
+# the run folder's best weights are its own, and a --plot may not overwrite the record it reads
+cp r1/best.safetensors r1best.st
+expect save-is-best 1 'r1/best.safetensors is the run folder.s best weights' mlp.net --train --resume r1/checkpoint.safetensors --epochs 9 --save ./r1/../r1/best.safetensors
+cmp -s r1/best.safetensors r1best.st && ok "... and the best weights are intact" || bad "the best weights changed"
+cp r1/metrics.jsonl r1metrics.jsonl
+expect plot-over-metrics 1 'r1/metrics.jsonl;reads;destroy' --plot r1 -o r1/metrics.jsonl
+cmp -s r1/metrics.jsonl r1metrics.jsonl && ok "... and metrics.jsonl is intact" || bad "metrics.jsonl changed"
 expect eval-on-val-without-val 1 'eval-on val;no validation set' mlp.net --eval --eval-on val --val 0
 expect val-leaves-none 1 'val 0.001 of 600;holds out 0' mlp.net --train --val 0.001
 expect usage-eval-on 2 'eval-on;test or val' mlp.net --eval --eval-on train
