@@ -751,28 +751,78 @@ static char *weights_beside(Arena *arena, const char *ckpt)
 
 /* ---- several processes (mpirun): see dist.h ---- */
 
+/* The CRC-32 of the net's canonical text: with its train section (but not where its data
+ * is, which may differ from machine to machine), or without it and its name (what a
+ * resumed run must train alike). */
+static uint32_t net_crc(const Graph *g, bool train)
+{
+    StrBuf sb;
+    sb_init(&sb);
+    Graph same = *g;
+    same.train.data_dir = NULL;
+    if (!train)
+        same.train.present = false, same.name = "net";
+    write_net(&same, &sb);
+    uint32_t c = (uint32_t)crc32(0, (const Bytef *)sb.data, (uInt)sb.len);
+    sb_free(&sb);
+    return c;
+}
+
+/* The CRC-32 of a data set's labels and samples. */
+static uint32_t data_crc(const Dataset *ds)
+{
+    uLong c = crc32(0, NULL, 0);
+    size_t n = (size_t)ds->n, per = dataset_image_bytes(ds);
+    c = crc32_z(c, ds->labels ? ds->labels : (const Bytef *)"", ds->labels ? n : 0);
+    c = crc32_z(c, ds->images ? ds->images : (const Bytef *)"", ds->images ? n * per : 0);
+    c = crc32_z(c, ds->features ? (const Bytef *)ds->features : (const Bytef *)"",
+                ds->features ? n * per * sizeof(float) : 0);
+    return (uint32_t)c;
+}
+
+/* A resumed run trains the network its checkpoint's position is in (pos->layers, when the
+ * checkpoint has it), and inside an epoch the same images (pos->data); then pos gets this
+ * run's sums, for its checkpoints. */
+static bool same_run(const char *resume, const Graph *g, const Dataset *train, TrainPos *pos,
+                     Diag *d)
+{
+    int64_t layers = 1 + (int64_t)net_crc(g, false), data = 1 + (int64_t)data_crc(train);
+    if (resume && pos->layers && pos->layers != layers) {
+        diag_error(d, (SrcLoc){0},
+                   "%s: the run trained another network: its layers or their settings differ "
+                   "from %s's; resume with the net file it trained (its run folder keeps it as "
+                   "net.net), or start a new run from its weights with --load",
+                   resume, g->name);
+        return false;
+    }
+    /* (as many images: rt_train says what a position inside an epoch of more or fewer means) */
+    if (resume && pos->data && pos->data != data && (!pos->images || pos->images == train->n)) {
+        if (pos->batch > 0) {
+            diag_error(d, (SrcLoc){0},
+                       "%s: stopped inside an epoch of other training images (as many, not the "
+                       "same); resume with the data it was trained on",
+                       resume);
+            return false;
+        }
+        diag_warning(d, (SrcLoc){0},
+                     "%s: the training images are not those the run trained on; it goes on "
+                     "with these",
+                     resume);
+    }
+    pos->layers = layers;
+    pos->data = data;
+    return true;
+}
+
 /* A fingerprint of what every process must have alike: the net with its settings, and
  * both data sets. */
 static void fingerprint(uint32_t fp[5], const Graph *g, const Dataset *train, const Dataset *test)
 {
-    StrBuf sb;
-    sb_init(&sb);
-    Graph same = *g; /* where the data is may differ from machine to machine */
-    same.train.data_dir = NULL;
-    write_net(&same, &sb);
-    fp[0] = (uint32_t)crc32(0, (const Bytef *)sb.data, (uInt)sb.len);
-    sb_free(&sb);
+    fp[0] = net_crc(g, true);
     const Dataset *ds[2] = {train, test};
     for (int k = 0; k < 2; k++) {
-        uLong c = crc32(0, NULL, 0);
-        size_t n = (size_t)ds[k]->n, per = dataset_image_bytes(ds[k]);
-        c = crc32_z(c, ds[k]->labels ? ds[k]->labels : (const Bytef *)"", ds[k]->labels ? n : 0);
-        c = crc32_z(c, ds[k]->images ? ds[k]->images : (const Bytef *)"",
-                    ds[k]->images ? n * per : 0);
-        c = crc32_z(c, ds[k]->features ? (const Bytef *)ds[k]->features : (const Bytef *)"",
-                    ds[k]->features ? n * per * sizeof(float) : 0);
         fp[1 + 2 * k] = (uint32_t)ds[k]->n;
-        fp[2 + 2 * k] = (uint32_t)c;
+        fp[2 + 2 * k] = data_crc(ds[k]);
     }
 }
 
@@ -1120,6 +1170,8 @@ static int run(int argc, char **argv, bool *collective)
         rng_seed(&pos.epoch_rng, t->seed ^ 0x5348554646ull);
         pos.drop_rng = m->rng;
         if (a.resume && rank == 0 && !ckpt_resume(a.resume, m, o, &pos, &d))
+            goto done;
+        if (rank == 0 && !same_run(a.resume, g, &train, &pos, &d))
             goto done;
         /* the checkpoint resumed goes on in the same file; weights trained from --load may
          * replace the file they came from when --save names it */

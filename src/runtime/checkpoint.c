@@ -78,10 +78,12 @@ static const char *const sum_keys[S_N] = {"netc.epoch_loss_sum", "netc.epoch_cor
 
 /* The run the position is a position in (older checkpoints lack them): its seed (the
  * validation split and augmentation come from it) and validation share, whether it
- * shuffles, the training images of an epoch and OneCycleLR's cycle in steps. */
-enum { R_SEED, R_VAL, R_SHUFFLE, R_IMAGES, R_CYCLE, R_N };
-static const char *const run_keys[R_N] = {"netc.seed", "netc.val", "netc.shuffle", "netc.images",
-                                          "netc.cycle"};
+ * shuffles, the training images of an epoch, OneCycleLR's cycle in steps, and the sums of
+ * its network and training set (TrainPos.layers and .data). */
+enum { R_SEED, R_VAL, R_SHUFFLE, R_IMAGES, R_CYCLE, R_LAYERS, R_DATA, R_N };
+static const char *const run_keys[R_N] = {"netc.seed",   "netc.val",   "netc.shuffle",
+                                          "netc.images", "netc.cycle", "netc.layers",
+                                          "netc.data"};
 
 /* A decimal integer as ckpt_save writes it (an optional '-', then digits only) within
  * [lo, hi], where lo >= -hi. */
@@ -174,8 +176,11 @@ bool ckpt_save(const char *path, const Model *m, const Optim *o, const TrainPos 
         snprintf(run[R_SHUFFLE], sizeof run[0], "%s", t->shuffle ? "true" : "false");
         snprintf(run[R_IMAGES], sizeof run[0], "%" PRId64, pos->images);
         snprintf(run[R_CYCLE], sizeof run[0], "%" PRId64, pos->cycle);
+        snprintf(run[R_LAYERS], sizeof run[0], "%" PRId64, pos->layers);
+        snprintf(run[R_DATA], sizeof run[0], "%" PRId64, pos->data);
         for (int i = 0; i < R_N; i++)
-            if ((i != R_IMAGES || pos->images) && (i != R_CYCLE || pos->cycle)) {
+            if ((i != R_IMAGES || pos->images) && (i != R_CYCLE || pos->cycle) &&
+                (i != R_LAYERS || pos->layers) && (i != R_DATA || pos->data)) {
                 meta[mk++] = run_keys[i];
                 meta[mk++] = run[i];
             }
@@ -586,12 +591,13 @@ static bool read_sums(const char *path, const StFile *f, const int64_t v[P_NINTS
 /* The run's settings the file names (run_keys), against this run's: the seed and the
  * validation share always (a resumed run that drew another split would validate on images
  * it trained on), shuffling inside an epoch (its order); the images and the cycle are
- * checked by rt_train, which knows the data (0 in *images and *cycle when not given). */
+ * checked by rt_train, which knows the data, and the sums by netrun (each 0 in *got when
+ * not given). */
 static bool read_run(const char *path, const StFile *f, const TrainConfig *t, bool inside,
-                     int64_t *images, int64_t *cycle, Diag *d)
+                     TrainPos *got, Diag *d)
 {
     char vb[IO_CLIP_BUF];
-    *images = *cycle = 0;
+    got->images = got->cycle = got->layers = got->data = 0;
     for (int i = 0; i < R_N; i++) {
         const char *s = st_meta(f, run_keys[i]);
         if (!s)
@@ -601,8 +607,10 @@ static bool read_run(const char *path, const StFile *f, const TrainConfig *t, bo
         bool ok = i == R_SEED      ? int_parse(s, 0, INT64_MAX, &n)
                   : i == R_VAL     ? double_parse(s, 0, 1, &x)
                   : i == R_SHUFFLE ? !strcmp(s, "true") || !strcmp(s, "false")
-                  : i == R_IMAGES  ? int_parse(s, 1, INT32_MAX, images)
-                                   : int_parse(s, 1, CKPT_MAX_STEP, cycle);
+                  : i == R_IMAGES  ? int_parse(s, 1, INT32_MAX, &got->images)
+                  : i == R_CYCLE   ? int_parse(s, 1, CKPT_MAX_STEP, &got->cycle)
+                  : i == R_LAYERS  ? int_parse(s, 1, (int64_t)1 << 32, &got->layers)
+                                   : int_parse(s, 1, (int64_t)1 << 32, &got->data);
         if (!ok) {
             diag_error(d, (SrcLoc){0}, "%s: bad training position: metadata '%s' is '%s'", path,
                        run_keys[i], io_clip(vb, s));
@@ -644,12 +652,10 @@ bool ckpt_resume(const char *path, Model *m, Optim *o, TrainPos *pos, Diag *d)
     int64_t v[P_NINTS], best_epoch = 0;
     Rng rng[2];
     double best = 0;
-    TrainPos sums = {0};
-    int64_t images = 0, cycle = 0;
-    bool ok = read_pos(path, f, v, rng, d) &&
-              read_best(path, f, v[P_EPOCH], &best, &best_epoch, d) &&
-              read_sums(path, f, v, &sums, d) &&
-              read_run(path, f, &m->g->train, v[P_BATCH] > 0, &images, &cycle, d);
+    TrainPos sums = {0}, run = {0};
+    bool ok =
+        read_pos(path, f, v, rng, d) && read_best(path, f, v[P_EPOCH], &best, &best_epoch, d) &&
+        read_sums(path, f, v, &sums, d) && read_run(path, f, &m->g->train, v[P_BATCH] > 0, &run, d);
     /* every batch is a step, and every epoch at least one; the optimiser counts them all */
     if (ok && (v[P_STEP] < v[P_EPOCH] + v[P_BATCH] || v[P_OSTEP] != v[P_STEP])) {
         diag_error(d, (SrcLoc){0},
@@ -692,8 +698,10 @@ bool ckpt_resume(const char *path, Model *m, Optim *o, TrainPos *pos, Diag *d)
         pos->seen = sums.seen;
         pos->log_loss = sums.log_loss;
         pos->log_steps = sums.log_steps;
-        pos->images = images;
-        pos->cycle = cycle;
+        pos->images = run.images;
+        pos->cycle = run.cycle;
+        pos->layers = run.layers;
+        pos->data = run.data;
     }
     st_free(f);
     return ok;

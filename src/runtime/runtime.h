@@ -216,6 +216,10 @@ typedef struct TrainPos {
     /* what the position counts in (0: not known, from an older checkpoint): the training
      * images of an epoch, and OneCycleLR's cycle in steps (rt_train sets both) */
     int64_t images, cycle;
+    /* what the run trains (0: not known): 1 + the CRC-32 of the network's canonical text
+     * without its train section, and of the training set's images and labels (netrun sets
+     * both; a resume with another network, or inside an epoch with other images, is refused) */
+    int64_t layers, data;
 } TrainPos;
 
 /* Writes the weights and buffers under their state_dict names, atomically: with o and pos

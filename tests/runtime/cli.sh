@@ -362,10 +362,23 @@ expect resume-other-batch 1 'keep.ckpt.st;batch size;20;30' mlp.net --train --da
 expect resume-other-optimizer 1 "keep.ckpt.st;optimizer state is SGD's;--optimizer SGD" mlp.net --train --data small --resume keep.ckpt.st --optimizer Adam
 make_data fewer 60 105
 expect resume-other-data 1 'cannot resume after batch 7;3 batches' mlp.net --train --data fewer --resume keep.ckpt.st
+# as many images, not the same ones (one pixel changed); another network, the same state_dict
+copy_data small alike && printf '\377' | dd of=alike/train-images-idx3-ubyte bs=1 seek=5000 conv=notrunc 2>/dev/null
+expect resume-other-images 1 'keep.ckpt.st;inside an epoch of other training images' mlp.net --train --data alike --resume keep.ckpt.st
+sed 's/ReLU/Tanh/' mlp.net >mlptanh.net && sed 's/Dropout 0.2/Dropout 0.5/' mlp.net >mlpdrop.net
+sed 's/network mlp /network other /' mlp.net >mlpname.net
+expect resume-other-layer 1 "keep.ckpt.st;another network;mlp's;net.net;--load" mlptanh.net --train --data small --resume keep.ckpt.st
+expect resume-other-setting 1 "keep.ckpt.st;another network" mlpdrop.net --train --data small --resume keep.ckpt.st
+cp mid.ckpt.st named.ckpt.st && run_ok resume-renamed mlpname.net --train --data small --resume named.ckpt.st --save named.st &&
+    ok "a renamed network resumes: its name is not what it trains"
 cp good.bak good.ckpt.st
 run_ok batch-at-epoch-end mlp.net --train --data small --threads 2 --steps 11 --save end1.st &&
     run_ok resume-other-batch-at-epoch-end mlp.net --train --data small --threads 2 --resume end1.ckpt.st --batch 30 &&
     ok "at an epoch's end, --resume may change the batch size"
+cp end1.st end2.st && cp end1.ckpt.st end2.ckpt.st
+run_ok resume-other-images-at-epoch-end mlp.net --train --data alike --threads 2 --resume end2.ckpt.st &&
+    grep -q 'warning: end2.ckpt.st: the training images are not those the run trained on' resume-other-images-at-epoch-end.err &&
+    ok "at an epoch's end, --resume may take other images, with a warning"
 
 # checkpoint paths that cannot be written
 mkdir adir
