@@ -1173,10 +1173,8 @@ static int run(int argc, char **argv, bool *collective)
             goto done;
         if (rank == 0 && !same_run(a.resume, g, &train, &pos, &d))
             goto done;
-        /* the checkpoint resumed goes on in the same file; weights trained from --load may
-         * replace the file they came from when --save names it */
-        if (a.resume)
-            io_may_rewrite(a.resume);
+        /* weights trained from --load may replace the file they came from when --save names
+         * it (the checkpoint resumed goes on in its file: ckpt_resume) */
         if (a.load && a.save && io_same_file(a.load, a.save))
             io_may_rewrite(a.load);
         /* the weights: --save, or beside the checkpoint resumed from (when named so), or in

@@ -240,13 +240,9 @@ static float half_to_float(uint16_t h)
     return h & 0x8000 ? -v : v;
 }
 
-/* Whether a file's dtype converts to the parameter's as PyTorch's load_state_dict converts it
- * (Tensor.copy_): floats of any width into float32, integers of any width into a count. */
-static bool converts(StDtype have, bool integer)
+static bool is_float(StDtype t)
 {
-    if (integer)
-        return have == ST_I64 || have == ST_I32 || have == ST_I16 || have == ST_I8 || have == ST_U8;
-    return have == ST_F32 || have == ST_F64 || have == ST_F16 || have == ST_BF16;
+    return t == ST_F32 || t == ST_F64 || t == ST_F16 || t == ST_BF16;
 }
 
 /* Element i of t (a float dtype) as float32: rounded to nearest from F64, exact from the
@@ -270,19 +266,28 @@ static float float_at(const StTensor *t, size_t i)
     }
 }
 
-/* The count t (an integer dtype) holds. */
-static int64_t int_at(const StTensor *t)
+/* Element 0 of t, an F64 tensor. */
+static double double_at(const StTensor *t)
+{
+    double x;
+    memcpy(&x, t->data, sizeof x);
+    return x;
+}
+
+/* Element i of t (an integer dtype, or BOOL as 0 or 1). */
+static int64_t int_at(const StTensor *t, size_t i)
 {
     const unsigned char *b = t->data;
     int64_t v64;
     int32_t v32;
     int16_t v16;
     switch (t->dtype) {
-    case ST_I32: memcpy(&v32, b, sizeof v32); return v32;
-    case ST_I16: memcpy(&v16, b, sizeof v16); return v16;
-    case ST_I8: return (int8_t)b[0];
-    case ST_U8: return b[0];
-    default: memcpy(&v64, b, sizeof v64); return v64;
+    case ST_I32: memcpy(&v32, b + 4 * i, sizeof v32); return v32;
+    case ST_I16: memcpy(&v16, b + 2 * i, sizeof v16); return v16;
+    case ST_I8: return (int8_t)b[i];
+    case ST_U8: return b[i];
+    case ST_BOOL: return b[i] != 0;
+    default: memcpy(&v64, b + 8 * i, sizeof v64); return v64;
     }
 }
 
@@ -307,11 +312,12 @@ static bool values_valid(const char *path, const char *name, const float *v, int
 }
 
 /* Checks one tensor against a parameter's name and shape; copies it into dst, converting its
- * dtype as PyTorch's load_state_dict would (F64, F16 and BF16 weights; a count of any integer
- * width). A missing tensor its kind marks zero_if_missing (BatchNorm's num_batches_tracked)
- * is 0, as PyTorch's module makes it. Only the first
- * problem of a file is reported (*problems counts them all), so a file written for another
- * network gives one error, not one per tensor. */
+ * dtype as PyTorch's load_state_dict would (Tensor.copy_: any dtype into float32, rounded to
+ * nearest; a count from any, a float truncated toward zero), and taking the first element of
+ * a 1-d tensor for a scalar (its rule for files from PyTorch 0.3). A missing tensor its kind
+ * marks zero_if_missing (BatchNorm's num_batches_tracked) is 0, as PyTorch's module makes it.
+ * Only the first problem of a file is reported (*problems counts them all), so a file written
+ * for another network gives one error, not one per tensor. */
 static bool take(const char *path, const StFile *f, const char *name, const Node *n, int p,
                  bool nonneg, float *dst, int *problems, Diag *d)
 {
@@ -321,50 +327,48 @@ static bool take(const char *path, const StFile *f, const char *name, const Node
         memset(dst, 0, sizeof(float) * (size_t)shape_numel(n->params[p].shape));
         return true;
     }
-    bool same = t && converts(t->dtype, integer) && t->ndim == n->params[p].shape.rank;
-    for (int k = 0; same && k < t->ndim; k++)
-        same = t->shape[k] == n->params[p].shape.d[k];
+    Shape want = n->params[p].shape;
+    bool scalar_of_1d = t && want.rank == 0 && t->ndim == 1 && t->shape[0] >= 1;
+    bool same = t && (t->ndim == want.rank || scalar_of_1d);
+    for (int k = 0; same && !scalar_of_1d && k < t->ndim; k++)
+        same = t->shape[k] == want.d[k];
     if (same && integer) { /* a count, kept as a float: exact below 2^24 */
-        int64_t v = int_at(t);
-        if (v >= 0 && v <= (1 << 24)) {
+        double x = t->dtype == ST_F64 ? double_at(t) : is_float(t->dtype) ? float_at(t, 0) : 0;
+        int64_t v = is_float(t->dtype) ? (int64_t)x : int_at(t, 0);
+        if (is_float(t->dtype) ? x > -1 && x < (1 << 24) + 1 : v >= 0 && v <= (1 << 24)) {
             dst[0] = (float)v;
             return true;
         }
         if (++*problems == 1)
-            diag_error(d, (SrcLoc){0}, "%s: tensor '%s' is %lld; netc takes 0 to 16,777,216", path,
-                       name, (long long)v);
+            diag_error(d, (SrcLoc){0}, "%s: tensor '%s' is %.17g; netc takes 0 to 16,777,216", path,
+                       name, is_float(t->dtype) ? x : (double)v);
         return false;
     }
     if (same) {
-        size_t count = t->nbytes / st_dtype_size(t->dtype);
+        size_t count = (size_t)shape_numel(want);
         if (t->dtype == ST_F32)
-            memcpy(dst, t->data, t->nbytes);
+            memcpy(dst, t->data, sizeof(float) * count);
         else
             for (size_t i = 0; i < count; i++)
-                dst[i] = float_at(t, i);
+                dst[i] = is_float(t->dtype) ? float_at(t, i) : (float)int_at(t, i);
         return values_valid(path, name, dst, (int64_t)count, nonneg, problems, d);
     }
     if (++*problems > 1)
         return false;
-    char want[64];
-    shape_str(n->params[p].shape, want);
+    char buf[64];
+    const char *w = want.rank ? shape_str(want, buf) : "[] (a scalar)";
     if (!t) {
-        diag_error(d, (SrcLoc){0}, "%s: tensor '%s' (%s) is missing", path, name, want);
+        diag_error(d, (SrcLoc){0}, "%s: tensor '%s' (%s) is missing", path, name, w);
         if (strncmp(name, "optim.vmax.", 11) == 0)
             diag_hint(d, (SrcLoc){0},
                       "AMSGrad's state: the checkpoint was saved by a run without "
                       "amsgrad=true; resume with the optimizer it was saved with");
-    } else if (!converts(t->dtype, integer)) {
-        diag_error(d, (SrcLoc){0}, "%s: tensor '%s' is %s; netc needs %s", path, name,
-                   st_dtype_name(t->dtype),
-                   integer ? "an integer (I64, I32, I16, I8 or U8)"
-                           : "floating point (F32, F64, F16 or BF16)");
     } else {
         char got[128] = "", *q = got;
         for (int k = 0; k < t->ndim; k++)
             q += snprintf(q, 24, k ? "x%" PRId64 : "%" PRId64, t->shape[k]);
         diag_error(d, (SrcLoc){0}, "%s: tensor '%s' has shape %s; the network needs %s", path, name,
-                   t->ndim ? got : "[] (a scalar)", want);
+                   t->ndim ? got : "[] (a scalar)", w);
     }
     return false;
 }
@@ -649,6 +653,7 @@ bool ckpt_resume(const char *path, Model *m, Optim *o, TrainPos *pos, Diag *d)
     StFile *f = st_read(path, d);
     if (!f)
         return false;
+    io_may_rewrite(path); /* the run goes on in the checkpoint it resumes */
     int64_t v[P_NINTS], best_epoch = 0;
     Rng rng[2];
     double best = 0;

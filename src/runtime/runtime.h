@@ -230,9 +230,11 @@ bool ckpt_save(const char *path, const Model *m, const Optim *o, const TrainPos 
 /* The most optimiser steps a checkpoint can count (a double's exact integers: Adam's t). */
 #define CKPT_MAX_STEP ((int64_t)1 << 53)
 /* Loads weights by name from a weights file or a training checkpoint; every parameter must be
- * present with its shape as F32, and no other tensor may be present except "optim.*" ones. */
+ * present with its shape (in any dtype, converted as Tensor.copy_ converts it), and no other
+ * tensor may be present except "optim.*" ones. */
 bool ckpt_load(const char *path, Model *m, Diag *d);
-/* Loads weights, optimiser state and position from a training checkpoint for --resume. */
+/* Loads weights, optimiser state and position from a training checkpoint for --resume; the run
+ * may then replace the file (io_may_rewrite), as it goes on in it. */
 bool ckpt_resume(const char *path, Model *m, Optim *o, TrainPos *pos, Diag *d);
 
 /* ---- training, evaluation, prediction ---- */

@@ -5,8 +5,10 @@
  *     BatchNorm statistic of a net;
  *   - num_batches_tracked as I64, I32, I16, I8 and U8, and missing (0, as PyTorch's
  *     BatchNorm fills it in);
- *   - what does not convert (BOOL or U8 weights, a floating-point count, a count out of
- *     range, another shape) is refused with one message naming the tensor;
+ *   - integer and BOOL weights, and a floating-point count, convert as Tensor.copy_ does, and
+ *     a 1-d tensor is taken for a scalar (its first element), as load_state_dict does;
+ *   - what does not convert (a count out of range or not a number, another shape) is
+ *     refused with one message naming the tensor;
  *   - values that make no sense are refused the same way, in every tensor and dtype: an
  *     infinity or a NaN anywhere (also a double too large for a float), a negative variance
  *     (running_var); a negative mean or weight, and -0 variance, load.
@@ -223,6 +225,7 @@ static void write_st(const File *f)
         if (f->t[k].name)
             t[nt++] = f->t[k];
     const char *meta[] = {"format", "pt", NULL};
+    io_may_rewrite(path); /* read by the last case: this test replaces it on purpose */
     cr_assert(st_write(path, t, nt, meta, &cap.d), "%s", cap_text(&cap));
 }
 
@@ -277,43 +280,107 @@ Test(dtypes, a_missing_count_is_zero)
     expect_loaded(ST_F16, ST_I64, 0, true);
 }
 
-/* A good file (F32 weights, I64 counts of 1) with one tensor changed to dtype dt and value
- * v (a weight: the first tensor; a count: the first count): the load must fail with one
- * message naming it, with want in the text. */
-static void expect_refused(bool count, StDtype dt, int64_t v, const char *want)
+/* A good file (F32 weights, I64 counts of 1) with one tensor changed to dtype dt, every
+ * element the bytes of v (a weight: the first tensor; a count: the first count), and its
+ * shape to [dim] when dim >= 0 (a count: 1-d). Returns the tensor's index. */
+static int change(File *f, bool count, StDtype dt, int64_t v, int dim)
 {
-    File f;
-    build(&f, ST_F32, ST_I64, 1, false);
+    build(f, ST_F32, ST_I64, 1, false);
     int k = 0;
-    while (count && f.t[k].dtype != ST_I64)
+    while (count && f->t[k].dtype != ST_I64)
         k++;
-    size_t numel = f.numel[k], es = st_dtype_size(dt);
-    unsigned char *data = calloc(numel, es);
+    size_t numel = dim >= 0 ? (size_t)dim : f->numel[k], es = st_dtype_size(dt);
+    unsigned char *data = calloc(numel + 1, es);
     for (size_t e = 0; e < numel; e++)
         memcpy(data + e * es, &v, es < sizeof v ? es : sizeof v);
-    free(f.data[k]);
-    f.data[k] = data;
-    f.t[k].data = data;
-    f.t[k].dtype = dt;
-    f.t[k].nbytes = numel * es;
-    write_st(&f);
+    free(f->data[k]);
+    f->data[k] = data;
+    f->t[k].data = data;
+    f->t[k].dtype = dt;
+    f->t[k].nbytes = numel * es;
+    if (dim >= 0)
+        f->t[k].ndim = 1, f->t[k].shape[0] = dim;
+    write_st(f);
     cap_fini(&cap);
     cap_init(&cap);
+    return k;
+}
+
+/* The load must fail with one message naming the tensor, with want in the text. */
+static void expect_refused_shaped(bool count, StDtype dt, int64_t v, int dim, const char *want)
+{
+    File f;
+    int k = change(&f, count, dt, v, dim);
     cr_assert_not(ckpt_load(path, m, &cap.d), "%s as %s accepted", f.t[k].name, st_dtype_name(dt));
     expect_error(&cap, path, f.t[k].name, want);
     release(&f);
 }
+static void expect_refused(bool count, StDtype dt, int64_t v, const char *want)
+{
+    expect_refused_shaped(count, dt, v, -1, want);
+}
+
+/* The load must take the tensor, every element of it as want. */
+static void expect_converted(bool count, StDtype dt, int64_t v, int dim, float want)
+{
+    File f;
+    int k = change(&f, count, dt, v, dim);
+    cr_assert(ckpt_load(path, m, &cap.d), "%s as %s refused:\n%s", f.t[k].name, st_dtype_name(dt),
+              cap_text(&cap));
+    for (size_t e = 0; e < f.numel[k]; e++)
+        cr_assert(f.dst[k][e] == want, "%s as %s, element %zu: got %a, want %a", f.t[k].name,
+                  st_dtype_name(dt), e, (double)f.dst[k][e], (double)want);
+    release(&f);
+}
+
+/* The bits of a double, a float and a half, for change()'s v. */
+static int64_t f64_bits(double x)
+{
+    int64_t v;
+    memcpy(&v, &x, sizeof v);
+    return v;
+}
+static int64_t f32_bits(float x)
+{
+    int32_t v;
+    memcpy(&v, &x, sizeof v);
+    return (int64_t)(uint32_t)v;
+}
+
+/* Tensor.copy_ converts any dtype: integer and BOOL weights into float32 (rounded to
+ * nearest), and a floating-point count into an integer (truncated toward zero); and
+ * load_state_dict takes a 1-d tensor for a scalar (its first element). */
+Test(dtypes, integer_weights_and_float_counts_convert_as_pytorch)
+{
+    expect_converted(false, ST_I64, -3, -1, -3.0f);
+    expect_converted(false, ST_I64, ((int64_t)1 << 40) + 1, -1, 0x1p40f);
+    expect_converted(false, ST_I32, 16777217, -1, 16777216.0f);
+    expect_converted(false, ST_I16, -32768, -1, -32768.0f);
+    expect_converted(false, ST_I8, 0xfb, -1, -5.0f);
+    expect_converted(false, ST_U8, 0xfb, -1, 251.0f);
+    expect_converted(false, ST_BOOL, 7, -1, 1.0f);
+    expect_converted(false, ST_BOOL, 0, -1, 0.0f);
+    expect_converted(true, ST_F32, f32_bits(3.75f), -1, 3.0f);
+    expect_converted(true, ST_F32, f32_bits(16777216.0f), -1, 16777216.0f);
+    expect_converted(true, ST_F32, f32_bits(-0.5f), -1, 0.0f);
+    expect_converted(true, ST_F64, f64_bits(2.9999999999), -1, 2.0f);
+    expect_converted(true, ST_F16, 0x4500, -1, 5.0f); /* 5.0 */
+    expect_converted(true, ST_BF16, 0x40a0, -1, 5.0f);
+    expect_converted(true, ST_BOOL, 1, -1, 1.0f);
+    expect_converted(true, ST_I64, 9, 1, 9.0f); /* [1] for a scalar */
+    expect_converted(true, ST_I64, 9, 3, 9.0f); /* [3]: its first element */
+}
 
 Test(dtypes, what_does_not_convert_is_refused)
 {
-    expect_refused(false, ST_BOOL, 1, "is BOOL; netc needs floating point");
-    expect_refused(false, ST_U8, 1, "is U8; netc needs floating point");
-    expect_refused(false, ST_I64, 1, "is I64; netc needs floating point");
-    expect_refused(true, ST_F32, 0, "is F32; netc needs an integer");
-    expect_refused(true, ST_BOOL, 1, "is BOOL; netc needs an integer");
     expect_refused(true, ST_I64, -1, "is -1; netc takes 0 to 16,777,216");
     expect_refused(true, ST_I32, (1 << 24) + 1, "netc takes 0 to 16,777,216");
     expect_refused(true, ST_I8, 0xfb, "is -5");
+    expect_refused(true, ST_F32, f32_bits(-1.0f), "is -1; netc takes 0 to 16,777,216");
+    expect_refused(true, ST_F32, f32_bits(NAN), "is nan; netc takes 0 to 16,777,216");
+    expect_refused(true, ST_F64, f64_bits(16777217.5), "is 16777217.5; netc takes 0 to");
+    expect_refused_shaped(true, ST_I64, 9, 0,
+                          "has shape 0; the network needs [] (a scalar)"); /* no first element */
 }
 
 Test(dtypes, another_shape_is_refused_in_any_dtype)
