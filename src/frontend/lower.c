@@ -277,10 +277,11 @@ static Node *lower_block(Lower *L, Item *parent, const AstStmt *s, int depth, No
     Item *it = new_item(L, parent, kind, name, kind == ITEM_GROUP ? s->head_loc : s->loc);
     if (kind == ITEM_GROUP && s->body.len == 0 && L->diag->errors == 0)
         diag_warning(L->diag, s->head_loc, "group '%s' is empty", name ? name : s->head);
-    if (kind == ITEM_RESIDUAL && s->body.len == 0)
-        diag_error(L->diag, s->head_loc,
-                   "a residual needs a body: the layers whose output is "
-                   "added to its input");
+    if (kind == ITEM_RESIDUAL && s->body.len == 0 && L->diag->errors == 0)
+        diag_warning(L->diag, s->head_loc,
+                     "residual %s%s%shas an empty body: it adds its input to itself, as an "
+                     "empty nn.Sequential would",
+                     name ? "'" : "", name ? name : "", name ? "' " : "");
     Node *out = lower_body(L, it, &s->body, depth + 1, in);
     if (kind == ITEM_BRANCH) { /* its output is named; the flow goes on from its input */
         it->out = out;

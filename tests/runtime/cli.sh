@@ -612,6 +612,16 @@ for sig in INT TERM; do
     interrupted async$sig $([ $sig = INT ] && echo 130 || echo 143) asyncfull.st
 done
 
+# an empty residual body adds the input to itself, as PyTorch's empty nn.Sequential: it trains
+# to the bytes of a body holding an Identity (whose gradient the graph references check)
+for body in '' Identity; do
+    printf 'network er (input 1x28x28) {\n  Conv2d 2 k3 s2\n  r: residual { %s }\n  Flatten\n  Linear 10\n}\n' "$body" >er$body.net
+    "$NETRUN" er$body.net --train --data small --no-record --steps 6 --save er$body.st >er$body.out 2>&1
+done
+grep -q "warning: residual 'r' has an empty body" er.out && cmp -s er.st erIdentity.st &&
+    ok "an empty residual body: a warning, and x + x trains as x + Identity(x)" ||
+    bad "an empty residual body" "$(cat er.out)" "$(cmp er.st erIdentity.st 2>&1)"
+
 # an output that names an input, or another output, by another spelling or a link, is refused
 # before anything is written (expect checks that keep.st and keep.ckpt.st stay as they were)
 ln -sf keep.ckpt.st link.ckpt.st
