@@ -114,7 +114,7 @@ enum { MAX_SET = 64 }; /* train-setting flags on one command line */
 typedef struct Args {
     const char *net, *predict, *logits, *load, *save, *checkpoint, *resume, *record;
     const char *confusion, *out;
-    bool train, eval, eval_val, quiet, progress, no_record, plot, profile;
+    bool train, eval, eval_val, eval_on, quiet, progress, no_record, plot, profile;
     int nruns;
     char **runs; /* --plot's run folders */
     long steps, threads, log_every;
@@ -215,6 +215,7 @@ static int parse_args(int argc, char **argv, Args *a)
                 return EXIT_USAGE;
             }
             a->eval_val = strcmp(optarg, "val") == 0;
+            a->eval_on = true;
             break;
         case O_RESUME: a->resume = optarg; break;
         case O_QUIET: a->quiet = true; break;
@@ -280,6 +281,10 @@ static int parse_args(int argc, char **argv, Args *a)
     a->net = argv[optind];
     if (a->logits && !a->predict) {
         fprintf(stderr, "netrun: error: --logits goes with --predict\n");
+        return EXIT_USAGE;
+    }
+    if (a->eval_on && !a->eval) {
+        fprintf(stderr, "netrun: error: --eval-on goes with --eval\n");
         return EXIT_USAGE;
     }
     if (a->resume && a->load) {
@@ -1244,10 +1249,11 @@ static int run(int argc, char **argv, bool *collective)
             if (val.n)
                 snprintf(held, sizeof held, " (%s held out for validation)",
                          fmt_thousands(nv, val.n));
-            printf("training %s: %s params, %d epoch%s of %s images%s, batch %d, %s%d thread%s%s\n",
-                   g->name, fmt_thousands(np, g->nparams), t->epochs, t->epochs == 1 ? "" : "s",
-                   fmt_thousands(ni, train.n), held, t->batch, procs, rt_threads(),
-                   rt_threads() == 1 ? "" : "s", steps);
+            printf(
+                "training %s: %s params, %d epoch%s of %s image%s%s, batch %d, %s%d thread%s%s\n",
+                g->name, fmt_thousands(np, g->nparams), t->epochs, t->epochs == 1 ? "" : "s",
+                fmt_thousands(ni, train.n), train.n == 1 ? "" : "s", held, t->batch, procs,
+                rt_threads(), rt_threads() == 1 ? "" : "s", steps);
         }
         catch_stop_signals(true);
         dist_stats_reset();

@@ -10,6 +10,7 @@
 
 #include "fileio.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -148,9 +149,19 @@ static bool idx_load(const char *path, int rank, const char *what, uint8_t **out
         (uint32_t)hdr[0] << 24 | (uint32_t)hdr[1] << 16 | (uint32_t)hdr[2] << 8 | hdr[3];
     uint32_t want = 0x0800u | (uint32_t)rank;
     if (hdr[0] != 0 || hdr[1] != 0 || !idx_type_name(hdr[2])) {
+        /* what the file looks like instead: damaged gzip, or an image (a netpbm P1..P7) */
+        char like[96] = "";
+        if (direct && hdr[0] == 0x1f)
+            snprintf(like, sizeof like, "; the file looks like damaged gzip");
+        else if (hdr[0] == 'P' && hdr[1] >= '1' && hdr[1] <= '7' && isspace(hdr[2]))
+            snprintf(like, sizeof like, "; the file looks like a netpbm P%c image, not IDX%s",
+                     hdr[1], hdr[1] == '2' || hdr[1] == '5' ? " (name it .pgm)" : "");
+        else if (hdr[0] == 0x89 && hdr[1] == 'P' && hdr[2] == 'N' && hdr[3] == 'G')
+            snprintf(like, sizeof like, "; the file looks like a PNG image, not IDX");
+        else if (hdr[0] == 0xff && hdr[1] == 0xd8 && hdr[2] == 0xff)
+            snprintf(like, sizeof like, "; the file looks like a JPEG image, not IDX");
         diag_error(d, (SrcLoc){0}, "%s: bad magic 0x%08x (expected 0x%08x for %s)%s", path, magic,
-                   want, what,
-                   direct && hdr[0] == 0x1f ? "; the file looks like damaged gzip" : "");
+                   want, what, like);
         goto done;
     }
     if (hdr[2] != 0x08) {

@@ -254,8 +254,8 @@ typedef struct RunOptions {
     char **argv;
     int log_every; /* a "step" line in the record every this many steps (0: none) */
     bool progress; /* a live progress bar (stdout is a terminal) */
-    bool quiet;
-    FILE *out; /* where progress and results go */
+    bool quiet;    /* only the final result (the test line) */
+    FILE *out;     /* where progress and results go */
     /* When it becomes non-zero (a signal handler sets it), training stops after the step in
      * progress and saves the position. NULL: never. */
     const volatile sig_atomic_t *stop;

@@ -650,7 +650,7 @@ TrainResult rt_train(Model *m, Optim *o, TrainPos *pos, const Dataset *train, co
             res.ok = false;
     }
     double total = now_seconds() - t_start;
-    if (res.ok && !res.interrupted && !ro->quiet && test) {
+    if (res.ok && !res.interrupted && test) { /* the final result: printed when quiet too */
         EvalResult ev = have_last ? last : rt_evaluate(m, test, batch, t);
         char n[32], rate[32];
         fprintf(out, "test: loss %.4f  accuracy %.4f  (%s images)  train %.1f s, %s img/s\n",

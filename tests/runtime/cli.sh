@@ -271,6 +271,11 @@ copy_data small rawtrunc && head -c 100000 small/train-images-idx3-ubyte >rawtru
 expect raw-truncated 1 'rawtrunc/train-images-idx3-ubyte;truncated;bytes' "${TRAIN[@]}" --data rawtrunc
 copy_data small magic && printf 'GIF8' | dd of=magic/train-images-idx3-ubyte conv=notrunc 2>/dev/null
 expect bad-magic 1 'magic/train-images-idx3-ubyte;magic' "${TRAIN[@]}" --data magic
+# an image given where IDX is read says what it looks like
+printf 'P6\n2 2\n255\n012345678901' >colour.ppm && printf 'P5\n28 28\n255\n' >gray.img && printf '\211PNG\r\n\032\n' >pic.png
+expect predict-ppm 1 'colour.ppm;bad magic;a netpbm P6 image, not IDX' mlp.net --load good.st --predict colour.ppm
+expect predict-pgm-named-otherwise 1 'gray.img;a netpbm P5 image, not IDX \(name it .pgm\)' mlp.net --load good.st --predict gray.img
+expect predict-png 1 'pic.png;a PNG image, not IDX' mlp.net --load good.st --predict pic.png
 copy_data small dtype && printf '\0\0\15\3' | dd of=dtype/train-images-idx3-ubyte conv=notrunc 2>/dev/null
 expect bad-element-type 1 'dtype/train-images-idx3-ubyte;0x0d;type' "${TRAIN[@]}" --data dtype
 copy_data small rank && printf '\0\0\10\1' | dd of=rank/train-images-idx3-ubyte conv=notrunc 2>/dev/null
@@ -660,6 +665,11 @@ expect usage-checkpoint-without-train 2 'checkpoint goes with --train' "$NET" --
 expect usage-save-is-checkpoint 2 'save keep.st;--checkpoint;one file' "$NET" --train --save keep.st --checkpoint keep.st
 expect usage-save-is-resume 2 'save keep.ckpt.st;--resume;one file' "$NET" --train --save keep.ckpt.st --resume keep.ckpt.st
 expect usage-logits-without-predict 2 'logits;predict' "$NET" --logits x.csv
+expect usage-eval-on-without-eval 2 'eval-on goes with --eval' "$NET" --train --eval-on val
+# --quiet prints the final result alone: training's test line
+run_ok quiet mlp.net --train --data small --steps 3 --no-record --save quiet.st --quiet &&
+    [ "$(wc -l <quiet.out)" = 1 ] && grep -q -E '^test: loss [0-9.]+  accuracy [0-9.]+  \(105 images\)' quiet.out &&
+    ok "--train --quiet: one line, the test result" || bad "--train --quiet" "$(cat quiet.out)"
 expect usage-no-net 2 'no network' --train
 expect usage-two-nets 2 'one network' "$NET" "$NET"
 "$NETRUN" --bogus >bogus.out 2>bogus.err
