@@ -61,7 +61,8 @@ static void on_signal(int sig)
         kill(child_pid, sig); /* the child stops after its step and saves */
 }
 
-/* The last epoch line's numbers, and the best accuracy (val's, or test's without val). */
+/* The last epoch (or end) line's numbers, and the best accuracy (val's, or test's without
+ * val). */
 static bool read_results(Result *r)
 {
     char *file = NULL;
@@ -79,7 +80,8 @@ static bool read_results(Result *r)
         if (!o)
             continue;
         if (json_object_object_get_ex(o, "type", &v) && json_object_is_type(v, json_type_string) &&
-            !strcmp(json_object_get_string(v), "epoch")) {
+            (!strcmp(json_object_get_string(v), "epoch") ||
+             !strcmp(json_object_get_string(v), "end"))) {
             r->have = true;
 #define GET(key, field)                                                                            \
     if (json_object_object_get_ex(o, key, &v))                                                     \

@@ -5,7 +5,9 @@
  *                          processes, and every train setting resolved (defaults included)
  *   metrics.jsonl          one JSON object a line: "step" lines every --log-every steps (the
  *                          mean loss since the last one), "epoch" lines (train, val and test
- *                          loss and accuracy, lr, images/s, seconds), "resume" lines
+ *                          loss and accuracy, lr, images/s, seconds), "resume" lines, and
+ *                          an "end" line for a run stopped inside an epoch (--steps): that
+ *                          epoch's loss and accuracy so far and the test's
  *   weights.safetensors    the weights at the end (PyTorch's state_dict)
  *   best.safetensors       the weights of the epoch with the best accuracy
  *   checkpoint.safetensors the training checkpoint, for --resume

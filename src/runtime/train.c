@@ -656,6 +656,12 @@ TrainResult rt_train(Model *m, Optim *o, TrainPos *pos, const Dataset *train, co
         fprintf(out, "test: loss %.4f  accuracy %.4f  (%s images)  train %.1f s, %s img/s\n",
                 ev.loss, ev.accuracy, fmt_thousands(n, ev.n), total,
                 fmt_thousands(rate, (int64_t)(total > 0 ? images_done / total : 0)));
+        if (pos->batch > 0) /* stopped inside an epoch (--steps): no epoch line says where */
+            record_line(ro->record, "end", pos->epoch + 1, pos->step, "loss",
+                        pos->seen ? pos->loss_sum / (double)pos->seen : 0, "acc",
+                        pos->seen ? (double)pos->correct / (double)pos->seen : 0, "test_loss",
+                        ev.loss, "test_acc", ev.accuracy, "img_per_s",
+                        total > 0 ? images_done / total : 0, "wall", total, (const char *)NULL);
     }
     return res;
 }

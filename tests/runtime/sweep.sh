@@ -97,6 +97,17 @@ S=runs/mlp-sweep-6
     grep -q "1 of 2 runs finished" fail.out &&
     ok "width 0 fails (its error shown), the grid goes on to width 8, exit 1" || bad "failed point (exit $rc)" "$(cat fail.out)"
 
+echo "== runs stopped inside their first epoch (--steps)"
+# no epoch line: each run's "end" line gives its numbers, not a "-"
+run_ok short mlp.net --train --threads 2 --steps 3 --sweep lr=0.1,0.02
+S=runs/mlp-sweep-7
+if grep -q '"type":"end","time":"[^"]*","epoch":1,"step":3,"loss":' "$S/lr=0.1/metrics.jsonl" &&
+    [ "$(grep -c '^| 0\.[01]2* | ' "$S/results.md")" = 2 ] && ! grep '^| 0\.' "$S/results.md" | grep -q ' - '; then
+    ok "--steps inside the first epoch: an end line, and numbers in results.md"
+else
+    bad "--steps inside the first epoch" "$(cat "$S/lr=0.1/metrics.jsonl")" "$(cat "$S/results.md")"
+fi
+
 echo "== bad usage"
 expect define-unknown 2 "-D widht=8: the net declares no parameter 'widht'" mlp.net -D widht=8 --train
 expect define-type 2 "-D width=8.5: 'width' is an int" mlp.net -D width=8.5 --train
