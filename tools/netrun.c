@@ -1145,7 +1145,9 @@ static int run(int argc, char **argv, bool *collective)
     if (need_train && !dataset_split(&train, &val, t->val, t->seed, &d))
         goto done;
     rt_model_init(m, t->seed);
-    if (a.load && rank == 0 && !ckpt_load(a.load, m, &d))
+    if (a.load && rank == 0 &&
+        (!ckpt_load(a.load, m, &d) ||
+         (a.eval && a.eval_val && !a.train && !ckpt_check_split(a.load, t, &d))))
         goto done;
     if (!a.load && !a.resume && !a.train)
         diag_warning(&d, (SrcLoc){0}, "no --load: using the untrained initial weights (seed %llu)",

@@ -167,6 +167,15 @@ bool ckpt_save(const char *path, const Model *m, const Optim *o, const TrainPos 
     meta[mk++] = "pt";
     meta[mk++] = "netc.network";
     meta[mk++] = m->g->name;
+    char split[2][40];
+    if (!(o && pos) && m->g->train.val > 0) { /* weights: the split their validation used */
+        snprintf(split[0], sizeof split[0], "%" PRIu64, m->g->train.seed);
+        snprintf(split[1], sizeof split[1], "%.17g", m->g->train.val);
+        meta[mk++] = run_keys[R_SEED];
+        meta[mk++] = split[0];
+        meta[mk++] = run_keys[R_VAL];
+        meta[mk++] = split[1];
+    }
     if (o && pos) {
         meta[mk++] = "netc.optimizer"; /* whose state optim.* is: resume refuses another's */
         meta[mk++] = optim_name(m->g);
@@ -646,6 +655,28 @@ static bool read_run(const char *path, const StFile *f, const TrainConfig *t, bo
         }
     }
     return true;
+}
+
+bool ckpt_check_split(const char *path, const TrainConfig *t, Diag *d)
+{
+    StFile *f = st_read(path, d);
+    if (!f)
+        return false;
+    const char *s = st_meta(f, run_keys[R_SEED]), *v = st_meta(f, run_keys[R_VAL]);
+    int64_t seed = 0;
+    double val = 0;
+    bool ok = true;
+    if (s && v && int_parse(s, 0, INT64_MAX, &seed) && double_parse(v, 0, 1, &val) &&
+        ((uint64_t)seed != t->seed || val != t->val)) {
+        diag_error(d, (SrcLoc){0},
+                   "%s: trained with seed %" PRId64 " holding out %g for validation; seed %" PRIu64
+                   " and %g draw another split, which holds images it trained on: evaluate with "
+                   "--seed %" PRId64 " --val %g",
+                   path, seed, val, t->seed, t->val, seed, val);
+        ok = false;
+    }
+    st_free(f);
+    return ok;
 }
 
 bool ckpt_resume(const char *path, Model *m, Optim *o, TrainPos *pos, Diag *d)

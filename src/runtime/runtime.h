@@ -233,6 +233,10 @@ bool ckpt_save(const char *path, const Model *m, const Optim *o, const TrainPos 
  * present with its shape (in any dtype, converted as Tensor.copy_ converts it), and no other
  * tensor may be present except "optim.*" ones. */
 bool ckpt_load(const char *path, Model *m, Diag *d);
+/* Whether path (weights or a checkpoint) was trained with t's seed and validation share, when
+ * it says (netc.seed, netc.val): --eval-on val on another split would count images it trained
+ * on. false after a message. */
+bool ckpt_check_split(const char *path, const TrainConfig *t, Diag *d);
 /* Loads weights, optimiser state and position from a training checkpoint for --resume; the run
  * may then replace the file (io_may_rewrite), as it goes on in it. */
 bool ckpt_resume(const char *path, Model *m, Optim *o, TrainPos *pos, Diag *d);
