@@ -365,6 +365,46 @@ static int top_classes(const float *logits, int n, FILE *out)
     return order[0];
 }
 
+/* The training table's feature columns, when the train section names one that reads (for a
+ * --predict table, which must have them, in order); nothing, silently, when it does not:
+ * weights travel without their training data. */
+static void training_columns(const TrainConfig *t, char ***cols, int *ncols)
+{
+    *cols = NULL;
+    *ncols = 0;
+    if (t->data_kind != DATA_CSV || !t->data_dir)
+        return;
+    char *text = NULL;
+    size_t len = 0;
+    FILE *sink = open_memstream(&text, &len); /* its messages are not this run's */
+    if (!sink)
+        return;
+    Diag quiet;
+    diag_init(&quiet, sink, "netrun");
+    char **names = NULL;
+    int nnames = 0;
+    CsvSpec spec = {.label = t->csv_label ? t->csv_label : "label",
+                    .learn = true,
+                    .classes = &names,
+                    .nclasses = &nnames,
+                    .columns = cols,
+                    .ncolumns = ncols};
+    Dataset tr;
+    if (dataset_load_csv(&tr, t->data_dir, &spec, &quiet))
+        dataset_free(&tr);
+    else if (*cols) {
+        for (int k = 0; k < *ncols; k++)
+            free((*cols)[k]);
+        free(*cols);
+        *cols = NULL, *ncols = 0;
+    }
+    for (int k = 0; k < nnames; k++)
+        free(names[k]);
+    free(names);
+    fclose(sink);
+    free(text);
+}
+
 static int predict(const Args *a, Model *m, const TrainConfig *t, Diag *d)
 {
     /* a class for each image needs class scores; any output goes to --logits */
@@ -405,17 +445,23 @@ static int predict(const Args *a, Model *m, const TrainConfig *t, Diag *d)
         ds.cols = (int)shape_numel(m->g->input);
     } else if (str_has_suffix(a->predict, ".csv") || str_has_suffix(a->predict, ".csv.gz")) {
         /* a table of features; its label column, when there, is skipped */
-        char **names = NULL;
-        int nnames = 0;
+        char **names = NULL, **cols = NULL;
+        int nnames = 0, ncols = 0;
+        training_columns(t, &cols, &ncols);
         CsvSpec spec = {.label = t->csv_label ? t->csv_label : "label",
                         .label_optional = true,
                         .learn = true,
                         .classes = &names,
-                        .nclasses = &nnames};
+                        .nclasses = &nnames,
+                        .columns = cols ? &cols : NULL,
+                        .ncolumns = &ncols};
         bool loaded = dataset_load_csv(&ds, a->predict, &spec, d);
         for (int k = 0; k < nnames; k++)
             free(names[k]);
         free(names);
+        for (int k = 0; k < ncols; k++)
+            free(cols[k]);
+        free(cols);
         if (!loaded)
             return EXIT_BAD_INPUT;
         memset(ds.labels, 0, (size_t)ds.n); /* what is predicted is not checked */

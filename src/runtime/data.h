@@ -75,8 +75,8 @@ typedef struct CsvSpec {
     bool learn;
     char ***classes;
     int *nclasses;
-    /* The feature columns' header names, in order: learn fills *columns (owned by the
-     * caller, as *classes) and *ncolumns; otherwise a table whose features are not those,
+    /* The feature columns' header names, in order: learn fills *columns when NULL (owned by
+     * the caller, as *classes) and *ncolumns; otherwise a table whose features are not those,
      * in that order, is refused (a model takes its inputs by position). NULL: unchecked. */
     char ***columns;
     int *ncolumns;

@@ -242,7 +242,7 @@ static void match_columns(Table *t)
     int nf = features(t);
     if (!s->columns || t->failed || (!s->learn && !*s->columns))
         return;
-    if (s->learn) {
+    if (s->learn && !*s->columns) {
         char **names = calloc((size_t)nf + 1, sizeof *names);
         int j = 0;
         for (int k = 0; names && k < t->ncol; k++)
@@ -266,8 +266,8 @@ static void match_columns(Table *t)
             char cb[IO_CLIP_BUF], wb[IO_CLIP_BUF];
             fail(t,
                  "%s:%d: column %d is '%s' where the training table's feature %d is '%s'; a "
-                 "model takes its features by position: the test table needs the training "
-                 "table's columns, in its order",
+                 "model takes its features by position: the table needs the training table's "
+                 "columns, in its order",
                  t->path, t->line, k + 1, shown(cb, t->col[k]), j + 1, shown(wb, want[j]));
             return;
         }
@@ -345,19 +345,47 @@ static int cmp_str(const void *a, const void *b)
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-/* A label as a class index when it is a plain non-negative integer; -1 otherwise. */
-static long label_number(const char *s)
+/* A label as a number: a decimal (digits, a point, an exponent; spaces around) that is a
+ * whole number from 0 gives 1 and the number in *v (capped at TABLE_MAX_CLASSES: 5, 5.0 and
+ * 5e0 are class 5, as pandas' astype(int) makes them); any other decimal (-1, 2.5) gives 0;
+ * anything else (a name; also inf, nan and hex) gives -1. */
+static int label_value(const char *s, long *v)
 {
     while (*s == ' ')
         s++;
-    if (*s < '0' || *s > '9')
+    const char *p = s + (*s == '+' || *s == '-');
+    size_t digits = strspn(p, "0123456789");
+    p += digits;
+    if (*p == '.') {
+        size_t frac = strspn(p + 1, "0123456789");
+        digits += frac;
+        p += 1 + frac;
+    }
+    if (!digits)
         return -1;
-    long v = 0;
-    for (; *s >= '0' && *s <= '9'; s++)
-        v = v > 100000000 ? v : v * 10 + (*s - '0');
-    while (*s == ' ')
-        s++;
-    return *s ? -1 : v;
+    if (*p == 'e' || *p == 'E') {
+        const char *q = p + 1 + (p[1] == '+' || p[1] == '-');
+        size_t e = strspn(q, "0123456789");
+        if (!e)
+            return -1;
+        p = q + e;
+    }
+    while (*p == ' ')
+        p++;
+    if (*p)
+        return -1;
+    double x = strtod(s, NULL);
+    if (!(x >= 0) || x != floor(x))
+        return 0;
+    *v = x < TABLE_MAX_CLASSES ? (long)x : TABLE_MAX_CLASSES;
+    return 1;
+}
+
+/* A label as a class index when it is a whole number from 0 (label_value); -1 otherwise. */
+static long label_number(const char *s)
+{
+    long v;
+    return label_value(s, &v) == 1 ? v : -1;
 }
 
 static void free_names(char **names, int n)
@@ -385,6 +413,22 @@ static bool map_labels(Table *t, uint8_t *labels, const CsvSpec *spec)
     bool numeric = !*classes;
     for (int i = 0; i < n && numeric; i++)
         numeric = label_number(str[i]) >= 0;
+    if (!*classes && !numeric) { /* numbers, but one not a class number: not names either */
+        long v;
+        int i = 0, bad = -1;
+        for (; i < n && label_value(str[i], &v) >= 0; i++)
+            if (bad < 0 && label_value(str[i], &v) == 0)
+                bad = i;
+        if (i == n && bad >= 0) {
+            char cb[IO_CLIP_BUF];
+            fail(t,
+                 "%s:%d: column %d ('%s'): '%s' is not a class number (0, 1, 2, ...), and every "
+                 "label is a number; write class names to have netrun number them",
+                 t->path, t->lines[bad], t->label_col + 1, t->spec->label, shown(cb, str[bad]));
+            free(str);
+            return false;
+        }
+    }
     if (!*classes && !numeric && !learn) { /* the training table had numbers */
         for (int i = 0; i < n; i++)
             if (label_number(str[i]) < 0) {
@@ -402,8 +446,10 @@ static bool map_labels(Table *t, uint8_t *labels, const CsvSpec *spec)
         for (int i = 0; i < n; i++) {
             long v = label_number(str[i]);
             if (v >= TABLE_MAX_CLASSES) {
-                fail(t, "%s:%d: column %d ('%s'): label %ld; netrun takes classes 0 to %d", t->path,
-                     t->lines[i], t->label_col + 1, t->spec->label, v, TABLE_MAX_CLASSES - 1);
+                char cb[IO_CLIP_BUF];
+                fail(t, "%s:%d: column %d ('%s'): label %s; netrun takes classes 0 to %d", t->path,
+                     t->lines[i], t->label_col + 1, t->spec->label, shown(cb, str[i]),
+                     TABLE_MAX_CLASSES - 1);
                 free(str);
                 return false;
             }
@@ -559,17 +605,22 @@ bool dataset_load_csv(Dataset *ds, const char *path, const CsvSpec *spec, Diag *
     char *buf = malloc(1 << 16);
     if (!buf)
         fail(&t, "%s: out of memory", path);
+    unsigned long long bytes = 0;
     while (!t.failed) {
         int r = gzread(gz, buf, 1 << 16);
+        int e = Z_OK;
+        const char *m = gzerror(gz, &e);
         if (r < 0) {
-            int e;
-            const char *m = gzerror(gz, &e);
             char eb[128];
             fail(&t, "%s: cannot read: %s", path,
                  e == Z_ERRNO ? io_errstr(errno, eb, sizeof eb) : m);
+        } else if (r == 0 && e == Z_BUF_ERROR) { /* a gzip stream cut short: no trailer */
+            fail(&t, "%s: gzip data is truncated after byte %llu (its trailer is missing)", path,
+                 bytes);
         }
         if (r <= 0)
             break;
+        bytes += (unsigned long long)r;
         feed(&t, &p, buf, (size_t)r);
     }
     free(buf);

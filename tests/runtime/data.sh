@@ -344,6 +344,10 @@ awk -F, -v OFS=, '{ print $2, $1, $3, $4, $5 }' iris_test.csv >swapped_test.csv
 sed 's/label="species"/label="species" test="swapped_test.csv"/' t.net >swapped.net
 expect csv-test-columns-swapped 1 "swapped_test.csv:1: column 1 is 'f2' where the training table's feature 1 is 'f1'" swapped.net --train
 expect csv-test-columns-swapped-eval 1 "swapped_test.csv:1: column 1 is 'f2'" swapped.net --load t.st --eval
+# so are a --predict table's, when the train section names a training table that reads
+expect csv-predict-columns-swapped 1 "swapped_test.csv:1: column 1 is 'f2' where the training table's feature 1 is 'f1'" t.net --load t.st --predict swapped_test.csv
+mkdir -p elsewhere && cp t.net elsewhere/ && (cd elsewhere && "$NETRUN" t.net --load ../t.st --predict ../swapped_test.csv >../noref.out 2>&1) &&
+    ok "--predict without the training table at hand: the columns go unchecked" || bad "--predict without the training table" "$(cat noref.out)"
 sed '1s/f4/f5/' iris_test.csv >renamed_test.csv
 sed 's/label="species"/label="species" test="renamed_test.csv"/' t.net >renamed.net
 expect csv-test-column-renamed 1 "renamed_test.csv:1: column 5 is 'f5' where the training table's feature 4 is 'f4'" renamed.net --load t.st --eval

@@ -261,6 +261,71 @@ Test(csv, empty_file_and_header_only)
 Test(csv, label_number_too_large)
 {
     BAD("a,label\n1,3\n2,256\n", "t.csv:3: column 2 ('label'): label 256", "0 to 255");
+    cap_fini(&cap);
+    cap_init(&cap);
+    BAD("a,label\n1,3\n2,99999999999999999999999\n", "label 99999999999999999999999; netrun");
+}
+
+/* A whole number written as a decimal is that class (as pandas' astype(int) reads 5.0): one
+ * such label does not make the column names, renumbering every class in byte order. */
+Test(csv, whole_numbers_as_decimals_are_class_numbers)
+{
+    Dataset ds;
+    cr_assert(load(&ds, "t.csv", "label,x\n10,1\n5.0,2\n2e0,3\n 7 ,4\n0,5\n", true, false), "%s",
+              cap_text(&cap));
+    cr_assert_null(cls); /* numbers: no names */
+    cr_assert(ds.labels[0] == 10 && ds.labels[1] == 5 && ds.labels[2] == 2 && ds.labels[3] == 7 &&
+                  ds.labels[4] == 0,
+              "%d %d %d %d %d", ds.labels[0], ds.labels[1], ds.labels[2], ds.labels[3],
+              ds.labels[4]);
+    dataset_free(&ds);
+}
+
+/* Numbers that are not class numbers (PyTorch's cross-entropy refuses a target of -1) are an
+ * error, not names; with one word among them, every label is a name. */
+Test(csv, numbers_that_are_not_classes)
+{
+    BAD("a,label\n1,0\n2,-1\n", "t.csv:3: column 2 ('label'): '-1' is not a class number");
+    cap_fini(&cap);
+    cap_init(&cap);
+    BAD("a,label\n1,0.5\n2,1\n", "t.csv:2: column 2 ('label'): '0.5' is not a class number");
+    Dataset ds;
+    cr_assert(load(&ds, "t.csv", "a,label\n1,-1\n2,cat\n3,0x1\n", true, false), "%s",
+              cap_text(&cap));
+    cr_assert_eq(ncls, 3);
+    cr_assert_str_eq(cls[0], "-1");
+    cr_assert_str_eq(cls[1], "0x1");
+    cr_assert_str_eq(cls[2], "cat");
+    dataset_free(&ds);
+}
+
+/* A gzip table cut short is refused wherever the cut falls, as Python's gzip refuses it. */
+Test(csv, truncated_gzip)
+{
+    StrBuf sb;
+    sb_init(&sb);
+    sb_puts(&sb, "label,a,b\n");
+    for (int i = 0; i < 2000; i++)
+        sb_printf(&sb, "%d,%d,%g\n", i % 2, i, i * 7.5);
+    snprintf(path, sizeof path, "%s/full.csv.gz", tmp);
+    write_gz(path, sb.data, sb.len);
+    size_t len;
+    unsigned char *gz = read_file(path, &len);
+    const size_t cuts[] = {len / 2, len - 9, len - 4, len - 1};
+    for (int k = 0; k < 4; k++) {
+        char cut[1024];
+        snprintf(cut, sizeof cut, "%s/cut%d.csv.gz", tmp, k);
+        write_file(cut, gz, cuts[k]);
+        cap_fini(&cap);
+        cap_init(&cap);
+        Dataset ds;
+        CsvSpec spec = {.label = "label", .learn = true, .classes = &cls, .nclasses = &ncls};
+        cr_assert_not(dataset_load_csv(&ds, cut, &spec, &cap.d), "cut at %zu of %zu accepted",
+                      cuts[k], len);
+        expect_error(&cap, cut, "gzip data is truncated");
+    }
+    free(gz);
+    sb_free(&sb);
 }
 
 Test(csv, too_many_class_names)
