@@ -577,7 +577,7 @@ static const char *csv_test_path(Arena *a, const TrainConfig *t, Diag *d)
 
 /* The training or the test split of the train section's data set. */
 static bool load_split(Arena *a, Dataset *ds, const TrainConfig *t, bool train, Classes *cls,
-                       Diag *d)
+                       int channels, Diag *d)
 {
     if (t->data_kind == DATA_CSV) {
         CsvSpec spec = {.label = t->csv_label,
@@ -601,7 +601,7 @@ static bool load_split(Arena *a, Dataset *ds, const TrainConfig *t, bool train, 
         return dataset_load_cifar(ds, t->data_dir, train, t->cifar_labels == 1, d);
     if (t->data_kind == DATA_FOLDER)
         return dataset_load_folder(ds, t->data_dir, train, &cls->name, &cls->n, (int)t->resize.v[0],
-                                   (int)t->resize.v[t->resize.n > 1 ? 1 : 0], d);
+                                   (int)t->resize.v[t->resize.n > 1 ? 1 : 0], channels, d);
     return dataset_load(ds, t->data_dir, train ? "train" : "t10k", d);
 }
 
@@ -1173,9 +1173,11 @@ static int run(int argc, char **argv, bool *collective)
         goto done;
     }
     bool need_train = a.train || a.profile || (a.eval && a.eval_val);
-    if (need_train && !load_split(arena, &train, t, true, &classes, &d))
+    /* a colour net reads every folder image as colour, as torchvision's loader converts it */
+    int in_channels = g->input.rank == 3 ? (int)g->input.d[0] : 0;
+    if (need_train && !load_split(arena, &train, t, true, &classes, in_channels, &d))
         goto done;
-    if ((a.train || a.eval) && !load_split(arena, &test, t, false, &classes, &d))
+    if ((a.train || a.eval) && !load_split(arena, &test, t, false, &classes, in_channels, &d))
         goto done;
     if (classes.n && !a.quiet && rank == 0) { /* image folders: which label is which */
         printf("classes of %s:", t->data_dir);

@@ -233,7 +233,19 @@ static void decode_as(const char *path, bool png, Decoded *out)
         decode_jpeg(path, out);
 }
 
-static void decode(const char *path, Decoded *out) { decode_as(path, is_png(path), out); }
+/* PNG or JPEG by the file's first bytes, as PIL tells them (a PNG named .jpg is a PNG); by
+ * its name when they are neither, for the decoder's own message. */
+static void decode(const char *path, Decoded *out)
+{
+    unsigned char sig[4] = {0};
+    FILE *f = fopen(path, "rb");
+    size_t n = f ? fread(sig, 1, sizeof sig, f) : 0;
+    if (f)
+        fclose(f);
+    bool png = n == 4 && !memcmp(sig, "\x89PNG", 4),
+         jpeg = n >= 3 && sig[0] == 0xff && sig[1] == 0xd8 && sig[2] == 0xff;
+    decode_as(path, png || (!jpeg && is_png(path)), out);
+}
 
 /* ---- resize: PIL's Image.resize((w, h), BILINEAR), which torchvision's Resize((h, w)) calls
  * on the PIL images ImageFolder loads ----
@@ -498,8 +510,15 @@ static bool walk(const char *dir, const char *rel, Names *l, dev_t *dev, ino_t *
             continue;
         p.len = base;
         sb_printf(&p, "/%s", de->d_name);
-        if (stat(p.data, &st) != 0)
+        if (stat(p.data, &st) != 0) {
+            if (is_image(de->d_name)) { /* a broken link: ImageFolder fails on it too */
+                char eb[128];
+                diag_error(d, (SrcLoc){0}, "%s: cannot read: %s", p.data,
+                           io_errstr(errno, eb, sizeof eb));
+                ok = false;
+            }
             continue;
+        }
         char *sub = join_rel(rel, de->d_name);
         if (!sub) {
             diag_error(d, (SrcLoc){0}, "out of memory listing %s", dir);
@@ -547,14 +566,16 @@ static char **list_images(const char *dir, int *n, Diag *d)
     return names_done(&l, walk(dir, "", &l, dev, ino, 0, d), by_folder_then_name, n);
 }
 
-bool dataset_load_folder(Dataset *ds, const char *dir, bool train, char ***classes, int *nclasses,
-                         int resize_h, int resize_w, Diag *d)
+/* dataset_load_folder with channels 0 (the first image's) or 3: 1 when loaded, 0 after a
+ * message, 3 when a colour image came after a gray first one (load again as colour). */
+static int load_folder(Dataset *ds, const char *dir, bool train, char ***classes, int *nclasses,
+                       int resize_h, int resize_w, int channels, Diag *d)
 {
     memset(ds, 0, sizeof *ds);
     StrBuf split;
     sb_init(&split);
     sb_printf(&split, "%s/%s", dir, train ? "train" : "test");
-    bool ok = false;
+    int ok = 0;
     int nfiles = 0, ncls = 0;
     char **files = NULL, **cls = NULL;
     int *label = NULL;
@@ -618,7 +639,7 @@ bool dataset_load_folder(Dataset *ds, const char *dir, bool train, char ***class
             sb_free(&p);
             goto done;
         }
-        if (n == 0 && train) {
+        if (n == 0) { /* ImageFolder refuses a class with no file, in either split */
             diag_error(d, (SrcLoc){0}, "%s: an empty class folder (no .png, .jpg or .jpeg)",
                        p.data);
             free_list(names, n);
@@ -668,7 +689,7 @@ bool dataset_load_folder(Dataset *ds, const char *dir, bool train, char ***class
     t = (Dataset){.n = nfiles,
                   .rows = resize_h > 0 ? resize_h : dec[0].h,
                   .cols = resize_w > 0 ? resize_w : dec[0].w,
-                  .channels = dec[0].c};
+                  .channels = channels ? channels : dec[0].c};
     size_t per = dataset_image_bytes(&t), plane = (size_t)t.rows * (size_t)t.cols;
     t.images = malloc(per * (size_t)nfiles);
     t.labels = malloc((size_t)nfiles);
@@ -705,21 +726,29 @@ bool dataset_load_folder(Dataset *ds, const char *dir, bool train, char ***class
             bad[i] = 1;
             continue;
         }
-        if (di->w != t.cols || di->h != t.rows || di->c != t.channels) {
-            bad[i] = 2;
+        bool widen = di->c == 1 && t.channels == 3; /* gray in colour: R = G = B, as PIL's
+                                                         convert('RGB') for ImageFolder */
+        if (di->w != t.cols || di->h != t.rows || (di->c != t.channels && !widen)) {
+            bad[i] = di->c == 3 && t.channels == 1 ? 3 : 2;
         } else { /* interleaved to channels first */
             uint8_t *dst = t.images + per * (size_t)i;
             for (int c = 0; c < t.channels; c++)
                 for (size_t q = 0; q < plane; q++)
-                    dst[(size_t)c * plane + q] = di->px[q * (size_t)t.channels + (size_t)c];
+                    dst[(size_t)c * plane + q] = di->px[q * (size_t)di->c + (size_t)(widen ? 0 : c)];
         }
         free(di->px);
         di->px = NULL;
     }
+    for (int i = 0; i < nfiles && !channels; i++)
+        if (bad[i] == 3) { /* a colour image in a set whose first is gray: the set is colour */
+            free(bad);
+            ok = 3;
+            goto done;
+        }
     for (int i = 0; i < nfiles; i++) {
         if (bad[i] == 1) {
             diag_error(d, (SrcLoc){0}, "%s: %s", files[i] ? files[i] : split.data, dec[i].why);
-        } else if (bad[i] == 2) {
+        } else if (bad[i]) {
             diag_error(d, (SrcLoc){0},
                        "%s: a %dx%dx%d image (channels x rows x columns), but %s is %dx%dx%d; "
                        "every image needs the net's input size (or give the folder "
@@ -743,7 +772,7 @@ bool dataset_load_folder(Dataset *ds, const char *dir, bool train, char ***class
         *nclasses = ncls;
         cls = NULL;
     }
-    ok = true;
+    ok = 1;
 done:
     dataset_free(&t);
     for (int i = 0; dec && i < nfiles; i++)
@@ -755,4 +784,14 @@ done:
         free_list(cls, ncls);
     sb_free(&split);
     return ok;
+}
+
+bool dataset_load_folder(Dataset *ds, const char *dir, bool train, char ***classes, int *nclasses,
+                         int resize_h, int resize_w, int channels, Diag *d)
+{
+    int r = load_folder(ds, dir, train, classes, nclasses, resize_h, resize_w, channels == 3 ? 3 : 0,
+                        d);
+    if (r == 3) /* mixed gray and colour: every image colour, as ImageFolder loads them */
+        r = load_folder(ds, dir, train, classes, nclasses, resize_h, resize_w, 3, d);
+    return r == 1;
 }

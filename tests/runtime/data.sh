@@ -164,6 +164,34 @@ for i in 1 2; do "$IMGMAKE" gray/train/a/$i.png 8 8 1 20; "$IMGMAKE" gray/train/
 sed 's/input 3x12x16/input 1x8x8/; s/imgs/gray/; s/Linear 3/Linear 2/' f.net >g.net
 run_ok gray g.net --train --threads 2 --no-record --save g.st && grep -q "of 4 images" gray.out &&
     ok "gray images are 1 channel; a test split without every class" || bad "gray folder" "$(cat gray.out)"
+# torchvision's loader makes every image RGB: a gray image among colour ones, or a gray
+# folder for a colour net, is R = G = B; each trains to the bits of the same set written as
+# colour PNGs of (v, v, v). A PNG named .jpg is read as the PNG it is.
+mkdir -p mixg/train/a mixg/train/b mixg/test/a mixc/train/a mixc/train/b mixc/test/a
+"$IMGMAKE" mixg/train/a/1.png 8 8 1 20 && "$IMGMAKE" mixc/train/a/1.png 8 8 3 20,20,20
+for d in mixg mixc; do
+    "$IMGMAKE" $d/train/a/2.png 8 8 3 30,60,90 && "$IMGMAKE" $d/train/b/1.png 8 8 3 200,10,50
+    "$IMGMAKE" $d/train/b/2.png 8 8 3 220,30,40 && "$IMGMAKE" $d/test/a/1.png 8 8 3 25,50,80
+done
+sed 's/input 3x12x16/input 3x8x8/; s/imgs/mixg/; s/Linear 3/Linear 2/' f.net >mixg.net
+sed 's/mixg/mixc/' mixg.net >mixc.net
+run_ok mixg mixg.net --train --threads 2 --no-record --save mixg.st && run_ok mixc mixc.net --train --threads 2 --no-record --save mixc.st &&
+    cmp -s mixg.st mixc.st && ok "a gray image among colour ones: R = G = B, as ImageFolder" || bad "mixed gray and colour" "$(cat mixg.err)"
+mkdir -p grayc/train/a grayc/train/b grayc/test/a
+for i in 1 2; do "$IMGMAKE" grayc/train/a/$i.png 8 8 3 20,20,20; "$IMGMAKE" grayc/train/b/$i.png 8 8 3 220,220,220; done
+"$IMGMAKE" grayc/test/a/1.png 8 8 3 20,20,20
+mkdir -p grayp/train/a grayp/train/b grayp/test/a
+for i in 1 2; do "$IMGMAKE" grayp/train/a/$i.png 8 8 1 20; "$IMGMAKE" grayp/train/b/$i.png 8 8 1 220; done
+"$IMGMAKE" grayp/test/a/1.png 8 8 1 20 && mv grayp/train/b/2.png grayp/train/b/2.jpg
+sed 's/input 3x12x16/input 3x8x8/; s/imgs/grayp/; s/Linear 3/Linear 2/' f.net >gray3.net
+sed 's/grayp/grayc/' gray3.net >grayc.net
+run_ok gray3 gray3.net --train --threads 2 --no-record --save gray3.st && run_ok grayc grayc.net --train --threads 2 --no-record --save grayc.st &&
+    cmp -s gray3.st grayc.st && ok "a gray folder for a colour net: R = G = B; a PNG named .jpg read as PNG" || bad "gray folder into 3 channels" "$(cat gray3.err)"
+# a broken link where an image should be, and an empty test class folder: errors, as in ImageFolder
+cp -r grayp brk && ln -s nowhere.png brk/train/a/3.png
+expect folder-broken-link 1 'brk/train/a/3.png: cannot read: no such file' gray3.net --train --data brk
+cp -r grayp emptest && mkdir emptest/test/b
+expect folder-empty-test-class 1 'emptest/test/b: an empty class folder' gray3.net --train --data emptest
 # resize: images of three sizes (PNG and JPEG) made 12x16 (Resize((12, 16))), learnt
 for split in train test; do
     for k in 0 1 2; do
