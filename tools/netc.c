@@ -6,6 +6,7 @@
 
 #include "codegen.h"
 #include "frontend.h"
+#include "fileio.h"
 #include "runtime.h"
 
 static void usage(FILE *f)
@@ -76,23 +77,19 @@ static bool write_file(const char *path, const StrBuf *sb, Diag *d)
         fputs(sb->data, stdout);
         return true;
     }
-    if (!io_output_ok(path, "netc", d)) /* -o at the net file, --header at the weights... */
+    /* as netrun saves (fileio.h): a temporary file renamed over a regular file, so a failed
+     * run leaves an older output intact; a link followed; a device or FIFO written through;
+     * an input of this run (-o at the net file, --header at the weights) refused */
+    SaveFile s;
+    if (!save_begin(&s, path, true, d))
         return false;
-    /* temp file then rename, so a failed run leaves an older output intact */
-    size_t n = strlen(path) + 16;
-    char *tmp = malloc(n);
-    snprintf(tmp, n, "%s.tmp", path);
-    FILE *f = fopen(tmp, "wb");
-    bool ok = f && (sb->len == 0 || fwrite(sb->data, 1, sb->len, f) == sb->len);
-    ok = f && fclose(f) == 0 && ok;
-    if (ok && rename(tmp, path) != 0)
-        ok = false;
-    if (!ok) {
-        diag_error(d, (SrcLoc){0}, "%s: cannot write: %s", path, strerror(errno));
-        remove(tmp);
+    if (sb->len && !io_write_all(s.fd, sb->data, sb->len)) {
+        char eb[128];
+        diag_error(d, (SrcLoc){0}, "%s: cannot write: %s", path, io_errstr(errno, eb, sizeof eb));
+        save_abort(&s);
+        return false;
     }
-    free(tmp);
-    return ok;
+    return save_commit(&s, d);
 }
 
 static const char *base_name(const char *path)

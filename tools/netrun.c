@@ -746,9 +746,24 @@ static void say_how_to_resume(int argc, char **argv, const Args *a, const char *
 /* ---- where training writes: the weights, and the training checkpoint beside them ---- */
 
 /* The weights, the checkpoint and the run folder's best weights (or NULL) are three files
- * (two spellings of one path, or a link, would let one save replace another's). */
-static bool distinct_outputs(const char *save, const char *ckpt, const char *best, Diag *d)
+ * (two spellings of one path, or a link, would let one save replace another's), and neither
+ * of the first two is a record file of the run folder dir (or NULL). */
+static bool distinct_outputs(Arena *arena, const char *save, const char *ckpt, const char *best,
+                             const char *dir, Diag *d)
 {
+    static const char *const record[] = {"metrics.jsonl", "net.net", "run.json"};
+    for (int k = 0; dir && k < 3; k++) {
+        const char *f = arena_printf(arena, "%s/%s", dir, record[k]);
+        const char *out = save && io_same_file(save, f)   ? save
+                          : ckpt && io_same_file(ckpt, f) ? ckpt
+                                                          : NULL;
+        if (out) {
+            diag_error(d, (SrcLoc){0},
+                       "%s is the run folder's %s, the record of the run; name another file", out,
+                       record[k]);
+            return false;
+        }
+    }
     if (save && ckpt && io_same_file(save, ckpt)) {
         diag_error(d, (SrcLoc){0},
                    "%s (the weights) and %s (the training checkpoint) are one file; the weights "
@@ -1261,7 +1276,7 @@ static int run(int argc, char **argv, bool *collective)
                 ckpt = arena_printf(arena, "%s/checkpoint.safetensors", dir);
         }
         const char *best = recording ? arena_printf(arena, "%s/best.safetensors", dir) : NULL;
-        if (rank == 0 && !distinct_outputs(save, ckpt, best, &d))
+        if (rank == 0 && !distinct_outputs(arena, save, ckpt, best, rec.dir, &d))
             goto done;
         *collective = true; /* share_state's failures are agreed; so are rt_train's */
         if (nproc > 1 && !share_state(m, o, &pos, &train, &test, &d))

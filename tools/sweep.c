@@ -61,8 +61,8 @@ static void on_signal(int sig)
         kill(child_pid, sig); /* the child stops after its step and saves */
 }
 
-/* The last epoch (or end) line's numbers, and the best accuracy (val's, or test's without
- * val). */
+/* The last epoch (or end) line's numbers, and the best accuracy of the epoch lines (val's,
+ * or test's without val; none: the table shows the last test accuracy). */
 static bool read_results(Result *r)
 {
     char *file = NULL;
@@ -79,9 +79,10 @@ static bool read_results(Result *r)
         json_object *o = json_tokener_parse(line), *v;
         if (!o)
             continue;
+        bool end = false; /* an end line has no validation: it gives no best accuracy */
         if (json_object_object_get_ex(o, "type", &v) && json_object_is_type(v, json_type_string) &&
             (!strcmp(json_object_get_string(v), "epoch") ||
-             !strcmp(json_object_get_string(v), "end"))) {
+             (end = !strcmp(json_object_get_string(v), "end")))) {
             r->have = true;
 #define GET(key, field)                                                                            \
     if (json_object_object_get_ex(o, key, &v))                                                     \
@@ -92,7 +93,8 @@ static bool read_results(Result *r)
             GET("wall", seconds)
 #undef GET
             double acc;
-            if ((json_object_object_get_ex(o, "val_acc", &v) ||
+            if (!end &&
+                (json_object_object_get_ex(o, "val_acc", &v) ||
                  json_object_object_get_ex(o, "test_acc", &v)) &&
                 (acc = json_object_get_double(v)) > r->best_acc)
                 r->best_acc = acc;

@@ -277,11 +277,6 @@ static Node *lower_block(Lower *L, Item *parent, const AstStmt *s, int depth, No
     Item *it = new_item(L, parent, kind, name, kind == ITEM_GROUP ? s->head_loc : s->loc);
     if (kind == ITEM_GROUP && s->body.len == 0 && L->diag->errors == 0)
         diag_warning(L->diag, s->head_loc, "group '%s' is empty", name ? name : s->head);
-    if (kind == ITEM_RESIDUAL && s->body.len == 0 && L->diag->errors == 0)
-        diag_warning(L->diag, s->head_loc,
-                     "residual %s%s%shas an empty body: it adds its input to itself, as an "
-                     "empty nn.Sequential would",
-                     name ? "'" : "", name ? name : "", name ? "' " : "");
     Node *out = lower_body(L, it, &s->body, depth + 1, in);
     if (kind == ITEM_BRANCH) { /* its output is named; the flow goes on from its input */
         it->out = out;
@@ -296,6 +291,16 @@ static Node *lower_block(Lower *L, Item *parent, const AstStmt *s, int depth, No
     for (int i = 0; i < it->children.len; i++)
         if (((const Item *)it->children.items[i])->is_shortcut)
             sc = it->children.items[i];
+    /* a body that makes nothing (empty, or an `if` that is false): x + x */
+    if (out == in && !sc && L->diag->errors == 0 &&
+        !(L->empty_warned.file == s->head_loc.file && L->empty_warned.line == s->head_loc.line &&
+          L->empty_warned.col == s->head_loc.col)) {
+        diag_warning(L->diag, s->head_loc,
+                     "residual %s%s%shas an empty body: it adds its input to itself, as an "
+                     "empty nn.Sequential would",
+                     name ? "'" : "", name ? name : "", name ? "' " : "");
+        L->empty_warned = s->head_loc;
+    }
     Node *ins[2] = {out, sc ? sc->out : in};
     Node *add = ir_node_add(L->g, LAYER_ADD, s->loc);
     add->head_loc = s->head_loc;

@@ -37,6 +37,7 @@ typedef struct Lower {
     bool too_big;        /* max_nodes or its visits were passed: lowering stops */
     const char *setting; /* the train setting being lowered: names its attribute 'value' */
     const char *flag;    /* the netrun flag being applied: names the value in messages */
+    SrcLoc empty_warned; /* the last residual warned of an empty body (a repeat's copies: once) */
 } Lower;
 
 /* Applies args[first..] to vals (nspecs of them, spec order; defaults already in place).

@@ -23,9 +23,10 @@ static const AttrSpec attrs[] = {
                     "channels (num_features; inferred, checked when given)"},
     [A_EPS] = {"eps", NULL, ATTR_FLOAT, "1e-05", false, 0, 1e6, 1, 1, NULL,
                "added to the variance"},
-    [A_MOMENTUM] = {"momentum", NULL, ATTR_FLOAT, "0.1", false, -1e6, 1e6, 1, 1, NULL,
-                    "weight of the batch in the running statistics (0 to 1 averages; PyTorch "
-                    "takes any value; none: their cumulative average, 1 / batches seen)",
+    [A_MOMENTUM] = {"momentum", NULL, ATTR_FLOAT, "0.1", false, 0, 1, 1, 1, NULL,
+                    "weight of the batch in the running statistics (none: their cumulative "
+                    "average, 1 / batches seen); PyTorch takes any value, but past [0, 1] the "
+                    "running variance can go negative, which no loader takes back",
                     true},
     [A_AFFINE] = {"affine", NULL, ATTR_BOOL, "true", false, 0, 0, 0, 0, NULL,
                   "learnable weight and bias"},

@@ -168,7 +168,7 @@ bool ckpt_save(const char *path, const Model *m, const Optim *o, const TrainPos 
     meta[mk++] = "netc.network";
     meta[mk++] = m->g->name;
     char split[2][40];
-    if (!(o && pos) && m->g->train.val > 0) { /* weights: the split their validation used */
+    if (!(o && pos) && m->g->train.present) { /* weights: the split their validation used */
         snprintf(split[0], sizeof split[0], "%" PRIu64, m->g->train.seed);
         snprintf(split[1], sizeof split[1], "%.17g", m->g->train.val);
         meta[mk++] = run_keys[R_SEED];
@@ -666,13 +666,23 @@ bool ckpt_check_split(const char *path, const TrainConfig *t, Diag *d)
     int64_t seed = 0;
     double val = 0;
     bool ok = true;
-    if (s && v && int_parse(s, 0, INT64_MAX, &seed) && double_parse(v, 0, 1, &val) &&
-        ((uint64_t)seed != t->seed || val != t->val)) {
+    if (s && v && int_parse(s, 0, INT64_MAX, &seed) && double_parse(v, 0, 1, &val) && val == 0) {
         diag_error(d, (SrcLoc){0},
-                   "%s: trained with seed %" PRId64 " holding out %g for validation; seed %" PRIu64
-                   " and %g draw another split, which holds images it trained on: evaluate with "
-                   "--seed %" PRId64 " --val %g",
-                   path, seed, val, t->seed, t->val, seed, val);
+                   "%s: trained on every training image (no validation share): any validation "
+                   "split holds images it trained on",
+                   path);
+        ok = false;
+    } else if (s && v && int_parse(s, 0, INT64_MAX, &seed) && double_parse(v, 0, 1, &val) &&
+               ((uint64_t)seed != t->seed || val != t->val)) {
+        char vs[32];
+        for (int prec = 6; prec <= 17; prec++) /* the shortest text that reads back as val */
+            if (snprintf(vs, sizeof vs, "%.*g", prec, val), strtod(vs, NULL) == val)
+                break;
+        diag_error(d, (SrcLoc){0},
+                   "%s: trained with seed %" PRId64 " holding out %s for validation; this split "
+                   "(seed %" PRIu64 ", val %g) holds images it trained on: evaluate with --seed "
+                   "%" PRId64 " --val %s",
+                   path, seed, vs, t->seed, t->val, seed, vs);
         ok = false;
     }
     st_free(f);

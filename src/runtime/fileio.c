@@ -106,7 +106,12 @@ static void remove_stale(const char *path)
         if (pid == getpid() || kill(pid, 0) == 0 || errno != ESRCH ||
             fstatat(dirfd(dp), e->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0 || !S_ISREG(st.st_mode))
             continue;
-        unlinkat(dirfd(dp), e->d_name, 0);
+        char *full = malloc(strlen(dir) + strlen(e->d_name) + 2);
+        if (full)
+            sprintf(full, "%s/%s", dir, e->d_name);
+        if (full && !io_read_as(full)) /* not a file this run reads, whatever its name */
+            unlinkat(dirfd(dp), e->d_name, 0);
+        free(full);
     }
     if (dp)
         closedir(dp);
@@ -144,7 +149,7 @@ bool save_begin(SaveFile *s, const char *path, bool streams, Diag *d)
     char eb[128];
     memset(s, 0, sizeof *s);
     s->fd = -1;
-    if (!io_output_ok(path, "this run", d)) /* --logits at the --predict file... */
+    if (!io_output_ok(path, d->prog ? d->prog : "this run", d)) /* --logits at --predict's... */
         return false;
     struct stat st, lst;
     bool exists = stat(path, &st) == 0;

@@ -734,7 +734,8 @@ static int load_folder(Dataset *ds, const char *dir, bool train, char ***classes
             uint8_t *dst = t.images + per * (size_t)i;
             for (int c = 0; c < t.channels; c++)
                 for (size_t q = 0; q < plane; q++)
-                    dst[(size_t)c * plane + q] = di->px[q * (size_t)di->c + (size_t)(widen ? 0 : c)];
+                    dst[(size_t)c * plane + q] =
+                        di->px[q * (size_t)di->c + (size_t)(widen ? 0 : c)];
         }
         free(di->px);
         di->px = NULL;
@@ -789,8 +790,8 @@ done:
 bool dataset_load_folder(Dataset *ds, const char *dir, bool train, char ***classes, int *nclasses,
                          int resize_h, int resize_w, int channels, Diag *d)
 {
-    int r = load_folder(ds, dir, train, classes, nclasses, resize_h, resize_w, channels == 3 ? 3 : 0,
-                        d);
+    int r = load_folder(ds, dir, train, classes, nclasses, resize_h, resize_w,
+                        channels == 3 ? 3 : 0, d);
     if (r == 3) /* mixed gray and colour: every image colour, as ImageFolder loads them */
         r = load_folder(ds, dir, train, classes, nclasses, resize_h, resize_w, 3, d);
     return r == 1;

@@ -128,7 +128,14 @@ awk -v a="$got" -v b="$best_val" 'BEGIN { exit !(a != "" && (a - b < 1e-4 && b -
 grep -q "^val: .*(60 images" evalval.out && ok "--eval-on val: the 60 images held out" || bad "--eval-on val count" "$(cat evalval.out)"
 # the weights say which split they validated on: another seed or share would count trained images
 expect evalval-other-seed 1 'r1/best.safetensors;trained with seed 5 holding out 0.1;--seed 5 --val 0.1' mlp.net --load r1/best.safetensors --eval --eval-on val --seed 6
-expect evalval-other-val 1 'r1/weights.safetensors;seed 5 and 0.2 draw another split' mlp.net --load r1/weights.safetensors --eval --eval-on val --val 0.2
+expect evalval-other-val 1 'r1/weights.safetensors;this split .seed 5, val 0.2. holds images it trained on' mlp.net --load r1/weights.safetensors --eval --eval-on val --val 0.2
+run_ok noval mlp.net --train --threads 2 --no-record --val 0 --steps 1 --save noval.st
+expect evalval-no-share 1 'noval.st: trained on every training image' mlp.net --load noval.st --eval --eval-on val
+# the run folder's record is the run's: --save or --checkpoint may not name it
+cp r1/metrics.jsonl r1m.jsonl
+expect save-is-metrics 1 "r1/metrics.jsonl is the run folder's metrics.jsonl" mlp.net --train --resume r1/checkpoint.safetensors --epochs 9 --save r1/metrics.jsonl
+expect checkpoint-is-run-json 1 "r1/run.json is the run folder's run.json" mlp.net --train --resume r1/checkpoint.safetensors --epochs 9 --checkpoint ./r1/run.json
+cmp -s r1/metrics.jsonl r1m.jsonl && ok "... and the record is intact" || bad "the record changed"
 run_ok seed6 mlp.net --train --threads 2 --record seed6 --seed 6 --steps 1 --quiet
 run_ok val2 mlp.net --train --threads 2 --record val2 --val 0.2 --steps 1 --quiet
 grep -q '"val": 120' val2/run.json && ok "--val 0.2 holds out 120 of 600" || bad "--val 0.2" "$(grep -A3 images val2/run.json)"

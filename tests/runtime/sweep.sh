@@ -108,6 +108,19 @@ else
     bad "--steps inside the first epoch" "$(cat "$S/lr=0.1/metrics.jsonl")" "$(cat "$S/results.md")"
 fi
 
+# with a validation share, "best acc" is the best val_acc of the epoch lines, never the end
+# line's test accuracy (8 steps an epoch: step 12 stops inside epoch 2)
+run_ok shortval mlp.net --train --threads 2 --val 0.2 --steps 12 --sweep lr=0.5
+S=runs/mlp-sweep-8
+best=$(grep '"type":"epoch"' "$S/lr=0.5/metrics.jsonl" | sed -E 's/.*"val_acc":([0-9.e-]+).*/\1/' | sort -g | tail -1)
+got=$(sed -n 2p "$S/results.csv" | cut -d, -f5)
+end=$(sed -n 's/.*"type":"end".*"test_acc":\([0-9.e-]*\).*/\1/p' "$S/lr=0.5/metrics.jsonl")
+if [ -n "$best" ] && [ -n "$end" ] && awk -v a="$got" -v b="$best" 'BEGIN { exit !(a - b < 1e-4 && b - a < 1e-4) }'; then
+    ok "best acc with --val and an end line: the epochs' best val_acc ($got), not the end's test_acc ($end)"
+else
+    bad "best acc with --val and an end line: got '$got', best val_acc '$best', end test_acc '$end'" "$(cat "$S/results.csv")"
+fi
+
 echo "== bad usage"
 expect define-unknown 2 "-D widht=8: the net declares no parameter 'widht'" mlp.net -D widht=8 --train
 expect define-type 2 "-D width=8.5: 'width' is an int" mlp.net -D width=8.5 --train

@@ -549,24 +549,3 @@ Test(batchnorm, momentum_none_is_the_cumulative_average)
     bn_running("0.1", 7, tenth);
     cr_assert(fabsf(tenth[0] - none[0]) > 1e-3f, "momentum none is momentum 0.1");
 }
-
-/* PyTorch takes any momentum: r = (1 - m) r + m x outside [0, 1] too (the batches' own
- * statistics, x, are momentum 1's running values after each step). */
-Test(batchnorm, momentum_outside_0_1_is_pytorchs_formula)
-{
-    const char *const ms[] = {"1.5", "-0.5"};
-    for (int j = 0; j < 2; j++) {
-        double m = atof(ms[j]), r[6] = {0, 0, 0, 1, 1, 1}; /* PyTorch's initial statistics */
-        for (int k = 1; k <= 3; k++) {
-            float x[6], got[6];
-            bn_running("1", k, x);
-            bn_running(ms[j], k, got);
-            for (int i = 0; i < 6; i++) {
-                r[i] = (1 - m) * r[i] + m * x[i];
-                cr_assert(fabs(got[i] - r[i]) <= 1e-6 * fmax(1.0, fabs(r[i])),
-                          "momentum %s, step %d: %s[%d] is %.9g, want %.9g", ms[j], k,
-                          i < 3 ? "running_mean" : "running_var", i % 3, (double)got[i], r[i]);
-            }
-        }
-    }
-}

@@ -1014,7 +1014,8 @@ Test(folder, classes_in_byte_order_pixels_channels_first)
     char **cls = NULL;
     int ncls = 0;
     Dataset tr, te;
-    cr_assert(dataset_load_folder(&tr, tmp, true, &cls, &ncls, 0, 0, 0, &cap.d), "%s", cap_text(&cap));
+    cr_assert(dataset_load_folder(&tr, tmp, true, &cls, &ncls, 0, 0, 0, &cap.d), "%s",
+              cap_text(&cap));
     cr_assert(ncls == 2 && strcmp(cls[0], "ant") == 0 && strcmp(cls[1], "zebra") == 0);
     cr_assert(tr.n == 3 && tr.channels == 3 && tr.rows == 3 && tr.cols == 4);
     /* ant/a.png (base 3), ant/b.png (2), zebra/a.png (1): class by class, files sorted */
@@ -1033,7 +1034,8 @@ Test(folder, classes_in_byte_order_pixels_channels_first)
     /* the test split alone reads the classes from train */
     char **cls2 = NULL;
     int n2 = 0;
-    cr_assert(dataset_load_folder(&te, tmp, false, &cls2, &n2, 0, 0, 0, &cap.d), "%s", cap_text(&cap));
+    cr_assert(dataset_load_folder(&te, tmp, false, &cls2, &n2, 0, 0, 0, &cap.d), "%s",
+              cap_text(&cap));
     cr_assert(n2 == 2 && te.labels[0] == 1);
     free_classes(cls2, n2);
     dataset_free(&te);
@@ -1047,7 +1049,8 @@ Test(folder, gray_images)
     char **cls = NULL;
     int ncls = 0;
     Dataset tr;
-    cr_assert(dataset_load_folder(&tr, tmp, true, &cls, &ncls, 0, 0, 0, &cap.d), "%s", cap_text(&cap));
+    cr_assert(dataset_load_folder(&tr, tmp, true, &cls, &ncls, 0, 0, 0, &cap.d), "%s",
+              cap_text(&cap));
     cr_assert(tr.channels == 1 && tr.rows == 2 && tr.cols == 5 && tr.images[5 + 4] == 7 + 14);
     dataset_free(&tr);
     free_classes(cls, ncls);
@@ -1227,7 +1230,8 @@ Test(folder, resize_makes_every_image_the_size_asked)
     char **cls = NULL;
     int ncls = 0;
     Dataset tr;
-    cr_assert(dataset_load_folder(&tr, tmp, true, &cls, &ncls, 4, 4, 0, &cap.d), "%s", cap_text(&cap));
+    cr_assert(dataset_load_folder(&tr, tmp, true, &cls, &ncls, 4, 4, 0, &cap.d), "%s",
+              cap_text(&cap));
     cr_assert(tr.n == 3 && tr.rows == 4 && tr.cols == 4 && tr.channels == 3);
     /* the 4x4 image is as it was; the others as image_resize makes them, channels first */
     for (int q = 0; q < 16; q++)
