@@ -438,8 +438,8 @@ static bool cifar_read(Dataset *t, const char *path, int label_bytes, int pick, 
             size_t i = (size_t)t->n + done_n + r;
             if (p[pick] >= classes) {
                 diag_error(d, (SrcLoc){0},
-                           "%s: record %zu has label %d; CIFAR-%d's %slabels go from 0 to %d",
-                           path, done_n + r, p[pick], label_bytes == 2 ? 100 : 10,
+                           "%s: record %zu has label %d; CIFAR-%d's %slabels go from 0 to %d", path,
+                           done_n + r, p[pick], label_bytes == 2 ? 100 : 10,
                            label_bytes == 1 ? ""
                            : pick == 0      ? "coarse "
                                             : "fine ",
