@@ -197,35 +197,38 @@ void dropout_backward(float *din, const float *dout, const float *mask, size_t n
         din[i] = dout[i] * mask[i];
 }
 
-void softmax_forward(float *out, const float *in, int B, int N)
+void softmax_forward(float *out, const float *in, int B, int N, int inner)
 {
-    for (int b = 0; b < B; b++) {
-        const float *x = in + (size_t)b * N;
-        float *y = out + (size_t)b * N;
-        float m = -INFINITY;
-        for (int j = 0; j < N; j++)
-            m = x[j] > m ? x[j] : m;
-        double s = 0.0;
-        for (int j = 0; j < N; j++) {
-            y[j] = expf(x[j] - m);
-            s += y[j];
+    for (int b = 0; b < B; b++)
+        for (int i = 0; i < inner; i++) {
+            const float *x = in + (size_t)b * N * inner + i;
+            float *y = out + (size_t)b * N * inner + i;
+            float m = -INFINITY;
+            for (int j = 0; j < N; j++)
+                m = x[(size_t)j * inner] > m ? x[(size_t)j * inner] : m;
+            double s = 0.0;
+            for (int j = 0; j < N; j++) {
+                y[(size_t)j * inner] = expf(x[(size_t)j * inner] - m);
+                s += y[(size_t)j * inner];
+            }
+            float inv = (float)(1.0 / s);
+            for (int j = 0; j < N; j++)
+                y[(size_t)j * inner] *= inv;
         }
-        float inv = (float)(1.0 / s);
-        for (int j = 0; j < N; j++)
-            y[j] *= inv;
-    }
 }
 
-void softmax_backward(float *din, const float *dout, const float *out, int B, int N)
+void softmax_backward(float *din, const float *dout, const float *out, int B, int N, int inner)
 {
-    for (int b = 0; b < B; b++) {
-        const float *dy = dout + (size_t)b * N, *y = out + (size_t)b * N;
-        float *dx = din + (size_t)b * N;
-        /* y_j = e^x_j / sum e^x, so dx_j = y_j (dy_j - sum_k dy_k y_k) */
-        double s = 0.0;
-        for (int j = 0; j < N; j++)
-            s += (double)dy[j] * y[j];
-        for (int j = 0; j < N; j++)
-            dx[j] = y[j] * (dy[j] - (float)s);
-    }
+    for (int b = 0; b < B; b++)
+        for (int i = 0; i < inner; i++) {
+            size_t o = (size_t)b * N * inner + i;
+            const float *dy = dout + o, *y = out + o;
+            float *dx = din + o;
+            /* y_j = e^x_j / sum e^x, so dx_j = y_j (dy_j - sum_k dy_k y_k) */
+            double s = 0.0;
+            for (int j = 0; j < N; j++)
+                s += (double)dy[(size_t)j * inner] * y[(size_t)j * inner];
+            for (int j = 0; j < N; j++)
+                dx[(size_t)j * inner] = y[(size_t)j * inner] * (dy[(size_t)j * inner] - (float)s);
+        }
 }

@@ -111,6 +111,14 @@ void linear_forward(float *out, const float *in, const float *w, const float *b,
  * w (OUT,IN) */
 void linear_backward(float *din, float *dw, float *db, const float *dout, const float *in,
                      const float *w, int B, int IN, int OUT);
+/* The same on the last dimension of channels-last images, as torch.nn.Linear on a CxHxW
+ * input: in (S, IN, C) holds S rows (samples times H) of IN pixels of C channels each, and
+ * out (S, OUT, C) = w (OUT,IN) . in_s + b (OUT) for each row s; b may be NULL. */
+void linear_hwc_forward(float *out, const float *in, const float *w, const float *b, int S, int IN,
+                        int OUT, int C);
+/* din (S,IN,C) or NULL; dw (OUT,IN) or NULL and db (OUT) or NULL, summed over the S rows */
+void linear_hwc_backward(float *din, float *dw, float *db, const float *dout, const float *in,
+                         const float *w, int S, int IN, int OUT, int C);
 
 /* ---- pooling ---- */
 
@@ -211,10 +219,12 @@ void concat_backward(float *const *dins, const float *dout, const int *chans, in
 
 /* ---- softmax and losses ---- */
 
-/* out (B,N) = softmax of in (B,N) over dim 1; out may alias in */
-void softmax_forward(float *out, const float *in, int B, int N);
-/* din (B,N) = out * (dout - sum_j dout_j * out_j), dout (B,N), out (B,N) from the forward */
-void softmax_backward(float *din, const float *dout, const float *out, int B, int N);
+/* out (B,N,inner) = softmax of in (B,N,inner) over N, for each of the inner positions (1 for
+ * a flat tensor; an image's channels-last dimensions after the one normalised otherwise);
+ * out may alias in */
+void softmax_forward(float *out, const float *in, int B, int N, int inner);
+/* din (B,N,inner) = out * (dout - sum_j dout_j * out_j) over N, dout and out (B,N,inner) */
+void softmax_backward(float *din, const float *dout, const float *out, int B, int N, int inner);
 /* Returns the mean over the batch of -log_softmax(logits)[label], as
  * torch.nn.CrossEntropyLoss(label_smoothing=e): with e > 0 the target is (1 - e) on the label
  * and e/N on every class, so the loss is (1 - e) nll + e mean_j(-log_softmax_j).

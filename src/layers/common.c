@@ -46,6 +46,9 @@ bool layer_check_in(const Node *n, int ai, int64_t actual, Diag *d)
     if (n->in.rank == 1 && n->inputs[0] && n->inputs[0]->kind == LAYER_FLATTEN)
         snprintf(desc, sizeof desc, "%lld input%s (%s %s)", (long long)actual,
                  actual == 1 ? "" : "s", shape_str(n->inputs[0]->in, s), from_desc(n, f));
+    else if (n->in.rank == 3 && n->kind == LAYER_LINEAR)
+        snprintf(desc, sizeof desc, "%lld input%s, the last dimension of %s (%s)",
+                 (long long)actual, actual == 1 ? "" : "s", shape_str(n->in, s), from_desc(n, f));
     else if (n->in.rank == 3)
         snprintf(desc, sizeof desc, "%lld input channel%s (%s %s)", (long long)actual,
                  actual == 1 ? "" : "s", shape_str(n->in, s), from_desc(n, f));

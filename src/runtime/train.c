@@ -59,7 +59,15 @@ bool rt_check_scores(const Model *m, Diag *d)
                    "the loss compares each label with one score per class, but the network's "
                    "output (%s '%s') is %s, not a vector",
                    last->ops->name, last->path, shape_str(last->out, s));
-        if (last->out.rank == 3 && last->out.d[1] * last->out.d[2] == 1)
+        const Node *lin = last; /* a Linear on an image, the usual cause: Flatten forgotten */
+        while (lin && lin->kind != LAYER_LINEAR && lin->ninputs == 1)
+            lin = lin->inputs[0];
+        if (lin && lin->kind == LAYER_LINEAR && lin->in.rank == 3)
+            diag_hint(d, lin->head_loc,
+                      "'Linear' on %s maps only its last dimension, as torch.nn.Linear does; "
+                      "add 'Flatten' before it",
+                      shape_str(lin->in, s));
+        else if (last->out.rank == 3 && last->out.d[1] * last->out.d[2] == 1)
             diag_hint(d, last->head_loc,
                       "end the network with Flatten: its %lld channels become the scores",
                       (long long)last->out.d[0]);

@@ -229,9 +229,15 @@ Test(shape, linear)
     load("network t (input 4x5x6) {\n  Flatten\n  Linear 100->10\n}\n");
     expect_error("wrong in", "'Linear' expects 120 inputs (4x5x6 after 'Flatten'), got 'in: 100'");
     expect_error("note", "note: the input shape comes from 'Flatten' here");
-    one("4x5x6", "Linear 10", false);
-    expect_error("unflattened", "'Linear' needs a flat input, got 4x5x6");
-    expect_error("hint", "hint: add 'Flatten' before 'Linear'");
+    /* on an image, as torch.nn.Linear: the last dimension alone */
+    n = GRAPH_NODE(one("4x5x6", "Linear 10", true), 0);
+    expect_shape(n->out, "4x5x10", "linear on an image");
+    expect_shape(n->params[0].shape, "10x6", "weight [out, W]");
+    cr_expect_eq(n->macs, 4 * 5 * 10 * 6);
+    one("4x5x6", "Linear 7->3", false);
+    expect_error("wrong in on an image",
+                 "'Linear' expects 6 inputs, the last dimension of 4x5x6 (from the network's "
+                 "input), got 'in: 7'");
 }
 
 /* ---- shape-preserving kinds ---- */
@@ -254,8 +260,18 @@ Test(shape, elementwise_kinds_keep_the_shape)
 Test(shape, softmax)
 {
     expect_shape(GRAPH_NODE(one("10", "Softmax", true), 0)->out, "10", "softmax");
-    one("3x5x7", "Softmax", false);
-    expect_error("image", "'Softmax' needs a flat input");
+    /* on an image: any of its dimensions, by PyTorch's numbers for an (N, C, H, W) batch */
+    const char *dims[] = {"Softmax", "Softmax 2", "Softmax 3", "Softmax -1", "Softmax -3"};
+    for (size_t i = 0; i < sizeof dims / sizeof dims[0]; i++)
+        expect_shape(GRAPH_NODE(one("3x5x7", dims[i], true), 0)->out, "3x5x7", dims[i]);
+    one("3x5x7", "Softmax 4", false);
+    expect_error("past the image", "Softmax dim 4 is out of range for a 3x5x7 input");
+    one("3x5x7", "Softmax -4", false);
+    expect_error("the batch from the end", "Softmax over dim -4 would mix the samples");
+    one("10", "Softmax 2", false);
+    expect_error("past the features", "Softmax dim 2 is out of range for a 10 input");
+    one("10", "Softmax -2", false);
+    expect_error("the batch of a flat input", "Softmax over dim -2 would mix the samples");
 }
 
 Test(shape, size_limits)

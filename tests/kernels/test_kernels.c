@@ -426,9 +426,9 @@ Test(kernels, softmax_reference)
     const float *sz = ref_get("softmax", "size")->v;
     int B = (int)sz[0], N = (int)sz[1];
     float *out = nan_buf((size_t)B * N), *din = nan_buf((size_t)B * N);
-    softmax_forward(out, ref_get("softmax", "in")->v, B, N);
+    softmax_forward(out, ref_get("softmax", "in")->v, B, N, 1);
     expect_close("softmax", "out", out, (size_t)B * N);
-    softmax_backward(din, ref_get("softmax", "dout")->v, out, B, N);
+    softmax_backward(din, ref_get("softmax", "dout")->v, out, B, N, 1);
     expect_close("softmax", "din", din, (size_t)B * N);
     free(out), free(din);
 }

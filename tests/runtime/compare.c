@@ -77,10 +77,11 @@ static int compare_csv(const char *got, const char *want, double tol)
         return 2;
     }
     Worst w = {0};
-    char lg[65536], lw[65536];
+    char *lg = NULL, *lw = NULL; /* whole rows, however long (an image output's) */
+    size_t ng = 0, nw = 0;
     int row = 0, status = 0;
     for (;;) {
-        char *a = fgets(lg, sizeof lg, fg), *b = fgets(lw, sizeof lw, fw);
+        char *a = getline(&lg, &ng, fg) < 0 ? NULL : lg, *b = getline(&lw, &nw, fw) < 0 ? NULL : lw;
         if (!a && !b)
             break;
         row++;
@@ -114,6 +115,8 @@ static int compare_csv(const char *got, const char *want, double tol)
         if (status)
             break;
     }
+    free(lg);
+    free(lw);
     fclose(fg);
     fclose(fw);
     int r = report(&w, got, want, tol);

@@ -398,6 +398,12 @@ expect loss-on-image-output 1 "imgout.net:2:3: error;output .Conv2d '0'. is 3x2x
 expect eval-on-image-output 1 "imgout.net:2:3: error;output .Conv2d '0'. is 3x2x2, not a vector" imgout.net --eval
 grep -q "hint: end the network with Flatten and a Linear" eval-on-image-output.err &&
     ok "image output: the hint says Flatten and a Linear" || bad "image output hint" "$(cat eval-on-image-output.err)"
+# a Linear on an image maps its last dimension, as PyTorch's: with Flatten forgotten the
+# output is an image, and the hint points at the Linear
+printf 'network img (input 1x2x2) {\n  Conv2d 3 k1\n  fc: Linear 3\n  ReLU\n}\ntrain {\n  data csv "iris_train.csv" label="species"\n}\n' >linimg.net
+expect linear-on-image-output 1 "linimg.net:4:3: error;output .ReLU '2'. is 3x2x3, not a vector" linimg.net --train
+grep -q "linimg.net:3:7: hint: 'Linear' on 3x2x2 maps only its last dimension, as torch.nn.Linear does; add 'Flatten' before it" linear-on-image-output.err &&
+    ok "Linear on an image output: the hint points at the Linear" || bad "Linear on an image hint" "$(cat linear-on-image-output.err)"
 printf 'network pooled (input 1x2x2) {\n  Conv2d 3 k1\n  AdaptiveAvgPool2d 1\n}\ntrain {\n  data csv "iris_train.csv" label="species"\n}\n' >pooled.net
 expect loss-on-pooled-output 1 "pooled.net:3:3: error;output .AdaptiveAvgPool2d '1'. is 3x1x1" pooled.net --train
 grep -q "hint: end the network with Flatten: its 3 channels become the scores" loss-on-pooled-output.err &&

@@ -61,6 +61,7 @@ import torch_net  # noqa: E402
 OUT = os.path.join(base.HERE, "fixtures", "random")
 NETS, DENSE_NETS = 32, 8
 SHAPE_NETS, SHAPE_INPUTS = 24, 8
+NONFLAT_NETS = 8
 STEPS, BATCH = 3, 8
 
 
@@ -75,8 +76,9 @@ def pair_text(a, b):
 class Drawer:
     """Draws layers at a current shape (C, H, W), keeping only those PyTorch accepts there."""
 
-    def __init__(self, rng):
+    def __init__(self, rng, nonflat=False):
         self.r = rng
+        self.nonflat = nonflat  # also Linear and Softmax on images (NONFLAT_NETS)
 
     def out_shape(self, mod, shape):
         try:
@@ -181,9 +183,25 @@ class Drawer:
             return text, s
         raise RuntimeError("no pool fits %r" % (shape,))
 
+    def image_linear(self, shape, same=False):
+        """Linear on an image: PyTorch maps its last dimension (W) alone."""
+        C, H, W = shape
+        m = W if same else self.r.randint(1, 12)
+        return "Linear %d%s" % (m, "" if self.r.random() < 0.7 else " bias=false"), (C, H, m)
+
+    def image_softmax(self, shape):
+        """Softmax over the channels, rows or columns of an image, by any of its names."""
+        dim = self.r.choice([1, 2, 3, -1, -2, -3, None])
+        return "Softmax" + ("" if dim is None else " dim=%d" % dim), shape
+
     def layer(self, shape, same=False):
         """Any layer; with same, one that keeps the shape (a convolution keeps the channels)."""
-        k = self.r.choice(["conv", "conv", "bn", "act", "act", "pool"])
+        kinds = ["conv", "conv", "bn", "act", "act", "pool"]
+        k = self.r.choice(kinds + (["linear", "softmax"] if self.nonflat else []))
+        if k == "linear":
+            return self.image_linear(shape, same)
+        if k == "softmax":
+            return self.image_softmax(shape)
         try:
             if k == "conv":
                 return self.conv(shape, same, shape[0] if same else None)
@@ -210,12 +228,13 @@ def draw_flat(d, n):
     return d.act(None)[0], n
 
 
-def draw_shape_net(rng, idx):
+def draw_shape_net(rng, idx, nonflat=False):
     """A net for evaluation only, on an input of random shape: an image of 1 to 5 channels
-    and 3 to 40 pixels a side, or a flat vector; its output may be an image."""
-    d = Drawer(rng)
+    and 3 to 40 pixels a side, or a flat vector; its output may be an image. With nonflat, an
+    image whose layers include a Linear and a Softmax on images, anywhere."""
+    d = Drawer(rng, nonflat)
     lines = []
-    if rng.random() < 0.3:  # flat: a multilayer perceptron, with a residual or a join
+    if not nonflat and rng.random() < 0.3:  # flat: a multilayer perceptron, with a residual or a join
         n = rng.randint(2, 64)
         inp = "%d" % n
         for b in range(rng.randint(2, 4)):
@@ -272,7 +291,15 @@ def draw_shape_net(rng, idx):
                 lines.append("b%d { %s; join %s %s }" % (b, "; ".join(brs), op, " ".join(order)))
                 if op == "concat":
                     shape = (sum(s[0] for _, s in outs), shape[1], shape[2])
-        end = rng.choice(["image", "linear", "pool"])
+        if nonflat:  # one of each at least, at a random place among the others
+            for make in (d.image_linear, d.image_softmax):
+                at = rng.randint(0, len(lines))
+                C0, H0, W0 = shape
+                t, _ = make(shape, True) if make == d.image_linear else make(shape)
+                # a shape-keeping one, so the layers after it still fit
+                lines.insert(at, t)
+        end = rng.choice(["image", "linear", "linear", "pool"] if nonflat else
+                         ["image", "linear", "pool"])
         if end == "linear":
             lines.append("Flatten")
             lines.append("out: Linear %d" % rng.randint(1, 12))
@@ -566,10 +593,15 @@ def main():
         print("%02d: %d parameters, %s, %s" % (made, n, loss, opt))
         made += 1
     print("%d nets; %d drawn again" % (made, rejected))
-    for idx in range(SHAPE_NETS):
-        text = draw_shape_net(rng, idx)
+    # then NONFLAT_NETS more (sNN numbered on), with Linear and Softmax on images, from a
+    # seed of their own (so the shape nets before them stay as they were)
+    rng3 = random.Random(20261207)
+    for idx in range(SHAPE_NETS + NONFLAT_NETS):
+        nonflat = idx >= SHAPE_NETS
+        r = rng3 if nonflat else rng
+        text = draw_shape_net(r, idx, nonflat)
         model, shape = torch_net.build(to_yaml(netc, text), 2000 + idx)
-        randomize_buffers(model, rng)
+        randomize_buffers(model, r)
         path = os.path.join(OUT, "s%02d" % idx)
         size = 1
         for k in shape:
@@ -586,8 +618,8 @@ def main():
         trained = ""
         drops = [float(q) for q in re.findall(r"Dropout ([0-9.e+-]+)", text)]
         if out.dim() == 2 and all(q in (0.0, 1.0) for q in drops):
-            loss = rng.choice(["cross_entropy", "cross_entropy label_smoothing=0.1", "mse"])
-            opt = draw_optimizer(rng)
+            loss = r.choice(["cross_entropy", "cross_entropy label_smoothing=0.1", "mse"])
+            opt = draw_optimizer(r)
             rows = STEPS * BATCH
             xs = splitmix_inputs(rows * size, idx).reshape(rows, *shape)
             ys = splitmix_labels(rows, outs, idx)
