@@ -230,6 +230,7 @@ typedef struct TrainConfig {
     double betas[2]; /* Adam, AdamW */
     bool amsgrad;    /* Adam, AdamW */
     bool nesterov;
+    bool maximize; /* every optimizer: the gradient negated first, as torch.optim's */
     SchedKind sched;
     int step_size;          /* StepLR */
     IntList milestone_list; /* MultiStepLR */

@@ -100,13 +100,19 @@ static const SettingKind loss_kinds[] = {
 static const SettingValue opt_common[] = {
     V("lr", ATTR_FLOAT, "0.001", false, 0, 1e6, 1, 1, "learning rate", lr, "--lr"),
 };
-enum { SGD_MOMENTUM, SGD_DAMPENING, SGD_WEIGHT_DECAY, SGD_NESTEROV };
+/* maximize=True in torch.optim: each step starts from the negated gradient (exact, so the
+ * bits are those of minimising the negated loss). */
+#define MAXIMIZE_VALUE                                                                             \
+    V("maximize", ATTR_BOOL, "false", false, 0, 0, 0, 0,                                           \
+      "ascend the loss: the gradient negated before every other term", maximize, NULL)
+enum { SGD_MOMENTUM, SGD_DAMPENING, SGD_WEIGHT_DECAY, SGD_NESTEROV, SGD_MAXIMIZE };
 static const SettingValue sgd_values[] = {
     [SGD_MOMENTUM] = FLOAT("momentum", "0", 0, 1e6, "momentum factor", momentum),
     [SGD_DAMPENING] = FLOAT("dampening", "0", 0, 1e6, "dampening for momentum", dampening),
     [SGD_WEIGHT_DECAY] = FLOAT("weight_decay", "0", 0, 1e6, "L2 penalty", weight_decay),
     [SGD_NESTEROV] = V("nesterov", ATTR_BOOL, "false", false, 0, 0, 0, 0,
                        "Nesterov momentum (needs momentum > 0 and dampening 0)", nesterov, NULL),
+    [SGD_MAXIMIZE] = MAXIMIZE_VALUE,
 };
 /* Adam and AdamW differ in what weight_decay means, and its default. */
 #define ADAM_VALUES(wd_default, wd_help)                                                           \
@@ -115,7 +121,8 @@ static const SettingValue sgd_values[] = {
         FLOAT("eps", "1e-08", 0, 1e6, "denominator term", eps),                                    \
         FLOAT("weight_decay", wd_default, 0, 1e6, wd_help, weight_decay),                          \
         V("amsgrad", ATTR_BOOL, "false", false, 0, 0, 0, 0,                                        \
-          "AMSGrad: the largest second moment so far in the denominator", amsgrad, NULL)
+          "AMSGrad: the largest second moment so far in the denominator", amsgrad, NULL),          \
+        MAXIMIZE_VALUE
 static const SettingValue adam_values[] = {ADAM_VALUES("0", "L2 penalty")};
 static const SettingValue adamw_values[] = {ADAM_VALUES("0.01", "decoupled decay")};
 

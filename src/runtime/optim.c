@@ -1,4 +1,4 @@
-/* optim.c: SGD (momentum, dampening, nesterov, weight_decay), Adam and AdamW exactly as
+/* optim.c: SGD (momentum, dampening, nesterov, weight_decay, maximize), Adam and AdamW exactly as
  * torch.optim's single-tensor implementations (torch 1.13, _single_tensor_*) compute them on
  * float32 parameters, and the lr schedules of torch.optim.lr_scheduler in closed form
  * (epoch-wise ones by epoch, OneCycleLR and the linear warm-up by optimiser step).
@@ -36,6 +36,7 @@ Optim *optim_new(const TrainConfig *t, size_t n)
     o->beta2 = t->betas[1];
     o->eps = t->eps;
     o->nesterov = t->nesterov;
+    o->maximize = t->maximize;
     o->amsgrad = t->opt != OPT_SGD && t->amsgrad; /* a flag's --optimizer SGD leaves it set */
     o->n = n;
     o->m = calloc(n ? n : 1, sizeof(float));
@@ -64,8 +65,8 @@ static void sgd_step(Optim *o, float *p, const float *grad, double lr, double mo
     float neg_lr = (float)-lr;
     bool decay = o->weight_decay != 0, first = o->step == 1;
     for (size_t i = 0; i < o->n; i++) {
-        float d_p = grad[i];
-        if (decay) /* d_p = d_p.add(param, alpha=weight_decay) */
+        float d_p = o->maximize ? -grad[i] : grad[i]; /* d_p = d_p_list[i] or -d_p_list[i] */
+        if (decay)                                    /* d_p = d_p.add(param, alpha=weight_decay) */
             d_p = fmaf(wd, p[i], d_p);
         if (momentum != 0) {
             /* buf = clone(d_p) at the first step, else
@@ -90,8 +91,8 @@ static void adam_step(Optim *o, float *p, const float *grad, double lr, double b
     float wd = (float)o->weight_decay, shrink = (float)(1 - lr * o->weight_decay);
     bool adamw = o->kind == OPT_ADAMW, l2 = !adamw && o->weight_decay != 0;
     for (size_t i = 0; i < o->n; i++) {
-        float g = grad[i];
-        if (adamw) /* param.mul_(1 - lr * weight_decay) */
+        float g = o->maximize ? -grad[i] : grad[i]; /* grad = grads[i] or -grads[i] */
+        if (adamw)                                  /* param.mul_(1 - lr * weight_decay) */
             p[i] *= shrink;
         else if (l2) /* grad = grad.add(param, alpha=weight_decay) */
             g = fmaf(wd, p[i], g);

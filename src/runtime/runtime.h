@@ -164,7 +164,7 @@ float rt_loss(Model *m, LossKind loss, int batch, bool grad);
 typedef struct Optim {
     OptKind kind;
     double lr, momentum, dampening, weight_decay, beta1, beta2, eps;
-    bool nesterov, amsgrad;
+    bool nesterov, amsgrad, maximize;
     int64_t step; /* optimiser steps taken (Adam's t) */
     size_t n;     /* floats */
     float *m, *v; /* Adam moments, or SGD momentum buffer in m; owned */

@@ -503,6 +503,20 @@ stated.""")
         ("adamw_amsgrad_betas_99_999999", AdamW,
          dict(lr=1e-3, betas=(0.99, 0.999999), eps=1.0, amsgrad=True), None),
         ("adam_amsgrad_onecycle", Adam, dict(lr=1e-3, betas=(0.9, 0.99), amsgrad=True), 0.01),
+        # maximize: the gradient negated first; and the ends of the ranges torch.optim takes
+        ("sgd_maximize", SGD,
+         dict(lr=0.1, momentum=0.9, nesterov=True, weight_decay=0.01, maximize=True), None),
+        ("sgd_maximize_dampening", SGD,
+         dict(lr=0.05, momentum=0.5, dampening=0.3, maximize=True), None),
+        ("adam_maximize", Adam,
+         dict(lr=1e-2, weight_decay=0.1, amsgrad=True, maximize=True), None),
+        ("adamw_maximize", AdamW, dict(lr=1e-2, weight_decay=0.5, maximize=True), None),
+        ("adamw_maximize_onecycle", AdamW, dict(lr=1e-3, maximize=True), 0.01),
+        ("sgd_lr_0", SGD, dict(lr=0.0, momentum=0.9), None),
+        ("adam_lr_0", Adam, dict(lr=0.0), None),
+        ("adam_eps_0", Adam, dict(lr=1e-3, eps=0.0), None),
+        ("sgd_momentum_1_5", SGD, dict(lr=0.01, momentum=1.5, dampening=2.0), None),
+        ("sgd_wd_huge", SGD, dict(lr=0.01, weight_decay=50.0), None),
     ]
     for name, cls, args, max_lr in cases:
         p = w0.clone().requires_grad_(True)

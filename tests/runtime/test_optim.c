@@ -193,6 +193,17 @@ static const OptCase opt32_cases[] = {
      "optimizer AdamW lr=0.001 betas=[0.99, 0.999999] eps=1.0 amsgrad=true"},
     {"adam_amsgrad_onecycle",
      "optimizer Adam lr=0.001 betas=[0.9, 0.99] amsgrad=true" ONECYCLE("0.01")},
+    {"sgd_maximize",
+     "optimizer SGD lr=0.1 momentum=0.9 nesterov=true weight_decay=0.01 maximize=true"},
+    {"sgd_maximize_dampening", "optimizer SGD lr=0.05 momentum=0.5 dampening=0.3 maximize=true"},
+    {"adam_maximize", "optimizer Adam lr=0.01 weight_decay=0.1 amsgrad=true maximize=true"},
+    {"adamw_maximize", "optimizer AdamW lr=0.01 weight_decay=0.5 maximize=true"},
+    {"adamw_maximize_onecycle", "optimizer AdamW lr=0.001 maximize=true" ONECYCLE("0.01")},
+    {"sgd_lr_0", "optimizer SGD lr=0 momentum=0.9"},
+    {"adam_lr_0", "optimizer Adam lr=0"},
+    {"adam_eps_0", "optimizer Adam lr=0.001 eps=0"},
+    {"sgd_momentum_1_5", "optimizer SGD lr=0.01 momentum=1.5 dampening=2"},
+    {"sgd_wd_huge", "optimizer SGD lr=0.01 weight_decay=50"},
 };
 
 #define NCASES(a) (sizeof(a) / sizeof((a)[0]))
