@@ -304,15 +304,6 @@ static int parse_args(int argc, char **argv, Args *a)
         fprintf(stderr, "netrun: error: --checkpoint goes with --train\n");
         return EXIT_USAGE;
     }
-    /* the checkpoint is --checkpoint, else --resume's file, else beside the weights */
-    const char *ckpt = a->checkpoint ? a->checkpoint : a->resume;
-    if (a->save && ckpt && strcmp(a->save, ckpt) == 0) {
-        fprintf(stderr,
-                "netrun: error: --save %s and the training checkpoint (--%s) are one file; the "
-                "weights and the checkpoint need two\n",
-                a->save, a->checkpoint ? "checkpoint" : "resume");
-        return EXIT_USAGE;
-    }
     if (a->resume && !a->train) {
         fprintf(stderr, "netrun: error: --resume goes with --train\n");
         return EXIT_USAGE;
@@ -388,7 +379,8 @@ static void training_columns(const TrainConfig *t, char ***cols, int *ncols)
                     .classes = &names,
                     .nclasses = &nnames,
                     .columns = cols,
-                    .ncolumns = ncols};
+                    .ncolumns = ncols,
+                    .header_only = true};
     Dataset tr;
     if (dataset_load_csv(&tr, t->data_dir, &spec, &quiet))
         dataset_free(&tr);
@@ -746,10 +738,12 @@ static void say_how_to_resume(int argc, char **argv, const Args *a, const char *
 /* ---- where training writes: the weights, and the training checkpoint beside them ---- */
 
 /* The weights, the checkpoint and the run folder's best weights (or NULL) are three files
- * (two spellings of one path, or a link, would let one save replace another's), and neither
- * of the first two is a record file of the run folder dir (or NULL). */
-static bool distinct_outputs(Arena *arena, const char *save, const char *ckpt, const char *best,
-                             const char *dir, Diag *d)
+ * (one path, two spellings of it, or a link would let one save replace another's), and
+ * neither of the first two is a record file of the run folder dir (or NULL). ckpt_from says
+ * where the checkpoint's path came from, for the message. The one check of these clashes,
+ * however they are spelled. */
+static bool distinct_outputs(Arena *arena, const char *save, const char *ckpt,
+                             const char *ckpt_from, const char *best, const char *dir, Diag *d)
 {
     static const char *const record[] = {"metrics.jsonl", "net.net", "run.json"};
     for (int k = 0; dir && k < 3; k++) {
@@ -766,20 +760,20 @@ static bool distinct_outputs(Arena *arena, const char *save, const char *ckpt, c
     }
     if (save && ckpt && io_same_file(save, ckpt)) {
         diag_error(d, (SrcLoc){0},
-                   "%s (the weights) and %s (the training checkpoint) are one file; the weights "
-                   "and the checkpoint need two",
-                   save, ckpt);
+                   "%s (the weights) and %s (the training checkpoint, %s) are one file; the "
+                   "weights and the checkpoint need two",
+                   save, ckpt, ckpt_from);
         return false;
     }
     const char *other = best && save && io_same_file(save, best)   ? save
                         : best && ckpt && io_same_file(ckpt, best) ? ckpt
                                                                    : NULL;
     if (other) {
+        bool spelled_so = strcmp(other, best) == 0;
         diag_error(d, (SrcLoc){0},
                    "%s is the run folder's best weights%s%s%s, which the run keeps apart; name "
                    "another file",
-                   other, strcmp(other, best) ? " (" : "", strcmp(other, best) ? best : "",
-                   strcmp(other, best) ? ")" : "");
+                   other, spelled_so ? "" : " (", spelled_so ? "" : best, spelled_so ? "" : ")");
         return false;
     }
     return true;
@@ -1276,7 +1270,10 @@ static int run(int argc, char **argv, bool *collective)
                 ckpt = arena_printf(arena, "%s/checkpoint.safetensors", dir);
         }
         const char *best = recording ? arena_printf(arena, "%s/best.safetensors", dir) : NULL;
-        if (rank == 0 && !distinct_outputs(arena, save, ckpt, best, rec.dir, &d))
+        const char *ckpt_from = a.checkpoint ? "--checkpoint"
+                                : a.resume   ? "--resume"
+                                             : "beside the weights";
+        if (rank == 0 && !distinct_outputs(arena, save, ckpt, ckpt_from, best, rec.dir, &d))
             goto done;
         *collective = true; /* share_state's failures are agreed; so are rt_train's */
         if (nproc > 1 && !share_state(m, o, &pos, &train, &test, &d))

@@ -666,14 +666,21 @@ bool ckpt_check_split(const char *path, const TrainConfig *t, Diag *d)
     int64_t seed = 0;
     double val = 0;
     bool ok = true;
-    if (s && v && int_parse(s, 0, INT64_MAX, &seed) && double_parse(v, 0, 1, &val) && val == 0) {
+    if (!s && !v) { /* weights from elsewhere (PyTorch's) say nothing of a split */
+    } else if (!s || !v || !int_parse(s, 0, INT64_MAX, &seed) || !double_parse(v, 0, 1, &val)) {
+        diag_error(d, (SrcLoc){0},
+                   "%s: its metadata %s = %s and %s = %s are not a seed and a validation "
+                   "share; the file is damaged",
+                   path, run_keys[R_SEED], s ? s : "(missing)", run_keys[R_VAL],
+                   v ? v : "(missing)");
+        ok = false;
+    } else if (val == 0) {
         diag_error(d, (SrcLoc){0},
                    "%s: trained on every training image (no validation share): any validation "
                    "split holds images it trained on",
                    path);
         ok = false;
-    } else if (s && v && int_parse(s, 0, INT64_MAX, &seed) && double_parse(v, 0, 1, &val) &&
-               ((uint64_t)seed != t->seed || val != t->val)) {
+    } else if ((uint64_t)seed != t->seed || val != t->val) {
         char vs[32];
         for (int prec = 6; prec <= 17; prec++) /* the shortest text that reads back as val */
             if (snprintf(vs, sizeof vs, "%.*g", prec, val), strtod(vs, NULL) == val)

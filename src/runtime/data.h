@@ -81,6 +81,8 @@ typedef struct CsvSpec {
      * in that order, is refused (a model takes its inputs by position). NULL: unchecked. */
     char ***columns;
     int *ncolumns;
+    /* Read the header row alone (for its columns); the data set is left empty. */
+    bool header_only;
 } CsvSpec;
 
 /* A CSV table (RFC 4180, gzip or not): a header row naming the columns, then one record a

@@ -73,14 +73,8 @@ static void png_quiet(png_structp p, png_const_charp m)
  * chunk changes nothing; libpng's simplified API would convert to sRGB by it). 16-bit
  * samples have no one reading (PIL keeps a colour image's high bytes but clips a gray one)
  * and are refused, as is any transparency. */
-static void decode_png(const char *path, Decoded *out)
+static void decode_png(FILE *f, Decoded *out)
 {
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        char eb[128];
-        snprintf(out->why, MSG, "cannot open: %s", io_errstr(errno, eb, sizeof eb));
-        return;
-    }
     PngErr err = {.msg = ""};
     png_structp p = png_create_read_struct(PNG_LIBPNG_VER_STRING, &err, png_fail, png_quiet);
     png_infop info = p ? png_create_info_struct(p) : NULL;
@@ -133,7 +127,6 @@ static void decode_png(const char *path, Decoded *out)
     png_destroy_read_struct(&p, &info, NULL);
     free(px);
     free(rows);
-    fclose(f);
 }
 
 typedef struct JpegErr {
@@ -164,13 +157,8 @@ static void jpeg_warning(j_common_ptr cinfo, int level)
     e->warned = true;
 }
 
-static void decode_jpeg(const char *path, Decoded *out)
+static void decode_jpeg(FILE *f, Decoded *out)
 {
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        snprintf(out->why, MSG, "cannot open: %s", strerror(errno));
-        return;
-    }
     struct jpeg_decompress_struct cinfo;
     JpegErr err;
     cinfo.err = jpeg_std_error(&err.pub);
@@ -182,7 +170,6 @@ static void decode_jpeg(const char *path, Decoded *out)
     if (setjmp(err.jump)) {
         jpeg_destroy_decompress(&cinfo);
         free(px);
-        fclose(f);
         return;
     }
     jpeg_create_decompress(&cinfo);
@@ -194,7 +181,6 @@ static void decode_jpeg(const char *path, Decoded *out)
         snprintf(out->why, MSG, "%ux%u pixels; netrun takes at most 4096 a side", cinfo.image_width,
                  cinfo.image_height);
         jpeg_destroy_decompress(&cinfo);
-        fclose(f);
         return;
     }
     jpeg_start_decompress(&cinfo);
@@ -203,7 +189,6 @@ static void decode_jpeg(const char *path, Decoded *out)
     if (!px) {
         snprintf(out->why, MSG, "out of memory");
         jpeg_destroy_decompress(&cinfo);
-        fclose(f);
         return;
     }
     while (cinfo.output_scanline < cinfo.output_height) {
@@ -214,7 +199,6 @@ static void decode_jpeg(const char *path, Decoded *out)
     if (err.warned) {
         jpeg_destroy_decompress(&cinfo);
         free(px);
-        fclose(f);
         return;
     }
     out->w = (int)cinfo.output_width;
@@ -222,30 +206,34 @@ static void decode_jpeg(const char *path, Decoded *out)
     out->c = c;
     out->px = px;
     jpeg_destroy_decompress(&cinfo);
+}
+
+/* Opens path once and decodes it as a PNG or a JPEG: by `png`, or with sniff by the file's
+ * first bytes, as PIL tells them (a PNG named .jpg is a PNG), and by its name when they are
+ * neither, for the decoder's own message. */
+static void decode_as(const char *path, bool png, bool sniff, Decoded *out)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        char eb[128];
+        snprintf(out->why, MSG, "cannot open: %s", io_errstr(errno, eb, sizeof eb));
+        return;
+    }
+    if (sniff) {
+        unsigned char sig[4] = {0};
+        size_t n = fread(sig, 1, sizeof sig, f);
+        bool is_jpeg = n >= 3 && sig[0] == 0xff && sig[1] == 0xd8 && sig[2] == 0xff;
+        png = (n == 4 && !memcmp(sig, "\x89PNG", 4)) || (!is_jpeg && is_png(path));
+        rewind(f);
+    }
+    if (png)
+        decode_png(f, out);
+    else
+        decode_jpeg(f, out);
     fclose(f);
 }
 
-static void decode_as(const char *path, bool png, Decoded *out)
-{
-    if (png)
-        decode_png(path, out);
-    else
-        decode_jpeg(path, out);
-}
-
-/* PNG or JPEG by the file's first bytes, as PIL tells them (a PNG named .jpg is a PNG); by
- * its name when they are neither, for the decoder's own message. */
-static void decode(const char *path, Decoded *out)
-{
-    unsigned char sig[4] = {0};
-    FILE *f = fopen(path, "rb");
-    size_t n = f ? fread(sig, 1, sizeof sig, f) : 0;
-    if (f)
-        fclose(f);
-    bool png = n == 4 && !memcmp(sig, "\x89PNG", 4),
-         jpeg = n >= 3 && sig[0] == 0xff && sig[1] == 0xd8 && sig[2] == 0xff;
-    decode_as(path, png || (!jpeg && is_png(path)), out);
-}
+static void decode(const char *path, Decoded *out) { decode_as(path, false, true, out); }
 
 /* ---- resize: PIL's Image.resize((w, h), BILINEAR), which torchvision's Resize((h, w)) calls
  * on the PIL images ImageFolder loads ----
@@ -356,7 +344,7 @@ uint8_t *image_resize(const uint8_t *src, int w, int h, int c, int ow, int oh)
 uint8_t *image_decode(const char *path, bool png, int *w, int *h, int *c, char why[200])
 {
     Decoded dec = {0};
-    decode_as(path, png, &dec);
+    decode_as(path, png, false, &dec);
     *w = dec.w;
     *h = dec.h;
     *c = dec.c;

@@ -320,7 +320,7 @@ static void feed(Table *t, struct csv_parser *p, const char *buf, size_t len)
         if (len >= 3 && memcmp(buf, "\xEF\xBB\xBF", 3) == 0)
             buf += 3, len -= 3;
     }
-    while (len && !t->failed) {
+    while (len && !t->failed && !(t->spec->header_only && t->have_head)) {
         const char *nl = memchr(buf, '\n', len);
         size_t k = nl ? (size_t)(nl - buf) + 1 : len;
         if (csv_parse(p, buf, k, on_field, on_row, t) != k) {
@@ -415,9 +415,9 @@ static bool map_labels(Table *t, uint8_t *labels, const CsvSpec *spec)
         numeric = label_number(str[i]) >= 0;
     if (!*classes && !numeric) { /* numbers, but one not a class number: not names either */
         long v;
-        int i = 0, bad = -1;
-        for (; i < n && label_value(str[i], &v) >= 0; i++)
-            if (bad < 0 && label_value(str[i], &v) == 0)
+        int i = 0, bad = -1, kind;
+        for (; i < n && (kind = label_value(str[i], &v)) >= 0; i++)
+            if (bad < 0 && kind == 0)
                 bad = i;
         if (i == n && bad >= 0) {
             char cb[IO_CLIP_BUF];
@@ -565,7 +565,7 @@ static bool table_end(Table *t, struct csv_parser *p, Dataset *ds, const CsvSpec
     if (!t->failed && csv_fini(p, on_field, on_row, t) != 0)
         fail(t, "%s:%d: a quoted field with no closing quote", t->path, t->line);
     csv_free(p);
-    bool ok = table_finish(t, ds, spec);
+    bool ok = spec->header_only ? !t->failed && t->have_head : table_finish(t, ds, spec);
     table_free(t);
     return ok;
 }
@@ -606,7 +606,7 @@ bool dataset_load_csv(Dataset *ds, const char *path, const CsvSpec *spec, Diag *
     if (!buf)
         fail(&t, "%s: out of memory", path);
     unsigned long long bytes = 0;
-    while (!t.failed) {
+    while (!t.failed && !(spec->header_only && t.have_head)) {
         int r = gzread(gz, buf, 1 << 16);
         int e = Z_OK;
         const char *m = gzerror(gz, &e);

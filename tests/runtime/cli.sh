@@ -632,6 +632,8 @@ grep -q "warning: residual 'r' has an empty body" er.out && cmp -s er.st erIdent
 ln -sf keep.ckpt.st link.ckpt.st
 expect save-is-checkpoint-spelled 1 'keep.st;keep.st;one file' mlp.net --train --data small --save ./keep.st --checkpoint "$PWD/keep.st"
 expect save-is-checkpoint-link 1 'link.ckpt.st;keep.ckpt.st;one file' mlp.net --train --data small --save link.ckpt.st --checkpoint keep.ckpt.st
+expect save-is-checkpoint 1 'keep.st .the weights.;--checkpoint;one file' mlp.net --train --data small --save keep.st --checkpoint keep.st
+expect save-is-resume 1 'keep.ckpt.st .the weights.;--resume;one file' mlp.net --train --data small --save keep.ckpt.st --resume keep.ckpt.st
 cp mlp.net mlpkeep.net
 expect save-is-net 1 'mlpkeep.net;reads;destroy' mlpkeep.net --train --data small --steps 1 --save ./mlpkeep.net
 cmp -s mlp.net mlpkeep.net && ok "save-is-net: the net file is intact" || bad "save-is-net: the net file changed"
@@ -662,8 +664,6 @@ expect usage-data 2 "'--data' contains the control character 0x01" "$NET" --trai
 expect usage-resume-without-train 2 'resume' "$NET" --resume keep.st
 expect usage-resume-and-load 2 'resume;load' "$NET" --train --resume keep.st --load keep.st
 expect usage-checkpoint-without-train 2 'checkpoint goes with --train' "$NET" --checkpoint c.st
-expect usage-save-is-checkpoint 2 'save keep.st;--checkpoint;one file' "$NET" --train --save keep.st --checkpoint keep.st
-expect usage-save-is-resume 2 'save keep.ckpt.st;--resume;one file' "$NET" --train --save keep.ckpt.st --resume keep.ckpt.st
 expect usage-logits-without-predict 2 'logits;predict' "$NET" --logits x.csv
 expect usage-eval-on-without-eval 2 'eval-on goes with --eval' "$NET" --train --eval-on val
 # --quiet prints the final result alone: training's test line

@@ -131,6 +131,10 @@ expect evalval-other-seed 1 'r1/best.safetensors;trained with seed 5 holding out
 expect evalval-other-val 1 'r1/weights.safetensors;this split .seed 5, val 0.2. holds images it trained on' mlp.net --load r1/weights.safetensors --eval --eval-on val --val 0.2
 run_ok noval mlp.net --train --threads 2 --no-record --val 0 --steps 1 --save noval.st
 expect evalval-no-share 1 'noval.st: trained on every training image' mlp.net --load noval.st --eval --eval-on val
+# a damaged record of the split is an error, not weights from elsewhere (same length: the
+# header's size stays right)
+sed 's/"netc.seed":"5"/"netc.seed":"x"/' r1/weights.safetensors >badseed.st
+expect evalval-damaged-seed 1 'badseed.st: its metadata netc.seed = x and netc.val = 0.1.* are not a seed' mlp.net --load badseed.st --eval --eval-on val
 # the run folder's record is the run's: --save or --checkpoint may not name it
 cp r1/metrics.jsonl r1m.jsonl
 expect save-is-metrics 1 "r1/metrics.jsonl is the run folder's metrics.jsonl" mlp.net --train --resume r1/checkpoint.safetensors --epochs 9 --save r1/metrics.jsonl

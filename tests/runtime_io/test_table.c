@@ -35,8 +35,14 @@ static void teardown(void)
 
 TestSuite(csv, .init = setup, .fini = teardown);
 
-/* Writes text to tmp/name (gzip when gz) and loads it as a training table (learn) or a test
- * table, with label column "label". */
+/* Loads file p as a training table (learn) or a test table, with label column "label". */
+static bool load_path(Dataset *ds, const char *p, bool learn)
+{
+    CsvSpec spec = {.label = "label", .learn = learn, .classes = &cls, .nclasses = &ncls};
+    return dataset_load_csv(ds, p, &spec, &cap.d);
+}
+
+/* Writes text to tmp/name (gzip when gz) and loads it as load_path does. */
 static bool load(Dataset *ds, const char *name, const char *text, bool learn, bool gz)
 {
     snprintf(path, sizeof path, "%s/%s", tmp, name);
@@ -44,8 +50,7 @@ static bool load(Dataset *ds, const char *name, const char *text, bool learn, bo
         write_gz(path, text, strlen(text));
     else
         write_file(path, text, strlen(text));
-    CsvSpec spec = {.label = "label", .learn = learn, .classes = &cls, .nclasses = &ncls};
-    return dataset_load_csv(ds, path, &spec, &cap.d);
+    return load_path(ds, path, learn);
 }
 
 /* Loads text as a training table and expects one error holding every string given. */
@@ -319,13 +324,45 @@ Test(csv, truncated_gzip)
         cap_fini(&cap);
         cap_init(&cap);
         Dataset ds;
-        CsvSpec spec = {.label = "label", .learn = true, .classes = &cls, .nclasses = &ncls};
-        cr_assert_not(dataset_load_csv(&ds, cut, &spec, &cap.d), "cut at %zu of %zu accepted",
-                      cuts[k], len);
+        cr_assert_not(load_path(&ds, cut, true), "cut at %zu of %zu accepted", cuts[k], len);
         expect_error(&cap, cut, "gzip data is truncated");
     }
     free(gz);
     sb_free(&sb);
+}
+
+/* header_only reads the columns (for --predict's check) and stops: a damaged record further
+ * on is not read, and the data set stays empty. */
+Test(csv, header_only_reads_the_columns_alone)
+{
+    snprintf(path, sizeof path, "%s/h.csv", tmp);
+    const char *text = "b,label,a\n0,1,2\n1,x,\"3\n";
+    write_file(path, text, strlen(text));
+    char **cols = NULL;
+    int ncols = 0;
+    CsvSpec spec = {.label = "label",
+                    .learn = true,
+                    .classes = &cls,
+                    .nclasses = &ncls,
+                    .columns = &cols,
+                    .ncolumns = &ncols,
+                    .header_only = true};
+    Dataset ds;
+    cr_assert(dataset_load_csv(&ds, path, &spec, &cap.d), "%s", cap_text(&cap));
+    cr_assert_eq(ncols, 2);
+    cr_expect_str_eq(cols[0], "b");
+    cr_expect_str_eq(cols[1], "a");
+    cr_expect_eq(ds.n, 0);
+    cr_expect_null(ds.features);
+    for (int k = 0; k < ncols; k++)
+        free(cols[k]);
+    free(cols);
+    spec.header_only = false; /* the whole table: its damage is found */
+    cols = NULL;
+    cr_assert_not(dataset_load_csv(&ds, path, &spec, &cap.d));
+    for (int k = 0; k < ncols; k++)
+        free(cols[k]);
+    free(cols);
 }
 
 Test(csv, too_many_class_names)
