@@ -203,6 +203,7 @@ static Axis nice_axis(double lo, double hi, int ticks)
 typedef struct Panel {
     double x0, y0, w, h; /* the plotting area */
     Axis x, y;
+    int id; /* its clip path: the curves are cut at its frame ("panel<id>") */
 } Panel;
 
 /* A coordinate, kept near the panel: a value far outside the axis (above 1e300, which no
@@ -257,6 +258,10 @@ static void frame(StrBuf *sb, const Panel *p, const char *title, const char *xla
                   "<text x='%.1f' y='%.1f' text-anchor='middle' font-size='11'>%g</text>\n",
                   x, p->y0, x, p->y0 + p->h, x, p->y0 + p->h + 16, v);
     }
+    sb_printf(
+        sb,
+        "<clipPath id='panel%d'><rect x='%.1f' y='%.1f' width='%.1f' height='%.1f'/></clipPath>\n",
+        p->id, p->x0, p->y0, p->w, p->h);
     sb_printf(sb,
               "<rect x='%.1f' y='%.1f' width='%.1f' height='%.1f' fill='none' stroke='#444444'/>\n"
               "<text x='%.1f' y='%.1f' text-anchor='middle' font-size='14' "
@@ -278,15 +283,16 @@ static void curve(StrBuf *sb, const Panel *p, const Series *s, const char *color
     if (s->n == 0)
         return;
     sb_printf(sb,
-              "<polyline fill='none' stroke='#%s' stroke-width='%.1f'%s stroke-opacity='%.2f' "
-              "points='",
-              color, width, dash, opacity);
+              "<polyline clip-path='url(#panel%d)' fill='none' stroke='#%s' stroke-width='%.1f'%s "
+              "stroke-opacity='%.2f' points='",
+              p->id, color, width, dash, opacity);
     for (int i = 0; i < s->n; i++)
         sb_printf(sb, "%s%.1f,%.1f", i ? " " : "", px(p, s->x[i]), py(p, s->y[i]));
     sb_puts(sb, "'/>\n");
     for (int i = 0; dots && i < s->n && s->n <= 60; i++)
-        sb_printf(sb, "<circle cx='%.1f' cy='%.1f' r='2.5' fill='#%s'/>\n", px(p, s->x[i]),
-                  py(p, s->y[i]), color);
+        sb_printf(sb,
+                  "<circle clip-path='url(#panel%d)' cx='%.1f' cy='%.1f' r='2.5' fill='#%s'/>\n",
+                  p->id, px(p, s->x[i]), py(p, s->y[i]), color);
 }
 
 static void range(const Series *s, double *lo, double *hi)
@@ -311,8 +317,8 @@ static void draw_runs(const Run *r, int n, StrBuf *sb)
     }
     for (int i = 0; i < n; i++)
         range(&r[i].steps, &llo, &lhi);
-    Panel pl = {70, 50, 400, 300, nice_axis(0, xmax, 6), nice_axis(0, lhi, 5)};
-    Panel pa = {570, 50, 400, 300, pl.x, nice_axis(fmin(alo, ahi), fmax(ahi, alo), 5)};
+    Panel pl = {70, 50, 400, 300, nice_axis(0, xmax, 6), nice_axis(0, lhi, 5), 0};
+    Panel pa = {570, 50, 400, 300, pl.x, nice_axis(fmin(alo, ahi), fmax(ahi, alo), 5), 1};
     if (pa.y.hi > 1 && ahi <= 1)
         pa.y.hi = 1;
     int lh = 50 + 300 + 60, legend_rows = (n + 2) / 3;

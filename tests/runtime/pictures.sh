@@ -60,6 +60,9 @@ if run_ok plot2 --plot runA 'run&<b>' -o two.svg && render two.svg; then
         bad "two runs: size $size, blue $blue, red $red, green $green"
     fi
     grep -q 'run&amp;&lt;b&gt;' two.svg && ok "a run named run&<b> is escaped in the SVG" || bad "the name is not escaped"
+    n=$(grep -c '<polyline\|<circle' two.svg) unclipped=$(grep '<polyline\|<circle' two.svg | grep -vc "clip-path='url(#panel[01])'")
+    [ "$n" -gt 0 ] && [ "$unclipped" = 0 ] && ok "every curve and dot of the plot is cut at its panel's frame ($n)" ||
+        bad "the curves are not clipped: $unclipped of $n"
 fi
 if run_ok plot1 --plot runA/ -o one.svg && render one.svg; then
     read -r size blue red <<<"$("$PNGCOUNT" one.png $BLUE $RED)"
