@@ -238,7 +238,10 @@ typedef struct TrainConfig {
     int t_max;              /* CosineAnnealingLR (epochs) */
     double eta_min;
     double max_lr, pct_start, div_factor, final_div_factor; /* OneCycleLR (per batch) */
-    int total_steps;                 /* OneCycleLR; 0: epochs * steps per epoch */
+    int total_steps;     /* OneCycleLR; 0: epochs * steps per epoch */
+    int anneal_strategy; /* OneCycleLR: 0 cos, 1 linear */
+    bool cycle_momentum, three_phase;
+    double base_momentum, max_momentum;
     double start_factor, end_factor; /* LinearLR */
     int total_iters;
     int warmup; /* linear warm-up over this many steps (per batch), 0: none */
@@ -338,7 +341,7 @@ typedef struct Setting {
     const char *flag; /* netrun's flag naming the kind (`--optimizer`), or NULL */
 } Setting;
 
-#define SETTING_MAX_VALUES 8 /* common and own values of one kind */
+#define SETTING_MAX_VALUES 16 /* common and own values of one kind */
 
 extern const Setting ir_settings[];
 extern const int ir_nsettings;

@@ -181,7 +181,19 @@ static const SettingValue cos_values[] = {
     INT("T_max", NULL, 1, 1e9, "epochs of the half cosine", t_max),
     FLOAT("eta_min", "0", 0, 1e6, "smallest lr", eta_min),
 };
-enum { OC_MAX_LR, OC_TOTAL_STEPS, OC_PCT_START, OC_DIV_FACTOR, OC_FINAL_DIV_FACTOR };
+enum {
+    OC_MAX_LR,
+    OC_TOTAL_STEPS,
+    OC_PCT_START,
+    OC_DIV_FACTOR,
+    OC_FINAL_DIV_FACTOR,
+    OC_ANNEAL,
+    OC_CYCLE_MOMENTUM,
+    OC_BASE_MOMENTUM,
+    OC_MAX_MOMENTUM,
+    OC_THREE_PHASE
+};
+static const char *const anneal_names[] = {"cos", "linear", NULL};
 static const SettingValue onecycle_values[] = {
     [OC_MAX_LR] = FLOAT("max_lr", NULL, 0, 1e6, "peak lr", max_lr),
     [OC_TOTAL_STEPS] = INT("total_steps", "0", 0, 1e9,
@@ -195,6 +207,22 @@ static const SettingValue onecycle_values[] = {
         FLOAT("div_factor", "25", 1e-9, 1e9, "initial lr = max_lr / div_factor", div_factor),
     [OC_FINAL_DIV_FACTOR] = FLOAT("final_div_factor", "10000", 1e-9, 1e12,
                                   "final lr = initial lr / final_div_factor", final_div_factor),
+    [OC_ANNEAL] = {{"anneal_strategy", NULL, ATTR_ENUM, "cos", false, 0, 0, 0, 0, anneal_names,
+                    "each phase's curve: a half cosine, or a straight line", false},
+                   TRAIN_FIELD(anneal_strategy),
+                   NULL},
+    [OC_CYCLE_MOMENTUM] = V("cycle_momentum", ATTR_BOOL, "true", false, 0, 0, 0, 0,
+                            "cycle the momentum (Adam: beta1) inversely to the lr, from "
+                            "max_momentum (replacing the optimizer's own)",
+                            cycle_momentum, NULL),
+    [OC_BASE_MOMENTUM] =
+        FLOAT("base_momentum", "0.85", 0, 1e6, "the momentum at the lr's peak", base_momentum),
+    [OC_MAX_MOMENTUM] = FLOAT("max_momentum", "0.95", 0, 1e6,
+                              "the momentum at the cycle's start and end", max_momentum),
+    [OC_THREE_PHASE] = V("three_phase", ATTR_BOOL, "false", false, 0, 0, 0, 0,
+                         "up to max_lr, back down to the initial lr in as many steps, then to "
+                         "the final lr",
+                         three_phase, NULL),
 };
 
 /* With total_steps written, what the runtime checks again for the run's own count
@@ -202,6 +230,18 @@ static const SettingValue onecycle_values[] = {
  * its first step divides by zero. */
 static void onecycle_check(const TrainConfig *t, const SrcLoc *at, Diag *d)
 {
+    /* Adam's beta1 cycled to 1 or past it: bias_correction1 = 1 - 1 = 0, and the steps are
+     * NaN or infinite (torch.optim checks betas when the optimizer is made, not after) */
+    if (t->cycle_momentum && t->opt != OPT_SGD && fmax(t->base_momentum, t->max_momentum) >= 1) {
+        bool base = t->base_momentum >= 1;
+        int k = base ? OC_BASE_MOMENTUM : OC_MAX_MOMENTUM;
+        diag_error(d, at[k], "'%s' = %g would cycle %s's beta1 to %g; betas must each be below 1",
+                   base ? "base_momentum" : "max_momentum",
+                   base ? t->base_momentum : t->max_momentum, t->opt == OPT_ADAM ? "Adam" : "AdamW",
+                   base ? t->base_momentum : t->max_momentum);
+        diag_hint(d, at[k], "take a momentum below 1, or cycle_momentum=false");
+        return;
+    }
     if (t->total_steps > 0 && t->pct_start * t->total_steps == 1) {
         diag_error(d, at[OC_PCT_START],
                    "OneCycleLR's rise would last pct_start x total_steps = %g x %d = 1 step, "

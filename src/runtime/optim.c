@@ -125,18 +125,29 @@ void optim_step(Optim *o, float *params, const float *grads, double lr, double m
 
 /* ---- schedules ---- */
 
-static double onecycle(const Schedule *s, int64_t step, double start0, double peak, double end)
+/* OneCycleLR's phases at step: a to b, then b to c; with three_phase a to b, b back to a in
+ * as many steps, then a to c. Each phase's end step as PyTorch computes it (a float), the
+ * first phase whose end is not passed (or the last) taking the step. */
+static double onecycle(const Schedule *s, int64_t step, double a, double b, double c)
 {
     const TrainConfig *t = s->t;
-    double total = s->total_steps;
-    double end1 = t->pct_start * total - 1, end2 = total - 1;
-    double a, b, pct;
-    if ((double)step <= end1) {
-        a = start0, b = peak, pct = (double)step / end1;
-    } else {
-        a = peak, b = end, pct = ((double)step - end1) / (end2 - end1);
+    double total = s->total_steps, x = (double)step;
+    double ends[3] = {t->pct_start * total - 1, total - 1, 0};
+    double from[3] = {a, b, a}, to[3] = {b, c, c};
+    int n = 2;
+    if (t->three_phase) {
+        ends[1] = 2 * t->pct_start * total - 2, ends[2] = total - 1;
+        to[1] = a;
+        n = 3;
     }
-    return b + (a - b) / 2.0 * (cos(PI * pct) + 1.0);
+    double start = 0;
+    int i = 0;
+    while (i < n - 1 && x > ends[i])
+        start = ends[i++];
+    double pct = (x - start) / (ends[i] - start);
+    if (t->anneal_strategy == 1) /* _annealing_linear */
+        return (to[i] - from[i]) * pct + from[i];
+    return to[i] + (from[i] - to[i]) / 2.0 * (cos(PI * pct) + 1.0); /* _annealing_cos */
 }
 
 double sched_lr(const Schedule *s, int epoch, int64_t step)
@@ -206,9 +217,10 @@ bool sched_check(const TrainConfig *t, int epochs, int per_epoch, Diag *d)
 
 double sched_momentum(const Schedule *s, int64_t step)
 {
-    if (s->t->sched != SCHED_ONECYCLE)
+    const TrainConfig *t = s->t;
+    if (t->sched != SCHED_ONECYCLE || !t->cycle_momentum)
         return -1;
     /* cycle_momentum=True (PyTorch's default, which also overrides an SGD momentum of 0):
-     * base_momentum 0.85, max_momentum 0.95, inverse to the lr */
-    return onecycle(s, step, 0.95, 0.85, 0.95);
+     * from max_momentum down to base_momentum and back, inverse to the lr */
+    return onecycle(s, step, t->max_momentum, t->base_momentum, t->max_momentum);
 }

@@ -32,6 +32,11 @@ static void for_each_kind(void (*f)(const Setting *, const SettingKind *,
 {
     for (int i = 0; i < ir_nsettings; i++)
         for (int k = 0; k < ir_settings[i].nkinds; k++) {
+            /* ir_setting_values fills an array of SETTING_MAX_VALUES (and so does the front
+             * end): a kind with more would write past it */
+            cr_assert_leq(ir_settings[i].ncommon + ir_settings[i].kinds[k].nvalues,
+                          SETTING_MAX_VALUES, "%s %s: more values than SETTING_MAX_VALUES",
+                          ir_settings[i].name, kind_name(&ir_settings[i].kinds[k]));
             const SettingValue *vals[SETTING_MAX_VALUES];
             int n = ir_setting_values(&ir_settings[i], &ir_settings[i].kinds[k], vals);
             f(&ir_settings[i], &ir_settings[i].kinds[k], vals, n);

@@ -517,11 +517,31 @@ stated.""")
         ("adam_eps_0", Adam, dict(lr=1e-3, eps=0.0), None),
         ("sgd_momentum_1_5", SGD, dict(lr=0.01, momentum=1.5, dampening=2.0), None),
         ("sgd_wd_huge", SGD, dict(lr=0.01, weight_decay=50.0), None),
+        # OneCycleLR's other arguments: three phases, straight lines, momentum not cycled or
+        # cycled between other bounds
+        ("sgd_onecycle_three_phase", SGD, dict(lr=0.1, momentum=0.9),
+         dict(max_lr=2.0, three_phase=True)),
+        ("adam_onecycle_linear", Adam, dict(lr=1e-3),
+         dict(max_lr=0.01, anneal_strategy="linear")),
+        ("adamw_onecycle_three_phase_linear", AdamW, dict(lr=1e-3, weight_decay=0.1),
+         dict(max_lr=0.01, three_phase=True, anneal_strategy="linear", pct_start=0.2)),
+        ("sgd_onecycle_no_cycle", SGD, dict(lr=0.1, momentum=0.3),
+         dict(max_lr=2.0, cycle_momentum=False)),
+        ("adam_onecycle_no_cycle", Adam, dict(lr=1e-3, betas=(0.7, 0.99)),
+         dict(max_lr=0.01, cycle_momentum=False)),
+        ("sgd_onecycle_momenta", SGD, dict(lr=0.1, nesterov=True, momentum=0.5),
+         dict(max_lr=1.0, base_momentum=0.5, max_momentum=1.5, div_factor=3.0,
+              final_div_factor=7.0)),
+        ("adam_onecycle_momenta", Adam, dict(lr=1e-3),
+         dict(max_lr=0.01, base_momentum=0.0, max_momentum=0.6, pct_start=0.5)),
     ]
     for name, cls, args, max_lr in cases:
         p = w0.clone().requires_grad_(True)
         opt = cls([p], **args)
-        s = onecycle(max_lr)(opt) if max_lr else None
+        if isinstance(max_lr, dict):  # OneCycleLR's other arguments too
+            s = torch.optim.lr_scheduler.OneCycleLR(opt, total_steps=steps, **max_lr)
+        else:
+            s = onecycle(max_lr)(opt) if max_lr else None
         after = []
         for t in range(steps):
             opt.zero_grad()
@@ -532,7 +552,10 @@ stated.""")
             if t + 1 in at:
                 after.append(p.detach().clone())
         desc = "%s(%s)" % (cls.__name__, ", ".join("%s=%r" % kv for kv in args.items()))
-        if max_lr:
+        if isinstance(max_lr, dict):
+            desc += " with OneCycleLR(total_steps=%d, %s)" % (
+                steps, ", ".join("%s=%r" % kv for kv in max_lr.items()))
+        elif max_lr:
             desc += " with OneCycleLR(max_lr=%g, total_steps=%d), cycling %s" % (
                 max_lr, steps, "beta1" if cls is not SGD else "momentum")
         w.comment("%s: %s" % (name, desc))

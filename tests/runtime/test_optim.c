@@ -204,6 +204,21 @@ static const OptCase opt32_cases[] = {
     {"adam_eps_0", "optimizer Adam lr=0.001 eps=0"},
     {"sgd_momentum_1_5", "optimizer SGD lr=0.01 momentum=1.5 dampening=2"},
     {"sgd_wd_huge", "optimizer SGD lr=0.01 weight_decay=50"},
+    {"sgd_onecycle_three_phase",
+     "optimizer SGD lr=0.1 momentum=0.9" ONECYCLE("2") " three_phase=true"},
+    {"adam_onecycle_linear", "optimizer Adam lr=0.001" ONECYCLE("0.01") " anneal_strategy=linear"},
+    {"adamw_onecycle_three_phase_linear",
+     "optimizer AdamW lr=0.001 weight_decay=0.1" ONECYCLE(
+         "0.01") " three_phase=true anneal_strategy=linear pct_start=0.2"},
+    {"sgd_onecycle_no_cycle",
+     "optimizer SGD lr=0.1 momentum=0.3" ONECYCLE("2") " cycle_momentum=false"},
+    {"adam_onecycle_no_cycle",
+     "optimizer Adam lr=0.001 betas=[0.7, 0.99]" ONECYCLE("0.01") " cycle_momentum=false"},
+    {"sgd_onecycle_momenta",
+     "optimizer SGD lr=0.1 nesterov=true momentum=0.5" ONECYCLE(
+         "1") " base_momentum=0.5 max_momentum=1.5 div_factor=3 final_div_factor=7"},
+    {"adam_onecycle_momenta",
+     "optimizer Adam lr=0.001" ONECYCLE("0.01") " base_momentum=0 max_momentum=0.6 pct_start=0.5"},
 };
 
 #define NCASES(a) (sizeof(a) / sizeof((a)[0]))
