@@ -123,8 +123,11 @@ static void emit_conversion(const Gen *gen, const Step *s, Emit *e)
 /* The parameter values a layer step's emitter sees: its node's (params[1] NULL without a
  * bias) with a folded BatchNorm's evaluation factors multiplied in, per output channel:
  * w' = w alpha, b' = b alpha + beta (beta alone for a layer without a bias). The folding
- * kinds (their fuse hook takes the affine) have weight [out, ...] and bias [out]. */
-static const float *const *step_params(const Plan *p, const Step *s, const float *const *params)
+ * kinds (their fuse hook takes the affine) have weight [out, ...] and bias [out]. NULL, with
+ * an error, when a folded value is not finite (weights of 1e38 times a BatchNorm's factor:
+ * the interpreter, which normalises after the layer, keeps them finite). */
+static const float *const *step_params(const Plan *p, const Step *s, const float *const *params,
+                                       Diag *d)
 {
     const Node *n = s->node;
     const float **fp = arena_alloc(p->arena, sizeof(float *) * NODE_MAX_PARAMS);
@@ -139,9 +142,25 @@ static const float *const *step_params(const Plan *p, const Step *s, const float
     float *w = arena_alloc(p->arena, sizeof(float) * oc * per);
     float *b = arena_alloc(p->arena, sizeof(float) * oc);
     for (size_t o = 0; o < oc; o++) {
-        for (size_t j = 0; j < per; j++)
+        for (size_t j = 0; j < per; j++) {
             w[o * per + j] = fp[0][o * per + j] * alpha[o];
+            if (!isfinite(w[o * per + j])) {
+                diag_error(d, (SrcLoc){0},
+                           "folding BatchNorm '%s' into '%s' makes weight %s[%zu] %g x %g, not "
+                           "a finite float; netc folds a BatchNorm into the layer before it",
+                           s->bn->path, n->path, n->params[0].name, o * per + j,
+                           (double)fp[0][o * per + j], (double)alpha[o]);
+                return NULL;
+            }
+        }
         b[o] = fp[1] ? fp[1][o] * alpha[o] + beta[o] : beta[o];
+        if (!isfinite(b[o])) {
+            diag_error(d, (SrcLoc){0},
+                       "folding BatchNorm '%s' into '%s' makes bias %zu %g, not a finite float; "
+                       "netc folds a BatchNorm into the layer before it",
+                       s->bn->path, n->path, o, (double)b[o]);
+            return NULL;
+        }
     }
     fp[0] = w;
     fp[1] = b;
@@ -183,7 +202,9 @@ static bool emit_steps(Gen *gen, const float *const *params, StrBuf *data, StrBu
             diag_error(d, (SrcLoc){0}, "layer kind '%s' has no C emitter", s->node->ops->name);
             return false;
         }
-        e.params = step_params(p, s, params);
+        e.params = step_params(p, s, params, d);
+        if (!e.params)
+            return false;
         s->node->ops->emit(s->node, &e);
         gen->weight_floats += e.weights;
     }

@@ -16,25 +16,27 @@ void cross_entropy_rows(float *dlogits, const float *logits, const int32_t *labe
 {
     /* With e = label_smoothing, as torch.nn.CrossEntropyLoss, per sample
      *   loss = (1 - e) (lse - x[label]) + e mean_j (lse - x_j) = lse - (1 - e) x[label] - e mean(x)
-     * (lse = log sum_j exp x_j), so dx_j = softmax_j - ((1 - e) [j == label] + e / N), over B. */
+     * (lse = log sum_j exp x_j), so dx_j = softmax_j - ((1 - e) [j == label] + e / N), over B.
+     * Every term is taken relative to the largest logit m, as PyTorch's log_softmax does
+     * ((x - m) - log s): m + log s would lose log s to rounding for logits past 1e16. */
     const double e = label_smoothing;
     for (int b = b0; b < b1; b++) {
         const float *x = logits + (size_t)b * N;
         float m = -INFINITY;
         for (int j = 0; j < N; j++)
             m = x[j] > m ? x[j] : m;
-        double s = 0.0, sum_x = 0.0;
+        double s = 0.0, sum_d = 0.0; /* sum_d: of x_j - m */
         for (int j = 0; j < N; j++) {
             s += exp((double)x[j] - m);
-            sum_x += x[j];
+            sum_d += (double)x[j] - m;
         }
-        double lse = m + log(s), nll = lse - x[labels[b]];
-        row_loss[b] = e > 0 ? (1 - e) * nll + e * (lse - sum_x / N) : nll;
+        double ls = log(s), nll = ls - ((double)x[labels[b]] - m);
+        row_loss[b] = e > 0 ? (1 - e) * nll + e * (ls - sum_d / N) : nll;
         if (dlogits) {
             float *dx = dlogits + (size_t)b * N;
             for (int j = 0; j < N; j++) {
                 double target = (j == labels[b]) * (1 - e) + e / N;
-                double d = (exp((double)x[j] - lse) - target) / B;
+                double d = (exp(((double)x[j] - m) - ls) - target) / B;
                 dx[j] = fabs(d) < FLT_MIN ? 0.0f : (float)d; /* no denormals downstream */
             }
         }

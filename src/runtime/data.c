@@ -68,13 +68,19 @@ static const char *gz_msg(gzFile gz, int *errnum)
     return colon ? colon + 2 : (m ? m : "unknown error");
 }
 
-/* Reads exactly len bytes. On a short read reports truncation, corruption or an I/O error. */
+/* Reads exactly len bytes. On a short read reports truncation, corruption or an I/O error.
+ * The last IDX_TAIL bytes are a read of their own: gzread inflates a read that large
+ * straight into the caller's buffer and stops when it is full, before the gzip trailer, and
+ * once the file is read to its end a later read cannot tell a missing trailer from the end;
+ * a small read goes through zlib's own buffer, where inflate goes on to check the trailer. */
+enum { IDX_TAIL = 4096 };
 static bool idx_read(IdxIn *in, void *buf, size_t len)
 {
     uint8_t *p = buf;
     char eb[128];
     while (len > 0) {
-        unsigned chunk = len > (1u << 30) ? (1u << 30) : (unsigned)len;
+        size_t body = len > IDX_TAIL ? len - IDX_TAIL : len;
+        unsigned chunk = body > (1u << 30) ? (1u << 30) : (unsigned)body;
         int r = gzread(in->gz, p, chunk);
         int errnum = Z_OK;
         const char *msg = r <= 0 ? gz_msg(in->gz, &errnum) : NULL;

@@ -85,12 +85,8 @@ static bool num(json_object *o, const char *key, double *v, bool *bad)
 static bool read_line(Run *r, const char *file, int lineno, const char *line, size_t len, bool torn,
                       Diag *d)
 {
-    json_tokener *tok = len < (1u << 20) ? json_tokener_new() : NULL; /* a line is < 1 KB */
-    json_object *o = tok ? json_tokener_parse_ex(tok, line, (int)len) : NULL;
-    bool whole = tok && json_tokener_get_error(tok) == json_tokener_success &&
-                 json_object_is_type(o, json_type_object);
-    if (tok)
-        json_tokener_free(tok);
+    json_object *o = record_parse_line(line, len);
+    bool whole = o != NULL;
     if (torn && !whole) {
         json_object_put(o);
         return true;

@@ -143,20 +143,31 @@ bool record_create(Record *r, const char *dir, const char *parent, const char *n
     return true;
 }
 
+json_object *record_parse_line(const char *line, size_t len)
+{
+    json_tokener *tok = len < (1u << 20) ? json_tokener_new() : NULL; /* a line is < 1 KB */
+    json_object *o = tok ? json_tokener_parse_ex(tok, line, (int)len) : NULL;
+    bool whole = tok && json_tokener_get_error(tok) == json_tokener_success &&
+                 json_object_is_type(o, json_type_object);
+    for (size_t k = whole ? json_tokener_get_parse_end(tok) : len; k < len; k++)
+        whole = whole && (line[k] == ' ' || line[k] == '\t' || line[k] == '\r' || line[k] == '\n');
+    if (tok)
+        json_tokener_free(tok);
+    if (!whole) {
+        json_object_put(o);
+        return NULL;
+    }
+    return o;
+}
+
 /* The "step" of a metrics line, or -1 when the line is not a JSON object with one. */
 static int64_t line_step(const char *line, size_t len)
 {
-    json_tokener *tok = json_tokener_new();
-    json_object *o = tok ? json_tokener_parse_ex(tok, line, (int)len) : NULL;
-    bool whole = tok && json_tokener_get_error(tok) == json_tokener_success;
-    json_object *s;
+    json_object *o = record_parse_line(line, len), *s;
     int64_t step = -1;
-    if (whole && o && json_object_is_type(o, json_type_object) &&
-        json_object_object_get_ex(o, "step", &s) && json_object_is_type(s, json_type_int))
+    if (o && json_object_object_get_ex(o, "step", &s) && json_object_is_type(s, json_type_int))
         step = json_object_get_int64(s);
     json_object_put(o);
-    if (tok)
-        json_tokener_free(tok);
     return step;
 }
 

@@ -49,6 +49,9 @@ bool record_write(const Record *r, const char *file, const char *text, size_t le
 void record_line(Record *r, const char *type, int epoch, int64_t step, const char *name, ...);
 /* Appends a "resume" line with the command line. */
 void record_resume(Record *r, int64_t step, int argc, char **argv);
+/* One line of metrics.jsonl as a JSON object (the caller puts it), or NULL when the line
+ * is anything else: not JSON, not an object, or an object with more than blanks after it. */
+struct json_object *record_parse_line(const char *line, size_t len);
 /* Closes metrics.jsonl and frees; accepts a zeroed Record. */
 void record_close(Record *r);
 

@@ -461,6 +461,16 @@ TrainResult rt_train(Model *m, Optim *o, TrainPos *pos, const Dataset *train, co
     pos->cycle = cycle;
     /* its last step must fit a checkpoint (a resumed step count is only checked for range) */
     int64_t left = ((int64_t)t->epochs - pos->epoch) * steps_per_epoch - pos->batch;
+    if (cycle && pos->step > 0 && left > 0 && pos->step > cycle - left) {
+        /* a run that started with these epochs ends on the cycle's last step; a checkpoint
+         * further on (edited, or of other epochs) would step past it */
+        diag_error(d, (SrcLoc){0},
+                   "%s%sresumes at step %lld with %lld steps to go, past the end of OneCycleLR's "
+                   "%lld-step cycle (PyTorch's OneCycleLR refuses to step past total_steps)",
+                   rs, sep, (long long)pos->step, (long long)left, (long long)cycle);
+        res.ok = false;
+        return res;
+    }
     if (left > 0 && pos->step > CKPT_MAX_STEP - left) {
         diag_error(d, (SrcLoc){0},
                    "%s%scannot resume at step %lld: %lld more steps go past the %lld a checkpoint "

@@ -4,8 +4,9 @@
  * initial ones make BatchNorm the identity (up to eps), which would hide a wrong fold.
  * With --huge, every Conv2d weight is instead 3e38 in size (its sign kept) and BatchNorm
  * left as it is, so that a Winograd transform of the weights does not fit a float (netc
- * must fall back).
- *   bn_weights NET OUT.safetensors [--huge]    exit 0 written, 1 bad net or write */
+ * must fall back). With --huge-fold, the same Conv2d weights and every BatchNorm's weight 4:
+ * folding the BatchNorm into the convolution overflows a float (netc must refuse).
+ *   bn_weights NET OUT.safetensors [--huge|--huge-fold]    exit 0 written, 1 bad net or write */
 #include <stdio.h>
 #include <string.h>
 
@@ -14,9 +15,10 @@
 
 int main(int argc, char **argv)
 {
-    bool huge = argc == 4 && !strcmp(argv[3], "--huge");
+    bool fold = argc == 4 && !strcmp(argv[3], "--huge-fold");
+    bool huge = fold || (argc == 4 && !strcmp(argv[3], "--huge"));
     if (argc != 3 && !huge) {
-        fprintf(stderr, "usage: bn_weights NET OUT.safetensors [--huge]\n");
+        fprintf(stderr, "usage: bn_weights NET OUT.safetensors [--huge|--huge-fold]\n");
         return 2;
     }
     Arena *arena = arena_new();
@@ -36,6 +38,11 @@ int main(int argc, char **argv)
                 for (int64_t k = 0; k < shape_numel(n->params[0].shape); k++)
                     w[k] = w[k] < 0 ? -3e38f : 3e38f;
             }
+            if (fold && n->ops->eval_affine)
+                for (int k = 0; k < n->nparams; k++)
+                    if (!strcmp(n->params[k].suffix, "weight"))
+                        for (int64_t c = 0; c < n->params[k].shape.d[0]; c++)
+                            rt_node_params(m, i)[k][c] = 4.0f;
             if (huge || !n->ops->eval_affine)
                 continue;
             /* weight, bias, running_mean, running_var as far as the node has them */

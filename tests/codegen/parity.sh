@@ -191,6 +191,19 @@ if [ -n "$bnw" ] && [ "${PARITY_FAMILIES:-}" != none ]; then
     { echo "FAIL winograd_edges.net with weights of 3e38: not generated or compiled"; head -20 "$hd/err"; } >> "$tmp/all.log"
   fi
 fi
+# Weights that a folded BatchNorm (x 4) takes past the largest float: netc refuses the file
+# (its generated code would otherwise hold 0 where the interpreter computes 1.2e39 x input).
+if [ -n "$bnw" ] && [ "${PARITY_FAMILIES:-}" != none ]; then
+  fw=$here/edge/bn_grouped.net fd=$tmp/fold
+  mkdir -p "$fd"
+  if "$bnw" "$fw" "$fd/w.safetensors" --huge-fold &&
+      ! "$netc" "$fw" --weights "$fd/w.safetensors" -o "$fd/net.c" 2>"$fd/err" &&
+      grep -q "error: folding BatchNorm .* not a finite float" "$fd/err" && [ ! -e "$fd/net.c" ]; then
+    echo "ok   bn_grouped.net with a fold past the largest float: refused, nothing written" >> "$tmp/all.log"
+  else
+    { echo "FAIL bn_grouped.net with a fold past the largest float: not refused"; head -5 "$fd/err"; } >> "$tmp/all.log"
+  fi
+fi
 cat "$tmp/kinds.fail" "$tmp/all.log" 2>/dev/null
 pass=$(grep -c '^ok  ' "$tmp/all.log") fail=$(cat "$tmp/kinds.fail" "$tmp/all.log" 2>/dev/null | grep -c '^FAIL')
 echo "parity: $pass passed, $fail failed ($(wc -l < "$tmp/list") nets)"

@@ -458,6 +458,29 @@ Test(kernels, cross_entropy_reference)
     }
 }
 
+/* Logits far past 1e16 (PyTorch computes (x - m) - log s): ten equal ones of 3e38 lose
+ * nothing, log 10 each, with or without smoothing; the gradient is softmax - target. */
+Test(kernels, cross_entropy_huge_logits)
+{
+    float x[2 * 10], dl[2 * 10];
+    int32_t labels[2] = {3, 7};
+    for (int i = 0; i < 20; i++)
+        x[i] = 3e38f;
+    x[10 + 7] = -3e38f; /* row 2: its label's logit far below the rest: 6e38 + log 9 */
+    for (int k = 0; k < 2; k++) {
+        double e = k ? 0.1 : 0.0;
+        float loss = cross_entropy_forward(dl, x, labels, e, 1, 10);
+        cr_expect(fabsf(loss - (float)log(10.0)) < 1e-6f, "e=%g: loss %.9g, want log 10", e, loss);
+        for (int j = 0; j < 10; j++) {
+            double want = 0.1 - ((j == 3) * (1 - e) + e / 10);
+            cr_expect(fabs(dl[j] - want) < 1e-7, "e=%g: dlogits[%d] %.9g, want %.9g", e, j, dl[j],
+                      want);
+        }
+    }
+    float loss = cross_entropy_forward(NULL, x + 10, labels + 1, 0, 1, 10);
+    cr_expect(isinf(loss) && loss > 0, "a label 6e38 below the rest: loss %.9g, want inf", loss);
+}
+
 Test(kernels, mse_reference)
 {
     const float *sz = ref_get("mse", "size")->v;

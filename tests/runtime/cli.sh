@@ -420,6 +420,12 @@ expect onecycle-rise-one-step 1 'mlp1d.net:[0-9]+:3: error;0.05 x 20 = 1 step' \
 run_ok onecycle-3 mlp1d.net --train --data small --threads 2 --save oc3.st
 expect onecycle-resume-longer 1 "oc3.ckpt.st;OneCycleLR's cycle is 33 steps;make it 55" \
     mlp1d.net --train --data small --threads 2 --epochs 5 --resume oc3.ckpt.st
+# a checkpoint whose step count is past what its epochs leave of the cycle (edited: step 30
+# after epoch 1 of 3) would step OneCycleLR past its end
+run_ok onecycle-1 mlp1d.net --train --data small --threads 2 --steps 11 --save oc1.st
+set_meta oc1.ckpt.st oc1a.st netc.step 30 && set_meta oc1a.st oc1b.st netc.optim_step 30
+expect onecycle-step-past-cycle 1 "oc1b.st;resumes at step 30 with 22 steps to go, past the end of OneCycleLR's 33-step cycle" \
+    mlp1d.net --train --data small --threads 2 --resume oc1b.st
 # BatchNorm over one value per channel, which PyTorch refuses in training: a batch of 1, or
 # a last batch of 1 sample (210 = 11 x 19 + 1) when the run gets to it
 sed 's/  Linear 32/  Linear 32\n  BatchNorm1d/' mlp.net >mlpbn.net

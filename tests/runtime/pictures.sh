@@ -95,6 +95,11 @@ expect plot-missing 1 'nothere;not a run folder' --plot runA nothere
 cp -r runA broken && printf '{"type":"epoch","epoch":1,"step":1,"loss":"x"}\n' >>broken/metrics.jsonl
 n=$(wc -l <broken/metrics.jsonl)
 expect plot-bad-value 1 "broken/metrics.jsonl:$n;not a metrics line" --plot broken
+# one object a line: a second object, or anything but blanks after the first, is no metrics line
+for tail in '{"x":1}' ' xx'; do
+    rm -rf junk && cp -r runA junk && sed -i '1s/$/'"$tail"'/' junk/metrics.jsonl
+    expect "plot-after-object-$tail" 1 "junk/metrics.jsonl:1;not a metrics line" --plot junk
+done
 # a killed run's last line, cut short, is left out, as a resume cuts it; the same bytes with
 # a newline after them are a line, and not a metrics one
 cp -r runA torn && printf '{"type":"ep' >>torn/metrics.jsonl

@@ -337,6 +337,28 @@ Test(idx, truncated_gzip_trailer)
     expect_error(&cap, path, "gzip data is truncated after byte 7856");
 }
 
+/* A file large enough that zlib inflates the images straight into our buffer (past twice
+ * its own buffer): the trailer cut by 1 to 8 bytes is still found missing. */
+Test(idx, truncated_gzip_trailer_large)
+{
+    static unsigned char img[16 + 1000 * 784];
+    size_t len = make_images(img, 1000, 28, 28), gl;
+    write_gz(in_tmp(path2, "full.gz"), img, len);
+    unsigned char *gz = read_file(path2, &gl);
+    const size_t cuts[] = {1, 4, 8};
+    for (int k = 0; k < 3; k++) {
+        write_file(in_tmp(path, "t.gz"), gz, gl - cuts[k]);
+        cap_fini(&cap);
+        cap_init(&cap);
+        uint8_t *p;
+        int n, r, c;
+        cr_assert_not(idx_load_images(path, &p, &n, &r, &c, &cap.d), "trailer cut by %zu read",
+                      cuts[k]);
+        expect_error(&cap, path, "gzip data is truncated after byte 784016");
+    }
+    free(gz);
+}
+
 Test(idx, corrupt_gzip_block)
 {
     static unsigned char img[16 + 10 * 784];
