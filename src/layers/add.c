@@ -4,6 +4,17 @@
 
 #include "layer.h"
 
+/* Whether PyTorch's a + b would broadcast the two (each dimension equal, or one of them 1). */
+static bool broadcasts(Shape a, Shape b)
+{
+    if (a.rank != b.rank)
+        return false;
+    for (int i = 0; i < a.rank; i++)
+        if (a.d[i] != b.d[i] && a.d[i] != 1 && b.d[i] != 1)
+            return false;
+    return true;
+}
+
 static void shape(Node *n, Diag *d)
 {
     Shape s0 = ir_input_shape(n, 0);
@@ -15,7 +26,9 @@ static void shape(Node *n, Diag *d)
                 diag_error(d, n->head_loc,
                            "%s adds its input (%s) to its body's output (%s): the shapes differ",
                            n->join_what, shape_str(sk, b), shape_str(s0, a));
-                if (s0.rank == 3 && sk.rank == 3 && s0.d[1] > 0 && sk.d[1] % s0.d[1] == 0)
+                /* a 1x1 convolution of one stride makes the body's shape of the input */
+                if (s0.rank == 3 && sk.rank == 3 && sk.d[1] % s0.d[1] == 0 &&
+                    sk.d[2] % s0.d[2] == 0 && sk.d[1] / s0.d[1] == sk.d[2] / s0.d[2])
                     diag_hint(d, n->head_loc,
                               "give it a shortcut that makes %s of its input, e.g. 'shortcut { "
                               "Conv2d %lld k1 s%lld bias=false; BatchNorm2d }'",
@@ -25,6 +38,10 @@ static void shape(Node *n, Diag *d)
                            n->join_what ? n->join_what : "'add'", join_input_name(n, 0),
                            shape_str(s0, a), join_input_name(n, k), shape_str(sk, b));
             }
+            if (broadcasts(s0, sk))
+                diag_hint(d, n->join_residual ? n->head_loc : n->loc,
+                          "PyTorch's + would broadcast the dimension of size 1; netc adds "
+                          "tensors of one shape: make them equal");
             join_input_notes(n, d);
             return;
         }
