@@ -1300,6 +1300,7 @@ static int run(int argc, char **argv, bool *collective)
             .argc = recording && a.resume && !a.record && resume_in_run(a.resume) ? argc : 0,
             .argv = argv,
         };
+        char banner[512] = "";
         if (!a.quiet) {
             char np[32], ni[32], nv[32], steps[64] = "";
             if (a.steps)
@@ -1311,11 +1312,13 @@ static int run(int argc, char **argv, bool *collective)
             if (val.n)
                 snprintf(held, sizeof held, " (%s held out for validation)",
                          fmt_thousands(nv, val.n));
-            printf(
+            snprintf(
+                banner, sizeof banner,
                 "training %s: %s params, %d epoch%s of %s image%s%s, batch %d, %s%d thread%s%s\n",
                 g->name, fmt_thousands(np, g->nparams), t->epochs, t->epochs == 1 ? "" : "s",
                 fmt_thousands(ni, train.n), train.n == 1 ? "" : "s", held, t->batch, procs,
                 rt_threads(), rt_threads() == 1 ? "" : "s", steps);
+            ro.banner = banner;
         }
         catch_stop_signals(true);
         dist_stats_reset();

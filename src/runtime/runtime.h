@@ -252,6 +252,8 @@ typedef struct RunOptions {
     const char *best;       /* where the weights of the best epoch go, or NULL */
     const Dataset *val;     /* the validation set, evaluated after every epoch, or NULL */
     struct Record *record;  /* the run's record (record.h: metrics.jsonl), or NULL */
+    const char *banner;     /* printed to out once the run's checks pass (a refused resume
+                               prints its error alone), or NULL */
     /* A run resumed into its folder: the command, for the record's "resume" line, written
      * when there is something to train (argc 0: none) */
     int argc;

@@ -493,6 +493,8 @@ TrainResult rt_train(Model *m, Optim *o, TrainPos *pos, const Dataset *train, co
         res.ok = false;
         return res;
     }
+    if (ro->banner)
+        fputs(ro->banner, out);
     if (at_end(pos, ro, t, d))
         return res;
     if (ro->record && ro->argc) /* resumed into its folder, and it trains: say by what */

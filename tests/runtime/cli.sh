@@ -426,6 +426,8 @@ run_ok onecycle-1 mlp1d.net --train --data small --threads 2 --steps 11 --save o
 set_meta oc1.ckpt.st oc1a.st netc.step 30 && set_meta oc1a.st oc1b.st netc.optim_step 30
 expect onecycle-step-past-cycle 1 "oc1b.st;resumes at step 30 with 22 steps to go, past the end of OneCycleLR's 33-step cycle" \
     mlp1d.net --train --data small --threads 2 --resume oc1b.st
+grep -q '^training' onecycle-step-past-cycle.out && bad "a refused resume printed the training banner" "$(cat onecycle-step-past-cycle.out)" ||
+    ok "a refused resume prints its error alone, no 'training ...' line"
 # BatchNorm over one value per channel, which PyTorch refuses in training: a batch of 1, or
 # a last batch of 1 sample (210 = 11 x 19 + 1) when the run gets to it
 sed 's/  Linear 32/  Linear 32\n  BatchNorm1d/' mlp.net >mlpbn.net
