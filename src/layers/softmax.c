@@ -52,7 +52,7 @@ static void shape(Node *n, Diag *d)
 
 /* The runtime's (outer, N, inner) view of a batch: N values normalised together, `inner`
  * apart, in blocks of N * inner (channels-last images: (H, W, C) a sample). */
-static void view(const Node *n, int batch, int *outer, int *N, int *inner)
+static void norm_lines(const Node *n, int batch, int *outer, int *N, int *inner)
 {
     if (n->in.rank == 1) {
         *outer = batch, *N = (int)n->in.d[0], *inner = 1;
@@ -69,14 +69,14 @@ static void view(const Node *n, int batch, int *outer, int *N, int *inner)
 static void forward(const Node *n, LayerRun *r)
 {
     int outer, N, inner;
-    view(n, r->batch, &outer, &N, &inner);
+    norm_lines(n, r->batch, &outer, &N, &inner);
     softmax_forward(r->out, r->in, outer, N, inner);
 }
 
 static void backward(const Node *n, LayerRun *r)
 {
     int outer, N, inner;
-    view(n, r->batch, &outer, &N, &inner);
+    norm_lines(n, r->batch, &outer, &N, &inner);
     if (r->din)
         softmax_backward(r->din, r->dout, r->out, outer, N, inner);
 }
