@@ -1184,6 +1184,25 @@ static int run(int argc, char **argv, bool *collective)
     bool need_train = a.train || a.profile || (a.eval && a.eval_val);
     /* a colour net reads every folder image as colour, as torchvision's loader converts it */
     int in_channels = g->input.rank == 3 ? (int)g->input.d[0] : 0;
+    if (t->data_kind == DATA_FOLDER && t->resize.v[0] > 0 && t->crop == 0 && g->input.rank == 3 &&
+        (need_train || a.train || a.eval)) {
+        /* every image is resized to this: a size the net cannot take is known before any
+         * image is decoded (and resized: seconds and megabytes an image at 4096) */
+        int64_t rh = t->resize.v[0], rw = t->resize.v[t->resize.n > 1 ? 1 : 0];
+        if (rh != g->input.d[1] || rw != g->input.d[2]) {
+            const Setting *st = ir_setting_find("data");
+            SrcLoc at = st ? t->at[st - ir_settings] : (SrcLoc){0};
+            char s[64];
+            diag_error(&d, at,
+                       "resize=[%lld, %lld] makes the images %lldx%lld, but network '%s' takes "
+                       "input %s",
+                       (long long)rh, (long long)rw, (long long)rh, (long long)rw, g->name,
+                       shape_str(g->input, s));
+            diag_hint(&d, at, "resize=[%lld, %lld]", (long long)g->input.d[1],
+                      (long long)g->input.d[2]);
+            goto done;
+        }
+    }
     if (need_train && !load_split(arena, &train, t, true, &classes, in_channels, &d))
         goto done;
     if ((a.train || a.eval) && !load_split(arena, &test, t, false, &classes, in_channels, &d))

@@ -845,9 +845,17 @@ float *pgm_load(const char *path, int *h, int *w, Diag *d)
             out[k] = (float)v / scale;
         }
     } else {
-        /* Exactly one white-space byte separates maxval from the raster. */
+        /* Exactly one white-space byte separates maxval from the raster (a comment there is
+         * read three ways by three readers: PIL refuses it, and so do we). */
         if (c.pos >= len) {
             diag_error(d, (SrcLoc){0}, "%s: truncated at byte %zu, before the raster", path, c.pos);
+            goto fail;
+        }
+        if (!pgm_space(buf[c.pos])) {
+            diag_error(d, (SrcLoc){0},
+                       "%s: byte %zu: a comment right after maxval, where one white-space byte "
+                       "must come before the raster",
+                       path, c.pos);
             goto fail;
         }
         c.pos++;

@@ -87,6 +87,9 @@ static void decode_png(FILE *f, Decoded *out)
                  err.msg);
     } else {
         png_init_io(p, f);
+        /* a chunk whose CRC is wrong is damage, ancillary or not: PIL refuses the file
+         * (libpng would warn about an ancillary one and drop it) */
+        png_set_crc_action(p, PNG_CRC_ERROR_QUIT, PNG_CRC_ERROR_QUIT);
         png_read_info(p, info);
         png_uint_32 w = png_get_image_width(p, info), h = png_get_image_height(p, info);
         int depth = png_get_bit_depth(p, info), type = png_get_color_type(p, info);
@@ -352,9 +355,53 @@ uint8_t *image_decode(const char *path, bool png, int *w, int *h, int *c, char w
     return dec.px;
 }
 
+/* The next code point of s at *i as Python reads a file name (UTF-8 with surrogateescape):
+ * a well-formed sequence its code point, any other byte b the lone surrogate U+DC00 + b. */
+static uint32_t next_code(const unsigned char *s, size_t *i)
+{
+    unsigned c = s[*i];
+    int n = c < 0x80                 ? 0
+            : c >= 0xc2 && c <= 0xdf ? 1
+            : c >= 0xe0 && c <= 0xef ? 2
+            : c >= 0xf0 && c <= 0xf4 ? 3
+                                     : -1;
+    uint32_t v = n == 0 ? c : n == 1 ? c & 0x1f : n == 2 ? c & 0x0f : c & 0x07;
+    for (int k = 1; k <= n; k++) {
+        unsigned b = s[*i + (size_t)k];
+        /* the second byte's range rules out overlong forms, surrogates and past U+10FFFF */
+        unsigned lo = k > 1 ? 0x80 : c == 0xe0 ? 0xa0 : c == 0xf0 ? 0x90 : 0x80;
+        unsigned hi = k > 1 ? 0xbf : c == 0xed ? 0x9f : c == 0xf4 ? 0x8f : 0xbf;
+        if (b < lo || b > hi) {
+            n = -1;
+            break;
+        }
+        v = v << 6 | (b & 0x3f);
+    }
+    if (n < 0) {
+        (*i)++;
+        return 0xdc00 + c;
+    }
+    *i += (size_t)n + 1;
+    return v;
+}
+
+/* Orders names as Python's sorted() orders them (by code point, an undecodable byte as its
+ * surrogate): the order of torchvision's classes and files; bytewise for valid UTF-8. */
+static int py_strcmp(const char *a, const char *b)
+{
+    const unsigned char *x = (const unsigned char *)a, *y = (const unsigned char *)b;
+    size_t i = 0, j = 0;
+    while (x[i] && y[j]) {
+        uint32_t p = next_code(x, &i), q = next_code(y, &j);
+        if (p != q)
+            return p < q ? -1 : 1;
+    }
+    return x[i] ? 1 : y[j] ? -1 : 0;
+}
+
 static int by_name(const void *a, const void *b)
 {
-    return strcmp(*(char *const *)a, *(char *const *)b);
+    return py_strcmp(*(char *const *)a, *(char *const *)b);
 }
 
 /* rel/name (name alone when rel is ""), malloc'd; NULL when out of memory. */
@@ -411,7 +458,7 @@ static char **names_done(Names *l, bool ok, int (*order)(const void *, const voi
     return l->v ? l->v : calloc(1, sizeof *l->v);
 }
 
-/* The folders in dir, sorted bytewise (as LC_ALL=C sort), leaving out hidden ones. */
+/* The folders in dir, sorted as Python sorts their names (py_strcmp), leaving out hidden ones. */
 static char **list(const char *dir, int *n, Diag *d)
 {
     DIR *dp = opendir(dir);
@@ -459,10 +506,11 @@ static int by_folder_then_name(const void *a, const void *b)
     const char *x = *(char *const *)a, *y = *(char *const *)b;
     const char *sx = strrchr(x, '/'), *sy = strrchr(y, '/');
     size_t dx = sx ? (size_t)(sx - x) : 0, dy = sy ? (size_t)(sy - y) : 0;
-    int c = strncmp(x, y, dx < dy ? dx : dy);
-    if (c == 0 && dx != dy) /* one folder is a prefix of the other: the shorter first */
-        return dx < dy ? -1 : 1;
-    return c ? c : strcmp(sx ? sx + 1 : x, sy ? sy + 1 : y);
+    char *fx = strndup(x, dx), *fy = strndup(y, dy);
+    int c = fx && fy ? py_strcmp(fx, fy) : strncmp(x, y, dx < dy ? dx : dy);
+    free(fx);
+    free(fy);
+    return c ? c : py_strcmp(sx ? sx + 1 : x, sy ? sy + 1 : y);
 }
 
 #define WALK_DEPTH 32 /* folders below a class folder */

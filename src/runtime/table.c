@@ -27,15 +27,17 @@
 
 #define TABLE_MAX_COLUMNS (1 << 20)
 #define TABLE_MAX_CLASSES 256
+#define TABLE_MAX_LINE ((size_t)64 << 20) /* bytes of one line: a million columns of 64 */
 
 typedef struct Table {
     const char *path; /* for messages */
     const CsvSpec *spec;
     Diag *d;
     bool failed;
-    int line;       /* the line being fed, from 1 */
-    bool have_head; /* the header row is read */
-    char **col;     /* the header's names (owned) */
+    int line;        /* the line being fed, from 1 */
+    size_t line_len; /* its bytes so far */
+    bool have_head;  /* the header row is read */
+    char **col;      /* the header's names (owned) */
     int ncol, label_col;
     int field;          /* fields of the current row so far */
     char pending[1024]; /* the row's first bad field, told at its end unless its field count
@@ -178,7 +180,9 @@ static void on_field(void *s, size_t len, void *ctx)
     double v = strtod(p, &end);
     while (*end == ' ' || *end == '\t')
         end++;
-    if (end == p || *end) {
+    /* a decimal, as pandas reads a column of numbers: strtod's hex forms (0x1A, 0x1p3) are
+     * text there, and no tensor */
+    if (end == p || *end || strpbrk(p, "xX")) {
         bad_field(t, "%s:%d: column %d ('%s'): '%s' is not a number", t->path, t->line, k + 1,
                   t->col[k], shown(cb, f));
         return;
@@ -323,6 +327,14 @@ static void feed(Table *t, struct csv_parser *p, const char *buf, size_t len)
     while (len && !t->failed && !(t->spec->header_only && t->have_head)) {
         const char *nl = memchr(buf, '\n', len);
         size_t k = nl ? (size_t)(nl - buf) + 1 : len;
+        t->line_len += k;
+        if (t->line_len > TABLE_MAX_LINE) { /* /dev/zero, or a binary file: no end of line */
+            fail(t, "%s:%d: a line longer than %zu MiB: not a CSV table", t->path, t->line,
+                 TABLE_MAX_LINE >> 20);
+            return;
+        }
+        if (nl)
+            t->line_len = 0;
         if (csv_parse(p, buf, k, on_field, on_row, t) != k) {
             fail(t, "%s:%d: %s", t->path, t->line,
                  csv_error(p) == CSV_EPARSE ? "a quote in an unquoted field, or text after a "

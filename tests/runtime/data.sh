@@ -214,11 +214,33 @@ run_ok resize1 rs.net --train --threads 1 --no-record --save rs1.st && cmp -s rs
     ok "resize: 1 and 2 threads, the same bits" || bad "resize: threads differ"
 sed 's/"imgs"/"sizes"/' f.net >nors.net
 expect folder-sizes-without-resize 1 'sizes/train/cls0/2.jpg;3x16x24;3x11x16;resize=' nors.net --train
+# a resize the net cannot take is refused before any image is decoded (the file names none)
+sed 's/"imgs"/"sizes" resize=[4096, 4096]/' f.net >rsbig.net
+expect folder-resize-not-input 1 'rsbig.net:[0-9]+:[0-9]+: error;resize=.4096, 4096. makes the images 4096x4096;takes input 3x12x16' rsbig.net --train
+grep -q 'hint: resize=\[12, 16\]' folder-resize-not-input.err && ok "a resize the net cannot take: the hint gives the net's" ||
+    bad "resize hint" "$(cat folder-resize-not-input.err)"
+
+# class names as Python sorts them (torchvision's order): an undecodable byte is a surrogate,
+# U+DC80 + byte, after every code point below U+D800 (a byte order would put 0x80 first)
+for split in train test; do
+    for name in "$(printf '\200')" "$(printf '\344\270\255')" a; do
+        mkdir -p "u8/$split/$name" && "$IMGMAKE" "u8/$split/$name/1.png" 16 12 3 10,20,30
+    done
+done
+sed 's/"imgs"/"u8"/' f.net >u8.net
+run_ok folder-python-order u8.net --train --steps 1 --no-record --save u8.st &&
+    grep -aq "^classes of u8: 0 a, 1 $(printf '\344\270\255'), 2 $(printf '\200')\$" folder-python-order.out &&
+    ok "class folders in Python's order: a, then U+4E2D, then the byte 0x80" ||
+    bad "class folder order" "$(grep -a classes folder-python-order.out | od -c)"
 
 echo "== bad input (image folders)"
 cp -r imgs bad1 && head -c 60 imgs/train/cls1/3.png >bad1/train/cls1/3.png
 sed 's/"imgs"/"bad1"/' f.net >b1.net
 expect folder-corrupt-png 1 'bad1/train/cls1/3.png;not a PNG' b1.net --train
+# a tEXt chunk with a wrong CRC after IHDR (byte 33): damage, as PIL reads it
+cp -r imgs bad1t && { head -c 33 imgs/train/cls1/3.png; printf '\000\000\000\003tEXta\000b\336\255\276\357'; tail -c +34 imgs/train/cls1/3.png; } >bad1t/train/cls1/3.png
+sed 's/"imgs"/"bad1t"/' f.net >b1t.net
+expect folder-png-chunk-crc 1 'bad1t/train/cls1/3.png;not a PNG;CRC' b1t.net --train
 cp -r imgs bad2 && head -c 300 imgs/train/cls2/2.jpg >bad2/train/cls2/2.jpg
 sed 's/"imgs"/"bad2"/' f.net >b2.net
 expect folder-corrupt-jpeg 1 'bad2/train/cls2/2.jpg;JPEG' b2.net --train

@@ -617,6 +617,17 @@ Test(pgm, bad_magic_binary)
     expect_error(&cap, path, "bad magic 0x4749");
 }
 
+/* P5: one white-space byte after maxval, then the raster; a comment there (PIL refuses it,
+ * Netpbm skips it) would have shifted the raster by its bytes */
+Test(pgm, p5_comment_after_maxval)
+{
+    const unsigned char f[] = "P5 3 2 255#c\n\x00\x01\x02\x03\x04\x05";
+    write_file(in_tmp(path, "cm.pgm"), f, sizeof f - 1);
+    int h, w;
+    cr_assert_null(pgm_load(path, &h, &w, &cap.d));
+    expect_error(&cap, path, "byte 10: a comment right after maxval");
+}
+
 Test(pgm, truncated_p5)
 {
     const unsigned char f[] = "P5\n4 4\n255\n\x01\x02\x03";

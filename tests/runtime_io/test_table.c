@@ -221,6 +221,32 @@ Test(csv, not_a_number)
     BAD("a,b,label\n1,2,x\n3,4x,y\n", "t.csv:3: column 2 ('b'): '4x' is not a number");
 }
 
+/* strtod's hex forms are text to pandas, so not numbers here either */
+Test(csv, hex_is_not_a_number)
+{
+    BAD("a,b,label\n1,2,x\n3,0x1A,y\n", "t.csv:3: column 2 ('b'): '0x1A' is not a number");
+}
+
+Test(csv, hex_float_is_not_a_number)
+{
+    BAD("a,b,label\n1, 0X1p3 ,x\n", "t.csv:2: column 2 ('b'): ", "0X1p3", "is not a number");
+}
+
+/* A line with no end (a binary file, /dev/zero) stops at 64 MiB, not at the memory's end. */
+Test(csv, endless_line)
+{
+    size_t n = ((size_t)64 << 20) + 2;
+    char *text = malloc(n);
+    cr_assert(text);
+    memcpy(text, "a,", 2);
+    memset(text + 2, '7', n - 2);
+    Dataset ds;
+    CsvSpec spec = {.label = "label", .learn = true, .classes = &cls, .nclasses = &ncls};
+    cr_assert_not(dataset_parse_csv(&ds, "long.csv", text, n, &spec, &cap.d));
+    expect_error(&cap, "long.csv:1: a line longer than 64 MiB: not a CSV table");
+    free(text);
+}
+
 Test(csv, not_finite)
 {
     BAD("a,label\nnan,x\n", "t.csv:2: column 1 ('a'): 'nan' is not a finite float32 value");
