@@ -328,7 +328,7 @@ static int apply_overrides(const Args *a, TrainConfig *t, Arena *arena, Diag *d)
             if ((f->value == NULL) == (pass == 0) && !train_flag(t, f, a->set_text[i], arena, d))
                 return EXIT_USAGE;
         }
-    return EXIT_OK;
+    return a->nset && !ir_train_recheck(t, d) ? EXIT_USAGE : EXIT_OK;
 }
 
 static int top_classes(const float *logits, int n, FILE *out)

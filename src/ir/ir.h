@@ -351,6 +351,10 @@ const Setting *ir_setting_find(const char *name);
 const SettingKind *ir_setting_kind(const Setting *s, const TrainConfig *t);
 /* The kind of s whose own values include v; NULL for one of s's common values. */
 const SettingKind *ir_setting_kind_of(const Setting *s, const SettingValue *v);
+/* Runs every chosen kind's check again (each at its setting's statement): for a flag that
+ * changed one setting under another's check (--optimizer Adam under OneCycleLR's momentum
+ * bounds). false after an error. */
+bool ir_train_recheck(const TrainConfig *t, Diag *d);
 /* The values of kind k of s, the common ones first, into out[SETTING_MAX_VALUES]. */
 int ir_setting_values(const Setting *s, const SettingKind *k, const SettingValue **out);
 /* A value's member of t as an AttrVal (not `set`), and back. */

@@ -413,6 +413,21 @@ static void put_int(TrainConfig *t, TrainField f, int64_t v)
     }
 }
 
+bool ir_train_recheck(const TrainConfig *t, Diag *d)
+{
+    int errors = d->errors;
+    for (int i = 0; i < ir_nsettings; i++) {
+        const SettingKind *k = ir_setting_kind(&ir_settings[i], t);
+        if (!k || !k->check)
+            continue;
+        SrcLoc at[SETTING_MAX_VALUES];
+        for (int v = 0; v < SETTING_MAX_VALUES; v++)
+            at[v] = t->at[i].file ? t->at[i] : t->loc;
+        k->check(t, at, d);
+    }
+    return d->errors == errors;
+}
+
 const SettingKind *ir_setting_kind(const Setting *s, const TrainConfig *t)
 {
     if (s->def_kind < 0 && !(t->given & given_bit(s)))

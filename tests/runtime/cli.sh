@@ -420,6 +420,12 @@ expect onecycle-rise-one-step 1 'mlp1d.net:[0-9]+:3: error;0.05 x 20 = 1 step' \
 run_ok onecycle-3 mlp1d.net --train --data small --threads 2 --save oc3.st
 expect onecycle-resume-longer 1 "oc3.ckpt.st;OneCycleLR's cycle is 33 steps;make it 55" \
     mlp1d.net --train --data small --threads 2 --epochs 5 --resume oc3.ckpt.st
+# a flag that changes one setting under another's check: SGD may cycle its momentum to 1.5,
+# Adam's beta1 may not (bias_correction1 would be 0); --optimizer Adam is refused there
+sed 's/  epochs 3/  epochs 3\n  schedule OneCycleLR max_lr=0.1 max_momentum=1.5/' mlp.net >mlp1m.net
+run_ok onecycle-sgd-momentum mlp1m.net --train --data small --steps 2 --no-record --save m15.st
+expect onecycle-flag-adam-momentum 2 "mlp1m.net:[0-9]+:3: error;'max_momentum' = 1.5 would cycle Adam's beta1" \
+    mlp1m.net --train --data small --steps 2 --optimizer Adam
 # a checkpoint whose step count is past what its epochs leave of the cycle (edited: step 30
 # after epoch 1 of 3) would step OneCycleLR past its end
 run_ok onecycle-1 mlp1d.net --train --data small --threads 2 --steps 11 --save oc1.st
