@@ -343,9 +343,10 @@ static bool take(const char *path, const StFile *f, const char *name, const Node
         same = t->shape[k] == want.d[k];
     if (same && integer) { /* a count, kept as a float: exact below 2^24 */
         double x = t->dtype == ST_F64 ? double_at(t) : is_float(t->dtype) ? float_at(t, 0) : 0;
-        int64_t v = is_float(t->dtype) ? (int64_t)x : int_at(t, 0);
+        int64_t v = is_float(t->dtype) ? 0 : int_at(t, 0);
+        /* the range first: a float past int64's (6.7e203) has no truncation to take */
         if (is_float(t->dtype) ? x > -1 && x < (1 << 24) + 1 : v >= 0 && v <= (1 << 24)) {
-            dst[0] = (float)v;
+            dst[0] = is_float(t->dtype) ? (float)(int64_t)x : (float)v;
             return true;
         }
         if (++*problems == 1)

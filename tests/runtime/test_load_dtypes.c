@@ -379,6 +379,10 @@ Test(dtypes, what_does_not_convert_is_refused)
     expect_refused(true, ST_F32, f32_bits(-1.0f), "is -1; netc takes 0 to 16,777,216");
     expect_refused(true, ST_F32, f32_bits(NAN), "is nan; netc takes 0 to 16,777,216");
     expect_refused(true, ST_F64, f64_bits(16777217.5), "is 16777217.5; netc takes 0 to");
+    /* past int64's range: refused before any truncation (the cast would be undefined) */
+    expect_refused(true, ST_F64, f64_bits(6.7185e203), "e+203; netc takes 0 to");
+    expect_refused(true, ST_F64, f64_bits(-1e300), "e+300; netc takes 0 to");
+    expect_refused(true, ST_F32, f32_bits(3e38f), "netc takes 0 to 16,777,216");
     expect_refused_shaped(true, ST_I64, 9, 0,
                           "has shape 0; the network needs [] (a scalar)"); /* no first element */
 }
