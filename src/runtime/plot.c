@@ -254,10 +254,12 @@ static void frame(StrBuf *sb, const Panel *p, const char *title, const char *xla
                   "<text x='%.1f' y='%.1f' text-anchor='middle' font-size='11'>%g</text>\n",
                   x, p->y0, x, p->y0 + p->h, x, p->y0 + p->h + 16, v);
     }
+    /* the clip leaves a dot's radius and a line's width beyond the frame: a point on the
+     * frame (the last epoch, an accuracy of 1) is drawn whole */
     sb_printf(
         sb,
         "<clipPath id='panel%d'><rect x='%.1f' y='%.1f' width='%.1f' height='%.1f'/></clipPath>\n",
-        p->id, p->x0, p->y0, p->w, p->h);
+        p->id, p->x0 - 4, p->y0 - 4, p->w + 8, p->h + 8);
     sb_printf(sb,
               "<rect x='%.1f' y='%.1f' width='%.1f' height='%.1f' fill='none' stroke='#444444'/>\n"
               "<text x='%.1f' y='%.1f' text-anchor='middle' font-size='14' "
