@@ -828,9 +828,14 @@ float *pgm_load(const char *path, int *h, int *w, Diag *d)
                 if (r == -1)
                     diag_error(d, (SrcLoc){0},
                                "%s: expected pixel value %zu (a number) at byte %zu", path, k, at);
+                else if (r == -2) /* past 65535, where the number stops being read */
+                    diag_error(d, (SrcLoc){0},
+                               "%s: pixel %zu at byte %zu has a value above maxval %u", path, k, at,
+                               maxval);
                 else
-                    diag_error(d, (SrcLoc){0}, "%s: pixel value %zu at byte %zu is above maxval %u",
-                               path, k, at, maxval);
+                    diag_error(d, (SrcLoc){0},
+                               "%s: pixel %zu at byte %zu has value %u, above maxval %u", path, k,
+                               at, v, maxval);
                 goto fail;
             }
             if (k == cap) {

@@ -54,7 +54,8 @@ bool dataset_load_cifar_file(Dataset *ds, const char *path, bool cifar100, bool 
  * libjpeg on every thread; one message names the first file at fault. resize_h > 0: every
  * image of another size is resized to resize_h x resize_w (image_resize) instead of being
  * an error. channels 3: every image colour (a gray one R = G = B), as torchvision's loader
- * converts every image to RGB; 0: gray when every image is, else colour. */
+ * converts every image to RGB; 1: every image gray (a colour one is an error that names
+ * it); 0: gray when every image is, else colour. */
 bool dataset_load_folder(Dataset *ds, const char *dir, bool train, char ***classes, int *nclasses,
                          int resize_h, int resize_w, int channels, Diag *d);
 

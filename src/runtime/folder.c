@@ -72,7 +72,9 @@ static void png_quiet(png_structp p, png_const_charp m)
  * to RGB, gray below 8 bits widened, and no colour management (a gAMA, cHRM, sRGB or iCCP
  * chunk changes nothing; libpng's simplified API would convert to sRGB by it). 16-bit
  * samples have no one reading (PIL keeps a colour image's high bytes but clips a gray one)
- * and are refused, as is any transparency. */
+ * and are refused, as is an alpha channel. A tRNS chunk (one gray value, colour or palette
+ * entries marked transparent) changes no sample: it is dropped, as PIL's convert('RGB')
+ * drops it (libpng would otherwise expand it into an alpha channel). */
 static void decode_png(FILE *f, Decoded *out)
 {
     PngErr err = {.msg = ""};
@@ -94,7 +96,8 @@ static void decode_png(FILE *f, Decoded *out)
         png_uint_32 w = png_get_image_width(p, info), h = png_get_image_height(p, info);
         int depth = png_get_bit_depth(p, info), type = png_get_color_type(p, info);
         int c = type & PNG_COLOR_MASK_COLOR ? 3 : 1; /* a palette is colour */
-        if ((type & PNG_COLOR_MASK_ALPHA) || png_get_valid(p, info, PNG_INFO_tRNS)) {
+        bool trns = png_get_valid(p, info, PNG_INFO_tRNS) != 0;
+        if (type & PNG_COLOR_MASK_ALPHA) {
             snprintf(out->why, MSG,
                      "has an alpha channel; netrun takes gray (1 channel) or colour (3) images");
         } else if (w > 4096 || h > 4096) {
@@ -108,6 +111,8 @@ static void decode_png(FILE *f, Decoded *out)
                 png_set_palette_to_rgb(p);
             else if (depth < 8)
                 png_set_expand_gray_1_2_4_to_8(p);
+            if (trns) /* the alpha the expansions would make of it */
+                png_set_strip_alpha(p);
             png_set_interlace_handling(p);
             png_read_update_info(p, info);
             size_t row = (size_t)w * (size_t)c;
@@ -602,8 +607,9 @@ static char **list_images(const char *dir, int *n, Diag *d)
     return names_done(&l, walk(dir, "", &l, dev, ino, 0, d), by_folder_then_name, n);
 }
 
-/* dataset_load_folder with channels 0 (the first image's) or 3: 1 when loaded, 0 after a
- * message, 3 when a colour image came after a gray first one (load again as colour). */
+/* dataset_load_folder with channels 0 (the first image's), 1 (a gray net's: a colour image
+ * is an error naming it) or 3: 1 when loaded, 0 after a message, 3 when a colour image came
+ * after a gray first one (load again as colour). */
 static int load_folder(Dataset *ds, const char *dir, bool train, char ***classes, int *nclasses,
                        int resize_h, int resize_w, int channels, Diag *d)
 {
@@ -733,7 +739,8 @@ static int load_folder(Dataset *ds, const char *dir, bool train, char ***classes
         diag_error(d, (SrcLoc){0}, "out of memory for %d images", nfiles);
         goto done;
     }
-    int *bad = calloc((size_t)nfiles, sizeof *bad); /* 1: failed, 2: another size */
+    int *bad = calloc((size_t)nfiles, sizeof *bad); /* 1: failed, 2: another size, 3: colour
+                                                       after gray, 4: colour for a gray net */
     if (!bad) {
         diag_error(d, (SrcLoc){0}, "out of memory for %d images", nfiles);
         goto done;
@@ -764,7 +771,9 @@ static int load_folder(Dataset *ds, const char *dir, bool train, char ***classes
         }
         bool widen = di->c == 1 && t.channels == 3; /* gray in colour: R = G = B, as PIL's
                                                          convert('RGB') for ImageFolder */
-        if (di->w != t.cols || di->h != t.rows || (di->c != t.channels && !widen)) {
+        if (di->c == 3 && channels == 1) {
+            bad[i] = 4; /* a colour image for a gray net */
+        } else if (di->w != t.cols || di->h != t.rows || (di->c != t.channels && !widen)) {
             bad[i] = di->c == 3 && t.channels == 1 ? 3 : 2;
         } else { /* interleaved to channels first */
             uint8_t *dst = t.images + per * (size_t)i;
@@ -785,6 +794,12 @@ static int load_folder(Dataset *ds, const char *dir, bool train, char ***classes
     for (int i = 0; i < nfiles; i++) {
         if (bad[i] == 1) {
             diag_error(d, (SrcLoc){0}, "%s: %s", files[i] ? files[i] : split.data, dec[i].why);
+        } else if (bad[i] == 4) {
+            diag_error(d, (SrcLoc){0},
+                       "%s: a colour image (3 channels), but the network takes 1 channel; "
+                       "torchvision's ImageFolder loads every image as RGB: give the network "
+                       "3 input channels, or make the images gray",
+                       files[i]);
         } else if (bad[i]) {
             diag_error(d, (SrcLoc){0},
                        "%s: a %dx%dx%d image (channels x rows x columns), but %s is %dx%dx%d; "
@@ -827,7 +842,7 @@ bool dataset_load_folder(Dataset *ds, const char *dir, bool train, char ***class
                          int resize_h, int resize_w, int channels, Diag *d)
 {
     int r = load_folder(ds, dir, train, classes, nclasses, resize_h, resize_w,
-                        channels == 3 ? 3 : 0, d);
+                        channels == 3 || channels == 1 ? channels : 0, d);
     if (r == 3) /* mixed gray and colour: every image colour, as ImageFolder loads them */
         r = load_folder(ds, dir, train, classes, nclasses, resize_h, resize_w, 3, d);
     return r == 1;

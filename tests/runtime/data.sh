@@ -179,6 +179,21 @@ sed 's/input 3x12x16/input 3x8x8/; s/imgs/mixg/; s/Linear 3/Linear 2/' f.net >mi
 sed 's/mixg/mixc/' mixg.net >mixc.net
 run_ok mixg mixg.net --train --threads 2 --no-record --save mixg.st && run_ok mixc mixc.net --train --threads 2 --no-record --save mixc.st &&
     cmp -s mixg.st mixc.st && ok "a gray image among colour ones: R = G = B, as ImageFolder" || bad "mixed gray and colour" "$(cat mixg.err)"
+# a tRNS chunk (a colour key, or palette entries marked transparent) changes no sample, as
+# PIL's convert('RGB') drops it: the same bits as the set without one
+cp -r mixc trns && "$IMGMAKE" trns/train/a/2.png 8 8 3 30,60,90 trns &&
+    "$IMGMAKE" trns/train/b/1.png 8 8 3 200,10,50 palette && "$IMGMAKE" trns/train/a/1.png 8 8 3 20,20,20 trns
+sed 's/mixc/trns/' mixc.net >trns.net
+run_ok trns trns.net --train --threads 2 --no-record --save trns.st && cmp -s trns.st mixc.st &&
+    ok "PNGs with a tRNS chunk (colour key, palette) read as their samples" || bad "tRNS PNGs" "$(cat trns.err)"
+cp -r gray grayt && "$IMGMAKE" grayt/train/a/1.png 8 8 1 20 trns
+sed 's/"gray"/"grayt"/' g.net >grayt.net
+run_ok grayt grayt.net --train --threads 2 --no-record --save grayt.st && cmp -s grayt.st g.st &&
+    ok "a gray PNG with a tRNS chunk reads as its samples" || bad "gray tRNS PNG" "$(cat grayt.err)"
+# a colour image in a gray net's folder: named (ImageFolder would make every image RGB)
+cp -r gray graym && "$IMGMAKE" graym/train/b/3.png 8 8 3 200,10,50
+sed 's/"gray"/"graym"/' g.net >graym.net
+expect folder-colour-in-gray 1 'graym/train/b/3.png: a colour image;network takes 1 channel' graym.net --train
 mkdir -p grayc/train/a grayc/train/b grayc/test/a
 for i in 1 2; do "$IMGMAKE" grayc/train/a/$i.png 8 8 3 20,20,20; "$IMGMAKE" grayc/train/b/$i.png 8 8 3 220,220,220; done
 "$IMGMAKE" grayc/test/a/1.png 8 8 3 20,20,20

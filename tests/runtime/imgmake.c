@@ -1,7 +1,9 @@
 /* imgmake.c: writes the image files of the image-folder tests (data.sh).
  *
- *   imgmake OUT.png|OUT.jpg WIDTH HEIGHT CHANNELS R[,G,B][+]   channels 1, 2 (gray with
- *                                                               alpha) or 3, 4 (RGB with alpha)
+ *   imgmake OUT.png|OUT.jpg WIDTH HEIGHT CHANNELS R[,G,B][+] [trns|palette]
+ *       channels 1, 2 (gray with alpha) or 3, 4 (RGB with alpha); trns: a gray or RGB PNG
+ *       with a tRNS chunk that marks the first pixel's value transparent; palette: an RGB
+ *       image stored as palette indices, its first entry marked transparent (tRNS)
  *
  * Every pixel has the value(s) given; with a trailing '+' pixel (y, x) adds y + x to each, so
  * the image is not flat. JPEG is written at quality 100 (still lossy: tests compare with a
@@ -14,10 +16,72 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* A PNG with a tRNS chunk, through libpng's low-level writer (the simplified API writes
+ * none): mode "trns" keeps the samples and marks the first pixel's value transparent;
+ * "palette" stores the RGB pixels as indices into a palette of their distinct colours (at
+ * most 256), the first entry transparent. */
+static int write_trns(const char *path, const unsigned char *px, int w, int h, int c,
+                      const char *mode)
+{
+    bool pal = !strcmp(mode, "palette");
+    if ((!pal && strcmp(mode, "trns")) || (pal && c != 3))
+        return 2;
+    png_color colours[256];
+    int ncol = 0;
+    unsigned char *volatile idx = malloc((size_t)w * h);
+    for (size_t i = 0; pal && i < (size_t)w * h; i++) {
+        const unsigned char *q = px + 3 * i;
+        int k = 0;
+        while (k < ncol &&
+               (colours[k].red != q[0] || colours[k].green != q[1] || colours[k].blue != q[2]))
+            k++;
+        if (k == ncol) {
+            if (ncol == 256) {
+                free(idx);
+                return 2;
+            }
+            colours[ncol++] = (png_color){q[0], q[1], q[2]};
+        }
+        idx[i] = (unsigned char)k;
+    }
+    FILE *f = fopen(path, "wb");
+    png_structp p = png_create_write_struct(PNG_LIBPNG_VER_STRING, NULL, NULL, NULL);
+    png_infop info = p ? png_create_info_struct(p) : NULL;
+    if (!f || !info || setjmp(png_jmpbuf(p))) {
+        if (f)
+            fclose(f);
+        free(idx);
+        return 2;
+    }
+    png_init_io(p, f);
+    png_set_IHDR(p, info, (png_uint_32)w, (png_uint_32)h, 8,
+                 pal      ? PNG_COLOR_TYPE_PALETTE
+                 : c == 1 ? PNG_COLOR_TYPE_GRAY
+                          : PNG_COLOR_TYPE_RGB,
+                 PNG_INTERLACE_NONE, PNG_COMPRESSION_TYPE_DEFAULT, PNG_FILTER_TYPE_DEFAULT);
+    if (pal) {
+        png_byte alpha[1] = {0};
+        png_set_PLTE(p, info, colours, ncol);
+        png_set_tRNS(p, info, alpha, 1, NULL);
+    } else {
+        png_color_16 key = {
+            .gray = px[0], .red = px[0], .green = px[c > 1], .blue = px[c > 2 ? 2 : 0]};
+        png_set_tRNS(p, info, NULL, 0, &key);
+    }
+    png_write_info(p, info);
+    for (int y = 0; y < h; y++)
+        png_write_row(p, pal ? idx + (size_t)y * w : px + (size_t)y * w * c);
+    png_write_end(p, NULL);
+    png_destroy_write_struct(&p, &info);
+    fclose(f);
+    free(idx);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
-    if (argc != 6) {
-        fprintf(stderr, "usage: imgmake OUT.png|OUT.jpg W H C V[,V,V][+]\n");
+    if (argc != 6 && argc != 7) {
+        fprintf(stderr, "usage: imgmake OUT.png|OUT.jpg W H C V[,V,V][+] [trns|palette]\n");
         return 2;
     }
     int w = atoi(argv[2]), h = atoi(argv[3]), c = atoi(argv[4]), v[4] = {0, 0, 0, 255};
@@ -32,6 +96,11 @@ int main(int argc, char **argv)
                 px[((size_t)y * w + x) * c + k] =
                     (unsigned char)(v[k] + (ramp && k < 3 ? y + x : 0));
     bool jpg = strstr(argv[1], ".jpg") != NULL;
+    if (argc == 7) {
+        int r = jpg || (c != 1 && c != 3) ? 2 : write_trns(argv[1], px, w, h, c, argv[6]);
+        free(px);
+        return r;
+    }
     if (!jpg) {
         png_image img;
         memset(&img, 0, sizeof img);

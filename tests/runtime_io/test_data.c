@@ -669,7 +669,13 @@ Test(pgm, value_above_maxval)
     write_file(in_tmp(path, "i.pgm"), f, strlen(f));
     int h, w;
     cr_assert_null(pgm_load(path, &h, &w, &cap.d));
-    expect_error(&cap, path, "pixel value 1 at byte 11 is above maxval 9");
+    expect_error(&cap, path, "pixel 1 at byte 11 has value 10, above maxval 9");
+    cap_fini(&cap);
+    cap_init(&cap);
+    const char *g = "P2 2 1 9\n3 123456789\n"; /* past what the reader takes in */
+    write_file(in_tmp(path, "i2.pgm"), g, strlen(g));
+    cr_assert_null(pgm_load(path, &h, &w, &cap.d));
+    expect_error(&cap, path, "pixel 1 at byte 11 has a value above maxval 9");
 }
 
 Test(pgm, bad_numbers)
