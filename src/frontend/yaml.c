@@ -47,14 +47,16 @@ static AstValue *value(YamlReader *p, yaml_node_t *n, const char *key, SrcLoc ke
     AstValue *v = NULL;
     if (n->type == YAML_SCALAR_NODE) {
         const char *s = arena_strndup(p->a, scalar(n), n->data.scalar.length);
-        if (is_empty(n)) {
+        if (is_plain(n) && !strcmp(s, "~")) {
+            v = ast_scalar(p->a, "null", loc); /* YAML's null written short: `momentum: ~` */
+        } else if (is_empty(n)) {
             if (key)
                 diag_error(p->d, key_loc, "expected a value for '%s', found nothing", key);
             else
                 diag_error(p->d, loc, "expected a value, found nothing");
         } else if (s[0] == '(' && n->data.scalar.style != YAML_SINGLE_QUOTED_SCALAR_STYLE) {
             /* an expression, plain or double-quoted: "(i == 0 ? 2 : 1)"; single-quoted or
-             * tagged !!str (ydoc_check_tags makes it single-quoted) it is a string */
+             * tagged !!str (ydoc_check_nodes makes it single-quoted) it is a string */
             SrcLoc at = loc;
             if (!is_plain(n) && at.file)
                 at.col++; /* past the quote */
@@ -838,7 +840,7 @@ AstNet *parse_yaml_with(Arena *a, const SrcFile *f, const char *const *templates
     if (!p.on_path)
         abort();
     net->loc = ydoc_loc_marks(&p, doc.start_mark, doc.end_mark);
-    if (ydoc_check_tags(&p) && ydoc_merge(&p))
+    if (ydoc_check_nodes(&p) && ydoc_merge(&p))
         top_level(&p, net, root);
     free(p.on_path);
     yaml_document_delete(&doc);

@@ -571,7 +571,7 @@ static size_t explicit_tag(YamlReader *p, const yaml_node_t *n, size_t *at)
     return 0;
 }
 
-bool ydoc_check_tags(YamlReader *p)
+bool ydoc_check_nodes(YamlReader *p)
 {
     static const struct {
         const char *tag;
@@ -583,6 +583,13 @@ bool ydoc_check_tags(YamlReader *p)
     };
     bool ok = true;
     for (yaml_node_t *n = p->doc->nodes.start; n < p->doc->nodes.top && !diag_full(p->d); n++) {
+        if (n->type == YAML_SCALAR_NODE && memchr(n->data.scalar.value, 0, n->data.scalar.length)) {
+            diag_error(p->d, ydoc_loc_node(p, n),
+                       "a NUL character (written \\0, \\x00 or \\u0000) in a YAML string: "
+                       "a name, path or value cannot hold one");
+            ok = false;
+            continue;
+        }
         size_t at = 0, len = explicit_tag(p, n, &at);
         if (!len)
             continue;

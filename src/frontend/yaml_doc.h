@@ -132,9 +132,10 @@ void ydoc_problem(YamlReader *p, yaml_parser_t *y);
 /* A first pass over the events of f: how many documents, and where nesting gets hopeless. */
 void ydoc_scan(const SrcFile *f, YamlScan *sc);
 /* Honours the document's explicit tags that netc understands (!!str makes a scalar a string;
- * !!seq and !!map on a list and a mapping) and reports every other one at its location;
- * false if it reported any. */
-bool ydoc_check_tags(YamlReader *p);
+ * !!seq and !!map on a list and a mapping) and reports every other one at its location, and
+ * every scalar holding a NUL (an escape: "\0", "\x00", "\u0000"), which C strings would cut
+ * short there; false if it reported any. */
+bool ydoc_check_nodes(YamlReader *p);
 /* Resolves YAML's merge keys (`<<: *base`, `<<: [*a, *b]`) in every mapping, as PyYAML
  * does: the merged mappings' pairs join it where it lacks their keys, and keep their own
  * locations for messages. Reports a merge of something not a mapping, a mapping merged into
