@@ -156,25 +156,47 @@ static void table(StrBuf *sb, const Axis *ax, int nax, const Result *res, int nr
 }
 
 /* Which kind each name is: a parameter of the net, else a train setting with a flag. */
-static bool classify(Axis *ax, const char *net, Diag *d)
+/* Whether -D NAME=VALUE reads as a parameter of the net's type: false with *undeclared set
+ * when the net declares no NAME. The messages go to d only when out is true; an error of the
+ * net itself at this value (width 0) is not the value's: that point fails when it runs. */
+static bool define_reads(const char *net, const char *name, const char *value, bool *undeclared,
+                         bool out, Diag *d)
 {
     char *def = NULL;
-    if (asprintf(&def, "%s=%s", ax->name, ax->values[0]) < 0)
+    if (asprintf(&def, "%s=%s", name, value) < 0)
         return false;
     const char *defs[1] = {def};
     bool bad = false;
-    FrontendOptions fo = {.defines = defs, .ndefines = 1, .bad_define = &bad};
+    FrontendOptions fo = {
+        .defines = defs, .ndefines = 1, .bad_define = &bad, .undeclared = undeclared};
     Diag quiet;
-    FILE *null = fopen("/dev/null", "w");
+    FILE *null = out ? NULL : fopen("/dev/null", "w");
     diag_init(&quiet, null, "netrun");
     Arena *arena = arena_new();
-    Graph *g = frontend_load_opts(arena, net, &fo, &quiet);
+    frontend_load_opts(arena, net, &fo, out ? d : &quiet);
     arena_free(arena);
     if (null)
         fclose(null);
     free(def);
-    if (g && !bad) {
+    return !bad;
+}
+
+/* Whether ax names a parameter of the net (-D) or a train setting's flag, and every value
+ * reads as it: a value that does not is an error before the first run, with the message
+ * `-D NAME=VALUE` or `--flag VALUE` would give and a note naming the sweep. */
+static bool classify(Axis *ax, const char *net, Diag *d)
+{
+    bool undeclared = false;
+    define_reads(net, ax->name, ax->values[0], &undeclared, false, d);
+    if (!undeclared) { /* a parameter: each value as -D would read it */
         ax->param = true;
+        for (int i = 0; i < ax->n; i++)
+            if (!define_reads(net, ax->name, ax->values[i], &undeclared, false, d)) {
+                define_reads(net, ax->name, ax->values[i], &undeclared, true, d);
+                diag_note(d, (SrcLoc){0}, "in --sweep %s: its value %d, '%s'", ax->name, i + 1,
+                          ax->values[i]);
+                return false;
+            }
         return true;
     }
     SettingFlag flags[SETTING_MAX_FLAGS];
@@ -183,17 +205,40 @@ static bool classify(Axis *ax, const char *net, Diag *d)
     snprintf(want, sizeof want, "--%s", ax->name);
     for (char *c = want; *c; c++)
         *c = *c == '_' ? '-' : *c;
-    for (int i = 0; i < nf; i++)
-        if (!strcmp(flags[i].name, want) && flags[i].value &&
-            flags[i].value->spec.type != ATTR_BOOL) {
-            ax->flag = strdup(want);
-            return true;
-        }
-    diag_error(d, (SrcLoc){0},
-               "--sweep %s: %s declares no parameter '%s', and no train setting has a flag "
-               "%s",
-               ax->name, net, ax->name, want);
-    return false;
+    const SettingFlag *f = NULL;
+    for (int i = 0; i < nf && !f; i++)
+        if (!strcmp(flags[i].name, want))
+            f = &flags[i];
+    if (!f) {
+        diag_error(d, (SrcLoc){0},
+                   "--sweep %s: %s declares no parameter '%s', and no train setting has a flag "
+                   "%s",
+                   ax->name, net, ax->name, want);
+        return false;
+    }
+    if (f->value && f->value->spec.type == ATTR_BOOL) {
+        diag_error(d, (SrcLoc){0},
+                   "--sweep %s: %s is a switch (%s, --no-%s), not a flag with a value; sweep a "
+                   "bool parameter of the net instead (params { %s true })",
+                   ax->name, want, want, want + 2, ax->name);
+        return false;
+    }
+    /* each value applied to the file's train section, as netrun applies the flag (with the
+     * command line's other flags a point may still fail as a whole: then it runs and fails) */
+    Arena *arena = arena_new();
+    Graph *g = frontend_load(arena, net, d);
+    bool ok = g != NULL && !d->errors;
+    for (int i = 0; ok && i < ax->n; i++) {
+        TrainConfig t = g->train;
+        ok = train_flag(&t, f, ax->values[i], arena, d);
+        if (!ok)
+            diag_note(d, (SrcLoc){0}, "in --sweep %s: its value %d, '%s'", ax->name, i + 1,
+                      ax->values[i]);
+    }
+    arena_free(arena);
+    if (ok)
+        ax->flag = strdup(want);
+    return ok;
 }
 
 /* The sweep's folder: runs/NAME-sweep-N, the next N. */
@@ -294,14 +339,26 @@ int sweep_run(int argc, char **argv, const char *net, const char *const *specs, 
         }
         ax[a].name = strndup(specs[a], (size_t)(eq - specs[a]));
         ax[a].list = strdup(eq + 1);
-        char *save = NULL;
-        for (char *v = strtok_r(ax[a].list, ",", &save); v; v = strtok_r(NULL, ",", &save)) {
+        for (char *v = ax[a].list, *next; v; v = next) {
+            next = strchr(v, ',');
+            if (next)
+                *next++ = '\0';
+            if (!*v) {
+                fprintf(stderr,
+                        "netrun: error: --sweep %s: an empty value (two commas, or one at "
+                        "an end)\n",
+                        specs[a]);
+                status = EXIT_USAGE;
+                break;
+            }
             char **nv = realloc(ax[a].values, sizeof(char *) * (size_t)(ax[a].n + 1));
             if (!nv)
                 break;
             ax[a].values = nv;
             ax[a].values[ax[a].n++] = v;
         }
+        if (status != EXIT_OK)
+            break;
         if (ax[a].n == 0 || total > 10000 / ax[a].n) {
             fprintf(stderr, "netrun: error: --sweep %s: %s\n", specs[a],
                     ax[a].n ? "more than 10,000 runs" : "no values");

@@ -20,6 +20,7 @@ typedef struct FrontendOptions {
     const char *const *defines; /* -D NAME=VALUE: a parameter's value in place of its default */
     int ndefines;
     bool *bad_define; /* set when a -D names no parameter or does not read as its type */
+    bool *undeclared; /* set when a -D names no parameter */
     int max_layers;   /* the most layers the net may expand to; 0: LOWER_MAX_NODES (100,000).
                          The fuzz targets lower it, to keep each input fast */
 } FrontendOptions;

@@ -507,6 +507,8 @@ static void undeclared_defines(Lower *L, const FrontendOptions *opt, const bool 
         }
         if (find(L, name)) /* declared twice, or its default in error: reported */
             continue;
+        if (opt->undeclared)
+            *opt->undeclared = true;
         diag_error(L->diag, (SrcLoc){0}, "-D %s: the net declares no parameter '%s'", d, name);
         Suggest sg;
         suggest_init(&sg, name, false);

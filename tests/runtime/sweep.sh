@@ -9,7 +9,9 @@
 #  - Ctrl-C: stopping the grid after its first run keeps that run and its table (exit 130),
 #    and a run interrupted inside stops the grid with the run marked so;
 #  - a point that fails (width 0) is marked failed and the grid goes on (exit 1);
-#  - bad usage: an unknown name, no values, no --train, --save with it: exit 2.
+#  - bad usage: an unknown name, no values, no --train, --save with it, a value that does not
+#    read as the parameter or the flag, an empty value, a switch: exit 2, before any run;
+#  - a flag naming a kind (--optimizer) swept: a run of each.
 # Ends with "sweep: N passed, N failed"; exit 1 if any failed.
 set -u
 abs() { (cd "$(dirname "$1")" && echo "$(pwd)/$(basename "$1")"); }
@@ -132,6 +134,23 @@ expect with-define 2 "--sweep width and -D width=8: give the values once" mlp.ne
 expect value-twice 2 "--sweep width=16,8,16: '16' is given twice" mlp.net --train --sweep width=16,8,16
 expect value-twice-as-folder 2 "--sweep data=a/b,a_b: 'a_b' is given twice .as a folder name." mlp.net --train --sweep data=a/b,a_b
 expect with-save 2 "--sweep goes with --train.*--save" mlp.net --train --save x.st --sweep lr=0.1
+# every value is read before the first run, as -D or the flag would read it (exit 2, no run)
+before=$(ls runs | wc -l)
+expect value-type-first 2 "-D width=2.5: 'width' is an int" mlp.net --train --sweep width=2.5,3
+expect value-type-later 2 "-D width=x: 'width' is an int" mlp.net --train --sweep width=8,x
+grep -q "note: in --sweep width: its value 2, 'x'" value-type-later.err &&
+    ok "a value that does not read: a note names the sweep and the value" || bad "no note" "$(cat value-type-later.err)"
+expect flag-range 2 "'--lr' must be between 0 and" mlp.net --train --sweep lr=0.1,-1
+expect kind-unknown 2 "unknown optimizer 'Adamm'" mlp.net --train --sweep optimizer=SGD,Adamm
+expect empty-value 2 "--sweep width=8,,16: an empty value" mlp.net --train --sweep width=8,,16
+expect switch 2 "--sweep shuffle: --shuffle is a switch" mlp.net --train --sweep shuffle=true,false
+[ "$(ls runs | wc -l)" = "$before" ] && ok "no sweep folder for a refused sweep" || bad "a refused sweep made a folder" "$(ls runs)"
+# a flag that names a kind: one run per optimizer
+run_ok kinds mlp.net --train --threads 2 --steps 2 --sweep optimizer=SGD,Adam
+S=$(ls -d runs/mlp-sweep-* | sort -t- -k3 -n | tail -1)
+[ -f "$S/optimizer=SGD/weights.safetensors" ] && [ -f "$S/optimizer=Adam/weights.safetensors" ] &&
+    grep -q '"optimizer":"Adam"\|optimizer Adam' "$S/optimizer=Adam/run.json" "$S/optimizer=Adam/net.net" 2>/dev/null &&
+    ok "--sweep optimizer=SGD,Adam: a run of each" || bad "sweep over a kind" "$(cat kinds.out)" "$(ls -R "$S" | head)"
 
 echo "sweep: $passed passed, $failed failed"
 [ $failed = 0 ]
