@@ -71,6 +71,29 @@ static void convert(Arena *arena, const char *path, const Graph *g, bool yaml, S
         (yaml ? write_yaml : write_net)(g, sb);
 }
 
+/* --to of a file with no network, meant to be included (params and templates): written as
+ * it is, to stdout. False, having said nothing, when the file has a network. */
+static bool convert_part(Arena *arena, const char *path, bool yaml, Diag *d)
+{
+    Diag quiet;
+    FILE *null = fopen("/dev/null", "w");
+    diag_init(&quiet, null, "netc");
+    AstNet *src = frontend_source_part(arena, path, &quiet);
+    if (null)
+        fclose(null);
+    if (!src || src->name || !(src->top.len || src->body.len))
+        return false;
+    src = frontend_source_part(arena, path, d); /* again, to report its errors */
+    if (!src || d->errors)
+        return true;
+    StrBuf sb;
+    sb_init(&sb);
+    (yaml ? write_ast_yaml : write_ast_net)(src, &sb);
+    fputs(sb.data ? sb.data : "", stdout);
+    sb_free(&sb);
+    return true;
+}
+
 static bool write_file(const char *path, const StrBuf *sb, Diag *d)
 {
     if (strcmp(path, "-") == 0) {
@@ -311,6 +334,11 @@ int main(int argc, char **argv)
         Arena *arena = arena_new();
         Diag d;
         diag_init(&d, stderr, "netc");
+        if (mode == OPT_TO && convert_part(arena, argv[i], strcmp(to, "yaml") == 0, &d)) {
+            status = d.errors ? EXIT_BAD_INPUT : status;
+            arena_free(arena);
+            continue;
+        }
         bool bad_define = false;
         FrontendOptions fo = {.defines = defines, .ndefines = ndefines, .bad_define = &bad_define};
         Graph *g = frontend_load_opts(arena, argv[i], &fo, &d);

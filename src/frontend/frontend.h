@@ -39,6 +39,9 @@ bool train_flag(TrainConfig *t, const SettingFlag *f, const char *text, Arena *a
 /* The file's syntax tree as written: its includes kept (their templates known to YAML's
  * reader). NULL after an error. */
 AstNet *frontend_source(Arena *a, const char *path, Diag *d);
+/* As frontend_source, for a file meant to be included: params and templates, and no network
+ * needed (the tree's name is then NULL). */
+AstNet *frontend_source_part(Arena *a, const char *path, Diag *d);
 /* Whether the tree uses a form expansion removes: params, template, repeat, if, include, an
  * expression. */
 bool ast_has_forms(const AstNet *net);

@@ -223,18 +223,28 @@ static AstNet *parse_includes(Arena *a, const SrcFile *f, IncStack *st, bool kee
     return again;
 }
 
-AstNet *frontend_source(Arena *a, const char *path, Diag *d)
+static AstNet *source(Arena *a, const char *path, bool part, Diag *d)
 {
     SrcFile *f = src_read(a, path);
     if (!f) {
         diag_error(d, (SrcLoc){0}, "%s: cannot read: %s", path, read_error(errno));
         return NULL;
     }
+    static const SrcLoc command_line = {0};
+    if (part) /* read as an included file is: no network wanted */
+        f->included_from = &command_line;
     IncStack st = {.n = 1};
     char *real = realpath(f->name, NULL);
     st.real[0] = arena_strdup(a, real ? real : f->name);
     free(real);
     return parse_includes(a, f, &st, true, d);
+}
+
+AstNet *frontend_source(Arena *a, const char *path, Diag *d) { return source(a, path, false, d); }
+
+AstNet *frontend_source_part(Arena *a, const char *path, Diag *d)
+{
+    return source(a, path, true, d);
 }
 
 Graph *frontend_load_file(Arena *a, const SrcFile *f, Diag *d)

@@ -126,6 +126,10 @@ static void net_stmts(StrBuf *sb, const PtrVec *stmts, int depth)
 void write_ast_net(const AstNet *net, StrBuf *sb)
 {
     net_stmts(sb, &net->top, 0);
+    if (!net->name) { /* a file for include: its params and templates alone */
+        net_stmts(sb, &net->body, 0);
+        return;
+    }
     if (net->top.len)
         sb_putc(sb, '\n');
     sb_printf(sb, "network %s", net->name);
@@ -352,6 +356,11 @@ void write_ast_yaml(const AstNet *net, StrBuf *sb)
     }
     if (ninc)
         sb_puts(sb, "]\n");
+    const PtrVec *lists[2] = {&net->top, &net->body};
+    if (!net->name) { /* a file for include: its params and templates alone */
+        yaml_shared(sb, lists);
+        return;
+    }
     sb_printf(sb, "network: %s\n", net->name);
     for (int i = 0; i < net->header.len; i++) {
         const AstArg *a = net->header.items[i];
@@ -359,7 +368,6 @@ void write_ast_yaml(const AstNet *net, StrBuf *sb)
         value(sb, a->val, true, false);
         sb_putc(sb, '\n');
     }
-    const PtrVec *lists[2] = {&net->top, &net->body};
     yaml_shared(sb, lists);
     sb_puts(sb, "layers:\n");
     yaml_items(sb, &net->body, 1);
