@@ -1,11 +1,13 @@
 /* netrun.c: the interpreter's command line: argument parsing and calls only. */
 #define _GNU_SOURCE /* sched_getaffinity, CPU_COUNT */
+#include <errno.h>
 #include <getopt.h>
 #include <sched.h>
 #include <math.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -1180,6 +1182,22 @@ static int run(int argc, char **argv, bool *collective)
                    "--eval-on val: the train section holds out no validation set; give 'val "
                    "0.1' there, or --val 0.1, as the training run did");
         goto done;
+    }
+    if (a.predict && a.train) { /* a missing file is known before the training, not after */
+        FILE *pf = fopen(a.predict, "rb");
+        struct stat ps;
+        if (!pf || fstat(fileno(pf), &ps) != 0 || S_ISDIR(ps.st_mode)) {
+            char eb[128];
+            if (pf)
+                diag_error(&d, (SrcLoc){0}, "%s: is a directory, expected a file", a.predict);
+            else
+                diag_error(&d, (SrcLoc){0}, "%s: cannot open: %s", a.predict,
+                           io_errstr(errno, eb, sizeof eb));
+            if (pf)
+                fclose(pf);
+            goto done;
+        }
+        fclose(pf);
     }
     bool need_train = a.train || a.profile || (a.eval && a.eval_val);
     /* a colour net reads every folder image as colour, as torchvision's loader converts it */

@@ -542,11 +542,17 @@ static bool read_best(const char *path, const StFile *f, int64_t epochs_done, do
         return true;
     char vb[IO_CLIP_BUF];
     double v = 0;
-    if (!a || !e || !double_parse(a, 0, 1, &v)) {
+    if (!a || !e) { /* one of the pair: the other is the one missing */
+        diag_error(d, (SrcLoc){0},
+                   "%s: bad training position: metadata '%s' is missing (it goes with '%s')",
+                   path, best_keys[a ? 1 : 0], best_keys[a ? 0 : 1]);
+        return false;
+    }
+    if (!double_parse(a, 0, 1, &v)) {
         diag_error(d, (SrcLoc){0},
                    "%s: bad training position: metadata '%s' is '%s'; expected a number from 0 "
-                   "to 1 (with '%s')",
-                   path, best_keys[0], a ? io_clip(vb, a) : "(missing)", best_keys[1]);
+                   "to 1",
+                   path, best_keys[0], io_clip(vb, a));
         return false;
     }
     if (!int_parse(e, 1, epochs_done < 1 ? 1 : epochs_done, epoch) || epochs_done < 1) {

@@ -316,6 +316,10 @@ expect label-beyond 1 'small/train-labels-idx1-ubyte;label [5-9];5 outputs' l5.n
 expect label-beyond-eval 1 'small/t10k-labels-idx1-ubyte;label [5-9];5 outputs' l5.net --eval --data small
 expect no-data 1 'nodata.net;no data' nodata.net --train --save keep.st
 expect predict-missing 1 'nothere-idx3-ubyte' "$NET" --predict nothere-idx3-ubyte
+# with --train, before the training: nothing trained, nothing saved
+expect predict-missing-train 1 'nothere.f32: cannot open' mlp.net --train --data small --save pm.st --predict nothere.f32
+! grep -q '^epoch' predict-missing-train.out && [ ! -e pm.st ] &&
+    ok "... refused before training: no epoch, nothing saved" || bad "trained before finding --predict missing" "$(cat predict-missing-train.out)"
 expect predict-corrupt 1 'gzbad/train-labels-idx1-ubyte.gz' "$NET" --predict gzbad/train-labels-idx1-ubyte.gz
 
 # safetensors: a net with two tensors, fc.weight [10, 784] and fc.bias [10]

@@ -208,6 +208,12 @@ for kv in netc.best_accuracy=1.5 netc.best_accuracy=-0.1 netc.best_accuracy=nan 
     set_meta r1/checkpoint.safetensors pos.st "$k" "$v"
     expect "best-$k=$v" 1 "pos.st;bad training position;'$k'" mlp.net --train --no-record --resume pos.st --epochs 9
 done
+# one of the pair gone (its key renamed out of netc.'s): the message names the missing one
+for k in netc.best_accuracy netc.best_epoch; do
+    n=$(od -An -t u8 -N8 r1/checkpoint.safetensors | tr -d ' ')
+    { head -c $((8 + n)) r1/checkpoint.safetensors | sed "s/\"$k\"/\"xxxx${k#netc}\"/"; tail -c +$((9 + n)) r1/checkpoint.safetensors; } >pos.st
+    expect "best-missing-$k" 1 "pos.st;bad training position;'$k' is missing" mlp.net --train --no-record --resume pos.st --epochs 9
+done
 
 # the epoch's sums and the record's loss since its last line: counts that fit the position,
 # sums finite and not negative
