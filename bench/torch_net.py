@@ -32,8 +32,9 @@ def layer(kind, a):
         if isinstance(a.get(f), str) and a[f] != "none":
             a[f] = float(a[f])
     if k == "conv2d":
+        pad = a.get("padding", 0)  # same or valid: PyTorch's words too
         return nn.LazyConv2d(a["out"], pair(a["kernel"]), pair(a.get("stride", 1)),
-                             pair(a.get("padding", 0)), pair(a.get("dilation", 1)),
+                             pad if isinstance(pad, str) else pair(pad), pair(a.get("dilation", 1)),
                              a.get("groups", 1), a.get("bias", True))
     if k == "linear":
         return nn.LazyLinear(a["out"], a.get("bias", True))

@@ -95,6 +95,43 @@ static bool parse_bool(const char *s, bool *b)
     return false;
 }
 
+/* The index of v's word among words (case aside), or -1 after reporting it: the message's
+ * fmt takes the attribute's name, the word and the list of words, in that order, then a
+ * "did you mean". */
+static int word_index(Lower *L, const char *const *words, const AstValue *v, const char *fmt,
+                      const char *name)
+{
+    for (int i = 0; words[i]; i++)
+        if (str_ieq(words[i], v->s))
+            return i;
+    StrBuf sb;
+    sb_init(&sb);
+    Suggest sug;
+    suggest_init(&sug, v->s, false);
+    for (int i = 0; words[i]; i++) {
+        sb_printf(&sb, "%s%s", i ? ", " : "", words[i]);
+        suggest_add(&sug, words[i]);
+    }
+    diag_error(L->diag, v->loc, fmt, name, v->s, sb.data);
+    sb_free(&sb);
+    diag_suggest(L->diag, v->loc, &sug);
+    return -1;
+}
+
+/* A word an ATTR_INTS may be (s->words): out holds it, its numbers zero. */
+static bool set_word(Lower *L, const AttrSpec *s, AttrVal *out, const AstValue *v)
+{
+    int i =
+        word_index(L, s->words, v, "'%s' takes a number, two, or a word; got '%s' (the words: %s)",
+                   aname(L, s));
+    if (i < 0)
+        return false;
+    out->s = s->words[i];
+    out->n = 1;
+    out->i[0] = out->i[1] = 0;
+    return true;
+}
+
 /* Checks v against s and stores it in out. */
 static bool set_attr(Lower *L, const AttrSpec *s, AttrVal *out, const AstValue *v, SrcLoc loc)
 {
@@ -118,6 +155,12 @@ static bool set_attr(Lower *L, const AttrSpec *s, AttrVal *out, const AstValue *
         break;
     case ATTR_INTS:
     case ATTR_FLOATS: {
+        if (s->words && (v->kind == VAL_IDENT || v->kind == VAL_STRING) &&
+            !isdigit((unsigned char)v->s[0])) { /* padding=same */
+            if (!set_word(L, s, &nv, v))
+                return false;
+            break;
+        }
         int n = v->kind == VAL_LIST ? v->items.len : 1; /* a scalar counts as one value */
         if (n < s->min_len || n > s->max_len) {
             if (s->min_len == s->max_len)
@@ -144,25 +187,12 @@ static bool set_attr(Lower *L, const AttrSpec *s, AttrVal *out, const AstValue *
     case ATTR_ENUM: {
         if (v->kind != VAL_IDENT && v->kind != VAL_STRING)
             return type_error(L, s, v);
-        for (int i = 0; s->choices[i]; i++) {
-            if (str_ieq(s->choices[i], v->s)) {
-                nv.e = i;
-                nv.s = s->choices[i];
-                goto done;
-            }
-        }
-        StrBuf sb;
-        sb_init(&sb);
-        Suggest sug;
-        suggest_init(&sug, v->s, false);
-        for (int i = 0; s->choices[i]; i++) {
-            sb_printf(&sb, "%s%s", i ? ", " : "", s->choices[i]);
-            suggest_add(&sug, s->choices[i]);
-        }
-        diag_error(L->diag, v->loc, "unknown %s '%s': expected one of %s", s->name, v->s, sb.data);
-        sb_free(&sb);
-        diag_suggest(L->diag, v->loc, &sug);
-        return false;
+        int i = word_index(L, s->choices, v, "unknown %s '%s': expected one of %s", s->name);
+        if (i < 0)
+            return false;
+        nv.e = i;
+        nv.s = s->choices[i];
+        break;
     }
     case ATTR_STRING:
         if (v->kind != VAL_STRING && v->kind != VAL_IDENT)
@@ -178,7 +208,6 @@ static bool set_attr(Lower *L, const AttrSpec *s, AttrVal *out, const AstValue *
         nv.s = v->s;
         break;
     }
-done:
     *out = nv;
     return true;
 }

@@ -159,6 +159,10 @@ void attr_format(StrBuf *sb, const AttrSpec *spec, const AttrVal *v)
         break;
     case ATTR_INTS:
     case ATTR_FLOATS:
+        if (spec->words && v->s) { /* padding=same */
+            sb_puts(sb, v->s);
+            break;
+        }
         if (v->n == 1 && (spec->max_len <= 2 || spec->type == ATTR_FLOATS)) {
             if (spec->type == ATTR_INTS)
                 sb_printf(sb, "%lld", (long long)v->i[0]);

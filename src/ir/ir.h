@@ -55,6 +55,9 @@ typedef struct AttrSpec {
     const char *const *choices; /* ATTR_ENUM: NULL-terminated */
     const char *help;           /* one line for --list-layers */
     bool none;                  /* ATTR_FLOAT: may also be `none` (PyTorch's None), held as NaN */
+    const char *const *words;   /* ATTR_INTS: words it may be instead (padding=same), NULL-
+                                   terminated: the word in AttrVal.s, the numbers zero until
+                                   the shape rule works them out */
 } AttrSpec;
 
 typedef struct AttrVal {

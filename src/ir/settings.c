@@ -17,8 +17,8 @@
  * required when it has no default. */
 #define V(name, type, def, req, lo, hi, nmin, nmax, help, member, flag)                            \
     {                                                                                              \
-        {name, NULL, type, def, req, lo, hi, nmin, nmax, NULL, help, false}, TRAIN_FIELD(member),  \
-            flag                                                                                   \
+        {name, NULL, type, def, req, lo, hi, nmin, nmax, NULL, help, false, NULL},                 \
+            TRAIN_FIELD(member), flag                                                              \
     }
 #define FLOAT(name, def, lo, hi, help, member)                                                     \
     V(name, ATTR_FLOAT, def, !def, lo, hi, 1, 1, help, member, NULL)
@@ -37,7 +37,7 @@ static const SettingValue data_common[] = {
 static const char *const cifar_label_names[] = {"fine", "coarse", NULL};
 static const SettingValue cifar_values[] = {
     {{"labels", NULL, ATTR_ENUM, "fine", false, 0, 0, 0, 0, cifar_label_names,
-      "CIFAR-100's 100 fine classes or its 20 coarse ones", false},
+      "CIFAR-100's 100 fine classes or its 20 coarse ones", false, NULL},
      TRAIN_FIELD(cifar_labels),
      NULL},
 };
@@ -208,7 +208,7 @@ static const SettingValue onecycle_values[] = {
     [OC_FINAL_DIV_FACTOR] = FLOAT("final_div_factor", "10000", 1e-9, 1e12,
                                   "final lr = initial lr / final_div_factor", final_div_factor),
     [OC_ANNEAL] = {{"anneal_strategy", NULL, ATTR_ENUM, "cos", false, 0, 0, 0, 0, anneal_names,
-                    "each phase's curve: a half cosine, or a straight line", false},
+                    "each phase's curve: a half cosine, or a straight line", false, NULL},
                    TRAIN_FIELD(anneal_strategy),
                    NULL},
     [OC_CYCLE_MOMENTUM] = V("cycle_momentum", ATTR_BOOL, "true", false, 0, 0, 0, 0,

@@ -9,6 +9,8 @@
 
 enum { A_IN, A_OUT, A_KERNEL, A_STRIDE, A_PADDING, A_DILATION, A_GROUPS, A_BIAS, A_INIT };
 
+static const char *const pad_words[] = {"same", "valid", NULL};
+
 static const AttrSpec attrs[] = {
     [A_IN] = {"in", NULL, ATTR_INT, NULL, false, 1, 1 << 20, 1, 1, NULL,
               "input channels (inferred; checked when given)"},
@@ -17,7 +19,9 @@ static const AttrSpec attrs[] = {
                   "kernel size: k or [kh, kw]"},
     [A_STRIDE] = {"stride", "s", ATTR_INTS, "1", false, 1, 1024, 1, 2, NULL, "stride"},
     [A_PADDING] = {"padding", "p", ATTR_INTS, "0", false, 0, 1024, 1, 2, NULL,
-                   "zero padding on each side"},
+                   "zero padding on each side; same (stride 1: the output keeps the input's "
+                   "size) or valid (0), as PyTorch's",
+                   .words = pad_words},
     [A_DILATION] = {"dilation", "d", ATTR_INTS, "1", false, 1, 1024, 1, 2, NULL,
                     "spacing between kernel taps"},
     [A_GROUPS] = {"groups", NULL, ATTR_INT, "1", false, 1, 1 << 20, 1, 1, NULL,
@@ -55,9 +59,48 @@ static ConvGeom geom(const Node *n, int batch)
 static int groups(const Node *n) { return (int)n->attrs[A_GROUPS].i[0]; }
 static bool depthwise(const Node *n) { return groups(n) > 1 && groups(n) == n->in.d[0]; }
 
+/* padding=same or valid made numbers, as PyTorch's Conv2d makes them: same pads
+ * dilation * (kernel - 1) in all, half on each side, and needs stride 1; where that total is
+ * odd PyTorch puts the extra row after, which a padding of one number a side cannot say. */
+static bool resolve_padding(Node *n, Diag *d)
+{
+    AttrVal *p = &n->attrs[A_PADDING];
+    if (!p->s)
+        return true;
+    p->i[0] = p->i[1] = 0;
+    if (!strcmp(p->s, "valid"))
+        return true;
+    const AttrVal *k = &n->attrs[A_KERNEL], *s = &n->attrs[A_STRIDE], *dl = &n->attrs[A_DILATION];
+    if (s->i[0] != 1 || s->i[1] != 1) {
+        diag_error(d, p->loc, "padding=same needs stride 1, as PyTorch's; the stride is %lldx%lld",
+                   (long long)s->i[0], (long long)s->i[1]);
+        return false;
+    }
+    for (int i = 0; i < 2; i++) {
+        int64_t total = dl->i[i] * (k->i[i] - 1);
+        if (total % 2) {
+            diag_error(d, p->loc,
+                       "padding=same with kernel %lldx%lld%s pads %lld %s, one more after than "
+                       "before (as PyTorch does); netc's padding is the same on both sides",
+                       (long long)k->i[0], (long long)k->i[1],
+                       dl->i[0] > 1 || dl->i[1] > 1 ? " and its dilation" : "", (long long)total,
+                       i ? "columns" : "rows");
+            diag_hint(d, p->loc, "use an odd kernel, or give the padding as numbers");
+            return false;
+        }
+        if (total / 2 > 1024) {
+            diag_error(d, p->loc, "padding=same would pad %lld a side: at most 1024",
+                       (long long)(total / 2));
+            return false;
+        }
+        p->i[i] = total / 2;
+    }
+    return true;
+}
+
 static void shape(Node *n, Diag *d)
 {
-    if (!layer_need_image(n, d))
+    if (!layer_need_image(n, d) || !resolve_padding(n, d))
         return;
     int64_t c = n->in.d[0];
     layer_check_in(n, A_IN, c, d);
