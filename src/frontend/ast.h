@@ -44,13 +44,14 @@ typedef enum {
 typedef struct AstValue {
     ValKind kind;
     SrcLoc loc;
-    int64_t i;     /* VAL_INT */
-    bool overflow; /* VAL_INT that did not fit in int64 */
-    double f;      /* VAL_FLOAT (and VAL_INT's value as double) */
-    const char *s; /* VAL_IDENT, VAL_STRING; the source text for numbers */
-    PtrVec items;  /* VAL_LIST: AstValue*; VAL_EXPR: its operands */
-    ExprOp op;     /* VAL_EXPR */
-    bool bad;      /* stands for a value whose error was reported: every check skips it */
+    int64_t i;          /* VAL_INT */
+    bool overflow;      /* VAL_INT that did not fit in int64 */
+    double f;           /* VAL_FLOAT (and VAL_INT's value as double) */
+    const char *s;      /* VAL_IDENT, VAL_STRING; the source text for numbers */
+    PtrVec items;       /* VAL_LIST: AstValue*; VAL_EXPR: its operands */
+    ExprOp op;          /* VAL_EXPR */
+    bool bad;           /* stands for a value whose error was reported: every check skips it */
+    const char *define; /* the -D NAME=VALUE it came from (a note on its errors), or NULL */
 } AstValue;
 
 typedef struct AstArg {

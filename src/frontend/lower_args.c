@@ -355,7 +355,10 @@ bool lower_args(Lower *L, const char *what, const AttrSpec *specs, int nspecs,
             ok = false;
             continue;
         }
+        int before = L->diag->errors;
         if (!set_attr(L, &specs[idx], &vals[idx], v, a->loc)) {
+            if (v->define && L->diag->errors > before) /* the file's text is not at fault */
+                diag_note(L->diag, (SrcLoc){0}, "the value is -D %s", v->define);
             vals[idx].set = true; /* reported; not "missing" too */
             vals[idx].loc = a->loc;
             ok = false;

@@ -354,6 +354,8 @@ static AstValue *define_value(Lower *L, const NetParam *p, const char *text)
         diag_note(L->diag, p->loc, "'%s' is declared here", p->name);
         return NULL;
     }
+    v = relocated(L, v, v->loc);
+    v->define = arena_printf(L->arena, "%s=%s", p->name, text);
     return v;
 }
 
