@@ -450,8 +450,9 @@ bool cg_emit(const Graph *g, const float *const *params, const CgOptions *o, Str
         sb_printf(c,
                   "#define %s_ARENA_FLOATS %zu\n#ifndef %s_MAX_THREADS\n#define %s_MAX_THREADS "
                   "8\n#endif\n",
-                  U, gen.plan.arena_floats ? gen.plan.arena_floats : 1, U, U);
-        sb_printf(c, "static float %s_arena[%s_MAX_THREADS][%s_ARENA_FLOATS];\n\n", P, U, U);
+                  U, gen.plan.arena_floats ? (gen.plan.arena_floats + 15) / 16 * 16 : 16, U, U);
+        sb_printf(c, "static float %s_arena[%s_MAX_THREADS][%s_ARENA_FLOATS] NETC_ALIGN;\n\n", P, U,
+                  U);
         sb_puts(c, "/* ---- weights ---- */\n");
         if (o->blob_path)
             emit_blob_symbol(&gen, c, blob->len);

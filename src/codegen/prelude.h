@@ -24,8 +24,12 @@
 #endif
 #if defined(__GNUC__)
 #define NETC_FN static inline __attribute__((unused))
+/* the arena and the weights start on a cache line: a vector of 16 floats is then never split
+ * across two (the arena's block, 32-byte aligned by default, cost nets/mobilenet.net 10%) */
+#define NETC_ALIGN __attribute__((aligned(64)))
 #else
 #define NETC_FN static inline
+#define NETC_ALIGN
 #endif
 
 typedef float vf1;

@@ -60,7 +60,7 @@ void emit_array(Emit *e, const char *suffix, const float *v, size_t n)
         }
         return;
     }
-    sb_printf(e->data, "static const float %s_%s[%zu] = {", e->name, suffix, n);
+    sb_printf(e->data, "static const float %s_%s[%zu] NETC_ALIGN = {", e->name, suffix, n);
     for (size_t i = 0; i < n; i++) {
         char buf[32];
         if (!isfinite(v[i]))
