@@ -155,7 +155,6 @@ static void table(StrBuf *sb, const Axis *ax, int nax, const Result *res, int nr
     }
 }
 
-/* Which kind each name is: a parameter of the net, else a train setting with a flag. */
 /* Whether -D NAME=VALUE reads as a parameter of the net's type: false with *undeclared set
  * when the net declares no NAME. The messages go to d only when out is true; an error of the
  * net itself at this value (width 0) is not the value's: that point fails when it runs. */
