@@ -1129,8 +1129,12 @@ static int run(int argc, char **argv, bool *collective)
         }
         return sweep_run(argc, argv, a.net, a.sweeps, a.nsweeps, a.quiet);
     }
+    /* process 0 alone predicts, plots or profiles: the others end at once, so its status,
+     * a failure too, is not theirs to wait on (main's dist_all would wait forever) */
+    if (nproc > 1 && !a.train && !a.eval)
+        *collective = true;
     if (nproc > 1 && rank > 0) {
-        if (!a.train && !a.eval) /* process 0 predicts alone */
+        if (!a.train && !a.eval)
             return EXIT_OK;
         if (!freopen("/dev/null", "w", stdout)) /* process 0 alone prints */
             return EXIT_INTERNAL;

@@ -10,7 +10,8 @@
 #    random nets with BatchNorm settings off the defaults;
 #  - resume: K steps on 2 processes, then --resume to N on 3 (and on a plain run) equals N
 #    steps uninterrupted;
-#  - --eval on 2 processes prints what a plain --eval prints;
+#  - --eval on 2 processes prints what a plain --eval prints; --predict, --plot and --profile
+#    (process 0's alone) failing on 2 processes end the job with the error;
 #  - one process with other data than process 0 (mpirun's MPMD form): exit non-zero, one
 #    error naming the difference, and no checkpoint written;
 #  - a loss that becomes NaN: every process stops at the same step, process 0 alone says so;
@@ -125,6 +126,18 @@ if [ "$(strip e1.log)" = "$(strip e2.log)" ] && grep -q "^test: loss" e2.log; th
 else
     bad "--eval on 2 processes" "plain: $(cat e1.log)" "2 processes: $(cat e2.log)"
 fi
+
+# ---- what process 0 does alone (--predict, --plot, --profile) failing: the job ends ----
+# (the others ended at once; process 0 waited for them to agree on its failure, forever)
+for what in "--plot nothere -o x.svg" "$ROOT/nets/mnist.net --predict nothere.f32" \
+    "$ROOT/nets/mnist.net --profile --steps 1 --data nothere"; do
+    # shellcheck disable=SC2086
+    timeout -k 10 60 mpirun -np 2 "$NETRUN" $what >alone.log 2>&1
+    rc=$?
+    [ $rc != 0 ] && [ $rc != 124 ] && grep -q 'nothere' alone.log &&
+        ok "${what##*nets/} on 2 processes, failing on process 0: exit $rc, the message shown" ||
+        bad "${what##*nets/} on 2 processes, failing: exit $rc (124: hung)" "$(tail -5 alone.log)"
+done
 
 # ---- a process with other data ----
 # other/: the same files, but the first test label changed (the raw file is read before .gz)
