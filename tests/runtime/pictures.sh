@@ -71,6 +71,18 @@ if run_ok plot1 --plot runA/ -o one.svg && render one.svg; then
         bad "one run: blue $blue, red $red" "$(grep -o '>run[^<]*<' one.svg)"
 fi
 run_ok plotdefault --plot runA && [ -s curves.svg ] && ok "-o defaults to curves.svg" || bad "no curves.svg"
+# every accuracy 1.0 (easy data): the accuracy axis still has a height, and its dots sit on
+# the panel's top edge (the axis was 1..1, the dots at a division by zero, cut away)
+awk 'BEGIN { srand(1); print "x,y"; for (i = 0; i < 200; i++) printf "%.3f,%d\n", (i % 2) * 100 - 50 + rand(), i % 2 }' >sep_train.csv
+cp sep_train.csv sep_test.csv
+printf 'network sep (input 1) {\n  out: Linear 2\n}\ntrain { data csv "sep_train.csv" label="y"; optimizer Adam lr=0.1; batch 10; epochs 3 }\n' >sep.net
+if run_ok sepfit sep.net --train --record sep --quiet && grep -q 'accuracy 1.0000' sepfit.out &&
+    run_ok plotflat --plot sep -o flat.svg && render flat.svg; then
+    out=$(grep -o "<circle[^>]*panel1[^>]*>" flat.svg | grep -o "cy='[^']*'" | grep -vc "cy='50.0'")
+    dots=$(grep -o "<circle[^>]*panel1[^>]*>" flat.svg | grep -c "cy='50.0'")
+    [ "$dots" -ge 3 ] && [ "$out" = 0 ] && ok "every accuracy 1.0: the $dots dots of the accuracy panel on its top edge" ||
+        bad "accuracy all 1.0: $dots dots at the top, $out elsewhere" "$(grep -o "<circle[^>]*panel1[^>]*>" flat.svg | head -3)"
+fi
 
 echo "== --confusion"
 if run_ok cm mlp.net --load runA/best.safetensors --eval --confusion cm.svg --threads 2 && render cm.svg; then
