@@ -1155,6 +1155,7 @@ static int run(int argc, char **argv, bool *collective)
     Dataset train = {0}, val = {0}, test = {0};
     Classes classes = {0};
     Record rec = {0};
+    bool trained = false; /* rt_train ran a step, or ended well */
     Model *m = NULL;
     Optim *o = NULL;
     bool bad_define = false;
@@ -1365,6 +1366,7 @@ static int run(int argc, char **argv, bool *collective)
         dist_stats_reset();
         TrainResult tr = rt_train(m, o, &pos, &train, &test, &ro, &d);
         catch_stop_signals(false);
+        trained = tr.ok || tr.steps > 0 || tr.interrupted;
         if (!tr.ok)
             goto done;
         if (!a.quiet)
@@ -1425,7 +1427,10 @@ static int run(int argc, char **argv, bool *collective)
     status = EXIT_OK;
 done:
     classes_free(&classes);
-    record_close(&rec);
+    if (trained)
+        record_close(&rec);
+    else /* the run never started (its checks failed): no half-made run folder is left */
+        record_discard(&rec);
     optim_free(o);
     rt_model_free(m);
     dataset_free(&val);

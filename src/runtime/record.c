@@ -39,11 +39,13 @@ bool record_is_run(const char *dir)
 
 /* mkdir that reports; an existing directory is fine when may_exist (and, for a named
  * folder, empty). */
-static bool make_dir(const char *dir, bool may_exist, bool must_be_empty, Diag *d)
+static bool make_dir(const char *dir, bool may_exist, bool must_be_empty, bool *made, Diag *d)
 {
     char eb[128];
-    if (mkdir(dir, 0777) == 0)
+    if (mkdir(dir, 0777) == 0) {
+        *made = true;
         return true;
+    }
     int e = errno;
     struct stat st;
     if (e == EEXIST && may_exist && stat(dir, &st) == 0 && S_ISDIR(st.st_mode)) {
@@ -108,20 +110,24 @@ static long last_number(const char *parent, const char *name)
 bool record_create(Record *r, const char *dir, const char *parent, const char *name, Diag *d)
 {
     memset(r, 0, sizeof *r);
+    bool made = false, parent_made = false; /* runs/ stays: other runs go there */
     if (dir) {
-        if (!make_dir(dir, true, true, d))
+        if (!make_dir(dir, true, true, &made, d))
             return false;
         r->dir = strdup(dir);
     } else {
-        if (!make_dir(parent, true, false, d))
+        if (!make_dir(parent, true, false, &parent_made, d))
             return false;
+        (void)parent_made;
         size_t n = strlen(parent) + strlen(name) + 16;
         char *p = malloc(n);
         /* another run may take the number between the look and the mkdir: take the next */
         for (long k = last_number(parent, name) + 1; p; k++) {
             snprintf(p, n, "%s/%s-%ld", parent, name, k);
-            if (mkdir(p, 0777) == 0)
+            if (mkdir(p, 0777) == 0) {
+                made = true;
                 break;
+            }
             if (errno != EEXIST || k > last_number(parent, name) + 1000) {
                 char eb[128];
                 diag_error(d, (SrcLoc){0}, "%s: cannot create the run folder: %s", p,
@@ -136,11 +142,33 @@ bool record_create(Record *r, const char *dir, const char *parent, const char *n
         diag_error(d, (SrcLoc){0}, "out of memory");
         return false;
     }
+    r->made = made;
+    r->fresh = true;
     if (!open_metrics(r, d)) {
         record_close(r);
         return false;
     }
     return true;
+}
+
+void record_discard(Record *r)
+{
+    if (r->metrics)
+        fclose(r->metrics);
+    r->metrics = NULL;
+    static const char *const files[] = {"metrics.jsonl", "net.net", "run.json"};
+    for (size_t i = 0; r->dir && r->fresh && i < sizeof files / sizeof *files; i++) {
+        size_t n = strlen(r->dir) + strlen(files[i]) + 2;
+        char *p = malloc(n);
+        if (p) {
+            snprintf(p, n, "%s/%s", r->dir, files[i]);
+            unlink(p);
+        }
+        free(p);
+    }
+    if (r->dir && r->fresh && r->made)
+        rmdir(r->dir); /* fails, harmlessly, when something else is there */
+    record_close(r);
 }
 
 json_object *record_parse_line(const char *line, size_t len)

@@ -28,12 +28,19 @@
 typedef struct Record {
     char *dir;     /* the run folder, owned */
     FILE *metrics; /* metrics.jsonl, open for appending */
+    bool fresh;    /* record_create's: the folder held nothing of another run */
+    bool made;     /* record_create made the folder (it was not there before) */
 } Record;
 
 /* A new run folder: dir itself when given (created; it may exist if empty), else
  * parent/NAME-N with N one more than the largest of parent's NAME-<number> folders
  * (parent is created when missing). false after one message. */
 bool record_create(Record *r, const char *dir, const char *parent, const char *name, Diag *d);
+/* Undoes record_create for a run that never trained (its checks failed): the files a run
+ * folder starts with (metrics.jsonl, net.net, run.json) removed, and the folder too when
+ * record_create made it and nothing else is in it; then record_close. A folder reopened
+ * (record_reopen) is another run's: only closed. */
+void record_discard(Record *r);
 /* Whether dir is a run folder (holds a run.json). */
 bool record_is_run(const char *dir);
 /* Reopens a run folder to go on after a checkpoint at `step`: metrics.jsonl keeps its lines

@@ -386,7 +386,8 @@ bool rt_check_batch_stats(const Model *m, int batch, int n, bool reaches_last, b
         }
         if (per == 1 && last == 1) {
             int better = batch; /* the nearest batch size whose last batch is not 1 */
-            for (int k = 1; k < batch && better == batch; k++)
+            int reach = batch > 16 ? batch : 16; /* batch 2 of 163: 3 leaves 1, 4 does not */
+            for (int k = 1; k < reach && better == batch; k++)
                 better = n % (batch + k) != 1                     ? batch + k
                          : batch - k >= 2 && n % (batch - k) != 1 ? batch - k
                                                                   : batch;

@@ -454,6 +454,13 @@ expect bn-one-sample 1 "mlpbn.net:4:3: error;last batch .1 sample in batches of 
 grep -q "hint: no batch size near 20 leaves more than 1 of 1 samples" bn-one-sample.err &&
     ok "a training set of 1 sample: the hint says no batch size helps" ||
     bad "1 sample: hint" "$(cat bn-one-sample.err)"
+make_data odd 163 105 # batch 2 and 3 leave 1 of 163; 4 leaves 3
+expect bn-small-batch 1 "mlpbn.net:4:3: error;last batch .163 samples in batches of 2. holds 1 sample" \
+    mlpbn.net --train --data odd --batch 2 --record failrun
+grep -q "hint: .*e.g. 'batch 4'" bn-small-batch.err && ok "... the hint looks past batch 3: batch 4" ||
+    bad "last batch of 1 at batch 2: hint" "$(cat bn-small-batch.err)"
+[ ! -e failrun ] && ok "... and a run refused before its first step leaves no run folder" ||
+    bad "a refused run left its folder" "$(ls -la failrun)"
 # without running statistics a BatchNorm normalises over the batch in evaluation too, and
 # PyTorch refuses one value per channel there as well: a last test batch of 1 (105 = 2 x 52
 # + 1) is refused before training, in --eval and in --predict, whose outputs would be the
