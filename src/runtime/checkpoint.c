@@ -544,8 +544,8 @@ static bool read_best(const char *path, const StFile *f, int64_t epochs_done, do
     double v = 0;
     if (!a || !e) { /* one of the pair: the other is the one missing */
         diag_error(d, (SrcLoc){0},
-                   "%s: bad training position: metadata '%s' is missing (it goes with '%s')",
-                   path, best_keys[a ? 1 : 0], best_keys[a ? 0 : 1]);
+                   "%s: bad training position: metadata '%s' is missing (it goes with '%s')", path,
+                   best_keys[a ? 1 : 0], best_keys[a ? 0 : 1]);
         return false;
     }
     if (!double_parse(a, 0, 1, &v)) {
