@@ -42,8 +42,9 @@ static void usage(FILE *f)
             "  --eval-on SPLIT    with --eval: test (the default) or val (the train section's\n"
             "                     validation share of the training set)\n"
             "  --confusion FILE   with --eval: print the confusion matrix and draw it as SVG\n"
-            "  --plot RUN...      draw the loss and accuracy curves of run folders, on shared\n"
-            "                     axes, into -o FILE (default curves.svg)\n"
+            "  --plot RUN...      draw the loss and accuracy curves of run folders (a sweep's\n"
+            "                     folder: its runs), on shared axes, into -o FILE (default\n"
+            "                     curves.svg)\n"
             "  --predict FILE     classify the images of an IDX file (gzip or raw), a PGM, the\n"
             "                     records of a CSV table (FILE.csv[.gz], its label column\n"
             "                     skipped), or FILE.f32: raw little-endian float32 inputs\n"
@@ -1146,9 +1147,10 @@ static int run(int argc, char **argv, bool *collective)
         snprintf(prog, sizeof prog, "netrun (process %d of %d)", rank, nproc);
     diag_init(&d, stderr, prog);
     if (a.plot) {
-        bool ok = rank > 0 || plot_runs(a.out, (const char *const *)a.runs, a.nruns, &d);
+        int drawn = 0;
+        bool ok = rank > 0 || plot_runs(a.out, (const char *const *)a.runs, a.nruns, &drawn, &d);
         if (ok && rank == 0 && !a.quiet)
-            printf("wrote %s: %d run%s\n", a.out, a.nruns, a.nruns == 1 ? "" : "s");
+            printf("wrote %s: %d run%s\n", a.out, drawn, drawn == 1 ? "" : "s");
         arena_free(arena);
         return ok ? EXIT_OK : EXIT_BAD_INPUT;
     }

@@ -1,6 +1,7 @@
 /* plot.c: loss and accuracy curves of runs, and confusion matrices, as SVG (see plot.h). */
 #include "plot.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <math.h>
 #include <stdlib.h>
@@ -57,6 +58,7 @@ static void run_free(Run *r)
         free(all[i]->y);
     }
     free(r->label);
+    memset(r, 0, sizeof *r); /* ready to be read into again */
 }
 
 /* A number field of a metrics line: false when absent; *bad when present but not a finite
@@ -367,24 +369,102 @@ static void draw_runs(const Run *r, int n, StrBuf *sb)
     sb_puts(sb, "</svg>\n");
 }
 
-bool plot_runs(const char *out, const char *const *runs, int n, Diag *d)
+/* The run folders inside dir (a sweep's folder, runs/NAME-sweep-N), in name order, added to
+ * *list (n of them so far, growing); how many were added. */
+static int add_sweep_runs(const char *dir, char ***list, int *n)
 {
-    Run *r = calloc((size_t)n, sizeof *r);
-    bool ok = r != NULL;
-    if (!r)
+    struct dirent **ents = NULL;
+    int k = scandir(dir, &ents, NULL, alphasort), added = 0;
+    for (int i = 0; i < k; i++) {
+        size_t len = strlen(dir) + strlen(ents[i]->d_name) + 2;
+        char *p = ents[i]->d_name[0] == '.' ? NULL : malloc(len);
+        if (p)
+            snprintf(p, len, "%s/%s", dir, ents[i]->d_name);
+        char **grown =
+            p && record_is_run(p) ? realloc(*list, sizeof **list * (size_t)(*n + 1)) : NULL;
+        if (grown) {
+            *list = grown;
+            (*list)[(*n)++] = p;
+            added++;
+        } else {
+            free(p);
+        }
+        free(ents[i]);
+    }
+    free(ents);
+    return added;
+}
+
+bool plot_runs(const char *out, const char *const *runs, int n, int *plotted, Diag *d)
+{
+    /* the folders: each run folder given, and a sweep's folder for its runs */
+    char **dirs = NULL;
+    bool *swept = NULL;
+    int nd = 0;
+    bool oom = false;
+    for (int i = 0; i < n; i++) {
+        int before = nd, added = record_is_run(runs[i]) ? 0 : add_sweep_runs(runs[i], &dirs, &nd);
+        if (added == 0) { /* a run folder, or what read_run will say is none */
+            char **grown = realloc(dirs, sizeof *dirs * (size_t)(nd + 1));
+            if (grown)
+                dirs = grown, dirs[nd++] = strdup(runs[i]);
+            oom = oom || !grown;
+        }
+        bool *sg = realloc(swept, sizeof *swept * (size_t)(nd > 0 ? nd : 1));
+        if (sg) {
+            swept = sg;
+            for (int j = before; j < nd; j++)
+                swept[j] = added > 0;
+        }
+        oom = oom || !sg;
+    }
+    Run *r = calloc((size_t)(nd > 0 ? nd : 1), sizeof *r);
+    bool ok = r != NULL && !oom;
+    if (!ok)
         diag_error(d, (SrcLoc){0}, "out of memory");
-    for (int i = 0; ok && i < n; i++)
-        ok = read_run(&r[i], runs[i], d);
+    int m = 0; /* runs read */
+    for (int i = 0; ok && i < nd; i++) {
+        if (!dirs[i]) {
+            diag_error(d, (SrcLoc){0}, "out of memory");
+            ok = false;
+        } else if (!swept[i]) {
+            ok = read_run(&r[m++], dirs[i], d);
+        } else { /* a run of a sweep that finished no epoch (interrupted) is left out */
+            Diag quiet;
+            FILE *null = fopen("/dev/null", "w");
+            diag_init(&quiet, null, "netrun");
+            if (read_run(&r[m], dirs[i], &quiet)) {
+                m++;
+            } else {
+                run_free(&r[m]);
+                diag_warning(d, (SrcLoc){0},
+                             "%s: left out: it finished no epoch, or its record does not read",
+                             dirs[i]);
+            }
+            if (null)
+                fclose(null);
+        }
+    }
+    if (ok && m == 0) {
+        diag_error(d, (SrcLoc){0}, "no run of the sweep finished an epoch: nothing to plot");
+        ok = false;
+    }
     if (ok) {
         StrBuf sb;
         sb_init(&sb);
-        draw_runs(r, n, &sb);
+        draw_runs(r, m, &sb);
         ok = save_text(out, sb.data, sb.len, d);
         sb_free(&sb);
     }
-    for (int i = 0; r && i < n; i++)
+    for (int i = 0; r && i < m; i++)
         run_free(&r[i]);
     free(r);
+    for (int i = 0; i < nd; i++)
+        free(dirs[i]);
+    free(dirs);
+    free(swept);
+    if (plotted)
+        *plotted = m;
     return ok;
 }
 

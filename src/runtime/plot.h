@@ -17,10 +17,12 @@
 
 /* The colour of run i in --plot (of a palette of 10, as RRGGBB), for tests and legends. */
 const char *plot_color(int i);
-/* Draws the runs (run folders) into out: loss on the left (train solid, val dashed, test
- * dotted, and the loss every --log-every steps as a thin line), accuracy on the right, one
- * colour a run, on shared axes, with a legend. false after one message. */
-bool plot_runs(const char *out, const char *const *runs, int n, Diag *d);
+/* Draws the runs (run folders; a sweep's folder stands for its runs, in name order, those
+ * that finished no epoch left out with a warning) into out: loss on the left (train solid,
+ * val dashed, test dotted, and the loss every --log-every steps as a thin line), accuracy on
+ * the right, one colour a run, on shared axes, with a legend. *plotted (may be NULL): the
+ * runs drawn. false after one message. */
+bool plot_runs(const char *out, const char *const *runs, int n, int *plotted, Diag *d);
 
 /* One metrics.jsonl drawn as a run into out (for the fuzz target). false after a message. */
 bool plot_metrics_svg(const char *file, StrBuf *out, Diag *d);

@@ -62,6 +62,16 @@ if run_ok grid mlp.net --train --threads 2 --sweep width=8,32 --sweep lr=0.1,0.0
         grep -q '"--lr",' "$S/width=8,lr=0.1/run.json" &&
         ok "each run.json has the command: -D width=8 --lr 0.1" || bad "run.json command" "$(head -5 "$S/width=8,lr=0.1/run.json")"
     grep -q "^sweep: 4 of 4 runs finished" grid.out && ok "$(grep '^sweep:' grid.out | cut -c1-60)" || bad "no summary line"
+    # --plot of the sweep's folder: its runs, labelled by their folders; one that finished no
+    # epoch (an interrupted run's record) is left out with a warning
+    run_ok plotsweep --plot $S -o sweep.svg && grep -q "^wrote sweep.svg: 4 runs" plotsweep.out &&
+        [ "$(grep -c '>width=[0-9]*,lr=[0-9.]*<' sweep.svg)" = 4 ] &&
+        ok "--plot of a sweep's folder: its 4 runs, labelled" || bad "--plot of a sweep" "$(cat plotsweep.out plotsweep.err)"
+    mkdir "$S/width=64,lr=0.1" && cp "$S/width=8,lr=0.1/run.json" "$S/width=64,lr=0.1/" && : >"$S/width=64,lr=0.1/metrics.jsonl"
+    run_ok plotsweep2 --plot $S -o sweep2.svg && grep -q "^wrote sweep2.svg: 4 runs" plotsweep2.out &&
+        grep -q "warning: $S/width=64,lr=0.1: left out" plotsweep2.err &&
+        ok "... a run of it with no finished epoch: left out, with a warning" || bad "--plot of a sweep with an unfinished run" "$(cat plotsweep2.out plotsweep2.err)"
+    rm -r "$S/width=64,lr=0.1"
 fi
 run_ok byhand mlp.net --train --threads 2 -D width=32 --lr 0.02 --record byhand &&
     cmp -s byhand/weights.safetensors "$S/width=32,lr=0.02/weights.safetensors" &&
