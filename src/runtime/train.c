@@ -695,6 +695,9 @@ bool rt_profile(Model *m, Optim *o, const Dataset *ds, int warmup, int steps, Pr
     if (batch > ds->n)
         batch = ds->n;
     memset(pr, 0, sizeof *pr);
+    /* whole batches only: a batch of 1 is what a BatchNorm refuses, as rt_train refuses it */
+    if (!rt_check_batch_stats(m, batch, batch, false, true, d))
+        return false;
     pr->node = calloc(nn * 2, sizeof(double));
     if (!pr->node || (!m->prof_t && !rt_profile_enable(m))) {
         free(pr->node);

@@ -442,6 +442,7 @@ grep -q '^training' onecycle-step-past-cycle.out && bad "a refused resume printe
 # a last batch of 1 sample (210 = 11 x 19 + 1) when the run gets to it
 sed 's/  Linear 32/  Linear 32\n  BatchNorm1d/' mlp.net >mlpbn.net
 expect bn-batch-of-one 1 'mlpbn.net:4:3: error;BatchNorm1d .2.;a batch of 1' mlpbn.net --train --data small --batch 1
+expect bn-profile-batch-of-one 1 'mlpbn.net:4:3: error;BatchNorm1d .2.;a batch of 1' mlpbn.net --profile --data small --batch 1 --steps 1
 expect bn-last-batch-of-one 1 "mlpbn.net:4:3: error;last batch .210 samples in batches of 19. holds 1 sample" \
     mlpbn.net --train --data small --batch 19
 grep -q "hint: .*e.g. 'batch 20'" bn-last-batch-of-one.err && ok "a last batch of 1: the hint names batch 20" ||
