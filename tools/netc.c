@@ -76,11 +76,8 @@ static void convert(Arena *arena, const char *path, const Graph *g, bool yaml, S
 static bool convert_part(Arena *arena, const char *path, bool yaml, Diag *d)
 {
     Diag quiet;
-    FILE *null = fopen("/dev/null", "w");
-    diag_init(&quiet, null, "netc");
+    diag_init_quiet(&quiet, "netc");
     AstNet *src = frontend_source_part(arena, path, &quiet);
-    if (null)
-        fclose(null);
     if (!src || src->name || !(src->top.len || src->body.len))
         return false;
     src = frontend_source_part(arena, path, d); /* again, to report its errors */

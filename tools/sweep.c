@@ -169,13 +169,10 @@ static bool define_reads(const char *net, const char *name, const char *value, b
     FrontendOptions fo = {
         .defines = defs, .ndefines = 1, .bad_define = &bad, .undeclared = undeclared};
     Diag quiet;
-    FILE *null = out ? NULL : fopen("/dev/null", "w");
-    diag_init(&quiet, null, "netrun");
+    diag_init_quiet(&quiet, "netrun");
     Arena *arena = arena_new();
     frontend_load_opts(arena, net, &fo, out ? d : &quiet);
     arena_free(arena);
-    if (null)
-        fclose(null);
     free(def);
     return !bad;
 }
@@ -438,14 +435,11 @@ int sweep_run(int argc, char **argv, const char *net, const char *const *specs, 
         FrontendOptions fo = {.defines = defs, .ndefines = nd};
         Arena *arena = arena_new();
         Diag quiet_d;
-        FILE *null = fopen("/dev/null", "w");
-        diag_init(&quiet_d, null, "netrun");
+        diag_init_quiet(&quiet_d, "netrun");
         Graph *g = frontend_load_opts(arena, net, &fo, &quiet_d);
         if (g && !quiet_d.errors)
             r->params = g->nparams, r->macs = g->macs;
         arena_free(arena);
-        if (null)
-            fclose(null);
         for (int i = 0; i < nd; i++)
             free((char *)defs[i]);
         if (!quiet) {

@@ -267,6 +267,12 @@ void diag_init(Diag *d, FILE *out, const char *prog)
     d->max_errors = 20;
 }
 
+void diag_init_quiet(Diag *d, const char *prog)
+{
+    diag_init(d, NULL, prog);
+    d->silent = true;
+}
+
 bool diag_full(const Diag *d) { return d->errors >= d->max_errors; }
 
 /* Prints the source line of loc and a caret line under the marked text. Tabs are kept in
@@ -357,6 +363,8 @@ void diag_vmsg(Diag *d, DiagLevel lvl, SrcLoc loc, const char *fmt, va_list ap)
     }
     if (lvl == DIAG_ERROR || lvl == DIAG_WARNING)
         d->last_shown = true;
+    if (d->silent)
+        return;
     FILE *out = d->out;
     if (loc.file)
         fprintf(out, "%s:%d:%d: ", loc.file->name, loc.line, loc.col);

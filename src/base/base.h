@@ -92,9 +92,12 @@ typedef struct Diag {
     int max_errors; /* stop printing (and callers stop working) past this many; default 20 */
     bool color;
     bool last_shown; /* whether the last error/warning was printed (notes follow it) */
+    bool silent;     /* count the messages, print none (diag_init_quiet) */
 } Diag;
 
 void diag_init(Diag *d, FILE *out, const char *prog);
+/* A Diag that counts errors and prints nothing: for a trial that decides what to do next. */
+void diag_init_quiet(Diag *d, const char *prog);
 void diag_vmsg(Diag *d, DiagLevel lvl, SrcLoc loc, const char *fmt, va_list ap);
 void diag_error(Diag *d, SrcLoc loc, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 void diag_warning(Diag *d, SrcLoc loc, const char *fmt, ...) __attribute__((format(printf, 3, 4)));

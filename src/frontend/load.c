@@ -190,11 +190,8 @@ static AstNet *parse_includes(Arena *a, const SrcFile *f, IncStack *st, bool kee
     /* a YAML file without the word include has no includes: read once */
     bool yaml = is_yaml(f->name) && memmem(f->text, f->len, AST_INCLUDE, strlen(AST_INCLUDE));
     Diag quiet;
-    FILE *null = yaml ? fopen("/dev/null", "w") : NULL;
-    diag_init(&quiet, null, d->prog);
-    AstNet *net = parse_text(a, f, yaml && null ? &quiet : d);
-    if (null)
-        fclose(null);
+    diag_init_quiet(&quiet, d->prog);
+    AstNet *net = parse_text(a, f, yaml ? &quiet : d);
     if (!net)
         return yaml ? parse_text(a, f, d) : NULL; /* now with its message */
     bool includes = false;

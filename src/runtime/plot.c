@@ -431,8 +431,7 @@ bool plot_runs(const char *out, const char *const *runs, int n, int *plotted, Di
             ok = read_run(&r[m++], dirs[i], d);
         } else { /* a run of a sweep that finished no epoch (interrupted) is left out */
             Diag quiet;
-            FILE *null = fopen("/dev/null", "w");
-            diag_init(&quiet, null, "netrun");
+            diag_init_quiet(&quiet, "netrun");
             if (read_run(&r[m], dirs[i], &quiet)) {
                 m++;
             } else {
@@ -441,8 +440,6 @@ bool plot_runs(const char *out, const char *const *runs, int n, int *plotted, Di
                              "%s: left out: it finished no epoch, or its record does not read",
                              dirs[i]);
             }
-            if (null)
-                fclose(null);
         }
     }
     if (ok && m == 0) {
