@@ -56,6 +56,7 @@ static bool apply_values(Lower *L, const Setting *st, const SettingKind *k, Trai
     int n = ir_setting_values(st, k, vals);
     for (int i = 0; i < n; i++) {
         specs[i] = vals[i]->spec;
+        specs[i].def = ir_setting_default(st, k, i);
         if (from_defaults)
             attr_parse_default(&specs[i], &av[i]);
         else
@@ -125,6 +126,36 @@ void lower_train(Lower *L, const AstNet *net)
     L->setting = NULL;
 }
 
+/* A flag naming another kind (--optimizer Adadelta over `optimizer Adam`): the new kind at
+ * its defaults, but for the common values (lr), which keep the file's, except where that is
+ * the old kind's default and the new kind has another (Adam's lr 0.001 is not Adadelta's 1). */
+static void switch_kind(const Setting *st, const SettingKind *now, const SettingKind *k,
+                        TrainConfig *t)
+{
+    AttrVal was[SETTING_MAX_VALUES];
+    const SettingValue *vals[SETTING_MAX_VALUES];
+    ir_setting_values(st, k, vals);
+    for (int i = 0; i < st->ncommon; i++)
+        ir_setting_get(vals[i], t, &was[i]);
+    ir_setting_choose(st, k, t, true);
+    for (int i = 0; i < st->ncommon && now; i++) {
+        const char *old_def = ir_setting_default(st, now, i),
+                   *new_def = ir_setting_default(st, k, i);
+        if (!old_def || !new_def || strcmp(old_def, new_def) == 0)
+            continue;
+        AttrSpec spec = vals[i]->spec;
+        AttrVal def;
+        spec.def = old_def;
+        attr_parse_default(&spec, &def);
+        bool same = spec.type == ATTR_FLOAT ? def.f[0] == was[i].f[0] : def.i[0] == was[i].i[0];
+        if (!same)
+            continue; /* written: kept */
+        spec.def = new_def;
+        attr_parse_default(&spec, &def);
+        ir_setting_put(vals[i], t, &def);
+    }
+}
+
 bool train_flag(TrainConfig *t, const SettingFlag *f, const char *text, Arena *a, Diag *d)
 {
     Lower L = {.arena = a, .diag = d, .setting = f->setting->name, .flag = f->name};
@@ -139,7 +170,7 @@ bool train_flag(TrainConfig *t, const SettingFlag *f, const char *text, Arena *a
         if (!k)
             return false;
         if (k != now)
-            ir_setting_choose(st, k, t, true);
+            switch_kind(st, now, k, t);
         return true;
     }
     const SettingKind *owner = ir_setting_kind_of(st, f->value); /* NULL: a common value */

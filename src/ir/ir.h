@@ -191,7 +191,7 @@ typedef struct Item {
 
 typedef enum { LOSS_CROSS_ENTROPY, LOSS_MSE } LossKind;
 typedef enum { DATA_IDX, DATA_CIFAR, DATA_FOLDER, DATA_CSV } DataKind;
-typedef enum { OPT_SGD, OPT_ADAM, OPT_ADAMW } OptKind;
+typedef enum { OPT_SGD, OPT_ADAM, OPT_ADAMW, OPT_RMSPROP, OPT_ADAGRAD, OPT_ADADELTA } OptKind;
 typedef enum {
     SCHED_NONE,
     SCHED_STEP,
@@ -233,6 +233,10 @@ typedef struct TrainConfig {
     double betas[2]; /* Adam, AdamW */
     bool amsgrad;    /* Adam, AdamW */
     bool nesterov;
+    double alpha;                               /* RMSprop: the squares' smoothing constant */
+    bool centered;                              /* RMSprop */
+    double rho;                                 /* Adadelta */
+    double lr_decay, initial_accumulator_value; /* Adagrad */
     bool maximize; /* every optimizer: the gradient negated first, as torch.optim's */
     SchedKind sched;
     int step_size;          /* StepLR */
@@ -328,6 +332,9 @@ typedef struct SettingKind {
     /* Checks what each value's range cannot (SGD: nesterov needs momentum); at[i] is where
      * the kind's own value i was written, else the statement. NULL: nothing to check. */
     void (*check)(const TrainConfig *t, const SrcLoc *at, Diag *d);
+    /* Its own defaults for the setting's common values, in their order (NULL, or a NULL
+     * entry: the common value's default): Adadelta's lr is 1, as torch.optim's. */
+    const char *const *common_defaults;
 } SettingKind;
 
 typedef struct Setting {
@@ -366,6 +373,9 @@ void ir_setting_put(const SettingValue *v, TrainConfig *t, const AttrVal *val);
 /* Makes k the kind of s in t (marked given), its values at their defaults; the common
  * values too unless keep_common. */
 void ir_setting_choose(const Setting *s, const SettingKind *k, TrainConfig *t, bool keep_common);
+/* The default of value i of ir_setting_values(s, k): the kind's own for a common value that
+ * it gives one (common_defaults), else the value's. */
+const char *ir_setting_default(const Setting *s, const SettingKind *k, int i);
 /* Every setting at its default: what a net without a train section trains with. */
 void ir_train_defaults(TrainConfig *t);
 

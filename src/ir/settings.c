@@ -68,18 +68,18 @@ static void folder_check(const TrainConfig *t, const SrcLoc *at, Diag *d)
 
 static const SettingKind data_kinds[] = {
     {"idx", DATA_IDX, "the four IDX files (train-images-idx3-ubyte...), gzip or not", NULL, 0,
-     pos_path, NULL},
+     pos_path, NULL, NULL},
     {"folder", DATA_FOLDER,
      "image folders as torchvision's ImageFolder: train/<class>/*.png|*.jpg and test/<class>/",
-     folder_values, N(folder_values), pos_path, folder_check},
+     folder_values, N(folder_values), pos_path, folder_check, NULL},
     {"cifar", DATA_CIFAR,
      "CIFAR-10 or CIFAR-100, binary version: data_batch_1..5.bin and test_batch.bin, or "
      "train.bin and test.bin",
-     cifar_values, N(cifar_values), pos_path, NULL},
+     cifar_values, N(cifar_values), pos_path, NULL, NULL},
     {"csv", DATA_CSV,
      "a CSV table with a header row: numeric features and a label column (class numbers or "
      "names), gzip or not",
-     csv_values, N(csv_values), pos_path, NULL},
+     csv_values, N(csv_values), pos_path, NULL, NULL},
 };
 
 /* ---- loss ---- */
@@ -91,8 +91,9 @@ static const SettingValue ce_values[] = {
 };
 static const SettingKind loss_kinds[] = {
     {"cross_entropy", LOSS_CROSS_ENTROPY, "mean over the batch of -log_softmax[label]", ce_values,
-     N(ce_values), pos_none, NULL},
-    {"mse", LOSS_MSE, "mean squared error against the one-hot label", NULL, 0, pos_none, NULL},
+     N(ce_values), pos_none, NULL, NULL},
+    {"mse", LOSS_MSE, "mean squared error against the one-hot label", NULL, 0, pos_none, NULL,
+     NULL},
 };
 
 /* ---- optimizer ---- */
@@ -155,12 +156,60 @@ static void sgd_check(const TrainConfig *t, const SrcLoc *at, Diag *d)
     }
 }
 
+/* RMSprop, Adagrad and Adadelta as torch.optim's (torch 1.13), with its defaults; lr's own
+ * default differs from the common one (Adam's 0.001). */
+enum { RMS_ALPHA, RMS_EPS, RMS_WEIGHT_DECAY, RMS_MOMENTUM, RMS_CENTERED, RMS_MAXIMIZE };
+static const SettingValue rmsprop_values[] = {
+    [RMS_ALPHA] = FLOAT("alpha", "0.99", 0, 1,
+                        "smoothing constant of the squared gradients' average (PyTorch takes "
+                        "any alpha >= 0, but past 1 the average goes negative and every step is "
+                        "NaN)",
+                        alpha),
+    [RMS_EPS] = FLOAT("eps", "1e-08", 0, 1e6, "denominator term", eps),
+    [RMS_WEIGHT_DECAY] = FLOAT("weight_decay", "0", 0, 1e6, "L2 penalty", weight_decay),
+    [RMS_MOMENTUM] = FLOAT("momentum", "0", 0, 1e6, "momentum factor", momentum),
+    [RMS_CENTERED] = V("centered", ATTR_BOOL, "false", false, 0, 0, 0, 0,
+                       "divide by the gradient's estimated variance (its squares' average less "
+                       "its average's square)",
+                       centered, NULL),
+    [RMS_MAXIMIZE] = MAXIMIZE_VALUE,
+};
+static const SettingValue adagrad_values[] = {
+    FLOAT("lr_decay", "0", 0, 1e6, "lr / (1 + (step - 1) x lr_decay) at each step", lr_decay),
+    FLOAT("weight_decay", "0", 0, 1e6, "L2 penalty", weight_decay),
+    FLOAT("initial_accumulator_value", "0", 0, 1e6, "the squared gradients' sum to start from",
+          initial_accumulator_value),
+    FLOAT("eps", "1e-10", 0, 1e6, "denominator term", eps),
+    MAXIMIZE_VALUE,
+};
+static const SettingValue adadelta_values[] = {
+    FLOAT("rho", "0.9", 0, 1, "decay rate of the squared gradients' and updates' averages", rho),
+    FLOAT("eps", "1e-06", 0, 1e6, "term inside both square roots", eps),
+    FLOAT("weight_decay", "0", 0, 1e6, "L2 penalty", weight_decay),
+    MAXIMIZE_VALUE,
+};
+static const char *const lr_1e2[] = {"0.01"}, *const lr_1[] = {"1"};
+
+static bool cycle_unsupported(const TrainConfig *t, SrcLoc at, Diag *d);
+static void no_momentum_check(const TrainConfig *t, const SrcLoc *at, Diag *d)
+{
+    (void)at;
+    const Setting *sched = ir_setting_find("schedule");
+    cycle_unsupported(t, t->at[sched - ir_settings], d);
+}
+
 static const SettingKind opt_kinds[] = {
-    {"SGD", OPT_SGD, "torch.optim.SGD", sgd_values, N(sgd_values), pos_none, sgd_check},
+    {"SGD", OPT_SGD, "torch.optim.SGD", sgd_values, N(sgd_values), pos_none, sgd_check, NULL},
     {"Adam", OPT_ADAM, "torch.optim.Adam (weight_decay: L2)", adam_values, N(adam_values), pos_none,
-     adam_check},
+     adam_check, NULL},
     {"AdamW", OPT_ADAMW, "torch.optim.AdamW (weight_decay: decoupled)", adamw_values,
-     N(adamw_values), pos_none, adam_check},
+     N(adamw_values), pos_none, adam_check, NULL},
+    {"RMSprop", OPT_RMSPROP, "torch.optim.RMSprop", rmsprop_values, N(rmsprop_values), pos_none,
+     NULL, lr_1e2},
+    {"Adagrad", OPT_ADAGRAD, "torch.optim.Adagrad", adagrad_values, N(adagrad_values), pos_none,
+     no_momentum_check, lr_1e2},
+    {"Adadelta", OPT_ADADELTA, "torch.optim.Adadelta", adadelta_values, N(adadelta_values),
+     pos_none, no_momentum_check, lr_1},
 };
 
 /* ---- schedule ---- */
@@ -225,6 +274,22 @@ static const SettingValue onecycle_values[] = {
                          three_phase, NULL),
 };
 
+/* OneCycleLR's cycle_momentum on an optimizer with neither momentum nor betas, which
+ * torch.optim's OneCycleLR refuses; checked by whichever of the two statements comes last. */
+static bool cycle_unsupported(const TrainConfig *t, SrcLoc at, Diag *d)
+{
+    if (t->sched != SCHED_ONECYCLE || !t->cycle_momentum ||
+        (t->opt != OPT_ADAGRAD && t->opt != OPT_ADADELTA))
+        return false;
+    diag_error(d, at,
+               "OneCycleLR cycles the optimizer's momentum, and %s has none (PyTorch's "
+               "OneCycleLR stops: \"optimizer must support momentum with `cycle_momentum` "
+               "option enabled\")",
+               t->opt == OPT_ADAGRAD ? "Adagrad" : "Adadelta");
+    diag_hint(d, at, "add 'cycle_momentum=false' to the schedule");
+    return true;
+}
+
 /* With total_steps written, what the runtime checks again for the run's own count
  * (sched_check): PyTorch's rising phase ends at step pct_start x total_steps - 1, and at 0
  * its first step divides by zero. */
@@ -232,7 +297,10 @@ static void onecycle_check(const TrainConfig *t, const SrcLoc *at, Diag *d)
 {
     /* Adam's beta1 cycled to 1 or past it: bias_correction1 = 1 - 1 = 0, and the steps are
      * NaN or infinite (torch.optim checks betas when the optimizer is made, not after) */
-    if (t->cycle_momentum && t->opt != OPT_SGD && fmax(t->base_momentum, t->max_momentum) >= 1) {
+    if (cycle_unsupported(t, at[OC_CYCLE_MOMENTUM], d))
+        return;
+    if (t->cycle_momentum && (t->opt == OPT_ADAM || t->opt == OPT_ADAMW) &&
+        fmax(t->base_momentum, t->max_momentum) >= 1) {
         bool base = t->base_momentum >= 1;
         int k = base ? OC_BASE_MOMENTUM : OC_MAX_MOMENTUM;
         diag_error(d, at[k], "'%s' = %g would cycle %s's beta1 to %g; betas must each be below 1",
@@ -262,19 +330,19 @@ static const char *const pos_maxlr[] = {"max_lr", NULL};
 static const char *const pos_milestones[] = {"milestones", NULL};
 static const SettingKind sched_kinds[] = {
     {"StepLR", SCHED_STEP, "lr times gamma every step_size epochs", step_values, N(step_values),
-     pos_step, NULL},
+     pos_step, NULL, NULL},
     {"MultiStepLR", SCHED_MULTISTEP, "lr times gamma at each milestone (epochs)", multistep_values,
-     N(multistep_values), pos_milestones, NULL},
+     N(multistep_values), pos_milestones, NULL, NULL},
     {"ExponentialLR", SCHED_EXPONENTIAL, "lr times gamma every epoch", exp_values, N(exp_values),
-     pos_gamma, NULL},
+     pos_gamma, NULL, NULL},
     {"CosineAnnealingLR", SCHED_COSINE, "lr down to eta_min along a half cosine of T_max epochs",
-     cos_values, N(cos_values), pos_tmax, NULL},
+     cos_values, N(cos_values), pos_tmax, NULL, NULL},
     {"OneCycleLR", SCHED_ONECYCLE,
      "per batch: up to max_lr and down again, momentum (Adam: beta1) the other way",
-     onecycle_values, N(onecycle_values), pos_maxlr, onecycle_check},
+     onecycle_values, N(onecycle_values), pos_maxlr, onecycle_check, NULL},
     {"LinearLR", SCHED_LINEAR,
      "lr times a factor going from start_factor to end_factor in total_iters epochs", linear_values,
-     N(linear_values), pos_none, NULL},
+     N(linear_values), pos_none, NULL, NULL},
 };
 
 /* ---- settings of one value, and normalize ---- */
@@ -283,7 +351,8 @@ static const char *const pos_value[] = {"value", NULL};
 #define ONE_VALUE(name, type, def, lo, hi, member, flag, help)                                     \
     static const SettingValue name##_values[] = {                                                  \
         V("value", type, def, true, lo, hi, 1, 1, help, member, flag)};                            \
-    static const SettingKind name##_kinds[] = {{NULL, 0, NULL, name##_values, 1, pos_value, NULL}}
+    static const SettingKind name##_kinds[] = {                                                    \
+        {NULL, 0, NULL, name##_values, 1, pos_value, NULL, NULL}}
 ONE_VALUE(batch, ATTR_INT, "64", 1, 1 << 20, batch, "--batch", "samples per step");
 ONE_VALUE(epochs, ATTR_INT, "1", 0, 1 << 20, epochs, "--epochs", "passes over the data");
 ONE_VALUE(seed, ATTR_INT, "0", 0, 9.2e18, seed, "--seed", "fixes init, order and dropout");
@@ -306,7 +375,7 @@ static const SettingValue augment_values[] = {
       "RandomHorizontalFlip: mirror half the images, at random", flip, NULL),
 };
 static const SettingKind augment_kinds[] = {
-    {NULL, 0, NULL, augment_values, N(augment_values), pos_augment, NULL}};
+    {NULL, 0, NULL, augment_values, N(augment_values), pos_augment, NULL, NULL}};
 
 static const char *const pos_norm[] = {"mean", "std", NULL};
 static const SettingValue norm_values[] = {
@@ -329,7 +398,7 @@ static void norm_check(const TrainConfig *t, const SrcLoc *at, Diag *d)
 }
 
 static const SettingKind norm_kinds[] = {
-    {NULL, 0, NULL, norm_values, N(norm_values), pos_norm, norm_check}};
+    {NULL, 0, NULL, norm_values, N(norm_values), pos_norm, norm_check, NULL}};
 
 int ir_norm_count(const double v[NORM_MAX])
 {
@@ -520,10 +589,21 @@ void ir_setting_choose(const Setting *s, const SettingKind *k, TrainConfig *t, b
     const SettingValue *vals[SETTING_MAX_VALUES];
     int n = ir_setting_values(s, k, vals);
     for (int i = keep_common ? s->ncommon : 0; i < n; i++) {
+        AttrSpec spec = vals[i]->spec;
         AttrVal def;
-        attr_parse_default(&vals[i]->spec, &def);
+        spec.def = ir_setting_default(s, k, i);
+        attr_parse_default(&spec, &def);
         ir_setting_put(vals[i], t, &def);
     }
+}
+
+const char *ir_setting_default(const Setting *s, const SettingKind *k, int i)
+{
+    if (i < s->ncommon && k->common_defaults && k->common_defaults[i])
+        return k->common_defaults[i];
+    const SettingValue *vals[SETTING_MAX_VALUES];
+    ir_setting_values(s, k, vals);
+    return vals[i]->spec.def;
 }
 
 void ir_train_defaults(TrainConfig *t)
@@ -773,6 +853,12 @@ void ir_list_settings(StrBuf *sb)
                 by_position(sb, kd);
                 sb_puts(sb, " |\n");
             }
+            for (int c = 0; c < s->ncommon && kd->common_defaults; c++)
+                if (kd->common_defaults[c]) { /* its own default for a common value */
+                    SettingValue own = s->common[c];
+                    own.spec.def = kd->common_defaults[c];
+                    value_row(sb, "", &own);
+                }
             for (int v = 0; v < kd->nvalues; v++)
                 value_row(sb, "", &kd->values[v]);
         }

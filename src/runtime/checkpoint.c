@@ -1,8 +1,9 @@
 /* checkpoint.c: weights and training state as safetensors. Weights go under their PyTorch
  * state_dict names, so files load into PyTorch and PyTorch's files load here. A weights file
  * holds those alone (PyTorch's strict load_state_dict takes it); a training checkpoint adds
- * the optimiser moments under "optim.m.<name>" / "optim.v.<name>" and the training position
- * (epoch, batch, step, RNG states) in the metadata as decimal strings. */
+ * the optimiser's state under "optim.<key>.<name>" (optim_states: m, v, and vmax or grad_avg when
+ * kept) and the training position (epoch, batch, step, RNG states) in the metadata as decimal
+ * strings. */
 #include <inttypes.h>
 #include <math.h>
 #include <stdlib.h>
@@ -106,14 +107,21 @@ static bool int_parse(const char *s, int64_t lo, int64_t hi, int64_t *out)
     return true;
 }
 
-/* The optimiser's state arrays, each saved as optim.<key>.<parameter>: both moments (SGD's
- * momentum buffer in m), and AMSGrad's largest v when it keeps one. Returns how many. */
-static int optim_states(const Optim *o, float *arr[3], const char *key[3])
+/* The hint for optimizer state a run keeps only with a setting (optim.vmax.*: amsgrad), when
+ * the file has it and the run does not (has) or the other way round; NULL for other state. */
+static const char *state_hint(const char *name, bool has)
 {
-    arr[0] = o->m, key[0] = "m";
-    arr[1] = o->v, key[1] = "v";
-    arr[2] = o->vmax, key[2] = "vmax";
-    return o->vmax ? 3 : 2;
+    if (strncmp(name, "optim.vmax.", 11) == 0)
+        return has ? "AMSGrad's state: the checkpoint was saved by a run with amsgrad=true; "
+                     "resume with the optimizer it was saved with"
+                   : "AMSGrad's state: the checkpoint was saved by a run without amsgrad=true; "
+                     "resume with the optimizer it was saved with";
+    if (strncmp(name, "optim.grad_avg.", 15) == 0)
+        return has ? "RMSprop's centered state: the checkpoint was saved by a run with "
+                     "centered=true; resume with the optimizer it was saved with"
+                   : "RMSprop's centered state: the checkpoint was saved by a run without "
+                     "centered=true; resume with the optimizer it was saved with";
+    return NULL;
 }
 
 /* The optimizer's name in the net's train section, as the language writes it (Adam). */
@@ -124,9 +132,8 @@ static const char *optim_name(const Graph *g)
 
 bool ckpt_save(const char *path, const Model *m, const Optim *o, const TrainPos *pos, Diag *d)
 {
-    float *arr[3];
-    const char *key[3];
-    int ns = o ? optim_states(o, arr, key) : 0;
+    OptimState st[OPTIM_MAX_STATES];
+    int ns = o ? optim_states(o, st) : 0;
     int np = count_params(m), per = 1 + ns;
     StTensor *t = calloc((size_t)(np * per) + 1, sizeof *t);
     char **names = calloc((size_t)(np * per) + 1, sizeof *names);
@@ -154,8 +161,8 @@ bool ckpt_save(const char *path, const Model *m, const Optim *o, const TrainPos 
                 size_t at = (size_t)(w - m->params);
                 for (int j = 0; j < ns; j++, k++) {
                     names[k] = malloc(strlen(n->params[p].name) + 16);
-                    sprintf(names[k], "optim.%s.%s", key[j], n->params[p].name);
-                    t[k] = param_tensor(n, p, names[k], arr[j] + at);
+                    sprintf(names[k], "optim.%s.%s", st[j].key, n->params[p].name);
+                    t[k] = param_tensor(n, p, names[k], st[j].a + at);
                 }
             }
         }
@@ -369,10 +376,8 @@ static bool take(const char *path, const StFile *f, const char *name, const Node
     const char *w = want.rank ? shape_str(want, buf) : "[] (a scalar)";
     if (!t) {
         diag_error(d, (SrcLoc){0}, "%s: tensor '%s' (%s) is missing", path, name, w);
-        if (strncmp(name, "optim.vmax.", 11) == 0)
-            diag_hint(d, (SrcLoc){0},
-                      "AMSGrad's state: the checkpoint was saved by a run without "
-                      "amsgrad=true; resume with the optimizer it was saved with");
+        if (state_hint(name, false))
+            diag_hint(d, (SrcLoc){0}, "%s", state_hint(name, false));
     } else {
         char got[128] = "", *q = got;
         for (int k = 0; k < t->ndim; k++)
@@ -386,9 +391,8 @@ static bool take(const char *path, const StFile *f, const char *name, const Node
 static bool load_into(const char *path, const StFile *f, Model *m, Optim *o, Diag *d)
 {
     int problems = 0;
-    float *arr[3];
-    const char *key[3];
-    int ns = o ? optim_states(o, arr, key) : 0;
+    OptimState st[OPTIM_MAX_STATES];
+    int ns = o ? optim_states(o, st) : 0;
     for (int i = 0; i < m->g->nodes.len; i++) {
         const Node *n = GRAPH_NODE(m->g, i);
         for (int p = 0; p < n->nparams; p++) {
@@ -398,8 +402,8 @@ static bool load_into(const char *path, const StFile *f, Model *m, Optim *o, Dia
                 size_t at = (size_t)(w - m->params);
                 char name[512];
                 for (int j = 0; j < ns; j++) {
-                    snprintf(name, sizeof name, "optim.%s.%s", key[j], n->params[p].name);
-                    take(path, f, name, n, p, j > 0, arr[j] + at, &problems, d); /* v, vmax */
+                    snprintf(name, sizeof name, "optim.%s.%s", st[j].key, n->params[p].name);
+                    take(path, f, name, n, p, st[j].nonneg, st[j].a + at, &problems, d);
                 }
             }
         }
@@ -413,8 +417,8 @@ static bool load_into(const char *path, const StFile *f, Model *m, Optim *o, Dia
         if (state && !o)
             continue;
         for (int j = 0; state && j < ns && param == name; j++) {
-            size_t len = strlen(key[j]);
-            if (strncmp(name + 6, key[j], len) == 0 && name[6 + len] == '.')
+            size_t len = strlen(st[j].key);
+            if (strncmp(name + 6, st[j].key, len) == 0 && name[6 + len] == '.')
                 param = name + 7 + len;
         }
         for (int i = 0; i < m->g->nodes.len && !known && (!state || param != name); i++) {
@@ -434,10 +438,8 @@ static bool load_into(const char *path, const StFile *f, Model *m, Optim *o, Dia
         diag_error(d, (SrcLoc){0},
                    "%s: tensor '%s' is optimizer state that this run's %s does not keep", path,
                    io_clip(nb, name), optim_name(m->g));
-        if (strncmp(name, "optim.vmax.", 11) == 0)
-            diag_hint(d, (SrcLoc){0},
-                      "AMSGrad's state: the checkpoint was saved by a run with amsgrad=true; "
-                      "resume with the optimizer it was saved with");
+        if (state_hint(name, true))
+            diag_hint(d, (SrcLoc){0}, "%s", state_hint(name, true));
     }
     if (problems > 1)
         diag_note(d, (SrcLoc){0}, "%d more tensor%s of %s do%s not fit network '%s'", problems - 1,

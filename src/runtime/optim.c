@@ -1,7 +1,8 @@
-/* optim.c: SGD (momentum, dampening, nesterov, weight_decay, maximize), Adam and AdamW exactly as
- * torch.optim's single-tensor implementations (torch 1.13, _single_tensor_*) compute them on
- * float32 parameters, and the lr schedules of torch.optim.lr_scheduler in closed form
- * (epoch-wise ones by epoch, OneCycleLR and the linear warm-up by optimiser step).
+/* optim.c: SGD (momentum, dampening, nesterov, weight_decay, maximize), Adam, AdamW, RMSprop,
+ * Adagrad and Adadelta exactly as torch.optim's single-tensor implementations (torch 1.13,
+ * _single_tensor_*) compute them on float32 parameters, and the lr schedules of
+ * torch.optim.lr_scheduler in closed form (epoch-wise ones by epoch, OneCycleLR and the
+ * linear warm-up by optimiser step).
  *
  * Design choice: every step repeats PyTorch's operations one for one, with its roundings.
  * PyTorch forms its scalars (1 - beta, beta**step, lr / bias_correction1, sqrt of
@@ -35,18 +36,40 @@ Optim *optim_new(const TrainConfig *t, size_t n)
     o->beta1 = t->betas[0];
     o->beta2 = t->betas[1];
     o->eps = t->eps;
+    o->alpha = t->alpha;
+    o->rho = t->rho;
+    o->lr_decay = t->lr_decay;
     o->nesterov = t->nesterov;
     o->maximize = t->maximize;
-    o->amsgrad = t->opt != OPT_SGD && t->amsgrad; /* a flag's --optimizer SGD leaves it set */
+    /* a flag's --optimizer SGD leaves the file's Adam values set */
+    o->amsgrad = (t->opt == OPT_ADAM || t->opt == OPT_ADAMW) && t->amsgrad;
+    o->centered = t->opt == OPT_RMSPROP && t->centered;
     o->n = n;
     o->m = calloc(n ? n : 1, sizeof(float));
     o->v = calloc(n ? n : 1, sizeof(float));
     o->vmax = o->amsgrad ? calloc(n ? n : 1, sizeof(float)) : NULL;
-    if (!o->m || !o->v || (o->amsgrad && !o->vmax)) {
+    o->gavg = o->centered ? calloc(n ? n : 1, sizeof(float)) : NULL;
+    if (!o->m || !o->v || (o->amsgrad && !o->vmax) || (o->centered && !o->gavg)) {
         optim_free(o);
         return NULL;
     }
+    if (o->kind == OPT_ADAGRAD) /* torch.full_like(p, initial_accumulator_value) */
+        for (size_t i = 0; i < n; i++)
+            o->v[i] = (float)t->initial_accumulator_value;
     return o;
+}
+
+int optim_states(const Optim *o, OptimState s[OPTIM_MAX_STATES])
+{
+    int k = 0;
+    if (o->kind != OPT_ADAGRAD)
+        s[k++] = (OptimState){o->m, "m", o->kind == OPT_ADADELTA};
+    s[k++] = (OptimState){o->v, "v", true};
+    if (o->vmax)
+        s[k++] = (OptimState){o->vmax, "vmax", true};
+    if (o->gavg)
+        s[k++] = (OptimState){o->gavg, "grad_avg", false};
+    return k;
 }
 
 void optim_free(Optim *o)
@@ -56,6 +79,7 @@ void optim_free(Optim *o)
     free(o->m);
     free(o->v);
     free(o->vmax);
+    free(o->gavg);
     free(o);
 }
 
@@ -114,13 +138,94 @@ static void adam_step(Optim *o, float *p, const float *grad, double lr, double b
     }
 }
 
+/* torch.optim.RMSprop: square_avg in v, momentum_buffer in m, grad_avg in gavg. */
+static void rmsprop_step(Optim *o, float *p, const float *grad, double lr, double momentum)
+{
+    float alpha = (float)o->alpha, one_alpha = (float)(1 - o->alpha), eps = (float)o->eps;
+    float wd = (float)o->weight_decay, mom = (float)momentum, neg_lr = (float)-lr;
+    bool decay = o->weight_decay != 0;
+    for (size_t i = 0; i < o->n; i++) {
+        float g = o->maximize ? -grad[i] : grad[i]; /* grad = grad if not maximize else -grad */
+        if (decay)                                  /* grad = grad.add(param, alpha=weight_decay) */
+            g = fmaf(wd, p[i], g);
+        /* square_avg.mul_(alpha).addcmul_(grad, grad, value=1 - alpha) */
+        float sq = fmaf(one_alpha * g, g, o->v[i] * alpha);
+        o->v[i] = sq;
+        float avg;
+        if (o->gavg) {
+            /* grad_avg.mul_(alpha).add_(grad, alpha=1 - alpha);
+             * avg = square_avg.addcmul(grad_avg, grad_avg, value=-1).sqrt_() */
+            float ga = fmaf(one_alpha, g, o->gavg[i] * alpha);
+            o->gavg[i] = ga;
+            avg = sqrtf(fmaf(-1.0f * ga, ga, sq));
+        } else {
+            avg = sqrtf(sq); /* avg = square_avg.sqrt() */
+        }
+        avg += eps; /* avg = avg.add_(eps) */
+        if (momentum > 0) {
+            /* buf.mul_(momentum).addcdiv_(grad, avg); param.add_(buf, alpha=-lr) */
+            float buf = o->m[i] * mom + 1.0f * g / avg;
+            o->m[i] = buf;
+            p[i] = fmaf(neg_lr, buf, p[i]);
+        } else {
+            p[i] += neg_lr * g / avg; /* param.addcdiv_(grad, avg, value=-lr) */
+        }
+    }
+}
+
+/* torch.optim.Adagrad: state_sum in v (from initial_accumulator_value). */
+static void adagrad_step(Optim *o, float *p, const float *grad, double lr)
+{
+    /* clr = lr / (1 + (step - 1) * lr_decay), step a float32 count's item() */
+    double clr = lr / (1 + ((double)(float)o->step - 1) * o->lr_decay);
+    float neg_clr = (float)-clr, eps = (float)o->eps, wd = (float)o->weight_decay;
+    bool decay = o->weight_decay != 0;
+    for (size_t i = 0; i < o->n; i++) {
+        float g = o->maximize ? -grad[i] : grad[i];
+        if (decay) /* grad = grad.add(param, alpha=weight_decay) */
+            g = fmaf(wd, p[i], g);
+        float sum = fmaf(1.0f * g, g, o->v[i]); /* state_sum.addcmul_(grad, grad, value=1) */
+        o->v[i] = sum;
+        float std = sqrtf(sum) + eps; /* std = state_sum.sqrt().add_(eps) */
+        p[i] += neg_clr * g / std;    /* param.addcdiv_(grad, std, value=-clr) */
+    }
+}
+
+/* torch.optim.Adadelta: square_avg in v, acc_delta in m. */
+static void adadelta_step(Optim *o, float *p, const float *grad, double lr)
+{
+    float rho = (float)o->rho, one_rho = (float)(1 - o->rho), eps = (float)o->eps;
+    float wd = (float)o->weight_decay, neg_lr = (float)-lr;
+    bool decay = o->weight_decay != 0;
+    for (size_t i = 0; i < o->n; i++) {
+        float g = o->maximize ? -grad[i] : grad[i];
+        if (decay) /* grad = grad.add(param, alpha=weight_decay) */
+            g = fmaf(wd, p[i], g);
+        /* square_avg.mul_(rho).addcmul_(grad, grad, value=1 - rho) */
+        float sq = fmaf(one_rho * g, g, o->v[i] * rho);
+        o->v[i] = sq;
+        float std = sqrtf(sq + eps); /* std = square_avg.add(eps).sqrt_() */
+        /* delta = acc_delta.add(eps).sqrt_().div_(std).mul_(grad) */
+        float delta = sqrtf(o->m[i] + eps) / std * g;
+        /* acc_delta.mul_(rho).addcmul_(delta, delta, value=1 - rho) */
+        o->m[i] = fmaf(one_rho * delta, delta, o->m[i] * rho);
+        p[i] = fmaf(neg_lr, delta, p[i]); /* param.add_(delta, alpha=-lr) */
+    }
+}
+
 void optim_step(Optim *o, float *params, const float *grads, double lr, double momentum)
 {
     o->step++;
-    if (o->kind == OPT_SGD)
-        sgd_step(o, params, grads, lr, momentum >= 0 ? momentum : o->momentum);
-    else
-        adam_step(o, params, grads, lr, momentum >= 0 ? momentum : o->beta1);
+    switch (o->kind) {
+    case OPT_SGD: sgd_step(o, params, grads, lr, momentum >= 0 ? momentum : o->momentum); break;
+    case OPT_ADAM:
+    case OPT_ADAMW: adam_step(o, params, grads, lr, momentum >= 0 ? momentum : o->beta1); break;
+    case OPT_RMSPROP:
+        rmsprop_step(o, params, grads, lr, momentum >= 0 ? momentum : o->momentum);
+        break;
+    case OPT_ADAGRAD: adagrad_step(o, params, grads, lr); break;
+    case OPT_ADADELTA: adadelta_step(o, params, grads, lr); break;
+    }
 }
 
 /* ---- schedules ---- */

@@ -164,18 +164,33 @@ float rt_loss(Model *m, LossKind loss, int batch, bool grad);
 typedef struct Optim {
     OptKind kind;
     double lr, momentum, dampening, weight_decay, beta1, beta2, eps;
-    bool nesterov, amsgrad, maximize;
+    double alpha, rho, lr_decay; /* RMSprop, Adadelta, Adagrad */
+    bool nesterov, amsgrad, maximize, centered;
     int64_t step; /* optimiser steps taken (Adam's t) */
     size_t n;     /* floats */
-    float *m, *v; /* Adam moments, or SGD momentum buffer in m; owned */
-    float *vmax;  /* AMSGrad: the largest v so far (max_exp_avg_sq); owned, NULL without */
+    /* owned state, n floats each: m is Adam's exp_avg, SGD's and RMSprop's momentum_buffer,
+     * Adadelta's acc_delta; v is Adam's exp_avg_sq, RMSprop's and Adadelta's square_avg,
+     * Adagrad's sum (SGD keeps a v of zeros, as checkpoints have always held it) */
+    float *m, *v;
+    float *vmax; /* AMSGrad: the largest v so far (max_exp_avg_sq); NULL without */
+    float *gavg; /* RMSprop centered: grad_avg; NULL without */
 } Optim;
 
 Optim *optim_new(const TrainConfig *t, size_t n);
 void optim_free(Optim *o);
+
+/* The state arrays a checkpoint holds, each as optim.<key>.<parameter>. */
+#define OPTIM_MAX_STATES 3
+typedef struct OptimState {
+    float *a;
+    const char *key;
+    bool nonneg; /* averages of squares: never negative */
+} OptimState;
+int optim_states(const Optim *o, OptimState s[OPTIM_MAX_STATES]);
 /* One step over all n parameters, as torch.optim takes it on float32 parameters (the same
- * bits), with learning rate lr and, when momentum >= 0, that SGD momentum or Adam beta1
- * instead of the config's (OneCycleLR's cycling; beta1 also enters the bias correction). */
+ * bits), with learning rate lr and, when momentum >= 0, that SGD or RMSprop momentum or Adam
+ * beta1 instead of the config's (OneCycleLR's cycling; beta1 also enters the bias
+ * correction). */
 void optim_step(Optim *o, float *params, const float *grads, double lr, double momentum);
 
 typedef struct Schedule {

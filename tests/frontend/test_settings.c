@@ -480,3 +480,73 @@ Test(settings, a_new_kind_keeps_only_the_common_values)
     cr_expect_str_eq(t->data_dir, "some dir");
     cr_expect_not_null(ir_setting_kind(ir_setting_find("data"), t));
 }
+
+/* Each optimizer's lr default is torch.optim's (RMSprop and Adagrad 0.01, Adadelta 1, Adam's
+ * 0.001 for the rest), in both formats; a flag naming another kind takes the new kind's
+ * default over the old kind's, and keeps an lr the file wrote. */
+Test(settings, each_optimizer_takes_its_own_lr_default)
+{
+    static const struct {
+        const char *kind;
+        double lr, eps;
+    } want[] = {{"SGD", 1e-3, 0},        {"Adam", 1e-3, 1e-8},     {"AdamW", 1e-3, 1e-8},
+                {"RMSprop", 1e-2, 1e-8}, {"Adagrad", 1e-2, 1e-10}, {"Adadelta", 1.0, 1e-6}};
+    for (size_t i = 0; i < sizeof want / sizeof want[0]; i++)
+        for (int yaml = 0; yaml < 2; yaml++) {
+            char text[256];
+            snprintf(text, sizeof text,
+                     yaml ? "network: x\ninput: 4\nlayers: [Linear: 2]\ntrain:\n  optimizer: %s\n"
+                          : "network x (input 4) {\n  Linear 2\n}\ntrain {\n  optimizer %s\n}\n",
+                     want[i].kind);
+            Graph *g = load(yaml ? "t.yaml" : "t.net", text);
+            cr_assert(g && diag.errors == 0, "%s: %s", text, msgs);
+            cr_expect(g->train.lr == want[i].lr, "%s: lr %g, PyTorch's %g", want[i].kind,
+                      g->train.lr, want[i].lr);
+            if (want[i].eps)
+                cr_expect(g->train.eps == want[i].eps, "%s: eps %g, PyTorch's %g", want[i].kind,
+                          g->train.eps, want[i].eps);
+        }
+    Graph *g =
+        load("t.net", "network x (input 4) {\n  Linear 2\n}\ntrain {\n  optimizer Adadelta\n}\n");
+    cr_assert(g && diag.errors == 0, "%s", msgs);
+    cr_expect(g->train.rho == 0.9 && g->train.weight_decay == 0 && !g->train.maximize);
+    TrainConfig *t = &g->train;
+    cr_assert(train_flag(t, flag_named("--optimizer"), "SGD", arena, &diag));
+    cr_expect(t->opt == OPT_SGD && t->lr == 1e-3, "--optimizer SGD over Adadelta: lr %g", t->lr);
+    cr_assert(train_flag(t, flag_named("--optimizer"), "RMSprop", arena, &diag));
+    cr_expect(t->opt == OPT_RMSPROP && t->lr == 1e-2 && t->alpha == 0.99,
+              "--optimizer RMSprop over SGD: lr %g", t->lr);
+    g = load("t.net",
+             "network x (input 4) {\n  Linear 2\n}\ntrain {\n  optimizer Adam lr=0.05\n}\n");
+    cr_assert(g && diag.errors == 0, "%s", msgs);
+    t = &g->train;
+    cr_assert(train_flag(t, flag_named("--optimizer"), "Adadelta", arena, &diag));
+    cr_expect(t->opt == OPT_ADADELTA && t->lr == 0.05, "the file's lr=0.05 not kept: %g", t->lr);
+}
+
+/* OneCycleLR cycles a momentum or beta1; Adagrad and Adadelta have neither, which PyTorch's
+ * OneCycleLR refuses; whichever statement comes last says so (and cycle_momentum=false runs). */
+Test(settings, onecycle_needs_a_momentum_to_cycle)
+{
+    static const char *const orders[] = {
+        "  optimizer %s\n  schedule OneCycleLR 0.1%s\n",
+        "  schedule OneCycleLR 0.1%2$s\n  optimizer %1$s\n",
+    };
+    static const char *const kinds[] = {"Adagrad", "Adadelta", "RMSprop", "SGD"};
+    for (int o = 0; o < 2; o++)
+        for (int k = 0; k < 4; k++)
+            for (int off = 0; off < 2; off++) {
+                char body[160], text[320];
+                snprintf(body, sizeof body, orders[o], kinds[k],
+                         off ? " cycle_momentum=false" : "");
+                snprintf(text, sizeof text, "network x (input 4) {\n  Linear 2\n}\ntrain {\n%s}\n",
+                         body);
+                load("t.net", text);
+                bool refused = k < 2 && !off;
+                cr_expect_eq(diag.errors, refused ? 1 : 0, "%s:\n%s", text, msgs);
+                if (refused)
+                    cr_expect(strstr(msgs, "OneCycleLR cycles the optimizer's momentum, and ") &&
+                                  strstr(msgs, kinds[k]) && strstr(msgs, "cycle_momentum=false"),
+                              "%s:\n%s", text, msgs);
+            }
+}

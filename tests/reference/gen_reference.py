@@ -453,6 +453,7 @@ stated.""")
     w.tensor("optim32.grads", grads)
     w.tensor("optim32.at", at)
     SGD, Adam, AdamW = torch.optim.SGD, torch.optim.Adam, torch.optim.AdamW
+    RMSprop, Adagrad, Adadelta = torch.optim.RMSprop, torch.optim.Adagrad, torch.optim.Adadelta
     def onecycle(max_lr):
         return lambda o: torch.optim.lr_scheduler.OneCycleLR(o, max_lr=max_lr, total_steps=steps)
     cases = [
@@ -534,6 +535,49 @@ stated.""")
               final_div_factor=7.0)),
         ("adam_onecycle_momenta", Adam, dict(lr=1e-3),
          dict(max_lr=0.01, base_momentum=0.0, max_momentum=0.6, pct_start=0.5)),
+        # RMSprop: every argument at its defaults and its extremes, centered, momentum (cycled
+        # by OneCycleLR too)
+        ("rmsprop_f32", RMSprop, dict(), None),
+        ("rmsprop_alpha_0", RMSprop, dict(lr=1e-3, alpha=0.0), None),
+        ("rmsprop_alpha_1", RMSprop, dict(lr=1e-3, alpha=1.0, eps=1e-3), None),
+        ("rmsprop_alpha_5_eps_0", RMSprop, dict(lr=1e-3, alpha=0.5, eps=0.0), None),
+        ("rmsprop_eps_one", RMSprop, dict(lr=0.1, eps=1.0), None),
+        ("rmsprop_centered", RMSprop, dict(lr=1e-3, centered=True), None),
+        ("rmsprop_centered_momentum", RMSprop,
+         dict(lr=1e-3, centered=True, momentum=0.9, weight_decay=0.1), None),
+        ("rmsprop_momentum_999", RMSprop, dict(lr=1e-4, momentum=0.999), None),
+        ("rmsprop_momentum_1_5", RMSprop, dict(lr=1e-5, momentum=1.5, alpha=0.9), None),
+        ("rmsprop_wd_large", RMSprop, dict(lr=1e-2, weight_decay=0.5), None),
+        ("rmsprop_lr_large", RMSprop, dict(lr=3.0, alpha=0.9), None),
+        ("rmsprop_lr_0", RMSprop, dict(lr=0.0, momentum=0.5), None),
+        ("rmsprop_maximize", RMSprop,
+         dict(lr=1e-3, centered=True, momentum=0.5, weight_decay=0.01, maximize=True), None),
+        ("rmsprop_onecycle", RMSprop, dict(lr=1e-3, momentum=0.9), 0.01),
+        ("rmsprop_onecycle_no_momentum", RMSprop, dict(lr=1e-3, centered=True), 0.01),
+        # Adagrad
+        ("adagrad_f32", Adagrad, dict(), None),
+        ("adagrad_lr_decay", Adagrad, dict(lr=0.1, lr_decay=0.5), None),
+        ("adagrad_lr_decay_huge", Adagrad, dict(lr=0.1, lr_decay=1e4), None),
+        ("adagrad_initial", Adagrad, dict(lr=0.1, initial_accumulator_value=0.7), None),
+        ("adagrad_eps_0", Adagrad, dict(lr=0.01, eps=0.0), None),
+        ("adagrad_eps_one", Adagrad, dict(lr=0.1, eps=1.0), None),
+        ("adagrad_wd", Adagrad, dict(lr=0.05, weight_decay=0.3, lr_decay=0.01), None),
+        ("adagrad_lr_large", Adagrad, dict(lr=5.0), None),
+        ("adagrad_maximize", Adagrad,
+         dict(lr=0.1, weight_decay=0.1, initial_accumulator_value=0.1, maximize=True), None),
+        ("adagrad_onecycle", Adagrad, dict(lr=0.01), dict(max_lr=0.5, cycle_momentum=False)),
+        # Adadelta (lr 1 by default)
+        ("adadelta_f32", Adadelta, dict(), None),
+        ("adadelta_rho_0", Adadelta, dict(rho=0.0), None),
+        ("adadelta_rho_1", Adadelta, dict(rho=1.0), None),
+        ("adadelta_rho_99", Adadelta, dict(lr=0.5, rho=0.99), None),
+        ("adadelta_eps_tiny", Adadelta, dict(eps=1e-12), None),
+        ("adadelta_eps_one", Adadelta, dict(lr=0.1, eps=1.0), None),
+        ("adadelta_eps_0", Adadelta, dict(eps=0.0, weight_decay=0.1), None),
+        ("adadelta_wd_large", Adadelta, dict(lr=2.0, weight_decay=0.5), None),
+        ("adadelta_maximize", Adadelta, dict(lr=0.5, rho=0.8, maximize=True), None),
+        ("adadelta_onecycle", Adadelta, dict(), dict(max_lr=3.0, cycle_momentum=False,
+                                                      anneal_strategy="linear")),
     ]
     for name, cls, args, max_lr in cases:
         p = w0.clone().requires_grad_(True)
@@ -557,7 +601,7 @@ stated.""")
                 steps, ", ".join("%s=%r" % kv for kv in max_lr.items()))
         elif max_lr:
             desc += " with OneCycleLR(max_lr=%g, total_steps=%d), cycling %s" % (
-                max_lr, steps, "beta1" if cls is not SGD else "momentum")
+                max_lr, steps, "beta1" if cls in (Adam, AdamW) else "momentum")
         w.comment("%s: %s" % (name, desc))
         w.tensor(name + ".w32", torch.stack(after))
 

@@ -168,6 +168,30 @@ run_ok adam7 mlpadam.net --train --data small --threads 2 --steps 7 --save adam7
 "$NETRUN" mlpams.net --train --data small --threads 2 --steps 25 --resume adam7.ckpt.st >amsnot.out 2>amsnot.err
 [ $? = 1 ] && grep -q "optim.vmax" amsnot.err && ok "an Adam checkpoint does not resume an AMSGrad run: $(grep error: amsnot.err | head -1)" ||
     bad "resuming AMSGrad from a checkpoint without its state" "$(head -3 amsnot.err)"
+# RMSprop (centered: a third state, with momentum), Adagrad (one state, from
+# initial_accumulator_value; lr_decay counts the steps) and Adadelta (two states) resume to
+# the bytes of one run, and their checkpoints hold exactly the states torch.optim keeps
+for opt in "RMSprop lr=0.01 centered=true momentum=0.5" "Adagrad lr=0.05 lr_decay=0.1 initial_accumulator_value=0.1" \
+           "Adadelta rho=0.8"; do
+    k=$(echo "$opt" | cut -d' ' -f1 | tr 'A-Z' 'a-z')
+    sed "s/optimizer SGD lr=0.05 momentum=0.9/optimizer $opt/" mlp.net >mlp$k.net
+    RESUME_ARGS=(mlp$k.net --train --data small --threads 2)
+    run_ok ${k}full25 "${RESUME_ARGS[@]}" --steps 25 --save ${k}full25.st || continue
+    resume_case ${k}res13 25 ${k}full25.st 13 18
+    keys=$(tr -c '[:print:]' '\n' <${k}full25.ckpt.st | grep -o '"optim\.[a-z_]*\.' | sort -u | tr -d '"' | tr '\n' ' ')
+    case $k in
+        rmsprop) want="optim.grad_avg. optim.m. optim.v. " ;;
+        adagrad) want="optim.v. " ;;
+        adadelta) want="optim.m. optim.v. " ;;
+    esac
+    [ "$keys" = "$want" ] && ok "$opt: the checkpoint keeps $keys" ||
+        bad "$opt: the checkpoint's optimizer state" "got '$keys', want '$want'"
+done
+sed 's/ centered=true//' mlprmsprop.net >mlprmsplain.net
+"$NETRUN" mlprmsplain.net --train --data small --threads 2 --steps 25 --resume rmspropres13.ckpt.st >rmsnot.out 2>rmsnot.err
+[ $? = 1 ] && grep -q "optim.grad_avg" rmsnot.err && grep -q "centered=true" rmsnot.err &&
+    ok "a centered RMSprop checkpoint does not resume a plain one: $(grep error: rmsnot.err | head -1)" ||
+    bad "resuming plain RMSprop from a centered checkpoint" "$(head -3 rmsnot.err)"
 # --checkpoint names the checkpoint; --resume from a file not named NAME.ckpt.EXT needs --save
 # for the weights, or writes them to NETWORK.safetensors
 run_ok cc7 mlp.net --train --data small --threads 2 --steps 7 --save cw.st --checkpoint cc.st

@@ -18,7 +18,8 @@
 #     `fc: Linear 10`;
 #   - training draws a loss (cross_entropy with or without label_smoothing, mse) and an
 #     optimizer (SGD with momentum, dampening, nesterov and weight_decay; Adam with betas, eps
-#     and weight_decay; AdamW) with its learning rate.
+#     and weight_decay; AdamW) with its learning rate; the last OPT_NETS nets (a seed of
+#     their own) RMSprop, Adagrad or Adadelta with some of their arguments.
 # A net on which PyTorch's own float32 steps depart from its float64 ones by more than 1e-6
 # (relative, as the test measures) is drawn again: there float32 rounding is amplified (Adam
 # on a bias whose gradient a BatchNorm after it makes almost zero, a large learning rate),
@@ -59,7 +60,7 @@ sys.path.insert(0, os.path.join(base.ROOT, "bench"))
 import torch_net  # noqa: E402
 
 OUT = os.path.join(base.HERE, "fixtures", "random")
-NETS, DENSE_NETS = 32, 8
+NETS, DENSE_NETS, OPT_NETS = 32, 8, 8
 SHAPE_NETS, SHAPE_INPUTS = 24, 8
 NONFLAT_NETS = 8
 STEPS, BATCH = 3, 8
@@ -347,7 +348,7 @@ def randomize_buffers(model, rng):
                     m.bias.copy_(torch.randn(m.bias.shape, generator=g) * 0.5)
 
 
-def draw_net(rng, idx, dense=False):
+def draw_net(rng, idx, dense=False, more_optimizers=False):
     d = Drawer(rng)
     lines, shape = [], (1, 28, 28)
 
@@ -462,7 +463,7 @@ def draw_net(rng, idx, dense=False):
     lines.append("fc: Linear 10")
     # training
     loss = rng.choice(["cross_entropy", "cross_entropy label_smoothing=0.1", "mse"])
-    opt = draw_optimizer(rng)
+    opt = draw_more_optimizer(rng) if more_optimizers else draw_optimizer(rng)
     text = "# tests/runtime/fixtures/random/%02d.net: drawn by gen_torch_random.py\n" % idx
     text += "network r%02d (input 1x28x28) {\n" % idx
     text += "".join("  %s\n" % ln for ln in lines) + "}\n\n"
@@ -496,6 +497,28 @@ def draw_optimizer(rng):
     return opt
 
 
+def draw_more_optimizer(rng):
+    """RMSprop, Adagrad or Adadelta with some of their arguments (the OPT_NETS)."""
+    o = rng.choice(["RMSprop", "Adagrad", "Adadelta"])
+    if o == "RMSprop":
+        opt = "RMSprop lr=%s" % fmt(rng.choice([1e-3, 1e-2]))
+        args = [("alpha", [0.99, 0.9, 0.5]), ("eps", [1e-8, 1e-3]), ("momentum", [0.9, 0.5]),
+                ("weight_decay", [1e-2, 0.5])]
+        if rng.random() < 0.5:
+            opt += " centered=true"
+    elif o == "Adagrad":
+        opt = "Adagrad lr=%s" % fmt(rng.choice([1e-2, 0.1]))
+        args = [("lr_decay", [0.1, 1.0]), ("initial_accumulator_value", [0.1, 1.0]),
+                ("eps", [1e-10, 1e-3]), ("weight_decay", [1e-2, 0.5])]
+    else:
+        opt = "Adadelta lr=%s" % fmt(rng.choice([1.0, 0.5]))
+        args = [("rho", [0.9, 0.5, 0.99]), ("eps", [1e-6, 1e-3]), ("weight_decay", [1e-2, 0.5])]
+    for name, values in args:
+        if rng.random() < 0.5:
+            opt += " %s=%s" % (name, fmt(rng.choice(values)))
+    return opt
+
+
 def make_optimizer(params, opt):
     words = opt.split(" ", 1)
     kind, kw = words[0], {}
@@ -505,7 +528,7 @@ def make_optimizer(params, opt):
         k, v = item.split("=")
         if k == "betas":
             kw[k] = tuple(float(x) for x in v.strip("[]").split(","))
-        elif k == "nesterov":
+        elif v in ("true", "false"):
             kw[k] = v == "true"
         else:
             kw[k] = float(v)
@@ -562,11 +585,15 @@ def main():
     # the nets of the first draw, then DENSE_NETS with named layers joined by name, from a
     # seed of their own (so that adding them left the first draw as it was)
     rng2 = random.Random(20261206)
-    while made < NETS + DENSE_NETS:
+    # and OPT_NETS trained by RMSprop, Adagrad or Adadelta, from a seed of their own too
+    rng4 = random.Random(20261208)
+    while made < NETS + DENSE_NETS + OPT_NETS:
         if made < NETS:
             text, loss, opt = draw_net(rng, made)
-        else:
+        elif made < NETS + DENSE_NETS:
             text, loss, opt = draw_net(rng2, made, dense=True)
+        else:
+            text, loss, opt = draw_net(rng4, made, more_optimizers=True)
         model, _ = torch_net.build(to_yaml(netc, text), 1000 + made)
         init = copy.deepcopy(model.state_dict())
         model32 = copy.deepcopy(model)
