@@ -917,12 +917,11 @@ static bool share_state(Model *m, Optim *o, TrainPos *pos, const Dataset *train,
     dist_bcast(m->params, sizeof(float) * m->nparam_floats, 0);
     dist_bcast(m->bufs, sizeof(float) * m->nbuf_floats, 0);
     dist_bcast(&m->rng, sizeof m->rng, 0);
-    if (o) {
+    if (o) { /* every state a checkpoint holds: AMSGrad's vmax, RMSprop's grad_avg too */
         dist_bcast(&o->step, sizeof o->step, 0);
-        if (o->m)
-            dist_bcast(o->m, sizeof(float) * o->n, 0);
-        if (o->v)
-            dist_bcast(o->v, sizeof(float) * o->n, 0);
+        OptimState st[OPTIM_MAX_STATES];
+        for (int k = optim_states(o, st) - 1; k >= 0; k--)
+            dist_bcast(st[k].a, sizeof(float) * o->n, 0);
     }
     if (pos)
         dist_bcast(pos, sizeof *pos, 0);

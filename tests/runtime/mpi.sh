@@ -117,6 +117,20 @@ else
         "$(tail -2 r1.log r2.log r3.log)"
 fi
 
+# every optimizer state a checkpoint holds goes to every process on resume (AMSGrad's vmax
+# and a centered RMSprop's grad_avg were once left at zero on all but process 0)
+for opt in "Adam lr=0.001 amsgrad=true" "RMSprop lr=0.001 centered=true momentum=0.5"; do
+    o=$(echo "$opt" | cut -d' ' -f1)
+    sed "s/optimizer .*/optimizer $opt/" "$ROOT/nets/mnist.net" >"o$o.net"
+    "$NETRUN" "o$o.net" "${common[@]}" --steps $N --save "o$o-full.st" >"o$o-full.log" 2>&1
+    "$NETRUN" "o$o.net" "${common[@]}" --steps $K --save "o$o.st" >"o$o-k.log" 2>&1
+    mpi 2 "o$o.net" "${common[@]}" --steps $N --resume "o$o.ckpt.st" >"o$o-r.log" 2>&1
+    want=$(sum "o$o-full.st")
+    [ -n "$want" ] && [ "$(sum "o$o.st")" = "$want" ] &&
+        ok "resume of $opt on 2 processes == $N uninterrupted steps" ||
+        bad "resume of $opt on 2 processes" "$(sum "o$o.st") != $want" "$(tail -2 "o$o-r.log")"
+done
+
 # ---- evaluation ----
 "$NETRUN" "$ROOT/nets/mnist.net" --eval --load mnist-plain.st --data "$DATA" >e1.log 2>&1
 mpi 2 "$ROOT/nets/mnist.net" --eval --load mnist-plain.st --data "$DATA" --threads 1 >e2.log 2>&1
