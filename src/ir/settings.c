@@ -190,12 +190,14 @@ static const SettingValue adadelta_values[] = {
 };
 static const char *const lr_1e2[] = {"0.01"}, *const lr_1[] = {"1"};
 
-static bool cycle_unsupported(const TrainConfig *t, SrcLoc at, Diag *d);
-static void no_momentum_check(const TrainConfig *t, const SrcLoc *at, Diag *d)
+/* What OneCycleLR cannot cycle in this optimizer, at the schedule's statement: checked here
+ * for a schedule written before the optimizer, by onecycle_check for one after it. */
+static bool cycle_unsupported(const TrainConfig *t, SrcLoc at, SrcLoc at_max, Diag *d);
+static void cycle_check(const TrainConfig *t, const SrcLoc *at, Diag *d)
 {
     (void)at;
-    const Setting *sched = ir_setting_find("schedule");
-    cycle_unsupported(t, t->at[sched - ir_settings], d);
+    SrcLoc sched = t->at[ir_setting_find("schedule") - ir_settings];
+    cycle_unsupported(t, sched, sched, d);
 }
 
 static const SettingKind opt_kinds[] = {
@@ -205,11 +207,11 @@ static const SettingKind opt_kinds[] = {
     {"AdamW", OPT_ADAMW, "torch.optim.AdamW (weight_decay: decoupled)", adamw_values,
      N(adamw_values), pos_none, adam_check, NULL},
     {"RMSprop", OPT_RMSPROP, "torch.optim.RMSprop", rmsprop_values, N(rmsprop_values), pos_none,
-     NULL, lr_1e2},
+     cycle_check, lr_1e2},
     {"Adagrad", OPT_ADAGRAD, "torch.optim.Adagrad", adagrad_values, N(adagrad_values), pos_none,
-     no_momentum_check, lr_1e2},
+     cycle_check, lr_1e2},
     {"Adadelta", OPT_ADADELTA, "torch.optim.Adadelta", adadelta_values, N(adadelta_values),
-     pos_none, no_momentum_check, lr_1},
+     pos_none, cycle_check, lr_1},
 };
 
 /* ---- schedule ---- */
@@ -276,18 +278,31 @@ static const SettingValue onecycle_values[] = {
 
 /* OneCycleLR's cycle_momentum on an optimizer with neither momentum nor betas, which
  * torch.optim's OneCycleLR refuses; checked by whichever of the two statements comes last. */
-static bool cycle_unsupported(const TrainConfig *t, SrcLoc at, Diag *d)
+static bool cycle_unsupported(const TrainConfig *t, SrcLoc at, SrcLoc at_max, Diag *d)
 {
-    if (t->sched != SCHED_ONECYCLE || !t->cycle_momentum ||
-        (t->opt != OPT_ADAGRAD && t->opt != OPT_ADADELTA))
+    if (t->sched != SCHED_ONECYCLE || !t->cycle_momentum)
         return false;
-    diag_error(d, at,
-               "OneCycleLR cycles the optimizer's momentum, and %s has none (PyTorch's "
-               "OneCycleLR stops: \"optimizer must support momentum with `cycle_momentum` "
-               "option enabled\")",
-               t->opt == OPT_ADAGRAD ? "Adagrad" : "Adadelta");
-    diag_hint(d, at, "add 'cycle_momentum=false' to the schedule");
-    return true;
+    if (t->opt == OPT_ADAGRAD || t->opt == OPT_ADADELTA) {
+        diag_error(d, at,
+                   "OneCycleLR cycles the optimizer's momentum, and %s has none (PyTorch's "
+                   "OneCycleLR stops: \"optimizer must support momentum with `cycle_momentum` "
+                   "option enabled\")",
+                   t->opt == OPT_ADAGRAD ? "Adagrad" : "Adadelta");
+        diag_hint(d, at, "add 'cycle_momentum=false' to the schedule");
+        return true;
+    }
+    /* RMSprop makes its momentum buffer at its first step only if the momentum is then above
+     * 0; OneCycleLR raising it from max_momentum=0 afterwards makes PyTorch's step fail */
+    if (t->opt == OPT_RMSPROP && t->max_momentum == 0 && t->base_momentum > 0) {
+        diag_error(d, at_max,
+                   "OneCycleLR would start RMSprop's momentum at max_momentum=0 and raise it to "
+                   "%g, which PyTorch's RMSprop cannot take (it makes its momentum buffer only "
+                   "when the first step has a momentum, and fails at the second)",
+                   t->base_momentum);
+        diag_hint(d, at_max, "take a max_momentum above 0, or cycle_momentum=false");
+        return true;
+    }
+    return false;
 }
 
 /* With total_steps written, what the runtime checks again for the run's own count
@@ -297,7 +312,7 @@ static void onecycle_check(const TrainConfig *t, const SrcLoc *at, Diag *d)
 {
     /* Adam's beta1 cycled to 1 or past it: bias_correction1 = 1 - 1 = 0, and the steps are
      * NaN or infinite (torch.optim checks betas when the optimizer is made, not after) */
-    if (cycle_unsupported(t, at[OC_CYCLE_MOMENTUM], d))
+    if (cycle_unsupported(t, at[OC_CYCLE_MOMENTUM], at[OC_MAX_MOMENTUM], d))
         return;
     if (t->cycle_momentum && (t->opt == OPT_ADAM || t->opt == OPT_ADAMW) &&
         fmax(t->base_momentum, t->max_momentum) >= 1) {
@@ -485,7 +500,9 @@ static void put_int(TrainConfig *t, TrainField f, int64_t v)
 bool ir_train_recheck(const TrainConfig *t, Diag *d)
 {
     int errors = d->errors;
-    for (int i = 0; i < ir_nsettings; i++) {
+    /* the first problem only: two settings' checks may see the same one (OneCycleLR's and
+     * the optimizer's) */
+    for (int i = 0; i < ir_nsettings && d->errors == errors; i++) {
         const SettingKind *k = ir_setting_kind(&ir_settings[i], t);
         if (!k || !k->check)
             continue;

@@ -24,7 +24,8 @@ static void forward(const Node *n, LayerRun *r)
             memcpy(r->out, r->in, sizeof(float) * cnt);
         return;
     }
-    float scale = p < 1 ? (float)(1.0 / (1.0 - p)) : 0.0f;
+    /* PyTorch: bernoulli(1 - p).div_(1 - p), a float32 division by the rounded 1 - p */
+    float scale = p < 1 ? 1.0f / (float)(1.0 - p) : 0.0f;
     for (size_t i = 0; i < cnt; i++)
         r->saved[i] = rng_uniform(r->rng) < p ? 0.0f : scale;
     dropout_forward(r->out, r->in, r->saved, cnt);

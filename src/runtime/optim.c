@@ -87,7 +87,11 @@ static void sgd_step(Optim *o, float *p, const float *grad, double lr, double mo
 {
     float wd = (float)o->weight_decay, mom = (float)momentum, damp = (float)(1 - o->dampening);
     float neg_lr = (float)-lr;
-    bool decay = o->weight_decay != 0, first = o->step == 1;
+    /* torch.optim makes the buffer (`buf is None`) at the first step whose momentum is not
+     * 0: step 1, unless OneCycleLR cycles the momentum up from max_momentum=0 */
+    bool decay = o->weight_decay != 0, first = !o->buf_made;
+    if (momentum != 0)
+        o->buf_made = true;
     for (size_t i = 0; i < o->n; i++) {
         float d_p = o->maximize ? -grad[i] : grad[i]; /* d_p = d_p_list[i] or -d_p_list[i] */
         if (decay)                                    /* d_p = d_p.add(param, alpha=weight_decay) */
@@ -225,6 +229,15 @@ void optim_step(Optim *o, float *params, const float *grads, double lr, double m
         break;
     case OPT_ADAGRAD: adagrad_step(o, params, grads, lr); break;
     case OPT_ADADELTA: adadelta_step(o, params, grads, lr); break;
+    }
+}
+
+void optim_resume(Optim *o, const Schedule *s)
+{
+    o->buf_made = false;
+    for (int64_t k = 0; k < o->step && !o->buf_made; k++) {
+        double mom = sched_momentum(s, k);
+        o->buf_made = (mom >= 0 ? mom : o->momentum) != 0;
     }
 }
 

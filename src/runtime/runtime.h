@@ -172,8 +172,9 @@ typedef struct Optim {
      * Adadelta's acc_delta; v is Adam's exp_avg_sq, RMSprop's and Adadelta's square_avg,
      * Adagrad's sum (SGD keeps a v of zeros, as checkpoints have always held it) */
     float *m, *v;
-    float *vmax; /* AMSGrad: the largest v so far (max_exp_avg_sq); NULL without */
-    float *gavg; /* RMSprop centered: grad_avg; NULL without */
+    float *vmax;   /* AMSGrad: the largest v so far (max_exp_avg_sq); NULL without */
+    float *gavg;   /* RMSprop centered: grad_avg; NULL without */
+    bool buf_made; /* SGD: its momentum buffer exists (from the first step with momentum) */
 } Optim;
 
 Optim *optim_new(const TrainConfig *t, size_t n);
@@ -208,6 +209,9 @@ bool sched_check(const TrainConfig *t, int epochs, int per_epoch, Diag *d);
 double sched_lr(const Schedule *s, int epoch, int64_t step);
 /* OneCycleLR's cycled momentum (SGD momentum or Adam beta1) at `step`, or -1 if none. */
 double sched_momentum(const Schedule *s, int64_t step);
+/* Before training from o's step (a resumed run): the state that follows from the steps
+ * taken, not kept in checkpoints (whether SGD's momentum buffer was made yet). */
+void optim_resume(Optim *o, const Schedule *s);
 
 /* ---- checkpoints ---- */
 

@@ -427,6 +427,7 @@ TrainResult rt_train(Model *m, Optim *o, TrainPos *pos, const Dataset *train, co
     Schedule sched = {.t = t,
                       .total_steps =
                           t->total_steps ? t->total_steps : (int64_t)t->epochs * steps_per_epoch};
+    optim_resume(o, &sched);
     if (pos->epoch < 0 || pos->batch < 0 || pos->step < 0 || pos->batch > steps_per_epoch) {
         /* resuming with other data than it stopped in */
         diag_error(d, (SrcLoc){0},

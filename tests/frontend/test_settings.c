@@ -549,4 +549,14 @@ Test(settings, onecycle_needs_a_momentum_to_cycle)
                                   strstr(msgs, kinds[k]) && strstr(msgs, "cycle_momentum=false"),
                               "%s:\n%s", text, msgs);
             }
+    /* RMSprop's momentum raised from max_momentum=0: PyTorch's step fails at the second */
+    for (int o = 0; o < 2; o++) {
+        char body[200], text[360];
+        snprintf(body, sizeof body, orders[o], "RMSprop momentum=0.5",
+                 " base_momentum=0.9 max_momentum=0");
+        snprintf(text, sizeof text, "network x (input 4) {\n  Linear 2\n}\ntrain {\n%s}\n", body);
+        load("t.net", text);
+        cr_expect(diag.errors == 1 && strstr(msgs, "start RMSprop's momentum at max_momentum=0"),
+                  "%s:\n%s", text, msgs);
+    }
 }

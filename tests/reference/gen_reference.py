@@ -535,6 +535,10 @@ stated.""")
               final_div_factor=7.0)),
         ("adam_onecycle_momenta", Adam, dict(lr=1e-3),
          dict(max_lr=0.01, base_momentum=0.0, max_momentum=0.6, pct_start=0.5)),
+        # SGD's momentum buffer is made at the first step whose momentum is not 0: here step
+        # 2, OneCycleLR raising it from max_momentum=0 (dampening shows the difference)
+        ("sgd_onecycle_momentum_from_0", SGD, dict(lr=0.1, momentum=0.7, dampening=0.5),
+         dict(max_lr=0.5, base_momentum=0.9, max_momentum=0.0)),
         # RMSprop: every argument at its defaults and its extremes, centered, momentum (cycled
         # by OneCycleLR too)
         ("rmsprop_f32", RMSprop, dict(), None),

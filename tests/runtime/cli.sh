@@ -187,6 +187,11 @@ for opt in "RMSprop lr=0.01 centered=true momentum=0.5" "Adagrad lr=0.05 lr_deca
     [ "$keys" = "$want" ] && ok "$opt: the checkpoint keeps $keys" ||
         bad "$opt: the checkpoint's optimizer state" "got '$keys', want '$want'"
 done
+# SGD's momentum buffer is made at the first step with a momentum: OneCycleLR from
+# max_momentum=0 makes it at step 2, and a run resumed after step 1 must know it was not made
+sed 's/optimizer SGD lr=0.05 momentum=0.9/optimizer SGD lr=0.05 momentum=0.9 dampening=0.5\n  schedule OneCycleLR 0.1 base_momentum=0.9 max_momentum=0/' mlp.net >mlpm0.net
+RESUME_ARGS=(mlpm0.net --train --data small --threads 2)
+run_ok m0full25 "${RESUME_ARGS[@]}" --steps 25 --save m0full25.st && resume_case m0res1 25 m0full25.st 1 2 13
 sed 's/ centered=true//' mlprmsprop.net >mlprmsplain.net
 "$NETRUN" mlprmsplain.net --train --data small --threads 2 --steps 25 --resume rmspropres13.ckpt.st >rmsnot.out 2>rmsnot.err
 [ $? = 1 ] && grep -q "optim.grad_avg" rmsnot.err && grep -q "centered=true" rmsnot.err &&

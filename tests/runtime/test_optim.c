@@ -219,6 +219,8 @@ static const OptCase opt32_cases[] = {
          "1") " base_momentum=0.5 max_momentum=1.5 div_factor=3 final_div_factor=7"},
     {"adam_onecycle_momenta",
      "optimizer Adam lr=0.001" ONECYCLE("0.01") " base_momentum=0 max_momentum=0.6 pct_start=0.5"},
+    {"sgd_onecycle_momentum_from_0", "optimizer SGD lr=0.1 momentum=0.7 dampening=0.5" ONECYCLE(
+                                         "0.5") " base_momentum=0.9 max_momentum=0"},
     /* the defaults are PyTorch's: lr 0.01 (RMSprop, Adagrad) and 1 (Adadelta), not Adam's */
     {"rmsprop_f32", "optimizer RMSprop"},
     {"rmsprop_alpha_0", "optimizer RMSprop lr=0.001 alpha=0"},
