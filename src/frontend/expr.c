@@ -112,7 +112,9 @@ static bool deeper(ExprIn *in, const char *from)
     return false;
 }
 
-/* A number, a name, a string in double quotes, or a parenthesised expression (or list). */
+/* A number, a name, a string in double quotes, a parenthesised expression (or list), or a
+ * list in brackets (as the .net grammar takes one inside an expression, and --to yaml
+ * writes it: `(big ? [k, 5] : [1, 1])`). */
 static AstValue *atom(ExprIn *in)
 {
     skip(in);
@@ -120,7 +122,8 @@ static AstValue *atom(ExprIn *in)
     if (!deeper(in, from))
         return NULL;
     AstValue *v = NULL;
-    if (*in->p == '(') {
+    if (*in->p == '(' || *in->p == '[') {
+        bool bracket = *in->p == '[';
         in->p++;
         PtrVec items = {0};
         do {
@@ -130,12 +133,12 @@ static AstValue *atom(ExprIn *in)
             ptrvec_push(in->a, &items, e);
             skip(in);
         } while (*in->p == ',' && in->p++);
-        if (*in->p != ')') {
-            fail(in, in->p, "')'");
+        if (*in->p != (bracket ? ']' : ')')) {
+            fail(in, in->p, bracket ? "']'" : "')'");
             return NULL;
         }
         in->p++;
-        if (items.len == 1) {
+        if (items.len == 1 && !bracket) {
             v = items.items[0];
         } else {
             v = ast_value(in->a, VAL_LIST, at(in, from, (int)(in->p - from)));
@@ -165,7 +168,7 @@ static AstValue *atom(ExprIn *in)
             return NULL;
         }
     } else {
-        fail(in, in->p, "a number, a name or '('");
+        fail(in, in->p, "a number, a name, '(' or '['");
         return NULL;
     }
     in->depth--;

@@ -652,6 +652,17 @@ static Node *lower_stmts(Lower *L, Item *parent, const PtrVec *stmts, int depth,
             L->too_big = true;
             return cur;
         }
+        if (parent->kind == ITEM_RESIDUAL && s->label && !strcmp(s->label, AST_SHORTCUT)) {
+            /* named so, it would be the shortcut and run on the body's output: y + y */
+            diag_error(L->diag, s->label_loc,
+                       "'shortcut' in a residual is its shortcut group, written without a "
+                       "label: 'shortcut { ... }'");
+            diag_hint(L->diag, s->label_loc,
+                      "write 'shortcut { %s ... }' (in YAML, '- shortcut: [...]' holding the "
+                      "layers)",
+                      s->head);
+            continue;
+        }
         if (!strcmp(s->head, AST_PARAMS) && !s->label) {
             if (depth > 0 || i > 0)
                 diag_error(L->diag, s->head_loc,

@@ -16,28 +16,63 @@
 
 static void value(StrBuf *sb, const AstValue *v, bool yaml, bool in_expr);
 
-static void expr(StrBuf *sb, const AstValue *v, bool yaml, bool top)
+/* An operator's precedence, as both readers bind them (parser.y, expr.c): ?: 0,
+ * comparisons 1 (not chained), + - 2, * / // % 3 (all left-associative), unary minus 4; a
+ * value 5. */
+static int prec(const AstValue *v)
+{
+    if (v->kind != VAL_EXPR)
+        return 5;
+    switch (v->op) {
+    case OP_COND: return 0;
+    case OP_EQ:
+    case OP_NE:
+    case OP_LT:
+    case OP_LE:
+    case OP_GT:
+    case OP_GE: return 1;
+    case OP_ADD:
+    case OP_SUB: return 2;
+    case OP_NEG: return 4;
+    default: return 3;
+    }
+}
+
+/* v in parentheses only where its precedence is below min: a chain a + b + c stays flat, as
+ * written (fully parenthesised, 101 terms were 101 levels deep, past what a reader takes). */
+static void expr_at(StrBuf *sb, const AstValue *v, bool yaml, int min)
 {
     if (v->kind != VAL_EXPR) {
         value(sb, v, yaml, true);
         return;
     }
-    if (!top || !yaml)
+    int p = prec(v);
+    if (p < min)
         sb_putc(sb, '(');
     if (v->op == OP_NEG) {
         sb_putc(sb, '-');
-        expr(sb, v->items.items[0], yaml, false);
+        expr_at(sb, v->items.items[0], yaml, 4);
     } else if (v->op == OP_COND) {
-        expr(sb, v->items.items[0], yaml, false);
+        expr_at(sb, v->items.items[0], yaml, 1);
         sb_puts(sb, " ? ");
-        expr(sb, v->items.items[1], yaml, false);
+        expr_at(sb, v->items.items[1], yaml, 1);
         sb_puts(sb, " : ");
-        expr(sb, v->items.items[2], yaml, false);
-    } else {
-        expr(sb, v->items.items[0], yaml, false);
+        expr_at(sb, v->items.items[2], yaml, 0);
+    } else { /* left-associative: the right operand of its own level in parentheses */
+        expr_at(sb, v->items.items[0], yaml, p == 1 ? 2 : p);
         sb_printf(sb, " %s ", ast_op_text(v->op));
-        expr(sb, v->items.items[1], yaml, false);
+        expr_at(sb, v->items.items[1], yaml, p + 1);
     }
+    if (p < min)
+        sb_putc(sb, ')');
+}
+
+/* A whole expression: in parentheses in .net (the argument's syntax); YAML's caller quotes. */
+static void expr(StrBuf *sb, const AstValue *v, bool yaml, bool top)
+{
+    if (!top || !yaml)
+        sb_putc(sb, '(');
+    expr_at(sb, v, yaml, 0);
     if (!top || !yaml)
         sb_putc(sb, ')');
 }
@@ -49,8 +84,7 @@ static void value(StrBuf *sb, const AstValue *v, bool yaml, bool in_expr)
     case VAL_STRING:
         if (in_expr && yaml) { /* inside "(...)": the expression's own quotes, escaped */
             sb_puts(sb, "\\\"");
-            for (const char *c = v->s; *c; c++)
-                sb_puts(sb, *c == '"' ? "\\\\\\\"" : *c == '\\' ? "\\\\\\\\" : (char[]){*c, 0});
+            attr_yaml_chars(sb, v->s, true); /* and line breaks and controls as YAML escapes */
             sb_puts(sb, "\\\"");
         } else {
             attr_quote(sb, v->s, yaml);

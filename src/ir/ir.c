@@ -212,12 +212,20 @@ static void quote_net(StrBuf *sb, const char *s)
  * escaped; the rest is UTF-8 as is. */
 static void quote_yaml(StrBuf *sb, const char *s)
 {
-    const unsigned char *p = (const unsigned char *)s;
     if (*s == '(') /* "(...)" would read as an expression: tagged, it stays a string */
         sb_puts(sb, "!!str ");
     sb_putc(sb, '"');
+    attr_yaml_chars(sb, s, false);
+    sb_putc(sb, '"');
+}
+
+void attr_yaml_chars(StrBuf *sb, const char *s, bool in_expr)
+{
+    const unsigned char *p = (const unsigned char *)s;
     for (; *p; p++) {
-        if (*p == '"' || *p == '\\') {
+        if ((*p == '"' || *p == '\\') && in_expr) { /* the expression's escape, then YAML's */
+            sb_puts(sb, *p == '"' ? "\\\\\\\"" : "\\\\\\\\");
+        } else if (*p == '"' || *p == '\\') {
             sb_putc(sb, '\\');
             sb_putc(sb, (char)*p);
         } else if (*p < 0x20 || *p == 0x7f) {
@@ -235,7 +243,6 @@ static void quote_yaml(StrBuf *sb, const char *s)
             sb_putc(sb, (char)*p);
         }
     }
-    sb_putc(sb, '"');
 }
 
 void attr_quote(StrBuf *sb, const char *s, bool yaml)

@@ -88,6 +88,10 @@ void attr_format(StrBuf *sb, const AttrSpec *spec, const AttrVal *v);
 /* Writes s quoted as the .net syntax reads it back (\n, \t, \" and \\ escaped), or as a
  * YAML double-quoted scalar (line breaks, controls and YAML's non-characters escaped). */
 void attr_quote(StrBuf *sb, const char *s, bool yaml);
+/* s's characters as the inside of a YAML double-quoted scalar (line breaks, controls and
+ * U+FFFE/U+FFFF escaped); in_expr: s is a string inside an expression, whose own \" and \\
+ * escapes come first. */
+void attr_yaml_chars(StrBuf *sb, const char *s, bool in_expr);
 
 /* ---- initialisers (PyTorch's names) ---- */
 
