@@ -428,6 +428,9 @@ static Node *lower_use(Lower *L, Item *parent, const AstStmt *s, const AstStmt *
                        Node *in, Node *cur)
 {
     const char *name = ((const AstArg *)t->args.items[0])->val->s;
+    for (int i = 0; i < L->ntemplates; i++)
+        if (L->templates[i] == t && L->template_refused[i])
+            return cur; /* its definition's errors were told */
     for (int i = 0; i < L->nexpanding; i++)
         if (L->expanding[i] == t) {
             diag_error(L->diag, s->head_loc, "template '%s' uses itself", name);
@@ -560,6 +563,7 @@ static void lower_templates(Lower *L, const AstNet *net)
     int n = net->top.len + net->body.len;
     L->templates = arena_alloc(L->arena, sizeof(AstStmt *) * (size_t)(n + 1));
     L->template_failed = arena_alloc(L->arena, sizeof(bool) * (size_t)(n + 1));
+    L->template_refused = arena_alloc(L->arena, sizeof(bool) * (size_t)(n + 1));
     for (int i = 0; i < n; i++) { /* outside the network (included ones first), then in it */
         const AstStmt *t = i < net->top.len ? net->top.items[i] : net->body.items[i - net->top.len];
         if (i < net->top.len && strcmp(t->head, AST_TEMPLATE) != 0 &&
@@ -598,6 +602,11 @@ static void lower_templates(Lower *L, const AstNet *net)
                            "a template's parameters are names, each with an optional default: "
                            "planes stride=1");
                 ok = false;
+            } else if (!strcmp(pn, "true") || !strcmp(pn, "false") || ir_layer_find(pn)) {
+                /* as a network parameter's: it would hide the literal (or the kind) */
+                diag_error(L->diag, p->loc, "'%s' is not a valid parameter name%s", pn,
+                           ir_layer_find(pn) ? " (it is a layer kind)" : "");
+                ok = false;
             }
             for (int j = 1; j < k && ok; j++) {
                 const AstValue *def;
@@ -617,8 +626,10 @@ static void lower_templates(Lower *L, const AstNet *net)
                        one->label);
             ok = false;
         }
-        if (ok)
-            L->templates[L->ntemplates++] = t;
+        /* a refused one is known all the same: its uses say nothing more ("unknown layer") */
+        L->template_refused[L->ntemplates] = !ok;
+        L->template_failed[L->ntemplates] = !ok;
+        L->templates[L->ntemplates++] = t;
     }
 }
 
@@ -740,6 +751,11 @@ static void lower_header(Lower *L, const AstNet *net)
             diag_error(L->diag, a->key_loc, "unknown network header '%s': expected 'input'",
                        a->key);
             have_input = true; /* no "has no input" on top */
+            continue;
+        }
+        if (have_input && g->input_loc.file) { /* as a layer's attribute given twice */
+            diag_error(L->diag, a->key_loc, "'input' is given twice");
+            diag_note(L->diag, g->input_loc, "first given here");
             continue;
         }
         have_input = true;

@@ -29,6 +29,7 @@ typedef struct Lower {
     const char *defining;       /* the parameter whose -D is being read, or NULL */
     const AstStmt **templates;  /* `template` definitions */
     bool *template_failed;      /* its first use had errors: later ones are not expanded */
+    bool *template_refused;     /* its definition had errors: no use is expanded */
     int ntemplates;
     const AstStmt *expanding[AST_MAX_DEPTH]; /* the templates being expanded, outermost first */
     int nexpanding;
