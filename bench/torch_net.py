@@ -14,8 +14,8 @@ import torch
 import torch.nn as nn
 
 KINDS = {"conv2d", "linear", "batchnorm2d", "batchnorm1d", "maxpool2d", "avgpool2d",
-         "adaptiveavgpool2d", "leakyrelu", "dropout", "gelu", "softmax", "relu", "sigmoid",
-         "tanh", "silu", "identity", "flatten"}
+         "adaptiveavgpool2d", "leakyrelu", "dropout", "gelu", "softmax", "logsoftmax", "relu",
+         "sigmoid", "tanh", "silu", "identity", "flatten"}
 ACT = {"relu": nn.ReLU, "sigmoid": nn.Sigmoid, "tanh": nn.Tanh, "silu": nn.SiLU,
        "identity": nn.Identity, "flatten": nn.Flatten}
 
@@ -60,6 +60,8 @@ def layer(kind, a):
         return nn.GELU(approximate=a.get("approximate", "none"))
     if k == "softmax":
         return nn.Softmax(a.get("dim", 1))
+    if k == "logsoftmax":
+        return nn.LogSoftmax(a.get("dim", 1))
     if k in ACT:
         return ACT[k]()
     raise ValueError("torch_net.py: no PyTorch module for " + kind)

@@ -193,7 +193,7 @@ typedef struct Item {
     int npos;      /* a block: its children that take a position (all but a shortcut) */
 } Item;
 
-typedef enum { LOSS_CROSS_ENTROPY, LOSS_MSE } LossKind;
+typedef enum { LOSS_CROSS_ENTROPY, LOSS_MSE, LOSS_NLL } LossKind;
 typedef enum { DATA_IDX, DATA_CIFAR, DATA_FOLDER, DATA_CSV } DataKind;
 typedef enum { OPT_SGD, OPT_ADAM, OPT_ADAMW, OPT_RMSPROP, OPT_ADAGRAD, OPT_ADADELTA } OptKind;
 typedef enum {

@@ -92,6 +92,10 @@ static const SettingValue ce_values[] = {
 static const SettingKind loss_kinds[] = {
     {"cross_entropy", LOSS_CROSS_ENTROPY, "mean over the batch of -log_softmax[label]", ce_values,
      N(ce_values), pos_none, NULL, NULL},
+    {"nll", LOSS_NLL,
+     "mean over the batch of -output[label], as torch.nn.NLLLoss: the output holds "
+     "log-probabilities (end the net in LogSoftmax)",
+     NULL, 0, pos_none, NULL, NULL},
     {"mse", LOSS_MSE, "mean squared error against the one-hot label", NULL, 0, pos_none, NULL,
      NULL},
 };

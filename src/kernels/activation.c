@@ -217,6 +217,42 @@ void softmax_forward(float *out, const float *in, int B, int N, int inner)
         }
 }
 
+void logsoftmax_forward(float *out, const float *in, int B, int N, int inner)
+{
+    for (int b = 0; b < B; b++)
+        for (int i = 0; i < inner; i++) {
+            const float *x = in + (size_t)b * N * inner + i;
+            float *y = out + (size_t)b * N * inner + i;
+            float m = -INFINITY;
+            for (int j = 0; j < N; j++)
+                m = x[(size_t)j * inner] > m ? x[(size_t)j * inner] : m;
+            double s = 0.0;
+            for (int j = 0; j < N; j++)
+                s += expf(x[(size_t)j * inner] - m);
+            /* x - max - log(sum exp(x - max)), as ATen's log_softmax */
+            float lse = (float)log(s);
+            for (int j = 0; j < N; j++)
+                y[(size_t)j * inner] = x[(size_t)j * inner] - m - lse;
+        }
+}
+
+void logsoftmax_backward(float *din, const float *dout, const float *out, int B, int N, int inner)
+{
+    for (int b = 0; b < B; b++)
+        for (int i = 0; i < inner; i++) {
+            size_t o = (size_t)b * N * inner + i;
+            const float *dy = dout + o, *y = out + o;
+            float *dx = din + o;
+            /* y_j = x_j - log sum e^x, so dx_j = dy_j - e^y_j sum_k dy_k */
+            double s = 0.0;
+            for (int j = 0; j < N; j++)
+                s += dy[(size_t)j * inner];
+            for (int j = 0; j < N; j++)
+                dx[(size_t)j * inner] =
+                    dy[(size_t)j * inner] - expf(y[(size_t)j * inner]) * (float)s;
+        }
+}
+
 void softmax_backward(float *din, const float *dout, const float *out, int B, int N, int inner)
 {
     for (int b = 0; b < B; b++)

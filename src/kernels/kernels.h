@@ -225,6 +225,10 @@ void concat_backward(float *const *dins, const float *dout, const int *chans, in
 void softmax_forward(float *out, const float *in, int B, int N, int inner);
 /* din (B,N,inner) = out * (dout - sum_j dout_j * out_j) over N, dout and out (B,N,inner) */
 void softmax_backward(float *din, const float *dout, const float *out, int B, int N, int inner);
+/* out (B,N,inner) = log_softmax of in over N (x - max - log(sum exp(x - max))); may alias in */
+void logsoftmax_forward(float *out, const float *in, int B, int N, int inner);
+/* din = dout - exp(out) * sum_j dout_j over N, from logsoftmax_forward's out */
+void logsoftmax_backward(float *din, const float *dout, const float *out, int B, int N, int inner);
 /* Returns the mean over the batch of -log_softmax(logits)[label], as
  * torch.nn.CrossEntropyLoss(label_smoothing=e): with e > 0 the target is (1 - e) on the label
  * and e/N on every class, so the loss is (1 - e) nll + e mean_j(-log_softmax_j).
@@ -242,6 +246,10 @@ float mse_forward(float *dpred, const float *pred, const float *target, int B, i
  * over B (cross-entropy) or B*N (MSE). */
 void cross_entropy_rows(float *dlogits, const float *logits, const int32_t *labels,
                         double label_smoothing, int B, int N, int b0, int b1, double *row_loss);
+/* torch.nn.NLLLoss on log-probabilities logp (B,N): row b's loss -logp[b][label] (the mean's
+ * numerator, over B), its gradient -1/B at the label and 0 elsewhere. */
+void nll_rows(float *dlogp, const float *logp, const int32_t *labels, int B, int N, int b0, int b1,
+              double *row_loss);
 void mse_rows(float *dpred, const float *pred, const float *target, int B, int N, int b0, int b1,
               double *row_loss);
 

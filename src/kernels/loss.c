@@ -60,6 +60,20 @@ void mse_rows(float *dpred, const float *pred, const float *target, int B, int N
     }
 }
 
+void nll_rows(float *dlogp, const float *logp, const int32_t *labels, int B, int N, int b0, int b1,
+              double *row_loss)
+{
+    for (int b = b0; b < b1; b++) {
+        const float *x = logp + (size_t)b * N;
+        row_loss[b] = -(double)x[labels[b]]; /* torch.nn.NLLLoss: -input[label], mean */
+        if (dlogp) {
+            float *dx = dlogp + (size_t)b * N;
+            for (int j = 0; j < N; j++)
+                dx[j] = j == labels[b] ? (float)(-1.0 / B) : 0.0f;
+        }
+    }
+}
+
 /* The whole batch at once: its rows' losses added in row order. */
 static float row_mean(const double *row_loss, int B, double n)
 {

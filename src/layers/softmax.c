@@ -1,6 +1,8 @@
-/* softmax.c: Softmax, as torch.nn.Softmax(dim): over the features of a flat input (dim 1 or
- * -1), or over one dimension of a CxHxW input (1 or -3 the channels, 2 or -2 the rows, 3 or
- * -1 the columns). Dim 0 (and -2 of a flat input, -4 of an image) is the batch: refused. */
+/* softmax.c: Softmax and LogSoftmax, as torch.nn.Softmax(dim) and torch.nn.LogSoftmax(dim):
+ * over the features of a flat input (dim 1 or -1), or over one dimension of a CxHxW input (1
+ * or -3 the channels, 2 or -2 the rows, 3 or -1 the columns). Dim 0 (and -2 of a flat input,
+ * -4 of an image) is the batch: refused. The two kinds differ only in the last step (divide
+ * by the sum, or subtract its log), so they share this file. */
 #include "layer.h"
 
 enum { A_DIM };
@@ -29,9 +31,9 @@ static void shape(Node *n, Diag *d)
     int rank = n->in.rank, v = (int)dim->i[0];
     if (v == 0 || v == -rank - 1) { /* torch.nn.Softmax(dim=0) normalises across the batch */
         diag_error(d, at,
-                   "Softmax over dim %d would mix the samples of a batch (dim %d is the "
+                   "%s over dim %d would mix the samples of a batch (dim %d is the "
                    "batch)",
-                   v, v);
+                   n->ops->name, v, v);
         diag_hint(d, at, "'dim=1' (or -%d) normalises each sample's %s", rank,
                   rank == 1 ? "features" : "channels");
         return;
@@ -39,9 +41,9 @@ static void shape(Node *n, Diag *d)
     if (sample_dim(n) < 0) {
         char s[64];
         diag_error(d, at,
-                   "Softmax dim %d is out of range for a %s input (a batch of them has "
+                   "%s dim %d is out of range for a %s input (a batch of them has "
                    "dimensions 0 to %d, or -%d to -1)",
-                   v, shape_str(n->in, s), rank, rank + 1);
+                   n->ops->name, v, shape_str(n->in, s), rank, rank + 1);
         diag_hint(d, at, "%s",
                   rank == 1 ? "a flat input takes 'dim=1' (or -1)"
                             : "a CxHxW input takes dim 1, 2 or 3 (or -3, -2, -1)");
@@ -66,11 +68,13 @@ static void norm_lines(const Node *n, int batch, int *outer, int *N, int *inner)
     }
 }
 
+static bool is_log(const Node *n) { return n->kind == LAYER_LOGSOFTMAX; }
+
 static void forward(const Node *n, LayerRun *r)
 {
     int outer, N, inner;
     norm_lines(n, r->batch, &outer, &N, &inner);
-    softmax_forward(r->out, r->in, outer, N, inner);
+    (is_log(n) ? logsoftmax_forward : softmax_forward)(r->out, r->in, outer, N, inner);
 }
 
 static void backward(const Node *n, LayerRun *r)
@@ -78,7 +82,8 @@ static void backward(const Node *n, LayerRun *r)
     int outer, N, inner;
     norm_lines(n, r->batch, &outer, &N, &inner);
     if (r->din)
-        softmax_backward(r->din, r->dout, r->out, outer, N, inner);
+        (is_log(n) ? logsoftmax_backward : softmax_backward)(r->din, r->dout, r->out, outer, N,
+                                                             inner);
 }
 
 /* An image's softmax, scalar: for each pixel (or row, or column), max, exp, sum, scale over
@@ -108,12 +113,22 @@ static void image_body(Emit *e, const VecFam *f, const void *ctx)
     sb_printf(sb, "            for (int j = 0; j < %d; j++) {\n                float v = expf(in[",
               N);
     emit_index(sb, &e->in, ix[0], ix[1], ix[2]);
-    sb_puts(sb, "] - mx);\n                out[");
-    emit_index(sb, &e->out, ix[0], ix[1], ix[2]);
-    sb_puts(sb, "] = v;\n                sum += v;\n            }\n");
+    sb_puts(sb, "] - mx);\n");
+    if (!is_log(n)) {
+        sb_puts(sb, "                out[");
+        emit_index(sb, &e->out, ix[0], ix[1], ix[2]);
+        sb_puts(sb, "] = v;\n");
+    }
+    sb_puts(sb, "                sum += v;\n            }\n");
     sb_printf(sb, "            for (int j = 0; j < %d; j++)\n                out[", N);
     emit_index(sb, &e->out, ix[0], ix[1], ix[2]);
-    sb_puts(sb, "] /= sum;\n        }\n");
+    if (is_log(n)) { /* x - max - log(sum) */
+        sb_puts(sb, "] = in[");
+        emit_index(sb, &e->in, ix[0], ix[1], ix[2]);
+        sb_puts(sb, "] - mx - logf(sum);\n        }\n");
+    } else {
+        sb_puts(sb, "] /= sum;\n        }\n");
+    }
 }
 
 /* Emitted as scalar code: max, exp, sum, scale, as the interpreter's kernel. */
@@ -121,13 +136,25 @@ static void emit(const Node *n, Emit *e)
 {
     if (n->in.rank == 3) {
         static const char *const what[] = {"channels", "rows", "columns"};
-        sb_printf(e->code, "/* %s: Softmax over the %s of a %dx%dx%d image */\n", n->path,
+        sb_printf(e->code, "/* %s: %s over the %s of a %dx%dx%d image */\n", n->path, n->ops->name,
                   what[sample_dim(n)], e->in.c, e->in.h, e->in.w);
         emit_step_open(e);
         emit_step_body(e, 1, image_body, n);
         return;
     }
     int N = (int)n->out.d[0];
+    if (is_log(n)) {
+        sb_printf(e->code,
+                  "/* %s: LogSoftmax over %d features */\n"
+                  "static void %s(const float *restrict in, float *restrict out)\n{\n"
+                  "    float mx = in[0], sum = 0.0f;\n"
+                  "    for (int i = 1; i < %d; i++)\n        mx = in[i] > mx ? in[i] : mx;\n"
+                  "    for (int i = 0; i < %d; i++)\n        sum += expf(in[i] - mx);\n"
+                  "    sum = logf(sum);\n"
+                  "    for (int i = 0; i < %d; i++)\n        out[i] = in[i] - mx - sum;\n}\n\n",
+                  n->path, N, e->name, N, N, N);
+        return;
+    }
     sb_printf(e->code,
               "/* %s: Softmax over %d features */\n"
               "static void %s(const float *restrict in, float *restrict out)\n{\n"
@@ -145,6 +172,22 @@ const LayerOps layer_softmax = {
     .summary = "exp(x) / sum(exp(x)) over the features, or one dimension of an image "
                "(torch.nn.Softmax)",
     .example = "Softmax",
+    .attrs = attrs,
+    .nattrs = sizeof attrs / sizeof attrs[0],
+    .positional = positional,
+    .shape = shape,
+    .forward = forward,
+    .backward = backward,
+    .backward_reads_out = true,
+    .emit = emit,
+};
+
+const LayerOps layer_logsoftmax = {
+    .kind = LAYER_LOGSOFTMAX,
+    .name = "LogSoftmax",
+    .summary = "x - log(sum(exp(x))) over the features, or one dimension of an image "
+               "(torch.nn.LogSoftmax; with loss nll, as torch.nn.NLLLoss takes it)",
+    .example = "LogSoftmax",
     .attrs = attrs,
     .nattrs = sizeof attrs / sizeof attrs[0],
     .positional = positional,

@@ -640,6 +640,8 @@ float rt_loss(Model *m, LossKind loss, int batch, bool grad)
         for (int b = r0; b < r1; b++)
             m->target[(size_t)b * row + (size_t)m->labels[b]] = 1.0f;
         mse_rows(grad ? m->dlogits : NULL, logits, m->target, batch, N, r0, r1, m->rowloss);
+    } else if (loss == LOSS_NLL) {
+        nll_rows(grad ? m->dlogits : NULL, logits, m->labels, batch, N, r0, r1, m->rowloss);
     } else {
         cross_entropy_rows(grad ? m->dlogits : NULL, logits, m->labels, m->g->train.label_smoothing,
                            batch, N, r0, r1, m->rowloss);

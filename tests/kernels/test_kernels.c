@@ -433,6 +433,41 @@ Test(kernels, softmax_reference)
     free(out), free(din);
 }
 
+Test(kernels, log_softmax_reference)
+{
+    static const char *const cases[] = {"log_softmax", "log_softmax_large"};
+    for (int c = 0; c < 2; c++) {
+        const float *sz = ref_get(cases[c], "size")->v;
+        int B = (int)sz[0], N = (int)sz[1];
+        float *out = nan_buf((size_t)B * N), *din = nan_buf((size_t)B * N);
+        logsoftmax_forward(out, ref_get(cases[c], "in")->v, B, N, 1);
+        expect_close(cases[c], "out", out, (size_t)B * N);
+        logsoftmax_backward(din, ref_get(cases[c], "dout")->v, out, B, N, 1);
+        expect_close(cases[c], "din", din, (size_t)B * N);
+        free(out), free(din);
+    }
+}
+
+Test(kernels, nll_reference)
+{
+    const float *sz = ref_get("nll", "size")->v;
+    int B = (int)sz[0], N = (int)sz[1];
+    const float *lf = ref_get("nll", "labels")->v;
+    int32_t labels[64];
+    cr_assert(B <= 64);
+    for (int b = 0; b < B; b++)
+        labels[b] = (int32_t)lf[b];
+    float *d = nan_buf((size_t)B * N);
+    double rows[64], sum = 0;
+    nll_rows(d, ref_get("nll", "logp")->v, labels, B, N, 0, B, rows);
+    for (int b = 0; b < B; b++)
+        sum += rows[b];
+    float loss = (float)(sum / B);
+    expect_close("nll", "loss", &loss, 1);
+    expect_close("nll", "dlogp", d, (size_t)B * N);
+    free(d);
+}
+
 Test(kernels, cross_entropy_reference)
 {
     char cases[8][64];

@@ -280,6 +280,26 @@ torch.nn.CrossEntropyLoss(label_smoothing=e): (1 - e) nll + e mean over classes 
         w.tensor(n + ".label_smoothing", [e])
         w.tensor(n + ".loss", [loss.item()])
         w.tensor(n + ".dlogits", lg.grad)
+
+    w.comment("""
+log_softmax: size = B N; in (B,N), out (B,N) log_softmax over dim 1 (the 'large' case's
+logits in the hundreds), dout (B,N), din (B,N).
+nll: size = B N; logp (B,N) log-probabilities, labels (B), loss (1) = F.nll_loss (the mean
+over the batch of -logp[label]), dlogp (B,N).""")
+    for name, scale in [("", 3.0), ("_large", 300.0)]:
+        B, N = 5, 10
+        x, dout = rand(B, N) * scale, rand(B, N)
+        out, (din,) = backward_of(lambda x_: F.log_softmax(x_, dim=1), dout, x)
+        for t, v in [("size", [B, N]), ("in", x), ("out", out), ("dout", dout), ("din", din)]:
+            w.tensor("log_softmax" + name + "." + t, v)
+    B, N = 6, 7
+    logp = F.log_softmax(rand(B, N) * 2.0, dim=1).detach().requires_grad_(True)
+    labels = torch.randint(0, N, (B,))
+    loss = F.nll_loss(logp, labels)
+    loss.backward()
+    for t, v in [("size", [B, N]), ("logp", logp.detach()), ("labels", labels),
+                 ("loss", [loss.item()]), ("dlogp", logp.grad)]:
+        w.tensor("nll." + t, v)
     w.close()
 
 

@@ -19,7 +19,8 @@
 #   - training draws a loss (cross_entropy with or without label_smoothing, mse) and an
 #     optimizer (SGD with momentum, dampening, nesterov and weight_decay; Adam with betas, eps
 #     and weight_decay; AdamW) with its learning rate; the last OPT_NETS nets (a seed of
-#     their own) RMSprop, Adagrad or Adadelta with some of their arguments.
+#     their own) RMSprop, Adagrad or Adadelta with some of their arguments; and after them
+#     the hand-written nets of hand_nets() (PyTorch's MNIST example, dropouts at 0).
 # A net on which PyTorch's own float32 steps depart from its float64 ones by more than 1e-6
 # (relative, as the test measures) is drawn again: there float32 rounding is amplified (Adam
 # on a bias whose gradient a BatchNorm after it makes almost zero, a large learning rate),
@@ -535,7 +536,30 @@ def make_optimizer(params, opt):
     return getattr(torch.optim, kind)(params, **kw)
 
 
+def hand_nets():
+    """Nets written by hand, each a function of its number giving (text, loss, optimizer):
+    PyTorch's MNIST example (nets/pytorch_example.net: LogSoftmax, nll, Adadelta, StepLR),
+    narrower, with its dropouts at 0, so that no mask is drawn."""
+    def example(idx):
+        src = open(os.path.join(base.ROOT, "nets", "pytorch_example.net")).read()
+        body = src[src.index("\nnetwork ") + 1:src.index("\ntrain {") + 1]
+        body = body.replace("network pytorch_example", "network r%02d" % idx)
+        body = re.sub(r"Dropout [0-9.]+", "Dropout 0", body)
+        for wide, narrow in [("1->32 k3", "1->4 k3"), ("64 k3", "8 k3"), ("Linear 128", "Linear 16")]:
+            body = body.replace(wide, narrow)  # its 1.2M weights would be 10 MB of fixture
+        loss, opt = "nll", "Adadelta lr=1.0"
+        text = ("# tests/runtime/fixtures/random/%02d.net: nets/pytorch_example.net, narrower, with "
+                "its dropouts at 0 (gen_torch_random.py)\n" % idx) + body
+        text += ("train {\n  data idx \"data/mnist-mini\"\n  loss %s\n  optimizer %s\n"
+                 "  schedule StepLR 1 gamma=0.7\n  batch %d\n  epochs 1\n  shuffle false\n}\n"
+                 % (loss, opt, BATCH))
+        return text, loss, opt
+    return [example]
+
+
 def loss_of(loss, out, y):
+    if loss == "nll":
+        return nn.functional.nll_loss(out, y)
     if loss == "mse":
         return nn.functional.mse_loss(out, nn.functional.one_hot(y, out.shape[1]).to(out.dtype))
     ls = 0.1 if "label_smoothing" in loss else 0.0
@@ -587,13 +611,17 @@ def main():
     rng2 = random.Random(20261206)
     # and OPT_NETS trained by RMSprop, Adagrad or Adadelta, from a seed of their own too
     rng4 = random.Random(20261208)
-    while made < NETS + DENSE_NETS + OPT_NETS:
+    # and last the hand-written HAND_NETS (nets/pytorch_example.net's form), in order
+    hand = hand_nets()
+    while made < NETS + DENSE_NETS + OPT_NETS + len(hand):
         if made < NETS:
             text, loss, opt = draw_net(rng, made)
         elif made < NETS + DENSE_NETS:
             text, loss, opt = draw_net(rng2, made, dense=True)
-        else:
+        elif made < NETS + DENSE_NETS + OPT_NETS:
             text, loss, opt = draw_net(rng4, made, more_optimizers=True)
+        else:
+            text, loss, opt = hand[made - NETS - DENSE_NETS - OPT_NETS](made)
         model, _ = torch_net.build(to_yaml(netc, text), 1000 + made)
         init = copy.deepcopy(model.state_dict())
         model32 = copy.deepcopy(model)
@@ -601,6 +629,8 @@ def main():
         train(model, x.double(), y, loss, opt)
         train(model32, x, y, loss, opt)
         dev = departure(model32.state_dict(), model.state_dict())
+        if dev > 1e-6 and made >= NETS + DENSE_NETS + OPT_NETS:
+            sys.exit("hand net %02d: PyTorch's own float32 steps depart by %.3g" % (made, dev))
         if dev > 1e-6:
             print("drawn again: PyTorch's own float32 steps depart from float64 by %.3g" % dev)
             rejected += 1

@@ -90,6 +90,10 @@ static const Recipe recipes[] = {
     {"Linear", "7", "Linear 3 bias=false init=xavier_uniform", IN_SMOOTH},
     {"Dropout", "2x5x6", "Dropout 0.3", IN_SMOOTH},
     {"Dropout", "13", "Dropout p=0", IN_SMOOTH},
+    {"LogSoftmax", "2x5x6", "LogSoftmax 1", IN_SMOOTH}, /* each dimension of an image */
+    {"LogSoftmax", "2x5x6", "LogSoftmax 2", IN_SMOOTH},
+    {"LogSoftmax", "2x5x6", "LogSoftmax -1", IN_SMOOTH},
+    {"Softmax", "2x5x6", "Softmax 2", IN_SMOOTH},
 };
 #define NRECIPES ((int)(sizeof recipes / sizeof recipes[0]))
 
@@ -740,4 +744,12 @@ Test(grad, relu_runs_after_max_pool_exactly)
 Test(grad, whole_net_softmax_head, .timeout = 120)
 {
     check_net("  Flatten\n  Linear 4\n  Softmax\n", LOSS_CROSS_ENTROPY, 0, 0);
+}
+
+/* The PyTorch MNIST example's head: LogSoftmax, then nll (torch.nn.NLLLoss); and
+ * cross_entropy of a LogSoftmax (log_softmax is idempotent: the same loss as without it). */
+Test(grad, whole_net_logsoftmax_nll, .timeout = 120)
+{
+    check_net("  Flatten\n  Linear 4\n  LogSoftmax\n", LOSS_NLL, 0, 0);
+    check_net("  Flatten\n  Linear 4\n  LogSoftmax\n", LOSS_CROSS_ENTROPY, 0, 0);
 }
