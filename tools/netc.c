@@ -188,6 +188,12 @@ static int generate(const char *net, Graph *g, const char *out, const char *weig
     sb_init(&h);
     sb_init(&b);
     char *bpath = blob ? blob_name(out) : NULL;
+    if (header && strcmp(header, "-") == 0) { /* the C would #include "-" */
+        diag_error(d, (SrcLoc){0},
+                   "--header needs a file name ('-' is standard output, which is the C's)");
+        rt_model_free(m);
+        return EXIT_USAGE;
+    }
     /* three outputs, three files (a header written over the C would include itself) */
     const char *clash = header && strcmp(out, "-") && io_same_file(header, out) ? out
                         : header && bpath && io_same_file(header, bpath)        ? bpath

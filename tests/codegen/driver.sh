@@ -200,6 +200,47 @@ rm -f "$tmp/wino.weights"
 expect "--no-blob keeps C literals" 0 "^ok" \
   sh -c "'$netc' '$tmp/wide.net' -o '$tmp/wide.c' --no-blob 2>/dev/null && [ ! -e '$tmp/wide.weights' ] && grep -q 'static const float' '$tmp/wide.c' && echo ok"
 expect "--blob needs a file" 2 "give a file name" "$netc" "$root/nets/mnist.net" -o - --blob
+expect "--header - refused (the C would include a file named -)" 2 "header needs a file name" \
+  "$netc" "$root/nets/mnist.net" -o "$tmp/hm.c" --header -
+# the API from threads of one's own: NAME_forward_arena with an arena each gives, on every
+# thread at once, the bits NAME_forward gives alone; and the headers of two nets whose
+# names extend one another (a, a_in: A_IN_H is a macro of a) go into one program
+cat > "$tmp/arena.c" <<'EOF2'
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "mn.h"
+#include "mn_in.h"
+int main(void)
+{
+    enum { N = 64 };
+    static float in[N][MN_IN_SIZE], want[N][MN_OUT_SIZE], got[N][MN_OUT_SIZE];
+    for (int i = 0; i < N; i++)
+        for (int k = 0; k < MN_IN_SIZE; k++)
+            in[i][k] = (float)((i * 7 + k * 13) % 29) / 29.0f;
+    for (int i = 0; i < N; i++)
+        mn_forward(in[i], want[i]);
+    int bad = 0;
+#pragma omp parallel reduction(+ : bad)
+    {
+        void *arena = aligned_alloc(64, (MN_ARENA_BYTES + 63) / 64 * 64 + 64);
+#pragma omp for
+        for (int i = 0; i < N; i++)
+            mn_forward_arena(in[i], got[i], arena);
+        free(arena);
+    }
+    bad = memcmp(want, got, sizeof want) != 0;
+    printf(bad ? "differ\n" : "ok %d\n", MN_IN_OUT_SIZE);
+    return bad;
+}
+EOF2
+printf 'network mn_in (input 3) {\n  Linear 2\n}\n' > "$tmp/mn_in.net"
+printf 'int main(void) { return 0; }\n' > "$tmp/omp.c"
+omp=-fopenmp; $cc -fopenmp "$tmp/omp.c" -o "$tmp/omp" 2>/dev/null || omp="" # clang without libomp
+expect "forward_arena on 4 threads${omp:+ (OpenMP)} == forward; two nets' headers in one program" 0 "^ok 2" \
+  sh -c "'$netc' '$root/nets/mnist.net' --weights '$root/examples/mnist.safetensors' --prefix mn -o '$tmp/mn.c' --header '$tmp/mn.h' 2>/dev/null &&
+    '$netc' '$tmp/mn_in.net' -o '$tmp/mn_in.c' --header '$tmp/mn_in.h' 2>/dev/null &&
+    $cc -std=c11 -O2 $omp -I'$tmp' '$tmp/arena.c' '$tmp/mn.c' '$tmp/mn_in.c' -o '$tmp/arena' -lm && OMP_NUM_THREADS=4 '$tmp/arena'"
 # an output that names an input or another output (another spelling, a link) is refused,
 # and the file stays
 cp "$root/nets/mnist.net" "$tmp/keep.net"
