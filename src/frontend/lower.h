@@ -62,6 +62,11 @@ void lower_params_pop(Lower *L);
 void lower_params_bind(Lower *L, const char *name, SrcLoc loc, const AstValue *v);
 /* Warns of each parameter nothing used. */
 void lower_params_unused(Lower *L);
+/* A hint at `at` naming the parameter in scope that a bare word not a parameter was likely
+ * meant to be (`Linear widht`: did you mean 'width'?); nothing when none is close. */
+void lower_params_suggest(Lower *L, const char *word, SrcLoc at);
+/* A bool as an attribute takes one: true, yes, on, false, no, off (case aside). */
+bool lower_parse_bool(const char *s, bool *b);
 /* Lowers net's train section (or its defaults) into L->g->train (lower_train.c). */
 void lower_train(Lower *L, const AstNet *net);
 

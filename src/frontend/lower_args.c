@@ -67,6 +67,8 @@ static bool type_error(Lower *L, const AttrSpec *s, const AstValue *v)
         ast_parse_number(&num, v->s))
         diag_hint(L->diag, v->loc, "write the number bare, without quotes or a !!str tag: %s",
                   v->s);
+    else if (v->kind == VAL_IDENT) /* a parameter misspelled: `Linear widht` */
+        lower_params_suggest(L, v->s, v->loc);
     return false;
 }
 
@@ -83,7 +85,7 @@ static bool set_number(Lower *L, const AttrSpec *s, AttrVal *out, int i, const A
     return true;
 }
 
-static bool parse_bool(const char *s, bool *b)
+bool lower_parse_bool(const char *s, bool *b)
 {
     static const char *const yes[] = {"true", "yes", "on"}, *const no[] = {"false", "no", "off"};
     for (int i = 0; i < 3; i++) {
@@ -181,7 +183,7 @@ static bool set_attr(Lower *L, const AttrSpec *s, AttrVal *out, const AstValue *
     case ATTR_BOOL:
         if (v->kind == VAL_INT && (v->i == 0 || v->i == 1))
             nv.b = v->i == 1;
-        else if (v->kind != VAL_IDENT || !parse_bool(v->s, &nv.b))
+        else if (v->kind != VAL_IDENT || !lower_parse_bool(v->s, &nv.b))
             return type_error(L, s, v);
         break;
     case ATTR_ENUM: {

@@ -54,6 +54,17 @@ static PType type_of(const AstValue *v)
 /* Whether name i is seen where lowering is: not a template's caller's. */
 static bool in_scope(const Lower *L, int i) { return i >= L->scope || i < L->nnet; }
 
+void lower_params_suggest(Lower *L, const char *word, SrcLoc at)
+{
+    Suggest s;
+    suggest_init(&s, word, false);
+    for (int i = 0; i < L->nparams; i++)
+        if (in_scope(L, i))
+            suggest_add(&s, L->params[i].name);
+    if (suggest_best(&s))
+        diag_hint(L->diag, at, "did you mean the parameter '%s'?", suggest_best(&s));
+}
+
 static NetParam *find(Lower *L, const char *name)
 {
     for (int i = L->nparams - 1; i >= 0; i--) {
@@ -331,6 +342,12 @@ static AstValue *define_value(Lower *L, const NetParam *p, const char *text)
         AstValue *sv = ast_value(L->arena, VAL_STRING, (SrcLoc){0});
         sv->s = text;
         return sv;
+    }
+    bool b = false;
+    if (p->type == P_BOOL && (lower_parse_bool(text, &b) || !strcmp(text, "0") ||
+                              !strcmp(text, "1"))) { /* the words a bool attribute takes */
+        b = b || !strcmp(text, "1");
+        text = b ? "true" : "false";
     }
     AstValue *v = ast_scalar(L->arena, text, (SrcLoc){0});
     int errors = L->diag->errors;
