@@ -538,6 +538,7 @@ static Node *lower_use(Lower *L, Item *parent, const AstStmt *s, const AstStmt *
         *one = *(const AstStmt *)t->body.items[0];
         one->label = s->label;
         one->label_loc = s->label_loc;
+        one->loc = s->loc; /* where it is defined: at the use ("first defined here") */
         PtrVec v = {0};
         ptrvec_push(L->arena, &v, one);
         cur = lower_stmts(L, parent, &v, depth, in, cur);
