@@ -89,6 +89,10 @@ static Node *new_node(Lower *L, LayerKind k, const AstStmt *s, const char *path,
     Node *n = ir_node_add(L->g, k, s->loc);
     n->head_loc = s->head_loc;
     n->path = path;
+    if (L->nctx > 0) {
+        n->ctx_what = L->ctx_what[L->nctx - 1];
+        n->ctx_at = L->ctx_at[L->nctx - 1];
+    }
     ir_node_set_inputs(n, &in, 1);
     return n;
 }
@@ -385,12 +389,21 @@ static Node *lower_repeat(Lower *L, Item *parent, const AstStmt *s, int depth, N
     for (int64_t k = 0; k < n && L->diag->errors == errors && !L->too_big; k++) {
         if (var && !lower_params_push(L, var, var_loc, k))
             return in;
+        bool ctx = L->nctx < (int)(sizeof L->ctx_at / sizeof L->ctx_at[0]);
+        if (ctx) { /* the copy a shape error is in */
+            L->ctx_at[L->nctx] = s->head_loc;
+            L->ctx_what[L->nctx++] =
+                arena_printf(L->arena, "in copy %lld of %lld of this repeat%s%s", (long long)k,
+                             (long long)n, var ? ", with " : "",
+                             var ? arena_printf(L->arena, "%s = %lld", var, (long long)k) : "");
+        }
         if (s->body.len == 1) {
             cur = lower_stmts(L, it, &s->body, depth + 1, cur, cur); /* no rescan of the copies */
         } else {
             Item *copy = new_item(L, it, ITEM_GROUP, NULL, s->head_loc);
             copy->out = cur = lower_body(L, copy, &s->body, depth + 2, cur);
         }
+        L->nctx -= ctx;
         if (var)
             lower_params_pop(L);
     }
@@ -533,20 +546,29 @@ static Node *lower_use(Lower *L, Item *parent, const AstStmt *s, const AstStmt *
         return cur;
     }
     L->expanding[L->nexpanding++] = t;
+    bool ctx = L->nctx < (int)(sizeof L->ctx_at / sizeof L->ctx_at[0]);
+    if (ctx) { /* the use a shape error is in */
+        L->ctx_at[L->nctx] = s->head_loc;
+        L->ctx_what[L->nctx++] = arena_printf(L->arena, "in template '%s', used here", name);
+    }
     if (t->body.len == 1) { /* the statement itself, named by the use */
         AstStmt *one = arena_alloc(L->arena, sizeof *one);
         *one = *(const AstStmt *)t->body.items[0];
         one->label = s->label;
         one->label_loc = s->label_loc;
-        one->loc = s->loc; /* where it is defined: at the use ("first defined here") */
         PtrVec v = {0};
         ptrvec_push(L->arena, &v, one);
+        int had = parent->children.len;
         cur = lower_stmts(L, parent, &v, depth, in, cur);
+        if (parent->children.len > had) /* its name is defined at the use: a duplicate's
+                                            "first defined here" points there */
+            ((Item *)parent->children.items[parent->children.len - 1])->loc = s->loc;
     } else {
         Item *it = new_item(L, parent, ITEM_GROUP, label_of(L, parent, s), s->head_loc);
         it->out = cur = lower_body(L, it, &t->body, depth + 1, cur);
     }
     L->nexpanding--;
+    L->nctx -= ctx;
     L->nparams = before;
     L->scope = scope;
     if (L->diag->errors > errors) /* the body's errors are told once: say by which use */

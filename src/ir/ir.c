@@ -330,6 +330,8 @@ void ir_error_input(const Node *n, const AttrVal *given, const char *attr_name,
 
 bool ir_shape(Graph *g, Diag *d)
 {
+    SrcLoc told[64]; /* statements in templates and repeats whose errors were told */
+    int ntold = 0;
     g->shaped = true;
     g->nparams = 0;
     g->macs = 0;
@@ -352,6 +354,14 @@ bool ir_shape(Graph *g, Diag *d)
         n->macs = 0;
         n->shaped = false;
         int errors = d->errors;
+        /* a statement of a template or a repeat in error is told at its first use or copy
+         * only (the note says which): its other nodes' errors still count, unseen */
+        bool again = false;
+        for (int k = 0; k < ntold && n->ctx_what && !again; k++)
+            again = told[k].file == n->head_loc.file && told[k].line == n->head_loc.line &&
+                    told[k].col == n->head_loc.col;
+        bool silent = d->silent;
+        d->silent = silent || again;
         n->ops->shape(n, d);
         if (n->shaped && shape_numel(n->out) > SHAPE_MAX_NUMEL) {
             char buf[64], lim[32];
@@ -368,6 +378,12 @@ bool ir_shape(Graph *g, Diag *d)
                 n->shaped = false;
             }
         }
+        if (d->errors != errors && n->ctx_what) { /* which use, which copy */
+            diag_note(d, n->ctx_at, "%s", n->ctx_what);
+            if (!again && ntold < (int)(sizeof told / sizeof told[0]))
+                told[ntold++] = n->head_loc;
+        }
+        d->silent = silent;
         if (d->errors != errors)
             g->shaped = false;
         if (!n->shaped) {

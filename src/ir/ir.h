@@ -150,10 +150,14 @@ struct Node {
     const char *path; /* dotted name: layer1.0, fc */
     SrcLoc loc;       /* the whole statement */
     SrcLoc head_loc;  /* the layer keyword */
-    AttrVal *attrs;   /* ops->nattrs values, in spec order */
-    int ninputs;      /* 1, or more for a join (ops->max_inputs) */
-    Node **inputs;    /* the producers, in order; NULL stands for the network's input */
-    int nuses;        /* the nodes that read this one's output (the shape pass counts them) */
+    /* made by a template's use or a repeat's copy: a note for its errors ("in template 't',
+     * used here") at ctx_at; ctx_what NULL otherwise */
+    const char *ctx_what;
+    SrcLoc ctx_at;
+    AttrVal *attrs; /* ops->nattrs values, in spec order */
+    int ninputs;    /* 1, or more for a join (ops->max_inputs) */
+    Node **inputs;  /* the producers, in order; NULL stands for the network's input */
+    int nuses;      /* the nodes that read this one's output (the shape pass counts them) */
     /* For a join: how its statement named each input (`join add a b`: "a", "b") and where
      * that input is defined, for messages; NULL for other nodes. */
     const char **in_names;
