@@ -116,8 +116,22 @@ static Node *lower_layer(Lower *L, Item *parent, const AstStmt *s, Node *in)
     const LayerOps *ops = ir_layer_find(s->head);
     if (!ops) {
         diag_error(L->diag, s->head_loc, "unknown layer '%s'", s->head);
+        /* YAML's `- a: Linear 3`: a name, then a layer with its arguments in one string */
+        const AstArg *a0 = s->args.len == 1 ? s->args.items[0] : NULL;
+        const char *text =
+            a0 && !a0->key && (a0->val->kind == VAL_STRING || a0->val->kind == VAL_IDENT)
+                ? a0->val->s
+                : NULL;
+        const char *sp = text ? strchr(text, ' ') : NULL;
+        char kind[64] = "";
+        if (sp && sp - text < (int)sizeof kind)
+            memcpy(kind, text, (size_t)(sp - text)), kind[sp - text] = 0;
         const char *sug = ir_layer_suggest(s->head);
-        if (sug)
+        if (kind[0] && ir_layer_find(kind))
+            diag_hint(L->diag, s->head_loc,
+                      "to name a layer '%s', give its arguments as its own: '- %s: {%s: %s}'",
+                      s->head, s->head, kind, sp + 1);
+        else if (sug)
             diag_hint(L->diag, s->head_loc, "did you mean '%s'?", sug);
         return in;
     }
