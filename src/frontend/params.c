@@ -351,11 +351,12 @@ static AstValue *define_value(Lower *L, const NetParam *p, const char *text)
     }
     AstValue *v = ast_scalar(L->arena, text, (SrcLoc){0});
     int errors = L->diag->errors;
-    if (text[0] == '(')
+    bool parsed = text[0] == '(' || text[0] == '['; /* an expression, or a list: [1, 1] */
+    if (parsed)
         v = ast_parse_expr(L->arena, text, (SrcLoc){0}, false, L->diag);
     L->defining = p->name;
     if (v)
-        v = eval(L, v, 0, text[0] == '(');
+        v = eval(L, v, 0, parsed);
     L->defining = NULL;
     if (!v) {
         if (L->diag->errors > errors) /* the message has no place of its own: say where */
