@@ -3,6 +3,7 @@
 #include <stdarg.h>
 #include <string.h>
 
+#include "ir.h"
 #include "parse_state.h"
 #include "lexer.h"
 
@@ -91,12 +92,23 @@ static int line_indent(const LexState *st, size_t off, bool *first)
     return (int)(i - b) + 1;
 }
 
+/* Whether s is a short form's prefix of some layer's attribute (k of k3), not any letter
+ * (`1e`, `3x` are no short forms backwards). */
+static bool is_short_prefix(const char *s)
+{
+    for (int k = 0; k < LAYER__COUNT; k++)
+        for (int i = 0; i < ir_layers[k]->nattrs; i++)
+            if (ir_layers[k]->attrs[i].shortp && !strcmp(ir_layers[k]->attrs[i].shortp, s))
+                return true;
+    return false;
+}
+
 void lex_bad_word(LexState *st, YYLTYPE loc, const char *text)
 {
     lex_error(st, loc, "'%s' is not a number or a name", text);
     size_t nd = strspn(text, "0123456789");
     size_t nl = strspn(text + nd, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ");
-    if (nl > 0 && nl <= 2 && !text[nd + nl]) /* `3k`: a short form backwards */
+    if (nl > 0 && nl <= 2 && !text[nd + nl] && is_short_prefix(text + nd)) /* `3k` */
         diag_hint(st->diag, lex_loc(st, loc), "a short form puts the letter first: '%s%.*s'",
                   text + nd, (int)nd, text);
 }
