@@ -420,7 +420,11 @@ bool ir_shape(Graph *g, Diag *d)
                    "is not the network's output",
                    n->path, n->ops->name);
         const char *name = dot ? dot + 1 : n->path;
-        if (strspn(name, "0123456789") == strlen(name)) /* a position, not a name */
+        if (strspn(name, "0123456789") == strlen(name) && n->ops->max_inputs) /* a join */
+            diag_hint(d, n->head_loc,
+                      "name it ('x: %s ...') and take it into the join after it, or remove it",
+                      n->ops->example);
+        else if (strspn(name, "0123456789") == strlen(name)) /* a position, not a name */
             diag_hint(d, n->head_loc,
                       "name it ('x: %s') and take it into the join after it, or remove it",
                       n->ops->name);
