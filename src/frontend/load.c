@@ -168,10 +168,10 @@ static void expand_includes(Arena *a, AstNet *net, IncStack *st, Diag *d)
                              "an included file gives params and templates; its network '%s' is "
                              "not used",
                              inc->name);
-            else if (inc->has_train) /* with a network, the warning above says it all */
+            if (inc->has_train)
                 diag_warning(d, inc->train_loc,
                              "an included file gives params and templates; its train section "
-                             "is not used (the including file's is)");
+                             "is not used");
             take_shared(a, inc, &top);
         }
         st->n--;

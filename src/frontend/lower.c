@@ -84,15 +84,20 @@ static Item *new_item(Lower *L, Item *parent, ItemKind kind, const char *name, S
     return it;
 }
 
+/* A context inside the current one (a template's use, a repeat's copy). */
+static const ExpCtx *push_ctx(Lower *L, SrcLoc at, const char *what)
+{
+    ExpCtx *c = arena_alloc(L->arena, sizeof *c);
+    *c = (ExpCtx){.at = at, .what = what, .outer = L->ctx};
+    return c;
+}
+
 static Node *new_node(Lower *L, LayerKind k, const AstStmt *s, const char *path, Node *in)
 {
     Node *n = ir_node_add(L->g, k, s->loc);
     n->head_loc = s->head_loc;
     n->path = path;
-    if (L->nctx > 0) {
-        n->ctx_what = L->ctx_what[L->nctx - 1];
-        n->ctx_at = L->ctx_at[L->nctx - 1];
-    }
+    n->ctx = L->ctx;
     ir_node_set_inputs(n, &in, 1);
     return n;
 }
@@ -403,21 +408,19 @@ static Node *lower_repeat(Lower *L, Item *parent, const AstStmt *s, int depth, N
     for (int64_t k = 0; k < n && L->diag->errors == errors && !L->too_big; k++) {
         if (var && !lower_params_push(L, var, var_loc, k))
             return in;
-        bool ctx = L->nctx < (int)(sizeof L->ctx_at / sizeof L->ctx_at[0]);
-        if (ctx) { /* the copy a shape error is in */
-            L->ctx_at[L->nctx] = s->head_loc;
-            L->ctx_what[L->nctx++] =
-                arena_printf(L->arena, "in copy %lld of %lld of this repeat%s%s", (long long)k,
-                             (long long)n, var ? ", with " : "",
-                             var ? arena_printf(L->arena, "%s = %lld", var, (long long)k) : "");
-        }
+        const ExpCtx *outer = L->ctx; /* the copy a shape error is in */
+        L->ctx = push_ctx(
+            L, s->head_loc,
+            arena_printf(L->arena, "in copy %lld of %lld of this repeat%s%s", (long long)k,
+                         (long long)n, var ? ", with " : "",
+                         var ? arena_printf(L->arena, "%s = %lld", var, (long long)k) : ""));
         if (s->body.len == 1) {
             cur = lower_stmts(L, it, &s->body, depth + 1, cur, cur); /* no rescan of the copies */
         } else {
             Item *copy = new_item(L, it, ITEM_GROUP, NULL, s->head_loc);
             copy->out = cur = lower_body(L, copy, &s->body, depth + 2, cur);
         }
-        L->nctx -= ctx;
+        L->ctx = outer;
         if (var)
             lower_params_pop(L);
     }
@@ -560,11 +563,8 @@ static Node *lower_use(Lower *L, Item *parent, const AstStmt *s, const AstStmt *
         return cur;
     }
     L->expanding[L->nexpanding++] = t;
-    bool ctx = L->nctx < (int)(sizeof L->ctx_at / sizeof L->ctx_at[0]);
-    if (ctx) { /* the use a shape error is in */
-        L->ctx_at[L->nctx] = s->head_loc;
-        L->ctx_what[L->nctx++] = arena_printf(L->arena, "in template '%s', used here", name);
-    }
+    const ExpCtx *outer = L->ctx; /* the use a shape error is in */
+    L->ctx = push_ctx(L, s->head_loc, arena_printf(L->arena, "in template '%s', used here", name));
     if (t->body.len == 1) { /* the statement itself, named by the use */
         AstStmt *one = arena_alloc(L->arena, sizeof *one);
         *one = *(const AstStmt *)t->body.items[0];
@@ -582,7 +582,7 @@ static Node *lower_use(Lower *L, Item *parent, const AstStmt *s, const AstStmt *
         it->out = cur = lower_body(L, it, &t->body, depth + 1, cur);
     }
     L->nexpanding--;
-    L->nctx -= ctx;
+    L->ctx = outer;
     L->nparams = before;
     L->scope = scope;
     if (L->diag->errors > errors) /* the body's errors are told once: say by which use */
@@ -639,10 +639,10 @@ static void lower_templates(Lower *L, const AstNet *net)
                            "a template's parameters are names, each with an optional default: "
                            "planes stride=1");
                 ok = false;
-            } else if (!strcmp(pn, "true") || !strcmp(pn, "false") || ir_layer_find(pn)) {
+            } else if (lower_parse_bool(pn, &(bool){false}) || ir_layer_find(pn)) {
                 /* as a network parameter's: it would hide the literal (or the kind) */
                 diag_error(L->diag, p->loc, "'%s' is not a valid parameter name%s", pn,
-                           ir_layer_find(pn) ? " (it is a layer kind)" : "");
+                           ir_layer_find(pn) ? " (it is a layer kind)" : " (it reads as a bool)");
                 ok = false;
             }
             for (int j = 1; j < k && ok; j++) {

@@ -32,11 +32,9 @@ typedef struct Lower {
     bool *template_refused;     /* its definition had errors: no use is expanded */
     int ntemplates;
     const AstStmt *expanding[AST_MAX_DEPTH]; /* the templates being expanded, outermost first */
-    /* the template use or repeat copy each node made now comes from, innermost last: a node
-     * keeps the innermost, for a note at an error the shape pass finds in it */
-    SrcLoc ctx_at[2 * AST_MAX_DEPTH + 2];
-    const char *ctx_what[2 * AST_MAX_DEPTH + 2];
-    int nctx;
+    /* the template use or repeat copy the nodes made now come from (NULL: none), for the
+     * notes at an error the shape pass finds in one */
+    const ExpCtx *ctx;
     int nexpanding;
     int max_nodes;       /* LOWER_MAX_NODES, or the caller's FrontendOptions.max_layers */
     int visits;          /* statements visited so far, repeated ones each time */

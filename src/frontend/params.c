@@ -126,6 +126,20 @@ static AstValue *type_mismatch(Lower *L, const AstValue *e, const AstValue *x, c
     return NULL;
 }
 
+/* Python's float //, from the remainder as CPython's float_divmod takes it: 1 // 0.1 is 9.0,
+ * where floor(1 / 0.1) is 10 (the quotient rounds up to a whole number); so a // b * b +
+ * a % b is a, as in Python. b is not 0 (checked before). */
+static double py_floordiv(double a, double b)
+{
+    double mod = fmod(a, b), div = (a - mod) / b;
+    if (mod != 0 && ((b < 0) != (mod < 0)))
+        div -= 1.0;
+    if (div == 0)
+        return copysign(0.0, a / b);
+    double fl = floor(div);
+    return div - fl > 0.5 ? fl + 1.0 : fl;
+}
+
 static AstValue *arith(Lower *L, const AstValue *e, const AstValue *x, const AstValue *y)
 {
     if (!is_number(x))
@@ -176,7 +190,7 @@ static AstValue *arith(Lower *L, const AstValue *e, const AstValue *x, const Ast
     case OP_SUB: r = a - b; break;
     case OP_MUL: r = a * b; break;
     case OP_DIV: r = a / b; break;
-    case OP_IDIV: r = floor(a / b); break;
+    case OP_IDIV: r = py_floordiv(a, b); break;
     case OP_MOD:
         r = fmod(a, b);
         if (r != 0 && ((r < 0) != (b < 0)))
@@ -469,9 +483,12 @@ static void declare(Lower *L, const AstStmt *s, const FrontendOptions *opt, bool
                    "a parameter is a name and its default value: 'width 16', 'lr 0.1'");
         return;
     }
-    if (!ast_is_name(s->head, false) || is_bool_word(s->head) || ir_layer_find(s->head)) {
+    bool b;
+    if (!ast_is_name(s->head, false) || lower_parse_bool(s->head, &b) || ir_layer_find(s->head)) {
         diag_error(L->diag, s->head_loc, "'%s' is not a valid parameter name%s", s->head,
-                   ir_layer_find(s->head) ? " (it is a layer kind)" : "");
+                   ir_layer_find(s->head)          ? " (it is a layer kind)"
+                   : lower_parse_bool(s->head, &b) ? " (it reads as a bool)"
+                                                   : "");
         return;
     }
     if (find(L, s->head)) {

@@ -357,7 +357,7 @@ bool ir_shape(Graph *g, Diag *d)
         /* a statement of a template or a repeat in error is told at its first use or copy
          * only (the note says which): its other nodes' errors still count, unseen */
         bool again = false;
-        for (int k = 0; k < ntold && n->ctx_what && !again; k++)
+        for (int k = 0; k < ntold && n->ctx && !again; k++)
             again = told[k].file == n->head_loc.file && told[k].line == n->head_loc.line &&
                     told[k].col == n->head_loc.col;
         bool silent = d->silent;
@@ -378,8 +378,9 @@ bool ir_shape(Graph *g, Diag *d)
                 n->shaped = false;
             }
         }
-        if (d->errors != errors && n->ctx_what) { /* which use, which copy */
-            diag_note(d, n->ctx_at, "%s", n->ctx_what);
+        if (d->errors != errors && n->ctx) { /* which use, which copy, at every level */
+            for (const ExpCtx *c = n->ctx; c; c = c->outer)
+                diag_note(d, c->at, "%s", c->what);
             if (!again && ntold < (int)(sizeof told / sizeof told[0]))
                 told[ntold++] = n->head_loc;
         }

@@ -142,6 +142,14 @@ typedef struct Param {
 /* The most inputs of one join (Add, Concat). */
 #define IR_MAX_JOIN 16
 
+/* Where a node was expanded from: a template's use or a repeat's copy, in the one outside
+ * it (outer), up to the network's own statements. */
+typedef struct ExpCtx {
+    SrcLoc at;
+    const char *what; /* "in template 't', used here" */
+    const struct ExpCtx *outer;
+} ExpCtx;
+
 struct Node {
     Graph *graph; /* the owner */
     int id;       /* index in Graph.nodes */
@@ -150,10 +158,9 @@ struct Node {
     const char *path; /* dotted name: layer1.0, fc */
     SrcLoc loc;       /* the whole statement */
     SrcLoc head_loc;  /* the layer keyword */
-    /* made by a template's use or a repeat's copy: a note for its errors ("in template 't',
-     * used here") at ctx_at; ctx_what NULL otherwise */
-    const char *ctx_what;
-    SrcLoc ctx_at;
+    /* made by a template's use or a repeat's copy (innermost first, then what that one is
+     * in): a note for each at its errors ("in template 't', used here"); NULL otherwise */
+    const struct ExpCtx *ctx;
     AttrVal *attrs; /* ops->nattrs values, in spec order */
     int ninputs;    /* 1, or more for a join (ops->max_inputs) */
     Node **inputs;  /* the producers, in order; NULL stands for the network's input */
