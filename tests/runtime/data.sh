@@ -356,6 +356,11 @@ if run_ok csv t.net --train --threads 2 --no-record --save t.st; then
         ok "a table: names as classes in byte order, 90 records learnt, iris_test.csv found, test accuracy $(acc csv.out)" ||
         bad "CSV table" "$(cat csv.out)"
 fi
+# a table has no channels: one normalize value for all its features (the message said
+# "images of 1 channel" for a 3-channel net)
+sed 's/  seed 5/  seed 5\n  normalize [0.1, 0.2, 0.3] [1, 2, 4]/' t.net >tnorm.net
+expect csvnorm 1 "a table's features take one normalize mean and std for all;gives 3 values" \
+    tnorm.net --train --steps 1 --no-record
 run_ok csv1 t.net --train --threads 1 --no-record --save t1.st && cmp -s t.st t1.st &&
     ok "a table: 1 and 2 threads, the same bits" || bad "a table: threads differ"
 gzip -c iris_train.csv >gz_train.csv.gz && gzip -c iris_test.csv >gz_test.csv.gz
