@@ -144,6 +144,26 @@ static void save_free(SaveFile *s)
     s->fd = -1;
 }
 
+/* The descriptor of this process that path names (/dev/stdout, /dev/stderr, /dev/fd/N,
+ * /proc/self/fd/N), or -1. Such a path may lead to a regular file (stdout redirected with
+ * > or >>): replacing that file by a temporary one would lose what the shell had written
+ * there, and all that is written to it after. */
+static int named_fd(const char *path)
+{
+    if (!strcmp(path, "/dev/stdout"))
+        return 1;
+    if (!strcmp(path, "/dev/stderr"))
+        return 2;
+    const char *p = !strncmp(path, "/dev/fd/", 8)          ? path + 8
+                    : !strncmp(path, "/proc/self/fd/", 14) ? path + 14
+                                                           : NULL;
+    if (!p || *p < '0' || *p > '9')
+        return -1;
+    char *end;
+    long n = strtol(p, &end, 10);
+    return *end || n > INT_MAX ? -1 : (int)n;
+}
+
 bool save_begin(SaveFile *s, const char *path, bool streams, Diag *d)
 {
     char eb[128];
@@ -151,6 +171,26 @@ bool save_begin(SaveFile *s, const char *path, bool streams, Diag *d)
     s->fd = -1;
     if (!io_output_ok(path, d->prog ? d->prog : "this run", d)) /* --logits at --predict's... */
         return false;
+    int nfd = named_fd(path);
+    if (nfd >= 0 && !streams) {
+        diag_error(d, (SrcLoc){0},
+                   "%s: is this process's descriptor %d; a save writes a file: give its name", path,
+                   nfd);
+        return false;
+    }
+    if (nfd >= 0) { /* written through the descriptor, after what was written to it before */
+        fflush(stdout);
+        fflush(stderr);
+        s->path = strdup(path);
+        s->fd = s->path ? dup(nfd) : -1;
+        if (s->fd < 0) {
+            diag_error(d, (SrcLoc){0}, "%s: cannot write: %s", path,
+                       io_errstr(s->path ? errno : ENOMEM, eb, sizeof eb));
+            save_free(s);
+            return false;
+        }
+        return true;
+    }
     struct stat st, lst;
     bool exists = stat(path, &st) == 0;
     if (exists && !S_ISREG(st.st_mode)) {

@@ -601,6 +601,18 @@ run_ok stale mlp.net --train --data small --steps 2 --save stale.st &&
 "$NETRUN" "$NET" --load det1.st --predict small/t10k-images-idx3-ubyte --logits /dev/stdout >lg.out 2>lg.err
 [ $? = 0 ] && [ "$(wc -l <lg.out)" = 105 ] && ok "--logits /dev/stdout writes the CSV to standard output" ||
     bad "--logits /dev/stdout" "$(head -3 lg.err)"
+# /dev/stdout (or /dev/fd/1) redirected into a file is written through the descriptor: what
+# the shell wrote before stays (a save replaced the file and lost it), and a second run
+# after it writes on; a save of weights there is refused
+{ echo before; "$NETRUN" "$NET" --load det1.st --predict small/t10k-images-idx3-ubyte --logits /dev/stdout;
+  echo between; "$NETRUN" "$NET" --load det1.st --predict small/t10k-images-idx3-ubyte --logits /dev/fd/1; } >lg2.out 2>lg2.err
+printf 'kept\n' >lg3.out
+"$NETRUN" "$NET" --load det1.st --predict small/t10k-images-idx3-ubyte --logits /dev/stdout >>lg3.out 2>>lg2.err
+[ "$(head -1 lg2.out)" = before ] && [ "$(sed -n 107p lg2.out)" = between ] && [ "$(wc -l <lg2.out)" = 212 ] &&
+    [ "$(head -1 lg3.out)" = kept ] && [ "$(wc -l <lg3.out)" = 106 ] &&
+    ok "--logits /dev/stdout into a redirected file writes on after what is there (> and >>)" ||
+    bad "--logits /dev/stdout into a file" "$(head -3 lg2.out lg3.out lg2.err)"
+expect stdoutsave 1 "is this process.s descriptor 1" mlp.net --train --data small --steps 1 --save /dev/stdout
 # a PGM with --logits writes its one row (it used to print the classes and ignore --logits):
 # the logits the IDX file gives its first image
 { printf 'P5 28 28 255\n'; tail -c +17 small/t10k-images-idx3-ubyte | head -c 784; } >first.pgm
