@@ -394,8 +394,7 @@ static char *cifar_find(const char *dir, const char *sub, const char *name)
 }
 
 /* Appends the records of one file to t (labels[t->n...], images likewise). */
-static bool cifar_read(Dataset *t, const char *path, int label_bytes, int pick, int classes,
-                       Diag *d)
+static bool cifar_read(Dataset *t, const char *path, int label_bytes, int pick, Diag *d)
 {
     struct stat st;
     int fd = dataset_open_input(path, &st, d);
@@ -442,14 +441,19 @@ static bool cifar_read(Dataset *t, const char *path, int label_bytes, int pick, 
         for (size_t r = 0; r < (size_t)got / rec; r++) {
             const uint8_t *p = buf + r * rec;
             size_t i = (size_t)t->n + done_n + r;
-            if (p[pick] >= classes) {
+            /* both of CIFAR-100's labels, the one not taken too: a byte out of its range
+             * means the file is not what it says */
+            for (int b = 0; b < label_bytes; b++) {
+                int lim = label_bytes == 1 ? 10 : b == 0 ? 20 : 100;
+                if (p[b] < lim)
+                    continue;
                 diag_error(d, (SrcLoc){0},
                            "%s: record %zu has label %d; CIFAR-%d's %slabels go from 0 to %d", path,
-                           done_n + r, p[pick], label_bytes == 2 ? 100 : 10,
+                           done_n + r, p[b], label_bytes == 2 ? 100 : 10,
                            label_bytes == 1 ? ""
-                           : pick == 0      ? "coarse "
+                           : b == 0         ? "coarse "
                                             : "fine ",
-                           classes - 1);
+                           lim - 1);
                 goto done;
             }
             t->labels[i] = p[pick];
@@ -469,11 +473,7 @@ bool dataset_load_cifar_file(Dataset *ds, const char *path, bool cifar100, bool 
 {
     Dataset t = {.rows = 32, .cols = 32, .channels = 3};
     memset(ds, 0, sizeof *ds);
-    if (!cifar_read(&t, path, cifar100 ? 2 : 1, cifar100 && !coarse,
-                    !cifar100 ? 10
-                    : coarse  ? 20
-                              : 100,
-                    d)) {
+    if (!cifar_read(&t, path, cifar100 ? 2 : 1, cifar100 && !coarse, d)) {
         dataset_free(&t);
         return false;
     }
@@ -508,7 +508,7 @@ bool dataset_load_cifar(Dataset *ds, const char *dir, bool train, bool coarse, D
                            dir, name);
                 goto done;
             }
-            bool read = cifar_read(&t, path, 1, 0, 10, d);
+            bool read = cifar_read(&t, path, 1, 0, d);
             if (b == 1) /* messages name them all: DIR/data_batch_1..5.bin */
                 sb_printf(&names, "%.*s%s", (int)(strlen(path) - strlen(name)), path,
                           train ? "data_batch_1..5.bin" : name);
@@ -530,7 +530,7 @@ bool dataset_load_cifar(Dataset *ds, const char *dir, bool train, bool coarse, D
                            dir, train ? "train.bin" : "test.bin");
             goto done;
         }
-        bool read = cifar_read(&t, path, 2, coarse ? 0 : 1, coarse ? 20 : 100, d);
+        bool read = cifar_read(&t, path, 2, coarse ? 0 : 1, d);
         sb_puts(&names, path);
         free(path);
         if (!read)

@@ -183,6 +183,15 @@ static void decode_jpeg(FILE *f, Decoded *out)
     jpeg_create_decompress(&cinfo);
     jpeg_stdio_src(&cinfo, f);
     jpeg_read_header(&cinfo, TRUE);
+    if (cinfo.jpeg_color_space == JCS_CMYK || cinfo.jpeg_color_space == JCS_YCCK) {
+        /* libjpeg makes no RGB of it, and PIL's conversion (with Adobe's inverted CMYK) is
+         * not one to guess at */
+        snprintf(out->why, MSG,
+                 "a CMYK JPEG; netrun reads gray and RGB JPEGs (convert it to RGB, as PIL's "
+                 "Image.convert('RGB') does)");
+        jpeg_destroy_decompress(&cinfo);
+        return;
+    }
     int c = cinfo.num_components == 1 ? 1 : 3;
     cinfo.out_color_space = c == 1 ? JCS_GRAYSCALE : JCS_RGB;
     if (cinfo.image_width > 4096 || cinfo.image_height > 4096) {

@@ -122,6 +122,12 @@ cmp -s aug2.st c10.st && bad "augment changed nothing" || ok "augment gives othe
 run_ok rcifar "$ROOT/nets/resnet_cifar.net" --train --data c10 --steps 3 --batch 16 --threads 2 --no-record --save rc.st &&
     grep -q "of 270 images" rcifar.out && grep -q "stopping after step 3" rcifar.out &&
     ok "nets/resnet_cifar.net trains on CIFAR-10 files (3 steps; 30 of 300 held out)" || bad "resnet_cifar" "$(cat rcifar.out)"
+# CIFAR-100's label not taken is checked too: a coarse byte of 20 under fine labels (and a
+# fine byte of 100 under coarse ones) means the file is not CIFAR-100
+mkdir c100bad && cp c100/test.bin c100bad/test.bin
+{ head -c 3074 c100/train.bin; printf '\024\003'; tail -c +3077 c100/train.bin; } >c100bad/train.bin
+expect cifar100-other-label 1 'c100bad/train.bin;record 1 has label 20;coarse labels go from 0 to 19' \
+    c100.net --train --data c100bad
 sed 's/input 3x32x32/input 3x28x28/; s/  seed 1/  seed 1\n  augment 28 flip=true/' c10.net >crop28.net
 expect crop28-test-not-cropped 1 'c10/test_batch.bin;3x32x32;3x28x28' crop28.net --train
 
@@ -256,6 +262,9 @@ expect folder-corrupt-png 1 'bad1/train/cls1/3.png;not a PNG' b1.net --train
 cp -r imgs bad1t && { head -c 33 imgs/train/cls1/3.png; printf '\000\000\000\003tEXta\000b\336\255\276\357'; tail -c +34 imgs/train/cls1/3.png; } >bad1t/train/cls1/3.png
 sed 's/"imgs"/"bad1t"/' f.net >b1t.net
 expect folder-png-chunk-crc 1 'bad1t/train/cls1/3.png;not a PNG;CRC' b1t.net --train
+cp -r imgs badcmyk && "$IMGMAKE" badcmyk/train/cls2/2.jpg 16 12 4 10,20,30,40
+sed 's/"imgs"/"badcmyk"/' f.net >bcmyk.net
+expect folder-cmyk-jpeg 1 'badcmyk/train/cls2/2.jpg;a CMYK JPEG;convert it to RGB' bcmyk.net --train
 cp -r imgs bad2 && head -c 300 imgs/train/cls2/2.jpg >bad2/train/cls2/2.jpg
 sed 's/"imgs"/"bad2"/' f.net >b2.net
 expect folder-corrupt-jpeg 1 'bad2/train/cls2/2.jpg;JPEG' b2.net --train

@@ -7,7 +7,8 @@
  *
  * Every pixel has the value(s) given; with a trailing '+' pixel (y, x) adds y + x to each, so
  * the image is not flat. JPEG is written at quality 100 (still lossy: tests compare with a
- * tolerance) and takes 1 or 3 channels. Exit 0, or 2 on bad arguments or a write error. */
+ * tolerance) and takes 1, 3 or 4 channels (4: CMYK). Exit 0, or 2 on bad arguments or a
+ * write error. */
 #include <stdbool.h>
 #include <stdio.h>
 
@@ -114,7 +115,7 @@ int main(int argc, char **argv)
         free(px);
         return ok ? 0 : 2;
     }
-    if (c != 1 && c != 3)
+    if (c == 2)
         return 2;
     FILE *f = fopen(argv[1], "wb");
     if (!f)
@@ -127,7 +128,7 @@ int main(int argc, char **argv)
     cinfo.image_width = (JDIMENSION)w;
     cinfo.image_height = (JDIMENSION)h;
     cinfo.input_components = c;
-    cinfo.in_color_space = c == 1 ? JCS_GRAYSCALE : JCS_RGB;
+    cinfo.in_color_space = c == 1 ? JCS_GRAYSCALE : c == 4 ? JCS_CMYK : JCS_RGB;
     jpeg_set_defaults(&cinfo);
     jpeg_set_quality(&cinfo, 100, TRUE);
     jpeg_start_compress(&cinfo, TRUE);
