@@ -445,6 +445,7 @@ static int predict(const Args *a, Model *m, const TrainConfig *t, Diag *d)
         training_columns(t, &cols, &ncols);
         CsvSpec spec = {.label = t->csv_label ? t->csv_label : "label",
                         .label_optional = true,
+                        .skip_labels = true,
                         .learn = true,
                         .classes = &names,
                         .nclasses = &nnames,
@@ -459,7 +460,6 @@ static int predict(const Args *a, Model *m, const TrainConfig *t, Diag *d)
         free(cols);
         if (!loaded)
             return EXIT_BAD_INPUT;
-        memset(ds.labels, 0, (size_t)ds.n); /* what is predicted is not checked */
     } else if (!idx_load_images(a->predict, &ds.images, &ds.n, &ds.rows, &ds.cols, d)) {
         return EXIT_BAD_INPUT;
     }

@@ -69,6 +69,8 @@ uint8_t *image_resize(const uint8_t *src, int w, int h, int c, int ow, int oh);
 typedef struct CsvSpec {
     const char *label;   /* the label column's header name */
     bool label_optional; /* a table without that column is features only (--predict) */
+    bool skip_labels;    /* that column, when there, is read over, its cells unchecked (the
+                            labels left 0: --predict, where they are empty as often as not) */
     /* Label names become classes: learn (the training table) fills *classes (owned by the
      * caller: free each and the array) and *nclasses, in byte order; otherwise they are
      * looked up in *classes, and *classes NULL means the training table's labels were

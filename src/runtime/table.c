@@ -149,6 +149,8 @@ static void on_field(void *s, size_t len, void *ctx)
         return; /* too many fields: the row's end says so */
     char cb[IO_CLIP_BUF];
     if (k == t->label_col) {
+        if (t->spec->skip_labels)
+            return;
         if (!*f) {
             bad_field(t, "%s:%d: column %d ('%s'): the label is missing", t->path, t->line, k + 1,
                       t->col[k]);
@@ -555,7 +557,7 @@ static bool table_finish(Table *t, Dataset *ds, const CsvSpec *spec)
     if (t->label_col >= 0) {
         r.label_column = t->label_col + 1;
         r.label_name = strdup(t->spec->label);
-        if (!r.label_name || !map_labels(t, r.labels, spec)) {
+        if (!r.label_name || (!spec->skip_labels && !map_labels(t, r.labels, spec))) {
             fail(t, "%s: out of memory", t->path);
             dataset_free(&r);
             return false;

@@ -391,6 +391,11 @@ run_ok csvpred t.net --load t.st --predict unlabelled.csv &&
     ok "--predict a table without labels: gamma alpha beta in turn" || bad "--predict a table" "$(head -5 csvpred.out)"
 run_ok csvpred2 t.net --load t.st --predict iris_test.csv && cmp -s csvpred.out csvpred2.out &&
     ok "--predict skips the label column" || bad "--predict with the label column"
+# ... unread: empty, unknown names, numbers out of range (they were refused)
+awk -F, 'BEGIN { OFS = "," } NR > 1 { $3 = NR % 3 == 0 ? "" : NR % 3 == 1 ? "omega" : "300" } { print }' iris_test.csv >oddlabels.csv
+run_ok csvpred3 t.net --load t.st --predict oddlabels.csv && cmp -s csvpred.out csvpred3.out &&
+    ok "--predict reads over the label column's cells: empty, unknown or out of range" ||
+    bad "--predict with odd labels" "$(head -3 csvpred3.err)"
 # class numbers instead of names
 numbers() { awk -F, 'NR == 1 { print "label,a,b,c,d"; next } { print ($3 == "alpha" ? 0 : $3 == "beta" ? 1 : 2) "," $1 "," $2 "," $4 "," $5 }' "$1" >"$2"; }
 numbers iris_train.csv num_train.csv
