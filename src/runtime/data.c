@@ -126,6 +126,24 @@ static const char *idx_type_name(int t)
     }
 }
 
+bool dataset_gzip_whole(int fd, const struct stat *st, unsigned long long total, const char *path,
+                        Diag *d)
+{
+    uint8_t t[4];
+    if (!S_ISREG(st->st_mode) || st->st_size < 18 ||
+        pread(fd, t, 4, (off_t)st->st_size - 4) != 4) /* a stream: nothing to look back at */
+        return true;
+    uint32_t isize =
+        (uint32_t)t[0] | (uint32_t)t[1] << 8 | (uint32_t)t[2] << 16 | (uint32_t)t[3] << 24;
+    if (isize == (uint32_t)total)
+        return true;
+    diag_error(d, (SrcLoc){0},
+               "%s: data after the gzip stream (the file does not end with the trailer of its "
+               "%llu bytes)",
+               path, total);
+    return false;
+}
+
 /* Loads an IDX file of unsigned bytes with the given rank (3: images, 1: labels).
  * dims[] receives the rank sizes; *out a malloc'd buffer of their product. */
 static bool idx_load(const char *path, int rank, const char *what, uint8_t **out, int dims[3],
@@ -254,6 +272,8 @@ static bool idx_load(const char *path, int rank, const char *what, uint8_t **out
                    path, (unsigned long long)in.pos, (unsigned long long)in.expected);
         goto done;
     }
+    if (!direct && !dataset_gzip_whole(fd, &st, (unsigned long long)in.pos, path, d))
+        goto done;
     *out = data;
     data = NULL;
     ok = true;

@@ -101,6 +101,12 @@ bool dataset_parse_csv(Dataset *ds, const char *name, const char *text, size_t l
 /* Opens path for reading; refuses a directory. -1 after one message naming path. */
 struct stat;
 int dataset_open_input(const char *path, struct stat *st, Diag *d);
+/* After a gzip file (fd, opened by dataset_open_input) was read to its end, total bytes out:
+ * whether the stream was the whole file. zlib's gzread passes over bytes after the stream
+ * that are no gzip header; its trailer's ISIZE, the file's last 4 bytes, is total (mod 2^32)
+ * only when nothing follows. A message naming path when not. */
+bool dataset_gzip_whole(int fd, const struct stat *st, unsigned long long total, const char *path,
+                        Diag *d);
 
 /* One PNG (png) or JPEG file as image folders read it: h x w x c bytes (interleaved; c 1 or
  * 3), owned by the caller; NULL with the reason in why. */

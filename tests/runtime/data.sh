@@ -376,6 +376,14 @@ gzip -c iris_train.csv >gz_train.csv.gz && gzip -c iris_test.csv >gz_test.csv.gz
 sed 's/"iris_train.csv"/"gz_train.csv.gz"/' t.net >tgz.net
 run_ok csvgz tgz.net --train --threads 2 --no-record --save tgz.st && cmp -s t.st tgz.st &&
     ok "a gzip table (gz_test.csv.gz found) trains to the same bits" || bad "gzip table differs" "$(cat csvgz.out)"
+# bytes after a gzip stream (zlib's gzread passes over them) are refused, table and IDX
+{ cat gz_train.csv.gz; printf JUNK; } >junk_train.csv.gz && cp gz_test.csv.gz junk_test.csv.gz
+sed 's/"iris_train.csv"/"junk_train.csv.gz"/' t.net >tjunk.net
+expect csv-gzip-junk 1 'junk_train.csv.gz: data after the gzip stream' tjunk.net --train --no-record
+mkdir -p idxjunk && cp "$ROOT"/data/mnist-mini/*-ubyte.gz idxjunk/ &&
+    head -c 8 /dev/zero >>idxjunk/train-labels-idx1-ubyte.gz
+expect idx-gzip-junk 1 'train-labels-idx1-ubyte.gz: data after the gzip stream' \
+    "$ROOT/nets/mnist.net" --train --no-record --data idxjunk --steps 1
 "$NETC" --to yaml t.net >t.yaml 2>/dev/null &&
     run_ok csvyaml t.yaml --train --threads 2 --no-record --save tyaml.st && cmp -s t.st tyaml.st &&
     ok "the same net in YAML ($(grep -o 'data: .*' t.yaml)): the same bits" || bad "YAML table differs"
