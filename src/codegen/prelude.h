@@ -42,6 +42,9 @@ NETC_FN vf1 vf1_add(vf1 a, vf1 b) { return a + b; }
 NETC_FN vf1 vf1_sub(vf1 a, vf1 b) { return a - b; }
 NETC_FN vf1 vf1_mul(vf1 a, vf1 b) { return a * b; }
 NETC_FN vf1 vf1_max(vf1 a, vf1 b) { return a > b ? a : b; }
+/* F_maxn: a max pool's running maximum a with b, keeping a NaN of either, as PyTorch's
+ * max_pool2d does (F_max drops a NaN seen before a number); -ffast-math voids it. */
+NETC_FN vf1 vf1_maxn(vf1 a, vf1 b) { return a != a ? a : (b > a || b != b) ? b : a; }
 NETC_FN vf1 vf1_min(vf1 a, vf1 b) { return a < b ? a : b; }
 NETC_FN float vf1_hsum(vf1 v) { return v; }
 /* F_load_n, F_store_n: the first n lanes (0 < n <= width), the others read as 0 and left as
@@ -113,6 +116,10 @@ NETC_FN vf8 vf8_add(vf8 a, vf8 b) { return _mm256_add_ps(a, b); }
 NETC_FN vf8 vf8_sub(vf8 a, vf8 b) { return _mm256_sub_ps(a, b); }
 NETC_FN vf8 vf8_mul(vf8 a, vf8 b) { return _mm256_mul_ps(a, b); }
 NETC_FN vf8 vf8_max(vf8 a, vf8 b) { return _mm256_max_ps(a, b); }
+NETC_FN vf8 vf8_maxn(vf8 a, vf8 b) /* max_ps gives b where either is NaN; a's NaN kept */
+{
+    return _mm256_blendv_ps(_mm256_max_ps(a, b), a, _mm256_cmp_ps(a, a, _CMP_UNORD_Q));
+}
 NETC_FN vf8 vf8_min(vf8 a, vf8 b) { return _mm256_min_ps(a, b); }
 #define vf8_keep(v) NETC_KEEP(v)
 NETC_FN __m256i vf8_lanes(int n)
@@ -156,6 +163,10 @@ NETC_FN vf16 vf16_add(vf16 a, vf16 b) { return _mm512_add_ps(a, b); }
 NETC_FN vf16 vf16_sub(vf16 a, vf16 b) { return _mm512_sub_ps(a, b); }
 NETC_FN vf16 vf16_mul(vf16 a, vf16 b) { return _mm512_mul_ps(a, b); }
 NETC_FN vf16 vf16_max(vf16 a, vf16 b) { return _mm512_max_ps(a, b); }
+NETC_FN vf16 vf16_maxn(vf16 a, vf16 b) /* max_ps gives b where either is NaN; a's NaN kept */
+{
+    return _mm512_mask_mov_ps(_mm512_max_ps(a, b), _mm512_cmp_ps_mask(a, a, _CMP_UNORD_Q), a);
+}
 NETC_FN vf16 vf16_min(vf16 a, vf16 b) { return _mm512_min_ps(a, b); }
 #define vf16_keep(v) NETC_KEEP(v)
 NETC_FN vf16 vf16_load_n(const float *p, int n)

@@ -399,7 +399,7 @@ static void conv_nest(Emit *e, const VecFam *f, const ConvPlan *p, ConvBlock blk
                     if (q / BW / pk == wy && q % BW / pk == wx) {
                         sb_printf(sb,
                                   first ? "        {\n            %s r = a%d_%d;\n"
-                                        : "            r = %s_max(r, a%d_%d);\n",
+                                        : "            r = %s_maxn(r, a%d_%d);\n",
                                   F, q, v);
                         first = 0;
                     }
@@ -852,8 +852,8 @@ static void wino_body(Emit *e, const VecFam *f, const void *ctx)
     if (e->params[1])
         sb_printf(sb, "            %s bias = %s_load(%s_b + c);\n", F, F, e->name);
     if (pk == 2) { /* the pool's window is the tile: its maximum, then the epilogue */
-        sb_printf(sb, "            %s r = %s_max(%s_max(%s, %s), %s_max(%s, %s));\n", F, F, F, y[0],
-                  y[1], F, y[2], y[3]);
+        sb_printf(sb, "            %s r = %s_maxn(%s_maxn(%s, %s), %s_maxn(%s, %s));\n", F, F, F,
+                  y[0], y[1], F, y[2], y[3]);
         if (e->params[1])
             sb_printf(sb, "            r = %s_add(r, bias);\n", F);
         emit_act(sb, e->act, f, "r", 12);

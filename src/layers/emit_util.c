@@ -256,7 +256,7 @@ static void pool_channels(Emit *e, const VecFam *f, const PoolPlan *p, bool inte
     sb_printf(sb, "%*s    %s r = %s;\n", ind, "", F,
               p->is_max ? arena_printf(e->arena, "%s_set1(-INFINITY)", F)
                         : arena_printf(e->arena, "%s_zero()", F));
-    const char *op = p->is_max ? "max" : "add";
+    const char *op = p->is_max ? "maxn" : "add"; /* maxn: a NaN kept, as PyTorch's */
     if (interior) { /* the window's first tap, and the others at constant offsets from it */
         sb_printf(sb, "%*s    const float *t0 = in + ", ind, "");
         emit_index(sb, i, arena_printf(e->arena, "oy * %d - %d", g->SH, g->PH),

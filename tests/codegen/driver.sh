@@ -241,6 +241,37 @@ expect "forward_arena on 4 threads${omp:+ (OpenMP)} == forward; two nets' header
   sh -c "'$netc' '$root/nets/mnist.net' --weights '$root/examples/mnist.safetensors' --prefix mn -o '$tmp/mn.c' --header '$tmp/mn.h' 2>/dev/null &&
     '$netc' '$tmp/mn_in.net' -o '$tmp/mn_in.c' --header '$tmp/mn_in.h' 2>/dev/null &&
     $cc -std=c11 -O2 $omp -I'$tmp' '$tmp/arena.c' '$tmp/mn.c' '$tmp/mn_in.c' -o '$tmp/arena' -lm && OMP_NUM_THREADS=4 '$tmp/arena'"
+# a NaN in a max pool's window stays NaN, as in PyTorch's max_pool2d, whichever tap it is
+# (F_max dropped one seen before a number); alone and fused after a convolution
+cat > "$tmp/nanpool.c" <<'EOF2'
+#include <math.h>
+#include <stdio.h>
+#include "np.h"
+#include "npc.h"
+int main(void)
+{
+    float in[NP_IN_SIZE], out[NP_OUT_SIZE], outc[NPC_OUT_SIZE];
+    for (int i = 0; i < NP_IN_SIZE; i++)
+        in[i] = (float)i;
+    in[4] = NAN; /* window 0's third tap of four */
+    in[2] = NAN; /* window 1's first */
+    np_forward(in, out);
+    npc_forward(in, outc);
+    int ok = isnan(out[0]) && isnan(out[1]) && isnan(outc[0]) && isnan(outc[1]) &&
+             !isnan(outc[2]) && !isnan(outc[3]);
+    printf(ok ? "ok\n" : "dropped: %g %g %g %g\n", (double)out[0], (double)out[1], (double)outc[0],
+           (double)outc[1]);
+    return !ok;
+}
+EOF2
+printf 'network np (input 1x2x4) {\n  MaxPool2d 2\n}\n' > "$tmp/np.net"
+printf 'network npc (input 1x4x4) {\n  Conv2d 1 k1\n  MaxPool2d 2\n}\n' > "$tmp/npc.net"
+for fam in "-march=native" "-DNETC_NO_SIMD" "-mavx2 -mfma"; do
+  expect "a NaN in a max pool's window is kept ($fam)" 0 "^ok" \
+    sh -c "'$netc' '$tmp/np.net' -o '$tmp/np.c' --header '$tmp/np.h' 2>/dev/null &&
+      '$netc' '$tmp/npc.net' -o '$tmp/npc.c' --header '$tmp/npc.h' 2>/dev/null &&
+      $cc -std=c11 -O2 $fam -I'$tmp' '$tmp/nanpool.c' '$tmp/np.c' '$tmp/npc.c' -o '$tmp/nanpool' -lm && '$tmp/nanpool'"
+done
 # an output that names an input or another output (another spelling, a link) is refused,
 # and the file stays
 cp "$root/nets/mnist.net" "$tmp/keep.net"

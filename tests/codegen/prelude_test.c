@@ -47,6 +47,16 @@
         F##_store(r, F##_min(va, vb));                                                             \
         for (int i = 0; i < W; i++)                                                                \
             bad += near(#F "_min", i, r[i], a[i] < b[i] ? a[i] : b[i]);                            \
+        { /* maxn keeps a NaN of either side, as PyTorch's max pool (lanes: a NaN, b NaN) */       \
+            float an[W], bn[W];                                                                    \
+            for (int i = 0; i < W; i++) {                                                          \
+                an[i] = i % 3 == 0 ? NAN : a[i];                                                   \
+                bn[i] = i % 3 == 1 ? NAN : b[i];                                                   \
+            }                                                                                      \
+            F##_store(r, F##_maxn(F##_load(an), F##_load(bn)));                                    \
+            for (int i = 0; i < W; i++)                                                            \
+                bad += near(#F "_maxn", i, r[i], i % 3 != 2 ? NAN : a[i] > b[i] ? a[i] : b[i]);    \
+        }                                                                                          \
         F##_store(r, F##_sigmoid(va));                                                             \
         for (int i = 0; i < W; i++)                                                                \
             bad += near(#F "_sigmoid", i, r[i], 1.0f / (1.0f + expf(-a[i])));                      \
