@@ -197,15 +197,22 @@ void dropout_backward(float *din, const float *dout, const float *mask, size_t n
         din[i] = dout[i] * mask[i];
 }
 
+/* The largest of the N values inner apart from x: what both softmaxes subtract. */
+static float line_max(const float *x, int N, int inner)
+{
+    float m = -INFINITY;
+    for (int j = 0; j < N; j++)
+        m = x[(size_t)j * inner] > m ? x[(size_t)j * inner] : m;
+    return m;
+}
+
 void softmax_forward(float *out, const float *in, int B, int N, int inner)
 {
     for (int b = 0; b < B; b++)
         for (int i = 0; i < inner; i++) {
             const float *x = in + (size_t)b * N * inner + i;
             float *y = out + (size_t)b * N * inner + i;
-            float m = -INFINITY;
-            for (int j = 0; j < N; j++)
-                m = x[(size_t)j * inner] > m ? x[(size_t)j * inner] : m;
+            float m = line_max(x, N, inner);
             double s = 0.0;
             for (int j = 0; j < N; j++) {
                 y[(size_t)j * inner] = expf(x[(size_t)j * inner] - m);
@@ -223,9 +230,7 @@ void logsoftmax_forward(float *out, const float *in, int B, int N, int inner)
         for (int i = 0; i < inner; i++) {
             const float *x = in + (size_t)b * N * inner + i;
             float *y = out + (size_t)b * N * inner + i;
-            float m = -INFINITY;
-            for (int j = 0; j < N; j++)
-                m = x[(size_t)j * inner] > m ? x[(size_t)j * inner] : m;
+            float m = line_max(x, N, inner);
             double s = 0.0;
             for (int j = 0; j < N; j++)
                 s += expf(x[(size_t)j * inner] - m);

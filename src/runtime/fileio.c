@@ -144,6 +144,22 @@ static void save_free(SaveFile *s)
     s->fd = -1;
 }
 
+/* Writing straight into a stream, no temporary file: a dup of fd, or path opened when fd is
+ * -1. false after a message ("PATH: <fail>: reason"). */
+static bool begin_stream(SaveFile *s, const char *path, int fd, const char *fail, Diag *d)
+{
+    char eb[128];
+    s->path = strdup(path);
+    s->fd = !s->path ? -1 : fd >= 0 ? dup(fd) : open(path, O_WRONLY | O_CLOEXEC);
+    if (s->fd < 0) {
+        diag_error(d, (SrcLoc){0}, "%s: %s: %s", path, fail,
+                   io_errstr(s->path ? errno : ENOMEM, eb, sizeof eb));
+        save_free(s);
+        return false;
+    }
+    return true;
+}
+
 /* The descriptor of this process that path names (/dev/stdout, /dev/stderr, /dev/fd/N,
  * /proc/self/fd/N), or -1. Such a path may lead to a regular file (stdout redirected with
  * > or >>): replacing that file by a temporary one would lose what the shell had written
@@ -181,30 +197,13 @@ bool save_begin(SaveFile *s, const char *path, bool streams, Diag *d)
     if (nfd >= 0) { /* written through the descriptor, after what was written to it before */
         fflush(stdout);
         fflush(stderr);
-        s->path = strdup(path);
-        s->fd = s->path ? dup(nfd) : -1;
-        if (s->fd < 0) {
-            diag_error(d, (SrcLoc){0}, "%s: cannot write: %s", path,
-                       io_errstr(s->path ? errno : ENOMEM, eb, sizeof eb));
-            save_free(s);
-            return false;
-        }
-        return true;
+        return begin_stream(s, path, nfd, "cannot write", d);
     }
     struct stat st, lst;
     bool exists = stat(path, &st) == 0;
     if (exists && !S_ISREG(st.st_mode)) {
-        if (streams && (S_ISCHR(st.st_mode) || S_ISFIFO(st.st_mode))) {
-            s->path = strdup(path);
-            s->fd = s->path ? open(path, O_WRONLY | O_CLOEXEC) : -1;
-            if (s->fd < 0) {
-                diag_error(d, (SrcLoc){0}, "%s: cannot open for writing: %s", path,
-                           io_errstr(s->path ? errno : ENOMEM, eb, sizeof eb));
-                save_free(s);
-                return false;
-            }
-            return true;
-        }
+        if (streams && (S_ISCHR(st.st_mode) || S_ISFIFO(st.st_mode)))
+            return begin_stream(s, path, -1, "cannot open for writing", d);
         diag_error(d, (SrcLoc){0}, "%s: is %s; a save replaces only a regular file", path,
                    file_kind(st.st_mode));
         return false;
