@@ -539,6 +539,11 @@ struct LayerOps {
      * node runs like any other. NULL: not such a kind. */
     size_t (*batch_sums)(const Node *n, bool training); /* 0 when not needed in this mode */
     size_t (*stats)(const Node *n);
+    /* Such a kind whose training forward reads nothing but its input and its finished
+     * stats (and writes nothing else), so that running it again gives the same bits: the
+     * runtime may then keep its output a part at a time and run the forward again in
+     * backward, where backward_sums reads the input anyway (NodePlan.local). */
+    bool recomputable;
     void (*forward_sums)(const Node *n, const LayerRun *r, double *sums);
     void (*forward_finish)(const Node *n, const double *sums, int64_t count, float *const *params,
                            float *stats);

@@ -327,7 +327,7 @@ static bool emit_check(const Node *n, Diag *d)
     .shape = shape, .init = init, .scratch = scratch, .forward = forward, .backward = backward,    \
     .emit = emit, .emit_check = emit_check, .fuse = fuse_act, .eval_affine = eval_factors,         \
     .fuses_act = takes_relu, .batch_sums = batch_sums, .stats = stats_floats,                      \
-    .forward_sums = forward_sums, .forward_finish = forward_finish,                                \
+    .forward_sums = forward_sums, .forward_finish = forward_finish, .recomputable = true,          \
     .backward_sums = backward_sums, .backward_finish = backward_finish
 
 const LayerOps layer_batchnorm1d = {

@@ -21,9 +21,11 @@
  * depend on the thread count.
  *
  * Memory: one allocation, carved into 64-byte aligned views (plan.c), holds everything a
- * step touches. Every node's output is kept for backward; output gradients live in each
- * thread's arena, a part's rows at a time, from their first write to their producer's
- * backward.
+ * step touches. Every node's output is kept for backward, but a BatchNorm's (a recomputable
+ * node's, NodePlan.local) whose readers all run in its region: that lives a part at a time
+ * in the thread's slot, and the region's backward starts by running its forward again;
+ * output gradients live in each thread's arena, a part's rows at a time, from their first
+ * write to their producer's backward.
  *
  * Layout: images are channels-last inside (as the kernels take them); the input arrives and
  * the output leaves in PyTorch's order, converted by each thread for its own part. */
@@ -88,7 +90,8 @@ Model *rt_model_new_opts(const Graph *g, int max_batch, const RtPlan *opts, Diag
         m->nthreads = max_batch;
     if (m->nthreads < 1)
         m->nthreads = 1;
-    m->part = part_rows(g, max_batch);
+    m->part = opts->part > 0 ? (opts->part < max_batch ? opts->part : max_batch)
+                             : part_rows(g, max_batch);
     m->max_chunks = g->train.chunks > 0 ? g->train.chunks : MAX_CHUNKS;
     m->nranks = 1;
     if (!rt_plan_decide(m))
@@ -210,12 +213,22 @@ typedef struct Part {
 /* The most inputs a join may have (lowering refuses more). */
 #define MAX_INS IR_MAX_JOIN
 
+/* Node i's output rows for part p: the part's rows of the batch, or of a local output the
+ * thread's slot. */
+static float *out_rows(const Model *m, int i, const Part *p)
+{
+    const NodePlan *np = &m->plan[i];
+    const Shape *s = &GRAPH_NODE(m->g, i)->out;
+    return np->out + rows_of(s, np->local ? p->t * m->part : p->p0);
+}
+
 /* Input k of node i for part p: its producer's output rows, or the network's input. */
 static const float *input_rows(const Model *m, int i, int k, const Part *p)
 {
     int t = m->plan[i].inputs[k];
-    Shape s = ir_input_shape(GRAPH_NODE(m->g, i), k);
-    return (t >= 0 ? m->plan[t].out : m->xin) + rows_of(&s, p->p0);
+    if (t >= 0)
+        return out_rows(m, t, p);
+    return m->xin + rows_of(&m->g->input, p->p0);
 }
 
 /* The views of node i for part p; ins (MAX_INS) receives its inputs. */
@@ -233,7 +246,7 @@ static LayerRun part_args(Model *m, int i, const Part *p, bool training, const f
         .row = p->row,
         .in = ins[0],
         .ins = ins,
-        .out = np->out + rows_of(&n->out, p->p0),
+        .out = out_rows(m, i, p),
         .params = np->params,
         .grads = np->grads,
         .scratch = np->scratch[p->t],
@@ -541,6 +554,14 @@ static void backward_part(Model *m, const Part *p, const Region *rg)
         if (last >= 0 && last != nn - 1) /* a view ends the net: its input takes the loss's */
             memcpy(grad_rows(m, last, p), dl,
                    sizeof(float) * rows_of(&GRAPH_NODE(m->g, nn - 1)->out, p->pn));
+    }
+    if (rg->sums >= 0 && m->plan[rg->sums].local) { /* the readers' input, again */
+        double t0 = prof_start(m);
+        const Node *n = GRAPH_NODE(m->g, rg->sums);
+        const float *ins[MAX_INS];
+        LayerRun r = part_args(m, rg->sums, p, true, ins);
+        n->ops->forward(n, &r);
+        prof_add(m, p->t, rg->sums, 1, t0);
     }
     for (int j = rg->hi; j >= rg->lo; j--)
         if (!m->plan[j].view && !m->plan[j].after_pool && !m->plan[j].fused) {

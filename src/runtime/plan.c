@@ -30,7 +30,7 @@ void *carve(Carver *c, size_t bytes)
 }
 
 const RtPlan rt_plan_default = {
-    .in_place = true, .after_pool = true, .fused_pool = true, .fused_act = true};
+    .in_place = true, .after_pool = true, .fused_pool = true, .fused_act = true, .recompute = true};
 
 static const Node *node(const Model *m, int i) { return GRAPH_NODE(m->g, i); }
 
@@ -139,6 +139,34 @@ static void decide_gradients(Model *m)
     }
 }
 
+/* NodePlan.local (see runtime.h): a recomputable training segment s whose output (its fused
+ * activation's, if any) is read only by nodes after it and before the next segment (whose
+ * forward runs in the next region), none of them a view of it or writing over it; not the
+ * last node, whose output the loss reads. Saves, a BatchNorm's: a store of the batch's output
+ * in forward, and in backward a cold read of it (the readers' backward reads the slot the
+ * forward filled again, and backward_sums then finds the input in the cache). */
+static void decide_local(Model *m)
+{
+    int nn = m->g->nodes.len;
+    for (int k = 0; m->opts.recompute && k < m->nsegments; k++) {
+        int s = m->segments[k], end = k + 1 < m->nsegments ? m->segments[k + 1] - 1 : nn - 1;
+        NodePlan *np = &m->plan[s];
+        int o = np->act >= 0 ? np->act : s; /* the node whose output the readers name */
+        bool ok = node(m, s)->ops->recomputable && !np->view && !np->in_place && !np->fused &&
+                  np->late_act < 0 && np->pool_k == 0 && o != nn - 1;
+        for (int j = s + 1; ok && j < nn; j++)
+            for (int q = 0; j != o && q < node(m, j)->ninputs; q++) {
+                const NodePlan *jp = &m->plan[j];
+                if ((jp->inputs[q] == s || jp->inputs[q] == o) &&
+                    (j > end || jp->view || jp->in_place || jp->fused || jp->after_pool))
+                    ok = false;
+            }
+        np->local = ok;
+        if (ok && o != s)
+            m->plan[o].local = true;
+    }
+}
+
 /* Whether node t's gradient is alive across a barrier: a coupled node b with
  * t <= b < first writer (the barrier of b falls between the write and t's backward). The
  * segments are in node order: the first at or after t decides. */
@@ -216,6 +244,7 @@ bool rt_plan_decide(Model *m)
         count_readers(m, readers, sole);
         decide_flags(m, readers, sole);
         decide_gradients(m);
+        decide_local(m);
         decide_slots(m);
     }
     size_t largest = (size_t)shape_numel(g->input);
@@ -289,7 +318,8 @@ void rt_plan_carve(Model *m, Carver *c)
         }
         size_t numel = (size_t)shape_numel(n->out);
         bool shared = np->view || np->in_place || np->fused;
-        float *out = shared ? NULL : carve(c, sizeof(float) * B * numel);
+        size_t rows = np->local ? T * (size_t)m->part : B; /* local: a part per thread */
+        float *out = shared ? NULL : carve(c, sizeof(float) * rows * numel);
         if (c->base) {
             int t = np->inputs[0];
             np->out = shared ? (t >= 0 ? m->plan[t].out : m->xin) : out;

@@ -29,6 +29,11 @@ typedef struct RtPlan {
                         (NodePlan.pool_k) */
     bool fused_act;  /* a node with ops->fuses_act may apply the activation that follows it
                         (NodePlan.fused, NodePlan.act) */
+    bool recompute;  /* a node with ops->recomputable may keep its output a part at a time
+                        and run its forward again in backward (NodePlan.local) */
+    int part;        /* rows of a part, or 0: as many as fit the cache (tests set a few, so
+                        that a thread runs several parts; the chunks, and so the bits, may
+                        then differ from the default's) */
 } RtPlan;
 
 extern const RtPlan rt_plan_default; /* all on */
@@ -67,6 +72,12 @@ typedef struct NodePlan {
      * (else -1). */
     bool fused;
     int act;
+    /* The output lives a part at a time, in each thread's slot (out + thread * part rows),
+     * not for the whole batch: a recomputable node (ops->recomputable) all of whose
+     * readers run in its region (so between its barrier and the next), none of them writing
+     * over it; its forward runs again at the start of that region's backward. Its fused
+     * activation's output is local too. */
+    bool local;
     /* The gradient of this node's output: the node whose gradient it is (itself, or for a
      * view, a moved or a fused activation its input's gsrc; -1 for the network's input); for a node
      * that is its own gsrc, the node whose backward writes it first (its last reader), and

@@ -197,7 +197,11 @@ static double net_atol(const GradNet *gn)
 static void check_net_grads(const KindNet *kn, const char *kind)
 {
     Net net;
-    net_load(&net, kn->text, kind);
+    /* decisions() reads every output of the batch, which a local one does not keep
+     * (check_plans_agree shows that recomputing changes no bit) */
+    RtPlan kept = rt_plan_default;
+    kept.recompute = false;
+    net_load_opts(&net, kn->text, kind, &kept);
     Model *m = net.m;
     int batch = net_batch(net.g);
     Rng rng;
@@ -319,15 +323,20 @@ static size_t first_difference(const float *a, const float *b, size_t n)
  * here. */
 static void check_plans_agree(const KindNet *kn, const char *kind)
 {
-    static const RtPlan off = {false, false, false, false};
+    /* parts of one row: a thread runs several, so that a part's output kept in the
+     * thread's slot (NodePlan.local) is overwritten before backward needs it again */
+    static const RtPlan off = {.part = 1};
+    RtPlan on = rt_plan_default;
+    on.part = 1;
     for (int ties = 0; ties < 2; ties++) {
         float *o0, *g0, *o1, *g1;
         size_t no, ng;
-        step_under(kn, kind, &rt_plan_default, ties, &o0, &g0, &no, &ng);
+        step_under(kn, kind, &on, ties, &o0, &g0, &no, &ng);
         step_under(kn, kind, &off, ties, &o1, &g1, &no, &ng);
         size_t ko = first_difference(o0, o1, no), kg = first_difference(g0, g1, ng);
         cr_expect(ko == no && kg == ng,
-                  "%s at position '%s'%s: the runtime's plan (in place, reordered, fused) gives "
+                  "%s at position '%s'%s: the runtime's plan (in place, reordered, fused, "
+                  "recomputed) gives "
                   "%s %zu = %.9g, the plain order %.9g\n%s",
                   kind, kn->tag, ties ? " (inputs with ties)" : "", ko < no ? "output" : "gradient",
                   ko < no ? ko : kg,
@@ -550,4 +559,44 @@ ParameterizedTest(int *kind, props, every_kind, .timeout = 300)
         check_monotonic(ops);
     if (ops->commutes_with_max)
         check_commutes_with_max(ops);
+}
+
+/* Which BatchNorm outputs the plan keeps a part at a time (NodePlan.local): those read only
+ * before the next BatchNorm's barrier, by nodes that do not write over them. The bits are
+ * check_plans_agree's; this shows that the saving happens where it should, and not where a
+ * reader runs in a later region or the loss reads the output. */
+Test(props, local_outputs)
+{
+    static const struct {
+        const char *body;
+        int node;   /* the BatchNorm */
+        bool local; /* expected */
+    } cases[] = {
+        {"Conv2d 4 k3 p1\nBatchNorm2d\nReLU\nConv2d 3 k3\nFlatten\nLinear 5", 1, true},
+        {"Conv2d 4 k3 p1\nBatchNorm2d\nMaxPool2d 2\nFlatten\nLinear 5", 1, true},
+        {"Flatten\nLinear 8\nBatchNorm1d\nLinear 5", 2, true},
+        /* the loss reads it */
+        {"Conv2d 4 k3 p1\nBatchNorm2d", 1, false},
+        {"Flatten\nLinear 8\nBatchNorm1d\nReLU", 2, false},
+        /* read by the next BatchNorm, whose forward runs after the barrier */
+        {"Conv2d 4 k3 p1\nBatchNorm2d\nBatchNorm2d\nFlatten\nLinear 5", 1, false},
+        /* a residual's input, read by the add after the body's BatchNorm */
+        {"Conv2d 4 k3 p1\nBatchNorm2d\nReLU\nr: residual { Conv2d 4 k3 p1; BatchNorm2d }\n"
+         "Flatten\nLinear 5",
+         1, false},
+        /* the body's last BatchNorm, read by the add in its own region */
+        {"Conv2d 4 k3 p1\nr: residual { Conv2d 4 k3 p1; BatchNorm2d }\nFlatten\nLinear 5", 2, true},
+        /* a Dropout written over it */
+        {"Flatten\nLinear 8\nBatchNorm1d\nDropout 0.5\nLinear 5", 2, false},
+    };
+    for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+        char text[512];
+        snprintf(text, sizeof text, "network l (input 3x8x8) {\n%s\n}\n", cases[k].body);
+        Net net;
+        net_load(&net, text, "local_outputs");
+        cr_expect_eq(net.m->plan[cases[k].node].local, cases[k].local,
+                     "node %d of this net is %skept a part at a time:\n%s", cases[k].node,
+                     net.m->plan[cases[k].node].local ? "" : "not ", text);
+        net_free(&net);
+    }
 }
