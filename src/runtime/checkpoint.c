@@ -379,9 +379,11 @@ static bool take(const char *path, const StFile *f, const char *name, const Node
         if (state_hint(name, false))
             diag_hint(d, (SrcLoc){0}, "%s", state_hint(name, false));
     } else {
-        char got[128] = "", *q = got;
-        for (int k = 0; k < t->ndim; k++)
-            q += snprintf(q, 24, k ? "x%" PRId64 : "%" PRId64, t->shape[k]);
+        char got[ST_MAX_DIMS * 21 + 1] = ""; /* 'x' and 20 characters a dimension */
+        size_t q = 0;
+        for (int k = 0; k < t->ndim && q < sizeof got; k++)
+            q += (size_t)snprintf(got + q, sizeof got - q, k ? "x%" PRId64 : "%" PRId64,
+                                  t->shape[k]);
         diag_error(d, (SrcLoc){0}, "%s: tensor '%s' has shape %s; the network needs %s", path, name,
                    t->ndim ? got : "[] (a scalar)", w);
     }

@@ -86,16 +86,23 @@ static ssize_t pread_full(int fd, void *buf, size_t len, off_t off)
     return (ssize_t)got;
 }
 
+/* The product of the nonzero dimensions must fit too, whatever their order: a shape
+ * [0, 10^18, 10^18] holds no bytes, but no loader has a use for its dimensions. */
 bool st_shape_bytes(const int64_t *shape, int ndim, size_t elsize, uint64_t *out)
 {
     uint64_t n = elsize;
+    bool empty = false;
     for (int i = 0; i < ndim; i++) {
         uint64_t s = (uint64_t)shape[i];
-        if (s != 0 && n > UINT64_MAX / s)
+        if (s == 0) {
+            empty = true;
+            continue;
+        }
+        if (n > UINT64_MAX / s)
             return false;
         n *= s;
     }
-    *out = n;
+    *out = empty ? 0 : n;
     return true;
 }
 
@@ -150,6 +157,75 @@ static long nul_escape_at(const char *s, size_t n)
         }
     }
     return -1;
+}
+
+/* The string s[0, n) (a json string with its quotes) decoded, in new memory; NULL: none. */
+static char *decode_key(const char *s, size_t n)
+{
+    if (!memchr(s, '\\', n))
+        return strndup(s + 1, n - 2);
+    char *raw = strndup(s, n);
+    json_object *o = raw ? json_tokener_parse(raw) : NULL;
+    char *k = o ? strdup(json_object_get_string(o)) : NULL;
+    json_object_put(o);
+    free(raw);
+    return k;
+}
+
+/* A key that occurs twice in one object of the json text s[0, n) (which json-c has taken:
+ * it keeps the last value of a repeated key, without a word), in new memory, with the
+ * object's depth (1: the header's own keys, the tensor names); NULL if none, or *oom. */
+static char *repeated_key(const char *s, size_t n, int *depth, bool *oom)
+{
+    enum { MAX_DEPTH = 64 }; /* past json-c's default limit, which it has checked */
+    size_t start[MAX_DEPTH], nk = 0, cap = 0;
+    bool object[MAX_DEPTH], want_key[MAX_DEPTH];
+    char **keys = NULL, *dup = NULL;
+    int top = -1;
+    *oom = false;
+    for (size_t i = 0; i < n && !dup && !*oom; i++) {
+        char c = s[i];
+        if ((c == '{' || c == '[') && top + 1 < MAX_DEPTH) {
+            top++;
+            object[top] = c == '{', want_key[top] = c == '{', start[top] = nk;
+        } else if ((c == '}' || c == ']') && top >= 0) {
+            size_t k0 = start[top];
+            qsort(keys + k0, nk - k0, sizeof *keys, cmp_str_ptr);
+            for (size_t k = k0 + 1; k < nk && !dup; k++)
+                if (strcmp(keys[k - 1], keys[k]) == 0)
+                    dup = strdup(keys[k]), *depth = top + 1, *oom = !dup;
+            while (nk > k0)
+                free(keys[--nk]);
+            top--;
+        } else if (c == ',' && top >= 0 && object[top]) {
+            want_key[top] = true;
+        } else if (c == '"') {
+            size_t j = i + 1;
+            while (j < n && s[j] != '"')
+                j += s[j] == '\\' ? 2 : 1;
+            if (j >= n)
+                break;
+            if (top >= 0 && object[top] && want_key[top]) {
+                if (nk == cap) {
+                    cap = cap ? 2 * cap : 64;
+                    char **nkeys = realloc(keys, cap * sizeof *keys);
+                    if (!nkeys) {
+                        *oom = true;
+                        break;
+                    }
+                    keys = nkeys;
+                }
+                keys[nk] = decode_key(s + i, j + 1 - i);
+                *oom = !keys[nk++];
+                want_key[top] = false;
+            }
+            i = j;
+        }
+    }
+    while (nk > 0)
+        free(keys[--nk]);
+    free(keys);
+    return dup;
 }
 
 typedef struct Entry {
@@ -510,6 +586,22 @@ StFile *st_read(const char *path, Diag *d)
                    "%s: a string in the header holds a nul character (\\u0000 at byte %llu); "
                    "names and values must not",
                    path, (unsigned long long)(8 + (uint64_t)nul));
+        goto done;
+    }
+
+    int depth;
+    bool oom;
+    char *again = repeated_key(hdr, hlen, &depth, &oom);
+    if (again || oom) {
+        if (oom)
+            diag_error(d, (SrcLoc){0}, "%s: out of memory reading the header", path);
+        else if (depth == 1)
+            diag_error(d, (SrcLoc){0}, "%s: tensor name '%s' occurs twice in the header", path,
+                       io_clip(nb, again));
+        else
+            diag_error(d, (SrcLoc){0}, "%s: key '%s' occurs twice in one object of the header",
+                       path, io_clip(nb, again));
+        free(again);
         goto done;
     }
 

@@ -468,6 +468,51 @@ Test(st, bad_shapes)
     write_st("{\"w\":{\"dtype\":\"F32\",\"shape\":[99999999999999999999],\"data_offsets\":[0,4]}}",
              4);
     expect_read_error("tensor 'w': shape dimension 0 is too large");
+    cap_fini(&cap);
+    cap_init(&cap);
+    /* no bytes, but dimensions whose product overflows: refused in either order */
+    write_st("{\"w\":{\"dtype\":\"F32\",\"shape\":[0,1000000000000000000,1000000000000000000,"
+             "1000000000000000000,1000000000000000000,1000000000000000000,1000000000000000000,"
+             "1000000000000000000],\"data_offsets\":[0,0]}}",
+             0);
+    expect_read_error("tensor 'w': shape [0, 1000000000000000000", "is too large");
+}
+
+/* json-c keeps the last value of a repeated key without a word: a repeated tensor name
+ * whose copies share their bytes (so that none is left over), a repeated field inside a
+ * tensor's entry, a repeated metadata key, a name repeated through an escape */
+Test(st, repeated_keys)
+{
+    static const struct {
+        const char *json;
+        const char *error;
+    } cases[] = {
+        {"{\"b\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]},"
+         "\"b\":{\"dtype\":\"I32\",\"shape\":[1],\"data_offsets\":[0,4]}}",
+         "tensor name 'b' occurs twice in the header"},
+        {"{\"b\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]},"
+         "\"\\u0062\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]}}",
+         "tensor name 'b' occurs twice in the header"},
+        {"{\"b\":{\"dtype\":\"I32\",\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]}}",
+         "key 'dtype' occurs twice in one object of the header"},
+        {"{\"__metadata__\":{\"k\":\"1\",\"k\":\"2\"},"
+         "\"b\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]}}",
+         "key 'k' occurs twice in one object of the header"},
+    };
+    for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+        write_st(cases[k].json, 4);
+        expect_read_error(cases[k].error);
+        cap_fini(&cap);
+        cap_init(&cap);
+    }
+    /* the same key in two objects, and in quotes as a value, is no repeat */
+    write_st("{\"__metadata__\":{\"dtype\":\"dtype\"},"
+             "\"a\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]},"
+             "\"b\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[4,8]}}",
+             8);
+    StFile *f = st_read(path, &cap.d);
+    cr_assert(f, "a header without a repeated key was refused: %s", cap_text(&cap));
+    st_free(f);
 }
 
 Test(st, unknown_dtype)
