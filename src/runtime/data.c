@@ -126,6 +126,54 @@ static const char *idx_type_name(int t)
     }
 }
 
+/* Where the gzip members of fd end: the offset of the first byte after the last whole
+ * member that is neither another member nor zero padding (gzip's and Python's rule), or -1
+ * when there is none, or when the members cannot be read again (gzread then already said
+ * what was wrong). Inflates the file once more, into a scratch buffer. */
+static long long gzip_members_end(int fd)
+{
+    enum { CHUNK = 1 << 16 };
+    unsigned char *in = malloc(CHUNK), *out = malloc(CHUNK);
+    z_stream z = {0};
+    long long at = 0, bad = -1, start = 0; /* at: the file offset of in[0]; start: the member's */
+    bool ok = in && out && inflateInit2(&z, 16 + MAX_WBITS) == Z_OK, member = true;
+    ssize_t n = ok ? pread(fd, in, CHUNK, 0) : -1;
+    z.next_in = in, z.avail_in = n > 0 ? (uInt)n : 0;
+    while (ok && z.avail_in > 0) {
+        if (!member) { /* between members: another, zero padding, or something else */
+            if (z.next_in[0] == 0x1f) {
+                start = at + (z.next_in - in);
+                member = inflateReset(&z) == Z_OK;
+                continue;
+            }
+            if (z.next_in[0] != 0)
+                bad = at + (z.next_in - in);
+            z.next_in++, z.avail_in--;
+            if (bad >= 0)
+                break;
+        } else {
+            z.next_out = out, z.avail_out = CHUNK;
+            int r = inflate(&z, Z_NO_FLUSH);
+            if (r == Z_STREAM_END)
+                member = false;
+            else if (r != Z_OK && r != Z_BUF_ERROR) {
+                bad = start > 0 ? start : -1; /* no member after all (gzread stopped there) */
+                break;
+            }
+        }
+        if (z.avail_in == 0) { /* the next chunk */
+            at += (long long)(z.next_in - in);
+            n = pread(fd, in, CHUNK, (off_t)at);
+            z.next_in = in, z.avail_in = n > 0 ? (uInt)n : 0;
+        }
+    }
+    if (ok)
+        inflateEnd(&z);
+    free(in);
+    free(out);
+    return bad;
+}
+
 bool dataset_gzip_whole(int fd, const struct stat *st, unsigned long long total, const char *path,
                         Diag *d)
 {
@@ -135,12 +183,14 @@ bool dataset_gzip_whole(int fd, const struct stat *st, unsigned long long total,
         return true;
     uint32_t isize =
         (uint32_t)t[0] | (uint32_t)t[1] << 8 | (uint32_t)t[2] << 16 | (uint32_t)t[3] << 24;
-    if (isize == (uint32_t)total)
+    if (isize == (uint32_t)total) /* one member, and nothing after it */
+        return true;
+    long long bad = gzip_members_end(fd); /* several members (cat a.gz b.gz), or more */
+    if (bad < 0)
         return true;
     diag_error(d, (SrcLoc){0},
-               "%s: data after the gzip stream (the file does not end with the trailer of its "
-               "%llu bytes)",
-               path, total);
+               "%s: data after the gzip stream at byte %lld of %lld (not another gzip member)",
+               path, bad, (long long)st->st_size);
     return false;
 }
 

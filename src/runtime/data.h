@@ -102,9 +102,10 @@ bool dataset_parse_csv(Dataset *ds, const char *name, const char *text, size_t l
 struct stat;
 int dataset_open_input(const char *path, struct stat *st, Diag *d);
 /* After a gzip file (fd, opened by dataset_open_input) was read to its end, total bytes out:
- * whether the stream was the whole file. zlib's gzread passes over bytes after the stream
- * that are no gzip header; its trailer's ISIZE, the file's last 4 bytes, is total (mod 2^32)
- * only when nothing follows. A message naming path when not. */
+ * whether the file was gzip members (one or more, as `cat a.gz b.gz` makes) and nothing
+ * else but zero padding. zlib's gzread passes over bytes after a member that are no gzip
+ * header. A file of one member ends with its trailer's ISIZE, total (mod 2^32); any other
+ * is inflated again to find where its members end. A message naming path when not. */
 bool dataset_gzip_whole(int fd, const struct stat *st, unsigned long long total, const char *path,
                         Diag *d);
 

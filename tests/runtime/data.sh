@@ -381,9 +381,26 @@ run_ok csvgz tgz.net --train --threads 2 --no-record --save tgz.st && cmp -s t.s
 sed 's/"iris_train.csv"/"junk_train.csv.gz"/' t.net >tjunk.net
 expect csv-gzip-junk 1 'junk_train.csv.gz: data after the gzip stream' tjunk.net --train --no-record
 mkdir -p idxjunk && cp "$ROOT"/data/mnist-mini/*-ubyte.gz idxjunk/ &&
-    head -c 8 /dev/zero >>idxjunk/train-labels-idx1-ubyte.gz
-expect idx-gzip-junk 1 'train-labels-idx1-ubyte.gz: data after the gzip stream' \
+    printf '\037junk' >>idxjunk/train-labels-idx1-ubyte.gz
+expect idx-gzip-junk 1 'train-labels-idx1-ubyte.gz: data after the gzip stream at byte' \
     "$ROOT/nets/mnist.net" --train --no-record --data idxjunk --steps 1
+# but several members (cat a.gz b.gz, bgzip) and zero padding are a whole gzip file, as for
+# gzip and Python: the same bits as one member
+{ gzip -dc gz_train.csv.gz | head -c 700 | gzip; gzip -dc gz_train.csv.gz | tail -c +701 | gzip
+  head -c 100 /dev/zero; } >multi_train.csv.gz && cp gz_test.csv.gz multi_test.csv.gz
+sed 's/"iris_train.csv"/"multi_train.csv.gz"/' t.net >tmulti.net
+run_ok csvmulti tmulti.net --train --threads 2 --no-record --save tmulti.st && cmp -s t.st tmulti.st &&
+    ok "a gzip table of two members and zero padding trains to the same bits" ||
+    bad "a gzip table of two members" "$(cat csvmulti.err)"
+mkdir -p idxmulti && cp "$ROOT"/data/mnist-mini/*-ubyte.gz idxmulti/ &&
+    { gzip -dc "$ROOT"/data/mnist-mini/train-labels-idx1-ubyte.gz | head -c 3000 | gzip
+      gzip -dc "$ROOT"/data/mnist-mini/train-labels-idx1-ubyte.gz | tail -c +3001 | gzip; } \
+        >idxmulti/train-labels-idx1-ubyte.gz
+run_ok idxmulti1 "$ROOT/nets/mnist.net" --train --no-record --data idxmulti --steps 2 --save m1.st &&
+    run_ok idxmulti0 "$ROOT/nets/mnist.net" --train --no-record --data "$ROOT/data/mnist-mini" \
+        --steps 2 --save m0.st &&
+    cmp -s m0.st m1.st && ok "IDX labels in two gzip members: the same bits" ||
+    bad "IDX labels in two gzip members" "$(cat idxmulti1.err)"
 "$NETC" --to yaml t.net >t.yaml 2>/dev/null &&
     run_ok csvyaml t.yaml --train --threads 2 --no-record --save tyaml.st && cmp -s t.st tyaml.st &&
     ok "the same net in YAML ($(grep -o 'data: .*' t.yaml)): the same bits" || bad "YAML table differs"
