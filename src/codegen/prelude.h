@@ -69,14 +69,16 @@ NETC_FN vf1 vf1_tanh(vf1 v) { return tanhf(v); }
 #endif
 /* The wider families' exp, and sigmoid and tanh through it, from a few primitives each
  * family has (div, floor, pow2i: 2^n of an integral n, copysign, select_lt: a < b ? x : y).
- * exp is Cephes' expf (v = n ln2 + r, a degree-6 polynomial for e^r, about 1 ulp), tanh
+ * exp is Cephes' expf (v = n ln2 + r, a degree-6 polynomial for e^r, about 1 ulp; +inf past
+ * 88.72 and 0 below -103.97, where expf overflows and underflows, so that a sigmoid of a
+ * large negative number is 0, not e^-88, as the interpreter's and PyTorch's), tanh
  * Cephes' tanhf (an odd polynomial below 0.625, 1 - 2 / (e^2|v| + 1) above); NaN stays
  * NaN (min and max return their second operand when one is NaN). The portable family
  * calls libm, as the interpreter does; these agree with it within a few ulp. */
 #define NETC_VMATH(F)                                                                              \
-    NETC_FN F F##_exp(F v)                                                                         \
+    NETC_FN F F##_exp(F x)                                                                         \
     {                                                                                              \
-        v = F##_max(F##_set1(-87.3f), F##_min(F##_set1(88.0f), v));                                \
+        F v = F##_max(F##_set1(-87.3f), F##_min(F##_set1(88.0f), x));                              \
         F n = F##_floor(F##_fma(v, F##_set1(1.44269504088896341f), F##_set1(0.5f)));               \
         F r = F##_fma(n, F##_set1(-0.693359375f), v);                                              \
         r = F##_fma(n, F##_set1(2.12194440e-4f), r);                                               \
@@ -86,7 +88,9 @@ NETC_FN vf1 vf1_tanh(vf1 v) { return tanhf(v); }
         p = F##_fma(p, r, F##_set1(1.6666665459e-1f));                                             \
         p = F##_fma(p, r, F##_set1(5.0000001201e-1f));                                             \
         p = F##_fma(p, F##_mul(r, r), F##_add(r, F##_set1(1.0f)));                                 \
-        return F##_mul(p, F##_pow2i(n));                                                           \
+        p = F##_mul(p, F##_pow2i(n));                                                              \
+        p = F##_select_lt(F##_set1(88.7228394f), x, F##_set1(INFINITY), p);                        \
+        return F##_select_lt(x, F##_set1(-103.972084f), F##_zero(), p);                            \
     }                                                                                              \
     NETC_FN F F##_sigmoid(F v)                                                                     \
     {                                                                                              \

@@ -104,6 +104,20 @@ static float math_arg(int i, bool for_exp)
         return -87.0f + (float)i * 0.0875f; /* 2000 points in [-87, 88) */
     return i < ns ? special[i] : i % 2 ? -100.0f + (float)i * 0.1f : (float)(i - 1000) * 1e-3f;
 }
+/* Past exp's overflow and underflow (88.72, -103.97), where libm gives inf and 0 and so a
+ * sigmoid exactly 0 or 1: a clamp there left sigmoid(-100) at e^-88 = 6e-39, and a SiLU of
+ * -3e38 at -1.8 instead of -0 */
+static const float extreme[] = {88.8f,    89.0f,   100.0f, 1e10f,    3.4e38f,  INFINITY,
+                                -104.01f, -110.0f, -1e10f, -3.4e38f, -INFINITY, -88.8f,
+                                -89.0f,   -100.0f, 104.0f, 200.0f};
+#define NEXTREME ((int)(sizeof extreme / sizeof extreme[0]))
+static int same(const char *what, float x, float got, float want)
+{
+    if (got == want || (isnan(got) && isnan(want)))
+        return 0;
+    printf("%s(%.9g): %.9g, expected %.9g\n", what, (double)x, (double)got, (double)want);
+    return 1;
+}
 #define CHECK_MATH(F, W)                                                                           \
     static int math_##F(void)                                                                      \
     {                                                                                              \
@@ -121,6 +135,18 @@ static float math_arg(int i, bool for_exp)
             F##_store(r, F##_tanh(F##_load(x)));                                                   \
             for (int l = 0; l < W; l++)                                                            \
                 bad += near(#F "_tanh", l, r[l], tanhf(x[l]));                                     \
+        }                                                                                          \
+        for (int i = 0; i < NEXTREME; i += W) { /* where libm's is 0 or inf: exactly that */      \
+            float x[W], r[W];                                                                      \
+            for (int l = 0; l < W; l++)                                                            \
+                x[l] = extreme[(i + l) % NEXTREME];                                                \
+            F##_store(r, F##_exp(F##_load(x)));                                                    \
+            for (int l = 0; l < W; l++) /* not where expf is subnormal, e^-87.3 here */        \
+                if (x[l] > -87.0f || x[l] < -104.0f)                                               \
+                    bad += same(#F "_exp", x[l], r[l], expf(x[l]));                                \
+            F##_store(r, F##_sigmoid(F##_load(x)));                                                \
+            for (int l = 0; l < W; l++)                                                            \
+                bad += same(#F "_sigmoid", x[l], r[l], 1.0f / (1.0f + expf(-x[l])));               \
         }                                                                                          \
         return bad;                                                                                \
     }
