@@ -334,7 +334,9 @@ static int apply_overrides(const Args *a, TrainConfig *t, Arena *arena, Diag *d)
     return a->nset && !ir_train_recheck(t, d) ? EXIT_USAGE : EXIT_OK;
 }
 
-static int top_classes(const float *logits, int n, FILE *out)
+/* probs: the outputs are probabilities already (the net ends in Softmax), printed as they
+ * are; else scores, whose softmax is printed (after LogSoftmax, the same numbers). */
+static int top_classes(const float *logits, int n, bool probs, FILE *out)
 {
     /* softmax in double for the printed probabilities */
     double mx = logits[0], sum = 0;
@@ -354,7 +356,7 @@ static int top_classes(const float *logits, int n, FILE *out)
         }
     for (int j = 0; j < k; j++)
         fprintf(out, j ? "   %d (p=%.3f)" : "%d  (p=%.3f)", order[j],
-                exp((double)logits[order[j]] - mx) / sum);
+                probs ? (double)logits[order[j]] : exp((double)logits[order[j]] - mx) / sum);
     fputc('\n', out);
     return order[0];
 }
@@ -507,7 +509,8 @@ static int predict(const Args *a, Model *m, const TrainConfig *t, Diag *d)
                     fprintf(csv, k ? ",%.9g" : "%.9g", (double)row[k]);
                 fputc('\n', csv);
             } else if (pgm) { /* one image: its three likeliest classes */
-                top_classes(row, N, stdout);
+                top_classes(row, N, GRAPH_NODE(m->g, m->g->nodes.len - 1)->kind == LAYER_SOFTMAX,
+                            stdout);
             } else {
                 int best = 0;
                 for (int k = 1; k < N; k++)

@@ -363,10 +363,12 @@ static void emit_main(const Gen *gen, StrBuf *c)
               "#define NETC_MAIN_IN_SIZE %lld\n#define NETC_MAIN_OUT_SIZE %lld\n"
               "#define NETC_MAIN_IN_C %lld\n#define NETC_MAIN_IN_H %lld\n"
               "#define NETC_MAIN_IN_W %lld\n#define NETC_MAIN_MEAN %s\n#define NETC_MAIN_STD %s\n"
-              "#define NETC_MAIN_SCORES %d\n#define NETC_MAIN_OUT_SHAPE \"%s\"\n",
+              "#define NETC_MAIN_SCORES %d\n#define NETC_MAIN_OUT_SHAPE \"%s\"\n"
+              "#define NETC_MAIN_PROBS %d\n",
               gen->g->name, gen->P, (long long)gen->in_size, (long long)gen->out_size,
               image ? (long long)in->d[0] : 0, image ? (long long)in->d[1] : 0,
-              image ? (long long)in->d[2] : 0, mean, std, last->out.rank == 1, shape);
+              image ? (long long)in->d[2] : 0, mean, std, last->out.rank == 1, shape,
+              last->out.rank == 1 && last->kind == LAYER_SOFTMAX);
     sb_puts(c, cg_driver);
 }
 

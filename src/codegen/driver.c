@@ -18,7 +18,9 @@
  *                       input, which takes any image of NETC_MAIN_IN_SIZE pixels)
  *   NETC_MAIN_MEAN, NETC_MAIN_STD   the normalisation (std 0: none)
  *   NETC_MAIN_SCORES    1 if the output is a vector of class scores, 0 for an image of
- *                       shape NETC_MAIN_OUT_SHAPE (a string, "3x13x13") */
+ *                       shape NETC_MAIN_OUT_SHAPE (a string, "3x13x13")
+ *   NETC_MAIN_PROBS     1 if those scores are probabilities already (the net ends in
+ *                       Softmax): printed as they are, not through a softmax */
 #ifndef _POSIX_C_SOURCE /* for clock_gettime (netc defines it at the top of the program) */
 #define _POSIX_C_SOURCE 200112L
 #endif
@@ -32,6 +34,9 @@
 #ifndef NETC_MAIN_SCORES
 #define NETC_MAIN_SCORES 1
 #define NETC_MAIN_OUT_SHAPE ""
+#endif
+#ifndef NETC_MAIN_PROBS
+#define NETC_MAIN_PROBS 0
 #endif
 
 void NETC_MAIN_FORWARD(const float *in, float *out);
@@ -230,7 +235,7 @@ static int netc_pgm(const char *path, const unsigned char *d, size_t len)
     mx = out[best];
     for (int i = 0; i < NETC_MAIN_OUT_SIZE; i++)
         sum += exp(out[i] - mx);
-    printf("%d  (p=%.3f)\n", best, 1.0 / sum);
+    printf("%d  (p=%.3f)\n", best, NETC_MAIN_PROBS ? (double)out[best] : 1.0 / sum);
     return 0;
 }
 

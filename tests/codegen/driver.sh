@@ -151,6 +151,17 @@ if "$netc" "$root/nets/mnist.net" --weights "$root/examples/mnist.safetensors" -
 else
   fail=$((fail + 1)); echo "FAIL: nets/mnist.net with --main does not generate or compile:"; cat "$tmp/netc.err" "$tmp/cc.err"
 fi
+# A net that ends in Softmax: --main prints the probability it gives, not a softmax of it,
+# as netrun --predict does
+printf 'network sm (input 1x28x28) {\n  Flatten\n  Linear 10\n  Softmax\n}\n' > "$tmp/sm.net"
+if "$netc" "$tmp/sm.net" -o "$tmp/sm.c" --main 2> "$tmp/netc.err" &&
+  $cc -std=c99 -O2 -march=native -Wall -Wextra -pedantic -Werror "$tmp/sm.c" -o "$tmp/sm" -lm 2> "$tmp/cc.err"; then
+  pgm=$root/examples/$(ls "$root/examples" | grep -m1 '\.pgm$')
+  want=$("$netrun" "$tmp/sm.net" --predict "$pgm" 2> /dev/null | sed 's/^\([0-9]*  (p=[0-9.]*)\).*/\1/')
+  expect "softmax --main: netrun's probability ($want)" 0 "^$want $" "$tmp/sm" "$pgm"
+else
+  fail=$((fail + 1)); echo "FAIL: a net ending in Softmax does not generate or compile:"; cat "$tmp/netc.err" "$tmp/cc.err"
+fi
 # A net whose output is an image: --main prints netrun --predict --logits's rows (within
 # 1e-5 of the largest value of the row, as codegen parity compares)
 printf 'network img (input 1x28x28) {\n  Conv2d 3 k3 s2\n  ReLU\n}\n' > "$tmp/img.net"

@@ -107,7 +107,7 @@ static float math_arg(int i, bool for_exp)
 /* Past exp's overflow and underflow (88.72, -103.97), where libm gives inf and 0 and so a
  * sigmoid exactly 0 or 1: a clamp there left sigmoid(-100) at e^-88 = 6e-39, and a SiLU of
  * -3e38 at -1.8 instead of -0 */
-static const float extreme[] = {88.8f,    89.0f,   100.0f, 1e10f,    3.4e38f,  INFINITY,
+static const float extreme[] = {88.8f,    89.0f,   100.0f, 1e10f,    3.4e38f,   INFINITY,
                                 -104.01f, -110.0f, -1e10f, -3.4e38f, -INFINITY, -88.8f,
                                 -89.0f,   -100.0f, 104.0f, 200.0f};
 #define NEXTREME ((int)(sizeof extreme / sizeof extreme[0]))
@@ -136,12 +136,12 @@ static int same(const char *what, float x, float got, float want)
             for (int l = 0; l < W; l++)                                                            \
                 bad += near(#F "_tanh", l, r[l], tanhf(x[l]));                                     \
         }                                                                                          \
-        for (int i = 0; i < NEXTREME; i += W) { /* where libm's is 0 or inf: exactly that */      \
+        for (int i = 0; i < NEXTREME; i += W) { /* where libm's is 0 or inf: exactly that */       \
             float x[W], r[W];                                                                      \
             for (int l = 0; l < W; l++)                                                            \
                 x[l] = extreme[(i + l) % NEXTREME];                                                \
             F##_store(r, F##_exp(F##_load(x)));                                                    \
-            for (int l = 0; l < W; l++) /* not where expf is subnormal, e^-87.3 here */        \
+            for (int l = 0; l < W; l++) /* not where expf is subnormal, e^-87.3 here */            \
                 if (x[l] > -87.0f || x[l] < -104.0f)                                               \
                     bad += same(#F "_exp", x[l], r[l], expf(x[l]));                                \
             F##_store(r, F##_sigmoid(F##_load(x)));                                                \

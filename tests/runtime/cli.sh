@@ -620,6 +620,15 @@ expect stdoutsave 1 "is this process.s descriptor 1" mlp.net --train --data smal
     [ "$(wc -l <pgm.csv)" = 1 ] && [ "$(cat pgm.csv)" = "$(head -1 lg.out)" ] &&
     ok "--predict IMAGE.pgm --logits: one row, the IDX file's logits of the same image" ||
     bad "--predict IMAGE.pgm --logits" "$(head -3 pgm.err)" "$(head -c 300 pgm.csv)"
+# a net that ends in Softmax gives probabilities: printed as they are (they were put through
+# a softmax again: p=0.232 for an output of 0.9996), the three largest of the --logits row
+printf 'network sm (input 1x28x28) {\n  Flatten\n  Linear 10\n  Softmax\n}\n' >sm.net
+"$NETRUN" sm.net --predict first.pgm --logits sm.csv 2>/dev/null &&
+    "$NETRUN" sm.net --predict first.pgm >sm.out 2>/dev/null
+want=$(tr , '\n' <sm.csv | awk '{ printf "%d %.3f\n", NR - 1, $1 }' | sort -k2,2nr | head -3 |
+    awk '{ printf NR == 1 ? "%s  (p=%s)" : "   %s (p=%s)", $1, $2 }')
+[ "$(cat sm.out)" = "$want" ] && ok "--predict on a net ending in Softmax prints its outputs: $want" ||
+    bad "--predict after Softmax" "got:  $(cat sm.out)" "want: $want"
 
 # ---- interruption: Ctrl-C saves a position that resumes bit for bit ----
 
