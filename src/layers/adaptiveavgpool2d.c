@@ -47,9 +47,10 @@ static void body(Emit *e, const VecFam *f, const void *ctx)
     int H = (int)n->in.d[1], W = (int)n->in.d[2], OH = (int)n->out.d[1], OW = (int)n->out.d[2];
     sb_printf(sb, "    for (int oy = 0; oy < %d; oy++)\n    for (int ox = 0; ox < %d; ox++) {\n",
               OH, OW);
+    /* in 64 bits: (oy + 1) * H passes 2^31 for a tall input and output */
     sb_printf(sb,
-              "        int y0 = oy * %d / %d, y1 = ((oy + 1) * %d + %d) / %d;\n"
-              "        int x0 = ox * %d / %d, x1 = ((ox + 1) * %d + %d) / %d;\n",
+              "        int y0 = (int)(oy * %dLL / %d), y1 = (int)(((oy + 1) * %dLL + %d) / %d);\n"
+              "        int x0 = (int)(ox * %dLL / %d), x1 = (int)(((ox + 1) * %dLL + %d) / %d);\n",
               H, OH, H, OH - 1, OH, W, OW, W, OW - 1, OW);
     sb_printf(sb, "        for (int c = 0; c < %d; c += %d) {\n", i->c, f->width);
     sb_printf(sb, "            %s r = %s_zero();\n", F, F);
