@@ -411,10 +411,17 @@ static void emit_blob_symbol(const Gen *gen, StrBuf *c, size_t bytes)
             sb_puts(c, "\\\\\\"); /* C string of an assembler string: \\\" */
         sb_putc(c, *s);
     }
+    /* A file of another size (another net's blob, a truncated copy) would be read past, or
+     * give the wrong weights: GNU as stops the build on any other size; Clang's assembler
+     * cannot test a size (.if wants it at parse time), but .org stops a longer file and
+     * pads a shorter one with zeros, so that nothing is read past the symbol. */
     sb_printf(c,
-              "\\\"\\n.previous\\n\");\n"
+              "\\\"\\n\"\n#if defined(__clang__)\n\".org %s_weight_blob + %zu\\n\"\n#else\n"
+              "\".if . - %s_weight_blob - %zu\\n.error \\\"the weight blob is not the %zu bytes "
+              "this program was generated for: generate both again with netc\\\"\\n.endif\\n\"\n"
+              "#endif\n\".previous\\n\");\n"
               "extern const float %s_weights[] __asm__(\"%s_weight_blob\");\n",
-              P, P);
+              P, bytes, P, bytes, bytes, P, P);
 }
 
 bool cg_emit(const Graph *g, const float *const *params, const CgOptions *o, StrBuf *c, StrBuf *h,

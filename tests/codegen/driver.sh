@@ -196,6 +196,18 @@ if "$netc" "$root/nets/mnist.net" --weights "$root/examples/mnist.safetensors" -
   size=$(wc -c < "$tmp/blob/m.weights")
   expect "--blob: m.weights holds MNIST_WEIGHT_BYTES ($bytes) and alignment padding" 0 "^ok" \
     sh -c "[ $size -ge $bytes ] && [ $size -lt $((bytes + 64 * 8)) ] && echo ok"
+  # a blob of another size stops the build (it was read past, or gave wrong answers): a
+  # longer one under either assembler, a shorter one under GNU as (Clang's pads it)
+  cp "$tmp/blob/m.weights" "$tmp/blob/good.weights"
+  { cat "$tmp/blob/good.weights"; echo x; } > "$tmp/blob/m.weights"
+  expect "--blob: a longer blob stops the build" 0 "^refused" \
+    sh -c "cd '$tmp/blob' && $cc -O2 m.c -o bad -lm 2>/dev/null && echo built || echo refused"
+  if ! $cc --version 2>/dev/null | grep -qi clang; then
+    head -c 1000 "$tmp/blob/good.weights" > "$tmp/blob/m.weights"
+    expect "--blob: a shorter blob stops the build, saying why" 1 "blob is not the $size bytes" \
+      sh -c "cd '$tmp/blob' && $cc -O2 m.c -o bad -lm 2>&1"
+  fi
+  cp "$tmp/blob/good.weights" "$tmp/blob/m.weights"
 else
   fail=$((fail + 1)); echo "FAIL: nets/mnist.net with --blob does not generate or compile:"; cat "$tmp/netc.err" "$tmp/cc.err"
 fi
