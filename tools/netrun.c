@@ -853,6 +853,11 @@ static bool same_run(const char *resume, const Graph *g, const Dataset *train, T
                      Diag *d)
 {
     int64_t layers = 1 + (int64_t)net_crc(g, false), data = 1 + (int64_t)data_crc(train);
+    if (resume && !pos->layers)
+        diag_warning(d, (SrcLoc){0},
+                     "%s: the checkpoint does not say which network it trained (netc.layers): "
+                     "it is taken as %s's",
+                     resume, g->name);
     if (resume && pos->layers && pos->layers != layers) {
         diag_error(d, (SrcLoc){0},
                    "%s: the run trained another network: its layers or their settings differ "

@@ -313,6 +313,9 @@ bool lower_args(Lower *L, const char *what, const AttrSpec *specs, int nspecs,
             if (idx < 0) {
                 diag_error(L->diag, a->key_loc, "%s has no attribute '%s'", what, a->key);
                 const char *s = suggest_attr(specs, nspecs, a->key);
+                for (int j = 0; j < nspecs; j++) /* `p=same`: a short form's prefix as a key */
+                    if (specs[j].shortp && strcmp(specs[j].shortp, a->key) == 0)
+                        s = specs[j].name;
                 if (s)
                     diag_hint(L->diag, a->key_loc, "did you mean '%s'?", s);
                 ok = false;

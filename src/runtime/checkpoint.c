@@ -739,6 +739,11 @@ bool ckpt_resume(const char *path, Model *m, Optim *o, TrainPos *pos, Diag *d)
         ok = false;
     }
     const char *saved_opt = st_meta(f, "netc.optimizer"); /* older checkpoints lack it */
+    if (ok && !saved_opt)
+        diag_warning(d, (SrcLoc){0},
+                     "%s: the checkpoint does not say which optimizer wrote its state "
+                     "(netc.optimizer): it is taken as %s's",
+                     path, optim_name(m->g));
     if (ok && saved_opt && strcmp(saved_opt, optim_name(m->g)) != 0) {
         char vb[IO_CLIP_BUF];
         diag_error(d, (SrcLoc){0},

@@ -744,8 +744,14 @@ static int load_folder(Dataset *ds, const char *dir, bool train, char ***classes
     size_t per = dataset_image_bytes(&t), plane = (size_t)t.rows * (size_t)t.cols;
     t.images = malloc(per * (size_t)nfiles);
     t.labels = malloc((size_t)nfiles);
-    if (!t.images || !t.labels) {
-        diag_error(d, (SrcLoc){0}, "out of memory for %d images", nfiles);
+    if (!t.images || !t.labels) { /* the first image sets the size: say which it was */
+        diag_error(d, (SrcLoc){0}, "out of memory for %d images of %dx%dx%d (%zu MB)%s%s", nfiles,
+                   t.channels, t.rows, t.cols, (per * (size_t)nfiles + ((size_t)1 << 20) - 1) >> 20,
+                   resize_h > 0 ? "" : ": the size of the first, ", resize_h > 0 ? "" : files[0]);
+        if (resize_h <= 0)
+            diag_hint(d, (SrcLoc){0},
+                      "the images of a folder must all have one size; give the train setting "
+                      "'resize [H, W]' to resize them to the network's input");
         goto done;
     }
     int *bad = calloc((size_t)nfiles, sizeof *bad); /* 1: failed, 2: another size, 3: colour

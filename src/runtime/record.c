@@ -217,13 +217,20 @@ bool record_reopen(Record *r, const char *dir, int64_t step, Diag *d)
         char *line = NULL;
         size_t cap = 0;
         ssize_t n;
+        int unreadable = 0; /* whole lines without a step (a cut last line is the crash's) */
         while ((n = getline(&line, &cap, in)) > 0) {
             int64_t s = line_step(line, (size_t)n);
             if (s >= 0 && s <= step && line[n - 1] == '\n')
                 sb_puts(&keep, line);
+            unreadable += s < 0 && line[n - 1] == '\n';
         }
         free(line);
         fclose(in);
+        if (unreadable)
+            diag_warning(d, (SrcLoc){0},
+                         "%s/metrics.jsonl: %d line%s without a step left out of the resumed "
+                         "record",
+                         dir, unreadable, unreadable == 1 ? "" : "s");
         bool ok = record_write(r, "metrics.jsonl", keep.data ? keep.data : "", keep.len, d);
         sb_free(&keep);
         if (!ok) {

@@ -145,9 +145,14 @@ static bool check_dataset(const Model *m, const Dataset *ds, const char *images,
                        (long long)outs);
             return false;
         } else if (ds->labels[i] >= outs) {
+            int top = 0;
+            for (int k = 0; k < ds->n; k++)
+                top = ds->labels[k] > top ? ds->labels[k] : top;
             diag_error(d, (SrcLoc){0},
-                       "%s: label %d of record %d is beyond the network's %lld outputs", labels,
-                       ds->labels[i], i, (long long)outs);
+                       "%s: %d classes (labels 0 to %d), but the network has %lld outputs "
+                       "(label %d of record %d is the first beyond them)",
+                       labels, top + 1, top, (long long)outs, ds->labels[i], i);
+            diag_hint(d, (SrcLoc){0}, "give the last layer %d outputs, one a class", top + 1);
             return false;
         }
     return true;

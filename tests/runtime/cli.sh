@@ -341,7 +341,7 @@ EOF
 expect image-size 1 'small/train-images-idx3-ubyte;28x28;3x32x32' c3.net --train --data small --save keep.st
 expect image-size-eval 1 'small/t10k-images-idx3-ubyte;28x28;3x32x32' c3.net --eval --data small
 expect image-size-predict 1 'small/t10k-images-idx3-ubyte;28x28;3x32x32' c3.net --predict small/t10k-images-idx3-ubyte
-expect label-beyond 1 'small/train-labels-idx1-ubyte;label [5-9];5 outputs' l5.net --train --data small --save keep.st
+expect label-beyond 1 'small/train-labels-idx1-ubyte: 10 classes;label [5-9];5 outputs' l5.net --train --data small --save keep.st
 expect label-beyond-eval 1 'small/t10k-labels-idx1-ubyte;label [5-9];5 outputs' l5.net --eval --data small
 expect no-data 1 'nodata.net;no data' nodata.net --train --save keep.st
 expect predict-missing 1 'nothere-idx3-ubyte' "$NET" --predict nothere-idx3-ubyte
@@ -536,6 +536,19 @@ for kv in netc.batch=-1 netc.batch=4294967295 netc.epoch=-3 netc.epoch=429496729
     set_meta mid.ckpt.st pos.st "$k" "$v" && cp pos.st pos.bak
     expect "position-$k=$v" 1 "pos.st;bad training position;'$k'" mlp.net --train --data small --resume pos.st
     cmp -s pos.st pos.bak || bad "position-$k=$v: the checkpoint changed"
+done
+# the keys that say which optimizer wrote the state and which net was trained: without them
+# (a checkpoint edited, or older than they), resuming is said to take them as this run's
+for k in netc.optimizer netc.layers; do
+    del_meta mid.ckpt.st nokey.st "$k"
+    if grep -q "$k" nokey.st; then
+        bad "del_meta $k: still there"
+    else
+        run_ok "no-$k" mlp.net --train --data small --resume nokey.st --save nokey_out.st &&
+            grep -q "warning: nokey.st: the checkpoint does not say which .*($k)" "no-$k.err" &&
+            ok "a checkpoint without $k resumes with a warning" ||
+            bad "a checkpoint without $k" "$(cat "no-$k.err")"
+    fi
 done
 # in range, and a step a batch, but the data has 11 batches of 20
 set_meta mid.ckpt.st pos0.st netc.epoch_seen 240 && set_meta pos0.st pos1.st netc.batch 12 &&

@@ -283,7 +283,7 @@ cp -r imgs bad6 && mkdir bad6/test/cls9 && "$IMGMAKE" bad6/test/cls9/1.png 16 12
 sed 's/"imgs"/"bad6"/' f.net >b6.net
 expect folder-unknown-test-class 1 'bad6/test/cls9;training split does not have' b6.net --train
 sed 's/Linear 3/Linear 2/' f.net >two.net
-expect folder-labels-beyond-outputs 1 'imgs/train;label 2;2 outputs' two.net --train
+expect folder-labels-beyond-outputs 1 'imgs/train: 3 classes \(labels 0 to 2\), but the network has 2 outputs;label 2' two.net --train
 mkdir -p noclass/train
 sed 's/"imgs"/"noclass"/' f.net >nc.net
 expect folder-no-classes 1 'noclass/train;no class folders' nc.net --train

@@ -50,12 +50,16 @@ make_data() {
     sub_images "$DATA/t10k-images-idx3-ubyte.gz" "$1/t10k-images-idx3-ubyte" $3
     sub_labels "$DATA/t10k-labels-idx1-ubyte.gz" "$1/t10k-labels-idx1-ubyte" $3
 }
-# set_meta SRC DST KEY VALUE: SRC's safetensors header with metadata KEY set to VALUE
-set_meta() {
+# meta_edit SRC DST SED: SRC's safetensors with its json header put through sed -E SED
+meta_edit() {
     local n json
     n=$(od -An -t u8 -N8 "$1" | tr -d ' ')
     json=$(head -c $((8 + n)) "$1" | tail -c "$n" | sed -E 's/ +$//')
-    json=$(printf '%s' "$json" | sed -E "s/\"$3\":\"[^\"]*\"/\"$3\":\"$4\"/")
+    json=$(printf '%s' "$json" | sed -E "$3")
     while [ $((${#json} % 8)) != 0 ]; do json="$json "; done
     { le64 ${#json}; printf '%s' "$json"; tail -c +$((9 + n)) "$1"; } >"$2"
 }
+# set_meta SRC DST KEY VALUE: SRC's safetensors header with metadata KEY set to VALUE
+set_meta() { meta_edit "$1" "$2" "s/\"$3\":\"[^\"]*\"/\"$3\":\"$4\"/"; }
+# del_meta SRC DST KEY: SRC's safetensors with metadata KEY left out
+del_meta() { meta_edit "$1" "$2" "s/\"$3\":\"[^\"]*\",//; s/,\"$3\":\"[^\"]*\"//"; }
