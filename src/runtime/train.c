@@ -152,7 +152,6 @@ static bool check_dataset(const Model *m, const Dataset *ds, const char *images,
                        "%s: %d classes (labels 0 to %d), but the network has %lld outputs "
                        "(label %d of record %d is the first beyond them)",
                        labels, top + 1, top, (long long)outs, ds->labels[i], i);
-            diag_hint(d, (SrcLoc){0}, "give the last layer %d outputs, one a class", top + 1);
             return false;
         }
     return true;

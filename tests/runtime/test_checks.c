@@ -530,7 +530,8 @@ Test(checks, data_sets)
     Dataset beyond = ds;
     beyond.labels = wide;
     cr_assert_not(rt_check_dataset(m, &beyond, "imgs", "labs", false, &cap.d));
-    expect_error(&cap, "labs: label 3 of record 2", "3 outputs");
+    expect_error(&cap, "labs: 4 classes (labels 0 to 3), but the network has 3 outputs",
+                 "label 3 of record 2");
     cap_fini(&cap);
     cap_init(&cap);
     cr_assert(rt_check_dataset(m, &ds, "imgs", "labs", false, &cap.d), "%s", cap_text(&cap));
