@@ -56,6 +56,8 @@ def layer(kind, a):
         return nn.LeakyReLU(a.get("negative_slope", 0.01))
     if k == "dropout":
         return nn.Dropout(a.get("p", 0.5))
+    if k == "dropout2d":
+        return nn.Dropout2d(a.get("p", 0.5))
     if k == "gelu":
         return nn.GELU(approximate=a.get("approximate", "none"))
     if k == "softmax":

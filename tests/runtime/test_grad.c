@@ -458,6 +458,66 @@ Test(grad, recipes_name_registered_kinds)
                   recipes[i].kind);
 }
 
+/* ---- Dropout2d's mask: whole channels (torch.nn.Dropout2d) ---- */
+
+Test(grad, dropout2d_mask)
+{
+    Net net;
+    net_build(&net, "drop2d", "600x5x3", "Dropout2d 0.3", NULL);
+    const Node *node = GRAPH_NODE(net.g, 0);
+    const size_t C = 600, pix = 15, n = (size_t)BATCH * C * pix;
+    float *in = malloc(sizeof(float) * n), *din = malloc(sizeof(float) * n);
+    float *dout = malloc(sizeof(float) * n);
+    cr_assert(in && din && dout);
+    Rng rng;
+    rng_seed(&rng, 6);
+    fill(in, n, IN_NO_KINK, &rng);
+    fill(dout, n, IN_NO_KINK, &rng);
+    Rng a;
+    rng_seed(&a, 78);
+    LayerRun r = {.batch = BATCH,
+                  .training = true,
+                  .first = true,
+                  .last = true,
+                  .in = in,
+                  .out = net.m->plan[0].out,
+                  .saved = net.m->plan[0].saved,
+                  .rng = &a};
+    node->ops->forward(node, &r);
+    const float scale = 1.0f / (float)(1.0 - 0.3);
+    size_t dropped = 0;
+    for (size_t b = 0; b < (size_t)BATCH; b++) /* channels last: pixel after pixel of C */
+        for (size_t c = 0; c < C; c++) {
+            bool zero = r.out[(b * pix) * C + c] == 0;
+            dropped += zero;
+            for (size_t q = 0; q < pix; q++) {
+                size_t i = (b * pix + q) * C + c;
+                cr_assert(r.out[i] == (zero ? 0.0f : in[i] * scale),
+                          "Dropout2d: sample %zu channel %zu pixel %zu is %.9g: a channel is "
+                          "kept or dropped whole (want %.9g)",
+                          b, c, q, (double)r.out[i], zero ? 0.0 : (double)(in[i] * scale));
+            }
+        }
+    double nc = (double)BATCH * (double)C, expect = 0.3 * nc, sd = sqrt(nc * 0.3 * 0.7);
+    cr_expect(fabs((double)dropped - expect) <= 6 * sd,
+              "Dropout2d 0.3 dropped %zu of %.0f channels (expected about %.0f)", dropped, nc,
+              expect);
+    r.dout = dout;
+    r.din = din;
+    node->ops->backward(node, &r);
+    for (size_t i = 0; i < n; i++)
+        cr_assert(din[i] == (r.out[i] == 0 ? 0.0f : dout[i] * scale),
+                  "Dropout2d backward element %zu: the forward's channel mask", i);
+    r.training = false;
+    node->ops->forward(node, &r);
+    cr_expect(memcmp(in, r.out, sizeof(float) * n) == 0,
+              "Dropout2d in evaluation is not the identity");
+    free(in);
+    free(din);
+    free(dout);
+    net_free(&net);
+}
+
 /* ---- Dropout's mask ---- */
 
 Test(grad, dropout_mask)
