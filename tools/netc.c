@@ -64,7 +64,10 @@ enum {
  * tree), any other as its canonical IR. */
 static void convert(Arena *arena, const char *path, const Graph *g, bool yaml, StrBuf *sb, Diag *d)
 {
-    AstNet *src = frontend_source(arena, path, d);
+    /* read again for its syntax tree: what reading it tells was told when it was loaded */
+    Diag quiet;
+    diag_init_quiet(&quiet, d->prog);
+    AstNet *src = frontend_source(arena, path, &quiet);
     if (src && ast_has_forms(src))
         (yaml ? write_ast_yaml : write_ast_net)(src, sb);
     else

@@ -647,11 +647,17 @@ void fmt_double(char *buf, size_t n, double v)
         snprintf(buf, n, "-0.0");
         return;
     }
-    for (int prec = 1; prec <= 17; prec++) {
+    int prec = 1;
+    while (prec < 17 && (snprintf(buf, n, "%.*e", prec - 1, v), strtod(buf, NULL) != v))
+        prec++;
+    const char *e = isfinite(v) ? strchr(buf, 'e') : NULL;
+    int exp10 = e ? atoi(e + 1) : 0;
+    /* as Python's repr: positional from 1e-4 to below 1e16 (10.0, not 1e+01), else
+     * scientific */
+    if (e && exp10 >= -4 && exp10 < 16)
+        snprintf(buf, n, "%.*f", prec - 1 - exp10 > 0 ? prec - 1 - exp10 : 0, v);
+    else
         snprintf(buf, n, "%.*g", prec, v);
-        if (strtod(buf, NULL) == v)
-            return;
-    }
 }
 
 double now_seconds(void)

@@ -149,7 +149,8 @@ void fmt_float(char *buf, size_t n, float v);
 /* The same as a C float literal of generated code: a dot or an exponent, and the f suffix
  * (3 -> 3.0f, 0.25 -> 0.25f; a bare "3f" is not C). Finite values only. */
 void fmt_c_float(char *buf, size_t n, float v);
-/* Shortest %.*g that round-trips a double (at most 17 significant digits). */
+/* The fewest significant digits that round-trip a double (at most 17), positional from
+ * 1e-4 to below 1e16 and scientific outside, as Python's repr: 10, 0.0001, 1e-05, 1e+16. */
 void fmt_double(char *buf, size_t n, double v);
 /* "Did you mean": give every known name to suggest_add(); suggest_best() is then the one
  * nearest to `word` within 2 edits (Levenshtein, case-insensitive; the first on a tie), or,

@@ -39,11 +39,25 @@ AstValue *ast_bad_value(Arena *a, SrcLoc loc)
     return v;
 }
 
+static int hex_digit(char c)
+{
+    return c >= '0' && c <= '9'   ? c - '0'
+           : c >= 'a' && c <= 'f' ? c - 'a' + 10
+           : c >= 'A' && c <= 'F' ? c - 'A' + 10
+                                  : -1;
+}
+
 char *ast_unescape(Arena *a, const char *body, int n)
 {
     char *s = arena_alloc(a, (size_t)n + 1), *o = s;
     for (int i = 0; i < n; i++) {
-        if (body[i] == '\\' && i + 1 < n) {
+        int hi, lo;
+        if (body[i] == '\\' && i + 3 < n && body[i + 1] == 'x' &&
+            (hi = hex_digit(body[i + 2])) >= 0 && (lo = hex_digit(body[i + 3])) >= 0 &&
+            hi * 16 + lo > 0 && hi * 16 + lo < 0x80) { /* \x01 to \x7F: that byte */
+            *o++ = (char)(hi * 16 + lo);
+            i += 3;
+        } else if (body[i] == '\\' && i + 1 < n) {
             i++;
             *o++ = body[i] == 'n' ? '\n' : body[i] == 't' ? '\t' : body[i];
         } else {

@@ -118,7 +118,8 @@ AstStmt *ast_stmt(Arena *a, SrcLoc loc);
  * Returns false if text is not a number. */
 bool ast_parse_number(AstValue *v, const char *text);
 /* A string literal's body, the n bytes between its quotes, with its escapes undone (\n, \t,
- * and a backslash before any other byte, which stands for that byte): the .net lexer's rule,
+ * \xHH for bytes 01 to 7F, and a backslash before any other byte, which stands for that
+ * byte): the .net lexer's rule,
  * also for strings inside an expression that YAML holds. */
 char *ast_unescape(Arena *a, const char *body, int n);
 /* The stand-in for a value whose error is reported (`bad`, the word "?"): it keeps its place

@@ -16,6 +16,7 @@ static Node *lower_body(Lower *L, Item *parent, const PtrVec *stmts, int depth, 
 static Node *lower_stmts(Lower *L, Item *parent, const PtrVec *stmts, int depth, Node *in,
                          Node *cur);
 static Node *lower_if(Lower *L, Item *parent, const AstStmt *s, int depth, Node *in, Node *cur);
+static int decided_count(Lower *L, const PtrVec *stmts, const AstStmt **one);
 static const char *label_of(Lower *L, const Item *parent, const AstStmt *s);
 
 static const char *child_path(Lower *L, const Item *parent, const char *local)
@@ -414,7 +415,8 @@ static Node *lower_repeat(Lower *L, Item *parent, const AstStmt *s, int depth, N
             arena_printf(L->arena, "in copy %lld of %lld of this repeat%s%s", (long long)k,
                          (long long)n, var ? ", with " : "",
                          var ? arena_printf(L->arena, "%s = %lld", var, (long long)k) : ""));
-        if (s->body.len == 1) {
+        const AstStmt *only;
+        if (decided_count(L, &s->body, &only) <= 1) {
             cur = lower_stmts(L, it, &s->body, depth + 1, cur, cur); /* no rescan of the copies */
         } else {
             Item *copy = new_item(L, it, ITEM_GROUP, NULL, s->head_loc);
@@ -565,9 +567,10 @@ static Node *lower_use(Lower *L, Item *parent, const AstStmt *s, const AstStmt *
     L->expanding[L->nexpanding++] = t;
     const ExpCtx *outer = L->ctx; /* the use a shape error is in */
     L->ctx = push_ctx(L, s->head_loc, arena_printf(L->arena, "in template '%s', used here", name));
-    if (t->body.len == 1) { /* the statement itself, named by the use */
+    const AstStmt *only = NULL;
+    if (decided_count(L, &t->body, &only) == 1) { /* the statement itself, named by the use */
         AstStmt *one = arena_alloc(L->arena, sizeof *one);
-        *one = *(const AstStmt *)t->body.items[0];
+        *one = *only;
         one->label = s->label;
         one->label_loc = s->label_loc;
         PtrVec v = {0};
@@ -745,24 +748,55 @@ static Node *lower_stmts(Lower *L, Item *parent, const PtrVec *stmts, int depth,
     return cur;
 }
 
-/* `if (COND) { body }`: the body in place (no group of its own) when COND is true. */
-static Node *lower_if(Lower *L, Item *parent, const AstStmt *s, int depth, Node *in, Node *cur)
+/* An `if`'s condition in the scope now: 1 true, 0 false, -1 in error (told). */
+static int if_condition(Lower *L, const AstStmt *s)
 {
     const AstArg *a = s->args.len == 1 ? s->args.items[0] : NULL;
     if (!a || a->key || !s->has_block) {
         diag_error(L->diag, s->head_loc,
                    "'if' takes a condition and a block: if (stride != 1) { ... }");
-        return cur;
+        return -1;
     }
     const AstValue *c = lower_value(L, a->val);
     if (!c)
-        return cur;
+        return -1;
     if (c->kind != VAL_IDENT || (strcmp(c->s, "true") && strcmp(c->s, "false"))) {
         diag_error(L->diag, a->loc, "an 'if' condition must be true or false, got '%s'",
                    ast_value_text(c));
-        return cur;
+        return -1;
     }
-    return strcmp(c->s, "true") ? cur : lower_stmts(L, parent, &s->body, depth, in, cur);
+    return strcmp(c->s, "true") == 0;
+}
+
+/* `if (COND) { body }`: the body in place (no group of its own) when COND is true. */
+static Node *lower_if(Lower *L, Item *parent, const AstStmt *s, int depth, Node *in, Node *cur)
+{
+    return if_condition(L, s) == 1 ? lower_stmts(L, parent, &s->body, depth, in, cur) : cur;
+}
+
+/* How many statements stmts stand for once their ifs are decided in the scope now (a trial
+ * that tells nothing; an if in error counts as none), and *one the statement when it is
+ * one: a template's or a repeat's body of one statement is that statement, so a body of
+ * one `if` holding two is two (a group), and one holding one is that one. */
+static int decided_count(Lower *L, const PtrVec *stmts, const AstStmt **one)
+{
+    int n = 0;
+    for (int i = 0; i < stmts->len; i++) {
+        const AstStmt *s = stmts->items[i];
+        if (strcmp(s->head, AST_IF) || s->label) {
+            *one = s;
+            n++;
+            continue;
+        }
+        Diag quiet, *real = L->diag;
+        diag_init_quiet(&quiet, real->prog);
+        L->diag = &quiet;
+        int c = if_condition(L, s);
+        L->diag = real;
+        if (c == 1)
+            n += decided_count(L, &s->body, one);
+    }
+    return n;
 }
 
 /* A block's statements in order, from the tensor `in` (NULL: the network's input); returns
@@ -874,6 +908,6 @@ Graph *lower_net(Arena *a, const AstNet *net, const FrontendOptions *opt, Diag *
         diag_error(d, net->name_loc, "network '%s' has no layers", net->name);
     lower_train(&L, net);
     if (d->errors == 0)
-        lower_params_unused(&L);
+        lower_params_unused(&L, net);
     return g;
 }

@@ -63,8 +63,8 @@ bool lower_params_push(Lower *L, const char *name, SrcLoc loc, int64_t k);
 void lower_params_pop(Lower *L);
 /* Binds a template's parameter (hiding any outer name) until L->nparams is set back. */
 void lower_params_bind(Lower *L, const char *name, SrcLoc loc, const AstValue *v);
-/* Warns of each parameter nothing used. */
-void lower_params_unused(Lower *L);
+/* Warns of each parameter that nothing in net names (evaluated or not). */
+void lower_params_unused(Lower *L, const AstNet *net);
 /* A hint at `at` naming the parameter in scope that a bare word not a parameter was likely
  * meant to be (`Linear widht`: did you mean 'width'?); nothing when none is close. */
 void lower_params_suggest(Lower *L, const char *word, SrcLoc at);

@@ -587,8 +587,35 @@ void lower_params_bind(Lower *L, const char *name, SrcLoc loc, const AstValue *v
         .name = name, .loc = loc, .val = (AstValue *)v, .type = type_of(v), .used = true};
 }
 
-void lower_params_unused(Lower *L)
+/* Marks every parameter named by an identifier in v (a list's or expression's too). */
+static void mark_named(Lower *L, const AstValue *v)
 {
+    if (v->kind == VAL_IDENT)
+        for (int i = 0; i < L->nparams; i++)
+            if (!strcmp(L->params[i].name, v->s))
+                L->params[i].used = true;
+    if (v->kind == VAL_LIST || v->kind == VAL_EXPR)
+        for (int i = 0; i < v->items.len; i++)
+            mark_named(L, v->items.items[i]);
+}
+
+static void mark_stmts(Lower *L, const PtrVec *stmts)
+{
+    for (int i = 0; i < stmts->len; i++) {
+        const AstStmt *s = stmts->items[i];
+        for (int k = 0; k < s->args.len; k++)
+            mark_named(L, ((const AstArg *)s->args.items[k])->val);
+        mark_stmts(L, &s->body);
+    }
+}
+
+void lower_params_unused(Lower *L, const AstNet *net)
+{
+    /* a use the lowering did not evaluate (in an if that is false, or a template no one
+     * uses) is a use still: the warning is for a name written nowhere */
+    mark_stmts(L, &net->top);
+    mark_stmts(L, &net->body);
+    mark_stmts(L, &net->train);
     for (int i = 0; i < L->nparams; i++)
         if (!L->params[i].used)
             diag_warning(L->diag, L->params[i].loc, "parameter '%s' is never used",

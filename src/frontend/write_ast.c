@@ -114,6 +114,10 @@ static void value(StrBuf *sb, const AstValue *v, bool yaml, bool in_expr)
             expr(sb, v, yaml, false);
         }
         break;
+    case VAL_INT:
+    case VAL_FLOAT: /* the source text, but YAML's +5, which .net does not read */
+        sb_puts(sb, v->s + (v->s[0] == '+'));
+        break;
     default: sb_puts(sb, v->s); break;
     }
 }
@@ -324,6 +328,16 @@ static void yaml_setting(StrBuf *sb, const AstStmt *s)
     int p = 0, k = 0;
     for (int i = from; i < s->args.len; i++) {
         const AstArg *a = s->args.items[i];
+        /* a positional value takes the next name not given by key before it, as lowering
+         * does (`normalize mean=0.1 0.3`: 0.3 is the std) */
+        for (bool keyed = true; !a->key && pos && pos[p] && keyed;) {
+            keyed = false;
+            for (int j = from; j < i && !keyed; j++) {
+                const AstArg *b = s->args.items[j];
+                keyed = b->key && !strcmp(b->key, pos[p]);
+            }
+            p += keyed;
+        }
         const char *key = a->key ? a->key : pos && pos[p] ? pos[p++] : "value";
         sb_printf(sb, "%s%s: ", k++ ? ", " : "", key);
         value(sb, a->val, true, false);

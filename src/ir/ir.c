@@ -189,14 +189,19 @@ void attr_format(StrBuf *sb, const AttrSpec *spec, const AttrVal *v)
     }
 }
 
-/* A string in .net syntax: the lexer reads \n, \t, \" and \\; every other byte (a CR
- * too) stands for itself inside the quotes. */
+/* A string in .net syntax: the lexer reads \n, \t, \" and \\, and \xHH for the other
+ * control bytes (which a .net file may not hold as they are); every other byte stands for
+ * itself inside the quotes. */
 static void quote_net(StrBuf *sb, const char *s)
 {
     sb_putc(sb, '"');
     for (; *s; s++) {
         if (*s == '\n' || *s == '\t') {
             sb_puts(sb, *s == '\n' ? "\\n" : "\\t");
+            continue;
+        }
+        if ((unsigned char)*s < 0x20 || *s == 0x7f) {
+            sb_printf(sb, "\\x%02X", (unsigned)(unsigned char)*s);
             continue;
         }
         if (*s == '"' || *s == '\\')
