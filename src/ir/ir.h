@@ -511,6 +511,10 @@ struct LayerOps {
     bool inplace;
     /* Backward reads the node's own output (ReLU, Sigmoid, Tanh, Softmax). */
     bool backward_reads_out;
+    /* Backward reads its input's rows of the chunk's earlier parts too (LayerRun.row: Linear's
+     * weight gradient, one product over the chunk on its last part), so its input must be
+     * kept for the batch, not a part at a time (NodePlan.local). */
+    bool backward_reads_chunk;
     /* An elementwise f with f(max(a, b)) == max(f(a), f(b)) whose gradient is 0 wherever it
      * maps different inputs to one value (ReLU), so that max-pooling f(x) equals, values and
      * gradients, f of max-pooling x: the runtime applies it after a following max pool

@@ -204,6 +204,7 @@ const LayerOps layer_linear = {
     .saved = saved,
     .forward = forward,
     .backward = backward,
+    .backward_reads_chunk = true,
     .emit = emit,
     .fuse = fuse,
 };

@@ -141,7 +141,8 @@ static void decide_gradients(Model *m)
 
 /* NodePlan.local (see runtime.h): a recomputable training segment s whose output (its fused
  * activation's, if any) is read only by nodes after it and before the next segment (whose
- * forward runs in the next region), none of them a view of it or writing over it; not the
+ * forward runs in the next region), none of them a view of it, writing over it or reading
+ * earlier parts' rows of it in backward (a Linear's weight gradient); not the
  * last node, whose output the loss reads. Saves, a BatchNorm's: a store of the batch's output
  * in forward, and in backward a cold read of it (the readers' backward reads the slot the
  * forward filled again, and backward_sums then finds the input in the cache). */
@@ -158,7 +159,8 @@ static void decide_local(Model *m)
             for (int q = 0; j != o && q < node(m, j)->ninputs; q++) {
                 const NodePlan *jp = &m->plan[j];
                 if ((jp->inputs[q] == s || jp->inputs[q] == o) &&
-                    (j > end || jp->view || jp->in_place || jp->fused || jp->after_pool))
+                    (j > end || jp->view || jp->in_place || jp->fused || jp->after_pool ||
+                     node(m, j)->ops->backward_reads_chunk))
                     ok = false;
             }
         np->local = ok;

@@ -61,16 +61,25 @@ typedef struct Net {
     Model *m;
 } Net;
 
-static void net_load_opts(Net *n, const char *text, const char *what, const RtPlan *opts)
+/* chunks: the train setting's value for this model, or 0 for the net's */
+static void net_load_chunks(Net *n, const char *text, const char *what, const RtPlan *opts,
+                            int chunks)
 {
     n->arena = arena_new();
     Diag d;
     diag_init(&d, stderr, "test_props");
     n->g = frontend_load_file(n->arena, src_from_string(n->arena, "props.net", text), &d);
     cr_assert(n->g && n->g->shaped && d.errors == 0, "%s does not build:\n%s", what, text);
+    if (chunks > 0)
+        n->g->train.chunks = chunks;
     n->m = rt_model_new_opts(n->g, COUPLED_BATCH, opts, &d);
     cr_assert(n->m, "rt_model_new failed for %s", what);
     rt_model_init(n->m, 77);
+}
+
+static void net_load_opts(Net *n, const char *text, const char *what, const RtPlan *opts)
+{
+    net_load_chunks(n, text, what, opts, 0);
 }
 
 static void net_load(Net *n, const char *text, const char *what)
@@ -286,7 +295,10 @@ static void step_under(const KindNet *kn, const char *kind, const RtPlan *opts, 
                        float **out, float **grads, size_t *nout, size_t *ngrads)
 {
     Net net;
-    net_load_opts(&net, kn->text, kind, opts);
+    /* one chunk of parts of one row (opts->part): a thread runs several parts of a chunk, so
+     * that a part's output kept in its slot is overwritten before backward needs it, and a
+     * kind whose backward reads the chunk's earlier rows (Linear) finds them */
+    net_load_chunks(&net, kn->text, kind, opts, 1);
     Model *m = net.m;
     Rng rng;
     rng_seed(&rng, 2000 + (uint64_t)kn->pos);
@@ -574,7 +586,9 @@ Test(props, local_outputs)
     } cases[] = {
         {"Conv2d 4 k3 p1\nBatchNorm2d\nReLU\nConv2d 3 k3\nFlatten\nLinear 5", 1, true},
         {"Conv2d 4 k3 p1\nBatchNorm2d\nMaxPool2d 2\nFlatten\nLinear 5", 1, true},
-        {"Flatten\nLinear 8\nBatchNorm1d\nLinear 5", 2, true},
+        /* a Linear's backward reads the chunk's earlier rows of its input */
+        {"Flatten\nLinear 8\nBatchNorm1d\nLinear 5", 2, false},
+        {"Conv2d 4 k3 p1\nBatchNorm2d\nLinear 3\nFlatten\nLinear 5", 1, false},
         /* the loss reads it */
         {"Conv2d 4 k3 p1\nBatchNorm2d", 1, false},
         {"Flatten\nLinear 8\nBatchNorm1d\nReLU", 2, false},
