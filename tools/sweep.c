@@ -13,6 +13,7 @@
 #include <errno.h>
 #include <json-c/json.h>
 #include <signal.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -86,7 +87,7 @@ static bool read_results(Result *r)
             r->have = true;
 #define GET(key, field)                                                                            \
     if (json_object_object_get_ex(o, key, &v))                                                     \
-        r->field = json_object_get_double(v);
+        r->field = v ? json_object_get_double(v) : NAN; /* null: not finite */
             GET("loss", loss)
             GET("test_acc", test_acc)
             GET("img_per_s", img_per_s)
@@ -96,7 +97,7 @@ static bool read_results(Result *r)
             if (!end &&
                 (json_object_object_get_ex(o, "val_acc", &v) ||
                  json_object_object_get_ex(o, "test_acc", &v)) &&
-                (acc = json_object_get_double(v)) > r->best_acc)
+                v && (acc = json_object_get_double(v)) > r->best_acc)
                 r->best_acc = acc;
         }
         json_object_put(o);
@@ -104,6 +105,37 @@ static bool read_results(Result *r)
     free(line);
     fclose(f);
     return r->have;
+}
+
+/* s[0, n) as one table cell: CSV (RFC 4180: quoted when it holds a comma, a quote or a
+ * line break, its quotes doubled) or Markdown ('|' escaped, line breaks as spaces, '<' and
+ * '&' as entities, so that a value stays one cell of text). */
+static void cell(StrBuf *sb, const char *s, size_t n, bool md)
+{
+    bool quote = !md && strcspn(s, ",\"\r\n") < n;
+    if (quote)
+        sb_putc(sb, '"');
+    for (size_t i = 0; i < n; i++) {
+        char c = s[i];
+        if (md)
+            sb_puts(sb, c == '|'                 ? "\\|"
+                        : c == '\n' || c == '\r' ? " "
+                        : c == '<'               ? "&lt;"
+                        : c == '&'               ? "&amp;"
+                                                 : (char[]){c, 0});
+        else
+            sb_puts(sb, c == '"' ? "\"\"" : (char[]){c, 0});
+    }
+    if (quote)
+        sb_putc(sb, '"');
+}
+
+/* Which value of axis a point k takes: the last axis varies fastest. */
+static int pick_of(int k, int a, const Axis *ax, int nax)
+{
+    for (int b = nax - 1; b > a; b--)
+        k /= ax[b].n;
+    return k % ax[a].n;
 }
 
 /* The table: markdown (md) or CSV. */
@@ -125,12 +157,10 @@ static void table(StrBuf *sb, const Axis *ax, int nax, const Result *res, int nr
     for (int i = 0; i < nres; i++) {
         const Result *r = &res[i];
         sb_puts(sb, md ? "| " : "");
-        const char *p = r->label; /* NAME=V,NAME=V: the values */
-        for (int a = 0; a < nax; a++) {
-            const char *eq = strchr(p, '='), *end = strchr(eq, ',');
-            int n = end ? (int)(end - eq - 1) : (int)strlen(eq + 1);
-            sb_printf(sb, "%.*s%s", n, eq + 1, sep);
-            p = end ? end + 1 : eq + 1 + n;
+        for (int a = 0; a < nax; a++) { /* the values as given */
+            const char *v = ax[a].values[pick_of(i, a, ax, nax)];
+            cell(sb, v, strlen(v), md);
+            sb_puts(sb, sep);
         }
         sb_printf(sb, "%lld%s%lld%s", (long long)r->params, sep, (long long)r->macs, sep);
         if (r->have)
@@ -144,14 +174,12 @@ static void table(StrBuf *sb, const Axis *ax, int nax, const Result *res, int nr
                            : r->status == 128 + SIGINT || r->status == 128 + SIGTERM
                                ? " (interrupted)"
                                : " (failed)";
-        if (md) {
-            sb_printf(sb, "%s%s |\n", r->dir, what);
-        } else { /* RFC 4180: a field with a comma or a quote is quoted, its quotes doubled */
-            sb_putc(sb, '"');
-            for (const char *c = r->dir; *c; c++)
-                sb_puts(sb, *c == '"' ? "\"\"" : (char[]){*c, 0});
-            sb_printf(sb, "%s\"\n", what);
-        }
+        StrBuf run;
+        sb_init(&run);
+        sb_printf(&run, "%s%s", r->dir, what);
+        cell(sb, run.data, run.len, md);
+        sb_puts(sb, md ? " |\n" : "\n");
+        sb_free(&run);
     }
 }
 
@@ -265,21 +293,24 @@ static char *sweep_dir(const char *name, Diag *d)
 
 static const char dash_d[] = "-D"; /* the child's -D words, told from the user's by address */
 
-/* The child's words: argv without --sweep, then the point's values and its folder. */
+/* Whether word w is --sweep as getopt_long takes it (or a prefix of it no other option
+ * has: --sw, --swe...), and *joined whether its value is in it (--sweep=...). */
+static bool sweep_word(const char *w, bool *joined)
+{
+    size_t len = strcspn(w, "=");
+    *joined = w[len] == '=';
+    return len >= 4 && len <= 7 && !strncmp(w, "--sweep", len);
+}
+
+/* The child's words: the program, the point's values and its folder, then argv without
+ * --sweep (before the user's words: after a `--` they would be file names). */
 static char **child_argv(int argc, char **argv, const Axis *ax, int nax, const int *pick,
                          const char *dir)
 {
     char **out = calloc((size_t)argc + 2 * (size_t)nax + 4, sizeof *out);
     int n = 0;
-    for (int i = 0; out && i < argc; i++) {
-        if (!strcmp(argv[i], "--sweep")) {
-            i++;
-            continue;
-        }
-        if (!strncmp(argv[i], "--sweep=", 8))
-            continue;
-        out[n++] = argv[i];
-    }
+    if (out)
+        out[n++] = argv[0];
     for (int a = 0; out && a < nax; a++) {
         if (ax[a].param) {
             out[n++] = (char *)dash_d;
@@ -293,6 +324,15 @@ static char **child_argv(int argc, char **argv, const Axis *ax, int nax, const i
     if (out) {
         out[n++] = "--record";
         out[n++] = (char *)dir;
+    }
+    bool joined, options = true;
+    for (int i = 1; out && i < argc; i++) {
+        if (options && sweep_word(argv[i], &joined)) {
+            i += !joined;
+            continue;
+        }
+        options = options && strcmp(argv[i], "--") != 0;
+        out[n++] = argv[i];
     }
     return out;
 }
@@ -375,11 +415,16 @@ int sweep_run(int argc, char **argv, const char *net, const char *const *specs, 
                     status = EXIT_USAGE;
                 }
             }
-        for (int b = 0; b < a && status == EXIT_OK; b++)
-            if (!strcmp(ax[a].name, ax[b].name)) {
-                fprintf(stderr, "netrun: error: --sweep %s is given twice\n", ax[a].name);
+        for (int b = 0; b < a && status == EXIT_OK; b++) { /* label_smoothing, label-smoothing */
+            const char *x = ax[a].name, *y = ax[b].name;
+            while (*x && (*x == *y || (*x == '_' && *y == '-') || (*x == '-' && *y == '_')))
+                x++, y++;
+            if (!*x && !*y) {
+                fprintf(stderr, "netrun: error: --sweep %s is given twice%s\n", ax[a].name,
+                        strcmp(ax[a].name, ax[b].name) ? " (as a flag)" : "");
                 status = EXIT_USAGE;
             }
+        }
         for (int i = 1; i < argc && status == EXIT_OK; i++) { /* -D NAME= would win */
             const char *def = !strcmp(argv[i], "-D") && i + 1 < argc ? argv[i + 1]
                               : !strncmp(argv[i], "-D", 2)           ? argv[i] + 2
@@ -393,6 +438,13 @@ int sweep_run(int argc, char **argv, const char *net, const char *const *specs, 
         }
         if (status == EXIT_OK && !classify(&ax[a], net, &d))
             status = EXIT_USAGE;
+        size_t fl = ax[a].flag ? strlen(ax[a].flag) : 0;
+        for (int i = 1; fl && i < argc && status == EXIT_OK; i++) /* --lr 5: which would win? */
+            if (!strncmp(argv[i], ax[a].flag, fl) && (!argv[i][fl] || argv[i][fl] == '=')) {
+                fprintf(stderr, "netrun: error: --sweep %s and %s: give the values once\n",
+                        ax[a].name, argv[i]);
+                status = EXIT_USAGE;
+            }
     }
     char *dir = status == EXIT_OK ? sweep_dir(name, &d) : NULL;
     if (!dir) {

@@ -66,7 +66,7 @@ static void run_free(Run *r)
 static bool num(json_object *o, const char *key, double *v, bool *bad)
 {
     json_object *f;
-    if (!json_object_object_get_ex(o, key, &f))
+    if (!json_object_object_get_ex(o, key, &f) || !f) /* absent, or null: not a number */
         return false;
     if (!json_object_is_type(f, json_type_double) && !json_object_is_type(f, json_type_int)) {
         *bad = true;
@@ -220,9 +220,40 @@ static double py(const Panel *p, double y)
     return near(p->y0 + p->h - (y - p->y.lo) / (p->y.hi - p->y.lo) * p->h, p->y0, p->h);
 }
 
+/* Bytes of the UTF-8 character at s that XML takes (not U+FFFE or U+FFFF), or 0 when
+ * there is none there (a byte of another encoding, a cut or overlong sequence). */
+static int xml_utf8_len(const unsigned char *s)
+{
+    int n = s[0] < 0x80                    ? 1
+            : s[0] >= 0xC2 && s[0] <= 0xDF ? 2
+            : s[0] >= 0xE0 && s[0] <= 0xEF ? 3
+            : s[0] >= 0xF0 && s[0] <= 0xF4 ? 4
+                                           : 0;
+    unsigned lo = s[0] == 0xE0 ? 0xA0 : s[0] == 0xF0 ? 0x90 : 0x80;
+    unsigned hi = s[0] == 0xED ? 0x9F : s[0] == 0xF4 ? 0x8F : 0xBF;
+    for (int k = 1; k < n; k++)
+        if (s[k] < (k == 1 ? lo : 0x80) || s[k] > (k == 1 ? hi : 0xBF))
+            return 0;
+    if (n == 3 && s[0] == 0xEF && s[1] == 0xBF && s[2] >= 0xBE)
+        return 0;
+    return n;
+}
+
+/* s as XML character data: markup escaped, controls left out, and a byte that is not
+ * UTF-8 (a folder named in Latin-1) as U+FFFD, so that the file stays well-formed */
 static void xml_text(StrBuf *sb, const char *s)
 {
     for (; *s; s++) {
+        int n = xml_utf8_len((const unsigned char *)s);
+        if (n != 1) {
+            if (n == 0)
+                sb_puts(sb, "\xEF\xBF\xBD");
+            else
+                for (int k = 0; k < n; k++)
+                    sb_putc(sb, s[k]);
+            s += n ? n - 1 : 0;
+            continue;
+        }
         switch (*s) {
         case '&': sb_puts(sb, "&amp;"); break;
         case '<': sb_puts(sb, "&lt;"); break;
@@ -317,12 +348,16 @@ static void draw_runs(const Run *r, int n, StrBuf *sb)
     }
     for (int i = 0; i < n; i++)
         range(&r[i].steps, &llo, &lhi);
-    Panel pl = {70, 50, 400, 300, nice_axis(0, xmax, 6), nice_axis(0, lhi, 5), 0};
+    /* losses from 0 up, or from below 0 when one is negative (nll of raw scores) */
+    Panel pl = {70, 50, 400, 300, nice_axis(0, xmax, 6), nice_axis(fmin(0, llo), lhi, 5), 0};
     /* accuracies all alike (1.0 on easy data): a band below them, not an axis of no height;
      * capped at 1, with the ticks still on the step's grid from the top */
     double a0 = fmin(alo, ahi), a1 = fmax(ahi, alo);
-    if (a1 <= 1 && a1 - a0 < 1e-9)
+    if (a1 <= 1 && a1 - a0 < 1e-9) {
         a0 = a1 - 0.1;
+        if (a0 < 0) /* all 0: a band above them, not an axis below 0 */
+            a0 = 0, a1 = 0.1;
+    }
     Panel pa = {570, 50, 400, 300, pl.x, nice_axis(a0, a1, 5), 1};
     if (pa.y.hi > 1 && a1 <= 1) {
         pa.y.hi = 1;

@@ -4,6 +4,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <inttypes.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -290,11 +291,10 @@ void record_line(Record *r, const char *type, int epoch, int64_t step, const cha
     va_start(ap, name);
     for (; name; name = va_arg(ap, const char *)) {
         double v = va_arg(ap, double);
-        bool optional = strncmp(name, "val_", 4) == 0 || strncmp(name, "test_", 5) == 0;
         char num[32]; /* 9 significant digits: a float's, and short lines */
         snprintf(num, sizeof num, "%.9g", v);
-        if (!(optional && v < 0))
-            json_object_object_add(o, name, json_object_new_double_s(v, num));
+        if (*name) /* JSON has no inf or nan: null (a diverged loss) */
+            json_object_object_add(o, name, isfinite(v) ? json_object_new_double_s(v, num) : NULL);
     }
     va_end(ap);
     put_line(r, o);

@@ -50,9 +50,8 @@ bool record_reopen(Record *r, const char *dir, int64_t step, Diag *d);
 char *record_path(const Record *r, const char *file);
 /* Writes dir/file atomically with the text. */
 bool record_write(const Record *r, const char *file, const char *text, size_t len, Diag *d);
-/* Appends one line: {"type": type, then the fields} (name, value pairs; NULL ends). A
- * negative value of a field whose name starts with "val_" or "test_" is left out (no such
- * set). */
+/* Appends one line: {"type": type, then the fields} (name, value pairs; NULL ends). A pair
+ * whose name is "" is left out (no such set); a value that is not finite is null. */
 void record_line(Record *r, const char *type, int epoch, int64_t step, const char *name, ...);
 /* Appends a "resume" line with the command line. */
 void record_resume(Record *r, int64_t step, int argc, char **argv);

@@ -620,10 +620,10 @@ TrainResult rt_train(Model *m, Optim *o, TrainPos *pos, const Dataset *train, co
         }
         if (finished)
             record_line(ro->record, "epoch", pos->epoch + 1, pos->step, "loss", tr_loss, "acc",
-                        tr_acc, "val_loss", veval ? vev.loss : -1, "val_acc",
-                        veval ? vev.accuracy : -1, "test_loss", eval ? ev.loss : -1, "test_acc",
-                        eval ? ev.accuracy : -1, "lr", lr, "img_per_s", el > 0 ? seen / el : 0,
-                        "seconds", el, "wall", now_seconds() - t_start, (const char *)NULL);
+                        tr_acc, veval ? "val_loss" : "", vev.loss, veval ? "val_acc" : "",
+                        vev.accuracy, eval ? "test_loss" : "", ev.loss, eval ? "test_acc" : "",
+                        ev.accuracy, "lr", lr, "img_per_s", el > 0 ? seen / el : 0, "seconds", el,
+                        "wall", now_seconds() - t_start, (const char *)NULL);
         /* the best epoch: by validation accuracy, else by test accuracy */
         bool judged = veval || eval, better = false;
         double acc = veval ? vev.accuracy : ev.accuracy;

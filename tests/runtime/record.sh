@@ -119,6 +119,29 @@ else
     bad "interrupt (exit $rc) and resume '$cmd'" "$(cat ri.err ri2.err 2>/dev/null)"
 fi
 
+echo "== numbers JSON has no word for"
+# a loss past float's range is null (bare inf was no JSON: --plot refused the run, a sweep
+# skipped the line, a resume dropped it); a negative loss (nll of raw scores) is recorded
+# as printed (a negative one stood for "no such set" and was left out)
+printf 'network lin (input 1x28x28) {\n  Flatten\n  Linear 10\n}\ntrain {\n  data idx "data"\n  loss mse\n  optimizer SGD\n  batch 540\n  epochs 6\n  val 0.1\n}\n' >lin.net
+run_ok infrun lin.net --train --lr 1e3 --record infrun --threads 2 &&
+    grep -q '"test_loss":null' infrun/metrics.jsonl && ! grep -qi '[^a-z_]\(inf\|nan\)' infrun/metrics.jsonl &&
+    run_ok infplot --plot infrun -o infplot.svg &&
+    ok "a loss past float's range: null in metrics.jsonl, and --plot reads the run" ||
+    bad "a loss past float's range" "$(grep -o '"test_loss":[^,]*' infrun/metrics.jsonl | tail -2)"
+# a run folder named in another encoding than UTF-8: its plot stays well-formed XML (the
+# byte is U+FFFD there; rsvg-convert refused the file)
+bad=$(printf 'lat\351')
+run_ok latin lin.net --train --epochs 1 --record "$bad" && run_ok latinplot --plot "$bad" -o latin.svg &&
+    ! LC_ALL=C grep -q "$(printf '\351')" latin.svg && grep -q "lat$(printf '\357\277\275')" latin.svg &&
+    ok "a folder name not in UTF-8: U+FFFD in the plot" || bad "a folder name not in UTF-8" "$(head -c 300 latin.svg)"
+sed 's/loss mse/loss nll/; s/epochs 6/epochs 1/' lin.net >nll.net
+run_ok nllrun nll.net --train --lr 0.1 --record nllrun --threads 2 &&
+    printed=$(sed -n 's/.*val_loss \(-[0-9.]*\).*/\1/p' nllrun.out) &&
+    [ -n "$printed" ] && grep -q "\"val_loss\":-" nllrun/metrics.jsonl && grep -q "\"test_loss\":-" nllrun/metrics.jsonl &&
+    ok "negative losses are recorded (val_loss $printed printed)" ||
+    bad "negative losses" "$(cat nllrun.out | tail -3)" "$(tail -1 nllrun/metrics.jsonl)"
+
 echo "== val, best weights, early stop"
 best_val=$(field r1/metrics.jsonl epoch val_acc | sort -g | tail -1)
 run_ok evalval mlp.net --load r1/best.safetensors --eval --eval-on val --threads 2

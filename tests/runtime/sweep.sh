@@ -162,5 +162,41 @@ S=$(ls -d runs/mlp-sweep-* | sort -t- -k3 -n | tail -1)
     grep -q '"optimizer":"Adam"\|optimizer Adam' "$S/optimizer=Adam/run.json" "$S/optimizer=Adam/net.net" 2>/dev/null &&
     ok "--sweep optimizer=SGD,Adam: a run of each" || bad "sweep over a kind" "$(cat kinds.out)" "$(ls -R "$S" | head)"
 
+
+echo "== the words around it"
+# a flag given twice by two spellings, or by hand and swept: refused (one of them won, and
+# the table named the other's values)
+expect flag-two-spellings 2 "--sweep label-smoothing is given twice .as a flag." \
+    mlp.net --train --sweep label_smoothing=0,0.5 --sweep label-smoothing=0.1
+expect flag-and-sweep 2 "--sweep lr and --lr: give the values once" mlp.net --train --lr 0.5 --sweep lr=0.1,0.2
+# `--` before the net (the children's words went after it, as file names), and --swe as
+# getopt takes it (the children were given it back, and refused it): every run trains
+run_ok dashdash --train --threads 2 --steps 1 --quiet --sweep width=4,8 -- mlp.net &&
+    run_ok abbrev mlp.net --train --threads 2 --steps 1 --quiet --swe width=4,8 &&
+    ! grep -q failed dashdash.out abbrev.out &&
+    ok "--sweep with '--' before the net, and abbreviated as --swe: every run trains" ||
+    bad "-- or --swe" "$(cat dashdash.out abbrev.out)"
+# values holding a quote, a bar, a '<' and a line break stay one cell: quoted in the CSV,
+# escaped in the Markdown
+cat >tag.net <<'EOF'
+network tag (input 1x28x28) {
+  params { width 4; tag "a" }
+  Flatten
+  Linear width
+  fc: Linear 10
+}
+train {
+  data idx "data"
+  batch 50
+}
+EOF
+v=$(printf 'x"y|<b>\nz')
+run_ok tags tag.net --train --threads 2 --steps 1 --quiet --sweep "tag=$v,plain"
+S=$(ls -d runs/tag-sweep-* | sort -t- -k3 -n | tail -1)
+[ "$(sed -n 2p "$S/results.csv")" = '"x""y|<b>' ] && [ "$(sed -n 3p "$S/results.csv" | cut -c1-3)" = 'z",' ] &&
+    grep -q '^| x"y\\|&lt;b> z | ' "$S/results.md" && [ "$(grep -c '^| ' "$S/results.md")" = 3 ] &&
+    ok "a value with a quote, a bar, a '<' and a line break: one CSV field, one Markdown cell" ||
+    bad "values in the table" "$(cat "$S/results.csv" "$S/results.md")"
+
 echo "sweep: $passed passed, $failed failed"
 [ $failed = 0 ]
