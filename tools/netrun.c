@@ -473,9 +473,10 @@ static int predict(const Args *a, Model *m, const TrainConfig *t, Diag *d)
         return EXIT_BAD_INPUT;
     }
     FILE *csv = NULL;
-    SaveFile out;
+    SaveFile out = {.fd = -1};
     io_note_read(a->predict); /* whatever its format, --logits may not overwrite it */
-    if (a->logits && (!save_begin(&out, a->logits, true, d) || !(csv = save_stream(&out, d)))) {
+    if (a->logits && (!record_file_ok(a->logits, d) || !save_begin(&out, a->logits, true, d) ||
+                      !(csv = save_stream(&out, d)))) {
         if (out.fd >= 0)
             save_abort(&out);
         free(raw);
@@ -1396,7 +1397,8 @@ static int run(int argc, char **argv, bool *collective)
         if (nproc > 1 && !a.train && !share_state(m, NULL, NULL, &train, &test, &d))
             goto done;
         double t0 = now_seconds();
-        if (a.confusion && rank == 0 && !save_check(a.confusion, false, &d))
+        if (a.confusion && rank == 0 &&
+            (!record_file_ok(a.confusion, &d) || !save_check(a.confusion, false, &d)))
             goto done;
         int64_t N = rt_outputs(m);
         int64_t *cm = a.confusion ? calloc((size_t)(N * N), sizeof *cm) : NULL;

@@ -485,7 +485,7 @@ bool plot_runs(const char *out, const char *const *runs, int n, int *plotted, Di
         StrBuf sb;
         sb_init(&sb);
         draw_runs(r, m, &sb);
-        ok = save_text(out, sb.data, sb.len, d);
+        ok = record_file_ok(out, d) && save_text(out, sb.data, sb.len, d);
         sb_free(&sb);
     }
     for (int i = 0; r && i < m; i++)

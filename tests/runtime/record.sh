@@ -218,6 +218,13 @@ cmp -s r1/best.safetensors r1best.st && ok "... and the best weights are intact"
 cp r1/metrics.jsonl r1metrics.jsonl
 expect plot-over-metrics 1 'r1/metrics.jsonl;reads;destroy' --plot r1 -o r1/metrics.jsonl
 cmp -s r1/metrics.jsonl r1metrics.jsonl && ok "... and metrics.jsonl is intact" || bad "metrics.jsonl changed"
+# nor over another file of a run's record (a plot of other runs, a confusion matrix, logits)
+cp r1/best.safetensors r1best2.st && cp r1/run.json r1run.json && cp r1/checkpoint.safetensors r1ckpt.st
+expect plot-over-best 1 'r1/best.safetensors: is the best.safetensors of the run folder r1;lose' --plot r2 -o r1/best.safetensors
+expect confusion-over-run-json 1 'r1/run.json: is the run.json of the run folder r1' mlp.net --load r1/weights.safetensors --eval --confusion r1/run.json
+expect logits-over-checkpoint 1 'r1/checkpoint.safetensors: is the checkpoint.safetensors' mlp.net --load r1/weights.safetensors --predict data/t10k-images-idx3-ubyte --logits r1/checkpoint.safetensors
+cmp -s r1/best.safetensors r1best2.st && cmp -s r1/run.json r1run.json && cmp -s r1/checkpoint.safetensors r1ckpt.st &&
+    ok "... and the record's files are intact" || bad "a record file changed"
 expect eval-on-val-without-val 1 'eval-on val;no validation set' mlp.net --eval --eval-on val --val 0
 expect val-leaves-none 1 'val 0.001 of 600;holds out 0' mlp.net --train --val 0.001
 expect usage-eval-on 2 'eval-on;test or val' mlp.net --eval --eval-on train
