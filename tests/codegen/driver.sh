@@ -273,8 +273,8 @@ cat > "$tmp/nanpool.c" <<'EOF2'
 #include "npc.h"
 int main(void)
 {
-    float in[NP_IN_SIZE], out[NP_OUT_SIZE], outc[NPC_OUT_SIZE];
-    for (int i = 0; i < NP_IN_SIZE; i++)
+    float in[NPC_IN_SIZE], out[NP_OUT_SIZE], outc[NPC_OUT_SIZE]; /* np reads the first 8 */
+    for (int i = 0; i < NPC_IN_SIZE; i++)
         in[i] = (float)i;
     in[4] = NAN; /* window 0's third tap of four */
     in[2] = NAN; /* window 1's first */
