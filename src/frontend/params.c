@@ -205,8 +205,29 @@ static AstValue *arith(Lower *L, const AstValue *e, const AstValue *x, const Ast
     return float_value(L, r, e->loc);
 }
 
+/* x == y for lists, element by element as Python's: numbers by value (1 == 1.0), words and
+ * strings by their text, lists by their elements; values of other kinds differ. */
+static bool values_equal(const AstValue *x, const AstValue *y)
+{
+    if (is_number(x) && is_number(y))
+        return x->kind == VAL_INT && y->kind == VAL_INT
+                   ? x->i == y->i
+                   : (x->kind == VAL_INT ? (double)x->i : x->f) ==
+                         (y->kind == VAL_INT ? (double)y->i : y->f);
+    if ((x->kind == VAL_IDENT || x->kind == VAL_STRING) && x->kind == y->kind)
+        return !strcmp(x->s, y->s);
+    if (x->kind != VAL_LIST || y->kind != VAL_LIST || x->items.len != y->items.len)
+        return false;
+    for (int i = 0; i < x->items.len; i++)
+        if (!values_equal(x->items.items[i], y->items.items[i]))
+            return false;
+    return true;
+}
+
 static AstValue *compare(Lower *L, const AstValue *e, const AstValue *x, const AstValue *y)
 {
+    if (x->kind == VAL_LIST && y->kind == VAL_LIST && (e->op == OP_EQ || e->op == OP_NE))
+        return bool_value(L, values_equal(x, y) == (e->op == OP_EQ), e->loc);
     if (is_number(x) && is_number(y)) {
         bool ints = x->kind == VAL_INT && y->kind == VAL_INT;
         double a = x->kind == VAL_INT ? (double)x->i : x->f,
