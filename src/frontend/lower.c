@@ -151,8 +151,15 @@ static Node *lower_layer(Lower *L, Item *parent, const AstStmt *s, Node *in)
     it->node = it->out = n;
     char what[64];
     snprintf(what, sizeof what, "'%s'", ops->name);
+    int errors = L->diag->errors;
     lower_args(L, what, ops->attrs, ops->nattrs, ops->positional, ops->has_in_out, &s->args, 0,
                n->attrs, s->head_loc);
+    if (L->diag->errors != errors && L->ctx) { /* in a template's use or a repeat's copy:
+                                                   which, at every level, as a shape error */
+        for (const ExpCtx *c = L->ctx; c; c = c->outer)
+            diag_note(L->diag, c->at, "%s", c->what);
+        L->noted = L->diag->errors;
+    }
     return n;
 }
 
@@ -588,7 +595,8 @@ static Node *lower_use(Lower *L, Item *parent, const AstStmt *s, const AstStmt *
     L->ctx = outer;
     L->nparams = before;
     L->scope = scope;
-    if (L->diag->errors > errors) /* the body's errors are told once: say by which use */
+    if (L->diag->errors > errors && L->noted != L->diag->errors) /* the body's errors are
+                                        told once: say by which use (a layer's said it) */
         diag_note(L->diag, s->head_loc, "in template '%s', used here", name);
     for (int i = 0; i < L->ntemplates && L->diag->errors > errors; i++)
         if (L->templates[i] == t)

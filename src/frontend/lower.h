@@ -35,6 +35,7 @@ typedef struct Lower {
     /* the template use or repeat copy the nodes made now come from (NULL: none), for the
      * notes at an error the shape pass finds in one */
     const ExpCtx *ctx;
+    int noted; /* the error count when a layer's error was last given ctx's notes */
     int nexpanding;
     int max_nodes;       /* LOWER_MAX_NODES, or the caller's FrontendOptions.max_layers */
     int visits;          /* statements visited so far, repeated ones each time */
