@@ -1248,6 +1248,18 @@ static int run(int argc, char **argv, bool *collective)
     m = rt_model_new(g, t->batch, &d);
     if (!m)
         goto done;
+    /* the validation images, held out of the training split, are taken whole as the test
+     * images are: with a crop they too must have the net's input size */
+    if (need_train && a.train && t->val > 0 && !a.eval_val && check_split(m, &train, true, &d) &&
+        !check_split(m, &train, false, &d)) {
+        diag_note(&d, (SrcLoc){0},
+                  "the validation set (val %g) is held out of those images and evaluated whole, "
+                  "as the test images are, while augment's crop fits the training images to "
+                  "the net",
+                  t->val);
+        status = EXIT_BAD_INPUT;
+        goto done;
+    }
     if ((need_train && !check_split(m, &train, !a.eval_val, &d)) ||
         ((a.train || a.eval) && !check_split(m, &test, false, &d)))
         goto done;

@@ -130,6 +130,12 @@ expect cifar100-other-label 1 'c100bad/train.bin;record 1 has label 20;coarse la
     c100.net --train --data c100bad
 sed 's/input 3x32x32/input 3x28x28/; s/  seed 1/  seed 1\n  augment 28 flip=true/' c10.net >crop28.net
 expect crop28-test-not-cropped 1 'c10/test_batch.bin;3x32x32;3x28x28' crop28.net --train
+# and the validation images, held out of the training images, are evaluated whole too: refused
+# before the test images are looked at (they were written whole into the crop's buffer: a
+# heap overflow when the test set fitted)
+expect crop28-val-not-cropped 1 'data_batch_1..5.bin;3x32x32;3x28x28' crop28.net --train --val 0.2 &&
+    grep -q 'note: the validation set (val 0.2) is held out of those images and evaluated whole' crop28-val-not-cropped.err &&
+    ok "... saying the validation set is evaluated whole" || bad "no note on the validation set" "$(cat crop28-val-not-cropped.err)"
 
 echo "== image folders"
 # three classes of 16x12 images (PNG and JPEG mixed), each class its own colour with a ramp
