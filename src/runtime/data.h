@@ -103,9 +103,10 @@ struct stat;
 int dataset_open_input(const char *path, struct stat *st, Diag *d);
 /* After a gzip file (fd, opened by dataset_open_input) was read to its end, total bytes out:
  * whether the file was gzip members (one or more, as `cat a.gz b.gz` makes) and nothing
- * else but zero padding. zlib's gzread passes over bytes after a member that are no gzip
- * header. A file of one member ends with its trailer's ISIZE, total (mod 2^32); any other
- * is inflated again to find where its members end. A message naming path when not. */
+ * else but zero padding at its end. zlib's gzread passes over bytes after a member that are
+ * no gzip header, and stops at zeros: the file is inflated again to find where its members
+ * end (about 0.1 s for Fashion-MNIST's 26 MB of training images). A message naming path
+ * when not. */
 bool dataset_gzip_whole(int fd, const struct stat *st, unsigned long long total, const char *path,
                         Diag *d);
 
