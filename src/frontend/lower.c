@@ -423,7 +423,12 @@ static Node *lower_repeat(Lower *L, Item *parent, const AstStmt *s, int depth, N
                          (long long)n, var ? ", with " : "",
                          var ? arena_printf(L->arena, "%s = %lld", var, (long long)k) : ""));
         const AstStmt *only;
-        if (decided_count(L, &s->body, &only) <= 1) {
+        int count = decided_count(L, &s->body, &only);
+        if (count == 0) { /* an empty copy keeps its index, as an empty nn.Sequential would
+                             (its body still visited: counted, and its ifs decided) */
+            Item *copy = new_item(L, it, ITEM_GROUP, NULL, s->head_loc);
+            copy->out = cur = lower_stmts(L, copy, &s->body, depth + 2, cur, cur);
+        } else if (count == 1) {
             cur = lower_stmts(L, it, &s->body, depth + 1, cur, cur); /* no rescan of the copies */
         } else {
             Item *copy = new_item(L, it, ITEM_GROUP, NULL, s->head_loc);
@@ -783,9 +788,10 @@ static Node *lower_if(Lower *L, Item *parent, const AstStmt *s, int depth, Node 
 }
 
 /* How many statements stmts stand for once their ifs are decided in the scope now (a trial
- * that tells nothing; an if in error counts as none), and *one the statement when it is
- * one: a template's or a repeat's body of one statement is that statement, so a body of
- * one `if` holding two is two (a group), and one holding one is that one. */
+ * that tells nothing), and *one the statement when it is one: a template's or a repeat's
+ * body of one statement is that statement, so a body of one `if` holding two is two (a
+ * group), and one holding one is that one. -1 when an if cannot be decided: the body is
+ * then lowered as a whole, which tells why. */
 static int decided_count(Lower *L, const PtrVec *stmts, const AstStmt **one)
 {
     int n = 0;
@@ -799,10 +805,11 @@ static int decided_count(Lower *L, const PtrVec *stmts, const AstStmt **one)
         Diag quiet, *real = L->diag;
         diag_init_quiet(&quiet, real->prog);
         L->diag = &quiet;
-        int c = if_condition(L, s);
+        int c = if_condition(L, s), k = c == 1 ? decided_count(L, &s->body, one) : 0;
         L->diag = real;
-        if (c == 1)
-            n += decided_count(L, &s->body, one);
+        if (c < 0 || k < 0)
+            return -1;
+        n += k;
     }
     return n;
 }
