@@ -438,13 +438,19 @@ int sweep_run(int argc, char **argv, const char *net, const char *const *specs, 
         }
         if (status == EXIT_OK && !classify(&ax[a], net, &d))
             status = EXIT_USAGE;
-        size_t fl = ax[a].flag ? strlen(ax[a].flag) : 0;
-        for (int i = 1; fl && i < argc && status == EXIT_OK; i++) /* --lr 5: which would win? */
-            if (!strncmp(argv[i], ax[a].flag, fl) && (!argv[i][fl] || argv[i][fl] == '=')) {
+        /* --lr 5, or --bat 10 as getopt_long takes a prefix (it refuses an ambiguous one):
+         * one of the values would win silently */
+        for (int i = 1; ax[a].flag && i < argc && status == EXIT_OK; i++) {
+            size_t wl = strcspn(argv[i], "=");
+            if (!strcmp(argv[i], "--"))
+                break;
+            if (wl > 2 && !strncmp(argv[i], "--", 2) && wl <= strlen(ax[a].flag) &&
+                !strncmp(argv[i], ax[a].flag, wl)) {
                 fprintf(stderr, "netrun: error: --sweep %s and %s: give the values once\n",
                         ax[a].name, argv[i]);
                 status = EXIT_USAGE;
             }
+        }
     }
     char *dir = status == EXIT_OK ? sweep_dir(name, &d) : NULL;
     if (!dir) {

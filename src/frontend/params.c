@@ -608,25 +608,47 @@ void lower_params_bind(Lower *L, const char *name, SrcLoc loc, const AstValue *v
         .name = name, .loc = loc, .val = (AstValue *)v, .type = type_of(v), .used = true};
 }
 
-/* Marks every parameter named by an identifier in v (a list's or expression's too). */
-static void mark_named(Lower *L, const AstValue *v)
+/* Whether name is one of template t's parameters (its arguments after its name). */
+static bool template_param(const AstStmt *t, const char *name)
 {
-    if (v->kind == VAL_IDENT)
+    for (int k = 1; t && k < t->args.len; k++) {
+        const AstArg *a = t->args.items[k];
+        if (!strcmp(a->key ? a->key : a->val->kind == VAL_IDENT ? a->val->s : "", name))
+            return true;
+    }
+    return false;
+}
+
+/* Marks every parameter named by an identifier in v (a list's or expression's too), but a
+ * name the enclosing template t (or NULL) binds, which hides the parameter there. */
+static void mark_named(Lower *L, const AstValue *v, const AstStmt *t)
+{
+    if (v->kind == VAL_IDENT && !template_param(t, v->s))
         for (int i = 0; i < L->nparams; i++)
             if (!strcmp(L->params[i].name, v->s))
                 L->params[i].used = true;
     if (v->kind == VAL_LIST || v->kind == VAL_EXPR)
         for (int i = 0; i < v->items.len; i++)
-            mark_named(L, v->items.items[i]);
+            mark_named(L, v->items.items[i], t);
 }
 
-static void mark_stmts(Lower *L, const PtrVec *stmts)
+/* train: the statements are settings, whose first word may be a kind (optimizer adam); t:
+ * the template whose body they are, or NULL */
+static void mark_stmts(Lower *L, const PtrVec *stmts, bool train, const AstStmt *t)
 {
     for (int i = 0; i < stmts->len; i++) {
         const AstStmt *s = stmts->items[i];
-        for (int k = 0; k < s->args.len; k++)
-            mark_named(L, ((const AstArg *)s->args.items[k])->val);
-        mark_stmts(L, &s->body);
+        const Setting *st = train ? ir_setting_find(s->head) : NULL;
+        bool kinds = st && st->kinds[0].name; /* a setting of named kinds */
+        /* a template's bare words are its name and its parameters' names, not uses (its
+         * defaults, p=width, are) */
+        bool names = !strcmp(s->head, AST_TEMPLATE);
+        for (int k = 0; k < s->args.len; k++) {
+            const AstArg *a = s->args.items[k];
+            if (!(names && !a->key) && !(kinds && k == 0 && !a->key && a->val->kind == VAL_IDENT))
+                mark_named(L, a->val, t);
+        }
+        mark_stmts(L, &s->body, false, names ? s : t);
     }
 }
 
@@ -634,9 +656,9 @@ void lower_params_unused(Lower *L, const AstNet *net)
 {
     /* a use the lowering did not evaluate (in an if that is false, or a template no one
      * uses) is a use still: the warning is for a name written nowhere */
-    mark_stmts(L, &net->top);
-    mark_stmts(L, &net->body);
-    mark_stmts(L, &net->train);
+    mark_stmts(L, &net->top, false, NULL);
+    mark_stmts(L, &net->body, false, NULL);
+    mark_stmts(L, &net->train, true, NULL);
     for (int i = 0; i < L->nparams; i++)
         if (!L->params[i].used)
             diag_warning(L->diag, L->params[i].loc, "parameter '%s' is never used",

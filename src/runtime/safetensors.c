@@ -595,6 +595,8 @@ StFile *st_read(const char *path, Diag *d)
     if (again || oom) {
         if (oom)
             diag_error(d, (SrcLoc){0}, "%s: out of memory reading the header", path);
+        else if (depth == 1 && !strcmp(again, "__metadata__"))
+            diag_error(d, (SrcLoc){0}, "%s: the header holds \"__metadata__\" twice", path);
         else if (depth == 1)
             diag_error(d, (SrcLoc){0}, "%s: tensor name '%s' occurs twice in the header", path,
                        io_clip(nb, again));

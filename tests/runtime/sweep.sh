@@ -169,6 +169,7 @@ echo "== the words around it"
 expect flag-two-spellings 2 "--sweep label-smoothing is given twice .as a flag." \
     mlp.net --train --sweep label_smoothing=0,0.5 --sweep label-smoothing=0.1
 expect flag-and-sweep 2 "--sweep lr and --lr: give the values once" mlp.net --train --lr 0.5 --sweep lr=0.1,0.2
+expect flag-prefix-and-sweep 2 "--sweep batch and --bat=10: give the values once" mlp.net --train --sweep batch=20,40 --bat=10
 # `--` before the net (the children's words went after it, as file names), and --swe as
 # getopt takes it (the children were given it back, and refused it): every run trains
 run_ok dashdash --train --threads 2 --steps 1 --quiet --sweep width=4,8 -- mlp.net &&

@@ -495,6 +495,9 @@ Test(st, repeated_keys)
          "tensor name 'b' occurs twice in the header"},
         {"{\"b\":{\"dtype\":\"I32\",\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]}}",
          "key 'dtype' occurs twice in one object of the header"},
+        {"{\"__metadata__\":{},\"__metadata__\":{},"
+         "\"b\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]}}",
+         "the header holds \"__metadata__\" twice"},
         {"{\"__metadata__\":{\"k\":\"1\",\"k\":\"2\"},"
          "\"b\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]}}",
          "key 'k' occurs twice in one object of the header"},
