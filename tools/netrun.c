@@ -425,12 +425,23 @@ static int predict(const Args *a, Model *m, const TrainConfig *t, Diag *d)
         raw = pgm_load(a->predict, &h, &w, d);
         if (!raw)
             return EXIT_BAD_INPUT;
+        int nn = ir_norm_count(t->mean) > 1 ? ir_norm_count(t->mean) : ir_norm_count(t->std);
+        if (t->std[0] > 0 && nn > 1) { /* as the IDX path says (rt_check_dataset) */
+            diag_error(d, (SrcLoc){0},
+                       "%s: an image of 1 channel, but normalize gives %d values; give one for "
+                       "every channel, or one for all",
+                       a->predict, nn);
+            free(raw);
+            return EXIT_BAD_INPUT;
+        }
         if (!rt_check_image(m, 1, h, w, a->predict, d)) {
             free(raw);
             return EXIT_BAD_INPUT;
         }
-        for (int i = 0; i < h * w; i++) /* one channel: normalize's first values */
-            raw[i] = t->std[0] > 0 ? (float)((raw[i] - t->mean[0]) / t->std[0]) : raw[i];
+        /* (x - mean) / std in float, as Normalize and the IDX path compute it */
+        float mean = (float)t->mean[0], std = (float)t->std[0];
+        for (int i = 0; i < h * w; i++)
+            raw[i] = t->std[0] > 0 ? (raw[i] - mean) / std : raw[i];
         ds.n = 1;
         ds.rows = 1;
         ds.cols = h * w;

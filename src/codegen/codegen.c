@@ -433,6 +433,15 @@ bool cg_emit(const Graph *g, const float *const *params, const CgOptions *o, Str
         if (n->ops->emit_check && !n->ops->emit_check(n, d))
             can = false;
     }
+    const TrainConfig *t = &g->train;
+    int nn = ir_norm_count(t->mean) > 1 ? ir_norm_count(t->mean) : ir_norm_count(t->std);
+    if (o->main && t->std[0] > 0 && nn > 1) { /* the driver reads one-channel images */
+        diag_error(d, (SrcLoc){0},
+                   "--main: the driver reads one-channel images (PGM, IDX), but normalize gives "
+                   "%d values, one a channel; give one for all, or leave out --main",
+                   nn);
+        can = false;
+    }
     if (!can || !weights_finite(g, params, d))
         return false;
     Arena *arena = arena_new();

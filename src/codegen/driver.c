@@ -132,11 +132,14 @@ static float netc_idx_pixel(unsigned char v)
     return netc_std > 0 ? (x - (float)netc_mean) / (float)netc_std : x;
 }
 
-/* A PGM sample as netrun reads it: x/maxval in float, then (x - mean)/std in double. */
+/* A PGM sample as netrun reads it: with a maxval below 256, PIL's 8-bit value
+ * round(v / maxval * 255) (half to even) over 255, else v / maxval, in float; then
+ * (x - mean) / std in float. */
 static float netc_pgm_pixel(unsigned long v, unsigned long maxval)
 {
-    float x = (float)v / (float)maxval;
-    return netc_std > 0 ? (float)((x - netc_mean) / netc_std) : x;
+    float x = maxval < 256 ? (float)nearbyint((double)v / (double)maxval * 255.0) / 255.0f
+                           : (float)v / (float)maxval;
+    return netc_std > 0 ? (x - (float)netc_mean) / (float)netc_std : x;
 }
 
 /* Whether one-channel images of w x h pixels fit the network's input; if not, says why and

@@ -194,6 +194,17 @@ bool dataset_gzip_whole(int fd, const struct stat *st, unsigned long long total,
     return false;
 }
 
+/* A PGM sample in [0, 1] as PIL and torchvision's ToTensor give it: with a maxval below
+ * 256, PIL's 8-bit value round(v / maxval * 255) (Python's round: half to even, as
+ * nearbyint), divided by 255 in float; with a larger maxval (16-bit, which PIL reads as
+ * integers that ToTensor does not scale), v / maxval in float. */
+static float pgm_value(uint32_t v, double maxval)
+{
+    if (maxval < 256)
+        return (float)nearbyint((double)v / maxval * 255.0) / 255.0f;
+    return (float)v / (float)maxval;
+}
+
 /* Loads an IDX file of unsigned bytes with the given rank (3: images, 1: labels).
  * dims[] receives the rank sizes; *out a malloc'd buffer of their product. */
 static bool idx_load(const char *path, int rank, const char *what, uint8_t **out, int dims[3],
@@ -878,7 +889,7 @@ float *pgm_load(const char *path, int *h, int *w, Diag *d)
         goto done;
     }
     size_t npix = (size_t)wd * ht, cap = 0;
-    float scale = (float)maxval;
+    double scale = maxval;
     /* Memory follows what the file holds, not what its header claims (a 24-byte file
      * declaring 554x242554 pixels would otherwise cost 537 MB before the parse finds 3): a
      * raw raster's length is checked before it is allocated, plain values are stored in an
@@ -917,7 +928,7 @@ float *pgm_load(const char *path, int *h, int *w, Diag *d)
                 }
                 out = q;
             }
-            out[k] = (float)v / scale;
+            out[k] = pgm_value(v, scale);
         }
     } else {
         /* Exactly one white-space byte separates maxval from the raster (a comment there is
@@ -954,7 +965,7 @@ float *pgm_load(const char *path, int *h, int *w, Diag *d)
                            c.pos + k * bps, v, maxval);
                 goto fail;
             }
-            out[k] = (float)v / scale;
+            out[k] = pgm_value(v, scale);
         }
     }
     *h = (int)ht;

@@ -152,8 +152,9 @@ void dataset_image_crop_to_float(float *dst, const Dataset *ds, int i, int crop,
                                  int left, bool flip, const float *mean, const float *std);
 
 /* PGM P2 (plain) or P5 (raw), maxval 1..65535, '#' comments in the header. Returns h*w
- * floats in [0,1] (value/maxval), row-major, owned by the caller (free()); NULL on error.
- * Only the first image of a multi-image file is read. */
+ * floats in [0,1], row-major, owned by the caller (free()); NULL on error: with a maxval
+ * below 256 as PIL reads it and ToTensor scales it (round(v / maxval * 255) / 255), with a
+ * larger one v / maxval. Only the first image of a multi-image file is read. */
 float *pgm_load(const char *path, int *h, int *w, Diag *d);
 
 /* FILE.f32: inputs of `per` little-endian float32 values each, one after another; the file's

@@ -164,6 +164,20 @@ if "$netc" "$tmp/sm.net" -o "$tmp/sm.c" --main 2> "$tmp/netc.err" &&
 else
   fail=$((fail + 1)); echo "FAIL: a net ending in Softmax does not generate or compile:"; cat "$tmp/netc.err" "$tmp/cc.err"
 fi
+# A PGM of maxval 6 (PIL's rounding to 8 bits) and a normalize: --main reads it as netrun
+# does, bit for bit (an image output, printed as a row); a normalize of one value a channel
+# is refused (the driver reads one-channel images)
+printf 'network pg (input 1x1x4) {\n  Identity\n}\ntrain {\n  normalize 0.1307 0.3081\n}\n' > "$tmp/pg.net"
+printf 'P2 4 1 6\n0 1 3 6\n' > "$tmp/m6.pgm"
+if "$netc" "$tmp/pg.net" -o "$tmp/pg.c" --main 2> "$tmp/netc.err" &&
+  $cc -std=c99 -O2 -march=native -Wall -Wextra -pedantic -Werror "$tmp/pg.c" -o "$tmp/pg" -lm 2> "$tmp/cc.err"; then
+  "$netrun" "$tmp/pg.net" --predict "$tmp/m6.pgm" --logits "$tmp/pg.want" 2> /dev/null
+  expect "PGM of maxval 6, normalized: --main prints netrun's row ($(cat "$tmp/pg.want"))" 0 "^$(cat "$tmp/pg.want") $" "$tmp/pg" "$tmp/m6.pgm"
+else
+  fail=$((fail + 1)); echo "FAIL: pg.net does not generate or compile:"; cat "$tmp/netc.err" "$tmp/cc.err"
+fi
+sed 's/normalize 0.1307 0.3081/normalize [0.5, 0.4, 0.3] [0.25, 0.5, 1]/' "$tmp/pg.net" > "$tmp/pg3.net"
+expect "--main with a normalize a channel: refused" 1 "normalize gives 3 values, one a channel" "$netc" "$tmp/pg3.net" -o "$tmp/pg3.c" --main
 # A net whose output is an image: --main prints netrun --predict --logits's rows (within
 # 1e-5 of the largest value of the row, as codegen parity compares)
 printf 'network img (input 1x28x28) {\n  Conv2d 3 k3 s2\n  ReLU\n}\n' > "$tmp/img.net"

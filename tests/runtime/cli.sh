@@ -633,6 +633,25 @@ expect stdoutsave 1 "is this process.s descriptor 1" mlp.net --train --data smal
     [ "$(wc -l <pgm.csv)" = 1 ] && [ "$(cat pgm.csv)" = "$(head -1 lg.out)" ] &&
     ok "--predict IMAGE.pgm --logits: one row, the IDX file's logits of the same image" ||
     bad "--predict IMAGE.pgm --logits" "$(head -3 pgm.err)" "$(head -c 300 pgm.csv)"
+# a PGM of maxval below 255 reads as PIL reads it, then ToTensor: round(v / maxval * 255)
+# (half to even) / 255 (it was v / maxval, up to 5e-3 off); normalize in float, as the IDX
+# path and Normalize compute it; a normalize of several values is refused, as for IDX
+printf 'network id (input 1x1x4) {\n  Flatten\n}\n' >pid.net
+printf 'P2 4 1 6\n0 1 3 6\n' >m6.pgm
+"$NETRUN" pid.net --predict m6.pgm --logits m6.csv 2>/dev/null &&
+    [ "$(cat m6.csv)" = "0,0.164705887,0.501960814,1" ] &&
+    ok "PGM of maxval 6: PIL's 8-bit values (1 -> 42, half to even; 3 -> 128) over 255" ||
+    bad "PGM of maxval 6" "$(cat m6.csv 2>&1)"
+printf 'network idn (input 1x1x4) {\n  Flatten\n}\ntrain {\n  normalize 0.1307 0.3081\n}\n' >pidn.net
+{ printf 'P5 4 1 255\n'; printf '\000\026\054\362'; } >n4.pgm
+{ printf '\000\000\010\003\000\000\000\001\000\000\000\001\000\000\000\004'; printf '\000\026\054\362'; } >n4.idx
+"$NETRUN" pidn.net --predict n4.pgm --logits n4p.csv 2>/dev/null &&
+    "$NETRUN" pidn.net --predict n4.idx --logits n4i.csv 2>/dev/null &&
+    [ -s n4p.csv ] && cmp -s n4p.csv n4i.csv &&
+    ok "normalize: a PGM's values are the same bits as the IDX file's of the same bytes" ||
+    bad "PGM and IDX normalize differ" "$(cat n4p.csv n4i.csv)"
+sed 's/normalize 0.1307 0.3081/normalize [0.5, 0.4, 0.3] [0.25, 0.5, 1]/' pidn.net >pid3.net
+expect pgm-normalize-per-channel 1 'n4.pgm: an image of 1 channel, but normalize gives 3 values' pid3.net --predict n4.pgm
 # a net that ends in Softmax gives probabilities: printed as they are (they were put through
 # a softmax again: p=0.232 for an output of 0.9996), the three largest of the --logits row
 printf 'network sm (input 1x28x28) {\n  Flatten\n  Linear 10\n  Softmax\n}\n' >sm.net
