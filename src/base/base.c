@@ -508,6 +508,12 @@ static uint64_t splitmix64(uint64_t *x)
     return z ^ (z >> 31);
 }
 
+uint64_t rng_key(uint64_t h, uint64_t v)
+{
+    uint64_t x = h + v * 0xd1b54a32d192ed03ull;
+    return splitmix64(&x);
+}
+
 void rng_seed(Rng *r, uint64_t seed)
 {
     for (int i = 0; i < 4; i++)

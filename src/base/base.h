@@ -132,6 +132,9 @@ typedef struct Rng {
     uint64_t s[4];
 } Rng;
 void rng_seed(Rng *r, uint64_t seed);
+/* A key mixing v into h, for seeds made of several numbers: rng_key(rng_key(seed, a), b).
+ * Unlike seed ^ a ^ b, no two tuples meet but by chance (2^-64). */
+uint64_t rng_key(uint64_t h, uint64_t v);
 uint64_t rng_next(Rng *r);
 double rng_uniform(Rng *r);             /* [0, 1) with 53 random bits */
 double rng_normal(Rng *r);              /* standard normal (Box-Muller, no caching) */

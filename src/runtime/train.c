@@ -197,7 +197,11 @@ static void fill_batch(Model *m, const Dataset *ds, const int *idx, int start, i
         float *dst = m->input + (size_t)b * per;
         if (b >= r0 && b < r1 && aug) {
             Rng r;
-            rng_seed(&r, t->seed ^ 0x4155474d454e54ull ^ ((uint64_t)epoch << 32) ^ (uint64_t)i);
+            /* image i's draw in this epoch: its own stream for every seed, epoch and image
+             * (seed ^ epoch << 32 ^ i gave seed s image i the crops of seed s' image
+             * i ^ s ^ s') */
+            rng_seed(&r, rng_key(rng_key(rng_key(t->seed, 0x4155474d454e54ull), (uint64_t)epoch),
+                                 (uint64_t)i));
             int top = (int)rng_below(&r, (uint64_t)(ds->rows + 2 * t->pad - t->crop) + 1);
             int left = (int)rng_below(&r, (uint64_t)(ds->cols + 2 * t->pad - t->crop) + 1);
             bool flip = t->flip && (rng_next(&r) >> 63);

@@ -126,3 +126,30 @@ Test(fmt_c_float, is_a_c_literal_that_round_trips)
                   (double)vals[i]);
     }
 }
+
+static int cmp_u64(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return (x > y) - (x < y);
+}
+
+/* Keys of (seed, epoch, image) tuples, as augment draws its crops: 41 seeds x 4 epochs x 256
+ * images, every one its own stream (seed ^ epoch << 32 ^ image gave 256 distinct keys out of
+ * 41,984: seed s's image i had seed s''s image i ^ s ^ s' crops). */
+Test(rng_key, tuples_do_not_meet)
+{
+    enum { SEEDS = 41, EPOCHS = 4, IMAGES = 256, N = SEEDS * EPOCHS * IMAGES };
+    uint64_t *k = malloc(sizeof *k * N);
+    cr_assert(k);
+    size_t n = 0;
+    for (uint64_t s = 0; s < SEEDS; s++)
+        for (uint64_t e = 0; e < EPOCHS; e++)
+            for (uint64_t i = 0; i < IMAGES; i++)
+                k[n++] = rng_key(rng_key(rng_key(s, 0x4155474d454e54ull), e), i);
+    qsort(k, n, sizeof *k, cmp_u64);
+    size_t same = 0;
+    for (size_t j = 1; j < n; j++)
+        same += k[j] == k[j - 1];
+    cr_expect_eq(same, 0, "%zu of %d (seed, epoch, image) keys repeat another", same, N);
+    free(k);
+}
