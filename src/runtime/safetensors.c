@@ -190,7 +190,8 @@ static char *repeated_key(const char *s, size_t n, int *depth, bool *oom)
             object[top] = c == '{', want_key[top] = c == '{', start[top] = nk;
         } else if ((c == '}' || c == ']') && top >= 0) {
             size_t k0 = start[top];
-            qsort(keys + k0, nk - k0, sizeof *keys, cmp_str_ptr);
+            if (nk - k0 > 1) /* (keys is NULL before a first key: no sort of nothing) */
+                qsort(keys + k0, nk - k0, sizeof *keys, cmp_str_ptr);
             for (size_t k = k0 + 1; k < nk && !dup; k++)
                 if (strcmp(keys[k - 1], keys[k]) == 0)
                     dup = strdup(keys[k]), *depth = top + 1, *oom = !dup;
