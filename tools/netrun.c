@@ -425,8 +425,8 @@ static int predict(const Args *a, Model *m, const TrainConfig *t, Diag *d)
         raw = pgm_load(a->predict, &h, &w, d);
         if (!raw)
             return EXIT_BAD_INPUT;
-        int nn = ir_norm_count(t->mean) > 1 ? ir_norm_count(t->mean) : ir_norm_count(t->std);
-        if (t->std[0] > 0 && nn > 1) { /* as the IDX path says (rt_check_dataset) */
+        int nn = ir_norm_values(t);
+        if (nn > 1) { /* as the IDX path says (rt_check_dataset) */
             diag_error(d, (SrcLoc){0},
                        "%s: an image of 1 channel, but normalize gives %d values; give one for "
                        "every channel, or one for all",

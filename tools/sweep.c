@@ -293,13 +293,23 @@ static char *sweep_dir(const char *name, Diag *d)
 
 static const char dash_d[] = "-D"; /* the child's -D words, told from the user's by address */
 
-/* Whether word w is --sweep as getopt_long takes it (or a prefix of it no other option
- * has: --sw, --swe...), and *joined whether its value is in it (--sweep=...). */
-static bool sweep_word(const char *w, bool *joined)
+/* Whether word w is option opt ("--sweep") as getopt_long takes it: the name or a prefix of
+ * it of at least min characters (getopt refuses an ambiguous one before we get here), and
+ * *joined whether its value is in the word (--sweep=...). */
+static bool option_word(const char *w, const char *opt, size_t min, bool *joined)
 {
     size_t len = strcspn(w, "=");
     *joined = w[len] == '=';
-    return len >= 4 && len <= 7 && !strncmp(w, "--sweep", len);
+    return len >= min && len <= strlen(opt) && !strncmp(w, opt, len);
+}
+
+/* Whether x and y are one string when characters p and q count as one ('/' and '_' in a
+ * folder name; '_' and '-' in a flag's). */
+static bool same_but(const char *x, const char *y, char p, char q)
+{
+    while (*x && (*x == *y || (*x == p && *y == q) || (*x == q && *y == p)))
+        x++, y++;
+    return !*x && !*y;
 }
 
 /* The child's words: the program, the point's values and its folder, then argv without
@@ -327,7 +337,7 @@ static char **child_argv(int argc, char **argv, const Axis *ax, int nax, const i
     }
     bool joined, options = true;
     for (int i = 1; out && i < argc; i++) {
-        if (options && sweep_word(argv[i], &joined)) {
+        if (options && option_word(argv[i], "--sweep", 4, &joined)) { /* --sw on */
             i += !joined;
             continue;
         }
@@ -405,26 +415,19 @@ int sweep_run(int argc, char **argv, const char *net, const char *const *specs, 
         /* a value twice is the same run twice, and the same folder ('/' becomes '_') */
         for (int i = 0; i < ax[a].n && status == EXIT_OK; i++)
             for (int j = 0; j < i && status == EXIT_OK; j++) {
-                const char *x = ax[a].values[i], *y = ax[a].values[j];
-                while (*x && (*x == *y || (*x == '/' && *y == '_') || (*x == '_' && *y == '/')))
-                    x++, y++;
-                if (!*x && !*y) {
+                if (same_but(ax[a].values[i], ax[a].values[j], '/', '_')) {
                     fprintf(stderr, "netrun: error: --sweep %s: '%s' is given twice%s\n", specs[a],
                             ax[a].values[i],
                             strcmp(ax[a].values[i], ax[a].values[j]) ? " (as a folder name)" : "");
                     status = EXIT_USAGE;
                 }
             }
-        for (int b = 0; b < a && status == EXIT_OK; b++) { /* label_smoothing, label-smoothing */
-            const char *x = ax[a].name, *y = ax[b].name;
-            while (*x && (*x == *y || (*x == '_' && *y == '-') || (*x == '-' && *y == '_')))
-                x++, y++;
-            if (!*x && !*y) {
+        for (int b = 0; b < a && status == EXIT_OK; b++) /* label_smoothing, label-smoothing */
+            if (same_but(ax[a].name, ax[b].name, '_', '-')) {
                 fprintf(stderr, "netrun: error: --sweep %s is given twice%s\n", ax[a].name,
                         strcmp(ax[a].name, ax[b].name) ? " (as a flag)" : "");
                 status = EXIT_USAGE;
             }
-        }
         for (int i = 1; i < argc && status == EXIT_OK; i++) { /* -D NAME= would win */
             const char *def = !strcmp(argv[i], "-D") && i + 1 < argc ? argv[i + 1]
                               : !strncmp(argv[i], "-D", 2)           ? argv[i] + 2
@@ -441,11 +444,10 @@ int sweep_run(int argc, char **argv, const char *net, const char *const *specs, 
         /* --lr 5, or --bat 10 as getopt_long takes a prefix (it refuses an ambiguous one):
          * one of the values would win silently */
         for (int i = 1; ax[a].flag && i < argc && status == EXIT_OK; i++) {
-            size_t wl = strcspn(argv[i], "=");
+            bool joined;
             if (!strcmp(argv[i], "--"))
                 break;
-            if (wl > 2 && !strncmp(argv[i], "--", 2) && wl <= strlen(ax[a].flag) &&
-                !strncmp(argv[i], ax[a].flag, wl)) {
+            if (option_word(argv[i], ax[a].flag, 3, &joined)) {
                 fprintf(stderr, "netrun: error: --sweep %s and %s: give the values once\n",
                         ax[a].name, argv[i]);
                 status = EXIT_USAGE;

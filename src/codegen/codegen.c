@@ -434,8 +434,8 @@ bool cg_emit(const Graph *g, const float *const *params, const CgOptions *o, Str
             can = false;
     }
     const TrainConfig *t = &g->train;
-    int nn = ir_norm_count(t->mean) > 1 ? ir_norm_count(t->mean) : ir_norm_count(t->std);
-    if (o->main && t->std[0] > 0 && nn > 1) { /* the driver reads one-channel images */
+    int nn = ir_norm_values(t);
+    if (o->main && nn > 1) { /* the driver reads one-channel images */
         diag_error(d, (SrcLoc){0},
                    "--main: the driver reads one-channel images (PGM, IDX), but normalize gives "
                    "%d values, one a channel; give one for all, or leave out --main",

@@ -205,15 +205,22 @@ static AstValue *arith(Lower *L, const AstValue *e, const AstValue *x, const Ast
     return float_value(L, r, e->loc);
 }
 
+/* Two numbers' order, -1, 0 or 1: as integers when both are, else as doubles. */
+static int number_cmp(const AstValue *x, const AstValue *y)
+{
+    if (x->kind == VAL_INT && y->kind == VAL_INT)
+        return (x->i > y->i) - (x->i < y->i);
+    double a = x->kind == VAL_INT ? (double)x->i : x->f,
+           b = y->kind == VAL_INT ? (double)y->i : y->f;
+    return (a > b) - (a < b);
+}
+
 /* x == y for lists, element by element as Python's: numbers by value (1 == 1.0), words and
  * strings by their text, lists by their elements; values of other kinds differ. */
 static bool values_equal(const AstValue *x, const AstValue *y)
 {
     if (is_number(x) && is_number(y))
-        return x->kind == VAL_INT && y->kind == VAL_INT
-                   ? x->i == y->i
-                   : (x->kind == VAL_INT ? (double)x->i : x->f) ==
-                         (y->kind == VAL_INT ? (double)y->i : y->f);
+        return number_cmp(x, y) == 0;
     if ((x->kind == VAL_IDENT || x->kind == VAL_STRING) && x->kind == y->kind)
         return !strcmp(x->s, y->s);
     if (x->kind != VAL_LIST || y->kind != VAL_LIST || x->items.len != y->items.len)
@@ -229,10 +236,7 @@ static AstValue *compare(Lower *L, const AstValue *e, const AstValue *x, const A
     if (x->kind == VAL_LIST && y->kind == VAL_LIST && (e->op == OP_EQ || e->op == OP_NE))
         return bool_value(L, values_equal(x, y) == (e->op == OP_EQ), e->loc);
     if (is_number(x) && is_number(y)) {
-        bool ints = x->kind == VAL_INT && y->kind == VAL_INT;
-        double a = x->kind == VAL_INT ? (double)x->i : x->f,
-               b = y->kind == VAL_INT ? (double)y->i : y->f;
-        int c = ints ? (x->i > y->i) - (x->i < y->i) : (a > b) - (a < b);
+        int c = number_cmp(x, y);
         bool r = e->op == OP_EQ   ? c == 0
                  : e->op == OP_NE ? c != 0
                  : e->op == OP_LT ? c < 0

@@ -413,6 +413,9 @@ void ir_setting_flags_help(StrBuf *sb);
 void ir_list_settings(StrBuf *sb);
 /* The values normalize gives (mean or std): those before the first NaN. */
 int ir_norm_count(const double v[NORM_MAX]);
+/* How many values t's normalize gives, the larger of its means' and stds' counts (one a
+ * channel when more than one); 0 without a normalize. */
+int ir_norm_values(const TrainConfig *t);
 
 typedef enum { TRAIN_NET, TRAIN_YAML, TRAIN_DUMP } TrainSyntax;
 /* Writes t's settings in table order, one a line indented by two spaces, every value of

@@ -427,6 +427,12 @@ int ir_norm_count(const double v[NORM_MAX])
     return n;
 }
 
+int ir_norm_values(const TrainConfig *t)
+{
+    int nm = ir_norm_count(t->mean), ns = ir_norm_count(t->std);
+    return t->std[0] > 0 ? (nm > ns ? nm : ns) : 0;
+}
+
 /* ---- the table ---- */
 
 #define NONE                                                                                       \

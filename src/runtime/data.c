@@ -178,11 +178,10 @@ static long long gzip_members_end(int fd)
     return bad;
 }
 
-bool dataset_gzip_whole(int fd, const struct stat *st, unsigned long long total, const char *path,
-                        Diag *d)
+bool dataset_gzip_whole(int fd, const struct stat *st, const char *path, Diag *d)
 {
-    (void)total; /* the last trailer's size matching it is no proof (a member after zeros,
-                    where gzread stops, may end as the first did): the members are walked */
+    /* (the last trailer's size matching the bytes read is no proof: a member after zeros,
+     * where gzread stops, may end as the first did) */
     if (!S_ISREG(st->st_mode) || st->st_size < 18) /* a stream: nothing to look back at */
         return true;
     long long bad = gzip_members_end(fd);
@@ -333,7 +332,7 @@ static bool idx_load(const char *path, int rank, const char *what, uint8_t **out
                    path, (unsigned long long)in.pos, (unsigned long long)in.expected);
         goto done;
     }
-    if (!direct && !dataset_gzip_whole(fd, &st, (unsigned long long)in.pos, path, d))
+    if (!direct && !dataset_gzip_whole(fd, &st, path, d))
         goto done;
     *out = data;
     data = NULL;

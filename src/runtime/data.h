@@ -101,14 +101,12 @@ bool dataset_parse_csv(Dataset *ds, const char *name, const char *text, size_t l
 /* Opens path for reading; refuses a directory. -1 after one message naming path. */
 struct stat;
 int dataset_open_input(const char *path, struct stat *st, Diag *d);
-/* After a gzip file (fd, opened by dataset_open_input) was read to its end, total bytes out:
- * whether the file was gzip members (one or more, as `cat a.gz b.gz` makes) and nothing
- * else but zero padding at its end. zlib's gzread passes over bytes after a member that are
- * no gzip header, and stops at zeros: the file is inflated again to find where its members
- * end (about 0.1 s for Fashion-MNIST's 26 MB of training images). A message naming path
- * when not. */
-bool dataset_gzip_whole(int fd, const struct stat *st, unsigned long long total, const char *path,
-                        Diag *d);
+/* After a gzip file (fd, opened by dataset_open_input) was read to its end: whether the file was
+ * gzip members (one or more, as `cat a.gz b.gz` makes) and nothing else but zero padding at its
+ * end. zlib's gzread passes over bytes after a member that are no gzip header, and stops at zeros:
+ * the file is inflated again to find where its members end (about 0.1 s for Fashion-MNIST's 26 MB
+ * of training images). A message naming path when not. */
+bool dataset_gzip_whole(int fd, const struct stat *st, const char *path, Diag *d);
 
 /* One PNG (png) or JPEG file as image folders read it: h x w x c bytes (interleaved; c 1 or
  * 3), owned by the caller; NULL with the reason in why. */

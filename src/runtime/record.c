@@ -252,24 +252,20 @@ bool record_file_ok(const char *path, Diag *d)
                                         "net.net",          "weights.safetensors",
                                         "best.safetensors", "checkpoint.safetensors"};
     const char *slash = strrchr(path, '/'), *base = slash ? slash + 1 : path;
-    int dl = slash ? (int)(slash - path) : 1;
-    const char *dir = slash ? path : ".";
     bool named = false;
     for (size_t k = 0; k < sizeof files / sizeof files[0]; k++)
         named = named || !strcmp(base, files[k]);
     if (!named || io_read_as(path)) /* one this command reads: the save says so */
         return true;
-    char run[4096], metrics[4096];
-    struct stat st;
-    snprintf(run, sizeof run, "%.*s/run.json", dl, dir);
-    snprintf(metrics, sizeof metrics, "%.*s/metrics.jsonl", dl, dir);
-    if (stat(run, &st) != 0 || stat(metrics, &st) != 0)
-        return true;
-    diag_error(d, (SrcLoc){0},
-               "%s: is the %s of the run folder %.*s, part of its record; writing there would "
-               "lose it: name another file",
-               path, base, dl, dir);
-    return false;
+    char *dir = slash ? strndup(path, (size_t)(slash - path)) : strdup(".");
+    bool run = dir && record_is_run(dir);
+    if (run)
+        diag_error(d, (SrcLoc){0},
+                   "%s: is the %s of the run folder %s, part of its record; writing there would "
+                   "lose it: name another file",
+                   path, base, dir);
+    free(dir);
+    return !run;
 }
 
 bool record_write(const Record *r, const char *file, const char *text, size_t len, Diag *d)

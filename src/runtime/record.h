@@ -50,7 +50,7 @@ bool record_reopen(Record *r, const char *dir, int64_t step, Diag *d);
 char *record_path(const Record *r, const char *file);
 /* Whether a picture or a table may be written at path: not over a file of a run folder's
  * record (its metrics.jsonl, run.json, net.net, weights, best weights or checkpoint, in a
- * folder holding run.json and metrics.jsonl), which would lose the run. A message when not. */
+ * run folder: record_is_run), which would lose the run. A message when not. */
 bool record_file_ok(const char *path, Diag *d);
 /* Writes dir/file atomically with the text. */
 bool record_write(const Record *r, const char *file, const char *text, size_t len, Diag *d);

@@ -638,8 +638,7 @@ bool dataset_load_csv(Dataset *ds, const char *path, const CsvSpec *spec, Diag *
         feed(&t, &p, buf, (size_t)r);
     }
     free(buf);
-    if (!t.failed && !spec->header_only && !gzdirect(gz) &&
-        !dataset_gzip_whole(fd, &st, bytes, path, d))
+    if (!t.failed && !spec->header_only && !gzdirect(gz) && !dataset_gzip_whole(fd, &st, path, d))
         t.failed = true;
     gzclose(gz);
     return table_end(&t, &p, ds, spec);

@@ -121,15 +121,15 @@ static bool check_dataset(const Model *m, const Dataset *ds, const char *images,
     } else if (!rt_check_image(m, dataset_channels(ds), ds->rows, ds->cols, images, d)) {
         return false;
     }
-    int nn = ir_norm_count(t->mean) > 1 ? ir_norm_count(t->mean) : ir_norm_count(t->std);
-    if (t->std[0] > 0 && nn > 1 && ds->features) { /* a table has no channels */
+    int nn = ir_norm_values(t);
+    if (nn > 1 && ds->features) { /* a table has no channels */
         diag_error(d, (SrcLoc){0},
                    "%s: a table's features take one normalize mean and std for all, but "
                    "normalize gives %d values",
                    images, nn);
         return false;
     }
-    if (t->std[0] > 0 && nn > 1 && nn != dataset_channels(ds)) {
+    if (nn > 1 && nn != dataset_channels(ds)) {
         diag_error(d, (SrcLoc){0},
                    "%s: images of %d channel%s, but normalize gives %d values; give one for "
                    "every channel, or one for all",

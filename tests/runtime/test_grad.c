@@ -458,6 +458,22 @@ Test(grad, recipes_name_registered_kinds)
                   recipes[i].kind);
 }
 
+/* A training run of the one node of net over BATCH samples of in, drawing from rng. */
+static LayerRun node_run(const Net *net, const float *in, Rng *rng)
+{
+    return (LayerRun){.batch = BATCH,
+                      .training = true,
+                      .first = true,
+                      .last = true,
+                      .in = in,
+                      .out = net->m->plan[0].out,
+                      .params = net->m->plan[0].params,
+                      .grads = net->m->plan[0].grads,
+                      .scratch = net->m->plan[0].scratch[0],
+                      .saved = net->m->plan[0].saved,
+                      .rng = rng};
+}
+
 /* ---- Dropout2d's mask: whole channels (torch.nn.Dropout2d) ---- */
 
 Test(grad, dropout2d_mask)
@@ -475,14 +491,7 @@ Test(grad, dropout2d_mask)
     fill(dout, n, IN_NO_KINK, &rng);
     Rng a;
     rng_seed(&a, 78);
-    LayerRun r = {.batch = BATCH,
-                  .training = true,
-                  .first = true,
-                  .last = true,
-                  .in = in,
-                  .out = net.m->plan[0].out,
-                  .saved = net.m->plan[0].saved,
-                  .rng = &a};
+    LayerRun r = node_run(&net, in, &a);
     node->ops->forward(node, &r);
     const float scale = 1.0f / (float)(1.0 - 0.3);
     size_t dropped = 0;
@@ -536,17 +545,7 @@ Test(grad, dropout_mask)
     Rng r0;
     rng_seed(&r0, 77);
     Rng a = r0;
-    LayerRun r = {.batch = BATCH,
-                  .training = true,
-                  .first = true,
-                  .last = true,
-                  .in = in,
-                  .out = net.m->plan[0].out,
-                  .params = net.m->plan[0].params,
-                  .grads = net.m->plan[0].grads,
-                  .scratch = net.m->plan[0].scratch[0],
-                  .saved = net.m->plan[0].saved,
-                  .rng = &a};
+    LayerRun r = node_run(&net, in, &a);
     node->ops->forward(node, &r);
     /* PyTorch's kept value: input * bernoulli(1 - p).div_(1 - p), a float32 1 / (float)(1 - p)
      * (1.8181817f for p = 0.45, where the double 1 / (1 - p) rounds to 1.8181819f) */
