@@ -7,6 +7,7 @@
  * Batches run in two calls (parts), as the runtime runs them, wherever a kernel allows. */
 #include <criterion/criterion.h>
 #include <math.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -218,6 +219,180 @@ Test(graph_kernels, dwconv)
             expect_close(c, "db", db, get(c, "db")->v, (size_t)g.OC);
         free(x), free(dy), free(scratch), free(y), free(dx), free(yc), free(dw), free(db);
         free(dxc);
+    }
+}
+
+/* The depthwise kernels against a plain loop with the same order of fused multiply-adds, bit
+ * for bit (any NaN as any NaN), on random geometries: strides, dilations and paddings past
+ * the kernel, channel multipliers, channel counts past whole vectors, infinite weights (the
+ * padding's 0 x inf must give NaN, as PyTorch's zero padding does) and zeros of both signs.
+ * The sums' order is what makes the results independent of the parts and threads. */
+static uint64_t xs_state = 0x9E3779B97F4A7C15u;
+static unsigned xs_next(void)
+{
+    xs_state ^= xs_state << 13, xs_state ^= xs_state >> 7, xs_state ^= xs_state << 17;
+    return (unsigned)(xs_state >> 11);
+}
+static int xs_int(int lo, int hi) { return lo + (int)(xs_next() % (unsigned)(hi - lo + 1)); }
+static float xs_value(void)
+{
+    unsigned k = xs_next() % 1000;
+    if (k == 0)
+        return (xs_next() & 1) ? INFINITY : -INFINITY;
+    if (k < 30)
+        return (k & 1) ? 0.0f : -0.0f;
+    return (float)((int)(xs_next() % 2001) - 1000) / 300.0f;
+}
+/* a + v w, fused (as the kernels' vectors, when the compiler contracts them: -O2 with
+ * -ffp-contract=fast, kernels/meson.build) or rounded twice (as at -O0) */
+static float mul_add(float v, float w, float a, bool fused)
+{
+    if (fused)
+        return fmaf(v, w, a);
+    volatile float p = v * w;
+    return a + p;
+}
+
+/* The depthwise convolution of x (B,H,W,C, channel multiplier M) as plain loops, with the
+ * kernels' order of sums: y, and with dy the gradients dx, dw (zeroed first) and db. */
+static void dw_reference(const ConvGeom *g, int M, const float *x, const float *dy, const float *w,
+                         const float *b, bool fused, float *y, float *dx, float *dw, float *db)
+{
+    size_t taps = (size_t)g->KH * g->KW;
+    float *wide = nan_buf((size_t)g->H * g->W * g->OC);
+    memset(dw, 0, sizeof(float) * taps * g->OC);
+    memset(db, 0, sizeof(float) * g->OC);
+    for (int n = 0; n < g->B; n++) {
+        const float *xi = x + (size_t)n * g->H * g->W * g->C;
+        const float *dyi = dy + (size_t)n * g->OH * g->OW * g->OC;
+        for (int oy = 0; oy < g->OH; oy++)
+            for (int ox = 0; ox < g->OW; ox++)
+                for (int oc = 0; oc < g->OC; oc++) {
+                    float acc = b ? b[oc] : 0.0f, d = dyi[((size_t)oy * g->OW + ox) * g->OC + oc];
+                    db[oc] += d;
+                    for (int ky = 0; ky < g->KH; ky++)
+                        for (int kx = 0; kx < g->KW; kx++) {
+                            int iy = oy * g->SH + ky * g->DH - g->PH;
+                            int ix = ox * g->SW + kx * g->DW - g->PW;
+                            bool in = iy >= 0 && iy < g->H && ix >= 0 && ix < g->W;
+                            float v = in ? xi[((size_t)iy * g->W + ix) * g->C + oc / M] : 0.0f;
+                            size_t t = oc * taps + (size_t)ky * g->KW + kx;
+                            acc = mul_add(v, w[t], acc, fused);
+                            dw[t] = mul_add(v, d, dw[t], fused);
+                        }
+                    y[(((size_t)n * g->OH + oy) * g->OW + ox) * g->OC + oc] = acc;
+                }
+        for (int iy = 0; iy < g->H; iy++)
+            for (int ix = 0; ix < g->W; ix++)
+                for (int oc = 0; oc < g->OC; oc++) {
+                    float acc = 0.0f;
+                    for (int ky = 0; ky < g->KH; ky++)
+                        for (int kx = 0; kx < g->KW; kx++) {
+                            int dyy = iy + g->PH - ky * g->DH, dxx = ix + g->PW - kx * g->DW;
+                            if (dyy % g->SH || dxx % g->SW)
+                                continue;
+                            int oy = dyy / g->SH, ox = dxx / g->SW;
+                            bool in = oy >= 0 && oy < g->OH && ox >= 0 && ox < g->OW;
+                            float v = in ? dyi[((size_t)oy * g->OW + ox) * g->OC + oc] : 0.0f;
+                            acc = mul_add(v, w[oc * taps + (size_t)ky * g->KW + kx], acc, fused);
+                        }
+                    wide[((size_t)iy * g->W + ix) * g->OC + oc] = acc;
+                }
+        for (size_t i = 0; i < (size_t)g->H * g->W; i++)
+            for (int c = 0; c < g->C; c++) {
+                float v = wide[i * g->OC + (size_t)c * M];
+                if (M > 1) { /* the copies summed from 0 */
+                    v = 0.0f;
+                    for (int m = 0; m < M; m++)
+                        v += wide[i * g->OC + (size_t)c * M + m];
+                }
+                dx[((size_t)n * g->H * g->W + i) * g->C + c] = v;
+            }
+    }
+    free(wide);
+}
+
+/* The first of n values equal to neither reference's (any NaN as any NaN), or -1. */
+static long first_other(const float *got, const float *r0, const float *r1, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        bool nan = isnan(got[i]);
+        if (!(nan && isnan(r0[i])) && !(nan && isnan(r1[i])) &&
+            memcmp(got + i, r0 + i, sizeof(float)) && memcmp(got + i, r1 + i, sizeof(float)))
+            return (long)i;
+    }
+    return -1;
+}
+
+Test(graph_kernels, dwconv_order)
+{
+    for (int it = 0; it < 400; it++) {
+        ConvGeom g = {.C = xs_int(1, 40),
+                      .KH = xs_int(1, 5),
+                      .KW = xs_int(1, 5),
+                      .SH = xs_int(1, 4),
+                      .SW = xs_int(1, 4),
+                      .DH = xs_int(1, 3),
+                      .DW = xs_int(1, 3),
+                      .PH = xs_int(0, 6),
+                      .PW = xs_int(0, 6),
+                      .H = xs_int(1, 20),
+                      .W = xs_int(1, 20),
+                      .B = xs_int(1, 3)};
+        int M = xs_next() % 3 ? 1 : xs_int(2, 3);
+        g.OC = g.C * M, g.G = g.C;
+        int eh = (g.KH - 1) * g.DH + 1, ew = (g.KW - 1) * g.DW + 1;
+        if (g.H + 2 * g.PH < eh || g.W + 2 * g.PW < ew) {
+            it--;
+            continue;
+        }
+        g.OH = (g.H + 2 * g.PH - eh) / g.SH + 1, g.OW = (g.W + 2 * g.PW - ew) / g.SW + 1;
+        size_t inn = (size_t)g.B * g.H * g.W * g.C, outn = (size_t)g.B * g.OH * g.OW * g.OC;
+        size_t nw = (size_t)g.OC * g.KH * g.KW, oc = (size_t)g.OC;
+        bool bias = xs_next() & 1;
+        float *x = nan_buf(inn), *dy = nan_buf(outn), *w = nan_buf(nw), *b = nan_buf(oc);
+        for (size_t i = 0; i < inn; i++)
+            x[i] = xs_value();
+        for (size_t i = 0; i < outn; i++)
+            dy[i] = xs_value();
+        for (size_t i = 0; i < nw; i++)
+            w[i] = xs_value();
+        for (size_t i = 0; i < oc; i++)
+            b[i] = xs_value();
+        float *r[2][4];
+        for (int f = 0; f < 2; f++) {
+            r[f][0] = nan_buf(outn), r[f][1] = nan_buf(inn), r[f][2] = nan_buf(nw);
+            r[f][3] = nan_buf(oc);
+            dw_reference(&g, M, x, dy, w, bias ? b : NULL, f, r[f][0], r[f][1], r[f][2], r[f][3]);
+        }
+        /* the kernels, in two parts as the runtime calls them */
+        float *scratch = nan_buf(dwconv2d_scratch_floats(&g));
+        float *got[4] = {nan_buf(outn), nan_buf(inn), nan_buf(nw), nan_buf(oc)};
+        ConvGeom g1 = g, g2 = g;
+        g1.B = g.B / 2, g2.B = g.B - g1.B;
+        size_t in1 = (size_t)g1.B * g.H * g.W * g.C, out1 = (size_t)g1.B * g.OH * g.OW * g.OC;
+        dwconv2d_pack(scratch, w, bias ? b : NULL, &g);
+        if (g1.B)
+            dwconv2d_forward(got[0], x, &g1, scratch);
+        dwconv2d_forward(got[0] + out1, x + in1, &g2, scratch);
+        dwconv2d_pack(scratch, w, bias ? b : NULL, &g);
+        if (g1.B)
+            dwconv2d_backward(got[1], dy, x, true, &g1, scratch);
+        dwconv2d_backward(got[1] + in1, dy + out1, x + in1, true, &g2, scratch);
+        dwconv2d_grads(got[2], got[3], &g, scratch);
+        static const char *const names[4] = {"out", "din", "dw", "db"};
+        size_t len[4] = {outn, inn, nw, oc};
+        for (int k = 0; k < 4; k++) {
+            long at = first_other(got[k], r[0][k], r[1][k], len[k]);
+            cr_assert(at < 0,
+                      "dwconv %s[%ld] = %.9g, not %.9g: C %d M %d k %dx%d s %dx%d d %dx%d "
+                      "p %dx%d in %dx%d B %d",
+                      names[k], at, at < 0 ? 0.0 : got[k][at], at < 0 ? 0.0 : r[1][k][at], g.C, M,
+                      g.KH, g.KW, g.SH, g.SW, g.DH, g.DW, g.PH, g.PW, g.H, g.W, g.B);
+        }
+        for (int k = 0; k < 4; k++)
+            free(r[0][k]), free(r[1][k]), free(got[k]);
+        free(x), free(dy), free(w), free(b), free(scratch);
     }
 }
 
