@@ -587,7 +587,7 @@ static const char *csv_test_path(Arena *a, const TrainConfig *t, Diag *d)
 
 /* The training or the test split of the train section's data set. */
 static bool load_split(Arena *a, Dataset *ds, const TrainConfig *t, bool train, Classes *cls,
-                       int channels, Diag *d)
+                       const Shape *in, Diag *d)
 {
     if (t->data_kind == DATA_CSV) {
         CsvSpec spec = {.label = t->csv_label,
@@ -609,9 +609,17 @@ static bool load_split(Arena *a, Dataset *ds, const TrainConfig *t, bool train, 
     }
     if (t->data_kind == DATA_CIFAR)
         return dataset_load_cifar(ds, t->data_dir, train, t->cifar_labels == 1, d);
-    if (t->data_kind == DATA_FOLDER)
+    if (t->data_kind == DATA_FOLDER) {
+        /* the images' size, when the net's input is it: not with resize, nor for the
+         * training images that augment's crop fits to the net */
+        int need_h = 0, need_w = 0;
+        if (in->rank == 3 && !(train && t->crop > 0))
+            need_h = (int)in->d[1], need_w = (int)in->d[2];
+        /* a colour net reads every image as colour, as torchvision's loader converts it */
         return dataset_load_folder(ds, t->data_dir, train, &cls->name, &cls->n, (int)t->resize.v[0],
-                                   (int)t->resize.v[t->resize.n > 1 ? 1 : 0], channels, d);
+                                   (int)t->resize.v[t->resize.n > 1 ? 1 : 0], need_h, need_w,
+                                   in->rank == 3 ? (int)in->d[0] : 0, d);
+    }
     return dataset_load(ds, t->data_dir, train ? "train" : "t10k", d);
 }
 
@@ -1226,8 +1234,6 @@ static int run(int argc, char **argv, bool *collective)
         fclose(pf);
     }
     bool need_train = a.train || a.profile || (a.eval && a.eval_val);
-    /* a colour net reads every folder image as colour, as torchvision's loader converts it */
-    int in_channels = g->input.rank == 3 ? (int)g->input.d[0] : 0;
     if (t->data_kind == DATA_FOLDER && t->resize.v[0] > 0 && t->crop == 0 && g->input.rank == 3 &&
         (need_train || a.train || a.eval)) {
         /* every image is resized to this: a size the net cannot take is known before any
@@ -1247,9 +1253,9 @@ static int run(int argc, char **argv, bool *collective)
             goto done;
         }
     }
-    if (need_train && !load_split(arena, &train, t, true, &classes, in_channels, &d))
+    if (need_train && !load_split(arena, &train, t, true, &classes, &g->input, &d))
         goto done;
-    if ((a.train || a.eval) && !load_split(arena, &test, t, false, &classes, in_channels, &d))
+    if ((a.train || a.eval) && !load_split(arena, &test, t, false, &classes, &g->input, &d))
         goto done;
     if (classes.n && !a.quiet && rank == 0) { /* image folders: which label is which */
         printf("classes of %s:", t->data_dir);

@@ -53,11 +53,13 @@ bool dataset_load_cifar_file(Dataset *ds, const char *path, bool cifar100, bool 
  * them from dir/train) and refuses a folder that is not one of them. Decoded by libpng and
  * libjpeg on every thread; one message names the first file at fault. resize_h > 0: every
  * image of another size is resized to resize_h x resize_w (image_resize) instead of being
- * an error. channels 3: every image colour (a gray one R = G = B), as torchvision's loader
+ * an error. need_h > 0 (without resize): the size every image must have, the network's
+ * input, checked on the first image before the set's memory is taken (its size would be
+ * the set's). channels 3: every image colour (a gray one R = G = B), as torchvision's loader
  * converts every image to RGB; 1: every image gray (a colour one is an error that names
  * it); 0: gray when every image is, else colour. */
 bool dataset_load_folder(Dataset *ds, const char *dir, bool train, char ***classes, int *nclasses,
-                         int resize_h, int resize_w, int channels, Diag *d);
+                         int resize_h, int resize_w, int need_h, int need_w, int channels, Diag *d);
 
 /* src (h x w x c bytes, interleaved) resized to oh x ow as PIL's Image.resize((ow, oh),
  * BILINEAR) does it, byte for byte: what torchvision's Resize((oh, ow)) gives on the PIL

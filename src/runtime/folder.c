@@ -107,18 +107,19 @@ static void decode_png(FILE *f, Decoded *out)
                      "has 16 bits a sample; netrun takes 8-bit PNGs (as torchvision reads "
                      "them: PIL has no one 8-bit reading of 16-bit ones)");
         } else {
-            if (type == PNG_COLOR_TYPE_PALETTE)
-                png_set_palette_to_rgb(p);
+            bool pal = type == PNG_COLOR_TYPE_PALETTE;
+            if (pal && depth < 8) /* an index a byte, expanded below */
+                png_set_packing(p);
             else if (depth < 8)
                 png_set_expand_gray_1_2_4_to_8(p);
-            if (trns) /* the alpha the expansions would make of it */
+            if (trns && !pal) /* the alpha the expansion would make of it */
                 png_set_strip_alpha(p);
             png_set_interlace_handling(p);
             png_read_update_info(p, info);
-            size_t row = (size_t)w * (size_t)c;
+            size_t row = (size_t)w * (size_t)(pal ? 1 : c);
             if (png_get_rowbytes(p, info) != row)
                 png_error(p, "unexpected row size"); /* not reached: the transforms give it */
-            px = malloc(row * h);
+            px = malloc((size_t)w * c * h);
             rows = malloc(sizeof *rows * h);
             if (!px || !rows) {
                 snprintf(out->why, MSG, "out of memory");
@@ -127,8 +128,30 @@ static void decode_png(FILE *f, Decoded *out)
                     rows[y] = px + row * y;
                 png_read_image(p, rows);
                 png_read_end(p, NULL);
-                out->px = px, px = NULL;
-                out->w = (int)w, out->h = (int)h, out->c = c;
+                png_colorp plte = NULL;
+                int ncolours = 0;
+                if (pal)
+                    png_get_PLTE(p, info, &plte, &ncolours);
+                /* the indices to RGB, from the last (3i >= i: no index is overwritten before
+                 * it is read); one past the palette makes the file invalid (libpng's own
+                 * expansion would give black, PIL gray) */
+                bool valid = true;
+                for (size_t i = pal ? (size_t)w * h : 0; valid && i-- > 0;) {
+                    int k = px[i];
+                    if (k >= ncolours) {
+                        valid = false;
+                        snprintf(out->why, MSG,
+                                 "an invalid PNG: palette index %d past the palette's %d colours",
+                                 k, ncolours);
+                        break;
+                    }
+                    px[3 * i] = plte[k].red, px[3 * i + 1] = plte[k].green;
+                    px[3 * i + 2] = plte[k].blue;
+                }
+                if (valid) {
+                    out->px = px, px = NULL;
+                    out->w = (int)w, out->h = (int)h, out->c = c;
+                }
             }
         }
     }
@@ -141,7 +164,6 @@ typedef struct JpegErr {
     struct jpeg_error_mgr pub;
     jmp_buf jump;
     char *why;
-    bool warned; /* libjpeg went on past damage (a cut file: gray rows); an error here */
 } JpegErr;
 
 static void jpeg_fail(j_common_ptr cinfo)
@@ -153,16 +175,34 @@ static void jpeg_fail(j_common_ptr cinfo)
     longjmp(e->jump, 1);
 }
 
-/* libjpeg's warnings (level -1): corrupt data it decoded around. The first one is kept. */
+/* libjpeg's warnings (level -1): corrupt data it would decode around (a cut file: gray
+ * rows). The file is refused at the first: decoding on past it cost minutes for a file of
+ * ten thousand bogus scans. */
 static void jpeg_warning(j_common_ptr cinfo, int level)
 {
     JpegErr *e = (JpegErr *)cinfo->err;
-    if (level >= 0 || e->warned)
+    if (level >= 0)
         return;
     char msg[JMSG_LENGTH_MAX];
     e->pub.format_message(cinfo, msg);
     snprintf(e->why, MSG, "a damaged JPEG (cut short or corrupt): %.150s", msg);
-    e->warned = true;
+    longjmp(e->jump, 1);
+}
+
+/* A progressive JPEG's scans each pass over the whole image: a small file of thousands of
+ * them would take minutes (libjpeg-turbo's advice: cap them, as djpeg -maxscans does).
+ * Encoders write about ten. */
+#define JPEG_MAX_SCANS 500
+
+static void jpeg_progress(j_common_ptr cinfo)
+{
+    j_decompress_ptr dinfo = (j_decompress_ptr)cinfo;
+    JpegErr *e = (JpegErr *)cinfo->err;
+    if (cinfo->is_decompressor && dinfo->input_scan_number > JPEG_MAX_SCANS) {
+        snprintf(e->why, MSG, "a progressive JPEG of more than %d scans (encoders write about 10)",
+                 JPEG_MAX_SCANS);
+        longjmp(e->jump, 1);
+    }
 }
 
 static void decode_jpeg(FILE *f, Decoded *out)
@@ -173,7 +213,7 @@ static void decode_jpeg(FILE *f, Decoded *out)
     err.pub.error_exit = jpeg_fail;
     err.pub.emit_message = jpeg_warning;
     err.why = out->why;
-    err.warned = false;
+    struct jpeg_progress_mgr progress = {.progress_monitor = jpeg_progress};
     uint8_t *volatile px = NULL;
     if (setjmp(err.jump)) {
         jpeg_destroy_decompress(&cinfo);
@@ -181,6 +221,7 @@ static void decode_jpeg(FILE *f, Decoded *out)
         return;
     }
     jpeg_create_decompress(&cinfo);
+    cinfo.progress = &progress;
     jpeg_stdio_src(&cinfo, f);
     jpeg_read_header(&cinfo, TRUE);
     if (cinfo.jpeg_color_space == JCS_CMYK || cinfo.jpeg_color_space == JCS_YCCK) {
@@ -213,11 +254,6 @@ static void decode_jpeg(FILE *f, Decoded *out)
         jpeg_read_scanlines(&cinfo, &r, 1);
     }
     jpeg_finish_decompress(&cinfo);
-    if (err.warned) {
-        jpeg_destroy_decompress(&cinfo);
-        free(px);
-        return;
-    }
     out->w = (int)cinfo.output_width;
     out->h = (int)cinfo.output_height;
     out->c = c;
@@ -616,11 +652,22 @@ static char **list_images(const char *dir, int *n, Diag *d)
     return names_done(&l, walk(dir, "", &l, dev, ino, 0, d), by_folder_then_name, n);
 }
 
+/* The training split's class folders: at least one, at most 256 (labels are bytes). */
+static bool class_count_ok(const char *train_dir, int n, Diag *d)
+{
+    if (n == 0)
+        diag_error(d, (SrcLoc){0}, "%s: no class folders (expected %s/<class>/*.png|*.jpg)",
+                   train_dir, train_dir);
+    else if (n > 256)
+        diag_error(d, (SrcLoc){0}, "%s: %d class folders; netrun takes at most 256", train_dir, n);
+    return n >= 1 && n <= 256;
+}
+
 /* dataset_load_folder with channels 0 (the first image's), 1 (a gray net's: a colour image
  * is an error naming it) or 3: 1 when loaded, 0 after a message, 3 when a colour image came
  * after a gray first one (load again as colour). */
 static int load_folder(Dataset *ds, const char *dir, bool train, char ***classes, int *nclasses,
-                       int resize_h, int resize_w, int channels, Diag *d)
+                       int resize_h, int resize_w, int need_h, int need_w, int channels, Diag *d)
 {
     memset(ds, 0, sizeof *ds);
     StrBuf split;
@@ -634,26 +681,17 @@ static int load_folder(Dataset *ds, const char *dir, bool train, char ***classes
     Dataset t = {0};
     if (train) { /* the classes: the training split's folders */
         cls = list(split.data, &ncls, d);
-        if (!cls)
+        if (!cls || !class_count_ok(split.data, ncls, d))
             goto done;
-        if (ncls == 0) {
-            diag_error(d, (SrcLoc){0}, "%s: no class folders (expected %s/<class>/*.png|*.jpg)",
-                       split.data, split.data);
-            goto done;
-        }
-        if (ncls > 256) {
-            diag_error(d, (SrcLoc){0}, "%s: %d class folders; netrun takes at most 256", split.data,
-                       ncls);
-            goto done;
-        }
     } else {             /* the test split's folders must be training classes */
         if (!*classes) { /* the test split alone (--eval): the classes still come from train */
             StrBuf tr;
             sb_init(&tr);
             sb_printf(&tr, "%s/train", dir);
             *classes = list(tr.data, nclasses, d);
+            bool ok_count = *classes && class_count_ok(tr.data, *nclasses, d);
             sb_free(&tr);
-            if (!*classes)
+            if (!ok_count)
                 goto done;
         }
         int n;
@@ -735,6 +773,18 @@ static int load_folder(Dataset *ds, const char *dir, bool train, char ***classes
     if (!dec[0].px) {
         diag_error(d, (SrcLoc){0}, "%s: %s", files[0] ? files[0] : split.data,
                    files[0] ? dec[0].why : "out of memory");
+        goto done;
+    }
+    if (need_h > 0 && resize_h <= 0 && (dec[0].h != need_h || dec[0].w != need_w)) {
+        /* before the set's memory, which this size would set */
+        diag_error(d, (SrcLoc){0},
+                   "%s: %dx%d pixels (rows x columns), the first image of %s, but the network "
+                   "takes %dx%d",
+                   files[0], dec[0].h, dec[0].w, split.data, need_h, need_w);
+        diag_hint(d, (SrcLoc){0},
+                  "give the data setting resize=[%d, %d] to resize every image to the "
+                  "network's input",
+                  need_h, need_w);
         goto done;
     }
     t = (Dataset){.n = nfiles,
@@ -854,11 +904,12 @@ done:
 }
 
 bool dataset_load_folder(Dataset *ds, const char *dir, bool train, char ***classes, int *nclasses,
-                         int resize_h, int resize_w, int channels, Diag *d)
+                         int resize_h, int resize_w, int need_h, int need_w, int channels, Diag *d)
 {
-    int r = load_folder(ds, dir, train, classes, nclasses, resize_h, resize_w,
+    int r = load_folder(ds, dir, train, classes, nclasses, resize_h, resize_w, need_h, need_w,
                         channels == 3 || channels == 1 ? channels : 0, d);
     if (r == 3) /* mixed gray and colour: every image colour, as ImageFolder loads them */
-        r = load_folder(ds, dir, train, classes, nclasses, resize_h, resize_w, 3, d);
+        r = load_folder(ds, dir, train, classes, nclasses, resize_h, resize_w, need_h, need_w, 3,
+                        d);
     return r == 1;
 }

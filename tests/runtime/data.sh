@@ -240,7 +240,9 @@ fi
 run_ok resize1 rs.net --train --threads 1 --no-record --save rs1.st && cmp -s rs.st rs1.st &&
     ok "resize: 1 and 2 threads, the same bits" || bad "resize: threads differ"
 sed 's/"imgs"/"sizes"/' f.net >nors.net
-expect folder-sizes-without-resize 1 'sizes/train/cls0/2.jpg;3x16x24;3x11x16;resize=' nors.net --train
+# the first image sets the set's memory: one that is not the net's size is refused before it
+# (a 4096x4096 first image and 5,000 small ones asked for 80 GB)
+expect folder-sizes-without-resize 1 'sizes/train/cls0/1.png;11x16 pixels;takes 12x16' nors.net --train
 # a resize the net cannot take is refused before any image is decoded (the file names none)
 sed 's/"imgs"/"sizes" resize=[4096, 4096]/' f.net >rsbig.net
 expect folder-resize-not-input 1 'rsbig.net:[0-9]+:[0-9]+: error;resize=.4096, 4096. makes the images 4096x4096;takes input 3x12x16' rsbig.net --train
@@ -282,6 +284,14 @@ expect folder-wrong-size 1 'bad3/train/cls0/5.png;3x13x16;3x12x16' b3.net --trai
 cp -r imgs bad4 && "$IMGMAKE" bad4/train/cls0/5.png 16 12 4 1,2,3,4
 sed 's/"imgs"/"bad4"/' f.net >b4.net
 expect folder-alpha 1 'bad4/train/cls0/5.png;alpha channel' b4.net --train
+# a palette index past the palette: an invalid file (libpng's expansion made it black)
+cp -r imgs bad7 && "$IMGMAKE" bad7/train/cls0/6.png 16 12 3 10,20,30+ badindex
+sed 's/"imgs"/"bad7"/' f.net >b7.net
+expect folder-palette-index 1 'bad7/train/cls0/6.png;invalid PNG;palette index' b7.net --train
+# a progressive JPEG of 704 scans (a small file of thousands took minutes)
+cp -r imgs bad8 && "$IMGMAKE" bad8/train/cls0/6.jpg 16 12 1 10+ scans
+sed 's/"imgs"/"bad8"/' f.net >b8.net
+expect folder-jpeg-scans 1 'bad8/train/cls0/6.jpg;more than 500 scans' b8.net --train
 cp -r imgs bad5 && rm bad5/train/cls1/*
 sed 's/"imgs"/"bad5"/' f.net >b5.net
 expect folder-empty-class 1 'bad5/train/cls1;empty class folder' b5.net --train
@@ -294,7 +304,13 @@ mkdir -p noclass/train
 sed 's/"imgs"/"noclass"/' f.net >nc.net
 expect folder-no-classes 1 'noclass/train;no class folders' nc.net --train
 sed 's/input 3x12x16/input 3x16x12/' f.net >rot.net
-expect folder-into-other-shape 1 'imgs/train;3x12x16;3x16x12' rot.net --train
+expect folder-into-other-shape 1 'imgs/train/cls0/1.png;12x16 pixels;takes 16x12' rot.net --train
+# more than 256 classes is refused by --eval too (their labels were cut to a byte: class 261
+# was scored as class 5)
+mkdir -p many/test/c000 && "$IMGMAKE" many/test/c000/1.png 16 12 3 1 &&
+    for k in $(seq -f 'c%03g' 0 256); do mkdir -p many/train/$k; done
+sed 's/"imgs"/"many"/; s/Linear 3/Linear 257/' f.net >many.net
+expect folder-eval-257-classes 1 'many/train: 257 class folders;at most 256' many.net --eval
 # images in folders below a class folder count, as ImageFolder's os.walk finds them; hidden
 # folders, other files and a link back up (a loop) do not
 cp -r imgs nest && mkdir -p nest/train/cls0/sub/deeper nest/train/cls2/.ipynb_checkpoints &&

@@ -1,9 +1,12 @@
 /* imgmake.c: writes the image files of the image-folder tests (data.sh).
  *
- *   imgmake OUT.png|OUT.jpg WIDTH HEIGHT CHANNELS R[,G,B][+] [trns|palette]
+ *   imgmake OUT.png|OUT.jpg WIDTH HEIGHT CHANNELS R[,G,B][+] [trns|palette|badindex|scans]
  *       channels 1, 2 (gray with alpha) or 3, 4 (RGB with alpha); trns: a gray or RGB PNG
  *       with a tRNS chunk that marks the first pixel's value transparent; palette: an RGB
- *       image stored as palette indices, its first entry marked transparent (tRNS)
+ *       image stored as palette indices, its first entry marked transparent (tRNS);
+ *       badindex: the same with the last colour left out of the palette (an invalid PNG:
+ *       its pixels' indices pass the palette); scans: a gray progressive JPEG of 704
+ *       scans, every coefficient on its own, refined one bit at a time
  *
  * Every pixel has the value(s) given; with a trailing '+' pixel (y, x) adds y + x to each, so
  * the image is not flat. JPEG is written at quality 100 (still lossy: tests compare with a
@@ -24,7 +27,7 @@
 static int write_trns(const char *path, const unsigned char *px, int w, int h, int c,
                       const char *mode)
 {
-    bool pal = !strcmp(mode, "palette");
+    bool badindex = !strcmp(mode, "badindex"), pal = badindex || !strcmp(mode, "palette");
     if ((!pal && strcmp(mode, "trns")) || (pal && c != 3))
         return 2;
     png_color colours[256];
@@ -55,6 +58,15 @@ static int write_trns(const char *path, const unsigned char *px, int w, int h, i
         return 2;
     }
     png_init_io(p, f);
+    if (badindex) { /* libpng would refuse to write the indices past the palette */
+        png_set_check_for_invalid_index(p, -1);
+        if (ncol < 2) {
+            fclose(f);
+            free(idx);
+            return 2;
+        }
+        ncol--;
+    }
     png_set_IHDR(p, info, (png_uint_32)w, (png_uint_32)h, 8,
                  pal      ? PNG_COLOR_TYPE_PALETTE
                  : c == 1 ? PNG_COLOR_TYPE_GRAY
@@ -97,7 +109,8 @@ int main(int argc, char **argv)
                 px[((size_t)y * w + x) * c + k] =
                     (unsigned char)(v[k] + (ramp && k < 3 ? y + x : 0));
     bool jpg = strstr(argv[1], ".jpg") != NULL;
-    if (argc == 7) {
+    bool scans = argc == 7 && !strcmp(argv[6], "scans");
+    if (argc == 7 && !scans) {
         int r = jpg || (c != 1 && c != 3) ? 2 : write_trns(argv[1], px, w, h, c, argv[6]);
         free(px);
         return r;
@@ -115,7 +128,7 @@ int main(int argc, char **argv)
         free(px);
         return ok ? 0 : 2;
     }
-    if (c == 2)
+    if (c == 2 || (scans && c != 1))
         return 2;
     FILE *f = fopen(argv[1], "wb");
     if (!f)
@@ -131,6 +144,22 @@ int main(int argc, char **argv)
     cinfo.in_color_space = c == 1 ? JCS_GRAYSCALE : c == 4 ? JCS_CMYK : JCS_RGB;
     jpeg_set_defaults(&cinfo);
     jpeg_set_quality(&cinfo, 100, TRUE);
+    /* the DC and each of the 63 AC coefficients first at 10 bits (libjpeg's most), then refined one
+     * bit a scan: 704 scans */
+    static jpeg_scan_info script[64 * 11];
+    if (scans) {
+        int n = 0;
+        for (int k = 0; k < 64; k++)
+            for (int al = 10; al >= 0; al--)
+                script[n++] = (jpeg_scan_info){.comps_in_scan = 1,
+                                               .component_index = {0},
+                                               .Ss = k,
+                                               .Se = k,
+                                               .Ah = al == 10 ? 0 : al + 1,
+                                               .Al = al};
+        cinfo.scan_info = script;
+        cinfo.num_scans = n;
+    }
     jpeg_start_compress(&cinfo, TRUE);
     while (cinfo.next_scanline < cinfo.image_height) {
         JSAMPROW row = px + (size_t)cinfo.next_scanline * w * c;

@@ -1053,7 +1053,7 @@ Test(folder, classes_in_byte_order_pixels_channels_first)
     char **cls = NULL;
     int ncls = 0;
     Dataset tr, te;
-    cr_assert(dataset_load_folder(&tr, tmp, true, &cls, &ncls, 0, 0, 0, &cap.d), "%s",
+    cr_assert(dataset_load_folder(&tr, tmp, true, &cls, &ncls, 0, 0, 0, 0, 0, &cap.d), "%s",
               cap_text(&cap));
     cr_assert(ncls == 2 && strcmp(cls[0], "ant") == 0 && strcmp(cls[1], "zebra") == 0);
     cr_assert(tr.n == 3 && tr.channels == 3 && tr.rows == 3 && tr.cols == 4);
@@ -1066,14 +1066,14 @@ Test(folder, classes_in_byte_order_pixels_channels_first)
         cr_assert_eq(im[12 + 4 * 2 + 3], base[i] + 23 + 100); /* channel 1, (2, 3) */
         cr_assert_eq(im[24 + 4 * 1 + 2], base[i] + 12 + 200); /* channel 2, (1, 2) */
     }
-    cr_assert(dataset_load_folder(&te, tmp, false, &cls, &ncls, 0, 0, 0, &cap.d), "%s",
+    cr_assert(dataset_load_folder(&te, tmp, false, &cls, &ncls, 0, 0, 0, 0, 0, &cap.d), "%s",
               cap_text(&cap));
     cr_assert(te.n == 1 && te.labels[0] == 1 && te.images[0] == 4);
     dataset_free(&te);
     /* the test split alone reads the classes from train */
     char **cls2 = NULL;
     int n2 = 0;
-    cr_assert(dataset_load_folder(&te, tmp, false, &cls2, &n2, 0, 0, 0, &cap.d), "%s",
+    cr_assert(dataset_load_folder(&te, tmp, false, &cls2, &n2, 0, 0, 0, 0, 0, &cap.d), "%s",
               cap_text(&cap));
     cr_assert(n2 == 2 && te.labels[0] == 1);
     free_classes(cls2, n2);
@@ -1088,7 +1088,7 @@ Test(folder, gray_images)
     char **cls = NULL;
     int ncls = 0;
     Dataset tr;
-    cr_assert(dataset_load_folder(&tr, tmp, true, &cls, &ncls, 0, 0, 0, &cap.d), "%s",
+    cr_assert(dataset_load_folder(&tr, tmp, true, &cls, &ncls, 0, 0, 0, 0, 0, &cap.d), "%s",
               cap_text(&cap));
     cr_assert(tr.channels == 1 && tr.rows == 2 && tr.cols == 5 && tr.images[5 + 4] == 7 + 14);
     dataset_free(&tr);
@@ -1100,29 +1100,29 @@ Test(folder, bad_folders_and_images)
     char **cls = NULL;
     int ncls = 0;
     Dataset tr;
-    cr_assert_not(dataset_load_folder(&tr, tmp, true, &cls, &ncls, 0, 0, 0, &cap.d));
+    cr_assert_not(dataset_load_folder(&tr, tmp, true, &cls, &ncls, 0, 0, 0, 0, 0, &cap.d));
     expect_error(&cap, "/train", "cannot open");
     png_file("train", "a", "1", 4, 4, 3, 0);
     png_file("train", "b", "1", 4, 5, 3, 0);
     cap_fini(&cap);
     cap_init(&cap);
-    cr_assert_not(dataset_load_folder(&tr, tmp, true, &cls, &ncls, 0, 0, 0, &cap.d));
+    cr_assert_not(dataset_load_folder(&tr, tmp, true, &cls, &ncls, 0, 0, 0, 0, 0, &cap.d));
     expect_error(&cap, "train/b/1.png", "3x5x4", "train/a/1.png is 3x4x4");
     png_file("train", "b", "1", 4, 4, 4, 0);
     cap_fini(&cap);
     cap_init(&cap);
-    cr_assert_not(dataset_load_folder(&tr, tmp, true, &cls, &ncls, 0, 0, 0, &cap.d));
+    cr_assert_not(dataset_load_folder(&tr, tmp, true, &cls, &ncls, 0, 0, 0, 0, 0, &cap.d));
     expect_error(&cap, "train/b/1.png", "alpha channel");
     snprintf(path, sizeof path, "%s/train/b/1.png", tmp);
     write_file(path, "\x89PNG\r\n\x1a\n garbage", 17);
     cap_fini(&cap);
     cap_init(&cap);
-    cr_assert_not(dataset_load_folder(&tr, tmp, true, &cls, &ncls, 0, 0, 0, &cap.d));
+    cr_assert_not(dataset_load_folder(&tr, tmp, true, &cls, &ncls, 0, 0, 0, 0, 0, &cap.d));
     expect_error(&cap, "train/b/1.png", "not a PNG");
     remove(path);
     cap_fini(&cap);
     cap_init(&cap);
-    cr_assert_not(dataset_load_folder(&tr, tmp, true, &cls, &ncls, 0, 0, 0, &cap.d));
+    cr_assert_not(dataset_load_folder(&tr, tmp, true, &cls, &ncls, 0, 0, 0, 0, 0, &cap.d));
     expect_error(&cap, "train/b", "empty class folder");
     cr_assert_null(cls);
 }
@@ -1269,7 +1269,7 @@ Test(folder, resize_makes_every_image_the_size_asked)
     char **cls = NULL;
     int ncls = 0;
     Dataset tr;
-    cr_assert(dataset_load_folder(&tr, tmp, true, &cls, &ncls, 4, 4, 0, &cap.d), "%s",
+    cr_assert(dataset_load_folder(&tr, tmp, true, &cls, &ncls, 4, 4, 0, 0, 0, &cap.d), "%s",
               cap_text(&cap));
     cr_assert(tr.n == 3 && tr.rows == 4 && tr.cols == 4 && tr.channels == 3);
     /* the 4x4 image is as it was; the others as image_resize makes them, channels first */
@@ -1289,6 +1289,6 @@ Test(folder, resize_makes_every_image_the_size_asked)
     free_classes(cls, ncls);
     /* without resize the second size is an error that says how to ask for it */
     cls = NULL;
-    cr_assert_not(dataset_load_folder(&tr, tmp, true, &cls, &ncls, 0, 0, 0, &cap.d));
+    cr_assert_not(dataset_load_folder(&tr, tmp, true, &cls, &ncls, 0, 0, 0, 0, 0, &cap.d));
     expect_error(&cap, "train/b/1.png", "3x5x6", "resize=[H, W]");
 }
