@@ -679,11 +679,12 @@ bool ckpt_check_split(const char *path, const TrainConfig *t, Diag *d)
     bool ok = true;
     if (!s && !v) { /* weights from elsewhere (PyTorch's) say nothing of a split */
     } else if (!s || !v || !int_parse(s, 0, INT64_MAX, &seed) || !double_parse(v, 0, 1, &val)) {
+        char sb[IO_CLIP_BUF], vb[IO_CLIP_BUF];
         diag_error(d, (SrcLoc){0},
                    "%s: its metadata %s = %s and %s = %s are not a seed and a validation "
                    "share; the file is damaged",
-                   path, run_keys[R_SEED], s ? s : "(missing)", run_keys[R_VAL],
-                   v ? v : "(missing)");
+                   path, run_keys[R_SEED], s ? io_clip(sb, s) : "(missing)", run_keys[R_VAL],
+                   v ? io_clip(vb, v) : "(missing)");
         ok = false;
     } else if (val == 0) {
         diag_error(d, (SrcLoc){0},
@@ -745,11 +746,22 @@ bool ckpt_resume(const char *path, Model *m, Optim *o, TrainPos *pos, Diag *d)
                      "(netc.optimizer): it is taken as %s's",
                      path, optim_name(m->g));
     if (ok && saved_opt && strcmp(saved_opt, optim_name(m->g)) != 0) {
+        /* the name goes into a command to copy: only an optimizer's */
+        const Setting *os = ir_setting_find("optimizer");
+        bool known = false;
+        for (int k = 0; os && k < os->nkinds && !known; k++)
+            known = os->kinds[k].name && strcmp(os->kinds[k].name, saved_opt) == 0;
         char vb[IO_CLIP_BUF];
-        diag_error(d, (SrcLoc){0},
-                   "%s: the optimizer state is %s's, and this run's optimizer is %s: resume "
-                   "with --optimizer %s, or start a new run from its weights with --load",
-                   path, io_clip(vb, saved_opt), optim_name(m->g), io_clip(vb, saved_opt));
+        if (known)
+            diag_error(d, (SrcLoc){0},
+                       "%s: the optimizer state is %s's, and this run's optimizer is %s: resume "
+                       "with --optimizer %s, or start a new run from its weights with --load",
+                       path, saved_opt, optim_name(m->g), saved_opt);
+        else
+            diag_error(d, (SrcLoc){0},
+                       "%s: its metadata netc.optimizer = '%s' names no optimizer netc has; the "
+                       "file is damaged (start a new run from its weights with --load)",
+                       path, io_clip(vb, saved_opt));
         ok = false;
     }
     ok = ok && load_into(path, f, m, o, d);

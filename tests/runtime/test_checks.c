@@ -300,6 +300,16 @@ Test(checks, step_counts_fit_the_position_and_the_run)
     TrainPos pos;
     cr_assert_not(resume(&pos));
     expect_error(&cap, bad, "optimizer state is Adam's", "optimizer is SGD", "--optimizer Adam");
+    /* a name no optimizer has is damage, not a command to copy */
+    const char *const unknown[] = {"adam", "Foo; rm -rf ~", ""};
+    for (int i = 0; i < 3; i++) {
+        cap_fini(&cap);
+        cap_init(&cap);
+        rewrite("netc.optimizer", unknown[i]);
+        cr_assert_not(resume(&pos));
+        expect_error(&cap, bad, "names no optimizer netc has", "damaged");
+        cr_assert_null(strstr(cap_text(&cap), "--optimizer"), "%s", cap_text(&cap));
+    }
     expect_accepted("netc.optimizer", "SGD", &pos);
     expect_accepted("netc.optimizer", NULL, &pos); /* older checkpoints do not say */
 }
@@ -535,4 +545,21 @@ Test(checks, data_sets)
     cap_fini(&cap);
     cap_init(&cap);
     cr_assert(rt_check_dataset(m, &ds, "imgs", "labs", false, &cap.d), "%s", cap_text(&cap));
+}
+
+/* --eval-on val checks the split's metadata: a damaged value is shown clipped (at most
+ * IO_CLIP_MAX bytes, control characters escaped), never as the file has it. */
+Test(checks, split_metadata_shown_clipped)
+{
+    char seed[400] = "\x1b[31mRED";
+    memset(seed + 8, 'A', 300);
+    rewrite_n(2, (const char *[]){"netc.seed", "netc.val"}, (const char *[]){seed, "0.1"});
+    TrainConfig t = g->train;
+    t.val = 0.1;
+    cr_assert_not(ckpt_check_split(bad, &t, &cap.d));
+    const char *text = cap_text(&cap);
+    expect_error(&cap, bad, "are not a seed and a validation share", "\\x1b[31mRED");
+    cr_assert_null(strchr(text, '\x1b'), "%s", text);
+    cr_assert_null(strstr(text, "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"),
+                   "%s", text);
 }
