@@ -43,6 +43,7 @@ typedef struct Table {
     char pending[1024]; /* the row's first bad field, told at its end unless its field count
                          * is wrong (the likelier cause) */
     bool started;       /* bytes were fed */
+    bool cr_end;        /* the last byte fed was a CR that ended a line (an LF may follow) */
     int n;              /* records so far */
     float *x;           /* n x (ncol - has label) features */
     size_t x_cap;
@@ -318,7 +319,7 @@ static void on_row(int c, void *ctx)
     t->field = 0;
 }
 
-/* Feeds len bytes, a line at a time, counting lines. */
+/* Feeds len bytes, a line at a time, counting lines (LF, CRLF or CR). */
 static void feed(Table *t, struct csv_parser *p, const char *buf, size_t len)
 {
     if (!t->started && len) { /* skip the UTF-8 byte order mark spreadsheets write */
@@ -326,8 +327,21 @@ static void feed(Table *t, struct csv_parser *p, const char *buf, size_t len)
         if (len >= 3 && memcmp(buf, "\xEF\xBB\xBF", 3) == 0)
             buf += 3, len -= 3;
     }
+    if (t->cr_end && len && buf[0] == '\n') { /* the LF of a CRLF cut between two reads */
+        t->cr_end = false;
+        if (csv_parse(p, buf, 1, on_field, on_row, t) != 1)
+            return; /* not reached: libcsv skips the LF of its CRLF */
+        buf++, len--;
+    }
     while (len && !t->failed && !(t->spec->header_only && t->have_head)) {
-        const char *nl = memchr(buf, '\n', len);
+        /* a line ends at LF, CRLF or a lone CR (as libcsv's rows do: old Mac files) */
+        const char *nl = NULL;
+        for (size_t i = 0; i < len && !nl; i++)
+            if (buf[i] == '\n' || buf[i] == '\r')
+                nl = buf + i;
+        if (nl && *nl == '\r' && (size_t)(nl - buf) + 1 < len && nl[1] == '\n')
+            nl++;
+        t->cr_end = nl && *nl == '\r' && nl == buf + len - 1;
         size_t k = nl ? (size_t)(nl - buf) + 1 : len;
         t->line_len += k;
         if (t->line_len > TABLE_MAX_LINE) { /* /dev/zero, or a binary file: no end of line */

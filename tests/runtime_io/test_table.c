@@ -450,3 +450,35 @@ Test(csv, parse_from_memory_matches_the_file)
     dataset_free(&a);
     dataset_free(&b);
 }
+
+/* Lines end at LF, CRLF or a lone CR (old Mac files, which libcsv and pandas read): the
+ * line numbers count each once, also when a CRLF is cut between two reads of the file. */
+Test(csv, line_numbers_at_cr_and_crlf)
+{
+    BAD("a,b,label\r1,2,x\r3,4,y\r5,4x,y\r", "t.csv:4: column 2 ('b'): '4x' is not a number");
+    cap_fini(&cap), cap_init(&cap);
+    BAD("a,b,label\r\n1,2,x\r\n\r\n5,4x,y\r\n", "t.csv:4: column 2 ('b'): '4x' is not a number");
+    cap_fini(&cap), cap_init(&cap);
+    BAD("a,b,label\r\n1,2,x\r\r\n5,4x,y\r\n", "t.csv:4: column 2 ('b'): '4x' is not a number");
+    /* the file is read 64 KiB at a time: a CR at byte 65535, its LF at 65536 */
+    size_t cut = (size_t)1 << 16, n = 0;
+    char *text = malloc(cut + 64);
+    cr_assert(text);
+    n += (size_t)sprintf(text, "a,b,label\r\n");
+    int lines = 1;
+    while (n + 10 + 6 <= cut) /* rows of 8 bytes and CRLF, while a last row fits */
+        n += (size_t)sprintf(text + n, "1,2,xyzw\r\n"), lines++;
+    size_t pad = cut - n - 6; /* a last row "1,2,x" + pad zeros + CR, ending at 65535 */
+    n += (size_t)sprintf(text + n, "1,2,x");
+    memset(text + n, '0', pad), n += pad;
+    text[n++] = '\r';
+    cr_assert_eq(n, cut);
+    text[n++] = '\n';
+    lines++;
+    n += (size_t)sprintf(text + n, "5,4x,y\r\n");
+    char want[64];
+    snprintf(want, sizeof want, "t.csv:%d: column 2 ('b'): '4x' is not a number", lines + 1);
+    cap_fini(&cap), cap_init(&cap);
+    BAD(text, want);
+    free(text);
+}
