@@ -14,7 +14,7 @@ import torch
 import torch.nn as nn
 
 KINDS = {"conv2d", "linear", "batchnorm2d", "batchnorm1d", "maxpool2d", "avgpool2d",
-         "adaptiveavgpool2d", "leakyrelu", "dropout", "gelu", "softmax", "logsoftmax", "relu",
+         "adaptiveavgpool2d", "leakyrelu", "dropout", "dropout2d", "gelu", "softmax", "logsoftmax", "relu",
          "sigmoid", "tanh", "silu", "identity", "flatten"}
 ACT = {"relu": nn.ReLU, "sigmoid": nn.Sigmoid, "tanh": nn.Tanh, "silu": nn.SiLU,
        "identity": nn.Identity, "flatten": nn.Flatten}

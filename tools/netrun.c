@@ -45,9 +45,11 @@ static void usage(FILE *f)
             "  --plot RUN...      draw the loss and accuracy curves of run folders (a sweep's\n"
             "                     folder: its runs), on shared axes, into -o FILE (default\n"
             "                     curves.svg)\n"
-            "  --predict FILE     classify the images of an IDX file (gzip or raw), a PGM, the\n"
-            "                     records of a CSV table (FILE.csv[.gz], its label column\n"
-            "                     skipped), or FILE.f32: raw little-endian float32 inputs\n"
+            "  --predict FILE     classify the images of an IDX file (gzip or raw), a PGM, a\n"
+            "                     PNG or JPEG (as the image folders read them, resized by\n"
+            "                     their resize), the records of a CSV table (FILE.csv[.gz],\n"
+            "                     its label column skipped), or FILE.f32: raw little-endian\n"
+            "                     float32 inputs\n"
             "  --logits FILE      with --predict: write every output of every image as CSV\n"
             "                     (a row an image; an image output in C, H, W order)\n"
             "  --profile          time training steps layer by layer: forward and backward ms,\n"
@@ -402,6 +404,54 @@ static void training_columns(const TrainConfig *t, char ***cols, int *ncols)
     free(text);
 }
 
+/* One PNG or JPEG for --predict, as the image folders read their images: decoded, resized
+ * by the data setting's resize, a gray one widened to a colour net's 3 channels (R = G = B,
+ * as ImageFolder's convert('RGB')); into ds, channels first. */
+static bool picture_load(const char *path, const TrainConfig *t, const Shape *in, Dataset *ds,
+                         Diag *d)
+{
+    int w, h, c;
+    char why[200];
+    uint8_t *px = image_load(path, &w, &h, &c, why);
+    if (!px) {
+        diag_error(d, (SrcLoc){0}, "%s: %s", path, why);
+        return false;
+    }
+    int want = in->rank == 3 ? (int)in->d[0] : 0;
+    if (c == 3 && want == 1) {
+        diag_error(d, (SrcLoc){0},
+                   "%s: a colour image (3 channels), but the network takes 1 channel; make the "
+                   "image gray",
+                   path);
+        free(px);
+        return false;
+    }
+    int rh = (int)t->resize.v[0], rw = (int)t->resize.v[t->resize.n > 1 ? 1 : 0];
+    if (t->data_kind == DATA_FOLDER && rh > 0 && (h != rh || w != rw)) {
+        uint8_t *r = image_resize(px, w, h, c, rw, rh);
+        free(px);
+        if (!r) {
+            diag_error(d, (SrcLoc){0}, "%s: out of memory resizing it", path);
+            return false;
+        }
+        px = r, h = rh, w = rw;
+    }
+    int oc = want == 3 ? 3 : c;
+    size_t plane = (size_t)h * (size_t)w;
+    ds->images = malloc(plane * (size_t)oc);
+    if (!ds->images) {
+        diag_error(d, (SrcLoc){0}, "%s: out of memory", path);
+        free(px);
+        return false;
+    }
+    for (int k = 0; k < oc; k++) /* interleaved to channels first */
+        for (size_t q = 0; q < plane; q++)
+            ds->images[(size_t)k * plane + q] = px[q * (size_t)c + (size_t)(c == 1 ? 0 : k)];
+    free(px);
+    ds->n = 1, ds->rows = h, ds->cols = w, ds->channels = oc;
+    return true;
+}
+
 static int predict(const Args *a, Model *m, const TrainConfig *t, Diag *d)
 {
     /* a class for each image needs class scores; any output goes to --logits */
@@ -419,7 +469,7 @@ static int predict(const Args *a, Model *m, const TrainConfig *t, Diag *d)
     }
     Dataset ds = {0};
     float *raw = NULL; /* .f32 or .pgm: the network's input as floats */
-    bool pgm = str_has_suffix(a->predict, ".pgm");
+    bool pgm = str_has_suffix(a->predict, ".pgm"), picture = image_named(a->predict);
     if (pgm) {
         int h, w;
         raw = pgm_load(a->predict, &h, &w, d);
@@ -473,6 +523,9 @@ static int predict(const Args *a, Model *m, const TrainConfig *t, Diag *d)
         free(cols);
         if (!loaded)
             return EXIT_BAD_INPUT;
+    } else if (picture) {
+        if (!picture_load(a->predict, t, &m->g->input, &ds, d))
+            return EXIT_BAD_INPUT;
     } else if (!idx_load_images(a->predict, &ds.images, &ds.n, &ds.rows, &ds.cols, d)) {
         return EXIT_BAD_INPUT;
     }
@@ -520,7 +573,7 @@ static int predict(const Args *a, Model *m, const TrainConfig *t, Diag *d)
                 for (int k = 0; k < N; k++)
                     fprintf(csv, k ? ",%.9g" : "%.9g", (double)row[k]);
                 fputc('\n', csv);
-            } else if (pgm) { /* one image: its three likeliest classes */
+            } else if (pgm || picture) { /* one image: its three likeliest classes */
                 top_classes(row, N, GRAPH_NODE(m->g, m->g->nodes.len - 1)->kind == LAYER_SOFTMAX,
                             stdout);
             } else {
@@ -641,7 +694,7 @@ static void say_what_it_can_do(const char *net, const Graph *g)
     printf("\nnothing to do: give an action.\n"
            "  netrun %s --train                     train (data: %s)\n"
            "  netrun %s --load W.safetensors --eval  evaluate weights on the test split\n"
-           "  netrun %s --load W.safetensors --predict IMAGES.idx3-ubyte.gz|IMAGE.pgm|T.csv\n"
+           "  netrun %s --load W.safetensors --predict IMAGES.idx3-ubyte.gz|IMAGE.png|T.csv\n"
            "netrun --help lists every option.\n",
            net, g->train.data_dir ? g->train.data_dir : "give --data DIR", net, net);
 }
@@ -1259,8 +1312,10 @@ static int run(int argc, char **argv, bool *collective)
         goto done;
     if (classes.n && !a.quiet && rank == 0) { /* image folders: which label is which */
         printf("classes of %s:", t->data_dir);
-        for (int k = 0; k < classes.n; k++)
-            printf(" %d %s%s", k, classes.name[k], k + 1 < classes.n ? "," : "\n");
+        for (int k = 0; k < classes.n; k++) { /* names from the file system or a table */
+            char cb[IO_CLIP_BUF];
+            printf(" %d %s%s", k, io_clip(cb, classes.name[k]), k + 1 < classes.n ? "," : "\n");
+        }
     }
     m = rt_model_new(g, t->batch, &d);
     if (!m)

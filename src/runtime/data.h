@@ -113,6 +113,12 @@ bool dataset_gzip_whole(int fd, const struct stat *st, const char *path, Diag *d
 /* One PNG (png) or JPEG file as image folders read it: h x w x c bytes (interleaved; c 1 or
  * 3), owned by the caller; NULL with the reason in why. */
 uint8_t *image_decode(const char *path, bool png, int *w, int *h, int *c, char why[200]);
+/* The same, a PNG or a JPEG told by its first bytes as the image folders tell them (PIL's
+ * way: a PNG named .jpg is a PNG). */
+uint8_t *image_load(const char *path, int *w, int *h, int *c, char why[200]);
+/* Whether path names a PNG or a JPEG (.png, .jpg, .jpeg, in any case), as the image
+ * folders take them. */
+bool image_named(const char *path);
 
 /* One IDX file, gzip or raw. On success the caller owns *images / *labels (free()); on
  * failure the outputs are untouched. Limits: n < 2^31, 1 <= rows, cols <= 32768. */

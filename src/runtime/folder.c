@@ -394,16 +394,30 @@ uint8_t *image_resize(const uint8_t *src, int w, int h, int c, int ow, int oh)
     return dst;
 }
 
+static uint8_t *decoded(const Decoded *dec, int *w, int *h, int *c, char why[200])
+{
+    *w = dec->w;
+    *h = dec->h;
+    *c = dec->c;
+    memcpy(why, dec->why, MSG);
+    return dec->px;
+}
+
 uint8_t *image_decode(const char *path, bool png, int *w, int *h, int *c, char why[200])
 {
     Decoded dec = {0};
     decode_as(path, png, false, &dec);
-    *w = dec.w;
-    *h = dec.h;
-    *c = dec.c;
-    memcpy(why, dec.why, MSG);
-    return dec.px;
+    return decoded(&dec, w, h, c, why);
 }
+
+uint8_t *image_load(const char *path, int *w, int *h, int *c, char why[200])
+{
+    Decoded dec = {0};
+    decode(path, &dec);
+    return decoded(&dec, w, h, c, why);
+}
+
+bool image_named(const char *path) { return is_image(path); }
 
 /* The next code point of s at *i as Python reads a file name (UTF-8 with surrogateescape):
  * a well-formed sequence its code point, any other byte b the lone surrogate U+DC00 + b. */

@@ -239,6 +239,17 @@ if run_ok resize rs.net --train --threads 2 --no-record --save rs.st; then
 fi
 run_ok resize1 rs.net --train --threads 1 --no-record --save rs1.st && cmp -s rs.st rs1.st &&
     ok "resize: 1 and 2 threads, the same bits" || bad "resize: threads differ"
+# --predict takes a PNG or a JPEG as the folder reads it (decoded, resized, normalised)
+predok=0 npred=0
+for f in sizes/test/cls*/*; do
+    k=${f#sizes/test/cls} && k=${k%%/*} && npred=$((npred + 1))
+    "$NETRUN" rs.net --load rs.st --predict "$f" >pred.out 2>pred.err && no_sanitizer pred.err &&
+        [ "$(cut -d' ' -f1 pred.out)" = "$k" ] && predok=$((predok + 1))
+done
+[ $predok = $npred ] && [ $npred -ge 6 ] &&
+    ok "--predict a PNG or a JPEG, resized as the folder's images: $predok test images' classes" ||
+    bad "--predict pictures: $predok of $npred" "$(cat pred.out pred.err)"
+expect predict-colour-into-gray 1 'imgs/train/cls0/1.png;a colour image;takes 1 channel' g.net --load g.st --predict imgs/train/cls0/1.png
 sed 's/"imgs"/"sizes"/' f.net >nors.net
 # the first image sets the set's memory: one that is not the net's size is refused before it
 # (a 4096x4096 first image and 5,000 small ones asked for 80 GB)
@@ -261,6 +272,18 @@ run_ok folder-python-order u8.net --train --steps 1 --no-record --save u8.st &&
     grep -aq "^classes of u8: 0 a, 1 $(printf '\344\270\255'), 2 $(printf '\200')\$" folder-python-order.out &&
     ok "class folders in Python's order: a, then U+4E2D, then the byte 0x80" ||
     bad "class folder order" "$(grep -a classes folder-python-order.out | od -c)"
+# a class name's control characters are shown escaped (an escape sequence coloured the
+# terminal, a line feed split the line)
+for split in train test; do
+    for name in "$(printf 'e\033[31m')" "$(printf 'f\ng')"; do
+        mkdir -p "ctl/$split/$name" && "$IMGMAKE" "ctl/$split/$name/1.png" 16 12 3 10,20,30
+    done
+done
+sed 's/"imgs"/"ctl"/; s/Linear 3/Linear 2/' f.net >ctl.net
+run_ok folder-control-names ctl.net --train --steps 1 --no-record &&
+    grep -aq '^classes of ctl: 0 e\\x1b\[31m, 1 f\\x0ag$' folder-control-names.out &&
+    ok "class names with control characters shown escaped" ||
+    bad "class names escaped" "$(grep -a -A1 classes folder-control-names.out | od -c | head)"
 
 echo "== bad input (image folders)"
 cp -r imgs bad1 && head -c 60 imgs/train/cls1/3.png >bad1/train/cls1/3.png
