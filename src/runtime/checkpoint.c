@@ -125,6 +125,31 @@ static const char *state_hint(const char *name, bool has)
 }
 
 /* The optimizer's name in the net's train section, as the language writes it (Adam). */
+/* The train settings a resumed run should share with its checkpoint (netc.train):
+ * ir_train_write's dump, a line a setting, without the epochs (a run is resumed to train
+ * longer), the data (its images are checked by netc.data) and the seed and val (their own
+ * keys, checked by read_run): a checkpoint does not change with those. */
+static void train_dump(StrBuf *sb, const TrainConfig *t)
+{
+    static const char *const own_check[] = {"epochs", "data", "seed", "val"};
+    StrBuf all;
+    sb_init(&all);
+    ir_train_write(&all, t, TRAIN_DUMP);
+    for (const char *l = all.data; *l;) {
+        const char *end = strchr(l, '\n');
+        size_t len = end ? (size_t)(end - l) + 1 : strlen(l);
+        const char *name = l + strspn(l, " ");
+        size_t nlen = strcspn(name, " \n");
+        bool keep = true;
+        for (size_t i = 0; i < sizeof own_check / sizeof *own_check; i++)
+            keep = keep && !(strlen(own_check[i]) == nlen && !strncmp(name, own_check[i], nlen));
+        if (keep)
+            sb_printf(sb, "%.*s", (int)len, l);
+        l += len;
+    }
+    sb_free(&all);
+}
+
 static const char *optim_name(const Graph *g)
 {
     return ir_setting_kind(ir_setting_find("optimizer"), &g->train)->name;
@@ -168,7 +193,9 @@ bool ckpt_save(const char *path, const Model *m, const Optim *o, const TrainPos 
         }
     }
     char nums[P_NINTS][32], rngs[2][80], best[2][40], sums[S_N][40], run[R_N][40];
-    const char *meta[4 + 2 * (1 + P_NINTS + 4 + S_N + R_N) + 1];
+    const char *meta[4 + 2 * (2 + P_NINTS + 4 + S_N + R_N) + 1];
+    StrBuf train;
+    sb_init(&train);
     int mk = 0;
     meta[mk++] = "format";
     meta[mk++] = "pt";
@@ -186,6 +213,9 @@ bool ckpt_save(const char *path, const Model *m, const Optim *o, const TrainPos 
     if (o && pos) {
         meta[mk++] = "netc.optimizer"; /* whose state optim.* is: resume refuses another's */
         meta[mk++] = optim_name(m->g);
+        train_dump(&train, &m->g->train); /* a resume with other settings is told */
+        meta[mk++] = "netc.train";
+        meta[mk++] = train.data;
         const TrainConfig *t = &m->g->train; /* what the position is a position in */
         snprintf(run[R_SEED], sizeof run[0], "%" PRIu64, t->seed);
         snprintf(run[R_VAL], sizeof run[0], "%.17g", t->val);
@@ -236,6 +266,7 @@ bool ckpt_save(const char *path, const Model *m, const Optim *o, const TrainPos 
     }
     meta[mk] = NULL;
     bool ok = ints && st_write(path, t, k, meta, d);
+    sb_free(&train);
     if (!ints)
         diag_error(d, (SrcLoc){0}, "%s: out of memory", path);
     for (int i = 0; i < k; i++)
@@ -708,6 +739,62 @@ bool ckpt_check_split(const char *path, const TrainConfig *t, Diag *d)
     return ok;
 }
 
+/* The settings a resumed run takes from its flags and file against those its checkpoint was
+ * trained with (train_dump's lines, in netc.train): a warning, and a note for each that
+ * differs (PyTorch's optimizer.load_state_dict would have restored the optimizer's). Older
+ * checkpoints say nothing. */
+static void tell_other_settings(const char *path, const char *saved, const TrainConfig *t, Diag *d)
+{
+    if (!saved)
+        return;
+    StrBuf now;
+    sb_init(&now);
+    train_dump(&now, t);
+    int told = 0;
+    for (const char *l = now.data; *l;) {
+        const char *end = strchr(l, '\n');
+        size_t len = end ? (size_t)(end - l) : strlen(l);
+        const char *name = l + strspn(l, " ");
+        size_t nlen = strcspn(name, " \n");
+        /* the saved line of the same setting */
+        const char *was = NULL;
+        size_t wlen = 0;
+        for (const char *q = saved; *q && !was;) {
+            const char *qe = strchr(q, '\n');
+            size_t ql = qe ? (size_t)(qe - q) : strlen(q);
+            const char *qn = q + strspn(q, " ");
+            if ((size_t)(q + ql - qn) >= nlen && !strncmp(qn, name, nlen) &&
+                (qn[nlen] == ' ' || qn + nlen == q + ql))
+                was = q, wlen = ql;
+            q += ql + (qe != NULL);
+        }
+        if (!was || wlen != len || strncmp(was, l, len)) {
+            if (!told++)
+                diag_warning(d, (SrcLoc){0},
+                             "%s: this run's train settings are not those the checkpoint was "
+                             "trained with; it goes on with this run's",
+                             path);
+            char wt[320]; /* the file's line, its control characters made '?' */
+            size_t n = 0;
+            const char *wn = was ? was + strspn(was, " ") : "";
+            size_t wl = was ? wlen - (size_t)(wn - was) : 0;
+            for (size_t i = 0; i < wl && n + 1 < sizeof wt; i++) {
+                unsigned char ch = (unsigned char)wn[i];
+                wt[n++] = ch < 0x20 || ch == 0x7f ? '?' : (char)ch;
+            }
+            wt[n] = '\0';
+            diag_note(d, (SrcLoc){0}, "now '%.*s', trained with '%s'",
+                      (int)(len - (size_t)(name - l)), name, was ? wt : "(none)");
+        }
+        l += len + (end != NULL);
+    }
+    if (told)
+        diag_hint(d, (SrcLoc){0},
+                  "to continue the run exactly, give the flags it was started with (the "
+                  "command its interruption printed)");
+    sb_free(&now);
+}
+
 bool ckpt_resume(const char *path, Model *m, Optim *o, TrainPos *pos, Diag *d)
 {
     StFile *f = st_read(path, d);
@@ -765,6 +852,8 @@ bool ckpt_resume(const char *path, Model *m, Optim *o, TrainPos *pos, Diag *d)
         ok = false;
     }
     ok = ok && load_into(path, f, m, o, d);
+    if (ok)
+        tell_other_settings(path, st_meta(f, "netc.train"), &m->g->train, d);
     if (ok) {
         pos->epoch = (int)v[P_EPOCH];
         pos->batch = (int)v[P_BATCH];

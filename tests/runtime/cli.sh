@@ -223,6 +223,18 @@ run_ok e1of2 mlp.net --train --data small --threads 2 --epochs 1 --save e1of2.st
 run_ok e1of2r mlp.net --train --data small --threads 2 --epochs 2 --resume e1of2.ckpt.st
 same e2.st e1of2.st && ok "2 epochs == 1 epoch + --resume for the 2nd, byte for byte" ||
     bad "2 epochs != 1 epoch + resume" "$(cmp e2.st e1of2.st)"
+! grep -q 'warning' e1of2r.err && ok "a resume that trains longer (--epochs) is told nothing" ||
+    bad "--epochs on a resume warned" "$(cat e1of2r.err)"
+# a resume with other settings than the checkpoint's goes on with them, saying which (lr and
+# label smoothing were taken silently, where PyTorch's load_state_dict restores the lr)
+run_ok e1other mlp.net --train --data small --threads 2 --epochs 1 --save e1other.st
+run_ok e1otherr mlp.net --train --data small --threads 2 --epochs 2 --resume e1other.ckpt.st --lr 0.5 --label-smoothing 0.1
+grep -q "warning: e1other.ckpt.st: this run's train settings are not those the checkpoint was trained with" e1otherr.err &&
+    grep -q "note: now 'optimizer SGD lr=0.5 .*', trained with 'optimizer SGD lr=0.05 " e1otherr.err &&
+    grep -q "note: now 'loss cross_entropy label_smoothing=0.1', trained with 'loss cross_entropy label_smoothing=0'" e1otherr.err &&
+    [ "$(grep -c '^note:' e1otherr.err)" = 2 ] &&
+    ok "a resume with --lr and --label-smoothing of its own: a warning naming both settings" ||
+    bad "resume with other settings" "$(cat e1otherr.err)"
 # the saved weights evaluate to the accuracy the training run printed last
 run_ok eval mlp.net --load mdet1.st --eval --data small --threads 2
 test_result() { sed -n 's/^test: \(loss [0-9.]*  accuracy [0-9.]*\) .*/\1/p' "$1"; }
@@ -300,11 +312,11 @@ copy_data small rawtrunc && head -c 100000 small/train-images-idx3-ubyte >rawtru
 expect raw-truncated 1 'rawtrunc/train-images-idx3-ubyte;truncated;bytes' "${TRAIN[@]}" --data rawtrunc
 copy_data small magic && printf 'GIF8' | dd of=magic/train-images-idx3-ubyte conv=notrunc 2>/dev/null
 expect bad-magic 1 'magic/train-images-idx3-ubyte;magic' "${TRAIN[@]}" --data magic
-# an image given where IDX is read says what it looks like
+# an image given where IDX is read says what it looks like (a .png is decoded as a PNG)
 printf 'P6\n2 2\n255\n012345678901' >colour.ppm && printf 'P5\n28 28\n255\n' >gray.img && printf '\211PNG\r\n\032\n' >pic.png
 expect predict-ppm 1 'colour.ppm;bad magic;a netpbm P6 image, not IDX' mlp.net --load good.st --predict colour.ppm
 expect predict-pgm-named-otherwise 1 'gray.img;a netpbm P5 image, not IDX \(name it .pgm\)' mlp.net --load good.st --predict gray.img
-expect predict-png 1 'pic.png;a PNG image, not IDX' mlp.net --load good.st --predict pic.png
+expect predict-png 1 'pic.png;not a PNG libpng can read' mlp.net --load good.st --predict pic.png
 copy_data small dtype && printf '\0\0\15\3' | dd of=dtype/train-images-idx3-ubyte conv=notrunc 2>/dev/null
 expect bad-element-type 1 'dtype/train-images-idx3-ubyte;0x0d;type' "${TRAIN[@]}" --data dtype
 copy_data small rank && printf '\0\0\10\1' | dd of=rank/train-images-idx3-ubyte conv=notrunc 2>/dev/null
