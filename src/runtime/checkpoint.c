@@ -342,17 +342,22 @@ static int64_t int_at(const StTensor *t, size_t i)
  * not negative where they never are (nonneg: a variance, Adam's squared-gradient averages);
  * a value that is not would make every output NaN with nothing to say where it came from. */
 static bool values_valid(const char *path, const char *name, const float *v, int64_t count,
-                         bool nonneg, int *problems, Diag *d)
+                         bool nonneg, const StTensor *src, int *problems, Diag *d)
 {
     for (int64_t i = 0; i < count; i++) {
         if (isfinite(v[i]) && !(nonneg && v[i] < 0))
             continue;
+        /* a float64 past float32's range is finite in the file: say what it was */
+        double x = v[i];
+        if (src && src->dtype == ST_F64)
+            memcpy(&x, (const unsigned char *)src->data + 8 * (size_t)i, sizeof x);
         if (++*problems == 1)
-            diag_error(d, (SrcLoc){0}, "%s: tensor '%s' holds %g at index %lld; %s", path, name,
-                       (double)v[i], (long long)i,
-                       isfinite(v[i]) ? "it holds variances (or averages of squares), never "
-                                        "negative"
-                                      : "weights and training state must be finite");
+            diag_error(d, (SrcLoc){0}, "%s: tensor '%s' holds %g at index %lld; %s", path, name, x,
+                       (long long)i,
+                       isfinite(v[i])
+                           ? "it holds variances (or averages of squares), never negative"
+                       : isfinite(x) ? "past float32's range (3.4e+38), which the weights are in"
+                                     : "weights and training state must be finite");
         return false;
     }
     return true;
@@ -387,9 +392,12 @@ static bool take(const char *path, const StFile *f, const char *name, const Node
             dst[0] = is_float(t->dtype) ? (float)(int64_t)x : (float)v;
             return true;
         }
-        if (++*problems == 1)
+        if (++*problems == 1 && is_float(t->dtype))
             diag_error(d, (SrcLoc){0}, "%s: tensor '%s' is %.17g; netc takes 0 to 16,777,216", path,
-                       name, is_float(t->dtype) ? x : (double)v);
+                       name, x);
+        else if (*problems == 1)
+            diag_error(d, (SrcLoc){0}, "%s: tensor '%s' is %" PRId64 "; netc takes 0 to 16,777,216",
+                       path, name, v);
         return false;
     }
     if (same) {
@@ -399,7 +407,7 @@ static bool take(const char *path, const StFile *f, const char *name, const Node
         else
             for (size_t i = 0; i < count; i++)
                 dst[i] = is_float(t->dtype) ? float_at(t, i) : (float)int_at(t, i);
-        return values_valid(path, name, dst, (int64_t)count, nonneg, problems, d);
+        return values_valid(path, name, dst, (int64_t)count, nonneg, t, problems, d);
     }
     if (++*problems > 1)
         return false;

@@ -374,6 +374,8 @@ Test(dtypes, integer_weights_and_float_counts_convert_as_pytorch)
 Test(dtypes, what_does_not_convert_is_refused)
 {
     expect_refused(true, ST_I64, -1, "is -1; netc takes 0 to 16,777,216");
+    /* a count as an integer, not as a float's digits */
+    expect_refused(true, ST_I64, (uint64_t)1 << 62, "is 4611686018427387904; netc takes");
     expect_refused(true, ST_I32, (1 << 24) + 1, "netc takes 0 to 16,777,216");
     expect_refused(true, ST_I8, 0xfb, "is -5");
     expect_refused(true, ST_F32, f32_bits(-1.0f), "is -1; netc takes 0 to 16,777,216");
@@ -460,7 +462,10 @@ Test(dtypes, values_that_make_no_sense_are_refused)
                 expect_value(fts[i], n->params[p].name, 0, bits[i][4], NULL);
             }
         }
-    /* a double past float's range becomes an infinity, refused as one */
-    expect_value(ST_F64, "fc.bias", 1, 0x47effffff0000000u, "holds inf at index 1"); /* a tie */
-    expect_value(ST_F64, "fc.bias", 1, 0x47efffffefffffffu, NULL);                   /* FLT_MAX */
+    /* a double past float's range becomes an infinity, refused saying what the file held */
+    expect_value(ST_F64, "fc.bias", 1, 0x47effffff0000000u,
+                 "holds 3.40282e+38 at index 1; past float32's range"); /* a tie */
+    expect_value(ST_F64, "fc.bias", 1, f64_bits(1e300), "holds 1e+300 at index 1; past float32");
+    expect_value(ST_F64, "fc.bias", 1, f64_bits(INFINITY), "holds inf at index 1; weights and");
+    expect_value(ST_F64, "fc.bias", 1, 0x47efffffefffffffu, NULL); /* FLT_MAX */
 }
