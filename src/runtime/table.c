@@ -1,6 +1,6 @@
 /* table.c: a CSV table as a data set (data csv "FILE" label=NAME): a header row naming the
  * columns, then one record a row; every column but the label's is a numeric feature.
- * Parsed by libcsv (RFC 4180: quoted fields, "" inside quotes, CRLF or LF), read through
+ * Parsed by libcsv (RFC 4180: quoted fields, "" inside quotes, LF, CRLF or CR), read through
  * zlib so that FILE.csv.gz works as well.
  *
  * Design choice: the file is fed to the parser one line at a time, so a callback knows the
