@@ -578,6 +578,9 @@ static int by_folder_then_name(const void *a, const void *b)
 }
 
 #define WALK_DEPTH 32 /* folders below a class folder */
+#define WALK_FILES                                                                                 \
+    (1 << 24) /* image files below a class folder: listing them takes memory and                   \
+                 time, and links can make 2^32 of a few folders; n is an int */
 
 /* Adds the image files under dir/rel (rel "" for dir itself) to l as paths relative to dir,
  * going into every folder as ImageFolder does (os.walk, following symbolic links), but not
@@ -635,6 +638,13 @@ static bool walk(const char *dir, const char *rel, Names *l, dev_t *dev, ino_t *
                 ok = walk(dir, sub, l, dev, ino, depth + 1, d);
             }
             free(sub);
+        } else if (S_ISREG(st.st_mode) && is_image(de->d_name) && l->n >= WALK_FILES) {
+            diag_error(d, (SrcLoc){0},
+                       "%s: more than %d image files (a link to a folder counts its files again, "
+                       "as ImageFolder's walk does)",
+                       dir, WALK_FILES);
+            free(sub);
+            ok = false;
         } else if (S_ISREG(st.st_mode) && is_image(de->d_name)) {
             ok = names_add(l, sub);
             if (!ok)
