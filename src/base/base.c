@@ -195,6 +195,16 @@ bool io_same_file(const char *a, const char *b)
 
 /* ---- source files ---- */
 
+/* A CR not followed by LF (an old Mac file's line end) made LF: the lexer, YAML's lines and
+ * every message's line numbers then see the lines the editor shows; CRLF stays. */
+static char *lone_cr_to_lf(char *t, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (t[i] == '\r' && (i + 1 == n || t[i + 1] != '\n'))
+            t[i] = '\n';
+    return t;
+}
+
 SrcFile *src_read(Arena *a, const char *path)
 {
     FILE *f = fopen(path, "rb");
@@ -242,7 +252,7 @@ SrcFile *src_read(Arena *a, const char *path)
     }
     SrcFile *sf = arena_alloc(a, sizeof *sf);
     sf->name = arena_strdup(a, path);
-    sf->text = arena_strndup(a, sb.data ? sb.data : "", sb.len);
+    sf->text = lone_cr_to_lf(arena_strndup(a, sb.data ? sb.data : "", sb.len), sb.len);
     sf->len = sb.len;
     sb_free(&sb);
     return sf;
@@ -252,8 +262,8 @@ SrcFile *src_from_string(Arena *a, const char *name, const char *text)
 {
     SrcFile *sf = arena_alloc(a, sizeof *sf);
     sf->name = arena_strdup(a, name);
-    sf->text = arena_strdup(a, text);
     sf->len = strlen(text);
+    sf->text = lone_cr_to_lf(arena_strdup(a, text), sf->len);
     return sf;
 }
 

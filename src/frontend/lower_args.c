@@ -292,6 +292,7 @@ bool lower_args(Lower *L, const char *what, const AttrSpec *specs, int nspecs,
 {
     bool ok = true;
     int pos = 0;
+    uint64_t meant = 0; /* required attributes an unknown key's hint named: not "needs" too */
     for (int ai = first; ai < args->len; ai++) {
         const AstArg *a = args->items[ai];
         int idx = -1;
@@ -318,6 +319,9 @@ bool lower_args(Lower *L, const char *what, const AttrSpec *specs, int nspecs,
                         s = specs[j].name;
                 if (s)
                     diag_hint(L->diag, a->key_loc, "did you mean '%s'?", s);
+                int j = s ? spec_index(specs, nspecs, s) : -1;
+                if (j >= 0 && j < 64)
+                    meant |= (uint64_t)1 << j;
                 ok = false;
                 continue;
             }
@@ -370,7 +374,7 @@ bool lower_args(Lower *L, const char *what, const AttrSpec *specs, int nspecs,
         }
     }
     for (int i = 0; i < nspecs; i++)
-        if (specs[i].required && !vals[i].set) {
+        if (specs[i].required && !vals[i].set && !(i < 64 && (meant >> i & 1))) {
             if (L->setting && strcmp(specs[i].name, "value") == 0)
                 diag_error(L->diag, head_loc, "%s needs a value (%s)", what, specs[i].help);
             else
