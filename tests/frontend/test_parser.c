@@ -551,10 +551,10 @@ Test(parser, brace_on_the_next_line)
 Test(parser, writers_escape_strings)
 {
     const char *want = "a\nb\tc\"d\\e\rf\xc2\x85g\xe2\x80\xa8h\xc2\x9fi";
-    Graph *g =
     /* a CR as \x0d: a raw one in a file ends its line, as an editor shows it */
-        lower_ok("network x (input 4) {\n  Linear 2\n}\n"
-                 "train {\n  data \"a\\nb\\tc\\\"d\\\\e\\x0df\xc2\x85g\xe2\x80\xa8h\xc2\x9fi\"\n}\n");
+    Graph *g = lower_ok(
+        "network x (input 4) {\n  Linear 2\n}\n"
+        "train {\n  data \"a\\nb\\tc\\\"d\\\\e\\x0df\xc2\x85g\xe2\x80\xa8h\xc2\x9fi\"\n}\n");
     cr_assert_str_eq(g->train.data_dir, want, "the .net reading");
     for (int yaml = 0; yaml < 2; yaml++) {
         StrBuf sb;
