@@ -341,7 +341,10 @@ static Node *lower_block(Lower *L, Item *parent, const AstStmt *s, int depth, No
     SrcLoc *locs = arena_alloc(L->arena, sizeof(SrcLoc) * 2);
     names[0] = "its body";
     names[1] = sc ? "its shortcut" : "its input";
-    locs[0] = it->children.len ? ((const Item *)it->children.items[0])->loc : s->loc;
+    locs[0] = s->loc; /* the body's last statement makes its output */
+    for (int i = 0; i < it->children.len; i++)
+        if (!((const Item *)it->children.items[i])->is_shortcut)
+            locs[0] = ((const Item *)it->children.items[i])->loc;
     locs[1] = sc ? sc->loc : s->head_loc;
     add->in_names = names;
     add->in_locs = locs;
@@ -749,6 +752,19 @@ static Node *lower_stmts(Lower *L, Item *parent, const PtrVec *stmts, int depth,
         } else if (s->has_block) {
             bool shortcut =
                 parent->kind == ITEM_RESIDUAL && !s->label && !strcmp(s->head, AST_SHORTCUT);
+            if (parent->kind == ITEM_RESIDUAL && !s->label && !shortcut) {
+                /* `shortcat { ... }`: a group of the body, named so; the sum then takes the
+                 * residual's input, silently */
+                Suggest sg;
+                suggest_init(&sg, s->head, true);
+                suggest_add(&sg, AST_SHORTCUT);
+                if (suggest_best(&sg)) {
+                    diag_warning(L->diag, s->head_loc,
+                                 "'%s' is a group in the residual's body, not its shortcut",
+                                 s->head);
+                    diag_suggest(L->diag, s->head_loc, &sg);
+                }
+            }
             Node *after = lower_block(L, parent, s, depth, shortcut ? in : cur);
             if (!shortcut)
                 cur = after;
