@@ -293,7 +293,7 @@ Graph *frontend_load_file_opts(Arena *a, const SrcFile *f, const FrontendOptions
     Graph *g = lower_net(a, net, opt, d);
     /* Shapes only of a net that lowered cleanly: a skipped layer would make its successors'
      * shapes wrong and their errors noise. */
-    if (d->errors == before)
-        ir_shape(g, d);
+    if (d->errors == before && ir_shape(g, d) && g->train.present)
+        ir_check_train(g, d);
     return g;
 }

@@ -569,3 +569,41 @@ void ir_list_layers(StrBuf *sb)
         }
     }
 }
+
+bool ir_check_train(const Graph *g, Diag *d)
+{
+    const TrainConfig *t = &g->train;
+    const Shape in = g->input;
+    char sh[64];
+    bool ok = true;
+    /* the images' rows and columns, when the input names them (a flat input does not) */
+    int64_t h = in.rank == 3 ? in.d[1] : in.rank == 2 ? in.d[0] : 0;
+    int64_t w = in.rank == 3 ? in.d[2] : in.rank == 2 ? in.d[1] : 0;
+    if (t->crop > 0 && h > 0 && (t->crop != h || t->crop != w)) {
+        const Setting *s = ir_setting_find("augment");
+        SrcLoc at = s ? t->at[s - ir_settings] : (SrcLoc){0};
+        diag_error(d, at,
+                   "augment crops %dx%d squares for the network, but network '%s' takes input "
+                   "%s",
+                   t->crop, t->crop, g->name, shape_str(in, sh));
+        if (h == w && t->pad)
+            diag_hint(d, at, "the crop is the input's size: augment %lld pad=%d", (long long)h,
+                      t->pad);
+        else if (h == w)
+            diag_hint(d, at, "the crop is the input's size: augment %lld", (long long)h);
+        else
+            diag_hint(d, at, "RandomCrop's squares need a square input");
+        ok = false;
+    }
+    int nn = ir_norm_values(t);
+    if (nn > 1 && in.rank == 3 && nn != in.d[0]) {
+        const Setting *s = ir_setting_find("normalize");
+        SrcLoc at = s ? t->at[s - ir_settings] : (SrcLoc){0};
+        diag_error(d, at,
+                   "normalize gives %d values, but network '%s' takes %lld channel%s (input %s)",
+                   nn, g->name, (long long)in.d[0], in.d[0] == 1 ? "" : "s", shape_str(in, sh));
+        diag_hint(d, at, "give one mean and one std for every channel, or one for all");
+        ok = false;
+    }
+    return ok;
+}

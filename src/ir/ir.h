@@ -306,6 +306,10 @@ Shape ir_input_shape(const Node *n, int k);
 /* Runs every layer's shape rule in order; fills shapes, params, MACs and totals.
  * Reports errors to d; returns g->shaped. */
 bool ir_shape(Graph *g, Diag *d);
+/* The train section against a shaped net, as far as the file alone tells: augment's crop is
+ * the input's size, and normalize gives one value for all channels or one for each. Errors
+ * at the setting; false after one. */
+bool ir_check_train(const Graph *g, Diag *d);
 /* The canonical text dump used by golden tests: one line per node with every attribute
  * resolved, its shapes and params, then the train section. */
 void ir_dump(const Graph *g, StrBuf *sb);
