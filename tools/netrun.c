@@ -404,6 +404,18 @@ static void training_columns(const TrainConfig *t, char ***cols, int *ncols)
     free(text);
 }
 
+/* A name from the file system or a table, whole (the line is the only place that maps
+ * labels to classes), its control characters as \xNN: an escape sequence would colour the
+ * terminal, a line feed split the line. */
+static void put_name(const char *s)
+{
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++)
+        if (*p < 0x20 || *p == 0x7f)
+            printf("\\x%02x", *p);
+        else
+            putchar(*p);
+}
+
 /* One PNG or JPEG for --predict, as the image folders read their images: decoded, resized
  * by the data setting's resize, a gray one widened to a colour net's 3 channels (R = G = B,
  * as ImageFolder's convert('RGB')); into ds, channels first. */
@@ -437,6 +449,8 @@ static bool picture_load(const char *path, const TrainConfig *t, const Shape *in
         px = r, h = rh, w = rw;
     }
     int oc = want == 3 ? 3 : c;
+    if (want == 0 && c == 1 && shape_numel(*in) == 3 * (int64_t)h * w)
+        oc = 3; /* a flat net of colour images: widened, as its folder's gray ones were */
     size_t plane = (size_t)h * (size_t)w;
     ds->images = malloc(plane * (size_t)oc);
     if (!ds->images) {
@@ -1312,9 +1326,10 @@ static int run(int argc, char **argv, bool *collective)
         goto done;
     if (classes.n && !a.quiet && rank == 0) { /* image folders: which label is which */
         printf("classes of %s:", t->data_dir);
-        for (int k = 0; k < classes.n; k++) { /* names from the file system or a table */
-            char cb[IO_CLIP_BUF];
-            printf(" %d %s%s", k, io_clip(cb, classes.name[k]), k + 1 < classes.n ? "," : "\n");
+        for (int k = 0; k < classes.n; k++) {
+            printf(" %d ", k);
+            put_name(classes.name[k]);
+            fputs(k + 1 < classes.n ? "," : "\n", stdout);
         }
     }
     m = rt_model_new(g, t->batch, &d);

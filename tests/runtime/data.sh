@@ -250,6 +250,13 @@ done
     ok "--predict a PNG or a JPEG, resized as the folder's images: $predok test images' classes" ||
     bad "--predict pictures: $predok of $npred" "$(cat pred.out pred.err)"
 expect predict-colour-into-gray 1 'imgs/train/cls0/1.png;a colour image;takes 1 channel' g.net --load g.st --predict imgs/train/cls0/1.png
+# a flat net trained on colour images takes a gray picture as R = G = B, as its folder did
+sed 's/input 3x8x8/input 192/' mixg.net >mixflat.net
+run_ok mixflat mixflat.net --train --threads 2 --no-record --save mixflat.st &&
+    run_ok predflatg mixflat.net --load mixflat.st --predict mixg/train/a/1.png --logits flatg.csv &&
+    run_ok predflatc mixflat.net --load mixflat.st --predict mixc/train/a/1.png --logits flatc.csv &&
+    cmp -s flatg.csv flatc.csv && ok "--predict: a gray picture into a flat colour net, R = G = B" ||
+    bad "--predict gray into a flat colour net" "$(cat predflatg.err flatg.csv flatc.csv)"
 sed 's/"imgs"/"sizes"/' f.net >nors.net
 # the first image sets the set's memory: one that is not the net's size is refused before it
 # (a 4096x4096 first image and 5,000 small ones asked for 80 GB)
@@ -273,16 +280,18 @@ run_ok folder-python-order u8.net --train --steps 1 --no-record --save u8.st &&
     ok "class folders in Python's order: a, then U+4E2D, then the byte 0x80" ||
     bad "class folder order" "$(grep -a classes folder-python-order.out | od -c)"
 # a class name's control characters are shown escaped (an escape sequence coloured the
-# terminal, a line feed split the line)
+# terminal, a line feed split the line), and a long one whole (cut at 60 bytes, two
+# names that differ at their end read alike)
+long=Laysan_albatross_Phoebastria_immutabilis_photographed_at_Midway_Atoll_adult
 for split in train test; do
-    for name in "$(printf 'e\033[31m')" "$(printf 'f\ng')"; do
+    for name in "$(printf 'e\033[31m')" "$(printf 'f\ng')" "$long"; do
         mkdir -p "ctl/$split/$name" && "$IMGMAKE" "ctl/$split/$name/1.png" 16 12 3 10,20,30
     done
 done
-sed 's/"imgs"/"ctl"/; s/Linear 3/Linear 2/' f.net >ctl.net
+sed 's/"imgs"/"ctl"/' f.net >ctl.net
 run_ok folder-control-names ctl.net --train --steps 1 --no-record &&
-    grep -aq '^classes of ctl: 0 e\\x1b\[31m, 1 f\\x0ag$' folder-control-names.out &&
-    ok "class names with control characters shown escaped" ||
+    grep -aq "^classes of ctl: 0 $long, 1 e\\\\x1b\\[31m, 2 f\\\\x0ag\$" folder-control-names.out &&
+    ok "class names: control characters shown escaped, a long one whole" ||
     bad "class names escaped" "$(grep -a -A1 classes folder-control-names.out | od -c | head)"
 
 echo "== bad input (image folders)"
@@ -353,10 +362,14 @@ sed 's/"imgs"/"bad8"/' f.net >b8.net
 expect folder-too-deep 1 "bad8/train/cls1/d/d;deeper than 32" b8.net --train
 
 echo "== bad input (CIFAR)"
-sed 's/  seed 1/  seed 1\n  augment 48 4/' c10.net >crop48.net
+# a crop of the net's input size, larger than the padded images: told by the data
+sed 's/input 3x32x32/input 3x48x48/; s/  seed 1/  seed 1\n  augment 48 4/' c10.net >crop48.net
 expect crop-beyond-padded 1 'c10/data_batch_1..5.bin;32x32 padded by 4;crop of 48' crop48.net --train
+# a crop that is not the net's input: told by the file, at the setting
 sed 's/  seed 1/  seed 1\n  augment 28/' c10.net >crop28b.net
-expect crop-not-the-input 1 'c10/data_batch_1..5.bin, cropped by augment;3x28x28;3x32x32' crop28b.net --train
+expect crop-not-the-input 1 'crop28b.net:14:3: error;augment crops 28x28 squares;takes input 3x32x32' crop28b.net --train
+grep -q 'hint: the crop is the input.s size: augment 32$' crop-not-the-input.err &&
+    ok "crop-not-the-input: the hint gives the input's size" || bad "crop hint" "$(cat crop-not-the-input.err)"
 mkdir cut && cp c10/* cut/ && head -c 100000 c10/data_batch_3.bin >cut/data_batch_3.bin
 net cut 'cifar "cut"' 10
 expect cifar-not-records 1 'cut/data_batch_3.bin;100000 bytes;3073-byte records' cut.net --train
@@ -364,10 +377,10 @@ net few 'cifar "c10"' 5
 expect cifar-label-beyond-outputs 1 'c10/data_batch_1..5.bin;label [5-9];5 outputs' few.net --train
 net coarse10 'cifar "c10" labels=coarse' 20
 expect cifar10-coarse 1 'c10;CIFAR-10 has no coarse labels' coarse10.net --train
-sed 's/input 3x32x32/input 1x28x28/' c10.net >gray.net
+sed 's/input 3x32x32/input 1x28x28/; /normalize/d' c10.net >gray.net
 expect cifar-into-1x28x28 1 'c10/data_batch_1..5.bin;3x32x32;1x28x28' gray.net --train
 net n2 'cifar "c10"' 10 '[0.5, 0.5] [0.25, 0.25]'
-expect normalize-two-of-three 1 'data_batch_1..5.bin;3 channels;normalize gives 2 values' n2.net --train
+expect normalize-two-of-three 1 'n2.net:9:3: error;normalize gives 2 values;takes 3 channels' n2.net --train
 mkdir nocifar
 net none 'cifar "nocifar"' 10
 expect cifar-no-files 1 'nocifar;no CIFAR files' none.net --train
