@@ -13,6 +13,8 @@
 
 /* Deepest nesting of groups/lists either front end accepts. */
 #define AST_MAX_DEPTH 100
+/* The longest name, in bytes: one becomes a YAML key, which libyaml reads up to 1,024 */
+#define AST_MAX_NAME 255
 
 typedef enum {
     VAL_INT,    /* 32, -1 */

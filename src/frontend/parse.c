@@ -103,6 +103,12 @@ static bool is_short_prefix(const char *s)
     return false;
 }
 
+void lex_long_name(LexState *st, YYLTYPE loc, int len)
+{
+    if (len > AST_MAX_NAME)
+        lex_error(st, loc, "a name of %d characters; names are at most %d", len, AST_MAX_NAME);
+}
+
 void lex_bad_word(LexState *st, YYLTYPE loc, const char *text)
 {
     lex_error(st, loc, "'%s' is not a number or a name", text);

@@ -53,6 +53,8 @@ void lex_bad_utf8(LexState *st, YYLTYPE loc, const char *text, int len);
 bool lex_brace_next(LexState *st);
 /* `3k`: digits then letters. Lowering skips such a word silently (reported here). */
 void lex_bad_word(LexState *st, YYLTYPE loc, const char *text);
+/* A name past AST_MAX_NAME bytes is an error (its own token still goes on). */
+void lex_long_name(LexState *st, YYLTYPE loc, int len);
 void lex_error(LexState *st, YYLTYPE loc, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 SrcLoc lex_loc(const LexState *st, YYLTYPE loc);

@@ -159,6 +159,11 @@ static void layer_list(YamlReader *p, PtrVec *body, yaml_node_t *seq, bool neste
 
 static bool check_name(YamlReader *p, const YamlEntry *e, const char *what)
 {
+    size_t n = strlen(e->name);
+    if (ast_is_name(e->name, false) && n > AST_MAX_NAME) {
+        diag_error(p->d, e->loc, "a name of %zu characters; names are at most %d", n, AST_MAX_NAME);
+        return false;
+    }
     if (ast_is_name(e->name, false))
         return true;
     diag_error(p->d, e->loc, "expected %s, found %s", what, ydoc_describe(p, e->key));
