@@ -268,6 +268,8 @@ static AstNet *parse_text(Arena *a, const SrcFile *f, Diag *d)
                    c < 0x80 ? "%s:%d:%d: not a text file (control byte 0x%02x)"
                             : "%s:%d:%d: not a text file (byte 0x%02x is not UTF-8)",
                    f->name, bad.line, bad.col, c);
+        if (f->included_from) /* no excerpt of its bytes: the include that read it instead */
+            diag_note(d, *f->included_from, "included from here");
         return NULL;
     }
     if (f->len >= 3 && memcmp(f->text, "\xef\xbb\xbf", 3) == 0) { /* a UTF-8 byte order mark */
