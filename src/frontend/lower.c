@@ -34,6 +34,22 @@ static bool is_keyword(const char *s)
            !strcmp(s, AST_TEMPLATE) || !strcmp(s, AST_IF) || ast_is_block_word(s);
 }
 
+/* The kind that differs from `kind` only by its 1d/2d ending (BatchNorm1d's BatchNorm2d), or
+ * NULL: a misspelling near one is near both, and which fits depends on the input. */
+static const char *twin_kind(const char *kind)
+{
+    size_t n = strlen(kind);
+    if (n < 3 || kind[n - 1] != 'd' || (kind[n - 2] != '1' && kind[n - 2] != '2'))
+        return NULL;
+    char other[64];
+    if (n >= sizeof other)
+        return NULL;
+    memcpy(other, kind, n + 1);
+    other[n - 2] = kind[n - 2] == '1' ? '2' : '1';
+    const LayerOps *ops = ir_layer_find(other);
+    return ops ? ops->name : NULL;
+}
+
 /* Checks an explicit name against its siblings'. */
 static bool check_name(Lower *L, const Item *parent, const char *name, SrcLoc loc)
 {
@@ -137,6 +153,11 @@ static Node *lower_layer(Lower *L, Item *parent, const AstStmt *s, Node *in)
             diag_hint(L->diag, s->head_loc,
                       "to name a layer '%s', give its arguments as its own: '- %s: {%s: %s}'",
                       s->head, s->head, kind, sp + 1);
+        else if (sug && twin_kind(sug))
+            diag_hint(L->diag, s->head_loc,
+                      "did you mean '%s' (on CxHxW images) or '%s' (on vectors)?",
+                      sug[strlen(sug) - 2] == '2' ? sug : twin_kind(sug),
+                      sug[strlen(sug) - 2] == '1' ? sug : twin_kind(sug));
         else if (sug)
             diag_hint(L->diag, s->head_loc, "did you mean '%s'?", sug);
         return in;
