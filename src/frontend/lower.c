@@ -447,6 +447,7 @@ static Node *lower_repeat(Lower *L, Item *parent, const AstStmt *s, int depth, N
                          (long long)n, var ? ", with " : "",
                          var ? arena_printf(L->arena, "%s = %lld", var, (long long)k) : ""));
         const AstStmt *only;
+        L->bare_repeats += !var;
         int count = decided_count(L, &s->body, &only);
         if (count == 0) { /* an empty copy keeps its index, as an empty nn.Sequential would
                              (its body still visited: counted, and its ifs decided) */
@@ -459,6 +460,7 @@ static Node *lower_repeat(Lower *L, Item *parent, const AstStmt *s, int depth, N
             copy->out = cur = lower_body(L, copy, &s->body, depth + 2, cur);
         }
         L->ctx = outer;
+        L->bare_repeats -= !var;
         if (var)
             lower_params_pop(L);
     }

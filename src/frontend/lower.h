@@ -43,6 +43,8 @@ typedef struct Lower {
     const char *setting; /* the train setting being lowered: names its attribute 'value' */
     const char *flag;    /* the netrun flag being applied: names the value in messages */
     SrcLoc empty_warned; /* the last residual warned of an empty body (a repeat's copies: once) */
+    int bare_repeats;    /* repeats without `as` around the statement: an unknown name in it
+                            may be meant as the copy's index */
 } Lower;
 
 /* Applies args[first..] to vals (nspecs of them, spec order; defaults already in place).

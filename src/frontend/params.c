@@ -345,6 +345,16 @@ static AstValue *eval(Lower *L, const AstValue *v, int depth, bool in_expr)
                       v->s);
         else if (suggest_best(&s))
             diag_suggest(L->diag, v->loc, &s);
+        else if (L->bare_repeats > 0 && v->loc.file &&
+                 (str_has_suffix(v->loc.file->name, ".yaml") ||
+                  str_has_suffix(v->loc.file->name, ".yml")))
+            diag_hint(L->diag, v->loc,
+                      "for the copy's index, name it in the repeat: {repeat: {count: N, as: %s, "
+                      "layers: [...]}}",
+                      v->s);
+        else if (L->bare_repeats > 0)
+            diag_hint(L->diag, v->loc,
+                      "for the copy's index, name it in the repeat: repeat N as %s { ... }", v->s);
         else if (L->nparams == 0)
             diag_hint(L->diag, v->loc, "declare it first: params { %s 1 }", v->s);
         return NULL;
