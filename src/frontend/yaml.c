@@ -178,9 +178,10 @@ static SrcLoc stmt_loc(YamlReader *p, SrcLoc start, yaml_node_t *v)
 }
 
 /* `K: V` where K is not a layer kind and V a mapping with one entry K2: a named layer
- * `name: {Kind: args}` if K2 is a layer kind or its value is a mapping or nothing;
+ * `name: {Kind: args}` if K2 is a layer kind (or a misspelt one) or its value is a mapping
+ * or nothing;
  * otherwise `UnknownKind: {attr: value}`, left for lowering to report. */
-static bool is_named_layer(YamlReader *p, yaml_node_t *v, YamlEntry **inner)
+static bool is_named_layer(YamlReader *p, const char *name, yaml_node_t *v, YamlEntry **inner)
 {
     if (v->type != YAML_MAPPING_NODE ||
         v->data.mapping.pairs.top - v->data.mapping.pairs.start != 1)
@@ -189,7 +190,10 @@ static bool is_named_layer(YamlReader *p, yaml_node_t *v, YamlEntry **inner)
     yaml_node_t *v2 = node_at(p, v->data.mapping.pairs.start->value);
     if (!k2 || !v2 || k2->type != YAML_SCALAR_NODE || is_empty(k2))
         return false;
-    if (!(is_kind(p, scalar(k2)) || v2->type == YAML_MAPPING_NODE || is_null(v2)))
+    /* `fc: {Linaer: 10}`: a kind misspelt (lowering names it), not `Linaer` an attribute of
+     * an unknown kind `fc` */
+    bool misspelt = ir_layer_suggest(scalar(k2)) && !ir_layer_suggest(name);
+    if (!(is_kind(p, scalar(k2)) || v2->type == YAML_MAPPING_NODE || is_null(v2) || misspelt))
         return false;
     if (!ydoc_enter(p, v))
         return true; /* *inner stays NULL: the caller gives up */
@@ -316,6 +320,19 @@ static bool is_repeat_entry(YamlReader *p, yaml_node_t *v, YamlEntry **inner)
     return true;
 }
 
+/* A list that starts with a number (`Conv: [8, k3]`): the arguments of a layer whose kind
+ * is misspelt (a template's too), which no list of layers is; lowering then names the kind
+ * with a "did you mean", as for the .net form, not the group's numbers one by one. */
+static bool args_list(YamlReader *p, yaml_node_t *v)
+{
+    yaml_node_item_t *first = v->data.sequence.items.start;
+    yaml_node_t *f = first < v->data.sequence.items.top ? node_at(p, *first) : NULL;
+    if (!f || f->type != YAML_SCALAR_NODE || is_null(f))
+        return false;
+    AstValue n;
+    return ast_parse_number(&n, scalar(f));
+}
+
 /* A one-key layer entry `K: V`. */
 static AstStmt *layer_entry(YamlReader *p, const YamlEntry *e)
 {
@@ -366,12 +383,12 @@ static AstStmt *layer_entry(YamlReader *p, const YamlEntry *e)
         s->head = e->name; /* Conv2d: {in: 1, out: 32} */
         s->head_loc = e->loc;
         layer_args(p, s, v);
-    } else if (v->type == YAML_SEQUENCE_NODE) {
+    } else if (v->type == YAML_SEQUENCE_NODE && !args_list(p, v)) {
         s->head = e->name; /* layer1: [...] */
         s->head_loc = e->loc;
         s->has_block = true;
         layer_list(p, &s->body, v, true);
-    } else if (is_named_layer(p, v, &inner)) {
+    } else if (is_named_layer(p, e->name, v, &inner)) {
         if (!inner || !check_name(p, inner, "a layer kind"))
             return NULL;
         s->label = e->name; /* fc: {Linear: {out: 10}} */
