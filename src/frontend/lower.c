@@ -886,6 +886,8 @@ static void lower_header(Lower *L, const AstNet *net)
         have_input = true;
         g->input_loc = a->loc;
         const AstValue *v = a->val;
+        if (v->bad)
+            continue;             /* reported by the reader: given, not missing */
         if (v->kind == VAL_INT) { /* `input 784` */
             g->input = shape_make(1, &v->i);
             if (v->i < 1 || v->i > (1 << 20) || v->overflow) {

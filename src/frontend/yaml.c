@@ -675,15 +675,21 @@ static const char *describe_value(YamlReader *p, const AstValue *v)
 /* `input: [1, 28, 28]`, `input: 1x28x28` or `input: 784`: a list of integers. */
 static void top_input(YamlReader *p, AstNet *net, const YamlEntry *e)
 {
+    /* a bad one is still given: the header keeps it (marked), so that lowering does not say
+     * the input is missing too */
+    AstValue *given = ast_bad_value(p->a, e->loc);
     if (e->val->type == YAML_MAPPING_NODE || is_empty(e->val)) {
         diag_error(p->d, e->val->type == YAML_MAPPING_NODE ? ydoc_loc_node(p, e->val) : e->loc,
                    "'input' must be a shape like [1, 28, 28] or 1x28x28, found %s",
                    ydoc_describe(p, e->val));
+        ptrvec_push(p->a, &net->header, ast_arg(p->a, "input", e->loc, given, e->loc));
         return;
     }
     AstValue *v = value(p, e->val, e->name, e->loc);
-    if (!v || halted(p))
+    if (!v || halted(p)) {
+        ptrvec_push(p->a, &net->header, ast_arg(p->a, "input", e->loc, given, e->loc));
         return;
+    }
     if (v->kind == VAL_INT) {
         AstValue *list = ast_value(p->a, VAL_LIST, v->loc);
         ptrvec_push(p->a, &list->items, v);
@@ -696,6 +702,9 @@ static void top_input(YamlReader *p, AstNet *net, const YamlEntry *e)
     if (bad) {
         diag_error(p->d, bad->loc, "'input' must be a shape like [1, 28, 28] or 1x28x28, found %s",
                    describe_value(p, bad));
+        if (bad->kind == VAL_STRING)
+            diag_hint(p->d, bad->loc, "a quoted scalar is a string: write it without quotes");
+        ptrvec_push(p->a, &net->header, ast_arg(p->a, "input", e->loc, given, e->loc));
         return;
     }
     ptrvec_push(p->a, &net->header, ast_arg(p->a, "input", e->loc, v, loc_span(e->loc, v->loc)));
