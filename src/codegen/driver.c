@@ -212,6 +212,11 @@ static int netc_pgm(const char *path, const unsigned char *d, size_t len)
     /* P5: one white-space byte, then the samples, two bytes each (big-endian) from maxval
      * 256 on */
     bytes = v[2] < 256 ? 1 : 2;
+    if (!plain && pos < len && !netc_pgm_space(d[pos])) /* netrun's rule too */
+        return netc_fail(path,
+                         "byte %lu: a comment right after maxval, where one white-space byte "
+                         "must come before the raster",
+                         (unsigned long)pos);
     if (!plain && (++pos > len || len - pos < (size_t)NETC_MAIN_IN_SIZE * bytes))
         return netc_fail(path, "truncated: %d pixels need %lu bytes after the header, %lu left",
                          NETC_MAIN_IN_SIZE, (unsigned long)(NETC_MAIN_IN_SIZE * bytes),

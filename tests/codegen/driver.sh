@@ -65,6 +65,7 @@ printf 'P2\n# plain, with a comment\n3 4\n255\n0 255 51\n%s\n' "$(zeros 9)" > "$
 printf 'P2\n3 4\n255\n0 300 %s\n' "$(zeros 10)" > "$tmp/above.pgm"
 printf 'P2\n3 4\n255\n0 1 2\n' > "$tmp/few.pgm"
 printf 'P5\n3 x\n255\n' > "$tmp/header.pgm"
+{ printf 'P5\n3 4\n255#x\n'; bytes 0 255 51 $(zeros 9); } > "$tmp/comment.pgm"
 
 ccs=${CC:-cc}
 command -v clang > /dev/null && ccs="$ccs clang"
@@ -122,6 +123,8 @@ for cc in $ccs; do
   expect "PGM above maxval" 1 "^stub: $tmp/above.pgm: pixel 1 is 300, above maxval 255 $" "$img" "$tmp/above.pgm"
   expect "PGM few pixels" 1 "^stub: $tmp/few.pgm: expected pixel 3 of 12 (a number) at byte " "$img" "$tmp/few.pgm"
   expect "PGM header" 1 "^stub: $tmp/header.pgm: expected the height (a number) at byte 5 $" "$img" "$tmp/header.pgm"
+  # a comment right after maxval: netrun refuses it; read, the raster would be a byte off
+  expect "PGM comment after maxval" 1 "^stub: $tmp/comment.pgm: byte 10: a comment right after maxval" "$img" "$tmp/comment.pgm"
   # an image output: every output, a CSV row an image (normalised pixels, as output k is
   # input k), and no classes, so labels are refused
   build "imgout.$cc" -DSTUB_C=1 -DSTUB_H=4 -DSTUB_W=3 -DSTUB_OUT=3 -DSTUB_OUT_SHAPE=\"3x1x1\" "$here/driver_stub.c" || continue
@@ -177,7 +180,9 @@ else
   fail=$((fail + 1)); echo "FAIL: pg.net does not generate or compile:"; cat "$tmp/netc.err" "$tmp/cc.err"
 fi
 sed 's/normalize 0.1307 0.3081/normalize [0.5, 0.4, 0.3] [0.25, 0.5, 1]/' "$tmp/pg.net" > "$tmp/pg3.net"
-expect "--main with a normalize a channel: refused" 1 "normalize gives 3 values, one a channel" "$netc" "$tmp/pg3.net" -o "$tmp/pg3.c" --main
+expect "--main with a normalize a channel: refused by the file" 1 "pg3.net:5:3: error: normalize gives 3 values, but network 'pg' takes 1 channel" "$netc" "$tmp/pg3.net" -o "$tmp/pg3.c" --main
+sed 's/input 1x1x4/input 4/' "$tmp/pg3.net" > "$tmp/pg3f.net" # a flat input: --main's own check
+expect "--main with a normalize a channel on a flat input: refused" 1 "normalize gives 3 values, one a channel" "$netc" "$tmp/pg3f.net" -o "$tmp/pg3f.c" --main
 # A net whose output is an image: --main prints netrun --predict --logits's rows (within
 # 1e-5 of the largest value of the row, as codegen parity compares)
 printf 'network img (input 1x28x28) {\n  Conv2d 3 k3 s2\n  ReLU\n}\n' > "$tmp/img.net"

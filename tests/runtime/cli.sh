@@ -663,7 +663,10 @@ printf 'network idn (input 1x1x4) {\n  Flatten\n}\ntrain {\n  normalize 0.1307 0
     ok "normalize: a PGM's values are the same bits as the IDX file's of the same bytes" ||
     bad "PGM and IDX normalize differ" "$(cat n4p.csv n4i.csv)"
 sed 's/normalize 0.1307 0.3081/normalize [0.5, 0.4, 0.3] [0.25, 0.5, 1]/' pidn.net >pid3.net
-expect pgm-normalize-per-channel 1 'n4.pgm: an image of 1 channel, but normalize gives 3 values' pid3.net --predict n4.pgm
+expect pgm-normalize-per-channel 1 'pid3.net:5:3: error;normalize gives 3 values;takes 1 channel' pid3.net --predict n4.pgm
+# a flat input does not say its channels: the PGM tells
+sed 's/input 1x1x4/input 4/' pid3.net >pid3f.net
+expect pgm-normalize-per-channel-flat 1 'n4.pgm: an image of 1 channel, but normalize gives 3 values' pid3f.net --predict n4.pgm
 # a net that ends in Softmax gives probabilities: printed as they are (they were put through
 # a softmax again: p=0.232 for an output of 0.9996), the three largest of the --logits row
 printf 'network sm (input 1x28x28) {\n  Flatten\n  Linear 10\n  Softmax\n}\n' >sm.net
