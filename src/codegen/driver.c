@@ -73,11 +73,16 @@ netc_fail(const char *path, const char *fmt, ...)
 }
 
 /* The whole file, malloc'ed (NULL after a message if it cannot be read). */
+static unsigned long netc_be32(const unsigned char *p);
+
+/* The file at path, whole; NULL after a message. An IDX file is read up to one byte past
+ * the size its header gives (that byte is trailing data, refused by the caller), anything
+ * else up to 2 GiB: an endless stream (a FIFO) is not read into all the memory there is. */
 static unsigned char *netc_read_file(const char *path, size_t *len)
 {
     FILE *f = fopen(path, "rb");
     unsigned char *buf = NULL;
-    size_t n = 0, cap = 0, got;
+    size_t n = 0, cap = 0, got, limit = (size_t)1 << 31;
     if (!f) {
         netc_fail(path, "cannot open");
         return NULL;
@@ -95,16 +100,29 @@ static unsigned char *netc_read_file(const char *path, size_t *len)
             }
             buf = nb;
         }
-        got = fread(buf + n, 1, cap - n, f);
+        got = fread(buf + n, 1, (cap - n < limit + 1 - n ? cap - n : limit + 1 - n), f);
         n += got;
-    } while (got > 0);
+        if (n >= 16 && limit == (size_t)1 << 31) { /* an IDX header: its size, if sane */
+            unsigned long magic = netc_be32(buf), count = netc_be32(buf + 4);
+            double bytes = (double)count * netc_be32(buf + 8) * netc_be32(buf + 12);
+            if (magic == 0x803 && bytes < (double)((size_t)1 << 31))
+                limit = 16 + (size_t)bytes;
+            else if (magic == 0x801)
+                limit = 8 + (size_t)count;
+        }
+    } while (got > 0 && n <= limit);
     if (ferror(f)) {
         free(buf);
         fclose(f);
-        netc_fail(path, "read error");
+        netc_fail(path, "read error (a directory?)");
         return NULL;
     }
     fclose(f);
+    if (n > limit && limit == (size_t)1 << 31) {
+        free(buf);
+        netc_fail(path, "larger than 2 GiB: not an input this driver reads");
+        return NULL;
+    }
     *len = n;
     return buf;
 }

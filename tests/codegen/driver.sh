@@ -123,6 +123,10 @@ for cc in $ccs; do
   expect "PGM above maxval" 1 "^stub: $tmp/above.pgm: pixel 1 is 300, above maxval 255 $" "$img" "$tmp/above.pgm"
   expect "PGM few pixels" 1 "^stub: $tmp/few.pgm: expected pixel 3 of 12 (a number) at byte " "$img" "$tmp/few.pgm"
   expect "PGM header" 1 "^stub: $tmp/header.pgm: expected the height (a number) at byte 5 $" "$img" "$tmp/header.pgm"
+  # an endless stream after an IDX header (a FIFO) stops one byte past the header's size
+  rm -f "$tmp/endless" && mkfifo "$tmp/endless" &&
+    { { { bytes 0 0 8 3; be32 2; be32 4; be32 3; } && while :; do bytes $(zeros 64) || break; done; } > "$tmp/endless" 2> /dev/null & }
+  expect "IDX stream past its size" 1 "^stub: $tmp/endless: unexpected data after byte 40" "$img" "$tmp/endless"
   # a comment right after maxval: netrun refuses it; read, the raster would be a byte off
   expect "PGM comment after maxval" 1 "^stub: $tmp/comment.pgm: byte 10: a comment right after maxval" "$img" "$tmp/comment.pgm"
   # an image output: every output, a CSV row an image (normalised pixels, as output k is
