@@ -400,8 +400,9 @@ static void emit_blob_symbol(const Gen *gen, StrBuf *c, size_t bytes)
     sb_printf(
         c,
         "/* The weights: %zu bytes of little-endian float32 in %s, pulled in by the\n"
-        " * assembler (.incbin: GCC and Clang on ELF targets). It finds the file from the\n"
-        " * compiler's working directory; compiling elsewhere, pass -Wa,-I<its directory>. */\n"
+        " * assembler (.incbin: GCC and Clang on ELF targets). The path is the one netc\n"
+        " * wrote, relative to the directory netc ran in: compile from there, or pass\n"
+        " * -Wa,-I<that directory>. */\n"
         "#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__\n"
         "#error \"the weight blob holds little-endian floats\"\n#endif\n"
         "__asm__(\".section .rodata\\n.balign 64\\n%s_weight_blob:\\n.incbin \\\"",
