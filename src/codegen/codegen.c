@@ -397,16 +397,15 @@ size_t cg_weight_floats(const Graph *g)
 static void emit_blob_symbol(const Gen *gen, StrBuf *c, size_t bytes)
 {
     const char *P = gen->P;
-    sb_printf(
-        c,
-        "/* The weights: %zu bytes of little-endian float32 in %s, pulled in by the\n"
-        " * assembler (.incbin: GCC and Clang on ELF targets). The path is the one netc\n"
-        " * wrote, relative to the directory netc ran in: compile from there, or pass\n"
-        " * -Wa,-I<that directory>. */\n"
-        "#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__\n"
-        "#error \"the weight blob holds little-endian floats\"\n#endif\n"
-        "__asm__(\".section .rodata\\n.balign 64\\n%s_weight_blob:\\n.incbin \\\"",
-        bytes, gen->o->blob_path, P);
+    sb_printf(c,
+              "/* The weights: %zu bytes of little-endian float32 in %s, pulled in by the\n"
+              " * assembler (.incbin: GCC and Clang on ELF targets). The path is the one netc\n"
+              " * wrote, relative to the directory netc ran in: compile from there, or pass\n"
+              " * -Wa,-I<that directory>. */\n"
+              "#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__\n"
+              "#error \"the weight blob holds little-endian floats\"\n#endif\n"
+              "__asm__(\".section .rodata\\n.balign 64\\n%s_weight_blob:\\n.incbin \\\"",
+              bytes, gen->o->blob_path, P);
     for (const char *s = gen->o->blob_path; *s; s++) {
         if (*s == '"' || *s == '\\')
             sb_puts(c, "\\\\\\"); /* C string of an assembler string: \\\" */

@@ -278,7 +278,13 @@ static AstStmt *make_stmt(LexState *st, AstValue *label, AstValue *head, PtrVec 
 static void netyyerror(NETYYLTYPE *loc, void *scanner, LexState *st, const char *msg)
 {
     (void)scanner;
-    if (!st->fatal)
+    if (st->fatal)
+        return;
+    if (!strcmp(msg, "memory exhausted")) /* bison's stack: 10,000 states deep */
+        diag_error(st->diag, lex_loc(st, *loc),
+                   "an expression nested too deep here (signs, brackets or ?: inside one "
+                   "another, thousands of levels)");
+    else
         diag_error(st->diag, lex_loc(st, *loc), "%s", msg);
 }
 

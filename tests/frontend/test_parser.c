@@ -512,6 +512,22 @@ Test(parser, nesting_limit)
     (void)n;
 }
 
+/* An expression past bison's stack (10,000 states): said as such, not "memory exhausted". */
+Test(parser, expression_nesting_limit)
+{
+    StrBuf sb;
+    sb_init(&sb);
+    sb_puts(&sb, "network x (input 4) {\n  Linear (");
+    for (int i = 0; i < 20000; i++)
+        sb_putc(&sb, '-');
+    sb_puts(&sb, "1)\n}\n");
+    parse(sb.data);
+    sb_free(&sb);
+    cr_expect_eq(diag.errors, 1, "one error:\n%s", msgs);
+    expect_msg("an expression nested too deep here");
+    cr_expect_null(strstr(msgs, "memory exhausted"), "%s", msgs);
+}
+
 Test(parser, second_network)
 {
     AstNet *n = parse("network a (input 4) { Linear 2 }\nnetwork b (input 4) { Linear 2 }\n");
