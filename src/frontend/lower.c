@@ -753,6 +753,16 @@ static Node *lower_stmts(Lower *L, Item *parent, const PtrVec *stmts, int depth,
                       s->head);
             continue;
         }
+        if (!strcmp(s->head, AST_INCLUDE) && !s->label && !s->has_block) {
+            const char *f = s->head_loc.file ? s->head_loc.file->name : "";
+            bool yaml = str_has_suffix(f, ".yaml") || str_has_suffix(f, ".yml");
+            diag_error(L->diag, s->head_loc,
+                       yaml ? "'include' is a top-level key ('include: FILE'), not a layer: it "
+                              "brings a file's params and templates"
+                            : "'include' goes outside the network, before it: it brings a "
+                              "file's params and templates");
+            continue;
+        }
         if (!strcmp(s->head, AST_PARAMS) && !s->label) {
             if (depth > 0 || i > 0)
                 diag_error(L->diag, s->head_loc,
