@@ -595,6 +595,27 @@ bool ir_check_train(const Graph *g, Diag *d)
             diag_hint(d, at, "RandomCrop's squares need a square input");
         ok = false;
     }
+    /* the loss against the last layer, as PyTorch's losses read their input */
+    const Node *last = g->nodes.len ? GRAPH_NODE(g, g->nodes.len - 1) : NULL;
+    const Setting *ls = ir_setting_find("loss");
+    SrcLoc lat = ls ? t->at[ls - ir_settings] : (SrcLoc){0};
+    if (last && t->loss == LOSS_NLL && last->kind != LAYER_LOGSOFTMAX) {
+        diag_warning(d, lat.file ? lat : last->head_loc,
+                     "loss nll reads log-probabilities (torch.nn.NLLLoss), but the network "
+                     "ends in %s '%s'",
+                     last->ops->name, last->path);
+        diag_hint(d, last->head_loc,
+                  "end the network in LogSoftmax, or use loss cross_entropy on its scores");
+    }
+    if (last && t->loss == LOSS_CROSS_ENTROPY && last->kind == LAYER_SOFTMAX) {
+        diag_warning(d, lat.file ? lat : last->head_loc,
+                     "loss cross_entropy takes scores and applies log_softmax itself: after "
+                     "Softmax '%s' it trains on the log of probabilities' softmax",
+                     last->path);
+        diag_hint(d, last->head_loc,
+                  "drop the Softmax (cross_entropy and --predict's probabilities need none), or "
+                  "end in LogSoftmax with loss nll");
+    }
     int nn = ir_norm_values(t);
     if (nn > 1 && in.rank == 3 && nn != in.d[0]) {
         const Setting *s = ir_setting_find("normalize");
