@@ -116,6 +116,20 @@ static void keyed_args(YamlReader *p, PtrVec *args, yaml_node_t *m)
     for (int i = 0; i < n && !halted(p); i++) {
         if (!ydoc_entry_ok(p, e, i))
             continue;
+        const char *colon = strchr(e[i].name, ':');
+        if (colon && colon > e[i].name && colon[1] && is_null(e[i].val)) {
+            /* `{out:8}`: YAML's one word, meant as `out: 8`; taken so (no "needs 'out'") */
+            char *key = arena_strndup(p->a, e[i].name, (size_t)(colon - e[i].name));
+            if (ast_is_name(key, false)) {
+                diag_error(p->d, e[i].loc,
+                           "'%s' is one word to YAML: a space goes after the ':' ('%s: %s')",
+                           e[i].name, key, colon + 1);
+                ptrvec_push(
+                    p->a, args,
+                    ast_arg(p->a, key, e[i].loc, ast_scalar(p->a, colon + 1, e[i].loc), e[i].loc));
+                continue;
+            }
+        }
         if (!ast_is_name(e[i].name, false)) {
             diag_error(p->d, e[i].loc, "expected an argument name, found %s",
                        ydoc_describe(p, e[i].key));
