@@ -124,7 +124,6 @@ static const char *state_hint(const char *name, bool has)
     return NULL;
 }
 
-/* The optimizer's name in the net's train section, as the language writes it (Adam). */
 /* The train settings a resumed run should share with its checkpoint (netc.train):
  * ir_train_write's dump, a line a setting, without the epochs (a run is resumed to train
  * longer), the data (its images are checked by netc.data) and the seed and val (their own
@@ -150,6 +149,7 @@ static void train_dump(StrBuf *sb, const TrainConfig *t)
     sb_free(&all);
 }
 
+/* The optimizer's name in the net's train section, as the language writes it (Adam). */
 static const char *optim_name(const Graph *g)
 {
     return ir_setting_kind(ir_setting_find("optimizer"), &g->train)->name;
