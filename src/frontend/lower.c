@@ -754,8 +754,7 @@ static Node *lower_stmts(Lower *L, Item *parent, const PtrVec *stmts, int depth,
             continue;
         }
         if (!strcmp(s->head, AST_INCLUDE) && !s->label && !s->has_block) {
-            const char *f = s->head_loc.file ? s->head_loc.file->name : "";
-            bool yaml = str_has_suffix(f, ".yaml") || str_has_suffix(f, ".yml");
+            bool yaml = s->head_loc.file && frontend_is_yaml(s->head_loc.file->name);
             diag_error(L->diag, s->head_loc,
                        yaml ? "'include' is a top-level key ('include: FILE'), not a layer: it "
                               "brings a file's params and templates"

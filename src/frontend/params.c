@@ -345,9 +345,7 @@ static AstValue *eval(Lower *L, const AstValue *v, int depth, bool in_expr)
                       v->s);
         else if (suggest_best(&s))
             diag_suggest(L->diag, v->loc, &s);
-        else if (L->bare_repeats > 0 && v->loc.file &&
-                 (str_has_suffix(v->loc.file->name, ".yaml") ||
-                  str_has_suffix(v->loc.file->name, ".yml")))
+        else if (L->bare_repeats > 0 && v->loc.file && frontend_is_yaml(v->loc.file->name))
             diag_hint(L->diag, v->loc,
                       "for the copy's index, name it in the repeat: {repeat: {count: N, as: %s, "
                       "layers: [...]}}",

@@ -124,6 +124,13 @@ static const char *state_hint(const char *name, bool has)
     return NULL;
 }
 
+/* A dump line's setting name (its first word): where it starts, and its length. */
+static size_t setting_word(const char *line, const char **word)
+{
+    *word = line + strspn(line, " ");
+    return strcspn(*word, " \n");
+}
+
 /* The train settings a resumed run should share with its checkpoint (netc.train):
  * ir_train_write's dump, a line a setting, without the epochs (a run is resumed to train
  * longer), the data (its images are checked by netc.data) and the seed and val (their own
@@ -137,8 +144,8 @@ static void train_dump(StrBuf *sb, const TrainConfig *t)
     for (const char *l = all.data; *l;) {
         const char *end = strchr(l, '\n');
         size_t len = end ? (size_t)(end - l) + 1 : strlen(l);
-        const char *name = l + strspn(l, " ");
-        size_t nlen = strcspn(name, " \n");
+        const char *name;
+        size_t nlen = setting_word(l, &name);
         bool keep = true;
         for (size_t i = 0; i < sizeof own_check / sizeof *own_check; i++)
             keep = keep && !(strlen(own_check[i]) == nlen && !strncmp(name, own_check[i], nlen));
@@ -313,11 +320,11 @@ static float float_at(const StTensor *t, size_t i)
     }
 }
 
-/* Element 0 of t, an F64 tensor. */
-static double double_at(const StTensor *t)
+/* Element i of t, an F64 tensor. */
+static double double_at(const StTensor *t, size_t i)
 {
     double x;
-    memcpy(&x, t->data, sizeof x);
+    memcpy(&x, (const unsigned char *)t->data + 8 * i, sizeof x);
     return x;
 }
 
@@ -348,9 +355,7 @@ static bool values_valid(const char *path, const char *name, const float *v, int
         if (isfinite(v[i]) && !(nonneg && v[i] < 0))
             continue;
         /* a float64 past float32's range is finite in the file: say what it was */
-        double x = v[i];
-        if (src && src->dtype == ST_F64)
-            memcpy(&x, (const unsigned char *)src->data + 8 * (size_t)i, sizeof x);
+        double x = src && src->dtype == ST_F64 ? double_at(src, (size_t)i) : v[i];
         if (++*problems == 1)
             diag_error(d, (SrcLoc){0}, "%s: tensor '%s' holds %g at index %lld; %s", path, name, x,
                        (long long)i,
@@ -385,7 +390,7 @@ static bool take(const char *path, const StFile *f, const char *name, const Node
     for (int k = 0; same && !scalar_of_1d && k < t->ndim; k++)
         same = t->shape[k] == want.d[k];
     if (same && integer) { /* a count, kept as a float: exact below 2^24 */
-        double x = t->dtype == ST_F64 ? double_at(t) : is_float(t->dtype) ? float_at(t, 0) : 0;
+        double x = t->dtype == ST_F64 ? double_at(t, 0) : is_float(t->dtype) ? float_at(t, 0) : 0;
         int64_t v = is_float(t->dtype) ? 0 : int_at(t, 0);
         /* the range first: a float past int64's (6.7e203) has no truncation to take */
         if (is_float(t->dtype) ? x > -1 && x < (1 << 24) + 1 : v >= 0 && v <= (1 << 24)) {
@@ -762,17 +767,16 @@ static void tell_other_settings(const char *path, const char *saved, const Train
     for (const char *l = now.data; *l;) {
         const char *end = strchr(l, '\n');
         size_t len = end ? (size_t)(end - l) : strlen(l);
-        const char *name = l + strspn(l, " ");
-        size_t nlen = strcspn(name, " \n");
+        const char *name;
+        size_t nlen = setting_word(l, &name);
         /* the saved line of the same setting */
         const char *was = NULL;
         size_t wlen = 0;
         for (const char *q = saved; *q && !was;) {
             const char *qe = strchr(q, '\n');
             size_t ql = qe ? (size_t)(qe - q) : strlen(q);
-            const char *qn = q + strspn(q, " ");
-            if ((size_t)(q + ql - qn) >= nlen && !strncmp(qn, name, nlen) &&
-                (qn[nlen] == ' ' || qn + nlen == q + ql))
+            const char *qn;
+            if (setting_word(q, &qn) == nlen && !strncmp(qn, name, nlen))
                 was = q, wlen = ql;
             q += ql + (qe != NULL);
         }
