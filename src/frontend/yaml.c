@@ -440,7 +440,8 @@ static AstStmt *layer_item(YamlReader *p, yaml_node_t *item)
     if (item->type == YAML_SCALAR_NODE) {
         if (is_null(item)) {
             diag_error(p->d, loc, "expected a layer, found nothing");
-        } else if (!ast_is_name(scalar(item), false)) {
+        } else if (!ast_is_name(scalar(item), true)) { /* dotted, as .net's words: lowering
+                                                          tells, unless an if skips it */
             diag_error(p->d, loc, "expected a layer kind or name, found %s",
                        ydoc_describe(p, item));
             if (first_word_is_kind(p, scalar(item)))
