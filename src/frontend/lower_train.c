@@ -72,6 +72,9 @@ static bool apply_values(Lower *L, const Setting *st, const SettingKind *k, Trai
     ir_setting_choose(st, k, t, true);
     for (int i = 0; i < n; i++)
         ir_setting_put(vals[i], t, &av[i]);
+    for (int i = 0; i < st->ncommon; i++)
+        if (av[i].set)
+            t->common_given[st - ir_settings] |= (uint8_t)(1u << i);
     if (k->check) {
         SrcLoc at[SETTING_MAX_VALUES];
         for (int i = st->ncommon; i < n; i++)
@@ -127,29 +130,22 @@ void lower_train(Lower *L, const AstNet *net)
 }
 
 /* A flag naming another kind (--optimizer Adadelta over `optimizer Adam`): the new kind at
- * its defaults, but for the common values (lr), which keep the file's, except where that is
- * the old kind's default and the new kind has another (Adam's lr 0.001 is not Adadelta's 1). */
+ * its defaults, but for the common values (lr) the file or a flag wrote, which are kept; an
+ * unwritten one takes the new kind's default (Adam's lr 0.001 is not Adadelta's 1). Written
+ * is what counts, not the value: `optimizer Adagrad lr=0.01` is Adagrad's default, but a
+ * user who wrote it means it. */
 static void switch_kind(const Setting *st, const SettingKind *now, const SettingKind *k,
                         TrainConfig *t)
 {
-    AttrVal was[SETTING_MAX_VALUES];
     const SettingValue *vals[SETTING_MAX_VALUES];
     ir_setting_values(st, k, vals);
-    for (int i = 0; i < st->ncommon; i++)
-        ir_setting_get(vals[i], t, &was[i]);
     ir_setting_choose(st, k, t, true);
     for (int i = 0; i < st->ncommon && now; i++) {
-        const char *old_def = ir_setting_default(st, now, i),
-                   *new_def = ir_setting_default(st, k, i);
-        if (!old_def || !new_def || strcmp(old_def, new_def) == 0)
-            continue;
+        const char *new_def = ir_setting_default(st, k, i);
+        if (!new_def || (t->common_given[st - ir_settings] & (1u << i)))
+            continue; /* written (even as the old kind's default): kept */
         AttrSpec spec = vals[i]->spec;
         AttrVal def;
-        spec.def = old_def;
-        attr_parse_default(&spec, &def);
-        bool same = spec.type == ATTR_FLOAT ? def.f[0] == was[i].f[0] : def.i[0] == was[i].i[0];
-        if (!same)
-            continue; /* written: kept */
         spec.def = new_def;
         attr_parse_default(&spec, &def);
         ir_setting_put(vals[i], t, &def);

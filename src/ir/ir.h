@@ -235,12 +235,14 @@ typedef struct TrainConfig {
     SrcLoc loc;             /* its `train` */
     uint32_t given;         /* bit i: ir_settings[i] was written (or set by a netrun flag) */
     SrcLoc at[SETTING_MAX]; /* at[i]: where ir_settings[i]'s statement is (zero: not written) */
-    const char *data_dir;   /* NULL: none given */
-    int data_kind;          /* DataKind */
-    int cifar_labels;       /* CIFAR-100: 0 fine, 1 coarse */
-    const char *csv_label;  /* csv: the label column's name */
-    const char *csv_test;   /* csv: the test table ("": derived from the training table's) */
-    IntList resize;         /* folder: [H, W] or [N] (N x N) to resize to; [0]: none */
+    uint8_t common_given[SETTING_MAX]; /* bit j: ir_settings[i]'s common value j (an
+                                          optimizer's lr) was written, or set by a flag */
+    const char *data_dir;              /* NULL: none given */
+    int data_kind;                     /* DataKind */
+    int cifar_labels;                  /* CIFAR-100: 0 fine, 1 coarse */
+    const char *csv_label;             /* csv: the label column's name */
+    const char *csv_test; /* csv: the test table ("": derived from the training table's) */
+    IntList resize;       /* folder: [H, W] or [N] (N x N) to resize to; [0]: none */
     LossKind loss;
     double label_smoothing; /* cross_entropy */
     OptKind opt;

@@ -522,6 +522,28 @@ Test(settings, each_optimizer_takes_its_own_lr_default)
     t = &g->train;
     cr_assert(train_flag(t, flag_named("--optimizer"), "Adadelta", arena, &diag));
     cr_expect(t->opt == OPT_ADADELTA && t->lr == 0.05, "the file's lr=0.05 not kept: %g", t->lr);
+    /* written is what counts, not the value: lr=0.01 is Adagrad's default, but was written */
+    for (int yaml = 0; yaml < 2; yaml++) {
+        g = load(yaml ? "t.yaml" : "t.net",
+                 yaml ? "network: x\ninput: 4\nlayers: [Linear: 2]\ntrain:\n  optimizer: "
+                        "{Adagrad: {lr: 0.01}}\n"
+                      : "network x (input 4) {\n  Linear 2\n}\ntrain {\n  optimizer Adagrad "
+                        "lr=0.01\n}\n");
+        cr_assert(g && diag.errors == 0, "%s", msgs);
+        t = &g->train;
+        cr_assert(train_flag(t, flag_named("--optimizer"), "Adam", arena, &diag));
+        cr_expect(t->opt == OPT_ADAM && t->lr == 0.01,
+                  "%s: the written lr=0.01 (Adagrad's default) not kept: %g",
+                  yaml ? "YAML" : ".net", t->lr);
+    }
+    /* an lr set by --lr is kept too, whichever flag comes first */
+    g = load("t.net", "network x (input 4) {\n  Linear 2\n}\ntrain {\n  optimizer Adam\n}\n");
+    cr_assert(g && diag.errors == 0, "%s", msgs);
+    t = &g->train;
+    cr_assert(train_flag(t, flag_named("--lr"), "0.001", arena, &diag));
+    cr_assert(train_flag(t, flag_named("--optimizer"), "Adadelta", arena, &diag));
+    cr_expect(t->opt == OPT_ADADELTA && t->lr == 0.001, "--lr 0.001 then --optimizer: lr %g",
+              t->lr);
 }
 
 /* OneCycleLR cycles a momentum or beta1; Adagrad and Adadelta have neither, which PyTorch's
