@@ -257,7 +257,10 @@ static const SettingValue onecycle_values[] = {
                            total_steps),
     [OC_PCT_START] =
         FLOAT("pct_start", "0.3", 0, 1,
-              "fraction spent rising (pct_start x total_steps may not be 1)", pct_start),
+              "fraction spent rising (pct_start x total_steps may not be 1, and a run that "
+              "reaches total_steps may not leave the last phase no step: PyTorch divides by "
+              "zero)",
+              pct_start),
     [OC_DIV_FACTOR] =
         FLOAT("div_factor", "25", 1e-9, 1e9, "initial lr = max_lr / div_factor", div_factor),
     [OC_FINAL_DIV_FACTOR] = FLOAT("final_div_factor", "10000", 1e-9, 1e12,

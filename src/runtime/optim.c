@@ -243,26 +243,33 @@ void optim_resume(Optim *o, const Schedule *s)
 
 /* ---- schedules ---- */
 
-/* OneCycleLR's phases at step: a to b, then b to c; with three_phase a to b, b back to a in
- * as many steps, then a to c. Each phase's end step as PyTorch computes it (a float), the
- * first phase whose end is not passed (or the last) taking the step. */
+/* OneCycleLR's phases: a to b, then b to c; with three_phase a to b, b back to a in as many
+ * steps, then a to c. Each phase's end step as PyTorch computes it (a float), the first phase
+ * whose end is not passed (or the last) taking the step: its index, and its start and end. */
+static int onecycle_phase(const TrainConfig *t, double total, int64_t step, double *start,
+                          double *end)
+{
+    double x = (double)step;
+    double ends[3] = {t->pct_start * total - 1, total - 1, 0};
+    int n = 2;
+    if (t->three_phase)
+        ends[1] = 2 * t->pct_start * total - 2, ends[2] = total - 1, n = 3;
+    *start = 0;
+    int i = 0;
+    while (i < n - 1 && x > ends[i])
+        *start = ends[i++];
+    *end = ends[i];
+    return i;
+}
+
 static double onecycle(const Schedule *s, int64_t step, double a, double b, double c)
 {
     const TrainConfig *t = s->t;
-    double total = s->total_steps, x = (double)step;
-    double ends[3] = {t->pct_start * total - 1, total - 1, 0};
-    double from[3] = {a, b, a}, to[3] = {b, c, c};
-    int n = 2;
-    if (t->three_phase) {
-        ends[1] = 2 * t->pct_start * total - 2, ends[2] = total - 1;
+    double from[3] = {a, b, a}, to[3] = {b, c, c}, start, end;
+    if (t->three_phase)
         to[1] = a;
-        n = 3;
-    }
-    double start = 0;
-    int i = 0;
-    while (i < n - 1 && x > ends[i])
-        start = ends[i++];
-    double pct = (x - start) / (ends[i] - start);
+    int i = onecycle_phase(t, (double)s->total_steps, step, &start, &end);
+    double pct = ((double)step - start) / (end - start);
     if (t->anneal_strategy == 1) /* _annealing_linear */
         return (to[i] - from[i]) * pct + from[i];
     return to[i] + (from[i] - to[i]) / 2.0 * (cos(PI * pct) + 1.0); /* _annealing_cos */
@@ -320,16 +327,35 @@ bool sched_check(const TrainConfig *t, int epochs, int per_epoch, Diag *d)
                   (long long)steps);
         return false;
     }
-    if (t->total_steps == 0 && t->pct_start * (double)steps == 1) {
+    /* PyTorch computes the lr of steps 0 to the run's last + 1 (the scheduler steps after
+     * every batch); a phase of no length divides by zero. Only the first phase can take step 0
+     * (when it ends there), and only the last can take step total_steps (when the one before
+     * ends at total_steps - 1, where it does). */
+    double total = t->total_steps > 0 ? (double)t->total_steps : (double)steps, start, end;
+    int phase = onecycle_phase(t, total, 0, &start, &end);
+    if (phase == 0 && end == start) {
         diag_error(d, at,
-                   "OneCycleLR's rise would last pct_start x total steps = %g x %lld = 1 step "
-                   "(%d epoch%s of %d batches), which PyTorch cannot schedule (it divides by "
-                   "zero)",
-                   t->pct_start, (long long)steps, epochs, epochs == 1 ? "" : "s", per_epoch);
-        diag_hint(d, at, "take a pct_start other than 1/%lld, or give total_steps",
-                  (long long)steps);
+                   "OneCycleLR's rise would last pct_start x total steps = %g x %g = 1 step, "
+                   "which PyTorch cannot schedule (it divides by zero)",
+                   t->pct_start, total);
+        diag_hint(d, at, "take a pct_start other than 1/%g%s", total,
+                  t->total_steps > 0 ? ", or another total_steps" : ", or give total_steps");
         return false;
     }
+    phase = onecycle_phase(t, total, steps, &start, &end);
+    if (steps == (int64_t)total && end == start) {
+        diag_error(d, at,
+                   "OneCycleLR's last phase would last no step (%s), and the run reaches its "
+                   "total_steps (%lld: %d epoch%s of %d batches): PyTorch's OneCycleLR divides "
+                   "by zero at the scheduler's step after the last batch",
+                   t->three_phase ? "three_phase with 2 x pct_start x total steps = total + 1"
+                                  : "pct_start=1",
+                   (long long)steps, epochs, epochs == 1 ? "" : "s", per_epoch);
+        diag_hint(d, at, "take a smaller pct_start, or give total_steps=%lld or more",
+                  (long long)steps + 1);
+        return false;
+    }
+    (void)phase;
     return true;
 }
 

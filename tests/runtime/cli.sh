@@ -460,6 +460,17 @@ expect onecycle-past-total 1 'mlp1c.net:[0-9]+:3: error;total_steps=33;takes 44 
 sed 's/  epochs 3/  epochs 3\n  schedule OneCycleLR max_lr=0.1 pct_start=0.05/' mlp.net >mlp1d.net
 expect onecycle-rise-one-step 1 'mlp1d.net:[0-9]+:3: error;0.05 x 20 = 1 step' \
     mlp1d.net --train --data small --epochs 2 --batch 21
+# and so is a last phase of no step that the run reaches (PyTorch divides by zero at the
+# scheduler's step after the last batch): pct_start=1, or three_phase with 2 p T = T + 1
+# (0.5625 x 8 steps); with total_steps past the run, pct_start=1 runs
+sed 's/  epochs 3/  epochs 3\n  schedule OneCycleLR max_lr=0.1 pct_start=1/' mlp.net >mlp1e.net
+expect onecycle-last-phase-empty 1 'mlp1e.net:[0-9]+:3: error;last phase would last no step;pct_start=1' \
+    mlp1e.net --train --data small --epochs 2 --batch 21
+sed 's/  epochs 3/  epochs 3\n  schedule OneCycleLR max_lr=0.1 pct_start=1 total_steps=21/' mlp.net >mlp1f.net
+run_ok onecycle-pct1-longer mlp1f.net --train --data small --epochs 2 --batch 21 --threads 2 --no-record --save oc1f.st
+sed 's/  epochs 3/  epochs 3\n  schedule OneCycleLR max_lr=0.1 pct_start=0.5625 three_phase=true/' mlp.net >mlp1g.net
+expect onecycle-third-phase-empty 1 'mlp1g.net:[0-9]+:3: error;last phase would last no step;three_phase' \
+    mlp1g.net --train --data small --epochs 4 --batch 105
 # a run's cycle is fixed when it starts: resuming a finished 3-epoch cycle with --epochs 5
 # would start a second, stretched one (PyTorch's scheduler refuses to step past its total)
 run_ok onecycle-3 mlp1d.net --train --data small --threads 2 --save oc3.st
