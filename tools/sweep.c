@@ -23,6 +23,7 @@
 
 #include "fileio.h"
 #include "frontend.h"
+#include "record.h"
 #include "sweep.h"
 
 typedef struct Axis {
@@ -69,15 +70,19 @@ static bool read_results(Result *r)
     char *file = NULL;
     if (asprintf(&file, "%s/metrics.jsonl", r->dir) < 0)
         return false;
-    FILE *f = fopen(file, "r");
+    Diag quiet;
+    diag_init_quiet(&quiet, "netrun");
+    FILE *f = io_open_own(file, false, true, &quiet);
     free(file);
     if (!f)
         return false;
     char *line = NULL;
     size_t cap = 0;
+    ssize_t n;
+    bool cut;
     r->best_acc = -1;
-    while (getline(&line, &cap, f) > 0) {
-        json_object *o = json_tokener_parse(line), *v;
+    while ((n = io_getline_max(&line, &cap, f, RECORD_LINE_MAX, &cut)) > 0) {
+        json_object *o = cut ? NULL : record_parse_line(line, (size_t)n), *v;
         if (!o)
             continue;
         bool end = false; /* an end line has no validation: it gives no best accuracy */

@@ -320,3 +320,70 @@ bool save_text(const char *path, const char *text, size_t len, Diag *d)
     }
     return save_commit(&s, d);
 }
+
+FILE *io_open_own(const char *path, bool append, bool quiet_absent, Diag *d)
+{
+    char eb[128];
+    int fd = open(path,
+                  (append ? O_WRONLY | O_APPEND | O_CREAT : O_RDONLY | O_NONBLOCK) | O_NOFOLLOW |
+                      O_CLOEXEC,
+                  0666);
+    if (fd < 0) {
+        int e = errno;
+        if (e == ENOENT && quiet_absent)
+            return NULL;
+        if (e == ELOOP)
+            diag_error(d, (SrcLoc){0},
+                       "%s: is a symbolic link; netrun reads and writes its own files only as "
+                       "regular files, never through a link",
+                       path);
+        else
+            diag_error(d, (SrcLoc){0}, "%s: cannot open: %s", path, io_errstr(e, eb, sizeof eb));
+        errno = e;
+        return NULL;
+    }
+    struct stat st;
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        diag_error(d, (SrcLoc){0}, "%s: not a regular file", path);
+        close(fd);
+        errno = EINVAL;
+        return NULL;
+    }
+    if (!append) /* blocking reads from here on */
+        (void)fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
+    FILE *f = fdopen(fd, append ? "a" : "r");
+    if (!f) {
+        diag_error(d, (SrcLoc){0}, "%s: cannot open: %s", path, io_errstr(errno, eb, sizeof eb));
+        close(fd);
+    }
+    return f;
+}
+
+ssize_t io_getline_max(char **line, size_t *cap, FILE *f, size_t max, bool *cut)
+{
+    size_t n = 0;
+    int c;
+    *cut = false;
+    while ((c = getc(f)) != EOF) {
+        if (n < max) {
+            if (n + 2 > *cap) {
+                size_t want = *cap ? *cap * 2 : 256;
+                if (want > max + 2)
+                    want = max + 2;
+                char *p = realloc(*line, want);
+                if (!p)
+                    return -1;
+                *line = p, *cap = want;
+            }
+            (*line)[n++] = (char)c;
+        } else {
+            *cut = true;
+        }
+        if (c == '\n')
+            break;
+    }
+    if (n == 0)
+        return -1;
+    (*line)[n] = '\0';
+    return (ssize_t)n;
+}

@@ -13,6 +13,7 @@
 
 #include <stdbool.h>
 #include <stdio.h>
+#include <sys/types.h>
 
 #include "base.h"
 
@@ -53,6 +54,18 @@ bool save_check(const char *path, bool streams, Diag *d);
 /* Writes path atomically with len bytes of text (save_begin, a write, save_commit). false
  * after one message. */
 bool save_text(const char *path, const char *text, size_t len, Diag *d);
+/* Opens a file netrun keeps for itself (a run folder's metrics.jsonl) for reading, or for
+ * appending when append (created if absent): never through a symbolic link, and only a
+ * regular file, so that a folder someone else made cannot point a write at another file or
+ * a read at a device. NULL after one message naming path; with quiet_absent, a file that is
+ * not there gives NULL with errno ENOENT and no message. */
+FILE *io_open_own(const char *path, bool append, bool quiet_absent, Diag *d);
+
+/* getline that keeps at most max bytes of a line (the rest is read and dropped; *cut says
+ * so), so that a file without newlines cannot grow the buffer without bound. Returns the
+ * bytes kept (> 0), or -1 at the end of the file or on an error. */
+ssize_t io_getline_max(char **line, size_t *cap, FILE *f, size_t max, bool *cut);
+
 /* For a signal handler that is about to _exit: removes the temporary file of the save in
  * progress, if any (async-signal-safe). */
 void save_abandon(void);

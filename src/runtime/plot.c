@@ -132,19 +132,17 @@ static bool read_line(Run *r, const char *file, int lineno, const char *line, si
 /* A metrics.jsonl into r: every line checked; at least one epoch line. */
 static bool read_metrics(Run *r, const char *file, Diag *d)
 {
-    FILE *f = fopen(file, "r");
-    if (!f) {
-        char eb[128];
-        diag_error(d, (SrcLoc){0}, "%s: cannot open: %s", file, io_errstr(errno, eb, sizeof eb));
+    FILE *f = io_open_own(file, false, false, d);
+    if (!f)
         return false;
-    }
     io_note_read(file);
     char *line = NULL;
     size_t cap = 0;
     ssize_t len;
-    bool ok = true;
-    for (int lineno = 1; ok && (len = getline(&line, &cap, f)) > 0; lineno++)
-        ok = read_line(r, file, lineno, line, (size_t)len, line[len - 1] != '\n', d);
+    bool ok = true, cut;
+    for (int lineno = 1; ok && (len = io_getline_max(&line, &cap, f, RECORD_LINE_MAX, &cut)) > 0;
+         lineno++)
+        ok = read_line(r, file, lineno, line, (size_t)len, line[len - 1] != '\n' && !cut, d);
     free(line);
     fclose(f);
     if (ok && r->loss[TRAIN].n == 0) {

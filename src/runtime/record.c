@@ -76,15 +76,17 @@ static bool make_dir(const char *dir, bool may_exist, bool must_be_empty, bool *
 static bool open_metrics(Record *r, Diag *d)
 {
     char *p = record_path(r, "metrics.jsonl");
-    r->metrics = p ? fopen(p, "a") : NULL;
-    if (!r->metrics) {
-        char eb[128];
-        diag_error(d, (SrcLoc){0}, "%s: cannot open: %s", p ? p : r->dir,
-                   io_errstr(errno, eb, sizeof eb));
-    }
+    r->metrics = p ? io_open_own(p, true, false, d) : NULL;
+    if (!p)
+        diag_error(d, (SrcLoc){0}, "out of memory");
     free(p);
     return r->metrics != NULL;
 }
+
+/* The files of a run's record, which a run writes (and netrun reads). */
+static const char *const record_files[] = {"metrics.jsonl",    "run.json",
+                                           "net.net",          "weights.safetensors",
+                                           "best.safetensors", "checkpoint.safetensors"};
 
 /* The largest N of parent's entries named "name-N" (0 when none). */
 static long last_number(const char *parent, const char *name)
@@ -174,7 +176,7 @@ void record_discard(Record *r)
 
 json_object *record_parse_line(const char *line, size_t len)
 {
-    json_tokener *tok = len < (1u << 20) ? json_tokener_new() : NULL; /* a line is < 1 KB */
+    json_tokener *tok = len < RECORD_LINE_MAX ? json_tokener_new() : NULL; /* a line is < 1 KB */
     json_object *o = tok ? json_tokener_parse_ex(tok, line, (int)len) : NULL;
     bool whole = tok && json_tokener_get_error(tok) == json_tokener_success &&
                  json_object_is_type(o, json_type_object);
@@ -204,26 +206,45 @@ bool record_reopen(Record *r, const char *dir, int64_t step, Diag *d)
 {
     memset(r, 0, sizeof *r);
     r->dir = strdup(dir);
-    char *p = r->dir ? record_path(r, "metrics.jsonl") : NULL;
-    if (!p) {
+    if (!r->dir) {
         diag_error(d, (SrcLoc){0}, "out of memory");
+        return false;
+    }
+    for (size_t k = 0; k < sizeof record_files / sizeof record_files[0]; k++) {
+        char *f = record_path(r, record_files[k]);
+        struct stat st;
+        if (f && lstat(f, &st) == 0 && !S_ISREG(st.st_mode)) {
+            diag_error(d, (SrcLoc){0},
+                       "%s: is %s, not a regular file; a resumed run writes the files of its "
+                       "record, and will not write through it",
+                       f, S_ISLNK(st.st_mode) ? "a symbolic link" : "something else");
+            free(f);
+            record_close(r);
+            return false;
+        }
+        free(f);
+    }
+    char *p = record_path(r, "metrics.jsonl");
+    FILE *in = p ? io_open_own(p, false, true, d) : NULL;
+    free(p);
+    if (!in && errno != ENOENT) {
         record_close(r);
         return false;
     }
-    FILE *in = fopen(p, "r");
-    free(p);
     if (in) { /* keep the lines up to the checkpoint's step */
         StrBuf keep;
         sb_init(&keep);
         char *line = NULL;
         size_t cap = 0;
         ssize_t n;
+        bool cut;
         int unreadable = 0; /* whole lines without a step (a cut last line is the crash's) */
-        while ((n = getline(&line, &cap, in)) > 0) {
-            int64_t s = line_step(line, (size_t)n);
-            if (s >= 0 && s <= step && line[n - 1] == '\n')
+        while ((n = io_getline_max(&line, &cap, in, RECORD_LINE_MAX, &cut)) > 0) {
+            bool whole = line[n - 1] == '\n' || cut;
+            int64_t s = cut ? -1 : line_step(line, (size_t)n);
+            if (s >= 0 && s <= step && whole)
                 sb_puts(&keep, line);
-            unreadable += s < 0 && line[n - 1] == '\n';
+            unreadable += s < 0 && whole;
         }
         free(line);
         fclose(in);
@@ -248,13 +269,10 @@ bool record_reopen(Record *r, const char *dir, int64_t step, Diag *d)
 
 bool record_file_ok(const char *path, Diag *d)
 {
-    static const char *const files[] = {"metrics.jsonl",    "run.json",
-                                        "net.net",          "weights.safetensors",
-                                        "best.safetensors", "checkpoint.safetensors"};
     const char *slash = strrchr(path, '/'), *base = slash ? slash + 1 : path;
     bool named = false;
-    for (size_t k = 0; k < sizeof files / sizeof files[0]; k++)
-        named = named || !strcmp(base, files[k]);
+    for (size_t k = 0; k < sizeof record_files / sizeof record_files[0]; k++)
+        named = named || !strcmp(base, record_files[k]);
     if (!named || io_read_as(path)) /* one this command reads: the save says so */
         return true;
     char *dir = slash ? strndup(path, (size_t)(slash - path)) : strdup(".");

@@ -44,7 +44,9 @@ void record_discard(Record *r);
 /* Whether dir is a run folder (holds a run.json). */
 bool record_is_run(const char *dir);
 /* Reopens a run folder to go on after a checkpoint at `step`: metrics.jsonl keeps its lines
- * up to that step (a line that does not parse, as a torn last one, goes too). */
+ * up to that step (a line that does not parse, as a torn last one, goes too). The folder's
+ * record files must be regular files or absent: the run writes them, and a link (in a folder
+ * someone else made) would point those writes at another file. */
 bool record_reopen(Record *r, const char *dir, int64_t step, Diag *d);
 /* dir/file, owned by the caller (free()). */
 char *record_path(const Record *r, const char *file);
@@ -60,7 +62,10 @@ void record_line(Record *r, const char *type, int epoch, int64_t step, const cha
 /* Appends a "resume" line with the command line. */
 void record_resume(Record *r, int64_t step, int argc, char **argv);
 /* One line of metrics.jsonl as a JSON object (the caller puts it), or NULL when the line
- * is anything else: not JSON, not an object, or an object with more than blanks after it. */
+ * is anything else: not JSON, not an object, or an object with more than blanks after it,
+ * or RECORD_LINE_MAX bytes or longer (netrun's lines are under 1 KB). Readers take lines
+ * with io_getline_max(..., RECORD_LINE_MAX, ...). */
+#define RECORD_LINE_MAX ((size_t)1 << 20)
 struct json_object *record_parse_line(const char *line, size_t len);
 /* Closes metrics.jsonl and frees; accepts a zeroed Record. */
 void record_close(Record *r);
