@@ -247,6 +247,24 @@ Test(csv, endless_line)
     free(text);
 }
 
+/* Nor does a quoted field of line ends, which once started the count again at each of them
+ * (a 300 KB gzip made a 300 MiB class name). */
+Test(csv, endless_quoted_field)
+{
+    size_t n = ((size_t)64 << 20) + 64;
+    char *text = malloc(n);
+    cr_assert(text);
+    const char *head = "a,label\n1,\"";
+    memcpy(text, head, strlen(head));
+    memset(text + strlen(head), '\n', n - strlen(head));
+    Dataset ds;
+    CsvSpec spec = {.label = "label", .learn = true, .classes = &cls, .nclasses = &ncls};
+    cr_assert_not(dataset_parse_csv(&ds, "long.csv", text, n, &spec, &cap.d));
+    expect_error(&cap, "long.csv:2: a record longer than 64 MiB, to line ",
+                 "a quoted field that does not close?");
+    free(text);
+}
+
 Test(csv, not_finite)
 {
     BAD("a,label\nnan,x\n", "t.csv:2: column 1 ('a'): 'nan' is not a finite float32 value");
