@@ -116,6 +116,10 @@ enum {
 
 enum { MAX_SET = 64 }; /* train-setting flags on one command line */
 
+/* The most outputs --confusion takes: a label is a byte (IDX, CIFAR) or one of at most 256
+ * classes (CSV tables, image folders). */
+#define CONFUSION_MAX 256
+
 typedef struct Args {
     const char *net, *predict, *logits, *load, *save, *checkpoint, *resume, *record;
     const char *confusion, *out;
@@ -1500,6 +1504,13 @@ static int run(int argc, char **argv, bool *collective)
             (!record_file_ok(a.confusion, &d) || !save_check(a.confusion, false, &d)))
             goto done;
         int64_t N = rt_outputs(m);
+        if (a.confusion && N > CONFUSION_MAX) { /* an N x N table, printed and drawn */
+            diag_error(&d, (SrcLoc){0},
+                       "--confusion: %s has %lld outputs; a confusion matrix is drawn for at "
+                       "most %d classes (the most a label can name)",
+                       g->name, (long long)N, CONFUSION_MAX);
+            goto done;
+        }
         int64_t *cm = a.confusion ? calloc((size_t)(N * N), sizeof *cm) : NULL;
         if (a.confusion && !cm) {
             diag_error(&d, (SrcLoc){0}, "out of memory for a %lldx%lld confusion matrix",

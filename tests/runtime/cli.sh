@@ -777,6 +777,9 @@ expect logits-is-predict 1 'smallkeep/t10k-images-idx3-ubyte;reads;destroy' mlp.
 cmp -s small/train-labels-idx1-ubyte smallkeep/train-labels-idx1-ubyte && cmp -s small/t10k-images-idx3-ubyte smallkeep/t10k-images-idx3-ubyte &&
     ok "save-is-data, logits-is-predict: the data files are intact" || bad "a data file changed"
 expect confusion-is-load 1 'keep.st;reads;destroy' mlp.net --load keep.st --eval --data small --confusion ./keep.st
+# a matrix of outputs x outputs, printed and drawn: a net of 20,000 outputs asked 3.2 GB
+sed 's/fc: Linear 10/fc: Linear 20000/' mlp.net >wide.net
+expect confusion-too-wide 1 '--confusion: mlp has 20000 outputs;at most 256 classes' wide.net --eval --data small --confusion wide.svg
 # weights trained from --load may go back to the file they came from, as asked
 cp good.st inplace.st
 run_ok load-is-save mlp.net --train --data small --steps 1 --load inplace.st --save ./inplace.st &&
