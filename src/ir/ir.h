@@ -223,7 +223,8 @@ typedef struct IntList {
     int64_t v[ATTR_MAX_LIST];
 } IntList;
 
-#define SETTING_MAX 32 /* settings: bits of TrainConfig.given */
+#define SETTING_MAX 32    /* settings: bits of TrainConfig.given */
+#define TRAIN_VAL_MAX 0.9 /* the largest validation share (val, --val) */
 
 /* The most channels normalize gives values for. */
 #define NORM_MAX 4

@@ -382,7 +382,7 @@ ONE_VALUE(shuffle, ATTR_BOOL, "true", 0, 0, shuffle, "--shuffle", "reshuffle eve
 ONE_VALUE(warmup, ATTR_INT, "0", 0, 1e9, warmup, NULL, "batches of linear lr warm-up");
 ONE_VALUE(chunks, ATTR_INT, "8", 1, 1024, chunks, "--chunks",
           "most chunks a batch is cut into; the bits depend on it, not on threads or processes");
-ONE_VALUE(val, ATTR_FLOAT, "0", 0, 0.9, val, "--val",
+ONE_VALUE(val, ATTR_FLOAT, "0", 0, TRAIN_VAL_MAX, val, "--val",
           "share of the training set held out (seeded) for validation");
 ONE_VALUE(early_stop, ATTR_INT, "0", 0, 1 << 20, early_stop, "--early-stop",
           "stop after this many epochs without a better accuracy (0: never)");

@@ -4,6 +4,7 @@
  * the optimiser's state under "optim.<key>.<name>" (optim_states: m, v, and vmax or grad_avg when
  * kept) and the training position (epoch, batch, step, RNG states) in the metadata as decimal
  * strings. */
+#include <ctype.h>
 #include <inttypes.h>
 #include <math.h>
 #include <stdlib.h>
@@ -96,9 +97,10 @@ static bool int_parse(const char *s, int64_t lo, int64_t hi, int64_t *out)
         return false;
     uint64_t v = 0;
     for (; *p; p++) {
-        v = v * 10 + (uint64_t)(*p - '0');
-        if (v > (uint64_t)hi)
-            return false; /* also beyond -lo: no overflow */
+        uint64_t digit = (uint64_t)(*p - '0');
+        if (v > (uint64_t)hi / 10 || v * 10 + digit > (uint64_t)hi)
+            return false; /* past hi (and -lo); v * 10 + digit <= hi + 9 cannot wrap */
+        v = v * 10 + digit;
     }
     int64_t x = neg ? -(int64_t)v : (int64_t)v;
     if (x < lo)
@@ -570,6 +572,10 @@ static bool read_pos(const char *path, const StFile *f, int64_t v[P_NINTS], Rng 
 /* A double as ckpt_save writes it (%.17g), finite, within [lo, hi]. */
 static bool double_parse(const char *s, double lo, double hi, double *out)
 {
+    /* as "%.17g" writes: no blank, no hex, no inf or nan (strtod takes them all) */
+    if (!(isdigit((unsigned char)s[0]) || s[0] == '-' || s[0] == '.') ||
+        strspn(s, "0123456789.eE+-") != strlen(s))
+        return false;
     char *end = NULL;
     double v = strtod(s, &end);
     if (end == s || *end || !(v >= lo && v <= hi))
@@ -646,6 +652,16 @@ static bool read_sums(const char *path, const StFile *f, const int64_t v[P_NINTS
             return false;
         }
     }
+    if ((pos->seen == 0 && pos->loss_sum != 0) || (pos->log_steps == 0 && pos->log_loss != 0)) {
+        /* a sum of no losses is 0: a line from these would print a loss of no steps */
+        int k = pos->seen == 0 && pos->loss_sum != 0 ? S_LOSS : S_LOG_LOSS;
+        diag_error(d, (SrcLoc){0},
+                   "%s: bad training position: metadata '%s' is %g, but '%s' is 0: a sum of no "
+                   "losses is 0",
+                   path, sum_keys[k], k == S_LOSS ? pos->loss_sum : pos->log_loss,
+                   sum_keys[k == S_LOSS ? S_SEEN : S_LOG_STEPS]);
+        return false;
+    }
     if (pos->correct > pos->seen) {
         diag_error(d, (SrcLoc){0},
                    "%s: bad training position: metadata '%s' (%" PRId64
@@ -673,7 +689,7 @@ static bool read_run(const char *path, const StFile *f, const TrainConfig *t, bo
         int64_t n = 0;
         double x = 0;
         bool ok = i == R_SEED      ? int_parse(s, 0, INT64_MAX, &n)
-                  : i == R_VAL     ? double_parse(s, 0, 1, &x)
+                  : i == R_VAL     ? double_parse(s, 0, TRAIN_VAL_MAX, &x)
                   : i == R_SHUFFLE ? !strcmp(s, "true") || !strcmp(s, "false")
                   : i == R_IMAGES  ? int_parse(s, 1, INT32_MAX, &got->images)
                   : i == R_CYCLE   ? int_parse(s, 1, CKPT_MAX_STEP, &got->cycle)
@@ -722,7 +738,8 @@ bool ckpt_check_split(const char *path, const TrainConfig *t, Diag *d)
     double val = 0;
     bool ok = true;
     if (!s && !v) { /* weights from elsewhere (PyTorch's) say nothing of a split */
-    } else if (!s || !v || !int_parse(s, 0, INT64_MAX, &seed) || !double_parse(v, 0, 1, &val)) {
+    } else if (!s || !v || !int_parse(s, 0, INT64_MAX, &seed) ||
+               !double_parse(v, 0, TRAIN_VAL_MAX, &val)) {
         char sb[IO_CLIP_BUF], vb[IO_CLIP_BUF];
         diag_error(d, (SrcLoc){0},
                    "%s: its metadata %s = %s and %s = %s are not a seed and a validation "

@@ -268,6 +268,10 @@ for kv in netc.epoch_seen=199 netc.epoch_seen=-20 netc.epoch_correct=201 netc.ep
     set_meta midrun/checkpoint.safetensors pos.st "$k" "$v"
     expect "sums-$k=$v" 1 "pos.st;bad training position;'$k'" mlp.net --train --no-record --resume pos.st
 done
+# a sum of no losses is 0 (else the next line would print a loss made of nothing)
+set_meta midrun/checkpoint.safetensors pos0.st netc.log_steps 0
+set_meta pos0.st pos.st netc.log_loss 1e9
+expect "sums-log-of-none" 1 "pos.st;bad training position;'netc.log_loss' is 1e.09, but 'netc.log_steps' is 0" mlp.net --train --no-record --resume pos.st
 
 echo "record: $passed passed, $failed failed"
 [ $failed = 0 ]

@@ -371,7 +371,18 @@ Test(checks, the_run_the_position_is_in)
         {"netc.val", "2", "bad training position: metadata 'netc.val'"},
         {"netc.shuffle", "yes", "bad training position: metadata 'netc.shuffle'"},
         {"netc.images", "0", "bad training position: metadata 'netc.images'"},
-        {"netc.cycle", "x", "bad training position: metadata 'netc.cycle'"}};
+        {"netc.cycle", "x", "bad training position: metadata 'netc.cycle'"},
+        /* 2^64 + 3 and 2^64 wrapped to 3 and 0 (this run's seed): a number past the range
+         * is bad, whatever it wraps to */
+        {"netc.seed", "18446744073709551616", "bad training position: metadata 'netc.seed'"},
+        {"netc.seed", "18446744073709551619", "bad training position: metadata 'netc.seed'"},
+        {"netc.seed", "9223372036854775808", "bad training position: metadata 'netc.seed'"},
+        /* past --val's own range (0.9), whose hint could not be followed; and numbers
+         * "%.17g" never writes */
+        {"netc.val", "0.95", "bad training position: metadata 'netc.val'"},
+        {"netc.val", " 0", "bad training position: metadata 'netc.val'"},
+        {"netc.val", "0x0", "bad training position: metadata 'netc.val'"},
+        {"netc.val", "nan", "bad training position: metadata 'netc.val'"}};
     for (size_t i = 0; i < sizeof refused / sizeof *refused; i++) {
         cap_fini(&cap);
         cap_init(&cap);
