@@ -195,7 +195,7 @@ static int netc_pgm_space(unsigned char c)
  * field we accept is that large). */
 static int netc_pgm_number(const unsigned char *d, size_t len, size_t *pos, unsigned long *v)
 {
-    int digits = 0;
+    int digits = 0, significant = 0; /* leading zeros are read as netrun reads them */
     while (*pos < len && (netc_pgm_space(d[*pos]) || d[*pos] == '#'))
         if (d[*pos] == '#')
             while (*pos < len && d[*pos] != '\n' && d[*pos] != '\r')
@@ -203,9 +203,14 @@ static int netc_pgm_number(const unsigned char *d, size_t len, size_t *pos, unsi
         else
             ++*pos;
     *v = 0;
-    for (; *pos < len && d[*pos] >= '0' && d[*pos] <= '9' && digits < 8; ++*pos, digits++)
+    for (; *pos < len && d[*pos] >= '0' && d[*pos] <= '9'; ++*pos, digits++) {
+        if (*v == 0 && d[*pos] == '0')
+            continue;
+        if (++significant > 7)
+            return 0;
         *v = *v * 10 + (unsigned long)(d[*pos] - '0');
-    return digits > 0 && digits < 8 && (*pos == len || netc_pgm_space(d[*pos]) || d[*pos] == '#');
+    }
+    return digits > 0 && (*pos == len || netc_pgm_space(d[*pos]) || d[*pos] == '#');
 }
 
 static int netc_pgm(const char *path, const unsigned char *d, size_t len)

@@ -57,6 +57,8 @@ bytes 31 139 8 0 0 0 0 0 > "$tmp/gz.idx"
 # PGM 3 wide, 4 high: pixels 0, 1, 0.2 -> normalised -2, 2, -1.2: class 1, p = 0.944
 { printf 'P5\n3 4\n255\n'; bytes 0 255 51 $(zeros 9); } > "$tmp/p5.pgm"
 printf 'P2\n# plain, with a comment\n3 4\n255\n0 255 51\n%s\n' "$(zeros 9)" > "$tmp/p2.pgm"
+# numbers with leading zeros past 8 digits, as netrun reads them
+printf 'P2\n0000000003 4\n000000000255\n0 000000000255 0000000051\n%s\n' "$(zeros 9)" > "$tmp/p2zeros.pgm"
 { printf 'P5 3 4 1000\n'; bytes 0 0 3 232 0 200 $(zeros 18); } > "$tmp/p16.pgm"
 { printf 'P5\n4 3\n255\n'; bytes $(zeros 12); } > "$tmp/wide.pgm"
 { printf 'P5\n3 4\n0\n'; bytes $(zeros 12); } > "$tmp/max0.pgm"
@@ -95,6 +97,7 @@ for cc in $ccs; do
   expect "IDX accuracy" 0 "^accuracy 0.6667 (3 images), .* us/image" "$img" "$tmp/three.idx" "$tmp/three.labels"
   expect "PGM P5" 0 "^1  (p=0.944) $" "$img" "$tmp/p5.pgm"
   expect "PGM P2" 0 "^1  (p=0.944) $" "$img" "$tmp/p2.pgm"
+  expect "PGM P2, leading zeros" 0 "^1  (p=0.944) $" "$img" "$tmp/p2zeros.pgm"
   expect "PGM 16-bit" 0 "^1  (p=0.944) $" "$img" "$tmp/p16.pgm"
   expect "flat IDX 4x3" 0 "^0 1 1 2 2 0 " "$flat" "$tmp/three.idx"
   expect "flat IDX 2x6" 0 "^0 2 " "$flat" "$tmp/flat.idx"
