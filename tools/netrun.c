@@ -420,6 +420,22 @@ static void put_name(const char *s)
             putchar(*p);
 }
 
+/* Whether an image's outputs are all finite; else a message: finite weights can still
+ * overflow float arithmetic (a weight of 3e38, a BatchNorm of running_var 0), and a class
+ * or a probability read from NaNs would be noise printed as an answer. */
+static bool outputs_finite(const char *file, int image, const float *row, int n, Diag *d)
+{
+    for (int k = 0; k < n; k++)
+        if (!isfinite(row[k])) {
+            diag_error(d, (SrcLoc){0},
+                       "%s: image %d: output %d of the net is %s: float arithmetic overflowed "
+                       "(finite weights and inputs can, as a weight of 3e38 does)",
+                       file, image, k, isnan(row[k]) ? "nan" : "infinite");
+            return false;
+        }
+    return true;
+}
+
 /* One PNG or JPEG for --predict, as the image folders read their images: decoded, resized
  * by the data setting's resize, a gray one widened to a colour net's 3 channels (R = G = B,
  * as ImageFolder's convert('RGB')); into ds, channels first. */
@@ -587,6 +603,13 @@ static int predict(const Args *a, Model *m, const TrainConfig *t, Diag *d)
         const float *logits = rt_forward(m, count, false);
         for (int b = 0; b < count; b++) {
             const float *row = logits + (size_t)b * (size_t)N;
+            if (!outputs_finite(a->predict, start + b, row, N, d)) {
+                if (csv)
+                    save_abort(&out);
+                free(raw);
+                dataset_free(&ds);
+                return EXIT_BAD_INPUT;
+            }
             if (csv) {
                 for (int k = 0; k < N; k++)
                     fprintf(csv, k ? ",%.9g" : "%.9g", (double)row[k]);
@@ -1523,6 +1546,14 @@ static int run(int argc, char **argv, bool *collective)
         }
         EvalResult ev = rt_evaluate_cm(m, a.eval_val ? &val : &test, t->batch, t, cm);
         double el = now_seconds() - t0;
+        if (!isfinite(ev.loss)) { /* finite weights can overflow; an accuracy of NaNs is noise */
+            diag_error(&d, (SrcLoc){0},
+                       "%s loss is %s: float arithmetic overflowed in the net with these "
+                       "weights (finite weights can, as a weight of 3e38 does)",
+                       a.eval_val ? "the val" : "the test", isnan(ev.loss) ? "nan" : "infinite");
+            free(cm);
+            goto done;
+        }
         char n[32], rate[32];
         printf("%s: loss %.4f  accuracy %.4f  (%s images, %s img/s, batch %d)\n",
                a.eval_val ? "val" : "test", ev.loss, ev.accuracy, fmt_thousands(n, ev.n),

@@ -369,6 +369,12 @@ B='"fc.bias":{"dtype":"F32","shape":[10],"data_offsets":[0,40]}'
 st_file st-good.st "{$B,$W}" 31400
 PRED=(nodata.net --predict small/t10k-images-idx3-ubyte --quiet)
 run_ok st-good "${PRED[@]}" --load st-good.st && ok "a hand-made safetensors file loads"
+# finite weights that overflow float arithmetic (3e38 everywhere): --predict and --eval
+# refuse to print classes and an accuracy read from NaNs
+hdr=$(( $(od -An -t u8 -N8 st-good.st | tr -d ' ') + 8 ))
+{ head -c $hdr st-good.st; head -c 40 /dev/zero; for _ in $(seq 7840); do printf '\346\261\141\177'; done; } >st-huge.st
+expect st-finite-overflow-predict 1 'small/t10k-images-idx3-ubyte: image 0: output 0 of the net is (nan|infinite);overflowed' "${PRED[@]}" --load st-huge.st
+expect st-finite-overflow-eval 1 'the test loss is (nan|infinite);overflowed' nodata.net --eval --data small --load st-huge.st
 head -c 30000 st-good.st >st-trunc.st
 expect st-truncated 1 'st-trunc.st;truncated' "${PRED[@]}" --load st-trunc.st
 head -c 5 st-good.st >st-tiny.st
