@@ -375,6 +375,17 @@ bool ir_shape(Graph *g, Diag *d)
             n->shaped = false;
         }
         for (int p = 0; n->shaped && p < n->nparams; p++) {
+            size_t len = strlen(n->params[p].name);
+            if (len > IR_MAX_PARAM_NAME) { /* nested long names: files could not hold it */
+                char clip[48];
+                snprintf(clip, sizeof clip, "%.40s", n->params[p].name);
+                diag_error(d, n->loc,
+                           "the state_dict name of this '%s' %s ('%s...') is %zu bytes; "
+                           "weights files take at most %d (nest fewer or shorter names)",
+                           n->ops->name, n->params[p].suffix, clip, len, IR_MAX_PARAM_NAME);
+                n->shaped = false;
+                break;
+            }
             if (shape_numel(n->params[p].shape) > SHAPE_MAX_NUMEL) {
                 char buf[64], lim[32];
                 diag_error(d, n->loc, "'%s' %s %s is too large: more than %s values", n->ops->name,

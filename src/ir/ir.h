@@ -124,6 +124,10 @@ typedef struct Graph Graph;
 
 /* A parameter, or a buffer: state that is saved under its state_dict name but not trained
  * (BatchNorm's running statistics). */
+/* The longest state_dict name of a parameter or buffer: a checkpoint prefixes optimizer
+ * state with "optim.grad_avg." (15 bytes), and a safetensors name here is at most 1024. */
+#define IR_MAX_PARAM_NAME 1000
+
 typedef struct Param {
     const char *name;   /* full state_dict name: layer1.0.weight */
     const char *suffix; /* weight, bias, running_mean */

@@ -448,7 +448,7 @@ static bool load_into(const char *path, const StFile *f, Model *m, Optim *o, Dia
             take(path, f, n->params[p].name, n, p, n->params[p].nonneg, w, &problems, d);
             if (o && !n->params[p].buffer) {
                 size_t at = (size_t)(w - m->params);
-                char name[512];
+                char name[IR_MAX_PARAM_NAME + 32]; /* "optim.<key>." and the name */
                 for (int j = 0; j < ns; j++) {
                     snprintf(name, sizeof name, "optim.%s.%s", st[j].key, n->params[p].name);
                     take(path, f, name, n, p, st[j].nonneg, st[j].a + at, &problems, d);

@@ -284,6 +284,37 @@ Test(shape, size_limits)
     expect_error("linear", "'Linear' weight 16777216x16777216 is too large");
 }
 
+/* Names of 250 bytes nested: state_dict names that a weights file (1024 bytes a name, with
+ * "optim.grad_avg." before a checkpoint's optimizer state) could not hold, refused at the
+ * layer: three levels fit (761 bytes), four (1,012) do not. */
+Test(shape, state_dict_name_limit)
+{
+    char name[5][251], text[4096];
+    for (int i = 0; i < 5; i++) {
+        memset(name[i], 'a' + i, 250);
+        name[i][250] = 0;
+    }
+    for (int levels = 3; levels <= 5; levels++) {
+        int n = snprintf(text, sizeof text, "network t (input 4) {\n");
+        for (int i = 0; i < levels; i++)
+            n += snprintf(text + n, sizeof text - (size_t)n, "%s {\n", name[i]);
+        n += snprintf(text + n, sizeof text - (size_t)n, "Linear 2\n");
+        for (int i = 0; i < levels; i++)
+            n += snprintf(text + n, sizeof text - (size_t)n, "}\n");
+        snprintf(text + n, sizeof text - (size_t)n, "}\n");
+        Graph *g = load(text);
+        if (levels == 3) {
+            cr_expect(g && diag.errors == 0, "3 levels: %s", msgs);
+            const Node *fc = GRAPH_NODE(g, 0);
+            cr_expect(strlen(fc->params[0].name) == 3 * 251 + 1 + 7, "%zu",
+                      strlen(fc->params[0].name));
+        } else {
+            expect_error("nested names", "the state_dict name of this 'Linear' weight ('");
+            expect_error("nested names", "bytes; weights files take at most 1000");
+        }
+    }
+}
+
 /* ---- the seed net ---- */
 
 Test(shape, seed_net_totals_and_names)
