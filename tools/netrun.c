@@ -931,10 +931,12 @@ static char *weights_beside(Arena *arena, const char *ckpt)
 
 /* ---- several processes (mpirun): see dist.h ---- */
 
-/* The CRC-32 of the net's canonical text: with its train section (but not where its data
- * is, which may differ from machine to machine), or without it and its name (what a
- * resumed run must train alike). */
-static uint32_t net_crc(const Graph *g, bool train)
+/* The CRC-32 of the net's canonical IR (ir_dump: every attribute resolved, so `Conv2d 2 k3`
+ * and `Conv2d 1->2 k3 s1 p0 d1` are one net): with its train section (but not where its
+ * data is, which may differ from machine to machine), or without it and its name (what a
+ * resumed run must train alike). legacy: of the text write_net makes, which keeps how
+ * attributes were written, as checkpoints before 2026-12 recorded it. */
+static uint32_t net_crc(const Graph *g, bool train, bool legacy)
 {
     StrBuf sb;
     sb_init(&sb);
@@ -942,7 +944,10 @@ static uint32_t net_crc(const Graph *g, bool train)
     same.train.data_dir = NULL;
     if (!train)
         same.train.present = false, same.name = "net";
-    write_net(&same, &sb);
+    if (legacy)
+        write_net(&same, &sb);
+    else
+        ir_dump(&same, &sb);
     uint32_t c = (uint32_t)crc32(0, (const Bytef *)sb.data, (uInt)sb.len);
     sb_free(&sb);
     return c;
@@ -966,13 +971,14 @@ static uint32_t data_crc(const Dataset *ds)
 static bool same_run(const char *resume, const Graph *g, const Dataset *train, TrainPos *pos,
                      Diag *d)
 {
-    int64_t layers = 1 + (int64_t)net_crc(g, false), data = 1 + (int64_t)data_crc(train);
+    int64_t layers = 1 + (int64_t)net_crc(g, false, false), data = 1 + (int64_t)data_crc(train);
     if (resume && !pos->layers)
         diag_warning(d, (SrcLoc){0},
                      "%s: the checkpoint does not say which network it trained (netc.layers): "
                      "it is taken as %s's",
                      resume, g->name);
-    if (resume && pos->layers && pos->layers != layers) {
+    if (resume && pos->layers && pos->layers != layers &&
+        pos->layers != 1 + (int64_t)net_crc(g, false, true)) {
         diag_error(d, (SrcLoc){0},
                    "%s: the run trained another network: its layers or their settings differ "
                    "from %s's; resume with the net file it trained (its run folder keeps it as "
@@ -1003,7 +1009,7 @@ static bool same_run(const char *resume, const Graph *g, const Dataset *train, T
  * both data sets. */
 static void fingerprint(uint32_t fp[5], const Graph *g, const Dataset *train, const Dataset *test)
 {
-    fp[0] = net_crc(g, true);
+    fp[0] = net_crc(g, true, false);
     const Dataset *ds[2] = {train, test};
     for (int k = 0; k < 2; k++) {
         fp[1 + 2 * k] = (uint32_t)ds[k]->n;

@@ -428,6 +428,11 @@ expect resume-other-layer 1 "keep.ckpt.st;another network;mlp's;net.net;--load" 
 expect resume-other-setting 1 "keep.ckpt.st;another network" mlpdrop.net --train --data small --resume keep.ckpt.st
 cp mid.ckpt.st named.ckpt.st && run_ok resume-renamed mlpname.net --train --data small --resume named.ckpt.st --save named.st &&
     ok "a renamed network resumes: its name is not what it trains"
+# the same network spelled otherwise (defaults written out, 'Linear 784->32'): its IR is
+# one, and so is what it trains
+sed 's/  Linear 32/  Linear 784->32 bias=true/; s/Dropout 0.2/Dropout p=0.2 # spelled out/' mlp.net >mlpspelled.net
+cp mid.ckpt.st spelled.ckpt.st && run_ok resume-spelled mlpspelled.net --train --data small --resume spelled.ckpt.st --save spelled.st &&
+    ok "the same network spelled otherwise resumes"
 cp good.bak good.ckpt.st
 run_ok batch-at-epoch-end mlp.net --train --data small --threads 2 --steps 11 --save end1.st &&
     run_ok resume-other-batch-at-epoch-end mlp.net --train --data small --threads 2 --resume end1.ckpt.st --batch 30 &&
