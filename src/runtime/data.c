@@ -866,8 +866,13 @@ float *pgm_load(const char *path, int *h, int *w, Diag *d)
         else
             diag_error(d, (SrcLoc){0},
                        "%s: bad magic 0x%02x%02x (expected 'P2' or 'P5', a "
-                       "grayscale pgm)",
-                       path, buf[0], len >= 2 ? buf[1] : 0);
+                       "grayscale pgm)%s",
+                       path, buf[0], len >= 2 ? buf[1] : 0,
+                       len >= 4 && buf[0] == 0x89 && buf[1] == 'P' && buf[2] == 'N' && buf[3] == 'G'
+                           ? "; the file looks like a PNG image (name it .png)"
+                       : len >= 3 && buf[0] == 0xff && buf[1] == 0xd8 && buf[2] == 0xff
+                           ? "; the file looks like a JPEG image (name it .jpg)"
+                           : "");
         goto done;
     }
     bool plain = buf[1] == '2';

@@ -250,6 +250,8 @@ done
     ok "--predict a PNG or a JPEG, resized as the folder's images: $predok test images' classes" ||
     bad "--predict pictures: $predok of $npred" "$(cat pred.out pred.err)"
 expect predict-colour-into-gray 1 'imgs/train/cls0/1.png;a colour image;takes 1 channel' g.net --load g.st --predict imgs/train/cls0/1.png
+cp imgs/train/cls0/1.png misnamed.pgm
+expect predict-png-named-pgm 1 'misnamed.pgm;bad magic;looks like a PNG image .name it .png.' g.net --load g.st --predict misnamed.pgm
 # a flat net trained on colour images takes a gray picture as R = G = B, as its folder did
 sed 's/input 3x8x8/input 192/' mixg.net >mixflat.net
 run_ok mixflat mixflat.net --train --threads 2 --no-record --save mixflat.st &&
