@@ -163,6 +163,15 @@ static char *blob_name(const char *out)
 static int generate(const char *net, Graph *g, const char *out, const char *weights,
                     const char *header, bool with_main, const char *prefix, int blob, Diag *d)
 {
+    const char *api = prefix ? prefix : g->name;
+    if (api[0] == '_') { /* _X_IN_SIZE, __x_forward: identifiers C reserves */
+        diag_error(d, (SrcLoc){0},
+                   "the API's prefix '%s' (%s) starts with '_': its macros and functions would "
+                   "be identifiers C reserves for the implementation; %s",
+                   api, prefix ? "--prefix" : "the network's name",
+                   prefix ? "choose one that starts with a letter" : "give --prefix NAME");
+        return EXIT_USAGE;
+    }
     if (blob < 0)
         blob = strcmp(out, "-") != 0 && cg_weight_floats(g) > CG_BLOB_AUTO_FLOATS;
     if (blob && (strpbrk(out, "\n\r") || strstr(out, "*/"))) {
