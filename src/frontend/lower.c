@@ -411,6 +411,12 @@ static Node *lower_repeat(Lower *L, Item *parent, const AstStmt *s, int depth, N
                        "after the count, 'repeat' takes 'as NAME' (the copy's index) and nothing "
                        "else");
             ok = false;
+        } else if (lower_parse_bool(name->val->s, &(bool){false}) || ir_layer_find(name->val->s)) {
+            /* as a parameter's: it would hide the literal (bias=true) or the kind */
+            diag_error(L->diag, name->loc, "'%s' is not a valid index name%s", name->val->s,
+                       ir_layer_find(name->val->s) ? " (it is a layer kind)"
+                                                   : " (it reads as a bool)");
+            ok = false;
         } else {
             var = name->val->s;
             var_loc = name->loc;

@@ -539,6 +539,14 @@ static void declare(Lower *L, const AstStmt *s, const FrontendOptions *opt, bool
             .name = s->head, .loc = s->head_loc, .val = bad, .type = type_of(bad), .used = true};
         return;
     }
+    if (v->kind == VAL_IDENT && !is_bool_word(v->s) && lower_parse_bool(v->s, &b)) {
+        /* TRUE, yes, off: a bool, as a bool attribute reads them (else a word, which
+         * `if` and -D b=false would refuse) */
+        AstValue *c = arena_alloc(L->arena, sizeof *c);
+        *c = *v;
+        c->s = b ? "true" : "false";
+        v = c;
+    }
     NetParam p = {.name = s->head, .loc = s->head_loc, .val = v, .type = type_of(v)};
     const char *text = define_of(opt, s->head, taken);
     if (text) {

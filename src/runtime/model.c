@@ -1,3 +1,4 @@
+#define _DEFAULT_SOURCE /* madvise */
 /* model.c: the model's passes: parameter initialisation, forward, backward and loss.
  *
  * Threads and determinism: a pass cuts the batch into parts of a few rows (so that a part's
@@ -30,6 +31,7 @@
  * Layout: images are channels-last inside (as the kernels take them); the input arrives and
  * the output leaves in PyTorch's order, converted by each thread for its own part. */
 #include <math.h>
+#include <sys/mman.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -105,6 +107,12 @@ Model *rt_model_new_opts(const Graph *g, int max_batch, const RtPlan *opts, Diag
     m->block = calloc(1, count.off + 64);
     if (!m->block)
         goto oom_free;
+    if (getenv("NETRUN_THP")) {
+        uintptr_t a = ((uintptr_t)m->block + (2u << 20) - 1) & ~(uintptr_t)((2u << 20) - 1),
+                  e = ((uintptr_t)m->block + count.off) & ~(uintptr_t)((2u << 20) - 1);
+        if (e > a)
+            madvise((void *)a, e - a, MADV_HUGEPAGE);
+    }
     Carver c = {.base = (void *)(((uintptr_t)m->block + 63) & ~(uintptr_t)63)};
     rt_plan_carve(m, &c);
     char *base = c.base, *g0 = (char *)m->grads,
