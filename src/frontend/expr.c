@@ -126,13 +126,16 @@ static AstValue *atom(ExprIn *in)
         bool bracket = *in->p == '[';
         in->p++;
         PtrVec items = {0};
-        do {
-            AstValue *e = cond(in);
-            if (!e)
-                return NULL;
-            ptrvec_push(in->a, &items, e);
-            skip(in);
-        } while (*in->p == ',' && in->p++);
+        skip(in);
+        bool empty = bracket && *in->p == ']'; /* [], as the .net grammar takes it */
+        if (!empty)
+            do {
+                AstValue *e = cond(in);
+                if (!e)
+                    return NULL;
+                ptrvec_push(in->a, &items, e);
+                skip(in);
+            } while (*in->p == ',' && in->p++);
         if (*in->p != (bracket ? ']' : ')')) {
             fail(in, in->p, bracket ? "']'" : "')'");
             return NULL;
