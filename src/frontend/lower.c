@@ -612,7 +612,15 @@ static Node *lower_use(Lower *L, Item *parent, const AstStmt *s, const AstStmt *
     const ExpCtx *outer = L->ctx; /* the use a shape error is in */
     L->ctx = push_ctx(L, s->head_loc, arena_printf(L->arena, "in template '%s', used here", name));
     const AstStmt *only = NULL;
-    if (decided_count(L, &t->body, &only) == 1) { /* the statement itself, named by the use */
+    int count = decided_count(L, &t->body, &only);
+    if (count == 1 && only->label) {
+        /* alone once its ifs are decided, so named by the use: its own label would be lost */
+        diag_error(L->diag, only->label_loc,
+                   "the statement a template makes is named where it is used; drop '%s:' (with "
+                   "its ifs decided, it is the body's only statement)",
+                   only->label);
+    } else if (count == 1) {
+        /* the statement itself, named by the use */
         AstStmt *one = arena_alloc(L->arena, sizeof *one);
         *one = *only;
         one->label = s->label;
