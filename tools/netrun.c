@@ -1255,7 +1255,21 @@ static int run(int argc, char **argv, bool *collective)
                             "without mpirun\n");
             return EXIT_USAGE;
         }
-        return sweep_run(argc, argv, a.net, a.sweeps, a.nsweeps, a.quiet);
+        /* the command line's -D values and flags, checked once (as each run would) before
+         * the grid's folder and first run */
+        Diag sd;
+        diag_init(&sd, stderr, "netrun");
+        Arena *sa = arena_new();
+        bool bad_define = false;
+        FrontendOptions sfo = {
+            .defines = a.defines, .ndefines = a.ndefines, .bad_define = &bad_define};
+        Graph *sg = frontend_load_opts(sa, a.net, &sfo, &sd);
+        int st = !sg || sd.errors ? (bad_define ? EXIT_USAGE : EXIT_BAD_INPUT)
+                                  : apply_overrides(&a, &sg->train, sa, &sd);
+        arena_free(sa);
+        if (st != EXIT_OK)
+            return st;
+        return sweep_run(argc, argv, a.net, a.sweeps, a.nsweeps, a.defines, a.ndefines, a.quiet);
     }
     /* process 0 alone predicts, plots or profiles: the others end at once, so its status,
      * a failure too, is not theirs to wait on (main's dist_all would wait forever) */

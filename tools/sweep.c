@@ -191,16 +191,31 @@ static void table(StrBuf *sb, const Axis *ax, int nax, const Result *res, int nr
 /* Whether -D NAME=VALUE reads as a parameter of the net's type: false with *undeclared set
  * when the net declares no NAME. The messages go to d only when out is true; an error of the
  * net itself at this value (width 0) is not the value's: that point fails when it runs. */
+/* The command line's own -D values, which every point's net takes too (checked by netrun
+ * before the sweep starts). */
+static const char *const *user_defines;
+static int user_ndefines;
+
+/* defs[0, user_ndefines) = the command line's -D values; returns that count. */
+static int with_user_defines(const char **defs)
+{
+    for (int i = 0; i < user_ndefines; i++)
+        defs[i] = user_defines[i];
+    return user_ndefines;
+}
+
 static bool define_reads(const char *net, const char *name, const char *value, bool *undeclared,
                          bool out, Diag *d)
 {
     char *def = NULL;
     if (asprintf(&def, "%s=%s", name, value) < 0)
         return false;
-    const char *defs[1] = {def};
+    const char *defs[NETC_MAX_DEFINES + 1];
+    int nd = with_user_defines(defs);
+    defs[nd++] = def;
     bool bad = false;
     FrontendOptions fo = {
-        .defines = defs, .ndefines = 1, .bad_define = &bad, .undeclared = undeclared};
+        .defines = defs, .ndefines = nd, .bad_define = &bad, .undeclared = undeclared};
     Diag quiet;
     diag_init_quiet(&quiet, "netrun");
     Arena *arena = arena_new();
@@ -369,8 +384,10 @@ static bool save_tables(const char *dir, const Axis *ax, int nax, const Result *
 }
 
 int sweep_run(int argc, char **argv, const char *net, const char *const *specs, int nspecs,
-              bool quiet)
+              const char *const *defines, int ndefines, bool quiet)
 {
+    user_defines = defines;
+    user_ndefines = ndefines;
     Diag d;
     diag_init(&d, stderr, "netrun");
     Arena *first = arena_new(); /* the net must load; its name names the sweep */
@@ -490,9 +507,9 @@ int sweep_run(int argc, char **argv, const char *net, const char *const *specs, 
             break;
         for (char *c = r->dir + strlen(dir) + 1; *c; c++)
             *c = *c == '/' ? '_' : *c;
-        /* params and MACs of the point's net */
-        const char *defs[SWEEP_MAX];
-        int nd = 0;
+        /* params and MACs of the point's net: the command line's -D values, and the point's */
+        const char *defs[NETC_MAX_DEFINES + SWEEP_MAX];
+        int nd = with_user_defines(defs), nuser = nd;
         for (int a = 0; a < nspecs; a++)
             if (ax[a].param &&
                 asprintf((char **)&defs[nd], "%s=%s", ax[a].name, ax[a].values[pick[a]]) >= 0)
@@ -505,7 +522,7 @@ int sweep_run(int argc, char **argv, const char *net, const char *const *specs, 
         if (g && !quiet_d.errors)
             r->params = g->nparams, r->macs = g->macs;
         arena_free(arena);
-        for (int i = 0; i < nd; i++)
+        for (int i = nuser; i < nd; i++)
             free((char *)defs[i]);
         if (!quiet) {
             printf("\n== sweep run %d of %d: %s\n", k + 1, total, lb.data);

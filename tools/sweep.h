@@ -15,6 +15,6 @@
  * stopped by SIGINT or SIGTERM (the finished runs kept), 2 for a bad --sweep, 1 when a run
  * failed. */
 int sweep_run(int argc, char **argv, const char *net, const char *const *specs, int nspecs,
-              bool quiet);
+              const char *const *defines, int ndefines, bool quiet);
 
 #endif

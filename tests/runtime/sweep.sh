@@ -154,6 +154,10 @@ expect flag-range 2 "'--lr' must be between 0 and" mlp.net --train --sweep lr=0.
 expect kind-unknown 2 "unknown optimizer 'Adamm'" mlp.net --train --sweep optimizer=SGD,Adamm
 expect empty-value 2 "--sweep width=8,,16: an empty value" mlp.net --train --sweep width=8,,16
 expect switch 2 "--sweep shuffle: --shuffle is a switch" mlp.net --train --sweep shuffle=true,false
+# the command line's own -D values and flags are checked once, before the grid (each run
+# failed, and the sweep exited 1, with a folder of failed runs)
+expect define-bad-with-sweep 2 "-D widht=8: the net declares no parameter 'widht'" mlp.net --train -D widht=8 --sweep lr=0.1,0.2
+expect flag-bad-with-sweep 2 "'--lr' must be between 0 and" mlp.net --train --lr -1 --sweep width=4,8
 [ "$(ls runs | wc -l)" = "$before" ] && ok "no sweep folder for a refused sweep" || bad "a refused sweep made a folder" "$(ls runs)"
 # a flag that names a kind: one run per optimizer
 run_ok kinds mlp.net --train --threads 2 --steps 2 --sweep optimizer=SGD,Adam
@@ -162,6 +166,27 @@ S=$(ls -d runs/mlp-sweep-* | sort -t- -k3 -n | tail -1)
     grep -q '"optimizer":"Adam"\|optimizer Adam' "$S/optimizer=Adam/run.json" "$S/optimizer=Adam/net.net" 2>/dev/null &&
     ok "--sweep optimizer=SGD,Adam: a run of each" || bad "sweep over a kind" "$(cat kinds.out)" "$(ls -R "$S" | head)"
 
+
+# the table's params and MACs are those of the run's net, the command line's -D included
+cat >deep.net <<'EOF'
+network deep (input 1x28x28) {
+  params { depth 1; width 8 }
+  Flatten
+  body: repeat depth { Linear width; ReLU }
+  fc: Linear 10
+}
+train {
+  data idx "data"
+  batch 50
+}
+EOF
+if run_ok deepsweep deep.net --train --threads 2 --steps 1 --quiet -D depth=3 --sweep width=8,16; then
+    S=$(ls -d runs/deep-sweep-* | tail -1)
+    want=$(grep -o '"params": *[0-9]*' "$S/width=8/run.json" | grep -o '[0-9]*$' | head -1)
+    grep -q "^| 8 | $want |" "$S/results.md" && [ "$want" = 6514 ] &&
+        ok "-D depth=3 with --sweep width: the table's params are the run's ($want)" ||
+        bad "the table's params" "$(cat "$S/results.md")" "$want"
+fi
 
 echo "== the words around it"
 # a flag given twice by two spellings, or by hand and swept: refused (one of them won, and
