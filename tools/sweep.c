@@ -408,9 +408,14 @@ int sweep_run(int argc, char **argv, const char *net, const char *const *specs, 
         ax[a].name = strndup(specs[a], (size_t)(eq - specs[a]));
         ax[a].list = strdup(eq + 1);
         for (char *v = ax[a].list, *next; v; v = next) {
-            next = strchr(v, ',');
-            if (next)
+            /* the next comma outside brackets: a list value (k=[1,3],[3,3]) is one value */
+            int depth = 0;
+            for (next = v; *next && (*next != ',' || depth > 0); next++)
+                depth += (*next == '[') - (*next == ']');
+            if (*next)
                 *next++ = '\0';
+            else
+                next = NULL;
             if (!*v) {
                 fprintf(stderr,
                         "netrun: error: --sweep %s: an empty value (two commas, or one at "

@@ -188,6 +188,25 @@ if run_ok deepsweep deep.net --train --threads 2 --steps 1 --quiet -D depth=3 --
         bad "the table's params" "$(cat "$S/results.md")" "$want"
 fi
 
+# a list value is one value: the commas inside its brackets do not split it
+cat >klist.net <<'EOF'
+network klist (input 1x28x28) {
+  params { k [1, 3] }
+  Conv2d 2 kernel=k
+  Flatten
+  fc: Linear 10
+}
+train {
+  data idx "data"
+  batch 50
+}
+EOF
+if run_ok listsweep klist.net --train --threads 2 --steps 1 --quiet --sweep 'k=[1,3],[3, 3]'; then
+    S=$(ls -d runs/klist-sweep-* | tail -1)
+    [ -d "$S/k=[1,3]" ] && [ -d "$S/k=[3, 3]" ] && [ "$(ls "$S" | grep -c '^k=')" = 2 ] &&
+        ok "--sweep 'k=[1,3],[3, 3]': two runs, one a list" || bad "list values" "$(ls "$S")"
+fi
+
 echo "== the words around it"
 # a flag given twice by two spellings, or by hand and swept: refused (one of them won, and
 # the table named the other's values)
