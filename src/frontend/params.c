@@ -245,7 +245,11 @@ static AstValue *compare(Lower *L, const AstValue *e, const AstValue *x, const A
                                   : c >= 0;
         return bool_value(L, r, e->loc);
     }
-    bool words = (x->kind == VAL_IDENT || x->kind == VAL_STRING) && x->kind == y->kind;
+    /* a word and a string compare by their text (act == "relu": a word parameter against
+     * a literal, which a bare relu in an expression would read as a name); a bool does not */
+    bool words = ((x->kind == VAL_IDENT || x->kind == VAL_STRING) && x->kind == y->kind) ||
+                 (type_of(x) == P_WORD && y->kind == VAL_STRING) ||
+                 (x->kind == VAL_STRING && type_of(y) == P_WORD);
     if (!words || (e->op != OP_EQ && e->op != OP_NE))
         return type_mismatch(L, e, is_number(x) ? y : x,
                              e->op == OP_EQ || e->op == OP_NE ? "two values of one type"
