@@ -342,6 +342,12 @@ int main(int argc, char **argv)
                         "--check, --dump-ir, --dump-plan, --to or --expand\n");
         return EXIT_USAGE;
     }
+    if (mode == OPT_TO && ndefines) { /* it writes the source, whose defaults would stay */
+        fprintf(stderr, "netc: error: --to converts the file as written, its parameters' "
+                        "defaults with it, so -D would be lost; --expand writes the net with "
+                        "-D applied, or change the default in the file\n");
+        return EXIT_USAGE;
+    }
     if (mode == 0)
         mode = out ? 'o' : OPT_SUMMARY;
     int status = EXIT_OK;

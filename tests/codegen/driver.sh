@@ -148,6 +148,10 @@ for cc in $ccs; do
 done
 
 cc=${CC:-cc}
+# --to writes the source with its parameters' defaults: a -D would be lost silently
+printf 'network dp (input 4) {\n  params { w 3 }\n  Linear w\n}\n' > "$tmp/dp.net"
+expect "--to with -D" 2 "^netc: error: --to converts the file as written.*--expand" "$netc" -D w=5 --to yaml "$tmp/dp.net"
+expect "--expand with -D" 0 "Linear out=5" "$netc" -D w=5 --expand "$tmp/dp.net"
 if "$netc" "$root/nets/mnist.net" --weights "$root/examples/mnist.safetensors" -o "$tmp/mnist.c" --main 2> "$tmp/netc.err" &&
   $cc -std=c99 -O2 -march=native -Wall -Wextra -pedantic -Werror "$tmp/mnist.c" -o "$tmp/mnist" -lm 2> "$tmp/cc.err"; then
   gunzip -c "$root/data/mnist-mini/t10k-images-idx3-ubyte.gz" > "$tmp/t10k-images"
