@@ -15,6 +15,7 @@
 #define AST_MAX_DEPTH 100
 /* The longest name, in bytes: one becomes a YAML key, which libyaml reads up to 1,024 */
 #define AST_MAX_NAME 255
+#define AST_EXPR_MAX_DEPTH 200 /* an expression's levels, evaluated (and read from YAML) */
 
 typedef enum {
     VAL_INT,    /* 32, -1 */

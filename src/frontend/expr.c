@@ -101,13 +101,16 @@ static AstValue *node(ExprIn *in, ExprOp op, AstValue *x, AstValue *y, AstValue 
 
 static AstValue *cond(ExprIn *in);
 
-/* One level deeper (in->depth), or an error past AST_MAX_DEPTH: the recursion is bounded. */
+/* One level deeper (in->depth), or an error a little past AST_EXPR_MAX_DEPTH: the recursion
+ * is bounded, and evaluation's own limit (params.c:eval) decides, as it does for .net (this
+ * parser counts a parenthesis and its contents as levels of their own). */
 static bool deeper(ExprIn *in, const char *from)
 {
-    if (++in->depth <= AST_MAX_DEPTH)
+    if (++in->depth <= AST_EXPR_MAX_DEPTH + 16)
         return true;
     if (!in->failed)
-        diag_error(in->d, at(in, from, 1), "expression nested more than %d deep", AST_MAX_DEPTH);
+        diag_error(in->d, at(in, from, 1), "expression nested more than %d deep",
+                   AST_EXPR_MAX_DEPTH);
     in->failed = true;
     return false;
 }

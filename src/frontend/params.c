@@ -304,8 +304,11 @@ static AstValue *eval_expr(Lower *L, const AstValue *e, int depth)
  * expression it must be a parameter, true or false. */
 static AstValue *eval(Lower *L, const AstValue *v, int depth, bool in_expr)
 {
-    if (depth > 2 * AST_MAX_DEPTH) {
-        diag_error(L->diag, v->loc, "expression nested too deep");
+    if (depth > AST_EXPR_MAX_DEPTH) {
+        diag_error(L->diag, v->loc,
+                   "expression nested more than %d deep (each operator of a chain, 1 + 1 + ..., "
+                   "is a level)",
+                   AST_EXPR_MAX_DEPTH);
         return NULL;
     }
     switch (v->kind) {
