@@ -603,8 +603,10 @@ TrainResult rt_train(Model *m, Optim *o, TrainPos *pos, const Dataset *train, co
         if (ro->progress && !ro->quiet)
             fputc('\n', out);
         EvalResult ev = {0}, vev = {0};
-        bool evaluated = finished && !stop_requested(m, ro); /* not after Ctrl-C */
-        bool eval = evaluated && test, veval = evaluated && ro->val;
+        /* a finished epoch is evaluated even when a stop was asked during its last step:
+         * its checkpoint is saved at the next epoch's start, so an evaluation skipped here
+         * would be lost to the resumed run (its record, best weights and early stop) */
+        bool eval = finished && test, veval = finished && ro->val;
         if (eval)
             ev = rt_evaluate(m, test, batch, t);
         if (veval)

@@ -119,6 +119,19 @@ else
     bad "interrupt (exit $rc) and resume '$cmd'" "$(cat ri.err ri2.err 2>/dev/null)"
 fi
 
+# interrupted during an epoch's last step (27): the epoch is evaluated all the same (its
+# checkpoint is at the next epoch's start, so a skipped evaluation was lost for good: no val
+# in its line, other best weights), then the run stops; resumed, it is the one run
+NETRUN_TEST_SIGNAL=27 "$NETRUN" mlp.net --train --threads 2 --record re --log-every 5 >re.out 2>re.err
+rc=$?
+if [ $rc = 130 ] && run_ok re2 mlp.net --train --threads 2 --log-every 5 --resume re/checkpoint.safetensors; then
+    same_files r1 re && [ "$(numbers r1/metrics.jsonl)" = "$(numbers re/metrics.jsonl | grep -v '"type":"resume"')" ] &&
+        ok "interrupted in an epoch's last step, resumed: the files and lines of one run" ||
+        bad "the epoch-end resume differs" "$(diff <(numbers r1/metrics.jsonl) <(numbers re/metrics.jsonl))"
+else
+    bad "interrupt at an epoch's end (exit $rc)" "$(cat re.err)"
+fi
+
 echo "== numbers JSON has no word for"
 # a loss past float's range is null (bare inf was no JSON: --plot refused the run, a sweep
 # skipped the line, a resume dropped it); a negative loss (nll of raw scores) is recorded
