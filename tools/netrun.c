@@ -262,6 +262,26 @@ static int parse_args(int argc, char **argv, Args *a)
                             "other action\n");
             return EXIT_USAGE;
         }
+        /* what it would ignore: the run folders' own record is what it draws */
+        const char *other = a->nsweeps                  ? "--sweep"
+                            : a->ndefines               ? "-D"
+                            : a->nset                   ? "a train setting's flag"
+                            : a->load                   ? "--load"
+                            : a->save                   ? "--save"
+                            : a->checkpoint             ? "--checkpoint"
+                            : a->resume                 ? "--resume"
+                            : a->record || a->no_record ? "--record or --no-record"
+                            : a->confusion              ? "--confusion"
+                            : a->logits                 ? "--logits"
+                            : a->steps                  ? "--steps"
+                                                        : NULL;
+        if (other) {
+            fprintf(stderr,
+                    "netrun: error: --plot draws the run folders' records; %s has "
+                    "nothing to do there\n",
+                    other);
+            return EXIT_USAGE;
+        }
         a->runs = argv + optind;
         a->nruns = argc - optind;
         if (!a->out)

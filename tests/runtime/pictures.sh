@@ -104,6 +104,10 @@ echo "== bad input"
 mkdir notrun
 expect plot-not-a-run 1 'notrun;not a run folder' --plot notrun
 expect plot-missing 1 'nothere;not a run folder' --plot runA nothere
+# flags --plot would ignore are usage errors (--sweep read a net that was not there)
+expect plot-with-sweep 2 '--plot draws the run folders. records; --sweep has nothing to do there' --plot runA --sweep lr=1,2
+expect plot-with-lr 2 "--plot draws the run folders. records; a train setting's flag" --plot runA --lr 0.1
+expect plot-with-define 2 '--plot draws the run folders. records; -D' --plot runA -D w=1
 cp -r runA broken && printf '{"type":"epoch","epoch":1,"step":1,"loss":"x"}\n' >>broken/metrics.jsonl
 n=$(wc -l <broken/metrics.jsonl)
 expect plot-bad-value 1 "broken/metrics.jsonl:$n;not a metrics line" --plot broken
