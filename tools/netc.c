@@ -397,5 +397,5 @@ int main(int argc, char **argv)
         sb_free(&sb);
         arena_free(arena);
     }
-    return status;
+    return io_stdout_status("netc", status);
 }

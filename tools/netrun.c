@@ -1253,7 +1253,7 @@ int main(int argc, char **argv)
 {
     int nproc = dist_init(&argc, &argv);
     bool collective = false; /* the status was reached by every process alike */
-    int status = run(argc, argv, &collective);
+    int status = io_stdout_status("netrun", run(argc, argv, &collective));
     /* A process that failed alone (bad input before share_state) says so to the others,
      * which wait in share_state's first call, and all end with their own status. */
     if (nproc > 1 && status != EXIT_OK && !collective)

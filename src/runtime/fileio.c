@@ -387,3 +387,15 @@ ssize_t io_getline_max(char **line, size_t *cap, FILE *f, size_t max, bool *cut)
     (*line)[n] = '\0';
     return (ssize_t)n;
 }
+
+int io_stdout_status(const char *prog, int status)
+{
+    errno = 0;
+    bool bad = fflush(stdout) != 0 || ferror(stdout);
+    if (!bad || status != 0)
+        return status;
+    char eb[128];
+    fprintf(stderr, "%s: error: standard output: cannot write%s%s\n", prog, errno ? ": " : "",
+            errno ? io_errstr(errno, eb, sizeof eb) : "");
+    return 1;
+}

@@ -66,6 +66,11 @@ FILE *io_open_own(const char *path, bool append, bool quiet_absent, Diag *d);
  * bytes kept (> 0), or -1 at the end of the file or on an error. */
 ssize_t io_getline_max(char **line, size_t *cap, FILE *f, size_t max, bool *cut);
 
+/* A tool's exit status once its standard output is flushed: status, or 1 (after a message
+ * naming prog) when the output could not be written (a full disk, /dev/full, a closed
+ * pipe's EPIPE) and status was 0, so that a cut result never exits as a success. */
+int io_stdout_status(const char *prog, int status);
+
 /* For a signal handler that is about to _exit: removes the temporary file of the save in
  * progress, if any (async-signal-safe). */
 void save_abandon(void);

@@ -625,6 +625,13 @@ expect predict-no-images 1 'none/t10k-images-idx3-ubyte;no images' "$NET" --pred
 expect f32-nan 1 'nan.f32;value 783 of input 0;nan;finite' "$NET" --predict nan.f32
 head -c 3137 /dev/zero >odd.f32
 expect f32-size 1 'odd.f32;3137 bytes;784 floats' "$NET" --predict odd.f32
+# a result that cannot be written (a full disk) is not a success
+if [ -w /dev/full ]; then
+    "$NETRUN" mlp.net --load good.st --predict p28.pgm >/dev/full 2>full.err
+    rc=$?
+    [ $rc = 1 ] && grep -q "netrun: error: standard output: cannot write" full.err &&
+        ok "--predict to a full disk: exit 1, 'standard output: cannot write'" || bad "--predict >/dev/full exited $rc" "$(cat full.err)"
+fi
 # names: a nul inside is refused; a megabyte of name is shown cut to 60 bytes
 st_file st-nul.st '{"fc.bias\u0000x":{"dtype":"F32","shape":[10],"data_offsets":[0,40]},'"$W"'}' 31400
 expect st-nul-in-name 1 'st-nul.st;nul character' "${PRED[@]}" --load st-nul.st
