@@ -1465,12 +1465,15 @@ static int run(int argc, char **argv, bool *collective)
         /* a run without a record (--no-record) resumed goes on without one, unless --record
          * asks for one: a new folder would hold only the epochs after the resume */
         bool recording = !a.no_record && (!a.resume || a.record || resume_in_run(a.resume));
-        const char *save = a.save ? a.save : a.resume ? weights_beside(arena, a.resume) : NULL;
+        /* --resume with --record NEW: NEW is the run's folder from here on, checkpoint
+         * included (written on in the old one, it split the record in two) */
+        bool stays = a.resume && !a.record;
+        const char *save = a.save ? a.save : stays ? weights_beside(arena, a.resume) : NULL;
         bool in_run = !save && recording;
         if (!save && !in_run)
             save = arena_printf(arena, "%s.safetensors", g->name);
         const char *ckpt = a.checkpoint ? a.checkpoint
-                           : a.resume   ? a.resume
+                           : stays      ? a.resume
                            : in_run     ? NULL
                                         : ckpt_beside(arena, save);
         /* a bad path fails now, not after an epoch, and before the run folder is made */

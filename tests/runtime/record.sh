@@ -132,6 +132,16 @@ else
     bad "interrupt at an epoch's end (exit $rc)" "$(cat re.err)"
 fi
 
+# resumed into a new folder (--record): that folder is the run's from there on, its
+# checkpoint included (it went on in the old folder, which was left half updated)
+if run_ok rp mlp.net --train --threads 2 --record rp --log-every 5 --steps 30 --quiet &&
+    cp rp/checkpoint.safetensors rp30.st &&
+    run_ok rn mlp.net --train --threads 2 --log-every 5 --resume rp/checkpoint.safetensors --record rn --quiet; then
+    same_files r1 rn && cmp -s rp/checkpoint.safetensors rp30.st &&
+        ok "--resume RUN/checkpoint --record NEW: NEW has the weights, best and checkpoint of one run; RUN's checkpoint stays" ||
+        bad "resume into a new folder" "$(ls rn rp)"
+fi
+
 echo "== numbers JSON has no word for"
 # a loss past float's range is null (bare inf was no JSON: --plot refused the run, a sweep
 # skipped the line, a resume dropped it); a negative loss (nll of raw scores) is recorded
