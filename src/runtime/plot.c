@@ -522,6 +522,12 @@ bool plot_confusion(const char *out, const int64_t *cm, int n, const char *title
 {
     double cell = n <= 15 ? 36 : fmax(4, 540.0 / n), x0 = 90, y0 = 80;
     double side = cell * n, width = x0 + side + 90, height = y0 + side + 50;
+    /* wide enough for the title (bold 14 px: about 8.5 px a character), which a matrix of
+     * a few classes is narrower than */
+    size_t chars = strlen(": accuracy 0.0000");
+    for (const char *c = title; *c; c++)
+        chars += ((unsigned char)*c & 0xC0) != 0x80;
+    width = fmax(width, 8.5 * (double)chars + 24);
     int64_t right = 0, all = 0;
     for (int t = 0; t < n; t++) {
         right += cm[(size_t)t * (size_t)n + (size_t)t];

@@ -96,6 +96,15 @@ if run_ok cm mlp.net --load runA/best.safetensors --eval --confusion cm.svg --th
     [ "$blue" -gt 1000 ] && ok "the matrix rendered ($size): $blue pixels of the diagonal's blue" ||
         bad "the matrix: $blue blue pixels" "$(head -c 600 cm.svg)"
 fi
+# a long title over a matrix narrower than it: the picture is as wide as the title (bold
+# 14 px, about 8.5 px a character), whose ends were cut off
+sed 's/^network mlp /network a_network_with_a_name_long_enough_to_be_wider_than_its_matrix_of_ten /' mlp.net >long.net
+if run_ok cmlong long.net --load runA/best.safetensors --eval --confusion cmlong.svg --threads 2 && render cmlong.svg; then
+    w=$(sed -n "s/.*<svg [^>]*width='\([0-9]*\)'.*/\1/p" cmlong.svg | head -1)
+    t=$(sed -n "s/.*font-weight='bold'>\([^<]*\)<.*/\1/p" cmlong.svg | head -1)
+    [ -n "$w" ] && [ "$w" -ge $((${#t} * 85 / 10)) ] && ok "a title of ${#t} characters: the picture is $w px wide" ||
+        bad "the title (${#t} characters) is wider than the picture ($w px)"
+fi
 run_ok cmval mlp.net --load runA/best.safetensors --eval --eval-on val --confusion cmval.svg --threads 2 &&
     grep -q "mlp on val (40 images)" cmval.svg && ok "--eval-on val --confusion: the title says val (40 images)" ||
     bad "--confusion on val" "$(grep -o '<text[^>]*font-weight[^<]*<' cmval.svg)"
