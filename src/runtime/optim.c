@@ -331,6 +331,8 @@ bool sched_check(const TrainConfig *t, int epochs, int per_epoch, Diag *d)
      * every batch); a phase of no length divides by zero. Only the first phase can take step 0
      * (when it ends there), and only the last can take step total_steps (when the one before
      * ends at total_steps - 1, where it does). */
+    if (steps == 0)
+        return true; /* --epochs 0: nothing is scheduled */
     double total = t->total_steps > 0 ? (double)t->total_steps : (double)steps, start, end;
     int phase = onecycle_phase(t, total, 0, &start, &end);
     if (phase == 0 && end == start) {

@@ -364,16 +364,24 @@ static bool at_end(const TrainPos *pos, const RunOptions *ro, const TrainConfig 
                  (long long)pos->step, (long long)ro->max_steps);
     else if (pos->batch == 0 && stops_early(t, pos, pos->epoch))
         snprintf(why, sizeof why,
-                 "it stopped early after epoch %d, %d epochs after its best (%.4f, epoch %d)",
-                 pos->epoch, pos->epoch - pos->best_epoch, pos->best, pos->best_epoch);
+                 "it stopped early after epoch %d, %d epoch%s after its best (%.4f, epoch %d)",
+                 pos->epoch, pos->epoch - pos->best_epoch,
+                 pos->epoch - pos->best_epoch == 1 ? "" : "s", pos->best, pos->best_epoch);
     else
         return false;
+    /* the files there are (a run of 0 epochs has none) */
+    RunOptions there = *ro;
+    if (there.save && access(there.save, F_OK) != 0)
+        there.save = NULL;
+    if (there.checkpoint && access(there.checkpoint, F_OK) != 0)
+        there.checkpoint = NULL;
     char files[8300];
-    saved_files(files, sizeof files, ro);
-    diag_warning(d, (SrcLoc){0}, "nothing to train: %s%s%s%s", why, saving(ro) ? "; " : "", files,
-                 !saving(ro)                  ? ""
-                 : ro->save && ro->checkpoint ? " are left as they are"
-                                              : " is left as it is");
+    saved_files(files, sizeof files, &there);
+    diag_warning(d, (SrcLoc){0}, "nothing to train: %s%s%s%s", why, saving(&there) ? "; " : "",
+                 files,
+                 !saving(&there)                  ? (saving(ro) ? "; nothing is saved" : "")
+                 : there.save && there.checkpoint ? " are left as they are"
+                                                  : " is left as it is");
     return true;
 }
 

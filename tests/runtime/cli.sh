@@ -588,6 +588,11 @@ done
 set_meta mid.ckpt.st pos0.st netc.epoch_seen 240 && set_meta pos0.st pos1.st netc.batch 12 &&
     set_meta pos1.st pos2.st netc.step 12 && set_meta pos2.st pos.st netc.optim_step 12
 expect position-batch-beyond-data 1 "pos.st;cannot resume after batch 12;11 batches" mlp.net --train --data small --resume pos.st
+# a run of 0 epochs saves nothing, and says so (not that files it never wrote are kept)
+rm -f e0.st e0.ckpt.st
+"$NETRUN" mlp.net --train --data small --epochs 0 --no-record --save e0.st >e0.out 2>e0.err &&
+    grep -q "warning: nothing to train: 0 epochs done, and the run has 0; nothing is saved" e0.err && [ ! -e e0.st ] &&
+    ok "--epochs 0: $(grep warning: e0.err)" || bad "--epochs 0" "$(cat e0.err)"
 # a run already at its end: a warning, no "saved", the file untouched, exit 0
 cp mdet1.st ended.st && cp mdet1.ckpt.st ended.ckpt.st
 if "$NETRUN" mlp.net --train --data small --resume ended.ckpt.st >ended.out 2>ended.err &&
