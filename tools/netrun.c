@@ -717,6 +717,14 @@ static bool load_split(Arena *a, Dataset *ds, const TrainConfig *t, bool train, 
             dataset_free(&tr);
         }
         const char *path = train ? t->data_dir : csv_test_path(a, t, d);
+        if (!train && path && !(t->csv_test && *t->csv_test) && access(path, F_OK) != 0) {
+            diag_error(d, (SrcLoc){0},
+                       "%s: no such file: the test table, named after the training table "
+                       "(its 'train' made 'test')",
+                       path);
+            diag_hint(d, (SrcLoc){0}, "give it: data csv \"%s\" test=\"FILE\"", t->data_dir);
+            return false;
+        }
         spec.learn = train;
         cls->known = path && dataset_load_csv(ds, path, &spec, d);
         return cls->known;

@@ -590,7 +590,8 @@ sed 's/"iris_train.csv"/"cls_train.csv"/' t.net >cls.net
 expect csv-unknown-test-class 1 "cls_test.csv:3: column 3 .'species'.: 'alpah' is not one of the training table's 3 classes;did you mean 'alpha'" cls.net --train
 cp iris_train.csv lone_train.csv
 sed 's/"iris_train.csv"/"lone_train.csv"/' t.net >lone.net
-expect csv-test-missing 1 "lone_test.csv: cannot open: no such file" lone.net --train
+expect csv-test-missing 1 "lone_test.csv: no such file: the test table, named after the training table" lone.net --train
+grep -q 'hint: give it: data csv "lone_train.csv" test="FILE"' csv-test-missing.err && ok "... with a hint to name it" || bad "no hint" "$(cat csv-test-missing.err)"
 
 echo "data: $passed passed, $failed failed"
 [ $failed = 0 ]
