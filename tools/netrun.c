@@ -51,7 +51,8 @@ static void usage(FILE *f)
             "                     its label column skipped), or FILE.f32: raw little-endian\n"
             "                     float32 inputs\n"
             "  --logits FILE      with --predict: write every output of every image as CSV\n"
-            "                     (a row an image; an image output in C, H, W order)\n"
+            "                     (a row an image; an image output in C, H, W order; FILE -:\n"
+            "                     standard output)\n"
             "  --profile          time training steps layer by layer: forward and backward ms,\n"
             "                     GFLOPS and share of a step (--steps N timed, default 20,\n"
             "                     after 3 warm-up steps)\n"
@@ -204,7 +205,9 @@ static int parse_args(int argc, char **argv, Args *a)
         case O_TRAIN: a->train = true; break;
         case O_EVAL: a->eval = true; break;
         case O_PREDICT: a->predict = optarg; break;
-        case O_LOGITS: a->logits = optarg; break;
+        case O_LOGITS: /* -: standard output, as a stream (save_begin writes it through) */
+            a->logits = strcmp(optarg, "-") ? optarg : "/dev/stdout";
+            break;
         case O_LOAD: a->load = optarg; break;
         case O_SAVE: a->save = optarg; break;
         case O_CHECKPOINT: a->checkpoint = optarg; break;
@@ -653,7 +656,8 @@ static int predict(const Args *a, Model *m, const TrainConfig *t, Diag *d)
         } else if (!a->quiet) {
             char n[32];
             fprintf(stderr, "netrun: wrote the logits of %s image%s to %s\n",
-                    fmt_thousands(n, ds.n), ds.n == 1 ? "" : "s", a->logits);
+                    fmt_thousands(n, ds.n), ds.n == 1 ? "" : "s",
+                    strcmp(a->logits, "/dev/stdout") ? a->logits : "standard output");
         }
     }
     free(raw);

@@ -630,6 +630,10 @@ expect predict-no-images 1 'none/t10k-images-idx3-ubyte;no images' "$NET" --pred
 expect f32-nan 1 'nan.f32;value 783 of input 0;nan;finite' "$NET" --predict nan.f32
 head -c 3137 /dev/zero >odd.f32
 expect f32-size 1 'odd.f32;3137 bytes;784 floats' "$NET" --predict odd.f32
+# --logits -: the CSV on standard output (it wrote a file named '-')
+"$NETRUN" mlp.net --load good.st --predict p28.pgm --logits - >ldash.out 2>ldash.err &&
+    [ "$(tr -cd ',' <ldash.out | wc -c)" = 9 ] && [ ! -e ./- ] && grep -q "to standard output" ldash.err &&
+    ok "--logits -: one row of 10 values on standard output" || bad "--logits -" "$(cat ldash.out ldash.err)"
 # a result that cannot be written (a full disk) is not a success
 if [ -w /dev/full ]; then
     "$NETRUN" mlp.net --load good.st --predict p28.pgm >/dev/full 2>full.err
