@@ -180,6 +180,33 @@ static int named_fd(const char *path)
     return *end || n > INT_MAX ? -1 : (int)n;
 }
 
+static char *own_dir; /* io_own_dir's */
+
+void io_own_dir(const char *dir)
+{
+    free(own_dir);
+    own_dir = dir ? strdup(dir) : NULL;
+}
+
+/* Whether path's folder is a run folder: the one this process records in (named as it was
+ * given), or one that holds a run.json (as record_is_run asks). */
+static bool in_run_folder(const char *path)
+{
+    const char *slash = strrchr(path, '/');
+    if (own_dir && slash && (size_t)(slash - path) == strlen(own_dir) &&
+        !strncmp(path, own_dir, strlen(own_dir)))
+        return true;
+    size_t n = slash ? (size_t)(slash - path) : 1;
+    char *json = malloc(n + sizeof "/run.json");
+    if (!json)
+        return false;
+    memcpy(json, slash ? path : ".", n);
+    strcpy(json + n, "/run.json");
+    bool yes = access(json, F_OK) == 0;
+    free(json);
+    return yes;
+}
+
 bool save_begin(SaveFile *s, const char *path, bool streams, Diag *d)
 {
     char eb[128];
@@ -200,6 +227,14 @@ bool save_begin(SaveFile *s, const char *path, bool streams, Diag *d)
         return begin_stream(s, path, nfd, "cannot write", d);
     }
     struct stat st, lst;
+    bool link = lstat(path, &lst) == 0 && S_ISLNK(lst.st_mode);
+    if (link && in_run_folder(path)) {
+        /* a run folder's files are the run's own: a link there (planted in a folder someone
+         * else can write, at any time before the save) is replaced, never written through */
+        s->path = strdup(path);
+        link = false;
+        goto named;
+    }
     bool exists = stat(path, &st) == 0;
     if (exists && !S_ISREG(st.st_mode)) {
         if (streams && (S_ISCHR(st.st_mode) || S_ISFIFO(st.st_mode)))
@@ -208,13 +243,13 @@ bool save_begin(SaveFile *s, const char *path, bool streams, Diag *d)
                    file_kind(st.st_mode));
         return false;
     }
-    bool link = lstat(path, &lst) == 0 && S_ISLNK(lst.st_mode);
     if (link && !exists) {
         diag_error(d, (SrcLoc){0}, "%s: is a symbolic link to a file that cannot be reached: %s",
                    path, io_errstr(errno, eb, sizeof eb));
         return false;
     }
     s->path = link ? realpath(path, NULL) : strdup(path);
+named:
     s->tmp = s->path ? malloc(strlen(s->path) + 32) : NULL;
     if (!s->tmp) {
         diag_error(d, (SrcLoc){0}, "%s: cannot write: %s", path,
@@ -325,17 +360,17 @@ FILE *io_open_own(const char *path, bool append, bool quiet_absent, Diag *d)
 {
     char eb[128];
     int fd = open(path,
-                  (append ? O_WRONLY | O_APPEND | O_CREAT : O_RDONLY | O_NONBLOCK) | O_NOFOLLOW |
+                  (append ? O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW : O_RDONLY | O_NONBLOCK) |
                       O_CLOEXEC,
                   0666);
     if (fd < 0) {
         int e = errno;
         if (e == ENOENT && quiet_absent)
             return NULL;
-        if (e == ELOOP)
+        if (e == ELOOP && append)
             diag_error(d, (SrcLoc){0},
-                       "%s: is a symbolic link; netrun reads and writes its own files only as "
-                       "regular files, never through a link",
+                       "%s: is a symbolic link; netrun appends to its own files only as regular "
+                       "files, never through a link",
                        path);
         else
             diag_error(d, (SrcLoc){0}, "%s: cannot open: %s", path, io_errstr(e, eb, sizeof eb));

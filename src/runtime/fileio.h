@@ -6,8 +6,8 @@
  * renaming it over the path, so a reader sees the old file or the new one, never a part of
  * either. Only a regular file (or nothing) is ever replaced: a directory, a device node, a
  * FIFO or a socket at the path is an error, and a symbolic link is followed to the file it
- * names. Temporary files left by processes that are gone (killed while saving) are removed
- * when the next save of the same path begins. */
+ * names (but in a run folder, replaced). Temporary files left by processes that are gone (killed
+ * while saving) are removed when the next save of the same path begins. */
 #ifndef NETC_RUNTIME_FILEIO_H
 #define NETC_RUNTIME_FILEIO_H
 
@@ -37,9 +37,16 @@ typedef struct SaveFile {
     FILE *f; /* save_stream's, or NULL */
 } SaveFile;
 
+/* Names the run folder this process records in: save_begin replaces a symbolic link among
+ * its files rather than follow it, whatever the folder holds by then (a copy is kept). */
+void io_own_dir(const char *dir);
+
 /* Starts writing path: checks what is there (nothing, a regular file, or, when streams is
  * true, a character device or FIFO such as /dev/stdout, written straight through), removes
- * the stale temporary files of path, creates its own. false after one message naming path. */
+ * the stale temporary files of path, creates its own. A symbolic link is followed, except in
+ * a run folder (io_own_dir's, or any beside a run.json), where it is the run's own file
+ * replaced: a link there may have been planted by whoever else can write the folder. false
+ * after one message naming path. */
 bool save_begin(SaveFile *s, const char *path, bool streams, Diag *d);
 /* A stdio stream on s's file (fdopen), owned by s. NULL after a message. */
 FILE *save_stream(SaveFile *s, Diag *d);
@@ -55,10 +62,12 @@ bool save_check(const char *path, bool streams, Diag *d);
  * after one message. */
 bool save_text(const char *path, const char *text, size_t len, Diag *d);
 /* Opens a file netrun keeps for itself (a run folder's metrics.jsonl) for reading, or for
- * appending when append (created if absent): never through a symbolic link, and only a
- * regular file, so that a folder someone else made cannot point a write at another file or
- * a read at a device. NULL after one message naming path; with quiet_absent, a file that is
- * not there gives NULL with errno ENOENT and no message. */
+ * appending when append (created if absent): a regular file only, so that a read is never
+ * pointed at a device or a FIFO, and an append never through a symbolic link, so that a
+ * folder someone else can write cannot point it at another file (a read may follow a link:
+ * folders kept as links, git-annex's, read as they are). NULL after one message naming
+ * path; with quiet_absent, a file that is not there gives NULL with errno ENOENT and no
+ * message. */
 FILE *io_open_own(const char *path, bool append, bool quiet_absent, Diag *d);
 
 /* getline that keeps at most max bytes of a line (the rest is read and dropped; *cut says

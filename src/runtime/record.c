@@ -147,6 +147,7 @@ bool record_create(Record *r, const char *dir, const char *parent, const char *n
     }
     r->made = made;
     r->fresh = true;
+    io_own_dir(r->dir);
     if (!open_metrics(r, d)) {
         record_close(r);
         return false;
@@ -210,20 +211,7 @@ bool record_reopen(Record *r, const char *dir, int64_t step, Diag *d)
         diag_error(d, (SrcLoc){0}, "out of memory");
         return false;
     }
-    for (size_t k = 0; k < sizeof record_files / sizeof record_files[0]; k++) {
-        char *f = record_path(r, record_files[k]);
-        struct stat st;
-        if (f && lstat(f, &st) == 0 && !S_ISREG(st.st_mode)) {
-            diag_error(d, (SrcLoc){0},
-                       "%s: is %s, not a regular file; a resumed run writes the files of its "
-                       "record, and will not write through it",
-                       f, S_ISLNK(st.st_mode) ? "a symbolic link" : "something else");
-            free(f);
-            record_close(r);
-            return false;
-        }
-        free(f);
-    }
+    io_own_dir(r->dir);
     char *p = record_path(r, "metrics.jsonl");
     FILE *in = p ? io_open_own(p, false, true, d) : NULL;
     free(p);

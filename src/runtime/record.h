@@ -44,9 +44,9 @@ void record_discard(Record *r);
 /* Whether dir is a run folder (holds a run.json). */
 bool record_is_run(const char *dir);
 /* Reopens a run folder to go on after a checkpoint at `step`: metrics.jsonl keeps its lines
- * up to that step (a line that does not parse, as a torn last one, goes too). The folder's
- * record files must be regular files or absent: the run writes them, and a link (in a folder
- * someone else made) would point those writes at another file. */
+ * up to that step (a line that does not parse, as a torn last one, goes too). Its files
+ * are written as the run's own: a symbolic link among them is replaced, never written
+ * through (save_begin, io_open_own). */
 bool record_reopen(Record *r, const char *dir, int64_t step, Diag *d);
 /* dir/file, owned by the caller (free()). */
 char *record_path(const Record *r, const char *file);

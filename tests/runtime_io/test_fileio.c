@@ -115,6 +115,40 @@ Test(fileio, symbolic_links_are_followed)
     cr_assert_eq(dir_entries(tmp), 3);
 }
 
+/* In a run folder (a run.json beside it) a link is the run's file replaced, never written
+ * through: a folder someone else can write may have it planted at any time before a save. */
+Test(fileio, a_link_in_a_run_folder_is_replaced)
+{
+    char run[1024], json[1100], victim[1024], link[1100];
+    snprintf(run, sizeof run, "%s/run", tmp);
+    snprintf(json, sizeof json, "%s/run.json", run);
+    snprintf(victim, sizeof victim, "%s/victim.txt", tmp);
+    snprintf(link, sizeof link, "%s/best.safetensors", run);
+    cr_assert_eq(mkdir(run, 0777), 0);
+    write_file(json, "{}", 2);
+    write_file(victim, "precious", 8);
+    cr_assert_eq(symlink("../victim.txt", link), 0);
+    cr_assert(st_write(link, &t1, 1, NULL, &cap.d), "%s", cap_text(&cap));
+    struct stat st;
+    cr_assert(lstat(link, &st) == 0 && S_ISREG(st.st_mode), "the link is still there");
+    size_t n;
+    unsigned char *v = read_file(victim, &n);
+    cr_assert(v && n == 8 && !memcmp(v, "precious", 8), "the link's target was written");
+    free(v);
+    /* the folder this process records in, named by io_own_dir, whatever it holds by then
+     * (its run.json removed, to make saves follow links) */
+    cr_assert_eq(unlink(json), 0);
+    cr_assert_eq(unlink(link), 0);
+    cr_assert_eq(symlink("../victim.txt", link), 0);
+    io_own_dir(run);
+    cr_assert(st_write(link, &t1, 1, NULL, &cap.d), "%s", cap_text(&cap));
+    io_own_dir(NULL);
+    cr_assert(lstat(link, &st) == 0 && S_ISREG(st.st_mode), "the link in the own folder stayed");
+    v = read_file(victim, &n);
+    cr_assert(v && n == 8 && !memcmp(v, "precious", 8), "written through the own folder's link");
+    free(v);
+}
+
 /* A pid that no process has: a child's, after it was reaped. */
 static pid_t dead_pid(void)
 {
