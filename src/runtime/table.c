@@ -372,6 +372,10 @@ static void feed(Table *t, struct csv_parser *p, const char *buf, size_t len)
                                             : "out of memory");
             return;
         }
+        /* a blank line ends no row (libcsv calls no callback for it): between rows, its
+         * bytes are no record's (pstate 0 is libcsv's ROW_NOT_BEGUN) */
+        if (nl && p->pstate == 0)
+            t->line_len = 0;
         if (nl && t->line == INT_MAX)
             fail(t, "%s: more than %d lines", t->path, INT_MAX - 1);
         else if (nl)

@@ -265,6 +265,25 @@ Test(csv, endless_quoted_field)
     free(text);
 }
 
+/* Blank lines are no record's: 64 MiB of them between two records is not a long record (its
+ * bytes counted into the next record's, with a message about a quoted field). */
+Test(csv, blank_lines_are_no_record)
+{
+    const char *head = "a,b,label\n", *tail = "1,2,x\n3,4,y\n";
+    size_t blank = ((size_t)64 << 20) + 16, n = strlen(head) + blank + strlen(tail);
+    char *text = malloc(n);
+    cr_assert(text);
+    memcpy(text, head, strlen(head));
+    memset(text + strlen(head), '\n', blank);
+    memcpy(text + strlen(head) + blank, tail, strlen(tail));
+    Dataset ds;
+    CsvSpec spec = {.label = "label", .learn = true, .classes = &cls, .nclasses = &ncls};
+    cr_assert(dataset_parse_csv(&ds, "blank.csv", text, n, &spec, &cap.d), "%s", cap_text(&cap));
+    cr_expect_eq(ds.n, 2);
+    dataset_free(&ds);
+    free(text);
+}
+
 Test(csv, not_finite)
 {
     BAD("a,label\nnan,x\n", "t.csv:2: column 1 ('a'): 'nan' is not a finite float32 value");
