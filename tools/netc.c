@@ -302,7 +302,7 @@ int main(int argc, char **argv)
                 return EXIT_USAGE;
             }
             break;
-        case 'h': usage(stdout); return EXIT_OK;
+        case 'h': usage(stdout); return io_stdout_status("netc", EXIT_OK);
         case OPT_VERSION: puts("netc 0.1.0"); return EXIT_OK;
         default: usage(stderr); return EXIT_USAGE;
         }

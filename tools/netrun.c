@@ -240,7 +240,7 @@ static int parse_args(int argc, char **argv, Args *a)
             if (!parse_long("--threads", optarg, 1, 1024, &a->threads))
                 return EXIT_USAGE;
             break;
-        case 'h': usage(stdout); exit(EXIT_OK);
+        case 'h': usage(stdout); exit(io_stdout_status("netrun", EXIT_OK));
         default:
             if (c >= O_SETTING && c < O_SETTING + nflags) {
                 if (a->nset == MAX_SET) {
@@ -277,6 +277,7 @@ static int parse_args(int argc, char **argv, Args *a)
                             : a->confusion              ? "--confusion"
                             : a->logits                 ? "--logits"
                             : a->steps                  ? "--steps"
+                            : a->eval_on                ? "--eval-on"
                                                         : NULL;
         if (other) {
             fprintf(stderr,
@@ -721,7 +722,8 @@ static bool load_split(Arena *a, Dataset *ds, const TrainConfig *t, bool train, 
             dataset_free(&tr);
         }
         const char *path = train ? t->data_dir : csv_test_path(a, t, d);
-        if (!train && path && !(t->csv_test && *t->csv_test) && access(path, F_OK) != 0) {
+        if (!train && path && !(t->csv_test && *t->csv_test) && access(path, F_OK) != 0 &&
+            errno == ENOENT) {
             diag_error(d, (SrcLoc){0},
                        "%s: no such file: the test table, named after the training table "
                        "(its 'train' made 'test')",

@@ -270,7 +270,8 @@ static bool classify(Axis *ax, const char *net, Diag *d)
     /* each value applied to the file's train section, as netrun applies the flag (with the
      * command line's other flags a point may still fail as a whole: then it runs and fails) */
     Arena *arena = arena_new();
-    Graph *g = frontend_load(arena, net, d);
+    FrontendOptions fo = {.defines = user_defines, .ndefines = user_ndefines};
+    Graph *g = frontend_load_opts(arena, net, &fo, d);
     bool ok = g != NULL && !d->errors;
     for (int i = 0; ok && i < ax->n; i++) {
         TrainConfig t = g->train;
@@ -391,7 +392,8 @@ int sweep_run(int argc, char **argv, const char *net, const char *const *specs, 
     Diag d;
     diag_init(&d, stderr, "netrun");
     Arena *first = arena_new(); /* the net must load; its name names the sweep */
-    Graph *g0 = frontend_load(first, net, &d);
+    FrontendOptions fo0 = {.defines = defines, .ndefines = ndefines};
+    Graph *g0 = frontend_load_opts(first, net, &fo0, &d);
     const char *name = g0 && !d.errors ? strdup(g0->name) : NULL;
     arena_free(first);
     if (!name)
@@ -408,10 +410,11 @@ int sweep_run(int argc, char **argv, const char *net, const char *const *specs, 
         ax[a].name = strndup(specs[a], (size_t)(eq - specs[a]));
         ax[a].list = strdup(eq + 1);
         for (char *v = ax[a].list, *next; v; v = next) {
-            /* the next comma outside brackets: a list value (k=[1,3],[3,3]) is one value */
+            /* the next comma outside brackets and parentheses: a list value (k=[1,3],[3,3]
+             * or k=(1,3),(3,3), as -D takes them) is one value */
             int depth = 0;
             for (next = v; *next && (*next != ',' || depth > 0); next++)
-                depth += (*next == '[') - (*next == ']');
+                depth += (*next == '[' || *next == '(') - (*next == ']' || *next == ')');
             if (*next)
                 *next++ = '\0';
             else

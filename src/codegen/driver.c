@@ -191,8 +191,8 @@ static int netc_pgm_space(unsigned char c)
 }
 
 /* Skips white space and comments, then reads a decimal number ending at white space, a
- * comment or the end of the file. Returns 0 if there is none, or it has over 7 digits (no
- * field we accept is that large). */
+ * comment or the end of the file. Returns 0 if there is none, or it has over 7 significant
+ * digits (no field we accept is that large; leading zeros do not count, as netrun's). */
 static int netc_pgm_number(const unsigned char *d, size_t len, size_t *pos, unsigned long *v)
 {
     int digits = 0, significant = 0; /* leading zeros are read as netrun reads them */

@@ -217,11 +217,21 @@ static int number_cmp(const AstValue *x, const AstValue *y)
 
 /* x == y for lists, element by element as Python's: numbers by value (1 == 1.0), words and
  * strings by their text, lists by their elements; values of other kinds differ. */
+/* A word and a string, which compare by their text (act == "relu": a word parameter
+ * against a literal, which a bare relu in an expression would read as a name); a bool does
+ * not. */
+static bool words_compare(const AstValue *x, const AstValue *y)
+{
+    return (type_of(x) == P_WORD && y->kind == VAL_STRING) ||
+           (x->kind == VAL_STRING && type_of(y) == P_WORD);
+}
+
 static bool values_equal(const AstValue *x, const AstValue *y)
 {
     if (is_number(x) && is_number(y))
         return number_cmp(x, y) == 0;
-    if ((x->kind == VAL_IDENT || x->kind == VAL_STRING) && x->kind == y->kind)
+    if (((x->kind == VAL_IDENT || x->kind == VAL_STRING) && x->kind == y->kind) ||
+        words_compare(x, y))
         return !strcmp(x->s, y->s);
     if (x->kind != VAL_LIST || y->kind != VAL_LIST || x->items.len != y->items.len)
         return false;
@@ -245,11 +255,8 @@ static AstValue *compare(Lower *L, const AstValue *e, const AstValue *x, const A
                                   : c >= 0;
         return bool_value(L, r, e->loc);
     }
-    /* a word and a string compare by their text (act == "relu": a word parameter against
-     * a literal, which a bare relu in an expression would read as a name); a bool does not */
     bool words = ((x->kind == VAL_IDENT || x->kind == VAL_STRING) && x->kind == y->kind) ||
-                 (type_of(x) == P_WORD && y->kind == VAL_STRING) ||
-                 (x->kind == VAL_STRING && type_of(y) == P_WORD);
+                 words_compare(x, y);
     if (!words || (e->op != OP_EQ && e->op != OP_NE))
         return type_mismatch(L, e, is_number(x) ? y : x,
                              e->op == OP_EQ || e->op == OP_NE ? "two values of one type"

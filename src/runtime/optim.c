@@ -351,7 +351,7 @@ bool sched_check(const TrainConfig *t, int epochs, int per_epoch, Diag *d)
                    "total_steps (%lld: %d epoch%s of %d batches): PyTorch's OneCycleLR divides "
                    "by zero at the scheduler's step after the last batch",
                    t->three_phase ? "three_phase with 2 x pct_start x total steps = total + 1"
-                                  : "pct_start=1",
+                                  : "pct_start x total steps = total",
                    (long long)steps, epochs, epochs == 1 ? "" : "s", per_epoch);
         diag_hint(d, at, "take a smaller pct_start, or give total_steps=%lld or more",
                   (long long)steps + 1);

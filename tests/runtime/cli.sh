@@ -475,7 +475,7 @@ expect onecycle-rise-one-step 1 'mlp1d.net:[0-9]+:3: error;0.05 x 20 = 1 step' \
 # scheduler's step after the last batch): pct_start=1, or three_phase with 2 p T = T + 1
 # (0.5625 x 8 steps); with total_steps past the run, pct_start=1 runs
 sed 's/  epochs 3/  epochs 3\n  schedule OneCycleLR max_lr=0.1 pct_start=1/' mlp.net >mlp1e.net
-expect onecycle-last-phase-empty 1 'mlp1e.net:[0-9]+:3: error;last phase would last no step;pct_start=1' \
+expect onecycle-last-phase-empty 1 'mlp1e.net:[0-9]+:3: error;last phase would last no step;pct_start x total steps = total' \
     mlp1e.net --train --data small --epochs 2 --batch 21
 sed 's/  epochs 3/  epochs 3\n  schedule OneCycleLR max_lr=0.1 pct_start=1 total_steps=21/' mlp.net >mlp1f.net
 run_ok onecycle-pct1-longer mlp1f.net --train --data small --epochs 2 --batch 21 --threads 2 --no-record --save oc1f.st

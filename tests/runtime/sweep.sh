@@ -201,11 +201,15 @@ train {
   batch 50
 }
 EOF
-if run_ok listsweep klist.net --train --threads 2 --steps 1 --quiet --sweep 'k=[1,3],[3, 3]'; then
+if run_ok listsweep klist.net --train --threads 2 --steps 1 --quiet --sweep 'k=[1,3],(3, 3)'; then
     S=$(ls -d runs/klist-sweep-* | tail -1)
-    [ -d "$S/k=[1,3]" ] && [ -d "$S/k=[3, 3]" ] && [ "$(ls "$S" | grep -c '^k=')" = 2 ] &&
-        ok "--sweep 'k=[1,3],[3, 3]': two runs, one a list" || bad "list values" "$(ls "$S")"
+    [ -d "$S/k=[1,3]" ] && [ -d "$S/k=(3, 3)" ] && [ "$(ls "$S" | grep -c '^k=')" = 2 ] &&
+        ok "--sweep 'k=[1,3],(3, 3)': two runs, each a list" || bad "list values" "$(ls "$S")"
 fi
+# the net that names the sweep is loaded with the command line's -D too (width 0 is no net)
+sed 's/params { width 16 }/params { width 0 }/' mlp.net >zero.net
+run_ok zero-with-define zero.net --train --threads 2 --steps 1 --quiet -D width=8 --sweep lr=0.1,0.2 &&
+    ok "a net valid only with the command line's -D: the sweep runs"
 
 echo "== the words around it"
 # a flag given twice by two spellings, or by hand and swept: refused (one of them won, and
