@@ -708,6 +708,13 @@ static const char *csv_test_path(Arena *a, const TrainConfig *t, Diag *d)
 static bool load_split(Arena *a, Dataset *ds, const TrainConfig *t, bool train, Classes *cls,
                        const Shape *in, Diag *d)
 {
+    if (t->data_dir &&
+        !*t->data_dir) { /* data idx "" or --data '': the files' names alone would be said */
+        diag_error(d, (SrcLoc){0},
+                   "the data set's path is empty (--data '', or an empty string in the train "
+                   "section's data); '.' names the current folder");
+        return false;
+    }
     if (t->data_kind == DATA_CSV) {
         CsvSpec spec = {.label = t->csv_label,
                         .classes = &cls->name,

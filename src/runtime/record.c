@@ -68,8 +68,10 @@ static bool make_dir(const char *dir, bool may_exist, bool must_be_empty, bool *
         return false;
     }
     diag_error(d, (SrcLoc){0}, "%s: cannot create the run folder: %s", dir,
-               e == EEXIST ? "something that is not a folder is there"
-                           : io_errstr(e, eb, sizeof eb));
+               e == EEXIST   ? "something that is not a folder is there"
+               : e == ENOENT ? "the folder it goes in does not exist (--record makes the run "
+                               "folder, not its parents)"
+                             : io_errstr(e, eb, sizeof eb));
     return false;
 }
 

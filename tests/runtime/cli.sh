@@ -634,6 +634,8 @@ expect f32-size 1 'odd.f32;3137 bytes;784 floats' "$NET" --predict odd.f32
 "$NETRUN" mlp.net --load good.st --predict p28.pgm --logits - >ldash.out 2>ldash.err &&
     [ "$(tr -cd ',' <ldash.out | wc -c)" = 9 ] && [ ! -e ./- ] && grep -q "to standard output" ldash.err &&
     ok "--logits -: one row of 10 values on standard output" || bad "--logits -" "$(cat ldash.out ldash.err)"
+# an empty data path says so (it named the files alone: train-images-idx3-ubyte: no such file)
+expect data-empty 1 "the data set's path is empty" mlp.net --train --data ''
 # a result that cannot be written (a full disk) is not a success
 if [ -w /dev/full ]; then
     "$NETRUN" mlp.net --load good.st --predict p28.pgm >/dev/full 2>full.err

@@ -254,6 +254,7 @@ printf x >afile
 expect folder-under-file 1 'afile/run;cannot create the run folder' mlp.net --train --record afile/run
 expect folder-not-empty 1 'r1;not empty' mlp.net --train --record r1
 expect folder-is-file 1 'afile;cannot create the run folder;not a folder' mlp.net --train --record afile
+expect folder-no-parent 1 'nothere/run;cannot create the run folder;the folder it goes in does not exist' mlp.net --train --record nothere/run
 # the run folder's best weights are its own, and a --plot may not overwrite the record it reads
 cp r1/best.safetensors r1best.st
 expect save-is-best 1 'r1/best.safetensors is the run folder.s best weights' mlp.net --train --resume r1/checkpoint.safetensors --epochs 9 --save ./r1/../r1/best.safetensors
