@@ -117,10 +117,6 @@ enum {
 
 enum { MAX_SET = 64 }; /* train-setting flags on one command line */
 
-/* The most outputs --confusion takes: a label is a byte (IDX, CIFAR) or one of at most 256
- * classes (CSV tables, image folders). */
-#define CONFUSION_MAX 256
-
 typedef struct Args {
     const char *net, *predict, *logits, *load, *save, *checkpoint, *resume, *record;
     const char *confusion, *out;
@@ -708,8 +704,8 @@ static const char *csv_test_path(Arena *a, const TrainConfig *t, Diag *d)
 static bool load_split(Arena *a, Dataset *ds, const TrainConfig *t, bool train, Classes *cls,
                        const Shape *in, Diag *d)
 {
-    if (t->data_dir &&
-        !*t->data_dir) { /* data idx "" or --data '': the files' names alone would be said */
+    /* data idx "" or --data '': the files' names alone would be said */
+    if (t->data_dir && !*t->data_dir) {
         diag_error(d, (SrcLoc){0},
                    "the data set's path is empty (--data '', or an empty string in the train "
                    "section's data); '.' names the current folder");
@@ -1307,10 +1303,11 @@ static int run(int argc, char **argv, bool *collective)
         Graph *sg = frontend_load_opts(sa, a.net, &sfo, &sd);
         int st = !sg || sd.errors ? (bad_define ? EXIT_USAGE : EXIT_BAD_INPUT)
                                   : apply_overrides(&a, &sg->train, sa, &sd);
+        if (st == EXIT_OK)
+            st = sweep_run(argc, argv, a.net, sg->name, a.sweeps, a.nsweeps, a.defines, a.ndefines,
+                           a.quiet);
         arena_free(sa);
-        if (st != EXIT_OK)
-            return st;
-        return sweep_run(argc, argv, a.net, a.sweeps, a.nsweeps, a.defines, a.ndefines, a.quiet);
+        return st;
     }
     /* process 0 alone predicts, plots or profiles: the others end at once, so its status,
      * a failure too, is not theirs to wait on (main's dist_all would wait forever) */
@@ -1591,11 +1588,11 @@ static int run(int argc, char **argv, bool *collective)
             (!record_file_ok(a.confusion, &d) || !save_check(a.confusion, false, &d)))
             goto done;
         int64_t N = rt_outputs(m);
-        if (a.confusion && N > CONFUSION_MAX) { /* an N x N table, printed and drawn */
+        if (a.confusion && N > DATA_MAX_CLASSES) { /* an N x N table, printed and drawn */
             diag_error(&d, (SrcLoc){0},
                        "--confusion: %s has %lld outputs; a confusion matrix is drawn for at "
                        "most %d classes (the most a label can name)",
-                       g->name, (long long)N, CONFUSION_MAX);
+                       g->name, (long long)N, DATA_MAX_CLASSES);
             goto done;
         }
         int64_t *cm = a.confusion ? calloc((size_t)(N * N), sizeof *cm) : NULL;

@@ -188,9 +188,6 @@ static void table(StrBuf *sb, const Axis *ax, int nax, const Result *res, int nr
     }
 }
 
-/* Whether -D NAME=VALUE reads as a parameter of the net's type: false with *undeclared set
- * when the net declares no NAME. The messages go to d only when out is true; an error of the
- * net itself at this value (width 0) is not the value's: that point fails when it runs. */
 /* The command line's own -D values, which every point's net takes too (checked by netrun
  * before the sweep starts). */
 static const char *const *user_defines;
@@ -204,6 +201,9 @@ static int with_user_defines(const char **defs)
     return user_ndefines;
 }
 
+/* Whether -D NAME=VALUE reads as a parameter of the net's type: false with *undeclared set
+ * when the net declares no NAME. The messages go to d only when out is true; an error of the
+ * net itself at this value (width 0) is not the value's: that point fails when it runs. */
 static bool define_reads(const char *net, const char *name, const char *value, bool *undeclared,
                          bool out, Diag *d)
 {
@@ -384,18 +384,15 @@ static bool save_tables(const char *dir, const Axis *ax, int nax, const Result *
     return ok;
 }
 
-int sweep_run(int argc, char **argv, const char *net, const char *const *specs, int nspecs,
-              const char *const *defines, int ndefines, bool quiet)
+int sweep_run(int argc, char **argv, const char *net, const char *net_name,
+              const char *const *specs, int nspecs, const char *const *defines, int ndefines,
+              bool quiet)
 {
     user_defines = defines;
     user_ndefines = ndefines;
     Diag d;
     diag_init(&d, stderr, "netrun");
-    Arena *first = arena_new(); /* the net must load; its name names the sweep */
-    FrontendOptions fo0 = {.defines = defines, .ndefines = ndefines};
-    Graph *g0 = frontend_load_opts(first, net, &fo0, &d);
-    const char *name = g0 && !d.errors ? strdup(g0->name) : NULL;
-    arena_free(first);
+    const char *name = strdup(net_name); /* it names the sweep */
     if (!name)
         return EXIT_BAD_INPUT;
     Axis ax[SWEEP_MAX] = {{0}};

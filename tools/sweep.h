@@ -13,8 +13,10 @@
  * --record runs/NETNAME-sweep-N/POINT. Prints and writes (results.md, results.csv) the
  * table. Returns netrun's exit status: 0 when every run finished, 128 + the signal when
  * stopped by SIGINT or SIGTERM (the finished runs kept), 2 for a bad --sweep, 1 when a run
- * failed. */
-int sweep_run(int argc, char **argv, const char *net, const char *const *specs, int nspecs,
-              const char *const *defines, int ndefines, bool quiet);
+ * failed. net_name is the net's name (NETNAME), defines the command line's -D values, which
+ * every point's net takes too; netrun has checked both, and the other flags, before. */
+int sweep_run(int argc, char **argv, const char *net, const char *net_name,
+              const char *const *specs, int nspecs, const char *const *defines, int ndefines,
+              bool quiet);
 
 #endif

@@ -411,11 +411,9 @@ static Node *lower_repeat(Lower *L, Item *parent, const AstStmt *s, int depth, N
                        "after the count, 'repeat' takes 'as NAME' (the copy's index) and nothing "
                        "else");
             ok = false;
-        } else if (lower_parse_bool(name->val->s, &(bool){false}) || ir_layer_find(name->val->s)) {
-            /* as a parameter's: it would hide the literal (bias=true) or the kind */
+        } else if (lower_reserved_name(name->val->s)) { /* bias=true would read the index */
             diag_error(L->diag, name->loc, "'%s' is not a valid index name%s", name->val->s,
-                       ir_layer_find(name->val->s) ? " (it is a layer kind)"
-                                                   : " (it reads as a bool)");
+                       lower_reserved_name(name->val->s));
             ok = false;
         } else {
             var = name->val->s;
@@ -695,10 +693,9 @@ static void lower_templates(Lower *L, const AstNet *net)
                            "a template's parameters are names, each with an optional default: "
                            "planes stride=1");
                 ok = false;
-            } else if (lower_parse_bool(pn, &(bool){false}) || ir_layer_find(pn)) {
-                /* as a network parameter's: it would hide the literal (or the kind) */
+            } else if (lower_reserved_name(pn)) {
                 diag_error(L->diag, p->loc, "'%s' is not a valid parameter name%s", pn,
-                           ir_layer_find(pn) ? " (it is a layer kind)" : " (it reads as a bool)");
+                           lower_reserved_name(pn));
                 ok = false;
             }
             for (int j = 1; j < k && ok; j++) {

@@ -73,6 +73,10 @@ void lower_params_unused(Lower *L, const AstNet *net);
 void lower_params_suggest(Lower *L, const char *word, SrcLoc at);
 /* A bool as an attribute takes one: true, yes, on, false, no, off (case aside). */
 bool lower_parse_bool(const char *s, bool *b);
+/* Why name may not name a value of the language's own (a parameter, a template's parameter,
+ * a repeat's index), which would hide what the word means where it is read: " (it is a
+ * layer kind)", " (it reads as a bool)", or NULL when it may. */
+const char *lower_reserved_name(const char *name);
 /* Lowers net's train section (or its defaults) into L->g->train (lower_train.c). */
 void lower_train(Lower *L, const AstNet *net);
 

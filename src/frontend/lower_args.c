@@ -97,6 +97,14 @@ bool lower_parse_bool(const char *s, bool *b)
     return false;
 }
 
+const char *lower_reserved_name(const char *name)
+{
+    bool b;
+    return ir_layer_find(name)          ? " (it is a layer kind)"
+           : lower_parse_bool(name, &b) ? " (it reads as a bool)"
+                                        : NULL;
+}
+
 /* The index of v's word among words (case aside), or -1 after reporting it: the message's
  * fmt takes the attribute's name, the word and the list of words, in that order, then a
  * "did you mean". */

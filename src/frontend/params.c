@@ -215,23 +215,23 @@ static int number_cmp(const AstValue *x, const AstValue *y)
     return (a > b) - (a < b);
 }
 
-/* x == y for lists, element by element as Python's: numbers by value (1 == 1.0), words and
- * strings by their text, lists by their elements; values of other kinds differ. */
-/* A word and a string, which compare by their text (act == "relu": a word parameter
- * against a literal, which a bare relu in an expression would read as a name); a bool does
- * not. */
-static bool words_compare(const AstValue *x, const AstValue *y)
+/* Whether x and y compare by their text: two words, two strings, or a word and a string
+ * (act == "relu": a word parameter against a literal, which a bare relu in an expression
+ * would read as a name); a bool and a string do not. */
+static bool texts(const AstValue *x, const AstValue *y)
 {
-    return (type_of(x) == P_WORD && y->kind == VAL_STRING) ||
+    return ((x->kind == VAL_IDENT || x->kind == VAL_STRING) && x->kind == y->kind) ||
+           (type_of(x) == P_WORD && y->kind == VAL_STRING) ||
            (x->kind == VAL_STRING && type_of(y) == P_WORD);
 }
 
+/* x == y for lists, element by element as Python's: numbers by value (1 == 1.0), words and
+ * strings by their text, lists by their elements; values of other kinds differ. */
 static bool values_equal(const AstValue *x, const AstValue *y)
 {
     if (is_number(x) && is_number(y))
         return number_cmp(x, y) == 0;
-    if (((x->kind == VAL_IDENT || x->kind == VAL_STRING) && x->kind == y->kind) ||
-        words_compare(x, y))
+    if (texts(x, y))
         return !strcmp(x->s, y->s);
     if (x->kind != VAL_LIST || y->kind != VAL_LIST || x->items.len != y->items.len)
         return false;
@@ -255,9 +255,7 @@ static AstValue *compare(Lower *L, const AstValue *e, const AstValue *x, const A
                                   : c >= 0;
         return bool_value(L, r, e->loc);
     }
-    bool words = ((x->kind == VAL_IDENT || x->kind == VAL_STRING) && x->kind == y->kind) ||
-                 words_compare(x, y);
-    if (!words || (e->op != OP_EQ && e->op != OP_NE))
+    if (!texts(x, y) || (e->op != OP_EQ && e->op != OP_NE))
         return type_mismatch(L, e, is_number(x) ? y : x,
                              e->op == OP_EQ || e->op == OP_NE ? "two values of one type"
                                                               : "numbers");
@@ -530,14 +528,13 @@ static void declare(Lower *L, const AstStmt *s, const FrontendOptions *opt, bool
                    "a parameter is a name and its default value: 'width 16', 'lr 0.1'");
         return;
     }
-    bool b;
-    if (!ast_is_name(s->head, false) || lower_parse_bool(s->head, &b) || ir_layer_find(s->head)) {
+    if (!ast_is_name(s->head, false) || lower_reserved_name(s->head)) {
+        const char *why = lower_reserved_name(s->head);
         diag_error(L->diag, s->head_loc, "'%s' is not a valid parameter name%s", s->head,
-                   ir_layer_find(s->head)          ? " (it is a layer kind)"
-                   : lower_parse_bool(s->head, &b) ? " (it reads as a bool)"
-                                                   : "");
+                   why ? why : "");
         return;
     }
+    bool b;
     if (find(L, s->head)) {
         diag_error(L->diag, s->head_loc, "parameter '%s' is declared twice", s->head);
         diag_note(L->diag, find(L, s->head)->loc, "first declared here");

@@ -13,6 +13,10 @@
 
 #include "base.h"
 
+/* The most classes a data set has: a label is a byte (IDX, CIFAR), and a CSV table's or an
+ * image folder's classes are numbered as bytes too. */
+#define DATA_MAX_CLASSES 256
+
 typedef struct Dataset {
     int n, rows, cols; /* images are n x channels x rows x cols bytes (channels first) */
     int channels;      /* 0 counts as 1 */

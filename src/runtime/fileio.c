@@ -16,6 +16,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "record.h" /* record_is_run: what a run folder is */
+
 const char *io_errstr(int e, char *buf, size_t n)
 {
     snprintf(buf, n, "%s", strerror(e));
@@ -189,21 +191,16 @@ void io_own_dir(const char *dir)
 }
 
 /* Whether path's folder is a run folder: the one this process records in (named as it was
- * given), or one that holds a run.json (as record_is_run asks). */
+ * given), or any other (record_is_run). */
 static bool in_run_folder(const char *path)
 {
     const char *slash = strrchr(path, '/');
     if (own_dir && slash && (size_t)(slash - path) == strlen(own_dir) &&
         !strncmp(path, own_dir, strlen(own_dir)))
         return true;
-    size_t n = slash ? (size_t)(slash - path) : 1;
-    char *json = malloc(n + sizeof "/run.json");
-    if (!json)
-        return false;
-    memcpy(json, slash ? path : ".", n);
-    strcpy(json + n, "/run.json");
-    bool yes = access(json, F_OK) == 0;
-    free(json);
+    char *dir = slash ? strndup(path, (size_t)(slash - path)) : strdup(".");
+    bool yes = dir && record_is_run(*dir ? dir : "/");
+    free(dir);
     return yes;
 }
 

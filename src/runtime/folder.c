@@ -682,9 +682,10 @@ static bool class_count_ok(const char *train_dir, int n, Diag *d)
     if (n == 0)
         diag_error(d, (SrcLoc){0}, "%s: no class folders (expected %s/<class>/*.png|*.jpg)",
                    train_dir, train_dir);
-    else if (n > 256)
-        diag_error(d, (SrcLoc){0}, "%s: %d class folders; netrun takes at most 256", train_dir, n);
-    return n >= 1 && n <= 256;
+    else if (n > DATA_MAX_CLASSES)
+        diag_error(d, (SrcLoc){0}, "%s: %d class folders; netrun takes at most %d", train_dir, n,
+                   DATA_MAX_CLASSES);
+    return n >= 1 && n <= DATA_MAX_CLASSES;
 }
 
 /* dataset_load_folder with channels 0 (the first image's), 1 (a gray net's: a colour image

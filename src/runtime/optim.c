@@ -334,8 +334,7 @@ bool sched_check(const TrainConfig *t, int epochs, int per_epoch, Diag *d)
     if (steps == 0)
         return true; /* --epochs 0: nothing is scheduled */
     double total = t->total_steps > 0 ? (double)t->total_steps : (double)steps, start, end;
-    int phase = onecycle_phase(t, total, 0, &start, &end);
-    if (phase == 0 && end == start) {
+    if (onecycle_phase(t, total, 0, &start, &end) == 0 && end == start) {
         diag_error(d, at,
                    "OneCycleLR's rise would last pct_start x total steps = %g x %g = 1 step, "
                    "which PyTorch cannot schedule (it divides by zero)",
@@ -344,7 +343,7 @@ bool sched_check(const TrainConfig *t, int epochs, int per_epoch, Diag *d)
                   t->total_steps > 0 ? ", or another total_steps" : ", or give total_steps");
         return false;
     }
-    phase = onecycle_phase(t, total, steps, &start, &end);
+    onecycle_phase(t, total, steps, &start, &end);
     if (steps == (int64_t)total && end == start) {
         diag_error(d, at,
                    "OneCycleLR's last phase would last no step (%s), and the run reaches its "
@@ -357,7 +356,6 @@ bool sched_check(const TrainConfig *t, int epochs, int per_epoch, Diag *d)
                   (long long)steps + 1);
         return false;
     }
-    (void)phase;
     return true;
 }
 

@@ -85,11 +85,6 @@ static bool open_metrics(Record *r, Diag *d)
     return r->metrics != NULL;
 }
 
-/* The files of a run's record, which a run writes (and netrun reads). */
-static const char *const record_files[] = {"metrics.jsonl",    "run.json",
-                                           "net.net",          "weights.safetensors",
-                                           "best.safetensors", "checkpoint.safetensors"};
-
 /* The largest N of parent's entries named "name-N" (0 when none). */
 static long last_number(const char *parent, const char *name)
 {
@@ -259,10 +254,13 @@ bool record_reopen(Record *r, const char *dir, int64_t step, Diag *d)
 
 bool record_file_ok(const char *path, Diag *d)
 {
+    static const char *const files[] = {"metrics.jsonl",    "run.json",
+                                        "net.net",          "weights.safetensors",
+                                        "best.safetensors", "checkpoint.safetensors"};
     const char *slash = strrchr(path, '/'), *base = slash ? slash + 1 : path;
     bool named = false;
-    for (size_t k = 0; k < sizeof record_files / sizeof record_files[0]; k++)
-        named = named || !strcmp(base, record_files[k]);
+    for (size_t k = 0; k < sizeof files / sizeof files[0]; k++)
+        named = named || !strcmp(base, files[k]);
     if (!named || io_read_as(path)) /* one this command reads: the save says so */
         return true;
     char *dir = slash ? strndup(path, (size_t)(slash - path)) : strdup(".");

@@ -26,10 +26,8 @@
 #include "fileio.h"
 
 #define TABLE_MAX_COLUMNS (1 << 20)
-#define TABLE_MAX_CLASSES 256
-#define TABLE_MAX_LINE                                                                             \
-    ((size_t)64 << 20) /* bytes of one record (a line, or the lines of a                           \
-                          quoted field): a million columns of 64 */
+/* bytes of one record (a line, or the lines of a quoted field): a million columns of 64 */
+#define TABLE_MAX_LINE ((size_t)64 << 20)
 
 typedef struct Table {
     const char *path; /* for messages */
@@ -391,7 +389,7 @@ static int cmp_str(const void *a, const void *b)
 }
 
 /* A label as a number: a decimal (digits, a point, an exponent; spaces around) that is a
- * whole number from 0 gives 1 and the number in *v (capped at TABLE_MAX_CLASSES: 5, 5.0 and
+ * whole number from 0 gives 1 and the number in *v (capped at DATA_MAX_CLASSES: 5, 5.0 and
  * 5e0 are class 5, as pandas' astype(int) makes them); any other decimal (-1, 2.5) gives 0;
  * anything else (a name; also inf, nan and hex) gives -1. */
 static int label_value(const char *s, long *v)
@@ -422,7 +420,7 @@ static int label_value(const char *s, long *v)
     double x = strtod(s, NULL);
     if (!(x >= 0) || x != floor(x))
         return 0;
-    *v = x < TABLE_MAX_CLASSES ? (long)x : TABLE_MAX_CLASSES;
+    *v = x < DATA_MAX_CLASSES ? (long)x : DATA_MAX_CLASSES;
     return 1;
 }
 
@@ -490,11 +488,11 @@ static bool map_labels(Table *t, uint8_t *labels, const CsvSpec *spec)
     if (numeric) {
         for (int i = 0; i < n; i++) {
             long v = label_number(str[i]);
-            if (v >= TABLE_MAX_CLASSES) {
+            if (v >= DATA_MAX_CLASSES) {
                 char cb[IO_CLIP_BUF];
                 fail(t, "%s:%d: column %d ('%s'): label %s; netrun takes classes 0 to %d", t->path,
                      t->lines[i], t->label_col + 1, t->spec->label, shown(cb, str[i]),
-                     TABLE_MAX_CLASSES - 1);
+                     DATA_MAX_CLASSES - 1);
                 free(str);
                 return false;
             }
@@ -516,9 +514,9 @@ static bool map_labels(Table *t, uint8_t *labels, const CsvSpec *spec)
         for (int i = 0; i < n; i++)
             if (i == 0 || strcmp(sorted[i], sorted[i - 1]) != 0)
                 sorted[k++] = sorted[i];
-        if (k > TABLE_MAX_CLASSES) {
+        if (k > DATA_MAX_CLASSES) {
             fail(t, "%s: column %d ('%s') names %d classes; netrun takes at most %d", t->path,
-                 t->label_col + 1, t->spec->label, k, TABLE_MAX_CLASSES);
+                 t->label_col + 1, t->spec->label, k, DATA_MAX_CLASSES);
             free(sorted);
             free(str);
             return false;
