@@ -527,7 +527,10 @@ bool plot_confusion(const char *out, const int64_t *cm, int n, const char *title
     size_t chars = strlen(": accuracy 0.0000");
     for (const char *c = title; *c; c++)
         chars += ((unsigned char)*c & 0xC0) != 0x80;
-    width = fmax(width, 8.5 * (double)chars + 24);
+    if (8.5 * (double)chars + 24 > width) { /* the matrix centred under the title */
+        x0 += (8.5 * (double)chars + 24 - width) / 2;
+        width = 8.5 * (double)chars + 24;
+    }
     int64_t right = 0, all = 0;
     for (int t = 0; t < n; t++) {
         right += cm[(size_t)t * (size_t)n + (size_t)t];
