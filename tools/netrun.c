@@ -115,6 +115,19 @@ enum {
     O_SETTING, /* + the flag's index */
 };
 
+/* A train setting that only training reads: the optimizer and its lr, the epochs, the
+ * shuffle and early stopping (evaluation reads the data, batch, chunks, seed and val, and the
+ * loss's options for its loss). */
+static bool trains_only(const Setting *s)
+{
+    static const char *const names[] = {"optimizer", "epochs", "shuffle", "early_stop",
+                                        "schedule",  "warmup", "augment"};
+    for (size_t i = 0; i < sizeof names / sizeof *names; i++)
+        if (strcmp(s->name, names[i]) == 0)
+            return true;
+    return false;
+}
+
 enum { MAX_SET = 64 }; /* train-setting flags on one command line */
 
 typedef struct Args {
@@ -124,6 +137,7 @@ typedef struct Args {
     int nruns;
     char **runs; /* --plot's run folders */
     long steps, threads, log_every;
+    bool log_every_given;
     int nset;                      /* settings' flags given, in order */
     int set[MAX_SET];              /* index into flags */
     const char *set_text[MAX_SET]; /* their arguments */
@@ -216,6 +230,7 @@ static int parse_args(int argc, char **argv, Args *a)
         case O_LOG_EVERY:
             if (!parse_long("--log-every", optarg, 0, 1L << 30, &a->log_every))
                 return EXIT_USAGE;
+            a->log_every_given = true;
             break;
         case O_EVAL_ON:
             if (strcmp(optarg, "val") != 0 && strcmp(optarg, "test") != 0) {
@@ -344,6 +359,19 @@ static int parse_args(int argc, char **argv, Args *a)
                         "--no-record, --eval or --predict\n");
         return EXIT_USAGE;
     }
+    if ((a->eval || a->predict) && !a->train) { /* they would be dropped without a word */
+        const char *only = a->steps ? "--steps" : a->log_every_given ? "--log-every" : NULL;
+        for (int i = 0; !only && i < a->nset; i++)
+            if (trains_only(flags[a->set[i]].setting))
+                only = flags[a->set[i]].name;
+        if (only) {
+            fprintf(stderr,
+                    "netrun: error: %s sets how --train trains; %s does not train (add "
+                    "--train, or drop %s)\n",
+                    only, a->eval ? "--eval" : "--predict", only);
+            return EXIT_USAGE;
+        }
+    }
     return EXIT_OK;
 }
 
@@ -385,6 +413,24 @@ static int top_classes(const float *logits, int n, bool probs, FILE *out)
                 probs ? (double)logits[order[j]] : exp((double)logits[order[j]] - mx) / sum);
     fputc('\n', out);
     return order[0];
+}
+
+/* After a --predict file failed to read as IDX: when it is not IDX at all (neither gzip nor
+ * an IDX magic's two zero bytes), which formats --predict reads, and by which names. */
+static void predict_formats_hint(const char *path, Diag *d)
+{
+    unsigned char b[2];
+    FILE *f = fopen(path, "rb");
+    bool other =
+        f && fread(b, 1, 2, f) == 2 && !(b[0] == 0x1f && b[1] == 0x8b) && !(b[0] == 0 && b[1] == 0);
+    if (f)
+        fclose(f);
+    if (other)
+        diag_hint(d, (SrcLoc){0},
+                  "--predict reads a file named .pgm, .png, .jpg, .jpeg, .csv, .csv.gz or .f32 "
+                  "by that format, and any other as IDX images (gzip or raw); a CIFAR-10 "
+                  "batch or a data set's folder trains and evaluates through the train "
+                  "section's data, not --predict");
 }
 
 /* The training table's feature columns, when the train section names one that reads (for a
@@ -581,6 +627,7 @@ static int predict(const Args *a, Model *m, const TrainConfig *t, Diag *d)
         if (!picture_load(a->predict, t, &m->g->input, &ds, d))
             return EXIT_BAD_INPUT;
     } else if (!idx_load_images(a->predict, &ds.images, &ds.n, &ds.rows, &ds.cols, d)) {
+        predict_formats_hint(a->predict, d);
         return EXIT_BAD_INPUT;
     }
     if (!ds.labels)

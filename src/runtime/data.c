@@ -244,6 +244,11 @@ static bool idx_load(const char *path, int rank, const char *what, uint8_t **out
             snprintf(like, sizeof like, "; the file looks like a PNG image, not IDX");
         else if (hdr[0] == 0xff && hdr[1] == 0xd8 && hdr[2] == 0xff)
             snprintf(like, sizeof like, "; the file looks like a JPEG image, not IDX");
+        else if (direct && S_ISREG(st.st_mode) && st.st_size > 0 && st.st_size % 3073 == 0 &&
+                 hdr[0] < 10)
+            snprintf(like, sizeof like,
+                     "; the file looks like a CIFAR-10 binary batch (records of 1 + 3072 "
+                     "bytes), not IDX");
         diag_error(d, (SrcLoc){0}, "%s: bad magic 0x%08x (expected 0x%08x for %s)%s", path, magic,
                    want, what, like);
         goto done;

@@ -316,6 +316,16 @@ expect bad-magic 1 'magic/train-images-idx3-ubyte;magic' "${TRAIN[@]}" --data ma
 printf 'P6\n2 2\n255\n012345678901' >colour.ppm && printf 'P5\n28 28\n255\n' >gray.img && printf '\211PNG\r\n\032\n' >pic.png
 expect predict-ppm 1 'colour.ppm;bad magic;a netpbm P6 image, not IDX' mlp.net --load good.st --predict colour.ppm
 expect predict-pgm-named-otherwise 1 'gray.img;a netpbm P5 image, not IDX \(name it .pgm\)' mlp.net --load good.st --predict gray.img
+# a CIFAR-10 batch (a label byte under 10, then 3072 pixels, a record) and a text file: what
+# they look like, and which formats --predict reads by which names
+{ for i in 0 1 2; do printf "\\00$i"; head -c 3072 /dev/zero | tr '\0' '\200'; done; } >batch.bin
+expect predict-cifar 1 'batch.bin;bad magic;a CIFAR-10 binary batch' mlp.net --load good.st --predict batch.bin
+grep -q '^hint: --predict reads a file named .pgm, .png, .jpg, .jpeg, .csv, .csv.gz or .f32' predict-cifar.err &&
+    ok "--predict of a CIFAR batch: the formats it reads" || bad "--predict CIFAR hint" "$(cat predict-cifar.err)"
+echo 'not an image' >notes.txt
+expect predict-text 1 'notes.txt;bad magic' mlp.net --load good.st --predict notes.txt
+grep -q '^hint: --predict reads' predict-text.err && ! grep -q 'CIFAR-10 binary' <(grep error: predict-text.err) &&
+    ok "--predict of a text file: the formats it reads" || bad "--predict text hint" "$(cat predict-text.err)"
 expect predict-png 1 'pic.png;not a PNG libpng can read' mlp.net --load good.st --predict pic.png
 copy_data small dtype && printf '\0\0\15\3' | dd of=dtype/train-images-idx3-ubyte conv=notrunc 2>/dev/null
 expect bad-element-type 1 'dtype/train-images-idx3-ubyte;0x0d;type' "${TRAIN[@]}" --data dtype
@@ -832,6 +842,14 @@ expect usage-resume-and-load 2 'resume;load' "$NET" --train --resume keep.st --l
 expect usage-checkpoint-without-train 2 'checkpoint goes with --train' "$NET" --checkpoint c.st
 expect usage-logits-without-predict 2 'logits;predict' "$NET" --logits x.csv
 expect usage-eval-on-without-eval 2 'eval-on goes with --eval' "$NET" --train --eval-on val
+# a flag only training reads, on --eval or --predict, is refused, not dropped
+expect usage-eval-steps 2 '--steps sets how --train trains; --eval does not train' "$NET" --eval --steps 3
+expect usage-eval-lr 2 '--lr sets how --train trains' "$NET" --eval --lr 0.5
+expect usage-eval-optimizer 2 '--optimizer sets how --train trains' "$NET" --eval --optimizer SGD
+expect usage-eval-no-shuffle 2 '--no-shuffle sets how --train trains' "$NET" --eval --no-shuffle
+expect usage-eval-early-stop 2 '--early-stop sets how --train trains' "$NET" --eval --early-stop 2
+expect usage-predict-epochs 2 '--epochs sets how --train trains; --predict does not train' "$NET" --predict x.pgm --epochs 2
+expect usage-predict-log-every 2 '--log-every sets how --train trains' "$NET" --predict x.pgm --log-every 5
 # --quiet prints the final result alone: training's test line
 run_ok quiet mlp.net --train --data small --steps 3 --no-record --save quiet.st --quiet &&
     [ "$(wc -l <quiet.out)" = 1 ] && grep -q -E '^test: loss [0-9.]+  accuracy [0-9.]+  \(105 images\)' quiet.out &&
