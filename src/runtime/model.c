@@ -105,8 +105,16 @@ Model *rt_model_new_opts(const Graph *g, int max_batch, const RtPlan *opts, Diag
      * big net's --predict) never pays for them. Everything else is touched here, so that
      * its page faults do not land in the first timed pass (on two threads they serialise). */
     m->block = calloc(1, count.off + 64);
-    if (!m->block)
-        goto oom_free;
+    if (!m->block) {
+        diag_error(d, (SrcLoc){0},
+                   "out of memory for the model at batch %d: its parameters, activations and "
+                   "gradients take %.1f GB; a smaller --batch (or the train section's batch) "
+                   "needs less",
+                   max_batch, (double)count.off / 1e9);
+        rt_plan_release(m);
+        free(m);
+        return NULL;
+    }
 #ifdef MADV_HUGEPAGE
     /* Transparent huge pages for the block's whole 2 MiB pages, where the kernel gives them
      * only when asked (THP "madvise", Debian's default): a training step streams tens of MB

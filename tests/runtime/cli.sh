@@ -842,6 +842,9 @@ expect usage-resume-and-load 2 'resume;load' "$NET" --train --resume keep.st --l
 expect usage-checkpoint-without-train 2 'checkpoint goes with --train' "$NET" --checkpoint c.st
 expect usage-logits-without-predict 2 'logits;predict' "$NET" --logits x.csv
 expect usage-eval-on-without-eval 2 'eval-on goes with --eval' "$NET" --train --eval-on val
+# a batch whose model does not fit in memory (the ResNet at batch 2^20: 819 GB): how much it
+# asked for, and what to change (ASan, asked, returns NULL as calloc does)
+ASAN_OPTIONS=${ASAN_OPTIONS:-}:allocator_may_return_null=1 expect oom-batch 1 'out of memory for the model at batch 1048576: .* take [0-9.]+ GB; a smaller --batch' "$ROOT/nets/resnet.net" --train --batch 1048576 --no-record --data small --steps 1
 # a flag only training reads, on --eval or --predict, is refused, not dropped
 expect usage-eval-steps 2 '--steps sets how --train trains; --eval does not train' "$NET" --eval --steps 3
 expect usage-eval-lr 2 '--lr sets how --train trains' "$NET" --eval --lr 0.5
