@@ -1311,13 +1311,22 @@ static bool open_record(Record *rec, const Args *a, const Graph *g, int argc, ch
     return ok;
 }
 
-static int run(int argc, char **argv, bool *collective);
+static int run(int argc, char **argv, char **typed, bool *collective);
 
 int main(int argc, char **argv)
 {
     int nproc = dist_init(&argc, &argv);
     bool collective = false; /* the status was reached by every process alike */
-    int status = io_stdout_status("netrun", run(argc, argv, &collective));
+    /* the words as typed, for the records (run.json, the sweep's runs, how to resume):
+     * getopt_long moves argv's options before its operands */
+    char **typed = malloc(sizeof(char *) * ((size_t)argc + 1));
+    if (!typed) {
+        fprintf(stderr, "netrun: error: out of memory\n");
+        return EXIT_INTERNAL;
+    }
+    memcpy(typed, argv, sizeof(char *) * ((size_t)argc + 1));
+    int status = io_stdout_status("netrun", run(argc, argv, typed, &collective));
+    free(typed);
     /* A process that failed alone (bad input before share_state) says so to the others,
      * which wait in share_state's first call, and all end with their own status. */
     if (nproc > 1 && status != EXIT_OK && !collective)
@@ -1326,7 +1335,7 @@ int main(int argc, char **argv)
     return status;
 }
 
-static int run(int argc, char **argv, bool *collective)
+static int run(int argc, char **argv, char **typed, bool *collective)
 {
     Args a = {0};
     int status = parse_args(argc, argv, &a);
@@ -1351,7 +1360,7 @@ static int run(int argc, char **argv, bool *collective)
         int st = !sg || sd.errors ? (bad_define ? EXIT_USAGE : EXIT_BAD_INPUT)
                                   : apply_overrides(&a, &sg->train, sa, &sd);
         if (st == EXIT_OK)
-            st = sweep_run(argc, argv, a.net, sg->name, a.sweeps, a.nsweeps, a.defines, a.ndefines,
+            st = sweep_run(argc, typed, a.net, sg->name, a.sweeps, a.nsweeps, a.defines, a.ndefines,
                            a.quiet);
         arena_free(sa);
         return st;
@@ -1547,7 +1556,7 @@ static int run(int argc, char **argv, bool *collective)
             goto done;
         /* the run folder, made by process 0 (the others know only that there is one) */
         if (recording && rank == 0 &&
-            !open_record(&rec, &a, g, argc, argv, &train, &val, &test, pos.step, &d))
+            !open_record(&rec, &a, g, argc, typed, &train, &val, &test, pos.step, &d))
             goto done;
         const char *dir = rec.dir ? rec.dir : "(process 0's run folder)";
         if (in_run) {
@@ -1584,7 +1593,7 @@ static int run(int argc, char **argv, bool *collective)
             .on_step = env ? raise_at_step : NULL,
             .ctx = &ts,
             .argc = recording && a.resume && !a.record && resume_in_run(a.resume) ? argc : 0,
-            .argv = argv,
+            .argv = typed,
         };
         char banner[512] = "";
         if (!a.quiet) {
@@ -1619,7 +1628,7 @@ static int run(int argc, char **argv, bool *collective)
             printf("run recorded in %s/\n", rec.dir);
         if (tr.interrupted) {
             if (rank == 0)
-                say_how_to_resume(argc, argv, &a, ckpt, &pos);
+                say_how_to_resume(argc, typed, &a, ckpt, &pos);
             status = 128 + stop_signal;
             goto done;
         }

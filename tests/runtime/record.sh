@@ -77,6 +77,9 @@ recorded=$(grep '"epoch":4,"step":108' r1/metrics.jsonl | grep '"type":"epoch"' 
     bad "printed '$printed' != recorded '$recorded'"
 grep -q '"val 0.1"' r1/run.json && grep -q '"--record"' r1/run.json && grep -q '"val": 60' r1/run.json &&
     ok "run.json: the command line, the settings resolved, the images of each part" || bad "run.json" "$(cat r1/run.json)"
+# the command as typed (net first), not as getopt_long reorders argv (options first)
+[ "$(sed -n '/"command": \[/,/\]/p' r1/run.json | sed -n '3,4p' | tr -d ' ,\n')" = '"mlp.net""--train"' ] &&
+    ok "run.json: the command's words in the order typed" || bad "run.json command order" "$(head -12 r1/run.json)"
 run_ok netfile r1/net.net --train --steps 1 --no-record --threads 2 --save nf.st &&
     grep -q "  val 0.1" r1/net.net && ok "net.net is a net file with the run's train section" || bad "net.net" "$(cat r1/net.net)"
 
