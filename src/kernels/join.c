@@ -5,13 +5,19 @@
 
 #include <string.h>
 
+/* Left to right, ((a + b) + c), as a + b + c in PyTorch: the first two inputs in one pass,
+ * each further one added onto out (a part's rows, in the cache). The loop over a runtime
+ * count of inputs for each element ran unvectorised: the ResNet's first residual add took
+ * 0.67 ms a step (2 threads). */
 void add_forward(float *out, const float *const *ins, int k, size_t n)
 {
-    for (size_t i = 0; i < n; i++) {
-        float s = ins[0][i];
-        for (int j = 1; j < k; j++)
-            s += ins[j][i]; /* left to right: ((a + b) + c), as a + b + c in PyTorch */
-        out[i] = s;
+    const float *a = ins[0], *b = k > 1 ? ins[1] : NULL;
+    for (size_t i = 0; i < n; i++)
+        out[i] = b ? a[i] + b[i] : a[i];
+    for (int j = 2; j < k; j++) {
+        const float *c = ins[j];
+        for (size_t i = 0; i < n; i++)
+            out[i] += c[i];
     }
 }
 

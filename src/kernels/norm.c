@@ -30,6 +30,13 @@
 #endif
 #define NBMAX (4 * DW) /* channels a block at most */
 #define NR 64
+/* Floats ahead that the element-wise kernels prefetch their inputs: in training they read
+ * the whole batch's convolution outputs and gradients, which come from memory, not the
+ * cache. The core's own prefetchers kept one stream at 17 GB/s and two at 14; measured on a
+ * Xeon with AVX-512 (one thread, 100 MB of activations), batchnorm_apply went from 17.1 to
+ * 20.3 GB/s and batchnorm_backward_dx from 7.2 to 11.1 GB/s of x with 4 KB ahead (2 KB and
+ * 8 KB did less), and a nets/mobilenet.net step from 34.5-36.5 to 33.5-34.4 ms. */
+#define PFD 1024
 typedef float fd __attribute__((vector_size(DW * sizeof(float))));
 typedef double dd __attribute__((vector_size(DW * sizeof(double))));
 typedef int id __attribute__((vector_size(DW * sizeof(int))));
@@ -119,6 +126,7 @@ FULL_WIDTH void batchnorm_apply(float *out, const float *x, const float *alpha, 
         const float *xr = x + r * (size_t)C;
         float *yr = out + r * (size_t)C;
         for (int c = 0; c < CV; c += VL) {
+            __builtin_prefetch(xr + c + PFD);
             vfloat z = bn_zv(vload(xr + c), vload(alpha + c), vload(beta + c));
             if (relu) /* relu_forward's max(0, z): NaN stays */
                 z = relu_maskv(z, z);
@@ -223,6 +231,8 @@ static ALWAYS_INLINE void backward_dx(float *dx, const float *dy, const float *x
         const float *dr = dy + r * (size_t)C, *xr = x + r * (size_t)C;
         float *o = dx + r * (size_t)C;
         for (int c = 0; c < CV; c += VL) {
+            __builtin_prefetch(xr + c + PFD);
+            __builtin_prefetch(dr + c + PFD);
             vfloat xv = vload(xr + c), dv = vload(dr + c);
             if (relu)
                 dv = relu_maskv(dv, bn_zv(xv, vload(ra + c), vload(rb + c)));
