@@ -1342,6 +1342,11 @@ static int run(int argc, char **argv, char **typed, bool *collective)
     if (status != EXIT_OK)
         return status;
     int nproc = dist_size(), rank = dist_rank();
+    if (a.profile && nproc > 1) { /* before any work, as every process sees it alike */
+        fprintf(stderr, "netrun: error: --profile times one process: run it without mpirun\n");
+        *collective = true;
+        return EXIT_USAGE;
+    }
     if (a.nsweeps) {
         if (nproc > 1) {
             fprintf(stderr, "netrun: error: --sweep runs its grid in one process; run it "
@@ -1502,10 +1507,6 @@ static int run(int argc, char **argv, char **typed, bool *collective)
         diag_warning(&d, (SrcLoc){0}, "no --load: using the untrained initial weights (seed %llu)",
                      (unsigned long long)t->seed);
     if (a.profile) {
-        if (nproc > 1) {
-            diag_error(&d, (SrcLoc){0}, "--profile times one process: run it without mpirun");
-            goto done;
-        }
         o = optim_new(t, m->nparam_floats);
         Profile pr;
         if (!rt_profile(m, o, &train, 3, a.steps ? (int)a.steps : 20, &pr, &d))

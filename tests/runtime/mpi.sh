@@ -143,8 +143,7 @@ fi
 
 # ---- what process 0 does alone (--predict, --plot, --profile) failing: the job ends ----
 # (the others ended at once; process 0 waited for them to agree on its failure, forever)
-for what in "--plot nothere -o x.svg" "$ROOT/nets/mnist.net --predict nothere.f32" \
-    "$ROOT/nets/mnist.net --profile --steps 1 --data nothere"; do
+for what in "--plot nothere -o x.svg" "$ROOT/nets/mnist.net --predict nothere.f32"; do
     # shellcheck disable=SC2086
     timeout -k 10 60 mpirun -np 2 "$NETRUN" $what >alone.log 2>&1
     rc=$?
@@ -152,6 +151,15 @@ for what in "--plot nothere -o x.svg" "$ROOT/nets/mnist.net --predict nothere.f3
         ok "${what##*nets/} on 2 processes, failing on process 0: exit $rc, the message shown" ||
         bad "${what##*nets/} on 2 processes, failing: exit $rc (124: hung)" "$(tail -5 alone.log)"
 done
+
+# --profile times one process: refused as a usage error before anything is read (the data
+# named here does not exist, and is not what the message is about)
+timeout -k 10 60 mpirun -np 2 "$NETRUN" "$ROOT/nets/mnist.net" --profile --steps 1 --data nothere >prof.log 2>&1
+rc=$?
+[ $rc = 2 ] && grep -q 'error: --profile times one process: run it without mpirun' prof.log &&
+    ! grep -q 'nothere\|warning' prof.log &&
+    ok "--profile on 2 processes: a usage error (exit 2) before any work" ||
+    bad "--profile on 2 processes: exit $rc" "$(grep -v '^-\|^$' prof.log | head -5)"
 
 # ---- a process with other data ----
 # other/: the same files, but the first test label changed (the raw file is read before .gz)
