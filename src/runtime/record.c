@@ -189,13 +189,17 @@ json_object *record_parse_line(const char *line, size_t len)
     return o;
 }
 
-/* The "step" of a metrics line, or -1 when the line is not a JSON object with one. */
-static int64_t line_step(const char *line, size_t len)
+/* The "step" of a metrics line, or -1 when the line is not a JSON object with one; *end:
+ * whether it is an "end" line. */
+static int64_t line_step(const char *line, size_t len, bool *end)
 {
-    json_object *o = record_parse_line(line, len), *s;
+    json_object *o = record_parse_line(line, len), *s, *t;
     int64_t step = -1;
     if (o && json_object_object_get_ex(o, "step", &s) && json_object_is_type(s, json_type_int))
         step = json_object_get_int64(s);
+    *end = o && json_object_object_get_ex(o, "type", &t) &&
+           json_object_is_type(t, json_type_string) &&
+           strcmp(json_object_get_string(t), "end") == 0;
     json_object_put(o);
     return step;
 }
@@ -216,7 +220,8 @@ bool record_reopen(Record *r, const char *dir, int64_t step, Diag *d)
         record_close(r);
         return false;
     }
-    if (in) { /* keep the lines up to the checkpoint's step */
+    if (in) { /* keep the lines up to the checkpoint's step, but a run's end there: the run
+                 goes on (a --steps N run resumed for more steps) */
         StrBuf keep;
         sb_init(&keep);
         char *line = NULL;
@@ -226,8 +231,9 @@ bool record_reopen(Record *r, const char *dir, int64_t step, Diag *d)
         int unreadable = 0; /* whole lines without a step (a cut last line is the crash's) */
         while ((n = io_getline_max(&line, &cap, in, RECORD_LINE_MAX, &cut)) > 0) {
             bool whole = line[n - 1] == '\n' || cut;
-            int64_t s = cut ? -1 : line_step(line, (size_t)n);
-            if (s >= 0 && s <= step && whole)
+            bool end = false;
+            int64_t s = cut ? -1 : line_step(line, (size_t)n, &end);
+            if (s >= 0 && (s < step || (s == step && !end)) && whole)
                 sb_puts(&keep, line);
             unreadable += s < 0 && whole;
         }

@@ -145,6 +145,18 @@ if run_ok rp mlp.net --train --threads 2 --record rp --log-every 5 --steps 30 --
         bad "resume into a new folder" "$(ls rn rp)"
 fi
 
+# a run stopped by --steps inside an epoch records an end line there; resumed in its folder
+# for the rest, it goes on: that end line goes, and the record is one run's
+if run_ok rs mlp.net --train --threads 2 --record rs --log-every 5 --steps 30 --quiet &&
+    [ "$(numbers rs/metrics.jsonl | grep -c '"type":"end","epoch":2,"step":30')" = 1 ] &&
+    run_ok rs2 mlp.net --train --threads 2 --log-every 5 --resume rs/checkpoint.safetensors --quiet; then
+    [ "$(numbers r1/metrics.jsonl)" = "$(numbers rs/metrics.jsonl | grep -v '"type":"resume"')" ] &&
+        ok "--steps 30, then resumed to the end: no end line at 30, the lines of one run" ||
+        bad "a --steps run resumed" "$(diff <(numbers r1/metrics.jsonl) <(numbers rs/metrics.jsonl))"
+else
+    bad "a --steps run resumed" "$(tail -3 rs.err rs2.err 2>/dev/null; cat rs/metrics.jsonl 2>/dev/null | head -3)"
+fi
+
 echo "== numbers JSON has no word for"
 # a loss past float's range is null (bare inf was no JSON: --plot refused the run, a sweep
 # skipped the line, a resume dropped it); a negative loss (nll of raw scores) is recorded
