@@ -764,7 +764,8 @@ void ir_setting_flags_help(StrBuf *sb)
                 sb_printf(&help, " (default %s)", s->kinds[s->def_kind].name);
             sb_puts(&help, "; a new kind takes its defaults");
             for (int c = 0; c < s->ncommon; c++)
-                sb_printf(&help, ", %s kept", s->common[c].spec.name);
+                sb_printf(&help, ", %s kept where the file or a flag wrote it",
+                          s->common[c].spec.name);
         } else { /* --lr X: what it sets, where (unless the flag says it), its default */
             const AttrSpec *a = &f->value->spec;
             const SettingKind *k = ir_setting_kind_of(s, f->value);
@@ -781,6 +782,15 @@ void ir_setting_flags_help(StrBuf *sb)
                 sb_puts(&where, s->name);
             if (a->def)
                 sb_printf(&where, "%sdefault %s", where.len ? "; " : "", a->def);
+            /* a common value some kinds default otherwise (lr: RMSprop 0.01, Adadelta 1) */
+            int ci = -1;
+            for (int c = 0; c < s->ncommon; c++)
+                if (f->value == &s->common[c])
+                    ci = c;
+            for (int kk = 0; ci >= 0 && kk < s->nkinds; kk++)
+                if (s->kinds[kk].common_defaults && s->kinds[kk].common_defaults[ci])
+                    sb_printf(&where, ", %s %s", s->kinds[kk].name,
+                              s->kinds[kk].common_defaults[ci]);
             if (where.len)
                 sb_printf(&help, " (%s)", where.data);
             sb_free(&where);
