@@ -345,6 +345,10 @@ static const unsigned char *netc_labels(const char *path, unsigned long n, unsig
     unsigned char *d = *file = netc_read_file(path, &len);
     if (!d)
         return NULL;
+    if (len >= 2 && d[0] == 0x1f && d[1] == 0x8b) {
+        netc_fail(path, "gzip file: decompress it first (gunzip -k)");
+        return NULL;
+    }
     if (len < 8 || netc_be32(d) != 0x801) {
         netc_fail(path, "not an IDX label file (magic 0x00000801)");
         return NULL;

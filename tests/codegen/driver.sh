@@ -113,6 +113,7 @@ for cc in $ccs; do
   expect "IDX channels" 1 "^stub: $tmp/three.idx: images are one-channel; the network takes 3x4x3 (CxHxW) $" "$rgb" "$tmp/three.idx"
   expect "flat IDX size" 1 "^stub: $tmp/big.idx: images are 3x5 (15 values); the network takes 12 values $" "$flat" "$tmp/big.idx"
   expect "label magic" 1 "^stub: $tmp/magic.labels: not an IDX label file (magic 0x00000801) $" "$img" "$tmp/three.idx" "$tmp/magic.labels"
+  expect "label gzip" 1 "^stub: $tmp/gz.idx: gzip file: decompress it first" "$img" "$tmp/three.idx" "$tmp/gz.idx"
   expect "label count" 1 "^stub: $tmp/two.labels: holds 2 labels for 3 images $" "$img" "$tmp/three.idx" "$tmp/two.labels"
   expect "label range" 1 "^stub: $tmp/five.labels: label 5 of record 1 is beyond the network's 3 outputs $" "$img" "$tmp/three.idx" "$tmp/five.labels"
   expect "labels truncated" 1 "^stub: $tmp/short.labels: truncated: 3 labels need 11 bytes, the file has 10 $" "$img" "$tmp/three.idx" "$tmp/short.labels"
