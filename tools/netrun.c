@@ -1154,10 +1154,11 @@ static void say_communication(const TrainResult *tr)
     if (dist_size() < 2 || tr->steps < 1)
         return;
     DistStats st = dist_stats();
-    double per = tr->seconds / (double)tr->steps, comm = st.seconds / (double)tr->steps;
+    /* the steps' own exchanges: not the start's broadcast, nor the evaluations' sums */
+    double per = tr->seconds / (double)tr->steps, comm = tr->comm_seconds / (double)tr->steps;
     printf("communication (process 0 of %d): %.1f KB and %.2f ms per step, %.1f%% of a step's "
            "%.2f ms",
-           dist_size(), st.bytes / (double)tr->steps / 1e3, comm * 1e3,
+           dist_size(), tr->comm_bytes / (double)tr->steps / 1e3, comm * 1e3,
            per > 0 ? 100 * comm / per : 0, per * 1e3);
     if (st.wait > 0) /* NETRUN_MPI_WAIT=1 */
         printf("; %.2f ms waiting for the slowest process", st.wait / (double)tr->steps * 1e3);

@@ -314,6 +314,7 @@ typedef struct TrainResult {
     int saves;        /* times the weights and checkpoint were written */
     int64_t steps;    /* optimiser steps taken by this call */
     double seconds;   /* the time they took (the steps alone: no evaluation, no saving) */
+    double comm_seconds, comm_bytes; /* the processes' exchanges inside those steps */
 } TrainResult;
 
 /* normalize's mean and std for each of `channels` channels (one value given: for all); false

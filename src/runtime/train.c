@@ -555,6 +555,7 @@ TrainResult rt_train(Model *m, Optim *o, TrainPos *pos, const Dataset *train, co
             int start = pos->batch * batch;
             int count = train->n - start < batch ? train->n - start : batch;
             double t_step = now_seconds();
+            DistStats c_step = dist_stats();
             fill_batch(m, train, idx, start, count, t, pos->epoch);
             const float *logits = rt_forward(m, count, true);
             float loss = rt_loss(m, t->loss, count, true);
@@ -580,6 +581,8 @@ TrainResult rt_train(Model *m, Optim *o, TrainPos *pos, const Dataset *train, co
             pos->step++;
             res.steps++;
             res.seconds += now_seconds() - t_step;
+            res.comm_seconds += dist_stats().seconds - c_step.seconds;
+            res.comm_bytes += dist_stats().bytes - c_step.bytes;
             unsaved++;
             pos->log_loss += loss;
             pos->log_steps++;
