@@ -6,6 +6,73 @@
 
 #include "lower.h"
 
+/* Where a value named `word` lives: the setting, and the kind whose own it is (NULL: a
+ * value every kind has, as the optimizer's lr); false when no setting has one so named. */
+static bool value_home(const char *word, const Setting **st, const SettingKind **kind)
+{
+    for (int i = 0; i < ir_nsettings; i++) {
+        const Setting *s = &ir_settings[i];
+        for (int c = 0; c < s->ncommon; c++)
+            if (strcmp(s->common[c].spec.name, word) == 0) {
+                *st = s, *kind = NULL;
+                return true;
+            }
+        for (int j = -1; j < s->nkinds; j++) { /* the default kind first (Adam's weight_decay) */
+            int k = j < 0 ? s->def_kind : j;
+            for (int v = 0; k >= 0 && v < s->kinds[k].nvalues; v++)
+                if (strcmp(s->kinds[k].values[v].spec.name, word) == 0) {
+                    *st = s, *kind = &s->kinds[k];
+                    return true;
+                }
+        }
+    }
+    return false;
+}
+
+/* The hint at an unknown setting: the setting PyTorch scripts' name means (batch_size is
+ * batch), the setting whose argument it is (lr is the optimizer's: optimizer Adam lr=0.01,
+ * in the file's syntax), or a setting spelled nearly so. */
+static void unknown_setting_hint(Lower *L, const AstNet *net, const AstStmt *s)
+{
+    static const char *const alias[][2] = {
+        {"batch_size", "batch"},    {"num_epochs", "epochs"},     {"n_epochs", "epochs"},
+        {"epoch", "epochs"},        {"optim", "optimizer"},       {"optimiser", "optimizer"},
+        {"scheduler", "schedule"},  {"lr_scheduler", "schedule"}, {"dataset", "data"},
+        {"validation", "val"},      {"val_split", "val"},         {"early_stopping", "early_stop"},
+        {"patience", "early_stop"}, {"criterion", "loss"},        {"manual_seed", "seed"},
+        {"learning_rate", "lr"},
+    };
+    const char *word = s->head;
+    for (size_t i = 0; i < sizeof alias / sizeof *alias; i++)
+        if (str_ieq(word, alias[i][0]))
+            word = alias[i][1];
+    const Setting *home;
+    const SettingKind *kind;
+    if (value_home(word, &home, &kind)) {
+        const char *kname = kind                  ? kind->name
+                            : home->def_kind >= 0 ? home->kinds[home->def_kind].name
+                                                  : home->kinds[0].name;
+        const AstArg *a0 = s->args.len ? s->args.items[0] : NULL;
+        const char *v = a0 && !a0->key && a0->val->s ? a0->val->s : "VALUE";
+        if (net->yaml)
+            diag_hint(L->diag, s->head_loc, "'%s' is set in the %s: %s: {%s: {%s: %s}}", word,
+                      home->name, home->name, kname, word, v);
+        else
+            diag_hint(L->diag, s->head_loc, "'%s' is set in the %s: %s %s %s=%s", word, home->name,
+                      home->name, kname, word, v);
+        return;
+    }
+    if (word != s->head) {
+        diag_hint(L->diag, s->head_loc, "did you mean '%s'?", word);
+        return;
+    }
+    Suggest sug;
+    suggest_init(&sug, s->head, false);
+    for (int k = 0; k < ir_nsettings; k++)
+        suggest_add(&sug, ir_settings[k].name);
+    diag_suggest(L->diag, s->head_loc, &sug);
+}
+
 /* The kind a statement of st names with args[0] (*first is then 1), or the one it may
  * leave out before a string (`data "DIR"`); NULL after reporting. */
 static const SettingKind *stmt_kind(Lower *L, const Setting *st, const PtrVec *args,
@@ -100,11 +167,7 @@ void lower_train(Lower *L, const AstNet *net)
         const Setting *st = ir_setting_find(s->head);
         if (!st) {
             diag_error(L->diag, s->head_loc, "unknown train setting '%s'", s->head);
-            Suggest sug;
-            suggest_init(&sug, s->head, false);
-            for (int k = 0; k < ir_nsettings; k++)
-                suggest_add(&sug, ir_settings[k].name);
-            diag_suggest(L->diag, s->head_loc, &sug);
+            unknown_setting_hint(L, net, s);
             continue;
         }
         if (s->has_block || s->label) {
