@@ -130,8 +130,35 @@ static void shape(Node *n, Diag *d)
         diag_error(d, gv->set ? gv->loc : n->loc,
                    "'groups' %lld must divide both channel counts: %lld in, %lld out", (long long)G,
                    (long long)c, (long long)oc);
-        diag_hint(d, gv->set ? gv->loc : n->loc, "for a depthwise convolution, 'groups=%lld'",
-                  (long long)c);
+        SrcLoc at = gv->set ? gv->loc : n->loc;
+        if (G == c) { /* a depthwise one meant: its out must be a multiple of in */
+            int64_t lo = oc / c * c, hi = lo + c;
+            if (lo > 0)
+                diag_hint(d, at,
+                          "a depthwise convolution (groups = the %lld input channels) needs out "
+                          "a multiple of %lld: %lld or %lld",
+                          (long long)c, (long long)c, (long long)lo, (long long)hi);
+            else
+                diag_hint(d, at,
+                          "a depthwise convolution (groups = the %lld input channels) needs out "
+                          "a multiple of %lld: %lld",
+                          (long long)c, (long long)c, (long long)hi);
+        } else { /* the groups that would do, the depthwise one first when it would */
+            StrBuf ok;
+            sb_init(&ok);
+            int listed = 0;
+            if (oc % c == 0)
+                sb_printf(&ok, "%lld (depthwise)", (long long)c), listed++;
+            for (int64_t g = 2; g < c && listed < 6; g++)
+                if (c % g == 0 && oc % g == 0)
+                    sb_printf(&ok, "%s%lld", listed++ ? ", " : "", (long long)g);
+            if (listed)
+                diag_hint(d, at, "groups that divide both: %s", ok.data);
+            else
+                diag_hint(d, at, "%lld and %lld have no common divisor but 1, so groups must be 1",
+                          (long long)c, (long long)oc);
+            sb_free(&ok);
+        }
         if (n->inputs[0])
             diag_note(d, n->inputs[0]->loc, "the %lld input channels come from '%s' here",
                       (long long)c, n->inputs[0]->ops->name);
