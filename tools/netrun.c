@@ -750,6 +750,18 @@ static const char *csv_test_path(Arena *a, const TrainConfig *t, Diag *d)
     return arena_printf(a, "%.*stest%s", (int)(at - p), p, at + 5);
 }
 
+/* After the data set failed to load: where the net file names it, unless --data did. */
+static void data_note(const Args *a, const TrainConfig *t, Diag *d)
+{
+    const Setting *data = ir_setting_find("data");
+    for (int i = 0; i < a->nset; i++)
+        if (flags[a->set[i]].setting == data)
+            return;
+    SrcLoc at = t->at[data - ir_settings];
+    if (at.line > 0)
+        diag_note(d, at, "the train section's data set is named here");
+}
+
 /* The training or the test split of the train section's data set. */
 static bool load_split(Arena *a, Dataset *ds, const TrainConfig *t, bool train, Classes *cls,
                        const Shape *in, Diag *d)
@@ -1470,10 +1482,11 @@ static int run(int argc, char **argv, char **typed, bool *collective)
             goto done;
         }
     }
-    if (need_train && !load_split(arena, &train, t, true, &classes, &g->input, &d))
+    if ((need_train && !load_split(arena, &train, t, true, &classes, &g->input, &d)) ||
+        ((a.train || a.eval) && !load_split(arena, &test, t, false, &classes, &g->input, &d))) {
+        data_note(&a, t, &d);
         goto done;
-    if ((a.train || a.eval) && !load_split(arena, &test, t, false, &classes, &g->input, &d))
-        goto done;
+    }
     if (classes.n && !a.quiet && rank == 0) { /* image folders: which label is which */
         printf("classes of %s:", t->data_dir);
         for (int k = 0; k < classes.n; k++) {

@@ -43,8 +43,26 @@ bool rt_check_image(const Model *m, int c, int h, int w, const char *what, Diag 
                    "%s: images are %dx%dx%d (channels x rows x columns); network '%s' takes "
                    "input %s",
                    what, c, h, w, m->g->name, shape_str(in, s));
+        if (m->g->input_loc.line > 0)
+            diag_note(d, m->g->input_loc, "the network's input is declared here");
     }
     return fits;
+}
+
+/* Where the network's outputs are made, after a label beyond them: the last layer, and for
+ * a Linear the value that fits `classes` (0: not known). */
+static void outputs_note(const Model *m, int classes, Diag *d)
+{
+    const Node *last = m->g->nodes.len ? GRAPH_NODE(m->g, m->g->nodes.len - 1) : NULL;
+    while (last && last->ninputs == 1 && last->kind != LAYER_LINEAR && last->out.rank == 1 &&
+           last->inputs[0] && last->inputs[0]->out.rank == 1)
+        last = last->inputs[0]; /* through a Softmax or a Dropout to the Linear */
+    if (!last || last->head_loc.line <= 0)
+        return;
+    diag_note(d, last->head_loc, "the network's %lld outputs come from '%s' here",
+              (long long)rt_outputs(m), last->ops->name);
+    if (classes > 0 && last->kind == LAYER_LINEAR)
+        diag_hint(d, last->head_loc, "one output a class: Linear %d", classes);
 }
 
 bool rt_check_scores(const Model *m, Diag *d)
@@ -143,6 +161,7 @@ static bool check_dataset(const Model *m, const Dataset *ds, const char *images,
                        "%s:%d: column %d ('%s'): class %d is beyond the network's %lld outputs",
                        labels, ds->lines[i], ds->label_column, ds->label_name, ds->labels[i],
                        (long long)outs);
+            outputs_note(m, 0, d);
             return false;
         } else if (ds->labels[i] >= outs) {
             int top = 0;
@@ -152,6 +171,7 @@ static bool check_dataset(const Model *m, const Dataset *ds, const char *images,
                        "%s: %d classes (labels 0 to %d), but the network has %lld outputs "
                        "(label %d of record %d is the first beyond them)",
                        labels, top + 1, top, (long long)outs, ds->labels[i], i);
+            outputs_note(m, top + 1, d);
             return false;
         }
     return true;

@@ -845,6 +845,19 @@ expect usage-eval-on-without-eval 2 'eval-on goes with --eval' "$NET" --train --
 # a batch whose model does not fit in memory (the ResNet at batch 2^20: 819 GB): how much it
 # asked for, and what to change (ASan, asked, returns NULL as calloc does)
 ASAN_OPTIONS=${ASAN_OPTIONS:-}:allocator_may_return_null=1 expect oom-batch 1 'out of memory for the model at batch 1048576: .* take [0-9.]+ GB; a smaller --batch' "$ROOT/nets/resnet.net" --train --batch 1048576 --no-record --data small --steps 1
+# data that does not fit the net: the error names the file, a note points into the net
+printf 'network five (input 1x28x28) {\n  Flatten\n  Linear 5\n  LogSoftmax\n}\ntrain {\n  data idx "small"\n  loss nll\n}\n' >five.net
+expect classes-beyond-outputs 1 'train-labels-idx1-ubyte: 10 classes .labels 0 to 9., but the network has 5 outputs' five.net --train --steps 1 --no-record
+grep -q "^five.net:3:3: note: the network's 5 outputs come from 'Linear' here" classes-beyond-outputs.err &&
+    grep -q '^five.net:3:3: hint: one output a class: Linear 10' classes-beyond-outputs.err &&
+    ok "labels beyond the outputs: a note at the Linear, the Linear that fits" || bad "labels beyond the outputs: no note" "$(cat classes-beyond-outputs.err)"
+printf 'network rgb (input 3x28x28) {\n  Flatten\n  Linear 10\n}\ntrain {\n  data idx "nothere"\n}\n' >rgb.net
+expect images-vs-input 1 'images are 1x28x28 .channels x rows x columns.; network .rgb. takes input 3x28x28' rgb.net --train --steps 1 --no-record --data small
+grep -q "^rgb.net:1:14: note: the network's input is declared here" images-vs-input.err &&
+    ok "images that do not fit the input: a note at the input" || bad "images vs input: no note" "$(cat images-vs-input.err)"
+expect data-missing 1 'nothere: cannot open data directory' rgb.net --train --steps 1 --no-record
+grep -q "^rgb.net:6:3: note: the train section's data set is named here" data-missing.err &&
+    ok "a missing data set: a note at the train section's data" || bad "missing data: no note" "$(cat data-missing.err)"
 # a flag only training reads, on --eval or --predict, is refused, not dropped
 expect usage-eval-steps 2 '--steps sets how --train trains; --eval does not train' "$NET" --eval --steps 3
 expect usage-eval-lr 2 '--lr sets how --train trains' "$NET" --eval --lr 0.5
