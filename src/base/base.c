@@ -287,6 +287,34 @@ bool diag_full(const Diag *d) { return d->errors >= d->max_errors; }
 
 /* Prints the source line of loc and a caret line under the marked text. Tabs are kept in
  * the caret line so the caret stays aligned; other control bytes print as '?'. */
+/* Terminal columns of the UTF-8 character at s (of at most n bytes): 2 for East Asian wide
+ * and full-width ones (CJK, Hangul, full-width forms, most emoji), 0 for combining marks,
+ * else 1; so that the caret under a line with such characters stands under its column. */
+static int char_columns(const unsigned char *s, size_t n)
+{
+    static const uint32_t wide[][2] = {
+        {0x1100, 0x115F},   {0x2E80, 0x303E},   {0x3041, 0x33FF}, {0x3400, 0x4DBF},
+        {0x4E00, 0x9FFF},   {0xA000, 0xA4CF},   {0xAC00, 0xD7A3}, {0xF900, 0xFAFF},
+        {0xFE30, 0xFE4F},   {0xFF00, 0xFF60},   {0xFFE0, 0xFFE6}, {0x1F300, 0x1F64F},
+        {0x1F900, 0x1F9FF}, {0x20000, 0x3FFFD},
+    };
+    static const uint32_t combining[][2] = {
+        {0x0300, 0x036F}, {0x1AB0, 0x1AFF}, {0x1DC0, 0x1DFF}, {0x20D0, 0x20FF}, {0xFE20, 0xFE2F}};
+    int len = s[0] >= 0xf0 ? 4 : s[0] >= 0xe0 ? 3 : s[0] >= 0xc0 ? 2 : 1;
+    if (len == 1 || (size_t)len > n)
+        return 1;
+    uint32_t cp = s[0] & (0x7f >> len);
+    for (int i = 1; i < len; i++)
+        cp = cp << 6 | (s[i] & 0x3f);
+    for (size_t i = 0; i < sizeof wide / sizeof *wide; i++)
+        if (cp >= wide[i][0] && cp <= wide[i][1])
+            return 2;
+    for (size_t i = 0; i < sizeof combining / sizeof *combining; i++)
+        if (cp >= combining[i][0] && cp <= combining[i][1])
+            return 0;
+    return 1;
+}
+
 static void print_excerpt(FILE *out, SrcLoc loc)
 {
     const SrcFile *f = loc.file;
@@ -318,15 +346,23 @@ static void print_excerpt(FILE *out, SrcLoc loc)
     }
     fprintf(out, "%s\n      | %s", more_right ? "..." : "", more_left ? "   " : "");
     for (size_t i = start; i < col && i < start + shown; i++)
-        if (!CONT(i))
-            fputc(p[i] == '\t' ? '\t' : ' ', out);
+        if (p[i] == '\t')
+            fputc('\t', out);
+        else if (!CONT(i))
+            for (int w = char_columns((const unsigned char *)p + i, linelen - i); w > 0; w--)
+                fputc(' ', out);
     fputc('^', out);
     size_t len = loc.len > 0 ? (size_t)loc.len : 1;
     if (col + len > start + shown)
         len = start + shown > col ? start + shown - col : 1;
+    /* the first character's columns past the caret's one, then every later one's */
+    int first = col < linelen ? char_columns((const unsigned char *)p + col, linelen - col) : 1;
+    for (int w = first; w > 1; w--)
+        fputc('~', out);
     for (size_t i = col + 1; i < col + len && i < linelen; i++)
         if (!CONT(i))
-            fputc('~', out);
+            for (int w = char_columns((const unsigned char *)p + i, linelen - i); w > 0; w--)
+                fputc('~', out);
     fputc('\n', out);
 #undef CONT
 }
