@@ -23,6 +23,8 @@ bool layer_need_image(const Node *n, Diag *d)
     if (n->inputs[0])
         diag_note(d, n->inputs[0]->loc, "the input shape comes from '%s' here",
                   n->inputs[0]->ops->name);
+    else
+        diag_note(d, n->graph->input_loc, "the network's input is declared here");
     return false;
 }
 
@@ -127,6 +129,8 @@ void layer_shape_pool(Node *n, Diag *d)
         if (n->inputs[0])
             diag_note(d, n->inputs[0]->loc, "the %lldx%lld input comes from '%s' here",
                       (long long)n->in.d[1], (long long)n->in.d[2], n->inputs[0]->ops->name);
+        else
+            diag_note(d, n->graph->input_loc, "the network's input is declared here");
         return;
     }
     n->out = shape_make(3, (int64_t[]){n->in.d[0], out[0], out[1]});

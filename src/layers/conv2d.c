@@ -122,6 +122,8 @@ static void shape(Node *n, Diag *d)
         if (n->inputs[0])
             diag_note(d, n->inputs[0]->loc, "the %lldx%lld input comes from '%s' here",
                       (long long)n->in.d[1], (long long)n->in.d[2], n->inputs[0]->ops->name);
+        else
+            diag_note(d, n->graph->input_loc, "the network's input is declared here");
         return;
     }
     int64_t oc = n->attrs[A_OUT].i[0], kk = k->i[0] * k->i[1], G = n->attrs[A_GROUPS].i[0];
@@ -162,6 +164,8 @@ static void shape(Node *n, Diag *d)
         if (n->inputs[0])
             diag_note(d, n->inputs[0]->loc, "the %lld input channels come from '%s' here",
                       (long long)c, n->inputs[0]->ops->name);
+        else
+            diag_note(d, n->graph->input_loc, "the network's input is declared here");
         return;
     }
     c /= G; /* input channels per output channel */
