@@ -193,6 +193,12 @@ bool io_same_file(const char *a, const char *b)
     return same;
 }
 
+bool loc_yaml(SrcLoc loc)
+{
+    return loc.file &&
+           (str_has_suffix(loc.file->name, ".yaml") || str_has_suffix(loc.file->name, ".yml"));
+}
+
 /* ---- source files ---- */
 
 /* A CR not followed by LF (an old Mac file's line end) made LF: the lexer, YAML's lines and

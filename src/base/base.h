@@ -145,6 +145,8 @@ uint64_t rng_below(Rng *r, uint64_t n); /* uniform in [0, n), unbiased */
 bool str_ieq(const char *a, const char *b);
 /* Whether s ends with suf, case-insensitively (file suffixes: .yaml, .PGM). */
 bool str_has_suffix(const char *s, const char *suf);
+/* Whether a location is in a YAML file (named .yaml or .yml): hints then write YAML. */
+bool loc_yaml(SrcLoc loc);
 /* Formats with thousands separators into buf (>= 32 bytes). Returns buf. */
 char *fmt_thousands(char *buf, int64_t n);
 /* Shortest %.*g that round-trips a float (at most 9 significant digits). */

@@ -277,7 +277,9 @@ static void positional_error(Lower *L, const char *what, const AttrSpec *specs, 
         diag_error(L->diag, loc, "%s takes no positional arguments, got '%s'", what,
                    ast_value_text(v));
         if (v->kind == VAL_INT || v->kind == VAL_FLOAT)
-            diag_hint(L->diag, loc, "name it, as in '%s=%s'", specs[0].name, ast_value_text(v));
+            diag_hint(L->diag, loc,
+                      loc_yaml(loc) ? "name it, as in '{%s: %s}'" : "name it, as in '%s=%s'",
+                      specs[0].name, ast_value_text(v));
     } else if (npos == 1 && strcmp(positional[0], "value") == 0) {
         diag_error(L->diag, loc, "%s takes one value; '%s' is one too many", what,
                    ast_value_text(v));

@@ -597,7 +597,10 @@ bool ir_check_train(const Graph *g, Diag *d)
                    "augment crops %dx%d squares for the network, but network '%s' takes input "
                    "%s",
                    t->crop, t->crop, g->name, shape_str(in, sh));
-        if (h == w && t->pad)
+        if (h == w && loc_yaml(at))
+            diag_hint(d, at, "the crop is the input's size: augment: {crop: %lld, pad: %d}",
+                      (long long)h, t->pad);
+        else if (h == w && t->pad)
             diag_hint(d, at, "the crop is the input's size: augment %lld pad=%d", (long long)h,
                       t->pad);
         else if (h == w)

@@ -152,7 +152,9 @@ static void sgd_check(const TrainConfig *t, const SrcLoc *at, Diag *d)
     if (t->momentum <= 0) {
         diag_error(d, at[SGD_NESTEROV], "'nesterov' needs a momentum > 0, got momentum %g",
                    t->momentum);
-        diag_hint(d, at[SGD_NESTEROV], "add a momentum, e.g. 'momentum=0.9'");
+        diag_hint(d, at[SGD_NESTEROV],
+                  loc_yaml(at[SGD_NESTEROV]) ? "add a momentum, e.g. 'momentum: 0.9'"
+                                             : "add a momentum, e.g. 'momentum=0.9'");
     } else if (t->dampening != 0) {
         diag_error(d, at[SGD_NESTEROV], "'nesterov' needs dampening 0, got dampening %g",
                    t->dampening);

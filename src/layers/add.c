@@ -30,8 +30,12 @@ static void shape(Node *n, Diag *d)
                 if (s0.rank == 3 && sk.rank == 3 && sk.d[1] % s0.d[1] == 0 &&
                     sk.d[2] % s0.d[2] == 0 && sk.d[1] / s0.d[1] == sk.d[2] / s0.d[2])
                     diag_hint(d, n->head_loc,
-                              "give it a shortcut that makes %s of its input, e.g. 'shortcut { "
-                              "Conv2d %lld k1 s%lld bias=false; BatchNorm2d }'",
+                              loc_yaml(n->head_loc)
+                                  ? "give it a shortcut that makes %s of its input, e.g. '- "
+                                    "shortcut: [{Conv2d: {out: %lld, kernel: 1, stride: %lld, "
+                                    "bias: false}}, BatchNorm2d]'"
+                                  : "give it a shortcut that makes %s of its input, e.g. "
+                                    "'shortcut { Conv2d %lld k1 s%lld bias=false; BatchNorm2d }'",
                               a, (long long)s0.d[0], (long long)(sk.d[1] / s0.d[1]));
             } else {
                 diag_error(d, n->loc, "%s needs inputs of one shape: '%s' is %s, '%s' is %s",
