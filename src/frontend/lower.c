@@ -265,6 +265,20 @@ static Node *lower_join(Lower *L, Item *parent, const PtrVec *stmts, int at, Nod
             ok = false;
             continue;
         }
+        int twice = -1; /* a branch once: PyTorch's Join keys its branches by name */
+        for (int j = 0; j < i && twice < 0; j++) {
+            const AstArg *b = s->args.items[j + 1];
+            if (!b->key && b->val->kind == VAL_IDENT && !strcmp(b->val->s, a->val->s))
+                twice = j;
+        }
+        if (twice >= 0) {
+            const AstArg *b = s->args.items[twice + 1];
+            diag_error(L->diag, a->loc, "'%s' is joined twice: a join takes each branch once",
+                       a->val->s);
+            diag_note(L->diag, b->loc, "'%s' is first named here", a->val->s);
+            ok = false;
+            continue;
+        }
         Item *ref = join_ref(L, parent, stmts, at, a->val->s, a->loc);
         if (!ref) {
             ok = false;
