@@ -532,7 +532,8 @@ Test(checks, image_dimensions_one_by_one)
         if (!fits) {
             char shape[64];
             snprintf(shape, sizeof shape, "%dx%dx%d", cases[i].c, cases[i].h, cases[i].w);
-            expect_error(&cap, "img: images are", shape, "takes input");
+            expect_error_noted(&cap, "note: the network's input is declared here",
+                               "img: images are", shape, "takes input");
         }
     }
     rt_model_free(m3);
@@ -551,8 +552,9 @@ Test(checks, data_sets)
     Dataset beyond = ds;
     beyond.labels = wide;
     cr_assert_not(rt_check_dataset(m, &beyond, "imgs", "labs", false, &cap.d));
-    expect_error(&cap, "labs: 4 classes (labels 0 to 3), but the network has 3 outputs",
-                 "label 3 of record 2");
+    expect_error_noted(&cap, "hint: one output a class: Linear 4",
+                       "labs: 4 classes (labels 0 to 3), but the network has 3 outputs",
+                       "label 3 of record 2");
     cap_fini(&cap);
     cap_init(&cap);
     cr_assert(rt_check_dataset(m, &ds, "imgs", "labs", false, &cap.d), "%s", cap_text(&cap));

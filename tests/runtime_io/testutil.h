@@ -66,6 +66,25 @@ static inline void expect_error_(Cap *c, const char *const *subs, int line)
 }
 #define expect_error(c, ...) expect_error_((c), (const char *const[]){__VA_ARGS__, NULL}, __LINE__)
 
+/* The same for an error followed by notes into the net file: its first line holds every
+ * string of subs, and a later line holds `note`. */
+static inline void expect_error_noted_(Cap *c, const char *note, const char *const *subs, int line)
+{
+    const char *t = cap_text(c);
+    cr_assert_eq(c->d.errors, 1, "line %d: expected exactly one error, got %d:\n%s", line,
+                 c->d.errors, t);
+    cr_assert(strncmp(t, "netrun: error: ", 15) == 0, "line %d: unexpected format:\n%s", line, t);
+    const char *nl = strchr(t, '\n');
+    cr_assert(nl && strstr(nl, note) != NULL, "line %d: no '%s' after the error:\n%s", line, note,
+              t);
+    for (; *subs; subs++) {
+        const char *at = strstr(t, *subs);
+        cr_assert(at != NULL && at < nl, "line %d: the error lacks '%s':\n%s", line, *subs, t);
+    }
+}
+#define expect_error_noted(c, note, ...)                                                           \
+    expect_error_noted_((c), (note), (const char *const[]){__VA_ARGS__, NULL}, __LINE__)
+
 static inline void expect_no_error(Cap *c)
 {
     cr_assert_eq(c->d.errors, 0, "unexpected error:\n%s", cap_text(c));
