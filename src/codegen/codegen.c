@@ -393,7 +393,10 @@ size_t cg_weight_floats(const Graph *g)
     return n;
 }
 
-/* The blob's symbol: the assembler pulls the file in (.incbin) as local read-only data. */
+/* The blob's symbol: the assembler pulls the file in (.incbin) as read-only data, under a
+ * global but hidden symbol: with link-time optimisation GCC may put the functions that read
+ * it in other partitions (other objects) than the asm, which a local label would not reach;
+ * hidden keeps it out of a shared library's exports. */
 static void emit_blob_symbol(const Gen *gen, StrBuf *c, size_t bytes)
 {
     const char *P = gen->P;
@@ -404,8 +407,9 @@ static void emit_blob_symbol(const Gen *gen, StrBuf *c, size_t bytes)
               " * -Wa,-I<that directory>. */\n"
               "#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__\n"
               "#error \"the weight blob holds little-endian floats\"\n#endif\n"
-              "__asm__(\".section .rodata\\n.balign 64\\n%s_weight_blob:\\n.incbin \\\"",
-              bytes, gen->o->blob_path, P);
+              "__asm__(\".section .rodata\\n.balign 64\\n.globl %s_weight_blob\\n.hidden "
+              "%s_weight_blob\\n%s_weight_blob:\\n.incbin \\\"",
+              bytes, gen->o->blob_path, P, P, P);
     for (const char *s = gen->o->blob_path; *s; s++) {
         if (*s == '"' || *s == '\\')
             sb_puts(c, "\\\\\\"); /* C string of an assembler string: \\\" */
@@ -420,7 +424,8 @@ static void emit_blob_symbol(const Gen *gen, StrBuf *c, size_t bytes)
               "\".if . - %s_weight_blob - %zu\\n.error \\\"the weight blob is not the %zu bytes "
               "this program was generated for: generate both again with netc\\\"\\n.endif\\n\"\n"
               "#endif\n\".previous\\n\");\n"
-              "extern const float %s_weights[] __asm__(\"%s_weight_blob\");\n",
+              "extern const float %s_weights[] __asm__(\"%s_weight_blob\")\n"
+              "    __attribute__((visibility(\"hidden\")));\n",
               P, bytes, P, bytes, bytes, P, P);
 }
 

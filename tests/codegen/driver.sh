@@ -241,6 +241,17 @@ if "$netc" "$root/nets/mnist.net" --weights "$root/examples/mnist.safetensors" -
       sh -c "cd '$tmp/blob' && $cc -O2 m.c -o bad -lm 2>&1"
   fi
   cp "$tmp/blob/good.weights" "$tmp/blob/m.weights"
+  # link-time optimisation may put the functions that read the blob in another partition
+  # than the asm that defines it (a local label there did not link); hidden, it is not
+  # exported from a shared library
+  if ! $cc --version 2>/dev/null | grep -qi clang &&
+    "$netc" "$root/nets/mnist.net" --blob --prefix bm -o "$tmp/blob/bm.c" --header "$tmp/blob/bm.h" 2>/dev/null; then
+    printf '#include "bm.h"\n#include <stdio.h>\nstatic float in[784];\nint main(void) { printf("%%d\\n", bm_predict(in)); return 0; }\n' > "$tmp/blob/lb.c"
+    expect "--blob: a library and its caller link under -flto split into partitions" 0 "^[0-9] $" \
+      sh -c "cd '$tmp/blob' && $cc -O2 -flto=2 -flto-partition=max lb.c bm.c -o lto -lm 2>&1 && ./lto"
+  fi
+  expect "--blob: the blob is not a shared library's export" 0 "^0 $" \
+    sh -c "cd '$tmp/blob' && $cc -O2 -shared -fPIC m.c -o libm.so -lm && nm -D libm.so > syms && grep -c weight_blob syms; true"
 else
   fail=$((fail + 1)); echo "FAIL: nets/mnist.net with --blob does not generate or compile:"; cat "$tmp/netc.err" "$tmp/cc.err"
 fi
