@@ -467,7 +467,7 @@ bool cg_emit(const Graph *g, const float *const *params, const CgOptions *o, Str
     if (ok) {
         emit_head(&gen, c);
         if (o->main)
-            sb_puts(c, "#define _POSIX_C_SOURCE 200112L\n");
+            sb_puts(c, "#ifndef _POSIX_C_SOURCE\n#define _POSIX_C_SOURCE 200112L\n#endif\n");
         sb_puts(c, cg_prelude);
         emit_api(&gen, &api);
         if (h) {
@@ -484,9 +484,12 @@ bool cg_emit(const Graph *g, const float *const *params, const CgOptions *o, Str
             sb_printf(c, "\n%s\n", api.data);
         }
         sb_printf(c,
-                  "#define %s_ARENA_FLOATS %zu\n#ifndef %s_MAX_THREADS\n#define %s_MAX_THREADS "
-                  "8\n#endif\n",
-                  U, gen.plan.arena_floats ? (gen.plan.arena_floats + 15) / 16 * 16 : 16, U, U);
+                  "#define %s_ARENA_FLOATS %zu\n"
+                  "/* an arena for each thread of %s_forward_batch: one without OpenMP */\n"
+                  "#ifndef %s_MAX_THREADS\n#ifdef _OPENMP\n#define %s_MAX_THREADS 8\n#else\n"
+                  "#define %s_MAX_THREADS 1\n#endif\n#endif\n",
+                  U, gen.plan.arena_floats ? (gen.plan.arena_floats + 15) / 16 * 16 : 16, P, U, U,
+                  U);
         sb_printf(c, "static float %s_arena[%s_MAX_THREADS][%s_ARENA_FLOATS] NETC_ALIGN;\n\n", P, U,
                   U);
         sb_puts(c, "/* ---- weights ---- */\n");

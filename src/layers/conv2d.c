@@ -883,12 +883,12 @@ static void wino_body(Emit *e, const VecFam *f, const void *ctx)
     if (e->params[1])
         sb_printf(sb, "            %s bias = %s_load(%s_b + c);\n", F, F, e->name);
     if (pk == 2) { /* the pool's window is the tile: its maximum, then the epilogue */
-        sb_printf(sb, "            %s r = %s_maxn(%s_maxn(%s, %s), %s_maxn(%s, %s));\n", F, F, F,
+        sb_printf(sb, "            %s v = %s_maxn(%s_maxn(%s, %s), %s_maxn(%s, %s));\n", F, F, F,
                   y[0], y[1], F, y[2], y[3]);
         if (e->params[1])
-            sb_printf(sb, "            r = %s_add(r, bias);\n", F);
-        emit_act(sb, e->act, f, "r", 12);
-        sb_printf(sb, "            %s_store(op, r);\n        }\n    }\n", F);
+            sb_printf(sb, "            v = %s_add(v, bias);\n", F);
+        emit_act(sb, e->act, f, "v", 12);
+        sb_printf(sb, "            %s_store(op, v);\n        }\n    }\n", F);
         return;
     }
     /* the last tiles' start, to know which outputs may lie past the edge */
@@ -904,14 +904,14 @@ static void wino_body(Emit *e, const VecFam *f, const void *ctx)
                                     cy ? arena_printf(e->arena, "oy + %d < %d", ay, p->OH) : "",
                                     cy && cx ? " && " : "",
                                     cx ? arena_printf(e->arena, "ox + %d < %d", ax, p->OW) : "");
-            sb_printf(sb, "            %s{\n                %s r = %s;\n", cond, F, y[2 * i + j]);
+            sb_printf(sb, "            %s{\n                %s v = %s;\n", cond, F, y[2 * i + j]);
             if (e->params[1])
-                sb_printf(sb, "                r = %s_add(r, bias);\n", F);
+                sb_printf(sb, "                v = %s_add(v, bias);\n", F);
             for (int k = 1; k < e->nin; k++)
-                sb_printf(sb, "                r = %s_add(r, %s_load(s%d + %d));\n", F, F, k,
+                sb_printf(sb, "                v = %s_add(v, %s_load(s%d + %d));\n", F, F, k,
                           ay * clayout_row(&e->ins[k]) + ax * clayout_px(&e->ins[k]));
-            emit_act(sb, e->act, f, "r", 16);
-            sb_printf(sb, "                %s_store(op + %d, r);\n            }\n", F,
+            emit_act(sb, e->act, f, "v", 16);
+            sb_printf(sb, "                %s_store(op + %d, v);\n            }\n", F,
                       ay * clayout_row(o) + ax * clayout_px(o));
         }
     sb_puts(sb, "        }\n    }\n");

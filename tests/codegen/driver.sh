@@ -154,7 +154,7 @@ printf 'network dp (input 4) {\n  params { w 3 }\n  Linear w\n}\n' > "$tmp/dp.ne
 expect "--to with -D" 2 "^netc: error: --to converts the file as written.*--expand" "$netc" -D w=5 --to yaml "$tmp/dp.net"
 expect "--expand with -D" 0 "Linear out=5" "$netc" -D w=5 --expand "$tmp/dp.net"
 if "$netc" "$root/nets/mnist.net" --weights "$root/examples/mnist.safetensors" -o "$tmp/mnist.c" --main 2> "$tmp/netc.err" &&
-  $cc -std=c99 -O2 -march=native -Wall -Wextra -pedantic -Werror "$tmp/mnist.c" -o "$tmp/mnist" -lm 2> "$tmp/cc.err"; then
+  $cc -std=c99 -O2 -march=native -Wall -Wextra -Wshadow -pedantic -Werror -D_POSIX_C_SOURCE=200809L "$tmp/mnist.c" -o "$tmp/mnist" -lm 2> "$tmp/cc.err"; then
   gunzip -c "$root/data/mnist-mini/t10k-images-idx3-ubyte.gz" > "$tmp/t10k-images"
   "$netrun" "$root/nets/mnist.net" --load "$root/examples/mnist.safetensors" --predict "$tmp/t10k-images" --quiet > "$tmp/want" 2>&1
   expect "mnist --main: netrun's classes" 0 "^$(tr '\n' ' ' < "$tmp/want")2,004 images, .* us/image $" "$tmp/mnist" "$tmp/t10k-images"
@@ -255,6 +255,13 @@ if "$netc" "$root/nets/mnist.net" --weights "$root/examples/mnist.safetensors" -
 else
   fail=$((fail + 1)); echo "FAIL: nets/mnist.net with --blob does not generate or compile:"; cat "$tmp/netc.err" "$tmp/cc.err"
 fi
+# the static arena: one block without OpenMP (a microcontroller's RAM), one a thread with
+"$netc" "$root/nets/mnist.net" -o "$tmp/arena.c" 2>/dev/null
+abytes=$(sed -n 's/^#define MNIST_ARENA_BYTES //p' "$tmp/arena.c")
+expect "the static arena without OpenMP: MNIST_ARENA_BYTES ($abytes), once" 0 "^ok" \
+  sh -c "$cc -O2 -c '$tmp/arena.c' -o '$tmp/arena.o' && s=\$(nm -S '$tmp/arena.o' | awk '/ mnist_arena\$/ { print \$2 }') && [ \$((0x\$s)) = $abytes ] && echo ok"
+expect "the static arena under OpenMP: one for each of 8 threads" 0 "^ok" \
+  sh -c "$cc -O2 -fopenmp -c '$tmp/arena.c' -o '$tmp/arena.o' && s=\$(nm -S '$tmp/arena.o' | awk '/ mnist_arena\$/ { print \$2 }') && [ \$((0x\$s)) = \$((8 * $abytes)) ] && echo ok"
 printf 'network wide (input 1x28x28) {\n  Flatten\n  Linear 5400\n}\n' > "$tmp/wide.net"
 expect "a net of 4,239,000 weights gets a blob unasked" 0 "^ok" \
   sh -c "'$netc' '$tmp/wide.net' -o '$tmp/wide.c' 2>/dev/null && [ -s '$tmp/wide.weights' ] && ! grep -q 'static const float' '$tmp/wide.c' && echo ok"

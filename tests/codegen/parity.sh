@@ -65,7 +65,7 @@ check() {
       native) flags="-march=native";; avx2) flags="-mavx2 -mfma";; portable) flags="-DNETC_NO_SIMD";;
       clang) command -v clang >/dev/null || continue; cc=clang; flags="-march=native";;
     esac
-    if $cc -std=c99 -O2 $flags -Wall -Wextra -pedantic -Werror -I"$d" "$here/harness.c" "$d/net.c" -o "$d/$fam" -lm 2>"$d/cc.err"; then
+    if $cc -std=c99 -O2 $flags -Wall -Wextra -Wshadow -pedantic -Werror -I"$d" "$here/harness.c" "$d/net.c" -o "$d/$fam" -lm 2>"$d/cc.err"; then
       built="$built $fam"
     else
       echo "FAIL $label ($fam): the generated code does not compile cleanly"; head -20 "$d/cc.err"
