@@ -275,8 +275,9 @@ static void emit_api(const Gen *gen, StrBuf *api)
               "/* The index of the largest output. */\nint %s_predict(const float *in);\n"
               "/* n inputs after one another, n outputs after one another. */\n"
               "void %s_forward_batch(const float *in, float *out, int n);\n"
-              "/* %s_forward with the caller's arena of %s_ARENA_BYTES (64-byte aligned runs\n"
-              " * fastest; apart from in and out): reentrant, one arena per thread. */\n"
+              "/* %s_forward with the caller's arena of %s_ARENA_BYTES (aligned for a float\n"
+              " * at least, as malloc's is; 64-byte aligned runs fastest; apart from in and\n"
+              " * out): reentrant, one arena per thread. */\n"
               "void %s_forward_arena(const float *in, float *out, void *arena);\n",
               U, U, P, P, P, P, U, P);
 }
