@@ -104,7 +104,7 @@ static unsigned char *netc_read_file(const char *path, size_t *len)
         n += got;
         if (n >= 16 && limit == (size_t)1 << 31) { /* an IDX header: its size, if sane */
             unsigned long magic = netc_be32(buf), count = netc_be32(buf + 4);
-            double bytes = (double)count * netc_be32(buf + 8) * netc_be32(buf + 12);
+            double bytes = (double)count * (double)netc_be32(buf + 8) * (double)netc_be32(buf + 12);
             if (magic == 0x803 && bytes < (double)((size_t)1 << 31))
                 limit = 16 + (size_t)bytes;
             else if (magic == 0x801)
@@ -263,9 +263,9 @@ static int netc_pgm(const char *path, const unsigned char *d, size_t len)
         return 0;
     }
     best = netc_argmax(out);
-    mx = out[best];
+    mx = (double)out[best];
     for (int i = 0; i < NETC_MAIN_OUT_SIZE; i++)
-        sum += exp(out[i] - mx);
+        sum += exp((double)out[i] - mx);
     printf("%d  (p=%.3f)\n", best, NETC_MAIN_PROBS ? (double)out[best] : 1.0 / sum);
     return 0;
 }
