@@ -508,6 +508,25 @@ static void layer_list(YamlReader *p, PtrVec *body, yaml_node_t *seq, bool neste
 
 /* ---- train settings ---- */
 
+/* Whether mapping v under setting `key` names two of its kinds (`optimizer: {Adam: {...},
+ * SGD: {}}`): the first two into kinds[2]. */
+static bool two_kinds(YamlReader *p, const char *key, yaml_node_t *v, const char *kinds[2])
+{
+    const Setting *st = ir_setting_find(key);
+    int found = 0;
+    for (yaml_node_pair_t *q = v->data.mapping.pairs.start;
+         st && st->kinds[0].name && q < v->data.mapping.pairs.top && found < 2; q++) {
+        yaml_node_t *k = node_at(p, q->key);
+        if (!k || k->type != YAML_SCALAR_NODE)
+            continue;
+        for (int i = 0; i < st->nkinds; i++)
+            if (strlen(st->kinds[i].name) == k->data.scalar.length &&
+                !strncmp(st->kinds[i].name, scalar(k), k->data.scalar.length))
+                kinds[found++] = st->kinds[i].name;
+    }
+    return found == 2;
+}
+
 /* `K: V` in train: `batch: 100`, `milestones: [2, 5]`, `normalize: {mean: .., std: ..}`,
  * and for settings that name a kind, `optimizer: {Adam: {lr: 0.001}}` -> Adam lr=0.001,
  * `schedule: {StepLR: 5}` -> StepLR 5, `schedule: {StepLR: [5, {gamma: 0.5}]}` -> StepLR 5
@@ -521,6 +540,12 @@ static AstStmt *train_entry(YamlReader *p, const YamlEntry *e)
     s->head = e->name;
     s->head_loc = e->loc;
     if (v->type == YAML_MAPPING_NODE) {
+        const char *kind2[2];
+        if (two_kinds(p, e->name, v, kind2)) {
+            diag_error(p->d, stmt_loc(p, e->loc, v), "'%s' takes one kind, got '%s' and '%s'",
+                       e->name, kind2[0], kind2[1]);
+            return NULL;
+        }
         if (!setting_has_kind(e->name) ||
             v->data.mapping.pairs.top - v->data.mapping.pairs.start != 1) {
             keyed_args(p, &s->args, v);
