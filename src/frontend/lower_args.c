@@ -63,8 +63,15 @@ static bool type_error(Lower *L, const AttrSpec *s, const AstValue *v)
         diag_error(L->diag, v->loc, "'%s' must be %s, got '%s'", aname(L, s), type_desc(s),
                    ast_value_text(v));
     AstValue num = {0};
-    if (v->kind == VAL_STRING && s->type != ATTR_STRING && s->type != ATTR_ENUM &&
-        ast_parse_number(&num, v->s))
+    long long cin, cout;
+    char tail;
+    if (v->kind == VAL_STRING && sscanf(v->s, "%lld->%lld%c", &cin, &cout, &tail) == 2)
+        diag_hint(L->diag, v->loc,
+                  "'IN->OUT' is the .net form; in YAML give both: {in: %lld, "
+                  "out: %lld}",
+                  cin, cout);
+    else if (v->kind == VAL_STRING && s->type != ATTR_STRING && s->type != ATTR_ENUM &&
+             ast_parse_number(&num, v->s))
         diag_hint(L->diag, v->loc, "write the number bare, without quotes or a !!str tag: %s",
                   v->s);
     else if (v->kind == VAL_IDENT) /* a parameter misspelled: `Linear widht` */

@@ -156,10 +156,19 @@ static void layer_args(YamlReader *p, AstStmt *s, yaml_node_t *v)
         for (yaml_node_item_t *i = v->data.sequence.items.start;
              i < v->data.sequence.items.top && !halted(p); i++) {
             yaml_node_t *item = node_at(p, *i);
-            if (item && item->type == YAML_MAPPING_NODE && i + 1 == v->data.sequence.items.top)
+            if (item && item->type == YAML_MAPPING_NODE && i + 1 == v->data.sequence.items.top) {
                 keyed_args(p, &s->args, item); /* [32, k3, {stride: 2}]: keyed ones last */
-            else if (item)
+            } else if (item && item->type == YAML_MAPPING_NODE) {
+                SrcLoc at = ydoc_loc_node(p, item);
+                diag_error(p->d, at,
+                           "keyed values before positional ones: found a mapping "
+                           "that is not the list's last item");
+                diag_hint(p->d, at,
+                          "the keyed values go in one mapping at the end: [8, 3, "
+                          "{stride: 2}]");
+            } else if (item) {
                 push_positional(p, &s->args, item);
+            }
         }
         ydoc_leave(p, v);
     } else if (!is_null(v)) {
