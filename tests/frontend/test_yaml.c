@@ -494,7 +494,8 @@ Test(yaml, value_is_a_mapping)
 {
     /* a mapping gives keyed arguments only as a list's last item */
     parse("network: n\nlayers:\n  - MaxPool2d: [{a: 1}, 2]\n");
-    expect_msg("t.yaml:3:17: error: expected a value, found a mapping");
+    expect_msg("t.yaml:3:17: error: keyed values before positional ones: found a mapping that is "
+               "not the list's last item");
     parse("network: n\nlayers:\n  - Linear: {out: }\n");
     expect_msg("t.yaml:3:14: error: expected a value for 'out', found nothing");
 }
