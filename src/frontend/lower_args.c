@@ -65,7 +65,14 @@ static bool type_error(Lower *L, const AttrSpec *s, const AstValue *v)
     AstValue num = {0};
     long long cin, cout;
     char tail;
-    if (v->kind == VAL_STRING && sscanf(v->s, "%lld->%lld%c", &cin, &cout, &tail) == 2)
+    const char *yf = v->kind == VAL_STRING ? v->s + (v->s[0] == '-' || v->s[0] == '+') : "";
+    if (!strcmp(yf, ".inf") || !strcmp(yf, ".Inf") || !strcmp(yf, ".INF") || !strcmp(yf, ".nan") ||
+        !strcmp(yf, ".NaN") || !strcmp(yf, ".NAN"))
+        diag_hint(L->diag, v->loc,
+                  "YAML's %s is not finite: every value netc takes is a finite "
+                  "number",
+                  v->s);
+    else if (v->kind == VAL_STRING && sscanf(v->s, "%lld->%lld%c", &cin, &cout, &tail) == 2)
         diag_hint(L->diag, v->loc,
                   "'IN->OUT' is the .net form; in YAML give both: {in: %lld, "
                   "out: %lld}",
