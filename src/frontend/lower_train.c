@@ -29,6 +29,30 @@ static bool value_home(const char *word, const Setting **st, const SettingKind *
     return false;
 }
 
+/* The kind the section's own statement of setting st names, when that kind has a value
+ * named word (every kind has a common one: lr); NULL otherwise. */
+static const char *written_kind(const AstNet *net, const Setting *st, const char *word)
+{
+    for (int i = 0; i < net->train.len; i++) {
+        const AstStmt *t = net->train.items[i];
+        const AstArg *a0 = t->args.len ? t->args.items[0] : NULL;
+        if (strcmp(t->head, st->name) != 0 || !a0 || a0->key || a0->val->kind != VAL_IDENT)
+            continue;
+        for (int k = 0; k < st->nkinds; k++) {
+            const SettingKind *sk = &st->kinds[k];
+            if (!sk->name || !str_ieq(sk->name, a0->val->s))
+                continue;
+            bool has = false;
+            for (int c = 0; c < st->ncommon; c++)
+                has = has || !strcmp(st->common[c].spec.name, word);
+            for (int v = 0; v < sk->nvalues; v++)
+                has = has || !strcmp(sk->values[v].spec.name, word);
+            return has ? sk->name : NULL;
+        }
+    }
+    return NULL;
+}
+
 /* The hint at an unknown setting: the setting PyTorch scripts' name means (batch_size is
  * batch), the setting whose argument it is (lr is the optimizer's: optimizer Adam lr=0.01,
  * in the file's syntax), or a setting spelled nearly so. */
@@ -48,18 +72,24 @@ static void unknown_setting_hint(Lower *L, const AstNet *net, const AstStmt *s)
             word = alias[i][1];
     const Setting *home;
     const SettingKind *kind;
-    if (value_home(word, &home, &kind)) {
-        const char *kname = kind                  ? kind->name
-                            : home->def_kind >= 0 ? home->kinds[home->def_kind].name
-                                                  : home->kinds[0].name;
+    /* `value` names a single-value setting's one value (batch 64), not an argument */
+    if (strcmp(word, "value") != 0 && value_home(word, &home, &kind)) {
+        const char *kname = written_kind(net, home, word);
+        if (!kname)
+            kname = kind                  ? kind->name
+                    : home->def_kind >= 0 ? home->kinds[home->def_kind].name
+                                          : home->kinds[0].name;
         const AstArg *a0 = s->args.len ? s->args.items[0] : NULL;
         const char *v = a0 && !a0->key && a0->val->s ? a0->val->s : "VALUE";
-        if (net->yaml)
+        if (net->yaml && kname)
             diag_hint(L->diag, s->head_loc, "'%s' is set in the %s: %s: {%s: {%s: %s}}", word,
                       home->name, home->name, kname, word, v);
+        else if (net->yaml) /* a setting of one kind: augment: {crop: 24} */
+            diag_hint(L->diag, s->head_loc, "'%s' is set in the %s: %s: {%s: %s}", word, home->name,
+                      home->name, word, v);
         else
-            diag_hint(L->diag, s->head_loc, "'%s' is set in the %s: %s %s %s=%s", word, home->name,
-                      home->name, kname, word, v);
+            diag_hint(L->diag, s->head_loc, "'%s' is set in the %s: %s %s%s%s=%s", word, home->name,
+                      home->name, kname ? kname : "", kname ? " " : "", word, v);
         return;
     }
     if (word != s->head) {
