@@ -77,6 +77,7 @@ Model *rt_model_new_opts(const Graph *g, int max_batch, const RtPlan *opts, Diag
         diag_error(d, (SrcLoc){0}, "the network did not pass the shape check");
         return NULL;
     }
+    double block_bytes = 0; /* the block's size, when allocating it failed */
     Model *m = calloc(1, sizeof *m);
     if (!m)
         goto oom;
@@ -106,14 +107,8 @@ Model *rt_model_new_opts(const Graph *g, int max_batch, const RtPlan *opts, Diag
      * its page faults do not land in the first timed pass (on two threads they serialise). */
     m->block = calloc(1, count.off + 64);
     if (!m->block) {
-        diag_error(d, (SrcLoc){0},
-                   "out of memory for the model at batch %d: its parameters, activations and "
-                   "gradients take %.1f GB; a smaller --batch (or the train section's batch) "
-                   "needs less",
-                   max_batch, (double)count.off / 1e9);
-        rt_plan_release(m);
-        free(m);
-        return NULL;
+        block_bytes = (double)count.off;
+        goto oom_free;
     }
 #ifdef MADV_HUGEPAGE
     /* Transparent huge pages for the block's whole 2 MiB pages, where the kernel gives them
@@ -140,7 +135,14 @@ oom_free:
     rt_plan_release(m);
     free(m);
 oom:
-    diag_error(d, (SrcLoc){0}, "out of memory for the model at batch %d", max_batch);
+    if (block_bytes > 0) /* what it asked for, and what to change */
+        diag_error(d, (SrcLoc){0},
+                   "out of memory for the model at batch %d: its parameters, activations and "
+                   "gradients take %.1f GB; a smaller --batch (or the train section's batch) "
+                   "needs less",
+                   max_batch, block_bytes / 1e9);
+    else
+        diag_error(d, (SrcLoc){0}, "out of memory for the model at batch %d", max_batch);
     if (g->train.chunks > MAX_CHUNKS) /* each chunk past the first has its own gradients */
         diag_note(d, (SrcLoc){0},
                   "'chunks %d' keeps %d copies of the %lld parameters' gradients; fewer chunks "
