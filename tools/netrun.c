@@ -362,18 +362,27 @@ static int parse_args(int argc, char **argv, Args *a)
                         "--no-record, --eval or --predict\n");
         return EXIT_USAGE;
     }
-    if ((a->eval || a->predict) && !a->train) { /* they would be dropped without a word */
+    if (!a->train && !a->profile) { /* they would be dropped without a word */
         const char *only = a->steps ? "--steps" : a->log_every_given ? "--log-every" : NULL;
         for (int i = 0; !only && i < a->nset; i++)
             if (trains_only(flags[a->set[i]].setting))
                 only = flags[a->set[i]].name;
         if (only) {
             fprintf(stderr,
-                    "netrun: error: %s sets how --train trains; %s does not train (add "
-                    "--train, or drop %s)\n",
-                    only, a->eval ? "--eval" : "--predict", only);
+                    "netrun: error: %s sets how --train trains; %s (add --train, or drop "
+                    "%s)\n",
+                    only,
+                    a->eval      ? "--eval does not train"
+                    : a->predict ? "--predict does not train"
+                                 : "nothing trains without it",
+                    only);
             return EXIT_USAGE;
         }
+    }
+    if (a->save && !a->train) {
+        fprintf(stderr, "netrun: error: --save goes with --train (where it writes the weights); "
+                        "--load reads weights\n");
+        return EXIT_USAGE;
     }
     return EXIT_OK;
 }

@@ -870,6 +870,8 @@ expect usage-eval-no-shuffle 2 '--no-shuffle sets how --train trains' "$NET" --e
 expect usage-eval-early-stop 2 '--early-stop sets how --train trains' "$NET" --eval --early-stop 2
 expect usage-predict-epochs 2 '--epochs sets how --train trains; --predict does not train' "$NET" --predict x.pgm --epochs 2
 expect usage-predict-log-every 2 '--log-every sets how --train trains' "$NET" --predict x.pgm --log-every 5
+expect usage-no-action-lr 2 '--lr sets how --train trains; nothing trains without it' "$NET" --lr 0.5
+expect usage-eval-save 2 '--save goes with --train' "$NET" --eval --save ev.st
 # --quiet prints the final result alone: training's test line
 run_ok quiet mlp.net --train --data small --steps 3 --no-record --save quiet.st --quiet &&
     [ "$(wc -l <quiet.out)" = 1 ] && grep -q -E '^test: loss [0-9.]+  accuracy [0-9.]+  \(105 images\)' quiet.out &&
