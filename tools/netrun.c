@@ -1182,7 +1182,8 @@ static void say_communication(const TrainResult *tr)
            dist_size(), tr->comm_bytes / (double)tr->steps / 1e3, comm * 1e3,
            per > 0 ? 100 * comm / per : 0, per * 1e3);
     if (st.wait > 0) /* NETRUN_MPI_WAIT=1 */
-        printf("; %.2f ms waiting for the slowest process", st.wait / (double)tr->steps * 1e3);
+        printf("; %.2f ms waiting for the slowest process",
+               tr->comm_wait / (double)tr->steps * 1e3);
     putchar('\n');
 }
 

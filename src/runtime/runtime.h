@@ -315,6 +315,7 @@ typedef struct TrainResult {
     int64_t steps;    /* optimiser steps taken by this call */
     double seconds;   /* the time they took (the steps alone: no evaluation, no saving) */
     double comm_seconds, comm_bytes; /* the processes' exchanges inside those steps */
+    double comm_wait;                /* NETRUN_MPI_WAIT=1: their waits for the slowest */
 } TrainResult;
 
 /* normalize's mean and std for each of `channels` channels (one value given: for all); false

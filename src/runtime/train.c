@@ -603,6 +603,7 @@ TrainResult rt_train(Model *m, Optim *o, TrainPos *pos, const Dataset *train, co
             res.seconds += now_seconds() - t_step;
             res.comm_seconds += dist_stats().seconds - c_step.seconds;
             res.comm_bytes += dist_stats().bytes - c_step.bytes;
+            res.comm_wait += dist_stats().wait - c_step.wait;
             unsaved++;
             pos->log_loss += loss;
             pos->log_steps++;
