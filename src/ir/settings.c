@@ -158,7 +158,9 @@ static void sgd_check(const TrainConfig *t, const SrcLoc *at, Diag *d)
     } else if (t->dampening != 0) {
         diag_error(d, at[SGD_NESTEROV], "'nesterov' needs dampening 0, got dampening %g",
                    t->dampening);
-        diag_hint(d, at[SGD_NESTEROV], "drop 'dampening=%g'", t->dampening);
+        diag_hint(d, at[SGD_NESTEROV],
+                  loc_yaml(at[SGD_NESTEROV]) ? "drop 'dampening: %g'" : "drop 'dampening=%g'",
+                  t->dampening);
     }
 }
 
@@ -297,7 +299,8 @@ static bool cycle_unsupported(const TrainConfig *t, SrcLoc at, SrcLoc at_max, Di
                    "OneCycleLR stops: \"optimizer must support momentum with `cycle_momentum` "
                    "option enabled\")",
                    t->opt == OPT_ADAGRAD ? "Adagrad" : "Adadelta");
-        diag_hint(d, at, "add 'cycle_momentum=false' to the schedule");
+        diag_hint(d, at, "add '%s' to the schedule",
+                  loc_yaml(at) ? "cycle_momentum: false" : "cycle_momentum=false");
         return true;
     }
     /* RMSprop makes its momentum buffer at its first step only if the momentum is then above
@@ -308,7 +311,8 @@ static bool cycle_unsupported(const TrainConfig *t, SrcLoc at, SrcLoc at_max, Di
                    "%g, which PyTorch's RMSprop cannot take (it makes its momentum buffer only "
                    "when the first step has a momentum, and fails at the second)",
                    t->base_momentum);
-        diag_hint(d, at_max, "take a max_momentum above 0, or cycle_momentum=false");
+        diag_hint(d, at_max, "take a max_momentum above 0, or %s",
+                  loc_yaml(at_max) ? "cycle_momentum: false" : "cycle_momentum=false");
         return true;
     }
     return false;
@@ -331,7 +335,8 @@ static void onecycle_check(const TrainConfig *t, const SrcLoc *at, Diag *d)
                    base ? "base_momentum" : "max_momentum",
                    base ? t->base_momentum : t->max_momentum, t->opt == OPT_ADAM ? "Adam" : "AdamW",
                    base ? t->base_momentum : t->max_momentum);
-        diag_hint(d, at[k], "take a momentum below 1, or cycle_momentum=false");
+        diag_hint(d, at[k], "take a momentum below 1, or %s",
+                  loc_yaml(at[k]) ? "cycle_momentum: false" : "cycle_momentum=false");
         return;
     }
     if (t->total_steps > 0 && t->pct_start * t->total_steps == 1) {

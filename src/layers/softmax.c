@@ -34,8 +34,8 @@ static void shape(Node *n, Diag *d)
                    "%s over dim %d would mix the samples of a batch (dim %d is the "
                    "batch)",
                    n->ops->name, v, v);
-        diag_hint(d, at, "'dim=1' (or -%d) normalises each sample's %s", rank,
-                  rank == 1 ? "features" : "channels");
+        diag_hint(d, at, "'%s' (or -%d) normalises each sample's %s",
+                  loc_yaml(at) ? "dim: 1" : "dim=1", rank, rank == 1 ? "features" : "channels");
         return;
     }
     if (sample_dim(n) < 0) {
@@ -45,7 +45,8 @@ static void shape(Node *n, Diag *d)
                    "dimensions 0 to %d, or -%d to -1)",
                    n->ops->name, v, shape_str(n->in, s), rank, rank + 1);
         diag_hint(d, at, "%s",
-                  rank == 1 ? "a flat input takes 'dim=1' (or -1)"
+                  rank == 1 ? (loc_yaml(at) ? "a flat input takes 'dim: 1' (or -1)"
+                                            : "a flat input takes 'dim=1' (or -1)")
                             : "a CxHxW input takes dim 1, 2 or 3 (or -3, -2, -1)");
         return;
     }

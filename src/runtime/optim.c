@@ -323,8 +323,8 @@ bool sched_check(const TrainConfig *t, int epochs, int per_epoch, Diag *d)
                    "OneCycleLR has total_steps=%d, but the run takes %lld steps (%d epoch%s of "
                    "%d batches); PyTorch's OneCycleLR stops with an error past its total_steps",
                    t->total_steps, (long long)steps, epochs, epochs == 1 ? "" : "s", per_epoch);
-        diag_hint(d, at, "give total_steps=%lld or more, or leave it out (epochs x batches)",
-                  (long long)steps);
+        diag_hint(d, at, "give total_steps%s%lld or more, or leave it out (epochs x batches)",
+                  loc_yaml(at) ? ": " : "=", (long long)steps);
         return false;
     }
     /* PyTorch computes the lr of steps 0 to the run's last + 1 (the scheduler steps after
@@ -352,8 +352,8 @@ bool sched_check(const TrainConfig *t, int epochs, int per_epoch, Diag *d)
                    t->three_phase ? "three_phase with 2 x pct_start x total steps = total + 1"
                                   : "pct_start x total steps = total",
                    (long long)steps, epochs, epochs == 1 ? "" : "s", per_epoch);
-        diag_hint(d, at, "take a smaller pct_start, or give total_steps=%lld or more",
-                  (long long)steps + 1);
+        diag_hint(d, at, "take a smaller pct_start, or give total_steps%s%lld or more",
+                  loc_yaml(at) ? ": " : "=", (long long)steps + 1);
         return false;
     }
     return true;

@@ -62,7 +62,10 @@ static void outputs_note(const Model *m, int classes, Diag *d)
     diag_note(d, last->head_loc, "the network's %lld outputs come from '%s' here",
               (long long)rt_outputs(m), last->ops->name);
     if (classes > 0 && last->kind == LAYER_LINEAR)
-        diag_hint(d, last->head_loc, "one output a class: Linear %d", classes);
+        diag_hint(d, last->head_loc,
+                  loc_yaml(last->head_loc) ? "one output a class: Linear: %d"
+                                           : "one output a class: Linear %d",
+                  classes);
 }
 
 bool rt_check_scores(const Model *m, Diag *d)
