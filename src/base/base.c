@@ -291,8 +291,6 @@ void diag_init_quiet(Diag *d, const char *prog)
 
 bool diag_full(const Diag *d) { return d->errors >= d->max_errors; }
 
-/* Prints the source line of loc and a caret line under the marked text. Tabs are kept in
- * the caret line so the caret stays aligned; other control bytes print as '?'. */
 /* Terminal columns of the UTF-8 character at s (of at most n bytes): 2 for East Asian wide
  * and full-width ones (CJK, Hangul, full-width forms, most emoji), 0 for combining marks,
  * else 1; so that the caret under a line with such characters stands under its column. */
@@ -321,6 +319,8 @@ static int char_columns(const unsigned char *s, size_t n)
     return 1;
 }
 
+/* Prints the source line of loc and a caret line under the marked text. Tabs are kept in
+ * the caret line so the caret stays aligned; other control bytes print as '?'. */
 static void print_excerpt(FILE *out, SrcLoc loc)
 {
     const SrcFile *f = loc.file;

@@ -149,7 +149,7 @@ static void shape(Node *n, Diag *d)
             StrBuf ok;
             sb_init(&ok);
             int listed = 0;
-            if (oc % c == 0)
+            if (c > 1 && oc % c == 0)
                 sb_printf(&ok, "%lld (depthwise)", (long long)c), listed++;
             for (int64_t g = 2; g < c && listed < 6; g++)
                 if (c % g == 0 && oc % g == 0)
