@@ -1342,6 +1342,9 @@ static int run(int argc, char **argv, char **typed, bool *collective);
 int main(int argc, char **argv)
 {
     int nproc = dist_init(&argc, &argv);
+    /* a line as soon as it is written, to a file or a pipe too: `tail -f` of a long run's log
+     * shows its epochs as they end, not everything at exit */
+    setvbuf(stdout, NULL, _IOLBF, 0);
     bool collective = false; /* the status was reached by every process alike */
     /* the words as typed, for the records (run.json, the sweep's runs, how to resume):
      * getopt_long moves argv's options before its operands */

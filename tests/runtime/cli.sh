@@ -872,6 +872,20 @@ expect usage-predict-epochs 2 '--epochs sets how --train trains; --predict does 
 expect usage-predict-log-every 2 '--log-every sets how --train trains' "$NET" --predict x.pgm --log-every 5
 expect usage-no-action-lr 2 '--lr sets how --train trains; nothing trains without it' "$NET" --lr 0.5
 expect usage-eval-save 2 '--save goes with --train' "$NET" --eval --save ev.st
+# standard output to a pipe or a file gets each line as it is written: the header reaches
+# the reader while the run goes on, in its first epoch (fully buffered, it came 4 KB later)
+( timeout 60 "$NETRUN" "$NET" --train --data "$DATA" --epochs 1000 --threads 1 --no-record --save lb.st >lb.pipe.out 2>lb.err &
+  echo $! >lb.pid; wait ) &
+sleep 0.2
+: >lb.alive
+for i in $(seq 1 100); do
+    if [ -s lb.pipe.out ]; then kill -0 "$(cat lb.pid)" 2>/dev/null && echo alive >lb.alive; break; fi
+    sleep 0.2
+done
+kill -TERM "$(cat lb.pid)" 2>/dev/null
+wait
+grep -q '^training ' lb.pipe.out && [ -s lb.alive ] &&
+    ok "stdout to a file: the header line is there while the run goes on" || bad "stdout to a file is held back" "$(cat lb.pipe.out lb.err | head -3)"
 # --quiet prints the final result alone: training's test line
 run_ok quiet mlp.net --train --data small --steps 3 --no-record --save quiet.st --quiet &&
     [ "$(wc -l <quiet.out)" = 1 ] && grep -q -E '^test: loss [0-9.]+  accuracy [0-9.]+  \(105 images\)' quiet.out &&
