@@ -198,6 +198,26 @@ static int parse_args(int argc, char **argv, Args *a)
         opts[NFIXED + i] = (struct option){
             flags[i].name + 2, bare ? no_argument : required_argument, NULL, O_SETTING + i};
     }
+    /* an option written with one dash (-train: getopt reads -t -r -a ...) or none (train, as
+     * a second file name): said so, before getopt's letters or "one network file" */
+    for (int i = 1; i < argc && strcmp(argv[i], "--") != 0; i++) {
+        const char *w = argv[i][0] == '-' && argv[i][1] != '-' ? argv[i] + 1 : argv[i];
+        size_t n = strcspn(w, "=");
+        for (int k = 0; n > 1 && opts[k].name; k++)
+            if (strlen(opts[k].name) == n && !strncmp(opts[k].name, w, n) &&
+                (w != argv[i] || access(argv[i], F_OK) != 0)) {
+                fprintf(stderr, "netrun: error: '%s' is not %s: did you mean --%s?\n", argv[i],
+                        w != argv[i] ? "an option" : "a file", opts[k].name);
+                return EXIT_USAGE;
+            }
+        /* the word after an option that takes a value is that value (--data train) */
+        if (argv[i][0] == '-' && argv[i][1] == '-' && !strchr(argv[i], '='))
+            for (int k = 0; opts[k].name; k++)
+                if (!strcmp(argv[i] + 2, opts[k].name) && opts[k].has_arg == required_argument)
+                    i++;
+        if (!strcmp(argv[i], "-D") || !strcmp(argv[i], "-o"))
+            i++;
+    }
     int c;
     while ((c = getopt_long(argc, argv, "ho:D:", opts, NULL)) != -1) {
         switch (c) {

@@ -871,6 +871,9 @@ expect usage-eval-early-stop 2 '--early-stop sets how --train trains' "$NET" --e
 expect usage-predict-epochs 2 '--epochs sets how --train trains; --predict does not train' "$NET" --predict x.pgm --epochs 2
 expect usage-predict-log-every 2 '--log-every sets how --train trains' "$NET" --predict x.pgm --log-every 5
 expect usage-no-action-lr 2 '--lr sets how --train trains; nothing trains without it' "$NET" --lr 0.5
+# an action without its dashes, or with one: the option meant
+expect usage-train-no-dashes 2 "'train' is not a file: did you mean --train" "$NET" train
+expect usage-train-one-dash 2 "'-train' is not an option: did you mean --train" "$NET" -train
 expect usage-eval-save 2 '--save goes with --train' "$NET" --eval --save ev.st
 # standard output to a pipe or a file gets each line as it is written: the header reaches
 # the reader while the run goes on, in its first epoch (fully buffered, it came 4 KB later)
