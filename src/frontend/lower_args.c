@@ -271,6 +271,25 @@ static int short_form(Lower *L, const AttrSpec *specs, int nspecs, const AstValu
 
 static const char *suggest_attr(const AttrSpec *specs, int n, const char *key)
 {
+    /* PyTorch's names for attributes netc names otherwise (Conv2d's kernel_size is kernel) */
+    static const char *const torch_names[][2] = {
+        {"kernel_size", "kernel"},
+        {"in_channels", "in"},
+        {"out_channels", "out"},
+        {"in_features", "in"},
+        {"out_features", "out"},
+        {"num_features", "features"},
+        {"rate", "p"},
+        {"drop", "p"},
+        {"step", "step_size"},
+        {"momentum", "betas"},
+        {"slope", "negative_slope"},
+    };
+    for (size_t t = 0; t < sizeof torch_names / sizeof *torch_names; t++)
+        if (!strcmp(key, torch_names[t][0]))
+            for (int i = 0; i < n; i++)
+                if (!strcmp(specs[i].name, torch_names[t][1]))
+                    return specs[i].name;
     Suggest s;
     suggest_init(&s, key, false);
     for (int i = 0; i < n; i++)
