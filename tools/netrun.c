@@ -1467,10 +1467,17 @@ static int run(int argc, char **argv, char **typed, bool *collective)
     say_if_crowded(&d);
     status = EXIT_BAD_INPUT;
     if ((a.train || a.eval || a.profile) && !t->data_dir) {
-        diag_error(&d, (SrcLoc){0},
-                   "%s: no data: the train section has no 'data' and no --data "
-                   "was given",
-                   a.net);
+        if (t->present)
+            diag_error(&d, (SrcLoc){0},
+                       "%s: no data: the train section has no 'data' and no --data "
+                       "was given",
+                       a.net);
+        else
+            diag_error(&d, (SrcLoc){0},
+                       "%s: no data: the file has no train section (and no --data was given)",
+                       a.net);
+        diag_hint(&d, (SrcLoc){0},
+                  "name the data set: 'data idx \"DIR\"' in a train section, or --data DIR");
         goto done;
     }
     if (a.eval && a.eval_val && t->val <= 0) {

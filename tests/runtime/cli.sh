@@ -366,6 +366,8 @@ expect image-size-predict 1 'small/t10k-images-idx3-ubyte;28x28;3x32x32' c3.net 
 expect label-beyond 1 'small/train-labels-idx1-ubyte: 10 classes;label [5-9];5 outputs' l5.net --train --data small --save keep.st
 expect label-beyond-eval 1 'small/t10k-labels-idx1-ubyte;label [5-9];5 outputs' l5.net --eval --data small
 expect no-data 1 'nodata.net;no data' nodata.net --train --save keep.st
+printf 'network nt (input 1x28x28) {\n  Flatten\n  Linear 10\n}\n' >notrain.net
+expect no-train-section 1 'notrain.net: no data: the file has no train section' notrain.net --train
 expect predict-missing 1 'nothere-idx3-ubyte' "$NET" --predict nothere-idx3-ubyte
 # with --train, before the training: nothing trained, nothing saved
 expect predict-missing-train 1 'nothere.f32: cannot open' mlp.net --train --data small --save pm.st --predict nothere.f32
