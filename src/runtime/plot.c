@@ -29,6 +29,9 @@ typedef struct Run {
     char *label;
     Series loss[NPARTS], acc[NPARTS], steps; /* epoch lines; the step lines' loss */
     double per_epoch; /* steps an epoch, from the first epoch line (its step / its epoch) */
+    /* the last end line (a run stopped by --steps inside an epoch): its step, and its train
+     * and test loss and accuracy (NAN: absent) */
+    double end_step, end_loss[NPARTS], end_acc[NPARTS];
 } Run;
 
 static bool add(Series *s, double x, double y)
@@ -100,7 +103,16 @@ static bool read_line(Run *r, const char *file, int lineno, const char *line, si
                         : NULL;
     bool bad = !t, ok = true;
     double epoch = 0, step = 0, v;
-    if (t && (strcmp(t, "epoch") == 0 || strcmp(t, "step") == 0)) {
+    if (t && strcmp(t, "end") == 0) { /* where a --steps run stopped, and its numbers there */
+        static const char *const lk[NPARTS] = {"loss", "val_loss", "test_loss"};
+        static const char *const ak[NPARTS] = {"acc", "val_acc", "test_acc"};
+        bad = !num(o, "step", &step, &bad) || step < 0 || bad;
+        r->end_step = bad ? -1 : step;
+        for (int p = 0; p < NPARTS; p++) {
+            r->end_loss[p] = !bad && num(o, lk[p], &v, &bad) ? v : NAN;
+            r->end_acc[p] = !bad && num(o, ak[p], &v, &bad) ? v : NAN;
+        }
+    } else if (t && (strcmp(t, "epoch") == 0 || strcmp(t, "step") == 0)) {
         bad = !num(o, "epoch", &epoch, &bad) || !num(o, "step", &step, &bad) || epoch < 1 ||
               step < 0 || bad;
         static const char *const lk[NPARTS] = {"loss", "val_loss", "test_loss"};
@@ -129,9 +141,46 @@ static bool read_line(Run *r, const char *file, int lineno, const char *line, si
     return ok && !bad;
 }
 
-/* A metrics.jsonl into r: every line checked; at least one epoch line. */
-static bool read_metrics(Run *r, const char *file, Diag *d)
+/* Steps an epoch from a run folder's run.json (the training images and the batch), for a
+ * run no epoch line of which says it; 0 when it does not tell. */
+static double run_per_epoch(const char *dir)
 {
+    size_t n = strlen(dir) + 16;
+    char *file = malloc(n);
+    if (!file)
+        return 0;
+    snprintf(file, n, "%s/run.json", dir);
+    json_object *o = json_object_from_file(file), *images, *train, *settings;
+    free(file);
+    double per = 0, images_n = 0, batch = 0;
+    if (o && json_object_object_get_ex(o, "images", &images) &&
+        json_object_object_get_ex(images, "train", &train) &&
+        json_object_is_type(train, json_type_int))
+        images_n = (double)json_object_get_int64(train);
+    if (o && json_object_object_get_ex(o, "settings", &settings) &&
+        json_object_is_type(settings, json_type_array))
+        for (size_t i = 0; i < json_object_array_length(settings); i++) {
+            json_object *e = json_object_array_get_idx(settings, i);
+            const char *text =
+                json_object_is_type(e, json_type_string) ? json_object_get_string(e) : "";
+            long long b;
+            char tail;
+            if (sscanf(text, "batch %lld%c", &b, &tail) == 1 && b > 0)
+                batch = (double)b;
+        }
+    if (images_n > 0 && batch > 0)
+        per = ceil(images_n / batch);
+    json_object_put(o);
+    return per;
+}
+
+/* A metrics.jsonl into r: every line checked; an epoch line, or a --steps run's step or
+ * end lines and its run.json (which says the steps of an epoch). */
+static bool read_metrics(Run *r, const char *file, const char *dir, Diag *d)
+{
+    for (int p = 0; p < NPARTS; p++)
+        r->end_loss[p] = r->end_acc[p] = NAN;
+    r->end_step = -1;
     FILE *f = io_open_own(file, false, false, d);
     if (!f)
         return false;
@@ -145,8 +194,25 @@ static bool read_metrics(Run *r, const char *file, Diag *d)
         ok = read_line(r, file, lineno, line, (size_t)len, line[len - 1] != '\n' && !cut, d);
     free(line);
     fclose(f);
-    if (ok && r->loss[TRAIN].n == 0) {
-        diag_error(d, (SrcLoc){0}, "%s: no epoch has finished yet: nothing to plot", file);
+    if (ok && r->per_epoch == 0 && (r->steps.n || r->end_step >= 0))
+        r->per_epoch = run_per_epoch(dir);            /* no epoch line says it */
+    if (ok && r->end_step >= 0 && r->per_epoch > 0) { /* a --steps run's last numbers */
+        double x = r->end_step / r->per_epoch;
+        for (int p = 0; p < NPARTS && ok; p++) {
+            if (!isnan(r->end_loss[p]) && (r->loss[p].n == 0 || r->loss[p].x[r->loss[p].n - 1] < x))
+                ok = add(&r->loss[p], x, r->end_loss[p]);
+            if (ok && !isnan(r->end_acc[p]) &&
+                (r->acc[p].n == 0 || r->acc[p].x[r->acc[p].n - 1] < x))
+                ok = add(&r->acc[p], x, r->end_acc[p]);
+        }
+        if (!ok)
+            diag_error(d, (SrcLoc){0}, "out of memory reading %s", file);
+    }
+    if (ok && r->loss[TRAIN].n == 0 && (r->steps.n == 0 || r->per_epoch == 0)) {
+        diag_error(d, (SrcLoc){0},
+                   "%s: no epoch has finished yet and no step was logged: nothing "
+                   "to plot",
+                   file);
         ok = false;
     }
     for (int i = 0; ok && r->per_epoch > 0 && i < r->steps.n; i++)
@@ -174,7 +240,7 @@ static bool read_run(Run *r, const char *dir, Diag *d)
         return false;
     }
     snprintf(file, n, "%s/metrics.jsonl", dir);
-    bool ok = read_metrics(r, file, d);
+    bool ok = read_metrics(r, file, dir, d);
     free(file);
     return ok;
 }
@@ -501,7 +567,10 @@ bool plot_runs(const char *out, const char *const *runs, int n, int *plotted, Di
 bool plot_metrics_svg(const char *file, StrBuf *out, Diag *d)
 {
     Run r = {.label = strdup("run")};
-    bool ok = r.label && read_metrics(&r, file, d);
+    const char *slash = strrchr(file, '/'); /* its run.json beside it */
+    char *dir = slash ? strndup(file, (size_t)(slash - file)) : strdup(".");
+    bool ok = r.label && dir && read_metrics(&r, file, dir, d);
+    free(dir);
     if (ok)
         draw_runs(&r, 1, out);
     run_free(&r);

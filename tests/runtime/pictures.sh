@@ -141,8 +141,16 @@ for v in 1e308,-1e308 5e-324,1e-323; do
     run_ok plot-$d --plot $d -o $d.svg && render $d.svg && ! grep -q 'inf\|nan' $d.svg &&
         ok "--plot of losses $v: a picture with finite coordinates" || bad "--plot of losses $v" "$(grep -o '[^ ]*\(inf\|nan\)[^ ]*' $d.svg | head -3)"
 done
-cp -r runA noepoch && grep -v '"type":"epoch"' runA/metrics.jsonl >noepoch/metrics.jsonl
-expect plot-no-epoch 1 'noepoch/metrics.jsonl;no epoch has finished' --plot noepoch
+# a run with no epoch line (stopped by --steps inside its first epoch): its step losses,
+# placed in epochs by its run.json (images and batch), and its end line's numbers
+if run_ok steps mlp.net --train --threads 2 --record runS --log-every 3 --steps 7 &&
+    run_ok plot-steps --plot runS -o steps.svg && render steps.svg; then
+    [ "$(grep -c '<circle' steps.svg)" -ge 2 ] && grep -q '<polyline' steps.svg &&
+        ok "--plot of a --steps run inside its first epoch: its step losses and its end" ||
+        bad "--plot of a --steps run" "$(grep -c '<circle' steps.svg) dots"
+fi
+cp -r runA noepoch && grep '"type":"resume"' runA/metrics.jsonl >noepoch/metrics.jsonl
+expect plot-no-epoch 1 'noepoch/metrics.jsonl;no epoch has finished yet and no step was logged' --plot noepoch
 expect plot-unwritable 1 'nodir/x.svg' --plot runA -o nodir/x.svg
 expect confusion-unwritable 1 'nodir/cm.svg' mlp.net --load runA/best.safetensors --eval --confusion nodir/cm.svg
 expect usage-plot-nothing 2 'plot needs one run folder' --plot
