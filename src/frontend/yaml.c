@@ -802,6 +802,8 @@ static void top_level(YamlReader *p, AstNet *net, yaml_node_t *root)
             AstValue *files = value(p, v, k, e[i].loc);
             for (int j = 0; files && j < (files->kind == VAL_LIST ? files->items.len : 1); j++) {
                 AstValue *f = files->kind == VAL_LIST ? files->items.items[j] : files;
+                if (f->kind == VAL_IDENT) /* a plain blocks.yaml is a file name, written quoted */
+                    f->kind = VAL_STRING;
                 AstStmt *inc = ast_stmt(p->a, loc_span(e[i].loc, f->loc));
                 inc->head = AST_INCLUDE;
                 inc->head_loc = e[i].loc;

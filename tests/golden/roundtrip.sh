@@ -45,7 +45,7 @@ done
 # and back: each IR case that includes one gives the same IR with the converted file in its
 # place
 if [ $# = 0 ]; then
-  for f in blocks.net blocks.yaml base.net left.net right.net; do
+  for f in blocks.net blocks.yaml base.net left.net right.net plain.yaml; do
     case $f in *.net) other=yaml ;; *) other=net ;; esac
     ok=1
     rm -rf "$top/inc2" && cp -r "$top/inc" "$top/inc2"
