@@ -75,6 +75,9 @@ bool ast_parse_number(AstValue *v, const char *text)
         p++;
     if (!(*p >= '0' && *p <= '9') && !(*p == '.' && p[1] >= '0' && p[1] <= '9'))
         return false;
+    /* decimal only: strtod would also read C's hexadecimal floats (0x1e3 is 483) */
+    if (strpbrk(p, "xX"))
+        return false;
     bool is_float = strpbrk(p, ".eE") != NULL;
     char *end;
     errno = 0;
