@@ -51,10 +51,19 @@ static const char *twin_kind(const char *kind)
 }
 
 /* Checks an explicit name against its siblings'. */
+static const AstStmt *template_of(const Lower *L, const char *name);
+
 static bool check_name(Lower *L, const Item *parent, const char *name, SrcLoc loc)
 {
     if (is_keyword(name)) {
         diag_error(L->diag, loc, "'%s' is a keyword of the .net syntax; use another name", name);
+        return false;
+    }
+    const AstStmt *tpl = template_of(L, name);
+    if (tpl) { /* YAML's `- cbr: ...` would read as a use of the template */
+        diag_error(L->diag, loc, "'%s' is a template's name; name this something else", name);
+        diag_note(L->diag, ((const AstArg *)tpl->args.items[0])->loc,
+                  "the template '%s' is defined here", name);
         return false;
     }
     if (!ast_is_name(name, false)) {
