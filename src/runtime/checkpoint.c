@@ -378,7 +378,7 @@ static bool values_valid(const char *path, const char *name, const float *v, int
  * Only the first problem of a file is reported (*problems counts them all), so a file written
  * for another network gives one error, not one per tensor. */
 static bool take(const char *path, const StFile *f, const char *name, const Node *n, int p,
-                 bool nonneg, float *dst, int *problems, Diag *d)
+                 bool nonneg, float *dst, int *problems, int *missing, Diag *d)
 {
     const StTensor *t = st_find(f, name);
     bool integer = n->params[p].integer;
@@ -386,6 +386,7 @@ static bool take(const char *path, const StFile *f, const char *name, const Node
         memset(dst, 0, sizeof(float) * (size_t)shape_numel(n->params[p].shape));
         return true;
     }
+    *missing += !t;
     Shape want = n->params[p].shape;
     bool scalar_of_1d = t && want.rank == 0 && t->ndim == 1 && t->shape[0] >= 1;
     bool same = t && (t->ndim == want.rank || scalar_of_1d);
@@ -438,20 +439,20 @@ static bool take(const char *path, const StFile *f, const char *name, const Node
 
 static bool load_into(const char *path, const StFile *f, Model *m, Optim *o, Diag *d)
 {
-    int problems = 0;
+    int problems = 0, missing = 0, unexpected = 0;
     OptimState st[OPTIM_MAX_STATES];
     int ns = o ? optim_states(o, st) : 0;
     for (int i = 0; i < m->g->nodes.len; i++) {
         const Node *n = GRAPH_NODE(m->g, i);
         for (int p = 0; p < n->nparams; p++) {
             float *w = m->plan[i].params[p];
-            take(path, f, n->params[p].name, n, p, n->params[p].nonneg, w, &problems, d);
+            take(path, f, n->params[p].name, n, p, n->params[p].nonneg, w, &problems, &missing, d);
             if (o && !n->params[p].buffer) {
                 size_t at = (size_t)(w - m->params);
                 char name[IR_MAX_PARAM_NAME + 32]; /* "optim.<key>." and the name */
                 for (int j = 0; j < ns; j++) {
                     snprintf(name, sizeof name, "optim.%s.%s", st[j].key, n->params[p].name);
-                    take(path, f, name, n, p, st[j].nonneg, st[j].a + at, &problems, d);
+                    take(path, f, name, n, p, st[j].nonneg, st[j].a + at, &problems, &missing, d);
                 }
             }
         }
@@ -476,6 +477,7 @@ static bool load_into(const char *path, const StFile *f, Model *m, Optim *o, Dia
                         (strcmp(n->params[p].name, param) == 0 && !(state && n->params[p].buffer));
         }
         char nb[IO_CLIP_BUF];
+        unexpected += !known;
         if (known || ++problems > 1)
             continue;
         if (!state) {
@@ -489,9 +491,23 @@ static bool load_into(const char *path, const StFile *f, Model *m, Optim *o, Dia
         if (state_hint(name, true))
             diag_hint(d, (SrcLoc){0}, "%s", state_hint(name, true));
     }
-    if (problems > 1)
-        diag_note(d, (SrcLoc){0}, "%d more tensor%s of %s do%s not fit network '%s'", problems - 1,
-                  problems > 2 ? "s" : "", path, problems > 2 ? "" : "es", m->g->name);
+    if (problems > 1) { /* the whole difference, as PyTorch's missing and unexpected keys */
+        int other = problems - missing - unexpected;
+        char parts[3][80];
+        int np = 0;
+        if (missing)
+            snprintf(parts[np++], sizeof parts[0], "%d the network needs %s missing", missing,
+                     missing == 1 ? "is" : "are");
+        if (unexpected)
+            snprintf(parts[np++], sizeof parts[0], "%d in the file %s not the network's",
+                     unexpected, unexpected == 1 ? "is" : "are");
+        if (other > 0)
+            snprintf(parts[np++], sizeof parts[0], "%d %s another shape or value", other,
+                     other == 1 ? "has" : "have");
+        diag_note(d, (SrcLoc){0}, "%s and network '%s' differ in %d tensors: %s%s%s%s%s", path,
+                  m->g->name, problems, parts[0], np > 1 ? (np > 2 ? ", " : " and ") : "",
+                  np > 1 ? parts[1] : "", np > 2 ? " and " : "", np > 2 ? parts[2] : "");
+    }
     const char *saved_from = st_meta(f, "netc.network");
     char nb[IO_CLIP_BUF];
     if (problems && saved_from && strcmp(saved_from, m->g->name) != 0)

@@ -864,6 +864,11 @@ grep -q "^rgb.net:1:14: note: the network's input is declared here" images-vs-in
 expect data-missing 1 'nothere: cannot open data directory' rgb.net --train --steps 1 --no-record
 grep -q "^rgb.net:6:3: note: the train section's data set is named here" data-missing.err &&
     ok "a missing data set: a note at the train section's data" || bad "missing data: no note" "$(cat data-missing.err)"
+# weights of another net: the first problem, then the whole difference counted apart, as
+# PyTorch's missing and unexpected keys (the seed net's 6 tensors into the mlp's 4)
+expect weights-other-net 1 "det1.st: tensor '1.weight' .32x784. is missing" mlp.net --load det1.st --eval --data small
+grep -q "^note: det1.st and network 'mlp' differ in 7 tensors: 2 the network needs are missing, 4 in the file are not the network's and 1 has another shape or value" weights-other-net.err &&
+    ok "weights of another net: missing, unexpected and other counted apart" || bad "weights of another net: counts" "$(cat weights-other-net.err)"
 # a flag only training reads, on --eval or --predict, is refused, not dropped
 expect usage-eval-steps 2 '--steps sets how --train trains; --eval does not train' "$NET" --eval --steps 3
 expect usage-eval-lr 2 '--lr sets how --train trains' "$NET" --eval --lr 0.5
