@@ -210,12 +210,14 @@ static int parse_args(int argc, char **argv, Args *a)
                         w != argv[i] ? "an option" : "a file", opts[k].name);
                 return EXIT_USAGE;
             }
-        /* the word after an option that takes a value is that value (--data train) */
+        /* the word after an option that takes a value is that value (--data train); getopt
+         * then says when it is missing */
+        bool valued = !strcmp(argv[i], "-D") || !strcmp(argv[i], "-o");
         if (argv[i][0] == '-' && argv[i][1] == '-' && !strchr(argv[i], '='))
             for (int k = 0; opts[k].name; k++)
-                if (!strcmp(argv[i] + 2, opts[k].name) && opts[k].has_arg == required_argument)
-                    i++;
-        if (!strcmp(argv[i], "-D") || !strcmp(argv[i], "-o"))
+                valued = valued || (!strcmp(argv[i] + 2, opts[k].name) &&
+                                    opts[k].has_arg == required_argument);
+        if (valued)
             i++;
     }
     int c;

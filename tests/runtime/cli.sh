@@ -881,6 +881,14 @@ expect usage-no-action-lr 2 '--lr sets how --train trains; nothing trains withou
 # an action without its dashes, or with one: the option meant
 expect usage-train-no-dashes 2 "'train' is not a file: did you mean --train" "$NET" train
 expect usage-train-one-dash 2 "'-train' is not an option: did you mean --train" "$NET" -train
+# an option that takes a value, last on the line: getopt's message, not a crash of the
+# scan before it (which once read past argv's end)
+for last in --lr -D -o --data; do
+    "$NETRUN" "$NET" $last >last.out 2>last.err
+    rc=$?
+    [ $rc = 2 ] && grep -q 'requires an argument' last.err && no_sanitizer last.err &&
+        ok "'$last' last on the line: exit 2, 'requires an argument'" || bad "'$last' last on the line: exit $rc" "$(head -3 last.err)"
+done
 expect usage-eval-save 2 '--save goes with --train' "$NET" --eval --save ev.st
 # standard output to a pipe or a file gets each line as it is written: the header reaches
 # the reader while the run goes on, in its first epoch (fully buffered, it came 4 KB later)
