@@ -150,8 +150,22 @@ static double run_per_epoch(const char *dir)
     if (!file)
         return 0;
     snprintf(file, n, "%s/run.json", dir);
-    json_object *o = json_object_from_file(file), *images, *train, *settings;
+    /* a regular file of ours, at most RECORD_LINE_MAX bytes (a run.json is a few KB; a link
+     * to /dev/zero must not be read for ever) */
+    Diag quiet;
+    diag_init_quiet(&quiet, "netrun");
+    FILE *f = io_open_own(file, false, true, &quiet);
     free(file);
+    char *text = f ? malloc(RECORD_LINE_MAX + 1) : NULL;
+    size_t len = text ? fread(text, 1, RECORD_LINE_MAX + 1, f) : 0;
+    if (f)
+        fclose(f);
+    json_object *o = NULL, *images, *train, *settings;
+    if (text && len <= RECORD_LINE_MAX) {
+        text[len] = 0;
+        o = json_tokener_parse(text);
+    }
+    free(text);
     double per = 0, images_n = 0, batch = 0;
     if (o && json_object_object_get_ex(o, "images", &images) &&
         json_object_object_get_ex(images, "train", &train) &&
@@ -208,10 +222,16 @@ static bool read_metrics(Run *r, const char *file, const char *dir, Diag *d)
         if (!ok)
             diag_error(d, (SrcLoc){0}, "out of memory reading %s", file);
     }
-    if (ok && r->loss[TRAIN].n == 0 && (r->steps.n == 0 || r->per_epoch == 0)) {
+    if (ok && r->loss[TRAIN].n == 0 && r->steps.n == 0) {
         diag_error(d, (SrcLoc){0},
                    "%s: no epoch has finished yet and no step was logged: nothing "
                    "to plot",
+                   file);
+        ok = false;
+    } else if (ok && r->loss[TRAIN].n == 0 && r->per_epoch == 0) {
+        diag_error(d, (SrcLoc){0},
+                   "%s: no epoch has finished yet, and its steps have no place in epochs: the "
+                   "run.json beside it does not give the training images and the batch",
                    file);
         ok = false;
     }

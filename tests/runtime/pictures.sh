@@ -149,6 +149,10 @@ if run_ok steps mlp.net --train --threads 2 --record runS --log-every 3 --steps 
         ok "--plot of a --steps run inside its first epoch: its step losses and its end" ||
         bad "--plot of a --steps run" "$(grep -c '<circle' steps.svg) dots"
 fi
+# its run.json past the size a run.json has (or not a regular file): not read whole; the
+# steps then have no place, and it says why
+cp -r runS bigjson && head -c 2000000 /dev/zero | tr '\0' ' ' >bigjson/run.json
+expect plot-steps-no-run-json 1 'bigjson/metrics.jsonl;its steps have no place in epochs' --plot bigjson
 cp -r runA noepoch && grep '"type":"resume"' runA/metrics.jsonl >noepoch/metrics.jsonl
 expect plot-no-epoch 1 'noepoch/metrics.jsonl;no epoch has finished yet and no step was logged' --plot noepoch
 expect plot-unwritable 1 'nodir/x.svg' --plot runA -o nodir/x.svg
