@@ -10,6 +10,7 @@
  * bombs (a budget of nodes visited) through yaml_doc.h. */
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "ir.h"
 #include "yaml_doc.h"
@@ -530,7 +531,7 @@ static bool two_kinds(YamlReader *p, const char *key, yaml_node_t *v, const char
             continue;
         for (int i = 0; i < st->nkinds; i++)
             if (strlen(st->kinds[i].name) == k->data.scalar.length &&
-                !strncmp(st->kinds[i].name, scalar(k), k->data.scalar.length))
+                !strncasecmp(st->kinds[i].name, scalar(k), k->data.scalar.length))
                 kinds[found++] = st->kinds[i].name;
     }
     return found == 2;
