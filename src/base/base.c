@@ -193,11 +193,12 @@ bool io_same_file(const char *a, const char *b)
     return same;
 }
 
-bool loc_yaml(SrcLoc loc)
+bool name_is_yaml(const char *name)
 {
-    return loc.file &&
-           (str_has_suffix(loc.file->name, ".yaml") || str_has_suffix(loc.file->name, ".yml"));
+    return str_has_suffix(name, ".yaml") || str_has_suffix(name, ".yml");
 }
+
+bool loc_yaml(SrcLoc loc) { return loc.file && name_is_yaml(loc.file->name); }
 
 /* ---- source files ---- */
 

@@ -145,7 +145,9 @@ uint64_t rng_below(Rng *r, uint64_t n); /* uniform in [0, n), unbiased */
 bool str_ieq(const char *a, const char *b);
 /* Whether s ends with suf, case-insensitively (file suffixes: .yaml, .PGM). */
 bool str_has_suffix(const char *s, const char *suf);
-/* Whether a location is in a YAML file (named .yaml or .yml): hints then write YAML. */
+/* Whether a file name is a YAML file's (.yaml or .yml): the format it is read in. */
+bool name_is_yaml(const char *name);
+/* Whether a location is in a YAML file: hints then write YAML. */
 bool loc_yaml(SrcLoc loc);
 /* Formats with thousands separators into buf (>= 32 bytes). Returns buf. */
 char *fmt_thousands(char *buf, int64_t n);

@@ -10,8 +10,6 @@
  * shape-checks. Returns NULL when nothing usable came out; otherwise a graph whose
  * `shaped` says whether the shape pass succeeded. Errors go to d. */
 Graph *frontend_load(Arena *a, const char *path, Diag *d);
-/* Whether a file of this name is read as YAML (.yaml, .yml), else as the .net syntax. */
-bool frontend_is_yaml(const char *name);
 Graph *frontend_load_file(Arena *a, const SrcFile *f, Diag *d);
 
 /* The most -D a tool takes. */

@@ -9,11 +9,6 @@
 
 #include "frontend.h"
 
-bool frontend_is_yaml(const char *name)
-{
-    return str_has_suffix(name, ".yaml") || str_has_suffix(name, ".yml");
-}
-
 /* Why src_read failed, for a message. */
 static const char *read_error(int e)
 {
@@ -192,8 +187,7 @@ static AstNet *parse_expanded(Arena *a, const SrcFile *f, IncStack *st, Diag *d)
 static AstNet *parse_includes(Arena *a, const SrcFile *f, IncStack *st, bool keep, Diag *d)
 {
     /* a YAML file without the word include has no includes: read once */
-    bool yaml =
-        frontend_is_yaml(f->name) && memmem(f->text, f->len, AST_INCLUDE, strlen(AST_INCLUDE));
+    bool yaml = name_is_yaml(f->name) && memmem(f->text, f->len, AST_INCLUDE, strlen(AST_INCLUDE));
     Diag quiet;
     diag_init_quiet(&quiet, d->prog);
     AstNet *net = parse_text(a, f, yaml ? &quiet : d);
@@ -280,7 +274,7 @@ static AstNet *parse_text(Arena *a, const SrcFile *f, Diag *d)
         rest->len -= 3;
         f = rest;
     }
-    return frontend_is_yaml(f->name) ? parse_yaml(a, f, d) : parse_net(a, f, d);
+    return name_is_yaml(f->name) ? parse_yaml(a, f, d) : parse_net(a, f, d);
 }
 
 Graph *frontend_load_file_opts(Arena *a, const SrcFile *f, const FrontendOptions *opt, Diag *d)

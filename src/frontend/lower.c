@@ -788,7 +788,7 @@ static Node *lower_stmts(Lower *L, Item *parent, const PtrVec *stmts, int depth,
             continue;
         }
         if (!strcmp(s->head, AST_INCLUDE) && !s->label && !s->has_block) {
-            bool yaml = s->head_loc.file && frontend_is_yaml(s->head_loc.file->name);
+            bool yaml = loc_yaml(s->head_loc);
             diag_error(L->diag, s->head_loc,
                        yaml ? "'include' is a top-level key ('include: FILE'), not a layer: it "
                               "brings a file's params and templates"

@@ -8,6 +8,7 @@
 #include <ctype.h>
 #include <math.h>
 #include <string.h>
+#include <strings.h>
 
 #include "lower.h"
 
@@ -66,8 +67,7 @@ static bool type_error(Lower *L, const AttrSpec *s, const AstValue *v)
     long long cin, cout;
     char tail;
     const char *yf = v->kind == VAL_STRING ? v->s + (v->s[0] == '-' || v->s[0] == '+') : "";
-    if (!strcmp(yf, ".inf") || !strcmp(yf, ".Inf") || !strcmp(yf, ".INF") || !strcmp(yf, ".nan") ||
-        !strcmp(yf, ".NaN") || !strcmp(yf, ".NAN"))
+    if (!strcasecmp(yf, ".inf") || !strcasecmp(yf, ".nan"))
         diag_hint(L->diag, v->loc,
                   "YAML's %s is not finite: every value netc takes is a finite "
                   "number",

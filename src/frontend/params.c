@@ -357,7 +357,7 @@ static AstValue *eval(Lower *L, const AstValue *v, int depth, bool in_expr)
                       v->s);
         else if (suggest_best(&s))
             diag_suggest(L->diag, v->loc, &s);
-        else if (L->bare_repeats > 0 && v->loc.file && frontend_is_yaml(v->loc.file->name))
+        else if (L->bare_repeats > 0 && loc_yaml(v->loc))
             diag_hint(L->diag, v->loc,
                       "for the copy's index, name it in the repeat: {repeat: {count: N, as: %s, "
                       "layers: [...]}}",

@@ -326,9 +326,13 @@ void ir_error_input(const Node *n, const AttrVal *given, const char *attr_name,
 {
     diag_error(d, given->loc, "'%s' expects %s, got '%s: %lld'", n->ops->name, expected_desc,
                attr_name, (long long)given->i[0]);
-    const Node *src = n->inputs[0];
-    if (src)
-        diag_note(d, src->loc, "the input shape comes from '%s' here", src->ops->name);
+    ir_note_input(n, "the input shape comes", d);
+}
+
+void ir_note_input(const Node *n, const char *what, Diag *d)
+{
+    if (n->inputs[0])
+        diag_note(d, n->inputs[0]->loc, "%s from '%s' here", what, n->inputs[0]->ops->name);
     else
         diag_note(d, n->graph->input_loc, "the network's input is declared here");
 }

@@ -583,6 +583,9 @@ void ir_list_layers(StrBuf *sb);
 
 /* Helpers for shape rules. */
 static inline const AttrVal *node_attr(const Node *n, int i) { return &n->attrs[i]; }
+/* The note after an error about node n's input: where it comes from, `what` naming it with
+ * its verb ("the 8x8 input comes"), or the network's input declaration when n reads that. */
+void ir_note_input(const Node *n, const char *what, Diag *d);
 /* Reports that an explicit input size disagrees with the inferred one, with a note at the
  * layer that produced the input. `what` describes the actual input, e.g. "3136 inputs
  * (64x7x7 after 'Flatten')". */

@@ -20,11 +20,7 @@ bool layer_need_image(const Node *n, Diag *d)
     char s[64], f[96];
     diag_error(d, n->head_loc, "'%s' needs a CxHxW input, got %s (%s)", n->ops->name,
                shape_str(n->in, s), from_desc(n, f));
-    if (n->inputs[0])
-        diag_note(d, n->inputs[0]->loc, "the input shape comes from '%s' here",
-                  n->inputs[0]->ops->name);
-    else
-        diag_note(d, n->graph->input_loc, "the network's input is declared here");
+    ir_note_input(n, "the input shape comes", d);
     return false;
 }
 
@@ -126,11 +122,10 @@ void layer_shape_pool(Node *n, Diag *d)
                    n->ops->name, (long long)n->in.d[1], (long long)n->in.d[2], (long long)k->i[0],
                    (long long)k->i[1], (long long)s->i[0], (long long)s->i[1], (long long)p->i[0],
                    (long long)p->i[1]);
-        if (n->inputs[0])
-            diag_note(d, n->inputs[0]->loc, "the %lldx%lld input comes from '%s' here",
-                      (long long)n->in.d[1], (long long)n->in.d[2], n->inputs[0]->ops->name);
-        else
-            diag_note(d, n->graph->input_loc, "the network's input is declared here");
+        char what[64];
+        snprintf(what, sizeof what, "the %lldx%lld input comes", (long long)n->in.d[1],
+                 (long long)n->in.d[2]);
+        ir_note_input(n, what, d);
         return;
     }
     n->out = shape_make(3, (int64_t[]){n->in.d[0], out[0], out[1]});

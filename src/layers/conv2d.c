@@ -119,11 +119,10 @@ static void shape(Node *n, Diag *d)
                    (long long)n->in.d[2], (long long)k->i[0], (long long)k->i[1],
                    (long long)s->i[0], (long long)s->i[1], (long long)p->i[0], (long long)p->i[1],
                    (long long)dl->i[0], (long long)dl->i[1]);
-        if (n->inputs[0])
-            diag_note(d, n->inputs[0]->loc, "the %lldx%lld input comes from '%s' here",
-                      (long long)n->in.d[1], (long long)n->in.d[2], n->inputs[0]->ops->name);
-        else
-            diag_note(d, n->graph->input_loc, "the network's input is declared here");
+        char what[64];
+        snprintf(what, sizeof what, "the %lldx%lld input comes", (long long)n->in.d[1],
+                 (long long)n->in.d[2]);
+        ir_note_input(n, what, d);
         return;
     }
     int64_t oc = n->attrs[A_OUT].i[0], kk = k->i[0] * k->i[1], G = n->attrs[A_GROUPS].i[0];
@@ -161,11 +160,9 @@ static void shape(Node *n, Diag *d)
                           (long long)c, (long long)oc);
             sb_free(&ok);
         }
-        if (n->inputs[0])
-            diag_note(d, n->inputs[0]->loc, "the %lld input channels come from '%s' here",
-                      (long long)c, n->inputs[0]->ops->name);
-        else
-            diag_note(d, n->graph->input_loc, "the network's input is declared here");
+        char what[64];
+        snprintf(what, sizeof what, "the %lld input channels come", (long long)c);
+        ir_note_input(n, what, d);
         return;
     }
     c /= G; /* input channels per output channel */

@@ -604,9 +604,10 @@ TrainResult rt_train(Model *m, Optim *o, TrainPos *pos, const Dataset *train, co
             pos->step++;
             res.steps++;
             res.seconds += now_seconds() - t_step;
-            res.comm_seconds += dist_stats().seconds - c_step.seconds;
-            res.comm_bytes += dist_stats().bytes - c_step.bytes;
-            res.comm_wait += dist_stats().wait - c_step.wait;
+            DistStats c_end = dist_stats();
+            res.comm_seconds += c_end.seconds - c_step.seconds;
+            res.comm_bytes += c_end.bytes - c_step.bytes;
+            res.comm_wait += c_end.wait - c_step.wait;
             unsaved++;
             pos->log_loss += loss;
             pos->log_steps++;
