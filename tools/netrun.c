@@ -49,7 +49,8 @@ static void usage(FILE *f)
             "                     PNG or JPEG (as the image folders read them, resized by\n"
             "                     their resize), the records of a CSV table (FILE.csv[.gz],\n"
             "                     its label column skipped), or FILE.f32: raw little-endian\n"
-            "                     float32 inputs\n"
+            "                     float32 inputs: a line an image, its class (and the\n"
+            "                     class's name, when the data set's folders or table name it)\n"
             "  --logits FILE      with --predict: write every output of every image as CSV\n"
             "                     (a row an image; an image output in C, H, W order; FILE -:\n"
             "                     standard output)\n"
@@ -422,9 +423,12 @@ static int apply_overrides(const Args *a, TrainConfig *t, Arena *arena, Diag *d)
     return a->nset && !ir_train_recheck(t, d) ? EXIT_USAGE : EXIT_OK;
 }
 
+static void put_name(const char *s);
+
 /* probs: the outputs are probabilities already (the net ends in Softmax), printed as they
- * are; else scores, whose softmax is printed (after LogSoftmax, the same numbers). */
-static int top_classes(const float *logits, int n, bool probs, FILE *out)
+ * are; else scores, whose softmax is printed (after LogSoftmax, the same numbers). names:
+ * the first nnames classes' names (0: numbers alone). */
+static int top_classes(const float *logits, int n, bool probs, char **names, int nnames)
 {
     /* softmax in double for the printed probabilities */
     double mx = logits[0], sum = 0;
@@ -442,10 +446,16 @@ static int top_classes(const float *logits, int n, bool probs, FILE *out)
             if (!used && (order[j] < 0 || logits[i] > logits[order[j]]))
                 order[j] = i;
         }
-    for (int j = 0; j < k; j++)
-        fprintf(out, j ? "   %d (p=%.3f)" : "%d  (p=%.3f)", order[j],
-                probs ? (double)logits[order[j]] : exp((double)logits[order[j]] - mx) / sum);
-    fputc('\n', out);
+    for (int j = 0; j < k; j++) {
+        printf(j ? "   %d " : "%d  ", order[j]);
+        if (order[j] < nnames) {
+            put_name(names[order[j]]);
+            putchar(' ');
+        }
+        printf("(p=%.3f)",
+               probs ? (double)logits[order[j]] : exp((double)logits[order[j]] - mx) / sum);
+    }
+    putchar('\n');
     return order[0];
 }
 
@@ -506,6 +516,46 @@ static void training_columns(const TrainConfig *t, char ***cols, int *ncols)
     free(names);
     fclose(sink);
     free(text);
+}
+
+/* The class names of the train section's data set, when they are names (an image folder's
+ * class folders, a training table's label names) and read; NULL, silently, otherwise: the
+ * weights travel without their data, and --predict then prints class numbers alone. */
+static char **known_classes(const TrainConfig *t, int *n)
+{
+    *n = 0;
+    if ((t->data_kind != DATA_CSV && t->data_kind != DATA_FOLDER) || !t->data_dir || !*t->data_dir)
+        return NULL;
+    char *text = NULL;
+    size_t len = 0;
+    FILE *sink = open_memstream(&text, &len); /* its messages are not this run's */
+    if (!sink)
+        return NULL;
+    Diag quiet;
+    diag_init(&quiet, sink, "netrun");
+    char **names = NULL;
+    if (t->data_kind == DATA_FOLDER) {
+        names = dataset_folder_classes(t->data_dir, n, &quiet);
+    } else {
+        CsvSpec spec = {.label = t->csv_label ? t->csv_label : "label",
+                        .learn = true,
+                        .classes = &names,
+                        .nclasses = n};
+        Dataset tr;
+        if (dataset_load_csv(&tr, t->data_dir, &spec, &quiet)) {
+            dataset_free(&tr);
+        } else {
+            for (int k = 0; k < *n; k++)
+                free(names[k]);
+            free(names);
+            names = NULL;
+        }
+    }
+    fclose(sink);
+    free(text);
+    if (!names)
+        *n = 0;
+    return names;
 }
 
 /* A name from the file system or a table, whole (the line is the only place that maps
@@ -693,7 +743,9 @@ static int predict(const Args *a, Model *m, const TrainConfig *t, Diag *d)
     size_t per = dataset_image_bytes(&ds);
     float mean[NORM_MAX], std[NORM_MAX];
     bool norm = rt_norm(t, dataset_channels(&ds), mean, std);
-    for (int start = 0; start < ds.n; start += batch) {
+    int nnames = 0, status = EXIT_OK;
+    char **names = csv ? NULL : known_classes(t, &nnames);
+    for (int start = 0; start < ds.n && status == EXIT_OK; start += batch) {
         int count = ds.n - start < batch ? ds.n - start : batch;
         if (raw)
             memcpy(m->input, raw + (size_t)start * per, sizeof(float) * per * (size_t)count);
@@ -705,11 +757,8 @@ static int predict(const Args *a, Model *m, const TrainConfig *t, Diag *d)
         for (int b = 0; b < count; b++) {
             const float *row = logits + (size_t)b * (size_t)N;
             if (!outputs_finite(a->predict, start + b, row, N, d)) {
-                if (csv)
-                    save_abort(&out);
-                free(raw);
-                dataset_free(&ds);
-                return EXIT_BAD_INPUT;
+                status = EXIT_BAD_INPUT;
+                break;
             }
             if (csv) {
                 for (int k = 0; k < N; k++)
@@ -717,18 +766,27 @@ static int predict(const Args *a, Model *m, const TrainConfig *t, Diag *d)
                 fputc('\n', csv);
             } else if (pgm || picture) { /* one image: its three likeliest classes */
                 top_classes(row, N, GRAPH_NODE(m->g, m->g->nodes.len - 1)->kind == LAYER_SOFTMAX,
-                            stdout);
+                            names, nnames);
             } else {
                 int best = 0;
                 for (int k = 1; k < N; k++)
                     if (row[k] > row[best])
                         best = k;
-                printf("%d %d\n", start + b, best);
+                printf("%d %d", start + b, best);
+                if (best < nnames) {
+                    putchar(' ');
+                    put_name(names[best]);
+                }
+                putchar('\n');
             }
         }
     }
-    int status = EXIT_OK;
-    if (csv) {
+    for (int k = 0; k < nnames; k++)
+        free(names[k]);
+    free(names);
+    if (csv && status != EXIT_OK) {
+        save_abort(&out);
+    } else if (csv) {
         if (!save_commit(&out, d)) {
             status = EXIT_BAD_INPUT;
         } else if (!a->quiet) {

@@ -65,6 +65,11 @@ bool dataset_load_cifar_file(Dataset *ds, const char *path, bool cifar100, bool 
 bool dataset_load_folder(Dataset *ds, const char *dir, bool train, char ***classes, int *nclasses,
                          int resize_h, int resize_w, int need_h, int need_w, int channels, Diag *d);
 
+/* An image folder data set's classes, without its images: the folders in dir/train, in the
+ * order dataset_load_folder numbers them (owned by the caller: free each and the array).
+ * NULL after a message (no folder, none or too many classes). */
+char **dataset_folder_classes(const char *dir, int *n, Diag *d);
+
 /* src (h x w x c bytes, interleaved) resized to oh x ow as PIL's Image.resize((ow, oh),
  * BILINEAR) does it, byte for byte: what torchvision's Resize((oh, ow)) gives on the PIL
  * images ImageFolder loads. Returns oh x ow x c bytes owned by the caller; NULL when out of

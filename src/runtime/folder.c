@@ -688,6 +688,20 @@ static bool class_count_ok(const char *train_dir, int n, Diag *d)
     return n >= 1 && n <= DATA_MAX_CLASSES;
 }
 
+char **dataset_folder_classes(const char *dir, int *n, Diag *d)
+{
+    StrBuf tr;
+    sb_init(&tr);
+    sb_printf(&tr, "%s/train", dir);
+    char **cls = list(tr.data, n, d);
+    if (cls && !class_count_ok(tr.data, *n, d)) {
+        free_list(cls, *n);
+        cls = NULL;
+    }
+    sb_free(&tr);
+    return cls;
+}
+
 /* dataset_load_folder with channels 0 (the first image's), 1 (a gray net's: a colour image
  * is an error naming it) or 3: 1 when loaded, 0 after a message, 3 when a colour image came
  * after a gray first one (load again as colour). */
@@ -710,13 +724,8 @@ static int load_folder(Dataset *ds, const char *dir, bool train, char ***classes
             goto done;
     } else {             /* the test split's folders must be training classes */
         if (!*classes) { /* the test split alone (--eval): the classes still come from train */
-            StrBuf tr;
-            sb_init(&tr);
-            sb_printf(&tr, "%s/train", dir);
-            *classes = list(tr.data, nclasses, d);
-            bool ok_count = *classes && class_count_ok(tr.data, *nclasses, d);
-            sb_free(&tr);
-            if (!ok_count)
+            *classes = dataset_folder_classes(dir, nclasses, d);
+            if (!*classes)
                 goto done;
         }
         int n;

@@ -244,10 +244,11 @@ predok=0 npred=0
 for f in sizes/test/cls*/*; do
     k=${f#sizes/test/cls} && k=${k%%/*} && npred=$((npred + 1))
     "$NETRUN" rs.net --load rs.st --predict "$f" >pred.out 2>pred.err && no_sanitizer pred.err &&
-        [ "$(cut -d' ' -f1 pred.out)" = "$k" ] && predok=$((predok + 1))
+        [ "$(cut -d' ' -f1 pred.out)" = "$k" ] && [ "$(cut -d' ' -f3 pred.out)" = "cls$k" ] &&
+        predok=$((predok + 1))
 done
 [ $predok = $npred ] && [ $npred -ge 6 ] &&
-    ok "--predict a PNG or a JPEG, resized as the folder's images: $predok test images' classes" ||
+    ok "--predict a PNG or a JPEG, resized as the folder's images: $predok test images' classes, named" ||
     bad "--predict pictures: $predok of $npred" "$(cat pred.out pred.err)"
 expect predict-colour-into-gray 1 'imgs/train/cls0/1.png;a colour image;takes 1 channel' g.net --load g.st --predict imgs/train/cls0/1.png
 cp imgs/train/cls0/1.png misnamed.pgm
@@ -482,7 +483,8 @@ run_ok csvval t.net --train --val 0.2 --steps 3 --no-record --save tv.st &&
 cut -d, -f1,2,4,5 iris_test.csv >unlabelled.csv
 run_ok csvpred t.net --load t.st --predict unlabelled.csv &&
     [ "$(awk '{ printf "%s", $2 }' csvpred.out)" = "$(printf '201%.0s' $(seq 10))" ] &&
-    ok "--predict a table without labels: gamma alpha beta in turn" || bad "--predict a table" "$(head -5 csvpred.out)"
+    [ "$(awk '{ printf "%s ", $3 }' csvpred.out)" = "$(printf 'gamma alpha beta %.0s' $(seq 10))" ] &&
+    ok "--predict a table without labels: gamma alpha beta in turn, by number and name" || bad "--predict a table" "$(head -5 csvpred.out)"
 run_ok csvpred2 t.net --load t.st --predict iris_test.csv && cmp -s csvpred.out csvpred2.out &&
     ok "--predict skips the label column" || bad "--predict with the label column"
 # ... unread: empty, unknown names, numbers out of range (they were refused)
