@@ -37,10 +37,13 @@ typedef struct Lower {
     const ExpCtx *ctx;
     int noted; /* the error count when a layer's error was last given ctx's notes */
     int nexpanding;
-    int max_nodes;       /* LOWER_MAX_NODES, or the caller's FrontendOptions.max_layers */
-    int visits;          /* statements visited so far, repeated ones each time */
-    bool too_big;        /* max_nodes or its visits were passed: lowering stops */
-    const char *setting; /* the train setting being lowered: names its attribute 'value' */
+    int max_nodes;              /* LOWER_MAX_NODES, or the caller's FrontendOptions.max_layers */
+    int visits;                 /* statements visited so far, repeated ones each time */
+    bool too_big;               /* max_nodes or its visits were passed: lowering stops */
+    const char *setting;        /* the train setting being lowered: names its attribute 'value' */
+    const Setting *setting_def; /* its table entry, the kind its statement names, and */
+    const SettingKind *setting_kind; /* the net whose section it is (for hints) */
+    const AstNet *train_net;
     const char *flag;    /* the netrun flag being applied: names the value in messages */
     SrcLoc empty_warned; /* the last residual warned of an empty body (a repeat's copies: once) */
     int bare_repeats;    /* repeats without `as` around the statement: an unknown name in it
@@ -53,6 +56,11 @@ typedef struct Lower {
 bool lower_args(Lower *L, const char *what, const AttrSpec *specs, int nspecs,
                 const char *const *positional, bool has_in_out, const PtrVec *args, int first,
                 AttrVal *vals, SrcLoc head_loc);
+/* The hint at an argument key the train setting being lowered (L->setting_def) does not
+ * take: the setting's other kinds that take it (SGD's betas: Adam's), else the setting whose
+ * argument it is (lr in a loss: the optimizer's), in the file's syntax; nothing when none
+ * has it. v: the value written. */
+void lower_train_arg_hint(Lower *L, const char *key, const AstValue *v, SrcLoc at);
 /* Declares the network's parameters (its `params` block, with opt's -D values in place of
  * the defaults); reports a -D the net does not declare or cannot read (and sets
  * *opt->bad_define). */

@@ -362,6 +362,8 @@ bool lower_args(Lower *L, const char *what, const AttrSpec *specs, int nspecs,
                         s = specs[j].name;
                 if (s)
                     diag_hint(L->diag, a->key_loc, "did you mean '%s'?", s);
+                else if (L->setting_def)
+                    lower_train_arg_hint(L, a->key, v, a->key_loc);
                 int j = s ? spec_index(specs, nspecs, s) : -1;
                 if (j >= 0 && j < 64)
                     meant |= (uint64_t)1 << j;

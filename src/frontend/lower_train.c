@@ -53,6 +53,49 @@ static const char *written_kind(const AstNet *net, const Setting *st, const char
     return NULL;
 }
 
+/* "'lr' is set in the optimizer: optimizer Adam lr=0.01" at `at`, in the file's syntax: word
+ * is a value of setting home (of its kind `kind`, or NULL: common to every kind), v the
+ * value written. The kind shown is the one the section's own statement names, when it has
+ * the value. */
+static void home_hint(Lower *L, const AstNet *net, SrcLoc at, const char *word, const Setting *home,
+                      const SettingKind *kind, const char *v)
+{
+    const char *kname = written_kind(net, home, word);
+    if (!kname)
+        kname = kind                  ? kind->name
+                : home->def_kind >= 0 ? home->kinds[home->def_kind].name
+                                      : home->kinds[0].name;
+    if (net->yaml && kname)
+        diag_hint(L->diag, at, "'%s' is set in the %s: %s: {%s: {%s: %s}}", word, home->name,
+                  home->name, kname, word, v);
+    else if (net->yaml) /* a setting of one kind: augment: {crop: 24} */
+        diag_hint(L->diag, at, "'%s' is set in the %s: %s: {%s: %s}", word, home->name, home->name,
+                  word, v);
+    else
+        diag_hint(L->diag, at, "'%s' is set in the %s: %s %s%s%s=%s", word, home->name, home->name,
+                  kname ? kname : "", kname ? " " : "", word, v);
+}
+
+void lower_train_arg_hint(Lower *L, const char *key, const AstValue *v, SrcLoc at)
+{
+    const Setting *st = L->setting_def;
+    StrBuf kinds;
+    sb_init(&kinds);
+    int n = 0;
+    for (int k = 0; k < st->nkinds; k++)
+        for (int j = 0;
+             st->kinds[k].name && &st->kinds[k] != L->setting_kind && j < st->kinds[k].nvalues; j++)
+            if (strcmp(st->kinds[k].values[j].spec.name, key) == 0)
+                sb_printf(&kinds, "%s%s", n++ ? ", " : "", st->kinds[k].name);
+    const Setting *home;
+    const SettingKind *kind;
+    if (n)
+        diag_hint(L->diag, at, "'%s' is an argument of %s %s", key, st->name, kinds.data);
+    else if (L->train_net && value_home(key, &home, &kind) && home != st)
+        home_hint(L, L->train_net, at, key, home, kind, ast_value_text(v));
+    sb_free(&kinds);
+}
+
 /* The hint at an unknown setting: the setting PyTorch scripts' name means (batch_size is
  * batch), the setting whose argument it is (lr is the optimizer's: optimizer Adam lr=0.01,
  * in the file's syntax), or a setting spelled nearly so. */
@@ -80,16 +123,8 @@ static void unknown_setting_hint(Lower *L, const AstNet *net, const AstStmt *s)
                     : home->def_kind >= 0 ? home->kinds[home->def_kind].name
                                           : home->kinds[0].name;
         const AstArg *a0 = s->args.len ? s->args.items[0] : NULL;
-        const char *v = a0 && !a0->key && a0->val->s ? a0->val->s : "VALUE";
-        if (net->yaml && kname)
-            diag_hint(L->diag, s->head_loc, "'%s' is set in the %s: %s: {%s: {%s: %s}}", word,
-                      home->name, home->name, kname, word, v);
-        else if (net->yaml) /* a setting of one kind: augment: {crop: 24} */
-            diag_hint(L->diag, s->head_loc, "'%s' is set in the %s: %s: {%s: %s}", word, home->name,
-                      home->name, word, v);
-        else
-            diag_hint(L->diag, s->head_loc, "'%s' is set in the %s: %s %s%s%s=%s", word, home->name,
-                      home->name, kname ? kname : "", kname ? " " : "", word, v);
+        home_hint(L, net, s->head_loc, word, home, kind,
+                  a0 && !a0->key && a0->val->s ? a0->val->s : "VALUE");
         return;
     }
     if (word != s->head) {
@@ -216,10 +251,12 @@ void lower_train(Lower *L, const AstNet *net)
         L->setting = st->name;
         int first;
         const SettingKind *k = stmt_kind(L, st, &s->args, s->head_loc, &first);
+        L->setting_def = st, L->setting_kind = k, L->train_net = net;
         if (k)
             apply_values(L, st, k, t, &s->args, first, true, s->head_loc, s->loc);
     }
     L->setting = NULL;
+    L->setting_def = NULL, L->setting_kind = NULL, L->train_net = NULL;
 }
 
 /* A flag naming another kind (--optimizer Adadelta over `optimizer Adam`): the new kind at
