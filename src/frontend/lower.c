@@ -193,6 +193,21 @@ static Node *lower_layer(Lower *L, Item *parent, const AstStmt *s, Node *in)
     return n;
 }
 
+/* The first item named `name` in the tree under `it` (as built so far), outside `skip`'s own
+ * children; NULL when none. */
+static const Item *named_elsewhere(const Item *it, const Item *skip, const char *name)
+{
+    for (int i = 0; i < it->children.len; i++) {
+        const Item *c = it->children.items[i];
+        if (it != skip && c->name && !strcmp(c->name, name))
+            return c;
+        const Item *r = c->is_group ? named_elsewhere(c, skip, name) : NULL;
+        if (r)
+            return r;
+    }
+    return NULL;
+}
+
 /* The earlier sibling of a join named `name`, or NULL after reporting why not. */
 static Item *join_ref(Lower *L, const Item *parent, const PtrVec *stmts, int at, const char *name,
                       SrcLoc loc)
@@ -218,6 +233,15 @@ static Item *join_ref(Lower *L, const Item *parent, const PtrVec *stmts, int at,
                           name);
             return NULL;
         }
+    }
+    const Item *far = named_elsewhere(L->g->root, parent, name);
+    if (far) { /* `a: Conv2d ...; blk { ...; join add a b }` */
+        diag_error(L->diag, loc, "nothing named '%s' in this join's block", name);
+        diag_note(L->diag, far->loc,
+                  "'%s' is here, in another block: a join takes the outputs of its own block's "
+                  "statements",
+                  name);
+        return NULL;
     }
     diag_error(L->diag, loc, "nothing named '%s' before this join", name);
     Suggest sg;
