@@ -91,6 +91,11 @@ void lower_train_arg_hint(Lower *L, const char *key, const AstValue *v, SrcLoc a
     const SettingKind *kind;
     if (n)
         diag_hint(L->diag, at, "'%s' is an argument of %s %s", key, st->name, kinds.data);
+    else if (ir_setting_find(key)) /* a YAML setting indented one level too deep */
+        diag_hint(L->diag, at,
+                  loc_yaml(at) ? "'%s' is a train setting: indent it as '%s', one setting a line"
+                               : "'%s' is a train setting: give it a line of its own, as '%s'",
+                  key, st->name);
     else if (L->train_net && value_home(key, &home, &kind) && home != st)
         home_hint(L, L->train_net, at, key, home, kind, ast_value_text(v));
     sb_free(&kinds);

@@ -537,6 +537,28 @@ static bool two_kinds(YamlReader *p, const char *key, yaml_node_t *v, const char
     return found == 2;
 }
 
+/* A key of a setting's mapping that is another train setting and none of this one's values
+ * (`optimizer:` then `Adam: {..}` and `batch: 100` one indentation too deep); NULL when none. */
+static yaml_node_t *setting_inside(YamlReader *p, const char *key, yaml_node_t *v)
+{
+    const Setting *st = ir_setting_find(key);
+    for (yaml_node_pair_t *q = v->data.mapping.pairs.start; st && q < v->data.mapping.pairs.top;
+         q++) {
+        yaml_node_t *k = node_at(p, q->key);
+        if (!k || k->type != YAML_SCALAR_NODE || !ir_setting_find(scalar(k)))
+            continue;
+        bool own = false;
+        for (int c = 0; c < st->ncommon; c++)
+            own = own || !strcmp(st->common[c].spec.name, scalar(k));
+        for (int i = 0; i < st->nkinds; i++)
+            for (int j = 0; j < st->kinds[i].nvalues; j++)
+                own = own || !strcmp(st->kinds[i].values[j].spec.name, scalar(k));
+        if (!own)
+            return k;
+    }
+    return NULL;
+}
+
 /* `K: V` in train: `batch: 100`, `milestones: [2, 5]`, `normalize: {mean: .., std: ..}`,
  * and for settings that name a kind, `optimizer: {Adam: {lr: 0.001}}` -> Adam lr=0.001,
  * `schedule: {StepLR: 5}` -> StepLR 5, `schedule: {StepLR: [5, {gamma: 0.5}]}` -> StepLR 5
@@ -554,6 +576,16 @@ static AstStmt *train_entry(YamlReader *p, const YamlEntry *e)
         if (two_kinds(p, e->name, v, kind2)) {
             diag_error(p->d, stmt_loc(p, e->loc, v), "'%s' takes one kind, got '%s' and '%s'",
                        e->name, kind2[0], kind2[1]);
+            return NULL;
+        }
+        yaml_node_t *slip = setting_inside(p, e->name, v);
+        if (slip) {
+            diag_error(p->d, ydoc_loc_node(p, slip),
+                       "'%s' is a train setting, but it is indented under '%s' and read as "
+                       "one of its arguments",
+                       scalar(slip), e->name);
+            diag_hint(p->d, ydoc_loc_node(p, slip), "indent it as '%s', one setting a line",
+                      e->name);
             return NULL;
         }
         if (!setting_has_kind(e->name) ||
