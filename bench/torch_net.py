@@ -15,8 +15,8 @@ import torch.nn as nn
 
 KINDS = {"conv2d", "linear", "batchnorm2d", "batchnorm1d", "maxpool2d", "avgpool2d",
          "adaptiveavgpool2d", "leakyrelu", "dropout", "dropout2d", "gelu", "softmax", "logsoftmax", "relu",
-         "sigmoid", "tanh", "silu", "identity", "flatten"}
-ACT = {"relu": nn.ReLU, "sigmoid": nn.Sigmoid, "tanh": nn.Tanh, "silu": nn.SiLU,
+         "sigmoid", "tanh", "silu", "identity", "flatten", "relu6", "elu"}
+ACT = {"relu": nn.ReLU, "relu6": nn.ReLU6, "sigmoid": nn.Sigmoid, "tanh": nn.Tanh, "silu": nn.SiLU,
        "identity": nn.Identity, "flatten": nn.Flatten}
 
 
@@ -28,7 +28,7 @@ def layer(kind, a):
     k = kind.lower()
     a = dict(a or {})
     # PyYAML reads YAML 1.1, where a float needs a dot: netc's 1e-05 arrives as a string
-    for f in ("eps", "momentum", "negative_slope", "p"):
+    for f in ("eps", "momentum", "negative_slope", "p", "alpha"):
         if isinstance(a.get(f), str) and a[f] != "none":
             a[f] = float(a[f])
     if k == "conv2d":
@@ -54,6 +54,8 @@ def layer(kind, a):
         return nn.AdaptiveAvgPool2d(pair(a["output_size"]))
     if k == "leakyrelu":
         return nn.LeakyReLU(a.get("negative_slope", 0.01))
+    if k == "elu":
+        return nn.ELU(a.get("alpha", 1.0))
     if k == "dropout":
         return nn.Dropout(a.get("p", 0.5))
     if k == "dropout2d":

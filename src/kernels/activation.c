@@ -179,6 +179,37 @@ FULL_WIDTH static inline vfloat silu_grad(vfloat x, vfloat dy)
     return dy * (sg * (1.0f + x * (1.0f - sg)));
 }
 
+/* ReLU6 = min(max(x, 0), 6), as torch.nn.ReLU6 (Hardtanh(0, 6), a clamp): NaN stays NaN, -0
+ * stays -0. Its gradient passes where 0 < x < 6 (and at a NaN), read from the output, which
+ * is in (0, 6) exactly there. */
+void relu6_forward(float *out, const float *in, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        out[i] = in[i] < 0.0f ? 0.0f : in[i] > 6.0f ? 6.0f : in[i];
+}
+
+void relu6_backward(float *din, const float *dout, const float *out, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        din[i] = out[i] <= 0.0f || out[i] >= 6.0f ? 0.0f : dout[i];
+}
+
+/* ELU as torch.nn.ELU computes it on the CPU: x > 0 ? x : (exp(x) - 1) * alpha (not expm1),
+ * NaN staying NaN; through libm's expf, as Sigmoid, for the monotonic property a positive
+ * alpha gives (vexp's rounding dips by an ulp here and there). */
+void elu_forward(float *out, const float *in, size_t n, float alpha)
+{
+    for (size_t i = 0; i < n; i++)
+        out[i] = in[i] > 0.0f || in[i] != in[i] ? in[i] : (expf(in[i]) - 1.0f) * alpha;
+}
+
+/* dy * (x > 0 ? 1 : alpha * exp(x)); a NaN input passes the gradient, as PyTorch's */
+void elu_backward(float *din, const float *dout, const float *in, size_t n, float alpha)
+{
+    for (size_t i = 0; i < n; i++)
+        din[i] = in[i] > 0.0f || in[i] != in[i] ? dout[i] : dout[i] * alpha * expf(in[i]);
+}
+
 /* din may be dout: each vector is read before it is written */
 FULL_WIDTH void silu_backward(float *din, const float *dout, const float *in, size_t n)
 {

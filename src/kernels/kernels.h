@@ -180,6 +180,14 @@ void gelu_backward(float *din, const float *dout, const float *in, size_t n, boo
 void silu_forward(float *out, const float *in, size_t n);
 /* din = dout * SiLU'(in) */
 void silu_backward(float *din, const float *dout, const float *in, size_t n);
+/* ReLU6, as torch.nn.ReLU6: out = min(max(in, 0), 6) (NaN stays NaN) */
+void relu6_forward(float *out, const float *in, size_t n);
+/* din = 0 < out < 6 ? dout : 0 (a NaN output passes the gradient) */
+void relu6_backward(float *din, const float *dout, const float *out, size_t n);
+/* ELU, as torch.nn.ELU: out = in > 0 ? in : (exp(in) - 1) * alpha */
+void elu_forward(float *out, const float *in, size_t n, float alpha);
+/* din = in > 0 ? dout : dout * alpha * exp(in) */
+void elu_backward(float *din, const float *dout, const float *in, size_t n, float alpha);
 /* out = in * mask; mask holds 0 or 1/(1-p), drawn by the caller's RNG */
 void dropout_forward(float *out, const float *in, const float *mask, size_t n);
 void dropout_backward(float *din, const float *dout, const float *mask, size_t n);

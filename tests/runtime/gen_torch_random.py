@@ -20,7 +20,8 @@
 #     optimizer (SGD with momentum, dampening, nesterov and weight_decay; Adam with betas, eps
 #     and weight_decay; AdamW) with its learning rate; the last OPT_NETS nets (a seed of
 #     their own) RMSprop, Adagrad or Adadelta with some of their arguments; and after them
-#     the hand-written nets of hand_nets() (PyTorch's MNIST example, dropouts at 0).
+#     the hand-written nets of hand_nets() (PyTorch's MNIST example, dropouts at 0); and last
+#     ACT_NETS (a seed of their own) whose activations include ReLU6 and ELU (of any alpha).
 # A net on which PyTorch's own float32 steps depart from its float64 ones by more than 1e-6
 # (relative, as the test measures) is drawn again: there float32 rounding is amplified (Adam
 # on a bias whose gradient a BatchNorm after it makes almost zero, a large learning rate),
@@ -43,6 +44,9 @@
 #                        statistics normalises each batch by itself)
 #
 #   /usr/bin/python3 tests/runtime/gen_torch_random.py NETC   (NETC: a built tools/netc)
+#   /usr/bin/python3 tests/runtime/gen_torch_random.py NETC --act   (the ACT_NETS alone:
+#       torch's rounding and the checks have moved since the other fixtures were drawn, and
+#       a whole run now draws other nets for them)
 import copy
 import os
 import random
@@ -61,7 +65,7 @@ sys.path.insert(0, os.path.join(base.ROOT, "bench"))
 import torch_net  # noqa: E402
 
 OUT = os.path.join(base.HERE, "fixtures", "random")
-NETS, DENSE_NETS, OPT_NETS = 32, 8, 8
+NETS, DENSE_NETS, OPT_NETS, ACT_NETS = 32, 8, 8, 6
 SHAPE_NETS, SHAPE_INPUTS = 24, 8
 NONFLAT_NETS = 8
 STEPS, BATCH = 3, 8
@@ -78,9 +82,10 @@ def pair_text(a, b):
 class Drawer:
     """Draws layers at a current shape (C, H, W), keeping only those PyTorch accepts there."""
 
-    def __init__(self, rng, nonflat=False):
+    def __init__(self, rng, nonflat=False, more_acts=False):
         self.r = rng
         self.nonflat = nonflat  # also Linear and Softmax on images (NONFLAT_NETS)
+        self.more_acts = more_acts  # also ReLU6 and ELU (ACT_NETS)
 
     def out_shape(self, mod, shape):
         try:
@@ -145,9 +150,11 @@ class Drawer:
     def act(self, shape):
         r = self.r
         a = r.choice(["ReLU", "LeakyReLU", "Sigmoid", "Tanh", "GELU", "GELU approximate=tanh",
-                      "SiLU", "Identity", "ReLU"])
+                      "SiLU", "Identity", "ReLU"] + (["ReLU6", "ELU"] * 4 if self.more_acts else []))
         if a == "LeakyReLU":
             a += " negative_slope=%s" % fmt(r.choice([0.01, 0.3, 1.5, 0.0]))
+        if a == "ELU" and r.random() < 0.7:
+            a += " alpha=%s" % fmt(r.choice([0.5, 2.0, -0.7, 0.0]))
         return a, shape
 
     def pool(self, shape, same=False):
@@ -349,8 +356,8 @@ def randomize_buffers(model, rng):
                     m.bias.copy_(torch.randn(m.bias.shape, generator=g) * 0.5)
 
 
-def draw_net(rng, idx, dense=False, more_optimizers=False):
-    d = Drawer(rng)
+def draw_net(rng, idx, dense=False, more_optimizers=False, more_acts=False):
+    d = Drawer(rng, more_acts=more_acts)
     lines, shape = [], (1, 28, 28)
 
     def seq(shape, n, same=False):
@@ -611,17 +618,25 @@ def main():
     rng2 = random.Random(20261206)
     # and OPT_NETS trained by RMSprop, Adagrad or Adadelta, from a seed of their own too
     rng4 = random.Random(20261208)
-    # and last the hand-written HAND_NETS (nets/pytorch_example.net's form), in order
+    # and the hand-written HAND_NETS (nets/pytorch_example.net's form), in order
     hand = hand_nets()
-    while made < NETS + DENSE_NETS + OPT_NETS + len(hand):
+    # and last ACT_NETS whose activations include ReLU6 and ELU, from a seed of their own
+    rng5 = random.Random(20261209)
+    first_act = NETS + DENSE_NETS + OPT_NETS + len(hand)
+    only_act = sys.argv[2:] == ["--act"]  # those alone (each group draws from its own seed)
+    if only_act:
+        made = first_act
+    while made < first_act + ACT_NETS:
         if made < NETS:
             text, loss, opt = draw_net(rng, made)
         elif made < NETS + DENSE_NETS:
             text, loss, opt = draw_net(rng2, made, dense=True)
         elif made < NETS + DENSE_NETS + OPT_NETS:
             text, loss, opt = draw_net(rng4, made, more_optimizers=True)
-        else:
+        elif made < first_act:
             text, loss, opt = hand[made - NETS - DENSE_NETS - OPT_NETS](made)
+        else:
+            text, loss, opt = draw_net(rng5, made, more_acts=True)
         model, _ = torch_net.build(to_yaml(netc, text), 1000 + made)
         init = copy.deepcopy(model.state_dict())
         model32 = copy.deepcopy(model)
@@ -629,7 +644,7 @@ def main():
         train(model, x.double(), y, loss, opt)
         train(model32, x, y, loss, opt)
         dev = departure(model32.state_dict(), model.state_dict())
-        if dev > 1e-6 and made >= NETS + DENSE_NETS + OPT_NETS:
+        if dev > 1e-6 and NETS + DENSE_NETS + OPT_NETS <= made < first_act:
             sys.exit("hand net %02d: PyTorch's own float32 steps depart by %.3g" % (made, dev))
         if dev > 1e-6:
             print("drawn again: PyTorch's own float32 steps depart from float64 by %.3g" % dev)
@@ -650,6 +665,8 @@ def main():
         print("%02d: %d parameters, %s, %s" % (made, n, loss, opt))
         made += 1
     print("%d nets; %d drawn again" % (made, rejected))
+    if only_act:
+        return
     # then NONFLAT_NETS more (sNN numbered on), with Linear and Softmax on images, from a
     # seed of their own (so the shape nets before them stay as they were)
     rng3 = random.Random(20261207)
