@@ -913,6 +913,23 @@ static bool check_split(const Model *m, const Dataset *ds, bool training, Diag *
                             ds->labels_file ? ds->labels_file : "labels", training, d);
 }
 
+/* The training and test images of one data set are of one shape (a flat net takes any of
+ * its size, 28x28 as 784x1, and a folder checks each split alone): without augment's crop,
+ * which fits training images of another size to the net, an error naming both. */
+static bool splits_agree(const TrainConfig *t, const Dataset *train, const Dataset *test, Diag *d)
+{
+    if (t->crop > 0 || (dataset_channels(train) == dataset_channels(test) &&
+                        train->rows == test->rows && train->cols == test->cols))
+        return true;
+    diag_error(d, (SrcLoc){0},
+               "%s: the test images are %dx%dx%d (channels x height x width) but the training "
+               "images %dx%dx%d (%s); a net learns from one shape",
+               test->images_file ? test->images_file : t->data_dir, dataset_channels(test),
+               test->rows, test->cols, dataset_channels(train), train->rows, train->cols,
+               train->images_file ? train->images_file : t->data_dir);
+    return false;
+}
+
 static void say_what_it_can_do(const char *net, const Graph *g)
 {
     StrBuf sb;
@@ -1583,7 +1600,8 @@ static int run(int argc, char **argv, char **typed, bool *collective)
         }
     }
     if ((need_train && !load_split(arena, &train, t, true, &classes, &g->input, &d)) ||
-        ((a.train || a.eval) && !load_split(arena, &test, t, false, &classes, &g->input, &d))) {
+        ((a.train || a.eval) && !load_split(arena, &test, t, false, &classes, &g->input, &d)) ||
+        (need_train && (a.train || a.eval) && !splits_agree(t, &train, &test, &d))) {
         data_note(&a, t, &d);
         goto done;
     }

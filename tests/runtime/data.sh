@@ -515,6 +515,12 @@ run_ok mnidx mi.net --train --no-record --save mi.st && run_ok mncsv mc.net --tr
     cmp -s mi.st mc.st && [ "$(acc mnidx.out)" = "$(acc mncsv.out)" ] &&
     ok "MNIST as a 785-column table trains to the IDX files' bits (test accuracy $(acc mncsv.out) both)" ||
     bad "MNIST table and IDX differ" "$(tail -2 mnidx.out mncsv.out)"
+# a flat net takes any image of its size, but a data set's two splits must be of one shape:
+# the test images as 784x1 rows are an error naming both files
+mkdir -p mnrow && cp mn/train-* mnrow/ && cp mn/t10k-labels-idx1-ubyte mnrow/ &&
+    { be32 2051; be32 100; be32 784; be32 1; tail -c +17 mn/t10k-images-idx3-ubyte; } >mnrow/t10k-images-idx3-ubyte
+sed 's/data idx "mn"/data idx "mnrow"/' mi.net >mirow.net
+expect splits-differ 1 'mnrow/t10k-images-idx3-ubyte;1x784x1;training images 1x28x28;mnrow/train-images' mirow.net --train --no-record
 # bad tables and nets, each through netrun
 sed 's/fc: Linear 3/fc: Linear 2/' t.net >two2.net
 expect csv-label-beyond-outputs 1 "iris_train.csv:2: column 3 .'species'.: class 2 is beyond the network's 2 outputs" two2.net --train
