@@ -578,6 +578,9 @@ static int by_folder_then_name(const void *a, const void *b)
 }
 
 #define WALK_DEPTH 32 /* folders below a class folder */
+/* folders walked below a class folder: links to folders are followed, so a few folders
+ * linking twice to the next make 2^WALK_DEPTH of them (an hour's walk) */
+#define WALK_FOLDERS 100000
 #define WALK_FILES                                                                                 \
     (1 << 24) /* image files below a class folder: listing them takes memory and                   \
                  time, and links can make 2^32 of a few folders; n is an int */
@@ -588,7 +591,7 @@ static int by_folder_then_name(const void *a, const void *b)
  * are left out, as list() leaves them out; a file in a format ImageFolder would take and
  * netrun cannot read is an error, not a silent gap. */
 static bool walk(const char *dir, const char *rel, Names *l, dev_t *dev, ino_t *ino, int depth,
-                 Diag *d)
+                 int *folders, Diag *d)
 {
     StrBuf p;
     sb_init(&p);
@@ -634,8 +637,14 @@ static bool walk(const char *dir, const char *rel, Names *l, dev_t *dev, ino_t *
                 diag_error(d, (SrcLoc){0}, "%s: folders nested deeper than %d below %s", p.data,
                            WALK_DEPTH, dir);
                 ok = false;
+            } else if (!loop && ++*folders > WALK_FOLDERS) {
+                diag_error(d, (SrcLoc){0},
+                           "%s: more than %d folders below it (a link to a folder counts its "
+                           "folders again, as ImageFolder's walk does)",
+                           dir, WALK_FOLDERS);
+                ok = false;
             } else if (!loop) {
-                ok = walk(dir, sub, l, dev, ino, depth + 1, d);
+                ok = walk(dir, sub, l, dev, ino, depth + 1, folders, d);
             }
             free(sub);
         } else if (S_ISREG(st.st_mode) && is_image(de->d_name) && l->n >= WALK_FILES) {
@@ -649,6 +658,11 @@ static bool walk(const char *dir, const char *rel, Names *l, dev_t *dev, ino_t *
             ok = names_add(l, sub);
             if (!ok)
                 diag_error(d, (SrcLoc){0}, "out of memory listing %s", dir);
+        } else if (is_image(de->d_name) && !S_ISREG(st.st_mode)) {
+            diag_error(d, (SrcLoc){0}, "%s: not a regular file (a device, a FIFO or a socket)",
+                       p.data);
+            free(sub);
+            ok = false;
         } else if (S_ISREG(st.st_mode) && is_foreign_image(de->d_name)) {
             diag_error(d, (SrcLoc){0},
                        "%s: an image torchvision's ImageFolder would read, but netrun reads only "
@@ -672,8 +686,9 @@ static char **list_images(const char *dir, int *n, Diag *d)
     Names l = {0};
     dev_t dev[WALK_DEPTH];
     ino_t ino[WALK_DEPTH];
+    int folders = 0;
     *n = 0;
-    return names_done(&l, walk(dir, "", &l, dev, ino, 0, d), by_folder_then_name, n);
+    return names_done(&l, walk(dir, "", &l, dev, ino, 0, &folders, d), by_folder_then_name, n);
 }
 
 /* The training split's class folders: at least one, at most 256 (labels are bytes). */

@@ -219,6 +219,14 @@ run_ok gray3 gray3.net --train --threads 2 --no-record --save gray3.st && run_ok
 # a broken link where an image should be, and an empty test class folder: errors, as in ImageFolder
 cp -r grayp brk && ln -s nowhere.png brk/train/a/3.png
 expect folder-broken-link 1 'brk/train/a/3.png: cannot read: no such file' gray3.net --train --data brk
+# a FIFO named as an image (ImageFolder would fail on it) is an error, not a silent gap;
+# folders linking twice to the next, 2^20 of them to walk, stop at the folder limit at once
+cp -r grayp fifo && mkfifo fifo/train/a/3.png
+expect folder-fifo 1 'fifo/train/a/3.png: not a regular file' gray3.net --train --data fifo
+cp -r grayp farm && mkdir -p farm/dirs/d20 && for ((i = 19; i >= 0; i--)); do
+    mkdir -p farm/dirs/d$i && ln -s ../d$((i + 1)) farm/dirs/d$i/l0 && ln -s ../d$((i + 1)) farm/dirs/d$i/l1
+done && ln -s ../../dirs/d0 farm/train/a/sub
+expect folder-link-farm 1 'farm/train/a: more than 100000 folders below it' gray3.net --train --data farm
 cp -r grayp emptest && mkdir emptest/test/b
 expect folder-empty-test-class 1 'emptest/test/b: an empty class folder' gray3.net --train --data emptest
 # resize: images of three sizes (PNG and JPEG) made 12x16 (Resize((12, 16))), learnt
