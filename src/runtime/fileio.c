@@ -431,3 +431,22 @@ int io_stdout_status(const char *prog, int status)
             errno ? io_errstr(errno, eb, sizeof eb) : "");
     return 1;
 }
+
+bool json_not_dense(const char *s, size_t n)
+{
+    size_t count = 0;
+    bool in_string = false;
+    for (size_t i = 0; i < n; i++) {
+        if (in_string) {
+            if (s[i] == '\\')
+                i++; /* the escaped character, a quote too */
+            else if (s[i] == '"')
+                in_string = false;
+        } else if (s[i] == '"') {
+            in_string = true;
+        } else if (s[i] == '{' || s[i] == '[') {
+            count++;
+        }
+    }
+    return count <= n / JSON_BYTES_PER_CONTAINER + 64;
+}

@@ -75,6 +75,13 @@ FILE *io_open_own(const char *path, bool append, bool quiet_absent, Diag *d);
  * bytes kept (> 0), or -1 at the end of the file or on an error. */
 ssize_t io_getline_max(char **line, size_t *cap, FILE *f, size_t max, bool *cut);
 
+/* Whether the json text s[0, n) is no denser in objects and arrays than a file of ours
+ * (a safetensors header's tensor is about 60 bytes and three of them): at most one for
+ * every JSON_BYTES_PER_CONTAINER bytes, and a few more. json-c takes hundreds of bytes for
+ * each before anything can be checked, so a 10 MB header of `[{},{},...]` took 2.6 GB. */
+#define JSON_BYTES_PER_CONTAINER 16
+bool json_not_dense(const char *s, size_t n);
+
 /* A tool's exit status once its standard output is flushed: status, or 1 (after a message
  * naming prog) when the output could not be written (a full disk, /dev/full, a closed
  * pipe's EPIPE) and status was 0, so that a cut result never exits as a success. */

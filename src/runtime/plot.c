@@ -161,7 +161,7 @@ static double run_per_epoch(const char *dir)
     if (f)
         fclose(f);
     json_object *o = NULL, *images, *train, *settings;
-    if (text && len <= RECORD_LINE_MAX) {
+    if (text && len <= RECORD_LINE_MAX && json_not_dense(text, len)) {
         text[len] = 0;
         o = json_tokener_parse(text);
     }

@@ -174,7 +174,9 @@ void record_discard(Record *r)
 
 json_object *record_parse_line(const char *line, size_t len)
 {
-    json_tokener *tok = len < RECORD_LINE_MAX ? json_tokener_new() : NULL; /* a line is < 1 KB */
+    json_tokener *tok = len < RECORD_LINE_MAX && json_not_dense(line, len)
+                            ? json_tokener_new()
+                            : NULL; /* a line is < 1 KB */
     json_object *o = tok ? json_tokener_parse_ex(tok, line, (int)len) : NULL;
     bool whole = tok && json_tokener_get_error(tok) == json_tokener_success &&
                  json_object_is_type(o, json_type_object);

@@ -546,6 +546,13 @@ StFile *st_read(const char *path, Diag *d)
         goto done;
     }
     hdr[hlen] = '\0';
+    if (!json_not_dense(hdr, hlen)) {
+        diag_error(d, (SrcLoc){0},
+                   "%s: the header holds more json objects and arrays than %llu bytes of "
+                   "tensors could (one in %d bytes): not a safetensors header",
+                   path, (unsigned long long)hlen, JSON_BYTES_PER_CONTAINER);
+        goto done;
+    }
 
     tok = json_tokener_new();
     if (!tok) {

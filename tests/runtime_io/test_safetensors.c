@@ -391,6 +391,35 @@ Test(st, trailing_garbage)
     expect_read_error("trailing data after the json object");
 }
 
+/* json-c builds every object and array before anything is checked, hundreds of bytes each:
+ * a header far denser in them than tensors can be is refused before it is parsed, and one of
+ * as many short tensors as fit (the densest a real file is) is read */
+Test(st, dense_header)
+{
+    StrBuf sb;
+    sb_init(&sb);
+    sb_puts(&sb, "{\"__metadata__\":{\"a\":[{}");
+    for (int i = 0; i < 20000; i++)
+        sb_puts(&sb, ",{}");
+    sb_puts(&sb, "]}}");
+    write_st(sb.data, 0);
+    expect_read_error("more json objects and arrays than", "not a safetensors header");
+    cap_fini(&cap);
+    cap_init(&cap);
+    sb.len = 0;
+    sb_puts(&sb, "{");
+    for (int i = 0; i < 2000; i++)
+        sb_printf(&sb, "%s\"%c%d\":{\"dtype\":\"F32\",\"shape\":[],\"data_offsets\":[%d,%d]}",
+                  i ? "," : "", 'a' + i % 26, i / 26, 4 * i, 4 * i + 4);
+    sb_puts(&sb, "}");
+    write_st(sb.data, 8000);
+    StFile *f = st_read(path, &cap.d);
+    cr_assert_not_null(f, "2000 scalar tensors: %s", cap_text(&cap));
+    cr_assert_eq(st_count(f), 2000);
+    st_free(f);
+    sb_free(&sb);
+}
+
 Test(st, invalid_utf8)
 {
     write_st("{\"\xff\xfe\":{\"dtype\":\"U8\",\"shape\":[0],\"data_offsets\":[0,0]}}", 0);
