@@ -94,8 +94,12 @@ static bool idx_read(IdxIn *in, void *buf, size_t len)
         }
         if (r == 0) {
             const char *why = errnum == Z_BUF_ERROR ? "; the gzip stream ends early" : "";
-            if (in->pos == 0)
-                diag_error(in->d, (SrcLoc){0}, "%s: file is empty%s", in->path, why);
+            if (in->pos == 0 && *why) /* a gzip header, cut before any data */
+                diag_error(in->d, (SrcLoc){0},
+                           "%s: a gzip file cut short: it ends before any data is decompressed",
+                           in->path);
+            else if (in->pos == 0)
+                diag_error(in->d, (SrcLoc){0}, "%s: file is empty", in->path);
             else if (in->expected)
                 diag_error(in->d, (SrcLoc){0}, "%s: truncated at byte %llu (expected %llu bytes%s)",
                            in->path, (unsigned long long)in->pos, (unsigned long long)in->expected,
@@ -740,8 +744,12 @@ static bool read_all(const char *path, uint8_t **buf, size_t *len, size_t limit,
     if (fd < 0)
         return false;
     char eb[128];
-    size_t cap =
-        S_ISREG(st.st_mode) && (uint64_t)st.st_size < limit ? (size_t)st.st_size + 1 : 65536;
+    if (S_ISREG(st.st_mode) && (uint64_t)st.st_size > limit) { /* refused before it is read */
+        diag_error(d, (SrcLoc){0}, "%s: file is larger than the %zu-byte limit", path, limit);
+        close(fd);
+        return false;
+    }
+    size_t cap = S_ISREG(st.st_mode) ? (size_t)st.st_size + 1 : 65536;
     size_t n = 0;
     uint8_t *p = malloc(cap);
     if (!p) {
@@ -750,19 +758,20 @@ static bool read_all(const char *path, uint8_t **buf, size_t *len, size_t limit,
         return false;
     }
     for (;;) {
-        if (n == cap) {
-            if (cap > limit) {
+        if (n == cap) { /* a pipe or a device, or a file that grew: up to limit + 1 bytes */
+            if (n > limit) {
                 diag_error(d, (SrcLoc){0}, "%s: file is larger than the %zu-byte limit", path,
                            limit);
                 goto fail;
             }
-            uint8_t *q = realloc(p, cap * 2);
+            size_t grow = cap * 2 > limit + 1 ? limit + 1 : cap * 2;
+            uint8_t *q = realloc(p, grow);
             if (!q) {
-                diag_error(d, (SrcLoc){0}, "%s: cannot allocate %zu bytes", path, cap * 2);
+                diag_error(d, (SrcLoc){0}, "%s: cannot allocate %zu bytes", path, grow);
                 goto fail;
             }
             p = q;
-            cap *= 2;
+            cap = grow;
         }
         ssize_t r = read(fd, p + n, cap - n);
         if (r < 0 && errno == EINTR)

@@ -264,6 +264,17 @@ Test(idx, empty_gzip)
     expect_error(&cap, path, "file is empty");
 }
 
+/* a gzip header and nothing after it: not an empty file, a gzip file cut short */
+Test(idx, cut_gzip_header)
+{
+    static const unsigned char head[9] = {0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0};
+    uint8_t *p;
+    int n, r, c;
+    write_file(in_tmp(path, "g.gz"), head, sizeof head);
+    cr_assert_not(idx_load_images(path, &p, &n, &r, &c, &cap.d));
+    expect_error(&cap, path, "a gzip file cut short", "before any data");
+}
+
 Test(idx, header_only)
 {
     unsigned char hdr[16];
@@ -599,6 +610,31 @@ Test(pgm, p5_maxval_65535)
     cr_assert_eq(px[0], 1.0f);
     cr_assert_eq(px[1], 257.0f / 65535.0f);
     free(px);
+}
+
+/* a file past the 1 GiB limit (sparse: no disk) is refused by its size, before its bytes
+ * are read: the process's peak memory does not grow by the gigabyte they would take */
+Test(pgm, larger_than_limit)
+{
+    static const char *const names[] = {"big.pgm", "big.f32"};
+    for (int k = 0; k < 2; k++) {
+        FILE *f = fopen(in_tmp(path, names[k]), "wb");
+        cr_assert_not_null(f);
+        cr_assert_eq(ftruncate(fileno(f), (off_t)(3u << 29)), 0);
+        fclose(f);
+        struct rusage before, after;
+        getrusage(RUSAGE_SELF, &before);
+        int h, w, n;
+        bool refused = k == 0 ? !pgm_load(path, &h, &w, &cap.d) : !f32_load(path, 4, &n, &cap.d);
+        getrusage(RUSAGE_SELF, &after);
+        cr_assert(refused);
+        expect_error(&cap, path, "larger than the 1073741824-byte limit");
+        cr_assert_lt(after.ru_maxrss - before.ru_maxrss, 256 * 1024,
+                     "%s: peak memory grew by %ld KB", names[k],
+                     after.ru_maxrss - before.ru_maxrss);
+        cap_fini(&cap);
+        cap_init(&cap);
+    }
 }
 
 Test(pgm, bad_magic_ppm)
