@@ -108,10 +108,14 @@ static void sgd_step(Optim *o, float *p, const float *grad, double lr, double mo
     }
 }
 
-/* step: state_steps[i].item(), a float32 count in PyTorch, exact below 2^24 steps. */
+/* PyTorch's count of the steps taken: state['step'], a float32 tensor that += 1 leaves at
+ * 2^24 once it gets there (16,777,216 + 1 rounds back to it), so that the bias corrections
+ * and Adagrad's decay stop there too. */
+static double torch_step(int64_t step) { return step < (1 << 24) ? (double)step : 16777216.0; }
+
 static void adam_step(Optim *o, float *p, const float *grad, double lr, double beta1)
 {
-    double beta2 = o->beta2, step = (double)o->step;
+    double beta2 = o->beta2, step = torch_step(o->step);
     double bias_correction1 = 1 - pow(beta1, step), bias_correction2 = 1 - pow(beta2, step);
     float b1 = (float)beta1, b2 = (float)beta2, one_b1 = (float)(1 - beta1);
     float one_b2 = (float)(1 - beta2), bc2_sqrt = (float)sqrt(bias_correction2);
@@ -181,7 +185,7 @@ static void rmsprop_step(Optim *o, float *p, const float *grad, double lr, doubl
 static void adagrad_step(Optim *o, float *p, const float *grad, double lr)
 {
     /* clr = lr / (1 + (step - 1) * lr_decay), step a float32 count's item() */
-    double clr = lr / (1 + ((double)(float)o->step - 1) * o->lr_decay);
+    double clr = lr / (1 + (torch_step(o->step) - 1) * o->lr_decay);
     float neg_clr = (float)-clr, eps = (float)o->eps, wd = (float)o->weight_decay;
     bool decay = o->weight_decay != 0;
     for (size_t i = 0; i < o->n; i++) {
@@ -234,8 +238,15 @@ void optim_step(Optim *o, float *params, const float *grads, double lr, double m
 
 void optim_resume(Optim *o, const Schedule *s)
 {
+    /* without OneCycleLR's cycled momentum, the optimizer's own from step 1; with it, the
+     * first of the cycle's steps whose value is not 0 (a checkpoint's step past the cycle is
+     * refused later: the walk stops at the cycle's end, not at a forged step's 2^53) */
     o->buf_made = false;
-    for (int64_t k = 0; k < o->step && !o->buf_made; k++) {
+    if (sched_momentum(s, 0) < 0) {
+        o->buf_made = o->step > 0 && o->momentum != 0;
+        return;
+    }
+    for (int64_t k = 0; k < o->step && k <= s->total_steps && !o->buf_made; k++) {
         double mom = sched_momentum(s, k);
         o->buf_made = (mom >= 0 ? mom : o->momentum) != 0;
     }

@@ -392,6 +392,34 @@ Test(optim, lr_comes_from_the_call, .init = refs_load, .fini = refs_free)
     cfg_free(&c);
 }
 
+/* PyTorch counts steps in a float32 tensor, which stays at 2^24 once there: Adagrad's
+ * decayed lr and Adam's bias corrections are those of step 2^24 from then on, and still
+ * move below it. One step from each count, from the same state. */
+Test(optim, step_count_stops_at_2_24, .init = refs_load, .fini = refs_free)
+{
+    static const char *const opts[] = {"optimizer Adagrad lr=0.1 lr_decay=1e-7",
+                                       "optimizer Adam lr=0.1 betas=[0.9, 0.9999999]"};
+    static const int64_t counts[] = {(1 << 24) - 1000, (1 << 24) - 1, (1 << 24) + 1000};
+    for (int k = 0; k < 2; k++) {
+        Cfg c;
+        const TrainConfig *t = cfg_load(&c, opts[k]);
+        float w[3];
+        for (int j = 0; j < 3; j++) {
+            Optim *o = optim_new(t, 1);
+            float g = 0.5f;
+            w[j] = 1.0f;
+            o->step = counts[j]; /* the step taken is count + 1 */
+            optim_step(o, &w[j], &g, 0.1, -1);
+            optim_free(o);
+        }
+        cr_expect(w[1] == w[2], "%s: step 2^24 and step 2^24 + 1001 differ: %.9g, %.9g", opts[k],
+                  (double)w[1], (double)w[2]);
+        cr_expect(w[0] != w[1], "%s: steps 2^24 - 999 and 2^24 give the same %.9g", opts[k],
+                  (double)w[0]);
+        cfg_free(&c);
+    }
+}
+
 /* ---- schedules ---- */
 
 typedef struct SchedCase {
