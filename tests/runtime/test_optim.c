@@ -420,6 +420,25 @@ Test(optim, step_count_stops_at_2_24, .init = refs_load, .fini = refs_free)
     }
 }
 
+/* Resuming at a step as large as a checkpoint may hold (2^50: a forged one) answers at
+ * once where no schedule cycles the momentum: the buffer exists after any step with one. */
+Test(optim, resume_far_step, .timeout = 20)
+{
+    static const char *const opts[] = {"optimizer Adam", "optimizer SGD momentum=0.9",
+                                       "optimizer SGD"};
+    for (int k = 0; k < 3; k++) {
+        Cfg c;
+        const TrainConfig *t = cfg_load(&c, opts[k]);
+        Schedule s = {.t = t, .total_steps = 100};
+        Optim *o = optim_new(t, 1);
+        o->step = (int64_t)1 << 50;
+        optim_resume(o, &s);
+        cr_expect_eq(o->buf_made, k == 1, "%s: momentum buffer %d", opts[k], o->buf_made);
+        optim_free(o);
+        cfg_free(&c);
+    }
+}
+
 /* ---- schedules ---- */
 
 typedef struct SchedCase {
