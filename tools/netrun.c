@@ -1192,19 +1192,24 @@ static bool same_run(const char *resume, const Graph *g, const Dataset *train, T
         return false;
     }
     /* (as many images: rt_train says what a position inside an epoch of more or fewer means) */
-    if (resume && pos->data && pos->data != data && (!pos->images || pos->images == train->n)) {
-        if (pos->batch > 0) {
-            diag_error(d, (SrcLoc){0},
-                       "%s: stopped inside an epoch of other training images (as many, not the "
-                       "same); resume with the data it was trained on",
-                       resume);
-            return false;
-        }
+    bool as_many = !pos->images || pos->images == train->n;
+    if (resume && pos->data && pos->data != data && pos->batch > 0 && as_many) {
+        diag_error(d, (SrcLoc){0},
+                   "%s: stopped inside an epoch of other training images (as many, not the "
+                   "same); resume with the data it was trained on",
+                   resume);
+        return false;
+    }
+    if (resume && pos->data && pos->data != data && pos->batch == 0 && as_many)
         diag_warning(d, (SrcLoc){0},
                      "%s: the training images are not those the run trained on; it goes on "
                      "with these",
                      resume);
-    }
+    else if (resume && pos->data && pos->data != data && pos->batch == 0)
+        diag_warning(d, (SrcLoc){0},
+                     "%s: the run trained on %lld training images, and these are %d; it goes "
+                     "on with these",
+                     resume, (long long)pos->images, train->n);
     pos->layers = layers;
     pos->data = data;
     return true;

@@ -498,10 +498,12 @@ TrainResult rt_train(Model *m, Optim *o, TrainPos *pos, const Dataset *train, co
     }
     if (pos->step > 0 && pos->cycle && cycle && pos->cycle != cycle) {
         diag_error(d, (SrcLoc){0},
-                   "%s%sOneCycleLR's cycle is %lld steps, but this run's epochs make it %lld: a "
-                   "second, stretched cycle; resume with the epochs it started with, or start "
-                   "a new run",
-                   rs, sep, (long long)pos->cycle, (long long)cycle);
+                   "%s%sOneCycleLR's cycle is %lld steps, but this run makes it %lld (%d "
+                   "epochs of %d batches of %d from %d training images): a second, stretched "
+                   "cycle; resume with the epochs, batch size and data it started with, or "
+                   "start a new run",
+                   rs, sep, (long long)pos->cycle, (long long)cycle, t->epochs, steps_per_epoch,
+                   batch, train->n);
         res.ok = false;
         return res;
     }

@@ -453,6 +453,11 @@ cp end1.st end2.st && cp end1.ckpt.st end2.ckpt.st
 run_ok resume-other-images-at-epoch-end mlp.net --train --data alike --threads 2 --resume end2.ckpt.st &&
     grep -q 'warning: end2.ckpt.st: the training images are not those the run trained on' resume-other-images-at-epoch-end.err &&
     ok "at an epoch's end, --resume may take other images, with a warning"
+cp end1.st end3.st && cp end1.ckpt.st end3.ckpt.st
+run_ok resume-fewer-images-at-epoch-end mlp.net --train --data fewer --threads 2 --resume end3.ckpt.st &&
+    grep -q 'warning: end3.ckpt.st: the run trained on 210 training images, and these are 60' resume-fewer-images-at-epoch-end.err &&
+    ok "at an epoch's end, --resume may take fewer images, with a warning that counts them" ||
+    bad "fewer images at an epoch's end" "$(cat resume-fewer-images-at-epoch-end.err)"
 
 # checkpoint paths that cannot be written
 mkdir adir
@@ -497,8 +502,11 @@ expect onecycle-third-phase-empty 1 'mlp1g.net:[0-9]+:3: error;last phase would 
 # a run's cycle is fixed when it starts: resuming a finished 3-epoch cycle with --epochs 5
 # would start a second, stretched one (PyTorch's scheduler refuses to step past its total)
 run_ok onecycle-3 mlp1d.net --train --data small --threads 2 --save oc3.st
-expect onecycle-resume-longer 1 "oc3.ckpt.st;OneCycleLR's cycle is 33 steps;make it 55" \
+expect onecycle-resume-longer 1 "oc3.ckpt.st;OneCycleLR's cycle is 33 steps;makes it 55 .5 epochs of 11 batches of 20 from 210" \
     mlp1d.net --train --data small --threads 2 --epochs 5 --resume oc3.ckpt.st
+# ... and so would another batch size: the message says what makes the cycle
+expect onecycle-resume-other-batch 1 "oc3.ckpt.st;OneCycleLR's cycle is 33 steps;makes it 27 .3 epochs of 9 batches of 25" \
+    mlp1d.net --train --data small --threads 2 --batch 25 --resume oc3.ckpt.st
 # a flag that changes one setting under another's check: SGD may cycle its momentum to 1.5,
 # Adam's beta1 may not (bias_correction1 would be 0); --optimizer Adam is refused there
 sed 's/  epochs 3/  epochs 3\n  schedule OneCycleLR max_lr=0.1 max_momentum=1.5/' mlp.net >mlp1m.net
