@@ -765,8 +765,7 @@ static int predict(const Args *a, Model *m, const TrainConfig *t, Diag *d)
                     fprintf(csv, k ? ",%.9g" : "%.9g", (double)row[k]);
                 fputc('\n', csv);
             } else if (pgm || picture) { /* one image: its three likeliest classes */
-                top_classes(row, N, GRAPH_NODE(m->g, m->g->nodes.len - 1)->kind == LAYER_SOFTMAX,
-                            names, nnames);
+                top_classes(row, N, ir_output_is_softmax(m->g), names, nnames);
             } else {
                 int best = 0;
                 for (int k = 1; k < N; k++)

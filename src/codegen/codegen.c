@@ -369,7 +369,7 @@ static void emit_main(const Gen *gen, StrBuf *c)
               gen->g->name, gen->P, (long long)gen->in_size, (long long)gen->out_size,
               image ? (long long)in->d[0] : 0, image ? (long long)in->d[1] : 0,
               image ? (long long)in->d[2] : 0, mean, std, last->out.rank == 1, shape,
-              last->out.rank == 1 && last->kind == LAYER_SOFTMAX);
+              last->out.rank == 1 && ir_output_is_softmax(gen->g));
     sb_puts(c, cg_driver);
 }
 

@@ -30,6 +30,19 @@ bool ir_monotonic(const Node *n)
     return n->ops->monotonic && (!n->ops->monotonic_if || n->ops->monotonic_if(n));
 }
 
+bool ir_output_is_softmax(const Graph *g)
+{
+    const Node *n = g->nodes.len ? GRAPH_NODE(g, g->nodes.len - 1) : NULL;
+    while (n && n->ops->infer_identity && n->ninputs == 1)
+        n = n->inputs[0];
+    if (!n || n->kind != LAYER_SOFTMAX)
+        return false;
+    int rank = n->in.rank, dim = (int)n->attrs[0].i[0]; /* Softmax's one attribute */
+    if (dim < 0)
+        dim += rank + 1;
+    return dim >= 1 && dim <= rank && n->in.d[dim - 1] == shape_numel(n->in);
+}
+
 const LayerOps *ir_layer_find(const char *name)
 {
     for (int k = 0; k < LAYER__COUNT; k++)

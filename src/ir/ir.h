@@ -573,6 +573,11 @@ struct LayerOps {
 extern const LayerOps *const ir_layers[LAYER__COUNT];
 /* Whether node n's function never decreases (LayerOps.monotonic and monotonic_if). */
 bool ir_monotonic(const Node *n);
+/* Whether the network's output is a probability distribution as it stands: a Softmax over all
+ * of its values (a vector's, or a 1x1 image's channels), then only layers that are the
+ * identity at inference (Flatten, Identity, Dropout); --predict then prints its values, not
+ * their softmax. */
+bool ir_output_is_softmax(const Graph *g);
 /* Case-insensitive lookup of a kind by name; NULL if unknown. */
 const LayerOps *ir_layer_find(const char *name);
 /* The registered name closest to `name` (for "did you mean"), or NULL. */

@@ -654,6 +654,14 @@ expect f32-size 1 'odd.f32;3137 bytes;784 floats' "$NET" --predict odd.f32
 "$NETRUN" mlp.net --load good.st --predict p28.pgm --logits - >ldash.out 2>ldash.err &&
     [ "$(tr -cd ',' <ldash.out | wc -c)" = 9 ] && [ ! -e ./- ] && grep -q "to standard output" ldash.err &&
     ok "--logits -: one row of 10 values on standard output" || bad "--logits -" "$(cat ldash.out ldash.err)"
+# a Softmax's probabilities, then Flatten: printed as they are, not softmaxed again (the top
+# p is the largest output); a Sigmoid's outputs are scores, whose softmax is printed
+printf 'network sf (input 1x28x28) {\n  Conv2d 4 k5 s3\n  AdaptiveAvgPool2d 1\n  Softmax\n  Flatten\n}\ntrain { seed 3 }\n' >sf.net
+"$NETRUN" sf.net --predict p28.pgm --logits - 2>/dev/null | tr ',' '\n' | sort -g | tail -1 >sf.max &&
+    "$NETRUN" sf.net --predict p28.pgm >sf.out 2>/dev/null &&
+    grep -q "(p=$(awk '{ printf "%.3f", $1 }' sf.max))" <(head -c 20 sf.out) &&
+    ok "--predict after Softmax then Flatten: the net's own probabilities ($(head -c 16 sf.out))" ||
+    bad "--predict after Softmax, Flatten" "$(cat sf.out sf.max)"
 # an empty data path says so (it named the files alone: train-images-idx3-ubyte: no such file)
 expect data-empty 1 "the data set's path is empty" mlp.net --train --data ''
 # a result that cannot be written (a full disk) is not a success
