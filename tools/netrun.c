@@ -659,16 +659,16 @@ static int predict(const Args *a, Model *m, const TrainConfig *t, Diag *d)
         raw = pgm_load(a->predict, &h, &w, d);
         if (!raw)
             return EXIT_BAD_INPUT;
+        if (!rt_check_image(m, 1, h, w, a->predict, d)) { /* a gray image for the net first */
+            free(raw);
+            return EXIT_BAD_INPUT;
+        }
         int nn = ir_norm_values(t);
         if (nn > 1) { /* as the IDX path says (rt_check_dataset) */
             diag_error(d, (SrcLoc){0},
                        "%s: an image of 1 channel, but normalize gives %d values; give one for "
                        "every channel, or one for all",
                        a->predict, nn);
-            free(raw);
-            return EXIT_BAD_INPUT;
-        }
-        if (!rt_check_image(m, 1, h, w, a->predict, d)) {
             free(raw);
             return EXIT_BAD_INPUT;
         }

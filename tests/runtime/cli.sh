@@ -644,6 +644,9 @@ pgm 14 56 >p14x56.pgm && pgm 64 48 >p64x48.pgm && pgm 28 28 >p28.pgm
 expect pgm-14x56 1 'p14x56.pgm;1x56x14;1x28x28' "$NET" --predict p14x56.pgm
 expect pgm-64x48-into-3x32x32 1 'p64x48.pgm;1x48x64;3x32x32' c3.net --predict p64x48.pgm
 expect pgm-1-channel-into-3 1 'p28.pgm;1x28x28;3x32x32' c3.net --predict p28.pgm
+# ... with a normalize for each of the 3 channels: the channels are the error, not normalize
+sed 's/input 3x32x32/input 3x28x28/; s/^}$/}\ntrain {\n  normalize [0.4, 0.5, 0.6] [0.2, 0.3, 0.25]\n}/' c3.net >c3n.net
+expect pgm-1-channel-into-3-normalized 1 'p28.pgm;1x28x28;takes input 3x28x28' c3n.net --predict p28.pgm
 make_data none 0 0
 expect predict-no-images 1 'none/t10k-images-idx3-ubyte;no images' "$NET" --predict none/t10k-images-idx3-ubyte
 { head -c 3132 /dev/zero; printf '\0\0\300\177'; } >nan.f32
