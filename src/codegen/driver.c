@@ -77,12 +77,18 @@ static unsigned long netc_be32(const unsigned char *p);
 
 /* The file at path, whole; NULL after a message. An IDX file is read up to one byte past
  * the size its header gives (that byte is trailing data, refused by the caller), anything
- * else up to 2 GiB: an endless stream (a FIFO) is not read into all the memory there is. */
-static unsigned char *netc_read_file(const char *path, size_t *len)
+ * else up to 2 GiB: an endless stream (a FIFO) is not read into all the memory there is.
+ * head (or NULL) sees the first 16 bytes (fewer in a shorter file) before the rest is
+ * read, and refuses the file by returning 0 after a message: a header that does not fit
+ * the network is not read on for gigabytes. */
+typedef int (*netc_head_fn)(const char *path, const unsigned char *d, size_t n, unsigned long arg);
+static unsigned char *netc_read_file(const char *path, size_t *len, netc_head_fn head,
+                                     unsigned long arg)
 {
     FILE *f = fopen(path, "rb");
     unsigned char *buf = NULL;
     size_t n = 0, cap = 0, got, limit = (size_t)1 << 31;
+    int seen = head == NULL;
     if (!f) {
         netc_fail(path, "cannot open");
         return NULL;
@@ -102,6 +108,14 @@ static unsigned char *netc_read_file(const char *path, size_t *len)
         }
         got = fread(buf + n, 1, (cap - n < limit + 1 - n ? cap - n : limit + 1 - n), f);
         n += got;
+        if (!seen && (n >= 16 || got == 0)) {
+            seen = 1;
+            if (!head(path, buf, n, arg)) {
+                free(buf);
+                fclose(f);
+                return NULL;
+            }
+        }
         if (n >= 16 && limit == (size_t)1 << 31) { /* an IDX header: its size, if sane */
             unsigned long magic = netc_be32(buf), count = netc_be32(buf + 4);
             double bytes = (double)count * (double)netc_be32(buf + 8) * (double)netc_be32(buf + 12);
@@ -337,12 +351,22 @@ static int netc_classify(const char *path, const unsigned char *px, unsigned lon
     return 0;
 }
 
+/* An IDX label file's count against the n images, from its header */
+static int netc_labels_head(const char *path, const unsigned char *d, size_t len, unsigned long n)
+{
+    if (len >= 8 && netc_be32(d) == 0x801 && netc_be32(d + 4) != n) {
+        netc_fail(path, "holds %lu labels for %lu images", netc_be32(d + 4), n);
+        return 0;
+    }
+    return 1;
+}
+
 /* The labels of n images from an IDX label file (magic 0x00000801), checked against the
  * network's outputs; NULL after a message. The caller frees *file. */
 static const unsigned char *netc_labels(const char *path, unsigned long n, unsigned char **file)
 {
     size_t len = 0;
-    unsigned char *d = *file = netc_read_file(path, &len);
+    unsigned char *d = *file = netc_read_file(path, &len, netc_labels_head, n);
     if (!d)
         return NULL;
     if (len >= 2 && d[0] == 0x1f && d[1] == 0x8b) {
@@ -407,6 +431,15 @@ static int netc_idx(const char *path, const unsigned char *d, size_t len, const 
     return status;
 }
 
+/* An IDX image file's size against the network's input, from its header */
+static int netc_images_head(const char *path, const unsigned char *d, size_t len,
+                            unsigned long unused)
+{
+    (void)unused;
+    return len < 16 || netc_be32(d) != 0x803 ||
+           netc_fits(path, 1, netc_be32(d + 12), netc_be32(d + 8));
+}
+
 int main(int argc, char **argv)
 {
     size_t len = 0;
@@ -427,7 +460,7 @@ int main(int argc, char **argv)
                          "labels need class scores, but the %s network's output is an image "
                          "(%s)",
                          NETC_MAIN_NAME, NETC_MAIN_OUT_SHAPE);
-    d = netc_read_file(argv[1], &len);
+    d = netc_read_file(argv[1], &len, netc_images_head, 0);
     if (!d)
         return 1;
     if (len >= 2 && d[0] == 'P' && (d[1] == '5' || d[1] == '2'))

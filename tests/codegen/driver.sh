@@ -115,6 +115,13 @@ for cc in $ccs; do
   expect "label magic" 1 "^stub: $tmp/magic.labels: not an IDX label file (magic 0x00000801) $" "$img" "$tmp/three.idx" "$tmp/magic.labels"
   expect "label gzip" 1 "^stub: $tmp/gz.idx: gzip file: decompress it first" "$img" "$tmp/three.idx" "$tmp/gz.idx"
   expect "label count" 1 "^stub: $tmp/two.labels: holds 2 labels for 3 images $" "$img" "$tmp/three.idx" "$tmp/two.labels"
+  # a header that does not fit is refused before the file is read: 1.5 GB of labels (or of
+  # images of another size) in 512 MB of address space
+  { bytes 0 0 8 1; be32 1610612736; } > "$tmp/huge.labels" && dd if=/dev/null of="$tmp/huge.labels" bs=1 seek=1610612744 2> /dev/null
+  { bytes 0 0 8 3; be32 1; be32 40000; be32 40000; } > "$tmp/huge.idx" && dd if=/dev/null of="$tmp/huge.idx" bs=1 seek=1600000016 2> /dev/null
+  expect "label count, before reading 1.5 GB" 1 "^stub: $tmp/huge.labels: holds 1610612736 labels for 3 images $" sh -c 'ulimit -v 524288; exec "$@"' - "$img" "$tmp/three.idx" "$tmp/huge.labels"
+  expect "IDX rows and cols, before reading 1.5 GB" 1 "^stub: $tmp/huge.idx: images are 40000x40000 (width x height); the network takes 3x4 $" sh -c 'ulimit -v 524288; exec "$@"' - "$img" "$tmp/huge.idx"
+  rm -f "$tmp/huge.labels" "$tmp/huge.idx"
   expect "label range" 1 "^stub: $tmp/five.labels: label 5 of record 1 is beyond the network's 3 outputs $" "$img" "$tmp/three.idx" "$tmp/five.labels"
   expect "labels truncated" 1 "^stub: $tmp/short.labels: truncated: 3 labels need 11 bytes, the file has 10 $" "$img" "$tmp/three.idx" "$tmp/short.labels"
   expect "labels longer" 1 "^stub: $tmp/long.labels: unexpected data after byte 11 (3 labels) $" "$img" "$tmp/three.idx" "$tmp/long.labels"
