@@ -601,6 +601,11 @@ bool dataset_load_cifar(Dataset *ds, const char *dir, bool train, bool coarse, D
             if (b == 1) /* messages name them all: DIR/data_batch_1..5.bin */
                 sb_printf(&names, "%.*s%s", (int)(strlen(path) - strlen(name)), path,
                           train ? "data_batch_1..5.bin" : name);
+            if (read && train) { /* and a record's own file */
+                t.part[t.nparts] = path;
+                t.part_end[t.nparts++] = t.n;
+                path = NULL;
+            }
             free(path);
             if (!read)
                 goto done;
@@ -649,6 +654,8 @@ void dataset_free(Dataset *ds)
         free(ds->features);
         free(ds->lines);
         free(ds->label_name);
+        for (int k = 0; k < ds->nparts; k++)
+            free(ds->part[k]);
     }
     memset(ds, 0, sizeof *ds);
 }
@@ -692,6 +699,9 @@ bool dataset_split(Dataset *train, Dataset *val, double share, uint64_t seed, Di
         }
     }
     free(tmp);
+    for (int k = 0; k < train->nparts; k++) /* the records left their files' order */
+        free(train->part[k]);
+    train->nparts = 0;
     train->n -= nval;
     *val = (Dataset){.n = nval,
                      .rows = train->rows,

@@ -16,6 +16,7 @@
 /* The most classes a data set has: a label is a byte (IDX, CIFAR), and a CSV table's or an
  * image folder's classes are numbered as bytes too. */
 #define DATA_MAX_CLASSES 256
+#define DATA_MAX_PARTS 5 /* files of one split (CIFAR-10's data_batch_1..5.bin) */
 
 typedef struct Dataset {
     int n, rows, cols; /* images are n x channels x rows x cols bytes (channels first) */
@@ -31,6 +32,12 @@ typedef struct Dataset {
     int *lines;       /* the line of the file each record ends on */
     int label_column; /* the label's column, from 1; 0: none */
     char *label_name; /* its header name */
+    /* Files read one after the other (CIFAR-10's five training batches): each one's path
+     * (owned) and the record after its last, for messages that name the file a record is
+     * in; nparts 0: one file. */
+    int nparts;
+    char *part[DATA_MAX_PARTS];
+    int part_end[DATA_MAX_PARTS];
 } Dataset;
 
 /* Loads "<dir>/<split>-images-idx3-ubyte[.gz]" and "<dir>/<split>-labels-idx1-ubyte[.gz]"

@@ -167,13 +167,16 @@ static bool check_dataset(const Model *m, const Dataset *ds, const char *images,
             outputs_note(m, 0, d);
             return false;
         } else if (ds->labels[i] >= outs) {
-            int top = 0;
+            int top = 0, p = 0, first = 0;
             for (int k = 0; k < ds->n; k++)
                 top = ds->labels[k] > top ? ds->labels[k] : top;
+            while (p < ds->nparts - 1 && i >= ds->part_end[p]) /* the file it is in */
+                first = ds->part_end[p++];
             diag_error(d, (SrcLoc){0},
                        "%s: %d classes (labels 0 to %d), but the network has %lld outputs "
-                       "(label %d of record %d is the first beyond them)",
-                       labels, top + 1, top, (long long)outs, ds->labels[i], i);
+                       "(label %d of record %d%s%s is the first beyond them)",
+                       labels, top + 1, top, (long long)outs, ds->labels[i], i - first,
+                       ds->nparts ? " of " : "", ds->nparts ? ds->part[p] : "");
             outputs_note(m, top + 1, d);
             return false;
         }

@@ -35,14 +35,15 @@ trap 'rm -rf "$TMP"' EXIT
 cd "$TMP" || exit 1
 . "$ROOT/tests/runtime/lib.sh"
 
-# cifar_file FILE N LABEL_BYTES: N records; record i of class k = i % 10 has channel values
-# k*25, 255 - k*25 and (k*50) % 256 (CIFAR-100's labels: coarse k*2, fine k*10)
+# cifar_file FILE N LABEL_BYTES [M]: N records; record i of class k = i % 10 has channel values
+# k*25, 255 - k*25 and (k*50) % 256 (CIFAR-100's labels: coarse k*2, fine k*10; CIFAR-10's
+# k % M)
 oct() { printf '\\%03o' $(($1 & 255)); }
 cifar_file() {
     local i k
     for ((i = 0; i < $2; i++)); do
         k=$((i % 10))
-        if [ "$3" = 1 ]; then printf "$(oct $k)"; else printf "$(oct $((k * 2)))$(oct $((k * 10)))"; fi
+        if [ "$3" = 1 ]; then printf "$(oct $((k % ${4:-10})))"; else printf "$(oct $((k * 2)))$(oct $((k * 10)))"; fi
         head -c 1024 /dev/zero | tr '\0' "$(oct $((k * 25)))"
         head -c 1024 /dev/zero | tr '\0' "$(oct $((255 - k * 25)))"
         head -c 1024 /dev/zero | tr '\0' "$(oct $((k * 50)))"
@@ -386,6 +387,11 @@ net cut 'cifar "cut"' 10
 expect cifar-not-records 1 'cut/data_batch_3.bin;100000 bytes;3073-byte records' cut.net --train
 net few 'cifar "c10"' 5
 expect cifar-label-beyond-outputs 1 'c10/data_batch_1..5.bin;label [5-9];5 outputs' few.net --train
+# ... named in its own file: labels 0 to 4 but in data_batch_3, whose record 5 is class 5
+mkdir c10b && for b in 1 2 4 5; do cifar_file c10b/data_batch_$b.bin 60 1 5; done &&
+    cp c10/data_batch_3.bin c10/test_batch.bin c10b/
+net fewb 'cifar "c10b"' 5
+expect cifar-label-beyond-outputs-file 1 'c10b/data_batch_1..5.bin;label 5 of record 5 of c10b/data_batch_3.bin' fewb.net --train
 net coarse10 'cifar "c10" labels=coarse' 20
 expect cifar10-coarse 1 'c10;CIFAR-10 has no coarse labels' coarse10.net --train
 sed 's/input 3x32x32/input 1x28x28/; /normalize/d' c10.net >gray.net
