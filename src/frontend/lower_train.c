@@ -173,7 +173,11 @@ static const SettingKind *stmt_kind(Lower *L, const Setting *st, const PtrVec *a
                 suggest_add(&sug, st->kinds[k].name);
             diag_error(L->diag, a0->loc, "unknown %s '%s': expected one of %s", st->name,
                        a0->val->s, names.data);
-            diag_suggest(L->diag, a0->loc, &sug);
+            if (st->def_kind < 0 && str_ieq(a0->val->s, "none"))
+                diag_hint(L->diag, a0->loc, "'%s none' leaves it out, with nothing after it",
+                          st->name);
+            else
+                diag_suggest(L->diag, a0->loc, &sug);
         }
     }
     sb_free(&names);
@@ -254,6 +258,10 @@ void lower_train(Lower *L, const AstNet *net)
         seen[si] = s->head_loc;
         t->at[si] = s->head_loc;
         L->setting = st->name;
+        const AstArg *a0 = s->args.len == 1 ? s->args.items[0] : NULL;
+        if (st->def_kind < 0 && a0 && !a0->key && a0->val->kind == VAL_IDENT &&
+            str_ieq(a0->val->s, "none"))
+            continue; /* `schedule none`: absent, as a section without it (its default) */
         int first;
         const SettingKind *k = stmt_kind(L, st, &s->args, s->head_loc, &first);
         L->setting_def = st, L->setting_kind = k, L->train_net = net;
