@@ -55,7 +55,10 @@ static bool check_range(Lower *L, const AttrSpec *s, const AstValue *v, double x
 
 static bool type_error(Lower *L, const AttrSpec *s, const AstValue *v)
 {
-    if (v->kind == VAL_LIST)
+    if (v->kind == VAL_LIST && v->s) /* sizes: 3x8, or 0x10 (numbers are decimal) */
+        diag_error(L->diag, v->loc, "'%s' must be %s, got the sizes '%s' (numbers are decimal)",
+                   aname(L, s), type_desc(s), v->s);
+    else if (v->kind == VAL_LIST)
         diag_error(L->diag, v->loc, "'%s' must be %s, got a list", aname(L, s), type_desc(s));
     else if (v->kind == VAL_STRING)
         diag_error(L->diag, v->loc, "'%s' must be %s, got the string \"%s\"", aname(L, s),

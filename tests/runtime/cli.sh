@@ -852,6 +852,7 @@ expect usage-optimizer 2 'optimizer;Foo' "$NET" --train --optimizer Foo
 # a flag's value is checked as the file's is, with the file's message naming the flag
 expect usage-lr 2 "'--lr' must be between 0 and 1e\\+06, got -1" "$NET" --train --lr -1
 expect usage-lr-too-big 2 "'--lr' must be between 0 and 1e\\+06, got 1e30" "$NET" --train --lr 1e30
+expect usage-lr-hex 2 "'--lr' must be a number, got the sizes '0x10' .numbers are decimal." "$NET" --train --lr 0x10
 expect usage-seed 2 "'--seed' must be between 0 and" "$NET" --train --seed -1
 expect usage-epochs 2 "'--epochs' must be an integer, got '1.5'" "$NET" --train --epochs 1.5
 sed 's/  seed 5/  seed 5\n  loss mse/' mlp.net >mlpmse.net
