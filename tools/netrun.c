@@ -1489,11 +1489,10 @@ static int run(int argc, char **argv, char **typed, bool *collective)
         diag_init(&sd, stderr, "netrun");
         Arena *sa = arena_new();
         bool bad_define = false;
-        FrontendOptions sfo = {
-            .defines = a.defines, .ndefines = a.ndefines, .bad_define = &bad_define};
-        Graph *sg = frontend_load_opts(sa, a.net, &sfo, &sd);
-        int st = !sg || sd.errors ? (bad_define ? EXIT_USAGE : EXIT_BAD_INPUT)
-                                  : apply_overrides(&a, &sg->train, sa, &sd);
+        sweep_defines(a.defines, a.ndefines);
+        Graph *sg = sweep_load(sa, a.net, a.sweeps, a.nsweeps, &bad_define, &sd);
+        int st = !sg ? (bad_define ? EXIT_USAGE : EXIT_BAD_INPUT)
+                     : apply_overrides(&a, &sg->train, sa, &sd);
         if (st == EXIT_OK)
             st = sweep_run(argc, typed, a.net, sg->name, a.sweeps, a.nsweeps, a.defines, a.ndefines,
                            a.quiet);

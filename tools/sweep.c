@@ -193,6 +193,12 @@ static void table(StrBuf *sb, const Axis *ax, int nax, const Result *res, int nr
 static const char *const *user_defines;
 static int user_ndefines;
 
+void sweep_defines(const char *const *defines, int ndefines)
+{
+    user_defines = defines;
+    user_ndefines = ndefines;
+}
+
 /* defs[0, user_ndefines) = the command line's -D values; returns that count. */
 static int with_user_defines(const char **defs)
 {
@@ -225,10 +231,88 @@ static bool define_reads(const char *net, const char *name, const char *value, b
     return !bad;
 }
 
+/* The text of spec's ("NAME=V1,V2") value i, the values cut at the commas outside brackets
+ * and parentheses, in arena memory; NULL past its last value. */
+static const char *nth_value(Arena *arena, const char *spec, int i)
+{
+    const char *v = strchr(spec, '=');
+    if (!v || v == spec)
+        return NULL;
+    for (v++; *v; i--) {
+        int depth = 0;
+        const char *end = v;
+        for (; *end && (*end != ',' || depth > 0); end++)
+            depth += (*end == '[' || *end == '(') - (*end == ']' || *end == ')');
+        if (i == 0)
+            return end > v ? arena_printf(arena, "%.*s", (int)(end - v), v) : NULL;
+        v = *end ? end + 1 : end;
+    }
+    return NULL;
+}
+
+/* Points of the grid sweep_load tries, in the grid's order, when the net does not build at
+ * the command line's values. */
+#define SWEEP_LOAD_TRIES 64
+
+Graph *sweep_load(Arena *arena, const char *net, const char *const *specs, int nspecs,
+                  bool *bad_define, Diag *d)
+{
+    const char *defs[NETC_MAX_DEFINES + SWEEP_MAX];
+    int nd = with_user_defines(defs);
+    Diag quiet;
+    diag_init_quiet(&quiet, "netrun");
+    FrontendOptions fo = {.defines = defs, .ndefines = nd, .bad_define = bad_define};
+    Graph *g = frontend_load_opts(arena, net, &fo, &quiet);
+    if (*bad_define) { /* a -D the net does not read: its message */
+        frontend_load_opts(arena, net, &fo, d);
+        return NULL;
+    }
+    if (g && !quiet.errors)
+        return g;
+    /* the grid's points, in order: its axes that the net declares as parameters, each at
+     * its values (the last varying fastest), until one builds */
+    const char *name[SWEEP_MAX];
+    int count[SWEEP_MAX], np = 0;
+    for (int a = 0; a < nspecs && a < SWEEP_MAX; a++) {
+        const char *v = nth_value(arena, specs[a], 0), *eq = strchr(specs[a], '=');
+        bool undeclared = false;
+        if (!v || user_ndefines >= NETC_MAX_DEFINES - np)
+            continue;
+        name[np] = arena_printf(arena, "%.*s", (int)(eq - specs[a]), specs[a]);
+        if (!define_reads(net, name[np], v, &undeclared, false, d) || undeclared)
+            continue;
+        count[np] = 0;
+        while (count[np] < 10000 && nth_value(arena, specs[a], count[np]))
+            count[np]++;
+        name[np] = arena_printf(arena, "%s\n%s", name[np], specs[a]); /* name, then spec */
+        np++;
+    }
+    for (int k = 0; np > 0 && k < SWEEP_LOAD_TRIES; k++) {
+        int rest = k, n = user_ndefines;
+        for (int j = np - 1; j >= 0; j--) {
+            const char *nl = strchr(name[j], '\n');
+            defs[n++] = arena_printf(arena, "%.*s=%s", (int)(nl - name[j]), name[j],
+                                     nth_value(arena, nl + 1, rest % count[j]));
+            rest /= count[j];
+        }
+        if (rest > 0) /* past the grid's last point */
+            break;
+        Diag q;
+        diag_init_quiet(&q, "netrun");
+        bool bad = false;
+        FrontendOptions at = {.defines = defs, .ndefines = n, .bad_define = &bad};
+        Graph *gk = frontend_load_opts(arena, net, &at, &q);
+        if (gk && !q.errors && !bad)
+            return gk;
+    }
+    frontend_load_opts(arena, net, &fo, d); /* no point builds: the command line's messages */
+    return NULL;
+}
+
 /* Whether ax names a parameter of the net (-D) or a train setting's flag, and every value
  * reads as it: a value that does not is an error before the first run, with the message
  * `-D NAME=VALUE` or `--flag VALUE` would give and a note naming the sweep. */
-static bool classify(Axis *ax, const char *net, Diag *d)
+static bool classify(Axis *ax, const char *net, const char *const *specs, int nspecs, Diag *d)
 {
     bool undeclared = false;
     define_reads(net, ax->name, ax->values[0], &undeclared, false, d);
@@ -270,9 +354,9 @@ static bool classify(Axis *ax, const char *net, Diag *d)
     /* each value applied to the file's train section, as netrun applies the flag (with the
      * command line's other flags a point may still fail as a whole: then it runs and fails) */
     Arena *arena = arena_new();
-    FrontendOptions fo = {.defines = user_defines, .ndefines = user_ndefines};
-    Graph *g = frontend_load_opts(arena, net, &fo, d);
-    bool ok = g != NULL && !d->errors;
+    bool bad_define = false;
+    Graph *g = sweep_load(arena, net, specs, nspecs, &bad_define, d);
+    bool ok = g != NULL;
     for (int i = 0; ok && i < ax->n; i++) {
         TrainConfig t = g->train;
         ok = train_flag(&t, f, ax->values[i], arena, d);
@@ -466,7 +550,7 @@ int sweep_run(int argc, char **argv, const char *net, const char *net_name,
                 status = EXIT_USAGE;
             }
         }
-        if (status == EXIT_OK && !classify(&ax[a], net, &d))
+        if (status == EXIT_OK && !classify(&ax[a], net, specs, nspecs, &d))
             status = EXIT_USAGE;
         /* --lr 5, or --bat 10 as getopt_long takes a prefix (it refuses an ambiguous one):
          * one of the values would win silently */

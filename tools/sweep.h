@@ -19,4 +19,17 @@ int sweep_run(int argc, char **argv, const char *net, const char *net_name,
               const char *const *specs, int nspecs, const char *const *defines, int ndefines,
               bool quiet);
 
+/* The net as the grid's checks take it: built at the command line's -D values (set by
+ * sweep_defines), or, when it does not build there but does at the grid's first point (a
+ * default the grid replaces: `Linear (w - 3)` at w=3, swept w=5,6), at that point: each axis
+ * that is a parameter of the net at its first value. NULL after the command line's
+ * messages into d (*bad_define set when one of its -D is what fails). */
+struct Arena;
+struct Graph;
+struct Diag;
+struct Graph *sweep_load(struct Arena *arena, const char *net, const char *const *specs, int nspecs,
+                         bool *bad_define, struct Diag *d);
+/* The command line's -D values, which every point takes. */
+void sweep_defines(const char *const *defines, int ndefines);
+
 #endif

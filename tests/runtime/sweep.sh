@@ -109,6 +109,17 @@ S=runs/mlp-sweep-6
     grep -q "1 of 2 runs finished" fail.out &&
     ok "width 0 fails (its error shown), the grid goes on to width 8, exit 1" || bad "failed point (exit $rc)" "$(cat fail.out)"
 
+# a default the grid replaces, where the net does not build (Linear (w - 4) at w=4): the
+# grid runs from the first point that builds; its own failing point fails alone
+sed 's/network mlp/network mlp0/; s/params { width 16 }/params { width 4 }/; s/  Linear width/  Linear (width - 4)/' mlp.net >mlp0.net
+"$NETRUN" mlp0.net --train --threads 2 --steps 2 --sweep width=4,12 >fail0.out 2>fail0.err
+rc=$?
+S=runs/mlp0-sweep-1
+[ $rc = 1 ] && grep -q "width=4 (failed)" $S/results.md && [ -f "$S/width=12/weights.safetensors" ] &&
+    ok "a default that does not build (width 4): the grid runs, its width=4 point fails" ||
+    bad "default that does not build (exit $rc)" "$(cat fail0.out fail0.err)"
+expect no-point-builds 1 "mlp0.net:4:11: error: 'out' must be between 1" mlp0.net --train --sweep width=4,3
+
 echo "== runs stopped inside their first epoch (--steps)"
 # no epoch line: each run's "end" line gives its numbers, not a "-"
 run_ok short mlp.net --train --threads 2 --steps 3 --sweep lr=0.1,0.02
