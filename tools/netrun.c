@@ -1603,8 +1603,7 @@ static int run(int argc, char **argv, char **typed, bool *collective)
         }
     }
     if ((need_train && !load_split(arena, &train, t, true, &classes, &g->input, &d)) ||
-        ((a.train || a.eval) && !load_split(arena, &test, t, false, &classes, &g->input, &d)) ||
-        (need_train && (a.train || a.eval) && !splits_agree(t, &train, &test, &d))) {
+        ((a.train || a.eval) && !load_split(arena, &test, t, false, &classes, &g->input, &d))) {
         data_note(&a, t, &d);
         goto done;
     }
@@ -1634,6 +1633,11 @@ static int run(int argc, char **argv, char **typed, bool *collective)
     if ((need_train && !check_split(m, &train, !a.eval_val, &d)) ||
         ((a.train || a.eval) && !check_split(m, &test, false, &d)))
         goto done;
+    /* each fits the net; a flat one takes any shape of its size, but not two of them */
+    if (need_train && (a.train || a.eval) && !splits_agree(t, &train, &test, &d)) {
+        data_note(&a, t, &d);
+        goto done;
+    }
     if (need_train && !dataset_split(&train, &val, t->val, t->seed, &d))
         goto done;
     rt_model_init(m, t->seed);
