@@ -539,6 +539,7 @@ static char **known_classes(const TrainConfig *t, int *n)
     } else {
         CsvSpec spec = {.label = t->csv_label ? t->csv_label : "label",
                         .learn = true,
+                        .labels_only = true,
                         .classes = &names,
                         .nclasses = n};
         Dataset tr;

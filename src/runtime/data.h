@@ -104,6 +104,9 @@ typedef struct CsvSpec {
     int *ncolumns;
     /* Read the header row alone (for its columns); the data set is left empty. */
     bool header_only;
+    /* Read the labels alone (for the classes): the features are neither checked nor kept
+     * (the data set's features stay NULL). */
+    bool labels_only;
 } CsvSpec;
 
 /* A CSV table (RFC 4180, gzip or not): a header row naming the columns, then one record a

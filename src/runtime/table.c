@@ -167,6 +167,8 @@ static void on_field(void *s, size_t len, void *ctx)
         t->lab_len += len + 1;
         return;
     }
+    if (t->spec->labels_only)
+        return; /* the classes alone: features unread */
     int nf = features(t), j = k - (t->label_col >= 0 && k > t->label_col);
     if (!grow((void **)&t->x, &t->x_cap, ((size_t)t->n + 1) * (size_t)nf, sizeof(float))) {
         fail(t, "%s: out of memory for %d records", t->path, t->n + 1);
