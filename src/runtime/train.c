@@ -499,6 +499,15 @@ TrainResult rt_train(Model *m, Optim *o, TrainPos *pos, const Dataset *train, co
         res.ok = false;
         return res;
     }
+    if (pos->step > 0 && pos->cycle && cycle && pos->cycle != cycle && t->total_steps > 0) {
+        diag_error(d, (SrcLoc){0},
+                   "%s%sOneCycleLR's cycle is %lld steps, but this run's total_steps makes it "
+                   "%lld: a second, stretched cycle; resume with the total_steps it started "
+                   "with, or start a new run",
+                   rs, sep, (long long)pos->cycle, (long long)cycle);
+        res.ok = false;
+        return res;
+    }
     if (pos->step > 0 && pos->cycle && cycle && pos->cycle != cycle) {
         diag_error(d, (SrcLoc){0},
                    "%s%sOneCycleLR's cycle is %lld steps, but this run makes it %lld (%d "

@@ -485,6 +485,11 @@ sed 's/  epochs 3/  epochs 3\n  schedule OneCycleLR max_lr=0.1 total_steps=33/' 
 run_ok onecycle-total mlp1c.net --train --data small --threads 2
 expect onecycle-past-total 1 'mlp1c.net:[0-9]+:3: error;total_steps=33;takes 44 steps' \
     mlp1c.net --train --data small --epochs 4
+# a cycle of total_steps: resumed with another, the message names total_steps, not epochs
+run_ok onecycle-total-2 mlp1c.net --train --data small --threads 2 --epochs 2 --save oct.st
+sed 's/total_steps=33/total_steps=44/' mlp1c.net >mlp1t.net
+expect onecycle-resume-other-total 1 "oct.ckpt.st;OneCycleLR's cycle is 33 steps;total_steps makes it 44" \
+    mlp1t.net --train --data small --threads 2 --resume oct.ckpt.st
 sed 's/  epochs 3/  epochs 3\n  schedule OneCycleLR max_lr=0.1 pct_start=0.05/' mlp.net >mlp1d.net
 expect onecycle-rise-one-step 1 'mlp1d.net:[0-9]+:3: error;0.05 x 20 = 1 step' \
     mlp1d.net --train --data small --epochs 2 --batch 21
