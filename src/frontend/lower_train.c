@@ -96,8 +96,10 @@ void lower_train_arg_hint(Lower *L, const char *key, const AstValue *v, SrcLoc a
                   loc_yaml(at) ? "'%s' is a train setting: indent it as '%s', one setting a line"
                                : "'%s' is a train setting: give it a line of its own, as '%s'",
                   key, st->name);
-    else if (L->train_net && value_home(key, &home, &kind) && home != st)
-        home_hint(L, L->train_net, at, key, home, kind, ast_value_text(v));
+    else if (L->train_net && strcmp(key, "value") != 0 && value_home(key, &home, &kind) &&
+             home != st) /* (`value` names a one-value setting's value, not an argument) */
+        home_hint(L, L->train_net, at, key, home, kind,
+                  v->kind == VAL_LIST && !v->s ? "VALUE" : ast_value_text(v));
     sb_free(&kinds);
 }
 
