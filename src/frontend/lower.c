@@ -193,15 +193,29 @@ static Node *lower_layer(Lower *L, Item *parent, const AstStmt *s, Node *in)
     return n;
 }
 
+/* Whether the tree under `it` holds `x` (it itself included). */
+static bool holds(const Item *it, const Item *x)
+{
+    if (it == x)
+        return true;
+    for (int i = 0; i < it->children.len; i++)
+        if (holds(it->children.items[i], x))
+            return true;
+    return false;
+}
+
 /* The first item named `name` in the tree under `it` (as built so far), outside `skip`'s own
- * children; NULL when none. */
-static const Item *named_elsewhere(const Item *it, const Item *skip, const char *name)
+ * children; NULL when none. *encloses: it is a block that holds skip. */
+static const Item *named_elsewhere(const Item *it, const Item *skip, const char *name,
+                                   bool *encloses)
 {
     for (int i = 0; i < it->children.len; i++) {
         const Item *c = it->children.items[i];
-        if (it != skip && c->name && !strcmp(c->name, name))
+        if (it != skip && c->name && !strcmp(c->name, name)) {
+            *encloses = holds(c, skip);
             return c;
-        const Item *r = c->is_group ? named_elsewhere(c, skip, name) : NULL;
+        }
+        const Item *r = c->is_group ? named_elsewhere(c, skip, name, encloses) : NULL;
         if (r)
             return r;
     }
@@ -234,7 +248,16 @@ static Item *join_ref(Lower *L, const Item *parent, const PtrVec *stmts, int at,
             return NULL;
         }
     }
-    const Item *far = named_elsewhere(L->g->root, parent, name);
+    bool encloses = false;
+    const Item *far = named_elsewhere(L->g->root, parent, name, &encloses);
+    if (far && encloses) { /* `blk { b: ...; join add blk b }` */
+        diag_error(L->diag, loc,
+                   "a join cannot take the output of the block it is in ('%s'): that is a "
+                   "cycle",
+                   name);
+        diag_note(L->diag, far->loc, "'%s' is here", name);
+        return NULL;
+    }
     if (far) { /* `a: Conv2d ...; blk { ...; join add a b }` */
         diag_error(L->diag, loc, "nothing named '%s' in this join's block", name);
         diag_note(L->diag, far->loc,
