@@ -434,16 +434,25 @@ int io_stdout_status(const char *prog, int status)
 
 bool json_not_dense(const char *s, size_t n)
 {
+    /* json-c's tokener outside strict mode also takes 'single-quoted' strings and comments:
+     * a bracket in either counts for nothing */
     size_t count = 0;
-    bool in_string = false;
+    char quote = 0;
     for (size_t i = 0; i < n; i++) {
-        if (in_string) {
+        if (quote) {
             if (s[i] == '\\')
                 i++; /* the escaped character, a quote too */
-            else if (s[i] == '"')
-                in_string = false;
-        } else if (s[i] == '"') {
-            in_string = true;
+            else if (s[i] == quote)
+                quote = 0;
+        } else if (s[i] == '"' || s[i] == '\'') {
+            quote = s[i];
+        } else if (s[i] == '/' && i + 1 < n && s[i + 1] == '*') {
+            for (i += 2; i + 1 < n && !(s[i] == '*' && s[i + 1] == '/'); i++)
+                ;
+            i++; /* at the comment's '/' (or past the text) */
+        } else if (s[i] == '/' && i + 1 < n && s[i + 1] == '/') {
+            const char *end = memchr(s + i, '\n', n - i);
+            i = end ? (size_t)(end - s) : n;
         } else if (s[i] == '{' || s[i] == '[') {
             count++;
         }

@@ -215,3 +215,30 @@ Test(fileio, clip)
     memset(s, '\x01', 100);
     cr_assert_eq(strlen(io_clip(b, s)), 57 * 4 + 3);
 }
+
+/* json_not_dense counts the objects and arrays json-c would build: those inside strings
+ * (double- or single-quoted, which json-c's default mode takes) and comments do not count,
+ * and a quote inside either hides nothing after it. */
+Test(fileio, json_density_sees_through_quotes_and_comments)
+{
+    static const char *const starts[] = {"{\"a\":", "{'\"':", "{/*\"*/\"a\":", "{//\"\n\"a\":"};
+    for (size_t k = 0; k < sizeof starts / sizeof *starts; k++) {
+        StrBuf sb;
+        sb_init(&sb);
+        sb_printf(&sb, "%s[[]", starts[k]);
+        for (int i = 0; i < 1000; i++)
+            sb_puts(&sb, ",[]");
+        sb_puts(&sb, "]}");
+        cr_expect_not(json_not_dense(sb.data, sb.len), "%s...: 1001 arrays in %zu bytes", starts[k],
+                      sb.len);
+        sb_free(&sb);
+    }
+    static const char *const sparse[] = {
+        "{\"loss\": 0.25, \"epoch\": 3, \"shape\": [1, 2], \"s\": \"[[[[[[[[[[[[[[[[[[[[\"}",
+        "{'s': "
+        "'[[[[[[{{{{{{[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[["
+        "[['}",
+        "{/* [[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[ */}"};
+    for (size_t k = 0; k < sizeof sparse / sizeof *sparse; k++)
+        cr_expect(json_not_dense(sparse[k], strlen(sparse[k])), "%s", sparse[k]);
+}
