@@ -3,6 +3,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -94,6 +95,7 @@ bool ast_parse_number(AstValue *v, const char *text)
         if (*end)
             return false;
         v->kind = VAL_FLOAT;
+        v->overflow = errno == ERANGE && isinf(f); /* 1e400 (not an underflow to 0) */
         v->f = f;
     }
     v->s = text;

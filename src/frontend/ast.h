@@ -48,7 +48,7 @@ typedef struct AstValue {
     ValKind kind;
     SrcLoc loc;
     int64_t i;          /* VAL_INT */
-    bool overflow;      /* VAL_INT that did not fit in int64 */
+    bool overflow;      /* VAL_INT that did not fit in int64, VAL_FLOAT past DBL_MAX (1e400) */
     double f;           /* VAL_FLOAT (and VAL_INT's value as double) */
     const char *s;      /* VAL_IDENT, VAL_STRING; the source text for numbers */
     PtrVec items;       /* VAL_LIST: AstValue*; VAL_EXPR: its operands */

@@ -267,9 +267,14 @@ static AstValue *compare(Lower *L, const AstValue *e, const AstValue *x, const A
  * error where it is used, as it is as an attribute: never a clamped value computed on. */
 static bool fits64(Lower *L, const AstValue *v)
 {
-    if (v->kind != VAL_INT || !v->overflow)
+    if ((v->kind != VAL_INT && v->kind != VAL_FLOAT) || !v->overflow)
         return true;
-    diag_error(L->diag, v->loc, "integer overflow: %s does not fit in 64 bits", ast_value_text(v));
+    if (v->kind == VAL_FLOAT) /* 1e400: strtod's infinity, not a finite number */
+        diag_error(L->diag, v->loc, "overflow: %s is past the largest float (1.8e308)",
+                   ast_value_text(v));
+    else
+        diag_error(L->diag, v->loc, "integer overflow: %s does not fit in 64 bits",
+                   ast_value_text(v));
     return false;
 }
 
@@ -425,7 +430,7 @@ static AstValue *define_value(Lower *L, const NetParam *p, const char *text)
     PType t = type_of(v);
     if (t == P_INT && p->type == P_FLOAT)
         v = float_value(L, (double)v->i, v->loc), t = P_FLOAT;
-    if (t != p->type || (v->kind == VAL_INT && v->overflow)) {
+    if (t != p->type || ((v->kind == VAL_INT || v->kind == VAL_FLOAT) && v->overflow)) {
         diag_error(L->diag, (SrcLoc){0}, "-D %s=%s: '%s' is %s (its default is %s), got '%s'",
                    p->name, text, p->name, ptype_name[p->type], ast_value_text(p->val), text);
         diag_note(L->diag, p->loc, "'%s' is declared here", p->name);
