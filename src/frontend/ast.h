@@ -54,6 +54,7 @@ typedef struct AstValue {
     PtrVec items;       /* VAL_LIST: AstValue*; VAL_EXPR: its operands */
     ExprOp op;          /* VAL_EXPR */
     bool bad;           /* stands for a value whose error was reported: every check skips it */
+    bool in_parens;     /* VAL_IDENT written `(name)`: an expression, whose name must be known */
     const char *define; /* the -D NAME=VALUE it came from (a note on its errors), or NULL */
 } AstValue;
 

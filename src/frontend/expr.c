@@ -146,6 +146,8 @@ static AstValue *atom(ExprIn *in)
         in->p++;
         if (items.len == 1 && !bracket) {
             v = items.items[0];
+            if (v->kind == VAL_IDENT) /* (width): a name, as the .net grammar's paren() */
+                v->in_parens = true;
         } else {
             v = ast_value(in->a, VAL_LIST, at(in, from, (int)(in->p - from)));
             v->items = items;

@@ -328,7 +328,7 @@ static AstValue *eval(Lower *L, const AstValue *v, int depth, bool in_expr)
             p->used = true;
             return relocated(L, p->val, v->loc);
         }
-        if (!in_expr || is_bool_word(v->s))
+        if ((!in_expr && !v->in_parens) || is_bool_word(v->s))
             return (AstValue *)v;
         diag_error(L->diag, v->loc, "unknown name '%s' in the expression", v->s);
         bool callers = false;

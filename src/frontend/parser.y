@@ -43,7 +43,10 @@ static AstValue *paren(LexState *st, PtrVec *items, SrcLoc loc)
         v->items = *items;
         return v;
     }
-    return items->items[0];
+    AstValue *v = items->items[0];
+    if (v->kind == VAL_IDENT) /* (width): a name the expression must know, not a word */
+        v->in_parens = true;
+    return v;
 }
 
 static void netyyerror(NETYYLTYPE *loc, void *scanner, LexState *st, const char *msg);

@@ -118,7 +118,12 @@ static void value(StrBuf *sb, const AstValue *v, bool yaml, bool in_expr)
     case VAL_FLOAT: /* the source text, but YAML's +5, which .net does not read */
         sb_puts(sb, v->s + (v->s[0] == '+'));
         break;
-    default: sb_puts(sb, v->s); break;
+    default:
+        if (v->kind == VAL_IDENT && v->in_parens && !in_expr) /* (width) stays an expression */
+            sb_printf(sb, yaml ? "\"(%s)\"" : "(%s)", v->s);
+        else
+            sb_puts(sb, v->s);
+        break;
     }
 }
 
