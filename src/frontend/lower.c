@@ -902,12 +902,13 @@ static int if_condition(Lower *L, const AstStmt *s)
     const AstValue *c = lower_value(L, a->val);
     if (!c)
         return -1;
-    if (c->kind != VAL_IDENT || (strcmp(c->s, "true") && strcmp(c->s, "false"))) {
+    bool b; /* true or false, or a bool parameter's other words (yes, OFF) */
+    if (c->kind != VAL_IDENT || !lower_parse_bool(c->s, &b)) {
         diag_error(L->diag, a->loc, "an 'if' condition must be true or false, got '%s'",
                    ast_value_text(c));
         return -1;
     }
-    return strcmp(c->s, "true") == 0;
+    return b;
 }
 
 /* `if (COND) { body }`: the body in place (no group of its own) when COND is true. */

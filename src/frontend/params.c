@@ -330,6 +330,9 @@ static AstValue *eval(Lower *L, const AstValue *v, int depth, bool in_expr)
         }
         if ((!in_expr && !v->in_parens) || is_bool_word(v->s))
             return (AstValue *)v;
+        bool b; /* TRUE, Yes, off: the words a bool parameter takes, in any case */
+        if (lower_parse_bool(v->s, &b))
+            return bool_value(L, b, v->loc);
         diag_error(L->diag, v->loc, "unknown name '%s' in the expression", v->s);
         bool callers = false;
         Suggest s;
