@@ -206,13 +206,30 @@ static AstValue *arith(Lower *L, const AstValue *e, const AstValue *x, const Ast
 }
 
 /* Two numbers' order, -1, 0 or 1: as integers when both are, else as doubles. */
+/* An int against a (finite) float exactly, as Python compares them: 2^53 + 1 is not
+ * 2^53.0, which a conversion of the int to double would make it. */
+static int int_float_cmp(int64_t a, double b)
+{
+    if (b >= 9223372036854775808.0)
+        return -1;
+    if (b < -9223372036854775808.0)
+        return 1;
+    int64_t t = (int64_t)b; /* b truncated toward 0: exact in this range */
+    if (a != t)
+        return (a > t) - (a < t);
+    double frac = b - (double)t; /* exact */
+    return (frac < 0) - (frac > 0);
+}
+
 static int number_cmp(const AstValue *x, const AstValue *y)
 {
     if (x->kind == VAL_INT && y->kind == VAL_INT)
         return (x->i > y->i) - (x->i < y->i);
-    double a = x->kind == VAL_INT ? (double)x->i : x->f,
-           b = y->kind == VAL_INT ? (double)y->i : y->f;
-    return (a > b) - (a < b);
+    if (x->kind == VAL_INT)
+        return int_float_cmp(x->i, y->f);
+    if (y->kind == VAL_INT)
+        return -int_float_cmp(y->i, x->f);
+    return (x->f > y->f) - (x->f < y->f);
 }
 
 /* Whether x and y compare by their text: two words, two strings, or a word and a string
