@@ -192,13 +192,17 @@ json_object *record_parse_line(const char *line, size_t len)
 }
 
 /* The "step" of a metrics line, or -1 when the line is not a JSON object with one; *end:
- * whether it is an "end" line. */
-static int64_t line_step(const char *line, size_t len, bool *end)
+ * whether it is an "end" line; *wall: its "wall" seconds, when it has them (else left). */
+static int64_t line_step(const char *line, size_t len, bool *end, double *wall)
 {
-    json_object *o = record_parse_line(line, len), *s, *t;
+    json_object *o = record_parse_line(line, len), *s, *t, *w;
     int64_t step = -1;
     if (o && json_object_object_get_ex(o, "step", &s) && json_object_is_type(s, json_type_int))
         step = json_object_get_int64(s);
+    if (o && json_object_object_get_ex(o, "wall", &w) &&
+        (json_object_is_type(w, json_type_double) || json_object_is_type(w, json_type_int)) &&
+        isfinite(json_object_get_double(w)) && json_object_get_double(w) >= 0)
+        *wall = json_object_get_double(w);
     *end = o && json_object_object_get_ex(o, "type", &t) &&
            json_object_is_type(t, json_type_string) &&
            strcmp(json_object_get_string(t), "end") == 0;
@@ -234,9 +238,12 @@ bool record_reopen(Record *r, const char *dir, int64_t step, Diag *d)
         while ((n = io_getline_max(&line, &cap, in, RECORD_LINE_MAX, &cut)) > 0) {
             bool whole = line[n - 1] == '\n' || cut;
             bool end = false;
-            int64_t s = cut ? -1 : line_step(line, (size_t)n, &end);
-            if (s >= 0 && (s < step || (s == step && !end)) && whole)
+            double wall = -1;
+            int64_t s = cut ? -1 : line_step(line, (size_t)n, &end, &wall);
+            if (s >= 0 && (s < step || (s == step && !end)) && whole) {
                 sb_puts(&keep, line);
+                r->wall0 = wall > r->wall0 ? wall : r->wall0; /* the time goes on from there */
+            }
             unreadable += s < 0 && whole;
         }
         free(line);
@@ -327,7 +334,9 @@ void record_line(Record *r, const char *type, int epoch, int64_t step, const cha
     va_start(ap, name);
     for (; name; name = va_arg(ap, const char *)) {
         double v = va_arg(ap, double);
-        char num[32]; /* 9 significant digits: a float's, and short lines */
+        char num[32];              /* 9 significant digits: a float's, and short lines */
+        if (!strcmp(name, "wall")) /* a resumed run's time goes on from its kept lines' */
+            v += r->wall0;
         snprintf(num, sizeof num, "%.9g", v);
         if (*name) /* JSON has no inf or nan: null (a diverged loss) */
             json_object_object_add(o, name, isfinite(v) ? json_object_new_double_s(v, num) : NULL);

@@ -30,6 +30,7 @@ typedef struct Record {
     FILE *metrics; /* metrics.jsonl, open for appending */
     bool fresh;    /* record_create's: the folder held nothing of another run */
     bool made;     /* record_create made the folder (it was not there before) */
+    double wall0;  /* a resumed run's: the seconds its kept lines reached, added to "wall" */
 } Record;
 
 /* A new run folder: dir itself when given (created; it may exist if empty), else

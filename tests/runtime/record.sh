@@ -118,6 +118,11 @@ if [ $rc = 130 ] && [ -n "$cmd" ] && eval "$cmd" >ri2.out 2>ri2.err && no_saniti
         grep -q "warning: ri/metrics.jsonl: 1 line without a step left out" ri2.err &&
         ok "interrupted at 37, resumed with '${cmd#"$NETRUN" }': the files and lines of one run, a resume line, the torn ones cut (an unreadable one said)" ||
         bad "the resumed record differs" "$(diff <(numbers r1/metrics.jsonl) <(numbers ri/metrics.jsonl))"
+    # the resumed lines' wall seconds go on from the kept ones' (they started again at 0)
+    grep -o '"wall":[0-9.e+-]*' ri/metrics.jsonl | cut -d: -f2 |
+        awk 'NR > 1 && $1 < last { bad = 1 } { last = $1 } END { exit bad || NR < 3 }' &&
+        ok "wall seconds never go back across the resume: $(grep -o '"wall":[0-9.e+-]*' ri/metrics.jsonl | cut -d: -f2 | tr '\n' ' ')" ||
+        bad "wall went back at the resume" "$(grep -o '"wall":[0-9.e+-]*' ri/metrics.jsonl)"
 else
     bad "interrupt (exit $rc) and resume '$cmd'" "$(cat ri.err ri2.err 2>/dev/null)"
 fi
