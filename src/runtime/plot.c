@@ -27,6 +27,8 @@ typedef struct Series {
 enum { TRAIN, VAL, TEST, NPARTS };
 typedef struct Run {
     char *label;
+    char *longer; /* the label with its parent folder's name: runs/mlp-sweep-1/width=4 is
+                     mlp-sweep-1/width=4, for two runs of one label */
     Series loss[NPARTS], acc[NPARTS], steps; /* epoch lines; the step lines' loss */
     double per_epoch; /* steps an epoch, from the first epoch line (its step / its epoch) */
     /* the last end line (a run stopped by --steps inside an epoch): its step, and its train
@@ -61,6 +63,7 @@ static void run_free(Run *r)
         free(all[i]->y);
     }
     free(r->label);
+    free(r->longer);
     memset(r, 0, sizeof *r); /* ready to be read into again */
 }
 
@@ -240,6 +243,39 @@ static bool read_metrics(Run *r, const char *file, const char *dir, Diag *d)
     return ok;
 }
 
+/* Legend labels that tell the runs apart: a label two runs share (width=4 of two sweeps)
+ * takes its parent folder's name; one still shared (a run given twice) a number, " #2". */
+static void distinct_labels(Run *r, int m)
+{
+    for (int i = 0; i < m; i++) { /* shared among the labels as read: longer is still set */
+        bool shared = false;
+        for (int j = 0; j < m && !shared; j++)
+            shared = j != i && !strcmp(r[i].label, r[j].label);
+        if (!shared) {
+            free(r[i].longer);
+            r[i].longer = NULL;
+        }
+    }
+    for (int i = 0; i < m; i++)
+        if (r[i].longer) {
+            free(r[i].label);
+            r[i].label = r[i].longer;
+            r[i].longer = NULL;
+        }
+    for (int i = m - 1; i > 0; i--) { /* from the last: the labels before i are as read */
+        int seen = 1;
+        for (int j = 0; j < i; j++)
+            seen += !strcmp(r[i].label, r[j].label);
+        size_t n = strlen(r[i].label) + 16;
+        char *numbered = seen > 1 ? malloc(n) : NULL;
+        if (numbered) {
+            snprintf(numbered, n, "%s #%d", r[i].label, seen);
+            free(r[i].label);
+            r[i].label = numbered;
+        }
+    }
+}
+
 static bool read_run(Run *r, const char *dir, Diag *d)
 {
     if (!record_is_run(dir)) {
@@ -252,9 +288,16 @@ static bool read_run(Run *r, const char *dir, Diag *d)
     for (start = end; start > 0 && dir[start - 1] != '/'; start--)
         ;
     r->label = strndup(dir + start, end - start);
+    size_t pend = start, pstart; /* and its parent's */
+    while (pend > 1 && dir[pend - 1] == '/')
+        pend--;
+    for (pstart = pend; pstart > 0 && dir[pstart - 1] != '/'; pstart--)
+        ;
+    r->longer =
+        pend > pstart ? strndup(dir + pstart, end - pstart) : strdup(r->label ? r->label : "");
     size_t n = strlen(dir) + 16;
     char *file = malloc(n);
-    if (!file || !r->label) {
+    if (!file || !r->label || !r->longer) {
         free(file);
         diag_error(d, (SrcLoc){0}, "out of memory");
         return false;
@@ -565,6 +608,8 @@ bool plot_runs(const char *out, const char *const *runs, int n, int *plotted, Di
         diag_error(d, (SrcLoc){0}, "no run of the sweep finished an epoch: nothing to plot");
         ok = false;
     }
+    if (ok)
+        distinct_labels(r, m);
     if (ok) {
         StrBuf sb;
         sb_init(&sb);

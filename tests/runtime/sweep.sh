@@ -72,6 +72,11 @@ if run_ok grid mlp.net --train --threads 2 --sweep width=8,32 --sweep lr=0.1,0.0
         grep -q "warning: $S/width=64,lr=0.1: left out" plotsweep2.err &&
         ok "... a run of it with no finished epoch: left out, with a warning" || bad "--plot of a sweep with an unfinished run" "$(cat plotsweep2.out plotsweep2.err)"
     rm -r "$S/width=64,lr=0.1"
+    # the same sweep twice: its runs' labels take the sweep's folder, then a number
+    run_ok plottwice --plot $S $S -o twice.svg && grep -q "^wrote twice.svg: 8 runs" plottwice.out &&
+        [ "$(grep -c '>mlp-sweep-1/width=[0-9]*,lr=[0-9.]*<' twice.svg)" = 4 ] &&
+        [ "$(grep -c '>mlp-sweep-1/width=[0-9]*,lr=[0-9.]* #2<' twice.svg)" = 4 ] &&
+        ok "--plot of one sweep twice: 8 labels apart (folder, then #2)" || bad "--plot labels apart" "$(grep -o '>[^<]*width[^<]*<' twice.svg)"
 fi
 run_ok byhand mlp.net --train --threads 2 -D width=32 --lr 0.02 --record byhand &&
     cmp -s byhand/weights.safetensors "$S/width=32,lr=0.02/weights.safetensors" &&
