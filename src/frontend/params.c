@@ -505,7 +505,8 @@ static void room(Lower *L)
 }
 
 static void declare(Lower *L, const AstStmt *s, const FrontendOptions *opt, bool *taken, bool *bad);
-static void undeclared_defines(Lower *L, const FrontendOptions *opt, const bool *taken, bool *bad);
+static void undeclared_defines(Lower *L, const AstNet *net, const FrontendOptions *opt,
+                               const bool *taken, bool *bad);
 
 void lower_params(Lower *L, const AstNet *net, const FrontendOptions *opt)
 {
@@ -539,7 +540,7 @@ void lower_params(Lower *L, const AstNet *net, const FrontendOptions *opt)
             declare(L, ps->body.items[i], opt, taken, &bad);
     }
     L->param_blocks = NULL;
-    undeclared_defines(L, opt, taken, &bad);
+    undeclared_defines(L, net, opt, taken, &bad);
     L->nnet = L->nparams;
     if (bad && opt && opt->bad_define)
         *opt->bad_define = true;
@@ -597,7 +598,8 @@ static void declare(Lower *L, const AstStmt *s, const FrontendOptions *opt, bool
 }
 
 /* Every -D that named no declared parameter. */
-static void undeclared_defines(Lower *L, const FrontendOptions *opt, const bool *taken, bool *bad)
+static void undeclared_defines(Lower *L, const AstNet *net, const FrontendOptions *opt,
+                               const bool *taken, bool *bad)
 {
     for (int i = 0; opt && i < opt->ndefines; i++) {
         if (taken[i])
@@ -623,7 +625,8 @@ static void undeclared_defines(Lower *L, const FrontendOptions *opt, const bool 
             continue;
         if (opt->undeclared)
             *opt->undeclared = true;
-        diag_error(L->diag, (SrcLoc){0}, "-D %s: the net declares no parameter '%s'", d, name);
+        diag_error(L->diag, (SrcLoc){0}, "-D %s: %s declares no parameter '%s'", d,
+                   net->file ? net->file->name : "the net", name); /* netc -D .. a.net b.net */
         Suggest sg;
         suggest_init(&sg, name, false);
         for (int k = 0; k < L->nparams; k++)

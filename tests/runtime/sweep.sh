@@ -150,7 +150,7 @@ else
 fi
 
 echo "== bad usage"
-expect define-unknown 2 "-D widht=8: the net declares no parameter 'widht'" mlp.net -D widht=8 --train
+expect define-unknown 2 "-D widht=8: mlp.net declares no parameter 'widht'" mlp.net -D widht=8 --train
 expect define-type 2 "-D width=8.5: 'width' is an int" mlp.net -D width=8.5 --train
 expect unknown-name 2 "--sweep widht: mlp.net declares no parameter 'widht', and no train setting has a flag --widht" \
     mlp.net --train --sweep widht=1,2
@@ -172,7 +172,7 @@ expect empty-value 2 "--sweep width=8,,16: an empty value" mlp.net --train --swe
 expect switch 2 "--sweep shuffle: --shuffle is a switch" mlp.net --train --sweep shuffle=true,false
 # the command line's own -D values and flags are checked once, before the grid (each run
 # failed, and the sweep exited 1, with a folder of failed runs)
-expect define-bad-with-sweep 2 "-D widht=8: the net declares no parameter 'widht'" mlp.net --train -D widht=8 --sweep lr=0.1,0.2
+expect define-bad-with-sweep 2 "-D widht=8: mlp.net declares no parameter 'widht'" mlp.net --train -D widht=8 --sweep lr=0.1,0.2
 expect flag-bad-with-sweep 2 "'--lr' must be between 0 and" mlp.net --train --lr -1 --sweep width=4,8
 [ "$(ls runs | wc -l)" = "$before" ] && ok "no sweep folder for a refused sweep" || bad "a refused sweep made a folder" "$(ls runs)"
 # a flag that names a kind: one run per optimizer
