@@ -517,7 +517,8 @@ int sweep_run(int argc, char **argv, const char *net, const char *net_name,
         if (status != EXIT_OK)
             break;
         if (ax[a].n == 0 || total > 10000 / ax[a].n) {
-            fprintf(stderr, "netrun: error: --sweep %s: %s\n", specs[a],
+            char cb[IO_CLIP_BUF]; /* 10,000 values need not be said again */
+            fprintf(stderr, "netrun: error: --sweep %s: %s\n", io_clip(cb, specs[a]),
                     ax[a].n ? "more than 10,000 runs" : "no values");
             status = EXIT_USAGE;
             break;
