@@ -292,6 +292,20 @@ static int parse_args(int argc, char **argv, Args *a)
             return EXIT_USAGE;
         }
     }
+    /* an empty path (--save "" from an unset shell variable) would train for nothing */
+    const char *paths[] = {a->predict, a->logits, a->load,      a->save, a->checkpoint,
+                           a->resume,  a->record, a->confusion, a->out};
+    static const char *const path_flags[] = {"--predict", "--logits",     "--load",
+                                             "--save",    "--checkpoint", "--resume",
+                                             "--record",  "--confusion",  "-o"};
+    for (size_t i = 0; i < sizeof paths / sizeof *paths; i++)
+        if (paths[i] && !*paths[i]) {
+            fprintf(stderr,
+                    "netrun: error: %s '': an empty path (an unset variable?); '.' names the "
+                    "current folder\n",
+                    path_flags[i]);
+            return EXIT_USAGE;
+        }
     if (a->plot) {
         if (optind == argc) {
             fprintf(stderr, "netrun: error: --plot needs one run folder or more\n");

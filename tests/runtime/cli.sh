@@ -672,6 +672,10 @@ printf 'network sf (input 1x28x28) {\n  Conv2d 4 k5 s3\n  AdaptiveAvgPool2d 1\n 
     bad "--predict after Softmax, Flatten" "$(cat sf.out sf.max)"
 # an empty data path says so (it named the files alone: train-images-idx3-ubyte: no such file)
 expect data-empty 1 "the data set's path is empty" mlp.net --train --data ''
+# so does an empty path for a file netrun writes or reads, before any training
+for f in --save --checkpoint --resume --record --load; do
+    expect "empty${f}" 2 "^netrun: error: ${f} '': an empty path" mlp.net --train $f ''
+done
 # a result that cannot be written (a full disk) is not a success
 if [ -w /dev/full ]; then
     "$NETRUN" mlp.net --load good.st --predict p28.pgm >/dev/full 2>full.err
