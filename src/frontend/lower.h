@@ -79,6 +79,8 @@ void lower_params_unused(Lower *L, const AstNet *net);
 /* A hint at `at` naming the parameter in scope that a bare word not a parameter was likely
  * meant to be (`Linear widht`: did you mean 'width'?); nothing when none is close. */
 void lower_params_suggest(Lower *L, const char *word, SrcLoc at);
+/* Whether name is a parameter in the scope now. */
+bool lower_is_param(Lower *L, const char *name);
 /* A bool as an attribute takes one: true, yes, on, false, no, off (case aside). */
 bool lower_parse_bool(const char *s, bool *b);
 /* Why name may not name a value of the language's own (a parameter, a template's parameter,

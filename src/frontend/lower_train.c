@@ -178,6 +178,17 @@ static const SettingKind *stmt_kind(Lower *L, const Setting *st, const PtrVec *a
             if (st->def_kind < 0 && str_ieq(a0->val->s, "none"))
                 diag_hint(L->diag, a0->loc, "'%s none' leaves it out, with nothing after it",
                           st->name);
+            else if (lower_is_param(L, a0->val->s) && st->flag) /* params { o Adam } */
+                diag_hint(L->diag, a0->loc,
+                          "'%s' is a parameter, which gives a value, not the kind of a "
+                          "setting: write the kind, or sweep it (--sweep %s=%s,%s)",
+                          a0->val->s, st->flag + 2, st->kinds[0].name,
+                          st->nkinds > 1 ? st->kinds[1].name : st->kinds[0].name);
+            else if (lower_is_param(L, a0->val->s))
+                diag_hint(L->diag, a0->loc,
+                          "'%s' is a parameter, which gives a value, not the kind of a "
+                          "setting: write the kind",
+                          a0->val->s);
             else
                 diag_suggest(L->diag, a0->loc, &sug);
         }

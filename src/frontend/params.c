@@ -76,6 +76,8 @@ static NetParam *find(Lower *L, const char *name)
     return NULL;
 }
 
+bool lower_is_param(Lower *L, const char *name) { return find(L, name) != NULL; }
+
 static AstValue *int_value(Lower *L, int64_t x, SrcLoc loc)
 {
     AstValue *v = ast_value(L->arena, VAL_INT, loc);
