@@ -1838,7 +1838,8 @@ static int run(int argc, char **argv, char **typed, bool *collective)
             snprintf(title, sizeof title, "%s on %s (%s images)", g->name,
                      a.eval_val ? "val" : "test", n);
             confusion_print(stdout, cm, (int)N);
-            bool drawn = rank > 0 || plot_confusion(a.confusion, cm, (int)N, title, &d);
+            bool drawn = rank > 0 || plot_confusion(a.confusion, cm, (int)N, title, classes.name,
+                                                    classes.n, &d);
             free(cm);
             if (!drawn)
                 goto done;

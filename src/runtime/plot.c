@@ -652,9 +652,21 @@ static int64_t row_total(const int64_t *cm, int n, int t)
     return s;
 }
 
-bool plot_confusion(const char *out, const int64_t *cm, int n, const char *title, Diag *d)
+/* A class name as a row label shows: at most CM_NAME_CHARS characters, then "...". */
+#define CM_NAME_CHARS 16
+
+bool plot_confusion(const char *out, const int64_t *cm, int n, const char *title,
+                    char *const *names, int nnames, Diag *d)
 {
-    double cell = n <= 15 ? 36 : fmax(4, 540.0 / n), x0 = 90, y0 = 80;
+    size_t longest = 0; /* characters of the longest name shown */
+    for (int t = 0; t < nnames && t < n; t++) {
+        size_t c = 0;
+        for (const char *q = names[t]; *q; q++)
+            c += ((unsigned char)*q & 0xC0) != 0x80;
+        longest = c > longest ? c : longest;
+    }
+    longest = longest > CM_NAME_CHARS ? CM_NAME_CHARS + 3 : longest;
+    double cell = n <= 15 ? 36 : fmax(4, 540.0 / n), x0 = 90 + 6.5 * (double)longest, y0 = 80;
     double side = cell * n, width = x0 + side + 90, height = y0 + side + 50;
     /* wide enough for the title (bold 14 px: about 8.5 px a character), which a matrix of
      * a few classes is narrower than */
@@ -686,17 +698,32 @@ bool plot_confusion(const char *out, const int64_t *cm, int n, const char *title
               "<text x='%.1f' y='%.1f' text-anchor='middle' font-size='12' "
               "transform='rotate(-90 %.1f %.1f)'>true</text>\n"
               "<text x='%.1f' y='%.1f' text-anchor='middle' font-size='11'>accuracy</text>\n",
-              all ? (double)right / (double)all : 0, x0 + side / 2, y0 - 30, x0 - 50, y0 + side / 2,
-              x0 - 50, y0 + side / 2, x0 + side + 45, y0 - 10);
+              all ? (double)right / (double)all : 0, x0 + side / 2, y0 - 30,
+              x0 - 50 - 6.5 * (double)longest, y0 + side / 2, x0 - 50 - 6.5 * (double)longest,
+              y0 + side / 2, x0 + side + 45, y0 - 10);
     bool labels = cell >= 14;
     for (int t = 0; t < n; t++) {
         int64_t total = row_total(cm, n, t);
         double y = y0 + t * cell;
-        if (labels)
+        if (labels) {
+            sb_printf(&sb, "<text x='%.1f' y='%.1f' text-anchor='end' font-size='11'>", x0 - 6,
+                      y + cell / 2 + 4);
+            if (t < nnames) { /* "rose 3": the name, clipped, then the number */
+                size_t c = 0;
+                const char *q = names[t];
+                for (; *q; q++) /* to the first byte of character CM_NAME_CHARS + 1 */
+                    if (((unsigned char)*q & 0xC0) != 0x80 && c++ == CM_NAME_CHARS)
+                        break;
+                char *shown = strndup(names[t], (size_t)(q - names[t]));
+                xml_text(&sb, shown ? shown : "");
+                free(shown);
+                sb_puts(&sb, *q ? "... " : " ");
+            }
             sb_printf(&sb,
-                      "<text x='%.1f' y='%.1f' text-anchor='end' font-size='11'>%d</text>\n"
+                      "%d</text>\n"
                       "<text x='%.1f' y='%.1f' text-anchor='middle' font-size='11'>%d</text>\n",
-                      x0 - 6, y + cell / 2 + 4, t, x0 + t * cell + cell / 2, y0 - 8, t);
+                      t, x0 + t * cell + cell / 2, y0 - 8, t);
+        }
         for (int p = 0; p < n; p++) {
             int64_t v = cm[(size_t)t * (size_t)n + (size_t)p];
             double f = total ? (double)v / (double)total : 0;

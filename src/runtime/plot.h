@@ -28,8 +28,10 @@ bool plot_runs(const char *out, const char *const *runs, int n, int *plotted, Di
 bool plot_metrics_svg(const char *file, StrBuf *out, Diag *d);
 
 /* cm is n x n counts, cm[true * n + predicted]. Draws it (per-class accuracy beside each
- * row) into out; title says what was evaluated. */
-bool plot_confusion(const char *out, const int64_t *cm, int n, const char *title, Diag *d);
+ * row) into out; title says what was evaluated; names (NULL: none) the first nnames classes'
+ * names, written beside their rows' numbers. */
+bool plot_confusion(const char *out, const int64_t *cm, int n, const char *title,
+                    char *const *names, int nnames, Diag *d);
 /* The same as a text table: a row per true class, a column per predicted one, then the
  * class's accuracy. */
 void confusion_print(FILE *f, const int64_t *cm, int n);

@@ -171,6 +171,11 @@ if run_ok folder f.net --train --threads 2 --no-record --save f.st; then
         ok "PNG and JPEG folders: classes named, 24 images learnt, test accuracy $(acc folder.out)" ||
         bad "image folders" "$(cat folder.out)"
 fi
+# the confusion matrix of a folder's classes names them beside their rows' numbers
+run_ok foldercm f.net --load f.st --eval --confusion fcm.svg &&
+    [ "$(grep -c '>cls[0-2] [0-2]</text>' fcm.svg)" = 3 ] &&
+    ok "--confusion of a folder's classes: each row named (cls0 0, cls1 1, cls2 2)" ||
+    bad "--confusion names" "$(grep -o "text-anchor='end'[^<]*<" fcm.svg)"
 run_ok folder1 f.net --train --threads 1 --no-record --save f1.st && cmp -s f.st f1.st &&
     ok "image folders: 1 and 2 threads decode and train to the same bits" || bad "image folders: threads differ"
 mkdir -p gray/train/a gray/train/b gray/test/a
