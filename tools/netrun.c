@@ -500,13 +500,8 @@ static void training_columns(const TrainConfig *t, char ***cols, int *ncols)
     *ncols = 0;
     if (t->data_kind != DATA_CSV || !t->data_dir)
         return;
-    char *text = NULL;
-    size_t len = 0;
-    FILE *sink = open_memstream(&text, &len); /* its messages are not this run's */
-    if (!sink)
-        return;
-    Diag quiet;
-    diag_init(&quiet, sink, "netrun");
+    Diag quiet; /* its messages are not this run's */
+    diag_init_quiet(&quiet, "netrun");
     char **names = NULL;
     int nnames = 0;
     CsvSpec spec = {.label = t->csv_label ? t->csv_label : "label",
@@ -528,8 +523,6 @@ static void training_columns(const TrainConfig *t, char ***cols, int *ncols)
     for (int k = 0; k < nnames; k++)
         free(names[k]);
     free(names);
-    fclose(sink);
-    free(text);
 }
 
 /* The class names of the train section's data set, when they are names (an image folder's
@@ -540,13 +533,8 @@ static char **known_classes(const TrainConfig *t, int *n)
     *n = 0;
     if ((t->data_kind != DATA_CSV && t->data_kind != DATA_FOLDER) || !t->data_dir || !*t->data_dir)
         return NULL;
-    char *text = NULL;
-    size_t len = 0;
-    FILE *sink = open_memstream(&text, &len); /* its messages are not this run's */
-    if (!sink)
-        return NULL;
-    Diag quiet;
-    diag_init(&quiet, sink, "netrun");
+    Diag quiet; /* its messages are not this run's */
+    diag_init_quiet(&quiet, "netrun");
     char **names = NULL;
     if (t->data_kind == DATA_FOLDER) {
         names = dataset_folder_classes(t->data_dir, n, &quiet);
@@ -566,8 +554,6 @@ static char **known_classes(const TrainConfig *t, int *n)
             names = NULL;
         }
     }
-    fclose(sink);
-    free(text);
     if (!names)
         *n = 0;
     return names;

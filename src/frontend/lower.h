@@ -40,9 +40,10 @@ typedef struct Lower {
     int max_nodes;              /* LOWER_MAX_NODES, or the caller's FrontendOptions.max_layers */
     int visits;                 /* statements visited so far, repeated ones each time */
     bool too_big;               /* max_nodes or its visits were passed: lowering stops */
-    const char *setting;        /* the train setting being lowered: names its attribute 'value' */
-    const Setting *setting_def; /* its table entry, the kind its statement names, and */
-    const SettingKind *setting_kind; /* the net whose section it is (for hints) */
+    const Setting *setting_def; /* the train setting being lowered (it names its attribute
+                                   'value'), the kind its statement names, and the net whose
+                                   section it is (for hints) */
+    const SettingKind *setting_kind;
     const AstNet *train_net;
     const char *flag;    /* the netrun flag being applied: names the value in messages */
     SrcLoc empty_warned; /* the last residual warned of an empty body (a repeat's copies: once) */

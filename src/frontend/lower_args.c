@@ -32,7 +32,7 @@ static const char *aname(const Lower *L, const AttrSpec *s)
 {
     if (L->flag)
         return L->flag; /* `--lr -1`: about the flag the user wrote */
-    return L->setting && strcmp(s->name, "value") == 0 ? L->setting : s->name;
+    return L->setting_def && strcmp(s->name, "value") == 0 ? L->setting_def->name : s->name;
 }
 
 static bool check_range(Lower *L, const AttrSpec *s, const AstValue *v, double x)
@@ -377,7 +377,7 @@ bool lower_args(Lower *L, const char *what, const AttrSpec *specs, int nspecs,
             v = sv;
         } else if (v->kind == VAL_IDENT && (idx = spec_index(specs, nspecs, v->s)) >= 0) {
             /* `Conv2d 8 k3 stride`: a keyed attribute written without its value */
-            if (L->setting && strcmp(v->s, "value") == 0)
+            if (L->setting_def && strcmp(v->s, "value") == 0)
                 diag_error(L->diag, a->loc, "%s needs a value", what);
             else
                 diag_error(L->diag, a->loc, "%s: '%s' needs a value", what, v->s);
@@ -423,7 +423,7 @@ bool lower_args(Lower *L, const char *what, const AttrSpec *specs, int nspecs,
     }
     for (int i = 0; i < nspecs; i++)
         if (specs[i].required && !vals[i].set && !(i < 64 && (meant >> i & 1))) {
-            if (L->setting && strcmp(specs[i].name, "value") == 0)
+            if (L->setting_def && strcmp(specs[i].name, "value") == 0)
                 diag_error(L->diag, head_loc, "%s needs a value (%s)", what, specs[i].help);
             else
                 diag_error(L->diag, head_loc, "%s needs '%s' (%s)", what, specs[i].name,

@@ -7,10 +7,11 @@
 #include "lower.h"
 
 /* Where a value named `word` lives: the setting, and the kind whose own it is (NULL: a
- * value every kind has, as the optimizer's lr); false when no setting has one so named. */
+ * value every kind has, as the optimizer's lr); false when no setting has one so named.
+ * `value` names a one-value setting's value (batch 64), never an argument: none. */
 static bool value_home(const char *word, const Setting **st, const SettingKind **kind)
 {
-    for (int i = 0; i < ir_nsettings; i++) {
+    for (int i = 0; i < ir_nsettings && strcmp(word, "value") != 0; i++) {
         const Setting *s = &ir_settings[i];
         for (int c = 0; c < s->ncommon; c++)
             if (strcmp(s->common[c].spec.name, word) == 0) {
@@ -40,14 +41,8 @@ static const char *written_kind(const AstNet *net, const Setting *st, const char
             continue;
         for (int k = 0; k < st->nkinds; k++) {
             const SettingKind *sk = &st->kinds[k];
-            if (!sk->name || !str_ieq(sk->name, a0->val->s))
-                continue;
-            bool has = false;
-            for (int c = 0; c < st->ncommon; c++)
-                has = has || !strcmp(st->common[c].spec.name, word);
-            for (int v = 0; v < sk->nvalues; v++)
-                has = has || !strcmp(sk->values[v].spec.name, word);
-            return has ? sk->name : NULL;
+            if (sk->name && str_ieq(sk->name, a0->val->s))
+                return ir_setting_has_value(st, sk, word) ? sk->name : NULL;
         }
     }
     return NULL;
@@ -83,10 +78,9 @@ void lower_train_arg_hint(Lower *L, const char *key, const AstValue *v, SrcLoc a
     sb_init(&kinds);
     int n = 0;
     for (int k = 0; k < st->nkinds; k++)
-        for (int j = 0;
-             st->kinds[k].name && &st->kinds[k] != L->setting_kind && j < st->kinds[k].nvalues; j++)
-            if (strcmp(st->kinds[k].values[j].spec.name, key) == 0)
-                sb_printf(&kinds, "%s%s", n++ ? ", " : "", st->kinds[k].name);
+        if (st->kinds[k].name && &st->kinds[k] != L->setting_kind &&
+            ir_setting_has_value(st, &st->kinds[k], key))
+            sb_printf(&kinds, "%s%s", n++ ? ", " : "", st->kinds[k].name);
     const Setting *home;
     const SettingKind *kind;
     if (n)
@@ -96,8 +90,7 @@ void lower_train_arg_hint(Lower *L, const char *key, const AstValue *v, SrcLoc a
                   loc_yaml(at) ? "'%s' is a train setting: indent it as '%s', one setting a line"
                                : "'%s' is a train setting: give it a line of its own, as '%s'",
                   key, st->name);
-    else if (L->train_net && strcmp(key, "value") != 0 && value_home(key, &home, &kind) &&
-             home != st) /* (`value` names a one-value setting's value, not an argument) */
+    else if (L->train_net && value_home(key, &home, &kind) && home != st)
         home_hint(L, L->train_net, at, key, home, kind,
                   v->kind == VAL_LIST && !v->s ? "VALUE" : ast_value_text(v));
     sb_free(&kinds);
@@ -122,13 +115,7 @@ static void unknown_setting_hint(Lower *L, const AstNet *net, const AstStmt *s)
             word = alias[i][1];
     const Setting *home;
     const SettingKind *kind;
-    /* `value` names a single-value setting's one value (batch 64), not an argument */
-    if (strcmp(word, "value") != 0 && value_home(word, &home, &kind)) {
-        const char *kname = written_kind(net, home, word);
-        if (!kname)
-            kname = kind                  ? kind->name
-                    : home->def_kind >= 0 ? home->kinds[home->def_kind].name
-                                          : home->kinds[0].name;
+    if (value_home(word, &home, &kind)) {
         const AstArg *a0 = s->args.len ? s->args.items[0] : NULL;
         home_hint(L, net, s->head_loc, word, home, kind,
                   a0 && !a0->key && a0->val->s ? a0->val->s : "VALUE");
@@ -270,18 +257,17 @@ void lower_train(Lower *L, const AstNet *net)
         }
         seen[si] = s->head_loc;
         t->at[si] = s->head_loc;
-        L->setting = st->name;
+        L->setting_def = st;
         const AstArg *a0 = s->args.len == 1 ? s->args.items[0] : NULL;
         if (st->def_kind < 0 && a0 && !a0->key && a0->val->kind == VAL_IDENT &&
             str_ieq(a0->val->s, "none"))
             continue; /* `schedule none`: absent, as a section without it (its default) */
         int first;
         const SettingKind *k = stmt_kind(L, st, &s->args, s->head_loc, &first);
-        L->setting_def = st, L->setting_kind = k, L->train_net = net;
+        L->setting_kind = k, L->train_net = net;
         if (k)
             apply_values(L, st, k, t, &s->args, first, true, s->head_loc, s->loc);
     }
-    L->setting = NULL;
     L->setting_def = NULL, L->setting_kind = NULL, L->train_net = NULL;
 }
 
@@ -310,7 +296,7 @@ static void switch_kind(const Setting *st, const SettingKind *now, const Setting
 
 bool train_flag(TrainConfig *t, const SettingFlag *f, const char *text, Arena *a, Diag *d)
 {
-    Lower L = {.arena = a, .diag = d, .setting = f->setting->name, .flag = f->name};
+    Lower L = {.arena = a, .diag = d, .setting_def = f->setting, .flag = f->name};
     const Setting *st = f->setting;
     SrcLoc none = {0};
     PtrVec args = {0};

@@ -545,15 +545,8 @@ static yaml_node_t *setting_inside(YamlReader *p, const char *key, yaml_node_t *
     for (yaml_node_pair_t *q = v->data.mapping.pairs.start; st && q < v->data.mapping.pairs.top;
          q++) {
         yaml_node_t *k = node_at(p, q->key);
-        if (!k || k->type != YAML_SCALAR_NODE || !ir_setting_find(scalar(k)))
-            continue;
-        bool own = false;
-        for (int c = 0; c < st->ncommon; c++)
-            own = own || !strcmp(st->common[c].spec.name, scalar(k));
-        for (int i = 0; i < st->nkinds; i++)
-            for (int j = 0; j < st->kinds[i].nvalues; j++)
-                own = own || !strcmp(st->kinds[i].values[j].spec.name, scalar(k));
-        if (!own)
+        if (k && k->type == YAML_SCALAR_NODE && ir_setting_find(scalar(k)) &&
+            !ir_setting_has_value(st, NULL, scalar(k)))
             return k;
     }
     return NULL;

@@ -385,6 +385,8 @@ extern const int ir_nsettings;
 const Setting *ir_setting_find(const char *name);
 /* The kind of s in t, or NULL when s is absent. */
 const SettingKind *ir_setting_kind(const Setting *s, const TrainConfig *t);
+/* Whether kind k of s (NULL: any kind of s) has a value named name, s's common ones included. */
+bool ir_setting_has_value(const Setting *s, const SettingKind *k, const char *name);
 /* The kind of s whose own values include v; NULL for one of s's common values. */
 const SettingKind *ir_setting_kind_of(const Setting *s, const SettingValue *v);
 /* Runs every chosen kind's check again (each at its setting's statement): for a flag that

@@ -547,6 +547,18 @@ const SettingKind *ir_setting_kind(const Setting *s, const TrainConfig *t)
     return NULL;
 }
 
+bool ir_setting_has_value(const Setting *s, const SettingKind *k, const char *name)
+{
+    for (int i = 0; i < s->ncommon; i++)
+        if (!strcmp(s->common[i].spec.name, name))
+            return true;
+    for (int j = 0; j < s->nkinds; j++)
+        for (int i = 0; (!k || k == &s->kinds[j]) && i < s->kinds[j].nvalues; i++)
+            if (!strcmp(s->kinds[j].values[i].spec.name, name))
+                return true;
+    return false;
+}
+
 int ir_setting_values(const Setting *s, const SettingKind *k, const SettingValue **out)
 {
     int n = 0;

@@ -734,8 +734,7 @@ static int load_folder(Dataset *ds, const char *dir, bool train, char ***classes
     Decoded *dec = NULL;
     Dataset t = {0};
     if (train) { /* the classes: the training split's folders */
-        cls = list(split.data, &ncls, d);
-        if (!cls || !class_count_ok(split.data, ncls, d))
+        if (!(cls = dataset_folder_classes(dir, &ncls, d)))
             goto done;
     } else {             /* the test split's folders must be training classes */
         if (!*classes) { /* the test split alone (--eval): the classes still come from train */

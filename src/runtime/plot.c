@@ -276,25 +276,30 @@ static void distinct_labels(Run *r, int m)
     }
 }
 
+/* The start of the last name in path[0, *end), *end moved back over the slashes ending it. */
+static size_t name_start(const char *path, size_t *end)
+{
+    while (*end > 1 && path[*end - 1] == '/')
+        (*end)--;
+    size_t start = *end;
+    while (start > 0 && path[start - 1] != '/')
+        start--;
+    return start;
+}
+
 static bool read_run(Run *r, const char *dir, Diag *d)
 {
     if (!record_is_run(dir)) {
         diag_error(d, (SrcLoc){0}, "%s: not a run folder (it has no run.json)", dir);
         return false;
     }
-    size_t end = strlen(dir), start; /* the folder's own name: "runs/mlp-3/" is mlp-3 */
-    while (end > 1 && dir[end - 1] == '/')
-        end--;
-    for (start = end; start > 0 && dir[start - 1] != '/'; start--)
-        ;
+    /* the folder's own name ("runs/mlp-3/" is mlp-3), and with its parent's
+     * (runs/mlp-sweep-1/width=4 is mlp-sweep-1/width=4) */
+    size_t end = strlen(dir), start = name_start(dir, &end), pend = start;
+    size_t pstart = name_start(dir, &pend);
     r->label = strndup(dir + start, end - start);
-    size_t pend = start, pstart; /* and its parent's */
-    while (pend > 1 && dir[pend - 1] == '/')
-        pend--;
-    for (pstart = pend; pstart > 0 && dir[pstart - 1] != '/'; pstart--)
-        ;
     r->longer =
-        pend > pstart ? strndup(dir + pstart, end - pstart) : strdup(r->label ? r->label : "");
+        strndup(dir + (pend > pstart ? pstart : start), end - (pend > pstart ? pstart : start));
     size_t n = strlen(dir) + 16;
     char *file = malloc(n);
     if (!file || !r->label || !r->longer) {
