@@ -124,8 +124,9 @@ enum {
  * loss's options for its loss). */
 static bool trains_only(const Setting *s)
 {
-    static const char *const names[] = {"optimizer", "epochs", "shuffle", "early_stop",
-                                        "schedule",  "warmup", "augment"};
+    static const char *const names[] = {"optimizer",  "epochs",         "shuffle",
+                                        "early_stop", "schedule",       "warmup",
+                                        "augment",    "clip_grad_norm", "clip_grad_value"};
     for (size_t i = 0; i < sizeof names / sizeof *names; i++)
         if (strcmp(s->name, names[i]) == 0)
             return true;

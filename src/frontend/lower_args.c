@@ -18,7 +18,8 @@ static const char *type_desc(const AttrSpec *s)
     case ATTR_INT: return "an integer";
     case ATTR_INTS:
         return s->max_len == 2 ? "an integer or a pair like [3, 5]" : "a list of integers";
-    case ATTR_FLOAT: return s->none ? "a number or none" : "a number";
+    case ATTR_FLOAT:
+        return s->none ? "a number or none" : isinf(s->max) ? "a number or inf" : "a number";
     case ATTR_FLOATS: return "a list of numbers";
     case ATTR_BOOL: return "true or false";
     case ATTR_ENUM: return "a name";
@@ -46,8 +47,12 @@ static bool check_range(Lower *L, const AttrSpec *s, const AstValue *v, double x
             snprintf(lo, sizeof lo, "%g", s->min);
             snprintf(hi, sizeof hi, "%g", s->max);
         }
-        diag_error(L->diag, v->loc, "'%s' must be between %s and %s, got %s", aname(L, s), lo, hi,
-                   ast_value_text(v));
+        if (isinf(s->max))
+            diag_error(L->diag, v->loc, "'%s' must be %s or more (or inf), got %s", aname(L, s), lo,
+                       ast_value_text(v));
+        else
+            diag_error(L->diag, v->loc, "'%s' must be between %s and %s, got %s", aname(L, s), lo,
+                       hi, ast_value_text(v));
         return false;
     }
     return true;
@@ -173,6 +178,13 @@ static bool set_attr(Lower *L, const AttrSpec *s, AttrVal *out, const AstValue *
         if (s->none && v->kind == VAL_IDENT && (str_ieq(v->s, "none") || str_ieq(v->s, "null"))) {
             /* PyTorch's None, also as YAML writes it */
             nv.f[0] = NAN;
+            nv.n = 1;
+            break;
+        }
+        if (s->type == ATTR_FLOAT && isinf(s->max) &&
+            (v->kind == VAL_IDENT || v->kind == VAL_STRING) &&
+            (str_ieq(v->s, "inf") || str_ieq(v->s, ".inf"))) { /* norm_type=inf, 'inf', .inf */
+            nv.f[0] = INFINITY;
             nv.n = 1;
             break;
         }

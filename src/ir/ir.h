@@ -274,6 +274,9 @@ typedef struct TrainConfig {
     double start_factor, end_factor; /* LinearLR */
     int total_iters;
     int warmup; /* linear warm-up over this many steps (per batch), 0: none */
+    /* clip_grad_norm (max_norm > 0, norm_type in [1, inf]) and clip_grad_value (> 0); 0: not
+     * written */
+    double clip_norm, clip_norm_type, clip_value;
     int batch, epochs;
     int chunks; /* a batch is cut into at most this many chunks (0: the default, 8) */
     uint64_t seed;

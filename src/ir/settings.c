@@ -387,6 +387,47 @@ ONE_VALUE(epochs, ATTR_INT, "1", 0, 1 << 20, epochs, "--epochs", "passes over th
 ONE_VALUE(seed, ATTR_INT, "0", 0, 9.2e18, seed, "--seed", "fixes init, order and dropout");
 ONE_VALUE(shuffle, ATTR_BOOL, "true", 0, 0, shuffle, "--shuffle", "reshuffle every epoch");
 ONE_VALUE(warmup, ATTR_INT, "0", 0, 1e9, warmup, NULL, "batches of linear lr warm-up");
+/* clip_grad_norm and clip_grad_value: torch.nn.utils' clip_grad_norm_ and clip_grad_value_,
+ * called between backward() and the optimizer's step */
+static const char *const pos_clip_norm[] = {"max_norm", "norm_type", NULL};
+static const SettingValue clip_norm_values[] = {
+    V("max_norm", ATTR_FLOAT, NULL, true, 0, 1e6, 1, 1,
+      "the gradients (all of them, as one vector) are scaled down to this norm when theirs is "
+      "larger",
+      clip_norm, "--clip-grad-norm"),
+    V("norm_type", ATTR_FLOAT, "2", false, 1, INFINITY, 1, 1,
+      "the p of the p-norm (inf: the largest absolute gradient)", clip_norm_type, NULL),
+};
+
+/* A setting that is not written leaves its value 0. Clipping to 0 zeroes every gradient
+ * (as PyTorch's does: no training), and the two clippings, one after the other, are no call
+ * that PyTorch's training loops make: both refused. */
+static void clip_check(const char *what, double v, const TrainConfig *t, const SrcLoc *at, Diag *d)
+{
+    if (v == 0)
+        diag_error(d, at[0], "%s 0 would zero every gradient: give a positive %s", what,
+                   strcmp(what, "clip_grad_norm") ? "value" : "max_norm");
+    else if (t->clip_norm > 0 && t->clip_value > 0)
+        diag_error(d, at[0], "clip_grad_norm and clip_grad_value are both given: give one");
+}
+
+static void clip_norm_check(const TrainConfig *t, const SrcLoc *at, Diag *d)
+{
+    clip_check("clip_grad_norm", t->clip_norm, t, at, d);
+}
+
+static void clip_value_check(const TrainConfig *t, const SrcLoc *at, Diag *d)
+{
+    clip_check("clip_grad_value", t->clip_value, t, at, d);
+}
+
+static const SettingKind clip_norm_kinds[] = {
+    {NULL, 0, NULL, clip_norm_values, N(clip_norm_values), pos_clip_norm, clip_norm_check, NULL}};
+static const SettingValue clip_value_values[] = {V("value", ATTR_FLOAT, NULL, true, 0, 1e6, 1, 1,
+                                                   "every gradient is clamped to [-value, value]",
+                                                   clip_value, "--clip-grad-value")};
+static const SettingKind clip_value_kinds[] = {
+    {NULL, 0, NULL, clip_value_values, 1, pos_value, clip_value_check, NULL}};
 ONE_VALUE(chunks, ATTR_INT, "8", 1, 1024, chunks, "--chunks",
           "most chunks a batch is cut into; the bits depend on it, not on threads or processes");
 ONE_VALUE(val, ATTR_FLOAT, "0", 0, TRAIN_VAL_MAX, val, "--val",
@@ -464,6 +505,13 @@ const Setting ir_settings[] = {
     {"shuffle", "reshuffle every epoch", NULL, 0, shuffle_kinds, 1, NONE, 0, -1, NULL},
     {"warmup", "linear lr warm-up over this many batches", NULL, 0, warmup_kinds, 1, NONE, 0, -1,
      NULL},
+    {"clip_grad_norm",
+     "torch.nn.utils.clip_grad_norm_ after every backward: the gradients scaled down to a "
+     "largest norm",
+     NULL, 0, clip_norm_kinds, 1, NONE, -1, -1, NULL},
+    {"clip_grad_value",
+     "torch.nn.utils.clip_grad_value_ after every backward: every gradient clamped to a range",
+     NULL, 0, clip_value_kinds, 1, NONE, -1, -1, NULL},
     {"chunks", "most chunks a batch is cut into (each adds its gradients in chunk order)", NULL, 0,
      chunks_kinds, 1, NONE, 0, -1, NULL},
     {"val", "a validation set held out of the training set: a seeded shuffle of it, the last share",

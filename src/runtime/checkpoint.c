@@ -813,7 +813,10 @@ static void tell_other_settings(const char *path, const char *saved, const Train
                 was = q, wlen = ql;
             q += ql + (qe != NULL);
         }
-        if (!was || wlen != len || strncmp(was, l, len)) {
+        /* a setting a checkpoint of an older build has no line for, and this run does not
+         * use either (clip_grad_norm none), is no difference */
+        bool unused = len - (size_t)(name - l) == nlen + 5 && !strncmp(name + nlen, " none", 5);
+        if (!(was ? wlen == len && !strncmp(was, l, len) : unused)) {
             if (!told++)
                 diag_warning(d, (SrcLoc){0},
                              "%s: this run's train settings are not those the checkpoint was "

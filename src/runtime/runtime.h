@@ -204,6 +204,9 @@ int optim_states(const Optim *o, OptimState s[OPTIM_MAX_STATES]);
  * beta1 instead of the config's (OneCycleLR's cycling; beta1 also enters the bias
  * correction). */
 void optim_step(Optim *o, float *params, const float *grads, double lr, double momentum);
+/* The train section's clip_grad_norm or clip_grad_value (neither: nothing) on m->grads, as
+ * torch.nn.utils.clip_grad_norm_ and clip_grad_value_ do between backward() and the step. */
+void grad_clip(Model *m, const TrainConfig *t);
 
 typedef struct Schedule {
     const TrainConfig *t;

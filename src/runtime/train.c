@@ -613,6 +613,7 @@ TrainResult rt_train(Model *m, Optim *o, TrainPos *pos, const Dataset *train, co
             }
             pos->correct += count_correct(m, logits, count, NULL);
             rt_backward(m, count);
+            grad_clip(m, t);
             lr = sched_lr(&sched, pos->epoch, pos->step);
             optim_step(o, m->params, m->grads, lr, sched_momentum(&sched, pos->step));
             pos->step++;
@@ -790,6 +791,7 @@ bool rt_profile(Model *m, Optim *o, const Dataset *ds, int warmup, int steps, Pr
         double t3 = now_seconds();
         rt_backward(m, batch);
         double t4 = now_seconds();
+        grad_clip(m, t);
         optim_step(o, m->params, m->grads, sched_lr(&sched, 0, s), sched_momentum(&sched, s));
         double t5 = now_seconds();
         if (s >= warmup) {

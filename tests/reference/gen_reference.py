@@ -444,7 +444,66 @@ per epoch. OneCycleLR also cycles the momentum; onecycle.momentum (12) holds it 
         w.tensor(name + ".lr", lrs)
         if name.startswith("onecycle"):
             w.tensor(name + ".momentum", moms)
+    write_clip(w)
     w.close()
+
+
+def write_clip(w):
+    """torch.nn.utils.clip_grad_norm_ and clip_grad_value_ on float32 gradients, as a training
+    loop calls them, over every norm_type and the gradients' extremes."""
+    torch.manual_seed(20261206)
+    # the parameters of `Linear 5; ReLU; Linear 3` on 6 inputs, in state_dict order
+    shapes = [(5, 6), (5,), (3, 5), (3,)]
+    n = sum(torch.Size(s).numel() for s in shapes)
+    base = torch.randn(n, dtype=torch.float32) * 0.3
+    nan = base.clone()
+    nan[17] = float("nan")
+    sets = {"normal": base, "big": base * 1e20, "tiny": base * 1e-30, "nan": nan,
+            "inf": torch.where(torch.arange(n) == 40, torch.tensor(float("inf")), base)}
+    w.comment("""
+Gradient clipping in float32 (torch.nn.utils). The parameters are those of `Linear 5; ReLU;
+Linear 3` on 6 inputs: weight (5,6), bias (5), weight (3,5), bias (3), 53 floats in
+state_dict order. clip.<set> (53) are gradients: normal (N(0, 0.3)), big (x 1e20: squares
+overflow float32), tiny (x 1e-30: squares underflow), nan (one NaN), inf (one inf). Each case
+<name>.clipped (53) holds the gradients after the call its comment shows.""")
+    for k, v in sets.items():
+        w.tensor("clip." + k, v)
+    cases = [  # name, set, the call's text in a train section, the call
+        ("clip_norm_2", "normal", "clip_grad_norm 0.5", ("norm", 0.5, 2.0)),
+        ("clip_norm_2_above", "normal", "clip_grad_norm 100", ("norm", 100.0, 2.0)),
+        ("clip_norm_1", "normal", "clip_grad_norm 0.5 norm_type=1", ("norm", 0.5, 1.0)),
+        ("clip_norm_3", "normal", "clip_grad_norm 0.5 norm_type=3", ("norm", 0.5, 3.0)),
+        ("clip_norm_2_5", "normal", "clip_grad_norm 0.5 norm_type=2.5", ("norm", 0.5, 2.5)),
+        ("clip_norm_inf", "normal", "clip_grad_norm 0.1 norm_type=inf", ("norm", 0.1, "inf")),
+        ("clip_norm_2_tiny_max", "normal", "clip_grad_norm 1e-30", ("norm", 1e-30, 2.0)),
+        ("clip_norm_2_big", "big", "clip_grad_norm 1", ("norm", 1.0, 2.0)),
+        ("clip_norm_1_big", "big", "clip_grad_norm 1 norm_type=1", ("norm", 1.0, 1.0)),
+        ("clip_norm_inf_big", "big", "clip_grad_norm 1 norm_type=inf", ("norm", 1.0, "inf")),
+        ("clip_norm_2_tiny", "tiny", "clip_grad_norm 1e-3", ("norm", 1e-3, 2.0)),
+        ("clip_norm_3_tiny", "tiny", "clip_grad_norm 1e-3 norm_type=3", ("norm", 1e-3, 3.0)),
+        ("clip_norm_2_nan", "nan", "clip_grad_norm 1", ("norm", 1.0, 2.0)),
+        ("clip_norm_inf_nan", "nan", "clip_grad_norm 1 norm_type=inf", ("norm", 1.0, "inf")),
+        ("clip_norm_2_inf", "inf", "clip_grad_norm 1", ("norm", 1.0, 2.0)),
+        ("clip_value", "normal", "clip_grad_value 0.05", ("value", 0.05)),
+        ("clip_value_big", "big", "clip_grad_value 1e6", ("value", 1e6)),
+        ("clip_value_nan", "nan", "clip_grad_value 0.05", ("value", 0.05)),
+        ("clip_value_inf", "inf", "clip_grad_value 0.05", ("value", 0.05)),
+    ]
+    for name, src, text, call in cases:
+        flat = sets[src]
+        params, off = [], 0
+        for s in shapes:
+            k = torch.Size(s).numel()
+            p = torch.zeros(s, requires_grad=True)
+            p.grad = flat[off:off + k].reshape(s).clone()
+            params.append(p)
+            off += k
+        if call[0] == "norm":
+            torch.nn.utils.clip_grad_norm_(params, call[1], norm_type=float(call[2]))
+        else:
+            torch.nn.utils.clip_grad_value_(params, call[1])
+        w.comment("%s: %s on clip.%s" % (name, text, src))
+        w.tensor(name + ".clipped", torch.cat([p.grad.reshape(-1) for p in params]))
 
 
 def write_optim32(w):

@@ -235,6 +235,21 @@ grep -q "warning: e1other.ckpt.st: this run's train settings are not those the c
     [ "$(grep -c '^note:' e1otherr.err)" = 2 ] &&
     ok "a resume with --lr and --label-smoothing of its own: a warning naming both settings" ||
     bad "resume with other settings" "$(cat e1otherr.err)"
+# gradient clipping is a train setting like the others: a resume that adds it says so; and a
+# checkpoint of a build before clipping (no clip lines in netc.train: blanked here, the
+# header's length kept) resumes without a word about them
+run_ok e1clip mlp.net --train --data small --threads 2 --epochs 2 --resume e1of2.ckpt.st --clip-grad-norm 0.5
+grep -q "note: now 'clip_grad_norm max_norm=0.5 norm_type=2', trained with 'clip_grad_norm none'" e1clip.err &&
+    [ "$(grep -c '^note:' e1clip.err)" = 1 ] &&
+    ok "a resume with --clip-grad-norm: a warning naming clip_grad_norm" ||
+    bad "resume with --clip-grad-norm" "$(cat e1clip.err)"
+run_ok e1c mlp.net --train --data small --threads 2 --epochs 1 --save e1c.st
+sed 's/  clip_grad_norm none\\n  clip_grad_value none\\n/                     \\n                      \\n/' e1c.ckpt.st >e1old.ckpt.st
+! grep -q 'clip_grad' e1old.ckpt.st && [ "$(wc -c <e1old.ckpt.st)" = "$(wc -c <e1c.ckpt.st)" ] &&
+    run_ok e1old mlp.net --train --data small --threads 2 --epochs 2 --resume e1old.ckpt.st &&
+    ! grep -q 'warning' e1old.err && same e1old.st e2.st &&
+    ok "a checkpoint without the clip settings' lines (an older build's) resumes silently, to the same bytes" ||
+    bad "an older checkpoint's missing clip lines" "$(cat e1old.err; grep -c clip_grad e1old.ckpt.st)"
 # the saved weights evaluate to the accuracy the training run printed last
 run_ok eval mlp.net --load mdet1.st --eval --data small --threads 2
 test_result() { sed -n 's/^test: \(loss [0-9.]*  accuracy [0-9.]*\) .*/\1/p' "$1"; }

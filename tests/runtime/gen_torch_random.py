@@ -21,7 +21,10 @@
 #     and weight_decay; AdamW) with its learning rate; the last OPT_NETS nets (a seed of
 #     their own) RMSprop, Adagrad or Adadelta with some of their arguments; and after them
 #     the hand-written nets of hand_nets() (PyTorch's MNIST example, dropouts at 0); and last
-#     ACT_NETS (a seed of their own) whose activations include ReLU6 and ELU (of any alpha).
+#     ACT_NETS (a seed of their own) whose activations include ReLU6 and ELU (of any alpha);
+#     and after them CLIP_NETS (a seed of their own) whose training clips the gradients
+#     (clip_grad_norm of every norm_type, or clip_grad_value, from limits that clip every
+#     step to ones that never do).
 # A net on which PyTorch's own float32 steps depart from its float64 ones by more than 1e-6
 # (relative, as the test measures) is drawn again: there float32 rounding is amplified (Adam
 # on a bias whose gradient a BatchNorm after it makes almost zero, a large learning rate),
@@ -47,6 +50,7 @@
 #   /usr/bin/python3 tests/runtime/gen_torch_random.py NETC --act   (the ACT_NETS alone:
 #       torch's rounding and the checks have moved since the other fixtures were drawn, and
 #       a whole run now draws other nets for them)
+#   /usr/bin/python3 tests/runtime/gen_torch_random.py NETC --clip  (the CLIP_NETS alone)
 import copy
 import os
 import random
@@ -65,7 +69,7 @@ sys.path.insert(0, os.path.join(base.ROOT, "bench"))
 import torch_net  # noqa: E402
 
 OUT = os.path.join(base.HERE, "fixtures", "random")
-NETS, DENSE_NETS, OPT_NETS, ACT_NETS = 32, 8, 8, 6
+NETS, DENSE_NETS, OPT_NETS, ACT_NETS, CLIP_NETS = 32, 8, 8, 6, 8
 SHAPE_NETS, SHAPE_INPUTS = 24, 8
 NONFLAT_NETS = 8
 STEPS, BATCH = 3, 8
@@ -573,13 +577,36 @@ def loss_of(loss, out, y):
     return nn.functional.cross_entropy(out, y, label_smoothing=ls)
 
 
-def train(model, x, y, loss, opt):
+def draw_clip(rng, idx):
+    """A clip_grad_norm or clip_grad_value statement (the CLIP_NETS): limits far below the
+    gradients' (clipping every step) to far above them (never clipping); the norm's p in
+    turn 2 (by default), 1, 3 and inf."""
+    if idx % 3 != 2:
+        clip = "clip_grad_norm %s" % fmt(rng.choice([1e-3, 0.05, 0.5, 5.0, 100.0]))
+        p = [None, 1.0, 3.0, "inf"][idx % 4]
+        return clip + ("" if p is None else " norm_type=%s" % (p if p == "inf" else fmt(p)))
+    return "clip_grad_value %s" % fmt(rng.choice([1e-4, 0.01, 0.2, 10.0]))
+
+
+def apply_clip(model, clip):
+    """torch.nn.utils' clipping as a training loop calls it, between backward() and step()."""
+    words = clip.split()
+    if words[0] == "clip_grad_value":
+        nn.utils.clip_grad_value_(model.parameters(), float(words[1]))
+    else:
+        p = words[2].split("=")[1] if len(words) > 2 else 2.0
+        nn.utils.clip_grad_norm_(model.parameters(), float(words[1]), norm_type=float(p))
+
+
+def train(model, x, y, loss, opt, clip=None):
     model.train()
     o = make_optimizer(model.parameters(), opt)
     for s in range(STEPS):
         o.zero_grad()
         out = model(x[s * BATCH:(s + 1) * BATCH])
         loss_of(loss, out, y[s * BATCH:(s + 1) * BATCH]).backward()
+        if clip:
+            apply_clip(model, clip)
         o.step()
 
 
@@ -623,10 +650,17 @@ def main():
     # and last ACT_NETS whose activations include ReLU6 and ELU, from a seed of their own
     rng5 = random.Random(20261209)
     first_act = NETS + DENSE_NETS + OPT_NETS + len(hand)
+    # and CLIP_NETS whose training clips the gradients, from a seed of their own
+    rng6 = random.Random(20261210)
+    first_clip = first_act + ACT_NETS
     only_act = sys.argv[2:] == ["--act"]  # those alone (each group draws from its own seed)
+    only_clip = sys.argv[2:] == ["--clip"]
     if only_act:
         made = first_act
-    while made < first_act + ACT_NETS:
+    if only_clip:
+        made = first_clip
+    while made < (first_clip if only_act else first_clip + CLIP_NETS):
+        clip = None
         if made < NETS:
             text, loss, opt = draw_net(rng, made)
         elif made < NETS + DENSE_NETS:
@@ -635,14 +669,18 @@ def main():
             text, loss, opt = draw_net(rng4, made, more_optimizers=True)
         elif made < first_act:
             text, loss, opt = hand[made - NETS - DENSE_NETS - OPT_NETS](made)
-        else:
+        elif made < first_clip:
             text, loss, opt = draw_net(rng5, made, more_acts=True)
+        else:
+            text, loss, opt = draw_net(rng6, made, more_optimizers=rng6.random() < 0.3)
+            clip = draw_clip(rng6, made)
+            text = text.replace("\n  batch ", "\n  %s\n  batch " % clip, 1)
         model, _ = torch_net.build(to_yaml(netc, text), 1000 + made)
         init = copy.deepcopy(model.state_dict())
         model32 = copy.deepcopy(model)
         model = model.double()
-        train(model, x.double(), y, loss, opt)
-        train(model32, x, y, loss, opt)
+        train(model, x.double(), y, loss, opt, clip)
+        train(model32, x, y, loss, opt, clip)
         dev = departure(model32.state_dict(), model.state_dict())
         if dev > 1e-6 and NETS + DENSE_NETS + OPT_NETS <= made < first_act:
             sys.exit("hand net %02d: PyTorch's own float32 steps depart by %.3g" % (made, dev))
@@ -662,10 +700,10 @@ def main():
             for row in logits:
                 f.write(",".join("%.9g" % float(v) for v in row) + "\n")
         n = sum(p.numel() for p in model.parameters())
-        print("%02d: %d parameters, %s, %s" % (made, n, loss, opt))
+        print("%02d: %d parameters, %s, %s%s" % (made, n, loss, opt, ", " + clip if clip else ""))
         made += 1
     print("%d nets; %d drawn again" % (made, rejected))
-    if only_act:
+    if only_act or only_clip:
         return
     # then NONFLAT_NETS more (sNN numbered on), with Linear and Softmax on images, from a
     # seed of their own (so the shape nets before them stay as they were)

@@ -22,6 +22,7 @@
  * (Adam lr 3) and 8.8e-4 with betas (0.9, 0.99999), and an unfused SGD update by a few ulp,
  * which only the bit check sees. OPTIM_VERBOSE=1 prints every case's worst difference. */
 #include <criterion/criterion.h>
+#include <float.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -376,6 +377,99 @@ Test(optim, every_case_in_the_reference, .init = refs_load, .fini = refs_free)
             cr_expect(listed(opt32_cases, NCASES(opt32_cases), refs[i].name, len),
                       "optim.ref case '%s' has no entry in opt32_cases[] of test_optim.c",
                       refs[i].name);
+    }
+}
+
+/* ---- gradient clipping (torch.nn.utils.clip_grad_norm_ and clip_grad_value_) ----
+ *
+ * Float32 PyTorch's clipped gradients of `Linear 5; ReLU; Linear 3` (optim.ref's clip.*):
+ * every norm_type, a limit above the norm, and gradients whose squares overflow or underflow
+ * float32, or that hold a NaN or an inf. Within 2 ulp (ATen's float sum of squares runs in
+ * its own lanes and order; the other norms are the same bits), a zero with its sign, a NaN
+ * where PyTorch's is. */
+typedef struct ClipCase {
+    const char *name, *set, *train;
+} ClipCase;
+
+static const ClipCase clip_cases[] = {
+    {"clip_norm_2", "normal", "clip_grad_norm 0.5"},
+    {"clip_norm_2_above", "normal", "clip_grad_norm 100"},
+    {"clip_norm_1", "normal", "clip_grad_norm 0.5 norm_type=1"},
+    {"clip_norm_3", "normal", "clip_grad_norm 0.5 norm_type=3"},
+    {"clip_norm_2_5", "normal", "clip_grad_norm 0.5 norm_type=2.5"},
+    {"clip_norm_inf", "normal", "clip_grad_norm max_norm=0.1 norm_type=inf"},
+    {"clip_norm_2_tiny_max", "normal", "clip_grad_norm 1e-30"},
+    {"clip_norm_2_big", "big", "clip_grad_norm 1"},
+    {"clip_norm_1_big", "big", "clip_grad_norm 1 1"},
+    {"clip_norm_inf_big", "big", "clip_grad_norm 1 INF"},
+    {"clip_norm_2_tiny", "tiny", "clip_grad_norm 1e-3 norm_type=2"},
+    {"clip_norm_3_tiny", "tiny", "clip_grad_norm 1e-3 norm_type=3"},
+    {"clip_norm_2_nan", "nan", "clip_grad_norm 1"},
+    {"clip_norm_inf_nan", "nan", "clip_grad_norm 1 norm_type=inf"},
+    {"clip_norm_2_inf", "inf", "clip_grad_norm 1"},
+    {"clip_value", "normal", "clip_grad_value 0.05"},
+    {"clip_value_big", "big", "clip_grad_value 1e6"},
+    {"clip_value_nan", "nan", "clip_grad_value value=0.05"},
+    {"clip_value_inf", "inf", "clip_grad_value 0.05"},
+};
+
+static void run_clip_case(const ClipCase *cc)
+{
+    Arena *a = arena_new();
+    char *text = arena_printf(a,
+                              "network c (input 6) {\n  Linear 5\n  ReLU\n  Linear 3\n}\n"
+                              "train {\n  %s\n  batch 2\n}\n",
+                              cc->train);
+    Diag d;
+    diag_init(&d, stderr, "test_optim");
+    Graph *g = frontend_load_file(a, src_from_string(a, "clip.net", text), &d);
+    cr_assert(g && d.errors == 0, "%s: the net does not load:\n%s", cc->name, text);
+    Model *m = rt_model_new(g, 2, &d);
+    cr_assert(m);
+    char name[96];
+    snprintf(name, sizeof name, "clip.%s", cc->set);
+    const RefTensor *in = ref(name);
+    snprintf(name, sizeof name, "%s.clipped", cc->name);
+    const RefTensor *want = ref(name);
+    size_t k = 0;
+    for (int i = 0; i < g->nodes.len; i++) /* the gradients in state_dict order */
+        for (int q = 0; q < GRAPH_NODE(g, i)->nparams; q++)
+            for (int64_t e = 0; e < shape_numel(GRAPH_NODE(g, i)->params[q].shape); e++, k++) {
+                cr_assert(k < in->n, "%s: more gradients than clip.%s", cc->name, cc->set);
+                m->plan[i].grads[q][e] = (float)in->v[k];
+            }
+    cr_assert(k == in->n && k == want->n, "%s: %zu gradients, the reference %zu", cc->name, k,
+              want->n);
+    grad_clip(m, &g->train);
+    k = 0;
+    for (int i = 0; i < g->nodes.len; i++)
+        for (int q = 0; q < GRAPH_NODE(g, i)->nparams; q++)
+            for (int64_t e = 0; e < shape_numel(GRAPH_NODE(g, i)->params[q].shape); e++, k++) {
+                float got = m->plan[i].grads[q][e], w = (float)want->v[k];
+                bool ok = w != w   ? got != got
+                          : w == 0 ? got == 0 && signbit(got) == signbit(w)
+                                   : fabsf(got - w) <= 2 * FLT_EPSILON * fabsf(w);
+                cr_expect(ok, "%s (%s): gradient %zu is %.9g, PyTorch's %.9g", cc->name, cc->train,
+                          k, (double)got, (double)w);
+            }
+    rt_model_free(m);
+    arena_free(a);
+}
+
+Test(clip, every_case_in_the_reference, .init = refs_load, .fini = refs_free)
+{
+    for (size_t i = 0; i < NCASES(clip_cases); i++)
+        run_clip_case(&clip_cases[i]);
+    for (int i = 0; i < nrefs; i++) { /* every clipping case the reference holds is here */
+        const char *dot = strrchr(refs[i].name, '.');
+        if (!dot || strcmp(dot, ".clipped") != 0)
+            continue;
+        bool found = false;
+        for (size_t k = 0; k < NCASES(clip_cases); k++)
+            found |= strlen(clip_cases[k].name) == (size_t)(dot - refs[i].name) &&
+                     !strncmp(refs[i].name, clip_cases[k].name, (size_t)(dot - refs[i].name));
+        cr_expect(found, "optim.ref case '%s' has no entry in clip_cases[] of test_optim.c",
+                  refs[i].name);
     }
 }
 
