@@ -1232,23 +1232,34 @@ static void fingerprint(uint32_t fp[5], const Graph *g, const Dataset *train, co
  * process 0's weights, buffers, optimizer state and position (only process 0 read --load or
  * --resume), and makes the model one of the job's. */
 static bool share_state(Model *m, Optim *o, TrainPos *pos, const Dataset *train,
-                        const Dataset *test, Diag *d)
+                        const Dataset *test, const RunOptions *ro, Diag *d)
 {
     if (!dist_all(true)) /* another process failed before (see main) */
         return false;
-    uint32_t mine[5], first[5];
+    uint32_t mine[6], first[6];
     fingerprint(mine, m->g, train, test);
+    /* what decides when the processes meet: where a run stops, and whether it saves (an
+     * MPMD launch may give each its own flags; one stopping or saving alone waits for ever) */
+    char control[96];
+    snprintf(control, sizeof control, "%lld %d %d %d", ro ? (long long)ro->max_steps : -1,
+             ro && ro->save, ro && ro->checkpoint, ro && ro->best);
+    mine[5] = (uint32_t)crc32(0, (const Bytef *)control, (uInt)strlen(control));
     memcpy(first, mine, sizeof mine);
     dist_bcast(first, sizeof first, 0);
-    static const char *const what[5] = {"network (with its train settings)", "training set's size",
-                                        "training set", "test set's size", "test set"};
+    static const char *const what[6] = {"network (with its train settings)",
+                                        "training set's size",
+                                        "training set",
+                                        "test set's size",
+                                        "test set",
+                                        "--steps, or what it saves (--save, --checkpoint, "
+                                        "--record, --no-record)"};
     bool ok = true;
-    for (int k = 0; k < 5 && ok; k++)
+    for (int k = 0; k < 6 && ok; k++)
         if (mine[k] != first[k]) {
-            diag_error(d, (SrcLoc){0},
-                       "its %s differs from process 0's; every process needs the same net, "
-                       "settings and data",
-                       what[k]);
+            diag_error(d, (SrcLoc){0}, "its %s differs from process 0's; every process needs %s",
+                       what[k],
+                       k < 5 ? "the same net, settings and data"
+                             : "the same, as they decide when the processes exchange");
             ok = false;
         }
     if (!dist_all(ok))
@@ -1715,9 +1726,6 @@ static int run(int argc, char **argv, char **typed, bool *collective)
                                              : "beside the weights";
         if (rank == 0 && !distinct_outputs(arena, save, ckpt, ckpt_from, best, rec.dir, &d))
             goto done;
-        *collective = true; /* share_state's failures are agreed; so are rt_train's */
-        if (nproc > 1 && !share_state(m, o, &pos, &train, &test, &d))
-            goto done;
         TestSignal ts = {-1, 1, SIGINT};
         const char *env = getenv("NETRUN_TEST_SIGNAL");
         if (env)
@@ -1740,6 +1748,9 @@ static int run(int argc, char **argv, char **typed, bool *collective)
             .argc = recording && a.resume && !a.record && resume_in_run(a.resume) ? argc : 0,
             .argv = typed,
         };
+        *collective = true; /* share_state's failures are agreed; so are rt_train's */
+        if (nproc > 1 && !share_state(m, o, &pos, &train, &test, &ro, &d))
+            goto done;
         char banner[512] = "";
         if (!a.quiet) {
             char np[32], ni[32], nv[32], steps[64] = "";
@@ -1782,7 +1793,7 @@ static int run(int argc, char **argv, char **typed, bool *collective)
     }
     if (a.eval) {
         *collective = true;
-        if (nproc > 1 && !a.train && !share_state(m, NULL, NULL, &train, &test, &d))
+        if (nproc > 1 && !a.train && !share_state(m, NULL, NULL, &train, &test, NULL, &d))
             goto done;
         double t0 = now_seconds();
         if (a.confusion && rank == 0 &&

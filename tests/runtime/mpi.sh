@@ -12,8 +12,8 @@
 #    steps uninterrupted;
 #  - --eval on 2 processes prints what a plain --eval prints; --predict, --plot and --profile
 #    (process 0's alone) failing on 2 processes end the job with the error;
-#  - one process with other data than process 0 (mpirun's MPMD form): exit non-zero, one
-#    error naming the difference, and no checkpoint written;
+#  - one process with other data than process 0 (mpirun's MPMD form), or another --steps:
+#    exit non-zero, one error naming the difference, and no checkpoint written;
 #  - a loss that becomes NaN: every process stops at the same step, process 0 alone says so;
 #  - two threads in a process mpirun bound to one core: a warning that names --bind-to none;
 #  - a killed process: mpirun exits non-zero (a 60 s guard, not a stopwatch), no netrun is
@@ -177,6 +177,19 @@ if [ $st != 0 ] && [ $st != 124 ] && grep -q "process 1 of 2): error: its test s
 else
     bad "a process with other test data" "exit $st, saved: $([ -e mixed.st ] && echo yes || echo no)" \
         "$(grep -v '^-\|^$' mixed.log | head -5)"
+fi
+
+# ---- a process with another --steps (MPMD): it would stop alone and leave the other waiting ----
+timeout 120 mpirun -np 1 "$NETRUN" "$ROOT/nets/mnist.net" --train --steps 3 --data "$DATA" \
+    --threads 1 --save steps.st : -np 1 "$NETRUN" "$ROOT/nets/mnist.net" --train --steps 5 \
+    --data "$DATA" --threads 1 --save steps.st >steps.log 2>&1
+st=$?
+if [ $st != 0 ] && [ $st != 124 ] && grep -q "process 1 of 2): error: its --steps, or what it saves" steps.log &&
+    [ ! -e steps.st ]; then
+    ok "a process with another --steps: exit $st, the difference named, nothing saved"
+else
+    bad "a process with another --steps" "exit $st, saved: $([ -e steps.st ] && echo yes || echo no)" \
+        "$(grep -v '^-\|^$' steps.log | head -5)"
 fi
 
 # ---- bound to one core with two threads (mpirun's default binding): a warning with the fix ----
