@@ -417,6 +417,15 @@ static bool same_but(const char *x, const char *y, char p, char q)
     return !*x && !*y;
 }
 
+/* Whether two values of an axis are one run: the same number written otherwise (4 and 04,
+ * 0.5 and .50; not 4 and 4.0, an int and a float). */
+static bool same_number(const char *x, const char *y)
+{
+    AstValue a = {0}, b = {0};
+    return ast_parse_number(&a, x) && ast_parse_number(&b, y) && a.kind == b.kind && !a.overflow &&
+           !b.overflow && (a.kind == VAL_INT ? a.i == b.i : a.f == b.f);
+}
+
 /* The child's words: the program, the point's values and its folder, then argv without
  * --sweep (before the user's words: after a `--` they would be file names). */
 static char **child_argv(int argc, char **argv, const Axis *ax, int nax, const int *pick,
@@ -527,10 +536,15 @@ int sweep_run(int argc, char **argv, const char *net, const char *net_name,
         /* a value twice is the same run twice, and the same folder ('/' becomes '_') */
         for (int i = 0; i < ax[a].n && status == EXIT_OK; i++)
             for (int j = 0; j < i && status == EXIT_OK; j++) {
-                if (same_but(ax[a].values[i], ax[a].values[j], '/', '_')) {
-                    fprintf(stderr, "netrun: error: --sweep %s: '%s' is given twice%s\n", specs[a],
-                            ax[a].values[i],
-                            strcmp(ax[a].values[i], ax[a].values[j]) ? " (as a folder name)" : "");
+                const char *vi = ax[a].values[i], *vj = ax[a].values[j];
+                bool folder = same_but(vi, vj, '/', '_');
+                if (folder || same_number(vi, vj)) {
+                    fprintf(stderr, "netrun: error: --sweep %s: '%s' is given twice%s%s%s\n",
+                            specs[a], vi,
+                            !folder          ? " (as '"
+                            : strcmp(vi, vj) ? " (as a folder name)"
+                                             : "",
+                            folder ? "" : vj, folder ? "" : "')");
                     status = EXIT_USAGE;
                 }
             }

@@ -158,6 +158,8 @@ expect no-values 2 "--sweep lr=: write --sweep NAME=V1,V2" mlp.net --train --swe
 expect no-train 2 "--sweep goes with --train" mlp.net --sweep lr=0.1
 expect with-define 2 "--sweep width and -D width=8: give the values once" mlp.net --train -D width=8 --sweep width=16,32
 expect value-twice 2 "--sweep width=16,8,16: '16' is given twice" mlp.net --train --sweep width=16,8,16
+expect value-twice-as-number 2 "--sweep width=16,8,016: '016' is given twice .as '16'." mlp.net --train --sweep width=16,8,016
+expect value-twice-as-float 2 "--sweep lr=0.05,5e-2: '5e-2' is given twice .as '0.05'." mlp.net --train --sweep lr=0.05,5e-2
 expect value-twice-as-folder 2 "--sweep data=a/b,a_b: 'a_b' is given twice .as a folder name." mlp.net --train --sweep data=a/b,a_b
 expect with-save 2 "--sweep goes with --train.*--save" mlp.net --train --save x.st --sweep lr=0.1
 # every value is read before the first run, as -D or the flag would read it (exit 2, no run)
