@@ -195,8 +195,9 @@ void write_ast_net(const AstNet *net, StrBuf *sb)
 
 static void yaml_items(StrBuf *sb, const PtrVec *stmts, int depth);
 
-/* A statement's arguments as its value: positional ones as a list (one alone as itself),
- * keyed ones as a mapping (the list's last item when both). */
+/* A statement's arguments as its value, in their order: positional ones as list items (one
+ * alone as itself), each run of keyed ones as a mapping (`kernel=2 1`, whose 1 is the stride,
+ * stays `[{kernel: 2}, 1]`). */
 static void yaml_args(StrBuf *sb, const PtrVec *args)
 {
     int npos = 0, nkey = 0;
@@ -207,26 +208,20 @@ static void yaml_args(StrBuf *sb, const PtrVec *args)
                  !((const AstArg *)args->items[0])->val->s);
     if (list)
         sb_putc(sb, '[');
-    int k = 0;
     for (int i = 0; i < args->len; i++) {
         const AstArg *a = args->items[i];
-        if (a->key)
-            continue;
-        if (k++)
+        bool prev_key = i > 0 && ((const AstArg *)args->items[i - 1])->key;
+        bool next_key = i + 1 < args->len && ((const AstArg *)args->items[i + 1])->key;
+        if (i && !(a->key && prev_key))
             sb_puts(sb, ", ");
-        value(sb, a->val, true, false);
-    }
-    if (nkey) {
-        sb_puts(sb, k ? ", {" : "{");
-        k = 0;
-        for (int i = 0; i < args->len; i++) {
-            const AstArg *a = args->items[i];
-            if (!a->key)
-                continue;
-            sb_printf(sb, "%s%s: ", k++ ? ", " : "", a->key);
+        if (a->key) {
+            sb_printf(sb, "%s%s: ", prev_key ? ", " : "{", a->key);
+            value(sb, a->val, true, false);
+            if (!next_key)
+                sb_putc(sb, '}');
+        } else {
             value(sb, a->val, true, false);
         }
-        sb_putc(sb, '}');
     }
     if (list)
         sb_putc(sb, ']');

@@ -146,7 +146,9 @@ static void keyed_args(YamlReader *p, PtrVec *args, yaml_node_t *m)
 
 /* A layer's (or a train setting kind's) arguments from the value of its kind: `{in: 1, out: 32}`
  * gives keyed arguments, `2` one positional, `[2, 2]` one positional per element, `[32, k3,
- * {stride: 2}]` both (a mapping as the list's last item), nothing none. */
+ * {stride: 2}]` both, in their order, as the .net form reads them (`[{kernel: 2}, 1]` is
+ * `kernel=2 1`: the positional value takes the first attribute not given yet, the stride),
+ * nothing none. */
 static void layer_args(YamlReader *p, AstStmt *s, yaml_node_t *v)
 {
     if (v->type == YAML_MAPPING_NODE) {
@@ -157,19 +159,10 @@ static void layer_args(YamlReader *p, AstStmt *s, yaml_node_t *v)
         for (yaml_node_item_t *i = v->data.sequence.items.start;
              i < v->data.sequence.items.top && !halted(p); i++) {
             yaml_node_t *item = node_at(p, *i);
-            if (item && item->type == YAML_MAPPING_NODE && i + 1 == v->data.sequence.items.top) {
-                keyed_args(p, &s->args, item); /* [32, k3, {stride: 2}]: keyed ones last */
-            } else if (item && item->type == YAML_MAPPING_NODE) {
-                SrcLoc at = ydoc_loc_node(p, item);
-                diag_error(p->d, at,
-                           "keyed values before positional ones: found a mapping "
-                           "that is not the list's last item");
-                diag_hint(p->d, at,
-                          "the keyed values go in one mapping at the end: [8, 3, "
-                          "{stride: 2}]");
-            } else if (item) {
+            if (item && item->type == YAML_MAPPING_NODE)
+                keyed_args(p, &s->args, item);
+            else if (item)
                 push_positional(p, &s->args, item);
-            }
         }
         ydoc_leave(p, v);
     } else if (!is_null(v)) {
