@@ -492,10 +492,17 @@ Test(yaml, layer_with_several_keys)
 
 Test(yaml, value_is_a_mapping)
 {
-    /* a mapping gives keyed arguments only as a list's last item */
-    parse("network: n\nlayers:\n  - MaxPool2d: [{a: 1}, 2]\n");
-    expect_msg("t.yaml:3:17: error: keyed values before positional ones: found a mapping that is "
-               "not the list's last item");
+    /* a mapping in a list gives keyed arguments where it stands, as the .net form reads
+     * `MaxPool2d kernel=2 1` (the 1 then takes the stride) */
+    AstNet *net =
+        parse_ok("network: n\nlayers:\n  - MaxPool2d: [{kernel: 2, padding: 1}, 1, k3]\n");
+    const AstStmt *s = stmt(&net->body, 0);
+    cr_assert_eq(s->args.len, 4);
+    cr_expect_str_eq(arg(s, 0)->key, "kernel");
+    cr_expect_str_eq(arg(s, 1)->key, "padding");
+    cr_expect_null(arg(s, 2)->key);
+    cr_expect_eq(arg(s, 2)->val->i, 1);
+    cr_expect_null(arg(s, 3)->key);
     parse("network: n\nlayers:\n  - Linear: {out: }\n");
     expect_msg("t.yaml:3:14: error: expected a value for 'out', found nothing");
 }
