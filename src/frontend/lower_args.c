@@ -58,6 +58,16 @@ static bool check_range(Lower *L, const AttrSpec *s, const AstValue *v, double x
     return true;
 }
 
+/* The bool word a misspelt one is near (flase: false), or NULL. */
+static const char *bool_suggest(const char *word)
+{
+    Suggest sg;
+    suggest_init(&sg, word, false);
+    suggest_add(&sg, "true");
+    suggest_add(&sg, "false");
+    return suggest_best(&sg);
+}
+
 static bool type_error(Lower *L, const AttrSpec *s, const AstValue *v)
 {
     if (v->kind == VAL_LIST && v->s) /* sizes: 3x8, or 0x10 (numbers are decimal) */
@@ -89,6 +99,8 @@ static bool type_error(Lower *L, const AttrSpec *s, const AstValue *v)
              ast_parse_number(&num, v->s))
         diag_hint(L->diag, v->loc, "write the number bare, without quotes or a !!str tag: %s",
                   v->s);
+    else if (v->kind == VAL_IDENT && s->type == ATTR_BOOL && bool_suggest(v->s))
+        diag_hint(L->diag, v->loc, "did you mean '%s'?", bool_suggest(v->s)); /* bias=flase */
     else if (v->kind == VAL_IDENT) /* a parameter misspelled: `Linear widht` */
         lower_params_suggest(L, v->s, v->loc);
     return false;

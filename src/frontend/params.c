@@ -392,6 +392,8 @@ static AstValue *eval(Lower *L, const AstValue *v, int depth, bool in_expr)
         else if (L->bare_repeats > 0)
             diag_hint(L->diag, v->loc,
                       "for the copy's index, name it in the repeat: repeat N as %s { ... }", v->s);
+        else if (L->nparams == 0 && loc_yaml(v->loc))
+            diag_hint(L->diag, v->loc, "declare it first: params: {%s: 1}", v->s);
         else if (L->nparams == 0)
             diag_hint(L->diag, v->loc, "declare it first: params { %s 1 }", v->s);
         return NULL;
