@@ -408,7 +408,7 @@ static int netc_idx(const char *path, const unsigned char *d, size_t len, const 
     const unsigned char *labels = NULL;
     int status;
     if (len < 16 || netc_be32(d) != 0x803)
-        return netc_fail(path, "not an IDX image file (magic 0x00000803) or a PGM");
+        return netc_fail(path, "neither an IDX image file (which starts 00 00 08 03) nor a PGM");
     n = netc_be32(d + 4);
     rows = netc_be32(d + 8);
     cols = netc_be32(d + 12);

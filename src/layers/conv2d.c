@@ -98,34 +98,10 @@ static bool resolve_padding(Node *n, Diag *d)
     return true;
 }
 
-static void shape(Node *n, Diag *d)
+/* groups divides both channel counts (c in); else an error with the groups that would. */
+static bool check_groups(const Node *n, int64_t c, Diag *d)
 {
-    if (!layer_need_image(n, d) || !resolve_padding(n, d))
-        return;
-    int64_t c = n->in.d[0];
-    layer_check_in(n, A_IN, c, d);
-    n->attrs[A_IN].i[0] = c;
-    n->attrs[A_IN].n = 1;
-    const AttrVal *k = &n->attrs[A_KERNEL], *s = &n->attrs[A_STRIDE], *p = &n->attrs[A_PADDING],
-                  *dl = &n->attrs[A_DILATION];
-    int64_t out[2];
-    for (int i = 0; i < 2; i++)
-        out[i] = ir_conv_out(n->in.d[1 + i], k->i[i], s->i[i], p->i[i], dl->i[i]);
-    if (out[0] < 1 || out[1] < 1) {
-        diag_error(d, n->loc,
-                   "'Conv2d' output would be %lldx%lld: input %lldx%lld, kernel %lldx%lld, "
-                   "stride %lldx%lld, padding %lldx%lld, dilation %lldx%lld",
-                   (long long)out[0], (long long)out[1], (long long)n->in.d[1],
-                   (long long)n->in.d[2], (long long)k->i[0], (long long)k->i[1],
-                   (long long)s->i[0], (long long)s->i[1], (long long)p->i[0], (long long)p->i[1],
-                   (long long)dl->i[0], (long long)dl->i[1]);
-        char what[64];
-        snprintf(what, sizeof what, "the %lldx%lld input comes", (long long)n->in.d[1],
-                 (long long)n->in.d[2]);
-        ir_note_input(n, what, d);
-        return;
-    }
-    int64_t oc = n->attrs[A_OUT].i[0], kk = k->i[0] * k->i[1], G = n->attrs[A_GROUPS].i[0];
+    int64_t oc = n->attrs[A_OUT].i[0], G = n->attrs[A_GROUPS].i[0];
     if (c % G || oc % G) {
         const AttrVal *gv = &n->attrs[A_GROUPS];
         diag_error(d, gv->set ? gv->loc : n->loc,
@@ -163,8 +139,41 @@ static void shape(Node *n, Diag *d)
         char what[64];
         snprintf(what, sizeof what, "the %lld input channels come", (long long)c);
         ir_note_input(n, what, d);
+        return false;
+    }
+    return true;
+}
+
+static void shape(Node *n, Diag *d)
+{
+    if (!layer_need_image(n, d) || !resolve_padding(n, d))
+        return;
+    int64_t c = n->in.d[0];
+    layer_check_in(n, A_IN, c, d);
+    n->attrs[A_IN].i[0] = c;
+    n->attrs[A_IN].n = 1;
+    const AttrVal *k = &n->attrs[A_KERNEL], *s = &n->attrs[A_STRIDE], *p = &n->attrs[A_PADDING],
+                  *dl = &n->attrs[A_DILATION];
+    if (!check_groups(n, c, d)) /* before the size: the more basic mistake */
+        return;
+    int64_t out[2];
+    for (int i = 0; i < 2; i++)
+        out[i] = ir_conv_out(n->in.d[1 + i], k->i[i], s->i[i], p->i[i], dl->i[i]);
+    if (out[0] < 1 || out[1] < 1) {
+        diag_error(d, n->loc,
+                   "'Conv2d' output would be %lldx%lld: input %lldx%lld, kernel %lldx%lld, "
+                   "stride %lldx%lld, padding %lldx%lld, dilation %lldx%lld",
+                   (long long)out[0], (long long)out[1], (long long)n->in.d[1],
+                   (long long)n->in.d[2], (long long)k->i[0], (long long)k->i[1],
+                   (long long)s->i[0], (long long)s->i[1], (long long)p->i[0], (long long)p->i[1],
+                   (long long)dl->i[0], (long long)dl->i[1]);
+        char what[64];
+        snprintf(what, sizeof what, "the %lldx%lld input comes", (long long)n->in.d[1],
+                 (long long)n->in.d[2]);
+        ir_note_input(n, what, d);
         return;
     }
+    int64_t oc = n->attrs[A_OUT].i[0], kk = k->i[0] * k->i[1], G = n->attrs[A_GROUPS].i[0];
     c /= G; /* input channels per output channel */
     n->out = shape_make(3, (int64_t[]){oc, out[0], out[1]});
     if (shape_numel(n->out) > SHAPE_MAX_NUMEL || oc * c * kk > SHAPE_MAX_NUMEL) {

@@ -104,7 +104,7 @@ for cc in $ccs; do
   expect "flat PGM" 0 "^1  (p=0.944) $" "$flat" "$tmp/p5.pgm"
   expect "no file" 1 "^stub: $tmp/none: cannot open $" "$img" "$tmp/none"
   expect "gzip" 1 "^stub: $tmp/gz.idx: gzip file: decompress it first" "$img" "$tmp/gz.idx"
-  expect "IDX magic" 1 "^stub: $tmp/magic.idx: not an IDX image file (magic 0x00000803) or a PGM $" "$img" "$tmp/magic.idx"
+  expect "IDX magic" 1 "^stub: $tmp/magic.idx: neither an IDX image file (which starts 00 00 08 03) nor a PGM $" "$img" "$tmp/magic.idx"
   expect "IDX truncated" 1 "^stub: $tmp/short.idx: truncated: 3 images of 12 bytes need 52 bytes, the file has 40 $" "$img" "$tmp/short.idx"
   expect "IDX longer" 1 "^stub: $tmp/long.idx: unexpected data after byte 40 (2 images of 12 bytes) $" "$img" "$tmp/long.idx"
   expect "IDX a byte longer" 1 "^stub: $tmp/odd.idx: unexpected data after byte 40 (2 images of 12 bytes) $" "$img" "$tmp/odd.idx"
