@@ -378,9 +378,16 @@ int main(int argc, char **argv)
         if (mode == OPT_SUMMARY) {
             ir_summary(g, &sb);
             char b[32];
-            size_t arena = cg_arena_bytes(g);
-            sb_printf(&sb, "Generated C: peak activation memory %s bytes (%.2f KiB, its arena)\n",
-                      fmt_thousands(b, (int64_t)arena), (double)arena / 1024);
+            Diag quiet;
+            diag_init_quiet(&quiet, "netc");
+            size_t arena = cg_can_emit(g, &quiet) ? cg_arena_bytes(g) : 0;
+            if (quiet.errors)
+                sb_puts(&sb, "Generated C: none: netc cannot compile this network (netc -o says "
+                             "why)\n");
+            else
+                sb_printf(&sb,
+                          "Generated C: peak activation memory %s bytes (%.2f KiB, its arena)\n",
+                          fmt_thousands(b, (int64_t)arena), (double)arena / 1024);
         } else if (mode == OPT_DUMP)
             ir_dump(g, &sb);
         else if (mode == OPT_DUMP_PLAN)

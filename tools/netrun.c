@@ -440,10 +440,11 @@ static int apply_overrides(const Args *a, TrainConfig *t, Arena *arena, Diag *d)
 
 static void put_name(const char *s);
 
-/* probs: the outputs are probabilities already (the net ends in Softmax), printed as they
- * are; else scores, whose softmax is printed (after LogSoftmax, the same numbers). names:
- * the first nnames classes' names (0: numbers alone). */
-static int top_classes(const float *logits, int n, bool probs, char **names, int nnames)
+/* read: probabilities already (the net ends in Softmax), printed as they are; an
+ * activation's values, printed as they are but not as probabilities (out=); else scores,
+ * whose softmax is printed (after LogSoftmax, the same numbers). names: the first nnames
+ * classes' names (0: numbers alone). */
+static int top_classes(const float *logits, int n, OutputRead read, char **names, int nnames)
 {
     /* softmax in double for the printed probabilities */
     double mx = logits[0], sum = 0;
@@ -467,8 +468,11 @@ static int top_classes(const float *logits, int n, bool probs, char **names, int
             put_name(names[order[j]]);
             putchar(' ');
         }
-        printf("(p=%.3f)",
-               probs ? (double)logits[order[j]] : exp((double)logits[order[j]] - mx) / sum);
+        if (read == OUT_VALUES)
+            printf("(out=%.4g)", (double)logits[order[j]]);
+        else
+            printf("(p=%.3f)", read == OUT_PROBS ? (double)logits[order[j]]
+                                                 : exp((double)logits[order[j]] - mx) / sum);
     }
     putchar('\n');
     return order[0];
@@ -642,12 +646,13 @@ static int predict(const Args *a, Model *m, const TrainConfig *t, Diag *d)
 {
     /* a class for each image needs class scores; any output goes to --logits */
     const Node *last = GRAPH_NODE(m->g, m->g->nodes.len - 1);
-    if (last->out.rank != 1 && !a->logits) {
+    if ((last->out.rank != 1 || shape_numel(last->out) == 1) && !a->logits) {
         char s[64];
         diag_error(d, last->head_loc,
                    "--predict prints each image's class, but the network's output (%s '%s') is "
                    "%s, not a vector of class scores",
-                   last->ops->name, last->path, shape_str(last->out, s));
+                   last->ops->name, last->path,
+                   last->out.rank == 1 ? "one value" : shape_str(last->out, s));
         diag_hint(d, last->head_loc,
                   "add --logits FILE to write every output of every image (channels, then "
                   "rows, then columns)");
@@ -767,7 +772,7 @@ static int predict(const Args *a, Model *m, const TrainConfig *t, Diag *d)
                     fprintf(csv, k ? ",%.9g" : "%.9g", (double)row[k]);
                 fputc('\n', csv);
             } else if (pgm || picture) { /* one image: its three likeliest classes */
-                top_classes(row, N, ir_output_is_softmax(m->g), names, nnames);
+                top_classes(row, N, ir_output_read(m->g), names, nnames);
             } else {
                 int best = 0;
                 for (int k = 1; k < N; k++)

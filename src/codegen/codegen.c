@@ -358,6 +358,8 @@ static void emit_main(const Gen *gen, StrBuf *c)
     const Node *last = GRAPH_NODE(gen->g, gen->g->nodes.len - 1);
     char shape[64];
     shape_str(last->out, shape);
+    /* a vector of class scores (one value is no class: printed as it is, as an image is) */
+    bool scores = last->out.rank == 1 && shape_numel(last->out) > 1;
     sb_printf(c,
               "/* ---- command-line driver (--main) ---- */\n"
               "#define NETC_MAIN_NAME \"%s\"\n#define NETC_MAIN_FORWARD %s_forward\n"
@@ -365,11 +367,12 @@ static void emit_main(const Gen *gen, StrBuf *c)
               "#define NETC_MAIN_IN_C %lld\n#define NETC_MAIN_IN_H %lld\n"
               "#define NETC_MAIN_IN_W %lld\n#define NETC_MAIN_MEAN %s\n#define NETC_MAIN_STD %s\n"
               "#define NETC_MAIN_SCORES %d\n#define NETC_MAIN_OUT_SHAPE \"%s\"\n"
-              "#define NETC_MAIN_PROBS %d\n",
+              "#define NETC_MAIN_PROBS %d\n#define NETC_MAIN_VALUES %d\n",
               gen->g->name, gen->P, (long long)gen->in_size, (long long)gen->out_size,
               image ? (long long)in->d[0] : 0, image ? (long long)in->d[1] : 0,
-              image ? (long long)in->d[2] : 0, mean, std, last->out.rank == 1, shape,
-              last->out.rank == 1 && ir_output_is_softmax(gen->g));
+              image ? (long long)in->d[2] : 0, mean, std, scores, shape,
+              scores && ir_output_read(gen->g) == OUT_PROBS,
+              scores && ir_output_read(gen->g) == OUT_VALUES);
     sb_puts(c, cg_driver);
 }
 
@@ -430,8 +433,7 @@ static void emit_blob_symbol(const Gen *gen, StrBuf *c, size_t bytes)
               P, bytes, P, bytes, bytes, P, P);
 }
 
-bool cg_emit(const Graph *g, const float *const *params, const CgOptions *o, StrBuf *c, StrBuf *h,
-             StrBuf *blob, Diag *d)
+bool cg_can_emit(const Graph *g, Diag *d)
 {
     bool can = true;
     for (int i = 0; i < g->nodes.len; i++) {
@@ -439,6 +441,13 @@ bool cg_emit(const Graph *g, const float *const *params, const CgOptions *o, Str
         if (n->ops->emit_check && !n->ops->emit_check(n, d))
             can = false;
     }
+    return can;
+}
+
+bool cg_emit(const Graph *g, const float *const *params, const CgOptions *o, StrBuf *c, StrBuf *h,
+             StrBuf *blob, Diag *d)
+{
+    bool can = cg_can_emit(g, d);
     const TrainConfig *t = &g->train;
     int nn = ir_norm_values(t);
     if (o->main && nn > 1) { /* the driver reads one-channel images */

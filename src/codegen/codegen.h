@@ -20,6 +20,8 @@ typedef struct CgOptions {
  * gigabytes over tens of megabytes of float literals. */
 #define CG_BLOB_AUTO_FLOATS ((size_t)4 << 20)
 
+/* Whether every layer of g can be generated (LayerOps.emit_check), each that cannot told. */
+bool cg_can_emit(const Graph *g, Diag *d);
 /* Generates the program for g with the given parameter values (params[node *
  * NODE_MAX_PARAMS + p], PyTorch layout). Writes the C file into c and, when h is not
  * NULL, the header into h, and with o->blob_path the weights into blob. Returns false (after a

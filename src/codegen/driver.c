@@ -18,9 +18,11 @@
  *                       input, which takes any image of NETC_MAIN_IN_SIZE pixels)
  *   NETC_MAIN_MEAN, NETC_MAIN_STD   the normalisation (std 0: none)
  *   NETC_MAIN_SCORES    1 if the output is a vector of class scores, 0 for an image of
- *                       shape NETC_MAIN_OUT_SHAPE (a string, "3x13x13")
+ *                       shape NETC_MAIN_OUT_SHAPE (a string, "3x13x13") or one value
  *   NETC_MAIN_PROBS     1 if those scores are probabilities already (the net ends in
- *                       Softmax): printed as they are, not through a softmax */
+ *                       Softmax): printed as they are, not through a softmax
+ *   NETC_MAIN_VALUES    1 if they are an activation's values (Sigmoid's...): printed as
+ *                       they are, and not as probabilities */
 #ifndef _POSIX_C_SOURCE /* for clock_gettime (netc defines it at the top of the program) */
 #define _POSIX_C_SOURCE 200112L
 #endif
@@ -37,6 +39,9 @@
 #endif
 #ifndef NETC_MAIN_PROBS
 #define NETC_MAIN_PROBS 0
+#endif
+#ifndef NETC_MAIN_VALUES
+#define NETC_MAIN_VALUES 0
 #endif
 
 void NETC_MAIN_FORWARD(const float *in, float *out);
@@ -280,7 +285,10 @@ static int netc_pgm(const char *path, const unsigned char *d, size_t len)
     mx = (double)out[best];
     for (int i = 0; i < NETC_MAIN_OUT_SIZE; i++)
         sum += exp((double)out[i] - mx);
-    printf("%d  (p=%.3f)\n", best, NETC_MAIN_PROBS ? (double)out[best] : 1.0 / sum);
+    if (NETC_MAIN_VALUES)
+        printf("%d  (out=%.4g)\n", best, (double)out[best]);
+    else
+        printf("%d  (p=%.3f)\n", best, NETC_MAIN_PROBS ? (double)out[best] : 1.0 / sum);
     return 0;
 }
 
@@ -374,7 +382,7 @@ static const unsigned char *netc_labels(const char *path, unsigned long n, unsig
         return NULL;
     }
     if (len < 8 || netc_be32(d) != 0x801) {
-        netc_fail(path, "not an IDX label file (magic 0x00000801)");
+        netc_fail(path, "not an IDX label file (which starts 00 00 08 01)");
         return NULL;
     }
     if (netc_be32(d + 4) != n) {

@@ -30,17 +30,19 @@ bool ir_monotonic(const Node *n)
     return n->ops->monotonic && (!n->ops->monotonic_if || n->ops->monotonic_if(n));
 }
 
-bool ir_output_is_softmax(const Graph *g)
+OutputRead ir_output_read(const Graph *g)
 {
     const Node *n = g->nodes.len ? GRAPH_NODE(g, g->nodes.len - 1) : NULL;
     while (n && n->ops->infer_identity && n->ninputs == 1)
         n = n->inputs[0];
-    if (!n || n->kind != LAYER_SOFTMAX)
-        return false;
-    int rank = n->in.rank, dim = (int)n->attrs[0].i[0]; /* Softmax's one attribute */
-    if (dim < 0)
-        dim += rank + 1;
-    return dim >= 1 && dim <= rank && n->in.d[dim - 1] == shape_numel(n->in);
+    if (n && n->kind == LAYER_SOFTMAX) {
+        int rank = n->in.rank, dim = (int)n->attrs[0].i[0]; /* Softmax's one attribute */
+        if (dim < 0)
+            dim += rank + 1;
+        return dim >= 1 && dim <= rank && n->in.d[dim - 1] == shape_numel(n->in) ? OUT_PROBS
+                                                                                 : OUT_VALUES;
+    }
+    return n && n->ops->emit_act ? OUT_VALUES : OUT_SCORES; /* an elementwise activation */
 }
 
 const LayerOps *ir_layer_find(const char *name)

@@ -578,11 +578,16 @@ struct LayerOps {
 extern const LayerOps *const ir_layers[LAYER__COUNT];
 /* Whether node n's function never decreases (LayerOps.monotonic and monotonic_if). */
 bool ir_monotonic(const Node *n);
-/* Whether the network's output is a probability distribution as it stands: a Softmax over all
- * of its values (a vector's, or a 1x1 image's channels), then only layers that are the
- * identity at inference (Flatten, Identity, Dropout); --predict then prints its values, not
- * their softmax. */
-bool ir_output_is_softmax(const Graph *g);
+/* How the network's output vector reads, looking back through layers that are the identity
+ * at inference (Flatten, Identity, Dropout), for --predict and the --main driver:
+ *   OUT_PROBS   a probability distribution as it stands: a Softmax over all of its values (a
+ *               vector's, or a 1x1 image's channels), printed as it is;
+ *   OUT_VALUES  an activation's values (Sigmoid's, ReLU's, a Softmax over a part of them):
+ *               no softmax of them is a probability, so they are printed as they are, not
+ *               as probabilities;
+ *   OUT_SCORES  class scores (a Linear's, a LogSoftmax's...), whose softmax is printed. */
+typedef enum { OUT_SCORES, OUT_PROBS, OUT_VALUES } OutputRead;
+OutputRead ir_output_read(const Graph *g);
 /* Case-insensitive lookup of a kind by name; NULL if unknown. */
 const LayerOps *ir_layer_find(const char *name);
 /* The registered name closest to `name` (for "did you mean"), or NULL. */

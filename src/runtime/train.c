@@ -59,8 +59,9 @@ static void outputs_note(const Model *m, int classes, Diag *d)
         last = last->inputs[0]; /* through a Softmax or a Dropout to the Linear */
     if (!last || last->head_loc.line <= 0)
         return;
-    diag_note(d, last->head_loc, "the network's %lld outputs come from '%s' here",
-              (long long)rt_outputs(m), last->ops->name);
+    int64_t outs = rt_outputs(m);
+    diag_note(d, last->head_loc, "the network's %lld output%s from '%s' here", (long long)outs,
+              outs == 1 ? " comes" : "s come", last->ops->name);
     if (classes > 0 && last->kind == LAYER_LINEAR)
         diag_hint(d, last->head_loc,
                   loc_yaml(last->head_loc) ? "one output a class: Linear: %d"
@@ -173,10 +174,10 @@ static bool check_dataset(const Model *m, const Dataset *ds, const char *images,
             while (p < ds->nparts - 1 && i >= ds->part_end[p]) /* the file it is in */
                 first = ds->part_end[p++];
             diag_error(d, (SrcLoc){0},
-                       "%s: %d classes (labels 0 to %d), but the network has %lld outputs "
+                       "%s: %d classes (labels 0 to %d), but the network has %lld output%s "
                        "(label %d of record %d%s%s is the first beyond them)",
-                       labels, top + 1, top, (long long)outs, ds->labels[i], i - first,
-                       ds->nparts ? " of " : "", ds->nparts ? ds->part[p] : "");
+                       labels, top + 1, top, (long long)outs, outs == 1 ? "" : "s", ds->labels[i],
+                       i - first, ds->nparts ? " of " : "", ds->nparts ? ds->part[p] : "");
             outputs_note(m, top + 1, d);
             return false;
         }

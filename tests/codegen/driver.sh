@@ -112,7 +112,7 @@ for cc in $ccs; do
   expect "IDX rows and cols" 1 "^stub: $tmp/wide.idx: images are 4x3 (width x height); the network takes 3x4 $" "$img" "$tmp/wide.idx"
   expect "IDX channels" 1 "^stub: $tmp/three.idx: images are one-channel; the network takes 3x4x3 (CxHxW) $" "$rgb" "$tmp/three.idx"
   expect "flat IDX size" 1 "^stub: $tmp/big.idx: images are 3x5 (15 values); the network takes 12 values $" "$flat" "$tmp/big.idx"
-  expect "label magic" 1 "^stub: $tmp/magic.labels: not an IDX label file (magic 0x00000801) $" "$img" "$tmp/three.idx" "$tmp/magic.labels"
+  expect "label magic" 1 "^stub: $tmp/magic.labels: not an IDX label file (which starts 00 00 08 01) $" "$img" "$tmp/three.idx" "$tmp/magic.labels"
   expect "label gzip" 1 "^stub: $tmp/gz.idx: gzip file: decompress it first" "$img" "$tmp/three.idx" "$tmp/gz.idx"
   expect "label count" 1 "^stub: $tmp/two.labels: holds 2 labels for 3 images $" "$img" "$tmp/three.idx" "$tmp/two.labels"
   # a header that does not fit is refused before the file is read: 1.5 GB of labels (or of
@@ -192,6 +192,26 @@ else
   fail=$((fail + 1)); echo "FAIL: $sm.net does not generate or compile:"; cat "$tmp/netc.err" "$tmp/cc.err"
 fi
 done
+# A net that ends in Sigmoid: its values are no logits, and a softmax of them no probability:
+# --main and netrun --predict print the largest as it is (out=); one output is no class
+# either: --main prints it as a row, and netrun --predict asks for --logits
+printf 'network sg (input 1x28x28) {\n  Flatten\n  Linear 10\n  Sigmoid\n}\n' > "$tmp/sg.net"
+printf 'network one (input 1x28x28) {\n  Flatten\n  Linear 1\n}\n' > "$tmp/one.net"
+pgm=$root/examples/$(ls "$root/examples" | grep -m1 '\.pgm$')
+if "$netc" "$tmp/sg.net" -o "$tmp/sg.c" --main 2> "$tmp/netc.err" &&
+  $cc -std=c99 -O2 -march=native -Wall -Wextra -pedantic -Werror "$tmp/sg.c" -o "$tmp/sg" -lm 2> "$tmp/cc.err" &&
+  "$netc" "$tmp/one.net" -o "$tmp/one.c" --main 2>> "$tmp/netc.err" &&
+  $cc -std=c99 -O2 -march=native -Wall -Wextra -pedantic -Werror "$tmp/one.c" -o "$tmp/one" -lm 2>> "$tmp/cc.err"; then
+  "$netrun" "$tmp/sg.net" --predict "$pgm" --logits "$tmp/sg.csv" 2> /dev/null
+  top=$(tr , '\n' < "$tmp/sg.csv" | awk '{ if (NR == 1 || $1 > m) { m = $1; k = NR - 1 } } END { if (NR) printf "%d  (out=%.4g)", k, m }')
+  expect "sg --main: the largest Sigmoid output as it is (${top:-none})" 0 "^${top:-no row} $" "$tmp/sg" "$pgm"
+  expect "sg netrun --predict: the same" 0 "^${top:-no row} " "$netrun" "$tmp/sg.net" --predict "$pgm"
+  "$netrun" "$tmp/one.net" --predict "$pgm" --logits "$tmp/one.csv" 2> /dev/null
+  expect "one output: --main prints the value ($(cat "$tmp/one.csv"))" 0 "^$(cat "$tmp/one.csv") $" "$tmp/one" "$pgm"
+  expect "one output: netrun --predict asks for --logits" 1 "output (Linear '1') is one value, not a vector of class scores" "$netrun" "$tmp/one.net" --predict "$pgm"
+else
+  fail=$((fail + 1)); echo "FAIL: sg.net or one.net does not generate or compile:"; cat "$tmp/netc.err" "$tmp/cc.err"
+fi
 # A PGM of maxval 6 (PIL's rounding to 8 bits) and a normalize: --main reads it as netrun
 # does, bit for bit (an image output, printed as a row); a normalize of one value a channel
 # is refused (the driver reads one-channel images)

@@ -678,7 +678,7 @@ expect f32-size 1 'odd.f32;3137 bytes;784 floats' "$NET" --predict odd.f32
     [ "$(tr -cd ',' <ldash.out | wc -c)" = 9 ] && [ ! -e ./- ] && grep -q "to standard output" ldash.err &&
     ok "--logits -: one row of 10 values on standard output" || bad "--logits -" "$(cat ldash.out ldash.err)"
 # a Softmax's probabilities, then Flatten: printed as they are, not softmaxed again (the top
-# p is the largest output); a Sigmoid's outputs are scores, whose softmax is printed
+# p is the largest output); a Sigmoid's are printed as they are (tests/codegen/driver.sh)
 printf 'network sf (input 1x28x28) {\n  Conv2d 4 k5 s3\n  AdaptiveAvgPool2d 1\n  Softmax\n  Flatten\n}\ntrain { seed 3 }\n' >sf.net
 "$NETRUN" sf.net --predict p28.pgm --logits - 2>/dev/null | tr ',' '\n' | sort -g | tail -1 >sf.max &&
     "$NETRUN" sf.net --predict p28.pgm >sf.out 2>/dev/null &&
