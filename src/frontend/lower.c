@@ -158,10 +158,21 @@ static Node *lower_layer(Lower *L, Item *parent, const AstStmt *s, Node *in)
         if (sp && sp - text < (int)sizeof kind)
             memcpy(kind, text, (size_t)(sp - text)), kind[sp - text] = 0;
         const char *sug = ir_layer_suggest(s->head);
+        Suggest tsug; /* a template's name is as good a guess as a kind's */
+        suggest_init(&tsug, s->head, false);
+        if (sug)
+            suggest_add(&tsug, sug);
+        for (int i = 0; i < L->ntemplates; i++)
+            suggest_add(&tsug, ((const AstArg *)L->templates[i]->args.items[0])->val->s);
+        const char *tmpl = suggest_best(&tsug) && (!sug || strcmp(suggest_best(&tsug), sug))
+                               ? suggest_best(&tsug)
+                               : NULL;
         if (kind[0] && ir_layer_find(kind))
             diag_hint(L->diag, s->head_loc,
                       "to name a layer '%s', give its arguments as its own: '- %s: {%s: %s}'",
                       s->head, s->head, kind, sp + 1);
+        else if (tmpl)
+            diag_hint(L->diag, s->head_loc, "did you mean '%s' (a template)?", tmpl);
         else if (sug && twin_kind(sug))
             diag_hint(L->diag, s->head_loc,
                       "did you mean '%s' (on CxHxW images) or '%s' (on vectors)?",

@@ -791,7 +791,7 @@ static void top_level(YamlReader *p, AstNet *net, yaml_node_t *root)
         return;
     YamlEntry *e;
     int n = ydoc_entries(p, root, &e);
-    bool seen_network = false, seen_layers = false;
+    bool seen_network = false, seen_layers = false, misspelt_network = false;
     AstStmt *params = NULL;
     PtrVec templates = {0};
     template_names(p, root);
@@ -869,6 +869,8 @@ static void top_level(YamlReader *p, AstNet *net, yaml_node_t *root)
             for (size_t j = 0; j < sizeof top_keys / sizeof *top_keys; j++)
                 suggest_add(&sug, top_keys[j]);
             diag_suggest(p->d, e[i].loc, &sug);
+            /* `netwrk: e`: told once, not again as a missing 'network' */
+            misspelt_network |= suggest_best(&sug) && !strcmp(suggest_best(&sug), "network");
         }
     }
     ydoc_leave(p, root);
@@ -886,7 +888,7 @@ static void top_level(YamlReader *p, AstNet *net, yaml_node_t *root)
         return;
     if (p->f->included_from) /* an included file gives params and templates only */
         return;
-    if (!seen_network)
+    if (!seen_network && !misspelt_network)
         diag_error(p->d, loc_point(net->loc),
                    "missing 'network': expected 'network: NAME' at "
                    "the top level");
