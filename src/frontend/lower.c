@@ -67,10 +67,14 @@ static bool check_name(Lower *L, const Item *parent, const char *name, SrcLoc lo
         return false;
     }
     if (!ast_is_name(name, false)) {
-        diag_error(L->diag, loc,
-                   "'%s' is not a valid name: use letters, digits and '_', "
-                   "starting with a letter",
-                   name);
+        bool told = false; /* a word of non-ASCII letters: the .net lexer reported it */
+        for (const char *c = name; *c && !loc_yaml(loc); c++)
+            told |= (unsigned char)*c >= 0x80;
+        if (!told)
+            diag_error(L->diag, loc,
+                       "'%s' is not a valid name: use letters, digits and '_', "
+                       "starting with a letter",
+                       name);
         return false;
     }
     for (int i = 0; i < parent->children.len; i++) {

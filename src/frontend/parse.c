@@ -74,7 +74,17 @@ void lex_bad_char(LexState *st, YYLTYPE loc, char c)
 
 void lex_bad_utf8(LexState *st, YYLTYPE loc, const char *text, int len)
 {
-    lex_error(st, loc, "unexpected character '%.*s': names and words are ASCII", len, text);
+    int n = 0; /* the first non-ASCII character's bytes (UTF-8) */
+    while (n < len && (unsigned char)text[n] < 0x80)
+        n++;
+    int m = n + 1;
+    while (m < len && ((unsigned char)text[m] & 0xC0) == 0x80)
+        m++;
+    if (n == 0 && m == len) /* the character alone */
+        lex_error(st, loc, "unexpected character '%.*s': names and words are ASCII", len, text);
+    else
+        lex_error(st, loc, "'%.*s' holds the character '%.*s': names and words are ASCII", len,
+                  text, m - n, text + n);
 }
 
 /* The column of the first non-blank byte on the line holding byte off; *first tells
