@@ -400,9 +400,38 @@ static void put_shortened(FILE *out, const char *msg)
     }
 }
 
+/* Whether the same error or warning was said at the same place among the last ones (FNV-1a
+ * over the location and the text); remembers it if not. */
+static bool said_before(Diag *d, SrcLoc loc, const char *fmt, va_list ap)
+{
+    char msg[512];
+    va_list ap2;
+    va_copy(ap2, ap);
+    vsnprintf(msg, sizeof msg, fmt, ap2);
+    va_end(ap2);
+    uint64_t h = 1469598103934665603u;
+    uint64_t where[4] = {(uint64_t)(uintptr_t)loc.file, (uint64_t)loc.line, (uint64_t)loc.col,
+                         (uint64_t)loc.len};
+    for (int k = 0; k < 4; k++)
+        h = (h ^ where[k]) * 1099511628211u;
+    for (const unsigned char *c = (const unsigned char *)msg; *c; c++)
+        h = (h ^ *c) * 1099511628211u;
+    int n = d->nsaid < 16 ? d->nsaid : 16;
+    for (int i = 0; i < n; i++)
+        if (d->said[i] == h)
+            return true;
+    d->said[d->nsaid++ % 16] = h;
+    return false;
+}
+
 void diag_vmsg(Diag *d, DiagLevel lvl, SrcLoc loc, const char *fmt, va_list ap)
 {
     static const char *names[] = {"error", "warning", "note", "hint"};
+    if ((lvl == DIAG_ERROR || lvl == DIAG_WARNING) && loc.file && said_before(d, loc, fmt, ap)) {
+        lvl == DIAG_ERROR ? d->errors++ : d->warnings++; /* counted: the caller failed again */
+        d->last_shown = false;                           /* its notes and hints go too */
+        return;
+    }
     if (lvl == DIAG_ERROR) {
         d->errors++;
         if (d->errors > d->max_errors) {

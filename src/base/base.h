@@ -93,6 +93,10 @@ typedef struct Diag {
     bool color;
     bool last_shown; /* whether the last error/warning was printed (notes follow it) */
     bool silent;     /* count the messages, print none (diag_init_quiet) */
+    /* the last errors' and warnings' hashes (location and text): one said again at the same
+     * place (a YAML anchor's error at each alias of it) is counted, not printed again */
+    uint64_t said[16];
+    int nsaid;
 } Diag;
 
 void diag_init(Diag *d, FILE *out, const char *prog);
