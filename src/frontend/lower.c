@@ -451,7 +451,8 @@ static Node *lower_block(Lower *L, Item *parent, const AstStmt *s, int depth, No
     for (int i = 0; i < it->children.len; i++)
         if (!((const Item *)it->children.items[i])->is_shortcut)
             locs[0] = ((const Item *)it->children.items[i])->loc;
-    locs[1] = sc ? sc->loc : s->head_loc;
+    /* the input: the layer that made it (its statement), else the network's declared input */
+    locs[1] = sc ? sc->loc : in ? in->loc : L->g->input_loc.file ? L->g->input_loc : s->head_loc;
     add->in_names = names;
     add->in_locs = locs;
     add->join_what = name ? arena_printf(L->arena, "residual '%s'", name) : "this residual";
