@@ -645,6 +645,7 @@ static Node *lower_use(Lower *L, Item *parent, const AstStmt *s, const AstStmt *
         if (val[k]) {
             diag_error(L->diag, a->loc, "template '%s': '%s' is given twice", name,
                        template_param(t, k, &def));
+            diag_note(L->diag, at[k], "first given here");
             ok = false;
             continue;
         }
