@@ -873,7 +873,12 @@ static Node *lower_stmts(Lower *L, Item *parent, const PtrVec *stmts, int depth,
                            "block");
             continue; /* kept by lower_templates */
         }
-        if (!strcmp(s->head, AST_IF) && !s->label) {
+        if (!strcmp(s->head, AST_IF)) {
+            if (s->label) /* then lowered as the if it is: no cascade of errors after */
+                diag_error(L->diag, s->label_loc,
+                           "an 'if' takes no name, as it adds no module of its own; drop '%s:' "
+                           "and name the layers in its body",
+                           s->label);
             cur = lower_if(L, parent, s, depth, in, cur);
         } else if (!strcmp(s->head, AST_REPEAT)) {
             cur = lower_repeat(L, parent, s, depth, cur);
@@ -944,7 +949,7 @@ static int decided_count(Lower *L, const PtrVec *stmts, const AstStmt **one)
     int n = 0;
     for (int i = 0; i < stmts->len; i++) {
         const AstStmt *s = stmts->items[i];
-        if (strcmp(s->head, AST_IF) || s->label) {
+        if (strcmp(s->head, AST_IF)) {
             *one = s;
             n++;
             continue;

@@ -321,13 +321,13 @@ static void if_body(YamlReader *p, AstStmt *s, yaml_node_t *v, SrcLoc at)
 }
 
 /* `name: {repeat: {...}}`: V a mapping of the one key repeat. */
-static bool is_repeat_entry(YamlReader *p, yaml_node_t *v, YamlEntry **inner)
+static bool is_keyword_entry(YamlReader *p, yaml_node_t *v, const char *word, YamlEntry **inner)
 {
     if (v->type != YAML_MAPPING_NODE ||
         v->data.mapping.pairs.top - v->data.mapping.pairs.start != 1)
         return false;
     yaml_node_t *k2 = node_at(p, v->data.mapping.pairs.start->key);
-    if (!k2 || k2->type != YAML_SCALAR_NODE || strcmp(scalar(k2), AST_REPEAT) != 0)
+    if (!k2 || k2->type != YAML_SCALAR_NODE || strcmp(scalar(k2), word) != 0)
         return false;
     if (!ydoc_enter(p, v))
         return true;
@@ -366,14 +366,18 @@ static AstStmt *layer_entry(YamlReader *p, const YamlEntry *e)
         s->head = e->name; /* repeat: {count: 3, layers: [...]} */
         s->head_loc = e->loc;
         repeat_body(p, s, v, e->loc);
-    } else if (is_repeat_entry(p, v, &inner)) {
+    } else if (is_keyword_entry(p, v, AST_REPEAT, &inner) ||
+               is_keyword_entry(p, v, AST_IF, &inner)) {
         if (!inner)
             return NULL;
         s->label = e->name; /* stage1: {repeat: {count: 3, as: i, layers: [...]}} */
         s->label_loc = e->loc;
         s->head = inner->name;
         s->head_loc = inner->loc;
-        repeat_body(p, s, inner->val, inner->loc);
+        if (!strcmp(inner->name, AST_IF)) /* x: {if: ...}: lowering says an if has no name */
+            if_body(p, s, inner->val, inner->loc);
+        else
+            repeat_body(p, s, inner->val, inner->loc);
     } else if (!strcmp(e->name, AST_JOIN)) {
         s->head = e->name; /* join: [add, a, b] */
         s->head_loc = e->loc;
