@@ -401,6 +401,8 @@ int ir_setting_values(const Setting *s, const SettingKind *k, const SettingValue
 /* A value's member of t as an AttrVal (not `set`), and back. */
 void ir_setting_get(const SettingValue *v, const TrainConfig *t, AttrVal *out);
 void ir_setting_put(const SettingValue *v, TrainConfig *t, const AttrVal *val);
+/* Makes s (a setting whose default is none) not written: its values 0. */
+void ir_setting_unset(const Setting *s, TrainConfig *t);
 /* Makes k the kind of s in t (marked given), its values at their defaults; the common
  * values too unless keep_common. */
 void ir_setting_choose(const Setting *s, const SettingKind *k, TrainConfig *t, bool keep_common);

@@ -404,8 +404,8 @@ static const SettingValue clip_norm_values[] = {
  * that PyTorch's training loops make: both refused. */
 static void clip_check(const char *what, double v, const TrainConfig *t, const SrcLoc *at, Diag *d)
 {
-    if (v == 0)
-        diag_error(d, at[0], "%s 0 would zero every gradient: give a positive %s", what,
+    if ((float)v == 0) /* 0, or as little as float32 makes 0 (1e-300) */
+        diag_error(d, at[0], "%s %g would zero every gradient: give a positive %s", what, v,
                    strcmp(what, "clip_grad_norm") ? "value" : "max_norm");
     else if (t->clip_norm > 0 && t->clip_value > 0)
         diag_error(d, at[0], "clip_grad_norm and clip_grad_value are both given: give one");
@@ -676,6 +676,16 @@ void ir_setting_put(const SettingValue *v, TrainConfig *t, const AttrVal *val)
     case ATTR_BOOL: memcpy(p, &val->b, sizeof(bool)); break;
     case ATTR_STRING: memcpy(p, &val->s, sizeof(const char *)); break;
     }
+}
+
+void ir_setting_unset(const Setting *s, TrainConfig *t)
+{
+    AttrVal zero = {0};
+    for (int k = 0; k < s->nkinds; k++)
+        for (int v = 0; v < s->kinds[k].nvalues; v++)
+            ir_setting_put(&s->kinds[k].values[v], t, &zero);
+    t->given &= ~given_bit(s);
+    t->at[s - ir_settings] = (SrcLoc){0};
 }
 
 void ir_setting_choose(const Setting *s, const SettingKind *k, TrainConfig *t, bool keep_common)

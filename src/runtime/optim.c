@@ -298,11 +298,13 @@ void grad_clip(Model *m, const TrainConfig *t)
                     gr[e] = gr[e] < lo ? lo : gr[e] > hi ? hi : gr[e];
         return;
     }
-    /* total_norm = torch.norm(torch.stack([torch.norm(g, p) for g in grads]), p) */
-    PNorm total = {.p = t->clip_norm_type};
+    /* total_norm = torch.norm(torch.stack([torch.norm(g, p) for g in grads]), p), with p
+     * as ATen takes it for a float32 tensor: a float (1e39 is inf, the largest |g|) */
+    double p = (float)t->clip_norm_type;
+    PNorm total = {.p = p};
     for (int i = 0; i < nodes; i++)
         for (int q = 0; q < GRAPH_NODE(m->g, i)->nparams; q++) {
-            PNorm one = {.p = t->clip_norm_type};
+            PNorm one = {.p = p};
             size_t n = grad_of(m, i, q, &gr);
             for (size_t e = 0; e < n; e++)
                 pn_add(&one, gr[e]);

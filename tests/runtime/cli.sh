@@ -243,6 +243,16 @@ grep -q "note: now 'clip_grad_norm max_norm=0.5 norm_type=2', trained with 'clip
     [ "$(grep -c '^note:' e1clip.err)" = 1 ] &&
     ok "a resume with --clip-grad-norm: a warning naming clip_grad_norm" ||
     bad "resume with --clip-grad-norm" "$(cat e1clip.err)"
+# a clipping flag over the file's other clipping replaces it (as --optimizer replaces the
+# optimizer): the same bytes as a file that says the flag's
+sed 's/^train {/train {\n  clip_grad_norm 0.5/' mlp.net >mlpcn.net
+sed 's/^train {/train {\n  clip_grad_value 0.01/' mlp.net >mlpcv.net
+run_ok cflag mlpcn.net --train --data small --threads 2 --steps 5 --clip-grad-value 0.01 --save cflag.st --no-record &&
+    run_ok cfile mlpcv.net --train --data small --threads 2 --steps 5 --save cfile.st --no-record &&
+    run_ok cnone mlp.net --train --data small --threads 2 --steps 5 --save cnone.st --no-record &&
+    grep -q 'clip_grad_value 0.01' mlpcv.net && cmp -s cflag.st cfile.st && ! cmp -s cfile.st cnone.st &&
+    ok "--clip-grad-value over the file's clip_grad_norm: the file's clipping replaced" ||
+    bad "--clip-grad-value over clip_grad_norm" "$(cat cflag.err cfile.err)"
 run_ok e1c mlp.net --train --data small --threads 2 --epochs 1 --save e1c.st
 sed 's/  clip_grad_norm none\\n  clip_grad_value none\\n/                     \\n                      \\n/' e1c.ckpt.st >e1old.ckpt.st
 ! grep -q 'clip_grad' e1old.ckpt.st && [ "$(wc -c <e1old.ckpt.st)" = "$(wc -c <e1c.ckpt.st)" ] &&

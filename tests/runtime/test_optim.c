@@ -398,6 +398,8 @@ static const ClipCase clip_cases[] = {
     {"clip_norm_3", "normal", "clip_grad_norm 0.5 norm_type=3"},
     {"clip_norm_2_5", "normal", "clip_grad_norm 0.5 norm_type=2.5"},
     {"clip_norm_inf", "normal", "clip_grad_norm max_norm=0.1 norm_type=inf"},
+    /* a p past float32's range is inf to ATen, as to torch.norm(x, 1e39) */
+    {"clip_norm_inf", "normal", "clip_grad_norm max_norm=0.1 norm_type=1e39"},
     {"clip_norm_2_tiny_max", "normal", "clip_grad_norm 1e-30"},
     {"clip_norm_2_big", "big", "clip_grad_norm 1"},
     {"clip_norm_1_big", "big", "clip_grad_norm 1 1"},
