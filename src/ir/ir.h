@@ -219,6 +219,7 @@ typedef enum {
     SCHED_COSINE,
     SCHED_ONECYCLE,
     SCHED_LINEAR,
+    SCHED_PLATEAU,
 } SchedKind;
 
 /* A list of integers of varying length as one member (MultiStepLR's milestones). */
@@ -273,6 +274,10 @@ typedef struct TrainConfig {
     double base_momentum, max_momentum;
     double start_factor, end_factor; /* LinearLR */
     int total_iters;
+    /* ReduceLROnPlateau: mode 0 min (the loss), 1 max (the accuracy); threshold_mode 0 rel,
+     * 1 abs */
+    int plateau_mode, patience, threshold_mode, cooldown;
+    double factor, threshold, min_lr, plateau_eps;
     int warmup; /* linear warm-up over this many steps (per batch), 0: none */
     /* clip_grad_norm (max_norm > 0, norm_type in [1, inf]) and clip_grad_value (> 0); 0: not
      * written */

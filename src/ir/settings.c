@@ -352,6 +352,38 @@ static const SettingValue linear_values[] = {
     FLOAT("end_factor", "1", 0, 1, "last multiplier of lr", end_factor),
     INT("total_iters", "5", 1, 1e9, "epochs of the ramp", total_iters),
 };
+static const char *const plateau_modes[] = {"min", "max", NULL};
+static const char *const threshold_modes[] = {"rel", "abs", NULL};
+static const SettingValue plateau_values[] = {
+    {{"mode", NULL, ATTR_ENUM, "min", false, 0, 0, 0, 0, plateau_modes,
+      "min: watch the validation loss (the test loss without val), max: its accuracy", false, NULL},
+     TRAIN_FIELD(plateau_mode),
+     NULL},
+    FLOAT("factor", "0.1", 0, 1, "lr times factor at each reduction (below 1)", factor),
+    INT("patience", "10", 0, 1e9, "epochs without a better value before a reduction", patience),
+    FLOAT("threshold", "0.0001", 0, 1e6, "how much better counts as better", threshold),
+    {{"threshold_mode", NULL, ATTR_ENUM, "rel", false, 0, 0, 0, 0, threshold_modes,
+      "rel: better than best x (1 - threshold) (min; max: 1 + threshold), abs: best -+ "
+      "threshold",
+      false, NULL},
+     TRAIN_FIELD(threshold_mode),
+     NULL},
+    INT("cooldown", "0", 0, 1e9, "epochs after a reduction that count no bad epoch", cooldown),
+    FLOAT("min_lr", "0", 0, 1e6, "the lr goes no lower", min_lr),
+    FLOAT("eps", "1e-08", 0, 1e6, "a reduction smaller than this is not made", plateau_eps),
+};
+
+/* PyTorch refuses a factor of 1 or more ("Factor should be < 1.0"). */
+static void plateau_check(const TrainConfig *t, const SrcLoc *at, Diag *d)
+{
+    if (t->factor >= 1)
+        diag_error(d, at[1],
+                   "ReduceLROnPlateau's factor must be below 1, got %g (PyTorch refuses "
+                   "it too)",
+                   t->factor);
+}
+
+static const char *const pos_mode[] = {"mode", NULL};
 static const char *const pos_step[] = {"step_size", NULL};
 static const char *const pos_gamma[] = {"gamma", NULL};
 static const char *const pos_tmax[] = {"T_max", NULL};
@@ -372,6 +404,10 @@ static const SettingKind sched_kinds[] = {
     {"LinearLR", SCHED_LINEAR,
      "lr times a factor going from start_factor to end_factor in total_iters epochs", linear_values,
      N(linear_values), pos_none, NULL, NULL},
+    {"ReduceLROnPlateau", SCHED_PLATEAU,
+     "lr times factor when the validation loss (mode min; its accuracy: max) has not got better "
+     "for patience epochs",
+     plateau_values, N(plateau_values), pos_mode, plateau_check, NULL},
 };
 
 /* ---- settings of one value, and normalize ---- */

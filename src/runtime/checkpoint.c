@@ -6,6 +6,7 @@
  * strings. */
 #include <ctype.h>
 #include <inttypes.h>
+#include <float.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -75,6 +76,11 @@ static const char *const best_keys[2] = {"netc.best_accuracy", "netc.best_epoch"
 /* The epoch's sums so far and the loss since the last record line (TrainPos): written when
  * not zero; older checkpoints lack them. */
 enum { S_LOSS, S_CORRECT, S_SEEN, S_LOG_LOSS, S_LOG_STEPS, S_N };
+/* ReduceLROnPlateau's state (TrainPos.plateau_*): written once it has started, all four;
+ * the best is "none" before any epoch was judged (PyTorch's +-inf) */
+enum { PL_LR, PL_BEST, PL_BAD, PL_COOLDOWN, PL_N };
+static const char *const plateau_keys[PL_N] = {"netc.plateau_lr", "netc.plateau_best",
+                                               "netc.plateau_bad", "netc.plateau_cooldown"};
 static const char *const sum_keys[S_N] = {"netc.epoch_loss_sum", "netc.epoch_correct",
                                           "netc.epoch_seen", "netc.log_loss", "netc.log_steps"};
 
@@ -202,7 +208,8 @@ bool ckpt_save(const char *path, const Model *m, const Optim *o, const TrainPos 
         }
     }
     char nums[P_NINTS][32], rngs[2][80], best[2][40], sums[S_N][40], run[R_N][40];
-    const char *meta[4 + 2 * (2 + P_NINTS + 4 + S_N + R_N) + 1];
+    char plateau[PL_N][40];
+    const char *meta[4 + 2 * (2 + P_NINTS + 4 + S_N + R_N + PL_N) + 1];
     StrBuf train;
     sb_init(&train);
     int mk = 0;
@@ -263,6 +270,19 @@ bool ckpt_save(const char *path, const Model *m, const Optim *o, const TrainPos 
         for (int i = 0; i < S_N && (pos->seen || pos->log_steps); i++) {
             meta[mk++] = sum_keys[i];
             meta[mk++] = sums[i];
+        }
+        if (pos->plateau_on) {
+            snprintf(plateau[PL_LR], sizeof plateau[0], "%.17g", pos->plateau_lr);
+            if (isinf(pos->plateau_best))
+                snprintf(plateau[PL_BEST], sizeof plateau[0], "none");
+            else
+                snprintf(plateau[PL_BEST], sizeof plateau[0], "%.17g", pos->plateau_best);
+            snprintf(plateau[PL_BAD], sizeof plateau[0], "%d", pos->plateau_bad);
+            snprintf(plateau[PL_COOLDOWN], sizeof plateau[0], "%d", pos->plateau_cooldown);
+            for (int i = 0; i < PL_N; i++) {
+                meta[mk++] = plateau_keys[i];
+                meta[mk++] = plateau[i];
+            }
         }
         if (pos->best_epoch > 0) {
             snprintf(best[0], sizeof best[0], "%.17g", pos->best);
@@ -636,6 +656,48 @@ static bool read_best(const char *path, const StFile *f, int64_t epochs_done, do
     return true;
 }
 
+/* ReduceLROnPlateau's state, all four keys or none (an older checkpoint, or another
+ * schedule: the run starts the state afresh): an lr from 0 to 1e6, a finite best or "none",
+ * counts from 0 to 2^30. */
+static bool read_plateau(const char *path, const StFile *f, TrainPos *pos, Diag *d)
+{
+    const char *v[PL_N];
+    int given = 0;
+    for (int i = 0; i < PL_N; i++)
+        given += (v[i] = st_meta(f, plateau_keys[i])) != NULL;
+    if (given == 0)
+        return true;
+    for (int i = 0; i < PL_N; i++)
+        if (!v[i]) {
+            diag_error(d, (SrcLoc){0},
+                       "%s: bad training position: metadata '%s' is missing (it goes with '%s')",
+                       path, plateau_keys[i], plateau_keys[i ? 0 : 1]);
+            return false;
+        }
+    int64_t bad = 0, cool = 0;
+    double lr = 0, best = INFINITY;
+    static const char *const want[PL_N] = {"a number from 0 to 1e6", "a number, or none",
+                                           "a count from 0 to 2^30", "a count from 0 to 2^30"};
+    bool ok[PL_N] = {
+        double_parse(v[PL_LR], 0, 1e6, &lr),
+        !strcmp(v[PL_BEST], "none") || double_parse(v[PL_BEST], -DBL_MAX, DBL_MAX, &best),
+        int_parse(v[PL_BAD], 0, 1 << 30, &bad), int_parse(v[PL_COOLDOWN], 0, 1 << 30, &cool)};
+    for (int i = 0; i < PL_N; i++)
+        if (!ok[i]) {
+            char vb[IO_CLIP_BUF];
+            diag_error(d, (SrcLoc){0},
+                       "%s: bad training position: metadata '%s' is '%s'; expected %s", path,
+                       plateau_keys[i], io_clip(vb, v[i]), want[i]);
+            return false;
+        }
+    pos->plateau_on = true;
+    pos->plateau_lr = lr;
+    pos->plateau_best = best; /* "none": set for the mode by sched_plateau_step's caller */
+    pos->plateau_bad = (int)bad;
+    pos->plateau_cooldown = (int)cool;
+    return true;
+}
+
 /* The epoch's sums and the record's loss since its last line, all or none: counts in range
  * (correct <= seen = the images of the batches done, log_steps <= step) and sums that are
  * finite and not negative (both losses are). */
@@ -852,10 +914,12 @@ bool ckpt_resume(const char *path, Model *m, Optim *o, TrainPos *pos, Diag *d)
     int64_t v[P_NINTS], best_epoch = 0;
     Rng rng[2];
     double best = 0;
-    TrainPos sums = {0}, run = {0};
-    bool ok =
-        read_pos(path, f, v, rng, d) && read_best(path, f, v[P_EPOCH], &best, &best_epoch, d) &&
-        read_sums(path, f, v, &sums, d) && read_run(path, f, &m->g->train, v[P_BATCH] > 0, &run, d);
+    TrainPos sums = {0}, run = {0}, plateau = {0};
+    bool ok = read_pos(path, f, v, rng, d) &&
+              read_best(path, f, v[P_EPOCH], &best, &best_epoch, d) &&
+              read_sums(path, f, v, &sums, d) &&
+              read_run(path, f, &m->g->train, v[P_BATCH] > 0, &run, d) &&
+              read_plateau(path, f, &plateau, d);
     /* every batch is a step, and every epoch at least one; the optimiser counts them all */
     if (ok && (v[P_STEP] < v[P_EPOCH] + v[P_BATCH] || v[P_OSTEP] != v[P_STEP])) {
         diag_error(d, (SrcLoc){0},
@@ -920,6 +984,16 @@ bool ckpt_resume(const char *path, Model *m, Optim *o, TrainPos *pos, Diag *d)
         pos->cycle = run.cycle;
         pos->layers = run.layers;
         pos->data = run.data;
+        /* a run resumed under ReduceLROnPlateau goes on from its state (another schedule's
+         * run, or an older checkpoint's: started afresh) */
+        const TrainConfig *t = &m->g->train;
+        pos->plateau_on = plateau.plateau_on && t->sched == SCHED_PLATEAU;
+        pos->plateau_lr = plateau.plateau_lr;
+        pos->plateau_best = isinf(plateau.plateau_best) && t->plateau_mode
+                                ? -INFINITY
+                                : plateau.plateau_best; /* "none" for mode max */
+        pos->plateau_bad = plateau.plateau_bad;
+        pos->plateau_cooldown = plateau.plateau_cooldown;
     }
     st_free(f);
     return ok;

@@ -399,10 +399,47 @@ double sched_lr(const Schedule *s, int epoch, int64_t step)
         lr = base * (t->start_factor + (t->end_factor - t->start_factor) * e / t->total_iters);
         break;
     }
+    case SCHED_PLATEAU: lr = s->pos && s->pos->plateau_on ? s->pos->plateau_lr : base; break;
     }
     if (t->warmup > 0 && step < t->warmup)
         lr *= (double)(step + 1) / t->warmup;
     return lr;
+}
+
+void sched_plateau_start(const TrainConfig *t, TrainPos *pos)
+{
+    if (pos->plateau_on || t->sched != SCHED_PLATEAU)
+        return;
+    pos->plateau_on = true;
+    pos->plateau_lr = t->lr;
+    pos->plateau_best = t->plateau_mode ? -INFINITY : INFINITY; /* _init_is_better */
+    pos->plateau_bad = pos->plateau_cooldown = 0;
+}
+
+void sched_plateau_step(const TrainConfig *t, TrainPos *pos, double current)
+{
+    sched_plateau_start(t, pos);
+    double best = pos->plateau_best, th = t->threshold;
+    bool better = t->plateau_mode == 0
+                      ? (t->threshold_mode ? current < best - th : current < best * (1 - th))
+                      : (t->threshold_mode ? current > best + th : current > best * (th + 1));
+    if (better) { /* a NaN is never better: a bad epoch */
+        pos->plateau_best = current;
+        pos->plateau_bad = 0;
+    } else {
+        pos->plateau_bad++;
+    }
+    if (pos->plateau_cooldown > 0) { /* in_cooldown: its bad epochs do not count */
+        pos->plateau_cooldown--;
+        pos->plateau_bad = 0;
+    }
+    if (pos->plateau_bad > t->patience) { /* _reduce_lr */
+        double old = pos->plateau_lr, lr = fmax(old * t->factor, t->min_lr);
+        if (old - lr > t->plateau_eps)
+            pos->plateau_lr = lr;
+        pos->plateau_cooldown = t->cooldown;
+        pos->plateau_bad = 0;
+    }
 }
 
 bool sched_check(const TrainConfig *t, int epochs, int per_epoch, Diag *d)

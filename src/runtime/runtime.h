@@ -210,7 +210,8 @@ void grad_clip(Model *m, const TrainConfig *t);
 
 typedef struct Schedule {
     const TrainConfig *t;
-    int64_t total_steps; /* OneCycleLR */
+    int64_t total_steps;        /* OneCycleLR */
+    const struct TrainPos *pos; /* ReduceLROnPlateau: its lr (NULL: the config's lr) */
 } Schedule;
 
 /* Whether the schedule can run `steps` optimiser steps, `epochs` of `per_epoch` batches, as
@@ -221,6 +222,13 @@ bool sched_check(const TrainConfig *t, int epochs, int per_epoch, Diag *d);
 /* The lr for a given epoch (0-based) and global step (0-based), as torch.optim.lr_scheduler
  * computes it: epoch-wise schedules use `epoch`, OneCycleLR and warm-up use `step`. */
 double sched_lr(const Schedule *s, int epoch, int64_t step);
+/* ReduceLROnPlateau's step at an epoch's end, as scheduler.step(metric) takes it: the
+ * metric (the validation loss, or accuracy with mode max) better than the best by the
+ * threshold, or a bad epoch; past patience of them (cooldown not running) the lr times
+ * factor, down to min_lr, unless the change is below eps. sched_plateau_start starts the
+ * state of a run that has none (the config's lr, no best yet). */
+void sched_plateau_step(const TrainConfig *t, struct TrainPos *pos, double metric);
+void sched_plateau_start(const TrainConfig *t, struct TrainPos *pos);
 /* OneCycleLR's cycled momentum (SGD momentum or Adam beta1) at `step`, or -1 if none. */
 double sched_momentum(const Schedule *s, int64_t step);
 /* Before training from o's step (a resumed run): the state that follows from the steps
@@ -253,6 +261,12 @@ typedef struct TrainPos {
      * without its train section, and of the training set's images and labels (netrun sets
      * both; a resume with another network, or inside an epoch with other images, is refused) */
     int64_t layers, data;
+    /* ReduceLROnPlateau's state (sched_plateau_step), once started: the lr it has set, the
+     * best value so far (+-inf: none yet), the bad epochs counted and the cooldown's epochs
+     * left */
+    bool plateau_on;
+    double plateau_lr, plateau_best;
+    int plateau_bad, plateau_cooldown;
 } TrainPos;
 
 /* Writes the weights and buffers under their state_dict names, atomically: with o and pos

@@ -476,8 +476,20 @@ TrainResult rt_train(Model *m, Optim *o, TrainPos *pos, const Dataset *train, co
     int steps_per_epoch = (train->n + batch - 1) / batch;
     Schedule sched = {.t = t,
                       .total_steps =
-                          t->total_steps ? t->total_steps : (int64_t)t->epochs * steps_per_epoch};
+                          t->total_steps ? t->total_steps : (int64_t)t->epochs * steps_per_epoch,
+                      .pos = pos};
     optim_resume(o, &sched);
+    if (t->sched == SCHED_PLATEAU && !test && !ro->val) {
+        const Setting *st = ir_setting_find("schedule");
+        SrcLoc at = st && t->at[st - ir_settings].file ? t->at[st - ir_settings] : t->loc;
+        diag_error(d, at,
+                   "ReduceLROnPlateau watches the validation loss (or the test loss) at each "
+                   "epoch's end, and this run has neither set");
+        diag_hint(d, at, "hold out a validation set: val 0.1");
+        res.ok = false;
+        return res;
+    }
+    sched_plateau_start(t, pos); /* a run that has no state yet (a new one, an older checkpoint) */
     if (pos->epoch < 0 || pos->batch < 0 || pos->step < 0 || pos->batch > steps_per_epoch) {
         /* resuming with other data than it stopped in */
         diag_error(d, (SrcLoc){0},
@@ -682,6 +694,11 @@ TrainResult rt_train(Model *m, Optim *o, TrainPos *pos, const Dataset *train, co
                         vev.accuracy, eval ? "test_loss" : "", ev.loss, eval ? "test_acc" : "",
                         ev.accuracy, "lr", lr, "img_per_s", el > 0 ? seen / el : 0, "seconds", el,
                         "wall", now_seconds() - t_start, (const char *)NULL);
+        /* scheduler.step(val_loss) (with mode max, the accuracy): the next epoch's lr */
+        if (t->sched == SCHED_PLATEAU && (veval || eval))
+            sched_plateau_step(t, pos,
+                               t->plateau_mode ? (veval ? vev.accuracy : ev.accuracy)
+                                               : (veval ? vev.loss : ev.loss));
         /* the best epoch: by validation accuracy, else by test accuracy */
         bool judged = veval || eval, better = false;
         double acc = veval ? vev.accuracy : ev.accuracy;

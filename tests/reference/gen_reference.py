@@ -445,7 +445,50 @@ per epoch. OneCycleLR also cycles the momentum; onecycle.momentum (12) holds it 
         if name.startswith("onecycle"):
             w.tensor(name + ".momentum", moms)
     write_clip(w)
+    write_plateau(w)
     w.close()
+
+
+def write_plateau(w):
+    """torch.optim.lr_scheduler.ReduceLROnPlateau over a metric's 40 epochs (falling, flat,
+    noisy, a NaN, rising), every argument at its edges: the lr of each epoch."""
+    m = [1.0, 0.8, 0.7, 0.69995, 0.7, 0.7, 0.65, 0.65, 0.66, 0.64, 0.6, 0.6, 0.6, float("nan"),
+         0.59, 0.62, 0.61, 0.58, 0.58, 0.58, 0.5, 0.5, 0.51, 0.52, 0.49, 0.49, 0.49, 0.49, 0.3,
+         0.31, 0.32, 0.33, 0.34, 0.35, 0.36, 0.37, 0.2, 0.2, 0.2, 0.2]
+    w.comment("""
+ReduceLROnPlateau: plateau.metric (40) is the value passed to scheduler.step(metric) after
+epoch e (row e); each case <name>.lr (40) is the lr of epoch e, SGD(lr=0.5) stepped with it.""")
+    w.tensor("plateau.metric", m)
+    P = torch.optim.lr_scheduler.ReduceLROnPlateau
+    cases = [  # name, the schedule statement, the scheduler
+        ("plateau_default", "", lambda o: P(o)),
+        ("plateau_patience_0", "patience=0", lambda o: P(o, patience=0)),
+        ("plateau_patience_2_half", "patience=2 factor=0.5", lambda o: P(o, patience=2, factor=0.5)),
+        ("plateau_abs", "patience=1 threshold=0.01 threshold_mode=abs",
+         lambda o: P(o, patience=1, threshold=0.01, threshold_mode="abs")),
+        ("plateau_rel_big", "patience=0 threshold=0.1", lambda o: P(o, patience=0, threshold=0.1)),
+        ("plateau_max", "max patience=1", lambda o: P(o, mode="max", patience=1)),
+        ("plateau_max_abs", "mode=max patience=0 threshold=0.05 threshold_mode=abs",
+         lambda o: P(o, mode="max", patience=0, threshold=0.05, threshold_mode="abs")),
+        ("plateau_cooldown", "patience=0 cooldown=3 factor=0.5",
+         lambda o: P(o, patience=0, cooldown=3, factor=0.5)),
+        ("plateau_min_lr", "patience=0 factor=0.2 min_lr=0.01",
+         lambda o: P(o, patience=0, factor=0.2, min_lr=0.01)),
+        ("plateau_eps", "patience=0 factor=0.9 eps=0.03", lambda o: P(o, patience=0, factor=0.9, eps=0.03)),
+        ("plateau_factor_0", "patience=1 factor=0", lambda o: P(o, patience=1, factor=0.0)),
+        ("plateau_threshold_0", "patience=0 threshold=0", lambda o: P(o, patience=0, threshold=0.0)),
+    ]
+    for name, text, make in cases:
+        p = torch.zeros(1, dtype=torch.float64, requires_grad=True)
+        opt = torch.optim.SGD([p], lr=0.5)
+        sched = make(opt)
+        lrs = []
+        for v in m:
+            lrs.append(opt.param_groups[0]["lr"])
+            opt.step()
+            sched.step(v)
+        w.comment("%s: schedule ReduceLROnPlateau %s" % (name, text))
+        w.tensor(name + ".lr", lrs)
 
 
 def write_clip(w):

@@ -88,6 +88,10 @@ else
     same sgd_mse 20 sgd_mse.net
     same chunks_20 20 "$ROOT/nets/mnist.net" --chunks 20  # more chunks than the default 8
     same augment_val 75 augment.net                      # an epoch's end: val and best weights
+    # ReduceLROnPlateau (its lr from every epoch's validation loss: the same on every process)
+    # and gradient clipping (of the gradient the chain adds up), over 4 epochs of 40 steps
+    printf 'network pc (input 1x28x28) {\n  Flatten\n  Linear 32\n  ReLU\n  Linear 10\n}\ntrain {\n  optimizer SGD lr=0.5\n  schedule ReduceLROnPlateau patience=0 factor=0.5 threshold=0.05\n  clip_grad_norm 2 norm_type=3\n  batch 200\n  epochs 4\n  val 0.2\n  seed 1\n}\n' >plateau_clip.net
+    same plateau_clip 128 plateau_clip.net
     # random nets (tests/runtime/fixtures/random) whose BatchNorms have no running
     # statistics, momentum 1, no affine factors, or are 1-d: the settings the gathered batch
     # statistics must honour on every process

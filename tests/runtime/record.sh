@@ -310,6 +310,26 @@ for k in netc.best_accuracy netc.best_epoch; do
     expect "best-missing-$k" 1 "pos.st;bad training position;'$k' is missing" mlp.net --train --no-record --resume pos.st --epochs 9
 done
 
+# ReduceLROnPlateau: its state rides in the checkpoint (2 epochs, then resumed to 6, is 6
+# uninterrupted, the lr reduced twice on the way, the bad epochs counted across it), and its
+# four keys are checked like the rest of the position: all or none, in range
+sed 's/^train {/train {\n  schedule ReduceLROnPlateau patience=1 factor=0.5 threshold=0.9/' mlp.net >mlppl.net
+run_ok pl6 mlppl.net --train --threads 2 --epochs 6 --record pl6 --quiet &&
+    run_ok pl2 mlppl.net --train --threads 2 --epochs 2 --record pl2 --quiet &&
+    run_ok pl2r mlppl.net --train --threads 2 --epochs 6 --resume pl2/checkpoint.safetensors --quiet &&
+    same_files pl6 pl2 && [ "$(field pl6/metrics.jsonl epoch lr | sort -u | wc -l)" -ge 3 ] &&
+    [ "$(field pl6/metrics.jsonl epoch lr | head -1)" = 0.05 ] &&
+    ok "ReduceLROnPlateau: 2 epochs + --resume to 6 == 6 in one run, lr $(field pl6/metrics.jsonl epoch lr | tr '\n' ' ')" ||
+    bad "ReduceLROnPlateau across a resume" "$(field pl6/metrics.jsonl epoch lr; field pl2/metrics.jsonl epoch lr)"
+for kv in netc.plateau_lr=-1 netc.plateau_lr=nan netc.plateau_lr=1e400 netc.plateau_best=inf \
+    netc.plateau_best=x netc.plateau_bad=-1 netc.plateau_bad=2e3 netc.plateau_cooldown=1073741825; do
+    k=${kv%%=*} v=${kv#*=}
+    set_meta pl2/checkpoint.safetensors pos.st "$k" "$v"
+    expect "plateau-$k=$v" 1 "pos.st;bad training position;'$k'" mlppl.net --train --no-record --resume pos.st --epochs 9
+done
+del_meta pl2/checkpoint.safetensors pos.st netc.plateau_bad
+expect "plateau-missing-bad" 1 "pos.st;bad training position;'netc.plateau_bad' is missing" mlppl.net --train --no-record --resume pos.st --epochs 9
+
 # the epoch's sums and the record's loss since its last line: counts that fit the position,
 # sums finite and not negative
 run_ok midrun mlp.net --train --threads 2 --steps 37 --record midrun --quiet

@@ -475,6 +475,55 @@ Test(clip, every_case_in_the_reference, .init = refs_load, .fini = refs_free)
     }
 }
 
+/* ---- ReduceLROnPlateau against PyTorch's lr at each of 40 epochs of a metric ---- */
+
+static const OptCase plateau_cases[] = {
+    {"plateau_default", ""},
+    {"plateau_patience_0", "patience=0"},
+    {"plateau_patience_2_half", "patience=2 factor=0.5"},
+    {"plateau_abs", "patience=1 threshold=0.01 threshold_mode=abs"},
+    {"plateau_rel_big", "patience=0 threshold=0.1"},
+    {"plateau_max", "max patience=1"},
+    {"plateau_max_abs", "mode=max patience=0 threshold=0.05 threshold_mode=abs"},
+    {"plateau_cooldown", "patience=0 cooldown=3 factor=0.5"},
+    {"plateau_min_lr", "patience=0 factor=0.2 min_lr=0.01"},
+    {"plateau_eps", "patience=0 factor=0.9 eps=0.03"},
+    {"plateau_factor_0", "patience=1 factor=0"},
+    {"plateau_threshold_0", "patience=0 threshold=0"},
+};
+
+Test(sched, plateau_every_case_in_the_reference, .init = refs_load, .fini = refs_free)
+{
+    const RefTensor *metric = ref("plateau.metric");
+    for (size_t i = 0; i < NCASES(plateau_cases); i++) {
+        char train[256], name[96];
+        snprintf(train, sizeof train, "optimizer SGD lr=0.5\nschedule ReduceLROnPlateau %s",
+                 plateau_cases[i].train);
+        Cfg c;
+        const TrainConfig *t = cfg_load(&c, train);
+        snprintf(name, sizeof name, "%s.lr", plateau_cases[i].name);
+        const RefTensor *want = ref(name);
+        cr_assert_eq(want->n, metric->n);
+        TrainPos pos = {0};
+        Schedule s = {.t = t, .total_steps = 100, .pos = &pos};
+        sched_plateau_start(t, &pos);
+        for (size_t e = 0; e < metric->n; e++) {
+            double lr = sched_lr(&s, (int)e, (int64_t)e);
+            cr_expect(close_to(lr, want->v[e]), "%s, epoch %zu: lr %.9g, PyTorch's %.9g",
+                      plateau_cases[i].name, e, lr, want->v[e]);
+            sched_plateau_step(t, &pos, metric->v[e]);
+        }
+        cfg_free(&c);
+    }
+    for (int i = 0; i < nrefs; i++) { /* every plateau case the reference holds is here */
+        const char *dot = strrchr(refs[i].name, '.');
+        if (dot && !strcmp(dot, ".lr") && !strncmp(refs[i].name, "plateau_", 8))
+            cr_expect(listed(plateau_cases, NCASES(plateau_cases), refs[i].name,
+                             (size_t)(dot - refs[i].name)),
+                      "optim.ref case '%s' has no entry in plateau_cases[]", refs[i].name);
+    }
+}
+
 /* The optimiser reads its lr from the call (the schedule's), not from its config. */
 Test(optim, lr_comes_from_the_call, .init = refs_load, .fini = refs_free)
 {
@@ -642,8 +691,8 @@ Test(sched, every_case_in_the_reference, .init = refs_load, .fini = refs_free)
         run_sched_case(&sched_cases[i]);
     for (int i = 0; i < nrefs; i++) {
         const char *dot = strrchr(refs[i].name, '.');
-        if (!dot || strcmp(dot, ".lr") != 0)
-            continue;
+        if (!dot || strcmp(dot, ".lr") != 0 || !strncmp(refs[i].name, "plateau_", 8))
+            continue; /* (the plateau cases: sched.plateau_every_case_in_the_reference) */
         bool known = false;
         for (size_t k = 0; k < sizeof sched_cases / sizeof sched_cases[0]; k++)
             known = known ||
