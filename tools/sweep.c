@@ -33,6 +33,7 @@ typedef struct Axis {
     int n;
     bool param; /* a parameter of the net (-D), else a train setting's flag */
     char *flag;
+    bool text; /* a flag that takes a path or a name: 1 and 01 are two values */
 } Axis;
 
 static void axes_free(Axis *ax, int n)
@@ -367,6 +368,7 @@ static bool classify(Axis *ax, const char *net, const char *const *specs, int ns
     arena_free(arena);
     if (ok)
         ax->flag = strdup(want);
+    ax->text = !f->value || f->value->spec.type == ATTR_STRING || f->value->spec.type == ATTR_ENUM;
     return ok;
 }
 
@@ -537,14 +539,9 @@ int sweep_run(int argc, char **argv, const char *net, const char *net_name,
         for (int i = 0; i < ax[a].n && status == EXIT_OK; i++)
             for (int j = 0; j < i && status == EXIT_OK; j++) {
                 const char *vi = ax[a].values[i], *vj = ax[a].values[j];
-                bool folder = same_but(vi, vj, '/', '_');
-                if (folder || same_number(vi, vj)) {
-                    fprintf(stderr, "netrun: error: --sweep %s: '%s' is given twice%s%s%s\n",
-                            specs[a], vi,
-                            !folder          ? " (as '"
-                            : strcmp(vi, vj) ? " (as a folder name)"
-                                             : "",
-                            folder ? "" : vj, folder ? "" : "')");
+                if (same_but(vi, vj, '/', '_')) {
+                    fprintf(stderr, "netrun: error: --sweep %s: '%s' is given twice%s\n", specs[a],
+                            vi, strcmp(vi, vj) ? " (as a folder name)" : "");
                     status = EXIT_USAGE;
                 }
             }
@@ -567,6 +564,15 @@ int sweep_run(int argc, char **argv, const char *net, const char *net_name,
         }
         if (status == EXIT_OK && !classify(&ax[a], net, specs, nspecs, &d))
             status = EXIT_USAGE;
+        /* a number twice, written otherwise (4 and 04): the same run (a path or a name, 1 and
+         * 01, are two) */
+        for (int i = 0; i < ax[a].n && status == EXIT_OK && !ax[a].text; i++)
+            for (int j = 0; j < i && status == EXIT_OK; j++)
+                if (same_number(ax[a].values[i], ax[a].values[j])) {
+                    fprintf(stderr, "netrun: error: --sweep %s: '%s' is given twice (as '%s')\n",
+                            specs[a], ax[a].values[i], ax[a].values[j]);
+                    status = EXIT_USAGE;
+                }
         /* --lr 5, or --bat 10 as getopt_long takes a prefix (it refuses an ambiguous one):
          * one of the values would win silently */
         for (int i = 1; ax[a].flag && i < argc && status == EXIT_OK; i++) {

@@ -38,7 +38,7 @@ static const char *aname(const Lower *L, const AttrSpec *s)
 
 static bool check_range(Lower *L, const AttrSpec *s, const AstValue *v, double x)
 {
-    if (x < s->min || x > s->max || (v->kind == VAL_INT && v->overflow)) {
+    if (x < s->min || x > s->max || v->overflow) { /* 1e400: no number, not inf */
         char lo[32], hi[32];
         if (s->type == ATTR_INT || s->type == ATTR_INTS) {
             fmt_thousands(lo, (int64_t)s->min);
@@ -85,7 +85,10 @@ static bool type_error(Lower *L, const AttrSpec *s, const AstValue *v)
     long long cin, cout;
     char tail;
     const char *yf = v->kind == VAL_STRING ? v->s + (v->s[0] == '-' || v->s[0] == '+') : "";
-    if (!strcasecmp(yf, ".inf") || !strcasecmp(yf, ".nan"))
+    if ((!strcasecmp(yf, ".inf") || !strcasecmp(yf, ".nan")) && isinf(s->max))
+        diag_hint(L->diag, v->loc, "'%s' takes .inf, and no other value that is not finite",
+                  aname(L, s));
+    else if (!strcasecmp(yf, ".inf") || !strcasecmp(yf, ".nan"))
         diag_hint(L->diag, v->loc,
                   "YAML's %s is not finite: every value netc takes is a finite "
                   "number",

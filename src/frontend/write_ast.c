@@ -196,8 +196,8 @@ void write_ast_net(const AstNet *net, StrBuf *sb)
 static void yaml_items(StrBuf *sb, const PtrVec *stmts, int depth);
 
 /* A statement's arguments as its value, in their order: positional ones as list items (one
- * alone as itself), each run of keyed ones as a mapping (`kernel=2 1`, whose 1 is the stride,
- * stays `[{kernel: 2}, 1]`). */
+ * alone as itself), each run of keyed ones as a mapping (`MaxPool2d kernel=2 1`, whose 1 is
+ * the stride, stays `[{kernel: 2}, 1]`). */
 static void yaml_args(StrBuf *sb, const PtrVec *args)
 {
     int npos = 0, nkey = 0;

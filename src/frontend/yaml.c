@@ -146,8 +146,9 @@ static void keyed_args(YamlReader *p, PtrVec *args, yaml_node_t *m)
 
 /* A layer's (or a train setting kind's) arguments from the value of its kind: `{in: 1, out: 32}`
  * gives keyed arguments, `2` one positional, `[2, 2]` one positional per element, `[32, k3,
- * {stride: 2}]` both, in their order, as the .net form reads them (`[{kernel: 2}, 1]` is
- * `kernel=2 1`: the positional value takes the first attribute not given yet, the stride),
+ * {stride: 2}]` both, in their order, as the .net form reads them (MaxPool2d's `[{kernel: 2},
+ * 1]` is `kernel=2 1`: the positional value takes the first attribute not given yet, the
+ * stride),
  * nothing none. */
 static void layer_args(YamlReader *p, AstStmt *s, yaml_node_t *v)
 {
@@ -549,6 +550,33 @@ static yaml_node_t *setting_inside(YamlReader *p, const char *key, yaml_node_t *
     return NULL;
 }
 
+/* Whether list v holds a mapping: then it is arguments, positional and keyed in order. */
+static bool has_mapping_item(YamlReader *p, yaml_node_t *v)
+{
+    for (yaml_node_item_t *i = v->data.sequence.items.start; i < v->data.sequence.items.top; i++) {
+        yaml_node_t *item = node_at(p, *i);
+        if (item && item->type == YAML_MAPPING_NODE)
+            return true;
+    }
+    return false;
+}
+
+/* Whether a list is the values of setting `key` (a kind-less one whose first value is a
+ * number, as clip_grad_norm's: [1, inf] is max_norm and norm_type), not its first value
+ * alone (normalize's mean: [0.5, 0.4, 0.3]). */
+static bool list_is_values(const char *key)
+{
+    const Setting *st = ir_setting_find(key);
+    if (!st || st->nkinds != 1 || st->kinds[0].name || !st->kinds[0].positional[0])
+        return false;
+    for (int i = 0; i < st->kinds[0].nvalues; i++) {
+        const AttrSpec *a = &st->kinds[0].values[i].spec;
+        if (!strcmp(a->name, st->kinds[0].positional[0]))
+            return a->type == ATTR_INT || a->type == ATTR_FLOAT || a->type == ATTR_BOOL;
+    }
+    return false;
+}
+
 /* `K: V` in train: `batch: 100`, `milestones: [2, 5]`, `normalize: {mean: .., std: ..}`,
  * and for settings that name a kind, `optimizer: {Adam: {lr: 0.001}}` -> Adam lr=0.001,
  * `schedule: {StepLR: 5}` -> StepLR 5, `schedule: {StepLR: [5, {gamma: 0.5}]}` -> StepLR 5
@@ -588,21 +616,21 @@ static AstStmt *train_entry(YamlReader *p, const YamlEntry *e)
         YamlEntry *inner;
         if (ydoc_entries(p, v, &inner) == 1 && ydoc_entry_ok(p, inner, 0)) {
             push_positional(p, &s->args, inner->key);
-            yaml_node_t *v2 = inner->val, *last = NULL;
-            if (v2->type == YAML_SEQUENCE_NODE &&
-                v2->data.sequence.items.top > v2->data.sequence.items.start)
-                last = node_at(p, v2->data.sequence.items.top[-1]);
+            yaml_node_t *v2 = inner->val;
             if (v2->type == YAML_MAPPING_NODE) {
                 keyed_args(p, &s->args, v2);
-            } else if (last && last->type == YAML_MAPPING_NODE) {
-                /* [[2, 5], {gamma: 0.5}]: positional values, keyed ones last, as a layer's;
-                 * a list without a mapping at its end is one value ([2, 5]: milestones) */
+            } else if (v2->type == YAML_SEQUENCE_NODE && has_mapping_item(p, v2)) {
+                /* [[2, 5], {gamma: 0.5}]: positional and keyed values in order, as a layer's;
+                 * a list without a mapping is one value ([2, 5]: milestones) */
                 layer_args(p, s, v2);
             } else if (!is_null(v2)) {
                 push_positional(p, &s->args, v2);
             }
         }
         ydoc_leave(p, v);
+    } else if (v->type == YAML_SEQUENCE_NODE &&
+               (has_mapping_item(p, v) || list_is_values(e->name))) {
+        layer_args(p, s, v); /* clip_grad_norm: [1, {norm_type: inf}], or [1, inf] */
     } else if (!is_null(v)) {
         push_positional(p, &s->args, v);
     }

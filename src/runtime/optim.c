@@ -15,6 +15,7 @@
  * torch 1.13), `a.addcdiv_(b, c, value=s)` is a + (float)s * b / c, unfused. Each line
  * below quotes the PyTorch statement it computes; no product feeds a sum outside fmaf, so a
  * compiler that contracts a * b + c (clang's default) changes nothing. */
+#include <float.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -300,7 +301,7 @@ void grad_clip(Model *m, const TrainConfig *t)
     }
     /* total_norm = torch.norm(torch.stack([torch.norm(g, p) for g in grads]), p), with p
      * as ATen takes it for a float32 tensor: a float (1e39 is inf, the largest |g|) */
-    double p = (float)t->clip_norm_type;
+    double p = t->clip_norm_type > FLT_MAX ? INFINITY : (float)t->clip_norm_type;
     PNorm total = {.p = p};
     for (int i = 0; i < nodes; i++)
         for (int q = 0; q < GRAPH_NODE(m->g, i)->nparams; q++) {
