@@ -23,8 +23,9 @@
 #     the hand-written nets of hand_nets() (PyTorch's MNIST example, dropouts at 0); and last
 #     ACT_NETS (a seed of their own) whose activations include ReLU6 and ELU (of any alpha);
 #     and after them CLIP_NETS (a seed of their own) whose training clips the gradients
-#     (clip_grad_norm of every norm_type, or clip_grad_value, from limits that clip every
-#     step to ones that never do).
+#     (clip_grad_norm of every norm_type, or clip_grad_value, each drawn again unless it
+#     changes a weight by 1e-3, so that the test can fail; and the first of them with a limit
+#     above every norm, which must change nothing).
 # A net on which PyTorch's own float32 steps depart from its float64 ones by more than 1e-6
 # (relative, as the test measures) is drawn again: there float32 rounding is amplified (Adam
 # on a bias whose gradient a BatchNorm after it makes almost zero, a large learning rate),
@@ -69,7 +70,7 @@ sys.path.insert(0, os.path.join(base.ROOT, "bench"))
 import torch_net  # noqa: E402
 
 OUT = os.path.join(base.HERE, "fixtures", "random")
-NETS, DENSE_NETS, OPT_NETS, ACT_NETS, CLIP_NETS = 32, 8, 8, 6, 8
+NETS, DENSE_NETS, OPT_NETS, ACT_NETS, CLIP_NETS = 32, 8, 8, 6, 10
 SHAPE_NETS, SHAPE_INPUTS = 24, 8
 NONFLAT_NETS = 8
 STEPS, BATCH = 3, 8
@@ -673,15 +674,22 @@ def main():
             text, loss, opt = draw_net(rng5, made, more_acts=True)
         else:
             text, loss, opt = draw_net(rng6, made, more_optimizers=rng6.random() < 0.3)
-            clip = draw_clip(rng6, made)
+            clip = draw_clip(rng6, made) if made > first_clip else "clip_grad_norm 1000"
             text = text.replace("\n  batch ", "\n  %s\n  batch " % clip, 1)
         model, _ = torch_net.build(to_yaml(netc, text), 1000 + made)
         init = copy.deepcopy(model.state_dict())
         model32 = copy.deepcopy(model)
+        unclipped = copy.deepcopy(model).double() if clip else None
         model = model.double()
         train(model, x.double(), y, loss, opt, clip)
         train(model32, x, y, loss, opt, clip)
         dev = departure(model32.state_dict(), model.state_dict())
+        if clip and made > first_clip:  # the first never clips (its limit is above the norm)
+            train(unclipped, x.double(), y, loss, opt)
+            if departure(unclipped.state_dict(), model.state_dict()) < 1e-3:
+                print("drawn again: %s changes no weight by 1e-3 (the test could not fail)" % clip)
+                rejected += 1
+                continue
         if dev > 1e-6 and NETS + DENSE_NETS + OPT_NETS <= made < first_act:
             sys.exit("hand net %02d: PyTorch's own float32 steps depart by %.3g" % (made, dev))
         if dev > 1e-6:
