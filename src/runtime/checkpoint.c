@@ -692,7 +692,7 @@ static bool read_plateau(const char *path, const StFile *f, TrainPos *pos, Diag 
         }
     pos->plateau_on = true;
     pos->plateau_lr = lr;
-    pos->plateau_best = best; /* "none": set for the mode by sched_plateau_step's caller */
+    pos->plateau_best = best; /* "none": +inf here, -inf for mode max (ckpt_resume) */
     pos->plateau_bad = (int)bad;
     pos->plateau_cooldown = (int)cool;
     return true;
