@@ -171,30 +171,28 @@ mkdir -p other && cp "$DATA"/* other/
 gzip -dc "$DATA/t10k-labels-idx1-ubyte.gz" >other/t10k-labels-idx1-ubyte
 first=$(od -An -tu1 -j8 -N1 other/t10k-labels-idx1-ubyte | tr -d ' ')
 printf "\\x0$(((first + 1) % 10))" | dd of=other/t10k-labels-idx1-ubyte bs=1 seek=8 conv=notrunc 2>/dev/null
-timeout 120 mpirun -np 1 "$NETRUN" "$ROOT/nets/mnist.net" --train --steps 5 --data "$DATA" \
-    --threads 1 --save mixed.st : -np 1 "$NETRUN" "$ROOT/nets/mnist.net" --train --steps 5 \
-    --data other --threads 1 --save mixed.st >mixed.log 2>&1
-st=$?
-if [ $st != 0 ] && [ $st != 124 ] && grep -q "process 1 of 2): error: its test set differs from process 0's" mixed.log &&
-    [ ! -e mixed.st ]; then
-    ok "a process with other test data: exit $st, the difference named, nothing saved"
-else
-    bad "a process with other test data" "exit $st, saved: $([ -e mixed.st ] && echo yes || echo no)" \
-        "$(grep -v '^-\|^$' mixed.log | head -5)"
-fi
+# mpmd NAME WHAT MESSAGE STEPS0 DATA0 STEPS1 DATA1: process 0 and process 1 of mpirun's MPMD
+# form training nets/mnist.net, each with its own --steps and --data: a non-zero exit (not the
+# 120 s guard), process 1's error MESSAGE, and no file saved
+mpmd() {
+    local name=$1 what=$2 msg=$3 st
+    local run=("$NETRUN" "$ROOT/nets/mnist.net" --train --threads 1 --save "$name.st")
+    timeout 120 mpirun -np 1 "${run[@]}" --steps "$4" --data "$5" : -np 1 "${run[@]}" \
+        --steps "$6" --data "$7" >"$name.log" 2>&1
+    st=$?
+    if [ $st != 0 ] && [ $st != 124 ] && grep -q "process 1 of 2): error: $msg" "$name.log" &&
+        [ ! -e "$name.st" ]; then
+        ok "$what: exit $st, the difference named, nothing saved"
+    else
+        bad "$what" "exit $st, saved: $([ -e "$name.st" ] && echo yes || echo no)" \
+            "$(grep -v '^-\|^$' "$name.log" | head -5)"
+    fi
+}
+mpmd mixed "a process with other test data" "its test set differs from process 0's" \
+    5 "$DATA" 5 other
 
 # ---- a process with another --steps (MPMD): it would stop alone and leave the other waiting ----
-timeout 120 mpirun -np 1 "$NETRUN" "$ROOT/nets/mnist.net" --train --steps 3 --data "$DATA" \
-    --threads 1 --save steps.st : -np 1 "$NETRUN" "$ROOT/nets/mnist.net" --train --steps 5 \
-    --data "$DATA" --threads 1 --save steps.st >steps.log 2>&1
-st=$?
-if [ $st != 0 ] && [ $st != 124 ] && grep -q "process 1 of 2): error: its --steps, or what it saves" steps.log &&
-    [ ! -e steps.st ]; then
-    ok "a process with another --steps: exit $st, the difference named, nothing saved"
-else
-    bad "a process with another --steps" "exit $st, saved: $([ -e steps.st ] && echo yes || echo no)" \
-        "$(grep -v '^-\|^$' steps.log | head -5)"
-fi
+mpmd steps "a process with another --steps" "its --steps, or what it saves" 3 "$DATA" 5 "$DATA"
 
 # ---- bound to one core with two threads (mpirun's default binding): a warning with the fix ----
 if [ "$(nproc)" -ge 2 ]; then
