@@ -360,6 +360,7 @@ static void emit_main(const Gen *gen, StrBuf *c)
     shape_str(last->out, shape);
     /* a vector of class scores (one value is no class: printed as it is, as an image is) */
     bool scores = last->out.rank == 1 && shape_numel(last->out) > 1;
+    OutputRead read = ir_output_read(gen->g);
     sb_printf(c,
               "/* ---- command-line driver (--main) ---- */\n"
               "#define NETC_MAIN_NAME \"%s\"\n#define NETC_MAIN_FORWARD %s_forward\n"
@@ -371,8 +372,7 @@ static void emit_main(const Gen *gen, StrBuf *c)
               gen->g->name, gen->P, (long long)gen->in_size, (long long)gen->out_size,
               image ? (long long)in->d[0] : 0, image ? (long long)in->d[1] : 0,
               image ? (long long)in->d[2] : 0, mean, std, scores, shape,
-              scores && ir_output_read(gen->g) == OUT_PROBS,
-              scores && ir_output_read(gen->g) == OUT_VALUES);
+              scores && read == OUT_PROBS, scores && read == OUT_VALUES);
     sb_puts(c, cg_driver);
 }
 

@@ -331,13 +331,9 @@ bool train_flag(TrainConfig *t, const SettingFlag *f, const char *text, Arena *a
         v = ast_scalar(a, text, none);
     }
     ptrvec_push(a, &args, ast_arg(a, f->value->spec.name, none, v, none));
-    /* --clip-grad-value over the file's clip_grad_norm, or the other way round: the flag's
-     * clipping replaces the file's (the two are not used together), as --optimizer replaces
-     * the file's optimizer */
-    const char *other = !strcmp(st->name, "clip_grad_norm")    ? "clip_grad_value"
-                        : !strcmp(st->name, "clip_grad_value") ? "clip_grad_norm"
-                                                               : NULL;
-    if (other)
-        ir_setting_unset(ir_setting_find(other), t);
+    /* --clip-grad-value over the file's clip_grad_norm: the flag's setting replaces its
+     * rival, as --optimizer replaces the file's optimizer */
+    if (st->rival)
+        ir_setting_unset(ir_setting_find(st->rival), t);
     return apply_values(&L, st, now, t, &args, 0, false, none, none);
 }

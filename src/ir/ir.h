@@ -379,10 +379,12 @@ typedef struct Setting {
     int ncommon;
     const SettingKind *kinds;
     int nkinds;
-    TrainField kind;  /* the member the kind's id goes to; size 0 for a single kind */
-    int def_kind;     /* the kind of a section without the setting; -1: it is then absent */
-    int string_kind;  /* the kind taken when a string comes first (`data "DIR"`), or -1 */
-    const char *flag; /* netrun's flag naming the kind (`--optimizer`), or NULL */
+    TrainField kind;   /* the member the kind's id goes to; size 0 for a single kind */
+    int def_kind;      /* the kind of a section without the setting; -1: it is then absent */
+    int string_kind;   /* the kind taken when a string comes first (`data "DIR"`), or -1 */
+    const char *flag;  /* netrun's flag naming the kind (`--optimizer`), or NULL */
+    const char *rival; /* a setting not used with this one (clip_grad_value for
+                          clip_grad_norm): a flag of this one unsets it from the file */
 } Setting;
 
 #define SETTING_MAX_VALUES 16 /* common and own values of one kind */
@@ -406,6 +408,8 @@ int ir_setting_values(const Setting *s, const SettingKind *k, const SettingValue
 /* A value's member of t as an AttrVal (not `set`), and back. */
 void ir_setting_get(const SettingValue *v, const TrainConfig *t, AttrVal *out);
 void ir_setting_put(const SettingValue *v, TrainConfig *t, const AttrVal *val);
+/* Where setting `name` is written, else the train section's `train` (zero: neither). */
+SrcLoc ir_setting_at(const TrainConfig *t, const char *name);
 /* Makes s (a setting whose default is none) not written: its values 0. */
 void ir_setting_unset(const Setting *s, TrainConfig *t);
 /* Makes k the kind of s in t (marked given), its values at their defaults; the common

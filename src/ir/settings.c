@@ -528,40 +528,41 @@ int ir_norm_values(const TrainConfig *t)
     }
 const Setting ir_settings[] = {
     {"data", "the data set", data_common, N(data_common), data_kinds, N(data_kinds),
-     TRAIN_FIELD(data_kind), -1, 0, NULL},
+     TRAIN_FIELD(data_kind), -1, 0, NULL, NULL},
     {"loss", "the loss on the net's output, a vector of class scores (not an image)", NULL, 0,
-     loss_kinds, N(loss_kinds), TRAIN_FIELD(loss), 0, -1, NULL},
+     loss_kinds, N(loss_kinds), TRAIN_FIELD(loss), 0, -1, NULL, NULL},
     {"optimizer", "as torch.optim", opt_common, N(opt_common), opt_kinds, N(opt_kinds),
-     TRAIN_FIELD(opt), 1, -1, "--optimizer"},
+     TRAIN_FIELD(opt), 1, -1, "--optimizer", NULL},
     {"schedule", "lr schedule, as torch.optim.lr_scheduler (none: constant lr)", NULL, 0,
-     sched_kinds, N(sched_kinds), TRAIN_FIELD(sched), -1, -1, NULL},
-    {"batch", "samples per step", NULL, 0, batch_kinds, 1, NONE, 0, -1, NULL},
-    {"epochs", "passes over the data", NULL, 0, epochs_kinds, 1, NONE, 0, -1, NULL},
-    {"seed", "fixes initialisation, order and dropout", NULL, 0, seed_kinds, 1, NONE, 0, -1, NULL},
-    {"shuffle", "reshuffle every epoch", NULL, 0, shuffle_kinds, 1, NONE, 0, -1, NULL},
-    {"warmup", "linear lr warm-up over this many batches", NULL, 0, warmup_kinds, 1, NONE, 0, -1,
+     sched_kinds, N(sched_kinds), TRAIN_FIELD(sched), -1, -1, NULL, NULL},
+    {"batch", "samples per step", NULL, 0, batch_kinds, 1, NONE, 0, -1, NULL, NULL},
+    {"epochs", "passes over the data", NULL, 0, epochs_kinds, 1, NONE, 0, -1, NULL, NULL},
+    {"seed", "fixes initialisation, order and dropout", NULL, 0, seed_kinds, 1, NONE, 0, -1, NULL,
      NULL},
+    {"shuffle", "reshuffle every epoch", NULL, 0, shuffle_kinds, 1, NONE, 0, -1, NULL, NULL},
+    {"warmup", "linear lr warm-up over this many batches", NULL, 0, warmup_kinds, 1, NONE, 0, -1,
+     NULL, NULL},
     {"clip_grad_norm",
      "torch.nn.utils.clip_grad_norm_ after every backward: the gradients scaled down to a "
      "largest norm",
-     NULL, 0, clip_norm_kinds, 1, NONE, -1, -1, NULL},
+     NULL, 0, clip_norm_kinds, 1, NONE, -1, -1, NULL, "clip_grad_value"},
     {"clip_grad_value",
      "torch.nn.utils.clip_grad_value_ after every backward: every gradient clamped to a range",
-     NULL, 0, clip_value_kinds, 1, NONE, -1, -1, NULL},
+     NULL, 0, clip_value_kinds, 1, NONE, -1, -1, NULL, "clip_grad_norm"},
     {"chunks", "most chunks a batch is cut into (each adds its gradients in chunk order)", NULL, 0,
-     chunks_kinds, 1, NONE, 0, -1, NULL},
+     chunks_kinds, 1, NONE, 0, -1, NULL, NULL},
     {"val", "a validation set held out of the training set: a seeded shuffle of it, the last share",
-     NULL, 0, val_kinds, 1, NONE, 0, -1, NULL},
+     NULL, 0, val_kinds, 1, NONE, 0, -1, NULL, NULL},
     {"early_stop",
      "stop after this many epochs without a better validation accuracy (test accuracy when "
      "there is no val); the best weights are kept",
-     NULL, 0, early_stop_kinds, 1, NONE, 0, -1, NULL},
+     NULL, 0, early_stop_kinds, 1, NONE, 0, -1, NULL, NULL},
     {"augment",
      "training images cropped at random and flipped, drawn from the seed, the epoch and the "
      "image (none: as they are)",
-     NULL, 0, augment_kinds, 1, NONE, -1, -1, NULL},
+     NULL, 0, augment_kinds, 1, NONE, -1, -1, NULL, NULL},
     {"normalize", "after scaling to [0, 1], (x - mean) / std (none: no normalisation)", NULL, 0,
-     norm_kinds, 1, NONE, -1, -1, NULL},
+     norm_kinds, 1, NONE, -1, -1, NULL, NULL},
 };
 const int ir_nsettings = N(ir_settings);
 
@@ -712,6 +713,12 @@ void ir_setting_put(const SettingValue *v, TrainConfig *t, const AttrVal *val)
     case ATTR_BOOL: memcpy(p, &val->b, sizeof(bool)); break;
     case ATTR_STRING: memcpy(p, &val->s, sizeof(const char *)); break;
     }
+}
+
+SrcLoc ir_setting_at(const TrainConfig *t, const char *name)
+{
+    const Setting *s = ir_setting_find(name);
+    return s && t->at[s - ir_settings].file ? t->at[s - ir_settings] : t->loc;
 }
 
 void ir_setting_unset(const Setting *s, TrainConfig *t)

@@ -447,10 +447,7 @@ bool sched_check(const TrainConfig *t, int epochs, int per_epoch, Diag *d)
 {
     if (t->sched != SCHED_ONECYCLE)
         return true;
-    const Setting *st = ir_setting_find("schedule");
-    SrcLoc at = st ? t->at[st - ir_settings] : (SrcLoc){0};
-    if (!at.file)
-        at = t->loc;
+    SrcLoc at = ir_setting_at(t, "schedule");
     int64_t steps = (int64_t)epochs * per_epoch;
     if (t->total_steps > 0 && steps > t->total_steps) {
         diag_error(d, at,

@@ -480,8 +480,7 @@ TrainResult rt_train(Model *m, Optim *o, TrainPos *pos, const Dataset *train, co
                       .pos = pos};
     optim_resume(o, &sched);
     if (t->sched == SCHED_PLATEAU && !test && !ro->val) {
-        const Setting *st = ir_setting_find("schedule");
-        SrcLoc at = st && t->at[st - ir_settings].file ? t->at[st - ir_settings] : t->loc;
+        SrcLoc at = ir_setting_at(t, "schedule");
         diag_error(d, at,
                    "ReduceLROnPlateau watches the validation loss (or the test loss) at each "
                    "epoch's end, and this run has neither set");
