@@ -10,8 +10,19 @@
  * [tap][ic][oc] (or [tap][oc][ic] for the input gradient) with the channels rounded up to a
  * whole vector.
  *   forward   out(px, oc)   = sum over taps, ic  of x(px + tap, ic) * w(tap, ic, oc)
- *   input     dx(px + tap, ic) += sum over oc    of dy(px, oc) * w(tap, ic, oc)  (a scatter,
- *             so any stride and dilation work; the tile is pixels by vectors of ic)
+ *   input     dx(px, ic) = sum over taps of (sum over oc of dy(px - tap, oc) * w(tap, ic, oc))
+ *             at stride 1: a gather over dy in a zero border of the kernel's extent less
+ *             the padding, the sums in registers over every tap, dx written once, straight
+ *             into the caller's din; at other strides dx(px + tap, ic) += the same inner
+ *             sum, a scatter into a bordered copy of dx, tap by tap. Either way a tap's sum
+ *             over oc is made on its own before it is added, as PyTorch's GEMM then col2im
+ *             does: one chain over every tap and oc (taps * OC terms) lost 1e-5 to
+ *             rounding where the two-level sum does not. The tile is pixels by vectors of ic.
+ *             The gather takes inputs of one vector of channels: the tap's sums beside the
+ *             totals fit the registers then (12 pixels); with two vectors the tile shrank to
+ *             7 pixels and ran at 93 GFLOPS against the scatter's 200 (one core, 32 channels
+ *             14x14), while at 16 channels 28x28 it ran at the forward's 157 against the
+ *             scatter's 127, which paid a call and a read and write of dx per tap.
  *   weights   dw(tap, ic, oc) = sum over pixels of x(px + tap, ic) * dy(px, oc)  (the tile is
  *             rows (tap, ic) by vectors of oc, with the pixels as the long dimension)
  * Every sum runs in an order fixed by the geometry alone, and a call is single-threaded (the
@@ -26,27 +37,34 @@
 static int round_up(int n, int m) { return (n + m - 1) / m * m; }
 static size_t round16(size_t n) { return (n + 15) & ~(size_t)15; }
 
-/* The widest tile of nvb vectors that fits the registers. */
-static int tile_pixels(int nvb)
+/* The widest tile of nvb vectors whose accumulators fit the registers, when each
+ * accumulator takes `per` of them (2 for the gather: a tap's sum beside the total). */
+static int tile_pixels_per(int nvb, int per)
 {
-    int p = TILE_REGS / nvb;
+    int p = TILE_REGS / (nvb * per);
     return p > P_MAX ? P_MAX : p;
 }
+static int tile_pixels(int nvb) { return tile_pixels_per(nvb, 1); }
 
 /* Sizes derived from a geometry, and where each part lives in the caller's scratch. */
 typedef struct Plan {
     int Hp, Wp;  /* the input with its zero border */
     int Cp, OCp; /* channels rounded up to whole vectors */
     int taps;    /* KH * KW */
+    bool gather; /* the input gradient by the gather (see the top) */
+    bool dwt;    /* the weight gradient by taps (see conv_dwt_image), kept [tap][oc][VL] */
+    int Hq, Wq;  /* dy with the gather's border */
     size_t wp;   /* [tap][ic][OCp] forward weights */
     size_t bp;   /* [OCp] bias */
     size_t wt;   /* [tap][oc][Cp] weights for the input gradient */
     size_t xp;   /* [Hp][Wp][C] one bordered input image */
-    size_t dxp;  /* [Hp][Wp][Cp] one bordered input gradient */
-    size_t dwp;  /* [tap][ic][OCp] weight gradient sums */
+    size_t dxp;  /* [Hp][Wp][Cp] one bordered input gradient (the scatter) */
+    size_t gy;   /* [Hq][Wq][OC] one bordered output gradient (the gather) */
+    size_t dwp;  /* [tap][ic][OCp] weight gradient sums ([tap][oc][VL] with dwt: no larger) */
     size_t dbp;  /* [OCp] bias gradient sums */
     size_t dyp;  /* [OH*OW][OCp] one output gradient, when OC is not whole vectors */
-    size_t toff; /* [2][taps] ptrdiff_t: each tap's offset in xp, then in dxp (tap_offsets) */
+    size_t toff; /* [3][taps] ptrdiff_t: each tap's offset in xp, in dxp, then (reversed) in gy
+                  * (tap_offsets) */
     size_t total;
 } Plan;
 
@@ -58,26 +76,34 @@ static Plan plan_of(const ConvGeom *g)
         .Cp = round_up(g->C, VL),
         .OCp = round_up(g->OC, VL),
         .taps = g->KH * g->KW,
+        .gather = g->SH == 1 && g->SW == 1 && g->PH <= g->DH * (g->KH - 1) &&
+                  g->PW <= g->DW * (g->KW - 1) && g->C <= VL,
+        .dwt = g->C == VL && g->KH * g->KW >= 4 && g->OC <= 2 * VL,
+        .Hq = g->H + g->DH * (g->KH - 1),
+        .Wq = g->W + g->DW * (g->KW - 1),
     };
     size_t off = 0;
     p.wp = off, off += round16((size_t)p.taps * g->C * p.OCp);
     p.bp = off, off += round16((size_t)p.OCp);
     p.wt = off, off += round16((size_t)p.taps * g->OC * p.Cp);
     p.xp = off, off += round16((size_t)p.Hp * p.Wp * g->C);
-    p.dxp = off, off += round16((size_t)p.Hp * p.Wp * p.Cp);
+    p.dxp = off, off += p.gather ? 0 : round16((size_t)p.Hp * p.Wp * p.Cp);
+    p.gy = off, off += p.gather ? round16((size_t)p.Hq * p.Wq * g->OC) : 0;
     p.dwp = off, off += round16((size_t)p.taps * g->C * p.OCp);
     p.dbp = off, off += round16((size_t)p.OCp);
     p.dyp = off, off += g->OC % VL ? round16((size_t)g->OH * g->OW * p.OCp) : 0;
-    p.toff = off, off += round16((size_t)2 * p.taps * (sizeof(ptrdiff_t) / sizeof(float)));
+    p.toff = off, off += round16((size_t)3 * p.taps * (sizeof(ptrdiff_t) / sizeof(float)));
     p.total = off;
     return p;
 }
 
 size_t conv2d_scratch_floats(const ConvGeom *g) { return plan_of(g).total; }
 
-/* The offset of each tap in the bordered input (pixel stride C), then in the bordered input
- * gradient (pixel stride Cp), kept in the scratch as ptrdiff_t (the scratch is allocated
- * memory, whose type is what was last stored in it; a bordered image may pass 2^31 floats). */
+/* The offset of each tap in the bordered input (pixel stride C), in the bordered input
+ * gradient (pixel stride Cp), and in the gather's bordered output gradient (pixel stride OC),
+ * where dx(y, x) meets tap (ky, kx) at dy's (y + DH*(KH-1-ky), x + DW*(KW-1-kx)); kept in the
+ * scratch as ptrdiff_t (the scratch is allocated memory, whose type is what was last stored
+ * in it; a bordered image may pass 2^31 floats). */
 static ptrdiff_t *tap_offsets(float *scratch, const Plan *pl)
 {
     return (ptrdiff_t *)(scratch + pl->toff);
@@ -91,6 +117,9 @@ static void set_tap_offsets(float *scratch, const ConvGeom *g, const Plan *pl)
             ptrdiff_t at = (ptrdiff_t)ky * g->DH * pl->Wp + (ptrdiff_t)kx * g->DW;
             toff[t] = at * g->C;
             toff[pl->taps + t] = at * pl->Cp;
+            toff[2 * pl->taps + t] = ((ptrdiff_t)(g->KH - 1 - ky) * g->DH * pl->Wq +
+                                      (ptrdiff_t)(g->KW - 1 - kx) * g->DW) *
+                                     g->OC;
         }
 }
 
@@ -177,7 +206,7 @@ typedef struct FwdArgs {
     int ntaps, ps, C;      /* taps, input floats between the tile's pixels, input channels */
     const float *w;        /* packed weights at the tile's first output channel */
     int ldw;               /* OCp */
-    const float *bias;     /* padded bias at the tile's first output channel */
+    const float *bias;     /* padded bias at the tile's first output channel, or NULL */
     float *out;            /* output at the tile's first pixel and channel */
     int os, valid;         /* output floats per pixel (OC); channels that exist from the first */
 } FwdArgs;
@@ -188,15 +217,20 @@ FULL_WIDTH static ALWAYS_INLINE void fwd_tile(int P, int NVB, const FwdArgs *f)
     tile_zero(P, NVB, acc);
     tile_mac(P, NVB, acc, f->x, f->toff, f->ntaps, f->ps, f->C, f->w, (size_t)f->C * f->ldw,
              f->ldw);
-    vfloat b[NVB_MAX];
+    if (f->bias) {
 #pragma GCC unroll 4
-    for (int v = 0; v < NVB; v++)
-        b[v] = vload(f->bias + v * VL);
+        for (int v = 0; v < NVB; v++) {
+            vfloat b = vload(f->bias + v * VL);
+#pragma GCC unroll 12
+            for (int p = 0; p < P; p++)
+                acc[p][v] += b;
+        }
+    }
 #pragma GCC unroll 12
     for (int p = 0; p < P; p++)
 #pragma GCC unroll 4
         for (int v = 0; v < NVB; v++)
-            store_part(f->out + (size_t)p * f->os, v, f->valid, acc[p][v] + b[v]);
+            store_part(f->out + (size_t)p * f->os, v, f->valid, acc[p][v]);
 }
 
 /* ---- forward with a max pool (window = stride = K, no padding) ---- */
@@ -281,6 +315,30 @@ FULL_WIDTH static ALWAYS_INLINE void dx_tile(int P, int NVB, const DxArgs *d)
         }
 }
 
+/* The gather's tile: P pixels of dx by NVB vectors of input channels from the bordered dy
+ * (f->x at the tile's first pixel, f->toff the reversed taps), each tap's sum over the
+ * output channels made in tmp and then added to acc. */
+FULL_WIDTH static ALWAYS_INLINE void dxg_tile(int P, int NVB, const FwdArgs *f)
+{
+    vfloat acc[P_MAX][NVB_MAX], tmp[P_MAX][NVB_MAX];
+    tile_zero(P, NVB, acc);
+    for (int t = 0; t < f->ntaps; t++) {
+        tile_zero(P, NVB, tmp);
+        tile_mac(P, NVB, tmp, f->x, f->toff + t, 1, f->ps, f->C, f->w + (size_t)t * f->C * f->ldw,
+                 0, f->ldw);
+#pragma GCC unroll 12
+        for (int p = 0; p < P; p++)
+#pragma GCC unroll 4
+            for (int v = 0; v < NVB; v++)
+                acc[p][v] += tmp[p][v];
+    }
+#pragma GCC unroll 12
+    for (int p = 0; p < P; p++)
+#pragma GCC unroll 4
+        for (int v = 0; v < NVB; v++)
+            store_part(f->out + (size_t)p * f->os, v, f->valid, acc[p][v]);
+}
+
 /* ---- weight gradient ---- */
 
 typedef struct DwArgs {
@@ -329,10 +387,88 @@ FULL_WIDTH static ALWAYS_INLINE void dw_tile(int P, int NVB, const DwArgs *d)
             vstore(d->dw + (size_t)p * d->ldw + v * VL, acc[p][v]);
 }
 
+/* The weight gradient by taps, for inputs of exactly one vector of channels: T taps by O
+ * output channels, each accumulator a vector of the input channels, so that a pixel costs T
+ * loads of x and O broadcasts of dy for T*O multiply-adds (the tile above pays a broadcast
+ * of x for each, when the output channels are one or two vectors). Each sum runs over the
+ * pixels in the same order as the tile above, with the same products: the same bits. */
+typedef struct DwtArgs {
+    const float *x;        /* the bordered input image */
+    const ptrdiff_t *toff; /* the tile's first tap's offset in it */
+    const float *dy;       /* output gradient at the tile's first output channel */
+    int dys;               /* floats per pixel of dy */
+    int oy0, oy1, OW;      /* output rows [oy0, oy1), all OW columns */
+    size_t xrow;           /* input floats between output rows (SH * Wp * C) */
+    int xs;                /* input floats between output columns (SW * C) */
+    float *dw;             /* sums at the tile's first tap and output channel */
+    int ldt;               /* floats between taps in the sums (OC * VL) */
+} DwtArgs;
+
+#define DWT_T 9 /* taps in a tile */
+#define DWT_O 3 /* output channels in a tile */
+
+FULL_WIDTH static ALWAYS_INLINE void dwt_tile(int T, int O, const DwtArgs *d)
+{
+    vfloat acc[DWT_T][DWT_O];
+    const float *xt[DWT_T];
+#pragma GCC unroll 9
+    for (int t = 0; t < T; t++) {
+        xt[t] = d->x + d->toff[t];
+#pragma GCC unroll 3
+        for (int o = 0; o < O; o++)
+            acc[t][o] = vload(d->dw + (size_t)t * d->ldt + o * VL);
+    }
+    for (int oy = d->oy0; oy < d->oy1; oy++) {
+        size_t xo = (size_t)oy * d->xrow;
+        const float *dy = d->dy + (size_t)oy * d->OW * d->dys;
+        for (int ox = 0; ox < d->OW; ox++, xo += (size_t)d->xs, dy += d->dys) {
+            vfloat g[DWT_O];
+#pragma GCC unroll 3
+            for (int o = 0; o < O; o++)
+                g[o] = (vfloat){0} + dy[o];
+#pragma GCC unroll 9
+            for (int t = 0; t < T; t++) {
+                vfloat x = vload(xt[t] + xo);
+                __asm__("" : "+v"(x)); /* one load for the O products, not O loads */
+#pragma GCC unroll 3
+                for (int o = 0; o < O; o++)
+                    acc[t][o] += x * g[o];
+            }
+        }
+    }
+#pragma GCC unroll 9
+    for (int t = 0; t < T; t++)
+#pragma GCC unroll 3
+        for (int o = 0; o < O; o++)
+            vstore(d->dw + (size_t)t * d->ldt + o * VL, acc[t][o]);
+}
+
+#define DWT_FNS(T)                                                                                 \
+    FULL_WIDTH static void dwt_##T##_1(const DwtArgs *a) { dwt_tile(T, 1, a); }                    \
+    FULL_WIDTH static void dwt_##T##_2(const DwtArgs *a) { dwt_tile(T, 2, a); }                    \
+    FULL_WIDTH static void dwt_##T##_3(const DwtArgs *a) { dwt_tile(T, 3, a); }
+DWT_FNS(1)
+DWT_FNS(2)
+DWT_FNS(3)
+DWT_FNS(4)
+DWT_FNS(5)
+DWT_FNS(6)
+DWT_FNS(7)
+DWT_FNS(8)
+DWT_FNS(9)
+#define DWT_ROW(T)                                                                                 \
+    {                                                                                              \
+        dwt_##T##_1, dwt_##T##_2, dwt_##T##_3                                                      \
+    }
+static void (*const dwt_tab[DWT_T][DWT_O])(const DwtArgs *) = {DWT_ROW(1), DWT_ROW(2), DWT_ROW(3),
+                                                               DWT_ROW(4), DWT_ROW(5), DWT_ROW(6),
+                                                               DWT_ROW(7), DWT_ROW(8), DWT_ROW(9)};
+
 /* One function per tile size, in tables indexed [NVB - 1][P - 1]. */
 #define TILE_FNS(NVB, P)                                                                           \
     FULL_WIDTH static void fwd_##NVB##_##P(const FwdArgs *a) { fwd_tile(P, NVB, a); }              \
     FULL_WIDTH static void dx_##NVB##_##P(const DxArgs *a) { dx_tile(P, NVB, a); }                 \
+    FULL_WIDTH static void dxg_##NVB##_##P(const FwdArgs *a) { dxg_tile(P, NVB, a); }              \
     FULL_WIDTH static void dw_##NVB##_##P(const DwArgs *a) { dw_tile(P, NVB, a); }
 /* (clang-format cannot settle on one layout of these macro lines) */
 /* clang-format off */
@@ -355,6 +491,8 @@ static void (*const fwd_tab[NVB_MAX][P_MAX])(const FwdArgs *) = {
     TABLE_ROW(fwd, 1), TABLE_ROW(fwd, 2), TABLE_ROW(fwd, 3), TABLE_ROW(fwd, 4)};
 static void (*const dx_tab[NVB_MAX][P_MAX])(const DxArgs *) = {TABLE_ROW(dx, 1), TABLE_ROW(dx, 2),
                                                                TABLE_ROW(dx, 3), TABLE_ROW(dx, 4)};
+static void (*const dxg_tab[NVB_MAX][P_MAX])(const FwdArgs *) = {
+    TABLE_ROW(dxg, 1), TABLE_ROW(dxg, 2), TABLE_ROW(dxg, 3), TABLE_ROW(dxg, 4)};
 static void (*const dw_tab[NVB_MAX][P_MAX])(const DwArgs *) = {TABLE_ROW(dw, 1), TABLE_ROW(dw, 2),
                                                                TABLE_ROW(dw, 3), TABLE_ROW(dw, 4)};
 
@@ -393,10 +531,15 @@ static void block_of(int n, int nblocks, int b, int *start, int *len)
  *     for (Tiles t = tiles(nvec, n); tile_next(&t);) ... */
 typedef struct {
     int v0, nvb, start, len; /* the tile */
-    int blk, nblocks, nvec, n;
+    int blk, nblocks, nvec, n, per;
 } Tiles;
 
-static Tiles tiles(int nvec, int n) { return (Tiles){.v0 = -NVB_MAX, .nvec = nvec, .n = n}; }
+/* (per: registers an accumulator takes, as tile_pixels_per) */
+static Tiles tiles_per(int nvec, int n, int per)
+{
+    return (Tiles){.v0 = -NVB_MAX, .nvec = nvec, .n = n, .per = per};
+}
+static Tiles tiles(int nvec, int n) { return tiles_per(nvec, n, 1); }
 
 static bool tile_next(Tiles *t)
 {
@@ -405,7 +548,7 @@ static bool tile_next(Tiles *t)
         if (t->v0 >= t->nvec)
             return false;
         t->nvb = t->nvec - t->v0 < NVB_MAX ? t->nvec - t->v0 : NVB_MAX;
-        int pmax = tile_pixels(t->nvb);
+        int pmax = tile_pixels_per(t->nvb, t->per);
         t->nblocks = (t->n + pmax - 1) / pmax;
         t->blk = 0;
     }
@@ -557,6 +700,40 @@ static void conv_dw_image(float *dwp, const float *x, const float *dy, int dys, 
     }
 }
 
+/* conv_dw_image by taps (pl->dwt): the sums kept [tap][oc][VL], in the same passes of rows. */
+static void conv_dwt_image(float *dwq, const float *x, const float *dy, int dys, const ConvGeom *g,
+                           const Plan *pl, const ptrdiff_t *toff)
+{
+    const int OC = g->OC;
+    int rb = 65536 / (int)(sizeof(float) * (size_t)g->OW * dys); /* as conv_dw_image */
+    rb = rb < 1 ? 1 : rb;
+    int nob = (OC + DWT_O - 1) / DWT_O;
+    for (int oy0 = 0; oy0 < g->OH; oy0 += rb) {
+        int oy1 = oy0 + rb < g->OH ? oy0 + rb : g->OH;
+        for (int t0 = 0; t0 < pl->taps; t0 += DWT_T) {
+            int T = pl->taps - t0 < DWT_T ? pl->taps - t0 : DWT_T;
+            for (int b = 0; b < nob; b++) {
+                int oc0, O;
+                block_of(OC, nob, b, &oc0, &O);
+                DwtArgs a = {
+                    .x = x,
+                    .toff = toff + t0,
+                    .dy = dy + oc0,
+                    .dys = dys,
+                    .oy0 = oy0,
+                    .oy1 = oy1,
+                    .OW = g->OW,
+                    .xrow = (size_t)g->SH * pl->Wp * VL,
+                    .xs = g->SW * VL,
+                    .dw = dwq + ((size_t)t0 * OC + oc0) * VL,
+                    .ldt = OC * VL,
+                };
+                dwt_tab[T - 1][O - 1](&a);
+            }
+        }
+    }
+}
+
 /* The bias gradient sums += one image's output gradient dy summed over its pixels, in pixel
  * order, a few vectors of channels at a time with the sums in registers. */
 FULL_WIDTH static void conv_db_image(float *dbp, const float *dy, int dys, int OHW, int OCp)
@@ -600,6 +777,37 @@ static void conv_dx_image(float *dxp, const float *dy, int dys, const float *wt,
     }
 }
 
+/* din's image (H,W,C) = the input gradient of one image's output gradient dy (OH,OW,OC), by
+ * the gather: dy copied into gy's interior, then the gather's tiles over dx's pixels. */
+static void conv_dx_gather_image(float *din, const float *dy, const ConvGeom *g, const Plan *pl,
+                                 float *scratch)
+{
+    const int OC = g->OC, ivec = pl->Cp / VL;
+    const int QH = g->DH * (g->KH - 1) - g->PH, QW = g->DW * (g->KW - 1) - g->PW;
+    float *gy = scratch + pl->gy;
+    size_t row = (size_t)g->OW * OC;
+    for (int y = 0; y < g->OH; y++)
+        memcpy(gy + ((size_t)(y + QH) * pl->Wq + QW) * OC, dy + (size_t)y * row,
+               row * sizeof(float));
+    for (int y = 0; y < g->H; y++)
+        for (Tiles t = tiles_per(ivec, g->W, 2); tile_next(&t);) {
+            FwdArgs a = {
+                .x = gy + ((size_t)y * pl->Wq + t.start) * OC,
+                .toff = tap_offsets(scratch, pl) + 2 * pl->taps,
+                .ntaps = pl->taps,
+                .ps = OC,
+                .C = OC,
+                .w = scratch + pl->wt + t.v0 * VL,
+                .ldw = pl->Cp,
+                .bias = NULL,
+                .out = din + ((size_t)y * g->W + t.start) * g->C + t.v0 * VL,
+                .os = g->C,
+                .valid = g->C - t.v0 * VL,
+            };
+            dxg_tab[t.nvb - 1][t.len - 1](&a);
+        }
+}
+
 void conv2d_pack_backward(float *scratch, const float *w, const ConvGeom *g)
 {
     Plan pl = plan_of(g);
@@ -616,6 +824,8 @@ void conv2d_pack_backward(float *scratch, const float *w, const ConvGeom *g)
     memset(scratch + pl.dbp, 0, (size_t)pl.OCp * sizeof(float));
     if (g->PH || g->PW)
         memset(scratch + pl.xp, 0, (size_t)pl.Hp * pl.Wp * C * sizeof(float));
+    if (pl.gather) /* the border of the gather's output gradient copy stays zero */
+        memset(scratch + pl.gy, 0, (size_t)pl.Hq * pl.Wq * OC * sizeof(float));
     if (g->OC % VL) /* the padding channels of the output gradient copy stay zero */
         memset(scratch + pl.dyp, 0, (size_t)g->OH * g->OW * pl.OCp * sizeof(float));
     set_tap_offsets(scratch, g, &pl);
@@ -643,9 +853,15 @@ void conv2d_backward(float *din, const float *dout, const float *in, bool grads,
         if (grads) {
             /* out = ... + b, so db += dout summed over the pixels */
             conv_db_image(dbp, dy, dys, OHW, OCp);
-            conv_dw_image(dwp, input_image(in, n, g, &pl, scratch), dy, dys, g, &pl, toff_x);
+            const float *x = input_image(in, n, g, &pl, scratch);
+            if (pl.dwt)
+                conv_dwt_image(dwp, x, dy, dys, g, &pl, toff_x);
+            else
+                conv_dw_image(dwp, x, dy, dys, g, &pl, toff_x);
         }
-        if (din) {
+        if (din && pl.gather) {
+            conv_dx_gather_image(din + n * in_img, dout + n * out_img, g, &pl, scratch);
+        } else if (din) {
             memset(dxp, 0, (size_t)pl.Hp * pl.Wp * Cp * sizeof(float));
             conv_dx_image(dxp, dy, dys, wt, g, &pl, toff_dx);
             /* the interior of the bordered gradient is din; the border was padding */
@@ -669,11 +885,13 @@ void conv2d_grads(float *dw, float *db, const ConvGeom *g, float *scratch)
     Plan pl = plan_of(g);
     const int C = g->C, OC = g->OC, KK = pl.taps, OCp = pl.OCp;
     float *dwp = scratch + pl.dwp, *dbp = scratch + pl.dbp;
-    if (dw) /* dwp [tap][ic][OCp] -> dw (OC, C, KH, KW) */
+    if (dw) /* dwp [tap][ic][OCp] (with dwt [tap][oc][VL]) -> dw (OC, C, KH, KW) */
         for (int oc = 0; oc < OC; oc++)
             for (int ic = 0; ic < C; ic++)
                 for (int t = 0; t < KK; t++)
-                    dw[((size_t)oc * C + ic) * KK + t] = dwp[((size_t)t * C + ic) * OCp + oc];
+                    dw[((size_t)oc * C + ic) * KK + t] = pl.dwt
+                                                             ? dwp[((size_t)t * OC + oc) * VL + ic]
+                                                             : dwp[((size_t)t * C + ic) * OCp + oc];
     if (db)
         memcpy(db, dbp, (size_t)OC * sizeof(float));
     memset(dwp, 0, (size_t)KK * C * OCp * sizeof(float));

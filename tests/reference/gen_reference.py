@@ -82,6 +82,27 @@ def out_size(n, k, s, p, d=1):
     return (n + 2 * p - d * (k - 1) - 1) // s + 1
 
 
+def write_conv_case(w, name, B, C, H, W, OC, k, s, p, d, bias):
+    (KH, KW), (SH, SW), (PH, PW), (DH, DW) = pair(k), pair(s), pair(p), pair(d)
+    OH, OW = out_size(H, KH, SH, PH, DH), out_size(W, KW, SW, PW, DW)
+    x, wt = rand(B, C, H, W), rand(OC, C, KH, KW) * 0.5
+    b = rand(OC) if bias else None
+    dout = rand(B, OC, OH, OW)
+    out, (din, dw, db) = backward_of(
+        lambda x_, w_, b_: F.conv2d(x_, w_, b_, (SH, SW), (PH, PW), (DH, DW)), dout, x, wt, b)
+    write_layer_case(w, "conv2d_" + name, "geom",
+                     [B, C, H, W, OC, KH, KW, SH, SW, PH, PW, DH, DW, OH, OW],
+                     x, wt, b, out, dout, din, dw, db)
+
+
+def write_layer_case(w, n, size_name, size, x, wt, b, out, dout, din, dw, db):
+    """A layer with weights and an optional bias (b None: no b and no db)."""
+    for t, v in [(size_name, size), ("in", x), ("w", wt), ("b", b), ("out", out),
+                 ("dout", dout), ("din", din), ("dw", dw), ("db", db if b is not None else None)]:
+        if v is not None:
+            w.tensor(n + "." + t, v)
+
+
 def write_kernels(path):
     torch.manual_seed(20240601)
     w = RefWriter(path, """\
@@ -114,26 +135,8 @@ the tests transpose images to the kernels' channels-last order.""")
         ("blocks",     1, 20, 4, 26, 80, 3,   1,      1,      1,      True),
         ("blocks_din", 1, 70, 5, 7, 20, 3,    2,      1,      1,      False),
     ]
-    for name, B, C, H, W, OC, k, s, p, d, bias in conv_cases:
-        (KH, KW), (SH, SW), (PH, PW), (DH, DW) = pair(k), pair(s), pair(p), pair(d)
-        OH, OW = out_size(H, KH, SH, PH, DH), out_size(W, KW, SW, PW, DW)
-        x, wt = rand(B, C, H, W), rand(OC, C, KH, KW) * 0.5
-        b = rand(OC) if bias else None
-        dout = rand(B, OC, OH, OW)
-        out, (din, dw, db) = backward_of(
-            lambda x_, w_, b_: F.conv2d(x_, w_, b_, (SH, SW), (PH, PW), (DH, DW)), dout, x, wt, b)
-        n = "conv2d_" + name
-        w.tensor(n + ".geom", [B, C, H, W, OC, KH, KW, SH, SW, PH, PW, DH, DW, OH, OW])
-        w.tensor(n + ".in", x)
-        w.tensor(n + ".w", wt)
-        if bias:
-            w.tensor(n + ".b", b)
-        w.tensor(n + ".out", out)
-        w.tensor(n + ".dout", dout)
-        w.tensor(n + ".din", din)
-        w.tensor(n + ".dw", dw)
-        if bias:
-            w.tensor(n + ".db", db)
+    for case in conv_cases:
+        write_conv_case(w, *case)
 
     # ---- linear ----
     w.comment("""
@@ -145,18 +148,8 @@ out (B,OUT), dout (B,OUT), din, dw, db (absent without bias).""")
         b = rand(OUT) if bias else None
         dout = rand(B, OUT)
         out, (din, dw, db) = backward_of(lambda x_, w_, b_: F.linear(x_, w_, b_), dout, x, wt, b)
-        n = "linear_" + name
-        w.tensor(n + ".size", [B, IN, OUT])
-        w.tensor(n + ".in", x)
-        w.tensor(n + ".w", wt)
-        if bias:
-            w.tensor(n + ".b", b)
-        w.tensor(n + ".out", out)
-        w.tensor(n + ".dout", dout)
-        w.tensor(n + ".din", din)
-        w.tensor(n + ".dw", dw)
-        if bias:
-            w.tensor(n + ".db", db)
+        write_layer_case(w, "linear_" + name, "size", [B, IN, OUT], x, wt, b, out, dout, din, dw,
+                         db)
 
     # ---- pooling ----
     w.comment("""
@@ -300,7 +293,30 @@ over the batch of -logp[label]), dlogp (B,N).""")
     for t, v in [("size", [B, N]), ("logp", logp.detach()), ("labels", labels),
                  ("loss", [loss.item()]), ("dlogp", logp.grad)]:
         w.tensor("nll." + t, v)
+    write_conv_paths(w)
     w.close()
+
+
+def write_conv_paths(w):
+    """More conv2d_ cases, for the kernels' other paths: inputs of exactly 16 channels (the
+    weight gradient by taps: 25 taps cut into tiles of 9, 9 and 7, and output channels in
+    blocks of 3 and 2), stride 1 with padding past the kernel's extent (the input gradient by
+    the scatter, not the gather), dilation with the gather, and one vector of input channels
+    at stride 2."""
+    torch.manual_seed(20261207)  # after every other case, so that those keep their values
+    cases = [
+        # name,        B, C, H, W, OC, k,      s,      p,      d,      bias
+        ("c16_k5",     2, 16, 9, 8, 7, 5,      1,      2,      1,      True),
+        ("c16_s2",     2, 16, 9, 9, 32, 3,     2,      1,      1,      False),
+        ("c16_k2",     1, 16, 6, 7, 5, 2,      1,      0,      1,      True),
+        ("c16_wide",   1, 16, 5, 5, 40, 3,     1,      1,      1,      True),
+        ("pad3",       2, 4, 6, 5, 3, 3,       1,      3,      1,      True),
+        ("k1pad1",     1, 5, 4, 4, 6, 1,       1,      1,      1,      True),
+        ("dil2pad0",   1, 6, 9, 9, 5, 3,       1,      0,      2,      True),
+        ("c12_rect",   2, 12, 7, 8, 9, (3, 1), 1,      (1, 0), 1,      True),
+    ]
+    for name, B, C, H, W, OC, k, s, p, d, bias in cases:
+        write_conv_case(w, name, B, C, H, W, OC, k, s, p, d, bias)
 
 
 def write_optim(path):
