@@ -24,7 +24,9 @@
  *             14x14), while at 16 channels 28x28 it ran at the forward's 157 against the
  *             scatter's 127, which paid a call and a read and write of dx per tap.
  *   weights   dw(tap, ic, oc) = sum over pixels of x(px + tap, ic) * dy(px, oc)  (the tile is
- *             rows (tap, ic) by vectors of oc, with the pixels as the long dimension)
+ *             rows (tap, ic) by vectors of oc, with the pixels as the long dimension; with
+ *             exactly one vector of input channels, taps by output channels, each a vector
+ *             of ic: conv_dwt_image)
  * Every sum runs in an order fixed by the geometry alone, and a call is single-threaded (the
  * runtime gives each thread its own slice of the batch), so results are reproducible. */
 #include "kernels_impl.h"
